@@ -1,0 +1,274 @@
+"""DuckDB store: connection, canonical schema, migrations and the data version.
+
+Grain of the canonical tables (PRODUCT.md §2):
+- ``service_orders``: one row per work order, keyed by ``order_id``.
+- ``callbacks``: one row per callback attempt, keyed by ``callback_id``.
+- ``imports``: one row per imported file; ``rejected_rows``: one row per rejected cell/row.
+- ``*_history``: the previous image of a row an import replaced, so a rollback can restore it.
+- ``vehicles``: derived, one row per VIN, rebuilt after every import or rollback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from analytics.config import db_path
+from analytics.errors import UserError
+
+SCHEMA_VERSION = 1
+
+SERVICE_COLUMNS: tuple[str, ...] = (
+    "order_id",
+    "store",
+    "vin",
+    "plate",
+    "customer_name",
+    "phone",
+    "model",
+    "purchase_date",
+    "visit_date",
+    "mileage_km",
+    "service_type",
+    "amount",
+    "advisor",
+    "is_appointment",
+)
+
+CALLBACK_COLUMNS: tuple[str, ...] = (
+    "callback_id",
+    "order_id",
+    "vin",
+    "callback_type",
+    "callback_date",
+    "agent",
+    "reached",
+    "overall_score",
+    "attitude_score",
+    "quality_score",
+    "timeliness_score",
+    "price_score",
+    "environment_score",
+    "recommend_score",
+    "comment",
+    "is_complaint",
+    "complaint_category",
+    "complaint_level",
+    "resolved_at",
+)
+
+SERVICE_TYPES: tuple[str, ...] = (
+    "first_maintenance",
+    "maintenance",
+    "repair",
+    "warranty",
+    "body_paint",
+    "other",
+)
+CALLBACK_TYPES: tuple[str, ...] = ("3DC", "7DC", "other")
+
+_SERVICE_DDL = """
+    order_id       VARCHAR PRIMARY KEY,
+    store          VARCHAR,
+    vin            VARCHAR,
+    plate          VARCHAR,
+    customer_name  VARCHAR,
+    phone          VARCHAR,
+    model          VARCHAR,
+    purchase_date  DATE,
+    visit_date     DATE NOT NULL,
+    mileage_km     INTEGER,
+    service_type   VARCHAR NOT NULL,
+    amount         DOUBLE,
+    advisor        VARCHAR,
+    is_appointment BOOLEAN,
+    import_id      INTEGER NOT NULL
+"""
+
+_CALLBACK_DDL = """
+    callback_id        VARCHAR PRIMARY KEY,
+    order_id           VARCHAR,
+    vin                VARCHAR,
+    callback_type      VARCHAR NOT NULL,
+    callback_date      TIMESTAMP NOT NULL,
+    agent              VARCHAR,
+    reached            BOOLEAN,
+    overall_score      DOUBLE,
+    attitude_score     DOUBLE,
+    quality_score      DOUBLE,
+    timeliness_score   DOUBLE,
+    price_score        DOUBLE,
+    environment_score  DOUBLE,
+    recommend_score    DOUBLE,
+    comment            VARCHAR,
+    is_complaint       BOOLEAN,
+    complaint_category VARCHAR,
+    complaint_level    INTEGER,
+    resolved_at        TIMESTAMP,
+    import_id          INTEGER NOT NULL
+"""
+
+
+def _history_ddl(ddl: str) -> str:
+    # History rows repeat keys (one per replaced version), so no primary key there.
+    return ddl.replace(" PRIMARY KEY", "").replace(" NOT NULL", "") + ",\n    replaced_by INTEGER NOT NULL"
+
+
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        "CREATE SEQUENCE IF NOT EXISTS import_id_seq START 1",
+        """CREATE TABLE IF NOT EXISTS imports (
+            import_id      INTEGER PRIMARY KEY,
+            file_name      VARCHAR NOT NULL,
+            sha256         VARCHAR NOT NULL,
+            kind           VARCHAR NOT NULL,
+            rows_read      INTEGER NOT NULL,
+            rows_inserted  INTEGER NOT NULL,
+            rows_updated   INTEGER NOT NULL,
+            rows_unchanged INTEGER NOT NULL,
+            rows_rejected  INTEGER NOT NULL,
+            started_at     TIMESTAMP NOT NULL,
+            finished_at    TIMESTAMP,
+            imported_by    VARCHAR,
+            status         VARCHAR NOT NULL DEFAULT 'done',
+            rolled_back_at TIMESTAMP,
+            mapping        VARCHAR
+        )""",
+        """CREATE TABLE IF NOT EXISTS rejected_rows (
+            import_id   INTEGER NOT NULL,
+            source_row  INTEGER NOT NULL,
+            column_name VARCHAR,
+            reason      VARCHAR NOT NULL,
+            raw_values  VARCHAR
+        )""",
+        f"CREATE TABLE IF NOT EXISTS service_orders ({_SERVICE_DDL})",
+        f"CREATE TABLE IF NOT EXISTS callbacks ({_CALLBACK_DDL})",
+        f"CREATE TABLE IF NOT EXISTS service_orders_history ({_history_ddl(_SERVICE_DDL)})",
+        f"CREATE TABLE IF NOT EXISTS callbacks_history ({_history_ddl(_CALLBACK_DDL)})",
+        """CREATE TABLE IF NOT EXISTS vehicles (
+            vin            VARCHAR PRIMARY KEY,
+            store          VARCHAR,
+            plate          VARCHAR,
+            customer_name  VARCHAR,
+            phone          VARCHAR,
+            model          VARCHAR,
+            purchase_date  DATE,
+            first_visit    DATE,
+            last_visit     DATE,
+            visits         INTEGER,
+            spend          DOUBLE,
+            last_mileage_km INTEGER,
+            km_per_day     DOUBLE
+        )""",
+        # Segmented comment tokens, computed once per comment at import time (themes.py).
+        """CREATE TABLE IF NOT EXISTS comment_tokens (
+            callback_id VARCHAR PRIMARY KEY,
+            comment     VARCHAR,
+            tokens      VARCHAR
+        )""",
+        "CREATE INDEX IF NOT EXISTS idx_orders_vin ON service_orders (vin)",
+        "CREATE INDEX IF NOT EXISTS idx_callbacks_order ON callbacks (order_id)",
+    ],
+}
+
+
+def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the database (``--db``, ``ANALYTICS_DB`` or the default) and bring its schema up to date."""
+    target = db_path(path)
+    if str(target) != ":memory:":
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(target), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise UserError(
+                f"The database {target} is in use by another program (the dashboard or another import); "
+                "close it or wait for it to finish, then try again."
+            ) from exc
+        raise UserError(f"The database {target} cannot be opened: {exc}") from exc
+    if not read_only:
+        migrate(con)
+    return con
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Return the schema version recorded in the database (0 for an empty one)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply pending migrations (idempotent) and return the schema version now in force."""
+    current = schema_version(con)
+    for version in sorted(MIGRATIONS):
+        if version <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in MIGRATIONS[version]:
+                con.execute(statement)
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)", {"v": str(version)}
+            )
+            con.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        current = version
+    return current
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Return a counter that changes whenever imported data change (cache key for pages)."""
+    row = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def bump_data_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Increase the data version inside the caller's transaction and return the new value."""
+    con.execute(
+        "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS VARCHAR) WHERE key = 'data_version'"
+    )
+    return data_version(con)
+
+
+def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild the derived tables (one row per vehicle) from the canonical tables."""
+    con.execute("DELETE FROM vehicles")
+    con.execute(
+        """
+        INSERT INTO vehicles
+        WITH ranked AS (
+            SELECT *, row_number() OVER (PARTITION BY vin ORDER BY visit_date DESC, order_id DESC) AS rn
+            FROM service_orders WHERE vin IS NOT NULL
+        ), agg AS (
+            SELECT vin,
+                   min(visit_date) AS first_visit,
+                   max(visit_date) AS last_visit,
+                   count(*) AS visits,
+                   coalesce(sum(amount), 0) AS spend,
+                   max(mileage_km) AS last_mileage_km,
+                   -- km per day from the first and last readings, only when they move forward
+                   CASE WHEN max(visit_date) > min(visit_date)
+                             AND arg_max(mileage_km, visit_date) >= arg_min(mileage_km, visit_date)
+                        THEN (arg_max(mileage_km, visit_date) - arg_min(mileage_km, visit_date))
+                             / date_diff('day', min(visit_date), max(visit_date))
+                   END AS km_per_day
+            FROM service_orders WHERE vin IS NOT NULL
+            GROUP BY vin
+        )
+        SELECT r.vin, r.store, r.plate, r.customer_name, r.phone, r.model, r.purchase_date,
+               a.first_visit, a.last_visit, a.visits, a.spend, a.last_mileage_km, a.km_per_day
+        FROM ranked r JOIN agg a USING (vin)
+        WHERE r.rn = 1
+        """
+    )
