@@ -1,0 +1,68 @@
+"""Exports for spreadsheets: CSV with a BOM for Chinese Excel, XLSX, formula injection neutralised."""
+
+from __future__ import annotations
+
+import io
+import numbers
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+# A cell starting with one of these is run as a formula by Excel, WPS or LibreOffice.
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy whose text cells that a spreadsheet would run as a formula start with ``'``."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+            continue
+
+        def fix(value: object) -> object:
+            if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+                return "'" + value
+            return value
+
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            out[column] = series.map(lambda v: v if isinstance(v, numbers.Number) else fix(v)).astype(object)
+    return out
+
+
+def _labelled(frame: pd.DataFrame, headers: Mapping[str, str] | None) -> pd.DataFrame:
+    safe = neutralise(frame)
+    return safe.rename(columns=dict(headers)) if headers else safe
+
+
+def csv_bytes(frame: pd.DataFrame, headers: Mapping[str, str] | None = None) -> bytes:
+    """Return the frame as UTF-8 CSV with a BOM (so Chinese Excel opens it), formula-safe."""
+    return _labelled(frame, headers).to_csv(index=False).encode("utf-8-sig")
+
+
+def xlsx_bytes(frame: pd.DataFrame, headers: Mapping[str, str] | None = None, sheet: str = "data") -> bytes:
+    """Return the frame as an XLSX workbook, formula-safe, with readable column widths."""
+    buffer = io.BytesIO()
+    labelled = _labelled(frame, headers)
+    for column in labelled.columns:
+        # openpyxl cannot write timezone-aware datetimes; Excel has no time zones anyway.
+        if isinstance(labelled[column].dtype, pd.DatetimeTZDtype):
+            labelled[column] = labelled[column].dt.tz_localize(None)
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        labelled.to_excel(writer, index=False, sheet_name=sheet[:31])
+        sheet_obj = writer.sheets[sheet[:31]]
+        for idx, column in enumerate(labelled.columns, start=1):
+            width = max([len(str(column))] + [len(str(v)) for v in labelled[column].head(200)]) + 2
+            sheet_obj.column_dimensions[sheet_obj.cell(row=1, column=idx).column_letter].width = min(
+                width * 1.6, 60
+            )
+    return buffer.getvalue()
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, headers: Mapping[str, str] | None = None) -> Path:
+    """Write the frame to ``path`` as CSV (BOM) or XLSX by its extension; return the path."""
+    target = Path(path)
+    data = xlsx_bytes(frame, headers) if target.suffix.lower() == ".xlsx" else csv_bytes(frame, headers)
+    target.write_bytes(data)
+    return target

@@ -1,0 +1,52 @@
+"""Metrics & help: every KPI's definition and target, what each page is for, how to import."""
+
+import streamlit as st
+
+from analytics.config import settings
+from ui.i18n import t
+
+cfg = settings()
+st.title(t("about.title"))
+st.write(t("about.intro"))
+
+params = {
+    "threshold": cfg["kpi"]["satisfied_threshold"],
+    "base_days": cfg["churn"]["base_days"],
+    "lost_days": cfg["churn"]["lost_days"],
+}
+targets = cfg.get("targets", {})
+names = (
+    "visits",
+    "revenue",
+    "appointment_rate",
+    "due_maintenance_return_rate",
+    "coverage_3dc",
+    "reach_rate",
+    "satisfaction_rate",
+    "nps",
+    "complaints",
+    "complaint_timeliness",
+    "lost",
+    "at_risk",
+)
+rows = []
+for name in names:
+    band = targets.get(name)
+    target = (
+        t("about.no_target")
+        if not band
+        else (f"≥ {band[0]:.0%}" if band[1] >= 1.0 else f"{band[0]:.0%}-{band[1]:.0%}")
+    )
+    rows.append(
+        {
+            t("about.metric_header"): t(f"metric.{name}"),
+            t("about.definition_header"): t(f"metric_def.{name}", **params),
+            t("about.target_header"): target,
+        }
+    )
+st.dataframe(rows, hide_index=True, width="stretch")
+
+st.subheader(t("about.pages_title"))
+st.markdown(t("about.pages_body"))
+st.subheader(t("about.import_title"))
+st.markdown(t("about.import_body"))

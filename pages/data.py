@@ -1,0 +1,169 @@
+"""Data: upload and import DMS files with a mapping preview, import history with rollback, quality checks."""
+
+import json
+
+import streamlit as st
+
+from analytics import demo, facts, ingest, quality
+from analytics.errors import UserError
+from ui.data import clear_caches, cursor, load
+from ui.i18n import t
+from ui.widgets import download_buttons, field_label, mapping_editor, progress_bar
+
+st.title(t("data.title"))
+tab_import, tab_history, tab_quality = st.tabs(
+    [t("data.tab_import"), t("data.tab_history"), t("data.tab_quality")]
+)
+
+with tab_import:
+    summary = load(facts.data_summary)
+    if not summary["orders"] and not summary["callbacks"]:
+        with st.container(border=True):
+            st.subheader(t("data.demo_title"))
+            st.write(t("data.demo_body"))
+            if st.button(t("data.demo_button"), type="primary", key="build_demo"):
+                result = demo.build_into(cursor(), progress=progress_bar(t("data.demo_button")))
+                clear_caches()
+                st.success(
+                    t("data.demo_done", orders=f"{result['orders']:,}", callbacks=f"{result['callbacks']:,}")
+                )
+
+    uploads = st.file_uploader(
+        t("data.upload"),
+        type=["csv", "txt", "xlsx"],
+        accept_multiple_files=True,
+        help=t("data.upload_help"),
+        key="uploads",
+    )
+    for number, upload in enumerate(uploads or []):
+        content = upload.getvalue()
+        with st.container(border=True):
+            try:
+                raw = ingest.read_table(content, upload.name)
+            except UserError as exc:
+                st.error(t("data.refused", file=upload.name, reason=str(exc)))
+                continue
+            st.markdown(
+                "**"
+                + t(
+                    "data.file_header",
+                    file=upload.name,
+                    encoding=raw.encoding or "xlsx",
+                    row=raw.header_row,
+                    n=len(raw.rows),
+                )
+                + "**"
+            )
+            kinds = ["service", "callback"]
+            detected = ingest.detect_kind(raw.headers)
+            if detected is None:
+                st.warning(t("data.kind_unknown"))
+            kind = st.radio(
+                t("data.kind"),
+                kinds,
+                index=kinds.index(detected) if detected in kinds else 0,
+                format_func=lambda k: t(f"data.kind_{k}"),
+                horizontal=True,
+                key=f"kind_{number}",
+            )
+            st.caption(t("data.mapping_help"))
+            mapping = mapping_editor(raw, kind, key=f"mapping_{number}")
+            st.download_button(
+                t("data.save_mapping"),
+                json.dumps({"kind": kind, "columns": mapping}, ensure_ascii=False, indent=2).encode("utf-8"),
+                file_name=f"mapping_{kind}.json",
+                mime="application/json",
+                key=f"save_map_{number}",
+            )
+            try:
+                plan = ingest.plan_import(cursor(), raw, kind, {"kind": kind, "columns": mapping})
+            except UserError as exc:
+                st.error(t("data.refused", file=upload.name, reason=str(exc)))
+                continue
+            st.info(
+                t(
+                    "data.report",
+                    insert=plan.to_insert,
+                    update=plan.to_update,
+                    unchanged=plan.unchanged,
+                    reject=len(plan.rejects["source_row"].unique()) if len(plan.rejects) else 0,
+                    dup=plan.duplicates_in_file,
+                )
+            )
+            if plan.scales:
+                st.caption(
+                    t(
+                        "data.scales",
+                        scales=", ".join(f"{field_label(k)}: {v}" for k, v in plan.scales.items()),
+                    )
+                )
+            st.markdown(t("data.preview"))
+            st.dataframe(plan.staged.head(20), hide_index=True, width="stretch")
+            if len(plan.rejects):
+                st.markdown(t("data.rejects"))
+                st.dataframe(plan.rejects, hide_index=True, width="stretch")
+            if st.button(t("data.import_button", file=upload.name), type="primary", key=f"import_{number}"):
+                try:
+                    result = ingest.import_file(
+                        cursor(),
+                        content,
+                        file_name=upload.name,
+                        kind=kind,
+                        mapping={"kind": kind, "columns": mapping},
+                        who="dashboard",
+                        progress=progress_bar(t("data.importing", file=upload.name)),
+                    )
+                except UserError as exc:
+                    st.error(t("data.refused", file=upload.name, reason=str(exc)))
+                else:
+                    clear_caches()
+                    st.success(
+                        t(
+                            "data.imported",
+                            id=result.import_id,
+                            inserted=result.inserted,
+                            updated=result.updated,
+                            unchanged=result.unchanged,
+                            rejected=result.rejected,
+                        )
+                    )
+
+with tab_history:
+    history = load(ingest.list_imports)
+    if history.empty:
+        st.info(t("data.history_empty"))
+    else:
+        st.dataframe(history, hide_index=True, width="stretch")
+        done = history.loc[history["status"] == "done", "import_id"].tolist()
+        if done:
+            chosen = st.selectbox(t("data.rollback_choose"), done, key="rollback_id")
+            confirmed = st.checkbox(t("data.rollback_confirm"), key="rollback_ok")
+            if st.button(t("data.rollback_button"), disabled=not confirmed, key="rollback_go"):
+                try:
+                    outcome = ingest.rollback(cursor(), int(chosen))
+                except UserError as exc:
+                    st.error(str(exc))
+                else:
+                    clear_caches()
+                    st.success(
+                        t(
+                            "data.rolled_back",
+                            id=chosen,
+                            deleted=outcome["deleted"],
+                            restored=outcome["restored"],
+                        )
+                    )
+
+with tab_quality:
+    st.caption(t("data.quality_intro"))
+    counts = load(quality.summary)
+    columns = st.columns(len(quality.CHECKS))
+    for column, check in zip(columns, quality.CHECKS, strict=True):
+        column.metric(t(f"quality.{check}"), f"{counts[check]:,}")
+    for check in quality.CHECKS:
+        if not counts[check]:
+            continue
+        with st.expander(f"{t(f'quality.{check}')} ({counts[check]:,})"):
+            rows = load(quality.finding, check)
+            st.dataframe(rows, hide_index=True, width="stretch")
+            download_buttons(rows, f"quality_{check}", key=f"dl_{check}")

@@ -1,0 +1,1 @@
+"""Streamlit-facing helpers: i18n, shared sidebar, cached loaders, chart theme."""

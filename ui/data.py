@@ -1,0 +1,61 @@
+"""Connection and cached loaders: two tiers, keyed by the data version.
+
+``st.cache_resource`` holds the one DuckDB connection per server process; ``st.cache_data``
+holds query results keyed by the analytics function, its arguments and the data version, so an
+import or rollback (which bumps the version) refreshes every page.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import duckdb
+import streamlit as st
+
+from analytics import db
+from analytics.config import db_path
+
+T = TypeVar("T")
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str) -> duckdb.DuckDBPyConnection:
+    return db.connect(path)
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """Return the process-wide connection to the database named by ``ANALYTICS_DB``."""
+    return _connection(str(db_path()))
+
+
+def cursor() -> duckdb.DuckDBPyConnection:
+    """Return a fresh cursor: one per query, because reruns run in parallel threads."""
+    return connection().cursor()
+
+
+def data_version() -> int:
+    """Return the current data version (changes on every import and rollback)."""
+    return db.data_version(cursor())
+
+
+@st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
+def _cached_call(
+    fn_path: str, database: str, version: int, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
+) -> Any:
+    module_name, _, name = fn_path.rpartition(".")
+    fn = getattr(importlib.import_module(module_name), name)
+    return fn(_connection(database).cursor(), *args, **dict(kwargs))
+
+
+def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call ``fn(con, *args, **kwargs)`` through the data cache, keyed by the data version."""
+    path = f"{fn.__module__}.{fn.__qualname__}"
+    result: T = _cached_call(path, str(db_path()), data_version(), args, tuple(sorted(kwargs.items())))
+    return result
+
+
+def clear_caches() -> None:
+    """Drop cached query results (after an import or rollback in this process)."""
+    _cached_call.clear()

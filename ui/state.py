@@ -1,0 +1,101 @@
+"""The shared sidebar (language, month, trend window, stores) and the filters it yields.
+
+Drawn once per run from ``app.py`` so the choices persist while moving between pages; pages
+read them with ``filters()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from analytics import facts
+from ui.data import load
+from ui.i18n import LANGUAGE_NAMES, LANGUAGES, lang, t
+
+WINDOWS = (6, 12, 24, 36)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user chose in the sidebar."""
+
+    month: str | None  # focus month, YYYY-MM; None when no data is loaded
+    months: tuple[str, ...]  # the trend window, oldest first, ending at ``month``
+    stores: list[str] | None  # None means every store
+    lang: str
+
+    @property
+    def start_month(self) -> str | None:
+        """Return the first month of the trend window."""
+        return self.months[0] if self.months else None
+
+
+def _remember(key: str, default: object) -> None:
+    # Keep a widget's value alive even on a run where a page does not draw it.
+    if key not in st.session_state:
+        st.session_state[key] = default
+
+
+def draw_sidebar() -> Filters:
+    """Draw the shared sidebar and return the filters; call once per run from app.py."""
+    _remember("lang", lang())
+    with st.sidebar:
+        st.segmented_control(
+            t("sidebar.language"),
+            options=list(LANGUAGES),
+            format_func=lambda code: LANGUAGE_NAMES[code],
+            key="lang",
+        )
+        if st.session_state.get("lang") not in LANGUAGES:
+            # segmented_control can be deselected; fall back to the default language.
+            st.session_state["lang"] = LANGUAGES[0]
+        months = load(facts.available_months)
+        all_stores = load(facts.stores)
+        if not months:
+            st.info(t("sidebar.no_data"))
+            return Filters(month=None, months=(), stores=None, lang=lang())
+        if st.session_state.get("month") not in months:
+            st.session_state["month"] = _default_month(months)
+        month = st.selectbox(t("sidebar.month"), months, key="month", help=t("sidebar.month_help"))
+        _remember("window", 12)
+        window = st.selectbox(
+            t("sidebar.window"),
+            WINDOWS,
+            key="window",
+            format_func=lambda n: t("sidebar.window_n", n=n),
+        )
+        chosen: list[str] = []
+        if len(all_stores) > 1:
+            _remember("stores", [])
+            chosen = st.multiselect(
+                t("sidebar.stores"), all_stores, key="stores", placeholder=t("sidebar.all_stores")
+            )
+        elif all_stores:
+            st.caption(t("sidebar.one_store", store=all_stores[0]))
+    ordered = sorted(months)
+    end = ordered.index(month)
+    window_months = tuple(ordered[max(0, end - int(window) + 1) : end + 1])
+    return Filters(month=month, months=window_months, stores=chosen or None, lang=lang())
+
+
+def _default_month(months: list[str]) -> str:
+    # The newest month is usually still running; default to the latest complete one when
+    # the data go on past it, so KPIs compare like with like.
+    return months[1] if len(months) > 1 and _is_partial(months[0]) else months[0]
+
+
+def _is_partial(month: str) -> bool:
+    summary = load(facts.data_summary)
+    last = str(summary.get("last_visit") or "")
+    # A month is partial when the data end before its last week.
+    return last[:7] == month and int(last[8:10] or 0) < 25
+
+
+def filters() -> Filters:
+    """Return the filters drawn by the sidebar in this run."""
+    value = st.session_state.get("_filters")
+    if isinstance(value, Filters):
+        return value
+    return draw_sidebar()
