@@ -1,0 +1,35 @@
+"""Shared fixtures: a small demo database built once per test session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+DEMO_SCALE = 0.1  # about 1,000 vehicles: enough signal for every page, quick to build
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of a small demo database (scale 0.1, seed 7). Treat it as read-only; copy it to write."""
+    demo = pytest.importorskip("analytics.demo")
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    demo.build_demo(path, demo.DemoConfig(scale=DEMO_SCALE))
+    return path
+
+
+@pytest.fixture
+def demo_env(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app (ANALYTICS_DB) at the shared demo database for an AppTest run."""
+    monkeypatch.setenv("ANALYTICS_DB", str(demo_db))
+    return demo_db
+
+
+@pytest.fixture
+def writable_demo(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the demo database that a test may change; ANALYTICS_DB points at it."""
+    path = tmp_path / "demo_copy.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    return path
