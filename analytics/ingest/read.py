@@ -1,0 +1,315 @@
+"""Bytes or a path to a raw table of strings: format, encoding, delimiter and header row sniffed.
+
+The format is told by content (a ZIP signature means XLSX), never by the file name; CSV text
+is tried as strict UTF-8 (with or without BOM), then GB18030 (a superset of GBK), then
+charset-normalizer's best guess. The header row is the row among the first 30 that names the
+most known columns, so title lines and blank rows above it do not matter.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analytics.errors import ImportRefused
+from analytics.ingest.mapping import matched_fields
+
+SOURCE_ROW = "_source_row"
+HEADER_SEARCH_ROWS = 30
+DELIMITERS: tuple[str, ...] = (",", "\t", ";", "|")
+_SNIFF_CHARS = 65536
+_SNIFF_RECORDS = 200
+
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"RIFF", "a media file"),
+    (b"\x00\x00\x01\x00", "an icon image"),
+)
+_MARKUP = re.compile(r"^\s*<(!doctype\s+html|html|head|body|table|meta|\?xml)", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SAVE_AS = "open it in Excel and save it as .xlsx or CSV, then import that file"
+
+
+@dataclass
+class RawTable:
+    """A file read as text: its header row and one row of strings (missing cells NA) per record."""
+
+    file_name: str
+    encoding: str | None
+    header_row: int
+    headers: list[str]
+    rows: pd.DataFrame
+    format: str = "csv"
+    delimiter: str | None = None
+    sha256: str = ""
+
+
+def _refuse(name: str, problem: str, remedy: str) -> ImportRefused:
+    return ImportRefused(f"{name} {problem}; {remedy}.")
+
+
+def _source_bytes(source: str | Path | bytes, file_name: str | None) -> tuple[bytes, str]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source), file_name or "the uploaded file"
+    path = Path(source)
+    name = file_name or path.name
+    if not path.exists():
+        raise _refuse(str(path), "does not exist", "check the file name and the folder, then try again")
+    if path.is_dir():
+        raise _refuse(str(path), "is a folder, not a file", "name the exported CSV or XLSX file itself")
+    try:
+        return path.read_bytes(), name
+    except OSError as exc:
+        raise _refuse(str(path), f"cannot be read ({exc.strerror})", "check its permissions") from exc
+
+
+def _sniff_format(data: bytes, name: str) -> str:
+    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        raise _refuse(name, "is empty", "export the records again from the DMS and import that file")
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _refuse(name, "is an old Excel 97-2003 (.xls) workbook", _SAVE_AS)
+    for signature, what in _SIGNATURES:
+        if data.startswith(signature):
+            raise _refuse(
+                name, f"is not a table (it is {what})", "export the records from the DMS as CSV or XLSX"
+            )
+    return "csv"
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    try:
+        text = data.decode("utf-8-sig")
+        return text, "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise _refuse(
+            name,
+            "is not in a text encoding that can be read (UTF-8 or GBK expected)",
+            'save it from Excel as "CSV UTF-8" or as .xlsx and import that file',
+        )
+    return str(best), best.encoding
+
+
+def _check_text(text: str, name: str) -> None:
+    head = text[:8192]
+    if _MARKUP.match(head):
+        raise _refuse(name, "is a web page or XML document, not a table file", _SAVE_AS)
+    if "\x00" in head or len(_CONTROL.findall(head)) > max(2, len(head) // 100):
+        raise _refuse(
+            name,
+            "is not a table (it looks like a binary file)",
+            "export the records from the DMS as CSV or XLSX",
+        )
+
+
+def _records(sample: str, delimiter: str, limit: int) -> list[list[str]]:
+    return list(islice(csv.reader(io.StringIO(sample), delimiter=delimiter), limit))
+
+
+def _sniff_delimiter(text: str) -> tuple[str, int]:
+    """Return the delimiter that splits most sampled records into the same number of fields, and the widest record."""
+    sample = text[:_SNIFF_CHARS]
+    if len(text) > _SNIFF_CHARS and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]
+    best: tuple[int, int, str] = (0, 0, ",")
+    widths = {",": 1}
+    for delimiter in DELIMITERS:
+        try:
+            records = _records(sample, delimiter, _SNIFF_RECORDS)
+        except csv.Error:
+            continue
+        counts = [len(r) for r in records if any(cell.strip() for cell in r)]
+        widths[delimiter] = max(counts, default=1)
+        multi = [c for c in counts if c > 1]
+        if not multi:
+            continue
+        width, frequency = Counter(multi).most_common(1)[0]
+        if (frequency, width) > best[:2]:
+            best = (frequency, width, delimiter)
+    return best[2], widths.get(best[2], 1)
+
+
+def _csv_grid(text: str, delimiter: str, width: int, name: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            names=range(max(width, 1)),
+            index_col=False,
+            dtype="str",
+            na_filter=False,
+            skip_blank_lines=False,
+            quotechar='"',
+            engine="c",
+        )
+    except (pd.errors.ParserError, ValueError, OverflowError):
+        pass
+    # A record wider than the sampled ones, or quoting the C parser rejects: the csv module
+    # reads every record, and short records are padded.
+    try:
+        records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as exc:
+        raise _refuse(name, f"cannot be read as a table ({exc})", _SAVE_AS) from exc
+    width = max((len(r) for r in records), default=1)
+    padded = [r + [""] * (width - len(r)) for r in records]
+    return pd.DataFrame(padded, columns=range(width), dtype="str")
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def _xlsx_grid(data: bytes, name: str) -> pd.DataFrame:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged or non-Excel ZIP files
+        raise _refuse(name, "is a ZIP file but not an Excel workbook that can be opened", _SAVE_AS) from exc
+    try:
+        records: list[list[str]] = []
+        for sheet in book.worksheets:
+            records = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            if any(any(cell.strip() for cell in r) for r in records):
+                break
+    except Exception as exc:  # a damaged sheet inside a readable workbook
+        raise _refuse(name, "is an Excel workbook whose first sheet cannot be read", _SAVE_AS) from exc
+    finally:
+        book.close()
+    width = max((len(r) for r in records), default=1)
+    padded = [r + [""] * (width - len(r)) for r in records]
+    return pd.DataFrame(padded, columns=range(width), dtype="str")
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _unique_headers(cells: list[str]) -> list[str]:
+    names: list[str] = []
+    for i, cell in enumerate(cells):
+        base = cell or f"column {_column_letter(i)}"
+        if base == SOURCE_ROW:
+            base = f"{base} (file)"
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base} ({n})", n + 1
+        names.append(name)
+    return names
+
+
+def _find_header(grid: pd.DataFrame, filled: pd.Series) -> int:
+    """Return the position of the header row among the first rows of the grid."""
+    best_position, best_score = -1, 1
+    for position in range(min(HEADER_SEARCH_ROWS, len(grid))):
+        if not filled.iloc[position]:
+            continue
+        score = len(matched_fields(grid.iloc[position].tolist()))
+        if score > best_score:
+            best_position, best_score = position, score
+    if best_position >= 0:
+        return best_position
+    # No row names two known columns: take the widest early row so a user mapping can name them.
+    widths = (grid.iloc[:HEADER_SEARCH_ROWS] != "").sum(axis=1)
+    return int(widths.to_numpy().argmax())
+
+
+def _table_from_grid(grid: pd.DataFrame, name: str) -> tuple[int, list[str], pd.DataFrame]:
+    grid = grid.apply(lambda column: column.str.strip())
+    filled = (grid != "").any(axis=1)
+    if not filled.any():
+        raise _refuse(name, "is empty", "export the records again from the DMS and import that file")
+    header_at = _find_header(grid, filled)
+    header_cells = grid.iloc[header_at].tolist()
+    body = grid.iloc[header_at + 1 :]
+    body = body[filled.iloc[header_at + 1 :]]
+    if body.empty:
+        raise _refuse(name, "has a header row but no data rows", "export it again with the records included")
+    filled_columns = np.flatnonzero((body != "").any(axis=0).to_numpy())
+    used = [i for i, cell in enumerate(header_cells) if cell] + [int(i) for i in filled_columns]
+    width = max(used) + 1
+    headers = _unique_headers(header_cells[:width])
+    body = body.iloc[:, :width]
+    rows = body.mask(body == "")
+    rows.columns = pd.Index(headers)
+    rows[SOURCE_ROW] = (body.index.to_numpy() + 1).astype("int64")
+    return header_at + 1, headers, rows.reset_index(drop=True)
+
+
+def read_table(source: str | Path | bytes, file_name: str | None = None) -> RawTable:
+    """Return the file's header row and data rows as text; raise ImportRefused if it is not a usable table."""
+    data, name = _source_bytes(source, file_name)
+    fmt = _sniff_format(data, name)
+    encoding: str | None = None
+    delimiter: str | None = None
+    if fmt == "xlsx":
+        grid = _xlsx_grid(data, name)
+    else:
+        text, encoding = _decode(data, name)
+        _check_text(text, name)
+        delimiter, width = _sniff_delimiter(text)
+        grid = _csv_grid(text, delimiter, width, name)
+    header_row, headers, rows = _table_from_grid(grid, name)
+    return RawTable(
+        file_name=name,
+        encoding=encoding,
+        header_row=header_row,
+        headers=headers,
+        rows=rows,
+        format=fmt,
+        delimiter=delimiter,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
