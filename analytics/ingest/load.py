@@ -372,26 +372,20 @@ def _rejects_frame(raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
     )
 
 
-def _diff(
-    con: duckdb.DuckDBPyConnection, kind: str, staged: pd.DataFrame, supplied: tuple[str, ...]
-) -> pd.DataFrame:
-    """Return the staged rows as they will stand after the import, each with its action."""
-    key = KEYS[kind]
-    params = {f"m_{f}": f in supplied for f in FIELDS_BY_KIND[kind] if f != key}
-    con.register("ingest_staged", staged)
-    try:
-        return con.execute(_sql(f"ingest_{TABLES[kind]}_plan"), params).df()
-    finally:
-        con.unregister("ingest_staged")
+def _plan_params(plan: ImportPlan) -> dict[str, bool]:
+    """Return the $m_<column> flags of the plan query: true for the columns the file supplies."""
+    key = KEYS[plan.kind]
+    return {f"m_{f}": f in plan.supplied for f in FIELDS_BY_KIND[plan.kind] if f != key}
 
 
-def plan_import(
-    con: duckdb.DuckDBPyConnection,
-    raw: RawTable,
-    kind: str | None = None,
-    mapping: dict[str, Any] | None = None,
-) -> ImportPlan:
-    """Return what importing the table would do (typed rows, rejects, counts) without writing."""
+def _count_actions(plan: ImportPlan, counts: dict[str, int]) -> None:
+    plan.to_insert = int(counts.get("insert", 0))
+    plan.to_update = int(counts.get("update", 0))
+    plan.unchanged = int(counts.get("unchanged", 0))
+
+
+def _prepare(raw: RawTable, kind: str | None, mapping: dict[str, Any] | None) -> ImportPlan:
+    """Return the plan before the comparison with stored rows: staged holds the accepted rows."""
     user = validate_mapping(mapping) if mapping else {"kind": None, "columns": {}, "scales": {}}
     kind = _decide_kind(raw, kind, user)
     columns = _effective_columns(raw, kind, user)
@@ -402,10 +396,8 @@ def plan_import(
     rejected = np.zeros(len(staged), dtype=bool)
     for mask, _, _ in problems:
         rejected |= mask.to_numpy(dtype=bool)
-    content = list(FIELDS_BY_KIND[kind])
     valid = staged[~rejected]
-    exact = valid.duplicated(subset=content, keep="last")
-    duplicates = int(exact.sum())
+    exact = valid.duplicated(subset=list(FIELDS_BY_KIND[kind]), keep="last")
     valid = valid[~exact]
     key = KEYS[kind]
     if kind == "callback":
@@ -417,42 +409,66 @@ def plan_import(
         problems.append((mask, columns.get(key), DUPLICATE_KEY))
         valid = valid[~repeated]
     rejects = _rejects_frame(raw, problems)
-
-    supplied = tuple(f for f in FIELDS_BY_KIND[kind] if f in columns)
-    final = _diff(con, kind, valid, supplied)
-    actions = final["action"].value_counts()
     return ImportPlan(
         kind=kind,
         mapping=columns,
-        staged=final,
+        staged=valid,
         rejects=rejects,
-        to_insert=int(actions.get("insert", 0)),
-        to_update=int(actions.get("update", 0)),
-        unchanged=int(actions.get("unchanged", 0)),
-        duplicates_in_file=duplicates,
+        to_insert=0,
+        to_update=0,
+        unchanged=0,
+        duplicates_in_file=int(exact.sum()),
         scales=scales,
         rows_read=len(raw.rows),
         file_name=raw.file_name,
         rejected=int(rejects["source_row"].nunique()),
-        supplied=supplied,
+        supplied=tuple(f for f in FIELDS_BY_KIND[kind] if f in columns),
     )
+
+
+def plan_import(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    kind: str | None = None,
+    mapping: dict[str, Any] | None = None,
+) -> ImportPlan:
+    """Return what importing the table would do (typed rows, rejects, counts) without writing."""
+    plan = _prepare(raw, kind, mapping)
+    # A cursor of its own: registering a frame fails on a connection with a half-read result.
+    cur = con.cursor()
+    try:
+        cur.register("ingest_staged", plan.staged)
+        final = cur.execute(_sql(f"ingest_{TABLES[plan.kind]}_plan"), _plan_params(plan)).df()
+    finally:
+        cur.close()
+    _count_actions(plan, {str(k): int(v) for k, v in final["action"].value_counts().items()})
+    plan.staged = final
+    return plan
 
 
 def _write(
     con: duckdb.DuckDBPyConnection, raw: RawTable, plan: ImportPlan, who: str, started: datetime
 ) -> int:
-    """Write the plan inside the caller's transaction and return the new import id."""
-    # fetchall, not fetchone: DuckDB refuses to register a frame while a result is half-read.
+    """Compare, write and log the plan inside the caller's transaction; return the new import id."""
+    # The final row images stay inside DuckDB (a temporary table dropped before commit) rather
+    # than travelling to pandas and back.
+    con.register("ingest_staged", plan.staged)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE ingest_final AS " + _sql(f"ingest_{TABLES[plan.kind]}_plan"),
+            _plan_params(plan),
+        )
+    finally:
+        con.unregister("ingest_staged")
+    counts = con.execute("SELECT action, count(*) FROM ingest_final GROUP BY action").fetchall()
+    _count_actions(plan, {action: n for action, n in counts})
     import_id = int(con.execute("SELECT nextval('import_id_seq')").fetchall()[0][0])
     params = {"import_id": import_id}
     if plan.to_insert or plan.to_update:
-        con.register("ingest_final", plan.staged)
-        try:
-            con.execute(_HISTORY[plan.kind], params)
-            con.execute(_DELETE_REWRITTEN[plan.kind])
-            con.execute(_sql(f"ingest_{TABLES[plan.kind]}_insert"), params)
-        finally:
-            con.unregister("ingest_final")
+        con.execute(_HISTORY[plan.kind], params)
+        con.execute(_DELETE_REWRITTEN[plan.kind])
+        con.execute(_sql(f"ingest_{TABLES[plan.kind]}_insert"), params)
+    con.execute("DROP TABLE ingest_final")
     if len(plan.rejects):
         con.register("ingest_rejects", plan.rejects)
         try:
@@ -511,15 +527,19 @@ def import_file(
     report(0.0, "reading the file")
     raw = read_table(source, file_name)
     report(0.3, f"read {len(raw.rows):,} rows; checking them")
-    con.execute("BEGIN TRANSACTION")
+    plan = _prepare(raw, kind, mapping)
+    report(0.5, f"{len(plan.staged):,} rows accepted, {plan.rejected:,} rejected; writing")
+    cur = con.cursor()
     try:
-        plan = plan_import(con, raw, kind, mapping)
-        report(0.6, f"writing {plan.to_insert + plan.to_update:,} rows")
-        import_id = _write(con, raw, plan, who, started)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            import_id = _write(cur, raw, plan, who, started)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+    finally:
+        cur.close()
     report(1.0, "done")
     return ImportResult(
         import_id=import_id,
@@ -539,25 +559,36 @@ def import_file(
 
 def rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
     """Undo one import (remove its rows, restore the rows it replaced) and return the counts."""
-    rows = con.execute(
-        "SELECT kind, status, rolled_back_at FROM imports WHERE import_id = $import_id",
-        {"import_id": import_id},
-    ).fetchall()
-    if not rows:
-        raise UserError(f"There is no import {import_id}; `python -m analytics imports` lists the imports.")
-    kind, status, rolled_back_at = rows[0]
-    if status == "rolled_back":
-        when = f" on {rolled_back_at:%Y-%m-%d %H:%M}" if rolled_back_at else ""
-        raise UserError(f"Import {import_id} was already rolled back{when}; there is nothing left to undo.")
+    cur = con.cursor()
+    try:
+        return _rollback(cur, import_id)
+    finally:
+        cur.close()
+
+
+def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
     params = {"import_id": import_id}
-    blocker = con.execute(_sql("ingest_rollback_blocker"), params).fetchall()[0][0]
-    if blocker is not None:
-        raise UserError(
-            f"Import {blocker} has since changed rows that import {import_id} wrote; "
-            f"roll back import {blocker} first."
-        )
     con.execute("BEGIN TRANSACTION")
     try:
+        rows = con.execute(
+            "SELECT kind, status, rolled_back_at FROM imports WHERE import_id = $import_id", params
+        ).fetchall()
+        if not rows:
+            raise UserError(
+                f"There is no import {import_id}; `python -m analytics imports` lists the imports."
+            )
+        kind, status, rolled_back_at = rows[0]
+        if status == "rolled_back":
+            when = f" on {rolled_back_at:%Y-%m-%d %H:%M}" if rolled_back_at else ""
+            raise UserError(
+                f"Import {import_id} was already rolled back{when}; there is nothing left to undo."
+            )
+        blocker = con.execute(_sql("ingest_rollback_blocker"), params).fetchall()[0][0]
+        if blocker is not None:
+            raise UserError(
+                f"Import {blocker} has since changed rows that import {import_id} wrote; "
+                f"roll back import {blocker} first."
+            )
         written_n = int(con.execute(_COUNT_WRITTEN_BY[kind], params).fetchall()[0][0])
         restored_n = int(con.execute(_COUNT_REPLACED_BY[kind], params).fetchall()[0][0])
         con.execute(_DELETE_WRITTEN_BY[kind], params)
@@ -579,13 +610,21 @@ def rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
 
 def list_imports(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Return the import log, one row per imported file, newest first."""
-    return con.execute(_sql("ingest_imports_log")).df()
+    cur = con.cursor()
+    try:
+        return cur.execute(_sql("ingest_imports_log")).df()
+    finally:
+        cur.close()
 
 
 def rejected_rows(con: duckdb.DuckDBPyConnection, import_id: int) -> pd.DataFrame:
     """Return the rows an import rejected: source row, column, reason and the raw values as JSON."""
-    return con.execute(
-        "SELECT source_row, column_name, reason, raw_values FROM rejected_rows "
-        "WHERE import_id = $import_id ORDER BY source_row",
-        {"import_id": import_id},
-    ).df()
+    cur = con.cursor()
+    try:
+        return cur.execute(
+            "SELECT source_row, column_name, reason, raw_values FROM rejected_rows "
+            "WHERE import_id = $import_id ORDER BY source_row, rowid",
+            {"import_id": import_id},
+        ).df()
+    finally:
+        cur.close()

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from itertools import islice
@@ -21,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from analytics.errors import ImportRefused
 from analytics.ingest.mapping import matched_fields
@@ -135,24 +138,26 @@ def _check_text(text: str, name: str) -> None:
         )
 
 
-def _records(sample: str, delimiter: str, limit: int) -> list[list[str]]:
-    return list(islice(csv.reader(io.StringIO(sample), delimiter=delimiter), limit))
+def _sample(text: str) -> str:
+    """Return the start of the text, cut at a line end, for sniffing."""
+    sample = text[:_SNIFF_CHARS]
+    if len(text) > _SNIFF_CHARS and "\n" in sample:
+        sample = sample[: sample.rindex("\n") + 1]
+    return sample
 
 
 def _sniff_delimiter(text: str) -> tuple[str, int]:
-    """Return the delimiter that splits most sampled records into the same number of fields, and the widest record."""
-    sample = text[:_SNIFF_CHARS]
-    if len(text) > _SNIFF_CHARS and "\n" in sample:
-        sample = sample[: sample.rindex("\n")]
+    """Return the delimiter that splits most sampled records alike, and the widest record it gives."""
+    sample = _sample(text)
     best: tuple[int, int, str] = (0, 0, ",")
     widths = {",": 1}
     for delimiter in DELIMITERS:
         try:
-            records = _records(sample, delimiter, _SNIFF_RECORDS)
+            records = list(islice(csv.reader(io.StringIO(sample), delimiter=delimiter), _SNIFF_RECORDS))
         except csv.Error:
             continue
+        widths[delimiter] = max((len(r) for r in records), default=1)
         counts = [len(r) for r in records if any(cell.strip() for cell in r)]
-        widths[delimiter] = max(counts, default=1)
         multi = [c for c in counts if c > 1]
         if not multi:
             continue
@@ -162,21 +167,73 @@ def _sniff_delimiter(text: str) -> tuple[str, int]:
     return best[2], widths.get(best[2], 1)
 
 
-def _csv_grid(text: str, delimiter: str, width: int, name: str) -> pd.DataFrame:
+def _csv_fast(text: str, delimiter: str, width: int, name: str) -> tuple[int, list[str], pd.DataFrame] | None:
+    """Read a regular CSV with pyarrow below its header; None when it needs the general parser."""
+    reader = csv.reader(io.StringIO(_sample(text)), delimiter=delimiter)
+    head: list[list[str]] = []
+    lines: list[int] = []
     try:
-        return pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            header=None,
-            names=range(max(width, 1)),
-            index_col=False,
-            dtype="str",
-            na_filter=False,
-            skip_blank_lines=False,
-            quotechar='"',
-            engine="c",
+        for record in islice(reader, HEADER_SEARCH_ROWS):
+            head.append([cell.strip() for cell in record])
+            lines.append(reader.line_num)
+    except csv.Error:
+        return None
+    if not any(any(cells) for cells in head):
+        return None
+    header_at = _find_header(head)
+    offset = 0
+    for _ in range(lines[header_at]):
+        offset = text.find("\n", offset) + 1
+        if offset == 0:
+            return None
+    names = [f"c{i}" for i in range(max(width, 1))]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text[offset:].encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char='"',
+                double_quote=True,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.large_string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
-    except (pd.errors.ParserError, ValueError, OverflowError):
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError):
+        # Ragged rows, stray quotes: the general parser copes and pads.
+        return None
+    body = pd.DataFrame({i: pd.array(table.column(i), dtype="str") for i in range(len(names))})
+    # pyarrow keeps blank lines as empty rows, so record i sits on row header + 1 + i.
+    source_rows = header_at + 2 + np.arange(len(body), dtype="int64")
+    headers, rows = _assemble(name, head[header_at], body, source_rows)
+    return header_at + 1, headers, rows
+
+
+def _csv_grid(text: str, delimiter: str, width: int, name: str) -> pd.DataFrame:
+    """Return every record of the text as a grid of strings (general parser)."""
+    try:
+        with warnings.catch_warnings():
+            # pandas only warns when a record is wider than the names it was given and drops
+            # the extra cells; that must fall through to the padding parser below instead.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(
+                io.StringIO(text),
+                sep=delimiter,
+                header=None,
+                names=range(max(width, 1)),
+                index_col=False,
+                dtype="str",
+                na_filter=False,
+                skip_blank_lines=False,
+                quotechar='"',
+                engine="c",
+            )
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, OverflowError):
         pass
     # A record wider than the sampled ones, or quoting the C parser rejects: the csv module
     # reads every record, and short records are padded.
@@ -251,42 +308,56 @@ def _unique_headers(cells: list[str]) -> list[str]:
     return names
 
 
-def _find_header(grid: pd.DataFrame, filled: pd.Series) -> int:
-    """Return the position of the header row among the first rows of the grid."""
+def _find_header(records: list[list[str]]) -> int:
+    """Return the position of the header among the first records (cells already stripped)."""
     best_position, best_score = -1, 1
-    for position in range(min(HEADER_SEARCH_ROWS, len(grid))):
-        if not filled.iloc[position]:
-            continue
-        score = len(matched_fields(grid.iloc[position].tolist()))
+    for position, cells in enumerate(records[:HEADER_SEARCH_ROWS]):
+        score = len(matched_fields(cells)) if any(cells) else 0
         if score > best_score:
             best_position, best_score = position, score
     if best_position >= 0:
         return best_position
     # No row names two known columns: take the widest early row so a user mapping can name them.
-    widths = (grid.iloc[:HEADER_SEARCH_ROWS] != "").sum(axis=1)
-    return int(widths.to_numpy().argmax())
+    widths = [sum(1 for cell in cells if cell) for cells in records[:HEADER_SEARCH_ROWS]]
+    return widths.index(max(widths))
 
 
-def _table_from_grid(grid: pd.DataFrame, name: str) -> tuple[int, list[str], pd.DataFrame]:
-    grid = grid.apply(lambda column: column.str.strip())
-    filled = (grid != "").any(axis=1)
-    if not filled.any():
-        raise _refuse(name, "is empty", "export the records again from the DMS and import that file")
-    header_at = _find_header(grid, filled)
-    header_cells = grid.iloc[header_at].tolist()
-    body = grid.iloc[header_at + 1 :]
-    body = body[filled.iloc[header_at + 1 :]]
+def _assemble(
+    name: str, header_cells: list[str], body: pd.DataFrame, source_rows: np.ndarray
+) -> tuple[list[str], pd.DataFrame]:
+    """Return (headers, rows) from the header cells and the grid below them, blank rows dropped."""
+    body = body.apply(lambda column: column.str.strip())
+    filled = (body != "").any(axis=1).to_numpy()
+    body = body[filled]
     if body.empty:
         raise _refuse(name, "has a header row but no data rows", "export it again with the records included")
     filled_columns = np.flatnonzero((body != "").any(axis=0).to_numpy())
     used = [i for i, cell in enumerate(header_cells) if cell] + [int(i) for i in filled_columns]
     width = max(used) + 1
-    headers = _unique_headers(header_cells[:width])
+    cells = header_cells + [""] * (width - len(header_cells))
+    headers = _unique_headers(cells[:width])
     body = body.iloc[:, :width]
     rows = body.mask(body == "")
     rows.columns = pd.Index(headers)
-    rows[SOURCE_ROW] = (body.index.to_numpy() + 1).astype("int64")
-    return header_at + 1, headers, rows.reset_index(drop=True)
+    rows[SOURCE_ROW] = source_rows[filled]
+    return headers, rows.reset_index(drop=True)
+
+
+def _grid_table(grid: pd.DataFrame, name: str) -> tuple[int, list[str], pd.DataFrame]:
+    """Return (header row number, headers, rows) from a grid holding every record of the file."""
+    head = [[str(cell).strip() for cell in record] for record in grid.iloc[:HEADER_SEARCH_ROWS].to_numpy()]
+    if not any(any(cells) for cells in head):
+        if (grid.apply(lambda column: column.str.strip()) == "").all(axis=None):
+            raise _refuse(name, "is empty", "export the records again from the DMS and import that file")
+        raise _refuse(
+            name,
+            f"has no header row within its first {HEADER_SEARCH_ROWS} rows",
+            "delete the blank rows above the header and import it again",
+        )
+    header_at = _find_header(head)
+    body = grid.iloc[header_at + 1 :]
+    headers, rows = _assemble(name, head[header_at], body, body.index.to_numpy() + 1)
+    return header_at + 1, headers, rows
 
 
 def read_table(source: str | Path | bytes, file_name: str | None = None) -> RawTable:
@@ -296,13 +367,15 @@ def read_table(source: str | Path | bytes, file_name: str | None = None) -> RawT
     encoding: str | None = None
     delimiter: str | None = None
     if fmt == "xlsx":
-        grid = _xlsx_grid(data, name)
+        header_row, headers, rows = _grid_table(_xlsx_grid(data, name), name)
     else:
         text, encoding = _decode(data, name)
         _check_text(text, name)
         delimiter, width = _sniff_delimiter(text)
-        grid = _csv_grid(text, delimiter, width, name)
-    header_row, headers, rows = _table_from_grid(grid, name)
+        fast = _csv_fast(text, delimiter, width, name)
+        if fast is None:
+            fast = _grid_table(_csv_grid(text, delimiter, width, name), name)
+        header_row, headers, rows = fast
     return RawTable(
         file_name=name,
         encoding=encoding,

@@ -106,7 +106,8 @@ def _per_unique(s: pd.Series, parse: Callable[[pd.Series], Parsed]) -> Parsed:
 def clean_text(s: pd.Series) -> pd.Series:
     """Return the text stripped, with Excel's ="..." text guard removed and empty cells NA."""
     text = s.astype("str").str.strip()
-    text = text.str.replace(r'^="(.*)"$', r"\1", regex=True).str.strip()
+    if text.str.startswith('="').any():
+        text = text.str.replace(r'^="(.*)"$', r"\1", regex=True).str.strip()
     return text.mask(text == "")
 
 
@@ -118,7 +119,7 @@ def clean_typed(s: pd.Series) -> pd.Series:
 
 def clean_vin(s: pd.Series) -> pd.Series:
     """Return VINs upper-cased without spaces (validity is a data-quality finding, not checked here)."""
-    text = clean_text(s).str.replace(r"\s+", "", regex=True).str.upper()
+    text = clean_text(s).str.replace(" ", "", regex=False).str.upper()
     return text.mask(text == "")
 
 
@@ -156,7 +157,9 @@ def parse_datetimes(s: pd.Series, *, keep_time: bool) -> Parsed:
 
 
 def _numbers_of(u: pd.Series) -> Parsed:
-    text = u.str.replace(r"[,，\s¥￥]|元|rmb|km|公里", "", regex=True, case=False)
+    # Spelled-out whitespace and an inline (?i) keep this on pyarrow's regex engine; \s or
+    # case=False would make pandas fall back to Python's re, row by row.
+    text = u.str.replace("(?i)[,， \t\u3000¥￥]|元|rmb|km|公里", "", regex=True)
     factor = np.where(text.str.endswith("万"), 10000.0, 1.0)
     values: pd.Series = pd.to_numeric(text.str.removesuffix("万"), errors="coerce").astype("float64") * factor
     values = values.where(np.isfinite(values))
