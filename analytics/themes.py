@@ -226,7 +226,7 @@ class Lexicon:
     # side (or None) -> whether each aspect is reported on it
     allowed: dict[str | None, tuple[bool, ...]] = field(repr=False)
     # Comments repeat (满意, 挺好的): their analysis is memoised per lexicon, bounded in size.
-    memo: dict[tuple[str, str | None], tuple[list[str], int, bool]] = field(
+    memo: dict[tuple[str, str | None], tuple[list[str], int, bool, float, int]] = field(
         default_factory=dict, repr=False, compare=False
     )
 
@@ -402,8 +402,8 @@ def _negated_before(tokens: Sequence[str], ti: int, negators: frozenset[str]) ->
     return (ti >= 1 and tokens[ti - 1] in negators) or (ti >= 2 and tokens[ti - 2] in negators)
 
 
-def _lexicon_choice(lex: Lexicon, tokens: Sequence[str], side: str | None) -> tuple[int, bool]:
-    """Return the comment's primary aspect index (-1 when none) and whether a word names it."""
+def _lexicon_choice(lex: Lexicon, tokens: Sequence[str], side: str | None) -> tuple[int, bool, float, int]:
+    """Return the comment's primary aspect index (-1 when none), whether a word names it, its score and first position."""
     hits = _scan(lex, tokens)
     allowed = lex.allowed[side]
     named_at = [
@@ -433,9 +433,9 @@ def _lexicon_choice(lex: Lexicon, tokens: Sequence[str], side: str | None) -> tu
             scores[index] = scores.get(index, 0.0) + weight
             first[index] = min(first.get(index, pos), pos)
     if not scores:
-        return -1, False
+        return -1, False, 0.0, 0
     best = min(scores, key=lambda i: (-scores[i], first[i], i))
-    return best, any(i == best for _, i in named_at)
+    return best, any(i == best for _, i in named_at), scores[best], first[best]
 
 
 def lexicon_aspect(
@@ -443,7 +443,7 @@ def lexicon_aspect(
 ) -> str | None:
     """Return the lexicon aspect id a tokenised comment speaks of first and most, or None."""
     lex = lexicon or load_lexicon()
-    index, _ = _lexicon_choice(lex, tokens, side)
+    index = _lexicon_choice(lex, tokens, side)[0]
     return lex.aspects[index].id if index >= 0 else None
 
 
@@ -459,8 +459,10 @@ def content_words(tokens: Sequence[str], lexicon: Lexicon | None = None) -> list
     ]
 
 
-def _analyse(lex: Lexicon, tokens: Sequence[str], side: str | None) -> tuple[list[str], int, bool]:
-    """Return a comment's content words, primary aspect index and whether it is named (memoised)."""
+def _analyse(
+    lex: Lexicon, tokens: Sequence[str], side: str | None
+) -> tuple[list[str], int, bool, float, int]:
+    """Return a comment's content words and its lexicon choice (see _lexicon_choice), memoised."""
     key = (" ".join(tokens), side)
     found = lex.memo.get(key)
     if found is None:
@@ -500,8 +502,9 @@ class ThemeModel:
     topics: np.ndarray | None = None
     topic_themes: tuple[str, ...] = ()
     topic_words: tuple[tuple[str, ...], ...] = ()
-    # Discovered themes most of whose comments name no lexicon aspect.
-    novel: frozenset[str] = frozenset()
+    # Discovered themes most of whose comments name no lexicon aspect, with their label words,
+    # which name the theme in a comment as a lexicon term names an aspect.
+    novel: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def label(self, theme_id: str, language: str = "zh") -> str:
         """Return a theme's label in ``zh`` or ``en`` (``none`` and ``other`` included)."""
@@ -618,32 +621,67 @@ def mine(
     vocab = vectorizer.get_feature_names_out()
     words = _ctfidf_words(counts, topic, k_eff, vocab)
 
-    choices = [a[1:] for a in analysed]
-    topic_themes: list[str] = []
-    novel: set[str] = set()
+    choices = [(a[1], a[2]) for a in analysed]
+    # Each topic either joins the lexicon aspect most of its comments carry, or is discovered.
+    aspect_of: list[str | None] = []
     for t in range(k_eff):
         members = [choices[j] for j in np.flatnonzero(topic == t)]
         common = Counter(m for m, _ in members if m >= 0).most_common(1)
         if not members or not words[t]:
-            topic_themes.append(OTHER)
+            aspect_of.append(OTHER)
         elif common and common[0][1] >= MERGE_SHARE * len(members):
-            aspect = lex.aspects[common[0][0]]
-            topic_themes.append(aspect.id)
-            merged = themes[aspect.id]
-            themes[aspect.id] = Theme(
-                merged.id, merged.label_en, merged.label_zh, merged.source, merged.words + words[t][:3]
+            aspect_of.append(lex.aspects[common[0][0]].id)
+        else:
+            aspect_of.append(None)
+    # Discovered topics whose labels share a word are one theme: a subject customers speak of
+    # in several ways (充电桩 很少 / 充电桩 坏了) otherwise splits across topics.
+    discovered = [t for t in range(k_eff) if aspect_of[t] is None]
+    root = {t: t for t in discovered}
+
+    def find(t: int) -> int:
+        while root[t] != t:
+            t = root[t]
+        return t
+
+    for a_i, a in enumerate(discovered):
+        for b in discovered[a_i + 1 :]:
+            if set(words[a][:3]) & set(words[b][:3]):
+                root[max(find(a), find(b))] = min(find(a), find(b))
+    group_roots = sorted({find(t) for t in discovered})
+    # Classes for the labels: one per discovered group, then one per remaining topic.
+    class_of = np.zeros(k_eff, dtype=int)
+    for t in range(k_eff):
+        class_of[t] = group_roots.index(find(t)) if t in root else len(group_roots) + t
+    doc_class = np.where(topic >= 0, class_of[np.maximum(topic, 0)], -1)
+    class_words = _ctfidf_words(counts, doc_class, len(group_roots) + k_eff, vocab)
+
+    topic_themes: list[str] = []
+    novel: dict[str, tuple[str, ...]] = {}
+    for t in range(k_eff):
+        aspect_id = aspect_of[t]
+        if aspect_id == OTHER:
+            topic_themes.append(OTHER)
+        elif aspect_id is not None:
+            topic_themes.append(aspect_id)
+            merged = themes[aspect_id]
+            extra = tuple(w for w in words[t][:3] if w not in merged.words)
+            themes[aspect_id] = Theme(
+                merged.id, merged.label_en, merged.label_zh, merged.source, merged.words + extra
             )
         else:
-            label = " · ".join(words[t][:3])
-            theme_id = "d:" + "·".join(words[t][:3])
-            themes.setdefault(theme_id, Theme(theme_id, label, label, "discovered", words[t]))
+            group_words = class_words[class_of[t]] or words[t]
+            label = " · ".join(group_words[:3])
+            theme_id = "d:" + "·".join(group_words[:3])
+            themes.setdefault(theme_id, Theme(theme_id, label, label, "discovered", group_words))
             topic_themes.append(theme_id)
-            # Novel: most of its comments name no lexicon aspect, so the lexicon does not know
-            # it; otherwise it is a mixture of known aspects.
-            if sum(1 for m, named in members if m >= 0 and named) < NOVEL_SHARE * len(members):
-                novel.add(theme_id)
+    for theme_id in sorted({topic_themes[t] for t in discovered}):
+        rows = [j for j in range(len(usable)) if topic[j] >= 0 and topic_themes[topic[j]] == theme_id]
+        # Novel: most of its comments name no lexicon aspect, so the lexicon does not know it;
+        # otherwise it is a mixture of known aspects.
+        if sum(1 for j in rows if choices[j][0] >= 0 and choices[j][1]) < NOVEL_SHARE * len(rows):
+            novel[theme_id] = themes[theme_id].words
     model.topic_themes = tuple(topic_themes)
-    model.novel = frozenset(novel)
+    model.novel = novel
     model.topic_words = tuple(words)
     return model
 
@@ -660,7 +698,7 @@ def _detail(model: ThemeModel, tokens: Sequence[Sequence[str]], side: str | None
     themes: list[str] = []
     lexical: list[str] = []
     discovered: list[str] = []
-    for i, (words, index, named) in enumerate(analysed):
+    for i, (words, index, named, score, first) in enumerate(analysed):
         if not words and index < 0:
             themes.append(NONE)
             lexical.append(NONE)
@@ -670,12 +708,28 @@ def _detail(model: ThemeModel, tokens: Sequence[Sequence[str]], side: str | None
         disc_id = model.topic_themes[topic[i]] if topic[i] >= 0 else OTHER
         lexical.append(lex_id)
         discovered.append(f"topic{topic[i]}" if topic[i] >= 0 else OTHER)
-        # Cues alone (方便, 很快) yield to a novel discovered theme: they say how the customer
-        # felt, the topic says what about.
-        if index >= 0 and (named or disc_id not in model.novel):
-            themes.append(lex_id)
-        else:
+        best = lex_id if index >= 0 else None
+        if model.novel:
+            # A novel theme's label words compete with the lexicon as naming words do.
+            at: dict[str, int] = {}
+            offset = 0
+            for t in tokens[i]:
+                at.setdefault(t, offset)
+                offset += len(t)
+            for theme_id, label_words in model.novel.items():
+                hit = [at[w] for w in label_words if w in at]
+                if hit and (
+                    TERM_WEIGHT * len(hit) > score or (TERM_WEIGHT * len(hit) == score and min(hit) < first)
+                ):
+                    best, score, first, named = theme_id, TERM_WEIGHT * len(hit), min(hit), True
+        if best is None:
             themes.append(disc_id)
+        elif not named and disc_id in model.novel:
+            # Cues alone (方便, 很快) yield to a novel discovered theme: they say how the customer
+            # felt, the topic says what about.
+            themes.append(disc_id)
+        else:
+            themes.append(best)
     return _Detail(themes=themes, lexicon=lexical, discovered=discovered, vectors=vectors)
 
 
