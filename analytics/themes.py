@@ -7,9 +7,13 @@ The pipeline (DOMAIN.md item 2, PRODUCT.md page 3):
    (``data/themes/stopwords.txt``) and generic praise words are dropped only when mining.
 2. A curated lexicon of service aspects (``data/themes/aspects.toml``) names each comment's
    primary aspect; the file documents its matching and negation rules.
-3. Discovery of themes the lexicon does not know: NMF over TF-IDF of the content words, topics
-   labelled by their c-TF-IDF top words; a topic whose comments mostly carry one lexicon aspect
-   is merged into it, any other topic becomes a theme of its own ("充电桩 · 充电 · 方便").
+3. Discovery of themes the lexicon does not know: NMF over TF-IDF of the content words (words of
+   two or more characters), topics labelled by their c-TF-IDF top words. A topic whose comments
+   mostly carry one lexicon aspect is merged into it; the others become discovered themes
+   ("充电桩 · 充电 · 方便"), topics sharing a label word being one theme. A discovered theme
+   whose comments mostly name no lexicon aspect is novel: its top words then name it in a
+   comment as lexicon terms do, and a comment whose lexicon aspect rests on cues alone (方便)
+   goes to the novel theme it is nearest to.
 4. Comments without content (满意, 无, 挺好的, 没意见) are counted apart as ``none``; comments
    with content that fit no theme are ``other``.
 Everything is deterministic for a given input and seed.
@@ -502,7 +506,7 @@ class ThemeModel:
     topics: np.ndarray | None = None
     topic_themes: tuple[str, ...] = ()
     topic_words: tuple[tuple[str, ...], ...] = ()
-    # Discovered themes most of whose comments name no lexicon aspect, with their label words,
+    # Discovered themes most of whose comments name no lexicon aspect, with their top words,
     # which name the theme in a comment as a lexicon term names an aspect.
     novel: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -633,9 +637,16 @@ def mine(
             aspect_of.append(lex.aspects[common[0][0]].id)
         else:
             aspect_of.append(None)
+    # A discovered theme receives the comments that name no lexicon aspect, so its label is
+    # read from those comments (its other members stand for the contrast).
+    discovered = [t for t in range(k_eff) if aspect_of[t] is None]
+    is_discovered = np.array([a is None for a in aspect_of] + [False])
+    unnamed = np.array([not named for _, named in choices], dtype=bool)
+    label_topic = np.where(unnamed | ~is_discovered[topic], topic, -1)
+    label_words = _ctfidf_words(counts, label_topic, k_eff, vocab)
+    discovered = [t for t in discovered if label_words[t]]
     # Discovered topics whose labels share a word are one theme: a subject customers speak of
     # in several ways (充电桩 很少 / 充电桩 坏了) otherwise splits across topics.
-    discovered = [t for t in range(k_eff) if aspect_of[t] is None]
     root = {t: t for t in discovered}
 
     def find(t: int) -> int:
@@ -645,21 +656,21 @@ def mine(
 
     for a_i, a in enumerate(discovered):
         for b in discovered[a_i + 1 :]:
-            if set(words[a][:3]) & set(words[b][:3]):
+            if set(label_words[a][:3]) & set(label_words[b][:3]):
                 root[max(find(a), find(b))] = min(find(a), find(b))
     group_roots = sorted({find(t) for t in discovered})
     # Classes for the labels: one per discovered group, then one per remaining topic.
-    class_of = np.zeros(k_eff, dtype=int)
+    class_of = np.zeros(k_eff + 1, dtype=int)
     for t in range(k_eff):
         class_of[t] = group_roots.index(find(t)) if t in root else len(group_roots) + t
-    doc_class = np.where(topic >= 0, class_of[np.maximum(topic, 0)], -1)
+    doc_class = np.where(label_topic >= 0, class_of[label_topic], -1)
     class_words = _ctfidf_words(counts, doc_class, len(group_roots) + k_eff, vocab)
 
     topic_themes: list[str] = []
     novel: dict[str, tuple[str, ...]] = {}
     for t in range(k_eff):
         aspect_id = aspect_of[t]
-        if aspect_id == OTHER:
+        if aspect_id == OTHER or (aspect_id is None and t not in root):
             topic_themes.append(OTHER)
         elif aspect_id is not None:
             topic_themes.append(aspect_id)
@@ -669,7 +680,7 @@ def mine(
                 merged.id, merged.label_en, merged.label_zh, merged.source, merged.words + extra
             )
         else:
-            group_words = class_words[class_of[t]] or words[t]
+            group_words = class_words[class_of[t]] or label_words[t]
             label = " · ".join(group_words[:3])
             theme_id = "d:" + "·".join(group_words[:3])
             themes.setdefault(theme_id, Theme(theme_id, label, label, "discovered", group_words))
@@ -1050,6 +1061,8 @@ def read_texts(path: str | Path, column: str) -> list[str]:
                 continue
             except pd.errors.EmptyDataError as exc:
                 raise UserError(f"The file {file.name} is empty.") from exc
+            except pd.errors.ParserError as exc:
+                raise UserError(f"The file {file.name} is not a readable CSV table: {exc}") from exc
         if frame is None:
             raise UserError(f"The file {file.name} is neither UTF-8 nor GB18030 text; save it as UTF-8 CSV.")
     elif suffix in (".xlsx", ".xlsm"):
