@@ -409,25 +409,31 @@ def vin_check_digit(vin: str) -> str:
     return "X" if r == 10 else str(r)
 
 
-def _vins(
-    rng: np.random.Generator, model: np.ndarray, year: np.ndarray, global_index: np.ndarray
-) -> np.ndarray:
+_VIN_LUT = np.zeros(128, dtype=np.int64)
+for _char, _value in _VIN_VALUES.items():
+    _VIN_LUT[ord(_char)] = _value
+# Plant letters times six-digit serials: the number of distinct VINs the demo can issue.
+VIN_CAPACITY = len(_VIN_PLANT) * 1_000_000
+
+
+def _vins(rng: np.random.Generator, model: np.ndarray, year: np.ndarray, number: np.ndarray) -> np.ndarray:
+    """Return VINs for cars with distinct ``number``s (< VIN_CAPACITY); ~1% get a wrong check digit."""
     n = len(model)
-    # The serial and the plant letter come from the car's global index, so VINs never repeat.
-    scrambled = (global_index.astype(np.int64) * 7_919 + 104_729) % 1_000_000
-    plant = global_index // 1_000_000
-    out = np.empty(n, dtype=object)
+    # Plant letter and serial come from the car's number, so VINs never repeat in a group.
+    serial = ((number % 1_000_000) * 7_919 + 104_729) % 1_000_000
+    plant = number // 1_000_000
+    years = [_VIN_YEAR[(int(y) - 2010) % 30] for y in year]
+    bodies = [
+        f"{VIN_WMI}{MODELS[m].vds}0{y}{_VIN_PLANT[p]}{s:06d}"
+        for m, y, p, s in zip(model.tolist(), years, plant.tolist(), serial.tolist(), strict=True)
+    ]
+    codes = np.frombuffer("".join(bodies).encode("ascii"), dtype=np.uint8).reshape(n, 17)
+    check = (_VIN_LUT[codes] * np.array(_VIN_WEIGHTS)).sum(axis=1) % 11
     wrong = rng.random(n) < 0.01
-    shift = rng.integers(1, 10, n)
-    for i in range(n):
-        y = _VIN_YEAR[(int(year[i]) - 2010) % 30]
-        body = f"{VIN_WMI}{MODELS[model[i]].vds}0{y}{_VIN_PLANT[plant[i] % 23]}{scrambled[i]:06d}"
-        check = vin_check_digit(body)
-        if wrong[i]:
-            value = 10 if check == "X" else int(check)
-            check = str((value + shift[i]) % 10)
-        out[i] = body[:8] + check + body[9:]
-    return out
+    # A wrong digit: shift the right one (X counts as 10) by 1-9, never landing on itself.
+    check = np.where(wrong, (check + rng.integers(1, 10, n)) % 10, check)
+    chars = np.where(check == 10, "X", check.astype(str))
+    return np.array([b[:8] + c + b[9:] for b, c in zip(bodies, chars.tolist(), strict=True)], dtype=object)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -605,7 +611,7 @@ def _simulate_visits(
     forced = np.full(n, np.inf)
     prev_adv = np.full(n, -1)
     alive = np.ones(n, bool)
-    # New cars bought near the end have not come in yet; 1% of buyers never come back at all.
+    # 1% of buyers never come back to the store after the delivery.
     alive &= ~((~pre) & (rng.random(n) < 0.01))
     churn_reason = np.zeros(n, dtype=np.int8)
     churn_day = np.full(n, -1)
@@ -670,7 +676,8 @@ def _simulate_visits(
             continue
         tl = t_last[idx]
         first_visit = (kind == 0) & ~first_done[idx]
-        under_w = (t < fleet.warranty_end[idx]) & (odo[idx] < 100_000)
+        odo_new = odo[idx] + fleet.kmpd[idx] * (t - tl) * np.exp(rng.normal(0, 0.2, m))
+        under_w = (t < fleet.warranty_end[idx]) & (odo_new < 100_000)
         u = rng.random((m, 4))
         stype = np.select(
             [kind == 0, kind == 1, kind == 2, kind == 3],
@@ -682,7 +689,6 @@ def _simulate_visits(
             ],
             default=np.where(under_w & (u[:, 0] < 0.6), _ST_WARRANTY, _ST_REPAIR),
         )
-        odo_new = odo[idx] + fleet.kmpd[idx] * (t - tl) * np.exp(rng.normal(0, 0.2, m))
         # Some routine maintenance is done at an independent garage, more often after warranty.
         p_skip = fleet.skip[idx] + 0.3 * fleet.sens[idx] * ~under_w
         elsewhere = (kind == 0) & ~first_visit & (u[:, 1] < p_skip)
@@ -987,7 +993,7 @@ def _simulate_store(cfg: DemoConfig, store: int) -> _StoreFrames:
     vis, churn_reason, churn_day = _simulate_visits(rng, cal, fleet, staff)
 
     # Vehicle identity.
-    global_index = np.arange(n, dtype=np.int64) + store * 2_000_000
+    global_index = np.arange(n, dtype=np.int64) + store * n
     purchase_dates = cal.start + fleet.purchase
     purchase_year = purchase_dates.astype("datetime64[Y]").astype(int) + 1970
     model_year = purchase_year - (rng.random(n) < 0.15)
@@ -1043,7 +1049,7 @@ def _service_frame(
     day = vis["day"]
     visit_dates = cal.start + day
     seq = pd.Series(day[order]).groupby(day[order]).cumcount().to_numpy() + 1
-    ymd = pd.Series(visit_dates[order]).dt.strftime("%y%m%d").to_numpy()
+    ymd = np.array(_date_text(pd.Series(visit_dates[order]), "%y%m%d"), dtype=object)
     ids_sorted = np.array([f"RO{code}{d}{s:04d}" for d, s in zip(ymd, seq, strict=True)], dtype=object)
     order_ids = np.empty(v.size, dtype=object)
     order_ids[order] = ids_sorted
@@ -1348,7 +1354,7 @@ def _finish_callbacks(
     frame = frame.reset_index(drop=True)
     dates = frame["callback_date"]
     seq = dates.dt.normalize().groupby(dates.dt.normalize()).cumcount() + 1
-    ymd = dates.dt.strftime("%y%m%d")
+    ymd = pd.Series(_date_text(dates.dt.normalize(), "%y%m%d"), index=frame.index)
     frame.insert(0, "callback_id", "HF" + code + ymd + seq.map("{:04d}".format))
     frame["_store"] = store_name
     veh = frame["_vehicle"].to_numpy()
@@ -1369,6 +1375,8 @@ def generate(cfg: DemoConfig) -> dict[str, pd.DataFrame]:
         raise UserError("The demo scale must be a positive number, for example 1 or 0.1.")
     if cfg.years < 1:
         raise UserError("The demo needs at least one year of history.")
+    if cfg.stores * max(20, int(round(BASE_VEHICLES * cfg.scale))) > VIN_CAPACITY:
+        raise UserError("The demo is too large: keep stores x scale under 2,000 (about 20 million vehicles).")
     parts = [_simulate_store(cfg, s) for s in range(cfg.stores)]
     service = pd.concat([p.service for p in parts], ignore_index=True)
     callbacks = pd.concat([p.callbacks for p in parts], ignore_index=True)
@@ -1657,7 +1665,8 @@ def _write_xlsx(path: Path, sheet: str, rows: list[list[Any]], cfg: DemoConfig) 
     letters = _col_letters(max(len(r) for r in rows))
     parts: list[str] = [
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<dimension ref="A1:{letters[-1]}{len(rows)}"/><sheetData>'
     ]
     for r, row in enumerate(rows, start=1):
         cells = []
@@ -1840,6 +1849,7 @@ def build_demo(
                     "rejected": res.rejected,
                 }
             )
+        db.refresh_derived(con)
         con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('demo_config', $v)",
             {"v": json.dumps({**asdict(cfg), "end": cfg.end.isoformat()}, sort_keys=True)},
