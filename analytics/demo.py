@@ -372,7 +372,7 @@ _DIGITS = np.array(list("0123456789"))
 
 
 def _plates(rng: np.random.Generator, n: int, local: str) -> np.ndarray:
-    prefix = np.where(rng.random(n) < 0.87, local, rng.choice(np.array(_OTHER_PLATES), n))
+    prefix = np.where(rng.random(n) < 0.87, local, rng.choice(np.array(_OTHER_PLATES), n)).astype(object)
     letters = rng.choice(_PLATE_LETTERS, (n, 5))
     digits = rng.choice(_DIGITS, (n, 5))
     pattern = rng.choice(5, n, p=[0.4, 0.33, 0.1, 0.07, 0.1])
@@ -381,15 +381,22 @@ def _plates(rng: np.random.Generator, n: int, local: str) -> np.ndarray:
     chars[pattern == 1, 0] = letters[pattern == 1, 0]
     chars[pattern == 2, 1] = letters[pattern == 2, 1]
     chars[pattern == 3, :2] = letters[pattern == 3, :2]
-    body = np.array(["".join(row) for row in chars], dtype=object)
+    body = np.array(["".join(row) for row in chars.tolist()], dtype=object)
     out = np.where(pattern == 4, prefix + "D" + body, prefix + body)
-    # Regenerate the few duplicates so each car has its own plate within the store.
-    seen: set[str] = set()
-    for i in range(n):
-        while out[i] in seen:
-            out[i] = prefix[i] + "".join(rng.choice(_DIGITS, 5))
-        seen.add(out[i])
-    return out.astype(object)
+    # Redraw duplicates with two letters at random places (millions of plates per city), so
+    # each car has its own plate within the store even at large scales.
+    while True:
+        dup = pd.Series(out).duplicated().to_numpy()
+        k = int(dup.sum())
+        if k == 0:
+            return out
+        chars = rng.choice(_DIGITS, (k, 5))
+        rows = np.arange(k)
+        first = rng.integers(0, 5, k)
+        second = (first + rng.integers(1, 5, k)) % 5
+        chars[rows, first] = rng.choice(_PLATE_LETTERS, k)
+        chars[rows, second] = rng.choice(_PLATE_LETTERS, k)
+        out[dup] = prefix[dup] + np.array(["".join(row) for row in chars.tolist()], dtype=object)
 
 
 _VIN_VALUES = {**{str(d): d for d in range(10)}}

@@ -201,7 +201,12 @@ def test_complaints_are_a_few_percent_of_reached_callbacks_with_levels_and_timel
     within = (hours <= limit).mean()
     assert 0.75 <= within <= 0.92
     assert 0 < comp["resolved_at"].isna().sum() < 0.1 * len(comp)
-    assert cb.loc[~cb["is_complaint"], ["complaint_category", "complaint_level", "resolved_at"]].isna().all().all()
+    assert (
+        cb.loc[~cb["is_complaint"], ["complaint_category", "complaint_level", "resolved_at"]]
+        .isna()
+        .all()
+        .all()
+    )
 
 
 def test_unreached_attempts_have_no_scores_and_reached_ones_have_all(full):
@@ -500,7 +505,9 @@ def test_build_demo_imports_everything_and_a_second_build_changes_nothing(tmp_pa
     first = demo.build_demo(path, cfg, files_dir=tmp_path / "files")
     planted = demo.PLANTED_BAD_ROWS
     assert first["rejected"] == planted
-    assert sum(i["inserted"] for i in first["imports"]) == len(frames["service"]) - planted + len(frames["callback"])
+    assert sum(i["inserted"] for i in first["imports"]) == len(frames["service"]) - planted + len(
+        frames["callback"]
+    )
 
     con = db.connect(path, read_only=True)
     orders = con.execute("SELECT order_id, amount, mileage_km, service_type FROM service_orders").df()
@@ -517,8 +524,12 @@ def test_build_demo_imports_everything_and_a_second_build_changes_nothing(tmp_pa
     truth = frames["callback"].set_index("callback_id").loc[calls["callback_id"]]
     assert len(calls) == len(frames["callback"])
     assert (calls["reached"].to_numpy() == truth["reached"].to_numpy()).all()
-    assert np.array_equal(calls["overall_score"].to_numpy(), truth["overall_score"].to_numpy(), equal_nan=True)
-    assert np.array_equal(calls["quality_score"].to_numpy(), truth["quality_score"].to_numpy(), equal_nan=True)
+    assert np.array_equal(
+        calls["overall_score"].to_numpy(), truth["overall_score"].to_numpy(), equal_nan=True
+    )
+    assert np.array_equal(
+        calls["quality_score"].to_numpy(), truth["quality_score"].to_numpy(), equal_nan=True
+    )
     assert (pd.to_datetime(calls["callback_date"]).to_numpy() == truth["callback_date"].to_numpy()).all()
     assert calls["comment"].fillna("").tolist() == truth["comment"].fillna("").tolist()
     assert calls["order_id"].isna().sum() == (truth["callback_type"] == "7DC").sum()
@@ -529,3 +540,26 @@ def test_build_demo_imports_everything_and_a_second_build_changes_nothing(tmp_pa
     assert con.execute("SELECT count(*) FROM service_orders").fetchone()[0] == len(good)
     assert con.execute("SELECT count(*) FROM callbacks").fetchone()[0] == len(frames["callback"])
     con.close()
+
+
+def test_files_do_not_depend_on_the_process_hash_seed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, hashlib; from pathlib import Path; from analytics import demo; "
+        "cfg = demo.DemoConfig(scale=0.03, stores=2); "
+        "files = demo.write_dms_files(demo.generate(cfg), Path(sys.argv[1]), cfg); "
+        "print(hashlib.sha256(b''.join(p.read_bytes() for p, _ in files)).hexdigest())"
+    )
+    root = Path(__file__).resolve().parents[1]
+    digests = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(root)}
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / hash_seed)],
+            env=env, capture_output=True, text=True, check=True, cwd=root,
+        )  # fmt: skip
+        digests.append(out.stdout.strip())
+    assert digests[0] == digests[1]
