@@ -2,45 +2,51 @@
 
 ``generate`` simulates vehicles, their visits and the callbacks after them; ``write_dms_files``
 writes what a DMS would export (Chinese headers, GBK CSV with a title line, XLSX, CSV with BOM);
-``build_demo`` imports those files through the real import path. Same seed, same bytes.
+``build_demo`` imports those files through the real import path. Same seed, same bytes: all
+randomness comes from ``np.random.default_rng([seed, store])``, nothing from the clock.
 
-Mechanisms, each with a signature a page can find:
-- Vehicles: seven 东风日产 models with their own prices and service intervals; about 62% bought
-  up to eight years before the window (the base), the rest delivered during it at a steady
-  rate (each delivery gets a 7DC callback 5-7 days later). Owners have Chinese names, mobile
-  phones (a few invalid), local plates (some from other cities); VINs carry an ISO 3779 check
-  digit, wrong on about 1% (data-quality findings). 2% of cars change owner mid-way.
-- Usage: km per day is lognormal (median ~32), with ~3.5% ride-hailing cars at 150-260 km/day;
-  odometer readings grow with it, and ~0.5% are keyed with a digit too many or too few
-  (mileage going backwards).
+Mechanisms, each with a signature a page can find (hidden ``_`` columns keep the truth):
+- Vehicles: seven 东风日产 models with their own prices and service intervals; ~62% bought up
+  to eight years before the window (the base), the rest delivered during it at a steady rate,
+  each delivery followed by a 7DC callback 3-8 days later. Owners have Chinese names, mobile
+  phones (0.3% wrong), plates of the store's city (some from elsewhere); VINs carry an ISO 3779
+  check digit, wrong on ~1%. 2% of cars change owner mid-way.
+- Usage: km per day is lognormal (median ~32), ~3.5% ride-hailing cars run 150-260 km/day;
+  odometer readings grow with it, ~0.5% are keyed with a digit too many or too few.
 - Service rhythm: 首保 at the model's first interval (3,000-5,000 km or 3-6 months, whichever
   first); 定保 every 5,000-10,000 km or 6-12 months (model), stretched or shortened by each
-  customer's punctuality, every third one a bigger, dearer service. Repairs arrive at a rate
+  customer's punctuality, every third one dearer; some routine services are done at an
+  independent garage (more after warranty), so rhythms have gaps. Repairs arrive at a rate
   that grows with age and km; under warranty (3 years / 100,000 km) many are 索赔 claims;
-  钣喷 accidents and other visits at low rates. Busy weeks before Chinese New Year (visits
-  pulled forward, the store closed over the holiday) and in July-August lengthen waits.
+  钣喷 accidents and other visits at low rates. The store closes over Chinese New Year and
+  maintenance due just after it is pulled forward; the weeks before it and July-August are
+  busy, so waits are longer and timeliness scores lower.
 - Advisors: 6-8 per store with different quality (store 1: 陈静 excellent, 王磊 poor, 周杰 joins
-  mid-way, 赵敏 leaves). In the last three months 王磊 is overloaded: his repairs wait longer,
-  come back more often and his attitude scores drop, so repair satisfaction under him falls.
-- Experience → scores: attitude from the advisor; quality from comebacks (a comeback brings
-  the car back within two weeks); timeliness from waiting against the expected time (shorter
-  when booked); price from the bill against the customer's price sensitivity; environment
-  from the lounge (renovated 18 months before the end: lounge complaints fall after it), car
-  wash and meals. The overall label is a weighted, noisy sum (quality 0.35, timeliness 0.25,
-  attitude 0.20, price 0.15, environment 0.05), so a driver analysis recovers the order.
-- New service: 上门取送车 from five months before the end; its users wait for nothing and
-  praise it, so it is a new praise theme in recent comments only.
+  after 16 months, 赵敏 leaves); most customers keep their advisor. In the last three months
+  王磊 is overloaded (staff shortage): his repairs wait longer, come back more often and his
+  attitude scores drop, so repair satisfaction under him falls well below everyone else's.
+- Experience -> scores: attitude from the advisor; quality from comebacks (the car returns
+  within two weeks); timeliness from waiting against the expected time (shorter when booked);
+  price from the bill against the customer's price sensitivity; environment from the lounge
+  (renovated 18 months before the end: lounge complaints all but stop), car wash and meals.
+  The overall label is a weighted noisy sum (quality 0.35, timeliness 0.25, attitude 0.20,
+  price 0.15, environment 0.05), so a driver analysis recovers the order.
+- New service: 上门取送车 from five months before the end; its users do not wait and praise it,
+  a new praise theme in recent comments only.
 - Churn: after each visit a customer may leave for good: much more likely after a bad
   experience or a complaint, after a big bill when price-sensitive, after the free first
-  maintenance, or at warranty end (independent garages); some move away or drift off at a
-  steady rate. Lost customers simply stop appearing; ``_churn_reason`` keeps the truth.
-- Appointments: ~25-35% of visits, more for maintenance, rising over the three years.
-- Callbacks: a 3DC attempt for most visits 0-3 days later (some 4-6 days, a few never),
-  coverage improving over time; 3-4 agents reach ~84%; a second attempt after some misses.
-  Complaints (~3% of reached) follow bad experiences, with category, level 1-4 and a
-  resolution time mostly within the level's limit, some late, a few still open.
+  maintenance; some leave at warranty end (independent garages), move away or drift off.
+  Lost customers simply stop appearing; ``_churn_reason``/``_churn_day`` keep the truth.
+- Appointments: ~35% of visits, more for maintenance, rising from ~28% to ~40% over the years.
+- Callbacks: a 3DC attempt for ~75% of visits (rising), ~90% of them 0-3 days later, some
+  4-7, by 3-4 agents reaching ~85%; a second attempt after about half the misses. Complaints
+  (~2.5% of reached) follow bad experiences, with a category from what went wrong, level 1-4
+  and a resolution time mostly within the level's limit, some late, a few still open.
 - Comments: composed by ``analytics.demo_text`` from the aspects the customer experienced;
-  the hidden ``_aspect``/``_sentiment`` columns keep the ground truth for the themes module.
+  ``_aspect``/``_aspects``/``_sentiment`` keep the ground truth for the themes module.
+- Data-quality findings: wrong VIN check digits and phones, mileage going backwards, and
+  ``PLANTED_BAD_ROWS`` work orders per store printed with an impossible visit date, which the
+  import rejects (their callbacks then point at a missing order).
 """
 
 from __future__ import annotations
@@ -1951,8 +1957,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     secs = summary["seconds"]
     print(
         f"Demo dealership built in {path}: {sizes['vehicles']:,} vehicles, {sizes['orders']:,} work orders, "
-        f"{sizes['callbacks']:,} callbacks ({sizes['distinct_comments']:,} distinct comments), "
-        f"{summary['rejected']} rows rejected on purpose."
+        f"{sizes['callbacks']:,} callbacks ({sizes['distinct_comments']:,} distinct comments); "
+        f"{summary['rejected']} rows rejected (the demo plants {sizes['planted_bad_rows']} with impossible dates)."
     )
     print(
         f"Time: {secs['generate']} s simulating, {secs['write_files']} s writing files, "
