@@ -563,3 +563,30 @@ def test_files_do_not_depend_on_the_process_hash_seed(tmp_path):
         )  # fmt: skip
         digests.append(out.stdout.strip())
     assert digests[0] == digests[1]
+
+
+def test_demo_command_with_force_deletes_the_database_before_building(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "x.duckdb"
+    con = db.connect(path)
+    con.execute(
+        "INSERT INTO service_orders (order_id, visit_date, service_type, import_id) "
+        "VALUES ('A1', DATE '2024-01-02', 'repair', 1)"
+    )
+    con.close()
+    seen = {}
+
+    def fake_build(db_path, cfg, *, files_dir, progress, xlsx):
+        seen.update(exists=Path(db_path).exists(), cfg=cfg, files_dir=files_dir, xlsx=xlsx)
+        sizes = demo.demo_sizes(demo.generate(cfg))
+        return {"sizes": sizes, "rejected": 3, "files_dir": str(files_dir), "imports": [],
+                "seconds": {"generate": 0.1, "write_files": 0.1, "import": 0.1, "total": 0.3}}  # fmt: skip
+
+    monkeypatch.setattr(demo, "build_demo", fake_build)
+    args = ["demo", "--db", str(path), "--force", "--seed", "3", "--scale", "0.02", "--end", "2025-12-31"]
+    assert cli.main([*args, "--files-dir", str(tmp_path / "f"), "--csv-only"]) == 0
+    assert seen["exists"] is False
+    assert seen["cfg"] == demo.DemoConfig(seed=3, scale=0.02, end=date(2025, 12, 31))
+    assert seen["xlsx"] is False
+    out = capsys.readouterr().out
+    assert "Demo dealership built in" in out
+    assert "3 rows rejected (the demo plants 3 with impossible dates)" in out
