@@ -96,7 +96,6 @@ _REASONS: dict[str, str] = {
     "reached": "unreadable reached value (接通/未接通 expected)",
     "level": "unreadable complaint level (1-4 expected)",
 }
-REJECT_COLUMNS = ["source_row", "column_name", "reason", "raw_values"]
 
 
 @cache
