@@ -175,7 +175,9 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 
 
-def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | os.PathLike[str] | None = None, *, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
     """Open the database (``--db``, ``ANALYTICS_DB`` or the default) and bring its schema up to date."""
     target = db_path(path)
     if str(target) != ":memory:":
@@ -215,9 +217,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         try:
             for statement in MIGRATIONS[version]:
                 con.execute(statement)
-            con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)", {"v": str(version)}
-            )
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)", {"v": str(version)})
             con.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
             con.execute("COMMIT")
         except Exception:

@@ -14,6 +14,7 @@ import argparse
 import json
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -148,7 +149,9 @@ def monthly_counts(
     params = sql_params(stores)
     orders = queries.run(con, "monthly_order_kpis", {**params, "months": firsts})
     calls = queries.run(con, "monthly_callback_kpis", {**params, "months": firsts})
-    churn = queries.run(con, "monthly_churn_counts", {**params, "as_of_dates": [month_end(m) for m in firsts]})
+    churn = queries.run(
+        con, "monthly_churn_counts", {**params, "as_of_dates": [month_end(m) for m in firsts]}
+    )
     due = queries.run(
         con, "monthly_due_counts", {**params, "as_of_dates": [m - timedelta(days=1) for m in firsts]}
     )
@@ -166,7 +169,15 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def kpis_from_counts(row: pd.Series) -> dict[str, dict[str, Any]]:
+def counts_by_month(
+    con: duckdb.DuckDBPyConnection, months: list[date], stores: list[str] | None = None
+) -> dict[date, dict[str, Any]]:
+    """Return ``monthly_counts`` as ``{first day of month: {column: value}}``."""
+    records = monthly_counts(con, months, stores).to_dict("records")
+    return {row["month"]: {str(k): v for k, v in row.items()} for row in records}
+
+
+def kpis_from_counts(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Return ``{name: {value, n, num, den}}`` for one row of ``monthly_counts``."""
 
     def i(col: str) -> int:
@@ -210,8 +221,23 @@ def month_kpis(
 ) -> dict[str, dict[str, Any]]:
     """Return ``{name: {value, n, num, den}}`` for every KPI of ``month`` (``YYYY-MM``)."""
     first = parse_month(month)
-    counts = monthly_counts(con, [first], stores)
-    return kpis_from_counts(counts.iloc[0])
+    return kpis_from_counts(counts_by_month(con, [first], stores)[first])
+
+
+def due_vehicles(
+    con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
+) -> pd.DataFrame:
+    """Return one row per vehicle whose next maintenance falls due in ``month``: vin, store, last_maintenance,
+    purchase_date, km_per_day, due_date and returned_on (the first maintenance-type visit in the return
+    window, or None). The rule is in ``data/settings.toml`` (``kpi.due_return_grace_days``)."""
+    first = parse_month(month)
+    frame = queries.run(
+        con, "due_maintenance", {**sql_params(stores), "as_of_dates": [first - timedelta(days=1)]}
+    )
+    frame = frame.drop(columns="month")
+    for col in ("last_maintenance", "purchase_date", "due_date", "returned_on"):
+        frame[col] = [None if pd.isna(v) else pd.Timestamp(v).date() for v in frame[col]]
+    return frame.reset_index(drop=True)
 
 
 def targets() -> dict[str, list[float]]:
@@ -225,10 +251,10 @@ def report(
     """Return ``{"month", "kpis": {name: {value, n, target, prev_month, prev_year}}}`` for ``month``."""
     first = parse_month(month)
     prev_month, prev_year = shift_month(first, -1), shift_month(first, -12)
-    counts = monthly_counts(con, [first, prev_month, prev_year], stores).set_index("month")
-    now = kpis_from_counts(counts.loc[first])
-    before = kpis_from_counts(counts.loc[prev_month])
-    year_ago = kpis_from_counts(counts.loc[prev_year])
+    counts = counts_by_month(con, [first, prev_month, prev_year], stores)
+    now = kpis_from_counts(counts[first])
+    before = kpis_from_counts(counts[prev_month])
+    year_ago = kpis_from_counts(counts[prev_year])
     bands = targets()
     return {
         "month": month_label(first),
@@ -258,19 +284,25 @@ def monthly_series(
     end_month: str | date | None = None,
 ) -> pd.DataFrame:
     """Return one row per (month, KPI) for the ``months`` months ending at ``end_month``: value, n, num, den."""
-    end = parse_month(end_month) if end_month is not None else latest_month(con) or date.today().replace(day=1)
+    end = (
+        parse_month(end_month) if end_month is not None else latest_month(con) or date.today().replace(day=1)
+    )
     firsts = [shift_month(end, -k) for k in range(months - 1, -1, -1)]
-    counts = monthly_counts(con, firsts, stores)
     rows = []
-    for _, row in counts.iterrows():
-        for name, kpi in kpis_from_counts(row).items():
-            rows.append({"month": month_label(row["month"]), "kpi": name, **kpi})
+    for month, counts in counts_by_month(con, firsts, stores).items():
+        for name, kpi in kpis_from_counts(counts).items():
+            rows.append({"month": month_label(month), "kpi": name, **kpi})
     return pd.DataFrame(rows, columns=["month", "kpi", "value", "n", "num", "den"])
 
 
 def known_stores(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Return the stores that appear in the service orders, sorted."""
-    return [r[0] for r in con.execute("SELECT DISTINCT store FROM service_orders WHERE store IS NOT NULL ORDER BY 1").fetchall()]
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT store FROM service_orders WHERE store IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    ]
 
 
 def format_value(name: str, value: float | int | None) -> str:
@@ -284,6 +316,18 @@ def format_value(name: str, value: float | int | None) -> str:
     if name == "revenue":
         return f"{value:,.2f}"
     return f"{int(value):,}"
+
+
+def format_target(name: str, band: list[float] | None) -> str:
+    """Return a target band as text: one value when low equals high, "≥ low" when high is 100%."""
+    if band is None:
+        return "—"
+    low, high = band
+    if low == high:
+        return format_value(name, low)
+    if name in RATE_KPIS and high >= 1.0:
+        return f"≥ {format_value(name, low)}"
+    return f"{format_value(name, low)}–{format_value(name, high)}"
 
 
 def _width(text: str) -> int:
@@ -300,8 +344,7 @@ def format_table(result: dict[str, Any], lang: str = "en") -> str:
     labels = KPI_LABELS[lang]
     rows = [list(_TABLE_HEADERS[lang])]
     for name, kpi in result["kpis"].items():
-        band = kpi["target"]
-        target = "—" if band is None else f"{format_value(name, band[0])}–{format_value(name, band[1])}"
+        target = format_target(name, kpi["target"])
         rows.append(
             [
                 labels[name],

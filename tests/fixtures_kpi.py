@@ -136,7 +136,9 @@ def orders() -> list[tuple[Any, ...]]:
         _order("O4", "B", "V4", date(2024, 6, 20), "repair", 2000.0, "王磊", False),
         _order("O5", "B", "V5", date(2024, 6, 28), "body_paint", 3000.5, "张伟", None),
         # V6 is delivered in June (7DC callbacks) and first serviced in September at B.
-        _order("O6", "B", "V6", date(2024, 9, 5), "first_maintenance", 0.0, "张伟", True, 4800, date(2024, 6, 1)),
+        _order(
+            "O6", "B", "V6", date(2024, 9, 5), "first_maintenance", 0.0, "张伟", True, 4800, date(2024, 6, 1)
+        ),
         # June 2023 (same month last year): one visit at A.
         _order("OP1", "A", "VP1", date(2023, 6, 15), "maintenance", 600.0, "王磊", True),
         # Lost / at-risk edges for D = 2024-06-30.
@@ -172,7 +174,9 @@ def orders() -> list[tuple[Any, ...]]:
     ]
     # May 2024: twenty maintenance visits at A on May 1-20, the first ten booked.
     for i in range(1, 21):
-        rows.append(_order(f"OM{i:02d}", "A", f"VM{i:02d}", date(2024, 5, i), "maintenance", 400.0, "王磊", i <= 10))
+        rows.append(
+            _order(f"OM{i:02d}", "A", f"VM{i:02d}", date(2024, 5, i), "maintenance", 400.0, "王磊", i <= 10)
+        )
     return rows
 
 
@@ -180,15 +184,28 @@ def callbacks() -> list[tuple[Any, ...]]:
     """Return the fixture's callback attempts."""
     rows = [
         # O1: 3DC the same day (0 days: covers), then a reached call without a score.
-        _callback("cb01", "O1", "V1", "3DC", datetime(2024, 6, 3, 17, 0), True, 10.0, ALL_TEN, 10.0, "服务很好"),
+        _callback(
+            "cb01", "O1", "V1", "3DC", datetime(2024, 6, 3, 17, 0), True, 10.0, ALL_TEN, 10.0, "服务很好"
+        ),
         _callback("cb02", "O1", "V1", "3DC", datetime(2024, 6, 4, 9, 0), True),
         # O2: two 3DC attempts, unreached at 3 days (covers), reached at 4 days: 不满意 -> 4.
         _callback("cb03", "O2", "V2", "3DC", datetime(2024, 6, 13, 10, 0), False),
         _callback(
-            "cb04", "O2", "V2", "3DC", datetime(2024, 6, 14, 11, 0), True, 4.0, (8.0, 4.0, 8.0, 4.0, 8.0), 3.0, "修了两次还没好"
+            "cb04",
+            "O2",
+            "V2",
+            "3DC",
+            datetime(2024, 6, 14, 11, 0),
+            True,
+            4.0,
+            (8.0, 4.0, 8.0, 4.0, 8.0),
+            3.0,
+            "修了两次还没好",
         ),
         # O3: reached only at 4 days (does not cover): 满意 -> 8.
-        _callback("cb05", "O3", "V3", "3DC", datetime(2024, 6, 19, 15, 0), True, 8.0, (8.0, 8.0, 8.0, 6.0, 8.0), 9.0),
+        _callback(
+            "cb05", "O3", "V3", "3DC", datetime(2024, 6, 19, 15, 0), True, 8.0, (8.0, 8.0, 8.0, 6.0, 8.0), 9.0
+        ),
         # O4: unreached at 1 day (covers), reached at 2 days, unsatisfied and a level-1 complaint
         # resolved after 23 h 59 min (timely).
         _callback("cb06", "O4", "V4", "3DC", datetime(2024, 6, 21, 10, 0), False),
@@ -209,29 +226,68 @@ def callbacks() -> list[tuple[Any, ...]]:
         ),
         # V6 delivery callbacks (7DC, no order): unreached, then reached.
         _callback("cb08", None, "V6", "7DC", datetime(2024, 6, 4, 10, 0), False),
-        _callback("cb09", None, "V6", "7DC", datetime(2024, 6, 5, 11, 0), True, 10.0, (10.0, None, None, None, 10.0), 10.0),
+        _callback(
+            "cb09",
+            None,
+            "V6",
+            "7DC",
+            datetime(2024, 6, 5, 11, 0),
+            True,
+            10.0,
+            (10.0, None, None, None, 10.0),
+            10.0,
+        ),
         # A follow-up call (type other) on O2: reached, not a survey.
         _callback("cb10", "O2", "V2", "other", datetime(2024, 6, 16, 9, 0), True, 9.0),
         # Complaints: level 1 resolved after 24 h 01 min (late).
         _callback(
-            "cb11", "O2", "V2", "other", datetime(2024, 6, 11, 8, 0), True, None, complaint=True, level=1,
+            "cb11",
+            "O2",
+            "V2",
+            "other",
+            datetime(2024, 6, 11, 8, 0),
+            True,
+            None,
+            complaint=True,
+            level=1,
             resolved=datetime(2024, 6, 12, 8, 1),
         ),
         # Level 2, never resolved (not timely; past its limit).
         _callback("cb12", "O3", "V3", "other", datetime(2024, 6, 20, 9, 0), True, complaint=True, level=2),
         # Unknown level (48 h by default), resolved after 47 h (timely).
         _callback(
-            "cb13", "O1", "V1", "other", datetime(2024, 6, 25, 12, 0), True, complaint=True, level=None,
+            "cb13",
+            "O1",
+            "V1",
+            "other",
+            datetime(2024, 6, 25, 12, 0),
+            True,
+            complaint=True,
+            level=None,
             resolved=datetime(2024, 6, 27, 11, 0),
         ),
         # Level 3 resolved after exactly 72 h, in July (timely).
         _callback(
-            "cb14", "O4", "V4", "other", datetime(2024, 6, 29, 10, 0), True, complaint=True, level=3,
+            "cb14",
+            "O4",
+            "V4",
+            "other",
+            datetime(2024, 6, 29, 10, 0),
+            True,
+            complaint=True,
+            level=3,
             resolved=datetime(2024, 7, 2, 10, 0),
         ),
         # Level 4 (24 h) resolved after 25 h (late).
         _callback(
-            "cb15", "O5", "V5", "other", datetime(2024, 6, 30, 8, 0), True, complaint=True, level=4,
+            "cb15",
+            "O5",
+            "V5",
+            "other",
+            datetime(2024, 6, 30, 8, 0),
+            True,
+            complaint=True,
+            level=4,
             resolved=datetime(2024, 7, 1, 9, 0),
         ),
         # O5 (visit 2024-06-28): 3DC on 2024-07-01, 3 days later: covers June's visit, counts in July.
@@ -246,12 +302,30 @@ def callbacks() -> list[tuple[Any, ...]]:
         if i == 20:
             rows.append(
                 _callback(
-                    "cbM20", "OM20", "VM20", "3DC", datetime(2024, 5, 21, 10, 0), True, 4.0, (8.0, 4.0, 8.0, 8.0, 8.0), 10.0
+                    "cbM20",
+                    "OM20",
+                    "VM20",
+                    "3DC",
+                    datetime(2024, 5, 21, 10, 0),
+                    True,
+                    4.0,
+                    (8.0, 4.0, 8.0, 8.0, 8.0),
+                    10.0,
                 )
             )
         else:
             rows.append(
-                _callback(f"cbM{i:02d}", f"OM{i:02d}", f"VM{i:02d}", "3DC", datetime(2024, 5, i + 1, 10, 0), True, 10.0, ALL_TEN, 10.0)
+                _callback(
+                    f"cbM{i:02d}",
+                    f"OM{i:02d}",
+                    f"VM{i:02d}",
+                    "3DC",
+                    datetime(2024, 5, i + 1, 10, 0),
+                    True,
+                    10.0,
+                    ALL_TEN,
+                    10.0,
+                )
             )
     return rows
 
