@@ -149,20 +149,16 @@ def monthly_counts(
     params = sql_params(stores)
     orders = queries.run(con, "monthly_order_kpis", {**params, "months": firsts})
     calls = queries.run(con, "monthly_callback_kpis", {**params, "months": firsts})
-    churn = queries.run(
-        con, "monthly_churn_counts", {**params, "as_of_dates": [month_end(m) for m in firsts]}
-    )
-    due = queries.run(
-        con, "monthly_due_counts", {**params, "as_of_dates": [m - timedelta(days=1) for m in firsts]}
+    # Churn is counted on each month's last day, due dates from the day before it starts.
+    as_of_dates = sorted({month_end(m) for m in firsts} | {m - timedelta(days=1) for m in firsts})
+    vehicles = queries.run(
+        con, "monthly_vehicle_counts", {**params, "months": firsts, "as_of_dates": as_of_dates}
     )
     frame = pd.DataFrame({"month": firsts})
-    for part, key in ((orders, "month"), (calls, "month"), (due, "month")):
-        part = part.assign(month=pd.to_datetime(part[key]).dt.date)
+    for part in (orders, calls, vehicles):
+        part = part.assign(month=pd.to_datetime(part["month"]).dt.date)
         frame = frame.merge(part, on="month", how="left")
-    churn = churn.assign(month=[d.replace(day=1) for d in pd.to_datetime(churn["as_of"]).dt.date]).drop(
-        columns="as_of"
-    )
-    return frame.merge(churn, on="month", how="left")
+    return frame
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -216,6 +212,13 @@ def kpis_from_counts(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: out[name] for name in KPI_NAMES}
 
 
+def overview_months(month: str | date) -> list[date]:
+    """Return the thirteen months (first days) from a year before ``month`` to ``month``: one
+    ``counts_by_month`` call over them serves ``report``, ``monthly_series`` and ``what_changed``."""
+    first = parse_month(month)
+    return [shift_month(first, -k) for k in range(12, -1, -1)]
+
+
 def month_kpis(
     con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -245,13 +248,32 @@ def targets() -> dict[str, list[float]]:
     return {name: [float(v) for v in band] for name, band in settings().get("targets", {}).items()}
 
 
+def ensure_counts(
+    con: duckdb.DuckDBPyConnection,
+    months: list[date],
+    stores: list[str] | None,
+    counts: Mapping[date, Mapping[str, Any]] | None,
+) -> Mapping[date, Mapping[str, Any]]:
+    """Return ``counts`` when it covers ``months`` (a page computes thirteen months once), else query them."""
+    if counts is not None and all(m in counts for m in months):
+        return counts
+    return counts_by_month(con, months, stores)
+
+
 def report(
-    con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    month: str | date,
+    stores: list[str] | None = None,
+    counts: Mapping[date, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Return ``{"month", "kpis": {name: {value, n, target, prev_month, prev_year}}}`` for ``month``."""
+    """Return ``{"month", "kpis": {name: {value, n, target, prev_month, prev_year}}}`` for ``month``.
+
+    ``counts`` may pass ``counts_by_month`` already computed for the same stores (it must hold the
+    month, the month before and the same month a year earlier), saving the queries.
+    """
     first = parse_month(month)
     prev_month, prev_year = shift_month(first, -1), shift_month(first, -12)
-    counts = counts_by_month(con, [first, prev_month, prev_year], stores)
+    counts = ensure_counts(con, [first, prev_month, prev_year], stores, counts)
     now = kpis_from_counts(counts[first])
     before = kpis_from_counts(counts[prev_month])
     year_ago = kpis_from_counts(counts[prev_year])
@@ -282,15 +304,20 @@ def monthly_series(
     stores: list[str] | None = None,
     months: int = 12,
     end_month: str | date | None = None,
+    counts: Mapping[date, Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """Return one row per (month, KPI) for the ``months`` months ending at ``end_month``: value, n, num, den."""
+    """Return one row per (month, KPI) for the ``months`` months ending at ``end_month``: value, n, num, den.
+
+    ``end_month`` defaults to the latest month with a visit; ``counts`` as in ``report``.
+    """
     end = (
         parse_month(end_month) if end_month is not None else latest_month(con) or date.today().replace(day=1)
     )
     firsts = [shift_month(end, -k) for k in range(months - 1, -1, -1)]
+    counts = ensure_counts(con, firsts, stores, counts)
     rows = []
-    for month, counts in counts_by_month(con, firsts, stores).items():
-        for name, kpi in kpis_from_counts(counts).items():
+    for month in firsts:
+        for name, kpi in kpis_from_counts(counts[month]).items():
             rows.append({"month": month_label(month), "kpi": name, **kpi})
     return pd.DataFrame(rows, columns=["month", "kpi", "value", "n", "num", "den"])
 

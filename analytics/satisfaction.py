@@ -10,6 +10,7 @@ months shown.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -417,7 +418,10 @@ def _satisfaction_segment(
 
 
 def what_changed(
-    con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    month: str | date,
+    stores: list[str] | None = None,
+    counts: Mapping[date, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Return the KPI movements from the previous month to ``month`` larger than their noise, largest |z| first.
 
@@ -425,11 +429,12 @@ def what_changed(
     (before, after, n_before, n_after, z) and, for satisfaction, ``segment``: the advisor × service
     type contributing most to the change. Rates use a pooled two-proportion z-test, counts a
     Poisson test on the two counts, NPS its multinomial variance; listed when |z| > ``kpi.change_z``.
+    ``counts`` may pass ``kpi.counts_by_month`` already computed for the same stores.
     """
     cfg = settings()["kpi"]
     after = kpi.parse_month(month)
     before = kpi.shift_month(after, -1)
-    counts = kpi.counts_by_month(con, [before, after], stores)
+    counts = kpi.ensure_counts(con, [before, after], stores, counts)
     now, prev = kpi.kpis_from_counts(counts[after]), kpi.kpis_from_counts(counts[before])
     items: list[dict[str, Any]] = []
     for name, kind in CHANGE_KINDS.items():

@@ -286,3 +286,11 @@ def test_parse_month_rejects_other_forms():
     assert kpi.month_end(date(2024, 2, 1)) == date(2024, 2, 29)
     with pytest.raises(UserError):
         kpi.parse_month("2024-6")
+
+
+def test_one_thirteen_month_count_serves_report_and_series(kpi_con):
+    counts = kpi.counts_by_month(kpi_con, kpi.overview_months("2024-06"), ["A"])
+    assert list(counts)[0] == date(2023, 6, 1) and len(counts) == 13
+    assert kpi.report(kpi_con, "2024-06", ["A"], counts=counts) == kpi.report(kpi_con, "2024-06", ["A"])
+    shared = kpi.monthly_series(kpi_con, ["A"], end_month="2024-06", counts=counts)
+    assert shared.equals(kpi.monthly_series(kpi_con, ["A"], end_month="2024-06"))

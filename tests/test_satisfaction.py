@@ -5,6 +5,7 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
+from analytics import kpi
 from analytics import satisfaction as sat
 from analytics.errors import UserError
 
@@ -205,3 +206,13 @@ def test_what_changed_lists_moves_beyond_noise_with_the_concentrating_segment(kp
 
 def test_what_changed_is_empty_when_a_month_has_no_data(kpi_con):
     assert sat.what_changed(kpi_con, "2022-01") == []
+
+
+def test_what_changed_from_shared_counts_equals_its_own_queries(kpi_con):
+    counts = kpi.counts_by_month(kpi_con, kpi.overview_months("2024-06"))
+    assert sat.what_changed(kpi_con, "2024-06", counts=counts) == sat.what_changed(kpi_con, "2024-06")
+
+
+def test_red_flags_follow_the_store_filter(kpi_con):
+    assert sat.red_flags(kpi_con, date(2024, 6, 30), ["A"])["callback_id"].tolist() == ["cb12"]
+    assert sat.red_flags(kpi_con, date(2024, 6, 30), ["B"])["callback_id"].tolist() == ["cb15", "cb14"]
