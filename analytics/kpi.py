@@ -1,8 +1,9 @@
 """Monthly KPIs of PRODUCT.md §2, each with the count it is computed on, and the ``report`` command.
 
-A month's figures come from four queries over a list of months (orders, callbacks, churn
-counts, due maintenance), so a report (month, previous month, same month last year) and a
-twelve-month series each cost four round trips. A rate's value is None when its denominator
+A month's figures come from three queries over a list of months (orders; callbacks; vehicles:
+churn counts and due maintenance), so a report (month, previous month, same month last year)
+and a twelve-month series each cost three round trips, and one call over the thirteen months
+of ``overview_months`` serves both. A rate's value is None when its denominator
 is 0; a count's value is None when its population is empty (no visits, no callbacks, no
 active base), so a comparison with a month before the data starts shows nothing rather than
 a fall to zero.
@@ -21,7 +22,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics import queries, schedule
+from analytics import db, queries, schedule
+from analytics.cli import add_db_option
 from analytics.config import db_path, settings
 from analytics.errors import UserError
 
@@ -366,8 +368,9 @@ def _pad(text: str, width: int, right: bool) -> str:
     return gap + text if right else text + gap
 
 
-def format_table(result: dict[str, Any], lang: str = "en") -> str:
-    """Return the report as a plain-text table with labels in ``lang`` (``en`` or ``zh``)."""
+def format_table(result: dict[str, Any], lang: str = "en", stores: list[str] | None = None) -> str:
+    """Return the report as a plain-text table with labels in ``lang`` (``en`` or ``zh``), titled with
+    the month and the stores it covers."""
     labels = KPI_LABELS[lang]
     rows = [list(_TABLE_HEADERS[lang])]
     for name, kpi in result["kpis"].items():
@@ -383,7 +386,8 @@ def format_table(result: dict[str, Any], lang: str = "en") -> str:
             ]
         )
     widths = [max(_width(r[c]) for r in rows) for c in range(len(rows[0]))]
-    lines = [result["month"]]
+    everywhere = {"en": "all stores", "zh": "全部门店"}[lang]
+    lines = [f"{result['month']}  {', '.join(stores) if stores else everywhere}"]
     for r in rows:
         lines.append("  ".join(_pad(cell, widths[c], right=c > 0) for c, cell in enumerate(r)).rstrip())
     return "\n".join(lines)
@@ -396,8 +400,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
             f"There is no database at {target}; build the demo (python -m analytics demo) or import files first."
         )
     month = parse_month(args.month)
-    from analytics import db
-
     con = db.connect(target, read_only=True)
     try:
         stores = args.store or None
@@ -414,14 +416,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        print(format_table(result, args.lang))
+        print(format_table(result, args.lang, stores))
     return 0
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register the ``report`` command."""
-    from analytics.cli import add_db_option
-
     p = sub.add_parser(
         "report",
         help="the month's KPIs with their n, targets, previous month and same month last year",

@@ -123,7 +123,12 @@ def monthly_satisfaction(
     end: str | date | None = None,
 ) -> pd.DataFrame:
     """Return one row per month: n, satisfied, rate, Wilson 95% bounds, p-chart centre/lcl/ucl and signal,
-    and NPS with its n and approximate 95% bounds."""
+    and NPS with its n and approximate 95% bounds.
+
+    The p-chart centre is the pooled rate of the months returned; ``signal`` marks a month outside
+    its three-sigma limits. The NPS bounds are normal-approximation (Wald) bounds from the
+    multinomial variance, so they have zero width when every answer is a promoter.
+    """
     columns = [
         "month", "n", "satisfied", "rate", "wilson_low", "wilson_high", "centre", "lcl", "ucl", "signal",
         "nps_n", "promoters", "detractors", "nps", "nps_low", "nps_high",
@@ -244,6 +249,7 @@ def dimension_drivers(
     complete = data.dropna(subset=[f"{d}_score" for d in DIMENSIONS])
     target = complete["overall_score"] < threshold
     if target.nunique() == 2:
+        # scikit-learn takes seconds to import and only this function needs it.
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
 

@@ -216,3 +216,23 @@ def test_what_changed_from_shared_counts_equals_its_own_queries(kpi_con):
 def test_red_flags_follow_the_store_filter(kpi_con):
     assert sat.red_flags(kpi_con, date(2024, 6, 30), ["A"])["callback_id"].tolist() == ["cb12"]
     assert sat.red_flags(kpi_con, date(2024, 6, 30), ["B"])["callback_id"].tolist() == ["cb15", "cb14"]
+
+
+def test_empty_database_gives_empty_frames_and_no_changes():
+    from analytics import db
+
+    con = db.connect(":memory:")
+    assert sat.monthly_satisfaction(con).empty
+    assert sat.dimension_scores(con).empty
+    assert sat.followup_list(con, date(2024, 6, 1), date(2024, 6, 30), as_of=date(2024, 6, 30)).empty
+    assert sat.red_flags(con, date(2024, 6, 30)).empty
+    assert sat.what_changed(con, "2024-06") == []
+    assert sat.breakdown(con, "advisor", "2024-06").empty
+    assert len(sat.dimension_drivers(con)) == 5  # relative-risk rows with n 0, no logistic fit
+    assert kpi.report(con, "2024-06")["kpis"]["visits"] == {
+        "value": None,
+        "n": 0,
+        "target": None,
+        "prev_month": None,
+        "prev_year": None,
+    }
