@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -51,7 +52,6 @@ RATE_KPIS: frozenset[str] = frozenset(
         "due_maintenance_return_rate",
     }
 )
-COUNT_KPIS: frozenset[str] = frozenset({"visits", "complaints", "lost", "at_risk"})
 
 KPI_LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -156,7 +156,10 @@ def monthly_counts(
     vehicles = queries.run(
         con, "monthly_vehicle_counts", {**params, "months": firsts, "as_of_dates": as_of_dates}
     )
-    frame = pd.DataFrame({"month": firsts})
+    data_end = queries.run(con, "data_end", {})["data_end"].iloc[0]
+    frame = pd.DataFrame(
+        {"month": firsts, "data_end": None if pd.isna(data_end) else pd.Timestamp(data_end).date()}
+    )
     for part in (orders, calls, vehicles):
         part = part.assign(month=pd.to_datetime(part["month"]).dt.date)
         frame = frame.merge(part, on="month", how="left")
@@ -175,8 +178,31 @@ def counts_by_month(
     return {row["month"]: {str(k): v for k, v in row.items()} for row in records}
 
 
+def _provisional(month: date, data_end: date | None) -> dict[str, bool]:
+    """Return, per KPI, whether the data end before everything that decides it could be recorded.
+
+    A month not yet over is provisional throughout; after it, 3DC coverage waits for the
+    callbacks of its last visits, complaint timeliness for the longest complaint limit, and the
+    due-maintenance return rate for the end of its return window.
+    """
+    if data_end is None:
+        return dict.fromkeys(KPI_NAMES, False)
+    cfg = settings()["kpi"]
+    end = month_end(month)
+    longest_limit = max(
+        [float(h) for h in cfg["complaint_limit_hours"].values()]
+        + [float(cfg["complaint_limit_default_hours"])]
+    )
+    waits = {
+        "coverage_3dc": int(cfg["coverage_3dc_days"]),
+        "complaint_timeliness": math.ceil(longest_limit / 24),
+        "due_maintenance_return_rate": int(cfg["due_return_grace_days"]),
+    }
+    return {name: end + timedelta(days=waits.get(name, 0)) > data_end for name in KPI_NAMES}
+
+
 def kpis_from_counts(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Return ``{name: {value, n, num, den}}`` for one row of ``monthly_counts``."""
+    """Return ``{name: {value, n, num, den, provisional}}`` for one row of ``monthly_counts``."""
 
     def i(col: str) -> int:
         value = row[col]
@@ -211,7 +237,8 @@ def kpis_from_counts(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     nps_n = i("recommend_n")
     nps = _ratio(100 * net, nps_n)
     out["nps"] = {"value": nps, "n": nps_n, "num": net, "den": nps_n}
-    return {name: out[name] for name in KPI_NAMES}
+    provisional = _provisional(row["month"], row.get("data_end"))
+    return {name: {**out[name], "provisional": provisional[name]} for name in KPI_NAMES}
 
 
 def overview_months(month: str | date) -> list[date]:
@@ -224,7 +251,10 @@ def overview_months(month: str | date) -> list[date]:
 def month_kpis(
     con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Return ``{name: {value, n, num, den}}`` for every KPI of ``month`` (``YYYY-MM``)."""
+    """Return ``{name: {value, n, num, den, provisional}}`` for every KPI of ``month`` (``YYYY-MM``).
+
+    ``provisional`` is true when the data end before the KPI can be final (see ``_provisional``).
+    """
     first = parse_month(month)
     return kpis_from_counts(counts_by_month(con, [first], stores)[first])
 
@@ -308,7 +338,8 @@ def monthly_series(
     end_month: str | date | None = None,
     counts: Mapping[date, Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """Return one row per (month, KPI) for the ``months`` months ending at ``end_month``: value, n, num, den.
+    """Return one row per (month, KPI) for the ``months`` months ending at ``end_month``: value, n, num, den,
+    provisional.
 
     ``end_month`` defaults to the latest month with a visit; ``counts`` as in ``report``.
     """
@@ -321,7 +352,7 @@ def monthly_series(
     for month in firsts:
         for name, kpi in kpis_from_counts(counts[month]).items():
             rows.append({"month": month_label(month), "kpi": name, **kpi})
-    return pd.DataFrame(rows, columns=["month", "kpi", "value", "n", "num", "den"])
+    return pd.DataFrame(rows, columns=["month", "kpi", "value", "n", "num", "den", "provisional"])
 
 
 def known_stores(con: duckdb.DuckDBPyConnection) -> list[str]:

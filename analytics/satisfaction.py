@@ -25,10 +25,13 @@ from analytics.errors import UserError
 Z95 = 1.959963984540054
 DIMENSIONS: tuple[str, ...] = ("attitude", "quality", "timeliness", "price", "environment")
 BREAKDOWN_BY: tuple[str, ...] = ("advisor", "service_type", "model", "store")
-# Month-on-month tests: rates use a two-proportion z-test, counts a Poisson test, NPS its own variance.
+# Month-on-month tests: rates use a two-proportion z-test, event counts a Poisson test, NPS its own
+# variance. Lost and at-risk are stocks that drift with the base, not events of the month, and
+# revenue has no count model, so they are not tested.
 CHANGE_KINDS: dict[str, str] = {
-    **{name: "rate" for name in kpi.RATE_KPIS},
-    **{name: "count" for name in kpi.COUNT_KPIS},
+    **{name: "rate" for name in sorted(kpi.RATE_KPIS)},
+    "visits": "count",
+    "complaints": "count",
     "nps": "nps",
 }
 
@@ -434,7 +437,8 @@ def what_changed(
     Each item: ``kpi``, ``kind`` (rate, count, nps), ``key`` (``kpi_fell`` or ``kpi_rose``), ``params``
     (before, after, n_before, n_after, z) and, for satisfaction, ``segment``: the advisor × service
     type contributing most to the change. Rates use a pooled two-proportion z-test, counts a
-    Poisson test on the two counts, NPS its multinomial variance; listed when |z| > ``kpi.change_z``.
+    Poisson test on the two counts (visits, complaints), NPS its multinomial variance; listed when
+    |z| > ``kpi.change_z``. A KPI still provisional in either month is left out.
     ``counts`` may pass ``kpi.counts_by_month`` already computed for the same stores.
     """
     cfg = settings()["kpi"]
@@ -445,7 +449,7 @@ def what_changed(
     items: list[dict[str, Any]] = []
     for name, kind in CHANGE_KINDS.items():
         a, b = now[name], prev[name]
-        if a["value"] is None or b["value"] is None:
+        if a["value"] is None or b["value"] is None or a["provisional"] or b["provisional"]:
             continue
         if kind == "rate":
             z = _z_rate(a["num"], a["den"], b["num"], b["den"])

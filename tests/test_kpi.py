@@ -106,9 +106,9 @@ def test_empty_month_gives_none_values_and_zero_counts(kpi_con):
 
 def test_month_kpis_carry_numerator_and_denominator(kpi_con):
     result = kpi.month_kpis(kpi_con, "2024-06")
-    assert result["coverage_3dc"] == {"value": 0.8, "n": 5, "num": 4, "den": 5}
-    assert result["nps"] == {"value": 40.0, "n": 5, "num": 2, "den": 5}
-    assert result["complaint_timeliness"] == {"value": 0.5, "n": 6, "num": 3, "den": 6}
+    assert result["coverage_3dc"] == {"value": 0.8, "n": 5, "num": 4, "den": 5, "provisional": False}
+    assert result["nps"] == {"value": 40.0, "n": 5, "num": 2, "den": 5, "provisional": False}
+    assert result["complaint_timeliness"] == {"value": 0.5, "n": 6, "num": 3, "den": 6, "provisional": False}
 
 
 def test_vehicle_status_edges_of_the_base_and_lost_windows(kpi_con):
@@ -294,3 +294,13 @@ def test_one_thirteen_month_count_serves_report_and_series(kpi_con):
     assert kpi.report(kpi_con, "2024-06", ["A"], counts=counts) == kpi.report(kpi_con, "2024-06", ["A"])
     shared = kpi.monthly_series(kpi_con, ["A"], end_month="2024-06", counts=counts)
     assert shared.equals(kpi.monthly_series(kpi_con, ["A"], end_month="2024-06"))
+
+
+def test_kpis_waiting_for_data_after_the_data_end_are_provisional(kpi_con):
+    # The fixture's last record is O6 on 2024-09-05.
+    august = kpi.month_kpis(kpi_con, "2024-08")
+    assert [name for name, k in august.items() if k["provisional"]] == ["due_maintenance_return_rate"]
+    july = kpi.month_kpis(kpi_con, "2024-07")
+    assert not any(k["provisional"] for k in july.values())  # return window ends 2024-08-30
+    september = kpi.month_kpis(kpi_con, "2024-09")
+    assert all(k["provisional"] for k in september.values())  # the month is not over in the data
