@@ -1,0 +1,436 @@
+"""Churn probability: a calibrated scikit-learn model of "no visit in the next horizon_days".
+
+The model learns from snapshots of the active base taken at past cutoffs (month ends every
+``cutoff_step_months``). A snapshot's features come from ``analytics/sql/churn_features.sql``,
+which reads only rows dated on or before its cutoff, and its label is whether the vehicle came
+back within ``horizon_days`` after it. Training for a scoring date D uses only cutoffs whose
+label year has ended by D (and by the end of the data), so nothing after D is ever read.
+
+The backtest replays that at the latest cutoff T whose year is complete: a model trained on
+cutoffs whose label years ended by T scores the base at T, and is compared with the simple rule
+"days since the last visit" on ROC AUC, lift and capture in the top 10% and 20%, and calibration.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.inspection import permutation_importance
+from sklearn.isotonic import IsotonicRegression
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.model_selection import GroupKFold
+
+from analytics import queries, schedule
+from analytics.config import settings
+from analytics.errors import UserError
+
+# The model's inputs, all numeric and all known at the cutoff (NaN where unknown).
+FEATURES: tuple[str, ...] = (
+    "days_since",
+    "days_since_maintenance",
+    "overdue_ratio",
+    "expected_interval_days",
+    "median_gap_days",
+    "max_gap_days",
+    "tenure_days",
+    "vehicle_age_days",
+    "days_to_warranty_end",
+    "warranty_active",
+    "last_km",
+    "km_per_day",
+    "visits",
+    "visits_total",
+    "maintenance_share",
+    "repair_share",
+    "warranty_share",
+    "body_paint_share",
+    "last_was_maintenance",
+    "spend",
+    "avg_ticket",
+    "appointment_share",
+    "callbacks",
+    "reach_last3",
+    "unreached_streak",
+    "last_overall",
+    "worst_overall",
+    "last_price",
+    "last_recommend",
+    "unsatisfied_callbacks",
+    "complaints",
+    "open_complaints",
+    "last_visit_complaints",
+)
+RULE = "days_since"
+TOP_SHARES: tuple[float, ...] = (0.1, 0.2)
+IMPORTANCE_SAMPLE = 4000
+
+
+class NotEnoughHistory(UserError):
+    """The data are too short or too uniform to train or backtest the churn model."""
+
+
+def churn_settings() -> dict[str, Any]:
+    """Return the ``[churn]`` settings."""
+    return dict(settings()["churn"])
+
+
+def status_params(stores: list[str] | None = None) -> dict[str, Any]:
+    """Return the bound parameters of the status rule (vehicle_status.sql) and the store filter."""
+    cfg = churn_settings()
+    return {
+        "stores": list(stores) if stores else None,
+        "base_days": int(cfg["base_days"]),
+        "lost_days": int(cfg["lost_days"]),
+        "at_risk_factor": float(cfg["at_risk_factor"]),
+        "own_rhythm_min_gaps": int(cfg["own_rhythm_min_gaps"]),
+        "default_interval_days": float(cfg["default_interval_days"]),
+        **schedule.sql_params(),
+    }
+
+
+def feature_params(stores: list[str] | None = None) -> dict[str, Any]:
+    """Return the bound parameters of churn_features.sql and churn_returns.sql."""
+    cfg = churn_settings()
+    return {
+        **status_params(stores),
+        "value_days": int(cfg["value_days"]),
+        "horizon_days": int(cfg["horizon_days"]),
+        "warranty_years": int(cfg["warranty_years"]),
+        "warranty_km": float(cfg["warranty_km"]),
+        "complaint_window_days": int(cfg["complaint_window_days"]),
+        "satisfied_threshold": float(settings()["kpi"]["satisfied_threshold"]),
+    }
+
+
+def _dates(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series).dt.date
+
+
+def features(
+    con: duckdb.DuckDBPyConnection, cutoffs: Sequence[date], stores: list[str] | None = None
+) -> pd.DataFrame:
+    """Return one row per (cutoff, base vehicle): identity, status by the rule, and every model feature."""
+    params = {**feature_params(stores), "cutoffs": sorted(set(cutoffs)), "as_of_dates": sorted(set(cutoffs))}
+    frame = queries.run(con, "churn_features", params)
+    status = queries.run(con, "vehicle_status", params)[
+        ["as_of", "vin", "expected_interval_days", "interval_source", "overdue_ratio", "status"]
+    ].rename(columns={"as_of": "cutoff"})
+    frame = frame.merge(status, on=["cutoff", "vin"], how="left", validate="one_to_one")
+    for column in (
+        "cutoff",
+        "purchase_date",
+        "first_visit",
+        "last_visit",
+        "last_maintenance",
+        "last_called",
+        "warranty_end_by_date",
+    ):
+        frame[column] = _dates(frame[column])
+    visits = frame["visits"].where(frame["visits"] > 0)
+    for kind in ("maintenance", "repair", "warranty", "body_paint"):
+        frame[f"{kind}_share"] = frame[f"{kind}_visits"] / visits
+    frame["avg_ticket"] = frame["spend"] / visits
+    frame["last_was_maintenance"] = frame["last_service_type"].isin(schedule.MAINTENANCE_TYPES).astype(float)
+    km_exceeded = frame["warranty_km_exceeded"].astype("boolean").fillna(False).astype(bool)
+    active = (frame["days_to_warranty_end"] > 0) & ~km_exceeded
+    frame["warranty_active"] = active.astype(float).where(frame["purchase_date"].notna() | km_exceeded)
+    frame["warranty_km_exceeded"] = km_exceeded
+    for column in FEATURES:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame.reset_index(drop=True)
+
+
+def outcomes(con: duckdb.DuckDBPyConnection, snapshots: pd.DataFrame) -> pd.Series:
+    """Return, aligned with ``snapshots``, True where the vehicle made no visit within horizon_days after its cutoff."""
+    cutoffs = sorted(set(snapshots["cutoff"]))
+    returns = queries.run(con, "churn_returns", {**feature_params(), "cutoffs": cutoffs})
+    returns["cutoff"] = _dates(returns["cutoff"])
+    marked = snapshots[["cutoff", "vin"]].merge(
+        returns[["cutoff", "vin"]].assign(returned=True), on=["cutoff", "vin"], how="left"
+    )
+    return (~marked["returned"].astype("boolean").fillna(False).astype(bool)).set_axis(snapshots.index)
+
+
+def month_end_on_or_before(day: date) -> date:
+    """Return the last day of the month of ``day`` when ``day`` is that day, else of the month before."""
+    following = day + timedelta(days=1)
+    return day if following.month != day.month else day.replace(day=1) - timedelta(days=1)
+
+
+def _months_back(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 - months
+    first_of_next = date(index // 12 + (index % 12 + 1) // 12, (index % 12 + 1) % 12 + 1, 1)
+    return first_of_next - timedelta(days=1)
+
+
+def training_cutoffs(first_day: date, known_end: date) -> list[date]:
+    """Return the month-end cutoffs (oldest first) whose label year has ended by ``known_end``."""
+    cfg = churn_settings()
+    latest = month_end_on_or_before(known_end - timedelta(days=int(cfg["horizon_days"])))
+    earliest = first_day + timedelta(days=int(cfg["min_history_days"]))
+    out: list[date] = []
+    for step in range(int(cfg["max_cutoffs"])):
+        cutoff = _months_back(latest, step * int(cfg["cutoff_step_months"]))
+        if cutoff < earliest:
+            break
+        out.append(cutoff)
+    return sorted(out)
+
+
+def data_span(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple[date, date] | None:
+    """Return the first visit date and the last day the data know (latest visit or callback), both
+    on or before ``as_of``; None without work orders."""
+    row = con.execute(
+        """
+        SELECT (SELECT min(visit_date) FROM service_orders WHERE visit_date <= $as_of),
+               greatest(
+                   (SELECT max(visit_date) FROM service_orders WHERE visit_date <= $as_of),
+                   (SELECT max(CAST(callback_date AS DATE)) FROM callbacks
+                    WHERE CAST(callback_date AS DATE) <= $as_of)
+               )
+        """,
+        {"as_of": as_of},
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return row[0], row[1]
+
+
+def ranking_metrics(churned: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    """Return ROC AUC, and lift and capture in the top 10% and 20% of ``score`` (ties in input order)."""
+    y = np.asarray(churned, dtype=bool)
+    s = np.asarray(score, dtype=float)
+    rate = float(y.mean())
+    out: dict[str, float] = {"auc": float(roc_auc_score(y, s))}
+    order = np.argsort(-s, kind="stable")
+    for share in TOP_SHARES:
+        k = max(1, math.ceil(share * len(y)))
+        hits = float(y[order[:k]].sum())
+        label = f"{round(share * 100)}"
+        out[f"lift_{label}"] = (hits / k) / rate if rate else float("nan")
+        out[f"capture_{label}"] = hits / float(y.sum()) if y.sum() else float("nan")
+    return out
+
+
+def calibration_table(churned: np.ndarray, probability: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    """Return one row per decile of predicted probability: n, mean predicted, observed churn share."""
+    frame = pd.DataFrame({"y": np.asarray(churned, dtype=float), "p": np.asarray(probability, dtype=float)})
+    ranks = frame["p"].rank(method="first")
+    frame["decile"] = np.ceil(ranks * bins / len(frame)).astype(int).clip(1, bins)
+    table = frame.groupby("decile").agg(n=("y", "size"), predicted=("p", "mean"), observed=("y", "mean"))
+    return table.reset_index()
+
+
+@dataclass
+class Backtest:
+    """How the model and the rule ranked the base at a past cutoff whose year is complete."""
+
+    cutoff: date
+    train_cutoffs: list[date]
+    n: int
+    churned: int
+    model: dict[str, float]
+    rule: dict[str, float]
+    calibration: pd.DataFrame  # scorer (model, rule), decile, n, predicted, observed
+    importance: pd.DataFrame  # feature, importance (drop in AUC when shuffled), std
+
+    def summary(self) -> dict[str, Any]:
+        """Return the figures as plain JSON-ready values."""
+        return {
+            "cutoff": self.cutoff.isoformat(),
+            "train_cutoffs": [c.isoformat() for c in self.train_cutoffs],
+            "n": int(self.n),
+            "churned": int(self.churned),
+            "churn_rate": round(self.churned / self.n, 4) if self.n else None,
+            "model": {k: round(v, 4) for k, v in self.model.items()},
+            "rule": {k: round(v, 4) for k, v in self.rule.items()},
+            "calibration": [
+                {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
+                for row in self.calibration.to_dict("records")
+            ],
+        }
+
+
+@dataclass
+class ChurnModel:
+    """A fitted churn model, what it was trained on, and its backtest (None when the data are too short)."""
+
+    estimator: CalibratedClassifierCV
+    as_of: date
+    train_cutoffs: list[date]
+    n_train: int
+    churn_rate: float
+    backtest: Backtest | None
+    features: tuple[str, ...] = field(default=FEATURES)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Return the probability of no visit in the next horizon_days for each row of a feature frame."""
+        if frame.empty:
+            return np.zeros(0)
+        return np.asarray(self.estimator.predict_proba(frame[list(self.features)].to_numpy())[:, 1])
+
+
+def _estimator(seed: int) -> HistGradientBoostingClassifier:
+    # Shallow trees and a strong leaf minimum: a single store's history is a few thousand cars.
+    return HistGradientBoostingClassifier(
+        max_iter=150,
+        learning_rate=0.06,
+        max_leaf_nodes=15,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=seed,
+    )
+
+
+def _fit_calibrated(snapshots: pd.DataFrame, churned: pd.Series, seed: int) -> CalibratedClassifierCV:
+    y = churned.to_numpy(dtype=int)
+    if y.min() == y.max() or min(y.sum(), len(y) - y.sum()) < 10:
+        raise NotEnoughHistory(
+            "The history holds too few vehicles that came back or left to learn from; import more months."
+        )
+    x = snapshots[list(FEATURES)].to_numpy()
+    # Folds by vehicle: one car's snapshots at several cutoffs must not sit on both sides, or the
+    # isotonic calibration would learn on cars the trees had already seen.
+    groups = snapshots["vin"].to_numpy()
+    folds = 3 if len(set(groups)) >= 3 else 2
+    splits = list(GroupKFold(n_splits=folds).split(x, y, groups))
+    model = CalibratedClassifierCV(_estimator(seed), method="isotonic", cv=splits)
+    model.fit(x, y)
+    return model
+
+
+def _training_set(
+    con: duckdb.DuckDBPyConnection, cutoffs: list[date], stores: list[str] | None
+) -> tuple[pd.DataFrame, pd.Series]:
+    snapshots = features(con, cutoffs, stores)
+    return snapshots, outcomes(con, snapshots)
+
+
+def _importance(
+    model: CalibratedClassifierCV, test: pd.DataFrame, churned: np.ndarray, seed: int
+) -> pd.DataFrame:
+    sample = test
+    y = churned
+    if len(test) > IMPORTANCE_SAMPLE:
+        picked = np.random.default_rng(seed).choice(len(test), IMPORTANCE_SAMPLE, replace=False)
+        sample, y = test.iloc[np.sort(picked)], churned[np.sort(picked)]
+    result = permutation_importance(
+        model,
+        sample[list(FEATURES)].to_numpy(),
+        y.astype(int),
+        scoring="roc_auc",
+        n_repeats=3,
+        random_state=seed,
+    )
+    table = pd.DataFrame(
+        {"feature": list(FEATURES), "importance": result.importances_mean, "std": result.importances_std}
+    )
+    return table.sort_values(["importance", "feature"], ascending=[False, True]).reset_index(drop=True)
+
+
+def backtest(
+    con: duckdb.DuckDBPyConnection,
+    test_cutoff: date,
+    first_day: date,
+    stores: list[str] | None = None,
+    seed: int = 0,
+) -> Backtest:
+    """Return the model against the rule at ``test_cutoff``, trained only on years that ended by then."""
+    train_cutoffs = training_cutoffs(first_day, test_cutoff)
+    if not train_cutoffs:
+        raise NotEnoughHistory(
+            "There is not enough history before the backtest date to train on; import older work orders."
+        )
+    train, train_y = _training_set(con, train_cutoffs, stores)
+    model = _fit_calibrated(train, train_y, seed)
+    test, test_y = _training_set(con, [test_cutoff], stores)
+    y = test_y.to_numpy(dtype=bool)
+    if len(test) == 0 or y.min() == y.max():
+        raise NotEnoughHistory("The backtest year has only one kind of outcome; import more months.")
+    probability = np.asarray(model.predict_proba(test[list(FEATURES)].to_numpy())[:, 1])
+    # The rule ranks by days since the last visit; to compare calibration it is turned into a
+    # probability by the churn share at each number of days on the training cutoffs.
+    rule_map = IsotonicRegression(out_of_bounds="clip", increasing=True).fit(
+        train[RULE].to_numpy(), train_y.to_numpy(dtype=float)
+    )
+    rule_probability = rule_map.predict(test[RULE].to_numpy())
+    model_metrics = ranking_metrics(y, probability)
+    rule_metrics = ranking_metrics(y, test[RULE].to_numpy())
+    model_metrics["brier"] = float(brier_score_loss(y, probability))
+    rule_metrics["brier"] = float(brier_score_loss(y, rule_probability))
+    calibration = pd.concat(
+        [
+            calibration_table(y, probability).assign(scorer="model"),
+            calibration_table(y, rule_probability).assign(scorer="rule"),
+        ],
+        ignore_index=True,
+    )[["scorer", "decile", "n", "predicted", "observed"]]
+    return Backtest(
+        cutoff=test_cutoff,
+        train_cutoffs=train_cutoffs,
+        n=len(test),
+        churned=int(y.sum()),
+        model=model_metrics,
+        rule=rule_metrics,
+        calibration=calibration,
+        importance=_importance(model, test, y, seed),
+    )
+
+
+def fit(
+    con: duckdb.DuckDBPyConnection, as_of: date, stores: list[str] | None = None, seed: int | None = None
+) -> ChurnModel:
+    """Return the churn model for scoring on ``as_of``, trained and backtested on data up to that day only."""
+    seed = int(churn_settings()["seed"]) if seed is None else seed
+    span = data_span(con, as_of)
+    if span is None:
+        raise NotEnoughHistory("There are no work orders on or before that date.")
+    first_day, last_day = span
+    horizon = int(churn_settings()["horizon_days"])
+    # Labels need a whole year after a cutoff; the data may stop before the as-of date.
+    known_end = min(as_of, last_day)
+    cutoffs = training_cutoffs(first_day, known_end)
+    if not cutoffs:
+        raise NotEnoughHistory(
+            f"Training needs at least {horizon} days of history after the first months; import older work orders."
+        )
+    train, train_y = _training_set(con, cutoffs, stores)
+    estimator = _fit_calibrated(train, train_y, seed)
+    test_cutoff = month_end_on_or_before(known_end - timedelta(days=horizon))
+    try:
+        result: Backtest | None = backtest(con, test_cutoff, first_day, stores, seed)
+    except NotEnoughHistory:
+        result = None
+    return ChurnModel(
+        estimator=estimator,
+        as_of=as_of,
+        train_cutoffs=cutoffs,
+        n_train=len(train),
+        churn_rate=float(train_y.mean()),
+        backtest=result,
+    )
+
+
+BACKTEST_METRICS: tuple[str, ...] = ("auc", "lift_10", "capture_10", "lift_20", "capture_20", "brier")
+
+
+def backtest_table(result: Backtest, names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Return one row per backtest metric (AUC, lift and capture at 10% and 20%, Brier) with model
+    and rule; ``names`` renames the metrics for people to read."""
+    return pd.DataFrame(
+        {
+            "metric": [(names or {}).get(m, m) for m in BACKTEST_METRICS],
+            "model": [result.model[m] for m in BACKTEST_METRICS],
+            "rule": [result.rule[m] for m in BACKTEST_METRICS],
+        }
+    )
