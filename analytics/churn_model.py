@@ -29,7 +29,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import GroupKFold
 
-from analytics import queries, schedule
+from analytics import kpi, queries, schedule
 from analytics.config import settings
 from analytics.errors import UserError
 
@@ -84,17 +84,8 @@ def churn_settings() -> dict[str, Any]:
 
 
 def status_params(stores: list[str] | None = None) -> dict[str, Any]:
-    """Return the bound parameters of the status rule (vehicle_status.sql) and the store filter."""
-    cfg = churn_settings()
-    return {
-        "stores": list(stores) if stores else None,
-        "base_days": int(cfg["base_days"]),
-        "lost_days": int(cfg["lost_days"]),
-        "at_risk_factor": float(cfg["at_risk_factor"]),
-        "own_rhythm_min_gaps": int(cfg["own_rhythm_min_gaps"]),
-        "default_interval_days": float(cfg["default_interval_days"]),
-        **schedule.sql_params(),
-    }
+    """Return the bound parameters of the status rule (vehicle_status.sql, shared with the KPIs)."""
+    return kpi.sql_params(stores)
 
 
 def feature_params(stores: list[str] | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import duckdb
 from analytics.errors import UserError
 
 # Modules that contribute subcommands, in the order they appear in --help.
-COMMAND_MODULES: tuple[str, ...] = ("analytics.churn",)
+COMMAND_MODULES: tuple[str, ...] = ("analytics.kpi", "analytics.churn")
 
 
 def build_parser() -> argparse.ArgumentParser:
