@@ -28,6 +28,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import GroupKFold
+from threadpoolctl import threadpool_limits
 
 from analytics import kpi, queries, schedule
 from analytics.config import settings
@@ -103,7 +104,9 @@ def feature_params(stores: list[str] | None = None) -> dict[str, Any]:
 
 
 def _dates(series: pd.Series) -> pd.Series:
-    return pd.to_datetime(series).dt.date
+    # Missing dates become None, not NaT: NaT passes isinstance(x, date) and then fails comparisons.
+    stamps = pd.to_datetime(series)
+    return pd.Series([d.date() if not pd.isna(d) else None for d in stamps], index=series.index, dtype=object)
 
 
 def features(
@@ -267,14 +270,15 @@ class ChurnModel:
         """Return the probability of no visit in the next horizon_days for each row of a feature frame."""
         if frame.empty:
             return np.zeros(0)
-        return np.asarray(self.estimator.predict_proba(frame[list(self.features)].to_numpy())[:, 1])
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return np.asarray(self.estimator.predict_proba(frame[list(self.features)].to_numpy())[:, 1])
 
 
 def _estimator(seed: int) -> HistGradientBoostingClassifier:
     # Shallow trees and a strong leaf minimum: a single store's history is a few thousand cars.
     return HistGradientBoostingClassifier(
-        max_iter=150,
-        learning_rate=0.06,
+        max_iter=100,
+        learning_rate=0.08,
         max_leaf_nodes=15,
         min_samples_leaf=40,
         l2_regularization=1.0,
@@ -295,8 +299,11 @@ def _fit_calibrated(snapshots: pd.DataFrame, churned: pd.Series, seed: int) -> C
     groups = snapshots["vin"].to_numpy()
     folds = 3 if len(set(groups)) >= 3 else 2
     splits = list(GroupKFold(n_splits=folds).split(x, y, groups))
-    model = CalibratedClassifierCV(_estimator(seed), method="isotonic", cv=splits)
-    model.fit(x, y)
+    model = CalibratedClassifierCV(_estimator(seed), method="isotonic", cv=splits, ensemble=False)
+    # One thread: on a small shared machine OpenMP threads spin against each other and the
+    # other processes, which made a fit ten times slower than on one core.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        model.fit(x, y)
     return model
 
 
@@ -315,14 +322,15 @@ def _importance(
     if len(test) > IMPORTANCE_SAMPLE:
         picked = np.random.default_rng(seed).choice(len(test), IMPORTANCE_SAMPLE, replace=False)
         sample, y = test.iloc[np.sort(picked)], churned[np.sort(picked)]
-    result = permutation_importance(
-        model,
-        sample[list(FEATURES)].to_numpy(),
-        y.astype(int),
-        scoring="roc_auc",
-        n_repeats=3,
-        random_state=seed,
-    )
+    with threadpool_limits(limits=1, user_api="openmp"):
+        result = permutation_importance(
+            model,
+            sample[list(FEATURES)].to_numpy(),
+            y.astype(int),
+            scoring="roc_auc",
+            n_repeats=3,
+            random_state=seed,
+        )
     table = pd.DataFrame(
         {"feature": list(FEATURES), "importance": result.importances_mean, "std": result.importances_std}
     )
@@ -348,7 +356,8 @@ def backtest(
     y = test_y.to_numpy(dtype=bool)
     if len(test) == 0 or y.min() == y.max():
         raise NotEnoughHistory("The backtest year has only one kind of outcome; import more months.")
-    probability = np.asarray(model.predict_proba(test[list(FEATURES)].to_numpy())[:, 1])
+    with threadpool_limits(limits=1, user_api="openmp"):
+        probability = np.asarray(model.predict_proba(test[list(FEATURES)].to_numpy())[:, 1])
     # The rule ranks by days since the last visit; to compare calibration it is turned into a
     # probability by the churn share at each number of days on the training cutoffs.
     rule_map = IsotonicRegression(out_of_bounds="clip", increasing=True).fit(
