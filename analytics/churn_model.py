@@ -387,10 +387,22 @@ def backtest(
     )
 
 
+def known_end(as_of: date, last_day: date) -> date:
+    """Return the last day the data cover: the as-of date, unless the data stop more than
+    ``data_end_slack_days`` before it (then the last day with a visit or callback)."""
+    slack = int(churn_settings()["data_end_slack_days"])
+    return as_of if last_day >= as_of - timedelta(days=slack) else last_day
+
+
 def fit(
-    con: duckdb.DuckDBPyConnection, as_of: date, stores: list[str] | None = None, seed: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    stores: list[str] | None = None,
+    seed: int | None = None,
+    *,
+    with_backtest: bool = True,
 ) -> ChurnModel:
-    """Return the churn model for scoring on ``as_of``, trained and backtested on data up to that day only."""
+    """Return the churn model for scoring on ``as_of``, trained (and backtested) on data up to that day only."""
     seed = int(churn_settings()["seed"]) if seed is None else seed
     span = data_span(con, as_of)
     if span is None:
@@ -398,19 +410,21 @@ def fit(
     first_day, last_day = span
     horizon = int(churn_settings()["horizon_days"])
     # Labels need a whole year after a cutoff; the data may stop before the as-of date.
-    known_end = min(as_of, last_day)
-    cutoffs = training_cutoffs(first_day, known_end)
+    end = known_end(as_of, last_day)
+    cutoffs = training_cutoffs(first_day, end)
     if not cutoffs:
         raise NotEnoughHistory(
             f"Training needs at least {horizon} days of history after the first months; import older work orders."
         )
     train, train_y = _training_set(con, cutoffs, stores)
     estimator = _fit_calibrated(train, train_y, seed)
-    test_cutoff = month_end_on_or_before(known_end - timedelta(days=horizon))
-    try:
-        result: Backtest | None = backtest(con, test_cutoff, first_day, stores, seed)
-    except NotEnoughHistory:
-        result = None
+    test_cutoff = month_end_on_or_before(end - timedelta(days=horizon))
+    result: Backtest | None = None
+    if with_backtest:
+        try:
+            result = backtest(con, test_cutoff, first_day, stores, seed)
+        except NotEnoughHistory:
+            result = None
     return ChurnModel(
         estimator=estimator,
         as_of=as_of,

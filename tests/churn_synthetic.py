@@ -18,7 +18,7 @@ START = date(2023, 11, 1)
 END = date(2026, 10, 31)
 
 
-def build(con, n_vehicles: int = 500, seed: int = 1, end: date = END) -> dict[str, int]:
+def build(con, n_vehicles: int = 500, seed: int = 1, end: date = END, start: date = START) -> dict[str, int]:
     """Insert synthetic work orders and callbacks; return the row counts."""
     rng = np.random.default_rng(seed)
     orders, calls = [], []
@@ -26,11 +26,11 @@ def build(con, n_vehicles: int = 500, seed: int = 1, end: date = END) -> dict[st
     models = ["轩逸", "天籁", "奇骏"]
     for v in range(n_vehicles):
         vin = f"SYN{v:014d}"
-        purchase = START - timedelta(days=int(rng.integers(-300, 1500)))
+        purchase = start - timedelta(days=int(rng.integers(-300, 1500)))
         interval = float(rng.normal(200, 35))
         price_sensitive = rng.random() < 0.3
         km_per_day = float(rng.uniform(20, 70))
-        day = max(purchase + timedelta(days=int(rng.integers(120, 200))), START)
+        day = max(purchase + timedelta(days=int(rng.integers(120, 200))), start)
         day += timedelta(days=int(rng.integers(0, 200)))
         first = True
         while day <= end:
