@@ -16,7 +16,11 @@ import duckdb
 from analytics.errors import UserError
 
 # Modules that contribute subcommands, in the order they appear in --help.
-COMMAND_MODULES: tuple[str, ...] = ("analytics.kpi", "analytics.churn")
+COMMAND_MODULES: tuple[str, ...] = (
+    "analytics.ingest.commands",
+    "analytics.kpi",
+    "analytics.churn",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from analytics.config import settings
+
 RATES = frozenset(
     {"appointment_rate", "coverage_3dc", "reach_rate", "satisfaction_rate", "complaint_timeliness",
      "due_maintenance_return_rate"}
@@ -55,3 +57,13 @@ def target_band(name: str, band: list[float] | None) -> str | None:
             return f"≥ {low:.0%}" if low < 1.0 else "100%"
         return f"{low:.0%}-{high:.0%}"
     return f"{low:g}-{high:g}"
+
+
+def metric_params() -> dict[str, int | float]:
+    """Return the settings that KPI definitions mention (threshold and churn windows)."""
+    cfg = settings()
+    return {
+        "threshold": cfg["kpi"]["satisfied_threshold"],
+        "base_days": cfg["churn"]["base_days"],
+        "lost_days": cfg["churn"]["lost_days"],
+    }
