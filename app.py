@@ -17,6 +17,9 @@ filters = draw_sidebar()
 st.session_state["_filters"] = filters
 
 PAGES = {
+    t("nav.section_dashboards"): [
+        st.Page("pages/churn.py", title=t("nav.churn"), icon=":material/person_remove:", url_path="churn"),
+    ],
     t("nav.section_admin"): [
         st.Page(
             "pages/data.py", title=t("nav.data"), icon=":material/database:", url_path="data", default=True

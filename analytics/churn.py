@@ -157,13 +157,12 @@ def vehicle_reasons(row: Mapping[str, Any], as_of: date) -> list[Reason]:
             reasons.append({"code": "unsatisfied", "score": f"{overall:g}"})
     elif recommend is not None and recommend <= float(cfg["reason_detractor_max"]):
         reasons.append({"code": "detractor", "score": f"{recommend:g}"})
-    warranty_end = row.get("warranty_end_by_date")
+    warranty_end = row.get("warranty_end")
     if isinstance(warranty_end, date) and (
         as_of - timedelta(days=int(cfg["warranty_reason_days"])) < warranty_end <= as_of
     ):
-        reasons.append({"code": "warranty_ended", "date": warranty_end.isoformat()})
-    elif bool(row.get("warranty_km_exceeded")):
-        reasons.append({"code": "warranty_km", "km": int(row["last_km"])})
+        code = "warranty_km" if row.get("warranty_end_cause") == "km" else "warranty_ended"
+        reasons.append({"code": code, "date": warranty_end.isoformat()})
     streak = int(row.get("unreached_streak") or 0)
     if streak >= int(cfg["unreachable_attempts"]):
         reasons.append({"code": "unreachable", "n": streak})

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,10 +24,11 @@ import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
 from sklearn.inspection import permutation_importance
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.model_selection import GroupKFold
+from sklearn.model_selection import GroupShuffleSplit
 from threadpoolctl import threadpool_limits
 
 from analytics import kpi, queries, schedule
@@ -69,10 +70,16 @@ FEATURES: tuple[str, ...] = (
     "complaints",
     "open_complaints",
     "last_visit_complaints",
+    "last_visit_overall",
+    "last_visit_price",
+    "last_amount",
+    "last_was_first_maintenance",
+    "km_warranty_days_left",
 )
 RULE = "days_since"
 TOP_SHARES: tuple[float, ...] = (0.1, 0.2)
-IMPORTANCE_SAMPLE = 4000
+IMPORTANCE_SAMPLE = 2500
+CALIBRATION_SHARE = 0.25  # share of the training vehicles held out to calibrate the probabilities
 
 
 class NotEnoughHistory(UserError):
@@ -106,7 +113,8 @@ def feature_params(stores: list[str] | None = None) -> dict[str, Any]:
 def _dates(series: pd.Series) -> pd.Series:
     # Missing dates become None, not NaT: NaT passes isinstance(x, date) and then fails comparisons.
     stamps = pd.to_datetime(series)
-    return pd.Series([d.date() if not pd.isna(d) else None for d in stamps], index=series.index, dtype=object)
+    days = stamps.dt.date.astype(object)
+    return days.where(stamps.notna(), None)
 
 
 def features(
@@ -127,6 +135,7 @@ def features(
         "last_maintenance",
         "last_called",
         "warranty_end_by_date",
+        "warranty_km_date",
     ):
         frame[column] = _dates(frame[column])
     visits = frame["visits"].where(frame["visits"] > 0)
@@ -134,12 +143,34 @@ def features(
         frame[f"{kind}_share"] = frame[f"{kind}_visits"] / visits
     frame["avg_ticket"] = frame["spend"] / visits
     frame["last_was_maintenance"] = frame["last_service_type"].isin(schedule.MAINTENANCE_TYPES).astype(float)
-    km_exceeded = frame["warranty_km_exceeded"].astype("boolean").fillna(False).astype(bool)
-    active = (frame["days_to_warranty_end"] > 0) & ~km_exceeded
-    frame["warranty_active"] = active.astype(float).where(frame["purchase_date"].notna() | km_exceeded)
-    frame["warranty_km_exceeded"] = km_exceeded
+    frame["last_was_first_maintenance"] = (frame["last_service_type"] == "first_maintenance").astype(float)
+    # The warranty ends at warranty_years after purchase or at the first visit that read
+    # warranty_km or more, whichever came first (unknown without either).
+    by_km = frame["warranty_km_date"]
+    by_date = frame["warranty_end_by_date"]
+    frame["warranty_end"] = [
+        min((d for d in (a, b) if d is not None), default=None) for a, b in zip(by_date, by_km, strict=True)
+    ]
+    frame["warranty_end_cause"] = [
+        None if end is None else ("km" if end == km else "date")
+        for end, km in zip(frame["warranty_end"], by_km, strict=True)
+    ]
+    frame["days_to_warranty_end"] = [
+        (end - cutoff).days if end is not None else np.nan
+        for end, cutoff in zip(frame["warranty_end"], frame["cutoff"], strict=True)
+    ]
+    frame["warranty_active"] = (
+        (frame["days_to_warranty_end"] > 0).astype(float).where(frame["warranty_end"].notna())
+    )
+    # Days from the cutoff until the odometer reaches warranty_km at the car's pace (negative: passed).
+    pace = frame["km_per_day"].astype(float)
+    km_left = float(feature_params()["warranty_km"]) - frame["last_km"].astype(float)
+    frame["km_warranty_days_left"] = km_left / pace.where(pace > 0) - frame["days_since"].astype(float)
     for column in FEATURES:
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        # A zero expected interval (two maintenance visits on consecutive days) gives an infinite
+        # ratio; unknown is the honest value, and the trees handle it.
+        values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        frame[column] = values.where(np.isfinite(values))
     return frame.reset_index(drop=True)
 
 
@@ -254,24 +285,63 @@ class Backtest:
         }
 
 
+# Text features given to the trees as categories (the car's model, the advisor of its last visit).
+CATEGORICAL: tuple[str, ...] = ("model", "advisor")
+INPUTS: tuple[str, ...] = FEATURES + CATEGORICAL
+MAX_CATEGORIES = 250  # the trees bin categories into at most 255 codes; rarer ones count as unknown
+
+
 @dataclass
-class ChurnModel:
-    """A fitted churn model, what it was trained on, and its backtest (None when the data are too short)."""
+class Scorer:
+    """A calibrated classifier and the category codes its inputs were built with."""
 
     estimator: CalibratedClassifierCV
-    as_of: date
-    train_cutoffs: list[date]
-    n_train: int
-    churn_rate: float
-    backtest: Backtest | None
-    features: tuple[str, ...] = field(default=FEATURES)
+    categories: dict[str, dict[str, int]]
+
+    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """Return the input matrix (numeric features, then category codes; NaN where unknown)."""
+        return _matrix(frame, self.categories)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Return the probability of no visit in the next horizon_days for each row of a feature frame."""
         if frame.empty:
             return np.zeros(0)
         with threadpool_limits(limits=1, user_api="openmp"):
-            return np.asarray(self.estimator.predict_proba(frame[list(self.features)].to_numpy())[:, 1])
+            return np.asarray(self.estimator.predict_proba(self.matrix(frame))[:, 1])
+
+
+@dataclass
+class ChurnModel:
+    """A fitted churn model, what it was trained on, and its backtest (None when the data are too short)."""
+
+    scorer: Scorer
+    as_of: date
+    train_cutoffs: list[date]
+    n_train: int
+    churn_rate: float
+    backtest: Backtest | None
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Return the probability of no visit in the next horizon_days for each row of a feature frame."""
+        return self.scorer.predict(frame)
+
+
+def _codes(values: pd.Series) -> dict[str, int]:
+    counts = values.dropna().astype(str).value_counts()
+    # Most frequent first, ties by name, so the codes are the same on every run.
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:MAX_CATEGORIES]
+    return {str(name): code for code, (name, _) in enumerate(ordered)}
+
+
+def _matrix(frame: pd.DataFrame, categories: Mapping[str, Mapping[str, int]]) -> np.ndarray:
+    numeric = frame[list(FEATURES)].to_numpy(dtype=float)
+    coded = [
+        frame[column].map(
+            lambda v, codes=categories[column]: codes.get(str(v), np.nan) if v is not None else np.nan
+        )
+        for column in CATEGORICAL
+    ]
+    return np.column_stack([numeric, *[c.to_numpy(dtype=float) for c in coded]])
 
 
 def _estimator(seed: int) -> HistGradientBoostingClassifier:
@@ -282,29 +352,36 @@ def _estimator(seed: int) -> HistGradientBoostingClassifier:
         max_leaf_nodes=15,
         min_samples_leaf=40,
         l2_regularization=1.0,
+        categorical_features=[len(FEATURES) + i for i in range(len(CATEGORICAL))],
         early_stopping=False,
         random_state=seed,
     )
 
 
-def _fit_calibrated(snapshots: pd.DataFrame, churned: pd.Series, seed: int) -> CalibratedClassifierCV:
+def _fit_calibrated(snapshots: pd.DataFrame, churned: pd.Series, seed: int) -> Scorer:
     y = churned.to_numpy(dtype=int)
     if y.min() == y.max() or min(y.sum(), len(y) - y.sum()) < 10:
         raise NotEnoughHistory(
             "The history holds too few vehicles that came back or left to learn from; import more months."
         )
-    x = snapshots[list(FEATURES)].to_numpy()
-    # Folds by vehicle: one car's snapshots at several cutoffs must not sit on both sides, or the
-    # isotonic calibration would learn on cars the trees had already seen.
+    categories = {column: _codes(snapshots[column]) for column in CATEGORICAL}
+    x = _matrix(snapshots, categories)
+    # A held-out slice of vehicles (not of rows: one car's snapshots at several cutoffs must not
+    # sit on both sides) calibrates the trees' scores into probabilities with isotonic regression.
     groups = snapshots["vin"].to_numpy()
-    folds = 3 if len(set(groups)) >= 3 else 2
-    splits = list(GroupKFold(n_splits=folds).split(x, y, groups))
-    model = CalibratedClassifierCV(_estimator(seed), method="isotonic", cv=splits, ensemble=False)
+    split = GroupShuffleSplit(n_splits=1, test_size=CALIBRATION_SHARE, random_state=seed)
+    fit_rows, calibration_rows = next(split.split(x, y, groups))
+    if min(y[calibration_rows].sum(), len(calibration_rows) - y[calibration_rows].sum()) < 5:
+        raise NotEnoughHistory(
+            "The history holds too few vehicles that came back or left to learn from; import more months."
+        )
     # One thread: on a small shared machine OpenMP threads spin against each other and the
     # other processes, which made a fit ten times slower than on one core.
     with threadpool_limits(limits=1, user_api="openmp"):
-        model.fit(x, y)
-    return model
+        trees = _estimator(seed).fit(x[fit_rows], y[fit_rows])
+        model = CalibratedClassifierCV(FrozenEstimator(trees), method="isotonic")
+        model.fit(x[calibration_rows], y[calibration_rows])
+    return Scorer(estimator=model, categories=categories)
 
 
 def _training_set(
@@ -314,25 +391,23 @@ def _training_set(
     return snapshots, outcomes(con, snapshots)
 
 
-def _importance(
-    model: CalibratedClassifierCV, test: pd.DataFrame, churned: np.ndarray, seed: int
-) -> pd.DataFrame:
+def _importance(scorer: Scorer, test: pd.DataFrame, churned: np.ndarray, seed: int) -> pd.DataFrame:
     sample = test
     y = churned
     if len(test) > IMPORTANCE_SAMPLE:
-        picked = np.random.default_rng(seed).choice(len(test), IMPORTANCE_SAMPLE, replace=False)
-        sample, y = test.iloc[np.sort(picked)], churned[np.sort(picked)]
+        picked = np.sort(np.random.default_rng(seed).choice(len(test), IMPORTANCE_SAMPLE, replace=False))
+        sample, y = test.iloc[picked], churned[picked]
     with threadpool_limits(limits=1, user_api="openmp"):
         result = permutation_importance(
-            model,
-            sample[list(FEATURES)].to_numpy(),
+            scorer.estimator,
+            scorer.matrix(sample),
             y.astype(int),
             scoring="roc_auc",
             n_repeats=3,
             random_state=seed,
         )
     table = pd.DataFrame(
-        {"feature": list(FEATURES), "importance": result.importances_mean, "std": result.importances_std}
+        {"feature": list(INPUTS), "importance": result.importances_mean, "std": result.importances_std}
     )
     return table.sort_values(["importance", "feature"], ascending=[False, True]).reset_index(drop=True)
 
@@ -356,8 +431,7 @@ def backtest(
     y = test_y.to_numpy(dtype=bool)
     if len(test) == 0 or y.min() == y.max():
         raise NotEnoughHistory("The backtest year has only one kind of outcome; import more months.")
-    with threadpool_limits(limits=1, user_api="openmp"):
-        probability = np.asarray(model.predict_proba(test[list(FEATURES)].to_numpy())[:, 1])
+    probability = model.predict(test)
     # The rule ranks by days since the last visit; to compare calibration it is turned into a
     # probability by the churn share at each number of days on the training cutoffs.
     rule_map = IsotonicRegression(out_of_bounds="clip", increasing=True).fit(
@@ -417,7 +491,7 @@ def fit(
             f"Training needs at least {horizon} days of history after the first months; import older work orders."
         )
     train, train_y = _training_set(con, cutoffs, stores)
-    estimator = _fit_calibrated(train, train_y, seed)
+    scorer = _fit_calibrated(train, train_y, seed)
     test_cutoff = month_end_on_or_before(end - timedelta(days=horizon))
     result: Backtest | None = None
     if with_backtest:
@@ -426,7 +500,7 @@ def fit(
         except NotEnoughHistory:
             result = None
     return ChurnModel(
-        estimator=estimator,
+        scorer=scorer,
         as_of=as_of,
         train_cutoffs=cutoffs,
         n_train=len(train),

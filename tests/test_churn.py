@@ -159,7 +159,7 @@ def reasons_db(tmp_path):
     purchase = date(2023, 7, 23)
     _order(con, "W1", "W", _days(200), service="warranty", purchase=purchase)
     _order(con, "W2", "W", when, service="body_paint", purchase=purchase)
-    # M: over 100,000 km, warranty not yet over by date; a detractor though satisfied
+    # M: 101,000 km at its visit on D - 30, warranty not yet over by date; a detractor though satisfied
     _order(con, "M1", "M", when, purchase=date(2025, 1, 1), km=101000)
     _callback(con, "cM", "M1", at, overall=8, recommend=6)
     # Z: nothing to say
@@ -174,7 +174,7 @@ def test_reason_codes_name_each_planted_cause(reasons_db):
     listed = churn.snapshot(reasons_db, D).vehicles.set_index("vin")
     assert listed["reasons"].to_dict() == {
         "K": [{"code": "complaint_last_visit_uncategorised"}],
-        "M": [{"code": "detractor", "score": "6"}, {"code": "warranty_km", "km": 101000}],
+        "M": [{"code": "detractor", "score": "6"}, {"code": "warranty_km", "date": "2026-10-01"}],
         "N": [{"code": "unreachable", "n": 2}],
         "P": [{"code": "unsatisfied_price", "score": "2"}],
         "Q": [{"code": "open_complaint", "n": 1}, {"code": "complaint_last_visit", "category": "收费"}],

@@ -114,7 +114,7 @@ def test_model_beats_the_days_since_rule_where_bad_experiences_drive_churn(plant
     assert result.model["auc"] > result.rule["auc"] + 0.02
     assert result.model["brier"] < result.rule["brier"]
     # the planted cause is among the three strongest drivers
-    assert "last_overall" in result.importance["feature"].head(3).tolist()
+    assert {"last_overall", "last_visit_overall"} & set(result.importance["feature"].head(3))
     assert set(result.calibration["scorer"]) == {"model", "rule"}
     assert model.train_cutoffs[-1] == date(2025, 10, 31)
 

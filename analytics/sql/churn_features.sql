@@ -34,6 +34,7 @@ vehicle AS (
            max(visit_date) AS last_visit,
            arg_max(order_id, (visit_date, order_id)) AS last_order_id,
            arg_max(service_type, (visit_date, order_id)) AS last_service_type,
+           arg_max(amount, (visit_date, order_id)) AS last_amount,
            max(visit_date) FILTER (WHERE service_type IN ('first_maintenance', 'maintenance')) AS last_maintenance,
            count(*) AS visits_total,
            count(*) FILTER (WHERE visit_date > cutoff - CAST($value_days AS INTEGER)) AS visits,
@@ -55,7 +56,8 @@ vehicle AS (
            arg_min(mileage_km, (visit_date, order_id)) FILTER (WHERE mileage_km IS NOT NULL) AS first_km,
            min(visit_date) FILTER (WHERE mileage_km IS NOT NULL) AS first_km_date,
            arg_max(mileage_km, (visit_date, order_id)) FILTER (WHERE mileage_km IS NOT NULL) AS last_km,
-           max(visit_date) FILTER (WHERE mileage_km IS NOT NULL) AS last_km_date
+           max(visit_date) FILTER (WHERE mileage_km IS NOT NULL) AS last_km_date,
+           min(visit_date) FILTER (WHERE mileage_km >= $warranty_km) AS warranty_km_date
     FROM orders
     GROUP BY cutoff, vin
 ),
@@ -115,15 +117,22 @@ last_scored AS (
     FROM ranked_calls
     WHERE reached AND overall_score IS NOT NULL AND recent_scored = 1
 ),
-last_visit_complaint AS (
+last_visit_calls AS (
+    -- callbacks about the last visit: on its order, or (for calls without an order) in the
+    -- complaint window after it
     SELECT b.cutoff, b.vin,
-           arg_max(r.complaint_category, (r.callback_date, r.callback_id)) AS last_visit_complaint_category,
-           count(*) AS last_visit_complaints
+           arg_max(r.complaint_category, (r.callback_date, r.callback_id)) FILTER (WHERE r.is_complaint)
+               AS last_visit_complaint_category,
+           count(*) FILTER (WHERE r.is_complaint) AS last_visit_complaints,
+           min(r.overall_score) FILTER (WHERE r.reached) AS last_visit_overall,
+           min(r.price_score) FILTER (WHERE r.reached) AS last_visit_price
     FROM base AS b
     JOIN ranked_calls AS r ON r.cutoff = b.cutoff AND r.vin = b.vin
-    WHERE r.is_complaint
-      AND (r.order_id = b.last_order_id
-           OR r.callback_day BETWEEN b.last_visit AND b.last_visit + CAST($complaint_window_days AS INTEGER))
+    WHERE r.order_id = b.last_order_id
+       OR (r.order_id IS NULL
+           AND r.callback_day BETWEEN b.last_visit AND b.last_visit + CAST($complaint_window_days AS INTEGER))
+       OR (r.is_complaint
+           AND r.callback_day BETWEEN b.last_visit AND b.last_visit + CAST($complaint_window_days AS INTEGER))
     GROUP BY b.cutoff, b.vin
 )
 SELECT b.cutoff, b.vin, b.store, b.model, b.advisor, b.plate, b.customer_name, b.phone,
@@ -133,8 +142,7 @@ SELECT b.cutoff, b.vin, b.store, b.model, b.advisor, b.plate, b.customer_name, b
        date_diff('day', b.first_visit, b.cutoff) AS tenure_days,
        date_diff('day', b.purchase_date, b.cutoff) AS vehicle_age_days,
        CAST(b.purchase_date + to_years(CAST($warranty_years AS INTEGER)) AS DATE) AS warranty_end_by_date,
-       date_diff('day', b.cutoff, CAST(b.purchase_date + to_years(CAST($warranty_years AS INTEGER)) AS DATE))
-           AS days_to_warranty_end,
+       b.warranty_km_date,
        b.last_km,
        CASE
            WHEN b.last_km_date > b.first_km_date AND b.last_km >= b.first_km
@@ -142,7 +150,6 @@ SELECT b.cutoff, b.vin, b.store, b.model, b.advisor, b.plate, b.customer_name, b
            WHEN b.last_km_date > b.purchase_date
                THEN b.last_km / date_diff('day', b.purchase_date, b.last_km_date)
        END AS km_per_day,
-       b.last_km >= $warranty_km AS warranty_km_exceeded,
        b.visits_total, b.visits, b.maintenance_visits, b.repair_visits, b.warranty_visits, b.body_paint_visits,
        b.spend, b.appointment_share,
        r.median_gap_days, r.max_gap_days,
@@ -152,10 +159,11 @@ SELECT b.cutoff, b.vin, b.store, b.model, b.advisor, b.plate, b.customer_name, b
        coalesce(s.complaints, 0) AS complaints, coalesce(s.open_complaints, 0) AS open_complaints,
        l.last_overall, l.last_attitude, l.last_quality, l.last_timeliness, l.last_price, l.last_environment,
        l.last_recommend,
-       coalesce(c.last_visit_complaints, 0) AS last_visit_complaints, c.last_visit_complaint_category
+       coalesce(c.last_visit_complaints, 0) AS last_visit_complaints, c.last_visit_complaint_category,
+       c.last_visit_overall, c.last_visit_price, b.last_amount
 FROM base AS b
 LEFT JOIN rhythm AS r ON r.cutoff = b.cutoff AND r.vin = b.vin
 LEFT JOIN call_summary AS s ON s.cutoff = b.cutoff AND s.vin = b.vin
 LEFT JOIN last_scored AS l ON l.cutoff = b.cutoff AND l.vin = b.vin
-LEFT JOIN last_visit_complaint AS c ON c.cutoff = b.cutoff AND c.vin = b.vin
+LEFT JOIN last_visit_calls AS c ON c.cutoff = b.cutoff AND c.vin = b.vin
 ORDER BY b.cutoff, b.vin
