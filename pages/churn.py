@@ -56,9 +56,12 @@ st.caption(
 tab_list, tab_calls, tab_retention, tab_model = st.tabs(
     [t("churn.tab_list"), t("churn.tab_calls"), t("churn.tab_retention"), t("churn.tab_model")]
 )
-labels = {s: t(f"churn.status.{s}") for s in churn.STATUSES} | {
-    v: t(f"churn.tier.{v}") for v in churn.VALUE_TIERS
-}
+# Labels fixed at draw time (AppTest formats widget values outside the script run).
+status_labels = {s: t(f"churn.status.{s}") for s in churn.STATUSES}
+tier_labels = {v: t(f"churn.tier.{v}") for v in churn.VALUE_TIERS}
+reason_labels = {c: t(f"churn.reason_name.{c}") for c in churn.REASON_CODES}
+group_labels = {g: t(f"churn.group.{g}") for g in churn.RETENTION_GROUPS}
+labels = status_labels | tier_labels
 headers = {c: t(f"churn.col.{c}") for c in churn.EXPORT_COLUMNS}
 
 with tab_list:
@@ -68,20 +71,20 @@ with tab_list:
         t("churn.filter_status"),
         options["statuses"],
         default=[s for s in ("lost", "at_risk") if s in options["statuses"]],
-        format_func=lambda s: t(f"churn.status.{s}"),
+        format_func=status_labels.__getitem__,
         key="churn_status",
     )
     reasons = row1[1].multiselect(
         t("churn.filter_reason"),
         options["reasons"],
-        format_func=lambda c: t(f"churn.reason_name.{c}"),
+        format_func=reason_labels.__getitem__,
         key="churn_reason",
         placeholder=t("churn.any"),
     )
     tiers = row1[2].multiselect(
         t("churn.filter_tier"),
         options["tiers"],
-        format_func=lambda v: t(f"churn.tier.{v}"),
+        format_func=tier_labels.__getitem__,
         key="churn_tier",
         placeholder=t("churn.any"),
     )
@@ -206,7 +209,7 @@ with tab_retention:
             t("churn.retention_by"),
             list(churn.RETENTION_GROUPS),
             default="model",
-            format_func=lambda g: t(f"churn.group.{g}"),
+            format_func=group_labels.__getitem__,
             key="churn_retention_by",
         )
         or "model"
