@@ -53,23 +53,24 @@ REASON_CODES: tuple[str, ...] = (
     "only_warranty_accident",
 )
 RETENTION_GROUPS: tuple[str, ...] = ("model", "advisor")
+# The call list's columns, in the order a caller reads them: who, why, how likely, worth what.
 EXPORT_COLUMNS: tuple[str, ...] = (
     "vin",
     "plate",
     "customer_name",
     "phone",
-    "model",
-    "store",
-    "advisor",
-    "last_visit",
-    "days_since",
     "status",
+    "reasons",
     "churn_probability",
     "value",
+    "priority",
+    "model",
+    "last_visit",
+    "days_since",
     "visits",
     "value_tier",
-    "priority",
-    "reasons",
+    "store",
+    "advisor",
 )
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -414,10 +415,12 @@ def retention_rates(
     by: str,
     stores: list[str] | None = None,
     months: int | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Return one row per (transition 1-2 / 2-3, group, with "all" first): cars observed for
     ``months`` after the earlier maintenance, how many came back for the next one within that
-    time, and the share."""
+    time, and the share. ``names`` renames the transitions and "all" for people to read (the
+    codes stay in ``transition_code``)."""
     months = int(churn_model.churn_settings()["retention_months"]) if months is None else int(months)
     window = round(months * DAYS_PER_MONTH)
     seq = _maintenance_steps(con, as_of, by, stores)
@@ -435,15 +438,23 @@ def retention_rates(
     table["small_sample"] = table["n"] < int(settings()["display"]["small_n"])
     table["order"] = table["group"].ne("all")
     table = table.sort_values(["transition", "order", "n", "group"], ascending=[True, True, False, True])
-    return table.drop(columns="order").reset_index(drop=True)
+    table = table.drop(columns="order").reset_index(drop=True)
+    table.insert(0, "transition_code", table["transition"])
+    if names:
+        table["transition"] = table["transition"].map(lambda code: names.get(code, code))
+        table["group"] = table["group"].map(
+            lambda group: names.get(group, group) if group == "all" else group
+        )
+    return table
 
 
 def retention_headline(rates: pd.DataFrame) -> dict[str, tuple[float, int]]:
     """Return {transition: (share back within the window, cars observed)} for all groups together."""
-    overall = rates[(rates["group"] == "all") & (rates["n"] > 0)]
+    overall = rates.drop_duplicates("transition_code")  # "all" comes first in each transition
+    overall = overall[overall["n"] > 0]
     return {
         str(transition): (float(rate), int(n))
-        for transition, rate, n in zip(overall["transition"], overall["rate"], overall["n"], strict=True)
+        for transition, rate, n in zip(overall["transition_code"], overall["rate"], overall["n"], strict=True)
     }
 
 

@@ -215,7 +215,14 @@ with tab_retention:
         or "model"
     )
     curve = load(churn.retention_curve, as_of, by, stores)
-    rates = load(churn.retention_rates, as_of, by, stores)
+    rates = load(
+        churn.retention_rates,
+        as_of,
+        by,
+        stores,
+        None,
+        {"all": t("churn.all"), **{k: t(f"churn.transition.{k}") for k in ("1-2", "2-3")}},
+    )
     if curve.empty:
         st.info(t("churn.retention_empty"))
     else:
@@ -233,6 +240,7 @@ with tab_retention:
             },
         )
         curve_fig.for_each_annotation(lambda a: a.update(text=t(f"churn.transition.{a.text.split('=')[-1]}")))
+        curve_fig.for_each_trace(lambda tr: tr.update(name=t("churn.all")) if tr.name == "all" else None)
         curve_fig.update_yaxes(tickformat=".0%", range=[0, 1])
         show(
             curve_fig,
@@ -252,6 +260,7 @@ with tab_retention:
             hide_index=True,
             width="stretch",
             column_config={
+                "transition_code": None,
                 "transition": t("churn.transition_col"),
                 "group": t(f"churn.group.{by}"),
                 "n": t("churn.eligible", months=months),
@@ -314,7 +323,9 @@ with tab_model:
                 name=t("churn.perfect"),
                 line={"dash": "dot", "color": "#999"},
             )
-            cal_fig.update_layout(xaxis_title=t("churn.predicted"), yaxis_title=t("churn.observed"))
+            cal_fig.update_layout(
+                xaxis_title=t("churn.predicted"), yaxis_title=t("churn.observed"), legend_title_text=""
+            )
             cal_fig.update_xaxes(tickformat=".0%", range=[0, 1])
             cal_fig.update_yaxes(tickformat=".0%", range=[0, 1])
             show(

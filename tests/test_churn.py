@@ -301,6 +301,11 @@ def test_retention_counts_cars_back_for_the_next_maintenance_within_the_window(r
         ["2-3", "王芳", 1, 1],
     ]
     assert churn.retention_headline(rates) == {"1-2": (0.25, 4), "2-3": (1.0, 1)}
+    named = churn.retention_rates(
+        retention_db, D, "advisor", months=12, names={"all": "全部", "1-2": "首保后"}
+    )
+    assert named[["transition", "group"]].values.tolist()[:2] == [["首保后", "全部"], ["首保后", "李强"]]
+    assert churn.retention_headline(named) == {"1-2": (0.25, 4), "2-3": (1.0, 1)}
     curve = churn.retention_curve(retention_db, D, "model", min_n=1)
     first_step = curve[(curve["transition"] == "1-2") & (curve["group"] == "all")].set_index("month")["share"]
     assert (first_step[5], first_step[6], first_step[14]) == (0.0, 0.25, 0.5)
