@@ -22,11 +22,11 @@ def churn_db(tmp_path_factory):
     return path
 
 
-def _churn_page(path, monkeypatch, lang):
+def _churn_page(path, monkeypatch, lang, month="2026-10"):
     monkeypatch.setenv("ANALYTICS_DB", str(path))
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.session_state["lang"] = lang
-    at.session_state["month"] = "2026-10"
+    at.session_state["month"] = month
     at.run()
     at.switch_page("pages/churn.py")
     at.run()
@@ -63,3 +63,9 @@ def test_selecting_a_row_shows_the_vehicle_history_and_the_call_list_follows_cap
     assert len(visits) > 0 and "visit_date" in visits.columns
     calls = [d.value for d in at.dataframe if "priority" in d.value.columns and len(d.value) <= 5]
     assert calls and len(calls[0]) == 5
+
+
+def test_early_month_without_enough_history_says_there_is_no_model_and_still_lists(churn_db, monkeypatch):
+    at = _churn_page(churn_db, monkeypatch, "en", month="2024-02")
+    assert any(i.value.startswith("The churn model needs more history") for i in at.info)
+    assert len(at.dataframe[0].value) > 0
