@@ -1,4 +1,4 @@
-"""The churn page through the entrypoint, in both languages, on a small synthetic dealership."""
+"""The churn page through the entrypoint, in both languages, on the small shared demo database."""
 
 from __future__ import annotations
 
@@ -7,23 +7,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import db
-from tests import churn_synthetic
-
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
-@pytest.fixture(scope="module")
-def churn_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("churn_page") / "churn.duckdb"
-    con = db.connect(path)
-    churn_synthetic.build(con, n_vehicles=200, seed=4)
-    con.close()
-    return path
-
-
-def _churn_page(path, monkeypatch, lang, month="2026-10"):
-    monkeypatch.setenv("ANALYTICS_DB", str(path))
+def _churn_page(lang, month="2026-10"):
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.session_state["lang"] = lang
     at.session_state["month"] = month
@@ -35,8 +22,8 @@ def _churn_page(path, monkeypatch, lang, month="2026-10"):
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_churn_page_shows_counts_list_retention_and_model_card(churn_db, monkeypatch, lang):
-    at = _churn_page(churn_db, monkeypatch, lang)
+def test_churn_page_shows_counts_list_retention_and_model_card(demo_env, lang):
+    at = _churn_page(lang)
     assert at.title[0].value == ("流失客户识别" if lang == "zh" else "Churn: lost and at-risk customers")
     labels = [m.label for m in at.metric]
     assert labels == (["基盘客户", "流失客户", "流失预警客户"] if lang == "zh" else
@@ -51,8 +38,8 @@ def test_churn_page_shows_counts_list_retention_and_model_card(churn_db, monkeyp
     assert len(downloads) == 4  # ranked list and call list, CSV and XLSX each
 
 
-def test_selecting_a_row_shows_the_vehicle_history_and_the_call_list_follows_capacity(churn_db, monkeypatch):
-    at = _churn_page(churn_db, monkeypatch, "en")
+def test_selecting_a_row_shows_the_vehicle_history_and_the_call_list_follows_capacity(demo_env):
+    at = _churn_page("en")
     first_vin = at.dataframe[0].value["vin"].iloc[0]
     at.session_state["churn_list"] = {"selection": {"rows": [0], "columns": []}}
     at.number_input(key="churn_capacity").set_value(5)
@@ -65,7 +52,7 @@ def test_selecting_a_row_shows_the_vehicle_history_and_the_call_list_follows_cap
     assert calls and len(calls[0]) == 5
 
 
-def test_early_month_without_enough_history_says_there_is_no_model_and_still_lists(churn_db, monkeypatch):
-    at = _churn_page(churn_db, monkeypatch, "en", month="2024-02")
+def test_early_month_without_enough_history_says_there_is_no_model_and_still_lists(demo_env):
+    at = _churn_page("en", month="2024-02")
     assert any(i.value.startswith("The churn model needs more history") for i in at.info)
     assert len(at.dataframe[0].value) > 0
