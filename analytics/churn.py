@@ -30,9 +30,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import churn_model, queries
+from analytics import churn_model, db, queries
+from analytics.cli import add_db_option
 from analytics.config import settings
 from analytics.errors import UserError
+from analytics.export import write_table
 from analytics.i18n import LANGUAGES, text
 
 STATUSES: tuple[str, ...] = ("lost", "at_risk", "active")
@@ -522,9 +524,6 @@ def _as_of(value: str) -> date:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from analytics import db
-    from analytics.export import write_table
-
     out = args.out
     if out and not out.lower().endswith((".csv", ".xlsx")):
         raise UserError(f"--out {out}: the list can be written as .csv or .xlsx only.")
@@ -581,8 +580,6 @@ def _run(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the ``churn`` command."""
-    from analytics.cli import add_db_option
-
     p = sub.add_parser(
         "churn",
         help="lost and at-risk customers on a date, their reasons, churn probability and backtest",
