@@ -23,6 +23,7 @@ PAGES = {
             url_path="overview",
             default=True,
         ),
+        st.Page("pages/churn.py", title=t("nav.churn"), icon=":material/person_remove:", url_path="churn"),
     ],
     t("nav.section_admin"): [
         st.Page("pages/data.py", title=t("nav.data"), icon=":material/database:", url_path="data"),
