@@ -9,10 +9,13 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.i18n import t
+from ui.state import ENTRYPOINT_RAN
 
 st.set_page_config(
     page_title="售后客服看板 · After-sales CS", page_icon=":material/support_agent:", layout="wide"
 )
+
+st.session_state[ENTRYPOINT_RAN] = True
 
 PAGES = {
     t("nav.section_dashboards"): [
