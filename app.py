@@ -17,6 +17,9 @@ filters = draw_sidebar()
 st.session_state["_filters"] = filters
 
 PAGES = {
+    t("nav.section_dashboards"): [
+        st.Page("pages/themes.py", title=t("nav.themes"), icon=":material/forum:", url_path="themes"),
+    ],
     t("nav.section_admin"): [
         st.Page(
             "pages/data.py", title=t("nav.data"), icon=":material/database:", url_path="data", default=True
