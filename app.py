@@ -41,4 +41,10 @@ with st.sidebar:
         )
     )
 
-page.run()
+try:
+    page.run()
+finally:
+    # The filters belong to this run only. A page that Streamlit runs without this entrypoint
+    # (its file-based pages/ fallback: AppTest.switch_page, a deep link right after a server
+    # start) then finds none and draws the sidebar itself instead of reusing stale choices.
+    st.session_state.pop("_filters", None)

@@ -92,6 +92,10 @@ FLAG_TEST = (
     f"months, z >= {RISING_Z} (p < 0.05), n >= {MIN_FLAG_N}; new: rising and its share over the "
     f"previous months at most {NEW_PRIOR_RATIO:g} of this month's"
 )
+# Quotes: two comments are near repeats when they share more than this share of the shorter
+# one's character bigrams; only the most central QUOTE_CANDIDATES comments are considered.
+QUOTE_OVERLAP = 0.6
+QUOTE_CANDIDATES = 200
 # NMF fits on at most this many comments (a deterministic sample); every comment is assigned.
 MAX_FIT_DOCS = 40_000
 # Bound on the per-lexicon memo of analysed comments (about half a kilobyte each).
@@ -828,6 +832,8 @@ class _Window:
     model: ThemeModel
     detail: _Detail
     months: list[str]
+    side: str
+    tokens: list[list[str]]
 
 
 def _window(
@@ -858,7 +864,7 @@ def _window(
     model = mine(tokens, k=k, seed=seed, side=side)
     detail = _detail(model, tokens, side)
     frame = frame.assign(theme=detail.themes, row=np.arange(len(frame)))
-    return _Window(frame=frame, model=model, detail=detail, months=months)
+    return _Window(frame=frame, model=model, detail=detail, months=months, side=side, tokens=tokens)
 
 
 def _centrality(window: _Window, rows: np.ndarray) -> np.ndarray:
@@ -874,20 +880,66 @@ def _centrality(window: _Window, rows: np.ndarray) -> np.ndarray:
     return np.asarray(sub @ (centroid / norm)).ravel()
 
 
+def _bigrams(text: str) -> frozenset[str]:
+    chars = [c for c in text if _WORD_CHAR.match(c)]
+    return frozenset(a + b for a, b in zip(chars, chars[1:], strict=False))
+
+
+def _other_side_cue(lex: Lexicon, tokens: Sequence[str], side: str) -> bool:
+    """Return whether a comment carries a cue of the other side (a grumble in praise, praise in a complaint)."""
+    for _, word, negated in _scan(lex, tokens):
+        for _, kind in lex.entries[word]:
+            if kind in SIDES and (kind == side) == negated:
+                return True
+    return False
+
+
+def _distinct(
+    texts: Iterable[str], count: int, chosen: list[tuple[str, frozenset[str]]]
+) -> tuple[list[tuple[str, frozenset[str]]], list[str]]:
+    """Add texts to ``chosen`` up to ``count``, skipping near repeats; return it and the repeats skipped."""
+    repeats: list[str] = []
+    for text in texts:
+        if len(chosen) == count:
+            break
+        grams = _bigrams(text)
+        if any(text == c for c, _ in chosen) or text in repeats:
+            continue
+        if any(len(grams & g) > QUOTE_OVERLAP * max(1, min(len(grams), len(g))) for _, g in chosen):
+            repeats.append(text)
+            continue
+        chosen.append((text, grams))
+    return chosen, repeats
+
+
 def _quotes(window: _Window, month_rows: pd.DataFrame, count: int = 3) -> list[str]:
-    """Return up to ``count`` distinct comments closest to the centre of the given comments."""
+    """Return up to ``count`` distinct comments closest to the centre of the given comments.
+
+    Comments that speak only for the side come first (a satisfied customer's grumble is a poor
+    quote of what was praised); among them a comment that mostly repeats one already chosen
+    (more than ``QUOTE_OVERLAP`` of the shorter one's character bigrams shared) waits until
+    no other remains, so the quotes show different ways customers put the theme.
+    """
     rows = month_rows["row"].to_numpy()
     ranked = month_rows.assign(centrality=_centrality(window, rows)).sort_values(
         ["centrality", "callback_id"], ascending=[False, True]
     )
-    quotes: list[str] = []
-    for comment in ranked["comment"]:
-        text = str(comment).strip()
-        if text not in quotes:
-            quotes.append(text)
-        if len(quotes) == count:
-            break
-    return quotes
+    lex = window.model.lexicon
+    single: list[str] = []
+    mixed: list[str] = []
+    for row, comment in zip(ranked["row"].head(QUOTE_CANDIDATES), ranked["comment"], strict=False):
+        mixed_side = _other_side_cue(lex, window.tokens[int(row)], window.side)
+        (mixed if mixed_side else single).append(str(comment).strip())
+    chosen: list[tuple[str, frozenset[str]]] = []
+    for group in (single, mixed):
+        chosen, repeats = _distinct(group, count, chosen)
+        # Near repeats are acceptable once nothing else of the group is left.
+        for text in repeats:
+            if len(chosen) == count:
+                break
+            if all(text != c for c, _ in chosen):
+                chosen.append((text, _bigrams(text)))
+    return [c for c, _ in chosen]
 
 
 def _z(n: int, total: int, prior_n: int, prior_total: int) -> float:
@@ -1146,8 +1198,9 @@ def hotspot_table(result: dict[str, Any], lexicon: Lexicon | None = None) -> pd.
     """Return one row per seed complaint hotspot, then per other complaint aspect or category, with counts.
 
     ``comments``: the month's complaint-side comments on the theme; ``complaints``: the month's
-    flagged complaints whose category maps to it. Hotspots come first in the seed's order, each
-    even when nothing was said of it; a category no aspect matches is a row of its own
+    flagged complaints whose category maps to it. Hotspots come first, each even when nothing
+    was said of it; within each group the largest (comments plus complaints) come first, ties
+    in the seed's order. A category no aspect matches is a row of its own
     (``id`` = ``category:<text>``, labelled with the text as the data give it).
     """
     lex = lexicon or load_lexicon()
@@ -1161,7 +1214,8 @@ def hotspot_table(result: dict[str, Any], lexicon: Lexicon | None = None) -> pd.
         if not category["aspect"]:
             text = category["category"] or "—"
             labels[key] = (text, text)
-    hotspots = [h for h in lex.hotspots if h in names]
+    seed_order = [h for h in lex.hotspots if h in names]
+    hotspots = sorted(seed_order, key=lambda k: (-(complaints[k] + comments.get(k, 0)), seed_order.index(k)))
     # Discovered themes stay on the theme chart: this table sets the seed's aspects against the
     # categories the callers filed complaints under.
     known = {k for k in comments if k in names} | set(complaints)

@@ -20,7 +20,11 @@ if f.month is None:
 
 LABEL = "label_zh" if f.lang == "zh" else "label_en"
 STORE = "-".join(f.stores) if f.stores else None
-SOURCE_COLORS = {"lexicon": NEUTRAL, "discovered": COLORS[1], themes.SMALL: MUTED}
+# Praise in blue, complaints in red; discovered themes stand out in a second colour.
+SOURCE_COLORS = {
+    "praise": {"lexicon": NEUTRAL, "discovered": COLORS[1], themes.SMALL: MUTED},
+    "complaint": {"lexicon": BAD, "discovered": COLORS[4], themes.SMALL: MUTED},
+}
 
 
 def pct(value: float) -> str:
@@ -31,6 +35,13 @@ def pct(value: float) -> str:
 def listing(labels: list[str]) -> str:
     """Return labels joined the way the session's language lists them."""
     return t("themes.list_sep").join(labels)
+
+
+def inline(label: str) -> str:
+    """Return a theme label as it reads inside an English sentence (Price and… → price and…)."""
+    if f.lang == "en" and len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
 
 
 def bar_label(row: pd.Series) -> str:
@@ -75,7 +86,7 @@ def counts_row(result: dict, side: str) -> None:
                 st.badge(label, icon=":material/trending_up:", color="blue" if good else "orange")
 
 
-def bar_figure(bars: pd.DataFrame, result: dict) -> go.Figure:
+def bar_figure(bars: pd.DataFrame, result: dict, side: str) -> go.Figure:
     """Return the themes as horizontal bars, largest on top, coloured by where the theme comes from."""
     labels = [bar_label(row) for _, row in bars.iterrows()]
     fig = go.Figure()
@@ -97,7 +108,7 @@ def bar_figure(bars: pd.DataFrame, result: dict) -> go.Figure:
             orientation="h",
             x=part["share"],
             y=[label for label, keep in zip(labels, mask, strict=True) if keep],
-            marker_color=SOURCE_COLORS[source],
+            marker_color=SOURCE_COLORS[side][source],
             text=[
                 t("themes.bar_text", share=pct(s), n=n) for s, n in zip(part["share"], part["n"], strict=True)
             ],
@@ -130,16 +141,17 @@ def bar_caption(bars: pd.DataFrame, result: dict, side: str) -> str:
         month=f.month,
         share=pct(top["share"]),
         total=f"{result['n_comments']:,}",
-        label=top[LABEL],
+        label=inline(top[LABEL]),
         n=int(top["n"]),
     )
     rest = [
-        t("themes.item_share", label=r[LABEL], share=pct(r["share"])) for _, r in named.iloc[1:3].iterrows()
+        t("themes.item_share", label=inline(r[LABEL]), share=pct(r["share"]))
+        for _, r in named.iloc[1:3].iterrows()
     ]
     if rest:
         sentence += t("themes.then", rest=listing(rest))
-    new = [theme[LABEL] for theme in result["themes"] if theme["new"]]
-    rising = [theme[LABEL] for theme in result["themes"] if theme["rising"]]
+    new = [inline(theme[LABEL]) for theme in result["themes"] if theme["new"]]
+    rising = [inline(theme[LABEL]) for theme in result["themes"] if theme["rising"]]
     if new and rising:
         return sentence + t("themes.flags_both", new=listing(new), rising=listing(rising))
     if new:
@@ -182,7 +194,7 @@ def trend_caption(bars: pd.DataFrame, result: dict) -> str:
     return t(
         "themes.trend_caption",
         months=len(result["months"]),
-        label=row[LABEL],
+        label=inline(row[LABEL]),
         now=pct(row["share"]),
         before=pct(row["prior_share"]),
         month=f.month,
@@ -232,11 +244,10 @@ def drill_down(result: dict, side: str) -> None:
         options[themes.NONE] = (t("themes.contentless"), result["n_contentless"])
     if not options:
         return
+    # Labels fixed now: AppTest calls format_func outside the run, where the language is unknown.
+    shown_as = {i: t("themes.drill_option", label=label, n=n) for i, (label, n) in options.items()}
     choice = st.selectbox(
-        t("themes.drill_choose"),
-        list(options),
-        format_func=lambda i: t("themes.drill_option", label=options[i][0], n=options[i][1]),
-        key=f"themes_drill_{side}",
+        t("themes.drill_choose"), list(options), format_func=shown_as.__getitem__, key=f"themes_drill_{side}"
     )
     frame = load(themes.theme_comments, choice, f.month, side, f.stores)
     st.caption(t("themes.drill_caption", n=len(frame), month=f.month, label=options[choice][0]))
@@ -288,7 +299,7 @@ def praise_board() -> None:
             z=grid.shares.to_numpy(),
             x=list(grid.counts.columns),
             y=rows,
-            text=grid.counts.to_numpy(),
+            text=grid.counts.where(grid.counts > 0, "").to_numpy(),
             texttemplate="%{text}",
             customdata=[[pct(v) for v in row] for row in grid.shares.to_numpy()],
             hovertemplate="%{y} · %{x}: %{text} · %{customdata}<extra></extra>",
@@ -317,7 +328,7 @@ def praise_board() -> None:
             advisor=top_advisor,
             month=f.month,
             n=int(grid.advisor_n.iloc[0]),
-            label=str(top_counts.idxmax()),
+            label=inline(str(top_counts.idxmax())),
             k=int(top_counts.max()),
         )
     )
@@ -348,7 +359,7 @@ def hotspots(result: dict) -> None:
         y=labels,
         x=table["comments"],
         marker_color=BAD,
-        text=table["comments"],
+        text=[n or "" for n in table["comments"]],
         textposition="outside",
     )
     fig.add_bar(
@@ -356,8 +367,8 @@ def hotspots(result: dict) -> None:
         orientation="h",
         y=labels,
         x=table["complaints"],
-        marker_color=COLORS[4],
-        text=table["complaints"],
+        marker_color=COLORS[7],
+        text=[n or "" for n in table["complaints"]],
         textposition="outside",
     )
     fig.update_layout(
@@ -388,7 +399,7 @@ def hotspots(result: dict) -> None:
             hf=int(hot["complaints"].sum()),
             tf=total_flagged,
             month=f.month,
-            label=largest[LABEL],
+            label=inline(largest[LABEL]),
             n=int(largest["comments"]),
         )
     )
@@ -404,7 +415,7 @@ def side_tab(side: str) -> None:
     bars = themes.theme_bars(result)
     if not bars.empty:
         show(
-            bar_figure(bars, result),
+            bar_figure(bars, result, side),
             export_name("themes", side, f.month, STORE),
             title=t(f"themes.{side}.bar_title", month=f.month),
         )
