@@ -206,7 +206,7 @@ def test_page_shows_themes_quotes_board_and_drill_down_in_both_languages(
     demo_env, lang, title, complaint_tab
 ):
     at = _open(lang)
-    month = at.sidebar.selectbox(key="month").value
+    month = at.sidebar.selectbox(key="_w_month").value
     assert at.title[0].value == f"{title} · {month}"
     charts = _specs(at)
     assert len(charts) == 3  # themes, trend, praise board
@@ -228,7 +228,7 @@ def test_page_shows_themes_quotes_board_and_drill_down_in_both_languages(
 
 def test_changing_the_month_changes_the_figures(demo_env):
     at = _open("en")
-    select = at.sidebar.selectbox(key="month")
+    select = at.sidebar.selectbox(key="_w_month")
     before_month = select.value
     before = _specs(at)
     before_captions = [c.value for c in at.caption]
