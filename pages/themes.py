@@ -44,6 +44,22 @@ def inline(label: str) -> str:
     return label
 
 
+def _width(text: str) -> int:
+    # A Chinese character takes about two Latin letters' width.
+    return sum(2 if ord(c) >= 0x2E80 else 1 for c in text)
+
+
+def wrap(label: str, width: int = 12) -> str:
+    """Return a label broken into lines of about ``width`` Latin letters at spaces, for chart axes."""
+    lines: list[str] = []
+    for word in label.split(" "):
+        if lines and _width(lines[-1]) + 1 + _width(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
 def bar_label(row: pd.Series) -> str:
     """Return a theme's axis label with its hotspot star and new/rising mark."""
     text = str(row[LABEL])
@@ -203,22 +219,23 @@ def trend_caption(bars: pd.DataFrame, result: dict) -> str:
     )
 
 
-def quote_card(theme: dict) -> None:
+def quote_card(theme: dict, side: str) -> None:
     """Show one theme's label, size and three representative comments."""
     with st.container(border=True):
         head = t("themes.quote_head", label=theme[LABEL], n=theme["n"], share=pct(theme["share"]))
         if theme.get("hotspot"):
             head += " ★"
         st.markdown(f"**{head}**")
+        good = side == "praise"
         if theme["new"]:
-            st.badge(t("themes.new"), icon=":material/fiber_new:", color="green")
+            st.badge(t("themes.new"), icon=":material/fiber_new:", color="green" if good else "red")
         elif theme["rising"]:
-            st.badge(t("themes.rising"), icon=":material/trending_up:", color="blue")
+            st.badge(t("themes.rising"), icon=":material/trending_up:", color="blue" if good else "orange")
         for quote in theme["quotes"]:
             st.markdown(f"> {quote}")
 
 
-def quotes(bars: pd.DataFrame, result: dict) -> None:
+def quotes(bars: pd.DataFrame, result: dict, side: str) -> None:
     """Show three typical comments per theme, the smaller discovered themes folded in an expander."""
     st.subheader(t("themes.quotes_title"))
     by_id = {theme["id"]: theme for theme in result["themes"]}
@@ -226,12 +243,12 @@ def quotes(bars: pd.DataFrame, result: dict) -> None:
     for start in range(0, len(shown), 3):
         for column, theme in zip(st.columns(3), shown[start : start + 3], strict=False):
             with column:
-                quote_card(theme)
+                quote_card(theme, side)
     small = [theme for theme in result["themes"] if theme["id"] not in set(bars["id"])]
     if small:
         with st.expander(t("themes.small_expander", k=len(small), n=sum(s["n"] for s in small))):
             for theme in small:
-                quote_card(theme)
+                quote_card(theme, side)
 
 
 def drill_down(result: dict, side: str) -> None:
@@ -297,7 +314,7 @@ def praise_board() -> None:
     fig = go.Figure(
         go.Heatmap(
             z=grid.shares.to_numpy(),
-            x=list(grid.counts.columns),
+            x=[wrap(str(c)) for c in grid.counts.columns],
             y=rows,
             text=grid.counts.where(grid.counts > 0, "").to_numpy(),
             texttemplate="%{text}",
@@ -310,10 +327,11 @@ def praise_board() -> None:
         )
     )
     fig.update_layout(
-        height=max(300, 40 * len(rows) + 160),
+        height=max(320, 40 * len(rows) + 200),
         yaxis={"autorange": "reversed", "title": t("themes.praise.board_axis")},
-        xaxis={"side": "top"},
-        margin={"t": 110},
+        xaxis={"tickangle": 0, "side": "top"},
+        title={"y": 0.98, "yanchor": "top"},
+        margin={"t": 130, "b": 70},
     )
     show(
         fig,
@@ -435,7 +453,7 @@ def side_tab(side: str) -> None:
         praise_board()
     else:
         hotspots(result)
-    quotes(bars, result)
+    quotes(bars, result, side)
     drill_down(result, side)
 
 
