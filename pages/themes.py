@@ -314,7 +314,7 @@ def praise_board() -> None:
     fig = go.Figure(
         go.Heatmap(
             z=grid.shares.to_numpy(),
-            x=[wrap(str(c)) for c in grid.counts.columns],
+            x=[wrap(str(c), 10) for c in grid.counts.columns],
             y=rows,
             text=grid.counts.where(grid.counts > 0, "").to_numpy(),
             texttemplate="%{text}",
@@ -329,7 +329,7 @@ def praise_board() -> None:
     fig.update_layout(
         height=max(320, 40 * len(rows) + 200),
         yaxis={"autorange": "reversed", "title": t("themes.praise.board_axis")},
-        xaxis={"tickangle": 0, "side": "top"},
+        xaxis={"tickangle": 0, "side": "top", "tickfont": {"size": 11}},
         title={"y": 0.98, "yanchor": "top"},
         margin={"t": 130, "b": 70},
     )
