@@ -24,6 +24,7 @@ PAGES = {
             default=True,
         ),
         st.Page("pages/themes.py", title=t("nav.themes"), icon=":material/forum:", url_path="themes"),
+        st.Page("pages/churn.py", title=t("nav.churn"), icon=":material/person_remove:", url_path="churn"),
     ],
     t("nav.section_admin"): [
         st.Page("pages/data.py", title=t("nav.data"), icon=":material/database:", url_path="data"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, serve
@@ -23,10 +25,13 @@ def browser():
         instance.close()
 
 
-def test_open_switch_language_and_use_the_data_page(browser, demo_db):
+def test_open_switch_language_and_use_the_data_page(browser, demo_db, tmp_path):
     from playwright.sync_api import expect
 
-    with serve(demo_db) as url:
+    # The test process may hold the shared demo open (AppTests); the server gets its own copy.
+    db_copy = tmp_path / "browser.duckdb"
+    shutil.copy(demo_db, db_copy)
+    with serve(db_copy) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(url)
         sidebar = page.get_by_test_id("stSidebar")
