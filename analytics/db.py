@@ -6,6 +6,7 @@ Grain of the canonical tables (PRODUCT.md §2):
 - ``imports``: one row per imported file; ``rejected_rows``: one row per rejected cell/row.
 - ``*_history``: the previous image of a row an import replaced, so a rollback can restore it.
 - ``vehicles``: derived, one row per VIN, rebuilt after every import or rollback.
+- ``downloads``: one row per list a user downloaded (who, when, what, how many rows, phone numbers).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import duckdb
 from analytics.config import db_path
 from analytics.errors import UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SERVICE_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -171,6 +172,19 @@ MIGRATIONS: dict[int, list[str]] = {
         )""",
         "CREATE INDEX IF NOT EXISTS idx_orders_vin ON service_orders (vin)",
         "CREATE INDEX IF NOT EXISTS idx_callbacks_order ON callbacks (order_id)",
+    ],
+    # The download audit: one row per list a user saved; lists with phone numbers must be traceable.
+    2: [
+        "CREATE SEQUENCE IF NOT EXISTS download_id_seq START 1",
+        """CREATE TABLE IF NOT EXISTS downloads (
+            download_id   INTEGER PRIMARY KEY DEFAULT nextval('download_id_seq'),
+            downloaded_at TIMESTAMP NOT NULL,
+            who           VARCHAR NOT NULL,
+            what          VARCHAR NOT NULL,
+            file_format   VARCHAR NOT NULL,
+            row_count     INTEGER NOT NULL,
+            has_phone     BOOLEAN NOT NULL
+        )""",
     ],
 }
 

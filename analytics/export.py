@@ -1,16 +1,22 @@
-"""Exports for spreadsheets: CSV with a BOM for Chinese Excel, XLSX, formula injection neutralised."""
+"""Exports for spreadsheets: CSV with a BOM for Chinese Excel, XLSX, formula injection neutralised;
+and the audit of downloaded lists (the ``downloads`` table)."""
 
 from __future__ import annotations
 
 import io
 import numbers
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 # A cell starting with one of these is run as a formula by Excel, WPS or LibreOffice.
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+# Columns that hold a phone number, under their canonical names (the export relabels them later).
+PHONE_COLUMNS: frozenset[str] = frozenset({"phone", "customer_phone", "mobile"})
+LOCAL_USER = "local"  # who downloads while no accounts are configured
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -66,3 +72,43 @@ def write_table(frame: pd.DataFrame, path: str | Path, headers: Mapping[str, str
     data = xlsx_bytes(frame, headers) if target.suffix.lower() == ".xlsx" else csv_bytes(frame, headers)
     target.write_bytes(data)
     return target
+
+
+def has_phone(frame: pd.DataFrame) -> bool:
+    """Return whether the frame carries phone numbers (a phone column with at least one value)."""
+    return any(str(c) in PHONE_COLUMNS and frame[c].notna().any() for c in frame.columns)
+
+
+def record_download(
+    con: duckdb.DuckDBPyConnection,
+    what: str,
+    file_format: str,
+    rows: int,
+    phone: bool,
+    who: str = LOCAL_USER,
+    at: datetime | None = None,
+) -> int:
+    """Record that ``who`` downloaded the list ``what`` (``rows`` rows) and return the new row's id."""
+    row = con.execute(
+        """INSERT INTO downloads (downloaded_at, who, what, file_format, row_count, has_phone)
+           VALUES ($at, $who, $what, $fmt, $rows, $phone) RETURNING download_id""",
+        {
+            "at": at or datetime.now().replace(microsecond=0),
+            "who": who,
+            "what": what,
+            "fmt": file_format,
+            "rows": int(rows),
+            "phone": bool(phone),
+        },
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def downloads(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
+    """Return the latest recorded downloads, newest first: when, who, what, format, rows, phone."""
+    return con.execute(
+        """SELECT downloaded_at, who, what, file_format, row_count, has_phone
+           FROM downloads ORDER BY downloaded_at DESC, download_id DESC LIMIT $limit""",
+        {"limit": int(limit)},
+    ).df()

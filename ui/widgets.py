@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from analytics import db, ingest
-from analytics.export import csv_bytes, xlsx_bytes
+from analytics import db, export, ingest
 from analytics.ingest import RawTable
+from ui.data import cursor
 from ui.i18n import t
 
 
@@ -65,25 +65,42 @@ def progress_bar(text: str) -> Callable[[float, str], None]:
     return report
 
 
+def _record_download(name: str, file_format: str, rows: int) -> None:
+    # Lists with phone numbers leave the building in a caller's hands: keep who took which list.
+    export.record_download(cursor(), f"{name}.{file_format}", file_format, rows, phone=True)
+
+
 def download_buttons(
     frame: pd.DataFrame, name: str, *, key: str, headers: dict[str, str] | None = None
 ) -> None:
-    """Offer a list as CSV (UTF-8 with BOM) and XLSX, formula-safe."""
+    """Offer a list as CSV (UTF-8 with BOM) and XLSX, formula-safe, with the language's column headers.
+
+    Without ``headers`` the canonical columns get their catalogue labels. A download of a list
+    with phone numbers is recorded in the ``downloads`` table.
+    """
+    labels = headers if headers is not None else {c: field_label(str(c)) for c in frame.columns}
+    audited = export.has_phone(frame)
     left, right = st.columns(2)
-    left.download_button(
-        t("common.download_csv"),
-        csv_bytes(frame, headers),
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        key=f"{key}_csv",
-    )
-    right.download_button(
-        t("common.download_xlsx"),
-        xlsx_bytes(frame, headers),
-        file_name=f"{name}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"{key}_xlsx",
-    )
+    for column, fmt, label, data, mime in (
+        (left, "csv", t("common.download_csv"), export.csv_bytes(frame, labels), "text/csv"),
+        (
+            right,
+            "xlsx",
+            t("common.download_xlsx"),
+            export.xlsx_bytes(frame, labels),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    ):
+        column.download_button(
+            label,
+            data,
+            file_name=f"{name}.{fmt}",
+            mime=mime,
+            key=f"{key}_{fmt}",
+            on_click=_record_download if audited else "ignore",
+            args=(name, fmt, len(frame)) if audited else None,
+            help=t("export.audited") if audited else None,
+        )
 
 
 FLAG_COLUMNS = (
