@@ -1,16 +1,19 @@
-"""One plotly theme for every chart, drawn with fonts that cover Chinese, and chart display."""
+"""One plotly theme for every chart, drawn with fonts that cover Chinese, and chart display with exports."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import lru_cache
 
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from ui.i18n import t
+from analytics import chart_export
+from ui.i18n import lang, t
 
-FONT_FAMILY = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
+FONT_FAMILY = chart_export.FONT_FAMILY
 COLORS = ["#1f5fa8", "#e07b39", "#2a9d8f", "#c8553d", "#7b6ca8", "#8d99ae", "#e9c46a", "#264653"]
 GOOD, BAD, NEUTRAL, MUTED = "#2a9d8f", "#c8553d", "#1f5fa8", "#b8bec6"
 
@@ -36,11 +39,48 @@ def export_name(*parts: str | None) -> str:
     return re.sub(r"[^\w\-]+", "-", joined, flags=re.UNICODE).strip("-") or "chart"
 
 
+@lru_cache(maxsize=16)
+def _image(figure_json: str, title: str | None, source: str, fmt: str) -> bytes:
+    # Keyed by the figure itself, so a second click on the same chart costs nothing.
+    laid_out = chart_export.for_export(pio.from_json(figure_json), title, source)
+    return chart_export.render([(laid_out, fmt)])[0]
+
+
+def _deferred(figure_json: str, title: str | None, source: str, fmt: str) -> Callable[[], bytes]:
+    return lambda: _image(figure_json, title, source, fmt)
+
+
+def image_downloads(fig: go.Figure, name: str, *, title: str | None, key: str) -> None:
+    """Offer the chart as a slide-sized PNG (2x) and SVG drawn on the server, only when clicked.
+
+    Without Chromium the control says how to install it instead.
+    """
+    with st.popover(t("export.chart_menu"), icon=":material/image:", help=t("export.chart_help")):
+        if chart_export.chromium_path() is None:
+            st.warning(chart_export.install_hint(lang()))
+            return
+        figure_json = fig.to_json()
+        source = t("chart.source")
+        for fmt in chart_export.FORMATS:
+            st.download_button(
+                t(f"export.save_{fmt}"),
+                _deferred(figure_json, title, source, fmt),
+                file_name=f"{name}.{fmt}",
+                mime=chart_export.MIME[fmt],
+                key=f"{key}_{fmt}",
+                on_click="ignore",
+                icon=":material/download:",
+            )
+
+
 def show(fig: go.Figure, name: str, *, title: str | None = None, key: str | None = None) -> None:
-    """Draw a chart with the theme and a toolbar that saves a slide-sized PNG at 2x."""
+    """Draw a chart with the theme, a toolbar that saves a slide-sized PNG at 2x, and PNG/SVG downloads
+    drawn on the server with the title and source line in the image."""
     if title:
         fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"})
+    exported = go.Figure(fig)
     fig.add_annotation(
+        name="source",
         text=t("chart.source"),
         xref="paper",
         yref="paper",
@@ -65,3 +105,4 @@ def show(fig: go.Figure, name: str, *, title: str | None = None, key: str | None
             },
         },
     )
+    image_downloads(exported, name, title=title, key=f"{key or name}_image")
