@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import kpi, queries
+from analytics import db, i18n, kpi, queries
 from analytics.config import settings
 from analytics.errors import UserError
 
@@ -35,41 +35,20 @@ CHANGE_KINDS: dict[str, str] = {
     "nps": "nps",
 }
 
+# Texts come from the one catalogue (data/i18n.toml): service_type.* and change.*.
 SERVICE_TYPE_LABELS: dict[str, dict[str | None, str]] = {
-    "en": {
-        "first_maintenance": "first maintenance",
-        "maintenance": "routine maintenance",
-        "repair": "repairs",
-        "warranty": "warranty claims",
-        "body_paint": "body and paint work",
-        "other": "other work",
-        None: "new-car delivery calls",
-    },
-    "zh": {
-        "first_maintenance": "首保",
-        "maintenance": "定期保养",
-        "repair": "一般维修",
-        "warranty": "索赔",
-        "body_paint": "钣喷",
-        "other": "其他业务",
-        None: "新车交车回访",
-    },
+    lang: {
+        **{code: i18n.text(f"service_type.{code}", lang) for code in db.SERVICE_TYPES},
+        None: i18n.text("service_type.none", lang),
+    }
+    for lang in i18n.LANGUAGES
 }
 _CHANGE_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "kpi_fell": "{label} fell from {before} to {after} (n={n_after})",
-        "kpi_rose": "{label} rose from {before} to {after} (n={n_after})",
-        "segment_fell": "; the drop is concentrated in {service} handled by advisor {advisor}",
-        "segment_rose": "; the rise comes mostly from {service} handled by advisor {advisor}",
-        "no_advisor": "(no advisor)",
-    },
-    "zh": {
-        "kpi_fell": "{label}从{before}降至{after}（n={n_after}）",
-        "kpi_rose": "{label}从{before}升至{after}（n={n_after}）",
-        "segment_fell": "；下降主要集中在服务顾问{advisor}负责的{service}",
-        "segment_rose": "；上升主要来自服务顾问{advisor}负责的{service}",
-        "no_advisor": "（无顾问）",
-    },
+    lang: {
+        key: i18n.text(f"change.{key}", lang)
+        for key in ("kpi_fell", "kpi_rose", "segment_fell", "segment_rose", "no_advisor")
+    }
+    for lang in i18n.LANGUAGES
 }
 
 
