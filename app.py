@@ -17,6 +17,14 @@ filters = draw_sidebar()
 st.session_state["_filters"] = filters
 
 PAGES = {
+    t("nav.section_dashboards"): [
+        st.Page(
+            "pages/satisfaction.py",
+            title=t("nav.satisfaction"),
+            icon=":material/sentiment_satisfied:",
+            url_path="satisfaction",
+        ),
+    ],
     t("nav.section_admin"): [
         st.Page(
             "pages/data.py", title=t("nav.data"), icon=":material/database:", url_path="data", default=True
@@ -38,4 +46,9 @@ with st.sidebar:
         )
     )
 
-page.run()
+try:
+    page.run()
+finally:
+    # The filters belong to this run only: a page run on its own (AppTest.switch_page runs the file
+    # without this entrypoint) then finds none and ui.state.filters() draws the sidebar itself.
+    st.session_state.pop("_filters", None)

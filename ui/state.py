@@ -43,9 +43,10 @@ def _language_changed() -> None:
 
 
 def _remember(key: str, default: object) -> None:
-    # Keep a widget's value alive even on a run where a page does not draw it.
-    if key not in st.session_state:
-        st.session_state[key] = default
+    # Keep a widget's value alive even on a run where a page does not draw it, and across a change
+    # of language: new labels make a new widget, which would start again from its first option
+    # unless the value is written back before it is drawn.
+    st.session_state[key] = st.session_state.get(key, default)
 
 
 def draw_sidebar() -> Filters:
@@ -68,13 +69,17 @@ def draw_sidebar() -> Filters:
             return Filters(month=None, months=(), stores=None, lang=lang())
         if st.session_state.get("month") not in months:
             st.session_state["month"] = _default_month(months)
+        _remember("month", months[0])
         month = st.selectbox(t("sidebar.month"), months, key="month", help=t("sidebar.month_help"))
         _remember("window", 12)
+        # Labels fixed at draw time: AppTest formats a widget's value outside the script run,
+        # where the session's language cannot be read.
+        window_labels = {n: t("sidebar.window_n", n=n) for n in WINDOWS}
         window = st.selectbox(
             t("sidebar.window"),
             WINDOWS,
             key="window",
-            format_func=lambda n: t("sidebar.window_n", n=n),
+            format_func=window_labels.__getitem__,
         )
         chosen: list[str] = []
         if len(all_stores) > 1:
