@@ -153,7 +153,8 @@ def rate_figure(monthly) -> go.Figure:
         hovertemplate="%{text}<extra></extra>",
     )
     outside = [r if s else None for r, s in zip(monthly["rate"], monthly["signal"], strict=True)]
-    if any(v is not None for v in outside):
+    signals = any(v is not None for v in outside)
+    if signals:
         fig.add_scatter(
             x=x,
             y=outside,
@@ -162,7 +163,9 @@ def rate_figure(monthly) -> go.Figure:
             marker={"color": BAD, "size": 13, "symbol": "diamond", "line": {"color": "white", "width": 1}},
             hoverinfo="skip",
         )
-    return lay_out(fig, 430, 2, yaxis={"tickformat": ".0%", "title": None}, xaxis=month_axis())
+    return lay_out(
+        fig, 430, 3 if signals else 2, yaxis={"tickformat": ".0%", "title": None}, xaxis=month_axis()
+    )
 
 
 def nps_figure(monthly) -> go.Figure:

@@ -135,3 +135,21 @@ def test_follow_up_filters_narrow_the_list(demo_env):
     assert _table(at)["callback_id"].tolist() == (
         expected.loc[expected["advisor"] == advisor, "callback_id"].tolist()
     )
+
+
+def test_empty_database_says_so_instead_of_drawing(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANALYTICS_DB", str(tmp_path / "empty.duckdb"))
+    at = _open("en")
+    assert at.title[0].value == "Satisfaction trends"
+    assert at.info[0].value.startswith("No data yet.")
+    assert not at.get("plotly_chart")
+
+
+def test_first_month_of_the_data_draws_without_error(demo_env):
+    at = _open("zh")
+    select = at.sidebar.selectbox(key="month")
+    first = min(select.options)
+    select.set_value(first).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == f"满意度趋势 · {first}"
+    assert len(at.get("plotly_chart")) == len(CHARTS)
