@@ -26,6 +26,12 @@ PAGES = {
             url_path="overview",
             default=True,
         ),
+        st.Page(
+            "pages/satisfaction.py",
+            title=t("nav.satisfaction"),
+            icon=":material/sentiment_satisfied:",
+            url_path="satisfaction",
+        ),
         st.Page("pages/themes.py", title=t("nav.themes"), icon=":material/forum:", url_path="themes"),
         st.Page("pages/churn.py", title=t("nav.churn"), icon=":material/person_remove:", url_path="churn"),
     ],
