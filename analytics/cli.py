@@ -16,7 +16,10 @@ import duckdb
 from analytics.errors import UserError
 
 # Modules that contribute subcommands, in the order they appear in --help.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "analytics.ingest.commands",
+    "analytics.kpi",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

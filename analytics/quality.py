@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from analytics.sqlfiles import sql
+from analytics.queries import load as sql
 
 CHECKS: tuple[str, ...] = (
     "duplicate_orders",

@@ -3,17 +3,14 @@
 import streamlit as st
 
 from analytics.config import settings
+from ui.formatting import metric_params
 from ui.i18n import t
 
 cfg = settings()
 st.title(t("about.title"))
 st.write(t("about.intro"))
 
-params = {
-    "threshold": cfg["kpi"]["satisfied_threshold"],
-    "base_days": cfg["churn"]["base_days"],
-    "lost_days": cfg["churn"]["lost_days"],
-}
+params = metric_params()
 targets = cfg.get("targets", {})
 names = (
     "visits",

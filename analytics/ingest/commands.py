@@ -1,0 +1,143 @@
+"""CLI: ``import FILE...``, ``imports`` and ``rollback ID`` (a thin layer over analytics.ingest)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from analytics import db
+from analytics.cli import add_db_option
+from analytics.errors import ImportRefused
+from analytics.ingest.load import ImportResult, import_file, list_imports, rollback
+from analytics.ingest.mapping import KINDS, load_mapping, save_mapping
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the import, imports and rollback commands."""
+    p = sub.add_parser(
+        "import",
+        help="import DMS exports (CSV or XLSX) of service orders or callbacks",
+        description="Import each file in its own transaction. A refused file is reported on stderr "
+        "and the others still import; the exit code is then 2.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="CSV (UTF-8 or GBK) or XLSX export")
+    p.add_argument("--kind", choices=KINDS, help="what the files hold (default: told from the headers)")
+    p.add_argument("--map", metavar="F", help="a saved column mapping (TOML or JSON) to use")
+    p.add_argument("--save-map", metavar="F", help="save the mapping used for the first imported file")
+    p.add_argument("--json", action="store_true", help="print one JSON object per imported file")
+    add_db_option(p)
+    p.set_defaults(handler=_import_command)
+
+    p = sub.add_parser(
+        "imports",
+        help="list the imported files, newest first",
+        description="The import log: one row per imported file with its counts and status.",
+    )
+    p.add_argument("--json", action="store_true", help="print the log as JSON")
+    add_db_option(p)
+    p.set_defaults(handler=_imports_command)
+
+    p = sub.add_parser(
+        "rollback",
+        help="undo one import by its id",
+        description="Remove the rows an import inserted and restore the rows it replaced.",
+    )
+    p.add_argument("import_id", type=int, metavar="ID", help="the import id (see the imports command)")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
+    add_db_option(p)
+    p.set_defaults(handler=_rollback_command)
+
+
+def _result_object(file: str, result: ImportResult) -> dict[str, Any]:
+    return {
+        "file": file,
+        "import_id": result.import_id,
+        "kind": result.kind,
+        "rows_read": result.rows_read,
+        "inserted": result.inserted,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "rejected": result.rejected,
+        "reasons": result.reasons,
+    }
+
+
+def _summary(file: str, r: ImportResult) -> str:
+    line = (
+        f"{file}: import {r.import_id} ({r.kind}): {r.rows_read:,} rows read, {r.inserted:,} inserted, "
+        f"{r.updated:,} updated, {r.unchanged:,} unchanged, {r.rejected:,} rejected"
+    )
+    if r.duplicates_in_file:
+        line += f", {r.duplicates_in_file:,} exact duplicates imported once"
+    if r.reasons:
+        line += f" ({'; '.join(r.reasons)})"
+    return line + f" in {r.seconds:.1f} s"
+
+
+def _import_command(args: argparse.Namespace) -> int:
+    mapping = load_mapping(args.map) if args.map else None
+    con = db.connect(args.db)
+    results: list[dict[str, Any]] = []
+    refused = False
+    saved = False
+    try:
+        for file in args.files:
+            try:
+                result = import_file(con, file, kind=args.kind, mapping=mapping, who="cli")
+            except ImportRefused as exc:
+                refused = True
+                print(f"error: {file}: {exc}", file=sys.stderr)
+                continue
+            results.append(_result_object(file, result))
+            if not args.json:
+                print(_summary(file, result))
+            if args.save_map and not saved:
+                save_mapping(result.mapping, args.save_map)
+                saved = True
+                if not args.json:
+                    print(f"mapping saved to {args.save_map}")
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    return 2 if refused else 0
+
+
+def _imports_command(args: argparse.Namespace) -> int:
+    con = db.connect(args.db)
+    try:
+        log = list_imports(con)
+    finally:
+        con.close()
+    if args.json:
+        print(log.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
+        return 0
+    if log.empty:
+        print("no imports yet")
+        return 0
+    for row in log.itertuples(index=False):
+        status = "" if row.status == "done" else f" [{row.status}]"
+        print(
+            f"{row.import_id:>5}  {row.finished_at:%Y-%m-%d %H:%M}  {row.kind:<8} {row.file_name}{status}: "
+            f"{row.rows_read:,} read, {row.rows_inserted:,} inserted, {row.rows_updated:,} updated, "
+            f"{row.rows_unchanged:,} unchanged, {row.rows_rejected:,} rejected"
+        )
+    return 0
+
+
+def _rollback_command(args: argparse.Namespace) -> int:
+    con = db.connect(args.db)
+    try:
+        counts = rollback(con, args.import_id)
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps(counts))
+    else:
+        print(
+            f"rolled back import {counts['import_id']}: {counts['deleted']:,} rows removed, "
+            f"{counts['restored']:,} rows restored to their earlier values"
+        )
+    return 0

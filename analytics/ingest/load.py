@@ -1,0 +1,630 @@
+"""Raw table -> staged canonical rows -> validated -> diffed against the store -> one transaction.
+
+Layers (STYLE.md): the raw file (read.py) is renamed and typed here into a staged frame with one
+row per source row; rows that cannot be read are set aside with their reason; the rest are
+compared with the stored rows by key (analytics/sql/ingest_*_plan.sql) and written with their
+history in a single transaction, so an import lands whole or not at all and can be rolled back.
+
+Choices: two rows with the same key but different content in one file -> the later row wins,
+the earlier is rejected ("duplicate key in file, later row kept"). A column the file does not
+have keeps the stored value when a row is updated. The data version is bumped (and derived
+tables rebuilt) only when an import or rollback changes stored rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analytics import db
+from analytics.errors import ImportRefused, UserError
+from analytics.ingest import values
+from analytics.ingest.mapping import (
+    FIELD_TYPES,
+    FIELDS_BY_KIND,
+    KIND_LABELS,
+    KINDS,
+    REQUIRED_COLUMNS,
+    aliases,
+    auto_mapping,
+    detect_kind,
+    matched_fields,
+    resolve_header,
+    validate_mapping,
+)
+from analytics.ingest.read import SOURCE_ROW, RawTable, read_table
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+
+TABLES: dict[str, str] = {"service": "service_orders", "callback": "callbacks"}
+KEYS: dict[str, str] = {"service": "order_id", "callback": "callback_id"}
+
+# Fixed statements per kind; history tables repeat the canonical columns and import_id in the
+# table's own order, then replaced_by.
+_HISTORY = {
+    "service": (
+        "INSERT INTO service_orders_history SELECT t.*, $import_id FROM service_orders AS t "
+        "JOIN ingest_final AS f ON f.order_id = t.order_id WHERE f.action = 'update'"
+    ),
+    "callback": (
+        "INSERT INTO callbacks_history SELECT t.*, $import_id FROM callbacks AS t "
+        "JOIN ingest_final AS f ON f.callback_id = t.callback_id WHERE f.action = 'update'"
+    ),
+}
+_DELETE_REWRITTEN = {
+    "service": "DELETE FROM service_orders WHERE order_id IN "
+    "(SELECT order_id FROM ingest_final WHERE action = 'update')",
+    "callback": "DELETE FROM callbacks WHERE callback_id IN "
+    "(SELECT callback_id FROM ingest_final WHERE action = 'update')",
+}
+_DELETE_WRITTEN_BY = {
+    "service": "DELETE FROM service_orders WHERE import_id = $import_id",
+    "callback": "DELETE FROM callbacks WHERE import_id = $import_id",
+}
+_COUNT_WRITTEN_BY = {
+    "service": "SELECT count(*) FROM service_orders WHERE import_id = $import_id",
+    "callback": "SELECT count(*) FROM callbacks WHERE import_id = $import_id",
+}
+_COUNT_REPLACED_BY = {
+    "service": "SELECT count(*) FROM service_orders_history WHERE replaced_by = $import_id",
+    "callback": "SELECT count(*) FROM callbacks_history WHERE replaced_by = $import_id",
+}
+_DELETE_HISTORY = {
+    "service": "DELETE FROM service_orders_history WHERE replaced_by = $import_id",
+    "callback": "DELETE FROM callbacks_history WHERE replaced_by = $import_id",
+}
+
+DUPLICATE_KEY = "duplicate key in file, later row kept"
+TOTAL_WORDS = frozenset({"合计", "总计", "小计", "合計", "總計", "total", "Total", "TOTAL"})
+_REASONS: dict[str, str] = {
+    "date": "unreadable date",
+    "datetime": "unreadable date or time",
+    "number": "unreadable number",
+    "integer": "unreadable number",
+    "boolean": "unreadable yes/no value",
+    "reached": "unreadable reached value (接通/未接通 expected)",
+    "level": "unreadable complaint level (1-4 expected)",
+}
+REJECT_COLUMNS = ["source_row", "column_name", "reason", "raw_values"]
+
+
+@cache
+def _sql(name: str) -> str:
+    """Return the text of analytics/sql/<name>.sql."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+@dataclass
+class ImportPlan:
+    """What an import of one file would do: typed rows, rejects and counts (nothing written)."""
+
+    kind: str
+    mapping: dict[str, str]
+    staged: pd.DataFrame
+    rejects: pd.DataFrame
+    to_insert: int
+    to_update: int
+    unchanged: int
+    duplicates_in_file: int
+    scales: dict[str, str]
+    rows_read: int
+    file_name: str = ""
+    rejected: int = 0
+    supplied: tuple[str, ...] = ()
+
+    def mapping_document(self) -> dict[str, Any]:
+        """Return the mapping in the saved-file form: {kind, columns, scales}."""
+        return {"kind": self.kind, "columns": dict(self.mapping), "scales": dict(self.scales)}
+
+
+@dataclass
+class ImportResult:
+    """The outcome of one imported file, as logged in the imports table."""
+
+    import_id: int
+    file_name: str
+    kind: str
+    rows_read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    reasons: list[str]
+    seconds: float
+    duplicates_in_file: int = 0
+    mapping: dict[str, Any] = field(default_factory=dict)
+
+
+def _alias_examples(field_name: str) -> str:
+    names = [a for a in aliases()[field_name][1:4]]
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+
+
+def _decide_kind(raw: RawTable, kind: str | None, user: dict[str, Any]) -> str:
+    if kind is not None and kind not in KINDS:
+        raise ImportRefused(f"Unknown kind {kind!r}; use service or callback.")
+    if kind and user["kind"] and kind != user["kind"]:
+        raise ImportRefused(
+            f"The mapping is for {KIND_LABELS[user['kind']]} but {raw.file_name} was to be imported as "
+            f"{KIND_LABELS[kind]}; use a mapping made for {KIND_LABELS[kind]} or change the kind."
+        )
+    detected = detect_kind(raw.headers)
+    chosen = kind or user["kind"] or detected
+    if chosen is None:
+        raise ImportRefused(
+            f"{raw.file_name} has no columns recognised as service orders or callbacks "
+            "(such as 工单号 and 进厂日期, or 回访日期); check that it is a DMS export, "
+            "or give a mapping (--map) that names its columns."
+        )
+    if not user["columns"] and detected is not None and detected != chosen:
+        own = set(FIELDS_BY_KIND[detected]) - set(FIELDS_BY_KIND[chosen])
+        hints = [h for h in raw.headers if (f := matched_fields([h])) and f <= own][:3]
+        raise ImportRefused(
+            f"{raw.file_name} looks like a {detected} file (it has {', '.join(hints)} columns), "
+            f"not {KIND_LABELS[chosen]}; import it as {KIND_LABELS[detected]} (--kind {detected})."
+        )
+    return chosen
+
+
+def _effective_columns(raw: RawTable, kind: str, user: dict[str, Any]) -> dict[str, str]:
+    columns = auto_mapping(raw.headers, kind)
+    for field_name, header in user["columns"].items():
+        if field_name not in FIELDS_BY_KIND[kind]:
+            raise ImportRefused(
+                f"The mapping names {field_name}, which {KIND_LABELS[kind]} do not have; "
+                f"remove it from the mapping or import the file as the other kind."
+            )
+        if not header:
+            columns.pop(field_name, None)
+            continue
+        found = resolve_header(header, raw.headers)
+        if found is None:
+            raise ImportRefused(
+                f"{raw.file_name} has no column {header!r}, which the mapping names for {field_name}; "
+                "fix the mapping or choose the file it was made for."
+            )
+        columns[field_name] = found
+    return {f: columns[f] for f in FIELDS_BY_KIND[kind] if f in columns}
+
+
+def _require_columns(raw: RawTable, kind: str, columns: dict[str, str]) -> None:
+    for field_name in REQUIRED_COLUMNS[kind]:
+        if field_name not in columns:
+            what = {
+                "order_id": "work-order number",
+                "visit_date": "visit-date",
+                "callback_date": "callback-date",
+            }
+            raise ImportRefused(
+                f"{raw.file_name} has no {what[field_name]} column ({_alias_examples(field_name)}) to key "
+                f"{KIND_LABELS[kind]} on; rename that column or map it (--map)."
+            )
+    if kind == "callback" and "order_id" not in columns and "vin" not in columns:
+        raise ImportRefused(
+            f"{raw.file_name} has neither a work-order number column ({_alias_examples('order_id')}) "
+            f"nor a VIN column ({_alias_examples('vin')}) to tie callbacks to; add one or map it (--map)."
+        )
+
+
+def _empty(field_type: str, index: pd.Index) -> pd.Series:
+    if field_type in ("date", "datetime"):
+        return pd.Series(pd.NaT, index=index, dtype="datetime64[us]")
+    if field_type in ("number", "score"):
+        return pd.Series(np.nan, index=index, dtype="float64")
+    if field_type in ("integer", "level"):
+        return pd.Series(pd.NA, index=index, dtype="Int64")
+    if field_type in ("boolean", "reached"):
+        return pd.Series(pd.NA, index=index, dtype="boolean")
+    return pd.Series(np.nan, index=index, dtype="str")
+
+
+Problem = tuple[pd.Series, str | None, str]
+
+
+def _stage(
+    raw: RawTable, kind: str, columns: dict[str, str], scale_overrides: dict[str, str]
+) -> tuple[pd.DataFrame, list[Problem], dict[str, str]]:
+    """Return (typed canonical frame, per-cell problems, score scales used)."""
+    rows = raw.rows
+    out: dict[str, pd.Series] = {"source_row": rows[SOURCE_ROW]}
+    problems: list[Problem] = []
+    scales: dict[str, str] = {}
+    for field_name in FIELDS_BY_KIND[kind]:
+        field_type = FIELD_TYPES[field_name]
+        header = columns.get(field_name)
+        if header is None:
+            out[field_name] = _empty(field_type, rows.index)
+            continue
+        source = rows[header]
+        bad: pd.Series | None = None
+        reason = _REASONS.get(field_type, "")
+        if field_type in ("key", "text"):
+            out[field_name] = values.clean_text(source)
+        elif field_type == "vin":
+            out[field_name] = values.clean_vin(source)
+        elif field_type in ("date", "datetime"):
+            out[field_name], bad = values.parse_datetimes(source, keep_time=field_type == "datetime")
+        elif field_type == "number":
+            out[field_name], bad = values.parse_numbers(source)
+        elif field_type == "integer":
+            out[field_name], bad = values.parse_integers(source)
+        elif field_type == "boolean":
+            out[field_name], bad = values.parse_booleans(source)
+        elif field_type == "reached":
+            out[field_name], bad = values.parse_reached(source)
+        elif field_type == "level":
+            out[field_name], bad = values.parse_complaint_levels(source)
+        elif field_type == "service_type":
+            out[field_name] = values.parse_service_types(source)
+        elif field_type == "callback_type":
+            out[field_name] = values.parse_callback_types(source)
+        elif field_type == "score":
+            out[field_name], bad, scales[field_name] = values.parse_scores(
+                source, scale_overrides.get(field_name)
+            )
+            reason = f"score not readable on the {scales[field_name]} scale"
+        if bad is not None:
+            problems.append((bad, header, reason))
+    staged = pd.DataFrame(out)
+    if kind == "service" and "service_type" not in columns:
+        staged["service_type"] = pd.Series("other", index=staged.index, dtype="str")
+    if kind == "callback":
+        if "callback_type" not in columns:
+            # Without a type column: an attempt tied to a work order follows a service visit
+            # (3DC); one with only a VIN follows a delivery (7DC).
+            staged["callback_type"] = pd.Series(
+                np.where(staged["order_id"].notna(), "3DC", "7DC"), index=staged.index, dtype="str"
+            )
+        if "is_complaint" not in columns and (
+            "complaint_level" in columns or "complaint_category" in columns
+        ):
+            flagged = staged["complaint_level"].notna() | staged["complaint_category"].notna()
+            staged["is_complaint"] = flagged.astype("boolean")
+    return staged, problems, scales
+
+
+def _key_problems(raw: RawTable, kind: str, columns: dict[str, str], staged: pd.DataFrame) -> list[Problem]:
+    rows = raw.rows
+    problems: list[Problem] = []
+    total = rows[raw.headers].isin(TOTAL_WORDS).any(axis=1)
+    problems.append((total, None, "total row, not a record"))
+
+    def missing(field_name: str) -> pd.Series:
+        return values.clean_typed(rows[columns[field_name]]).isna()
+
+    if kind == "service":
+        problems.append((staged["order_id"].isna(), columns["order_id"], "missing work-order number"))
+        problems.append((missing("visit_date"), columns["visit_date"], "missing visit date"))
+    else:
+        problems.append((missing("callback_date"), columns["callback_date"], "missing callback date"))
+        tie = staged["order_id"].isna() & staged["vin"].isna()
+        names = "/".join(columns[f] for f in ("order_id", "vin") if f in columns)
+        problems.append((tie, names, "missing both work-order number and VIN"))
+    return problems
+
+
+def _derive_callback_ids(staged: pd.DataFrame) -> pd.Series:
+    """Return the file's callback ids, filling blanks with a stable hash of the attempt's content."""
+    when = staged["callback_date"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    parts = [staged["order_id"], staged["vin"], staged["callback_type"], when, staged["agent"]]
+    content = parts[0].fillna("").astype("str")
+    for part in parts[1:]:
+        content = content.str.cat(part.fillna("").astype("str"), sep="|")
+    base = pd.Series(
+        ["CB-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16] for text in content],
+        index=staged.index,
+        dtype="str",
+    )
+    # Two distinct attempts with the same order, type, time and agent (two calls on one day
+    # without a time) keep apart by their order in the file.
+    occurrence = base.groupby(base).cumcount()
+    suffix = ("-" + (occurrence + 1).astype("str")).where(occurrence > 0, "")
+    derived = base.str.cat(suffix)
+    return staged["callback_id"].fillna(derived).astype("str")
+
+
+def _raw_values(raw: RawTable, positions: np.ndarray) -> list[str]:
+    subset = raw.rows.iloc[positions][raw.headers]
+    return [
+        json.dumps({k: v for k, v in record.items() if isinstance(v, str)}, ensure_ascii=False)
+        for record in subset.to_dict("records")
+    ]
+
+
+def _rejects_frame(raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
+    parts = []
+    for order, (mask, column, reason) in enumerate(problems):
+        positions = np.flatnonzero(mask.to_numpy(dtype=bool))
+        if len(positions):
+            parts.append(
+                pd.DataFrame({"position": positions, "order": order, "column_name": column, "reason": reason})
+            )
+    if not parts:
+        return pd.DataFrame(
+            {
+                "source_row": pd.Series(dtype="int64"),
+                "column_name": pd.Series(dtype="str"),
+                "reason": pd.Series(dtype="str"),
+                "raw_values": pd.Series(dtype="str"),
+            }
+        )
+    found = pd.concat(parts, ignore_index=True).sort_values(["position", "order"], kind="stable")
+    unique_positions = found["position"].drop_duplicates().to_numpy()
+    texts = dict(zip(unique_positions, _raw_values(raw, unique_positions), strict=True))
+    return pd.DataFrame(
+        {
+            "source_row": raw.rows[SOURCE_ROW].to_numpy()[found["position"].to_numpy()].astype("int64"),
+            "column_name": found["column_name"].astype("str").to_numpy(),
+            "reason": found["reason"].astype("str").to_numpy(),
+            "raw_values": [texts[p] for p in found["position"]],
+        }
+    )
+
+
+def _plan_params(plan: ImportPlan) -> dict[str, bool]:
+    """Return the $m_<column> flags of the plan query: true for the columns the file supplies."""
+    key = KEYS[plan.kind]
+    return {f"m_{f}": f in plan.supplied for f in FIELDS_BY_KIND[plan.kind] if f != key}
+
+
+def _count_actions(plan: ImportPlan, counts: dict[str, int]) -> None:
+    plan.to_insert = int(counts.get("insert", 0))
+    plan.to_update = int(counts.get("update", 0))
+    plan.unchanged = int(counts.get("unchanged", 0))
+
+
+def _prepare(raw: RawTable, kind: str | None, mapping: dict[str, Any] | None) -> ImportPlan:
+    """Return the plan before the comparison with stored rows: staged holds the accepted rows."""
+    user = validate_mapping(mapping) if mapping else {"kind": None, "columns": {}, "scales": {}}
+    kind = _decide_kind(raw, kind, user)
+    columns = _effective_columns(raw, kind, user)
+    _require_columns(raw, kind, columns)
+    staged, problems, scales = _stage(raw, kind, columns, user["scales"])
+    problems = _key_problems(raw, kind, columns, staged) + problems
+
+    rejected = np.zeros(len(staged), dtype=bool)
+    for mask, _, _ in problems:
+        rejected |= mask.to_numpy(dtype=bool)
+    valid = staged[~rejected]
+    exact = valid.duplicated(subset=list(FIELDS_BY_KIND[kind]), keep="last")
+    valid = valid[~exact]
+    key = KEYS[kind]
+    if kind == "callback":
+        valid = valid.assign(callback_id=_derive_callback_ids(valid))
+    repeated = valid.duplicated(subset=[key], keep="last")
+    if repeated.any():
+        mask = pd.Series(False, index=staged.index)
+        mask[valid.index[repeated.to_numpy()]] = True
+        problems.append((mask, columns.get(key), DUPLICATE_KEY))
+        valid = valid[~repeated]
+    rejects = _rejects_frame(raw, problems)
+    return ImportPlan(
+        kind=kind,
+        mapping=columns,
+        staged=valid,
+        rejects=rejects,
+        to_insert=0,
+        to_update=0,
+        unchanged=0,
+        duplicates_in_file=int(exact.sum()),
+        scales=scales,
+        rows_read=len(raw.rows),
+        file_name=raw.file_name,
+        rejected=int(rejects["source_row"].nunique()),
+        supplied=tuple(f for f in FIELDS_BY_KIND[kind] if f in columns),
+    )
+
+
+def plan_import(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    kind: str | None = None,
+    mapping: dict[str, Any] | None = None,
+) -> ImportPlan:
+    """Return what importing the table would do (typed rows, rejects, counts) without writing."""
+    plan = _prepare(raw, kind, mapping)
+    # A cursor of its own: registering a frame fails on a connection with a half-read result.
+    cur = con.cursor()
+    try:
+        cur.register("ingest_staged", plan.staged)
+        final = cur.execute(_sql(f"ingest_{TABLES[plan.kind]}_plan"), _plan_params(plan)).df()
+    finally:
+        cur.close()
+    _count_actions(plan, {str(k): int(v) for k, v in final["action"].value_counts().items()})
+    plan.staged = final
+    return plan
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection, raw: RawTable, plan: ImportPlan, who: str, started: datetime
+) -> int:
+    """Compare, write and log the plan inside the caller's transaction; return the new import id."""
+    # The final row images stay inside DuckDB (a temporary table dropped before commit) rather
+    # than travelling to pandas and back.
+    con.register("ingest_staged", plan.staged)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE ingest_final AS " + _sql(f"ingest_{TABLES[plan.kind]}_plan"),
+            _plan_params(plan),
+        )
+    finally:
+        con.unregister("ingest_staged")
+    counts = con.execute("SELECT action, count(*) FROM ingest_final GROUP BY action").fetchall()
+    _count_actions(plan, {action: n for action, n in counts})
+    import_id = int(con.execute("SELECT nextval('import_id_seq')").fetchall()[0][0])
+    params = {"import_id": import_id}
+    if plan.to_insert or plan.to_update:
+        con.execute(_HISTORY[plan.kind], params)
+        con.execute(_DELETE_REWRITTEN[plan.kind])
+        con.execute(_sql(f"ingest_{TABLES[plan.kind]}_insert"), params)
+    con.execute("DROP TABLE ingest_final")
+    if len(plan.rejects):
+        con.register("ingest_rejects", plan.rejects)
+        try:
+            con.execute(
+                "INSERT INTO rejected_rows (import_id, source_row, column_name, reason, raw_values) "
+                "SELECT $import_id, source_row, column_name, reason, raw_values FROM ingest_rejects",
+                params,
+            )
+        finally:
+            con.unregister("ingest_rejects")
+    con.execute(
+        """INSERT INTO imports (import_id, file_name, sha256, kind, rows_read, rows_inserted, rows_updated,
+               rows_unchanged, rows_rejected, started_at, finished_at, imported_by, status, mapping)
+           VALUES ($import_id, $file_name, $sha256, $kind, $rows_read, $inserted, $updated,
+               $unchanged, $rejected, $started, $finished, $who, 'done', $mapping)""",
+        {
+            **params,
+            "file_name": raw.file_name,
+            "sha256": raw.sha256,
+            "kind": plan.kind,
+            "rows_read": plan.rows_read,
+            "inserted": plan.to_insert,
+            "updated": plan.to_update,
+            "unchanged": plan.unchanged,
+            "rejected": plan.rejected,
+            "started": started,
+            "finished": datetime.now(),
+            "who": who,
+            "mapping": json.dumps(plan.mapping_document(), ensure_ascii=False),
+        },
+    )
+    if plan.to_insert or plan.to_update:
+        db.bump_data_version(con)
+        db.refresh_derived(con)
+    return import_id
+
+
+def import_file(
+    con: duckdb.DuckDBPyConnection,
+    source: str | Path | bytes,
+    *,
+    file_name: str | None = None,
+    kind: str | None = None,
+    mapping: dict[str, Any] | None = None,
+    who: str = "cli",
+    progress: Callable[[float, str], None] | None = None,
+) -> ImportResult:
+    """Import one file in one transaction and return its counts; raise ImportRefused for unusable files."""
+    clock = time.perf_counter()
+    started = datetime.now()
+
+    def report(fraction: float, message: str) -> None:
+        if progress is not None:
+            progress(fraction, message)
+
+    report(0.0, "reading the file")
+    raw = read_table(source, file_name)
+    report(0.3, f"read {len(raw.rows):,} rows; checking them")
+    plan = _prepare(raw, kind, mapping)
+    report(0.5, f"{len(plan.staged):,} rows accepted, {plan.rejected:,} rejected; writing")
+    cur = con.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            import_id = _write(cur, raw, plan, who, started)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+    finally:
+        cur.close()
+    report(1.0, "done")
+    return ImportResult(
+        import_id=import_id,
+        file_name=raw.file_name,
+        kind=plan.kind,
+        rows_read=plan.rows_read,
+        inserted=plan.to_insert,
+        updated=plan.to_update,
+        unchanged=plan.unchanged,
+        rejected=plan.rejected,
+        reasons=list(dict.fromkeys(plan.rejects["reason"]))[:5],
+        seconds=time.perf_counter() - clock,
+        duplicates_in_file=plan.duplicates_in_file,
+        mapping=plan.mapping_document(),
+    )
+
+
+def rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
+    """Undo one import (remove its rows, restore the rows it replaced) and return the counts."""
+    cur = con.cursor()
+    try:
+        return _rollback(cur, import_id)
+    finally:
+        cur.close()
+
+
+def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
+    params = {"import_id": import_id}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        rows = con.execute(
+            "SELECT kind, status, rolled_back_at FROM imports WHERE import_id = $import_id", params
+        ).fetchall()
+        if not rows:
+            raise UserError(
+                f"There is no import {import_id}; `python -m analytics imports` lists the imports."
+            )
+        kind, status, rolled_back_at = rows[0]
+        if status == "rolled_back":
+            when = f" on {rolled_back_at:%Y-%m-%d %H:%M}" if rolled_back_at else ""
+            raise UserError(
+                f"Import {import_id} was already rolled back{when}; there is nothing left to undo."
+            )
+        blocker = con.execute(_sql("ingest_rollback_blocker"), params).fetchall()[0][0]
+        if blocker is not None:
+            raise UserError(
+                f"Import {blocker} has since changed rows that import {import_id} wrote; "
+                f"roll back import {blocker} first."
+            )
+        written_n = int(con.execute(_COUNT_WRITTEN_BY[kind], params).fetchall()[0][0])
+        restored_n = int(con.execute(_COUNT_REPLACED_BY[kind], params).fetchall()[0][0])
+        con.execute(_DELETE_WRITTEN_BY[kind], params)
+        con.execute(_sql(f"ingest_{TABLES[kind]}_restore"), params)
+        con.execute(_DELETE_HISTORY[kind], params)
+        con.execute(
+            "UPDATE imports SET status = 'rolled_back', rolled_back_at = $now WHERE import_id = $import_id",
+            {**params, "now": datetime.now()},
+        )
+        if written_n or restored_n:
+            db.bump_data_version(con)
+            db.refresh_derived(con)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return {"import_id": import_id, "deleted": written_n - restored_n, "restored": restored_n}
+
+
+def list_imports(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Return the import log, one row per imported file, newest first."""
+    cur = con.cursor()
+    try:
+        return cur.execute(_sql("ingest_imports_log")).df()
+    finally:
+        cur.close()
+
+
+def rejected_rows(con: duckdb.DuckDBPyConnection, import_id: int) -> pd.DataFrame:
+    """Return the rows an import rejected: source row, column, reason and the raw values as JSON."""
+    cur = con.cursor()
+    try:
+        return cur.execute(
+            "SELECT source_row, column_name, reason, raw_values FROM rejected_rows "
+            "WHERE import_id = $import_id ORDER BY source_row, rowid",
+            {"import_id": import_id},
+        ).df()
+    finally:
+        cur.close()

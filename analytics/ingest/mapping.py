@@ -1,0 +1,288 @@
+"""Header aliases, kind detection and user mapping files (TOML or JSON).
+
+A mapping says which source column feeds which canonical field:
+``{"kind": "service", "columns": {"order_id": "工单号", ...}, "scales": {"overall_score": "1-5"}}``.
+The alias table lives in ``data/header_aliases.toml`` so a dealership can extend it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+import unicodedata
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from analytics import db
+from analytics.config import DATA_DIR
+from analytics.errors import UserError
+
+ALIASES_FILE = DATA_DIR / "header_aliases.toml"
+
+KINDS: tuple[str, ...] = ("service", "callback")
+FIELDS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "service": db.SERVICE_COLUMNS,
+    "callback": db.CALLBACK_COLUMNS,
+}
+KIND_LABELS: dict[str, str] = {"service": "service orders", "callback": "callback records"}
+
+SCORE_FIELDS: tuple[str, ...] = (
+    "overall_score",
+    "attitude_score",
+    "quality_score",
+    "timeliness_score",
+    "price_score",
+    "environment_score",
+    "recommend_score",
+)
+SCALES: tuple[str, ...] = ("1-5", "0-10", "0-100", "labels")
+
+# How each canonical field is read from text (values.py holds the parsers).
+FIELD_TYPES: dict[str, str] = {
+    "order_id": "key",
+    "store": "text",
+    "vin": "vin",
+    "plate": "text",
+    "customer_name": "text",
+    "phone": "text",
+    "model": "text",
+    "purchase_date": "date",
+    "visit_date": "date",
+    "mileage_km": "integer",
+    "service_type": "service_type",
+    "amount": "number",
+    "advisor": "text",
+    "is_appointment": "boolean",
+    "callback_id": "key",
+    "callback_type": "callback_type",
+    "callback_date": "datetime",
+    "agent": "text",
+    "reached": "reached",
+    **dict.fromkeys(SCORE_FIELDS, "score"),
+    "comment": "text",
+    "is_complaint": "boolean",
+    "complaint_category": "text",
+    "complaint_level": "level",
+    "resolved_at": "datetime",
+}
+
+# Fields whose presence decides the kind of a file; a file of a kind must have these columns.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "service": ("order_id", "visit_date"),
+    "callback": ("callback_date",),
+}
+
+_SHARED = set(db.SERVICE_COLUMNS) & set(db.CALLBACK_COLUMNS)
+_ONLY: dict[str, frozenset[str]] = {
+    kind: frozenset(fields) - _SHARED for kind, fields in FIELDS_BY_KIND.items()
+}
+_UNIT_SUFFIX = re.compile(r"\([^()]*\)$")
+_IGNORED = re.compile(r"[\s_\-*:：]+")
+
+
+def normalise_header(header: str) -> str:
+    """Return the header folded for matching: NFKC, lower case, no spaces, underscores or hyphens."""
+    folded = unicodedata.normalize("NFKC", str(header)).lower()
+    return _IGNORED.sub("", folded)
+
+
+@cache
+def aliases() -> dict[str, tuple[str, ...]]:
+    """Return the alias table from ``data/header_aliases.toml``: field -> aliases, best first."""
+    with ALIASES_FILE.open("rb") as fh:
+        table = tomllib.load(fh)["aliases"]
+    known = set(FIELD_TYPES)
+    unknown = set(table) - known
+    if unknown:
+        raise UserError(
+            f"{ALIASES_FILE} names fields that do not exist ({', '.join(sorted(unknown))}); "
+            f"use only {', '.join(sorted(known))}."
+        )
+    return {field: (field, *table.get(field, ())) for field in FIELD_TYPES}
+
+
+@cache
+def _alias_index() -> dict[str, tuple[str, int]]:
+    """Return normalised alias -> (field, priority) with 0 the most specific."""
+    index: dict[str, tuple[str, int]] = {}
+    for field, names in aliases().items():
+        for priority, name in enumerate(names):
+            key = normalise_header(name)
+            previous = index.get(key)
+            if previous is not None and previous[0] != field:
+                raise UserError(
+                    f"{ALIASES_FILE} lists the header {name!r} under both {previous[0]} and {field}; "
+                    "keep it under one field only."
+                )
+            index.setdefault(key, (field, priority))
+    return index
+
+
+def match_header(header: str | None) -> tuple[str, int] | None:
+    """Return (canonical field, alias priority) for a header, or None when it is not known."""
+    if header is None:
+        return None
+    key = normalise_header(header)
+    if not key:
+        return None
+    index = _alias_index()
+    hit = index.get(key)
+    if hit is None:
+        # "结算金额(元)", "里程(km)": a unit in brackets does not change the meaning.
+        stripped = _UNIT_SUFFIX.sub("", key)
+        hit = index.get(stripped) if stripped != key else None
+    return hit
+
+
+def matched_fields(headers: list[str]) -> set[str]:
+    """Return the canonical fields that at least one of the headers names."""
+    found = set()
+    for header in headers:
+        hit = match_header(header)
+        if hit:
+            found.add(hit[0])
+    return found
+
+
+def detect_kind(headers: list[str]) -> str | None:
+    """Return "service" or "callback" for the kind the headers describe, or None when unclear."""
+    found = matched_fields(headers)
+    candidates = []
+    for kind in KINDS:
+        own = len(found & _ONLY[kind])
+        total = len(found & set(FIELDS_BY_KIND[kind]))
+        key_present = REQUIRED_COLUMNS[kind][0] in found
+        if key_present and total >= 2:
+            candidates.append((own, kind == "callback", kind))
+    if not candidates:
+        return None
+    # Callback exports often repeat service context (plate, advisor, visit date); a service
+    # export rarely carries a callback date, so a tie goes to callbacks.
+    return max(candidates)[2]
+
+
+def auto_mapping(headers: list[str], kind: str) -> dict[str, str]:
+    """Return canonical field -> source header for every field of the kind the headers name."""
+    if kind not in FIELDS_BY_KIND:
+        raise UserError(f"Unknown kind {kind!r}; use service or callback.")
+    fields = set(FIELDS_BY_KIND[kind])
+    best: dict[str, tuple[int, int, str]] = {}
+    for position, header in enumerate(headers):
+        hit = match_header(header)
+        if hit is None or hit[0] not in fields:
+            continue
+        field, priority = hit
+        candidate = (priority, position, header)
+        if field not in best or candidate < best[field]:
+            best[field] = candidate
+    return {field: best[field][2] for field in FIELDS_BY_KIND[kind] if field in best}
+
+
+def resolve_header(name: str, headers: list[str]) -> str | None:
+    """Return the file header a mapping's column name refers to (exact, then loosely), or None."""
+    if name in headers:
+        return name
+    wanted = normalise_header(name)
+    for header in headers:
+        if normalise_header(header) == wanted:
+            return header
+    return None
+
+
+def validate_mapping(mapping: dict[str, Any], source: str = "the mapping") -> dict[str, Any]:
+    """Return the mapping in its normal form ({kind, columns, scales}); raise UserError if invalid."""
+    if not isinstance(mapping, dict):
+        raise UserError(f"{source} is not a table of settings; write kind, [columns] and [scales] in it.")
+    unknown = set(mapping) - {"kind", "columns", "scales"}
+    if unknown:
+        raise UserError(
+            f"{source} has unknown entries ({', '.join(sorted(unknown))}); use only kind, columns and scales."
+        )
+    kind = mapping.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise UserError(f"{source} gives kind {kind!r}; use service or callback.")
+    allowed = set(FIELDS_BY_KIND[kind]) if kind else set(FIELD_TYPES)
+    columns = mapping.get("columns") or {}
+    if not isinstance(columns, dict):
+        raise UserError(f"{source}: columns must be a table of field = source header.")
+    for field, header in columns.items():
+        if field not in allowed:
+            raise UserError(
+                f"{source} maps the unknown field {field!r}; use one of {', '.join(sorted(allowed))}."
+            )
+        if header is not None and not isinstance(header, str):
+            raise UserError(f"{source} maps {field} to {header!r}; give the source header as text.")
+    scales = mapping.get("scales") or {}
+    if not isinstance(scales, dict):
+        raise UserError(f"{source}: scales must be a table of score field = scale.")
+    for field, scale in scales.items():
+        if field not in SCORE_FIELDS:
+            raise UserError(
+                f"{source} gives a scale for {field!r}, which is not a score; "
+                f"use one of {', '.join(SCORE_FIELDS)}."
+            )
+        if scale not in SCALES:
+            raise UserError(
+                f"{source} gives the scale {scale!r} for {field}; use one of {', '.join(SCALES)}."
+            )
+    return {
+        "kind": kind,
+        "columns": {field: header for field, header in columns.items()},
+        "scales": dict(scales),
+    }
+
+
+def load_mapping(path: str | Path) -> dict[str, Any]:
+    """Return the mapping saved in a TOML or JSON file, in its normal form; raise UserError if unusable."""
+    target = Path(path)
+    try:
+        text = target.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise UserError(f"The mapping file {target} does not exist; check the path.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"The mapping file {target} cannot be read ({exc}); save it as UTF-8 text.") from exc
+    parsed: Any
+    if target.suffix.lower() == ".json" or text.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(
+                f"The mapping file {target} is not valid JSON ({exc}); fix it or save it again."
+            ) from exc
+    else:
+        try:
+            parsed = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(
+                f"The mapping file {target} is not valid TOML ({exc}); fix it or save it again."
+            ) from exc
+    return validate_mapping(parsed, f"The mapping file {target}")
+
+
+def _toml_string(value: str) -> str:
+    # JSON string escapes are a subset of TOML basic-string escapes.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def save_mapping(mapping: dict[str, Any], path: str | Path) -> None:
+    """Write the mapping to a TOML file (JSON when the name ends in .json)."""
+    normal = validate_mapping(mapping)
+    target = Path(path)
+    if target.suffix.lower() == ".json":
+        target.write_text(json.dumps(normal, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        return
+    lines = ["# Column mapping for `python -m analytics import --map`: canonical field = source header."]
+    if normal["kind"]:
+        lines.append(f"kind = {_toml_string(normal['kind'])}")
+    lines += ["", "[columns]"]
+    # An empty header keeps a field out of the import even when an alias would match it.
+    lines += [f"{field} = {_toml_string(header or '')}" for field, header in normal["columns"].items()]
+    lines += [
+        "",
+        "# Score scales: 1-5, 0-10, 0-100 or labels (detected from the values when absent).",
+        "[scales]",
+    ]
+    lines += [f"{field} = {_toml_string(scale)}" for field, scale in normal["scales"].items()]
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")

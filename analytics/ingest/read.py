@@ -1,0 +1,388 @@
+"""Bytes or a path to a raw table of strings: format, encoding, delimiter and header row sniffed.
+
+The format is told by content (a ZIP signature means XLSX), never by the file name; CSV text
+is tried as strict UTF-8 (with or without BOM), then GB18030 (a superset of GBK), then
+charset-normalizer's best guess. The header row is the row among the first 30 that names the
+most known columns, so title lines and blank rows above it do not matter.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from analytics.errors import ImportRefused
+from analytics.ingest.mapping import matched_fields
+
+SOURCE_ROW = "_source_row"
+HEADER_SEARCH_ROWS = 30
+DELIMITERS: tuple[str, ...] = (",", "\t", ";", "|")
+_SNIFF_CHARS = 65536
+_SNIFF_RECORDS = 200
+
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"RIFF", "a media file"),
+    (b"\x00\x00\x01\x00", "an icon image"),
+)
+_MARKUP = re.compile(r"^\s*<(!doctype\s+html|html|head|body|table|meta|\?xml)", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SAVE_AS = "open it in Excel and save it as .xlsx or CSV, then import that file"
+
+
+@dataclass
+class RawTable:
+    """A file read as text: its header row and one row of strings (missing cells NA) per record."""
+
+    file_name: str
+    encoding: str | None
+    header_row: int
+    headers: list[str]
+    rows: pd.DataFrame
+    format: str = "csv"
+    delimiter: str | None = None
+    sha256: str = ""
+
+
+def _refuse(name: str, problem: str, remedy: str) -> ImportRefused:
+    return ImportRefused(f"{name} {problem}; {remedy}.")
+
+
+def _source_bytes(source: str | Path | bytes, file_name: str | None) -> tuple[bytes, str]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source), file_name or "the uploaded file"
+    path = Path(source)
+    name = file_name or path.name
+    if not path.exists():
+        raise _refuse(str(path), "does not exist", "check the file name and the folder, then try again")
+    if path.is_dir():
+        raise _refuse(str(path), "is a folder, not a file", "name the exported CSV or XLSX file itself")
+    try:
+        return path.read_bytes(), name
+    except OSError as exc:
+        raise _refuse(str(path), f"cannot be read ({exc.strerror})", "check its permissions") from exc
+
+
+def _sniff_format(data: bytes, name: str) -> str:
+    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        raise _refuse(name, "is empty", "export the records again from the DMS and import that file")
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _refuse(name, "is an old Excel 97-2003 (.xls) workbook", _SAVE_AS)
+    for signature, what in _SIGNATURES:
+        if data.startswith(signature):
+            raise _refuse(
+                name, f"is not a table (it is {what})", "export the records from the DMS as CSV or XLSX"
+            )
+    return "csv"
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    try:
+        text = data.decode("utf-8-sig")
+        return text, "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise _refuse(
+            name,
+            "is not in a text encoding that can be read (UTF-8 or GBK expected)",
+            'save it from Excel as "CSV UTF-8" or as .xlsx and import that file',
+        )
+    return str(best), best.encoding
+
+
+def _check_text(text: str, name: str) -> None:
+    head = text[:8192]
+    if _MARKUP.match(head):
+        raise _refuse(name, "is a web page or XML document, not a table file", _SAVE_AS)
+    if "\x00" in head or len(_CONTROL.findall(head)) > max(2, len(head) // 100):
+        raise _refuse(
+            name,
+            "is not a table (it looks like a binary file)",
+            "export the records from the DMS as CSV or XLSX",
+        )
+
+
+def _sample(text: str) -> str:
+    """Return the start of the text, cut at a line end, for sniffing."""
+    sample = text[:_SNIFF_CHARS]
+    if len(text) > _SNIFF_CHARS and "\n" in sample:
+        sample = sample[: sample.rindex("\n") + 1]
+    return sample
+
+
+def _sniff_delimiter(text: str) -> tuple[str, int]:
+    """Return the delimiter that splits most sampled records alike, and the widest record it gives."""
+    sample = _sample(text)
+    best: tuple[int, int, str] = (0, 0, ",")
+    widths = {",": 1}
+    for delimiter in DELIMITERS:
+        try:
+            records = list(islice(csv.reader(io.StringIO(sample), delimiter=delimiter), _SNIFF_RECORDS))
+        except csv.Error:
+            continue
+        widths[delimiter] = max((len(r) for r in records), default=1)
+        counts = [len(r) for r in records if any(cell.strip() for cell in r)]
+        multi = [c for c in counts if c > 1]
+        if not multi:
+            continue
+        width, frequency = Counter(multi).most_common(1)[0]
+        if (frequency, width) > best[:2]:
+            best = (frequency, width, delimiter)
+    return best[2], widths.get(best[2], 1)
+
+
+def _csv_fast(text: str, delimiter: str, width: int, name: str) -> tuple[int, list[str], pd.DataFrame] | None:
+    """Read a regular CSV with pyarrow below its header; None when it needs the general parser."""
+    reader = csv.reader(io.StringIO(_sample(text)), delimiter=delimiter)
+    head: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for record in islice(reader, HEADER_SEARCH_ROWS):
+            head.append([cell.strip() for cell in record])
+            lines.append(reader.line_num)
+    except csv.Error:
+        return None
+    if not any(any(cells) for cells in head):
+        return None
+    header_at = _find_header(head)
+    offset = 0
+    for _ in range(lines[header_at]):
+        offset = text.find("\n", offset) + 1
+        if offset == 0:
+            return None
+    names = [f"c{i}" for i in range(max(width, 1))]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text[offset:].encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char='"',
+                double_quote=True,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.large_string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError):
+        # Ragged rows, stray quotes: the general parser copes and pads.
+        return None
+    body = pd.DataFrame({i: pd.array(table.column(i), dtype="str") for i in range(len(names))})
+    # pyarrow keeps blank lines as empty rows, so record i sits on row header + 1 + i.
+    source_rows = header_at + 2 + np.arange(len(body), dtype="int64")
+    headers, rows = _assemble(name, head[header_at], body, source_rows)
+    return header_at + 1, headers, rows
+
+
+def _csv_grid(text: str, delimiter: str, width: int, name: str) -> pd.DataFrame:
+    """Return every record of the text as a grid of strings (general parser)."""
+    try:
+        with warnings.catch_warnings():
+            # pandas only warns when a record is wider than the names it was given and drops
+            # the extra cells; that must fall through to the padding parser below instead.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(
+                io.StringIO(text),
+                sep=delimiter,
+                header=None,
+                names=range(max(width, 1)),
+                index_col=False,
+                dtype="str",
+                na_filter=False,
+                skip_blank_lines=False,
+                quotechar='"',
+                engine="c",
+            )
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError, OverflowError):
+        pass
+    # A record wider than the sampled ones, or quoting the C parser rejects: the csv module
+    # reads every record, and short records are padded.
+    try:
+        records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as exc:
+        raise _refuse(name, f"cannot be read as a table ({exc})", _SAVE_AS) from exc
+    width = max((len(r) for r in records), default=1)
+    padded = [r + [""] * (width - len(r)) for r in records]
+    return pd.DataFrame(padded, columns=range(width), dtype="str")
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def _xlsx_grid(data: bytes, name: str) -> pd.DataFrame:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged or non-Excel ZIP files
+        raise _refuse(name, "is a ZIP file but not an Excel workbook that can be opened", _SAVE_AS) from exc
+    try:
+        records: list[list[str]] = []
+        for sheet in book.worksheets:
+            records = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            if any(any(cell.strip() for cell in r) for r in records):
+                break
+    except Exception as exc:  # a damaged sheet inside a readable workbook
+        raise _refuse(name, "is an Excel workbook whose first sheet cannot be read", _SAVE_AS) from exc
+    finally:
+        book.close()
+    width = max((len(r) for r in records), default=1)
+    padded = [r + [""] * (width - len(r)) for r in records]
+    return pd.DataFrame(padded, columns=range(width), dtype="str")
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _unique_headers(cells: list[str]) -> list[str]:
+    names: list[str] = []
+    for i, cell in enumerate(cells):
+        base = cell or f"column {_column_letter(i)}"
+        if base == SOURCE_ROW:
+            base = f"{base} (file)"
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base} ({n})", n + 1
+        names.append(name)
+    return names
+
+
+def _find_header(records: list[list[str]]) -> int:
+    """Return the position of the header among the first records (cells already stripped)."""
+    best_position, best_score = -1, 1
+    for position, cells in enumerate(records[:HEADER_SEARCH_ROWS]):
+        score = len(matched_fields(cells)) if any(cells) else 0
+        if score > best_score:
+            best_position, best_score = position, score
+    if best_position >= 0:
+        return best_position
+    # No row names two known columns: take the widest early row so a user mapping can name them.
+    widths = [sum(1 for cell in cells if cell) for cells in records[:HEADER_SEARCH_ROWS]]
+    return widths.index(max(widths))
+
+
+def _assemble(
+    name: str, header_cells: list[str], body: pd.DataFrame, source_rows: np.ndarray
+) -> tuple[list[str], pd.DataFrame]:
+    """Return (headers, rows) from the header cells and the grid below them, blank rows dropped."""
+    body = body.apply(lambda column: column.str.strip())
+    filled = (body != "").any(axis=1).to_numpy()
+    body = body[filled]
+    if body.empty:
+        raise _refuse(name, "has a header row but no data rows", "export it again with the records included")
+    filled_columns = np.flatnonzero((body != "").any(axis=0).to_numpy())
+    used = [i for i, cell in enumerate(header_cells) if cell] + [int(i) for i in filled_columns]
+    width = max(used) + 1
+    cells = header_cells + [""] * (width - len(header_cells))
+    headers = _unique_headers(cells[:width])
+    body = body.iloc[:, :width]
+    rows = body.mask(body == "")
+    rows.columns = pd.Index(headers)
+    rows[SOURCE_ROW] = source_rows[filled]
+    return headers, rows.reset_index(drop=True)
+
+
+def _grid_table(grid: pd.DataFrame, name: str) -> tuple[int, list[str], pd.DataFrame]:
+    """Return (header row number, headers, rows) from a grid holding every record of the file."""
+    head = [[str(cell).strip() for cell in record] for record in grid.iloc[:HEADER_SEARCH_ROWS].to_numpy()]
+    if not any(any(cells) for cells in head):
+        if (grid.apply(lambda column: column.str.strip()) == "").all(axis=None):
+            raise _refuse(name, "is empty", "export the records again from the DMS and import that file")
+        raise _refuse(
+            name,
+            f"has no header row within its first {HEADER_SEARCH_ROWS} rows",
+            "delete the blank rows above the header and import it again",
+        )
+    header_at = _find_header(head)
+    body = grid.iloc[header_at + 1 :]
+    headers, rows = _assemble(name, head[header_at], body, body.index.to_numpy() + 1)
+    return header_at + 1, headers, rows
+
+
+def read_table(source: str | Path | bytes, file_name: str | None = None) -> RawTable:
+    """Return the file's header row and data rows as text; raise ImportRefused if it is not a usable table."""
+    data, name = _source_bytes(source, file_name)
+    fmt = _sniff_format(data, name)
+    encoding: str | None = None
+    delimiter: str | None = None
+    if fmt == "xlsx":
+        header_row, headers, rows = _grid_table(_xlsx_grid(data, name), name)
+    else:
+        text, encoding = _decode(data, name)
+        _check_text(text, name)
+        delimiter, width = _sniff_delimiter(text)
+        fast = _csv_fast(text, delimiter, width, name)
+        if fast is None:
+            fast = _grid_table(_csv_grid(text, delimiter, width, name), name)
+        header_row, headers, rows = fast
+    return RawTable(
+        file_name=name,
+        encoding=encoding,
+        header_row=header_row,
+        headers=headers,
+        rows=rows,
+        format=fmt,
+        delimiter=delimiter,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )

@@ -1,0 +1,282 @@
+"""Vectorised parsers from the text of DMS exports to typed columns.
+
+Every parser takes a Series of text (missing cells NA) and returns the typed Series with the
+same index, and most also a boolean Series marking cells that had a value which could not be
+read. Parsing is done once per distinct value (``pd.factorize``): exports repeat dates, types
+and labels thousands of times, so this is both vectorised and cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+# Cells that mean "nothing here" in a typed column.
+MISSING_TOKENS = frozenset({"-", "--", "—", "/", "null", "none", "nan", "nat", "n/a", "#n/a"})
+
+_DATE = (
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[\sT]*(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})\s*秒?)?\s*分?(?:\.\d+)?)?$"
+)
+_COMPACT_DATE = r"^(\d{4})(\d{2})(\d{2})$"
+_EXCEL_SERIAL = r"^\d{5}(?:\.\d+)?$"
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# Serial numbers outside this range are not dates a DMS would export (1954-10 .. 2119-01).
+_SERIAL_RANGE = (20000, 80000)
+
+TRUE_WORDS = frozenset({"是", "y", "yes", "1", "true", "t", "√", "✓", "有", "已预约", "预约"})
+FALSE_WORDS = frozenset({"否", "n", "no", "0", "false", "f", "×", "✗", "无", "未预约", "非预约", "不是"})
+
+REACHED_TRUE = frozenset({"接通", "已接通", "成功", "是", "y", "yes", "1", "true", "回访成功"})
+REACHED_FALSE = frozenset(
+    {"未接通", "无人接听", "关机", "空号", "拒接", "占线", "失败", "否", "n", "no", "0", "false", "停机"}
+    | {"回访失败", "不在服务区", "无法接通"}
+)
+# Longer notes such as "未接通-关机": a failure word anywhere wins over 接通 (which 未接通 contains).
+_REACHED_FALSE_PARTS = ("未接通", "无人接听", "关机", "空号", "拒接", "占线", "失败", "停机", "无法接通")
+_REACHED_TRUE_PARTS = ("接通", "成功")
+
+# Substring rules in priority order: the first group with a word in the value decides.
+SERVICE_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("first_maintenance", ("首保", "首次保养", "first maintenance", "first_maintenance")),
+    ("warranty", ("索赔", "三包", "保修", "质保", "warranty")),
+    ("body_paint", ("钣喷", "钣金", "喷漆", "事故", "body", "paint")),
+    ("maintenance", ("定保", "保养", "maintenance")),
+    ("repair", ("维修", "机修", "repair")),
+)
+CALLBACK_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("3DC", ("3dc", "三日回访", "三天回访", "3日回访", "售后回访", "维修回访", "保养回访")),
+    ("7DC", ("7dc", "七日回访", "七天回访", "7日回访", "新车回访", "销售回访", "交车回访")),
+)
+
+LABEL_SCORES: dict[str, float] = {
+    "非常满意": 10.0,
+    "很满意": 10.0,
+    "十分满意": 10.0,
+    "满意": 8.0,
+    "比较满意": 8.0,
+    "较满意": 8.0,
+    "一般": 6.0,
+    "不满意": 4.0,
+    "不太满意": 4.0,
+    "非常不满意": 2.0,
+    "很不满意": 2.0,
+}
+SCALE_FACTORS: dict[str, tuple[float, float, float, float]] = {
+    # scale: (lowest, highest, multiplier, divisor); dividing by 10 keeps 73 -> 7.3 exact.
+    "1-5": (1.0, 5.0, 2.0, 1.0),
+    "0-10": (0.0, 10.0, 1.0, 1.0),
+    "0-100": (0.0, 100.0, 1.0, 10.0),
+}
+
+LEVEL_WORDS: dict[str, int] = {
+    "1": 1,
+    "2": 2,
+    "3": 3,
+    "4": 4,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "轻微": 1,
+    "一般": 2,
+    "普通": 2,
+    "严重": 3,
+    "重大": 3,
+    "危机": 4,
+}
+
+Parsed = tuple[pd.Series, pd.Series]
+
+
+def _per_unique(s: pd.Series, parse: Callable[[pd.Series], Parsed]) -> Parsed:
+    """Apply a parser to the distinct values of s and spread the results back over its rows."""
+    codes, uniques = pd.factorize(s)
+    values, bad = parse(pd.Series(uniques, dtype="str"))
+    values = values.reset_index(drop=True).reindex(codes)
+    bad = bad.reset_index(drop=True).reindex(codes, fill_value=False)
+    return (
+        pd.Series(values.array, index=s.index, name=s.name),
+        pd.Series(bad.to_numpy(dtype=bool), index=s.index, name=s.name),
+    )
+
+
+def clean_text(s: pd.Series) -> pd.Series:
+    """Return the text stripped, with Excel's ="..." text guard removed and empty cells NA."""
+    text = s.astype("str").str.strip()
+    if text.str.startswith('="').any():
+        text = text.str.replace(r'^="(.*)"$', r"\1", regex=True).str.strip()
+    return text.mask(text == "")
+
+
+def clean_typed(s: pd.Series) -> pd.Series:
+    """Return clean_text(s) with placeholder cells ("-", "null", "/") treated as missing."""
+    text = clean_text(s)
+    return text.mask(text.str.lower().isin(MISSING_TOKENS))
+
+
+def clean_vin(s: pd.Series) -> pd.Series:
+    """Return VINs upper-cased without spaces (validity is a data-quality finding, not checked here)."""
+    text = clean_text(s).str.replace(" ", "", regex=False).str.upper()
+    return text.mask(text == "")
+
+
+def _datetimes_of(u: pd.Series) -> Parsed:
+    parts = u.str.extract(_DATE)
+    compact = u.str.extract(_COMPACT_DATE)
+    for i in range(3):
+        parts[i] = parts[i].fillna(compact[i])
+    numbers = parts.astype("float64")
+    frame = pd.DataFrame(
+        {
+            "year": numbers[0],
+            "month": numbers[1],
+            "day": numbers[2],
+            "hour": numbers[3].fillna(0),
+            "minute": numbers[4].fillna(0),
+            "second": numbers[5].fillna(0),
+        }
+    )
+    values = pd.to_datetime(frame, errors="coerce").astype("datetime64[us]")
+    serial = pd.to_numeric(u.where(u.str.fullmatch(_EXCEL_SERIAL)), errors="coerce")
+    serial = serial.where(serial.between(*_SERIAL_RANGE))
+    from_serial = (_EXCEL_EPOCH + pd.to_timedelta(serial, unit="D")).dt.round("s")
+    values = values.fillna(from_serial.astype("datetime64[us]"))
+    return values, u.notna() & values.isna()
+
+
+def parse_datetimes(s: pd.Series, *, keep_time: bool) -> Parsed:
+    """Return (datetime64 values, unreadable mask); the time of day is dropped unless keep_time."""
+    values, bad = _per_unique(clean_typed(s), _datetimes_of)
+    values = values.astype("datetime64[us]")
+    if not keep_time:
+        values = values.dt.normalize()
+    return values, bad
+
+
+def _numbers_of(u: pd.Series) -> Parsed:
+    # Spelled-out whitespace and an inline (?i) keep this on pyarrow's regex engine; \s or
+    # case=False would make pandas fall back to Python's re, row by row.
+    text = u.str.replace("(?i)[,， \t\u3000¥￥]|元|rmb|km|公里", "", regex=True)
+    factor = np.where(text.str.endswith("万"), 10000.0, 1.0)
+    values: pd.Series = pd.to_numeric(text.str.removesuffix("万"), errors="coerce").astype("float64") * factor
+    values = values.where(np.isfinite(values))
+    return values, u.notna() & values.isna()
+
+
+def parse_numbers(s: pd.Series) -> Parsed:
+    """Return (float values, unreadable mask); thousands separators, ¥ and 元 are allowed."""
+    values, bad = _per_unique(clean_typed(s), _numbers_of)
+    return values.astype("float64"), bad
+
+
+def parse_integers(s: pd.Series) -> Parsed:
+    """Return (rounded Int64 values, unreadable mask) for whole quantities such as kilometres."""
+    values, bad = parse_numbers(s)
+    too_big = values.abs() >= 2**31
+    values = values.mask(too_big).round().astype("Int64")
+    return values, bad | too_big
+
+
+def _words_of(u: pd.Series, true: frozenset[str], false: frozenset[str]) -> Parsed:
+    key = u.str.lower()
+    values = pd.Series(pd.NA, index=u.index, dtype="boolean")
+    values = values.mask(key.isin(true), True).mask(key.isin(false), False)
+    return values, u.notna() & values.isna()
+
+
+def parse_booleans(s: pd.Series) -> Parsed:
+    """Return (nullable boolean values, unreadable mask) from 是/否, Y/N, 1/0, true/false."""
+    return _per_unique(clean_typed(s), lambda u: _words_of(u, TRUE_WORDS, FALSE_WORDS))
+
+
+def _reached_of(u: pd.Series) -> Parsed:
+    values, bad = _words_of(u, REACHED_TRUE, REACHED_FALSE)
+    for i in np.flatnonzero(bad.to_numpy()):
+        word = str(u.iloc[i])
+        if any(part in word for part in _REACHED_FALSE_PARTS):
+            values.iloc[int(i)] = False
+        elif any(part in word for part in _REACHED_TRUE_PARTS):
+            values.iloc[int(i)] = True
+    return values, u.notna() & values.isna()
+
+
+def parse_reached(s: pd.Series) -> Parsed:
+    """Return (nullable boolean values, unreadable mask) from 接通/未接通, 关机, 空号 and the like."""
+    return _per_unique(clean_typed(s), _reached_of)
+
+
+def _category_of(u: pd.Series, words: tuple[tuple[str, tuple[str, ...]], ...]) -> Parsed:
+    codes = {code.lower(): code for code, _ in words}
+    codes["other"] = "other"
+    found = []
+    for value in u.str.lower():
+        code = codes.get(value)
+        if code is None:
+            code = next((code for code, parts in words if any(p in value for p in parts)), "other")
+        found.append(code)
+    return pd.Series(found, index=u.index, dtype="str"), pd.Series(False, index=u.index)
+
+
+def parse_service_types(s: pd.Series) -> pd.Series:
+    """Return canonical service types (first_maintenance ... other); blank or unknown is other."""
+    values, _ = _per_unique(clean_typed(s), lambda u: _category_of(u, SERVICE_TYPE_WORDS))
+    return values.fillna("other").astype("str")
+
+
+def parse_callback_types(s: pd.Series) -> pd.Series:
+    """Return canonical callback types (3DC, 7DC, other); blank or unknown is other."""
+    values, _ = _per_unique(clean_typed(s), lambda u: _category_of(u, CALLBACK_TYPE_WORDS))
+    return values.fillna("other").astype("str")
+
+
+def _levels_of(u: pd.Series) -> Parsed:
+    found: list[object] = []
+    for value in u:
+        key = str(value).lower().replace("级别", "").replace("级", "").replace("投诉", "")
+        key = key.replace("level", "").strip()
+        level = LEVEL_WORDS.get(key)
+        if level is None:
+            number = pd.to_numeric(key, errors="coerce")
+            if pd.notna(number) and float(number).is_integer() and 1 <= number <= 4:
+                level = int(number)
+        found.append(pd.NA if level is None else level)
+    values = pd.Series(found, index=u.index, dtype="Int64")
+    return values, u.notna() & values.isna()
+
+
+def parse_complaint_levels(s: pd.Series) -> Parsed:
+    """Return (Int64 levels 1-4, unreadable mask) from 1-4, 一级..四级 or 轻微/一般/严重/危机."""
+    return _per_unique(clean_typed(s), _levels_of)
+
+
+def detect_scale(s: pd.Series) -> str:
+    """Return the scale of a score column from all its values: "1-5", "0-10", "0-100" or "labels"."""
+    text = clean_typed(s).dropna().drop_duplicates()
+    numbers = pd.to_numeric(text, errors="coerce").dropna()
+    if numbers.empty:
+        return "labels"
+    if numbers.between(1, 5).all():
+        return "1-5"
+    if (numbers > 10).any():
+        return "0-100"
+    return "0-10"
+
+
+def parse_scores(s: pd.Series, scale: str | None = None) -> tuple[pd.Series, pd.Series, str]:
+    """Return (scores on 0-10, unreadable mask, scale used); labels map to 10/8/6/4/2."""
+    text = clean_typed(s)
+    used = scale or detect_scale(text)
+    low, high, multiplier, divisor = SCALE_FACTORS.get(used, (np.nan, np.nan, np.nan, np.nan))
+
+    def scores_of(u: pd.Series) -> Parsed:
+        numbers = pd.to_numeric(u, errors="coerce").astype("float64")
+        on_scale = numbers.where(numbers.between(low, high)) * multiplier / divisor
+        labels = u.map(LABEL_SCORES).astype("float64")
+        values = on_scale.fillna(labels)
+        return values, u.notna() & values.isna()
+
+    values, bad = _per_unique(text, scores_of)
+    return values.astype("float64"), bad, used

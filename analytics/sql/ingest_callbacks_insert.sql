@@ -1,0 +1,46 @@
+-- one row per callback attempt the import inserts or rewrites (action from ingest_callbacks_plan.sql)
+INSERT INTO callbacks (
+    callback_id,
+    order_id,
+    vin,
+    callback_type,
+    callback_date,
+    agent,
+    reached,
+    overall_score,
+    attitude_score,
+    quality_score,
+    timeliness_score,
+    price_score,
+    environment_score,
+    recommend_score,
+    comment,
+    is_complaint,
+    complaint_category,
+    complaint_level,
+    resolved_at,
+    import_id
+)
+SELECT
+    callback_id,
+    order_id,
+    vin,
+    callback_type,
+    CAST(callback_date AS TIMESTAMP),
+    agent,
+    CAST(reached AS BOOLEAN),
+    CAST(overall_score AS DOUBLE),
+    CAST(attitude_score AS DOUBLE),
+    CAST(quality_score AS DOUBLE),
+    CAST(timeliness_score AS DOUBLE),
+    CAST(price_score AS DOUBLE),
+    CAST(environment_score AS DOUBLE),
+    CAST(recommend_score AS DOUBLE),
+    comment,
+    CAST(is_complaint AS BOOLEAN),
+    complaint_category,
+    CAST(complaint_level AS INTEGER),
+    CAST(resolved_at AS TIMESTAMP),
+    $import_id
+FROM ingest_final
+WHERE action IN ('insert', 'update')

@@ -1,0 +1,74 @@
+-- one row per staged callback attempt: the row as it stands after the import, and the action that writes it
+-- ($m_<column> is true when the file supplies the column; a column the file lacks keeps the stored value)
+WITH s AS (
+    SELECT
+        CAST(source_row AS INTEGER) AS source_row,
+        CAST(callback_id AS VARCHAR) AS callback_id,
+        CAST(order_id AS VARCHAR) AS order_id,
+        CAST(vin AS VARCHAR) AS vin,
+        CAST(callback_type AS VARCHAR) AS callback_type,
+        CAST(callback_date AS TIMESTAMP) AS callback_date,
+        CAST(agent AS VARCHAR) AS agent,
+        CAST(reached AS BOOLEAN) AS reached,
+        CAST(overall_score AS DOUBLE) AS overall_score,
+        CAST(attitude_score AS DOUBLE) AS attitude_score,
+        CAST(quality_score AS DOUBLE) AS quality_score,
+        CAST(timeliness_score AS DOUBLE) AS timeliness_score,
+        CAST(price_score AS DOUBLE) AS price_score,
+        CAST(environment_score AS DOUBLE) AS environment_score,
+        CAST(recommend_score AS DOUBLE) AS recommend_score,
+        CAST(comment AS VARCHAR) AS comment,
+        CAST(is_complaint AS BOOLEAN) AS is_complaint,
+        CAST(complaint_category AS VARCHAR) AS complaint_category,
+        CAST(complaint_level AS INTEGER) AS complaint_level,
+        CAST(resolved_at AS TIMESTAMP) AS resolved_at
+    FROM ingest_staged
+)
+SELECT
+    s.source_row,
+    s.callback_id,
+    CASE WHEN $m_order_id OR t.callback_id IS NULL THEN s.order_id ELSE t.order_id END AS order_id,
+    CASE WHEN $m_vin OR t.callback_id IS NULL THEN s.vin ELSE t.vin END AS vin,
+    CASE WHEN $m_callback_type OR t.callback_id IS NULL THEN s.callback_type ELSE t.callback_type END AS callback_type,
+    CASE WHEN $m_callback_date OR t.callback_id IS NULL THEN s.callback_date ELSE t.callback_date END AS callback_date,
+    CASE WHEN $m_agent OR t.callback_id IS NULL THEN s.agent ELSE t.agent END AS agent,
+    CASE WHEN $m_reached OR t.callback_id IS NULL THEN s.reached ELSE t.reached END AS reached,
+    CASE WHEN $m_overall_score OR t.callback_id IS NULL THEN s.overall_score ELSE t.overall_score END AS overall_score,
+    CASE WHEN $m_attitude_score OR t.callback_id IS NULL THEN s.attitude_score ELSE t.attitude_score END AS attitude_score,
+    CASE WHEN $m_quality_score OR t.callback_id IS NULL THEN s.quality_score ELSE t.quality_score END AS quality_score,
+    CASE WHEN $m_timeliness_score OR t.callback_id IS NULL THEN s.timeliness_score ELSE t.timeliness_score END AS timeliness_score,
+    CASE WHEN $m_price_score OR t.callback_id IS NULL THEN s.price_score ELSE t.price_score END AS price_score,
+    CASE WHEN $m_environment_score OR t.callback_id IS NULL THEN s.environment_score ELSE t.environment_score END AS environment_score,
+    CASE WHEN $m_recommend_score OR t.callback_id IS NULL THEN s.recommend_score ELSE t.recommend_score END AS recommend_score,
+    CASE WHEN $m_comment OR t.callback_id IS NULL THEN s.comment ELSE t.comment END AS comment,
+    CASE WHEN $m_is_complaint OR t.callback_id IS NULL THEN s.is_complaint ELSE t.is_complaint END AS is_complaint,
+    CASE WHEN $m_complaint_category OR t.callback_id IS NULL THEN s.complaint_category ELSE t.complaint_category END AS complaint_category,
+    CASE WHEN $m_complaint_level OR t.callback_id IS NULL THEN s.complaint_level ELSE t.complaint_level END AS complaint_level,
+    CASE WHEN $m_resolved_at OR t.callback_id IS NULL THEN s.resolved_at ELSE t.resolved_at END AS resolved_at,
+    CASE
+        WHEN t.callback_id IS NULL THEN 'insert'
+        WHEN
+             ($m_order_id AND s.order_id IS DISTINCT FROM t.order_id)
+          OR ($m_vin AND s.vin IS DISTINCT FROM t.vin)
+          OR ($m_callback_type AND s.callback_type IS DISTINCT FROM t.callback_type)
+          OR ($m_callback_date AND s.callback_date IS DISTINCT FROM t.callback_date)
+          OR ($m_agent AND s.agent IS DISTINCT FROM t.agent)
+          OR ($m_reached AND s.reached IS DISTINCT FROM t.reached)
+          OR ($m_overall_score AND s.overall_score IS DISTINCT FROM t.overall_score)
+          OR ($m_attitude_score AND s.attitude_score IS DISTINCT FROM t.attitude_score)
+          OR ($m_quality_score AND s.quality_score IS DISTINCT FROM t.quality_score)
+          OR ($m_timeliness_score AND s.timeliness_score IS DISTINCT FROM t.timeliness_score)
+          OR ($m_price_score AND s.price_score IS DISTINCT FROM t.price_score)
+          OR ($m_environment_score AND s.environment_score IS DISTINCT FROM t.environment_score)
+          OR ($m_recommend_score AND s.recommend_score IS DISTINCT FROM t.recommend_score)
+          OR ($m_comment AND s.comment IS DISTINCT FROM t.comment)
+          OR ($m_is_complaint AND s.is_complaint IS DISTINCT FROM t.is_complaint)
+          OR ($m_complaint_category AND s.complaint_category IS DISTINCT FROM t.complaint_category)
+          OR ($m_complaint_level AND s.complaint_level IS DISTINCT FROM t.complaint_level)
+          OR ($m_resolved_at AND s.resolved_at IS DISTINCT FROM t.resolved_at)
+        THEN 'update'
+        ELSE 'unchanged'
+    END AS action
+FROM s
+LEFT JOIN callbacks AS t ON t.callback_id = s.callback_id
+ORDER BY s.source_row

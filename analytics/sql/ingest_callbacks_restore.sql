@@ -1,0 +1,46 @@
+-- one row per callback attempt a rolled-back import had rewritten: the image it replaced
+INSERT INTO callbacks (
+    callback_id,
+    order_id,
+    vin,
+    callback_type,
+    callback_date,
+    agent,
+    reached,
+    overall_score,
+    attitude_score,
+    quality_score,
+    timeliness_score,
+    price_score,
+    environment_score,
+    recommend_score,
+    comment,
+    is_complaint,
+    complaint_category,
+    complaint_level,
+    resolved_at,
+    import_id
+)
+SELECT
+    callback_id,
+    order_id,
+    vin,
+    callback_type,
+    callback_date,
+    agent,
+    reached,
+    overall_score,
+    attitude_score,
+    quality_score,
+    timeliness_score,
+    price_score,
+    environment_score,
+    recommend_score,
+    comment,
+    is_complaint,
+    complaint_category,
+    complaint_level,
+    resolved_at,
+    import_id
+FROM callbacks_history
+WHERE replaced_by = $import_id

@@ -1,0 +1,31 @@
+-- one row per requested month: visits, revenue, booked visits and visits covered by a 3DC attempt
+-- Covered: at least one 3DC attempt (reached or not) on the order dated 0 to coverage_3dc_days
+-- whole days after the visit; an attempt dated in the next month still covers its visit.
+WITH months AS (
+    SELECT DISTINCT unnest($months::DATE[]) AS month
+),
+visits AS (
+    SELECT o.order_id, o.visit_date, o.amount, o.is_appointment,
+           CAST(date_trunc('month', o.visit_date) AS DATE) AS month
+    FROM service_orders AS o
+    WHERE o.visit_date >= (SELECT min(month) FROM months)
+      AND o.visit_date <= (SELECT last_day(max(month)) FROM months)
+      AND ($stores::VARCHAR[] IS NULL OR list_contains($stores::VARCHAR[], o.store))
+),
+covered AS (
+    SELECT DISTINCT v.order_id
+    FROM visits AS v
+    JOIN callbacks AS c ON c.order_id = v.order_id
+    WHERE c.callback_type = '3DC'
+      AND date_diff('day', v.visit_date, CAST(c.callback_date AS DATE)) BETWEEN 0 AND $coverage_3dc_days
+)
+SELECT m.month,
+       count(v.order_id) AS visits,
+       sum(v.amount) AS revenue,
+       count(v.order_id) FILTER (WHERE v.is_appointment) AS appointments,
+       count(cv.order_id) AS covered_3dc
+FROM months AS m
+LEFT JOIN visits AS v USING (month)
+LEFT JOIN covered AS cv USING (order_id)
+GROUP BY m.month
+ORDER BY m.month

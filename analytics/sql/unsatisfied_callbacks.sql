@@ -1,0 +1,52 @@
+-- one row per callback dated in [start, end] that needs a follow-up: reached with an overall score below the threshold, or a complaint
+-- Followed up: a reached callback on the same vehicle or the same order within followup_days
+-- after it, or the complaint resolved; only what is known at the reference time as_of counts.
+WITH facts AS (
+    SELECT * FROM {{ ref('callback_facts') }} AS f
+),
+flagged AS (
+    SELECT f.*,
+           coalesce(f.reached, false) AND coalesce(f.overall_score < $satisfied_threshold, false) AS unsatisfied
+    FROM facts AS f
+    WHERE f.callback_day BETWEEN $start AND $end
+      AND f.callback_date <= $as_of
+      AND ($stores::VARCHAR[] IS NULL OR list_contains($stores::VARCHAR[], f.store))
+),
+needs AS (
+    SELECT * FROM flagged WHERE unsatisfied OR is_complaint
+),
+later AS (
+    SELECT u.callback_id, n.callback_date
+    FROM needs AS u
+    JOIN facts AS n ON n.vin = u.vin
+    WHERE coalesce(n.reached, false)
+      AND n.callback_date > u.callback_date
+      AND n.callback_date <= u.callback_date + to_days(CAST($followup_days AS INTEGER))
+      AND n.callback_date <= $as_of
+    UNION ALL
+    SELECT u.callback_id, n.callback_date
+    FROM needs AS u
+    JOIN facts AS n ON n.order_id = u.order_id
+    WHERE coalesce(n.reached, false)
+      AND n.callback_date > u.callback_date
+      AND n.callback_date <= u.callback_date + to_days(CAST($followup_days AS INTEGER))
+      AND n.callback_date <= $as_of
+),
+followups AS (
+    SELECT callback_id, min(callback_date) AS next_callback_at
+    FROM later
+    GROUP BY callback_id
+)
+SELECT u.callback_id, u.callback_date, u.callback_type, u.order_id, u.vin, u.plate, u.customer_name, u.phone,
+       u.store, u.advisor, u.service_type, u.model, u.agent,
+       u.overall_score, u.attitude_score, u.quality_score, u.timeliness_score, u.price_score,
+       u.environment_score, u.recommend_score, u.comment,
+       u.unsatisfied, u.is_complaint, u.complaint_category, u.complaint_level, u.limit_hours,
+       CASE WHEN u.resolved_at <= $as_of THEN u.resolved_at END AS resolved_at,
+       fu.next_callback_at,
+       date_diff('second', u.callback_date, $as_of) / 3600.0 AS hours_since,
+       date_diff('day', u.callback_day, CAST($as_of AS DATE)) AS days_since,
+       fu.next_callback_at IS NOT NULL OR coalesce(u.resolved_at <= $as_of, false) AS followed_up
+FROM needs AS u
+LEFT JOIN followups AS fu USING (callback_id)
+ORDER BY u.callback_date DESC, u.callback_id

@@ -1,0 +1,176 @@
+"""read_table: format, encoding, delimiter and header row told from the bytes."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics.errors import ImportRefused
+from analytics.ingest import RawTable, read_table
+from analytics.ingest.read import SOURCE_ROW
+
+DATA = Path(__file__).resolve().parent / "data"
+SERVICE_HEADER = [
+    "门店", "工单号", "车架号", "车牌号", "客户姓名", "联系电话", "车型", "购车日期",
+    "进厂日期", "进厂里程", "维修类型", "结算金额", "服务顾问", "是否预约",
+]  # fmt: skip
+
+
+def test_gbk_csv_is_decoded_from_its_bytes_with_header_on_the_first_row():
+    raw = read_table(DATA / "service_orders_gbk.csv")
+    assert raw.file_name == "service_orders_gbk.csv"
+    assert raw.format == "csv"
+    assert raw.encoding == "gb18030"
+    assert raw.delimiter == ","
+    assert raw.header_row == 1
+    assert raw.headers == SERVICE_HEADER
+    assert raw.rows[SOURCE_ROW].tolist() == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert raw.rows["结算金额"].tolist()[:3] == ["0.00", "1,280.00", "3,456.50"]
+    assert raw.rows["客户姓名"].iloc[4] == "孙丽"
+
+
+def test_utf8_bom_is_dropped_from_the_first_header():
+    raw = read_table(DATA / "callbacks_bom.csv")
+    assert raw.encoding == "utf-8-sig"
+    assert raw.headers[0] == "工单号"
+    assert raw.rows["回访日期"].iloc[4] == "2024年3月4日 11:00"
+
+
+@pytest.mark.parametrize("delimiter", [",", "\t", ";"])
+def test_header_is_found_below_title_lines_and_blank_rows(delimiter):
+    lines = [
+        "XX店维修工单导出 2024年",
+        "",
+        delimiter.join(["工单号", "进厂日期", "结算金额"]),
+        delimiter.join(["WO1", "2024/3/5", "88"]),
+        "",
+        delimiter.join(["WO2", "2024/3/6", "99"]),
+    ]
+    raw = read_table("\r\n".join(lines).encode("gb18030"), "export.txt")
+    assert raw.delimiter == delimiter
+    assert raw.header_row == 3
+    assert raw.headers == ["工单号", "进厂日期", "结算金额"]
+    assert raw.rows[SOURCE_ROW].tolist() == [4, 6]
+    assert raw.rows["工单号"].tolist() == ["WO1", "WO2"]
+
+
+def test_xlsx_title_row_blank_rows_and_date_cells():
+    raw = read_table(DATA / "service_orders_titled.xlsx")
+    assert raw.format == "xlsx"
+    assert raw.encoding is None
+    assert raw.header_row == 3
+    assert raw.headers[:3] == ["店名", "委托书号", "VIN"]
+    assert raw.rows[SOURCE_ROW].tolist() == [4, 5, 6, 8]
+    first = raw.rows.iloc[0]
+    assert first["开票日期"] == "2023-04-01"
+    assert first["进站日期"] == "2024-04-01 09:30:00"
+    assert first["手机"] == "13300005555"
+    second = raw.rows.iloc[1]
+    assert second["开票日期"] == "45000"
+    assert second["行驶里程"] == "25678"
+    assert second["总金额"] == "2350.75"
+    assert raw.rows["预约"].isna().tolist() == [False, False, False, True]
+
+
+def test_format_is_told_by_content_not_by_the_file_name():
+    xlsx = read_table((DATA / "service_orders_titled.xlsx").read_bytes(), "orders.csv")
+    assert xlsx.format == "xlsx"
+    csv = read_table((DATA / "service_orders_gbk.csv").read_bytes(), "orders.xlsx")
+    assert csv.format == "csv"
+    assert csv.encoding == "gb18030"
+
+
+def test_ragged_rows_are_padded_and_keep_their_row_numbers():
+    text = "工单号,进厂日期,结算金额\nWO1,2024-03-05\n\nWO2,2024-03-06,10,extra\nWO3,2024-03-07,11\n"
+    raw = read_table(text.encode("utf-8"), "ragged.csv")
+    assert raw.headers == ["工单号", "进厂日期", "结算金额", "column D"]
+    assert raw.rows[SOURCE_ROW].tolist() == [2, 4, 5]
+    assert raw.rows["结算金额"].isna().tolist() == [True, False, False]
+    assert raw.rows["column D"].tolist()[1] == "extra"
+
+
+def test_a_quoted_line_break_stays_inside_one_row():
+    text = '工单号,进厂日期,备注\nWO1,2024-03-05,"第一行\n第二行"\nWO2,2024-03-06,ok\n'
+    raw = read_table(text.encode("utf-8"), "notes.csv")
+    assert raw.rows[SOURCE_ROW].tolist() == [2, 3]
+    assert raw.rows["备注"].tolist() == ["第一行\n第二行", "ok"]
+
+
+def test_duplicate_and_empty_headers_get_unique_names():
+    raw = read_table("工单号,进厂日期,,工单号\nWO1,2024-03-05,x,y\n".encode(), "dup.csv")
+    assert raw.headers == ["工单号", "进厂日期", "column C", "工单号 (2)"]
+
+
+def _zip_without_workbook() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("readme.txt", "not a workbook")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"", "is empty"),
+        (b"\xef\xbb\xbf \r\n\r\n", "is empty"),
+        (b",,,\r\n,,,\r\n", "is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "PNG image"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "JPEG image"),
+        (b"%PDF-1.7\n%\xe2\xe3", "PDF document"),
+        (b"<!DOCTYPE html><html><body>x</body></html>", "web page"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "Excel 97-2003"),
+        (_zip_without_workbook(), "not an Excel workbook"),
+        (b"\x00\x01\x02\x03binary\x00\x00\x04\x05" * 20, "binary"),
+        ("工单号,进厂日期\r\n".encode("gbk"), "no data rows"),
+    ],
+)
+def test_unusable_files_are_refused_with_one_sentence(data, fragment):
+    with pytest.raises(ImportRefused) as refused:
+        read_table(data, "upload.csv")
+    message = str(refused.value)
+    assert fragment in message
+    assert message.startswith("upload.csv ")
+    assert "\n" not in message
+    assert message.endswith(".")
+
+
+def test_a_missing_path_is_refused_not_raised(tmp_path):
+    with pytest.raises(ImportRefused, match="does not exist"):
+        read_table(tmp_path / "nowhere.csv")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.binary(max_size=200).map(lambda b: b"PK\x03\x04" + b),
+        st.text(max_size=300).map(lambda t: t.encode("utf-8")),
+        st.lists(
+            st.lists(st.sampled_from(["工单号", "进厂日期", "1,2", '"', "", "\n", "x"]), max_size=5),
+            max_size=6,
+        ).map(lambda rows: "\n".join(",".join(r) for r in rows).encode("gb18030")),
+    )
+)
+def test_arbitrary_bytes_give_a_table_or_a_refusal(data):
+    try:
+        raw = read_table(data, "fuzz.bin")
+    except ImportRefused as refused:
+        assert str(refused)
+    else:
+        assert isinstance(raw, RawTable)
+        assert len(raw.rows) >= 1
+        assert list(raw.rows.columns) == [*raw.headers, SOURCE_ROW]
+
+
+def test_a_wide_record_far_below_the_sample_keeps_its_extra_cell():
+    lines = ["导出", "工单号,进厂日期,结算金额"] + [f"WO{i},2024-03-05,{i}" for i in range(300)]
+    lines[250] += ",late extra"
+    raw = read_table("\n".join(lines).encode("utf-8"), "wide.csv")
+    assert raw.headers == ["工单号", "进厂日期", "结算金额", "column D"]
+    assert len(raw.rows) == 300
+    assert raw.rows.loc[raw.rows[SOURCE_ROW] == 251, "column D"].tolist() == ["late extra"]

@@ -1,0 +1,167 @@
+"""Value parsers: dates, numbers, yes/no, reached words, types, levels and score scales."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analytics.ingest import values
+
+
+def _s(*items: str | None) -> pd.Series:
+    return pd.Series(list(items), dtype="str")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-03-05", "2024-03-05 00:00:00"),
+        ("2024/3/5", "2024-03-05 00:00:00"),
+        ("2024.3.5", "2024-03-05 00:00:00"),
+        ("20240305", "2024-03-05 00:00:00"),
+        ("2024年3月5日", "2024-03-05 00:00:00"),
+        ("2024/3/5 14:30", "2024-03-05 14:30:00"),
+        ("2024-03-05 14:30:15", "2024-03-05 14:30:15"),
+        ("2024-03-05T08:05:00", "2024-03-05 08:05:00"),
+        ("2024年3月5日 14时30分", "2024-03-05 14:30:00"),
+        ("45356", "2024-03-05 00:00:00"),
+        ("45356.75", "2024-03-05 18:00:00"),
+        (" 2024/03/05 ", "2024-03-05 00:00:00"),
+    ],
+)
+def test_dates_in_chinese_iso_compact_and_excel_serial_forms(text, expected):
+    parsed, bad = values.parse_datetimes(_s(text), keep_time=True)
+    assert str(parsed.iloc[0]) == expected
+    assert not bad.iloc[0]
+
+
+def test_date_columns_drop_the_time_of_day_and_datetime_columns_keep_it():
+    day, _ = values.parse_datetimes(_s("2024/3/5 14:30"), keep_time=False)
+    moment, _ = values.parse_datetimes(_s("2024/3/5 14:30"), keep_time=True)
+    assert str(day.iloc[0]) == "2024-03-05 00:00:00"
+    assert str(moment.iloc[0]) == "2024-03-05 14:30:00"
+
+
+def test_impossible_or_unreadable_dates_are_marked_and_blanks_are_not():
+    parsed, bad = values.parse_datetimes(
+        _s("2023/2/30", "2024-13-01", "next week", "2024", None, "", "-"), keep_time=False
+    )
+    assert bad.tolist() == [True, True, True, True, False, False, False]
+    assert parsed.isna().all()
+
+
+def test_numbers_with_thousands_separators_and_currency_signs():
+    parsed, bad = values.parse_numbers(
+        _s("1,280.00", "￥150.00", "¥35", "120元", "1.2万", "-5", " 7 ", "12x", None)
+    )
+    assert parsed.tolist()[:7] == [1280.0, 150.0, 35.0, 120.0, 12000.0, -5.0, 7.0]
+    assert bad.tolist() == [False] * 7 + [True, False]
+
+
+def test_integers_round_and_refuse_absurd_magnitudes():
+    parsed, bad = values.parse_integers(_s("23,410", "99.6", "99999999999"))
+    assert parsed.tolist()[:2] == [23410, 100]
+    assert bad.tolist() == [False, False, True]
+
+
+def test_yes_no_words_in_any_case():
+    parsed, bad = values.parse_booleans(
+        _s("是", "否", "Y", "n", "1", "0", "TRUE", "false", "Yes", "maybe", None)
+    )
+    assert parsed.tolist()[:9] == [True, False, True, False, True, False, True, False, True]
+    assert bad.tolist() == [False] * 9 + [True, False]
+
+
+def test_reached_words_from_the_product_list():
+    words = [
+        "接通",
+        "已接通",
+        "成功",
+        "是",
+        "Y",
+        "1",
+        "未接通",
+        "无人接听",
+        "关机",
+        "空号",
+        "拒接",
+        "占线",
+        "失败",
+        "否",
+        "N",
+        "0",
+    ]
+    parsed, bad = values.parse_reached(_s(*words))
+    assert parsed.tolist() == [True] * 6 + [False] * 10
+    assert not bad.any()
+
+
+def test_reached_notes_with_a_failure_word_are_false_and_nonsense_is_unreadable():
+    parsed, bad = values.parse_reached(_s("未接通-关机", "已接通，客户满意", "打错了"))
+    assert parsed.tolist()[:2] == [False, True]
+    assert bad.tolist() == [False, False, True]
+
+
+def test_service_types_map_by_priority_with_other_as_the_rest():
+    texts = ["首保", "首次保养", "定保", "常规保养", "保养", "一般维修", "机修", "维修", "索赔", "三包", "保修",
+             "钣喷", "事故", "钣金", "事故车维修", "洗车美容", None, "maintenance"]  # fmt: skip
+    expected = ["first_maintenance", "first_maintenance", "maintenance", "maintenance", "maintenance",
+                "repair", "repair", "repair", "warranty", "warranty", "warranty",
+                "body_paint", "body_paint", "body_paint", "body_paint", "other", "other", "maintenance"]  # fmt: skip
+    assert values.parse_service_types(_s(*texts)).tolist() == expected
+
+
+def test_callback_types_3dc_7dc_and_other():
+    texts = ["3DC", "7dc", "三日回访", "售后回访", "七日回访", "新车回访", "销售回访", "投诉回访", None]
+    assert values.parse_callback_types(_s(*texts)).tolist() == [
+        "3DC", "7DC", "3DC", "3DC", "7DC", "7DC", "7DC", "other", "other"
+    ]  # fmt: skip
+
+
+def test_complaint_levels_from_numbers_ordinals_and_severity_words():
+    texts = ["1", "一级", "二级", "三级", "四级", "轻微", "一般", "严重", "危机", "4级", "5", None]
+    parsed, bad = values.parse_complaint_levels(_s(*texts))
+    assert parsed.tolist()[:10] == [1, 1, 2, 3, 4, 1, 2, 3, 4, 4]
+    assert bad.tolist() == [False] * 10 + [True, False]
+
+
+@pytest.mark.parametrize(
+    ("column", "scale", "expected"),
+    [
+        (["5", "4", "3", "2", "1", None], "1-5", [10.0, 8.0, 6.0, 4.0, 2.0, None]),
+        (["85", "100", "60", "0", "73"], "0-100", [8.5, 10.0, 6.0, 0.0, 7.3]),
+        (["9", "10", "6", "0", "3"], "0-10", [9.0, 10.0, 6.0, 0.0, 3.0]),
+        (
+            ["非常满意", "满意", "比较满意", "一般", "不满意", "非常不满意"],
+            "labels",
+            [10.0, 8.0, 8.0, 6.0, 4.0, 2.0],
+        ),
+        (["5", "满意", "3"], "1-5", [10.0, 8.0, 6.0]),
+    ],
+)
+def test_score_scale_is_decided_per_column_from_its_values(column, scale, expected):
+    parsed, bad, used = values.parse_scores(_s(*column))
+    assert used == scale
+    assert [None if pd.isna(v) else v for v in parsed.tolist()] == expected
+    assert not bad.any()
+
+
+def test_a_given_scale_overrides_detection_and_marks_values_off_that_scale():
+    parsed, bad, used = values.parse_scores(_s("5", "4", "8"), "1-5")
+    assert used == "1-5"
+    assert parsed.tolist()[:2] == [10.0, 8.0]
+    assert bad.tolist() == [False, False, True]
+    kept, _, _ = values.parse_scores(_s("5", "4"), "0-10")
+    assert kept.tolist() == [5.0, 4.0]
+
+
+def test_scores_beyond_a_hundred_or_unknown_words_are_unreadable():
+    _, bad, used = values.parse_scores(_s("90", "150", "很好"))
+    assert used == "0-100"
+    assert bad.tolist() == [False, True, True]
+
+
+def test_excel_text_guard_and_blanks_are_cleaned():
+    assert values.clean_text(_s('="013800"', "  x ", "", None)).tolist()[:2] == ["013800", "x"]
+    assert values.clean_text(_s("", None)).isna().all()
+    assert values.clean_vin(_s(" lsv au2a37n2183746 ")).tolist() == ["LSVAU2A37N2183746"]
