@@ -17,6 +17,14 @@ filters = draw_sidebar()
 st.session_state["_filters"] = filters
 
 PAGES = {
+    t("nav.section_dashboards"): [
+        st.Page(
+            "pages/maintenance.py",
+            title=t("nav.maintenance"),
+            icon=":material/build:",
+            url_path="maintenance",
+        ),
+    ],
     t("nav.section_admin"): [
         st.Page(
             "pages/data.py", title=t("nav.data"), icon=":material/database:", url_path="data", default=True

@@ -19,6 +19,7 @@ from analytics.errors import UserError
 COMMAND_MODULES: tuple[str, ...] = (
     "analytics.ingest.commands",
     "analytics.kpi",
+    "analytics.maintenance",
 )
 
 

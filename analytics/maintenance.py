@@ -36,12 +36,11 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from analytics import db, schedule
+from analytics import db, queries, schedule
 from analytics.config import DATA_DIR, db_path, settings
 from analytics.errors import UserError
 from analytics.export import write_table
 from analytics.i18n import LANGUAGES, text
-from analytics.sqlfiles import sql
 
 HORIZONS: tuple[int, ...] = (30, 60, 90)
 MODEL_FORMAT = 1
@@ -134,13 +133,11 @@ def vehicle_state(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFram
     since the last maintenance, the schedule's due date, items due and the rule score, from records
     dated on or before ``as_of`` only."""
     cfg = _config()
-    history = con.execute(
-        sql("maintenance_vehicle_history"), {"as_of": as_of, "base_days": _base_days()}
-    ).df()
-    trend = con.execute(
-        sql("maintenance_odometer_trend"), {"as_of": as_of, "max_km_per_day": cfg["max_km_per_day"]}
-    ).df()
-    visits = con.execute(sql("maintenance_visits"), {"as_of": as_of}).df()
+    history = queries.run(con, "maintenance_vehicle_history", {"as_of": as_of, "base_days": _base_days()})
+    trend = queries.run(
+        con, "maintenance_odometer_trend", {"as_of": as_of, "max_km_per_day": cfg["max_km_per_day"]}
+    )
+    visits = queries.run(con, "maintenance_visits", {"as_of": as_of})
     state = history.merge(trend, on="vin", how="left")
     return _with_schedule(state, visits, as_of, cfg)
 
@@ -321,10 +318,11 @@ def rule_score(days_to_due: np.ndarray, horizon: int) -> np.ndarray:
 
 def next_visits(con: duckdb.DuckDBPyConnection, as_of: dt.date, until: dt.date) -> pd.DataFrame:
     """Return one row per vehicle with a maintenance visit in (as_of, until]: days to the first one."""
-    return con.execute(
-        sql("maintenance_next_visit"),
+    return queries.run(
+        con,
+        "maintenance_next_visit",
         {"as_of": as_of, "until": until, "service_types": list(schedule.MAINTENANCE_TYPES)},
-    ).df()
+    )
 
 
 def _snapshot(con: duckdb.DuckDBPyConnection, cutoff: dt.date, until: dt.date) -> pd.DataFrame:

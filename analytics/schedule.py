@@ -47,6 +47,7 @@ class Item:
     name_zh: str
     km: tuple[int, int] | None
     days: tuple[int, int] | None
+    routine: bool = False  # done at every maintenance visit, whatever its own interval says
 
 
 @cache
@@ -80,6 +81,7 @@ def items() -> list[Item]:
                 name_zh=raw["name_zh"],
                 km=(int(km[0]), int(km[1])) if km else None,
                 days=(int(days[0]), int(days[1])) if days else None,
+                routine=bool(raw.get("routine", False)),
             )
         )
     return out

@@ -67,6 +67,8 @@ for tile, h in zip(tiles[1:], maintenance.HORIZONS, strict=True):
         t("maintenance.expected", h=h), f"{outlook[f'p{h}']:,.0f}", help=t("maintenance.expected_help")
     )
 
+# Labels fixed at run time: AppTest calls format_func outside the run, where the language is unknown.
+horizon_labels = {h: t("maintenance.horizon_n", h=h) for h in maintenance.HORIZONS}
 tab_list, tab_card = st.tabs([t("maintenance.tab_list"), t("maintenance.tab_card")])
 
 with tab_list:
@@ -76,7 +78,7 @@ with tab_list:
         t("maintenance.horizon"),
         maintenance.HORIZONS,
         default=30,
-        format_func=lambda h: t("maintenance.horizon_n", h=h),
+        format_func=horizon_labels.__getitem__,
         key="maint_horizon",
     )
     horizon = horizon or 30
@@ -84,7 +86,7 @@ with tab_list:
     chosen_items = right.multiselect(
         t("maintenance.items_filter"),
         list(names),
-        format_func=names.get,
+        format_func=names.__getitem__,
         key="maint_items",
         help=t("maintenance.items_filter_help"),
     )
@@ -201,7 +203,7 @@ with tab_card:
         for method, color in (("model", COLORS[0]), ("rule", MUTED)):
             rows = table[table["method"] == method]
             fig.add_bar(
-                x=[t("maintenance.horizon_n", h=h) for h in rows["horizon"]],
+                x=[horizon_labels[h] for h in rows["horizon"]],
                 y=rows[metric],
                 name=methods[method],
                 marker_color=color,
@@ -225,7 +227,7 @@ with tab_card:
         t("maintenance.card_horizon"),
         maintenance.HORIZONS,
         default=30,
-        format_func=lambda h: t("maintenance.horizon_n", h=h),
+        format_func=horizon_labels.__getitem__,
         key="maint_card_horizon",
     )
     card_h = card_h or 30

@@ -60,11 +60,10 @@ def draw_sidebar() -> Filters:
             st.session_state["month"] = _default_month(months)
         month = st.selectbox(t("sidebar.month"), months, key="month", help=t("sidebar.month_help"))
         _remember("window", 12)
+        # Labels fixed now: AppTest calls format_func outside the run, where the language is unknown.
+        window_labels = {n: t("sidebar.window_n", n=n) for n in WINDOWS}
         window = st.selectbox(
-            t("sidebar.window"),
-            WINDOWS,
-            key="window",
-            format_func=lambda n: t("sidebar.window_n", n=n),
+            t("sidebar.window"), WINDOWS, key="window", format_func=window_labels.__getitem__
         )
         chosen: list[str] = []
         if len(all_stores) > 1:
