@@ -74,7 +74,10 @@ FEATURES: tuple[str, ...] = (
     "last_score",
     "complaints_730",
     "items_due_count",
+    "car_model",
 )
+# Car models get codes in order of frequency; the rarest beyond this count share "unknown".
+MAX_CAR_MODELS = 60
 
 # Backtest segments where a model is often weak; each is a rule on the snapshot's columns.
 SEGMENTS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
@@ -103,6 +106,7 @@ def _config() -> dict[str, Any]:
         "seed": int(cfg.get("seed", 0)),
         "rule_overdue_days": float(cfg.get("rule_overdue_days", 30)),
         "threads": int(cfg.get("threads", 1)),
+        "calibration": str(cfg.get("calibration", "sigmoid")),
     }
 
 
@@ -177,9 +181,15 @@ def _schedule_plan(state: pd.DataFrame, visits: pd.DataFrame, as_of: dt.date) ->
     age = state["age_days"].to_numpy(dtype=float)
     since_first = state["days_since_first_visit"].to_numpy(dtype=float)
     has_purchase = np.isfinite(age)
-    # Without a purchase date the history starts at the first visit we know of.
-    start_ago = np.where(has_purchase, age, since_first)
-    start_km = np.where(has_purchase, 0.0, np.clip(km_now - kmpd * since_first, 0, None))
+    # The history is complete when the car was bought inside the data or its first maintenance is
+    # on record; otherwise the replay starts at the first visit we know of, assuming the items
+    # were in order then (starting at purchase would call every item of an old car overdue).
+    complete = has_purchase & (
+        state["first_maintenance_done"].to_numpy(dtype=bool)
+        | (age <= state["days_since_data_start"].to_numpy(dtype=float))
+    )
+    start_ago = np.where(complete, age, since_first)
+    start_km = np.where(complete, 0.0, np.clip(km_now - kmpd * since_first, 0, None))
     ago, km = _visit_grid(state, visits, kmpd, km_now)
 
     items = schedule.items()
@@ -197,17 +207,13 @@ def _schedule_plan(state: pd.DataFrame, visits: pd.DataFrame, as_of: dt.date) ->
             done_km[it.key] = np.where(hit, m, done_km[it.key])
 
     last_maintenance = state["last_maintenance"]
-    purchase = state["purchase_date"]
-    new_car = last_maintenance.isna().to_numpy() & has_purchase
+    new_car = last_maintenance.isna().to_numpy() & complete
+    # The rule sees the vehicle's own pace only, as the due-maintenance KPI does.
     trend_kmpd = np.where(state["trend_from_fleet"].to_numpy(dtype=float) > 0, np.nan, kmpd)
-    due_dates = [
-        schedule.next_due_date(_day(lm), _day(pd_), None if not np.isfinite(k) else float(k))
-        for lm, pd_, k in zip(last_maintenance, purchase, trend_kmpd, strict=True)
-    ]
-    days_to_due = np.array([np.nan if d is None else float((d - as_of).days) for d in due_dates])
-
-    maintained = ~last_maintenance.isna().to_numpy()
     since_maint = (pd.Timestamp(as_of) - pd.to_datetime(last_maintenance)).dt.days.to_numpy(dtype=float)
+    days_to_due = schedule.days_to_due(since_maint, age, trend_kmpd)
+    due_dates = pd.Timestamp(as_of) + pd.to_timedelta(days_to_due, unit="D")
+    maintained = np.isfinite(since_maint)
     routine_key = next((it.key for it in items if it.routine), None)
     if routine_key is not None:
         km_since = km_now - done_km[routine_key]
@@ -234,7 +240,7 @@ def _schedule_plan(state: pd.DataFrame, visits: pd.DataFrame, as_of: dt.date) ->
         "days_since_service": days_since,
         "days_to_due": days_to_due,
         "due_fraction": fraction,
-        "rule_due_date": pd.to_datetime(pd.Series(due_dates, index=state.index, dtype=object)),
+        "rule_due_date": due_dates,
         "rule_due_km": km_now + kmpd * at,
         "items_due": [",".join(c) for c in codes],
         "items_due_count": np.array([float(len(c)) for c in codes]),
@@ -279,10 +285,6 @@ def _reached(
             if step is not None:
                 flag |= km + step.km > item.km[1]
     return flag
-
-
-def _day(value: Any) -> dt.date | None:
-    return None if pd.isna(value) else pd.Timestamp(value).date()
 
 
 def _reachability(state: pd.DataFrame) -> list[str]:
@@ -338,8 +340,17 @@ def _labels(frame: pd.DataFrame, horizon: int) -> np.ndarray:
     return (frame["days_to_next_visit"].to_numpy(dtype=float) <= horizon).astype(int)
 
 
-def _matrix(frame: pd.DataFrame) -> np.ndarray:
-    return frame[list(FEATURES)].to_numpy(dtype=float)
+def _vocabulary(frame: pd.DataFrame) -> tuple[str, ...]:
+    """Return the car models to give codes to, most frequent first (ties by name)."""
+    counts = frame["model"].dropna().astype(str).value_counts()
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return tuple(name for name, _ in ordered[:MAX_CAR_MODELS])
+
+
+def _matrix(frame: pd.DataFrame, vocab: Sequence[str]) -> np.ndarray:
+    numeric = frame[list(FEATURES[:-1])].to_numpy(dtype=float)
+    codes = pd.Categorical(frame["model"], categories=list(vocab)).codes.astype(float)
+    return np.column_stack([numeric, np.where(codes < 0, np.nan, codes)])
 
 
 # --- the model --------------------------------------------------------------------------------
@@ -360,6 +371,23 @@ class Backtest:
 
 
 @dataclass
+class Fitted:
+    """Calibrated classifiers per horizon with the car models they know, and the calibrated rule."""
+
+    vocab: tuple[str, ...]
+    classifiers: dict[int, Any]
+    rules: dict[int, IsotonicRegression]
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Return an (n, 3) array of visit probabilities by 30, 60 and 90 days, never decreasing."""
+        if frame.empty:
+            return np.zeros((0, len(HORIZONS)))
+        x = _matrix(frame, self.vocab)
+        probs = np.column_stack([self.classifiers[h].predict_proba(x)[:, 1] for h in HORIZONS])
+        return np.maximum.accumulate(probs, axis=1)
+
+
+@dataclass
 class MaintenanceModel:
     """A fitted model: one calibrated classifier per horizon, the calibrated rule, and its backtest."""
 
@@ -370,8 +398,7 @@ class MaintenanceModel:
     trained_at: dt.datetime
     cutoffs: list[dt.date]
     rows: int
-    classifiers: dict[int, Any]
-    rule_calibrators: dict[int, IsotonicRegression]
+    fitted: Fitted
     backtest: Backtest
     train_seconds: float
     sklearn_version: str = sklearn.__version__
@@ -380,25 +407,25 @@ class MaintenanceModel:
 
 def _classifier(seed: int) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
-        max_iter=100,
-        learning_rate=0.1,
+        max_iter=60,
+        learning_rate=0.15,
         max_leaf_nodes=15,
         max_bins=63,
         min_samples_leaf=40,
         l2_regularization=1.0,
         early_stopping=False,
+        categorical_features=[name == "car_model" for name in FEATURES],
         random_state=seed,
     )
 
 
-def _fit_horizons(
-    frames: dict[dt.date, pd.DataFrame], seed: int
-) -> tuple[dict[int, Any], dict[int, IsotonicRegression]]:
+def _fit_horizons(frames: dict[dt.date, pd.DataFrame], seed: int) -> Fitted:
     """Fit a classifier per horizon on all cutoffs but the latest, calibrate it on the latest."""
     latest = max(frames)
     fit_frame = pd.concat([f for d, f in frames.items() if d != latest], ignore_index=True)
     calib_frame = frames[latest]
     everything = pd.concat(frames.values(), ignore_index=True)
+    vocab = _vocabulary(fit_frame)
     classifiers: dict[int, Any] = {}
     rules: dict[int, IsotonicRegression] = {}
     for horizon in HORIZONS:
@@ -408,24 +435,14 @@ def _fit_horizons(
                 "Too little history to train: the training dates need both vehicles that came in for "
                 "maintenance and vehicles that did not. Import more months of work orders."
             )
-        base = _classifier(seed).fit(_matrix(fit_frame), y_fit)
+        base = _classifier(seed).fit(_matrix(fit_frame, vocab), y_fit)
         # Calibrate on a later date than the fit, as the model will be used: on the future.
-        method = "isotonic" if len(calib_frame) >= 2000 else "sigmoid"
-        calibrated = CalibratedClassifierCV(FrozenEstimator(base), method=method)
-        classifiers[horizon] = calibrated.fit(_matrix(calib_frame), y_cal)
+        calibrated = CalibratedClassifierCV(FrozenEstimator(base), method=_config()["calibration"])
+        classifiers[horizon] = calibrated.fit(_matrix(calib_frame, vocab), y_cal)
         rules[horizon] = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
             rule_score(everything["days_to_due"].to_numpy(dtype=float), horizon), _labels(everything, horizon)
         )
-    return classifiers, rules
-
-
-def _predict(classifiers: dict[int, Any], frame: pd.DataFrame) -> np.ndarray:
-    """Return an (n, 3) array of visit probabilities by 30, 60 and 90 days, never decreasing."""
-    if frame.empty:
-        return np.zeros((0, len(HORIZONS)))
-    x = _matrix(frame)
-    probs = np.column_stack([classifiers[h].predict_proba(x)[:, 1] for h in HORIZONS])
-    return np.maximum.accumulate(probs, axis=1)
+    return Fitted(vocab=vocab, classifiers=classifiers, rules=rules)
 
 
 def _due_in_days(probs: np.ndarray) -> np.ndarray:
@@ -493,12 +510,12 @@ def _fit(
         report(0.6 * i / len(dates), "snapshots")
         frames[cutoff] = _snapshot(con, cutoff, as_of)
     report(0.6, "backtest")
-    bt_classifiers, bt_rules = _fit_horizons({d: frames[d] for d in training}, seed)
+    backtest_fit = _fit_horizons({d: frames[d] for d in training}, seed)
     report(0.7, "importance")
-    backtest = _evaluate(frames[backtest_cutoff], bt_classifiers, bt_rules, seed)
+    backtest = _evaluate(frames[backtest_cutoff], backtest_fit, seed)
     backtest.training_cutoffs = training
     report(0.85, "final")
-    classifiers, rules = _fit_horizons({d: frames[d] for d in final}, seed)
+    fitted = _fit_horizons({d: frames[d] for d in final}, seed)
     report(1.0, "done")
     return MaintenanceModel(
         as_of=as_of,
@@ -508,8 +525,7 @@ def _fit(
         trained_at=dt.datetime.now().replace(microsecond=0),
         cutoffs=final,
         rows=int(sum(len(frames[d]) for d in final)),
-        classifiers=classifiers,
-        rule_calibrators=rules,
+        fitted=fitted,
         backtest=backtest,
         train_seconds=round(time.perf_counter() - started, 2),
     )
@@ -533,10 +549,8 @@ def _calibration_bins(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFr
     return out
 
 
-def _evaluate(
-    frame: pd.DataFrame, classifiers: dict[int, Any], rules: dict[int, IsotonicRegression], seed: int
-) -> Backtest:
-    probs = _predict(classifiers, frame)
+def _evaluate(frame: pd.DataFrame, fitted: Fitted, seed: int) -> Backtest:
+    probs = fitted.predict(frame)
     vin_order = frame["vin"].rank(method="first").to_numpy()
     days_to_due = frame["days_to_due"].to_numpy(dtype=float)
     metrics, calibration, segments, importance = [], [], [], []
@@ -545,7 +559,7 @@ def _evaluate(
         by_rule = rule_score(days_to_due, horizon)
         scored = {
             "model": (probs[:, k], probs[:, k]),
-            "rule": (by_rule, rules[horizon].predict(by_rule)),
+            "rule": (by_rule, fitted.rules[horizon].predict(by_rule)),
         }
         for method, (rank_score, prob) in scored.items():
             bins = _calibration_bins(y, prob)
@@ -582,10 +596,10 @@ def _evaluate(
                 )
         if len(set(y)) == 2:
             # A sample keeps the shuffling affordable; the ranking of features is stable at this size.
-            sample = frame.sample(n=1500, random_state=seed) if len(frame) > 1500 else frame
+            sample = frame.sample(n=1000, random_state=seed) if len(frame) > 1000 else frame
             result = permutation_importance(
-                classifiers[horizon],
-                _matrix(sample),
+                fitted.classifiers[horizon],
+                _matrix(sample, fitted.vocab),
                 _labels(sample, horizon),
                 scoring="roc_auc",
                 n_repeats=2,
@@ -744,7 +758,7 @@ def score(
         )
     state = vehicle_state(con, as_of)
     with threadpool_limits(limits=_config()["threads"]):
-        probs = _predict(model.classifiers, state)
+        probs = model.fitted.predict(state)
     due_in = _due_in_days(probs)
     out = state.assign(
         p30=probs[:, 0] if len(state) else [],

@@ -3,13 +3,16 @@ WITH orders AS (
     SELECT *
     FROM service_orders
     WHERE vin IS NOT NULL AND visit_date <= $as_of
-), latest AS (
-    SELECT vin, store, plate, customer_name, phone, model, service_type AS last_service_type
-    FROM orders
-    QUALIFY row_number() OVER (PARTITION BY vin ORDER BY visit_date DESC, order_id DESC) = 1
 ), visits AS (
     SELECT
         vin,
+        -- contact details and model as on the latest work order
+        arg_max(store, (visit_date, order_id)) AS store,
+        arg_max(plate, (visit_date, order_id)) AS plate,
+        arg_max(customer_name, (visit_date, order_id)) AS customer_name,
+        arg_max(phone, (visit_date, order_id)) AS phone,
+        arg_max(model, (visit_date, order_id)) AS model,
+        arg_max(service_type, (visit_date, order_id)) AS last_service_type,
         mode(purchase_date) FILTER (WHERE purchase_date <= $as_of) AS purchase_date,
         min(visit_date) AS first_visit,
         max(visit_date) AS last_visit,
@@ -50,19 +53,20 @@ WITH orders AS (
 )
 SELECT
     v.vin,
-    l.store,
-    l.plate,
-    l.customer_name,
-    l.phone,
-    l.model,
+    v.store,
+    v.plate,
+    v.customer_name,
+    v.phone,
+    v.model,
     v.purchase_date,
     v.first_visit,
     v.last_visit,
-    l.last_service_type,
+    v.last_service_type,
     v.last_maintenance,
     CAST(date_diff('day', v.purchase_date, $as_of) AS DOUBLE) AS age_days,
     CAST(date_diff('day', v.last_visit, $as_of) AS DOUBLE) AS days_since_visit,
     CAST(date_diff('day', v.first_visit, $as_of) AS DOUBLE) AS days_since_first_visit,
+    CAST(date_diff('day', (SELECT min(visit_date) FROM orders), $as_of) AS DOUBLE) AS days_since_data_start,
     CAST(v.visits AS DOUBLE) AS visits,
     CAST(v.visits_365 AS DOUBLE) AS visits_365,
     CAST(v.maintenance_visits AS DOUBLE) AS maintenance_visits,
@@ -78,10 +82,9 @@ SELECT
     coalesce(c.last_two_reached[1], false) AS last_reached,
     CAST(c.last_score AS DOUBLE) AS last_score,
     CAST(coalesce(c.complaints_730, 0) AS DOUBLE) AS complaints_730,
-    l.phone IS NOT NULL
-        AND regexp_full_match(regexp_replace(l.phone, '^(\+?86)|[\s\-]', '', 'g'), '1[3-9][0-9]{9}') AS phone_ok
+    v.phone IS NOT NULL
+        AND regexp_full_match(regexp_replace(v.phone, '^(\+?86)|[\s\-]', '', 'g'), '1[3-9][0-9]{9}') AS phone_ok
 FROM visits v
-JOIN latest l USING (vin)
 LEFT JOIN gaps g USING (vin)
 LEFT JOIN calls c USING (vin)
 WHERE v.last_visit > $as_of - $base_days

@@ -1,0 +1,61 @@
+"""The maintenance page through the entrypoint, in both languages, on the shared demo database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """One folder of fitted models for the module: the first run trains, the next ones load."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "tabs"),
+    [
+        ("zh", "预测性保养：邀约哪些车辆", ["邀约清单", "模型说明"]),
+        ("en", "Maintenance due: whom to invite", ["Invitation list", "Model card"]),
+    ],
+)
+def test_maintenance_page_lists_vehicles_and_shows_the_model_card(
+    demo_env, model_dir, monkeypatch, lang, title, tabs
+):
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(model_dir))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state["lang"] = lang
+    at.run()
+    at.switch_page("pages/maintenance.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == title
+    assert [tab.label for tab in at.tabs] == tabs
+    scored = int(at.metric[0].value.replace(",", ""))
+    invitations = at.dataframe[0].value
+    assert 0 < len(invitations) <= scored
+    assert (invitations.iloc[:, 0] == range(1, len(invitations) + 1)).all()
+    # One chart on the list (due per week) and four on the card (AUC, lift, calibration, importance).
+    assert len(at.get("plotly_chart")) == 5
+    assert any("ROC AUC" in md.value for md in at.markdown)
+
+
+def test_raising_the_probability_threshold_shortens_the_list(demo_env, model_dir, monkeypatch):
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(model_dir))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.switch_page("pages/maintenance.py")
+    at.run()
+    counts = {}
+    for threshold in (0.0, 0.9):
+        at.slider(key="maint_min_p").set_value(threshold).run()
+        assert not at.exception
+        caption = next(c.value for c in at.caption if f"at least {threshold:.0%}" in c.value)
+        counts[threshold] = int(caption.split(" ")[0].replace(",", ""))
+    assert counts[0.0] == int(at.metric[0].value.replace(",", ""))
+    assert counts[0.9] < counts[0.0]
