@@ -18,7 +18,9 @@ from analytics.errors import UserError
 # Modules that contribute subcommands, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "analytics.ingest.commands",
+    "analytics.demo",
     "analytics.kpi",
+    "analytics.themes",
     "analytics.maintenance",
 )
 

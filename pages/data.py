@@ -25,7 +25,11 @@ with tab_import:
                 result = demo.build_into(cursor(), progress=progress_bar(t("data.demo_button")))
                 clear_caches()
                 st.success(
-                    t("data.demo_done", orders=f"{result['orders']:,}", callbacks=f"{result['callbacks']:,}")
+                    t(
+                        "data.demo_done",
+                        orders=f"{result['sizes']['orders']:,}",
+                        callbacks=f"{result['sizes']['callbacks']:,}",
+                    )
                 )
 
     uploads = st.file_uploader(

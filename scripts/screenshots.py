@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
             page.goto(f"{url}/{path}")
             page.wait_for_selector("[data-testid='stSidebar']", timeout=60000)
             if lang == "en":
-                button = page.get_by_role("button", name="English")
+                button = page.get_by_role("radio", name="English")
                 if button.count():
                     button.first.click()
             page.wait_for_timeout(500)

@@ -33,7 +33,7 @@ def test_open_switch_language_and_use_the_data_page(browser, demo_db):
         expect(sidebar).to_be_visible(timeout=60_000)
         # Default language is Chinese: the sidebar's month picker says 月份.
         expect(sidebar.get_by_text("月份", exact=True)).to_be_visible(timeout=60_000)
-        sidebar.get_by_role("button", name="English").click()
+        sidebar.get_by_role("radio", name="English").click()
         expect(sidebar.get_by_text("Month", exact=True)).to_be_visible(timeout=30_000)
         # The language persists while moving to the Data page.
         sidebar.get_by_role("link", name="Data").click()

@@ -422,3 +422,14 @@ def test_a_failed_rollback_leaves_the_import_in_place(con, monkeypatch):
     with pytest.raises(RuntimeError, match="power cut"):
         rollback(con, fix.import_id)
     assert snapshot(con) == before
+
+
+def test_two_calls_on_one_day_keep_apart_and_an_exact_copy_lands_once(con):
+    data = "工单号,回访日期,回访人,是否接通\nWO1,2024-03-05,小刘,未接通\nWO1,2024-03-05,小刘,接通\nWO1,2024-03-05,小刘,接通\n"
+    result = import_file(con, data.encode("utf-8"), file_name="same_day.csv")
+    assert (result.inserted, result.duplicates_in_file, result.rejected) == (2, 1, 0)
+    ids = con.execute("SELECT callback_id, reached FROM callbacks ORDER BY callback_id").fetchall()
+    assert ids[1][0] == ids[0][0] + "-2"
+    assert [reached for _, reached in ids] == [False, True]
+    again = import_file(con, data.encode("utf-8"), file_name="same_day.csv")
+    assert (again.inserted, again.unchanged, again.duplicates_in_file) == (0, 2, 1)

@@ -174,3 +174,28 @@ def test_a_wide_record_far_below_the_sample_keeps_its_extra_cell():
     assert raw.headers == ["工单号", "进厂日期", "结算金额", "column D"]
     assert len(raw.rows) == 300
     assert raw.rows.loc[raw.rows[SOURCE_ROW] == 251, "column D"].tolist() == ["late extra"]
+
+
+def test_excel_unicode_text_export_in_utf16_is_read():
+    text = "工单号\t进厂日期\t结算金额\r\nWO1\t2024/3/5\t1,280.00\r\n"
+    raw = read_table(text.encode("utf-16"), "unicode.txt")
+    assert (raw.encoding, raw.delimiter) == ("utf-16", "\t")
+    assert raw.rows.drop(columns=SOURCE_ROW).values.tolist() == [["WO1", "2024/3/5", "1,280.00"]]
+
+
+def test_the_golden_files_are_what_make_golden_writes(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_golden", DATA / "make_golden.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(tmp_path)
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == sorted(
+        p.relative_to(DATA)
+        for p in DATA.rglob("*")
+        if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts
+    )
+    for relative in written:
+        assert (tmp_path / relative).read_bytes() == (DATA / relative).read_bytes(), relative

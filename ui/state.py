@@ -32,6 +32,16 @@ class Filters:
         return self.months[0] if self.months else None
 
 
+def _language_changed() -> None:
+    # The language lives under its own key so it survives page switches; a segmented control
+    # can also be clicked off (None), which keeps the language as it was.
+    choice = st.session_state.get("_lang_widget")
+    if choice in LANGUAGES:
+        st.session_state["lang"] = choice
+    else:
+        st.session_state["_lang_widget"] = st.session_state.get("lang")
+
+
 def _remember(key: str, default: object) -> None:
     # Keep a widget's value alive even on a run where a page does not draw it.
     if key not in st.session_state:
@@ -41,16 +51,16 @@ def _remember(key: str, default: object) -> None:
 def draw_sidebar() -> Filters:
     """Draw the shared sidebar and return the filters; call once per run from app.py."""
     _remember("lang", lang())
+    if st.session_state.get("_lang_widget") not in LANGUAGES:
+        st.session_state["_lang_widget"] = st.session_state["lang"]
     with st.sidebar:
         st.segmented_control(
             t("sidebar.language"),
             options=list(LANGUAGES),
             format_func=lambda code: LANGUAGE_NAMES[code],
-            key="lang",
+            key="_lang_widget",
+            on_change=_language_changed,
         )
-        if st.session_state.get("lang") not in LANGUAGES:
-            # segmented_control can be deselected; fall back to the default language.
-            st.session_state["lang"] = LANGUAGES[0]
         months = load(facts.available_months)
         all_stores = load(facts.stores)
         if not months:

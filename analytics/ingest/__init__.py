@@ -9,10 +9,24 @@ from analytics.ingest.load import (
     rejected_rows,
     rollback,
 )
-from analytics.ingest.mapping import auto_mapping, detect_kind, load_mapping, save_mapping
-from analytics.ingest.read import RawTable, read_table
+from analytics.ingest.mapping import (
+    FIELDS_BY_KIND,
+    KINDS,
+    SCALES,
+    SCORE_FIELDS,
+    auto_mapping,
+    detect_kind,
+    load_mapping,
+    save_mapping,
+)
+from analytics.ingest.read import SOURCE_ROW, RawTable, read_table
 
 __all__ = [
+    "FIELDS_BY_KIND",
+    "KINDS",
+    "SCALES",
+    "SCORE_FIELDS",
+    "SOURCE_ROW",
     "ImportPlan",
     "ImportResult",
     "RawTable",

@@ -86,6 +86,10 @@ _DELETE_HISTORY = {
 }
 
 DUPLICATE_KEY = "duplicate key in file, later row kept"
+_DUPLICATE_HINT: dict[str, tuple[str, ...]] = {
+    "service": ("order_id",),
+    "callback": ("order_id", "vin", "callback_date"),
+}
 TOTAL_WORDS = frozenset({"合计", "总计", "小计", "合計", "總計", "total", "Total", "TOTAL"})
 _REASONS: dict[str, str] = {
     "date": "unreadable date",
@@ -96,7 +100,6 @@ _REASONS: dict[str, str] = {
     "reached": "unreadable reached value (接通/未接通 expected)",
     "level": "unreadable complaint level (1-4 expected)",
 }
-REJECT_COLUMNS = ["source_row", "column_name", "reason", "raw_values"]
 
 
 @cache
@@ -397,7 +400,14 @@ def _prepare(raw: RawTable, kind: str | None, mapping: dict[str, Any] | None) ->
     for mask, _, _ in problems:
         rejected |= mask.to_numpy(dtype=bool)
     valid = staged[~rejected]
-    exact = valid.duplicated(subset=list(FIELDS_BY_KIND[kind]), keep="last")
+    # Exact duplicates agree on every column, so only rows that repeat a few cheap columns
+    # need the full comparison.
+    suspects = valid.duplicated(subset=list(_DUPLICATE_HINT[kind]), keep=False).to_numpy()
+    exact = pd.Series(False, index=valid.index)
+    if suspects.any():
+        exact[suspects] = (
+            valid[suspects].duplicated(subset=list(FIELDS_BY_KIND[kind]), keep="last").to_numpy()
+        )
     valid = valid[~exact]
     key = KEYS[kind]
     if kind == "callback":

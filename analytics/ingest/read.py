@@ -327,17 +327,17 @@ def _assemble(
 ) -> tuple[list[str], pd.DataFrame]:
     """Return (headers, rows) from the header cells and the grid below them, blank rows dropped."""
     body = body.apply(lambda column: column.str.strip())
-    filled = (body != "").any(axis=1).to_numpy()
-    body = body[filled]
+    empty = body == ""
+    filled = ~empty.all(axis=1).to_numpy()
+    body, empty = body[filled], empty[filled]
     if body.empty:
         raise _refuse(name, "has a header row but no data rows", "export it again with the records included")
-    filled_columns = np.flatnonzero((body != "").any(axis=0).to_numpy())
+    filled_columns = np.flatnonzero((~empty).any(axis=0).to_numpy())
     used = [i for i, cell in enumerate(header_cells) if cell] + [int(i) for i in filled_columns]
     width = max(used) + 1
     cells = header_cells + [""] * (width - len(header_cells))
     headers = _unique_headers(cells[:width])
-    body = body.iloc[:, :width]
-    rows = body.mask(body == "")
+    rows = body.iloc[:, :width].mask(empty.iloc[:, :width])
     rows.columns = pd.Index(headers)
     rows[SOURCE_ROW] = source_rows[filled]
     return headers, rows.reset_index(drop=True)

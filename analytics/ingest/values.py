@@ -168,8 +168,11 @@ def _numbers_of(u: pd.Series) -> Parsed:
 
 def parse_numbers(s: pd.Series) -> Parsed:
     """Return (float values, unreadable mask); thousands separators, ¥ and 元 are allowed."""
-    values, bad = _per_unique(clean_typed(s), _numbers_of)
-    return values.astype("float64"), bad
+    # Amounts and odometer readings are mostly distinct, so parsing them directly beats
+    # parsing their distinct values.
+    text = clean_typed(s)
+    values, bad = _numbers_of(text)
+    return values.astype("float64"), bad.astype(bool)
 
 
 def parse_integers(s: pd.Series) -> Parsed:

@@ -7,6 +7,9 @@ refusal tests live in tests/data/junk/.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -134,19 +137,30 @@ def _xlsx(path: Path) -> None:
         sheet.cell(row=row, column=8).number_format = "yyyy-mm-dd"
         sheet.cell(row=row, column=9).number_format = "yyyy-mm-dd hh:mm"
     sheet.cell(row=5, column=8).number_format = "General"  # a serial number the DMS left unformatted
-    book.save(path)
+    book.properties.created = book.properties.modified = dt.datetime(2024, 4, 5, 8, 0)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    # Fixed timestamps inside the ZIP so that regenerating gives the same bytes.
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source, zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2024, 4, 5, 8, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-04-05T08:00:00Z", data)
+            target.writestr(fixed, data)
 
 
-def main() -> None:
-    """Write every golden file."""
-    (HERE / "service_orders_gbk.csv").write_bytes(_csv([SERVICE_HEADER, *SERVICE_ROWS]).encode("gbk"))
-    (HERE / "service_orders_gbk_corrected.csv").write_bytes(_csv(_corrected_rows()).encode("gbk"))
-    (HERE / "callbacks_bom.csv").write_bytes(_csv([CALLBACK_HEADER, *CALLBACK_ROWS]).encode("utf-8-sig"))
-    (HERE / "service_orders_bad_rows.csv").write_text(_csv(BAD_SERVICE), encoding="utf-8")
-    (HERE / "callbacks_bad_rows.csv").write_text(_csv(BAD_CALLBACKS), encoding="utf-8")
-    _xlsx(HERE / "service_orders_titled.xlsx")
+def main(out: Path = HERE) -> None:
+    """Write every golden file into the folder (tests/data by default)."""
+    (out / "service_orders_gbk.csv").write_bytes(_csv([SERVICE_HEADER, *SERVICE_ROWS]).encode("gbk"))
+    (out / "service_orders_gbk_corrected.csv").write_bytes(_csv(_corrected_rows()).encode("gbk"))
+    (out / "callbacks_bom.csv").write_bytes(_csv([CALLBACK_HEADER, *CALLBACK_ROWS]).encode("utf-8-sig"))
+    (out / "service_orders_bad_rows.csv").write_text(_csv(BAD_SERVICE), encoding="utf-8")
+    (out / "callbacks_bad_rows.csv").write_text(_csv(BAD_CALLBACKS), encoding="utf-8")
+    _xlsx(out / "service_orders_titled.xlsx")
 
-    junk = HERE / "junk"
+    junk = out / "junk"
     junk.mkdir(exist_ok=True)
     (junk / "empty.csv").write_bytes(b"")
     (junk / "header_only.csv").write_bytes(_csv([SERVICE_HEADER]).encode("gbk"))

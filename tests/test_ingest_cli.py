@@ -1,0 +1,185 @@
+"""The import, imports and rollback commands, including refusals through a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analytics import cli, db
+from analytics.ingest import import_file, load_mapping
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+JUNK = sorted((DATA / "junk").glob("*"))
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "analytics", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def state(path: Path) -> tuple[object, ...]:
+    con = db.connect(path)
+    try:
+        return (
+            con.execute("SELECT * FROM service_orders ORDER BY order_id").fetchall(),
+            con.execute("SELECT * FROM callbacks ORDER BY callback_id").fetchall(),
+            con.execute("SELECT import_id, status FROM imports ORDER BY import_id").fetchall(),
+            con.execute("SELECT count(*) FROM rejected_rows").fetchall(),
+            db.data_version(con),
+        )
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def database(tmp_path) -> Path:
+    path = tmp_path / "cli.duckdb"
+    con = db.connect(path)
+    import_file(con, DATA / "service_orders_gbk.csv")
+    con.close()
+    return path
+
+
+def test_the_junk_folder_holds_the_refusal_cases():
+    assert [p.name for p in JUNK] == [
+        "empty.csv",
+        "header_only.csv",
+        "no_key_columns.csv",
+        "picture.csv",
+        "report.xls",
+    ]
+
+
+def test_junk_is_refused_with_one_line_per_file_and_exit_2(database):
+    # One process for all the junk files keeps the suite fast; each file is still its own import.
+    before = state(database)
+    done = run("import", *map(str, JUNK), "--db", str(database))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == len(JUNK)
+    for line, junk in zip(lines, JUNK, strict=True):
+        assert line.startswith(f"error: {junk}: {junk.name} ")
+        assert line.endswith(".")
+    assert "Traceback" not in done.stderr
+    assert state(database) == before
+
+
+def test_a_callback_file_imported_as_service_is_refused_in_one_line(database):
+    before = state(database)
+    done = run("import", str(DATA / "callbacks_bom.csv"), "--kind", "service", "--db", str(database))
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"error: {DATA / 'callbacks_bom.csv'}: callbacks_bom.csv looks like a callback file "
+        "(it has 回访类型, 回访日期, 回访人 columns), not service orders; "
+        "import it as callback records (--kind callback)."
+    ]
+    assert state(database) == before
+
+
+def test_good_files_still_import_beside_a_refused_one_and_json_lists_them(database):
+    corrected = DATA / "service_orders_gbk_corrected.csv"
+    empty = DATA / "junk" / "empty.csv"
+    done = run("import", str(corrected), str(empty), "--json", "--db", str(database))
+    assert done.returncode == 2
+    assert json.loads(done.stdout) == [
+        {
+            "file": str(corrected),
+            "import_id": 2,
+            "kind": "service",
+            "rows_read": 9,
+            "inserted": 1,
+            "updated": 2,
+            "unchanged": 6,
+            "rejected": 0,
+            "reasons": [],
+        }
+    ]
+    assert len(done.stderr.splitlines()) == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_import_prints_a_readable_summary(tmp_path, capsys):
+    path = tmp_path / "s.duckdb"
+    bad = DATA / "service_orders_bad_rows.csv"
+    assert cli.main(["import", str(bad), "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        f"{bad}: import 1 (service): 9 rows read, 3 inserted, 0 updated, 0 unchanged, 5 rejected, "
+        "1 exact duplicates imported once (missing work-order number; unreadable date; unreadable number; "
+        "duplicate key in file, later row kept; missing visit date) in "
+    )
+
+
+def test_a_saved_mapping_is_reused_for_files_with_unusual_headers(tmp_path, capsys):
+    source = tmp_path / "odd.csv"
+    source.write_text("单号,日期,回访日,评分\nA1,2024-03-05,2024-03-06 10:00,4\n", encoding="utf-8")
+    given = tmp_path / "given.toml"
+    given.write_text(
+        'kind = "callback"\n[columns]\norder_id = "单号"\ncallback_date = "回访日"\noverall_score = "评分"\n'
+        '[scales]\noverall_score = "0-10"\n',
+        encoding="utf-8",
+    )
+    saved = tmp_path / "saved.toml"
+    path = tmp_path / "m.duckdb"
+    assert (
+        cli.main(["import", str(source), "--map", str(given), "--save-map", str(saved), "--db", str(path)])
+        == 0
+    )
+    assert load_mapping(saved) == {
+        "kind": "callback",
+        "columns": {"order_id": "单号", "callback_date": "回访日", "overall_score": "评分"},
+        "scales": {"overall_score": "0-10"},
+    }
+    capsys.readouterr()
+    assert cli.main(["import", str(source), "--map", str(saved), "--json", "--db", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["unchanged"] == 1
+
+
+def test_imports_lists_the_log_and_rollback_undoes_an_import(database, capsys):
+    corrected = DATA / "service_orders_gbk_corrected.csv"
+    assert cli.main(["import", str(corrected), "--db", str(database)]) == 0
+    capsys.readouterr()
+    assert cli.main(["imports", "--json", "--db", str(database)]) == 0
+    log = json.loads(capsys.readouterr().out)
+    assert [(r["import_id"], r["file_name"], r["rows_updated"], r["status"]) for r in log] == [
+        (2, "service_orders_gbk_corrected.csv", 2, "done"),
+        (1, "service_orders_gbk.csv", 0, "done"),
+    ]
+    assert cli.main(["rollback", "1", "--db", str(database)]) == 2
+    assert (
+        capsys.readouterr().err
+        == "error: Import 2 has since changed rows that import 1 wrote; roll back import 2 first.\n"
+    )
+    assert cli.main(["rollback", "2", "--db", str(database)]) == 0
+    assert (
+        capsys.readouterr().out
+        == "rolled back import 2: 1 rows removed, 2 rows restored to their earlier values\n"
+    )
+    assert cli.main(["imports", "--db", str(database)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith(
+        "service_orders_gbk_corrected.csv [rolled_back]: 9 read, 1 inserted, 2 updated, 6 unchanged, 0 rejected"
+    )
+
+
+@pytest.mark.parametrize("command", ["import", "imports", "rollback"])
+def test_every_ingest_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main([command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: python -m analytics {command}")
+    assert "--db PATH" in out

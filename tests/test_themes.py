@@ -1,0 +1,383 @@
+import itertools
+import random
+from datetime import datetime
+
+import pandas as pd
+import pytest
+
+from analytics import cli, db, themes
+from analytics.errors import UserError
+
+EVAL_CSV = "tests/data/themes_eval.csv"
+
+
+def test_tokenize_keeps_domain_words_whole_and_drops_punctuation():
+    assert themes.tokenize(["首保做完了，服务顾问很专业！", "钣喷的工时费太贵", "", None]) == [
+        ["首保", "做", "完", "了", "服务顾问", "很", "专业"],
+        ["钣喷", "的", "工时费", "太贵"],
+        [],
+        [],
+    ]
+
+
+def test_tokenizer_start_up_prints_nothing(capfd, monkeypatch):
+    monkeypatch.setattr(themes, "_tokenizer", None)
+    themes.tokenize(["洗车很干净"])
+    assert capfd.readouterr().err == ""
+
+
+def test_domain_dictionary_holds_at_least_150_words():
+    words = themes._word_lines(themes.DOMAIN_DICT)
+    assert len(words) >= 150
+    assert {"首保", "定保", "钣喷", "工时费", "配件费", "服务顾问", "客休室", "取送车", "四轮定位"} <= set(
+        words
+    )
+
+
+HAND_EXAMPLES = {
+    "接待的小姑娘很热情": "attitude",
+    "前台爱答不理的": "attitude",
+    "等了三个小时才弄好": "efficiency",
+    "半小时就做完了，速度很快": "efficiency",
+    "刹车异响修了两次还是没修好": "repair_quality",
+    "工时费太贵了": "price",
+    "收费透明，明码标价": "price",
+    "车洗得很干净": "car_wash",
+    "休息室很舒服": "lounge",
+    "中午的盒饭很好吃": "meals",
+    "预约了还要排队": "appointment",
+    "回访电话太多了": "callback",
+    "上门取送车很方便": "pickup_delivery",
+    "技师讲解得很清楚，很专业": "professionalism",
+    "等配件等了半个月": "parts",
+    "保养提醒很及时": "reminders",
+    "理赔都是店里帮忙办的": "insurance",
+    "提车那天还有交车仪式": "new_car_delivery",
+}
+
+
+@pytest.mark.parametrize(("text", "aspect"), HAND_EXAMPLES.items())
+def test_lexicon_names_the_aspect_of_hand_examples(text, aspect):
+    assert themes.lexicon_aspect(themes.tokenize([text])[0]) == aspect
+
+
+def test_negated_praise_cue_counts_for_the_complaint_side():
+    tokens = themes.tokenize(["洗车很干净，但是休息室不舒服"])[0]
+    assert themes.lexicon_aspect(tokens, "praise") == "car_wash"
+    assert themes.lexicon_aspect(tokens, "complaint") == "lounge"
+
+
+def test_negated_complaint_word_praises():
+    tokens = themes.tokenize(["价格不贵，服务顾问也很热情"])[0]
+    assert themes.lexicon_aspect(tokens, "praise") == "price"
+
+
+def test_cue_shared_by_aspects_goes_to_the_aspect_named_before_it():
+    # 干净 praises both a car wash and a lounge; here it follows 休息室.
+    assert themes.lexicon_aspect(themes.tokenize(["休息室很干净"])[0]) == "lounge"
+    assert themes.lexicon_aspect(themes.tokenize(["车洗完很干净"])[0]) == "car_wash"
+
+
+def test_contentless_comments_are_none_and_content_without_theme_is_other():
+    texts = ["满意", "无", "挺好的", "没意见", "很好", "可以", "服务挺好的，下次还来", "还行吧"]
+    model = themes.mine([*texts, "洗车很干净"])
+    assert themes.assign(model, [*texts, "洗车很干净", "今天天气晴朗"]) == [
+        *(["none"] * len(texts)),
+        "car_wash",
+        "other",
+    ]
+
+
+def test_mine_and_assign_are_deterministic_for_a_seed():
+    texts = pd.read_csv(EVAL_CSV)["text"].tolist()
+    first = themes.mine(texts, k=8, seed=0)
+    themes.load_lexicon().memo.clear()
+    second = themes.mine(texts, k=8, seed=0)
+    assert first.themes == second.themes
+    assert first.topic_themes == second.topic_themes
+    assert (first.topics == second.topics).all()
+    assert themes.assign(first, texts) == themes.assign(second, texts)
+
+
+def _charging_comments(n: int) -> list[str]:
+    openers = ["", "这次来保养，", "说实话，", "另外，", "顺便说一句，"]
+    subjects = [
+        "店里的充电桩",
+        "充电桩",
+        "你们的充电桩",
+        "新装的充电桩",
+        "快充桩",
+        "充电的地方",
+        "充电车位",
+        "门口的充电桩",
+    ]
+    remarks = [
+        "很方便，等车的时候顺便充满了",
+        "太少了，每次都要排队",
+        "坏了一个也没人修",
+        "位置不好找",
+        "被油车占了",
+        "充电速度挺快的",
+        "免费充电，这个好",
+        "扫码老是失败",
+        "希望再多装几个",
+        "电动车车主很需要",
+    ]
+    planted = [f"{o}{s}{r}" for o, s, r in itertools.product(openers, subjects, remarks)]
+    random.Random(0).shuffle(planted)
+    return planted[:n]
+
+
+def test_discovery_surfaces_a_planted_theme_the_lexicon_does_not_know():
+    frame = pd.read_csv(EVAL_CSV)
+    base = frame.loc[frame["label"] != "charging", "text"].tolist()
+    planted = _charging_comments(200)
+    model = themes.mine(base + planted, k=8, seed=0)
+    charging = {t.id for t in model.themes.values() if t.source == "discovered" and "充电" in t.label_zh}
+    assert charging
+    assigned = themes.assign(model, planted)
+    assert sum(theme in charging for theme in assigned) >= 130
+
+
+def test_parse_lexicon_refuses_a_duplicate_id():
+    aspect = {"id": "wash", "terms": ["洗车"]}
+    with pytest.raises(UserError, match="used twice"):
+        themes.parse_lexicon({"aspect": [aspect, aspect]})
+
+
+# ----------------------------------------------------------------------------- database
+
+
+def _order(con, order_id, store, advisor):
+    con.execute(
+        "INSERT INTO service_orders (order_id, store, advisor, visit_date, service_type, import_id) "
+        "VALUES ($o, $s, $a, DATE '2024-01-01', 'maintenance', 1)",
+        {"o": order_id, "s": store, "a": advisor},
+    )
+
+
+def _callback(
+    con, callback_id, order_id, when, comment, *, reached=True, overall=10.0, complaint=False, category=None
+):
+    con.execute(
+        "INSERT INTO callbacks (callback_id, order_id, callback_type, callback_date, reached, overall_score, "
+        "comment, is_complaint, complaint_category, import_id) "
+        "VALUES ($id, $o, '3DC', $d, $r, $s, $c, $f, $cat, 1)",
+        {
+            "id": callback_id,
+            "o": order_id,
+            "d": datetime.fromisoformat(when),
+            "r": reached,
+            "s": overall,
+            "c": comment,
+            "f": complaint,
+            "cat": category,
+        },
+    )
+
+
+def test_tokenize_pending_stores_tokens_once_and_follows_changes(tmp_path):
+    con = db.connect(tmp_path / "t.duckdb")
+    _callback(con, "c1", None, "2024-05-01 10:00", "洗车很干净")
+    _callback(con, "c2", None, "2024-05-01 11:00", "满意")
+    _callback(con, "c3", None, "2024-05-01 12:00", "  ")
+    _callback(con, "c4", None, "2024-05-01 13:00", None)
+    assert themes.tokenize_pending(con) == 2
+    rows = con.execute("SELECT * FROM comment_tokens ORDER BY callback_id").fetchall()
+    assert rows == [("c1", "洗车很干净", "洗车 很 干净"), ("c2", "满意", "满意")]
+    assert themes.tokenize_pending(con) == 0
+    con.execute("UPDATE callbacks SET comment = '休息室太吵' WHERE callback_id = 'c2'")
+    con.execute("DELETE FROM callbacks WHERE callback_id = 'c1'")
+    assert themes.tokenize_pending(con) == 1
+    assert con.execute("SELECT * FROM comment_tokens").fetchall() == [("c2", "休息室太吵", "休息室 太吵")]
+    assert themes.tokenize_pending(con) == 0
+
+
+@pytest.fixture()
+def month_db(tmp_path):
+    """Praise and complaint comments over March-May 2024 in two stores."""
+    con = db.connect(tmp_path / "m.duckdb")
+    _order(con, "O1", "A", "张三")
+    _order(con, "O2", "A", "李四")
+    _order(con, "O3", "B", "王五")
+    for i, text in enumerate(["服务顾问态度很好，很热情", "接待很热情", "态度好，很耐心", "服务态度没得说"]):
+        _callback(con, f"apr{i}", "O1", f"2024-04-0{i + 1} 10:00", text)
+    _callback(con, "apr9", "O2", "2024-04-20 10:00", "满意")
+    wash = [
+        "洗车洗得很干净",
+        "车洗得很干净",
+        "洗车很认真，里外都干净",
+        "洗车洗得不错",
+        "车洗得锃亮",
+        "洗车很干净",
+    ]
+    for i, text in enumerate(wash):
+        _callback(con, f"may_w{i}", "O1" if i < 4 else "O2", f"2024-05-0{i + 1} 09:00", text)
+    _callback(con, "may_a1", "O1", "2024-05-10 09:00", "接待很热情")
+    _callback(con, "may_a2", "O2", "2024-05-11 09:00", "服务顾问态度很好")
+    _callback(con, "may_n1", "O1", "2024-05-12 09:00", "满意")
+    _callback(con, "may_n2", "O2", "2024-05-13 09:00", "挺好的")
+    _callback(con, "may_b1", "O3", "2024-05-14 09:00", "休息室很舒服")
+    # Not praise: unreached, unsatisfied, blank, flagged as a complaint.
+    _callback(con, "may_x1", "O1", "2024-05-15 09:00", "洗车很干净", reached=False)
+    _callback(con, "may_x2", "O1", "2024-05-16 09:00", "休息室太吵了", overall=6.0)
+    _callback(con, "may_x3", "O1", "2024-05-17 09:00", "")
+    _callback(con, "may_x4", "O2", "2024-05-18 09:00", "收费太贵了", complaint=True, category="收费问题")
+    _callback(con, "jun_1", "O1", "2024-06-01 09:00", "洗车很干净")
+    yield con
+    con.close()
+
+
+def test_monthly_themes_counts_shares_trend_and_flags(month_db):
+    result = themes.monthly_themes(month_db, "2024-05", "praise", months_back=2)
+    assert (result["n_comments"], result["n_contentless"], result["n_other"]) == (11, 2, 0)
+    assert result["months"] == ["2024-03", "2024-04"]
+    assert result["months_n"] == [0, 5]
+    summary = [(t["id"], t["n"], t["share"], t["trend"], t["new"], t["rising"]) for t in result["themes"]]
+    assert summary == [
+        ("car_wash", 6, 6 / 11, [None, 0.0], True, False),
+        ("attitude", 2, 2 / 11, [None, 0.8], False, False),
+        ("lounge", 1, 1 / 11, [None, 0.0], False, False),
+    ]
+    wash = result["themes"][0]
+    assert len(wash["quotes"]) == 3
+    assert set(wash["quotes"]) <= {
+        "洗车洗得很干净",
+        "车洗得很干净",
+        "洗车很认真，里外都干净",
+        "洗车洗得不错",
+        "车洗得锃亮",
+        "洗车很干净",
+    }
+    assert "categories" not in result
+
+
+def test_monthly_themes_are_the_same_with_stored_tokens(month_db):
+    before = themes.monthly_themes(month_db, "2024-05", "praise", months_back=2)
+    assert themes.tokenize_pending(month_db) == 20
+    assert themes.monthly_themes(month_db, "2024-05", "praise", months_back=2) == before
+
+
+def test_monthly_themes_complaint_side_and_categories(month_db):
+    result = themes.monthly_themes(month_db, "2024-05", "complaint", months_back=2)
+    assert result["n_comments"] == 2
+    assert [(t["id"], t["n"], t["hotspot"]) for t in result["themes"]] == [
+        ("lounge", 1, True),
+        ("price", 1, True),
+    ]
+    assert result["categories"] == [
+        {"category": "收费问题", "n": 1, "share": 1.0, "aspect": "price", "hotspot": True}
+    ]
+
+
+def test_monthly_themes_filter_by_store(month_db):
+    result = themes.monthly_themes(month_db, "2024-05", "praise", stores=["B"], months_back=2)
+    assert result["n_comments"] == 1
+    assert [(t["id"], t["n"]) for t in result["themes"]] == [("lounge", 1)]
+
+
+def test_monthly_themes_refuse_a_malformed_month(month_db):
+    with pytest.raises(UserError, match="YYYY-MM"):
+        themes.monthly_themes(month_db, "2024-5")
+
+
+def test_praise_board_ranks_advisors_by_praise_comments(month_db):
+    board = themes.themes_by_advisor(month_db, "2024-05", months_back=2)
+    rows = board[["advisor", "advisor_n", "theme", "n"]].itertuples(index=False, name=None)
+    assert list(rows) == [
+        ("张三", 6, "car_wash", 4),
+        ("张三", 6, "attitude", 1),
+        ("李四", 4, "car_wash", 2),
+        ("李四", 4, "attitude", 1),
+        ("王五", 1, "lounge", 1),
+    ]
+    assert board.loc[0, "label_zh"] == "洗车"
+
+
+def test_theme_comments_lists_the_comments_behind_a_theme(month_db):
+    frame = themes.theme_comments(month_db, "car_wash", "2024-05", "praise", months_back=2)
+    assert sorted(frame["callback_id"]) == [f"may_w{i}" for i in range(6)]
+    assert list(frame.columns) == [
+        "callback_id",
+        "callback_date",
+        "store",
+        "advisor",
+        "overall_score",
+        "comment",
+        "theme",
+        "centrality",
+    ]
+    assert frame["centrality"].is_monotonic_decreasing
+    none = themes.theme_comments(month_db, "none", "2024-05", "praise", months_back=2)
+    assert sorted(none["callback_id"]) == ["may_n1", "may_n2"]
+
+
+def test_themes_cli_reports_a_month_as_json(month_db, tmp_path, capsys):
+    path = month_db.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()[0]
+    month_db.close()
+    assert cli.main(["themes", "--month", "2024-05", "--json", "--db", path]) == 0
+    out = capsys.readouterr().out
+    assert '"n_comments": 11' in out
+    assert '"id": "car_wash"' in out
+
+
+# ----------------------------------------------------------------------------- files of texts
+
+
+FILE_TEXTS = ["洗车很干净", "满意", "", "今天天气晴朗", "工时费太贵了", "接待的小姑娘很热情"]
+
+
+def test_themes_file_writes_one_row_per_input_row_in_order(tmp_path, capsys):
+    source = tmp_path / "feedback.csv"
+    pd.DataFrame({"编号": range(1, 7), "客户反馈": FILE_TEXTS}).to_csv(
+        source, index=False, encoding="gb18030"
+    )
+    out = tmp_path / "themes.csv"
+    code = cli.main(["themes", "--file", str(source), "--text-column", "客户反馈", "--out", str(out)])
+    assert code == 0
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    result = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert list(result.columns) == ["row", "theme", "label"]
+    assert result.values.tolist() == [
+        ["1", "car_wash", "洗车"],
+        ["2", "none", "无实质内容"],
+        ["3", "none", "无实质内容"],
+        ["4", "other", "其他"],
+        ["5", "price", "价格/收费透明"],
+        ["6", "attitude", "服务态度"],
+    ]
+
+
+def test_themes_file_reads_xlsx(tmp_path):
+    source = tmp_path / "feedback.xlsx"
+    pd.DataFrame({"意见": FILE_TEXTS}).to_excel(source, index=False)
+    out = tmp_path / "themes.csv"
+    assert cli.main(["themes", "--file", str(source), "--text-column", "意见", "--out", str(out)]) == 0
+    assert pd.read_csv(out, encoding="utf-8-sig")["theme"].tolist() == [
+        "car_wash",
+        "none",
+        "none",
+        "other",
+        "price",
+        "attitude",
+    ]
+
+
+def test_themes_file_missing_column_names_the_available_ones(tmp_path, capsys):
+    source = tmp_path / "feedback.csv"
+    source.write_text("id,意见\n1,满意\n", encoding="utf-8")
+    code = cli.main(
+        ["themes", "--file", str(source), "--text-column", "comment", "--out", str(tmp_path / "o.csv")]
+    )
+    assert code == 2
+    assert "its columns are: id, 意见" in capsys.readouterr().err
+
+
+def test_themes_help_describes_both_modes(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["themes", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "--month" in out and "--file" in out and "--text-column" in out
