@@ -344,7 +344,7 @@ def _vocabulary(frame: pd.DataFrame) -> tuple[str, ...]:
     """Return the car models to give codes to, most frequent first (ties by name)."""
     counts = frame["model"].dropna().astype(str).value_counts()
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return tuple(name for name, _ in ordered[:MAX_CAR_MODELS])
+    return tuple(str(name) for name, _ in ordered[:MAX_CAR_MODELS])
 
 
 def _matrix(frame: pd.DataFrame, vocab: Sequence[str]) -> np.ndarray:
@@ -745,6 +745,32 @@ SCORE_COLUMNS: tuple[str, ...] = (
 )
 
 
+# The invitation list as the CS lead reads it: who, how likely, when, what, how to reach.
+LIST_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "plate",
+    "customer_name",
+    "phone",
+    "model",
+    "p30",
+    "p60",
+    "p90",
+    "due_date",
+    "due_km",
+    "km_since_service",
+    "items_due",
+    "last_visit",
+    "reachability",
+    "rule_due_date",
+    "days_since_service",
+    "km_now",
+    "km_per_day",
+    "last_service_type",
+    "store",
+    "vin",
+)
+
+
 def score(
     con: duckdb.DuckDBPyConnection, model: MaintenanceModel, as_of: dt.date | None = None
 ) -> pd.DataFrame:
@@ -843,7 +869,7 @@ def expected_visits_by_week(scores: pd.DataFrame, as_of: dt.date, weeks: int = 1
     out["week_start"] = start + pd.to_timedelta((out["week"] - 1) * 7 + 1, unit="D")
     for source, column in (("model", "due_date"), ("rule", "rule_due_date")):
         days = (pd.to_datetime(scores[column]) - start).dt.days
-        week = np.ceil(days.clip(lower=1) / 7)
+        week = (days.clip(lower=1) + 6) // 7
         counts = week[week <= weeks].value_counts()
         out[source] = out["week"].map(counts).fillna(0).astype(int)
     return out
@@ -855,9 +881,9 @@ def expected_visits_by_week(scores: pd.DataFrame, as_of: dt.date, weeks: int = 1
 def backtest_summary(model: MaintenanceModel) -> dict[str, Any]:
     """Return the backtest as plain values: cutoffs, and per horizon the model's and the rule's figures."""
     bt = model.backtest
-    horizons: dict[str, dict[str, dict[str, float | int]]] = {}
+    horizons: dict[str, dict[str, dict[str, Any]]] = {}
     for row in bt.metrics.to_dict("records"):
-        figures = {k: _plain(v) for k, v in row.items() if k not in ("horizon", "method")}
+        figures = {str(k): _plain(v) for k, v in row.items() if k not in ("horizon", "method")}
         horizons.setdefault(str(row["horizon"]), {})[str(row["method"])] = figures
     return {
         "as_of": model.as_of.isoformat(),

@@ -49,12 +49,15 @@ if f.month is None:
 database, version = str(db_path()), data_version()
 model = saved_model(database, version)
 if model is None:
-    st.info(t("maintenance.no_model"))
-    try:
-        model = train()
-    except UserError as exc:
-        st.warning(t("maintenance.too_little", reason=str(exc)))
-        st.stop()
+    notice = st.empty()
+    with notice.container():
+        st.info(t("maintenance.no_model"))
+        try:
+            model = train()
+        except UserError as exc:
+            st.warning(t("maintenance.too_little", reason=str(exc)))
+            st.stop()
+    notice.empty()
 scores = scored(database, version, model.trained_at.isoformat(), model)
 as_of = model.as_of.isoformat()
 st.caption(t("maintenance.intro", n=f"{len(scores):,}", as_of=as_of))
@@ -82,7 +85,7 @@ with tab_list:
         key="maint_horizon",
     )
     horizon = horizon or 30
-    min_p = middle.slider(t("maintenance.min_probability"), 0.0, 1.0, 0.5, 0.05, key="maint_min_p")
+    min_p = middle.slider(t("maintenance.min_probability"), 0.0, 1.0, 0.3, 0.05, key="maint_min_p")
     chosen_items = right.multiselect(
         t("maintenance.items_filter"),
         list(names),
@@ -120,6 +123,7 @@ with tab_list:
             shown,
             hide_index=True,
             width="stretch",
+            column_order=[c for c in maintenance.LIST_COLUMNS if c in shown.columns],
             column_config={c: headers[c] for c in shown.columns} | probability | dates,
         )
     st.caption(t("maintenance.list_caption", n=f"{len(shown):,}", p=f"{min_p:.0%}", h=horizon))
