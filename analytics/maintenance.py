@@ -787,16 +787,17 @@ def score(
         probs = model.fitted.predict(state)
     due_in = _due_in_days(probs)
     out = state.assign(
-        p30=probs[:, 0] if len(state) else [],
-        p60=probs[:, 1] if len(state) else [],
-        p90=probs[:, 2] if len(state) else [],
+        p30=probs[:, 0],
+        p60=probs[:, 1],
+        p90=probs[:, 2],
         due_date=pd.Timestamp(as_of) + pd.to_timedelta(np.round(due_in), unit="D"),
         due_km=np.round(
             state["km_now"].to_numpy(dtype=float) + state["km_per_day"].to_numpy(dtype=float) * due_in
         ),
     )
-    for column in ("km_now", "km_since_service", "km_per_day"):
-        out[column] = out[column].round(0 if column != "km_per_day" else 1)
+    for column in ("due_km", "km_now", "km_since_service", "days_since_service"):
+        out[column] = out[column].round().astype("Int64")
+    out["km_per_day"] = out["km_per_day"].round(1)
     for column in ("p30", "p60", "p90"):
         out[column] = out[column].round(4)
     out = out.sort_values(
@@ -850,7 +851,7 @@ def item_names(lang: str) -> dict[str, str]:
 
 
 def labelled(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Return a copy with item codes and reachability codes as readable text in ``lang``."""
+    """Return a copy with item, reachability and service-type codes as readable text in ``lang``."""
     names = item_names(lang)
     sep = "、" if lang == "zh" else ", "
     out = frame.copy()
@@ -858,6 +859,9 @@ def labelled(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
         lambda codes: sep.join(names.get(c, c) for c in str(codes).split(",") if c)
     )
     out["reachability"] = out["reachability"].map(lambda code: text(f"maintenance.reach.{code}", lang))
+    out["last_service_type"] = out["last_service_type"].map(
+        lambda code: text(f"maintenance.service_type.{code}", lang) if code in db.SERVICE_TYPES else code
+    )
     return out
 
 
