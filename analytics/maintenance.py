@@ -107,6 +107,7 @@ def _config() -> dict[str, Any]:
         "rule_overdue_days": float(cfg.get("rule_overdue_days", 30)),
         "threads": int(cfg.get("threads", 1)),
         "calibration": str(cfg.get("calibration", "sigmoid")),
+        "max_training_rows": int(cfg.get("max_training_rows", 200_000)),
     }
 
 
@@ -422,8 +423,14 @@ def _classifier(seed: int) -> HistGradientBoostingClassifier:
 def _fit_horizons(frames: dict[dt.date, pd.DataFrame], seed: int) -> Fitted:
     """Fit a classifier per horizon on all cutoffs but the latest, calibrate it on the latest."""
     latest = max(frames)
+    cap = _config()["max_training_rows"]
     fit_frame = pd.concat([f for d, f in frames.items() if d != latest], ignore_index=True)
     calib_frame = frames[latest]
+    # A group of stores has millions of snapshots; a seeded sample keeps training within minutes.
+    if len(fit_frame) > cap:
+        fit_frame = fit_frame.sample(n=cap, random_state=seed).sort_index()
+    if len(calib_frame) > cap // 4:
+        calib_frame = calib_frame.sample(n=cap // 4, random_state=seed).sort_index()
     everything = pd.concat(frames.values(), ignore_index=True)
     vocab = _vocabulary(fit_frame)
     classifiers: dict[int, Any] = {}
