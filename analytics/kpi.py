@@ -1,8 +1,9 @@
 """Monthly KPIs of PRODUCT.md §2, each with the count it is computed on, and the ``report`` command.
 
-A month's figures come from four queries over a list of months (orders, callbacks, churn
-counts, due maintenance), so a report (month, previous month, same month last year) and a
-twelve-month series each cost four round trips. A rate's value is None when its denominator
+A month's figures come from three queries over a list of months (orders; callbacks; vehicles:
+churn counts and due maintenance), so a report (month, previous month, same month last year)
+and a twelve-month series each cost three round trips, and one call over the thirteen months
+of ``overview_months`` serves both. A rate's value is None when its denominator
 is 0; a count's value is None when its population is empty (no visits, no callbacks, no
 active base), so a comparison with a month before the data starts shows nothing rather than
 a fall to zero.
@@ -12,15 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from analytics import queries, schedule
+from analytics import db, queries, schedule
+from analytics.cli import add_db_option
 from analytics.config import db_path, settings
 from analytics.errors import UserError
 
@@ -48,7 +52,6 @@ RATE_KPIS: frozenset[str] = frozenset(
         "due_maintenance_return_rate",
     }
 )
-COUNT_KPIS: frozenset[str] = frozenset({"visits", "complaints", "lost", "at_risk"})
 
 KPI_LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -148,28 +151,58 @@ def monthly_counts(
     params = sql_params(stores)
     orders = queries.run(con, "monthly_order_kpis", {**params, "months": firsts})
     calls = queries.run(con, "monthly_callback_kpis", {**params, "months": firsts})
-    churn = queries.run(
-        con, "monthly_churn_counts", {**params, "as_of_dates": [month_end(m) for m in firsts]}
+    # Churn is counted on each month's last day, due dates from the day before it starts.
+    as_of_dates = sorted({month_end(m) for m in firsts} | {m - timedelta(days=1) for m in firsts})
+    vehicles = queries.run(
+        con, "monthly_vehicle_counts", {**params, "months": firsts, "as_of_dates": as_of_dates}
     )
-    due = queries.run(
-        con, "monthly_due_counts", {**params, "as_of_dates": [m - timedelta(days=1) for m in firsts]}
+    data_end = queries.run(con, "data_end", {})["data_end"].iloc[0]
+    frame = pd.DataFrame(
+        {"month": firsts, "data_end": None if pd.isna(data_end) else pd.Timestamp(data_end).date()}
     )
-    frame = pd.DataFrame({"month": firsts})
-    for part, key in ((orders, "month"), (calls, "month"), (due, "month")):
-        part = part.assign(month=pd.to_datetime(part[key]).dt.date)
+    for part in (orders, calls, vehicles):
+        part = part.assign(month=pd.to_datetime(part["month"]).dt.date)
         frame = frame.merge(part, on="month", how="left")
-    churn = churn.assign(month=[d.replace(day=1) for d in pd.to_datetime(churn["as_of"]).dt.date]).drop(
-        columns="as_of"
-    )
-    return frame.merge(churn, on="month", how="left")
+    return frame
 
 
 def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def kpis_from_counts(row: pd.Series) -> dict[str, dict[str, Any]]:
-    """Return ``{name: {value, n, num, den}}`` for one row of ``monthly_counts``."""
+def counts_by_month(
+    con: duckdb.DuckDBPyConnection, months: list[date], stores: list[str] | None = None
+) -> dict[date, dict[str, Any]]:
+    """Return ``monthly_counts`` as ``{first day of month: {column: value}}``."""
+    records = monthly_counts(con, months, stores).to_dict("records")
+    return {row["month"]: {str(k): v for k, v in row.items()} for row in records}
+
+
+def _provisional(month: date, data_end: date | None) -> dict[str, bool]:
+    """Return, per KPI, whether the data end before everything that decides it could be recorded.
+
+    A month not yet over is provisional throughout; after it, 3DC coverage waits for the
+    callbacks of its last visits, complaint timeliness for the longest complaint limit, and the
+    due-maintenance return rate for the end of its return window.
+    """
+    if data_end is None:
+        return dict.fromkeys(KPI_NAMES, False)
+    cfg = settings()["kpi"]
+    end = month_end(month)
+    longest_limit = max(
+        [float(h) for h in cfg["complaint_limit_hours"].values()]
+        + [float(cfg["complaint_limit_default_hours"])]
+    )
+    waits = {
+        "coverage_3dc": int(cfg["coverage_3dc_days"]),
+        "complaint_timeliness": math.ceil(longest_limit / 24),
+        "due_maintenance_return_rate": int(cfg["due_return_grace_days"]),
+    }
+    return {name: end + timedelta(days=waits.get(name, 0)) > data_end for name in KPI_NAMES}
+
+
+def kpis_from_counts(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return ``{name: {value, n, num, den, provisional}}`` for one row of ``monthly_counts``."""
 
     def i(col: str) -> int:
         value = row[col]
@@ -204,16 +237,42 @@ def kpis_from_counts(row: pd.Series) -> dict[str, dict[str, Any]]:
     nps_n = i("recommend_n")
     nps = _ratio(100 * net, nps_n)
     out["nps"] = {"value": nps, "n": nps_n, "num": net, "den": nps_n}
-    return {name: out[name] for name in KPI_NAMES}
+    provisional = _provisional(row["month"], row.get("data_end"))
+    return {name: {**out[name], "provisional": provisional[name]} for name in KPI_NAMES}
+
+
+def overview_months(month: str | date) -> list[date]:
+    """Return the thirteen months (first days) from a year before ``month`` to ``month``: one
+    ``counts_by_month`` call over them serves ``report``, ``monthly_series`` and ``what_changed``."""
+    first = parse_month(month)
+    return [shift_month(first, -k) for k in range(12, -1, -1)]
 
 
 def month_kpis(
     con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Return ``{name: {value, n, num, den}}`` for every KPI of ``month`` (``YYYY-MM``)."""
+    """Return ``{name: {value, n, num, den, provisional}}`` for every KPI of ``month`` (``YYYY-MM``).
+
+    ``provisional`` is true when the data end before the KPI can be final (see ``_provisional``).
+    """
     first = parse_month(month)
-    counts = monthly_counts(con, [first], stores)
-    return kpis_from_counts(counts.iloc[0])
+    return kpis_from_counts(counts_by_month(con, [first], stores)[first])
+
+
+def due_vehicles(
+    con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
+) -> pd.DataFrame:
+    """Return one row per vehicle whose next maintenance falls due in ``month``: vin, store, last_maintenance,
+    purchase_date, km_per_day, due_date and returned_on (the first maintenance-type visit in the return
+    window, or None). The rule is in ``data/settings.toml`` (``kpi.due_return_grace_days``)."""
+    first = parse_month(month)
+    frame = queries.run(
+        con, "due_maintenance", {**sql_params(stores), "as_of_dates": [first - timedelta(days=1)]}
+    )
+    frame = frame.drop(columns="month")
+    for col in ("last_maintenance", "purchase_date", "due_date", "returned_on"):
+        frame[col] = [None if pd.isna(v) else pd.Timestamp(v).date() for v in frame[col]]
+    return frame.reset_index(drop=True)
 
 
 def targets() -> dict[str, list[float]]:
@@ -221,16 +280,35 @@ def targets() -> dict[str, list[float]]:
     return {name: [float(v) for v in band] for name, band in settings().get("targets", {}).items()}
 
 
+def ensure_counts(
+    con: duckdb.DuckDBPyConnection,
+    months: list[date],
+    stores: list[str] | None,
+    counts: Mapping[date, Mapping[str, Any]] | None,
+) -> Mapping[date, Mapping[str, Any]]:
+    """Return ``counts`` when it covers ``months`` (a page computes thirteen months once), else query them."""
+    if counts is not None and all(m in counts for m in months):
+        return counts
+    return counts_by_month(con, months, stores)
+
+
 def report(
-    con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    month: str | date,
+    stores: list[str] | None = None,
+    counts: Mapping[date, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Return ``{"month", "kpis": {name: {value, n, target, prev_month, prev_year}}}`` for ``month``."""
+    """Return ``{"month", "kpis": {name: {value, n, target, prev_month, prev_year}}}`` for ``month``.
+
+    ``counts`` may pass ``counts_by_month`` already computed for the same stores (it must hold the
+    month, the month before and the same month a year earlier), saving the queries.
+    """
     first = parse_month(month)
     prev_month, prev_year = shift_month(first, -1), shift_month(first, -12)
-    counts = monthly_counts(con, [first, prev_month, prev_year], stores).set_index("month")
-    now = kpis_from_counts(counts.loc[first])
-    before = kpis_from_counts(counts.loc[prev_month])
-    year_ago = kpis_from_counts(counts.loc[prev_year])
+    counts = ensure_counts(con, [first, prev_month, prev_year], stores, counts)
+    now = kpis_from_counts(counts[first])
+    before = kpis_from_counts(counts[prev_month])
+    year_ago = kpis_from_counts(counts[prev_year])
     bands = targets()
     return {
         "month": month_label(first),
@@ -258,18 +336,23 @@ def monthly_series(
     stores: list[str] | None = None,
     months: int = 12,
     end_month: str | date | None = None,
+    counts: Mapping[date, Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """Return one row per (month, KPI) for the ``months`` months ending at ``end_month``: value, n, num, den."""
+    """Return one row per (month, KPI) for the ``months`` months ending at ``end_month``: value, n, num, den,
+    provisional.
+
+    ``end_month`` defaults to the latest month with a visit; ``counts`` as in ``report``.
+    """
     end = (
         parse_month(end_month) if end_month is not None else latest_month(con) or date.today().replace(day=1)
     )
     firsts = [shift_month(end, -k) for k in range(months - 1, -1, -1)]
-    counts = monthly_counts(con, firsts, stores)
+    counts = ensure_counts(con, firsts, stores, counts)
     rows = []
-    for _, row in counts.iterrows():
-        for name, kpi in kpis_from_counts(row).items():
-            rows.append({"month": month_label(row["month"]), "kpi": name, **kpi})
-    return pd.DataFrame(rows, columns=["month", "kpi", "value", "n", "num", "den"])
+    for month in firsts:
+        for name, kpi in kpis_from_counts(counts[month]).items():
+            rows.append({"month": month_label(month), "kpi": name, **kpi})
+    return pd.DataFrame(rows, columns=["month", "kpi", "value", "n", "num", "den", "provisional"])
 
 
 def known_stores(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -295,6 +378,18 @@ def format_value(name: str, value: float | int | None) -> str:
     return f"{int(value):,}"
 
 
+def format_target(name: str, band: list[float] | None) -> str:
+    """Return a target band as text: one value when low equals high, "≥ low" when high is 100%."""
+    if band is None:
+        return "—"
+    low, high = band
+    if low == high:
+        return format_value(name, low)
+    if name in RATE_KPIS and high >= 1.0:
+        return f"≥ {format_value(name, low)}"
+    return f"{format_value(name, low)}–{format_value(name, high)}"
+
+
 def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
@@ -304,13 +399,13 @@ def _pad(text: str, width: int, right: bool) -> str:
     return gap + text if right else text + gap
 
 
-def format_table(result: dict[str, Any], lang: str = "en") -> str:
-    """Return the report as a plain-text table with labels in ``lang`` (``en`` or ``zh``)."""
+def format_table(result: dict[str, Any], lang: str = "en", stores: list[str] | None = None) -> str:
+    """Return the report as a plain-text table with labels in ``lang`` (``en`` or ``zh``), titled with
+    the month and the stores it covers."""
     labels = KPI_LABELS[lang]
     rows = [list(_TABLE_HEADERS[lang])]
     for name, kpi in result["kpis"].items():
-        band = kpi["target"]
-        target = "—" if band is None else f"{format_value(name, band[0])}–{format_value(name, band[1])}"
+        target = format_target(name, kpi["target"])
         rows.append(
             [
                 labels[name],
@@ -322,7 +417,8 @@ def format_table(result: dict[str, Any], lang: str = "en") -> str:
             ]
         )
     widths = [max(_width(r[c]) for r in rows) for c in range(len(rows[0]))]
-    lines = [result["month"]]
+    everywhere = {"en": "all stores", "zh": "全部门店"}[lang]
+    lines = [f"{result['month']}  {', '.join(stores) if stores else everywhere}"]
     for r in rows:
         lines.append("  ".join(_pad(cell, widths[c], right=c > 0) for c, cell in enumerate(r)).rstrip())
     return "\n".join(lines)
@@ -335,8 +431,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
             f"There is no database at {target}; build the demo (python -m analytics demo) or import files first."
         )
     month = parse_month(args.month)
-    from analytics import db
-
     con = db.connect(target, read_only=True)
     try:
         stores = args.store or None
@@ -353,14 +447,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        print(format_table(result, args.lang))
+        print(format_table(result, args.lang, stores))
     return 0
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register the ``report`` command."""
-    from analytics.cli import add_db_option
-
     p = sub.add_parser(
         "report",
         help="the month's KPIs with their n, targets, previous month and same month last year",

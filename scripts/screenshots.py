@@ -29,6 +29,8 @@ def main(argv: list[str]) -> int:
         for path in pages:
             page.goto(f"{url}/{path}")
             page.wait_for_selector("[data-testid='stSidebar']", timeout=60000)
+            # The first paint can show Streamlit's file-based page list; wait for our own sidebar.
+            page.wait_for_selector("[data-testid='stSidebar'] [role='radio']", timeout=60000)
             if lang == "en":
                 button = page.get_by_role("radio", name="English")
                 if button.count():

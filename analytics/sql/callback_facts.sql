@@ -1,10 +1,23 @@
 -- one row per callback attempt, with the store, order, vehicle, customer and complaint limit it belongs to
 -- Callbacks carry no store. One that follows a service visit names its order; a delivery
 -- callback (7DC) has none, so it takes the vin's latest order on or before its date, else the
--- vin's first order (the first service usually happens where the car was sold).
+-- vin's first order (the first service usually happens where the car was sold). Only the few
+-- callbacks without an order go through that lookup.
 WITH limits AS (
     SELECT unnest($limit_levels::INTEGER[]) AS complaint_level,
            unnest($limit_hours::DOUBLE[]) AS limit_hours
+),
+linked AS (
+    SELECT c.*,
+           coalesce(c.vin, o.vin) AS vehicle,
+           CAST(c.callback_date AS DATE) AS callback_day,
+           o.order_id IS NOT NULL AS has_order,
+           o.store, o.advisor, o.service_type, o.visit_date, o.model, o.plate, o.customer_name, o.phone
+    FROM callbacks AS c
+    LEFT JOIN service_orders AS o ON o.order_id = c.order_id
+),
+orphans AS (
+    SELECT callback_id, vehicle, callback_day FROM linked WHERE NOT has_order AND vehicle IS NOT NULL
 ),
 first_orders AS (
     SELECT vin,
@@ -14,24 +27,19 @@ first_orders AS (
            arg_min(customer_name, (visit_date, order_id)) AS customer_name,
            arg_min(phone, (visit_date, order_id)) AS phone
     FROM service_orders
-    WHERE vin IS NOT NULL
+    WHERE vin IN (SELECT vehicle FROM orphans)
     GROUP BY vin
 ),
-linked AS (
-    SELECT c.*,
-           coalesce(c.vin, o.vin) AS vehicle,
-           CAST(c.callback_date AS DATE) AS callback_day,
-           o.order_id IS NOT NULL AS has_order,
-           o.store AS order_store,
-           o.advisor,
-           o.service_type,
-           o.visit_date,
-           o.model AS order_model,
-           o.plate AS order_plate,
-           o.customer_name AS order_customer_name,
-           o.phone AS order_phone
-    FROM callbacks AS c
-    LEFT JOIN service_orders AS o ON o.order_id = c.order_id
+orphan_owners AS (
+    SELECT r.callback_id,
+           coalesce(p.store, f.store) AS store,
+           coalesce(p.model, f.model) AS model,
+           coalesce(p.plate, f.plate) AS plate,
+           coalesce(p.customer_name, f.customer_name) AS customer_name,
+           coalesce(p.phone, f.phone) AS phone
+    FROM orphans AS r
+    ASOF LEFT JOIN service_orders AS p ON r.vehicle = p.vin AND r.callback_day >= p.visit_date
+    LEFT JOIN first_orders AS f ON f.vin = r.vehicle
 )
 SELECT l.callback_id, l.order_id, l.vehicle AS vin, l.callback_type, l.callback_date, l.callback_day,
        l.agent, l.reached, l.overall_score, l.attitude_score, l.quality_score, l.timeliness_score,
@@ -39,14 +47,12 @@ SELECT l.callback_id, l.order_id, l.vehicle AS vin, l.callback_type, l.callback_
        coalesce(l.is_complaint, false) AS is_complaint, l.complaint_category, l.complaint_level,
        l.resolved_at,
        coalesce(lim.limit_hours, $limit_default) AS limit_hours,
-       CASE WHEN l.has_order THEN l.order_store ELSE coalesce(p.store, f.store) END AS store,
+       CASE WHEN l.has_order THEN l.store ELSE w.store END AS store,
        l.advisor, l.service_type, l.visit_date,
-       CASE WHEN l.has_order THEN l.order_model ELSE coalesce(p.model, f.model) END AS model,
-       CASE WHEN l.has_order THEN l.order_plate ELSE coalesce(p.plate, f.plate) END AS plate,
-       CASE WHEN l.has_order THEN l.order_customer_name ELSE coalesce(p.customer_name, f.customer_name) END
-           AS customer_name,
-       CASE WHEN l.has_order THEN l.order_phone ELSE coalesce(p.phone, f.phone) END AS phone
+       CASE WHEN l.has_order THEN l.model ELSE w.model END AS model,
+       CASE WHEN l.has_order THEN l.plate ELSE w.plate END AS plate,
+       CASE WHEN l.has_order THEN l.customer_name ELSE w.customer_name END AS customer_name,
+       CASE WHEN l.has_order THEN l.phone ELSE w.phone END AS phone
 FROM linked AS l
-ASOF LEFT JOIN service_orders AS p ON l.vehicle = p.vin AND l.callback_day >= p.visit_date
-LEFT JOIN first_orders AS f ON f.vin = l.vehicle
+LEFT JOIN orphan_owners AS w USING (callback_id)
 LEFT JOIN limits AS lim ON lim.complaint_level = l.complaint_level

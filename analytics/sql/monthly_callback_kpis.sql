@@ -1,6 +1,7 @@
 -- one row per requested month: callback attempts, 3DC reach, satisfaction, NPS and complaint counts
 -- A callback belongs to the month of its date. Satisfaction and NPS count reached survey calls
--- (survey_types) with the score present. A complaint is timely when resolved within its
+-- (survey_types) with the score present; an attempt whose reached flag is unknown counts as not
+-- reached. A complaint is timely when resolved within its
 -- level's limit counted in hours from the callback; an unresolved complaint is not timely.
 WITH months AS (
     SELECT DISTINCT unnest($months::DATE[]) AS month

@@ -1,6 +1,7 @@
 -- one row per requested month: visits, revenue, booked visits and visits covered by a 3DC attempt
 -- Covered: at least one 3DC attempt (reached or not) on the order dated 0 to coverage_3dc_days
--- whole days after the visit; an attempt dated in the next month still covers its visit.
+-- whole days after the visit; an attempt dated in the next month still covers its visit. A visit
+-- whose booking flag is unknown counts as not booked.
 WITH months AS (
     SELECT DISTINCT unnest($months::DATE[]) AS month
 ),

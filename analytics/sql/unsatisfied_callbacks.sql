@@ -1,13 +1,10 @@
 -- one row per callback dated in [start, end] that needs a follow-up: reached with an overall score below the threshold, or a complaint
 -- Followed up: a reached callback on the same vehicle or the same order within followup_days
 -- after it, or the complaint resolved; only what is known at the reference time as_of counts.
-WITH facts AS (
-    SELECT * FROM {{ ref('callback_facts') }} AS f
-),
-flagged AS (
+WITH flagged AS (
     SELECT f.*,
            coalesce(f.reached, false) AND coalesce(f.overall_score < $satisfied_threshold, false) AS unsatisfied
-    FROM facts AS f
+    FROM {{ ref('callback_facts') }} AS f
     WHERE f.callback_day BETWEEN $start AND $end
       AND f.callback_date <= $as_of
       AND ($stores::VARCHAR[] IS NULL OR list_contains($stores::VARCHAR[], f.store))
@@ -15,20 +12,26 @@ flagged AS (
 needs AS (
     SELECT * FROM flagged WHERE unsatisfied OR is_complaint
 ),
+-- Only reached calls up to followup_days after the period can follow one of its callbacks up.
+followers AS (
+    SELECT c.callback_id, c.order_id, coalesce(c.vin, o.vin) AS vin, c.callback_date
+    FROM callbacks AS c
+    LEFT JOIN service_orders AS o ON o.order_id = c.order_id
+    WHERE coalesce(c.reached, false)
+      AND CAST(c.callback_date AS DATE) BETWEEN $start AND $end + CAST($followup_days AS INTEGER)
+),
 later AS (
     SELECT u.callback_id, n.callback_date
     FROM needs AS u
-    JOIN facts AS n ON n.vin = u.vin
-    WHERE coalesce(n.reached, false)
-      AND n.callback_date > u.callback_date
+    JOIN followers AS n ON n.vin = u.vin
+    WHERE n.callback_date > u.callback_date
       AND n.callback_date <= u.callback_date + to_days(CAST($followup_days AS INTEGER))
       AND n.callback_date <= $as_of
     UNION ALL
     SELECT u.callback_id, n.callback_date
     FROM needs AS u
-    JOIN facts AS n ON n.order_id = u.order_id
-    WHERE coalesce(n.reached, false)
-      AND n.callback_date > u.callback_date
+    JOIN followers AS n ON n.order_id = u.order_id
+    WHERE n.callback_date > u.callback_date
       AND n.callback_date <= u.callback_date + to_days(CAST($followup_days AS INTEGER))
       AND n.callback_date <= $as_of
 ),

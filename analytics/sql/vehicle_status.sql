@@ -38,4 +38,3 @@ SELECT as_of, vin, store, last_visit, days_since, expected_interval_days, interv
            ELSE 'active'
        END AS status
 FROM expected
-ORDER BY as_of, vin

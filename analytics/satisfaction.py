@@ -1,0 +1,502 @@
+"""Satisfaction trends: monthly rates with intervals and control limits, dimensions, breakdowns,
+the follow-up list, month-on-month movements and red flags.
+
+Responses are reached survey callbacks (settings ``kpi.survey_callback_types``) with a score;
+a response is satisfied when ``overall_score >= kpi.satisfied_threshold``. Intervals are Wilson
+95% intervals; p-chart limits are three binomial standard errors around the pooled rate of the
+months shown.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analytics import kpi, queries
+from analytics.config import settings
+from analytics.errors import UserError
+
+Z95 = 1.959963984540054
+DIMENSIONS: tuple[str, ...] = ("attitude", "quality", "timeliness", "price", "environment")
+BREAKDOWN_BY: tuple[str, ...] = ("advisor", "service_type", "model", "store")
+# Month-on-month tests: rates use a two-proportion z-test, event counts a Poisson test, NPS its own
+# variance. Lost and at-risk are stocks that drift with the base, not events of the month, and
+# revenue has no count model, so they are not tested.
+CHANGE_KINDS: dict[str, str] = {
+    **{name: "rate" for name in sorted(kpi.RATE_KPIS)},
+    "visits": "count",
+    "complaints": "count",
+    "nps": "nps",
+}
+
+SERVICE_TYPE_LABELS: dict[str, dict[str | None, str]] = {
+    "en": {
+        "first_maintenance": "first maintenance",
+        "maintenance": "routine maintenance",
+        "repair": "repairs",
+        "warranty": "warranty claims",
+        "body_paint": "body and paint work",
+        "other": "other work",
+        None: "new-car delivery calls",
+    },
+    "zh": {
+        "first_maintenance": "首保",
+        "maintenance": "定期保养",
+        "repair": "一般维修",
+        "warranty": "索赔",
+        "body_paint": "钣喷",
+        "other": "其他业务",
+        None: "新车交车回访",
+    },
+}
+_CHANGE_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "kpi_fell": "{label} fell from {before} to {after} (n={n_after})",
+        "kpi_rose": "{label} rose from {before} to {after} (n={n_after})",
+        "segment_fell": "; the drop is concentrated in {service} handled by advisor {advisor}",
+        "segment_rose": "; the rise comes mostly from {service} handled by advisor {advisor}",
+        "no_advisor": "(no advisor)",
+    },
+    "zh": {
+        "kpi_fell": "{label}从{before}降至{after}（n={n_after}）",
+        "kpi_rose": "{label}从{before}升至{after}（n={n_after}）",
+        "segment_fell": "；下降主要集中在服务顾问{advisor}负责的{service}",
+        "segment_rose": "；上升主要来自服务顾问{advisor}负责的{service}",
+        "no_advisor": "（无顾问）",
+    },
+}
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
+    """Return the Wilson score interval ``(low, high)`` for ``successes`` out of ``n`` (None, None when n is 0)."""
+    if n <= 0:
+        return None, None
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _with_wilson(frame: pd.DataFrame, x: str = "satisfied", n: str = "n") -> pd.DataFrame:
+    bounds = [wilson_interval(int(a), int(b)) for a, b in zip(frame[x], frame[n], strict=True)]
+    rate = [int(a) / int(b) if int(b) else None for a, b in zip(frame[x], frame[n], strict=True)]
+    return frame.assign(
+        rate=pd.Series(rate, index=frame.index, dtype="float64"),
+        wilson_low=pd.Series([b[0] for b in bounds], index=frame.index, dtype="float64"),
+        wilson_high=pd.Series([b[1] for b in bounds], index=frame.index, dtype="float64"),
+    )
+
+
+def _month_range(
+    con: duckdb.DuckDBPyConnection, start: str | date | None, end: str | date | None
+) -> tuple[date, date] | None:
+    """Return the first days of the first and last month, defaulting to the callbacks' date range."""
+    if start is None or end is None:
+        row = con.execute("SELECT min(callback_date), max(callback_date) FROM callbacks").fetchone()
+        if not row or row[0] is None:
+            return None
+        start = start if start is not None else row[0].date()
+        end = end if end is not None else row[1].date()
+    first, last = kpi.parse_month(start), kpi.parse_month(end)
+    if last < first:
+        raise UserError("The period ends before it starts; pick an end month after the start month.")
+    return first, last
+
+
+def _months(first: date, last: date) -> list[date]:
+    out = []
+    month = first
+    while month <= last:
+        out.append(month)
+        month = kpi.shift_month(month, 1)
+    return out
+
+
+def monthly_satisfaction(
+    con: duckdb.DuckDBPyConnection,
+    stores: list[str] | None = None,
+    start: str | date | None = None,
+    end: str | date | None = None,
+) -> pd.DataFrame:
+    """Return one row per month: n, satisfied, rate, Wilson 95% bounds, p-chart centre/lcl/ucl and signal,
+    and NPS with its n and approximate 95% bounds.
+
+    The p-chart centre is the pooled rate of the months returned; ``signal`` marks a month outside
+    its three-sigma limits. The NPS bounds are normal-approximation (Wald) bounds from the
+    multinomial variance, so they have zero width when every answer is a promoter.
+    """
+    columns = [
+        "month", "n", "satisfied", "rate", "wilson_low", "wilson_high", "centre", "lcl", "ucl", "signal",
+        "nps_n", "promoters", "detractors", "nps", "nps_low", "nps_high",
+    ]  # fmt: skip
+    span = _month_range(con, start, end)
+    if span is None:
+        return pd.DataFrame(columns=columns)
+    counts = queries.run(con, "monthly_callback_kpis", {**kpi.sql_params(stores), "months": _months(*span)})
+    frame = pd.DataFrame(
+        {
+            "month": [kpi.month_label(pd.Timestamp(m).date()) for m in counts["month"]],
+            "n": counts["scored"].astype(int),
+            "satisfied": counts["satisfied"].astype(int),
+            "nps_n": counts["recommend_n"].astype(int),
+            "promoters": counts["promoters"].astype(int),
+            "detractors": counts["detractors"].astype(int),
+        }
+    )
+    frame = _with_wilson(frame)
+    total = int(frame["n"].sum())
+    centre = frame["satisfied"].sum() / total if total else np.nan
+    sigma = np.sqrt(centre * (1 - centre) / frame["n"].where(frame["n"] > 0))
+    frame["centre"] = centre
+    frame["lcl"] = (centre - 3 * sigma).clip(lower=0.0)
+    frame["ucl"] = (centre + 3 * sigma).clip(upper=1.0)
+    frame["signal"] = (frame["rate"] < frame["lcl"]) | (frame["rate"] > frame["ucl"])
+    share_p = frame["promoters"] / frame["nps_n"].where(frame["nps_n"] > 0)
+    share_d = frame["detractors"] / frame["nps_n"].where(frame["nps_n"] > 0)
+    half = Z95 * np.sqrt(
+        (share_p + share_d - (share_p - share_d) ** 2) / frame["nps_n"].where(frame["nps_n"] > 0)
+    )
+    frame["nps"] = 100 * (share_p - share_d)
+    frame["nps_low"] = (100 * (share_p - share_d - half)).clip(lower=-100.0)
+    frame["nps_high"] = (100 * (share_p - share_d + half)).clip(upper=100.0)
+    return frame[columns]
+
+
+def _period_params(stores: list[str] | None, first: date, last: date) -> dict[str, Any]:
+    return {**kpi.sql_params(stores), "start": first, "end": kpi.month_end(last)}
+
+
+def dimension_scores(
+    con: duckdb.DuckDBPyConnection,
+    stores: list[str] | None = None,
+    start: str | date | None = None,
+    end: str | date | None = None,
+) -> pd.DataFrame:
+    """Return one row per (month, dimension): mean score (0-10) and the n it is computed on."""
+    span = _month_range(con, start, end)
+    if span is None:
+        return pd.DataFrame(columns=["month", "dimension", "mean", "n"])
+    frame = queries.run(con, "monthly_dimension_scores", _period_params(stores, *span))
+    return frame.assign(
+        month=[kpi.month_label(pd.Timestamp(m).date()) for m in frame["month"]], n=frame["n"].astype(int)
+    ).reset_index(drop=True)
+
+
+def responses(
+    con: duckdb.DuckDBPyConnection,
+    stores: list[str] | None = None,
+    start: str | date | None = None,
+    end: str | date | None = None,
+) -> pd.DataFrame:
+    """Return one row per reached survey callback in the months from ``start`` to ``end``, with scores."""
+    span = _month_range(con, start, end)
+    if span is None:
+        span = (date.today().replace(day=1), date.today().replace(day=1))
+    return queries.run(con, "survey_responses", _period_params(stores, *span))
+
+
+def dimension_drivers(
+    con: duckdb.DuckDBPyConnection,
+    stores: list[str] | None = None,
+    start: str | date | None = None,
+    end: str | date | None = None,
+) -> pd.DataFrame:
+    """Return one row per (method, dimension) saying how strongly a low score goes with dissatisfaction.
+
+    ``relative_risk``: among responses with an overall and that dimension's score, the share
+    unsatisfied when the dimension is low (<= ``kpi.dimension_low_score``) divided by the share
+    unsatisfied otherwise; ``effect`` is that ratio (None when a group is empty or never
+    unsatisfied). ``logistic``: an L2-regularised logistic regression (C=1) of "unsatisfied" on
+    the five standardised scores, on responses with all five; ``coefficient`` is per standard
+    deviation and ``effect`` is the odds ratio for a one-SD lower score, exp(-coefficient);
+    fitted only when both outcomes occur. ``rank`` 1 is the strongest driver within a method.
+    """
+    low = float(settings()["kpi"]["dimension_low_score"])
+    threshold = float(settings()["kpi"]["satisfied_threshold"])
+    data = responses(con, stores, start, end)
+    data = data[data["overall_score"].notna()]
+    unsat = data["overall_score"] < threshold
+    rows: list[dict[str, Any]] = []
+    for dim in DIMENSIONS:
+        score = data[f"{dim}_score"]
+        has = score.notna()
+        is_low = has & (score <= low)
+        other = has & ~is_low
+        n_low, n_other = int(is_low.sum()), int(other.sum())
+        u_low, u_other = int((is_low & unsat).sum()), int((other & unsat).sum())
+        rate_low = u_low / n_low if n_low else None
+        rate_other = u_other / n_other if n_other else None
+        effect = rate_low / rate_other if rate_low is not None and rate_other else None
+        rows.append(
+            {
+                "method": "relative_risk",
+                "dimension": dim,
+                "n": int(has.sum()),
+                "n_low": n_low,
+                "unsatisfied_low": u_low,
+                "rate_low": rate_low,
+                "n_other": n_other,
+                "unsatisfied_other": u_other,
+                "rate_other": rate_other,
+                "coefficient": None,
+                "effect": effect,
+            }
+        )
+    complete = data.dropna(subset=[f"{d}_score" for d in DIMENSIONS])
+    target = complete["overall_score"] < threshold
+    if target.nunique() == 2:
+        # scikit-learn takes seconds to import and only this function needs it.
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
+        x = StandardScaler().fit_transform(complete[[f"{d}_score" for d in DIMENSIONS]].to_numpy(float))
+        model = LogisticRegression(C=1.0).fit(x, target.to_numpy())
+        for dim, coef in zip(DIMENSIONS, model.coef_[0], strict=True):
+            rows.append(
+                {
+                    "method": "logistic",
+                    "dimension": dim,
+                    "n": len(complete),
+                    "coefficient": float(coef),
+                    "effect": math.exp(-float(coef)),
+                }
+            )
+    frame = pd.DataFrame(rows).astype({"effect": "float64", "coefficient": "float64"})
+    frame["rank"] = frame.groupby("method")["effect"].rank(ascending=False, method="min").astype("Int64")
+    return frame
+
+
+def breakdown(
+    con: duckdb.DuckDBPyConnection,
+    by: str,
+    period: str | date | tuple[str | date, str | date],
+    stores: list[str] | None = None,
+    small_n: int | None = None,
+) -> pd.DataFrame:
+    """Return one row per segment (advisor, service_type, model or store) over the period: n, satisfied,
+    rate, Wilson bounds, ``small`` (n < small_n) and ``rank`` (1 = highest rate, among non-small rows)."""
+    if by not in BREAKDOWN_BY:
+        raise UserError(f"Cannot break satisfaction down by '{by}'; choose one of {', '.join(BREAKDOWN_BY)}.")
+    start, end = period if isinstance(period, tuple) else (period, period)
+    span = _month_range(con, start, end)
+    assert span is not None
+    limit = int(settings()["display"]["small_n"]) if small_n is None else small_n
+    frame = queries.run(con, "satisfaction_by_segment", {**_period_params(stores, *span), "by": by})
+    frame = _with_wilson(frame.astype({"n": int, "satisfied": int}))
+    frame["small"] = frame["n"] < limit
+    ranked = frame["rate"].where(~frame["small"])
+    frame["rank"] = ranked.rank(ascending=False, method="min").astype("Int64")
+    frame = frame.sort_values(["small", "rank", "n"], ascending=[True, True, False], na_position="last")
+    return frame.reset_index(drop=True)
+
+
+def _reference_time(as_of: date | datetime | None) -> datetime:
+    """Return the moment a list is computed at: a date means the end of that day."""
+    if as_of is None:
+        return datetime.now().replace(microsecond=0)
+    if isinstance(as_of, datetime):
+        return as_of
+    return datetime.combine(as_of + timedelta(days=1), time())
+
+
+def followup_list(
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    stores: list[str] | None = None,
+    as_of: date | datetime | None = None,
+) -> pd.DataFrame:
+    """Return one row per callback dated ``start``..``end`` that needs a follow-up, newest first.
+
+    A callback needs one when it reached the customer with an overall score below the
+    threshold, or when it is a complaint. It is ``followed_up`` when a reached callback on the
+    same vehicle or the same order follows within ``kpi.followup_days`` days, or the complaint
+    is resolved, counting only what is known at ``as_of`` (a date means the end of that day;
+    None means now). ``hours_since`` and ``days_since`` are measured at that moment.
+    """
+    params = {**kpi.sql_params(stores), "start": start, "end": end, "as_of": _reference_time(as_of)}
+    frame = queries.run(con, "unsatisfied_callbacks", params)
+    return frame.reset_index(drop=True)
+
+
+def red_flags(
+    con: duckdb.DuckDBPyConnection, as_of: date | datetime, stores: list[str] | None = None
+) -> pd.DataFrame:
+    """Return the follow-up rows that need attention now, with a ``flag`` column.
+
+    ``no_followup``: callbacks of the last ``kpi.red_flag_unsatisfied_days`` days (``as_of``'s
+    day included) that need a follow-up and have none. ``complaint_overdue``: complaints of the
+    last ``kpi.red_flag_complaint_lookback_days`` days still unresolved at ``as_of`` and older
+    than their level's limit; ``hours_overdue`` says by how much.
+    """
+    cfg = settings()["kpi"]
+    ref = _reference_time(as_of)
+    day = as_of.date() if isinstance(as_of, datetime) else as_of
+    recent = followup_list(
+        con, day - timedelta(days=int(cfg["red_flag_unsatisfied_days"]) - 1), day, stores, ref
+    )
+    recent = recent[~recent["followed_up"]].assign(flag="no_followup")
+    older = followup_list(
+        con, day - timedelta(days=int(cfg["red_flag_complaint_lookback_days"])), day, stores, ref
+    )
+    overdue = older[
+        older["is_complaint"] & older["resolved_at"].isna() & (older["hours_since"] > older["limit_hours"])
+    ]
+    overdue = overdue.assign(
+        flag="complaint_overdue", hours_overdue=overdue["hours_since"] - overdue["limit_hours"]
+    )
+    frame = pd.concat([recent, overdue], ignore_index=True)
+    if "hours_overdue" not in frame:
+        frame["hours_overdue"] = pd.Series(dtype="float64")
+    return frame[["flag", *[c for c in frame.columns if c != "flag"]]]
+
+
+def _z_rate(x1: int, n1: int, x0: int, n0: int) -> float | None:
+    if not n1 or not n0:
+        return None
+    pooled = (x1 + x0) / (n1 + n0)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
+    return (x1 / n1 - x0 / n0) / se if se else None
+
+
+def _z_count(x1: int, x0: int) -> float | None:
+    return (x1 - x0) / math.sqrt(x1 + x0) if x1 + x0 else None
+
+
+def _nps_variance(promoters: int, detractors: int, n: int) -> float:
+    p, q = promoters / n, detractors / n
+    return (p + q - (p - q) ** 2) / n
+
+
+def _satisfaction_segment(
+    con: duckdb.DuckDBPyConnection, before: date, after: date, stores: list[str] | None
+) -> dict[str, Any] | None:
+    """Return the advisor × service type contributing most to the satisfaction change from ``before`` to ``after``.
+
+    The change in the rate splits exactly over segments: each contributes minus the change in
+    its unsatisfied responses as a share of all responses of the month,
+    -(u_after / N_after - u_before / N_before).
+    """
+    seg = queries.run(con, "satisfaction_segments", _period_params(stores, before, after))
+    month = pd.Series([pd.Timestamp(m).date() for m in seg["month"]], index=seg.index)
+    is_after, is_before = month == after, month == before
+    seg = seg.assign(
+        n_after=seg["n"].where(is_after, 0),
+        n_before=seg["n"].where(is_before, 0),
+        sat_after=seg["satisfied"].where(is_after, 0),
+        sat_before=seg["satisfied"].where(is_before, 0),
+    )
+    # dropna=False keeps the delivery calls (no advisor, no service type) as a segment of their own.
+    wide = (
+        seg.groupby(["advisor", "service_type"], dropna=False)[
+            ["n_after", "n_before", "sat_after", "sat_before"]
+        ]
+        .sum()
+        .reset_index()
+    )
+    total_after, total_before = int(wide["n_after"].sum()), int(wide["n_before"].sum())
+    if not total_after or not total_before:
+        return None
+    segments = []
+    for row in wide.to_dict("records"):
+        unsat_after, unsat_before = row["n_after"] - row["sat_after"], row["n_before"] - row["sat_before"]
+        segments.append({**row, "contribution": -(unsat_after / total_after - unsat_before / total_before)})
+    delta = sum(s["contribution"] for s in segments)
+    if delta == 0:
+        return None
+    sign = -1 if delta < 0 else 1
+    pick = max(segments, key=lambda s: sign * s["contribution"])
+    n_before, n_after = int(pick["n_before"]), int(pick["n_after"])
+    return {
+        "advisor": None if pd.isna(pick["advisor"]) else pick["advisor"],
+        "service_type": None if pd.isna(pick["service_type"]) else pick["service_type"],
+        "n_before": n_before,
+        "n_after": n_after,
+        "rate_before": int(pick["sat_before"]) / n_before if n_before else None,
+        "rate_after": int(pick["sat_after"]) / n_after if n_after else None,
+        "contribution": float(pick["contribution"]),
+        "share": float(pick["contribution"] / delta),
+    }
+
+
+def what_changed(
+    con: duckdb.DuckDBPyConnection,
+    month: str | date,
+    stores: list[str] | None = None,
+    counts: Mapping[date, Mapping[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Return the KPI movements from the previous month to ``month`` larger than their noise, largest |z| first.
+
+    Each item: ``kpi``, ``kind`` (rate, count, nps), ``key`` (``kpi_fell`` or ``kpi_rose``), ``params``
+    (before, after, n_before, n_after, z) and, for satisfaction, ``segment``: the advisor × service
+    type contributing most to the change. Rates use a pooled two-proportion z-test, counts a
+    Poisson test on the two counts (visits, complaints), NPS its multinomial variance; listed when
+    |z| > ``kpi.change_z``. A KPI still provisional in either month is left out.
+    ``counts`` may pass ``kpi.counts_by_month`` already computed for the same stores.
+    """
+    cfg = settings()["kpi"]
+    after = kpi.parse_month(month)
+    before = kpi.shift_month(after, -1)
+    counts = kpi.ensure_counts(con, [before, after], stores, counts)
+    now, prev = kpi.kpis_from_counts(counts[after]), kpi.kpis_from_counts(counts[before])
+    items: list[dict[str, Any]] = []
+    for name, kind in CHANGE_KINDS.items():
+        a, b = now[name], prev[name]
+        if a["value"] is None or b["value"] is None or a["provisional"] or b["provisional"]:
+            continue
+        if kind == "rate":
+            z = _z_rate(a["num"], a["den"], b["num"], b["den"])
+        elif kind == "count":
+            z = _z_count(a["num"], b["num"])
+        else:
+            row_a, row_b = counts[after], counts[before]
+            var = _nps_variance(int(row_a["promoters"]), int(row_a["detractors"]), a["n"]) + _nps_variance(
+                int(row_b["promoters"]), int(row_b["detractors"]), b["n"]
+            )
+            z = (a["value"] - b["value"]) / 100 / math.sqrt(var) if var else None
+        if z is None or abs(z) <= float(cfg["change_z"]):
+            continue
+        item: dict[str, Any] = {
+            "kpi": name,
+            "kind": kind,
+            "key": "kpi_rose" if z > 0 else "kpi_fell",
+            "params": {
+                "before": b["value"],
+                "after": a["value"],
+                "n_before": b["n"],
+                "n_after": a["n"],
+                "z": z,
+            },
+            "segment": None,
+        }
+        if name == "satisfaction_rate":
+            item["segment"] = _satisfaction_segment(con, before, after, stores)
+        items.append(item)
+    items.sort(key=lambda it: -abs(it["params"]["z"]))
+    return items[: int(cfg["change_max_items"])]
+
+
+def describe_change(item: dict[str, Any], lang: str = "en") -> str:
+    """Return one ``what_changed`` item as a sentence in ``lang`` (``en`` or ``zh``)."""
+    text = _CHANGE_TEXT[lang]
+    name, params = item["kpi"], item["params"]
+    sentence = text[item["key"]].format(
+        label=kpi.KPI_LABELS[lang][name],
+        before=kpi.format_value(name, params["before"]),
+        after=kpi.format_value(name, params["after"]),
+        n_after=f"{params['n_after']:,}",
+    )
+    segment = item.get("segment")
+    if segment:
+        sentence += text["segment_rose" if item["key"] == "kpi_rose" else "segment_fell"].format(
+            service=SERVICE_TYPE_LABELS[lang].get(segment["service_type"], segment["service_type"]),
+            advisor=segment["advisor"] or text["no_advisor"],
+        )
+    return sentence + ("。" if lang == "zh" else ".")
