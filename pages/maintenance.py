@@ -76,7 +76,7 @@ tab_list, tab_card = st.tabs([t("maintenance.tab_list"), t("maintenance.tab_card
 
 with tab_list:
     names = maintenance.item_names(lang())
-    left, middle, right = st.columns([2, 2, 3])
+    left, middle, right = st.columns([3, 2, 3])
     horizon = left.segmented_control(
         t("maintenance.horizon"),
         maintenance.HORIZONS,
@@ -297,5 +297,5 @@ with tab_card:
     )
     if st.button(t("maintenance.retrain"), help=t("maintenance.retrain_help"), key="maint_retrain"):
         fresh = train()
-        st.success(t("maintenance.retrained", seconds=f"{fresh.train_seconds:.0f}"))
+        st.toast(t("maintenance.retrained", seconds=f"{fresh.train_seconds:.0f}"))
         st.rerun()
