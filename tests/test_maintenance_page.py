@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,9 @@ def model_dir(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def quick_training(monkeypatch, model_dir):
-    """Train on four dates instead of twelve, and save models in the module's folder."""
+    """Train on three dates instead of twelve, and save models in the module's folder."""
     real = maintenance._config
-    monkeypatch.setattr(maintenance, "_config", lambda: real() | {"training_cutoffs": 4})
+    monkeypatch.setattr(maintenance, "_config", lambda: real() | {"training_cutoffs": 3})
     monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(model_dir))
 
 
@@ -65,3 +66,18 @@ def test_raising_the_probability_threshold_shortens_the_list(demo_env):
         counts[threshold] = int(caption.split(" ")[0].replace(",", ""))
     assert counts[0.0] == int(at.metric[0].value.replace(",", ""))
     assert counts[0.9] < counts[0.0]
+
+
+def test_retraining_from_the_model_card_replaces_the_saved_model(demo_env):
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.switch_page("pages/maintenance.py")
+    at.run()
+    saved = list(Path(os.environ["ANALYTICS_MODEL_DIR"]).glob("*.joblib"))
+    assert len(saved) == 1
+    before = saved[0].stat().st_mtime_ns
+    at.button(key="maint_retrain").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert saved[0].stat().st_mtime_ns > before
+    assert any(c.value.startswith("Trained ") for c in at.caption)
