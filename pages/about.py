@@ -5,7 +5,9 @@ import streamlit as st
 from analytics.config import settings
 from ui.formatting import metric_params
 from ui.i18n import t
+from ui.state import filters
 
+filters()
 cfg = settings()
 st.title(t("about.title"))
 st.write(t("about.intro"))

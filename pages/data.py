@@ -8,8 +8,10 @@ from analytics import demo, facts, ingest, quality
 from analytics.errors import UserError
 from ui.data import clear_caches, cursor, load
 from ui.i18n import t
+from ui.state import filters
 from ui.widgets import download_buttons, field_label, mapping_editor, progress_bar
 
+filters()
 st.title(t("data.title"))
 tab_import, tab_history, tab_quality = st.tabs(
     [t("data.tab_import"), t("data.tab_history"), t("data.tab_quality")]

@@ -25,7 +25,7 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with serve(db) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page = browser.new_page(viewport={"width": 1440, "height": 2400})
         for path in pages:
             page.goto(f"{url}/{path}")
             page.wait_for_selector("[data-testid='stSidebar']", timeout=60000)

@@ -15,7 +15,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of a small demo database (scale 0.1, seed 7). Treat it as read-only; copy it to write."""
     demo = pytest.importorskip("analytics.demo")
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    demo.build_demo(path, demo.DemoConfig(scale=DEMO_SCALE))
+    demo.build_demo(path, demo.DemoConfig(scale=DEMO_SCALE), files_dir=path.parent / "files")
     return path
 
 

@@ -6,7 +6,9 @@ read them with ``filters()``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -42,6 +44,28 @@ def _language_changed() -> None:
         st.session_state["_lang_widget"] = st.session_state.get("lang")
 
 
+def _synced_select(
+    key: str, options: Sequence[Any], *, default: Any, label: str, text: Any = str, help: str | None = None
+) -> Any:
+    # Labels are translated, and a widget whose label or options change is a new widget that
+    # starts over; so the choice itself lives under ``key`` and survives a language switch.
+    labels = {text(o): o for o in options}
+    widget_key = f"_w_{key}"
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+    current = text(st.session_state[key])
+    if st.session_state.get(widget_key) != current:
+        st.session_state[widget_key] = current
+
+    def changed() -> None:
+        chosen = labels.get(st.session_state.get(widget_key))
+        if chosen is not None:
+            st.session_state[key] = chosen
+
+    st.selectbox(label, list(labels), key=widget_key, on_change=changed, help=help)
+    return st.session_state[key]
+
+
 def _remember(key: str, default: object) -> None:
     # Keep a widget's value alive even on a run where a page does not draw it.
     if key not in st.session_state:
@@ -66,14 +90,19 @@ def draw_sidebar() -> Filters:
         if not months:
             st.info(t("sidebar.no_data"))
             return Filters(month=None, months=(), stores=None, lang=lang())
-        if st.session_state.get("month") not in months:
-            st.session_state["month"] = _default_month(months)
-        month = st.selectbox(t("sidebar.month"), months, key="month", help=t("sidebar.month_help"))
-        _remember("window", 12)
-        # Labels fixed now: AppTest calls format_func outside the run, where the language is unknown.
-        window_labels = {n: t("sidebar.window_n", n=n) for n in WINDOWS}
-        window = st.selectbox(
-            t("sidebar.window"), WINDOWS, key="window", format_func=window_labels.__getitem__
+        month = _synced_select(
+            "month",
+            months,
+            default=_default_month(months) if st.session_state.get("month") not in months else None,
+            label=t("sidebar.month"),
+            help=t("sidebar.month_help"),
+        )
+        window = _synced_select(
+            "window",
+            WINDOWS,
+            default=12,
+            label=t("sidebar.window"),
+            text=lambda n: t("sidebar.window_n", n=n),
         )
         chosen: list[str] = []
         if len(all_stores) > 1:
@@ -83,10 +112,23 @@ def draw_sidebar() -> Filters:
             )
         elif all_stores:
             st.caption(t("sidebar.one_store", store=all_stores[0]))
+        _data_line()
     ordered = sorted(months)
     end = ordered.index(month)
     window_months = tuple(ordered[max(0, end - int(window) + 1) : end + 1])
     return Filters(month=month, months=window_months, stores=chosen or None, lang=lang())
+
+
+def _data_line() -> None:
+    summary = load(facts.data_summary)
+    st.caption(
+        t(
+            "sidebar.data_line",
+            orders=f"{summary['orders']:,}",
+            callbacks=f"{summary['callbacks']:,}",
+            vehicles=f"{summary['vehicles']:,}",
+        )
+    )
 
 
 def _default_month(months: list[str]) -> str:
@@ -103,8 +145,9 @@ def _is_partial(month: str) -> bool:
 
 
 def filters() -> Filters:
-    """Return the filters drawn by the sidebar in this run."""
-    value = st.session_state.get("_filters")
-    if isinstance(value, Filters):
-        return value
+    """Draw the shared sidebar and return its filters: every page calls this first, once.
+
+    Each page draws the sidebar itself (rather than app.py) so that a page run on its own, as
+    ``AppTest.switch_page`` does, has the same sidebar and filters as one run through app.py.
+    """
     return draw_sidebar()

@@ -84,3 +84,30 @@ def download_buttons(
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}_xlsx",
     )
+
+
+FLAG_COLUMNS = (
+    "callback_date",
+    "customer_name",
+    "plate",
+    "phone",
+    "advisor",
+    "service_type",
+    "overall_score",
+    "comment",
+    "complaint_category",
+    "complaint_level",
+    "hours_overdue",
+)
+
+
+def flag_table(frame: pd.DataFrame, *, key: str) -> None:
+    """Show follow-up rows compactly: who, when, what they said, how late."""
+    shown = [c for c in FLAG_COLUMNS if c in frame.columns and frame[c].notna().any()]
+    st.dataframe(
+        frame[shown],
+        key=key,
+        hide_index=True,
+        width="stretch",
+        column_config={c: field_label(c) for c in shown},
+    )
