@@ -9,10 +9,13 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.i18n import t
+from ui.state import ENTRYPOINT_RAN
 
 st.set_page_config(
     page_title="售后客服看板 · After-sales CS", page_icon=":material/support_agent:", layout="wide"
 )
+
+st.session_state[ENTRYPOINT_RAN] = True
 
 PAGES = {
     t("nav.section_dashboards"): [
@@ -23,6 +26,8 @@ PAGES = {
             url_path="overview",
             default=True,
         ),
+        st.Page("pages/themes.py", title=t("nav.themes"), icon=":material/forum:", url_path="themes"),
+        st.Page("pages/churn.py", title=t("nav.churn"), icon=":material/person_remove:", url_path="churn"),
         st.Page(
             "pages/maintenance.py",
             title=t("nav.maintenance"),

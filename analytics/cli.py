@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "analytics.demo",
     "analytics.kpi",
     "analytics.themes",
+    "analytics.churn",
     "analytics.maintenance",
 )
 

@@ -85,11 +85,17 @@ NOVEL_SHARE = 0.5
 RISING_Z = 1.645
 MIN_FLAG_N = 5
 NEW_PRIOR_RATIO = 0.2
+# The months a month's themes are fitted with and compared against (trend and flags).
+MONTHS_BACK = 6
 FLAG_TEST = (
     "rising: one-sided two-proportion z-test of this month's share against the pooled previous "
     f"months, z >= {RISING_Z} (p < 0.05), n >= {MIN_FLAG_N}; new: rising and its share over the "
     f"previous months at most {NEW_PRIOR_RATIO:g} of this month's"
 )
+# Quotes: two comments are near repeats when they share more than this share of the shorter
+# one's character bigrams; only the most central QUOTE_CANDIDATES comments are considered.
+QUOTE_OVERLAP = 0.6
+QUOTE_CANDIDATES = 200
 # NMF fits on at most this many comments (a deterministic sample); every comment is assigned.
 MAX_FIT_DOCS = 40_000
 # Bound on the per-lexicon memo of analysed comments (about half a kilobyte each).
@@ -826,6 +832,8 @@ class _Window:
     model: ThemeModel
     detail: _Detail
     months: list[str]
+    side: str
+    tokens: list[list[str]]
 
 
 def _window(
@@ -856,7 +864,7 @@ def _window(
     model = mine(tokens, k=k, seed=seed, side=side)
     detail = _detail(model, tokens, side)
     frame = frame.assign(theme=detail.themes, row=np.arange(len(frame)))
-    return _Window(frame=frame, model=model, detail=detail, months=months)
+    return _Window(frame=frame, model=model, detail=detail, months=months, side=side, tokens=tokens)
 
 
 def _centrality(window: _Window, rows: np.ndarray) -> np.ndarray:
@@ -872,20 +880,66 @@ def _centrality(window: _Window, rows: np.ndarray) -> np.ndarray:
     return np.asarray(sub @ (centroid / norm)).ravel()
 
 
+def _bigrams(text: str) -> frozenset[str]:
+    chars = [c for c in text if _WORD_CHAR.match(c)]
+    return frozenset(a + b for a, b in zip(chars, chars[1:], strict=False))
+
+
+def _other_side_cue(lex: Lexicon, tokens: Sequence[str], side: str) -> bool:
+    """Return whether a comment carries a cue of the other side (a grumble in praise, praise in a complaint)."""
+    for _, word, negated in _scan(lex, tokens):
+        for _, kind in lex.entries[word]:
+            if kind in SIDES and (kind == side) == negated:
+                return True
+    return False
+
+
+def _distinct(
+    texts: Iterable[str], count: int, chosen: list[tuple[str, frozenset[str]]]
+) -> tuple[list[tuple[str, frozenset[str]]], list[str]]:
+    """Add texts to ``chosen`` up to ``count``, skipping near repeats; return it and the repeats skipped."""
+    repeats: list[str] = []
+    for text in texts:
+        if len(chosen) == count:
+            break
+        grams = _bigrams(text)
+        if any(text == c for c, _ in chosen) or text in repeats:
+            continue
+        if any(len(grams & g) > QUOTE_OVERLAP * max(1, min(len(grams), len(g))) for _, g in chosen):
+            repeats.append(text)
+            continue
+        chosen.append((text, grams))
+    return chosen, repeats
+
+
 def _quotes(window: _Window, month_rows: pd.DataFrame, count: int = 3) -> list[str]:
-    """Return up to ``count`` distinct comments closest to the centre of the given comments."""
+    """Return up to ``count`` distinct comments closest to the centre of the given comments.
+
+    Comments that speak only for the side come first (a satisfied customer's grumble is a poor
+    quote of what was praised); among them a comment that mostly repeats one already chosen
+    (more than ``QUOTE_OVERLAP`` of the shorter one's character bigrams shared) waits until
+    no other remains, so the quotes show different ways customers put the theme.
+    """
     rows = month_rows["row"].to_numpy()
     ranked = month_rows.assign(centrality=_centrality(window, rows)).sort_values(
         ["centrality", "callback_id"], ascending=[False, True]
     )
-    quotes: list[str] = []
-    for comment in ranked["comment"]:
-        text = str(comment).strip()
-        if text not in quotes:
-            quotes.append(text)
-        if len(quotes) == count:
-            break
-    return quotes
+    lex = window.model.lexicon
+    single: list[str] = []
+    mixed: list[str] = []
+    for row, comment in zip(ranked["row"].head(QUOTE_CANDIDATES), ranked["comment"], strict=False):
+        mixed_side = _other_side_cue(lex, window.tokens[int(row)], window.side)
+        (mixed if mixed_side else single).append(str(comment).strip())
+    chosen: list[tuple[str, frozenset[str]]] = []
+    for group in (single, mixed):
+        chosen, repeats = _distinct(group, count, chosen)
+        # Near repeats are acceptable once nothing else of the group is left.
+        for text in repeats:
+            if len(chosen) == count:
+                break
+            if all(text != c for c, _ in chosen):
+                chosen.append((text, _bigrams(text)))
+    return [c for c, _ in chosen]
 
 
 def _z(n: int, total: int, prior_n: int, prior_total: int) -> float:
@@ -902,7 +956,7 @@ def monthly_themes(
     month: str,
     side: str = "praise",
     stores: Sequence[str] | None = None,
-    months_back: int = 6,
+    months_back: int = MONTHS_BACK,
     k: int = 8,
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -997,7 +1051,7 @@ def themes_by_advisor(
     con: duckdb.DuckDBPyConnection,
     month: str,
     stores: Sequence[str] | None = None,
-    months_back: int = 6,
+    months_back: int = MONTHS_BACK,
     k: int = 8,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -1026,7 +1080,7 @@ def theme_comments(
     month: str,
     side: str = "praise",
     stores: Sequence[str] | None = None,
-    months_back: int = 6,
+    months_back: int = MONTHS_BACK,
     k: int = 8,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -1047,6 +1101,171 @@ def theme_comments(
         "centrality",
     ]
     return rows[columns].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- page views
+# Small pure reshapings of the results above into what the themes page draws.
+
+SMALL = "small"
+SMALL_LABELS = ("Smaller discovered themes", "其他零星新主题")
+
+
+def theme_bars(result: dict[str, Any], min_discovered_n: int = MIN_FLAG_N) -> pd.DataFrame:
+    """Return one row per theme of a ``monthly_themes`` result to chart, largest first.
+
+    ``prior_n``/``prior_share``: the theme over the pooled previous months. Discovered themes
+    with fewer than ``min_discovered_n`` comments are folded into one last row (``id`` =
+    ``small``, ``themes`` = how many it holds): a handful of comments sharing a word is not yet
+    a theme a store manager can act on.
+    """
+    columns = [
+        "id", "label_en", "label_zh", "source", "n", "share", "prior_n", "prior_share",
+        "new", "rising", "hotspot", "themes",
+    ]  # fmt: skip
+    prior_total = sum(result["months_n"])
+    rows: list[dict[str, Any]] = []
+    small: list[dict[str, Any]] = []
+    for theme in result["themes"]:
+        prior_n = sum(theme["trend_n"])
+        row = {
+            c: theme.get(c) for c in ("id", "label_en", "label_zh", "source", "n", "share", "new", "rising")
+        }
+        row.update(
+            prior_n=prior_n,
+            prior_share=prior_n / prior_total if prior_total else None,
+            hotspot=bool(theme.get("hotspot", False)),
+            themes=1,
+        )
+        if theme["source"] == "discovered" and theme["n"] < min_discovered_n:
+            small.append(row)
+        else:
+            rows.append(row)
+    rows.sort(key=lambda r: (-r["n"], r["id"]))
+    if small:
+        rows.append(
+            {
+                "id": SMALL,
+                "label_en": SMALL_LABELS[0],
+                "label_zh": SMALL_LABELS[1],
+                "source": "discovered",
+                "n": sum(r["n"] for r in small),
+                "share": sum(r["share"] for r in small),
+                "prior_n": sum(r["prior_n"] for r in small),
+                "prior_share": sum(r["prior_n"] for r in small) / prior_total if prior_total else None,
+                "new": False,
+                "rising": False,
+                "hotspot": False,
+                "themes": len(small),
+            }
+        )
+    types = {
+        "n": "int64",
+        "share": "float64",
+        "prior_n": "int64",
+        "prior_share": "float64",
+        "themes": "int64",
+    }
+    return pd.DataFrame(rows, columns=columns).astype(types)
+
+
+def theme_trend(result: dict[str, Any], top: int = 5, min_discovered_n: int = MIN_FLAG_N) -> pd.DataFrame:
+    """Return one row per month of the window and top theme (month's n, total and share), oldest first."""
+    bars = theme_bars(result, min_discovered_n)
+    chosen = [t for t in bars["id"] if t != SMALL][:top]
+    by_id = {t["id"]: t for t in result["themes"]}
+    months = [*result["months"], result["month"]]
+    totals = [*result["months_n"], result["n_comments"]]
+    rows: list[dict[str, Any]] = []
+    for theme_id in chosen:
+        theme = by_id[theme_id]
+        for month, n, total in zip(months, [*theme["trend_n"], theme["n"]], totals, strict=True):
+            rows.append(
+                {
+                    "id": theme_id,
+                    "label_en": theme["label_en"],
+                    "label_zh": theme["label_zh"],
+                    "month": month,
+                    "n": int(n),
+                    "total": int(total),
+                    "share": n / total if total else None,
+                }
+            )
+    columns = ["id", "label_en", "label_zh", "month", "n", "total", "share"]
+    return pd.DataFrame(rows, columns=columns).astype({"n": "int64", "total": "int64", "share": "float64"})
+
+
+def hotspot_table(result: dict[str, Any], lexicon: Lexicon | None = None) -> pd.DataFrame:
+    """Return one row per seed complaint hotspot, then per other complaint aspect or category, with counts.
+
+    ``comments``: the month's complaint-side comments on the theme; ``complaints``: the month's
+    flagged complaints whose category maps to it. Hotspots come first, each even when nothing
+    was said of it; within each group the largest (comments plus complaints) come first, ties
+    in the seed's order. A category no aspect matches is a row of its own
+    (``id`` = ``category:<text>``, labelled with the text as the data give it).
+    """
+    lex = lexicon or load_lexicon()
+    names = {a.id: (a.label_en, a.label_zh) for a in lex.aspects}
+    comments = {t["id"]: int(t["n"]) for t in result["themes"]}
+    labels = {t["id"]: (t["label_en"], t["label_zh"]) for t in result["themes"]}
+    complaints: Counter[str] = Counter()
+    for category in result.get("categories", []):
+        key = category["aspect"] or f"category:{category['category']}"
+        complaints[key] += int(category["n"])
+        if not category["aspect"]:
+            text = category["category"] or "—"
+            labels[key] = (text, text)
+    seed_order = [h for h in lex.hotspots if h in names]
+    hotspots = sorted(seed_order, key=lambda k: (-(complaints[k] + comments.get(k, 0)), seed_order.index(k)))
+    # Discovered themes stay on the theme chart: this table sets the seed's aspects against the
+    # categories the callers filed complaints under.
+    known = {k for k in comments if k in names} | set(complaints)
+    others = sorted(
+        known - set(hotspots),
+        key=lambda k: (-(complaints[k] + comments.get(k, 0)), k),
+    )
+    rows = []
+    for key in [*hotspots, *others]:
+        en, zh = labels.get(key) or names[key]
+        rows.append(
+            {
+                "id": key,
+                "label_en": en,
+                "label_zh": zh,
+                "hotspot": key in hotspots,
+                "comments": comments.get(key, 0),
+                "complaints": complaints[key],
+            }
+        )
+    columns = ["id", "label_en", "label_zh", "hotspot", "comments", "complaints"]
+    return pd.DataFrame(rows, columns=columns).astype({"comments": "int64", "complaints": "int64"})
+
+
+@dataclass(frozen=True)
+class PraiseGrid:
+    """The praise board as matrices: advisors (busiest first) by themes (most praised first)."""
+
+    counts: pd.DataFrame  # praised comments per advisor and theme
+    shares: pd.DataFrame  # the same over the advisor's satisfied comments
+    advisor_n: pd.Series  # each advisor's satisfied comments in the month
+
+
+def praise_grid(board: pd.DataFrame, language: str = "zh", max_themes: int = 10) -> PraiseGrid:
+    """Return a ``themes_by_advisor`` board as advisor × theme count and share matrices (labels in ``language``)."""
+    label = "label_zh" if language == "zh" else "label_en"
+    advisor_n = board.drop_duplicates("advisor").set_index("advisor")["advisor_n"].astype("int64")
+    totals = board.groupby("theme")["n"].sum()
+    order = sorted(totals.index, key=lambda t: (-int(totals[t]), str(t)))[:max_themes]
+    names = board.drop_duplicates("theme").set_index("theme")[label]
+    counts = (
+        board.pivot_table(index="advisor", columns="theme", values="n", aggfunc="sum", fill_value=0)
+        .reindex(index=advisor_n.index, columns=order, fill_value=0)
+        .astype("int64")
+    )
+    counts.columns = pd.Index([str(names[t]) for t in order])
+    counts.columns.name = None
+    counts.index.name = "advisor"
+    shares = counts.div(advisor_n, axis=0)
+    return PraiseGrid(counts=counts, shares=shares, advisor_n=advisor_n)
 
 
 # --------------------------------------------------------------------------- files of texts

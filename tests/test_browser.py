@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, serve
@@ -23,10 +25,13 @@ def browser():
         instance.close()
 
 
-def test_open_switch_language_and_use_the_data_page(browser, demo_db):
+def test_open_switch_language_and_use_the_data_page(browser, demo_db, tmp_path):
     from playwright.sync_api import expect
 
-    with serve(demo_db) as url:
+    # The test process may hold the shared demo open (AppTests); the server gets its own copy.
+    db_copy = tmp_path / "browser.duckdb"
+    shutil.copy(demo_db, db_copy)
+    with serve(db_copy) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(url)
         sidebar = page.get_by_test_id("stSidebar")
@@ -46,4 +51,20 @@ def test_open_switch_language_and_use_the_data_page(browser, demo_db):
         expect(page.get_by_text("Invalid VINs (length, characters or check digit)").first).to_be_visible(
             timeout=30_000
         )
+        page.close()
+
+
+def test_a_deep_link_as_the_first_request_runs_through_the_entrypoint(browser, demo_db, tmp_path):
+    from playwright.sync_api import expect
+
+    db_copy = tmp_path / "deeplink.duckdb"
+    shutil.copy(demo_db, db_copy)
+    with serve(db_copy) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{url}/about")
+        sidebar = page.get_by_test_id("stSidebar")
+        # The app's own navigation (sections and titles from app.py), not the file list.
+        expect(sidebar.get_by_text("看板", exact=True)).to_be_visible(timeout=60_000)
+        expect(sidebar.get_by_role("link", name="总览")).to_be_visible(timeout=30_000)
+        expect(page.get_by_role("heading", name="指标口径与使用说明")).to_be_visible(timeout=30_000)
         page.close()

@@ -16,6 +16,7 @@ import streamlit as st
 
 from analytics import db
 from analytics.config import db_path
+from analytics.errors import UserError
 
 T = TypeVar("T")
 
@@ -26,8 +27,16 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
 
 
 def connection() -> duckdb.DuckDBPyConnection:
-    """Return the process-wide connection to the database named by ``ANALYTICS_DB``."""
-    return _connection(str(db_path()))
+    """Return the process-wide connection to the database named by ``ANALYTICS_DB``.
+
+    A database another program holds (an import from the command line, say) stops the page
+    with the sentence saying what to do, not a traceback.
+    """
+    try:
+        return _connection(str(db_path()))
+    except UserError as exc:
+        st.error(str(exc))
+        st.stop()
 
 
 def cursor() -> duckdb.DuckDBPyConnection:

@@ -150,4 +150,20 @@ def filters() -> Filters:
     Each page draws the sidebar itself (rather than app.py) so that a page run on its own, as
     ``AppTest.switch_page`` does, has the same sidebar and filters as one run through app.py.
     """
+    if not st.session_state.get(ENTRYPOINT_RAN):
+        _run_through_entrypoint()
     return draw_sidebar()
+
+
+ENTRYPOINT_RAN = "_entrypoint_ran"
+
+
+def _run_through_entrypoint() -> None:
+    # Until some session has called st.navigation, a Streamlit server treats a ``pages/``
+    # folder as old-style pages and runs a deep link (/churn) without app.py: no page config,
+    # no navigation. Switching that mode off and rerunning sends the request through app.py.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

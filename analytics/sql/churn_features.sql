@@ -1,0 +1,169 @@
+-- one row per (cutoff, vehicle in the active base on that day): what was known about it then
+-- Only work orders dated on or before the cutoff and callbacks dated on or before it are read; a
+-- complaint counts as open when it was not resolved by the cutoff; so no column sees past its
+-- cutoff. The value window is (cutoff - value_days, cutoff].
+WITH cutoffs AS (
+    SELECT DISTINCT unnest($cutoffs::DATE[]) AS cutoff
+),
+orders AS (
+    SELECT k.cutoff, o.*
+    FROM cutoffs AS k
+    JOIN service_orders AS o ON o.visit_date <= k.cutoff
+    WHERE o.vin IS NOT NULL
+),
+visit_days AS (
+    SELECT cutoff, vin,
+           date_diff('day', lag(visit_date) OVER (PARTITION BY cutoff, vin ORDER BY visit_date), visit_date) AS gap
+    FROM (SELECT DISTINCT cutoff, vin, visit_date FROM orders)
+),
+rhythm AS (
+    SELECT cutoff, vin, median(gap) AS median_gap_days, max(gap) AS max_gap_days
+    FROM visit_days
+    GROUP BY cutoff, vin
+),
+vehicle AS (
+    SELECT cutoff, vin,
+           arg_max(store, (visit_date, order_id)) AS store,
+           arg_max(model, (visit_date, order_id)) AS model,
+           arg_max(advisor, (visit_date, order_id)) AS advisor,
+           arg_max(plate, (visit_date, order_id)) AS plate,
+           arg_max(customer_name, (visit_date, order_id)) AS customer_name,
+           arg_max(phone, (visit_date, order_id)) AS phone,
+           min(purchase_date) AS purchase_date,
+           min(visit_date) AS first_visit,
+           max(visit_date) AS last_visit,
+           arg_max(order_id, (visit_date, order_id)) AS last_order_id,
+           arg_max(service_type, (visit_date, order_id)) AS last_service_type,
+           arg_max(amount, (visit_date, order_id)) AS last_amount,
+           max(visit_date) FILTER (WHERE service_type IN ('first_maintenance', 'maintenance')) AS last_maintenance,
+           count(*) AS visits_total,
+           count(*) FILTER (WHERE visit_date > cutoff - CAST($value_days AS INTEGER)) AS visits,
+           count(*) FILTER (
+               WHERE visit_date > cutoff - CAST($value_days AS INTEGER)
+                 AND service_type IN ('first_maintenance', 'maintenance')
+           ) AS maintenance_visits,
+           count(*) FILTER (
+               WHERE visit_date > cutoff - CAST($value_days AS INTEGER) AND service_type = 'repair'
+           ) AS repair_visits,
+           count(*) FILTER (
+               WHERE visit_date > cutoff - CAST($value_days AS INTEGER) AND service_type = 'warranty'
+           ) AS warranty_visits,
+           count(*) FILTER (
+               WHERE visit_date > cutoff - CAST($value_days AS INTEGER) AND service_type = 'body_paint'
+           ) AS body_paint_visits,
+           coalesce(sum(amount) FILTER (WHERE visit_date > cutoff - CAST($value_days AS INTEGER)), 0) AS spend,
+           avg(CASE WHEN is_appointment THEN 1.0 WHEN NOT is_appointment THEN 0.0 END) AS appointment_share,
+           arg_min(mileage_km, (visit_date, order_id)) FILTER (WHERE mileage_km IS NOT NULL) AS first_km,
+           min(visit_date) FILTER (WHERE mileage_km IS NOT NULL) AS first_km_date,
+           arg_max(mileage_km, (visit_date, order_id)) FILTER (WHERE mileage_km IS NOT NULL) AS last_km,
+           max(visit_date) FILTER (WHERE mileage_km IS NOT NULL) AS last_km_date,
+           min(visit_date) FILTER (WHERE mileage_km >= $warranty_km) AS warranty_km_date
+    FROM orders
+    GROUP BY cutoff, vin
+),
+base AS (
+    SELECT v.*
+    FROM vehicle AS v
+    WHERE v.last_visit > v.cutoff - CAST($base_days AS INTEGER)
+      AND ($stores::VARCHAR[] IS NULL OR list_contains($stores::VARCHAR[], v.store))
+),
+calls AS (
+    SELECT k.cutoff, coalesce(c.vin, o.vin) AS vin, c.callback_id, c.order_id, c.callback_date,
+           CAST(c.callback_date AS DATE) AS callback_day, c.reached, c.overall_score, c.attitude_score,
+           c.quality_score, c.timeliness_score, c.price_score, c.environment_score, c.recommend_score,
+           coalesce(c.is_complaint, false) AS is_complaint, c.complaint_category, c.resolved_at
+    FROM cutoffs AS k
+    JOIN callbacks AS c ON CAST(c.callback_date AS DATE) <= k.cutoff
+    LEFT JOIN service_orders AS o ON o.order_id = c.order_id
+),
+ranked_calls AS (
+    SELECT c.*,
+           row_number() OVER (PARTITION BY c.cutoff, c.vin ORDER BY c.callback_date DESC, c.callback_id DESC)
+               AS recent,
+           row_number() OVER (
+               PARTITION BY c.cutoff, c.vin, (c.reached AND c.overall_score IS NOT NULL)
+               ORDER BY c.callback_date DESC, c.callback_id DESC
+           ) AS recent_scored
+    FROM calls AS c
+    JOIN base AS b ON b.cutoff = c.cutoff AND b.vin = c.vin
+),
+call_summary AS (
+    SELECT r.cutoff, r.vin,
+           count(*) FILTER (WHERE r.callback_day > r.cutoff - CAST($value_days AS INTEGER)) AS callbacks,
+           max(r.callback_day) AS last_called,
+           avg(CASE WHEN r.reached THEN 1.0 ELSE 0.0 END) FILTER (WHERE r.recent <= 3) AS reach_last3,
+           -- unreached attempts in a row, counting back from the latest one
+           coalesce(min(r.recent) FILTER (WHERE r.reached), count(*) + 1) - 1 AS unreached_streak,
+           min(r.overall_score) FILTER (
+               WHERE r.reached AND r.callback_day > r.cutoff - CAST($value_days AS INTEGER)
+           ) AS worst_overall,
+           count(*) FILTER (
+               WHERE r.reached AND r.overall_score < $satisfied_threshold
+                 AND r.callback_day > r.cutoff - CAST($value_days AS INTEGER)
+           ) AS unsatisfied_callbacks,
+           count(*) FILTER (
+               WHERE r.is_complaint AND r.callback_day > r.cutoff - CAST($value_days AS INTEGER)
+           ) AS complaints,
+           count(*) FILTER (
+               WHERE r.is_complaint AND (r.resolved_at IS NULL OR CAST(r.resolved_at AS DATE) > r.cutoff)
+           ) AS open_complaints
+    FROM ranked_calls AS r
+    GROUP BY r.cutoff, r.vin
+),
+last_scored AS (
+    SELECT cutoff, vin, overall_score AS last_overall, attitude_score AS last_attitude,
+           quality_score AS last_quality, timeliness_score AS last_timeliness, price_score AS last_price,
+           environment_score AS last_environment, recommend_score AS last_recommend
+    FROM ranked_calls
+    WHERE reached AND overall_score IS NOT NULL AND recent_scored = 1
+),
+last_visit_calls AS (
+    -- callbacks about the last visit: on its order, or (for calls without an order) in the
+    -- complaint window after it
+    SELECT b.cutoff, b.vin,
+           arg_max(r.complaint_category, (r.callback_date, r.callback_id)) FILTER (WHERE r.is_complaint)
+               AS last_visit_complaint_category,
+           count(*) FILTER (WHERE r.is_complaint) AS last_visit_complaints,
+           min(r.overall_score) FILTER (WHERE r.reached) AS last_visit_overall,
+           min(r.price_score) FILTER (WHERE r.reached) AS last_visit_price
+    FROM base AS b
+    JOIN ranked_calls AS r ON r.cutoff = b.cutoff AND r.vin = b.vin
+    WHERE r.order_id = b.last_order_id
+       OR (r.order_id IS NULL
+           AND r.callback_day BETWEEN b.last_visit AND b.last_visit + CAST($complaint_window_days AS INTEGER))
+       OR (r.is_complaint
+           AND r.callback_day BETWEEN b.last_visit AND b.last_visit + CAST($complaint_window_days AS INTEGER))
+    GROUP BY b.cutoff, b.vin
+)
+SELECT b.cutoff, b.vin, b.store, b.model, b.advisor, b.plate, b.customer_name, b.phone,
+       b.purchase_date, b.first_visit, b.last_visit, b.last_service_type, b.last_maintenance,
+       date_diff('day', b.last_visit, b.cutoff) AS days_since,
+       date_diff('day', b.last_maintenance, b.cutoff) AS days_since_maintenance,
+       date_diff('day', b.first_visit, b.cutoff) AS tenure_days,
+       date_diff('day', b.purchase_date, b.cutoff) AS vehicle_age_days,
+       CAST(b.purchase_date + to_years(CAST($warranty_years AS INTEGER)) AS DATE) AS warranty_end_by_date,
+       b.warranty_km_date,
+       b.last_km,
+       CASE
+           WHEN b.last_km_date > b.first_km_date AND b.last_km >= b.first_km
+               THEN (b.last_km - b.first_km) / date_diff('day', b.first_km_date, b.last_km_date)
+           WHEN b.last_km_date > b.purchase_date
+               THEN b.last_km / date_diff('day', b.purchase_date, b.last_km_date)
+       END AS km_per_day,
+       b.visits_total, b.visits, b.maintenance_visits, b.repair_visits, b.warranty_visits, b.body_paint_visits,
+       b.spend, b.appointment_share,
+       r.median_gap_days, r.max_gap_days,
+       coalesce(s.callbacks, 0) AS callbacks, s.last_called, s.reach_last3,
+       coalesce(s.unreached_streak, 0) AS unreached_streak,
+       s.worst_overall, coalesce(s.unsatisfied_callbacks, 0) AS unsatisfied_callbacks,
+       coalesce(s.complaints, 0) AS complaints, coalesce(s.open_complaints, 0) AS open_complaints,
+       l.last_overall, l.last_attitude, l.last_quality, l.last_timeliness, l.last_price, l.last_environment,
+       l.last_recommend,
+       coalesce(c.last_visit_complaints, 0) AS last_visit_complaints, c.last_visit_complaint_category,
+       c.last_visit_overall, c.last_visit_price, b.last_amount
+FROM base AS b
+LEFT JOIN rhythm AS r ON r.cutoff = b.cutoff AND r.vin = b.vin
+LEFT JOIN call_summary AS s ON s.cutoff = b.cutoff AND s.vin = b.vin
+LEFT JOIN last_scored AS l ON l.cutoff = b.cutoff AND l.vin = b.vin
+LEFT JOIN last_visit_calls AS c ON c.cutoff = b.cutoff AND c.vin = b.vin
+ORDER BY b.cutoff, b.vin

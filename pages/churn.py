@@ -1,0 +1,361 @@
+"""Churn: who is lost or at risk, why, what each is worth, whom to call today, and the model card."""
+
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from analytics import churn, churn_model
+from analytics.config import settings
+from ui.charts import export_name, show
+from ui.data import load
+from ui.i18n import lang, t
+from ui.resources import fitted
+from ui.state import filters
+from ui.widgets import download_buttons
+
+f = filters()
+st.title(t("churn.title"))
+if f.month is None:
+    st.info(t("app.empty_db"))
+    st.stop()
+
+cfg = settings()["churn"]
+as_of = churn.month_ends([f.month])[0]
+stores = tuple(f.stores) if f.stores else None
+with st.spinner(t("churn.fitting")):
+    shot = fitted(churn.snapshot, as_of, stores)
+counts = shot.counts()
+st.caption(t("churn.intro", as_of=as_of.isoformat(), base_days=cfg["base_days"], lost_days=cfg["lost_days"]))
+
+tiles = st.columns(3)
+tiles[0].metric(t("churn.base"), f"{counts['base']:,}", help=t("churn.base_help", days=cfg["base_days"]))
+tiles[1].metric(t("metric.lost"), f"{counts['lost']:,}", help=t("churn.lost_help", days=cfg["lost_days"]))
+tiles[2].metric(t("metric.at_risk"), f"{counts['at_risk']:,}", help=t("metric_def.at_risk"))
+
+trend = load(churn.status_trend, tuple(churn.month_ends(f.months)), stores)
+trend_fig = go.Figure()
+for status in ("lost", "at_risk"):
+    trend_fig.add_scatter(
+        x=trend["as_of"], y=trend[status], mode="lines+markers", name=t(f"churn.status.{status}")
+    )
+trend_fig.update_layout(yaxis_title=t("churn.vehicles"), xaxis_title=t("churn.month_end"))
+show(trend_fig, export_name("churn", "trend", f.month), title=t("churn.trend_title"), key="churn_trend")
+first, last = trend.iloc[0], trend.iloc[-1]
+st.caption(
+    t(
+        "churn.trend_caption",
+        start=first["as_of"].isoformat(),
+        end=last["as_of"].isoformat(),
+        lost_start=f"{first['lost']:,}",
+        lost_end=f"{last['lost']:,}",
+        risk_start=f"{first['at_risk']:,}",
+        risk_end=f"{last['at_risk']:,}",
+    )
+)
+
+tab_list, tab_calls, tab_retention, tab_model = st.tabs(
+    [t("churn.tab_list"), t("churn.tab_calls"), t("churn.tab_retention"), t("churn.tab_model")]
+)
+# Labels fixed at draw time (AppTest formats widget values outside the script run).
+status_labels = {s: t(f"churn.status.{s}") for s in churn.STATUSES}
+tier_labels = {v: t(f"churn.tier.{v}") for v in churn.VALUE_TIERS}
+reason_labels = {c: t(f"churn.reason_name.{c}") for c in churn.REASON_CODES}
+group_labels = {g: t(f"churn.group.{g}") for g in churn.RETENTION_GROUPS}
+labels = status_labels | tier_labels
+headers = {c: t(f"churn.col.{c}") for c in churn.EXPORT_COLUMNS}
+
+with tab_list:
+    options = churn.list_options(shot.vehicles)
+    row1 = st.columns(3)
+    statuses = row1[0].multiselect(
+        t("churn.filter_status"),
+        options["statuses"],
+        default=[s for s in ("lost", "at_risk") if s in options["statuses"]],
+        format_func=status_labels.__getitem__,
+        key="churn_status",
+    )
+    reasons = row1[1].multiselect(
+        t("churn.filter_reason"),
+        options["reasons"],
+        format_func=reason_labels.__getitem__,
+        key="churn_reason",
+        placeholder=t("churn.any"),
+    )
+    tiers = row1[2].multiselect(
+        t("churn.filter_tier"),
+        options["tiers"],
+        format_func=tier_labels.__getitem__,
+        key="churn_tier",
+        placeholder=t("churn.any"),
+    )
+    row2 = st.columns(3)
+    models = row2[0].multiselect(
+        t("churn.filter_model"), options["models"], key="churn_model", placeholder=t("churn.any")
+    )
+    advisors = row2[1].multiselect(
+        t("churn.filter_advisor"), options["advisors"], key="churn_advisor", placeholder=t("churn.any")
+    )
+    list_stores = row2[2].multiselect(
+        t("churn.filter_store"), options["stores"], key="churn_store", placeholder=t("churn.any")
+    )
+    weight = st.slider(
+        t("churn.weight"),
+        0.0,
+        2.0,
+        float(cfg["value_weight"]),
+        0.25,
+        key="churn_weight",
+        help=t("churn.weight_help"),
+    )
+    chosen = churn.ListFilter(
+        statuses=tuple(statuses),
+        reasons=tuple(reasons),
+        models=tuple(models),
+        advisors=tuple(advisors),
+        tiers=tuple(tiers),
+        stores=tuple(list_stores),
+    )
+    ranked = churn.filter_list(churn.prioritise(shot.vehicles, weight), chosen)
+    shown = churn.export_frame(ranked, lang(), labels)
+    st.caption(
+        t("churn.list_caption", n=f"{len(ranked):,}", base=f"{counts['base']:,}", as_of=as_of.isoformat())
+    )
+    event = st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="churn_list",
+        column_config={
+            **{c: headers[c] for c in churn.EXPORT_COLUMNS},
+            "churn_probability": st.column_config.ProgressColumn(
+                headers["churn_probability"], min_value=0.0, max_value=1.0, format="%.2f"
+            ),
+            "value": st.column_config.NumberColumn(headers["value"], format="%.0f"),
+        },
+    )
+    download_buttons(
+        churn.export_frame(ranked, lang()),
+        export_name("churn_list", as_of.isoformat()),
+        key="churn_list_dl",
+        headers=headers,
+    )
+    picked = event.selection.rows if event is not None else []
+    if picked and picked[0] < len(ranked):
+        row = ranked.iloc[picked[0]]
+        st.subheader(t("churn.history_title", vin=row["vin"], name=row["customer_name"] or ""))
+        st.write(churn.reason_text(row["reasons"], lang()) or t("churn.no_reason"))
+        left, right = st.columns(2)
+        left.markdown(f"**{t('churn.visits_title')}**")
+        left.dataframe(load(churn.vehicle_orders, row["vin"], as_of), hide_index=True, width="stretch")
+        right.markdown(f"**{t('churn.callbacks_title')}**")
+        right.dataframe(load(churn.vehicle_callbacks, row["vin"], as_of), hide_index=True, width="stretch")
+    else:
+        st.caption(t("churn.select_hint"))
+
+with tab_calls:
+    st.caption(t("churn.calls_intro"))
+    controls = st.columns(3)
+    capacity = controls[0].number_input(
+        t("churn.capacity"),
+        min_value=0,
+        max_value=5000,
+        value=int(cfg["call_capacity"]),
+        step=10,
+        key="churn_capacity",
+    )
+    called_days = controls[1].number_input(
+        t("churn.suppress_days"),
+        min_value=0,
+        max_value=365,
+        value=int(cfg["suppress_called_days"]),
+        key="churn_suppress_days",
+    )
+    skip_complaints = controls[2].checkbox(
+        t("churn.skip_complaints"), value=True, key="churn_skip_complaints"
+    )
+    calls = churn.call_list(
+        ranked,
+        int(capacity),
+        as_of,
+        skip_open_complaints=skip_complaints,
+        called_within_days=int(called_days),
+    )
+    st.caption(
+        t(
+            "churn.calls_caption",
+            n=len(calls.calls),
+            candidates=f"{calls.candidates:,}",
+            complaints=calls.suppressed_complaint,
+            recent=calls.suppressed_recent,
+            days=int(called_days),
+        )
+    )
+    call_frame = churn.export_frame(calls.calls, lang())
+    st.dataframe(
+        churn.export_frame(calls.calls, lang(), labels),
+        hide_index=True,
+        width="stretch",
+        column_config=headers,
+    )
+    download_buttons(
+        call_frame, export_name("churn_calls", as_of.isoformat()), key="churn_calls_dl", headers=headers
+    )
+
+with tab_retention:
+    by = (
+        st.segmented_control(
+            t("churn.retention_by"),
+            list(churn.RETENTION_GROUPS),
+            default="model",
+            format_func=group_labels.__getitem__,
+            key="churn_retention_by",
+        )
+        or "model"
+    )
+    curve = load(churn.retention_curve, as_of, by, stores)
+    rates = load(
+        churn.retention_rates,
+        as_of,
+        by,
+        stores,
+        None,
+        {"all": t("churn.all"), **{k: t(f"churn.transition.{k}") for k in ("1-2", "2-3")}},
+    )
+    if curve.empty:
+        st.info(t("churn.retention_empty"))
+    else:
+        curve_fig = px.line(
+            curve,
+            x="month",
+            y="share",
+            color="group",
+            facet_col="transition",
+            hover_data=["n"],
+            labels={
+                "month": t("churn.months_after"),
+                "share": t("churn.share_back"),
+                "group": t(f"churn.group.{by}"),
+            },
+        )
+        curve_fig.for_each_annotation(lambda a: a.update(text=t(f"churn.transition.{a.text.split('=')[-1]}")))
+        curve_fig.for_each_trace(lambda tr: tr.update(name=t("churn.all")) if tr.name == "all" else None)
+        curve_fig.update_yaxes(tickformat=".0%", range=[0, 1])
+        show(
+            curve_fig,
+            export_name("churn", "retention", by, f.month),
+            title=t("churn.retention_title"),
+            key="churn_retention",
+        )
+        months = int(cfg["retention_months"])
+        headline = churn.retention_headline(rates)
+        parts = [
+            t(f"churn.retention_part.{step}", share=f"{share:.0%}", n=f"{n:,}")
+            for step, (share, n) in headline.items()
+        ]
+        st.caption(t("churn.retention_caption", months=months, parts="; ".join(parts) or t("common.none")))
+        st.dataframe(
+            rates,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "transition_code": None,
+                "transition": t("churn.transition_col"),
+                "group": t(f"churn.group.{by}"),
+                "n": t("churn.eligible", months=months),
+                "returned": t("churn.returned", months=months),
+                "rate": st.column_config.NumberColumn(t("churn.rate"), format="percent"),
+                "small_sample": t("churn.small_sample"),
+            },
+        )
+
+with tab_model:
+    model = shot.model
+    if model is None:
+        st.info(t("churn.no_model"))
+    else:
+        st.caption(
+            t(
+                "churn.model_intro",
+                horizon=cfg["horizon_days"],
+                cutoffs=len(model.train_cutoffs),
+                first=model.train_cutoffs[0].isoformat(),
+                last=model.train_cutoffs[-1].isoformat(),
+                n=f"{model.n_train:,}",
+            )
+        )
+        result = model.backtest
+        if result is None:
+            st.info(t("churn.no_backtest"))
+        else:
+            table = churn_model.backtest_table(
+                result, {m: t(f"churn.metric.{m}") for m in churn_model.BACKTEST_METRICS}
+            )
+            st.markdown(
+                f"**{t('churn.backtest_title', cutoff=result.cutoff.isoformat(), n=f'{result.n:,}', rate=f'{result.churned / result.n:.0%}')}**"
+            )
+            st.dataframe(
+                table,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "metric": t("churn.metric_col"),
+                    "model": st.column_config.NumberColumn(t("churn.scorer.model"), format="%.3f"),
+                    "rule": st.column_config.NumberColumn(t("churn.scorer.rule"), format="%.3f"),
+                },
+            )
+            st.caption(
+                t(
+                    "churn.backtest_caption",
+                    auc_model=f"{result.model['auc']:.2f}",
+                    auc_rule=f"{result.rule['auc']:.2f}",
+                    capture_model=f"{result.model['capture_20']:.0%}",
+                    capture_rule=f"{result.rule['capture_20']:.0%}",
+                )
+            )
+            cal_fig = px.line(result.calibration, x="predicted", y="observed", color="scorer", markers=True)
+            cal_fig.for_each_trace(lambda tr: tr.update(name=t(f"churn.scorer.{tr.name}")))
+            cal_fig.add_scatter(
+                x=[0, 1],
+                y=[0, 1],
+                mode="lines",
+                name=t("churn.perfect"),
+                line={"dash": "dot", "color": "#999"},
+            )
+            cal_fig.update_layout(
+                xaxis_title=t("churn.predicted"), yaxis_title=t("churn.observed"), legend_title_text=""
+            )
+            cal_fig.update_xaxes(tickformat=".0%", range=[0, 1])
+            cal_fig.update_yaxes(tickformat=".0%", range=[0, 1])
+            show(
+                cal_fig,
+                export_name("churn", "calibration", result.cutoff.isoformat()),
+                title=t("churn.calibration_title"),
+                key="churn_calibration",
+            )
+            st.caption(t("churn.calibration_caption", cutoff=result.cutoff.isoformat()))
+            top = result.importance.head(12).iloc[::-1]
+            imp_fig = go.Figure(
+                go.Bar(
+                    x=top["importance"],
+                    y=[t(f"churn.feature.{name}") for name in top["feature"]],
+                    orientation="h",
+                    error_x={"type": "data", "array": top["std"]},
+                )
+            )
+            imp_fig.update_layout(xaxis_title=t("churn.importance_axis"))
+            show(
+                imp_fig,
+                export_name("churn", "drivers", result.cutoff.isoformat()),
+                title=t("churn.drivers_title"),
+                key="churn_drivers",
+            )
+            lead = result.importance.iloc[0]
+            st.caption(
+                t(
+                    "churn.drivers_caption",
+                    feature=t(f"churn.feature.{lead['feature']}"),
+                    drop=f"{lead['importance']:.3f}",
+                )
+            )

@@ -1,0 +1,394 @@
+"""Churn identification on hand-built vehicles: status at the window edges, reasons, value, lists, exports, CLI.
+
+As-of date D = 2026-10-31, so D - 365 = 2025-10-31 and D - 730 = 2024-10-31.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, datetime, timedelta
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from analytics import churn, cli, db
+
+D = date(2026, 10, 31)
+
+
+def _order(con, order_id, vin, visit, *, service="maintenance", amount=500.0, store="S1", purchase=None, km=None,
+           name="张三", advisor="王芳", model="轩逸", plate="浙A00001"):  # fmt: skip
+    con.execute(
+        "INSERT INTO service_orders (order_id, store, vin, plate, customer_name, phone, model, purchase_date,"
+        " visit_date, mileage_km, service_type, amount, advisor, is_appointment, import_id)"
+        " VALUES ($o, $s, $v, $pl, $n, '13800000000', $m, $pd, $d, $km, $st, $a, $adv, false, 1)",
+        {
+            "o": order_id,
+            "s": store,
+            "v": vin,
+            "pl": plate,
+            "n": name,
+            "m": model,
+            "pd": purchase,
+            "d": visit,
+            "km": km,
+            "st": service,
+            "a": amount,
+            "adv": advisor,
+        },  # fmt: skip
+    )
+
+
+def _callback(con, callback_id, order_id, when, *, reached=True, overall=None, price=None, attitude=None,
+              recommend=None, complaint=False, category=None, resolved=None, vin=None):  # fmt: skip
+    con.execute(
+        "INSERT INTO callbacks (callback_id, order_id, vin, callback_type, callback_date, reached, overall_score,"
+        " price_score, attitude_score, recommend_score, is_complaint, complaint_category, resolved_at, import_id)"
+        " VALUES ($c, $o, $v, '3DC', $d, $r, $ov, $p, $at, $rec, $cp, $cat, $res, 1)",
+        {
+            "c": callback_id,
+            "o": order_id,
+            "v": vin,
+            "d": when,
+            "r": reached,
+            "ov": overall,
+            "p": price,
+            "at": attitude,
+            "rec": recommend,
+            "cp": complaint,
+            "cat": category,
+            "res": resolved,
+        },  # fmt: skip
+    )
+
+
+def _days(n: int) -> date:
+    return D - timedelta(days=n)
+
+
+@pytest.fixture
+def edges(tmp_path):
+    """Vehicles placed on each side of the base, lost and at-risk edges."""
+    con = db.connect(tmp_path / "edges.duckdb")
+    _order(con, "A1", "A", _days(729))  # in the base (visit inside the 730-day window), lost
+    _order(con, "B1", "B", _days(730))  # on the base edge: (D - 730, D] excludes it
+    _order(con, "C1", "C", _days(365))  # last visit exactly D - 365: lost
+    for i, n in enumerate((564, 464, 364)):  # own rhythm 100 days; 364 days since: at risk, not lost
+        _order(con, f"R{i}", "R", _days(n))
+    for i, n in enumerate((400, 300, 151)):  # own rhythm 100/149 days -> median 124.5; 151 < 186.75: active
+        _order(con, f"S{i}", "S", _days(n))
+    for i, n in enumerate((400, 300, 200)):  # own rhythm 100 days; 200 days since > 150: at risk
+        _order(con, f"T{i}", "T", _days(n))
+    for i, n in enumerate((400, 300, 150)):  # own rhythm 100/150 -> median 125; 150 <= 187.5: active
+        _order(con, f"U{i}", "U", _days(n))
+    _order(con, "E1", "E", _days(10))  # recent: active
+    _order(con, "F1", "F", _days(800))  # old visit, and one after D that must not count
+    _order(con, "F2", "F", D + timedelta(days=5))
+    _order(con, "G1", "G", _days(20), store="S2")  # other store
+    db.refresh_derived(con)
+    yield con
+    con.close()
+
+
+def test_base_lost_and_at_risk_sets_at_the_window_edges(edges):
+    status = churn.vehicle_status(edges, D).set_index("vin")["status"].to_dict()
+    assert status == {
+        "A": "lost",
+        "C": "lost",
+        "R": "at_risk",
+        "S": "active",
+        "T": "at_risk",
+        "U": "active",
+        "E": "active",
+        "G": "active",
+    }
+    assert churn.status_counts(edges, D) == {"base": 8, "lost": 2, "at_risk": 2, "active": 4}
+    assert churn.status_counts(edges, D, ["S2"]) == {"base": 1, "lost": 0, "at_risk": 0, "active": 1}
+
+
+def test_snapshot_list_agrees_with_the_kpi_status_and_has_a_reason_for_every_lost_and_at_risk_vehicle(edges):
+    shot = churn.snapshot(edges, D)
+    listed = shot.vehicles.set_index("vin")
+    assert listed["status"].to_dict() == churn.vehicle_status(edges, D).set_index("vin")["status"].to_dict()
+    assert shot.model is None and shot.model_note  # eight vehicles and no history: nothing to learn from
+    flagged = listed[listed["status"] != "active"]
+    assert flagged["reason_codes"].map(lambda c: c[0]).to_dict() == {
+        "A": "no_visit",
+        "C": "no_visit",
+        "R": "overdue",
+        "T": "overdue",
+    }
+    assert (
+        churn.reason_text(listed.loc["T", "reasons"], "en") == "overdue 2.0× its usual interval of 100 days"
+    )
+    assert churn.reason_text(listed.loc["A", "reasons"], "zh") == "已 729 天未进厂"
+
+
+def test_status_trend_counts_each_month_end(edges):
+    trend = churn.status_trend(edges, [D, date(2025, 10, 31)])
+    assert trend.to_dict("records") == [
+        # a year earlier: F (2024-08-22) and B (365 days) are lost, A (364 days, no rhythm: 180) at risk
+        {"as_of": date(2025, 10, 31), "base": 8, "lost": 2, "at_risk": 1, "active": 5},
+        {"as_of": D, "base": 8, "lost": 2, "at_risk": 2, "active": 4},
+    ]
+
+
+@pytest.fixture
+def reasons_db(tmp_path):
+    """One vehicle per reason, each with a single visit 30 days before D unless said otherwise."""
+    con = db.connect(tmp_path / "reasons.duckdb")
+    when = _days(30)
+    at = datetime.combine(when, datetime.min.time()) + timedelta(days=2, hours=10)
+    # P: unsatisfied, price is the lowest dimension
+    _order(con, "P1", "P", when)
+    _callback(con, "cP", "P1", at, overall=4, price=2, attitude=6, recommend=5)
+    # Q: complaint about the last visit, with a category, still open
+    _order(con, "Q1", "Q", when)
+    _callback(con, "cQ", "Q1", at, overall=8, recommend=9, complaint=True, category="收费")
+    # K: a complaint about the last visit that was resolved before D
+    _order(con, "K1", "K", when)
+    _callback(con, "cK", "K1", at, overall=8, complaint=True, resolved=at + timedelta(hours=5))
+    # N: unreachable on the last two attempts, after one reached call
+    _order(con, "N1", "N", when)
+    _callback(con, "cN1", "N1", at, overall=9)
+    _callback(con, "cN2", "N1", at + timedelta(days=1), reached=False)
+    _callback(con, "cN3", "N1", at + timedelta(days=2), reached=False)
+    # W: warranty (3 years) ended 100 days before D; only warranty and accident visits lately
+    purchase = date(2023, 7, 23)
+    _order(con, "W1", "W", _days(200), service="warranty", purchase=purchase)
+    _order(con, "W2", "W", when, service="body_paint", purchase=purchase)
+    # M: 101,000 km at its visit on D - 30, warranty not yet over by date; a detractor though satisfied
+    _order(con, "M1", "M", when, purchase=date(2025, 1, 1), km=101000)
+    _callback(con, "cM", "M1", at, overall=8, recommend=6)
+    # Z: nothing to say
+    _order(con, "Z1", "Z", when)
+    _callback(con, "cZ", "Z1", at, overall=10, recommend=10)
+    db.refresh_derived(con)
+    yield con
+    con.close()
+
+
+def test_reason_codes_name_each_planted_cause(reasons_db):
+    listed = churn.snapshot(reasons_db, D).vehicles.set_index("vin")
+    assert listed["reasons"].to_dict() == {
+        "K": [{"code": "complaint_last_visit_uncategorised"}],
+        "M": [{"code": "detractor", "score": "6"}, {"code": "warranty_km", "date": "2026-10-01"}],
+        "N": [{"code": "unreachable", "n": 2}],
+        "P": [{"code": "unsatisfied_price", "score": "2"}],
+        "Q": [{"code": "open_complaint", "n": 1}, {"code": "complaint_last_visit", "category": "收费"}],
+        "W": [{"code": "warranty_ended", "date": "2026-07-23"}, {"code": "only_warranty_accident"}],
+        "Z": [],
+    }
+    assert churn.reason_text(listed.loc["Q", "reasons"], "en") == (
+        "1 complaint(s) still open; complained about the last visit (收费)"
+    )
+    assert churn.reason_text(listed.loc["P", "reasons"], "zh") == "上次回访对收费不满意（2/10 分）"
+
+
+def test_value_tiers_split_the_base_by_spend_rank():
+    spend = pd.Series([100.0, 900.0, 500.0, 300.0, 700.0, 0.0, 50.0, 800.0, 200.0, 600.0])
+    assert churn.value_tiers(spend).tolist() == [
+        "low",
+        "high",
+        "medium",
+        "medium",
+        "medium",
+        "low",
+        "low",
+        "high",
+        "low",
+        "medium",
+    ]  # fmt: skip  (top 20%: 900, 800; next 40%: 700, 600, 500, 300)
+
+
+def _listed(rows):
+    frame = pd.DataFrame(rows)
+    frame["reasons"] = [[{"code": c} for c in codes] for codes in frame["reason_codes"]]
+    return frame
+
+
+def test_priority_multiplies_probability_by_value_to_the_weight():
+    frame = _listed(
+        {
+            "vin": ["a", "b", "c"],
+            "churn_probability": [0.9, 0.5, 0.2],
+            "overdue_ratio": [1.0, 1.0, 1.0],
+            "value": [100.0, 1000.0, 0.0],
+            "reason_codes": [(), (), ()],
+        }
+    )
+    assert churn.prioritise(frame, 0.0)["vin"].tolist() == ["a", "b", "c"]
+    by_value = churn.prioritise(frame, 1.0)
+    assert by_value["vin"].tolist() == ["b", "a", "c"]
+    assert by_value["priority"].tolist() == [500.0, 90.0, 0.2]
+
+
+def test_call_list_skips_open_complaints_and_recent_calls_then_cuts_to_capacity():
+    frame = _listed(
+        {
+            "vin": ["a", "b", "c", "d", "e"],
+            "open_complaint": [False, True, False, False, False],
+            "last_called": [None, None, D - timedelta(days=3), D - timedelta(days=30), None],
+            "reason_codes": [(), (), (), (), ()],
+        }
+    )
+    calls = churn.call_list(frame, 2, D, skip_open_complaints=True, called_within_days=14)
+    assert calls.calls["vin"].tolist() == ["a", "d"]
+    assert (calls.candidates, calls.suppressed_complaint, calls.suppressed_recent) == (5, 1, 1)
+    everyone = churn.call_list(frame, 10, D, skip_open_complaints=False, called_within_days=0)
+    assert everyone.calls["vin"].tolist() == ["a", "b", "c", "d", "e"]
+
+
+def test_filter_list_keeps_rows_matching_every_choice():
+    frame = _listed(
+        {
+            "vin": ["a", "b", "c"],
+            "status": ["lost", "at_risk", "at_risk"],
+            "model": ["轩逸", "天籁", "轩逸"],
+            "advisor": ["王芳", "王芳", "李强"],
+            "value_tier": ["high", "low", "low"],
+            "store": ["S1", "S1", "S2"],
+            "reason_codes": [("no_visit",), ("overdue", "unreachable"), ("overdue",)],
+        }
+    )
+    chosen = churn.ListFilter(statuses=("at_risk",), reasons=("unreachable", "no_visit"))
+    assert churn.filter_list(frame, chosen)["vin"].tolist() == ["b"]
+    assert churn.filter_list(frame, churn.ListFilter(models=("轩逸",), stores=("S2",)))["vin"].tolist() == [
+        "c"
+    ]
+    assert churn.filter_list(frame, churn.ListFilter())["vin"].tolist() == ["a", "b", "c"]
+
+
+@pytest.fixture
+def retention_db(tmp_path):
+    """First maintenance in 2025-01; cars back (or not) for the second and third."""
+    con = db.connect(tmp_path / "retention.duckdb")
+    first = date(2025, 1, 10)
+    # X1: back after 6 months, then after 3 more: both steps within 12 months
+    for i, when in enumerate((first, date(2025, 7, 10), date(2025, 10, 10))):
+        _order(
+            con,
+            f"X1-{i}",
+            "X1",
+            when,
+            service="first_maintenance" if i == 0 else "maintenance",
+            advisor="王芳",
+        )
+    # X2: back only after 14 months: not within 12; its second maintenance is too recent to judge
+    _order(con, "X2-0", "X2", first, service="first_maintenance", advisor="王芳", model="天籁")
+    _order(con, "X2-1", "X2", date(2026, 3, 10), advisor="王芳", model="天籁")
+    # X3: never back; X4: a repair does not count as a maintenance
+    _order(con, "X3-0", "X3", first, service="first_maintenance", advisor="李强")
+    _order(con, "X4-0", "X4", first, service="first_maintenance", advisor="李强")
+    _order(con, "X4-1", "X4", date(2025, 3, 1), service="repair", advisor="李强")
+    # Y: first seen at a routine maintenance, no first maintenance in the data: not counted
+    _order(con, "Y-0", "Y", first, advisor="李强")
+    _order(con, "Y-1", "Y", date(2025, 5, 1), advisor="李强")
+    db.refresh_derived(con)
+    yield con
+    con.close()
+
+
+def test_retention_counts_cars_back_for_the_next_maintenance_within_the_window(retention_db):
+    rates = churn.retention_rates(retention_db, D, "advisor", months=12)
+    assert rates[["transition", "group", "n", "returned"]].values.tolist() == [
+        ["1-2", "all", 4, 1],
+        ["1-2", "李强", 2, 0],
+        ["1-2", "王芳", 2, 1],
+        ["2-3", "all", 1, 1],
+        ["2-3", "王芳", 1, 1],
+    ]
+    assert churn.retention_headline(rates) == {"1-2": (0.25, 4), "2-3": (1.0, 1)}
+    named = churn.retention_rates(
+        retention_db, D, "advisor", months=12, names={"all": "全部", "1-2": "首保后"}
+    )
+    assert named[["transition", "group"]].values.tolist()[:2] == [["首保后", "全部"], ["首保后", "李强"]]
+    assert churn.retention_headline(named) == {"1-2": (0.25, 4), "2-3": (1.0, 1)}
+    curve = churn.retention_curve(retention_db, D, "model", min_n=1)
+    first_step = curve[(curve["transition"] == "1-2") & (curve["group"] == "all")].set_index("month")["share"]
+    assert (first_step[5], first_step[6], first_step[14]) == (0.0, 0.25, 0.5)
+
+
+def test_cli_json_prints_integer_counts_and_the_backtest(edges, tmp_path, capsys):
+    path = tmp_path / "edges.duckdb"
+    edges.close()
+    assert cli.main(["churn", "--as-of", "2026-10-31", "--json", "--db", str(path), "--top", "2"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert {k: payload[k] for k in ("as_of", "base", "lost", "at_risk", "active")} == {
+        "as_of": "2026-10-31",
+        "base": 8,
+        "lost": 2,
+        "at_risk": 2,
+        "active": 4,
+    }
+    assert payload["backtest"]["available"] is False and payload["backtest"]["reason"]
+    assert len(payload["top"]) == 2
+
+
+def test_cli_refuses_a_bad_date_and_an_unknown_file_type(edges, tmp_path, capsys):
+    path = tmp_path / "edges.duckdb"
+    edges.close()
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["churn", "--as-of", "31/10/2026", "--db", str(path)])
+    assert exit_info.value.code == 2
+    assert (
+        cli.main(["churn", "--as-of", "2026-10-31", "--db", str(path), "--out", str(tmp_path / "x.pdf")]) == 2
+    )
+    assert "csv or .xlsx" in capsys.readouterr().err
+
+
+@pytest.fixture
+def hostile_db(tmp_path):
+    con = db.connect(tmp_path / "hostile.duckdb")
+    _order(con, "H1", "H", _days(400), name='=HYPERLINK("http://x")', plate="+86abc", amount=-120.0)
+    _order(con, "J1", "J", _days(20), name="@SUM(A1)", plate="浙B12345", amount=880.0)
+    db.refresh_derived(con)
+    con.close()
+    return tmp_path / "hostile.duckdb"
+
+
+def test_cli_csv_export_has_a_bom_every_base_vehicle_and_neutralised_formulas(hostile_db, tmp_path):
+    out = tmp_path / "list.csv"
+    assert (
+        cli.main(
+            ["churn", "--as-of", "2026-10-31", "--db", str(hostile_db), "--out", str(out), "--lang", "en"]
+        )
+        == 0
+    )
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    frame = pd.read_csv(io.StringIO(raw.decode("utf-8-sig")), dtype=str, keep_default_na=False)
+    assert list(frame.columns) == list(churn.EXPORT_COLUMNS)
+    assert frame.set_index("vin")[["customer_name", "plate", "last_visit", "status", "value"]].to_dict(
+        "index"
+    ) == {
+        "H": {
+            "customer_name": '\'=HYPERLINK("http://x")',
+            "plate": "'+86abc",
+            "last_visit": "2025-09-26",
+            "status": "lost",
+            "value": "-120.0",
+        },
+        "J": {
+            "customer_name": "'@SUM(A1)",
+            "plate": "浙B12345",
+            "last_visit": "2026-10-11",
+            "status": "active",
+            "value": "880.0",
+        },
+    }
+    assert frame.loc[frame["vin"] == "H", "reasons"].item() == "no visit for 400 days"
+
+
+def test_cli_xlsx_export_keeps_numbers_as_numbers_and_neutralises_text(hostile_db, tmp_path):
+    out = tmp_path / "list.xlsx"
+    assert cli.main(["churn", "--as-of", "2026-10-31", "--db", str(hostile_db), "--out", str(out)]) == 0
+    sheet = openpyxl.load_workbook(out).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    by_vin = {r[header.index("vin")]: r for r in rows[1:]}
+    assert by_vin["H"][header.index("customer_name")] == '\'=HYPERLINK("http://x")'
+    assert by_vin["H"][header.index("value")] == -120.0
+    assert by_vin["H"][header.index("reasons")] == "已 400 天未进厂"

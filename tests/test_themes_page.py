@@ -1,0 +1,243 @@
+"""The customer themes page: its view helpers on hand-made results, and the page through the entrypoint."""
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import db, themes
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+
+
+def _theme(theme_id, n, share, trend_n, source="lexicon", new=False, rising=False, hotspot=None):
+    entry = {
+        "id": theme_id,
+        "label_en": theme_id.title(),
+        "label_zh": f"{theme_id}_zh",
+        "source": source,
+        "words": [],
+        "n": n,
+        "share": share,
+        "trend": [],
+        "trend_n": trend_n,
+        "z": 0.0,
+        "new": new,
+        "rising": rising,
+        "quotes": [],
+    }
+    if hotspot is not None:
+        entry["hotspot"] = hotspot
+    return entry
+
+
+@pytest.fixture
+def praise_result():
+    """A praise month of 20 comments after two months of 10 and 0 comments."""
+    return {
+        "month": "2024-05",
+        "side": "praise",
+        "months": ["2024-03", "2024-04"],
+        "months_n": [10, 0],
+        "n_comments": 20,
+        "n_contentless": 4,
+        "n_other": 1,
+        "themes": [
+            _theme("attitude", 6, 0.3, [5, 0]),
+            _theme("d:charging", 5, 0.25, [0, 0], source="discovered", new=True),
+            _theme("car_wash", 6, 0.3, [1, 0], rising=True),
+            _theme("d:ok", 2, 0.1, [1, 0], source="discovered"),
+            _theme("d:misc", 1, 0.05, [0, 0], source="discovered"),
+        ],
+    }
+
+
+def test_theme_bars_rank_themes_and_fold_small_discovered_ones(praise_result):
+    bars = themes.theme_bars(praise_result)
+    assert list(bars["id"]) == ["attitude", "car_wash", "d:charging", "small"]
+    assert list(bars["n"]) == [6, 6, 5, 3]
+    assert list(bars["themes"]) == [1, 1, 1, 2]
+    assert list(bars["prior_n"]) == [5, 1, 0, 1]
+    assert bars["prior_share"].tolist() == [0.5, 0.1, 0.0, 0.1]
+    assert bars["share"].tolist() == pytest.approx([0.3, 0.3, 0.25, 0.15])
+    assert bars.loc[3, ["label_en", "label_zh", "source"]].tolist() == [
+        "Smaller discovered themes",
+        "其他零星新主题",
+        "discovered",
+    ]
+    assert bars["new"].tolist() == [False, False, True, False]
+    assert bars["rising"].tolist() == [False, True, False, False]
+    assert not bars["hotspot"].any()
+
+
+def test_theme_bars_keep_every_theme_when_no_minimum(praise_result):
+    bars = themes.theme_bars(praise_result, min_discovered_n=0)
+    assert list(bars["id"]) == ["attitude", "car_wash", "d:charging", "d:ok", "d:misc"]
+
+
+def test_theme_trend_gives_the_top_themes_share_month_by_month(praise_result):
+    trend = themes.theme_trend(praise_result, top=2)
+    rows = list(trend[["id", "month", "n", "total"]].itertuples(index=False, name=None))
+    assert rows == [
+        ("attitude", "2024-03", 5, 10),
+        ("attitude", "2024-04", 0, 0),
+        ("attitude", "2024-05", 6, 20),
+        ("car_wash", "2024-03", 1, 10),
+        ("car_wash", "2024-04", 0, 0),
+        ("car_wash", "2024-05", 6, 20),
+    ]
+    shares = trend["share"].tolist()
+    assert shares[0] == 0.5 and shares[2] == 0.3 and pd.isna(shares[1])
+
+
+def test_hotspot_table_sets_every_seed_hotspot_against_complaints():
+    result = {
+        "themes": [
+            _theme("price", 5, 0.5, [], hotspot=True),
+            _theme("efficiency", 3, 0.3, [], hotspot=False),
+            _theme("d:invoice", 2, 0.2, [], source="discovered", hotspot=False),
+        ],
+        "categories": [
+            {"category": "收费问题", "n": 2, "share": 0.4, "aspect": "price", "hotspot": True},
+            {"category": "其他", "n": 2, "share": 0.4, "aspect": None, "hotspot": False},
+            {"category": "洗车", "n": 1, "share": 0.2, "aspect": "car_wash", "hotspot": True},
+        ],
+    }
+    table = themes.hotspot_table(result)
+    rows = list(table[["id", "hotspot", "comments", "complaints"]].itertuples(index=False, name=None))
+    assert rows == [
+        ("price", True, 5, 2),
+        ("car_wash", True, 0, 1),
+        ("lounge", True, 0, 0),
+        ("meals", True, 0, 0),
+        ("callback", True, 0, 0),
+        ("appointment", True, 0, 0),
+        ("efficiency", False, 3, 0),
+        ("category:其他", False, 0, 2),
+    ]
+    assert table.loc[7, ["label_en", "label_zh"]].tolist() == ["其他", "其他"]
+    assert table.loc[2, "label_zh"] == "客休室/环境"
+
+
+def test_praise_grid_pivots_the_board_busiest_advisor_first():
+    board = pd.DataFrame(
+        {
+            "advisor": ["张三", "张三", "李四"],
+            "advisor_n": [10, 10, 4],
+            "theme": ["attitude", "car_wash", "car_wash"],
+            "label_en": ["Service attitude", "Car wash", "Car wash"],
+            "label_zh": ["服务态度", "洗车", "洗车"],
+            "n": [3, 2, 2],
+            "share": [0.3, 0.2, 0.5],
+        }
+    )
+    grid = themes.praise_grid(board, "zh")
+    assert grid.counts.to_dict("index") == {
+        "张三": {"洗车": 2, "服务态度": 3},
+        "李四": {"洗车": 2, "服务态度": 0},
+    }
+    assert list(grid.counts.columns) == ["洗车", "服务态度"]  # 4 car-wash praises against 3
+    assert list(grid.advisor_n.items()) == [("张三", 10), ("李四", 4)]
+    assert grid.shares.loc["李四", "洗车"] == 0.5
+    assert list(themes.praise_grid(board, "en", max_themes=1).counts.columns) == ["Car wash"]
+
+
+def _callback(con, callback_id, when, comment, overall=10.0):
+    con.execute(
+        "INSERT INTO callbacks (callback_id, callback_type, callback_date, reached, overall_score, comment, "
+        "is_complaint, import_id) VALUES ($id, '3DC', $d, true, $s, $c, false, 1)",
+        {"id": callback_id, "d": datetime.fromisoformat(when), "s": overall, "c": comment},
+    )
+
+
+def test_quotes_pass_over_near_repeats_and_grumbles(tmp_path):
+    con = db.connect(tmp_path / "q.duckdb")
+    comments = [
+        "洗车洗得很干净，里外都干净",
+        "洗车洗得很干净，里外都干净，谢谢",
+        "洗车洗得很干净，里外都干净！",
+        "洗车洗得很干净，就是休息室太吵了",
+        "脚垫都帮忙洗了",
+        "车洗得锃亮",
+    ]
+    for i, text in enumerate(comments):
+        _callback(con, f"c{i}", f"2024-05-0{i + 1} 10:00", text)
+    result = themes.monthly_themes(con, "2024-05", "praise", months_back=0)
+    con.close()
+    wash = next(t for t in result["themes"] if t["id"] == "car_wash")
+    assert wash["n"] == 6
+    assert len(wash["quotes"]) == 3
+    assert "洗车洗得很干净，就是休息室太吵了" not in wash["quotes"]
+    assert {"脚垫都帮忙洗了", "车洗得锃亮"} < set(wash["quotes"])
+
+
+# ----------------------------------------------------------------------------- the page
+
+
+def _open(lang):
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state["lang"] = lang
+    at.run()
+    at.switch_page("pages/themes.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _specs(at):
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def _quotes_shown(at):
+    return [m.value for m in at.markdown if m.value.startswith("> ")]
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "complaint_tab"),
+    [
+        ("zh", "客户评价主题", "不满意与投诉"),
+        ("en", "Customer themes", "Unsatisfied customers and complaints"),
+    ],
+)
+def test_page_shows_themes_quotes_board_and_drill_down_in_both_languages(
+    demo_env, lang, title, complaint_tab
+):
+    at = _open(lang)
+    month = at.sidebar.selectbox(key="_w_month").value
+    assert at.title[0].value == f"{title} · {month}"
+    charts = _specs(at)
+    assert len(charts) == 3  # themes, trend, praise board
+    assert charts[2]["data"][0]["type"] == "heatmap"
+    assert len(_quotes_shown(at)) >= 3
+    table = at.dataframe[-1].value
+    assert len(table) > 0 and table["comment"].str.len().min() > 0
+    assert any(month in c.value for c in at.caption)
+
+    at.session_state["themes_tab"] = complaint_tab
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    charts = _specs(at)
+    assert len(charts) == 3  # themes, trend, hotspots
+    assert [bar["orientation"] for bar in charts[2]["data"]] == ["h", "h"]
+    assert any("★" in label for label in charts[2]["data"][0]["y"])
+    assert len(at.dataframe[-1].value) > 0
+
+
+def test_changing_the_month_changes_the_figures(demo_env):
+    at = _open("en")
+    select = at.sidebar.selectbox(key="_w_month")
+    before_month = select.value
+    before = _specs(at)
+    before_captions = [c.value for c in at.caption]
+    other = next(m for m in select.options if m != before_month)
+    select.set_value(other).run()
+    assert not at.exception, [e.message for e in at.exception]
+    after = _specs(at)
+    assert at.title[0].value == f"Customer themes · {other}"
+    assert after[0]["data"] != before[0]["data"]
+    assert after[1]["data"][0]["x"][-1] == other
+    assert before[1]["data"][0]["x"][-1] == before_month
+    assert [c.value for c in at.caption] != before_captions

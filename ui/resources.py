@@ -1,0 +1,35 @@
+"""Fitted models cached per server process, keyed by the data version (``st.cache_resource``).
+
+A model is fitted once per data version and set of arguments; every session shares it, so it
+must be treated as read-only. An import or rollback bumps the data version and the next call
+fits afresh.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from analytics.config import db_path
+from ui.data import _connection, data_version
+
+T = TypeVar("T")
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _fitted_call(
+    fn_path: str, database: str, version: int, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
+) -> Any:
+    module_name, _, name = fn_path.rpartition(".")
+    fn = getattr(importlib.import_module(module_name), name)
+    return fn(_connection(database).cursor(), *args, **dict(kwargs))
+
+
+def fitted(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call ``fn(con, *args, **kwargs)`` once per data version and arguments; return the shared result."""
+    path = f"{fn.__module__}.{fn.__qualname__}"
+    result: T = _fitted_call(path, str(db_path()), data_version(), args, tuple(sorted(kwargs.items())))
+    return result
