@@ -26,8 +26,20 @@ PAGES = {
             url_path="overview",
             default=True,
         ),
+        st.Page(
+            "pages/satisfaction.py",
+            title=t("nav.satisfaction"),
+            icon=":material/sentiment_satisfied:",
+            url_path="satisfaction",
+        ),
         st.Page("pages/themes.py", title=t("nav.themes"), icon=":material/forum:", url_path="themes"),
         st.Page("pages/churn.py", title=t("nav.churn"), icon=":material/person_remove:", url_path="churn"),
+        st.Page(
+            "pages/maintenance.py",
+            title=t("nav.maintenance"),
+            icon=":material/build:",
+            url_path="maintenance",
+        ),
     ],
     t("nav.section_admin"): [
         st.Page("pages/data.py", title=t("nav.data"), icon=":material/database:", url_path="data"),

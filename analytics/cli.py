@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "analytics.kpi",
     "analytics.themes",
     "analytics.churn",
+    "analytics.maintenance",
     "analytics.deck",
 )
 

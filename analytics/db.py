@@ -256,7 +256,10 @@ def bump_data_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the derived tables (one row per vehicle) from the canonical tables."""
+    """Rebuild the derived tables (vehicles, comment tokens) from the canonical tables."""
+    from analytics import themes  # here, not at the top: themes loads jieba, the schema does not need it
+
+    themes.tokenize_pending(con)
     con.execute("DELETE FROM vehicles")
     con.execute(
         """

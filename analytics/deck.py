@@ -218,10 +218,6 @@ class Slide:
     footnote: str = ""
 
 
-def _t(key: str, lang: str, **params: Any) -> str:
-    return text(f"deck.{key}", lang, **params)
-
-
 def _pct(value: float | None) -> str:
     return "—" if value is None or pd.isna(value) else f"{value:.1%}"
 
@@ -237,24 +233,26 @@ def scope_label(stores: Sequence[str] | None, lang: str) -> str:
         if stores and lang == "zh"
         else ", ".join(stores)
         if stores
-        else _t("all_stores", lang)
+        else text("deck.all_stores", lang)
     )
 
 
 def _title_slide(d: DeckData, lang: str) -> Slide:
     lines = [
         scope_label(d.stores, lang),
-        _t("data_as_of", lang, date=d.as_of.isoformat()),
-        _t("generated", lang, date=date.today().isoformat()),
+        text("deck.data_as_of", lang, date=d.as_of.isoformat()),
+        text("deck.generated", lang, date=date.today().isoformat()),
     ]
-    return Slide("title", _t("title", lang, month=d.month), _t("subtitle", lang), blocks=[("", lines)])
+    return Slide(
+        "title", text("deck.title", lang, month=d.month), text("deck.subtitle", lang), blocks=[("", lines)]
+    )
 
 
 def _kpi_slide(d: DeckData, lang: str) -> Slide:
     labels = kpi.KPI_LABELS[lang]
     rows = [
         [
-            _t(f"kpi_col.{c}", lang)
+            text(f"deck.kpi_col.{c}", lang)
             for c in ("kpi", "value", "n", "target", "prev_month", "prev_year", "status")
         ]
     ]
@@ -269,9 +267,9 @@ def _kpi_slide(d: DeckData, lang: str) -> Slide:
             checked += 1
             # Every target of DOMAIN.md is a floor: above the band is better, not a miss.
             if value >= band[0]:
-                status, mark = _t("met", lang), "good"
+                status, mark = text("deck.met", lang), "good"
             else:
-                status, mark = _t("missed", lang), "bad"
+                status, mark = text("deck.missed", lang), "bad"
                 missed.append(((band[0] - value) / band[0] if band[0] else 0.0, name))
         shown = kpi.format_value(name, value) + (" *" if d.provisional.get(name) else "")
         rows.append(
@@ -287,14 +285,14 @@ def _kpi_slide(d: DeckData, lang: str) -> Slide:
         )
         marks.append(mark)
     if not checked:
-        takeaway = _t("kpi_no_targets", lang)
+        takeaway = text("deck.kpi_no_targets", lang)
     elif not missed:
-        takeaway = _t("kpi_all_met", lang, n=checked)
+        takeaway = text("deck.kpi_all_met", lang, n=checked)
     else:
         _, worst = max(missed)
         entry = d.report["kpis"][worst]
-        takeaway = _t(
-            "kpi_missed",
+        takeaway = text(
+            "deck.kpi_missed",
             lang,
             met=checked - len(missed),
             n=checked,
@@ -302,42 +300,49 @@ def _kpi_slide(d: DeckData, lang: str) -> Slide:
             value=kpi.format_value(worst, entry["value"]),
             target=kpi.format_target(worst, entry["target"]),
         )
-    footnote = _t("provisional_note", lang) if any(d.provisional.values()) else ""
+    footnote = text("deck.provisional_note", lang) if any(d.provisional.values()) else ""
     return Slide(
-        "kpis", _t("kpis_title", lang, month=d.month), takeaway, table=rows, marks=marks, footnote=footnote
+        "kpis",
+        text("deck.kpis_title", lang, month=d.month),
+        takeaway,
+        table=rows,
+        marks=marks,
+        footnote=footnote,
     )
 
 
 def _changes_slide(d: DeckData, lang: str) -> Slide:
-    lines = [satisfaction.describe_change(c, lang) for c in d.changes] or [_t("nothing_changed", lang)]
+    lines = [satisfaction.describe_change(c, lang) for c in d.changes] or [text("deck.nothing_changed", lang)]
     numbers = [
         Number(
-            _t("flag_no_followup", lang), f"{d.red_flags['no_followup']:,}", _t("flag_no_followup_note", lang)
+            text("deck.flag_no_followup", lang),
+            f"{d.red_flags['no_followup']:,}",
+            text("deck.flag_no_followup_note", lang),
         ),
         Number(
-            _t("flag_complaint_overdue", lang),
+            text("deck.flag_complaint_overdue", lang),
             f"{d.red_flags['complaint_overdue']:,}",
-            _t("flag_complaint_overdue_note", lang),
+            text("deck.flag_complaint_overdue_note", lang),
         ),
     ]
     flags = sum(d.red_flags.values())
     if d.changes:
         first = d.changes[0]
-        takeaway = _t(
-            "changes_takeaway",
+        takeaway = text(
+            "deck.changes_takeaway",
             lang,
             k=len(d.changes),
             label=kpi.KPI_LABELS[lang][first["kpi"]],
             flags=flags,
         )
     else:
-        takeaway = _t("changes_none", lang, flags=flags)
+        takeaway = text("deck.changes_none", lang, flags=flags)
     return Slide(
         "changes",
-        _t("changes_title", lang, month=d.month),
+        text("deck.changes_title", lang, month=d.month),
         takeaway,
         numbers=numbers,
-        blocks=[(_t("changes_heading", lang, as_of=d.as_of.isoformat()), lines)],
+        blocks=[(text("deck.changes_heading", lang, as_of=d.as_of.isoformat()), lines)],
     )
 
 
@@ -345,24 +350,24 @@ def _satisfaction_slide(d: DeckData, lang: str) -> Slide:
     sat = d.satisfaction
     months = [str(m) for m in sat["month"]]
     rate = Series(
-        _t("sat_rate", lang),
+        text("deck.sat_rate", lang),
         [_none(v) for v in sat["rate"]],
         low=[_none(v) for v in sat["wilson_low"]],
         high=[_none(v) for v in sat["wilson_high"]],
     )
     nps = Series(
-        _t("nps", lang),
+        text("deck.nps", lang),
         [_none(v) for v in sat["nps"]],
         low=[_none(v) for v in sat["nps_low"]],
         high=[_none(v) for v in sat["nps_high"]],
     )
     charts = [
-        Chart("satisfaction-rate", "line", _t("sat_chart", lang), months, [rate], "0%"),
-        Chart("nps", "line", _t("nps_chart", lang), months, [nps], "0"),
+        Chart("satisfaction-rate", "line", text("deck.sat_chart", lang), months, [rate], "0%"),
+        Chart("nps", "line", text("deck.nps_chart", lang), months, [nps], "0"),
     ]
     now = sat[sat["month"] == d.month]
     if now.empty or int(now["n"].iloc[0]) == 0:
-        takeaway = _t("sat_no_data", lang, month=d.month)
+        takeaway = text("deck.sat_no_data", lang, month=d.month)
     else:
         row = now.iloc[0]
         prev = sat[sat["month"] < d.month]
@@ -370,17 +375,17 @@ def _satisfaction_slide(d: DeckData, lang: str) -> Slide:
         params = {"rate": _pct(row["rate"]), "n": f"{int(row['n']):,}", "prev": prev_rate}
         if bool(row["signal"]):
             key = "sat_signal_low" if row["rate"] < row["centre"] else "sat_signal_high"
-            takeaway = _t(key, lang, centre=_pct(row["centre"]), **params)
+            takeaway = text(f"deck.{key}", lang, centre=_pct(row["centre"]), **params)
         else:
-            takeaway = _t(
-                "sat_stable", lang, low=_pct(row["wilson_low"]), high=_pct(row["wilson_high"]), **params
+            takeaway = text(
+                "deck.sat_stable", lang, low=_pct(row["wilson_low"]), high=_pct(row["wilson_high"]), **params
             )
     return Slide(
         "satisfaction",
-        _t("satisfaction_title", lang),
+        text("deck.satisfaction_title", lang),
         takeaway,
         charts=charts,
-        footnote=_t("sat_footnote", lang),
+        footnote=text("deck.sat_footnote", lang),
     )
 
 
@@ -395,9 +400,9 @@ def _drivers_slide(d: DeckData, lang: str) -> Slide:
     bars = Chart(
         "drivers",
         "bar",
-        _t("drivers_chart", lang, start=d.driver_start, end=d.month),
+        text("deck.drivers_chart", lang, start=d.driver_start, end=d.month),
         [_dimension(str(x), lang) for x in rr["dimension"]],
-        [Series(_t("relative_risk", lang), [_none(v) for v in rr["effect"]])],
+        [Series(text("deck.relative_risk", lang), [_none(v) for v in rr["effect"]])],
         '0.0"×"',
         axis_min=0.0,
         labels=True,
@@ -408,14 +413,14 @@ def _drivers_slide(d: DeckData, lang: str) -> Slide:
     for dim in satisfaction.DIMENSIONS:
         part = means[means["dimension"] == dim].set_index("month")["mean"]
         lines.append(Series(_dimension(dim, lang), [_none(part.get(m)) for m in months]))
-    trend = Chart("dimension-scores", "line", _t("dimension_chart", lang), months, lines, "0.0")
+    trend = Chart("dimension-scores", "line", text("deck.dimension_chart", lang), months, lines, "0.0")
     ranked = rr[rr["effect"].notna()]
     if ranked.empty:
-        takeaway = _t("drivers_none", lang, start=d.driver_start, end=d.month)
+        takeaway = text("deck.drivers_none", lang, start=d.driver_start, end=d.month)
     else:
         top = ranked.iloc[0]
-        takeaway = _t(
-            "drivers_top",
+        takeaway = text(
+            "deck.drivers_top",
             lang,
             dimension=_dimension(str(top["dimension"]), lang),
             rate_low=_pct(top["rate_low"]),
@@ -427,10 +432,10 @@ def _drivers_slide(d: DeckData, lang: str) -> Slide:
     low = float(settings()["kpi"]["dimension_low_score"])
     return Slide(
         "drivers",
-        _t("drivers_title", lang),
+        text("deck.drivers_title", lang),
         takeaway,
         charts=[bars, trend],
-        footnote=_t("drivers_footnote", lang, low=f"{low:g}"),
+        footnote=text("deck.drivers_footnote", lang, low=f"{low:g}"),
     )
 
 
@@ -448,9 +453,10 @@ def _theme_chart(result: dict[str, Any], key: str, title: str, lang: str) -> tup
         title,
         [_theme_label(r, lang) for _, r in bars.iterrows()],
         [
-            Series(_t("this_month", lang), [_none(v) for v in bars["share"]]),
+            Series(text("deck.this_month", lang), [_none(v) for v in bars["share"]]),
             Series(
-                _t("months_before", lang, k=len(result["months"])), [_none(v) for v in bars["prior_share"]]
+                text("deck.months_before", lang, k=len(result["months"])),
+                [_none(v) for v in bars["prior_share"]],
             ),
         ],
         "0%",
@@ -482,22 +488,29 @@ def _flags(theme: pd.Series | dict[str, Any]) -> tuple[bool, bool]:
 def _praise_slide(d: DeckData, lang: str) -> Slide:
     result = d.praise
     chart, bars = _theme_chart(
-        result, "praise-themes", _t("praise_chart", lang, n=f"{result['n_comments']:,}"), lang
+        result, "praise-themes", text("deck.praise_chart", lang, n=f"{result['n_comments']:,}"), lang
     )
     if bars.empty:
         return Slide(
-            "praise", _t("praise_title", lang), _t("praise_none", lang, month=d.month), charts=[chart]
+            "praise",
+            text("deck.praise_title", lang),
+            text("deck.praise_none", lang, month=d.month),
+            charts=[chart],
         )
     top = bars.iloc[0]
-    takeaway = _t(
-        "praise_top", lang, label=_theme_label(top, lang), share=f"{top['share']:.0%}", n=f"{int(top['n']):,}"
+    takeaway = text(
+        "deck.praise_top",
+        lang,
+        label=_theme_label(top, lang),
+        share=f"{top['share']:.0%}",
+        n=f"{int(top['n']):,}",
     )
     rising = [_theme_label(r, lang) for _, r in bars.iterrows() if any(_flags(r))]
     if rising:
-        takeaway += _t("rising", lang, labels=("、" if lang == "zh" else ", ").join(rising[:2]))
+        takeaway += text("deck.rising", lang, labels=("、" if lang == "zh" else ", ").join(rising[:2]))
     return Slide(
         "praise",
-        _t("praise_title", lang),
+        text("deck.praise_title", lang),
         takeaway,
         charts=[chart],
         blocks=_quote_blocks(result, list(bars["id"]), lang, 3),
@@ -507,26 +520,31 @@ def _praise_slide(d: DeckData, lang: str) -> Slide:
 def _complaint_slide(d: DeckData, lang: str) -> Slide:
     result = d.complaint
     chart, bars = _theme_chart(
-        result, "complaint-themes", _t("complaint_chart", lang, n=f"{result['n_comments']:,}"), lang
+        result, "complaint-themes", text("deck.complaint_chart", lang, n=f"{result['n_comments']:,}"), lang
     )
     categories = sorted(result.get("categories", []), key=lambda c: (-c["n"], str(c["category"])))
     flagged = sum(int(c["n"]) for c in categories)
     category_lines = [f"{c['category'] or '—'}: {int(c['n']):,}" for c in categories[:5]]
     blocks = _quote_blocks(result, list(bars["id"]), lang, 2)
-    blocks.append((_t("flagged_heading", lang, n=f"{flagged:,}"), category_lines or [_t("no_flagged", lang)]))
+    blocks.append(
+        (
+            text("deck.flagged_heading", lang, n=f"{flagged:,}"),
+            category_lines or [text("deck.no_flagged", lang)],
+        )
+    )
     if bars.empty:
-        takeaway = _t("complaint_none", lang, month=d.month, flagged=flagged)
+        takeaway = text("deck.complaint_none", lang, month=d.month, flagged=flagged)
     else:
         top = bars.iloc[0]
-        takeaway = _t(
-            "complaint_top",
+        takeaway = text(
+            "deck.complaint_top",
             lang,
             label=_theme_label(top, lang),
             share=f"{top['share']:.0%}",
             n=f"{int(top['n']):,}",
             flagged=f"{flagged:,}",
         )
-    return Slide("complaints", _t("complaints_title", lang), takeaway, charts=[chart], blocks=blocks)
+    return Slide("complaints", text("deck.complaints_title", lang), takeaway, charts=[chart], blocks=blocks)
 
 
 def _signed(value: int) -> str:
@@ -539,7 +557,7 @@ def _churn_slide(d: DeckData, lang: str) -> Slide:
     line = Chart(
         "churn-trend",
         "line",
-        _t("churn_chart", lang),
+        text("deck.churn_chart", lang),
         months,
         [Series(text(f"churn.status.{s}", lang), [float(v) for v in trend[s]]) for s in ("lost", "at_risk")],
         "#,##0",
@@ -548,9 +566,9 @@ def _churn_slide(d: DeckData, lang: str) -> Slide:
     reasons = Chart(
         "churn-reasons",
         "bar",
-        _t("reasons_chart", lang),
+        text("deck.reasons_chart", lang),
         [text(f"churn.reason_name.{c}", lang) for c in top["code"]],
-        [Series(_t("vehicles", lang), [float(v) for v in top["n"]])],
+        [Series(text("deck.vehicles", lang), [float(v) for v in top["n"]])],
         "#,##0",
         axis_min=0.0,
         labels=True,
@@ -558,16 +576,16 @@ def _churn_slide(d: DeckData, lang: str) -> Slide:
     last = trend.iloc[-1]
     before = trend.iloc[-2] if len(trend) > 1 else last
     numbers = [
-        Number(_t("base", lang), f"{int(last['base']):,}"),
+        Number(text("deck.base", lang), f"{int(last['base']):,}"),
         Number(
             text("churn.status.lost", lang),
             f"{int(last['lost']):,}",
-            _t("vs_prev", lang, delta=_signed(int(last["lost"] - before["lost"]))),
+            text("deck.vs_prev", lang, delta=_signed(int(last["lost"] - before["lost"]))),
         ),
         Number(
             text("churn.status.at_risk", lang),
             f"{int(last['at_risk']):,}",
-            _t("vs_prev", lang, delta=_signed(int(last["at_risk"] - before["at_risk"]))),
+            text("deck.vs_prev", lang, delta=_signed(int(last["at_risk"] - before["at_risk"]))),
         ),
     ]
     params = {
@@ -577,10 +595,10 @@ def _churn_slide(d: DeckData, lang: str) -> Slide:
         "delta": _signed(int(last["lost"] - before["lost"])),
     }
     if top.empty:
-        takeaway = _t("churn_takeaway_plain", lang, **params)
+        takeaway = text("deck.churn_takeaway_plain", lang, **params)
     else:
-        takeaway = _t(
-            "churn_takeaway",
+        takeaway = text(
+            "deck.churn_takeaway",
             lang,
             reason=text(f"churn.reason_name.{top['code'].iloc[0]}", lang),
             reason_n=f"{int(top['n'].iloc[0]):,}",
@@ -588,11 +606,11 @@ def _churn_slide(d: DeckData, lang: str) -> Slide:
         )
     return Slide(
         "churn",
-        _t("churn_title", lang),
+        text("deck.churn_title", lang),
         takeaway,
         numbers=numbers,
         charts=[line, reasons],
-        footnote=_t("churn_footnote", lang, days=int(settings()["churn"]["lost_days"])),
+        footnote=text("deck.churn_footnote", lang, days=int(settings()["churn"]["lost_days"])),
     )
 
 
@@ -605,9 +623,9 @@ def _maintenance_slide(d: DeckData, lang: str) -> Slide:
     column = Chart(
         "due-by-model",
         "column",
-        _t("due_chart", lang, month=d.next_month),
+        text("deck.due_chart", lang, month=d.next_month),
         [str(m) for m in by_model.index],
-        [Series(_t("vehicles", lang), [float(v) for v in by_model.to_numpy()])],
+        [Series(text("deck.vehicles", lang), [float(v) for v in by_model.to_numpy()])],
         "#,##0",
         axis_min=0.0,
         labels=True,
@@ -617,38 +635,38 @@ def _maintenance_slide(d: DeckData, lang: str) -> Slide:
     band = kpi.targets().get("due_maintenance_return_rate")
     rate_series = [
         Series(
-            _t("return_rate", lang),
+            text("deck.return_rate", lang),
             [_none(v) for v in series["value"].where(~series["provisional"].astype(bool))],
         )
     ]
     if band is not None:
-        rate_series.append(Series(_t("target", lang), [band[0]] * len(series), dashed=True))
+        rate_series.append(Series(text("deck.target", lang), [band[0]] * len(series), dashed=True))
     line = Chart(
         "due-return-rate",
         "line",
-        _t("return_chart", lang),
+        text("deck.return_chart", lang),
         [str(m) for m in series["month"]],
         rate_series,
         "0%",
         axis_min=0.0,
     )
     known = final[final["value"].notna()]
-    numbers = [Number(_t("due_next", lang, month=d.next_month), f"{len(due):,}")]
+    numbers = [Number(text("deck.due_next", lang, month=d.next_month), f"{len(due):,}")]
     if known.empty:
-        takeaway = _t("maint_takeaway_plain", lang, n=f"{len(due):,}", month=d.next_month)
+        takeaway = text("deck.maint_takeaway_plain", lang, n=f"{len(due):,}", month=d.next_month)
     else:
         latest = known.iloc[-1]
         numbers.append(
             Number(
-                _t("return_rate_month", lang, month=str(latest["month"])),
+                text("deck.return_rate_month", lang, month=str(latest["month"])),
                 _pct(latest["value"]),
-                _t("n_note", lang, n=f"{int(latest['n']):,}"),
+                text("deck.n_note", lang, n=f"{int(latest['n']):,}"),
             )
         )
         target = kpi.format_target("due_maintenance_return_rate", band)
         key = "maint_takeaway_below" if band is not None and latest["value"] < band[0] else "maint_takeaway"
-        takeaway = _t(
-            key,
+        takeaway = text(
+            f"deck.{key}",
             lang,
             n=f"{len(due):,}",
             month=d.next_month,
@@ -658,11 +676,11 @@ def _maintenance_slide(d: DeckData, lang: str) -> Slide:
         )
     return Slide(
         "maintenance",
-        _t("maintenance_title", lang),
+        text("deck.maintenance_title", lang),
         takeaway,
         numbers=numbers,
         charts=[column, line],
-        footnote=_t("maint_footnote", lang, days=int(settings()["kpi"]["due_return_grace_days"])),
+        footnote=text("deck.maint_footnote", lang, days=int(settings()["kpi"]["due_return_grace_days"])),
     )
 
 

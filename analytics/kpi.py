@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics import db, queries, schedule
+from analytics import db, i18n, queries, schedule
 from analytics.cli import add_db_option
 from analytics.config import db_path, settings
 from analytics.errors import UserError
@@ -53,40 +53,16 @@ RATE_KPIS: frozenset[str] = frozenset(
     }
 )
 
+# Labels come from the one text catalogue (data/i18n.toml), shared with the pages.
 KPI_LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "visits": "Service visits",
-        "revenue": "Revenue (yuan)",
-        "appointment_rate": "Appointment rate",
-        "coverage_3dc": "3DC coverage",
-        "reach_rate": "3DC reach rate",
-        "satisfaction_rate": "Satisfaction rate",
-        "nps": "NPS",
-        "complaints": "Complaints",
-        "complaint_timeliness": "Complaint timeliness",
-        "lost": "Lost customers",
-        "at_risk": "At-risk customers",
-        "due_maintenance_return_rate": "Due-maintenance return rate",
-    },
-    "zh": {
-        "visits": "进厂台次",
-        "revenue": "产值（元）",
-        "appointment_rate": "预约率",
-        "coverage_3dc": "3日回访覆盖率",
-        "reach_rate": "3日回访接通率",
-        "satisfaction_rate": "满意率",
-        "nps": "净推荐值（NPS）",
-        "complaints": "投诉数",
-        "complaint_timeliness": "投诉处理及时率",
-        "lost": "流失客户",
-        "at_risk": "流失风险客户",
-        "due_maintenance_return_rate": "到期保养进站率",
-    },
+    lang: {name: i18n.text(f"metric.{name}", lang) for name in KPI_NAMES} for lang in i18n.LANGUAGES
 }
 
 _TABLE_HEADERS: dict[str, tuple[str, ...]] = {
-    "en": ("KPI", "Value", "n", "Target", "Prev. month", "Last year"),
-    "zh": ("指标", "数值", "样本量", "目标", "上月", "去年同期"),
+    lang: tuple(
+        i18n.text(f"report.{col}", lang) for col in ("kpi", "value", "n", "target", "prev_month", "prev_year")
+    )
+    for lang in i18n.LANGUAGES
 }
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")

@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import kpi, queries
+from analytics import db, i18n, kpi, queries
 from analytics.config import settings
 from analytics.errors import UserError
 
@@ -35,41 +35,20 @@ CHANGE_KINDS: dict[str, str] = {
     "nps": "nps",
 }
 
+# Texts come from the one catalogue (data/i18n.toml): service_type.* and change.*.
 SERVICE_TYPE_LABELS: dict[str, dict[str | None, str]] = {
-    "en": {
-        "first_maintenance": "first maintenance",
-        "maintenance": "routine maintenance",
-        "repair": "repairs",
-        "warranty": "warranty claims",
-        "body_paint": "body and paint work",
-        "other": "other work",
-        None: "new-car delivery calls",
-    },
-    "zh": {
-        "first_maintenance": "首保",
-        "maintenance": "定期保养",
-        "repair": "一般维修",
-        "warranty": "索赔",
-        "body_paint": "钣喷",
-        "other": "其他业务",
-        None: "新车交车回访",
-    },
+    lang: {
+        **{code: i18n.text(f"service_type.{code}", lang) for code in db.SERVICE_TYPES},
+        None: i18n.text("service_type.none", lang),
+    }
+    for lang in i18n.LANGUAGES
 }
 _CHANGE_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "kpi_fell": "{label} fell from {before} to {after} (n={n_after})",
-        "kpi_rose": "{label} rose from {before} to {after} (n={n_after})",
-        "segment_fell": "; the drop is concentrated in {service} handled by advisor {advisor}",
-        "segment_rose": "; the rise comes mostly from {service} handled by advisor {advisor}",
-        "no_advisor": "(no advisor)",
-    },
-    "zh": {
-        "kpi_fell": "{label}从{before}降至{after}（n={n_after}）",
-        "kpi_rose": "{label}从{before}升至{after}（n={n_after}）",
-        "segment_fell": "；下降主要集中在服务顾问{advisor}负责的{service}",
-        "segment_rose": "；上升主要来自服务顾问{advisor}负责的{service}",
-        "no_advisor": "（无顾问）",
-    },
+    lang: {
+        key: i18n.text(f"change.{key}", lang)
+        for key in ("kpi_fell", "kpi_rose", "segment_fell", "segment_rose", "no_advisor")
+    }
+    for lang in i18n.LANGUAGES
 }
 
 
@@ -281,7 +260,8 @@ def breakdown(
     small_n: int | None = None,
 ) -> pd.DataFrame:
     """Return one row per segment (advisor, service_type, model or store) over the period: n, satisfied,
-    rate, Wilson bounds, ``small`` (n < small_n) and ``rank`` (1 = highest rate, among non-small rows)."""
+    rate, Wilson bounds, ``small`` (n < small_n) and ``rank`` (1 = highest rate, among non-small rows
+    with a segment); ranked rows first, then the unnamed segment, then the small ones."""
     if by not in BREAKDOWN_BY:
         raise UserError(f"Cannot break satisfaction down by '{by}'; choose one of {', '.join(BREAKDOWN_BY)}.")
     start, end = period if isinstance(period, tuple) else (period, period)
@@ -291,7 +271,9 @@ def breakdown(
     frame = queries.run(con, "satisfaction_by_segment", {**_period_params(stores, *span), "by": by})
     frame = _with_wilson(frame.astype({"n": int, "satisfied": int}))
     frame["small"] = frame["n"] < limit
-    ranked = frame["rate"].where(~frame["small"])
+    # Responses with no segment (delivery calls have no advisor, service type or store) are shown
+    # but not ranked: "no advisor" is not an advisor to compare with the others.
+    ranked = frame["rate"].where(~frame["small"] & frame["segment"].notna())
     frame["rank"] = ranked.rank(ascending=False, method="min").astype("Int64")
     frame = frame.sort_values(["small", "rank", "n"], ascending=[True, True, False], na_position="last")
     return frame.reset_index(drop=True)
@@ -500,3 +482,179 @@ def describe_change(item: dict[str, Any], lang: str = "en") -> str:
             advisor=segment["advisor"] or text["no_advisor"],
         )
     return sentence + ("。" if lang == "zh" else ".")
+
+
+# Page views: small pure helpers that turn the frames above into the figures a caption states, so
+# pages stay free of pandas. Each takes a frame the functions above return.
+
+FOLLOWUP_COLUMNS: tuple[str, ...] = (
+    "callback_date", "model", "vin", "plate", "customer_name", "phone", "advisor", "service_type",
+    "overall_score", "recommend_score", "attitude_score", "quality_score", "timeliness_score",
+    "price_score", "environment_score", "comment", "is_complaint", "complaint_category",
+    "complaint_level", "days_since_callback", "followed_up", "callback_id",
+)  # fmt: skip
+
+
+def _finite(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def trend_summary(monthly: pd.DataFrame, month: str) -> dict[str, Any] | None:
+    """Return ``month``'s row of ``monthly_satisfaction`` for a caption, with its place against the control
+    limits (``position``: below, inside, above) and the window's months outside their limits; None
+    when the month has no scored response."""
+    rows = monthly[monthly["month"] == month]
+    if rows.empty or not int(rows["n"].iloc[0]):
+        return None
+    row = rows.iloc[0]
+    rate = float(row["rate"])
+    position = "below" if rate < row["lcl"] else "above" if rate > row["ucl"] else "inside"
+    return {
+        "month": month,
+        "rate": rate,
+        "n": int(row["n"]),
+        "low": float(row["wilson_low"]),
+        "high": float(row["wilson_high"]),
+        "centre": float(row["centre"]),
+        "position": position,
+        "nps": _finite(row["nps"]),
+        "nps_low": _finite(row["nps_low"]),
+        "nps_high": _finite(row["nps_high"]),
+        "nps_n": int(row["nps_n"]),
+        "signals": monthly.loc[monthly["signal"].fillna(False).astype(bool), "month"].tolist(),
+    }
+
+
+def dimension_summary(scores: pd.DataFrame, month: str) -> dict[str, Any] | None:
+    """Return ``month``'s lowest and highest mean dimension score (with their n) from ``dimension_scores``;
+    None when the month has no dimension score."""
+    rows = scores[(scores["month"] == month) & (scores["n"] > 0)]
+    if rows.empty:
+        return None
+    ordered = rows.sort_values(["mean", "dimension"], kind="stable")
+    low, high = ordered.iloc[0], ordered.iloc[-1]
+    return {
+        "lowest": str(low["dimension"]),
+        "lowest_mean": float(low["mean"]),
+        "lowest_n": int(low["n"]),
+        "highest": str(high["dimension"]),
+        "highest_mean": float(high["mean"]),
+        "highest_n": int(high["n"]),
+    }
+
+
+def top_driver(drivers: pd.DataFrame) -> dict[str, Any] | None:
+    """Return the dimension ranked first by relative risk, its rates and n, and the logistic regression's
+    first dimension with its odds ratio and n (None when not fitted); None when nothing is ranked."""
+    rr = drivers[(drivers["method"] == "relative_risk") & (drivers["rank"] == 1)]
+    if rr.empty:
+        return None
+    first = rr.iloc[0]
+    logit = drivers[(drivers["method"] == "logistic") & (drivers["rank"] == 1)]
+    return {
+        "dimension": str(first["dimension"]),
+        "effect": float(first["effect"]),
+        "rate_low": float(first["rate_low"]),
+        "rate_other": float(first["rate_other"]),
+        "n": int(first["n"]),
+        "n_low": int(first["n_low"]),
+        "logistic_dimension": None if logit.empty else str(logit.iloc[0]["dimension"]),
+        "logistic_effect": None if logit.empty else float(logit.iloc[0]["effect"]),
+        "logistic_n": None if logit.empty else int(logit.iloc[0]["n"]),
+    }
+
+
+def breakdown_summary(frame: pd.DataFrame) -> dict[str, Any]:
+    """Return the overall rate and n of a ``breakdown``, its best and worst ranked segments (dicts of
+    their row, or None), the number of small segments, and whether the worst segment's interval lies
+    wholly below the overall rate."""
+    total = int(frame["n"].sum())
+    overall = int(frame["satisfied"].sum()) / total if total else None
+    ranked = frame[frame["rank"].notna()].sort_values(["rate", "n"], ascending=[False, False], kind="stable")
+    best = ranked.iloc[0].to_dict() if len(ranked) else None
+    worst = ranked.iloc[-1].to_dict() if len(ranked) > 1 else None
+    return {
+        "overall": overall,
+        "n": total,
+        "segments": len(frame),
+        "best": best,
+        "worst": worst,
+        "n_small": int(frame["small"].sum()),
+        "worst_below": bool(worst is not None and overall is not None and worst["wilson_high"] < overall),
+    }
+
+
+# What a segment with no value is: callbacks without a work order carry no advisor, service type
+# or store, and they are almost all new-car delivery (7DC) calls.
+_NO_SEGMENT: dict[str, str] = {"en": "no work order (delivery calls)", "zh": "无工单（新车交车回访）"}
+
+
+def segment_label(by: str, value: Any, lang: str = "en") -> str:
+    """Return a breakdown segment's name as shown: service types in words, a missing value as what it is."""
+    if value is None or pd.isna(value):
+        return _NO_SEGMENT[lang]
+    if by == "service_type":
+        return SERVICE_TYPE_LABELS[lang].get(str(value), str(value))
+    return str(value)
+
+
+def breakdown_table(frame: pd.DataFrame, by: str, lang: str = "en") -> pd.DataFrame:
+    """Return a ``breakdown`` ready to draw: ``label`` (the segment's name in ``lang``) and ``position``
+    against the overall rate: ``below`` or ``above`` when the segment's Wilson interval excludes it,
+    ``inside`` when it does not, ``small`` when the segment is too small to rank."""
+    total = int(frame["n"].sum())
+    overall = int(frame["satisfied"].sum()) / total if total else math.nan
+    position = [
+        "small" if small else "below" if high < overall else "above" if low > overall else "inside"
+        for small, low, high in zip(frame["small"], frame["wilson_low"], frame["wilson_high"], strict=True)
+    ]
+    table = frame.assign(
+        label=[segment_label(by, v, lang) for v in frame["segment"]],
+        position=pd.Series(position, index=frame.index, dtype="str"),
+    )
+    columns = ["rank", "label", "n", "satisfied", "rate", "wilson_low", "wilson_high", "small", "position"]
+    return table[columns].reset_index(drop=True)
+
+
+def filter_followups(
+    frame: pd.DataFrame,
+    *,
+    open_only: bool = False,
+    complaints_only: bool = False,
+    advisors: list[str] | None = None,
+) -> pd.DataFrame:
+    """Return the rows of a ``followup_list`` not yet followed up (``open_only``), that are complaints
+    (``complaints_only``) and handled by one of ``advisors`` (None or empty: any)."""
+    keep = pd.Series(True, index=frame.index)
+    if open_only:
+        keep &= ~frame["followed_up"].astype(bool)
+    if complaints_only:
+        keep &= frame["is_complaint"].astype(bool)
+    if advisors:
+        keep &= frame["advisor"].isin(advisors)
+    return frame[keep].reset_index(drop=True)
+
+
+def followup_counts(frame: pd.DataFrame) -> dict[str, Any]:
+    """Return how many rows a ``followup_list`` has, how many are not followed up, complaints, unsatisfied,
+    and the advisors named in it (sorted)."""
+    followed = frame["followed_up"].astype(bool)
+    return {
+        "n": len(frame),
+        "open": int((~followed).sum()),
+        "complaints": int(frame["is_complaint"].astype(bool).sum()),
+        "unsatisfied": int(frame["unsatisfied"].astype(bool).sum()),
+        "advisors": sorted(str(a) for a in frame["advisor"].dropna().unique()),
+    }
+
+
+def followup_table(frame: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """Return a ``followup_list`` as the list a CS lead works from: ``FOLLOWUP_COLUMNS`` in order, service
+    types named in ``lang``, time since the callback in days (one decimal)."""
+    names = SERVICE_TYPE_LABELS[lang]
+    table = frame.assign(
+        # A callback without a service type has no work order: a new-car delivery call.
+        service_type=[names.get(None if pd.isna(v) else v, v) for v in frame["service_type"]],
+        days_since_callback=(frame["hours_since"] / 24).round(1),
+    )
+    return table[list(FOLLOWUP_COLUMNS)].reset_index(drop=True)

@@ -18,6 +18,8 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
+import numpy as np
+
 from analytics.config import DATA_DIR
 
 SCHEDULE_FILE = DATA_DIR / "schedule.toml"
@@ -47,6 +49,7 @@ class Item:
     name_zh: str
     km: tuple[int, int] | None
     days: tuple[int, int] | None
+    routine: bool = False  # done at every maintenance visit, whatever its own interval says
 
 
 @cache
@@ -80,6 +83,7 @@ def items() -> list[Item]:
                 name_zh=raw["name_zh"],
                 km=(int(km[0]), int(km[1])) if km else None,
                 days=(int(days[0]), int(days[1])) if days else None,
+                routine=bool(raw.get("routine", False)),
             )
         )
     return out
@@ -94,6 +98,22 @@ def next_due_date(
     if purchase_date is not None:
         return purchase_date + timedelta(days=first_maintenance().days_at(km_per_day))
     return None
+
+
+def days_to_due(
+    since_maintenance: np.ndarray, since_purchase: np.ndarray, km_per_day: np.ndarray
+) -> np.ndarray:
+    """Return ``next_due_date`` minus the as-of date in days for many vehicles at once, from the days
+    since their last maintenance and since purchase (NaN where unknown); NaN without an anchor."""
+
+    def interval_days(interval: Interval) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            by_km = np.floor(interval.km / km_per_day)
+        return np.where(km_per_day > 0, np.minimum(interval.days, by_km), interval.days)
+
+    routine = interval_days(routine_maintenance()) - since_maintenance
+    first = interval_days(first_maintenance()) - since_purchase
+    return np.where(np.isfinite(since_maintenance), routine, first)
 
 
 def sql_params() -> dict[str, float | int]:

@@ -64,14 +64,16 @@ with tab_import:
             detected = ingest.detect_kind(raw.headers)
             if detected is None:
                 st.warning(t("data.kind_unknown"))
-            kind = st.radio(
+            # Translated labels as options (not format_func) keep the choice stable in tests too.
+            labels = {t(f"data.kind_{k}"): k for k in kinds}
+            chosen_label = st.radio(
                 t("data.kind"),
-                kinds,
+                list(labels),
                 index=kinds.index(detected) if detected in kinds else 0,
-                format_func=lambda k: t(f"data.kind_{k}"),
                 horizontal=True,
                 key=f"kind_{number}",
             )
+            kind = labels[chosen_label]
             st.caption(t("data.mapping_help"))
             mapping = mapping_editor(raw, kind, key=f"mapping_{number}")
             st.download_button(

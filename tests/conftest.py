@@ -19,10 +19,18 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def demo_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder for the maintenance models fitted on the demo database during the session."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture
-def demo_env(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the app (ANALYTICS_DB) at the shared demo database for an AppTest run."""
+def demo_env(demo_db: Path, demo_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app (ANALYTICS_DB) at the shared demo database for an AppTest run; fitted
+    maintenance models go to a session folder instead of data/models."""
     monkeypatch.setenv("ANALYTICS_DB", str(demo_db))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
     return demo_db
 
 
@@ -32,6 +40,7 @@ def writable_demo(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     path = tmp_path / "demo_copy.duckdb"
     shutil.copy(demo_db, path)
     monkeypatch.setenv("ANALYTICS_DB", str(path))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
     return path
 
 

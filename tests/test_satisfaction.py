@@ -1,5 +1,6 @@
 """Satisfaction analytics on the hand-built fixture (tests/fixtures_kpi.py); literals worked out by hand."""
 
+import math
 from datetime import date, datetime
 
 import pandas as pd
@@ -236,3 +237,181 @@ def test_empty_database_gives_empty_frames_and_no_changes():
         "prev_month": None,
         "prev_year": None,
     }
+
+
+def test_trend_summary_states_the_month_against_its_control_limits(kpi_con):
+    frame = sat.monthly_satisfaction(kpi_con, start="2024-05", end="2024-06")
+    summary = sat.trend_summary(frame, "2024-06")
+    assert {k: round(v, 6) if isinstance(v, float) else v for k, v in summary.items()} == {
+        "month": "2024-06",
+        "rate": 0.6,
+        "n": 5,
+        "low": 0.230724,
+        "high": 0.882379,
+        "centre": 0.88,
+        "position": "inside",  # 0.6 is above the lower limit 0.444018
+        "nps": 40.0,
+        "nps_low": -30.121803,
+        "nps_high": 100.0,
+        "nps_n": 5,
+        "signals": [],
+    }
+    assert sat.trend_summary(frame, "2024-04") is None
+
+
+def test_trend_summary_names_the_months_outside_their_limits():
+    frame = pd.DataFrame(
+        {
+            "month": ["2024-01", "2024-02", "2024-03"],
+            "n": [100, 100, 0],
+            "satisfied": [60, 99, 0],
+            "rate": [0.6, 0.99, None],
+            "wilson_low": [0.5, 0.95, None],
+            "wilson_high": [0.7, 1.0, None],
+            "centre": [0.795, 0.795, 0.795],
+            "lcl": [0.67, 0.67, 0.0],
+            "ucl": [0.92, 0.92, 1.0],
+            "signal": [True, True, False],
+            "nps_n": [0, 100, 0],
+            "nps": [None, 50.0, None],
+            "nps_low": [None, 40.0, None],
+            "nps_high": [None, 60.0, None],
+        }
+    )
+    assert sat.trend_summary(frame, "2024-01")["position"] == "below"
+    assert sat.trend_summary(frame, "2024-01")["nps"] is None
+    assert sat.trend_summary(frame, "2024-02")["position"] == "above"
+    assert sat.trend_summary(frame, "2024-02")["signals"] == ["2024-01", "2024-02"]
+    assert sat.trend_summary(frame, "2024-03") is None  # no responses
+
+
+def test_dimension_summary_gives_the_lowest_and_highest_mean_of_the_month(kpi_con):
+    scores = sat.dimension_scores(kpi_con, start="2024-05", end="2024-06")
+    assert sat.dimension_summary(scores, "2024-06") == {
+        "lowest": "price",
+        "lowest_mean": 6.5,
+        "lowest_n": 4,
+        "highest": "environment",
+        "highest_mean": 8.8,
+        "highest_n": 5,
+    }
+    assert sat.dimension_summary(scores, "2024-07") is None
+
+
+def test_top_driver_is_the_first_relative_risk_with_the_logistic_first(kpi_con):
+    drivers = sat.dimension_drivers(kpi_con, start="2024-05", end="2024-06")
+    top = sat.top_driver(drivers)
+    assert top | {"rate_other": None, "logistic_effect": None} == {
+        "dimension": "quality",
+        "effect": 22.0,
+        "rate_low": 1.0,  # both low quality scores unsatisfied
+        "rate_other": None,
+        "n": 24,
+        "n_low": 2,
+        "logistic_dimension": "quality",
+        "logistic_effect": None,
+        "logistic_n": 24,
+    }
+    assert top["rate_other"] == 1 / 22
+    assert round(top["logistic_effect"], 4) == round(math.exp(-logit_coef(drivers, "quality")), 4)
+
+
+def logit_coef(drivers, dimension):
+    rows = drivers[(drivers["method"] == "logistic") & (drivers["dimension"] == dimension)]
+    return float(rows["coefficient"].iloc[0])
+
+
+def test_top_driver_is_none_when_nothing_is_ranked():
+    from analytics import db
+
+    assert sat.top_driver(sat.dimension_drivers(db.connect(":memory:"))) is None
+
+
+def test_breakdown_summary_best_worst_and_small_segments(kpi_con):
+    frame = sat.breakdown(kpi_con, "service_type", ("2024-05", "2024-06"), small_n=2)
+    summary = sat.breakdown_summary(frame)
+    assert (summary["overall"], summary["n"], summary["segments"], summary["n_small"]) == (0.88, 25, 3, 1)
+    assert (summary["best"]["segment"], summary["best"]["n"], summary["best"]["rank"]) == (
+        "maintenance",
+        22,
+        1,
+    )
+    assert (summary["worst"]["segment"], summary["worst"]["n"], summary["worst"]["satisfied"]) == (
+        "repair",
+        2,
+        0,
+    )
+    assert summary["worst_below"] is True  # repair's interval tops out at 65.8%, under 88%
+    by_advisor = sat.breakdown_summary(sat.breakdown(kpi_con, "advisor", ("2024-05", "2024-06"), small_n=2))
+    assert by_advisor["best"]["segment"] == "王磊"
+    assert (by_advisor["worst"], by_advisor["n_small"], by_advisor["worst_below"]) == (None, 2, False)
+
+
+def test_followup_filters_counts_and_table(kpi_con):
+    frame = sat.followup_list(kpi_con, date(2024, 6, 1), date(2024, 6, 30), as_of=date(2024, 6, 30))
+    assert sat.followup_counts(frame) == {
+        "n": 7,
+        "open": 3,
+        "complaints": 6,
+        "unsatisfied": 2,
+        "advisors": ["张伟", "李娜", "王磊"],
+    }
+    assert sat.filter_followups(frame, open_only=True)["callback_id"].tolist() == ["cb15", "cb14", "cb12"]
+    assert sat.filter_followups(frame, complaints_only=True, advisors=["王磊"])["callback_id"].tolist() == [
+        "cb14",
+        "cb13",
+        "cb07",
+        "cb11",
+    ]
+    assert sat.filter_followups(frame, advisors=[])["callback_id"].tolist() == frame["callback_id"].tolist()
+    table = sat.followup_table(frame, "zh")
+    assert tuple(table.columns) == sat.FOLLOWUP_COLUMNS
+    assert table["service_type"].tolist() == [
+        "钣喷",
+        "一般维修",
+        "定期保养",
+        "一般维修",
+        "定期保养",
+        "一般维修",
+        "一般维修",
+    ]
+    assert table["days_since_callback"].tolist() == [0.7, 1.6, 5.5, 8.6, 10.6, 16.5, 19.7]  # hours / 24
+    row = table.set_index("callback_id").loc["cb04"]
+    assert (row["plate"], row["overall_score"], row["recommend_score"], row["comment"]) == (
+        "沪A00136",
+        4.0,
+        3.0,
+        "修了两次还没好",
+    )
+    assert sat.followup_table(frame.iloc[:0], "en").columns.tolist() == list(sat.FOLLOWUP_COLUMNS)
+
+
+def test_breakdown_table_names_segments_and_places_them_against_the_overall_rate(kpi_con):
+    frame = sat.breakdown(kpi_con, "service_type", ("2024-05", "2024-06"), small_n=2)
+    zh = sat.breakdown_table(frame, "service_type", "zh")
+    assert zh[["label", "n", "position"]].values.tolist() == [
+        ["定期保养", 22, "inside"],  # 78.2%-99.2% holds the overall 88%
+        ["一般维修", 2, "below"],  # 0%-65.8%
+        ["无工单（新车交车回访）", 1, "small"],
+    ]
+    assert sat.breakdown_table(frame, "service_type", "en")["label"].tolist() == [
+        "routine maintenance",
+        "repairs",
+        "no work order (delivery calls)",
+    ]
+    by_advisor = sat.breakdown_table(sat.breakdown(kpi_con, "advisor", "2024-06", small_n=1), "advisor", "en")
+    shown = by_advisor[["rank", "label", "n", "position"]]
+    assert shown.astype(object).where(shown.notna(), None).values.tolist() == [
+        [1, "李娜", 1, "inside"],
+        [2, "王磊", 3, "inside"],  # 6.1%-79.2% holds the overall 3/5
+        [None, "no work order (delivery calls)", 1, "inside"],  # placed, not ranked
+    ]
+
+
+def test_breakdown_does_not_rank_the_responses_without_a_segment(kpi_con):
+    frame = sat.breakdown(kpi_con, "advisor", "2024-06", small_n=1)
+    assert frame[["segment", "n", "rank"]].astype(object).where(frame.notna(), None).values.tolist() == [
+        ["李娜", 1, 1],
+        ["王磊", 3, 2],
+        [None, 1, None],  # the delivery call: as satisfied as 李娜, but not an advisor
+    ]

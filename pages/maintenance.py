@@ -1,0 +1,301 @@
+"""Predictive maintenance: the ranked invitation list, and the model card with its backtest."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from analytics import maintenance
+from analytics.config import db_path
+from analytics.errors import UserError
+from ui.charts import COLORS, MUTED, export_name, show
+from ui.data import cursor, data_version
+from ui.i18n import lang, t
+from ui.state import filters
+from ui.widgets import download_buttons, progress_bar
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def saved_model(database: str, version: int) -> maintenance.MaintenanceModel | None:
+    """The fitted model saved for this database and data version (None until one is trained)."""
+    return maintenance.load_model(cursor())
+
+
+@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
+def scored(
+    database: str, version: int, trained_at: str, _model: maintenance.MaintenanceModel
+) -> pd.DataFrame:
+    """Every active-base vehicle scored by the model (keyed by the model's training time)."""
+    return maintenance.score(cursor(), _model)
+
+
+def train() -> maintenance.MaintenanceModel:
+    """Fit the model on the current data with a progress bar, save it, and drop the cached ones."""
+    bar = progress_bar(t("maintenance.training"))
+    model = maintenance.fit(cursor(), progress=lambda share, step: bar(share, t(f"maintenance.step.{step}")))
+    maintenance.save_model(cursor(), model)
+    saved_model.clear()
+    scored.clear()
+    return model
+
+
+f = filters()
+st.title(t("maintenance.title"))
+if f.month is None:
+    st.info(t("app.empty_db"))
+    st.stop()
+
+database, version = str(db_path()), data_version()
+model = saved_model(database, version)
+if model is None:
+    notice = st.empty()
+    with notice.container():
+        st.info(t("maintenance.no_model"))
+        try:
+            model = train()
+        except UserError as exc:
+            st.warning(t("maintenance.too_little", reason=str(exc)))
+            st.stop()
+    notice.empty()
+scores = scored(database, version, model.trained_at.isoformat(), model)
+as_of = model.as_of.isoformat()
+st.caption(t("maintenance.intro", n=f"{len(scores):,}", as_of=as_of))
+
+outlook = maintenance.outlook(scores, f.stores)
+tiles = st.columns(4)
+tiles[0].metric(t("maintenance.vehicles"), f"{int(outlook['vehicles']):,}")
+for tile, h in zip(tiles[1:], maintenance.HORIZONS, strict=True):
+    tile.metric(
+        t("maintenance.expected", h=h), f"{outlook[f'p{h}']:,.0f}", help=t("maintenance.expected_help")
+    )
+
+# Labels fixed at run time: AppTest calls format_func outside the run, where the language is unknown.
+horizon_labels = {h: t("maintenance.horizon_n", h=h) for h in maintenance.HORIZONS}
+tab_list, tab_card = st.tabs([t("maintenance.tab_list"), t("maintenance.tab_card")])
+
+with tab_list:
+    names = maintenance.item_names(lang())
+    left, middle, right = st.columns([3, 2, 3])
+    horizon = left.segmented_control(
+        t("maintenance.horizon"),
+        maintenance.HORIZONS,
+        default=30,
+        format_func=horizon_labels.__getitem__,
+        key="maint_horizon",
+    )
+    horizon = horizon or 30
+    min_p = middle.slider(t("maintenance.min_probability"), 0.0, 1.0, 0.3, 0.05, key="maint_min_p")
+    chosen_items = right.multiselect(
+        t("maintenance.items_filter"),
+        list(names),
+        format_func=names.__getitem__,
+        key="maint_items",
+        help=t("maintenance.items_filter_help"),
+    )
+    reachable = st.checkbox(
+        t("maintenance.reachable_only"), key="maint_reachable", help=t("maintenance.reachable_only_help")
+    )
+    invitations = maintenance.invitation_list(
+        scores,
+        horizon=horizon,
+        min_probability=min_p,
+        stores=f.stores,
+        items=chosen_items,
+        reachable_only=reachable,
+    )
+    shown = maintenance.labelled(invitations, lang())
+    headers = {c: t(f"maintenance.col.{c}") for c in shown.columns}
+    if shown.empty:
+        st.info(t("maintenance.list_empty"))
+    else:
+        probability = {
+            f"p{h}": st.column_config.ProgressColumn(
+                headers[f"p{h}"], min_value=0.0, max_value=1.0, format="percent"
+            )
+            for h in maintenance.HORIZONS
+        }
+        dates = {
+            c: st.column_config.DateColumn(headers[c], format="YYYY-MM-DD")
+            for c in ("due_date", "rule_due_date", "last_visit")
+        }
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            column_order=[c for c in maintenance.LIST_COLUMNS if c in shown.columns],
+            column_config={c: headers[c] for c in shown.columns} | probability | dates,
+        )
+    st.caption(t("maintenance.list_caption", n=f"{len(shown):,}", p=f"{min_p:.0%}", h=horizon))
+    download_buttons(
+        shown, export_name("maintenance", "invitations", as_of), key="maint_list", headers=headers
+    )
+
+    weeks = maintenance.expected_visits_by_week(
+        maintenance.invitation_list(scores, stores=f.stores), model.as_of
+    )
+    fig = go.Figure()
+    for source, color in (("model", COLORS[0]), ("rule", MUTED)):
+        fig.add_bar(
+            x=weeks["week_start"], y=weeks[source], name=t(f"maintenance.{source}"), marker_color=color
+        )
+    fig.update_layout(
+        barmode="group", xaxis_title=t("maintenance.week_axis"), yaxis_title=t("maintenance.vehicles_axis")
+    )
+    show(fig, export_name("maintenance", "due-per-week", as_of), title=t("maintenance.weeks_title"))
+    st.caption(t("maintenance.weeks_caption", as_of=as_of))
+
+with tab_card:
+    summary = maintenance.backtest_summary(model)
+    cutoff, n_bt = summary["backtest_cutoff"], summary["vehicles"]
+    h30 = summary["horizons"]["30"]
+    losing = [
+        h
+        for h, m in summary["horizons"].items()
+        if (m["model"]["roc_auc"] or 0) <= (m["rule"]["roc_auc"] or 0)
+    ]
+    st.markdown(
+        t("maintenance.verdict_beats")
+        if not losing
+        else t("maintenance.verdict_mixed", horizons=", ".join(losing))
+    )
+    st.markdown(
+        t(
+            "maintenance.quality",
+            cutoff=cutoff,
+            n=f"{n_bt:,}",
+            auc_share=f"{(h30['model']['roc_auc'] or 0):.0%}",
+            auc=f"{(h30['model']['roc_auc'] or 0):.2f}",
+            rule_auc=f"{(h30['rule']['roc_auc'] or 0):.2f}",
+            lift=f"{(h30['model']['lift_top_decile'] or 0):.1f}",
+            rule_lift=f"{(h30['rule']['lift_top_decile'] or 0):.1f}",
+            ece=f"{(h30['model']['calibration_error'] or 0):.1%}",
+        )
+    )
+    err = summary["due_date_error_days"]
+    if err["dated"]:
+        st.markdown(
+            t(
+                "maintenance.due_error",
+                n=f"{err['dated']:,}",
+                model=f"{err['model_mae_days']:.0f}",
+                rule=f"{err['rule_mae_days']:.0f}",
+            )
+        )
+    weak = maintenance.weakest_segment(model)
+    if weak:
+        st.markdown(
+            t(
+                "maintenance.weak_segment",
+                segment=t(f"maintenance.segment.{weak['segment']}"),
+                n=f"{weak['n']:,}",
+                auc=f"{weak['model_auc']:.2f}",
+                rule_auc=f"{weak['rule_auc']:.2f}",
+            )
+        )
+    st.markdown(t("maintenance.limits"))
+
+    st.subheader(t("maintenance.backtest_title"))
+    table = maintenance.backtest_table(model)
+    methods = {m: t(f"maintenance.{m}") for m in ("model", "rule")}
+    auc_col, lift_col = st.columns(2)
+    for column, metric, title in (
+        (auc_col, "roc_auc", t("maintenance.auc_title")),
+        (lift_col, "lift_top_decile", t("maintenance.lift_title")),
+    ):
+        fig = go.Figure()
+        for method, color in (("model", COLORS[0]), ("rule", MUTED)):
+            rows = table[table["method"] == method]
+            fig.add_bar(
+                x=[horizon_labels[h] for h in rows["horizon"]],
+                y=rows[metric],
+                name=methods[method],
+                marker_color=color,
+                text=[f"{v:.2f}" for v in rows[metric]],
+                textposition="outside",
+            )
+        fig.update_layout(barmode="group")
+        with column:
+            show(fig, export_name("maintenance", metric, cutoff), title=title)
+    st.caption(t("maintenance.backtest_caption", cutoff=cutoff, n=f"{n_bt:,}"))
+    with st.expander(t("maintenance.metrics_table")):
+        st.dataframe(
+            table.assign(method=table["method"].map(methods)).rename(
+                columns={c: t(f"maintenance.metric.{c}") for c in table.columns}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+    card_h = st.segmented_control(
+        t("maintenance.card_horizon"),
+        maintenance.HORIZONS,
+        default=30,
+        format_func=horizon_labels.__getitem__,
+        key="maint_card_horizon",
+    )
+    card_h = card_h or 30
+    calib_col, imp_col = st.columns(2)
+    calibration = maintenance.calibration_table(model)
+    fig = go.Figure()
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"color": "#ccc", "dash": "dot"}, showlegend=False)
+    for method, color in (("model", COLORS[0]), ("rule", COLORS[1])):
+        rows = calibration[(calibration["horizon"] == card_h) & (calibration["method"] == method)]
+        fig.add_scatter(
+            x=rows["predicted"],
+            y=rows["observed"],
+            mode="lines+markers",
+            name=methods[method],
+            marker={"size": 6 + 14 * (rows["n"] / max(rows["n"].max(), 1)) ** 0.5, "color": color},
+            line={"color": color},
+            customdata=rows["n"],
+            hovertemplate="%{x:.0%} → %{y:.0%} (n=%{customdata})<extra></extra>",
+        )
+    fig.update_layout(
+        xaxis={"title": t("maintenance.predicted_axis"), "tickformat": ".0%", "range": [0, 1]},
+        yaxis={"title": t("maintenance.observed_axis"), "tickformat": ".0%", "range": [0, 1]},
+    )
+    with calib_col:
+        show(
+            fig,
+            export_name("maintenance", "calibration", f"{card_h}d", cutoff),
+            title=t("maintenance.calibration_title"),
+        )
+        st.caption(t("maintenance.calibration_caption", h=card_h, cutoff=cutoff))
+    importance = maintenance.importance_table(model, card_h)
+    fig = go.Figure(
+        go.Bar(
+            x=importance["importance"][::-1],
+            y=[t(f"maintenance.feature.{name}") for name in importance["feature"][::-1]],
+            orientation="h",
+            marker_color=COLORS[0],
+        )
+    )
+    fig.update_layout(xaxis_title=t("maintenance.importance_axis"), margin={"l": 180})
+    with imp_col:
+        show(
+            fig,
+            export_name("maintenance", "importance", f"{card_h}d", cutoff),
+            title=t("maintenance.importance_title"),
+        )
+        st.caption(t("maintenance.importance_caption", h=card_h))
+
+    st.caption(
+        t(
+            "maintenance.trained",
+            trained_at=model.trained_at.strftime("%Y-%m-%d %H:%M"),
+            seconds=f"{model.train_seconds:.0f}",
+            rows=f"{model.rows:,}",
+            dates=len(model.cutoffs),
+            first=model.cutoffs[0].isoformat(),
+            last=model.cutoffs[-1].isoformat(),
+            version=model.data_version,
+            seed=model.seed,
+            bt_dates=len(summary["training_cutoffs"]),
+            bt_last=summary["training_cutoffs"][-1],
+        )
+    )
+    if st.button(t("maintenance.retrain"), help=t("maintenance.retrain_help"), key="maint_retrain"):
+        fresh = train()
+        st.toast(t("maintenance.retrained", seconds=f"{fresh.train_seconds:.0f}"))
+        st.rerun()

@@ -1,0 +1,388 @@
+"""Predictive maintenance: the odometer trend and the schedule rule on hand-built vehicles, no
+leakage across a cutoff, determinism, the invitation list, and the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import cli, db, maintenance, schedule
+from analytics.errors import UserError
+from tests import maintenance_data
+
+D = dt.date
+
+
+def _order(con, order_id, vin, visit, km, service_type="maintenance", purchase=None, phone="13812345678"):
+    con.execute(
+        "INSERT INTO service_orders (order_id, store, vin, plate, customer_name, phone, model, purchase_date,"
+        " visit_date, mileage_km, service_type, amount, advisor, is_appointment, import_id)"
+        " VALUES ($o, 'S1', $v, '浙A12345', '张三', $p, '轩逸', $pd, $d, $km, $st, 300, '李明', false, 1)",
+        {"o": order_id, "v": vin, "p": phone, "pd": purchase, "d": visit, "km": km, "st": service_type},
+    )
+
+
+def _callback(con, callback_id, vin, when, reached):
+    con.execute(
+        "INSERT INTO callbacks (callback_id, vin, callback_type, callback_date, reached, import_id)"
+        " VALUES ($c, $v, '3DC', $d, $r, 1)",
+        {"c": callback_id, "v": vin, "d": dt.datetime.combine(when, dt.time(10)), "r": reached},
+    )
+
+
+@pytest.fixture
+def hand_built(tmp_path):
+    """Four vehicles whose odometers run at exactly known paces, seen on 2024-06-01."""
+    con = db.connect(tmp_path / "hand.duckdb")
+    # New car: bought 2024-03-01, one repair at 560 km 70 days later, no maintenance yet (8 km a day).
+    _order(con, "N1", "NEW", D(2024, 5, 10), 560, "repair", purchase=D(2024, 3, 1))
+    # High mileage: 150 km a day since 2024-01-01.
+    _order(con, "H1", "HIGH", D(2024, 2, 3), 4950, "first_maintenance", purchase=D(2024, 1, 1))
+    _order(con, "H2", "HIGH", D(2024, 3, 24), 12450, purchase=D(2024, 1, 1))
+    # Low mileage: 10 km a day since 2023-01-01.
+    _order(con, "L1", "LOW", D(2023, 6, 30), 1800, "first_maintenance", purchase=D(2023, 1, 1))
+    _order(con, "L2", "LOW", D(2024, 3, 26), 4500, purchase=D(2023, 1, 1))
+    # 30 km a day since 2023-01-01; the second maintenance was keyed 90,000 instead of 9,000.
+    _order(con, "K1", "KEYED", D(2023, 5, 1), 3600, "first_maintenance", purchase=D(2023, 1, 1))
+    _order(con, "K2", "KEYED", D(2023, 10, 28), 90000, purchase=D(2023, 1, 1), phone="0571-8888666")
+    _order(con, "K3", "KEYED", D(2024, 4, 25), 14400, purchase=D(2023, 1, 1), phone="0571-8888666")
+    _callback(con, "C1", "HIGH", D(2024, 3, 25), True)
+    _callback(con, "C2", "LOW", D(2023, 7, 1), False)
+    _callback(con, "C3", "LOW", D(2024, 3, 27), False)
+    yield con
+    con.close()
+
+
+def test_rule_due_dates_and_odometer_trend_on_hand_built_vehicles(hand_built):
+    state = maintenance.vehicle_state(hand_built, D(2024, 6, 1)).set_index("vin")
+    got = state.loc[
+        ["NEW", "HIGH", "LOW", "KEYED"],
+        ["km_per_day", "km_now", "km_since_service", "days_since_service", "rule_due_date", "items_due"],
+    ]
+    got["rule_due_date"] = got["rule_due_date"].dt.date
+    expected = pd.DataFrame(
+        {
+            # New car: first maintenance 180 days after purchase (5,000 km would take 625 days).
+            # High: 7,500 km at 150 km a day is 50 days after the last maintenance.
+            # Low: 270 days after the last maintenance (7,500 km would take 750 days).
+            # Keyed: the 90,000 reading is ignored; 7,500 km at 30 km a day is 250 days.
+            "km_per_day": [8.0, 150.0, 10.0, 30.0],
+            "km_now": [736.0, 22800.0, 5170.0, 15510.0],
+            "km_since_service": [736.0, 10350.0, 670.0, 1110.0],
+            "days_since_service": [92.0, 69.0, 67.0, 37.0],
+            "rule_due_date": [D(2024, 8, 28), D(2024, 5, 13), D(2024, 12, 21), D(2024, 12, 31)],
+            # The high-mileage car is past 15,000 km on its first air filter.
+            "items_due": [
+                "first_maintenance",
+                "engine_oil_filter,air_filter",
+                "engine_oil_filter",
+                "engine_oil_filter",
+            ],
+        },
+        index=pd.Index(["NEW", "HIGH", "LOW", "KEYED"], name="vin"),
+    )
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert state.loc["HIGH", "days_to_due"] == -19
+    assert state.loc[["NEW", "HIGH", "LOW", "KEYED"], "reachability"].tolist() == [
+        "untried",
+        "reachable",
+        "hard_to_reach",
+        "no_phone",
+    ]
+
+
+def test_long_interval_items_fall_due_once_in_their_range(hand_built):
+    # The low-mileage car skips a year: at its visit of 2025-12-20 the brake fluid (past two
+    # years) and the air conditioning (past one) are done; the battery (3-5 years) is not yet in
+    # its range then but is by the next due date.
+    _order(hand_built, "L3", "LOW", D(2025, 12, 20), 10840, purchase=D(2023, 1, 1))
+    state = maintenance.vehicle_state(hand_built, D(2026, 1, 5)).set_index("vin")
+    assert state.loc["LOW", "items_due"] == "engine_oil_filter,battery"
+    assert state.loc["LOW", "rule_due_date"].date() == D(2026, 9, 16)
+
+
+def test_rule_score_is_one_inside_the_horizon_and_falls_with_distance():
+    days = np.array([-60.0, -30.0, 0.0, 30.0, 60.0, np.nan])
+    assert maintenance.rule_score(days, 30).tolist() == [0.5, 1.0, 1.0, 1.0, 0.5, 0.0]
+
+
+def test_due_day_is_where_the_probability_reaches_one_half():
+    probs = np.array([[0.25, 0.5, 0.9], [0.6, 0.8, 0.9], [0.1, 0.2, 0.4], [0.0, 0.5, 0.5]])
+    got = maintenance._due_in_days(probs)
+    assert got[:2].tolist() == [60.0, 25.0]
+    assert np.isnan(got[2])
+    assert got[3] == 60.0
+
+
+# --- the simulated store: leakage, determinism, scoring, command line ----------------------------
+
+AS_OF = D(2025, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def store_db(tmp_path_factory):
+    """A simulated store of 300 vehicles over three years, closed after building."""
+    path = tmp_path_factory.mktemp("maint") / "store.duckdb"
+    con = db.connect(path)
+    maintenance_data.build(con, vehicles=300, seed=3)
+    # A name a spreadsheet would run as a formula.
+    con.execute(
+        "UPDATE service_orders SET customer_name = '=HYPERLINK(\"x\")' WHERE vin = 'LSIM0000000000007'"
+    )
+    con.close()
+    return path
+
+
+@pytest.fixture(autouse=True)
+def fewer_cutoffs(monkeypatch, tmp_path):
+    """Train on four dates instead of twelve and keep fitted models out of data/models."""
+    real = maintenance._config
+
+    def small() -> dict:
+        return real() | {"training_cutoffs": 4}
+
+    monkeypatch.setattr(maintenance, "_config", small)
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
+
+
+@pytest.fixture(scope="module")
+def fitted(store_db):
+    con = db.connect(store_db, read_only=True)
+    real = maintenance._config
+    maintenance._config = lambda: real() | {"training_cutoffs": 4}
+    try:
+        model = maintenance.fit(con, AS_OF, seed=0)
+    finally:
+        maintenance._config = real
+        con.close()
+    return model
+
+
+def _add_later_history(path: Path, after: dt.date) -> None:
+    """Append visits and callbacks dated after ``after``, for known and new vehicles."""
+    con = db.connect(path)
+    for i in range(40):
+        vin = f"LSIM{i:013d}"
+        day = after + dt.timedelta(days=1 + i)
+        _order(con, f"LATE{i}", vin, day, 999999, "maintenance", purchase=D(2020, 1, 1), phone="13900000000")
+        _callback(con, f"LATECB{i}", vin, day, False)
+    _order(con, "LATENEW", "LNEWCAR0000000001", after + dt.timedelta(days=3), 10, "repair", purchase=after)
+    con.close()
+
+
+def test_features_at_a_cutoff_do_not_change_when_later_records_arrive(store_db, tmp_path):
+    cutoff = D(2024, 9, 30)
+    copy = tmp_path / "later.duckdb"
+    shutil.copy(store_db, copy)
+    con = db.connect(store_db, read_only=True)
+    before = maintenance.vehicle_state(con, cutoff)
+    con.close()
+    _add_later_history(copy, cutoff)
+    con = db.connect(copy, read_only=True)
+    after = maintenance.vehicle_state(con, cutoff)
+    con.close()
+    assert len(before) > 200
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_training_ignores_records_after_its_date_and_repeats_exactly(store_db, fitted, tmp_path):
+    copy = tmp_path / "later.duckdb"
+    shutil.copy(store_db, copy)
+    _add_later_history(copy, AS_OF)
+    con = db.connect(copy, read_only=True)
+    again = maintenance.fit(con, AS_OF, seed=0)
+    scores_again = maintenance.score(con, again)
+    con.close()
+    pd.testing.assert_frame_equal(again.backtest.metrics, fitted.backtest.metrics)
+    con = db.connect(store_db, read_only=True)
+    scores = maintenance.score(con, fitted)
+    con.close()
+    pd.testing.assert_frame_equal(scores, scores_again)
+    # Monthly dates ending 90 days before the as-of date; the backtest's end 90 days before its cutoff.
+    assert again.cutoffs == fitted.cutoffs == [D(2025, 1, 1), D(2025, 1, 31), D(2025, 3, 2), D(2025, 4, 1)]
+    assert fitted.backtest.cutoff == D(2025, 4, 1)
+    assert fitted.backtest.training_cutoffs == [D(2024, 10, 3), D(2024, 11, 2), D(2024, 12, 2), D(2025, 1, 1)]
+
+
+def test_backtest_reports_every_metric_for_model_and_rule_and_the_model_wins(fitted):
+    metrics = fitted.backtest.metrics
+    assert metrics[["horizon", "method"]].values.tolist() == [
+        [30, "model"],
+        [30, "rule"],
+        [60, "model"],
+        [60, "rule"],
+        [90, "model"],
+        [90, "rule"],
+    ]
+    assert metrics[["roc_auc", "pr_auc", "lift_top_decile", "brier", "calibration_error"]].notna().all().all()
+    wide = metrics.pivot(index="horizon", columns="method", values="roc_auc")
+    assert (wide["model"] > wide["rule"]).all()
+
+
+def test_scores_are_ordered_probabilities_one_row_per_active_vehicle(store_db, fitted):
+    con = db.connect(store_db, read_only=True)
+    scores = maintenance.score(con, fitted)
+    base = con.execute(
+        "SELECT count(DISTINCT vin) FROM service_orders WHERE visit_date > DATE '2025-06-30' - 730"
+    ).fetchall()[0][0]
+    con.close()
+    assert len(scores) == base == scores["vin"].nunique()
+    assert ((scores["p30"] <= scores["p60"]) & (scores["p60"] <= scores["p90"])).all()
+    assert scores["p30"].is_monotonic_decreasing
+    dated = scores.dropna(subset=["due_date"])
+    assert (dated["p90"] >= 0.5).all() and (scores.loc[scores["due_date"].isna(), "p90"] < 0.5).all()
+
+
+def test_scoring_before_the_training_date_is_refused(store_db, fitted):
+    con = db.connect(store_db, read_only=True)
+    with pytest.raises(UserError, match="trained on data up to 2025-06-30"):
+        maintenance.score(con, fitted, D(2025, 1, 1))
+    con.close()
+
+
+def test_invitation_list_filters_and_ranks():
+    scores = pd.DataFrame(
+        {
+            "vin": ["A", "B", "C", "D"],
+            "store": ["S1", "S2", "S1", "S1"],
+            "p30": [0.2, 0.9, 0.6, 0.6],
+            "p60": [0.3, 0.95, 0.7, 0.8],
+            "p90": [0.4, 0.97, 0.9, 0.9],
+            "items_due": [
+                "engine_oil_filter",
+                "first_maintenance",
+                "engine_oil_filter,battery",
+                "engine_oil_filter",
+            ],
+            "reachability": ["reachable", "untried", "hard_to_reach", "reachable"],
+        }
+    )
+    assert maintenance.invitation_list(scores)["vin"].tolist() == ["B", "C", "D", "A"]
+    assert maintenance.invitation_list(scores, horizon=60, min_probability=0.5)["vin"].tolist() == [
+        "B",
+        "D",
+        "C",
+    ]
+    assert maintenance.invitation_list(scores, stores=["S1"], reachable_only=True)["vin"].tolist() == [
+        "D",
+        "A",
+    ]
+    picked = maintenance.invitation_list(scores, items=["battery", "first_maintenance"])
+    assert picked[["rank", "vin"]].values.tolist() == [[1, "B"], [2, "C"]]
+
+
+def test_saved_model_is_found_for_its_data_version_only(store_db, fitted, tmp_path):
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(store_db, copy)
+    con = db.connect(copy)
+    assert maintenance.load_model(con) is None
+    maintenance.save_model(con, fitted)
+    assert maintenance.load_model(con).trained_at == fitted.trained_at
+    db.bump_data_version(con)
+    assert maintenance.load_model(con) is None
+    con.close()
+
+
+def test_cli_train_then_backtest_json_give_each_metric_per_horizon_for_model_and_rule(store_db, capsys):
+    assert cli.main(["maintenance", "train", "--json", "--db", str(store_db)]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert Path(trained["model_file"]).exists()
+    assert cli.main(["maintenance", "backtest", "--json", "--db", str(store_db)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["trained_at"] == trained["trained_at"]  # the saved model, not a second training
+    assert out["as_of"] == "2025-06-30" and out["backtest_cutoff"] == "2025-04-01"
+    assert sorted(out["horizons"]) == ["30", "60", "90"]
+    for methods in out["horizons"].values():
+        assert sorted(methods) == ["model", "rule"]
+        for figures in methods.values():
+            assert {"roc_auc", "pr_auc", "lift_top_decile", "brier", "calibration_error", "n"} <= set(figures)
+    assert set(out["due_date_error_days"]) == {
+        "came_in",
+        "dated",
+        "model_mae_days",
+        "rule_mae_days",
+        "model_median_days",
+        "rule_median_days",
+    }
+
+
+def test_cli_score_writes_one_formula_safe_row_per_active_vehicle_with_a_bom(
+    store_db, fitted, tmp_path, capsys
+):
+    con = db.connect(store_db, read_only=True)
+    maintenance.save_model(con, fitted)
+    con.close()
+    out = tmp_path / "due.csv"
+    code = cli.main(
+        [
+            "maintenance",
+            "score",
+            "--as-of",
+            "2025-06-30",
+            "--out",
+            str(out),
+            "--lang",
+            "en",
+            "--db",
+            str(store_db),
+        ]
+    )
+    assert code == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    frame = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    required = {"vin", "plate", "customer_name", "phone", "model", "p30", "p60", "p90", "due_date"}
+    assert required | {"km_since_service", "items_due"} <= set(frame.columns)
+    con = db.connect(store_db, read_only=True)
+    base = con.execute(
+        "SELECT count(DISTINCT vin) FROM service_orders WHERE visit_date > DATE '2025-06-30' - 730"
+    ).fetchall()[0][0]
+    con.close()
+    assert len(frame) == base
+    assert frame.loc[frame["vin"] == "LSIM0000000000007", "customer_name"].tolist() == ['\'=HYPERLINK("x")']
+    assert "Engine oil and filter" in set(frame["items_due"])
+    assert "scored" in capsys.readouterr().out
+
+
+def test_cli_refuses_bad_input_with_one_sentence(store_db, tmp_path, capsys):
+    assert cli.main(["maintenance", "train", "--db", str(tmp_path / "none.duckdb")]) == 2
+    assert "There is no database" in capsys.readouterr().err
+    assert cli.main(["maintenance", "train", "--as-of", "2022-09-01", "--db", str(store_db)]) == 2
+    assert "Training needs about" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["maintenance", "score", "--as-of", "30/06/2025", "--db", str(store_db)])
+    assert exit_info.value.code == 2
+    assert "write it as YYYY-MM-DD" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("action", ["train", "backtest", "score"])
+def test_every_maintenance_action_has_help(action, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["maintenance", action, "--help"])
+    assert exit_info.value.code == 0
+    assert "--as-of" in capsys.readouterr().out
+
+
+def test_vectorised_due_days_agree_with_the_schedules_next_due_date():
+    as_of = D(2024, 6, 1)
+    cases = [
+        (D(2024, 3, 24), D(2024, 1, 1), 150.0),
+        (D(2024, 3, 26), D(2023, 1, 1), 10.0),
+        (None, D(2024, 3, 1), 8.0),
+        (None, D(2024, 3, 1), None),
+        (D(2024, 1, 10), None, 0.0),
+        (None, None, 30.0),
+    ]
+    since_maintenance = np.array([(as_of - m).days if m else np.nan for m, _, _ in cases], dtype=float)
+    since_purchase = np.array([(as_of - p).days if p else np.nan for _, p, _ in cases], dtype=float)
+    pace = np.array([np.nan if k is None else k for _, _, k in cases])
+    got = schedule.days_to_due(since_maintenance, since_purchase, pace)
+    for value, (maint, purchase, km_per_day) in zip(got, cases, strict=True):
+        expected = schedule.next_due_date(maint, purchase, km_per_day)
+        assert (np.isnan(value) and expected is None) or as_of + dt.timedelta(days=int(value)) == expected
