@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from pptx.oxml import parse_xml
 from pptx.oxml.ns import nsdecls, qn
 from pptx.util import Emu, Inches, Pt
 
-from analytics import chart_export, churn, churn_model, db, kpi, overview, satisfaction, themes
+from analytics import chart_export, churn, churn_model, db, kpi, maintenance, overview, satisfaction, themes
 from analytics.cli import add_db_option
 from analytics.config import db_path, settings
 from analytics.errors import UserError
@@ -55,6 +56,9 @@ SLIDE_KEYS: tuple[str, ...] = (
     "churn",
     "maintenance",
 )
+# Red-flag rows listed on the "what changed" slide, most urgent kind first, and their columns.
+FLAG_ROWS = 6
+FLAG_TABLE: tuple[str, ...] = ("flag", "when", "customer", "advisor", "service", "score", "comment")
 # Churn reasons that restate the status itself; the slide ranks the reasons behind it.
 STATUS_REASONS = frozenset({"no_visit", "overdue"})
 
@@ -72,6 +76,16 @@ def _quiet(fraction: float, message: str) -> None:
 # --------------------------------------------------------------------------- data
 
 
+@dataclass(frozen=True)
+class MaintenanceFigures:
+    """The maintenance model's quality and outlook at the deck's date."""
+
+    as_of: date
+    metrics: pd.DataFrame  # maintenance.backtest_table: one row per horizon and method (model, rule)
+    expected_30: float  # expected maintenance visits within 30 days (sum of p30), chosen stores
+    vehicles: int  # vehicles scored
+
+
 @dataclass
 class DeckData:
     """The month's figures behind the deck, in no particular language."""
@@ -84,6 +98,7 @@ class DeckData:
     series: pd.DataFrame  # kpi.monthly_series over the trend window
     changes: list[dict[str, Any]]
     red_flags: dict[str, int]
+    red_flag_rows: pd.DataFrame  # satisfaction.red_flags rows, overdue complaints first
     satisfaction: pd.DataFrame  # satisfaction.monthly_satisfaction over the trend window
     drivers: pd.DataFrame
     driver_start: str
@@ -92,8 +107,10 @@ class DeckData:
     complaint: dict[str, Any]
     churn_trend: pd.DataFrame
     churn_reasons: pd.DataFrame  # code, n: lost and at-risk vehicles giving each reason
-    due_next: pd.DataFrame  # kpi.due_vehicles of the month after
+    due_next: pd.DataFrame  # kpi.due_vehicles of the month after, with the car model
     next_month: str
+    maintenance: MaintenanceFigures | None  # None: not asked for, or too little history
+    maintenance_note: str = ""  # why there are no model figures when they were asked for
 
 
 def _months_back(month: date, count: int) -> list[date]:
@@ -109,13 +126,41 @@ def churn_reason_counts(vehicles: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["n", "code"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
+def maintenance_figures(
+    con: duckdb.DuckDBPyConnection, as_of: date, stores: list[str] | None, progress: Progress = _quiet
+) -> MaintenanceFigures:
+    """Return the maintenance model's backtest and 30-day outlook at ``as_of`` (trained and saved when
+    no saved model fits this data version and date; raises ``UserError`` when history is too short)."""
+    model = maintenance.fitted_model(con, as_of, progress=progress)
+    outlook = maintenance.outlook(maintenance.score(con, model, as_of), stores)
+    return MaintenanceFigures(
+        as_of=model.as_of,
+        metrics=maintenance.backtest_table(model),
+        expected_30=float(outlook["p30"]),
+        vehicles=int(outlook["vehicles"]),
+    )
+
+
+def _with_models(con: duckdb.DuckDBPyConnection, due: pd.DataFrame) -> pd.DataFrame:
+    """Return the due vehicles with their car model (from the vehicles table)."""
+    models = con.execute(
+        "SELECT vin, model FROM vehicles WHERE vin IN (SELECT unnest($vins))", {"vins": list(due["vin"])}
+    ).df()
+    return due.merge(models, on="vin", how="left")
+
+
 def deck_data(
     con: duckdb.DuckDBPyConnection,
     month: str,
     stores: list[str] | None = None,
     progress: Progress = _quiet,
+    maintenance_model: bool = True,
 ) -> DeckData:
-    """Return the figures of ``month`` (``YYYY-MM``) for the deck, reporting progress as it goes."""
+    """Return the figures of ``month`` (``YYYY-MM``) for the deck, reporting progress as it goes.
+
+    ``maintenance_model`` adds the maintenance model's quality and outlook, training the model
+    (about 15 s on a store's three years) when none is saved for this data version and month.
+    """
     cfg = settings()["deck"]
     first = kpi.parse_month(month)
     label = kpi.month_label(first)
@@ -139,9 +184,21 @@ def deck_data(
     churn_as_of = churn.month_ends([label])[0]
     trend = churn.status_trend(con, churn.month_ends([kpi.month_label(m) for m in window]), stores)
     vehicles = churn.churn_list(churn_model.features(con, [churn_as_of], stores), None, churn_as_of)
-    progress(0.85, "maintenance")
+    progress(0.75, "maintenance")
     following = kpi.shift_month(first, 1)
-    due = kpi.due_vehicles(con, following, stores)
+    due = _with_models(con, kpi.due_vehicles(con, following, stores))
+    figures: MaintenanceFigures | None = None
+    note = ""
+    if maintenance_model:
+        try:
+            figures = maintenance_figures(
+                con,
+                summary["as_of"],
+                stores,
+                lambda f, step: progress(0.75 + 0.2 * f, f"maintenance: {step}"),
+            )
+        except UserError as exc:
+            note = str(exc)
     progress(0.95, "slides")
     return DeckData(
         month=label,
@@ -152,6 +209,10 @@ def deck_data(
         series=series,
         changes=summary["changes"],
         red_flags={name: int((flags["flag"] == name).sum()) for name in ("no_followup", "complaint_overdue")},
+        red_flag_rows=flags.assign(_first=flags["flag"] != "complaint_overdue")
+        .sort_values(["_first", "callback_date"], ascending=[True, False], kind="stable")
+        .drop(columns="_first")
+        .reset_index(drop=True),
         satisfaction=sat,
         drivers=drivers,
         driver_start=kpi.month_label(driver_start),
@@ -162,6 +223,8 @@ def deck_data(
         churn_reasons=churn_reason_counts(vehicles),
         due_next=due,
         next_month=kpi.month_label(following),
+        maintenance=figures,
+        maintenance_note=note,
     )
 
 
@@ -176,7 +239,8 @@ class Series:
     values: list[float | None]
     low: list[float | None] | None = None
     high: list[float | None] | None = None
-    dashed: bool = False
+    dashed: bool = False  # a reference line (a target)
+    muted: bool = False  # a comparison drawn in grey (the months before)
 
 
 @dataclass(frozen=True)
@@ -213,6 +277,7 @@ class Slide:
     numbers: list[Number] = field(default_factory=list)
     table: list[list[str]] | None = None  # first row: headers
     marks: list[str | None] = field(default_factory=list)  # per table row: "good", "bad" or None
+    widths: list[float] = field(default_factory=list)  # relative column widths of the table
     charts: list[Chart] = field(default_factory=list)
     blocks: list[tuple[str, list[str]]] = field(default_factory=list)  # (heading, lines)
     footnote: str = ""
@@ -220,6 +285,12 @@ class Slide:
 
 def _pct(value: float | None) -> str:
     return "—" if value is None or pd.isna(value) else f"{value:.1%}"
+
+
+def _cell(value: Any) -> str:
+    return (
+        "—" if value is None or (not isinstance(value, str) and pd.isna(value)) or value == "" else str(value)
+    )
 
 
 def _none(value: Any) -> float | None:
@@ -337,13 +408,38 @@ def _changes_slide(d: DeckData, lang: str) -> Slide:
         )
     else:
         takeaway = text("deck.changes_none", lang, flags=flags)
-    return Slide(
+    slide = Slide(
         "changes",
         text("deck.changes_title", lang, month=d.month),
         takeaway,
         numbers=numbers,
         blocks=[(text("deck.changes_heading", lang, as_of=d.as_of.isoformat()), lines)],
     )
+    rows = d.red_flag_rows.head(FLAG_ROWS)
+    if len(rows):
+        services = satisfaction.SERVICE_TYPE_LABELS[lang]
+        slide.table = [[text(f"deck.flag_col.{c}", lang) for c in FLAG_TABLE]]
+        for row in rows.to_dict("records"):
+            when = pd.Timestamp(row["callback_date"]).strftime("%Y-%m-%d %H:%M")
+            score = _none(row.get("overall_score"))
+            comment = _cell(row.get("comment"))
+            service = None if _cell(row.get("service_type")) == "—" else str(row["service_type"])
+            slide.table.append(
+                [
+                    text(f"deck.flag_kind.{row['flag']}", lang),
+                    when,
+                    _cell(row.get("customer_name")),
+                    _cell(row.get("advisor")),
+                    services.get(service, service or "—"),
+                    "—" if score is None else f"{score:g}",
+                    comment if len(comment) <= 40 else comment[:39] + "…",
+                ]
+            )
+        slide.marks = [None] * len(slide.table)
+        slide.widths = [1.3, 1.5, 1.0, 1.0, 1.2, 0.6, 5.0]
+        if len(d.red_flag_rows) > FLAG_ROWS:
+            slide.footnote = text("deck.flag_more", lang, n=len(d.red_flag_rows), k=FLAG_ROWS)
+    return slide
 
 
 def _satisfaction_slide(d: DeckData, lang: str) -> Slide:
@@ -457,6 +553,7 @@ def _theme_chart(result: dict[str, Any], key: str, title: str, lang: str) -> tup
             Series(
                 text("deck.months_before", lang, k=len(result["months"])),
                 [_none(v) for v in bars["prior_share"]],
+                muted=True,
             ),
         ],
         "0%",
@@ -652,6 +749,46 @@ def _maintenance_slide(d: DeckData, lang: str) -> Slide:
     )
     known = final[final["value"].notna()]
     numbers = [Number(text("deck.due_next", lang, month=d.next_month), f"{len(due):,}")]
+    charts = [column, line]
+    footnote = text("deck.maint_footnote", lang, days=int(settings()["kpi"]["due_return_grace_days"]))
+    if d.maintenance is not None:
+        metrics = d.maintenance.metrics
+        auc = {
+            (int(h), str(m)): _none(v)
+            for h, m, v in zip(metrics["horizon"], metrics["method"], metrics["roc_auc"], strict=True)
+        }
+        horizons = sorted({int(h) for h in metrics["horizon"]})
+        charts.append(
+            Chart(
+                "model-quality",
+                "column",
+                text("deck.model_chart", lang, as_of=d.maintenance.as_of.isoformat()),
+                [text("deck.days", lang, n=h) for h in horizons],
+                [
+                    Series(text("deck.model", lang), [auc.get((h, "model")) for h in horizons]),
+                    Series(text("deck.rule", lang), [auc.get((h, "rule")) for h in horizons], muted=True),
+                ],
+                "0.00",
+                axis_min=0.5,
+                axis_max=1.0,
+                labels=True,
+            )
+        )
+        model_auc, rule_auc = auc.get((30, "model")), auc.get((30, "rule"))
+        numbers.append(
+            Number(
+                text("deck.expected_30", lang),
+                f"{d.maintenance.expected_30:,.0f}",
+                text(
+                    "deck.auc_note",
+                    lang,
+                    model="—" if model_auc is None else f"{model_auc:.2f}",
+                    rule="—" if rule_auc is None else f"{rule_auc:.2f}",
+                ),
+            )
+        )
+    elif d.maintenance_note:
+        footnote = f"{footnote} {text('deck.no_model', lang)}"
     if known.empty:
         takeaway = text("deck.maint_takeaway_plain", lang, n=f"{len(due):,}", month=d.next_month)
     else:
@@ -679,8 +816,8 @@ def _maintenance_slide(d: DeckData, lang: str) -> Slide:
         text("deck.maintenance_title", lang),
         takeaway,
         numbers=numbers,
-        charts=[column, line],
-        footnote=text("deck.maint_footnote", lang, days=int(settings()["kpi"]["due_return_grace_days"])),
+        charts=charts,
+        footnote=footnote,
     )
 
 
@@ -771,19 +908,25 @@ def _text_box(
     return shape
 
 
+def _plain_box(slide: Any, box: tuple[int, int, int, int], color: str) -> Any:
+    """Add a filled rectangle without outline or the theme's shadow."""
+    shape = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, *box)
+    style = shape._element.find(qn("p:style"))
+    if style is not None:
+        shape._element.remove(style)
+    shape.fill.solid()
+    shape.fill.fore_color.rgb = RGBColor.from_string(color)
+    shape.line.fill.background()
+    return shape
+
+
 def _frame(slide: Any, s: Slide, footer: str, page: int, fonts: Fonts) -> None:
     """Draw the template around a content slide: title, rule, takeaway with an accent bar, footer."""
     _text_box(
         slide, (MARGIN, Inches(0.3), SLIDE_W - 2 * MARGIN, Inches(0.65)), [(s.title, 26, True, ACCENT)], fonts
     )
-    rule = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, MARGIN, Inches(0.98), SLIDE_W - 2 * MARGIN, Emu(12700))
-    rule.fill.solid()
-    rule.fill.fore_color.rgb = RGBColor.from_string(ACCENT)
-    rule.line.fill.background()
-    bar = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, MARGIN, Inches(1.12), Inches(0.07), Inches(0.5))
-    bar.fill.solid()
-    bar.fill.fore_color.rgb = RGBColor.from_string(COLORS[1])
-    bar.line.fill.background()
+    _plain_box(slide, (MARGIN, Inches(0.98), SLIDE_W - 2 * MARGIN, Emu(12700)), ACCENT)
+    _plain_box(slide, (MARGIN, Inches(1.12), Inches(0.07), Inches(0.5)), COLORS[1])
     _text_box(
         slide,
         (MARGIN + Inches(0.15), Inches(1.08), SLIDE_W - 2 * MARGIN - Inches(0.15), Inches(0.6)),
@@ -806,50 +949,55 @@ def _numbers(slide: Any, numbers: Sequence[Number], top: int, fonts: Fonts) -> i
     """Draw the headline figures in a row of boxes; return where the body continues."""
     gap = Inches(0.2)
     width = int((SLIDE_W - 2 * MARGIN - gap * (len(numbers) - 1)) / len(numbers))
-    height = Inches(1.0)
+    height = Inches(0.95)
     for i, number in enumerate(numbers):
         left = MARGIN + i * (width + gap)
-        box = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, left, top, width, height)
-        box.fill.solid()
-        box.fill.fore_color.rgb = RGBColor.from_string("F3F6FA")
-        box.line.fill.background()
-        paragraphs = [(number.label, 11, False, MUTED), (number.value, 24, True, ACCENT)]
+        _plain_box(slide, (left, top, width, height), "F3F6FA")
+        paragraphs = [(number.label, 11, False, MUTED), (number.value, 22, True, ACCENT)]
         if number.note:
-            paragraphs[1] = (number.value, 24, True, ACCENT)
             paragraphs.append((number.note, 10, False, MUTED))
         _text_box(
-            slide, (left + Inches(0.1), top, width - Inches(0.2), height), paragraphs, fonts, space_after=0
+            slide,
+            (left + Inches(0.1), top, width - Inches(0.2), height),
+            paragraphs,
+            fonts,
+            anchor=MSO_ANCHOR.MIDDLE,
+            space_after=0,
         )
     return int(top + height + Inches(0.2))
 
 
-def _table(
-    slide: Any, rows: list[list[str]], marks: list[str | None], box: tuple[int, int, int, int], fonts: Fonts
-) -> None:
+KPI_WIDTHS = [3.2, 1.6, 1.2, 1.4, 1.6, 1.6, 1.1]
+
+
+def _table(slide: Any, s: Slide, box: tuple[int, int, int, int], fonts: Fonts) -> None:
+    assert s.table is not None
+    rows, marks = s.table, s.marks or [None] * len(s.table)
     left, top, width, height = box
-    shape = slide.shapes.add_table(len(rows), len(rows[0]), left, top, width, height)
+    row_height = min(int(height / len(rows)), int(Inches(0.42)))
+    shape = slide.shapes.add_table(len(rows), len(rows[0]), left, top, width, row_height * len(rows))
     table = shape.table
-    weights = [3.2, 1.6, 1.2, 1.4, 1.6, 1.6, 1.1][: len(rows[0])]
+    weights = s.widths or KPI_WIDTHS[: len(rows[0])]
     for i, weight in enumerate(weights):
         table.columns[i].width = int(width * weight / sum(weights))
+    numeric = s.key == "kpis"
+    size = 12 if numeric else 11
     for r, row in enumerate(rows):
-        table.rows[r].height = int(height / len(rows))
+        table.rows[r].height = row_height
         for c, value in enumerate(row):
             cell = table.cell(r, c)
             cell.margin_top = cell.margin_bottom = Inches(0.02)
             cell.vertical_anchor = MSO_ANCHOR.MIDDLE
             para = cell.text_frame.paragraphs[0]
-            para.alignment = PP_ALIGN.LEFT if c == 0 else PP_ALIGN.RIGHT
+            para.alignment = PP_ALIGN.RIGHT if numeric and c > 0 else PP_ALIGN.LEFT
             run = para.add_run()
             run.text = value
-            color = INK
+            color, bold = INK, r == 0
             if r == 0:
                 color = "FFFFFF"
             elif c == len(row) - 1 and marks[r]:
-                color = GOOD if marks[r] == "good" else BAD
-            _style_run(
-                run, fonts, 12, bold=r == 0 or (c == len(row) - 1 and marks[r] is not None), color=color
-            )
+                color, bold = (GOOD if marks[r] == "good" else BAD), True
+            _style_run(run, fonts, size, bold=bold, color=color)
             cell.fill.solid()
             cell.fill.fore_color.rgb = RGBColor.from_string(
                 ACCENT if r == 0 else ("F3F6FA" if r % 2 else "FFFFFF")
@@ -883,6 +1031,28 @@ def _error_bars(
     series_element.find(qn("c:cat")).addprevious(parse_xml(xml))
 
 
+def value_range(spec: Chart) -> tuple[float | None, float | None]:
+    """Return the value axis bounds: the chart's own, else for interval charts a range holding every bound."""
+    if spec.axis_min is not None or spec.axis_max is not None:
+        return spec.axis_min, spec.axis_max
+    bounds = [
+        v
+        for s in spec.series
+        if s.low is not None and s.high is not None
+        for v in (*s.low, *s.high)
+        if v is not None
+    ]
+    if not bounds:
+        return None, None
+    percent = "%" in spec.number_format
+    step = 0.02 if percent else 5.0
+    low = math.floor(min(bounds) / step) * step
+    high = math.ceil(max(bounds) / step) * step
+    if percent:
+        low, high = max(low, 0.0), min(high, 1.0)
+    return round(low, 6), round(high, 6)
+
+
 _CHART_TYPES = {
     "line": XL_CHART_TYPE.LINE_MARKERS,
     "bar": XL_CHART_TYPE.BAR_CLUSTERED,
@@ -890,15 +1060,34 @@ _CHART_TYPES = {
 }
 
 
+def _rotate_ticks(axis: Any, degrees: int) -> None:
+    """Turn an axis's tick labels (months read better slanted than wrapped)."""
+    tx = axis._element.get_or_add_txPr()
+    tx.find(qn("a:bodyPr")).set("rot", str(degrees * 60000))
+
+
+def _series_color(spec: Chart, index: int) -> RGBColor:
+    s = spec.series[index]
+    if s.dashed:
+        return RGBColor.from_string(MUTED)
+    if s.muted:
+        return RGBColor.from_string("B8BEC6")
+    return RGBColor.from_string(COLORS[index % len(COLORS)])
+
+
 def _chart(slide: Any, spec: Chart, box: tuple[int, int, int, int], fonts: Fonts) -> Any:
-    """Draw a native chart with its data embedded; horizontal bars list the first category on top."""
+    """Draw a native chart with its data embedded.
+
+    PowerPoint draws horizontal bars from the bottom up, so a bar chart's categories and series go
+    in reversed to read top down in the caller's order.
+    """
     flip = spec.kind == "bar"
-    categories = list(reversed(spec.categories)) if flip else spec.categories
+    order = list(reversed(range(len(spec.series)))) if flip else list(range(len(spec.series)))
     data = CategoryChartData(number_format=spec.number_format)
-    data.categories = categories or [""]
-    for s in spec.series:
-        values = list(reversed(s.values)) if flip else s.values
-        data.add_series(s.name, values or [None])
+    data.categories = (list(reversed(spec.categories)) if flip else spec.categories) or [""]
+    for i in order:
+        values = spec.series[i].values
+        data.add_series(spec.series[i].name, (list(reversed(values)) if flip else values) or [None])
     chart = slide.shapes.add_chart(_CHART_TYPES[spec.kind], *box, data).chart
     chart.font.size = Pt(11)
     chart.font.color.rgb = RGBColor.from_string(INK)
@@ -908,7 +1097,6 @@ def _chart(slide: Any, spec: Chart, box: tuple[int, int, int, int], fonts: Fonts
     for para in chart.chart_title.text_frame.paragraphs:
         for run in para.runs:
             _style_run(run, fonts, 13, bold=True)
-    shown = [s for s in spec.series if not s.dashed]
     chart.has_legend = len(spec.series) > 1
     if chart.has_legend:
         chart.legend.position = XL_LEGEND_POSITION.BOTTOM
@@ -919,18 +1107,23 @@ def _chart(slide: Any, spec: Chart, box: tuple[int, int, int, int], fonts: Fonts
     axis.format.line.fill.background()
     axis.tick_labels.number_format = spec.number_format
     axis.tick_labels.number_format_is_linked = False
-    if spec.axis_min is not None:
-        axis.minimum_scale = spec.axis_min
-    if spec.axis_max is not None:
-        axis.maximum_scale = spec.axis_max
-    chart.category_axis.format.line.color.rgb = RGBColor.from_string("B8BEC6")
-    chart.category_axis.has_major_gridlines = False
+    low, high = value_range(spec)
+    if low is not None:
+        axis.minimum_scale = low
+    if high is not None:
+        axis.maximum_scale = high
+    categories = chart.category_axis
+    categories.format.line.color.rgb = RGBColor.from_string("B8BEC6")
+    categories.has_major_gridlines = False
+    if spec.kind != "bar" and len(spec.categories) > 6:
+        _rotate_ticks(categories, -45)
     plot = chart.plots[0]
     if spec.kind != "line":
         plot.gap_width = 60
         plot.overlap = -10 if len(spec.series) > 1 else 0
-    for i, (s, series) in enumerate(zip(spec.series, plot.series, strict=True)):
-        color = RGBColor.from_string(MUTED if s.dashed else COLORS[i % len(COLORS)])
+    for position, series in zip(order, plot.series, strict=True):
+        s = spec.series[position]
+        color = _series_color(spec, position)
         if spec.kind == "line":
             series.smooth = False
             series.format.line.width = Pt(1.5 if s.dashed else 2.25)
@@ -939,6 +1132,8 @@ def _chart(slide: Any, spec: Chart, box: tuple[int, int, int, int], fonts: Fonts
                 series.format.line.dash_style = MSO_LINE_DASH_STYLE.DASH
                 series.marker.style = XL_MARKER_STYLE.NONE
             else:
+                series.marker.style = XL_MARKER_STYLE.CIRCLE
+                series.marker.size = 6
                 series.marker.format.fill.solid()
                 series.marker.format.fill.fore_color.rgb = color
                 series.marker.format.line.color.rgb = color
@@ -947,7 +1142,7 @@ def _chart(slide: Any, spec: Chart, box: tuple[int, int, int, int], fonts: Fonts
         else:
             series.format.fill.solid()
             series.format.fill.fore_color.rgb = color
-    if spec.labels and shown:
+    if spec.labels:
         plot.has_data_labels = True
         labels = plot.data_labels
         labels.number_format = spec.number_format
@@ -955,6 +1150,11 @@ def _chart(slide: Any, spec: Chart, box: tuple[int, int, int, int], fonts: Fonts
         labels.font.size = Pt(10)
         labels.position = XL_LABEL_POSITION.OUTSIDE_END
     return chart
+
+
+def _block_height(blocks: Sequence[tuple[str, list[str]]]) -> int:
+    lines = sum((1 if heading else 0) + len(body) for heading, body in blocks)
+    return int(Inches(0.12 + 0.32 * lines))
 
 
 def _blocks(
@@ -970,10 +1170,7 @@ def _blocks(
 
 
 def _title_page(slide: Any, s: Slide, fonts: Fonts) -> None:
-    band = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, 0, Inches(2.3), SLIDE_W, Inches(2.2))
-    band.fill.solid()
-    band.fill.fore_color.rgb = RGBColor.from_string(ACCENT)
-    band.line.fill.background()
+    _plain_box(slide, (0, Inches(2.3), SLIDE_W, Inches(2.2)), ACCENT)
     _text_box(
         slide,
         (MARGIN + Inches(0.3), Inches(2.45), SLIDE_W - 2 * MARGIN, Inches(1.9)),
@@ -986,15 +1183,20 @@ def _title_page(slide: Any, s: Slide, fonts: Fonts) -> None:
 
 
 def _content(slide: Any, s: Slide, fonts: Fonts) -> None:
+    """Lay out the body: numbers on top, then a table (after any text), or charts beside any text."""
     top = int(BODY_TOP)
     if s.numbers:
         top = _numbers(slide, s.numbers, top, fonts)
-    width = SLIDE_W - 2 * MARGIN
-    height = BODY_BOTTOM - top
+    width = int(SLIDE_W - 2 * MARGIN)
     if s.table is not None:
-        _table(slide, s.table, s.marks, (MARGIN, top, width, height), fonts)
+        if s.blocks:
+            height = _block_height(s.blocks)
+            _blocks(slide, s.blocks, (MARGIN, top, width, height), fonts)
+            top += height + int(Inches(0.1))
+        _table(slide, s, (MARGIN, top, width, int(BODY_BOTTOM) - top), fonts)
         return
-    gap = Inches(0.3)
+    height = int(BODY_BOTTOM) - top
+    gap = int(Inches(0.3))
     if s.charts and s.blocks:
         chart_w = int(width * 0.58)
         _chart(slide, s.charts[0], (MARGIN, top, chart_w, height), fonts)
@@ -1143,7 +1345,7 @@ def _cmd_deck(args: argparse.Namespace) -> int:
                 )
         if con.execute("SELECT count(*) FROM service_orders").fetchone() == (0,):
             raise UserError("The database holds no work orders yet; import files or build the demo first.")
-        data = deck_data(con, month, stores)
+        data = deck_data(con, month, stores, maintenance_model=not args.no_model)
     finally:
         con.close()
     slides = deck_slides(data, args.lang)
@@ -1185,6 +1387,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--images",
         metavar="DIR",
         help="also write every chart as PNG (2x, 16:9) and SVG into DIR (needs Chromium)",
+    )
+    p.add_argument(
+        "--no-model",
+        action="store_true",
+        help="leave the maintenance model's figures out (no training when no model is saved yet)",
     )
     add_db_option(p)
     p.set_defaults(handler=_cmd_deck)
