@@ -7,7 +7,7 @@ from ui.data import load
 from ui.formatting import LOWER_IS_BETTER, kpi_delta, kpi_value, metric_params, target_band
 from ui.i18n import t
 from ui.state import filters
-from ui.widgets import download_buttons, flag_table
+from ui.widgets import deck_button, download_buttons, flag_table
 
 f = filters()
 if f.month is None:
@@ -16,6 +16,7 @@ if f.month is None:
     st.stop()
 
 st.title(t("overview.title", month=f.month))
+deck_button(f.month, f.stores, f.lang)
 data = load(overview.overview, f.month, f.stores)
 report, series = data["report"], data["series"]
 

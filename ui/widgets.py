@@ -1,15 +1,16 @@
-"""Shared widgets: column-mapping editor, list download buttons."""
+"""Shared widgets: column-mapping editor, list download buttons, the deck button."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
-from analytics import db, export, ingest
+from analytics import db, deck, export, ingest
 from analytics.ingest import RawTable
-from ui.data import cursor
+from ui.data import cursor, data_version
 from ui.i18n import t
 
 
@@ -127,4 +128,40 @@ def flag_table(frame: pd.DataFrame, *, key: str) -> None:
         hide_index=True,
         width="stretch",
         column_config={c: field_label(c) for c in shown},
+    )
+
+
+def deck_button(month: str, stores: list[str] | None, language: str) -> None:
+    """Build the month's PPTX deck on request, with a progress bar, then offer it for download."""
+    scope = "-".join(stores) if stores else "all"
+    wanted = (month, scope, language, data_version())
+    if st.button(
+        t("deck.button"),
+        help=t("deck.button_help", month=month),
+        icon=":material/slideshow:",
+        key="deck_build",
+    ):
+        report = progress_bar(t("deck.building"))
+        started = time.perf_counter()
+        pptx = deck.build_deck(
+            cursor(),
+            month,
+            stores,
+            language,
+            progress=lambda fraction, _step: report(fraction, t("deck.building")),
+        )
+        st.session_state["_deck"] = {"for": wanted, "bytes": pptx, "seconds": time.perf_counter() - started}
+    built = st.session_state.get("_deck")
+    if not built or built["for"] != wanted:
+        return
+    st.caption(t("deck.ready", month=month, slides=len(deck.SLIDE_KEYS), seconds=f"{built['seconds']:.0f}"))
+    st.download_button(
+        t("deck.download"),
+        built["bytes"],
+        file_name=f"deck_{month}_{scope}_{language}.pptx",
+        mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        key="deck_download",
+        on_click="ignore",
+        icon=":material/download:",
+        type="primary",
     )
