@@ -60,10 +60,12 @@ def for_export(fig: go.Figure, title: str | None, source: str | None) -> go.Figu
     layout["margin"] = {
         "l": max(margin.l or 0, 70),
         "r": max(margin.r or 0, 40),
-        "t": max(margin.t or 0, 90 if title else 50),
-        # The legend sits under the plot in the theme; the source line goes below it.
+        "t": max(margin.t or 0, 130 if title else 80),
         "b": max(margin.b or 0, 130),
     }
+    # On a page the legend sits under the plot; on a slide it goes under the title, leaving the
+    # bottom margin to the axis labels and the source line.
+    layout["legend"] = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"}
     if title:
         layout["title"] = {"text": title, "x": 0.02, "xanchor": "left", "font": {"size": 24}}
     out.update_layout(**layout)

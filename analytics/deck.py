@@ -1255,7 +1255,7 @@ def chart_figure(spec: Chart) -> go.Figure:
     fig = go.Figure()
     percent = "%" in spec.number_format
     for i, s in enumerate(spec.series):
-        color = "#" + (MUTED if s.dashed else COLORS[i % len(COLORS)])
+        color = "#" + str(_series_color(spec, i))
         if spec.kind == "line":
             error = None
             if s.low is not None and s.high is not None:
@@ -1288,11 +1288,20 @@ def chart_figure(spec: Chart) -> go.Figure:
         "tickformat": ".0%" if percent else ",",
         "rangemode": "tozero" if spec.axis_min == 0 else "normal",
     }
+    # Months stay categories: as dates plotly would relabel them in English ("Sep 2026").
+    category_axis = {"type": "category"}
     if spec.kind == "bar":
-        fig.update_layout(xaxis=value_axis, yaxis={"autorange": "reversed"}, barmode="group")
+        fig.update_layout(
+            xaxis=value_axis, yaxis={**category_axis, "autorange": "reversed", "ticksuffix": "  "}
+        )
     else:
-        fig.update_layout(yaxis=value_axis, barmode="group")
-    fig.update_layout(showlegend=len(spec.series) > 1)
+        fig.update_layout(xaxis=category_axis, yaxis=value_axis)
+    fig.update_layout(
+        template="plotly_white",
+        barmode="group",
+        showlegend=len(spec.series) > 1,
+        font={"family": chart_export.FONT_FAMILY, "size": 16, "color": "#" + INK},
+    )
     return fig
 
 
