@@ -874,16 +874,26 @@ def labelled(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 def expected_visits_by_week(scores: pd.DataFrame, as_of: dt.date, weeks: int = 13) -> pd.DataFrame:
     """Return one row per week after ``as_of``: vehicles whose predicted due date and whose schedule
-    due date fall in it (overdue ones in the first week)."""
+    due date fall in it. Vehicles already overdue are not in any week (they would dwarf the
+    chart: by the schedule, every lapsed customer is overdue); ``overdue_counts`` counts them."""
     start = pd.Timestamp(as_of)
     out = pd.DataFrame({"week": np.arange(1, weeks + 1)})
     out["week_start"] = start + pd.to_timedelta((out["week"] - 1) * 7 + 1, unit="D")
     for source, column in (("model", "due_date"), ("rule", "rule_due_date")):
         days = (pd.to_datetime(scores[column]) - start).dt.days
-        week = (days.clip(lower=1) + 6) // 7
+        week = (days[days >= 1] + 6) // 7
         counts = week[week <= weeks].value_counts()
         out[source] = out["week"].map(counts).fillna(0).astype(int)
     return out
+
+
+def overdue_counts(scores: pd.DataFrame, as_of: dt.date) -> dict[str, int]:
+    """Return how many vehicles are already past their predicted (model) and schedule (rule) due date."""
+    start = pd.Timestamp(as_of)
+    return {
+        source: int(((pd.to_datetime(scores[column]) - start).dt.days < 1).sum())
+        for source, column in (("model", "due_date"), ("rule", "rule_due_date"))
+    }
 
 
 # --- the model card -------------------------------------------------------------------------------

@@ -92,6 +92,7 @@ with tab_list:
         format_func=names.__getitem__,
         key="maint_items",
         help=t("maintenance.items_filter_help"),
+        placeholder=t("maintenance.items_any"),
     )
     reachable = st.checkbox(
         t("maintenance.reachable_only"), key="maint_reachable", help=t("maintenance.reachable_only_help")
@@ -131,9 +132,9 @@ with tab_list:
         shown, export_name("maintenance", "invitations", as_of), key="maint_list", headers=headers
     )
 
-    weeks = maintenance.expected_visits_by_week(
-        maintenance.invitation_list(scores, stores=f.stores), model.as_of
-    )
+    in_stores = maintenance.invitation_list(scores, stores=f.stores)
+    weeks = maintenance.expected_visits_by_week(in_stores, model.as_of)
+    overdue = maintenance.overdue_counts(in_stores, model.as_of)
     fig = go.Figure()
     for source, color in (("model", COLORS[0]), ("rule", MUTED)):
         fig.add_bar(
@@ -143,7 +144,14 @@ with tab_list:
         barmode="group", xaxis_title=t("maintenance.week_axis"), yaxis_title=t("maintenance.vehicles_axis")
     )
     show(fig, export_name("maintenance", "due-per-week", as_of), title=t("maintenance.weeks_title"))
-    st.caption(t("maintenance.weeks_caption", as_of=as_of))
+    st.caption(
+        t(
+            "maintenance.weeks_caption",
+            as_of=as_of,
+            model_overdue=f"{overdue['model']:,}",
+            rule_overdue=f"{overdue['rule']:,}",
+        )
+    )
 
 with tab_card:
     summary = maintenance.backtest_summary(model)

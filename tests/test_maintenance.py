@@ -386,3 +386,28 @@ def test_vectorised_due_days_agree_with_the_schedules_next_due_date():
     for value, (maint, purchase, km_per_day) in zip(got, cases, strict=True):
         expected = schedule.next_due_date(maint, purchase, km_per_day)
         assert (np.isnan(value) and expected is None) or as_of + dt.timedelta(days=int(value)) == expected
+
+
+def test_weekly_due_chart_leaves_overdue_vehicles_out_and_counts_them_apart():
+    import datetime as dt
+
+    import pandas as pd
+
+    from analytics import maintenance
+
+    as_of = dt.date(2026, 10, 31)
+    scores = pd.DataFrame(
+        {
+            "due_date": [dt.date(2026, 10, 1), dt.date(2026, 11, 1), dt.date(2026, 11, 8), None],
+            "rule_due_date": [
+                dt.date(2025, 1, 1),
+                dt.date(2024, 1, 1),
+                dt.date(2026, 11, 7),
+                dt.date(2026, 11, 20),
+            ],
+        }
+    )
+    weeks = maintenance.expected_visits_by_week(scores, as_of, weeks=4)
+    assert weeks["model"].tolist() == [1, 1, 0, 0]
+    assert weeks["rule"].tolist() == [1, 0, 1, 0]
+    assert maintenance.overdue_counts(scores, as_of) == {"model": 1, "rule": 2}

@@ -49,7 +49,7 @@ def _table(at: AppTest):
 )
 def test_page_draws_every_figure_and_the_months_follow_up_list(demo_env, lang, title, tile):
     at = _open(lang)
-    month = at.sidebar.selectbox(key="month").value
+    month = at.sidebar.selectbox(key="_w_month").value
     assert at.title[0].value == f"{title} · {month}"
     assert tile in at.metric[0].label
     charts = _specs(at)
@@ -75,7 +75,7 @@ def test_page_draws_every_figure_and_the_months_follow_up_list(demo_env, lang, t
 
 def test_changing_the_month_changes_the_figures_and_the_list(demo_env):
     at = _open("en")
-    select = at.sidebar.selectbox(key="month")
+    select = at.sidebar.selectbox(key="_w_month")
     before_month = select.value
     before = _specs(at)
     before_captions = [c.value for c in at.caption]
@@ -101,7 +101,7 @@ def test_breakdown_selector_changes_the_chart_and_greys_out_small_segments(demo_
     after = _specs(at)["breakdown"]
     assert after["data"] != before["data"]
     assert "by model" in after["layout"]["title"]["text"]
-    month = at.sidebar.selectbox(key="month").value
+    month = at.sidebar.selectbox(key="_w_month").value
     frame = sat.breakdown_table(sat.breakdown(db.connect(demo_env), "model", month), "model", "en")
     small = [trace for trace in after["data"] if trace["marker"]["color"] == MUTED]
     assert frame["small"].any() and len(small) == 1
@@ -117,7 +117,7 @@ def test_breakdown_selector_changes_the_chart_and_greys_out_small_segments(demo_
 
 def test_follow_up_filters_narrow_the_list(demo_env):
     at = _open("zh")
-    month = at.sidebar.selectbox(key="month").value
+    month = at.sidebar.selectbox(key="_w_month").value
     expected = _followups(demo_env, month)
     at.toggle(key="sat_open").set_value(True).run()
     assert not at.exception, [e.message for e in at.exception]
@@ -147,7 +147,7 @@ def test_empty_database_says_so_instead_of_drawing(tmp_path, monkeypatch):
 
 def test_first_month_of_the_data_draws_without_error(demo_env):
     at = _open("zh")
-    select = at.sidebar.selectbox(key="month")
+    select = at.sidebar.selectbox(key="_w_month")
     first = min(select.options)
     select.set_value(first).run()
     assert not at.exception, [e.message for e in at.exception]
