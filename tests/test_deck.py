@@ -331,3 +331,21 @@ def test_overview_numbers_feed_the_deck(built):
     direct = overview.overview(built["con"], MONTH)
     assert data.report == direct["report"]
     assert data.red_flags["no_followup"] == int((direct["red_flags"]["flag"] == "no_followup").sum())
+
+
+def test_overview_builds_the_deck_and_offers_it_for_download(demo_env, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    real = maintenance._config
+    monkeypatch.setattr(maintenance, "_config", lambda: real() | {"training_cutoffs": 3})
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.button(key="deck_build").label == "生成月度汇报 PPT"
+    assert not [b for b in at.get("download_button") if b.proto.id.endswith("deck_download")]
+    at.button(key="deck_build").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    offered = [b for b in at.get("download_button") if "deck_download" in b.proto.id]
+    assert [b.proto.label for b in offered] == ["下载汇报 PPT"]
+    assert any("汇报已生成：共 9 页" in c.value for c in at.caption)

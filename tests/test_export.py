@@ -33,3 +33,97 @@ def test_xlsx_neutralises_formulas_and_uses_given_headers():
     assert rows[1] == ("张三", 1.5)
     assert rows[2] == ('\'=HYPERLINK("x")', -2.0)
     assert all(not str(r[0]).startswith(("=", "+", "-", "@")) for r in rows[1:])
+
+
+def test_has_phone_needs_a_phone_column_with_a_value():
+    assert export.has_phone(pd.DataFrame({"phone": [None, "13800000000"], "vin": ["a", "b"]}))
+    assert not export.has_phone(pd.DataFrame({"phone": [None, None]}))
+    assert not export.has_phone(pd.DataFrame({"vin": ["a"], "telephone_note": ["x"]}))
+
+
+def test_downloads_are_recorded_newest_first(tmp_path):
+    from datetime import datetime
+
+    from analytics import db
+
+    con = db.connect(tmp_path / "audit.duckdb")
+    first = export.record_download(
+        con, "churn_list_2026-09-30.csv", "csv", 50, True, at=datetime(2026, 9, 30, 9)
+    )
+    second = export.record_download(
+        con, "unsatisfied_2026-09.xlsx", "xlsx", 7, True, who="lead", at=datetime(2026, 9, 30, 10)
+    )
+    assert second == first + 1
+    rows = export.downloads(con).to_dict("records")
+    assert rows == [
+        {
+            "downloaded_at": datetime(2026, 9, 30, 10),
+            "who": "lead",
+            "what": "unsatisfied_2026-09.xlsx",
+            "file_format": "xlsx",
+            "row_count": 7,
+            "has_phone": True,
+        },
+        {
+            "downloaded_at": datetime(2026, 9, 30, 9),
+            "who": "local",
+            "what": "churn_list_2026-09-30.csv",
+            "file_format": "csv",
+            "row_count": 50,
+            "has_phone": True,
+        },
+    ]
+    con.close()
+
+
+def test_a_version_1_database_gains_the_download_table_once(tmp_path):
+    import duckdb
+
+    from analytics import db
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    for statement in db.MIGRATIONS[1]:
+        con.execute(statement)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('data_version', '4')")
+    con.close()
+    con = db.connect(path)
+    assert db.schema_version(con) == 2 == db.SCHEMA_VERSION
+    assert db.data_version(con) == 4
+    assert db.migrate(con) == 2
+    assert export.downloads(con).empty
+    con.close()
+
+
+AUDIT_SCRIPT = """
+import pandas as pd
+import streamlit as st
+from analytics import export
+from ui.data import cursor
+from ui.widgets import _record_download, download_buttons
+
+st.session_state.setdefault("lang", "zh")
+download_buttons(pd.DataFrame({"customer_name": ["张三"], "phone": ["13800000000"]}), "calls", key="calls")
+download_buttons(pd.DataFrame({"vin": ["LGB1"]}), "vins", key="vins")
+if st.button("simulate", key="simulate"):
+    _record_download("calls", "csv", 1)
+st.dataframe(export.downloads(cursor()), key="log")
+"""
+
+
+def test_phone_lists_carry_the_audit_note_and_a_download_lands_in_the_log(writable_demo):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(AUDIT_SCRIPT, default_timeout=30)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    buttons = at.get("download_button")
+    assert [b.proto.label for b in buttons] == ["下载 CSV", "下载 Excel"] * 2
+    assert [bool(b.proto.help) for b in buttons] == [True, True, False, False]
+    assert "下载将被记录" in buttons[0].proto.help
+    assert at.dataframe[0].value.empty
+    at.button(key="simulate").click().run()
+    log = at.dataframe[0].value
+    assert log[["who", "what", "file_format", "row_count", "has_phone"]].to_dict("records") == [
+        {"who": "local", "what": "calls.csv", "file_format": "csv", "row_count": 1, "has_phone": True}
+    ]
