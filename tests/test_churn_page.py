@@ -34,8 +34,10 @@ def test_churn_page_shows_counts_list_retention_and_model_card(demo_env, lang):
     ranked = at.dataframe[0].value
     assert len(ranked) > 0
     assert set(ranked["status"]) <= ({"已流失", "流失预警"} if lang == "zh" else {"Lost", "At risk"})
-    downloads = at.get("download_button")
+    downloads = [b for b in at.get("download_button") if "_image_" not in b.key]
     assert len(downloads) == 4  # ranked list and call list, CSV and XLSX each
+    images = [b.key for b in at.get("download_button") if "_image_" in b.key]
+    assert len(images) == 2 * len(charts)  # every chart: PNG and SVG
 
 
 def test_selecting_a_row_shows_the_vehicle_history_and_the_call_list_follows_capacity(demo_env):
