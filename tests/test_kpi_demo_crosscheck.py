@@ -15,7 +15,8 @@ START, END = "2026-06-01", "2026-06-30"
 
 @pytest.fixture(scope="module")
 def con(demo_db):
-    c = duckdb.connect(str(demo_db), read_only=True)
+    # Same configuration as the other connections this test process holds to the shared demo.
+    c = duckdb.connect(str(demo_db))
     yield c
     c.close()
 
