@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -58,7 +59,12 @@ def mapping_editor(raw: RawTable, kind: str, *, key: str) -> dict[str, str]:
 
 def progress_bar(text: str) -> Callable[[float, str], None]:
     """Draw a progress bar and return a ``progress(fraction, message)`` callback that moves it."""
-    bar = st.progress(0.0, text=text)
+    return progress_bar_in(st, text)
+
+
+def progress_bar_in(place: Any, text: str) -> Callable[[float, str], None]:
+    """Draw a progress bar in ``place`` (a container or ``st.empty()``) and return its callback."""
+    bar = place.progress(0.0, text=text)
 
     def report(fraction: float, message: str) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=message or text)
@@ -141,7 +147,8 @@ def deck_button(month: str, stores: list[str] | None, language: str) -> None:
         icon=":material/slideshow:",
         key="deck_build",
     ):
-        report = progress_bar(t("deck.building"))
+        bar = st.empty()
+        report = progress_bar_in(bar, t("deck.building"))
         started = time.perf_counter()
         pptx = deck.build_deck(
             cursor(),
@@ -150,6 +157,7 @@ def deck_button(month: str, stores: list[str] | None, language: str) -> None:
             language,
             progress=lambda fraction, _step: report(fraction, t("deck.building")),
         )
+        bar.empty()  # the download button below takes its place
         st.session_state["_deck"] = {"for": wanted, "bytes": pptx, "seconds": time.perf_counter() - started}
     built = st.session_state.get("_deck")
     if not built or built["for"] != wanted:
