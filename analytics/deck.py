@@ -967,7 +967,7 @@ def _numbers(slide: Any, numbers: Sequence[Number], top: int, fonts: Fonts) -> i
     return int(top + height + Inches(0.2))
 
 
-KPI_WIDTHS = [3.2, 1.6, 1.2, 1.4, 1.6, 1.6, 1.1]
+KPI_WIDTHS = [3.0, 1.6, 1.1, 1.4, 1.5, 1.5, 1.5]
 
 
 def _table(slide: Any, s: Slide, box: tuple[int, int, int, int], fonts: Fonts) -> None:
