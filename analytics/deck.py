@@ -334,7 +334,10 @@ def _kpi_slide(d: DeckData, lang: str) -> Slide:
         entry = d.report["kpis"][name]
         band, value = entry["target"], entry["value"]
         status, mark = "—", None
-        if band is not None and value is not None:
+        if band is not None and value is not None and d.provisional.get(name):
+            # Judged only once final: the data end before its callbacks or returns are all in.
+            status = text("deck.pending", lang)
+        elif band is not None and value is not None:
             checked += 1
             # Every target of DOMAIN.md is a floor: above the band is better, not a miss.
             if value >= band[0]:
