@@ -192,7 +192,7 @@ def test_english_and_chinese_decks_share_the_numbers(built):
 def test_kpi_takeaway_names_the_kpi_furthest_below_target():
     slides = deck.deck_slides(_fake_data({"coverage_3dc": 0.9, "due_maintenance_return_rate": 0.3}), "en")
     assert slides[1].takeaway == (
-        "2 of 4 KPIs with a target are on target; Due-maintenance return rate is furthest below (30.0% against ≥ 60.0%)."
+        "2 of 4 final KPIs with a target are on target; Due-maintenance return rate is furthest below (30.0% against ≥ 60.0%)."
     )
     assert slides[1].marks[1:5] == [None, None, "good", "bad"]
 
@@ -201,7 +201,7 @@ def test_provisional_kpis_are_pending_not_judged():
     data = _fake_data({"coverage_3dc": 0.5, "due_maintenance_return_rate": 0.3})
     data.provisional = {"coverage_3dc": True, "due_maintenance_return_rate": True}
     slide = deck.deck_slides(data, "en")[1]
-    assert slide.takeaway == "All 2 KPIs with a target are on target this month."
+    assert slide.takeaway == "All 2 final KPIs with a target are on target this month."
     by_kpi = {row[0]: row for row in slide.table[1:]}
     assert by_kpi["3DC coverage"][1] == "50.0% *" and by_kpi["3DC coverage"][6] == "pending"
     assert slide.footnote == "* provisional: the data end before the figure is final."
@@ -209,7 +209,7 @@ def test_provisional_kpis_are_pending_not_judged():
 
 def test_kpi_takeaway_when_every_target_is_met():
     slides = deck.deck_slides(_fake_data({"coverage_3dc": 1.0, "due_maintenance_return_rate": 0.7}), "zh")
-    assert slides[1].takeaway == "本月 4 项有目标的指标全部达标。"
+    assert slides[1].takeaway == "本月可判定的 4 项有目标指标均已达标。"
 
 
 def _fake_data(values: dict[str, float]) -> deck.DeckData:
