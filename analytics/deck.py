@@ -37,7 +37,18 @@ from pptx.oxml import parse_xml
 from pptx.oxml.ns import nsdecls, qn
 from pptx.util import Emu, Inches, Pt
 
-from analytics import chart_export, churn, churn_model, db, kpi, maintenance, overview, satisfaction, themes
+from analytics import (
+    chart_export,
+    churn,
+    churn_model,
+    db,
+    facts,
+    kpi,
+    maintenance,
+    overview,
+    satisfaction,
+    themes,
+)
 from analytics.cli import add_db_option
 from analytics.config import db_path, settings
 from analytics.errors import UserError
@@ -1349,7 +1360,7 @@ def _cmd_deck(args: argparse.Namespace) -> int:
     try:
         stores = args.store or None
         if stores:
-            known = kpi.known_stores(con)
+            known = facts.stores(con)
             unknown = [s for s in stores if s not in known]
             if unknown:
                 raise UserError(

@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics import db, i18n, queries, schedule
+from analytics import db, facts, i18n, queries, schedule
 from analytics.cli import add_db_option
 from analytics.config import db_path, settings
 from analytics.errors import UserError
@@ -331,16 +331,6 @@ def monthly_series(
     return pd.DataFrame(rows, columns=["month", "kpi", "value", "n", "num", "den", "provisional"])
 
 
-def known_stores(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Return the stores that appear in the service orders, sorted."""
-    return [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT store FROM service_orders WHERE store IS NOT NULL ORDER BY 1"
-        ).fetchall()
-    ]
-
-
 def format_value(name: str, value: float | int | None) -> str:
     """Return a KPI value as text for tables: rates as percentages, NPS signed, counts grouped."""
     if value is None:
@@ -411,7 +401,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     try:
         stores = args.store or None
         if stores:
-            known = known_stores(con)
+            known = facts.stores(con)
             unknown = [s for s in stores if s not in known]
             if unknown:
                 raise UserError(

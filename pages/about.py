@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from analytics import kpi
 from analytics.config import settings
 from ui.formatting import metric_params
 from ui.i18n import t
@@ -14,20 +15,7 @@ st.write(t("about.intro"))
 
 params = metric_params()
 targets = cfg.get("targets", {})
-names = (
-    "visits",
-    "revenue",
-    "appointment_rate",
-    "due_maintenance_return_rate",
-    "coverage_3dc",
-    "reach_rate",
-    "satisfaction_rate",
-    "nps",
-    "complaints",
-    "complaint_timeliness",
-    "lost",
-    "at_risk",
-)
+names = kpi.KPI_NAMES
 rows = []
 for name in names:
     band = targets.get(name)
