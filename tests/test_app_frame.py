@@ -89,3 +89,29 @@ def test_overview_tiles_follow_the_month_filter(demo_env, lang):
 def test_about_page_lists_every_kpi_definition(demo_env):
     at = _run("pages/about.py", "en")
     assert len(at.dataframe[0].value) == 12
+
+
+@pytest.fixture(scope="module")
+def two_store_db(tmp_path_factory):
+    from analytics import demo
+
+    path = tmp_path_factory.mktemp("stores") / "two_stores.duckdb"
+    demo.build_demo(path, demo.DemoConfig(stores=2, scale=0.05), files_dir=path.parent / "files")
+    return path
+
+
+def test_store_filter_changes_the_figures_and_persists_across_pages(two_store_db, monkeypatch):
+    monkeypatch.setenv("ANALYTICS_DB", str(two_store_db))
+    at = _run("pages/overview.py", "en")
+    all_visits = at.metric[0].value
+    stores = at.sidebar.multiselect(key="_w_stores").options
+    assert len(stores) == 2
+    at.sidebar.multiselect(key="_w_stores").set_value([stores[0]]).run()
+    assert not at.exception
+    one_store_visits = at.metric[0].value
+    assert int(one_store_visits.replace(",", "")) < int(all_visits.replace(",", ""))
+    for page in REGISTERED:
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, (page, [e.message for e in at.exception])
+        assert at.sidebar.multiselect(key="_w_stores").value == [stores[0]], page

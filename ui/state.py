@@ -53,9 +53,8 @@ def _synced_select(
     widget_key = f"_w_{key}"
     if st.session_state.get(key) not in options:
         st.session_state[key] = default
-    current = text(st.session_state[key])
-    if st.session_state.get(widget_key) != current:
-        st.session_state[widget_key] = current
+    # Always hand the widget its value: on another page it is a new widget that would start over.
+    st.session_state[widget_key] = text(st.session_state[key])
 
     def changed() -> None:
         chosen = labels.get(st.session_state.get(widget_key))
@@ -64,6 +63,27 @@ def _synced_select(
 
     st.selectbox(label, list(labels), key=widget_key, on_change=changed, help=help)
     return st.session_state[key]
+
+
+def _synced_stores(all_stores: list[str]) -> list[str]:
+    # Same reason as _synced_select: the choice lives under "stores", the widget under its own
+    # key, so moving to another page or switching language keeps the stores chosen.
+    kept = [s for s in st.session_state.get("stores", []) if s in all_stores]
+    st.session_state["stores"] = kept
+    # Always hand the widget its value: on another page it is a new widget that would start empty.
+    st.session_state["_w_stores"] = kept
+
+    def changed() -> None:
+        st.session_state["stores"] = list(st.session_state.get("_w_stores") or [])
+
+    st.multiselect(
+        t("sidebar.stores"),
+        all_stores,
+        key="_w_stores",
+        on_change=changed,
+        placeholder=t("sidebar.all_stores"),
+    )
+    return list(st.session_state["stores"])
 
 
 def _remember(key: str, default: object) -> None:
@@ -106,10 +126,7 @@ def draw_sidebar() -> Filters:
         )
         chosen: list[str] = []
         if len(all_stores) > 1:
-            _remember("stores", [])
-            chosen = st.multiselect(
-                t("sidebar.stores"), all_stores, key="stores", placeholder=t("sidebar.all_stores")
-            )
+            chosen = _synced_stores(all_stores)
         elif all_stores:
             st.caption(t("sidebar.one_store", store=all_stores[0]))
         _data_line()
