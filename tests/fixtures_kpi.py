@@ -13,45 +13,11 @@ from typing import Any
 
 import duckdb
 
-ORDER_COLUMNS = (
-    "order_id",
-    "store",
-    "vin",
-    "plate",
-    "customer_name",
-    "phone",
-    "model",
-    "purchase_date",
-    "visit_date",
-    "mileage_km",
-    "service_type",
-    "amount",
-    "advisor",
-    "is_appointment",
-    "import_id",
-)
-CALLBACK_COLUMNS = (
-    "callback_id",
-    "order_id",
-    "vin",
-    "callback_type",
-    "callback_date",
-    "agent",
-    "reached",
-    "overall_score",
-    "attitude_score",
-    "quality_score",
-    "timeliness_score",
-    "price_score",
-    "environment_score",
-    "recommend_score",
-    "comment",
-    "is_complaint",
-    "complaint_category",
-    "complaint_level",
-    "resolved_at",
-    "import_id",
-)
+from analytics import db
+
+# The canonical column order, plus the import that wrote each row.
+ORDER_COLUMNS = (*db.SERVICE_COLUMNS, "import_id")
+CALLBACK_COLUMNS = (*db.CALLBACK_COLUMNS, "import_id")
 
 MODELS = {"V1": "轩逸", "V2": "轩逸", "V3": "轩逸", "V4": "天籁", "V5": "天籁", "V6": "奇骏"}
 
