@@ -442,12 +442,15 @@ def retention_rates(
     table = table.sort_values(["transition", "order", "n", "group"], ascending=[True, True, False, True])
     table = table.drop(columns="order").reset_index(drop=True)
     table.insert(0, "transition_code", table["transition"])
-    if names:
-        table["transition"] = table["transition"].map(lambda code: names.get(code, code))
-        table["group"] = table["group"].map(
-            lambda group: names.get(group, group) if group == "all" else group
-        )
-    return table
+    return name_retention(table, names) if names else table
+
+
+def name_retention(table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """Return ``retention_rates`` with the transitions and "all" renamed for people to read."""
+    return table.assign(
+        transition=table["transition_code"].map(lambda code: names.get(code, code)),
+        group=table["group"].map(lambda group: names.get(group, group) if group == "all" else group),
+    )
 
 
 def retention_headline(rates: pd.DataFrame) -> dict[str, tuple[float, int]]:

@@ -390,6 +390,12 @@ def _training_set(
     con: duckdb.DuckDBPyConnection, cutoffs: list[date], stores: list[str] | None
 ) -> tuple[pd.DataFrame, pd.Series]:
     snapshots = features(con, cutoffs, stores)
+    # A group of stores has millions of (vehicle, cutoff) rows; a seeded sample keeps training
+    # within a minute without changing what the model can learn from a single store.
+    cap = int(churn_settings()["max_training_rows"])
+    if len(snapshots) > cap:
+        seed = int(churn_settings()["seed"])
+        snapshots = snapshots.sample(n=cap, random_state=seed).sort_index().reset_index(drop=True)
     return snapshots, outcomes(con, snapshots)
 
 

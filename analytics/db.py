@@ -19,7 +19,7 @@ import duckdb
 from analytics.config import db_path
 from analytics.errors import UserError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 SERVICE_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -186,6 +186,18 @@ MIGRATIONS: dict[int, list[str]] = {
             has_phone     BOOLEAN NOT NULL
         )""",
     ],
+    # Page results kept per data version (analytics/marts.py); the number leaves 3 to the audit log.
+    4: [
+        """CREATE TABLE IF NOT EXISTS marts (
+            name         VARCHAR NOT NULL,
+            args         VARCHAR NOT NULL,
+            data_version INTEGER NOT NULL,
+            payload      BLOB NOT NULL,
+            seconds      DOUBLE NOT NULL,
+            built_at     TIMESTAMP NOT NULL,
+            PRIMARY KEY (name, args, data_version)
+        )""",
+    ],
 }
 
 
@@ -255,37 +267,67 @@ def bump_data_version(con: duckdb.DuckDBPyConnection) -> int:
     return data_version(con)
 
 
-def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the derived tables (vehicles, comment tokens) from the canonical tables."""
-    from analytics import themes  # here, not at the top: themes loads jieba, the schema does not need it
-
-    themes.tokenize_pending(con)
-    con.execute("DELETE FROM vehicles")
-    con.execute(
-        """
-        INSERT INTO vehicles
-        WITH ranked AS (
-            SELECT *, row_number() OVER (PARTITION BY vin ORDER BY visit_date DESC, order_id DESC) AS rn
-            FROM service_orders WHERE vin IS NOT NULL
-        ), agg AS (
-            SELECT vin,
-                   min(visit_date) AS first_visit,
-                   max(visit_date) AS last_visit,
-                   count(*) AS visits,
-                   coalesce(sum(amount), 0) AS spend,
-                   max(mileage_km) AS last_mileage_km,
-                   -- km per day from the first and last readings, only when they move forward
-                   CASE WHEN max(visit_date) > min(visit_date)
-                             AND arg_max(mileage_km, visit_date) >= arg_min(mileage_km, visit_date)
-                        THEN (arg_max(mileage_km, visit_date) - arg_min(mileage_km, visit_date))
-                             / date_diff('day', min(visit_date), max(visit_date))
-                   END AS km_per_day
-            FROM service_orders WHERE vin IS NOT NULL
-            GROUP BY vin
-        )
-        SELECT r.vin, r.store, r.plate, r.customer_name, r.phone, r.model, r.purchase_date,
-               a.first_visit, a.last_visit, a.visits, a.spend, a.last_mileage_km, a.km_per_day
-        FROM ranked r JOIN agg a USING (vin)
-        WHERE r.rn = 1
-        """
+_VEHICLES_SQL = """
+    WITH orders AS (
+        SELECT * FROM service_orders WHERE vin IS NOT NULL {only}
+    ), ranked AS (
+        SELECT *, row_number() OVER (PARTITION BY vin ORDER BY visit_date DESC, order_id DESC) AS rn
+        FROM orders
+    ), agg AS (
+        SELECT vin,
+               min(visit_date) AS first_visit,
+               max(visit_date) AS last_visit,
+               count(*) AS visits,
+               coalesce(sum(amount), 0) AS spend,
+               max(mileage_km) AS last_mileage_km,
+               -- km per day from the first and last readings, only when they move forward
+               CASE WHEN max(visit_date) > min(visit_date)
+                         AND arg_max(mileage_km, visit_date) >= arg_min(mileage_km, visit_date)
+                    THEN (arg_max(mileage_km, visit_date) - arg_min(mileage_km, visit_date))
+                         / date_diff('day', min(visit_date), max(visit_date))
+               END AS km_per_day
+        FROM orders
+        GROUP BY vin
     )
+    SELECT r.vin, r.store, r.plate, r.customer_name, r.phone, r.model, r.purchase_date,
+           a.first_visit, a.last_visit, a.visits, a.spend, a.last_mileage_km, a.km_per_day
+    FROM ranked r JOIN agg a USING (vin)
+    WHERE r.rn = 1
+"""
+# The incremental form reads the VINs to refresh from a temporary table the caller filled.
+_ONLY_AFFECTED = "AND vin IN (SELECT vin FROM derived_affected_vins)"
+
+
+AFFECTED_VINS = "derived_affected_vins"
+
+
+def refresh_derived(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    only_affected: bool = False,
+    comments: bool = True,
+    vehicles: bool = True,
+) -> None:
+    """Rebuild the derived tables (vehicles, comment tokens) from the canonical tables.
+
+    ``only_affected``: the caller filled the temporary table ``derived_affected_vins`` (one
+    ``vin`` column) with the VINs whose work orders changed, and only those vehicles are
+    rebuilt (an import's cost is then the file's, not the database's); the table is dropped.
+    ``comments=False`` skips the comment tokens (a work-order import touches no comments),
+    ``vehicles=False`` the vehicles (a callback import touches no work orders).
+    """
+    if comments:
+        from analytics import themes  # here, not at the top: themes loads jieba, the schema does not need it
+
+        themes.tokenize_pending(con)
+    if not vehicles:
+        return
+    if not only_affected:
+        con.execute("DELETE FROM vehicles")
+        con.execute("INSERT INTO vehicles " + _VEHICLES_SQL.format(only=""))
+        return
+    try:
+        con.execute("DELETE FROM vehicles WHERE vin IN (SELECT vin FROM derived_affected_vins)")
+        con.execute("INSERT INTO vehicles " + _VEHICLES_SQL.format(only=_ONLY_AFFECTED))
+    finally:
+        con.execute("DROP TABLE IF EXISTS derived_affected_vins")

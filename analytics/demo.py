@@ -1963,6 +1963,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         xlsx=False if args.csv_only else None,
     )
     summary["db"] = str(path)
+    if not args.no_marts:
+        from analytics import marts
+
+        show(1.0, "preparing the dashboard's default views (models, themes, KPIs)")
+        con = db.connect(path)
+        try:
+            summary["seconds"]["marts"] = marts.rebuild(con)["seconds"]
+        finally:
+            con.close()
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return 0
@@ -2005,5 +2014,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--csv-only", action="store_true", help="write callbacks as CSV instead of XLSX (faster)")
     p.add_argument("--force", action="store_true", help="delete the database file first if it holds data")
     p.add_argument("--json", action="store_true", help="print the sizes and timings as JSON")
+    p.add_argument(
+        "--no-marts", action="store_true", help="skip preparing the dashboard's default views afterwards"
+    )
     add_db_option(p)
     p.set_defaults(handler=_cmd_demo)

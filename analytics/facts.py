@@ -41,3 +41,21 @@ def data_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int | str | None]:
     assert row is not None
     keys = ("orders", "callbacks", "vehicles", "imports", "first_visit", "last_visit")
     return dict(zip(keys, row, strict=True))
+
+
+def default_month(months: list[str], last_visit: str | None) -> str:
+    """Return the month pages open on: the newest, or the one before when the newest is partial.
+
+    The newest month is usually still running; when the data end before its last week, the
+    latest complete month is shown instead, so KPIs compare like with like.
+    """
+    last = str(last_visit or "")
+    partial = last[:7] == months[0] and int(last[8:10] or 0) < 25
+    return months[1] if len(months) > 1 and partial else months[0]
+
+
+def window_months(months: list[str], month: str, window: int) -> tuple[str, ...]:
+    """Return the ``window`` months ending with ``month`` (oldest first) among the months with data."""
+    ordered = sorted(months)
+    end = ordered.index(month)
+    return tuple(ordered[max(0, end - int(window) + 1) : end + 1])

@@ -432,6 +432,8 @@ def _fit_horizons(frames: dict[dt.date, pd.DataFrame], seed: int) -> Fitted:
     if len(calib_frame) > cap // 4:
         calib_frame = calib_frame.sample(n=cap // 4, random_state=seed).sort_index()
     everything = pd.concat(frames.values(), ignore_index=True)
+    if len(everything) > cap:
+        everything = everything.sample(n=cap, random_state=seed).sort_index()
     vocab = _vocabulary(fit_frame)
     classifiers: dict[int, Any] = {}
     rules: dict[int, IsotonicRegression] = {}
@@ -724,6 +726,11 @@ def fitted_model(
         model = fit(con, as_of, progress=progress)
         save_model(con, model)
     return model
+
+
+def current_scores(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Return the active base scored by this data version's model (trained and saved if there is none)."""
+    return score(con, fitted_model(con))
 
 
 # --- scoring and the invitation list ------------------------------------------------------------

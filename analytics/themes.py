@@ -845,6 +845,25 @@ def _window(
     k: int,
     seed: int,
 ) -> _Window:
+    """Return the fitted window of the month, from the mart when it was fitted for this data version."""
+    from analytics import marts
+
+    store_key = tuple(sorted(stores)) if stores else None
+    window: _Window = marts.cached(
+        con, marts.call_of(fit_window, month, side, store_key, months_back, k, seed)
+    )
+    return window
+
+
+def fit_window(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    side: str,
+    stores: Sequence[str] | None,
+    months_back: int,
+    k: int,
+    seed: int,
+) -> _Window:
     """Fit one model on the side's comments of the window and assign every comment of it."""
     _check_side(side)
     months = _months(month, max(0, months_back))

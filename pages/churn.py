@@ -20,6 +20,7 @@ if f.month is None:
     st.stop()
 
 cfg = settings()["churn"]
+MAX_ROWS = int(settings()["display"]["max_list_rows"])
 as_of = churn.month_ends([f.month])[0]
 stores = tuple(f.stores) if f.stores else None
 with st.spinner(t("churn.fitting")):
@@ -116,10 +117,16 @@ with tab_list:
         stores=tuple(list_stores),
     )
     ranked = churn.filter_list(churn.prioritise(shot.vehicles, weight), chosen)
-    shown = churn.export_frame(ranked, lang(), labels)
-    st.caption(
-        t("churn.list_caption", n=f"{len(ranked):,}", base=f"{counts['base']:,}", as_of=as_of.isoformat())
+    # A group's base runs to hundreds of thousands: the page shows the top of the list, the
+    # download (written on click) has all of it.
+    top = ranked.head(MAX_ROWS)
+    shown = churn.export_frame(top, lang(), labels)
+    caption = t(
+        "churn.list_caption", n=f"{len(ranked):,}", base=f"{counts['base']:,}", as_of=as_of.isoformat()
     )
+    if len(ranked) > len(top):
+        caption += " " + t("churn.list_top", shown=f"{len(top):,}", n=f"{len(ranked):,}")
+    st.caption(caption)
     event = st.dataframe(
         shown,
         hide_index=True,
@@ -136,14 +143,16 @@ with tab_list:
         },
     )
     download_buttons(
-        churn.export_frame(ranked, lang()),
+        top,
         export_name("churn_list", as_of.isoformat()),
         key="churn_list_dl",
         headers=headers,
+        build=lambda: churn.export_frame(ranked, lang()),
+        rows=len(ranked),
     )
     picked = event.selection.rows if event is not None else []
-    if picked and picked[0] < len(ranked):
-        row = ranked.iloc[picked[0]]
+    if picked and picked[0] < len(top):
+        row = top.iloc[picked[0]]
         st.subheader(t("churn.history_title", vin=row["vin"], name=row["customer_name"] or ""))
         st.write(churn.reason_text(row["reasons"], lang()) or t("churn.no_reason"))
         left, right = st.columns(2)
@@ -215,12 +224,8 @@ with tab_retention:
         or "model"
     )
     curve = load(churn.retention_curve, as_of, by, stores)
-    rates = load(
-        churn.retention_rates,
-        as_of,
-        by,
-        stores,
-        None,
+    rates = churn.name_retention(
+        load(churn.retention_rates, as_of, by, stores),
         {"all": t("churn.all"), **{k: t(f"churn.transition.{k}") for k in ("1-2", "2-3")}},
     )
     if curve.empty:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import maintenance
-from analytics.config import db_path
+from analytics.config import db_path, settings
 from analytics.errors import UserError
 from ui.charts import COLORS, MUTED, export_name, show
-from ui.data import cursor, data_version
+from ui.data import cursor, data_version, load
 from ui.i18n import lang, t
 from ui.state import filters
 from ui.widgets import download_buttons, progress_bar
@@ -22,24 +21,16 @@ def saved_model(database: str, version: int) -> maintenance.MaintenanceModel | N
     return maintenance.load_model(cursor())
 
 
-@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
-def scored(
-    database: str, version: int, trained_at: str, _model: maintenance.MaintenanceModel
-) -> pd.DataFrame:
-    """Every active-base vehicle scored by the model (keyed by the model's training time)."""
-    return maintenance.score(cursor(), _model)
-
-
 def train() -> maintenance.MaintenanceModel:
     """Fit the model on the current data with a progress bar, save it, and drop the cached ones."""
     bar = progress_bar(t("maintenance.training"))
     model = maintenance.fit(cursor(), progress=lambda share, step: bar(share, t(f"maintenance.step.{step}")))
     maintenance.save_model(cursor(), model)
     saved_model.clear()
-    scored.clear()
     return model
 
 
+MAX_ROWS = int(settings()["display"]["max_list_rows"])
 f = filters()
 st.title(t("maintenance.title"))
 if f.month is None:
@@ -58,7 +49,7 @@ if model is None:
             st.warning(t("maintenance.too_little", reason=str(exc)))
             st.stop()
     notice.empty()
-scores = scored(database, version, model.trained_at.isoformat(), model)
+scores = load(maintenance.current_scores)
 as_of = model.as_of.isoformat()
 st.caption(t("maintenance.intro", n=f"{len(scores):,}", as_of=as_of))
 
@@ -105,7 +96,8 @@ with tab_list:
         items=chosen_items,
         reachable_only=reachable,
     )
-    shown = maintenance.labelled(invitations, lang())
+    # A group's list runs to tens of thousands: the page shows the top, the download has all.
+    shown = maintenance.labelled(invitations.head(MAX_ROWS), lang())
     headers = {c: t(f"maintenance.col.{c}") for c in shown.columns}
     if shown.empty:
         st.info(t("maintenance.list_empty"))
@@ -127,9 +119,17 @@ with tab_list:
             column_order=[c for c in maintenance.LIST_COLUMNS if c in shown.columns],
             column_config={c: headers[c] for c in shown.columns} | probability | dates,
         )
-    st.caption(t("maintenance.list_caption", n=f"{len(shown):,}", p=f"{min_p:.0%}", h=horizon))
+    caption = t("maintenance.list_caption", n=f"{len(invitations):,}", p=f"{min_p:.0%}", h=horizon)
+    if len(invitations) > len(shown):
+        caption += " " + t("churn.list_top", shown=f"{len(shown):,}", n=f"{len(invitations):,}")
+    st.caption(caption)
     download_buttons(
-        shown, export_name("maintenance", "invitations", as_of), key="maint_list", headers=headers
+        shown,
+        export_name("maintenance", "invitations", as_of),
+        key="maint_list",
+        headers=headers,
+        build=lambda: maintenance.labelled(invitations, lang()),
+        rows=len(invitations),
     )
 
     in_stores = maintenance.invitation_list(scores, stores=f.stores)

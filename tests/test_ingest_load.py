@@ -433,3 +433,23 @@ def test_two_calls_on_one_day_keep_apart_and_an_exact_copy_lands_once(con):
     assert [reached for _, reached in ids] == [False, True]
     again = import_file(con, data.encode("utf-8"), file_name="same_day.csv")
     assert (again.inserted, again.unchanged, again.duplicates_in_file) == (0, 2, 1)
+
+
+def test_incremental_vehicle_refresh_equals_a_full_rebuild(con, tmp_path):
+    # An import rebuilds only the vehicles whose work orders it wrote or replaced; after a
+    # correction that moves an order to another VIN, the table must equal a full rebuild.
+    import_file(con, GBK)
+    import_file(con, XLSX)
+    moved = tmp_path / "moved.csv"
+    text = CORRECTED.read_bytes().decode("gbk")
+    first_vin = scalar(
+        con, "SELECT vin FROM service_orders WHERE order_id LIKE 'WO%' ORDER BY order_id LIMIT 1"
+    )
+    other_vin = scalar(con, "SELECT max(vin) FROM service_orders")
+    assert first_vin in text and first_vin != other_vin
+    moved.write_bytes(text.replace(first_vin, other_vin, 1).encode("gbk"))
+    assert import_file(con, moved, kind="service").updated >= 1
+    incremental = con.execute("SELECT * FROM vehicles ORDER BY vin").fetchall()
+    db.refresh_derived(con)
+    assert con.execute("SELECT * FROM vehicles ORDER BY vin").fetchall() == incremental
+    assert len(incremental) == scalar(con, "SELECT count(DISTINCT vin) FROM service_orders")

@@ -7,14 +7,15 @@ import or rollback (which bumps the version) refreshes every page.
 
 from __future__ import annotations
 
-import importlib
+import logging
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import duckdb
 import streamlit as st
 
-from analytics import db
+from analytics import db, marts
 from analytics.config import db_path
 from analytics.errors import UserError
 
@@ -53,9 +54,9 @@ def data_version() -> int:
 def _cached_call(
     fn_path: str, database: str, version: int, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
 ) -> Any:
-    module_name, _, name = fn_path.rpartition(".")
-    fn = getattr(importlib.import_module(module_name), name)
-    return fn(_connection(database).cursor(), *args, **dict(kwargs))
+    # Through the marts: a result another process (or an import's rebuild) computed for this
+    # data version is read back instead of computed again.
+    return marts.cached(_connection(database), marts.Call(fn_path, args, kwargs), version=version)
 
 
 def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -66,5 +67,19 @@ def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def clear_caches() -> None:
-    """Drop cached query results (after an import or rollback in this process)."""
+    """After an import or rollback in this process: drop cached results, refresh the marts.
+
+    The marts (the pages' default views for the new data version) are computed in a
+    background thread on a cursor of its own, so the Data page answers at once; a page opened
+    before they are ready computes its own results, as it would without marts.
+    """
     _cached_call.clear()
+    database = str(db_path())
+    threading.Thread(target=_rebuild_marts, args=(database,), name="marts-rebuild", daemon=True).start()
+
+
+def _rebuild_marts(database: str) -> None:
+    try:
+        marts.rebuild(_connection(database).cursor())
+    except Exception:  # noqa: BLE001 - a background refresh must never take the server down
+        logging.getLogger(__name__).exception("refreshing the marts failed; pages compute their own results")

@@ -7,12 +7,12 @@ fits afresh.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import streamlit as st
 
+from analytics import marts
 from analytics.config import db_path
 from ui.data import _connection, data_version
 
@@ -23,9 +23,7 @@ T = TypeVar("T")
 def _fitted_call(
     fn_path: str, database: str, version: int, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
 ) -> Any:
-    module_name, _, name = fn_path.rpartition(".")
-    fn = getattr(importlib.import_module(module_name), name)
-    return fn(_connection(database).cursor(), *args, **dict(kwargs))
+    return marts.cached(_connection(database), marts.Call(fn_path, args, kwargs), version=version)
 
 
 def fitted(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

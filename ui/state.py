@@ -130,9 +130,7 @@ def draw_sidebar() -> Filters:
         elif all_stores:
             st.caption(t("sidebar.one_store", store=all_stores[0]))
         _data_line()
-    ordered = sorted(months)
-    end = ordered.index(month)
-    window_months = tuple(ordered[max(0, end - int(window) + 1) : end + 1])
+    window_months = facts.window_months(months, month, int(window))
     return Filters(month=month, months=window_months, stores=chosen or None, lang=lang())
 
 
@@ -149,16 +147,7 @@ def _data_line() -> None:
 
 
 def _default_month(months: list[str]) -> str:
-    # The newest month is usually still running; default to the latest complete one when
-    # the data go on past it, so KPIs compare like with like.
-    return months[1] if len(months) > 1 and _is_partial(months[0]) else months[0]
-
-
-def _is_partial(month: str) -> bool:
-    summary = load(facts.data_summary)
-    last = str(summary.get("last_visit") or "")
-    # A month is partial when the data end before its last week.
-    return last[:7] == month and int(last[8:10] or 0) < 25
+    return facts.default_month(months, load(facts.data_summary).get("last_visit"))  # type: ignore[arg-type]
 
 
 def filters() -> Filters:

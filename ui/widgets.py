@@ -78,23 +78,35 @@ def _record_download(name: str, file_format: str, rows: int) -> None:
 
 
 def download_buttons(
-    frame: pd.DataFrame, name: str, *, key: str, headers: dict[str, str] | None = None
+    frame: pd.DataFrame,
+    name: str,
+    *,
+    key: str,
+    headers: dict[str, str] | None = None,
+    build: Callable[[], pd.DataFrame] | None = None,
+    rows: int | None = None,
 ) -> None:
     """Offer a list as CSV (UTF-8 with BOM) and XLSX, formula-safe, with the language's column headers.
 
     Without ``headers`` the canonical columns get their catalogue labels. A download of a list
-    with phone numbers is recorded in the ``downloads`` table.
+    with phone numbers is recorded in the ``downloads`` table. A long list passes ``build``
+    (returns the whole list, called only on a click) and its length as ``rows``; ``frame`` is
+    then a sample with the same columns.
     """
     labels = headers if headers is not None else {c: field_label(str(c)) for c in frame.columns}
     audited = export.has_phone(frame)
+    whole: Callable[[], pd.DataFrame] = build if build is not None else (lambda: frame)
+    count = len(frame) if rows is None else rows
     left, right = st.columns(2)
+    # The files are written when a button is clicked, not on every run: an XLSX of a group's
+    # churn list takes seconds to write, and most runs download nothing.
     for column, fmt, label, data, mime in (
-        (left, "csv", t("common.download_csv"), export.csv_bytes(frame, labels), "text/csv"),
+        (left, "csv", t("common.download_csv"), lambda: export.csv_bytes(whole(), labels), "text/csv"),
         (
             right,
             "xlsx",
             t("common.download_xlsx"),
-            export.xlsx_bytes(frame, labels),
+            lambda: export.xlsx_bytes(whole(), labels),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
     ):
@@ -105,7 +117,7 @@ def download_buttons(
             mime=mime,
             key=f"{key}_{fmt}",
             on_click=_record_download if audited else "ignore",
-            args=(name, fmt, len(frame)) if audited else None,
+            args=(name, fmt, count) if audited else None,
             help=t("export.audited") if audited else None,
         )
 

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+import duckdb
+
 from analytics import db
 from analytics.cli import add_db_option
 from analytics.errors import ImportRefused
@@ -27,6 +29,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     p.add_argument("--map", metavar="F", help="a saved column mapping (TOML or JSON) to use")
     p.add_argument("--save-map", metavar="F", help="save the mapping used for the first imported file")
     p.add_argument("--json", action="store_true", help="print one JSON object per imported file")
+    p.add_argument(
+        "--no-marts",
+        action="store_true",
+        help="skip preparing the dashboard's default views afterwards (run `marts` after the last file)",
+    )
     add_db_option(p)
     p.set_defaults(handler=_import_command)
 
@@ -98,11 +105,22 @@ def _import_command(args: argparse.Namespace) -> int:
                 saved = True
                 if not args.json:
                     print(f"mapping saved to {args.save_map}")
+        if not args.no_marts and any(r["inserted"] or r["updated"] for r in results):
+            _refresh_marts(con, quiet=args.json)
     finally:
         con.close()
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     return 2 if refused else 0
+
+
+def _refresh_marts(con: duckdb.DuckDBPyConnection, *, quiet: bool) -> None:
+    """Compute the pages' default views for the new data, so the dashboard opens at once."""
+    from analytics import marts
+
+    outcome = marts.rebuild(con)
+    if not quiet:
+        print(f"dashboard results prepared for the new data in {outcome['seconds']} s")
 
 
 def _imports_command(args: argparse.Namespace) -> int:
@@ -131,6 +149,8 @@ def _rollback_command(args: argparse.Namespace) -> int:
     con = db.connect(args.db)
     try:
         counts = rollback(con, args.import_id)
+        if counts["deleted"] or counts["restored"]:
+            _refresh_marts(con, quiet=args.json)
     finally:
         con.close()
     if args.json:

@@ -478,6 +478,14 @@ def _write(
         con.execute(_HISTORY[plan.kind], params)
         con.execute(_DELETE_REWRITTEN[plan.kind])
         con.execute(_sql(f"ingest_{TABLES[plan.kind]}_insert"), params)
+        if plan.kind == "service":
+            # The vehicles to rebuild: those of the rows written, and those the replaced rows had.
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE derived_affected_vins AS "
+                "SELECT vin FROM ingest_final WHERE action <> 'unchanged' AND vin IS NOT NULL "
+                "UNION SELECT vin FROM service_orders_history WHERE replaced_by = $import_id AND vin IS NOT NULL",
+                params,
+            )
     con.execute("DROP TABLE ingest_final")
     if len(plan.rejects):
         con.register("ingest_rejects", plan.rejects)
@@ -512,7 +520,10 @@ def _write(
     )
     if plan.to_insert or plan.to_update:
         db.bump_data_version(con)
-        db.refresh_derived(con)
+        if plan.kind == "service":
+            db.refresh_derived(con, only_affected=True, comments=False)
+        else:
+            db.refresh_derived(con, vehicles=False)
     return import_id
 
 

@@ -1,0 +1,226 @@
+"""Marts: page results computed once per data version and kept in the database.
+
+A group database (a million work orders) makes some page results expensive: the month's KPIs
+with their churn counts over thirteen month-ends, the churn model's snapshot, the themes of a
+month, the maintenance scores. The first call after an import computes such a result and
+stores it in ``marts``, keyed by the function, its arguments and the data version; every later
+call, from any process (a restarted server, a second server, the deck), reads it back. An
+import or rollback changes the data version, so stale results are never read; ``rebuild``
+computes the default views (the latest month, all stores and each store) right after an import
+so the first visitor does not wait, and drops results of older versions.
+
+Payloads are pickled Python objects (frames, dicts, fitted models). The database is the
+store's own file, written by this program only; it is never read from elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import pickle
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from analytics import db
+from analytics.config import DATA_DIR, settings
+from analytics.errors import UserError
+
+# Results quicker to compute than this are not worth a round trip to the store.
+MIN_SECONDS = 0.2
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One analytics call: ``module.function`` and its arguments (after the connection)."""
+
+    fn: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def key(self) -> str:
+        """The arguments as stored: their repr (deterministic for the values pages pass), after
+        the fingerprint of the code and settings that compute them."""
+        return f"{context()}|{repr((self.args, self.kwargs))}"
+
+    def run(self, con: duckdb.DuckDBPyConnection) -> Any:
+        """Compute the result afresh."""
+        module_name, _, name = self.fn.rpartition(".")
+        function = getattr(importlib.import_module(module_name), name)
+        return function(con, *self.args, **dict(self.kwargs))
+
+
+@cache
+def context() -> str:
+    """Fingerprint of what results depend on besides the data: the code, the SQL, the settings,
+    the maintenance schedule and the themes lexicon. A changed file means fresh results."""
+    digest = hashlib.sha256(json.dumps(settings(), sort_keys=True, default=str).encode())
+    package = Path(__file__).resolve().parent
+    files = [*package.rglob("*.py"), *package.rglob("*.sql"), DATA_DIR / "schedule.toml"]
+    files += [*(DATA_DIR / "themes").glob("*")]
+    for path in sorted(files):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def call_of(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Call:
+    """Return the ``Call`` of ``fn(con, *args, **kwargs)``."""
+    return Call(f"{fn.__module__}.{fn.__qualname__}", tuple(args), tuple(sorted(kwargs.items())))
+
+
+def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[bool, Any]:
+    """Return ``(True, result)`` when the mart holds this call for ``version``, else ``(False, None)``."""
+    row = con.execute(
+        "SELECT payload FROM marts WHERE name = $name AND args = $args AND data_version = $version",
+        {"name": call.fn, "args": call.key, "version": version},
+    ).fetchone()
+    if row is None:
+        return False, None
+    try:
+        return True, pickle.loads(row[0])
+    except Exception:
+        # Written by another version of a library: compute it again.
+        return False, None
+
+
+def has_marts(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database has the marts table (a read-only database may predate it)."""
+    row = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'marts'").fetchone()
+    return bool(row and row[0])
+
+
+def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, seconds: float) -> bool:
+    """Keep a result for ``version``; return False when the database cannot take it (read-only)."""
+    try:
+        con.execute(
+            "INSERT OR REPLACE INTO marts VALUES ($name, $args, $version, $payload, $seconds, $at)",
+            {
+                "name": call.fn,
+                "args": call.key,
+                "version": version,
+                "payload": pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
+                "seconds": seconds,
+                "at": datetime.now(),
+            },
+        )
+    except duckdb.Error:
+        # Read-only connection, or another session stored the same result a moment ago.
+        return False
+    return True
+
+
+def cached(
+    con: duckdb.DuckDBPyConnection, call: Call, *, version: int | None = None, keep: bool | None = None
+) -> Any:
+    """Return the call's result from the mart, computing and keeping it on a miss.
+
+    ``keep=None`` keeps results that took at least ``MIN_SECONDS``; True always; False never.
+    """
+    cur = con.cursor()
+    computed: tuple[int, float] | None = None
+    try:
+        # One snapshot for the version and the result, so an import committing meanwhile cannot
+        # pair new data with an old version number.
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            current = db.data_version(cur) if version is None else version
+            found, value = fetch(cur, call, current) if has_marts(cur) else (False, None)
+            if not found:
+                clock = time.perf_counter()
+                value = call.run(cur)
+                computed = (current, time.perf_counter() - clock)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        if computed is not None and (keep or (keep is None and computed[1] >= MIN_SECONDS)):
+            store(cur, call, computed[0], value, computed[1])
+    finally:
+        cur.close()
+    return value
+
+
+def default_calls(con: duckdb.DuckDBPyConnection) -> list[Call]:
+    """The expensive calls behind each page's default view, for all stores and for each store."""
+    from analytics import views
+
+    return views.default_calls(con)
+
+
+def rebuild(
+    con: duckdb.DuckDBPyConnection, calls: Iterable[Call] | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Compute the default views for the current data version, drop older versions; return timings."""
+    version = db.data_version(con)
+    con.execute("DELETE FROM marts WHERE data_version <> $v", {"v": version})
+    todo = list(calls) if calls is not None else default_calls(con)
+    timings: dict[str, float] = {}
+    failed: dict[str, str] = {}
+    started = time.perf_counter()
+    for i, call in enumerate(todo):
+        if progress is not None:
+            progress(i / max(len(todo), 1), call.fn.rpartition(".")[2])
+        clock = time.perf_counter()
+        name = f"{call.fn.removeprefix('analytics.')} {call.key[:60]}"
+        try:
+            cached(con, call, version=version, keep=True)
+        except Exception as exc:  # noqa: BLE001 - one view that cannot be computed must not stop the others
+            # Too little data for a model, say: the page says so itself when it is opened.
+            failed[name] = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+            continue
+        timings[name] = round(time.perf_counter() - clock, 2)
+    if progress is not None:
+        progress(1.0, "done")
+    return {
+        "version": version,
+        "calls": len(todo),
+        "seconds": round(time.perf_counter() - started, 1),
+        "each": timings,
+        "failed": failed,
+    }
+
+
+def _cmd_marts(args: argparse.Namespace) -> int:
+    from analytics.config import db_path
+
+    con = db.connect(db_path(args.db))
+    try:
+        result = rebuild(
+            con, progress=None if args.json else lambda f, m: print(f"[{f:4.0%}] {m}", flush=True)
+        )
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"{result['calls']} page results computed for data version {result['version']} in {result['seconds']} s."
+        )
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register the ``marts`` command."""
+    from analytics.cli import add_db_option
+
+    p = sub.add_parser(
+        "marts",
+        help="compute the pages' default results for the current data (imports do this themselves)",
+        description="Compute and keep the expensive page results (KPIs, churn, themes, maintenance) "
+        "for the latest month, all stores and each store, so the dashboard opens at once.",
+    )
+    p.add_argument("--json", action="store_true", help="print the timings as JSON")
+    add_db_option(p)
+    p.set_defaults(handler=_cmd_marts)

@@ -1,0 +1,62 @@
+"""The pages' default views: which analytics calls a page makes when it opens.
+
+``marts.rebuild`` computes these right after an import, for all stores and for each store, so
+the first visitor of a page finds its results ready. The arguments must be exactly those the
+pages pass (same values, same types); ``tests/test_marts.py`` opens every page on the demo
+after a rebuild and fails if a page computes anything these calls did not cover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+
+from analytics import churn, facts, kpi, maintenance, overview, themes
+from analytics import satisfaction as sat
+from analytics.marts import Call, call_of
+
+DEFAULT_WINDOW = 12
+SATISFACTION_BREAKDOWN = "advisor"
+RETENTION_GROUP = "model"
+
+
+def page_calls(month: str, months: Sequence[str], stores: list[str] | None) -> list[Call]:
+    """Return the expensive calls of every page for one month, trend window and store choice."""
+    start, end = months[0], month
+    first = kpi.parse_month(month)
+    as_of = churn.month_ends([month])[0]
+    churn_stores = tuple(stores) if stores else None
+    return [
+        call_of(overview.overview, month, stores),
+        call_of(sat.monthly_satisfaction, stores, start, end),
+        call_of(sat.dimension_drivers, stores, start, end),
+        call_of(sat.followup_list, first, kpi.month_end(first), stores),
+        call_of(sat.dimension_scores, stores, start, end),
+        call_of(sat.breakdown, SATISFACTION_BREAKDOWN, (start, end), stores),
+        call_of(themes.monthly_themes, month, "praise", stores),
+        call_of(themes.monthly_themes, month, "complaint", stores),
+        call_of(themes.themes_by_advisor, month, stores),
+        call_of(churn.snapshot, as_of, churn_stores),
+        call_of(churn.status_trend, tuple(churn.month_ends(months)), churn_stores),
+        call_of(churn.retention_curve, as_of, RETENTION_GROUP, churn_stores),
+        call_of(churn.retention_rates, as_of, RETENTION_GROUP, churn_stores),
+    ]
+
+
+def default_calls(con: duckdb.DuckDBPyConnection) -> list[Call]:
+    """Return the calls of every page's default view, for all stores and then each store."""
+    months = facts.available_months(con)
+    if not months:
+        return []
+    summary = facts.data_summary(con)
+    month = facts.default_month(months, str(summary["last_visit"] or ""))
+    window = facts.window_months(months, month, DEFAULT_WINDOW)
+    stores = facts.stores(con)
+    choices: list[list[str] | None] = [None]
+    if len(stores) > 1:
+        choices += [[store] for store in stores]
+    calls: list[Call] = [call_of(maintenance.current_scores)]
+    for chosen in choices:
+        calls += page_calls(month, window, chosen)
+    return calls

@@ -1,0 +1,127 @@
+"""Marts: results kept per data version, read back by any process, rebuilt after imports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from analytics import db, facts, marts, overview, views
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app.py"
+PAGES = (
+    "pages/overview.py",
+    "pages/satisfaction.py",
+    "pages/themes.py",
+    "pages/churn.py",
+    "pages/maintenance.py",
+)
+
+
+@pytest.fixture
+def copy(demo_db, tmp_path, monkeypatch):
+    path = tmp_path / "marts.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
+    return path
+
+
+def test_a_kept_result_is_read_back_until_the_data_change(copy, monkeypatch):
+    con = db.connect(copy)
+    month = facts.available_months(con)[1]
+    call = marts.call_of(overview.overview, month, None)
+    first = marts.cached(con, call, keep=True)
+    version = db.data_version(con)
+    assert marts.fetch(con, call, version)[0]
+
+    def must_not_run(self, con):
+        raise AssertionError(f"{self.fn} computed again")
+
+    monkeypatch.setattr(marts.Call, "run", must_not_run)
+    again = marts.cached(con, call)
+    assert again["report"] == first["report"] and again["series"].equals(first["series"])
+    # A new data version (an import) is a miss: the old result is never served.
+    db.bump_data_version(con)
+    monkeypatch.undo()
+    assert not marts.fetch(con, call, db.data_version(con))[0]
+    assert marts.cached(con, call, keep=True)["report"] == first["report"]
+    con.close()
+
+
+def test_a_read_only_database_without_the_table_still_answers(tmp_path):
+    # A database from before the marts existed, opened read-only, cannot be migrated.
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    for version in (1, 2):
+        for statement in db.MIGRATIONS[version]:
+            con.execute(statement)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '2'), ('data_version', '0')")
+    con.close()
+    con = db.connect(path, read_only=True)
+    assert marts.cached(con, marts.call_of(facts.available_months), keep=True) == []
+    con.close()
+
+
+def test_the_key_carries_the_code_and_settings_fingerprint():
+    call = marts.call_of(overview.overview, "2026-10", None)
+    assert call.key.startswith(marts.context() + "|")
+    assert call.key != marts.call_of(overview.overview, "2026-10", ["杭州西湖店"]).key
+
+
+def test_after_a_rebuild_every_page_opens_without_computing_anything_expensive(copy, monkeypatch):
+    con = db.connect(copy)
+    outcome = marts.rebuild(con)
+    con.close()
+    assert outcome["calls"] == len(views.page_calls("2026-10", ["2026-10"], None)) + 1
+    assert not outcome["failed"]
+
+    expensive = {call.fn for call in views.page_calls("2026-10", ["2026-10"], None)}
+    expensive.add("analytics.maintenance.current_scores")
+    computed: list[str] = []
+    original = marts.Call.run
+
+    def recording(self, con):
+        computed.append(self.fn)
+        return original(self, con)
+
+    monkeypatch.setattr(marts.Call, "run", recording)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    for page in PAGES:
+        at = AppTest.from_file(str(APP), default_timeout=120)
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+    # The praise-board and drill-down reuse the month's fitted themes, kept by the rebuild.
+    assert sorted(set(computed) & expensive) == []
+    assert "analytics.themes.fit_window" not in computed
+
+
+def test_import_from_the_command_line_prepares_the_marts(copy, tmp_path):
+    data = ROOT / "tests" / "data" / "service_orders_gbk.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "analytics", "import", str(data), "--db", str(copy)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ANALYTICS_MODEL_DIR": str(tmp_path / "models")},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "dashboard results prepared" in proc.stdout
+    con = db.connect(copy, read_only=True)
+    version = db.data_version(con)
+    kept = con.execute("SELECT count(*), min(data_version), max(data_version) FROM marts").fetchone()
+    expected = len(views.default_calls(con))
+    con.close()
+    assert kept is not None and kept[0] >= expected and kept[1:] == (version, version)

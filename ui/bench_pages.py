@@ -1,0 +1,95 @@
+"""Page timings for ``python -m analytics bench``: every page cold and warm, through ``app.py``.
+
+Run as ``python -m ui.bench_pages --out FILE`` with ``ANALYTICS_DB`` set; writes a pickle with
+``{"pages": {page: {"cold_s", "warm_s"}}, "calls": [...]}``. *Cold* is the page's first run
+after the process's data and resource caches are cleared (a fresh server, or the first visit
+after an import); *warm* is the next run of the same page in the same session (a rerun after a
+click, or a second visitor). ``calls`` lists every analytics function the runs called through
+``ui.data.load`` and ``ui.resources.fitted``, with its arguments, so the bench can time each
+against its bare SQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from ui import data, resources
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+PAGES: list[str] = re.findall(r'st\.Page\(\s*"(pages/[a-z_]+\.py)"', APP.read_text(encoding="utf-8"))
+TIMEOUT_S = 900
+
+
+def _trace(calls: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Wrap the two cached call tiers so every distinct analytics call is remembered."""
+    for module, name, kind in ((data, "_cached_call", "query"), (resources, "_fitted_call", "fitted")):
+        original = getattr(module, name)
+
+        def traced(
+            fn_path: str,
+            database: str,
+            version: int,
+            args: tuple[Any, ...],
+            kwargs: tuple[tuple[str, Any], ...],
+            _original: Any = original,
+            _kind: str = kind,
+        ) -> Any:
+            note = repr((args, kwargs))
+            calls.setdefault(
+                (fn_path, note),
+                {"fn": fn_path, "args": args, "kwargs": dict(kwargs), "kind": _kind, "note": note[:80]},
+            )
+            return _original(fn_path, database, version, args, kwargs)
+
+        traced.clear = original.clear  # type: ignore[attr-defined]
+        setattr(module, name, traced)
+
+
+def _run(at: AppTest) -> float:
+    clock = time.perf_counter()
+    at.run()
+    seconds = time.perf_counter() - clock
+    if at.exception:
+        raise RuntimeError(f"{at.exception[0].message}")
+    return round(seconds, 3)
+
+
+def time_pages(pages: list[str]) -> dict[str, dict[str, float]]:
+    """Return cold and warm seconds of a full app.py run showing each page."""
+    out: dict[str, dict[str, float]] = {}
+    for page in pages:
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
+        at.switch_page(page)
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        cold = _run(at)
+        warm = _run(at)
+        out[page.removeprefix("pages/").removesuffix(".py")] = {"cold_s": cold, "warm_s": warm}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ui.bench_pages")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--page", action="append", help="only these pages (e.g. pages/churn.py)")
+    args = parser.parse_args(argv)
+    calls: dict[tuple[str, str], dict[str, Any]] = {}
+    _trace(calls)
+    result = {"pages": time_pages(args.page or PAGES), "calls": list(calls.values())}
+    with open(args.out, "wb") as handle:
+        pickle.dump(result, handle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
