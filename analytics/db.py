@@ -19,7 +19,7 @@ import duckdb
 from analytics.config import db_path
 from analytics.errors import UserError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SERVICE_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -112,6 +112,33 @@ _CALLBACK_DDL = """
 """
 
 
+_VEHICLES_DDL = """
+    vin            VARCHAR PRIMARY KEY,
+    store          VARCHAR,
+    plate          VARCHAR,
+    customer_name  VARCHAR,
+    phone          VARCHAR,
+    model          VARCHAR,
+    purchase_date  DATE,
+    first_visit    DATE,
+    last_visit     DATE,
+    visits         INTEGER,
+    spend          DOUBLE,
+    last_mileage_km INTEGER,
+    km_per_day     DOUBLE
+"""
+
+_TOKENS_DDL = """
+    callback_id VARCHAR PRIMARY KEY,
+    comment     VARCHAR,
+    tokens      VARCHAR
+"""
+
+
+def _unkeyed(ddl: str) -> str:
+    return ddl.replace(" PRIMARY KEY", "")
+
+
 def _history_ddl(ddl: str) -> str:
     # History rows repeat keys (one per replaced version), so no primary key there.
     return ddl.replace(" PRIMARY KEY", "").replace(" NOT NULL", "") + ",\n    replaced_by INTEGER NOT NULL"
@@ -149,27 +176,9 @@ MIGRATIONS: dict[int, list[str]] = {
         f"CREATE TABLE IF NOT EXISTS callbacks ({_CALLBACK_DDL})",
         f"CREATE TABLE IF NOT EXISTS service_orders_history ({_history_ddl(_SERVICE_DDL)})",
         f"CREATE TABLE IF NOT EXISTS callbacks_history ({_history_ddl(_CALLBACK_DDL)})",
-        """CREATE TABLE IF NOT EXISTS vehicles (
-            vin            VARCHAR PRIMARY KEY,
-            store          VARCHAR,
-            plate          VARCHAR,
-            customer_name  VARCHAR,
-            phone          VARCHAR,
-            model          VARCHAR,
-            purchase_date  DATE,
-            first_visit    DATE,
-            last_visit     DATE,
-            visits         INTEGER,
-            spend          DOUBLE,
-            last_mileage_km INTEGER,
-            km_per_day     DOUBLE
-        )""",
+        f"CREATE TABLE IF NOT EXISTS vehicles ({_VEHICLES_DDL})",
         # Segmented comment tokens, computed once per comment at import time (themes.py).
-        """CREATE TABLE IF NOT EXISTS comment_tokens (
-            callback_id VARCHAR PRIMARY KEY,
-            comment     VARCHAR,
-            tokens      VARCHAR
-        )""",
+        f"CREATE TABLE IF NOT EXISTS comment_tokens ({_TOKENS_DDL})",
         "CREATE INDEX IF NOT EXISTS idx_orders_vin ON service_orders (vin)",
         "CREATE INDEX IF NOT EXISTS idx_callbacks_order ON callbacks (order_id)",
     ],
@@ -197,6 +206,28 @@ MIGRATIONS: dict[int, list[str]] = {
             built_at     TIMESTAMP NOT NULL,
             PRIMARY KEY (name, args, data_version)
         )""",
+    ],
+    # Keys without index: DuckDB rewrites a table's whole key index at every checkpoint, which made
+    # an import into a million work orders pay seconds per file. The import keeps keys unique
+    # itself (update by key, duplicates in a file collapsed) and checks the keys it wrote.
+    5: [
+        "DROP INDEX IF EXISTS idx_orders_vin",
+        "DROP INDEX IF EXISTS idx_callbacks_order",
+        *(
+            statement
+            for table, ddl in (
+                ("service_orders", _SERVICE_DDL),
+                ("callbacks", _CALLBACK_DDL),
+                ("vehicles", _VEHICLES_DDL),
+                ("comment_tokens", _TOKENS_DDL),
+            )
+            for statement in (
+                f"CREATE TABLE {table}_v5 ({_unkeyed(ddl)})",
+                f"INSERT INTO {table}_v5 SELECT * FROM {table}",  # noqa: S608 - names from the tuple above
+                f"DROP TABLE {table}",
+                f"ALTER TABLE {table}_v5 RENAME TO {table}",
+            )
+        ),
     ],
 }
 

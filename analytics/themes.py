@@ -196,8 +196,9 @@ def tokenize_pending(con: duckdb.DuckDBPyConnection) -> int:
     con.register("_themes_new_tokens", frame)
     try:
         con.execute(
-            "INSERT OR REPLACE INTO comment_tokens SELECT callback_id, comment, tokens FROM _themes_new_tokens"
+            "DELETE FROM comment_tokens WHERE callback_id IN (SELECT callback_id FROM _themes_new_tokens)"
         )
+        con.execute("INSERT INTO comment_tokens SELECT callback_id, comment, tokens FROM _themes_new_tokens")
     finally:
         con.unregister("_themes_new_tokens")
     return len(pending)
@@ -849,9 +850,8 @@ def _window(
     from analytics import marts
 
     store_key = tuple(sorted(stores)) if stores else None
-    window: _Window = marts.cached(
-        con, marts.call_of(fit_window, month, side, store_key, months_back, k, seed)
-    )
+    call = marts.call_of(fit_window, month, side, store_key, months_back, k, seed)
+    window: _Window = marts.cached(con, call, keep=True)
     return window
 
 

@@ -149,15 +149,16 @@ def _rollback_command(args: argparse.Namespace) -> int:
     con = db.connect(args.db)
     try:
         counts = rollback(con, args.import_id)
+        if args.json:
+            print(json.dumps(counts))
+        else:
+            print(
+                f"rolled back import {counts['import_id']}: {counts['deleted']:,} rows removed, "
+                f"{counts['restored']:,} rows restored to their earlier values",
+                flush=True,
+            )
         if counts["deleted"] or counts["restored"]:
             _refresh_marts(con, quiet=args.json)
     finally:
         con.close()
-    if args.json:
-        print(json.dumps(counts))
-    else:
-        print(
-            f"rolled back import {counts['import_id']}: {counts['deleted']:,} rows removed, "
-            f"{counts['restored']:,} rows restored to their earlier values"
-        )
     return 0

@@ -85,6 +85,17 @@ _DELETE_HISTORY = {
     "callback": "DELETE FROM callbacks_history WHERE replaced_by = $import_id",
 }
 
+_REPEATED_KEYS = {
+    "service": (
+        "SELECT count(*) - count(DISTINCT order_id) FROM service_orders "
+        "WHERE order_id IN (SELECT order_id FROM ingest_final)"
+    ),
+    "callback": (
+        "SELECT count(*) - count(DISTINCT callback_id) FROM callbacks "
+        "WHERE callback_id IN (SELECT callback_id FROM ingest_final)"
+    ),
+}
+
 DUPLICATE_KEY = "duplicate key in file, later row kept"
 _DUPLICATE_HINT: dict[str, tuple[str, ...]] = {
     "service": ("order_id",),
@@ -478,6 +489,10 @@ def _write(
         con.execute(_HISTORY[plan.kind], params)
         con.execute(_DELETE_REWRITTEN[plan.kind])
         con.execute(_sql(f"ingest_{TABLES[plan.kind]}_insert"), params)
+        # The tables carry no key index (see db.MIGRATIONS[5]): check the keys this import wrote.
+        repeated = con.execute(_REPEATED_KEYS[plan.kind]).fetchall()[0][0]
+        if repeated:
+            raise RuntimeError(f"import would leave {repeated} repeated {KEYS[plan.kind]} values")
         if plan.kind == "service":
             # The vehicles to rebuild: those of the rows written, and those the replaced rows had.
             con.execute(
