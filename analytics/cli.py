@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "analytics.churn",
     "analytics.maintenance",
     "analytics.deck",
+    "analytics.audit",
     "analytics.auth",
 )
 

@@ -76,7 +76,7 @@ def test_downloads_are_recorded_newest_first(tmp_path):
     con.close()
 
 
-def test_a_version_1_database_gains_the_download_table_once(tmp_path):
+def test_a_version_1_database_gains_the_audit_log_once(tmp_path):
     import duckdb
 
     from analytics import db
@@ -88,10 +88,55 @@ def test_a_version_1_database_gains_the_download_table_once(tmp_path):
     con.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('data_version', '4')")
     con.close()
     con = db.connect(path)
-    assert db.schema_version(con) == 2 == db.SCHEMA_VERSION
+    assert db.schema_version(con) == 3 == db.SCHEMA_VERSION
     assert db.data_version(con) == 4
-    assert db.migrate(con) == 2
+    assert db.migrate(con) == 3
     assert export.downloads(con).empty
+    con.close()
+
+
+def test_downloads_recorded_under_schema_2_move_into_the_audit_log(tmp_path):
+    from datetime import datetime
+
+    import duckdb
+
+    from analytics import db
+
+    path = tmp_path / "v2.duckdb"
+    con = duckdb.connect(str(path))
+    for version in (1, 2):
+        for statement in db.MIGRATIONS[version]:
+            con.execute(statement)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '2'), ('data_version', '1')")
+    con.execute(
+        "INSERT INTO downloads (downloaded_at, who, what, file_format, row_count, has_phone) VALUES "
+        "('2026-09-30 09:00', 'local', 'calls.csv', 'csv', 50, true), "
+        "('2026-09-30 10:00', 'local', 'vins.xlsx', 'xlsx', 3, false)"
+    )
+    con.close()
+    con = db.connect(path)
+    assert db.schema_version(con) == 3
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert "downloads" not in tables and "audit_log" in tables
+    assert export.downloads(con).to_dict("records") == [
+        {
+            "downloaded_at": datetime(2026, 9, 30, 10),
+            "who": "local",
+            "what": "vins.xlsx",
+            "file_format": "xlsx",
+            "row_count": 3,
+            "has_phone": False,
+        },
+        {
+            "downloaded_at": datetime(2026, 9, 30, 9),
+            "who": "local",
+            "what": "calls.csv",
+            "file_format": "csv",
+            "row_count": 50,
+            "has_phone": True,
+        },
+    ]
+    assert set(con.execute("SELECT role FROM audit_log").fetchall()) == {("cs_lead",)}
     con.close()
 
 
