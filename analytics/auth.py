@@ -180,6 +180,15 @@ def load_accounts(secrets: Mapping[str, Any]) -> dict[str, Account]:
     raw = section.get("accounts") or {}
     if not isinstance(raw, Mapping):
         raise AccountsError(["[auth.accounts] in secrets.toml must be a table of accounts."])
+    if not raw and _has_oidc(section):
+        # Without this, an OIDC-only configuration would open the dashboard in local mode.
+        raise AccountsError(
+            [
+                "secrets.toml configures OIDC sign-in (st.login), which this dashboard does not use: "
+                "it has no way to give such a user a role. Configure local accounts under "
+                "[auth.accounts] (see .streamlit/secrets.toml.example)."
+            ]
+        )
     problems: list[str] = []
     accounts: dict[str, Account] = {}
     for username, entry in raw.items():
@@ -216,6 +225,14 @@ def load_accounts(secrets: Mapping[str, Any]) -> dict[str, Account]:
     if problems:
         raise AccountsError(problems)
     return accounts
+
+
+_OIDC_KEYS = frozenset({"client_id", "client_secret", "server_metadata_url", "redirect_uri"})
+
+
+def _has_oidc(section: Mapping[str, Any]) -> bool:
+    nested = (v for k, v in section.items() if k != "accounts" and isinstance(v, Mapping))
+    return bool(_OIDC_KEYS & set(section)) or any(_OIDC_KEYS & set(v) for v in nested)
 
 
 def read_secrets(path: str | Path) -> dict[str, Any]:
