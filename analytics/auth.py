@@ -73,10 +73,11 @@ def permissions(role: str) -> Permissions:
 def mask_phone(value: object) -> object:
     """Return a phone number with its middle digits hidden: ``13812341234`` → ``138****1234``.
 
-    Separators, a +86/0086 prefix and junk characters are dropped; numbers of 8 digits or more
-    (mobiles, landlines with area code) keep their first 3 and last 4 digits; shorter ones keep
-    at most their last 2; text without digits becomes ``****``. Missing values and ``""`` stay
-    as they are, and a value already masked is returned unchanged.
+    Separators, a +86/0086 prefix and junk characters are dropped. At least four digits are
+    always hidden: 11 digits or more (mobiles, landlines with area code) keep their first 3 and
+    last 4; 8 to 10 digits keep the last 4 and fewer leading ones; 6 or 7 digits keep the last 2;
+    anything shorter, or text without digits, becomes ``****``. Missing values and ``""`` stay as
+    they are, and a value already masked is returned unchanged.
     """
     if value is None or (isinstance(value, float) and value != value):
         return value
@@ -88,10 +89,12 @@ def mask_phone(value: object) -> object:
         digits = digits[2:]
     elif len(digits) == 15 and digits.startswith("00861"):
         digits = digits[4:]
-    if len(digits) >= 8:
-        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-    if len(digits) >= 5:
-        return "*" * (len(digits) - 2) + digits[-2:]
+    n = len(digits)
+    if n >= 8:
+        head = min(3, n - 8)
+        return digits[:head] + "*" * (n - head - 4) + digits[-4:]
+    if n >= 6:
+        return "*" * (n - 2) + digits[-2:]
     return "****"
 
 

@@ -28,8 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
         ("008613812341234", "138****1234"),
         ("手机13812341234（本人）", "138****1234"),
         ("0571-87654321", "057*****4321"),  # landline with area code
-        ("87654321", "876*4321"),  # landline without area code keeps at most 7 digits
-        ("12345", "***45"),
+        ("1321231623", "13****1623"),  # a digit short: still four hidden
+        ("87654321", "****4321"),  # landline without area code
+        ("123456", "****56"),
+        ("12345", "****"),
         ("1234", "****"),
         ("无", "****"),
         ("138****1234", "138****1234"),  # already masked: unchanged, so masking twice is harmless
@@ -45,10 +47,17 @@ def test_mask_phone_leaves_missing_values_alone(empty):
     assert result is empty or (result != result and empty != empty)
 
 
-def test_mask_phone_never_shows_more_than_seven_digits():
-    for raw in ("1" * 20, "13812341234" * 2, "+86-(0)571-8765-4321 ext 99", "*13812341234"):
+def test_mask_phone_never_shows_more_than_seven_digits_and_always_hides_four():
+    for raw in (
+        "1" * 20,
+        "13812341234" * 2,
+        "+86-(0)571-8765-4321 ext 99",
+        "*13812341234",
+        *("9" * n for n in range(1, 16)),
+    ):
         masked = str(auth.mask_phone(raw))
         assert sum(c.isdigit() for c in masked) <= 7, raw
+        assert masked.count("*") >= 4, raw
 
 
 def test_mask_text_masks_mobile_numbers_in_comments_but_not_vins_or_order_numbers():

@@ -145,18 +145,16 @@ import pandas as pd
 import streamlit as st
 from analytics import export
 from ui.data import cursor
-from ui.widgets import _record_download, download_buttons
+from ui.widgets import download_buttons
 
 st.session_state.setdefault("lang", "zh")
 download_buttons(pd.DataFrame({"customer_name": ["张三"], "phone": ["13800000000"]}), "calls", key="calls")
 download_buttons(pd.DataFrame({"vin": ["LGB1"]}), "vins", key="vins")
-if st.button("simulate", key="simulate"):
-    _record_download("calls", "csv", 1)
 st.dataframe(export.downloads(cursor()), key="log")
 """
 
 
-def test_phone_lists_carry_the_audit_note_and_a_download_lands_in_the_log(writable_demo):
+def test_every_list_download_lands_in_the_log_and_phone_lists_say_so(writable_demo):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_string(AUDIT_SCRIPT, default_timeout=30)
@@ -164,11 +162,13 @@ def test_phone_lists_carry_the_audit_note_and_a_download_lands_in_the_log(writab
     assert not at.exception, [e.message for e in at.exception]
     buttons = at.get("download_button")
     assert [b.proto.label for b in buttons] == ["下载 CSV", "下载 Excel"] * 2
-    assert [bool(b.proto.help) for b in buttons] == [True, True, False, False]
-    assert "下载将被记录" in buttons[0].proto.help
+    assert ["电话号码" in b.proto.help for b in buttons] == [True, True, False, False]
+    assert all("下载将被记录" in b.proto.help for b in buttons)
     assert at.dataframe[0].value.empty
-    at.button(key="simulate").click().run()
+    buttons[0].click().run()
+    at.get("download_button")[3].click().run()
     log = at.dataframe[0].value
     assert log[["who", "what", "file_format", "row_count", "has_phone"]].to_dict("records") == [
-        {"who": "local", "what": "calls.csv", "file_format": "csv", "row_count": 1, "has_phone": True}
+        {"who": "local", "what": "vins.xlsx", "file_format": "xlsx", "row_count": 1, "has_phone": False},
+        {"who": "local", "what": "calls.csv", "file_format": "csv", "row_count": 1, "has_phone": True},
     ]

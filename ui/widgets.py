@@ -11,6 +11,7 @@ import streamlit as st
 
 from analytics import db, deck, export, ingest
 from analytics.ingest import RawTable
+from ui.auth import can, current_user, protect
 from ui.data import cursor, data_version
 from ui.i18n import t
 
@@ -72,21 +73,37 @@ def progress_bar_in(place: Any, text: str) -> Callable[[float, str], None]:
     return report
 
 
-def _record_download(name: str, file_format: str, rows: int) -> None:
-    # Lists with phone numbers leave the building in a caller's hands: keep who took which list.
-    export.record_download(cursor(), f"{name}.{file_format}", file_format, rows, phone=True)
+def _record_download(name: str, file_format: str, rows: int, phone: bool = True) -> None:
+    # Lists leave the building in someone's hands, those with phone numbers above all: keep who
+    # took which list.
+    user = current_user()
+    export.record_download(
+        cursor(), f"{name}.{file_format}", file_format, rows, phone=phone, who=user.username, role=user.role
+    )
 
 
 def download_buttons(
-    frame: pd.DataFrame, name: str, *, key: str, headers: dict[str, str] | None = None
+    frame: pd.DataFrame,
+    name: str,
+    *,
+    key: str,
+    headers: dict[str, str] | None = None,
+    aggregate: bool = False,
 ) -> None:
     """Offer a list as CSV (UTF-8 with BOM) and XLSX, formula-safe, with the language's column headers.
 
-    Without ``headers`` the canonical columns get their catalogue labels. A download of a list
-    with phone numbers is recorded in the ``downloads`` table.
+    Without ``headers`` the canonical columns get their catalogue labels. Lists (of customers,
+    vehicles, comments) are offered only to roles that may export lists, and say so to the
+    others; ``aggregate=True`` marks a table of figures about no one in particular, which every
+    role may save like a chart. Phone numbers are masked for roles that do not see them, and
+    every download is recorded in the audit log.
     """
+    if not aggregate and not can().export_lists:
+        st.caption(t("export.role_cannot", role=t(f"auth.role.{current_user().role}")))
+        return
+    frame = protect(frame)
     labels = headers if headers is not None else {c: field_label(str(c)) for c in frame.columns}
-    audited = export.has_phone(frame)
+    phone = export.has_phone(frame)
     left, right = st.columns(2)
     for column, fmt, label, data, mime in (
         (left, "csv", t("common.download_csv"), export.csv_bytes(frame, labels), "text/csv"),
@@ -104,9 +121,9 @@ def download_buttons(
             file_name=f"{name}.{fmt}",
             mime=mime,
             key=f"{key}_{fmt}",
-            on_click=_record_download if audited else "ignore",
-            args=(name, fmt, len(frame)) if audited else None,
-            help=t("export.audited") if audited else None,
+            on_click=_record_download,
+            args=(name, fmt, len(frame), phone),
+            help=t("export.audited") if phone else t("export.recorded"),
         )
 
 
@@ -126,10 +143,10 @@ FLAG_COLUMNS = (
 
 
 def flag_table(frame: pd.DataFrame, *, key: str) -> None:
-    """Show follow-up rows compactly: who, when, what they said, how late."""
+    """Show follow-up rows compactly: who, when, what they said, how late (phones as the role may see them)."""
     shown = [c for c in FLAG_COLUMNS if c in frame.columns and frame[c].notna().any()]
     st.dataframe(
-        frame[shown],
+        protect(frame[shown]),
         key=key,
         hide_index=True,
         width="stretch",
