@@ -252,3 +252,16 @@ def test_cli_imports_and_rollbacks_land_in_the_audit_log_under_the_os_user(tmp_p
     assert main(["audit", "--db", path]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and "ops (cli)  rollback  import_id=1" in lines[0]
+
+
+def test_the_server_binds_to_localhost_and_secrets_stay_out_of_git():
+    import subprocess
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["address"] == "localhost"
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", ".streamlit/secrets.toml"], cwd=ROOT, check=False
+    ).returncode
+    assert ignored == 0
+    assert (ROOT / ".streamlit" / "secrets.toml.example").is_file()
