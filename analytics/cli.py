@@ -24,6 +24,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "analytics.churn",
     "analytics.maintenance",
     "analytics.deck",
+    "analytics.audit",
+    "analytics.auth",
     "analytics.marts",
     "analytics.bench",
 )

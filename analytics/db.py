@@ -6,7 +6,8 @@ Grain of the canonical tables (PRODUCT.md §2):
 - ``imports``: one row per imported file; ``rejected_rows``: one row per rejected cell/row.
 - ``*_history``: the previous image of a row an import replaced, so a rollback can restore it.
 - ``vehicles``: derived, one row per VIN, rebuilt after every import or rollback.
-- ``downloads``: one row per list a user downloaded (who, when, what, how many rows, phone numbers).
+- ``audit_log``: one row per sign-in (or failed one), sign-out, import, rollback or list export:
+  when, who, in which role, and a JSON detail. (Schema 2's ``downloads`` table moved into it.)
 """
 
 from __future__ import annotations
@@ -195,7 +196,28 @@ MIGRATIONS: dict[int, list[str]] = {
             has_phone     BOOLEAN NOT NULL
         )""",
     ],
-    # Page results kept per data version (analytics/marts.py); the number leaves 3 to the audit log.
+    # The audit log: sign-ins, imports, rollbacks and exports. Downloads recorded under schema 2
+    # move into it as exports; they were made in local single-user mode, which has cs_lead rights.
+    3: [
+        "CREATE SEQUENCE IF NOT EXISTS audit_id_seq START 1",
+        """CREATE TABLE IF NOT EXISTS audit_log (
+            audit_id INTEGER PRIMARY KEY DEFAULT nextval('audit_id_seq'),
+            happened_at TIMESTAMP NOT NULL,
+            who      VARCHAR NOT NULL,
+            role     VARCHAR NOT NULL,
+            action   VARCHAR NOT NULL CHECK (action IN
+                         ('sign_in', 'sign_in_failed', 'sign_out', 'import', 'rollback', 'export')),
+            detail   VARCHAR
+        )""",
+        """INSERT INTO audit_log (happened_at, who, role, action, detail)
+           SELECT downloaded_at, who, 'cs_lead', 'export',
+                  json_object('what', what, 'file_format', file_format, 'rows', row_count,
+                              'has_phone', has_phone)
+           FROM downloads ORDER BY download_id""",
+        "DROP TABLE downloads",
+        "DROP SEQUENCE download_id_seq",
+    ],
+    # Page results kept per data version (analytics/marts.py).
     4: [
         """CREATE TABLE IF NOT EXISTS marts (
             name         VARCHAR NOT NULL,

@@ -49,6 +49,7 @@ from analytics import (
     satisfaction,
     themes,
 )
+from analytics.auth import mask_text
 from analytics.cli import add_db_option
 from analytics.config import db_path, settings
 from analytics.errors import UserError
@@ -586,9 +587,9 @@ def _quote_blocks(
     for theme_id in list(ids)[:count]:
         theme = by_id[theme_id]
         heading = f"{_theme_label(theme, lang)} · {theme['share']:.0%}"
-        blocks.append(
-            (heading, [f"“{q}”" if lang == "zh" else f"\u201c{q}\u201d" for q in theme["quotes"][:per]])
-        )
+        # A deck goes to every role and out of the building: a number a customer wrote is masked.
+        quotes = [str(mask_text(q)) for q in theme["quotes"][:per]]
+        blocks.append((heading, [f"“{q}”" if lang == "zh" else f"\u201c{q}\u201d" for q in quotes]))
     return blocks
 
 

@@ -1,9 +1,10 @@
 """Exports for spreadsheets: CSV with a BOM for Chinese Excel, XLSX, formula injection neutralised;
-and the audit of downloaded lists (the ``downloads`` table)."""
+and the audit of downloaded lists (``export`` events in the audit log)."""
 
 from __future__ import annotations
 
 import io
+import json
 import numbers
 from collections.abc import Mapping
 from datetime import datetime
@@ -12,11 +13,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from analytics import audit
+from analytics.auth import LOCAL_ROLE, LOCAL_USER, PHONE_COLUMNS
+
 # A cell starting with one of these is run as a formula by Excel, WPS or LibreOffice.
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
-# Columns that hold a phone number, under their canonical names (the export relabels them later).
-PHONE_COLUMNS: frozenset[str] = frozenset({"phone", "customer_phone", "mobile"})
-LOCAL_USER = "local"  # who downloads while no accounts are configured
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -87,28 +88,24 @@ def record_download(
     phone: bool,
     who: str = LOCAL_USER,
     at: datetime | None = None,
+    role: str = LOCAL_ROLE,
 ) -> int:
-    """Record that ``who`` downloaded the list ``what`` (``rows`` rows) and return the new row's id."""
-    row = con.execute(
-        """INSERT INTO downloads (downloaded_at, who, what, file_format, row_count, has_phone)
-           VALUES ($at, $who, $what, $fmt, $rows, $phone) RETURNING download_id""",
-        {
-            "at": at or datetime.now().replace(microsecond=0),
-            "who": who,
-            "what": what,
-            "fmt": file_format,
-            "rows": int(rows),
-            "phone": bool(phone),
-        },
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
+    """Record in the audit log that ``who`` downloaded the list ``what`` (``rows`` rows); return the event id."""
+    detail = {"what": what, "file_format": file_format, "rows": int(rows), "has_phone": bool(phone)}
+    return audit.record(con, who, role, "export", detail, at=at)
 
 
 def downloads(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
     """Return the latest recorded downloads, newest first: when, who, what, format, rows, phone."""
-    return con.execute(
-        """SELECT downloaded_at, who, what, file_format, row_count, has_phone
-           FROM downloads ORDER BY downloaded_at DESC, download_id DESC LIMIT $limit""",
-        {"limit": int(limit)},
-    ).df()
+    events = audit.entries(con, limit, action="export")
+    details = [json.loads(d or "{}") for d in events["detail"]]
+    return pd.DataFrame(
+        {
+            "downloaded_at": events["happened_at"],
+            "who": events["who"],
+            "what": [d.get("what") for d in details],
+            "file_format": [d.get("file_format") for d in details],
+            "row_count": pd.Series([d.get("rows") for d in details], dtype="int64"),
+            "has_phone": pd.Series([bool(d.get("has_phone")) for d in details], dtype="bool"),
+        }
+    )

@@ -35,5 +35,7 @@ st.dataframe(rows, hide_index=True, width="stretch")
 
 st.subheader(t("about.pages_title"))
 st.markdown(t("about.pages_body"))
+st.subheader(t("about.roles_title"))
+st.markdown(t("about.roles_body"))
 st.subheader(t("about.import_title"))
 st.markdown(t("about.import_body"))

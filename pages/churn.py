@@ -6,6 +6,7 @@ import streamlit as st
 
 from analytics import churn, churn_model
 from analytics.config import settings
+from ui.auth import protect
 from ui.charts import export_name, show
 from ui.data import load
 from ui.i18n import lang, t
@@ -128,7 +129,7 @@ with tab_list:
         caption += " " + t("churn.list_top", shown=f"{len(top):,}", n=f"{len(ranked):,}")
     st.caption(caption)
     event = st.dataframe(
-        shown,
+        protect(shown),
         hide_index=True,
         width="stretch",
         on_select="rerun",
@@ -159,7 +160,9 @@ with tab_list:
         left.markdown(f"**{t('churn.visits_title')}**")
         left.dataframe(load(churn.vehicle_orders, row["vin"], as_of), hide_index=True, width="stretch")
         right.markdown(f"**{t('churn.callbacks_title')}**")
-        right.dataframe(load(churn.vehicle_callbacks, row["vin"], as_of), hide_index=True, width="stretch")
+        right.dataframe(
+            protect(load(churn.vehicle_callbacks, row["vin"], as_of)), hide_index=True, width="stretch"
+        )
     else:
         st.caption(t("churn.select_hint"))
 
@@ -203,7 +206,7 @@ with tab_calls:
     )
     call_frame = churn.export_frame(calls.calls, lang())
     st.dataframe(
-        churn.export_frame(calls.calls, lang(), labels),
+        protect(churn.export_frame(calls.calls, lang(), labels)),
         hide_index=True,
         width="stretch",
         column_config=headers,

@@ -6,18 +6,15 @@ import streamlit as st
 
 from analytics import demo, facts, ingest, quality
 from analytics.errors import UserError
+from ui.auth import can, current_user, protect, record
 from ui.data import clear_caches, cursor, load
 from ui.i18n import t
 from ui.state import filters
 from ui.widgets import download_buttons, field_label, mapping_editor, progress_bar
 
-filters()
-st.title(t("data.title"))
-tab_import, tab_history, tab_quality = st.tabs(
-    [t("data.tab_import"), t("data.tab_history"), t("data.tab_quality")]
-)
 
-with tab_import:
+def import_tab() -> None:
+    """Offer the demo on an empty database, then upload, map, check and import files."""
     summary = load(facts.data_summary)
     if not summary["orders"] and not summary["callbacks"]:
         with st.container(border=True):
@@ -26,6 +23,7 @@ with tab_import:
             if st.button(t("data.demo_button"), type="primary", key="build_demo"):
                 result = demo.build_into(cursor(), progress=progress_bar(t("data.demo_button")))
                 clear_caches()
+                record("import", {"file": "demo", "kind": "demo", "inserted": result["sizes"]})
                 st.success(
                     t(
                         "data.demo_done",
@@ -118,13 +116,24 @@ with tab_import:
                         file_name=upload.name,
                         kind=kind,
                         mapping={"kind": kind, "columns": mapping},
-                        who="dashboard",
+                        who=current_user().username,
                         progress=progress_bar(t("data.importing", file=upload.name)),
                     )
                 except UserError as exc:
                     st.error(t("data.refused", file=upload.name, reason=str(exc)))
                 else:
                     clear_caches()
+                    record(
+                        "import",
+                        {
+                            "import_id": result.import_id,
+                            "file": upload.name,
+                            "kind": kind,
+                            "inserted": result.inserted,
+                            "updated": result.updated,
+                            "rejected": result.rejected,
+                        },
+                    )
                     st.success(
                         t(
                             "data.imported",
@@ -136,6 +145,20 @@ with tab_import:
                         )
                     )
 
+
+filters()
+st.title(t("data.title"))
+tab_import, tab_history, tab_quality = st.tabs(
+    [t("data.tab_import"), t("data.tab_history"), t("data.tab_quality")]
+)
+
+
+with tab_import:
+    if can().import_data:
+        import_tab()
+    else:
+        st.info(t("data.role_read_only", role=t(f"auth.role.{current_user().role}")))
+
 with tab_history:
     history = load(ingest.list_imports)
     if history.empty:
@@ -143,7 +166,7 @@ with tab_history:
     else:
         st.dataframe(history, hide_index=True, width="stretch")
         done = history.loc[history["status"] == "done", "import_id"].tolist()
-        if done:
+        if done and can().import_data:
             chosen = st.selectbox(t("data.rollback_choose"), done, key="rollback_id")
             confirmed = st.checkbox(t("data.rollback_confirm"), key="rollback_ok")
             if st.button(t("data.rollback_button"), disabled=not confirmed, key="rollback_go"):
@@ -153,6 +176,7 @@ with tab_history:
                     st.error(str(exc))
                 else:
                     clear_caches()
+                    record("rollback", outcome)
                     st.success(
                         t(
                             "data.rolled_back",
@@ -173,5 +197,5 @@ with tab_quality:
             continue
         with st.expander(f"{t(f'quality.{check}')} ({counts[check]:,})"):
             rows = load(quality.finding, check)
-            st.dataframe(rows, hide_index=True, width="stretch")
+            st.dataframe(protect(rows), hide_index=True, width="stretch")
             download_buttons(rows, f"quality_{check}", key=f"dl_{check}")

@@ -8,6 +8,7 @@ import streamlit as st
 from analytics import maintenance
 from analytics.config import db_path, settings
 from analytics.errors import UserError
+from ui.auth import protect
 from ui.charts import COLORS, MUTED, export_name, show
 from ui.data import cursor, data_version, load
 from ui.i18n import lang, t
@@ -113,7 +114,7 @@ with tab_list:
             for c in ("due_date", "rule_due_date", "last_visit")
         }
         st.dataframe(
-            shown,
+            protect(shown),
             hide_index=True,
             width="stretch",
             column_order=[c for c in maintenance.LIST_COLUMNS if c in shown.columns],

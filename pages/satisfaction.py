@@ -10,6 +10,7 @@ import streamlit as st
 from analytics import kpi
 from analytics import satisfaction as sat
 from analytics.config import settings
+from ui.auth import protect
 from ui.charts import BAD, GOOD, MUTED, NEUTRAL, export_name, show
 from ui.data import load
 from ui.i18n import t
@@ -590,6 +591,7 @@ else:
             export_name("satisfaction", by, *period, STORE),
             key="dl_sat_breakdown",
             headers=headers,
+            aggregate=True,
         )
 
 # Follow-up list
@@ -621,7 +623,7 @@ columns["followed_up"] = t("satisfaction.col_followed_up")
 st.caption(t("common.rows", n=f"{len(listing):,}"))
 score_columns = [c for c in sat.FOLLOWUP_COLUMNS if c.endswith("_score")]
 st.dataframe(
-    listing,
+    protect(listing),
     hide_index=True,
     width="stretch",
     key="sat_followups",

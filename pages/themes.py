@@ -6,6 +6,7 @@ import streamlit as st
 
 from analytics import themes
 from analytics.config import settings
+from ui.auth import protect, protect_text
 from ui.charts import BAD, COLORS, MUTED, NEUTRAL, export_name, show
 from ui.data import load
 from ui.i18n import t
@@ -232,7 +233,7 @@ def quote_card(theme: dict, side: str) -> None:
         elif theme["rising"]:
             st.badge(t("themes.rising"), icon=":material/trending_up:", color="blue" if good else "orange")
         for quote in theme["quotes"]:
-            st.markdown(f"> {quote}")
+            st.markdown(f"> {protect_text(quote)}")
 
 
 def quotes(bars: pd.DataFrame, result: dict, side: str) -> None:
@@ -280,7 +281,7 @@ def drill_down(result: dict, side: str) -> None:
         "comment": t("themes.col_comment"),
     }
     st.dataframe(
-        frame,
+        protect(frame),
         key=f"themes_drill_table_{side}",
         hide_index=True,
         width="stretch",
@@ -354,6 +355,7 @@ def praise_board() -> None:
         board[["advisor", "advisor_n", LABEL, "n", "share"]],
         export_name("themes", "praise-board", f.month, STORE),
         key="themes_board_dl",
+        aggregate=True,
         headers={
             "advisor": t("themes.col_advisor"),
             "advisor_n": t("themes.col_advisor_n"),

@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 DEMO_SCALE = 0.1  # about 1,000 vehicles: enough signal for every page, quick to build
+
+# One account per role for the sign-in tests: user name -> (role, display name, password).
+ACCOUNTS = {
+    "wangqiang": ("manager", "王强", "example-only-manager"),
+    "zhangli": ("cs_lead", "张丽", "example-only-cs-lead"),
+    "chenjing": ("agent", "陈静", "example-only-agent"),
+    "liuyang": ("viewer", "刘洋", "example-only-viewer"),
+}
+
+
+@pytest.fixture(autouse=True)
+def local_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts in local single-user mode, whatever secrets.toml this machine holds."""
+    monkeypatch.setenv("ANALYTICS_SECRETS", os.devnull)
+
+
+@pytest.fixture(scope="session")
+def accounts_text() -> str:
+    """A secrets.toml with the ACCOUNTS, their passwords hashed (once per session: argon2 is slow on purpose)."""
+    from analytics.auth import hash_password
+
+    blocks = [
+        f'[auth.accounts.{user}]\nname = "{name}"\nrole = "{role}"\npassword_hash = "{hash_password(pw)}"\n'
+        for user, (role, name, pw) in ACCOUNTS.items()
+    ]
+    return "\n".join(blocks)
+
+
+@pytest.fixture
+def with_accounts(accounts_text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Accounts configured through ANALYTICS_SECRETS (a file of this test's own, so its sign-in
+    throttle starts afresh)."""
+    path = tmp_path / "secrets.toml"
+    path.write_text(accounts_text, encoding="utf-8")
+    monkeypatch.setenv("ANALYTICS_SECRETS", str(path))
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ def test_downloads_are_recorded_newest_first(tmp_path):
     con.close()
 
 
-def test_a_version_1_database_gains_the_download_table_once(tmp_path):
+def test_a_version_1_database_gains_the_audit_log_once(tmp_path):
     import duckdb
 
     from analytics import db
@@ -95,23 +95,66 @@ def test_a_version_1_database_gains_the_download_table_once(tmp_path):
     con.close()
 
 
+def test_downloads_recorded_under_schema_2_move_into_the_audit_log(tmp_path):
+    from datetime import datetime
+
+    import duckdb
+
+    from analytics import db
+
+    path = tmp_path / "v2.duckdb"
+    con = duckdb.connect(str(path))
+    for version in (1, 2):
+        for statement in db.MIGRATIONS[version]:
+            con.execute(statement)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '2'), ('data_version', '1')")
+    con.execute(
+        "INSERT INTO downloads (downloaded_at, who, what, file_format, row_count, has_phone) VALUES "
+        "('2026-09-30 09:00', 'local', 'calls.csv', 'csv', 50, true), "
+        "('2026-09-30 10:00', 'local', 'vins.xlsx', 'xlsx', 3, false)"
+    )
+    con.close()
+    con = db.connect(path)
+    assert db.schema_version(con) == 3
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert "downloads" not in tables and "audit_log" in tables
+    assert export.downloads(con).to_dict("records") == [
+        {
+            "downloaded_at": datetime(2026, 9, 30, 10),
+            "who": "local",
+            "what": "vins.xlsx",
+            "file_format": "xlsx",
+            "row_count": 3,
+            "has_phone": False,
+        },
+        {
+            "downloaded_at": datetime(2026, 9, 30, 9),
+            "who": "local",
+            "what": "calls.csv",
+            "file_format": "csv",
+            "row_count": 50,
+            "has_phone": True,
+        },
+    ]
+    assert set(con.execute("SELECT role FROM audit_log").fetchall()) == {("cs_lead",)}
+    con.close()
+
+
 AUDIT_SCRIPT = """
 import pandas as pd
 import streamlit as st
 from analytics import export
 from ui.data import cursor
-from ui.widgets import _record_download, download_buttons
+from ui.widgets import download_buttons
 
 st.session_state.setdefault("lang", "zh")
 download_buttons(pd.DataFrame({"customer_name": ["张三"], "phone": ["13800000000"]}), "calls", key="calls")
 download_buttons(pd.DataFrame({"vin": ["LGB1"]}), "vins", key="vins")
-if st.button("simulate", key="simulate"):
-    _record_download("calls", "csv", 1)
 st.dataframe(export.downloads(cursor()), key="log")
 """
 
 
-def test_phone_lists_carry_the_audit_note_and_a_download_lands_in_the_log(writable_demo):
+def test_every_list_download_lands_in_the_log_and_phone_lists_say_so(writable_demo):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_string(AUDIT_SCRIPT, default_timeout=30)
@@ -119,11 +162,13 @@ def test_phone_lists_carry_the_audit_note_and_a_download_lands_in_the_log(writab
     assert not at.exception, [e.message for e in at.exception]
     buttons = at.get("download_button")
     assert [b.proto.label for b in buttons] == ["下载 CSV", "下载 Excel"] * 2
-    assert [bool(b.proto.help) for b in buttons] == [True, True, False, False]
-    assert "下载将被记录" in buttons[0].proto.help
+    assert ["电话号码" in b.proto.help for b in buttons] == [True, True, False, False]
+    assert all("下载将被记录" in b.proto.help for b in buttons)
     assert at.dataframe[0].value.empty
-    at.button(key="simulate").click().run()
+    buttons[0].click().run()
+    at.get("download_button")[3].click().run()
     log = at.dataframe[0].value
     assert log[["who", "what", "file_format", "row_count", "has_phone"]].to_dict("records") == [
-        {"who": "local", "what": "calls.csv", "file_format": "csv", "row_count": 1, "has_phone": True}
+        {"who": "local", "what": "vins.xlsx", "file_format": "xlsx", "row_count": 1, "has_phone": False},
+        {"who": "local", "what": "calls.csv", "file_format": "csv", "row_count": 1, "has_phone": True},
     ]

@@ -1,7 +1,8 @@
-"""The shared sidebar (language, month, trend window, stores) and the filters it yields.
+"""The shared sidebar (language, sign-in, month, trend window, stores) and the filters it yields.
 
-Drawn once per run from ``app.py`` so the choices persist while moving between pages; pages
-read them with ``filters()``.
+Every page calls ``filters()`` first: it draws the language switch, requires a signed-in user
+when accounts are configured (``ui.auth``), then the filters. The choices persist while moving
+between pages.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from analytics import facts
+from ui.auth import require_user
 from ui.data import load
 from ui.i18n import LANGUAGE_NAMES, LANGUAGES, lang, t
 
@@ -93,7 +95,10 @@ def _remember(key: str, default: object) -> None:
 
 
 def draw_sidebar() -> Filters:
-    """Draw the shared sidebar and return the filters; call once per run from app.py."""
+    """Draw the shared sidebar and return the filters; stops the run until someone signs in.
+
+    The language switch comes first so the sign-in form can be read in either language.
+    """
     _remember("lang", lang())
     if st.session_state.get("_lang_widget") not in LANGUAGES:
         st.session_state["_lang_widget"] = st.session_state["lang"]
@@ -105,6 +110,8 @@ def draw_sidebar() -> Filters:
             key="_lang_widget",
             on_change=_language_changed,
         )
+    require_user()
+    with st.sidebar:
         months = load(facts.available_months)
         all_stores = load(facts.stores)
         if not months:

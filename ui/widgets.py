@@ -9,8 +9,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analytics import db, deck, export, ingest
+from analytics import auth, db, deck, export, ingest
 from analytics.ingest import RawTable
+from ui.auth import can, current_user, protect
 from ui.data import cursor, data_version
 from ui.i18n import t
 
@@ -72,9 +73,13 @@ def progress_bar_in(place: Any, text: str) -> Callable[[float, str], None]:
     return report
 
 
-def _record_download(name: str, file_format: str, rows: int) -> None:
-    # Lists with phone numbers leave the building in a caller's hands: keep who took which list.
-    export.record_download(cursor(), f"{name}.{file_format}", file_format, rows, phone=True)
+def _record_download(name: str, file_format: str, rows: int, phone: bool = True) -> None:
+    # Lists leave the building in someone's hands, those with phone numbers above all: keep who
+    # took which list.
+    user = current_user()
+    export.record_download(
+        cursor(), f"{name}.{file_format}", file_format, rows, phone=phone, who=user.username, role=user.role
+    )
 
 
 def download_buttons(
@@ -83,19 +88,35 @@ def download_buttons(
     *,
     key: str,
     headers: dict[str, str] | None = None,
+    aggregate: bool = False,
     build: Callable[[], pd.DataFrame] | None = None,
     rows: int | None = None,
 ) -> None:
     """Offer a list as CSV (UTF-8 with BOM) and XLSX, formula-safe, with the language's column headers.
 
-    Without ``headers`` the canonical columns get their catalogue labels. A download of a list
-    with phone numbers is recorded in the ``downloads`` table. A long list passes ``build``
-    (returns the whole list, called only on a click) and its length as ``rows``; ``frame`` is
-    then a sample with the same columns.
+    Without ``headers`` the canonical columns get their catalogue labels. Lists (of customers,
+    vehicles, comments) are offered only to roles that may export lists, and say so to the
+    others; ``aggregate=True`` marks a table of figures about no one in particular, which every
+    role may save like a chart. Phone numbers are masked for roles that do not see them, and
+    every download is recorded in the audit log. A long list passes ``build`` (returns the
+    whole list, called only on a click) and its length as ``rows``; ``frame`` is then a sample
+    with the same columns.
     """
+    if not aggregate and not can().export_lists:
+        st.caption(t("export.role_cannot", role=t(f"auth.role.{current_user().role}")))
+        return
+    frame = protect(frame)
     labels = headers if headers is not None else {c: field_label(str(c)) for c in frame.columns}
-    audited = export.has_phone(frame)
-    whole: Callable[[], pd.DataFrame] = build if build is not None else (lambda: frame)
+    phone = export.has_phone(frame)
+    # The role is read now: the files are written later, outside this script run.
+    masked = not can().sees_phone
+
+    def whole() -> pd.DataFrame:
+        if build is None:
+            return frame
+        full = build()
+        return auth.mask_frame(full) if masked else full
+
     count = len(frame) if rows is None else rows
     left, right = st.columns(2)
     # The files are written when a button is clicked, not on every run: an XLSX of a group's
@@ -116,9 +137,9 @@ def download_buttons(
             file_name=f"{name}.{fmt}",
             mime=mime,
             key=f"{key}_{fmt}",
-            on_click=_record_download if audited else "ignore",
-            args=(name, fmt, count) if audited else None,
-            help=t("export.audited") if audited else None,
+            on_click=_record_download,
+            args=(name, fmt, count, phone),
+            help=t("export.audited") if phone else t("export.recorded"),
         )
 
 
@@ -138,10 +159,10 @@ FLAG_COLUMNS = (
 
 
 def flag_table(frame: pd.DataFrame, *, key: str) -> None:
-    """Show follow-up rows compactly: who, when, what they said, how late."""
+    """Show follow-up rows compactly: who, when, what they said, how late (phones as the role may see them)."""
     shown = [c for c in FLAG_COLUMNS if c in frame.columns and frame[c].notna().any()]
     st.dataframe(
-        frame[shown],
+        protect(frame[shown]),
         key=key,
         hide_index=True,
         width="stretch",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from typing import Any
 
 import duckdb
 
-from analytics import db
+from analytics import audit, db
 from analytics.cli import add_db_option
 from analytics.errors import ImportRefused
 from analytics.ingest.load import ImportResult, import_file, list_imports, rollback
@@ -71,6 +72,25 @@ def _result_object(file: str, result: ImportResult) -> dict[str, Any]:
     }
 
 
+def _os_user() -> str:
+    # The command line has no accounts: the audit log names the operating-system user.
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _audit_detail(file: str, result: ImportResult) -> dict[str, Any]:
+    return {
+        "import_id": result.import_id,
+        "file": file,
+        "kind": result.kind,
+        "inserted": result.inserted,
+        "updated": result.updated,
+        "rejected": result.rejected,
+    }
+
+
 def _summary(file: str, r: ImportResult) -> str:
     line = (
         f"{file}: import {r.import_id} ({r.kind}): {r.rows_read:,} rows read, {r.inserted:,} inserted, "
@@ -97,6 +117,7 @@ def _import_command(args: argparse.Namespace) -> int:
                 refused = True
                 print(f"error: {file}: {exc}", file=sys.stderr)
                 continue
+            audit.record(con, _os_user(), audit.CLI_ROLE, "import", _audit_detail(file, result))
             results.append(_result_object(file, result))
             if not args.json:
                 print(_summary(file, result))
@@ -149,6 +170,7 @@ def _rollback_command(args: argparse.Namespace) -> int:
     con = db.connect(args.db)
     try:
         counts = rollback(con, args.import_id)
+        audit.record(con, _os_user(), audit.CLI_ROLE, "rollback", counts)
         if args.json:
             print(json.dumps(counts))
         else:

@@ -1,0 +1,309 @@
+"""Accounts and roles: who may see phone numbers, export lists and import data; password hashes.
+
+Pure (no streamlit): the dashboard's sign-in (``ui/auth.py``) and the ``hash-password`` command
+both use it. Accounts come from a mapping, the parsed ``.streamlit/secrets.toml``::
+
+    [auth.accounts.zhangli]
+    name = "张丽"
+    role = "cs_lead"
+    password_hash = "$argon2id$v=19$m=65536,t=3,p=4$..."
+
+Without accounts the dashboard runs in local single-user mode with the ``cs_lead`` role.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from analytics.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """What a role may do; everything else on the dashboard (charts, KPIs, the deck) is open to all."""
+
+    sees_phone: bool  # phone numbers in clear; otherwise masked as 138****1234
+    export_lists: bool  # download lists of customers, vehicles or comments (CSV/XLSX)
+    import_data: bool  # upload, import, build the demo, roll back imports
+
+
+# The role policy: the CS lead and the agents call customers; the manager and viewers read the
+# dashboards, whose figures are aggregates, and never handle phone numbers.
+POLICY: dict[str, Permissions] = {
+    "manager": Permissions(sees_phone=False, export_lists=False, import_data=False),
+    "cs_lead": Permissions(sees_phone=True, export_lists=True, import_data=True),
+    "agent": Permissions(sees_phone=True, export_lists=True, import_data=False),
+    "viewer": Permissions(sees_phone=False, export_lists=False, import_data=False),
+}
+ROLES: tuple[str, ...] = tuple(POLICY)
+LOCAL_ROLE = "cs_lead"  # local single-user mode: the one user can do everything
+LOCAL_USER = "local"  # who acts while no accounts are configured
+
+# Columns that hold a phone number, under their canonical names (exports relabel them later).
+PHONE_COLUMNS: frozenset[str] = frozenset({"phone", "customer_phone", "mobile"})
+# Free-text columns where a customer may have written a number; mobile numbers in them are masked.
+TEXT_COLUMNS: frozenset[str] = frozenset({"comment", "raw_values"})
+
+_ALREADY_MASKED = re.compile(r"^\d{0,3}\*{4,}\d{0,4}$")
+# A mainland mobile number written inside text, not part of a longer code (VIN, order number).
+_MOBILE_IN_TEXT = re.compile(
+    r"(?<![0-9A-Za-z])(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?![0-9A-Za-z])"
+)
+
+
+def permissions(role: str) -> Permissions:
+    """Return the permissions of ``role``; an unknown role raises ``ValueError``."""
+    try:
+        return POLICY[role]
+    except KeyError:
+        raise ValueError(f"unknown role {role!r}; the roles are {', '.join(ROLES)}") from None
+
+
+def mask_phone(value: object) -> object:
+    """Return a phone number with its middle digits hidden: ``13812341234`` → ``138****1234``.
+
+    Separators, a +86/0086 prefix and junk characters are dropped. At least four digits are
+    always hidden: 11 digits or more (mobiles, landlines with area code) keep their first 3 and
+    last 4; 8 to 10 digits keep the last 4 and fewer leading ones; 6 or 7 digits keep the last 2;
+    anything shorter, or text without digits, becomes ``****``. Missing values and ``""`` stay as
+    they are, and a value already masked is returned unchanged.
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return value
+    text = str(value).strip()
+    if not text or _ALREADY_MASKED.match(text):
+        return value if not text else text
+    digits = re.sub(r"\D", "", text)
+    if len(digits) == 13 and digits.startswith("861"):
+        digits = digits[2:]
+    elif len(digits) == 15 and digits.startswith("00861"):
+        digits = digits[4:]
+    n = len(digits)
+    if n >= 8:
+        head = min(3, n - 8)
+        return digits[:head] + "*" * (n - head - 4) + digits[-4:]
+    if n >= 6:
+        return "*" * (n - 2) + digits[-2:]
+    return "****"
+
+
+def mask_text(value: object) -> object:
+    """Return free text with any mainland mobile number in it masked (``138****1234``)."""
+    if not isinstance(value, str):
+        return value
+    return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", value)
+
+
+def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy with every phone column masked and mobile numbers in free text masked."""
+    out = frame.copy()
+    for column in out.columns:
+        name = str(column)
+        if name in PHONE_COLUMNS:
+            out[column] = out[column].map(mask_phone).astype(object)
+        elif name in TEXT_COLUMNS:
+            out[column] = out[column].map(mask_text).astype(object)
+    return out
+
+
+def hash_password(password: str) -> str:
+    """Return an argon2id hash of ``password`` (with its own salt) to store in secrets.toml."""
+    from argon2 import PasswordHasher  # here: the CLI loads this module for every command
+
+    return PasswordHasher().hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Return whether ``password`` matches ``password_hash``; a malformed hash never matches."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return bool(PasswordHasher().verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class Account:
+    """One local account from secrets.toml."""
+
+    username: str
+    name: str
+    role: str
+    password_hash: str = field(repr=False)
+
+
+class AccountsError(UserError):
+    """The accounts in secrets.toml cannot be used; ``problems`` holds one sentence per fault."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(" ".join(self.problems))
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verified against when the user name is unknown, so an unknown name costs as much as a wrong password.
+    return hash_password("not a password of anyone")
+
+
+def check_password(accounts: Mapping[str, Account], username: str, password: str) -> Account | None:
+    """Return the account when ``username`` and ``password`` match one, else None."""
+    account = accounts.get(username.strip())
+    if account is None:
+        verify_password(_dummy_hash(), password)
+        return None
+    return account if verify_password(account.password_hash, password) else None
+
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def load_accounts(secrets: Mapping[str, Any]) -> dict[str, Account]:
+    """Return the local accounts under ``[auth.accounts]``, keyed by user name ({} when none).
+
+    Every fault (unknown role, missing or malformed hash, odd user name) is collected and raised
+    together as an ``AccountsError`` whose sentences say what to fix; no account is half-loaded.
+    """
+    section = secrets.get("auth") or {}
+    if not isinstance(section, Mapping):
+        raise AccountsError(["[auth] in secrets.toml must be a table."])
+    raw = section.get("accounts") or {}
+    if not isinstance(raw, Mapping):
+        raise AccountsError(["[auth.accounts] in secrets.toml must be a table of accounts."])
+    if not raw and _has_oidc(section):
+        # Without this, an OIDC-only configuration would open the dashboard in local mode.
+        raise AccountsError(
+            [
+                "secrets.toml configures OIDC sign-in (st.login), which this dashboard does not use: "
+                "it has no way to give such a user a role. Configure local accounts under "
+                "[auth.accounts] (see .streamlit/secrets.toml.example)."
+            ]
+        )
+    problems: list[str] = []
+    accounts: dict[str, Account] = {}
+    for username, entry in raw.items():
+        where = f"Account {username!r} in secrets.toml"
+        if not _USERNAME.match(str(username)):
+            problems.append(f"{where}: a user name may only hold letters, digits and _ . @ -.")
+            continue
+        if not isinstance(entry, Mapping):
+            problems.append(f"{where} must be a table with role and password_hash.")
+            continue
+        role = entry.get("role")
+        if role not in POLICY:
+            problems.append(
+                f"{where} has {'no role' if role is None else f'the unknown role {role!r}'}; "
+                f"use one of {', '.join(ROLES)}."
+            )
+        password_hash = entry.get("password_hash")
+        if not password_hash:
+            problems.append(
+                f"{where} has no password_hash; make one with `python -m analytics hash-password`."
+            )
+        elif not str(password_hash).startswith("$argon2"):
+            problems.append(
+                f"{where}: password_hash is not an argon2 hash (a plain password?); "
+                "make one with `python -m analytics hash-password`."
+            )
+        if role in POLICY and password_hash and str(password_hash).startswith("$argon2"):
+            accounts[str(username)] = Account(
+                username=str(username),
+                name=str(entry.get("name") or username),
+                role=str(role),
+                password_hash=str(password_hash),
+            )
+    if problems:
+        raise AccountsError(problems)
+    return accounts
+
+
+_OIDC_KEYS = frozenset({"client_id", "client_secret", "server_metadata_url", "redirect_uri"})
+
+
+def _has_oidc(section: Mapping[str, Any]) -> bool:
+    nested = (v for k, v in section.items() if k != "accounts" and isinstance(v, Mapping))
+    return bool(_OIDC_KEYS & set(section)) or any(_OIDC_KEYS & set(v) for v in nested)
+
+
+def read_secrets(path: str | Path) -> dict[str, Any]:
+    """Return a secrets TOML file parsed ({} when it does not exist); a broken file raises."""
+    target = Path(path)
+    if not target.is_file():
+        return {}
+    try:
+        with target.open("rb") as fh:
+            return tomllib.load(fh)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise AccountsError(
+            [f"{target} is not valid TOML ({exc}); fix it before the dashboard starts."]
+        ) from exc
+
+
+@dataclass
+class SignInThrottle:
+    """Failed sign-ins per user name: a short pause after each and a lock after too many in a row."""
+
+    max_failures: int = 5
+    lock_seconds: float = 300.0
+    _failures: dict[str, list[float]] = field(default_factory=dict)
+
+    def locked_for(self, username: str, now: float) -> float:
+        """Return how many seconds ``username`` must still wait (0 when it may try)."""
+        recent = [t for t in self._failures.get(username, []) if now - t < self.lock_seconds]
+        self._failures[username] = recent
+        if len(recent) < self.max_failures:
+            return 0.0
+        return max(0.0, recent[-self.max_failures] + self.lock_seconds - now)
+
+    def failed(self, username: str, now: float) -> int:
+        """Record a failure and return how many there have been within the lock window."""
+        self._failures.setdefault(username, []).append(now)
+        return len(self._failures[username])
+
+    def succeeded(self, username: str) -> None:
+        """Forget the failures of a user who signed in."""
+        self._failures.pop(username, None)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the hash-password command."""
+    p = sub.add_parser(
+        "hash-password",
+        help="print an argon2 hash of a password to paste into .streamlit/secrets.toml",
+        description="Ask for a password twice (or read one line from stdin with --stdin) and print "
+        "its argon2id hash for password_hash under [auth.accounts.NAME]. The password itself is "
+        "never stored or printed.",
+    )
+    p.add_argument("--stdin", action="store_true", help="read the password from the first line of stdin")
+    p.set_defaults(handler=_hash_password_command)
+
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def _hash_password_command(args: argparse.Namespace) -> int:
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        import getpass
+
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise UserError("the two passwords differ; nothing was printed.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    print(hash_password(password))
+    return 0

@@ -1,0 +1,267 @@
+"""Roles, phone masking, password hashes and account configuration (analytics.auth), and the
+audit log with its commands (analytics.audit)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analytics import audit, auth, db
+from analytics.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        ("13812341234", "138****1234"),
+        (13812341234, "138****1234"),
+        ("138 1234 1234", "138****1234"),
+        ("138-1234-1234", "138****1234"),
+        ("+86 138 1234 1234", "138****1234"),
+        ("+8613812341234", "138****1234"),
+        ("008613812341234", "138****1234"),
+        ("手机13812341234（本人）", "138****1234"),
+        ("0571-87654321", "057*****4321"),  # landline with area code
+        ("1321231623", "13****1623"),  # a digit short: still four hidden
+        ("87654321", "****4321"),  # landline without area code
+        ("123456", "****56"),
+        ("12345", "****"),
+        ("1234", "****"),
+        ("无", "****"),
+        ("138****1234", "138****1234"),  # already masked: unchanged, so masking twice is harmless
+    ],
+)
+def test_mask_phone_hides_the_middle_digits(raw, masked):
+    assert auth.mask_phone(raw) == masked
+
+
+@pytest.mark.parametrize("empty", [None, "", float("nan")])
+def test_mask_phone_leaves_missing_values_alone(empty):
+    result = auth.mask_phone(empty)
+    assert result is empty or (result != result and empty != empty)
+
+
+def test_mask_phone_never_shows_more_than_seven_digits_and_always_hides_four():
+    for raw in (
+        "1" * 20,
+        "13812341234" * 2,
+        "+86-(0)571-8765-4321 ext 99",
+        "*13812341234",
+        *("9" * n for n in range(1, 16)),
+    ):
+        masked = str(auth.mask_phone(raw))
+        assert sum(c.isdigit() for c in masked) <= 7, raw
+        assert masked.count("*") >= 4, raw
+
+
+def test_mask_text_masks_mobile_numbers_in_comments_but_not_vins_or_order_numbers():
+    text = "请打13812341234或 +86 139 1234 5678，车架号LGB13812341234567，工单WO13812341234"
+    assert auth.mask_text(text) == "请打138****1234或 139****5678，车架号LGB13812341234567，工单WO13812341234"
+    assert auth.mask_text(None) is None
+
+
+def test_mask_frame_masks_every_phone_column_and_comments_and_keeps_the_rest():
+    frame = pd.DataFrame(
+        {
+            "vin": ["LGB1", "LGB2"],
+            "phone": ["13812341234", None],
+            "mobile": ["13912345678", "13912345678"],
+            "comment": ["回电13812341234", "很好"],
+        }
+    )
+    masked = auth.mask_frame(frame)
+    assert masked["phone"][0] == "138****1234" and pd.isna(masked["phone"][1])
+    assert masked.drop(columns="phone").to_dict("list") == {
+        "vin": ["LGB1", "LGB2"],
+        "mobile": ["139****5678", "139****5678"],
+        "comment": ["回电138****1234", "很好"],
+    }
+    assert frame["phone"][0] == "13812341234"  # the original is untouched
+
+
+def test_the_role_policy():
+    table = {role: (p.sees_phone, p.export_lists, p.import_data) for role, p in auth.POLICY.items()}
+    assert table == {
+        "manager": (False, False, False),
+        "cs_lead": (True, True, True),
+        "agent": (True, True, False),
+        "viewer": (False, False, False),
+    }
+    assert auth.permissions(auth.LOCAL_ROLE) == auth.POLICY["cs_lead"]
+    with pytest.raises(ValueError, match="unknown role"):
+        auth.permissions("admin")
+
+
+def test_password_hashes_verify_and_are_salted():
+    first = auth.hash_password("example-only-1")
+    assert first.startswith("$argon2id$")
+    assert first != auth.hash_password("example-only-1")
+    assert auth.verify_password(first, "example-only-1")
+    assert not auth.verify_password(first, "example-only-2")
+    assert not auth.verify_password("not a hash", "example-only-1")
+
+
+def _secrets(**accounts):
+    return {"auth": {"accounts": accounts}}
+
+
+def test_accounts_load_from_secrets_and_check_passwords():
+    hashed = auth.hash_password("example-only-1")
+    accounts = auth.load_accounts(
+        _secrets(
+            zhangli={"name": "张丽", "role": "cs_lead", "password_hash": hashed},
+            li={"role": "viewer", "password_hash": hashed},
+        )
+    )
+    assert {k: (a.name, a.role) for k, a in accounts.items()} == {
+        "zhangli": ("张丽", "cs_lead"),
+        "li": ("li", "viewer"),
+    }
+    assert auth.check_password(accounts, "zhangli", "example-only-1") == accounts["zhangli"]
+    assert auth.check_password(accounts, "zhangli", "wrong") is None
+    assert auth.check_password(accounts, "nobody", "example-only-1") is None
+    assert "password_hash" not in repr(accounts["zhangli"])
+    assert auth.load_accounts({}) == {} and auth.load_accounts({"auth": {}}) == {}
+
+
+def test_bad_account_configuration_is_refused_with_one_sentence_per_fault():
+    with pytest.raises(auth.AccountsError) as caught:
+        auth.load_accounts(
+            _secrets(
+                a={"role": "admin", "password_hash": "$argon2id$x"},
+                b={"role": "agent"},
+                c={"role": "viewer", "password_hash": "secret123"},
+                d="zhang",
+                **{"e f": {"role": "viewer", "password_hash": "$argon2id$x"}},
+            )
+        )
+    problems = caught.value.problems
+    assert len(problems) == 5
+    assert "unknown role 'admin'" in problems[0] and "manager, cs_lead, agent, viewer" in problems[0]
+    assert "no password_hash" in problems[1] and "hash-password" in problems[1]
+    assert "not an argon2 hash" in problems[2]
+    assert "must be a table" in problems[3]
+    assert "user name" in problems[4]
+
+
+def test_oidc_keys_without_accounts_are_refused_rather_than_opening_local_mode():
+    with pytest.raises(auth.AccountsError, match="OIDC"):
+        auth.load_accounts(
+            {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x"}}
+        )
+    with pytest.raises(auth.AccountsError, match="OIDC"):
+        auth.load_accounts({"auth": {"google": {"client_id": "x", "client_secret": "y"}}})
+
+
+def test_the_committed_example_holds_valid_accounts_with_their_documented_example_passwords():
+    example = ROOT / ".streamlit" / "secrets.toml.example"
+    accounts = auth.load_accounts(auth.read_secrets(example))
+    assert {a.role for a in accounts.values()} >= {"cs_lead", "manager", "agent"}
+    text = example.read_text(encoding="utf-8")
+    for username in accounts:
+        assert f'"example-only-{username}"' in text
+        assert auth.check_password(accounts, username, f"example-only-{username}")
+
+
+def test_secrets_file_that_is_not_toml_is_refused_and_a_missing_one_is_empty(tmp_path):
+    broken = tmp_path / "secrets.toml"
+    broken.write_text("[auth.accounts.zhangli\nrole = ", encoding="utf-8")
+    with pytest.raises(auth.AccountsError, match="not valid TOML"):
+        auth.read_secrets(broken)
+    assert auth.read_secrets(tmp_path / "missing.toml") == {}
+
+
+def test_sign_in_throttle_locks_a_user_name_after_repeated_failures():
+    throttle = auth.SignInThrottle(max_failures=3, lock_seconds=60)
+    for second in range(3):
+        assert throttle.locked_for("li", 100.0 + second) == 0
+        throttle.failed("li", 100.0 + second)
+    assert throttle.locked_for("li", 103.0) == pytest.approx(57.0)
+    assert throttle.locked_for("wang", 103.0) == 0  # other names are not affected
+    assert throttle.locked_for("li", 161.0) == 0  # the failures have aged out
+    throttle.failed("li", 161.0)
+    throttle.succeeded("li")
+    assert throttle.locked_for("li", 162.0) == 0
+
+
+def test_hash_password_command_reads_stdin_and_prints_a_verifiable_hash(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("example-only-pw\n"))
+    assert main(["hash-password", "--stdin"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert auth.verify_password(printed, "example-only-pw")
+    assert "example-only-pw" not in printed
+
+
+def test_hash_password_command_asks_twice_and_refuses_a_mismatch_or_a_short_password(monkeypatch, capsys):
+    answers = iter(["example-only-pw", "example-only-pw2"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["hash-password"]) == 2
+    assert "differ" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["hash-password", "--stdin"]) == 2
+    assert "at least 8 characters" in capsys.readouterr().err
+
+
+def test_audit_log_records_and_reads_events_newest_first(tmp_path):
+    from datetime import datetime
+
+    con = db.connect(tmp_path / "audit.duckdb")
+    audit.record(con, "zhangli", "cs_lead", "sign_in", at=datetime(2026, 9, 30, 9))
+    audit.record(
+        con,
+        "zhangli",
+        "cs_lead",
+        "import",
+        {"import_id": 3, "file": "工单.csv"},
+        at=datetime(2026, 9, 30, 10),
+    )
+    with pytest.raises(ValueError, match="unknown audit action"):
+        audit.record(con, "zhangli", "cs_lead", "delete_everything")
+    log = audit.entries(con)
+    assert log[["who", "role", "action"]].to_dict("records") == [
+        {"who": "zhangli", "role": "cs_lead", "action": "import"},
+        {"who": "zhangli", "role": "cs_lead", "action": "sign_in"},
+    ]
+    assert json.loads(log["detail"][0]) == {"import_id": 3, "file": "工单.csv"}
+    assert list(audit.entries(con, action="sign_in")["action"]) == ["sign_in"]
+    assert len(audit.entries(con, limit=1)) == 1
+    con.close()
+
+
+def test_cli_imports_and_rollbacks_land_in_the_audit_log_under_the_os_user(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("getpass.getuser", lambda: "ops")
+    path = str(tmp_path / "cli.duckdb")
+    golden = str(ROOT / "tests" / "data" / "service_orders_gbk.csv")
+    assert main(["import", golden, "--kind", "service", "--db", path]) == 0
+    assert main(["rollback", "1", "--db", path]) == 0
+    capsys.readouterr()
+    assert main(["audit", "--json", "--db", path]) == 0
+    events = json.loads(capsys.readouterr().out)
+    assert [(e["who"], e["role"], e["action"]) for e in events] == [
+        ("ops", "cli", "rollback"),
+        ("ops", "cli", "import"),
+    ]
+    assert events[1]["detail"]["file"] == golden and events[1]["detail"]["inserted"] == 8
+    assert events[0]["detail"] == {"import_id": 1, "deleted": 8, "restored": 0}
+    assert main(["audit", "--db", path]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "ops (cli)  rollback  import_id=1" in lines[0]
+
+
+def test_the_server_binds_to_localhost_and_secrets_stay_out_of_git():
+    import subprocess
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["address"] == "localhost"
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", ".streamlit/secrets.toml"], cwd=ROOT, check=False
+    ).returncode
+    assert ignored == 0
+    assert (ROOT / ".streamlit" / "secrets.toml.example").is_file()

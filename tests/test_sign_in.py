@@ -1,0 +1,117 @@
+"""Sign-in through the entrypoint: local single-user mode without accounts, the form with them,
+wrong passwords refused, logged and throttled, sign-out, and bad configuration refused."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ACCOUNTS
+from tests.signing_in import APP, audit_rows, shows_data, sign_in, start, submit, t_
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_without_accounts_the_dashboard_runs_in_local_mode_and_says_so(demo_env, lang):
+    at = start(lang)
+    assert t_("app.local_mode", lang) in [c.value for c in at.sidebar.caption]
+    assert not at.text_input and len(at.metric) == 12
+    assert at.session_state["_user"].role == "cs_lead"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("page", [None, "pages/churn.py", "pages/data.py"])
+def test_with_accounts_every_page_shows_only_the_sign_in_form(demo_env, with_accounts, page, lang):
+    at = start(lang, page)
+    assert at.title[0].value == t_("auth.title", lang)
+    assert [w.label for w in at.text_input] == [t_("auth.username", lang), t_("auth.password", lang)]
+    assert not shows_data(at)
+    assert not at.get("download_button") and not at.get("file_uploader")
+    assert t_("app.local_mode", lang) not in [c.value for c in at.sidebar.caption]
+    # The language can be switched on the form itself.
+    at.button_group(key="_lang_widget").set_value("zh" if lang == "en" else "en").run()
+    assert at.title[0].value == t_("auth.title", "zh" if lang == "en" else "en")
+
+
+def test_a_wrong_password_is_refused_and_logged(writable_demo, with_accounts):
+    at = submit(start(), "zhangli", "example-only-wrong")
+    assert [e.value for e in at.error] == [t_("auth.failed")]
+    assert "_signed_in" not in at.session_state and not shows_data(at)
+    submit(at, "nobody'; DROP TABLE audit_log; --", "x")
+    assert [e.value for e in at.error] == [t_("auth.failed")]
+    assert audit_rows() == [
+        ("zhangli", "none", "sign_in_failed", {"reason": "wrong user name or password"}),
+        (
+            "nobody'; DROP TABLE audit_log; --",
+            "none",
+            "sign_in_failed",
+            {"reason": "wrong user name or password"},
+        ),
+    ]
+
+
+def test_repeated_failures_lock_the_user_name_even_for_the_right_password(
+    writable_demo, with_accounts, monkeypatch
+):
+    from analytics.config import settings
+
+    monkeypatch.setitem(settings()["auth"], "failure_delay_seconds", 0.0)
+    at = start()
+    for _ in range(settings()["auth"]["max_failures"]):
+        submit(at, "chenjing", "example-only-wrong")
+    submit(at, "chenjing", ACCOUNTS["chenjing"][2])
+    assert [e.value for e in at.error] == [t_("auth.locked", minutes=settings()["auth"]["lock_minutes"])]
+    assert not shows_data(at)
+    assert audit_rows()[-1] == ("chenjing", "none", "sign_in_failed", {"reason": "locked"})
+    # Another user name is not locked.
+    submit(at, "zhangli", ACCOUNTS["zhangli"][2])
+    assert len(at.metric) == 12
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_signing_in_shows_who_and_the_role_and_signing_out_returns_to_the_form(
+    writable_demo, with_accounts, lang
+):
+    at = sign_in("zhangli", lang)
+    assert len(at.metric) == 12
+    expected = t_("auth.signed_in_as", lang, name="张丽", role=t_("auth.role.cs_lead", lang))
+    assert expected in [c.value for c in at.sidebar.caption]
+    at.sidebar.button(key="_sign_out").click().run()
+    assert at.title[0].value == t_("auth.title", lang) and not shows_data(at)
+    assert [(who, role, action) for who, role, action, _ in audit_rows()] == [
+        ("zhangli", "cs_lead", "sign_in"),
+        ("zhangli", "cs_lead", "sign_out"),
+    ]
+
+
+def test_an_account_removed_from_secrets_is_signed_out_on_its_next_run(writable_demo, with_accounts):
+    at = sign_in("chenjing")
+    text = with_accounts.read_text(encoding="utf-8")
+    with_accounts.write_text(
+        text.replace("[auth.accounts.chenjing]", "[auth.accounts.chenjing_old]"), "utf-8"
+    )
+    at.run()
+    assert at.title[0].value == t_("auth.title") and not shows_data(at)
+
+
+def test_bad_account_configuration_stops_the_dashboard_with_sentences(demo_env, tmp_path, monkeypatch):
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[auth.accounts.li]\nrole = "admin"\npassword_hash = "hunter2"\n', encoding="utf-8")
+    monkeypatch.setenv("ANALYTICS_SECRETS", str(secrets))
+    at = start()
+    assert len(at.error) == 1
+    assert "unknown role 'admin'" in at.error[0].value and "not an argon2 hash" in at.error[0].value
+    assert not shows_data(at) and not at.text_input
+    secrets.write_text("[auth.accounts.li\n", encoding="utf-8")
+    at = start()
+    assert "not valid TOML" in at.error[0].value and not shows_data(at)
+
+
+def test_accounts_can_come_from_st_secrets(demo_env, accounts_text, monkeypatch):
+    import tomllib
+
+    monkeypatch.delenv("ANALYTICS_SECRETS")
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.secrets = tomllib.loads(accounts_text)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert at.title[0].value == t_("auth.title") and not shows_data(at)

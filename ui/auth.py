@@ -1,0 +1,186 @@
+"""Sign-in and roles on the dashboard.
+
+``require_user()`` runs from the shared sidebar before any page draws data. With accounts in
+``.streamlit/secrets.toml`` it shows a sign-in form until the user signs in, then who is signed
+in and a sign-out button; without accounts the dashboard runs in local single-user mode (the
+``cs_lead`` role) and says so. A secrets file that exists but cannot be used stops the page
+with sentences saying what to fix: a broken file never falls back to local mode.
+
+The accounts come from ``$ANALYTICS_SECRETS`` (a TOML file; tests point it at their own) or
+else ``st.secrets``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from analytics import audit, auth
+from analytics.config import settings
+from ui.data import cursor
+from ui.i18n import t
+
+SECRETS_ENV = "ANALYTICS_SECRETS"
+USER_KEY = "_signed_in"  # session state: the user name of the signed-in account
+CURRENT_KEY = "_user"  # session state: the User this run acts as
+NO_ROLE = "none"  # the role recorded for a failed sign-in
+
+
+@dataclass(frozen=True)
+class User:
+    """Who is using the dashboard in this session, and in which role."""
+
+    username: str
+    name: str
+    role: str
+    local: bool = False
+
+    @property
+    def can(self) -> auth.Permissions:
+        """Return what this user's role may do."""
+        return auth.permissions(self.role)
+
+
+LOCAL = User(auth.LOCAL_USER, auth.LOCAL_USER, auth.LOCAL_ROLE, local=True)
+# Who a helper acts as when accounts are configured but no page has signed anyone in: the least.
+NOBODY = User("", "", "viewer")
+
+
+def secrets_source() -> str:
+    """Return where the accounts are read from: the ``$ANALYTICS_SECRETS`` path or ``st.secrets``."""
+    return os.environ.get(SECRETS_ENV) or "st.secrets"
+
+
+def _secrets() -> Mapping[str, Any]:
+    path = os.environ.get(SECRETS_ENV)
+    if path:
+        return auth.read_secrets(path)
+    # st.secrets treats a file it cannot parse like a missing one; parse the files here first so
+    # a broken secrets.toml stops the dashboard instead of opening it in local mode.
+    for name in st.get_option("secrets.files") or []:
+        auth.read_secrets(Path(name))
+    return st.secrets.to_dict() if st.secrets.load_if_toml_exists() else {}
+
+
+def accounts() -> dict[str, auth.Account]:
+    """Return the configured accounts ({} in local single-user mode); bad config raises AccountsError."""
+    return auth.load_accounts(_secrets())
+
+
+@st.cache_resource(show_spinner=False)
+def _throttle(source: str) -> auth.SignInThrottle:
+    # One per server process and accounts file, so a new browser session does not reset it.
+    del source
+    cfg = settings().get("auth", {})
+    return auth.SignInThrottle(
+        max_failures=int(cfg.get("max_failures", 5)), lock_seconds=60.0 * float(cfg.get("lock_minutes", 5))
+    )
+
+
+def require_user() -> User:
+    """Return the signed-in user, or draw the sign-in form and stop the run until someone signs in."""
+    try:
+        configured = accounts()
+    except auth.AccountsError as exc:
+        st.error(t("auth.bad_config", problems=" ".join(exc.problems)))
+        st.stop()
+    if not configured:
+        st.session_state.pop(USER_KEY, None)
+        st.session_state[CURRENT_KEY] = LOCAL
+        st.sidebar.caption(t("app.local_mode"))
+        return LOCAL
+    account = configured.get(st.session_state.get(USER_KEY) or "")
+    if account is None:
+        # Signed out, never signed in, or the account was removed from secrets.toml meanwhile.
+        st.session_state.pop(USER_KEY, None)
+        st.session_state[CURRENT_KEY] = NOBODY
+        _sign_in_form(configured)
+        st.stop()
+    user = User(account.username, account.name, account.role)
+    st.session_state[CURRENT_KEY] = user
+    with st.sidebar:
+        st.caption(t("auth.signed_in_as", name=user.name, role=t(f"auth.role.{user.role}")))
+        st.button(t("auth.sign_out"), key="_sign_out", on_click=_sign_out, icon=":material/logout:")
+    return user
+
+
+def current_user() -> User:
+    """Return who this run acts as, as set by ``require_user``; before that, local mode's user
+    when no accounts are configured and the least privileged otherwise."""
+    user = st.session_state.get(CURRENT_KEY)
+    if isinstance(user, User):
+        return user
+    try:
+        return NOBODY if accounts() else LOCAL
+    except auth.AccountsError:
+        return NOBODY
+
+
+def can() -> auth.Permissions:
+    """Return what the current user's role may do."""
+    return current_user().can
+
+
+def protect(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` as the current role may see it: phone numbers masked unless it calls customers."""
+    return frame if can().sees_phone else auth.mask_frame(frame)
+
+
+def protect_text(text: str) -> str:
+    """Return free text as the current role may see it: mobile numbers in it masked unless it calls customers."""
+    return text if can().sees_phone else str(auth.mask_text(text))
+
+
+def record(action: str, detail: Mapping[str, Any] | None = None) -> None:
+    """Write an event by the current user to the audit log."""
+    user = current_user()
+    audit.record(cursor(), user.username, user.role, action, detail)
+
+
+def _sign_in_form(configured: Mapping[str, auth.Account]) -> None:
+    st.title(t("auth.title"))
+    st.caption(t("auth.intro"))
+    with st.form("sign_in", clear_on_submit=True):
+        username = st.text_input(t("auth.username"), key="_sign_in_user", max_chars=64)
+        password = st.text_input(t("auth.password"), type="password", key="_sign_in_password")
+        submitted = st.form_submit_button(t("auth.sign_in"), type="primary")
+    if submitted:
+        _attempt(configured, username.strip(), password)
+
+
+def _attempt(configured: Mapping[str, auth.Account], username: str, password: str) -> None:
+    throttle = _throttle(secrets_source())
+    now = time.monotonic()
+    wait = throttle.locked_for(username, now)
+    if wait:
+        audit.record(cursor(), username, NO_ROLE, "sign_in_failed", {"reason": "locked"})
+        st.error(t("auth.locked", minutes=math.ceil(wait / 60)))
+        return
+    account = auth.check_password(configured, username, password)
+    if account is None:
+        throttle.failed(username, now)
+        audit.record(cursor(), username, NO_ROLE, "sign_in_failed", {"reason": "wrong user name or password"})
+        # A pause after every wrong password makes guessing slow even before the lock.
+        time.sleep(float(settings().get("auth", {}).get("failure_delay_seconds", 1.0)))
+        st.error(t("auth.failed"))
+        return
+    throttle.succeeded(username)
+    st.session_state[USER_KEY] = account.username
+    audit.record(cursor(), account.username, account.role, "sign_in")
+    st.rerun()
+
+
+def _sign_out() -> None:
+    user = current_user()
+    if user.username and not user.local:
+        audit.record(cursor(), user.username, user.role, "sign_out")
+    for key in (USER_KEY, CURRENT_KEY, "_deck"):
+        st.session_state.pop(key, None)
