@@ -115,7 +115,7 @@ def test_downloads_recorded_under_schema_2_move_into_the_audit_log(tmp_path):
     )
     con.close()
     con = db.connect(path)
-    assert db.schema_version(con) == 3
+    assert db.schema_version(con) == db.SCHEMA_VERSION
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert "downloads" not in tables and "audit_log" in tables
     assert export.downloads(con).to_dict("records") == [
