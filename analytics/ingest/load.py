@@ -91,6 +91,17 @@ _DUPLICATE_HINT: dict[str, tuple[str, ...]] = {
     "callback": ("order_id", "vin", "callback_date"),
 }
 TOTAL_WORDS = frozenset({"合计", "总计", "小计", "合計", "總計", "total", "Total", "TOTAL"})
+# Plausible ranges: beyond them a number is a typing or export error that would distort every
+# sum (two amounts of 1e308 add up to infinity). Refunds make amounts negative; odometers are not.
+NUMBER_RANGES: dict[str, tuple[float, float]] = {
+    "amount": (-100_000_000.0, 100_000_000.0),
+    "mileage_km": (0.0, 9_999_999.0),
+}
+# A text cell longer than this is a broken file (a quote left open, a pasted document), not a
+# name or a comment; the row is rejected rather than stored cut short.
+MAX_TEXT_CHARS = 4000
+# Rejected rows keep their raw cells for the report, each cut to this length.
+RAW_CELL_CHARS = 500
 _REASONS: dict[str, str] = {
     "date": "unreadable date",
     "datetime": "unreadable date or time",
@@ -252,6 +263,10 @@ def _stage(
         source = rows[header]
         bad: pd.Series | None = None
         reason = _REASONS.get(field_type, "")
+        if field_type in ("key", "text", "vin"):
+            too_long = source.str.len().gt(MAX_TEXT_CHARS).fillna(False).astype(bool)
+            if too_long.any():
+                problems.append((too_long, header, f"text longer than {MAX_TEXT_CHARS:,} characters"))
         if field_type in ("key", "text"):
             out[field_name] = values.clean_text(source)
         elif field_type == "vin":
@@ -279,6 +294,13 @@ def _stage(
             reason = f"score not readable on the {scales[field_name]} scale"
         if bad is not None:
             problems.append((bad, header, reason))
+        if field_name in NUMBER_RANGES:
+            low, high = NUMBER_RANGES[field_name]
+            number = out[field_name]
+            outside = ((number < low) | (number > high)).fillna(False).astype(bool)
+            if outside.any():
+                problems.append((outside, header, f"number outside {low:,.0f} to {high:,.0f}"))
+                out[field_name] = number.mask(outside)
     staged = pd.DataFrame(out)
     if kind == "service" and "service_type" not in columns:
         staged["service_type"] = pd.Series("other", index=staged.index, dtype="str")
@@ -304,7 +326,7 @@ def _key_problems(raw: RawTable, kind: str, columns: dict[str, str], staged: pd.
     problems.append((total, None, "total row, not a record"))
 
     def missing(field_name: str) -> pd.Series:
-        return values.clean_typed(rows[columns[field_name]]).isna()
+        return values.clean_dates(rows[columns[field_name]]).isna()
 
     if kind == "service":
         problems.append((staged["order_id"].isna(), columns["order_id"], "missing work-order number"))
@@ -340,7 +362,14 @@ def _derive_callback_ids(staged: pd.DataFrame) -> pd.Series:
 def _raw_values(raw: RawTable, positions: np.ndarray) -> list[str]:
     subset = raw.rows.iloc[positions][raw.headers]
     return [
-        json.dumps({k: v for k, v in record.items() if isinstance(v, str)}, ensure_ascii=False)
+        json.dumps(
+            {
+                k: v if len(v) <= RAW_CELL_CHARS else v[:RAW_CELL_CHARS] + "…"
+                for k, v in record.items()
+                if isinstance(v, str)
+            },
+            ensure_ascii=False,
+        )
         for record in subset.to_dict("records")
     ]
 

@@ -25,6 +25,10 @@ _EXCEL_SERIAL = r"^\d{5}(?:\.\d+)?$"
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # Serial numbers outside this range are not dates a DMS would export (1954-10 .. 2119-01).
 _SERIAL_RANGE = (20000, 80000)
+# Dates outside these years are typing or export errors (0001-01-01, 9999-12-31), not visits.
+DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2100-01-01"))
+# "0000-00-00", "0000/00/00 00:00:00", "00000000": a database's way of saying "no date".
+_ZERO_DATE = r"[0\s\-/.:T年月日时分秒]*0[0\s\-/.:T年月日时分秒]*"
 
 TRUE_WORDS = frozenset({"是", "y", "yes", "1", "true", "t", "√", "✓", "有", "已预约", "预约"})
 FALSE_WORDS = frozenset({"否", "n", "no", "0", "false", "f", "×", "✗", "无", "未预约", "非预约", "不是"})
@@ -117,6 +121,12 @@ def clean_typed(s: pd.Series) -> pd.Series:
     return text.mask(text.str.lower().isin(MISSING_TOKENS))
 
 
+def clean_dates(s: pd.Series) -> pd.Series:
+    """Return clean_typed(s) with zero dates ("0000-00-00") treated as missing."""
+    text = clean_typed(s)
+    return text.mask(text.str.fullmatch(_ZERO_DATE).fillna(False).astype(bool))
+
+
 def clean_vin(s: pd.Series) -> pd.Series:
     """Return VINs upper-cased without spaces (validity is a data-quality finding, not checked here)."""
     text = clean_text(s).str.replace(" ", "", regex=False).str.upper()
@@ -144,12 +154,17 @@ def _datetimes_of(u: pd.Series) -> Parsed:
     serial = serial.where(serial.between(*_SERIAL_RANGE))
     from_serial = (_EXCEL_EPOCH + pd.to_timedelta(serial, unit="D")).dt.round("s")
     values = values.fillna(from_serial.astype("datetime64[us]"))
+    values = values.where((values >= DATE_RANGE[0]) & (values < DATE_RANGE[1]))
     return values, u.notna() & values.isna()
 
 
 def parse_datetimes(s: pd.Series, *, keep_time: bool) -> Parsed:
-    """Return (datetime64 values, unreadable mask); the time of day is dropped unless keep_time."""
-    values, bad = _per_unique(clean_typed(s), _datetimes_of)
+    """Return (datetime64 values, unreadable mask); the time of day is dropped unless keep_time.
+
+    Zero dates count as missing; impossible dates (2023/2/30) and years outside 1900-2099 are
+    unreadable.
+    """
+    values, bad = _per_unique(clean_dates(s), _datetimes_of)
     values = values.astype("datetime64[us]")
     if not keep_time:
         values = values.dt.normalize()
