@@ -16,7 +16,8 @@ import streamlit as st
 
 from analytics import db
 from analytics.config import db_path
-from analytics.errors import UserError
+from analytics.errors import DatabaseLocked, UserError
+from ui.i18n import t
 
 T = TypeVar("T")
 
@@ -29,11 +30,16 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
 def connection() -> duckdb.DuckDBPyConnection:
     """Return the process-wide connection to the database named by ``ANALYTICS_DB``.
 
-    A database another program holds (an import from the command line, say) stops the page
-    with the sentence saying what to do, not a traceback.
+    The server keeps it open for its whole life, so no other program can open the file while
+    the dashboard runs. A database another program holds (an import from the command line,
+    say) stops the page with the sentence saying what to do, not a traceback; a failure is not
+    cached, so reloading the page once that program has finished opens the database.
     """
     try:
         return _connection(str(db_path()))
+    except DatabaseLocked as exc:
+        st.error(t("app.db_locked", path=exc.path, holder=exc.holder))
+        st.stop()
     except UserError as exc:
         st.error(str(exc))
         st.stop()

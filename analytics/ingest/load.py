@@ -568,17 +568,10 @@ def import_file(
     report(0.3, f"read {len(raw.rows):,} rows; checking them")
     plan = _prepare(raw, kind, mapping)
     report(0.5, f"{len(plan.staged):,} rows accepted, {plan.rejected:,} rejected; writing")
-    cur = con.cursor()
-    try:
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            import_id = _write(cur, raw, plan, who, started)
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-    finally:
-        cur.close()
+    # Rows, history, rejects, the log entry, the data version and the derived tables commit
+    # together: a process killed at any moment leaves all of the file or none of it.
+    with db.write_transaction(con) as cur:
+        import_id = _write(cur, raw, plan, who, started)
     report(1.0, "done")
     return ImportResult(
         import_id=import_id,
@@ -598,52 +591,40 @@ def import_file(
 
 def rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
     """Undo one import (remove its rows, restore the rows it replaced) and return the counts."""
-    cur = con.cursor()
-    try:
+    with db.write_transaction(con) as cur:
         return _rollback(cur, import_id)
-    finally:
-        cur.close()
 
 
 def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
+    """Undo the import inside the caller's transaction."""
     params = {"import_id": import_id}
-    con.execute("BEGIN TRANSACTION")
-    try:
-        rows = con.execute(
-            "SELECT kind, status, rolled_back_at FROM imports WHERE import_id = $import_id", params
-        ).fetchall()
-        if not rows:
-            raise UserError(
-                f"There is no import {import_id}; `python -m analytics imports` lists the imports."
-            )
-        kind, status, rolled_back_at = rows[0]
-        if status == "rolled_back":
-            when = f" on {rolled_back_at:%Y-%m-%d %H:%M}" if rolled_back_at else ""
-            raise UserError(
-                f"Import {import_id} was already rolled back{when}; there is nothing left to undo."
-            )
-        blocker = con.execute(_sql("ingest_rollback_blocker"), params).fetchall()[0][0]
-        if blocker is not None:
-            raise UserError(
-                f"Import {blocker} has since changed rows that import {import_id} wrote; "
-                f"roll back import {blocker} first."
-            )
-        written_n = int(con.execute(_COUNT_WRITTEN_BY[kind], params).fetchall()[0][0])
-        restored_n = int(con.execute(_COUNT_REPLACED_BY[kind], params).fetchall()[0][0])
-        con.execute(_DELETE_WRITTEN_BY[kind], params)
-        con.execute(_sql(f"ingest_{TABLES[kind]}_restore"), params)
-        con.execute(_DELETE_HISTORY[kind], params)
-        con.execute(
-            "UPDATE imports SET status = 'rolled_back', rolled_back_at = $now WHERE import_id = $import_id",
-            {**params, "now": datetime.now()},
+    rows = con.execute(
+        "SELECT kind, status, rolled_back_at FROM imports WHERE import_id = $import_id", params
+    ).fetchall()
+    if not rows:
+        raise UserError(f"There is no import {import_id}; `python -m analytics imports` lists the imports.")
+    kind, status, rolled_back_at = rows[0]
+    if status == "rolled_back":
+        when = f" on {rolled_back_at:%Y-%m-%d %H:%M}" if rolled_back_at else ""
+        raise UserError(f"Import {import_id} was already rolled back{when}; there is nothing left to undo.")
+    blocker = con.execute(_sql("ingest_rollback_blocker"), params).fetchall()[0][0]
+    if blocker is not None:
+        raise UserError(
+            f"Import {blocker} has since changed rows that import {import_id} wrote; "
+            f"roll back import {blocker} first."
         )
-        if written_n or restored_n:
-            db.bump_data_version(con)
-            db.refresh_derived(con)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    written_n = int(con.execute(_COUNT_WRITTEN_BY[kind], params).fetchall()[0][0])
+    restored_n = int(con.execute(_COUNT_REPLACED_BY[kind], params).fetchall()[0][0])
+    con.execute(_DELETE_WRITTEN_BY[kind], params)
+    con.execute(_sql(f"ingest_{TABLES[kind]}_restore"), params)
+    con.execute(_DELETE_HISTORY[kind], params)
+    con.execute(
+        "UPDATE imports SET status = 'rolled_back', rolled_back_at = $now WHERE import_id = $import_id",
+        {**params, "now": datetime.now()},
+    )
+    if written_n or restored_n:
+        db.bump_data_version(con)
+        db.refresh_derived(con)
     return {"import_id": import_id, "deleted": written_n - restored_n, "restored": restored_n}
 
 
