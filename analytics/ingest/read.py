@@ -65,7 +65,7 @@ _XML = re.compile(r"<\?xml\b", re.IGNORECASE)
 _EXCEL_XML = "urn:schemas-microsoft-com:office:spreadsheet"
 # Two Chinese characters in a row encoded as UTF-8: some lines of a non-UTF-8 file may be UTF-8.
 _UTF8_CJK_RUN = re.compile(rb"(?:[\xe4-\xe9][\x80-\xbf]{2}){2}")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SAVE_AS = "open it in Excel and save it as .xlsx or CSV, then import that file"
 
 
@@ -139,14 +139,21 @@ def _wide_encoding(data: bytes) -> str | None:
     return None
 
 
+def _cjk(char: str) -> bool:
+    return "\u2e80" <= char <= "\u9fff" or "\uff00" <= char <= "\uffef"
+
+
 def _utf8_line(line: bytes) -> str | None:
-    """Return the line as UTF-8 text when it is valid UTF-8 with at least three non-ASCII characters."""
+    """Return the line as UTF-8 text when it is valid UTF-8 holding Chinese text, else None."""
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    # A short GBK line can be valid UTF-8 by chance; three or more Chinese characters cannot.
-    return text if sum(1 for c in text if ord(c) > 0x7F) >= 3 else None
+    # A GBK line is valid UTF-8 only by chance, and then decodes mostly to Latin, Greek or
+    # Cyrillic letters: three Chinese characters, and few others, tell real UTF-8 apart.
+    wide = [c for c in text if ord(c) > 0x7F]
+    chinese = sum(1 for c in wide if _cjk(c))
+    return text if chinese >= 3 and chinese >= 0.8 * len(wide) else None
 
 
 def _has_utf8_line(data: bytes) -> bool:
@@ -254,7 +261,8 @@ def _clean_text(text: str, name: str) -> str:
             "export the records from the DMS as CSV or XLSX",
         )
     if "\x00" in text:
-        # A few NUL bytes (padding, a damaged copy) carry nothing; too many would have been refused above.
+        # NUL bytes (padding at the end, a damaged copy) carry nothing in a text file; binary
+        # files also hold the other control characters counted above.
         text = text.replace("\x00", "")
     if "\r" in text:
         # Old Mac files end lines with CR alone; the parsers and row numbers below expect LF.
