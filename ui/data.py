@@ -8,7 +8,8 @@ import or rollback (which bumps the version) refreshes every page.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import duckdb
@@ -55,19 +56,42 @@ def data_version() -> int:
     return db.data_version(cursor())
 
 
+@contextmanager
+def snapshot() -> Iterator[tuple[duckdb.DuckDBPyConnection, int]]:
+    """Yield a cursor that reads one committed state of the database, and that state's data version.
+
+    An import committing meanwhile (in another session of this server) is not seen: a figure
+    never mixes the state before it with the state after it, and its cache entry is filed under
+    the version it was computed from.
+    """
+    cur = cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        yield cur, db.data_version(cur)
+    finally:
+        cur.execute("ROLLBACK")
+        cur.close()
+
+
 @st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
 def _cached_call(
-    fn_path: str, database: str, version: int, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
+    fn_path: str,
+    database: str,
+    version: int,
+    args: tuple[Any, ...],
+    kwargs: tuple[tuple[str, Any], ...],
+    _cur: duckdb.DuckDBPyConnection,
 ) -> Any:
     module_name, _, name = fn_path.rpartition(".")
     fn = getattr(importlib.import_module(module_name), name)
-    return fn(_connection(database).cursor(), *args, **dict(kwargs))
+    return fn(_cur, *args, **dict(kwargs))
 
 
 def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call ``fn(con, *args, **kwargs)`` through the data cache, keyed by the data version."""
     path = f"{fn.__module__}.{fn.__qualname__}"
-    result: T = _cached_call(path, str(db_path()), data_version(), args, tuple(sorted(kwargs.items())))
+    with snapshot() as (cur, version):
+        result: T = _cached_call(path, str(db_path()), version, args, tuple(sorted(kwargs.items())), cur)
     return result
 
 

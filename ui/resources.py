@@ -11,25 +11,33 @@ import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import duckdb
 import streamlit as st
 
 from analytics.config import db_path
-from ui.data import _connection, data_version
+from ui.data import snapshot
 
 T = TypeVar("T")
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _fitted_call(
-    fn_path: str, database: str, version: int, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
+    fn_path: str,
+    database: str,
+    version: int,
+    args: tuple[Any, ...],
+    kwargs: tuple[tuple[str, Any], ...],
+    _cur: duckdb.DuckDBPyConnection,
 ) -> Any:
     module_name, _, name = fn_path.rpartition(".")
     fn = getattr(importlib.import_module(module_name), name)
-    return fn(_connection(database).cursor(), *args, **dict(kwargs))
+    return fn(_cur, *args, **dict(kwargs))
 
 
 def fitted(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call ``fn(con, *args, **kwargs)`` once per data version and arguments; return the shared result."""
     path = f"{fn.__module__}.{fn.__qualname__}"
-    result: T = _fitted_call(path, str(db_path()), data_version(), args, tuple(sorted(kwargs.items())))
+    # Fitted on one committed state, filed under that state's version.
+    with snapshot() as (cur, version):
+        result: T = _fitted_call(path, str(db_path()), version, args, tuple(sorted(kwargs.items())), cur)
     return result
