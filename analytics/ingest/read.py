@@ -446,7 +446,7 @@ def _xlsx_grid(data: bytes, name: str) -> pd.DataFrame:
         for sheet in book.worksheets:
             # The declared size is often far larger than the cells (formatting down to row
             # 1,048,576); reading the cells themselves keeps a blank sheet cheap.
-            sheet.reset_dimensions()  # type: ignore[union-attr]
+            sheet.reset_dimensions()
             records = []
             for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
                 cells = [_cell_text(v) for v in row]
