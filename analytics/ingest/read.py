@@ -406,13 +406,18 @@ def _padded(records: list[list[str]]) -> pd.DataFrame:
     return pd.DataFrame(padded, columns=range(width), dtype="str")
 
 
-def _too_wide(name: str, cells: int, where: str) -> ImportRefused:
+def _too_wide(name: str, cells: int, where: str, *, sheet: bool = False) -> ImportRefused:
+    remedy = (
+        "delete the stray cells to the right of the table and import it again"
+        if sheet
+        else "check that it is the exported file itself and that its columns are separated by commas, "
+        "tabs or semicolons, then import it again"
+    )
     return _refuse(
         name,
         f"has a row with values in {cells:,} columns ({where}), more than the {MAX_COLUMNS:,} "
         "any DMS export has",
-        "check that it is the exported file itself and that its columns are separated by commas, "
-        "tabs or semicolons, or delete the stray cells to the right and import it again",
+        remedy,
     )
 
 
@@ -453,7 +458,7 @@ def _xlsx_grid(data: bytes, name: str) -> pd.DataFrame:
                 while cells and not cells[-1].strip():
                     cells.pop()
                 if len(cells) > MAX_COLUMNS:
-                    raise _too_wide(name, len(cells), f"row {number:,} of sheet {sheet.title}")
+                    raise _too_wide(name, len(cells), f"row {number:,} of sheet {sheet.title}", sheet=True)
                 records.append(cells)
             if any(any(cell.strip() for cell in r) for r in records):
                 break
