@@ -13,12 +13,16 @@ Grain of the canonical tables (PRODUCT.md §2):
 from __future__ import annotations
 
 import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
 from analytics.config import db_path
-from analytics.errors import UserError
+from analytics.errors import DatabaseLocked, UserError
 
 SCHEMA_VERSION = 5
 
@@ -254,10 +258,70 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 
 
+_LOCK_PID = re.compile(r"\(PID (\d+)\)")
+# One writing transaction at a time per process: two imports on cursors of the one shared
+# connection would otherwise both update the data version and one would fail with a conflict.
+_WRITE_LOCK = threading.Lock()
+
+
+def _command_line(pid: int) -> list[str]:
+    """Return the arguments of a running process (empty where /proc is not available)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+
+
+def lock_holder(message: str) -> tuple[str, str]:
+    """Return (kind, description) of the program DuckDB names in a lock error.
+
+    kind is "dashboard" (a Streamlit server), "command" (``python -m analytics ...``) or "program".
+    """
+    found = _LOCK_PID.search(message)
+    if found is None:
+        return "program", "another program"
+    pid = int(found.group(1))
+    args = _command_line(pid)
+    words = [Path(a).name for a in args]
+    if any(w.startswith("streamlit") for w in words):
+        return "dashboard", f"the dashboard, process {pid}"
+    if "analytics" in args:
+        at = args.index("analytics")
+        return "command", " ".join(["python -m analytics", *args[at + 1 : at + 2]]) + f", process {pid}"
+    program = f"{words[0]}, " if words else ""
+    return "program", f"{program}process {pid}"
+
+
+def _locked(target: Path, exc: duckdb.IOException) -> DatabaseLocked:
+    kind, holder = lock_holder(str(exc))
+    lead = (
+        f"The database {target} is in use by another program ({holder}), and only one program "
+        "can open it at a time"
+    )
+    if kind == "dashboard":
+        advice = (
+            "import files on the dashboard's Data page instead, or stop the dashboard and run this "
+            "command again, or run it on a copy of the database (--db COPY)"
+        )
+    elif kind == "command":
+        advice = "wait for that command to finish, then run this one again"
+    else:
+        advice = (
+            "wait for an import to finish, or stop the dashboard (or import on its Data page instead), "
+            "then run this command again"
+        )
+    return DatabaseLocked(f"{lead}; {advice}.", path=str(target), holder=holder, kind=kind)
+
+
 def connect(
     path: str | os.PathLike[str] | None = None, *, read_only: bool = False
 ) -> duckdb.DuckDBPyConnection:
-    """Open the database (``--db``, ``ANALYTICS_DB`` or the default) and bring its schema up to date."""
+    """Open the database (``--db``, ``ANALYTICS_DB`` or the default) and bring its schema up to date.
+
+    DuckDB lets one program at a time open a database file for writing (and none read it
+    meanwhile): a file held elsewhere raises DatabaseLocked, whose sentence names the program.
+    """
     target = db_path(path)
     if str(target) != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -265,14 +329,32 @@ def connect(
         con = duckdb.connect(str(target), read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
-            raise UserError(
-                f"The database {target} is in use by another program (the dashboard or another import); "
-                "close it or wait for it to finish, then try again."
-            ) from exc
+            raise _locked(target, exc) from exc
         raise UserError(f"The database {target} cannot be opened: {exc}") from exc
     if not read_only:
         migrate(con)
     return con
+
+
+@contextmanager
+def write_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a cursor inside one transaction, committed when the block ends and rolled back if it raises.
+
+    Writers in this process take turns (the dashboard shares one connection between sessions);
+    readers on other cursors keep seeing the last committed state until the commit.
+    """
+    with _WRITE_LOCK:
+        cur = con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        finally:
+            cur.close()
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:

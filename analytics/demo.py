@@ -1877,11 +1877,13 @@ def build_into(
                 "rejected": res.rejected,
             }
         )
-    db.refresh_derived(con)
-    con.execute(
-        "INSERT OR REPLACE INTO meta VALUES ('demo_config', $v)",
-        {"v": json.dumps({**asdict(cfg), "end": cfg.end.isoformat()}, sort_keys=True)},
-    )
+    # One transaction: a build killed here must not leave the vehicles table emptied.
+    with db.write_transaction(con) as cur:
+        db.refresh_derived(cur)
+        cur.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('demo_config', $v)",
+            {"v": json.dumps({**asdict(cfg), "end": cfg.end.isoformat()}, sort_keys=True)},
+        )
     t3 = time.perf_counter()
     step(1.0, "done")
     return {

@@ -7,3 +7,17 @@ class UserError(Exception):
 
 class ImportRefused(UserError):
     """A file that cannot be imported at all; the database is left unchanged."""
+
+
+class DatabaseLocked(UserError):
+    """The database file is open in another program; the message says which and what to do.
+
+    ``holder`` describes that program for a sentence ("the dashboard, process 4242"), ``kind``
+    is "dashboard", "command" or "program" so that the dashboard can word its own advice.
+    """
+
+    def __init__(self, message: str, *, path: str, holder: str, kind: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.holder = holder
+        self.kind = kind

@@ -122,33 +122,52 @@ def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, 
 
 
 def cached(
-    con: duckdb.DuckDBPyConnection, call: Call, *, version: int | None = None, keep: bool | None = None
+    con: duckdb.DuckDBPyConnection,
+    call: Call,
+    *,
+    version: int | None = None,
+    keep: bool | None = None,
+    as_is: bool = False,
 ) -> Any:
     """Return the call's result from the mart, computing and keeping it on a miss.
 
-    ``keep=None`` keeps results that took at least ``MIN_SECONDS``; True always; False never.
+    By default the lookup and the computation run in one read transaction of their own, so the
+    version a result is filed under is the version it was computed from. ``as_is=True`` uses
+    ``con`` as it is: the caller already reads one snapshot (a page's ``snapshot()``, or an
+    outer ``cached`` call) and passes its ``version``. ``keep=None`` keeps results that took at
+    least ``MIN_SECONDS``; True always; False never. Keeping happens on a cursor of its own,
+    outside the read transaction.
     """
+    if as_is:
+        return _lookup_or_compute(con, call, version, keep)
     cur = con.cursor()
-    computed: tuple[int, float] | None = None
     try:
-        # One snapshot for the version and the result, so an import committing meanwhile cannot
-        # pair new data with an old version number.
         cur.execute("BEGIN TRANSACTION")
         try:
-            current = db.data_version(cur) if version is None else version
-            found, value = fetch(cur, call, current) if has_marts(cur) else (False, None)
-            if not found:
-                clock = time.perf_counter()
-                value = call.run(cur)
-                computed = (current, time.perf_counter() - clock)
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        if computed is not None and (keep or (keep is None and computed[1] >= MIN_SECONDS)):
-            store(cur, call, computed[0], value, computed[1])
+            value = _lookup_or_compute(cur, call, version, keep)
+        finally:
+            cur.execute("ROLLBACK")  # a read: nothing to commit
     finally:
         cur.close()
+    return value
+
+
+def _lookup_or_compute(
+    con: duckdb.DuckDBPyConnection, call: Call, version: int | None, keep: bool | None
+) -> Any:
+    current = db.data_version(con) if version is None else version
+    found, value = fetch(con, call, current) if has_marts(con) else (False, None)
+    if found:
+        return value
+    clock = time.perf_counter()
+    value = call.run(con)
+    seconds = time.perf_counter() - clock
+    if keep or (keep is None and seconds >= MIN_SECONDS):
+        writer = con.cursor()
+        try:
+            store(writer, call, current, value, seconds)
+        finally:
+            writer.close()
     return value
 
 

@@ -39,16 +39,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import jieba
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.decomposition import NMF
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
-from sklearn.metrics import normalized_mutual_info_score
+
+if TYPE_CHECKING:
+    # scikit-learn takes two seconds to import; every import of a file tokenises its comments
+    # here but only fitting a model needs it, so it is imported where a model is fitted.
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 from analytics.config import DATA_DIR, settings
 from analytics.errors import UserError
@@ -614,6 +616,9 @@ def mine(
         usable = sorted(np.random.default_rng(seed).choice(usable, MAX_FIT_DOCS, replace=False).tolist())
     if k < 1 or len(usable) < 2:
         return model
+    from sklearn.decomposition import NMF
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
     vectorizer = CountVectorizer(
         analyzer=_identity,
         min_df=2 if len(usable) < 2_000 else max(2, len(usable) // 2_000),
@@ -780,6 +785,8 @@ def purity(labels: Sequence[str], clusters: Sequence[str]) -> float:
 
 def evaluate(texts: Sequence[str], labels: Sequence[str], k: int = 8, seed: int = 0) -> dict[str, Any]:
     """Return purity and NMI against the labels for the lexicon, the discovery and their combination."""
+    from sklearn.metrics import normalized_mutual_info_score
+
     tokens = tokenize(texts)
     model = mine(tokens, k=k, seed=seed)
     detail = _detail(model, tokens, None)
@@ -851,7 +858,8 @@ def _window(
 
     store_key = tuple(sorted(stores)) if stores else None
     call = marts.call_of(fit_window, month, side, store_key, months_back, k, seed)
-    window: _Window = marts.cached(con, call, keep=True)
+    # Inside the caller's read (a page snapshot or a mart computation): the same state.
+    window: _Window = marts.cached(con, call, keep=True, as_is=True)
     return window
 
 

@@ -64,3 +64,22 @@ def test_every_public_analytics_function_has_a_docstring_and_type_hints():
         if not (fn.__doc__ and hinted):
             missing.append(path)
     assert missing == []
+
+
+def test_the_command_table_names_every_command_its_module_registers():
+    import argparse
+
+    from analytics.cli import COMMAND_MODULES, COMMANDS
+
+    registered = {}
+    for module in COMMAND_MODULES:
+        parser = argparse.ArgumentParser()
+        importlib.import_module(module).add_commands(parser.add_subparsers())
+        registered |= dict.fromkeys(_subcommands(parser), module)
+    assert registered == COMMANDS
+    assert list(_subcommands(build_parser())) == list(COMMANDS)
+
+
+def test_a_command_loads_only_its_own_module():
+    assert list(_subcommands(build_parser("rollback"))) == ["import", "imports", "rollback"]
+    assert list(_subcommands(build_parser("no-such-command"))) == list(_subcommands(build_parser()))

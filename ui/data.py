@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import duckdb
@@ -17,7 +18,8 @@ import streamlit as st
 
 from analytics import db, marts
 from analytics.config import db_path
-from analytics.errors import UserError
+from analytics.errors import DatabaseLocked, UserError
+from ui.i18n import t
 
 T = TypeVar("T")
 
@@ -30,11 +32,16 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
 def connection() -> duckdb.DuckDBPyConnection:
     """Return the process-wide connection to the database named by ``ANALYTICS_DB``.
 
-    A database another program holds (an import from the command line, say) stops the page
-    with the sentence saying what to do, not a traceback.
+    The server keeps it open for its whole life, so no other program can open the file while
+    the dashboard runs. A database another program holds (an import from the command line,
+    say) stops the page with the sentence saying what to do, not a traceback; a failure is not
+    cached, so reloading the page once that program has finished opens the database.
     """
     try:
         return _connection(str(db_path()))
+    except DatabaseLocked as exc:
+        st.error(t("app.db_locked", path=exc.path, holder=exc.holder))
+        st.stop()
     except UserError as exc:
         st.error(str(exc))
         st.stop()
@@ -50,19 +57,42 @@ def data_version() -> int:
     return db.data_version(cursor())
 
 
+@contextmanager
+def snapshot() -> Iterator[tuple[duckdb.DuckDBPyConnection, int]]:
+    """Yield a cursor that reads one committed state of the database, and that state's data version.
+
+    An import committing meanwhile (in another session of this server) is not seen: a figure
+    never mixes the state before it with the state after it, and its cache entry is filed under
+    the version it was computed from.
+    """
+    cur = cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        yield cur, db.data_version(cur)
+    finally:
+        cur.execute("ROLLBACK")
+        cur.close()
+
+
 @st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
 def _cached_call(
-    fn_path: str, database: str, version: int, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
+    fn_path: str,
+    database: str,
+    version: int,
+    args: tuple[Any, ...],
+    kwargs: tuple[tuple[str, Any], ...],
+    _cur: duckdb.DuckDBPyConnection,
 ) -> Any:
-    # Through the marts: a result another process (or an import's rebuild) computed for this
-    # data version is read back instead of computed again.
-    return marts.cached(_connection(database), marts.Call(fn_path, args, kwargs), version=version)
+    # Through the marts, inside the caller's snapshot: a result another process (or an import's
+    # rebuild) computed for this data version is read back instead of computed again.
+    return marts.cached(_cur, marts.Call(fn_path, args, kwargs), version=version, as_is=True)
 
 
 def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call ``fn(con, *args, **kwargs)`` through the data cache, keyed by the data version."""
     path = f"{fn.__module__}.{fn.__qualname__}"
-    result: T = _cached_call(path, str(db_path()), data_version(), args, tuple(sorted(kwargs.items())))
+    with snapshot() as (cur, version):
+        result: T = _cached_call(path, str(db_path()), version, args, tuple(sorted(kwargs.items())), cur)
     return result
 
 

@@ -10,24 +10,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import duckdb
 import streamlit as st
 
 from analytics import marts
 from analytics.config import db_path
-from ui.data import _connection, data_version
+from ui.data import snapshot
 
 T = TypeVar("T")
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _fitted_call(
-    fn_path: str, database: str, version: int, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
+    fn_path: str,
+    database: str,
+    version: int,
+    args: tuple[Any, ...],
+    kwargs: tuple[tuple[str, Any], ...],
+    _cur: duckdb.DuckDBPyConnection,
 ) -> Any:
-    return marts.cached(_connection(database), marts.Call(fn_path, args, kwargs), version=version)
+    return marts.cached(_cur, marts.Call(fn_path, args, kwargs), version=version, as_is=True)
 
 
 def fitted(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call ``fn(con, *args, **kwargs)`` once per data version and arguments; return the shared result."""
     path = f"{fn.__module__}.{fn.__qualname__}"
-    result: T = _fitted_call(path, str(db_path()), data_version(), args, tuple(sorted(kwargs.items())))
+    # Fitted on one committed state, filed under that state's version.
+    with snapshot() as (cur, version):
+        result: T = _fitted_call(path, str(db_path()), version, args, tuple(sorted(kwargs.items())), cur)
     return result

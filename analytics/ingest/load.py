@@ -102,6 +102,17 @@ _DUPLICATE_HINT: dict[str, tuple[str, ...]] = {
     "callback": ("order_id", "vin", "callback_date"),
 }
 TOTAL_WORDS = frozenset({"合计", "总计", "小计", "合計", "總計", "total", "Total", "TOTAL"})
+# Plausible ranges: beyond them a number is a typing or export error that would distort every
+# sum (two amounts of 1e308 add up to infinity). Refunds make amounts negative; odometers are not.
+NUMBER_RANGES: dict[str, tuple[float, float]] = {
+    "amount": (-100_000_000.0, 100_000_000.0),
+    "mileage_km": (0.0, 9_999_999.0),
+}
+# A text cell longer than this is a broken file (a quote left open, a pasted document), not a
+# name or a comment; the row is rejected rather than stored cut short.
+MAX_TEXT_CHARS = 4000
+# Rejected rows keep their raw cells for the report, each cut to this length.
+RAW_CELL_CHARS = 500
 _REASONS: dict[str, str] = {
     "date": "unreadable date",
     "datetime": "unreadable date or time",
@@ -263,6 +274,10 @@ def _stage(
         source = rows[header]
         bad: pd.Series | None = None
         reason = _REASONS.get(field_type, "")
+        if field_type in ("key", "text", "vin"):
+            too_long = source.str.len().gt(MAX_TEXT_CHARS).fillna(False).astype(bool)
+            if too_long.any():
+                problems.append((too_long, header, f"text longer than {MAX_TEXT_CHARS:,} characters"))
         if field_type in ("key", "text"):
             out[field_name] = values.clean_text(source)
         elif field_type == "vin":
@@ -290,6 +305,13 @@ def _stage(
             reason = f"score not readable on the {scales[field_name]} scale"
         if bad is not None:
             problems.append((bad, header, reason))
+        if field_name in NUMBER_RANGES:
+            low, high = NUMBER_RANGES[field_name]
+            number = out[field_name]
+            outside = ((number < low) | (number > high)).fillna(False).astype(bool)
+            if outside.any():
+                problems.append((outside, header, f"number outside {low:,.0f} to {high:,.0f}"))
+                out[field_name] = number.mask(outside)
     staged = pd.DataFrame(out)
     if kind == "service" and "service_type" not in columns:
         staged["service_type"] = pd.Series("other", index=staged.index, dtype="str")
@@ -315,7 +337,7 @@ def _key_problems(raw: RawTable, kind: str, columns: dict[str, str], staged: pd.
     problems.append((total, None, "total row, not a record"))
 
     def missing(field_name: str) -> pd.Series:
-        return values.clean_typed(rows[columns[field_name]]).isna()
+        return values.clean_dates(rows[columns[field_name]]).isna()
 
     if kind == "service":
         problems.append((staged["order_id"].isna(), columns["order_id"], "missing work-order number"))
@@ -351,7 +373,14 @@ def _derive_callback_ids(staged: pd.DataFrame) -> pd.Series:
 def _raw_values(raw: RawTable, positions: np.ndarray) -> list[str]:
     subset = raw.rows.iloc[positions][raw.headers]
     return [
-        json.dumps({k: v for k, v in record.items() if isinstance(v, str)}, ensure_ascii=False)
+        json.dumps(
+            {
+                k: v if len(v) <= RAW_CELL_CHARS else v[:RAW_CELL_CHARS] + "…"
+                for k, v in record.items()
+                if isinstance(v, str)
+            },
+            ensure_ascii=False,
+        )
         for record in subset.to_dict("records")
     ]
 
@@ -565,17 +594,10 @@ def import_file(
     report(0.3, f"read {len(raw.rows):,} rows; checking them")
     plan = _prepare(raw, kind, mapping)
     report(0.5, f"{len(plan.staged):,} rows accepted, {plan.rejected:,} rejected; writing")
-    cur = con.cursor()
-    try:
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            import_id = _write(cur, raw, plan, who, started)
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-    finally:
-        cur.close()
+    # Rows, history, rejects, the log entry, the data version and the derived tables commit
+    # together: a process killed at any moment leaves all of the file or none of it.
+    with db.write_transaction(con) as cur:
+        import_id = _write(cur, raw, plan, who, started)
     report(1.0, "done")
     return ImportResult(
         import_id=import_id,
@@ -595,52 +617,40 @@ def import_file(
 
 def rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
     """Undo one import (remove its rows, restore the rows it replaced) and return the counts."""
-    cur = con.cursor()
-    try:
+    with db.write_transaction(con) as cur:
         return _rollback(cur, import_id)
-    finally:
-        cur.close()
 
 
 def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
+    """Undo the import inside the caller's transaction."""
     params = {"import_id": import_id}
-    con.execute("BEGIN TRANSACTION")
-    try:
-        rows = con.execute(
-            "SELECT kind, status, rolled_back_at FROM imports WHERE import_id = $import_id", params
-        ).fetchall()
-        if not rows:
-            raise UserError(
-                f"There is no import {import_id}; `python -m analytics imports` lists the imports."
-            )
-        kind, status, rolled_back_at = rows[0]
-        if status == "rolled_back":
-            when = f" on {rolled_back_at:%Y-%m-%d %H:%M}" if rolled_back_at else ""
-            raise UserError(
-                f"Import {import_id} was already rolled back{when}; there is nothing left to undo."
-            )
-        blocker = con.execute(_sql("ingest_rollback_blocker"), params).fetchall()[0][0]
-        if blocker is not None:
-            raise UserError(
-                f"Import {blocker} has since changed rows that import {import_id} wrote; "
-                f"roll back import {blocker} first."
-            )
-        written_n = int(con.execute(_COUNT_WRITTEN_BY[kind], params).fetchall()[0][0])
-        restored_n = int(con.execute(_COUNT_REPLACED_BY[kind], params).fetchall()[0][0])
-        con.execute(_DELETE_WRITTEN_BY[kind], params)
-        con.execute(_sql(f"ingest_{TABLES[kind]}_restore"), params)
-        con.execute(_DELETE_HISTORY[kind], params)
-        con.execute(
-            "UPDATE imports SET status = 'rolled_back', rolled_back_at = $now WHERE import_id = $import_id",
-            {**params, "now": datetime.now()},
+    rows = con.execute(
+        "SELECT kind, status, rolled_back_at FROM imports WHERE import_id = $import_id", params
+    ).fetchall()
+    if not rows:
+        raise UserError(f"There is no import {import_id}; `python -m analytics imports` lists the imports.")
+    kind, status, rolled_back_at = rows[0]
+    if status == "rolled_back":
+        when = f" on {rolled_back_at:%Y-%m-%d %H:%M}" if rolled_back_at else ""
+        raise UserError(f"Import {import_id} was already rolled back{when}; there is nothing left to undo.")
+    blocker = con.execute(_sql("ingest_rollback_blocker"), params).fetchall()[0][0]
+    if blocker is not None:
+        raise UserError(
+            f"Import {blocker} has since changed rows that import {import_id} wrote; "
+            f"roll back import {blocker} first."
         )
-        if written_n or restored_n:
-            db.bump_data_version(con)
-            db.refresh_derived(con)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    written_n = int(con.execute(_COUNT_WRITTEN_BY[kind], params).fetchall()[0][0])
+    restored_n = int(con.execute(_COUNT_REPLACED_BY[kind], params).fetchall()[0][0])
+    con.execute(_DELETE_WRITTEN_BY[kind], params)
+    con.execute(_sql(f"ingest_{TABLES[kind]}_restore"), params)
+    con.execute(_DELETE_HISTORY[kind], params)
+    con.execute(
+        "UPDATE imports SET status = 'rolled_back', rolled_back_at = $now WHERE import_id = $import_id",
+        {**params, "now": datetime.now()},
+    )
+    if written_n or restored_n:
+        db.bump_data_version(con)
+        db.refresh_derived(con)
     return {"import_id": import_id, "deleted": written_n - restored_n, "restored": restored_n}
 
 

@@ -1,9 +1,14 @@
 """Bytes or a path to a raw table of strings: format, encoding, delimiter and header row sniffed.
 
 The format is told by content (a ZIP signature means XLSX), never by the file name; CSV text
-is tried as strict UTF-8 (with or without BOM), then GB18030 (a superset of GBK), then
-charset-normalizer's best guess. The header row is the row among the first 30 that names the
-most known columns, so title lines and blank rows above it do not matter.
+is tried as UTF-16/32 (by BOM, or by the pattern of zero bytes without one), strict UTF-8 (with
+or without BOM), UTF-8 and GB18030 line by line (two exports pasted together), GB18030 (a
+superset of GBK), then charset-normalizer's best guess. The header row is the row among the
+first 30 that names the most known columns, so title lines and blank rows above it do not matter.
+
+The reader bounds its work: a row with values in more than ``MAX_COLUMNS`` columns, a "header"
+that is a long run of text, or a quote left open that swallows the rest of the file is refused
+with a sentence rather than parsed for minutes or read as one giant cell.
 """
 
 from __future__ import annotations
@@ -30,6 +35,13 @@ from analytics.ingest.mapping import matched_fields
 
 SOURCE_ROW = "_source_row"
 HEADER_SEARCH_ROWS = 30
+# No DMS export is this wide; a wider row is a wrong file or a wrong delimiter. Empty cells at
+# the end of a row (Excel writes them for formatted columns) do not count.
+MAX_COLUMNS = 1000
+# A header cell longer than this is a line of text, not a column name.
+MAX_HEADER_CHARS = 200
+# A quoted cell spanning more lines than this has swallowed records: a quote was left open.
+MAX_CELL_LINES = 50
 DELIMITERS: tuple[str, ...] = (",", "\t", ";", "|")
 _SNIFF_CHARS = 65536
 _SNIFF_RECORDS = 200
@@ -46,8 +58,14 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"RIFF", "a media file"),
     (b"\x00\x00\x01\x00", "an icon image"),
 )
-_MARKUP = re.compile(r"^\s*<(!doctype\s+html|html|head|body|table|meta|\?xml)", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Leading blank space and <!-- comments --> are skipped before looking for markup.
+_MARKUP_START = re.compile(r"^(?:\s|<!--.*?-->)*", re.DOTALL)
+_HTML = re.compile(r"<(!doctype\s+html|html|head|body|table|meta|div|style|script|title)\b", re.IGNORECASE)
+_XML = re.compile(r"<\?xml\b", re.IGNORECASE)
+_EXCEL_XML = "urn:schemas-microsoft-com:office:spreadsheet"
+# Two Chinese characters in a row encoded as UTF-8: some lines of a non-UTF-8 file may be UTF-8.
+_UTF8_CJK_RUN = re.compile(rb"(?:[\xe4-\xe9][\x80-\xbf]{2}){2}")
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SAVE_AS = "open it in Excel and save it as .xlsx or CSV, then import that file"
 
 
@@ -99,10 +117,100 @@ def _sniff_format(data: bytes, name: str) -> str:
     return "csv"
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str]:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+def _wide_encoding(data: bytes) -> str | None:
+    """Return the UTF-16/32 codec a file without BOM is in, told by where its zero bytes fall."""
+    head = data[:4096]
+    size = len(head) // 4 * 4
+    if size < 8 or b"\x00" not in head:
+        return None
+    quarter = size // 4
+    zeros = [head[offset:size:4].count(0) for offset in range(4)]
+    # ASCII (digits, commas, dates, line ends) fills most of an export; in UTF-16 each such
+    # character has one zero byte, in UTF-32 three (two for Chinese characters).
+    if zeros[2] == zeros[3] == quarter and zeros[0] < quarter // 10:
+        return "utf-32-le"
+    if zeros[0] == zeros[1] == quarter and zeros[3] < quarter // 10:
+        return "utf-32-be"
+    even, odd = zeros[0] + zeros[2], zeros[1] + zeros[3]
+    if odd >= size * 0.15 and even < size // 200:
+        return "utf-16-le"
+    if even >= size * 0.15 and odd < size // 200:
+        return "utf-16-be"
+    return None
+
+
+def _cjk(char: str) -> bool:
+    return "\u2e80" <= char <= "\u9fff" or "\uff00" <= char <= "\uffef"
+
+
+def _utf8_line(line: bytes) -> str | None:
+    """Return the line as UTF-8 text when it is valid UTF-8 holding Chinese text, else None."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    # A GBK line is valid UTF-8 only by chance, and then decodes mostly to Latin, Greek or
+    # Cyrillic letters: three Chinese characters, and few others, tell real UTF-8 apart.
+    wide = [c for c in text if ord(c) > 0x7F]
+    chinese = sum(1 for c in wide if _cjk(c))
+    return text if chinese >= 3 and chinese >= 0.8 * len(wide) else None
+
+
+def _has_utf8_line(data: bytes) -> bool:
+    """Return whether a line of the (not wholly UTF-8) data is UTF-8 Chinese text."""
+    seen: set[int] = set()
+    for match in _UTF8_CJK_RUN.finditer(data):
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        if start in seen:
+            continue
+        seen.add(start)
+        end = data.find(b"\n", match.end())
+        if _utf8_line(data[start : end if end >= 0 else len(data)].removeprefix(b"\xef\xbb\xbf")):
+            return True
+    return False
+
+
+def _decode_mixed(data: bytes) -> str | None:
+    """Return the text of a file whose lines are partly UTF-8 and partly GB18030, or None."""
+    parts: list[str] = []
+    utf8_lines = gbk_lines = 0
+    for line in data.removeprefix(b"\xef\xbb\xbf").split(b"\n"):
+        if line.isascii():
+            parts.append(line.decode("ascii"))
+            continue
+        text = _utf8_line(line)
+        if text is not None:
+            utf8_lines += 1
+            parts.append(text)
+            continue
         try:
-            return data.decode("utf-16"), "utf-16"
+            parts.append(line.decode("gb18030"))
+            gbk_lines += 1
+        except UnicodeDecodeError:
+            try:
+                parts.append(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                return None
+    return "\n".join(parts) if utf8_lines and gbk_lines else None
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    boms = (
+        (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    )
+    for bom, codec in boms:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec), codec
+            except UnicodeDecodeError:
+                break
+    wide = _wide_encoding(data)
+    if wide is not None:
+        try:
+            return data.decode(wide), wide
         except UnicodeDecodeError:
             pass
     try:
@@ -110,6 +218,10 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         return text, "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
     except UnicodeDecodeError:
         pass
+    if _has_utf8_line(data):
+        mixed = _decode_mixed(data)
+        if mixed is not None:
+            return mixed, "utf-8+gb18030"
     try:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError:
@@ -126,16 +238,36 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
     return str(best), best.encoding
 
 
-def _check_text(text: str, name: str) -> None:
+def _clean_text(text: str, name: str) -> str:
+    """Return the decoded text with stray NUL bytes dropped and line ends as "\\n"; refuse non-tables."""
     head = text[:8192]
-    if _MARKUP.match(head):
-        raise _refuse(name, "is a web page or XML document, not a table file", _SAVE_AS)
-    if "\x00" in head or len(_CONTROL.findall(head)) > max(2, len(head) // 100):
+    skipped = _MARKUP_START.match(head)
+    start = head[skipped.end() :] if skipped else head
+    if _XML.match(start):
+        if _EXCEL_XML in head:
+            raise _refuse(
+                name, "is an Excel 2003 XML spreadsheet, not a table file that can be read", _SAVE_AS
+            )
+        raise _refuse(
+            name, "is an XML document, not a table file", "export the records from the DMS as CSV or XLSX"
+        )
+    if _HTML.match(start):
+        # Some DMS "Excel" exports are HTML tables named .xls.
+        raise _refuse(name, "is a web page (HTML), not an Excel or CSV file", _SAVE_AS)
+    if len(_CONTROL.findall(head)) > max(2, len(head) // 100):
         raise _refuse(
             name,
             "is not a table (it looks like a binary file)",
             "export the records from the DMS as CSV or XLSX",
         )
+    if "\x00" in text:
+        # NUL bytes (padding at the end, a damaged copy) carry nothing in a text file; binary
+        # files also hold the other control characters counted above.
+        text = text.replace("\x00", "")
+    if "\r" in text:
+        # Old Mac files end lines with CR alone; the parsers and row numbers below expect LF.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def _sample(text: str) -> str:
@@ -181,6 +313,7 @@ def _csv_fast(text: str, delimiter: str, width: int, name: str) -> tuple[int, li
     if not any(any(cells) for cells in head):
         return None
     header_at = _find_header(head)
+    _check_header(name, head[header_at], header_at)
     offset = 0
     for _ in range(lines[header_at]):
         offset = text.find("\n", offset) + 1
@@ -216,6 +349,10 @@ def _csv_fast(text: str, delimiter: str, width: int, name: str) -> tuple[int, li
 
 def _csv_grid(text: str, delimiter: str, width: int, name: str) -> pd.DataFrame:
     """Return every record of the text as a grid of strings (general parser)."""
+    if width > MAX_COLUMNS:
+        # Mostly empty cells at the ends of rows, or a row far too wide: only the record-by-record
+        # parser below trims the one and stops at the other without building a huge grid.
+        return _csv_records(text, delimiter, name)
     try:
         with warnings.catch_warnings():
             # pandas only warns when a record is wider than the names it was given and drops
@@ -237,13 +374,51 @@ def _csv_grid(text: str, delimiter: str, width: int, name: str) -> pd.DataFrame:
         pass
     # A record wider than the sampled ones, or quoting the C parser rejects: the csv module
     # reads every record, and short records are padded.
+    return _csv_records(text, delimiter, name)
+
+
+def _csv_records(text: str, delimiter: str, name: str) -> pd.DataFrame:
+    """Return the records of the text as a padded grid, read one by one with empty trailing cells dropped."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    records: list[list[str]] = []
     try:
-        records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        for record in reader:
+            while record and not record[-1].strip():
+                record.pop()
+            if len(record) > MAX_COLUMNS:
+                raise _too_wide(name, len(record), f"line {reader.line_num:,}")
+            records.append(record)
     except csv.Error as exc:
-        raise _refuse(name, f"cannot be read as a table ({exc})", _SAVE_AS) from exc
-    width = max((len(r) for r in records), default=1)
+        if "field limit" in str(exc):
+            raise _refuse(
+                name,
+                f"has a cell longer than {csv.field_size_limit():,} characters on line {reader.line_num:,}, "
+                "which no DMS export has",
+                "check that it is the exported file and that its quotes are closed",
+            ) from exc
+        raise _refuse(name, f"cannot be read as a table (line {reader.line_num:,}: {exc})", _SAVE_AS) from exc
+    return _padded(records)
+
+
+def _padded(records: list[list[str]]) -> pd.DataFrame:
+    width = max((len(r) for r in records), default=1) or 1
     padded = [r + [""] * (width - len(r)) for r in records]
     return pd.DataFrame(padded, columns=range(width), dtype="str")
+
+
+def _too_wide(name: str, cells: int, where: str, *, sheet: bool = False) -> ImportRefused:
+    remedy = (
+        "delete the stray cells to the right of the table and import it again"
+        if sheet
+        else "check that it is the exported file itself and that its columns are separated by commas, "
+        "tabs or semicolons, then import it again"
+    )
+    return _refuse(
+        name,
+        f"has a row with values in {cells:,} columns ({where}), more than the {MAX_COLUMNS:,} "
+        "any DMS export has",
+        remedy,
+    )
 
 
 def _cell_text(value: Any) -> str:
@@ -274,16 +449,26 @@ def _xlsx_grid(data: bytes, name: str) -> pd.DataFrame:
     try:
         records: list[list[str]] = []
         for sheet in book.worksheets:
-            records = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            # The declared size is often far larger than the cells (formatting down to row
+            # 1,048,576); reading the cells themselves keeps a blank sheet cheap.
+            sheet.reset_dimensions()
+            records = []
+            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                cells = [_cell_text(v) for v in row]
+                while cells and not cells[-1].strip():
+                    cells.pop()
+                if len(cells) > MAX_COLUMNS:
+                    raise _too_wide(name, len(cells), f"row {number:,} of sheet {sheet.title}", sheet=True)
+                records.append(cells)
             if any(any(cell.strip() for cell in r) for r in records):
                 break
+    except ImportRefused:
+        raise
     except Exception as exc:  # a damaged sheet inside a readable workbook
         raise _refuse(name, "is an Excel workbook whose first sheet cannot be read", _SAVE_AS) from exc
     finally:
         book.close()
-    width = max((len(r) for r in records), default=1)
-    padded = [r + [""] * (width - len(r)) for r in records]
-    return pd.DataFrame(padded, columns=range(width), dtype="str")
+    return _padded(records)
 
 
 def _column_letter(index: int) -> str:
@@ -322,6 +507,48 @@ def _find_header(records: list[list[str]]) -> int:
     return widths.index(max(widths))
 
 
+def _check_header(name: str, cells: list[str], position: int) -> None:
+    """Refuse a header row that is a run of text rather than column names."""
+    longest = max((len(cell) for cell in cells), default=0)
+    if longest > MAX_HEADER_CHARS and len(matched_fields(cells)) < 2:
+        raise _refuse(
+            name,
+            f"has no row of column names in its first {HEADER_SEARCH_ROWS} rows (row {position + 1:,} "
+            f"holds a run of text more than {MAX_HEADER_CHARS} characters long)",
+            "check that it is a DMS export of work orders or callbacks, saved as CSV or XLSX",
+        )
+
+
+def _check_quotes(name: str, text: str, headers: list[str], rows: pd.DataFrame) -> None:
+    """Refuse a CSV whose quote was left open: one cell swallows the records after it."""
+    end = text.rstrip()
+    last = rows.iloc[-1]
+    for header in headers:
+        cell = last[header]
+        if isinstance(cell, str) and "\n" in cell and end.endswith(cell):
+            opened = text.rfind('"', 0, len(end) - len(cell) + 1)
+            line = text.count("\n", 0, max(opened, 0)) + 1
+            raise _refuse(
+                name,
+                f'has a quote (") on line {line:,} that is never closed, so the rest of the file '
+                "would be read as one cell",
+                "remove that quote or close it, then import the file again",
+            )
+    for header in headers:
+        column = rows[header]
+        if not column.str.contains("\n", regex=False, na=False).any():
+            continue
+        breaks = column.str.count("\n").fillna(0).to_numpy(dtype="int64")
+        worst = int(breaks.argmax())
+        if breaks[worst] >= MAX_CELL_LINES:
+            raise _refuse(
+                name,
+                f"has a cell in row {int(rows[SOURCE_ROW].to_numpy()[worst]):,} (column {header}) that runs "
+                f'over {int(breaks[worst]) + 1:,} lines, so a quote (") was probably left open there',
+                "check the quotes in that row, then import the file again",
+            )
+
+
 def _assemble(
     name: str, header_cells: list[str], body: pd.DataFrame, source_rows: np.ndarray
 ) -> tuple[list[str], pd.DataFrame]:
@@ -355,6 +582,7 @@ def _grid_table(grid: pd.DataFrame, name: str) -> tuple[int, list[str], pd.DataF
             "delete the blank rows above the header and import it again",
         )
     header_at = _find_header(head)
+    _check_header(name, head[header_at], header_at)
     body = grid.iloc[header_at + 1 :]
     headers, rows = _assemble(name, head[header_at], body, body.index.to_numpy() + 1)
     return header_at + 1, headers, rows
@@ -370,12 +598,13 @@ def read_table(source: str | Path | bytes, file_name: str | None = None) -> RawT
         header_row, headers, rows = _grid_table(_xlsx_grid(data, name), name)
     else:
         text, encoding = _decode(data, name)
-        _check_text(text, name)
+        text = _clean_text(text, name)
         delimiter, width = _sniff_delimiter(text)
-        fast = _csv_fast(text, delimiter, width, name)
+        fast = _csv_fast(text, delimiter, width, name) if width <= MAX_COLUMNS else None
         if fast is None:
             fast = _grid_table(_csv_grid(text, delimiter, width, name), name)
         header_row, headers, rows = fast
+        _check_quotes(name, text, headers, rows)
     return RawTable(
         file_name=name,
         encoding=encoding,

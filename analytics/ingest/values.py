@@ -25,6 +25,11 @@ _EXCEL_SERIAL = r"^\d{5}(?:\.\d+)?$"
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # Serial numbers outside this range are not dates a DMS would export (1954-10 .. 2119-01).
 _SERIAL_RANGE = (20000, 80000)
+# Dates outside these years are typing or export errors (0001-01-01, 9999-12-31), not visits.
+DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2100-01-01"))
+# "0000-00-00", "0000/00/00 00:00:00", "00000000": a database's way of saying "no date";
+# "1900-01-00" is how Excel shows an empty date cell that holds 0.
+_ZERO_DATE = r"(?:[0\s\-/.:T年月日时分秒]*0|1900\s*[-/.年]\s*0?1\s*[-/.月]\s*00?)[0\s\-/.:T年月日时分秒]*"
 
 TRUE_WORDS = frozenset({"是", "y", "yes", "1", "true", "t", "√", "✓", "有", "已预约", "预约"})
 FALSE_WORDS = frozenset({"否", "n", "no", "0", "false", "f", "×", "✗", "无", "未预约", "非预约", "不是"})
@@ -117,6 +122,12 @@ def clean_typed(s: pd.Series) -> pd.Series:
     return text.mask(text.str.lower().isin(MISSING_TOKENS))
 
 
+def clean_dates(s: pd.Series) -> pd.Series:
+    """Return clean_typed(s) with zero dates ("0000-00-00") treated as missing."""
+    text = clean_typed(s)
+    return text.mask(text.str.fullmatch(_ZERO_DATE).fillna(False).astype(bool))
+
+
 def clean_vin(s: pd.Series) -> pd.Series:
     """Return VINs upper-cased without spaces (validity is a data-quality finding, not checked here)."""
     text = clean_text(s).str.replace(" ", "", regex=False).str.upper()
@@ -139,17 +150,24 @@ def _datetimes_of(u: pd.Series) -> Parsed:
             "second": numbers[5].fillna(0),
         }
     )
-    values = pd.to_datetime(frame, errors="coerce").astype("datetime64[us]")
+    # to_datetime would roll 25:61 over into the next day; an impossible time is unreadable.
+    clock_ok = (frame["hour"] <= 23) & (frame["minute"] <= 59) & (frame["second"] <= 59)
+    values = pd.to_datetime(frame, errors="coerce").astype("datetime64[us]").where(clock_ok)
     serial = pd.to_numeric(u.where(u.str.fullmatch(_EXCEL_SERIAL)), errors="coerce")
     serial = serial.where(serial.between(*_SERIAL_RANGE))
     from_serial = (_EXCEL_EPOCH + pd.to_timedelta(serial, unit="D")).dt.round("s")
     values = values.fillna(from_serial.astype("datetime64[us]"))
+    values = values.where((values >= DATE_RANGE[0]) & (values < DATE_RANGE[1]))
     return values, u.notna() & values.isna()
 
 
 def parse_datetimes(s: pd.Series, *, keep_time: bool) -> Parsed:
-    """Return (datetime64 values, unreadable mask); the time of day is dropped unless keep_time."""
-    values, bad = _per_unique(clean_typed(s), _datetimes_of)
+    """Return (datetime64 values, unreadable mask); the time of day is dropped unless keep_time.
+
+    Zero dates count as missing; impossible dates (2023/2/30) and years outside 1900-2099 are
+    unreadable.
+    """
+    values, bad = _per_unique(clean_dates(s), _datetimes_of)
     values = values.astype("datetime64[us]")
     if not keep_time:
         values = values.dt.normalize()
@@ -256,9 +274,14 @@ def parse_complaint_levels(s: pd.Series) -> Parsed:
 
 
 def detect_scale(s: pd.Series) -> str:
-    """Return the scale of a score column from all its values: "1-5", "0-10", "0-100" or "labels"."""
+    """Return the scale of a score column from all its values: "1-5", "0-10", "0-100" or "labels".
+
+    Numbers outside 0-100 are unreadable on every scale, so one stray 1e308 does not turn a
+    0-10 column into a 0-100 one.
+    """
     text = clean_typed(s).dropna().drop_duplicates()
     numbers = pd.to_numeric(text, errors="coerce").dropna()
+    numbers = numbers[numbers.between(0, 100)]
     if numbers.empty:
         return "labels"
     if numbers.between(1, 5).all():

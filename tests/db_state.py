@@ -1,0 +1,80 @@
+"""Helpers for reliability tests: run the real CLI, fingerprint a database, check derived tables."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from analytics import db
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Everything an import, a rollback or a refusal may touch; fixed statements, one per table.
+STATE_QUERIES: dict[str, str] = {
+    "service_orders": "SELECT * FROM service_orders",
+    "callbacks": "SELECT * FROM callbacks",
+    "service_orders_history": "SELECT * FROM service_orders_history",
+    "callbacks_history": "SELECT * FROM callbacks_history",
+    "imports": "SELECT * FROM imports",
+    "rejected_rows": "SELECT * FROM rejected_rows",
+    "vehicles": "SELECT * FROM vehicles",
+    "comment_tokens": "SELECT * FROM comment_tokens",
+    "meta": "SELECT * FROM meta",
+}
+CANONICAL = ("service_orders", "callbacks", "service_orders_history", "callbacks_history", "vehicles")
+
+
+def run_cli(*args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m analytics ARGS`` in a fresh process and return what it did."""
+    return subprocess.run(
+        [sys.executable, "-m", "analytics", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+    )
+
+
+def _digest(rows: list[tuple[object, ...]]) -> str:
+    return hashlib.sha256(repr(sorted(map(repr, rows))).encode("utf-8")).hexdigest()
+
+
+def fingerprint_of(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:
+    """Return (row count, content hash) per table of STATE_QUERIES, independent of row order."""
+    found = {}
+    for table, sql in STATE_QUERIES.items():
+        rows = con.execute(sql).fetchall()
+        found[table] = (len(rows), _digest(rows))
+    return found
+
+
+def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
+    """Return the fingerprint of the database file (opened read-only, then closed)."""
+    con = db.connect(path, read_only=True)
+    try:
+        return fingerprint_of(con)
+    finally:
+        con.close()
+
+
+def derived_is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Return whether vehicles and comment tokens are what a rebuild from the canonical tables gives."""
+    derived = ("SELECT * FROM vehicles", "SELECT callback_id, comment, tokens FROM comment_tokens")
+    cur = con.cursor()
+    try:
+        stored = [_digest(cur.execute(sql).fetchall()) for sql in derived]
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            db.refresh_derived(cur)
+            rebuilt = [_digest(cur.execute(sql).fetchall()) for sql in derived]
+        finally:
+            cur.execute("ROLLBACK")
+    finally:
+        cur.close()
+    return stored == rebuilt

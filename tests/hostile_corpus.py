@@ -1,0 +1,387 @@
+"""Hostile and broken DMS exports, generated at test time (nothing multi-megabyte is committed).
+
+Each ``Case`` builds the bytes of one file and says what the import must do with it: refuse it
+with a sentence containing ``refused``, or import it with exactly ``inserted`` new rows and
+``rejected`` rejected rows (``reasons`` among the reported reasons). ``stored`` lists values that
+must be in the database afterwards: (table key, column, value). Work-order numbers start with
+``HX`` so they never collide with the golden files the test database already holds.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import openpyxl
+
+SERVICE_HEADER = [
+    "门店", "工单号", "车架号", "车牌号", "客户姓名", "联系电话", "车型", "购车日期",
+    "进厂日期", "进厂里程", "维修类型", "结算金额", "服务顾问", "是否预约",
+]  # fmt: skip
+CALLBACK_HEADER = [
+    "工单号",
+    "回访类型",
+    "回访日期",
+    "回访人",
+    "是否接通",
+    "总体满意度",
+    "推荐意愿",
+    "客户意见",
+]
+COLUMN = {name: i for i, name in enumerate(SERVICE_HEADER)}
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+def service_row(i: int, **changes: str) -> list[str]:
+    """Return one plausible work order (keyed HX00001...); ``changes`` replace cells by header."""
+    row = [
+        "城东店", f"HX{i:05d}", f"LSVHX{i:012d}", f"沪A{i:05d}", "张伟", "13812345678", "朗逸",
+        "2022/3/18", f"2024/3/{i % 28 + 1}", "12,345", "保养", "1,280.00", "王磊", "是",
+    ]  # fmt: skip
+    for header, value in changes.items():
+        row[COLUMN[header]] = value
+    return row
+
+
+def table_text(rows: list[list[str]], delimiter: str = ",", newline: str = "\n") -> str:
+    """Return the rows as CSV text (quoted where needed) with the given line end."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator=newline).writerows(rows)
+    return buffer.getvalue()
+
+
+def service_csv(n: int = 5, encoding: str = "utf-8", newline: str = "\n", start: int = 1) -> bytes:
+    """Return n work orders under the header as CSV bytes."""
+    rows = [SERVICE_HEADER] + [service_row(i) for i in range(start, start + n)]
+    return table_text(rows, newline=newline).encode(encoding)
+
+
+def _xlsx(rows: list[list[object]], *, text_cells: bool = False) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    if text_cells:
+        # A DMS writes "=..." as text; openpyxl would otherwise store it as a formula.
+        for cells in sheet.iter_rows():
+            for cell in cells:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx_without_sheets() -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(_xlsx([])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                start, end = data.index(b"<sheets>"), data.index(b"</sheets>") + len(b"</sheets>")
+                data = data[:start] + b"<sheets/>" + data[end:]
+            archive.writestr(item, data)
+    return out.getvalue()
+
+
+def _xlsx_with_far_cell() -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(SERVICE_HEADER)
+    sheet.append(service_row(1))
+    sheet.cell(row=2, column=16_000, value="stray")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (48, 32), (200, 30, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _zip_of_text() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("工单.csv", "not a workbook")
+    return buffer.getvalue()
+
+
+def _html_table() -> bytes:
+    cells = "".join(f"<td>{h}</td>" for h in SERVICE_HEADER)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in service_row(i)) + "</tr>" for i in (1, 2))
+    page = f'<html xmlns:x="urn:schemas-microsoft-com:office:excel"><body><table><tr>{cells}</tr>{body}</table></body></html>'
+    return page.encode("gbk")
+
+
+def _excel_2003_xml() -> bytes:
+    return (
+        '<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">'
+        "<Worksheet><Table><Row><Cell><Data>工单号</Data></Cell></Row></Table></Worksheet></Workbook>"
+    ).encode()
+
+
+def _mixed_encodings() -> bytes:
+    # Two exports pasted together: a GBK one (with the header) and a UTF-8 one.
+    first = table_text([SERVICE_HEADER] + [service_row(i) for i in (1, 2, 3)]).encode("gbk")
+    second = table_text([service_row(i, 客户姓名="李娜") for i in (4, 5, 6)]).encode("utf-8")
+    return first + second
+
+
+def _unquoted_rows(n: int) -> list[list[str]]:
+    """Return the header and n rows without a cell that needs quotes (no commas in numbers)."""
+    return [SERVICE_HEADER] + [service_row(i, 进厂里程="12345", 结算金额="1280.00") for i in range(1, n + 1)]
+
+
+def _unterminated_quote() -> bytes:
+    text = table_text(_unquoted_rows(5))
+    return text.replace("HX00003,", 'HX00003,"', 1).encode("utf-8")
+
+
+def _runaway_quote() -> bytes:
+    text = table_text(_unquoted_rows(119))
+    text = text.replace(",张伟,", ',"张伟,', 1)  # opened in row 2 ...
+    text = text.replace("HX00080,", 'HX00080",', 1)  # ... closed 78 lines further down
+    return text.encode("utf-8")
+
+
+def _wide_values() -> bytes:
+    rows = [SERVICE_HEADER] + [service_row(i) for i in (1, 2)]
+    rows.append(service_row(3) + ["1"] * 100_000)
+    return table_text(rows).encode("utf-8")
+
+
+def _wide_blanks() -> bytes:
+    # Excel writes empty cells for every formatted column: 100,000 trailing commas.
+    text = table_text([SERVICE_HEADER] + [service_row(i) for i in (1, 2, 3)])
+    lines = text.split("\n")
+    lines[2] += "," * 100_000
+    return "\n".join(lines).encode("utf-8")
+
+
+def _nul_bytes() -> bytes:
+    text = table_text([SERVICE_HEADER] + [service_row(i) for i in range(1, 5)])
+    return text.replace("张伟", "张\x00伟", 2).encode("utf-8") + b"\x00" * 64
+
+
+def _binary_text() -> bytes:
+    # Text-like but full of control characters: a database dump, not an export.
+    rng = random.Random(3)
+    return bytes(rng.choice(b"\x01\x02\x03\x04\x05\x06\x10\x11abc,\n") for _ in range(20_000))
+
+
+def _dates() -> bytes:
+    rows = [
+        SERVICE_HEADER,
+        service_row(1, 进厂日期="2023/2/30"),
+        service_row(2, 进厂日期="0000-00-00"),
+        service_row(3, 进厂日期="2024-13-01"),
+        service_row(4, 进厂日期="9999-12-31"),
+        service_row(5, 购车日期="0000-00-00 00:00:00"),
+        service_row(6, 购车日期="1900/01/00"),
+        service_row(7, 进厂日期="2024年2月29日"),
+    ]
+    return table_text(rows).encode("gbk")
+
+
+def _numbers() -> bytes:
+    rows = [
+        SERVICE_HEADER,
+        service_row(1, 结算金额="1e308"),
+        service_row(2, 结算金额="99999999999999999999"),
+        service_row(3, 进厂里程="99999999999999999999"),
+        service_row(4, 进厂里程="1e308"),
+        service_row(5, 结算金额="-350.00"),  # a refund: kept
+        service_row(6, 进厂里程="-5"),
+        service_row(7, 结算金额="inf"),
+        service_row(8, 结算金额="NaN"),  # a placeholder: missing, row kept
+        service_row(9, 结算金额="99,999,999.99"),
+    ]
+    return table_text(rows).encode("gbk")
+
+
+def _duplicates() -> bytes:
+    rows = [SERVICE_HEADER, service_row(1, 结算金额="100"), service_row(2), service_row(1, 结算金额="200")]
+    rows.append(service_row(2))  # an exact copy: imported once, not rejected
+    return table_text(rows).encode("gbk")
+
+
+def _formulas() -> bytes:
+    rows = [
+        SERVICE_HEADER,
+        service_row(1, 客户姓名=FORMULA),
+        service_row(2, 服务顾问="+SUM(1,2)", 车型="@A1"),
+        service_row(3, 结算金额="=1+2"),
+    ]
+    return table_text(rows).encode("utf-8")
+
+
+def _formulas_xlsx() -> bytes:
+    return _xlsx([SERVICE_HEADER, service_row(1, 客户姓名=FORMULA), service_row(2)], text_cells=True)
+
+
+def _long_strings() -> bytes:
+    rows = [
+        SERVICE_HEADER,
+        service_row(1, 客户姓名="长" * 5_000),
+        service_row(2, 服务顾问="王" * 4_000),
+        service_row(3, 车型="x" * 3_000_000),
+        service_row(4),
+    ]
+    return table_text(rows).encode("utf-8")
+
+
+def _callbacks() -> bytes:
+    rows = [
+        CALLBACK_HEADER,
+        ["WO240301001", "3DC", "2024/3/2 10:15", "小刘", "接通", "满意", "1e308", "服务很好" * 10],
+        ["WO240301002", "3DC", "2024/2/30 10:15", "小刘", "接通", "满意", "9", "ok"],
+        ["WO240301003", "3DC", "2024/3/3 10:15", "小刘", "接通", "满意", "9", FORMULA],
+        ["WO240301004", "3DC", "2024/3/4 10:15", "小刘", "接通", "非常满意", "10", "好" * 4_001],
+        ["WO240301005", "3DC", "2024/3/5 25:61", "小刘", "接通", "满意", "9", "时间不对"],
+        ["WO240301006", "3DC", "2024/3/6 09:00", "小刘", "未接通", "", "", ""],
+        ["WO240301007", "3DC", "2024/3/7 09:00", "小刘", "接通", "满意", "8", "👍 洗车很干净\t，赞！"],
+    ]
+    return table_text(rows).encode("gb18030")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hostile file and what importing it must do."""
+
+    name: str
+    data: Callable[[], bytes]
+    suffix: str = ".csv"
+    refused: str | None = None
+    inserted: int = 0
+    rejected: int = 0
+    reasons: tuple[str, ...] = ()
+    stored: tuple[tuple[str, str, object], ...] = field(default_factory=tuple)
+    kind: str = "service"
+
+    @property
+    def file_name(self) -> str:
+        """Return the name the case is written under."""
+        return self.name + self.suffix
+
+
+CASES: tuple[Case, ...] = (
+    # Not tables at all.
+    Case("random_binary", lambda: random.Random(0).randbytes(65_536), ".bin", refused="text encoding"),
+    Case("control_characters", _binary_text, refused="looks like a binary file"),
+    Case("png_image", _png, ".png", refused="it is a PNG image"),
+    Case("zip_not_xlsx", _zip_of_text, ".xlsx", refused="not an Excel workbook"),
+    Case("xlsx_no_sheets", _xlsx_without_sheets, ".xlsx", refused="is empty"),
+    Case("xlsx_empty_sheet", lambda: _xlsx([]), ".xlsx", refused="is empty"),
+    Case("xlsx_header_only", lambda: _xlsx([SERVICE_HEADER]), ".xlsx", refused="no data rows"),
+    Case("xlsx_stray_far_cell", _xlsx_with_far_cell, ".xlsx", refused="values in 16,000 columns"),
+    Case("html_table_as_xls", _html_table, ".xls", refused="is a web page (HTML)"),
+    Case("excel_2003_xml", _excel_2003_xml, ".xml", refused="Excel 2003 XML spreadsheet"),
+    Case("empty", lambda: b"", refused="is empty"),
+    Case("blank_lines_and_bom", lambda: b"\xef\xbb\xbf\r\n  \r\n,,,\r\n", refused="is empty"),
+    Case("header_only", lambda: table_text([SERVICE_HEADER]).encode("gbk"), refused="no data rows"),
+    # Broken structure.
+    Case("unterminated_quote", _unterminated_quote, refused="on line 4 that is never closed"),
+    Case("runaway_quote", _runaway_quote, refused="in row 2 (column 客户姓名) that runs over 80 lines"),
+    Case("single_line_3mb", lambda: b"x" * 3_000_000, refused="no row of column names"),
+    Case("row_of_100000_values", _wide_values, refused="values in 100,014 columns (line 4)"),
+    # Readable, whatever the encoding or line ends.
+    Case("utf16_le_bom", lambda: b"\xff\xfe" + service_csv(encoding="utf-16-le"), inserted=5),
+    Case("utf16_be_bom", lambda: b"\xfe\xff" + service_csv(encoding="utf-16-be"), inserted=5),
+    Case("utf16_le_no_bom", lambda: service_csv(encoding="utf-16-le"), inserted=5),
+    Case("utf16_be_no_bom", lambda: service_csv(encoding="utf-16-be"), inserted=5),
+    Case("utf32_bom", lambda: service_csv(encoding="utf-32"), inserted=5),
+    Case("utf32_le_no_bom", lambda: service_csv(encoding="utf-32-le"), inserted=5),
+    Case(
+        "mixed_gbk_and_utf8",
+        _mixed_encodings,
+        inserted=6,
+        stored=(("HX00001", "customer_name", "张伟"), ("HX00005", "customer_name", "李娜")),
+    ),
+    Case("crlf_line_ends", lambda: service_csv(encoding="gbk", newline="\r\n"), inserted=5),
+    Case("cr_only_line_ends", lambda: service_csv(encoding="gbk", newline="\r"), inserted=5),
+    Case("nul_bytes", _nul_bytes, inserted=4, stored=(("HX00001", "customer_name", "张伟"),)),
+    Case("row_with_100000_blank_cells", _wide_blanks, inserted=3),
+    # Readable tables with unreadable values: those rows are rejected with their reason.
+    Case(
+        "impossible_dates",
+        _dates,
+        inserted=3,
+        rejected=4,
+        reasons=("unreadable date", "missing visit date"),
+        stored=(
+            ("HX00005", "purchase_date", None),
+            ("HX00006", "purchase_date", None),
+            ("HX00007", "visit_date", "2024-02-29"),
+        ),
+    ),
+    Case(
+        "huge_and_negative_numbers",
+        _numbers,
+        inserted=3,
+        rejected=6,
+        reasons=(
+            "number outside -100,000,000 to 100,000,000",
+            "unreadable number",
+            "number outside 0 to 9,999,999",
+        ),
+        stored=(
+            ("HX00005", "amount", -350.0),
+            ("HX00008", "amount", None),
+            ("HX00009", "amount", 99999999.99),
+        ),
+    ),
+    Case(
+        "duplicate_keys_in_file",
+        _duplicates,
+        inserted=2,
+        rejected=1,
+        reasons=("duplicate key in file, later row kept",),
+        stored=(("HX00001", "amount", 200.0),),
+    ),
+    Case(
+        "formulas_in_cells",
+        _formulas,
+        inserted=2,
+        rejected=1,
+        reasons=("unreadable number",),
+        stored=(("HX00001", "customer_name", FORMULA), ("HX00002", "advisor", "+SUM(1,2)")),
+    ),
+    Case(
+        "formulas_in_xlsx_text_cells",
+        _formulas_xlsx,
+        ".xlsx",
+        inserted=2,
+        stored=(("HX00001", "customer_name", FORMULA),),
+    ),
+    Case(
+        "very_long_strings",
+        _long_strings,
+        inserted=2,
+        rejected=2,
+        reasons=("text longer than 4,000 characters",),
+        stored=(("HX00002", "advisor", "王" * 4_000),),
+    ),
+    Case(
+        "callbacks_with_hostile_values",
+        _callbacks,
+        inserted=3,
+        rejected=4,
+        reasons=(
+            "score not readable on the 0-10 scale",
+            "unreadable date or time",
+            "text longer than 4,000 characters",
+        ),
+        kind="callback",
+    ),
+)
