@@ -41,8 +41,9 @@ from analytics import db, facts, kpi, marts
 from analytics.errors import UserError
 
 DEFAULT_ORDERS = 1_000_000
-# Work orders the demo generates per store at scale 1 (36,875 at seed 7); used to size the build.
-ORDERS_PER_STORE_SCALE = 36_875
+# Work orders the demo generates per store and unit of scale in a group (a little under the
+# 36,875 of the single-store demo); sizes the build so that it reaches the asked number.
+ORDERS_PER_STORE_SCALE = 36_500
 STORES_FOR_GROUP = 10
 BUDGETS: dict[str, float] = {
     "page_warm_s": 1.0,
@@ -224,26 +225,44 @@ def time_call(
     kwargs: dict[str, Any],
     repeat: int = 3,
 ) -> dict[str, Any]:
-    """Time one analytics call and the bare replay of the statements it ran (best of ``repeat``)."""
+    """Time one analytics call three ways (best of ``repeat``; once for calls of seconds).
+
+    ``app_s``: through the app's data path as a fresh server process takes it (the mart when
+    the result is kept for this data version, else computed). ``compute_s``: computed from
+    scratch. ``raw_s``: the SQL statements the computation issues, replayed bare and fetched
+    as Arrow tables. ``ratio`` is ``app_s / raw_s``.
+    """
     fn = resolve(fn_path)
+    call = marts.Call(fn_path, args, tuple(sorted(kwargs.items())))
     log: list[tuple[str, Any]] = []
-    fn(RecordingConnection(con.cursor(), log), *args, **kwargs)
-    statements = [(sql, params) for sql, params in log if not _is_bookkeeping(sql)]
-    app_s = _best_of(repeat, lambda: fn(con.cursor(), *args, **kwargs))
+    with marts.bypassed():
+        fn(RecordingConnection(con.cursor(), log), *args, **kwargs)
+        statements = [(sql, params) for sql, params in log if not _is_bookkeeping(sql)]
+        first = _best_of(1, lambda: fn(con.cursor(), *args, **kwargs))
+        repeat = repeat if first < 1.0 else 1
+        others = [_best_of(1, lambda: fn(con.cursor(), *args, **kwargs)) for _ in range(repeat - 1)]
+        compute_s = min([first, *others])
+    app_s = _best_of(repeat, lambda: marts.cached(con, call, keep=False))
 
     def replay() -> None:
         cur = con.cursor()
         for sql, params in statements:
-            result = cur.execute(sql, params) if params is not None else cur.execute(sql)
-            if result.description is not None:
-                result.to_arrow_table()
+            # A relation fetched straight to Arrow: DuckDB's cheapest way to hand rows to Python.
+            relation = cur.sql(sql, params=params)
+            if relation is not None:
+                relation.to_arrow_table()
 
     try:
         raw_s: float | None = _best_of(repeat, replay)
     except duckdb.Error:
         raw_s = None  # a statement that needs state the function set up (a registered frame)
-    entry: dict[str, Any] = {"app_s": round(app_s, 4), "raw_s": None if raw_s is None else round(raw_s, 4)}
-    entry["statements"] = len(statements)
+    entry: dict[str, Any] = {
+        "app_s": round(app_s, 4),
+        "raw_s": None if raw_s is None else round(raw_s, 4),
+        "compute_s": round(compute_s, 4),
+        "statements": len(statements),
+        "from_mart": bool(marts.fetch(con, call, db.data_version(con))[0]) if marts.has_marts(con) else False,
+    }
     if raw_s is not None:
         entry["ratio"] = round(app_s / max(raw_s, RAW_FLOOR_S), 2)
     return entry
@@ -274,13 +293,20 @@ def _timed(run: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def model_times(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any]:
-    """Time churn, maintenance and themes: training and scoring at group size."""
+    """Time churn, maintenance and themes: training and scoring at group size, from scratch."""
+    out: dict[str, Any] = {}
+    with marts.bypassed():
+        out.update(_model_times(con, as_of))
+    return out
+
+
+def _model_times(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any]:
     from analytics import churn, maintenance, themes
 
     out: dict[str, Any] = {}
     snap, seconds = _timed(lambda: churn.snapshot(con.cursor(), as_of, None))
     out["churn_fit_and_score_s"] = seconds
-    out["churn_vehicles_scored"] = int(len(snap.frame))
+    out["churn_vehicles_scored"] = int(len(snap.vehicles))
     model, seconds = _timed(lambda: maintenance.fit(con.cursor(), as_of=as_of))
     out["maintenance_train_s"] = seconds
     scores, seconds = _timed(lambda: maintenance.score(con.cursor(), model))
@@ -300,7 +326,9 @@ def model_times(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any]:
 def page_times(path: Path, work: Path) -> dict[str, Any]:
     """Run ``python -m ui.bench_pages`` on the database; return its page timings and recorded calls."""
     out = work / "pages.pickle"
-    env = {**os.environ, "ANALYTICS_DB": str(path), "ANALYTICS_MODEL_DIR": str(work / "models")}
+    # Local single-user mode (the CS lead's view: every list, phone numbers, exports), whatever
+    # accounts this machine's secrets.toml configures.
+    env = {**os.environ, "ANALYTICS_DB": str(path), "ANALYTICS_SECRETS": os.devnull}
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.run(
         [sys.executable, "-m", "ui.bench_pages", "--out", str(out)],
@@ -421,7 +449,10 @@ def _table(result: dict[str, Any]) -> str:
         lines.append(f"page {page:<12} cold {t['cold_s']:>6.2f} s  warm {t['warm_s']:>6.2f} s")
     for name, q in result["queries"].items():
         raw = "n/a" if q["raw_s"] is None else f"{q['raw_s']:.3f} s"
-        lines.append(f"query {name:<48} app {q['app_s']:>7.3f} s  raw {raw:>9}  x{q.get('ratio', '-')}")
+        lines.append(
+            f"query {name:<48} app {q['app_s']:>7.3f} s  compute {q['compute_s']:>7.3f} s  "
+            f"raw {raw:>9}  x{q.get('ratio', '-')}"
+        )
     for name, value in result["models"].items():
         lines.append(f"model {name:<32} {value}")
     lines.append(f"peak RSS {result['peak_rss_mb']:,} MB")

@@ -368,18 +368,31 @@ class ChurnSnapshot:
 def snapshot(
     con: duckdb.DuckDBPyConnection, as_of: date, stores: list[str] | None = None, seed: int | None = None
 ) -> ChurnSnapshot:
-    """Return the base on ``as_of`` with status, reasons, value and churn probability (fits the model once)."""
+    """Return the base on ``as_of`` with status, reasons, value and churn probability.
+
+    The model is trained on the whole group's history (once per data version, kept in the
+    marts) and scores the chosen stores' vehicles: a store's list is ranked by the same model
+    as the group's, and a group of ten stores trains once, not eleven times.
+    """
+    from analytics import marts
+
     current = churn_model.features(con, [as_of], stores)
-    model: churn_model.ChurnModel | None = None
-    note: str | None = None
-    try:
-        model = churn_model.fit(con, as_of, stores, seed)
-    except churn_model.NotEnoughHistory as exc:
-        note = str(exc)
+    call = marts.call_of(group_model, as_of, seed)
+    model, note = marts.cached(con, call, keep=True, as_is=True)
     probability = model.predict(current) if model is not None else None
     return ChurnSnapshot(
         as_of=as_of, vehicles=churn_list(current, probability, as_of), model=model, model_note=note
     )
+
+
+def group_model(
+    con: duckdb.DuckDBPyConnection, as_of: date, seed: int | None = None
+) -> tuple[churn_model.ChurnModel | None, str | None]:
+    """Return the churn model trained on every store's history up to ``as_of``, or why there is none."""
+    try:
+        return churn_model.fit(con, as_of, None, seed), None
+    except churn_model.NotEnoughHistory as exc:
+        return None, str(exc)
 
 
 def vehicle_orders(con: duckdb.DuckDBPyConnection, vin: str, as_of: date) -> pd.DataFrame:

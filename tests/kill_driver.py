@@ -33,9 +33,9 @@ def main(database: str, source: str) -> None:
     """Import ``source`` into ``database`` announcing each stage."""
     refresh = db.refresh_derived
 
-    def announced_refresh(con: Any) -> None:
+    def announced_refresh(con: Any, **options: Any) -> None:
         stage("refresh")
-        refresh(con)
+        refresh(con, **options)
         stage("refreshed")
 
     db.refresh_derived = announced_refresh  # type: ignore[assignment]

@@ -41,6 +41,7 @@ def _trace(calls: dict[tuple[str, str], dict[str, Any]]) -> None:
             version: int,
             args: tuple[Any, ...],
             kwargs: tuple[tuple[str, Any], ...],
+            _cur: Any,
             _original: Any = original,
             _kind: str = kind,
         ) -> Any:
@@ -49,7 +50,7 @@ def _trace(calls: dict[tuple[str, str], dict[str, Any]]) -> None:
                 (fn_path, note),
                 {"fn": fn_path, "args": args, "kwargs": dict(kwargs), "kind": _kind, "note": note[:80]},
             )
-            return _original(fn_path, database, version, args, kwargs)
+            return _original(fn_path, database, version, args, kwargs, _cur)
 
         traced.clear = original.clear  # type: ignore[attr-defined]
         setattr(module, name, traced)

@@ -1,0 +1,96 @@
+"""The bench command end to end on a tiny group: the JSON shape of issue 9, every page, real numbers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = {"overview", "satisfaction", "themes", "churn", "maintenance", "data", "about"}
+
+
+def test_bench_json_has_every_part_with_measured_numbers(tmp_path):
+    database = tmp_path / "bench.duckdb"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analytics",
+            "bench",
+            "--orders",
+            "3000",
+            "--csv-rows",
+            "2000",
+            "--xlsx-rows",
+            "400",
+            "--db",
+            str(database),
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ANALYTICS_MODEL_DIR": str(tmp_path / "models")},
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert 2_500 <= result["orders"] <= 3_500
+    assert result["import_rows_per_s"]["csv"] > 0 and result["import_rows_per_s"]["xlsx"] > 0
+    assert result["import_detail"]["csv"]["rows"] == 2000
+    assert set(result["pages"]) == PAGES
+    for timing in result["pages"].values():
+        assert 0 < timing["warm_s"] and 0 < timing["cold_s"]
+    # Every analytics function the pages called, timed through the app and as bare SQL.
+    names = {name.split(" ")[0] for name in result["queries"]}
+    assert {
+        "overview.overview",
+        "churn.snapshot",
+        "themes.monthly_themes",
+        "maintenance.current_scores",
+    } <= names
+    for entry in result["queries"].values():
+        assert entry["app_s"] >= 0 and entry["compute_s"] > 0 and entry["statements"] >= 0
+    assert result["queries"]["overview.overview"]["from_mart"] is True
+    assert (
+        0 < result["models"]["themes_100k"]["mine_assign_s"]
+        and result["models"]["themes_100k"]["docs"] == 100_000
+    )
+    assert result["models"]["churn_vehicles_scored"] > 0
+    assert result["peak_rss_mb"] > 100
+    assert result["verdict"]["budgets"]["csv_rows_per_s"] == 50_000
+    assert isinstance(result["verdict"]["met"], bool)
+    # A second run reuses the database it built instead of building it again.
+    again = subprocess.run(
+        [sys.executable, "-m", "analytics", "bench", "--orders", "3000", "--db", str(database)]
+        + ["--skip", "import", "--skip", "pages", "--skip", "models", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads(again.stdout)["build"]["built"] is False
+
+
+def test_bench_never_deletes_a_database_it_did_not_build(tmp_path):
+    from analytics import db
+
+    database = tmp_path / "mine.duckdb"
+    db.connect(database).close()
+    proc = subprocess.run(
+        [sys.executable, "-m", "analytics", "bench", "--db", str(database), "--rebuild", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "was not built by the bench" in proc.stderr and "Traceback" not in proc.stderr
+    assert database.exists()
