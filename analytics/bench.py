@@ -461,6 +461,45 @@ def _table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def markdown(result: dict[str, Any]) -> str:
+    """Return the README's performance tables for a bench result."""
+    b = result["verdict"]["budgets"]
+    out = [
+        f"Work orders: {result['orders']:,}; callbacks: {result['sizes']['callbacks']:,}; "
+        f"vehicles: {result['sizes']['vehicles']:,}; peak memory {result['peak_rss_mb']:,.0f} MB.",
+        "",
+        "| import | rows | seconds | rows/s | budget |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for kind, detail in result.get("import_detail", {}).items():
+        budget = f"≥ {b['csv_rows_per_s']:,.0f}" if kind == "csv" else "none"
+        out.append(
+            f"| {kind} | {detail['rows']:,} | {detail['seconds']} | {detail['rows_per_s']:,} | {budget} |"
+        )
+    out += ["", "| page | cold s | warm s |", "|---|---:|---:|"]
+    for page, t in result["pages"].items():
+        out.append(f"| {page} | {t['cold_s']:.2f} | {t['warm_s']:.2f} |")
+    out += [
+        "",
+        f"Budgets: warm ≤ {b['page_warm_s']} s, cold ≤ {b['page_cold_s']} s.",
+        "",
+        "| analytics call | app s | from mart | compute s | bare SQL s | app / SQL |",
+        "|---|---:|---|---:|---:|---:|",
+    ]
+    for name, q in result["queries"].items():
+        raw = "n/a" if q["raw_s"] is None else f"{q['raw_s']:.3f}"
+        mart = "yes" if q.get("from_mart") else "no"
+        out.append(
+            f"| `{name}` | {q['app_s']:.3f} | {mart} | {q['compute_s']:.3f} | {raw} | {q.get('ratio', 'n/a')} |"
+        )
+    out += ["", "| model | value |", "|---|---:|"]
+    for name, value in result["models"].items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+        out.append(f"| {name} | {value} |")
+    return "\n".join(out)
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     if args.orders < 1_000:
         raise UserError("--orders must be at least 1,000.")
@@ -472,9 +511,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         csv_rows=args.csv_rows,
         xlsx_rows=args.xlsx_rows,
         skip=skip,
-        progress=(lambda _m: None) if args.json else (lambda m: print(f"... {m}", flush=True)),
+        progress=(lambda _m: None)
+        if args.json or args.markdown
+        else (lambda m: print(f"... {m}", flush=True)),
     )
-    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else _table(result))
+    if args.markdown:
+        print(markdown(result))
+    else:
+        print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else _table(result))
     return 0
 
 
@@ -500,4 +544,5 @@ def add_commands(sub: Any) -> None:
         "--skip", action="append", choices=("import", "pages", "models"), help="leave a part out (repeatable)"
     )
     p.add_argument("--json", action="store_true", help="print the JSON document")
+    p.add_argument("--markdown", action="store_true", help="print the README's performance tables")
     p.set_defaults(handler=_cmd_bench)
