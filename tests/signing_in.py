@@ -21,7 +21,7 @@ def t_(key, lang="en", **params):
 
 def start(lang="en", page=None):
     """Run the app (and switch to ``page``) without signing in."""
-    at = AppTest.from_file(str(APP), default_timeout=180)
+    at = AppTest.from_file(str(APP), default_timeout=240)
     at.session_state["lang"] = lang
     at.run()
     if page:

@@ -4,7 +4,8 @@ import re
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+
+from tests.signing_in import start
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -12,14 +13,7 @@ REGISTERED = re.findall(r'st\.Page\(\s*"(pages/[a-z_]+\.py)"', APP.read_text(enc
 
 
 def _run(page=None, lang="zh"):
-    at = AppTest.from_file(str(APP), default_timeout=180)
-    at.session_state["lang"] = lang
-    at.run()
-    if page:
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return start(lang=lang, page=page)
 
 
 def test_every_page_file_is_registered_in_app_py():

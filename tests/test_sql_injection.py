@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
+
+from tests.signing_in import start
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -174,14 +175,7 @@ def test_identifier_arguments_are_checked_against_allow_lists(hostile_db):
 
 
 def _run(page=None, lang="en"):
-    at = AppTest.from_file(str(APP), default_timeout=240)
-    at.session_state["lang"] = lang
-    at.run()
-    if page:
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return start(lang=lang, page=page)
 
 
 def test_every_filter_takes_hostile_stores_advisors_and_models_and_changes_nothing(hostile_env):
