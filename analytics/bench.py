@@ -422,12 +422,13 @@ def run(
             progress("pages, cold and warm, through app.py")
             pages = page_times(path, work)
             result["pages"] = pages["pages"]
-            progress("analytics functions next to their bare SQL")
-            con = db.connect(path, read_only=True)
-            try:
-                result["queries"] = query_times(con, pages["calls"])
-            finally:
-                con.close()
+            if "queries" not in skip:
+                progress("analytics functions next to their bare SQL")
+                con = db.connect(path, read_only=True)
+                try:
+                    result["queries"] = query_times(con, pages["calls"])
+                finally:
+                    con.close()
         result["models"] = {}
         if "models" not in skip and months:
             progress("models: training and scoring")
@@ -541,7 +542,10 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--csv-rows", type=int, default=100_000, help="rows in the CSV import test")
     p.add_argument("--xlsx-rows", type=int, default=20_000, help="rows in the XLSX import test")
     p.add_argument(
-        "--skip", action="append", choices=("import", "pages", "models"), help="leave a part out (repeatable)"
+        "--skip",
+        action="append",
+        choices=("import", "pages", "queries", "models"),
+        help="leave a part out (repeatable)",
     )
     p.add_argument("--json", action="store_true", help="print the JSON document")
     p.add_argument("--markdown", action="store_true", help="print the README's performance tables")

@@ -24,7 +24,7 @@ import duckdb
 from analytics.config import db_path
 from analytics.errors import DatabaseLocked, UserError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SERVICE_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -254,6 +254,20 @@ MIGRATIONS: dict[int, list[str]] = {
                 f"ALTER TABLE {table}_v5 RENAME TO {table}",
             )
         ),
+    ],
+    # Mart payloads move to files beside the database (a lookup read every payload's segment).
+    6: [
+        "DROP TABLE IF EXISTS marts",
+        """CREATE TABLE marts (
+            name         VARCHAR NOT NULL,
+            args         VARCHAR NOT NULL,
+            data_version INTEGER NOT NULL,
+            payload      BLOB,
+            file         VARCHAR,
+            seconds      DOUBLE NOT NULL,
+            built_at     TIMESTAMP NOT NULL,
+            PRIMARY KEY (name, args, data_version)
+        )""",
     ],
 }
 

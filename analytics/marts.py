@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import importlib
 import json
+import os
 import pickle
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -82,18 +83,42 @@ def call_of(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Call:
     return Call(f"{fn.__module__}.{fn.__qualname__}", tuple(args), tuple(sorted(kwargs.items())))
 
 
+def folder(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """Where the payloads of this database live: ``<database>.marts/`` beside the file (None in memory).
+
+    Payloads are files, not table cells: DuckDB reads a column's whole segment to return one
+    cell, so a table of a gigabyte of pickles took two seconds for every lookup.
+    """
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if not row or not row[0]:
+        return None
+    path = Path(row[0])
+    return path.with_name(f"{path.name}.marts")
+
+
+def _payload_name(call: Call, version: int) -> str:
+    return hashlib.sha256(f"{call.fn}|{call.key}|{version}".encode()).hexdigest()[:32] + ".pickle"
+
+
 def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[bool, Any]:
     """Return ``(True, result)`` when the mart holds this call for ``version``, else ``(False, None)``."""
     row = con.execute(
-        "SELECT payload FROM marts WHERE name = $name AND args = $args AND data_version = $version",
+        "SELECT payload, file FROM marts WHERE name = $name AND args = $args AND data_version = $version",
         {"name": call.fn, "args": call.key, "version": version},
     ).fetchone()
     if row is None:
         return False, None
     try:
-        return True, pickle.loads(row[0])
+        if row[1] is None:
+            return True, pickle.loads(row[0])
+        where = folder(con)
+        if where is None:
+            return False, None
+        return True, pickle.loads((where / row[1]).read_bytes())
     except Exception:
-        # Written by another version of a library: compute it again.
+        # A file removed by hand, or written by another version of a library: compute it again.
         return False, None
 
 
@@ -118,22 +143,45 @@ def has_marts(con: duckdb.DuckDBPyConnection) -> bool:
 
 def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, seconds: float) -> bool:
     """Keep a result for ``version``; return False when the database cannot take it (read-only)."""
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    where = folder(con)
+    name: str | None = None
     try:
+        if where is not None:
+            # Written whole under a temporary name, then renamed: a reader never sees half a file.
+            name = _payload_name(call, version)
+            where.mkdir(parents=True, exist_ok=True)
+            temporary = where / f"{name}.{os.getpid()}.tmp"
+            temporary.write_bytes(data)
+            os.replace(temporary, where / name)
         con.execute(
-            "INSERT OR REPLACE INTO marts VALUES ($name, $args, $version, $payload, $seconds, $at)",
+            "INSERT OR REPLACE INTO marts VALUES ($name, $args, $version, $payload, $file, $seconds, $at)",
             {
                 "name": call.fn,
                 "args": call.key,
                 "version": version,
-                "payload": pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
+                "payload": None if name else data,
+                "file": name,
                 "seconds": seconds,
                 "at": datetime.now(),
             },
         )
-    except duckdb.Error:
-        # Read-only connection, or another session stored the same result a moment ago.
+    except (duckdb.Error, OSError):
+        # Read-only connection or folder, or another session stored the same result a moment ago.
         return False
     return True
+
+
+def purge(con: duckdb.DuckDBPyConnection, keep_version: int) -> None:
+    """Drop the results of every other data version, rows and files."""
+    stale = con.execute(
+        "SELECT file FROM marts WHERE data_version <> $v AND file IS NOT NULL", {"v": keep_version}
+    ).fetchall()
+    con.execute("DELETE FROM marts WHERE data_version <> $v", {"v": keep_version})
+    where = folder(con)
+    if where is not None:
+        for (name,) in stale:
+            (where / name).unlink(missing_ok=True)
 
 
 def cached(
@@ -200,7 +248,7 @@ def rebuild(
 ) -> dict[str, Any]:
     """Compute the default views for the current data version, drop older versions; return timings."""
     version = db.data_version(con)
-    con.execute("DELETE FROM marts WHERE data_version <> $v", {"v": version})
+    purge(con, version)
     todo = list(calls) if calls is not None else default_calls(con)
     timings: dict[str, float] = {}
     failed: dict[str, str] = {}

@@ -125,3 +125,23 @@ def test_import_from_the_command_line_prepares_the_marts(copy, tmp_path):
     expected = len(views.default_calls(con))
     con.close()
     assert kept is not None and kept[0] >= expected and kept[1:] == (version, version)
+
+
+def test_payloads_are_files_beside_the_database_and_a_lost_file_is_computed_again(copy):
+    con = db.connect(copy)
+    call = marts.call_of(facts.available_months)
+    months = marts.cached(con, call, keep=True)
+    version = db.data_version(con)
+    payload, name = con.execute(
+        "SELECT payload, file FROM marts WHERE name = $n AND data_version = $v", {"n": call.fn, "v": version}
+    ).fetchone()
+    assert payload is None and (copy.parent / f"{copy.name}.marts" / name).is_file()
+    (copy.parent / f"{copy.name}.marts" / name).unlink()
+    assert marts.fetch(con, call, version) == (False, None)
+    assert marts.cached(con, call, keep=True) == months
+    # A new data version drops the old version's rows and files.
+    db.bump_data_version(con)
+    marts.rebuild(con, calls=[])
+    assert con.execute("SELECT count(*) FROM marts").fetchone() == (0,)
+    assert list((copy.parent / f"{copy.name}.marts").iterdir()) == []
+    con.close()
