@@ -12,7 +12,7 @@ from ui.data import load
 from ui.i18n import lang, t
 from ui.resources import fitted
 from ui.state import filters
-from ui.widgets import download_buttons
+from ui.widgets import download_buttons, list_top
 
 f = filters()
 st.title(t("churn.title"))
@@ -21,7 +21,6 @@ if f.month is None:
     st.stop()
 
 cfg = settings()["churn"]
-MAX_ROWS = int(settings()["display"]["max_list_rows"])
 as_of = churn.month_ends([f.month])[0]
 stores = tuple(f.stores) if f.stores else None
 with st.spinner(t("churn.fitting")):
@@ -118,16 +117,12 @@ with tab_list:
         stores=tuple(list_stores),
     )
     ranked = churn.filter_list(churn.prioritise(shot.vehicles, weight), chosen)
-    # A group's base runs to hundreds of thousands: the page shows the top of the list, the
-    # download (written on click) has all of it.
-    top = ranked.head(MAX_ROWS)
+    top, left_out = list_top(ranked)
     shown = churn.export_frame(top, lang(), labels)
     caption = t(
         "churn.list_caption", n=f"{len(ranked):,}", base=f"{counts['base']:,}", as_of=as_of.isoformat()
     )
-    if len(ranked) > len(top):
-        caption += " " + t("churn.list_top", shown=f"{len(top):,}", n=f"{len(ranked):,}")
-    st.caption(caption)
+    st.caption(caption + left_out)
     event = st.dataframe(
         protect(shown),
         hide_index=True,

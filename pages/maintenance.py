@@ -6,14 +6,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import maintenance
-from analytics.config import db_path, settings
+from analytics.config import db_path
 from analytics.errors import UserError
 from ui.auth import protect
 from ui.charts import COLORS, MUTED, export_name, show
 from ui.data import cursor, data_version, load
 from ui.i18n import lang, t
 from ui.state import filters
-from ui.widgets import download_buttons, progress_bar
+from ui.widgets import download_buttons, list_top, progress_bar
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -31,7 +31,6 @@ def train() -> maintenance.MaintenanceModel:
     return model
 
 
-MAX_ROWS = int(settings()["display"]["max_list_rows"])
 f = filters()
 st.title(t("maintenance.title"))
 if f.month is None:
@@ -97,8 +96,8 @@ with tab_list:
         items=chosen_items,
         reachable_only=reachable,
     )
-    # A group's list runs to tens of thousands: the page shows the top, the download has all.
-    shown = maintenance.labelled(invitations.head(MAX_ROWS), lang())
+    top, left_out = list_top(invitations)
+    shown = maintenance.labelled(top, lang())
     headers = {c: t(f"maintenance.col.{c}") for c in shown.columns}
     if shown.empty:
         st.info(t("maintenance.list_empty"))
@@ -120,10 +119,9 @@ with tab_list:
             column_order=[c for c in maintenance.LIST_COLUMNS if c in shown.columns],
             column_config={c: headers[c] for c in shown.columns} | probability | dates,
         )
-    caption = t("maintenance.list_caption", n=f"{len(invitations):,}", p=f"{min_p:.0%}", h=horizon)
-    if len(invitations) > len(shown):
-        caption += " " + t("churn.list_top", shown=f"{len(shown):,}", n=f"{len(invitations):,}")
-    st.caption(caption)
+    st.caption(
+        t("maintenance.list_caption", n=f"{len(invitations):,}", p=f"{min_p:.0%}", h=horizon) + left_out
+    )
     download_buttons(
         shown,
         export_name("maintenance", "invitations", as_of),

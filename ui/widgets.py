@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import auth, db, deck, export, ingest
+from analytics.config import settings
 from analytics.ingest import RawTable
 from ui.auth import can, current_user, protect
 from ui.data import cursor, data_version
@@ -80,6 +81,19 @@ def _record_download(name: str, file_format: str, rows: int, phone: bool = True)
     export.record_download(
         cursor(), f"{name}.{file_format}", file_format, rows, phone=phone, who=user.username, role=user.role
     )
+
+
+def list_top(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Return the first rows of a long list that a page shows (``[display] max_list_rows``) and the
+    sentence to add to its caption when rows are left out ("" when it is all of them).
+
+    A group's lists run to hundreds of thousands of rows: the page shows the top, the download
+    (written on click) has every row.
+    """
+    top = frame.head(int(settings()["display"]["max_list_rows"]))
+    if len(top) == len(frame):
+        return top, ""
+    return top, " " + t("churn.list_top", shown=f"{len(top):,}", n=f"{len(frame):,}")
 
 
 def download_buttons(
