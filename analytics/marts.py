@@ -247,12 +247,19 @@ def rebuild(
     con: duckdb.DuckDBPyConnection, calls: Iterable[Call] | None = None, progress: Progress | None = None
 ) -> dict[str, Any]:
     """Compute the default views for the current data version, drop older versions; return timings."""
+    from analytics import views
+
     version = db.data_version(con)
     purge(con, version)
     todo = list(calls) if calls is not None else default_calls(con)
     timings: dict[str, float] = {}
     failed: dict[str, str] = {}
     started = time.perf_counter()
+    if calls is None:
+        try:
+            views.prepare(con)
+        except UserError as exc:
+            failed["prepare"] = str(exc)
     for i, call in enumerate(todo):
         if progress is not None:
             progress(i / max(len(todo), 1), call.fn.rpartition(".")[2])

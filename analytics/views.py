@@ -44,6 +44,17 @@ def page_calls(month: str, months: Sequence[str], stores: list[str] | None) -> l
     ]
 
 
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Make what the pages read outside the marts: the maintenance model saved for this data version.
+
+    The maintenance page opens the saved model (its card and as-of date) beside the kept
+    scores; without this, a model file that went missing while the scores stayed kept would
+    be trained again by the first visitor (three minutes at a million work orders).
+    """
+    if facts.available_months(con):
+        maintenance.fitted_model(con)
+
+
 def default_calls(con: duckdb.DuckDBPyConnection) -> list[Call]:
     """Return the calls of every page's default view, for all stores and then each store."""
     months = facts.available_months(con)
