@@ -51,6 +51,9 @@ BUDGETS: dict[str, float] = {
     "app_over_raw": 1.5,
     "csv_rows_per_s": 50_000,
 }
+# Each import is timed this many times, each into a fresh copy, and the best run counts: on a
+# shared 2-core machine a single run varies by a quarter.
+IMPORT_REPEAT = 2
 # A query faster than this is timed at its floor: below it the ratio measures timer noise.
 RAW_FLOOR_S = 0.005
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "bench"
@@ -134,12 +137,13 @@ def database_sizes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def import_throughput(group_db: Path, work: Path, *, csv_rows: int, xlsx_rows: int) -> dict[str, Any]:
-    """Import a fresh GBK CSV of work orders and an XLSX of callbacks into a copy of the group database.
+    """Import fresh GBK CSVs of work orders and XLSX files of callbacks into a copy of the group database.
 
     The files come from a demo dealership with another seed (new keys, so every row is an
-    insert); the import includes the rebuild of the derived tables at group size.
+    insert), one file a year as a DMS exports them, imported as the import command does (one
+    transaction a file, the next file read while the current one is written); the import
+    includes the rebuild of the derived tables at group size.
     """
-    from analytics import ingest
     from analytics.demo import DemoConfig, generate, write_dms_files
 
     scale = max(0.02, csv_rows / ORDERS_PER_STORE_SCALE)
@@ -156,29 +160,43 @@ def import_throughput(group_db: Path, work: Path, *, csv_rows: int, xlsx_rows: i
     service_files = [p for p, kind in files if kind == "service"]
     callback_files = [p for p, kind in files if kind == "callback" and p.suffix == ".xlsx"]
 
+    result: dict[str, Any] = {}
+    for label, paths, kind in (("csv", service_files, "service"), ("xlsx", callback_files, "callback")):
+        runs = [_import_once(group_db, work, paths, kind) for _ in range(IMPORT_REPEAT)]
+        rows, seconds = min(runs, key=lambda run: run[1])
+        result[label] = {
+            "rows": rows,
+            "files": len(paths),
+            "seconds": round(seconds, 2),
+            "rows_per_s": round(rows / seconds),
+            "runs_s": [round(run[1], 2) for run in runs],
+        }
+    shutil.rmtree(files_dir, ignore_errors=True)
+    return result
+
+
+def _import_once(group_db: Path, work: Path, paths: list[Path], kind: str) -> tuple[int, float]:
+    """Import the files into a fresh copy of the group database as the import command does; return (rows, seconds)."""
+    from analytics import ingest
+
     copy = work / "import_copy.duckdb"
     for p in (copy, Path(f"{copy}.wal")):
-        if p.exists():
-            p.unlink()
+        p.unlink(missing_ok=True)
     shutil.copyfile(group_db, copy)
-    result: dict[str, Any] = {}
     con = db.connect(copy)
     try:
-        for label, paths, kind in (("csv", service_files, "service"), ("xlsx", callback_files, "callback")):
-            rows = 0
-            clock = time.perf_counter()
-            for path in paths:
-                res = ingest.import_file(con, path, file_name=path.name, kind=kind, who="bench")
-                rows += res.rows_read
-            seconds = time.perf_counter() - clock
-            result[label] = {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds)}
+        rows = 0
+        clock = time.perf_counter()
+        for path, res in ingest.import_files(con, paths, kind=kind, who="bench"):
+            if isinstance(res, Exception):
+                raise UserError(f"the bench could not import its own file {path.name}: {res}")
+            rows += res.rows_read
+        seconds = time.perf_counter() - clock
     finally:
         con.close()
         for p in (copy, Path(f"{copy}.wal")):
-            if p.exists():
-                p.unlink()
-        shutil.rmtree(files_dir, ignore_errors=True)
-    return result
+            p.unlink(missing_ok=True)
+    return rows, seconds
 
 
 # ---------------------------------------------------------------------------------------------

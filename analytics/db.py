@@ -416,35 +416,41 @@ def bump_data_version(con: duckdb.DuckDBPyConnection) -> int:
     return data_version(con)
 
 
+# One pass per VIN: the latest work order (by visit date, then order number) gives the
+# vehicle's store, plate, customer and model; the aggregates give its visits and spend.
 _VEHICLES_SQL = """
-    WITH orders AS (
-        SELECT * FROM service_orders WHERE vin IS NOT NULL {only}
-    ), ranked AS (
-        SELECT *, row_number() OVER (PARTITION BY vin ORDER BY visit_date DESC, order_id DESC) AS rn
-        FROM orders
-    ), agg AS (
+    WITH agg AS (
         SELECT vin,
+               arg_max(
+                   struct_pack(store, plate, customer_name, phone, model, purchase_date),
+                   (visit_date, order_id)
+               ) AS latest,
                min(visit_date) AS first_visit,
                max(visit_date) AS last_visit,
                count(*) AS visits,
                coalesce(sum(amount), 0) AS spend,
                max(mileage_km) AS last_mileage_km,
-               -- km per day from the first and last readings, only when they move forward
-               CASE WHEN max(visit_date) > min(visit_date)
-                         AND arg_max(mileage_km, visit_date) >= arg_min(mileage_km, visit_date)
-                    THEN (arg_max(mileage_km, visit_date) - arg_min(mileage_km, visit_date))
-                         / date_diff('day', min(visit_date), max(visit_date))
-               END AS km_per_day
-        FROM orders
+               arg_min(mileage_km, visit_date) AS first_km,
+               arg_max(mileage_km, visit_date) AS last_km
+        FROM service_orders
+        WHERE vin IS NOT NULL {only}
         GROUP BY vin
     )
-    SELECT r.vin, r.store, r.plate, r.customer_name, r.phone, r.model, r.purchase_date,
-           a.first_visit, a.last_visit, a.visits, a.spend, a.last_mileage_km, a.km_per_day
-    FROM ranked r JOIN agg a USING (vin)
-    WHERE r.rn = 1
+    SELECT vin, latest.store, latest.plate, latest.customer_name, latest.phone, latest.model,
+           latest.purchase_date, first_visit, last_visit, visits, spend, last_mileage_km,
+           -- km per day from the first and last readings, only when they move forward
+           CASE WHEN last_visit > first_visit AND last_km >= first_km
+                THEN (last_km - first_km) / date_diff('day', first_visit, last_visit)
+           END AS km_per_day
+    FROM agg
 """
-# The incremental form reads the VINs to refresh from a temporary table the caller filled.
-_ONLY_AFFECTED = "AND vin IN (SELECT vin FROM derived_affected_vins)"
+# The incremental form reads the rows of the VINs to refresh by row id: finding them reads the
+# VIN column only, and fetching them by id skips the other columns of the rest of the table.
+_AFFECTED_ROWS = (
+    "CREATE OR REPLACE TEMP TABLE derived_affected_rows AS "
+    "SELECT rowid AS rid FROM service_orders WHERE vin IN (SELECT vin FROM derived_affected_vins)"
+)
+_ONLY_AFFECTED = "AND rowid IN (SELECT rid FROM derived_affected_rows)"
 
 
 AFFECTED_VINS = "derived_affected_vins"
@@ -477,6 +483,8 @@ def refresh_derived(
         return
     try:
         con.execute("DELETE FROM vehicles WHERE vin IN (SELECT vin FROM derived_affected_vins)")
+        con.execute(_AFFECTED_ROWS)
         con.execute("INSERT INTO vehicles " + _VEHICLES_SQL.format(only=_ONLY_AFFECTED))
     finally:
         con.execute("DROP TABLE IF EXISTS derived_affected_vins")
+        con.execute("DROP TABLE IF EXISTS derived_affected_rows")

@@ -116,7 +116,8 @@ with tab_list:
         tiers=tuple(tiers),
         stores=tuple(list_stores),
     )
-    ranked = churn.filter_list(churn.prioritise(shot.vehicles, weight), chosen)
+    # Filter, then rank: the same rows in the same order, with less to sort.
+    ranked = churn.prioritise(churn.filter_list(shot.vehicles, chosen), weight)
     top, left_out = list_top(ranked)
     shown = churn.export_frame(top, lang(), labels)
     caption = t(

@@ -10,7 +10,15 @@ import pytest
 
 from analytics import db
 from analytics.errors import ImportRefused, UserError
-from analytics.ingest import import_file, list_imports, plan_import, read_table, rejected_rows, rollback
+from analytics.ingest import (
+    import_file,
+    import_files,
+    list_imports,
+    plan_import,
+    read_table,
+    rejected_rows,
+    rollback,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 GBK = DATA / "service_orders_gbk.csv"
@@ -453,3 +461,27 @@ def test_incremental_vehicle_refresh_equals_a_full_rebuild(con, tmp_path):
     db.refresh_derived(con)
     assert con.execute("SELECT * FROM vehicles ORDER BY vin").fetchall() == incremental
     assert len(incremental) == scalar(con, "SELECT count(DISTINCT vin) FROM service_orders")
+
+
+def test_import_files_reads_ahead_but_writes_in_order_like_import_file_one_by_one(tmp_path):
+    # The corrected export updates rows of the first, so the order of the writes shows.
+    junk = tmp_path / "notes.csv"
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    files = [GBK, junk, CORRECTED, XLSX, CALLBACKS]
+    one = db.connect(tmp_path / "one.duckdb")
+    for path in files:
+        try:
+            import_file(one, path)
+        except ImportRefused:
+            pass
+    many = db.connect(tmp_path / "many.duckdb")
+    outcome = list(import_files(many, files))
+    assert [source for source, _ in outcome] == files
+    assert isinstance(outcome[1][1], ImportRefused) and "notes.csv" in str(outcome[1][1])
+    results = [r for _, r in outcome if not isinstance(r, ImportRefused)]
+    assert [r.updated > 0 for r in results] == [False, True, False, False]
+    history = "SELECT order_id, replaced_by FROM service_orders_history ORDER BY ALL"
+    assert snapshot(many) == snapshot(one)
+    assert many.execute(history).fetchall() == one.execute(history).fetchall()
+    one.close()
+    many.close()

@@ -13,7 +13,7 @@ import duckdb
 from analytics import audit, db
 from analytics.cli import add_db_option
 from analytics.errors import ImportRefused
-from analytics.ingest.load import ImportResult, import_file, list_imports, rollback
+from analytics.ingest.load import ImportResult, import_files, list_imports, rollback
 from analytics.ingest.mapping import KINDS, load_mapping, save_mapping
 
 
@@ -110,12 +110,10 @@ def _import_command(args: argparse.Namespace) -> int:
     refused = False
     saved = False
     try:
-        for file in args.files:
-            try:
-                result = import_file(con, file, kind=args.kind, mapping=mapping, who="cli")
-            except ImportRefused as exc:
+        for file, result in import_files(con, args.files, kind=args.kind, mapping=mapping, who="cli"):
+            if isinstance(result, ImportRefused):
                 refused = True
-                print(f"error: {file}: {exc}", file=sys.stderr)
+                print(f"error: {file}: {result}", file=sys.stderr)
                 continue
             audit.record(con, _os_user(), audit.CLI_ROLE, "import", _audit_detail(file, result))
             results.append(_result_object(file, result))

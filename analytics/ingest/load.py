@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -337,7 +338,7 @@ def _key_problems(raw: RawTable, kind: str, columns: dict[str, str], staged: pd.
     problems.append((total, None, "total row, not a record"))
 
     def missing(field_name: str) -> pd.Series:
-        return values.clean_dates(rows[columns[field_name]]).isna()
+        return values.missing_dates(rows[columns[field_name]])
 
     if kind == "service":
         problems.append((staged["order_id"].isna(), columns["order_id"], "missing work-order number"))
@@ -582,23 +583,89 @@ def import_file(
     progress: Callable[[float, str], None] | None = None,
 ) -> ImportResult:
     """Import one file in one transaction and return its counts; raise ImportRefused for unusable files."""
-    clock = time.perf_counter()
-    started = datetime.now()
 
     def report(fraction: float, message: str) -> None:
         if progress is not None:
             progress(fraction, message)
 
-    report(0.0, "reading the file")
+    ready = _read_and_prepare(source, file_name, kind, mapping, report)
+    report(0.5, f"{len(ready.plan.staged):,} rows accepted, {ready.plan.rejected:,} rejected; writing")
+    result = _commit(con, ready, who)
+    report(1.0, "done")
+    return result
+
+
+Source = TypeVar("Source", str, Path)
+
+
+def import_files(
+    con: duckdb.DuckDBPyConnection,
+    sources: Sequence[Source],
+    *,
+    kind: str | None = None,
+    mapping: dict[str, Any] | None = None,
+    who: str = "cli",
+) -> Iterator[tuple[Source, ImportResult | ImportRefused]]:
+    """Import files one after the other, each in its own transaction, as ``import_file`` does;
+    yield each source with its result, or with the ImportRefused that explains why it was not imported.
+
+    The next file is read and checked in a second thread while the current one is written:
+    reading is pandas and pyarrow, writing is DuckDB, and each leaves the other a core. Reading
+    touches no table, so the order of the writes, and what each one sees, are unchanged.
+    """
+    if not sources:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-read") as reader:
+
+        def ahead(source: Source) -> Future[_Ready]:
+            return reader.submit(_read_and_prepare, source, None, kind, mapping, None)
+
+        pending = ahead(sources[0])
+        for i, source in enumerate(sources):
+            current = pending
+            if i + 1 < len(sources):
+                pending = ahead(sources[i + 1])
+            try:
+                ready = current.result()
+            except ImportRefused as exc:
+                yield source, exc
+                continue
+            yield source, _commit(con, ready, who)
+
+
+@dataclass
+class _Ready:
+    """A file read and checked, with its plan, waiting for its transaction."""
+
+    raw: RawTable
+    plan: ImportPlan
+    started: datetime
+    clock: float
+
+
+def _read_and_prepare(
+    source: str | Path | bytes,
+    file_name: str | None,
+    kind: str | None,
+    mapping: dict[str, Any] | None,
+    report: Callable[[float, str], None] | None,
+) -> _Ready:
+    clock = time.perf_counter()
+    started = datetime.now()
+    if report is not None:
+        report(0.0, "reading the file")
     raw = read_table(source, file_name)
-    report(0.3, f"read {len(raw.rows):,} rows; checking them")
-    plan = _prepare(raw, kind, mapping)
-    report(0.5, f"{len(plan.staged):,} rows accepted, {plan.rejected:,} rejected; writing")
+    if report is not None:
+        report(0.3, f"read {len(raw.rows):,} rows; checking them")
+    return _Ready(raw=raw, plan=_prepare(raw, kind, mapping), started=started, clock=clock)
+
+
+def _commit(con: duckdb.DuckDBPyConnection, ready: _Ready, who: str) -> ImportResult:
+    raw, plan = ready.raw, ready.plan
     # Rows, history, rejects, the log entry, the data version and the derived tables commit
     # together: a process killed at any moment leaves all of the file or none of it.
     with db.write_transaction(con) as cur:
-        import_id = _write(cur, raw, plan, who, started)
-    report(1.0, "done")
+        import_id = _write(cur, raw, plan, who, ready.started)
     return ImportResult(
         import_id=import_id,
         file_name=raw.file_name,
@@ -609,7 +676,7 @@ def import_file(
         unchanged=plan.unchanged,
         rejected=plan.rejected,
         reasons=list(dict.fromkeys(plan.rejects["reason"]))[:5],
-        seconds=time.perf_counter() - clock,
+        seconds=time.perf_counter() - ready.clock,
         duplicates_in_file=plan.duplicates_in_file,
         mapping=plan.mapping_document(),
     )

@@ -64,7 +64,6 @@ _HTML = re.compile(r"<(!doctype\s+html|html|head|body|table|meta|div|style|scrip
 _XML = re.compile(r"<\?xml\b", re.IGNORECASE)
 _EXCEL_XML = "urn:schemas-microsoft-com:office:spreadsheet"
 # Two Chinese characters in a row encoded as UTF-8: some lines of a non-UTF-8 file may be UTF-8.
-_UTF8_CJK_RUN = re.compile(rb"(?:[\xe4-\xe9][\x80-\xbf]{2}){2}")
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SAVE_AS = "open it in Excel and save it as .xlsx or CSV, then import that file"
 
@@ -143,31 +142,38 @@ def _cjk(char: str) -> bool:
     return "\u2e80" <= char <= "\u9fff" or "\uff00" <= char <= "\uffef"
 
 
+def _chinese_text(text: str) -> bool:
+    """Return whether decoded text reads as Chinese rather than as GBK bytes taken for UTF-8."""
+    # A GBK line is valid UTF-8 only by chance, and then decodes mostly to Latin, Greek or
+    # Cyrillic letters: three Chinese characters, and few others, tell real UTF-8 apart.
+    wide = [c for c in text if ord(c) > 0x7F]
+    chinese = sum(1 for c in wide if _cjk(c))
+    return chinese >= 3 and chinese >= 0.8 * len(wide)
+
+
 def _utf8_line(line: bytes) -> str | None:
     """Return the line as UTF-8 text when it is valid UTF-8 holding Chinese text, else None."""
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    # A GBK line is valid UTF-8 only by chance, and then decodes mostly to Latin, Greek or
-    # Cyrillic letters: three Chinese characters, and few others, tell real UTF-8 apart.
-    wide = [c for c in text if ord(c) > 0x7F]
-    chinese = sum(1 for c in wide if _cjk(c))
-    return text if chinese >= 3 and chinese >= 0.8 * len(wide) else None
+    return text if _chinese_text(text) else None
 
 
 def _has_utf8_line(data: bytes) -> bool:
     """Return whether a line of the (not wholly UTF-8) data is UTF-8 Chinese text."""
-    seen: set[int] = set()
-    for match in _UTF8_CJK_RUN.finditer(data):
-        start = data.rfind(b"\n", 0, match.start()) + 1
-        if start in seen:
-            continue
-        seen.add(start)
-        end = data.find(b"\n", match.end())
-        if _utf8_line(data[start : end if end >= 0 else len(data)].removeprefix(b"\xef\xbb\xbf")):
-            return True
-    return False
+    if b"\xef\xbf\xbd" in data:
+        # The data spells U+FFFD itself, so a replaced byte cannot be told from it: line by line.
+        return any(
+            not line.isascii() and _utf8_line(line.removeprefix(b"\xef\xbb\xbf")) is not None
+            for line in data.split(b"\n")
+        )
+    # Decoded once with replacement, a line that is valid UTF-8 is one without U+FFFD (faster
+    # than trying every GBK line, or searching GBK bytes for UTF-8-like runs, which abound).
+    return any(
+        "\ufffd" not in line and not line.isascii() and _chinese_text(line.removeprefix("\ufeff"))
+        for line in data.decode("utf-8", errors="replace").split("\n")
+    )
 
 
 def _decode_mixed(data: bytes) -> str | None:

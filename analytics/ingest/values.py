@@ -128,13 +128,41 @@ def clean_dates(s: pd.Series) -> pd.Series:
     return text.mask(text.str.fullmatch(_ZERO_DATE).fillna(False).astype(bool))
 
 
+def missing_dates(s: pd.Series) -> pd.Series:
+    """Return where a date cell is empty, a placeholder or a zero date (``clean_dates`` gives NA)."""
+    codes, uniques = pd.factorize(s)
+    empty = np.append(clean_dates(pd.Series(uniques, dtype="str")).isna().to_numpy(dtype=bool), True)
+    return pd.Series(empty[codes], index=s.index, name=s.name)  # code -1 (NA) picks the True
+
+
 def clean_vin(s: pd.Series) -> pd.Series:
     """Return VINs upper-cased without spaces (validity is a data-quality finding, not checked here)."""
     text = clean_text(s).str.replace(" ", "", regex=False).str.upper()
     return text.mask(text == "")
 
 
+# The shapes DMS exports use most, read by pandas' own date parser before the general pattern.
+_COMMON_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M")
+
+
 def _datetimes_of(u: pd.Series) -> Parsed:
+    values = pd.Series(pd.NaT, index=u.index, dtype="datetime64[us]")
+    rest = u.notna()
+    for form in _COMMON_FORMATS:
+        if not rest.any():
+            break
+        # Strict: a shape that does not match, or a day that does not exist, stays for the pattern.
+        found = pd.to_datetime(u[rest], format=form, errors="coerce").astype("datetime64[us]")
+        found = found[found.notna()]
+        values[found.index] = found
+        rest[found.index] = False
+    if rest.any():
+        values[rest] = _pattern_datetimes(u[rest])
+    values = values.where((values >= DATE_RANGE[0]) & (values < DATE_RANGE[1]))
+    return values, u.notna() & values.isna()
+
+
+def _pattern_datetimes(u: pd.Series) -> pd.Series:
     parts = u.str.extract(_DATE)
     compact = u.str.extract(_COMPACT_DATE)
     for i in range(3):
@@ -156,9 +184,7 @@ def _datetimes_of(u: pd.Series) -> Parsed:
     serial = pd.to_numeric(u.where(u.str.fullmatch(_EXCEL_SERIAL)), errors="coerce")
     serial = serial.where(serial.between(*_SERIAL_RANGE))
     from_serial = (_EXCEL_EPOCH + pd.to_timedelta(serial, unit="D")).dt.round("s")
-    values = values.fillna(from_serial.astype("datetime64[us]"))
-    values = values.where((values >= DATE_RANGE[0]) & (values < DATE_RANGE[1]))
-    return values, u.notna() & values.isna()
+    return values.fillna(from_serial.astype("datetime64[us]"))
 
 
 def parse_datetimes(s: pd.Series, *, keep_time: bool) -> Parsed:
@@ -167,7 +193,8 @@ def parse_datetimes(s: pd.Series, *, keep_time: bool) -> Parsed:
     Zero dates count as missing; impossible dates (2023/2/30) and years outside 1900-2099 are
     unreadable.
     """
-    values, bad = _per_unique(clean_dates(s), _datetimes_of)
+    # Cleaned per distinct value too: dates repeat, and the zero-date check is a regex.
+    values, bad = _per_unique(s, lambda u: _datetimes_of(clean_dates(u)))
     values = values.astype("datetime64[us]")
     if not keep_time:
         values = values.dt.normalize()
@@ -187,10 +214,14 @@ def _numbers_of(u: pd.Series) -> Parsed:
 def parse_numbers(s: pd.Series) -> Parsed:
     """Return (float values, unreadable mask); thousands separators, ¥ and 元 are allowed."""
     # Amounts and odometer readings are mostly distinct, so parsing them directly beats
-    # parsing their distinct values.
+    # parsing their distinct values; most are plain numbers, which need no cleaning first.
     text = clean_typed(s)
-    values, bad = _numbers_of(text)
-    return values.astype("float64"), bad.astype(bool)
+    values = pd.to_numeric(text, errors="coerce").astype("float64")
+    rest = text.notna() & values.isna()
+    if rest.any():
+        values[rest] = _numbers_of(text[rest])[0]
+    values = values.where(np.isfinite(values))
+    return values, (text.notna() & values.isna()).astype(bool)
 
 
 def parse_integers(s: pd.Series) -> Parsed:
