@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analytics import auth, db, deck, export, ingest
+from analytics import auth, db, export, ingest
 from analytics.config import settings
 from analytics.ingest import RawTable
 from ui.auth import can, current_user, protect
@@ -194,6 +194,10 @@ def deck_button(month: str, stores: list[str] | None, language: str) -> None:
         icon=":material/slideshow:",
         key="deck_build",
     ):
+        # Imported on click: the deck draws on every page's module and python-pptx, which the
+        # first page a server shows would otherwise load (a second at a million work orders).
+        from analytics import deck
+
         bar = st.empty()
         report = progress_bar_in(bar, t("deck.building"))
         started = time.perf_counter()
@@ -205,11 +209,16 @@ def deck_button(month: str, stores: list[str] | None, language: str) -> None:
             progress=lambda fraction, _step: report(fraction, t("deck.building")),
         )
         bar.empty()  # the download button below takes its place
-        st.session_state["_deck"] = {"for": wanted, "bytes": pptx, "seconds": time.perf_counter() - started}
+        st.session_state["_deck"] = {
+            "for": wanted,
+            "bytes": pptx,
+            "seconds": time.perf_counter() - started,
+            "slides": len(deck.SLIDE_KEYS),
+        }
     built = st.session_state.get("_deck")
     if not built or built["for"] != wanted:
         return
-    st.caption(t("deck.ready", month=month, slides=len(deck.SLIDE_KEYS), seconds=f"{built['seconds']:.0f}"))
+    st.caption(t("deck.ready", month=month, slides=built["slides"], seconds=f"{built['seconds']:.0f}"))
     st.download_button(
         t("deck.download"),
         built["bytes"],
