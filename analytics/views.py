@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import duckdb
 
-from analytics import churn, facts, kpi, maintenance, overview, themes
+from analytics import churn, facts, kpi, maintenance, overview, quality, themes
 from analytics import satisfaction as sat
 from analytics.marts import Call, call_of
 
@@ -55,6 +55,19 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
         maintenance.fitted_model(con)
 
 
+def global_calls() -> list[Call]:
+    """Return the calls that do not depend on a month or store choice: the sidebar's facts, the
+    maintenance scores (one model for the group) and the Data page's quality checks."""
+    return [
+        call_of(facts.available_months),
+        call_of(facts.stores),
+        call_of(facts.data_summary),
+        call_of(maintenance.current_scores),
+        call_of(quality.summary),
+        *(call_of(quality.finding, check) for check in quality.CHECKS),
+    ]
+
+
 def default_calls(con: duckdb.DuckDBPyConnection) -> list[Call]:
     """Return the calls of every page's default view, for all stores and then each store."""
     months = facts.available_months(con)
@@ -67,7 +80,7 @@ def default_calls(con: duckdb.DuckDBPyConnection) -> list[Call]:
     choices: list[list[str] | None] = [None]
     if len(stores) > 1:
         choices += [[store] for store in stores]
-    calls: list[Call] = [call_of(maintenance.current_scores)]
+    calls = global_calls()
     for chosen in choices:
         calls += page_calls(month, window, chosen)
     return calls

@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from analytics import demo, facts, ingest, quality
+from analytics import facts, ingest, quality
 from analytics.errors import UserError
 from ui.auth import can, current_user, protect, record
 from ui.data import clear_caches, cursor, load
@@ -21,6 +21,8 @@ def import_tab() -> None:
             st.subheader(t("data.demo_title"))
             st.write(t("data.demo_body"))
             if st.button(t("data.demo_button"), type="primary", key="build_demo"):
+                from analytics import demo  # on click: the generator takes a second to load
+
                 result = demo.build_into(cursor(), progress=progress_bar(t("data.demo_button")))
                 clear_caches()
                 record("import", {"file": "demo", "kind": "demo", "inserted": result["sizes"]})

@@ -9,6 +9,7 @@ import io
 import json
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -392,3 +393,47 @@ def test_cli_xlsx_export_keeps_numbers_as_numbers_and_neutralises_text(hostile_d
     assert by_vin["H"][header.index("customer_name")] == '\'=HYPERLINK("http://x")'
     assert by_vin["H"][header.index("value")] == -120.0
     assert by_vin["H"][header.index("reasons")] == "已 400 天未进厂"
+
+
+def test_ranking_is_one_order_whether_or_not_the_list_comes_in_vin_order():
+    rng = np.random.default_rng(3)
+    n = 300
+    frame = _listed(
+        {
+            "vin": [f"V{i:04d}" for i in range(n)],
+            # Few distinct values, so many ties fall to the VIN; some without a probability.
+            "churn_probability": rng.choice([0.2, 0.5, np.nan], n),
+            "overdue_ratio": rng.choice([0.5, 2.0], n),
+            "value": rng.choice([0.0, 100.0, 400.0], n),
+            "reason_codes": [()] * n,
+        }
+    )
+    in_order = churn.prioritise(frame, 1.0)
+    shuffled = churn.prioritise(frame.sample(frac=1.0, random_state=1).reset_index(drop=True), 1.0)
+    pd.testing.assert_frame_equal(in_order, shuffled)
+    expected = frame.assign(
+        priority=frame["churn_probability"].fillna(frame["overdue_ratio"]) * frame["value"].clip(lower=1.0)
+    ).sort_values(["priority", "vin"], ascending=[False, True])
+    assert in_order["vin"].tolist() == expected["vin"].tolist()
+
+
+def test_list_options_are_the_values_present_in_the_list():
+    frame = _listed(
+        {
+            "vin": ["a", "b", "c", "d"],
+            "status": ["at_risk", "lost", "lost", "at_risk"],
+            "model": ["轩逸", None, "天籁", "轩逸"],
+            "advisor": ["王芳", "李强", "王芳", None],
+            "value_tier": ["low", "high", "low", "low"],
+            "store": ["S2", "S1", "S1", "S2"],
+            "reason_codes": [("overdue",), ("no_visit", "unreachable"), ("no_visit",), ()],
+        }
+    )
+    assert churn.list_options(frame) == {
+        "statuses": ["lost", "at_risk"],
+        "reasons": ["no_visit", "overdue", "unreachable"],
+        "models": ["天籁", "轩逸"],
+        "advisors": ["李强", "王芳"],
+        "tiers": ["high", "low"],
+        "stores": ["S1", "S2"],
+    }
