@@ -371,7 +371,7 @@ class ChurnSnapshot:
 
     as_of: date
     vehicles: pd.DataFrame  # churn_list rows, not yet prioritised
-    model: churn_model.ChurnModel | None
+    model: churn_model.ChurnModel | None  # the model card: training and backtest, no estimator
     model_note: str | None  # why there is no model, when there is none
 
     def counts(self) -> dict[str, int]:
@@ -396,7 +396,10 @@ def snapshot(
     model, note = marts.cached(con, call, keep=True, as_is=True)
     probability = model.predict(current) if model is not None else None
     return ChurnSnapshot(
-        as_of=as_of, vehicles=churn_list(current, probability, as_of), model=model, model_note=note
+        as_of=as_of,
+        vehicles=churn_list(current, probability, as_of),
+        model=model.card() if model is not None else None,
+        model_note=note,
     )
 
 

@@ -15,24 +15,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 import pandas as pd
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.inspection import permutation_importance
-from sklearn.isotonic import IsotonicRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
 from analytics import kpi, queries, schedule
 from analytics.config import settings
 from analytics.errors import UserError
+
+if TYPE_CHECKING:  # scikit-learn loads where a model is fitted or scored, not with the churn page
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
 # The model's inputs, all numeric and all known at the cutoff (NaN where unknown).
 FEATURES: tuple[str, ...] = (
@@ -231,6 +229,8 @@ def data_span(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple[date, date] 
 
 def ranking_metrics(churned: np.ndarray, score: np.ndarray) -> dict[str, float]:
     """Return ROC AUC, and lift and capture in the top 10% and 20% of ``score`` (ties in input order)."""
+    from sklearn.metrics import roc_auc_score
+
     y = np.asarray(churned, dtype=bool)
     s = np.asarray(score, dtype=float)
     rate = float(y.mean())
@@ -313,7 +313,7 @@ class Scorer:
 class ChurnModel:
     """A fitted churn model, what it was trained on, and its backtest (None when the data are too short)."""
 
-    scorer: Scorer
+    scorer: Scorer | None  # None in a model card (see ``card``)
     as_of: date
     train_cutoffs: list[date]
     n_train: int
@@ -322,7 +322,14 @@ class ChurnModel:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Return the probability of no visit in the next horizon_days for each row of a feature frame."""
+        if self.scorer is None:
+            raise ValueError("a model card cannot score: use the fitted model it was made from")
         return self.scorer.predict(frame)
+
+    def card(self) -> ChurnModel:
+        """Return what the page shows of the model (its training and backtest) without the fitted
+        estimator, so reading a kept list back does not load scikit-learn."""
+        return replace(self, scorer=None)
 
 
 def _codes(values: pd.Series) -> dict[str, int]:
@@ -350,6 +357,8 @@ INCREASING: tuple[str, ...] = ("days_since", "days_since_maintenance", "overdue_
 
 
 def _estimator(seed: int) -> HistGradientBoostingClassifier:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     # Small trees, a large leaf minimum and a slow rate: one store's history is a few thousand
     # cars, and at a tenth of the demo's size looser settings lost to the days-since rule.
     return HistGradientBoostingClassifier(
@@ -366,6 +375,9 @@ def _estimator(seed: int) -> HistGradientBoostingClassifier:
 
 
 def _fit_calibrated(snapshots: pd.DataFrame, churned: pd.Series, seed: int) -> Scorer:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import GroupKFold
+
     y = churned.to_numpy(dtype=int)
     if y.min() == y.max() or min(y.sum(), len(y) - y.sum()) < 10:
         raise NotEnoughHistory(
@@ -400,6 +412,8 @@ def _training_set(
 
 
 def _importance(scorer: Scorer, test: pd.DataFrame, churned: np.ndarray, seed: int) -> pd.DataFrame:
+    from sklearn.inspection import permutation_importance
+
     sample = test
     y = churned
     if len(test) > IMPORTANCE_SAMPLE:
@@ -428,6 +442,9 @@ def backtest(
     seed: int = 0,
 ) -> Backtest:
     """Return the model against the rule at ``test_cutoff``, trained only on years that ended by then."""
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.metrics import brier_score_loss
+
     train_cutoffs = training_cutoffs(first_day, test_cutoff)
     if not train_cutoffs:
         raise NotEnoughHistory(

@@ -3,7 +3,11 @@ and on a dealership with a planted mechanism the model beats the days-since-last
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +15,8 @@ import pytest
 
 from analytics import churn, churn_model, db
 from tests import churn_synthetic
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CUTOFFS = [date(2025, 3, 31), date(2025, 9, 30)]
 
@@ -148,3 +154,21 @@ def test_snapshot_ranks_by_overdue_ratio_when_there_is_too_little_history(tmp_pa
     ranked = churn.prioritise(shot.vehicles, 0.0)
     assert ranked["churn_probability"].isna().all()
     assert ranked["priority"].tolist() == sorted(ranked["overdue_ratio"].tolist(), reverse=True)
+
+
+def test_a_kept_snapshot_carries_the_model_card_and_reads_back_without_scikit_learn(planted, tmp_path):
+    shot = churn.snapshot(planted, date(2026, 10, 31))
+    assert shot.model is not None and shot.model.scorer is None and shot.model.backtest is not None
+    assert shot.vehicles["churn_probability"].notna().all()
+    with pytest.raises(ValueError, match="card"):
+        shot.model.predict(shot.vehicles)
+    # A fresh process (a server after a restart) reads the kept list back: no scikit-learn import.
+    path = tmp_path / "snapshot.pickle"
+    path.write_bytes(pickle.dumps(shot))
+    code = (
+        "import pickle, sys; from pathlib import Path; "
+        f"shot = pickle.loads(Path({str(path)!r}).read_bytes()); "
+        "print(len(shot.vehicles), shot.model.n_train, 'sklearn' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == [str(len(shot.vehicles)), str(shot.model.n_train), "False"]
