@@ -487,13 +487,15 @@ def markdown(result: dict[str, Any]) -> str:
         f"Work orders: {result['orders']:,}; callbacks: {result['sizes']['callbacks']:,}; "
         f"vehicles: {result['sizes']['vehicles']:,}; peak memory {result['peak_rss_mb']:,.0f} MB.",
         "",
-        "| import | rows | seconds | rows/s | budget |",
-        "|---|---:|---:|---:|---|",
+        "| import | files | rows | seconds (best; every run) | rows/s | budget |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for kind, detail in result.get("import_detail", {}).items():
         budget = f"≥ {b['csv_rows_per_s']:,.0f}" if kind == "csv" else "none"
+        runs = "; ".join(f"{r}" for r in detail.get("runs_s", []))
         out.append(
-            f"| {kind} | {detail['rows']:,} | {detail['seconds']} | {detail['rows_per_s']:,} | {budget} |"
+            f"| {kind} | {detail.get('files', '')} | {detail['rows']:,} | {detail['seconds']} ({runs}) "
+            f"| {detail['rows_per_s']:,} | {budget} |"
         )
     out += ["", "| page | cold s | warm s |", "|---|---:|---:|"]
     for page, t in result["pages"].items():
@@ -516,6 +518,8 @@ def markdown(result: dict[str, Any]) -> str:
         if isinstance(value, dict):
             value = ", ".join(f"{k} {v}" for k, v in value.items())
         out.append(f"| {name} | {value} |")
+    misses = result["verdict"]["misses"]
+    out += ["", "Budgets: " + ("all met." if not misses else "missed: " + "; ".join(misses) + ".")]
     return "\n".join(out)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analytics.ingest import values
 
@@ -165,3 +167,49 @@ def test_excel_text_guard_and_blanks_are_cleaned():
     assert values.clean_text(_s('="013800"', "  x ", "", None)).tolist()[:2] == ["013800", "x"]
     assert values.clean_text(_s("", None)).isna().all()
     assert values.clean_vin(_s(" lsv au2a37n2183746 ")).tolist() == ["LSVAU2A37N2183746"]
+
+
+def _pattern_only(u: pd.Series) -> pd.Series:
+    found = values._pattern_datetimes(u)
+    return found.where((found >= values.DATE_RANGE[0]) & (found < values.DATE_RANGE[1]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([1, 999, 1899, 1900, 2023, 2024, 2099, 2100, 9999]),
+            st.integers(0, 13),
+            st.integers(0, 32),
+            st.sampled_from(["-", "/", "."]),
+            st.one_of(st.none(), st.tuples(st.integers(0, 25), st.integers(0, 61), st.integers(0, 61))),
+            st.booleans(),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_common_date_shapes_read_fast_give_what_the_general_pattern_gives(cells):
+    texts = []
+    for year, month, day, sep, clock, pad, seconds in cells:
+        width = 2 if pad else 1
+        text = f"{year:04d}{sep}{month:0{width}d}{sep}{day:0{width}d}"
+        if clock is not None:
+            hour, minute, second = clock
+            text += f" {hour:0{width}d}:{minute:02d}" + (f":{second:02d}" if seconds else "")
+        texts.append(text)
+    u = pd.Series(texts, dtype="str")
+    fast, bad = values._datetimes_of(u)
+    pd.testing.assert_series_equal(fast, _pattern_only(u).astype("datetime64[us]"), check_names=False)
+    assert bad.tolist() == fast.isna().tolist()
+
+
+def test_plain_numbers_read_fast_give_what_the_general_parser_gives():
+    cells = ["751.12", "1,234.50", "¥88", "1.2万", "12 km", "-3", "1e308", "1e999", "abc", "", "—", "0.10"]
+    s = pd.Series(cells, dtype="str")
+    fast, bad = values.parse_numbers(s)
+    text = values.clean_typed(s)
+    general, general_bad = values._numbers_of(text)
+    pd.testing.assert_series_equal(fast, general.astype("float64"), check_names=False)
+    assert bad.tolist() == general_bad.astype(bool).tolist()
