@@ -16,7 +16,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -149,8 +149,38 @@ def _ratio(num: int, den: int) -> float | None:
 def counts_by_month(
     con: duckdb.DuckDBPyConnection, months: list[date], stores: list[str] | None = None
 ) -> dict[date, dict[str, Any]]:
-    """Return ``monthly_counts`` as ``{first day of month: {column: value}}``."""
-    records = monthly_counts(con, months, stores).to_dict("records")
+    """Return ``monthly_counts`` as ``{first day of month: {column: value}}``.
+
+    Each month's counts are kept in the marts for the data version: the thirteen months behind
+    another focus month are then mostly kept already (by the default view or an earlier visit),
+    and only the months not yet kept are queried, together.
+    """
+    from analytics import marts  # marts imports the pages' modules, this one among them
+
+    firsts = sorted({m.replace(day=1) for m in months})
+    chosen = tuple(sorted(stores)) if stores else None
+    calls = [marts.call_of(month_counts, m, chosen) for m in firsts]
+
+    def compute(missing: list[marts.Call]) -> list[dict[str, Any]]:
+        wanted = [call.args[0] for call in missing]
+        records = _counts_records(con, wanted, list(chosen) if chosen else None)
+        return [records[m] for m in wanted]
+
+    return dict(zip(firsts, marts.cached_many(con, calls, compute), strict=True))
+
+
+def month_counts(
+    con: duckdb.DuckDBPyConnection, month: date, stores: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Return one month's row of ``monthly_counts`` as ``{column: value}`` (what the marts keep)."""
+    first = month.replace(day=1)
+    return _counts_records(con, [first], list(stores) if stores else None)[first]
+
+
+def _counts_records(
+    con: duckdb.DuckDBPyConnection, firsts: list[date], stores: list[str] | None
+) -> dict[date, dict[str, Any]]:
+    records = monthly_counts(con, firsts, stores).to_dict("records")
     return {row["month"]: {str(k): v for k, v in row.items()} for row in records}
 
 

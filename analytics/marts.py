@@ -22,7 +22,7 @@ import json
 import os
 import pickle
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -69,6 +69,14 @@ class Call:
 NOT_RESULTS = frozenset(
     {"ingest", "bench.py", "demo.py", "demo_text.py", "auth.py", "audit.py", "deck.py", "chart_export.py"}
 )
+
+
+def _outside_fingerprint(fn: str) -> bool:
+    """Whether ``fn`` lives in code the fingerprint leaves out: its results are never kept (a
+    change to that code would not make them fresh), so they skip the lookup too (the import log)."""
+    package, _, rest = fn.partition(".")
+    part = rest.split(".")[0]
+    return package == "analytics" and (part in NOT_RESULTS or f"{part}.py" in NOT_RESULTS)
 
 
 @cache
@@ -182,6 +190,42 @@ def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, 
     return True
 
 
+def cached_many(
+    con: duckdb.DuckDBPyConnection, calls: Sequence[Call], compute: Callable[[list[Call]], list[Any]]
+) -> list[Any]:
+    """Return each call's result: the kept ones from the marts, the others computed together
+    by ``compute`` (given the missing calls, it returns their results in the same order) and kept.
+
+    For results that are cheaper computed in one go than one by one (one query over several
+    months). They are kept only when the data version is the same after the computation as
+    before it, since a caller outside a read transaction may see an import commit meanwhile.
+    """
+    if _bypass.get() or not calls:
+        return compute(list(calls))
+    version = db.data_version(con)
+    have = has_marts(con)
+    found: dict[int, Any] = {}
+    if have:
+        for i, call in enumerate(calls):
+            hit, value = fetch(con, call, version)
+            if hit:
+                found[i] = value
+    missing = [i for i in range(len(calls)) if i not in found]
+    if missing:
+        clock = time.perf_counter()
+        values = compute([calls[i] for i in missing])
+        seconds = (time.perf_counter() - clock) / len(missing)
+        found.update(zip(missing, values, strict=True))
+        if have and db.data_version(con) == version:
+            writer = con.cursor()
+            try:
+                for i in missing:
+                    store(writer, calls[i], version, found[i], seconds)
+            finally:
+                writer.close()
+    return [found[i] for i in range(len(calls))]
+
+
 def purge(con: duckdb.DuckDBPyConnection, keep_version: int) -> None:
     """Drop the results of every other data version, rows and files."""
     stale = con.execute(
@@ -211,7 +255,7 @@ def cached(
     least ``MIN_SECONDS``; True always; False never. Keeping happens on a cursor of its own,
     outside the read transaction.
     """
-    if _bypass.get():
+    if _bypass.get() or _outside_fingerprint(call.fn):
         return call.run(con)
     if as_is:
         return _lookup_or_compute(con, call, version, keep)

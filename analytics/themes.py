@@ -1101,6 +1101,18 @@ def themes_by_advisor(
     return board[columns].reset_index(drop=True)
 
 
+_COMMENT_COLUMNS: tuple[str, ...] = (
+    "callback_id",
+    "callback_date",
+    "store",
+    "advisor",
+    "overall_score",
+    "comment",
+    "theme",
+    "centrality",
+)
+
+
 def theme_comments(
     con: duckdb.DuckDBPyConnection,
     theme_id: str,
@@ -1112,22 +1124,51 @@ def theme_comments(
     seed: int = 0,
 ) -> pd.DataFrame:
     """Return the month's comments behind one theme (``none``/``other`` too), most central first."""
+    from analytics import marts
+
+    # From the month's drill-down rows (kept in the marts), not from the fitted window: the
+    # window holds six months of comments and their vectors, a second to read back at group size.
+    call = month_comments_call(month, side, stores, months_back, k, seed)
+    every: pd.DataFrame = marts.cached(con, call, keep=True, as_is=True)
+    rows = every[every["theme"] == theme_id]
+    rows = rows.sort_values(["centrality", "callback_date", "callback_id"], ascending=[False, True, True])
+    return rows.reset_index(drop=True)
+
+
+def month_comments_call(
+    month: str,
+    side: str,
+    stores: Sequence[str] | None,
+    months_back: int = MONTHS_BACK,
+    k: int = 8,
+    seed: int = 0,
+) -> Any:
+    """Return the marts call of ``month_comments`` that ``theme_comments`` reads (the rebuild computes it)."""
+    from analytics import marts
+
+    store_key = tuple(sorted(stores)) if stores else None
+    return marts.call_of(month_comments, month, side, store_key, months_back, k, seed)
+
+
+def month_comments(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    side: str,
+    stores: Sequence[str] | None,
+    months_back: int = MONTHS_BACK,
+    k: int = 8,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Return every comment of the month on one side with its theme and its centrality: the
+    cosine similarity of its vector to the centroid of its theme's comments of the month."""
     window = _window(con, month, side, stores, months_back, k, seed)
     frame = window.frame
-    rows = frame[(frame["month"] == month) & (frame["theme"] == theme_id)]
-    rows = rows.assign(centrality=_centrality(window, rows["row"].to_numpy()))
-    rows = rows.sort_values(["centrality", "callback_date", "callback_id"], ascending=[False, True, True])
-    columns = [
-        "callback_id",
-        "callback_date",
-        "store",
-        "advisor",
-        "overall_score",
-        "comment",
-        "theme",
-        "centrality",
-    ]
-    return rows[columns].reset_index(drop=True)
+    rows = frame[frame["month"] == month].reset_index(drop=True)
+    centrality = np.zeros(len(rows))
+    positions = rows["row"].to_numpy()
+    for idx in rows.groupby("theme", sort=False).indices.values():
+        centrality[idx] = _centrality(window, positions[idx])
+    return rows.assign(centrality=centrality)[list(_COMMENT_COLUMNS)]
 
 
 # --------------------------------------------------------------------------- page views

@@ -37,6 +37,8 @@ def page_calls(month: str, months: Sequence[str], stores: list[str] | None) -> l
         call_of(themes.monthly_themes, month, "praise", stores),
         call_of(themes.monthly_themes, month, "complaint", stores),
         call_of(themes.themes_by_advisor, month, stores),
+        themes.month_comments_call(month, "praise", stores),
+        themes.month_comments_call(month, "complaint", stores),
         call_of(churn.snapshot, as_of, churn_stores),
         call_of(churn.status_trend, tuple(churn.month_ends(months)), churn_stores),
         call_of(churn.retention_curve, as_of, RETENTION_GROUP, churn_stores),

@@ -6,13 +6,14 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analytics import db, facts, maintenance, marts, overview, views
+from analytics import db, facts, kpi, maintenance, marts, overview, views
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -153,4 +154,33 @@ def test_payloads_are_files_beside_the_database_and_a_lost_file_is_computed_agai
     marts.rebuild(con, calls=[])
     assert con.execute("SELECT count(*) FROM marts").fetchone() == (0,)
     assert list((copy.parent / f"{copy.name}.marts").iterdir()) == []
+    con.close()
+
+
+def test_each_months_counts_are_kept_so_another_focus_month_queries_only_its_new_months(copy, monkeypatch):
+    con = db.connect(copy)
+    october = kpi.counts_by_month(con, kpi.overview_months("2026-10"))
+    assert con.execute("SELECT count(*) FROM marts WHERE name = 'analytics.kpi.month_counts'").fetchone() == (
+        13,
+    )
+    asked: list[list[date]] = []
+    original = kpi.monthly_counts
+
+    def recording(con, months, stores=None):
+        asked.append(list(months))
+        return original(con, months, stores)
+
+    monkeypatch.setattr(kpi, "monthly_counts", recording)
+    september = kpi.counts_by_month(con, kpi.overview_months("2026-09"))
+    assert asked == [[date(2025, 9, 1)]]
+    with marts.bypassed():
+        fresh = kpi.counts_by_month(con, kpi.overview_months("2026-09"))
+    assert september == fresh
+    assert all(september[m] == october[m] for m in september if m in october)
+    # A store choice is its own set of rows; a new data version queries everything again.
+    kpi.counts_by_month(con, [date(2026, 10, 1)], ["杭州西湖店"])
+    assert asked[-1] == [date(2026, 10, 1)]
+    db.bump_data_version(con)
+    kpi.counts_by_month(con, kpi.overview_months("2026-09"))
+    assert len(asked[-1]) == 13
     con.close()
