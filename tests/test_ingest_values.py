@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from analytics.ingest import values
@@ -190,6 +190,7 @@ def _pattern_only(u: pd.Series) -> pd.Series:
         max_size=30,
     )
 )
+@example(cells=[(1900, 1, 1, "-", (0, 0, 60), False, True)])  # strptime's leap second, found by this test
 def test_common_date_shapes_read_fast_give_what_the_general_pattern_gives(cells):
     texts = []
     for year, month, day, sep, clock, pad, seconds in cells:

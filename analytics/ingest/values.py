@@ -151,8 +151,12 @@ def _datetimes_of(u: pd.Series) -> Parsed:
     for form in _COMMON_FORMATS:
         if not rest.any():
             break
+        candidates = u[rest]
+        if form.endswith("%S"):
+            # strptime takes the leap seconds 60 and 61 and rolls them over; the pattern refuses them.
+            candidates = candidates[~candidates.str.contains(r":6\d$", regex=True)]
         # Strict: a shape that does not match, or a day that does not exist, stays for the pattern.
-        found = pd.to_datetime(u[rest], format=form, errors="coerce").astype("datetime64[us]")
+        found = pd.to_datetime(candidates, format=form, errors="coerce").astype("datetime64[us]")
         found = found[found.notna()]
         values[found.index] = found
         rest[found.index] = False
