@@ -337,7 +337,7 @@ def call_list(
     if called_within_days > 0:
         since = as_of - timedelta(days=int(called_within_days))
         called = pd.to_datetime(vehicles["last_called"], errors="coerce")
-        recent = called.gt(pd.Timestamp(since)).fillna(False).astype(bool)
+        recent = called.gt(pd.Timestamp(since))  # no call (NaT) is not recent
     kept = vehicles[~complaint & ~recent]
     return CallList(
         calls=kept.head(max(int(capacity), 0)).reset_index(drop=True),

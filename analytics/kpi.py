@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics import db, facts, i18n, queries, schedule
+from analytics import db, facts, i18n, marts, queries, schedule
 from analytics.cli import add_db_option
 from analytics.config import db_path, settings
 from analytics.errors import UserError
@@ -155,8 +155,6 @@ def counts_by_month(
     another focus month are then mostly kept already (by the default view or an earlier visit),
     and only the months not yet kept are queried, together.
     """
-    from analytics import marts  # marts imports the pages' modules, this one among them
-
     firsts = sorted({m.replace(day=1) for m in months})
     chosen = tuple(sorted(stores)) if stores else None
     calls = [marts.call_of(month_counts, m, chosen) for m in firsts]

@@ -217,13 +217,20 @@ def cached_many(
         seconds = (time.perf_counter() - clock) / len(missing)
         found.update(zip(missing, values, strict=True))
         if have and db.data_version(con) == version:
-            writer = con.cursor()
-            try:
-                for i in missing:
-                    store(writer, calls[i], version, found[i], seconds)
-            finally:
-                writer.close()
+            _keep(con, [(calls[i], found[i]) for i in missing], version, seconds)
     return [found[i] for i in range(len(calls))]
+
+
+def _keep(
+    con: duckdb.DuckDBPyConnection, results: list[tuple[Call, Any]], version: int, seconds: float
+) -> None:
+    """Store results on a cursor of their own, outside the caller's read transaction."""
+    writer = con.cursor()
+    try:
+        for call, value in results:
+            store(writer, call, version, value, seconds)
+    finally:
+        writer.close()
 
 
 def purge(con: duckdb.DuckDBPyConnection, keep_version: int) -> None:
@@ -282,11 +289,7 @@ def _lookup_or_compute(
     value = call.run(con)
     seconds = time.perf_counter() - clock
     if keep or (keep is None and seconds >= MIN_SECONDS):
-        writer = con.cursor()
-        try:
-            store(writer, call, current, value, seconds)
-        finally:
-            writer.close()
+        _keep(con, [(call, value)], current, seconds)
     return value
 
 
