@@ -41,6 +41,7 @@ from analytics.config import DATA_DIR, db_path, settings
 from analytics.errors import UserError
 from analytics.export import write_table
 from analytics.i18n import LANGUAGES, text
+from analytics.model_matrix import binnable
 
 HORIZONS: tuple[int, ...] = (30, 60, 90)
 MODEL_FORMAT = 1
@@ -444,7 +445,7 @@ def _fit_horizons(frames: dict[dt.date, pd.DataFrame], seed: int) -> Fitted:
                 "Too little history to train: the training dates need both vehicles that came in for "
                 "maintenance and vehicles that did not. Import more months of work orders."
             )
-        base = _classifier(seed).fit(_matrix(fit_frame, vocab), y_fit)
+        base = _classifier(seed).fit(binnable(_matrix(fit_frame, vocab)), y_fit)
         # Calibrate on a later date than the fit, as the model will be used: on the future.
         calibrated = CalibratedClassifierCV(FrozenEstimator(base), method=_config()["calibration"])
         classifiers[horizon] = calibrated.fit(_matrix(calib_frame, vocab), y_cal)
