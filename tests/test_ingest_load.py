@@ -237,7 +237,9 @@ def test_bad_callback_rows_are_rejected_with_row_numbers_and_reasons(con):
     # Issue 14: an unreadable score no longer loses the call: the row lands with the score blank.
     assert (result.rows_read, result.inserted, result.rejected, result.blanked) == (7, 3, 4, 1)
     rejects = rejected_rows(con, result.import_id)
-    assert list(rejects[["source_row", "column_name", "reason", "kept"]].itertuples(index=False, name=None)) == [
+    assert list(
+        rejects[["source_row", "column_name", "reason", "kept"]].itertuples(index=False, name=None)
+    ) == [
         (2, "回访编号", "duplicate key in file, later row kept", False),
         (3, "回访日期", "missing callback date", False),
         (4, "工单号/车架号", "missing both work-order number and VIN", False),

@@ -116,7 +116,7 @@ def _summary(file: str, r: ImportResult) -> str:
     for field_name, header in r.guessed.items():
         line += (
             f"\n  guessed from its values: column {header!r} -> {field_name} "
-            "(check it; --no-guess or a --map file with this field set to \"\" overrides)"
+            '(check it; --no-guess or a --map file with this field set to "" overrides)'
         )
     if r.unmapped:
         line += f"\n  columns not imported: {', '.join(r.unmapped)}"
