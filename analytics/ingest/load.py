@@ -571,6 +571,16 @@ def _prepare(
     )
 
 
+def suggested_mapping(raw: RawTable, kind: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Return (field -> header the import would use, field -> header among them guessed from values)."""
+    return _effective_columns(raw, kind, {"kind": kind, "columns": {}, "scales": {}})
+
+
+def sheet_table(sheets: list[dict[str, Any]]) -> pd.DataFrame:
+    """Return the per-sheet counts of a plan or result as a table (sheet, rows, landed, rejected, skipped, reason)."""
+    return pd.DataFrame(sheets, columns=["sheet", "rows", "landed", "rejected", "skipped", "reason"])
+
+
 def plan_import(
     con: duckdb.DuckDBPyConnection,
     raw: RawTable,
