@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_limits
 from analytics import kpi, queries, schedule
 from analytics.config import settings
 from analytics.errors import UserError
+from analytics.model_matrix import binnable
 
 if TYPE_CHECKING:  # scikit-learn loads where a model is fitted or scored, not with the churn page
     from sklearn.calibration import CalibratedClassifierCV
@@ -384,7 +385,7 @@ def _fit_calibrated(snapshots: pd.DataFrame, churned: pd.Series, seed: int) -> S
             "The history holds too few vehicles that came back or left to learn from; import more months."
         )
     categories = {column: _codes(snapshots[column]) for column in CATEGORICAL}
-    x = _matrix(snapshots, categories)
+    x = binnable(_matrix(snapshots, categories))
     # The isotonic calibration learns from out-of-fold scores, with folds by vehicle (not by row:
     # one car's snapshots at several cutoffs must not sit on both sides); the trees are then
     # refitted on every row.

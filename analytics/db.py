@@ -24,7 +24,7 @@ import duckdb
 from analytics.config import db_path
 from analytics.errors import DatabaseLocked, UserError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 SERVICE_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -87,7 +87,7 @@ _SERVICE_DDL = """
     visit_date     DATE NOT NULL,
     mileage_km     INTEGER,
     service_type   VARCHAR NOT NULL,
-    amount         DOUBLE,
+    amount         DECIMAL(18, 2),
     advisor        VARCHAR,
     is_appointment BOOLEAN,
     import_id      INTEGER NOT NULL
@@ -128,7 +128,7 @@ _VEHICLES_DDL = """
     first_visit    DATE,
     last_visit     DATE,
     visits         INTEGER,
-    spend          DOUBLE,
+    spend          DECIMAL(18, 2),
     last_mileage_km INTEGER,
     km_per_day     DOUBLE
 """
@@ -268,6 +268,16 @@ MIGRATIONS: dict[int, list[str]] = {
             built_at     TIMESTAMP NOT NULL,
             PRIMARY KEY (name, args, data_version)
         )""",
+    ],
+    # Issue 14: money is exact (DECIMAL(18,2), so two imports of the same files give the same sums),
+    # and rejected_rows names the sheet of a workbook row and keeps the cells an import left
+    # blank in a row that landed (an unreadable score) apart from the rows it rejected.
+    7: [
+        "ALTER TABLE service_orders ALTER amount SET DATA TYPE DECIMAL(18, 2)",
+        "ALTER TABLE service_orders_history ALTER amount SET DATA TYPE DECIMAL(18, 2)",
+        "ALTER TABLE vehicles ALTER spend SET DATA TYPE DECIMAL(18, 2)",
+        "ALTER TABLE rejected_rows ADD COLUMN IF NOT EXISTS sheet VARCHAR",
+        "ALTER TABLE rejected_rows ADD COLUMN IF NOT EXISTS kept BOOLEAN DEFAULT false",
     ],
 }
 

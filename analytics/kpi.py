@@ -329,6 +329,49 @@ def report(
     }
 
 
+# --- issue 14: a KPI whose field is missing from the data says so (status/reason), not 0% ----------
+# Each rule: (count that must be non-zero, i18n key of the reason, the KPIs it affects). Checked in
+# order; the first that fails gives a KPI its reason.
+_FIELD_RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("orders", "kpi_missing.no_orders",
+     ("visits", "revenue", "appointment_rate", "coverage_3dc", "lost", "at_risk", "due_maintenance_return_rate")),
+    ("orders_amount", "kpi_missing.no_amount", ("revenue",)),
+    ("orders_appointment", "kpi_missing.no_appointment", ("appointment_rate",)),
+    ("callbacks", "kpi_missing.no_callbacks",
+     ("coverage_3dc", "reach_rate", "satisfaction_rate", "nps", "complaints", "complaint_timeliness")),
+    ("callbacks_reached", "kpi_missing.no_reached", ("reach_rate", "satisfaction_rate", "nps")),
+    ("callbacks_overall", "kpi_missing.no_overall", ("satisfaction_rate",)),
+    ("callbacks_recommend", "kpi_missing.no_recommend", ("nps",)),
+    ("callbacks_complaint", "kpi_missing.no_complaint", ("complaints", "complaint_timeliness")),
+)  # fmt: skip
+
+
+def missing_fields(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Return KPI name -> i18n key of the reason it cannot be computed: the data lack a field it needs
+    (no callbacks imported, no column saying whether calls got through, ...); KPIs not listed are fine."""
+    counts = queries.run(con, "kpi_field_presence", {}).iloc[0]
+    out: dict[str, str] = {}
+    for column, key, names in _FIELD_RULES:
+        if int(counts[column]) == 0:
+            for name in names:
+                out.setdefault(name, key)
+    return out
+
+
+def with_field_status(result: dict[str, Any], missing: Mapping[str, str], lang: str = "en") -> dict[str, Any]:
+    """Return the report where each KPI whose field is missing from the data has ``status`` "missing_field"
+    and ``reason`` (a sentence in ``lang``) and no value instead of 0%; the other KPIs are unchanged."""
+    kpis: dict[str, Any] = {}
+    for name, kpi in result["kpis"].items():
+        key = missing.get(name)
+        if key is None:
+            kpis[name] = kpi
+        else:
+            gone = {"value": None, "prev_month": None, "prev_year": None}
+            kpis[name] = {**kpi, **gone, "status": "missing_field", "reason": i18n.text(key, lang)}
+    return {**result, "kpis": kpis}
+
+
 def latest_month(con: duckdb.DuckDBPyConnection) -> date | None:
     """Return the first day of the latest month with a visit, or None for an empty database."""
     row = con.execute("SELECT max(visit_date) FROM service_orders").fetchone()
@@ -415,6 +458,10 @@ def format_table(result: dict[str, Any], lang: str = "en", stores: list[str] | N
     lines = [f"{result['month']}  {', '.join(stores) if stores else everywhere}"]
     for r in rows:
         lines.append("  ".join(_pad(cell, widths[c], right=c > 0) for c, cell in enumerate(r)).rstrip())
+    # issue 14: why a KPI shows no value, when its field is missing from the data.
+    for name, kpi in result["kpis"].items():
+        if kpi.get("reason"):
+            lines.append(f"{labels[name]}: {kpi['reason']}")
     return "\n".join(lines)
 
 
@@ -435,7 +482,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 raise UserError(
                     f"Unknown store {', '.join(unknown)}; the stores in the data are: {', '.join(known) or 'none'}."
                 )
-        result = report(con, month, stores)
+        result = with_field_status(report(con, month, stores), missing_fields(con), args.lang)
     finally:
         con.close()
     if args.json:

@@ -41,6 +41,7 @@ from analytics.config import DATA_DIR, db_path, settings
 from analytics.errors import UserError
 from analytics.export import write_table
 from analytics.i18n import LANGUAGES, text
+from analytics.model_matrix import binnable
 
 HORIZONS: tuple[int, ...] = (30, 60, 90)
 MODEL_FORMAT = 1
@@ -439,12 +440,15 @@ def _fit_horizons(frames: dict[dt.date, pd.DataFrame], seed: int) -> Fitted:
     rules: dict[int, IsotonicRegression] = {}
     for horizon in HORIZONS:
         y_fit, y_cal = _labels(fit_frame, horizon), _labels(calib_frame, horizon)
-        if len(set(y_fit)) < 2 or len(set(y_cal)) < 2:
+        # issue 14: the calibration splits the latest date in five; fewer than five vehicles of a
+        # kind there (a store of a few dozen cars) cannot be split, so that is too little history.
+        if len(set(y_fit)) < 2 or min(np.bincount(np.asarray(y_cal, dtype=int), minlength=2)) < 5:
             raise UserError(
                 "Too little history to train: the training dates need both vehicles that came in for "
-                "maintenance and vehicles that did not. Import more months of work orders."
+                "maintenance and vehicles that did not (at least five of each on the latest date). Import more months "
+                "of work orders."
             )
-        base = _classifier(seed).fit(_matrix(fit_frame, vocab), y_fit)
+        base = _classifier(seed).fit(binnable(_matrix(fit_frame, vocab)), y_fit)
         # Calibrate on a later date than the fit, as the model will be used: on the future.
         calibrated = CalibratedClassifierCV(FrozenEstimator(base), method=_config()["calibration"])
         classifiers[horizon] = calibrated.fit(_matrix(calib_frame, vocab), y_cal)

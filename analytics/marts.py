@@ -315,8 +315,8 @@ def rebuild(
     if calls is None:
         try:
             views.prepare(con)
-        except UserError as exc:
-            failed["prepare"] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - issue 14: a model that cannot be trained must not stop the views
+            failed["prepare"] = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
     for i, call in enumerate(todo):
         if progress is not None:
             progress(i / max(len(todo), 1), call.fn.rpartition(".")[2])

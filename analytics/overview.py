@@ -28,7 +28,7 @@ def month_as_of(con: duckdb.DuckDBPyConnection, month: str | date) -> date:
 def overview(
     con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
 ) -> dict[str, Any]:
-    """Return ``{"report", "series", "changes", "red_flags", "as_of"}`` for the focus month and stores."""
+    """Return ``{"report", "series", "changes", "red_flags", "as_of", "missing"}`` for the focus month and stores."""
     counts = kpi.counts_by_month(con, kpi.overview_months(month), stores)
     as_of = month_as_of(con, month)
     return {
@@ -37,4 +37,6 @@ def overview(
         "changes": satisfaction.what_changed(con, month, stores, counts=counts),
         "red_flags": satisfaction.red_flags(con, as_of, stores),
         "as_of": as_of,
+        # issue 14: KPI -> i18n key of why it has no value (a field the data lack), see kpi.missing_fields.
+        "missing": kpi.missing_fields(con),
     }

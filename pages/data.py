@@ -1,5 +1,6 @@
 """Data: upload and import DMS files with a mapping preview, import history with rollback, quality checks."""
 
+import hashlib
 import json
 
 import streamlit as st
@@ -11,6 +12,18 @@ from ui.data import clear_caches, cursor, load
 from ui.i18n import t
 from ui.state import filters
 from ui.widgets import download_buttons, field_label, mapping_editor, progress_bar
+
+
+def parsed_upload(content: bytes, name: str) -> ingest.RawTable:
+    """Return the upload read once per content (issue 19 item 14): reruns reuse it from the session."""
+    key = hashlib.sha256(content).hexdigest()
+    kept: dict[str, ingest.RawTable] = st.session_state.setdefault("parsed_uploads", {})
+    if key not in kept:
+        # Only the files of the current upload are kept, so the session does not grow without end.
+        if len(kept) > 8:
+            kept.clear()
+        kept[key] = ingest.read_table(content, name)
+    return kept[key]
 
 
 def import_tab() -> None:
@@ -45,7 +58,7 @@ def import_tab() -> None:
         content = upload.getvalue()
         with st.container(border=True):
             try:
-                raw = ingest.read_table(content, upload.name)
+                raw = parsed_upload(content, upload.name)
             except UserError as exc:
                 st.error(t("data.refused", file=upload.name, reason=str(exc)))
                 continue
@@ -76,6 +89,17 @@ def import_tab() -> None:
             kind = labels[chosen_label]
             st.caption(t("data.mapping_help"))
             mapping = mapping_editor(raw, kind, key=f"mapping_{number}")
+            # issue 14: a field guessed from a column's values is shown for confirmation; a field set
+            # to "not mapped" stays out (an empty header), so neither an alias nor a guess brings it back.
+            guesses = ingest.suggested_mapping(raw, kind)[1]
+            shown = {f: h for f, h in guesses.items() if mapping.get(f) == h}
+            if shown:
+                st.warning(
+                    t(
+                        "data.guessed",
+                        guesses=", ".join(f"{h} → {field_label(f)}" for f, h in shown.items()),
+                    )
+                )
             st.download_button(
                 t("data.save_mapping"),
                 json.dumps({"kind": kind, "columns": mapping}, ensure_ascii=False, indent=2).encode("utf-8"),
@@ -105,6 +129,13 @@ def import_tab() -> None:
                         scales=", ".join(f"{field_label(k)}: {v}" for k, v in plan.scales.items()),
                     )
                 )
+            if plan.unmapped:
+                st.caption(t("data.unmapped", columns=", ".join(plan.unmapped)))
+            if len(plan.sheets) > 1:
+                st.dataframe(ingest.sheet_table(plan.sheets), hide_index=True, width="stretch")
+            if len(plan.notes):
+                st.markdown(t("data.blanked", n=len(plan.notes)))
+                st.dataframe(plan.notes, hide_index=True, width="stretch")
             st.markdown(t("data.preview"))
             st.dataframe(plan.staged.head(20), hide_index=True, width="stretch")
             if len(plan.rejects):

@@ -28,9 +28,13 @@ TILE_ROWS = (
 for row in TILE_ROWS:
     for column, name in zip(st.columns(len(row)), row, strict=True):
         entry = report["kpis"][name]
+        # issue 14: a KPI whose field is missing from the data says why instead of showing 0%.
+        missing = data.get("missing", {}).get(name)
+        if missing:
+            entry = {**entry, "value": None, "prev_month": None, "prev_year": None}
         band = target_band(name, entry["target"])
         yoy = kpi_delta(name, entry["value"], entry["prev_year"])
-        notes = [t("overview.n", n=f"{entry['n']:,}")]
+        notes = [t(missing)] if missing else [t("overview.n", n=f"{entry['n']:,}")]
         if yoy:
             notes.append(t("overview.yoy", delta=yoy))
         if band:

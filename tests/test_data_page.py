@@ -87,3 +87,38 @@ def test_a_file_that_is_not_a_table_gets_a_sentence_not_a_traceback(fresh_db):
     assert at.error and at.error[0].value.startswith("photo.csv: ")
     assert "Traceback" not in at.error[0].value
     assert _count(fresh_db, "SELECT count(*) FROM imports") == 0
+
+
+def test_upload_is_parsed_once_and_shows_guesses_and_unmapped_columns(fresh_db, monkeypatch):
+    """Issue 14 and issue 19 item 14: a column with an unknown header is guessed from its values and
+    shown for confirmation, unmapped columns are listed, and a rerun does not read the file again."""
+    from analytics import ingest
+    from tests.test_ingest_vendors import CALLBACK_CSV
+
+    reads = []
+    original = ingest.read_table
+
+    def counting(source, file_name=None):
+        reads.append(file_name)
+        return original(source, file_name)
+
+    monkeypatch.setattr(ingest, "read_table", counting)
+    at = _data_page("en")
+    at.file_uploader(key="uploads").set_value(("回访.csv", CALLBACK_CSV.encode("utf-8"), "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    mapping = at.data_editor(key="mapping_0").value
+    by_field = dict(zip(mapping["field"], mapping["source"], strict=True))
+    assert (by_field["reached"], by_field["overall_score"]) == ("客户状态", "总体评价")
+    assert any("客户状态 → " in w.value for w in at.warning)
+    assert any(c.value == "Columns not imported: 客户原话" for c in at.caption)
+    at.run()
+    at.run()
+    assert reads == ["回访.csv"]
+    at.button(key="import_0").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert _rows("SELECT callback_id, reached FROM callbacks ORDER BY 1") == [
+        ("R1", True),
+        ("R2", False),
+        ("R3", True),
+        ("R4", True),
+    ]

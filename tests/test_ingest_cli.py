@@ -92,6 +92,11 @@ def test_good_files_still_import_beside_a_refused_one_and_json_lists_them(databa
             "unchanged": 6,
             "rejected": 0,
             "reasons": [],
+            "blanked": 0,
+            "notes": [],
+            "unmapped": [],
+            "guessed": {},
+            "sheets": [{"sheet": "", "rows": 9, "landed": 9, "rejected": 0, "skipped": 0, "reason": ""}],
         }
     ]
     assert len(done.stderr.splitlines()) == 1

@@ -234,19 +234,23 @@ def test_every_row_read_is_counted_once(con):
 
 def test_bad_callback_rows_are_rejected_with_row_numbers_and_reasons(con):
     result = import_file(con, BAD_CALLBACKS)
-    assert (result.rows_read, result.inserted, result.rejected) == (7, 2, 5)
+    # Issue 14: an unreadable score no longer loses the call: the row lands with the score blank.
+    assert (result.rows_read, result.inserted, result.rejected, result.blanked) == (7, 3, 4, 1)
     rejects = rejected_rows(con, result.import_id)
-    assert list(rejects[["source_row", "column_name", "reason"]].itertuples(index=False, name=None)) == [
-        (2, "回访编号", "duplicate key in file, later row kept"),
-        (3, "回访日期", "missing callback date"),
-        (4, "工单号/车架号", "missing both work-order number and VIN"),
-        (5, "是否接通", "unreadable reached value (接通/未接通 expected)"),
-        (7, "满意度", "score not readable on the 1-5 scale"),
+    assert list(
+        rejects[["source_row", "column_name", "reason", "kept"]].itertuples(index=False, name=None)
+    ) == [
+        (2, "回访编号", "duplicate key in file, later row kept", False),
+        (3, "回访日期", "missing callback date", False),
+        (4, "工单号/车架号", "missing both work-order number and VIN", False),
+        (5, "是否接通", "unreadable reached value (接通/未接通 expected)", False),
+        (7, "满意度", "score not readable on the 1-5 scale, left blank", True),
     ]
     assert con.execute(
         "SELECT callback_id, order_id, vin, callback_type, reached, overall_score FROM callbacks ORDER BY 1"
     ).fetchall() == [
         ("CB001", "WO1", None, "3DC", True, 6.0),
+        ("CB005", "WO5", None, "3DC", True, None),
         ("CB006", None, "LSVNV4182M2098813", "7DC", False, None),
     ]
 

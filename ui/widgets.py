@@ -27,7 +27,7 @@ def field_label(field: str) -> str:
 
 def mapping_editor(raw: RawTable, kind: str, *, key: str) -> dict[str, str]:
     """Show the automatic column mapping with sample values, let the user correct it, return it."""
-    automatic = ingest.auto_mapping(raw.headers, kind)
+    automatic = ingest.suggested_mapping(raw, kind)[0]
     missing = t("data.not_mapped")
     fields = list(db.SERVICE_COLUMNS if kind == "service" else db.CALLBACK_COLUMNS)
     samples = {
@@ -56,7 +56,11 @@ def mapping_editor(raw: RawTable, kind: str, *, key: str) -> dict[str, str]:
             "samples": st.column_config.TextColumn(t("data.samples")),
         },
     )
-    return {f: s for f, s in zip(edited["field"], edited["source"], strict=True) if s and s != missing}
+    # A field set to "not mapped" is sent as an empty header, which keeps it out of the import.
+    return {
+        f: ("" if not s or s == missing else s)
+        for f, s in zip(edited["field"], edited["source"], strict=True)
+    }
 
 
 def progress_bar(text: str) -> Callable[[float, str], None]:

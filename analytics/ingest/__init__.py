@@ -9,6 +9,8 @@ from analytics.ingest.load import (
     plan_import,
     rejected_rows,
     rollback,
+    sheet_table,
+    suggested_mapping,
 )
 from analytics.ingest.mapping import (
     FIELDS_BY_KIND,
@@ -42,4 +44,6 @@ __all__ = [
     "rejected_rows",
     "rollback",
     "save_mapping",
+    "sheet_table",
+    "suggested_mapping",
 ]

@@ -12,7 +12,7 @@ import duckdb
 
 from analytics import audit, db
 from analytics.cli import add_db_option
-from analytics.errors import ImportRefused
+from analytics.errors import ImportRefused, UserError
 from analytics.ingest.load import ImportResult, import_files, list_imports, rollback
 from analytics.ingest.mapping import KINDS, load_mapping, save_mapping
 
@@ -30,6 +30,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     p.add_argument("--map", metavar="F", help="a saved column mapping (TOML or JSON) to use")
     p.add_argument("--save-map", metavar="F", help="save the mapping used for the first imported file")
     p.add_argument("--json", action="store_true", help="print one JSON object per imported file")
+    p.add_argument(
+        "--no-guess",
+        action="store_true",
+        help="do not guess fields from the values of columns with unknown headers (they stay unmapped)",
+    )
     p.add_argument(
         "--no-marts",
         action="store_true",
@@ -69,6 +74,11 @@ def _result_object(file: str, result: ImportResult) -> dict[str, Any]:
         "unchanged": result.unchanged,
         "rejected": result.rejected,
         "reasons": result.reasons,
+        "blanked": result.blanked,
+        "notes": result.notes,
+        "unmapped": result.unmapped,
+        "guessed": result.guessed,
+        "sheets": result.sheets,
     }
 
 
@@ -100,7 +110,31 @@ def _summary(file: str, r: ImportResult) -> str:
         line += f", {r.duplicates_in_file:,} exact duplicates imported once"
     if r.reasons:
         line += f" ({'; '.join(r.reasons)})"
-    return line + f" in {r.seconds:.1f} s"
+    line += f" in {r.seconds:.1f} s"
+    if r.blanked:
+        line += f"\n  {r.blanked:,} rows landed with a cell left blank ({'; '.join(r.notes)})"
+    for field_name, header in r.guessed.items():
+        line += (
+            f"\n  guessed from its values: column {header!r} -> {field_name} "
+            '(check it; --no-guess or a --map file with this field set to "" overrides)'
+        )
+    if r.unmapped:
+        line += f"\n  columns not imported: {', '.join(r.unmapped)}"
+    if len(r.sheets) > 1 or any(not s["landed"] and s["reason"] for s in r.sheets):
+        for sheet in r.sheets:
+            line += (
+                f"\n  sheet {sheet['sheet']}: {sheet['rows']:,} rows = {sheet['landed']:,} landed + "
+                f"{sheet['rejected']:,} rejected + {sheet['skipped']:,} skipped"
+            )
+            if sheet["reason"]:
+                line += f" ({sheet['reason']})"
+    elif r.sheets and r.sheets[0]["skipped"]:
+        sheet = r.sheets[0]
+        line += (
+            f"\n  {sheet['rows']:,} rows = {sheet['landed']:,} landed + {sheet['rejected']:,} rejected + "
+            f"{sheet['skipped']:,} skipped ({sheet['reason']})"
+        )
+    return line
 
 
 def _import_command(args: argparse.Namespace) -> int:
@@ -110,7 +144,9 @@ def _import_command(args: argparse.Namespace) -> int:
     refused = False
     saved = False
     try:
-        for file, result in import_files(con, args.files, kind=args.kind, mapping=mapping, who="cli"):
+        for file, result in import_files(
+            con, args.files, kind=args.kind, mapping=mapping, who="cli", guess=not args.no_guess
+        ):
             if isinstance(result, ImportRefused):
                 refused = True
                 print(f"error: {file}: {result}", file=sys.stderr)
@@ -134,12 +170,33 @@ def _import_command(args: argparse.Namespace) -> int:
 
 
 def _refresh_marts(con: duckdb.DuckDBPyConnection, *, quiet: bool) -> None:
-    """Compute the pages' default views for the new data, so the dashboard opens at once."""
+    """Compute the pages' default views for the new data, so the dashboard opens at once.
+
+    The import has committed by now: a view that cannot be prepared (a model with too little
+    history, say) is named with its reason, and never turns the import into a failure.
+    """
     from analytics import marts
 
-    outcome = marts.rebuild(con)
-    if not quiet:
-        print(f"dashboard results prepared for the new data in {outcome['seconds']} s")
+    try:
+        outcome = marts.rebuild(con)
+    except Exception as exc:  # noqa: BLE001 - derived results must not make a committed import look failed
+        reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        print(
+            f"note: the import is complete, but the dashboard's views could not be prepared ({reason}); "
+            "the pages compute them when opened.",
+            file=sys.stderr,
+        )
+        return
+    if quiet:
+        return
+    print(f"dashboard results prepared for the new data in {outcome['seconds']} s")
+    # Too little data for a model is normal after a first import: one line per reason, naming its views.
+    by_reason: dict[str, list[str]] = {}
+    for view, reason in outcome.get("failed", {}).items():
+        by_reason.setdefault(reason, []).append(view.split(" ")[0])
+    for reason, names in by_reason.items():
+        views = ", ".join(dict.fromkeys(names))
+        print(f"note: not prepared yet ({views}): {reason}")
 
 
 def _imports_command(args: argparse.Namespace) -> int:

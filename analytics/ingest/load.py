@@ -40,11 +40,12 @@ from analytics.ingest.mapping import (
     aliases,
     auto_mapping,
     detect_kind,
+    guess_mapping,
     matched_fields,
     resolve_header,
     validate_mapping,
 )
-from analytics.ingest.read import SOURCE_ROW, RawTable, read_table
+from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, read_table
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 
@@ -148,6 +149,14 @@ class ImportPlan:
     file_name: str = ""
     rejected: int = 0
     supplied: tuple[str, ...] = ()
+    # Cells that could not be read in a column the row can do without (a score): the row lands
+    # with the cell blank, and the reason is kept like a rejection's.
+    notes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Columns of the file that feed no field, and the fields guessed from a column's values.
+    unmapped: tuple[str, ...] = ()
+    guessed: dict[str, str] = field(default_factory=dict)
+    # One entry per sheet: rows (blank ones included), landed, rejected, skipped, reason.
+    sheets: list[dict[str, Any]] = field(default_factory=list)
 
     def mapping_document(self) -> dict[str, Any]:
         """Return the mapping in the saved-file form: {kind, columns, scales}."""
@@ -170,6 +179,11 @@ class ImportResult:
     seconds: float
     duplicates_in_file: int = 0
     mapping: dict[str, Any] = field(default_factory=dict)
+    blanked: int = 0
+    notes: list[str] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+    guessed: dict[str, str] = field(default_factory=dict)
+    sheets: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _alias_examples(field_name: str) -> str:
@@ -203,7 +217,10 @@ def _decide_kind(raw: RawTable, kind: str | None, user: dict[str, Any]) -> str:
     return chosen
 
 
-def _effective_columns(raw: RawTable, kind: str, user: dict[str, Any]) -> dict[str, str]:
+def _effective_columns(
+    raw: RawTable, kind: str, user: dict[str, Any], guess: bool = True
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Return (field -> header used, field -> header guessed from values among them)."""
     columns = auto_mapping(raw.headers, kind)
     for field_name, header in user["columns"].items():
         if field_name not in FIELDS_BY_KIND[kind]:
@@ -221,7 +238,12 @@ def _effective_columns(raw: RawTable, kind: str, user: dict[str, Any]) -> dict[s
                 "fix the mapping or choose the file it was made for."
             )
         columns[field_name] = found
-    return {f: columns[f] for f in FIELDS_BY_KIND[kind] if f in columns}
+    guessed: dict[str, str] = {}
+    if guess:
+        named = {**columns, **{f: h for f, h in user["columns"].items() if not h}}
+        guessed = guess_mapping(raw.rows, raw.headers, kind, named)
+        columns.update(guessed)
+    return {f: columns[f] for f in FIELDS_BY_KIND[kind] if f in columns}, guessed
 
 
 def _require_columns(raw: RawTable, kind: str, columns: dict[str, str]) -> None:
@@ -260,11 +282,13 @@ Problem = tuple[pd.Series, str | None, str]
 
 def _stage(
     raw: RawTable, kind: str, columns: dict[str, str], scale_overrides: dict[str, str]
-) -> tuple[pd.DataFrame, list[Problem], dict[str, str]]:
-    """Return (typed canonical frame, per-cell problems, score scales used)."""
+) -> tuple[pd.DataFrame, list[Problem], list[Problem], dict[str, str]]:
+    """Return (typed canonical frame, per-cell problems that reject a row, per-cell problems
+    that leave the cell blank in a row that lands, score scales used)."""
     rows = raw.rows
     out: dict[str, pd.Series] = {"source_row": rows[SOURCE_ROW]}
     problems: list[Problem] = []
+    notes: list[Problem] = []
     scales: dict[str, str] = {}
     for field_name in FIELDS_BY_KIND[kind]:
         field_type = FIELD_TYPES[field_name]
@@ -275,7 +299,7 @@ def _stage(
         source = rows[header]
         bad: pd.Series | None = None
         reason = _REASONS.get(field_type, "")
-        if field_type in ("key", "text", "vin"):
+        if field_type in ("key", "text", "vin", "phone"):
             too_long = source.str.len().gt(MAX_TEXT_CHARS).fillna(False).astype(bool)
             if too_long.any():
                 problems.append((too_long, header, f"text longer than {MAX_TEXT_CHARS:,} characters"))
@@ -283,6 +307,8 @@ def _stage(
             out[field_name] = values.clean_text(source)
         elif field_type == "vin":
             out[field_name] = values.clean_vin(source)
+        elif field_type == "phone":
+            out[field_name] = values.normalise_phones(source)
         elif field_type in ("date", "datetime"):
             out[field_name], bad = values.parse_datetimes(source, keep_time=field_type == "datetime")
         elif field_type == "number":
@@ -303,7 +329,13 @@ def _stage(
             out[field_name], bad, scales[field_name] = values.parse_scores(
                 source, scale_overrides.get(field_name)
             )
-            reason = f"score not readable on the {scales[field_name]} scale"
+            # A score is optional: the call, its comment and its complaint are the archive, so
+            # the row lands with this score blank and the reason kept.
+            if bad is not None and bad.any():
+                notes.append(
+                    (bad, header, f"score not readable on the {scales[field_name]} scale, left blank")
+                )
+            bad = None
         if bad is not None:
             problems.append((bad, header, reason))
         if field_name in NUMBER_RANGES:
@@ -328,7 +360,7 @@ def _stage(
         ):
             flagged = staged["complaint_level"].notna() | staged["complaint_category"].notna()
             staged["is_complaint"] = flagged.astype("boolean")
-    return staged, problems, scales
+    return staged, problems, notes, scales
 
 
 def _key_problems(raw: RawTable, kind: str, columns: dict[str, str], staged: pd.DataFrame) -> list[Problem]:
@@ -397,6 +429,7 @@ def _rejects_frame(raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(
             {
+                "sheet": pd.Series(dtype="str"),
                 "source_row": pd.Series(dtype="int64"),
                 "column_name": pd.Series(dtype="str"),
                 "reason": pd.Series(dtype="str"),
@@ -406,9 +439,12 @@ def _rejects_frame(raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
     found = pd.concat(parts, ignore_index=True).sort_values(["position", "order"], kind="stable")
     unique_positions = found["position"].drop_duplicates().to_numpy()
     texts = dict(zip(unique_positions, _raw_values(raw, unique_positions), strict=True))
+    at = found["position"].to_numpy()
+    sheets = raw.rows[SOURCE_SHEET].to_numpy()[at] if SOURCE_SHEET in raw.rows else [""] * len(at)
     return pd.DataFrame(
         {
-            "source_row": raw.rows[SOURCE_ROW].to_numpy()[found["position"].to_numpy()].astype("int64"),
+            "sheet": pd.Series(sheets, dtype="str").to_numpy(),
+            "source_row": raw.rows[SOURCE_ROW].to_numpy()[at].astype("int64"),
             "column_name": found["column_name"].astype("str").to_numpy(),
             "reason": found["reason"].astype("str").to_numpy(),
             "raw_values": [texts[p] for p in found["position"]],
@@ -428,13 +464,61 @@ def _count_actions(plan: ImportPlan, counts: dict[str, int]) -> None:
     plan.unchanged = int(counts.get("unchanged", 0))
 
 
-def _prepare(raw: RawTable, kind: str | None, mapping: dict[str, Any] | None) -> ImportPlan:
+def _sheet_counts(
+    raw: RawTable, valid: pd.Index, rejects: pd.DataFrame, exact: pd.Series
+) -> list[dict[str, Any]]:
+    """Return per sheet: rows (blank ones included), landed, rejected and skipped, which add up."""
+    if SOURCE_SHEET in raw.rows:
+        sheet_of = raw.rows[SOURCE_SHEET].astype("str")
+    else:
+        sheet_of = pd.Series("", index=raw.rows.index, dtype="str")
+    landed = sheet_of.loc[valid].value_counts()
+    rejected = rejects.drop_duplicates(["sheet", "source_row"])["sheet"].value_counts()
+    duplicates = sheet_of[exact[exact].index].value_counts() if exact.any() else pd.Series(dtype="int64")
+    out: list[dict[str, Any]] = []
+    for sheet in raw.sheets or []:
+        if not sheet.imported:
+            out.append(
+                {
+                    "sheet": sheet.name,
+                    "rows": sheet.rows + sheet.blank,
+                    "landed": 0,
+                    "rejected": 0,
+                    "skipped": sheet.rows + sheet.blank,
+                    "reason": sheet.reason,
+                }  # fmt: skip
+            )
+            continue
+        dup = int(duplicates.get(sheet.name, 0))
+        out.append(
+            {
+                "sheet": sheet.name,
+                "rows": sheet.rows + sheet.blank,
+                "landed": int(landed.get(sheet.name, 0)),
+                "rejected": int(rejected.get(sheet.name, 0)),
+                "skipped": sheet.blank + dup,
+                "reason": ", ".join(
+                    part
+                    for part in (
+                        f"{sheet.blank:,} blank rows" if sheet.blank else "",
+                        f"{dup:,} exact duplicates imported once" if dup else "",
+                    )
+                    if part
+                ),
+            }
+        )
+    return out
+
+
+def _prepare(
+    raw: RawTable, kind: str | None, mapping: dict[str, Any] | None, guess: bool = True
+) -> ImportPlan:
     """Return the plan before the comparison with stored rows: staged holds the accepted rows."""
     user = validate_mapping(mapping) if mapping else {"kind": None, "columns": {}, "scales": {}}
     kind = _decide_kind(raw, kind, user)
-    columns = _effective_columns(raw, kind, user)
+    columns, guessed = _effective_columns(raw, kind, user, guess)
     _require_columns(raw, kind, columns)
-    staged, problems, scales = _stage(raw, kind, columns, user["scales"])
+    staged, problems, notes, scales = _stage(raw, kind, columns, user["scales"])
     problems = _key_problems(raw, kind, columns, staged) + problems
 
     rejected = np.zeros(len(staged), dtype=bool)
@@ -449,6 +533,7 @@ def _prepare(raw: RawTable, kind: str | None, mapping: dict[str, Any] | None) ->
         exact[suspects] = (
             valid[suspects].duplicated(subset=list(FIELDS_BY_KIND[kind]), keep="last").to_numpy()
         )
+    exact_all = exact
     valid = valid[~exact]
     key = KEYS[kind]
     if kind == "callback":
@@ -460,6 +545,11 @@ def _prepare(raw: RawTable, kind: str | None, mapping: dict[str, Any] | None) ->
         problems.append((mask, columns.get(key), DUPLICATE_KEY))
         valid = valid[~repeated]
     rejects = _rejects_frame(raw, problems)
+    # Notes of rows that are rejected anyway add nothing; those of landed rows are kept.
+    note_frame = _rejects_frame(raw, notes)
+    landed_rows = set(raw.rows[SOURCE_ROW].to_numpy()[valid.index.to_numpy()].tolist())
+    note_frame = note_frame[note_frame["source_row"].isin(landed_rows)].reset_index(drop=True)
+    used = set(columns.values())
     return ImportPlan(
         kind=kind,
         mapping=columns,
@@ -472,9 +562,23 @@ def _prepare(raw: RawTable, kind: str | None, mapping: dict[str, Any] | None) ->
         scales=scales,
         rows_read=len(raw.rows),
         file_name=raw.file_name,
-        rejected=int(rejects["source_row"].nunique()),
+        rejected=len(rejects.drop_duplicates(["sheet", "source_row"])),
         supplied=tuple(f for f in FIELDS_BY_KIND[kind] if f in columns),
+        notes=note_frame,
+        unmapped=tuple(h for h in raw.headers if h not in used),
+        guessed=guessed,
+        sheets=_sheet_counts(raw, valid.index, rejects, exact_all),
     )
+
+
+def suggested_mapping(raw: RawTable, kind: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Return (field -> header the import would use, field -> header among them guessed from values)."""
+    return _effective_columns(raw, kind, {"kind": kind, "columns": {}, "scales": {}})
+
+
+def sheet_table(sheets: list[dict[str, Any]]) -> pd.DataFrame:
+    """Return the per-sheet counts of a plan or result as a table (sheet, rows, landed, rejected, skipped, reason)."""
+    return pd.DataFrame(sheets, columns=["sheet", "rows", "landed", "rejected", "skipped", "reason"])
 
 
 def plan_import(
@@ -482,9 +586,11 @@ def plan_import(
     raw: RawTable,
     kind: str | None = None,
     mapping: dict[str, Any] | None = None,
+    *,
+    guess: bool = True,
 ) -> ImportPlan:
     """Return what importing the table would do (typed rows, rejects, counts) without writing."""
-    plan = _prepare(raw, kind, mapping)
+    plan = _prepare(raw, kind, mapping, guess)
     # A cursor of its own: registering a frame fails on a connection with a half-read result.
     cur = con.cursor()
     try:
@@ -532,13 +638,16 @@ def _write(
                 params,
             )
     con.execute("DROP TABLE ingest_final")
-    if len(plan.rejects):
-        con.register("ingest_rejects", plan.rejects)
+    for frame, kept in ((plan.rejects, False), (plan.notes, True)):
+        if not len(frame):
+            continue
+        con.register("ingest_rejects", frame)
         try:
             con.execute(
-                "INSERT INTO rejected_rows (import_id, source_row, column_name, reason, raw_values) "
-                "SELECT $import_id, source_row, column_name, reason, raw_values FROM ingest_rejects",
-                params,
+                "INSERT INTO rejected_rows (import_id, source_row, column_name, reason, raw_values, sheet, kept) "
+                "SELECT $import_id, source_row, column_name, reason, raw_values, nullif(sheet, ''), $kept "
+                "FROM ingest_rejects",
+                {**params, "kept": kept},
             )
         finally:
             con.unregister("ingest_rejects")
@@ -581,14 +690,19 @@ def import_file(
     mapping: dict[str, Any] | None = None,
     who: str = "cli",
     progress: Callable[[float, str], None] | None = None,
+    guess: bool = True,
 ) -> ImportResult:
-    """Import one file in one transaction and return its counts; raise ImportRefused for unusable files."""
+    """Import one file in one transaction and return its counts; raise ImportRefused for unusable files.
+
+    ``guess``: fields no header names are guessed from the values of unknown columns (reported
+    in the result's ``guessed``); False leaves such columns unmapped.
+    """
 
     def report(fraction: float, message: str) -> None:
         if progress is not None:
             progress(fraction, message)
 
-    ready = _read_and_prepare(source, file_name, kind, mapping, report)
+    ready = _read_and_prepare(source, file_name, kind, mapping, report, guess)
     report(0.5, f"{len(ready.plan.staged):,} rows accepted, {ready.plan.rejected:,} rejected; writing")
     result = _commit(con, ready, who)
     report(1.0, "done")
@@ -605,6 +719,7 @@ def import_files(
     kind: str | None = None,
     mapping: dict[str, Any] | None = None,
     who: str = "cli",
+    guess: bool = True,
 ) -> Iterator[tuple[Source, ImportResult | ImportRefused]]:
     """Import files one after the other, each in its own transaction, as ``import_file`` does;
     yield each source with its result, or with the ImportRefused that explains why it was not imported.
@@ -618,7 +733,7 @@ def import_files(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-read") as reader:
 
         def ahead(source: Source) -> Future[_Ready]:
-            return reader.submit(_read_and_prepare, source, None, kind, mapping, None)
+            return reader.submit(_read_and_prepare, source, None, kind, mapping, None, guess)
 
         pending = ahead(sources[0])
         for i, source in enumerate(sources):
@@ -649,6 +764,7 @@ def _read_and_prepare(
     kind: str | None,
     mapping: dict[str, Any] | None,
     report: Callable[[float, str], None] | None,
+    guess: bool = True,
 ) -> _Ready:
     clock = time.perf_counter()
     started = datetime.now()
@@ -657,7 +773,7 @@ def _read_and_prepare(
     raw = read_table(source, file_name)
     if report is not None:
         report(0.3, f"read {len(raw.rows):,} rows; checking them")
-    return _Ready(raw=raw, plan=_prepare(raw, kind, mapping), started=started, clock=clock)
+    return _Ready(raw=raw, plan=_prepare(raw, kind, mapping, guess), started=started, clock=clock)
 
 
 def _commit(con: duckdb.DuckDBPyConnection, ready: _Ready, who: str) -> ImportResult:
@@ -679,6 +795,11 @@ def _commit(con: duckdb.DuckDBPyConnection, ready: _Ready, who: str) -> ImportRe
         seconds=time.perf_counter() - ready.clock,
         duplicates_in_file=plan.duplicates_in_file,
         mapping=plan.mapping_document(),
+        blanked=len(plan.notes.drop_duplicates(["sheet", "source_row"])) if len(plan.notes) else 0,
+        notes=list(dict.fromkeys(plan.notes["reason"]))[:5] if len(plan.notes) else [],
+        unmapped=list(plan.unmapped),
+        guessed=dict(plan.guessed),
+        sheets=plan.sheets,
     )
 
 
@@ -735,8 +856,8 @@ def rejected_rows(con: duckdb.DuckDBPyConnection, import_id: int) -> pd.DataFram
     cur = con.cursor()
     try:
         return cur.execute(
-            "SELECT source_row, column_name, reason, raw_values FROM rejected_rows "
-            "WHERE import_id = $import_id ORDER BY source_row, rowid",
+            "SELECT sheet, source_row, column_name, reason, raw_values, kept FROM rejected_rows "
+            "WHERE import_id = $import_id ORDER BY kept, rowid",
             {"import_id": import_id},
         ).df()
     finally:

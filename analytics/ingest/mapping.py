@@ -15,9 +15,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from analytics import db
 from analytics.config import DATA_DIR
 from analytics.errors import UserError
+from analytics.ingest import values
 
 ALIASES_FILE = DATA_DIR / "header_aliases.toml"
 
@@ -46,7 +49,7 @@ FIELD_TYPES: dict[str, str] = {
     "vin": "vin",
     "plate": "text",
     "customer_name": "text",
-    "phone": "text",
+    "phone": "phone",
     "model": "text",
     "purchase_date": "date",
     "visit_date": "date",
@@ -178,6 +181,76 @@ def auto_mapping(headers: list[str], kind: str) -> dict[str, str]:
         if field not in best or candidate < best[field]:
             best[field] = candidate
     return {field: best[field][2] for field in FIELDS_BY_KIND[kind] if field in best}
+
+
+# Guessing a field from a column's values: how many distinct values are looked at, and the share
+# of them that must fit.
+GUESS_SAMPLE = 500
+GUESS_SHARE = 0.9
+_VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
+_MOBILE = re.compile(r"^1\d{10}$")
+_SCORE_HINTS = ("分", "满意", "评", "score", "rating", "星")
+_RECOMMEND_HINTS = ("推荐", "nps", "recommend")
+_PLAIN_WORDS = values.TRUE_WORDS | values.FALSE_WORDS
+
+
+def _sample_values(column: pd.Series) -> pd.Series:
+    text = values.clean_typed(column.dropna().head(20 * GUESS_SAMPLE))
+    return text.dropna().drop_duplicates().head(GUESS_SAMPLE).astype("str")
+
+
+def _share(mask: pd.Series) -> float:
+    return float(mask.mean()) if len(mask) else 0.0
+
+
+def _guess_one(header: str, sample: pd.Series, kind: str) -> str | None:
+    """Return the field a column of unknown header most likely holds, told by its values, or None."""
+    if sample.empty:
+        return None
+    upper = sample.str.replace(" ", "", regex=False).str.upper()
+    if _share(upper.str.fullmatch(_VIN.pattern)) >= GUESS_SHARE:
+        return "vin"
+    if (
+        kind == "service"
+        and _share(values.normalise_phones(sample).str.fullmatch(_MOBILE.pattern)) >= GUESS_SHARE
+    ):
+        return "phone"
+    if kind == "callback":
+        reached, bad = values.parse_reached(sample)
+        words = ~sample.str.lower().isin(_PLAIN_WORDS)
+        if not bad.any() and reached.notna().all() and words.any():
+            return "reached"
+    dates, bad = values.parse_datetimes(sample, keep_time=True)
+    plain_number = sample.str.fullmatch(r"\d{1,5}(?:\.\d+)?")
+    if _share(dates.notna() & ~plain_number) >= GUESS_SHARE:
+        return "visit_date" if kind == "service" else "callback_date"
+    if kind == "callback":
+        folded = unicodedata.normalize("NFKC", header).lower()
+        hinted = any(h in folded for h in _SCORE_HINTS + _RECOMMEND_HINTS)
+        shaped = values.score_text(sample) != sample
+        labels = sample.isin(list(values.LABEL_SCORES))
+        if hinted or shaped.any() or _share(labels) >= GUESS_SHARE:
+            scores, bad, _ = values.parse_scores(sample)
+            if scores.notna().all() and scores.nunique() >= 2:
+                return "recommend_score" if any(h in folded for h in _RECOMMEND_HINTS) else "overall_score"
+    return None
+
+
+def guess_mapping(rows: pd.DataFrame, headers: list[str], kind: str, taken: dict[str, str]) -> dict[str, str]:
+    """Return field -> header for fields of the kind that no header names, guessed from the values
+    of the columns whose header is not known (成功/失败 -> reached, VINs, phones, dates, scores)."""
+    used = set(taken.values())
+    guessed: dict[str, str] = {}
+    for header in headers:
+        if header in used or match_header(header) is not None or header not in rows:
+            continue
+        field_name = _guess_one(header, _sample_values(rows[header]), kind)
+        if field_name is None or field_name in taken or field_name in guessed:
+            continue
+        if field_name not in FIELDS_BY_KIND[kind]:
+            continue
+        guessed[field_name] = header
+    return guessed
 
 
 def resolve_header(name: str, headers: list[str]) -> str | None:

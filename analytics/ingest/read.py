@@ -19,8 +19,9 @@ import hashlib
 import io
 import re
 import warnings
+import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from analytics.config import settings
 from analytics.errors import ImportRefused
-from analytics.ingest.mapping import matched_fields
+from analytics.ingest.mapping import KIND_LABELS, detect_kind, match_header, matched_fields, normalise_header
 
 SOURCE_ROW = "_source_row"
+# The sheet a row of a workbook came from (workbooks only).
+SOURCE_SHEET = "_source_sheet"
+# Bounds checked before a file is parsed (data/settings.toml [import] raises them).
+DEFAULT_MAX_ROWS = 500_000
+DEFAULT_MAX_EXPANDED_MB = 300
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
 HEADER_SEARCH_ROWS = 30
 # No DMS export is this wide; a wider row is a wrong file or a wrong delimiter. Empty cells at
 # the end of a row (Excel writes them for formatted columns) do not count.
@@ -69,6 +77,19 @@ _SAVE_AS = "open it in Excel and save it as .xlsx or CSV, then import that file"
 
 
 @dataclass
+class SheetReport:
+    """One sheet of a file (a CSV is one sheet named ""): its data rows, blank rows, and whether
+    it was read as part of the table or skipped, with the reason."""
+
+    name: str
+    rows: int
+    blank: int = 0
+    header_row: int = 0
+    imported: bool = True
+    reason: str = ""
+
+
+@dataclass
 class RawTable:
     """A file read as text: its header row and one row of strings (missing cells NA) per record."""
 
@@ -80,6 +101,87 @@ class RawTable:
     format: str = "csv"
     delimiter: str | None = None
     sha256: str = ""
+    sheets: list[SheetReport] = field(default_factory=list)
+
+
+def import_limits() -> tuple[int, int]:
+    """Return (most data rows, most expanded megabytes) a file may have, from data/settings.toml."""
+    section = settings().get("import", {})
+    return int(section.get("max_rows", DEFAULT_MAX_ROWS)), int(
+        section.get("max_expanded_mb", DEFAULT_MAX_EXPANDED_MB)
+    )
+
+
+_RAISE_LIMIT = "if the file is genuine, raise {key} in the [import] section of data/settings.toml"
+
+
+def _check_csv_size(data: bytes, name: str) -> None:
+    """Refuse a text file with more lines or bytes than the bounds allow, before decoding it."""
+    max_rows, max_mb = import_limits()
+    if len(data) > max_mb * 1_000_000:
+        raise _refuse(
+            name,
+            f"is {len(data) / 1_000_000:,.0f} MB, more than the {max_mb:,} MB an import reads",
+            "split the export into smaller files (by month or year), or "
+            + _RAISE_LIMIT.format(key="max_expanded_mb"),
+        )
+    lines = data.count(b"\n")
+    if lines > max_rows + HEADER_SEARCH_ROWS:
+        raise _refuse(
+            name,
+            f"has {lines:,} lines, more than the {max_rows:,} rows an import reads",
+            "split the export into smaller files (by month or year), or "
+            + _RAISE_LIMIT.format(key="max_rows"),
+        )
+
+
+def _check_xlsx_size(data: bytes, name: str) -> None:
+    """Refuse a workbook whose sheets expand beyond the bounds, reading only its ZIP directory and
+    counting row tags in a stream (a small file can expand to millions of rows)."""
+    max_rows, max_mb = import_limits()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # openpyxl refuses it below with its own sentence
+    with archive:
+        parts = [
+            i for i in archive.infolist() if i.filename.startswith("xl/") and i.filename.endswith(".xml")
+        ]
+        expanded = sum(i.file_size for i in parts)
+        if expanded > max_mb * 1_000_000:
+            raise _refuse(
+                name,
+                f"expands to {expanded / 1_000_000:,.0f} MB of sheet data, more than the {max_mb:,} MB an "
+                "import reads",
+                "split the export into smaller files (by month or year), or "
+                + _RAISE_LIMIT.format(key="max_expanded_mb"),
+            )
+        rows = 0
+        for info in parts:
+            if not info.filename.startswith("xl/worksheets/"):
+                continue
+            tail = b""
+            try:
+                with archive.open(info) as stream:
+                    while chunk := stream.read(1 << 20):
+                        block = tail + chunk
+                        rows += len(_ROW_TAG.findall(block))
+                        # Keep the end of the block for a tag cut in two, minus any tag counted there.
+                        cut = block[-16:]
+                        tail = (
+                            cut[cut.rfind(b"<") :]
+                            if b"<" in cut and not _ROW_TAG.search(cut[cut.rfind(b"<") :])
+                            else b""
+                        )
+                        if rows > max_rows + HEADER_SEARCH_ROWS:
+                            raise _refuse(
+                                name,
+                                f"has more than {max_rows:,} rows in its sheets, more than an import reads",
+                                "split the export into smaller files (by month or year), or "
+                                + _RAISE_LIMIT.format(key="max_rows"),
+                            )
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
+                return  # damaged: openpyxl refuses it below with its own sentence
 
 
 def _refuse(name: str, problem: str, remedy: str) -> ImportRefused:
@@ -305,7 +407,9 @@ def _sniff_delimiter(text: str) -> tuple[str, int]:
     return best[2], widths.get(best[2], 1)
 
 
-def _csv_fast(text: str, delimiter: str, width: int, name: str) -> tuple[int, list[str], pd.DataFrame] | None:
+def _csv_fast(
+    text: str, delimiter: str, width: int, name: str
+) -> tuple[int, list[str], pd.DataFrame, int] | None:
     """Read a regular CSV with pyarrow below its header; None when it needs the general parser."""
     reader = csv.reader(io.StringIO(_sample(text)), delimiter=delimiter)
     head: list[list[str]] = []
@@ -349,8 +453,8 @@ def _csv_fast(text: str, delimiter: str, width: int, name: str) -> tuple[int, li
     body = pd.DataFrame({i: pd.array(table.column(i), dtype="str") for i in range(len(names))})
     # pyarrow keeps blank lines as empty rows, so record i sits on row header + 1 + i.
     source_rows = header_at + 2 + np.arange(len(body), dtype="int64")
-    headers, rows = _assemble(name, head[header_at], body, source_rows)
-    return header_at + 1, headers, rows
+    headers, rows, blank = _assemble(name, head[header_at], body, source_rows)
+    return header_at + 1, headers, rows, blank
 
 
 def _csv_grid(text: str, delimiter: str, width: int, name: str) -> pd.DataFrame:
@@ -445,20 +549,21 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _xlsx_grid(data: bytes, name: str) -> pd.DataFrame:
+def _xlsx_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
+    """Return every sheet of the workbook as (title, grid of strings), in the workbook's order."""
     import openpyxl
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged or non-Excel ZIP files
         raise _refuse(name, "is a ZIP file but not an Excel workbook that can be opened", _SAVE_AS) from exc
+    grids: list[tuple[str, pd.DataFrame]] = []
     try:
-        records: list[list[str]] = []
         for sheet in book.worksheets:
             # The declared size is often far larger than the cells (formatting down to row
             # 1,048,576); reading the cells themselves keeps a blank sheet cheap.
             sheet.reset_dimensions()
-            records = []
+            records: list[list[str]] = []
             for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
                 cells = [_cell_text(v) for v in row]
                 while cells and not cells[-1].strip():
@@ -466,15 +571,14 @@ def _xlsx_grid(data: bytes, name: str) -> pd.DataFrame:
                 if len(cells) > MAX_COLUMNS:
                     raise _too_wide(name, len(cells), f"row {number:,} of sheet {sheet.title}", sheet=True)
                 records.append(cells)
-            if any(any(cell.strip() for cell in r) for r in records):
-                break
+            grids.append((str(sheet.title), _padded(records)))
     except ImportRefused:
         raise
     except Exception as exc:  # a damaged sheet inside a readable workbook
-        raise _refuse(name, "is an Excel workbook whose first sheet cannot be read", _SAVE_AS) from exc
+        raise _refuse(name, "is an Excel workbook whose sheets cannot be read", _SAVE_AS) from exc
     finally:
         book.close()
-    return _padded(records)
+    return grids
 
 
 def _column_letter(index: int) -> str:
@@ -557,11 +661,14 @@ def _check_quotes(name: str, text: str, headers: list[str], rows: pd.DataFrame) 
 
 def _assemble(
     name: str, header_cells: list[str], body: pd.DataFrame, source_rows: np.ndarray
-) -> tuple[list[str], pd.DataFrame]:
-    """Return (headers, rows) from the header cells and the grid below them, blank rows dropped."""
+) -> tuple[list[str], pd.DataFrame, int]:
+    """Return (headers, rows, blank rows dropped) from the header cells and the grid below them."""
     body = body.apply(lambda column: column.str.strip())
     empty = body == ""
     filled = ~empty.all(axis=1).to_numpy()
+    positions = np.flatnonzero(filled)
+    # Blank rows between the header and the last record (those after it are not rows of the table).
+    blank = int(positions[-1] + 1 - len(positions)) if len(positions) else 0
     body, empty = body[filled], empty[filled]
     if body.empty:
         raise _refuse(name, "has a header row but no data rows", "export it again with the records included")
@@ -573,11 +680,11 @@ def _assemble(
     rows = body.iloc[:, :width].mask(empty.iloc[:, :width])
     rows.columns = pd.Index(headers)
     rows[SOURCE_ROW] = source_rows[filled]
-    return headers, rows.reset_index(drop=True)
+    return headers, rows.reset_index(drop=True), blank
 
 
-def _grid_table(grid: pd.DataFrame, name: str) -> tuple[int, list[str], pd.DataFrame]:
-    """Return (header row number, headers, rows) from a grid holding every record of the file."""
+def _grid_table(grid: pd.DataFrame, name: str) -> tuple[int, list[str], pd.DataFrame, int]:
+    """Return (header row number, headers, rows, blank rows) from a grid holding every record of the file."""
     head = [[str(cell).strip() for cell in record] for record in grid.iloc[:HEADER_SEARCH_ROWS].to_numpy()]
     if not any(any(cells) for cells in head):
         if (grid.apply(lambda column: column.str.strip()) == "").all(axis=None):
@@ -590,27 +697,121 @@ def _grid_table(grid: pd.DataFrame, name: str) -> tuple[int, list[str], pd.DataF
     header_at = _find_header(head)
     _check_header(name, head[header_at], header_at)
     body = grid.iloc[header_at + 1 :]
-    headers, rows = _assemble(name, head[header_at], body, body.index.to_numpy() + 1)
-    return header_at + 1, headers, rows
+    headers, rows, blank = _assemble(name, head[header_at], body, body.index.to_numpy() + 1)
+    return header_at + 1, headers, rows, blank
+
+
+def _same_table(headers: list[str], main: list[str], kind: str | None) -> bool:
+    """Return whether a sheet with these headers holds the same table as the main sheet."""
+    if kind is not None and detect_kind(headers) == kind:
+        return True
+    return {normalise_header(h) for h in headers} == {normalise_header(h) for h in main}
+
+
+def _aligned(headers: list[str], main: list[str]) -> dict[str, str]:
+    """Return sheet header -> main header for the columns that mean the same (same field or name)."""
+    by_name = {normalise_header(h): h for h in main}
+    by_field: dict[str, str] = {}
+    for h in main:
+        hit = match_header(h)
+        if hit is not None:
+            by_field.setdefault(hit[0], h)
+    renames: dict[str, str] = {}
+    for h in headers:
+        hit = match_header(h)
+        target = by_name.get(normalise_header(h)) or (by_field.get(hit[0]) if hit else None)
+        if target is not None and target not in renames.values():
+            renames[h] = target
+    return renames
+
+
+def _workbook_table(data: bytes, name: str) -> tuple[int, list[str], pd.DataFrame, list[SheetReport]]:
+    """Return (header row, headers, rows, sheet reports): every sheet holding the same table as the
+    first sheet with a recognised table, stacked; the other sheets are named with the reason."""
+    found: list[tuple[str, int, list[str], pd.DataFrame, int]] = []
+    reports: dict[str, SheetReport] = {}
+    first_error: ImportRefused | None = None
+    grids = _xlsx_grids(data, name)
+    for title, grid in grids:
+        if not grid.size or (grid.apply(lambda column: column.str.strip()) == "").all(axis=None):
+            reports[title] = SheetReport(title, 0, imported=False, reason="the sheet is empty")
+            continue
+        try:
+            header_row, headers, rows, blank = _grid_table(
+                grid, name if len(grids) == 1 else f"{name} (sheet {title})"
+            )
+        except ImportRefused as exc:
+            first_error = first_error or exc
+            filled = int((grid.apply(lambda column: column.str.strip()) != "").any(axis=1).sum())
+            reports[title] = SheetReport(title, filled, imported=False, reason=str(exc))
+            continue
+        found.append((title, header_row, headers, rows, blank))
+        reports[title] = SheetReport(title, len(rows), blank=blank, header_row=header_row)
+    if not found:
+        if first_error is not None:
+            raise first_error
+        raise _refuse(name, "is empty", "export the records again from the DMS and import that file")
+    kinds = [detect_kind(headers) for _, _, headers, _, _ in found]
+    main_at = next((i for i, k in enumerate(kinds) if k is not None), 0)
+    _, header_row, main_headers, _, _ = found[main_at]
+    kind = kinds[main_at]
+    headers = list(main_headers)
+    parts: list[pd.DataFrame] = []
+    for (title, _, sheet_headers, rows, _), sheet_kind in zip(found, kinds, strict=True):
+        if not _same_table(sheet_headers, main_headers, kind):
+            what = KIND_LABELS[sheet_kind] if sheet_kind else "no columns of the same table"
+            main_what = KIND_LABELS[kind] if kind else f"sheet {found[main_at][0]}"
+            reports[title].imported = False
+            reports[title].reason = (
+                f"it holds {what}, not {main_what}; import it as a file of its own"
+                if sheet_kind
+                else f"it has {what} as {main_what}"
+            )
+            continue
+        renames = _aligned(sheet_headers, main_headers)
+        for h in sheet_headers:
+            if h not in renames:
+                new = h
+                n = 2
+                while new in headers:
+                    new, n = f"{h} ({n})", n + 1
+                renames[h] = new
+                headers.append(new)
+        part = rows.rename(columns=renames)
+        part[SOURCE_SHEET] = title
+        parts.append(part)
+    rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    for h in headers:
+        if h not in rows.columns:
+            rows[h] = pd.Series(pd.NA, index=rows.index, dtype="str")
+    rows = rows[[*headers, SOURCE_ROW, SOURCE_SHEET]]
+    return header_row, headers, rows, list(reports.values())
 
 
 def read_table(source: str | Path | bytes, file_name: str | None = None) -> RawTable:
-    """Return the file's header row and data rows as text; raise ImportRefused if it is not a usable table."""
+    """Return the file's header row and data rows as text; raise ImportRefused if it is not a usable table.
+
+    A workbook gives every sheet that holds the same table (stacked, each row marked with its
+    sheet); ``sheets`` reports each sheet's rows and why a sheet was skipped.
+    """
     data, name = _source_bytes(source, file_name)
     fmt = _sniff_format(data, name)
     encoding: str | None = None
     delimiter: str | None = None
     if fmt == "xlsx":
-        header_row, headers, rows = _grid_table(_xlsx_grid(data, name), name)
+        _check_xlsx_size(data, name)
+        header_row, headers, rows, sheets = _workbook_table(data, name)
     else:
+        _check_csv_size(data, name)
         text, encoding = _decode(data, name)
         text = _clean_text(text, name)
         delimiter, width = _sniff_delimiter(text)
         fast = _csv_fast(text, delimiter, width, name) if width <= MAX_COLUMNS else None
         if fast is None:
             fast = _grid_table(_csv_grid(text, delimiter, width, name), name)
-        header_row, headers, rows = fast
+        header_row, headers, rows, blank = fast
         _check_quotes(name, text, headers, rows)
+        sheets = [SheetReport("", len(rows), blank=blank, header_row=header_row)]
     return RawTable(
         file_name=name,
         encoding=encoding,
@@ -620,4 +821,5 @@ def read_table(source: str | Path | bytes, file_name: str | None = None) -> RawT
         format=fmt,
         delimiter=delimiter,
         sha256=hashlib.sha256(data).hexdigest(),
+        sheets=sheets,
     )

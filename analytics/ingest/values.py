@@ -8,6 +8,8 @@ and labels thousands of times, so this is both vectorised and cheap.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 
 import numpy as np
@@ -34,13 +36,29 @@ _ZERO_DATE = r"(?:[0\s\-/.:T年月日时分秒]*0|1900\s*[-/.年]\s*0?1\s*[-/.�
 TRUE_WORDS = frozenset({"是", "y", "yes", "1", "true", "t", "√", "✓", "有", "已预约", "预约"})
 FALSE_WORDS = frozenset({"否", "n", "no", "0", "false", "f", "×", "✗", "无", "未预约", "非预约", "不是"})
 
-REACHED_TRUE = frozenset({"接通", "已接通", "成功", "是", "y", "yes", "1", "true", "回访成功"})
+REACHED_TRUE = frozenset(
+    {"接通", "已接通", "成功", "是", "y", "yes", "1", "true", "回访成功", "已联系", "联系上", "已联系上"}
+    | {"通话成功", "正常接通", "有效回访"}
+)
 REACHED_FALSE = frozenset(
     {"未接通", "无人接听", "关机", "空号", "拒接", "占线", "失败", "否", "n", "no", "0", "false", "停机"}
-    | {"回访失败", "不在服务区", "无法接通"}
+    | {"回访失败", "不在服务区", "无法接通", "联系不上", "未联系上", "无法联系", "无应答", "挂断", "号码错误"}
 )
 # Longer notes such as "未接通-关机": a failure word anywhere wins over 接通 (which 未接通 contains).
-_REACHED_FALSE_PARTS = ("未接通", "无人接听", "关机", "空号", "拒接", "占线", "失败", "停机", "无法接通")
+_REACHED_FALSE_PARTS = (
+    "未接通",
+    "无人接听",
+    "关机",
+    "空号",
+    "拒接",
+    "占线",
+    "失败",
+    "停机",
+    "无法接通",
+    "联系不上",
+    "未联系上",
+    "无应答",
+)
 _REACHED_TRUE_PARTS = ("接通", "成功")
 
 # Substring rules in priority order: the first group with a word in the value decides.
@@ -205,10 +223,18 @@ def parse_datetimes(s: pd.Series, *, keep_time: bool) -> Parsed:
     return values, bad
 
 
+def _nfkc(u: pd.Series) -> pd.Series:
+    """Return the text with full-width digits, signs and letters folded to their ASCII forms."""
+    return pd.Series(
+        [unicodedata.normalize("NFKC", v) if isinstance(v, str) else v for v in u], index=u.index, dtype="str"
+    )
+
+
 def _numbers_of(u: pd.Series) -> Parsed:
     # Spelled-out whitespace and an inline (?i) keep this on pyarrow's regex engine; \s or
     # case=False would make pandas fall back to Python's re, row by row.
-    text = u.str.replace("(?i)[,， \t\u3000¥￥]|元|rmb|km|公里", "", regex=True)
+    u = _nfkc(u)
+    text = u.str.replace("(?i)[,， \t\u3000¥￥$]|元|rmb|cny|km|公里", "", regex=True)
     factor = np.where(text.str.endswith("万"), 10000.0, 1.0)
     values: pd.Series = pd.to_numeric(text.str.removesuffix("万"), errors="coerce").astype("float64") * factor
     values = values.where(np.isfinite(values))
@@ -308,13 +334,38 @@ def parse_complaint_levels(s: pd.Series) -> Parsed:
     return _per_unique(clean_typed(s), _levels_of)
 
 
+# Score cells as some vendors write them: "4分", "9 分", "4星", "4.5 points", "★★★★☆".
+_SCORE_UNIT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(?:分|星|颗星|points?|pts?|stars?)$", re.IGNORECASE)
+_STARS = re.compile(r"^[★☆✩✪✫✬✭✮✯⭐\s]+$")
+_FILLED_STARS = frozenset("★✪✫✬✭✮✯⭐")
+
+
+def score_text(u: pd.Series) -> pd.Series:
+    """Return score cells as bare numbers where they carry a unit or are stars ("4分" -> "4",
+    "★★★★☆" -> "4"); other cells unchanged (NA stays NA)."""
+    out: list[object] = []
+    for value in u:
+        if not isinstance(value, str):
+            out.append(value)
+            continue
+        text = unicodedata.normalize("NFKC", value).strip()
+        unit = _SCORE_UNIT.match(text)
+        if unit:
+            out.append(unit.group(1))
+        elif _STARS.match(value.strip()):
+            out.append(str(sum(1 for c in value if c in _FILLED_STARS)))
+        else:
+            out.append(text)
+    return pd.Series(out, index=u.index, dtype="str")
+
+
 def detect_scale(s: pd.Series) -> str:
     """Return the scale of a score column from all its values: "1-5", "0-10", "0-100" or "labels".
 
     Numbers outside 0-100 are unreadable on every scale, so one stray 1e308 does not turn a
     0-10 column into a 0-100 one.
     """
-    text = clean_typed(s).dropna().drop_duplicates()
+    text = score_text(clean_typed(s).dropna().drop_duplicates())
     numbers = pd.to_numeric(text, errors="coerce").dropna()
     numbers = numbers[numbers.between(0, 100)]
     if numbers.empty:
@@ -333,6 +384,7 @@ def parse_scores(s: pd.Series, scale: str | None = None) -> tuple[pd.Series, pd.
     low, high, multiplier, divisor = SCALE_FACTORS.get(used, (np.nan, np.nan, np.nan, np.nan))
 
     def scores_of(u: pd.Series) -> Parsed:
+        u = score_text(u)
         numbers = pd.to_numeric(u, errors="coerce").astype("float64")
         on_scale = numbers.where(numbers.between(low, high)) * multiplier / divisor
         labels = u.map(LABEL_SCORES).astype("float64")
@@ -341,3 +393,25 @@ def parse_scores(s: pd.Series, scale: str | None = None) -> tuple[pd.Series, pd.
 
     values, bad = _per_unique(text, scores_of)
     return values.astype("float64"), bad, used
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015.()（）]+")
+_COUNTRY_CODE = re.compile(r"^(?:\+86|0086)(?=1\d{10}$)")
+
+
+def _phones_of(u: pd.Series) -> Parsed:
+    found: list[object] = []
+    for value in u:
+        text = _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", str(value)))
+        text = _COUNTRY_CODE.sub("", text)
+        # Only a number made of digits is rewritten; anything else ("无", two numbers) stays as
+        # written, for the data-quality check of invalid phones to show.
+        found.append(text if text.isdigit() else str(value))
+    return pd.Series(found, index=u.index, dtype="str"), pd.Series(False, index=u.index)
+
+
+def normalise_phones(s: pd.Series) -> pd.Series:
+    """Return phone numbers as digits only: 138-0013-8000, +86 138 0013 8000 and full-width
+    digits all give 13800138000; a cell that is not a number stays as written."""
+    values, _ = _per_unique(clean_text(s), _phones_of)
+    return values.astype("str")

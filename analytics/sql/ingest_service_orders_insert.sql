@@ -28,7 +28,7 @@ SELECT
     CAST(visit_date AS DATE),
     CAST(mileage_km AS INTEGER),
     service_type,
-    CAST(amount AS DOUBLE),
+    CAST(amount AS DECIMAL(18, 2)),
     advisor,
     CAST(is_appointment AS BOOLEAN),
     $import_id

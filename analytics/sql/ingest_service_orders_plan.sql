@@ -14,7 +14,7 @@ WITH s AS (
         CAST(visit_date AS DATE) AS visit_date,
         CAST(mileage_km AS INTEGER) AS mileage_km,
         CAST(service_type AS VARCHAR) AS service_type,
-        CAST(amount AS DOUBLE) AS amount,
+        CAST(amount AS DECIMAL(18, 2)) AS amount,
         CAST(advisor AS VARCHAR) AS advisor,
         CAST(is_appointment AS BOOLEAN) AS is_appointment
     FROM ingest_staged

@@ -1,0 +1,284 @@
+"""Issue 14: a "second vendor's" exports (built here) land whole: every sheet, units, stars, dashed
+phones, title rows, unknown headers guessed from their values, exact money; bounds before parsing."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+
+from analytics import db
+from analytics.errors import ImportRefused
+from analytics.ingest import import_file, plan_import, read_table, rejected_rows
+from analytics.ingest import read as read_module
+
+SERVICE_HEADERS = [
+    "序号",
+    "委托书号",
+    "VIN码",
+    "客户名称",
+    "客户电话",
+    "入厂日期",
+    "实收金额",
+    "业务类型",
+    "备注栏",
+]
+
+
+def _service_row(year: int, n: int) -> list[object]:
+    phones = ["138-0013-8000", "+86 138 0013 8001", "１３８００１３８００２", "13800138003"]
+    money = ["¥1,234.50", "1234.50元", "880", "￥12,000.05"]
+    return [
+        n,
+        f"WO{year}{n:04d}",
+        f"LSVAU2A37N{year % 100:02d}{n:05d}",
+        f"客户{n}",
+        phones[n % 4],
+        f"{year}年{(n % 12) + 1}月{(n % 27) + 1}日",
+        money[n % 4],
+        "定期保养",
+        "",
+    ]
+
+
+def vendor_workbook(path: Path) -> Path:
+    """Three year sheets (title rows, blank rows, one bad date), a summary sheet and a callback sheet."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for year, count in ((2022, 5), (2023, 7), (2024, 9)):
+        sheet = book.create_sheet(f"{year}年")
+        sheet.append([f"XX汽车 维修委托书导出 {year}年度"])
+        sheet.append([])
+        # The 2024 sheet puts two columns in another order: they are matched by name.
+        headers = list(SERVICE_HEADERS)
+        if year == 2024:
+            headers[4], headers[3] = headers[3], headers[4]
+        sheet.append(headers)
+        for n in range(1, count + 1):
+            row = _service_row(year, n)
+            if year == 2024:
+                row[4], row[3] = row[3], row[4]
+            sheet.append(row)
+            if year == 2023 and n == 3:
+                sheet.append([])  # a blank row inside the table
+        if year == 2024:
+            bad = _service_row(year, 99)
+            bad[5] = "2024年2月30日"
+            bad[4], bad[3] = bad[3], bad[4]
+            sheet.append(bad)
+    summary = book.create_sheet("汇总")
+    summary.append(["月份", "台次", "产值"])
+    summary.append(["2024-01", 12, 34567])
+    calls = book.create_sheet("回访")
+    calls.append(["回访单号", "委托书号", "回访时间", "回访结果"])
+    calls.append(["R1", "WO20220001", "2022-02-03 10:00", "接通"])
+    book.save(path)
+    return path
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = db.connect(tmp_path / "vendor.duckdb")
+    yield connection
+    connection.close()
+
+
+def test_every_sheet_of_the_same_table_lands_and_the_others_are_named(con, tmp_path):
+    result = import_file(con, vendor_workbook(tmp_path / "工单导出.xlsx"))
+    assert (result.rows_read, result.inserted, result.rejected) == (22, 21, 1)
+    assert result.sheets == [
+        {"sheet": "2022年", "rows": 5, "landed": 5, "rejected": 0, "skipped": 0, "reason": ""},
+        {"sheet": "2023年", "rows": 8, "landed": 7, "rejected": 0, "skipped": 1, "reason": "1 blank rows"},
+        {"sheet": "2024年", "rows": 10, "landed": 9, "rejected": 1, "skipped": 0, "reason": ""},
+        {
+            "sheet": "汇总",
+            "rows": 1,
+            "landed": 0,
+            "rejected": 0,
+            "skipped": 1,
+            "reason": "it has no columns of the same table as service orders",
+        },
+        {
+            "sheet": "回访",
+            "rows": 1,
+            "landed": 0,
+            "rejected": 0,
+            "skipped": 1,
+            "reason": "it holds callback records, not service orders; import it as a file of its own",
+        },
+    ]
+    for sheet in result.sheets:
+        assert sheet["landed"] + sheet["rejected"] + sheet["skipped"] == sheet["rows"]
+    rejects = rejected_rows(con, result.import_id)
+    assert rejects[["sheet", "source_row", "column_name", "reason"]].values.tolist() == [
+        ["2024年", 13, "入厂日期", "unreadable date"]
+    ]
+    assert result.unmapped == ["序号", "备注栏"]
+    by_phone = dict(
+        con.execute("SELECT phone, count(*) FROM service_orders GROUP BY phone ORDER BY phone").fetchall()
+    )
+    assert by_phone == {"13800138000": 4, "13800138001": 7, "13800138002": 5, "13800138003": 5}
+    # 2024 swapped two columns: names and phones still land in their own fields.
+    assert con.execute(
+        "SELECT customer_name, phone FROM service_orders WHERE order_id = 'WO20240002'"
+    ).fetchall() == [("客户2", "13800138002")]
+
+
+def test_money_is_exact_and_the_same_for_two_imports(tmp_path):
+    path = vendor_workbook(tmp_path / "工单导出.xlsx")
+    sums = []
+    for name in ("one", "two"):
+        con = db.connect(tmp_path / f"{name}.duckdb")
+        import_file(con, path)
+        sums.append(con.execute("SELECT sum(amount), typeof(sum(amount)) FROM service_orders").fetchall()[0])
+        con.close()
+    # Amounts as _service_row writes them (n % 4 picks ¥1,234.50, 1234.50元, 880, ￥12,000.05).
+    money = (Decimal("1234.50"), Decimal("1234.50"), Decimal("880"), Decimal("12000.05"))
+    expected = sum((money[n % 4] for count in (5, 7, 9) for n in range(1, count + 1)), Decimal("0"))
+    assert sums[0] == sums[1] == (expected, "DECIMAL(38,2)")
+
+
+def test_a_schema_6_database_upgrades_money_in_place(tmp_path):
+    path = tmp_path / "old.duckdb"
+    raw = duckdb.connect(str(path))
+    for version in range(1, 7):
+        for statement in db.MIGRATIONS[version]:
+            raw.execute(statement.replace("DECIMAL(18, 2)", "DOUBLE"))
+    raw.execute("INSERT INTO meta VALUES ('schema_version', '6'), ('data_version', '1')")
+    assert raw.execute(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'service_orders' "
+        "AND column_name = 'amount'"
+    ).fetchall() == [("DOUBLE",)]
+    raw.execute(
+        "INSERT INTO service_orders (order_id, visit_date, service_type, amount, import_id) "
+        "VALUES ('A', DATE '2024-01-01', 'other', 0.1, 1), ('B', DATE '2024-01-01', 'other', 0.2, 1)"
+    )
+    raw.close()
+    con = db.connect(path)
+    assert db.schema_version(con) == 7
+    assert con.execute("SELECT sum(amount) FROM service_orders").fetchall() == [(Decimal("0.30"),)]
+    assert con.execute(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'service_orders' "
+        "AND column_name = 'amount'"
+    ).fetchall() == [("DECIMAL(18,2)",)]
+    con.close()
+
+
+CALLBACK_CSV = """回访单号,委托书号,回访时间,客户状态,总体评价,推荐指数,服务态度,客户原话
+R1,WO1,2024/05/02 10:00,成功,4分,9分,★★★★☆,师傅很专业
+R2,WO2,2024/05/02 11:00,失败,,,,
+R3,WO3,2024/05/03 09:00,成功,5分,10分,很好,等太久了
+R4,WO4,2024/05/03 09:30,成功,5分,8分,★★★☆☆,
+"""
+
+
+def test_unknown_header_is_guessed_from_its_values_and_units_are_read(con):
+    data = CALLBACK_CSV.encode("gb18030")
+    raw = read_table(data, "回访.csv")
+    plan = plan_import(con, raw)
+    assert plan.guessed == {"reached": "客户状态", "overall_score": "总体评价", "recommend_score": "推荐指数"}
+    assert plan.unmapped == ("客户原话",)
+    result = import_file(con, data, file_name="回访.csv")
+    assert (result.rows_read, result.inserted, result.rejected, result.blanked) == (4, 4, 0, 1)
+    assert result.notes == ["score not readable on the 1-5 scale, left blank"]
+    rows = con.execute(
+        "SELECT callback_id, reached, overall_score, recommend_score, attitude_score FROM callbacks ORDER BY 1"
+    ).fetchall()
+    assert rows == [
+        ("R1", True, 8.0, 9.0, 8.0),
+        ("R2", False, None, None, None),
+        ("R3", True, 10.0, 10.0, None),
+        ("R4", True, 10.0, 8.0, 6.0),
+    ]
+
+
+def test_no_guess_leaves_the_unknown_columns_unmapped(con):
+    raw = read_table(CALLBACK_CSV.encode("utf-8"), "回访.csv")
+    plan = plan_import(con, raw, guess=False)
+    assert plan.guessed == {}
+    assert plan.unmapped == ("客户状态", "总体评价", "推荐指数", "客户原话")
+
+
+def test_a_mapping_with_an_empty_header_refuses_a_guess(con):
+    raw = read_table(CALLBACK_CSV.encode("utf-8"), "回访.csv")
+    plan = plan_import(con, raw, mapping={"columns": {"reached": ""}})
+    assert "reached" not in plan.guessed
+    assert "客户状态" in plan.unmapped
+
+
+@pytest.mark.parametrize(
+    "header", ["回访结果", "接通状态", "是否成功", "回访状态", "通话状态", "通话结果", "联系结果"]
+)
+def test_common_vendor_headers_for_reached_are_known(con, header):
+    text = f"回访单号,工单号,回访日期,{header}\nR1,WO1,2024-05-02,接通\nR2,WO2,2024-05-02,关机\n"
+    plan = plan_import(con, read_table(text.encode("utf-8"), "c.csv"))
+    assert plan.mapping["reached"] == header
+    assert plan.staged.sort_values("callback_id")["reached"].tolist() == [True, False]
+
+
+def _bomb(rows: int) -> bytes:
+    """Return a minimal XLSX whose one sheet holds ``rows`` rows of one cell: small on disk, huge inside."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+        )
+        archive.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
+        archive.writestr(
+            "xl/workbook.xml",
+            '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+            '<sheet name="s" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        archive.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        )
+        with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            sheet.write(
+                b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                b"<sheetData>"
+            )
+            block = b"<row><c><v>1</v></c></row>" * 10000
+            for _ in range(rows // 10000):
+                sheet.write(block)
+            sheet.write(b"</sheetData></worksheet>")
+    return buffer.getvalue()
+
+
+def test_a_small_workbook_expanding_to_a_million_rows_is_refused_quickly():
+    bomb = _bomb(1_000_000)
+    assert len(bomb) < 1_000_000
+    clock = time.perf_counter()
+    with pytest.raises(ImportRefused, match=r"more than 500,000 rows.*max_rows in the \[import\] section"):
+        read_table(bomb, "bomb.xlsx")
+    assert time.perf_counter() - clock < 10
+
+
+def test_the_bounds_come_from_the_settings(monkeypatch):
+    monkeypatch.setattr(read_module, "settings", lambda: {"import": {"max_rows": 3, "max_expanded_mb": 1}})
+    text = "工单号,进厂日期\n" + "".join(f"W{i},2024-01-01\n" for i in range(40))
+    with pytest.raises(ImportRefused, match=r"has 41 lines, more than the 3 rows an import reads"):
+        read_table(text.encode("utf-8"), "big.csv")
+    with pytest.raises(ImportRefused, match=r"is 2 MB, more than the 1 MB an import reads"):
+        read_table(b"a,b\n" + b"x" * 2_000_000, "wide.csv")
+    assert read_table("工单号,进厂日期\nW1,2024-01-01\n".encode(), "ok.csv").rows.shape[0] == 1
