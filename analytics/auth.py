@@ -19,7 +19,7 @@ import sys
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -225,9 +225,31 @@ def load_accounts(secrets: Mapping[str, Any]) -> dict[str, Account]:
                 role=str(role),
                 password_hash=str(password_hash),
             )
+    for account in accounts.values():
+        if uses_example_password(account.password_hash):
+            problems.append(
+                f"Account {account.username!r} in secrets.toml has a password published in "
+                ".streamlit/secrets.toml.example, so anyone can sign in with it; give it a new hash "
+                "made with `python -m analytics hash-password`."
+            )
     if problems:
         raise AccountsError(problems)
     return accounts
+
+
+# The passwords whose hashes .streamlit/secrets.toml.example publishes (tests check the file).
+EXAMPLE_PASSWORDS: tuple[str, ...] = (
+    "example-only-zhangli",
+    "example-only-wangqiang",
+    "example-only-chenjing",
+)
+
+
+@lru_cache(maxsize=256)
+def uses_example_password(password_hash: str) -> bool:
+    """Return whether ``password_hash`` verifies against a password published in the example file."""
+    # Cached per hash: the accounts are loaded on every page run and argon2 is slow on purpose.
+    return any(verify_password(password_hash, pw) for pw in EXAMPLE_PASSWORDS)
 
 
 _OIDC_KEYS = frozenset({"client_id", "client_secret", "server_metadata_url", "redirect_uri"})
@@ -305,5 +327,7 @@ def _hash_password_command(args: argparse.Namespace) -> int:
             raise UserError("the two passwords differ; nothing was printed.")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if password in EXAMPLE_PASSWORDS:
+        raise UserError("that password is published in .streamlit/secrets.toml.example; choose another.")
     print(hash_password(password))
     return 0

@@ -159,14 +159,46 @@ def test_oidc_keys_without_accounts_are_refused_rather_than_opening_local_mode()
         auth.load_accounts({"auth": {"google": {"client_id": "x", "client_secret": "y"}}})
 
 
-def test_the_committed_example_holds_valid_accounts_with_their_documented_example_passwords():
+def test_the_committed_example_accounts_are_refused_because_their_passwords_are_published():
     example = ROOT / ".streamlit" / "secrets.toml.example"
-    accounts = auth.load_accounts(auth.read_secrets(example))
-    assert {a.role for a in accounts.values()} >= {"cs_lead", "manager", "agent"}
     text = example.read_text(encoding="utf-8")
-    for username in accounts:
+    entries = auth.read_secrets(example)["auth"]["accounts"]
+    assert {e["role"] for e in entries.values()} >= {"cs_lead", "manager", "agent"}
+    for username, entry in entries.items():
+        # The documented password of each example account is in the published list ...
         assert f'"example-only-{username}"' in text
-        assert auth.check_password(accounts, username, f"example-only-{username}")
+        assert f"example-only-{username}" in auth.EXAMPLE_PASSWORDS
+        assert auth.verify_password(entry["password_hash"], f"example-only-{username}")
+        assert auth.uses_example_password(entry["password_hash"])
+    # ... so the file, used as secrets.toml, stops the dashboard with one sentence per account.
+    with pytest.raises(auth.AccountsError) as caught:
+        auth.load_accounts(auth.read_secrets(example))
+    assert len(caught.value.problems) == len(entries)
+    assert caught.value.problems[0] == (
+        "Account 'zhangli' in secrets.toml has a password published in .streamlit/secrets.toml.example, "
+        "so anyone can sign in with it; give it a new hash made with `python -m analytics hash-password`."
+    )
+
+
+def test_an_account_whose_own_hash_verifies_against_an_example_password_is_refused():
+    fresh = auth.hash_password("example-only-chenjing")  # a new salt, the published password
+    secrets = {"auth": {"accounts": {"boss": {"role": "manager", "password_hash": fresh}}}}
+    with pytest.raises(auth.AccountsError, match="'boss' in secrets.toml has a password published"):
+        auth.load_accounts(secrets)
+    own = {
+        "auth": {"accounts": {"boss": {"role": "manager", "password_hash": auth.hash_password("s3cret-pw!")}}}
+    }
+    assert list(auth.load_accounts(own)) == ["boss"]
+
+
+def test_hash_password_refuses_a_published_example_password(monkeypatch, capsys):
+    import io
+
+    from analytics.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("example-only-zhangli\n"))
+    assert main(["hash-password", "--stdin"]) == 2
+    assert "published" in capsys.readouterr().err
 
 
 def test_secrets_file_that_is_not_toml_is_refused_and_a_missing_one_is_empty(tmp_path):
