@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import threading
+import time
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -276,28 +278,83 @@ def read_secrets(path: str | Path) -> dict[str, Any]:
 
 @dataclass
 class SignInThrottle:
-    """Failed sign-ins per user name: a short pause after each and a lock after too many in a row."""
+    """Failed sign-ins, counted before the password is checked so that parallel tries cannot slip
+    past the count: per user name a growing wait after ``max_failures`` (never a lock-out, which
+    anyone could impose on the CS lead), per client a lock after ``client_max_failures``."""
 
-    max_failures: int = 5
-    lock_seconds: float = 300.0
-    _failures: dict[str, list[float]] = field(default_factory=dict)
+    max_failures: int = 5  # per user name within window_seconds before each try must wait
+    window_seconds: float = 300.0  # how long a failure counts; also how long a client stays locked
+    client_max_failures: int = 20  # per client (IP address) within window_seconds
+    first_wait_seconds: float = 1.0  # the wait after max_failures, doubling with each further failure
+    max_wait_seconds: float = 60.0
+    _users: dict[str, list[float]] = field(default_factory=dict)
+    _clients: dict[str, list[float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def locked_for(self, username: str, now: float) -> float:
-        """Return how many seconds ``username`` must still wait (0 when it may try)."""
-        recent = [t for t in self._failures.get(username, []) if now - t < self.lock_seconds]
-        self._failures[username] = recent
-        if len(recent) < self.max_failures:
+    def begin(self, username: str, client: str, now: float) -> tuple[str, float]:
+        """Return ``("ok", 0)`` and count this try as a failure until ``succeeded``, or the reason to
+        refuse it (``"client_locked"`` or ``"user_wait"``) and the seconds to wait; atomic."""
+        with self._lock:
+            tries = self._recent(self._clients, client, now)
+            if len(tries) >= self.client_max_failures:
+                return "client_locked", tries[-self.client_max_failures] + self.window_seconds - now
+            failures = self._recent(self._users, username, now)
+            wait = self._user_wait(failures, now)
+            if wait > 0:
+                return "user_wait", wait
+            failures.append(now)
+            tries.append(now)
+            return "ok", 0.0
+
+    def succeeded(self, username: str, client: str, started: float) -> None:
+        """Forget the failures of a user who signed in, and the client's try counted at ``started``."""
+        with self._lock:
+            self._users.pop(username, None)
+            tries = self._clients.get(client, [])
+            if started in tries:
+                tries.remove(started)
+
+    def _recent(self, table: dict[str, list[float]], key: str, now: float) -> list[float]:
+        recent = [t for t in table.get(key, []) if now - t < self.window_seconds]
+        table[key] = recent
+        return recent
+
+    def _user_wait(self, failures: list[float], now: float) -> float:
+        extra = len(failures) - self.max_failures
+        if extra < 0:
             return 0.0
-        return max(0.0, recent[-self.max_failures] + self.lock_seconds - now)
+        wait = min(self.max_wait_seconds, self.first_wait_seconds * 2.0**extra)
+        return max(0.0, failures[-1] + wait - now)
 
-    def failed(self, username: str, now: float) -> int:
-        """Record a failure and return how many there have been within the lock window."""
-        self._failures.setdefault(username, []).append(now)
-        return len(self._failures[username])
 
-    def succeeded(self, username: str) -> None:
-        """Forget the failures of a user who signed in."""
-        self._failures.pop(username, None)
+@dataclass(frozen=True)
+class SignInOutcome:
+    """What a sign-in try came to: the account, or why not (``wrong``, ``user_wait``,
+    ``client_locked``) and how many seconds to wait before the next try."""
+
+    account: Account | None
+    reason: str
+    wait_seconds: float = 0.0
+
+
+def attempt_sign_in(
+    throttle: SignInThrottle,
+    accounts: Mapping[str, Account],
+    username: str,
+    password: str,
+    client: str,
+    now: float | None = None,
+) -> SignInOutcome:
+    """Return the outcome of one sign-in try; the throttle counts it before the password is checked."""
+    started = time.monotonic() if now is None else now
+    reason, wait = throttle.begin(username, client, started)
+    if reason != "ok":
+        return SignInOutcome(None, reason, wait)
+    account = check_password(accounts, username, password)
+    if account is None:
+        return SignInOutcome(None, "wrong")
+    throttle.succeeded(username, client, started)
+    return SignInOutcome(account, "ok")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -209,17 +209,60 @@ def test_secrets_file_that_is_not_toml_is_refused_and_a_missing_one_is_empty(tmp
     assert auth.read_secrets(tmp_path / "missing.toml") == {}
 
 
-def test_sign_in_throttle_locks_a_user_name_after_repeated_failures():
-    throttle = auth.SignInThrottle(max_failures=3, lock_seconds=60)
+def test_sign_in_throttle_makes_a_user_name_wait_longer_after_each_failure_but_never_locks_it():
+    throttle = auth.SignInThrottle(max_failures=3, window_seconds=60, client_max_failures=100)
     for second in range(3):
-        assert throttle.locked_for("li", 100.0 + second) == 0
-        throttle.failed("li", 100.0 + second)
-    assert throttle.locked_for("li", 103.0) == pytest.approx(57.0)
-    assert throttle.locked_for("wang", 103.0) == 0  # other names are not affected
-    assert throttle.locked_for("li", 161.0) == 0  # the failures have aged out
-    throttle.failed("li", 161.0)
-    throttle.succeeded("li")
-    assert throttle.locked_for("li", 162.0) == 0
+        assert throttle.begin("li", f"pc{second}", 100.0 + second) == ("ok", 0.0)
+    assert throttle.begin("li", "pc9", 102.5) == ("user_wait", pytest.approx(0.5))  # 1 s after the last
+    assert throttle.begin("wang", "pc9", 102.5) == ("ok", 0.0)  # other names are not affected
+    assert throttle.begin("li", "pc9", 103.0) == ("ok", 0.0)
+    assert throttle.begin("li", "pc9", 104.0) == ("user_wait", pytest.approx(1.0))  # now 2 s
+    assert throttle.begin("li", "pc9", 105.0) == ("ok", 0.0)
+    assert throttle.begin("li", "pc9", 108.0) == ("user_wait", pytest.approx(1.0))  # now 4 s
+    assert throttle.begin("li", "pc9", 170.0) == ("ok", 0.0)  # the failures have aged out
+    throttle.succeeded("li", "pc9", 170.0)
+    assert throttle.begin("li", "pc9", 170.5) == ("ok", 0.0)
+
+
+def test_sign_in_throttle_locks_a_client_after_its_limit_whatever_the_user_names():
+    throttle = auth.SignInThrottle(max_failures=100, window_seconds=60, client_max_failures=4)
+    for second in range(4):
+        assert throttle.begin(f"user{second}", "10.0.0.9", 100.0 + second) == ("ok", 0.0)
+    assert throttle.begin("zhangli", "10.0.0.9", 104.0) == ("client_locked", pytest.approx(56.0))
+    assert throttle.begin("zhangli", "10.0.0.7", 104.0) == ("ok", 0.0)  # another computer may try
+    assert throttle.begin("zhangli", "10.0.0.9", 160.0) == ("ok", 0.0)
+
+
+@pytest.mark.parametrize("burst", [10, 15])
+def test_parallel_wrong_passwords_get_no_more_evaluations_than_the_limit(monkeypatch, burst):
+    """Ten (or fifteen) sessions submitting at the same moment used to get ten evaluations."""
+    import threading
+    import time
+
+    account = auth.Account("zhangli", "张丽", "cs_lead", "$argon2id$unused")
+    evaluations = []
+
+    def slow_check(accounts, username, password):
+        evaluations.append(username)
+        time.sleep(0.05)  # argon2 takes this long: every thread is inside at once
+        return None
+
+    monkeypatch.setattr(auth, "check_password", slow_check)
+    throttle = auth.SignInThrottle(max_failures=5, window_seconds=300, client_max_failures=100)
+    barrier = threading.Barrier(burst)
+    outcomes: list[auth.SignInOutcome] = []
+
+    def session(i: int) -> None:
+        barrier.wait()
+        outcomes.append(auth.attempt_sign_in(throttle, {"zhangli": account}, "zhangli", "guess", f"pc{i}"))
+
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(burst)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(evaluations) == 5
+    assert sorted(o.reason for o in outcomes) == ["user_wait"] * (burst - 5) + ["wrong"] * 5
 
 
 def test_hash_password_command_reads_stdin_and_prints_a_verifiable_hash(monkeypatch, capsys):

@@ -81,8 +81,19 @@ def _throttle(source: str) -> auth.SignInThrottle:
     del source
     cfg = settings().get("auth", {})
     return auth.SignInThrottle(
-        max_failures=int(cfg.get("max_failures", 5)), lock_seconds=60.0 * float(cfg.get("lock_minutes", 5))
+        max_failures=int(cfg.get("max_failures", 5)),
+        window_seconds=60.0 * float(cfg.get("lock_minutes", 5)),
+        client_max_failures=int(cfg.get("client_max_failures", 20)),
+        max_wait_seconds=float(cfg.get("max_wait_seconds", 60)),
     )
+
+
+def _client() -> str:
+    """Return who is trying to sign in, for the per-client limit: the browser's IP address."""
+    try:
+        return str(st.context.ip_address or "unknown")
+    except Exception:  # noqa: BLE001 - no request context (a test harness): one shared client
+        return "unknown"
 
 
 def require_user() -> User:
@@ -157,22 +168,21 @@ def _sign_in_form(configured: Mapping[str, auth.Account]) -> None:
 
 
 def _attempt(configured: Mapping[str, auth.Account], username: str, password: str) -> None:
-    throttle = _throttle(secrets_source())
-    now = time.monotonic()
-    wait = throttle.locked_for(username, now)
-    if wait:
-        audit.record(cursor(), username, NO_ROLE, "sign_in_failed", {"reason": "locked"})
-        st.error(t("auth.locked", minutes=math.ceil(wait / 60)))
+    outcome = auth.attempt_sign_in(_throttle(secrets_source()), configured, username, password, _client())
+    if outcome.reason in ("user_wait", "client_locked"):
+        audit.record(cursor(), username, NO_ROLE, "sign_in_failed", {"reason": outcome.reason})
+        if outcome.reason == "user_wait":
+            st.error(t("auth.wait", seconds=math.ceil(outcome.wait_seconds)))
+        else:
+            st.error(t("auth.client_locked", minutes=math.ceil(outcome.wait_seconds / 60)))
         return
-    account = auth.check_password(configured, username, password)
+    account = outcome.account
     if account is None:
-        throttle.failed(username, now)
         audit.record(cursor(), username, NO_ROLE, "sign_in_failed", {"reason": "wrong user name or password"})
-        # A pause after every wrong password makes guessing slow even before the lock.
+        # A pause after every wrong password makes guessing slow even before the waits grow.
         time.sleep(float(settings().get("auth", {}).get("failure_delay_seconds", 1.0)))
         st.error(t("auth.failed"))
         return
-    throttle.succeeded(username)
     st.session_state[USER_KEY] = account.username
     audit.record(cursor(), account.username, account.role, "sign_in")
     st.rerun()
