@@ -104,6 +104,12 @@ def require_user() -> User:
         st.error(t("auth.bad_config", problems=" ".join(exc.problems)))
         st.stop()
     if not configured:
+        address = st.get_option("server.address")
+        allow = bool(settings().get("auth", {}).get("serve_network_without_accounts", False))
+        if not auth.local_mode_allowed(address, allow):
+            st.session_state[CURRENT_KEY] = NOBODY
+            st.error(t("auth.network_without_accounts", address=address or "0.0.0.0"))
+            st.stop()
         st.session_state.pop(USER_KEY, None)
         st.session_state[CURRENT_KEY] = LOCAL
         st.sidebar.caption(t("app.local_mode"))
