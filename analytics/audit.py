@@ -20,7 +20,18 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-ACTIONS: tuple[str, ...] = ("sign_in", "sign_in_failed", "sign_out", "import", "rollback", "export")
+ACTIONS: tuple[str, ...] = (
+    "sign_in",
+    "sign_in_failed",
+    "sign_out",
+    "import",
+    "rollback",
+    "export",
+    "retrain",  # the maintenance model fitted again on request
+    "refused",  # a write a role may not make, attempted anyway (detail: the action)
+    "backup",
+    "restore",
+)
 CLI_ROLE = "cli"  # the role recorded for the command line, which has no accounts
 
 

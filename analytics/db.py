@@ -24,7 +24,7 @@ import duckdb
 from analytics.config import db_path
 from analytics.errors import DatabaseLocked, UserError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 8  # issue 19 took 8, leaving 7 to issue 14's migration
 
 SERVICE_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -268,6 +268,26 @@ MIGRATIONS: dict[int, list[str]] = {
             built_at     TIMESTAMP NOT NULL,
             PRIMARY KEY (name, args, data_version)
         )""",
+    ],
+    # issue 19: the audit log records retraining, refused writes, backups and restores (its CHECK
+    # cannot be altered in place, so the table is copied); mart payloads become files that cannot
+    # run code when read, with their SHA-256 kept here and checked before a payload is read.
+    8: [
+        """CREATE TABLE audit_log_v8 (
+            audit_id INTEGER PRIMARY KEY DEFAULT nextval('audit_id_seq'),
+            happened_at TIMESTAMP NOT NULL,
+            who      VARCHAR NOT NULL,
+            role     VARCHAR NOT NULL,
+            action   VARCHAR NOT NULL CHECK (action IN
+                         ('sign_in', 'sign_in_failed', 'sign_out', 'import', 'rollback', 'export',
+                          'retrain', 'refused', 'backup', 'restore')),
+            detail   VARCHAR
+        )""",
+        "INSERT INTO audit_log_v8 SELECT audit_id, happened_at, who, role, action, detail FROM audit_log",
+        "DROP TABLE audit_log",
+        "ALTER TABLE audit_log_v8 RENAME TO audit_log",
+        "DELETE FROM marts",
+        "ALTER TABLE marts ADD COLUMN sha256 VARCHAR",
     ],
 }
 

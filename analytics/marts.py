@@ -9,8 +9,9 @@ import or rollback changes the data version, so stale results are never read; ``
 computes the default views (the latest month, all stores and each store) right after an import
 so the first visitor does not wait, and drops results of older versions.
 
-Payloads are pickled Python objects (frames, dicts, fitted models). The database is the
-store's own file, written by this program only; it is never read from elsewhere.
+Payloads are pickled Python objects (frames, dicts, fitted models), which run code when read:
+each file is owner-only (0600 in a 0700 folder) and its SHA-256 is kept in the ``marts`` row, so
+a file that this program did not write is never unpickled (``private_files``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import argparse
 import hashlib
 import importlib
 import json
-import os
 import pickle
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from analytics import db
+from analytics import db, private_files
 from analytics.config import DATA_DIR, settings
 from analytics.errors import UserError
 
@@ -120,9 +120,13 @@ def _payload_name(call: Call, version: int) -> str:
 
 
 def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[bool, Any]:
-    """Return ``(True, result)`` when the mart holds this call for ``version``, else ``(False, None)``."""
+    """Return ``(True, result)`` when the mart holds this call for ``version``, else ``(False, None)``.
+
+    A payload file is unpickled only when its SHA-256 is the one recorded when it was written.
+    """
     row = con.execute(
-        "SELECT payload, file FROM marts WHERE name = $name AND args = $args AND data_version = $version",
+        "SELECT payload, file, sha256 FROM marts "
+        "WHERE name = $name AND args = $args AND data_version = $version",
         {"name": call.fn, "args": call.key, "version": version},
     ).fetchone()
     if row is None:
@@ -131,11 +135,13 @@ def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[boo
         if row[1] is None:
             return True, pickle.loads(row[0])
         where = folder(con)
-        if where is None:
+        data = None if where is None else private_files.read_verified(where / row[1], row[2])
+        if data is None:
+            # Removed or replaced by hand (never unpickled then): compute it again.
             return False, None
-        return True, pickle.loads((where / row[1]).read_bytes())
+        return True, pickle.loads(data)
     except Exception:
-        # A file removed by hand, or written by another version of a library: compute it again.
+        # Written by another version of a library: compute it again.
         return False, None
 
 
@@ -153,9 +159,11 @@ def bypassed() -> Iterator[None]:
 
 
 def has_marts(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the database has the marts table (a read-only database may predate it)."""
-    # duckdb_tables(), not information_schema: this runs before every lookup, and is twice as fast.
-    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'marts'").fetchone()
+    """Whether the database has the marts table with checksums (a read-only database may predate it)."""
+    # duckdb_columns(), not information_schema: this runs before every lookup, and is faster.
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'marts' AND column_name = 'sha256'"
+    ).fetchone()
     return bool(row and row[0])
 
 
@@ -164,16 +172,15 @@ def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, 
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     where = folder(con)
     name: str | None = None
+    digest: str | None = None
     try:
         if where is not None:
             # Written whole under a temporary name, then renamed: a reader never sees half a file.
             name = _payload_name(call, version)
-            where.mkdir(parents=True, exist_ok=True)
-            temporary = where / f"{name}.{os.getpid()}.tmp"
-            temporary.write_bytes(data)
-            os.replace(temporary, where / name)
+            digest = private_files.write_private(where / name, data)
         con.execute(
-            "INSERT OR REPLACE INTO marts VALUES ($name, $args, $version, $payload, $file, $seconds, $at)",
+            "INSERT OR REPLACE INTO marts (name, args, data_version, payload, file, seconds, built_at, sha256) "
+            "VALUES ($name, $args, $version, $payload, $file, $seconds, $at, $sha256)",
             {
                 "name": call.fn,
                 "args": call.key,
@@ -182,6 +189,7 @@ def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, 
                 "file": name,
                 "seconds": seconds,
                 "at": datetime.now(),
+                "sha256": digest,
             },
         )
     except (duckdb.Error, OSError):

@@ -61,3 +61,70 @@ def test_with_accounts_the_network_is_served_behind_the_sign_in_form(demo_env, w
 def test_which_addresses_local_mode_may_serve(address, allowed):
     assert auth.local_mode_allowed(address, False) is allowed
     assert auth.local_mode_allowed(address, True) is True
+
+
+def test_a_payload_file_put_into_the_marts_folder_is_never_unpickled(demo_db, tmp_path):
+    """A file written into <db>.marts/ ran a command when `report` read it."""
+    import os
+    import pickle
+    import shutil
+    import stat
+
+    from analytics import db, facts, marts, overview
+
+    path = tmp_path / "m.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    call = marts.call_of(overview.overview, facts.available_months(con)[1], None)
+    marts.cached(con, call, keep=True)
+    version = db.data_version(con)
+    name = con.execute("SELECT file FROM marts WHERE name = $n", {"n": call.fn}).fetchone()[0]
+    folder = marts.folder(con)
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(folder / name).st_mode) == 0o600
+    assert not list(folder.glob("*.tmp"))
+
+    witness = tmp_path / "ran"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {witness}",))
+
+    (folder / name).write_bytes(pickle.dumps(Exploit()))
+    assert marts.fetch(con, call, version) == (False, None)
+    assert not witness.exists()
+    # The page computes the result afresh instead.
+    assert marts.cached(con, call)["report"] is not None and not witness.exists()
+    con.close()
+
+
+def test_a_model_file_replaced_on_disk_is_never_unpickled(tmp_path, monkeypatch):
+    import os
+    import stat
+    import types
+
+    import joblib
+
+    from analytics import db, maintenance
+
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
+    con = db.connect(tmp_path / "x.duckdb")
+    path = tmp_path / "models" / "maintenance-test.joblib"
+    monkeypatch.setattr(maintenance, "_model_path", lambda con, as_of: path)
+    monkeypatch.setattr(maintenance, "_resolve_as_of", lambda con, as_of: as_of)
+
+    # Stands in for a MaintenanceModel: only the file handling is under test.
+    saved = maintenance.save_model(con, types.SimpleNamespace(as_of=None))
+    assert saved == path and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    key = f"model_sha256:{path.name}"
+    assert con.execute("SELECT value FROM meta WHERE key = $k", {"k": key}).fetchone()[0]
+    witness = tmp_path / "ran"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {witness}",))
+
+    joblib.dump(Exploit(), path)
+    assert maintenance.load_model(con, as_of=__import__("datetime").date(2026, 1, 1)) is None
+    assert not witness.exists()
+    con.close()
