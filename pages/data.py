@@ -6,7 +6,7 @@ import streamlit as st
 
 from analytics import facts, ingest, quality
 from analytics.errors import UserError
-from ui.auth import can, current_user, protect, record
+from ui.auth import authorize, can, current_user, protect, record
 from ui.data import clear_caches, cursor, load
 from ui.i18n import t
 from ui.state import filters
@@ -20,7 +20,7 @@ def import_tab() -> None:
         with st.container(border=True):
             st.subheader(t("data.demo_title"))
             st.write(t("data.demo_body"))
-            if st.button(t("data.demo_button"), type="primary", key="build_demo"):
+            if st.button(t("data.demo_button"), type="primary", key="build_demo") and authorize("demo"):
                 from analytics import demo  # on click: the generator takes a second to load
 
                 result = demo.build_into(cursor(), progress=progress_bar(t("data.demo_button")))
@@ -110,7 +110,9 @@ def import_tab() -> None:
             if len(plan.rejects):
                 st.markdown(t("data.rejects"))
                 st.dataframe(plan.rejects, hide_index=True, width="stretch")
-            if st.button(t("data.import_button", file=upload.name), type="primary", key=f"import_{number}"):
+            if st.button(
+                t("data.import_button", file=upload.name), type="primary", key=f"import_{number}"
+            ) and authorize("import"):
                 try:
                     result = ingest.import_file(
                         cursor(),
@@ -171,7 +173,9 @@ with tab_history:
         if done and can().import_data:
             chosen = st.selectbox(t("data.rollback_choose"), done, key="rollback_id")
             confirmed = st.checkbox(t("data.rollback_confirm"), key="rollback_ok")
-            if st.button(t("data.rollback_button"), disabled=not confirmed, key="rollback_go"):
+            if st.button(t("data.rollback_button"), disabled=not confirmed, key="rollback_go") and authorize(
+                "rollback"
+            ):
                 try:
                     outcome = ingest.rollback(cursor(), int(chosen))
                 except UserError as exc:

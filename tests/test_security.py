@@ -11,6 +11,18 @@ from tests.signing_in import shows_data, start, t_
 
 
 @pytest.fixture
+def roles_like_env(demo_db, demo_model_dir, tmp_path, monkeypatch):
+    """A private copy of the demo (sign-ins write to its audit log) with the session's models."""
+    import shutil
+
+    path = tmp_path / "roles.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
+    return path
+
+
+@pytest.fixture
 def bound_to(monkeypatch):
     """Set Streamlit's server.address for one test, as `streamlit run --server.address` would."""
     before = st_config.get_option("server.address")
@@ -128,3 +140,43 @@ def test_a_model_file_replaced_on_disk_is_never_unpickled(tmp_path, monkeypatch)
     assert maintenance.load_model(con, as_of=__import__("datetime").date(2026, 1, 1)) is None
     assert not witness.exists()
     con.close()
+
+
+@pytest.mark.parametrize(
+    ("username", "offered"), [("liuyang", False), ("wangqiang", False), ("zhangli", True)]
+)
+def test_retraining_the_model_is_offered_only_to_roles_that_may_change_data(
+    roles_like_env, with_accounts, username, offered
+):
+    from tests.signing_in import sign_in
+
+    at = sign_in(username, page="pages/maintenance.py")
+    assert bool([b for b in at.button if b.key == "maint_retrain"]) == offered
+
+
+def test_a_write_is_refused_on_the_server_for_a_role_that_may_not_and_audited(writable_demo):
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from ui import auth as ui_auth
+
+        st.session_state["_user"] = ui_auth.User("liuyang", "刘洋", "viewer")
+        st.session_state["results"] = [
+            ui_auth.authorize(a) for a in ("import", "demo", "rollback", "retrain")
+        ]
+        st.session_state["_user"] = ui_auth.User("zhangli", "张丽", "cs_lead")
+        st.session_state["results"].append(ui_auth.authorize("retrain"))
+
+    at = AppTest.from_function(script, default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["results"] == [False, False, False, False, True]
+    assert [e.value for e in at.error] == [t_("auth.refused", role=t_("auth.role.viewer"))] * 4
+    from tests.signing_in import audit_rows
+
+    assert audit_rows()[-4:] == [
+        ("liuyang", "viewer", "refused", {"action": a}) for a in ("import", "demo", "rollback", "retrain")
+    ]

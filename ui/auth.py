@@ -156,6 +156,23 @@ def protect_text(text: str) -> str:
     return text if can().sees_phone else str(auth.mask_text(text))
 
 
+# The writes a role needs ``import_data`` for; each is checked again when it runs, not only by
+# hiding its button, and a refused one is audited.
+WRITES: tuple[str, ...] = ("import", "demo", "rollback", "retrain")
+
+
+def authorize(action: str) -> bool:
+    """Return whether the current role may make the write ``action`` now; if not, say so and audit it."""
+    if action not in WRITES:
+        raise ValueError(f"unknown write {action!r}; the writes are {', '.join(WRITES)}")
+    user = current_user()
+    if user.can.import_data:
+        return True
+    record("refused", {"action": action})
+    st.error(t("auth.refused", role=t(f"auth.role.{user.role}")))
+    return False
+
+
 def record(action: str, detail: Mapping[str, Any] | None = None) -> None:
     """Write an event by the current user to the audit log."""
     user = current_user()
