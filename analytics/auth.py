@@ -23,12 +23,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import pandas as pd
 
 from analytics.errors import UserError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -54,14 +53,17 @@ LOCAL_USER = "local"  # who acts while no accounts are configured
 
 # Columns that hold a phone number, under their canonical names (exports relabel them later).
 PHONE_COLUMNS: frozenset[str] = frozenset({"phone", "customer_phone", "mobile"})
-# Free-text columns where a customer may have written a number; mobile numbers in them are masked.
+# Columns never searched for numbers inside text: keys and codes, whose digits are not phones.
+CODE_COLUMNS: frozenset[str] = frozenset({"vin", "order_id", "callback_id", "plate", "import_id", "sha256"})
+# Kept for callers that name the free-text columns; every other text column is searched too.
 TEXT_COLUMNS: frozenset[str] = frozenset({"comment", "raw_values"})
 
 _ALREADY_MASKED = re.compile(r"^\d{0,3}\*{4,}\d{0,4}$")
-# A mainland mobile number written inside text, not part of a longer code (VIN, order number).
-_MOBILE_IN_TEXT = re.compile(
-    r"(?<![0-9A-Za-z])(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?![0-9A-Za-z])"
-)
+# A mainland mobile number written inside text (after 微信, wx, a name or other letters), not part
+# of a longer run of digits. Searched on a copy with full-width digits made ASCII.
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+# Full-width digits, plus and hyphen (１３９, ＋, －) and the ideographic space, one for one.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－\u3000", "0123456789+- ")
 
 
 def permissions(role: str) -> Permissions:
@@ -101,35 +103,43 @@ def mask_phone(value: object) -> object:
 
 
 def mask_text(value: object) -> object:
-    """Return free text with any mainland mobile number in it masked (``138****1234``)."""
+    """Return free text with any mainland mobile number in it masked (``138****1234``).
+
+    Full-width digits count as digits (``１３９１２３４５６７８``), and a number may follow letters
+    or Chinese (``微信wx13700000001``, ``张先生13700000009``).
+    """
     if not isinstance(value, str):
         return value
-    return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", value)
+    # The translation is one character for one, so the spans found in it are spans of the text.
+    found = list(_MOBILE_IN_TEXT.finditer(value.translate(_FULL_WIDTH)))
+    if not found:
+        return value
+    parts, at = [], 0
+    for m in found:
+        parts += [value[at : m.start()], f"{m.group(1)}****{m.group(3)}"]
+        at = m.end()
+    return "".join([*parts, value[at:]])
 
 
 def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy with every phone column masked and mobile numbers in free text masked."""
+    """Return a copy with every phone column masked and mobile numbers masked in every other text
+    column (comments, names, notes) but the codes (VIN, order and callback numbers, plates)."""
     out = frame.copy()
     for column in out.columns:
         name = str(column)
         if name in PHONE_COLUMNS:
             out[column] = out[column].map(mask_phone).astype(object)
-        elif name in TEXT_COLUMNS:
-            out[column] = out[column].map(mask_text).astype(object)
+        elif name not in CODE_COLUMNS and not is_numeric_or_date(out[column]):
+            dtype = out[column].dtype
+            masked = out[column].astype(object).map(mask_text)
+            out[column] = masked if isinstance(dtype, pd.CategoricalDtype) else masked.astype(dtype)
     return out
 
 
-LOOPBACK_ADDRESSES: frozenset[str] = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
-
-
-def local_mode_allowed(address: str | None, serve_network_without_accounts: bool) -> bool:
-    """Return whether local single-user mode (no accounts, full rights) may serve ``address``.
-
-    Only this machine may have full rights without signing in, unless the setting says the
-    network is meant to. An empty address is Streamlit's default: every interface.
-    """
-    bound = (address or "").strip().lower()
-    return bound in LOOPBACK_ADDRESSES or bool(serve_network_without_accounts)
+def is_numeric_or_date(column: pd.Series) -> bool:
+    """Return whether a column holds numbers, booleans or dates (never text to search)."""
+    kind = column.dtype.kind
+    return kind in "biufcmM"
 
 
 def hash_password(password: str) -> str:

