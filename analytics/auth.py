@@ -142,6 +142,19 @@ def is_numeric_or_date(column: pd.Series) -> bool:
     return kind in "biufcmM"
 
 
+LOOPBACK_ADDRESSES: frozenset[str] = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def local_mode_allowed(address: str | None, serve_network_without_accounts: bool) -> bool:
+    """Return whether local single-user mode (no accounts, full rights) may serve ``address``.
+
+    Only this machine may have full rights without signing in, unless the setting says the
+    network is meant to. An empty address is Streamlit's default: every interface.
+    """
+    bound = (address or "").strip().lower()
+    return bound in LOOPBACK_ADDRESSES or bool(serve_network_without_accounts)
+
+
 def hash_password(password: str) -> str:
     """Return an argon2id hash of ``password`` (with its own salt) to store in secrets.toml."""
     from argon2 import PasswordHasher  # here: the CLI loads this module for every command

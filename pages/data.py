@@ -8,6 +8,7 @@ from analytics import facts, ingest, quality
 from analytics.errors import UserError
 from ui.auth import authorize, can, current_user, protect, record
 from ui.data import clear_caches, cursor, load
+from ui.formatting import plain
 from ui.i18n import t
 from ui.state import filters
 from ui.widgets import download_buttons, field_label, mapping_editor, progress_bar
@@ -47,13 +48,13 @@ def import_tab() -> None:
             try:
                 raw = ingest.read_table(content, upload.name)
             except UserError as exc:
-                st.error(t("data.refused", file=upload.name, reason=str(exc)))
+                st.error(t("data.refused", file=plain(upload.name), reason=plain(exc)))
                 continue
             st.markdown(
                 "**"
                 + t(
                     "data.file_header",
-                    file=upload.name,
+                    file=plain(upload.name),
                     encoding=raw.encoding or "xlsx",
                     row=raw.header_row,
                     n=len(raw.rows),
@@ -86,7 +87,7 @@ def import_tab() -> None:
             try:
                 plan = ingest.plan_import(cursor(), raw, kind, {"kind": kind, "columns": mapping})
             except UserError as exc:
-                st.error(t("data.refused", file=upload.name, reason=str(exc)))
+                st.error(t("data.refused", file=plain(upload.name), reason=plain(exc)))
                 continue
             st.info(
                 t(
@@ -111,7 +112,7 @@ def import_tab() -> None:
                 st.markdown(t("data.rejects"))
                 st.dataframe(plan.rejects, hide_index=True, width="stretch")
             if st.button(
-                t("data.import_button", file=upload.name), type="primary", key=f"import_{number}"
+                t("data.import_button", file=plain(upload.name)), type="primary", key=f"import_{number}"
             ) and authorize("import"):
                 try:
                     result = ingest.import_file(
@@ -121,10 +122,10 @@ def import_tab() -> None:
                         kind=kind,
                         mapping={"kind": kind, "columns": mapping},
                         who=current_user().username,
-                        progress=progress_bar(t("data.importing", file=upload.name)),
+                        progress=progress_bar(t("data.importing", file=plain(upload.name))),
                     )
                 except UserError as exc:
-                    st.error(t("data.refused", file=upload.name, reason=str(exc)))
+                    st.error(t("data.refused", file=plain(upload.name), reason=plain(exc)))
                 else:
                     clear_caches()
                     record(
@@ -179,7 +180,7 @@ with tab_history:
                 try:
                     outcome = ingest.rollback(cursor(), int(chosen))
                 except UserError as exc:
-                    st.error(str(exc))
+                    st.error(plain(exc))
                 else:
                     clear_caches()
                     record("rollback", outcome)

@@ -299,3 +299,46 @@ def test_list_exports_neutralise_formula_column_names_too():
     values = [c.value for row in book.active.iter_rows() for c in row]
     assert values == ['\'=HYPERLINK("x")', "model", "'=1+1", "'@SUM(A1)"]
     assert export.csv_bytes(frame).decode("utf-8-sig").splitlines()[0].startswith("\"'=HYPERLINK")
+
+
+@pytest.mark.parametrize(
+    ("data", "shown"),
+    [
+        (
+            "[点我领取保养券](https://evil.example/x)",
+            "\\[点我领取保养券\\]\\(https\\:\\/\\/evil\\.example\\/x\\)",
+        ),
+        (
+            '<a href="https://evil.example">陈静</a>',
+            '\\<a href\\=\\"https\\:\\/\\/evil\\.example\\"\\>陈静\\<\\/a\\>',
+        ),
+        ("很好\n# 标题", "很好 \\# 标题"),
+        ("服务态度好", "服务态度好"),
+    ],
+)
+def test_data_in_markdown_is_escaped_so_it_shows_as_text(data, shown):
+    from ui.formatting import plain
+
+    assert plain(data) == shown
+
+
+def test_advisor_names_on_chart_axes_are_html_escaped_so_plotly_draws_no_link():
+    import numpy as np
+    import plotly.graph_objects as go
+
+    from ui.charts import escape_data
+
+    hostile = '<a href="https://evil.example">陈静</a>'
+    fig = go.Figure(
+        go.Bar(y=np.array([hostile, "王强"], dtype=object), x=[3, 4], name="<b>门店</b>", orientation="h")
+    )
+    fig.update_yaxes(categoryarray=["王强", hostile])
+    escape_data(fig)
+    assert list(fig.data[0].y) == ['&lt;a href="https://evil.example"&gt;陈静&lt;/a&gt;', "王强"]
+    assert fig.data[0].name == "&lt;b&gt;门店&lt;/b&gt;"
+    assert list(fig.layout.yaxis.categoryarray) == [
+        "王强",
+        '&lt;a href="https://evil.example"&gt;陈静&lt;/a&gt;',
+    ]
+    assert list(fig.data[0].x) == [3, 4]
+    assert "<a " not in fig.to_json()
