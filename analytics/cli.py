@@ -72,6 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except duckdb.IOException as exc:
         print(f"error: the database cannot be used: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, duckdb.InterruptException):
+        print("interrupted; the database keeps its state from before this command.", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:
+        if str(exc) != "Query interrupted":  # DuckDB 2's form of Ctrl-C in the middle of a query
+            raise
         print("interrupted; the database keeps its state from before this command.", file=sys.stderr)
         return 130

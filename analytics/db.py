@@ -391,6 +391,14 @@ def write_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBP
             cur.close()
 
 
+def is_interrupt(exc: BaseException) -> bool:
+    """Return whether ``exc`` is Ctrl-C, in Python's form or DuckDB's (``InterruptException``, or
+    the ``RuntimeError('Query interrupted')`` DuckDB 2 raises when SIGINT arrives mid-query)."""
+    return isinstance(exc, (KeyboardInterrupt, duckdb.InterruptException)) or (
+        type(exc) is RuntimeError and str(exc) == "Query interrupted"
+    )
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """Return the schema version recorded in the database (0 for an empty one)."""
     exists = con.execute(

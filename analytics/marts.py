@@ -21,9 +21,12 @@ import hashlib
 import importlib
 import json
 import pickle
+import signal
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -131,10 +134,10 @@ def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[boo
     ).fetchone()
     if row is None:
         return False, None
+    where = folder(con) if row[1] is not None else None  # a query: outside the try, so Ctrl-C stops
     try:
         if row[1] is None:
             return True, pickle.loads(row[0])
-        where = folder(con)
         data = None if where is None else private_files.read_verified(where / row[1], row[2])
         if data is None:
             # Removed or replaced by hand (never unpickled then): compute it again.
@@ -192,6 +195,8 @@ def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, 
                 "sha256": digest,
             },
         )
+    except duckdb.InterruptException:
+        raise  # Ctrl-C: stop, do not go on to the next result
     except (duckdb.Error, OSError):
         # Read-only connection or folder, or another session stored the same result a moment ago.
         return False
@@ -275,6 +280,7 @@ def cached(
     if as_is:
         return _lookup_or_compute(con, call, version, keep)
     cur = con.cursor()
+    _RUNNING.add(cur)
     try:
         cur.execute("BEGIN TRANSACTION")
         try:
@@ -282,8 +288,53 @@ def cached(
         finally:
             cur.execute("ROLLBACK")  # a read: nothing to commit
     finally:
+        _RUNNING.discard(cur)
         cur.close()
     return value
+
+
+# The cursors computing a result right now, for Ctrl-C to interrupt (``interruptible``).
+_RUNNING: set[duckdb.DuckDBPyConnection] = set()
+
+
+@contextmanager
+def interruptible(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Make Ctrl-C stop a DuckDB query inside the block at once.
+
+    DuckDB notices SIGINT only now and then while a query runs (it was seen to miss it for a
+    whole query). Python writes the signal to a wake-up socket the moment it arrives, even while
+    the main thread is inside DuckDB; a watcher thread then interrupts the running queries, which
+    raise, and the KeyboardInterrupt follows. Only in the main thread (signals arrive there).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    reader, writer = socket.socketpair()
+    reader.setblocking(True)
+    writer.setblocking(False)
+    previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+
+    def watch() -> None:
+        while True:
+            try:
+                data = reader.recv(64)
+            except OSError:
+                return
+            if not data:
+                return
+            if signal.SIGINT in data:
+                for cur in (con, *list(_RUNNING)):
+                    with suppress(duckdb.Error):
+                        cur.interrupt()
+
+    watcher = threading.Thread(target=watch, name="ctrl-c-watcher", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        writer.close()
+        reader.close()
 
 
 def _lookup_or_compute(
@@ -312,6 +363,13 @@ def rebuild(
     con: duckdb.DuckDBPyConnection, calls: Iterable[Call] | None = None, progress: Progress | None = None
 ) -> dict[str, Any]:
     """Compute the default views for the current data version, drop older versions; return timings."""
+    with interruptible(con):
+        return _rebuild(con, calls, progress)
+
+
+def _rebuild(
+    con: duckdb.DuckDBPyConnection, calls: Iterable[Call] | None, progress: Progress | None
+) -> dict[str, Any]:
     from analytics import views
 
     version = db.data_version(con)
@@ -333,6 +391,10 @@ def rebuild(
         try:
             cached(con, call, version=version, keep=True)
         except Exception as exc:  # noqa: BLE001 - one view that cannot be computed must not stop the others
+            if db.is_interrupt(exc):
+                # Ctrl-C reached DuckDB mid-query: stop now, as Python's own Ctrl-C would; what
+                # was committed stays.
+                raise KeyboardInterrupt from exc
             # Too little data for a model, say: the page says so itself when it is opened.
             failed[name] = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             continue

@@ -342,3 +342,44 @@ def test_advisor_names_on_chart_axes_are_html_escaped_so_plotly_draws_no_link():
     ]
     assert list(fig.data[0].x) == [3, 4]
     assert "<a " not in fig.to_json()
+
+
+def test_ctrl_c_during_the_results_rebuild_stops_within_a_second(tmp_path):
+    """`marts.rebuild` caught Exception, which swallowed DuckDB's interrupt: 85 s to stop."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.rebuild_driver", str(tmp_path / "r.duckdb")],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # As a terminal delivers it: a harness may start us with SIGINT ignored, which children inherit.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert proc.stdout is not None
+        while "slow" not in proc.stdout.readline():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.5)  # inside the query
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # printed the moment the command stops
+        stopped = time.monotonic() - sent
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = first + err
+    assert "second" not in out
+    assert proc.returncode == 130, err
+    assert err.strip() == "interrupted; the database keeps its state from before this command."
+    assert stopped < 1.0, stopped
