@@ -9,6 +9,7 @@ read by ``python -m analytics audit``.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -33,6 +34,14 @@ ACTIONS: tuple[str, ...] = (
     "restore",
 )
 CLI_ROLE = "cli"  # the role recorded for the command line, which has no accounts
+
+
+def cli_user() -> str:
+    """Return who runs a command, for the audit log: the operating-system user (the command line has no accounts)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def record(

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from analytics.config import db_path
-from analytics.errors import DatabaseLocked, UserError
+from analytics.errors import DatabaseDamaged, DatabaseLocked, UserError
 
 SCHEMA_VERSION = 8  # issue 19 took 8, leaving 7 to issue 14's migration
 
@@ -348,6 +348,52 @@ def _locked(target: Path, exc: duckdb.IOException) -> DatabaseLocked:
     return DatabaseLocked(f"{lead}; {advice}.", path=str(target), holder=holder, kind=kind)
 
 
+def backup_dir(database: str | os.PathLike[str]) -> Path:
+    """Return the folder of a database's backups: ``<database>.backups/`` beside the file."""
+    target = Path(database)
+    return target.with_name(f"{target.name}.backups")
+
+
+def latest_backup(database: str | os.PathLike[str]) -> Path | None:
+    """Return the newest backup of ``database`` (by name, which holds its time), or None."""
+    found = sorted(backup_dir(database).glob("*.duckdb"))
+    return found[-1] if found else None
+
+
+def _restore_advice(target: Path) -> str:
+    latest = latest_backup(target)
+    if latest is None:
+        return (
+            "there is no backup of it in "
+            f"{backup_dir(target)}; rebuild it by importing the DMS files again into a new database (--db NEW)"
+        )
+    return f"restore the latest backup with `python -m analytics restore {latest} --db {target}`"
+
+
+def damaged(target: str | os.PathLike[str], exc: BaseException) -> DatabaseDamaged | None:
+    """Return the sentence for a database that cannot be read (None when ``exc`` is another fault)."""
+    message = str(exc)
+    where = Path(target)
+    if "replaying WAL" in message or "WAL does not match" in message:
+        wal = where.with_name(f"{where.name}.wal")
+        return DatabaseDamaged(
+            f"The database {where} cannot be opened: its write-ahead log {wal} does not belong to it "
+            "(left from another copy of the file, or the file was copied without it). Move "
+            f"{wal.name} out of the folder and open the database again (it then holds what was last "
+            f"saved into the file itself); otherwise {_restore_advice(where)}."
+        )
+    if (
+        "Corrupt database file" in message
+        or "not a valid DuckDB database file" in message
+        or "checksum" in message.lower()
+    ):
+        return DatabaseDamaged(
+            f"The database {where} is damaged and cannot be read ({message.splitlines()[0][:160]}); "
+            f"{_restore_advice(where)}."
+        )
+    return None
+
+
 def connect(
     path: str | os.PathLike[str] | None = None, *, read_only: bool = False
 ) -> duckdb.DuckDBPyConnection:
@@ -364,9 +410,18 @@ def connect(
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise _locked(target, exc) from exc
-        raise UserError(f"The database {target} cannot be opened: {exc}") from exc
+        raise damaged(target, exc) or UserError(f"The database {target} cannot be opened: {exc}") from exc
+    except duckdb.Error as exc:
+        raise damaged(target, exc) or UserError(f"The database {target} cannot be opened: {exc}") from exc
     if not read_only:
-        migrate(con)
+        try:
+            migrate(con)
+        except duckdb.Error as exc:
+            con.close()
+            fault = damaged(target, exc)
+            if fault is None:
+                raise
+            raise fault from exc
     return con
 
 

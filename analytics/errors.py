@@ -9,6 +9,11 @@ class ImportRefused(UserError):
     """A file that cannot be imported at all; the database is left unchanged."""
 
 
+class DatabaseDamaged(UserError):
+    """The database file cannot be read (a checksum mismatch, not a DuckDB file, a write-ahead log
+    that does not belong to it); the message says what to do, naming the latest backup."""
+
+
 class DatabaseLocked(UserError):
     """The database file is open in another program; the message says which and what to do.
 

@@ -60,9 +60,14 @@ def test_mask_phone_never_shows_more_than_seven_digits_and_always_hides_four():
         assert masked.count("*") >= 4, raw
 
 
-def test_mask_text_masks_mobile_numbers_in_comments_but_not_vins_or_order_numbers():
-    text = "请打13812341234或 +86 139 1234 5678，车架号LGB13812341234567，工单WO13812341234"
-    assert auth.mask_text(text) == "请打138****1234或 139****5678，车架号LGB13812341234567，工单WO13812341234"
+def test_mask_text_masks_mobile_numbers_in_comments_but_not_vins_or_longer_numbers():
+    text = "请打13812341234或 +86 139 1234 5678，车架号LGB13812341234567，工单WO2013812341234"
+    assert (
+        auth.mask_text(text) == "请打138****1234或 139****5678，车架号LGB13812341234567，工单WO2013812341234"
+    )
+    # After letters a mobile is still a mobile (微信wx13700000001): a code of exactly a mobile's
+    # shape is masked too, which errs on the side of the customer.
+    assert auth.mask_text("工单WO13812341234") == "工单WO138****1234"
     assert auth.mask_text(None) is None
 
 

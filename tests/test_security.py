@@ -383,3 +383,113 @@ def test_ctrl_c_during_the_results_rebuild_stops_within_a_second(tmp_path):
     assert proc.returncode == 130, err
     assert err.strip() == "interrupted; the database keeps its state from before this command."
     assert stopped < 1.0, stopped
+
+
+def _damaged_copy(demo_db, tmp_path):
+    """A copy of the demo whose data blocks are overwritten: DuckDB reports a checksum mismatch."""
+    import shutil
+
+    path = tmp_path / "damaged.duckdb"
+    shutil.copy(demo_db, path)
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        handle.seek(size // 3)
+        handle.write(b"\0" * (size // 2))
+    return path
+
+
+def _cli(*args):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    return subprocess.run(
+        [sys.executable, "-m", "analytics", *args],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_damaged_database_gives_one_sentence_exit_2_and_points_to_the_latest_backup(demo_db, tmp_path):
+    from analytics import db
+
+    path = _damaged_copy(demo_db, tmp_path)
+    done = _cli("report", "--month", "2026-09", "--db", str(path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"error: The database {path} is damaged and cannot be read (")
+    assert done.stderr.count("\n") == 1 and "there is no backup of it" in done.stderr
+    # With a backup, the sentence names the command that restores it.
+    folder = db.backup_dir(path)
+    folder.mkdir()
+    (folder / "damaged-20261201-000000-000000.duckdb").write_bytes(b"")
+    done = _cli("audit", "--db", str(path))
+    assert done.returncode == 2
+    assert (
+        f"restore the latest backup with `python -m analytics restore "
+        f"{folder / 'damaged-20261201-000000-000000.duckdb'} --db {path}`."
+    ) in done.stderr
+
+
+def test_a_stale_write_ahead_log_gets_a_sentence_saying_what_to_do(tmp_path):
+    import duckdb
+
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    con.execute("CREATE TABLE t AS SELECT range AS i FROM range(10)")
+    con.execute("INSERT INTO t SELECT range FROM range(1000)")
+    con.close()
+    path = tmp_path / "main.duckdb"
+    duckdb.connect(str(path)).close()
+    (tmp_path / "other.duckdb.wal").rename(tmp_path / "main.duckdb.wal")
+    done = _cli("audit", "--db", str(path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(
+        f"error: The database {path} cannot be opened: its write-ahead log {path}.wal does not belong to it"
+    )
+    assert "Move main.duckdb.wal out of the folder and open the database again" in done.stderr
+
+
+def test_backup_while_open_and_restore_bring_back_the_data_and_audit_both(demo_db, tmp_path):
+    import os
+    import shutil
+    import stat
+
+    from analytics import backup, db
+
+    path = tmp_path / "live.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    orders = con.execute("SELECT count(*) FROM service_orders").fetchone()[0]
+    kept = backup.backup(con)  # while this connection holds the file, as the dashboard does
+    assert kept.parent == db.backup_dir(path) and stat.S_IMODE(os.stat(kept).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(kept.parent).st_mode) == 0o700
+    assert not list(kept.parent.glob("*.partial*"))
+    con.execute("DELETE FROM service_orders")
+    con.close()
+    done = _cli("restore", str(kept), "--db", str(path))
+    assert done.returncode == 0, done.stderr
+    con = db.connect(path)
+    assert con.execute("SELECT count(*) FROM service_orders").fetchone()[0] == orders
+    assert (
+        con.execute("SELECT action FROM audit_log ORDER BY audit_id DESC LIMIT 1").fetchone()[0] == "restore"
+    )
+    con.close()
+    assert list(tmp_path.glob("live.duckdb.replaced-*"))
+    done = _cli("backup", "--db", str(path))
+    assert done.returncode == 0 and done.stdout.startswith("backup written to ")
+
+
+def test_browsers_get_no_tracebacks_and_a_damaged_database_gets_a_sentence(demo_db, tmp_path, monkeypatch):
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+    path = _damaged_copy(demo_db, tmp_path)
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    at = start()
+    assert not at.exception
+    assert [e.value for e in at.error][0].startswith(f"The database {path} is damaged and cannot be read (")
