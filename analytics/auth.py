@@ -36,14 +36,15 @@ class Permissions:
 
     sees_phone: bool  # phone numbers in clear; otherwise masked as 138****1234
     export_lists: bool  # download lists of customers, vehicles or comments (CSV/XLSX)
-    import_data: bool  # upload, import, build the demo, roll back imports
+    import_data: bool  # upload, import, build the demo, roll back imports, retrain the model
+    see_audit: bool = False  # the audit log: who signed in, imported, exported (issue 19)
 
 
 # The role policy: the CS lead and the agents call customers; the manager and viewers read the
 # dashboards, whose figures are aggregates, and never handle phone numbers.
 POLICY: dict[str, Permissions] = {
-    "manager": Permissions(sees_phone=False, export_lists=False, import_data=False),
-    "cs_lead": Permissions(sees_phone=True, export_lists=True, import_data=True),
+    "manager": Permissions(sees_phone=False, export_lists=False, import_data=False, see_audit=True),
+    "cs_lead": Permissions(sees_phone=True, export_lists=True, import_data=True, see_audit=True),
     "agent": Permissions(sees_phone=True, export_lists=True, import_data=False),
     "viewer": Permissions(sees_phone=False, export_lists=False, import_data=False),
 }

@@ -56,7 +56,7 @@ from analytics.auth import mask_text
 from analytics.cli import add_db_option
 from analytics.config import db_path, settings
 from analytics.errors import UserError
-from analytics.export import neutralise_text
+from analytics.export import neutralise_text, record_cli_export
 from analytics.i18n import LANGUAGES, text
 
 Progress = Callable[[float, str], None]
@@ -1404,6 +1404,7 @@ def _cmd_deck(args: argparse.Namespace) -> int:
     slides = deck_slides(data, args.lang)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(render(slides, footer_line(data, args.lang)))
+    record_cli_export(args.db, "deck", out, len(slides), False)
     charts = sum(len(s.charts) for s in slides)
     print(f"{out}: {len(slides)} slides, {charts} charts, {time.perf_counter() - started:.1f} s")
     if args.images:

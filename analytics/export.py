@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics import audit
+from analytics import audit, db
 from analytics.auth import LOCAL_ROLE, LOCAL_USER, PHONE_COLUMNS
 
 # A cell starting with one of these is run as a formula by Excel, WPS or LibreOffice.
@@ -103,6 +103,24 @@ def record_download(
     """Record in the audit log that ``who`` downloaded the list ``what`` (``rows`` rows); return the event id."""
     detail = {"what": what, "file_format": file_format, "rows": int(rows), "has_phone": bool(phone)}
     return audit.record(con, who, role, "export", detail, at=at)
+
+
+def record_cli_export(
+    database: str | Path | None, what: str, path: str | Path, rows: int, phone: bool
+) -> int:
+    """Record in the audit log that the command line wrote the list ``what`` to ``path``; return the event id."""
+    con = db.connect(database)
+    try:
+        detail = {
+            "what": what,
+            "file": str(path),
+            "file_format": Path(path).suffix.lstrip(".").lower(),
+            "rows": int(rows),
+            "has_phone": bool(phone),
+        }
+        return audit.record(con, audit.cli_user(), audit.CLI_ROLE, "export", detail)
+    finally:
+        con.close()
 
 
 def downloads(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:

@@ -40,7 +40,7 @@ from threadpoolctl import threadpool_limits
 from analytics import db, private_files, queries, schedule
 from analytics.config import DATA_DIR, db_path, settings
 from analytics.errors import UserError
-from analytics.export import write_table
+from analytics.export import has_phone, record_cli_export, write_table
 from analytics.i18n import LANGUAGES, text
 
 HORIZONS: tuple[int, ...] = (30, 60, 90)
@@ -1089,6 +1089,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     readable = labelled(scores, args.lang)
     if args.out:
         write_table(readable, args.out)
+        record_cli_export(args.db, "maintenance_list", args.out, len(readable), has_phone(scores))
     summary = {
         "as_of": model.as_of.isoformat(),
         "vehicles": len(scores),

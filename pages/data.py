@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from analytics import facts, ingest, quality
+from analytics import audit, facts, ingest, quality
 from analytics.errors import UserError
 from ui.auth import authorize, can, current_user, protect, record
 from ui.data import clear_caches, cursor, load
@@ -153,9 +153,19 @@ def import_tab() -> None:
 
 filters()
 st.title(t("data.title"))
-tab_import, tab_history, tab_quality = st.tabs(
-    [t("data.tab_import"), t("data.tab_history"), t("data.tab_quality")]
-)
+names = [t("data.tab_import"), t("data.tab_history"), t("data.tab_quality")]
+if can().see_audit:
+    names.append(t("data.tab_audit"))
+tabs = st.tabs(names)
+tab_import, tab_history, tab_quality = tabs[:3]
+
+if can().see_audit:
+    with tabs[3]:
+        st.caption(t("data.audit_caption"))
+        # Read afresh on every run (the log grows without a data version change); shown as text.
+        st.dataframe(
+            audit.readable(audit.entries(cursor(), 500)), hide_index=True, width="stretch", key="audit_log"
+        )
 
 
 with tab_import:

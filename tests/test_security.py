@@ -493,3 +493,70 @@ def test_browsers_get_no_tracebacks_and_a_damaged_database_gets_a_sentence(demo_
     at = start()
     assert not at.exception
     assert [e.value for e in at.error][0].startswith(f"The database {path} is damaged and cannot be read (")
+
+
+def test_command_line_list_exports_and_the_demo_are_audited(demo_db, tmp_path):
+    """`churn --out` wrote 7,901 phones and `audit` said "empty"; the demo import was not recorded."""
+    import json
+    import shutil
+
+    path = tmp_path / "cli.duckdb"
+    shutil.copy(demo_db, path)
+    out = tmp_path / "calls.csv"
+    done = _cli("churn", "--as-of", "2026-09-30", "--out", str(out), "--db", str(path))
+    assert done.returncode == 0, done.stderr
+    rows = len(out.read_text(encoding="utf-8-sig").splitlines()) - 1
+    done = _cli("audit", "--json", "--db", str(path))
+    events = json.loads(done.stdout)
+    assert [(e["role"], e["action"]) for e in events[:1]] == [("cli", "export")]
+    assert events[0]["detail"] == {
+        "what": "churn_list",
+        "file": str(out),
+        "file_format": "csv",
+        "rows": rows,
+        "has_phone": True,
+    }
+    demo_path = tmp_path / "demo.duckdb"
+    done = _cli("demo", "--scale", "0.02", "--stores", "1", "--no-marts", "--db", str(demo_path))
+    assert done.returncode == 0, done.stderr
+    events = json.loads(_cli("audit", "--json", "--action", "import", "--db", str(demo_path)).stdout)
+    assert [(e["role"], e["detail"]["file"], e["detail"]["kind"]) for e in events] == [
+        ("cli", "demo", "demo")
+    ]
+
+
+def test_audit_lines_escape_control_characters_so_a_user_name_cannot_forge_a_line(tmp_path):
+    from analytics import audit, db
+
+    path = tmp_path / "a.duckdb"
+    con = db.connect(path)
+    forged = "mallory\x1b[2K\r2026-12-01 09:00:00  zhangli (cs_lead)  sign_in\u202e"
+    audit.record(con, forged, "none", "sign_in_failed", {"reason": "wrong\nline"})
+    con.close()
+    done = _cli("audit", "--db", str(path))
+    assert done.returncode == 0
+    line = done.stdout.rstrip("\n")
+    assert "\x1b" not in line and "\r" not in line and "\u202e" not in line and "\n" not in line
+    assert line.endswith(
+        "  mallory\\x1b[2K\\r2026-12-01 09:00:00  zhangli (cs_lead)  sign_in\\u202e (none)  sign_in_failed  "
+        "reason=wrong\\nline"
+    )
+
+
+@pytest.mark.parametrize(
+    ("username", "shown"), [("zhangli", True), ("wangqiang", True), ("chenjing", False), ("liuyang", False)]
+)
+def test_the_audit_log_is_shown_on_the_data_page_to_the_cs_lead_and_the_manager(
+    roles_like_env, with_accounts, username, shown
+):
+    from tests.signing_in import sign_in
+
+    at = sign_in(username, page="pages/data.py")
+    assert (t_("data.tab_audit") in [tab.label for tab in at.tabs]) is shown
+    logs = [d for d in at.dataframe if "action" in d.value.columns and "who" in d.value.columns]
+    if shown:
+        assert (
+            logs and logs[0].value["action"].iloc[0] == "sign_in" and logs[0].value["who"].iloc[0] == username
+        )
+    else:
+        assert not logs
