@@ -12,8 +12,11 @@ Grain of the canonical tables (PRODUCT.md §2):
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from analytics.config import db_path
-from analytics.errors import DatabaseDamaged, DatabaseLocked, UserError
+from analytics.errors import DatabaseDamaged, DatabaseLocked, DiskFull, UserError
 
 SCHEMA_VERSION = 8  # issue 19 took 8, leaving 7 to issue 14's migration
 
@@ -439,11 +442,56 @@ def write_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBP
             try:
                 yield cur
                 cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
+            except BaseException as exc:
+                # DuckDB may have ended a failed transaction itself ("cannot rollback - no
+                # transaction is active"): that must not hide why it failed.
+                with contextlib.suppress(duckdb.Error):
+                    cur.execute("ROLLBACK")
+                if is_disk_full(exc) and not isinstance(exc, DiskFull):
+                    raise disk_full(_file_of(con)) from exc
                 raise
         finally:
             cur.close()
+
+
+def _file_of(con: duckdb.DuckDBPyConnection) -> str:
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return str(row[0]) if row and row[0] else "."
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Return whether ``exc`` says the disk is full (an OSError ENOSPC, or DuckDB's IO error for it)."""
+    if isinstance(exc, DiskFull):
+        return True
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    message = str(exc).lower()
+    return isinstance(exc, duckdb.Error) and ("no space left on device" in message or "disk quota" in message)
+
+
+def disk_full(
+    where: str | os.PathLike[str], exc: BaseException | None = None, needed: int | None = None
+) -> DiskFull:
+    """Return the sentence for a full disk at ``where``: that nothing was saved and how much to free.
+
+    Without a known need, the estimate is the database's size (a checkpoint may rewrite that
+    much) and at least 100 MB.
+    """
+    place = Path(where)
+    folder = place if place.is_dir() else place.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = 0
+    if needed is None:
+        database = place if place.is_file() else None
+        needed = max(100_000_000, database.stat().st_size if database else 0)
+    return DiskFull(
+        f"The disk holding {folder} is full ({free / 1e6:,.0f} MB free): the work was stopped and "
+        f"nothing half-written was kept; free at least {needed / 1e6:,.0f} MB there, then run it again."
+    )
 
 
 def is_interrupt(exc: BaseException) -> bool:

@@ -14,6 +14,10 @@ class DatabaseDamaged(UserError):
     that does not belong to it); the message says what to do, naming the latest backup."""
 
 
+class DiskFull(UserError):
+    """The disk ran out of space; the message says so and how much to free."""
+
+
 class DatabaseLocked(UserError):
     """The database file is open in another program; the message says which and what to do.
 

@@ -38,7 +38,7 @@ import duckdb
 
 from analytics import db, private_files
 from analytics.config import DATA_DIR, settings
-from analytics.errors import UserError
+from analytics.errors import DiskFull, UserError
 
 # Results quicker to compute than this are not worth a round trip to the store.
 MIN_SECONDS = 0.2
@@ -149,6 +149,7 @@ def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[boo
 
 
 _bypass: ContextVar[bool] = ContextVar("marts_bypass", default=False)
+_rebuilding: ContextVar[bool] = ContextVar("marts_rebuilding", default=False)
 
 
 @contextmanager
@@ -197,7 +198,10 @@ def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, 
         )
     except duckdb.InterruptException:
         raise  # Ctrl-C: stop, do not go on to the next result
-    except (duckdb.Error, OSError):
+    except (duckdb.Error, OSError) as exc:
+        if db.is_disk_full(exc):
+            # Never silent: the caller says so (the rebuild stops; a page still shows its result).
+            raise db.disk_full(where or ".", exc, needed=len(data) + 100_000_000) from exc
         # Read-only connection or folder, or another session stored the same result a moment ago.
         return False
     return True
@@ -242,6 +246,10 @@ def _keep(
     try:
         for call, value in results:
             store(writer, call, version, value, seconds)
+    except DiskFull:
+        # A page still shows the result it computed; only a rebuild, whose job is keeping them, fails.
+        if _rebuilding.get():
+            raise
     finally:
         writer.close()
 
@@ -363,8 +371,12 @@ def rebuild(
     con: duckdb.DuckDBPyConnection, calls: Iterable[Call] | None = None, progress: Progress | None = None
 ) -> dict[str, Any]:
     """Compute the default views for the current data version, drop older versions; return timings."""
-    with interruptible(con):
-        return _rebuild(con, calls, progress)
+    token = _rebuilding.set(True)
+    try:
+        with interruptible(con):
+            return _rebuild(con, calls, progress)
+    finally:
+        _rebuilding.reset(token)
 
 
 def _rebuild(
@@ -391,6 +403,8 @@ def _rebuild(
         try:
             cached(con, call, version=version, keep=True)
         except Exception as exc:  # noqa: BLE001 - one view that cannot be computed must not stop the others
+            if isinstance(exc, DiskFull):
+                raise  # the other results would not fit either; never report success
             if db.is_interrupt(exc):
                 # Ctrl-C reached DuckDB mid-query: stop now, as Python's own Ctrl-C would; what
                 # was committed stays.

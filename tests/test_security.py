@@ -398,17 +398,21 @@ def _damaged_copy(demo_db, tmp_path):
     return path
 
 
-def _cli(*args):
+def _cli(*args, models=None):
+    import os
     import subprocess
     import sys
+    import tempfile
     from pathlib import Path
 
+    env = {**os.environ, "ANALYTICS_MODEL_DIR": str(models or Path(tempfile.mkdtemp()) / "models")}
     return subprocess.run(
         [sys.executable, "-m", "analytics", *args],
         cwd=Path(__file__).resolve().parents[1],
         capture_output=True,
         text=True,
         timeout=300,
+        env=env,
     )
 
 
@@ -560,3 +564,90 @@ def test_the_audit_log_is_shown_on_the_data_page_to_the_cs_lead_and_the_manager(
         )
     else:
         assert not logs
+
+
+def _enospc(*args, **kwargs):
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_while_writing_a_kept_result_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from analytics import private_files
+
+    target = tmp_path / "kept" / "x.pickle"
+    real = private_files.os.fdopen
+
+    def full_fdopen(fd, mode):
+        handle = real(fd, mode)
+        handle.write = _enospc
+        return handle
+
+    monkeypatch.setattr(private_files.os, "fdopen", full_fdopen)
+    with pytest.raises(OSError, match="No space left"):
+        private_files.write_private(target, b"x" * 1000)
+    assert list(target.parent.iterdir()) == []
+
+
+def test_a_full_disk_stops_the_results_rebuild_with_a_sentence_instead_of_success(
+    demo_db, tmp_path, monkeypatch
+):
+    import shutil
+
+    from analytics import db, facts, marts, overview, private_files
+    from analytics.errors import DiskFull
+
+    path = tmp_path / "full.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    monkeypatch.setattr(private_files, "write_private", _enospc)
+    call = marts.call_of(overview.overview, facts.available_months(con)[1], None)
+    # A page still gets its result (it is not kept) ...
+    assert marts.cached(con, call, keep=True)["report"] is not None
+    # ... but the rebuild, whose job is keeping them, stops and says why and how much to free.
+    with pytest.raises(DiskFull) as caught:
+        marts.rebuild(con, [call])
+    assert str(caught.value).startswith(f"The disk holding {path.parent}.marts is full (") or str(
+        caught.value
+    ).startswith(f"The disk holding {tmp_path} is full (")
+    assert "free at least" in str(caught.value) and "MB there, then run it again." in str(caught.value)
+    con.close()
+
+
+def test_a_full_disk_in_a_write_transaction_is_a_sentence_even_when_duckdb_ended_the_transaction(tmp_path):
+    import duckdb
+
+    from analytics import db
+    from analytics.errors import DiskFull
+
+    con = db.connect(tmp_path / "w.duckdb")
+    with pytest.raises(DiskFull, match=r"^The disk holding .* is full \("):
+        with db.write_transaction(con) as cur:
+            cur.execute("CREATE TABLE t (i INTEGER)")
+            cur.execute("ROLLBACK")  # as DuckDB does to a transaction it cannot write
+            raise duckdb.IOException('IO Error: Could not write file "w.duckdb.wal": No space left on device')
+    con.close()
+
+
+def test_on_a_really_full_disk_the_marts_command_says_so_and_cleans_up(demo_db, tmp_path):
+    import shutil
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    size = demo_db.stat().st_size + 600_000
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True
+    ).returncode:
+        pytest.skip("cannot mount a small tmpfs here (not root)")
+    try:
+        path = mount / "d.duckdb"
+        shutil.copy(demo_db, path)
+        done = _cli("marts", "--db", str(path))
+        assert done.returncode == 2, (done.stdout, done.stderr)
+        assert "page results computed" not in done.stdout
+        assert done.stderr.startswith("error: The disk holding ") and " is full (" in done.stderr
+        assert "Traceback" not in done.stderr
+        assert not [p for p in mount.rglob("*") if p.name.endswith((".tmp", ".partial"))]
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
