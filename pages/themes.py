@@ -269,7 +269,7 @@ def drill_down(result: dict, side: str) -> None:
         t("themes.drill_choose"), list(options), format_func=shown_as.__getitem__, key=f"themes_drill_{side}"
     )
     frame = load(themes.theme_comments, choice, f.month, side, f.stores)
-    st.caption(t("themes.drill_caption", n=len(frame), month=f.month, label=options[choice][0]))
+    st.caption(t("themes.drill_caption", n=len(frame), month=f.month, label=plain(options[choice][0])))
     shown = ["callback_date", "store", "advisor", "overall_score", "comment"]
     if not f.stores or len(f.stores) < 2:
         shown.remove("store")
