@@ -1126,11 +1126,11 @@ def _chart(slide: Any, spec: Chart, box: tuple[int, int, int, int], fonts: Fonts
     order = list(reversed(range(len(spec.series)))) if flip else list(range(len(spec.series)))
     data = _SafeChartData(number_format=spec.number_format)
     # Category and series names come from data (car models, advisors): neutralised like every export.
-    categories = [neutralise_text(str(c)) for c in spec.categories]
+    categories = [neutralise_text(str(mask_text(str(c)))) for c in spec.categories]
     data.categories = (list(reversed(categories)) if flip else categories) or [""]
     for i in order:
         values = spec.series[i].values
-        name = neutralise_text(str(spec.series[i].name))
+        name = neutralise_text(str(mask_text(str(spec.series[i].name))))
         data.add_series(name, (list(reversed(values)) if flip else values) or [None])
     chart = slide.shapes.add_chart(_CHART_TYPES[spec.kind], *box, data).chart
     chart.font.size = Pt(11)
