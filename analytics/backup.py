@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import os
 import shutil
+import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -50,12 +51,14 @@ def backup(con: duckdb.DuckDBPyConnection, target: Path | None = None, keep: int
     try:
         name = cur.execute("SELECT current_database()").fetchone()
         assert name is not None
-        cur.execute("ATTACH $path AS backup_target", {"path": str(partial)})
+        alias = f"backup_{uuid.uuid4().hex}"  # two backups at once must not share a name
+        cur.execute(f"ATTACH $path AS {alias}", {"path": str(partial)})
         try:
-            cur.execute(f'COPY FROM DATABASE "{name[0]}" TO backup_target')  # noqa: S608 - the catalog's own name
-            cur.execute("DELETE FROM backup_target.marts")  # kept results live in files beside the database
+            catalog = str(name[0]).replace('"', '""')  # the file's own name, quoted as an identifier
+            cur.execute(f'COPY FROM DATABASE "{catalog}" TO {alias}')
+            cur.execute(f"DELETE FROM {alias}.marts")  # noqa: S608 - kept results live in files beside the database
         finally:
-            cur.execute("DETACH backup_target")
+            cur.execute(f"DETACH {alias}")
         os.chmod(partial, private_files.FILE_MODE)
         os.replace(partial, out)
     except BaseException:

@@ -113,6 +113,9 @@ def _rebuild_marts(database: str) -> None:
         if settings().get("backup", {}).get("after_import", True):
             # The server holds the file, so no other program can back it up while it runs.
             backup.backup(_connection(database), keep=int(settings()["backup"].get("keep", backup.KEEP)))
+    except Exception:  # noqa: BLE001 - a failed backup is logged; the results are still prepared
+        logging.getLogger(__name__).exception("the backup after an import failed")
+    try:
         marts.rebuild(_connection(database).cursor())
     except Exception:  # noqa: BLE001 - a background refresh must never take the server down
         logging.getLogger(__name__).exception("refreshing the marts failed; pages compute their own results")
