@@ -6,8 +6,11 @@ month, trend window, stores); its choices live in session state and persist acro
 
 from __future__ import annotations
 
+import duckdb
 import streamlit as st
 
+from analytics import db
+from analytics.config import db_path
 from ui.i18n import t
 from ui.state import ENTRYPOINT_RAN
 
@@ -47,4 +50,12 @@ PAGES = {
     ],
 }
 
-st.navigation(PAGES).run()
+try:
+    st.navigation(PAGES).run()
+except duckdb.Error as exc:
+    # A damaged database surfaces on the first read of a damaged block: one sentence saying what
+    # to do (restore the latest backup), never a traceback (client.showErrorDetails is "none").
+    fault = db.damaged(db_path(), exc)
+    if fault is None:
+        raise
+    st.error(str(fault))

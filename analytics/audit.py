@@ -9,6 +9,7 @@ read by ``python -m analytics audit``.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -20,8 +21,27 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-ACTIONS: tuple[str, ...] = ("sign_in", "sign_in_failed", "sign_out", "import", "rollback", "export")
+ACTIONS: tuple[str, ...] = (
+    "sign_in",
+    "sign_in_failed",
+    "sign_out",
+    "import",
+    "rollback",
+    "export",
+    "retrain",  # the maintenance model fitted again on request
+    "refused",  # a write a role may not make, attempted anyway (detail: the action)
+    "backup",
+    "restore",
+)
 CLI_ROLE = "cli"  # the role recorded for the command line, which has no accounts
+
+
+def cli_user() -> str:
+    """Return who runs a command, for the audit log: the operating-system user (the command line has no accounts)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def record(
@@ -60,6 +80,21 @@ def entries(con: duckdb.DuckDBPyConnection, limit: int = 200, action: str | None
            LIMIT $limit""",
         {"action": action, "limit": int(limit)},
     ).df()
+
+
+def printable(value: object) -> str:
+    """Return ``value`` as text with control and format characters (ANSI escapes, new lines,
+    right-to-left overrides) written as escapes, so a user name cannot disguise an audit line."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(value))
+
+
+def readable(log: pd.DataFrame) -> pd.DataFrame:
+    """Return audit entries for display: who, role, action and detail with control characters escaped."""
+    out = log.copy()
+    for column in ("who", "role", "action", "detail"):
+        if column in out.columns:
+            out[column] = out[column].map(lambda v: None if v is None else printable(v)).astype(object)
+    return out
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -101,9 +136,8 @@ def _audit_command(args: argparse.Namespace) -> int:
         return 0
     for row in log.to_dict("records"):
         detail = json.loads(str(row["detail"] or "{}"))
-        text = ", ".join(f"{k}={v}" for k, v in detail.items())
-        line = (
-            f"{row['happened_at']:%Y-%m-%d %H:%M:%S}  {row['who']} ({row['role']})  {row['action']}  {text}"
-        )
+        text = ", ".join(f"{printable(k)}={printable(v)}" for k, v in detail.items())
+        who, role, action = printable(row["who"]), printable(row["role"]), printable(row["action"])
+        line = f"{row['happened_at']:%Y-%m-%d %H:%M:%S}  {who} ({role})  {action}  {text}"
         print(line.rstrip())
     return 0

@@ -16,17 +16,18 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import threading
+import time
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import pandas as pd
 
 from analytics.errors import UserError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,15 @@ class Permissions:
 
     sees_phone: bool  # phone numbers in clear; otherwise masked as 138****1234
     export_lists: bool  # download lists of customers, vehicles or comments (CSV/XLSX)
-    import_data: bool  # upload, import, build the demo, roll back imports
+    import_data: bool  # upload, import, build the demo, roll back imports, retrain the model
+    see_audit: bool = False  # the audit log: who signed in, imported, exported (issue 19)
 
 
 # The role policy: the CS lead and the agents call customers; the manager and viewers read the
 # dashboards, whose figures are aggregates, and never handle phone numbers.
 POLICY: dict[str, Permissions] = {
-    "manager": Permissions(sees_phone=False, export_lists=False, import_data=False),
-    "cs_lead": Permissions(sees_phone=True, export_lists=True, import_data=True),
+    "manager": Permissions(sees_phone=False, export_lists=False, import_data=False, see_audit=True),
+    "cs_lead": Permissions(sees_phone=True, export_lists=True, import_data=True, see_audit=True),
     "agent": Permissions(sees_phone=True, export_lists=True, import_data=False),
     "viewer": Permissions(sees_phone=False, export_lists=False, import_data=False),
 }
@@ -52,14 +54,17 @@ LOCAL_USER = "local"  # who acts while no accounts are configured
 
 # Columns that hold a phone number, under their canonical names (exports relabel them later).
 PHONE_COLUMNS: frozenset[str] = frozenset({"phone", "customer_phone", "mobile"})
-# Free-text columns where a customer may have written a number; mobile numbers in them are masked.
+# Columns never searched for numbers inside text: keys and codes, whose digits are not phones.
+CODE_COLUMNS: frozenset[str] = frozenset({"vin", "order_id", "callback_id", "plate", "import_id", "sha256"})
+# Kept for callers that name the free-text columns; every other text column is searched too.
 TEXT_COLUMNS: frozenset[str] = frozenset({"comment", "raw_values"})
 
 _ALREADY_MASKED = re.compile(r"^\d{0,3}\*{4,}\d{0,4}$")
-# A mainland mobile number written inside text, not part of a longer code (VIN, order number).
-_MOBILE_IN_TEXT = re.compile(
-    r"(?<![0-9A-Za-z])(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?![0-9A-Za-z])"
-)
+# A mainland mobile number written inside text (after 微信, wx, a name or other letters), not part
+# of a longer run of digits. Searched on a copy with full-width digits made ASCII.
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+# Full-width digits, plus and hyphen (１３９, ＋, －) and the ideographic space, one for one.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－\u3000", "0123456789+- ")
 
 
 def permissions(role: str) -> Permissions:
@@ -99,22 +104,56 @@ def mask_phone(value: object) -> object:
 
 
 def mask_text(value: object) -> object:
-    """Return free text with any mainland mobile number in it masked (``138****1234``)."""
+    """Return free text with any mainland mobile number in it masked (``138****1234``).
+
+    Full-width digits count as digits (``１３９１２３４５６７８``), and a number may follow letters
+    or Chinese (``微信wx13700000001``, ``张先生13700000009``).
+    """
     if not isinstance(value, str):
         return value
-    return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", value)
+    # The translation is one character for one, so the spans found in it are spans of the text.
+    found = list(_MOBILE_IN_TEXT.finditer(value.translate(_FULL_WIDTH)))
+    if not found:
+        return value
+    parts, at = [], 0
+    for m in found:
+        parts += [value[at : m.start()], f"{m.group(1)}****{m.group(3)}"]
+        at = m.end()
+    return "".join([*parts, value[at:]])
 
 
 def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy with every phone column masked and mobile numbers in free text masked."""
+    """Return a copy with every phone column masked and mobile numbers masked in every other text
+    column (comments, names, notes) but the codes (VIN, order and callback numbers, plates)."""
     out = frame.copy()
     for column in out.columns:
         name = str(column)
         if name in PHONE_COLUMNS:
             out[column] = out[column].map(mask_phone).astype(object)
-        elif name in TEXT_COLUMNS:
-            out[column] = out[column].map(mask_text).astype(object)
+        elif name not in CODE_COLUMNS and not is_numeric_or_date(out[column]):
+            dtype = out[column].dtype
+            masked = out[column].astype(object).map(mask_text)
+            out[column] = masked if isinstance(dtype, pd.CategoricalDtype) else masked.astype(dtype)
     return out
+
+
+def is_numeric_or_date(column: pd.Series) -> bool:
+    """Return whether a column holds numbers, booleans or dates (never text to search)."""
+    kind = column.dtype.kind
+    return kind in "biufcmM"
+
+
+LOOPBACK_ADDRESSES: frozenset[str] = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def local_mode_allowed(address: str | None, serve_network_without_accounts: bool) -> bool:
+    """Return whether local single-user mode (no accounts, full rights) may serve ``address``.
+
+    Only this machine may have full rights without signing in, unless the setting says the
+    network is meant to. An empty address is Streamlit's default: every interface.
+    """
+    bound = (address or "").strip().lower()
+    return bound in LOOPBACK_ADDRESSES or bool(serve_network_without_accounts)
 
 
 def hash_password(password: str) -> str:
@@ -225,9 +264,31 @@ def load_accounts(secrets: Mapping[str, Any]) -> dict[str, Account]:
                 role=str(role),
                 password_hash=str(password_hash),
             )
+    for account in accounts.values():
+        if uses_example_password(account.password_hash):
+            problems.append(
+                f"Account {account.username!r} in secrets.toml has a password published in "
+                ".streamlit/secrets.toml.example, so anyone can sign in with it; give it a new hash "
+                "made with `python -m analytics hash-password`."
+            )
     if problems:
         raise AccountsError(problems)
     return accounts
+
+
+# The passwords whose hashes .streamlit/secrets.toml.example publishes (tests check the file).
+EXAMPLE_PASSWORDS: tuple[str, ...] = (
+    "example-only-zhangli",
+    "example-only-wangqiang",
+    "example-only-chenjing",
+)
+
+
+@lru_cache(maxsize=256)
+def uses_example_password(password_hash: str) -> bool:
+    """Return whether ``password_hash`` verifies against a password published in the example file."""
+    # Cached per hash: the accounts are loaded on every page run and argon2 is slow on purpose.
+    return any(verify_password(password_hash, pw) for pw in EXAMPLE_PASSWORDS)
 
 
 _OIDC_KEYS = frozenset({"client_id", "client_secret", "server_metadata_url", "redirect_uri"})
@@ -254,28 +315,83 @@ def read_secrets(path: str | Path) -> dict[str, Any]:
 
 @dataclass
 class SignInThrottle:
-    """Failed sign-ins per user name: a short pause after each and a lock after too many in a row."""
+    """Failed sign-ins, counted before the password is checked so that parallel tries cannot slip
+    past the count: per user name a growing wait after ``max_failures`` (never a lock-out, which
+    anyone could impose on the CS lead), per client a lock after ``client_max_failures``."""
 
-    max_failures: int = 5
-    lock_seconds: float = 300.0
-    _failures: dict[str, list[float]] = field(default_factory=dict)
+    max_failures: int = 5  # per user name within window_seconds before each try must wait
+    window_seconds: float = 300.0  # how long a failure counts; also how long a client stays locked
+    client_max_failures: int = 20  # per client (IP address) within window_seconds
+    first_wait_seconds: float = 1.0  # the wait after max_failures, doubling with each further failure
+    max_wait_seconds: float = 60.0
+    _users: dict[str, list[float]] = field(default_factory=dict)
+    _clients: dict[str, list[float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def locked_for(self, username: str, now: float) -> float:
-        """Return how many seconds ``username`` must still wait (0 when it may try)."""
-        recent = [t for t in self._failures.get(username, []) if now - t < self.lock_seconds]
-        self._failures[username] = recent
-        if len(recent) < self.max_failures:
+    def begin(self, username: str, client: str, now: float) -> tuple[str, float]:
+        """Return ``("ok", 0)`` and count this try as a failure until ``succeeded``, or the reason to
+        refuse it (``"client_locked"`` or ``"user_wait"``) and the seconds to wait; atomic."""
+        with self._lock:
+            tries = self._recent(self._clients, client, now)
+            if len(tries) >= self.client_max_failures:
+                return "client_locked", tries[-self.client_max_failures] + self.window_seconds - now
+            failures = self._recent(self._users, username, now)
+            wait = self._user_wait(failures, now)
+            if wait > 0:
+                return "user_wait", wait
+            failures.append(now)
+            tries.append(now)
+            return "ok", 0.0
+
+    def succeeded(self, username: str, client: str, started: float) -> None:
+        """Forget the failures of a user who signed in, and the client's try counted at ``started``."""
+        with self._lock:
+            self._users.pop(username, None)
+            tries = self._clients.get(client, [])
+            if started in tries:
+                tries.remove(started)
+
+    def _recent(self, table: dict[str, list[float]], key: str, now: float) -> list[float]:
+        recent = [t for t in table.get(key, []) if now - t < self.window_seconds]
+        table[key] = recent
+        return recent
+
+    def _user_wait(self, failures: list[float], now: float) -> float:
+        extra = len(failures) - self.max_failures
+        if extra < 0:
             return 0.0
-        return max(0.0, recent[-self.max_failures] + self.lock_seconds - now)
+        wait = min(self.max_wait_seconds, self.first_wait_seconds * 2.0**extra)
+        return max(0.0, failures[-1] + wait - now)
 
-    def failed(self, username: str, now: float) -> int:
-        """Record a failure and return how many there have been within the lock window."""
-        self._failures.setdefault(username, []).append(now)
-        return len(self._failures[username])
 
-    def succeeded(self, username: str) -> None:
-        """Forget the failures of a user who signed in."""
-        self._failures.pop(username, None)
+@dataclass(frozen=True)
+class SignInOutcome:
+    """What a sign-in try came to: the account, or why not (``wrong``, ``user_wait``,
+    ``client_locked``) and how many seconds to wait before the next try."""
+
+    account: Account | None
+    reason: str
+    wait_seconds: float = 0.0
+
+
+def attempt_sign_in(
+    throttle: SignInThrottle,
+    accounts: Mapping[str, Account],
+    username: str,
+    password: str,
+    client: str,
+    now: float | None = None,
+) -> SignInOutcome:
+    """Return the outcome of one sign-in try; the throttle counts it before the password is checked."""
+    started = time.monotonic() if now is None else now
+    reason, wait = throttle.begin(username, client, started)
+    if reason != "ok":
+        return SignInOutcome(None, reason, wait)
+    account = check_password(accounts, username, password)
+    if account is None:
+        return SignInOutcome(None, "wrong")
+    throttle.succeeded(username, client, started)
+    return SignInOutcome(account, "ok")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -305,5 +421,7 @@ def _hash_password_command(args: argparse.Namespace) -> int:
             raise UserError("the two passwords differ; nothing was printed.")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if password in EXAMPLE_PASSWORDS:
+        raise UserError("that password is published in .streamlit/secrets.toml.example; choose another.")
     print(hash_password(password))
     return 0

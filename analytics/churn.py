@@ -34,7 +34,7 @@ from analytics import churn_model, db, queries
 from analytics.cli import add_db_option
 from analytics.config import settings
 from analytics.errors import UserError
-from analytics.export import write_table
+from analytics.export import has_phone, record_cli_export, write_table
 from analytics.i18n import LANGUAGES, text
 
 STATUSES: tuple[str, ...] = ("lost", "at_risk", "active")
@@ -571,6 +571,7 @@ def _run(args: argparse.Namespace) -> int:
     exported = export_frame(ranked, lang)
     if out:
         write_table(exported, out)
+        record_cli_export(args.db, "churn_list", out, len(exported), has_phone(ranked))
     counts = shot.counts()
     backtest: dict[str, Any]
     if shot.model is None:

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import duckdb
 
+from analytics import db
+from analytics.config import db_path
 from analytics.errors import UserError
 
 # The module that registers each command, in the order they appear in --help. A command
@@ -30,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "deck": "analytics.deck",
     "marts": "analytics.marts",
     "audit": "analytics.audit",
+    "backup": "analytics.backup",
+    "restore": "analytics.backup",
     "hash-password": "analytics.auth",
     "bench": "analytics.bench",
 }
@@ -69,9 +73,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except duckdb.IOException as exc:
+    except duckdb.Error as exc:
+        # A checksum mismatch or a stray write-ahead log surfaces on the first read, not only at open.
+        fault = db.damaged(db_path(getattr(args, "db", None)), exc)
+        if fault is not None:
+            print(f"error: {fault}", file=sys.stderr)
+            return 2
+        if not isinstance(exc, duckdb.IOException):
+            raise
         print(f"error: the database cannot be used: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, duckdb.InterruptException):
+        print("interrupted; the database keeps its state from before this command.", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:
+        if str(exc) != "Query interrupted":  # DuckDB 2's form of Ctrl-C in the middle of a query
+            raise
         print("interrupted; the database keeps its state from before this command.", file=sys.stderr)
         return 130

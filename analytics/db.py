@@ -12,8 +12,11 @@ Grain of the canonical tables (PRODUCT.md §2):
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,9 +25,9 @@ from pathlib import Path
 import duckdb
 
 from analytics.config import db_path
-from analytics.errors import DatabaseLocked, UserError
+from analytics.errors import DatabaseDamaged, DatabaseLocked, DiskFull, UserError
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 SERVICE_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -279,6 +282,26 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE rejected_rows ADD COLUMN IF NOT EXISTS sheet VARCHAR",
         "ALTER TABLE rejected_rows ADD COLUMN IF NOT EXISTS kept BOOLEAN DEFAULT false",
     ],
+    # issue 19: the audit log records retraining, refused writes, backups and restores (its CHECK
+    # cannot be altered in place, so the table is copied); mart payloads become files that cannot
+    # run code when read, with their SHA-256 kept here and checked before a payload is read.
+    8: [
+        """CREATE TABLE audit_log_v8 (
+            audit_id INTEGER PRIMARY KEY DEFAULT nextval('audit_id_seq'),
+            happened_at TIMESTAMP NOT NULL,
+            who      VARCHAR NOT NULL,
+            role     VARCHAR NOT NULL,
+            action   VARCHAR NOT NULL CHECK (action IN
+                         ('sign_in', 'sign_in_failed', 'sign_out', 'import', 'rollback', 'export',
+                          'retrain', 'refused', 'backup', 'restore')),
+            detail   VARCHAR
+        )""",
+        "INSERT INTO audit_log_v8 SELECT audit_id, happened_at, who, role, action, detail FROM audit_log",
+        "DROP TABLE audit_log",
+        "ALTER TABLE audit_log_v8 RENAME TO audit_log",
+        "DELETE FROM marts",
+        "ALTER TABLE marts ADD COLUMN sha256 VARCHAR",
+    ],
 }
 
 
@@ -338,6 +361,52 @@ def _locked(target: Path, exc: duckdb.IOException) -> DatabaseLocked:
     return DatabaseLocked(f"{lead}; {advice}.", path=str(target), holder=holder, kind=kind)
 
 
+def backup_dir(database: str | os.PathLike[str]) -> Path:
+    """Return the folder of a database's backups: ``<database>.backups/`` beside the file."""
+    target = Path(database)
+    return target.with_name(f"{target.name}.backups")
+
+
+def latest_backup(database: str | os.PathLike[str]) -> Path | None:
+    """Return the newest backup of ``database`` (by name, which holds its time), or None."""
+    found = sorted(backup_dir(database).glob("*.duckdb"))
+    return found[-1] if found else None
+
+
+def _restore_advice(target: Path) -> str:
+    latest = latest_backup(target)
+    if latest is None:
+        return (
+            "there is no backup of it in "
+            f"{backup_dir(target)}; rebuild it by importing the DMS files again into a new database (--db NEW)"
+        )
+    return f"restore the latest backup with `python -m analytics restore {latest} --db {target}`"
+
+
+def damaged(target: str | os.PathLike[str], exc: BaseException) -> DatabaseDamaged | None:
+    """Return the sentence for a database that cannot be read (None when ``exc`` is another fault)."""
+    message = str(exc)
+    where = Path(target)
+    if "replaying WAL" in message or "WAL does not match" in message:
+        wal = where.with_name(f"{where.name}.wal")
+        return DatabaseDamaged(
+            f"The database {where} cannot be opened: its write-ahead log {wal} does not belong to it "
+            "(left from another copy of the file, or the file was copied without it). Move "
+            f"{wal.name} out of the folder and open the database again (it then holds what was last "
+            f"saved into the file itself); otherwise {_restore_advice(where)}."
+        )
+    if (
+        "Corrupt database file" in message
+        or "not a valid DuckDB database file" in message
+        or "checksum" in message.lower()
+    ):
+        return DatabaseDamaged(
+            f"The database {where} is damaged and cannot be read ({message.splitlines()[0][:160]}); "
+            f"{_restore_advice(where)}."
+        )
+    return None
+
+
 def connect(
     path: str | os.PathLike[str] | None = None, *, read_only: bool = False
 ) -> duckdb.DuckDBPyConnection:
@@ -354,9 +423,18 @@ def connect(
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise _locked(target, exc) from exc
-        raise UserError(f"The database {target} cannot be opened: {exc}") from exc
+        raise damaged(target, exc) or UserError(f"The database {target} cannot be opened: {exc}") from exc
+    except duckdb.Error as exc:
+        raise damaged(target, exc) or UserError(f"The database {target} cannot be opened: {exc}") from exc
     if not read_only:
-        migrate(con)
+        try:
+            migrate(con)
+        except duckdb.Error as exc:
+            con.close()
+            fault = damaged(target, exc)
+            if fault is None:
+                raise
+            raise fault from exc
     return con
 
 
@@ -374,11 +452,64 @@ def write_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBP
             try:
                 yield cur
                 cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
+            except BaseException as exc:
+                # DuckDB may have ended a failed transaction itself ("cannot rollback - no
+                # transaction is active"): that must not hide why it failed.
+                with contextlib.suppress(duckdb.Error):
+                    cur.execute("ROLLBACK")
+                if is_disk_full(exc) and not isinstance(exc, DiskFull):
+                    raise disk_full(_file_of(con)) from exc
                 raise
         finally:
             cur.close()
+
+
+def _file_of(con: duckdb.DuckDBPyConnection) -> str:
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return str(row[0]) if row and row[0] else "."
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Return whether ``exc`` says the disk is full (an OSError ENOSPC, or DuckDB's IO error for it)."""
+    if isinstance(exc, DiskFull):
+        return True
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    message = str(exc).lower()
+    return isinstance(exc, duckdb.Error) and ("no space left on device" in message or "disk quota" in message)
+
+
+def disk_full(
+    where: str | os.PathLike[str], exc: BaseException | None = None, needed: int | None = None
+) -> DiskFull:
+    """Return the sentence for a full disk at ``where``: that nothing was saved and how much to free.
+
+    Without a known need, the estimate is the database's size (a checkpoint may rewrite that
+    much) and at least 100 MB.
+    """
+    place = Path(where)
+    folder = place if place.is_dir() else place.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = 0
+    if needed is None:
+        database = place if place.is_file() else None
+        needed = max(100_000_000, database.stat().st_size if database else 0)
+    return DiskFull(
+        f"The disk holding {folder} is full ({free / 1e6:,.0f} MB free): the work was stopped and "
+        f"nothing half-written was kept; free at least {needed / 1e6:,.0f} MB there, then run it again."
+    )
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Return whether ``exc`` is Ctrl-C, in Python's form or DuckDB's (``InterruptException``, or
+    the ``RuntimeError('Query interrupted')`` DuckDB 2 raises when SIGINT arrives mid-query)."""
+    return isinstance(exc, (KeyboardInterrupt, duckdb.InterruptException)) or (
+        type(exc) is RuntimeError and str(exc) == "Query interrupted"
+    )
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:

@@ -17,7 +17,8 @@ import argparse
 import io
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,8 +27,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 import plotly.graph_objects as go
+import xlsxwriter
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
+from pptx.chart.xlsx import CategoryWorkbookWriter
 from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION, XL_MARKER_STYLE
 from pptx.enum.dml import MSO_LINE_DASH_STYLE
@@ -53,6 +56,7 @@ from analytics.auth import mask_text
 from analytics.cli import add_db_option
 from analytics.config import db_path, settings
 from analytics.errors import UserError
+from analytics.export import neutralise_text, record_cli_export
 from analytics.i18n import LANGUAGES, text
 
 Progress = Callable[[float, str], None]
@@ -918,7 +922,7 @@ def _text_box(
         para.alignment = align
         para.space_after = Pt(space_after)
         run = para.add_run()
-        run.text = content
+        run.text = str(mask_text(content))  # the deck goes to every role: no phone in any text
         _style_run(run, fonts, size, bold, color)
     return shape
 
@@ -1006,7 +1010,7 @@ def _table(slide: Any, s: Slide, box: tuple[int, int, int, int], fonts: Fonts) -
             para = cell.text_frame.paragraphs[0]
             para.alignment = PP_ALIGN.RIGHT if numeric and c > 0 else PP_ALIGN.LEFT
             run = para.add_run()
-            run.text = value
+            run.text = str(mask_text(value))  # customer names and comments may hold a phone
             color, bold = INK, r == 0
             if r == 0:
                 color = "FFFFFF"
@@ -1090,6 +1094,28 @@ def _series_color(spec: Chart, index: int) -> RGBColor:
     return RGBColor.from_string(COLORS[index % len(COLORS)])
 
 
+class _TextWorkbookWriter(CategoryWorkbookWriter):  # type: ignore[misc]
+    """The chart's embedded workbook with every text written as text: XlsxWriter would otherwise
+    turn a category such as ``=HYPERLINK(...)`` into a live formula."""
+
+    @contextmanager
+    def _open_worksheet(self, xlsx_file: Any) -> Iterator[tuple[Any, Any]]:
+        workbook = xlsxwriter.Workbook(
+            xlsx_file, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+        )
+        worksheet = workbook.add_worksheet()
+        yield workbook, worksheet
+        workbook.close()
+
+
+class _SafeChartData(CategoryChartData):  # type: ignore[misc]
+    """Category chart data whose embedded workbook holds no formula made from text."""
+
+    @property
+    def _workbook_writer(self) -> _TextWorkbookWriter:
+        return _TextWorkbookWriter(self)
+
+
 def _chart(slide: Any, spec: Chart, box: tuple[int, int, int, int], fonts: Fonts) -> Any:
     """Draw a native chart with its data embedded.
 
@@ -1098,11 +1124,14 @@ def _chart(slide: Any, spec: Chart, box: tuple[int, int, int, int], fonts: Fonts
     """
     flip = spec.kind == "bar"
     order = list(reversed(range(len(spec.series)))) if flip else list(range(len(spec.series)))
-    data = CategoryChartData(number_format=spec.number_format)
-    data.categories = (list(reversed(spec.categories)) if flip else spec.categories) or [""]
+    data = _SafeChartData(number_format=spec.number_format)
+    # Category and series names come from data (car models, advisors): neutralised like every export.
+    categories = [neutralise_text(str(mask_text(str(c)))) for c in spec.categories]
+    data.categories = (list(reversed(categories)) if flip else categories) or [""]
     for i in order:
         values = spec.series[i].values
-        data.add_series(spec.series[i].name, (list(reversed(values)) if flip else values) or [None])
+        name = neutralise_text(str(mask_text(str(spec.series[i].name))))
+        data.add_series(name, (list(reversed(values)) if flip else values) or [None])
     chart = slide.shapes.add_chart(_CHART_TYPES[spec.kind], *box, data).chart
     chart.font.size = Pt(11)
     chart.font.color.rgb = RGBColor.from_string(INK)
@@ -1375,6 +1404,7 @@ def _cmd_deck(args: argparse.Namespace) -> int:
     slides = deck_slides(data, args.lang)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(render(slides, footer_line(data, args.lang)))
+    record_cli_export(args.db, "deck", out, len(slides), False)
     charts = sum(len(s.charts) for s in slides)
     print(f"{out}: {len(slides)} slides, {charts} charts, {time.perf_counter() - started:.1f} s")
     if args.images:

@@ -69,7 +69,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import db
+from analytics import audit, db
 from analytics import demo_text as text
 from analytics.config import DATA_DIR
 from analytics.errors import UserError
@@ -1965,6 +1965,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         xlsx=False if args.csv_only else None,
     )
     summary["db"] = str(path)
+    con = db.connect(path)
+    try:  # the demo is an import too: it goes into the audit log like any other
+        audit.record(
+            con,
+            audit.cli_user(),
+            audit.CLI_ROLE,
+            "import",
+            {"file": "demo", "kind": "demo", "inserted": summary["sizes"]},
+        )
+    finally:
+        con.close()
     if not args.no_marts:
         from analytics import marts
 

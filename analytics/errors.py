@@ -9,6 +9,15 @@ class ImportRefused(UserError):
     """A file that cannot be imported at all; the database is left unchanged."""
 
 
+class DatabaseDamaged(UserError):
+    """The database file cannot be read (a checksum mismatch, not a DuckDB file, a write-ahead log
+    that does not belong to it); the message says what to do, naming the latest backup."""
+
+
+class DiskFull(UserError):
+    """The disk ran out of space; the message says so and how much to free."""
+
+
 class DatabaseLocked(UserError):
     """The database file is open in another program; the message says which and what to do.
 

@@ -13,15 +13,21 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics import audit
+from analytics import audit, db
 from analytics.auth import LOCAL_ROLE, LOCAL_USER, PHONE_COLUMNS
 
 # A cell starting with one of these is run as a formula by Excel, WPS or LibreOffice.
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
 
+def neutralise_text(value: str) -> str:
+    """Return ``value`` with a ``'`` in front when a spreadsheet would run it as a formula."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy whose text cells that a spreadsheet would run as a formula start with ``'``."""
+    """Return a copy whose text cells and column names that a spreadsheet would run as a formula
+    start with ``'``."""
     out = frame.copy()
     for column in out.columns:
         series = out[column]
@@ -29,18 +35,22 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
             continue
 
         def fix(value: object) -> object:
-            if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-                return "'" + value
+            if isinstance(value, str):
+                return neutralise_text(value)
             return value
 
         if series.dtype == object or pd.api.types.is_string_dtype(series):
             out[column] = series.map(lambda v: v if isinstance(v, numbers.Number) else fix(v)).astype(object)
+        elif isinstance(series.dtype, pd.CategoricalDtype):
+            out[column] = series.astype(object).map(fix)
+    # Column names from data (a pivot by advisor or car model) are cells too.
+    out.columns = [neutralise_text(c) if isinstance(c, str) else c for c in out.columns]
     return out
 
 
 def _labelled(frame: pd.DataFrame, headers: Mapping[str, str] | None) -> pd.DataFrame:
-    safe = neutralise(frame)
-    return safe.rename(columns=dict(headers)) if headers else safe
+    renamed = frame.rename(columns=dict(headers)) if headers else frame
+    return neutralise(renamed)
 
 
 def csv_bytes(frame: pd.DataFrame, headers: Mapping[str, str] | None = None) -> bytes:
@@ -93,6 +103,24 @@ def record_download(
     """Record in the audit log that ``who`` downloaded the list ``what`` (``rows`` rows); return the event id."""
     detail = {"what": what, "file_format": file_format, "rows": int(rows), "has_phone": bool(phone)}
     return audit.record(con, who, role, "export", detail, at=at)
+
+
+def record_cli_export(
+    database: str | Path | None, what: str, path: str | Path, rows: int, phone: bool
+) -> int:
+    """Record in the audit log that the command line wrote the list ``what`` to ``path``; return the event id."""
+    con = db.connect(database)
+    try:
+        detail = {
+            "what": what,
+            "file": str(path),
+            "file_format": Path(path).suffix.lstrip(".").lower(),
+            "rows": int(rows),
+            "has_phone": bool(phone),
+        }
+        return audit.record(con, audit.cli_user(), audit.CLI_ROLE, "export", detail)
+    finally:
+        con.close()
 
 
 def downloads(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import sys
@@ -36,10 +37,10 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from analytics import db, queries, schedule
+from analytics import db, private_files, queries, schedule
 from analytics.config import DATA_DIR, db_path, settings
 from analytics.errors import UserError
-from analytics.export import write_table
+from analytics.export import has_phone, record_cli_export, write_table
 from analytics.i18n import LANGUAGES, text
 from analytics.model_matrix import binnable
 
@@ -688,16 +689,36 @@ def _model_path(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Path:
 def save_model(con: duckdb.DuckDBPyConnection, model: MaintenanceModel) -> Path:
     """Write the model where ``load_model`` finds it for this database and data version; return the path."""
     path = _model_path(con, model.as_of)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_files.private_dir(path.parent)
     current = f"{_model_prefix(con)}-v{db.data_version(con)}-"
     # Models of older data versions of the same database will never be read again.
     for stale in path.parent.glob(f"{_model_prefix(con)}-v*.joblib"):
         if not stale.name.startswith(current):
             stale.unlink(missing_ok=True)
-    temporary = path.with_suffix(".tmp")
-    joblib.dump(model, temporary)
-    temporary.replace(path)
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    digest = private_files.write_private(path, buffer.getvalue())
+    # The checksum goes into the database (on a cursor of its own, outside a caller's read
+    # transaction): load_model unpickles only the file this wrote.
+    writer = con.cursor()
+    try:
+        writer.execute(
+            "DELETE FROM meta WHERE key LIKE 'model_sha256:' || $prefix || '-v%' AND NOT starts_with(key, $current)",
+            {"prefix": _model_prefix(con), "current": f"model_sha256:{current}"},
+        )
+        writer.execute(
+            "INSERT OR REPLACE INTO meta VALUES ($key, $sha256)",
+            {"key": _checksum_key(path), "sha256": digest},
+        )
+    except duckdb.Error:
+        pass  # a read-only database: the model serves this run and is trained again next time
+    finally:
+        writer.close()
     return path
+
+
+def _checksum_key(path: Path) -> str:
+    return f"model_sha256:{path.name}"
 
 
 def load_model(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> MaintenanceModel | None:
@@ -707,8 +728,13 @@ def load_model(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> 
     path = _model_path(con, _resolve_as_of(con, as_of))
     if not path.exists():
         return None
+    row = con.execute("SELECT value FROM meta WHERE key = $key", {"key": _checksum_key(path)}).fetchone()
+    data = private_files.read_verified(path, row[0] if row else None)
+    if data is None:
+        # Not the file this program wrote for this data version (or no checksum): never unpickled.
+        return None
     try:
-        model = joblib.load(path)
+        model = joblib.load(io.BytesIO(data))
     except Exception:
         # A file from another scikit-learn or an interrupted write: retrain rather than fail.
         return None
@@ -990,7 +1016,8 @@ def _open(args: argparse.Namespace) -> duckdb.DuckDBPyConnection:
         raise UserError(
             f"There is no database at {target}; build the demo (python -m analytics demo) or import files first."
         )
-    return db.connect(target, read_only=True)
+    # Writable: a model it saves is trusted later only through the checksum it records (issue 19).
+    return db.connect(target)
 
 
 def _stderr_progress(fraction: float, step: str) -> None:
@@ -1066,6 +1093,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     readable = labelled(scores, args.lang)
     if args.out:
         write_table(readable, args.out)
+        record_cli_export(args.db, "maintenance_list", args.out, len(readable), has_phone(scores))
     summary = {
         "as_of": model.as_of.isoformat(),
         "vehicles": len(scores),

@@ -9,8 +9,9 @@ import or rollback changes the data version, so stale results are never read; ``
 computes the default views (the latest month, all stores and each store) right after an import
 so the first visitor does not wait, and drops results of older versions.
 
-Payloads are pickled Python objects (frames, dicts, fitted models). The database is the
-store's own file, written by this program only; it is never read from elsewhere.
+Payloads are pickled Python objects (frames, dicts, fitted models), which run code when read:
+each file is owner-only (0600 in a 0700 folder) and its SHA-256 is kept in the ``marts`` row, so
+a file that this program did not write is never unpickled (``private_files``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import argparse
 import hashlib
 import importlib
 import json
-import os
 import pickle
+import signal
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,9 +36,9 @@ from typing import Any
 
 import duckdb
 
-from analytics import db
+from analytics import db, private_files
 from analytics.config import DATA_DIR, settings
-from analytics.errors import UserError
+from analytics.errors import DiskFull, UserError
 
 # Results quicker to compute than this are not worth a round trip to the store.
 MIN_SECONDS = 0.2
@@ -120,26 +123,33 @@ def _payload_name(call: Call, version: int) -> str:
 
 
 def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[bool, Any]:
-    """Return ``(True, result)`` when the mart holds this call for ``version``, else ``(False, None)``."""
+    """Return ``(True, result)`` when the mart holds this call for ``version``, else ``(False, None)``.
+
+    A payload file is unpickled only when its SHA-256 is the one recorded when it was written.
+    """
     row = con.execute(
-        "SELECT payload, file FROM marts WHERE name = $name AND args = $args AND data_version = $version",
+        "SELECT payload, file, sha256 FROM marts "
+        "WHERE name = $name AND args = $args AND data_version = $version",
         {"name": call.fn, "args": call.key, "version": version},
     ).fetchone()
     if row is None:
         return False, None
+    where = folder(con) if row[1] is not None else None  # a query: outside the try, so Ctrl-C stops
     try:
         if row[1] is None:
             return True, pickle.loads(row[0])
-        where = folder(con)
-        if where is None:
+        data = None if where is None else private_files.read_verified(where / row[1], row[2])
+        if data is None:
+            # Removed or replaced by hand (never unpickled then): compute it again.
             return False, None
-        return True, pickle.loads((where / row[1]).read_bytes())
+        return True, pickle.loads(data)
     except Exception:
-        # A file removed by hand, or written by another version of a library: compute it again.
+        # Written by another version of a library: compute it again.
         return False, None
 
 
 _bypass: ContextVar[bool] = ContextVar("marts_bypass", default=False)
+_rebuilding: ContextVar[bool] = ContextVar("marts_rebuilding", default=False)
 
 
 @contextmanager
@@ -153,9 +163,11 @@ def bypassed() -> Iterator[None]:
 
 
 def has_marts(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the database has the marts table (a read-only database may predate it)."""
-    # duckdb_tables(), not information_schema: this runs before every lookup, and is twice as fast.
-    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'marts'").fetchone()
+    """Whether the database has the marts table with checksums (a read-only database may predate it)."""
+    # duckdb_columns(), not information_schema: this runs before every lookup, and is faster.
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'marts' AND column_name = 'sha256'"
+    ).fetchone()
     return bool(row and row[0])
 
 
@@ -164,16 +176,15 @@ def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, 
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     where = folder(con)
     name: str | None = None
+    digest: str | None = None
     try:
         if where is not None:
             # Written whole under a temporary name, then renamed: a reader never sees half a file.
             name = _payload_name(call, version)
-            where.mkdir(parents=True, exist_ok=True)
-            temporary = where / f"{name}.{os.getpid()}.tmp"
-            temporary.write_bytes(data)
-            os.replace(temporary, where / name)
+            digest = private_files.write_private(where / name, data)
         con.execute(
-            "INSERT OR REPLACE INTO marts VALUES ($name, $args, $version, $payload, $file, $seconds, $at)",
+            "INSERT OR REPLACE INTO marts (name, args, data_version, payload, file, seconds, built_at, sha256) "
+            "VALUES ($name, $args, $version, $payload, $file, $seconds, $at, $sha256)",
             {
                 "name": call.fn,
                 "args": call.key,
@@ -182,9 +193,15 @@ def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, 
                 "file": name,
                 "seconds": seconds,
                 "at": datetime.now(),
+                "sha256": digest,
             },
         )
-    except (duckdb.Error, OSError):
+    except duckdb.InterruptException:
+        raise  # Ctrl-C: stop, do not go on to the next result
+    except (duckdb.Error, OSError) as exc:
+        if db.is_disk_full(exc):
+            # Never silent: the caller says so (the rebuild stops; a page still shows its result).
+            raise db.disk_full(where or ".", exc, needed=len(data) + 100_000_000) from exc
         # Read-only connection or folder, or another session stored the same result a moment ago.
         return False
     return True
@@ -229,6 +246,10 @@ def _keep(
     try:
         for call, value in results:
             store(writer, call, version, value, seconds)
+    except DiskFull:
+        # A page still shows the result it computed; only a rebuild, whose job is keeping them, fails.
+        if _rebuilding.get():
+            raise
     finally:
         writer.close()
 
@@ -267,6 +288,7 @@ def cached(
     if as_is:
         return _lookup_or_compute(con, call, version, keep)
     cur = con.cursor()
+    _RUNNING.add(cur)
     try:
         cur.execute("BEGIN TRANSACTION")
         try:
@@ -274,8 +296,53 @@ def cached(
         finally:
             cur.execute("ROLLBACK")  # a read: nothing to commit
     finally:
+        _RUNNING.discard(cur)
         cur.close()
     return value
+
+
+# The cursors computing a result right now, for Ctrl-C to interrupt (``interruptible``).
+_RUNNING: set[duckdb.DuckDBPyConnection] = set()
+
+
+@contextmanager
+def interruptible(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Make Ctrl-C stop a DuckDB query inside the block at once.
+
+    DuckDB notices SIGINT only now and then while a query runs (it was seen to miss it for a
+    whole query). Python writes the signal to a wake-up socket the moment it arrives, even while
+    the main thread is inside DuckDB; a watcher thread then interrupts the running queries, which
+    raise, and the KeyboardInterrupt follows. Only in the main thread (signals arrive there).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    reader, writer = socket.socketpair()
+    reader.setblocking(True)
+    writer.setblocking(False)
+    previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+
+    def watch() -> None:
+        while True:
+            try:
+                data = reader.recv(64)
+            except OSError:
+                return
+            if not data:
+                return
+            if signal.SIGINT in data:
+                for cur in (con, *list(_RUNNING)):
+                    with suppress(duckdb.Error):
+                        cur.interrupt()
+
+    watcher = threading.Thread(target=watch, name="ctrl-c-watcher", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        writer.close()
+        reader.close()
 
 
 def _lookup_or_compute(
@@ -304,6 +371,17 @@ def rebuild(
     con: duckdb.DuckDBPyConnection, calls: Iterable[Call] | None = None, progress: Progress | None = None
 ) -> dict[str, Any]:
     """Compute the default views for the current data version, drop older versions; return timings."""
+    token = _rebuilding.set(True)
+    try:
+        with interruptible(con):
+            return _rebuild(con, calls, progress)
+    finally:
+        _rebuilding.reset(token)
+
+
+def _rebuild(
+    con: duckdb.DuckDBPyConnection, calls: Iterable[Call] | None, progress: Progress | None
+) -> dict[str, Any]:
     from analytics import views
 
     version = db.data_version(con)
@@ -325,6 +403,12 @@ def rebuild(
         try:
             cached(con, call, version=version, keep=True)
         except Exception as exc:  # noqa: BLE001 - one view that cannot be computed must not stop the others
+            if isinstance(exc, DiskFull):
+                raise  # the other results would not fit either; never report success
+            if db.is_interrupt(exc):
+                # Ctrl-C reached DuckDB mid-query: stop now, as Python's own Ctrl-C would; what
+                # was committed stays.
+                raise KeyboardInterrupt from exc
             # Too little data for a model, say: the page says so itself when it is opened.
             failed[name] = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             continue

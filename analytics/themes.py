@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
 from analytics.config import DATA_DIR, settings
 from analytics.errors import UserError
+from analytics.export import write_table
 from analytics.queries import load as sql
 
 THEMES_DIR = DATA_DIR / "themes"
@@ -1521,7 +1522,7 @@ def _run_file(args: argparse.Namespace) -> int:
     texts = read_texts(args.file, args.text_column)
     model, frame = themes_of_texts(texts, k=args.k)
     try:
-        frame.to_csv(args.out, index=False, encoding="utf-8-sig")
+        write_table(frame, args.out)  # the texts are data: neutralised like every export
     except OSError as exc:
         raise UserError(f"Cannot write {args.out}: {exc.strerror or exc}.") from exc
     counts = Counter(str(t) for t in frame["theme"])

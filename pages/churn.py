@@ -6,9 +6,10 @@ import streamlit as st
 
 from analytics import churn, churn_model
 from analytics.config import settings
-from ui.auth import protect
+from ui.auth import protect, protect_text
 from ui.charts import export_name, show
 from ui.data import load
+from ui.formatting import plain
 from ui.i18n import lang, t
 from ui.resources import fitted
 from ui.state import filters
@@ -150,7 +151,8 @@ with tab_list:
     picked = event.selection.rows if event is not None else []
     if picked and picked[0] < len(top):
         row = top.iloc[picked[0]]
-        st.subheader(t("churn.history_title", vin=row["vin"], name=row["customer_name"] or ""))
+        name = plain(protect_text(str(row["customer_name"] or "")))
+        st.subheader(t("churn.history_title", vin=plain(row["vin"]), name=name))
         st.write(churn.reason_text(row["reasons"], lang()) or t("churn.no_reason"))
         left, right = st.columns(2)
         left.markdown(f"**{t('churn.visits_title')}**")

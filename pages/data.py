@@ -5,10 +5,11 @@ import json
 
 import streamlit as st
 
-from analytics import facts, ingest, quality
+from analytics import audit, facts, ingest, quality
 from analytics.errors import UserError
-from ui.auth import can, current_user, protect, record
+from ui.auth import authorize, can, current_user, protect, record
 from ui.data import clear_caches, cursor, load
+from ui.formatting import plain
 from ui.i18n import t
 from ui.state import filters
 from ui.widgets import download_buttons, field_label, mapping_editor, progress_bar
@@ -33,7 +34,7 @@ def import_tab() -> None:
         with st.container(border=True):
             st.subheader(t("data.demo_title"))
             st.write(t("data.demo_body"))
-            if st.button(t("data.demo_button"), type="primary", key="build_demo"):
+            if st.button(t("data.demo_button"), type="primary", key="build_demo") and authorize("demo"):
                 from analytics import demo  # on click: the generator takes a second to load
 
                 result = demo.build_into(cursor(), progress=progress_bar(t("data.demo_button")))
@@ -60,13 +61,13 @@ def import_tab() -> None:
             try:
                 raw = parsed_upload(content, upload.name)
             except UserError as exc:
-                st.error(t("data.refused", file=upload.name, reason=str(exc)))
+                st.error(t("data.refused", file=plain(upload.name), reason=plain(exc)))
                 continue
             st.markdown(
                 "**"
                 + t(
                     "data.file_header",
-                    file=upload.name,
+                    file=plain(upload.name),
                     encoding=raw.encoding or "xlsx",
                     row=raw.header_row,
                     n=len(raw.rows),
@@ -110,7 +111,7 @@ def import_tab() -> None:
             try:
                 plan = ingest.plan_import(cursor(), raw, kind, {"kind": kind, "columns": mapping})
             except UserError as exc:
-                st.error(t("data.refused", file=upload.name, reason=str(exc)))
+                st.error(t("data.refused", file=plain(upload.name), reason=plain(exc)))
                 continue
             st.info(
                 t(
@@ -141,7 +142,9 @@ def import_tab() -> None:
             if len(plan.rejects):
                 st.markdown(t("data.rejects"))
                 st.dataframe(plan.rejects, hide_index=True, width="stretch")
-            if st.button(t("data.import_button", file=upload.name), type="primary", key=f"import_{number}"):
+            if st.button(
+                t("data.import_button", file=plain(upload.name)), type="primary", key=f"import_{number}"
+            ) and authorize("import"):
                 try:
                     result = ingest.import_file(
                         cursor(),
@@ -150,10 +153,10 @@ def import_tab() -> None:
                         kind=kind,
                         mapping={"kind": kind, "columns": mapping},
                         who=current_user().username,
-                        progress=progress_bar(t("data.importing", file=upload.name)),
+                        progress=progress_bar(t("data.importing", file=plain(upload.name))),
                     )
                 except UserError as exc:
-                    st.error(t("data.refused", file=upload.name, reason=str(exc)))
+                    st.error(t("data.refused", file=plain(upload.name), reason=plain(exc)))
                 else:
                     clear_caches()
                     record(
@@ -181,9 +184,19 @@ def import_tab() -> None:
 
 filters()
 st.title(t("data.title"))
-tab_import, tab_history, tab_quality = st.tabs(
-    [t("data.tab_import"), t("data.tab_history"), t("data.tab_quality")]
-)
+names = [t("data.tab_import"), t("data.tab_history"), t("data.tab_quality")]
+if can().see_audit:
+    names.append(t("data.tab_audit"))
+tabs = st.tabs(names)
+tab_import, tab_history, tab_quality = tabs[:3]
+
+if can().see_audit:
+    with tabs[3]:
+        st.caption(t("data.audit_caption"))
+        # Read afresh on every run (the log grows without a data version change); shown as text.
+        st.dataframe(
+            audit.readable(audit.entries(cursor(), 500)), hide_index=True, width="stretch", key="audit_log"
+        )
 
 
 with tab_import:
@@ -202,11 +215,13 @@ with tab_history:
         if done and can().import_data:
             chosen = st.selectbox(t("data.rollback_choose"), done, key="rollback_id")
             confirmed = st.checkbox(t("data.rollback_confirm"), key="rollback_ok")
-            if st.button(t("data.rollback_button"), disabled=not confirmed, key="rollback_go"):
+            if st.button(t("data.rollback_button"), disabled=not confirmed, key="rollback_go") and authorize(
+                "rollback"
+            ):
                 try:
                     outcome = ingest.rollback(cursor(), int(chosen))
                 except UserError as exc:
-                    st.error(str(exc))
+                    st.error(plain(exc))
                 else:
                     clear_caches()
                     record("rollback", outcome)

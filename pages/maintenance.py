@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import maintenance
 from analytics.config import db_path
 from analytics.errors import UserError
-from ui.auth import protect
+from ui.auth import authorize, can, protect, record
 from ui.charts import COLORS, MUTED, export_name, show
 from ui.data import cursor, data_version, load
 from ui.i18n import lang, t
@@ -302,7 +302,12 @@ with tab_card:
             bt_last=summary["training_cutoffs"][-1],
         )
     )
-    if st.button(t("maintenance.retrain"), help=t("maintenance.retrain_help"), key="maint_retrain"):
+    if (
+        can().import_data
+        and st.button(t("maintenance.retrain"), help=t("maintenance.retrain_help"), key="maint_retrain")
+        and authorize("retrain")
+    ):
         fresh = train()
+        record("retrain", {"data_version": fresh.data_version, "seconds": round(fresh.train_seconds, 1)})
         st.toast(t("maintenance.retrained", seconds=f"{fresh.train_seconds:.0f}"))
         st.rerun()

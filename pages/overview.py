@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics import overview, satisfaction
 from ui.data import load
-from ui.formatting import LOWER_IS_BETTER, kpi_delta, kpi_value, metric_params, target_band
+from ui.formatting import LOWER_IS_BETTER, kpi_delta, kpi_value, metric_params, plain, target_band
 from ui.i18n import t
 from ui.state import filters
 from ui.widgets import deck_button, download_buttons, flag_table
@@ -61,7 +61,7 @@ with left:
     if not data["changes"]:
         st.write(t("overview.nothing_changed"))
     for change in data["changes"]:
-        st.markdown("- " + satisfaction.describe_change(change, f.lang))
+        st.markdown("- " + plain(satisfaction.describe_change(change, f.lang)))
 with right:
     st.subheader(t("overview.red_flags"))
     flags = data["red_flags"]

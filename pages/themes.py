@@ -9,6 +9,7 @@ from analytics.config import settings
 from ui.auth import protect, protect_text
 from ui.charts import BAD, COLORS, MUTED, NEUTRAL, export_name, show
 from ui.data import load
+from ui.formatting import plain
 from ui.i18n import t
 from ui.state import filters
 from ui.widgets import download_buttons
@@ -226,14 +227,14 @@ def quote_card(theme: dict, side: str) -> None:
         head = t("themes.quote_head", label=theme[LABEL], n=theme["n"], share=pct(theme["share"]))
         if theme.get("hotspot"):
             head += " ★"
-        st.markdown(f"**{head}**")
+        st.markdown(f"**{plain(head)}**")
         good = side == "praise"
         if theme["new"]:
             st.badge(t("themes.new"), icon=":material/fiber_new:", color="green" if good else "red")
         elif theme["rising"]:
             st.badge(t("themes.rising"), icon=":material/trending_up:", color="blue" if good else "orange")
         for quote in theme["quotes"]:
-            st.markdown(f"> {protect_text(quote)}")
+            st.markdown(f"> {plain(protect_text(quote))}")  # a comment is text, never a link
 
 
 def quotes(bars: pd.DataFrame, result: dict, side: str) -> None:
@@ -268,7 +269,7 @@ def drill_down(result: dict, side: str) -> None:
         t("themes.drill_choose"), list(options), format_func=shown_as.__getitem__, key=f"themes_drill_{side}"
     )
     frame = load(themes.theme_comments, choice, f.month, side, f.stores)
-    st.caption(t("themes.drill_caption", n=len(frame), month=f.month, label=options[choice][0]))
+    st.caption(t("themes.drill_caption", n=len(frame), month=f.month, label=plain(options[choice][0])))
     shown = ["callback_date", "store", "advisor", "overall_score", "comment"]
     if not f.stores or len(f.stores) < 2:
         shown.remove("store")

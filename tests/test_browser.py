@@ -70,21 +70,25 @@ def test_a_deep_link_as_the_first_request_runs_through_the_entrypoint(browser, d
         page.close()
 
 
-def test_sign_in_as_the_manager_on_a_deep_link_and_sign_out(browser, demo_db, tmp_path, monkeypatch):
+def test_sign_in_as_the_manager_on_a_deep_link_and_sign_out(
+    browser, demo_db, tmp_path, monkeypatch, accounts_text
+):
     from playwright.sync_api import expect
 
-    from tests.streamlit_server import ROOT
+    from tests.conftest import ACCOUNTS
 
     db_copy = tmp_path / "signin.duckdb"
     shutil.copy(demo_db, db_copy)
-    monkeypatch.setenv("ANALYTICS_SECRETS", str(ROOT / ".streamlit" / "secrets.toml.example"))
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(accounts_text, encoding="utf-8")
+    monkeypatch.setenv("ANALYTICS_SECRETS", str(secrets))
     with serve(db_copy) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{url}/churn")
         expect(page.get_by_role("heading", name="登录")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("流失客户识别")).to_have_count(0)
         page.get_by_label("用户名").fill("wangqiang")
-        page.get_by_label("密码", exact=True).fill("example-only-wangqiang")
+        page.get_by_label("密码", exact=True).fill(ACCOUNTS["wangqiang"][2])
         page.get_by_role("button", name="登录").click()
         sidebar = page.get_by_test_id("stSidebar")
         expect(sidebar.get_by_text("当前用户：王强 · 总经理")).to_be_visible(timeout=60_000)

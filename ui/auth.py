@@ -81,8 +81,19 @@ def _throttle(source: str) -> auth.SignInThrottle:
     del source
     cfg = settings().get("auth", {})
     return auth.SignInThrottle(
-        max_failures=int(cfg.get("max_failures", 5)), lock_seconds=60.0 * float(cfg.get("lock_minutes", 5))
+        max_failures=int(cfg.get("max_failures", 5)),
+        window_seconds=60.0 * float(cfg.get("lock_minutes", 5)),
+        client_max_failures=int(cfg.get("client_max_failures", 20)),
+        max_wait_seconds=float(cfg.get("max_wait_seconds", 60)),
     )
+
+
+def _client() -> str:
+    """Return who is trying to sign in, for the per-client limit: the browser's IP address."""
+    try:
+        return str(st.context.ip_address or "unknown")
+    except Exception:  # noqa: BLE001 - no request context (a test harness): one shared client
+        return "unknown"
 
 
 def require_user() -> User:
@@ -93,6 +104,12 @@ def require_user() -> User:
         st.error(t("auth.bad_config", problems=" ".join(exc.problems)))
         st.stop()
     if not configured:
+        address = st.get_option("server.address")
+        allow = bool(settings().get("auth", {}).get("serve_network_without_accounts", False))
+        if not auth.local_mode_allowed(address, allow):
+            st.session_state[CURRENT_KEY] = NOBODY
+            st.error(t("auth.network_without_accounts", address=address or "0.0.0.0"))
+            st.stop()
         st.session_state.pop(USER_KEY, None)
         st.session_state[CURRENT_KEY] = LOCAL
         st.sidebar.caption(t("app.local_mode"))
@@ -139,6 +156,23 @@ def protect_text(text: str) -> str:
     return text if can().sees_phone else str(auth.mask_text(text))
 
 
+# The writes a role needs ``import_data`` for; each is checked again when it runs, not only by
+# hiding its button, and a refused one is audited.
+WRITES: tuple[str, ...] = ("import", "demo", "rollback", "retrain")
+
+
+def authorize(action: str) -> bool:
+    """Return whether the current role may make the write ``action`` now; if not, say so and audit it."""
+    if action not in WRITES:
+        raise ValueError(f"unknown write {action!r}; the writes are {', '.join(WRITES)}")
+    user = current_user()
+    if user.can.import_data:
+        return True
+    record("refused", {"action": action})
+    st.error(t("auth.refused", role=t(f"auth.role.{user.role}")))
+    return False
+
+
 def record(action: str, detail: Mapping[str, Any] | None = None) -> None:
     """Write an event by the current user to the audit log."""
     user = current_user()
@@ -157,22 +191,21 @@ def _sign_in_form(configured: Mapping[str, auth.Account]) -> None:
 
 
 def _attempt(configured: Mapping[str, auth.Account], username: str, password: str) -> None:
-    throttle = _throttle(secrets_source())
-    now = time.monotonic()
-    wait = throttle.locked_for(username, now)
-    if wait:
-        audit.record(cursor(), username, NO_ROLE, "sign_in_failed", {"reason": "locked"})
-        st.error(t("auth.locked", minutes=math.ceil(wait / 60)))
+    outcome = auth.attempt_sign_in(_throttle(secrets_source()), configured, username, password, _client())
+    if outcome.reason in ("user_wait", "client_locked"):
+        audit.record(cursor(), username, NO_ROLE, "sign_in_failed", {"reason": outcome.reason})
+        if outcome.reason == "user_wait":
+            st.error(t("auth.wait", seconds=math.ceil(outcome.wait_seconds)))
+        else:
+            st.error(t("auth.client_locked", minutes=math.ceil(outcome.wait_seconds / 60)))
         return
-    account = auth.check_password(configured, username, password)
+    account = outcome.account
     if account is None:
-        throttle.failed(username, now)
         audit.record(cursor(), username, NO_ROLE, "sign_in_failed", {"reason": "wrong user name or password"})
-        # A pause after every wrong password makes guessing slow even before the lock.
+        # A pause after every wrong password makes guessing slow even before the waits grow.
         time.sleep(float(settings().get("auth", {}).get("failure_delay_seconds", 1.0)))
         st.error(t("auth.failed"))
         return
-    throttle.succeeded(username)
     st.session_state[USER_KEY] = account.username
     audit.record(cursor(), account.username, account.role, "sign_in")
     st.rerun()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -73,9 +74,40 @@ def image_downloads(fig: go.Figure, name: str, *, title: str | None, key: str) -
             )
 
 
+# Trace attributes that carry data (advisor names on an axis, store names in a legend): plotly
+# draws <a href>, <b> and entities in them, so their text is HTML-escaped.
+_DATA_TEXT = ("x", "y", "labels", "text", "hovertext", "name", "ids", "parents")
+
+
+def _escaped(value: object) -> object:
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if isinstance(value, (list, tuple)) or kind in ("O", "U", "T"):
+        return [html.escape(v, quote=False) if isinstance(v, str) else v for v in value]  # type: ignore[union-attr]
+    return value
+
+
+def escape_data(fig: go.Figure) -> go.Figure:
+    """Escape the text of every trace's data (and the category order naming it) so plotly shows a
+    name such as ``<a href=...>`` as text."""
+    for trace in fig.data:
+        for attr in _DATA_TEXT:
+            value = trace[attr] if attr in trace else None
+            if value is not None:
+                trace[attr] = _escaped(value)
+    for axis_name in [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
+        axis = fig.layout[axis_name]
+        for attr in ("categoryarray", "ticktext", "tickvals"):
+            if axis[attr] is not None:
+                axis[attr] = _escaped(axis[attr])
+    return fig
+
+
 def show(fig: go.Figure, name: str, *, title: str | None = None, key: str | None = None) -> None:
     """Draw a chart with the theme, a toolbar that saves a slide-sized PNG at 2x, and PNG/SVG downloads
     drawn on the server with the title and source line in the image."""
+    escape_data(fig)
     if title:
         fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"})
     exported = go.Figure(fig)

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import duckdb
 import streamlit as st
 
-from analytics import db, marts
-from analytics.config import db_path
+from analytics import backup, db, marts
+from analytics.config import db_path, settings
 from analytics.errors import DatabaseLocked, UserError
 from ui.i18n import t
 
@@ -109,6 +109,12 @@ def clear_caches() -> None:
 
 
 def _rebuild_marts(database: str) -> None:
+    try:
+        if settings().get("backup", {}).get("after_import", True):
+            # The server holds the file, so no other program can back it up while it runs.
+            backup.backup(_connection(database), keep=int(settings()["backup"].get("keep", backup.KEEP)))
+    except Exception:  # noqa: BLE001 - a failed backup is logged; the results are still prepared
+        logging.getLogger(__name__).exception("the backup after an import failed")
     try:
         marts.rebuild(_connection(database).cursor())
     except Exception:  # noqa: BLE001 - a background refresh must never take the server down

@@ -67,3 +67,14 @@ def metric_params() -> dict[str, int | float]:
         "base_days": cfg["churn"]["base_days"],
         "lost_days": cfg["churn"]["lost_days"],
     }
+
+
+# Every ASCII punctuation character: CommonMark lets each be escaped with a backslash, and escaping
+# them all leaves no link, image, emphasis, HTML, maths or autolink (https\:\/\/...) in data.
+_MARKDOWN_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def plain(text: object) -> str:
+    """Return data (a comment, a name, a file name) escaped so Markdown shows it as the text it is."""
+    value = " ".join(str(text).splitlines())  # no new block (heading, list, quote) inside a line
+    return "".join("\\" + c if c in _MARKDOWN_PUNCTUATION else c for c in value)

