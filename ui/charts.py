@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
+from datetime import date
 from functools import lru_cache
+from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from analytics import chart_export
+from analytics import chart_export, facts, kpi
+from ui.data import load
 from ui.i18n import lang, t
 
 FONT_FAMILY = chart_export.FONT_FAMILY
@@ -39,32 +44,121 @@ def export_name(*parts: str | None) -> str:
     return re.sub(r"[^\w\-]+", "-", joined, flags=re.UNICODE).strip("-") or "chart"
 
 
+# Month tick labels: 2026-01 in English, 2026年1月 in Chinese (plotly's own would be "Jan 2026").
+MONTH_FORMAT = {"en": "%Y-%m", "zh": "%Y年%-m月"}
+DAY_FORMAT = {"en": "%Y-%m-%d", "zh": "%Y年%-m月%-d日"}
+MAX_MONTH_TICKS = 12
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}(-\d{2})?([ T]00:00(:00)?)?$")
+
+
+def _axis_dates(values: list[Any]) -> pd.DatetimeIndex | None:
+    # The trace's x values as dates, or None when they are not all dates (categories, numbers).
+    if not values:
+        return None
+    if all(isinstance(v, str) for v in values):
+        if not all(_DATE_TEXT.match(v) for v in values):
+            return None
+    elif not all(isinstance(v, (date, pd.Timestamp)) for v in values):
+        try:
+            if not pd.api.types.is_datetime64_any_dtype(pd.Series(values)):
+                return None
+        except (TypeError, ValueError):
+            return None
+    try:
+        return pd.DatetimeIndex(pd.to_datetime(pd.Series(values).astype(str), format="mixed"))
+    except (TypeError, ValueError):
+        return None
+
+
+def localise_dates(fig: go.Figure, language: str) -> None:
+    """Label every date x axis in ``language`` (2026-01 / 2026年1月); a monthly axis gets one tick per
+    month (at most twelve, the last month always among them), so its last label is the data's end."""
+    by_axis: dict[str, list[Any]] = {}
+    for trace in fig.data:
+        x = getattr(trace, "x", None)
+        if x is None or getattr(trace, "orientation", None) == "h":
+            continue
+        by_axis.setdefault(getattr(trace, "xaxis", None) or "x", []).extend(list(x))
+    for axis_id, values in by_axis.items():
+        name = "xaxis" + axis_id[1:]
+        axis = fig.layout[name]
+        if axis.type not in (None, "-", "date") or axis.tickvals is not None:
+            continue
+        dates = _axis_dates(values)
+        if dates is None:
+            continue
+        monthly = bool((dates.day == 1).all() and (dates.hour == 0).all())
+        if not monthly:
+            fig.layout[name].update(tickformat=DAY_FORMAT[language], hoverformat=DAY_FORMAT[language])
+            continue
+        months = sorted(set(dates.to_period("M")))
+        step = -(-len(months) // MAX_MONTH_TICKS)
+        ticks = months[::-1][::step][::-1]
+        fig.layout[name].update(
+            type="date",
+            tickvals=[m.to_timestamp().strftime("%Y-%m-%d") for m in ticks],
+            ticktext=[m.to_timestamp().strftime(MONTH_FORMAT[language]) for m in ticks],
+            hoverformat=MONTH_FORMAT[language],
+        )
+
+
+def scope_note() -> str:
+    """Return the line that says which stores and which data a chart shows ("杭州西湖店 · 数据截至 2026-10-31")."""
+    chosen = st.session_state.get("stores") or []
+    all_stores = load(facts.stores)
+    stores = (
+        "、".join(chosen) if chosen else (all_stores[0] if len(all_stores) == 1 else t("sidebar.all_stores"))
+    )
+    last = str(load(facts.data_summary).get("last_visit") or "")[:10]
+    month = st.session_state.get("month")
+    as_of = last
+    if month and re.fullmatch(r"\d{4}-\d{2}", str(month)):
+        month_end = kpi.month_end(kpi.parse_month(str(month))).isoformat()
+        as_of = min(month_end, last) if last else month_end
+    return t("chart.scope", stores=stores, as_of=as_of)
+
+
+_warmed = threading.Event()
+
+
 @lru_cache(maxsize=16)
-def _image(figure_json: str, title: str | None, source: str, fmt: str) -> bytes:
+def _image(figure_json: str, title: str | None, source: str, note: str, fmt: str) -> bytes:
     # Keyed by the figure itself, so a second click on the same chart costs nothing.
-    laid_out = chart_export.for_export(pio.from_json(figure_json), title, source)
+    laid_out = chart_export.for_export(pio.from_json(figure_json), title, source, note)
     return chart_export.render([(laid_out, fmt)])[0]
 
 
-def _deferred(figure_json: str, title: str | None, source: str, fmt: str) -> Callable[[], bytes]:
-    return lambda: _image(figure_json, title, source, fmt)
+def _deferred(figure_json: str, title: str | None, source: str, note: str, fmt: str) -> Callable[[], bytes]:
+    return lambda: _image(figure_json, title, source, note, fmt)
+
+
+# Seconds after the first chart is shown before the image browser starts: not while the page's
+# own charts are being drawn, but well before anyone opens the menu and clicks.
+WARM_UP_DELAY_S = 8.0
 
 
 def image_downloads(fig: go.Figure, name: str, *, title: str | None, key: str) -> None:
-    """Offer the chart as a slide-sized PNG (2x) and SVG drawn on the server, only when clicked.
+    """Offer the chart as a slide-sized PNG (2x) and SVG drawn on the server, only when clicked,
+    with the stores and the as-of date under the title.
 
-    Without Chromium the control says how to install it instead.
+    The server keeps one Chromium for the images, started in the background soon after the
+    first chart is shown. Without Chromium the control says how to install it instead.
     """
     with st.popover(t("export.chart_menu"), icon=":material/image:", help=t("export.chart_help")):
         if chart_export.chromium_path() is None:
             st.warning(chart_export.install_hint(lang()))
             return
+        # Only for a browser (a script run without one, as in AppTest, has no request headers).
+        if not _warmed.is_set() and st.context.headers:
+            _warmed.set()
+            chart_export.warm_up(WARM_UP_DELAY_S)
         figure_json = fig.to_json()
         source = t("chart.source")
+        note = scope_note()
         for fmt in chart_export.FORMATS:
             st.download_button(
                 t(f"export.save_{fmt}"),
-                _deferred(figure_json, title, source, fmt),
+                _deferred(figure_json, title, source, note, fmt),
                 file_name=f"{name}.{fmt}",
                 mime=chart_export.MIME[fmt],
                 key=f"{key}_{fmt}",
@@ -78,6 +172,7 @@ def show(fig: go.Figure, name: str, *, title: str | None = None, key: str | None
     drawn on the server with the title and source line in the image."""
     if title:
         fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"})
+    localise_dates(fig, lang())
     exported = go.Figure(fig)
     fig.add_annotation(
         name="source",
