@@ -22,7 +22,7 @@ FONT_FAMILY = chart_export.FONT_FAMILY
 COLORS = ["#1f5fa8", "#e07b39", "#2a9d8f", "#c8553d", "#7b6ca8", "#8d99ae", "#e9c46a", "#264653"]
 GOOD, BAD, NEUTRAL, MUTED = "#2a9d8f", "#c8553d", "#1f5fa8", "#b8bec6"
 
-pio.templates["dashboard"] = go.layout.Template(
+_DASHBOARD = go.layout.Template(
     layout=go.Layout(
         font={"family": FONT_FAMILY, "size": 13, "color": "#222"},
         colorway=COLORS,
@@ -35,7 +35,24 @@ pio.templates["dashboard"] = go.layout.Template(
         hoverlabel={"font": {"family": FONT_FAMILY}},
     )
 )
-pio.templates.default = "plotly_white+dashboard"
+# The trace types and layout parts the dashboard draws; the rest of plotly_white (3D scenes,
+# maps, polar and ternary axes, twenty other trace types) only made every chart's message
+# heavier (7.5 kB of template a chart) and slower to build and to draw.
+TEMPLATE_TRACES = ("bar", "scatter", "heatmap", "histogram", "pie", "box")
+_UNUSED_LAYOUT = ("polar", "ternary", "scene", "geo", "mapbox", "map")
+
+
+def _lean_template() -> go.layout.Template:
+    merged = pio.templates.merge_templates(pio.templates["plotly_white"], _DASHBOARD).to_plotly_json()
+    merged["data"] = {k: v for k, v in merged.get("data", {}).items() if k in TEMPLATE_TRACES}
+    merged["layout"] = {k: v for k, v in merged["layout"].items() if k not in _UNUSED_LAYOUT}
+    return go.layout.Template(merged)
+
+
+# Merged once into one named template: a "plotly_white+dashboard" default is merged again for
+# every figure, which cost about 0.1 s a chart (ten times the drawing of the figure itself).
+pio.templates["dashboard"] = _lean_template()
+pio.templates.default = "dashboard"
 
 
 def export_name(*parts: str | None) -> str:
@@ -137,12 +154,14 @@ def _deferred(figure_json: str, title: str | None, source: str, note: str, fmt: 
 WARM_UP_DELAY_S = 8.0
 
 
-def image_downloads(fig: go.Figure, name: str, *, title: str | None, key: str) -> None:
+def image_downloads(fig: go.Figure | str, name: str, *, title: str | None, key: str) -> None:
     """Offer the chart as a slide-sized PNG (2x) and SVG drawn on the server, only when clicked,
     with the stores and the as-of date under the title.
 
     The server keeps one Chromium for the images, started in the background soon after the
     first chart is shown. Without Chromium the control says how to install it instead.
+    ``fig`` may be the figure's JSON already (``show`` passes it: a JSON string is cheaper than a
+    copy of the figure, about 50 ms a chart).
     """
     with st.popover(t("export.chart_menu"), icon=":material/image:", help=t("export.chart_help")):
         if chart_export.chromium_path() is None:
@@ -152,7 +171,7 @@ def image_downloads(fig: go.Figure, name: str, *, title: str | None, key: str) -
         if not _warmed.is_set() and st.context.headers:
             _warmed.set()
             chart_export.warm_up(WARM_UP_DELAY_S)
-        figure_json = fig.to_json()
+        figure_json = fig if isinstance(fig, str) else fig.to_json()
         source = t("chart.source")
         note = scope_note()
         for fmt in chart_export.FORMATS:
@@ -173,7 +192,7 @@ def show(fig: go.Figure, name: str, *, title: str | None = None, key: str | None
     if title:
         fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"})
     localise_dates(fig, lang())
-    exported = go.Figure(fig)
+    exported = fig.to_json()  # before the on-screen source line, which the export lays out itself
     fig.add_annotation(
         name="source",
         text=t("chart.source"),
