@@ -151,7 +151,7 @@ def _deferred(figure_json: str, title: str | None, source: str, note: str, fmt: 
 
 # Seconds after the first chart is shown before the image browser starts: not while the page's
 # own charts are being drawn, but well before anyone opens the menu and clicks.
-WARM_UP_DELAY_S = 15.0
+WARM_UP_DELAY_S = 30.0
 
 
 def image_downloads(fig: go.Figure | str, name: str, *, title: str | None, key: str) -> None:
