@@ -12,23 +12,32 @@ import streamlit as st
 from analytics import db
 from analytics.config import db_path
 from ui.i18n import t
-from ui.state import ENTRYPOINT_RAN
+from ui.state import ENTRYPOINT_RAN, restore_from_link
 
 st.set_page_config(
     page_title="售后客服看板 · After-sales CS", page_icon=":material/support_agent:", layout="wide"
 )
 
 st.session_state[ENTRYPOINT_RAN] = True
+# Before any text is drawn: a link's ?lang= decides the language of the navigation too.
+restore_from_link()
+
+OVERVIEW = st.Page(
+    "pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", url_path="overview"
+)
+
+
+def _home() -> None:
+    # Streamlit serves its default page at the root and nowhere else, so the overview is not the
+    # default page (that would make /overview "Page not found"): the root moves on to /overview,
+    # keeping the link's query parameters.
+    st.switch_page(OVERVIEW, query_params={k: st.query_params.get_all(k) for k in st.query_params})
+
 
 PAGES = {
     t("nav.section_dashboards"): [
-        st.Page(
-            "pages/overview.py",
-            title=t("nav.overview"),
-            icon=":material/dashboard:",
-            url_path="overview",
-            default=True,
-        ),
+        st.Page(_home, title=t("nav.overview"), url_path="home", default=True, visibility="hidden"),
+        OVERVIEW,
         st.Page(
             "pages/satisfaction.py",
             title=t("nav.satisfaction"),

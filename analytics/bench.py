@@ -10,6 +10,9 @@ The bench builds (or reuses) a group-sized demo database, then measures:
 - every analytics function those page runs called, with the arguments they called it with,
   next to the bare DuckDB time of the SQL statements it issued (replayed and fetched as Arrow);
 - model training and scoring (churn, maintenance, themes);
+- every page in a real browser (``analytics.bench_browser``: headless Chromium against
+  ``streamlit run app.py``), cold and warm, in both languages, until it is fully drawn, and the
+  seconds from clicking a chart's PNG/SVG download to the file arriving;
 - the peak resident memory of this process and its children.
 
 Budgets (PRODUCT.md §5, issue 9) are in ``BUDGETS``; the JSON says which ones were met.
@@ -37,7 +40,7 @@ from typing import Any, cast
 
 import duckdb
 
-from analytics import db, facts, kpi, marts
+from analytics import bench_browser, db, facts, kpi, marts
 from analytics.errors import UserError
 
 DEFAULT_ORDERS = 1_000_000
@@ -50,7 +53,14 @@ BUDGETS: dict[str, float] = {
     "page_cold_s": 3.0,
     "app_over_raw": 1.5,
     "csv_rows_per_s": 50_000,
+    # In headless Chromium (issue 18): fully drawn, charts included; a chart image after the click.
+    "browser_warm_s": 3.0,
+    "browser_cold_s": 6.0,
+    "browser_warm_group_s": 4.0,
+    "chart_image_s": 2.0,
 }
+# From this many work orders on, a page's warm budget in the browser is the group's.
+GROUP_ORDERS = 500_000
 # Each import is timed this many times, each into a fresh copy, and the best run counts: on a
 # shared 2-core machine a single run varies by a quarter.
 IMPORT_REPEAT = 2
@@ -392,6 +402,22 @@ def verdict(result: dict[str, Any]) -> dict[str, Any]:
     for name, q in result["queries"].items():
         if q.get("ratio") is not None and q["ratio"] > BUDGETS["app_over_raw"]:
             misses.append(f"query {name} {q['ratio']}x its bare SQL > {BUDGETS['app_over_raw']}x")
+    warm_budget = BUDGETS["browser_warm_group_s" if result["orders"] >= GROUP_ORDERS else "browser_warm_s"]
+    for page, langs in result.get("browser", {}).get("pages", {}).items():
+        for lang, t in langs.items():
+            if "error" in t:
+                misses.append(f"browser {page} ({lang}): {t['error']}")
+                continue
+            if t["warm_s"] > warm_budget:
+                misses.append(f"browser {page} ({lang}) warm {t['warm_s']} s > {warm_budget} s")
+            if t["cold_s"] > BUDGETS["browser_cold_s"]:
+                misses.append(f"browser {page} ({lang}) cold {t['cold_s']} s > {BUDGETS['browser_cold_s']} s")
+    for lang, e in result.get("browser", {}).get("export", {}).items():
+        for fmt in ("png", "svg"):
+            if e.get(f"{fmt}_s", 0) > BUDGETS["chart_image_s"]:
+                misses.append(
+                    f"chart {fmt} ({lang}) {e[f'{fmt}_s']} s after the click > {BUDGETS['chart_image_s']} s"
+                )
     csv = result["import_rows_per_s"].get("csv")
     if csv is not None and csv < BUDGETS["csv_rows_per_s"]:
         misses.append(f"CSV import {csv:,} rows/s < {BUDGETS['csv_rows_per_s']:,.0f}")
@@ -406,9 +432,11 @@ def run(
     csv_rows: int = 100_000,
     xlsx_rows: int = 20_000,
     skip: frozenset[str] = frozenset(),
+    browser_pages: list[str] | None = None,
+    browser_langs: tuple[str, ...] = bench_browser.LANGS,
     progress: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
-    """Run the bench and return the JSON document of issue 9."""
+    """Run the bench and return the JSON document of issues 9 and 18."""
     path = db_file or DEFAULT_DIR / f"group_{orders}.duckdb"
     progress(f"database {path} ({orders:,} work orders)")
     build = ensure_database(path, orders, rebuild=rebuild)
@@ -455,6 +483,11 @@ def run(
                 result["models"] = model_times(con, kpi.month_end(kpi.parse_month(months[0])))
             finally:
                 con.close()
+    if "browser" not in skip:
+        progress("pages in headless Chromium, cold and warm, both languages")
+        result["browser"] = bench_browser.measure(
+            path, pages=browser_pages, langs=browser_langs, progress=progress
+        )
     result["peak_rss_mb"] = peak_rss_mb()
     result["verdict"] = verdict(result)
     return result
@@ -474,6 +507,17 @@ def _table(result: dict[str, Any]) -> str:
         )
     for name, value in result["models"].items():
         lines.append(f"model {name:<32} {value}")
+    for page, langs in result.get("browser", {}).get("pages", {}).items():
+        for lang, t in langs.items():
+            if "error" in t:
+                lines.append(f"browser {page:<12} {lang}  {t['error']}")
+            else:
+                lines.append(
+                    f"browser {page:<12} {lang}  cold {t['cold_s']:>6.2f} s  warm {t['warm_s']:>6.2f} s  "
+                    f"charts {t['charts']}"
+                )
+    for lang, e in result.get("browser", {}).get("export", {}).items():
+        lines.append(f"chart image {lang}  png {e['png_s']:.2f} s  svg {e['svg_s']:.2f} s after the click")
     lines.append(f"peak RSS {result['peak_rss_mb']:,} MB")
     v = result["verdict"]
     lines.append("budgets met" if v["met"] else "budgets missed:\n  " + "\n  ".join(v["misses"]))
@@ -518,9 +562,33 @@ def markdown(result: dict[str, Any]) -> str:
         if isinstance(value, dict):
             value = ", ".join(f"{k} {v}" for k, v in value.items())
         out.append(f"| {name} | {value} |")
+    out += browser_markdown(result.get("browser", {}), b)
     misses = result["verdict"]["misses"]
     out += ["", "Budgets: " + ("all met." if not misses else "missed: " + "; ".join(misses) + ".")]
     return "\n".join(out)
+
+
+def browser_markdown(browser: dict[str, Any], b: dict[str, float]) -> list[str]:
+    """Return the README's lines for the browser section (empty when it was skipped)."""
+    if not browser:
+        return []
+    out = ["", "| page (headless Chromium) | lang | cold s | warm s | charts |", "|---|---|---:|---:|---:|"]
+    for page, langs in browser["pages"].items():
+        for lang, t in langs.items():
+            if "error" in t:
+                out.append(f"| {page} | {lang} | error | error | |")
+            else:
+                out.append(f"| {page} | {lang} | {t['cold_s']:.2f} | {t['warm_s']:.2f} | {t['charts']} |")
+    for lang, e in browser.get("export", {}).items():
+        out.append(
+            f"| chart image after the click | {lang} | PNG {e['png_s']:.2f} | SVG {e['svg_s']:.2f} | |"
+        )
+    out += [
+        "",
+        f"Budgets in the browser: fully drawn ≤ {b['browser_cold_s']} s cold, ≤ {b['browser_warm_s']} s warm "
+        f"(≤ {b['browser_warm_group_s']} s at group scale); a chart image ≤ {b['chart_image_s']} s after the click.",
+    ]
+    return out
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -534,6 +602,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         csv_rows=args.csv_rows,
         xlsx_rows=args.xlsx_rows,
         skip=skip,
+        browser_pages=args.browser_page,
+        browser_langs=tuple(args.browser_lang or bench_browser.LANGS),
         progress=(lambda _m: None)
         if args.json or args.markdown
         else (lambda m: print(f"... {m}", flush=True)),
@@ -553,7 +623,8 @@ def add_commands(sub: Any) -> None:
         description=(
             "Build (or reuse) a group-sized demo database and measure import throughput, every page "
             "cold and warm through app.py, each analytics function against its bare SQL, the models, "
-            "and peak memory; compare them with the budgets."
+            "every page and chart image in headless Chromium, and peak memory; compare them with the "
+            "budgets."
         ),
     )
     p.add_argument("--orders", type=int, default=DEFAULT_ORDERS, help="work orders in the group database")
@@ -566,8 +637,20 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "--skip",
         action="append",
-        choices=("import", "pages", "queries", "models"),
+        choices=("import", "pages", "queries", "models", "browser"),
         help="leave a part out (repeatable)",
+    )
+    p.add_argument(
+        "--browser-page",
+        action="append",
+        choices=bench_browser.pages_of_app(),
+        help="in the browser section, only these pages (repeatable; default every page)",
+    )
+    p.add_argument(
+        "--browser-lang",
+        action="append",
+        choices=bench_browser.LANGS,
+        help="in the browser section, only these languages (repeatable; default both)",
     )
     p.add_argument("--json", action="store_true", help="print the JSON document")
     p.add_argument("--markdown", action="store_true", help="print the README's performance tables")

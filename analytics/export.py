@@ -6,15 +6,19 @@ from __future__ import annotations
 import io
 import json
 import numbers
+import re
+import unicodedata
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from analytics import audit, db
 from analytics.auth import LOCAL_ROLE, LOCAL_USER, PHONE_COLUMNS
+from analytics.i18n import text
 
 # A cell starting with one of these is run as a formula by Excel, WPS or LibreOffice.
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -53,27 +57,165 @@ def _labelled(frame: pd.DataFrame, headers: Mapping[str, str] | None) -> pd.Data
     return neutralise(renamed)
 
 
+# Columns that are identifiers written with digits: Excel must keep them as text (no 1.38E+10,
+# no lost leading zero).
+TEXT_COLUMNS: frozenset[str] = frozenset({"vin", "plate", *PHONE_COLUMNS})
+# A score whose size means nothing to a caller; its rank does (1 = call first).
+RANK_COLUMNS: tuple[str, ...] = ("priority",)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MISSING_TEXT = frozenset({"None", "none", "nan", "NaN", "NaT", "<NA>"})
+
+
+def _is_days(column: str) -> bool:
+    return "days" in column.lower()
+
+
+def for_people(
+    frame: pd.DataFrame, lang: str, codes: Mapping[str, Mapping[Any, str]] | None = None
+) -> pd.DataFrame:
+    """Return the list as a person reads it: coded values in words (``codes``: column -> code ->
+    word), yes/no for true/false, blanks for missing values, whole days, ISO dates as dates, and
+    a rank (1 = first) in place of a priority score."""
+    out = frame.copy()
+    yes, no = text("export.yes", lang), text("export.no", lang)
+    for column in list(out.columns):
+        name = str(column)
+        series = out[column]
+        if codes and name in codes:
+            words = codes[name]
+            out[column] = series.map(lambda v, w=words: w.get(v, v) if v is not None else v).astype(object)
+            series = out[column]
+        if name in RANK_COLUMNS and pd.api.types.is_numeric_dtype(series):
+            # Highest score first; equal scores keep the list's order.
+            order = (-series.astype(float)).rank(method="first").astype("Int64")
+            out[column] = order
+            out = out.rename(columns={column: "rank"})
+            continue
+        if pd.api.types.is_bool_dtype(series) or (
+            series.dtype == object
+            and len(series.dropna())
+            and series.dropna().map(lambda v: isinstance(v, bool)).all()
+        ):
+            out[column] = series.map(lambda v: "" if v is None or v is pd.NA else (yes if v else no)).astype(
+                object
+            )
+            continue
+        if _is_days(name) and pd.api.types.is_float_dtype(series):
+            out[column] = series.round().astype("Int64")
+            continue
+        if name in TEXT_COLUMNS:
+            out[column] = series.map(_as_text).astype(object)
+            continue
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            values = series.dropna()
+            values = values[values.astype(str) != ""]
+            if (
+                len(values)
+                and values.map(
+                    lambda v: (
+                        isinstance(v, (date, datetime)) or (isinstance(v, str) and bool(_ISO_DATE.match(v)))
+                    )
+                ).all()
+            ):
+                out[column] = pd.to_datetime(series.where(series.astype(str) != "", None), errors="coerce")
+                continue
+            out[column] = series.map(
+                lambda v: (
+                    ""
+                    if v is None
+                    or (isinstance(v, str) and v in _MISSING_TEXT)
+                    or (isinstance(v, float) and pd.isna(v))
+                    else v
+                )
+            ).astype(object)
+    return out
+
+
+def _as_text(value: object) -> object:
+    # A phone number or VIN as the text it is: an integer-looking float loses its ".0".
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _width(value: object) -> int:
+    # Display width: a Chinese character takes two columns.
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(value))
+
+
+def _sheet_name(name: str) -> str:
+    # Excel refuses []:*?/\ in a sheet name and more than 31 characters.
+    cleaned = re.sub(r"\s+", " ", re.sub(r"[\[\]:*?/\\]", " ", name)).strip()
+    return cleaned[:31].strip() or "data"
+
+
 def csv_bytes(frame: pd.DataFrame, headers: Mapping[str, str] | None = None) -> bytes:
     """Return the frame as UTF-8 CSV with a BOM (so Chinese Excel opens it), formula-safe."""
-    return _labelled(frame, headers).to_csv(index=False).encode("utf-8-sig")
+    labelled = _labelled(frame, headers)
+    for column in labelled.columns:
+        if pd.api.types.is_datetime64_any_dtype(labelled[column]):
+            labelled[column] = labelled[column].dt.strftime("%Y-%m-%d").fillna("")
+    return labelled.to_csv(index=False).encode("utf-8-sig")
 
 
-def xlsx_bytes(frame: pd.DataFrame, headers: Mapping[str, str] | None = None, sheet: str = "data") -> bytes:
-    """Return the frame as an XLSX workbook, formula-safe, with readable column widths."""
+def xlsx_bytes(
+    frame: pd.DataFrame,
+    headers: Mapping[str, str] | None = None,
+    sheet: str = "data",
+    *,
+    title: str | None = None,
+) -> bytes:
+    """Return the frame as an XLSX workbook a call centre can work in: ``title`` (store, list,
+    as-of) on the first line, a bold frozen header with a filter, widths by content, phone
+    numbers and VINs as text, dates as Excel dates; formula-safe."""
+    from openpyxl.styles import Font
+
     buffer = io.BytesIO()
     labelled = _labelled(frame, headers)
+    text_headers = {headers.get(c, c) if headers else c for c in frame.columns if str(c) in TEXT_COLUMNS}
     for column in labelled.columns:
         # openpyxl cannot write timezone-aware datetimes; Excel has no time zones anyway.
         if isinstance(labelled[column].dtype, pd.DatetimeTZDtype):
             labelled[column] = labelled[column].dt.tz_localize(None)
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        labelled.to_excel(writer, index=False, sheet_name=sheet[:31])
-        sheet_obj = writer.sheets[sheet[:31]]
+    name = _sheet_name(sheet)
+    top = 1 if title else 0  # rows above the header
+    with pd.ExcelWriter(
+        buffer, engine="openpyxl", date_format="YYYY-MM-DD", datetime_format="YYYY-MM-DD HH:MM"
+    ) as writer:
+        labelled.to_excel(writer, index=False, sheet_name=name, startrow=top)
+        ws = writer.sheets[name]
+        header_row = top + 1
+        if title:
+            ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=13)
+        for cell in ws[header_row]:
+            cell.font = Font(bold=True)
+        last_row = header_row + len(labelled)
+        columns = len(labelled.columns)
+        if columns:
+            last = ws.cell(row=header_row, column=columns).column_letter
+            ws.auto_filter.ref = f"A{header_row}:{last}{last_row}"
+        ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
         for idx, column in enumerate(labelled.columns, start=1):
-            width = max([len(str(column))] + [len(str(v)) for v in labelled[column].head(200)]) + 2
-            sheet_obj.column_dimensions[sheet_obj.cell(row=1, column=idx).column_letter].width = min(
-                width * 1.6, 60
-            )
+            letter = ws.cell(row=header_row, column=idx).column_letter
+            series = labelled[column]
+            if pd.api.types.is_datetime64_any_dtype(series):
+                days_only = bool((series.dropna() == series.dropna().dt.normalize()).all())
+                width = 12 if days_only else 17
+                shown = "YYYY-MM-DD" if days_only else "YYYY-MM-DD HH:MM"
+                for (cell,) in ws.iter_rows(
+                    min_row=header_row + 1, max_row=last_row, min_col=idx, max_col=idx
+                ):
+                    cell.number_format = shown
+            else:
+                width = max([_width(column) + 2] + [_width(v) for v in series.head(200)])
+            ws.column_dimensions[letter].width = min(max(width + 2, 8), 60)
+            if column in text_headers:
+                for (cell,) in ws.iter_rows(
+                    min_row=header_row + 1, max_row=last_row, min_col=idx, max_col=idx
+                ):
+                    cell.number_format = "@"
     return buffer.getvalue()
 
 

@@ -28,6 +28,8 @@ def test_bench_json_has_every_part_with_measured_numbers(tmp_path):
             "400",
             "--db",
             str(database),
+            "--skip",
+            "browser",
             "--json",
         ],
         cwd=ROOT,

@@ -7,6 +7,7 @@ between pages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -94,11 +95,64 @@ def _remember(key: str, default: object) -> None:
         st.session_state[key] = default
 
 
+LINK_RESTORED = "_link_restored"
+_MONTH = re.compile(r"\d{4}-\d{2}")
+
+
+def restore_from_link() -> None:
+    """On a session's first run, take the language, month, window and stores from the link's query
+    parameters (``?lang=en&month=2026-06&window=24&stores=A&stores=B``); later runs leave them be.
+
+    Values the data does not have (a month outside the data, a store not in it) are dropped by the
+    sidebar, which then shows its defaults.
+    """
+    if st.session_state.get(LINK_RESTORED):
+        return
+    st.session_state[LINK_RESTORED] = True
+    params = st.query_params
+    chosen = params.get("lang")
+    if chosen in LANGUAGES:
+        st.session_state["lang"] = chosen
+        st.session_state["_lang_widget"] = chosen
+    month = params.get("month")
+    if month and _MONTH.fullmatch(month):
+        st.session_state["month"] = month
+    window = params.get("window")
+    if window and window.isdigit() and int(window) in WINDOWS:
+        st.session_state["window"] = int(window)
+    stores = [s.strip() for value in params.get_all("stores") for s in value.split(",") if s.strip()]
+    if stores:
+        st.session_state["stores"] = stores
+
+
+def link_params(f: Filters, window: int | None = None) -> dict[str, str | list[str]]:
+    """Return the query parameters that reopen this view: language, month, window and stores."""
+    out: dict[str, str | list[str]] = {"lang": f.lang}
+    if f.month:
+        out["month"] = f.month
+    if window is not None:
+        out["window"] = str(window)
+    if f.stores:
+        out["stores"] = list(f.stores)
+    return out
+
+
+def _write_link(params: dict[str, str | list[str]]) -> None:
+    # Only when it changed: every write is a message to the browser.
+    current = {
+        k: (st.query_params.get_all(k) if k == "stores" else st.query_params.get(k)) for k in st.query_params
+    }
+    if current != params:
+        st.query_params.from_dict(params)
+
+
 def draw_sidebar() -> Filters:
     """Draw the shared sidebar and return the filters; stops the run until someone signs in.
 
-    The language switch comes first so the sign-in form can be read in either language.
+    The language switch comes first so the sign-in form can be read in either language. The
+    choices are written to the page's link (query parameters), so a copied link reopens the view.
     """
+    restore_from_link()
     _remember("lang", lang())
     if st.session_state.get("_lang_widget") not in LANGUAGES:
         st.session_state["_lang_widget"] = st.session_state["lang"]
@@ -116,6 +170,7 @@ def draw_sidebar() -> Filters:
         all_stores = load(facts.stores)
         if not months:
             st.info(t("sidebar.no_data"))
+            _write_link({"lang": lang()})
             return Filters(month=None, months=(), stores=None, lang=lang())
         month = _synced_select(
             "month",
@@ -138,7 +193,9 @@ def draw_sidebar() -> Filters:
             st.caption(t("sidebar.one_store", store=all_stores[0]))
         _data_line()
     window_months = facts.window_months(months, month, int(window))
-    return Filters(month=month, months=window_months, stores=chosen or None, lang=lang())
+    chosen_filters = Filters(month=month, months=window_months, stores=chosen or None, lang=lang())
+    _write_link(link_params(chosen_filters, int(window)))
+    return chosen_filters
 
 
 def _data_line() -> None:

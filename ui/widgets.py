@@ -11,10 +11,13 @@ import streamlit as st
 
 from analytics import auth, db, export, ingest
 from analytics.config import settings
+from analytics.i18n import catalog
+from analytics.i18n import text as i18n_text
 from analytics.ingest import RawTable
 from ui.auth import can, current_user, protect
+from ui.charts import scope_note
 from ui.data import cursor, data_version
-from ui.i18n import t
+from ui.i18n import lang, t
 
 
 def field_label(field: str) -> str:
@@ -112,6 +115,11 @@ def download_buttons(
 ) -> None:
     """Offer a list as CSV (UTF-8 with BOM) and XLSX, formula-safe, with the language's column headers.
 
+    Both files read as a call centre expects (``export.for_people``): coded values in words, yes/no,
+    blanks, whole days, dates as dates, a rank instead of a priority score; the XLSX has a title
+    line (list, stores, as-of date), a bold frozen header with a filter and a sheet named in the
+    user's language (``export.xlsx_bytes``).
+
     Without ``headers`` the canonical columns get their catalogue labels. Lists (of customers,
     vehicles, comments) are offered only to roles that may export lists, and say so to the
     others; ``aggregate=True`` marks a table of figures about no one in particular, which every
@@ -136,16 +144,29 @@ def download_buttons(
         return auth.mask_frame(full) if masked else full
 
     count = len(frame) if rows is None else rows
+    language = lang()
+    codes = coded_values(language)
+    labels = {**labels, "rank": t("export.rank")}
+    list_name = list_label(name)
+    title = t("export.title", list=list_name, scope=scope_note())
     left, right = st.columns(2)
     # The files are written when a button is clicked, not on every run: an XLSX of a group's
     # churn list takes seconds to write, and most runs download nothing.
     for column, fmt, label, data, mime in (
-        (left, "csv", t("common.download_csv"), lambda: export.csv_bytes(whole(), labels), "text/csv"),
+        (
+            left,
+            "csv",
+            t("common.download_csv"),
+            lambda: export.csv_bytes(export.for_people(whole(), language, codes), labels),
+            "text/csv",
+        ),
         (
             right,
             "xlsx",
             t("common.download_xlsx"),
-            lambda: export.xlsx_bytes(whole(), labels),
+            lambda: export.xlsx_bytes(
+                export.for_people(whole(), language, codes), labels, list_name, title=title
+            ),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
     ):
@@ -159,6 +180,37 @@ def download_buttons(
             args=(name, fmt, count, phone),
             help=t("export.audited") if phone else t("export.recorded"),
         )
+
+
+# Columns holding codes, and the catalogue section that words each code.
+CODE_SECTIONS = {
+    "status": "churn.status",
+    "value_tier": "churn.tier",
+    "service_type": "service_type",
+}
+
+
+def coded_values(language: str) -> dict[str, dict[str, str]]:
+    """Return {column: {code: word}} for the coded columns of lists, in ``language``."""
+    out: dict[str, dict[str, str]] = {}
+    for column, section in CODE_SECTIONS.items():
+        prefix = section + "."
+        out[column] = {
+            key[len(prefix) :]: i18n_text(key, language)
+            for key in catalog()
+            if key.startswith(prefix) and "." not in key[len(prefix) :]
+        }
+    return out
+
+
+def list_label(name: str) -> str:
+    """Return the list's name in the session's language from its file stem ("churn_list_2026-10-31")."""
+    parts = name.split("_")
+    for n in (2, 1):
+        key = "export.list_" + "_".join(parts[:n])
+        if key in catalog():
+            return t(key)
+    return t("export.list_other")
 
 
 FLAG_COLUMNS = (
