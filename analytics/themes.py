@@ -60,6 +60,9 @@ THEMES_DIR = DATA_DIR / "themes"
 DOMAIN_DICT = THEMES_DIR / "domain_dict.txt"
 STOPWORDS_FILE = THEMES_DIR / "stopwords.txt"
 ASPECTS_FILE = THEMES_DIR / "aspects.toml"
+ENTITIES_FILE = THEMES_DIR / "entities.txt"
+GLOSSARY_FILE = THEMES_DIR / "glossary.toml"
+UNTRANSLATED = "(untranslated)"
 
 SIDES: tuple[str, ...] = ("praise", "complaint")
 NONE = "none"
@@ -108,6 +111,12 @@ TOKENIZER_REVISION = "1"
 # Numbers and counted quantities (三个, 两次, 20分钟) carry no theme.
 _NUMERAL = re.compile(r"[0-9零一二三四五六七八九十两几百千万半多]+[个次天小时分钟年月周块元公里号点]*")
 
+# Plates (粤A12345, 京AD12345), VINs (17 characters without I, O, Q) and anything holding a digit
+# name a car, not a theme (tokens are lower-cased).
+_PLATE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领][a-z][a-z0-9]{4,6}")
+_VIN = re.compile(r"[a-hj-npr-z0-9]{17}")
+_DIGIT = re.compile(r"[0-9]")
+
 # A token is kept when it holds a letter, digit or CJK character (punctuation and spaces go).
 _WORD_CHAR = re.compile(r"[^\W_]")
 
@@ -137,6 +146,10 @@ def _jieba() -> jieba.Tokenizer:
                 parts = line.split()
                 freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
                 tk.add_word(parts[0], freq=freq)
+            # Brand, series and place names are one token each, so they can be removed whole.
+            for name in _entity_list():
+                if name not in tk.FREQ:
+                    tk.add_word(name)
             _tokenizer = tk
         return _tokenizer
 
@@ -144,6 +157,7 @@ def _jieba() -> jieba.Tokenizer:
 def tokenizer_version() -> str:
     """Return a fingerprint of the segmentation (dictionary and revision) stored tokens depend on."""
     digest = hashlib.sha256(DOMAIN_DICT.read_bytes())
+    digest.update(ENTITIES_FILE.read_bytes())
     digest.update(TOKENIZER_REVISION.encode())
     return digest.hexdigest()[:16]
 
@@ -204,6 +218,65 @@ def tokenize_pending(con: duckdb.DuckDBPyConnection) -> int:
     finally:
         con.unregister("_themes_new_tokens")
     return len(pending)
+
+
+@cache
+def _entity_list() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(w for line in _word_lines(ENTITIES_FILE) for w in line.split()))
+
+
+@cache
+def entity_words() -> frozenset[str]:
+    """Return the lower-cased brand, series and place names of ``data/themes/entities.txt``."""
+    return frozenset(w.lower() for w in _entity_list())
+
+
+def is_entity(token: str, names: frozenset[str] = frozenset()) -> bool:
+    """Return whether a token names a car, brand, place, plate, VIN, number or one of the given names."""
+    t = token.lower()
+    return (
+        t in entity_words()
+        or t in names
+        or bool(_DIGIT.search(t))
+        or bool(_PLATE.fullmatch(t))
+        or bool(_VIN.fullmatch(t))
+    )
+
+
+def name_pieces(names: Iterable[str | None]) -> frozenset[str]:
+    """Return the lower-cased names and every piece of two or more characters of the longer ones."""
+    out: set[str] = set()
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            continue
+        for word in tokenize([name])[0] + [unicodedata.normalize("NFKC", name).strip().lower()]:
+            out.add(word)
+            if len(word) >= 3:
+                out.update(word[i:j] for i in range(len(word)) for j in range(i + 2, len(word) + 1))
+    # A word the lexicon reads (销售, 服务) stays a word even inside a store's name.
+    lex = load_lexicon()
+    known = {w for asp in lex.aspects for w in (*asp.terms, *asp.praise, *asp.complaint)} | lex.generic
+    return frozenset(w for w in out if len(w) >= 2 and w not in known and w not in stopwords())
+
+
+def drop_entities(tokens: Sequence[str], names: frozenset[str] = frozenset()) -> list[str]:
+    """Return the tokens without entities (see :func:`is_entity`)."""
+    return [t for t in tokens if not is_entity(t, names)]
+
+
+@cache
+def glossary() -> dict[str, str]:
+    """Return the Chinese-to-English glossary of domain words used to label discovered themes."""
+    with GLOSSARY_FILE.open("rb") as fh:
+        data = tomllib.load(fh)
+    return {str(k): str(v) for k, v in data.get("words", {}).items()}
+
+
+def english_label(words: Sequence[str]) -> str:
+    """Return an English label from a theme's words via the glossary, or ``(untranslated)``."""
+    gloss = glossary()
+    known = list(dict.fromkeys(gloss[w] for w in words if w in gloss))
+    return " · ".join(known[:3]) if known else UNTRANSLATED
 
 
 @cache
@@ -475,7 +548,11 @@ def content_words(tokens: Sequence[str], lexicon: Lexicon | None = None) -> list
     return [
         t
         for t in tokens
-        if len(t) > 1 and t not in stop and t not in lex.generic and not _NUMERAL.fullmatch(t)
+        if len(t) > 1
+        and t not in stop
+        and t not in lex.generic
+        and not _NUMERAL.fullmatch(t)
+        and not is_entity(t)
     ]
 
 
@@ -702,7 +779,10 @@ def mine(
             group_words = class_words[class_of[t]] or label_words[t]
             label = " · ".join(group_words[:3])
             theme_id = "d:" + "·".join(group_words[:3])
-            themes.setdefault(theme_id, Theme(theme_id, label, label, "discovered", group_words))
+            themes.setdefault(
+                theme_id,
+                Theme(theme_id, english_label(group_words[:3]), label, "discovered", group_words),
+            )
             topic_themes.append(theme_id)
     for theme_id in sorted({topic_themes[t] for t in discovered}):
         rows = [j for j in range(len(usable)) if topic[j] >= 0 and topic_themes[topic[j]] == theme_id]
@@ -888,8 +968,11 @@ def fit_window(
     tokens: list[list[str]] = [t.split() if isinstance(t, str) else [] for t in stored]
     for i, toks in zip(missing, fresh, strict=True):
         tokens[i] = toks
-    model = mine(tokens, k=k, seed=seed, side=side)
-    detail = _detail(model, tokens, side)
+    # The store's own names (models, advisors, agents, stores) are never themes.
+    names = name_pieces(con.execute(sql("theme_entity_names")).fetchnumpy()["name"].tolist())
+    mined = [drop_entities(t, names) for t in tokens] if names else tokens
+    model = mine(mined, k=k, seed=seed, side=side)
+    detail = _detail(model, mined, side)
     frame = frame.assign(theme=detail.themes, row=np.arange(len(frame)))
     return _Window(frame=frame, model=model, detail=detail, months=months, side=side, tokens=tokens)
 
