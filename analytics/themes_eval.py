@@ -272,7 +272,7 @@ def evaluate_polarity(texts: Sequence[str], gold: Sequence[int]) -> dict[str, An
         raise UserError("Polarity evaluation needs at least one text and one gold polarity per text.")
     lex = themes_polarity.sentiment_lexicon()
     started = time.perf_counter()
-    method = [themes_polarity.polarity(t, lex) for t in texts]
+    method = [themes_polarity.polarity(t, themes.tokenize, lex) for t in texts]
     middle = time.perf_counter()
     naive = [themes_polarity.naive_polarity(tokens, lex) for tokens in themes.tokenize(texts)]
     ended = time.perf_counter()

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from analytics import themes
 from analytics.config import DATA_DIR
+
+# Segmentation is passed in (analytics.themes.tokenize), so this module does not import themes.
+Tokenizer = Callable[[list[str]], list[list[str]]]
 
 SENTIMENT_FILE = DATA_DIR / "themes" / "sentiment.toml"
 
@@ -137,14 +139,14 @@ def _clause_tokens(tokens: Sequence[str], lex: SentimentLexicon) -> list[tuple[l
     return [r for r in runs if r[0]]
 
 
-def clauses(text: str | None, lex: SentimentLexicon | None = None) -> list[Clause]:
+def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None = None) -> list[Clause]:
     """Return a comment's clauses, each with its polarity, in order."""
     lex = lex or sentiment_lexicon()
     if not isinstance(text, str):
         return []
     pieces = [p.strip() for p in _BOUNDARY.split(text) if p and p.strip()]
     out: list[Clause] = []
-    for tokens in themes.tokenize(pieces):
+    for tokens in tokenize(pieces):
         for run, turn in _clause_tokens(tokens, lex):
             score = token_score(run, lex)
             if run[0] in lex.regret and score >= 0:
@@ -154,10 +156,10 @@ def clauses(text: str | None, lex: SentimentLexicon | None = None) -> list[Claus
     return out
 
 
-def polarity(text: str | None, lex: SentimentLexicon | None = None) -> int:
+def polarity(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None = None) -> int:
     """Return a comment's overall polarity: 1 praise, -1 complaint, 0 neither (turns weigh more)."""
     lex = lex or sentiment_lexicon()
-    score = sum(c.polarity * (lex.turn_weight if c.turn else 1.0) for c in clauses(text, lex))
+    score = sum(c.polarity * (lex.turn_weight if c.turn else 1.0) for c in clauses(text, tokenize, lex))
     return (score > 0) - (score < 0)
 
 
@@ -168,12 +170,12 @@ def naive_polarity(tokens: Sequence[str], lex: SentimentLexicon | None = None) -
     return (score > 0) - (score < 0)
 
 
-def praising_text(text: str | None, lex: SentimentLexicon | None = None) -> str:
+def praising_text(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None = None) -> str:
     """Return a comment without its complaining clauses ('' when nothing but complaint is left)."""
-    kept = [c.text for c in clauses(text, lex) if c.polarity >= 0]
+    kept = [c.text for c in clauses(text, tokenize, lex) if c.polarity >= 0]
     return "，".join(kept)
 
 
-def complaining_clauses(text: str | None, lex: SentimentLexicon | None = None) -> list[str]:
+def complaining_clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None = None) -> list[str]:
     """Return the complaining clauses of a comment (a satisfied customer's hidden complaints)."""
-    return [c.text for c in clauses(text, lex) if c.polarity < 0]
+    return [c.text for c in clauses(text, tokenize, lex) if c.polarity < 0]
