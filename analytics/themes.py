@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     # here but only fitting a model needs it, so it is imported where a model is fitted.
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
+from analytics import themes_polarity
 from analytics.config import DATA_DIR, settings
 from analytics.errors import UserError
 from analytics.queries import load as sql
@@ -1038,8 +1039,15 @@ def _quotes(window: _Window, month_rows: pd.DataFrame, count: int = 3) -> list[s
     single: list[str] = []
     mixed: list[str] = []
     for row, comment in zip(ranked["row"].head(QUOTE_CANDIDATES), ranked["comment"], strict=False):
+        text = str(comment).strip()
+        if window.side == "praise":
+            # The praise side quotes only what praises: complaining clauses are cut out
+            # (they are hidden complaints, shown on the complaint side).
+            text = praise_quote(text)
+            if not text:
+                continue
         mixed_side = _other_side_cue(lex, window.tokens[int(row)], window.side)
-        (mixed if mixed_side else single).append(str(comment).strip())
+        (mixed if mixed_side else single).append(text)
     chosen: list[tuple[str, frozenset[str]]] = []
     for group in (single, mixed):
         chosen, repeats = _distinct(group, count, chosen)
@@ -1050,6 +1058,42 @@ def _quotes(window: _Window, month_rows: pd.DataFrame, count: int = 3) -> list[s
             if all(text != c for c, _ in chosen):
                 chosen.append((text, _bigrams(text)))
     return [c for c, _ in chosen]
+
+
+def praise_quote(comment: str) -> str:
+    """Return a comment as a praise quote: whole when no clause complains, else its other clauses."""
+    found = themes_polarity.clauses(comment, tokenize)
+    if all(c.polarity >= 0 for c in found):
+        return comment
+    return "，".join(c.text for c in found if c.polarity >= 0)
+
+
+def hidden_complaints(
+    comments: Sequence[str], lexicon: Lexicon | None = None, count: int = 3
+) -> list[dict[str, Any]]:
+    """Return satisfied customers' complaining clauses grouped by complaint aspect: id, labels, n, quotes."""
+    lex = lexicon or load_lexicon()
+    groups: dict[str, list[str]] = {}
+    for comment in comments:
+        for clause in themes_polarity.complaining_clauses(comment, tokenize):
+            aspect = lexicon_aspect(tokenize([clause])[0], "complaint", lex) or OTHER
+            groups.setdefault(aspect, []).append(clause)
+    out: list[dict[str, Any]] = []
+    for aspect_id, clauses in groups.items():
+        found = lex.aspect(aspect_id)
+        en, zh = (found.label_en, found.label_zh) if found else SPECIAL_LABELS[OTHER]
+        quotes, _ = _distinct(list(dict.fromkeys(clauses)), count, [])
+        out.append(
+            {
+                "id": aspect_id,
+                "label_en": en,
+                "label_zh": zh,
+                "n": len(clauses),
+                "quotes": [q for q, _ in quotes],
+            }
+        )
+    out.sort(key=lambda h: (h["id"] == OTHER, -h["n"], h["id"]))
+    return out
 
 
 def _z(n: int, total: int, prior_n: int, prior_total: int) -> float:
@@ -1127,7 +1171,19 @@ def monthly_themes(
     }
     if side == "complaint":
         result["categories"] = complaint_categories(con, month, stores, model.lexicon)
+        # Satisfied customers' grumbles (服务不错就是等太久): complaints hidden in praise.
+        praise = con.execute(sql("side_comments"), {**params_of_month(month, stores), "side": "praise"}).df()
+        result["hidden"] = hidden_complaints(praise["comment"].astype(str).tolist(), model.lexicon)
     return result
+
+
+def params_of_month(month: str, stores: Sequence[str] | None) -> dict[str, Any]:
+    """Return the bound parameters of one month's comments (dates, satisfied threshold, stores)."""
+    return {
+        **_bounds([month]),
+        "threshold": float(settings()["kpi"]["satisfied_threshold"]),
+        "stores": list(stores) if stores else None,
+    }
 
 
 def complaint_categories(

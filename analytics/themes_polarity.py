@@ -26,7 +26,12 @@ SENTIMENT_FILE = DATA_DIR / "themes" / "sentiment.toml"
 # Clause boundaries: sentence and clause punctuation, line breaks, tildes and spaces between words.
 _BOUNDARY = re.compile(r"[，,。.!！？?；;：:\n\r~～…、]+|\s{2,}")
 # Degree words fused with a sentiment word in one token (很快, 太贵, 挺好).
-_DEGREE = "很挺太蛮超真够较特好非最更巨贼忒"
+_DEGREE = "很挺太蛮超真够较特好非最更巨贼忒也都还就又"
+# "Too": before a word that is neither praise nor complaint, it complains (太长, 太多, 过于复杂).
+_EXCESS = "太忒"
+# Sentence-final particles read through (好了, 快啊).
+_PARTICLES = "了啦的啊呀哦哈嘛"
+_EXCESS_WORDS = frozenset({"太", "太过", "过于", "忒"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,9 @@ def sentiment_lexicon() -> SentimentLexicon:
 
 def _word_value(lex: SentimentLexicon, token: str) -> tuple[int, bool]:
     """Return a token's value (+1, -1, 0) and whether it carries its own negation (不好, 没问题)."""
+    bare = token.rstrip(_PARTICLES)
+    if bare and bare != token:
+        token = bare
     if token in lex.positive:
         return 1, False
     if token in lex.negative:
@@ -97,9 +105,13 @@ def _word_value(lex: SentimentLexicon, token: str) -> tuple[int, bool]:
             value, _ = _word_value(lex, rest)
             if value:
                 return value, True
-    stripped = token.lstrip(_DEGREE)
-    if stripped and stripped != token:
-        return _word_value(lex, stripped)
+    stripped = token[1:] if token[0] in _DEGREE else ""
+    if stripped:
+        value, negated = _word_value(lex, stripped)
+        if not value and token[0] in _EXCESS:
+            # 太长, 太多: "too much" of something plain is a complaint.
+            return -1, False
+        return value, negated
     return _contained(lex, token), False
 
 
@@ -119,6 +131,8 @@ def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> i
     score = 0
     for i, token in enumerate(tokens):
         value, own_negation = _word_value(lex, token)
+        if not value and i > 0 and tokens[i - 1] in _EXCESS_WORDS and len(token) <= 2:
+            value = -1
         if not value:
             continue
         negated = own_negation != any(t in lex.negators for t in tokens[max(0, i - 2) : i])
@@ -176,6 +190,8 @@ def praising_text(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon |
     return "，".join(kept)
 
 
-def complaining_clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None = None) -> list[str]:
+def complaining_clauses(
+    text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None = None
+) -> list[str]:
     """Return the complaining clauses of a comment (a satisfied customer's hidden complaints)."""
     return [c.text for c in clauses(text, tokenize, lex) if c.polarity < 0]

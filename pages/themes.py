@@ -425,6 +425,22 @@ def hotspots(result: dict) -> None:
     )
 
 
+def hidden(result: dict) -> None:
+    """Show satisfied customers' complaining clauses (hidden complaints) by aspect, as plain text."""
+    found = result.get("hidden") or []
+    st.subheader(t("themes.hidden.title", month=f.month))
+    if not found:
+        st.caption(t("themes.hidden.none", month=f.month))
+        return
+    st.caption(t("themes.hidden.caption", n=sum(h["n"] for h in found)))
+    for start in range(0, len(found), 3):
+        for column, entry in zip(st.columns(3), found[start : start + 3], strict=False):
+            with column, st.container(border=True):
+                st.text(t("themes.hidden.head", label=entry[LABEL], n=entry["n"]))
+                for quote in entry["quotes"]:
+                    st.text(f"“{protect_text(quote)}”")
+
+
 def side_tab(side: str) -> None:
     """Draw one side (praise or complaint) of the month: counts, themes, trend, quotes, drill-down."""
     result = load(themes.monthly_themes, f.month, side, f.stores)
@@ -455,6 +471,7 @@ def side_tab(side: str) -> None:
         praise_board()
     else:
         hotspots(result)
+        hidden(result)
     quotes(bars, result, side)
     drill_down(result, side)
 
