@@ -66,6 +66,7 @@ GLOSSARY_FILE = THEMES_DIR / "glossary.toml"
 UNTRANSLATED = "(untranslated)"
 
 SIDES: tuple[str, ...] = ("praise", "complaint")
+FAMILIES: tuple[str, ...] = ("service", "vehicle")
 NONE = "none"
 OTHER = "other"
 SPECIAL_LABELS: dict[str, tuple[str, str]] = {
@@ -300,6 +301,8 @@ class Aspect:
     terms: tuple[str, ...]
     praise: tuple[str, ...]
     complaint: tuple[str, ...]
+    # "service" (the dealership's service) or "vehicle" (how the car drives and what breaks).
+    family: str = "service"
 
 
 @dataclass(frozen=True)
@@ -355,8 +358,12 @@ def parse_lexicon(data: dict[str, Any], source: str = "the lexicon") -> Lexicon:
         sides = _strings(raw.get("sides", list(SIDES)), f"{where}: sides")
         if not sides or any(s not in SIDES for s in sides):
             raise UserError(f"{where}: sides must be praise and/or complaint.")
+        family = raw.get("family", "service")
+        if family not in FAMILIES:
+            raise UserError(f"{where}: family must be one of {', '.join(FAMILIES)}.")
         aspects.append(
             Aspect(
+                family=family,
                 id=aid,
                 label_en=str(raw.get("label_en", aid)),
                 label_zh=str(raw.get("label_zh", aid)),
