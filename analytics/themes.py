@@ -66,6 +66,7 @@ GLOSSARY_FILE = THEMES_DIR / "glossary.toml"
 UNTRANSLATED = "(untranslated)"
 
 SIDES: tuple[str, ...] = ("praise", "complaint")
+IMPACT_KEYS: tuple[str, ...] = ("rate", "rate_low", "rate_high", "nps", "nps_low", "nps_high")
 FAMILIES: tuple[str, ...] = ("service", "vehicle")
 NONE = "none"
 OTHER = "other"
@@ -1163,6 +1164,15 @@ def monthly_themes(
         if side == "complaint":
             entry["hotspot"] = theme.id in hotspots
         themes.append(entry)
+    # What each theme is worth: the month's satisfaction rate and NPS with and without its comments.
+    base = _impact_base(con, month, stores)
+    for entry in themes:
+        ids = set(current.loc[current["theme"] == entry["id"], "callback_id"].astype(str))
+        entry["impact"] = impact(
+            base["callback_id"].isin(ids).to_numpy(),
+            base["satisfied"].to_numpy(),
+            base["nps_points"].to_numpy(),
+        )
     themes.sort(key=lambda t: (-t["n"], t["id"]))
     result: dict[str, Any] = {
         "month": month,
@@ -1182,6 +1192,84 @@ def monthly_themes(
         praise = con.execute(sql("side_comments"), {**params_of_month(month, stores), "side": "praise"}).df()
         result["hidden"] = hidden_complaints(praise["comment"].astype(str).tolist(), model.lexicon)
     return result
+
+
+def impact(in_theme: np.ndarray, satisfied: np.ndarray, nps_points: np.ndarray) -> dict[str, float | None]:
+    """Return the satisfaction-rate and NPS points a theme's callbacks are worth, with 95% intervals.
+
+    ``in_theme`` marks the theme's callbacks among the month's base, ``satisfied`` whether each was
+    satisfied, ``nps_points`` +1 promoter / 0 passive / -1 detractor (NaN without a recommend score).
+    The worth is the figure with the theme's comments minus the figure without them: positive when
+    the theme lifts it (praise), negative when it costs (complaint). Intervals by the delta method
+    on the difference between the theme's callbacks and the others', with half a success added to
+    a group whose rate is 0 or 1.
+    """
+    out: dict[str, float | None] = {}
+    for name, values, scale in (("rate", satisfied.astype(float), 100.0), ("nps", nps_points, 100.0)):
+        known = ~np.isnan(values)
+        total = int(known.sum())
+        theme = known & in_theme
+        n_t, n_r = int(theme.sum()), total - int(theme.sum())
+        if total == 0 or n_t == 0 or n_r == 0:
+            out[name] = out[f"{name}_low"] = out[f"{name}_high"] = None
+            continue
+        mean_t, mean_r = float(values[theme].mean()), float(values[known & ~in_theme].mean())
+        worth = (n_t / total) * (mean_t - mean_r)
+        if name == "rate":
+            p_t = (values[theme].sum() + 0.5) / (n_t + 1) if mean_t in (0.0, 1.0) else mean_t
+            p_r = (values[known & ~in_theme].sum() + 0.5) / (n_r + 1) if mean_r in (0.0, 1.0) else mean_r
+            var_t, var_r = p_t * (1 - p_t), p_r * (1 - p_r)
+        else:
+            var_t = max(float(values[theme].var()), 1.0 / (n_t + 1))
+            var_r = max(float(values[known & ~in_theme].var()), 1.0 / (n_r + 1))
+        se = (n_t / total) * math.sqrt(var_t / n_t + var_r / n_r)
+        out[name] = round(scale * worth, 2)
+        out[f"{name}_low"] = round(scale * (worth - 1.96 * se), 2)
+        out[f"{name}_high"] = round(scale * (worth + 1.96 * se), 2)
+    return out
+
+
+def _impact_base(con: duckdb.DuckDBPyConnection, month: str, stores: Sequence[str] | None) -> pd.DataFrame:
+    """Return the month's reached callbacks with satisfied (bool) and NPS points (+1/0/-1/NaN)."""
+    kpi = settings()["kpi"]
+    frame = con.execute(
+        sql("theme_impact_base"), {**_bounds([month]), "stores": list(stores) if stores else None}
+    ).df()
+    recommend = pd.to_numeric(frame["recommend_score"], errors="coerce").to_numpy(dtype=float)
+    points = np.where(
+        recommend >= float(kpi["nps_promoter_min"]),
+        1.0,
+        np.where(recommend <= float(kpi["nps_detractor_max"]), -1.0, 0.0),
+    )
+    points[np.isnan(recommend)] = np.nan
+    return pd.DataFrame(
+        {
+            "callback_id": frame["callback_id"].astype(str),
+            "satisfied": frame["overall_score"].astype(float) >= float(kpi["satisfied_threshold"]),
+            "nps_points": points,
+        }
+    )
+
+
+def impact_table(result: dict[str, Any], language: str = "zh") -> pd.DataFrame:
+    """Return the month's themes ranked by worth: praise by points earned, complaints by points cost."""
+    rows = [
+        {
+            "id": t["id"],
+            "label": t["label_zh"] if language == "zh" else t["label_en"],
+            "n": t["n"],
+            **{key: (t.get("impact") or {}).get(key) for key in IMPACT_KEYS},
+        }
+        for t in result["themes"]
+    ]
+    frame = pd.DataFrame(rows, columns=["id", "label", "n", *IMPACT_KEYS])
+    if frame.empty:
+        return frame
+    # Complaints: most costly (most negative) first; praise: biggest gain first.
+    ascending = result["side"] == "complaint"
+    return frame.sort_values(
+        ["rate", "n", "id"], ascending=[ascending, False, True], na_position="last"
+    ).reset_index(drop=True)
 
 
 def params_of_month(month: str, stores: Sequence[str] | None) -> dict[str, Any]:

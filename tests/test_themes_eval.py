@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -221,3 +222,31 @@ def test_polarity_is_measured_against_a_naive_baseline(tmp_path, capsys):
     # Without turns and negation the word count reads 服务不错就是等太久 as even (positive by
     # default) and 一点也不热情 as praise; it gets 态度不好 (a listed word) and 不贵，很满意 right.
     assert result["baseline"]["accuracy"] == 0.5
+
+
+# --------------------------------------------------------------------------- impact
+
+
+def test_theme_impact_is_the_rate_with_minus_without_its_comments():
+    in_theme = np.array([True, True] + [False] * 8)
+    satisfied = np.array([False, False] + [True] * 7 + [False])
+    nps = np.array([-1.0, np.nan, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0, -1.0])
+    worth = themes.impact(in_theme, satisfied, nps)
+    # Rate 70% with the theme's two callbacks, 87.5% without: -17.5 points.
+    assert worth["rate"] == -17.5
+    assert worth["rate_low"] < -17.5 < worth["rate_high"]
+    # NPS over the nine with a score: 100 * 4/9 with, 100 * 5/8 without: -18.06 points.
+    assert worth["nps"] == -18.06
+    assert themes.impact(np.zeros(3, bool), np.ones(3, bool), np.ones(3))["rate"] is None
+
+
+def test_impact_table_ranks_complaints_by_cost_and_praise_by_gain():
+    entries = [
+        {"id": "a", "label_zh": "甲", "label_en": "A", "n": 5, "impact": {"rate": -1.0}},
+        {"id": "b", "label_zh": "乙", "label_en": "B", "n": 2, "impact": {"rate": -3.0}},
+        {"id": "c", "label_zh": "丙", "label_en": "C", "n": 9, "impact": {"rate": 2.0}},
+    ]
+    complaint = themes.impact_table({"side": "complaint", "themes": entries}, "en")
+    assert complaint["id"].tolist() == ["b", "a", "c"]
+    praise = themes.impact_table({"side": "praise", "themes": entries}, "zh")
+    assert praise[["id", "label"]].values.tolist() == [["c", "丙"], ["a", "甲"], ["b", "乙"]]
