@@ -114,11 +114,11 @@ TOKENIZER_REVISION = "1"
 # Numbers and counted quantities (三个, 两次, 20分钟) carry no theme.
 _NUMERAL = re.compile(r"[0-9零一二三四五六七八九十两几百千万半多]+[个次天小时分钟年月周块元公里号点]*")
 
-# Plates (粤A12345, 京AD12345), VINs (17 characters without I, O, Q) and anything holding a digit
-# name a car, not a theme (tokens are lower-cased).
-_PLATE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领][a-z][a-z0-9]{4,6}")
-_VIN = re.compile(r"[a-hj-npr-z0-9]{17}")
+# Plates (粤A12345, 京AD12345), VINs and counts (2次, 304元) all hold a digit: they name a car or a
+# number, not a theme.
 _DIGIT = re.compile(r"[0-9]")
+# Either of the two, in one match from a token's start.
+_NUMBERISH = re.compile(_NUMERAL.pattern + r"\Z|.*?[0-9]")
 
 # A token is kept when it holds a letter, digit or CJK character (punctuation and spaces go).
 _WORD_CHAR = re.compile(r"[^\W_]")
@@ -237,13 +237,10 @@ def entity_words() -> frozenset[str]:
 def is_entity(token: str, names: frozenset[str] = frozenset()) -> bool:
     """Return whether a token names a car, brand, place, plate, VIN, number or one of the given names."""
     t = token.lower()
-    return (
-        t in entity_words()
-        or t in names
-        or bool(_DIGIT.search(t))
-        or bool(_PLATE.fullmatch(t))
-        or bool(_VIN.fullmatch(t))
-    )
+    if t in _ENTITY_WORDS or t in names:
+        return True
+    # Plates, VINs and numbers all hold a digit (Chinese numerals are read by _NUMERAL).
+    return bool(_DIGIT.search(t))
 
 
 def name_pieces(names: Iterable[str | None]) -> frozenset[str]:
@@ -260,6 +257,9 @@ def name_pieces(names: Iterable[str | None]) -> frozenset[str]:
     lex = load_lexicon()
     known = {w for asp in lex.aspects for w in (*asp.terms, *asp.praise, *asp.complaint)} | lex.generic
     return frozenset(w for w in out if len(w) >= 2 and w not in known and w not in stopwords())
+
+
+_ENTITY_WORDS = entity_words()
 
 
 def drop_entities(tokens: Sequence[str], names: frozenset[str] = frozenset()) -> list[str]:
@@ -554,15 +554,14 @@ def content_words(tokens: Sequence[str], lexicon: Lexicon | None = None) -> list
     lex = lexicon or load_lexicon()
     stop = stopwords()
     # Single characters (等, 问, 换, 送) are too vague to define a topic; the lexicon still reads them.
-    return [
-        t
-        for t in tokens
-        if len(t) > 1
-        and t not in stop
-        and t not in lex.generic
-        and not _NUMERAL.fullmatch(t)
-        and not is_entity(t)
-    ]
+    dropped = _dropped(stop, lex.generic)
+    return [t for t in tokens if len(t) > 1 and t not in dropped and not _NUMBERISH.match(t)]
+
+
+@cache
+def _dropped(stop: frozenset[str], generic: frozenset[str]) -> frozenset[str]:
+    """Return the words that are never content: stopwords, generic words, brand/series/place names."""
+    return stop | generic | _ENTITY_WORDS
 
 
 def _analyse(
@@ -978,7 +977,7 @@ def fit_window(
     for i, toks in zip(missing, fresh, strict=True):
         tokens[i] = toks
     # The store's own names (models, advisors, agents, stores) are never themes.
-    names = name_pieces(con.execute(sql("theme_entity_names")).fetchnumpy()["name"].tolist())
+    names = name_pieces(str(row[0]) for row in con.execute(sql("theme_entity_names")).fetchall())
     mined = [drop_entities(t, names) for t in tokens] if names else tokens
     model = mine(mined, k=k, seed=seed, side=side)
     detail = _detail(model, mined, side)
