@@ -26,7 +26,7 @@ COMMANDS: dict[str, str] = {
     "rollback": "analytics.ingest.commands",
     "demo": "analytics.demo",
     "report": "analytics.kpi",
-    "themes": "analytics.themes",
+    "themes": "analytics.themes_eval",
     "churn": "analytics.churn",
     "maintenance": "analytics.maintenance",
     "deck": "analytics.deck",

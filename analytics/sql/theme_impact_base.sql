@@ -1,0 +1,13 @@
+-- one row per reached callback dated in [$start, $end) with an overall score (the month's
+-- satisfaction-rate base) and its recommend score, limited to $stores when given
+SELECT c.callback_id,
+       c.overall_score,
+       c.recommend_score
+FROM callbacks c
+LEFT JOIN service_orders o ON o.order_id = c.order_id
+WHERE c.callback_date >= $start
+  AND c.callback_date < $end
+  AND coalesce(c.reached, false)
+  AND c.overall_score IS NOT NULL
+  AND ($stores IS NULL OR list_contains($stores, o.store))
+ORDER BY c.callback_id

@@ -1,0 +1,252 @@
+"""Issue 16: the evaluation command, entities never themes, readable labels, clause-level polarity."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import cli, db, themes, themes_eval, themes_polarity
+
+EVAL_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "eval"
+PENG = EVAL_DIR / "peng2018_chinese_absa_car_phone_camera_notebook.csv"
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _clauses(text):
+    return [(c.text, c.polarity, c.turn) for c in themes_polarity.clauses(text, themes.tokenize)]
+
+
+# --------------------------------------------------------------------------- evaluate command
+
+
+@pytest.mark.skipif(not PENG.is_file(), reason="../shared/eval is not beside the repository")
+def test_evaluate_runs_on_a_slice_of_a_public_corpus(capsys):
+    code = cli.main(
+        [
+            "themes", "evaluate", "--file", str(PENG), "--text-column", "sentence",
+            "--label-column", "aspect", "--label-rule", "top-terms", "--top-terms", "5",
+            "--part", "dev", "--limit", "120", "--json",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["n"], result["k"], result["labels"], result["part"]) == (120, 5, 5, "dev")
+    for name in ("method", "baseline"):
+        r = result[name]
+        assert 0.0 <= r["nmi"] <= 1.0 and 0.0 < r["purity"] <= 1.0
+        assert sum(theme["n"] for theme in r["themes"]) == round(r["assigned"] * 120)
+        assert len(r["themes"]) == 5
+    # The five most frequent aspect terms of this corpus name themselves: the method finds them.
+    assert result["method"]["nmi"] >= 0.6
+
+
+def _write(tmp_path: Path, rows: list[tuple[str, str]]) -> Path:
+    path = tmp_path / "labelled.csv"
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(path, index=False)
+    return path
+
+
+GROUPS = {
+    "wait": ["等了很久才修好车", "排队等待时间太长", "等待时间太长了", "修车排队等了很久", "排队等待太久"],
+    "price": ["工时费价格太贵", "配件价格偏贵", "收费价格不透明", "价格太贵工时费高", "配件收费偏贵"],
+    "wash": ["洗车没洗干净", "洗车不干净车顶脏", "洗车洗得很干净", "车内洗车吸尘干净", "洗车不仔细很脏"],
+}
+
+
+def test_evaluate_finds_clean_groups_and_reports_both_methods(tmp_path, capsys):
+    rows = [(text, label) for label, texts in GROUPS.items() for text in texts] * 2
+    rows = [(f"{text}（{i}）", label) for i, (text, label) in enumerate(rows)]
+    path = _write(tmp_path, rows)
+    args = ["themes", "evaluate", "--file", str(path), "--text-column", "text", "--label-column", "label"]
+    assert cli.main([*args, "--part", "all", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["n"], result["k"]) == (30, 3)
+    assert result["method"]["nmi"] == 1.0
+    assert result["method"]["assigned"] == 1.0
+    assert cli.main([*args, "--part", "all"]) == 0
+    text = capsys.readouterr().out
+    assert "method   NMI 1.000" in text and "baseline NMI" in text
+
+
+def test_evaluate_refuses_bad_input_in_one_sentence(tmp_path, capsys):
+    path = _write(tmp_path, [("洗车很干净", "wash"), ("价格太贵", "price")])
+    code = cli.main(
+        ["themes", "evaluate", "--file", str(path), "--text-column", "评论", "--label-column", "label"]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: The table has no column '评论'") and "Traceback" not in err
+
+
+def test_split_is_fixed_and_halves_the_rows():
+    parts = [themes_eval.split_part(i) for i in range(2000)]
+    assert parts[:6] == [themes_eval.split_part(i) for i in range(6)]
+    assert 900 < parts.count("dev") < 1100
+    assert themes_eval.split_part(7, seed=1) == themes_eval.split_part(7, seed=1)
+
+
+def test_dominant_group_labels_leave_out_ties():
+    frame = pd.DataFrame(
+        {
+            "content": ["a", "b", "c"],
+            "service_wait": [1, -2, 1],
+            "service_attitude": [0, -2, -2],
+            "price_level": [1, 1, 1],
+        }
+    )
+    texts, labels = themes_eval.labelled_texts(
+        frame, "content", "service,price", "dominant-group", part="all"
+    )
+    assert (texts, labels) == (["a", "b"], ["service", "price"])
+
+
+# --------------------------------------------------------------------------- entities
+
+
+BRANDS = [
+    "一汽大众探岳",
+    "东风日产轩逸",
+    "广汽丰田凯美瑞",
+    "东风本田思域",
+    "吉利博越",
+    "长安CS75",
+    "奥迪A4L",
+    "东风标致408",
+]
+PROBLEMS = {
+    "gearbox": "变速箱顿挫",
+    "noise": "发动机异响",
+    "paint": "漆面起泡掉漆",
+    "screen": "车机黑屏死机",
+}
+
+
+def test_complaint_titles_give_the_problems_never_the_brands():
+    titles, truth = [], []
+    for i, brand in enumerate(BRANDS * 3):
+        for key, problem in PROBLEMS.items():
+            titles.append(f"{brand}{problem}，投诉{i % 4 + 1}次")
+            truth.append(key)
+    tokens = themes.tokenize(titles)
+    found = themes_eval.discover(tokens, k=4)
+    entity = themes.entity_words()
+    for words in found.words.values():
+        assert words and not any(w in entity or themes.is_entity(w) for w in words)
+    # Each discovered theme is one problem, whatever the brand and series.
+    by_cluster: dict[str, set[str]] = {}
+    for cluster, key in zip(found.clusters, truth, strict=True):
+        by_cluster.setdefault(cluster, set()).add(key)
+    assert sorted(len(v) for v in by_cluster.values()) == [1, 1, 1, 1]
+    model = themes.mine(tokens, k=4)
+    for theme in model.themes.values():
+        if theme.source == "discovered":
+            assert not any(themes.is_entity(w) for w in theme.words), theme
+
+
+def test_store_names_plates_and_vins_are_entities():
+    names = themes.name_pieces(["王晓明", "广州天河丰田店", None, " "])
+    assert {"王晓明", "晓明"} <= names
+    assert themes.drop_entities(
+        ["王晓明", "热情", "粤b12345", "lsvfa49j232037048", "探岳", "2次"], names
+    ) == ["热情"]
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def test_function_words_never_make_a_label_and_english_is_never_chinese():
+    assert {"是不是", "车上", "一下"} <= themes.stopwords()
+    assert themes.content_words(["划痕", "是不是", "车上", "一下"]) == ["划痕"]
+    assert themes.english_label(["划痕", "车上"]) == "scratches"
+    assert themes.english_label(["中肯", "懂车"]) == "candid advice · car knowledge"
+    assert themes.english_label(["嘻嘻哈哈"]) == themes.UNTRANSLATED
+
+
+def test_demo_praise_quotes_hold_no_complaining_clause_and_english_labels_no_chinese(demo_db):
+    con = db.connect(demo_db, read_only=True)
+    try:
+        month = con.execute("SELECT max(strftime(callback_date, '%Y-%m')) FROM callbacks").fetchone()[0]
+        praise = themes.monthly_themes(con, month, "praise")
+        complaint = themes.monthly_themes(con, month, "complaint")
+    finally:
+        con.close()
+    quotes = [q for theme in praise["themes"] for q in theme["quotes"]]
+    assert quotes
+    for quote in quotes:
+        assert all(c.polarity >= 0 for c in themes_polarity.clauses(quote, themes.tokenize)), quote
+    for result in (praise, complaint):
+        for theme in result["themes"]:
+            assert not CJK.search(theme["label_en"]), theme["label_en"]
+    for entry in complaint["hidden"]:
+        assert not CJK.search(entry["label_en"]) and entry["n"] >= len(entry["quotes"]) >= 1
+
+
+# --------------------------------------------------------------------------- polarity
+
+
+def test_clause_polarity_follows_turns_and_negation():
+    assert _clauses("服务不错就是等太久") == [("服务不错", 1, False), ("就是等太久", -1, True)]
+    assert _clauses("可惜效率太低") == [("可惜效率太低", -1, True)]
+    assert _clauses("价格不贵，态度也好") == [("价格不贵", 1, False), ("态度也好", 1, False)]
+    assert _clauses("没问题") == [("没问题", 1, False)]
+    assert _clauses("太好了") == [("太好了", 1, False)]
+    assert themes_polarity.polarity("服务不错就是等太久", themes.tokenize) == -1
+    assert themes_polarity.polarity("有点贵，但是服务很热情", themes.tokenize) == 1
+    assert themes.praise_quote("服务不错就是等太久") == "服务不错"
+    assert themes.praise_quote("服务不错，很满意！") == "服务不错，很满意！"
+
+
+def test_a_satisfied_customers_grumble_is_a_hidden_complaint_about_waiting():
+    hidden = themes.hidden_complaints(["服务不错就是等太久", "很满意", "洗车很干净"])
+    assert [(h["id"], h["n"], h["quotes"]) for h in hidden] == [("efficiency", 1, ["就是等太久"])]
+
+
+def test_polarity_is_measured_against_a_naive_baseline(tmp_path, capsys):
+    path = tmp_path / "s.csv"
+    pd.DataFrame(
+        {
+            "text": ["服务不错就是等太久", "态度不好", "不贵，很满意", "一点也不热情"],
+            "label": ["0", "0", "1", "0"],
+        }
+    ).to_csv(path, index=False)
+    args = ["themes", "evaluate", "--file", str(path), "--text-column", "text", "--sentiment-column", "label"]
+    assert cli.main([*args, "--part", "all", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == 4
+    assert result["method"]["accuracy"] == 1.0
+    # Without turns and negation the word count reads 服务不错就是等太久 as even (positive by
+    # default) and 一点也不热情 as praise; it gets 态度不好 (a listed word) and 不贵，很满意 right.
+    assert result["baseline"]["accuracy"] == 0.5
+
+
+# --------------------------------------------------------------------------- impact
+
+
+def test_theme_impact_is_the_rate_with_minus_without_its_comments():
+    in_theme = np.array([True, True] + [False] * 8)
+    satisfied = np.array([False, False] + [True] * 7 + [False])
+    nps = np.array([-1.0, np.nan, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0, -1.0])
+    worth = themes.impact(in_theme, satisfied, nps)
+    # Rate 70% with the theme's two callbacks, 87.5% without: -17.5 points.
+    assert worth["rate"] == -17.5
+    assert worth["rate_low"] < -17.5 < worth["rate_high"]
+    # NPS over the nine with a score: 100 * 4/9 with, 100 * 5/8 without: -18.06 points.
+    assert worth["nps"] == -18.06
+    assert themes.impact(np.zeros(3, bool), np.ones(3, bool), np.ones(3))["rate"] is None
+
+
+def test_impact_table_ranks_complaints_by_cost_and_praise_by_gain():
+    entries = [
+        {"id": "a", "label_zh": "甲", "label_en": "A", "n": 5, "impact": {"rate": -1.0}},
+        {"id": "b", "label_zh": "乙", "label_en": "B", "n": 2, "impact": {"rate": -3.0}},
+        {"id": "c", "label_zh": "丙", "label_en": "C", "n": 9, "impact": {"rate": 2.0}},
+    ]
+    complaint = themes.impact_table({"side": "complaint", "themes": entries}, "en")
+    assert complaint["id"].tolist() == ["b", "a", "c"]
+    praise = themes.impact_table({"side": "praise", "themes": entries}, "zh")
+    assert praise[["id", "label"]].values.tolist() == [["c", "丙"], ["a", "甲"], ["b", "乙"]]
