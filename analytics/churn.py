@@ -30,7 +30,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import churn_model, db, queries
+from analytics import churn_model, db, kpi, queries
 from analytics.cli import add_db_option
 from analytics.config import settings
 from analytics.errors import UserError
@@ -101,8 +101,14 @@ def status_counts(
 def status_trend(
     con: duckdb.DuckDBPyConnection, as_of_dates: Sequence[date], stores: list[str] | None = None
 ) -> pd.DataFrame:
-    """Return one row per as-of date (oldest first): base, lost, at_risk, active counts."""
-    dates = sorted(set(as_of_dates))
+    """Return one row per as-of date (oldest first) whose windows the data cover: base, lost, at_risk,
+    active counts. A date whose active-base window reaches before the first work order is left out
+    (its counts would only show the history filling up, not customers leaving)."""
+    start = con.execute("SELECT min(visit_date) FROM service_orders").fetchone()
+    first_day = start[0] if start else None
+    dates = sorted(
+        d for d in set(as_of_dates) if first_day is not None and kpi.base_window_start(d) >= first_day
+    )
     frame = queries.run(con, "vehicle_status", {**churn_model.status_params(stores), "as_of_dates": dates})
     frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
     counts = pd.crosstab(frame["as_of"], frame["status"]).reindex(index=dates, columns=list(STATUSES))
