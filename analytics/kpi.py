@@ -43,14 +43,6 @@ KPI_NAMES: tuple[str, ...] = (
     "due_maintenance_return_rate",
 )
 RATE_KPIS: frozenset[str] = formatting.RATE_KPIS
-# What each KPI is counted from: its history starts on that table's first day.
-ORDER_KPIS: frozenset[str] = frozenset(
-    {"visits", "revenue", "appointment_rate", "lost", "at_risk", "due_maintenance_return_rate"}
-)
-CALLBACK_KPIS: frozenset[str] = frozenset(
-    {"reach_rate", "satisfaction_rate", "nps", "complaints", "complaint_timeliness"}
-)
-# 3DC coverage counts the month's visits and the callbacks after them: it needs both tables.
 STATUSES: tuple[str, ...] = ("ok", "provisional", "insufficient_history")
 
 # Labels come from the one text catalogue (data/i18n.toml), shared with the pages.
@@ -237,15 +229,10 @@ def history_needed(name: str, month: date) -> date:
     return first
 
 
-def _history_start(name: str, row: Mapping[str, Any]) -> date | None:
-    """Return the first data day of the table(s) a KPI is counted from (the later one for 3DC coverage)."""
-    orders, calls = row.get("orders_start"), row.get("callbacks_start")
-    if name in ORDER_KPIS:
-        return orders
-    if name in CALLBACK_KPIS:
-        return calls
-    known = [d for d in (orders, calls) if d is not None]
-    return max(known) if len(known) == 2 else None
+def _history_start(row: Mapping[str, Any]) -> date | None:
+    """Return the first data day (PRODUCT.md §2): the first day with a work order or a callback."""
+    known = [d for d in (row.get("orders_start"), row.get("callbacks_start")) if d is not None]
+    return min(known) if known else None
 
 
 def kpi_status(name: str, month: date, row: Mapping[str, Any], provisional: bool) -> dict[str, Any]:
@@ -253,7 +240,7 @@ def kpi_status(name: str, month: date, row: Mapping[str, Any], provisional: bool
     window reaches before the first data day (``needs_from``: the day the data would have to start),
     else ``provisional`` when the data end before it is final, else ``ok``; ``reason`` says it in words."""
     needed = history_needed(name, month)
-    start = _history_start(name, row)
+    start = _history_start(row)
     if start is None or start > needed:
         return {
             "status": "insufficient_history",
