@@ -380,3 +380,33 @@ def test_unsatisfied_not_followed_up_is_one_figure_on_the_overview_and_satisfact
         con.close()
     flags = page["red_flags"]
     assert (flags["flag"] == "no_followup").sum() == sat.followup_counts(listed)["open"]
+
+
+# --------------------------------------------------------------------------- the overview page
+
+
+@pytest.mark.parametrize(
+    ("lang", "sentence", "headline"),
+    [
+        ("en", "needs data from 2023-04-02 on", "Targets this month:"),
+        ("zh", "需要 2023-04-02 起的数据", "本月目标："),
+    ],
+)
+def test_overview_greys_a_figure_without_history_and_says_from_when(demo_env, lang, sentence, headline):
+    from tests.signing_in import start
+
+    at = start(lang=lang, page="pages/overview.py")
+    at.sidebar.selectbox(key="_w_month").set_value("2025-03").run()
+    assert not at.exception, [e.message for e in at.exception]
+    tiles = {m.label: m for m in at.metric}
+    lost = tiles[kpi.KPI_LABELS[lang]["lost"]]
+    at_risk = tiles[kpi.KPI_LABELS[lang]["at_risk"]]
+    assert (lost.value, lost.delta) == ("—", "")
+    assert (at_risk.value, at_risk.delta) == ("—", "")
+    assert f":gray[{sentence}]" in [c.value for c in at.caption]
+    assert at.info[0].value.startswith(headline)
+    # Visits have their history: a number, a change against February, and a "why?" breakdown.
+    visits = tiles[kpi.KPI_LABELS[lang]["visits"]]
+    assert visits.value != "—" and visits.delta
+    # Every tile with a figure has its "why?" button; the two greyed ones have no change to explain.
+    assert len(at.get("popover")) == 10
