@@ -98,6 +98,16 @@ def status_counts(
     return {"base": int(len(status)), **{s: int((status == s).sum()) for s in STATUSES}}
 
 
+def history_gap(con: duckdb.DuckDBPyConnection, as_of: date) -> date | None:
+    """Return the day the data would have to start for the active base as of ``as_of`` to be complete
+    (``kpi.base_window_start``), or None when the first work order is on or before it."""
+    start = con.execute("SELECT min(visit_date) FROM service_orders").fetchone()
+    needed = kpi.base_window_start(as_of)
+    if start and start[0] is not None and start[0] <= needed:
+        return None
+    return needed
+
+
 def status_trend(
     con: duckdb.DuckDBPyConnection, as_of_dates: Sequence[date], stores: list[str] | None = None
 ) -> pd.DataFrame:

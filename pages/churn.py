@@ -28,10 +28,17 @@ with st.spinner(t("churn.fitting")):
 counts = shot.counts()
 st.caption(t("churn.intro", as_of=as_of.isoformat(), base_days=cfg["base_days"], lost_days=cfg["lost_days"]))
 
+# The counts of a month end whose base window reaches before the data start are not figures (issue 15).
+gap = load(churn.history_gap, as_of)
 tiles = st.columns(3)
-tiles[0].metric(t("churn.base"), f"{counts['base']:,}", help=t("churn.base_help", days=cfg["base_days"]))
-tiles[1].metric(t("metric.lost"), f"{counts['lost']:,}", help=t("churn.lost_help", days=cfg["lost_days"]))
-tiles[2].metric(t("metric.at_risk"), f"{counts['at_risk']:,}", help=t("metric_def.at_risk"))
+if gap is None:
+    tiles[0].metric(t("churn.base"), f"{counts['base']:,}", help=t("churn.base_help", days=cfg["base_days"]))
+    tiles[1].metric(t("metric.lost"), f"{counts['lost']:,}", help=t("churn.lost_help", days=cfg["lost_days"]))
+    tiles[2].metric(t("metric.at_risk"), f"{counts['at_risk']:,}", help=t("metric_def.at_risk"))
+else:
+    for tile, key in zip(tiles, ("churn.base", "metric.lost", "metric.at_risk"), strict=True):
+        tile.metric(t(key), "—")
+        tile.caption(f":gray[{t('kpi_status.insufficient_history', date=gap.isoformat())}]")
 
 trend = load(churn.status_trend, tuple(churn.month_ends(f.months)), stores)
 if trend.empty:
