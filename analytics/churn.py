@@ -30,7 +30,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import churn_model, db, queries
+from analytics import churn_model, db, kpi, queries
 from analytics.cli import add_db_option
 from analytics.config import settings
 from analytics.errors import UserError
@@ -98,11 +98,27 @@ def status_counts(
     return {"base": int(len(status)), **{s: int((status == s).sum()) for s in STATUSES}}
 
 
+def history_gap(con: duckdb.DuckDBPyConnection, as_of: date) -> date | None:
+    """Return the day the data would have to start for the active base as of ``as_of`` to be complete
+    (``kpi.base_window_start``), or None when the first work order is on or before it."""
+    start = con.execute("SELECT min(visit_date) FROM service_orders").fetchone()
+    needed = kpi.base_window_start(as_of)
+    if start and start[0] is not None and start[0] <= needed:
+        return None
+    return needed
+
+
 def status_trend(
     con: duckdb.DuckDBPyConnection, as_of_dates: Sequence[date], stores: list[str] | None = None
 ) -> pd.DataFrame:
-    """Return one row per as-of date (oldest first): base, lost, at_risk, active counts."""
-    dates = sorted(set(as_of_dates))
+    """Return one row per as-of date (oldest first) whose windows the data cover: base, lost, at_risk,
+    active counts. A date whose active-base window reaches before the first work order is left out
+    (its counts would only show the history filling up, not customers leaving)."""
+    start = con.execute("SELECT min(visit_date) FROM service_orders").fetchone()
+    first_day = start[0] if start else None
+    dates = sorted(
+        d for d in set(as_of_dates) if first_day is not None and kpi.base_window_start(d) >= first_day
+    )
     frame = queries.run(con, "vehicle_status", {**churn_model.status_params(stores), "as_of_dates": dates})
     frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
     counts = pd.crosstab(frame["as_of"], frame["status"]).reindex(index=dates, columns=list(STATUSES))

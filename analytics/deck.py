@@ -46,6 +46,7 @@ from analytics import (
     churn_model,
     db,
     facts,
+    formatting,
     kpi,
     maintenance,
     overview,
@@ -184,13 +185,14 @@ def deck_data(
     progress(0.05, "kpis")
     summary = overview.overview(con, label, stores)
     series = summary["series"]
-    current = series[series["month"] == label]
-    provisional = {str(k): bool(p) for k, p in zip(current["kpi"], current["provisional"], strict=True)}
+    provisional = {
+        name: entry["status"] == "provisional" for name, entry in summary["report"]["kpis"].items()
+    }
     flags = summary["red_flags"]
     progress(0.2, "satisfaction")
     sat = satisfaction.monthly_satisfaction(con, stores, window[0], first)
-    driver_start = kpi.shift_month(first, -(int(cfg["driver_months"]) - 1))
-    drivers = satisfaction.dimension_drivers(con, stores, driver_start, first)
+    driver_start, driver_end = satisfaction.driver_window(first)
+    drivers = satisfaction.dimension_drivers(con, stores, driver_start, driver_end)
     means = satisfaction.dimension_scores(con, stores, window[0], first)
     progress(0.35, "praise")
     praise = themes.monthly_themes(con, label, "praise", stores)
@@ -231,7 +233,7 @@ def deck_data(
         .reset_index(drop=True),
         satisfaction=sat,
         drivers=drivers,
-        driver_start=kpi.month_label(driver_start),
+        driver_start=driver_start,
         dimension_means=means,
         praise=praise,
         complaint=complaint,
@@ -344,52 +346,39 @@ def _kpi_slide(d: DeckData, lang: str) -> Slide:
         ]
     ]
     marks: list[str | None] = [None]
-    checked = 0
-    missed: list[tuple[float, str]] = []  # (shortfall as a share of the target, KPI)
     for name in kpi.KPI_NAMES:
         entry = d.report["kpis"][name]
         band, value = entry["target"], entry["value"]
+        state = overview.target_state(entry)
         status, mark = "—", None
-        if band is not None and value is not None and d.provisional.get(name):
+        if state == "pending":
             # Judged only once final: the data end before its callbacks or returns are all in.
             status = text("deck.pending", lang)
-        elif band is not None and value is not None:
-            checked += 1
-            # Every target of DOMAIN.md is a floor: above the band is better, not a miss.
-            if value >= band[0]:
-                status, mark = text("deck.met", lang), "good"
-            else:
-                status, mark = text("deck.missed", lang), "bad"
-                missed.append(((band[0] - value) / band[0] if band[0] else 0.0, name))
-        shown = kpi.format_value(name, value) + (" *" if d.provisional.get(name) else "")
+        elif state == "no_history":
+            status = text("deck_status.no_history", lang)
+        elif state == "met":
+            status, mark = text("deck.met", lang), "good"
+        elif state == "missed":
+            status, mark = text("deck.missed", lang), "bad"
+        if entry.get("status") == "insufficient_history":
+            shown = formatting.status_note(entry, lang) or "—"
+        else:
+            shown = formatting.format_value(name, value) + (
+                " *" if entry.get("status") == "provisional" else ""
+            )
         rows.append(
             [
                 labels[name],
                 shown,
                 f"{entry['n']:,}",
-                kpi.format_target(name, band),
-                kpi.format_value(name, entry["prev_month"]),
-                kpi.format_value(name, entry["prev_year"]),
+                formatting.format_target(name, band),
+                formatting.format_value(name, entry["prev_month"]),
+                formatting.format_value(name, entry["prev_year"]),
                 status,
             ]
         )
         marks.append(mark)
-    if not checked:
-        takeaway = text("deck.kpi_no_targets", lang)
-    elif not missed:
-        takeaway = text("deck.kpi_all_met", lang, n=checked)
-    else:
-        _, worst = max(missed)
-        entry = d.report["kpis"][worst]
-        takeaway = text(
-            "deck.kpi_missed",
-            lang,
-            met=checked - len(missed),
-            n=checked,
-            label=labels[worst],
-            value=kpi.format_value(worst, entry["value"]),
-            target=kpi.format_target(worst, entry["target"]),
-        )
+    takeaway = overview.headline(d.report, lang)
     footnote = text("deck.provisional_note", lang) if any(d.provisional.values()) else ""
     return Slide(
         "kpis",
@@ -407,7 +396,7 @@ def _changes_slide(d: DeckData, lang: str) -> Slide:
         Number(
             text("deck.flag_no_followup", lang),
             f"{d.red_flags['no_followup']:,}",
-            text("deck.flag_no_followup_note", lang),
+            text("deck_status.no_followup_note", lang, month=d.month, as_of=d.as_of.isoformat()),
         ),
         Number(
             text("deck.flag_complaint_overdue", lang),
@@ -689,6 +678,14 @@ def _churn_slide(d: DeckData, lang: str) -> Slide:
         axis_min=0.0,
         labels=True,
     )
+    if trend.empty:
+        # No month end of the window has the history the active base needs: no figure to show.
+        return Slide(
+            "churn",
+            text("deck.churn_title", lang),
+            text("churn_issue15.trend_needs_data", lang),
+            charts=[reasons] if not top.empty else [],
+        )
     last = trend.iloc[-1]
     before = trend.iloc[-2] if len(trend) > 1 else last
     numbers = [

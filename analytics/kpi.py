@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics import db, facts, i18n, marts, queries, schedule
+from analytics import db, facts, formatting, i18n, marts, queries, schedule
 from analytics.cli import add_db_option
 from analytics.config import db_path, settings
 from analytics.errors import UserError
@@ -42,16 +42,8 @@ KPI_NAMES: tuple[str, ...] = (
     "at_risk",
     "due_maintenance_return_rate",
 )
-RATE_KPIS: frozenset[str] = frozenset(
-    {
-        "appointment_rate",
-        "coverage_3dc",
-        "reach_rate",
-        "satisfaction_rate",
-        "complaint_timeliness",
-        "due_maintenance_return_rate",
-    }
-)
+RATE_KPIS: frozenset[str] = formatting.RATE_KPIS
+STATUSES: tuple[str, ...] = ("ok", "provisional", "insufficient_history")
 
 # Labels come from the one text catalogue (data/i18n.toml), shared with the pages.
 KPI_LABELS: dict[str, dict[str, str]] = {
@@ -64,6 +56,7 @@ _TABLE_HEADERS: dict[str, tuple[str, ...]] = {
     )
     for lang in i18n.LANGUAGES
 }
+_STATUS_HEADER: dict[str, str] = {lang: i18n.text("kpi_status.header", lang) for lang in i18n.LANGUAGES}
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -133,8 +126,18 @@ def monthly_counts(
         con, "monthly_vehicle_counts", {**params, "months": firsts, "as_of_dates": as_of_dates}
     )
     data_end = queries.run(con, "data_end", {})["data_end"].iloc[0]
+    starts = queries.run(con, "data_start", {}).iloc[0]
+
+    def day(value: Any) -> date | None:
+        return None if pd.isna(value) else pd.Timestamp(value).date()
+
     frame = pd.DataFrame(
-        {"month": firsts, "data_end": None if pd.isna(data_end) else pd.Timestamp(data_end).date()}
+        {
+            "month": firsts,
+            "data_end": day(data_end),
+            "orders_start": day(starts["orders_start"]),
+            "callbacks_start": day(starts["callbacks_start"]),
+        }
     )
     for part in (orders, calls, vehicles):
         part = part.assign(month=pd.to_datetime(part["month"]).dt.date)
@@ -205,8 +208,57 @@ def _provisional(month: date, data_end: date | None) -> dict[str, bool]:
     return {name: end + timedelta(days=waits.get(name, 0)) > data_end for name in KPI_NAMES}
 
 
+def base_window_start(as_of: date) -> date:
+    """Return the first day of the active-base window as of ``as_of`` (the longer of the base and lost
+    windows): lost and at-risk counts as of ``as_of`` need data from that day on."""
+    churn = settings()["churn"]
+    window = max(int(churn["base_days"]), int(churn["lost_days"]))
+    return as_of - timedelta(days=window - 1)
+
+
+def history_needed(name: str, month: date) -> date:
+    """Return the first day a KPI of ``month`` looks back to: the month's first day for the month's
+    own events; for lost and at-risk customers (counted within the active base as of the month's
+    last day) the base window's first day; for the due-maintenance return rate the earliest last
+    maintenance that can fall due in the month (the routine interval before the month)."""
+    first = month.replace(day=1)
+    if name in ("lost", "at_risk"):
+        return base_window_start(month_end(first))
+    if name == "due_maintenance_return_rate":
+        return first - timedelta(days=int(schedule.sql_params()["routine_days"]))
+    return first
+
+
+def _history_start(row: Mapping[str, Any]) -> date | None:
+    """Return the first data day (PRODUCT.md §2): the first day with a work order or a callback."""
+    known = [d for d in (row.get("orders_start"), row.get("callbacks_start")) if d is not None]
+    return min(known) if known else None
+
+
+def kpi_status(name: str, month: date, row: Mapping[str, Any], provisional: bool) -> dict[str, Any]:
+    """Return ``{status, needs_from, reason}`` for one KPI of ``month``: ``insufficient_history`` when its
+    window reaches before the first data day (``needs_from``: the day the data would have to start),
+    else ``provisional`` when the data end before it is final, else ``ok``; ``reason`` says it in words."""
+    needed = history_needed(name, month)
+    start = _history_start(row)
+    if start is None or start > needed:
+        return {
+            "status": "insufficient_history",
+            "needs_from": needed.isoformat(),
+            "reason": f"needs data from {needed.isoformat()} on",
+        }
+    if provisional:
+        return {
+            "status": "provisional",
+            "needs_from": None,
+            "reason": "the data end before the figure is final",
+        }
+    return {"status": "ok", "needs_from": None, "reason": None}
+
+
 def kpis_from_counts(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Return ``{name: {value, n, num, den, provisional}}`` for one row of ``monthly_counts``."""
+    """Return ``{name: {value, n, num, den, provisional, status, needs_from, reason}}`` for one row of
+    ``monthly_counts``; a KPI with ``insufficient_history`` has no value."""
 
     def i(col: str) -> int:
         value = row[col]
@@ -242,7 +294,14 @@ def kpis_from_counts(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     nps = _ratio(100 * net, nps_n)
     out["nps"] = {"value": nps, "n": nps_n, "num": net, "den": nps_n}
     provisional = _provisional(row["month"], row.get("data_end"))
-    return {name: {**out[name], "provisional": provisional[name]} for name in KPI_NAMES}
+    result: dict[str, dict[str, Any]] = {}
+    for name in KPI_NAMES:
+        status = kpi_status(name, row["month"], row, provisional[name])
+        entry = {**out[name], "provisional": provisional[name], **status}
+        if status["status"] == "insufficient_history":
+            entry["value"] = None
+        result[name] = entry
+    return result
 
 
 def overview_months(month: str | date) -> list[date]:
@@ -302,8 +361,10 @@ def report(
     stores: list[str] | None = None,
     counts: Mapping[date, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Return ``{"month", "kpis": {name: {value, n, target, prev_month, prev_year}}}`` for ``month``.
+    """Return ``{"month", "kpis": {name: {value, n, target, status, needs_from, reason, provisional,
+    prev_month, prev_month_status, prev_year, prev_year_status}}}`` for ``month``.
 
+    A figure whose status is ``insufficient_history`` has no value, so no change is computed from it.
     ``counts`` may pass ``counts_by_month`` already computed for the same stores (it must hold the
     month, the month before and the same month a year earlier), saving the queries.
     """
@@ -321,8 +382,14 @@ def report(
                 "value": now[name]["value"],
                 "n": now[name]["n"],
                 "target": bands.get(name),
+                "status": now[name]["status"],
+                "needs_from": now[name]["needs_from"],
+                "reason": now[name]["reason"],
+                "provisional": now[name]["provisional"],
                 "prev_month": before[name]["value"],
+                "prev_month_status": before[name]["status"],
                 "prev_year": year_ago[name]["value"],
+                "prev_year_status": year_ago[name]["status"],
             }
             for name in KPI_NAMES
         },
@@ -386,7 +453,7 @@ def monthly_series(
     counts: Mapping[date, Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Return one row per (month, KPI) for the ``months`` months ending at ``end_month``: value, n, num, den,
-    provisional.
+    provisional, status, needs_from (value None where the history is insufficient).
 
     ``end_month`` defaults to the latest month with a visit; ``counts`` as in ``report``.
     """
@@ -399,32 +466,19 @@ def monthly_series(
     for month in firsts:
         for name, kpi in kpis_from_counts(counts[month]).items():
             rows.append({"month": month_label(month), "kpi": name, **kpi})
-    return pd.DataFrame(rows, columns=["month", "kpi", "value", "n", "num", "den", "provisional"])
+    return pd.DataFrame(
+        rows, columns=["month", "kpi", "value", "n", "num", "den", "provisional", "status", "needs_from"]
+    )
 
 
 def format_value(name: str, value: float | int | None) -> str:
-    """Return a KPI value as text for tables: rates as percentages, NPS signed, counts grouped."""
-    if value is None:
-        return "—"
-    if name in RATE_KPIS:
-        return f"{value:.1%}"
-    if name == "nps":
-        return f"{value:+.1f}"
-    if name == "revenue":
-        return f"{value:,.2f}"
-    return f"{int(value):,}"
+    """Return a KPI value as text, as everywhere else (``formatting.format_value``)."""
+    return formatting.format_value(name, value)
 
 
 def format_target(name: str, band: list[float] | None) -> str:
-    """Return a target band as text: one value when low equals high, "≥ low" when high is 100%."""
-    if band is None:
-        return "—"
-    low, high = band
-    if low == high:
-        return format_value(name, low)
-    if name in RATE_KPIS and high >= 1.0:
-        return f"≥ {format_value(name, low)}"
-    return f"{format_value(name, low)}–{format_value(name, high)}"
+    """Return a target band as text, as everywhere else (``formatting.format_target``)."""
+    return formatting.format_target(name, band)
 
 
 def _width(text: str) -> int:
@@ -440,7 +494,7 @@ def format_table(result: dict[str, Any], lang: str = "en", stores: list[str] | N
     """Return the report as a plain-text table with labels in ``lang`` (``en`` or ``zh``), titled with
     the month and the stores it covers."""
     labels = KPI_LABELS[lang]
-    rows = [list(_TABLE_HEADERS[lang])]
+    rows = [[*_TABLE_HEADERS[lang], _STATUS_HEADER[lang]]]
     for name, kpi in result["kpis"].items():
         target = format_target(name, kpi["target"])
         rows.append(
@@ -451,6 +505,7 @@ def format_table(result: dict[str, Any], lang: str = "en", stores: list[str] | N
                 target,
                 format_value(name, kpi["prev_month"]),
                 format_value(name, kpi["prev_year"]),
+                formatting.status_note(kpi, lang) or "",
             ]
         )
     widths = [max(_width(r[c]) for r in rows) for c in range(len(rows[0]))]

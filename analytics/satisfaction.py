@@ -18,20 +18,23 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import db, i18n, kpi, queries
+from analytics import db, formatting, i18n, kpi, queries, stats
 from analytics.config import settings
 from analytics.errors import UserError
 
 Z95 = 1.959963984540054
 DIMENSIONS: tuple[str, ...] = ("attitude", "quality", "timeliness", "price", "environment")
 BREAKDOWN_BY: tuple[str, ...] = ("advisor", "service_type", "model", "store")
-# Month-on-month tests: rates use a two-proportion z-test, event counts a Poisson test, NPS its own
-# variance. Lost and at-risk are stocks that drift with the base, not events of the month, and
-# revenue has no count model, so they are not tested.
+# Month-on-month tests (analytics/stats.py), one for every KPI: rates use a two-proportion z-test,
+# lost and at-risk customers the same test on their share of the active base, event counts a
+# Poisson test, revenue a compound Poisson test (each bill an event), NPS its own variance.
 CHANGE_KINDS: dict[str, str] = {
     **{name: "rate" for name in sorted(kpi.RATE_KPIS)},
+    "lost": "rate",
+    "at_risk": "rate",
     "visits": "count",
     "complaints": "count",
+    "revenue": "amount",
     "nps": "nps",
 }
 
@@ -48,6 +51,10 @@ _CHANGE_TEXT: dict[str, dict[str, str]] = {
         key: i18n.text(f"change.{key}", lang)
         for key in ("kpi_fell", "kpi_rose", "segment_fell", "segment_rose", "no_advisor")
     }
+    for lang in i18n.LANGUAGES
+}
+_SOURCE_TEXT: dict[str, dict[str, str]] = {
+    lang: {key: i18n.text(f"why.{key}", lang) for key in ("source_rose", "source_fell", *BREAKDOWN_BY)}
     for lang in i18n.LANGUAGES
 }
 
@@ -252,6 +259,15 @@ def dimension_drivers(
     return frame
 
 
+def driver_window(month: str | date) -> tuple[str, str]:
+    """Return the months (``YYYY-MM``, first and last) the dissatisfaction drivers are computed over for
+    ``month``: the ``deck.driver_months`` months ending with it, on the satisfaction page and in the deck
+    alike (one month of a single store holds too few unsatisfied answers to rank five dimensions)."""
+    last = kpi.parse_month(month)
+    first = kpi.shift_month(last, -(int(settings()["deck"]["driver_months"]) - 1))
+    return kpi.month_label(first), kpi.month_label(last)
+
+
 def breakdown(
     con: duckdb.DuckDBPyConnection,
     by: str,
@@ -309,21 +325,23 @@ def followup_list(
 
 
 def red_flags(
-    con: duckdb.DuckDBPyConnection, as_of: date | datetime, stores: list[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    as_of: date | datetime,
+    stores: list[str] | None = None,
+    since: date | None = None,
 ) -> pd.DataFrame:
     """Return the follow-up rows that need attention now, with a ``flag`` column.
 
-    ``no_followup``: callbacks of the last ``kpi.red_flag_unsatisfied_days`` days (``as_of``'s
-    day included) that need a follow-up and have none. ``complaint_overdue``: complaints of the
+    ``no_followup``: callbacks from ``since`` (default: the last ``kpi.red_flag_unsatisfied_days``
+    days) to ``as_of``'s day that need a follow-up and have none at ``as_of``. ``complaint_overdue``: complaints of the
     last ``kpi.red_flag_complaint_lookback_days`` days still unresolved at ``as_of`` and older
     than their level's limit; ``hours_overdue`` says by how much.
     """
     cfg = settings()["kpi"]
     ref = _reference_time(as_of)
     day = as_of.date() if isinstance(as_of, datetime) else as_of
-    recent = followup_list(
-        con, day - timedelta(days=int(cfg["red_flag_unsatisfied_days"]) - 1), day, stores, ref
-    )
+    start = since if since is not None else day - timedelta(days=int(cfg["red_flag_unsatisfied_days"]) - 1)
+    recent = followup_list(con, start, day, stores, ref)
     recent = recent[~recent["followed_up"]].assign(flag="no_followup")
     older = followup_list(
         con, day - timedelta(days=int(cfg["red_flag_complaint_lookback_days"])), day, stores, ref
@@ -338,18 +356,6 @@ def red_flags(
     if "hours_overdue" not in frame:
         frame["hours_overdue"] = pd.Series(dtype="float64")
     return frame[["flag", *[c for c in frame.columns if c != "flag"]]]
-
-
-def _z_rate(x1: int, n1: int, x0: int, n0: int) -> float | None:
-    if not n1 or not n0:
-        return None
-    pooled = (x1 + x0) / (n1 + n0)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
-    return (x1 / n1 - x0 / n0) / se if se else None
-
-
-def _z_count(x1: int, x0: int) -> float | None:
-    return (x1 - x0) / math.sqrt(x1 + x0) if x1 + x0 else None
 
 
 def _nps_variance(promoters: int, detractors: int, n: int) -> float:
@@ -414,13 +420,13 @@ def what_changed(
     stores: list[str] | None = None,
     counts: Mapping[date, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Return the KPI movements from the previous month to ``month`` larger than their noise, largest |z| first.
+    """Return every KPI movement from the previous month to ``month`` larger than its noise, largest |z| first.
 
-    Each item: ``kpi``, ``kind`` (rate, count, nps), ``key`` (``kpi_fell`` or ``kpi_rose``), ``params``
-    (before, after, n_before, n_after, z) and, for satisfaction, ``segment``: the advisor × service
-    type contributing most to the change. Rates use a pooled two-proportion z-test, counts a
-    Poisson test on the two counts (visits, complaints), NPS its multinomial variance; listed when
-    |z| > ``kpi.change_z``. A KPI still provisional in either month is left out.
+    Each item: ``kpi``, ``kind`` (rate, count, amount, nps), ``key`` (``kpi_fell`` or ``kpi_rose``),
+    ``params`` (before, after, n_before, n_after, z) and, for satisfaction, ``segment``: the advisor ×
+    service type contributing most to the change. Tests: ``CHANGE_KINDS``; listed when
+    |z| > ``kpi.change_z``. A KPI not ``ok`` in either month (provisional, or too little history)
+    is left out.
     ``counts`` may pass ``kpi.counts_by_month`` already computed for the same stores.
     """
     cfg = settings()["kpi"]
@@ -431,12 +437,19 @@ def what_changed(
     items: list[dict[str, Any]] = []
     for name, kind in CHANGE_KINDS.items():
         a, b = now[name], prev[name]
-        if a["value"] is None or b["value"] is None or a["provisional"] or b["provisional"]:
+        if a["value"] is None or b["value"] is None or a["status"] != "ok" or b["status"] != "ok":
             continue
         if kind == "rate":
-            z = _z_rate(a["num"], a["den"], b["num"], b["den"])
+            z = stats.two_proportion_z(a["num"], a["den"], b["num"], b["den"])
         elif kind == "count":
-            z = _z_count(a["num"], b["num"])
+            z = stats.poisson_z(a["num"], b["num"])
+        elif kind == "amount":
+            z = stats.compound_poisson_z(
+                float(a["value"]),
+                float(counts[after]["revenue_squares"] or 0.0),
+                float(b["value"]),
+                float(counts[before]["revenue_squares"] or 0.0),
+            )
         else:
             row_a, row_b = counts[after], counts[before]
             var = _nps_variance(int(row_a["promoters"]), int(row_a["detractors"]), a["n"]) + _nps_variance(
@@ -462,7 +475,7 @@ def what_changed(
             item["segment"] = _satisfaction_segment(con, before, after, stores)
         items.append(item)
     items.sort(key=lambda it: -abs(it["params"]["z"]))
-    return items[: int(cfg["change_max_items"])]
+    return items
 
 
 def describe_change(item: dict[str, Any], lang: str = "en") -> str:
@@ -471,12 +484,17 @@ def describe_change(item: dict[str, Any], lang: str = "en") -> str:
     name, params = item["kpi"], item["params"]
     sentence = text[item["key"]].format(
         label=kpi.KPI_LABELS[lang][name],
-        before=kpi.format_value(name, params["before"]),
-        after=kpi.format_value(name, params["after"]),
+        before=formatting.format_value(name, params["before"]),
+        after=formatting.format_value(name, params["after"]),
         n_after=f"{params['n_after']:,}",
     )
     segment = item.get("segment")
-    if segment:
+    source = (item.get("source") or {}).get(lang)
+    if source:
+        sentence += _SOURCE_TEXT[lang]["source_rose" if item["key"] == "kpi_rose" else "source_fell"].format(
+            by=_SOURCE_TEXT[lang][source["by"]], label=source["label"], share=f"{source['share']:.0%}"
+        )
+    elif segment:
         sentence += text["segment_rose" if item["key"] == "kpi_rose" else "segment_fell"].format(
             service=SERVICE_TYPE_LABELS[lang].get(segment["service_type"], segment["service_type"]),
             advisor=segment["advisor"] or text["no_advisor"],

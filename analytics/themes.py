@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     # here but only fitting a model needs it, so it is imported where a model is fitted.
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
-from analytics import themes_polarity
+from analytics import stats, themes_polarity
 from analytics.config import DATA_DIR, settings
 from analytics.errors import UserError
 from analytics.export import write_table
@@ -1105,12 +1105,10 @@ def hidden_complaints(
 
 
 def _z(n: int, total: int, prior_n: int, prior_total: int) -> float:
-    """Return the two-proportion z statistic of n/total against prior_n/prior_total."""
-    if total == 0 or prior_total == 0:
-        return 0.0
-    pooled = (n + prior_n) / (total + prior_total)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / total + 1 / prior_total))
-    return 0.0 if se == 0 else (n / total - prior_n / prior_total) / se
+    """Return the two-proportion z statistic of n/total against prior_n/prior_total (the one test of
+    ``analytics.stats``); 0.0, no evidence of a change, where the test is undefined."""
+    z = stats.two_proportion_z(n, total, prior_n, prior_total)
+    return 0.0 if z is None else z
 
 
 def monthly_themes(

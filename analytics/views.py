@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import duckdb
 
-from analytics import churn, facts, kpi, maintenance, overview, quality, themes
+from analytics import churn, facts, maintenance, overview, quality, themes
 from analytics import satisfaction as sat
 from analytics.marts import Call, call_of
 
@@ -24,14 +24,16 @@ RETENTION_GROUP = "model"
 def page_calls(month: str, months: Sequence[str], stores: list[str] | None) -> list[Call]:
     """Return the expensive calls of every page for one month, trend window and store choice."""
     start, end = months[0], month
-    first = kpi.parse_month(month)
     as_of = churn.month_ends([month])[0]
     churn_stores = tuple(stores) if stores else None
+    driver_start, driver_end = sat.driver_window(month)
     return [
         call_of(overview.overview, month, stores),
+        call_of(overview.why_tables, month, stores),
+        call_of(overview.month_as_of, month),
+        call_of(overview.open_followups, month, stores),
         call_of(sat.monthly_satisfaction, stores, start, end),
-        call_of(sat.dimension_drivers, stores, start, end),
-        call_of(sat.followup_list, first, kpi.month_end(first), stores),
+        call_of(sat.dimension_drivers, stores, driver_start, driver_end),
         call_of(sat.dimension_scores, stores, start, end),
         call_of(sat.breakdown, SATISFACTION_BREAKDOWN, (start, end), stores),
         call_of(themes.monthly_themes, month, "praise", stores),

@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics import kpi
 from analytics.config import settings
-from ui.formatting import metric_params
+from ui.formatting import metric_params, target_band
 from ui.i18n import t
 from ui.state import filters
 
@@ -19,11 +19,7 @@ names = kpi.KPI_NAMES
 rows = []
 for name in names:
     band = targets.get(name)
-    target = (
-        t("about.no_target")
-        if not band
-        else (f"≥ {band[0]:.0%}" if band[1] >= 1.0 else f"{band[0]:.0%}-{band[1]:.0%}")
-    )
+    target = target_band(name, band) or t("about.no_target")
     rows.append(
         {
             t("about.metric_header"): t(f"metric.{name}"),

@@ -29,31 +29,41 @@ with st.spinner(t("churn.fitting")):
 counts = shot.counts()
 st.caption(t("churn.intro", as_of=as_of.isoformat(), base_days=cfg["base_days"], lost_days=cfg["lost_days"]))
 
+# The counts of a month end whose base window reaches before the data start are not figures (issue 15).
+gap = load(churn.history_gap, as_of)
 tiles = st.columns(3)
-tiles[0].metric(t("churn.base"), f"{counts['base']:,}", help=t("churn.base_help", days=cfg["base_days"]))
-tiles[1].metric(t("metric.lost"), f"{counts['lost']:,}", help=t("churn.lost_help", days=cfg["lost_days"]))
-tiles[2].metric(t("metric.at_risk"), f"{counts['at_risk']:,}", help=t("metric_def.at_risk"))
+if gap is None:
+    tiles[0].metric(t("churn.base"), f"{counts['base']:,}", help=t("churn.base_help", days=cfg["base_days"]))
+    tiles[1].metric(t("metric.lost"), f"{counts['lost']:,}", help=t("churn.lost_help", days=cfg["lost_days"]))
+    tiles[2].metric(t("metric.at_risk"), f"{counts['at_risk']:,}", help=t("metric_def.at_risk"))
+else:
+    for tile, key in zip(tiles, ("churn.base", "metric.lost", "metric.at_risk"), strict=True):
+        tile.metric(t(key), "—")
+        tile.caption(f":gray[{t('kpi_status.insufficient_history', date=gap.isoformat())}]")
 
 trend = load(churn.status_trend, tuple(churn.month_ends(f.months)), stores)
-trend_fig = go.Figure()
-for status in ("lost", "at_risk"):
-    trend_fig.add_scatter(
-        x=trend["as_of"], y=trend[status], mode="lines+markers", name=t(f"churn.status.{status}")
+if trend.empty:
+    st.info(t("churn_issue15.trend_needs_data"))
+else:
+    trend_fig = go.Figure()
+    for status in ("lost", "at_risk"):
+        trend_fig.add_scatter(
+            x=trend["as_of"], y=trend[status], mode="lines+markers", name=t(f"churn.status.{status}")
+        )
+    trend_fig.update_layout(yaxis_title=t("churn.vehicles"), xaxis_title=t("churn.month_end"))
+    show(trend_fig, export_name("churn", "trend", f.month), title=t("churn.trend_title"), key="churn_trend")
+    first, last = trend.iloc[0], trend.iloc[-1]
+    st.caption(
+        t(
+            "churn.trend_caption",
+            start=first["as_of"].isoformat(),
+            end=last["as_of"].isoformat(),
+            lost_start=f"{first['lost']:,}",
+            lost_end=f"{last['lost']:,}",
+            risk_start=f"{first['at_risk']:,}",
+            risk_end=f"{last['at_risk']:,}",
+        )
     )
-trend_fig.update_layout(yaxis_title=t("churn.vehicles"), xaxis_title=t("churn.month_end"))
-show(trend_fig, export_name("churn", "trend", f.month), title=t("churn.trend_title"), key="churn_trend")
-first, last = trend.iloc[0], trend.iloc[-1]
-st.caption(
-    t(
-        "churn.trend_caption",
-        start=first["as_of"].isoformat(),
-        end=last["as_of"].isoformat(),
-        lost_start=f"{first['lost']:,}",
-        lost_end=f"{last['lost']:,}",
-        risk_start=f"{first['at_risk']:,}",
-        risk_end=f"{last['at_risk']:,}",
-    )
-)
 
 tab_list, tab_calls, tab_retention, tab_model = st.tabs(
     [t("churn.tab_list"), t("churn.tab_calls"), t("churn.tab_retention"), t("churn.tab_model")]

@@ -1,10 +1,10 @@
-"""Overview: the month at a glance for the morning meeting: KPI tiles, what changed, red flags."""
+"""Overview: the month at a glance for the morning meeting: KPI tiles, what changed and why, red flags."""
 
 import streamlit as st
 
-from analytics import overview, satisfaction
+from analytics import formatting, kpi, overview, satisfaction
 from ui.data import load
-from ui.formatting import LOWER_IS_BETTER, kpi_delta, kpi_value, metric_params, plain, target_band
+from ui.formatting import LOWER_IS_BETTER, kpi_delta, kpi_value, metric_params
 from ui.i18n import t
 from ui.state import filters
 from ui.widgets import deck_button, download_buttons, flag_table
@@ -18,30 +18,65 @@ if f.month is None:
 st.title(t("overview.title", month=f.month))
 deck_button(f.month, f.stores, f.lang)
 data = load(overview.overview, f.month, f.stores)
+why = load(overview.why_tables, f.month, f.stores)
 report, series = data["report"], data["series"]
+PREVIOUS = kpi.month_label(kpi.shift_month(kpi.parse_month(f.month), -1))
+# The deck's headline, in the same words: targets met, missed, pending and not judged alike.
+st.info(overview.headline(report, f.lang))
 
 TILE_ROWS = (
     ("visits", "revenue", "appointment_rate", "due_maintenance_return_rate"),
     ("coverage_3dc", "reach_rate", "satisfaction_rate", "nps"),
     ("complaints", "complaint_timeliness", "lost", "at_risk"),
 )
+
+
+def why_popover(column, name: str, entry: dict) -> None:
+    """Draw the tile's "why?" button: the month-on-month change split by advisor, service type, model or store."""
+    with column.popover(t("why.button"), width="stretch"):
+        st.markdown(f"**{t(f'metric.{name}')}** · {t('why.title', before=PREVIOUS, month=f.month)}")
+        tables = why.get(name, {})
+        if entry["value"] is None or entry["prev_month"] is None or not tables:
+            st.caption(t("why.unavailable"))
+            return
+        by = st.segmented_control(
+            t("why.by"),
+            list(tables),
+            default=list(tables)[0],
+            format_func=lambda key: t(f"why.{key}"),
+            key=f"why_by_{name}",
+        )
+        frame = tables[by or list(tables)[0]][f.lang]
+        st.dataframe(
+            overview.breakdown_display(frame, name, PREVIOUS, f.month, f.lang),
+            hide_index=True,
+            width="stretch",
+        )
+        st.caption(t("why.caption", change=kpi_delta(name, entry["value"], entry["prev_month"]) or "—"))
+
+
 for row in TILE_ROWS:
     for column, name in zip(st.columns(len(row)), row, strict=True):
         entry = report["kpis"][name]
+        status_note = formatting.status_note(entry, f.lang)
         # issue 14: a KPI whose field is missing from the data says why instead of showing 0%.
         missing = data.get("missing", {}).get(name)
-        if missing:
-            entry = {**entry, "value": None, "prev_month": None, "prev_year": None}
-        band = target_band(name, entry["target"])
+        if missing or entry["status"] == "insufficient_history":
+            # Never a number, a change or a chart point: the data cannot support the figure.
+            column.metric(
+                t(f"metric.{name}"), "—", help=t(f"metric_def.{name}", **metric_params()), border=True
+            )
+            column.caption(f":gray[{t(missing) if missing else status_note}]")
+            continue
+        notes = [t("overview.n", n=f"{entry['n']:,}")]
         yoy = kpi_delta(name, entry["value"], entry["prev_year"])
-        notes = [t(missing)] if missing else [t("overview.n", n=f"{entry['n']:,}")]
         if yoy:
             notes.append(t("overview.yoy", delta=yoy))
-        if band:
-            notes.append(t("overview.target", band=band))
-        if entry.get("provisional"):
-            notes.append(t("overview.provisional"))
-        spark = [v for v in series.loc[series["kpi"] == name, "value"].tolist() if v is not None]
+        words = overview.target_words(name, entry, f.lang)
+        # A pending target already says the figure is not final.
+        if status_note and overview.target_state(entry) != "pending":
+            notes.append(status_note)
+        spark = overview.sparkline(series, name)
         column.metric(
             t(f"metric.{name}"),
             kpi_value(name, entry["value"]),
@@ -52,7 +87,11 @@ for row in TILE_ROWS:
             chart_data=spark or None,
             chart_type="line",
         )
+        if words:
+            far = overview.target_state(entry) == "missed"
+            notes.insert(0, f":red[{words}]" if far else words)
         column.caption(" · ".join(notes))
+        why_popover(column, name, entry)
 st.caption(t("overview.tiles_caption", month=f.month))
 
 left, right = st.columns([3, 2])
@@ -61,14 +100,18 @@ with left:
     if not data["changes"]:
         st.write(t("overview.nothing_changed"))
     for change in data["changes"]:
-        st.markdown("- " + plain(satisfaction.describe_change(change, f.lang)))
+        st.text("• " + satisfaction.describe_change(change, f.lang))
 with right:
     st.subheader(t("overview.red_flags"))
     flags = data["red_flags"]
     st.caption(t("overview.red_flags_caption", as_of=str(data["as_of"])))
     for flag in ("no_followup", "complaint_overdue"):
         rows = flags[flags["flag"] == flag]
-        st.markdown(f"**{t(f'overview.flag_{flag}', n=len(rows))}**")
+        if flag == "no_followup":
+            label = t("overview_flags.no_followup", n=len(rows), month=f.month, as_of=str(data["as_of"]))
+        else:
+            label = t(f"overview.flag_{flag}", n=len(rows))
+        st.markdown(f"**{label}**")
         if len(rows):
             flag_table(rows, key=f"flag_{flag}")
             download_buttons(rows, f"overview_{flag}_{f.month}", key=f"dl_{flag}")

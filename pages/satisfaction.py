@@ -7,12 +7,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import kpi
+from analytics import kpi, overview
 from analytics import satisfaction as sat
 from analytics.config import settings
 from ui.auth import protect
 from ui.charts import BAD, GOOD, MUTED, NEUTRAL, export_name, show
 from ui.data import load
+from ui.formatting import format_ratio, kpi_value
 from ui.i18n import t
 from ui.state import filters
 from ui.widgets import download_buttons, field_label
@@ -33,13 +34,13 @@ TOP = 105  # room above a chart for its title and a two-row legend
 
 
 def pct(value: float | None) -> str:
-    """Return a share as a percentage with one decimal, or a dash."""
-    return "—" if value is None else f"{value:.1%}"
+    """Return a share as a percentage with one decimal, or a dash (the one KPI formatter)."""
+    return kpi_value("satisfaction_rate", value)
 
 
 def signed(value: float | None) -> str:
-    """Return an NPS value with its sign, or a dash."""
-    return "—" if value is None else f"{value:+.0f}"
+    """Return an NPS value with its sign and one decimal, or a dash (the one KPI formatter)."""
+    return kpi_value("nps", value)
 
 
 def dim_label(dimension: str) -> str:
@@ -235,7 +236,7 @@ def driver_figure(drivers) -> go.Figure:
         key=lambda r: int(r["rank"]) if pd.notna(r["rank"]) else 99,
     )
     labels = [
-        t("satisfaction.driver_label", dimension=dim_label(r["dimension"]), rr=f"{r['effect']:.1f}")
+        t("satisfaction.driver_label", dimension=dim_label(r["dimension"]), rr=format_ratio(r["effect"]))
         if pd.notna(r["effect"])
         else dim_label(r["dimension"])
         for r in rows
@@ -352,10 +353,14 @@ st.caption(
 
 monthly = load(sat.monthly_satisfaction, f.stores, START, END)
 summary = sat.trend_summary(monthly, END)
-drivers = load(sat.dimension_drivers, f.stores, START, END)
+# The drivers' window is the deck's (one definition of the top driver everywhere), stated in labels.
+DRIVER_START, DRIVER_END = sat.driver_window(END)
+DRIVER_MONTHS = int(settings()["deck"]["driver_months"])
+drivers = load(sat.dimension_drivers, f.stores, DRIVER_START, DRIVER_END)
 driver = sat.top_driver(drivers)
-FIRST_DAY = kpi.parse_month(END)
-followups = load(sat.followup_list, FIRST_DAY, kpi.month_end(FIRST_DAY), f.stores)
+# The month's follow-up list as known on its last day (or the data's end): the overview's red flag.
+followups = load(overview.open_followups, END, f.stores)
+AS_OF = load(overview.month_as_of, END)
 counts = sat.followup_counts(followups)
 
 tiles = st.columns([1, 1, 1.3, 1])
@@ -368,7 +373,9 @@ tiles[2].metric(
     dim_label(driver["dimension"]) if driver else "—",
     border=True,
 )
-tiles[3].metric(t("satisfaction.tile_open", month=END), f"{counts['open']:,}", border=True)
+tiles[3].metric(
+    t("satisfaction_issue15.tile_open_as_of", month=END, as_of=str(AS_OF)), f"{counts['open']:,}", border=True
+)
 if summary:
     tiles[0].caption(
         t(
@@ -390,9 +397,9 @@ if driver:
     tiles[2].caption(
         t(
             "satisfaction.tile_driver_note",
-            rr=f"{driver['effect']:.1f}",
+            rr=format_ratio(driver["effect"]),
             n=f"{driver['n']:,}",
-            months=len(f.months),
+            months=DRIVER_MONTHS,
         )
     )
 tiles[3].caption(
@@ -474,8 +481,8 @@ with left:
 with right:
     show(
         driver_figure(drivers),
-        export_name("satisfaction", "drivers", START, END, STORE),
-        title=t("satisfaction.driver_chart", period=short_period()),
+        export_name("satisfaction", "drivers", DRIVER_START, DRIVER_END, STORE),
+        title=t("satisfaction.driver_chart", period=f"{DRIVER_START} – {DRIVER_END}"),
     )
     if driver:
         text = t(
@@ -484,7 +491,7 @@ with right:
             low=f"{LOW_SCORE:g}",
             rate_low=pct(driver["rate_low"]),
             rate_other=pct(driver["rate_other"]),
-            rr=f"{driver['effect']:.1f}",
+            rr=format_ratio(driver["effect"]),
             n=f"{driver['n']:,}",
             n_low=f"{driver['n_low']:,}",
         )

@@ -124,10 +124,16 @@ def test_kpi_table_shows_the_report_with_target_status(built):
     visits = report["kpis"]["visits"]
     assert by_label["Service visits"][1:3] == [f"{visits['value']:,}", f"{visits['n']:,}"]
     coverage = report["kpis"]["coverage_3dc"]
-    status = "on target" if coverage["value"] >= 1.0 else "below target"
+    status = (
+        "pending"
+        if coverage["status"] == "provisional"
+        else "on target"
+        if coverage["value"] >= 1.0
+        else "below target"
+    )
     assert by_label["3DC coverage"][1] == kpi.format_value("coverage_3dc", coverage["value"])
     assert by_label["3DC coverage"][3:] == [
-        "100.0%",
+        "100%",
         kpi.format_value("coverage_3dc", coverage["prev_month"]),
         kpi.format_value("coverage_3dc", coverage["prev_year"]),
         status,
@@ -192,7 +198,8 @@ def test_english_and_chinese_decks_share_the_numbers(built):
 def test_kpi_takeaway_names_the_kpi_furthest_below_target():
     slides = deck.deck_slides(_fake_data({"coverage_3dc": 0.9, "due_maintenance_return_rate": 0.3}), "en")
     assert slides[1].takeaway == (
-        "2 of 4 final KPIs with a target are on target; Due-maintenance return rate is furthest below (30.0% against ≥ 60.0%)."
+        "Targets this month: 2 met, 2 missed, 0 pending (data not final), 0 not judged (history too short)."
+        " Furthest below: Due-maintenance return rate, 30.0% against ≥ 60%."
     )
     assert slides[1].marks[1:5] == [None, None, "good", "bad"]
 
@@ -200,8 +207,13 @@ def test_kpi_takeaway_names_the_kpi_furthest_below_target():
 def test_provisional_kpis_are_pending_not_judged():
     data = _fake_data({"coverage_3dc": 0.5, "due_maintenance_return_rate": 0.3})
     data.provisional = {"coverage_3dc": True, "due_maintenance_return_rate": True}
+    for name in data.provisional:
+        data.report["kpis"][name]["status"] = "provisional"
     slide = deck.deck_slides(data, "en")[1]
-    assert slide.takeaway == "All 2 final KPIs with a target are on target this month."
+    # Pending targets are counted alongside the met and the missed ones, not left out of the count.
+    assert slide.takeaway == (
+        "Targets this month: 2 met, 0 missed, 2 pending (data not final), 0 not judged (history too short)."
+    )
     by_kpi = {row[0]: row for row in slide.table[1:]}
     assert by_kpi["3DC coverage"][1] == "50.0% *" and by_kpi["3DC coverage"][6] == "pending"
     assert slide.footnote == "* provisional: the data end before the figure is final."
@@ -209,7 +221,9 @@ def test_provisional_kpis_are_pending_not_judged():
 
 def test_kpi_takeaway_when_every_target_is_met():
     slides = deck.deck_slides(_fake_data({"coverage_3dc": 1.0, "due_maintenance_return_rate": 0.7}), "zh")
-    assert slides[1].takeaway == "本月可判定的 4 项有目标指标均已达标。"
+    assert slides[1].takeaway == (
+        "本月目标：达标 4 项，未达标 0 项，待定 0 项（数据尚未完整），0 项无法判定（历史数据不足）。"
+    )
 
 
 def _fake_data(values: dict[str, float]) -> deck.DeckData:
@@ -221,8 +235,14 @@ def _fake_data(values: dict[str, float]) -> deck.DeckData:
                 "value": values.get(name, 0.5 if name in kpi.RATE_KPIS else 10),
                 "n": 100,
                 "target": kpi.targets().get(name),
+                "status": "ok",
+                "needs_from": None,
+                "reason": None,
+                "provisional": False,
                 "prev_month": None,
+                "prev_month_status": "ok",
                 "prev_year": None,
+                "prev_year_status": "ok",
             }
             for name in kpi.KPI_NAMES
         },

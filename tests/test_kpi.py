@@ -77,8 +77,10 @@ def test_previous_month_and_last_year_values(kpi_con):
         "nps": (100.0, 20),
         "complaints": (0, 20),
         "complaint_timeliness": (None, 0),
-        "lost": (2, 33),  # VL3 and VL4 on 2024-05-31
-        "at_risk": (5, 33),  # VP1, VL1, VL2, VR2, VS2; VD2 at exactly 270 days is not above 1.5 x 180
+        # The base window of 2024-05-31 starts on 2022-06-02, before the first work order (2022-07-01):
+        # no value (the counts would be VL3 and VL4 lost; VP1, VL1, VL2, VR2, VS2 at risk).
+        "lost": (None, 33),
+        "at_risk": (None, 33),
         "due_maintenance_return_rate": (0.0, 2),  # VS1 due 05-30, VD2 due 05-31, neither back
     }
     assert values(kpi.month_kpis(kpi_con, "2023-06")) == {
@@ -91,8 +93,8 @@ def test_previous_month_and_last_year_values(kpi_con):
         "nps": (100.0, 1),
         "complaints": (0, 1),
         "complaint_timeliness": (None, 0),
-        "lost": (0, 3),
-        "at_risk": (2, 3),  # VL3 and VL4, 364 and 363 days
+        "lost": (None, 3),  # base window from 2021-07-01: history too short
+        "at_risk": (None, 3),
         "due_maintenance_return_rate": (None, 0),
     }
 
@@ -106,9 +108,10 @@ def test_empty_month_gives_none_values_and_zero_counts(kpi_con):
 
 def test_month_kpis_carry_numerator_and_denominator(kpi_con):
     result = kpi.month_kpis(kpi_con, "2024-06")
-    assert result["coverage_3dc"] == {"value": 0.8, "n": 5, "num": 4, "den": 5, "provisional": False}
-    assert result["nps"] == {"value": 40.0, "n": 5, "num": 2, "den": 5, "provisional": False}
-    assert result["complaint_timeliness"] == {"value": 0.5, "n": 6, "num": 3, "den": 6, "provisional": False}
+    ok = {"provisional": False, "status": "ok", "needs_from": None, "reason": None}
+    assert result["coverage_3dc"] == {"value": 0.8, "n": 5, "num": 4, "den": 5, **ok}
+    assert result["nps"] == {"value": 40.0, "n": 5, "num": 2, "den": 5, **ok}
+    assert result["complaint_timeliness"] == {"value": 0.5, "n": 6, "num": 3, "den": 6, **ok}
 
 
 def test_vehicle_status_edges_of_the_base_and_lost_windows(kpi_con):
@@ -186,21 +189,38 @@ def test_report_adds_targets_and_comparisons(kpi_con):
     result = kpi.report(kpi_con, "2024-06")
     assert result["month"] == "2024-06"
     assert list(result["kpis"]) == list(kpi.KPI_NAMES)
+    ok = {"status": "ok", "needs_from": None, "reason": None, "provisional": False}
     assert result["kpis"]["appointment_rate"] == {
         "value": 0.4,
         "n": 5,
         "target": [0.25, 0.30],
+        **ok,
         "prev_month": 0.5,
+        "prev_month_status": "ok",
         "prev_year": 1.0,
+        "prev_year_status": "ok",
     }
     assert result["kpis"]["complaint_timeliness"] == {
         "value": 0.5,
         "n": 6,
         "target": [1.0, 1.0],
+        **ok,
         "prev_month": None,
+        "prev_month_status": "ok",
         "prev_year": None,
+        "prev_year_status": "ok",
     }
-    assert result["kpis"]["lost"] == {"value": 3, "n": 37, "target": None, "prev_month": 2, "prev_year": 0}
+    # June's base window starts on 2022-07-02, inside the data; May's and last June's do not.
+    assert result["kpis"]["lost"] == {
+        "value": 3,
+        "n": 37,
+        "target": None,
+        **ok,
+        "prev_month": None,
+        "prev_month_status": "insufficient_history",
+        "prev_year": None,
+        "prev_year_status": "insufficient_history",
+    }
 
 
 def test_monthly_series_has_one_row_per_month_and_kpi(kpi_con):
@@ -227,31 +247,39 @@ def test_report_command_prints_the_json_shape_of_the_issue(kpi_db_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["month"] == "2024-06"
     assert set(out["kpis"]) == set(kpi.KPI_NAMES)
+    ok = {"status": "ok", "needs_from": None, "reason": None, "provisional": False}
     assert out["kpis"]["satisfaction_rate"] == {
         "value": 2 / 3,
         "n": 3,
         "target": None,
+        **ok,
         "prev_month": 0.95,
+        "prev_month_status": "ok",
         "prev_year": 1.0,
+        "prev_year_status": "ok",
     }
     assert out["kpis"]["due_maintenance_return_rate"] == {
         "value": 1.0,
         "n": 1,
         "target": [0.6, 1.0],
+        **ok,
         "prev_month": 0.0,
+        "prev_month_status": "ok",
         "prev_year": None,
+        "prev_year_status": "ok",
     }
 
 
 def test_report_command_table_in_chinese_and_english(kpi_db_path, capsys):
     assert cli.main(["report", "--month", "2024-06", "--lang", "zh", "--db", str(kpi_db_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split() == ["指标", "数值", "样本量", "目标", "上月", "去年同期"]
+    assert lines[1].split() == ["指标", "数值", "样本量", "目标", "上月", "去年同期", "状态"]
     assert lines[7].split() == ["满意率", "60.0%", "5", "—", "95.0%", "100.0%"]
     assert cli.main(["report", "--month", "2024-06", "--lang", "en", "--db", str(kpi_db_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[4].split() == ["Appointment", "rate", "40.0%", "5", "25.0%–30.0%", "50.0%", "100.0%"]
-    assert lines[13].split() == ["Due-maintenance", "return", "rate", "50.0%", "4", "≥", "60.0%", "0.0%", "—"]
+    assert lines[4].split() == ["Appointment", "rate", "40.0%", "5", "25%–30%", "50.0%", "100.0%"]
+    assert lines[11].split() == ["Lost", "customers", "3", "37", "—", "—", "—"]
+    assert lines[13].split() == ["Due-maintenance", "return", "rate", "50.0%", "4", "≥", "60%", "0.0%", "—"]
 
 
 @pytest.mark.parametrize(

@@ -230,12 +230,19 @@ def test_empty_database_gives_empty_frames_and_no_changes():
     assert sat.what_changed(con, "2024-06") == []
     assert sat.breakdown(con, "advisor", "2024-06").empty
     assert len(sat.dimension_drivers(con)) == 5  # relative-risk rows with n 0, no logistic fit
+    # No data at all: every figure's history is insufficient, and it says from when it would need data.
     assert kpi.report(con, "2024-06")["kpis"]["visits"] == {
         "value": None,
         "n": 0,
         "target": None,
+        "status": "insufficient_history",
+        "needs_from": "2024-06-01",
+        "reason": "needs data from 2024-06-01 on",
+        "provisional": False,
         "prev_month": None,
+        "prev_month_status": "insufficient_history",
         "prev_year": None,
+        "prev_year_status": "insufficient_history",
     }
 
 

@@ -1,62 +1,43 @@
-"""How KPI values are written on tiles, in lists and in captions."""
+"""How KPI values are written on tiles, in lists and in captions: the one formatter of
+``analytics.formatting``, re-exported under the names the pages use."""
 
 from __future__ import annotations
 
-import math
-
 from analytics.config import settings
+from analytics.formatting import (
+    LOWER_IS_BETTER,
+    RATE_KPIS,
+    format_delta,
+    format_ratio,
+    format_target,
+    format_value,
+)
 
-RATES = frozenset(
-    {"appointment_rate", "coverage_3dc", "reach_rate", "satisfaction_rate", "complaint_timeliness",
-     "due_maintenance_return_rate"}
-)  # fmt: skip
-# KPIs where a rise is bad news (the delta arrow is coloured inversely).
-LOWER_IS_BETTER = frozenset({"complaints", "lost", "at_risk"})
-
-
-def _missing(value: float | int | None) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+RATES = RATE_KPIS
+__all__ = [
+    "LOWER_IS_BETTER",
+    "RATES",
+    "format_ratio",
+    "kpi_delta",
+    "kpi_value",
+    "metric_params",
+    "target_band",
+]
 
 
 def kpi_value(name: str, value: float | int | None) -> str:
-    """Return the KPI value as shown on a tile: rates in %, NPS signed, money in yuan."""
-    if _missing(value):
-        return "—"
-    assert value is not None
-    if name in RATES:
-        return f"{value:.1%}"
-    if name == "nps":
-        return f"{value:+.0f}"
-    if name == "revenue":
-        return f"¥{value:,.0f}"
-    return f"{value:,.0f}"
+    """Return the KPI value as shown everywhere: rates in %, NPS signed with one decimal, money in yuan."""
+    return format_value(name, value)
 
 
 def kpi_delta(name: str, value: float | int | None, other: float | int | None) -> str | None:
     """Return the change from ``other`` to ``value`` (points for rates), or None when unknown."""
-    if _missing(value) or _missing(other):
-        return None
-    assert value is not None and other is not None
-    diff = value - other
-    if name in RATES:
-        return f"{diff * 100:+.1f} pp"
-    if name == "nps":
-        return f"{diff:+.0f}"
-    if other:
-        return f"{diff:+,.0f} ({diff / other:+.0%})"
-    return f"{diff:+,.0f}"
+    return format_delta(name, value, other)
 
 
 def target_band(name: str, band: list[float] | None) -> str | None:
-    """Return a target band as text ("≥ 60%", "25%-30%"), or None."""
-    if not band:
-        return None
-    low, high = band
-    if name in RATES:
-        if high >= 1.0:
-            return f"≥ {low:.0%}" if low < 1.0 else "100%"
-        return f"{low:.0%}-{high:.0%}"
-    return f"{low:g}-{high:g}"
+    """Return a target band as text ("≥ 60%", "25%–30%"), or None."""
+    return format_target(name, band) if band else None
 
 
 def metric_params() -> dict[str, int | float]:

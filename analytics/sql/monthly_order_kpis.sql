@@ -1,4 +1,4 @@
--- one row per requested month: visits, revenue, booked visits and visits covered by a 3DC attempt
+-- one row per requested month: visits, revenue (and its sum of squared amounts), booked visits and visits covered by a 3DC attempt
 -- Covered: at least one 3DC attempt (reached or not) on the order dated 0 to coverage_3dc_days
 -- whole days after the visit; an attempt dated in the next month still covers its visit. A visit
 -- whose booking flag is unknown counts as not booked.
@@ -23,6 +23,7 @@ covered AS (
 SELECT m.month,
        count(v.order_id) AS visits,
        sum(v.amount) AS revenue,
+       sum(CAST(v.amount AS DOUBLE) * CAST(v.amount AS DOUBLE)) AS revenue_squares,
        count(v.order_id) FILTER (WHERE v.is_appointment) AS appointments,
        count(cv.order_id) AS covered_3dc
 FROM months AS m

@@ -1,6 +1,9 @@
 -- one row per callback dated in [start, end] that needs a follow-up: reached with an overall score below the threshold, or a complaint
 -- Followed up: a reached callback on the same vehicle or the same order within followup_days
 -- after it, or the complaint resolved; only what is known at the reference time as_of counts.
+-- A callback without a work order (a 7DC delivery call) shows the vehicle's owner from its latest
+-- work order (the vehicles table), the person to call now; a vehicle with no work order at all
+-- has no known owner, since callback files carry none into the callbacks table.
 WITH flagged AS (
     SELECT f.*,
            coalesce(f.reached, false) AND coalesce(f.overall_score < $satisfied_threshold, false) AS unsatisfied
@@ -40,7 +43,11 @@ followups AS (
     FROM later
     GROUP BY callback_id
 )
-SELECT u.callback_id, u.callback_date, u.callback_type, u.order_id, u.vin, u.plate, u.customer_name, u.phone,
+SELECT u.callback_id, u.callback_date, u.callback_type, u.order_id, u.vin,
+       CASE WHEN u.order_id IS NULL THEN coalesce(v.plate, u.plate) ELSE u.plate END AS plate,
+       CASE WHEN u.order_id IS NULL THEN coalesce(v.customer_name, u.customer_name) ELSE u.customer_name END
+           AS customer_name,
+       CASE WHEN u.order_id IS NULL THEN coalesce(v.phone, u.phone) ELSE u.phone END AS phone,
        u.store, u.advisor, u.service_type, u.model, u.agent,
        u.overall_score, u.attitude_score, u.quality_score, u.timeliness_score, u.price_score,
        u.environment_score, u.recommend_score, u.comment,
@@ -52,4 +59,5 @@ SELECT u.callback_id, u.callback_date, u.callback_type, u.order_id, u.vin, u.pla
        fu.next_callback_at IS NOT NULL OR coalesce(u.resolved_at <= $as_of, false) AS followed_up
 FROM needs AS u
 LEFT JOIN followups AS fu USING (callback_id)
+LEFT JOIN vehicles AS v ON v.vin = u.vin
 ORDER BY u.callback_date DESC, u.callback_id

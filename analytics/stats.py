@@ -1,0 +1,27 @@
+"""The significance tests shared by "what changed" (overview, deck) and the themes' rising flags."""
+
+from __future__ import annotations
+
+import math
+
+
+def two_proportion_z(x1: int, n1: int, x0: int, n0: int) -> float | None:
+    """Return the pooled two-proportion z statistic of x1/n1 against x0/n0; None when a sample is empty
+    or both proportions are 0 or 1 (no variance: the test says nothing)."""
+    if not n1 or not n0:
+        return None
+    pooled = (x1 + x0) / (n1 + n0)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
+    return (x1 / n1 - x0 / n0) / se if se else None
+
+
+def poisson_z(x1: int, x0: int) -> float | None:
+    """Return the z statistic of two event counts under a Poisson model; None when both are 0."""
+    return (x1 - x0) / math.sqrt(x1 + x0) if x1 + x0 else None
+
+
+def compound_poisson_z(total1: float, squares1: float, total0: float, squares0: float) -> float | None:
+    """Return the z statistic of two sums of amounts (revenue) whose events arrive as a Poisson process:
+    the variance of each sum is the sum of its squared amounts; None when both are 0."""
+    variance = squares1 + squares0
+    return (total1 - total0) / math.sqrt(variance) if variance > 0 else None
