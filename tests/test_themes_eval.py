@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -167,8 +168,11 @@ def test_function_words_never_make_a_label_and_english_is_never_chinese():
     assert themes.english_label(["嘻嘻哈哈"]) == themes.UNTRANSLATED
 
 
-def test_demo_praise_quotes_hold_no_complaining_clause_and_english_labels_no_chinese(demo_db):
-    con = db.connect(demo_db, read_only=True)
+def test_demo_praise_quotes_hold_no_complaining_clause_and_english_labels_no_chinese(demo_db, tmp_path):
+    # A private copy: another test of the session may hold the shared file open read-write.
+    copy = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, copy)
+    con = db.connect(copy)
     try:
         month = con.execute("SELECT max(strftime(callback_date, '%Y-%m')) FROM callbacks").fetchone()[0]
         praise = themes.monthly_themes(con, month, "praise")
