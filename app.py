@@ -11,6 +11,7 @@ import streamlit as st
 
 from analytics import db
 from analytics.config import db_path
+from ui.drop_folder import start_drop_folder
 from ui.i18n import t
 from ui.state import ENTRYPOINT_RAN, restore_from_link
 
@@ -33,6 +34,8 @@ def _home() -> None:
     # keeping the link's query parameters.
     st.switch_page(OVERVIEW, query_params={k: st.query_params.get_all(k) for k in st.query_params})
 
+
+start_drop_folder()  # off unless [watch] server_folder (or $ANALYTICS_WATCH_DIR) names a folder
 
 PAGES = {
     t("nav.section_dashboards"): [

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "restore": "analytics.backup",
     "hash-password": "analytics.auth",
     "bench": "analytics.bench",
+    "watch": "analytics.watch",
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 

@@ -47,6 +47,11 @@ def connection() -> duckdb.DuckDBPyConnection:
         st.stop()
 
 
+def shared_connection(path: str) -> duckdb.DuckDBPyConnection:
+    """Return the process-wide connection to ``path`` without drawing anything (for background threads)."""
+    return _connection(path)
+
+
 def cursor() -> duckdb.DuckDBPyConnection:
     """Return a fresh cursor: one per query, because reruns run in parallel threads."""
     return connection().cursor()
