@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "hash-password": "analytics.auth",
     "bench": "analytics.bench",
     "watch": "analytics.watch",
+    "send": "analytics.notify",
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 

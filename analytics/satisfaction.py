@@ -105,6 +105,21 @@ def _months(first: date, last: date) -> list[date]:
     return out
 
 
+def p_chart(successes: pd.Series, n: pd.Series) -> pd.DataFrame:
+    """Return per row (month) the p-chart centre (pooled rate), three-sigma lcl/ucl and ``signal``
+    (the row's rate outside its limits); rows without n have no limits and no signal."""
+    total = int(n.sum())
+    centre = successes.sum() / total if total else np.nan
+    valid = n.where(n > 0)
+    sigma = np.sqrt(centre * (1 - centre) / valid)
+    rate = successes / valid
+    lcl = (centre - 3 * sigma).clip(lower=0.0)
+    ucl = (centre + 3 * sigma).clip(upper=1.0)
+    return pd.DataFrame(
+        {"centre": centre, "lcl": lcl, "ucl": ucl, "signal": (rate < lcl) | (rate > ucl)}, index=n.index
+    )
+
+
 def monthly_satisfaction(
     con: duckdb.DuckDBPyConnection,
     stores: list[str] | None = None,
@@ -137,13 +152,9 @@ def monthly_satisfaction(
         }
     )
     frame = _with_wilson(frame)
-    total = int(frame["n"].sum())
-    centre = frame["satisfied"].sum() / total if total else np.nan
-    sigma = np.sqrt(centre * (1 - centre) / frame["n"].where(frame["n"] > 0))
-    frame["centre"] = centre
-    frame["lcl"] = (centre - 3 * sigma).clip(lower=0.0)
-    frame["ucl"] = (centre + 3 * sigma).clip(upper=1.0)
-    frame["signal"] = (frame["rate"] < frame["lcl"]) | (frame["rate"] > frame["ucl"])
+    limits = p_chart(frame["satisfied"], frame["n"])
+    for column in ("centre", "lcl", "ucl", "signal"):
+        frame[column] = limits[column]
     share_p = frame["promoters"] / frame["nps_n"].where(frame["nps_n"] > 0)
     share_d = frame["detractors"] / frame["nps_n"].where(frame["nps_n"] > 0)
     half = Z95 * np.sqrt(
