@@ -150,11 +150,16 @@ def test_csv_keeps_utf8_bom_and_writes_dates_as_days():
     assert "None" not in data.decode("utf-8-sig")
 
 
-def test_the_demo_churn_list_in_excel_reads_in_chinese(demo_env):
+def test_the_demo_churn_list_in_excel_reads_in_chinese(demo_db, tmp_path):
+    import shutil
+
     from analytics import churn, db
     from ui.widgets import coded_values
 
-    con = db.connect(demo_env, read_only=True)
+    # A copy: the test process may hold the shared demo open read-write (AppTests).
+    copy = tmp_path / "churn_xlsx.duckdb"
+    shutil.copy(demo_db, copy)
+    con = db.connect(copy, read_only=True)
     try:
         shot = churn.snapshot(con, date(2026, 10, 31))
     finally:
