@@ -9,9 +9,10 @@ import or rollback changes the data version, so stale results are never read; ``
 computes the default views (the latest month, all stores and each store) right after an import
 so the first visitor does not wait, and drops results of older versions.
 
-Payloads are pickled Python objects (frames, dicts, fitted models), which run code when read:
-each file is owner-only (0600 in a 0700 folder) and its SHA-256 is kept in the ``marts`` row, so
-a file that this program did not write is never unpickled (``private_files``).
+Payloads are written in a format that cannot run code when read (``safe_payload``: frames,
+series, dataclasses and plain values); only what it cannot hold exactly (fitted models) is
+pickled. Each file is owner-only (0600 in a 0700 folder) and its SHA-256 is kept in the
+``marts`` row, so a file that this program did not write is never read (``private_files``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any
 
 import duckdb
 
-from analytics import db, private_files
+from analytics import db, private_files, safe_payload
 from analytics.config import DATA_DIR, settings
 from analytics.errors import DiskFull, UserError
 
@@ -119,7 +120,20 @@ def folder(con: duckdb.DuckDBPyConnection) -> Path | None:
 
 
 def _payload_name(call: Call, version: int) -> str:
-    return hashlib.sha256(f"{call.fn}|{call.key}|{version}".encode()).hexdigest()[:32] + ".pickle"
+    return hashlib.sha256(f"{call.fn}|{call.key}|{version}".encode()).hexdigest()[:32] + ".payload"
+
+
+def _serialise(value: Any) -> bytes:
+    """Return a result as bytes: the safe format (no code runs when read) for frames, dataclasses
+    and plain values; a pickle only for what it cannot hold exactly (fitted models)."""
+    try:
+        return safe_payload.encode(value)
+    except safe_payload.Unsupported:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _deserialise(data: bytes) -> Any:
+    return safe_payload.decode(data) if safe_payload.is_safe(data) else pickle.loads(data)
 
 
 def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[bool, Any]:
@@ -137,12 +151,12 @@ def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[boo
     where = folder(con) if row[1] is not None else None  # a query: outside the try, so Ctrl-C stops
     try:
         if row[1] is None:
-            return True, pickle.loads(row[0])
+            return True, _deserialise(row[0])
         data = None if where is None else private_files.read_verified(where / row[1], row[2])
         if data is None:
             # Removed or replaced by hand (never unpickled then): compute it again.
             return False, None
-        return True, pickle.loads(data)
+        return True, _deserialise(data)
     except Exception:
         # Written by another version of a library: compute it again.
         return False, None
@@ -173,7 +187,7 @@ def has_marts(con: duckdb.DuckDBPyConnection) -> bool:
 
 def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, seconds: float) -> bool:
     """Keep a result for ``version``; return False when the database cannot take it (read-only)."""
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    data = _serialise(value)
     where = folder(con)
     name: str | None = None
     digest: str | None = None

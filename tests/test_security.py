@@ -304,15 +304,16 @@ def test_list_exports_neutralise_formula_column_names_too():
 @pytest.mark.parametrize(
     ("data", "shown"),
     [
+        ("[点我领取保养券](https://evil.example/x)", "\\[点我领取保养券\\](https\\://evil.example/x)"),
+        ('<a href="https://evil.example">陈静</a>', '\\<a href="https\\://evil.example"\\>陈静\\</a\\>'),
+        ("很好\n# 标题", "很好 # 标题"),
+        ("# 标题", "\\# 标题"),
+        ("1. 第一", "1\\. 第一"),
         (
-            "[点我领取保养券](https://evil.example/x)",
-            "\\[点我领取保养券\\]\\(https\\:\\/\\/evil\\.example\\/x\\)",
+            "加微信 www.evil.example 或 a@b.cn，$x$ **粗**",
+            "加微信 www\\.evil.example 或 a\\@b.cn，\\$x\\$ \\*\\*粗\\*\\*",
         ),
-        (
-            '<a href="https://evil.example">陈静</a>',
-            '\\<a href\\=\\"https\\:\\/\\/evil\\.example\\"\\>陈静\\<\\/a\\>',
-        ),
-        ("很好\n# 标题", "很好 \\# 标题"),
+        ("photo.csv: not a table (PNG)", "photo.csv: not a table (PNG)"),
         ("服务态度好", "服务态度好"),
     ],
 )
@@ -651,3 +652,53 @@ def test_on_a_really_full_disk_the_marts_command_says_so_and_cleans_up(demo_db, 
         assert not [p for p in mount.rglob("*") if p.name.endswith((".tmp", ".partial"))]
     finally:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_kept_page_results_are_stored_in_a_format_that_cannot_run_code(demo_db, tmp_path):
+    import shutil
+
+    from analytics import db, facts, marts, overview, safe_payload
+
+    path = tmp_path / "s.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    call = marts.call_of(overview.overview, facts.available_months(con)[1], None)
+    first = marts.cached(con, call, keep=True)
+    name = con.execute("SELECT file FROM marts WHERE name = $n", {"n": call.fn}).fetchone()[0]
+    data = (marts.folder(con) / name).read_bytes()
+    assert safe_payload.is_safe(data) and b"\x80\x04" not in data[:2]  # not a pickle
+    again = marts.fetch(con, call, db.data_version(con))[1]
+    assert safe_payload.same(again, first)
+    con.close()
+
+
+def test_the_safe_format_reads_back_frames_and_values_exactly_and_rebuilds_no_foreign_class():
+    import datetime as dt
+    import re
+
+    import numpy as np
+    import pandas as pd
+
+    from analytics import safe_payload
+
+    frame = pd.DataFrame(
+        {
+            "n": [1, 2],
+            "x": [0.5, float("nan")],
+            "s": pd.Series(["a", None], dtype="str"),
+            "i": pd.array([1, None], dtype="Int64"),
+            "d": pd.to_datetime(["2026-01-01", "2026-02-01"]),
+            "o": [dt.date(2026, 1, 1), ("a", 1)],
+        }
+    )
+    value = {"frame": frame, ("k", 1): [np.float64(1.5), np.arange(3), dt.date(2026, 3, 1), None, {1, 2}]}
+    assert safe_payload.same(safe_payload.decode(safe_payload.encode(value)), value)
+    with pytest.raises(safe_payload.Unsupported):
+        safe_payload.encode(re.compile("x"))
+    forged = safe_payload.MAGIC + b""
+    header = b'{"root": {"$": "dc", "m": "os", "q": "system", "f": {}}, "blobs": []}'
+    import struct
+
+    forged += struct.pack("<Q", len(header)) + header
+    with pytest.raises(ValueError, match="refusing to rebuild a class from os"):
+        safe_payload.decode(forged)

@@ -85,6 +85,7 @@ def _throttle(source: str) -> auth.SignInThrottle:
         window_seconds=60.0 * float(cfg.get("lock_minutes", 5)),
         client_max_failures=int(cfg.get("client_max_failures", 20)),
         max_wait_seconds=float(cfg.get("max_wait_seconds", 60)),
+        first_wait_seconds=float(cfg.get("first_wait_seconds", 1)),
     )
 
 

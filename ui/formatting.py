@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from analytics.config import settings
 from analytics.formatting import (
     LOWER_IS_BETTER,
@@ -50,12 +52,18 @@ def metric_params() -> dict[str, int | float]:
     }
 
 
-# Every ASCII punctuation character: CommonMark lets each be escaped with a backslash, and escaping
-# them all leaves no link, image, emphasis, HTML, maths or autolink (https\:\/\/...) in data.
-_MARKDOWN_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+# The characters that start Markdown (links and images, HTML, code, emphasis, strike-through,
+# maths); with them escaped a bracket or parenthesis in data is only text. Line-start markers
+# (headings, quotes, lists) and bare addresses (GFM autolinks) are handled separately.
+_MARKDOWN_ACTIVE = frozenset("\\`*_[]<>~$")
+_LINE_START = re.compile(r"^(\s*)(\d+)?([#>+=.)-])")
+_AUTOLINK = re.compile(r"(?i)(://|(?<=www)\.|@)")
 
 
 def plain(text: object) -> str:
     """Return data (a comment, a name, a file name) escaped so Markdown shows it as the text it is."""
     value = " ".join(str(text).splitlines())  # no new block (heading, list, quote) inside a line
-    return "".join("\\" + c if c in _MARKDOWN_PUNCTUATION else c for c in value)
+    value = "".join("\\" + c if c in _MARKDOWN_ACTIVE else c for c in value)
+    value = _LINE_START.sub(lambda m: m.group(1) + (m.group(2) or "") + "\\" + m.group(3), value)
+    # https\://, www\., a\@b: no bare address becomes a link.
+    return _AUTOLINK.sub(lambda m: "\\" + m.group(1), value)
