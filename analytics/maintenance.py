@@ -572,6 +572,12 @@ def _cutoffs(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple[dt.date, l
     return backtest_cutoff, training, final
 
 
+def _load_openmp() -> None:
+    """Load scikit-learn's compiled trees before ``threadpool_limits``: it limits only the thread
+    pools already loaded, and trees on unlimited OpenMP threads crawl on a busy machine."""
+    import sklearn.ensemble  # noqa: F401
+
+
 def fit(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date | None = None,
@@ -581,6 +587,7 @@ def fit(
 ) -> MaintenanceModel:
     """Return a model trained on snapshots before ``as_of`` (default: the last visit date), with its
     backtest at the latest cutoff whose 90-day outcome is complete; deterministic for a seed."""
+    _load_openmp()
     with threadpool_limits(limits=_config()["threads"]):
         return _fit(con, as_of, seed, progress or _quiet)
 
@@ -934,6 +941,7 @@ def score(
     if model.fitted is None:
         raise ValueError("a model card cannot score: use the fitted model it was made from")
     state = vehicle_state(con, as_of)
+    _load_openmp()
     with threadpool_limits(limits=_config()["threads"]):
         probs = model.fitted.predict(state, "maintenance")
         anyp = model.fitted.predict(state, "any")
