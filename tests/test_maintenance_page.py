@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -72,10 +73,12 @@ def _page(lang="en", month=None):
     return at
 
 
-def test_the_page_follows_the_month_picker_and_scores_the_base_at_that_months_end(demo_env):
+def test_the_page_follows_the_month_picker_and_scores_the_base_at_that_months_end(demo_env, tmp_path):
     at = _page(month="2025-12")
     assert any("2025-12-31" in c.value for c in at.caption)
-    con = db.connect(demo_env, read_only=True)
+    # A copy: the app holds the demo database open in this process with its own settings.
+    shutil.copy(demo_env, tmp_path / "copy.duckdb")
+    con = db.connect(tmp_path / "copy.duckdb", read_only=True)
     base = con.execute(
         "SELECT count(DISTINCT vin) FROM service_orders"
         " WHERE visit_date <= DATE '2025-12-31' AND visit_date > DATE '2025-12-31' - 730"
