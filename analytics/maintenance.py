@@ -20,21 +20,14 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import joblib
 import numpy as np
 import pandas as pd
-import sklearn
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.frozen import FrozenEstimator
-from sklearn.inspection import permutation_importance
-from sklearn.isotonic import IsotonicRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from analytics import db, private_files, queries, schedule
@@ -42,16 +35,26 @@ from analytics.config import DATA_DIR, db_path, settings
 from analytics.errors import UserError
 from analytics.export import has_phone, record_cli_export, write_table
 from analytics.i18n import LANGUAGES, text
-from analytics.model_matrix import binnable
+
+if TYPE_CHECKING:  # scikit-learn loads where a model is fitted or scored, not with the page's kept results
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.isotonic import IsotonicRegression
 
 HORIZONS: tuple[int, ...] = (30, 60, 90)
-MODEL_FORMAT = 1
+# What the model predicts: a maintenance visit (首保/定保/保养: what an invitation is for) and a
+# visit of any kind (what the "expected visits" figures of the workshop count).
+TARGETS: tuple[str, ...] = ("maintenance", "any")
+# The backtest's methods: the model and the two rules it has to beat (schedule, own rhythm).
+METHODS: tuple[str, ...] = ("model", "rule", "rhythm")
+MODEL_FORMAT = 2
 FIRST_MAINTENANCE = "first_maintenance"
 REACHABILITY: tuple[str, ...] = ("reachable", "untried", "hard_to_reach", "no_phone")
 
 # Model inputs, all known at the snapshot date; the order is the fitted model's column order.
+# The last two are categories (car model, type of the last visit); the others are numbers.
 FEATURES: tuple[str, ...] = (
     "days_to_due",
+    "rhythm_days_to_due",
     "due_fraction",
     "km_since_service",
     "days_since_service",
@@ -61,6 +64,8 @@ FEATURES: tuple[str, ...] = (
     "trend_from_fleet",
     "age_days",
     "new_car",
+    "first_maintenance_done",
+    "warranty_active",
     "days_since_visit",
     "visits",
     "visits_365",
@@ -76,8 +81,14 @@ FEATURES: tuple[str, ...] = (
     "last_score",
     "complaints_730",
     "items_due_count",
+    "month_of_year",
     "car_model",
+    "last_service_type",
 )
+CATEGORICAL: tuple[str, ...] = ("car_model", "last_service_type")
+# Directions known beforehand (+1: a higher value never lowers the chance of a visit; -1: never
+# raises it). The rest are left free: a long-overdue car is as likely lapsed as about to come.
+MONOTONE: dict[str, int] = {"visits_365": 1, "appointment_share": 1, "complaints_730": -1}
 # Car models get codes in order of frequency; the rarest beyond this count share "unknown".
 MAX_CAR_MODELS = 60
 
@@ -172,6 +183,21 @@ def _with_schedule(
     gap = out["maintenance_gap_days"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["gap_ratio"] = np.where(gap > 0, out["days_since_service"].to_numpy(dtype=float) / gap, np.nan)
+    # The owner's own rhythm: next maintenance one median interval after the last one (two or more
+    # maintenance visits); the schedule's due date for the others.
+    since_maint = (pd.Timestamp(as_of) - pd.to_datetime(out["last_maintenance"])).dt.days.to_numpy(
+        dtype=float
+    )
+    own = np.isfinite(gap) & (gap > 0) & np.isfinite(since_maint)
+    out["rhythm_days_to_due"] = np.where(own, gap - since_maint, out["days_to_due"].to_numpy(dtype=float))
+    churn_cfg = settings().get("churn", {})
+    age = out["age_days"].to_numpy(dtype=float)
+    in_warranty = (age <= 365.25 * float(churn_cfg.get("warranty_years", 3))) & (
+        out["km_now"].to_numpy(dtype=float) <= float(churn_cfg.get("warranty_km", 100000))
+    )
+    out["warranty_active"] = np.where(np.isfinite(age), in_warranty.astype(float), np.nan)
+    out["first_maintenance_done"] = out["first_maintenance_done"].astype(float)
+    out["month_of_year"] = float(as_of.month)
     out["last_reached"] = out["last_reached"].astype(float)
     out["reachability"] = _reachability(out)
     return out
@@ -230,13 +256,22 @@ def _schedule_plan(state: pd.DataFrame, visits: pd.DataFrame, as_of: dt.date) ->
 
     at = np.clip(np.nan_to_num(days_to_due, nan=0.0), 0, None)
     codes: list[list[str]] = [[FIRST_MAINTENANCE] if flag else [] for flag in new_car]
+    # How far past its interval each due item is at the as-of date: (code, km over, days over).
+    overdue: list[list[tuple[str, float, float]]] = [
+        [(FIRST_MAINTENANCE, km_now[i] - first.km, age[i] - first.days)] if flag else []
+        for i, flag in enumerate(new_car)
+    ]
     for it in items:
         if it.routine:
             flag = ~new_car
+            km_over, days_over = km_since - routine.km, days_since - routine.days
         else:
             flag = _reached(it, done_ago[it.key] + at, km_now + kmpd * at - done_km[it.key], None)
+            km_over = km_now - done_km[it.key] - it.km[0] if it.km else np.full(len(flag), np.nan)
+            days_over = done_ago[it.key] - it.days[0] if it.days else np.full(len(flag), np.nan)
         for i in np.flatnonzero(flag):
             codes[i].append(it.key)
+            overdue[i].append((it.key, float(km_over[i]), float(days_over[i])))
     return {
         "new_car": new_car.astype(float),
         "km_since_service": km_since,
@@ -246,6 +281,7 @@ def _schedule_plan(state: pd.DataFrame, visits: pd.DataFrame, as_of: dt.date) ->
         "rule_due_date": due_dates,
         "rule_due_km": km_now + kmpd * at,
         "items_due": [",".join(c) for c in codes],
+        "items_overdue": overdue,
         "items_due_count": np.array([float(len(c)) for c in codes]),
     }
 
@@ -322,7 +358,8 @@ def rule_score(days_to_due: np.ndarray, horizon: int) -> np.ndarray:
 
 
 def next_visits(con: duckdb.DuckDBPyConnection, as_of: dt.date, until: dt.date) -> pd.DataFrame:
-    """Return one row per vehicle with a maintenance visit in (as_of, until]: days to the first one."""
+    """Return one row per vehicle with a visit in (as_of, until]: days to the first maintenance visit
+    (``days_to_next_visit``, NaN without one) and to the first visit of any kind (``days_to_next_any``)."""
     return queries.run(
         con,
         "maintenance_next_visit",
@@ -331,7 +368,8 @@ def next_visits(con: duckdb.DuckDBPyConnection, as_of: dt.date, until: dt.date) 
 
 
 def _snapshot(con: duckdb.DuckDBPyConnection, cutoff: dt.date, until: dt.date) -> pd.DataFrame:
-    """Return the vehicle state at ``cutoff`` with its outcome: days to the next maintenance visit."""
+    """Return the vehicle state at ``cutoff`` with its outcomes up to ``until``: days to the next
+    maintenance visit and to the next visit of any kind."""
     state = vehicle_state(con, cutoff)
     outcome = next_visits(con, cutoff, until)
     frame = state.merge(outcome, on="vin", how="left")
@@ -339,8 +377,11 @@ def _snapshot(con: duckdb.DuckDBPyConnection, cutoff: dt.date, until: dt.date) -
     return frame
 
 
-def _labels(frame: pd.DataFrame, horizon: int) -> np.ndarray:
-    return (frame["days_to_next_visit"].to_numpy(dtype=float) <= horizon).astype(int)
+_OUTCOME = {"maintenance": "days_to_next_visit", "any": "days_to_next_any"}
+
+
+def _labels(frame: pd.DataFrame, horizon: int, target: str = "maintenance") -> np.ndarray:
+    return (frame[_OUTCOME[target]].to_numpy(dtype=float) <= horizon).astype(int)
 
 
 def _vocabulary(frame: pd.DataFrame) -> tuple[str, ...]:
@@ -351,9 +392,18 @@ def _vocabulary(frame: pd.DataFrame) -> tuple[str, ...]:
 
 
 def _matrix(frame: pd.DataFrame, vocab: Sequence[str]) -> np.ndarray:
-    numeric = frame[list(FEATURES[:-1])].to_numpy(dtype=float)
-    codes = pd.Categorical(frame["model"], categories=list(vocab)).codes.astype(float)
-    return np.column_stack([numeric, np.where(codes < 0, np.nan, codes)])
+    numeric = frame[[f for f in FEATURES if f not in CATEGORICAL]].to_numpy(dtype=float)
+    models = pd.Categorical(frame["model"], categories=list(vocab)).codes.astype(float)
+    kinds = pd.Categorical(frame["last_service_type"], categories=list(db.SERVICE_TYPES)).codes.astype(float)
+    return np.column_stack(
+        [numeric, np.where(models < 0, np.nan, models), np.where(kinds < 0, np.nan, kinds)]
+    )
+
+
+def _rule_days(frame: pd.DataFrame, method: str) -> np.ndarray:
+    """Return each vehicle's days to its due date by a rule: the schedule, or the owner's own rhythm."""
+    column = "days_to_due" if method == "rule" else "rhythm_days_to_due"
+    return frame[column].to_numpy(dtype=float)
 
 
 # --- the model --------------------------------------------------------------------------------
@@ -361,38 +411,47 @@ def _matrix(frame: pd.DataFrame, vocab: Sequence[str]) -> np.ndarray:
 
 @dataclass
 class Backtest:
-    """Quality of the model and of the schedule rule at the latest complete cutoff."""
+    """Quality of the model and of both rules at the latest complete cutoff, for both targets."""
 
     cutoff: dt.date
     training_cutoffs: list[dt.date]
     vehicles: int
-    metrics: pd.DataFrame  # one row per horizon and method (model, rule)
-    calibration: pd.DataFrame  # one row per horizon, method and probability bin
-    importance: pd.DataFrame  # one row per horizon and feature: drop in ROC AUC when shuffled
-    segments: pd.DataFrame  # one row per segment, horizon and method: ROC AUC there
-    due_error: dict[str, float]  # predicted due date against the actual next visit, in days
+    metrics: pd.DataFrame  # one row per target, horizon and method (model, rule, rhythm)
+    calibration: pd.DataFrame  # one row per target, horizon, method and probability bin
+    importance: pd.DataFrame  # one row per horizon and feature: drop in ROC AUC when shuffled (maintenance)
+    segments: pd.DataFrame  # one row per segment, horizon and method: ROC AUC there (maintenance)
+    due_error: dict[str, float]  # predicted due date against the actual next maintenance visit, in days
 
 
 @dataclass
 class Fitted:
-    """Calibrated classifiers per horizon with the car models they know, and the calibrated rule."""
+    """Calibrated classifiers per target and horizon with the car models they know, and the calibrated rules."""
 
     vocab: tuple[str, ...]
-    classifiers: dict[int, Any]
-    rules: dict[int, IsotonicRegression]
+    classifiers: dict[tuple[str, int], Any]
+    rules: dict[tuple[str, str, int], IsotonicRegression]
+    empty: tuple[int, ...] = ()  # input columns with no value at all in training, read as 0
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """Return the input matrix the classifiers were fitted on."""
+        x = _matrix(frame, self.vocab)
+        if self.empty:
+            x[:, list(self.empty)] = 0.0
+        return x
+
+    def predict(self, frame: pd.DataFrame, target: str = "maintenance") -> np.ndarray:
         """Return an (n, 3) array of visit probabilities by 30, 60 and 90 days, never decreasing."""
         if frame.empty:
             return np.zeros((0, len(HORIZONS)))
-        x = _matrix(frame, self.vocab)
-        probs = np.column_stack([self.classifiers[h].predict_proba(x)[:, 1] for h in HORIZONS])
+        x = self.matrix(frame)
+        probs = np.column_stack([self.classifiers[(target, h)].predict_proba(x)[:, 1] for h in HORIZONS])
         return np.maximum.accumulate(probs, axis=1)
 
 
 @dataclass
 class MaintenanceModel:
-    """A fitted model: one calibrated classifier per horizon, the calibrated rule, and its backtest."""
+    """A fitted model: a calibrated classifier per target and horizon, the calibrated rules, and its
+    backtest. ``fitted`` is None in a model card (see ``card``)."""
 
     as_of: dt.date
     database: str
@@ -401,29 +460,42 @@ class MaintenanceModel:
     trained_at: dt.datetime
     cutoffs: list[dt.date]
     rows: int
-    fitted: Fitted
+    fitted: Fitted | None
     backtest: Backtest
     train_seconds: float
-    sklearn_version: str = sklearn.__version__
+    sklearn_version: str = ""
     format: int = MODEL_FORMAT
 
+    def card(self) -> MaintenanceModel:
+        """Return what the page shows of the model (training and backtest) without the fitted
+        estimators, so reading a kept snapshot back does not load scikit-learn."""
+        return replace(self, fitted=None)
 
-def _classifier(seed: int) -> HistGradientBoostingClassifier:
+
+def _classifier(seed: int, rows: int) -> HistGradientBoostingClassifier:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     return HistGradientBoostingClassifier(
-        max_iter=60,
-        learning_rate=0.15,
+        max_iter=80,
+        learning_rate=0.1,
         max_leaf_nodes=15,
         max_bins=63,
-        min_samples_leaf=40,
+        # Small stores still split; large ones do not chase single vehicles.
+        min_samples_leaf=max(5, min(40, rows // 200)),
         l2_regularization=1.0,
         early_stopping=False,
-        categorical_features=[name == "car_model" for name in FEATURES],
+        categorical_features=[name in CATEGORICAL for name in FEATURES],
+        monotonic_cst=[MONOTONE.get(name, 0) for name in FEATURES],
         random_state=seed,
     )
 
 
 def _fit_horizons(frames: dict[dt.date, pd.DataFrame], seed: int) -> Fitted:
-    """Fit a classifier per horizon on all cutoffs but the latest, calibrate it on the latest."""
+    """Fit a classifier per target and horizon on all cutoffs but the latest, calibrate it on the latest."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.isotonic import IsotonicRegression
+
     latest = max(frames)
     cap = _config()["max_training_rows"]
     fit_frame = pd.concat([f for d, f in frames.items() if d != latest], ignore_index=True)
@@ -437,26 +509,32 @@ def _fit_horizons(frames: dict[dt.date, pd.DataFrame], seed: int) -> Fitted:
     if len(everything) > cap:
         everything = everything.sample(n=cap, random_state=seed).sort_index()
     vocab = _vocabulary(fit_frame)
-    classifiers: dict[int, Any] = {}
-    rules: dict[int, IsotonicRegression] = {}
-    for horizon in HORIZONS:
-        y_fit, y_cal = _labels(fit_frame, horizon), _labels(calib_frame, horizon)
-        # issue 14: the calibration splits the latest date in five; fewer than five vehicles of a
-        # kind there (a store of a few dozen cars) cannot be split, so that is too little history.
-        if len(set(y_fit)) < 2 or min(np.bincount(np.asarray(y_cal, dtype=int), minlength=2)) < 5:
-            raise UserError(
-                "Too little history to train: the training dates need both vehicles that came in for "
-                "maintenance and vehicles that did not (at least five of each on the latest date). Import more months "
-                "of work orders."
-            )
-        base = _classifier(seed).fit(binnable(_matrix(fit_frame, vocab)), y_fit)
-        # Calibrate on a later date than the fit, as the model will be used: on the future.
-        calibrated = CalibratedClassifierCV(FrozenEstimator(base), method=_config()["calibration"])
-        classifiers[horizon] = calibrated.fit(_matrix(calib_frame, vocab), y_cal)
-        rules[horizon] = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
-            rule_score(everything["days_to_due"].to_numpy(dtype=float), horizon), _labels(everything, horizon)
-        )
-    return Fitted(vocab=vocab, classifiers=classifiers, rules=rules)
+    raw = _matrix(fit_frame, vocab)
+    # A column with no value at all (no callbacks imported yet, no purchase dates) cannot be binned.
+    empty = tuple(int(i) for i in np.flatnonzero(~np.isfinite(raw).any(axis=0)))
+    fitted = Fitted(vocab=vocab, classifiers={}, rules={}, empty=empty)
+    x_fit, x_cal = fitted.matrix(fit_frame), fitted.matrix(calib_frame)
+    for target in TARGETS:
+        for horizon in HORIZONS:
+            y_fit, y_cal = _labels(fit_frame, horizon, target), _labels(calib_frame, horizon, target)
+            # issue 14: the calibration splits the latest date in five; fewer than five vehicles of
+            # a kind there (a store of a few dozen cars) cannot be split, so that is too little history.
+            if len(set(y_fit)) < 2 or min(np.bincount(np.asarray(y_cal, dtype=int), minlength=2)) < 5:
+                raise UserError(
+                    "Too little history to train: the training dates need both vehicles that came in for "
+                    "maintenance and vehicles that did not (at least five of each on the latest date). "
+                    "Import more months of work orders."
+                )
+            base = _classifier(seed, len(y_fit)).fit(x_fit, y_fit)
+            # Calibrate on a later date than the fit, as the model will be used: on the future.
+            calibrated = CalibratedClassifierCV(FrozenEstimator(base), method=_config()["calibration"])
+            fitted.classifiers[(target, horizon)] = calibrated.fit(x_cal, y_cal)
+            y_all = _labels(everything, horizon, target)
+            for method in METHODS[1:]:
+                fitted.rules[(method, target, horizon)] = IsotonicRegression(
+                    out_of_bounds="clip", y_min=0.0, y_max=1.0
+                ).fit(rule_score(_rule_days(everything, method), horizon), y_all)
+    return fitted
 
 
 def _due_in_days(probs: np.ndarray) -> np.ndarray:
@@ -498,6 +576,12 @@ def _cutoffs(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple[dt.date, l
     return backtest_cutoff, training, final
 
 
+def _load_openmp() -> None:
+    """Load scikit-learn's compiled trees before ``threadpool_limits``: it limits only the thread
+    pools already loaded, and trees on unlimited OpenMP threads crawl on a busy machine."""
+    import sklearn.ensemble  # noqa: F401
+
+
 def fit(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date | None = None,
@@ -507,6 +591,7 @@ def fit(
 ) -> MaintenanceModel:
     """Return a model trained on snapshots before ``as_of`` (default: the last visit date), with its
     backtest at the latest cutoff whose 90-day outcome is complete; deterministic for a seed."""
+    _load_openmp()
     with threadpool_limits(limits=_config()["threads"]):
         return _fit(con, as_of, seed, progress or _quiet)
 
@@ -514,6 +599,8 @@ def fit(
 def _fit(
     con: duckdb.DuckDBPyConnection, as_of: dt.date | None, seed: int | None, report: Progress
 ) -> MaintenanceModel:
+    import sklearn
+
     started = time.perf_counter()
     as_of = _resolve_as_of(con, as_of)
     seed = _config()["seed"] if seed is None else seed
@@ -522,7 +609,10 @@ def _fit(
     frames: dict[dt.date, pd.DataFrame] = {}
     for i, cutoff in enumerate(dates):
         report(0.6 * i / len(dates), "snapshots")
-        frames[cutoff] = _snapshot(con, cutoff, as_of)
+        # Outcomes are read up to the date the model is used at, never later: a training date's
+        # label window closes on or before ``as_of`` (the backtest's on or before its cutoff + 90).
+        until = min(as_of, cutoff + dt.timedelta(days=max(HORIZONS)))
+        frames[cutoff] = _snapshot(con, cutoff, until)
     report(0.6, "backtest")
     backtest_fit = _fit_horizons({d: frames[d] for d in training}, seed)
     report(0.7, "importance")
@@ -542,6 +632,7 @@ def _fit(
         fitted=fitted,
         backtest=backtest,
         train_seconds=round(time.perf_counter() - started, 2),
+        sklearn_version=sklearn.__version__,
     )
 
 
@@ -564,71 +655,81 @@ def _calibration_bins(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFr
 
 
 def _evaluate(frame: pd.DataFrame, fitted: Fitted, seed: int) -> Backtest:
-    probs = fitted.predict(frame)
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
     vin_order = frame["vin"].rank(method="first").to_numpy()
-    days_to_due = frame["days_to_due"].to_numpy(dtype=float)
     metrics, calibration, segments, importance = [], [], [], []
-    for k, horizon in enumerate(HORIZONS):
-        y = _labels(frame, horizon)
-        by_rule = rule_score(days_to_due, horizon)
-        scored = {
-            "model": (probs[:, k], probs[:, k]),
-            "rule": (by_rule, fitted.rules[horizon].predict(by_rule)),
-        }
-        for method, (rank_score, prob) in scored.items():
-            bins = _calibration_bins(y, prob)
-            ece = float((bins["n"] * (bins["predicted"] - bins["observed"]).abs()).sum() / max(len(y), 1))
+    probs_by_target = {target: fitted.predict(frame, target) for target in TARGETS}
+    for target in TARGETS:
+        probs = probs_by_target[target]
+        for k, horizon in enumerate(HORIZONS):
+            y = _labels(frame, horizon, target)
+            scored = {"model": (probs[:, k], probs[:, k])}
+            for method in METHODS[1:]:
+                by_rule = rule_score(_rule_days(frame, method), horizon)
+                scored[method] = (by_rule, fitted.rules[(method, target, horizon)].predict(by_rule))
             two_classes = len(set(y)) == 2
-            metrics.append(
-                {
-                    "horizon": horizon,
-                    "method": method,
-                    "n": len(y),
-                    "visits": int(y.sum()),
-                    "base_rate": float(y.mean()) if len(y) else float("nan"),
-                    "roc_auc": float(roc_auc_score(y, rank_score)) if two_classes else float("nan"),
-                    "pr_auc": float(average_precision_score(y, rank_score)) if two_classes else float("nan"),
-                    "lift_top_decile": _lift_top_decile(y, rank_score, vin_order),
-                    "brier": float(brier_score_loss(y, prob)) if len(y) else float("nan"),
-                    "calibration_error": ece,
-                }
-            )
-            calibration.append(bins.assign(horizon=horizon, method=method))
-            for segment, rule in SEGMENTS.items():
-                mask = rule(frame).to_numpy()
-                ys = y[mask]
-                auc = float(roc_auc_score(ys, rank_score[mask])) if len(set(ys)) == 2 else float("nan")
-                segments.append(
+            for method, (rank_score, prob) in scored.items():
+                bins = _calibration_bins(y, prob)
+                ece = float((bins["n"] * (bins["predicted"] - bins["observed"]).abs()).sum() / max(len(y), 1))
+                metrics.append(
                     {
-                        "segment": segment,
+                        "target": target,
                         "horizon": horizon,
                         "method": method,
-                        "n": int(mask.sum()),
-                        "visits": int(ys.sum()),
-                        "roc_auc": auc,
+                        "n": len(y),
+                        "visits": int(y.sum()),
+                        "base_rate": float(y.mean()) if len(y) else float("nan"),
+                        "roc_auc": float(roc_auc_score(y, rank_score)) if two_classes else float("nan"),
+                        "pr_auc": float(average_precision_score(y, rank_score))
+                        if two_classes
+                        else float("nan"),
+                        "lift_top_decile": _lift_top_decile(y, rank_score, vin_order),
+                        "brier": float(brier_score_loss(y, prob)) if len(y) else float("nan"),
+                        "calibration_error": ece,
                     }
                 )
-        if len(set(y)) == 2:
-            # A sample keeps the shuffling affordable; the ranking of features is stable at this size.
-            sample = frame.sample(n=1000, random_state=seed) if len(frame) > 1000 else frame
-            result = permutation_importance(
-                fitted.classifiers[horizon],
-                _matrix(sample, fitted.vocab),
-                _labels(sample, horizon),
-                scoring="roc_auc",
-                n_repeats=2,
-                random_state=seed,
-            )
-            importance.append(
-                pd.DataFrame({"horizon": horizon, "feature": FEATURES, "importance": result.importances_mean})
-            )
+                calibration.append(bins.assign(target=target, horizon=horizon, method=method))
+                if target != "maintenance":
+                    continue
+                for segment, rule in SEGMENTS.items():
+                    mask = rule(frame).to_numpy()
+                    ys = y[mask]
+                    auc = float(roc_auc_score(ys, rank_score[mask])) if len(set(ys)) == 2 else float("nan")
+                    segments.append(
+                        {
+                            "segment": segment,
+                            "horizon": horizon,
+                            "method": method,
+                            "n": int(mask.sum()),
+                            "visits": int(ys.sum()),
+                            "roc_auc": auc,
+                        }
+                    )
+            if target == "maintenance" and two_classes:
+                # A sample keeps the shuffling affordable; the ranking of features is stable at this size.
+                sample = frame.sample(n=1000, random_state=seed) if len(frame) > 1000 else frame
+                result = permutation_importance(
+                    fitted.classifiers[(target, horizon)],
+                    fitted.matrix(sample),
+                    _labels(sample, horizon, target),
+                    scoring="roc_auc",
+                    n_repeats=2,
+                    random_state=seed,
+                )
+                importance.append(
+                    pd.DataFrame(
+                        {"horizon": horizon, "feature": FEATURES, "importance": result.importances_mean}
+                    )
+                )
     return Backtest(
         cutoff=pd.Timestamp(frame["cutoff"].iloc[0]).date() if len(frame) else dt.date.min,
         training_cutoffs=[],
         vehicles=len(frame),
         metrics=pd.DataFrame(metrics),
         calibration=pd.concat(calibration, ignore_index=True)[
-            ["horizon", "method", "bin", "predicted", "observed", "n"]
+            ["target", "horizon", "method", "bin", "predicted", "observed", "n"]
         ],
         importance=(
             pd.concat(importance, ignore_index=True).sort_values(
@@ -638,7 +739,7 @@ def _evaluate(frame: pd.DataFrame, fitted: Fitted, seed: int) -> Backtest:
             else pd.DataFrame(columns=["horizon", "feature", "importance"])
         ),
         segments=pd.DataFrame(segments),
-        due_error=_due_error(frame, probs),
+        due_error=_due_error(frame, probs_by_target["maintenance"]),
     )
 
 
@@ -723,6 +824,8 @@ def _checksum_key(path: Path) -> str:
 
 def load_model(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> MaintenanceModel | None:
     """Return the saved model for this database, data version and as-of date, or None if there is none."""
+    import sklearn
+
     if last_visit_date(con) is None and as_of is None:
         return None
     path = _model_path(con, _resolve_as_of(con, as_of))
@@ -742,6 +845,7 @@ def load_model(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> 
         not isinstance(model, MaintenanceModel)
         or model.format != MODEL_FORMAT
         or model.sklearn_version != sklearn.__version__
+        or model.fitted is None
     ):
         return None
     return model
@@ -763,6 +867,34 @@ def current_scores(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return score(con, fitted_model(con))
 
 
+@dataclass
+class MaintenanceSnapshot:
+    """Everything the maintenance page shows for one as-of date: the scored base and the model card."""
+
+    as_of: dt.date
+    scores: pd.DataFrame  # score() rows, most likely maintenance visitor first; empty without a model
+    model: MaintenanceModel | None  # the card: training and backtest, no estimators
+    note: str | None  # why there is no model, when there is none
+
+
+def page_as_of(con: duckdb.DuckDBPyConnection, month_end: dt.date) -> dt.date:
+    """Return the date the page scores at for a month: its last day, or the last data day when earlier."""
+    last = last_visit_date(con)
+    return month_end if last is None else min(month_end, last)
+
+
+def snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> MaintenanceSnapshot:
+    """Return the active base at ``as_of`` scored by the model trained at that date (trained and saved
+    when there is none), with the model card; no model and the reason when the history is too short."""
+    try:
+        model = fitted_model(con, as_of)
+    except UserError as exc:
+        return MaintenanceSnapshot(
+            as_of=as_of, scores=pd.DataFrame(columns=list(SCORE_COLUMNS)), model=None, note=str(exc)
+        )
+    return MaintenanceSnapshot(as_of=as_of, scores=score(con, model, as_of), model=model.card(), note=None)
+
+
 # --- scoring and the invitation list ------------------------------------------------------------
 
 SCORE_COLUMNS: tuple[str, ...] = (
@@ -775,6 +907,9 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "p30",
     "p60",
     "p90",
+    "any30",
+    "any60",
+    "any90",
     "due_date",
     "due_km",
     "km_now",
@@ -782,10 +917,13 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "km_since_service",
     "days_since_service",
     "items_due",
+    "items_overdue",
     "rule_due_date",
     "last_visit",
     "last_service_type",
     "reachability",
+    "last_called",
+    "open_complaint",
 )
 
 
@@ -805,11 +943,13 @@ LIST_COLUMNS: tuple[str, ...] = (
     "items_due",
     "last_visit",
     "reachability",
+    "any30",
     "rule_due_date",
     "days_since_service",
     "km_now",
     "km_per_day",
     "last_service_type",
+    "last_called",
     "store",
     "vin",
 )
@@ -819,21 +959,29 @@ def score(
     con: duckdb.DuckDBPyConnection, model: MaintenanceModel, as_of: dt.date | None = None
 ) -> pd.DataFrame:
     """Return one row per active-base vehicle at ``as_of`` (default: the model's date), most likely
-    visitor in 30 days first: p30, p60, p90, predicted due date and km, items due, reachability."""
+    maintenance visitor in 30 days first: p30, p60, p90 (maintenance visit), any30, any60, any90
+    (visit of any kind), predicted due date and km, items due, reachability."""
     as_of = as_of or model.as_of
     if as_of < model.as_of:
         raise UserError(
             f"The model was trained on data up to {model.as_of}; scoring at {as_of} would use what it learnt "
             "later. Train at that date first (maintenance train --as-of)."
         )
+    if model.fitted is None:
+        raise ValueError("a model card cannot score: use the fitted model it was made from")
     state = vehicle_state(con, as_of)
+    _load_openmp()
     with threadpool_limits(limits=_config()["threads"]):
-        probs = model.fitted.predict(state)
+        probs = model.fitted.predict(state, "maintenance")
+        anyp = model.fitted.predict(state, "any")
     due_in = _due_in_days(probs)
     out = state.assign(
         p30=probs[:, 0],
         p60=probs[:, 1],
         p90=probs[:, 2],
+        any30=anyp[:, 0],
+        any60=anyp[:, 1],
+        any90=anyp[:, 2],
         due_date=pd.Timestamp(as_of) + pd.to_timedelta(np.round(due_in), unit="D"),
         due_km=np.round(
             state["km_now"].to_numpy(dtype=float) + state["km_per_day"].to_numpy(dtype=float) * due_in
@@ -842,8 +990,9 @@ def score(
     for column in ("due_km", "km_now", "km_since_service", "days_since_service"):
         out[column] = out[column].round().astype("Int64")
     out["km_per_day"] = out["km_per_day"].round(1)
-    for column in ("p30", "p60", "p90"):
+    for column in ("p30", "p60", "p90", "any30", "any60", "any90"):
         out[column] = out[column].round(4)
+    out["open_complaint"] = out["open_complaint"].astype(bool)
     out = out.sort_values(
         ["p30", "p60", "p90", "vin"], ascending=[False, False, False, True], ignore_index=True
     )
@@ -859,7 +1008,7 @@ def invitation_list(
     items: Sequence[str] | None = None,
     reachable_only: bool = False,
 ) -> pd.DataFrame:
-    """Return the scored vehicles that pass the filters, ranked by the probability at ``horizon``."""
+    """Return the scored vehicles that pass the filters, ranked by the maintenance probability at ``horizon``."""
     if horizon not in HORIZONS:
         raise ValueError(f"horizon must be one of {HORIZONS}")
     column = f"p{horizon}"
@@ -876,13 +1025,54 @@ def invitation_list(
     return out
 
 
+@dataclass
+class Invitations:
+    """Today's invitations: the top of the ranked list after suppression, cut to the daily capacity."""
+
+    calls: pd.DataFrame
+    candidates: int
+    suppressed_complaint: int
+    suppressed_recent: int
+
+
+def daily_invitations(
+    ranked: pd.DataFrame,
+    capacity: int,
+    as_of: dt.date,
+    *,
+    skip_open_complaints: bool = True,
+    called_within_days: int = 0,
+) -> Invitations:
+    """Return the first ``capacity`` rows of a ranked invitation list, skipping vehicles with an open
+    complaint (the complaint process owns them) and customers called in the last ``called_within_days``
+    days (0: no such rule); ranks are renumbered 1..n."""
+    complaint = (
+        ranked["open_complaint"].astype(bool)
+        if skip_open_complaints
+        else pd.Series(False, index=ranked.index)
+    )
+    recent = pd.Series(False, index=ranked.index)
+    if called_within_days > 0:
+        since = pd.Timestamp(as_of - dt.timedelta(days=int(called_within_days)))
+        recent = pd.to_datetime(ranked["last_called"], errors="coerce").gt(since)
+    kept = ranked[~complaint & ~recent].head(max(int(capacity), 0)).reset_index(drop=True)
+    kept["rank"] = np.arange(1, len(kept) + 1)
+    return Invitations(
+        calls=kept,
+        candidates=int(len(ranked)),
+        suppressed_complaint=int(complaint.sum()),
+        suppressed_recent=int((recent & ~complaint).sum()),
+    )
+
+
 def outlook(scores: pd.DataFrame, stores: Sequence[str] | None = None) -> dict[str, float]:
-    """Return the number of vehicles scored and the expected maintenance visits (sum of the
-    probabilities) within each horizon, for the chosen stores."""
+    """Return the number of vehicles scored and the expected maintenance visits (``p30``...) and visits
+    of any kind (``any30``...) within each horizon (sums of the probabilities), for the chosen stores."""
     chosen = scores[scores["store"].isin(list(stores))] if stores else scores
     out: dict[str, float] = {"vehicles": float(len(chosen))}
     for h in HORIZONS:
         out[f"p{h}"] = round(float(chosen[f"p{h}"].sum()), 1)
+        out[f"any{h}"] = round(float(chosen[f"any{h}"].sum()), 1)
     return out
 
 
@@ -894,14 +1084,40 @@ def item_names(lang: str) -> dict[str, str]:
     return names
 
 
-def labelled(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Return a copy with item, reachability and service-type codes as readable text in ``lang``."""
+def overdue_words(overdue: Sequence[tuple[str, float, float]], lang: str) -> str:
+    """Return the due items in words with how far each is past its interval, e.g. "Engine oil and
+    filter (1,200 km overdue)"; an item not yet past it reads "due soon"."""
     names = item_names(lang)
-    sep = "、" if lang == "zh" else ", "
+    parts = []
+    for code, km_over, days_over in overdue:
+        amounts = []
+        if np.isfinite(km_over) and km_over >= 1:
+            amounts.append(text("maintenance.over_km", lang, km=f"{km_over:,.0f}"))
+        if np.isfinite(days_over) and days_over >= 15:
+            amounts.append(
+                text("maintenance.over_months", lang, months=f"{max(1, round(days_over / 30.4)):d}")
+            )
+        name = names.get(code, code)
+        if amounts:
+            parts.append(text("maintenance.item_overdue", lang, item=name, by=" / ".join(amounts)))
+        else:
+            parts.append(text("maintenance.item_due_soon", lang, item=name))
+    return ("；" if lang == "zh" else "; ").join(parts)
+
+
+def labelled(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Return a copy with items due in words (with km or months overdue), reachability and
+    service-type codes as readable text in ``lang``."""
     out = frame.copy()
-    out["items_due"] = out["items_due"].map(
-        lambda codes: sep.join(names.get(c, c) for c in str(codes).split(",") if c)
-    )
+    if "items_overdue" in out:
+        out["items_due"] = out["items_overdue"].map(lambda overdue: overdue_words(overdue, lang))
+        out = out.drop(columns=["items_overdue"])
+    else:
+        names = item_names(lang)
+        sep = "、" if lang == "zh" else ", "
+        out["items_due"] = out["items_due"].map(
+            lambda codes: sep.join(names.get(c, c) for c in str(codes).split(",") if c)
+        )
     out["reachability"] = out["reachability"].map(lambda code: text(f"maintenance.reach.{code}", lang))
     out["last_service_type"] = out["last_service_type"].map(
         lambda code: text(f"maintenance.service_type.{code}", lang) if code in db.SERVICE_TYPES else code
@@ -909,18 +1125,32 @@ def labelled(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out
 
 
+def expected_within(scores: pd.DataFrame, days: float, prefix: str = "p") -> float:
+    """Return the expected number of visits within ``days`` (at most 90): the sum over vehicles of the
+    probability curve through 0, 30, 60 and 90 days, linear in between; ``prefix`` "p" for a
+    maintenance visit, "any" for a visit of any kind."""
+    probs = scores[[f"{prefix}{h}" for h in HORIZONS]].to_numpy(dtype=float)
+    curve = np.interp(
+        min(float(days), float(max(HORIZONS))), (0.0, *map(float, HORIZONS)), (0.0, 1.0, 2.0, 3.0)
+    )
+    lo = int(np.floor(curve))
+    share = curve - lo
+    full = np.column_stack([np.zeros(len(probs)), probs])
+    if lo >= len(HORIZONS):
+        return float(full[:, -1].sum())
+    return float((full[:, lo] + share * (full[:, lo + 1] - full[:, lo])).sum())
+
+
 def expected_visits_by_week(scores: pd.DataFrame, as_of: dt.date, weeks: int = 13) -> pd.DataFrame:
-    """Return one row per week after ``as_of``: vehicles whose predicted due date and whose schedule
-    due date fall in it. Vehicles already overdue are not in any week (they would dwarf the
-    chart: by the schedule, every lapsed customer is overdue); ``overdue_counts`` counts them."""
+    """Return one row per week after ``as_of`` (days 1-7, 8-14, ...): the expected maintenance visits and
+    visits of any kind in it, sums of the probabilities, so the weeks up to day 30 add up to the
+    30-day figure (the curve is linear between 0, 30, 60 and 90 days, flat after 90)."""
     start = pd.Timestamp(as_of)
     out = pd.DataFrame({"week": np.arange(1, weeks + 1)})
     out["week_start"] = start + pd.to_timedelta((out["week"] - 1) * 7 + 1, unit="D")
-    for source, column in (("model", "due_date"), ("rule", "rule_due_date")):
-        days = (pd.to_datetime(scores[column]) - start).dt.days
-        week = (days[days >= 1] + 6) // 7
-        counts = week[week <= weeks].value_counts()
-        out[source] = out["week"].map(counts).fillna(0).astype(int)
+    for source, prefix in (("maintenance", "p"), ("any", "any")):
+        ends = [expected_within(scores, 7 * w, prefix) for w in range(weeks + 1)]
+        out[source] = np.diff(ends)
     return out
 
 
@@ -939,16 +1169,19 @@ def overdue_counts(scores: pd.DataFrame, as_of: dt.date) -> dict[str, int]:
 def backtest_summary(model: MaintenanceModel) -> dict[str, Any]:
     """Return the backtest as plain values: cutoffs, and per horizon the model's and the rule's figures."""
     bt = model.backtest
-    horizons: dict[str, dict[str, dict[str, Any]]] = {}
+    targets: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     for row in bt.metrics.to_dict("records"):
-        figures = {str(k): _plain(v) for k, v in row.items() if k not in ("horizon", "method")}
-        horizons.setdefault(str(row["horizon"]), {})[str(row["method"])] = figures
+        figures = {str(k): _plain(v) for k, v in row.items() if k not in ("target", "horizon", "method")}
+        by_horizon = targets.setdefault(str(row["target"]), {})
+        by_horizon.setdefault(str(row["horizon"]), {})[str(row["method"])] = figures
     return {
         "as_of": model.as_of.isoformat(),
         "backtest_cutoff": bt.cutoff.isoformat(),
         "training_cutoffs": [d.isoformat() for d in bt.training_cutoffs],
         "vehicles": bt.vehicles,
-        "horizons": horizons,
+        # the maintenance target (what an invitation is for); "targets" holds both
+        "horizons": targets.get("maintenance", {}),
+        "targets": targets,
         "due_date_error_days": {k: _plain(v) for k, v in bt.due_error.items()},
         "model_training_cutoffs": [d.isoformat() for d in model.cutoffs],
         "training_rows": model.rows,
@@ -967,14 +1200,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def backtest_table(model: MaintenanceModel) -> pd.DataFrame:
-    """Return one row per horizon and method with ROC AUC, PR AUC, top-decile lift, Brier score."""
-    return model.backtest.metrics.copy()
+def backtest_table(
+    model: MaintenanceModel, target: str | None = "maintenance", methods: Sequence[str] = ("model", "rule")
+) -> pd.DataFrame:
+    """Return one row per horizon and method (per target too when ``target`` is None) with ROC AUC,
+    PR AUC, top-decile lift, Brier score and calibration error; by default the maintenance target,
+    model against the schedule rule."""
+    m = model.backtest.metrics
+    keep = m["method"].isin(list(methods))
+    if target is not None:
+        keep &= m["target"] == target
+    out = m[keep].reset_index(drop=True)
+    return out if target is None else out.drop(columns=["target"])
 
 
-def calibration_table(model: MaintenanceModel) -> pd.DataFrame:
+def calibration_table(model: MaintenanceModel, target: str = "maintenance") -> pd.DataFrame:
     """Return one row per horizon, method and probability bin: mean predicted against observed rate."""
-    return model.backtest.calibration.copy()
+    c = model.backtest.calibration
+    return c[c["target"] == target].drop(columns=["target"]).reset_index(drop=True)
 
 
 def importance_table(model: MaintenanceModel, horizon: int = 30, top: int = 12) -> pd.DataFrame:
@@ -1028,17 +1271,19 @@ def _format_backtest(summary: dict[str, Any]) -> str:
     lines = [
         f"backtest at {summary['backtest_cutoff']} on {summary['vehicles']} vehicles "
         f"(trained on {len(summary['training_cutoffs'])} earlier dates, "
-        f"{summary['training_cutoffs'][0]} to {summary['training_cutoffs'][-1]})",
-        f"{'horizon':>7}  {'method':<6} {'visits':>7} {'ROC AUC':>8} {'PR AUC':>7} {'lift@10%':>9} "
-        f"{'Brier':>6} {'calib.err':>9}",
+        f"{summary['training_cutoffs'][0]} to {summary['training_cutoffs'][-1]}); "
+        "rule: the schedule from the last maintenance; rhythm: the owner's median interval",
+        f"{'target':<11} {'horizon':>7}  {'method':<6} {'visits':>7} {'ROC AUC':>8} {'PR AUC':>7} "
+        f"{'lift@10%':>9} {'Brier':>6} {'calib.err':>9}",
     ]
-    for horizon, methods in summary["horizons"].items():
-        for method, m in methods.items():
-            lines.append(
-                f"{horizon + 'd':>7}  {method:<6} {m['visits']:>7} {_num(m['roc_auc'], 3):>8} "
-                f"{_num(m['pr_auc'], 3):>7} {_num(m['lift_top_decile'], 2):>9} {_num(m['brier'], 3):>6} "
-                f"{_num(m['calibration_error'], 3):>9}"
-            )
+    for target, horizons in summary["targets"].items():
+        for horizon, methods in horizons.items():
+            for method, m in methods.items():
+                lines.append(
+                    f"{target:<11} {horizon + 'd':>7}  {method:<6} {m['visits']:>7} {_num(m['roc_auc'], 3):>8} "
+                    f"{_num(m['pr_auc'], 3):>7} {_num(m['lift_top_decile'], 2):>9} {_num(m['brier'], 3):>6} "
+                    f"{_num(m['calibration_error'], 3):>9}"
+                )
     err = summary["due_date_error_days"]
     lines.append(
         f"due date, vehicles that came in within 90 days ({err['dated']}): mean error "
@@ -1098,6 +1343,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         "as_of": model.as_of.isoformat(),
         "vehicles": len(scores),
         "expected_visits": {f"{h}d": round(float(scores[f"p{h}"].sum()), 1) for h in HORIZONS},
+        "expected_any_visits": {f"{h}d": round(float(scores[f"any{h}"].sum()), 1) for h in HORIZONS},
         "score_seconds": round(seconds, 2),
         "out": args.out,
     }

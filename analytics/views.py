@@ -45,28 +45,28 @@ def page_calls(month: str, months: Sequence[str], stores: list[str] | None) -> l
         call_of(churn.status_trend, tuple(churn.month_ends(months)), churn_stores),
         call_of(churn.retention_curve, as_of, RETENTION_GROUP, churn_stores),
         call_of(churn.retention_rates, as_of, RETENTION_GROUP, churn_stores),
+        # one model for the group: the same call for every store choice
+        call_of(maintenance.snapshot, as_of),
     ]
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """Make what the pages read outside the marts: the maintenance model saved for this data version.
+    """Make what the pages read outside the marts: nothing any more.
 
-    The maintenance page opens the saved model (its card and as-of date) beside the kept
-    scores; without this, a model file that went missing while the scores stayed kept would
-    be trained again by the first visitor (three minutes at a million work orders).
+    The maintenance page used to open a model file beside its kept scores; it now reads one kept
+    snapshot per month (scores and the model card, see ``maintenance.snapshot``), which
+    ``page_calls`` covers, so a missing model file is never trained again by a visitor.
     """
-    if facts.available_months(con):
-        maintenance.fitted_model(con)
+    return None
 
 
 def global_calls() -> list[Call]:
-    """Return the calls that do not depend on a month or store choice: the sidebar's facts, the
-    maintenance scores (one model for the group) and the Data page's quality checks."""
+    """Return the calls that do not depend on a month or store choice: the sidebar's facts and the
+    Data page's quality checks."""
     return [
         call_of(facts.available_months),
         call_of(facts.stores),
         call_of(facts.data_summary),
-        call_of(maintenance.current_scores),
         call_of(quality.summary),
         *(call_of(quality.finding, check) for check in quality.CHECKS),
     ]

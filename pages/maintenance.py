@@ -5,31 +5,14 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import maintenance
-from analytics.config import db_path
-from analytics.errors import UserError
-from ui.auth import authorize, can, protect, record
+from analytics import churn, maintenance
+from analytics.config import settings
+from ui.auth import protect
 from ui.charts import COLORS, MUTED, export_name, show
-from ui.data import cursor, data_version, load
 from ui.i18n import lang, t
+from ui.resources import fitted
 from ui.state import filters
-from ui.widgets import download_buttons, list_top, progress_bar
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def saved_model(database: str, version: int) -> maintenance.MaintenanceModel | None:
-    """The fitted model saved for this database and data version (None until one is trained)."""
-    return maintenance.load_model(cursor())
-
-
-def train() -> maintenance.MaintenanceModel:
-    """Fit the model on the current data with a progress bar, save it, and drop the cached ones."""
-    bar = progress_bar(t("maintenance.training"))
-    model = maintenance.fit(cursor(), progress=lambda share, step: bar(share, t(f"maintenance.step.{step}")))
-    maintenance.save_model(cursor(), model)
-    saved_model.clear()
-    return model
-
+from ui.widgets import download_buttons
 
 f = filters()
 st.title(t("maintenance.title"))
@@ -37,21 +20,18 @@ if f.month is None:
     st.info(t("app.empty_db"))
     st.stop()
 
-database, version = str(db_path()), data_version()
-model = saved_model(database, version)
-if model is None:
-    notice = st.empty()
-    with notice.container():
-        st.info(t("maintenance.no_model"))
-        try:
-            model = train()
-        except UserError as exc:
-            st.warning(t("maintenance.too_little", reason=str(exc)))
-            st.stop()
-    notice.empty()
-scores = load(maintenance.current_scores)
-as_of = model.as_of.isoformat()
-st.caption(t("maintenance.intro", n=f"{len(scores):,}", as_of=as_of))
+cfg = settings()["maintenance"]
+# As of the end of the month picked in the sidebar (the last data day for the newest month).
+month_end = churn.month_ends([f.month])[0]
+with st.spinner(t("maintenance.fitting", as_of=month_end.isoformat())):
+    shot = fitted(maintenance.snapshot, month_end)
+as_of = shot.as_of.isoformat()
+if shot.model is None:
+    st.warning(t("maintenance.no_model_month", as_of=as_of, reason=shot.note or ""))
+    st.stop()
+model = shot.model
+scores = shot.scores
+st.caption(t("maintenance.intro_month", n=f"{len(scores):,}", as_of=as_of))
 
 outlook = maintenance.outlook(scores, f.stores)
 tiles = st.columns(4)
@@ -60,6 +40,14 @@ for tile, h in zip(tiles[1:], maintenance.HORIZONS, strict=True):
     tile.metric(
         t("maintenance.expected", h=h), f"{outlook[f'p{h}']:,.0f}", help=t("maintenance.expected_help")
     )
+st.caption(
+    t(
+        "maintenance.any_caption",
+        any30=f"{outlook['any30']:,.0f}",
+        any60=f"{outlook['any60']:,.0f}",
+        any90=f"{outlook['any90']:,.0f}",
+    )
+)
 
 # Labels fixed at run time: AppTest calls format_func outside the run, where the language is unknown.
 horizon_labels = {h: t("maintenance.horizon_n", h=h) for h in maintenance.HORIZONS}
@@ -88,6 +76,25 @@ with tab_list:
     reachable = st.checkbox(
         t("maintenance.reachable_only"), key="maint_reachable", help=t("maintenance.reachable_only_help")
     )
+    controls = st.columns(3)
+    capacity = controls[0].number_input(
+        t("maintenance.capacity"),
+        min_value=0,
+        max_value=5000,
+        value=int(cfg.get("invitation_capacity", 50)),
+        step=10,
+        key="maint_capacity",
+    )
+    called_days = controls[1].number_input(
+        t("maintenance.suppress_days"),
+        min_value=0,
+        max_value=365,
+        value=int(cfg.get("suppress_called_days", 14)),
+        key="maint_suppress_days",
+    )
+    skip_complaints = controls[2].checkbox(
+        t("maintenance.skip_complaints"), value=True, key="maint_skip_complaints"
+    )
     invitations = maintenance.invitation_list(
         scores,
         horizon=horizon,
@@ -96,21 +103,25 @@ with tab_list:
         items=chosen_items,
         reachable_only=reachable,
     )
-    top, left_out = list_top(invitations)
-    shown = maintenance.labelled(top, lang())
+    today = maintenance.daily_invitations(
+        invitations,
+        int(capacity),
+        shot.as_of,
+        skip_open_complaints=skip_complaints,
+        called_within_days=int(called_days),
+    )
+    shown = maintenance.labelled(today.calls, lang())
     headers = {c: t(f"maintenance.col.{c}") for c in shown.columns}
     if shown.empty:
         st.info(t("maintenance.list_empty"))
     else:
         probability = {
-            f"p{h}": st.column_config.ProgressColumn(
-                headers[f"p{h}"], min_value=0.0, max_value=1.0, format="percent"
-            )
-            for h in maintenance.HORIZONS
+            c: st.column_config.ProgressColumn(headers[c], min_value=0.0, max_value=1.0, format="percent")
+            for c in ("p30", "p60", "p90", "any30")
         }
         dates = {
             c: st.column_config.DateColumn(headers[c], format="YYYY-MM-DD")
-            for c in ("due_date", "rule_due_date", "last_visit")
+            for c in ("due_date", "rule_due_date", "last_visit", "last_called")
         }
         st.dataframe(
             protect(shown),
@@ -120,33 +131,50 @@ with tab_list:
             column_config={c: headers[c] for c in shown.columns} | probability | dates,
         )
     st.caption(
-        t("maintenance.list_caption", n=f"{len(invitations):,}", p=f"{min_p:.0%}", h=horizon) + left_out
+        t("maintenance.list_caption", n=f"{len(invitations):,}", p=f"{min_p:.0%}", h=horizon)
+        + " "
+        + t(
+            "maintenance.capacity_caption",
+            n=len(today.calls),
+            candidates=f"{today.candidates:,}",
+            p=f"{min_p:.0%}",
+            h=horizon,
+            complaints=today.suppressed_complaint,
+            recent=today.suppressed_recent,
+            days=int(called_days),
+        )
     )
     download_buttons(
         shown,
         export_name("maintenance", "invitations", as_of),
         key="maint_list",
         headers=headers,
-        build=lambda: maintenance.labelled(invitations, lang()),
-        rows=len(invitations),
     )
 
     in_stores = maintenance.invitation_list(scores, stores=f.stores)
-    weeks = maintenance.expected_visits_by_week(in_stores, model.as_of)
-    overdue = maintenance.overdue_counts(in_stores, model.as_of)
+    weeks = maintenance.expected_visits_by_week(in_stores, shot.as_of)
+    overdue = maintenance.overdue_counts(in_stores, shot.as_of)
     fig = go.Figure()
-    for source, color in (("model", COLORS[0]), ("rule", MUTED)):
+    for source, color in (("maintenance", COLORS[0]), ("any", MUTED)):
         fig.add_bar(
-            x=weeks["week_start"], y=weeks[source], name=t(f"maintenance.{source}"), marker_color=color
+            x=weeks["week_start"],
+            y=weeks[source],
+            name=t(f"maintenance.target_{source}"),
+            marker_color=color,
         )
     fig.update_layout(
-        barmode="group", xaxis_title=t("maintenance.week_axis"), yaxis_title=t("maintenance.vehicles_axis")
+        barmode="group", xaxis_title=t("maintenance.week_axis"), yaxis_title=t("maintenance.expected_axis")
     )
-    show(fig, export_name("maintenance", "due-per-week", as_of), title=t("maintenance.weeks_title"))
+    show(
+        fig,
+        export_name("maintenance", "expected-per-week", as_of),
+        title=t("maintenance.expected_weeks_title"),
+    )
     st.caption(
         t(
-            "maintenance.weeks_caption",
+            "maintenance.expected_weeks_caption",
             as_of=as_of,
+            m30=f"{maintenance.expected_within(in_stores, 30):,.0f}",
             model_overdue=f"{overdue['model']:,}",
             rule_overdue=f"{overdue['rule']:,}",
         )
@@ -159,12 +187,20 @@ with tab_card:
     losing = [
         h
         for h, m in summary["horizons"].items()
-        if (m["model"]["roc_auc"] or 0) <= (m["rule"]["roc_auc"] or 0)
+        if (m["model"]["roc_auc"] or 0) <= max(m["rule"]["roc_auc"] or 0, m["rhythm"]["roc_auc"] or 0)
     ]
     st.markdown(
         t("maintenance.verdict_beats")
         if not losing
         else t("maintenance.verdict_mixed", horizons=", ".join(losing))
+    )
+    st.markdown(
+        t(
+            "maintenance.verdict_rules",
+            auc=f"{(h30['model']['roc_auc'] or 0):.3f}",
+            rule_auc=f"{(h30['rule']['roc_auc'] or 0):.3f}",
+            rhythm_auc=f"{(h30['rhythm']['roc_auc'] or 0):.3f}",
+        )
     )
     st.markdown(
         t(
@@ -203,15 +239,15 @@ with tab_card:
     st.markdown(t("maintenance.limits"))
 
     st.subheader(t("maintenance.backtest_title"))
-    table = maintenance.backtest_table(model)
-    methods = {m: t(f"maintenance.{m}") for m in ("model", "rule")}
+    table = maintenance.backtest_table(model, methods=maintenance.METHODS)
+    methods = {m: t(f"maintenance.{m}") for m in maintenance.METHODS}
     auc_col, lift_col = st.columns(2)
     for column, metric, title in (
         (auc_col, "roc_auc", t("maintenance.auc_title")),
         (lift_col, "lift_top_decile", t("maintenance.lift_title")),
     ):
         fig = go.Figure()
-        for method, color in (("model", COLORS[0]), ("rule", MUTED)):
+        for method, color in (("model", COLORS[0]), ("rule", MUTED), ("rhythm", COLORS[1])):
             rows = table[table["method"] == method]
             fig.add_bar(
                 x=[horizon_labels[h] for h in rows["horizon"]],
@@ -225,11 +261,13 @@ with tab_card:
         with column:
             show(fig, export_name("maintenance", metric, cutoff), title=title)
     st.caption(t("maintenance.backtest_caption", cutoff=cutoff, n=f"{n_bt:,}"))
+    full = maintenance.backtest_table(model, target=None, methods=maintenance.METHODS)
     with st.expander(t("maintenance.metrics_table")):
         st.dataframe(
-            table.assign(method=table["method"].map(methods)).rename(
-                columns={c: t(f"maintenance.metric.{c}") for c in table.columns}
-            ),
+            full.assign(
+                method=full["method"].map(methods),
+                target=full["target"].map(lambda code: t(f"maintenance.target_{code}")),
+            ).rename(columns={c: t(f"maintenance.metric.{c}") for c in full.columns}),
             hide_index=True,
             width="stretch",
         )
@@ -246,7 +284,7 @@ with tab_card:
     calibration = maintenance.calibration_table(model)
     fig = go.Figure()
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"color": "#ccc", "dash": "dot"}, showlegend=False)
-    for method, color in (("model", COLORS[0]), ("rule", COLORS[1])):
+    for method, color in (("model", COLORS[0]), ("rule", MUTED), ("rhythm", COLORS[1])):
         rows = calibration[(calibration["horizon"] == card_h) & (calibration["method"] == method)]
         fig.add_scatter(
             x=rows["predicted"],
@@ -302,12 +340,3 @@ with tab_card:
             bt_last=summary["training_cutoffs"][-1],
         )
     )
-    if (
-        can().import_data
-        and st.button(t("maintenance.retrain"), help=t("maintenance.retrain_help"), key="maint_retrain")
-        and authorize("retrain")
-    ):
-        fresh = train()
-        record("retrain", {"data_version": fresh.data_version, "seconds": round(fresh.train_seconds, 1)})
-        st.toast(t("maintenance.retrained", seconds=f"{fresh.train_seconds:.0f}"))
-        st.rerun()

@@ -53,7 +53,7 @@ def test_bench_json_has_every_part_with_measured_numbers(tmp_path):
         "overview.overview",
         "churn.snapshot",
         "themes.monthly_themes",
-        "maintenance.current_scores",
+        "maintenance.snapshot",
     } <= names
     for entry in result["queries"].values():
         assert entry["app_s"] >= 0 and entry["compute_s"] > 0 and entry["statements"] >= 0

@@ -210,9 +210,23 @@ def test_training_ignores_records_after_its_date_and_repeats_exactly(store_db, f
     assert fitted.backtest.training_cutoffs == [D(2024, 10, 3), D(2024, 11, 2), D(2024, 12, 2), D(2025, 1, 1)]
 
 
-def test_backtest_reports_every_metric_for_model_and_rule_and_the_model_wins(fitted):
+def test_backtest_reports_every_metric_for_the_model_and_both_rules_on_both_targets(fitted):
     metrics = fitted.backtest.metrics
-    assert metrics[["horizon", "method"]].values.tolist() == [
+    assert metrics[["target", "horizon", "method"]].values.tolist() == [
+        [target, horizon, method]
+        for target in ("maintenance", "any")
+        for horizon in (30, 60, 90)
+        for method in ("model", "rule", "rhythm")
+    ]
+    assert metrics[["roc_auc", "pr_auc", "lift_top_decile", "brier", "calibration_error"]].notna().all().all()
+    # A visit of any kind includes every maintenance visit.
+    wide_visits = metrics.pivot_table(index="horizon", columns="target", values="visits", aggfunc="first")
+    assert (wide_visits["any"] >= wide_visits["maintenance"]).all()
+    maint = metrics[metrics["target"] == "maintenance"]
+    wide = maint.pivot(index="horizon", columns="method", values="roc_auc")
+    assert (wide["model"] > wide["rule"]).all()
+    # The deck's table keeps its shape: the maintenance target, model against the schedule rule.
+    assert maintenance.backtest_table(fitted)[["horizon", "method"]].values.tolist() == [
         [30, "model"],
         [30, "rule"],
         [60, "model"],
@@ -220,9 +234,20 @@ def test_backtest_reports_every_metric_for_model_and_rule_and_the_model_wins(fit
         [90, "model"],
         [90, "rule"],
     ]
-    assert metrics[["roc_auc", "pr_auc", "lift_top_decile", "brier", "calibration_error"]].notna().all().all()
-    wide = metrics.pivot(index="horizon", columns="method", values="roc_auc")
-    assert (wide["model"] > wide["rule"]).all()
+
+
+def test_the_rhythm_rule_counts_the_owners_median_interval_from_the_last_maintenance(hand_built):
+    # KEYED: maintenance on 2023-05-01, 2023-10-28 and 2024-04-25: gaps 180 and 180 days; on 2024-06-01
+    # it is 37 days past its last one, so its own rhythm puts it 143 days ahead. LOW has a single
+    # gap (270 days) and is 67 days past, 203 ahead; HIGH has one gap of 50 days and is 69 past.
+    # NEW has no maintenance: the schedule's due date stands in.
+    state = maintenance.vehicle_state(hand_built, D(2024, 6, 1)).set_index("vin")
+    assert state.loc[["KEYED", "LOW", "HIGH", "NEW"], "rhythm_days_to_due"].tolist() == [
+        143.0,
+        203.0,
+        -19.0,
+        state.loc["NEW", "days_to_due"],
+    ]
 
 
 def test_scores_are_ordered_probabilities_one_row_per_active_vehicle(store_db, fitted):
@@ -299,7 +324,7 @@ def test_cli_train_then_backtest_json_give_each_metric_per_horizon_for_model_and
     assert out["as_of"] == "2025-06-30" and out["backtest_cutoff"] == "2025-04-01"
     assert sorted(out["horizons"]) == ["30", "60", "90"]
     for methods in out["horizons"].values():
-        assert sorted(methods) == ["model", "rule"]
+        assert sorted(methods) == ["model", "rhythm", "rule"]
         for figures in methods.values():
             assert {"roc_auc", "pr_auc", "lift_top_decile", "brier", "calibration_error", "n"} <= set(figures)
     assert set(out["due_date_error_days"]) == {
@@ -346,7 +371,7 @@ def test_cli_score_writes_one_formula_safe_row_per_active_vehicle_with_a_bom(
     con.close()
     assert len(frame) == base
     assert frame.loc[frame["vin"] == "LSIM0000000000007", "customer_name"].tolist() == ['\'=HYPERLINK("x")']
-    assert "Engine oil and filter" in set(frame["items_due"])
+    assert frame["items_due"].str.contains(r"^Engine oil and filter \(", regex=True).any()
     assert "scored" in capsys.readouterr().out
 
 
@@ -388,26 +413,183 @@ def test_vectorised_due_days_agree_with_the_schedules_next_due_date():
         assert (np.isnan(value) and expected is None) or as_of + dt.timedelta(days=int(value)) == expected
 
 
-def test_weekly_due_chart_leaves_overdue_vehicles_out_and_counts_them_apart():
-    import datetime as dt
-
-    import pandas as pd
-
-    from analytics import maintenance
-
-    as_of = dt.date(2026, 10, 31)
+def test_weekly_forecast_is_the_sum_of_the_probabilities_and_agrees_with_the_tiles():
+    as_of = D(2026, 10, 31)
     scores = pd.DataFrame(
         {
-            "due_date": [dt.date(2026, 10, 1), dt.date(2026, 11, 1), dt.date(2026, 11, 8), None],
-            "rule_due_date": [
-                dt.date(2025, 1, 1),
-                dt.date(2024, 1, 1),
-                dt.date(2026, 11, 7),
-                dt.date(2026, 11, 20),
-            ],
+            "store": ["S1", "S1"],
+            "p30": [0.3, 0.6],
+            "p60": [0.6, 0.6],
+            "p90": [0.9, 0.9],
+            "any30": [0.6, 0.9],
+            "any60": [0.9, 0.9],
+            "any90": [0.9, 1.0],
         }
     )
-    weeks = maintenance.expected_visits_by_week(scores, as_of, weeks=4)
-    assert weeks["model"].tolist() == [1, 1, 0, 0]
-    assert weeks["rule"].tolist() == [1, 0, 1, 0]
+    weeks = maintenance.expected_visits_by_week(scores, as_of, weeks=13)
+    # 0.9 over the first 30 days, spread evenly: 0.03 a day, 0.21 a week.
+    assert weeks["maintenance"].round(6).tolist()[:4] == [0.21, 0.21, 0.21, 0.21]
+    # Week 5 is days 29-35: two days at 0.03, then five at 0.01 (only the first car still rises).
+    assert round(weeks["maintenance"].iloc[4], 6) == 0.11
+    assert weeks["week_start"].iloc[0] == pd.Timestamp(2026, 11, 1)
+    tiles = maintenance.outlook(scores)
+    assert maintenance.expected_within(scores, 30) == pytest.approx(tiles["p30"]) == pytest.approx(0.9)
+    assert weeks["maintenance"].sum() == pytest.approx(tiles["p90"])  # 13 weeks cover the 90 days
+    assert weeks["any"].sum() == pytest.approx(tiles["any90"])
+    assert maintenance.expected_within(scores, 45, "any") == pytest.approx(1.5 + 0.15)
+
+
+def test_overdue_counts_use_the_predicted_and_the_schedule_due_dates():
+    as_of = D(2026, 10, 31)
+    scores = pd.DataFrame(
+        {
+            "due_date": [D(2026, 10, 1), D(2026, 11, 1), D(2026, 11, 8), None],
+            "rule_due_date": [D(2025, 1, 1), D(2024, 1, 1), D(2026, 11, 7), D(2026, 11, 20)],
+        }
+    )
     assert maintenance.overdue_counts(scores, as_of) == {"model": 1, "rule": 2}
+
+
+def test_items_due_read_in_words_with_how_far_each_is_overdue(hand_built):
+    state = maintenance.vehicle_state(hand_built, D(2024, 6, 1)).set_index("vin")
+    # HIGH: 10,350 km since its last maintenance (interval 7,500) and 22,800 km on its first air
+    # filter (due from 15,000); NEW: 736 km and 92 days since purchase, first maintenance not yet due.
+    assert maintenance.overdue_words(state.loc["HIGH", "items_overdue"], "en") == (
+        "Engine oil and filter (2,850 km overdue); Air filter (7,800 km overdue)"
+    )
+    assert maintenance.overdue_words(state.loc["HIGH", "items_overdue"], "zh") == (
+        "机油机滤（超期 2,850 公里）；空气滤清器（超期 7,800 公里）"
+    )
+    assert (
+        maintenance.overdue_words(state.loc["NEW", "items_overdue"], "en") == "First maintenance (due soon)"
+    )
+    # Months: brake fluid done at purchase (2023-01-01), 2 years on; 26 months later it is 3 months over.
+    assert (
+        maintenance.overdue_words([("brake_fluid", -5000.0, 91.0)], "en") == "Brake fluid (3 months overdue)"
+    )
+    labelled = maintenance.labelled(
+        state.reset_index().loc[
+            lambda f: f["vin"] == "HIGH", ["items_due", "items_overdue", "reachability", "last_service_type"]
+        ],
+        "en",
+    )
+    assert labelled["items_due"].tolist() == [
+        "Engine oil and filter (2,850 km overdue); Air filter (7,800 km overdue)"
+    ]
+    assert "items_overdue" not in labelled
+
+
+def test_daily_invitations_fill_the_capacity_after_skipping_complaints_and_recent_calls():
+    ranked = maintenance.invitation_list(
+        pd.DataFrame(
+            {
+                "vin": list("ABCDEF"),
+                "store": ["S1"] * 6,
+                "p30": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4],
+                "items_due": [""] * 6,
+                "reachability": ["reachable"] * 6,
+                "open_complaint": [False, True, False, False, False, False],
+                "last_called": [None, None, D(2026, 10, 25), D(2026, 10, 1), None, None],
+            }
+        )
+    )
+    today = maintenance.daily_invitations(ranked, 3, D(2026, 10, 31), called_within_days=14)
+    assert today.calls[["rank", "vin"]].values.tolist() == [[1, "A"], [2, "D"], [3, "E"]]
+    assert (today.candidates, today.suppressed_complaint, today.suppressed_recent) == (6, 1, 1)
+    everyone = maintenance.daily_invitations(ranked, 10, D(2026, 10, 31), skip_open_complaints=False)
+    assert everyone.calls["vin"].tolist() == list("ABCDEF")
+    assert maintenance.daily_invitations(ranked, 0, D(2026, 10, 31)).calls.empty
+
+
+def test_features_and_training_labels_at_a_cutoff_ignore_changed_and_shifted_later_rows(store_db, tmp_path):
+    cutoff = D(2024, 9, 30)
+    copy = tmp_path / "altered.duckdb"
+    shutil.copy(store_db, copy)
+    con = db.connect(store_db, read_only=True)
+    before = maintenance.vehicle_state(con, cutoff)
+    labels_before = maintenance._snapshot(con, D(2024, 3, 1), cutoff)
+    con.close()
+    con = db.connect(copy)
+    # Rewrite the future: later visits move a week later with other odometers and service types,
+    # later callbacks turn into unreached complaints.
+    changed = con.execute(
+        "UPDATE service_orders SET visit_date = visit_date + 7, mileage_km = mileage_km * 3 + 11,"
+        " service_type = 'repair', purchase_date = NULL WHERE visit_date > $c",
+        {"c": cutoff},
+    ).fetchall()
+    con.execute(
+        "UPDATE callbacks SET callback_date = callback_date + INTERVAL 3 DAY, reached = false,"
+        " is_complaint = true WHERE callback_date >= $c + 1",
+        {"c": cutoff},
+    )
+    con.close()
+    assert changed[0][0] > 100
+    con = db.connect(copy, read_only=True)
+    after = maintenance.vehicle_state(con, cutoff)
+    labels_after = maintenance._snapshot(con, D(2024, 3, 1), cutoff)
+    con.close()
+    pd.testing.assert_frame_equal(before, after)
+    # A training date's labels close at the date the model is used at: nothing after it is read.
+    pd.testing.assert_frame_equal(labels_before, labels_after)
+
+
+def test_probabilities_never_fall_from_30_to_60_to_90_days_for_both_targets(store_db, fitted):
+    con = db.connect(store_db, read_only=True)
+    state = maintenance.vehicle_state(con, AS_OF)
+    con.close()
+    for target in maintenance.TARGETS:
+        probs = fitted.fitted.predict(state, target)
+        assert probs.shape == (len(state), 3)
+        assert (np.diff(probs, axis=1) >= 0).all()
+        assert ((probs >= 0) & (probs <= 1)).all()
+    # Without the running maximum the 30-day classifier alone sometimes says more than the 60-day one;
+    # the ordering is a property of predict, not of luck.
+    x = fitted.fitted.matrix(state)
+    raw = np.column_stack(
+        [fitted.fitted.classifiers[("any", h)].predict_proba(x)[:, 1] for h in maintenance.HORIZONS]
+    )
+    assert np.allclose(np.maximum.accumulate(raw, axis=1), fitted.fitted.predict(state, "any"))
+
+
+def test_the_kept_snapshot_opens_in_a_fresh_process_without_scikit_learn(store_db, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from analytics import marts
+
+    copy = tmp_path / "fresh.duckdb"
+    shutil.copy(store_db, copy)
+    con = db.connect(copy)
+    shot = marts.cached(con, marts.call_of(maintenance.snapshot, AS_OF), keep=True, as_is=True)
+    con.close()
+    assert shot.model is not None and shot.model.fitted is None and len(shot.scores) > 200
+    script = (
+        "import sys, datetime as dt\n"
+        "from analytics import db, marts, maintenance\n"
+        f"con = db.connect({str(copy)!r}, read_only=True)\n"
+        "shot = marts.cached(con, marts.call_of(maintenance.snapshot, dt.date(2025, 6, 30)), as_is=True)\n"
+        "print(len(shot.scores), shot.model.fitted is None, maintenance.backtest_summary(shot.model)['as_of'],"
+        " 'sklearn' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300, check=True
+    )
+    assert out.stdout.split() == [str(len(shot.scores)), "True", "2025-06-30", "False"]
+
+
+def test_training_survives_columns_with_no_value_and_a_tiny_store(tmp_path):
+    # Work orders only (no callbacks imported yet) and no purchase dates, for forty vehicles.
+    con = db.connect(tmp_path / "tiny.duckdb")
+    maintenance_data.build(con, vehicles=40, seed=5)
+    con.execute("DELETE FROM callbacks")
+    con.execute("UPDATE service_orders SET purchase_date = NULL")
+    try:
+        model = maintenance.fit(con, AS_OF, seed=0)
+    except UserError as exc:  # too few vehicles is a sentence, never a crash
+        pytest.fail(f"a tiny store should still train here: {exc}")
+    empty = {maintenance.FEATURES[i] for i in model.fitted.empty}
+    assert {"last_score", "age_days", "warranty_active"} <= empty
+    scores = maintenance.score(con, model)
+    con.close()
+    assert len(scores) > 0 and scores[["p30", "any30"]].notna().all().all()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import time
+import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import maintenance
+from analytics import db, maintenance
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -62,15 +61,41 @@ def test_raising_the_probability_threshold_shortens_the_list(demo_env):
     assert counts[0.9] < counts[0.0]
 
 
-def test_retraining_from_the_model_card_replaces_the_saved_model(demo_env):
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.session_state["lang"] = "en"
+def _page(lang="en", month=None):
+    at = AppTest.from_file(str(APP), default_timeout=300)
+    at.session_state["lang"] = lang
+    if month:
+        at.session_state["month"] = month
     at.run()
     at.switch_page("pages/maintenance.py")
     at.run()
-    started = time.time_ns()
-    at.button(key="maint_retrain").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    saved = list(Path(os.environ["ANALYTICS_MODEL_DIR"]).glob("*.joblib"))
-    assert [f.stat().st_mtime_ns >= started for f in saved] == [True]
-    assert any(c.value.startswith("Trained ") for c in at.caption)
+    return at
+
+
+def test_the_page_follows_the_month_picker_and_scores_the_base_at_that_months_end(demo_env, tmp_path):
+    at = _page(month="2025-12")
+    assert any("2025-12-31" in c.value for c in at.caption)
+    # A copy: the app holds the demo database open in this process with its own settings.
+    shutil.copy(demo_env, tmp_path / "copy.duckdb")
+    con = db.connect(tmp_path / "copy.duckdb", read_only=True)
+    base = con.execute(
+        "SELECT count(DISTINCT vin) FROM service_orders"
+        " WHERE visit_date <= DATE '2025-12-31' AND visit_date > DATE '2025-12-31' - 730"
+    ).fetchone()[0]
+    con.close()
+    assert int(at.metric[0].value.replace(",", "")) == base
+    latest = _page()
+    assert not any("2025-12-31" in c.value for c in latest.caption)
+    assert latest.metric[0].value != at.metric[0].value
+
+
+def test_the_invitation_list_is_cut_to_the_daily_capacity(demo_env):
+    at = _page()
+    at.slider(key="maint_min_p").set_value(0.0).run()
+    assert len(at.dataframe[0].value) == 50  # the default capacity from settings
+    at.number_input(key="maint_capacity").set_value(7).run()
+    assert not at.exception
+    shown = at.dataframe[0].value
+    assert shown["rank"].tolist() == list(range(1, 8))
+    assert any("Today's 7 invitations" in c.value for c in at.caption)

@@ -45,7 +45,12 @@ WITH orders AS (
         count(*) FILTER (WHERE c.reached) AS callbacks_reached,
         list(coalesce(c.reached, false) ORDER BY c.callback_date DESC)[1:2] AS last_two_reached,
         arg_max(c.overall_score, c.callback_date) FILTER (WHERE c.overall_score IS NOT NULL) AS last_score,
-        count(*) FILTER (WHERE c.is_complaint AND c.callback_date >= $as_of - 730) AS complaints_730
+        count(*) FILTER (WHERE c.is_complaint AND c.callback_date >= $as_of - 730) AS complaints_730,
+        -- as the churn call list reads them: the latest call, and complaints not resolved by $as_of
+        max(CAST(c.callback_date AS DATE)) AS last_called,
+        count(*) FILTER (
+            WHERE c.is_complaint AND (c.resolved_at IS NULL OR CAST(c.resolved_at AS DATE) > $as_of)
+        ) AS open_complaints
     FROM callbacks c
     LEFT JOIN service_orders o ON c.order_id = o.order_id
     WHERE c.callback_date < $as_of + 1
@@ -82,6 +87,8 @@ SELECT
     coalesce(c.last_two_reached[1], false) AS last_reached,
     CAST(c.last_score AS DOUBLE) AS last_score,
     CAST(coalesce(c.complaints_730, 0) AS DOUBLE) AS complaints_730,
+    c.last_called,
+    coalesce(c.open_complaints, 0) > 0 AS open_complaint,
     v.phone IS NOT NULL
         AND regexp_full_match(regexp_replace(v.phone, '^(\+?86)|[\s\-]', '', 'g'), '1[3-9][0-9]{9}') AS phone_ok
 FROM visits v
