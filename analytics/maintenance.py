@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from analytics import db, private_files, queries, schedule
+from analytics import db, marts, private_files, queries, schedule
 from analytics.config import DATA_DIR, db_path, settings
 from analytics.errors import UserError
 from analytics.export import has_phone, record_cli_export, write_table
@@ -893,6 +893,17 @@ def snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> MaintenanceSnaps
             as_of=as_of, scores=pd.DataFrame(columns=list(SCORE_COLUMNS)), model=None, note=str(exc)
         )
     return MaintenanceSnapshot(as_of=as_of, scores=score(con, model, as_of), model=model.card(), note=None)
+
+
+def retrain(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, *, progress: Progress | None = None
+) -> MaintenanceModel:
+    """Return a model fitted afresh at ``as_of``; it replaces the saved one and the kept snapshot."""
+    model = fit(con, as_of, progress=progress)
+    save_model(con, model)
+    shot = MaintenanceSnapshot(as_of=as_of, scores=score(con, model, as_of), model=model.card(), note=None)
+    marts.store(con, marts.call_of(snapshot, as_of), db.data_version(con), shot, model.train_seconds)
+    return model
 
 
 # --- scoring and the invitation list ------------------------------------------------------------

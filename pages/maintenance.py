@@ -7,12 +7,13 @@ import streamlit as st
 
 from analytics import churn, maintenance
 from analytics.config import settings
-from ui.auth import protect
+from ui.auth import authorize, can, protect, record
 from ui.charts import COLORS, MUTED, export_name, show
+from ui.data import cursor
 from ui.i18n import lang, t
-from ui.resources import fitted
+from ui.resources import fitted, forget_fitted
 from ui.state import filters
-from ui.widgets import download_buttons
+from ui.widgets import download_buttons, progress_bar
 
 f = filters()
 st.title(t("maintenance.title"))
@@ -340,3 +341,17 @@ with tab_card:
             bt_last=summary["training_cutoffs"][-1],
         )
     )
+    # Retraining writes: offered to roles that may change data, and checked again when it runs.
+    if (
+        can().import_data
+        and st.button(t("maintenance.retrain"), help=t("maintenance.retrain_help"), key="maint_retrain")
+        and authorize("retrain")
+    ):
+        bar = progress_bar(t("maintenance.training"))
+        fresh = maintenance.retrain(
+            cursor(), month_end, progress=lambda share, step: bar(share, t(f"maintenance.step.{step}"))
+        )
+        forget_fitted()
+        record("retrain", {"data_version": fresh.data_version, "seconds": round(fresh.train_seconds, 1)})
+        st.toast(t("maintenance.retrained", seconds=f"{fresh.train_seconds:.0f}"))
+        st.rerun()

@@ -39,3 +39,8 @@ def fitted(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     with snapshot() as (cur, version):
         result: T = _fitted_call(path, str(db_path()), version, args, tuple(sorted(kwargs.items())), cur)
     return result
+
+
+def forget_fitted() -> None:
+    """Drop every fitted result this server process holds (after a retrain replaced one)."""
+    _fitted_call.clear()
