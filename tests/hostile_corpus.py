@@ -375,10 +375,10 @@ CASES: tuple[Case, ...] = (
     Case(
         "callbacks_with_hostile_values",
         _callbacks,
-        inserted=3,
-        rejected=4,
+        # Issue 14: the row whose score cannot be read lands with the score blank (a kept note).
+        inserted=4,
+        rejected=3,
         reasons=(
-            "score not readable on the 0-10 scale",
             "unreadable date or time",
             "text longer than 4,000 characters",
         ),
