@@ -517,13 +517,13 @@ def _fit_horizons(frames: dict[dt.date, pd.DataFrame], seed: int) -> Fitted:
     for target in TARGETS:
         for horizon in HORIZONS:
             y_fit, y_cal = _labels(fit_frame, horizon, target), _labels(calib_frame, horizon, target)
-            # issue 14: the calibration splits the latest date in five; fewer than five vehicles of
-            # a kind there (a store of a few dozen cars) cannot be split, so that is too little history.
-            if len(set(y_fit)) < 2 or min(np.bincount(np.asarray(y_cal, dtype=int), minlength=2)) < 5:
+            # The calibration splits the latest date in five (stratified): it needs both kinds there,
+            # and five of the commoner kind, or scikit-learn refuses to split.
+            counts = np.bincount(np.asarray(y_cal, dtype=int), minlength=2)
+            if len(set(y_fit)) < 2 or min(counts) < 1 or max(counts) < 5:
                 raise UserError(
                     "Too little history to train: the training dates need both vehicles that came in for "
-                    "maintenance and vehicles that did not (at least five of each on the latest date). "
-                    "Import more months of work orders."
+                    "maintenance and vehicles that did not. Import more months of work orders."
                 )
             base = _classifier(seed, len(y_fit)).fit(x_fit, y_fit)
             # Calibrate on a later date than the fit, as the model will be used: on the future.

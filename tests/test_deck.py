@@ -337,6 +337,11 @@ def test_interval_axis_holds_every_bound_on_round_steps():
 
 
 def test_deck_command_writes_a_deck_and_refuses_bad_input(deck_db, tmp_path, capsys):
+    # A copy of its own: the command records its export in the audit log (a writable connection),
+    # which DuckDB refuses in a process that holds the module's read-only one on the same file.
+    own = tmp_path / "own.duckdb"
+    shutil.copy(deck_db, own)
+    deck_db = own
     out = tmp_path / "deck.pptx"
     assert (
         main(

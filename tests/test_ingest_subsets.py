@@ -197,4 +197,6 @@ def test_the_maintenance_model_trains_on_work_orders_alone(demo_files, tmp_path,
         model = maintenance.fit(con)
     finally:
         con.close()
-    assert model.rows > 0 and sorted(model.fitted.classifiers) == [30, 60, 90]
+    assert model.rows > 0 and sorted(model.fitted.classifiers) == [
+        (t, h) for t in ("any", "maintenance") for h in (30, 60, 90)
+    ]

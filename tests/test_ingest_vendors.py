@@ -161,7 +161,7 @@ def test_a_schema_6_database_upgrades_money_in_place(tmp_path):
     )
     raw.close()
     con = db.connect(path)
-    assert db.schema_version(con) == 7
+    assert db.schema_version(con) == db.SCHEMA_VERSION
     assert con.execute("SELECT sum(amount) FROM service_orders").fetchall() == [(Decimal("0.30"),)]
     assert con.execute(
         "SELECT data_type FROM information_schema.columns WHERE table_name = 'service_orders' "

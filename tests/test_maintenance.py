@@ -575,7 +575,7 @@ def test_the_kept_snapshot_opens_in_a_fresh_process_without_scikit_learn(store_d
     out = subprocess.run(
         [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300, check=True
     )
-    assert out.stdout.split() == [str(len(shot.scores)), "True", "2025-06-30", "False"]
+    assert out.stdout.split() == [str(len(shot.scores)), "True", "2025-06-30", "False"], out.stderr
 
 
 def test_training_survives_columns_with_no_value_and_a_tiny_store(tmp_path):

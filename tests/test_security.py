@@ -90,7 +90,9 @@ def test_a_payload_file_put_into_the_marts_folder_is_never_unpickled(demo_db, tm
     call = marts.call_of(overview.overview, facts.available_months(con)[1], None)
     marts.cached(con, call, keep=True)
     version = db.data_version(con)
-    name = con.execute("SELECT file FROM marts WHERE name = $n", {"n": call.fn}).fetchone()[0]
+    name = con.execute(
+        "SELECT file FROM marts WHERE name = $n AND args = $a", {"n": call.fn, "a": call.key}
+    ).fetchone()[0]
     folder = marts.folder(con)
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(folder / name).st_mode) == 0o600
@@ -664,7 +666,9 @@ def test_kept_page_results_are_stored_in_a_format_that_cannot_run_code(demo_db, 
     con = db.connect(path)
     call = marts.call_of(overview.overview, facts.available_months(con)[1], None)
     first = marts.cached(con, call, keep=True)
-    name = con.execute("SELECT file FROM marts WHERE name = $n", {"n": call.fn}).fetchone()[0]
+    name = con.execute(
+        "SELECT file FROM marts WHERE name = $n AND args = $a", {"n": call.fn, "a": call.key}
+    ).fetchone()[0]
     data = (marts.folder(con) / name).read_bytes()
     assert safe_payload.is_safe(data) and b"\x80\x04" not in data[:2]  # not a pickle
     again = marts.fetch(con, call, db.data_version(con))[1]

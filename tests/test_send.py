@@ -8,6 +8,7 @@ import email.policy
 import hashlib
 import hmac
 import io
+import shutil
 import socket
 import urllib.parse
 from pathlib import Path
@@ -22,6 +23,14 @@ from tests.local_servers import smtp_server, webhook_server
 
 MONTH = "2026-09"  # the demo's data end on 2026-10-31, so every figure of September is final
 SECRET = "SECexample-only"
+
+
+@pytest.fixture
+def own_demo(demo_db: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo: other tests in this process may hold the shared file open."""
+    path = tmp_path / "own.duckdb"
+    shutil.copy(demo_db, path)
+    return path
 
 
 def secrets_file(
@@ -50,16 +59,16 @@ def send(database: Path, secrets: Path, *extra: str):
     )  # fmt: skip
 
 
-def test_send_mails_the_deck_and_posts_the_summary(demo_db: Path, tmp_path: Path):
+def test_send_mails_the_deck_and_posts_the_summary(own_demo: Path, tmp_path: Path):
     with smtp_server() as (smtp_port, mailbox), webhook_server() as (hook_port, posts):
-        done = send(demo_db, secrets_file(tmp_path, smtp_port, hook_port), "--to", "lead@store.example")
+        done = send(own_demo, secrets_file(tmp_path, smtp_port, hook_port), "--to", "lead@store.example")
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         f"e-mail sent to lead@store.example with CS_review_{MONTH}.pptx",
         "summary posted to the dingtalk robot",
     ]
-    con = db.connect(demo_db, read_only=True)
+    con = db.connect(own_demo, read_only=True)
     try:
         report = kpi.report(con, MONTH)  # the report command's figures, computed independently of the push
     finally:
@@ -103,10 +112,10 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_a_failed_send_exits_2_with_a_sentence(demo_db: Path, tmp_path: Path):
+def test_a_failed_send_exits_2_with_a_sentence(own_demo: Path, tmp_path: Path):
     smtp_port = _closed_port()  # nothing listens there
     with webhook_server({"errcode": 310000, "errmsg": "keywords not in content"}) as (hook_port, posts):
-        done = send(demo_db, secrets_file(tmp_path, smtp_port, hook_port))
+        done = send(own_demo, secrets_file(tmp_path, smtp_port, hook_port))
     assert done.returncode == 2
     assert done.stdout == ""
     lines = done.stderr.splitlines()
@@ -119,10 +128,10 @@ def test_a_failed_send_exits_2_with_a_sentence(demo_db: Path, tmp_path: Path):
     assert len(posts.received) == 1
 
 
-def test_nothing_configured_exits_2_before_any_work(demo_db: Path, tmp_path: Path):
+def test_nothing_configured_exits_2_before_any_work(own_demo: Path, tmp_path: Path):
     empty = tmp_path / "empty.toml"
     empty.write_text("", encoding="utf-8")
-    done = send(demo_db, empty)
+    done = send(own_demo, empty)
     assert done.returncode == 2
     assert done.stderr == (
         f"error: Nothing to send to: {empty} has neither [smtp] nor [webhook]; add them "
