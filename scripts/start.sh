@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export ANALYTICS_DB="${ANALYTICS_DB:-data/dashboard.duckdb}"
 if [ ! -f "$ANALYTICS_DB" ]; then
-    echo "Building the demo dealership into $ANALYTICS_DB (first run only, about two minutes)..."
+    echo "Building the demo dealership into $ANALYTICS_DB (first run only: several minutes, most of it fitting the churn and maintenance models)..."
     .venv/bin/python -m analytics demo --db "$ANALYTICS_DB"
 fi
 exec .venv/bin/streamlit run app.py "$@"
