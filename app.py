@@ -9,8 +9,8 @@ from __future__ import annotations
 import duckdb
 import streamlit as st
 
-from analytics import db
-from analytics.config import db_path
+from analytics.core.config import db_path
+from analytics.store import db
 from ui.drop_folder import start_drop_folder
 from ui.i18n import t
 from ui.state import ENTRYPOINT_RAN, restore_from_link

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from analytics import kpi
-from analytics.config import settings
+from analytics.core.config import settings
+from analytics.domain import kpi
 from ui.formatting import metric_params, target_band
 from ui.i18n import t
 from ui.state import filters

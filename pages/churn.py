@@ -4,8 +4,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import churn, churn_model
-from analytics.config import settings
+from analytics.core.config import settings
+from analytics.domain import churn, churn_model
 from ui.auth import protect, protect_text
 from ui.charts import export_name, show
 from ui.data import load

@@ -5,8 +5,10 @@ import json
 
 import streamlit as st
 
-from analytics import audit, facts, ingest, quality
-from analytics.errors import UserError
+from analytics import ingest
+from analytics.core.errors import UserError
+from analytics.domain import facts, quality
+from analytics.store import audit
 from ui.auth import authorize, can, current_user, protect, record
 from ui.data import clear_caches, cursor, load
 from ui.formatting import plain
@@ -35,7 +37,7 @@ def import_tab() -> None:
             st.subheader(t("data.demo_title"))
             st.write(t("data.demo_body"))
             if st.button(t("data.demo_button"), type="primary", key="build_demo") and authorize("demo"):
-                from analytics import demo  # on click: the generator takes a second to load
+                from analytics.devtools import demo  # on click: the generator takes a second to load
 
                 result = demo.build_into(cursor(), progress=progress_bar(t("data.demo_button")))
                 clear_caches()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import churn, maintenance
-from analytics.config import settings
+from analytics.core.config import settings
+from analytics.domain import churn, maintenance
 from ui.auth import authorize, can, protect, record
 from ui.charts import COLORS, MUTED, export_name, show
 from ui.data import cursor

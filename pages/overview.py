@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from analytics import formatting, kpi, overview, satisfaction
+from analytics.core import formatting
+from analytics.domain import kpi, overview, satisfaction
 from ui.data import load
 from ui.formatting import LOWER_IS_BETTER, kpi_delta, kpi_value, metric_params
 from ui.i18n import t

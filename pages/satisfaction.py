@@ -7,9 +7,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import kpi, overview
-from analytics import satisfaction as sat
-from analytics.config import settings
+from analytics.core.config import settings
+from analytics.domain import kpi, overview
+from analytics.domain import satisfaction as sat
 from ui.auth import protect
 from ui.charts import BAD, GOOD, MUTED, NEUTRAL, export_name, show
 from ui.data import load

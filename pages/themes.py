@@ -4,8 +4,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import themes
-from analytics.config import settings
+from analytics.core.config import settings
+from analytics.domain import themes
 from ui.auth import protect, protect_text
 from ui.charts import BAD, COLORS, MUTED, NEUTRAL, export_name, show
 from ui.data import load

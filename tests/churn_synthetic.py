@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from analytics import db
+from analytics.store import db
 
 START = date(2023, 11, 1)
 END = date(2026, 10, 31)

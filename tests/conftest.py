@@ -28,7 +28,7 @@ def local_mode(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def accounts_text() -> str:
     """A secrets.toml with the ACCOUNTS, their passwords hashed (once per session: argon2 is slow on purpose)."""
-    from analytics.auth import hash_password
+    from analytics.core.auth import hash_password
 
     blocks = [
         f'[auth.accounts.{user}]\nname = "{name}"\nrole = "{role}"\npassword_hash = "{hash_password(pw)}"\n'
@@ -50,7 +50,7 @@ def with_accounts(accounts_text: str, tmp_path: Path, monkeypatch: pytest.Monkey
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of a small demo database (scale 0.1, seed 7). Treat it as read-only; copy it to write."""
-    demo = pytest.importorskip("analytics.demo")
+    demo = pytest.importorskip("analytics.devtools.demo")
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     demo.build_demo(path, demo.DemoConfig(scale=DEMO_SCALE), files_dir=path.parent / "files")
     return path
@@ -84,7 +84,7 @@ def writable_demo(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 @pytest.fixture(scope="session")
 def kpi_db_path(tmp_path_factory):
     """The hand-built KPI fixture as a DuckDB file, built once per session and then closed."""
-    from analytics import db
+    from analytics.store import db
     from tests import fixtures_kpi
 
     path = tmp_path_factory.mktemp("kpi") / "kpi.duckdb"
@@ -98,7 +98,7 @@ def kpi_db_path(tmp_path_factory):
 @pytest.fixture(scope="session")
 def kpi_con(kpi_db_path):
     """A read-only connection to the KPI fixture."""
-    from analytics import db
+    from analytics.store import db
 
     con = db.connect(kpi_db_path, read_only=True)
     yield con

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics import db
+from analytics.store import db
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from analytics import db
+from analytics.store import db
 
 # The canonical column order, plus the import that wrote each row.
 ORDER_COLUMNS = (*db.SERVICE_COLUMNS, "import_id")

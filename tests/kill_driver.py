@@ -16,8 +16,8 @@ import sys
 import time
 from typing import Any
 
-from analytics import db
 from analytics.ingest import import_file
+from analytics.store import db
 
 PAUSE_AT = os.environ.get("KILL_PAUSE_AT", "")
 

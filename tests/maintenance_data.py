@@ -8,7 +8,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from analytics import db
+from analytics.store import db
 
 END = dt.date(2025, 6, 30)
 START = dt.date(2022, 7, 1)

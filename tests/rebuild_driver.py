@@ -11,7 +11,8 @@ import sys
 
 import duckdb
 
-from analytics import cli, marts, views
+from analytics import cli
+from analytics.services import marts, views
 
 
 def slow(con: duckdb.DuckDBPyConnection) -> int:

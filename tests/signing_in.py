@@ -14,7 +14,7 @@ APP = ROOT / "app.py"
 
 
 def t_(key, lang="en", **params):
-    from analytics.i18n import text
+    from analytics.core.i18n import text
 
     return text(key, lang, **params)
 

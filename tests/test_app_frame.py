@@ -37,7 +37,7 @@ def test_empty_database_says_so_and_the_data_page_offers_the_demo(empty_db, lang
 
 
 def t_expected(key, lang):
-    from analytics.i18n import text
+    from analytics.core.i18n import text
 
     return text(key, lang)
 
@@ -87,7 +87,7 @@ def test_about_page_lists_every_kpi_definition(demo_env):
 
 @pytest.fixture(scope="module")
 def two_store_db(tmp_path_factory):
-    from analytics import demo
+    from analytics.devtools import demo
 
     path = tmp_path_factory.mktemp("stores") / "two_stores.duckdb"
     demo.build_demo(path, demo.DemoConfig(stores=2, scale=0.05), files_dir=path.parent / "files")

@@ -1,5 +1,5 @@
-"""Roles, phone masking, password hashes and account configuration (analytics.auth), and the
-audit log with its commands (analytics.audit)."""
+"""Roles, phone masking, password hashes and account configuration (analytics.core.auth), and the
+audit log with its commands (analytics.store.audit)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics import audit, auth, db
 from analytics.cli import main
+from analytics.core import auth
+from analytics.store import audit, db
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -81,7 +81,7 @@ def test_bench_json_has_every_part_with_measured_numbers(tmp_path):
 
 
 def test_bench_never_deletes_a_database_it_did_not_build(tmp_path):
-    from analytics import db
+    from analytics.store import db
 
     database = tmp_path / "mine.duckdb"
     db.connect(database).close()

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from analytics import bench, bench_browser
+from analytics.devtools import bench, bench_browser
 from tests.streamlit_server import CHROMIUM
 
 

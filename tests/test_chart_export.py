@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import chart_export, deck
+from analytics.reports import chart_export, deck
 
 needs_chromium = pytest.mark.skipif(
     chart_export.chromium_path() is None, reason="no Chromium on this machine"

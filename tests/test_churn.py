@@ -14,7 +14,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analytics import churn, cli, db
+from analytics import cli
+from analytics.domain import churn
+from analytics.store import db
 
 D = date(2026, 10, 31)
 

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import churn, churn_model, db
+from analytics.domain import churn, churn_model
+from analytics.store import db
 from tests import churn_synthetic
 
 ROOT = Path(__file__).resolve().parents[1]

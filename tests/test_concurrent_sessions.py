@@ -21,9 +21,10 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import db, facts, overview
-from analytics.errors import DatabaseLocked
+from analytics.core.errors import DatabaseLocked
+from analytics.domain import facts, overview
 from analytics.ingest import import_file
+from analytics.store import db
 from tests.db_state import ROOT, run_cli
 from tests.hostile_corpus import SERVICE_HEADER, service_row, table_text
 
@@ -250,7 +251,7 @@ def test_the_sentence_names_the_kind_of_program_holding_the_file(monkeypatch, co
 
 
 def test_the_page_says_the_database_is_in_use_and_works_once_it_is_free(held, monkeypatch):
-    from analytics.i18n import text
+    from analytics.core.i18n import text
     from ui import data as ui_data
 
     path, holder = held

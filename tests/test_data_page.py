@@ -28,7 +28,7 @@ def _data_page(lang):
 
 
 def t_(key, lang):
-    from analytics.i18n import text
+    from analytics.core.i18n import text
 
     return text(key, lang)
 

@@ -1,4 +1,4 @@
-from analytics import db
+from analytics.store import db
 
 
 def test_connect_creates_schema_and_migrations_are_idempotent(tmp_path):

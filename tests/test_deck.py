@@ -11,8 +11,10 @@ import pytest
 from pptx import Presentation
 from pptx.enum.chart import XL_CHART_TYPE
 
-from analytics import churn, churn_model, db, deck, kpi, maintenance, overview, satisfaction
 from analytics.cli import main
+from analytics.domain import churn, churn_model, kpi, maintenance, overview, satisfaction
+from analytics.reports import deck
+from analytics.store import db
 
 MONTH = "2026-09"  # the demo's data end on 2026-10-31, so every figure of September is final
 

@@ -14,8 +14,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analytics import cli, db, demo
-from analytics import demo_text as text
+from analytics import cli
+from analytics.devtools import demo
+from analytics.devtools import demo_text as text
+from analytics.store import db
 
 SMALL = demo.DemoConfig(scale=0.1)
 
@@ -548,7 +550,7 @@ def test_files_do_not_depend_on_the_process_hash_seed(tmp_path):
     import sys
 
     script = (
-        "import sys, hashlib; from pathlib import Path; from analytics import demo; "
+        "import sys, hashlib; from pathlib import Path; from analytics.devtools import demo; "
         "cfg = demo.DemoConfig(scale=0.03, stores=2); "
         "files = demo.write_dms_files(demo.generate(cfg), Path(sys.argv[1]), cfg); "
         "print(hashlib.sha256(b''.join(p.read_bytes() for p, _ in files)).hexdigest())"

@@ -3,7 +3,7 @@ import io
 import openpyxl
 import pandas as pd
 
-from analytics import export
+from analytics.reports import export
 
 
 def _frame():
@@ -44,7 +44,7 @@ def test_has_phone_needs_a_phone_column_with_a_value():
 def test_downloads_are_recorded_newest_first(tmp_path):
     from datetime import datetime
 
-    from analytics import db
+    from analytics.store import db
 
     con = db.connect(tmp_path / "audit.duckdb")
     first = export.record_download(
@@ -79,7 +79,7 @@ def test_downloads_are_recorded_newest_first(tmp_path):
 def test_a_version_1_database_gains_the_audit_log_once(tmp_path):
     import duckdb
 
-    from analytics import db
+    from analytics.store import db
 
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))
@@ -100,7 +100,7 @@ def test_downloads_recorded_under_schema_2_move_into_the_audit_log(tmp_path):
 
     import duckdb
 
-    from analytics import db
+    from analytics.store import db
 
     path = tmp_path / "v2.duckdb"
     con = duckdb.connect(str(path))
@@ -143,7 +143,7 @@ def test_downloads_recorded_under_schema_2_move_into_the_audit_log(tmp_path):
 AUDIT_SCRIPT = """
 import pandas as pd
 import streamlit as st
-from analytics import export
+from analytics.reports import export
 from ui.data import cursor
 from ui.widgets import download_buttons
 

@@ -7,7 +7,7 @@ import time
 import plotly.graph_objects as go
 import pytest
 
-from analytics import chart_export
+from analytics.reports import chart_export
 from ui import charts
 
 needs_chromium = pytest.mark.skipif(

@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analytics import export
+from analytics.reports import export
 
 CODES = {"status": {"lost": "已流失", "at_risk": "流失预警"}, "value_tier": {"high": "高", "low": "低"}}
 HEADERS = {
@@ -153,7 +153,8 @@ def test_csv_keeps_utf8_bom_and_writes_dates_as_days():
 def test_the_demo_churn_list_in_excel_reads_in_chinese(demo_db, tmp_path):
     import shutil
 
-    from analytics import churn, db
+    from analytics.domain import churn
+    from analytics.store import db
     from ui.widgets import coded_values
 
     # A copy: the test process may hold the shared demo open read-write (AppTests).

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics import db
 from analytics.ingest import import_file
+from analytics.store import db
 from tests.db_state import CANONICAL, derived_is_current, fingerprint, run_cli
 from tests.hostile_corpus import CASES, SERVICE_HEADER, Case, service_row, table_text
 

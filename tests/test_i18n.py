@@ -1,7 +1,7 @@
 import re
 from pathlib import Path
 
-from analytics.i18n import LANGUAGES, catalog
+from analytics.core.i18n import LANGUAGES, catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = [

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics import db
 from analytics.ingest import import_file
+from analytics.store import db
 from tests.db_state import ROOT, derived_is_current, fingerprint
 from tests.hostile_corpus import SERVICE_HEADER, service_row, table_text
 

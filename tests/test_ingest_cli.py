@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics import cli, db
+from analytics import cli
 from analytics.ingest import import_file, load_mapping
+from analytics.store import db
 from tests.db_state import run_cli as run
 
 ROOT = Path(__file__).resolve().parents[1]

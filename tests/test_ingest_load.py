@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics import db
-from analytics.errors import ImportRefused, UserError
+from analytics.core.errors import ImportRefused, UserError
 from analytics.ingest import (
     import_file,
     import_files,
@@ -19,6 +18,7 @@ from analytics.ingest import (
     rejected_rows,
     rollback,
 )
+from analytics.store import db
 
 DATA = Path(__file__).resolve().parent / "data"
 GBK = DATA / "service_orders_gbk.csv"

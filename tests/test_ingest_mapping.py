@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from analytics.errors import UserError
+from analytics.core.errors import UserError
 from analytics.ingest import auto_mapping, detect_kind, load_mapping, save_mapping
 from analytics.ingest.mapping import _alias_index, match_header
 

@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import db
-from analytics.errors import ImportRefused
+from analytics.core.errors import ImportRefused
 from analytics.ingest import import_file, plan_import, read_table, values
 from analytics.ingest.load import NUMBER_RANGES
 from analytics.ingest.read import SOURCE_ROW
+from analytics.store import db
 from tests.hostile_corpus import SERVICE_HEADER
 
 FAST = settings(

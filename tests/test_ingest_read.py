@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.errors import ImportRefused
+from analytics.core.errors import ImportRefused
 from analytics.ingest import RawTable, read_table
 from analytics.ingest.read import SOURCE_ROW
 

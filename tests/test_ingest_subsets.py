@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import cli, db
+from analytics import cli
 from analytics.ingest import import_file
+from analytics.store import db
 from tests.signing_in import start
 
 SCALE = 0.02
@@ -22,7 +23,7 @@ SCALE = 0.02
 @pytest.fixture(scope="session")
 def demo_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """The demo's DMS files at a small scale (service CSVs, 3DC workbooks, the 7DC CSV), in import order."""
-    demo = pytest.importorskip("analytics.demo")
+    demo = pytest.importorskip("analytics.devtools.demo")
     folder = tmp_path_factory.mktemp("subset_files")
     cfg = demo.DemoConfig(scale=SCALE)
     files = demo.write_dms_files(demo.generate(cfg), folder, cfg, xlsx=True)
@@ -171,7 +172,7 @@ def test_gradient_boosting_fits_with_a_feature_that_has_no_value_yet():
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from analytics.model_matrix import binnable
+    from analytics.domain.model_matrix import binnable
 
     rng = np.random.default_rng(0)
     x = np.column_stack([rng.random(200), np.full(200, np.nan)])
@@ -185,7 +186,7 @@ def test_gradient_boosting_fits_with_a_feature_that_has_no_value_yet():
 
 
 def test_the_maintenance_model_trains_on_work_orders_alone(demo_files, tmp_path, monkeypatch):
-    from analytics import maintenance
+    from analytics.domain import maintenance
 
     monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
     con = db.connect(tmp_path / "service.duckdb")

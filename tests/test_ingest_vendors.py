@@ -13,10 +13,10 @@ import duckdb
 import openpyxl
 import pytest
 
-from analytics import db
-from analytics.errors import ImportRefused
+from analytics.core.errors import ImportRefused
 from analytics.ingest import import_file, plan_import, read_table, rejected_rows
 from analytics.ingest import read as read_module
+from analytics.store import db
 
 SERVICE_HEADERS = [
     "序号",

@@ -6,8 +6,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from analytics import churn, cli, kpi, schedule
-from analytics.errors import UserError
+from analytics import cli
+from analytics.core.errors import UserError
+from analytics.domain import churn, kpi, schedule
 
 
 def values(result):

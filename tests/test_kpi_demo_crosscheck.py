@@ -1,13 +1,13 @@
 """The report on the demo equals the PRODUCT.md definitions written again as plain SQL.
 
-The SQL here is deliberately independent of analytics/sql: one query per KPI, straight from
+The SQL here is deliberately independent of analytics/store/sql: one query per KPI, straight from
 the definitions, so a mistake in the shared query layer cannot hide in both.
 """
 
 import duckdb
 import pytest
 
-from analytics import kpi
+from analytics.domain import kpi
 
 MONTH = "2026-06"
 START, END = "2026-06-01", "2026-06-30"

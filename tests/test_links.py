@@ -67,7 +67,7 @@ def test_a_link_with_values_the_data_does_not_have_falls_back_to_the_defaults(de
 
 
 def test_a_link_carries_the_stores_chosen(tmp_path_factory, monkeypatch):
-    from analytics import demo
+    from analytics.devtools import demo
 
     path = tmp_path_factory.mktemp("links") / "two_stores.duckdb"
     demo.build_demo(path, demo.DemoConfig(stores=2, scale=0.03), files_dir=path.parent / "files")

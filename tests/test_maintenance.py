@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import cli, db, maintenance, schedule
-from analytics.errors import UserError
+from analytics import cli
+from analytics.core.errors import UserError
+from analytics.domain import maintenance, schedule
+from analytics.store import db
 from tests import maintenance_data
 
 D = dt.date
@@ -555,7 +557,7 @@ def test_the_kept_snapshot_opens_in_a_fresh_process_without_scikit_learn(store_d
     import subprocess
     import sys
 
-    from analytics import marts
+    from analytics.services import marts
 
     copy = tmp_path / "fresh.duckdb"
     shutil.copy(store_db, copy)
@@ -565,7 +567,7 @@ def test_the_kept_snapshot_opens_in_a_fresh_process_without_scikit_learn(store_d
     assert shot.model is not None and shot.model.fitted is None and len(shot.scores) > 200
     script = (
         "import sys, datetime as dt\n"
-        "from analytics import db, marts, maintenance\n"
+        "from analytics.store import db\nfrom analytics.services import marts\nfrom analytics.domain import maintenance\n"
         f"con = db.connect({str(copy)!r}, read_only=True)\n"
         "shot = marts.cached(con, marts.call_of(maintenance.snapshot, dt.date(2025, 6, 30)), as_is=True)\n"
         "print(len(shot.scores), shot.model.fitted is None, maintenance.backtest_summary(shot.model)['as_of'],"

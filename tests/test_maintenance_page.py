@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import db, maintenance
+from analytics.domain import maintenance
+from analytics.store import db
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 

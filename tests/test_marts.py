@@ -13,7 +13,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analytics import db, facts, kpi, maintenance, marts, overview, views
+from analytics.domain import facts, kpi, maintenance, overview
+from analytics.services import marts, views
+from analytics.store import db
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -112,7 +114,7 @@ def test_after_a_rebuild_every_page_opens_without_computing_anything_expensive(c
         assert not at.exception, [e.message for e in at.exception]
     # The praise-board and drill-down reuse the month's fitted themes, kept by the rebuild.
     assert sorted(set(computed) & expensive) == []
-    assert "analytics.themes.fit_window" not in computed
+    assert "analytics.domain.themes.fit_window" not in computed
 
 
 def test_import_from_the_command_line_prepares_the_marts(copy, tmp_path):
@@ -157,11 +159,13 @@ def test_payloads_are_files_beside_the_database_and_a_lost_file_is_computed_agai
 
 def test_each_months_counts_are_kept_so_another_focus_month_queries_only_its_new_months(copy, monkeypatch):
     con = db.connect(copy)
-    con.execute("DELETE FROM marts WHERE name = 'analytics.kpi.month_counts'")  # kept by the demo's build
+    con.execute(
+        "DELETE FROM marts WHERE name = 'analytics.domain.kpi.month_counts'"
+    )  # kept by the demo's build
     october = kpi.counts_by_month(con, kpi.overview_months("2026-10"))
-    assert con.execute("SELECT count(*) FROM marts WHERE name = 'analytics.kpi.month_counts'").fetchone() == (
-        13,
-    )
+    assert con.execute(
+        "SELECT count(*) FROM marts WHERE name = 'analytics.domain.kpi.month_counts'"
+    ).fetchone() == (13,)
     asked: list[list[date]] = []
     original = kpi.monthly_counts
 

@@ -1,6 +1,7 @@
 import datetime as dt
 
-from analytics import db, quality
+from analytics.domain import quality
+from analytics.store import db
 
 
 def _order(con, order_id, vin, visit, km, phone="13812345678", service_type="maintenance", purchase=None):

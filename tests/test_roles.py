@@ -67,7 +67,7 @@ def list_downloads(at):
 def test_each_role_sees_phones_exports_and_data_controls_as_its_policy_allows(
     roles_env, with_accounts, username
 ):
-    from analytics.auth import POLICY
+    from analytics.core.auth import POLICY
 
     role = ACCOUNTS[username][0]
     allowed = POLICY[role]

@@ -6,9 +6,9 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from analytics import kpi
-from analytics import satisfaction as sat
-from analytics.errors import UserError
+from analytics.core.errors import UserError
+from analytics.domain import kpi
+from analytics.domain import satisfaction as sat
 
 
 @pytest.mark.parametrize(
@@ -220,7 +220,7 @@ def test_red_flags_follow_the_store_filter(kpi_con):
 
 
 def test_empty_database_gives_empty_frames_and_no_changes():
-    from analytics import db
+    from analytics.store import db
 
     con = db.connect(":memory:")
     assert sat.monthly_satisfaction(con).empty
@@ -329,7 +329,7 @@ def logit_coef(drivers, dimension):
 
 
 def test_top_driver_is_none_when_nothing_is_ranked():
-    from analytics import db
+    from analytics.store import db
 
     assert sat.top_driver(sat.dimension_drivers(db.connect(":memory:"))) is None
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import db, kpi
-from analytics import satisfaction as sat
+from analytics.domain import kpi
+from analytics.domain import satisfaction as sat
+from analytics.store import db
 from ui.charts import MUTED
 
 APP = Path(__file__).resolve().parents[1] / "app.py"

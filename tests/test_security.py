@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit import config as st_config
 
-from analytics import auth
+from analytics.core import auth
 from tests.signing_in import shows_data, start, t_
 
 
@@ -45,7 +45,7 @@ def test_local_mode_refuses_to_serve_the_network_without_accounts(demo_env, boun
 def test_local_mode_serves_the_network_without_accounts_only_when_the_setting_says_so(
     demo_env, bound_to, monkeypatch
 ):
-    from analytics.config import settings
+    from analytics.core.config import settings
 
     bound_to("0.0.0.0")
     monkeypatch.setitem(settings()["auth"], "serve_network_without_accounts", True)
@@ -82,7 +82,9 @@ def test_a_payload_file_put_into_the_marts_folder_is_never_unpickled(demo_db, tm
     import shutil
     import stat
 
-    from analytics import db, facts, marts, overview
+    from analytics.domain import facts, overview
+    from analytics.services import marts
+    from analytics.store import db
 
     path = tmp_path / "m.duckdb"
     shutil.copy(demo_db, path)
@@ -119,7 +121,8 @@ def test_a_model_file_replaced_on_disk_is_never_unpickled(tmp_path, monkeypatch)
 
     import joblib
 
-    from analytics import db, maintenance
+    from analytics.domain import maintenance
+    from analytics.store import db
 
     monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
     con = db.connect(tmp_path / "x.duckdb")
@@ -223,7 +226,7 @@ def test_a_phone_typed_into_the_name_field_is_masked_but_codes_are_not():
 
 
 def _deck_with(table_rows, categories, series_name="=cmd|' /C calc'!A0"):
-    from analytics import deck
+    from analytics.reports import deck
 
     slide = deck.Slide(
         "changes",
@@ -294,7 +297,7 @@ def test_list_exports_neutralise_formula_column_names_too():
     import openpyxl
     import pandas as pd
 
-    from analytics import export
+    from analytics.reports import export
 
     frame = pd.DataFrame({'=HYPERLINK("x")': ["=1+1"], "model": pd.Series(["@SUM(A1)"], dtype="category")})
     book = openpyxl.load_workbook(io.BytesIO(export.xlsx_bytes(frame)))
@@ -420,7 +423,7 @@ def _cli(*args, models=None):
 
 
 def test_a_damaged_database_gives_one_sentence_exit_2_and_points_to_the_latest_backup(demo_db, tmp_path):
-    from analytics import db
+    from analytics.store import db
 
     path = _damaged_copy(demo_db, tmp_path)
     done = _cli("report", "--month", "2026-09", "--db", str(path))
@@ -466,7 +469,7 @@ def test_backup_while_open_and_restore_bring_back_the_data_and_audit_both(demo_d
     import shutil
     import stat
 
-    from analytics import backup, db
+    from analytics.store import backup, db
 
     path = tmp_path / "live.duckdb"
     shutil.copy(demo_db, path)
@@ -535,7 +538,7 @@ def test_command_line_list_exports_and_the_demo_are_audited(demo_db, tmp_path):
 
 
 def test_audit_lines_escape_control_characters_so_a_user_name_cannot_forge_a_line(tmp_path):
-    from analytics import audit, db
+    from analytics.store import audit, db
 
     path = tmp_path / "a.duckdb"
     con = db.connect(path)
@@ -578,7 +581,7 @@ def _enospc(*args, **kwargs):
 
 
 def test_a_full_disk_while_writing_a_kept_result_leaves_no_temporary_file(tmp_path, monkeypatch):
-    from analytics import private_files
+    from analytics.core import private_files
 
     target = tmp_path / "kept" / "x.pickle"
     real = private_files.os.fdopen
@@ -599,8 +602,11 @@ def test_a_full_disk_stops_the_results_rebuild_with_a_sentence_instead_of_succes
 ):
     import shutil
 
-    from analytics import db, facts, marts, overview, private_files
-    from analytics.errors import DiskFull
+    from analytics.core import private_files
+    from analytics.core.errors import DiskFull
+    from analytics.domain import facts, overview
+    from analytics.services import marts
+    from analytics.store import db
 
     path = tmp_path / "full.duckdb"
     shutil.copy(demo_db, path)
@@ -622,8 +628,8 @@ def test_a_full_disk_stops_the_results_rebuild_with_a_sentence_instead_of_succes
 def test_a_full_disk_in_a_write_transaction_is_a_sentence_even_when_duckdb_ended_the_transaction(tmp_path):
     import duckdb
 
-    from analytics import db
-    from analytics.errors import DiskFull
+    from analytics.core.errors import DiskFull
+    from analytics.store import db
 
     con = db.connect(tmp_path / "w.duckdb")
     with pytest.raises(DiskFull, match=r"^The disk holding .* is full \("):
@@ -661,7 +667,9 @@ def test_on_a_really_full_disk_the_marts_command_says_so_and_cleans_up(demo_db, 
 def test_kept_page_results_are_stored_in_a_format_that_cannot_run_code(demo_db, tmp_path):
     import shutil
 
-    from analytics import db, facts, marts, overview, safe_payload
+    from analytics.domain import facts, overview
+    from analytics.services import marts, safe_payload
+    from analytics.store import db
 
     path = tmp_path / "s.duckdb"
     shutil.copy(demo_db, path)
@@ -685,7 +693,7 @@ def test_the_safe_format_reads_back_frames_and_values_exactly_and_rebuilds_no_fo
     import numpy as np
     import pandas as pd
 
-    from analytics import safe_payload
+    from analytics.services import safe_payload
 
     frame = pd.DataFrame(
         {

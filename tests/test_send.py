@@ -17,7 +17,9 @@ import pandas as pd
 import pytest
 from pptx import Presentation
 
-from analytics import db, kpi, notify
+from analytics.domain import kpi
+from analytics.reports import notify
+from analytics.store import db
 from tests.db_state import run_cli
 from tests.local_servers import smtp_server, webhook_server
 

@@ -52,7 +52,7 @@ def test_a_wrong_password_is_refused_and_logged(writable_demo, with_accounts):
 def test_repeated_failures_make_the_user_name_wait_even_for_the_right_password(
     writable_demo, with_accounts, monkeypatch
 ):
-    from analytics.config import settings
+    from analytics.core.config import settings
 
     monkeypatch.setitem(settings()["auth"], "failure_delay_seconds", 0.0)
     # Long waits, so a slow machine cannot outlast them between the tries of this test.

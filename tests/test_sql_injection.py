@@ -77,7 +77,8 @@ def hostile_files():
 @pytest.fixture(scope="module")
 def hostile_db(demo_db, tmp_path_factory):
     """A copy of the demo with hostile stores, advisors, models, names, agents and comments imported."""
-    from analytics import db, ingest
+    from analytics import ingest
+    from analytics.store import db
 
     path = tmp_path_factory.mktemp("hostile") / "hostile.duckdb"
     shutil.copy(demo_db, path)
@@ -97,7 +98,7 @@ def hostile_env(hostile_db, tmp_path, monkeypatch):
 
 
 def test_hostile_values_import_as_plain_data(hostile_db):
-    from analytics import db
+    from analytics.store import db
 
     con = db.connect(hostile_db, read_only=True)
     assert con.execute(
@@ -116,7 +117,9 @@ def test_hostile_values_import_as_plain_data(hostile_db):
 
 def _analytics_calls(con, text):
     """Every analytics function that takes a store, advisor, model, VIN, theme or action string."""
-    from analytics import audit, churn, export, kpi, overview, satisfaction, themes
+    from analytics.domain import churn, kpi, overview, satisfaction, themes
+    from analytics.reports import export
+    from analytics.store import audit
 
     as_of = dt.date(2026, 10, 31)
     stores = [text]
@@ -146,7 +149,7 @@ def _analytics_calls(con, text):
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_analytics_functions_bind_hostile_strings_as_values(hostile_db, tmp_path, text):
-    from analytics import db
+    from analytics.store import db
 
     path = tmp_path / "copy.duckdb"
     shutil.copy(hostile_db, path)
@@ -164,8 +167,9 @@ def test_analytics_functions_bind_hostile_strings_as_values(hostile_db, tmp_path
 
 
 def test_identifier_arguments_are_checked_against_allow_lists(hostile_db):
-    from analytics import db, quality, satisfaction
-    from analytics.errors import UserError
+    from analytics.core.errors import UserError
+    from analytics.domain import quality, satisfaction
+    from analytics.store import db
 
     con = db.connect(hostile_db, read_only=True)
     with pytest.raises(ValueError, match="unknown check"):
@@ -283,32 +287,32 @@ def test_the_mapping_editor_takes_hostile_column_names(tmp_path, monkeypatch):
 
 # --- The source review -------------------------------------------------------------------------
 # Every call that runs SQL must get a string literal, a name or lookup that holds one, or a query
-# loaded from analytics/sql by a checked name. An f-string, % or .format() building SQL is allowed
+# loaded from analytics/store/sql by a checked name. An f-string, % or .format() building SQL is allowed
 # only where it splices names from a fixed allow-list; each such place is listed here with why.
 SQL_CALLS = {"execute", "executemany", "sql", "query"}
 REVIEWED = {
     # DDL assembled from the module's own constants, never from input.
-    ("analytics/db.py", "CREATE TABLE IF NOT EXISTS service_orders ("),
-    ("analytics/db.py", "CREATE TABLE IF NOT EXISTS callbacks ("),
-    ("analytics/db.py", "CREATE TABLE IF NOT EXISTS service_orders_history ("),
-    ("analytics/db.py", "CREATE TABLE IF NOT EXISTS callbacks_history ("),
-    ("analytics/db.py", "CREATE TABLE IF NOT EXISTS vehicles ("),
-    ("analytics/db.py", "CREATE TABLE IF NOT EXISTS comment_tokens ("),
+    ("analytics/store/db.py", "CREATE TABLE IF NOT EXISTS service_orders ("),
+    ("analytics/store/db.py", "CREATE TABLE IF NOT EXISTS callbacks ("),
+    ("analytics/store/db.py", "CREATE TABLE IF NOT EXISTS service_orders_history ("),
+    ("analytics/store/db.py", "CREATE TABLE IF NOT EXISTS callbacks_history ("),
+    ("analytics/store/db.py", "CREATE TABLE IF NOT EXISTS vehicles ("),
+    ("analytics/store/db.py", "CREATE TABLE IF NOT EXISTS comment_tokens ("),
     # Migration 5 rebuilds four tables named in a literal tuple next to it.
-    ("analytics/db.py", "CREATE TABLE _v5 ("),
-    ("analytics/db.py", "INSERT INTO _v5 SELECT * FROM "),
-    ("analytics/db.py", "DROP TABLE "),
-    ("analytics/db.py", "ALTER TABLE _v5 RENAME TO "),
+    ("analytics/store/db.py", "CREATE TABLE _v5 ("),
+    ("analytics/store/db.py", "INSERT INTO _v5 SELECT * FROM "),
+    ("analytics/store/db.py", "DROP TABLE "),
+    ("analytics/store/db.py", "ALTER TABLE _v5 RENAME TO "),
     # The vehicles query with one of two module constants as its filter (all VINs or the affected).
-    ("analytics/db.py", "INSERT INTO vehicles "),
+    ("analytics/store/db.py", "INSERT INTO vehicles "),
     # A fixed prefix before the plan query, whose file name comes from TABLES[kind] (two kinds).
     ("analytics/ingest/load.py", "CREATE OR REPLACE TEMP TABLE ingest_final AS "),
     # The backup attaches its copy under a name made of a fresh uuid4 hex, and copies from the open
     # database's own catalog name (read from current_database(), quoted as an identifier).
-    ("analytics/backup.py", "ATTACH $path AS "),
-    ("analytics/backup.py", 'COPY FROM DATABASE "" TO '),
-    ("analytics/backup.py", "DELETE FROM .marts"),
-    ("analytics/backup.py", "DETACH "),
+    ("analytics/store/backup.py", "ATTACH $path AS "),
+    ("analytics/store/backup.py", 'COPY FROM DATABASE "" TO '),
+    ("analytics/store/backup.py", "DELETE FROM .marts"),
+    ("analytics/store/backup.py", "DETACH "),
 }
 SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WHERE|FROM)\b")
 
@@ -372,7 +376,7 @@ def test_no_sql_is_built_from_values_in_the_source():
 
 
 def test_query_files_are_loaded_only_by_checked_names():
-    from analytics import queries
+    from analytics.store import queries
 
     for bad in ("../db", "x; DROP TABLE vehicles", "Vehicle_Status", ""):
         with pytest.raises(ValueError, match="not a query name"):

@@ -5,8 +5,10 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from analytics import cli, db, themes
-from analytics.errors import UserError
+from analytics import cli
+from analytics.core.errors import UserError
+from analytics.domain import themes
+from analytics.store import db
 
 EVAL_CSV = "tests/data/themes_eval.csv"
 

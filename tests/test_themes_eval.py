@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import cli, db, themes, themes_eval, themes_polarity
+from analytics import cli
+from analytics.domain import themes, themes_eval, themes_polarity
+from analytics.store import db
 
 EVAL_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "eval"
 PENG = EVAL_DIR / "peng2018_chinese_absa_car_phone_camera_notebook.csv"

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import db, themes
+from analytics.domain import themes
+from analytics.store import db
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 

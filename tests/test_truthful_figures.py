@@ -8,8 +8,11 @@ from datetime import date, datetime
 
 import pytest
 
-from analytics import cli, db, formatting, kpi, overview, stats, themes
-from analytics import satisfaction as sat
+from analytics import cli
+from analytics.core import formatting, stats
+from analytics.domain import kpi, overview, themes
+from analytics.domain import satisfaction as sat
+from analytics.store import db
 from ui import formatting as ui_formatting
 
 # --------------------------------------------------------------------------- statuses
@@ -340,7 +343,7 @@ def test_follow_up_rows_show_the_owner_of_the_latest_work_order(owners):
 
 
 def test_overview_deck_and_report_json_give_the_same_figures(writable_demo, capsys):
-    from analytics import deck
+    from analytics.reports import deck
 
     month = "2025-03"
     # A private copy: other tests keep the shared demo database open with another configuration.

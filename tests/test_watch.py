@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics import audit, db, watch
+from analytics.services import watch
+from analytics.store import audit, db
 from tests.db_state import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,8 +23,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analytics import audit, auth
-from analytics.config import settings
+from analytics.core import auth
+from analytics.core.config import settings
+from analytics.store import audit
 from ui.data import cursor
 from ui.i18n import t
 

@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from analytics import chart_export, facts, kpi
+from analytics.domain import facts, kpi
+from analytics.reports import chart_export
 from ui.data import load
 from ui.i18n import lang, t
 

@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 import duckdb
 import streamlit as st
 
-from analytics import backup, db, marts
-from analytics.config import db_path, settings
-from analytics.errors import DatabaseLocked, UserError
+from analytics.core.config import db_path, settings
+from analytics.core.errors import DatabaseLocked, UserError
+from analytics.services import marts
+from analytics.store import backup, db
 from ui.i18n import t
 
 T = TypeVar("T")

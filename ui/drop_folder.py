@@ -18,8 +18,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics import watch
-from analytics.config import db_path, settings
+from analytics.core.config import db_path, settings
+from analytics.services import watch
 from ui.data import clear_caches, shared_connection
 
 WATCH_ENV = "ANALYTICS_WATCH_DIR"

@@ -1,12 +1,12 @@
 """How KPI values are written on tiles, in lists and in captions: the one formatter of
-``analytics.formatting``, re-exported under the names the pages use."""
+``analytics.core.formatting``, re-exported under the names the pages use."""
 
 from __future__ import annotations
 
 import re
 
-from analytics.config import settings
-from analytics.formatting import (
+from analytics.core.config import settings
+from analytics.core.formatting import (
     LOWER_IS_BETTER,
     RATE_KPIS,
     format_delta,

@@ -1,4 +1,4 @@
-"""The session's language and ``t()``: the catalogue in analytics.i18n, in the chosen language."""
+"""The session's language and ``t()``: the catalogue in analytics.core.i18n, in the chosen language."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from analytics.config import settings
-from analytics.i18n import LANGUAGES, text
+from analytics.core.config import settings
+from analytics.core.i18n import LANGUAGES, text
 
 LANGUAGE_NAMES = {"zh": "简体中文", "en": "English"}
 __all__ = ["LANGUAGES", "LANGUAGE_NAMES", "lang", "t"]

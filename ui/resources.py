@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 import duckdb
 import streamlit as st
 
-from analytics import marts
-from analytics.config import db_path
+from analytics.core.config import db_path
+from analytics.services import marts
 from ui.data import snapshot
 
 T = TypeVar("T")

@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from analytics import facts
+from analytics.domain import facts
 from ui.auth import require_user
 from ui.data import load
 from ui.i18n import LANGUAGE_NAMES, LANGUAGES, lang, t

@@ -9,11 +9,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analytics import auth, db, export, ingest
-from analytics.config import settings
-from analytics.i18n import catalog
-from analytics.i18n import text as i18n_text
+from analytics import ingest
+from analytics.core import auth
+from analytics.core.config import settings
+from analytics.core.i18n import catalog
+from analytics.core.i18n import text as i18n_text
 from analytics.ingest import RawTable
+from analytics.reports import export
+from analytics.store import db
 from ui.auth import can, current_user, protect
 from ui.charts import scope_note
 from ui.data import cursor, data_version
@@ -252,7 +255,7 @@ def deck_button(month: str, stores: list[str] | None, language: str) -> None:
     ):
         # Imported on click: the deck draws on every page's module and python-pptx, which the
         # first page a server shows would otherwise load (a second at a million work orders).
-        from analytics import deck
+        from analytics.reports import deck
 
         bar = st.empty()
         report = progress_bar_in(bar, t("deck.building"))

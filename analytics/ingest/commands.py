@@ -10,11 +10,11 @@ from typing import Any
 
 import duckdb
 
-from analytics import audit, db
 from analytics.cli import add_db_option
-from analytics.errors import ImportRefused, UserError
+from analytics.core.errors import ImportRefused, UserError
 from analytics.ingest.load import ImportResult, import_files, list_imports, rollback
 from analytics.ingest.mapping import KINDS, load_mapping, save_mapping
+from analytics.store import audit, db
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -175,7 +175,7 @@ def _refresh_marts(con: duckdb.DuckDBPyConnection, *, quiet: bool) -> None:
     The import has committed by now: a view that cannot be prepared (a model with too little
     history, say) is named with its reason, and never turns the import into a failure.
     """
-    from analytics import marts
+    from analytics.services import marts
 
     try:
         outcome = marts.rebuild(con)

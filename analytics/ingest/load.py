@@ -2,7 +2,7 @@
 
 Layers (STYLE.md): the raw file (read.py) is renamed and typed here into a staged frame with one
 row per source row; rows that cannot be read are set aside with their reason; the rest are
-compared with the stored rows by key (analytics/sql/ingest_*_plan.sql) and written with their
+compared with the stored rows by key (analytics/store/sql/ingest_*_plan.sql) and written with their
 history in a single transaction, so an import lands whole or not at all and can be rolled back.
 
 Choices: two rows with the same key but different content in one file -> the later row wins,
@@ -28,8 +28,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import db
-from analytics.errors import ImportRefused, UserError
+from analytics.core.errors import ImportRefused, UserError
 from analytics.ingest import values
 from analytics.ingest.mapping import (
     FIELD_TYPES,
@@ -46,8 +45,9 @@ from analytics.ingest.mapping import (
     validate_mapping,
 )
 from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, read_table
+from analytics.store import db
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+SQL_DIR = Path(__file__).resolve().parents[1] / "store" / "sql"
 
 TABLES: dict[str, str] = {"service": "service_orders", "callback": "callbacks"}
 KEYS: dict[str, str] = {"service": "order_id", "callback": "callback_id"}
@@ -128,7 +128,7 @@ _REASONS: dict[str, str] = {
 
 @cache
 def _sql(name: str) -> str:
-    """Return the text of analytics/sql/<name>.sql."""
+    """Return the text of analytics/store/sql/<name>.sql."""
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 

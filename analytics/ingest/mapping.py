@@ -17,10 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-from analytics import db
-from analytics.config import DATA_DIR
-from analytics.errors import UserError
+from analytics.core.config import DATA_DIR
+from analytics.core.errors import UserError
 from analytics.ingest import values
+from analytics.store import db
 
 ALIASES_FILE = DATA_DIR / "header_aliases.toml"
 

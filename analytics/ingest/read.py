@@ -31,8 +31,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from analytics.config import settings
-from analytics.errors import ImportRefused
+from analytics.core.config import settings
+from analytics.core.errors import ImportRefused
 from analytics.ingest.mapping import KIND_LABELS, detect_kind, match_header, matched_fields, normalise_header
 
 SOURCE_ROW = "_source_row"

@@ -1,0 +1,95 @@
+"""Command line: ``python -m analytics <command>``; a thin layer over the typed core.
+
+Each command lives in the module that owns its logic and registers itself through
+``add_commands(subparsers)``. Bad input exits 2 with one sentence on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+import duckdb
+
+from analytics.core.config import db_path
+from analytics.core.errors import UserError
+from analytics.store import db
+
+# The module that registers each command, in the order they appear in --help. A command
+# imports only its own module: the model and deck modules take seconds to import, which an
+# import or rollback should not pay.
+COMMANDS: dict[str, str] = {
+    "import": "analytics.ingest.commands",
+    "imports": "analytics.ingest.commands",
+    "rollback": "analytics.ingest.commands",
+    "demo": "analytics.devtools.demo",
+    "report": "analytics.domain.kpi",
+    "themes": "analytics.domain.themes_eval",
+    "churn": "analytics.domain.churn",
+    "maintenance": "analytics.domain.maintenance",
+    "deck": "analytics.reports.deck",
+    "marts": "analytics.services.marts",
+    "audit": "analytics.store.audit",
+    "backup": "analytics.store.backup",
+    "restore": "analytics.store.backup",
+    "hash-password": "analytics.core.auth",
+    "bench": "analytics.devtools.bench",
+    "watch": "analytics.services.watch",
+    "send": "analytics.reports.notify",
+}
+COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Return the argument parser with every registered command, or only the module of ``command``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m analytics",
+        description="After-sales customer-service analytics: import DMS exports, build the demo, report.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    modules = (COMMANDS[command],) if command in COMMANDS else COMMAND_MODULES
+    for name in modules:
+        importlib.import_module(name).add_commands(sub)
+    return parser
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    """Add the shared ``--db`` option to a subcommand parser."""
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="DuckDB file (default: $ANALYTICS_DB or data/dashboard.duckdb)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code (0 done, 2 refused input)."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(given[0] if given else None)
+    args = parser.parse_args(given)
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except duckdb.Error as exc:
+        # A checksum mismatch or a stray write-ahead log surfaces on the first read, not only at open.
+        fault = db.damaged(db_path(getattr(args, "db", None)), exc)
+        if fault is not None:
+            print(f"error: {fault}", file=sys.stderr)
+            return 2
+        if not isinstance(exc, duckdb.IOException):
+            raise
+        print(f"error: the database cannot be used: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, duckdb.InterruptException):
+        print("interrupted; the database keeps its state from before this command.", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:
+        if str(exc) != "Query interrupted":  # DuckDB 2's form of Ctrl-C in the middle of a query
+            raise
+        print("interrupted; the database keeps its state from before this command.", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""Core: typed settings, errors, i18n, formatting, statistics, roles; imports nothing above it."""

@@ -1,0 +1,427 @@
+"""Accounts and roles: who may see phone numbers, export lists and import data; password hashes.
+
+Pure (no streamlit): the dashboard's sign-in (``ui/auth.py``) and the ``hash-password`` command
+both use it. Accounts come from a mapping, the parsed ``.streamlit/secrets.toml``::
+
+    [auth.accounts.zhangli]
+    name = "张丽"
+    role = "cs_lead"
+    password_hash = "$argon2id$v=19$m=65536,t=3,p=4$..."
+
+Without accounts the dashboard runs in local single-user mode with the ``cs_lead`` role.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import threading
+import time
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analytics.core.errors import UserError
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """What a role may do; everything else on the dashboard (charts, KPIs, the deck) is open to all."""
+
+    sees_phone: bool  # phone numbers in clear; otherwise masked as 138****1234
+    export_lists: bool  # download lists of customers, vehicles or comments (CSV/XLSX)
+    import_data: bool  # upload, import, build the demo, roll back imports, retrain the model
+    see_audit: bool = False  # the audit log: who signed in, imported, exported (issue 19)
+
+
+# The role policy: the CS lead and the agents call customers; the manager and viewers read the
+# dashboards, whose figures are aggregates, and never handle phone numbers.
+POLICY: dict[str, Permissions] = {
+    "manager": Permissions(sees_phone=False, export_lists=False, import_data=False, see_audit=True),
+    "cs_lead": Permissions(sees_phone=True, export_lists=True, import_data=True, see_audit=True),
+    "agent": Permissions(sees_phone=True, export_lists=True, import_data=False),
+    "viewer": Permissions(sees_phone=False, export_lists=False, import_data=False),
+}
+ROLES: tuple[str, ...] = tuple(POLICY)
+LOCAL_ROLE = "cs_lead"  # local single-user mode: the one user can do everything
+LOCAL_USER = "local"  # who acts while no accounts are configured
+
+# Columns that hold a phone number, under their canonical names (exports relabel them later).
+PHONE_COLUMNS: frozenset[str] = frozenset({"phone", "customer_phone", "mobile"})
+# Columns never searched for numbers inside text: keys and codes, whose digits are not phones.
+CODE_COLUMNS: frozenset[str] = frozenset({"vin", "order_id", "callback_id", "plate", "import_id", "sha256"})
+# Kept for callers that name the free-text columns; every other text column is searched too.
+TEXT_COLUMNS: frozenset[str] = frozenset({"comment", "raw_values"})
+
+_ALREADY_MASKED = re.compile(r"^\d{0,3}\*{4,}\d{0,4}$")
+# A mainland mobile number written inside text (after 微信, wx, a name or other letters), not part
+# of a longer run of digits. Searched on a copy with full-width digits made ASCII.
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+# Full-width digits, plus and hyphen (１３９, ＋, －) and the ideographic space, one for one.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－\u3000", "0123456789+- ")
+
+
+def permissions(role: str) -> Permissions:
+    """Return the permissions of ``role``; an unknown role raises ``ValueError``."""
+    try:
+        return POLICY[role]
+    except KeyError:
+        raise ValueError(f"unknown role {role!r}; the roles are {', '.join(ROLES)}") from None
+
+
+def mask_phone(value: object) -> object:
+    """Return a phone number with its middle digits hidden: ``13812341234`` → ``138****1234``.
+
+    Separators, a +86/0086 prefix and junk characters are dropped. At least four digits are
+    always hidden: 11 digits or more (mobiles, landlines with area code) keep their first 3 and
+    last 4; 8 to 10 digits keep the last 4 and fewer leading ones; 6 or 7 digits keep the last 2;
+    anything shorter, or text without digits, becomes ``****``. Missing values and ``""`` stay as
+    they are, and a value already masked is returned unchanged.
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return value
+    text = str(value).strip()
+    if not text or _ALREADY_MASKED.match(text):
+        return value if not text else text
+    digits = re.sub(r"\D", "", text)
+    if len(digits) == 13 and digits.startswith("861"):
+        digits = digits[2:]
+    elif len(digits) == 15 and digits.startswith("00861"):
+        digits = digits[4:]
+    n = len(digits)
+    if n >= 8:
+        head = min(3, n - 8)
+        return digits[:head] + "*" * (n - head - 4) + digits[-4:]
+    if n >= 6:
+        return "*" * (n - 2) + digits[-2:]
+    return "****"
+
+
+def mask_text(value: object) -> object:
+    """Return free text with any mainland mobile number in it masked (``138****1234``).
+
+    Full-width digits count as digits (``１３９１２３４５６７８``), and a number may follow letters
+    or Chinese (``微信wx13700000001``, ``张先生13700000009``).
+    """
+    if not isinstance(value, str):
+        return value
+    # The translation is one character for one, so the spans found in it are spans of the text.
+    found = list(_MOBILE_IN_TEXT.finditer(value.translate(_FULL_WIDTH)))
+    if not found:
+        return value
+    parts, at = [], 0
+    for m in found:
+        parts += [value[at : m.start()], f"{m.group(1)}****{m.group(3)}"]
+        at = m.end()
+    return "".join([*parts, value[at:]])
+
+
+def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy with every phone column masked and mobile numbers masked in every other text
+    column (comments, names, notes) but the codes (VIN, order and callback numbers, plates)."""
+    out = frame.copy()
+    for column in out.columns:
+        name = str(column)
+        if name in PHONE_COLUMNS:
+            out[column] = out[column].map(mask_phone).astype(object)
+        elif name not in CODE_COLUMNS and not is_numeric_or_date(out[column]):
+            dtype = out[column].dtype
+            masked = out[column].astype(object).map(mask_text)
+            out[column] = masked if isinstance(dtype, pd.CategoricalDtype) else masked.astype(dtype)
+    return out
+
+
+def is_numeric_or_date(column: pd.Series) -> bool:
+    """Return whether a column holds numbers, booleans or dates (never text to search)."""
+    kind = column.dtype.kind
+    return kind in "biufcmM"
+
+
+LOOPBACK_ADDRESSES: frozenset[str] = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def local_mode_allowed(address: str | None, serve_network_without_accounts: bool) -> bool:
+    """Return whether local single-user mode (no accounts, full rights) may serve ``address``.
+
+    Only this machine may have full rights without signing in, unless the setting says the
+    network is meant to. An empty address is Streamlit's default: every interface.
+    """
+    bound = (address or "").strip().lower()
+    return bound in LOOPBACK_ADDRESSES or bool(serve_network_without_accounts)
+
+
+def hash_password(password: str) -> str:
+    """Return an argon2id hash of ``password`` (with its own salt) to store in secrets.toml."""
+    from argon2 import PasswordHasher  # here: the CLI loads this module for every command
+
+    return PasswordHasher().hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Return whether ``password`` matches ``password_hash``; a malformed hash never matches."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return bool(PasswordHasher().verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class Account:
+    """One local account from secrets.toml."""
+
+    username: str
+    name: str
+    role: str
+    password_hash: str = field(repr=False)
+
+
+class AccountsError(UserError):
+    """The accounts in secrets.toml cannot be used; ``problems`` holds one sentence per fault."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(" ".join(self.problems))
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verified against when the user name is unknown, so an unknown name costs as much as a wrong password.
+    return hash_password("not a password of anyone")
+
+
+def check_password(accounts: Mapping[str, Account], username: str, password: str) -> Account | None:
+    """Return the account when ``username`` and ``password`` match one, else None."""
+    account = accounts.get(username.strip())
+    if account is None:
+        verify_password(_dummy_hash(), password)
+        return None
+    return account if verify_password(account.password_hash, password) else None
+
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def load_accounts(secrets: Mapping[str, Any]) -> dict[str, Account]:
+    """Return the local accounts under ``[auth.accounts]``, keyed by user name ({} when none).
+
+    Every fault (unknown role, missing or malformed hash, odd user name) is collected and raised
+    together as an ``AccountsError`` whose sentences say what to fix; no account is half-loaded.
+    """
+    section = secrets.get("auth") or {}
+    if not isinstance(section, Mapping):
+        raise AccountsError(["[auth] in secrets.toml must be a table."])
+    raw = section.get("accounts") or {}
+    if not isinstance(raw, Mapping):
+        raise AccountsError(["[auth.accounts] in secrets.toml must be a table of accounts."])
+    if not raw and _has_oidc(section):
+        # Without this, an OIDC-only configuration would open the dashboard in local mode.
+        raise AccountsError(
+            [
+                "secrets.toml configures OIDC sign-in (st.login), which this dashboard does not use: "
+                "it has no way to give such a user a role. Configure local accounts under "
+                "[auth.accounts] (see .streamlit/secrets.toml.example)."
+            ]
+        )
+    problems: list[str] = []
+    accounts: dict[str, Account] = {}
+    for username, entry in raw.items():
+        where = f"Account {username!r} in secrets.toml"
+        if not _USERNAME.match(str(username)):
+            problems.append(f"{where}: a user name may only hold letters, digits and _ . @ -.")
+            continue
+        if not isinstance(entry, Mapping):
+            problems.append(f"{where} must be a table with role and password_hash.")
+            continue
+        role = entry.get("role")
+        if role not in POLICY:
+            problems.append(
+                f"{where} has {'no role' if role is None else f'the unknown role {role!r}'}; "
+                f"use one of {', '.join(ROLES)}."
+            )
+        password_hash = entry.get("password_hash")
+        if not password_hash:
+            problems.append(
+                f"{where} has no password_hash; make one with `python -m analytics hash-password`."
+            )
+        elif not str(password_hash).startswith("$argon2"):
+            problems.append(
+                f"{where}: password_hash is not an argon2 hash (a plain password?); "
+                "make one with `python -m analytics hash-password`."
+            )
+        if role in POLICY and password_hash and str(password_hash).startswith("$argon2"):
+            accounts[str(username)] = Account(
+                username=str(username),
+                name=str(entry.get("name") or username),
+                role=str(role),
+                password_hash=str(password_hash),
+            )
+    for account in accounts.values():
+        if uses_example_password(account.password_hash):
+            problems.append(
+                f"Account {account.username!r} in secrets.toml has a password published in "
+                ".streamlit/secrets.toml.example, so anyone can sign in with it; give it a new hash "
+                "made with `python -m analytics hash-password`."
+            )
+    if problems:
+        raise AccountsError(problems)
+    return accounts
+
+
+# The passwords whose hashes .streamlit/secrets.toml.example publishes (tests check the file).
+EXAMPLE_PASSWORDS: tuple[str, ...] = (
+    "example-only-zhangli",
+    "example-only-wangqiang",
+    "example-only-chenjing",
+)
+
+
+@lru_cache(maxsize=256)
+def uses_example_password(password_hash: str) -> bool:
+    """Return whether ``password_hash`` verifies against a password published in the example file."""
+    # Cached per hash: the accounts are loaded on every page run and argon2 is slow on purpose.
+    return any(verify_password(password_hash, pw) for pw in EXAMPLE_PASSWORDS)
+
+
+_OIDC_KEYS = frozenset({"client_id", "client_secret", "server_metadata_url", "redirect_uri"})
+
+
+def _has_oidc(section: Mapping[str, Any]) -> bool:
+    nested = (v for k, v in section.items() if k != "accounts" and isinstance(v, Mapping))
+    return bool(_OIDC_KEYS & set(section)) or any(_OIDC_KEYS & set(v) for v in nested)
+
+
+def read_secrets(path: str | Path) -> dict[str, Any]:
+    """Return a secrets TOML file parsed ({} when it does not exist); a broken file raises."""
+    target = Path(path)
+    if not target.is_file():
+        return {}
+    try:
+        with target.open("rb") as fh:
+            return tomllib.load(fh)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise AccountsError(
+            [f"{target} is not valid TOML ({exc}); fix it before the dashboard starts."]
+        ) from exc
+
+
+@dataclass
+class SignInThrottle:
+    """Failed sign-ins, counted before the password is checked so that parallel tries cannot slip
+    past the count: per user name a growing wait after ``max_failures`` (never a lock-out, which
+    anyone could impose on the CS lead), per client a lock after ``client_max_failures``."""
+
+    max_failures: int = 5  # per user name within window_seconds before each try must wait
+    window_seconds: float = 300.0  # how long a failure counts; also how long a client stays locked
+    client_max_failures: int = 20  # per client (IP address) within window_seconds
+    first_wait_seconds: float = 1.0  # the wait after max_failures, doubling with each further failure
+    max_wait_seconds: float = 60.0
+    _users: dict[str, list[float]] = field(default_factory=dict)
+    _clients: dict[str, list[float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def begin(self, username: str, client: str, now: float) -> tuple[str, float]:
+        """Return ``("ok", 0)`` and count this try as a failure until ``succeeded``, or the reason to
+        refuse it (``"client_locked"`` or ``"user_wait"``) and the seconds to wait; atomic."""
+        with self._lock:
+            tries = self._recent(self._clients, client, now)
+            if len(tries) >= self.client_max_failures:
+                return "client_locked", tries[-self.client_max_failures] + self.window_seconds - now
+            failures = self._recent(self._users, username, now)
+            wait = self._user_wait(failures, now)
+            if wait > 0:
+                return "user_wait", wait
+            failures.append(now)
+            tries.append(now)
+            return "ok", 0.0
+
+    def succeeded(self, username: str, client: str, started: float) -> None:
+        """Forget the failures of a user who signed in, and the client's try counted at ``started``."""
+        with self._lock:
+            self._users.pop(username, None)
+            tries = self._clients.get(client, [])
+            if started in tries:
+                tries.remove(started)
+
+    def _recent(self, table: dict[str, list[float]], key: str, now: float) -> list[float]:
+        recent = [t for t in table.get(key, []) if now - t < self.window_seconds]
+        table[key] = recent
+        return recent
+
+    def _user_wait(self, failures: list[float], now: float) -> float:
+        extra = len(failures) - self.max_failures
+        if extra < 0:
+            return 0.0
+        wait = min(self.max_wait_seconds, self.first_wait_seconds * 2.0**extra)
+        return max(0.0, failures[-1] + wait - now)
+
+
+@dataclass(frozen=True)
+class SignInOutcome:
+    """What a sign-in try came to: the account, or why not (``wrong``, ``user_wait``,
+    ``client_locked``) and how many seconds to wait before the next try."""
+
+    account: Account | None
+    reason: str
+    wait_seconds: float = 0.0
+
+
+def attempt_sign_in(
+    throttle: SignInThrottle,
+    accounts: Mapping[str, Account],
+    username: str,
+    password: str,
+    client: str,
+    now: float | None = None,
+) -> SignInOutcome:
+    """Return the outcome of one sign-in try; the throttle counts it before the password is checked."""
+    started = time.monotonic() if now is None else now
+    reason, wait = throttle.begin(username, client, started)
+    if reason != "ok":
+        return SignInOutcome(None, reason, wait)
+    account = check_password(accounts, username, password)
+    if account is None:
+        return SignInOutcome(None, "wrong")
+    throttle.succeeded(username, client, started)
+    return SignInOutcome(account, "ok")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the hash-password command."""
+    p = sub.add_parser(
+        "hash-password",
+        help="print an argon2 hash of a password to paste into .streamlit/secrets.toml",
+        description="Ask for a password twice (or read one line from stdin with --stdin) and print "
+        "its argon2id hash for password_hash under [auth.accounts.NAME]. The password itself is "
+        "never stored or printed.",
+    )
+    p.add_argument("--stdin", action="store_true", help="read the password from the first line of stdin")
+    p.set_defaults(handler=_hash_password_command)
+
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def _hash_password_command(args: argparse.Namespace) -> int:
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        import getpass
+
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise UserError("the two passwords differ; nothing was printed.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if password in EXAMPLE_PASSWORDS:
+        raise UserError("that password is published in .streamlit/secrets.toml.example; choose another.")
+    print(hash_password(password))
+    return 0

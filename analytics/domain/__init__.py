@@ -1,0 +1,1 @@
+"""Domain: KPIs, satisfaction, churn, maintenance and themes, computed from the store."""

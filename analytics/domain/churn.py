@@ -1,0 +1,656 @@
+"""Churn identification: which vehicles of the active base are lost or at risk on a date, why, and whom to call.
+
+Definitions (PRODUCT.md §2, windows in settings ``[churn]``): the active base on date D is the
+vehicles with a visit in (D - base_days, D]; a base vehicle is lost when its last visit is on
+or before D - lost_days; it is at risk when it is not lost and the days since its last visit
+exceed ``at_risk_factor`` times its expected interval between visits. The expected interval is
+the median gap between its own maintenance-type visits when it has at least
+``own_rhythm_min_gaps`` gaps, else the routine maintenance interval of ``data/schedule.toml``
+at its km per day, else ``default_interval_days``. Only visits on or before D are used.
+
+On top of that status: reason codes in words (a code plus parameters, rendered in either
+language from the ``churn.reason`` keys of the catalogue), the value of each vehicle (spend and
+visits in the last ``value_days``), the churn probability from ``analytics.domain.churn_model``, a
+priority (probability x value ^ weight), the call list, and the retention from first to second
+to third maintenance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analytics.cli import add_db_option
+from analytics.core.config import settings
+from analytics.core.errors import UserError
+from analytics.core.i18n import LANGUAGES, text
+from analytics.domain import churn_model, kpi
+from analytics.reports.export import has_phone, record_cli_export, write_table
+from analytics.store import db, queries
+
+STATUSES: tuple[str, ...] = ("lost", "at_risk", "active")
+VALUE_TIERS: tuple[str, ...] = ("high", "medium", "low")
+DIMENSIONS: tuple[str, ...] = ("price", "attitude", "quality", "timeliness", "environment")
+REASON_CODES: tuple[str, ...] = (
+    "no_visit",
+    "overdue",
+    "open_complaint",
+    "complaint_last_visit",
+    "complaint_last_visit_uncategorised",
+    *(f"unsatisfied_{d}" for d in DIMENSIONS),
+    "unsatisfied",
+    "detractor",
+    "warranty_ended",
+    "warranty_km",
+    "unreachable",
+    "only_warranty_accident",
+)
+RETENTION_GROUPS: tuple[str, ...] = ("model", "advisor")
+# The call list's columns, in the order a caller reads them: who, why, how likely, worth what.
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "vin",
+    "plate",
+    "customer_name",
+    "phone",
+    "status",
+    "reasons",
+    "churn_probability",
+    "value",
+    "priority",
+    "model",
+    "last_visit",
+    "days_since",
+    "visits",
+    "value_tier",
+    "store",
+    "advisor",
+)
+DAYS_PER_MONTH = 365.25 / 12
+
+Reason = dict[str, Any]
+
+
+def vehicle_status(
+    con: duckdb.DuckDBPyConnection, as_of: date, stores: list[str] | None = None
+) -> pd.DataFrame:
+    """Return one row per base vehicle on ``as_of``: vin, store, last_visit, days_since,
+    expected_interval_days, interval_source, overdue_ratio, status (lost, at_risk, active)."""
+    frame = queries.run(con, "vehicle_status", {**churn_model.status_params(stores), "as_of_dates": [as_of]})
+    frame = frame.drop(columns="as_of")
+    frame["last_visit"] = pd.to_datetime(frame["last_visit"]).dt.date
+    return frame.reset_index(drop=True)
+
+
+def status_counts(
+    con: duckdb.DuckDBPyConnection, as_of: date, stores: list[str] | None = None
+) -> dict[str, int]:
+    """Return the base, lost, at-risk and active vehicle counts on ``as_of``."""
+    status = vehicle_status(con, as_of, stores)["status"]
+    return {"base": int(len(status)), **{s: int((status == s).sum()) for s in STATUSES}}
+
+
+def history_gap(con: duckdb.DuckDBPyConnection, as_of: date) -> date | None:
+    """Return the day the data would have to start for the active base as of ``as_of`` to be complete
+    (``kpi.base_window_start``), or None when the first work order is on or before it."""
+    start = con.execute("SELECT min(visit_date) FROM service_orders").fetchone()
+    needed = kpi.base_window_start(as_of)
+    if start and start[0] is not None and start[0] <= needed:
+        return None
+    return needed
+
+
+def status_trend(
+    con: duckdb.DuckDBPyConnection, as_of_dates: Sequence[date], stores: list[str] | None = None
+) -> pd.DataFrame:
+    """Return one row per as-of date (oldest first) whose windows the data cover: base, lost, at_risk,
+    active counts. A date whose active-base window reaches before the first work order is left out
+    (its counts would only show the history filling up, not customers leaving)."""
+    start = con.execute("SELECT min(visit_date) FROM service_orders").fetchone()
+    first_day = start[0] if start else None
+    dates = sorted(
+        d for d in set(as_of_dates) if first_day is not None and kpi.base_window_start(d) >= first_day
+    )
+    frame = queries.run(con, "vehicle_status", {**churn_model.status_params(stores), "as_of_dates": dates})
+    frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
+    counts = pd.crosstab(frame["as_of"], frame["status"]).reindex(index=dates, columns=list(STATUSES))
+    counts = counts.fillna(0).astype(int)
+    counts.insert(0, "base", counts.sum(axis=1))
+    return counts.rename_axis("as_of").rename_axis(columns=None).reset_index()
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def vehicle_reasons(row: Mapping[str, Any], as_of: date) -> list[Reason]:
+    """Return the reason codes (with their parameters) that explain one vehicle's risk, strongest first."""
+    cfg = churn_model.churn_settings()
+    threshold = float(settings()["kpi"]["satisfied_threshold"])
+    low = float(cfg["reason_low_score"])
+    reasons: list[Reason] = []
+    days_since = int(row["days_since"])
+    if row["status"] == "lost":
+        reasons.append({"code": "no_visit", "days": days_since})
+    elif row["status"] == "at_risk":
+        reasons.append(
+            {
+                "code": "overdue",
+                "ratio": f"{float(row['overdue_ratio']):.1f}",
+                "interval": round(float(row["expected_interval_days"])),
+            }
+        )
+    open_complaints = int(row.get("open_complaints") or 0)
+    if open_complaints:
+        reasons.append({"code": "open_complaint", "n": open_complaints})
+    if int(row.get("last_visit_complaints") or 0):
+        category = row.get("last_visit_complaint_category")
+        if isinstance(category, str) and category.strip():
+            reasons.append({"code": "complaint_last_visit", "category": category.strip()})
+        else:
+            reasons.append({"code": "complaint_last_visit_uncategorised"})
+    overall = _number(row.get("last_overall"))
+    recommend = _number(row.get("last_recommend"))
+    if overall is not None and overall < threshold:
+        scores = {d: _number(row.get(f"last_{d}")) for d in DIMENSIONS}
+        known = {d: s for d, s in scores.items() if s is not None}
+        # The lowest dimension names the cause; ties go to the order of DIMENSIONS (price first).
+        worst = min(known, key=lambda d: (known[d], DIMENSIONS.index(d))) if known else None
+        if worst is not None and known[worst] <= low:
+            reasons.append({"code": f"unsatisfied_{worst}", "score": f"{known[worst]:g}"})
+        else:
+            reasons.append({"code": "unsatisfied", "score": f"{overall:g}"})
+    elif recommend is not None and recommend <= float(cfg["reason_detractor_max"]):
+        reasons.append({"code": "detractor", "score": f"{recommend:g}"})
+    warranty_end = row.get("warranty_end")
+    if isinstance(warranty_end, date) and (
+        as_of - timedelta(days=int(cfg["warranty_reason_days"])) < warranty_end <= as_of
+    ):
+        code = "warranty_km" if row.get("warranty_end_cause") == "km" else "warranty_ended"
+        reasons.append({"code": code, "date": warranty_end.isoformat()})
+    streak = int(row.get("unreached_streak") or 0)
+    if streak >= int(cfg["unreachable_attempts"]):
+        reasons.append({"code": "unreachable", "n": streak})
+    visits = int(row.get("visits") or 0)
+    if visits and int(row.get("warranty_visits") or 0) + int(row.get("body_paint_visits") or 0) == visits:
+        reasons.append({"code": "only_warranty_accident"})
+    return reasons
+
+
+def reason_text(reasons: Sequence[Reason], lang: str) -> str:
+    """Return the reasons as one line of words in ``lang``."""
+    parts = [
+        text(f"churn.reason.{r['code']}", lang, **{k: v for k, v in r.items() if k != "code"})
+        for r in reasons
+    ]
+    return ("；" if lang == "zh" else "; ").join(parts)
+
+
+def value_tiers(spend: pd.Series) -> pd.Series:
+    """Return high / medium / low for each spend, by its rank in the frame (highest spend first)."""
+    cfg = churn_model.churn_settings()
+    if spend.empty:
+        return pd.Series([], index=spend.index, dtype=object)
+    share = spend.rank(method="first", ascending=False) / len(spend)
+    high, medium = float(cfg["value_tier_high"]), float(cfg["value_tier_medium"])
+    tiers = np.where(share <= high, "high", np.where(share <= high + medium, "medium", "low"))
+    return pd.Series(tiers, index=spend.index, dtype=object)
+
+
+def churn_list(vehicles: pd.DataFrame, probability: np.ndarray | None, as_of: date) -> pd.DataFrame:
+    """Return one row per base vehicle from its as-of features: status, value, reasons, churn probability."""
+    frame = vehicles.copy()
+    records: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
+    frame["reasons"] = pd.Series(
+        [vehicle_reasons(row, as_of) for row in records], index=frame.index, dtype=object
+    )
+    frame["reason_codes"] = frame["reasons"].map(lambda rs: tuple(r["code"] for r in rs))
+    frame["value"] = frame["spend"].astype(float).round(2)
+    frame["value_tier"] = value_tiers(frame["value"])
+    frame["open_complaint"] = frame["open_complaints"] > 0
+    frame["churn_probability"] = (
+        np.asarray(probability, dtype=float) if probability is not None else np.full(len(frame), np.nan)
+    )
+    columns = [
+        "vin",
+        "plate",
+        "customer_name",
+        "phone",
+        "model",
+        "store",
+        "advisor",
+        "last_visit",
+        "days_since",
+        "expected_interval_days",
+        "overdue_ratio",
+        "status",
+        "churn_probability",
+        "value",
+        "visits",
+        "value_tier",
+        "reasons",
+        "reason_codes",
+        "open_complaint",
+        "last_called",
+    ]
+    # In VIN order, so that ranking is one stable sort on the priority (ties stay in VIN order).
+    return frame[columns].sort_values("vin", kind="stable").reset_index(drop=True)
+
+
+def prioritise(vehicles: pd.DataFrame, weight: float | None = None) -> pd.DataFrame:
+    """Return the list with ``priority`` = probability x max(value, 1) ^ weight, highest first.
+
+    Without a model (no probability) the overdue ratio stands in for the probability.
+    """
+    weight = float(churn_model.churn_settings()["value_weight"]) if weight is None else float(weight)
+    chance = vehicles["churn_probability"].where(
+        vehicles["churn_probability"].notna(), vehicles["overdue_ratio"]
+    )
+    priority = chance.to_numpy(dtype=float) * np.power(
+        vehicles["value"].clip(lower=1.0).to_numpy(dtype=float), weight
+    )
+    if not vehicles["vin"].is_monotonic_increasing:
+        vehicles = vehicles.assign(priority=priority)
+        return vehicles.sort_values(["priority", "vin"], ascending=[False, True], kind="stable").reset_index(
+            drop=True
+        )
+    # Already in VIN order (a churn_list): one stable sort, highest first, missing priorities last.
+    order = np.argsort(-priority, kind="stable")
+    out = vehicles.take(order).reset_index(drop=True)
+    out["priority"] = priority[order]
+    return out
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """What the CS lead picked to narrow the ranked list; an empty tuple means no restriction."""
+
+    statuses: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    advisors: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    stores: tuple[str, ...] = ()
+
+
+def filter_list(vehicles: pd.DataFrame, chosen: ListFilter) -> pd.DataFrame:
+    """Return the rows that match every restriction of ``chosen`` (a reason matches when any chosen code is present)."""
+    keep = pd.Series(True, index=vehicles.index)
+    for column, values in (
+        ("status", chosen.statuses),
+        ("model", chosen.models),
+        ("advisor", chosen.advisors),
+        ("value_tier", chosen.tiers),
+        ("store", chosen.stores),
+    ):
+        if values:
+            keep &= vehicles[column].isin(values)
+    if chosen.reasons:
+        wanted = set(chosen.reasons)
+        keep &= vehicles["reason_codes"].map(lambda codes: bool(wanted.intersection(codes)))
+    return vehicles[keep].reset_index(drop=True)
+
+
+def list_options(vehicles: pd.DataFrame) -> dict[str, list[str]]:
+    """Return the values each list filter can take, as found in the list (sorted)."""
+
+    def distinct(column: str) -> list[str]:
+        # Distinct values first: a Python set over a group's 200,000 rows took a second a column.
+        return sorted({str(v) for v in vehicles[column].dropna().unique()})
+
+    present = {c for codes in pd.unique(vehicles["reason_codes"].to_numpy()) for c in codes}
+    statuses, tiers = set(distinct("status")), set(distinct("value_tier"))
+    return {
+        "statuses": [s for s in STATUSES if s in statuses],
+        "reasons": [c for c in REASON_CODES if c in present],
+        "models": distinct("model"),
+        "advisors": distinct("advisor"),
+        "tiers": [t for t in VALUE_TIERS if t in tiers],
+        "stores": distinct("store"),
+    }
+
+
+@dataclass
+class CallList:
+    """The calls for today: the top of the ranked list after suppression, cut to capacity."""
+
+    calls: pd.DataFrame
+    candidates: int
+    suppressed_complaint: int
+    suppressed_recent: int
+
+
+def call_list(
+    vehicles: pd.DataFrame,
+    capacity: int,
+    as_of: date,
+    *,
+    skip_open_complaints: bool = True,
+    called_within_days: int = 0,
+) -> CallList:
+    """Return the first ``capacity`` rows of a ranked list, skipping open complaints and recent calls.
+
+    An open complaint belongs to the complaint process, not to a retention call; a customer
+    called in the last ``called_within_days`` days (0: no such rule) is not called again yet.
+    """
+    complaint = vehicles["open_complaint"].astype(bool) if skip_open_complaints else False
+    complaint = pd.Series(complaint, index=vehicles.index)
+    recent = pd.Series(False, index=vehicles.index)
+    if called_within_days > 0:
+        since = as_of - timedelta(days=int(called_within_days))
+        called = pd.to_datetime(vehicles["last_called"], errors="coerce")
+        recent = called.gt(pd.Timestamp(since))  # no call (NaT) is not recent
+    kept = vehicles[~complaint & ~recent]
+    return CallList(
+        calls=kept.head(max(int(capacity), 0)).reset_index(drop=True),
+        candidates=int(len(vehicles)),
+        suppressed_complaint=int(complaint.sum()),
+        suppressed_recent=int((recent & ~complaint).sum()),
+    )
+
+
+def export_frame(vehicles: pd.DataFrame, lang: str, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Return the list as it is written to CSV/XLSX: plain columns, dates as YYYY-MM-DD, reasons in
+    words; ``labels`` (code -> word) renames the status and value-tier codes for people to read."""
+    out = vehicles.copy()
+    if labels:
+        for column in ("status", "value_tier"):
+            out[column] = out[column].map(lambda code: labels.get(code, code))
+    if "priority" not in out:
+        out = prioritise(out)
+    out["last_visit"] = out["last_visit"].map(lambda d: d.isoformat() if isinstance(d, date) else "")
+    out["reasons"] = out["reasons"].map(lambda rs: reason_text(rs, lang))
+    out["churn_probability"] = out["churn_probability"].astype(float).round(4)
+    out["priority"] = out["priority"].astype(float).round(2)
+    for column in ("vin", "plate", "customer_name", "phone", "model", "store", "advisor"):
+        out[column] = out[column].astype(object).where(out[column].notna(), "")
+    return out[list(EXPORT_COLUMNS)].reset_index(drop=True)
+
+
+@dataclass
+class ChurnSnapshot:
+    """Everything the churn page and command show for one as-of date."""
+
+    as_of: date
+    vehicles: pd.DataFrame  # churn_list rows, not yet prioritised
+    model: churn_model.ChurnModel | None  # the model card: training and backtest, no estimator
+    model_note: str | None  # why there is no model, when there is none
+
+    def counts(self) -> dict[str, int]:
+        """Return the base, lost, at-risk and active counts."""
+        status = self.vehicles["status"]
+        return {"base": int(len(status)), **{s: int((status == s).sum()) for s in STATUSES}}
+
+
+def snapshot(
+    con: duckdb.DuckDBPyConnection, as_of: date, stores: list[str] | None = None, seed: int | None = None
+) -> ChurnSnapshot:
+    """Return the base on ``as_of`` with status, reasons, value and churn probability.
+
+    The model is trained on the whole group's history (once per data version, kept in the
+    marts) and scores the chosen stores' vehicles: a store's list is ranked by the same model
+    as the group's, and a group of ten stores trains once, not eleven times.
+    """
+    from analytics.services import marts
+
+    current = churn_model.features(con, [as_of], stores)
+    call = marts.call_of(group_model, as_of, seed)
+    model, note = marts.cached(con, call, keep=True, as_is=True)
+    probability = model.predict(current) if model is not None else None
+    return ChurnSnapshot(
+        as_of=as_of,
+        vehicles=churn_list(current, probability, as_of),
+        model=model.card() if model is not None else None,
+        model_note=note,
+    )
+
+
+def group_model(
+    con: duckdb.DuckDBPyConnection, as_of: date, seed: int | None = None
+) -> tuple[churn_model.ChurnModel | None, str | None]:
+    """Return the churn model trained on every store's history up to ``as_of``, or why there is none."""
+    try:
+        return churn_model.fit(con, as_of, None, seed), None
+    except churn_model.NotEnoughHistory as exc:
+        return None, str(exc)
+
+
+def vehicle_orders(con: duckdb.DuckDBPyConnection, vin: str, as_of: date) -> pd.DataFrame:
+    """Return one row per work order of ``vin`` on or before ``as_of``, newest first."""
+    frame = queries.run(con, "vehicle_orders", {"vin": vin, "as_of": as_of})
+    frame["visit_date"] = pd.to_datetime(frame["visit_date"]).dt.date
+    return frame
+
+
+def vehicle_callbacks(con: duckdb.DuckDBPyConnection, vin: str, as_of: date) -> pd.DataFrame:
+    """Return one row per callback attempt about ``vin`` dated on or before ``as_of``, newest first."""
+    return queries.run(con, "vehicle_callbacks", {"vin": vin, "as_of": as_of})
+
+
+def _maintenance_steps(
+    con: duckdb.DuckDBPyConnection, as_of: date, by: str, stores: list[str] | None
+) -> pd.DataFrame:
+    if by not in RETENTION_GROUPS:
+        raise ValueError(f"retention by {by!r}: choose one of {RETENTION_GROUPS}")
+    seq = queries.run(
+        con, "maintenance_sequence", {"as_of": as_of, "stores": list(stores) if stores else None}
+    )
+    seq = seq[seq["step"].isin([1, 2])].copy()
+    seq["group"] = seq[by].astype(object).where(seq[by].notna(), "—")
+    visit = pd.to_datetime(seq["visit_date"])
+    seq["observed_days"] = (pd.Timestamp(as_of) - visit).dt.days
+    seq["days_to_next"] = (pd.to_datetime(seq["next_date"]) - visit).dt.days
+    seq["transition"] = seq["step"].map({1: "1-2", 2: "2-3"})
+    return seq
+
+
+def retention_rates(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    by: str,
+    stores: list[str] | None = None,
+    months: int | None = None,
+    names: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Return one row per (transition 1-2 / 2-3, group, with "all" first): cars observed for
+    ``months`` after the earlier maintenance, how many came back for the next one within that
+    time, and the share. ``names`` renames the transitions and "all" for people to read (the
+    codes stay in ``transition_code``)."""
+    months = int(churn_model.churn_settings()["retention_months"]) if months is None else int(months)
+    window = round(months * DAYS_PER_MONTH)
+    seq = _maintenance_steps(con, as_of, by, stores)
+    seq = seq[seq["observed_days"] >= window]
+    seq = seq.assign(returned=seq["days_to_next"].le(window))
+    table = (
+        seq.groupby(["transition", "group"])
+        .agg(n=("vin", "size"), returned=("returned", "sum"))
+        .reset_index()
+    )
+    overall = seq.groupby("transition").agg(n=("vin", "size"), returned=("returned", "sum")).reset_index()
+    table = pd.concat([overall.assign(group="all"), table], ignore_index=True)
+    table["returned"] = table["returned"].astype(int)
+    table["rate"] = table["returned"] / table["n"]
+    table["small_sample"] = table["n"] < int(settings()["display"]["small_n"])
+    table["order"] = table["group"].ne("all")
+    table = table.sort_values(["transition", "order", "n", "group"], ascending=[True, True, False, True])
+    table = table.drop(columns="order").reset_index(drop=True)
+    table.insert(0, "transition_code", table["transition"])
+    return name_retention(table, names) if names else table
+
+
+def name_retention(table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """Return ``retention_rates`` with the transitions and "all" renamed for people to read."""
+    return table.assign(
+        transition=table["transition_code"].map(lambda code: names.get(code, code)),
+        group=table["group"].map(lambda group: names.get(group, group) if group == "all" else group),
+    )
+
+
+def retention_headline(rates: pd.DataFrame) -> dict[str, tuple[float, int]]:
+    """Return {transition: (share back within the window, cars observed)} for all groups together."""
+    overall = rates.drop_duplicates("transition_code")  # "all" comes first in each transition
+    overall = overall[overall["n"] > 0]
+    return {
+        str(transition): (float(rate), int(n))
+        for transition, rate, n in zip(overall["transition_code"], overall["rate"], overall["n"], strict=True)
+    }
+
+
+def retention_curve(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    by: str,
+    stores: list[str] | None = None,
+    horizon_months: int = 24,
+    min_n: int | None = None,
+) -> pd.DataFrame:
+    """Return one row per (transition, group, month m): the share of cars back for the next
+    maintenance within m months, among cars observed for at least m months (groups with at least
+    ``min_n`` cars at month 1, plus "all")."""
+    min_n = int(settings()["display"]["small_n"]) if min_n is None else int(min_n)
+    seq = _maintenance_steps(con, as_of, by, stores)
+    seq = pd.concat([seq, seq.assign(group="all")], ignore_index=True)
+    rows = []
+    for (transition, group), part in seq.groupby(["transition", "group"], sort=True):
+        observed = part["observed_days"].to_numpy()
+        to_next = part["days_to_next"].to_numpy(dtype=float)
+        for month in range(1, horizon_months + 1):
+            window = month * DAYS_PER_MONTH
+            seen = observed >= window
+            n = int(seen.sum())
+            if n < max(min_n, 1):
+                break
+            back = int((seen & (to_next <= window)).sum())
+            rows.append({"transition": transition, "group": group, "month": month, "n": n, "share": back / n})
+    return pd.DataFrame(rows, columns=["transition", "group", "month", "n", "share"])
+
+
+def model_card(model: churn_model.ChurnModel | None) -> dict[str, Any]:
+    """Return the backtest figures and training facts of a fitted model as JSON-ready values."""
+    if model is None:
+        return {"available": False}
+    card: dict[str, Any] = {
+        "available": True,
+        "train_cutoffs": [c.isoformat() for c in model.train_cutoffs],
+        "n_train": int(model.n_train),
+        "train_churn_rate": round(model.churn_rate, 4),
+    }
+    if model.backtest is not None:
+        card.update(model.backtest.summary())
+    else:
+        card["backtest"] = None
+    return card
+
+
+def month_ends(months: Sequence[str]) -> list[date]:
+    """Return the last day of each YYYY-MM month."""
+    out = []
+    for month in months:
+        first = datetime.strptime(month, "%Y-%m").date()
+        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        out.append(following - timedelta(days=1))
+    return out
+
+
+def _as_of(value: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date in the form YYYY-MM-DD") from exc
+
+
+def _run(args: argparse.Namespace) -> int:
+    out = args.out
+    if out and not out.lower().endswith((".csv", ".xlsx")):
+        raise UserError(f"--out {out}: the list can be written as .csv or .xlsx only.")
+    lang = args.lang or str(settings()["display"].get("default_language", "zh"))
+    con = db.connect(args.db, read_only=True)
+    try:
+        shot = snapshot(con, args.as_of)
+    finally:
+        con.close()
+    ranked = prioritise(shot.vehicles)
+    exported = export_frame(ranked, lang)
+    if out:
+        write_table(exported, out)
+        record_cli_export(args.db, "churn_list", out, len(exported), has_phone(ranked))
+    counts = shot.counts()
+    backtest: dict[str, Any]
+    if shot.model is None:
+        backtest = {"available": False, "reason": shot.model_note}
+    elif shot.model.backtest is None:
+        backtest = {"available": False, "reason": "the data hold no complete year to backtest on"}
+    else:
+        backtest = {"available": True, **shot.model.backtest.summary()}
+    top = exported.head(args.top)
+    if args.json:
+        payload = {
+            "as_of": args.as_of.isoformat(),
+            **{k: counts[k] for k in ("base", "lost", "at_risk", "active")},
+            "backtest": backtest,
+            "top": json.loads(top.to_json(orient="records", force_ascii=False)),
+        }
+        if out:
+            payload["out"] = str(out)
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return 0
+    print(
+        f"as of {args.as_of}: base {counts['base']:,}, lost {counts['lost']:,}, "
+        f"at risk {counts['at_risk']:,}, active {counts['active']:,}"
+    )
+    if backtest.get("available"):
+        m, r = backtest["model"], backtest["rule"]
+        print(
+            f"backtest at {backtest['cutoff']} (n={backtest['n']:,}, churned {backtest['churn_rate']:.1%}): "
+            f"AUC model {m['auc']:.3f} vs rule {r['auc']:.3f}; top-10% lift {m['lift_10']:.2f} vs "
+            f"{r['lift_10']:.2f}; top-20% capture {m['capture_20']:.1%} vs {r['capture_20']:.1%}"
+        )
+    else:
+        print(f"no backtest: {backtest.get('reason')}")
+    if len(top):
+        shown = top[["vin", "customer_name", "status", "churn_probability", "value", "reasons"]]
+        print(shown.to_string(index=False))
+    if out:
+        print(f"wrote {len(exported):,} vehicles to {out}", file=sys.stderr)
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the ``churn`` command."""
+    p = sub.add_parser(
+        "churn",
+        help="lost and at-risk customers on a date, their reasons, churn probability and backtest",
+        description=(
+            "List the active base on a date with status (lost, at_risk, active), reasons, value and a "
+            "churn probability from a model trained on the history before that date; report the "
+            "model's backtest against the rule 'days since last visit'."
+        ),
+    )
+    p.add_argument("--as-of", required=True, type=_as_of, metavar="YYYY-MM-DD", help="the as-of date")
+    p.add_argument("--json", action="store_true", help="print the counts and backtest as JSON")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write every base vehicle, highest priority first, to FILE.csv or FILE.xlsx",
+    )
+    p.add_argument(
+        "--top", type=int, default=20, metavar="N", help="show the N highest-priority vehicles (20)"
+    )
+    p.add_argument("--lang", choices=LANGUAGES, help="language of the reasons (default: the setting)")
+    add_db_option(p)
+    p.set_defaults(handler=_run)

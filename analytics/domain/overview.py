@@ -1,0 +1,367 @@
+"""The Overview page's figures in one pass: KPIs with comparisons, sparklines, what changed and why,
+the targets in words, red flags.
+
+One ``kpi.counts_by_month`` call over the thirteen months ending at the focus month serves the
+report (month, previous month, same month last year), the twelve-month sparklines and the
+"what changed" tests. The "why?" breakdowns split each KPI's month-on-month change over advisors,
+service types, car models and stores from three row-level queries of the two months (orders,
+callbacks, base vehicles) and the due vehicles: each segment's contribution is its share of the
+change, and the contributions add up exactly to the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analytics.core import formatting, i18n
+from analytics.core.config import settings
+from analytics.domain import kpi, satisfaction
+from analytics.store import queries
+
+BREAKDOWN_BY: tuple[str, ...] = ("advisor", "service_type", "model", "store")
+# Each KPI's numerator and denominator per row of its row-level frame (denominator None: a count),
+# the frame it comes from, and the segments that frame has.
+_ORDER, _CALLBACK, _VEHICLE, _DUE = "orders", "callbacks", "vehicles", "due"
+_PARTS: dict[str, tuple[str, str, str | None]] = {
+    "visits": (_ORDER, "one", None),
+    "revenue": (_ORDER, "amount", None),
+    "appointment_rate": (_ORDER, "appointment", "one"),
+    "coverage_3dc": (_ORDER, "covered_3dc", "one"),
+    "reach_rate": (_CALLBACK, "reached_3dc", "attempt_3dc"),
+    "satisfaction_rate": (_CALLBACK, "satisfied", "scored"),
+    "nps": (_CALLBACK, "net", "recommend"),
+    "complaints": (_CALLBACK, "complaint", None),
+    "complaint_timeliness": (_CALLBACK, "timely", "complaint"),
+    "lost": (_VEHICLE, "is_lost", None),
+    "at_risk": (_VEHICLE, "is_at_risk", None),
+    "due_maintenance_return_rate": (_DUE, "returned", "one"),
+}
+_SEGMENTS: dict[str, tuple[str, ...]] = {
+    _ORDER: BREAKDOWN_BY,
+    _CALLBACK: BREAKDOWN_BY,
+    _VEHICLE: ("advisor", "model", "store"),
+    _DUE: ("model", "store"),
+}
+BREAKDOWN_COLUMNS: list[str] = [
+    "segment", "label", "num_before", "den_before", "value_before", "num_after", "den_after", "value_after",
+    "contribution", "share",
+]  # fmt: skip
+
+
+def month_as_of(con: duckdb.DuckDBPyConnection, month: str | date) -> date:
+    """Return the day a month's lists are seen from: its last day, or the data's end if earlier."""
+    last = kpi.month_end(kpi.parse_month(month))
+    data_end = queries.run(con, "data_end", {})["data_end"].iloc[0]
+    if pd.isna(data_end):
+        return last
+    return min(last, pd.Timestamp(data_end).date())
+
+
+def month_rows(
+    con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Return the row-level frames behind the KPIs of ``month`` and the month before, each with a ``period``
+    column (``before``/``after``): ``orders``, ``callbacks``, ``vehicles`` (the active base at each
+    month end) and ``due`` (the vehicles falling due in each month)."""
+    after = kpi.parse_month(month)
+    before = kpi.shift_month(after, -1)
+    params = {**kpi.sql_params(stores), "start": before, "end": kpi.month_end(after)}
+
+    def period(values: Any) -> list[str]:
+        return ["after" if pd.Timestamp(v).date() >= after else "before" for v in values]
+
+    orders = queries.run(con, "kpi_order_rows", params)
+    orders = orders.assign(period=period(orders["month"]), one=1)
+    calls = queries.run(con, "kpi_callback_rows", params)
+    calls = calls.assign(
+        period=period(calls["month"]), net=calls["promoter"].astype(int) - calls["detractor"].astype(int)
+    )
+    ends = [kpi.month_end(before), kpi.month_end(after)]
+    vehicles = queries.run(con, "kpi_vehicle_rows", {**kpi.sql_params(stores), "as_of_dates": ends})
+    vehicles = vehicles.assign(
+        period=period(vehicles["as_of"]),
+        is_lost=vehicles["status"] == "lost",
+        is_at_risk=vehicles["status"] == "at_risk",
+    )
+    due = pd.concat(
+        [
+            kpi.due_vehicles(con, m, stores).assign(period=p)
+            for m, p in ((before, "before"), (after, "after"))
+        ],
+        ignore_index=True,
+    )
+    models = con.execute(
+        "SELECT vin, model FROM vehicles WHERE vin IN (SELECT unnest($vins))", {"vins": list(due["vin"])}
+    ).df()
+    due = due.merge(models, on="vin", how="left")
+    due = due.assign(one=1, returned=due["returned_on"].notna())
+    return {_ORDER: orders, _CALLBACK: calls, _VEHICLE: vehicles, _DUE: due}
+
+
+def _segment_label(by: str, value: Any, source: str, lang: str) -> str:
+    if source == _CALLBACK:
+        return satisfaction.segment_label(by, value, lang)
+    if value is None or pd.isna(value):
+        return i18n.text("why.not_recorded", lang)
+    if by == "service_type":
+        return satisfaction.SERVICE_TYPE_LABELS[lang].get(str(value), str(value))
+    return str(value)
+
+
+def breakdown(rows: Mapping[str, pd.DataFrame], name: str, by: str, lang: str = "en") -> pd.DataFrame:
+    """Return one row per segment of ``by`` for KPI ``name`` over the two months of ``month_rows``: its
+    numerator, denominator and value before and after, its ``contribution`` to the change (in the KPI's
+    unit: rates as fractions, NPS in points; counts: the segment's own change; rates: shift-share, the
+    change of its rate at its average weight plus its change of weight times its distance from the
+    overall rate; the contributions add up to the change) and ``share`` of the change; largest
+    contribution in the direction of the change first. Empty when the KPI has no such segment."""
+    source, num_col, den_col = _PARTS[name]
+    if by not in _SEGMENTS[source]:
+        return pd.DataFrame(columns=BREAKDOWN_COLUMNS)
+    frame = rows[source]
+    scale = 100.0 if name == "nps" else 1.0
+    codes, uniques = pd.factorize(frame[by].astype(object), use_na_sentinel=False)
+    after = (frame["period"] == "after").to_numpy()
+    num = frame[num_col].to_numpy(dtype=float)
+    den = np.ones(len(frame)) if den_col is None else frame[den_col].to_numpy(dtype=float)
+    k = len(uniques)
+
+    def sums(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(codes[mask], weights=values[mask], minlength=k)
+
+    nb, db_, na, da = sums(num, ~after), sums(den, ~after), sums(num, after), sums(den, after)
+    b_num, b_den, a_num, a_den = float(nb.sum()), float(db_.sum()), float(na.sum()), float(da.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if den_col is None:
+            value_before, value_after = nb, na
+            contribution = na - nb
+            change = a_num - b_num
+        else:
+            value_before = np.where(db_ > 0, scale * nb / db_, np.nan)
+            value_after = np.where(da > 0, scale * na / da, np.nan)
+            # Shift-share: a segment contributes its own rate's change at its average weight, plus
+            # its change of weight times how far its rate lies from the overall rate; a segment that
+            # only grew or shrank at the overall rate contributes nothing. The parts add up exactly.
+            w0 = db_ / b_den if b_den else np.zeros(k)
+            w1 = da / a_den if a_den else np.zeros(k)
+            r0 = np.where(db_ > 0, nb / db_, np.where(da > 0, na / da, 0.0))
+            r1 = np.where(da > 0, na / da, r0)
+            overall0 = b_num / b_den if b_den else 0.0
+            overall1 = a_num / a_den if a_den else 0.0
+            mean_rate = (overall0 + overall1) / 2
+            contribution = scale * ((w0 + w1) / 2 * (r1 - r0) + ((r0 + r1) / 2 - mean_rate) * (w1 - w0))
+            change = scale * (overall1 - overall0)
+    share = contribution / change if change else np.full(k, np.nan)
+    segments = [None if pd.isna(v) else v for v in uniques]
+    sign = -1.0 if change < 0 else 1.0
+    order = sorted(range(k), key=lambda i: (-sign * contribution[i], str(segments[i])))
+    table = pd.DataFrame(
+        {
+            "segment": [segments[i] for i in order],
+            "label": [_segment_label(by, segments[i], source, lang) for i in order],
+            "num_before": nb[order],
+            "den_before": db_[order],
+            "value_before": np.asarray(value_before, dtype=float)[order],
+            "num_after": na[order],
+            "den_after": da[order],
+            "value_after": np.asarray(value_after, dtype=float)[order],
+            "contribution": np.asarray(contribution, dtype=float)[order],
+            "share": np.asarray(share, dtype=float)[order],
+        }
+    )
+    return table[BREAKDOWN_COLUMNS]
+
+
+def breakdown_display(
+    frame: pd.DataFrame, name: str, before: str, month: str, lang: str = "en"
+) -> pd.DataFrame:
+    """Return a ``breakdown`` as the "why?" table shows it, every figure written by the one formatter:
+    segment, value and n in the month before and in the month, contribution to the change."""
+    counted = _PARTS[name][2] is None
+
+    def value(v: Any) -> str:
+        return formatting.format_value(name, None if pd.isna(v) else float(v))
+
+    def contribution(v: float) -> str:
+        if name in formatting.RATE_KPIS:
+            return f"{v * 100:+.1f} pp"
+        if name == "nps":
+            return f"{v:+.1f}"
+        return formatting.format_delta(name, v, 0) or formatting.DASH
+
+    columns = {
+        i18n.text("why.segment", lang): list(frame["label"]),
+        before: [value(v) for v in frame["value_before"]],
+        month: [value(v) for v in frame["value_after"]],
+        i18n.text("why.contribution", lang): [contribution(float(v)) for v in frame["contribution"]],
+    }
+    if not counted:
+        columns[i18n.text("why.n_before", lang, month=before)] = [f"{int(v):,}" for v in frame["den_before"]]
+        columns[i18n.text("why.n_before", lang, month=month)] = [f"{int(v):,}" for v in frame["den_after"]]
+    return pd.DataFrame(columns)
+
+
+def sparkline(series: pd.DataFrame, name: str) -> list[float]:
+    """Return a KPI's values over a ``kpi.monthly_series`` for a tile's line, leaving out the months whose
+    history is insufficient or that have no value."""
+    part = series[(series["kpi"] == name) & (series["status"] != "insufficient_history")]
+    return [float(v) for v in part["value"].tolist() if v is not None and not pd.isna(v)]
+
+
+def change_source(rows: Mapping[str, pd.DataFrame], name: str, lang: str = "en") -> dict[str, Any] | None:
+    """Return where KPI ``name``'s change comes from: over advisors, service types, models and stores, the
+    segment contributing most in the direction of the change, taking the dimension where that segment
+    carries the largest share (dimensions with a single segment are skipped); ``{by, segment, label, contribution, share, value_before, value_after}``,
+    or None when nothing moved."""
+    best: dict[str, Any] | None = None
+    for by in BREAKDOWN_BY:
+        table = breakdown(rows, name, by, lang)
+        # One segment (a single store) says nothing about where a change comes from.
+        if len(table) < 2 or pd.isna(table["share"].iloc[0]) or table["share"].iloc[0] <= 0:
+            continue
+        top = table.iloc[0]
+        if best is None or float(top["share"]) > best["share"]:
+            best = {
+                "by": by,
+                "segment": top["segment"],
+                "label": str(top["label"]),
+                "contribution": float(top["contribution"]),
+                "share": float(top["share"]),
+                "value_before": None if pd.isna(top["value_before"]) else float(top["value_before"]),
+                "value_after": None if pd.isna(top["value_after"]) else float(top["value_after"]),
+            }
+    return best
+
+
+def target_state(entry: Mapping[str, Any]) -> str | None:
+    """Return how a report entry stands against its target: ``met``, ``missed``, ``pending`` (provisional),
+    ``no_history`` (insufficient history) or None when it has no target. Every target is a floor."""
+    band = entry.get("target")
+    if not band:
+        return None
+    if entry.get("status") == "insufficient_history":
+        return "no_history"
+    if entry.get("value") is None:
+        return None
+    if entry.get("status") == "provisional":
+        return "pending"
+    return "met" if entry["value"] >= band[0] else "missed"
+
+
+def target_summary(report: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the KPIs with a target grouped by ``target_state`` (``met``, ``missed``, ``pending``,
+    ``no_history``) and ``worst``: the final KPI furthest below its target (None when none is missed)."""
+    groups: dict[str, list[str]] = {"met": [], "missed": [], "pending": [], "no_history": []}
+    for name, entry in report["kpis"].items():
+        state = target_state(entry)
+        if state:
+            groups[state].append(name)
+    gaps = [
+        (formatting.target_gap(n, report["kpis"][n]["value"], report["kpis"][n]["target"]) or 0.0, n)
+        for n in groups["missed"]
+    ]
+    return {**groups, "worst": max(gaps)[1] if gaps else None}
+
+
+def headline(report: Mapping[str, Any], lang: str = "en") -> str:
+    """Return the month's targets in one sentence: how many are met, missed, pending and without enough
+    history, and the one furthest below its target."""
+    summary = target_summary(report)
+    text = i18n.text(
+        "headline.targets",
+        lang,
+        met=len(summary["met"]),
+        missed=len(summary["missed"]),
+        pending=len(summary["pending"]),
+        no_history=len(summary["no_history"]),
+    )
+    worst = summary["worst"]
+    if worst:
+        entry = report["kpis"][worst]
+        text += i18n.text(
+            "headline.worst",
+            lang,
+            label=kpi.KPI_LABELS[lang][worst],
+            value=formatting.format_value(worst, entry["value"]),
+            target=formatting.format_target(worst, entry["target"]),
+        )
+    return text
+
+
+def target_words(name: str, entry: Mapping[str, Any], lang: str = "en") -> str | None:
+    """Return a tile's place against its target in words: far below (short of the floor by at least
+    ``kpi.far_from_target`` of it), below, on target, pending or not judged; None without a target."""
+    state = target_state(entry)
+    if state is None:
+        return None
+    target = formatting.format_target(name, entry["target"])
+    if state != "missed":
+        return i18n.text(f"target_words.{state}", lang, target=target)
+    gap = formatting.target_gap(name, entry["value"], entry["target"]) or 0.0
+    key = "far_below" if gap >= float(settings()["kpi"]["far_from_target"]) else "below"
+    return i18n.text(
+        f"target_words.{key}",
+        lang,
+        value=formatting.format_value(name, entry["value"]),
+        target=target,
+        reached=f"{1 - gap:.0%}",
+    )
+
+
+def open_followups(
+    con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
+) -> pd.DataFrame:
+    """Return the follow-up list of ``month`` (callbacks dated in the month that need a follow-up) as known on
+    ``month_as_of``: the one definition behind the overview's red flag, the satisfaction page and the deck."""
+    first = kpi.parse_month(month)
+    as_of = month_as_of(con, first)
+    return satisfaction.followup_list(con, first, kpi.month_end(first), stores, as_of)
+
+
+def why_tables(
+    con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
+) -> dict[str, dict[str, dict[str, pd.DataFrame]]]:
+    """Return the "why?" breakdown of every KPI of ``month`` against the month before, as
+    ``{name: {by: {lang: breakdown frame}}}`` for the dimensions each KPI has."""
+    rows = month_rows(con, month, stores)
+    return {
+        name: {
+            by: {lang: breakdown(rows, name, by, lang) for lang in i18n.LANGUAGES}
+            for by in BREAKDOWN_BY
+            if by in _SEGMENTS[_PARTS[name][0]]
+        }
+        for name in kpi.KPI_NAMES
+    }
+
+
+def overview(
+    con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
+) -> dict[str, Any]:
+    """Return ``{"report", "series", "changes", "red_flags", "as_of", "missing"}`` for the focus month and stores.
+
+    Every change carries ``source``: ``{lang: change_source}``, where it comes from. The red flag of
+    unsatisfied customers not followed up covers the focus month as known on ``as_of`` (the same
+    list as ``open_followups``).
+    """
+    counts = kpi.counts_by_month(con, kpi.overview_months(month), stores)
+    as_of = month_as_of(con, month)
+    changes = satisfaction.what_changed(con, month, stores, counts=counts)
+    if changes:
+        rows = month_rows(con, month, stores)
+        for item in changes:
+            item["source"] = {lang: change_source(rows, item["kpi"], lang) for lang in i18n.LANGUAGES}
+    return {
+        "report": kpi.report(con, month, stores, counts=counts),
+        "series": kpi.monthly_series(con, stores, 12, month, counts=counts),
+        "changes": changes,
+        "red_flags": satisfaction.red_flags(con, as_of, stores, since=kpi.parse_month(month)),
+        "as_of": as_of,
+        # issue 14: KPI -> i18n key of why it has no value (a field the data lack), see kpi.missing_fields.
+        "missing": kpi.missing_fields(con),
+    }

@@ -1,0 +1,32 @@
+"""Data-quality findings: problems worth fixing in the DMS, never reasons to drop a row."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from analytics.store.queries import load as sql
+
+CHECKS: tuple[str, ...] = (
+    "duplicate_orders",
+    "invalid_vins",
+    "invalid_phones",
+    "mileage_backwards",
+    "future_dates",
+)
+
+
+def finding(con: duckdb.DuckDBPyConnection, check: str, today: dt.date | None = None) -> pd.DataFrame:
+    """Return the rows behind one data-quality check (``check`` from ``CHECKS``)."""
+    if check not in CHECKS:
+        raise ValueError(f"unknown check {check!r}; expected one of {', '.join(CHECKS)}")
+    params = {"today": today or dt.date.today()} if check == "future_dates" else {}
+    query = sql(f"quality_{check}")
+    return con.execute(query, params).df() if params else con.execute(query).df()
+
+
+def summary(con: duckdb.DuckDBPyConnection, today: dt.date | None = None) -> dict[str, int]:
+    """Return the number of findings for every check."""
+    return {check: len(finding(con, check, today)) for check in CHECKS}

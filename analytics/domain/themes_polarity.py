@@ -1,0 +1,197 @@
+"""Clause-level praise and complaint in Chinese comments (issue 16).
+
+A comment is split into clauses at punctuation and at turn words (但, 就是, 可惜, 不过 ...). Each
+clause gets a polarity from the sentiment lexicon ``data/themes/sentiment.toml``: +1 per positive
+word, -1 per negative word, a word after a negator counting the other way, a regret word (可惜)
+making its clause negative. "服务不错就是等太久" is one praising clause (服务不错) and one
+complaining clause (就是等太久): praise for the service and a hidden complaint about waiting.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from analytics.core.config import DATA_DIR
+
+# Segmentation is passed in (analytics.domain.themes.tokenize), so this module does not import themes.
+Tokenizer = Callable[[list[str]], list[list[str]]]
+
+SENTIMENT_FILE = DATA_DIR / "themes" / "sentiment.toml"
+
+# Clause boundaries: sentence and clause punctuation, line breaks, tildes and spaces between words.
+_BOUNDARY = re.compile(r"[，,。.!！？?；;：:\n\r~～…、]+|\s{2,}")
+# Degree words fused with a sentiment word in one token (很快, 太贵, 挺好).
+_DEGREE = "很挺太蛮超真够较特好非最更巨贼忒也都还就又"
+# "Too": before a word that is neither praise nor complaint, it complains (太长, 太多, 过于复杂).
+_EXCESS = "太忒"
+# Sentence-final particles read through (好了, 快啊).
+_PARTICLES = "了啦的啊呀哦哈嘛"
+_EXCESS_WORDS = frozenset({"太", "太过", "过于", "忒"})
+
+
+@dataclass(frozen=True)
+class SentimentLexicon:
+    """Positive and negative words, negators, turn and regret words, and the turn weight."""
+
+    positive: frozenset[str]
+    negative: frozenset[str]
+    negators: frozenset[str]
+    turns: frozenset[str]
+    regret: frozenset[str]
+    turn_weight: float
+    # Negators longest first, for a token that starts with one (不好, 没问题).
+    negator_prefixes: tuple[str, ...] = ()
+    # Sentiment words of two or more characters, longest first, for a longer token holding one.
+    inner: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause of a comment: its text, polarity (-1, 0, 1) and whether a turn word opened it."""
+
+    text: str
+    polarity: int
+    turn: bool
+
+
+def _words(data: dict[str, Any], key: str) -> frozenset[str]:
+    return frozenset(str(w).lower() for w in data.get(key, []))
+
+
+@cache
+def sentiment_lexicon() -> SentimentLexicon:
+    """Return the sentiment lexicon of ``data/themes/sentiment.toml``."""
+    with SENTIMENT_FILE.open("rb") as fh:
+        data = tomllib.load(fh)
+    positive, negative, negators = (
+        _words(data, "positive"),
+        _words(data, "negative"),
+        _words(data, "negators"),
+    )
+    inner = sorted(
+        [(w, -1) for w in negative if len(w) >= 2]
+        + [(w, 1) for w in positive if len(w) >= 2 and w not in negative],
+        key=lambda wv: (-len(wv[0]), wv[1], wv[0]),
+    )
+    return SentimentLexicon(
+        positive=positive,
+        negative=negative,
+        negators=negators,
+        turns=_words(data, "turns"),
+        regret=_words(data, "regret"),
+        turn_weight=float(data.get("turn_weight", 2.0)),
+        negator_prefixes=tuple(sorted(negators, key=lambda w: (-len(w), w))),
+        inner=tuple(inner),
+    )
+
+
+def _word_value(lex: SentimentLexicon, token: str) -> tuple[int, bool]:
+    """Return a token's value (+1, -1, 0) and whether it carries its own negation (不好, 没问题)."""
+    bare = token.rstrip(_PARTICLES)
+    if bare and bare != token:
+        token = bare
+    if token in lex.positive:
+        return 1, False
+    if token in lex.negative:
+        return -1, False
+    for neg in lex.negator_prefixes:
+        rest = token[len(neg) :]
+        if token.startswith(neg) and rest:
+            value, _ = _word_value(lex, rest)
+            if value:
+                return value, True
+    stripped = token[1:] if token[0] in _DEGREE else ""
+    if stripped:
+        value, negated = _word_value(lex, stripped)
+        if not value and token[0] in _EXCESS:
+            # 太长, 太多: "too much" of something plain is a complaint.
+            return -1, False
+        return value, negated
+    return _contained(lex, token), False
+
+
+def _contained(lex: SentimentLexicon, token: str) -> int:
+    """Return the value of a sentiment word of two or more characters inside a longer token (故障灯)."""
+    if len(token) < 3:
+        return 0
+    for word, value in lex.inner:
+        if len(word) < len(token) and word in token:
+            return value
+    return 0
+
+
+def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> int:
+    """Return the sum of a clause's word values, a word after a negator (two tokens back) flipped."""
+    lex = lex or sentiment_lexicon()
+    score = 0
+    for i, token in enumerate(tokens):
+        value, own_negation = _word_value(lex, token)
+        if not value and i > 0 and tokens[i - 1] in _EXCESS_WORDS and len(token) <= 2:
+            value = -1
+        if not value:
+            continue
+        negated = own_negation != any(t in lex.negators for t in tokens[max(0, i - 2) : i])
+        score += -value if negated else value
+    return score
+
+
+def _clause_tokens(tokens: Sequence[str], lex: SentimentLexicon) -> list[tuple[list[str], bool]]:
+    """Return a piece's token runs split before each turn word, with whether a turn opened each."""
+    runs: list[tuple[list[str], bool]] = [([], False)]
+    for token in tokens:
+        if token in lex.turns and runs[-1][0]:
+            runs.append(([token], True))
+        elif token in lex.turns:
+            runs[-1] = ([token], True)
+        else:
+            runs[-1][0].append(token)
+    return [r for r in runs if r[0]]
+
+
+def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None = None) -> list[Clause]:
+    """Return a comment's clauses, each with its polarity, in order."""
+    lex = lex or sentiment_lexicon()
+    if not isinstance(text, str):
+        return []
+    pieces = [p.strip() for p in _BOUNDARY.split(text) if p and p.strip()]
+    out: list[Clause] = []
+    for tokens in tokenize(pieces):
+        for run, turn in _clause_tokens(tokens, lex):
+            score = token_score(run, lex)
+            if run[0] in lex.regret and score >= 0:
+                score = -1
+            polarity = (score > 0) - (score < 0)
+            out.append(Clause("".join(run), polarity, turn))
+    return out
+
+
+def polarity(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None = None) -> int:
+    """Return a comment's overall polarity: 1 praise, -1 complaint, 0 neither (turns weigh more)."""
+    lex = lex or sentiment_lexicon()
+    score = sum(c.polarity * (lex.turn_weight if c.turn else 1.0) for c in clauses(text, tokenize, lex))
+    return (score > 0) - (score < 0)
+
+
+def naive_polarity(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> int:
+    """Return the naive baseline's polarity: positive minus negative words, no negation, no clauses."""
+    lex = lex or sentiment_lexicon()
+    score = sum((t in lex.positive) - (t in lex.negative) for t in tokens)
+    return (score > 0) - (score < 0)
+
+
+def praising_text(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None = None) -> str:
+    """Return a comment without its complaining clauses ('' when nothing but complaint is left)."""
+    kept = [c.text for c in clauses(text, tokenize, lex) if c.polarity >= 0]
+    return "，".join(kept)
+
+
+def complaining_clauses(
+    text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None = None
+) -> list[str]:
+    """Return the complaining clauses of a comment (a satisfied customer's hidden complaints)."""
+    return [c.text for c in clauses(text, tokenize, lex) if c.polarity < 0]

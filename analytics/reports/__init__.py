@@ -1,0 +1,1 @@
+"""Reports: exports for people (Excel, CSV), chart images, the monthly deck, pushes."""

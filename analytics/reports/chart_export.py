@@ -1,0 +1,235 @@
+"""Charts as slide-sized images on the server: PNG at 2x and SVG, through kaleido and the system Chromium.
+
+Kaleido drives a headless Chromium; starting it costs seconds, so the process keeps one open
+(started on the first image, or ahead of it by ``warm_up``) and draws every image in it. Chinese needs a CJK font on the machine (fonts-noto-cjk);
+the chart theme names it first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import copy
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+
+from analytics.core.errors import UserError
+from analytics.core.i18n import text
+
+WIDTH, HEIGHT = 1600, 900  # a 16:9 slide at 1600 layout pixels
+PNG_SCALE = 2
+FORMATS: tuple[str, ...] = ("png", "svg")
+MIME: dict[str, str] = {"png": "image/png", "svg": "image/svg+xml"}
+FONT_FAMILY = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, SimHei, sans-serif"
+INSTALL_COMMAND = "apt-get install chromium fonts-noto-cjk"
+
+
+class ChromiumMissing(UserError):
+    """No Chromium-based browser was found for kaleido to draw with."""
+
+
+def chromium_path() -> str | None:
+    """Return the Chromium kaleido would start (``BROWSER_PATH`` first), or None when there is none."""
+    from choreographer.browsers.chromium import Chromium
+
+    found = Chromium.find_browser(skip_local=False)
+    if found and os.path.isfile(found) and os.access(found, os.X_OK):
+        return str(found)
+    return None
+
+
+def install_hint(lang: str = "en") -> str:
+    """Return the sentence telling how to install Chromium and the CJK fonts, in ``lang``."""
+    return text("export.chromium_missing", lang, command=INSTALL_COMMAND)
+
+
+def for_export(fig: go.Figure, title: str | None, source: str | None, note: str | None = None) -> go.Figure:
+    """Return a copy of ``fig`` laid out for a slide: title top left with ``note`` (stores, as-of date)
+    under it, source line bottom right, room for all three."""
+    out = go.Figure(fig)
+    layout: dict[str, Any] = {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "font": {"family": FONT_FAMILY},
+        "paper_bgcolor": "white",
+    }
+    margin = out.layout.margin
+    layout["margin"] = {
+        "l": max(margin.l or 0, 70),
+        "r": max(margin.r or 0, 40),
+        "t": max(margin.t or 0, 150 if title and note else 130 if title or note else 80),
+        "b": max(margin.b or 0, 130),
+    }
+    # On a page the legend sits under the plot; on a slide it goes under the title, leaving the
+    # bottom margin to the axis labels and the source line.
+    layout["legend"] = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"}
+    if title:
+        layout["title"] = {"text": title, "x": 0.02, "xanchor": "left", "font": {"size": 24}}
+        if note:
+            layout["title"]["subtitle"] = {"text": note, "font": {"size": 15, "color": "#555"}}
+    elif note:
+        layout["title"] = {"text": note, "x": 0.02, "xanchor": "left", "font": {"size": 15, "color": "#555"}}
+    out.update_layout(**layout)
+    kept = [
+        a for a in out.layout.annotations if not (a.name == "source" or a.text == source)
+    ]  # a chart shown on a page already carries the source line
+    out.layout.annotations = kept
+    if source:
+        out.add_annotation(
+            name="source",
+            text=source,
+            xref="paper",
+            yref="paper",
+            x=1,
+            y=0,
+            yshift=-110,
+            yanchor="bottom",
+            xanchor="right",
+            showarrow=False,
+            font={"size": 13, "color": "#777"},
+        )
+    return out
+
+
+def _opts(fmt: str) -> dict[str, Any]:
+    if fmt not in FORMATS:
+        raise UserError(f"Charts can be saved as {' or '.join(FORMATS)}, not '{fmt}'.")
+    # SVG is vector: its size in layout pixels is the slide; PNG doubles it for sharp slides.
+    return {"format": fmt, "width": WIDTH, "height": HEIGHT, "scale": PNG_SCALE if fmt == "png" else 1}
+
+
+class _Renderer:
+    """One kaleido (one headless Chromium) kept open in a thread and event loop of its own.
+
+    Starting Chromium costs seconds (7-8 s on a busy 2-core machine); a click on a chart's PNG
+    should not. The first image starts it (or ``warm_up`` does, ahead of the first click), every
+    later image reuses it; images are drawn one at a time. A browser that died is started again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._kaleido: Any = None
+        self._browser: str | None = None
+
+    def _open(self, browser: str) -> None:
+        import kaleido
+
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="kaleido-render", daemon=True).start()
+            self._loop = loop
+        k = kaleido.Kaleido(n=1, path=browser, mathjax=False)
+        asyncio.run_coroutine_threadsafe(k.open(), self._loop).result(timeout=OPEN_TIMEOUT_S)
+        self._kaleido, self._browser = k, browser
+
+    def _close(self) -> None:
+        k, self._kaleido = self._kaleido, None
+        if k is not None and self._loop is not None:
+            try:
+                asyncio.run_coroutine_threadsafe(k.close(), self._loop).result(timeout=10)
+            except Exception:  # noqa: BLE001 - a browser that is already gone needs no closing
+                pass
+
+    def _draw(self, jobs: Sequence[tuple[dict[str, Any], str]]) -> list[bytes]:
+        assert self._loop is not None
+        out: list[bytes] = []
+        for fig, fmt in jobs:
+            future = asyncio.run_coroutine_threadsafe(
+                self._kaleido.calc_fig(fig, opts=_opts(fmt)), self._loop
+            )
+            image = future.result(timeout=RENDER_TIMEOUT_S)
+            out.append(image if isinstance(image, bytes) else bytes(image))
+        return out
+
+    def start(self, browser: str) -> None:
+        """Start Chromium unless it runs already."""
+        with self._lock:
+            if self._kaleido is None or self._browser != browser:
+                self._close()
+                self._open(browser)
+
+    def render(self, jobs: Sequence[tuple[dict[str, Any], str]], browser: str) -> list[bytes]:
+        """Return each job's image, drawn in the kept browser (started, or started again, as needed)."""
+        with self._lock:
+            for attempt in (1, 2):
+                if self._kaleido is None or self._browser != browser:
+                    self._close()
+                    self._open(browser)
+                try:
+                    return self._draw(jobs)
+                except Exception:
+                    # A browser that crashed or hung: start a new one and try once more.
+                    self._close()
+                    if attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
+
+    def stop(self) -> None:
+        """Close the kept browser (at exit)."""
+        with self._lock:
+            self._close()
+
+
+OPEN_TIMEOUT_S = 60.0
+RENDER_TIMEOUT_S = 60.0
+_RENDERER = _Renderer()
+atexit.register(_RENDERER.stop)
+
+
+def warm_up(delay_s: float = 0.0) -> None:
+    """Start the kept Chromium in the background after ``delay_s`` seconds, so the first chart
+    image a user asks for does not wait for it; does nothing when there is no Chromium."""
+    browser = chromium_path()
+    if browser is None:
+        return
+
+    def start() -> None:
+        time.sleep(delay_s)
+        try:
+            _RENDERER.start(browser)
+        except Exception:  # noqa: BLE001 - the first click then starts it, and says what failed
+            pass
+
+    threading.Thread(target=start, name="kaleido-warm-up", daemon=True).start()
+
+
+def render(jobs: Sequence[tuple[go.Figure, str]]) -> list[bytes]:
+    """Return the image bytes of each (figure, "png" or "svg") job, drawn in the process's kept Chromium.
+
+    Raises ``ChromiumMissing`` (a ``UserError`` with the install command) when there is no browser.
+    """
+    for _, fmt in jobs:
+        _opts(fmt)
+    browser = chromium_path()
+    if browser is None:
+        raise ChromiumMissing(install_hint("en"))
+    payload = [(copy.deepcopy(fig.to_dict()), fmt) for fig, fmt in jobs]
+    return _RENDERER.render(payload, browser)
+
+
+def chart_images(
+    fig: go.Figure, title: str | None = None, source: str | None = None, note: str | None = None
+) -> dict[str, bytes]:
+    """Return ``{"png": ..., "svg": ...}`` for one chart laid out for a slide."""
+    laid_out = for_export(fig, title, source, note)
+    return dict(zip(FORMATS, render([(laid_out, fmt) for fmt in FORMATS]), strict=True))
+
+
+def write_images(
+    figures: Mapping[str, go.Figure], folder: str | Path, formats: Sequence[str] = FORMATS
+) -> list[Path]:
+    """Write each ``{file stem: figure}`` as ``stem.png`` / ``stem.svg`` in ``folder``; return the paths."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    jobs = [(fig, fmt) for fig in figures.values() for fmt in formats]
+    paths = [target / f"{stem}.{fmt}" for stem in figures for fmt in formats]
+    for path, image in zip(paths, render(jobs), strict=True):
+        path.write_bytes(image)
+    return paths

@@ -1,0 +1,281 @@
+"""Exports for spreadsheets: CSV with a BOM for Chinese Excel, XLSX, formula injection neutralised;
+and the audit of downloaded lists (``export`` events in the audit log)."""
+
+from __future__ import annotations
+
+import io
+import json
+import numbers
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from analytics.core.auth import LOCAL_ROLE, LOCAL_USER, PHONE_COLUMNS
+from analytics.core.i18n import text
+from analytics.store import audit, db
+
+# A cell starting with one of these is run as a formula by Excel, WPS or LibreOffice.
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_text(value: str) -> str:
+    """Return ``value`` with a ``'`` in front when a spreadsheet would run it as a formula."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy whose text cells and column names that a spreadsheet would run as a formula
+    start with ``'``."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+            continue
+
+        def fix(value: object) -> object:
+            if isinstance(value, str):
+                return neutralise_text(value)
+            return value
+
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            out[column] = series.map(lambda v: v if isinstance(v, numbers.Number) else fix(v)).astype(object)
+        elif isinstance(series.dtype, pd.CategoricalDtype):
+            out[column] = series.astype(object).map(fix)
+    # Column names from data (a pivot by advisor or car model) are cells too.
+    out.columns = [neutralise_text(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def _labelled(frame: pd.DataFrame, headers: Mapping[str, str] | None) -> pd.DataFrame:
+    renamed = frame.rename(columns=dict(headers)) if headers else frame
+    return neutralise(renamed)
+
+
+# Columns that are identifiers written with digits: Excel must keep them as text (no 1.38E+10,
+# no lost leading zero).
+TEXT_COLUMNS: frozenset[str] = frozenset({"vin", "plate", *PHONE_COLUMNS})
+# A score whose size means nothing to a caller; its rank does (1 = call first).
+RANK_COLUMNS: tuple[str, ...] = ("priority",)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MISSING_TEXT = frozenset({"None", "none", "nan", "NaN", "NaT", "<NA>"})
+
+
+def _is_days(column: str) -> bool:
+    return "days" in column.lower()
+
+
+def for_people(
+    frame: pd.DataFrame, lang: str, codes: Mapping[str, Mapping[Any, str]] | None = None
+) -> pd.DataFrame:
+    """Return the list as a person reads it: coded values in words (``codes``: column -> code ->
+    word), yes/no for true/false, blanks for missing values, whole days, ISO dates as dates, and
+    a rank (1 = first) in place of a priority score."""
+    out = frame.copy()
+    yes, no = text("export.yes", lang), text("export.no", lang)
+    for column in list(out.columns):
+        name = str(column)
+        series = out[column]
+        if codes and name in codes:
+            words = codes[name]
+            out[column] = series.map(lambda v, w=words: w.get(v, v) if v is not None else v).astype(object)
+            series = out[column]
+        if name in RANK_COLUMNS and pd.api.types.is_numeric_dtype(series):
+            # Highest score first; equal scores keep the list's order.
+            order = (-series.astype(float)).rank(method="first").astype("Int64")
+            out[column] = order
+            out = out.rename(columns={column: "rank"})
+            continue
+        if pd.api.types.is_bool_dtype(series) or (
+            series.dtype == object
+            and len(series.dropna())
+            and series.dropna().map(lambda v: isinstance(v, bool)).all()
+        ):
+            out[column] = series.map(lambda v: "" if v is None or v is pd.NA else (yes if v else no)).astype(
+                object
+            )
+            continue
+        if _is_days(name) and pd.api.types.is_float_dtype(series):
+            out[column] = series.round().astype("Int64")
+            continue
+        if name in TEXT_COLUMNS:
+            out[column] = series.map(_as_text).astype(object)
+            continue
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            values = series.dropna()
+            values = values[values.astype(str) != ""]
+            if (
+                len(values)
+                and values.map(
+                    lambda v: (
+                        isinstance(v, (date, datetime)) or (isinstance(v, str) and bool(_ISO_DATE.match(v)))
+                    )
+                ).all()
+            ):
+                out[column] = pd.to_datetime(series.where(series.astype(str) != "", None), errors="coerce")
+                continue
+            out[column] = series.map(
+                lambda v: (
+                    ""
+                    if v is None
+                    or (isinstance(v, str) and v in _MISSING_TEXT)
+                    or (isinstance(v, float) and pd.isna(v))
+                    else v
+                )
+            ).astype(object)
+    return out
+
+
+def _as_text(value: object) -> object:
+    # A phone number or VIN as the text it is: an integer-looking float loses its ".0".
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _width(value: object) -> int:
+    # Display width: a Chinese character takes two columns.
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(value))
+
+
+def _sheet_name(name: str) -> str:
+    # Excel refuses []:*?/\ in a sheet name and more than 31 characters.
+    cleaned = re.sub(r"\s+", " ", re.sub(r"[\[\]:*?/\\]", " ", name)).strip()
+    return cleaned[:31].strip() or "data"
+
+
+def csv_bytes(frame: pd.DataFrame, headers: Mapping[str, str] | None = None) -> bytes:
+    """Return the frame as UTF-8 CSV with a BOM (so Chinese Excel opens it), formula-safe."""
+    labelled = _labelled(frame, headers)
+    for column in labelled.columns:
+        if pd.api.types.is_datetime64_any_dtype(labelled[column]):
+            labelled[column] = labelled[column].dt.strftime("%Y-%m-%d").fillna("")
+    return labelled.to_csv(index=False).encode("utf-8-sig")
+
+
+def xlsx_bytes(
+    frame: pd.DataFrame,
+    headers: Mapping[str, str] | None = None,
+    sheet: str = "data",
+    *,
+    title: str | None = None,
+) -> bytes:
+    """Return the frame as an XLSX workbook a call centre can work in: ``title`` (store, list,
+    as-of) on the first line, a bold frozen header with a filter, widths by content, phone
+    numbers and VINs as text, dates as Excel dates; formula-safe."""
+    from openpyxl.styles import Font
+
+    buffer = io.BytesIO()
+    labelled = _labelled(frame, headers)
+    text_headers = {headers.get(c, c) if headers else c for c in frame.columns if str(c) in TEXT_COLUMNS}
+    for column in labelled.columns:
+        # openpyxl cannot write timezone-aware datetimes; Excel has no time zones anyway.
+        if isinstance(labelled[column].dtype, pd.DatetimeTZDtype):
+            labelled[column] = labelled[column].dt.tz_localize(None)
+    name = _sheet_name(sheet)
+    top = 1 if title else 0  # rows above the header
+    with pd.ExcelWriter(
+        buffer, engine="openpyxl", date_format="YYYY-MM-DD", datetime_format="YYYY-MM-DD HH:MM"
+    ) as writer:
+        labelled.to_excel(writer, index=False, sheet_name=name, startrow=top)
+        ws = writer.sheets[name]
+        header_row = top + 1
+        if title:
+            ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=13)
+        for cell in ws[header_row]:
+            cell.font = Font(bold=True)
+        last_row = header_row + len(labelled)
+        columns = len(labelled.columns)
+        if columns:
+            last = ws.cell(row=header_row, column=columns).column_letter
+            ws.auto_filter.ref = f"A{header_row}:{last}{last_row}"
+        ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+        for idx, column in enumerate(labelled.columns, start=1):
+            letter = ws.cell(row=header_row, column=idx).column_letter
+            series = labelled[column]
+            if pd.api.types.is_datetime64_any_dtype(series):
+                days_only = bool((series.dropna() == series.dropna().dt.normalize()).all())
+                width = 12 if days_only else 17
+                shown = "YYYY-MM-DD" if days_only else "YYYY-MM-DD HH:MM"
+                for (cell,) in ws.iter_rows(
+                    min_row=header_row + 1, max_row=last_row, min_col=idx, max_col=idx
+                ):
+                    cell.number_format = shown
+            else:
+                width = max([_width(column) + 2] + [_width(v) for v in series.head(200)])
+            ws.column_dimensions[letter].width = min(max(width + 2, 8), 60)
+            if column in text_headers:
+                for (cell,) in ws.iter_rows(
+                    min_row=header_row + 1, max_row=last_row, min_col=idx, max_col=idx
+                ):
+                    cell.number_format = "@"
+    return buffer.getvalue()
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, headers: Mapping[str, str] | None = None) -> Path:
+    """Write the frame to ``path`` as CSV (BOM) or XLSX by its extension; return the path."""
+    target = Path(path)
+    data = xlsx_bytes(frame, headers) if target.suffix.lower() == ".xlsx" else csv_bytes(frame, headers)
+    target.write_bytes(data)
+    return target
+
+
+def has_phone(frame: pd.DataFrame) -> bool:
+    """Return whether the frame carries phone numbers (a phone column with at least one value)."""
+    return any(str(c) in PHONE_COLUMNS and frame[c].notna().any() for c in frame.columns)
+
+
+def record_download(
+    con: duckdb.DuckDBPyConnection,
+    what: str,
+    file_format: str,
+    rows: int,
+    phone: bool,
+    who: str = LOCAL_USER,
+    at: datetime | None = None,
+    role: str = LOCAL_ROLE,
+) -> int:
+    """Record in the audit log that ``who`` downloaded the list ``what`` (``rows`` rows); return the event id."""
+    detail = {"what": what, "file_format": file_format, "rows": int(rows), "has_phone": bool(phone)}
+    return audit.record(con, who, role, "export", detail, at=at)
+
+
+def record_cli_export(
+    database: str | Path | None, what: str, path: str | Path, rows: int, phone: bool
+) -> int:
+    """Record in the audit log that the command line wrote the list ``what`` to ``path``; return the event id."""
+    con = db.connect(database)
+    try:
+        detail = {
+            "what": what,
+            "file": str(path),
+            "file_format": Path(path).suffix.lstrip(".").lower(),
+            "rows": int(rows),
+            "has_phone": bool(phone),
+        }
+        return audit.record(con, audit.cli_user(), audit.CLI_ROLE, "export", detail)
+    finally:
+        con.close()
+
+
+def downloads(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
+    """Return the latest recorded downloads, newest first: when, who, what, format, rows, phone."""
+    events = audit.entries(con, limit, action="export")
+    details = [json.loads(d or "{}") for d in events["detail"]]
+    return pd.DataFrame(
+        {
+            "downloaded_at": events["happened_at"],
+            "who": events["who"],
+            "what": [d.get("what") for d in details],
+            "file_format": [d.get("file_format") for d in details],
+            "row_count": pd.Series([d.get("rows") for d in details], dtype="int64"),
+            "has_phone": pd.Series([bool(d.get("has_phone")) for d in details], dtype="bool"),
+        }
+    )

@@ -1,0 +1,563 @@
+"""Scheduled pushes: ``python -m analytics send --month M`` mails the month's deck with a short summary
+and posts the summary to a group-chat robot (WeCom or DingTalk).
+
+The summary reuses the figures the Overview and the deck show (``deck.deck_data``): KPIs against
+their targets, what changed beyond noise, red flags, the size of the lists to call, and alerts: a
+rate KPI outside its p-chart control limits (``satisfaction.p_chart``, the limits the satisfaction
+chart draws) or a complaint theme whose share of the month's complaints is more than two standard
+deviations above its recent months. SMTP and webhook settings come from the secrets file
+(``[smtp]`` and ``[webhook]`` in ``.streamlit/secrets.toml``); nothing is sent with ``--dry-run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import smtplib
+import ssl
+import statistics
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from analytics.cli import add_db_option
+from analytics.core.auth import read_secrets
+from analytics.core.config import ROOT, db_path, settings
+from analytics.core.errors import UserError
+from analytics.core.i18n import LANGUAGES, text
+from analytics.domain import churn, churn_model, facts, kpi, satisfaction, themes
+from analytics.reports import deck
+from analytics.store import db
+
+SECRETS_ENV = "ANALYTICS_SECRETS"
+DEFAULT_SECRETS = ROOT / ".streamlit" / "secrets.toml"
+SPIKE_SD = 2.0  # a complaint theme spikes when its share exceeds its recent mean by this many SDs
+MIN_SPIKE_MONTHS = 3  # recent months with complaints needed before a spread means anything
+TIMEOUT_SECONDS = 30.0
+WEBHOOK_KINDS: tuple[str, ...] = ("wecom", "dingtalk")
+WECOM_MAX_BYTES = 4096  # the WeCom robot refuses markdown content longer than this
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert: a KPI outside its control limits (``kpi_limits``) or a complaint theme spike (``theme_spike``)."""
+
+    kind: str
+    subject: str  # the KPI name or the theme id
+    value: float
+    low: float | None  # control limit or spike threshold
+    high: float | None
+    n: int
+
+
+@dataclass
+class Summary:
+    """The month's push: figures in no particular language, worded by ``summary_text``/``summary_markdown``."""
+
+    month: str
+    stores: list[str] | None
+    as_of: date
+    report: dict[str, Any]  # kpi.report
+    provisional: dict[str, bool]
+    changes: list[dict[str, Any]]  # satisfaction.what_changed
+    red_flags: dict[str, int]
+    lists: dict[str, int]  # follow_ups, churn_calls, due_next
+    alerts: list[Alert] = field(default_factory=list)
+    theme_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # theme id -> {en, zh}
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def kpi_limit_alerts(series: pd.DataFrame, month: str) -> list[Alert]:
+    """Return the rate KPIs whose ``month`` value lies outside its p-chart limits over ``series`` (kpi.monthly_series)."""
+    alerts = []
+    for name in sorted(kpi.RATE_KPIS):
+        rows = series[(series["kpi"] == name) & ~series["provisional"].astype(bool)].reset_index(drop=True)
+        rows = rows[rows["den"].fillna(0) > 0].reset_index(drop=True)
+        if len(rows) < MIN_SPIKE_MONTHS or month not in set(rows["month"]):
+            continue
+        limits = satisfaction.p_chart(rows["num"].astype(float), rows["den"].astype(float))
+        at = int(rows.index[rows["month"] == month][0])
+        if bool(limits["signal"].iloc[at]):
+            alerts.append(
+                Alert(
+                    kind="kpi_limits",
+                    subject=name,
+                    value=float(rows["num"].iloc[at] / rows["den"].iloc[at]),
+                    low=float(limits["lcl"].iloc[at]),
+                    high=float(limits["ucl"].iloc[at]),
+                    n=int(rows["den"].iloc[at]),
+                )
+            )
+    return alerts
+
+
+def theme_spike_alerts(complaint: Mapping[str, Any]) -> list[Alert]:
+    """Return the complaint themes whose share this month exceeds their recent months' mean by more than
+    two standard deviations (``themes.monthly_themes`` result; themes with fewer than MIN_FLAG_N comments skipped)."""
+    alerts = []
+    for theme in complaint.get("themes", []):
+        recent = [float(v) for v in theme["trend"] if v is not None]
+        if theme["n"] < themes.MIN_FLAG_N or len(recent) < MIN_SPIKE_MONTHS:
+            continue
+        threshold = statistics.fmean(recent) + SPIKE_SD * statistics.stdev(recent)
+        if theme["share"] > threshold:
+            alerts.append(
+                Alert(
+                    kind="theme_spike",
+                    subject=str(theme["id"]),
+                    value=float(theme["share"]),
+                    low=None,
+                    high=threshold,
+                    n=int(theme["n"]),
+                )
+            )
+    return alerts
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def call_list_sizes(
+    con: duckdb.DuckDBPyConnection, as_of: date, stores: list[str] | None, data: deck.DeckData
+) -> dict[str, int]:
+    """Return the size of the lists to work on at ``as_of``: red-flag follow-ups, churn calls (at the call
+    capacity of settings, open complaints and recent calls skipped) and vehicles due next month."""
+    cfg = settings()["churn"]
+    vehicles = churn.churn_list(churn_model.features(con, [as_of], stores), None, as_of)
+    candidates = churn.prioritise(vehicles[vehicles["status"].isin(["lost", "at_risk"])])
+    calls = churn.call_list(
+        candidates, int(cfg["call_capacity"]), as_of, called_within_days=int(cfg["suppress_called_days"])
+    )
+    return {
+        "follow_ups": int(len(data.red_flag_rows)),
+        "churn_calls": int(len(calls.calls)),
+        "due_next": int(len(data.due_next)),
+    }
+
+
+def build_summary(con: duckdb.DuckDBPyConnection, data: deck.DeckData) -> Summary:
+    """Return the push's summary of the deck's figures, with the list sizes and the alerts."""
+    theme_labels = {
+        str(t["id"]): {"en": str(t["label_en"]), "zh": str(t["label_zh"])}
+        for t in data.complaint.get("themes", [])
+    }
+    return Summary(
+        month=data.month,
+        stores=data.stores,
+        as_of=data.as_of,
+        report=data.report,
+        provisional=data.provisional,
+        changes=data.changes,
+        red_flags=data.red_flags,
+        lists=call_list_sizes(con, data.as_of, data.stores, data),
+        alerts=kpi_limit_alerts(data.series, data.month) + theme_spike_alerts(data.complaint),
+        theme_labels=theme_labels,
+    )
+
+
+def target_state(value: float | None, band: list[float] | None, provisional: bool) -> str:
+    """Return "met", "missed", "pending" (provisional) or "" (no target or no value), as the deck judges:
+    every target is a floor, so above the band is met."""
+    if value is None or band is None:
+        return ""
+    if provisional:
+        return "pending"
+    return "met" if value >= band[0] else "missed"
+
+
+def alert_sentence(alert: Alert, summary: Summary, lang: str) -> str:
+    """Return one alert as a sentence in ``lang``."""
+    if alert.kind == "kpi_limits":
+        return text(
+            "send.alert_kpi",
+            lang,
+            label=kpi.KPI_LABELS[lang][alert.subject],
+            value=kpi.format_value(alert.subject, alert.value),
+            low=kpi.format_value(alert.subject, alert.low),
+            high=kpi.format_value(alert.subject, alert.high),
+            n=f"{alert.n:,}",
+        )
+    label = summary.theme_labels.get(alert.subject, {}).get(lang, alert.subject)
+    return text(
+        "send.alert_theme",
+        lang,
+        label=label,
+        share=f"{alert.value:.1%}",
+        threshold=f"{(alert.high or 0.0):.1%}",
+        n=f"{alert.n:,}",
+    )
+
+
+def _kpi_lines(summary: Summary, lang: str) -> list[str]:
+    lines = []
+    for name, figure in summary.report["kpis"].items():
+        state = target_state(figure["value"], figure["target"], bool(summary.provisional.get(name)))
+        mark = {"met": "✓", "missed": "✗", "pending": "…"}.get(state, "·")
+        target = (
+            ""
+            if figure["target"] is None
+            else text("send.target", lang, target=kpi.format_target(name, figure["target"]))
+        )
+        star = "*" if summary.provisional.get(name) else ""
+        lines.append(
+            f"{mark} {kpi.KPI_LABELS[lang][name]}: {kpi.format_value(name, figure['value'])}{star}"
+            f" (n={figure['n']:,}){target}"
+        )
+    return lines
+
+
+def _sections(summary: Summary, lang: str) -> list[tuple[str, list[str]]]:
+    scope = deck.scope_label(summary.stores, lang)
+    lists = summary.lists
+    return [
+        (text("send.kpis", lang), _kpi_lines(summary, lang)),
+        (
+            text("send.changes", lang),
+            [satisfaction.describe_change(item, lang) for item in summary.changes]
+            or [text("deck.nothing_changed", lang)],
+        ),
+        (
+            text("send.alerts", lang),
+            [alert_sentence(a, summary, lang) for a in summary.alerts] or [text("send.no_alerts", lang)],
+        ),
+        (
+            text("send.red_flags", lang, as_of=summary.as_of.isoformat()),
+            [
+                f"{text('deck.flag_no_followup', lang)}: {summary.red_flags.get('no_followup', 0):,}",
+                f"{text('deck.flag_complaint_overdue', lang)}: {summary.red_flags.get('complaint_overdue', 0):,}",
+            ],
+        ),
+        (
+            text("send.lists", lang, as_of=summary.as_of.isoformat()),
+            [
+                text("send.list_follow_ups", lang, n=f"{lists['follow_ups']:,}"),
+                text("send.list_churn_calls", lang, n=f"{lists['churn_calls']:,}"),
+                text("send.list_due_next", lang, n=f"{lists['due_next']:,}"),
+            ],
+        ),
+        ("", [text("send.scope", lang, scope=scope, month=summary.month)]),
+    ]
+
+
+def subject_line(summary: Summary, lang: str) -> str:
+    """Return the e-mail subject (and chat title): month, scope and the number of alerts."""
+    title = text("send.subject", lang, month=summary.month, scope=deck.scope_label(summary.stores, lang))
+    if summary.alerts:
+        title = text("send.subject_alerts", lang, n=len(summary.alerts)) + " " + title
+    return title
+
+
+def summary_text(summary: Summary, lang: str) -> str:
+    """Return the summary as plain text (the e-mail body)."""
+    out = [subject_line(summary, lang), ""]
+    for heading, lines in _sections(summary, lang):
+        if heading:
+            out.append(heading)
+        out.extend(f"  {line}" if heading else line for line in lines)
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def summary_markdown(summary: Summary, lang: str) -> str:
+    """Return the summary as chat markdown (the subset both WeCom and DingTalk robots render)."""
+    out = [f"### {subject_line(summary, lang)}"]
+    for heading, lines in _sections(summary, lang):
+        if heading:
+            out.append(f"**{heading}**")
+        out.extend(f"> {line}" if heading else line for line in lines)
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- channels
+
+
+def secrets_path(explicit: str | None = None) -> Path:
+    """Return the secrets file: ``--secrets``, then ``$ANALYTICS_SECRETS``, then ``.streamlit/secrets.toml``."""
+    return Path(explicit or os.environ.get(SECRETS_ENV) or DEFAULT_SECRETS)
+
+
+def _recipients(value: Any) -> list[str]:
+    items = [value] if isinstance(value, str) else list(value or [])
+    return [a.strip() for item in items for a in str(item).split(",") if a.strip()]
+
+
+def check_smtp(section: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the [smtp] settings with defaults filled in; raise UserError naming what is missing or wrong."""
+    missing = [k for k in ("host", "from") if not section.get(k)]
+    if missing:
+        raise UserError(
+            f"[smtp] in the secrets file has no {' or '.join(missing)}; add it (see secrets.toml.example)."
+        )
+    try:
+        port = int(section.get("port", 587))
+    except (TypeError, ValueError) as exc:
+        raise UserError(
+            f"[smtp] port {section.get('port')!r} is not a number; write e.g. port = 587."
+        ) from exc
+    return {
+        "host": str(section["host"]),
+        "port": port,
+        "user": str(section.get("user", "") or ""),
+        "password": str(section.get("password", "") or ""),
+        "from": str(section["from"]),
+        "starttls": bool(section.get("starttls", True)),
+        "ssl": bool(section.get("ssl", False)),
+        "to": _recipients(section.get("to")),
+    }
+
+
+def email_message(
+    summary: Summary, lang: str, sender: str, to: Sequence[str], deck_bytes: bytes | None, deck_name: str
+) -> EmailMessage:
+    """Return the e-mail: subject, the plain-text summary and the deck attached."""
+    msg = EmailMessage()
+    msg["Subject"] = subject_line(summary, lang)
+    msg["From"] = sender
+    msg["To"] = ", ".join(to)
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    msg.set_content(summary_text(summary, lang))
+    if deck_bytes is not None:
+        msg.add_attachment(
+            deck_bytes,
+            maintype="application",
+            subtype="vnd.openxmlformats-officedocument.presentationml.presentation",
+            filename=deck_name,
+        )
+    return msg
+
+
+def send_email(smtp: Mapping[str, Any], msg: EmailMessage) -> None:
+    """Send ``msg`` through the SMTP server of ``smtp``; raise UserError with a sentence when it fails."""
+    host, port = smtp["host"], smtp["port"]
+    try:
+        client: smtplib.SMTP
+        if smtp["ssl"]:
+            client = smtplib.SMTP_SSL(
+                host, port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS)
+        with client:
+            if smtp["starttls"] and not smtp["ssl"]:
+                client.starttls(context=ssl.create_default_context())
+            if smtp["user"]:
+                client.login(smtp["user"], smtp["password"])
+            client.send_message(msg)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise UserError(
+            f"The mail server {host}:{port} refused the user name or password in [smtp] ({exc.smtp_code}); "
+            "check them in the secrets file."
+        ) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise UserError(
+            f"The e-mail could not be sent through {host}:{port} ({exc}); check [smtp] in the secrets file "
+            "and that this machine can reach the mail server."
+        ) from exc
+
+
+def webhook_kind(section: Mapping[str, Any]) -> str:
+    """Return the robot's format: ``kind`` in [webhook], else told from the URL (WeCom or DingTalk)."""
+    kind = str(section.get("kind", "") or "").lower()
+    if kind:
+        if kind not in WEBHOOK_KINDS:
+            raise UserError(f"[webhook] kind {kind!r} is not known; use wecom or dingtalk.")
+        return kind
+    host = urllib.parse.urlsplit(str(section.get("url", ""))).hostname or ""
+    if host.endswith("dingtalk.com"):
+        return "dingtalk"
+    if host.endswith("qq.com"):
+        return "wecom"
+    raise UserError(
+        '[webhook] kind is not set and cannot be told from the URL; add kind = "wecom" or kind = "dingtalk".'
+    )
+
+
+def webhook_payload(kind: str, title: str, markdown: str) -> dict[str, Any]:
+    """Return the robot message: WeCom ``{msgtype: markdown, markdown: {content}}``, DingTalk with a title."""
+    if kind == "wecom":
+        body = markdown.encode("utf-8")
+        if len(body) > WECOM_MAX_BYTES:
+            markdown = body[: WECOM_MAX_BYTES - 3].decode("utf-8", "ignore") + "…"
+        return {"msgtype": "markdown", "markdown": {"content": markdown}}
+    return {"msgtype": "markdown", "markdown": {"title": title, "text": markdown}}
+
+
+def signed_url(url: str, secret: str, now_ms: int | None = None) -> str:
+    """Return a DingTalk robot URL with the ``timestamp`` and ``sign`` its signing secret requires."""
+    stamp = int(time.time() * 1000) if now_ms is None else now_ms
+    digest = hmac.new(secret.encode("utf-8"), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
+    sign = urllib.parse.quote_plus(base64.b64encode(digest).decode("ascii"))
+    return f"{url}{'&' if '?' in url else '?'}timestamp={stamp}&sign={sign}"
+
+
+def post_webhook(section: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+    """POST the robot message as JSON; raise UserError with a sentence when it is not accepted."""
+    url = str(section.get("url", "") or "")
+    if not url.startswith(("https://", "http://")):
+        raise UserError(
+            "[webhook] url in the secrets file is missing or not an http(s) address; paste the robot's URL."
+        )
+    kind = webhook_kind(section)
+    if kind == "dingtalk" and section.get("secret"):
+        url = signed_url(url, str(section["secret"]))
+    host = urllib.parse.urlsplit(url).netloc
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - http(s) checked above
+            answer = response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        raise UserError(f"The chat robot at {host} answered HTTP {exc.code}; check [webhook] url.") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise UserError(
+            f"The chat robot at {host} could not be reached ({reason}); check [webhook] url and the network."
+        ) from exc
+    try:
+        code = json.loads(answer).get("errcode", 0)
+    except (json.JSONDecodeError, AttributeError):
+        code = 0  # a robot that answers 200 without JSON has taken the message
+    if code:
+        raise UserError(
+            f"The chat robot at {host} refused the message: {answer.strip()[:200]}; check [webhook]."
+        )
+
+
+# --------------------------------------------------------------------------- command
+
+
+def deck_file_name(month: str, lang: str) -> str:
+    """Return the attachment's file name for ``month`` in ``lang``."""
+    return text("send.deck_file", lang, month=month)
+
+
+def _cmd_send(args: argparse.Namespace) -> int:
+    target = db_path(args.db)
+    if str(target) != ":memory:" and not target.exists():
+        raise UserError(
+            f"There is no database at {target}; build the demo (python -m analytics demo) or import files first."
+        )
+    month = kpi.month_label(kpi.parse_month(args.month))
+    secrets = read_secrets(secrets_path(args.secrets))
+    smtp = check_smtp(secrets["smtp"]) if secrets.get("smtp") else None
+    webhook = dict(secrets.get("webhook") or {}) or None
+    to = _recipients(args.to) if args.to else (smtp["to"] if smtp else [])
+    if smtp is not None and not to:
+        raise UserError(
+            "No one to mail: give --to ADDRESS or add to = [...] under [smtp] in the secrets file."
+        )
+    if smtp is None and webhook is None and not args.dry_run:
+        raise UserError(
+            f"Nothing to send to: {secrets_path(args.secrets)} has neither [smtp] nor [webhook]; "
+            "add them (see .streamlit/secrets.toml.example) or use --dry-run."
+        )
+    if webhook is not None:
+        webhook_kind(webhook)
+    con = db.connect(target, read_only=True)
+    try:
+        stores = args.store or None
+        if stores:
+            known = facts.stores(con)
+            unknown = [s for s in stores if s not in known]
+            if unknown:
+                raise UserError(
+                    f"Unknown store {', '.join(unknown)}; the stores in the data are: {', '.join(known) or 'none'}."
+                )
+        if con.execute("SELECT count(*) FROM service_orders").fetchone() == (0,):
+            raise UserError("The database holds no work orders yet; import files or build the demo first.")
+        data = deck.deck_data(con, month, stores, maintenance_model=not args.no_model)
+        summary = build_summary(con, data)
+    finally:
+        con.close()
+    if args.alerts_only and not summary.alerts:
+        print(f"{month}: no alerts; nothing sent")
+        return 0
+    deck_bytes = deck.render(deck.deck_slides(data, args.lang), deck.footer_line(data, args.lang))
+    if args.dry_run:
+        print(summary_text(summary, args.lang))
+        print(
+            f"(dry run) e-mail to: {', '.join(to) or '-'}; webhook: {'yes' if webhook else '-'}; deck {len(deck_bytes):,} bytes"
+        )
+        return 0
+    failures = []
+    if smtp is not None:
+        msg = email_message(
+            summary, args.lang, smtp["from"], to, deck_bytes, deck_file_name(month, args.lang)
+        )
+        try:
+            send_email(smtp, msg)
+            print(f"e-mail sent to {', '.join(to)} with {deck_file_name(month, args.lang)}")
+        except UserError as exc:
+            failures.append(str(exc))
+    if webhook is not None:
+        kind = webhook_kind(webhook)
+        try:
+            post_webhook(
+                webhook,
+                webhook_payload(kind, subject_line(summary, args.lang), summary_markdown(summary, args.lang)),
+            )
+            print(f"summary posted to the {kind} robot")
+        except UserError as exc:
+            failures.append(str(exc))
+    if failures:
+        raise UserError(" ".join(failures))
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the ``send`` command."""
+    p = sub.add_parser(
+        "send",
+        help="mail the month's deck with a short summary and post the summary to a WeCom/DingTalk robot",
+        description="Send the monthly deck and a summary (KPIs against targets, what changed, alerts, red flags, "
+        "the size of the lists to call) by e-mail ([smtp] in the secrets file) and to a group-chat robot "
+        "([webhook]). Alerts: a rate KPI outside its p-chart control limits, or a complaint theme more than "
+        "two standard deviations above its recent months. Exit 2 with a sentence when a send fails.",
+    )
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="calendar month to send")
+    p.add_argument(
+        "--to", action="append", metavar="ADDR", help="mail to these addresses instead of [smtp] to (repeat)"
+    )
+    p.add_argument(
+        "--store", action="append", metavar="S", help="restrict to this store (repeat); default all stores"
+    )
+    p.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=settings()["display"].get("default_language", "zh"),
+        help="language of the summary and the deck (default from settings)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the summary and send nothing")
+    p.add_argument(
+        "--alerts-only", action="store_true", help="send only when there is an alert (for a daily run)"
+    )
+    p.add_argument(
+        "--no-model", action="store_true", help="leave the maintenance model's figures out of the deck"
+    )
+    p.add_argument(
+        "--secrets", metavar="F", help="secrets file (default $ANALYTICS_SECRETS or .streamlit/secrets.toml)"
+    )
+    add_db_option(p)
+    p.set_defaults(handler=_cmd_send)

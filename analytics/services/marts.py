@@ -1,0 +1,472 @@
+"""Marts: page results computed once per data version and kept in the database.
+
+A group database (a million work orders) makes some page results expensive: the month's KPIs
+with their churn counts over thirteen month-ends, the churn model's snapshot, the themes of a
+month, the maintenance scores. The first call after an import computes such a result and
+stores it in ``marts``, keyed by the function, its arguments and the data version; every later
+call, from any process (a restarted server, a second server, the deck), reads it back. An
+import or rollback changes the data version, so stale results are never read; ``rebuild``
+computes the default views (the latest month, all stores and each store) right after an import
+so the first visitor does not wait, and drops results of older versions.
+
+Payloads are written in a format that cannot run code when read (``safe_payload``: frames,
+series, dataclasses and plain values); only what it cannot hold exactly (fitted models) is
+pickled. Each file is owner-only (0600 in a 0700 folder) and its SHA-256 is kept in the
+``marts`` row, so a file that this program did not write is never read (``private_files``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import pickle
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from analytics.core import private_files
+from analytics.core.config import DATA_DIR, settings
+from analytics.core.errors import DiskFull, UserError
+from analytics.services import safe_payload
+from analytics.store import db
+
+# Results quicker to compute than this are not worth a round trip to the store.
+MIN_SECONDS = 0.2
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One analytics call: ``module.function`` and its arguments (after the connection)."""
+
+    fn: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def key(self) -> str:
+        """The arguments as stored: their repr (deterministic for the values pages pass), after
+        the fingerprint of the code and settings that compute them."""
+        return f"{context()}|{repr((self.args, self.kwargs))}"
+
+    def run(self, con: duckdb.DuckDBPyConnection) -> Any:
+        """Compute the result afresh."""
+        module_name, _, name = self.fn.rpartition(".")
+        function = getattr(importlib.import_module(module_name), name)
+        return function(con, *self.args, **dict(self.kwargs))
+
+
+# Code that writes data or files but computes no page result: changing it keeps the marts.
+# (An import changes the data version, which is what makes its results fresh.) Names are
+# packages or modules anywhere under ``analytics``.
+NOT_RESULTS = frozenset({"ingest", "cli", "devtools", "auth", "audit", "deck", "chart_export"})
+
+
+def _outside_fingerprint(fn: str) -> bool:
+    """Whether ``fn`` lives in code the fingerprint leaves out: its results are never kept (a
+    change to that code would not make them fresh), so they skip the lookup too (the import log)."""
+    package, *parts = fn.split(".")
+    return package == "analytics" and any(part in NOT_RESULTS for part in parts[:-1])
+
+
+@cache
+def context() -> str:
+    """Fingerprint of what results depend on besides the data: the code, the SQL, the settings,
+    the maintenance schedule and the themes lexicon. A changed file means fresh results."""
+    digest = hashlib.sha256(json.dumps(settings(), sort_keys=True, default=str).encode())
+    package = Path(__file__).resolve().parents[1]
+    code = [*package.rglob("*.py"), *package.rglob("*.sql")]
+    files = [p for p in code if not {*p.relative_to(package).parent.parts, p.stem} & NOT_RESULTS]
+    files.append(DATA_DIR / "schedule.toml")
+    files += [*(DATA_DIR / "themes").glob("*")]
+    for path in sorted(files):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def call_of(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Call:
+    """Return the ``Call`` of ``fn(con, *args, **kwargs)``."""
+    return Call(f"{fn.__module__}.{fn.__qualname__}", tuple(args), tuple(sorted(kwargs.items())))
+
+
+def folder(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """Where the payloads of this database live: ``<database>.marts/`` beside the file (None in memory).
+
+    Payloads are files, not table cells: DuckDB reads a column's whole segment to return one
+    cell, so a table of a gigabyte of pickles took two seconds for every lookup.
+    """
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if not row or not row[0]:
+        return None
+    path = Path(row[0])
+    return path.with_name(f"{path.name}.marts")
+
+
+def _payload_name(call: Call, version: int) -> str:
+    return hashlib.sha256(f"{call.fn}|{call.key}|{version}".encode()).hexdigest()[:32] + ".payload"
+
+
+def _serialise(value: Any) -> bytes:
+    """Return a result as bytes: the safe format (no code runs when read) for frames, dataclasses
+    and plain values; a pickle only for what it cannot hold exactly (fitted models)."""
+    try:
+        return safe_payload.encode(value)
+    except safe_payload.Unsupported:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _deserialise(data: bytes) -> Any:
+    return safe_payload.decode(data) if safe_payload.is_safe(data) else pickle.loads(data)
+
+
+def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[bool, Any]:
+    """Return ``(True, result)`` when the mart holds this call for ``version``, else ``(False, None)``.
+
+    A payload file is unpickled only when its SHA-256 is the one recorded when it was written.
+    """
+    row = con.execute(
+        "SELECT payload, file, sha256 FROM marts "
+        "WHERE name = $name AND args = $args AND data_version = $version",
+        {"name": call.fn, "args": call.key, "version": version},
+    ).fetchone()
+    if row is None:
+        return False, None
+    where = folder(con) if row[1] is not None else None  # a query: outside the try, so Ctrl-C stops
+    try:
+        if row[1] is None:
+            return True, _deserialise(row[0])
+        data = None if where is None else private_files.read_verified(where / row[1], row[2])
+        if data is None:
+            # Removed or replaced by hand (never unpickled then): compute it again.
+            return False, None
+        return True, _deserialise(data)
+    except Exception:
+        # Written by another version of a library: compute it again.
+        return False, None
+
+
+_bypass: ContextVar[bool] = ContextVar("marts_bypass", default=False)
+_rebuilding: ContextVar[bool] = ContextVar("marts_rebuilding", default=False)
+
+
+@contextmanager
+def bypassed() -> Iterator[None]:
+    """Compute everything afresh inside the block, neither reading nor keeping results (the bench)."""
+    token = _bypass.set(True)
+    try:
+        yield
+    finally:
+        _bypass.reset(token)
+
+
+def has_marts(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database has the marts table with checksums (a read-only database may predate it)."""
+    # duckdb_columns(), not information_schema: this runs before every lookup, and is faster.
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'marts' AND column_name = 'sha256'"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, seconds: float) -> bool:
+    """Keep a result for ``version``; return False when the database cannot take it (read-only)."""
+    data = _serialise(value)
+    where = folder(con)
+    name: str | None = None
+    digest: str | None = None
+    try:
+        if where is not None:
+            # Written whole under a temporary name, then renamed: a reader never sees half a file.
+            name = _payload_name(call, version)
+            digest = private_files.write_private(where / name, data)
+        con.execute(
+            "INSERT OR REPLACE INTO marts (name, args, data_version, payload, file, seconds, built_at, sha256) "
+            "VALUES ($name, $args, $version, $payload, $file, $seconds, $at, $sha256)",
+            {
+                "name": call.fn,
+                "args": call.key,
+                "version": version,
+                "payload": None if name else data,
+                "file": name,
+                "seconds": seconds,
+                "at": datetime.now(),
+                "sha256": digest,
+            },
+        )
+    except duckdb.InterruptException:
+        raise  # Ctrl-C: stop, do not go on to the next result
+    except (duckdb.Error, OSError) as exc:
+        if db.is_disk_full(exc):
+            # Never silent: the caller says so (the rebuild stops; a page still shows its result).
+            raise db.disk_full(where or ".", exc, needed=len(data) + 100_000_000) from exc
+        # Read-only connection or folder, or another session stored the same result a moment ago.
+        return False
+    return True
+
+
+def cached_many(
+    con: duckdb.DuckDBPyConnection, calls: Sequence[Call], compute: Callable[[list[Call]], list[Any]]
+) -> list[Any]:
+    """Return each call's result: the kept ones from the marts, the others computed together
+    by ``compute`` (given the missing calls, it returns their results in the same order) and kept.
+
+    For results that are cheaper computed in one go than one by one (one query over several
+    months). They are kept only when the data version is the same after the computation as
+    before it, since a caller outside a read transaction may see an import commit meanwhile.
+    """
+    if _bypass.get() or not calls:
+        return compute(list(calls))
+    version = db.data_version(con)
+    have = has_marts(con)
+    found: dict[int, Any] = {}
+    if have:
+        for i, call in enumerate(calls):
+            hit, value = fetch(con, call, version)
+            if hit:
+                found[i] = value
+    missing = [i for i in range(len(calls)) if i not in found]
+    if missing:
+        clock = time.perf_counter()
+        values = compute([calls[i] for i in missing])
+        seconds = (time.perf_counter() - clock) / len(missing)
+        found.update(zip(missing, values, strict=True))
+        if have and db.data_version(con) == version:
+            _keep(con, [(calls[i], found[i]) for i in missing], version, seconds)
+    return [found[i] for i in range(len(calls))]
+
+
+def _keep(
+    con: duckdb.DuckDBPyConnection, results: list[tuple[Call, Any]], version: int, seconds: float
+) -> None:
+    """Store results on a cursor of their own, outside the caller's read transaction."""
+    writer = con.cursor()
+    try:
+        for call, value in results:
+            store(writer, call, version, value, seconds)
+    except DiskFull:
+        # A page still shows the result it computed; only a rebuild, whose job is keeping them, fails.
+        if _rebuilding.get():
+            raise
+    finally:
+        writer.close()
+
+
+def purge(con: duckdb.DuckDBPyConnection, keep_version: int) -> None:
+    """Drop the results of every other data version, rows and files."""
+    stale = con.execute(
+        "SELECT file FROM marts WHERE data_version <> $v AND file IS NOT NULL", {"v": keep_version}
+    ).fetchall()
+    con.execute("DELETE FROM marts WHERE data_version <> $v", {"v": keep_version})
+    where = folder(con)
+    if where is not None:
+        for (name,) in stale:
+            (where / name).unlink(missing_ok=True)
+
+
+def cached(
+    con: duckdb.DuckDBPyConnection,
+    call: Call,
+    *,
+    version: int | None = None,
+    keep: bool | None = None,
+    as_is: bool = False,
+) -> Any:
+    """Return the call's result from the mart, computing and keeping it on a miss.
+
+    By default the lookup and the computation run in one read transaction of their own, so the
+    version a result is filed under is the version it was computed from. ``as_is=True`` uses
+    ``con`` as it is: the caller already reads one snapshot (a page's ``snapshot()``, or an
+    outer ``cached`` call) and passes its ``version``. ``keep=None`` keeps results that took at
+    least ``MIN_SECONDS``; True always; False never. Keeping happens on a cursor of its own,
+    outside the read transaction.
+    """
+    if _bypass.get() or _outside_fingerprint(call.fn):
+        return call.run(con)
+    if as_is:
+        return _lookup_or_compute(con, call, version, keep)
+    cur = con.cursor()
+    _RUNNING.add(cur)
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            value = _lookup_or_compute(cur, call, version, keep)
+        finally:
+            cur.execute("ROLLBACK")  # a read: nothing to commit
+    finally:
+        _RUNNING.discard(cur)
+        cur.close()
+    return value
+
+
+# The cursors computing a result right now, for Ctrl-C to interrupt (``interruptible``).
+_RUNNING: set[duckdb.DuckDBPyConnection] = set()
+
+
+@contextmanager
+def interruptible(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Make Ctrl-C stop a DuckDB query inside the block at once.
+
+    DuckDB notices SIGINT only now and then while a query runs (it was seen to miss it for a
+    whole query). Python writes the signal to a wake-up socket the moment it arrives, even while
+    the main thread is inside DuckDB; a watcher thread then interrupts the running queries, which
+    raise, and the KeyboardInterrupt follows. Only in the main thread (signals arrive there).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    reader, writer = socket.socketpair()
+    reader.setblocking(True)
+    writer.setblocking(False)
+    previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+
+    def watch() -> None:
+        while True:
+            try:
+                data = reader.recv(64)
+            except OSError:
+                return
+            if not data:
+                return
+            if signal.SIGINT in data:
+                for cur in (con, *list(_RUNNING)):
+                    with suppress(duckdb.Error):
+                        cur.interrupt()
+
+    watcher = threading.Thread(target=watch, name="ctrl-c-watcher", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        writer.close()
+        reader.close()
+
+
+def _lookup_or_compute(
+    con: duckdb.DuckDBPyConnection, call: Call, version: int | None, keep: bool | None
+) -> Any:
+    current = db.data_version(con) if version is None else version
+    found, value = fetch(con, call, current) if has_marts(con) else (False, None)
+    if found:
+        return value
+    clock = time.perf_counter()
+    value = call.run(con)
+    seconds = time.perf_counter() - clock
+    if keep or (keep is None and seconds >= MIN_SECONDS):
+        _keep(con, [(call, value)], current, seconds)
+    return value
+
+
+def default_calls(con: duckdb.DuckDBPyConnection) -> list[Call]:
+    """The expensive calls behind each page's default view, for all stores and for each store."""
+    from analytics.services import views
+
+    return views.default_calls(con)
+
+
+def rebuild(
+    con: duckdb.DuckDBPyConnection, calls: Iterable[Call] | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Compute the default views for the current data version, drop older versions; return timings."""
+    token = _rebuilding.set(True)
+    try:
+        with interruptible(con):
+            return _rebuild(con, calls, progress)
+    finally:
+        _rebuilding.reset(token)
+
+
+def _rebuild(
+    con: duckdb.DuckDBPyConnection, calls: Iterable[Call] | None, progress: Progress | None
+) -> dict[str, Any]:
+    from analytics.services import views
+
+    version = db.data_version(con)
+    purge(con, version)
+    todo = list(calls) if calls is not None else default_calls(con)
+    timings: dict[str, float] = {}
+    failed: dict[str, str] = {}
+    started = time.perf_counter()
+    if calls is None:
+        try:
+            views.prepare(con)
+        except Exception as exc:  # noqa: BLE001 - issue 14: a model that cannot be trained must not stop the views
+            failed["prepare"] = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+    for i, call in enumerate(todo):
+        if progress is not None:
+            progress(i / max(len(todo), 1), call.fn.rpartition(".")[2])
+        clock = time.perf_counter()
+        name = f"{call.fn.removeprefix('analytics.')} {call.key[:60]}"
+        try:
+            cached(con, call, version=version, keep=True)
+        except Exception as exc:  # noqa: BLE001 - one view that cannot be computed must not stop the others
+            if isinstance(exc, DiskFull):
+                raise  # the other results would not fit either; never report success
+            if db.is_interrupt(exc):
+                # Ctrl-C reached DuckDB mid-query: stop now, as Python's own Ctrl-C would; what
+                # was committed stays.
+                raise KeyboardInterrupt from exc
+            # Too little data for a model, say: the page says so itself when it is opened.
+            failed[name] = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+            continue
+        timings[name] = round(time.perf_counter() - clock, 2)
+    if progress is not None:
+        progress(1.0, "done")
+    return {
+        "version": version,
+        "calls": len(todo),
+        "seconds": round(time.perf_counter() - started, 1),
+        "each": timings,
+        "failed": failed,
+    }
+
+
+def _cmd_marts(args: argparse.Namespace) -> int:
+    from analytics.core.config import db_path
+
+    con = db.connect(db_path(args.db))
+    try:
+        result = rebuild(
+            con, progress=None if args.json else lambda f, m: print(f"[{f:4.0%}] {m}", flush=True)
+        )
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"{result['calls']} page results computed for data version {result['version']} in {result['seconds']} s."
+        )
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register the ``marts`` command."""
+    from analytics.cli import add_db_option
+
+    p = sub.add_parser(
+        "marts",
+        help="compute the pages' default results for the current data (imports do this themselves)",
+        description="Compute and keep the expensive page results (KPIs, churn, themes, maintenance) "
+        "for the latest month, all stores and each store, so the dashboard opens at once.",
+    )
+    p.add_argument("--json", action="store_true", help="print the timings as JSON")
+    add_db_option(p)
+    p.set_defaults(handler=_cmd_marts)

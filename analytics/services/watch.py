@@ -1,0 +1,397 @@
+"""The drop folder: ``python -m analytics watch DIR [--once]`` imports DMS exports as they appear.
+
+Each file that has stopped changing is imported in its own transaction (the kind told from its
+headers, or from a saved mapping when the headers alone are not enough), then moved to
+``DIR/done/`` or ``DIR/refused/`` with its report beside it (``NAME.report.json`` and a readable
+``NAME.report.txt``) and a line in the audit log. Half-written files wait: temporary names
+(``~$x.xlsx``, ``x.part``, ``.x``...) are never read, and a file is read only once its size and
+modification time have held still for ``settle_seconds``. A bad file is refused and the next one
+imported; the command keeps going.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from analytics.cli import add_db_option
+from analytics.core.config import settings
+from analytics.core.errors import ImportRefused, UserError
+from analytics.core.i18n import LANGUAGES, text
+from analytics.ingest.load import ImportResult, import_file, rejected_rows
+from analytics.ingest.mapping import load_mapping
+from analytics.services import marts
+from analytics.store import audit, db
+
+DONE = "done"
+REFUSED = "refused"
+WHO = "watch"  # recorded as the importer in the import log
+# Names a program gives a file while it is still writing it: Office lock files, browser and
+# download-manager partials, editors' and rsync's temporaries.
+TEMP_PREFIXES: tuple[str, ...] = ("~$", ".", "~")
+TEMP_SUFFIXES: tuple[str, ...] = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", ".swp")
+REPORT_SUFFIXES: tuple[str, ...] = (".report.json", ".report.txt")
+
+
+def _cfg() -> dict[str, Any]:
+    return dict(settings().get("watch", {}))
+
+
+@dataclass
+class FileOutcome:
+    """What became of one dropped file: imported (``done``) or refused, where it went and its reports."""
+
+    name: str
+    status: str  # DONE or REFUSED
+    moved_to: Path
+    report_json: Path
+    report_txt: Path
+    result: ImportResult | None = None
+    reason: str = ""
+    mapping: str = ""  # "" when the headers were enough, else the saved mapping that was used
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def is_candidate(path: Path) -> bool:
+    """Return whether ``path`` is a regular file the drop folder should import (not a temporary or a report)."""
+    name = path.name
+    lower = name.lower()
+    if not path.is_file() or path.is_symlink():
+        return False
+    if name.startswith(TEMP_PREFIXES) or lower.endswith(TEMP_SUFFIXES) or lower.endswith(REPORT_SUFFIXES):
+        return False
+    return True
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def ready_files(
+    folder: Path,
+    settle_seconds: float,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], float] = time.time,
+) -> tuple[list[Path], list[Path]]:
+    """Return (files ready to import, files still being written) in ``folder``, oldest first.
+
+    A file is ready when its size and modification time are the same after ``settle_seconds``
+    and it was last modified at least that long ago; the wait is spent once for the whole folder.
+    """
+    found = sorted((p for p in folder.iterdir() if is_candidate(p)), key=lambda p: (_mtime(p), p.name))
+    first = {p: _signature(p) for p in found}
+    young = [p for p, sig in first.items() if sig is not None and now() - sig[1] / 1e9 < settle_seconds]
+    if young and settle_seconds > 0:
+        sleep(settle_seconds)
+    ready: list[Path] = []
+    busy: list[Path] = []
+    for p in found:
+        sig = _signature(p)
+        if sig is None:
+            continue  # gone meanwhile (moved away by whoever dropped it)
+        (ready if sig == first[p] else busy).append(p)
+    return ready, busy
+
+
+def _mtime(path: Path) -> int:
+    sig = _signature(path)
+    return sig[1] if sig else 0
+
+
+def _free_name(target_dir: Path, name: str) -> Path:
+    """Return a path in ``target_dir`` for ``name`` that neither the file nor its reports would overwrite."""
+    stem, dot, suffix = name.rpartition(".") if "." in name[1:] else (name, "", "")
+    n = 1
+    while True:
+        candidate = name if n == 1 else f"{stem}-{n}{dot}{suffix}"
+        path = target_dir / candidate
+        if not any((target_dir / (candidate + s)).exists() for s in ("", *REPORT_SUFFIXES)):
+            return path
+        n += 1
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _import_with_fallback(
+    con: duckdb.DuckDBPyConnection, path: Path, mappings: Sequence[tuple[str, dict[str, Any]]]
+) -> tuple[ImportResult, str]:
+    """Import by the headers; when they are not enough, with each saved mapping in turn."""
+    try:
+        return import_file(con, path, who=WHO), ""
+    except ImportRefused as first:
+        reasons = [str(first)]
+        for label, mapping in mappings:
+            try:
+                return import_file(con, path, mapping=mapping, who=WHO), label
+            except ImportRefused as exc:
+                reasons.append(f"with the mapping {label}: {exc}")
+        raise ImportRefused(" ".join(reasons)) from first
+
+
+def _rejected_sample(con: duckdb.DuckDBPyConnection, import_id: int, limit: int) -> list[dict[str, Any]]:
+    frame = rejected_rows(con, import_id).head(limit)
+    return [
+        {"row": int(r["source_row"]), "column": r["column_name"], "reason": r["reason"]}
+        for r in frame.to_dict("records")
+    ]
+
+
+def report_text(report: dict[str, Any], lang: str) -> str:
+    """Return a dropped file's report as readable lines in ``lang``."""
+    lines = [text("watch.report_title", lang, file=report["file"], at=report["processed_at"])]
+    if report["status"] == REFUSED:
+        lines.append(text("watch.report_refused", lang, reason=report["reason"]))
+    else:
+        lines.append(
+            text(
+                "watch.report_done",
+                lang,
+                id=report["import_id"],
+                kind=text(f"data.kind_{report['kind']}", lang),
+                read=f"{report['rows_read']:,}",
+                inserted=f"{report['inserted']:,}",
+                updated=f"{report['updated']:,}",
+                unchanged=f"{report['unchanged']:,}",
+                rejected=f"{report['rejected']:,}",
+            )
+        )
+        if report["mapping"]:
+            lines.append(text("watch.report_mapping", lang, mapping=report["mapping"]))
+        if report["rejected_rows"]:
+            lines.append(text("watch.report_rejects", lang, shown=len(report["rejected_rows"])))
+            lines.extend(f"  {r['row']}  {r['column'] or ''}  {r['reason']}" for r in report["rejected_rows"])
+    lines.append(text("watch.report_moved", lang, path=report["moved_to"]))
+    return "\n".join(lines) + "\n"
+
+
+def process_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    folder: Path,
+    mappings: Sequence[tuple[str, dict[str, Any]]] = (),
+    lang: str = "zh",
+) -> FileOutcome:
+    """Import one dropped file, move it to done/ or refused/ with its reports, audit it; return the outcome."""
+    started = datetime.now().replace(microsecond=0)
+    result: ImportResult | None = None
+    mapping_label, reason = "", ""
+    try:
+        result, mapping_label = _import_with_fallback(con, path, mappings)
+    except ImportRefused as exc:
+        reason = str(exc)
+    except duckdb.Error:
+        raise  # the database, not the file, failed: the file stays for the next pass
+    except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the folder
+        reason = f"{path.name} could not be imported ({type(exc).__name__}: {exc}); check the file or import it by hand."
+    status = REFUSED if result is None else DONE
+    target_dir = folder / status
+    target_dir.mkdir(exist_ok=True)
+    moved = _free_name(target_dir, path.name)
+    report: dict[str, Any] = {
+        "file": path.name,
+        "status": status,
+        "processed_at": started.isoformat(sep=" "),
+        "moved_to": f"{status}/{moved.name}",
+    }
+    if result is None:
+        report["reason"] = reason
+    else:
+        report.update(
+            import_id=result.import_id,
+            kind=result.kind,
+            rows_read=result.rows_read,
+            inserted=result.inserted,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            rejected=result.rejected,
+            duplicates_in_file=result.duplicates_in_file,
+            reasons=result.reasons,
+            mapping=mapping_label,
+            rejected_rows=_rejected_sample(
+                con, result.import_id, int(_cfg().get("report_rejected_rows", 20))
+            ),
+        )
+    detail: dict[str, Any] = {"file": path.name, "via": "watch", "status": status}
+    if result is None:
+        detail["reason"] = reason
+    else:
+        detail.update(
+            import_id=result.import_id,
+            kind=result.kind,
+            inserted=result.inserted,
+            updated=result.updated,
+            rejected=result.rejected,
+        )
+    audit.record(con, _os_user(), audit.CLI_ROLE, "import", detail)
+    path.replace(moved)
+    report_json = moved.with_name(moved.name + ".report.json")
+    report_txt = moved.with_name(moved.name + ".report.txt")
+    report_json.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    report_txt.write_text(report_text(report, lang), encoding="utf-8")
+    return FileOutcome(
+        name=path.name,
+        status=status,
+        moved_to=moved,
+        report_json=report_json,
+        report_txt=report_txt,
+        result=result,
+        reason=reason,
+        mapping=mapping_label,
+        report=report,
+    )
+
+
+def process_folder(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    files: Sequence[Path],
+    mappings: Sequence[tuple[str, dict[str, Any]]] = (),
+    lang: str = "zh",
+    on_outcome: Callable[[FileOutcome], None] | None = None,
+    refresh_marts: bool = True,
+) -> list[FileOutcome]:
+    """Import ``files`` of the drop folder one by one (one transaction each) and refresh the dashboard's
+    views once afterwards (unless ``refresh_marts`` is false); return the outcomes in order."""
+    outcomes = []
+    for path in files:
+        outcome = process_file(con, path, folder, mappings, lang)
+        outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+    if refresh_marts and any(
+        o.result is not None and (o.result.inserted or o.result.updated) for o in outcomes
+    ):
+        marts.rebuild(con)
+    return outcomes
+
+
+def check_folder(folder: str | Path) -> Path:
+    """Return the drop folder as a path; raise UserError when it is missing or not a folder."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise UserError(
+            f"The drop folder {path} does not exist or is not a folder; create it or check the path."
+        )
+    return path
+
+
+def load_mappings(paths: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Return the saved mappings (label, mapping) to try on files whose headers are not enough."""
+    return [(Path(p).name, load_mapping(p)) for p in paths]
+
+
+def summary_line(outcome: FileOutcome) -> str:
+    """Return one line saying what became of a dropped file (for the command's output)."""
+    if outcome.result is None:
+        return f"{outcome.name}: refused ({outcome.reason}) -> {REFUSED}/{outcome.moved_to.name}"
+    r = outcome.result
+    via = f", with the mapping {outcome.mapping}" if outcome.mapping else ""
+    return (
+        f"{outcome.name}: import {r.import_id} ({r.kind}{via}): {r.rows_read:,} rows read, {r.inserted:,} inserted, "
+        f"{r.updated:,} updated, {r.unchanged:,} unchanged, {r.rejected:,} rejected -> {DONE}/{outcome.moved_to.name}"
+    )
+
+
+def run_once(
+    folder: Path,
+    database: str | None,
+    mappings: Sequence[tuple[str, dict[str, Any]]],
+    settle_seconds: float,
+    lang: str,
+    on_outcome: Callable[[FileOutcome], None] | None = None,
+) -> tuple[list[FileOutcome], list[Path]]:
+    """Process what is ready in the folder, opening the database only when there is something to import;
+    return the outcomes and the files left because they were still being written."""
+    ready, busy = ready_files(folder, settle_seconds)
+    if not ready:
+        return [], busy
+    con = db.connect(database)
+    try:
+        return process_folder(con, folder, ready, mappings, lang, on_outcome), busy
+    finally:
+        con.close()
+
+
+def _print_outcome(outcome: FileOutcome) -> None:
+    print(summary_line(outcome), flush=True)
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    folder = check_folder(args.folder)
+    mappings = load_mappings(args.map or [])
+    cfg = _cfg()
+    settle = float(cfg.get("settle_seconds", 5) if args.settle is None else args.settle)
+    interval = float(cfg.get("interval_seconds", 60) if args.interval is None else args.interval)
+    if settle < 0 or interval <= 0:
+        raise UserError("--settle must be 0 or more seconds and --interval more than 0 seconds.")
+    while True:
+        outcomes, busy = run_once(folder, args.db, mappings, settle, args.lang, _print_outcome)
+        for path in busy:
+            print(f"{path.name}: still being written; left for the next pass", flush=True)
+        if args.once:
+            done = sum(o.status == DONE for o in outcomes)
+            print(
+                f"{folder}: {done} imported, {len(outcomes) - done} refused, {len(busy)} still being written"
+            )
+            return 0
+        time.sleep(interval)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the ``watch`` command."""
+    p = sub.add_parser(
+        "watch",
+        help="import DMS exports dropped into a folder, moving each to done/ or refused/ with its report",
+        description="Import every file dropped into DIR in its own transaction (the kind told from the headers, "
+        "or from a saved mapping), then move it to DIR/done/ or DIR/refused/ with NAME.report.json and "
+        "NAME.report.txt beside it and a line in the audit log. Files still being written (temporary names, "
+        "or a size or time that is still changing) wait for the next pass. A refused file does not stop the "
+        "others; the exit code is 0 unless the folder or the database cannot be used.",
+    )
+    p.add_argument("folder", metavar="DIR", help="the drop folder")
+    p.add_argument("--once", action="store_true", help="process what is there and exit (for cron)")
+    p.add_argument(
+        "--map",
+        action="append",
+        metavar="F",
+        help="a saved column mapping to try when a file's headers are not recognised (repeat for several)",
+    )
+    p.add_argument(
+        "--settle",
+        type=float,
+        metavar="S",
+        help="seconds a file's size and time must hold still before it is read (default from settings)",
+    )
+    p.add_argument(
+        "--interval",
+        type=float,
+        metavar="S",
+        help="seconds between passes without --once (default from settings)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=settings()["display"].get("default_language", "zh"),
+        help="language of the readable reports (default from settings)",
+    )
+    add_db_option(p)
+    p.set_defaults(handler=_cmd_watch)

@@ -1,0 +1,143 @@
+"""The audit log (``audit_log`` table): sign-ins, imports, rollbacks and list exports, with who did them.
+
+One row per event: when, who (the account's user name, ``local`` in local single-user mode,
+the OS user for the command line), the role they acted in, the action and a detail (a JSON
+object: the file, the import id, the row count...). Written by the dashboard and the CLI;
+read by ``python -m analytics audit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from analytics.cli import add_db_option
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+ACTIONS: tuple[str, ...] = (
+    "sign_in",
+    "sign_in_failed",
+    "sign_out",
+    "import",
+    "rollback",
+    "export",
+    "retrain",  # the maintenance model fitted again on request
+    "refused",  # a write a role may not make, attempted anyway (detail: the action)
+    "backup",
+    "restore",
+)
+CLI_ROLE = "cli"  # the role recorded for the command line, which has no accounts
+
+
+def cli_user() -> str:
+    """Return who runs a command, for the audit log: the operating-system user (the command line has no accounts)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def record(
+    con: duckdb.DuckDBPyConnection,
+    who: str,
+    role: str,
+    action: str,
+    detail: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Append one event to the audit log and return its id; an unknown action raises ``ValueError``."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}; the actions are {', '.join(ACTIONS)}")
+    row = con.execute(
+        """INSERT INTO audit_log (happened_at, who, role, action, detail)
+           VALUES ($at, $who, $role, $action, $detail) RETURNING audit_id""",
+        {
+            "at": at or datetime.now().replace(microsecond=0),
+            "who": who,
+            "role": role,
+            "action": action,
+            "detail": json.dumps(dict(detail or {}), ensure_ascii=False, default=str),
+        },
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def entries(con: duckdb.DuckDBPyConnection, limit: int = 200, action: str | None = None) -> pd.DataFrame:
+    """Return the latest audit events, newest first: audit_id, happened_at, who, role, action, detail (JSON text)."""
+    return con.execute(
+        """SELECT audit_id, happened_at, who, role, action, detail
+           FROM audit_log
+           WHERE $action IS NULL OR action = $action
+           ORDER BY happened_at DESC, audit_id DESC
+           LIMIT $limit""",
+        {"action": action, "limit": int(limit)},
+    ).df()
+
+
+def printable(value: object) -> str:
+    """Return ``value`` as text with control and format characters (ANSI escapes, new lines,
+    right-to-left overrides) written as escapes, so a user name cannot disguise an audit line."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(value))
+
+
+def readable(log: pd.DataFrame) -> pd.DataFrame:
+    """Return audit entries for display: who, role, action and detail with control characters escaped."""
+    out = log.copy()
+    for column in ("who", "role", "action", "detail"):
+        if column in out.columns:
+            out[column] = out[column].map(lambda v: None if v is None else printable(v)).astype(object)
+    return out
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the audit command."""
+    p = sub.add_parser(
+        "audit",
+        help="show the audit log: sign-ins, imports, rollbacks and exports, newest first",
+        description="The audit log: who signed in (or failed to), imported, rolled back or exported "
+        "a list, and when.",
+    )
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="how many events (default 50)")
+    p.add_argument("--action", choices=ACTIONS, help="only events of this kind")
+    p.add_argument("--json", action="store_true", help="print the events as JSON")
+    add_db_option(p)
+    p.set_defaults(handler=_audit_command)
+
+
+def _audit_command(args: argparse.Namespace) -> int:
+    from analytics.store import db  # here: db is only needed when the command runs
+
+    con = db.connect(args.db)
+    try:
+        log = entries(con, max(int(args.limit), 0), args.action)
+    finally:
+        con.close()
+    if args.json:
+        records = [
+            {
+                **row,
+                "happened_at": row["happened_at"].isoformat(),
+                "detail": json.loads(row["detail"] or "{}"),
+            }
+            for row in log.to_dict("records")
+        ]
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+        return 0
+    if log.empty:
+        print("the audit log is empty")
+        return 0
+    for row in log.to_dict("records"):
+        detail = json.loads(str(row["detail"] or "{}"))
+        text = ", ".join(f"{printable(k)}={printable(v)}" for k, v in detail.items())
+        who, role, action = printable(row["who"]), printable(row["role"]), printable(row["action"])
+        line = f"{row['happened_at']:%Y-%m-%d %H:%M:%S}  {who} ({role})  {action}  {text}"
+        print(line.rstrip())
+    return 0

@@ -1,0 +1,633 @@
+"""DuckDB store: connection, canonical schema, migrations and the data version.
+
+Grain of the canonical tables (PRODUCT.md §2):
+- ``service_orders``: one row per work order, keyed by ``order_id``.
+- ``callbacks``: one row per callback attempt, keyed by ``callback_id``.
+- ``imports``: one row per imported file; ``rejected_rows``: one row per rejected cell/row.
+- ``*_history``: the previous image of a row an import replaced, so a rollback can restore it.
+- ``vehicles``: derived, one row per VIN, rebuilt after every import or rollback.
+- ``audit_log``: one row per sign-in (or failed one), sign-out, import, rollback or list export:
+  when, who, in which role, and a JSON detail. (Schema 2's ``downloads`` table moved into it.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from analytics.core.config import db_path
+from analytics.core.errors import DatabaseDamaged, DatabaseLocked, DiskFull, UserError
+
+SCHEMA_VERSION = 8
+
+SERVICE_COLUMNS: tuple[str, ...] = (
+    "order_id",
+    "store",
+    "vin",
+    "plate",
+    "customer_name",
+    "phone",
+    "model",
+    "purchase_date",
+    "visit_date",
+    "mileage_km",
+    "service_type",
+    "amount",
+    "advisor",
+    "is_appointment",
+)
+
+CALLBACK_COLUMNS: tuple[str, ...] = (
+    "callback_id",
+    "order_id",
+    "vin",
+    "callback_type",
+    "callback_date",
+    "agent",
+    "reached",
+    "overall_score",
+    "attitude_score",
+    "quality_score",
+    "timeliness_score",
+    "price_score",
+    "environment_score",
+    "recommend_score",
+    "comment",
+    "is_complaint",
+    "complaint_category",
+    "complaint_level",
+    "resolved_at",
+)
+
+SERVICE_TYPES: tuple[str, ...] = (
+    "first_maintenance",
+    "maintenance",
+    "repair",
+    "warranty",
+    "body_paint",
+    "other",
+)
+CALLBACK_TYPES: tuple[str, ...] = ("3DC", "7DC", "other")
+
+_SERVICE_DDL = """
+    order_id       VARCHAR PRIMARY KEY,
+    store          VARCHAR,
+    vin            VARCHAR,
+    plate          VARCHAR,
+    customer_name  VARCHAR,
+    phone          VARCHAR,
+    model          VARCHAR,
+    purchase_date  DATE,
+    visit_date     DATE NOT NULL,
+    mileage_km     INTEGER,
+    service_type   VARCHAR NOT NULL,
+    amount         DECIMAL(18, 2),
+    advisor        VARCHAR,
+    is_appointment BOOLEAN,
+    import_id      INTEGER NOT NULL
+"""
+
+_CALLBACK_DDL = """
+    callback_id        VARCHAR PRIMARY KEY,
+    order_id           VARCHAR,
+    vin                VARCHAR,
+    callback_type      VARCHAR NOT NULL,
+    callback_date      TIMESTAMP NOT NULL,
+    agent              VARCHAR,
+    reached            BOOLEAN,
+    overall_score      DOUBLE,
+    attitude_score     DOUBLE,
+    quality_score      DOUBLE,
+    timeliness_score   DOUBLE,
+    price_score        DOUBLE,
+    environment_score  DOUBLE,
+    recommend_score    DOUBLE,
+    comment            VARCHAR,
+    is_complaint       BOOLEAN,
+    complaint_category VARCHAR,
+    complaint_level    INTEGER,
+    resolved_at        TIMESTAMP,
+    import_id          INTEGER NOT NULL
+"""
+
+
+_VEHICLES_DDL = """
+    vin            VARCHAR PRIMARY KEY,
+    store          VARCHAR,
+    plate          VARCHAR,
+    customer_name  VARCHAR,
+    phone          VARCHAR,
+    model          VARCHAR,
+    purchase_date  DATE,
+    first_visit    DATE,
+    last_visit     DATE,
+    visits         INTEGER,
+    spend          DECIMAL(18, 2),
+    last_mileage_km INTEGER,
+    km_per_day     DOUBLE
+"""
+
+_TOKENS_DDL = """
+    callback_id VARCHAR PRIMARY KEY,
+    comment     VARCHAR,
+    tokens      VARCHAR
+"""
+
+
+def _unkeyed(ddl: str) -> str:
+    return ddl.replace(" PRIMARY KEY", "")
+
+
+def _history_ddl(ddl: str) -> str:
+    # History rows repeat keys (one per replaced version), so no primary key there.
+    return ddl.replace(" PRIMARY KEY", "").replace(" NOT NULL", "") + ",\n    replaced_by INTEGER NOT NULL"
+
+
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        "CREATE SEQUENCE IF NOT EXISTS import_id_seq START 1",
+        """CREATE TABLE IF NOT EXISTS imports (
+            import_id      INTEGER PRIMARY KEY,
+            file_name      VARCHAR NOT NULL,
+            sha256         VARCHAR NOT NULL,
+            kind           VARCHAR NOT NULL,
+            rows_read      INTEGER NOT NULL,
+            rows_inserted  INTEGER NOT NULL,
+            rows_updated   INTEGER NOT NULL,
+            rows_unchanged INTEGER NOT NULL,
+            rows_rejected  INTEGER NOT NULL,
+            started_at     TIMESTAMP NOT NULL,
+            finished_at    TIMESTAMP,
+            imported_by    VARCHAR,
+            status         VARCHAR NOT NULL DEFAULT 'done',
+            rolled_back_at TIMESTAMP,
+            mapping        VARCHAR
+        )""",
+        """CREATE TABLE IF NOT EXISTS rejected_rows (
+            import_id   INTEGER NOT NULL,
+            source_row  INTEGER NOT NULL,
+            column_name VARCHAR,
+            reason      VARCHAR NOT NULL,
+            raw_values  VARCHAR
+        )""",
+        f"CREATE TABLE IF NOT EXISTS service_orders ({_SERVICE_DDL})",
+        f"CREATE TABLE IF NOT EXISTS callbacks ({_CALLBACK_DDL})",
+        f"CREATE TABLE IF NOT EXISTS service_orders_history ({_history_ddl(_SERVICE_DDL)})",
+        f"CREATE TABLE IF NOT EXISTS callbacks_history ({_history_ddl(_CALLBACK_DDL)})",
+        f"CREATE TABLE IF NOT EXISTS vehicles ({_VEHICLES_DDL})",
+        # Segmented comment tokens, computed once per comment at import time (themes.py).
+        f"CREATE TABLE IF NOT EXISTS comment_tokens ({_TOKENS_DDL})",
+        "CREATE INDEX IF NOT EXISTS idx_orders_vin ON service_orders (vin)",
+        "CREATE INDEX IF NOT EXISTS idx_callbacks_order ON callbacks (order_id)",
+    ],
+    # The download audit: one row per list a user saved; lists with phone numbers must be traceable.
+    2: [
+        "CREATE SEQUENCE IF NOT EXISTS download_id_seq START 1",
+        """CREATE TABLE IF NOT EXISTS downloads (
+            download_id   INTEGER PRIMARY KEY DEFAULT nextval('download_id_seq'),
+            downloaded_at TIMESTAMP NOT NULL,
+            who           VARCHAR NOT NULL,
+            what          VARCHAR NOT NULL,
+            file_format   VARCHAR NOT NULL,
+            row_count     INTEGER NOT NULL,
+            has_phone     BOOLEAN NOT NULL
+        )""",
+    ],
+    # The audit log: sign-ins, imports, rollbacks and exports. Downloads recorded under schema 2
+    # move into it as exports; they were made in local single-user mode, which has cs_lead rights.
+    3: [
+        "CREATE SEQUENCE IF NOT EXISTS audit_id_seq START 1",
+        """CREATE TABLE IF NOT EXISTS audit_log (
+            audit_id INTEGER PRIMARY KEY DEFAULT nextval('audit_id_seq'),
+            happened_at TIMESTAMP NOT NULL,
+            who      VARCHAR NOT NULL,
+            role     VARCHAR NOT NULL,
+            action   VARCHAR NOT NULL CHECK (action IN
+                         ('sign_in', 'sign_in_failed', 'sign_out', 'import', 'rollback', 'export')),
+            detail   VARCHAR
+        )""",
+        """INSERT INTO audit_log (happened_at, who, role, action, detail)
+           SELECT downloaded_at, who, 'cs_lead', 'export',
+                  json_object('what', what, 'file_format', file_format, 'rows', row_count,
+                              'has_phone', has_phone)
+           FROM downloads ORDER BY download_id""",
+        "DROP TABLE downloads",
+        "DROP SEQUENCE download_id_seq",
+    ],
+    # Page results kept per data version (analytics/services/marts.py).
+    4: [
+        """CREATE TABLE IF NOT EXISTS marts (
+            name         VARCHAR NOT NULL,
+            args         VARCHAR NOT NULL,
+            data_version INTEGER NOT NULL,
+            payload      BLOB NOT NULL,
+            seconds      DOUBLE NOT NULL,
+            built_at     TIMESTAMP NOT NULL,
+            PRIMARY KEY (name, args, data_version)
+        )""",
+    ],
+    # Keys without index: DuckDB rewrites a table's whole key index at every checkpoint, which made
+    # an import into a million work orders pay seconds per file. The import keeps keys unique
+    # itself (update by key, duplicates in a file collapsed) and checks the keys it wrote.
+    5: [
+        "DROP INDEX IF EXISTS idx_orders_vin",
+        "DROP INDEX IF EXISTS idx_callbacks_order",
+        *(
+            statement
+            for table, ddl in (
+                ("service_orders", _SERVICE_DDL),
+                ("callbacks", _CALLBACK_DDL),
+                ("vehicles", _VEHICLES_DDL),
+                ("comment_tokens", _TOKENS_DDL),
+            )
+            for statement in (
+                f"CREATE TABLE {table}_v5 ({_unkeyed(ddl)})",
+                f"INSERT INTO {table}_v5 SELECT * FROM {table}",  # noqa: S608 - names from the tuple above
+                f"DROP TABLE {table}",
+                f"ALTER TABLE {table}_v5 RENAME TO {table}",
+            )
+        ),
+    ],
+    # Mart payloads move to files beside the database (a lookup read every payload's segment).
+    6: [
+        "DROP TABLE IF EXISTS marts",
+        """CREATE TABLE marts (
+            name         VARCHAR NOT NULL,
+            args         VARCHAR NOT NULL,
+            data_version INTEGER NOT NULL,
+            payload      BLOB,
+            file         VARCHAR,
+            seconds      DOUBLE NOT NULL,
+            built_at     TIMESTAMP NOT NULL,
+            PRIMARY KEY (name, args, data_version)
+        )""",
+    ],
+    # Issue 14: money is exact (DECIMAL(18,2), so two imports of the same files give the same sums),
+    # and rejected_rows names the sheet of a workbook row and keeps the cells an import left
+    # blank in a row that landed (an unreadable score) apart from the rows it rejected.
+    7: [
+        "ALTER TABLE service_orders ALTER amount SET DATA TYPE DECIMAL(18, 2)",
+        "ALTER TABLE service_orders_history ALTER amount SET DATA TYPE DECIMAL(18, 2)",
+        "ALTER TABLE vehicles ALTER spend SET DATA TYPE DECIMAL(18, 2)",
+        "ALTER TABLE rejected_rows ADD COLUMN IF NOT EXISTS sheet VARCHAR",
+        "ALTER TABLE rejected_rows ADD COLUMN IF NOT EXISTS kept BOOLEAN DEFAULT false",
+    ],
+    # issue 19: the audit log records retraining, refused writes, backups and restores (its CHECK
+    # cannot be altered in place, so the table is copied); mart payloads become files that cannot
+    # run code when read, with their SHA-256 kept here and checked before a payload is read.
+    8: [
+        """CREATE TABLE audit_log_v8 (
+            audit_id INTEGER PRIMARY KEY DEFAULT nextval('audit_id_seq'),
+            happened_at TIMESTAMP NOT NULL,
+            who      VARCHAR NOT NULL,
+            role     VARCHAR NOT NULL,
+            action   VARCHAR NOT NULL CHECK (action IN
+                         ('sign_in', 'sign_in_failed', 'sign_out', 'import', 'rollback', 'export',
+                          'retrain', 'refused', 'backup', 'restore')),
+            detail   VARCHAR
+        )""",
+        "INSERT INTO audit_log_v8 SELECT audit_id, happened_at, who, role, action, detail FROM audit_log",
+        "DROP TABLE audit_log",
+        "ALTER TABLE audit_log_v8 RENAME TO audit_log",
+        "DELETE FROM marts",
+        "ALTER TABLE marts ADD COLUMN sha256 VARCHAR",
+    ],
+}
+
+
+_LOCK_PID = re.compile(r"\(PID (\d+)\)")
+# One writing transaction at a time per process: two imports on cursors of the one shared
+# connection would otherwise both update the data version and one would fail with a conflict.
+_WRITE_LOCK = threading.Lock()
+
+
+def _command_line(pid: int) -> list[str]:
+    """Return the arguments of a running process (empty where /proc is not available)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+
+
+def lock_holder(message: str) -> tuple[str, str]:
+    """Return (kind, description) of the program DuckDB names in a lock error.
+
+    kind is "dashboard" (a Streamlit server), "command" (``python -m analytics ...``) or "program".
+    """
+    found = _LOCK_PID.search(message)
+    if found is None:
+        return "program", "another program"
+    pid = int(found.group(1))
+    args = _command_line(pid)
+    words = [Path(a).name for a in args]
+    if any(w.startswith("streamlit") for w in words):
+        return "dashboard", f"the dashboard, process {pid}"
+    if "analytics" in args:
+        at = args.index("analytics")
+        return "command", " ".join(["python -m analytics", *args[at + 1 : at + 2]]) + f", process {pid}"
+    program = f"{words[0]}, " if words else ""
+    return "program", f"{program}process {pid}"
+
+
+def _locked(target: Path, exc: duckdb.IOException) -> DatabaseLocked:
+    kind, holder = lock_holder(str(exc))
+    lead = (
+        f"The database {target} is in use by another program ({holder}), and only one program "
+        "can open it at a time"
+    )
+    if kind == "dashboard":
+        advice = (
+            "import files on the dashboard's Data page instead, or stop the dashboard and run this "
+            "command again, or run it on a copy of the database (--db COPY)"
+        )
+    elif kind == "command":
+        advice = "wait for that command to finish, then run this one again"
+    else:
+        advice = (
+            "wait for an import to finish, or stop the dashboard (or import on its Data page instead), "
+            "then run this command again"
+        )
+    return DatabaseLocked(f"{lead}; {advice}.", path=str(target), holder=holder, kind=kind)
+
+
+def backup_dir(database: str | os.PathLike[str]) -> Path:
+    """Return the folder of a database's backups: ``<database>.backups/`` beside the file."""
+    target = Path(database)
+    return target.with_name(f"{target.name}.backups")
+
+
+def latest_backup(database: str | os.PathLike[str]) -> Path | None:
+    """Return the newest backup of ``database`` (by name, which holds its time), or None."""
+    found = sorted(backup_dir(database).glob("*.duckdb"))
+    return found[-1] if found else None
+
+
+def _restore_advice(target: Path) -> str:
+    latest = latest_backup(target)
+    if latest is None:
+        return (
+            "there is no backup of it in "
+            f"{backup_dir(target)}; rebuild it by importing the DMS files again into a new database (--db NEW)"
+        )
+    return f"restore the latest backup with `python -m analytics restore {latest} --db {target}`"
+
+
+def damaged(target: str | os.PathLike[str], exc: BaseException) -> DatabaseDamaged | None:
+    """Return the sentence for a database that cannot be read (None when ``exc`` is another fault)."""
+    message = str(exc)
+    where = Path(target)
+    if "replaying WAL" in message or "WAL does not match" in message:
+        wal = where.with_name(f"{where.name}.wal")
+        return DatabaseDamaged(
+            f"The database {where} cannot be opened: its write-ahead log {wal} does not belong to it "
+            "(left from another copy of the file, or the file was copied without it). Move "
+            f"{wal.name} out of the folder and open the database again (it then holds what was last "
+            f"saved into the file itself); otherwise {_restore_advice(where)}."
+        )
+    if (
+        "Corrupt database file" in message
+        or "not a valid DuckDB database file" in message
+        or "checksum" in message.lower()
+    ):
+        return DatabaseDamaged(
+            f"The database {where} is damaged and cannot be read ({message.splitlines()[0][:160]}); "
+            f"{_restore_advice(where)}."
+        )
+    return None
+
+
+def connect(
+    path: str | os.PathLike[str] | None = None, *, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """Open the database (``--db``, ``ANALYTICS_DB`` or the default) and bring its schema up to date.
+
+    DuckDB lets one program at a time open a database file for writing (and none read it
+    meanwhile): a file held elsewhere raises DatabaseLocked, whose sentence names the program.
+    """
+    target = db_path(path)
+    if str(target) != ":memory:":
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(target), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise _locked(target, exc) from exc
+        raise damaged(target, exc) or UserError(f"The database {target} cannot be opened: {exc}") from exc
+    except duckdb.Error as exc:
+        raise damaged(target, exc) or UserError(f"The database {target} cannot be opened: {exc}") from exc
+    if not read_only:
+        try:
+            migrate(con)
+        except duckdb.Error as exc:
+            con.close()
+            fault = damaged(target, exc)
+            if fault is None:
+                raise
+            raise fault from exc
+    return con
+
+
+@contextmanager
+def write_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a cursor inside one transaction, committed when the block ends and rolled back if it raises.
+
+    Writers in this process take turns (the dashboard shares one connection between sessions);
+    readers on other cursors keep seeing the last committed state until the commit.
+    """
+    with _WRITE_LOCK:
+        cur = con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException as exc:
+                # DuckDB may have ended a failed transaction itself ("cannot rollback - no
+                # transaction is active"): that must not hide why it failed.
+                with contextlib.suppress(duckdb.Error):
+                    cur.execute("ROLLBACK")
+                if is_disk_full(exc) and not isinstance(exc, DiskFull):
+                    raise disk_full(_file_of(con)) from exc
+                raise
+        finally:
+            cur.close()
+
+
+def _file_of(con: duckdb.DuckDBPyConnection) -> str:
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return str(row[0]) if row and row[0] else "."
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Return whether ``exc`` says the disk is full (an OSError ENOSPC, or DuckDB's IO error for it)."""
+    if isinstance(exc, DiskFull):
+        return True
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    message = str(exc).lower()
+    return isinstance(exc, duckdb.Error) and ("no space left on device" in message or "disk quota" in message)
+
+
+def disk_full(
+    where: str | os.PathLike[str], exc: BaseException | None = None, needed: int | None = None
+) -> DiskFull:
+    """Return the sentence for a full disk at ``where``: that nothing was saved and how much to free.
+
+    Without a known need, the estimate is the database's size (a checkpoint may rewrite that
+    much) and at least 100 MB.
+    """
+    place = Path(where)
+    folder = place if place.is_dir() else place.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = 0
+    if needed is None:
+        database = place if place.is_file() else None
+        needed = max(100_000_000, database.stat().st_size if database else 0)
+    return DiskFull(
+        f"The disk holding {folder} is full ({free / 1e6:,.0f} MB free): the work was stopped and "
+        f"nothing half-written was kept; free at least {needed / 1e6:,.0f} MB there, then run it again."
+    )
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Return whether ``exc`` is Ctrl-C, in Python's form or DuckDB's (``InterruptException``, or
+    the ``RuntimeError('Query interrupted')`` DuckDB 2 raises when SIGINT arrives mid-query)."""
+    return isinstance(exc, (KeyboardInterrupt, duckdb.InterruptException)) or (
+        type(exc) is RuntimeError and str(exc) == "Query interrupted"
+    )
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Return the schema version recorded in the database (0 for an empty one)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply pending migrations (idempotent) and return the schema version now in force."""
+    current = schema_version(con)
+    for version in sorted(MIGRATIONS):
+        if version <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in MIGRATIONS[version]:
+                con.execute(statement)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', $v)", {"v": str(version)})
+            con.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        current = version
+    return current
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Return a counter that changes whenever imported data change (cache key for pages)."""
+    row = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def bump_data_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Increase the data version inside the caller's transaction and return the new value."""
+    con.execute(
+        "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS VARCHAR) WHERE key = 'data_version'"
+    )
+    return data_version(con)
+
+
+# One pass per VIN: the latest work order (by visit date, then order number) gives the
+# vehicle's store, plate, customer and model; the aggregates give its visits and spend.
+_VEHICLES_SQL = """
+    WITH agg AS (
+        SELECT vin,
+               arg_max(
+                   struct_pack(store, plate, customer_name, phone, model, purchase_date),
+                   (visit_date, order_id)
+               ) AS latest,
+               min(visit_date) AS first_visit,
+               max(visit_date) AS last_visit,
+               count(*) AS visits,
+               coalesce(sum(amount), 0) AS spend,
+               max(mileage_km) AS last_mileage_km,
+               arg_min(mileage_km, visit_date) AS first_km,
+               arg_max(mileage_km, visit_date) AS last_km
+        FROM service_orders
+        WHERE vin IS NOT NULL {only}
+        GROUP BY vin
+    )
+    SELECT vin, latest.store, latest.plate, latest.customer_name, latest.phone, latest.model,
+           latest.purchase_date, first_visit, last_visit, visits, spend, last_mileage_km,
+           -- km per day from the first and last readings, only when they move forward
+           CASE WHEN last_visit > first_visit AND last_km >= first_km
+                THEN (last_km - first_km) / date_diff('day', first_visit, last_visit)
+           END AS km_per_day
+    FROM agg
+"""
+# The incremental form reads the rows of the VINs to refresh by row id: finding them reads the
+# VIN column only, and fetching them by id skips the other columns of the rest of the table.
+_AFFECTED_ROWS = (
+    "CREATE OR REPLACE TEMP TABLE derived_affected_rows AS "
+    "SELECT rowid AS rid FROM service_orders WHERE vin IN (SELECT vin FROM derived_affected_vins)"
+)
+_ONLY_AFFECTED = "AND rowid IN (SELECT rid FROM derived_affected_rows)"
+
+
+AFFECTED_VINS = "derived_affected_vins"
+
+
+def refresh_derived(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    only_affected: bool = False,
+    comments: bool = True,
+    vehicles: bool = True,
+) -> None:
+    """Rebuild the derived tables (vehicles, comment tokens) from the canonical tables.
+
+    ``only_affected``: the caller filled the temporary table ``derived_affected_vins`` (one
+    ``vin`` column) with the VINs whose work orders changed, and only those vehicles are
+    rebuilt (an import's cost is then the file's, not the database's); the table is dropped.
+    ``comments=False`` skips the comment tokens (a work-order import touches no comments),
+    ``vehicles=False`` the vehicles (a callback import touches no work orders).
+    """
+    if comments:
+        from analytics.domain import (
+            themes,  # here, not at the top: themes loads jieba, the schema does not need it
+        )
+
+        themes.tokenize_pending(con)
+    if not vehicles:
+        return
+    if not only_affected:
+        con.execute("DELETE FROM vehicles")
+        con.execute("INSERT INTO vehicles " + _VEHICLES_SQL.format(only=""))
+        return
+    try:
+        con.execute("DELETE FROM vehicles WHERE vin IN (SELECT vin FROM derived_affected_vins)")
+        con.execute(_AFFECTED_ROWS)
+        con.execute("INSERT INTO vehicles " + _VEHICLES_SQL.format(only=_ONLY_AFFECTED))
+    finally:
+        con.execute("DROP TABLE IF EXISTS derived_affected_vins")
+        con.execute("DROP TABLE IF EXISTS derived_affected_rows")

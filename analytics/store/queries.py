@@ -1,0 +1,45 @@
+"""SQL files under ``analytics/store/sql/``: load them by name and run them with bound parameters.
+
+A file may embed another as a subquery with ``{{ ref('name') }}`` (as in dbt), so a shared
+grain such as "one row per callback with its store" is written once. Only file names from
+this folder are ever spliced; values always travel as bound ``$name`` parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_REF = re.compile(r"\{\{\s*ref\('([a-z][a-z0-9_]*)'\)\s*\}\}")
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@cache
+def load(name: str) -> str:
+    """Return the text of ``analytics/store/sql/<name>.sql`` with its ``ref`` subqueries expanded."""
+    if not _NAME.match(name):
+        raise ValueError(f"not a query name: {name!r}")
+    text = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return _REF.sub(lambda m: f"(\n{load(m.group(1))}\n)", text)
+
+
+def parameters(sql: str) -> set[str]:
+    """Return the names of the ``$parameters`` a query uses."""
+    return set(_PARAM.findall(sql))
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run a named query, binding only the parameters it uses, and return its rows."""
+    sql = load(name)
+    used = parameters(sql)
+    missing = used - params.keys()
+    if missing:
+        raise KeyError(f"query {name} needs parameters {sorted(missing)}")
+    return con.execute(sql, {k: params[k] for k in used}).df()
