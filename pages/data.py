@@ -7,6 +7,7 @@ import streamlit as st
 
 from analytics import ingest
 from analytics.core.errors import UserError
+from analytics.devtools import demo
 from analytics.domain import facts, quality
 from analytics.store import audit
 from ui.auth import authorize, can, current_user, protect, record
@@ -37,8 +38,6 @@ def import_tab() -> None:
             st.subheader(t("data.demo_title"))
             st.write(t("data.demo_body"))
             if st.button(t("data.demo_button"), type="primary", key="build_demo") and authorize("demo"):
-                from analytics.devtools import demo  # on click: the generator takes a second to load
-
                 result = demo.build_into(cursor(), progress=progress_bar(t("data.demo_button")))
                 clear_caches()
                 record("import", {"file": "demo", "kind": "demo", "inserted": result["sizes"]})

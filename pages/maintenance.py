@@ -7,6 +7,7 @@ import streamlit as st
 
 from analytics.core.config import settings
 from analytics.domain import churn, maintenance
+from analytics.services import models
 from ui.auth import authorize, can, protect, record
 from ui.charts import COLORS, MUTED, export_name, show
 from ui.data import cursor
@@ -348,7 +349,7 @@ with tab_card:
         and authorize("retrain")
     ):
         bar = progress_bar(t("maintenance.training"))
-        fresh = maintenance.retrain(
+        fresh = models.retrain(
             cursor(), month_end, progress=lambda share, step: bar(share, t(f"maintenance.step.{step}"))
         )
         forget_fitted()

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from analytics.store import db
+from analytics.ingest import load
 
 START = date(2023, 11, 1)
 END = date(2026, 10, 31)
@@ -99,5 +99,5 @@ def build(con, n_vehicles: int = 500, seed: int = 1, end: date = END, start: dat
     con.execute(f"INSERT INTO callbacks ({columns}) SELECT {columns} FROM synthetic_calls")  # noqa: S608
     con.unregister("synthetic_orders")
     con.unregister("synthetic_calls")
-    db.refresh_derived(con)
+    load.refresh_derived(con)
     return {"orders": len(order_frame), "callbacks": len(call_frame)}

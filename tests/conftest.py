@@ -84,13 +84,14 @@ def writable_demo(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 @pytest.fixture(scope="session")
 def kpi_db_path(tmp_path_factory):
     """The hand-built KPI fixture as a DuckDB file, built once per session and then closed."""
+    from analytics.ingest import load
     from analytics.store import db
     from tests import fixtures_kpi
 
     path = tmp_path_factory.mktemp("kpi") / "kpi.duckdb"
     con = db.connect(path)
     fixtures_kpi.load(con)
-    db.refresh_derived(con)
+    load.refresh_derived(con)
     con.close()
     return path
 

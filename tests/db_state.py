@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from analytics.ingest import load
 from analytics.store import db
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +72,7 @@ def derived_is_current(con: duckdb.DuckDBPyConnection) -> bool:
         stored = [_digest(cur.execute(sql).fetchall()) for sql in derived]
         cur.execute("BEGIN TRANSACTION")
         try:
-            db.refresh_derived(cur)
+            load.refresh_derived(cur)
             rebuilt = [_digest(cur.execute(sql).fetchall()) for sql in derived]
         finally:
             cur.execute("ROLLBACK")

@@ -6,7 +6,7 @@ Run as ``python -m tests.kill_driver DB FILE``. The process prints one line per 
 ``refreshed`` (inside the transaction, just before COMMIT), ``progress 1.0`` (committed, the
 database still open) and ``closed``. With ``KILL_PAUSE_AT=<stage>`` it stops at that stage and
 waits to be killed. The stages come from the import's progress callback and from wrapping
-``db.refresh_derived``; the import itself is the product's, unchanged.
+``load.refresh_derived``; the import itself is the product's, unchanged.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from analytics.ingest import import_file
+from analytics.ingest import import_file, load
 from analytics.store import db
 
 PAUSE_AT = os.environ.get("KILL_PAUSE_AT", "")
@@ -31,14 +31,14 @@ def stage(name: str) -> None:
 
 def main(database: str, source: str) -> None:
     """Import ``source`` into ``database`` announcing each stage."""
-    refresh = db.refresh_derived
+    refresh = load.refresh_derived
 
     def announced_refresh(con: Any, **options: Any) -> None:
         stage("refresh")
         refresh(con, **options)
         stage("refreshed")
 
-    db.refresh_derived = announced_refresh  # type: ignore[assignment]
+    load.refresh_derived = announced_refresh  # type: ignore[assignment]
     con = db.connect(database)
     stage("start")
     import_file(

@@ -8,6 +8,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from analytics.ingest import load
 from analytics.store import db
 
 END = dt.date(2025, 6, 30)
@@ -59,7 +60,7 @@ def build(con, vehicles: int = 500, seed: int = 1, end: dt.date = END) -> None:
     con.execute("INSERT INTO callbacks BY NAME SELECT * FROM sim_calls")
     con.unregister("sim_calls")
     db.bump_data_version(con)
-    db.refresh_derived(con)
+    load.refresh_derived(con)
 
 
 def _order(vin, i, n, purchase, day, km, first, phone) -> dict:

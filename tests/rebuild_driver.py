@@ -30,7 +30,7 @@ def second(con: duckdb.DuckDBPyConnection) -> int:
 
 def main(database: str) -> int:
     """Run ``python -m analytics marts`` on ``database`` with the two results above."""
-    marts.default_calls = lambda con: [marts.Call(f"{__name__}.slow"), marts.Call(f"{__name__}.second")]
+    views.default_calls = lambda con: [marts.Call(f"{__name__}.slow"), marts.Call(f"{__name__}.second")]
     views.prepare = lambda con: None  # no model to fit: the test is about the interrupt
     return cli.main(["marts", "--db", database])
 

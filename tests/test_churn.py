@@ -16,6 +16,7 @@ import pytest
 
 from analytics import cli
 from analytics.domain import churn
+from analytics.ingest import load
 from analytics.store import db
 
 D = date(2026, 10, 31)
@@ -90,7 +91,7 @@ def edges(tmp_path):
     _order(con, "F1", "F", _days(800))  # old visit, and one after D that must not count
     _order(con, "F2", "F", D + timedelta(days=5))
     _order(con, "G1", "G", _days(20), store="S2")  # other store
-    db.refresh_derived(con)
+    load.refresh_derived(con)
     yield con
     con.close()
 
@@ -168,7 +169,7 @@ def reasons_db(tmp_path):
     # Z: nothing to say
     _order(con, "Z1", "Z", when)
     _callback(con, "cZ", "Z1", at, overall=10, recommend=10)
-    db.refresh_derived(con)
+    load.refresh_derived(con)
     yield con
     con.close()
 
@@ -289,7 +290,7 @@ def retention_db(tmp_path):
     # Y: first seen at a routine maintenance, no first maintenance in the data: not counted
     _order(con, "Y-0", "Y", first, advisor="李强")
     _order(con, "Y-1", "Y", date(2025, 5, 1), advisor="李强")
-    db.refresh_derived(con)
+    load.refresh_derived(con)
     yield con
     con.close()
 
@@ -347,7 +348,7 @@ def hostile_db(tmp_path):
     con = db.connect(tmp_path / "hostile.duckdb")
     _order(con, "H1", "H", _days(400), name='=HYPERLINK("http://x")', plate="+86abc", amount=-120.0)
     _order(con, "J1", "J", _days(20), name="@SUM(A1)", plate="浙B12345", amount=880.0)
-    db.refresh_derived(con)
+    load.refresh_derived(con)
     con.close()
     return tmp_path / "hostile.duckdb"
 

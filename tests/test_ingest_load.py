@@ -18,6 +18,7 @@ from analytics.ingest import (
     rejected_rows,
     rollback,
 )
+from analytics.ingest.load import refresh_derived
 from analytics.store import db
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -329,7 +330,7 @@ def test_an_unchanged_reimport_does_not_block_rolling_back_the_first(con):
     assert rollback(con, first.import_id)["deleted"] == 8
 
 
-@pytest.mark.parametrize("target", ["refresh_derived", "bump_data_version"])
+@pytest.mark.parametrize("target", ["refresh_vehicles", "bump_data_version"])
 def test_a_failure_midway_leaves_the_database_exactly_as_before(con, monkeypatch, target):
     import_file(con, GBK)
     import_file(con, CALLBACKS)
@@ -430,7 +431,7 @@ def test_a_failed_rollback_leaves_the_import_in_place(con, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(db, "refresh_derived", fail)
+    monkeypatch.setattr(db, "refresh_vehicles", fail)
     with pytest.raises(RuntimeError, match="power cut"):
         rollback(con, fix.import_id)
     assert snapshot(con) == before
@@ -462,7 +463,7 @@ def test_incremental_vehicle_refresh_equals_a_full_rebuild(con, tmp_path):
     moved.write_bytes(text.replace(first_vin, other_vin, 1).encode("gbk"))
     assert import_file(con, moved, kind="service").updated >= 1
     incremental = con.execute("SELECT * FROM vehicles ORDER BY vin").fetchall()
-    db.refresh_derived(con)
+    refresh_derived(con)
     assert con.execute("SELECT * FROM vehicles ORDER BY vin").fetchall() == incremental
     assert len(incremental) == scalar(con, "SELECT count(DISTINCT vin) FROM service_orders")
 

@@ -83,7 +83,7 @@ def test_the_key_carries_the_code_and_settings_fingerprint():
 
 def test_after_a_rebuild_every_page_opens_without_computing_anything_expensive(copy, tmp_path, monkeypatch):
     con = db.connect(copy)
-    outcome = marts.rebuild(con)
+    outcome = views.rebuild(con)
     assert outcome["calls"] == len(views.page_calls("2026-10", ["2026-10"], None)) + len(views.global_calls())
     assert not outcome["failed"]
     # The maintenance page reads its kept snapshot (scores and model card): a model file that went

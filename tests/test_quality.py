@@ -1,6 +1,7 @@
 import datetime as dt
 
 from analytics.domain import quality
+from analytics.ingest import load
 from analytics.store import db
 
 
@@ -22,7 +23,7 @@ def test_quality_checks_find_exactly_the_planted_problems(tmp_path):
     _order(con, "B1", also_good, dt.date(2024, 2, 1), 5000, phone="0571-88886666")
     _order(con, "C1", bad, dt.date(2024, 3, 1), 100, phone="+86 139 1234 5678")
     _order(con, "D1", "SHORTVIN", dt.date(2030, 1, 1), 100, purchase=dt.date(2031, 1, 1))
-    db.refresh_derived(con)
+    load.refresh_derived(con)
     today = dt.date(2026, 11, 24)
 
     assert quality.finding(con, "invalid_vins")[["order_id", "problem"]].values.tolist() == [

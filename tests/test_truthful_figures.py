@@ -12,6 +12,7 @@ from analytics import cli
 from analytics.core import formatting, stats
 from analytics.domain import kpi, overview, themes
 from analytics.domain import satisfaction as sat
+from analytics.ingest import load
 from analytics.store import db
 from ui import formatting as ui_formatting
 
@@ -321,7 +322,7 @@ def owners(tmp_path):
     con.execute(callback, ["D1", None, "VIN1", "7DC", datetime(2024, 3, 5, 10, 0)])
     con.execute(callback, ["D2", None, "VIN9", "7DC", datetime(2024, 3, 6, 10, 0)])  # no work order at all
     con.execute(callback, ["S1", "O1", "VIN1", "3DC", datetime(2024, 3, 7, 10, 0)])  # an order's own owner
-    db.refresh_derived(con)
+    load.refresh_derived(con)
     yield con
     con.close()
 

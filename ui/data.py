@@ -18,7 +18,7 @@ import streamlit as st
 
 from analytics.core.config import db_path, settings
 from analytics.core.errors import DatabaseLocked, UserError
-from analytics.services import marts
+from analytics.services import marts, views
 from analytics.store import backup, db
 from ui.i18n import t
 
@@ -122,6 +122,6 @@ def _rebuild_marts(database: str) -> None:
     except Exception:  # noqa: BLE001 - a failed backup is logged; the results are still prepared
         logging.getLogger(__name__).exception("the backup after an import failed")
     try:
-        marts.rebuild(_connection(database).cursor())
+        views.rebuild(_connection(database).cursor())
     except Exception:  # noqa: BLE001 - a background refresh must never take the server down
         logging.getLogger(__name__).exception("refreshing the marts failed; pages compute their own results")

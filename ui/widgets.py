@@ -15,7 +15,7 @@ from analytics.core.config import settings
 from analytics.core.i18n import catalog
 from analytics.core.i18n import text as i18n_text
 from analytics.ingest import RawTable
-from analytics.reports import export
+from analytics.reports import deck, export
 from analytics.store import db
 from ui.auth import can, current_user, protect
 from ui.charts import scope_note
@@ -255,8 +255,6 @@ def deck_button(month: str, stores: list[str] | None, language: str) -> None:
     ):
         # Imported on click: the deck draws on every page's module and python-pptx, which the
         # first page a server shows would otherwise load (a second at a million work orders).
-        from analytics.reports import deck
-
         bar = st.empty()
         report = progress_bar_in(bar, t("deck.building"))
         started = time.perf_counter()

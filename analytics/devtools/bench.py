@@ -20,7 +20,6 @@ Budgets (PRODUCT.md §5, issue 9) are in ``BUDGETS``; the JSON says which ones w
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import os
@@ -40,10 +39,12 @@ from typing import Any, cast
 
 import duckdb
 
+from analytics import ingest
 from analytics.core.errors import UserError
 from analytics.devtools import bench_browser
-from analytics.domain import facts, kpi
-from analytics.services import marts
+from analytics.devtools.demo import DemoConfig, build_demo, generate, write_dms_files
+from analytics.domain import churn, facts, kpi, maintenance, themes
+from analytics.services import marts, views
 from analytics.store import db
 
 DEFAULT_ORDERS = 1_000_000
@@ -78,8 +79,6 @@ DEFAULT_DIR = Path(__file__).resolve().parents[2] / "data" / "bench"
 
 def demo_config_for(orders: int, seed: int = 7) -> Any:
     """Return the demo configuration that generates about ``orders`` work orders."""
-    from analytics.devtools.demo import DemoConfig
-
     stores = max(1, min(STORES_FOR_GROUP, round(orders / 100_000)))
     scale = round(orders / (ORDERS_PER_STORE_SCALE * stores), 4)
     return DemoConfig(seed=seed, stores=stores, scale=scale)
@@ -104,8 +103,6 @@ def _bench_marker(path: Path) -> str | None:
 def ensure_database(path: Path, orders: int, *, rebuild: bool = False) -> dict[str, Any]:
     """Build the group demo into ``path`` unless it already holds one (or is a database the bench
     did not build, which is measured as it is and never deleted)."""
-    from analytics.devtools.demo import build_demo
-
     cfg = demo_config_for(orders)
     if path.exists():
         marker = _bench_marker(path)
@@ -157,8 +154,6 @@ def import_throughput(group_db: Path, work: Path, *, csv_rows: int, xlsx_rows: i
     transaction a file, the next file read while the current one is written); the import
     includes the rebuild of the derived tables at group size.
     """
-    from analytics.devtools.demo import DemoConfig, generate, write_dms_files
-
     scale = max(0.02, csv_rows / ORDERS_PER_STORE_SCALE)
     frames = generate(DemoConfig(seed=1_000 + csv_rows % 97, stores=1, scale=scale))
     frames["service"]["order_id"] = "B" + frames["service"]["order_id"].astype(str)
@@ -190,8 +185,6 @@ def import_throughput(group_db: Path, work: Path, *, csv_rows: int, xlsx_rows: i
 
 def _import_once(group_db: Path, work: Path, paths: list[Path], kind: str) -> tuple[int, float]:
     """Import the files into a fresh copy of the group database as the import command does; return (rows, seconds)."""
-    from analytics import ingest
-
     copy = work / "import_copy.duckdb"
     for p in (copy, Path(f"{copy}.wal")):
         p.unlink(missing_ok=True)
@@ -307,7 +300,7 @@ def query_times(con: duckdb.DuckDBPyConnection, calls: list[dict[str, Any]]) -> 
     """Time each distinct analytics call the pages made; key them by function and a short argument note."""
     out: dict[str, dict[str, Any]] = {}
     for call in calls:
-        name = call["fn"].removeprefix("analytics.")
+        name = marts.short_name(call["fn"])
         key = name if name not in out else f"{name} {call['note']}"
         out[key] = time_call(con, call["fn"], call["args"], call["kwargs"])
     return out
@@ -332,8 +325,6 @@ def model_times(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any]:
 
 
 def _model_times(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any]:
-    from analytics.domain import churn, maintenance, themes
-
     out: dict[str, Any] = {}
     snap, seconds = _timed(lambda: churn.snapshot(con.cursor(), as_of, None))
     out["churn_fit_and_score_s"] = seconds
@@ -446,7 +437,7 @@ def run(
     progress("marts: the pages' default views for this data version")
     con = db.connect(path)
     try:
-        build["marts"] = {k: v for k, v in marts.rebuild(con).items() if k != "each"}
+        build["marts"] = {k: v for k, v in views.rebuild(con).items() if k != "each"}
     finally:
         con.close()
     result: dict[str, Any] = {"orders": 0, "database": str(path), "build": build}
@@ -592,69 +583,3 @@ def browser_markdown(browser: dict[str, Any], b: dict[str, float]) -> list[str]:
         f"(≤ {b['browser_warm_group_s']} s at group scale); a chart image ≤ {b['chart_image_s']} s after the click.",
     ]
     return out
-
-
-def _cmd_bench(args: argparse.Namespace) -> int:
-    if args.orders < 1_000:
-        raise UserError("--orders must be at least 1,000.")
-    skip = frozenset(args.skip or ())
-    result = run(
-        args.orders,
-        db_file=Path(args.db) if args.db else None,
-        rebuild=args.rebuild,
-        csv_rows=args.csv_rows,
-        xlsx_rows=args.xlsx_rows,
-        skip=skip,
-        browser_pages=args.browser_page,
-        browser_langs=tuple(args.browser_lang or bench_browser.LANGS),
-        progress=(lambda _m: None)
-        if args.json or args.markdown
-        else (lambda m: print(f"... {m}", flush=True)),
-    )
-    if args.markdown:
-        print(markdown(result))
-    else:
-        print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else _table(result))
-    return 0
-
-
-def add_commands(sub: Any) -> None:
-    """Register the ``bench`` command."""
-    p = sub.add_parser(
-        "bench",
-        help="measure import, page, query and model speed on a group-sized demo database",
-        description=(
-            "Build (or reuse) a group-sized demo database and measure import throughput, every page "
-            "cold and warm through app.py, each analytics function against its bare SQL, the models, "
-            "every page and chart image in headless Chromium, and peak memory; compare them with the "
-            "budgets."
-        ),
-    )
-    p.add_argument("--orders", type=int, default=DEFAULT_ORDERS, help="work orders in the group database")
-    p.add_argument(
-        "--db", metavar="PATH", help=f"the bench database (default {DEFAULT_DIR}/group_<orders>.duckdb)"
-    )
-    p.add_argument("--rebuild", action="store_true", help="build the database afresh even if it exists")
-    p.add_argument("--csv-rows", type=int, default=100_000, help="rows in the CSV import test")
-    p.add_argument("--xlsx-rows", type=int, default=20_000, help="rows in the XLSX import test")
-    p.add_argument(
-        "--skip",
-        action="append",
-        choices=("import", "pages", "queries", "models", "browser"),
-        help="leave a part out (repeatable)",
-    )
-    p.add_argument(
-        "--browser-page",
-        action="append",
-        choices=bench_browser.pages_of_app(),
-        help="in the browser section, only these pages (repeatable; default every page)",
-    )
-    p.add_argument(
-        "--browser-lang",
-        action="append",
-        choices=bench_browser.LANGS,
-        help="in the browser section, only these languages (repeatable; default both)",
-    )
-    p.add_argument("--json", action="store_true", help="print the JSON document")
-    p.add_argument("--markdown", action="store_true", help="print the README's performance tables")
-    p.set_defaults(handler=_cmd_bench)

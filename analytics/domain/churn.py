@@ -17,10 +17,7 @@ to third maintenance.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -30,13 +27,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.cli import add_db_option
+from analytics.core import memo
 from analytics.core.config import settings
-from analytics.core.errors import UserError
-from analytics.core.i18n import LANGUAGES, text
+from analytics.core.i18n import text
 from analytics.domain import churn_model, kpi
-from analytics.reports.export import has_phone, record_cli_export, write_table
-from analytics.store import db, queries
+from analytics.store import queries
 
 STATUSES: tuple[str, ...] = ("lost", "at_risk", "active")
 VALUE_TIERS: tuple[str, ...] = ("high", "medium", "low")
@@ -406,11 +401,8 @@ def snapshot(
     marts) and scores the chosen stores' vehicles: a store's list is ranked by the same model
     as the group's, and a group of ten stores trains once, not eleven times.
     """
-    from analytics.services import marts
-
     current = churn_model.features(con, [as_of], stores)
-    call = marts.call_of(group_model, as_of, seed)
-    model, note = marts.cached(con, call, keep=True, as_is=True)
+    model, note = memo.remembered(con, group_model, as_of, seed)
     probability = model.predict(current) if model is not None else None
     return ChurnSnapshot(
         as_of=as_of,
@@ -565,92 +557,3 @@ def month_ends(months: Sequence[str]) -> list[date]:
         following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
         out.append(following - timedelta(days=1))
     return out
-
-
-def _as_of(value: str) -> date:
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date in the form YYYY-MM-DD") from exc
-
-
-def _run(args: argparse.Namespace) -> int:
-    out = args.out
-    if out and not out.lower().endswith((".csv", ".xlsx")):
-        raise UserError(f"--out {out}: the list can be written as .csv or .xlsx only.")
-    lang = args.lang or str(settings()["display"].get("default_language", "zh"))
-    con = db.connect(args.db, read_only=True)
-    try:
-        shot = snapshot(con, args.as_of)
-    finally:
-        con.close()
-    ranked = prioritise(shot.vehicles)
-    exported = export_frame(ranked, lang)
-    if out:
-        write_table(exported, out)
-        record_cli_export(args.db, "churn_list", out, len(exported), has_phone(ranked))
-    counts = shot.counts()
-    backtest: dict[str, Any]
-    if shot.model is None:
-        backtest = {"available": False, "reason": shot.model_note}
-    elif shot.model.backtest is None:
-        backtest = {"available": False, "reason": "the data hold no complete year to backtest on"}
-    else:
-        backtest = {"available": True, **shot.model.backtest.summary()}
-    top = exported.head(args.top)
-    if args.json:
-        payload = {
-            "as_of": args.as_of.isoformat(),
-            **{k: counts[k] for k in ("base", "lost", "at_risk", "active")},
-            "backtest": backtest,
-            "top": json.loads(top.to_json(orient="records", force_ascii=False)),
-        }
-        if out:
-            payload["out"] = str(out)
-        print(json.dumps(payload, ensure_ascii=False, indent=2))
-        return 0
-    print(
-        f"as of {args.as_of}: base {counts['base']:,}, lost {counts['lost']:,}, "
-        f"at risk {counts['at_risk']:,}, active {counts['active']:,}"
-    )
-    if backtest.get("available"):
-        m, r = backtest["model"], backtest["rule"]
-        print(
-            f"backtest at {backtest['cutoff']} (n={backtest['n']:,}, churned {backtest['churn_rate']:.1%}): "
-            f"AUC model {m['auc']:.3f} vs rule {r['auc']:.3f}; top-10% lift {m['lift_10']:.2f} vs "
-            f"{r['lift_10']:.2f}; top-20% capture {m['capture_20']:.1%} vs {r['capture_20']:.1%}"
-        )
-    else:
-        print(f"no backtest: {backtest.get('reason')}")
-    if len(top):
-        shown = top[["vin", "customer_name", "status", "churn_probability", "value", "reasons"]]
-        print(shown.to_string(index=False))
-    if out:
-        print(f"wrote {len(exported):,} vehicles to {out}", file=sys.stderr)
-    return 0
-
-
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register the ``churn`` command."""
-    p = sub.add_parser(
-        "churn",
-        help="lost and at-risk customers on a date, their reasons, churn probability and backtest",
-        description=(
-            "List the active base on a date with status (lost, at_risk, active), reasons, value and a "
-            "churn probability from a model trained on the history before that date; report the "
-            "model's backtest against the rule 'days since last visit'."
-        ),
-    )
-    p.add_argument("--as-of", required=True, type=_as_of, metavar="YYYY-MM-DD", help="the as-of date")
-    p.add_argument("--json", action="store_true", help="print the counts and backtest as JSON")
-    p.add_argument(
-        "--out",
-        metavar="FILE",
-        help="write every base vehicle, highest priority first, to FILE.csv or FILE.xlsx",
-    )
-    p.add_argument(
-        "--top", type=int, default=20, metavar="N", help="show the N highest-priority vehicles (20)"
-    )
-    p.add_argument("--lang", choices=LANGUAGES, help="language of the reasons (default: the setting)")
-    add_db_option(p)
-    p.set_defaults(handler=_run)

@@ -11,8 +11,6 @@ a fall to zero.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import re
 import unicodedata
@@ -23,13 +21,11 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics.cli import add_db_option
-from analytics.core import formatting, i18n
-from analytics.core.config import db_path, settings
+from analytics.core import formatting, i18n, memo
+from analytics.core.config import settings
 from analytics.core.errors import UserError
-from analytics.domain import facts, schedule
-from analytics.services import marts
-from analytics.store import db, queries
+from analytics.domain import schedule
+from analytics.store import queries
 
 KPI_NAMES: tuple[str, ...] = (
     "visits",
@@ -163,14 +159,14 @@ def counts_by_month(
     """
     firsts = sorted({m.replace(day=1) for m in months})
     chosen = tuple(sorted(stores)) if stores else None
-    calls = [marts.call_of(month_counts, m, chosen) for m in firsts]
+    calls: list[tuple[Any, ...]] = [(m, chosen) for m in firsts]
 
-    def compute(missing: list[marts.Call]) -> list[dict[str, Any]]:
-        wanted = [call.args[0] for call in missing]
+    def compute(missing: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        wanted = [args[0] for args in missing]
         records = _counts_records(con, wanted, list(chosen) if chosen else None)
         return [records[m] for m in wanted]
 
-    return dict(zip(firsts, marts.cached_many(con, calls, compute), strict=True))
+    return dict(zip(firsts, memo.remembered_many(con, month_counts, calls, compute), strict=True))
 
 
 def month_counts(
@@ -521,55 +517,3 @@ def format_table(result: dict[str, Any], lang: str = "en", stores: list[str] | N
         if kpi.get("reason"):
             lines.append(f"{labels[name]}: {kpi['reason']}")
     return "\n".join(lines)
-
-
-def _cmd_report(args: argparse.Namespace) -> int:
-    target = db_path(args.db)
-    if str(target) != ":memory:" and not target.exists():
-        raise UserError(
-            f"There is no database at {target}; build the demo (python -m analytics demo) or import files first."
-        )
-    month = parse_month(args.month)
-    con = db.connect(target, read_only=True)
-    try:
-        stores = args.store or None
-        if stores:
-            known = facts.stores(con)
-            unknown = [s for s in stores if s not in known]
-            if unknown:
-                raise UserError(
-                    f"Unknown store {', '.join(unknown)}; the stores in the data are: {', '.join(known) or 'none'}."
-                )
-        result = with_field_status(report(con, month, stores), missing_fields(con), args.lang)
-    finally:
-        con.close()
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        print(format_table(result, args.lang, stores))
-    return 0
-
-
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register the ``report`` command."""
-    p = sub.add_parser(
-        "report",
-        help="the month's KPIs with their n, targets, previous month and same month last year",
-        description="Print the KPIs of PRODUCT.md §2 for one month, as a table or as JSON.",
-    )
-    p.add_argument("--month", required=True, metavar="YYYY-MM", help="calendar month to report")
-    p.add_argument(
-        "--store",
-        action="append",
-        metavar="S",
-        help="restrict to this store (repeat for several); default all stores",
-    )
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument(
-        "--lang",
-        choices=("en", "zh"),
-        default=settings()["display"].get("default_language", "zh"),
-        help="label language of the table (default from settings)",
-    )
-    add_db_option(p)
-    p.set_defaults(handler=_cmd_report)

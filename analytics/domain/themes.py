@@ -21,14 +21,11 @@ Everything is deterministic for a given input and seed.
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import hashlib
-import json
 import logging
 import math
 import re
-import sys
 import threading
 import time
 import tomllib
@@ -52,11 +49,10 @@ if TYPE_CHECKING:
     # here but only fitting a model needs it, so it is imported where a model is fitted.
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
-from analytics.core import stats
+from analytics.core import memo, stats
 from analytics.core.config import DATA_DIR, settings
 from analytics.core.errors import UserError
 from analytics.domain import themes_polarity
-from analytics.reports.export import write_table
 from analytics.store.queries import load as sql
 
 THEMES_DIR = DATA_DIR / "themes"
@@ -944,13 +940,9 @@ def _window(
     seed: int,
 ) -> _Window:
     """Return the fitted window of the month, from the mart when it was fitted for this data version."""
-    from analytics.services import marts
-
     store_key = tuple(sorted(stores)) if stores else None
-    call = marts.call_of(fit_window, month, side, store_key, months_back, k, seed)
     # Inside the caller's read (a page snapshot or a mart computation): the same state.
-    window: _Window = marts.cached(con, call, keep=True, as_is=True)
-    return window
+    return memo.remembered(con, fit_window, month, side, store_key, months_back, k, seed)
 
 
 def fit_window(
@@ -1357,30 +1349,13 @@ def theme_comments(
     seed: int = 0,
 ) -> pd.DataFrame:
     """Return the month's comments behind one theme (``none``/``other`` too), most central first."""
-    from analytics.services import marts
-
     # From the month's drill-down rows (kept in the marts), not from the fitted window: the
     # window holds six months of comments and their vectors, a second to read back at group size.
-    call = month_comments_call(month, side, stores, months_back, k, seed)
-    every: pd.DataFrame = marts.cached(con, call, keep=True, as_is=True)
+    store_key = tuple(sorted(stores)) if stores else None
+    every = memo.remembered(con, month_comments, month, side, store_key, months_back, k, seed)
     rows = every[every["theme"] == theme_id]
     rows = rows.sort_values(["centrality", "callback_date", "callback_id"], ascending=[False, True, True])
     return rows.reset_index(drop=True)
-
-
-def month_comments_call(
-    month: str,
-    side: str,
-    stores: Sequence[str] | None,
-    months_back: int = MONTHS_BACK,
-    k: int = 8,
-    seed: int = 0,
-) -> Any:
-    """Return the marts call of ``month_comments`` that ``theme_comments`` reads (the rebuild computes it)."""
-    from analytics.services import marts
-
-    store_key = tuple(sorted(stores)) if stores else None
-    return marts.call_of(month_comments, month, side, store_key, months_back, k, seed)
 
 
 def month_comments(
@@ -1683,95 +1658,3 @@ def bench(n_docs: int = 100_000, n_texts: int = 10_000, seed: int = 0) -> dict[s
         "text_chars_mean": round(float(np.mean([len(t) for t in texts])), 1) if texts else 0.0,
         "tokenize_s": round(tok_end - tok_start, 3),
     }
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def add_commands(sub: Any) -> None:
-    """Register the ``themes`` command."""
-    from analytics.cli import add_db_option
-
-    p = sub.add_parser(
-        "themes",
-        help="themes in callback comments (database) or in any table of Chinese texts (--file)",
-        description=(
-            "Themes customers praise or complain about. With --month: over the database's callback "
-            "comments. With --file: over a column of any CSV/XLSX, writing one theme per row to --out."
-        ),
-    )
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--month", metavar="YYYY-MM", help="month of callbacks to analyse")
-    source.add_argument("--file", metavar="F", help="a .csv or .xlsx file of texts")
-    p.add_argument(
-        "--side", choices=SIDES, default="praise", help="praise (satisfied) or complaint (default praise)"
-    )
-    p.add_argument("--store", action="append", metavar="S", help="limit to a store (repeatable)")
-    p.add_argument("--text-column", metavar="COL", help="the column holding the texts (with --file)")
-    p.add_argument("--k", type=int, default=8, metavar="K", help="topics to discover (default 8)")
-    p.add_argument("--out", metavar="OUT.csv", help="where to write row, theme, label (with --file)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    add_db_option(p)
-    p.set_defaults(handler=_run)
-
-
-def _run(args: argparse.Namespace) -> int:
-    if args.k < 1:
-        raise UserError("--k must be at least 1.")
-    if args.file:
-        return _run_file(args)
-    _parse_month(args.month)
-    from analytics.store import db
-
-    con = db.connect(args.db)
-    try:
-        result = monthly_themes(con, args.month, args.side, args.store, k=args.k)
-    finally:
-        con.close()
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-        return 0
-    side = "Praise" if args.side == "praise" else "Complaint"
-    print(
-        f"{side} themes {result['month']}: {result['n_comments']} comments, "
-        f"{result['n_contentless']} without content, {result['n_other']} other"
-    )
-    for t in result["themes"]:
-        flags = " NEW" if t["new"] else (" RISING" if t["rising"] else "")
-        print(f"  {t['label_zh']} ({t['label_en']})  n={t['n']}  {t['share']:.1%}{flags}")
-        for q in t["quotes"]:
-            print(f"      “{q}”")
-    for c in result.get("categories", []):
-        print(f"  complaint category {c['category'] or '(none)'}: n={c['n']} aspect={c['aspect'] or '-'}")
-    return 0
-
-
-def _run_file(args: argparse.Namespace) -> int:
-    if not args.text_column:
-        raise UserError("--file needs --text-column naming the column that holds the texts.")
-    if not args.out:
-        raise UserError("--file needs --out OUT.csv for the theme of each row.")
-    texts = read_texts(args.file, args.text_column)
-    model, frame = themes_of_texts(texts, k=args.k)
-    try:
-        write_table(frame, args.out)  # the texts are data: neutralised like every export
-    except OSError as exc:
-        raise UserError(f"Cannot write {args.out}: {exc.strerror or exc}.") from exc
-    counts = Counter(str(t) for t in frame["theme"])
-    themes = [
-        {
-            "id": theme_id,
-            "label_zh": model.label(theme_id, "zh"),
-            "label_en": model.label(theme_id, "en"),
-            "n": n,
-        }
-        for theme_id, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
-    summary: dict[str, Any] = {"rows": len(frame), "out": str(args.out), "themes": themes}
-    if args.json:
-        print(json.dumps(summary, ensure_ascii=False, indent=2))
-    else:
-        print(f"{len(frame)} rows → {args.out}", file=sys.stdout)
-        for t in themes:
-            print(f"  {t['label_zh']}: {t['n']}")
-    return 0

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.core.errors import ImportRefused, UserError
+from analytics.domain import themes
 from analytics.ingest import values
 from analytics.ingest.mapping import (
     FIELD_TYPES,
@@ -675,10 +676,29 @@ def _write(
     if plan.to_insert or plan.to_update:
         db.bump_data_version(con)
         if plan.kind == "service":
-            db.refresh_derived(con, only_affected=True, comments=False)
+            refresh_derived(con, only_affected=True, comments=False)
         else:
-            db.refresh_derived(con, vehicles=False)
+            refresh_derived(con, vehicles=False)
     return import_id
+
+
+def refresh_derived(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    only_affected: bool = False,
+    comments: bool = True,
+    vehicles: bool = True,
+) -> None:
+    """Rebuild the derived tables (vehicles, comment tokens) from the canonical tables.
+
+    ``only_affected``: only the vehicles listed in ``derived_affected_vins`` (see
+    ``db.refresh_vehicles``). ``comments=False`` skips the comment tokens (a work-order import
+    touches no comments), ``vehicles=False`` the vehicles (a callback import touches no work orders).
+    """
+    if comments:
+        themes.tokenize_pending(con)
+    if vehicles:
+        db.refresh_vehicles(con, only_affected=only_affected)
 
 
 def import_file(
@@ -838,7 +858,7 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
     )
     if written_n or restored_n:
         db.bump_data_version(con)
-        db.refresh_derived(con)
+        refresh_derived(con)
     return {"import_id": import_id, "deleted": written_n - restored_n, "restored": restored_n}
 
 

@@ -17,7 +17,6 @@ pickled. Each file is owner-only (0600 in a 0700 folder) and its SHA-256 is kept
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib
 import json
@@ -37,7 +36,7 @@ from typing import Any
 
 import duckdb
 
-from analytics.core import private_files
+from analytics.core import memo, private_files
 from analytics.core.config import DATA_DIR, settings
 from analytics.core.errors import DiskFull, UserError
 from analytics.services import safe_payload
@@ -97,6 +96,11 @@ def context() -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def short_name(fn: str) -> str:
+    """Return ``module.function`` of a call's dotted path, without the package and layer (for people)."""
+    return ".".join(fn.split(".")[-2:])
 
 
 def call_of(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Call:
@@ -374,46 +378,46 @@ def _lookup_or_compute(
     return value
 
 
-def default_calls(con: duckdb.DuckDBPyConnection) -> list[Call]:
-    """The expensive calls behind each page's default view, for all stores and for each store."""
-    from analytics.services import views
-
-    return views.default_calls(con)
-
-
 def rebuild(
-    con: duckdb.DuckDBPyConnection, calls: Iterable[Call] | None = None, progress: Progress | None = None
+    con: duckdb.DuckDBPyConnection,
+    calls: Iterable[Call],
+    progress: Progress | None = None,
+    prepare: Callable[[duckdb.DuckDBPyConnection], Any] | None = None,
 ) -> dict[str, Any]:
-    """Compute the default views for the current data version, drop older versions; return timings."""
+    """Compute ``calls`` for the current data version (after ``prepare``), drop older versions; return timings.
+
+    ``views.rebuild`` passes the pages' default views; a model that ``prepare`` cannot train
+    is reported under ``failed`` and does not stop the views.
+    """
     token = _rebuilding.set(True)
     try:
         with interruptible(con):
-            return _rebuild(con, calls, progress)
+            return _rebuild(con, list(calls), progress, prepare)
     finally:
         _rebuilding.reset(token)
 
 
 def _rebuild(
-    con: duckdb.DuckDBPyConnection, calls: Iterable[Call] | None, progress: Progress | None
+    con: duckdb.DuckDBPyConnection,
+    todo: list[Call],
+    progress: Progress | None,
+    prepare: Callable[[duckdb.DuckDBPyConnection], Any] | None,
 ) -> dict[str, Any]:
-    from analytics.services import views
-
     version = db.data_version(con)
     purge(con, version)
-    todo = list(calls) if calls is not None else default_calls(con)
     timings: dict[str, float] = {}
     failed: dict[str, str] = {}
     started = time.perf_counter()
-    if calls is None:
+    if prepare is not None:
         try:
-            views.prepare(con)
+            prepare(con)
         except Exception as exc:  # noqa: BLE001 - issue 14: a model that cannot be trained must not stop the views
             failed["prepare"] = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
     for i, call in enumerate(todo):
         if progress is not None:
             progress(i / max(len(todo), 1), call.fn.rpartition(".")[2])
         clock = time.perf_counter()
-        name = f"{call.fn.removeprefix('analytics.')} {call.key[:60]}"
+        name = f"{short_name(call.fn)} {call.key[:60]}"
         try:
             cached(con, call, version=version, keep=True)
         except Exception as exc:  # noqa: BLE001 - one view that cannot be computed must not stop the others
@@ -438,35 +442,21 @@ def _rebuild(
     }
 
 
-def _cmd_marts(args: argparse.Namespace) -> int:
-    from analytics.core.config import db_path
-
-    con = db.connect(db_path(args.db))
-    try:
-        result = rebuild(
-            con, progress=None if args.json else lambda f, m: print(f"[{f:4.0%}] {m}", flush=True)
-        )
-    finally:
-        con.close()
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        print(
-            f"{result['calls']} page results computed for data version {result['version']} in {result['seconds']} s."
-        )
-    return 0
+def _remember(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    # Inside the caller's read (a page snapshot or a mart computation): the same state.
+    return cached(con, call_of(fn, *args), keep=True, as_is=True)
 
 
-def add_commands(sub: Any) -> None:
-    """Register the ``marts`` command."""
-    from analytics.cli import add_db_option
-
-    p = sub.add_parser(
-        "marts",
-        help="compute the pages' default results for the current data (imports do this themselves)",
-        description="Compute and keep the expensive page results (KPIs, churn, themes, maintenance) "
-        "for the latest month, all stores and each store, so the dashboard opens at once.",
+def _remember_many(
+    con: duckdb.DuckDBPyConnection,
+    fn: Callable[..., Any],
+    calls: list[tuple[Any, ...]],
+    compute: memo.Compute,
+) -> list[Any]:
+    return cached_many(
+        con, [call_of(fn, *args) for args in calls], lambda missing: compute([c.args for c in missing])
     )
-    p.add_argument("--json", action="store_true", help="print the timings as JSON")
-    add_db_option(p)
-    p.set_defaults(handler=_cmd_marts)
+
+
+# Domain code asks ``memo`` for fitted models and monthly counts; from here on the marts answer.
+memo.install(_remember, _remember_many)

@@ -1,6 +1,6 @@
 """The pages' default views: which analytics calls a page makes when it opens.
 
-``marts.rebuild`` computes these right after an import, for all stores and for each store, so
+``rebuild`` computes these right after an import, for all stores and for each store, so
 the first visitor of a page finds its results ready. The arguments must be exactly those the
 pages pass (same values, same types); ``tests/test_marts.py`` opens every page on the demo
 after a rebuild and fails if a page computes anything these calls did not cover.
@@ -9,12 +9,14 @@ after a rebuild and fails if a page computes anything these calls did not cover.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 
 from analytics.domain import churn, facts, maintenance, overview, quality, themes
 from analytics.domain import satisfaction as sat
-from analytics.services.marts import Call, call_of
+from analytics.services import marts
+from analytics.services.marts import Call, Progress, call_of
 
 DEFAULT_WINDOW = 12
 SATISFACTION_BREAKDOWN = "advisor"
@@ -39,8 +41,8 @@ def page_calls(month: str, months: Sequence[str], stores: list[str] | None) -> l
         call_of(themes.monthly_themes, month, "praise", stores),
         call_of(themes.monthly_themes, month, "complaint", stores),
         call_of(themes.themes_by_advisor, month, stores),
-        themes.month_comments_call(month, "praise", stores),
-        themes.month_comments_call(month, "complaint", stores),
+        month_comments_call(month, "praise", stores),
+        month_comments_call(month, "complaint", stores),
         call_of(churn.snapshot, as_of, churn_stores),
         call_of(churn.status_trend, tuple(churn.month_ends(months)), churn_stores),
         call_of(churn.retention_curve, as_of, RETENTION_GROUP, churn_stores),
@@ -88,3 +90,15 @@ def default_calls(con: duckdb.DuckDBPyConnection) -> list[Call]:
     for chosen in choices:
         calls += page_calls(month, window, chosen)
     return calls
+
+
+def month_comments_call(month: str, side: str, stores: Sequence[str] | None) -> Call:
+    """Return the call of ``themes.month_comments`` that ``themes.theme_comments`` reads (its default
+    window, themes and seed), so the drill-down of a page's default view is ready."""
+    store_key = tuple(sorted(stores)) if stores else None
+    return call_of(themes.month_comments, month, side, store_key, themes.MONTHS_BACK, 8, 0)
+
+
+def rebuild(con: duckdb.DuckDBPyConnection, progress: Progress | None = None) -> dict[str, Any]:
+    """Compute every page's default views for the current data version (after an import); return timings."""
+    return marts.rebuild(con, default_calls(con), progress, prepare=prepare)

@@ -597,29 +597,13 @@ _ONLY_AFFECTED = "AND rowid IN (SELECT rid FROM derived_affected_rows)"
 AFFECTED_VINS = "derived_affected_vins"
 
 
-def refresh_derived(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    only_affected: bool = False,
-    comments: bool = True,
-    vehicles: bool = True,
-) -> None:
-    """Rebuild the derived tables (vehicles, comment tokens) from the canonical tables.
+def refresh_vehicles(con: duckdb.DuckDBPyConnection, *, only_affected: bool = False) -> None:
+    """Rebuild the derived ``vehicles`` table (one row per vehicle) from the canonical tables.
 
     ``only_affected``: the caller filled the temporary table ``derived_affected_vins`` (one
     ``vin`` column) with the VINs whose work orders changed, and only those vehicles are
     rebuilt (an import's cost is then the file's, not the database's); the table is dropped.
-    ``comments=False`` skips the comment tokens (a work-order import touches no comments),
-    ``vehicles=False`` the vehicles (a callback import touches no work orders).
     """
-    if comments:
-        from analytics.domain import (
-            themes,  # here, not at the top: themes loads jieba, the schema does not need it
-        )
-
-        themes.tokenize_pending(con)
-    if not vehicles:
-        return
     if not only_affected:
         con.execute("DELETE FROM vehicles")
         con.execute("INSERT INTO vehicles " + _VEHICLES_SQL.format(only=""))

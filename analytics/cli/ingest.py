@@ -14,6 +14,7 @@ from analytics.cli import add_db_option
 from analytics.core.errors import ImportRefused, UserError
 from analytics.ingest.load import ImportResult, import_files, list_imports, rollback
 from analytics.ingest.mapping import KINDS, load_mapping, save_mapping
+from analytics.services import views
 from analytics.store import audit, db
 
 
@@ -175,10 +176,8 @@ def _refresh_marts(con: duckdb.DuckDBPyConnection, *, quiet: bool) -> None:
     The import has committed by now: a view that cannot be prepared (a model with too little
     history, say) is named with its reason, and never turns the import into a failure.
     """
-    from analytics.services import marts
-
     try:
-        outcome = marts.rebuild(con)
+        outcome = views.rebuild(con)
     except Exception as exc:  # noqa: BLE001 - derived results must not make a committed import look failed
         reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
         print(
@@ -195,8 +194,8 @@ def _refresh_marts(con: duckdb.DuckDBPyConnection, *, quiet: bool) -> None:
     for view, reason in outcome.get("failed", {}).items():
         by_reason.setdefault(reason, []).append(view.split(" ")[0])
     for reason, names in by_reason.items():
-        views = ", ".join(dict.fromkeys(names))
-        print(f"note: not prepared yet ({views}): {reason}")
+        pending = ", ".join(dict.fromkeys(names))
+        print(f"note: not prepared yet ({pending}): {reason}")
 
 
 def _imports_command(args: argparse.Namespace) -> int:

@@ -1,0 +1,110 @@
+"""The ``churn`` command: the churn list and model card as of a date."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime
+from typing import Any
+
+from analytics.cli import add_db_option
+from analytics.core.config import settings
+from analytics.core.errors import UserError
+from analytics.core.i18n import LANGUAGES
+from analytics.domain.churn import (
+    export_frame,
+    prioritise,
+    snapshot,
+)
+from analytics.reports.export import has_phone, record_cli_export, write_table
+from analytics.store import db
+
+
+def _as_of(value: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date in the form YYYY-MM-DD") from exc
+
+
+def _run(args: argparse.Namespace) -> int:
+    out = args.out
+    if out and not out.lower().endswith((".csv", ".xlsx")):
+        raise UserError(f"--out {out}: the list can be written as .csv or .xlsx only.")
+    lang = args.lang or str(settings()["display"].get("default_language", "zh"))
+    con = db.connect(args.db, read_only=True)
+    try:
+        shot = snapshot(con, args.as_of)
+    finally:
+        con.close()
+    ranked = prioritise(shot.vehicles)
+    exported = export_frame(ranked, lang)
+    if out:
+        write_table(exported, out)
+        record_cli_export(args.db, "churn_list", out, len(exported), has_phone(ranked))
+    counts = shot.counts()
+    backtest: dict[str, Any]
+    if shot.model is None:
+        backtest = {"available": False, "reason": shot.model_note}
+    elif shot.model.backtest is None:
+        backtest = {"available": False, "reason": "the data hold no complete year to backtest on"}
+    else:
+        backtest = {"available": True, **shot.model.backtest.summary()}
+    top = exported.head(args.top)
+    if args.json:
+        payload = {
+            "as_of": args.as_of.isoformat(),
+            **{k: counts[k] for k in ("base", "lost", "at_risk", "active")},
+            "backtest": backtest,
+            "top": json.loads(top.to_json(orient="records", force_ascii=False)),
+        }
+        if out:
+            payload["out"] = str(out)
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return 0
+    print(
+        f"as of {args.as_of}: base {counts['base']:,}, lost {counts['lost']:,}, "
+        f"at risk {counts['at_risk']:,}, active {counts['active']:,}"
+    )
+    if backtest.get("available"):
+        m, r = backtest["model"], backtest["rule"]
+        print(
+            f"backtest at {backtest['cutoff']} (n={backtest['n']:,}, churned {backtest['churn_rate']:.1%}): "
+            f"AUC model {m['auc']:.3f} vs rule {r['auc']:.3f}; top-10% lift {m['lift_10']:.2f} vs "
+            f"{r['lift_10']:.2f}; top-20% capture {m['capture_20']:.1%} vs {r['capture_20']:.1%}"
+        )
+    else:
+        print(f"no backtest: {backtest.get('reason')}")
+    if len(top):
+        shown = top[["vin", "customer_name", "status", "churn_probability", "value", "reasons"]]
+        print(shown.to_string(index=False))
+    if out:
+        print(f"wrote {len(exported):,} vehicles to {out}", file=sys.stderr)
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the ``churn`` command."""
+    p = sub.add_parser(
+        "churn",
+        help="lost and at-risk customers on a date, their reasons, churn probability and backtest",
+        description=(
+            "List the active base on a date with status (lost, at_risk, active), reasons, value and a "
+            "churn probability from a model trained on the history before that date; report the "
+            "model's backtest against the rule 'days since last visit'."
+        ),
+    )
+    p.add_argument("--as-of", required=True, type=_as_of, metavar="YYYY-MM-DD", help="the as-of date")
+    p.add_argument("--json", action="store_true", help="print the counts and backtest as JSON")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write every base vehicle, highest priority first, to FILE.csv or FILE.xlsx",
+    )
+    p.add_argument(
+        "--top", type=int, default=20, metavar="N", help="show the N highest-priority vehicles (20)"
+    )
+    p.add_argument("--lang", choices=LANGUAGES, help="language of the reasons (default: the setting)")
+    add_db_option(p)
+    p.set_defaults(handler=_run)

@@ -1,0 +1,71 @@
+"""The ``report`` command: a month's KPIs against their targets, as a table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from analytics.cli import add_db_option
+from analytics.core.config import db_path, settings
+from analytics.core.errors import UserError
+from analytics.domain import facts
+from analytics.domain.kpi import (
+    format_table,
+    missing_fields,
+    parse_month,
+    report,
+    with_field_status,
+)
+from analytics.store import db
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    target = db_path(args.db)
+    if str(target) != ":memory:" and not target.exists():
+        raise UserError(
+            f"There is no database at {target}; build the demo (python -m analytics demo) or import files first."
+        )
+    month = parse_month(args.month)
+    con = db.connect(target, read_only=True)
+    try:
+        stores = args.store or None
+        if stores:
+            known = facts.stores(con)
+            unknown = [s for s in stores if s not in known]
+            if unknown:
+                raise UserError(
+                    f"Unknown store {', '.join(unknown)}; the stores in the data are: {', '.join(known) or 'none'}."
+                )
+        result = with_field_status(report(con, month, stores), missing_fields(con), args.lang)
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(format_table(result, args.lang, stores))
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register the ``report`` command."""
+    p = sub.add_parser(
+        "report",
+        help="the month's KPIs with their n, targets, previous month and same month last year",
+        description="Print the KPIs of PRODUCT.md §2 for one month, as a table or as JSON.",
+    )
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="calendar month to report")
+    p.add_argument(
+        "--store",
+        action="append",
+        metavar="S",
+        help="restrict to this store (repeat for several); default all stores",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--lang",
+        choices=("en", "zh"),
+        default=settings()["display"].get("default_language", "zh"),
+        help="label language of the table (default from settings)",
+    )
+    add_db_option(p)
+    p.set_defaults(handler=_cmd_report)

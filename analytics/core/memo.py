@@ -1,0 +1,47 @@
+"""Results fitted once per data version: the hook through which domain code reuses them.
+
+The churn model and the themes' fitted windows cost seconds to minutes; the marts (in the
+services layer, above the domain) keep them per data version. The domain cannot import the
+marts, so it asks this hook: ``remembered(con, fn, *args)`` returns ``fn(con, *args)``, from
+the marts once they are loaded (``analytics.services.marts`` installs its lookup when it is
+imported), computed afresh otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import duckdb
+
+T = TypeVar("T")
+
+Args = tuple[Any, ...]
+Lookup = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any], Args], Any]
+Compute = Callable[[list[Args]], list[Any]]
+LookupMany = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any], list[Args], Compute], list[Any]]
+
+_lookup: list[tuple[Lookup, LookupMany]] = []
+
+
+def install(lookup: Lookup, lookup_many: LookupMany) -> None:
+    """Make ``lookup``/``lookup_many`` answer every later ``remembered``/``remembered_many`` call."""
+    _lookup[:] = [(lookup, lookup_many)]
+
+
+def remembered(con: duckdb.DuckDBPyConnection, fn: Callable[..., T], *args: Any) -> T:
+    """Return ``fn(con, *args)``, kept for the data version ``con`` reads when a lookup is installed."""
+    if not _lookup:
+        return fn(con, *args)
+    result: T = _lookup[0][0](con, fn, args)
+    return result
+
+
+def remembered_many(
+    con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], calls: list[Args], compute: Compute
+) -> list[Any]:
+    """Return ``fn(con, *args)`` for each ``args`` of ``calls``: the kept ones from the lookup, the
+    others from ``compute`` (given the missing argument tuples, it returns their results in order)."""
+    if not _lookup:
+        return compute(list(calls))
+    return _lookup[0][1](con, fn, calls, compute)
