@@ -12,7 +12,8 @@ from pptx import Presentation
 from pptx.enum.chart import XL_CHART_TYPE
 
 from analytics.cli import main
-from analytics.domain import churn, churn_model, kpi, maintenance, overview, satisfaction
+from analytics.core.config import settings
+from analytics.domain import churn, churn_model, kpi, overview, satisfaction
 from analytics.reports import deck
 from analytics.store import db
 
@@ -32,8 +33,7 @@ def built(deck_db: Path, tmp_path_factory: pytest.TempPathFactory):
     """The September deck data (with the maintenance model) and the Chinese and English decks."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ANALYTICS_MODEL_DIR", str(tmp_path_factory.mktemp("models")))
-        real = maintenance._config
-        mp.setattr(maintenance, "_config", lambda: real() | {"training_cutoffs": 3})
+        mp.setitem(settings()["maintenance"], "training_cutoffs", 3)
         con = db.connect(deck_db, read_only=True)
         steps: list[float] = []
         data = deck.deck_data(con, MONTH, progress=lambda fraction, _step: steps.append(fraction))
@@ -373,8 +373,7 @@ def test_overview_numbers_feed_the_deck(built):
 def test_overview_builds_the_deck_and_offers_it_for_download(demo_env, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    real = maintenance._config
-    monkeypatch.setattr(maintenance, "_config", lambda: real() | {"training_cutoffs": 3})
+    monkeypatch.setitem(settings()["maintenance"], "training_cutoffs", 3)
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
     at.session_state["lang"] = "zh"
     at.run()

@@ -13,8 +13,11 @@ import pandas as pd
 import pytest
 
 from analytics import cli
+from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.domain import maintenance, schedule
+from analytics.domain.maintenance import features
+from analytics.domain.maintenance import model as maint_model
 from analytics.store import db
 from tests import maintenance_data
 
@@ -116,7 +119,7 @@ def test_rule_score_is_one_inside_the_horizon_and_falls_with_distance():
 
 def test_due_day_is_where_the_probability_reaches_one_half():
     probs = np.array([[0.25, 0.5, 0.9], [0.6, 0.8, 0.9], [0.1, 0.2, 0.4], [0.0, 0.5, 0.5]])
-    got = maintenance._due_in_days(probs)
+    got = maint_model._due_in_days(probs)
     assert got[:2].tolist() == [60.0, 25.0]
     assert np.isnan(got[2])
     assert got[3] == 60.0
@@ -144,25 +147,19 @@ def store_db(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def fewer_cutoffs(monkeypatch, tmp_path):
     """Train on four dates instead of twelve and keep fitted models out of data/models."""
-    real = maintenance._config
-
-    def small() -> dict:
-        return real() | {"training_cutoffs": 4}
-
-    monkeypatch.setattr(maintenance, "_config", small)
+    monkeypatch.setitem(settings()["maintenance"], "training_cutoffs", 4)
     monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
 
 
 @pytest.fixture(scope="module")
 def fitted(store_db):
     con = db.connect(store_db, read_only=True)
-    real = maintenance._config
-    maintenance._config = lambda: real() | {"training_cutoffs": 4}
-    try:
-        model = maintenance.fit(con, AS_OF, seed=0)
-    finally:
-        maintenance._config = real
-        con.close()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(settings()["maintenance"], "training_cutoffs", 4)
+        try:
+            model = maintenance.fit(con, AS_OF, seed=0)
+        finally:
+            con.close()
     return model
 
 
@@ -509,7 +506,7 @@ def test_features_and_training_labels_at_a_cutoff_ignore_changed_and_shifted_lat
     shutil.copy(store_db, copy)
     con = db.connect(store_db, read_only=True)
     before = maintenance.vehicle_state(con, cutoff)
-    labels_before = maintenance._snapshot(con, D(2024, 3, 1), cutoff)
+    labels_before = features._snapshot(con, D(2024, 3, 1), cutoff)
     con.close()
     con = db.connect(copy)
     # Rewrite the future: later visits move a week later with other odometers and service types,
@@ -528,7 +525,7 @@ def test_features_and_training_labels_at_a_cutoff_ignore_changed_and_shifted_lat
     assert changed[0][0] > 100
     con = db.connect(copy, read_only=True)
     after = maintenance.vehicle_state(con, cutoff)
-    labels_after = maintenance._snapshot(con, D(2024, 3, 1), cutoff)
+    labels_after = features._snapshot(con, D(2024, 3, 1), cutoff)
     con.close()
     pd.testing.assert_frame_equal(before, after)
     # A training date's labels close at the date the model is used at: nothing after it is read.

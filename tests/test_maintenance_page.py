@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.domain import maintenance
+from analytics.core.config import settings
 from analytics.store import db
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -17,8 +17,7 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 @pytest.fixture(autouse=True)
 def quick_training(monkeypatch):
     """Train on three dates instead of twelve (demo_env keeps the models in a session folder)."""
-    real = maintenance._config
-    monkeypatch.setattr(maintenance, "_config", lambda: real() | {"training_cutoffs": 3})
+    monkeypatch.setitem(settings()["maintenance"], "training_cutoffs", 3)
 
 
 @pytest.mark.parametrize(

@@ -122,13 +122,14 @@ def test_a_model_file_replaced_on_disk_is_never_unpickled(tmp_path, monkeypatch)
     import joblib
 
     from analytics.domain import maintenance
+    from analytics.domain.maintenance import persistence
     from analytics.store import db
 
     monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
     con = db.connect(tmp_path / "x.duckdb")
     path = tmp_path / "models" / "maintenance-test.joblib"
-    monkeypatch.setattr(maintenance, "_model_path", lambda con, as_of: path)
-    monkeypatch.setattr(maintenance, "_resolve_as_of", lambda con, as_of: as_of)
+    monkeypatch.setattr(persistence, "_model_path", lambda con, as_of: path)
+    monkeypatch.setattr(persistence, "_resolve_as_of", lambda con, as_of: as_of)
 
     # Stands in for a MaintenanceModel: only the file handling is under test.
     saved = maintenance.save_model(con, types.SimpleNamespace(as_of=None))

@@ -8,6 +8,7 @@ import pytest
 from analytics import cli
 from analytics.core.errors import UserError
 from analytics.domain import themes
+from analytics.domain.themes import segmentation
 from analytics.store import db
 
 EVAL_CSV = "tests/data/themes_eval.csv"
@@ -23,13 +24,13 @@ def test_tokenize_keeps_domain_words_whole_and_drops_punctuation():
 
 
 def test_tokenizer_start_up_prints_nothing(capfd, monkeypatch):
-    monkeypatch.setattr(themes, "_tokenizer", None)
+    monkeypatch.setattr(segmentation, "_tokenizer", None)
     themes.tokenize(["洗车很干净"])
     assert capfd.readouterr().err == ""
 
 
 def test_domain_dictionary_holds_at_least_150_words():
-    words = themes._word_lines(themes.DOMAIN_DICT)
+    words = segmentation._word_lines(themes.DOMAIN_DICT)
     assert len(words) >= 150
     assert {"首保", "定保", "钣喷", "工时费", "配件费", "服务顾问", "客休室", "取送车", "四轮定位"} <= set(
         words

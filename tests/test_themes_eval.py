@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 from analytics import cli
-from analytics.domain import themes, themes_eval, themes_polarity
+from analytics.domain import themes
+from analytics.domain.themes import corpora as themes_eval
+from analytics.domain.themes import polarity as themes_polarity
 from analytics.store import db
 
 EVAL_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "eval"

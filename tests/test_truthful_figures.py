@@ -10,8 +10,9 @@ import pytest
 
 from analytics import cli
 from analytics.core import formatting, stats
-from analytics.domain import kpi, overview, themes
+from analytics.domain import kpi, overview
 from analytics.domain import satisfaction as sat
+from analytics.domain.themes import monthly
 from analytics.ingest import load
 from analytics.store import db
 from ui import formatting as ui_formatting
@@ -130,11 +131,11 @@ def test_cli_deck_and_tiles_share_the_formatter():
 def test_one_two_proportion_test_for_what_changed_and_the_themes():
     z = stats.two_proportion_z(30, 100, 20, 100)
     assert z == pytest.approx(1.6329931618554523)
-    assert themes._z(30, 100, 20, 100) == z
+    assert monthly._z(30, 100, 20, 100) == z
     # Undefined (an empty sample, or no variance): the test says nothing; themes read that as 0.
     assert stats.two_proportion_z(3, 0, 2, 10) is None
     assert stats.two_proportion_z(10, 10, 5, 5) is None
-    assert themes._z(10, 10, 5, 5) == 0.0
+    assert monthly._z(10, 10, 5, 5) == 0.0
     assert stats.poisson_z(0, 0) is None
     assert stats.poisson_z(30, 10) == pytest.approx(20 / 40**0.5)
     assert stats.compound_poisson_z(1000.0, 250000.0, 0.0, 0.0) == pytest.approx(2.0)

@@ -18,7 +18,6 @@ from analytics.core.errors import UserError
 from analytics.core.i18n import LANGUAGES
 from analytics.domain.maintenance import (
     HORIZONS,
-    _plain,
     backtest_summary,
     fit,
     fitted_model,
@@ -26,6 +25,7 @@ from analytics.domain.maintenance import (
     save_model,
     score,
 )
+from analytics.domain.maintenance.card import _plain
 from analytics.reports.export import has_phone, record_cli_export, write_table
 from analytics.store import db
 

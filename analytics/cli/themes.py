@@ -11,8 +11,8 @@ from typing import Any
 
 from analytics.cli import add_db_option
 from analytics.core.errors import UserError
-from analytics.domain.themes import SIDES, _parse_month, monthly_themes, read_texts, themes_of_texts
-from analytics.domain.themes_eval import (
+from analytics.domain.themes import SIDES, monthly_themes, read_texts, themes_of_texts
+from analytics.domain.themes.corpora import (
     LABEL_RULES,
     PARTS,
     SPLIT_SEED,
@@ -22,6 +22,7 @@ from analytics.domain.themes_eval import (
     read_table,
     sentiment_texts,
 )
+from analytics.domain.themes.monthly import _parse_month
 from analytics.reports.export import write_table
 from analytics.store import db
 

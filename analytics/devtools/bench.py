@@ -41,7 +41,7 @@ import duckdb
 
 from analytics import ingest
 from analytics.core.errors import UserError
-from analytics.devtools import bench_browser
+from analytics.devtools import bench_browser, themes_bench
 from analytics.devtools.demo import DemoConfig, build_demo, generate, write_dms_files
 from analytics.domain import churn, facts, kpi, maintenance, themes
 from analytics.services import marts, views
@@ -334,7 +334,7 @@ def _model_times(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any]:
     scores, seconds = _timed(lambda: maintenance.score(con.cursor(), model))
     out["maintenance_score_s"] = seconds
     out["maintenance_vehicles_scored"] = int(len(scores))
-    out["themes_100k"] = themes.bench()
+    out["themes_100k"] = themes_bench.bench()
     month = f"{as_of:%Y-%m}"
     _, seconds = _timed(lambda: themes.monthly_themes(con.cursor(), month, "praise", None))
     out["themes_month_praise_s"] = seconds

@@ -7,7 +7,7 @@ same run on the same texts at the same k: NMI and purity against the labels, the
 assigned, the time taken and the top label words of each theme.
 
 The project's discovery: content words only (stopwords, generic words, brand/series/place names,
-plates, VINs and numbers removed, see :func:`analytics.domain.themes.content_words`), sublinear TF-IDF,
+plates, VINs and numbers removed, see :func:`analytics.domain.content_words`), sublinear TF-IDF,
 LSA (truncated SVD), unit-length rows, k-means; themes are labelled by c-TF-IDF top words.
 Texts without content words are left unassigned (counted apart, one cluster for the scores).
 The naive baseline: every jieba token, plain TF-IDF, the same LSA and k-means.
@@ -40,7 +40,11 @@ from sklearn.metrics import normalized_mutual_info_score
 from sklearn.preprocessing import Normalizer
 
 from analytics.core.errors import UserError
-from analytics.domain import themes, themes_polarity
+from analytics.domain.themes import polarity
+from analytics.domain.themes.discovery import ctfidf_words
+from analytics.domain.themes.evaluation import purity
+from analytics.domain.themes.lexicon import content_words, lexicon_aspect, load_lexicon
+from analytics.domain.themes.segmentation import tokenize
 
 LABEL_RULES = ("plain", "dominant-group", "top-terms")
 PARTS = ("dev", "reported", "all")
@@ -160,7 +164,7 @@ def _cluster(docs: list[list[str]], k: int, seed: int, sublinear: bool) -> Clust
         # Too few repeated words for a vocabulary: nothing is assigned.
         return Clustering(clusters, words, round(time.perf_counter() - started, 3))
     k_eff = int(cluster.max()) + 1
-    top = themes._ctfidf_words(counts, cluster, k_eff, vocab)
+    top = ctfidf_words(counts, cluster, k_eff, vocab)
     top = [tuple(w for w in words if not w.startswith(SEED_PREFIX)) for words in top]
     for j, i in enumerate(usable):
         clusters[i] = f"c{int(cluster[j])}"
@@ -170,11 +174,11 @@ def _cluster(docs: list[list[str]], k: int, seed: int, sublinear: bool) -> Clust
 
 def discover(tokens: Sequence[Sequence[str]], k: int, seed: int = 0) -> Clustering:
     """Return the project's discovery on tokenised texts: lexicon-seeded content words, TF-IDF, LSA, k-means."""
-    lex = themes.load_lexicon()
+    lex = load_lexicon()
     docs = []
     for t in tokens:
-        words = themes.content_words(t, lex)
-        aspect = themes.lexicon_aspect(t, None, lex)
+        words = content_words(t, lex)
+        aspect = lexicon_aspect(t, None, lex)
         # The lexicon seeds discovery: the aspect it reads is one more word of the text.
         docs.append(words + [SEED_PREFIX + aspect] if words and aspect else words)
     return _cluster(docs, k, seed, sublinear=False)
@@ -185,9 +189,9 @@ def seeded(
 ) -> Clustering:
     """Return lexicon-seeded themes: lexicon aspects, a classifier trained on them for the rest, k-means last."""
     started = time.perf_counter()
-    lex = themes.load_lexicon()
-    docs = [themes.content_words(t, lex) for t in tokens]
-    aspect = [themes.lexicon_aspect(t, None, lex) for t in tokens]
+    lex = load_lexicon()
+    docs = [content_words(t, lex) for t in tokens]
+    aspect = [lexicon_aspect(t, None, lex) for t in tokens]
     clusters = [a if a is not None else UNASSIGNED for a in aspect]
     known = [i for i, a in enumerate(aspect) if a is not None and docs[i]]
     unknown = [i for i, a in enumerate(aspect) if a is None and docs[i]]
@@ -215,7 +219,7 @@ def seeded(
     names = sorted({c for c in clusters if c != UNASSIGNED and c not in words})
     index = {c: n for n, c in enumerate(names)}
     doc_class = np.array([index.get(c, -1) for c in clusters])
-    top = themes._ctfidf_words(counts, doc_class, len(names), vectorizer.get_feature_names_out())
+    top = ctfidf_words(counts, doc_class, len(names), vectorizer.get_feature_names_out())
     words.update({c: top[index[c]] for c in names})
     return Clustering(clusters, words, round(time.perf_counter() - started, 3))
 
@@ -231,7 +235,7 @@ def scores(labels: Sequence[str], result: Clustering) -> dict[str, Any]:
     sizes = Counter(result.clusters)
     return {
         "nmi": round(float(normalized_mutual_info_score(labels, result.clusters)), 4),
-        "purity": round(themes.purity(labels, result.clusters), 4),
+        "purity": round(purity(labels, result.clusters), 4),
         "assigned": round(assigned / len(labels), 4) if labels else 0.0,
         "seconds": result.seconds,
         "themes": [
@@ -253,7 +257,7 @@ def evaluate_texts(
     if k_used < 1:
         raise UserError("--k must be at least 1.")
     started = time.perf_counter()
-    tokens = themes.tokenize(texts)
+    tokens = tokenize(texts)
     tokenize_s = round(time.perf_counter() - started, 3)
     method = discover(tokens, k_used, seed)
     naive = baseline(tokens, k_used, seed)
@@ -324,11 +328,11 @@ def evaluate_polarity(texts: Sequence[str], gold: Sequence[int]) -> dict[str, An
     """Return clause-level polarity's and the naive word count's accuracy and macro F1 on the texts."""
     if len(texts) != len(gold) or not texts:
         raise UserError("Polarity evaluation needs at least one text and one gold polarity per text.")
-    lex = themes_polarity.sentiment_lexicon()
+    lex = polarity.sentiment_lexicon()
     started = time.perf_counter()
-    method = [themes_polarity.polarity(t, themes.tokenize, lex) for t in texts]
+    method = [polarity.polarity(t, tokenize, lex) for t in texts]
     middle = time.perf_counter()
-    naive = [themes_polarity.naive_polarity(tokens, lex) for tokens in themes.tokenize(texts)]
+    naive = [polarity.naive_polarity(tokens, lex) for tokens in tokenize(texts)]
     ended = time.perf_counter()
     return {
         "n": len(texts),

@@ -1,0 +1,149 @@
+"""Fitted models on disk: one per database, data version and as-of date, owner-only files, never trusted unsigned."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import joblib
+import pandas as pd
+
+from analytics.core import private_files
+from analytics.core.config import DATA_DIR
+from analytics.core.errors import UserError
+from analytics.store import db
+
+if TYPE_CHECKING:  # scikit-learn loads where a model is fitted or scored, not with the page's kept results
+    pass
+from analytics.domain.maintenance.features import _database_name, _resolve_as_of, last_visit_date
+from analytics.domain.maintenance.model import MODEL_FORMAT, MaintenanceModel, Progress, fit
+from analytics.domain.maintenance.scoring import SCORE_COLUMNS, score
+
+
+def model_dir() -> Path:
+    """Return the folder for fitted models (``ANALYTICS_MODEL_DIR`` or data/models, ignored by git)."""
+    env = os.environ.get("ANALYTICS_MODEL_DIR")
+    return Path(env) if env else DATA_DIR / "models"
+
+
+def _model_prefix(con: duckdb.DuckDBPyConnection) -> str:
+    key = hashlib.sha256(_database_name(con).encode("utf-8")).hexdigest()[:12]
+    return f"maintenance-{key}"
+
+
+def _model_path(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Path:
+    return model_dir() / f"{_model_prefix(con)}-v{db.data_version(con)}-{as_of.isoformat()}.joblib"
+
+
+def save_model(con: duckdb.DuckDBPyConnection, model: MaintenanceModel) -> Path:
+    """Write the model where ``load_model`` finds it for this database and data version; return the path."""
+    path = _model_path(con, model.as_of)
+    private_files.private_dir(path.parent)
+    current = f"{_model_prefix(con)}-v{db.data_version(con)}-"
+    # Models of older data versions of the same database will never be read again.
+    for stale in path.parent.glob(f"{_model_prefix(con)}-v*.joblib"):
+        if not stale.name.startswith(current):
+            stale.unlink(missing_ok=True)
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    digest = private_files.write_private(path, buffer.getvalue())
+    # The checksum goes into the database (on a cursor of its own, outside a caller's read
+    # transaction): load_model unpickles only the file this wrote.
+    writer = con.cursor()
+    try:
+        writer.execute(
+            "DELETE FROM meta WHERE key LIKE 'model_sha256:' || $prefix || '-v%' AND NOT starts_with(key, $current)",
+            {"prefix": _model_prefix(con), "current": f"model_sha256:{current}"},
+        )
+        writer.execute(
+            "INSERT OR REPLACE INTO meta VALUES ($key, $sha256)",
+            {"key": _checksum_key(path), "sha256": digest},
+        )
+    except duckdb.Error:
+        pass  # a read-only database: the model serves this run and is trained again next time
+    finally:
+        writer.close()
+    return path
+
+
+def _checksum_key(path: Path) -> str:
+    return f"model_sha256:{path.name}"
+
+
+def load_model(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> MaintenanceModel | None:
+    """Return the saved model for this database, data version and as-of date, or None if there is none."""
+    import sklearn
+
+    if last_visit_date(con) is None and as_of is None:
+        return None
+    path = _model_path(con, _resolve_as_of(con, as_of))
+    if not path.exists():
+        return None
+    row = con.execute("SELECT value FROM meta WHERE key = $key", {"key": _checksum_key(path)}).fetchone()
+    data = private_files.read_verified(path, row[0] if row else None)
+    if data is None:
+        # Not the file this program wrote for this data version (or no checksum): never unpickled.
+        return None
+    try:
+        model = joblib.load(io.BytesIO(data))
+    except Exception:
+        # A file from another scikit-learn or an interrupted write: retrain rather than fail.
+        return None
+    if (
+        not isinstance(model, MaintenanceModel)
+        or model.format != MODEL_FORMAT
+        or model.sklearn_version != sklearn.__version__
+        or model.fitted is None
+    ):
+        return None
+    return model
+
+
+def fitted_model(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None, *, progress: Progress | None = None
+) -> MaintenanceModel:
+    """Return the saved model for this data version, training and saving one first when there is none."""
+    model = load_model(con, as_of)
+    if model is None:
+        model = fit(con, as_of, progress=progress)
+        save_model(con, model)
+    return model
+
+
+def current_scores(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Return the active base scored by this data version's model (trained and saved if there is none)."""
+    return score(con, fitted_model(con))
+
+
+@dataclass
+class MaintenanceSnapshot:
+    """Everything the maintenance page shows for one as-of date: the scored base and the model card."""
+
+    as_of: dt.date
+    scores: pd.DataFrame  # score() rows, most likely maintenance visitor first; empty without a model
+    model: MaintenanceModel | None  # the card: training and backtest, no estimators
+    note: str | None  # why there is no model, when there is none
+
+
+def page_as_of(con: duckdb.DuckDBPyConnection, month_end: dt.date) -> dt.date:
+    """Return the date the page scores at for a month: its last day, or the last data day when earlier."""
+    last = last_visit_date(con)
+    return month_end if last is None else min(month_end, last)
+
+
+def snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> MaintenanceSnapshot:
+    """Return the active base at ``as_of`` scored by the model trained at that date (trained and saved
+    when there is none), with the model card; no model and the reason when the history is too short."""
+    try:
+        model = fitted_model(con, as_of)
+    except UserError as exc:
+        return MaintenanceSnapshot(
+            as_of=as_of, scores=pd.DataFrame(columns=list(SCORE_COLUMNS)), model=None, note=str(exc)
+        )
+    return MaintenanceSnapshot(as_of=as_of, scores=score(con, model, as_of), model=model.card(), note=None)

@@ -1,0 +1,557 @@
+"""Themes of the callback comments of a month (praise or complaint), with trend, flags, quotes and impact."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    # scikit-learn takes two seconds to import; every import of a file tokenises its comments
+    # here but only fitting a model needs it, so it is imported where a model is fitted.
+    pass
+from analytics.core import memo, stats
+from analytics.core.config import settings
+from analytics.core.errors import UserError
+from analytics.domain.themes import polarity
+from analytics.domain.themes.discovery import SPECIAL_LABELS, ThemeModel, _Detail, _detail, mine
+from analytics.domain.themes.lexicon import (
+    NONE,
+    OTHER,
+    SIDES,
+    Lexicon,
+    _scan,
+    lexicon_aspect,
+    load_lexicon,
+    name_pieces,
+)
+from analytics.domain.themes.segmentation import _WORD_CHAR, drop_entities, tokenize
+from analytics.store.queries import load as sql
+
+IMPACT_KEYS: tuple[str, ...] = ("rate", "rate_low", "rate_high", "nps", "nps_low", "nps_high")
+
+
+# New/rising flags: one-sided two-proportion z-test of this month's share against the pooled
+# previous months, at the 5% level, on at least MIN_FLAG_N comments; "new" when the theme also
+# held at most NEW_PRIOR_RATIO of its current share before.
+RISING_Z = 1.645
+
+
+MIN_FLAG_N = 5
+
+
+NEW_PRIOR_RATIO = 0.2
+
+
+# The months a month's themes are fitted with and compared against (trend and flags).
+MONTHS_BACK = 6
+
+
+FLAG_TEST = (
+    "rising: one-sided two-proportion z-test of this month's share against the pooled previous "
+    f"months, z >= {RISING_Z} (p < 0.05), n >= {MIN_FLAG_N}; new: rising and its share over the "
+    f"previous months at most {NEW_PRIOR_RATIO:g} of this month's"
+)
+
+
+# Quotes: two comments are near repeats when they share more than this share of the shorter
+# one's character bigrams; only the most central QUOTE_CANDIDATES comments are considered.
+QUOTE_OVERLAP = 0.6
+
+
+QUOTE_CANDIDATES = 200
+
+
+def _parse_month(month: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d{4})-(\d{2})", month.strip()) if isinstance(month, str) else None
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise UserError(f"The month {month!r} is not of the form YYYY-MM, e.g. 2024-05.")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _shift(year: int, month: int, delta: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + delta
+    return index // 12, index % 12 + 1
+
+
+def _months(month: str, months_back: int) -> list[str]:
+    """Return the months from ``months_back`` before ``month`` up to it, oldest first."""
+    year, mon = _parse_month(month)
+    return [f"{y:04d}-{m:02d}" for y, m in (_shift(year, mon, d) for d in range(-months_back, 1))]
+
+
+def _bounds(months: list[str]) -> dict[str, date]:
+    first_y, first_m = _parse_month(months[0])
+    last_y, last_m = _shift(*_parse_month(months[-1]), 1)
+    return {"start": date(first_y, first_m, 1), "end": date(last_y, last_m, 1)}
+
+
+def _check_side(side: str) -> None:
+    if side not in SIDES:
+        raise UserError(f"side must be one of {', '.join(SIDES)}, not {side!r}.")
+
+
+@dataclass
+class _Window:
+    frame: pd.DataFrame
+    model: ThemeModel
+    detail: _Detail
+    months: list[str]
+    side: str
+    tokens: list[list[str]]
+
+
+def _window(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    side: str,
+    stores: Sequence[str] | None,
+    months_back: int,
+    k: int,
+    seed: int,
+) -> _Window:
+    """Return the fitted window of the month, from the mart when it was fitted for this data version."""
+    store_key = tuple(sorted(stores)) if stores else None
+    # Inside the caller's read (a page snapshot or a mart computation): the same state.
+    return memo.remembered(con, fit_window, month, side, store_key, months_back, k, seed)
+
+
+def fit_window(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    side: str,
+    stores: Sequence[str] | None,
+    months_back: int,
+    k: int,
+    seed: int,
+) -> _Window:
+    """Fit one model on the side's comments of the window and assign every comment of it."""
+    _check_side(side)
+    months = _months(month, max(0, months_back))
+    params: dict[str, Any] = {
+        **_bounds(months),
+        "side": side,
+        "threshold": float(settings()["kpi"]["satisfied_threshold"]),
+        "stores": list(stores) if stores else None,
+    }
+    frame = con.execute(sql("side_comments"), params).df()
+    stored = frame["tokens"].tolist()
+    missing = [i for i, t in enumerate(stored) if not isinstance(t, str)]
+    fresh = tokenize(frame["comment"].iloc[missing].tolist()) if missing else []
+    tokens: list[list[str]] = [t.split() if isinstance(t, str) else [] for t in stored]
+    for i, toks in zip(missing, fresh, strict=True):
+        tokens[i] = toks
+    # The store's own names (models, advisors, agents, stores) are never themes.
+    names = name_pieces(str(row[0]) for row in con.execute(sql("theme_entity_names")).fetchall())
+    mined = [drop_entities(t, names) for t in tokens] if names else tokens
+    model = mine(mined, k=k, seed=seed, side=side)
+    detail = _detail(model, mined, side)
+    frame = frame.assign(theme=detail.themes, row=np.arange(len(frame)))
+    return _Window(frame=frame, model=model, detail=detail, months=months, side=side, tokens=tokens)
+
+
+def _centrality(window: _Window, rows: np.ndarray) -> np.ndarray:
+    """Return each row's cosine similarity to the centroid of the given rows' vectors."""
+    vectors = window.detail.vectors
+    if vectors is None or len(rows) == 0:
+        return np.zeros(len(rows))
+    sub = vectors[rows]
+    centroid = np.asarray(sub.mean(axis=0)).ravel()
+    norm = float(np.linalg.norm(centroid))
+    if norm == 0:
+        return np.zeros(len(rows))
+    return np.asarray(sub @ (centroid / norm)).ravel()
+
+
+def _bigrams(text: str) -> frozenset[str]:
+    chars = [c for c in text if _WORD_CHAR.match(c)]
+    return frozenset(a + b for a, b in zip(chars, chars[1:], strict=False))
+
+
+def _other_side_cue(lex: Lexicon, tokens: Sequence[str], side: str) -> bool:
+    """Return whether a comment carries a cue of the other side (a grumble in praise, praise in a complaint)."""
+    for _, word, negated in _scan(lex, tokens):
+        for _, kind in lex.entries[word]:
+            if kind in SIDES and (kind == side) == negated:
+                return True
+    return False
+
+
+def _distinct(
+    texts: Iterable[str], count: int, chosen: list[tuple[str, frozenset[str]]]
+) -> tuple[list[tuple[str, frozenset[str]]], list[str]]:
+    """Add texts to ``chosen`` up to ``count``, skipping near repeats; return it and the repeats skipped."""
+    repeats: list[str] = []
+    for text in texts:
+        if len(chosen) == count:
+            break
+        grams = _bigrams(text)
+        if any(text == c for c, _ in chosen) or text in repeats:
+            continue
+        if any(len(grams & g) > QUOTE_OVERLAP * max(1, min(len(grams), len(g))) for _, g in chosen):
+            repeats.append(text)
+            continue
+        chosen.append((text, grams))
+    return chosen, repeats
+
+
+def _quotes(window: _Window, month_rows: pd.DataFrame, count: int = 3) -> list[str]:
+    """Return up to ``count`` distinct comments closest to the centre of the given comments.
+
+    Comments that speak only for the side come first (a satisfied customer's grumble is a poor
+    quote of what was praised); among them a comment that mostly repeats one already chosen
+    (more than ``QUOTE_OVERLAP`` of the shorter one's character bigrams shared) waits until
+    no other remains, so the quotes show different ways customers put the theme.
+    """
+    rows = month_rows["row"].to_numpy()
+    ranked = month_rows.assign(centrality=_centrality(window, rows)).sort_values(
+        ["centrality", "callback_id"], ascending=[False, True]
+    )
+    lex = window.model.lexicon
+    single: list[str] = []
+    mixed: list[str] = []
+    for row, comment in zip(ranked["row"].head(QUOTE_CANDIDATES), ranked["comment"], strict=False):
+        text = str(comment).strip()
+        if window.side == "praise":
+            # The praise side quotes only what praises: complaining clauses are cut out
+            # (they are hidden complaints, shown on the complaint side).
+            text = praise_quote(text)
+            if not text:
+                continue
+        mixed_side = _other_side_cue(lex, window.tokens[int(row)], window.side)
+        (mixed if mixed_side else single).append(text)
+    chosen: list[tuple[str, frozenset[str]]] = []
+    for group in (single, mixed):
+        chosen, repeats = _distinct(group, count, chosen)
+        # Near repeats are acceptable once nothing else of the group is left.
+        for text in repeats:
+            if len(chosen) == count:
+                break
+            if all(text != c for c, _ in chosen):
+                chosen.append((text, _bigrams(text)))
+    return [c for c, _ in chosen]
+
+
+def praise_quote(comment: str) -> str:
+    """Return a comment as a praise quote: whole when no clause complains, else its other clauses."""
+    found = polarity.clauses(comment, tokenize)
+    if all(c.polarity >= 0 for c in found):
+        return comment
+    return "，".join(c.text for c in found if c.polarity >= 0)
+
+
+def hidden_complaints(
+    comments: Sequence[str], lexicon: Lexicon | None = None, count: int = 3
+) -> list[dict[str, Any]]:
+    """Return satisfied customers' complaining clauses grouped by complaint aspect: id, labels, n, quotes."""
+    lex = lexicon or load_lexicon()
+    groups: dict[str, list[str]] = {}
+    for comment in comments:
+        for clause in polarity.complaining_clauses(comment, tokenize):
+            aspect = lexicon_aspect(tokenize([clause])[0], "complaint", lex) or OTHER
+            groups.setdefault(aspect, []).append(clause)
+    out: list[dict[str, Any]] = []
+    for aspect_id, clauses in groups.items():
+        found = lex.aspect(aspect_id)
+        en, zh = (found.label_en, found.label_zh) if found else SPECIAL_LABELS[OTHER]
+        quotes, _ = _distinct(list(dict.fromkeys(clauses)), count, [])
+        out.append(
+            {
+                "id": aspect_id,
+                "label_en": en,
+                "label_zh": zh,
+                "n": len(clauses),
+                "quotes": [q for q, _ in quotes],
+            }
+        )
+    out.sort(key=lambda h: (h["id"] == OTHER, -h["n"], h["id"]))
+    return out
+
+
+def _z(n: int, total: int, prior_n: int, prior_total: int) -> float:
+    """Return the two-proportion z statistic of n/total against prior_n/prior_total (the one test of
+    ``analytics.core.stats``); 0.0, no evidence of a change, where the test is undefined."""
+    z = stats.two_proportion_z(n, total, prior_n, prior_total)
+    return 0.0 if z is None else z
+
+
+def monthly_themes(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    side: str = "praise",
+    stores: Sequence[str] | None = None,
+    months_back: int = MONTHS_BACK,
+    k: int = 8,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Return the month's themes on one side with n, share, trend, flags and quotes, and the counts."""
+    window = _window(con, month, side, stores, months_back, k, seed)
+    frame, model = window.frame, window.model
+    previous = window.months[:-1]
+    totals = frame.groupby("month").size().to_dict()
+    counts = frame.groupby(["month", "theme"]).size().to_dict()
+    current = frame[frame["month"] == month]
+    n_comments = len(current)
+    prior_total = sum(int(totals.get(m, 0)) for m in previous)
+    hotspots = set(model.lexicon.hotspots)
+    themes: list[dict[str, Any]] = []
+    for theme_id, n in current["theme"].value_counts().items():
+        if theme_id in (NONE, OTHER):
+            continue
+        n = int(n)
+        theme = model.themes[str(theme_id)]
+        share = n / n_comments
+        prior_n = sum(int(counts.get((m, theme_id), 0)) for m in previous)
+        z = _z(n, n_comments, prior_n, prior_total)
+        rising = n >= MIN_FLAG_N and prior_total > 0 and z >= RISING_Z
+        new = rising and prior_n / prior_total <= NEW_PRIOR_RATIO * share
+        entry = {
+            "id": theme.id,
+            "label_en": theme.label_en,
+            "label_zh": theme.label_zh,
+            "source": theme.source,
+            "words": list(theme.words),
+            "n": n,
+            "share": share,
+            "trend": [
+                (int(counts.get((m, theme_id), 0)) / int(totals[m])) if totals.get(m) else None
+                for m in previous
+            ],
+            "trend_n": [int(counts.get((m, theme_id), 0)) for m in previous],
+            "z": round(z, 3),
+            "new": bool(new),
+            "rising": bool(rising and not new),
+            "quotes": _quotes(window, current[current["theme"] == theme_id]),
+        }
+        if side == "complaint":
+            entry["hotspot"] = theme.id in hotspots
+        themes.append(entry)
+    # What each theme is worth: the month's satisfaction rate and NPS with and without its comments.
+    base = _impact_base(con, month, stores)
+    for entry in themes:
+        ids = set(current.loc[current["theme"] == entry["id"], "callback_id"].astype(str))
+        entry["impact"] = impact(
+            base["callback_id"].isin(ids).to_numpy(),
+            base["satisfied"].to_numpy(),
+            base["nps_points"].to_numpy(),
+        )
+    themes.sort(key=lambda t: (-t["n"], t["id"]))
+    result: dict[str, Any] = {
+        "month": month,
+        "side": side,
+        "stores": list(stores) if stores else None,
+        "months": previous,
+        "months_n": [int(totals.get(m, 0)) for m in previous],
+        "n_comments": n_comments,
+        "n_contentless": int((current["theme"] == NONE).sum()),
+        "n_other": int((current["theme"] == OTHER).sum()),
+        "themes": themes,
+        "flag_test": FLAG_TEST,
+    }
+    if side == "complaint":
+        result["categories"] = complaint_categories(con, month, stores, model.lexicon)
+        # Satisfied customers' grumbles (服务不错就是等太久): complaints hidden in praise.
+        praise = con.execute(sql("side_comments"), {**params_of_month(month, stores), "side": "praise"}).df()
+        result["hidden"] = hidden_complaints(praise["comment"].astype(str).tolist(), model.lexicon)
+    return result
+
+
+def impact(in_theme: np.ndarray, satisfied: np.ndarray, nps_points: np.ndarray) -> dict[str, float | None]:
+    """Return the satisfaction-rate and NPS points a theme's callbacks are worth, with 95% intervals.
+
+    ``in_theme`` marks the theme's callbacks among the month's base, ``satisfied`` whether each was
+    satisfied, ``nps_points`` +1 promoter / 0 passive / -1 detractor (NaN without a recommend score).
+    The worth is the figure with the theme's comments minus the figure without them: positive when
+    the theme lifts it (praise), negative when it costs (complaint). Intervals by the delta method
+    on the difference between the theme's callbacks and the others', with half a success added to
+    a group whose rate is 0 or 1.
+    """
+    out: dict[str, float | None] = {}
+    for name, values, scale in (("rate", satisfied.astype(float), 100.0), ("nps", nps_points, 100.0)):
+        known = ~np.isnan(values)
+        total = int(known.sum())
+        theme = known & in_theme
+        n_t, n_r = int(theme.sum()), total - int(theme.sum())
+        if total == 0 or n_t == 0 or n_r == 0:
+            out[name] = out[f"{name}_low"] = out[f"{name}_high"] = None
+            continue
+        mean_t, mean_r = float(values[theme].mean()), float(values[known & ~in_theme].mean())
+        worth = (n_t / total) * (mean_t - mean_r)
+        if name == "rate":
+            p_t = (values[theme].sum() + 0.5) / (n_t + 1) if mean_t in (0.0, 1.0) else mean_t
+            p_r = (values[known & ~in_theme].sum() + 0.5) / (n_r + 1) if mean_r in (0.0, 1.0) else mean_r
+            var_t, var_r = p_t * (1 - p_t), p_r * (1 - p_r)
+        else:
+            var_t = max(float(values[theme].var()), 1.0 / (n_t + 1))
+            var_r = max(float(values[known & ~in_theme].var()), 1.0 / (n_r + 1))
+        se = (n_t / total) * math.sqrt(var_t / n_t + var_r / n_r)
+        out[name] = round(scale * worth, 2)
+        out[f"{name}_low"] = round(scale * (worth - 1.96 * se), 2)
+        out[f"{name}_high"] = round(scale * (worth + 1.96 * se), 2)
+    return out
+
+
+def _impact_base(con: duckdb.DuckDBPyConnection, month: str, stores: Sequence[str] | None) -> pd.DataFrame:
+    """Return the month's reached callbacks with satisfied (bool) and NPS points (+1/0/-1/NaN)."""
+    kpi = settings()["kpi"]
+    frame = con.execute(
+        sql("theme_impact_base"), {**_bounds([month]), "stores": list(stores) if stores else None}
+    ).df()
+    recommend = pd.to_numeric(frame["recommend_score"], errors="coerce").to_numpy(dtype=float)
+    points = np.where(
+        recommend >= float(kpi["nps_promoter_min"]),
+        1.0,
+        np.where(recommend <= float(kpi["nps_detractor_max"]), -1.0, 0.0),
+    )
+    points[np.isnan(recommend)] = np.nan
+    return pd.DataFrame(
+        {
+            "callback_id": frame["callback_id"].astype(str),
+            "satisfied": frame["overall_score"].astype(float) >= float(kpi["satisfied_threshold"]),
+            "nps_points": points,
+        }
+    )
+
+
+def impact_table(result: dict[str, Any], language: str = "zh") -> pd.DataFrame:
+    """Return the month's themes ranked by worth: praise by points earned, complaints by points cost."""
+    rows = [
+        {
+            "id": t["id"],
+            "label": t["label_zh"] if language == "zh" else t["label_en"],
+            "n": t["n"],
+            **{key: (t.get("impact") or {}).get(key) for key in IMPACT_KEYS},
+        }
+        for t in result["themes"]
+    ]
+    frame = pd.DataFrame(rows, columns=["id", "label", "n", *IMPACT_KEYS])
+    if frame.empty:
+        return frame
+    # Complaints: most costly (most negative) first; praise: biggest gain first.
+    ascending = result["side"] == "complaint"
+    return frame.sort_values(
+        ["rate", "n", "id"], ascending=[ascending, False, True], na_position="last"
+    ).reset_index(drop=True)
+
+
+def params_of_month(month: str, stores: Sequence[str] | None) -> dict[str, Any]:
+    """Return the bound parameters of one month's comments (dates, satisfied threshold, stores)."""
+    return {
+        **_bounds([month]),
+        "threshold": float(settings()["kpi"]["satisfied_threshold"]),
+        "stores": list(stores) if stores else None,
+    }
+
+
+def complaint_categories(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    stores: Sequence[str] | None = None,
+    lexicon: Lexicon | None = None,
+) -> list[dict[str, Any]]:
+    """Return the month's complaint categories with n, share and the lexicon aspect each maps to."""
+    lex = lexicon or load_lexicon()
+    params = {**_bounds(_months(month, 0)), "stores": list(stores) if stores else None}
+    rows = con.execute(sql("complaint_categories"), params).fetchall()
+    total = sum(int(n) for _, n in rows)
+    hotspots = set(lex.hotspots)
+    out: list[dict[str, Any]] = []
+    for (category, n), toks in zip(rows, tokenize([c for c, _ in rows]), strict=True):
+        aspect = lexicon_aspect(toks, "complaint", lex) if category else None
+        out.append(
+            {
+                "category": category,
+                "n": int(n),
+                "share": int(n) / total,
+                "aspect": aspect,
+                "hotspot": aspect in hotspots,
+            }
+        )
+    return out
+
+
+def themes_by_advisor(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    stores: Sequence[str] | None = None,
+    months_back: int = MONTHS_BACK,
+    k: int = 8,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Return the praise board: one row per advisor and praised theme in the month, most praised first."""
+    columns = ["advisor", "advisor_n", "theme", "label_en", "label_zh", "n", "share"]
+    window = _window(con, month, "praise", stores, months_back, k, seed)
+    current = window.frame[(window.frame["month"] == month) & window.frame["advisor"].notna()]
+    if current.empty:
+        return pd.DataFrame(columns=columns)
+    advisor_n = current.groupby("advisor").size().rename("advisor_n")
+    themed = current[~current["theme"].isin([NONE, OTHER])]
+    board = themed.groupby(["advisor", "theme"]).size().rename("n").reset_index()
+    board = board.join(advisor_n, on="advisor")
+    board = board.assign(
+        label_en=[window.model.label(t, "en") for t in board["theme"]],
+        label_zh=[window.model.label(t, "zh") for t in board["theme"]],
+        share=board["n"] / board["advisor_n"],
+    )
+    board = board.sort_values(["advisor_n", "advisor", "n", "theme"], ascending=[False, True, False, True])
+    return board[columns].reset_index(drop=True)
+
+
+_COMMENT_COLUMNS: tuple[str, ...] = (
+    "callback_id",
+    "callback_date",
+    "store",
+    "advisor",
+    "overall_score",
+    "comment",
+    "theme",
+    "centrality",
+)
+
+
+def theme_comments(
+    con: duckdb.DuckDBPyConnection,
+    theme_id: str,
+    month: str,
+    side: str = "praise",
+    stores: Sequence[str] | None = None,
+    months_back: int = MONTHS_BACK,
+    k: int = 8,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Return the month's comments behind one theme (``none``/``other`` too), most central first."""
+    # From the month's drill-down rows (kept in the marts), not from the fitted window: the
+    # window holds six months of comments and their vectors, a second to read back at group size.
+    store_key = tuple(sorted(stores)) if stores else None
+    every = memo.remembered(con, month_comments, month, side, store_key, months_back, k, seed)
+    rows = every[every["theme"] == theme_id]
+    rows = rows.sort_values(["centrality", "callback_date", "callback_id"], ascending=[False, True, True])
+    return rows.reset_index(drop=True)
+
+
+def month_comments(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    side: str,
+    stores: Sequence[str] | None,
+    months_back: int = MONTHS_BACK,
+    k: int = 8,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Return every comment of the month on one side with its theme and its centrality: the
+    cosine similarity of its vector to the centroid of its theme's comments of the month."""
+    window = _window(con, month, side, stores, months_back, k, seed)
+    frame = window.frame
+    rows = frame[frame["month"] == month].reset_index(drop=True)
+    centrality = np.zeros(len(rows))
+    positions = rows["row"].to_numpy()
+    for idx in rows.groupby("theme", sort=False).indices.values():
+        centrality[idx] = _centrality(window, positions[idx])
+    return rows.assign(centrality=centrality)[list(_COMMENT_COLUMNS)]

@@ -1,0 +1,207 @@
+"""Segmentation of Chinese comments: jieba with the domain dictionary, content words, stored tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import jieba
+import pandas as pd
+
+if TYPE_CHECKING:
+    # scikit-learn takes two seconds to import; every import of a file tokenises its comments
+    # here but only fitting a model needs it, so it is imported where a model is fitted.
+    pass
+from analytics.core.config import DATA_DIR
+from analytics.store.queries import load as sql
+
+THEMES_DIR = DATA_DIR / "themes"
+
+
+DOMAIN_DICT = THEMES_DIR / "domain_dict.txt"
+
+
+STOPWORDS_FILE = THEMES_DIR / "stopwords.txt"
+
+
+ENTITIES_FILE = THEMES_DIR / "entities.txt"
+
+
+GLOSSARY_FILE = THEMES_DIR / "glossary.toml"
+
+
+UNTRANSLATED = "(untranslated)"
+
+
+# Bump when the way comments are segmented changes, so stored tokens are recomputed.
+TOKENIZER_REVISION = "1"
+
+
+# Numbers and counted quantities (三个, 两次, 20分钟) carry no theme.
+_NUMERAL = re.compile(r"[0-9零一二三四五六七八九十两几百千万半多]+[个次天小时分钟年月周块元公里号点]*")
+
+
+# Plates (粤A12345, 京AD12345), VINs and counts (2次, 304元) all hold a digit: they name a car or a
+# number, not a theme.
+_DIGIT = re.compile(r"[0-9]")
+
+
+# A token is kept when it holds a letter, digit or CJK character (punctuation and spaces go).
+_WORD_CHAR = re.compile(r"[^\W_]")
+
+
+_tokenizer: jieba.Tokenizer | None = None
+
+
+_tokenizer_lock = threading.Lock()
+
+
+def _word_lines(path: Path) -> list[str]:
+    """Return the non-empty, non-comment lines of a word list."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def _jieba() -> jieba.Tokenizer:
+    """Return the process's private jieba tokenizer with the domain dictionary (built once)."""
+    global _tokenizer
+    with _tokenizer_lock:
+        if _tokenizer is None:
+            # jieba announces its dictionary loading on stderr at INFO level.
+            jieba.setLogLevel(logging.WARNING)
+            tk = jieba.Tokenizer()
+            tk.initialize()
+            for line in _word_lines(DOMAIN_DICT):
+                parts = line.split()
+                freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+                tk.add_word(parts[0], freq=freq)
+            # Brand, series and place names are one token each, so they can be removed whole.
+            for name in _entity_list():
+                if name not in tk.FREQ:
+                    tk.add_word(name)
+            _tokenizer = tk
+        return _tokenizer
+
+
+def tokenizer_version() -> str:
+    """Return a fingerprint of the segmentation (dictionary and revision) stored tokens depend on."""
+    digest = hashlib.sha256(DOMAIN_DICT.read_bytes())
+    digest.update(ENTITIES_FILE.read_bytes())
+    digest.update(TOKENIZER_REVISION.encode())
+    return digest.hexdigest()[:16]
+
+
+def tokenize(texts: Iterable[str | None]) -> list[list[str]]:
+    """Return each text's tokens (jieba with the domain dictionary; punctuation and spaces dropped)."""
+    tk = _jieba()
+    out: list[list[str]] = []
+    for text in texts:
+        if not isinstance(text, str) or not text.strip():
+            out.append([])
+            continue
+        norm = unicodedata.normalize("NFKC", text)
+        out.append([t.lower() for t in tk.lcut(norm) if _WORD_CHAR.search(t)])
+    return out
+
+
+def _tokens_of_distinct(comments: list[str]) -> list[str]:
+    # Short comments repeat a lot (满意, 挺好的): segment each distinct text once.
+    distinct = list(dict.fromkeys(comments))
+    joined = dict(zip(distinct, (" ".join(t) for t in tokenize(distinct)), strict=True))
+    return [joined[c] for c in comments]
+
+
+def tokenize_pending(con: duckdb.DuckDBPyConnection) -> int:
+    """Store tokens for every callback comment that lacks current ones; return how many were tokenised."""
+    version = tokenizer_version()
+    row = con.execute("SELECT value FROM meta WHERE key = 'comment_tokens_version'").fetchone()
+    if row is None or row[0] != version:
+        # The dictionary changed: every stored segmentation is stale.
+        con.execute("DELETE FROM comment_tokens")
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('comment_tokens_version', $v)",
+            {"v": version},
+        )
+    con.execute(
+        """DELETE FROM comment_tokens WHERE callback_id NOT IN (
+               SELECT callback_id FROM callbacks WHERE nullif(trim(comment), '') IS NOT NULL)"""
+    )
+    pending = con.execute(sql("comment_tokens_pending")).fetchall()
+    if not pending:
+        return 0
+    ids = [r[0] for r in pending]
+    comments = [r[1] for r in pending]
+    frame = pd.DataFrame(
+        {
+            "callback_id": ids,
+            "comment": comments,
+            "tokens": _tokens_of_distinct(comments),
+        }
+    )
+    con.register("_themes_new_tokens", frame)
+    try:
+        con.execute(
+            "DELETE FROM comment_tokens WHERE callback_id IN (SELECT callback_id FROM _themes_new_tokens)"
+        )
+        con.execute("INSERT INTO comment_tokens SELECT callback_id, comment, tokens FROM _themes_new_tokens")
+    finally:
+        con.unregister("_themes_new_tokens")
+    return len(pending)
+
+
+@cache
+def _entity_list() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(w for line in _word_lines(ENTITIES_FILE) for w in line.split()))
+
+
+@cache
+def entity_words() -> frozenset[str]:
+    """Return the lower-cased brand, series and place names of ``data/themes/entities.txt``."""
+    return frozenset(w.lower() for w in _entity_list())
+
+
+def is_entity(token: str, names: frozenset[str] = frozenset()) -> bool:
+    """Return whether a token names a car, brand, place, plate, VIN, number or one of the given names."""
+    t = token.lower()
+    if t in _ENTITY_WORDS or t in names:
+        return True
+    # Plates, VINs and numbers all hold a digit (Chinese numerals are read by _NUMERAL).
+    return bool(_DIGIT.search(t))
+
+
+_ENTITY_WORDS = entity_words()
+
+
+def drop_entities(tokens: Sequence[str], names: frozenset[str] = frozenset()) -> list[str]:
+    """Return the tokens without entities (see :func:`is_entity`)."""
+    return [t for t in tokens if not is_entity(t, names)]
+
+
+@cache
+def glossary() -> dict[str, str]:
+    """Return the Chinese-to-English glossary of domain words used to label discovered themes."""
+    with GLOSSARY_FILE.open("rb") as fh:
+        data = tomllib.load(fh)
+    return {str(k): str(v) for k, v in data.get("words", {}).items()}
+
+
+def english_label(words: Sequence[str]) -> str:
+    """Return an English label from a theme's words via the glossary, or ``(untranslated)``."""
+    gloss = glossary()
+    known = list(dict.fromkeys(gloss[w] for w in words if w in gloss))
+    return " · ".join(known[:3]) if known else UNTRANSLATED
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    """Return the stopword list (function words left out of content words)."""
+    return frozenset(w.lower() for w in _word_lines(STOPWORDS_FILE))
