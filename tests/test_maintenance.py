@@ -565,6 +565,8 @@ def test_the_kept_snapshot_opens_in_a_fresh_process_without_scikit_learn(store_d
     script = (
         "import sys, datetime as dt\n"
         "from analytics.store import db\nfrom analytics.services import marts\nfrom analytics.domain import maintenance\n"
+        # the settings of this process (the fixture trains on four dates), so the same key
+        "from analytics.core.config import settings\nsettings()['maintenance']['training_cutoffs'] = 4\n"
         f"con = db.connect({str(copy)!r}, read_only=True)\n"
         "shot = marts.cached(con, marts.call_of(maintenance.snapshot, dt.date(2025, 6, 30)), as_is=True)\n"
         "print(len(shot.scores), shot.model.fitted is None, maintenance.backtest_summary(shot.model)['as_of'],"
