@@ -1,0 +1,191 @@
+"""The deck's figures for one month: gathered once from the domain, the same definitions as the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from analytics.core.config import settings
+from analytics.core.errors import UserError
+from analytics.domain import churn, churn_model, kpi, maintenance, overview, satisfaction, themes
+
+Progress = Callable[[float, str], None]
+
+
+SLIDE_KEYS: tuple[str, ...] = (
+    "title",
+    "kpis",
+    "changes",
+    "satisfaction",
+    "drivers",
+    "praise",
+    "complaints",
+    "churn",
+    "maintenance",
+)
+
+
+# Churn reasons that restate the status itself; the slide ranks the reasons behind it.
+STATUS_REASONS = frozenset({"no_visit", "overdue"})
+
+
+def _quiet(fraction: float, message: str) -> None:
+    """Progress sink for callers that do not show progress."""
+
+
+@dataclass(frozen=True)
+class MaintenanceFigures:
+    """The maintenance model's quality and outlook at the deck's date."""
+
+    as_of: date
+    metrics: pd.DataFrame  # maintenance.backtest_table: one row per horizon and method (model, rule)
+    expected_30: float  # expected maintenance visits within 30 days (sum of p30), chosen stores
+    vehicles: int  # vehicles scored
+
+
+@dataclass
+class DeckData:
+    """The month's figures behind the deck, in no particular language."""
+
+    month: str
+    stores: list[str] | None
+    as_of: date  # the day the lists are seen from: month end, or the data's end if earlier
+    report: dict[str, Any]
+    provisional: dict[str, bool]
+    series: pd.DataFrame  # kpi.monthly_series over the trend window
+    changes: list[dict[str, Any]]
+    red_flags: dict[str, int]
+    red_flag_rows: pd.DataFrame  # satisfaction.red_flags rows, overdue complaints first
+    satisfaction: pd.DataFrame  # satisfaction.monthly_satisfaction over the trend window
+    drivers: pd.DataFrame
+    driver_start: str
+    dimension_means: pd.DataFrame
+    praise: dict[str, Any]
+    complaint: dict[str, Any]
+    churn_trend: pd.DataFrame
+    churn_reasons: pd.DataFrame  # code, n: lost and at-risk vehicles giving each reason
+    due_next: pd.DataFrame  # kpi.due_vehicles of the month after, with the car model
+    next_month: str
+    maintenance: MaintenanceFigures | None  # None: not asked for, or too little history
+    maintenance_note: str = ""  # why there are no model figures when they were asked for
+
+
+def _months_back(month: date, count: int) -> list[date]:
+    return [kpi.shift_month(month, -k) for k in range(count - 1, -1, -1)]
+
+
+def churn_reason_counts(vehicles: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per reason code (status restatements left out): lost and at-risk vehicles giving it, most first."""
+    risky = vehicles[vehicles["status"].isin(["lost", "at_risk"])]
+    codes = [c for codes in risky["reason_codes"] for c in dict.fromkeys(codes) if c not in STATUS_REASONS]
+    counts = pd.Series(codes, dtype=object).value_counts()
+    frame = pd.DataFrame({"code": [str(c) for c in counts.index], "n": counts.to_numpy(dtype=int)})
+    return frame.sort_values(["n", "code"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def maintenance_figures(
+    con: duckdb.DuckDBPyConnection, as_of: date, stores: list[str] | None, progress: Progress = _quiet
+) -> MaintenanceFigures:
+    """Return the maintenance model's backtest and 30-day outlook at ``as_of`` (trained and saved when
+    no saved model fits this data version and date; raises ``UserError`` when history is too short)."""
+    model = maintenance.fitted_model(con, as_of, progress=progress)
+    outlook = maintenance.outlook(maintenance.score(con, model, as_of), stores)
+    return MaintenanceFigures(
+        as_of=model.as_of,
+        metrics=maintenance.backtest_table(model),
+        expected_30=float(outlook["p30"]),
+        vehicles=int(outlook["vehicles"]),
+    )
+
+
+def _with_models(con: duckdb.DuckDBPyConnection, due: pd.DataFrame) -> pd.DataFrame:
+    """Return the due vehicles with their car model (from the vehicles table)."""
+    models = con.execute(
+        "SELECT vin, model FROM vehicles WHERE vin IN (SELECT unnest($vins))", {"vins": list(due["vin"])}
+    ).df()
+    return due.merge(models, on="vin", how="left")
+
+
+def deck_data(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    stores: list[str] | None = None,
+    progress: Progress = _quiet,
+    maintenance_model: bool = True,
+) -> DeckData:
+    """Return the figures of ``month`` (``YYYY-MM``) for the deck, reporting progress as it goes.
+
+    ``maintenance_model`` adds the maintenance model's quality and outlook, training the model
+    (about 15 s on a store's three years) when none is saved for this data version and month.
+    """
+    cfg = settings()["deck"]
+    first = kpi.parse_month(month)
+    label = kpi.month_label(first)
+    window = _months_back(first, int(cfg["trend_months"]))
+    progress(0.05, "kpis")
+    summary = overview.overview(con, label, stores)
+    series = summary["series"]
+    provisional = {
+        name: entry["status"] == "provisional" for name, entry in summary["report"]["kpis"].items()
+    }
+    flags = summary["red_flags"]
+    progress(0.2, "satisfaction")
+    sat = satisfaction.monthly_satisfaction(con, stores, window[0], first)
+    driver_start, driver_end = satisfaction.driver_window(first)
+    drivers = satisfaction.dimension_drivers(con, stores, driver_start, driver_end)
+    means = satisfaction.dimension_scores(con, stores, window[0], first)
+    progress(0.35, "praise")
+    praise = themes.monthly_themes(con, label, "praise", stores)
+    progress(0.5, "complaints")
+    complaint = themes.monthly_themes(con, label, "complaint", stores)
+    progress(0.65, "churn")
+    churn_as_of = churn.month_ends([label])[0]
+    trend = churn.status_trend(con, churn.month_ends([kpi.month_label(m) for m in window]), stores)
+    vehicles = churn.churn_list(churn_model.features(con, [churn_as_of], stores), None, churn_as_of)
+    progress(0.75, "maintenance")
+    following = kpi.shift_month(first, 1)
+    due = _with_models(con, kpi.due_vehicles(con, following, stores))
+    figures: MaintenanceFigures | None = None
+    note = ""
+    if maintenance_model:
+        try:
+            figures = maintenance_figures(
+                con,
+                summary["as_of"],
+                stores,
+                lambda f, step: progress(0.75 + 0.2 * f, f"maintenance: {step}"),
+            )
+        except UserError as exc:
+            note = str(exc)
+    progress(0.95, "slides")
+    return DeckData(
+        month=label,
+        stores=list(stores) if stores else None,
+        as_of=summary["as_of"],
+        report=summary["report"],
+        provisional=provisional,
+        series=series,
+        changes=summary["changes"],
+        red_flags={name: int((flags["flag"] == name).sum()) for name in ("no_followup", "complaint_overdue")},
+        red_flag_rows=flags.assign(_first=flags["flag"] != "complaint_overdue")
+        .sort_values(["_first", "callback_date"], ascending=[True, False], kind="stable")
+        .drop(columns="_first")
+        .reset_index(drop=True),
+        satisfaction=sat,
+        drivers=drivers,
+        driver_start=driver_start,
+        dimension_means=means,
+        praise=praise,
+        complaint=complaint,
+        churn_trend=trend,
+        churn_reasons=churn_reason_counts(vehicles),
+        due_next=due,
+        next_month=kpi.month_label(following),
+        maintenance=figures,
+        maintenance_note=note,
+    )
