@@ -21,6 +21,15 @@ Mechanisms, each with a signature a page can find (hidden ``_`` columns keep the
   钣喷 accidents and other visits at low rates. The store closes over Chinese New Year and
   maintenance due just after it is pulled forward; the weeks before it and July-August are
   busy, so waits are longer and timeliness scores lower.
+- Due-maintenance invitations (到期保养邀约): the CS team calls the vehicles on the store's due
+  list (one rule for every model, the dashboard's default schedule, from the store's last
+  maintenance) a few days before the due date, unless they came already; ~3/4 of the list is
+  called (as for 3DC), ~90% of those reached (agents' reach, a second attempt). A reached
+  customer books a visit in the next two weeks with a chance that is lower after an
+  unsatisfied visit or a complaint (seed: 38%), for owners from away (plates from elsewhere)
+  and higher for loyal ones; who books comes here (``_invited``, an appointment). Customers
+  who left decline. The return rate is what follows; the calls are the hidden "invitation"
+  frame (never exported).
 - Advisors: 6-8 per store with different quality (store 1: 陈静 excellent, 王磊 poor, 周杰 joins
   after 16 months, 赵敏 leaves); most customers keep their advisor. In the last three months
   王磊 is overloaded (staff shortage): his repairs wait longer, come back more often and his
@@ -37,7 +46,9 @@ Mechanisms, each with a signature a page can find (hidden ``_`` columns keep the
   experience or a complaint, after a big bill when price-sensitive, after the free first
   maintenance; some leave at warranty end (independent garages), move away or drift off.
   Lost customers simply stop appearing; ``_churn_reason``/``_churn_day`` keep the truth.
-- Appointments: ~35% of visits, more for maintenance, rising from ~28% to ~40% over the years.
+- Appointments: ~34% of visits, rising from ~31% to ~37% over the years: the visits booked on
+  a due-maintenance call plus those customers book on their own (as often for maintenance as
+  for repairs).
 - Callbacks: a 3DC attempt for ~75% of visits (rising), ~90% of them 0-3 days later, some
   4-7, by 3-4 agents reaching ~85%; a second attempt after about half the misses. Complaints
   (~2.5% of reached) follow bad experiences, with a category from what went wrong, level 1-4
@@ -378,8 +389,9 @@ _PLATE_LETTERS = np.array(list("ABCDEFGHJKLMNPQRSTUVWXYZ"))
 _DIGITS = np.array(list("0123456789"))
 
 
-def _plates(rng: np.random.Generator, n: int, local: str) -> np.ndarray:
-    prefix = np.where(rng.random(n) < 0.87, local, rng.choice(np.array(_OTHER_PLATES), n)).astype(object)
+def _plates(rng: np.random.Generator, n: int, local: str, far: np.ndarray) -> np.ndarray:
+    # Owners living or working away from the store's city carry their own city's plates.
+    prefix = np.where(far, rng.choice(np.array(_OTHER_PLATES), n), local).astype(object)
     letters = rng.choice(_PLATE_LETTERS, (n, 5))
     digits = rng.choice(_DIGITS, (n, 5))
     pattern = rng.choice(5, n, p=[0.4, 0.33, 0.1, 0.07, 0.1])
@@ -539,6 +551,11 @@ class _Fleet:
     warranty_end: np.ndarray
     warranty_leaver: np.ndarray
     skip: np.ndarray  # chance of having a routine maintenance done elsewhere
+    far: np.ndarray  # lives or works away from the store's city (a plate from elsewhere)
+
+
+# Share of owners from away: as many as the plates from other cities (13%) the demo always had.
+_FAR_SHARE = 0.13
 
 
 def _fleet(rng: np.random.Generator, cal: _Calendar, n: int) -> _Fleet:
@@ -576,6 +593,7 @@ def _fleet(rng: np.random.Generator, cal: _Calendar, n: int) -> _Fleet:
         warranty_end=warranty_end,
         warranty_leaver=rng.random(n) < 0.18 + 0.4 * sens,
         skip=rng.beta(2.0, 6.0, n),
+        far=rng.random(n) < _FAR_SHARE,
     )
 
 
@@ -597,10 +615,92 @@ def _interval_days(fleet: _Fleet, v: np.ndarray, first: np.ndarray) -> np.ndarra
     return np.minimum(km / fleet.kmpd[v], cap)
 
 
+# Due-maintenance invitations (到期保养邀约). The CS team works the store's due list: the store's
+# DMS reminds every model on one rule, the dashboard's default schedule (data/schedule.toml:
+# first maintenance 5,000 km or 180 days from purchase, then 7,500 km or 270 days from the last
+# maintenance at the store, whichever first), so a maintenance done elsewhere leaves the store
+# with a stale due date and no call. Only the call is simulated; whether the customer comes
+# follows from who was reached and who booked.
+_REMIND_FIRST_KM, _REMIND_FIRST_DAYS = 5000.0, 180.0
+_REMIND_KM, _REMIND_DAYS = 7500.0, 270.0
+# Days before the due date the call is made ("保养周期到达前的提醒", seed 002): one to ten days.
+_REMIND_LEAD = (1, 11)
+# A reached customer with no particular history books with this chance (a modelling choice: the
+# seeds give no booking share of reached customers, only the outcome targets, which are not used).
+_BOOK_BASE = 0.6
+# After an unsatisfied visit or a complaint only 38% of customers still choose the store (seed 002:
+# "忠诚客户容忍度 38%"); owners from away book 40% less (a modelling choice); a customer with two or
+# more maintenance visits at the store is loyal (+0.5 on the log-odds).
+_BOOK_AFTER_BAD = 0.38
+_BOOK_FAR = 0.6
+_BOOK_LOYAL = 0.5
+
+
+@dataclass
+class _Invitations:
+    """The calls made: one entry per due-maintenance call made in the window (hidden truth)."""
+
+    vehicle: list[np.ndarray]
+    call_day: list[np.ndarray]
+    due_day: list[np.ndarray]
+    reached: list[np.ndarray]
+    booked: list[np.ndarray]
+
+
+def _invite(
+    rng: np.random.Generator, cal: _Calendar, fleet: _Fleet, staff: _Staff, v: np.ndarray, now: np.ndarray,
+    anchor: np.ndarray, first: np.ndarray, natural: np.ndarray, bad: np.ndarray, loyal: np.ndarray,
+    log: _Invitations,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Return (day of the next maintenance, booked by the call) for vehicles ``v`` whose next
+    maintenance would naturally come on ``natural``: the store calls them a few days before the
+    due date its DMS computes from ``anchor`` (its last maintenance, or the purchase when
+    ``first``), unless they came before the call; a reached customer may book a visit."""
+    m = v.size
+    W = cal.days
+    km = np.where(first, _REMIND_FIRST_KM, _REMIND_KM)
+    cap = np.where(first, _REMIND_FIRST_DAYS, _REMIND_DAYS)
+    due = anchor + np.floor(np.minimum(cap, km / fleet.kmpd[v]))
+    call = np.floor(due - rng.integers(*_REMIND_LEAD, m)).astype(np.int64)
+    # The team calls the due list as diligently as it calls after a maintenance visit (the 3DC
+    # attempt share of _callbacks_3dc, rising over the window).
+    p_try = 0.82 * (0.86 + 0.14 * np.clip(call / W, 0.0, 1.0))
+    tried = (call > now) & (call < natural) & (call < W) & (rng.random(m) < p_try)
+    ti = np.flatnonzero(tried)
+    # Reaching the customer: the agents' reach, a second attempt after about half the misses (as
+    # for the 3DC callbacks).
+    agent = _pick_agents(rng, staff, np.maximum(call[ti], 0))
+    first_try = rng.random(ti.size) < staff.agent_reach[agent]
+    second_try = ~first_try & (rng.random(ti.size) < 0.55) & (rng.random(ti.size) < 0.78)
+    reached = first_try | second_try
+    reach_day = call[ti] + np.where(second_try, rng.integers(1, 3, ti.size), 0)
+    vv = v[ti]
+    p_book = (
+        _sigmoid(math.log(_BOOK_BASE / (1.0 - _BOOK_BASE)) + fleet.appt[vv] + _BOOK_LOYAL * loyal[ti])
+        * np.where(bad[ti], _BOOK_AFTER_BAD, 1.0)
+        * np.where(fleet.far[vv], _BOOK_FAR, 1.0)
+    )
+    booked = reached & (rng.random(ti.size) < p_book)
+    # The appointment is for a day in the next two weeks.
+    book_day = reach_day + rng.integers(1, 15, ti.size)
+    visit = natural.copy()
+    visit[ti[booked]] = np.minimum(natural[ti[booked]], book_day[booked])
+    out = np.zeros(m, bool)
+    out[ti[booked]] = True
+    seen = (call[ti] >= 0) & (reach_day < W)
+    log.vehicle.append(vv[seen])
+    log.call_day.append(reach_day[seen])
+    log.due_day.append(due[ti][seen].astype(np.int64))
+    log.reached.append(reached[seen])
+    log.booked.append(booked[seen])
+    return visit, out
+
+
 def _simulate_visits(
     rng: np.random.Generator, cal: _Calendar, fleet: _Fleet, staff: _Staff
-) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Return the visits (one entry per work order) and each vehicle's churn reason and day."""
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, _Invitations]:
+    """Return the visits (one entry per work order), each vehicle's churn reason and day, and the
+    due-maintenance calls made."""
     n = len(fleet.model)
     W = cal.days
     pre = fleet.purchase < 0
@@ -622,6 +722,16 @@ def _simulate_visits(
         rng.uniform(5, 60, n),
     )
     n_maint = np.where(first_done, rng.integers(1, 4, n), 0)
+    # What the store knows: its last maintenance of the vehicle (the history before the window is
+    # taken as done here), how many it did, and how the customer felt about the last visit.
+    store_anchor = np.where(first_done, last_maint, fleet.purchase.astype(float))
+    store_maint = n_maint.copy()
+    unhappy = np.zeros(n, bool)
+    calls = _Invitations([], [], [], [], [])
+    next_maint, booked = _invite(
+        rng, cal, fleet, staff, all_v, np.floor(t_last), store_anchor, ~first_done, next_maint, unhappy,
+        store_maint >= 2, calls,
+    )  # fmt: skip
     forced = np.full(n, np.inf)
     prev_adv = np.full(n, -1)
     alive = np.ones(n, bool)
@@ -705,12 +815,13 @@ def _simulate_visits(
         )
         # Some routine maintenance is done at an independent garage, more often after warranty.
         p_skip = fleet.skip[idx] + 0.3 * fleet.sens[idx] * ~under_w
-        elsewhere = (kind == 0) & ~first_visit & (u[:, 1] < p_skip)
+        # A customer who booked on the store's call comes here.
+        elsewhere = (kind == 0) & ~first_visit & ~booked[idx] & (u[:, 1] < p_skip)
         rec = (t >= 0) & ~elsewhere
         if rec.any():
             visits = _visit_experience(
                 rng, cal, fleet, staff, idx[rec], t[rec], stype[rec], (kind == 4)[rec],
-                odo_new[rec], n_maint[idx[rec]], prev_adv[idx[rec]], frac_of,
+                odo_new[rec], n_maint[idx[rec]], prev_adv[idx[rec]], frac_of, (booked[idx] & (kind == 0))[rec],
             )  # fmt: skip
             out.append(visits)
             vr = idx[rec]
@@ -718,6 +829,7 @@ def _simulate_visits(
             forced[vr] = np.where(visits["comeback"], t[rec] + rng.integers(2, 15, vr.size), np.inf)
             # Leaving after this visit: bad experiences, complaints and big bills weigh most.
             o = visits["overall"]
+            unhappy[vr] = (o < _LABEL_CUTS[2]) | visits["complaint"]
             big_bill = (visits["shock"] > 2.5) & (visits["amount"] > 1500)
             comp = np.stack(
                 [
@@ -744,12 +856,23 @@ def _simulate_visits(
         n_maint[mi] += 1
         first_done[mi] = True
         gap = _interval_days(fleet, mi, np.zeros(mi.size, bool)) * fleet.punct[mi]
-        next_maint[mi] = t[is_maint] + gap * np.exp(rng.normal(0, 0.12, mi.size))
+        natural = t[is_maint] + gap * np.exp(rng.normal(0, 0.12, mi.size))
+        here = ~elsewhere[is_maint]
+        store_anchor[mi[here]] = t[is_maint][here]
+        store_maint[mi[here]] += 1
+        next_maint[mi], booked[mi] = _invite(
+            rng, cal, fleet, staff, mi, t[is_maint], store_anchor[mi], np.zeros(mi.size, bool), natural,
+            unhappy[mi], store_maint[mi] >= 2, calls,
+        )  # fmt: skip
         t_last[idx] = t
         odo[idx] = odo_new
 
     visits = {k: np.concatenate([o[k] for o in out]) for k in out[0]} if out else {}
-    return visits, churn_reason, churn_day
+    # Calls are drawn when the maintenance is scheduled; a customer who has left by the call
+    # (a defection, a move, drifting off) declines: lost customers stay lost.
+    for k, veh in enumerate(calls.vehicle):
+        calls.booked[k] = calls.booked[k] & ~((churn_reason[veh] > 0) & (calls.call_day[k] > churn_day[veh]))
+    return visits, churn_reason, churn_day, calls
 
 
 def _visit_experience(
@@ -765,8 +888,10 @@ def _visit_experience(
     n_maint: np.ndarray,
     prev_adv: np.ndarray,
     frac_of: float,
+    invited: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Return what happened at each visit: advisor, bill, waiting, issues and felt scores."""
+    """Return what happened at each visit: advisor, bill, waiting, issues and felt scores;
+    ``invited`` marks maintenance booked on the store's due-maintenance call."""
     m = v.size
     frac = t * frac_of
     model = fleet.model[v]
@@ -778,10 +903,12 @@ def _visit_experience(
     repairish = (stype == _ST_REPAIR) | (stype == _ST_WARRANTY)
     overloaded = (advisor == staff.overloaded) & repairish & (t >= cal.overload_day)
 
-    base_appt = np.array([0.35, 0.30, 0.12, 0.12, 0.08, 0.05])[stype]
-    gain = np.array([0.20, 0.20, 0.10, 0.10, 0.04, 0.02])[stype]
+    # Booked on the customer's own initiative: maintenance as often as repairs, since the store's
+    # due-maintenance calls (invited) now bring the bookings a CS team makes.
+    base_appt = np.array([0.12, 0.12, 0.12, 0.12, 0.08, 0.05])[stype]
+    gain = np.array([0.10, 0.10, 0.10, 0.10, 0.04, 0.02])[stype]
     p_appt = _sigmoid(np.log((base_appt + gain * frac) / (1 - base_appt - gain * frac)) + fleet.appt[v])
-    appointment = rng.random(m) < p_appt
+    appointment = invited | (rng.random(m) < p_appt)
     since_pickup = (t - cal.pickup_day) / 150.0
     pickup = (
         (t >= cal.pickup_day)
@@ -886,6 +1013,7 @@ def _visit_experience(
         "stype": stype,
         "advisor": advisor,
         "appointment": appointment,
+        "invited": invited,
         "pickup": pickup,
         "mileage": mileage,
         "amount": amount,
@@ -995,6 +1123,7 @@ def _praise_weights(vis: dict[str, np.ndarray], sel: np.ndarray, renovated: np.n
 class _StoreFrames:
     service: pd.DataFrame
     callbacks: pd.DataFrame
+    invitations: pd.DataFrame
 
 
 def _simulate_store(cfg: DemoConfig, store: int) -> _StoreFrames:
@@ -1004,7 +1133,7 @@ def _simulate_store(cfg: DemoConfig, store: int) -> _StoreFrames:
     n = max(20, int(round(BASE_VEHICLES * cfg.scale)))
     staff = _staff(rng, store, cal.days)
     fleet = _fleet(rng, cal, n)
-    vis, churn_reason, churn_day = _simulate_visits(rng, cal, fleet, staff)
+    vis, churn_reason, churn_day, calls = _simulate_visits(rng, cal, fleet, staff)
 
     # Vehicle identity.
     global_index = np.arange(n, dtype=np.int64) + store * n
@@ -1012,7 +1141,7 @@ def _simulate_store(cfg: DemoConfig, store: int) -> _StoreFrames:
     purchase_year = purchase_dates.astype("datetime64[Y]").astype(int) + 1970
     model_year = purchase_year - (rng.random(n) < 0.15)
     vins = _vins(rng, fleet.model, model_year, global_index)
-    plates = _plates(rng, n, plate_prefix)
+    plates = _plates(rng, n, plate_prefix, fleet.far)
     owners = _names(rng, n)
     phones = _phones(rng, n)
     # 2% of cars are sold on: later orders carry the new owner.
@@ -1028,7 +1157,26 @@ def _simulate_store(cfg: DemoConfig, store: int) -> _StoreFrames:
     cb7 = _callbacks_7dc(rng, cal, fleet, staff, vins)
     callbacks = pd.concat([cb3, cb7], ignore_index=True)
     callbacks = _finish_callbacks(cfg, cal, callbacks, name, code, plates, owners)
-    return _StoreFrames(service=service, callbacks=callbacks)
+    return _StoreFrames(
+        service=service, callbacks=callbacks, invitations=_invitation_frame(cal, name, calls, vins)
+    )
+
+
+def _invitation_frame(cal: _Calendar, store_name: str, calls: _Invitations, vins: np.ndarray) -> pd.DataFrame:
+    """Return the due-maintenance calls made in the window, by call day (hidden truth, never exported)."""
+    veh = np.concatenate(calls.vehicle) if calls.vehicle else np.zeros(0, np.int64)
+    frame = pd.DataFrame(
+        {
+            "vin": vins[veh],
+            "store": store_name,
+            "call_date": (cal.start + np.concatenate(calls.call_day)).astype("datetime64[s]"),
+            "due_date": (cal.start + np.concatenate(calls.due_day)).astype("datetime64[s]"),
+            "reached": np.concatenate(calls.reached),
+            "booked": np.concatenate(calls.booked),
+            "_vehicle": veh,
+        }
+    )
+    return frame.sort_values(["call_date", "vin"], kind="stable").reset_index(drop=True)
 
 
 # Work orders per store whose visit date is printed impossibly (the import rejects them).
@@ -1094,6 +1242,7 @@ def _service_frame(
             "advisor": np.array(staff.advisors, dtype=object)[vis["advisor"]],
             "is_appointment": vis["appointment"],
             "_vehicle": v + 0,
+            "_invited": vis["invited"],
             "_labour": vis["labour"],
             "_parts": vis["parts"],
             "_wait_min": vis["wait_min"].astype(np.int64),
@@ -1382,7 +1531,8 @@ def _finish_callbacks(
 
 
 def generate(cfg: DemoConfig) -> dict[str, pd.DataFrame]:
-    """Return {"service", "callback"} frames: canonical columns plus hidden truth columns ("_")."""
+    """Return {"service", "callback"} frames (canonical columns plus hidden truth columns, "_") and
+    the hidden "invitation" frame: the due-maintenance calls, which no DMS file carries."""
     if cfg.stores < 1:
         raise UserError("The demo needs at least one store (--stores 1 or more).")
     if not cfg.scale > 0:
@@ -1399,7 +1549,10 @@ def generate(cfg: DemoConfig) -> dict[str, pd.DataFrame]:
     service["_vehicle"] = service["_vehicle"].to_numpy() + offsets
     offsets = np.repeat(np.arange(cfg.stores) * 10_000_000, [len(p.callbacks) for p in parts])
     callbacks["_vehicle"] = callbacks["_vehicle"].to_numpy() + offsets
-    return {"service": service, "callback": callbacks}
+    invitations = pd.concat([p.invitations for p in parts], ignore_index=True)
+    offsets = np.repeat(np.arange(cfg.stores) * 10_000_000, [len(p.invitations) for p in parts])
+    invitations["_vehicle"] = invitations["_vehicle"].to_numpy() + offsets
+    return {"service": service, "callback": callbacks, "invitation": invitations}
 
 
 def labelled_comments(seed: int = 7, n: int | None = None) -> pd.DataFrame:
