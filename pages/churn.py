@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.core.config import settings
+from analytics.core.months import month_ends
 from analytics.domain import churn, churn_model
 from ui.auth import protect, protect_text
 from ui.charts import export_name, show
@@ -22,7 +23,7 @@ if f.month is None:
     st.stop()
 
 cfg = settings()["churn"]
-as_of = churn.month_ends([f.month])[0]
+as_of = month_ends([f.month])[0]
 stores = tuple(f.stores) if f.stores else None
 with st.spinner(t("churn.fitting")):
     shot = fitted(churn.snapshot, as_of, stores)
@@ -41,7 +42,7 @@ else:
         tile.metric(t(key), "—")
         tile.caption(f":gray[{t('kpi_status.insufficient_history', date=gap.isoformat())}]")
 
-trend = load(churn.status_trend, tuple(churn.month_ends(f.months)), stores)
+trend = load(churn.status_trend, tuple(month_ends(f.months)), stores)
 if trend.empty:
     st.info(t("churn_issue15.trend_needs_data"))
 else:

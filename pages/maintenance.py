@@ -6,7 +6,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.core.config import settings
-from analytics.domain import churn, maintenance
+from analytics.core.months import month_ends
+from analytics.domain import maintenance
 from analytics.services import models
 from ui.auth import authorize, can, protect, record
 from ui.charts import COLORS, MUTED, export_name, show
@@ -24,7 +25,7 @@ if f.month is None:
 
 cfg = settings()["maintenance"]
 # As of the end of the month picked in the sidebar (the last data day for the newest month).
-month_end = churn.month_ends([f.month])[0]
+month_end = month_ends([f.month])[0]
 with st.spinner(t("maintenance.fitting", as_of=month_end.isoformat())):
     shot = fitted(maintenance.snapshot, month_end)
 as_of = shot.as_of.isoformat()

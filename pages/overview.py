@@ -3,7 +3,8 @@
 import streamlit as st
 
 from analytics.core import formatting
-from analytics.domain import kpi, overview, satisfaction
+from analytics.core.months import month_label, parse_month, shift_month
+from analytics.domain import overview, satisfaction
 from ui.data import load
 from ui.formatting import LOWER_IS_BETTER, kpi_delta, kpi_value, metric_params
 from ui.i18n import t
@@ -21,7 +22,7 @@ deck_button(f.month, f.stores, f.lang)
 data = load(overview.overview, f.month, f.stores)
 why = load(overview.why_tables, f.month, f.stores)
 report, series = data["report"], data["series"]
-PREVIOUS = kpi.month_label(kpi.shift_month(kpi.parse_month(f.month), -1))
+PREVIOUS = month_label(shift_month(parse_month(f.month), -1))
 # The deck's headline, in the same words: targets met, missed, pending and not judged alike.
 st.info(overview.headline(report, f.lang))
 

@@ -13,6 +13,7 @@ from pptx.enum.chart import XL_CHART_TYPE
 
 from analytics.cli import main
 from analytics.core.config import settings
+from analytics.core.months import month_ends
 from analytics.domain import churn, churn_model, kpi, overview, satisfaction
 from analytics.reports import deck
 from analytics.store import db
@@ -145,7 +146,7 @@ def test_kpi_table_shows_the_report_with_target_status(built):
 
 def test_churn_slide_counts_and_trend_match_the_churn_module(built):
     con, data = built["con"], built["data"]
-    as_of = churn.month_ends([MONTH])[0]
+    as_of = month_ends([MONTH])[0]
     counts = churn.status_counts(con, as_of)
     pres = Presentation(io.BytesIO(built["zh"]))
     trend_chart, reasons_chart = _charts(pres.slides[7])

@@ -8,6 +8,7 @@ import pytest
 
 from analytics import cli
 from analytics.core.errors import UserError
+from analytics.core.months import month_end, parse_month, shift_month
 from analytics.domain import churn, kpi, schedule
 
 
@@ -310,11 +311,11 @@ def test_report_command_has_help(capsys):
 
 
 def test_parse_month_rejects_other_forms():
-    assert kpi.parse_month("2024-02") == date(2024, 2, 1)
-    assert kpi.shift_month(date(2024, 1, 1), -12) == date(2023, 1, 1)
-    assert kpi.month_end(date(2024, 2, 1)) == date(2024, 2, 29)
+    assert parse_month("2024-02") == date(2024, 2, 1)
+    assert shift_month(date(2024, 1, 1), -12) == date(2023, 1, 1)
+    assert month_end(date(2024, 2, 1)) == date(2024, 2, 29)
     with pytest.raises(UserError):
-        kpi.parse_month("2024-6")
+        parse_month("2024-6")
 
 
 def test_one_thirteen_month_count_serves_report_and_series(kpi_con):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.domain import kpi
+from analytics.core.months import month_end, parse_month
 from analytics.domain import satisfaction as sat
 from analytics.store import db
 from ui.charts import MUTED
@@ -36,8 +36,8 @@ def _specs(at: AppTest) -> dict[str, dict]:
 def _followups(demo_db: Path, month: str):
     # The same configuration as the app's connection, so DuckDB shares the open database.
     con = db.connect(demo_db)
-    first = kpi.parse_month(month)
-    return sat.followup_list(con, first, kpi.month_end(first))
+    first = parse_month(month)
+    return sat.followup_list(con, first, month_end(first))
 
 
 def _table(at: AppTest):

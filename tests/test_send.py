@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from pptx import Presentation
 
+from analytics.core.months import month_label, parse_month, shift_month
 from analytics.domain import kpi
 from analytics.reports import notify
 from analytics.store import db
@@ -167,9 +168,7 @@ def test_the_robot_kind_is_told_from_its_url(url: str, kind: str):
 
 
 def _series(rates: list[tuple[int, int]], provisional_last: bool = False) -> pd.DataFrame:
-    months = [
-        kpi.month_label(kpi.shift_month(kpi.parse_month(MONTH), -k)) for k in range(len(rates) - 1, -1, -1)
-    ]
+    months = [month_label(shift_month(parse_month(MONTH), -k)) for k in range(len(rates) - 1, -1, -1)]
     return pd.DataFrame(
         {
             "month": months,

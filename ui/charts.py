@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from analytics.domain import facts, kpi
+from analytics.core.months import month_end, parse_month
+from analytics.domain import facts
 from analytics.reports import chart_export
 from ui.data import load
 from ui.i18n import lang, t
@@ -132,8 +133,8 @@ def scope_note() -> str:
     month = st.session_state.get("month")
     as_of = last
     if month and re.fullmatch(r"\d{4}-\d{2}", str(month)):
-        month_end = kpi.month_end(kpi.parse_month(str(month))).isoformat()
-        as_of = min(month_end, last) if last else month_end
+        last_day = month_end(parse_month(str(month))).isoformat()
+        as_of = min(last_day, last) if last else last_day
     return t("chart.scope", stores=stores, as_of=as_of)
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.core.config import settings
-from analytics.domain import kpi
+from analytics.core.months import parse_month
 from analytics.domain import satisfaction as sat
 from ui.charts import BAD, GOOD, MUTED, NEUTRAL
 from ui.formatting import format_ratio, kpi_value
@@ -48,8 +48,8 @@ def month_axis(months: list[str]) -> dict:
         "type": "date",
         "tickformat": "%Y-%m",
         "dtick": f"M{step}",
-        "tick0": kpi.parse_month(end).isoformat(),
-        "range": [(kpi.parse_month(start) - pad).isoformat(), (kpi.parse_month(end) + pad).isoformat()],
+        "tick0": parse_month(end).isoformat(),
+        "range": [(parse_month(start) - pad).isoformat(), (parse_month(end) + pad).isoformat()],
         "title": None,
     }
 

@@ -10,7 +10,8 @@ from analytics.cli import add_db_option
 from analytics.core.config import db_path, settings
 from analytics.core.errors import UserError
 from analytics.core.i18n import LANGUAGES
-from analytics.domain import facts, kpi
+from analytics.core.months import month_label, parse_month
+from analytics.domain import facts
 from analytics.reports.deck import (
     deck_data,
     deck_slides,
@@ -33,7 +34,7 @@ def _cmd_deck(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".pptx":
         raise UserError(f"--out {args.out}: the deck is written as a .pptx file.")
-    month = kpi.month_label(kpi.parse_month(args.month))
+    month = month_label(parse_month(args.month))
     started = time.perf_counter()
     con = db.connect(target, read_only=True)
     try:

@@ -11,16 +11,9 @@ from typing import Any
 from analytics.cli import add_db_option
 from analytics.core.config import db_path
 from analytics.core.errors import UserError
-from analytics.devtools.demo import (
-    DEFAULT_FILES_DIR,
-    DemoConfig,
-    build_demo,
-)
+from analytics.devtools import demo
 from analytics.services import views
 from analytics.store import audit, db
-
-# ---------------------------------------------------------------------------------------------
-# Command line.
 
 
 def _db_holds_data(path: Path) -> tuple[int, int] | None:
@@ -55,7 +48,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         raise UserError(
             "--scale must be a positive number up to 100 (1 gives about 10,000 vehicles per store)."
         )
-    cfg = DemoConfig(seed=args.seed, stores=args.stores, scale=args.scale, end=args.end)
+    cfg = demo.DemoConfig(seed=args.seed, stores=args.stores, scale=args.scale, end=args.end)
     path = db_path(args.db)
     if args.force:
         for p in (path, Path(f"{path}.wal")):
@@ -73,7 +66,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"[{fraction:4.0%}] {message}", flush=True)
 
-    summary = build_demo(
+    summary = demo.build_demo(
         path,
         cfg,
         files_dir=Path(args.files_dir) if args.files_dir else None,
@@ -134,7 +127,7 @@ def add_commands(sub: Any) -> None:
         "--end", type=_parse_end, default=date(2026, 10, 31), help="last day of the data, YYYY-MM-DD"
     )
     p.add_argument(
-        "--files-dir", metavar="DIR", help=f"where to write the DMS files (default {DEFAULT_FILES_DIR})"
+        "--files-dir", metavar="DIR", help=f"where to write the DMS files (default {demo.DEFAULT_FILES_DIR})"
     )
     p.add_argument("--csv-only", action="store_true", help="write callbacks as CSV instead of XLSX (faster)")
     p.add_argument("--force", action="store_true", help="delete the database file first if it holds data")

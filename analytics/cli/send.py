@@ -9,7 +9,8 @@ from analytics.core.auth import read_secrets
 from analytics.core.config import db_path, settings
 from analytics.core.errors import UserError
 from analytics.core.i18n import LANGUAGES, text
-from analytics.domain import facts, kpi
+from analytics.core.months import month_label, parse_month
+from analytics.domain import facts
 from analytics.reports import deck
 from analytics.reports.notify import (
     _recipients,
@@ -41,7 +42,7 @@ def _cmd_send(args: argparse.Namespace) -> int:
         raise UserError(
             f"There is no database at {target}; build the demo (python -m analytics demo) or import files first."
         )
-    month = kpi.month_label(kpi.parse_month(args.month))
+    month = month_label(parse_month(args.month))
     secrets = read_secrets(secrets_path(args.secrets))
     smtp = check_smtp(secrets["smtp"]) if secrets.get("smtp") else None
     webhook = dict(secrets.get("webhook") or {}) or None

@@ -11,6 +11,7 @@ from typing import Any
 
 from analytics.cli import add_db_option
 from analytics.core.errors import UserError
+from analytics.core.months import parse_month
 from analytics.domain.themes import SIDES, monthly_themes, read_texts, themes_of_texts
 from analytics.domain.themes.corpora import (
     LABEL_RULES,
@@ -22,7 +23,6 @@ from analytics.domain.themes.corpora import (
     read_table,
     sentiment_texts,
 )
-from analytics.domain.themes.monthly import _parse_month
 from analytics.reports.export import write_table
 from analytics.store import db
 
@@ -59,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError("--k must be at least 1.")
     if args.file:
         return _run_file(args)
-    _parse_month(args.month)
+    parse_month(args.month)
     con = db.connect(args.db)
     try:
         result = monthly_themes(con, args.month, args.side, args.store, k=args.k)

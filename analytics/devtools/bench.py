@@ -41,9 +41,10 @@ import duckdb
 
 from analytics import ingest
 from analytics.core.errors import UserError
+from analytics.core.months import month_end, parse_month
 from analytics.devtools import bench_browser, themes_bench
 from analytics.devtools.demo import DemoConfig, build_demo, generate, write_dms_files
-from analytics.domain import churn, facts, kpi, maintenance, themes
+from analytics.domain import churn, facts, maintenance, themes
 from analytics.services import marts, views
 from analytics.store import db
 
@@ -475,7 +476,7 @@ def run(
             progress("models: training and scoring")
             con = db.connect(path, read_only=True)
             try:
-                result["models"] = model_times(con, kpi.month_end(kpi.parse_month(months[0])))
+                result["models"] = model_times(con, month_end(parse_month(months[0])))
             finally:
                 con.close()
     if "browser" not in skip:

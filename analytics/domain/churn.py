@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
@@ -547,13 +547,3 @@ def model_card(model: churn_model.ChurnModel | None) -> dict[str, Any]:
     else:
         card["backtest"] = None
     return card
-
-
-def month_ends(months: Sequence[str]) -> list[date]:
-    """Return the last day of each YYYY-MM month."""
-    out = []
-    for month in months:
-        first = datetime.strptime(month, "%Y-%m").date()
-        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-        out.append(following - timedelta(days=1))
-    return out

@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from analytics.core.config import settings
 from analytics.core.errors import UserError
+from analytics.core.months import month_end, month_end_on_or_before, shift_month
 from analytics.domain import kpi, schedule
 from analytics.domain.model_matrix import binnable
 from analytics.store import queries
@@ -184,16 +185,9 @@ def outcomes(con: duckdb.DuckDBPyConnection, snapshots: pd.DataFrame) -> pd.Seri
     return (~marked["returned"].astype("boolean").fillna(False).astype(bool)).set_axis(snapshots.index)
 
 
-def month_end_on_or_before(day: date) -> date:
-    """Return the last day of the month of ``day`` when ``day`` is that day, else of the month before."""
-    following = day + timedelta(days=1)
-    return day if following.month != day.month else day.replace(day=1) - timedelta(days=1)
-
-
 def _months_back(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 - months
-    first_of_next = date(index // 12 + (index % 12 + 1) // 12, (index % 12 + 1) % 12 + 1, 1)
-    return first_of_next - timedelta(days=1)
+    """Return the last day of the month ``months`` before ``day``'s month."""
+    return month_end(shift_month(day.replace(day=1), -months))
 
 
 def training_cutoffs(first_day: date, known_end: date) -> list[date]:

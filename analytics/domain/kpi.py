@@ -12,7 +12,6 @@ a fall to zero.
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
@@ -23,7 +22,7 @@ import pandas as pd
 
 from analytics.core import formatting, i18n, memo
 from analytics.core.config import settings
-from analytics.core.errors import UserError
+from analytics.core.months import month_end, month_label, parse_month, shift_month
 from analytics.domain import schedule
 from analytics.store import queries
 
@@ -56,34 +55,6 @@ _TABLE_HEADERS: dict[str, tuple[str, ...]] = {
     for lang in i18n.LANGUAGES
 }
 _STATUS_HEADER: dict[str, str] = {lang: i18n.text("kpi_status.header", lang) for lang in i18n.LANGUAGES}
-
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-def parse_month(text: str | date) -> date:
-    """Return the first day of the month named ``YYYY-MM`` (or of the date's month)."""
-    if isinstance(text, date):
-        return text.replace(day=1)
-    match = _MONTH.match(text.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise UserError(f"'{text}' is not a month; write it as YYYY-MM, for example 2024-06.")
-    return date(int(match.group(1)), int(match.group(2)), 1)
-
-
-def shift_month(month: date, months: int) -> date:
-    """Return the first day of the month ``months`` after (negative: before) ``month``."""
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_end(month: date) -> date:
-    """Return the last day of ``month``'s calendar month."""
-    return shift_month(month.replace(day=1), 1) - timedelta(days=1)
-
-
-def month_label(month: date) -> str:
-    """Return ``YYYY-MM`` for a date."""
-    return f"{month.year:04d}-{month.month:02d}"
 
 
 def sql_params(stores: list[str] | None = None) -> dict[str, Any]:

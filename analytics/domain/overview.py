@@ -21,6 +21,7 @@ import pandas as pd
 
 from analytics.core import formatting, i18n
 from analytics.core.config import settings
+from analytics.core.months import month_end, parse_month, shift_month
 from analytics.domain import kpi, satisfaction
 from analytics.store import queries
 
@@ -56,7 +57,7 @@ BREAKDOWN_COLUMNS: list[str] = [
 
 def month_as_of(con: duckdb.DuckDBPyConnection, month: str | date) -> date:
     """Return the day a month's lists are seen from: its last day, or the data's end if earlier."""
-    last = kpi.month_end(kpi.parse_month(month))
+    last = month_end(parse_month(month))
     data_end = queries.run(con, "data_end", {})["data_end"].iloc[0]
     if pd.isna(data_end):
         return last
@@ -69,9 +70,9 @@ def month_rows(
     """Return the row-level frames behind the KPIs of ``month`` and the month before, each with a ``period``
     column (``before``/``after``): ``orders``, ``callbacks``, ``vehicles`` (the active base at each
     month end) and ``due`` (the vehicles falling due in each month)."""
-    after = kpi.parse_month(month)
-    before = kpi.shift_month(after, -1)
-    params = {**kpi.sql_params(stores), "start": before, "end": kpi.month_end(after)}
+    after = parse_month(month)
+    before = shift_month(after, -1)
+    params = {**kpi.sql_params(stores), "start": before, "end": month_end(after)}
 
     def period(values: Any) -> list[str]:
         return ["after" if pd.Timestamp(v).date() >= after else "before" for v in values]
@@ -82,7 +83,7 @@ def month_rows(
     calls = calls.assign(
         period=period(calls["month"]), net=calls["promoter"].astype(int) - calls["detractor"].astype(int)
     )
-    ends = [kpi.month_end(before), kpi.month_end(after)]
+    ends = [month_end(before), month_end(after)]
     vehicles = queries.run(con, "kpi_vehicle_rows", {**kpi.sql_params(stores), "as_of_dates": ends})
     vehicles = vehicles.assign(
         period=period(vehicles["as_of"]),
@@ -319,9 +320,9 @@ def open_followups(
 ) -> pd.DataFrame:
     """Return the follow-up list of ``month`` (callbacks dated in the month that need a follow-up) as known on
     ``month_as_of``: the one definition behind the overview's red flag, the satisfaction page and the deck."""
-    first = kpi.parse_month(month)
+    first = parse_month(month)
     as_of = month_as_of(con, first)
-    return satisfaction.followup_list(con, first, kpi.month_end(first), stores, as_of)
+    return satisfaction.followup_list(con, first, month_end(first), stores, as_of)
 
 
 def why_tables(
@@ -360,7 +361,7 @@ def overview(
         "report": kpi.report(con, month, stores, counts=counts),
         "series": kpi.monthly_series(con, stores, 12, month, counts=counts),
         "changes": changes,
-        "red_flags": satisfaction.red_flags(con, as_of, stores, since=kpi.parse_month(month)),
+        "red_flags": satisfaction.red_flags(con, as_of, stores, since=parse_month(month)),
         "as_of": as_of,
         # issue 14: KPI -> i18n key of why it has no value (a field the data lack), see kpi.missing_fields.
         "missing": kpi.missing_fields(con),

@@ -21,6 +21,7 @@ import pandas as pd
 from analytics.core import formatting, i18n, stats
 from analytics.core.config import settings
 from analytics.core.errors import UserError
+from analytics.core.months import month_end, month_label, parse_month, shift_month
 from analytics.domain import kpi
 from analytics.store import db, queries
 
@@ -92,7 +93,7 @@ def _month_range(
             return None
         start = start if start is not None else row[0].date()
         end = end if end is not None else row[1].date()
-    first, last = kpi.parse_month(start), kpi.parse_month(end)
+    first, last = parse_month(start), parse_month(end)
     if last < first:
         raise UserError("The period ends before it starts; pick an end month after the start month.")
     return first, last
@@ -103,7 +104,7 @@ def _months(first: date, last: date) -> list[date]:
     month = first
     while month <= last:
         out.append(month)
-        month = kpi.shift_month(month, 1)
+        month = shift_month(month, 1)
     return out
 
 
@@ -145,7 +146,7 @@ def monthly_satisfaction(
     counts = queries.run(con, "monthly_callback_kpis", {**kpi.sql_params(stores), "months": _months(*span)})
     frame = pd.DataFrame(
         {
-            "month": [kpi.month_label(pd.Timestamp(m).date()) for m in counts["month"]],
+            "month": [month_label(pd.Timestamp(m).date()) for m in counts["month"]],
             "n": counts["scored"].astype(int),
             "satisfied": counts["satisfied"].astype(int),
             "nps_n": counts["recommend_n"].astype(int),
@@ -169,7 +170,7 @@ def monthly_satisfaction(
 
 
 def _period_params(stores: list[str] | None, first: date, last: date) -> dict[str, Any]:
-    return {**kpi.sql_params(stores), "start": first, "end": kpi.month_end(last)}
+    return {**kpi.sql_params(stores), "start": first, "end": month_end(last)}
 
 
 def dimension_scores(
@@ -184,7 +185,7 @@ def dimension_scores(
         return pd.DataFrame(columns=["month", "dimension", "mean", "n"])
     frame = queries.run(con, "monthly_dimension_scores", _period_params(stores, *span))
     return frame.assign(
-        month=[kpi.month_label(pd.Timestamp(m).date()) for m in frame["month"]], n=frame["n"].astype(int)
+        month=[month_label(pd.Timestamp(m).date()) for m in frame["month"]], n=frame["n"].astype(int)
     ).reset_index(drop=True)
 
 
@@ -276,9 +277,9 @@ def driver_window(month: str | date) -> tuple[str, str]:
     """Return the months (``YYYY-MM``, first and last) the dissatisfaction drivers are computed over for
     ``month``: the ``deck.driver_months`` months ending with it, on the satisfaction page and in the deck
     alike (one month of a single store holds too few unsatisfied answers to rank five dimensions)."""
-    last = kpi.parse_month(month)
-    first = kpi.shift_month(last, -(int(settings()["deck"]["driver_months"]) - 1))
-    return kpi.month_label(first), kpi.month_label(last)
+    last = parse_month(month)
+    first = shift_month(last, -(int(settings()["deck"]["driver_months"]) - 1))
+    return month_label(first), month_label(last)
 
 
 def breakdown(
@@ -443,8 +444,8 @@ def what_changed(
     ``counts`` may pass ``kpi.counts_by_month`` already computed for the same stores.
     """
     cfg = settings()["kpi"]
-    after = kpi.parse_month(month)
-    before = kpi.shift_month(after, -1)
+    after = parse_month(month)
+    before = shift_month(after, -1)
     counts = kpi.ensure_counts(con, [before, after], stores, counts)
     now, prev = kpi.kpis_from_counts(counts[after]), kpi.kpis_from_counts(counts[before])
     items: list[dict[str, Any]] = []

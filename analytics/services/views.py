@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from analytics.core.months import month_ends
 from analytics.domain import churn, facts, maintenance, overview, quality, themes
 from analytics.domain import satisfaction as sat
 from analytics.services import marts
@@ -26,7 +27,7 @@ RETENTION_GROUP = "model"
 def page_calls(month: str, months: Sequence[str], stores: list[str] | None) -> list[Call]:
     """Return the expensive calls of every page for one month, trend window and store choice."""
     start, end = months[0], month
-    as_of = churn.month_ends([month])[0]
+    as_of = month_ends([month])[0]
     churn_stores = tuple(stores) if stores else None
     driver_start, driver_end = sat.driver_window(month)
     return [
@@ -44,7 +45,7 @@ def page_calls(month: str, months: Sequence[str], stores: list[str] | None) -> l
         month_comments_call(month, "praise", stores),
         month_comments_call(month, "complaint", stores),
         call_of(churn.snapshot, as_of, churn_stores),
-        call_of(churn.status_trend, tuple(churn.month_ends(months)), churn_stores),
+        call_of(churn.status_trend, tuple(month_ends(months)), churn_stores),
         call_of(churn.retention_curve, as_of, RETENTION_GROUP, churn_stores),
         call_of(churn.retention_rates, as_of, RETENTION_GROUP, churn_stores),
         # one model for the group: the same call for every store choice

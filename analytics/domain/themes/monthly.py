@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,8 +17,10 @@ if TYPE_CHECKING:
     # here but only fitting a model needs it, so it is imported where a model is fitted.
     pass
 from analytics.core import memo, stats
+from analytics.core import months as calendar_months
 from analytics.core.config import settings
 from analytics.core.errors import UserError
+from analytics.core.months import parse_month, shift_month
 from analytics.domain.themes import polarity
 from analytics.domain.themes.discovery import SPECIAL_LABELS, ThemeModel, _Detail, _detail, mine
 from analytics.domain.themes.lexicon import (
@@ -69,28 +70,13 @@ QUOTE_OVERLAP = 0.6
 QUOTE_CANDIDATES = 200
 
 
-def _parse_month(month: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{4})-(\d{2})", month.strip()) if isinstance(month, str) else None
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise UserError(f"The month {month!r} is not of the form YYYY-MM, e.g. 2024-05.")
-    return int(match.group(1)), int(match.group(2))
-
-
-def _shift(year: int, month: int, delta: int) -> tuple[int, int]:
-    index = year * 12 + (month - 1) + delta
-    return index // 12, index % 12 + 1
-
-
 def _months(month: str, months_back: int) -> list[str]:
     """Return the months from ``months_back`` before ``month`` up to it, oldest first."""
-    year, mon = _parse_month(month)
-    return [f"{y:04d}-{m:02d}" for y, m in (_shift(year, mon, d) for d in range(-months_back, 1))]
+    return calendar_months.months_back(month, months_back)
 
 
 def _bounds(months: list[str]) -> dict[str, date]:
-    first_y, first_m = _parse_month(months[0])
-    last_y, last_m = _shift(*_parse_month(months[-1]), 1)
-    return {"start": date(first_y, first_m, 1), "end": date(last_y, last_m, 1)}
+    return {"start": parse_month(months[0]), "end": shift_month(parse_month(months[-1]), 1)}
 
 
 def _check_side(side: str) -> None:

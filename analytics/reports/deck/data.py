@@ -12,6 +12,7 @@ import pandas as pd
 
 from analytics.core.config import settings
 from analytics.core.errors import UserError
+from analytics.core.months import month_ends, month_label, parse_month, shift_month
 from analytics.domain import churn, churn_model, kpi, maintenance, overview, satisfaction, themes
 
 Progress = Callable[[float, str], None]
@@ -76,7 +77,7 @@ class DeckData:
 
 
 def _months_back(month: date, count: int) -> list[date]:
-    return [kpi.shift_month(month, -k) for k in range(count - 1, -1, -1)]
+    return [shift_month(month, -k) for k in range(count - 1, -1, -1)]
 
 
 def churn_reason_counts(vehicles: pd.DataFrame) -> pd.DataFrame:
@@ -124,8 +125,8 @@ def deck_data(
     (about 15 s on a store's three years) when none is saved for this data version and month.
     """
     cfg = settings()["deck"]
-    first = kpi.parse_month(month)
-    label = kpi.month_label(first)
+    first = parse_month(month)
+    label = month_label(first)
     window = _months_back(first, int(cfg["trend_months"]))
     progress(0.05, "kpis")
     summary = overview.overview(con, label, stores)
@@ -144,11 +145,11 @@ def deck_data(
     progress(0.5, "complaints")
     complaint = themes.monthly_themes(con, label, "complaint", stores)
     progress(0.65, "churn")
-    churn_as_of = churn.month_ends([label])[0]
-    trend = churn.status_trend(con, churn.month_ends([kpi.month_label(m) for m in window]), stores)
+    churn_as_of = month_ends([label])[0]
+    trend = churn.status_trend(con, month_ends([month_label(m) for m in window]), stores)
     vehicles = churn.churn_list(churn_model.features(con, [churn_as_of], stores), None, churn_as_of)
     progress(0.75, "maintenance")
-    following = kpi.shift_month(first, 1)
+    following = shift_month(first, 1)
     due = _with_models(con, kpi.due_vehicles(con, following, stores))
     figures: MaintenanceFigures | None = None
     note = ""
@@ -185,7 +186,7 @@ def deck_data(
         churn_trend=trend,
         churn_reasons=churn_reason_counts(vehicles),
         due_next=due,
-        next_month=kpi.month_label(following),
+        next_month=month_label(following),
         maintenance=figures,
         maintenance_note=note,
     )

@@ -14,6 +14,7 @@ from analytics.core.auth import mask_text
 from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.i18n import LANGUAGES, text
+from analytics.core.months import month_label
 from analytics.domain import kpi, overview, satisfaction, themes
 from analytics.reports.deck.data import DeckData
 
@@ -433,7 +434,7 @@ def _signed(value: int) -> str:
 
 def _churn_slide(d: DeckData, lang: str) -> Slide:
     trend = d.churn_trend
-    months = [kpi.month_label(m) for m in trend["as_of"]]
+    months = [month_label(m) for m in trend["as_of"]]
     line = Chart(
         "churn-trend",
         "line",
