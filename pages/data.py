@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import audit, facts, ingest, quality
 from analytics.errors import UserError
 from ui.auth import authorize, can, current_user, protect, record
-from ui.data import clear_caches, cursor, load
+from ui.data import clear_caches, load, reading, writing
 from ui.formatting import plain
 from ui.i18n import t
 from ui.state import filters
@@ -37,7 +37,8 @@ def import_tab() -> None:
             if st.button(t("data.demo_button"), type="primary", key="build_demo") and authorize("demo"):
                 from analytics import demo  # on click: the generator takes a second to load
 
-                result = demo.build_into(cursor(), progress=progress_bar(t("data.demo_button")))
+                with writing() as cur:
+                    result = demo.build_into(cur, progress=progress_bar(t("data.demo_button")))
                 clear_caches()
                 record("import", {"file": "demo", "kind": "demo", "inserted": result["sizes"]})
                 st.success(
@@ -109,7 +110,8 @@ def import_tab() -> None:
                 key=f"save_map_{number}",
             )
             try:
-                plan = ingest.plan_import(cursor(), raw, kind, {"kind": kind, "columns": mapping})
+                with reading() as cur:
+                    plan = ingest.plan_import(cur, raw, kind, {"kind": kind, "columns": mapping})
             except UserError as exc:
                 st.error(t("data.refused", file=plain(upload.name), reason=plain(exc)))
                 continue
@@ -146,15 +148,16 @@ def import_tab() -> None:
                 t("data.import_button", file=plain(upload.name)), type="primary", key=f"import_{number}"
             ) and authorize("import"):
                 try:
-                    result = ingest.import_file(
-                        cursor(),
-                        content,
-                        file_name=upload.name,
-                        kind=kind,
-                        mapping={"kind": kind, "columns": mapping},
-                        who=current_user().username,
-                        progress=progress_bar(t("data.importing", file=plain(upload.name))),
-                    )
+                    with writing() as cur:
+                        result = ingest.import_file(
+                            cur,
+                            content,
+                            file_name=upload.name,
+                            kind=kind,
+                            mapping={"kind": kind, "columns": mapping},
+                            who=current_user().username,
+                            progress=progress_bar(t("data.importing", file=plain(upload.name))),
+                        )
                 except UserError as exc:
                     st.error(t("data.refused", file=plain(upload.name), reason=plain(exc)))
                 else:
@@ -194,9 +197,9 @@ if can().see_audit:
     with tabs[3]:
         st.caption(t("data.audit_caption"))
         # Read afresh on every run (the log grows without a data version change); shown as text.
-        st.dataframe(
-            audit.readable(audit.entries(cursor(), 500)), hide_index=True, width="stretch", key="audit_log"
-        )
+        with reading() as cur:
+            entries = audit.entries(cur, 500)
+        st.dataframe(audit.readable(entries), hide_index=True, width="stretch", key="audit_log")
 
 
 with tab_import:
@@ -219,7 +222,8 @@ with tab_history:
                 "rollback"
             ):
                 try:
-                    outcome = ingest.rollback(cursor(), int(chosen))
+                    with writing() as cur:
+                        outcome = ingest.rollback(cur, int(chosen))
                 except UserError as exc:
                     st.error(plain(exc))
                 else:

@@ -9,7 +9,7 @@ from analytics import churn, maintenance
 from analytics.config import settings
 from ui.auth import authorize, can, protect, record
 from ui.charts import COLORS, MUTED, export_name, show
-from ui.data import cursor
+from ui.data import writing
 from ui.i18n import lang, t
 from ui.resources import fitted, forget_fitted
 from ui.state import filters
@@ -348,9 +348,10 @@ with tab_card:
         and authorize("retrain")
     ):
         bar = progress_bar(t("maintenance.training"))
-        fresh = maintenance.retrain(
-            cursor(), month_end, progress=lambda share, step: bar(share, t(f"maintenance.step.{step}"))
-        )
+        with writing() as cur:
+            fresh = maintenance.retrain(
+                cur, month_end, progress=lambda share, step: bar(share, t(f"maintenance.step.{step}"))
+            )
         forget_fitted()
         record("retrain", {"data_version": fresh.data_version, "seconds": round(fresh.train_seconds, 1)})
         st.toast(t("maintenance.retrained", seconds=f"{fresh.train_seconds:.0f}"))
