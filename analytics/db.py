@@ -436,12 +436,30 @@ def damaged(target: str | os.PathLike[str], exc: BaseException) -> DatabaseDamag
     return None
 
 
+# A writer that finds the file held says so beside it, touching the flag at every try (at least
+# once a second); a flag older than this was left by a writer that is gone.
+_WANTED_FRESH_SECONDS = 5.0
+
+
+def _wanted_flag(target: Path) -> Path:
+    return target.with_name(f"{target.name}.write-wanted")
+
+
+def write_wanted(path: str | os.PathLike[str]) -> bool:
+    """Return whether another program is waiting to open the database for writing (a fresh flag beside it)."""
+    try:
+        age = time.time() - _wanted_flag(Path(path)).stat().st_mtime
+    except OSError:
+        return False
+    return age < _WANTED_FRESH_SECONDS
+
+
 def connect(
     path: str | os.PathLike[str] | None = None,
     *,
     read_only: bool = False,
     wait: float | None = None,
-    on_wait: Callable[[DatabaseLocked], None] | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open the database (``--db``, ``ANALYTICS_DB`` or the default) and bring its schema up to date.
 
@@ -456,27 +474,38 @@ def connect(
     limit = lock_wait_seconds() if wait is None else wait
     deadline = time.monotonic() + limit
     pause = 0.05
-    told = False
-    while True:
-        try:
-            con = duckdb.connect(str(target), read_only=read_only)
-            break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
+    told = wanted = False
+    try:
+        while True:
+            try:
+                con = duckdb.connect(str(target), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise damaged(target, exc) or UserError(
+                        f"The database {target} cannot be opened: {exc}"
+                    ) from exc
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _locked(target, exc, waited=limit) from exc
+                if not read_only:
+                    # A dashboard's readers let a waiting writer in (``write_wanted``, ``Handles``).
+                    with contextlib.suppress(OSError):
+                        _wanted_flag(target).touch()
+                        wanted = True
+                if on_wait is not None and not told:
+                    on_wait()
+                    told = True
+                # Jittered, so that two programs waiting for the same file do not retry in step.
+                time.sleep(min(left, pause * random.uniform(0.5, 1.5)))  # noqa: S311 - timing, not secrecy
+                pause = min(pause * 2, 1.0)
+            except duckdb.Error as exc:
                 raise damaged(target, exc) or UserError(
                     f"The database {target} cannot be opened: {exc}"
                 ) from exc
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise _locked(target, exc, waited=limit) from exc
-            if on_wait is not None and not told:
-                on_wait(_locked(target, exc))
-                told = True
-            # Jittered, so that two programs waiting for the same file do not retry in step.
-            time.sleep(min(left, pause * random.uniform(0.5, 1.5)))  # noqa: S311 - timing, not secrecy
-            pause = min(pause * 2, 1.0)
-        except duckdb.Error as exc:
-            raise damaged(target, exc) or UserError(f"The database {target} cannot be opened: {exc}") from exc
+    finally:
+        if wanted:
+            _wanted_flag(target).unlink(missing_ok=True)
     if not read_only:
         try:
             migrate(con)
@@ -517,17 +546,13 @@ class Handles:
         self._mine = threading.local()
 
     @contextmanager
-    def reading(
-        self, on_wait: Callable[[DatabaseLocked], None] | None = None
-    ) -> Iterator[duckdb.DuckDBPyConnection]:
+    def reading(self, on_wait: Callable[[], None] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """Yield a cursor for reading (on a read-only handle unless a writer of this process is at work)."""
         with self._lend(False, on_wait) as cur:
             yield cur
 
     @contextmanager
-    def writing(
-        self, on_wait: Callable[[DatabaseLocked], None] | None = None
-    ) -> Iterator[duckdb.DuckDBPyConnection]:
+    def writing(self, on_wait: Callable[[], None] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """Yield a cursor on a writable handle (the caller makes its transactions, e.g. ``write_transaction``)."""
         with self._lend(True, on_wait) as cur:
             yield cur
@@ -537,13 +562,16 @@ class Handles:
             return self._con is None or self._writable
         if self._writers_waiting:
             return False  # a waiting writer goes first, or readers could keep it out for ever
-        return self._con is None or not self._writable or self._writers > 0
+        if self._writable:
+            return self._writers > 0
+        # Another program waiting to write goes first too: this process's readers give the file
+        # back as soon as they are done and open it again after that writer.
+        return not write_wanted(self.path)
 
     @contextmanager
-    def _lend(
-        self, write: bool, on_wait: Callable[[DatabaseLocked], None] | None
-    ) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _lend(self, write: bool, on_wait: Callable[[], None] | None) -> Iterator[duckdb.DuckDBPyConnection]:
         depth: int = getattr(self._mine, "depth", 0)
+        told = False
         with self._cond:
             if depth:
                 if write and not self._writable:
@@ -557,9 +585,13 @@ class Handles:
                             and self._users == 0
                             and (write or not self._writers_waiting)
                         ):
-                            self._close()  # idle in the other mode: reopen in this one
+                            self._close()  # idle, and in the other mode or wanted elsewhere
                             continue
-                        self._cond.wait()
+                        if on_wait is not None and not told:
+                            on_wait()
+                            told = True
+                        # Polled: another program's flag wakes nobody here.
+                        self._cond.wait(0.05)
                     if self._con is None:
                         if not write and not self._migrated:
                             # The first open brings the schema up to date (and creates a new file),

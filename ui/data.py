@@ -44,7 +44,7 @@ def _borrowed(write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
     lender = handles(str(db_path()))
     notes: list[Any] = []
 
-    def waiting(_exc: DatabaseLocked) -> None:
+    def waiting() -> None:
         # Drawn only when another program holds the file, and removed once it lets go.
         notes.append(st.empty())
         notes[0].info(t("app.db_busy"))
