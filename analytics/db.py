@@ -358,7 +358,7 @@ def lock_holder(message: str) -> tuple[str, str]:
     return "program", f"{program}process {pid}"
 
 
-def _locked(target: Path, exc: duckdb.IOException, waited: float = 0.0) -> DatabaseLocked:
+def _locked(target: Path, exc: duckdb.Error, waited: float = 0.0) -> DatabaseLocked:
     kind, holder = lock_holder(str(exc))
     lead = f"The database {target} is in use by another program ({holder})"
     if waited > 0:
@@ -436,6 +436,15 @@ def damaged(target: str | os.PathLike[str], exc: BaseException) -> DatabaseDamag
     return None
 
 
+def _held(exc: duckdb.Error) -> bool:
+    """Whether opening failed because the file is open elsewhere: another process's lock, or a
+    handle of this process in the other mode (given back within moments: ``Handles``)."""
+    message = str(exc)
+    if isinstance(exc, duckdb.IOException):
+        return "lock" in message.lower()
+    return isinstance(exc, duckdb.ConnectionException) and "different configuration" in message
+
+
 # A writer that finds the file held says so beside it, touching the flag at every try (at least
 # once a second); a flag older than this was left by a writer that is gone.
 _WANTED_FRESH_SECONDS = 5.0
@@ -480,8 +489,8 @@ def connect(
             try:
                 con = duckdb.connect(str(target), read_only=read_only)
                 break
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower():
+            except duckdb.Error as exc:
+                if not _held(exc):
                     raise damaged(target, exc) or UserError(
                         f"The database {target} cannot be opened: {exc}"
                     ) from exc
@@ -499,10 +508,6 @@ def connect(
                 # Jittered, so that two programs waiting for the same file do not retry in step.
                 time.sleep(min(left, pause * random.uniform(0.5, 1.5)))  # noqa: S311 - timing, not secrecy
                 pause = min(pause * 2, 1.0)
-            except duckdb.Error as exc:
-                raise damaged(target, exc) or UserError(
-                    f"The database {target} cannot be opened: {exc}"
-                ) from exc
     finally:
         if wanted:
             _wanted_flag(target).unlink(missing_ok=True)
