@@ -11,7 +11,7 @@ from analytics.devtools import demo
 from analytics.domain import facts, quality
 from analytics.store import audit
 from ui.auth import authorize, can, current_user, protect, record
-from ui.data import clear_caches, cursor, load
+from ui.data import clear_caches, load, reading, writing
 from ui.formatting import plain
 from ui.i18n import t
 from ui.state import filters
@@ -38,7 +38,8 @@ def import_tab() -> None:
             st.subheader(t("data.demo_title"))
             st.write(t("data.demo_body"))
             if st.button(t("data.demo_button"), type="primary", key="build_demo") and authorize("demo"):
-                result = demo.build_into(cursor(), progress=progress_bar(t("data.demo_button")))
+                with writing() as cur:
+                    result = demo.build_into(cur, progress=progress_bar(t("data.demo_button")))
                 clear_caches()
                 record("import", {"file": "demo", "kind": "demo", "inserted": result["sizes"]})
                 st.success(
@@ -110,7 +111,8 @@ def import_tab() -> None:
                 key=f"save_map_{number}",
             )
             try:
-                plan = ingest.plan_import(cursor(), raw, kind, {"kind": kind, "columns": mapping})
+                with reading() as cur:
+                    plan = ingest.plan_import(cur, raw, kind, {"kind": kind, "columns": mapping})
             except UserError as exc:
                 st.error(t("data.refused", file=plain(upload.name), reason=plain(exc)))
                 continue
@@ -147,15 +149,16 @@ def import_tab() -> None:
                 t("data.import_button", file=plain(upload.name)), type="primary", key=f"import_{number}"
             ) and authorize("import"):
                 try:
-                    result = ingest.import_file(
-                        cursor(),
-                        content,
-                        file_name=upload.name,
-                        kind=kind,
-                        mapping={"kind": kind, "columns": mapping},
-                        who=current_user().username,
-                        progress=progress_bar(t("data.importing", file=plain(upload.name))),
-                    )
+                    with writing() as cur:
+                        result = ingest.import_file(
+                            cur,
+                            content,
+                            file_name=upload.name,
+                            kind=kind,
+                            mapping={"kind": kind, "columns": mapping},
+                            who=current_user().username,
+                            progress=progress_bar(t("data.importing", file=plain(upload.name))),
+                        )
                 except UserError as exc:
                     st.error(t("data.refused", file=plain(upload.name), reason=plain(exc)))
                 else:
@@ -195,9 +198,9 @@ if can().see_audit:
     with tabs[3]:
         st.caption(t("data.audit_caption"))
         # Read afresh on every run (the log grows without a data version change); shown as text.
-        st.dataframe(
-            audit.readable(audit.entries(cursor(), 500)), hide_index=True, width="stretch", key="audit_log"
-        )
+        with reading() as cur:
+            entries = audit.entries(cur, 500)
+        st.dataframe(audit.readable(entries), hide_index=True, width="stretch", key="audit_log")
 
 
 with tab_import:
@@ -220,7 +223,8 @@ with tab_history:
                 "rollback"
             ):
                 try:
-                    outcome = ingest.rollback(cursor(), int(chosen))
+                    with writing() as cur:
+                        outcome = ingest.rollback(cur, int(chosen))
                 except UserError as exc:
                     st.error(plain(exc))
                 else:

@@ -11,7 +11,7 @@ from analytics.domain import maintenance
 from analytics.services import models
 from ui.auth import authorize, can, protect, record
 from ui.charts import COLORS, MUTED, export_name, show
-from ui.data import cursor
+from ui.data import writing
 from ui.i18n import lang, t
 from ui.resources import fitted, forget_fitted
 from ui.state import filters
@@ -350,9 +350,10 @@ with tab_card:
         and authorize("retrain")
     ):
         bar = progress_bar(t("maintenance.training"))
-        fresh = models.retrain(
-            cursor(), month_end, progress=lambda share, step: bar(share, t(f"maintenance.step.{step}"))
-        )
+        with writing() as cur:
+            fresh = models.retrain(
+                cur, month_end, progress=lambda share, step: bar(share, t(f"maintenance.step.{step}"))
+            )
         forget_fitted()
         record("retrain", {"data_version": fresh.data_version, "seconds": round(fresh.train_seconds, 1)})
         st.toast(t("maintenance.retrained", seconds=f"{fresh.train_seconds:.0f}"))

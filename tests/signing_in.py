@@ -51,11 +51,10 @@ def sign_in(username, lang="en", page=None):
 
 
 def audit_rows():
-    from ui.data import connection
+    from ui.data import reading
 
-    rows = (
-        connection().execute("SELECT who, role, action, detail FROM audit_log ORDER BY audit_id").fetchall()
-    )
+    with reading() as cur:
+        rows = cur.execute("SELECT who, role, action, detail FROM audit_log ORDER BY audit_id").fetchall()
     return [(who, role, action, json.loads(detail or "{}")) for who, role, action, detail in rows]
 
 

@@ -9,9 +9,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -33,10 +35,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(db_path: Path, timeout: float = 90.0) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free port against ``db_path``; yield its URL."""
+def serve(db_path: Path, timeout: float = 90.0, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free port against ``db_path`` (with ``env`` added); yield its URL."""
     port = free_port()
-    env = {**os.environ, "ANALYTICS_DB": str(db_path)}
+    env = {**os.environ, "ANALYTICS_DB": str(db_path), **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -62,3 +64,68 @@ def serve(db_path: Path, timeout: float = 90.0) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@dataclass
+class Run:
+    """What one run of a page drew: (kind, message) of each element, and how the run ended."""
+
+    elements: list[tuple[str, Any]]
+    status: int
+
+    def texts(self) -> list[str]:
+        """The text of every markdown, caption, heading and alert."""
+        return [str(m.body) for kind, m in self.elements if kind in ("markdown", "heading", "alert")]
+
+    def problems(self) -> list[str]:
+        """Tracebacks and error boxes (a run that went well has none)."""
+        found = [f"exception: {m.message}" for kind, m in self.elements if kind == "exception"]
+        return found + [f"error: {m.body}" for kind, m in self.elements if kind == "alert" and m.format == 1]
+
+
+class Session:
+    """One browser session on a running server, spoken to as a browser does: a WebSocket carrying
+    Streamlit's own messages. Each ``run`` asks for a page and returns what the page drew, so
+    several sessions need no browser (the page's script runs on the server either way)."""
+
+    def __init__(self, url: str, timeout: float = 60.0) -> None:
+        from websockets.sync.client import connect  # streamlit's own dependency
+
+        self._stack = ExitStack()
+        self._ws = self._stack.enter_context(
+            connect(
+                url.replace("http://", "ws://") + "/_stcore/stream",
+                subprotocols=["streamlit"],  # type: ignore[list-item]
+                max_size=None,
+                open_timeout=timeout,
+            )
+        )
+
+    def run(self, page: str = "", timeout: float = 180.0) -> Run:
+        """Run the page (its URL name, "" for the first one) and return what it drew once it finished."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        ask = BackMsg()
+        ask.rerun_script.query_string = ""
+        ask.rerun_script.page_script_hash = ""
+        ask.rerun_script.page_name = page
+        self._ws.send(ask.SerializeToString())
+        elements: list[tuple[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            message = ForwardMsg()
+            message.ParseFromString(self._ws.recv(timeout=max(deadline - time.monotonic(), 0.1)))
+            kind = message.WhichOneof("type")
+            if kind == "delta" and message.delta.WhichOneof("type") == "new_element":
+                element = message.delta.new_element
+                name = element.WhichOneof("type")
+                elements.append((str(name), getattr(element, str(name))))
+            elif kind == "script_finished":
+                if message.script_finished != 2:
+                    return Run(elements, int(message.script_finished))
+                elements = []  # 2: stopped for a rerun (the root page moving on to the first page)
+
+    def close(self) -> None:
+        """Close the session's connection."""
+        self._stack.close()

@@ -1,10 +1,10 @@
 """Several sessions on one server, and a second program on the same database file.
 
-The dashboard keeps one DuckDB connection per server process and gives every query a cursor of
-its own (ui/data.py). While one session imports through the Data page's code path, the others
-keep reading without errors and each figure shows the state before the import or after it,
-never a mix. A second process that finds the file locked gets a sentence saying which program
-holds it and what to do, on the command line and on the page.
+The dashboard borrows handles from one ``db.Handles`` per server process, a cursor of its own
+for every query (ui/data.py). While one session imports through the Data page's code path, the
+others keep reading without errors and each figure shows the state before the import or after
+it, never a mix. A second process that finds the file held for longer than it waits gets a
+sentence saying which program holds it and what to do, on the command line and on the page.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def _export(first: int, rows: int = ROWS) -> bytes:
 
 
 @pytest.fixture
-def shared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The server's connection (ui.data) to a database holding the golden files."""
+def shared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[db.Handles]:
+    """The server's handles (ui.data) on a database holding the golden files."""
     from ui import data as ui_data
 
     path = tmp_path / "shared.duckdb"
@@ -64,10 +64,24 @@ def shared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[duckdb.D
     import_file(con, DATA / "callbacks_bom.csv")
     con.close()
     monkeypatch.setenv("ANALYTICS_DB", str(path))
-    ui_data._connection.clear()
-    yield ui_data.connection()
-    ui_data._connection.clear()
-    ui_data.clear_caches()
+    yield ui_data.handles(str(path))
+    ui_data._cached_call.clear()
+    ui_data.handles(str(path)).close()
+
+
+def _page_import(content: bytes, **kwargs: Any) -> Any:
+    """The Data page's import: a writable handle of the server's, the uploaded bytes, one transaction."""
+    from ui.data import writing
+
+    with writing() as cur:
+        return import_file(cur, content, **kwargs)
+
+
+def _counts_now() -> tuple[int, int, int, str]:
+    from ui.data import reading
+
+    with reading() as cur:
+        return state_counts(cur)
 
 
 def _keep_reading(
@@ -83,14 +97,14 @@ def _keep_reading(
 
 
 def test_sessions_keep_reading_while_one_imports_and_see_before_or_after(shared):
-    from ui.data import cursor, load, snapshot
+    from ui.data import load, snapshot
 
     def figures() -> tuple[Any, ...]:
         with snapshot() as (cur, _version):  # what load() does for every figure
             return _overview_figures(cur), state_counts(cur)
 
     def single_query() -> tuple[int, int, int, str]:
-        return state_counts(cursor())
+        return _counts_now()
 
     def cached_summary() -> dict[str, Any]:
         return load(facts.data_summary)
@@ -107,9 +121,8 @@ def test_sessions_keep_reading_while_one_imports_and_see_before_or_after(shared)
     for thread in threads:
         thread.start()
     time.sleep(0.2)
-    # The Data page's import: a cursor of the shared connection, the uploaded bytes, one transaction.
     began = time.perf_counter()
-    result = import_file(cursor(), _export(1), file_name="upload.csv", kind="service", who="dashboard")
+    result = _page_import(_export(1), file_name="upload.csv", kind="service", who="dashboard")
     ended = time.perf_counter()
     stop.set()
     for thread in threads:
@@ -126,16 +139,12 @@ def test_sessions_keep_reading_while_one_imports_and_see_before_or_after(shared)
 
 
 def test_two_sessions_importing_at_once_both_land(shared):
-    from ui.data import cursor
-
     results: list[Any] = []
     errors: list[BaseException] = []
 
     def upload(first: int) -> None:
         try:
-            results.append(
-                import_file(cursor(), _export(first, 3_000), file_name=f"{first}.csv", who="dashboard")
-            )
+            results.append(_page_import(_export(first, 3_000), file_name=f"{first}.csv", who="dashboard"))
         except BaseException as exc:
             errors.append(exc)
 
@@ -146,12 +155,15 @@ def test_two_sessions_importing_at_once_both_land(shared):
         thread.join(timeout=120)
     assert errors == []
     assert sorted(r.inserted for r in results) == [3_000, 3_000, 3_000]
-    assert state_counts(cursor())[:3] == (8 + 9_000, 7 + 9_000, 5)
+    assert _counts_now()[:3] == (8 + 9_000, 7 + 9_000, 5)
+    # Every handle was given back: the file is closed, so other programs may open it for writing.
+    shared.close()
+    assert not shared.is_open()
 
 
 def test_overview_page_runs_while_another_session_imports(shared):
     # AppTest runs share one mocked runtime, so the page runs one session at a time here, over
-    # and over, while the import runs in another thread on the shared connection.
+    # and over, while the import runs in another thread on the server's writable handle.
     def overview_visits() -> str:
         page = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
         page.session_state["lang"] = "en"
@@ -165,9 +177,7 @@ def test_overview_page_runs_while_another_session_imports(shared):
 
     def upload() -> None:
         try:
-            from ui.data import cursor
-
-            import_file(cursor(), _export(1, 20_000), file_name="upload.csv", kind="service", who="dashboard")
+            _page_import(_export(1, 20_000), file_name="upload.csv", kind="service", who="dashboard")
         except BaseException as exc:
             errors.append(exc)
 
@@ -210,15 +220,35 @@ def held(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
 def test_the_command_line_says_who_holds_the_database_and_what_to_do(held):
     path, holder = held
     for args in (["import", str(DATA / "service_orders_gbk.csv")], ["imports"], ["rollback", "1"]):
-        done = run_cli(*args, "--db", str(path))
+        began = time.monotonic()
+        done = run_cli(*args, "--db", str(path), ANALYTICS_LOCK_WAIT_SECONDS="1.5")
         assert done.returncode == 2
+        # It waited the time it was given for the holder to let go, and not much more.
+        assert 1.5 <= time.monotonic() - began < 30
         assert "Traceback" not in done.stderr
         [line] = done.stderr.splitlines()
         assert line == (
             f"error: The database {path} is in use by another program ({Path(sys.executable).name}, "
-            f"process {holder.pid}), and only one program can open it at a time; wait for an import to "
-            "finish, or stop the dashboard (or import on its Data page instead), then run this command again."
+            f"process {holder.pid}), which kept it for more than 1.5 s; wait for it to finish (an import "
+            "or a backup, say), then run this command again."
         )
+
+
+def test_a_command_waits_for_a_holder_that_lets_go(held):
+    path, holder = held
+    # The holder lets go two seconds after the command started: the import then goes ahead.
+    timer = threading.Timer(2.0, holder.kill)
+    timer.start()
+    began = time.monotonic()
+    done = run_cli("import", str(DATA / "service_orders_gbk.csv"), "--db", str(path), "--no-marts")
+    timer.join()
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - began >= 2.0
+    con = db.connect(path, read_only=True)
+    try:
+        assert state_counts(con)[:3] == (8, 7, 1)
+    finally:
+        con.close()
 
 
 @pytest.mark.parametrize(
@@ -227,15 +257,19 @@ def test_the_command_line_says_who_holds_the_database_and_what_to_do(held):
         (
             ["/srv/.venv/bin/python", "/srv/.venv/bin/streamlit", "run", "app.py"],
             "the dashboard, process 4242",
-            "import files on the dashboard's Data page instead, or stop the dashboard and run this command "
-            "again, or run it on a copy of the database (--db COPY).",
+            "the dashboard holds it only while it writes (an import, a rollback, the views after one), so "
+            "run this command again in a minute, or import on its Data page instead.",
         ),
         (
             ["/srv/.venv/bin/python", "-m", "analytics", "import", "a.csv"],
             "python -m analytics import, process 4242",
             "wait for that command to finish, then run this one again.",
         ),
-        ([], "process 4242", "wait for an import to finish"),
+        (
+            [],
+            "process 4242",
+            "wait for it to finish (an import or a backup, say), then run this command again.",
+        ),
     ],
 )
 def test_the_sentence_names_the_kind_of_program_holding_the_file(monkeypatch, command_line, holder, advice):
@@ -246,7 +280,7 @@ def test_the_sentence_names_the_kind_of_program_holding_the_file(monkeypatch, co
     locked = db._locked(Path("x.duckdb"), error)
     assert isinstance(locked, DatabaseLocked)
     assert locked.holder == holder
-    assert str(locked).startswith(f"The database x.duckdb is in use by another program ({holder}), ")
+    assert str(locked).startswith(f"The database x.duckdb is in use by another program ({holder}); ")
     assert advice in str(locked)
 
 
@@ -256,19 +290,28 @@ def test_the_page_says_the_database_is_in_use_and_works_once_it_is_free(held, mo
 
     path, holder = held
     monkeypatch.setenv("ANALYTICS_DB", str(path))
-    ui_data._connection.clear()
+    monkeypatch.setenv("ANALYTICS_LOCK_WAIT_SECONDS", "1")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.session_state["lang"] = "en"
     at.run()
     assert not at.exception
     holder_text = f"{Path(sys.executable).name}, process {holder.pid}"
-    assert [e.value for e in at.error] == [text("app.db_locked", "en", path=str(path), holder=holder_text)]
+    # A note, not an error: the page shows the data once the other program has finished.
+    assert not at.error
+    assert [e.value for e in at.info] == [
+        text("app.db_locked", "en", path=str(path), holder=holder_text, seconds="1")
+    ]
     holder.kill()
     holder.wait(timeout=30)
     at.run()
     assert not at.exception and not at.error
-    # Now the server holds the file for as long as it runs: a command-line import is refused.
-    done = run_cli("import", str(DATA / "service_orders_gbk.csv"), "--db", str(path))
-    assert done.returncode == 2
-    assert done.stderr.startswith(f"error: The database {path} is in use by another program (")
-    ui_data._connection.clear()
+    # The page's own notes now (the database is empty), no word of another program.
+    notes = [e.value for e in at.info]
+    assert notes[0] == text("app.empty_db", "en")
+    assert not any("another program" in note or "being written" in note for note in notes), notes
+    # The server keeps no handle between page runs: a command-line import goes ahead beside it.
+    done = run_cli("import", str(DATA / "service_orders_gbk.csv"), "--db", str(path), "--no-marts")
+    assert done.returncode == 0, done.stderr
+    at.run()
+    assert not at.exception and not at.error
+    ui_data.handles(str(path)).close()

@@ -34,17 +34,19 @@ def t_(key, lang):
 
 
 def _rows(sql):
-    from ui.data import connection
+    from ui.data import reading
 
-    return connection().execute(sql).fetchall()
+    with reading() as cur:
+        return cur.execute(sql).fetchall()
 
 
 def _count(path, sql):
-    from ui.data import connection
+    from ui.data import reading
 
-    # The page's own connection (same process) sees its committed writes.
+    # The page's own handles (same process) see its committed writes.
     del path
-    return connection().execute(sql).fetchone()[0]
+    with reading() as cur:
+        return cur.execute(sql).fetchone()[0]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

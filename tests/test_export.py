@@ -144,13 +144,15 @@ AUDIT_SCRIPT = """
 import pandas as pd
 import streamlit as st
 from analytics.reports import export
-from ui.data import cursor
+from ui.data import reading
 from ui.widgets import download_buttons
 
 st.session_state.setdefault("lang", "zh")
 download_buttons(pd.DataFrame({"customer_name": ["张三"], "phone": ["13800000000"]}), "calls", key="calls")
 download_buttons(pd.DataFrame({"vin": ["LGB1"]}), "vins", key="vins")
-st.dataframe(export.downloads(cursor()), key="log")
+with reading() as cur:
+    log = export.downloads(cur)
+st.dataframe(log, key="log")
 """
 
 

@@ -152,7 +152,8 @@ def test_a_cs_leads_import_and_rollback_are_recorded_under_the_leads_name(
         "rejected": 0,
     }
     assert events[2][3] == {"import_id": 1, "deleted": 8, "restored": 0}
-    from ui.data import connection
+    from ui.data import reading
 
-    assert connection().execute("SELECT imported_by FROM imports").fetchall() == [("zhangli",)]
+    with reading() as cur:
+        assert cur.execute("SELECT imported_by FROM imports").fetchall() == [("zhangli",)]
     assert json.loads(json.dumps(events[2][3]))  # details are plain JSON

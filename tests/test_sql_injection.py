@@ -184,9 +184,10 @@ def _run(page=None, lang="en"):
 
 
 def test_every_filter_takes_hostile_stores_advisors_and_models_and_changes_nothing(hostile_env):
-    from ui.data import connection
+    from ui.data import reading
 
-    before = counts(connection())
+    with reading() as cur:
+        before = counts(cur)
     at = _run("pages/overview.py")
     assert STORE in at.sidebar.multiselect(key="_w_stores").options
     at.sidebar.multiselect(key="_w_stores").set_value([STORE]).run()
@@ -232,7 +233,8 @@ def test_every_filter_takes_hostile_stores_advisors_and_models_and_changes_nothi
     at.multiselect(key="churn_status").set_value(list(at.multiselect(key="churn_status").options)).run()
     ranked = at.dataframe[0].value
     assert set(ranked["model"]) <= {MODEL} and len(ranked) <= 2
-    assert counts(connection()) == before
+    with reading() as cur:
+        assert counts(cur) == before
 
 
 HOSTILE_HEADERS = {
@@ -273,16 +275,16 @@ def test_the_mapping_editor_takes_hostile_column_names(tmp_path, monkeypatch):
     at.button(key="import_0").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.success, [e.value for e in at.error]
-    from ui.data import connection
+    from ui.data import reading
 
-    con = connection()
-    assert counts(con)["service_orders"] == 3
-    assert con.execute("SELECT order_id, store FROM service_orders ORDER BY order_id").fetchall() == [
-        ("M-1", STORE),
-        ("M-2", STORE),
-        ("M-3", STORE),
-    ]
-    assert con.execute("SELECT file_name FROM imports").fetchall() == [("hostile'; --.csv",)]
+    with reading() as con:
+        assert counts(con)["service_orders"] == 3
+        assert con.execute("SELECT order_id, store FROM service_orders ORDER BY order_id").fetchall() == [
+            ("M-1", STORE),
+            ("M-2", STORE),
+            ("M-3", STORE),
+        ]
+        assert con.execute("SELECT file_name FROM imports").fetchall() == [("hostile'; --.csv",)]
 
 
 # --- The source review -------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import streamlit as st
 from analytics.core import auth
 from analytics.core.config import settings
 from analytics.store import audit
-from ui.data import cursor
+from ui.data import writing
 from ui.i18n import t
 
 SECRETS_ENV = "ANALYTICS_SECRETS"
@@ -175,10 +175,16 @@ def authorize(action: str) -> bool:
     return False
 
 
+def _audit(who: str, role: str, action: str, detail: Mapping[str, Any] | None = None) -> None:
+    """Append one event to the audit log on a writable handle borrowed for it."""
+    with writing() as cur:
+        audit.record(cur, who, role, action, detail)
+
+
 def record(action: str, detail: Mapping[str, Any] | None = None) -> None:
     """Write an event by the current user to the audit log."""
     user = current_user()
-    audit.record(cursor(), user.username, user.role, action, detail)
+    _audit(user.username, user.role, action, detail)
 
 
 def _sign_in_form(configured: Mapping[str, auth.Account]) -> None:
@@ -195,7 +201,7 @@ def _sign_in_form(configured: Mapping[str, auth.Account]) -> None:
 def _attempt(configured: Mapping[str, auth.Account], username: str, password: str) -> None:
     outcome = auth.attempt_sign_in(_throttle(secrets_source()), configured, username, password, _client())
     if outcome.reason in ("user_wait", "client_locked"):
-        audit.record(cursor(), username, NO_ROLE, "sign_in_failed", {"reason": outcome.reason})
+        _audit(username, NO_ROLE, "sign_in_failed", {"reason": outcome.reason})
         if outcome.reason == "user_wait":
             st.error(t("auth.wait", seconds=math.ceil(outcome.wait_seconds)))
         else:
@@ -203,19 +209,19 @@ def _attempt(configured: Mapping[str, auth.Account], username: str, password: st
         return
     account = outcome.account
     if account is None:
-        audit.record(cursor(), username, NO_ROLE, "sign_in_failed", {"reason": "wrong user name or password"})
+        _audit(username, NO_ROLE, "sign_in_failed", {"reason": "wrong user name or password"})
         # A pause after every wrong password makes guessing slow even before the waits grow.
         time.sleep(float(settings().get("auth", {}).get("failure_delay_seconds", 1.0)))
         st.error(t("auth.failed"))
         return
     st.session_state[USER_KEY] = account.username
-    audit.record(cursor(), account.username, account.role, "sign_in")
+    _audit(account.username, account.role, "sign_in")
     st.rerun()
 
 
 def _sign_out() -> None:
     user = current_user()
     if user.username and not user.local:
-        audit.record(cursor(), user.username, user.role, "sign_out")
+        _audit(user.username, user.role, "sign_out")
     for key in (USER_KEY, CURRENT_KEY, "_deck"):
         st.session_state.pop(key, None)

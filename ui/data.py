@@ -1,16 +1,22 @@
-"""Connection and cached loaders: two tiers, keyed by the data version.
+"""Database handles and cached loaders: two tiers, keyed by the data version.
 
-``st.cache_resource`` holds the one DuckDB connection per server process; ``st.cache_data``
-holds query results keyed by the analytics function, its arguments and the data version, so an
-import or rollback (which bumps the version) refreshes every page.
+The server keeps no database handle between uses (issue 21): ``reading()`` and ``writing()``
+lend a cursor for one ``with`` block from the process's ``db.Handles``, read-only for reads, so
+command-line jobs (an import from cron, ``report``, ``backup``) and other dashboard processes
+open the same file meanwhile. While another program writes, a page waits for it (``[database]
+lock_wait_seconds``) saying that an import is being written, instead of failing.
+``st.cache_data`` holds query results keyed by the analytics function, its arguments and the
+data version, so an import or rollback (which bumps the version), from this server or from a
+command, refreshes every page.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any, TypeVar
 
 import duckdb
@@ -26,41 +32,65 @@ T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False)
-def _connection(path: str) -> duckdb.DuckDBPyConnection:
-    return db.connect(path)
+def handles(path: str) -> db.Handles:
+    """Return this server process's lender of handles on the database at ``path``."""
+    keep_open = float(settings().get("database", {}).get("keep_open_seconds", 1.0))
+    lender = db.Handles(path, keep_open=keep_open)
+    atexit.register(lender.close)  # not left to a timer thread that exit would cut off inside DuckDB
+    return lender
 
 
-def connection() -> duckdb.DuckDBPyConnection:
-    """Return the process-wide connection to the database named by ``ANALYTICS_DB``.
+@contextmanager
+def _borrowed(write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    lender = handles(str(db_path()))
+    notes: list[Any] = []
 
-    The server keeps it open for its whole life, so no other program can open the file while
-    the dashboard runs. A database another program holds (an import from the command line,
-    say) stops the page with the sentence saying what to do, not a traceback; a failure is not
-    cached, so reloading the page once that program has finished opens the database.
+    def waiting() -> None:
+        # Drawn only when another program holds the file, and removed once it lets go.
+        notes.append(st.empty())
+        notes[0].info(t("app.db_busy"))
+
+    with ExitStack() as stack:
+        # Only opening is caught here: an error inside the caller's block is the caller's.
+        try:
+            cur = stack.enter_context(lender.writing(waiting) if write else lender.reading(waiting))
+        except DatabaseLocked as exc:
+            for note in notes:
+                note.empty()
+            st.info(
+                t("app.db_locked", path=exc.path, holder=exc.holder, seconds=f"{db.lock_wait_seconds():g}")
+            )
+            st.stop()
+        except UserError as exc:
+            st.error(str(exc))
+            st.stop()
+        for note in notes:
+            note.empty()
+        yield cur
+
+
+@contextmanager
+def reading() -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a cursor that reads the database for the length of the block (a read-only handle).
+
+    Another program writing meanwhile (a command-line import) makes the page wait, saying so; a
+    file still held after ``lock_wait_seconds`` stops the page with a sentence, not a traceback.
     """
-    try:
-        return _connection(str(db_path()))
-    except DatabaseLocked as exc:
-        st.error(t("app.db_locked", path=exc.path, holder=exc.holder))
-        st.stop()
-    except UserError as exc:
-        st.error(str(exc))
-        st.stop()
+    with _borrowed(False) as cur:
+        yield cur
 
 
-def shared_connection(path: str) -> duckdb.DuckDBPyConnection:
-    """Return the process-wide connection to ``path`` without drawing anything (for background threads)."""
-    return _connection(path)
-
-
-def cursor() -> duckdb.DuckDBPyConnection:
-    """Return a fresh cursor: one per query, because reruns run in parallel threads."""
-    return connection().cursor()
+@contextmanager
+def writing() -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a cursor on a writable handle for the length of the block (imports, rollbacks, audit rows)."""
+    with _borrowed(True) as cur:
+        yield cur
 
 
 def data_version() -> int:
     """Return the current data version (changes on every import and rollback)."""
-    return db.data_version(cursor())
+    with reading() as cur:
+        return db.data_version(cur)
 
 
 @contextmanager
@@ -71,13 +101,12 @@ def snapshot() -> Iterator[tuple[duckdb.DuckDBPyConnection, int]]:
     never mixes the state before it with the state after it, and its cache entry is filed under
     the version it was computed from.
     """
-    cur = cursor()
-    try:
+    with reading() as cur:
         cur.execute("BEGIN TRANSACTION")
-        yield cur, db.data_version(cur)
-    finally:
-        cur.execute("ROLLBACK")
-        cur.close()
+        try:
+            yield cur, db.data_version(cur)
+        finally:
+            cur.execute("ROLLBACK")
 
 
 @st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
@@ -106,8 +135,8 @@ def clear_caches() -> None:
     """After an import or rollback in this process: drop cached results, refresh the marts.
 
     The marts (the pages' default views for the new data version) are computed in a
-    background thread on a cursor of its own, so the Data page answers at once; a page opened
-    before they are ready computes its own results, as it would without marts.
+    background thread on a handle it borrows itself, so the Data page answers at once; a page
+    opened before they are ready computes its own results, as it would without marts.
     """
     _cached_call.clear()
     database = str(db_path())
@@ -115,13 +144,15 @@ def clear_caches() -> None:
 
 
 def _rebuild_marts(database: str) -> None:
+    lender = handles(database)
     try:
         if settings().get("backup", {}).get("after_import", True):
-            # The server holds the file, so no other program can back it up while it runs.
-            backup.backup(_connection(database), keep=int(settings()["backup"].get("keep", backup.KEEP)))
+            with lender.writing() as cur:
+                backup.backup(cur, keep=int(settings()["backup"].get("keep", backup.KEEP)))
     except Exception:  # noqa: BLE001 - a failed backup is logged; the results are still prepared
         logging.getLogger(__name__).exception("the backup after an import failed")
     try:
-        views.rebuild(_connection(database).cursor())
+        with lender.writing() as cur:
+            views.rebuild(cur)
     except Exception:  # noqa: BLE001 - a background refresh must never take the server down
         logging.getLogger(__name__).exception("refreshing the marts failed; pages compute their own results")

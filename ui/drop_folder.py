@@ -20,7 +20,7 @@ import streamlit as st
 
 from analytics.core.config import db_path, settings
 from analytics.services import watch
-from ui.data import clear_caches, shared_connection
+from ui.data import clear_caches, handles
 
 WATCH_ENV = "ANALYTICS_WATCH_DIR"
 _log = logging.getLogger(__name__)
@@ -36,12 +36,10 @@ def watch_pass(folder: Path, database: str, settle_seconds: float, lang: str) ->
     ready, _busy = watch.ready_files(folder, settle_seconds)
     if not ready:
         return []
-    # The server's own connection: imports take turns with the Data page's (db.write_transaction).
-    cur = shared_connection(database).cursor()
-    try:
+    # A writable handle of the server's own: imports take turns with the Data page's
+    # (db.write_transaction), and with other programs' (it waits while one holds the file).
+    with handles(database).writing() as cur:
         outcomes = watch.process_folder(cur, folder, ready, (), lang, refresh_marts=False)
-    finally:
-        cur.close()
     if any(o.result is not None and (o.result.inserted or o.result.updated) for o in outcomes):
         clear_caches()
     for outcome in outcomes:

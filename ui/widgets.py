@@ -19,7 +19,7 @@ from analytics.reports import deck, export
 from analytics.store import db
 from ui.auth import can, current_user, protect
 from ui.charts import scope_note
-from ui.data import cursor, data_version
+from ui.data import data_version, reading, writing
 from ui.i18n import lang, t
 
 
@@ -88,9 +88,10 @@ def _record_download(name: str, file_format: str, rows: int, phone: bool = True)
     # Lists leave the building in someone's hands, those with phone numbers above all: keep who
     # took which list.
     user = current_user()
-    export.record_download(
-        cursor(), f"{name}.{file_format}", file_format, rows, phone=phone, who=user.username, role=user.role
-    )
+    with writing() as cur:
+        export.record_download(
+            cur, f"{name}.{file_format}", file_format, rows, phone=phone, who=user.username, role=user.role
+        )
 
 
 def list_top(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -258,13 +259,14 @@ def deck_button(month: str, stores: list[str] | None, language: str) -> None:
         bar = st.empty()
         report = progress_bar_in(bar, t("deck.building"))
         started = time.perf_counter()
-        pptx = deck.build_deck(
-            cursor(),
-            month,
-            stores,
-            language,
-            progress=lambda fraction, _step: report(fraction, t("deck.building")),
-        )
+        with reading() as cur:  # the deck's own cursor, for as long as it builds
+            pptx = deck.build_deck(
+                cur,
+                month,
+                stores,
+                language,
+                progress=lambda fraction, _step: report(fraction, t("deck.building")),
+            )
         bar.empty()  # the download button below takes its place
         st.session_state["_deck"] = {
             "for": wanted,

@@ -19,8 +19,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     p = sub.add_parser(
         "backup",
         help="copy the database, one consistent snapshot, into <database>.backups/",
-        description="Make a backup of the database while no other program holds it (while the "
-        "dashboard runs it makes one itself after every import and rollback).",
+        description="Make a backup of the database (the dashboard also makes one itself after "
+        "every import and rollback).",
     )
     p.add_argument("--out", metavar="FILE", help="write the backup here instead (a new file)")
     add_db_option(p)

@@ -189,8 +189,19 @@ def has_marts(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(row and row[0])
 
 
+def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, seconds: float) -> bool:
     """Keep a result for ``version``; return False when the database cannot take it (read-only)."""
+    if _read_only(con):
+        # The dashboard reads on read-only handles (issue 21): a payload file written now would
+        # have no row to name it and never be cleaned up.
+        return False
     data = _serialise(value)
     where = folder(con)
     name: str | None = None

@@ -2,9 +2,9 @@
 
 ``backup(con)`` copies the open database into a new file under ``<database>.backups/`` with
 DuckDB's ``COPY FROM DATABASE``, which reads one snapshot: an import running meanwhile is either
-in the copy whole or not at all. The dashboard makes one after every import and rollback (the
-server holds the file, so no other program can open it); ``python -m analytics backup`` makes one
-when the dashboard is stopped. ``restore`` puts a backup in the database's place and keeps the
+in the copy whole or not at all. The dashboard makes one after every import and rollback;
+``python -m analytics backup`` makes one whenever it is run (beside a running dashboard too,
+which holds the file only while it uses it). ``restore`` puts a backup in the database's place and keeps the
 file it replaces beside it. Backups hold phone numbers: folder 0700, files 0600.
 """
 
