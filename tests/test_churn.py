@@ -189,6 +189,46 @@ def test_reason_codes_name_each_planted_cause(reasons_db):
         "1 complaint(s) still open; complained about the last visit (收费)"
     )
     assert churn.reason_text(listed.loc["P", "reasons"], "zh") == "上次回访对收费不满意（2/10 分）"
+    # Said aloud: no scores, no ratios, no codes.
+    assert churn.spoken_text(listed.loc["P", "reasons"], "zh") == "上次对收费不满意"
+    assert churn.spoken_text(listed.loc["Q", "reasons"], "zh") == "还有投诉没处理完；上次来店投诉过（收费）"
+    assert churn.spoken_text(listed.loc["N", "reasons"], "en") == "our last 2 calls did not get through"
+
+
+def test_reasons_read_aloud_speak_in_rounded_spans_not_ratios():
+    overdue = [{"code": "overdue", "ratio": "4.1", "interval": 83, "days": 341}]
+    assert churn.reason_text(overdue, "zh") == "已超出其常规间隔（83 天）的 4.1 倍"
+    assert churn.spoken_text(overdue, "zh") == "平时约每3个月来一次，这次已经11个多月没来了"
+    assert churn.spoken_text(overdue, "en") == "usually comes every 3 months, and it has been over 11 months"
+    lost = [{"code": "no_visit", "days": 800}, {"code": "unsatisfied_price", "score": "3"}]
+    assert churn.spoken_text(lost, "zh") == "已经2年多没来店了；上次对收费不满意"
+    assert (
+        churn.spoken_text(lost, "en")
+        == "has not been in for over 2 years; was unhappy with the price last time"
+    )
+    spans = {d: churn.spoken_span(d, "zh") for d in (20, 50, 200, 364, 365, 729)}
+    assert spans == {
+        20: "20天",
+        50: "一个多月",
+        200: "6个多月",
+        364: "12个多月",
+        365: "一年多",
+        729: "一年多",
+    }
+    assert churn.spoken_interval(365, "zh") == "一年" and churn.spoken_interval(30, "en") == "30 days"
+    # Every reason code has words to say it in both languages.
+    for code in churn.REASON_CODES:
+        for lang in ("zh", "en"):
+            params = {
+                "days": 400,
+                "ratio": "2.0",
+                "interval": 180,
+                "n": 2,
+                "category": "收费",
+                "score": "2",
+                "date": "2026-01-01",
+            }
+            assert "{" not in churn.spoken_text([{"code": code, **params}], lang)
 
 
 def test_value_tiers_split_the_base_by_spend_rank():
@@ -383,7 +423,8 @@ def test_cli_csv_export_has_a_bom_every_base_vehicle_and_neutralised_formulas(ho
             "value": "880.0",
         },
     }
-    assert frame.loc[frame["vin"] == "H", "reasons"].item() == "no visit for 400 days"
+    # The list says it as an agent would on the phone; the days stay in the analyst's detail.
+    assert frame.loc[frame["vin"] == "H", "reasons"].item() == "has not been in for over a year"
 
 
 def test_cli_xlsx_export_keeps_numbers_as_numbers_and_neutralises_text(hostile_db, tmp_path):
@@ -395,7 +436,7 @@ def test_cli_xlsx_export_keeps_numbers_as_numbers_and_neutralises_text(hostile_d
     by_vin = {r[header.index("vin")]: r for r in rows[1:]}
     assert by_vin["H"][header.index("customer_name")] == '\'=HYPERLINK("http://x")'
     assert by_vin["H"][header.index("value")] == -120.0
-    assert by_vin["H"][header.index("reasons")] == "已 400 天未进厂"
+    assert by_vin["H"][header.index("reasons")] == "已经一年多没来店了"
 
 
 def test_ranking_is_one_order_whether_or_not_the_list_comes_in_vin_order():

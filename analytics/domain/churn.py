@@ -148,6 +148,7 @@ def vehicle_reasons(row: Mapping[str, Any], as_of: date) -> list[Reason]:
                 "code": "overdue",
                 "ratio": f"{float(row['overdue_ratio']):.1f}",
                 "interval": round(float(row["expected_interval_days"])),
+                "days": days_since,
             }
         )
     open_complaints = int(row.get("open_complaints") or 0)
@@ -193,6 +194,40 @@ def reason_text(reasons: Sequence[Reason], lang: str) -> str:
         text(f"churn.reason.{r['code']}", lang, **{k: v for k, v in r.items() if k != "code"})
         for r in reasons
     ]
+    return ("；" if lang == "zh" else "; ").join(parts)
+
+
+def spoken_span(days: int, lang: str) -> str:
+    """Return a span of days as said aloud: "20天", "2个多月", "一年多" (over 2 months, over a year)."""
+    if days < 45:
+        return text("churn.span.days", lang, n=days)
+    if days < 365:
+        months = days // 30
+        return text("churn.span.month", lang) if months <= 1 else text("churn.span.months", lang, n=months)
+    years = days // 365
+    return text("churn.span.year", lang) if years == 1 else text("churn.span.years", lang, n=years)
+
+
+def spoken_interval(days: int, lang: str) -> str:
+    """Return a usual interval as said aloud in "every …": "45天", "6个月", "一年"."""
+    if days < 45:
+        return text("churn.span.days", lang, n=days)
+    months = round(days / 30.4)
+    return text("churn.span.every_year", lang) if months == 12 else text("churn.span.every_months", lang, n=months)
+
+
+def spoken_text(reasons: Sequence[Reason], lang: str) -> str:
+    """Return the reasons as an agent says them on the phone ("已经一年多没来店了；上次对收费不满意");
+    the analyst's detail (days, ratios, scores) is :func:`reason_text`."""
+    parts = []
+    for r in reasons:
+        params = {k: v for k, v in r.items() if k != "code"}
+        if r["code"] == "no_visit":
+            params = {"since": spoken_span(int(r["days"]), lang)}
+        elif r["code"] == "overdue":
+            since = int(r.get("days") or round(float(r["ratio"]) * int(r["interval"])))
+            params = {"interval": spoken_interval(int(r["interval"]), lang), "since": spoken_span(since, lang)}
+        parts.append(text(f"churn.say.{r['code']}", lang, **params))
     return ("；" if lang == "zh" else "; ").join(parts)
 
 
@@ -360,8 +395,8 @@ def call_list(
 
 
 def export_frame(vehicles: pd.DataFrame, lang: str, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Return the list as it is written to CSV/XLSX: plain columns, dates as YYYY-MM-DD, reasons in
-    words; ``labels`` (code -> word) renames the status and value-tier codes for people to read."""
+    """Return the list as it is written to CSV/XLSX: plain columns, dates as YYYY-MM-DD, reasons as
+    an agent says them; ``labels`` (code -> word) renames the status and value-tier codes for people to read."""
     out = vehicles.copy()
     if labels:
         for column in ("status", "value_tier"):
@@ -369,7 +404,7 @@ def export_frame(vehicles: pd.DataFrame, lang: str, labels: Mapping[str, str] | 
     if "priority" not in out:
         out = prioritise(out)
     out["last_visit"] = out["last_visit"].map(lambda d: d.isoformat() if isinstance(d, date) else "")
-    out["reasons"] = out["reasons"].map(lambda rs: reason_text(rs, lang))
+    out["reasons"] = out["reasons"].map(lambda rs: spoken_text(rs, lang))
     out["churn_probability"] = out["churn_probability"].astype(float).round(4)
     out["priority"] = out["priority"].astype(float).round(2)
     for column in ("vin", "plate", "customer_name", "phone", "model", "store", "advisor"):
