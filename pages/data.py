@@ -15,7 +15,7 @@ from ui.data import clear_caches, load, reading, writing
 from ui.formatting import plain
 from ui.i18n import t
 from ui.state import filters
-from ui.widgets import download_buttons, field_label, mapping_editor, progress_bar
+from ui.widgets import download_buttons, field_label, mapping_editor, people_table, progress_bar
 
 
 def parsed_upload(content: bytes, name: str) -> ingest.RawTable:
@@ -136,15 +136,15 @@ def import_tab() -> None:
             if plan.unmapped:
                 st.caption(t("data.unmapped", columns=", ".join(plan.unmapped)))
             if len(plan.sheets) > 1:
-                st.dataframe(ingest.sheet_table(plan.sheets), hide_index=True, width="stretch")
+                st.dataframe(people_table(ingest.sheet_table(plan.sheets)), hide_index=True, width="stretch")
             if len(plan.notes):
                 st.markdown(t("data.blanked", n=len(plan.notes)))
-                st.dataframe(plan.notes, hide_index=True, width="stretch")
+                st.dataframe(people_table(plan.notes), hide_index=True, width="stretch")
             st.markdown(t("data.preview"))
-            st.dataframe(plan.staged.head(20), hide_index=True, width="stretch")
+            st.dataframe(people_table(plan.staged.head(20)), hide_index=True, width="stretch")
             if len(plan.rejects):
                 st.markdown(t("data.rejects"))
-                st.dataframe(plan.rejects, hide_index=True, width="stretch")
+                st.dataframe(people_table(plan.rejects), hide_index=True, width="stretch")
             if st.button(
                 t("data.import_button", file=plain(upload.name)), type="primary", key=f"import_{number}"
             ) and authorize("import"):
@@ -200,7 +200,12 @@ if can().see_audit:
         # Read afresh on every run (the log grows without a data version change); shown as text.
         with reading() as cur:
             entries = audit.entries(cur, 500)
-        st.dataframe(audit.readable(entries), hide_index=True, width="stretch", key="audit_log")
+        st.dataframe(
+            people_table(audit.readable(entries), {"role": "auth.role", "action": "audit_action"}),
+            hide_index=True,
+            width="stretch",
+            key="audit_log",
+        )
 
 
 with tab_import:
@@ -214,7 +219,11 @@ with tab_history:
     if history.empty:
         st.info(t("data.history_empty"))
     else:
-        st.dataframe(history, hide_index=True, width="stretch")
+        st.dataframe(
+            people_table(history, {"kind": "import_kind", "status": "import_status"}),
+            hide_index=True,
+            width="stretch",
+        )
         done = history.loc[history["status"] == "done", "import_id"].tolist()
         if done and can().import_data:
             chosen = st.selectbox(t("data.rollback_choose"), done, key="rollback_id")
@@ -250,5 +259,5 @@ with tab_quality:
             continue
         with st.expander(f"{t(f'quality.{check}')} ({counts[check]:,})"):
             rows = load(quality.finding, check)
-            st.dataframe(protect(rows), hide_index=True, width="stretch")
+            st.dataframe(people_table(protect(rows)), hide_index=True, width="stretch")
             download_buttons(rows, f"quality_{check}", key=f"dl_{check}")

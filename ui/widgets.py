@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -29,6 +29,23 @@ def field_label(field: str) -> str:
         return t(f"field.{field}")
     except KeyError:
         return field
+
+
+def people_table(frame: pd.DataFrame, codes: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Return a table as a person reads it in the session's language: coded values in words
+    (``codes``: column -> the catalogue table of its codes), yes/no, blanks for missing values,
+    and column names in words."""
+    words: dict[str, dict[Any, str]] = {}
+    for column, table in (codes or {}).items():
+        if column in frame.columns:
+            words[column] = {}
+            for code in frame[column].dropna().unique():
+                try:
+                    words[column][code] = t(f"{table}.{code}")
+                except KeyError:
+                    words[column][code] = str(code)
+    out = export.for_people(frame, lang(), words)
+    return out.rename(columns={c: field_label(str(c)) for c in out.columns})
 
 
 def mapping_editor(raw: RawTable, kind: str, *, key: str) -> dict[str, str]:
@@ -236,11 +253,10 @@ def flag_table(frame: pd.DataFrame, *, key: str) -> None:
     """Show follow-up rows compactly: who, when, what they said, how late (phones as the role may see them)."""
     shown = [c for c in FLAG_COLUMNS if c in frame.columns and frame[c].notna().any()]
     st.dataframe(
-        protect(frame[shown]),
+        people_table(protect(frame[shown]), {"service_type": "service_type"}),
         key=key,
         hide_index=True,
         width="stretch",
-        column_config={c: field_label(c) for c in shown},
     )
 
 

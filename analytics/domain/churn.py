@@ -213,7 +213,11 @@ def spoken_interval(days: int, lang: str) -> str:
     if days < 45:
         return text("churn.span.days", lang, n=days)
     months = round(days / 30.4)
-    return text("churn.span.every_year", lang) if months == 12 else text("churn.span.every_months", lang, n=months)
+    return (
+        text("churn.span.every_year", lang)
+        if months == 12
+        else text("churn.span.every_months", lang, n=months)
+    )
 
 
 def spoken_text(reasons: Sequence[Reason], lang: str) -> str:
@@ -226,7 +230,10 @@ def spoken_text(reasons: Sequence[Reason], lang: str) -> str:
             params = {"since": spoken_span(int(r["days"]), lang)}
         elif r["code"] == "overdue":
             since = int(r.get("days") or round(float(r["ratio"]) * int(r["interval"])))
-            params = {"interval": spoken_interval(int(r["interval"]), lang), "since": spoken_span(since, lang)}
+            params = {
+                "interval": spoken_interval(int(r["interval"]), lang),
+                "since": spoken_span(since, lang),
+            }
         parts.append(text(f"churn.say.{r['code']}", lang, **params))
     return ("；" if lang == "zh" else "; ").join(parts)
 
