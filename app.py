@@ -11,6 +11,7 @@ import streamlit as st
 
 from analytics.core.config import db_path
 from analytics.store import db
+from ui import phone
 from ui.drop_folder import start_drop_folder
 from ui.i18n import t
 from ui.state import ENTRYPOINT_RAN, restore_from_link
@@ -35,6 +36,7 @@ def _home() -> None:
     st.switch_page(OVERVIEW, query_params={k: st.query_params.get_all(k) for k in st.query_params})
 
 
+phone.apply()  # the phone layout's rules (below 640 px wide)
 start_drop_folder()  # off unless [watch] server_folder (or $ANALYTICS_WATCH_DIR) names a folder
 
 PAGES = {

@@ -16,6 +16,7 @@ from ui.resources import fitted
 from ui.state import filters
 from ui.widgets import download_buttons, list_top
 
+FIRST_COLUMNS = ("customer_name", "phone", "reasons", "status")
 f = filters()
 st.title(t("churn.title"))
 if f.month is None:
@@ -143,6 +144,8 @@ with tab_list:
         on_select="rerun",
         selection_mode="single-row",
         key="churn_list",
+        # Who, how to reach them and what to say first: on a phone they fit without scrolling sideways.
+        column_order=[*FIRST_COLUMNS, *(c for c in churn.EXPORT_COLUMNS if c not in FIRST_COLUMNS)],
         column_config={
             **{c: headers[c] for c in churn.EXPORT_COLUMNS},
             "churn_probability": st.column_config.ProgressColumn(

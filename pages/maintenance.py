@@ -17,6 +17,7 @@ from ui.resources import fitted, forget_fitted
 from ui.state import filters
 from ui.widgets import download_buttons, progress_bar
 
+FIRST_COLUMNS = ("customer_name", "phone", "items_due", "p30")
 f = filters()
 st.title(t("maintenance.title"))
 if f.month is None:
@@ -130,7 +131,10 @@ with tab_list:
             protect(shown),
             hide_index=True,
             width="stretch",
-            column_order=[c for c in maintenance.LIST_COLUMNS if c in shown.columns],
+            # Who, how to reach them and what is due first: on a phone they fit without scrolling sideways.
+            column_order=[
+                c for c in dict.fromkeys((*FIRST_COLUMNS, *maintenance.LIST_COLUMNS)) if c in shown.columns
+            ],
             column_config={c: headers[c] for c in shown.columns} | probability | dates,
         )
     st.caption(

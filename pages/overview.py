@@ -57,63 +57,66 @@ def why_popover(column, name: str, entry: dict) -> None:
         st.caption(t("why.caption", change=kpi_delta(name, entry["value"], entry["prev_month"]) or "—"))
 
 
-for row in TILE_ROWS:
-    for column, name in zip(st.columns(len(row)), row, strict=True):
-        entry = report["kpis"][name]
-        status_note = formatting.status_note(entry, f.lang)
-        # issue 14: a KPI whose field is missing from the data says why instead of showing 0%.
-        missing = data.get("missing", {}).get(name)
-        if missing or entry["status"] == "insufficient_history":
-            # Never a number, a change or a chart point: the data cannot support the figure.
+# Keyed containers: on a phone the flags come first and the tiles pack two to a row (ui.phone).
+with st.container(key="overview_tiles"):
+    for row in TILE_ROWS:
+        for column, name in zip(st.columns(len(row)), row, strict=True):
+            entry = report["kpis"][name]
+            status_note = formatting.status_note(entry, f.lang)
+            # issue 14: a KPI whose field is missing from the data says why instead of showing 0%.
+            missing = data.get("missing", {}).get(name)
+            if missing or entry["status"] == "insufficient_history":
+                # Never a number, a change or a chart point: the data cannot support the figure.
+                column.metric(
+                    t(f"metric.{name}"), "—", help=t(f"metric_def.{name}", **metric_params()), border=True
+                )
+                column.caption(f":gray[{t(missing) if missing else status_note}]")
+                continue
+            notes = [t("overview.n", n=f"{entry['n']:,}")]
+            yoy = kpi_delta(name, entry["value"], entry["prev_year"])
+            if yoy:
+                notes.append(t("overview.yoy", delta=yoy))
+            words = overview.target_words(name, entry, f.lang)
+            # A pending target already says the figure is not final.
+            if status_note and overview.target_state(entry) != "pending":
+                notes.append(status_note)
+            spark = overview.sparkline(series, name)
             column.metric(
-                t(f"metric.{name}"), "—", help=t(f"metric_def.{name}", **metric_params()), border=True
+                t(f"metric.{name}"),
+                kpi_value(name, entry["value"]),
+                delta=kpi_delta(name, entry["value"], entry["prev_month"]),
+                delta_color="inverse" if name in LOWER_IS_BETTER else "normal",
+                help=t(f"metric_def.{name}", **metric_params()),
+                border=True,
+                chart_data=spark or None,
+                chart_type="line",
             )
-            column.caption(f":gray[{t(missing) if missing else status_note}]")
-            continue
-        notes = [t("overview.n", n=f"{entry['n']:,}")]
-        yoy = kpi_delta(name, entry["value"], entry["prev_year"])
-        if yoy:
-            notes.append(t("overview.yoy", delta=yoy))
-        words = overview.target_words(name, entry, f.lang)
-        # A pending target already says the figure is not final.
-        if status_note and overview.target_state(entry) != "pending":
-            notes.append(status_note)
-        spark = overview.sparkline(series, name)
-        column.metric(
-            t(f"metric.{name}"),
-            kpi_value(name, entry["value"]),
-            delta=kpi_delta(name, entry["value"], entry["prev_month"]),
-            delta_color="inverse" if name in LOWER_IS_BETTER else "normal",
-            help=t(f"metric_def.{name}", **metric_params()),
-            border=True,
-            chart_data=spark or None,
-            chart_type="line",
-        )
-        if words:
-            far = overview.target_state(entry) == "missed"
-            notes.insert(0, f":red[{words}]" if far else words)
-        column.caption(" · ".join(notes))
-        why_popover(column, name, entry)
-st.caption(t("overview.tiles_caption", month=f.month))
+            if words:
+                far = overview.target_state(entry) == "missed"
+                notes.insert(0, f":red[{words}]" if far else words)
+            column.caption(" · ".join(notes))
+            why_popover(column, name, entry)
+    st.caption(t("overview.tiles_caption", month=f.month))
 
-left, right = st.columns([3, 2])
-with left:
-    st.subheader(t("overview.what_changed"))
-    if not data["changes"]:
-        st.write(t("overview.nothing_changed"))
-    for change in data["changes"]:
-        st.text("• " + satisfaction.describe_change(change, f.lang))
-with right:
-    st.subheader(t("overview.red_flags"))
-    flags = data["red_flags"]
-    st.caption(t("overview.red_flags_caption", as_of=str(data["as_of"])))
-    for flag in ("no_followup", "complaint_overdue"):
-        rows = flags[flags["flag"] == flag]
-        if flag == "no_followup":
-            label = t("overview_flags.no_followup", n=len(rows), month=f.month, as_of=str(data["as_of"]))
-        else:
-            label = t(f"overview.flag_{flag}", n=len(rows))
-        st.markdown(f"**{label}**")
-        if len(rows):
-            flag_table(rows, key=f"flag_{flag}")
-            download_buttons(rows, f"overview_{flag}_{f.month}", key=f"dl_{flag}")
+with st.container(key="overview_flags"):
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader(t("overview.what_changed"))
+        if not data["changes"]:
+            st.write(t("overview.nothing_changed"))
+        for change in data["changes"]:
+            st.text("• " + satisfaction.describe_change(change, f.lang))
+    with right:
+        st.subheader(t("overview.red_flags"))
+        flags = data["red_flags"]
+        st.caption(t("overview.red_flags_caption", as_of=str(data["as_of"])))
+        for flag in ("no_followup", "complaint_overdue"):
+            rows = flags[flags["flag"] == flag]
+            if flag == "no_followup":
+                label = t("overview_flags.no_followup", n=len(rows), month=f.month, as_of=str(data["as_of"]))
+            else:
+                label = t(f"overview.flag_{flag}", n=len(rows))
+            st.markdown(f"**{label}**")
+            if len(rows):
+                flag_table(rows, key=f"flag_{flag}")
+                download_buttons(rows, f"overview_{flag}_{f.month}", key=f"dl_{flag}")

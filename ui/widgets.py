@@ -234,11 +234,12 @@ def list_label(name: str) -> str:
     return t("export.list_other")
 
 
+# Who and how to reach them first: on a phone they fit without scrolling sideways.
 FLAG_COLUMNS = (
-    "callback_date",
     "customer_name",
-    "plate",
     "phone",
+    "callback_date",
+    "plate",
     "advisor",
     "service_type",
     "overall_score",

@@ -1,0 +1,55 @@
+"""The phone layout (390 px wide): rules the browser applies below 640 px, and one behaviour.
+
+Streamlit stacks columns one per row on a phone, so the overview's twelve tiles took three and a
+half screens before the red flags. Below 640 px the overview shows what changed and the red
+flags first, the tiles two to a row without their sparklines; and choosing a page in the sidebar
+closes it, as a phone's menu does. Pages mark the parts these rules move with keyed containers
+(``overview_tiles``, ``overview_flags``).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+PHONE_WIDTH = 640
+
+CSS = f"""
+<style>
+@media (max-width: {PHONE_WIDTH}px) {{
+  [data-testid="stLayoutWrapper"]:has(> .st-key-overview_flags) {{ order: 1; }}
+  [data-testid="stLayoutWrapper"]:has(> .st-key-overview_tiles) {{ order: 2; }}
+  .st-key-overview_tiles [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap !important; gap: 0.5rem !important; }}
+  .st-key-overview_tiles [data-testid="stColumn"] {{
+    flex: 1 1 calc(50% - 0.5rem) !important; width: calc(50% - 0.5rem) !important;
+    min-width: calc(50% - 0.5rem) !important;
+  }}
+  .st-key-overview_tiles [data-testid="stMetricChart"] {{ display: none; }}
+  .st-key-overview_tiles [data-testid="stMetricValue"] {{ font-size: 1.4rem; }}
+  .st-key-overview_tiles [data-testid="stMetric"] {{ padding: 0.5rem; }}
+  .st-key-overview_tiles [data-testid="stCaptionContainer"] {{ font-size: 0.75rem; }}
+}}
+</style>
+"""
+
+# Choosing a page in the sidebar on a phone closes the sidebar (Streamlit leaves it open).
+SCRIPT = f"""
+<script>
+(() => {{
+  if (window.__phoneNav) return;
+  window.__phoneNav = true;
+  document.addEventListener("click", (event) => {{
+    if (window.innerWidth > {PHONE_WIDTH}) return;
+    if (!event.target.closest('[data-testid="stSidebarNav"] a')) return;
+    setTimeout(() => {{
+      const close = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+      if (close) close.click();
+    }}, 100);
+  }}, true);
+}})();
+</script>
+"""
+
+
+def apply() -> None:
+    """Add the phone rules and the sidebar behaviour to the page (drawn as nothing)."""
+    st.html(CSS + SCRIPT, unsafe_allow_javascript=True)
