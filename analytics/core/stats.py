@@ -1,8 +1,13 @@
-"""The significance tests shared by "what changed" (overview, deck) and the themes' rising flags."""
+"""The significance tests shared by "what changed" (overview, deck) and the themes' rising flags, and
+the calibration table of every model card."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 
 def two_proportion_z(x1: int, n1: int, x0: int, n0: int) -> float | None:
@@ -25,3 +30,19 @@ def compound_poisson_z(total1: float, squares1: float, total0: float, squares0: 
     the variance of each sum is the sum of its squared amounts; None when both are 0."""
     variance = squares1 + squares0
     return (total1 - total0) / math.sqrt(variance) if variance > 0 else None
+
+
+def calibration_bins(outcome: Any, probability: Any, bins: int = 10) -> pd.DataFrame:
+    """Return one row per equal-count bin of predicted probability (lowest first): ``bin`` (1..bins),
+    ``n``, mean ``predicted``, ``observed`` share; the one calibration table of every model card.
+
+    Equal counts rather than equal widths: predicted probabilities bunch near 0, where fixed-width
+    bins would leave most bins nearly empty and one bin holding most vehicles.
+    """
+    frame = pd.DataFrame({"y": np.asarray(outcome, dtype=float), "p": np.asarray(probability, dtype=float)})
+    if frame.empty:
+        return pd.DataFrame(columns=["bin", "n", "predicted", "observed"])
+    ranks = frame["p"].rank(method="first")
+    frame["bin"] = np.ceil(ranks * bins / len(frame)).astype(int).clip(1, bins)
+    table = frame.groupby("bin").agg(n=("y", "size"), predicted=("p", "mean"), observed=("y", "mean"))
+    return table.reset_index()

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from analytics.core import stats
 from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.months import month_end, month_end_on_or_before, shift_month
@@ -243,11 +244,7 @@ def ranking_metrics(churned: np.ndarray, score: np.ndarray) -> dict[str, float]:
 
 def calibration_table(churned: np.ndarray, probability: np.ndarray, bins: int = 10) -> pd.DataFrame:
     """Return one row per decile of predicted probability: n, mean predicted, observed churn share."""
-    frame = pd.DataFrame({"y": np.asarray(churned, dtype=float), "p": np.asarray(probability, dtype=float)})
-    ranks = frame["p"].rank(method="first")
-    frame["decile"] = np.ceil(ranks * bins / len(frame)).astype(int).clip(1, bins)
-    table = frame.groupby("decile").agg(n=("y", "size"), predicted=("p", "mean"), observed=("y", "mean"))
-    return table.reset_index()
+    return stats.calibration_bins(churned, probability, bins).rename(columns={"bin": "decile"})
 
 
 @dataclass

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from analytics.core import stats
 from analytics.core.errors import UserError
 from analytics.store import db
 
@@ -307,12 +308,8 @@ def _lift_top_decile(y: np.ndarray, score: np.ndarray, order: np.ndarray) -> flo
 
 
 def _calibration_bins(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFrame:
-    index = np.minimum((p * bins).astype(int), bins - 1)
-    frame = pd.DataFrame({"bin": index, "predicted": p, "observed": y})
-    out = frame.groupby("bin", as_index=False).agg(
-        predicted=("predicted", "mean"), observed=("observed", "mean"), n=("observed", "size")
-    )
-    return out
+    # Equal-count bins, as on the churn card: the calibration error below is their weighted gap.
+    return stats.calibration_bins(y, p, bins)
 
 
 def _evaluate(frame: pd.DataFrame, fitted: Fitted, seed: int) -> Backtest:
