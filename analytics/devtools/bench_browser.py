@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -82,17 +82,19 @@ def chromium() -> str:
     return found
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a TCP port free on localhost now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 @contextmanager
-def serve(db_file: Path, timeout: float = 120.0) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free port against ``db_file`` (no accounts); yield its URL."""
-    port = _free_port()
-    env = {**os.environ, "ANALYTICS_DB": str(db_file), "ANALYTICS_SECRETS": os.devnull}
+def serve(db_file: Path, timeout: float = 120.0, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free port against ``db_file`` (no accounts unless the
+    environment or ``env``, added to it, names a secrets file); yield its URL."""
+    port = free_port()
+    env = {"ANALYTICS_SECRETS": os.devnull, **os.environ, "ANALYTICS_DB": str(db_file), **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -181,7 +183,7 @@ def _measure_page(
     browser: Any, db_file: Path, name: str, lang: str, export: bool
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     exported: dict[str, Any] | None = None
-    with serve(db_file) as url:
+    with serve(db_file, env={"ANALYTICS_SECRETS": os.devnull}) as url:  # the bench measures without accounts
         link = f"{url}/{name}?lang={lang}"
         context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
         try:
