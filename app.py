@@ -11,9 +11,9 @@ import streamlit as st
 
 from analytics.core.config import db_path
 from analytics.store import db
-from ui import phone
+from ui import style
 from ui.drop_folder import start_drop_folder
-from ui.i18n import t
+from ui.i18n import lang, t
 from ui.state import ENTRYPOINT_RAN, restore_from_link
 
 st.set_page_config(
@@ -36,7 +36,7 @@ def _home() -> None:
     st.switch_page(OVERVIEW, query_params={k: st.query_params.get_all(k) for k in st.query_params})
 
 
-phone.apply()  # the phone layout's rules (below 640 px wide)
+style.apply(lang())  # the phone layout (below 640 px wide) and the uploader's words
 start_drop_folder()  # off unless [watch] server_folder (or $ANALYTICS_WATCH_DIR) names a folder
 
 PAGES = {

@@ -57,7 +57,7 @@ def why_popover(column, name: str, entry: dict) -> None:
         st.caption(t("why.caption", change=kpi_delta(name, entry["value"], entry["prev_month"]) or "—"))
 
 
-# Keyed containers: on a phone the flags come first and the tiles pack two to a row (ui.phone).
+# Keyed containers: on a phone the flags come first and the tiles pack two to a row (ui.style).
 with st.container(key="overview_tiles"):
     for row in TILE_ROWS:
         for column, name in zip(st.columns(len(row)), row, strict=True):

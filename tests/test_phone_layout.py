@@ -116,3 +116,35 @@ def test_call_lists_put_name_phone_and_reason_first(demo_env):
     assert not at.exception
     invitations = next(d for d in at.dataframe if "items_due" in list(d.proto.column_order))
     assert list(invitations.proto.column_order)[:3] == ["customer_name", "phone", "items_due"]
+
+
+@pytest.mark.browser
+def test_the_uploader_speaks_chinese_in_the_chinese_interface(server):
+    from playwright.sync_api import expect
+
+    url, browser, folder = server
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(f"{url}/data?lang=zh")
+    zone = page.get_by_test_id("stFileUploaderDropzone").first
+    expect(zone).to_be_visible(timeout=120_000)
+    page.screenshot(path=str(folder / "data_uploader_zh.png"))
+    words = page.evaluate(
+        """() => {
+          const after = (el) => getComputedStyle(el, '::after').content;
+          const zone = document.querySelector('[data-testid="stFileUploaderDropzone"]');
+          const button = zone.querySelector('[data-testid="stBaseButton-secondary"] p');
+          const limit = zone.querySelector('[data-testid="stFileUploaderDropzoneInstructions"] span');
+          return {button: after(button), limit: after(limit),
+                  hidden: [button, limit].map((el) => getComputedStyle(el).fontSize)};
+        }"""
+    )
+    assert words["button"] == '"选择文件"' and words["limit"].startswith('"每个文件不超过')
+    assert words["hidden"] == ["0px", "0px"]  # Streamlit's English words take no room
+    page.goto(f"{url}/data?lang=en")
+    expect(page.get_by_test_id("stFileUploaderDropzone").first).to_be_visible(timeout=120_000)
+    english = page.evaluate(
+        """() => getComputedStyle(document.querySelector(
+             '[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] p'), '::after').content"""
+    )
+    assert english in ("none", "normal")
+    page.close()

@@ -1,5 +1,6 @@
-"""The phone layout (390 px wide): rules the browser applies below 640 px, and one behaviour.
+"""Rules the browser applies to the page: the phone layout (390 px wide) and the uploader's words.
 
+The phone layout: rules for screens below 640 px, and one behaviour.
 Streamlit stacks columns one per row on a phone, so the overview's twelve tiles took three and a
 half screens before the red flags. Below 640 px the overview shows what changed and the red
 flags first, the tiles two to a row without their sparklines; and choosing a page in the sidebar
@@ -50,6 +51,23 @@ SCRIPT = f"""
 """
 
 
-def apply() -> None:
-    """Add the phone rules and the sidebar behaviour to the page (drawn as nothing)."""
-    st.html(CSS + SCRIPT, unsafe_allow_javascript=True)
+def uploader_css(language: str) -> str:
+    """Return the rules that write the file uploader's button and limit in Chinese (Streamlit draws
+    them in English only; English needs nothing)."""
+    if language != "zh":
+        return ""
+    limit = int(st.get_option("server.maxUploadSize"))
+    button = '[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] p'
+    limits = '[data-testid="stFileUploaderDropzoneInstructions"] span'
+    return f"""
+<style>
+{button}, {limits} {{ font-size: 0 !important; }}
+{button}::after {{ content: "选择文件"; font-size: 0.875rem; }}
+{limits}::after {{ content: "每个文件不超过 {limit}MB"; font-size: 0.875rem; }}
+</style>
+"""
+
+
+def apply(language: str) -> None:
+    """Add the phone rules, the sidebar behaviour and the uploader's words to the page (drawn as nothing)."""
+    st.html(CSS + uploader_css(language) + SCRIPT, unsafe_allow_javascript=True)
