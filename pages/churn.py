@@ -1,7 +1,5 @@
 """Churn: who is lost or at risk, why, what each is worth, whom to call today, and the model card."""
 
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.core.config import settings
@@ -9,6 +7,7 @@ from analytics.core.months import month_ends
 from analytics.domain import churn, churn_model
 from ui.auth import protect, protect_text
 from ui.charts import export_name, show
+from ui.churn_figures import calibration_figure, importance_figure, retention_figure, trend_figure
 from ui.data import load
 from ui.formatting import plain
 from ui.i18n import lang, t
@@ -47,12 +46,7 @@ trend = load(churn.status_trend, tuple(month_ends(f.months)), stores)
 if trend.empty:
     st.info(t("churn_issue15.trend_needs_data"))
 else:
-    trend_fig = go.Figure()
-    for status in ("lost", "at_risk"):
-        trend_fig.add_scatter(
-            x=trend["as_of"], y=trend[status], mode="lines+markers", name=t(f"churn.status.{status}")
-        )
-    trend_fig.update_layout(yaxis_title=t("churn.vehicles"), xaxis_title=t("churn.month_end"))
+    trend_fig = trend_figure(trend)
     show(trend_fig, export_name("churn", "trend", f.month), title=t("churn.trend_title"), key="churn_trend")
     first, last = trend.iloc[0], trend.iloc[-1]
     st.caption(
@@ -247,22 +241,7 @@ with tab_retention:
     if curve.empty:
         st.info(t("churn.retention_empty"))
     else:
-        curve_fig = px.line(
-            curve,
-            x="month",
-            y="share",
-            color="group",
-            facet_col="transition",
-            hover_data=["n"],
-            labels={
-                "month": t("churn.months_after"),
-                "share": t("churn.share_back"),
-                "group": t(f"churn.group.{by}"),
-            },
-        )
-        curve_fig.for_each_annotation(lambda a: a.update(text=t(f"churn.transition.{a.text.split('=')[-1]}")))
-        curve_fig.for_each_trace(lambda tr: tr.update(name=t("churn.all")) if tr.name == "all" else None)
-        curve_fig.update_yaxes(tickformat=".0%", range=[0, 1])
+        curve_fig = retention_figure(curve, by)
         show(
             curve_fig,
             export_name("churn", "retention", by, f.month),
@@ -335,20 +314,7 @@ with tab_model:
                     capture_rule=f"{result.rule['capture_20']:.0%}",
                 )
             )
-            cal_fig = px.line(result.calibration, x="predicted", y="observed", color="scorer", markers=True)
-            cal_fig.for_each_trace(lambda tr: tr.update(name=t(f"churn.scorer.{tr.name}")))
-            cal_fig.add_scatter(
-                x=[0, 1],
-                y=[0, 1],
-                mode="lines",
-                name=t("churn.perfect"),
-                line={"dash": "dot", "color": "#999"},
-            )
-            cal_fig.update_layout(
-                xaxis_title=t("churn.predicted"), yaxis_title=t("churn.observed"), legend_title_text=""
-            )
-            cal_fig.update_xaxes(tickformat=".0%", range=[0, 1])
-            cal_fig.update_yaxes(tickformat=".0%", range=[0, 1])
+            cal_fig = calibration_figure(result.calibration)
             show(
                 cal_fig,
                 export_name("churn", "calibration", result.cutoff.isoformat()),
@@ -357,15 +323,7 @@ with tab_model:
             )
             st.caption(t("churn.calibration_caption", cutoff=result.cutoff.isoformat()))
             top = result.importance.head(12).iloc[::-1]
-            imp_fig = go.Figure(
-                go.Bar(
-                    x=top["importance"],
-                    y=[t(f"churn.feature.{name}") for name in top["feature"]],
-                    orientation="h",
-                    error_x={"type": "data", "array": top["std"]},
-                )
-            )
-            imp_fig.update_layout(xaxis_title=t("churn.importance_axis"))
+            imp_fig = importance_figure(top)
             show(
                 imp_fig,
                 export_name("churn", "drivers", result.cutoff.isoformat()),

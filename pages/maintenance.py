@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.core.config import settings
@@ -10,9 +9,10 @@ from analytics.core.months import month_ends
 from analytics.domain import maintenance
 from analytics.services import models
 from ui.auth import authorize, can, protect, record
-from ui.charts import COLORS, MUTED, export_name, show
+from ui.charts import export_name, show
 from ui.data import writing
 from ui.i18n import lang, t
+from ui.maintenance_figures import backtest_figure, calibration_figure, importance_figure, weeks_figure
 from ui.resources import fitted, forget_fitted
 from ui.state import filters
 from ui.widgets import download_buttons, progress_bar
@@ -161,17 +161,7 @@ with tab_list:
     in_stores = maintenance.invitation_list(scores, stores=f.stores)
     weeks = maintenance.expected_visits_by_week(in_stores, shot.as_of)
     overdue = maintenance.overdue_counts(in_stores, shot.as_of)
-    fig = go.Figure()
-    for source, color in (("maintenance", COLORS[0]), ("any", MUTED)):
-        fig.add_bar(
-            x=weeks["week_start"],
-            y=weeks[source],
-            name=t(f"maintenance.target_{source}"),
-            marker_color=color,
-        )
-    fig.update_layout(
-        barmode="group", xaxis_title=t("maintenance.week_axis"), yaxis_title=t("maintenance.expected_axis")
-    )
+    fig = weeks_figure(weeks)
     show(
         fig,
         export_name("maintenance", "expected-per-week", as_of),
@@ -253,18 +243,7 @@ with tab_card:
         (auc_col, "roc_auc", t("maintenance.auc_title")),
         (lift_col, "lift_top_decile", t("maintenance.lift_title")),
     ):
-        fig = go.Figure()
-        for method, color in (("model", COLORS[0]), ("rule", MUTED), ("rhythm", COLORS[1])):
-            rows = table[table["method"] == method]
-            fig.add_bar(
-                x=[horizon_labels[h] for h in rows["horizon"]],
-                y=rows[metric],
-                name=methods[method],
-                marker_color=color,
-                text=[f"{v:.2f}" for v in rows[metric]],
-                textposition="outside",
-            )
-        fig.update_layout(barmode="group")
+        fig = backtest_figure(table, metric, methods, horizon_labels)
         with column:
             show(fig, export_name("maintenance", metric, cutoff), title=title)
     st.caption(t("maintenance.backtest_caption", cutoff=cutoff, n=f"{n_bt:,}"))
@@ -289,24 +268,7 @@ with tab_card:
     card_h = card_h or 30
     calib_col, imp_col = st.columns(2)
     calibration = maintenance.calibration_table(model)
-    fig = go.Figure()
-    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"color": "#ccc", "dash": "dot"}, showlegend=False)
-    for method, color in (("model", COLORS[0]), ("rule", MUTED), ("rhythm", COLORS[1])):
-        rows = calibration[(calibration["horizon"] == card_h) & (calibration["method"] == method)]
-        fig.add_scatter(
-            x=rows["predicted"],
-            y=rows["observed"],
-            mode="lines+markers",
-            name=methods[method],
-            marker={"size": 6 + 14 * (rows["n"] / max(rows["n"].max(), 1)) ** 0.5, "color": color},
-            line={"color": color},
-            customdata=rows["n"],
-            hovertemplate="%{x:.0%} → %{y:.0%} (n=%{customdata})<extra></extra>",
-        )
-    fig.update_layout(
-        xaxis={"title": t("maintenance.predicted_axis"), "tickformat": ".0%", "range": [0, 1]},
-        yaxis={"title": t("maintenance.observed_axis"), "tickformat": ".0%", "range": [0, 1]},
-    )
+    fig = calibration_figure(calibration, card_h, methods)
     with calib_col:
         show(
             fig,
@@ -315,15 +277,7 @@ with tab_card:
         )
         st.caption(t("maintenance.calibration_caption", h=card_h, cutoff=cutoff))
     importance = maintenance.importance_table(model, card_h)
-    fig = go.Figure(
-        go.Bar(
-            x=importance["importance"][::-1],
-            y=[t(f"maintenance.feature.{name}") for name in importance["feature"][::-1]],
-            orientation="h",
-            marker_color=COLORS[0],
-        )
-    )
-    fig.update_layout(xaxis_title=t("maintenance.importance_axis"), margin={"l": 180})
+    fig = importance_figure(importance)
     with imp_col:
         show(
             fig,

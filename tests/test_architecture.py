@@ -62,3 +62,20 @@ def test_the_core_and_the_domain_never_import_streamlit_or_the_command_line():
                     continue
                 for name in names:
                     assert not name.startswith(("streamlit", "analytics.cli", "ui")), f"{path}: {name}"
+
+
+def test_pages_stay_thin_no_figures_no_sql():
+    # Pages read filters, call one function per figure and draw it: figures are built in
+    # ui/*_figures.py, data come through ui.data, SQL lives in analytics/store/sql.
+    for path in sorted(ROOT.joinpath("pages").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+            alias.name for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names
+        }
+        assert not {m for m in modules if m and m.split(".")[0] in ("plotly", "duckdb")}, path.name
+        calls = {
+            n.func.attr
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+        }
+        assert "execute" not in calls, path.name

@@ -1,0 +1,73 @@
+"""Figures of the churn page: lost and at-risk by month-end, retention curves, the model's
+calibration and its drivers. Each takes the analytics result and returns a plotly figure."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from ui.i18n import t
+
+
+def trend_figure(trend: pd.DataFrame) -> go.Figure:
+    """Return lost and at-risk vehicles at each month-end as lines."""
+    fig = go.Figure()
+    for status in ("lost", "at_risk"):
+        fig.add_scatter(
+            x=trend["as_of"], y=trend[status], mode="lines+markers", name=t(f"churn.status.{status}")
+        )
+    fig.update_layout(yaxis_title=t("churn.vehicles"), xaxis_title=t("churn.month_end"))
+    return fig
+
+
+def retention_figure(curve: pd.DataFrame, by: str) -> go.Figure:
+    """Return the share back for a next visit by months after a visit, one panel per transition."""
+    fig = px.line(
+        curve,
+        x="month",
+        y="share",
+        color="group",
+        facet_col="transition",
+        hover_data=["n"],
+        labels={
+            "month": t("churn.months_after"),
+            "share": t("churn.share_back"),
+            "group": t(f"churn.group.{by}"),
+        },
+    )
+    fig.for_each_annotation(lambda a: a.update(text=t(f"churn.transition.{a.text.split('=')[-1]}")))
+    fig.for_each_trace(lambda tr: tr.update(name=t("churn.all")) if tr.name == "all" else None)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1])
+    return fig
+
+
+def calibration_figure(calibration: pd.DataFrame) -> go.Figure:
+    """Return predicted against observed churn per decile for the model and the rule, with the diagonal."""
+    fig = px.line(calibration, x="predicted", y="observed", color="scorer", markers=True)
+    fig.for_each_trace(lambda tr: tr.update(name=t(f"churn.scorer.{tr.name}")))
+    fig.add_scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        name=t("churn.perfect"),
+        line={"dash": "dot", "color": "#999"},
+    )
+    fig.update_layout(xaxis_title=t("churn.predicted"), yaxis_title=t("churn.observed"), legend_title_text="")
+    fig.update_xaxes(tickformat=".0%", range=[0, 1])
+    fig.update_yaxes(tickformat=".0%", range=[0, 1])
+    return fig
+
+
+def importance_figure(top: pd.DataFrame) -> go.Figure:
+    """Return the model's drivers (permutation importance with its spread) as horizontal bars."""
+    fig = go.Figure(
+        go.Bar(
+            x=top["importance"],
+            y=[t(f"churn.feature.{name}") for name in top["feature"]],
+            orientation="h",
+            error_x={"type": "data", "array": top["std"]},
+        )
+    )
+    fig.update_layout(xaxis_title=t("churn.importance_axis"))
+    return fig
