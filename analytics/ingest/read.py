@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from analytics.config import settings
 from analytics.errors import ImportRefused
@@ -42,6 +43,11 @@ SOURCE_SHEET = "_source_sheet"
 DEFAULT_MAX_ROWS = 500_000
 DEFAULT_MAX_EXPANDED_MB = 300
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
+# Row numbers of row tags, and the letters of cell references past column Z (r="AB12").
+_ROW_NUMBER = re.compile(rb'\sr="(\d{1,9})"')
+_WIDE_CELL = re.compile(rb'\sr="([A-Z]{2,})\d')
+# The most cells (rows times columns, from A1) a sheet may span for calamine to read it.
+MAX_GRID_CELLS = 20_000_000  # 500,000 rows of 40 columns
 HEADER_SEARCH_ROWS = 30
 # No DMS export is this wide; a wider row is a wrong file or a wrong delimiter. Empty cells at
 # the end of a row (Excel writes them for formatted columns) do not count.
@@ -135,15 +141,23 @@ def _check_csv_size(data: bytes, name: str) -> None:
         )
 
 
-def _check_xlsx_size(data: bytes, name: str) -> None:
+def _check_xlsx_size(data: bytes, name: str) -> bool:
     """Refuse a workbook whose sheets expand beyond the bounds, reading only its ZIP directory and
-    counting row tags in a stream (a small file can expand to millions of rows)."""
+    counting row tags in a stream (a small file can expand to millions of rows); return whether
+    calamine may read it (an XLSX whose cells span a bounded grid).
+
+    calamine holds a sheet as a full grid from A1 to its farthest cell, so a stray cell at
+    XFD1048576 would ask it for billions of cells; such workbooks, damaged ones and ZIP files
+    that are not XLSX go to openpyxl, which streams the rows and refuses what it cannot open.
+    """
     max_rows, max_mb = import_limits()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError):
-        return  # openpyxl refuses it below with its own sentence
+        return False
     with archive:
+        if "xl/workbook.xml" not in archive.namelist():
+            return False
         parts = [
             i for i in archive.infolist() if i.filename.startswith("xl/") and i.filename.endswith(".xml")
         ]
@@ -157,14 +171,24 @@ def _check_xlsx_size(data: bytes, name: str) -> None:
                 + _RAISE_LIMIT.format(key="max_expanded_mb"),
             )
         rows = 0
+        fits = True
         for info in parts:
             if not info.filename.startswith("xl/worksheets/"):
                 continue
-            tail = b""
+            tail = overlap = b""
+            last_row = row_tags = 0
+            last_column = 26
             try:
                 with archive.open(info) as stream:
                     while chunk := stream.read(1 << 20):
                         block = tail + chunk
+                        # The grid's extent: the largest row number and column letters (a reference
+                        # cut in two is whole in the overlap; seeing one twice does not change a maximum).
+                        seen = overlap + chunk
+                        overlap = seen[-32:]
+                        last_row = max([last_row, *map(int, _ROW_NUMBER.findall(seen))])
+                        last_column = max([last_column, *map(_column_number, set(_WIDE_CELL.findall(seen)))])
+                        row_tags += seen.count(b"<row")
                         rows += len(_ROW_TAG.findall(block))
                         # Keep the end of the block for a tag cut in two, minus any tag counted there.
                         cut = block[-16:]
@@ -181,7 +205,11 @@ def _check_xlsx_size(data: bytes, name: str) -> None:
                                 + _RAISE_LIMIT.format(key="max_rows"),
                             )
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
-                return  # damaged: openpyxl refuses it below with its own sentence
+                return False  # damaged: openpyxl refuses it below with its own sentence
+            # Rows without numbers are placed one after the other.
+            if max(last_row, row_tags) * last_column > MAX_GRID_CELLS:
+                fits = False
+    return fits
 
 
 def _refuse(name: str, problem: str, remedy: str) -> ImportRefused:
@@ -549,8 +577,44 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _xlsx_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
+def _xlsx_grids(data: bytes, name: str, calamine: bool) -> list[tuple[str, pd.DataFrame]]:
     """Return every sheet of the workbook as (title, grid of strings), in the workbook's order."""
+    return _calamine_grids(data, name) if calamine else _openpyxl_grids(data, name)
+
+
+def _calamine_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
+    """Return every worksheet as (title, grid of strings), read by calamine."""
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises several types for damaged or non-Excel ZIP files
+        raise _refuse(name, "is a ZIP file but not an Excel workbook that can be opened", _SAVE_AS) from exc
+    grids: list[tuple[str, pd.DataFrame]] = []
+    try:
+        for meta in book.sheets_metadata:
+            if meta.typ != SheetTypeEnum.WorkSheet:
+                continue  # chart and macro sheets hold no cells (openpyxl leaves them out too)
+            # From A1, so that list positions are the sheet's row and column numbers.
+            cells = book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+            records = [[v if v.__class__ is str else _cell_text(v) for v in row] for row in cells]
+            width = max((len(r) for r in records), default=0)
+            if width > MAX_COLUMNS:
+                for number, record in enumerate(records, start=1):
+                    used = next((i + 1 for i in range(len(record) - 1, -1, -1) if record[i].strip()), 0)
+                    if used > MAX_COLUMNS:
+                        raise _too_wide(name, used, f"row {number:,} of sheet {meta.name}", sheet=True)
+                records = [r[:MAX_COLUMNS] for r in records]
+            grids.append((str(meta.name), _padded(records)))
+    except ImportRefused:
+        raise
+    except Exception as exc:  # a damaged sheet inside a readable workbook
+        raise _refuse(name, "is an Excel workbook whose sheets cannot be read", _SAVE_AS) from exc
+    finally:
+        book.close()
+    return grids
+
+
+def _openpyxl_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
+    """Return every sheet of the workbook as (title, grid of strings), streamed by openpyxl."""
     import openpyxl
 
     try:
@@ -579,6 +643,14 @@ def _xlsx_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
     finally:
         book.close()
     return grids
+
+
+def _column_number(letters: bytes) -> int:
+    """Return the 1-based number of a column from its letters (b"AB" -> 28)."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
 
 
 def _column_letter(index: int) -> str:
@@ -725,13 +797,15 @@ def _aligned(headers: list[str], main: list[str]) -> dict[str, str]:
     return renames
 
 
-def _workbook_table(data: bytes, name: str) -> tuple[int, list[str], pd.DataFrame, list[SheetReport]]:
+def _workbook_table(
+    data: bytes, name: str, calamine: bool = True
+) -> tuple[int, list[str], pd.DataFrame, list[SheetReport]]:
     """Return (header row, headers, rows, sheet reports): every sheet holding the same table as the
     first sheet with a recognised table, stacked; the other sheets are named with the reason."""
     found: list[tuple[str, int, list[str], pd.DataFrame, int]] = []
     reports: dict[str, SheetReport] = {}
     first_error: ImportRefused | None = None
-    grids = _xlsx_grids(data, name)
+    grids = _xlsx_grids(data, name, calamine)
     for title, grid in grids:
         if not grid.size or (grid.apply(lambda column: column.str.strip()) == "").all(axis=None):
             reports[title] = SheetReport(title, 0, imported=False, reason="the sheet is empty")
@@ -799,8 +873,8 @@ def read_table(source: str | Path | bytes, file_name: str | None = None) -> RawT
     encoding: str | None = None
     delimiter: str | None = None
     if fmt == "xlsx":
-        _check_xlsx_size(data, name)
-        header_row, headers, rows, sheets = _workbook_table(data, name)
+        calamine = _check_xlsx_size(data, name)
+        header_row, headers, rows, sheets = _workbook_table(data, name, calamine)
     else:
         _check_csv_size(data, name)
         text, encoding = _decode(data, name)
