@@ -703,6 +703,8 @@ def _check_header(name: str, cells: list[str], position: int) -> None:
 
 def _check_quotes(name: str, text: str, headers: list[str], rows: pd.DataFrame) -> None:
     """Refuse a CSV whose quote was left open: one cell swallows the records after it."""
+    if '"' not in text:
+        return  # only a quoted cell can hold a line break
     end = text.rstrip()
     last = rows.iloc[-1]
     for header in headers:
