@@ -43,9 +43,12 @@ SOURCE_SHEET = "_source_sheet"
 DEFAULT_MAX_ROWS = 500_000
 DEFAULT_MAX_EXPANDED_MB = 300
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
-# Row numbers of row tags, and the letters of cell references past column Z (r="AB12").
-_ROW_NUMBER = re.compile(rb'\sr="(\d{1,9})"')
-_WIDE_CELL = re.compile(rb'\sr="([A-Z]{2,})\d')
+_PLAIN_ROW_TAG = re.compile(rb"<row[\s>/]")
+# Cell and row tags, references past column Z (r="AB12") and row numbers, as calamine reads them.
+_CELL_TAG = re.compile(rb"<c[\s>/]")
+_PREFIXED_CELL = re.compile(rb":(?:c|row)[\s>/]")
+_WIDE_CELL = re.compile(rb'<c r="([A-Za-z]{2,})')
+_ROW_NUMBER = re.compile(rb'<row r="(\d+)"')
 # The most cells (rows times columns, from A1) a sheet may span for calamine to read it.
 MAX_GRID_CELLS = 20_000_000  # 500,000 rows of 40 columns
 HEADER_SEARCH_ROWS = 30
@@ -142,9 +145,9 @@ def _check_csv_size(data: bytes, name: str) -> None:
 
 
 def _check_xlsx_size(data: bytes, name: str) -> bool:
-    """Refuse a workbook whose sheets expand beyond the bounds, reading only its ZIP directory and
-    counting row tags in a stream (a small file can expand to millions of rows); return whether
-    calamine may read it (an XLSX whose cells span a bounded grid).
+    """Refuse a workbook whose sheets expand beyond the bounds, reading its ZIP directory and
+    counting row tags (a small file can expand to millions of rows); return whether calamine may
+    read it (an XLSX whose cells span a bounded grid).
 
     calamine holds a sheet as a full grid from A1 to its farthest cell, so a stray cell at
     XFD1048576 would ask it for billions of cells; such workbooks, damaged ones and ZIP files
@@ -175,41 +178,38 @@ def _check_xlsx_size(data: bytes, name: str) -> bool:
         for info in parts:
             if not info.filename.startswith("xl/worksheets/"):
                 continue
-            tail = overlap = b""
-            last_row = row_tags = 0
-            last_column = 26
             try:
-                with archive.open(info) as stream:
-                    while chunk := stream.read(1 << 20):
-                        block = tail + chunk
-                        # The grid's extent: the largest row number and column letters (a reference
-                        # cut in two is whole in the overlap; seeing one twice does not change a maximum).
-                        seen = overlap + chunk
-                        overlap = seen[-32:]
-                        last_row = max([last_row, *map(int, _ROW_NUMBER.findall(seen))])
-                        last_column = max([last_column, *map(_column_number, set(_WIDE_CELL.findall(seen)))])
-                        row_tags += seen.count(b"<row")
-                        rows += len(_ROW_TAG.findall(block))
-                        # Keep the end of the block for a tag cut in two, minus any tag counted there.
-                        cut = block[-16:]
-                        tail = (
-                            cut[cut.rfind(b"<") :]
-                            if b"<" in cut and not _ROW_TAG.search(cut[cut.rfind(b"<") :])
-                            else b""
-                        )
-                        if rows > max_rows + HEADER_SEARCH_ROWS:
-                            raise _refuse(
-                                name,
-                                f"has more than {max_rows:,} rows in its sheets, more than an import reads",
-                                "split the export into smaller files (by month or year), or "
-                                + _RAISE_LIMIT.format(key="max_rows"),
-                            )
+                # At most the size the ZIP directory declares, checked above.
+                sheet = archive.read(info)
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
                 return False  # damaged: openpyxl refuses it below with its own sentence
-            # Rows without numbers are placed one after the other.
-            if max(last_row, row_tags) * last_column > MAX_GRID_CELLS:
-                fits = False
+            rows += len((_ROW_TAG if b":row" in sheet else _PLAIN_ROW_TAG).findall(sheet))
+            if rows > max_rows + HEADER_SEARCH_ROWS:
+                raise _refuse(
+                    name,
+                    f"has more than {max_rows:,} rows in its sheets, more than an import reads",
+                    "split the export into smaller files (by month or year), or "
+                    + _RAISE_LIMIT.format(key="max_rows"),
+                )
+            fits = fits and _grid_fits(sheet)
     return fits
+
+
+def _grid_fits(sheet: bytes) -> bool:
+    """Return whether a worksheet's cells span at most ``MAX_GRID_CELLS`` from A1, as calamine holds them."""
+    # calamine places a cell by its reference, or after the previous cell when it has none: only
+    # when every cell and row leads with a reference in the usual form do the references bound the grid.
+    if len(_CELL_TAG.findall(sheet)) != sheet.count(b'<c r="') or _PREFIXED_CELL.search(sheet):
+        return False
+    rows = len(_PLAIN_ROW_TAG.findall(sheet))
+    if rows != sheet.count(b'<row r="'):
+        return False
+    width = max((_column_number(letters.upper()) for letters in set(_WIDE_CELL.findall(sheet))), default=26)
+    # Row numbers shorter than this many digits fit the grid whatever they are; only longer ones are read.
+    digits = len(str(MAX_GRID_CELLS // width))
+    tall = re.findall(rb'<c r="[A-Za-z]+(\d{%d,})' % digits, sheet)
+    height = max([rows, *map(int, _ROW_NUMBER.findall(sheet)), *map(int, tall)])
+    return height * width <= MAX_GRID_CELLS
 
 
 def _refuse(name: str, problem: str, remedy: str) -> ImportRefused:
