@@ -595,15 +595,16 @@ def _calamine_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
                 continue  # chart and macro sheets hold no cells (openpyxl leaves them out too)
             # From A1, so that list positions are the sheet's row and column numbers.
             cells = book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
-            records = [[v if v.__class__ is str else _cell_text(v) for v in row] for row in cells]
-            width = max((len(r) for r in records), default=0)
+            width = max((len(r) for r in cells), default=0)
             if width > MAX_COLUMNS:
-                for number, record in enumerate(records, start=1):
+                for number, row in enumerate(cells, start=1):
+                    record = [_cell_text(v) for v in row]
                     used = next((i + 1 for i in range(len(record) - 1, -1, -1) if record[i].strip()), 0)
                     if used > MAX_COLUMNS:
                         raise _too_wide(name, used, f"row {number:,} of sheet {meta.name}", sheet=True)
-                records = [r[:MAX_COLUMNS] for r in records]
-            grids.append((str(meta.name), _padded(records)))
+                # Only blank cells lie past the limit.
+                cells = [row[:MAX_COLUMNS] for row in cells]
+            grids.append((str(meta.name), _text_grid(cells)))
     except ImportRefused:
         raise
     except Exception as exc:  # a damaged sheet inside a readable workbook
@@ -611,6 +612,24 @@ def _calamine_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
     finally:
         book.close()
     return grids
+
+
+def _text_grid(cells: list[list[Any]]) -> pd.DataFrame:
+    """Return calamine's rows of cell values (all of one length) as a grid of strings, column by column."""
+    if not cells or not cells[0]:
+        return _padded([[] for _ in cells])
+    columns: dict[int, pd.Series] = {}
+    for i, column in enumerate(zip(*cells, strict=True)):
+        if not all(value.__class__ is str for value in column):
+            # Dates, numbers and booleans repeat (a score column holds a handful): each is written
+            # once. Keyed by type too, since True == 1 == 1.0 as keys.
+            texts: dict[tuple[type, Any], str] = {}
+            for value in column:
+                if value.__class__ is not str and (value.__class__, value) not in texts:
+                    texts[(value.__class__, value)] = _cell_text(value)
+            column = tuple(value if value.__class__ is str else texts[(value.__class__, value)] for value in column)
+        columns[i] = pd.Series(column, dtype="str")
+    return pd.DataFrame(columns)
 
 
 def _openpyxl_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
