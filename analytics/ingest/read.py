@@ -627,7 +627,9 @@ def _text_grid(cells: list[list[Any]]) -> pd.DataFrame:
             for value in column:
                 if value.__class__ is not str and (value.__class__, value) not in texts:
                     texts[(value.__class__, value)] = _cell_text(value)
-            column = tuple(value if value.__class__ is str else texts[(value.__class__, value)] for value in column)
+            column = tuple(
+                value if value.__class__ is str else texts[(value.__class__, value)] for value in column
+            )
         columns[i] = pd.Series(column, dtype="str")
     return pd.DataFrame(columns)
 
