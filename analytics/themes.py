@@ -206,10 +206,12 @@ def tokenize_pending(con: duckdb.DuckDBPyConnection) -> int:
         return 0
     # Tokens depend only on the text and the dictionary (stale ones were deleted above): a text
     # already segmented for another callback ("满意", a customer's repeated words) is not segmented again.
-    known = pending["tokens"].notna().to_numpy()
-    fresh = pending["comment"][~known].tolist()
-    tokens = pending["tokens"].to_numpy(dtype=object, na_value=None).copy()
-    tokens[~known] = _tokens_of_distinct(fresh)
+    known = pending["tokens"].notna()
+    fresh = iter(_tokens_of_distinct(pending["comment"][~known].tolist()))
+    tokens = [
+        stored if is_known else next(fresh)
+        for stored, is_known in zip(pending["tokens"].tolist(), known.tolist(), strict=True)
+    ]
     frame = pd.DataFrame(
         {
             "callback_id": pending["callback_id"].astype("str"),

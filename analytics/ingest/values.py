@@ -416,10 +416,10 @@ def _phone_text(value: object) -> str:
 def _phones_of(u: pd.Series) -> Parsed:
     plain = (u.str.fullmatch(_PLAIN_DIGITS) & ~u.str.fullmatch(_PREFIXED_MOBILE)).fillna(False)
     rest = ~plain.to_numpy(dtype=bool)
-    found = u.astype("str")
+    found = u.to_numpy(dtype=object)
     if rest.any():
         found[rest] = [_phone_text(value) for value in u[rest]]
-    return found, pd.Series(False, index=u.index)
+    return pd.Series(found, index=u.index, dtype="str"), pd.Series(False, index=u.index)
 
 
 def normalise_phones(s: pd.Series) -> pd.Series:
