@@ -102,6 +102,19 @@ def _xlsx_with_far_cell() -> bytes:
     return buffer.getvalue()
 
 
+def _xlsx_with_last_cell() -> bytes:
+    """A table and one value in the sheet's very last cell, XFD1048576: a grid of 17 billion cells."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(SERVICE_HEADER)
+    sheet.append(service_row(1))
+    sheet["XFD1048576"] = "stray"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def _png() -> bytes:
     from PIL import Image
 
@@ -285,6 +298,12 @@ CASES: tuple[Case, ...] = (
     Case("xlsx_empty_sheet", lambda: _xlsx([]), ".xlsx", refused="is empty"),
     Case("xlsx_header_only", lambda: _xlsx([SERVICE_HEADER]), ".xlsx", refused="no data rows"),
     Case("xlsx_stray_far_cell", _xlsx_with_far_cell, ".xlsx", refused="values in 16,000 columns"),
+    Case(
+        "xlsx_value_in_last_cell",
+        _xlsx_with_last_cell,
+        ".xlsx",
+        refused="values in 16,384 columns (row 1,048,576",
+    ),
     Case("html_table_as_xls", _html_table, ".xls", refused="is a web page (HTML)"),
     Case("excel_2003_xml", _excel_2003_xml, ".xml", refused="Excel 2003 XML spreadsheet"),
     Case("empty", lambda: b"", refused="is empty"),

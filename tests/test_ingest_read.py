@@ -6,13 +6,14 @@ import io
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics.core.errors import ImportRefused
 from analytics.ingest import RawTable, read_table
-from analytics.ingest.read import SOURCE_ROW
+from analytics.ingest.read import SOURCE_ROW, _check_xlsx_size
 
 DATA = Path(__file__).resolve().parent / "data"
 SERVICE_HEADER = [
@@ -196,3 +197,46 @@ def test_the_golden_files_are_what_make_golden_writes(tmp_path):
     assert set(written) <= {p.relative_to(DATA) for p in DATA.rglob("*") if p.is_file()}
     for relative in written:
         assert (tmp_path / relative).read_bytes() == (DATA / relative).read_bytes(), relative
+
+
+def _workbook_with_sheet_xml(edit) -> bytes:
+    """Return a two-row workbook whose sheet XML is passed through ``edit``."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["工单号", "进厂日期"])
+    sheet.append(["WO1", "2024-03-01"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    source = zipfile.ZipFile(buffer)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = edit(data)
+            archive.writestr(item, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("edit", "calamine"),
+    [
+        (lambda xml: xml, True),
+        (lambda xml: xml.replace(b'<c r="B2"', b'<c r="XFD2"'), True),
+        # calamine would hold every cell from A1 to the farthest one: these go to openpyxl.
+        (lambda xml: xml.replace(b'<c r="B2"', b'<c r="XFD1048576"'), False),
+        (lambda xml: xml.replace(b'<c r="B2"', b'<c r="ZZ100000"'), False),
+        (lambda xml: xml.replace(b'<c r="B2"', b'<c r="B1048576"'), False),
+        (lambda xml: xml.replace(b'<c r="B2"', b'<c r="b1048576"'), False),
+        (lambda xml: xml.replace(b'<c r="B2"', b'<c\tr="XFD2"'), False),
+        (lambda xml: xml.replace(b'<c r="B2"', b"<c r='XFD2'"), False),
+        (lambda xml: xml.replace(b'<c r="B2"', b"<c"), False),
+        (lambda xml: xml.replace(b'<row r="2"', b'<row r="2000000"'), False),
+        (lambda xml: xml.replace(b'<row r="2"', b"<row"), False),
+        # Row numbers of up to five digits cannot make a grid of 26 columns too big.
+        (lambda xml: xml.replace(b'<c r="B2"', b'<c r="Z99999"'), True),
+    ],
+)
+def test_calamine_reads_only_workbooks_whose_cells_span_a_bounded_grid(edit, calamine):
+    assert _check_xlsx_size(_workbook_with_sheet_xml(edit), "book.xlsx") is calamine

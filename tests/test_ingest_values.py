@@ -214,3 +214,30 @@ def test_plain_numbers_read_fast_give_what_the_general_parser_gives():
     general, general_bad = values._numbers_of(text)
     pd.testing.assert_series_equal(fast, general.astype("float64"), check_names=False)
     assert bad.tolist() == general_bad.astype(bool).tolist()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("13800138000", "13800138000"),
+        ("008613800138000", "13800138000"),
+        ("0086138001380001", "0086138001380001"),
+        ("+86 138 0013 8000", "13800138000"),
+        ("138-0013-8000", "13800138000"),
+        ("１３８００１３８０００", "13800138000"),
+        ("0571-8888 6666", "057188886666"),
+        ("无", "无"),
+        ("138 0013 8000 / 139 0013 9000", "138 0013 8000 / 139 0013 9000"),
+    ],
+)
+def test_phones_are_digits_only(text, expected):
+    assert values.normalise_phones(_s(text, "13900139000")).tolist() == [expected, "13900139000"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(alphabet="0123456789+-() 86１３", max_size=16), min_size=1, max_size=8))
+def test_phones_of_plain_digits_take_the_same_rules_as_the_rest(cells):
+    # The vectorised shortcut for plain digits gives what the rule for any cell gives.
+    got = values.normalise_phones(pd.Series(cells, dtype="str")).tolist()
+    expected = [values._phone_text(c.strip()) if c.strip() else None for c in cells]
+    assert [None if pd.isna(v) else v for v in got] == expected

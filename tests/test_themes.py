@@ -196,6 +196,35 @@ def test_tokenize_pending_stores_tokens_once_and_follows_changes(tmp_path):
     assert themes.tokenize_pending(con) == 0
 
 
+def test_tokenize_pending_reuses_the_tokens_of_a_text_already_segmented(tmp_path, monkeypatch):
+    con = db.connect(tmp_path / "t.duckdb")
+    _callback(con, "c1", None, "2024-05-01 10:00", "洗车很干净")
+    _callback(con, "c2", None, "2024-05-01 11:00", "。。。")
+    assert themes.tokenize_pending(con) == 2
+    segmented: list[list[str]] = []
+    real = segmentation._tokens_of_distinct
+
+    def recording(comments: list[str]) -> list[str]:
+        segmented.append(list(comments))
+        return real(comments)
+
+    monkeypatch.setattr(segmentation, "_tokens_of_distinct", recording)
+    _callback(con, "c3", None, "2024-05-02 10:00", "洗车很干净")
+    _callback(con, "c4", None, "2024-05-02 11:00", "。。。")
+    _callback(con, "c5", None, "2024-05-02 12:00", "休息室太吵")
+    assert themes.tokenize_pending(con) == 3
+    # Only the new text is segmented; the repeated ones (one with no word at all) take the stored tokens.
+    assert segmented == [["休息室太吵"]]
+    rows = con.execute("SELECT * FROM comment_tokens ORDER BY callback_id").fetchall()
+    assert rows == [
+        ("c1", "洗车很干净", "洗车 很 干净"),
+        ("c2", "。。。", ""),
+        ("c3", "洗车很干净", "洗车 很 干净"),
+        ("c4", "。。。", ""),
+        ("c5", "休息室太吵", "休息室 太吵"),
+    ]
+
+
 @pytest.fixture()
 def month_db(tmp_path):
     """Praise and complaint comments over March-May 2024 in two stores."""

@@ -220,10 +220,12 @@ def _guess_one(header: str, sample: pd.Series, kind: str) -> str | None:
         words = ~sample.str.lower().isin(_PLAIN_WORDS)
         if not bad.any() and reached.notna().all() and words.any():
             return "reached"
-    dates, bad = values.parse_datetimes(sample, keep_time=True)
     plain_number = sample.str.fullmatch(r"\d{1,5}(?:\.\d+)?")
-    if _share(dates.notna() & ~plain_number) >= GUESS_SHARE:
-        return "visit_date" if kind == "service" else "callback_date"
+    # Plain numbers do not count as dates, so a column mostly of them (amounts) is not parsed.
+    if _share(~plain_number) >= GUESS_SHARE:
+        dates, _ = values.parse_datetimes(sample, keep_time=True)
+        if _share(dates.notna() & ~plain_number) >= GUESS_SHARE:
+            return "visit_date" if kind == "service" else "callback_date"
     if kind == "callback":
         folded = unicodedata.normalize("NFKC", header).lower()
         hinted = any(h in folded for h in _SCORE_HINTS + _RECOMMEND_HINTS)

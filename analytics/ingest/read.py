@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from analytics.core.config import settings
 from analytics.core.errors import ImportRefused
@@ -42,6 +43,14 @@ SOURCE_SHEET = "_source_sheet"
 DEFAULT_MAX_ROWS = 500_000
 DEFAULT_MAX_EXPANDED_MB = 300
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
+_PLAIN_ROW_TAG = re.compile(rb"<row[\s>/]")
+# Cell and row tags, references past column Z (r="AB12") and row numbers, as calamine reads them.
+_CELL_TAG = re.compile(rb"<c[\s>/]")
+_PREFIXED_CELL = re.compile(rb":(?:c|row)[\s>/]")
+_WIDE_CELL = re.compile(rb'<c r="([A-Za-z]{2,})')
+_ROW_NUMBER = re.compile(rb'<row r="(\d+)"')
+# The most cells (rows times columns, from A1) a sheet may span for calamine to read it.
+MAX_GRID_CELLS = 20_000_000  # 500,000 rows of 40 columns
 HEADER_SEARCH_ROWS = 30
 # No DMS export is this wide; a wider row is a wrong file or a wrong delimiter. Empty cells at
 # the end of a row (Excel writes them for formatted columns) do not count.
@@ -135,15 +144,23 @@ def _check_csv_size(data: bytes, name: str) -> None:
         )
 
 
-def _check_xlsx_size(data: bytes, name: str) -> None:
-    """Refuse a workbook whose sheets expand beyond the bounds, reading only its ZIP directory and
-    counting row tags in a stream (a small file can expand to millions of rows)."""
+def _check_xlsx_size(data: bytes, name: str) -> bool:
+    """Refuse a workbook whose sheets expand beyond the bounds, reading its ZIP directory and
+    counting row tags (a small file can expand to millions of rows); return whether calamine may
+    read it (an XLSX whose cells span a bounded grid).
+
+    calamine holds a sheet as a full grid from A1 to its farthest cell, so a stray cell at
+    XFD1048576 would ask it for billions of cells; such workbooks, damaged ones and ZIP files
+    that are not XLSX go to openpyxl, which streams the rows and refuses what it cannot open.
+    """
     max_rows, max_mb = import_limits()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError):
-        return  # openpyxl refuses it below with its own sentence
+        return False
     with archive:
+        if "xl/workbook.xml" not in archive.namelist():
+            return False
         parts = [
             i for i in archive.infolist() if i.filename.startswith("xl/") and i.filename.endswith(".xml")
         ]
@@ -157,31 +174,42 @@ def _check_xlsx_size(data: bytes, name: str) -> None:
                 + _RAISE_LIMIT.format(key="max_expanded_mb"),
             )
         rows = 0
+        fits = True
         for info in parts:
             if not info.filename.startswith("xl/worksheets/"):
                 continue
-            tail = b""
             try:
-                with archive.open(info) as stream:
-                    while chunk := stream.read(1 << 20):
-                        block = tail + chunk
-                        rows += len(_ROW_TAG.findall(block))
-                        # Keep the end of the block for a tag cut in two, minus any tag counted there.
-                        cut = block[-16:]
-                        tail = (
-                            cut[cut.rfind(b"<") :]
-                            if b"<" in cut and not _ROW_TAG.search(cut[cut.rfind(b"<") :])
-                            else b""
-                        )
-                        if rows > max_rows + HEADER_SEARCH_ROWS:
-                            raise _refuse(
-                                name,
-                                f"has more than {max_rows:,} rows in its sheets, more than an import reads",
-                                "split the export into smaller files (by month or year), or "
-                                + _RAISE_LIMIT.format(key="max_rows"),
-                            )
+                # At most the size the ZIP directory declares, checked above.
+                sheet = archive.read(info)
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
-                return  # damaged: openpyxl refuses it below with its own sentence
+                return False  # damaged: openpyxl refuses it below with its own sentence
+            rows += len((_ROW_TAG if b":row" in sheet else _PLAIN_ROW_TAG).findall(sheet))
+            if rows > max_rows + HEADER_SEARCH_ROWS:
+                raise _refuse(
+                    name,
+                    f"has more than {max_rows:,} rows in its sheets, more than an import reads",
+                    "split the export into smaller files (by month or year), or "
+                    + _RAISE_LIMIT.format(key="max_rows"),
+                )
+            fits = fits and _grid_fits(sheet)
+    return fits
+
+
+def _grid_fits(sheet: bytes) -> bool:
+    """Return whether a worksheet's cells span at most ``MAX_GRID_CELLS`` from A1, as calamine holds them."""
+    # calamine places a cell by its reference, or after the previous cell when it has none: only
+    # when every cell and row leads with a reference in the usual form do the references bound the grid.
+    if len(_CELL_TAG.findall(sheet)) != sheet.count(b'<c r="') or _PREFIXED_CELL.search(sheet):
+        return False
+    rows = len(_PLAIN_ROW_TAG.findall(sheet))
+    if rows != sheet.count(b'<row r="'):
+        return False
+    width = max((_column_number(letters.upper()) for letters in set(_WIDE_CELL.findall(sheet))), default=26)
+    # Row numbers shorter than this many digits fit the grid whatever they are; only longer ones are read.
+    digits = len(str(MAX_GRID_CELLS // width))
+    tall = re.findall(rb'<c r="[A-Za-z]+(\d{%d,})' % digits, sheet)
+    height = max([rows, *map(int, _ROW_NUMBER.findall(sheet)), *map(int, tall)])
+    return height * width <= MAX_GRID_CELLS
 
 
 def _refuse(name: str, problem: str, remedy: str) -> ImportRefused:
@@ -549,8 +577,65 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _xlsx_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
+def _xlsx_grids(data: bytes, name: str, calamine: bool) -> list[tuple[str, pd.DataFrame]]:
     """Return every sheet of the workbook as (title, grid of strings), in the workbook's order."""
+    return _calamine_grids(data, name) if calamine else _openpyxl_grids(data, name)
+
+
+def _calamine_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
+    """Return every worksheet as (title, grid of strings), read by calamine."""
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises several types for damaged or non-Excel ZIP files
+        raise _refuse(name, "is a ZIP file but not an Excel workbook that can be opened", _SAVE_AS) from exc
+    grids: list[tuple[str, pd.DataFrame]] = []
+    try:
+        for meta in book.sheets_metadata:
+            if meta.typ != SheetTypeEnum.WorkSheet:
+                continue  # chart and macro sheets hold no cells (openpyxl leaves them out too)
+            # From A1, so that list positions are the sheet's row and column numbers.
+            cells = book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+            width = max((len(r) for r in cells), default=0)
+            if width > MAX_COLUMNS:
+                for number, row in enumerate(cells, start=1):
+                    record = [_cell_text(v) for v in row]
+                    used = next((i + 1 for i in range(len(record) - 1, -1, -1) if record[i].strip()), 0)
+                    if used > MAX_COLUMNS:
+                        raise _too_wide(name, used, f"row {number:,} of sheet {meta.name}", sheet=True)
+                # Only blank cells lie past the limit.
+                cells = [row[:MAX_COLUMNS] for row in cells]
+            grids.append((str(meta.name), _text_grid(cells)))
+    except ImportRefused:
+        raise
+    except Exception as exc:  # a damaged sheet inside a readable workbook
+        raise _refuse(name, "is an Excel workbook whose sheets cannot be read", _SAVE_AS) from exc
+    finally:
+        book.close()
+    return grids
+
+
+def _text_grid(cells: list[list[Any]]) -> pd.DataFrame:
+    """Return calamine's rows of cell values (all of one length) as a grid of strings, column by column."""
+    if not cells or not cells[0]:
+        return _padded([[] for _ in cells])
+    columns: dict[int, pd.Series] = {}
+    for i, column in enumerate(zip(*cells, strict=True)):
+        if not all(value.__class__ is str for value in column):
+            # Dates, numbers and booleans repeat (a score column holds a handful): each is written
+            # once. Keyed by type too, since True == 1 == 1.0 as keys.
+            texts: dict[tuple[type, Any], str] = {}
+            for value in column:
+                if value.__class__ is not str and (value.__class__, value) not in texts:
+                    texts[(value.__class__, value)] = _cell_text(value)
+            column = tuple(
+                value if value.__class__ is str else texts[(value.__class__, value)] for value in column
+            )
+        columns[i] = pd.Series(column, dtype="str")
+    return pd.DataFrame(columns)
+
+
+def _openpyxl_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
+    """Return every sheet of the workbook as (title, grid of strings), streamed by openpyxl."""
     import openpyxl
 
     try:
@@ -579,6 +664,14 @@ def _xlsx_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
     finally:
         book.close()
     return grids
+
+
+def _column_number(letters: bytes) -> int:
+    """Return the 1-based number of a column from its letters (b"AB" -> 28)."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
 
 
 def _column_letter(index: int) -> str:
@@ -631,6 +724,8 @@ def _check_header(name: str, cells: list[str], position: int) -> None:
 
 def _check_quotes(name: str, text: str, headers: list[str], rows: pd.DataFrame) -> None:
     """Refuse a CSV whose quote was left open: one cell swallows the records after it."""
+    if '"' not in text:
+        return  # only a quoted cell can hold a line break
     end = text.rstrip()
     last = rows.iloc[-1]
     for header in headers:
@@ -725,13 +820,15 @@ def _aligned(headers: list[str], main: list[str]) -> dict[str, str]:
     return renames
 
 
-def _workbook_table(data: bytes, name: str) -> tuple[int, list[str], pd.DataFrame, list[SheetReport]]:
+def _workbook_table(
+    data: bytes, name: str, calamine: bool = True
+) -> tuple[int, list[str], pd.DataFrame, list[SheetReport]]:
     """Return (header row, headers, rows, sheet reports): every sheet holding the same table as the
     first sheet with a recognised table, stacked; the other sheets are named with the reason."""
     found: list[tuple[str, int, list[str], pd.DataFrame, int]] = []
     reports: dict[str, SheetReport] = {}
     first_error: ImportRefused | None = None
-    grids = _xlsx_grids(data, name)
+    grids = _xlsx_grids(data, name, calamine)
     for title, grid in grids:
         if not grid.size or (grid.apply(lambda column: column.str.strip()) == "").all(axis=None):
             reports[title] = SheetReport(title, 0, imported=False, reason="the sheet is empty")
@@ -799,8 +896,8 @@ def read_table(source: str | Path | bytes, file_name: str | None = None) -> RawT
     encoding: str | None = None
     delimiter: str | None = None
     if fmt == "xlsx":
-        _check_xlsx_size(data, name)
-        header_row, headers, rows, sheets = _workbook_table(data, name)
+        calamine = _check_xlsx_size(data, name)
+        header_row, headers, rows, sheets = _workbook_table(data, name, calamine)
     else:
         _check_csv_size(data, name)
         text, encoding = _decode(data, name)

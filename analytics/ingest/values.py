@@ -399,14 +399,26 @@ _PHONE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015.()（）]+")
 _COUNTRY_CODE = re.compile(r"^(?:\+86|0086)(?=1\d{10}$)")
 
 
+# Plain ASCII digits (most phone cells) come out of the rules below unchanged, except a
+# 0086 country code before a mobile number.
+_PLAIN_DIGITS = r"[0-9]+"
+_PREFIXED_MOBILE = r"00861[0-9]{10}"
+
+
+def _phone_text(value: object) -> str:
+    text = _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", str(value)))
+    text = _COUNTRY_CODE.sub("", text)
+    # Only a number made of digits is rewritten; anything else ("无", two numbers) stays as
+    # written, for the data-quality check of invalid phones to show.
+    return text if text.isdigit() else str(value)
+
+
 def _phones_of(u: pd.Series) -> Parsed:
-    found: list[object] = []
-    for value in u:
-        text = _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", str(value)))
-        text = _COUNTRY_CODE.sub("", text)
-        # Only a number made of digits is rewritten; anything else ("无", two numbers) stays as
-        # written, for the data-quality check of invalid phones to show.
-        found.append(text if text.isdigit() else str(value))
+    plain = (u.str.fullmatch(_PLAIN_DIGITS) & ~u.str.fullmatch(_PREFIXED_MOBILE)).fillna(False)
+    rest = ~plain.to_numpy(dtype=bool)
+    found = u.to_numpy(dtype=object)
+    if rest.any():
+        found[rest] = [_phone_text(value) for value in u[rest]]
     return pd.Series(found, index=u.index, dtype="str"), pd.Series(False, index=u.index)
 
 

@@ -135,16 +135,22 @@ def tokenize_pending(con: duckdb.DuckDBPyConnection) -> int:
         """DELETE FROM comment_tokens WHERE callback_id NOT IN (
                SELECT callback_id FROM callbacks WHERE nullif(trim(comment), '') IS NOT NULL)"""
     )
-    pending = con.execute(sql("comment_tokens_pending")).fetchall()
-    if not pending:
+    pending = con.execute(sql("comment_tokens_pending")).df()
+    if pending.empty:
         return 0
-    ids = [r[0] for r in pending]
-    comments = [r[1] for r in pending]
+    # Tokens depend only on the text and the dictionary (stale ones were deleted above): a text
+    # already segmented for another callback ("满意", a customer's repeated words) is not segmented again.
+    known = pending["tokens"].notna()
+    fresh = iter(_tokens_of_distinct(pending["comment"][~known].tolist()))
+    tokens = [
+        stored if is_known else next(fresh)
+        for stored, is_known in zip(pending["tokens"].tolist(), known.tolist(), strict=True)
+    ]
     frame = pd.DataFrame(
         {
-            "callback_id": ids,
-            "comment": comments,
-            "tokens": _tokens_of_distinct(comments),
+            "callback_id": pending["callback_id"].astype("str"),
+            "comment": pending["comment"].astype("str"),
+            "tokens": pd.Series(tokens, dtype="str"),
         }
     )
     con.register("_themes_new_tokens", frame)
