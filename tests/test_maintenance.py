@@ -18,6 +18,7 @@ from analytics.core.errors import UserError
 from analytics.domain import maintenance, schedule
 from analytics.domain.maintenance import features
 from analytics.domain.maintenance import model as maint_model
+from analytics.services import marts
 from analytics.store import db
 from tests import maintenance_data
 
@@ -149,6 +150,10 @@ def fewer_cutoffs(monkeypatch, tmp_path):
     """Train on four dates instead of twelve and keep fitted models out of data/models."""
     monkeypatch.setitem(settings()["maintenance"], "training_cutoffs", 4)
     monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
+    # Settings are part of a kept result's key, fingerprinted once per process: afresh for these.
+    marts.context.cache_clear()
+    yield
+    marts.context.cache_clear()
 
 
 @pytest.fixture(scope="module")

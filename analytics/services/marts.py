@@ -99,8 +99,12 @@ def context() -> str:
 
 
 def short_name(fn: str) -> str:
-    """Return ``module.function`` of a call's dotted path, without the package and layer (for people)."""
-    return ".".join(fn.split(".")[-2:])
+    """Return ``module.function`` of a call's dotted path for people: the domain module (or package)
+    and the function, without ``analytics``, the layer or a package's inner module."""
+    parts = fn.split(".")
+    if parts[0] == "analytics" and len(parts) > 3:
+        return f"{parts[2]}.{parts[-1]}"
+    return ".".join(parts[-2:])
 
 
 def call_of(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Call:
