@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -92,6 +93,26 @@ TABLES: tuple[Table, ...] = (
 )
 # The tables the dashboard's queries read; the mart is for other engines.
 CANONICAL: tuple[str, ...] = tuple(t.name for t in TABLES if t.name != MART)
+
+
+# Per partition shape: each partition's row count and content hash (the sum of the rows' hashes,
+# so row order does not matter), and the copy of the rows of the partitions in _warehouse_wanted.
+_HASHES: dict[tuple[str, ...], str] = {
+    ("store", "month"): "SELECT store, month, count(*) AS n, CAST(sum(hash(t)) AS VARCHAR) AS h "
+    "FROM _warehouse_rows AS t GROUP BY store, month",
+    ("store",): "SELECT store, count(*) AS n, CAST(sum(hash(t)) AS VARCHAR) AS h "
+    "FROM _warehouse_rows AS t GROUP BY store",
+    (): "SELECT count(*) AS n, CAST(sum(hash(t)) AS VARCHAR) AS h FROM _warehouse_rows AS t",
+}
+_COPIES: dict[tuple[str, ...], str] = {
+    ("store", "month"): "COPY (SELECT t.* FROM _warehouse_rows AS t SEMI JOIN _warehouse_wanted AS w "
+    "ON t.store IS NOT DISTINCT FROM w.store AND t.month IS NOT DISTINCT FROM w.month) "
+    "TO $path (FORMAT parquet, PARTITION_BY (store, month), WRITE_PARTITION_COLUMNS true)",
+    ("store",): "COPY (SELECT t.* FROM _warehouse_rows AS t SEMI JOIN _warehouse_wanted AS w "
+    "ON t.store IS NOT DISTINCT FROM w.store) "
+    "TO $path (FORMAT parquet, PARTITION_BY (store), WRITE_PARTITION_COLUMNS true)",
+    (): "COPY _warehouse_rows TO $path (FORMAT parquet)",
+}
 
 
 @dataclass
@@ -186,21 +207,21 @@ def mart_params(months: list[date]) -> dict[str, Any]:
 
 
 def _prepare(cur: duckdb.DuckDBPyConnection) -> None:
-    """Create the temp tables the exported queries read: callbacks' partition keys and the KPI mart."""
-    _temp_table(cur, "_warehouse_callback_keys", "warehouse_callback_keys", kpi.sql_params(None))
+    """Register what the exported queries read besides the tables: callbacks' partition keys and the
+    KPI mart, each computed once (as Arrow tables, which keep DuckDB's types)."""
+    _register(cur, "_warehouse_callback_keys", "warehouse_callback_keys", kpi.sql_params(None))
     months = mart_months(cur)
-    if months:
-        _temp_table(cur, "_warehouse_kpi_mart", MART, mart_params(months))
-    else:
-        # An empty database: the mart has its columns and no rows.
-        _temp_table(cur, "_warehouse_kpi_mart", MART, mart_params([date(2000, 1, 1)]))
-        cur.execute("DELETE FROM _warehouse_kpi_mart")
+    # An empty database still gets the mart's columns (over a month, then without rows).
+    _register(cur, "_warehouse_kpi_mart", MART, mart_params(months or [date(2000, 1, 1)]), rows=bool(months))
 
 
-def _temp_table(cur: duckdb.DuckDBPyConnection, name: str, query: str, params: dict[str, Any]) -> None:
+def _register(
+    cur: duckdb.DuckDBPyConnection, name: str, query: str, params: dict[str, Any], rows: bool = True
+) -> None:
     sql = queries.load(query)
-    used = {k: params[k] for k in queries.parameters(sql)}
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", used)
+    cur.complete()  # the relation API needs the last execute() finished (a fetchone() leaves it open)
+    table = cur.sql(sql, params={k: params[k] for k in queries.parameters(sql)}).to_arrow_table()
+    cur.register(name, table if rows else table.slice(0, 0))
 
 
 def _key(values: dict[str, str | None]) -> str:
@@ -222,13 +243,10 @@ def _export_table(
     cur: duckdb.DuckDBPyConnection, table: Table, root: Path, staging: Path, old: dict[str, Any]
 ) -> tuple[dict[str, Any], TableResult]:
     """Write the partitions of one table whose content changed; return its manifest entry and result."""
-    keys = ", ".join(table.partition_by)
-    columns = _columns(cur.execute(f"DESCRIBE {table.select}").fetchall())  # noqa: S608 - fixed query
-    group = f"GROUP BY {keys}" if keys else ""
-    hashes = cur.execute(
-        f"SELECT {keys + ', ' if keys else ''}count(*) AS n, CAST(sum(hash(t)) AS VARCHAR) AS h "  # noqa: S608
-        f"FROM ({table.select}) AS t {group}"
-    ).fetchall()
+    # The one statement built here: a query from TABLES above, under a fixed name.
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW _warehouse_rows AS {table.select}")
+    columns = _columns(cur.execute("DESCRIBE _warehouse_rows").fetchall())
+    hashes = cur.execute(_HASHES[table.partition_by]).fetchall()
     width = len(table.partition_by)
     current: dict[str, tuple[dict[str, str | None], int, str]] = {}
     for row in hashes:
@@ -285,24 +303,15 @@ def _write_partitions(
     """Write the rows of the wanted partitions under ``staged``, then move each file into ``folder``;
     return ``{partition key: folder relative to the table's}``."""
     staged.mkdir(parents=True, exist_ok=True)
-    if not table.partition_by:
-        cur.execute(
-            f"COPY ({table.select}) TO $path (FORMAT parquet)",  # noqa: S608 - fixed query
-            {"path": str(staged / "data_0.parquet")},
-        )
-    else:
-        chosen = pd.DataFrame(wanted, columns=list(table.partition_by), dtype=object)
-        cur.register("_warehouse_wanted", chosen)
-        match = " AND ".join(f"t.{k} IS NOT DISTINCT FROM w.{k}" for k in table.partition_by)
-        try:
-            cur.execute(
-                f"COPY (SELECT t.* FROM ({table.select}) AS t "  # noqa: S608 - fixed query
-                f"SEMI JOIN _warehouse_wanted AS w ON {match}) TO $path "
-                f"(FORMAT parquet, PARTITION_BY ({', '.join(table.partition_by)}), WRITE_PARTITION_COLUMNS true)",
-                {"path": str(staged)},
-            )
-        finally:
-            cur.unregister("_warehouse_wanted")
+    target = staged / "data_0.parquet" if not table.partition_by else staged
+    chosen = pd.DataFrame(wanted, columns=list(table.partition_by) or ["none"], dtype=object)
+    cur.complete()
+    cur.register("_warehouse_wanted", chosen)
+    try:
+        cur.execute(_COPIES[table.partition_by], {"path": str(target)})
+    finally:
+        cur.complete()
+        cur.unregister("_warehouse_wanted")
     written: dict[str, str] = {}
     files: dict[Path, list[Path]] = {}
     for source in sorted(staged.rglob("*.parquet")):
@@ -369,30 +378,22 @@ def connect(root: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
             f"There is no Parquet export in {root} (no {MANIFEST}); write one with "
             f"python -m analytics export-parquet {root}."
         )
-    con = duckdb.connect(":memory:")
+    # Paths in the views are relative to the export folder (DuckDB's file search path, a setting of
+    # the connection, not a value spliced into SQL), so the statements below are fixed text.
+    con = duckdb.connect(":memory:", config={"file_search_path": str(Path(root).resolve())})
+    tables = manifest.get("tables", {})
     for name in CANONICAL:
-        entry = manifest["tables"].get(name)
+        entry = tables.get(name)
         if entry is None:
             continue
-        wanted = [(c, t) for c, t in entry["columns"] if c not in entry.get("extra_columns", [])]
-        if not entry["partitions"] or name == "meta":
-            # An empty table of the same columns; ``meta`` is a table (a few rows) that gets one more.
-            body = ", ".join(f'"{c}" {t}' for c, t in wanted)
-            con.execute(f"CREATE TABLE {name} ({body})")
-            if entry["partitions"]:
-                con.execute(
-                    f"INSERT INTO {name} SELECT * FROM read_parquet($glob)",  # noqa: S608 - fixed names
-                    {"glob": table_glob(root, name)},
-                )
-            continue
-        select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in wanted)
-        # A view's text cannot hold a bound parameter; the glob travels as a DuckDB variable.
-        con.execute(f"SET VARIABLE warehouse_{name} = $glob", {"glob": table_glob(root, name)})
-        con.execute(
-            f"CREATE VIEW {name} AS SELECT {select} FROM read_parquet(getvariable('warehouse_{name}'), "  # noqa: S608
-            "hive_partitioning = true, union_by_name = true)"
-        )
-    con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)")
+        if entry["partitions"]:
+            con.execute(_VIEWS[name])
+        else:
+            # No file to read: an empty table with the manifest's columns.
+            columns = ", ".join(f"{quoted} {kind}" for quoted, kind in _checked_columns(root, name, entry))
+            con.execute(f"CREATE TABLE {name} ({columns})")
+    if "meta" not in tables:
+        con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")
     con.execute(
         "INSERT INTO meta VALUES ($key, $sentence)",
         {
@@ -402,6 +403,43 @@ def connect(root: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
         },
     )
     return con
+
+
+# The canonical tables over an export's files: partition columns a table does not have are left
+# out; the folders' values are not re-typed (the partition columns are inside the files too).
+_VIEWS: dict[str, str] = {
+    "service_orders": "CREATE VIEW service_orders AS SELECT * EXCLUDE (month) FROM read_parquet("
+    "'service_orders/*/*/*.parquet', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)",
+    "callbacks": "CREATE VIEW callbacks AS SELECT * EXCLUDE (store, month) FROM read_parquet("
+    "'callbacks/*/*/*.parquet', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)",
+    "comment_tokens": "CREATE VIEW comment_tokens AS SELECT * EXCLUDE (store, month) FROM read_parquet("
+    "'comment_tokens/*/*/*.parquet', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)",
+    "vehicles": "CREATE VIEW vehicles AS SELECT * FROM read_parquet("
+    "'vehicles/*/*.parquet', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)",
+    "imports": "CREATE VIEW imports AS SELECT * FROM read_parquet('imports/*.parquet')",
+    # A table, not a view: the connection adds the row that refuses writes.
+    "meta": "CREATE TABLE meta AS SELECT key, value FROM read_parquet('meta/*.parquet')",
+}
+
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+_TYPE = re.compile(r"^[A-Z]+(\(\d+, ?\d+\))?$")
+
+
+def _checked_columns(root: str | os.PathLike[str], name: str, entry: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return a table's columns (quoted name, type) from the manifest, refusing any that is not a
+    plain name and a plain DuckDB type: they are spliced into the view's SQL."""
+    out = []
+    for column, kind in entry["columns"]:
+        if column in entry.get("extra_columns", []):
+            continue
+        if not _IDENTIFIER.match(str(column)) or not _TYPE.match(str(kind)):
+            raise UserError(
+                f"The export manifest in {root} names a column of {name} that is not a plain column "
+                f"({column!r} {kind!r}); export again."
+            )
+        out.append((f'"{column}"', str(kind)))
+    return out
 
 
 # --- Spark: the KPI SQL transpiled ------------------------------------------------------------------
@@ -416,8 +454,37 @@ def spark_sql(name: str) -> str:
     becomes ``percentile(x, 0.5)`` (the same interpolated median, allowed over a window frame).
     """
     tree = sqlglot.parse_one(queries.load(name), read="duckdb")
-    tree = tree.transform(_zip_unnests).transform(_median_to_percentile)
+    tree = _unique_nested_ctes(tree.transform(_zip_unnests).transform(_median_to_percentile))
     return tree.sql(dialect="spark", pretty=True, unsupported_level=sqlglot.ErrorLevel.RAISE)
+
+
+def _unique_nested_ctes(tree: exp.Expression) -> exp.Expression:
+    """Give the CTEs of every subquery names of their own (``days`` -> ``days_3``).
+
+    sqlglot lifts a subquery's WITH to the top for Spark; a ``ref`` embedded twice, or two refs
+    that both name a CTE ``due``, would then clash. Innermost first, so a name is only ever
+    resolved within the subquery that defines it.
+    """
+    nested = [w for w in tree.find_all(exp.With) if w.parent is not tree]
+    nested.sort(key=_depth, reverse=True)
+    for number, with_ in enumerate(nested, 1):
+        scope = with_.parent
+        if scope is None:
+            continue
+        renamed = {cte.alias: f"{cte.alias}_{number}" for cte in with_.expressions}
+        for table in scope.find_all(exp.Table):
+            if not table.args.get("db") and table.name in renamed:
+                table.set("this", exp.to_identifier(renamed[table.name]))
+        for cte in with_.expressions:
+            cte.set("alias", exp.TableAlias(this=exp.to_identifier(renamed[cte.alias])))
+    return tree
+
+
+def _depth(node: exp.Expression) -> int:
+    depth, parent = 0, node.parent
+    while parent is not None:
+        depth, parent = depth + 1, parent.parent
+    return depth
 
 
 def _zip_unnests(node: exp.Expression) -> exp.Expression:
