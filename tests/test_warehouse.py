@@ -20,6 +20,7 @@ from analytics.domain import kpi
 from analytics.ingest import load
 from analytics.services import warehouse
 from analytics.store import db, queries
+from tests.signing_in import start
 
 ROOT = Path(__file__).resolve().parents[1]
 LAST_MONTH = "2026-10"
@@ -259,3 +260,69 @@ def test_the_export_connection_refuses_writes_with_a_sentence(group_db, tmp_path
         load.rollback(con, 1)
     assert isinstance(con, duckdb.DuckDBPyConnection)
     assert os.path.exists(target / warehouse.MANIFEST)
+
+
+def _overview(monkeypatch: pytest.MonkeyPatch, lang: str = "en") -> list[tuple[str, str, str | None]]:
+    at = start(lang=lang, page="pages/overview.py")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    return [(m.label, m.value, m.delta) for m in at.metric]
+
+
+def test_the_overview_from_the_parquet_export_shows_the_databases_kpis(group_db, tmp_path, monkeypatch):
+    path = tmp_path / "group.duckdb"
+    shutil.copy(group_db, path)
+    target = tmp_path / "export"
+    _export(path, target)
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
+    from_database = _overview(monkeypatch)
+    assert len(from_database) == 12 and all(value for _, value, _ in from_database)
+    # The database is gone: whatever the page shows now comes from the Parquet files.
+    path.unlink()
+    monkeypatch.setenv("ANALYTICS_PARQUET", str(target))
+    assert _overview(monkeypatch) == from_database
+    assert not path.exists()
+
+
+_READER = """
+import json, sys, time
+from pathlib import Path
+from analytics.domain import kpi
+from analytics.services import warehouse
+con = warehouse.connect(sys.argv[1])
+Path(sys.argv[2]).touch()
+while not Path(sys.argv[3]).exists():  # hold the export open until the other reader has it open too
+    time.sleep(0.05)
+print(json.dumps(kpi.report(con, sys.argv[4])["kpis"]))
+"""
+
+
+def test_two_processes_read_the_export_at_once(group_db, tmp_path):
+    target = tmp_path / "export"
+    _export(group_db, target)
+    readers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _READER,
+                str(target),
+                str(tmp_path / f"open{i}"),
+                str(tmp_path / f"open{1 - i}"),
+                "2026-09",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in (0, 1)
+    ]
+    outputs = [reader.communicate(timeout=300) for reader in readers]
+    assert [reader.returncode for reader in readers] == [0, 0], [err for _, err in outputs]
+    con = db.connect(group_db, read_only=True)
+    try:
+        expected = json.loads(json.dumps(kpi.report(con, "2026-09")["kpis"]))
+    finally:
+        con.close()
+    assert [json.loads(out) for out, _ in outputs] == [expected, expected]

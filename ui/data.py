@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 import duckdb
 import streamlit as st
 
-from analytics.core.config import db_path, settings
+from analytics.core.config import db_path, parquet_dir, settings
 from analytics.core.errors import DatabaseLocked, UserError
-from analytics.services import marts, views
+from analytics.services import marts, views, warehouse
 from analytics.store import backup, db
 from ui.i18n import t
 
@@ -30,8 +30,20 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
     return db.connect(path)
 
 
+@st.cache_resource(show_spinner=False)
+def _warehouse_connection(folder: str) -> duckdb.DuckDBPyConnection:
+    """The process-wide in-memory DuckDB over a Parquet export (read-only; any number of processes)."""
+    return warehouse.connect(folder)
+
+
+def source() -> str:
+    """What the pages read: the Parquet export when one is set, else the database file."""
+    return str(parquet_dir() or db_path())
+
+
 def connection() -> duckdb.DuckDBPyConnection:
-    """Return the process-wide connection to the database named by ``ANALYTICS_DB``.
+    """Return the process-wide connection to the database named by ``ANALYTICS_DB`` (or to the Parquet
+    export ``ANALYTICS_PARQUET`` or ``[warehouse] parquet_dir`` names, read-only).
 
     The server keeps it open for its whole life, so no other program can open the file while
     the dashboard runs. A database another program holds (an import from the command line,
@@ -39,6 +51,9 @@ def connection() -> duckdb.DuckDBPyConnection:
     cached, so reloading the page once that program has finished opens the database.
     """
     try:
+        folder = parquet_dir()
+        if folder is not None:
+            return _warehouse_connection(str(folder))
         return _connection(str(db_path()))
     except DatabaseLocked as exc:
         st.error(t("app.db_locked", path=exc.path, holder=exc.holder))
@@ -98,7 +113,7 @@ def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call ``fn(con, *args, **kwargs)`` through the data cache, keyed by the data version."""
     path = f"{fn.__module__}.{fn.__qualname__}"
     with snapshot() as (cur, version):
-        result: T = _cached_call(path, str(db_path()), version, args, tuple(sorted(kwargs.items())), cur)
+        result: T = _cached_call(path, source(), version, args, tuple(sorted(kwargs.items())), cur)
     return result
 
 
