@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from analytics.core.errors import UserError
 from analytics.devtools import demo
 from analytics.domain import kpi
 from analytics.ingest import load
-from analytics.services import warehouse
+from analytics.services import spark_sql, warehouse
 from analytics.store import db, queries
 from tests.signing_in import start
 
@@ -288,7 +289,7 @@ _READER = """
 import json, sys, time
 from pathlib import Path
 from analytics.domain import kpi
-from analytics.services import warehouse
+from analytics.services import spark_sql, warehouse
 con = warehouse.connect(sys.argv[1])
 Path(sys.argv[2]).touch()
 while not Path(sys.argv[3]).exists():  # hold the export open until the other reader has it open too
@@ -326,3 +327,14 @@ def test_two_processes_read_the_export_at_once(group_db, tmp_path):
     finally:
         con.close()
     assert [json.loads(out) for out, _ in outputs] == [expected, expected]
+
+
+def test_the_spark_sql_is_generated_from_the_duckdb_file_with_the_same_parameters():
+    duck = queries.load(warehouse.MART)
+    spark = re.sub(r"/\*.*?\*/", "", spark_sql.spark_sql(warehouse.MART), flags=re.DOTALL)  # no comments
+    assert "$" not in spark and "::" not in spark
+    assert set(re.findall(r":([a-z_][a-z0-9_]*)", spark)) == queries.parameters(duck)
+    ctes = re.findall(r"^(?:WITH |\), )([a-z_0-9]+) AS \(", spark, flags=re.MULTILINE)
+    assert len(ctes) > 30 and len(ctes) == len(set(ctes))  # embedded files' CTEs lifted, none clashing
+    assert not re.search(r"ASOF (LEFT )?JOIN|\bMEDIAN\(|\bUNNEST\(|LIST_CONTAINS", spark)
+    assert spark_sql.spark_sql(warehouse.MART) == spark_sql.spark_sql(warehouse.MART)  # deterministic

@@ -17,7 +17,7 @@ from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - pyspark's own convention
 
 from analytics.domain import kpi
-from analytics.services import warehouse
+from analytics.services import spark_sql, warehouse
 from analytics.store import queries
 
 # The tables the KPI SQL reads.
@@ -64,7 +64,7 @@ def _literal(value: Any) -> Column:
 
 def run(spark: SparkSession, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Run the SQL file ``name`` transpiled to Spark with its bound parameters; return its rows."""
-    sql = warehouse.spark_sql(name)
+    sql = spark_sql.spark_sql(name)
     used = {k: _literal(params[k]) for k in sorted(queries.parameters(queries.load(name)))}
     return [row.asDict() for row in spark.sql(sql, args=used).collect()]
 

@@ -4,7 +4,7 @@
 -- give with $stores = [that store] (tests/test_warehouse_spark.py checks it against report). A
 -- store is one that a work order, a callback or a vehicle's history names; figures whose store is
 -- unknown belong to no store's row. Written in DuckDB's dialect and transpiled by sqlglot for
--- other engines (analytics/services/warehouse.py), so it avoids what has no portable form there.
+-- other engines (analytics/services/spark_sql.py), so it avoids what has no portable form there.
 WITH months AS (
     SELECT DISTINCT unnest($months::DATE[]) AS month
 ),
