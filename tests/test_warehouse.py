@@ -204,6 +204,22 @@ def test_a_rerun_after_importing_one_month_rewrites_only_that_months_partitions(
     third = _export(path, target)
     assert all(t["written"] == 0 and t["deleted"] == 0 for t in third["tables"].values())
     assert _mtimes(target) == after
+    # --full rewrites every partition, and the manifest's hashes stay what they were.
+    con = db.connect(path, read_only=True)
+    try:
+        full = warehouse.export(con, target, full=True)
+    finally:
+        con.close()
+    assert all(t["unchanged"] == 0 and t["deleted"] == 0 for t in full["tables"].values())
+    assert sum(t["written"] for t in full["tables"].values()) == len(after)
+    hashes = {
+        name: {k: e["hash"] for k, e in entry["partitions"].items()}
+        for name, entry in warehouse.read_manifest(target)["tables"].items()
+    }
+    assert hashes == {
+        name: {k: e["hash"] for k, e in entry["partitions"].items()}
+        for name, entry in manifest["tables"].items()
+    }
 
 
 def test_vanished_partitions_are_deleted_and_the_command_reports(group_db, tmp_path):

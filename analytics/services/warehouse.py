@@ -138,7 +138,9 @@ def export(
     root.mkdir(parents=True, exist_ok=True)
     old = read_manifest(root) or {}
     same_engine = old.get("format") == FORMAT_VERSION and old.get("duckdb") == duckdb.__version__
-    old_tables: dict[str, Any] = old.get("tables", {}) if same_engine and not full else {}
+    old_tables: dict[str, Any] = old.get("tables", {})
+    # Another DuckDB may hash rows differently: then, as with --full, every partition is rewritten.
+    rewrite = full or not same_engine
     staging = root / f".staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     cur = con.cursor()
     results: list[TableResult] = []
@@ -148,7 +150,7 @@ def export(
         version = db.data_version(cur)
         _prepare(cur)
         for table in TABLES:
-            entry, result = _export_table(cur, table, root, staging, old_tables.get(table.name, {}))
+            entry, result = _export_table(cur, table, root, staging, old_tables.get(table.name, {}), rewrite)
             tables[table.name] = entry
             results.append(result)
         cur.execute("ROLLBACK")
@@ -238,7 +240,12 @@ def _values_of(relative: Path) -> dict[str, str | None]:
 
 
 def _export_table(
-    cur: duckdb.DuckDBPyConnection, table: Table, root: Path, staging: Path, old: dict[str, Any]
+    cur: duckdb.DuckDBPyConnection,
+    table: Table,
+    root: Path,
+    staging: Path,
+    old: dict[str, Any],
+    rewrite: bool,
 ) -> tuple[dict[str, Any], TableResult]:
     """Write the partitions of one table whose content changed; return its manifest entry and result."""
     # The one statement built here: a query from TABLES above, under a fixed name.
@@ -251,8 +258,9 @@ def _export_table(
         if row[width]:  # an empty unpartitioned table still gives one row, with count 0
             values = dict(zip(table.partition_by, row[:width], strict=True))
             current[_key(values)] = (values, int(row[width]), str(row[width + 1]))
-    old_parts: dict[str, Any] = old.get("partitions", {}) if old.get("columns") == columns else {}
-    changed = [k for k, (_, _, h) in current.items() if old_parts.get(k, {}).get("hash") != h]
+    old_parts: dict[str, Any] = old.get("partitions", {})
+    rewrite = rewrite or old.get("columns") != columns  # new columns: every file changes
+    changed = [k for k, (_, _, h) in current.items() if rewrite or old_parts.get(k, {}).get("hash") != h]
     vanished = [k for k in old_parts if k not in current]
     folder = root / table.name
     written = (
