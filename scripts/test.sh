@@ -12,6 +12,16 @@ if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "No
         echo "note: chromium/fonts-noto-cjk missing and cannot be installed here; browser tests will be skipped" >&2
     fi
 fi
+# The Spark equality test (tests/test_warehouse_spark.py, issue 22) runs pyspark, which needs a Java
+# runtime: Debian's headless JRE 17, installed when missing and allowed.
+if ! command -v java >/dev/null 2>&1; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+    else
+        echo "note: java missing and cannot be installed here; the Spark test will be skipped" >&2
+    fi
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

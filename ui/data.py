@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 import duckdb
 import streamlit as st
 
-from analytics.core.config import db_path, settings
+from analytics.core.config import db_path, parquet_dir, settings
 from analytics.core.errors import DatabaseLocked, UserError
-from analytics.services import marts, views
+from analytics.services import marts, views, warehouse
 from analytics.store import backup, db
 from ui.i18n import t
 
@@ -40,8 +40,29 @@ def handles(path: str) -> db.Handles:
     return lender
 
 
+@st.cache_resource(show_spinner=False)
+def _warehouse_connection(folder: str) -> duckdb.DuckDBPyConnection:
+    """The process-wide in-memory DuckDB over a Parquet export (read-only; any number of processes)."""
+    return warehouse.connect(folder)
+
+
+def source() -> str:
+    """What the pages read: the Parquet export when one is set, else the database file."""
+    return str(parquet_dir() or db_path())
+
+
 @contextmanager
 def _borrowed(write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    folder = parquet_dir()
+    if folder is not None:
+        # A Parquet export (issue 22): its views over read_parquet are read-only; db.write_transaction
+        # refuses imports and rollbacks there with a sentence.
+        cur = _warehouse_connection(str(folder)).cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+        return
     lender = handles(str(db_path()))
     notes: list[Any] = []
 
@@ -127,7 +148,7 @@ def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call ``fn(con, *args, **kwargs)`` through the data cache, keyed by the data version."""
     path = f"{fn.__module__}.{fn.__qualname__}"
     with snapshot() as (cur, version):
-        result: T = _cached_call(path, str(db_path()), version, args, tuple(sorted(kwargs.items())), cur)
+        result: T = _cached_call(path, source(), version, args, tuple(sorted(kwargs.items())), cur)
     return result
 
 

@@ -13,9 +13,8 @@ from typing import Any, TypeVar
 import duckdb
 import streamlit as st
 
-from analytics.core.config import db_path
 from analytics.services import marts
-from ui.data import snapshot
+from ui.data import snapshot, source
 
 T = TypeVar("T")
 
@@ -37,7 +36,7 @@ def fitted(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     path = f"{fn.__module__}.{fn.__qualname__}"
     # Fitted on one committed state, filed under that state's version.
     with snapshot() as (cur, version):
-        result: T = _fitted_call(path, str(db_path()), version, args, tuple(sorted(kwargs.items())), cur)
+        result: T = _fitted_call(path, source(), version, args, tuple(sorted(kwargs.items())), cur)
     return result
 
 

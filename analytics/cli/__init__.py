@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "bench": "analytics.cli.bench",
     "watch": "analytics.cli.watch",
     "send": "analytics.cli.send",
+    "export-parquet": "analytics.cli.warehouse",
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 

@@ -27,3 +27,10 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
         return Path(explicit)
     env = os.environ.get("ANALYTICS_DB")
     return Path(env) if env else DEFAULT_DB
+
+
+def parquet_dir() -> Path | None:
+    """Return the Parquet export the dashboard reads instead of the database (``ANALYTICS_PARQUET``, then
+    ``[warehouse] parquet_dir``), or None to read the database."""
+    chosen = os.environ.get("ANALYTICS_PARQUET") or settings().get("warehouse", {}).get("parquet_dir", "")
+    return Path(chosen) if chosen else None

@@ -323,6 +323,10 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 
 
+# A ``meta`` row under this key makes every write transaction refuse with its value (a sentence):
+# the dashboard's connection to a Parquet export (analytics/services/warehouse.py) carries one.
+READ_ONLY_KEY = "read_only"
+
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 # One writing transaction at a time per process: two imports on cursors of the one shared
 # connection would otherwise both update the data version and one would fail with a conflict.
@@ -672,6 +676,11 @@ def write_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBP
     with _WRITE_LOCK:
         cur = con.cursor()
         try:
+            refusal = cur.execute(
+                "SELECT value FROM meta WHERE key = $key", {"key": READ_ONLY_KEY}
+            ).fetchone()
+            if refusal:
+                raise UserError(str(refusal[0]))
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur

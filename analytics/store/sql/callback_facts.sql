@@ -30,6 +30,16 @@ first_orders AS (
     WHERE vin IN (SELECT vehicle FROM orphans)
     GROUP BY vin
 ),
+previous_orders AS (
+    -- The vin's orders on or before the callback's day, latest first (the higher order number on
+    -- a tie). A window, not DuckDB's ASOF join, so the query transpiles to other engines.
+    SELECT r.callback_id, p.store, p.model, p.plate, p.customer_name, p.phone,
+           row_number() OVER (
+               PARTITION BY r.callback_id ORDER BY p.visit_date DESC, p.order_id DESC
+           ) AS recency
+    FROM orphans AS r
+    JOIN service_orders AS p ON p.vin = r.vehicle AND p.visit_date <= r.callback_day
+),
 orphan_owners AS (
     SELECT r.callback_id,
            coalesce(p.store, f.store) AS store,
@@ -38,7 +48,7 @@ orphan_owners AS (
            coalesce(p.customer_name, f.customer_name) AS customer_name,
            coalesce(p.phone, f.phone) AS phone
     FROM orphans AS r
-    ASOF LEFT JOIN service_orders AS p ON r.vehicle = p.vin AND r.callback_day >= p.visit_date
+    LEFT JOIN previous_orders AS p ON p.callback_id = r.callback_id AND p.recency = 1
     LEFT JOIN first_orders AS f ON f.vin = r.vehicle
 )
 SELECT l.callback_id, l.order_id, l.vehicle AS vin, l.callback_type, l.callback_date, l.callback_day,
