@@ -191,7 +191,16 @@ def test_a_rerun_after_importing_one_month_rewrites_only_that_months_partitions(
         for p in done["written_partitions"]
     }
     rewritten = {r.replace("/./", "/") for r in rewritten}
+    deleted = {
+        f"{name}/{p}/data_0.parquet".replace("/./", "/")
+        for name, done in second["tables"].items()
+        for p in done["deleted_partitions"]
+    }
     for name, mtime in before.items():
+        if name not in after:
+            # A partition all of whose rows moved (7DC callbacks that found their store) is gone.
+            assert name in deleted, name
+            continue
         assert (after[name] != mtime) == (name in rewritten), name
     assert set(after) - set(before) == {r for r in rewritten if r not in before}
     for name, entry in manifest["tables"].items():
