@@ -104,3 +104,24 @@ def kpi_con(kpi_db_path):
     con = db.connect(kpi_db_path, read_only=True)
     yield con
     con.close()
+
+
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Leave without the interpreter's shutdown: daemon threads that earlier tests' servers and
+    # sessions leave inside DuckDB or Streamlit are unwound there, and C++ code aborts on it now and
+    # then ("terminate called ... FATAL: exception not rethrown", exit 134) after every test passed.
+    # The report is written by now; the exit status is pytest's own.
+    if _EXIT_STATUS and os.environ.get("PYTEST_KEEP_SHUTDOWN") != "1":
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])
