@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import duckdb
 
@@ -64,6 +65,16 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="DuckDB file (default: $ANALYTICS_DB or data/dashboard.duckdb)",
     )
+
+
+def existing_db(explicit: str | None) -> Path:
+    """Return the database path a reading command names, or refuse with the sentence saying how to get one."""
+    target = db_path(explicit)
+    if str(target) != ":memory:" and not target.exists():
+        raise UserError(
+            f"There is no database at {target}; build the demo (python -m analytics demo) or import files first."
+        )
+    return target
 
 
 def main(argv: Sequence[str] | None = None) -> int:

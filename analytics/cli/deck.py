@@ -6,8 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
-from analytics.cli import add_db_option
-from analytics.core.config import db_path, settings
+from analytics.cli import add_db_option, existing_db
+from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.i18n import LANGUAGES
 from analytics.core.months import month_label, parse_month
@@ -26,11 +26,7 @@ from analytics.store import db
 
 
 def _cmd_deck(args: argparse.Namespace) -> int:
-    target = db_path(args.db)
-    if str(target) != ":memory:" and not target.exists():
-        raise UserError(
-            f"There is no database at {target}; build the demo (python -m analytics demo) or import files first."
-        )
+    target = existing_db(args.db)
     out = Path(args.out)
     if out.suffix.lower() != ".pptx":
         raise UserError(f"--out {args.out}: the deck is written as a .pptx file.")

@@ -12,9 +12,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics.cli import add_db_option
-from analytics.core.config import db_path, settings
-from analytics.core.errors import UserError
+from analytics.cli import add_db_option, existing_db
+from analytics.core.config import settings
 from analytics.core.i18n import LANGUAGES
 from analytics.domain.maintenance import (
     HORIZONS,
@@ -40,11 +39,7 @@ def _parse_date(value: str) -> dt.date:
 
 
 def _open(args: argparse.Namespace) -> duckdb.DuckDBPyConnection:
-    target = db_path(args.db)
-    if not target.exists():
-        raise UserError(
-            f"There is no database at {target}; build the demo (python -m analytics demo) or import files first."
-        )
+    target = existing_db(args.db)
     # Writable: a model it saves is trusted later only through the checksum it records (issue 19).
     return db.connect(target)
 

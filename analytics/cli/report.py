@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from analytics.cli import add_db_option
-from analytics.core.config import db_path, settings
+from analytics.cli import add_db_option, existing_db
+from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.domain import facts
 from analytics.domain.kpi import (
@@ -20,11 +20,7 @@ from analytics.store import db
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    target = db_path(args.db)
-    if str(target) != ":memory:" and not target.exists():
-        raise UserError(
-            f"There is no database at {target}; build the demo (python -m analytics demo) or import files first."
-        )
+    target = existing_db(args.db)
     month = parse_month(args.month)
     con = db.connect(target, read_only=True)
     try:

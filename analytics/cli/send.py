@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli import add_db_option
+from analytics.cli import add_db_option, existing_db
 from analytics.core.auth import read_secrets
-from analytics.core.config import db_path, settings
+from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.i18n import LANGUAGES, text
 from analytics.core.months import month_label, parse_month
@@ -37,11 +37,7 @@ def deck_file_name(month: str, lang: str) -> str:
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
-    target = db_path(args.db)
-    if str(target) != ":memory:" and not target.exists():
-        raise UserError(
-            f"There is no database at {target}; build the demo (python -m analytics demo) or import files first."
-        )
+    target = existing_db(args.db)
     month = month_label(parse_month(args.month))
     secrets = read_secrets(secrets_path(args.secrets))
     smtp = check_smtp(secrets["smtp"]) if secrets.get("smtp") else None
