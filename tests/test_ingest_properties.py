@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from analytics.core.errors import ImportRefused
 from analytics.ingest import import_file, plan_import, read_table, values
-from analytics.ingest.load import NUMBER_RANGES
 from analytics.ingest.read import SOURCE_ROW
+from analytics.ingest.stage import NUMBER_RANGES
 from analytics.store import db
 from tests.hostile_corpus import SERVICE_HEADER
 

@@ -320,6 +320,14 @@ REVIEWED = {
     # with the manifest's column names and types checked against a plain-name and a plain-type pattern.
     ("analytics/services/warehouse.py", "CREATE OR REPLACE TEMP VIEW _warehouse_rows AS "),
     ("analytics/services/warehouse.py", "CREATE TABLE  ()"),
+    # Import staging (issue 21): raw columns are named by position (c0, c1, ...), fields come from
+    # mapping.FIELD_TYPES, and each field type's SQL is a constant of stage.RULES; file headers and
+    # cell values reach DuckDB only as Arrow data, and the total-row words as a bound list.
+    ("analytics/ingest/stage.py", "SELECT DISTINCT  AS f,  AS v FROM stage_raw WHERE "),
+    ("analytics/ingest/stage.py", "SELECT "),
+    ("analytics/ingest/stage.py", "\n        , based AS (SELECT *, 'CB-' || left(sha1(), 16) AS base FROM "),
+    ("analytics/ingest/stage.py", "SELECT pos, source_row, sheet, "),
+    ("analytics/ingest/stage.py", "WITH valid AS (SELECT *, hash() AS twin FROM stage_rows WHERE "),
 }
 SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WHERE|FROM)\b")
 

@@ -818,13 +818,9 @@ _VEHICLES_SQL = """
            END AS km_per_day
     FROM agg
 """
-# The incremental form reads the rows of the VINs to refresh by row id: finding them reads the
-# VIN column only, and fetching them by id skips the other columns of the rest of the table.
-_AFFECTED_ROWS = (
-    "CREATE OR REPLACE TEMP TABLE derived_affected_rows AS "
-    "SELECT rowid AS rid FROM service_orders WHERE vin IN (SELECT vin FROM derived_affected_vins)"
-)
-_ONLY_AFFECTED = "AND rowid IN (SELECT rid FROM derived_affected_rows)"
+# The incremental form reads only the rows of the VINs to refresh: a semi-join on the VIN column
+# (inside an import's transaction it beat collecting their row ids first and fetching those).
+_ONLY_AFFECTED = "AND vin IN (SELECT vin FROM derived_affected_vins)"
 
 
 AFFECTED_VINS = "derived_affected_vins"
@@ -843,8 +839,6 @@ def refresh_vehicles(con: duckdb.DuckDBPyConnection, *, only_affected: bool = Fa
         return
     try:
         con.execute("DELETE FROM vehicles WHERE vin IN (SELECT vin FROM derived_affected_vins)")
-        con.execute(_AFFECTED_ROWS)
         con.execute("INSERT INTO vehicles " + _VEHICLES_SQL.format(only=_ONLY_AFFECTED))
     finally:
         con.execute("DROP TABLE IF EXISTS derived_affected_vins")
-        con.execute("DROP TABLE IF EXISTS derived_affected_rows")

@@ -1,0 +1,528 @@
+"""Raw text rows -> typed canonical rows and the problems that reject rows, in DuckDB SQL.
+
+The second layer of an import (STYLE.md: raw -> staged, one row per source row): the raw table
+(read.py) goes to an in-memory DuckDB as Arrow, and SQL types every mapped column, marks the
+cells that cannot be read, finds total rows, missing keys, exact duplicates and repeated keys,
+and numbers the callbacks a file does not number. Python gets back the accepted rows as Arrow
+and the positions of the rejected ones with the number of each problem; the sentences are
+``load.py``'s.
+
+Each cleaning rule has one definition. The shapes that fill DMS exports are typed by SQL:
+text not wrapped in Excel's ="..." guard, VINs in ASCII, phone numbers of plain digits,
+ISO-like dates and times, plain decimal numbers. Every other value is typed by its rule in
+``values.py``, called once per distinct value and joined back, so an odd cell costs a lookup
+rather than a pass over its column (dates, labels and scores repeat, so those columns go to
+Python whole, as distinct values). ``tests/test_ingest_stage.py`` checks that the shapes SQL
+types agree with the Python rules, value for value.
+
+Identifiers in the generated SQL are fixed: raw columns are named by position (``c0``, ``c1``,
+...), canonical fields come from ``mapping.FIELD_TYPES``; file headers and cell values are data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from analytics.ingest import values
+from analytics.ingest.mapping import FIELD_TYPES, FIELDS_BY_KIND
+from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable
+
+Parsed = tuple[pd.Series, pd.Series]
+
+# A text cell longer than this is a broken file (a quote left open, a pasted document), not a
+# name or a comment; the row is rejected rather than stored cut short.
+MAX_TEXT_CHARS = 4000
+TOTAL_WORDS = frozenset({"合计", "总计", "小计", "合計", "總計", "total", "Total", "TOTAL"})
+# Plausible ranges: beyond them a number is a typing or export error that would distort every
+# sum (two amounts of 1e308 add up to infinity). Refunds make amounts negative; odometers are not.
+NUMBER_RANGES: dict[str, tuple[float, float]] = {
+    "amount": (-100_000_000.0, 100_000_000.0),
+    "mileage_km": (0.0, 9_999_999.0),
+}
+KEYS: dict[str, str] = {"service": "order_id", "callback": "callback_id"}
+
+# Text Excel was told to keep as text (="0123") is unwrapped by values.clean_text.
+_PLAIN_TEXT = "NOT starts_with({c}, '=\"')"
+# An ISO-like date, with a time of day that exists; the calendar check is TRY_CAST's, and values
+# outside 1900-2099 go to Python, which marks them unreadable.
+_CLOCK = "( ([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?"
+_ISO_MOMENT = (
+    f"regexp_full_match({{c}}, '[0-9]{{{{4}}}}-[0-9]{{{{2}}}}-[0-9]{{{{2}}}}{_CLOCK}"
+    f"|[0-9]{{{{4}}}}/[0-9]{{{{2}}}}/[0-9]{{{{2}}}}{_CLOCK}')"
+)
+_MOMENT = (
+    "regexp_full_match({c}, '[0-9]{{4}}([-/])[0-9]{{2}}\\1[0-9]{{2}}"
+    "( ([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?')"
+)
+_MOMENT = "TRY_CAST(replace({c}, '/', '-') AS TIMESTAMP)"
+_IN_RANGE = "({m} >= TIMESTAMP '1900-01-01' AND {m} < TIMESTAMP '2100-01-01')"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one field type is read: ``guard`` (SQL, ``{c}`` the raw column) marks the cells SQL types
+    itself as ``fast``; other values go through ``python`` once per distinct value. ``can_fail``:
+    whether a value can be unreadable (a cell with a value that gives none)."""
+
+    sql_type: str
+    arrow_type: pa.DataType
+    python: Callable[[pd.Series], Parsed]
+    guard: str = "false"
+    fast: str = "NULL"
+    can_fail: bool = True
+
+
+def _never_bad(parse: Callable[[pd.Series], pd.Series]) -> Callable[[pd.Series], Parsed]:
+    def run(u: pd.Series) -> Parsed:
+        return parse(u), pd.Series(False, index=u.index)
+
+    return run
+
+
+def _moment_guard() -> str:
+    return f"{_ISO_MOMENT} AND {_IN_RANGE.format(m=_MOMENT)}"
+
+
+RULES: dict[str, Rule] = {
+    "key": Rule("VARCHAR", pa.large_string(), _never_bad(values.clean_text), _PLAIN_TEXT, "{c}", False),
+    "text": Rule("VARCHAR", pa.large_string(), _never_bad(values.clean_text), _PLAIN_TEXT, "{c}", False),
+    "vin": Rule(
+        "VARCHAR",
+        pa.large_string(),
+        _never_bad(values.clean_vin),
+        # ASCII only (bytes = characters): upper() agrees with Python's there.
+        f"strlen({{c}}) = length({{c}}) AND {_PLAIN_TEXT}",
+        "upper(replace({c}, ' ', ''))",
+        False,
+    ),
+    "phone": Rule(
+        "VARCHAR",
+        pa.large_string(),
+        _never_bad(values.normalise_phones),
+        "regexp_full_match({c}, '[0-9]+') AND NOT regexp_full_match({c}, '00861[0-9]{{10}}')",
+        "{c}",
+        False,
+    ),
+    "date": Rule(
+        "DATE",
+        pa.timestamp("us"),
+        lambda u: values.parse_datetimes(u, keep_time=False),
+        _moment_guard(),
+        _MOMENT,
+    ),
+    "datetime": Rule(
+        "TIMESTAMP",
+        pa.timestamp("us"),
+        lambda u: values.parse_datetimes(u, keep_time=True),
+        _moment_guard(),
+        _MOMENT,
+    ),
+    # At most 15 digits and two decimals: every parser rounds these to the same double.
+    "number": Rule(
+        "DOUBLE",
+        pa.float64(),
+        values.parse_numbers,
+        "regexp_full_match({c}, '-?[0-9]{{1,13}}(\\.[0-9]{{1,2}})?')",
+        "TRY_CAST({c} AS DOUBLE)",
+    ),
+    "integer": Rule(
+        "INTEGER",
+        pa.int64(),
+        values.parse_integers,
+        "regexp_full_match({c}, '[0-9]{{1,9}}')",
+        "TRY_CAST({c} AS INTEGER)",
+    ),
+    "boolean": Rule("BOOLEAN", pa.bool_(), values.parse_booleans),
+    "reached": Rule("BOOLEAN", pa.bool_(), values.parse_reached),
+    "level": Rule("INTEGER", pa.int64(), values.parse_complaint_levels),
+    "service_type": Rule(
+        "VARCHAR", pa.large_string(), _never_bad(values.parse_service_types), can_fail=False
+    ),
+    "callback_type": Rule(
+        "VARCHAR", pa.large_string(), _never_bad(values.parse_callback_types), can_fail=False
+    ),
+    # Scores are typed in Python whole: the scale of a column is decided from all its values.
+    "score": Rule("DOUBLE", pa.float64(), values.parse_numbers),
+}
+# Field types whose cells are checked for length.
+_TEXT_TYPES = frozenset({"key", "text", "vin", "phone"})
+
+
+@dataclass
+class Problem:
+    """One kind of problem that rejects a row (or, as a note, blanks a cell): the SQL condition,
+    the column it names and its sentence."""
+
+    condition: str
+    column: str | None
+    reason: str
+
+
+@dataclass
+class Staged:
+    """The typed rows of a file and what was set aside.
+
+    ``table``: accepted rows (``source_row`` and the kind's canonical columns, typed), in file
+    order. ``rejects`` and ``notes``: one row per (position, problem number) in position order,
+    the number indexing ``problems`` / ``note_kinds``. ``landed`` and ``duplicates``: rows per
+    sheet ("" for a CSV) that land and that are exact duplicates of a later row.
+    """
+
+    table: pa.Table
+    rejects: pd.DataFrame
+    notes: pd.DataFrame
+    problems: list[Problem]
+    note_kinds: list[Problem]
+    scales: dict[str, str]
+    duplicates: int
+    landed: dict[str, int] = field(default_factory=dict)
+    duplicates_by_sheet: dict[str, int] = field(default_factory=dict)
+
+
+_local = threading.local()
+
+
+def _engine() -> duckdb.DuckDBPyConnection:
+    """Return this thread's in-memory DuckDB (staging touches no database file)."""
+    con = getattr(_local, "con", None)
+    if con is None:
+        # One thread: staging runs beside the writer's DuckDB, which has the other core.
+        con = duckdb.connect(":memory:", config={"threads": 1})
+        _local.con = con
+    return con
+
+
+def _ident(name: str) -> str:
+    return f'"{name}"'
+
+
+def _lookup(rule: Rule, distinct: pd.Series, parse: Callable[[pd.Series], Parsed]) -> pa.Table:
+    """Return (v, value, bad) for the distinct raw values, typed by the Python rule."""
+    if not len(distinct):
+        empty = {"v": pa.large_string(), "value": rule.arrow_type, "bad": pa.bool_()}
+        return pa.table({k: pa.array([], type=t) for k, t in empty.items()})
+    parsed, bad = parse(distinct)
+    return pa.table(
+        {
+            "v": pa.array(distinct, type=pa.large_string(), from_pandas=True),
+            "value": pa.array(parsed, type=rule.arrow_type, from_pandas=True),
+            "bad": pa.array(bad.to_numpy(dtype=bool), type=pa.bool_()),
+        }
+    )
+
+
+def stage(raw: RawTable, kind: str, columns: dict[str, str], scale_overrides: dict[str, str]) -> Staged:
+    """Type the raw rows for the mapped fields and set aside the rows that cannot land."""
+    con = _engine()
+    names = [f"c{i}" for i in range(len(raw.headers))]
+    position = {header: f"c{i}" for i, header in enumerate(raw.headers)}
+    n = len(raw.rows)
+    sheets = raw.rows[SOURCE_SHEET] if SOURCE_SHEET in raw.rows else pd.Series("", index=raw.rows.index)
+    arrays: dict[str, pa.Array] = {
+        "pos": pa.array(np.arange(n, dtype=np.int64)),
+        "source_row": pa.array(raw.rows[SOURCE_ROW].to_numpy(dtype=np.int64)),
+        "sheet": pa.array(sheets.astype("str").to_numpy(dtype=object), type=pa.large_string()),
+    }
+    for header, name in position.items():
+        arrays[name] = pa.array(raw.rows[header], type=pa.large_string(), from_pandas=True)
+    con.register("stage_raw", pa.table(arrays))
+    registered = ["stage_raw"]
+    try:
+        return _stage(con, raw, kind, columns, scale_overrides, names, position, registered)
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.abort()  # a result left unread by an error must not block the next file
+        for name in registered:
+            con.unregister(name)
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    kind: str,
+    columns: dict[str, str],
+    scale_overrides: dict[str, str],
+    names: list[str],
+    position: dict[str, str],
+    registered: list[str],
+) -> Staged:
+    fields = FIELDS_BY_KIND[kind]
+    mapped = [f for f in fields if f in columns]
+    rules = {f: RULES[FIELD_TYPES[f]] for f in fields}
+    raw_column = {f: position[columns[f]] for f in mapped}
+
+    # 1. The distinct values SQL does not type itself, per field, typed by the Python rule.
+    parts = [
+        f"SELECT DISTINCT {i} AS f, {raw_column[f]} AS v FROM stage_raw "  # noqa: S608 - see module docstring
+        f"WHERE {raw_column[f]} IS NOT NULL AND NOT coalesce({rules[f].guard.format(c=raw_column[f])}, false)"
+        for i, f in enumerate(mapped)
+    ]
+    leftovers = con.execute(" UNION ALL ".join(parts)).df() if parts else pd.DataFrame({"f": [], "v": []})
+    scales: dict[str, str] = {}
+    looked_up: set[str] = set()
+    for i, f in enumerate(mapped):
+        distinct = pd.Series(leftovers.loc[leftovers["f"] == i, "v"].to_numpy(), dtype="str")
+        parse = rules[f].python
+        if FIELD_TYPES[f] == "score":
+            parse, scales[f] = _score_parser(distinct, scale_overrides.get(f))
+        if len(distinct):
+            name = f"stage_lk_{f}"
+            con.register(name, _lookup(rules[f], distinct, parse))
+            registered.append(name)
+            looked_up.add(f)
+
+    # 2. Every row typed. A column whose every value fits SQL's shape is typed by SQL alone; one
+    # with other values takes those from its lookup table.
+    select = ["r.pos", "r.source_row", "r.sheet"]
+    joins = []
+    for f in fields:
+        rule = rules[f]
+        if f not in columns:
+            select += [f"CAST(NULL AS {rule.sql_type}) AS {_ident(f)}", f"false AS {_ident('bad_' + f)}"]
+            continue
+        c = f"r.{raw_column[f]}"
+        if f in looked_up:
+            # A value found in the lookup table is one SQL does not type (the guards ran once, on
+            # the distinct values); the others have SQL's shape.
+            lk = f"stage_lk_{f}"
+            joins.append(f"LEFT JOIN {lk} ON {lk}.v = {c}")
+            value = f"CASE WHEN {lk}.v IS NOT NULL THEN {lk}.value ELSE {rule.fast.format(c=c)} END"
+            bad = f"coalesce({lk}.bad, false)"
+        else:
+            value, bad = rule.fast.format(c=c), "false"
+        select += [f"CAST({value} AS {rule.sql_type}) AS {_ident(f)}", f"{bad} AS {_ident('bad_' + f)}"]
+        if FIELD_TYPES[f] in _TEXT_TYPES:
+            # Bytes first: a cell of at most so many bytes has at most so many characters.
+            select.append(
+                f"coalesce(strlen({c}) > {MAX_TEXT_CHARS} AND length({c}) > {MAX_TEXT_CHARS}, false) "
+                f"AS {_ident('long_' + f)}"
+            )
+    select.append(
+        "(" + " OR ".join(f"coalesce(list_contains($totals, r.{n}), false)" for n in names) + ") AS total"
+    )
+    typed = "SELECT " + ", ".join(select) + " FROM stage_raw AS r " + " ".join(joins)  # noqa: S608 - see module docstring
+
+    # 3. The problems of each row, as bits numbering ``problems`` (load.py's order: the row's
+    # keys first, then each field's), and the notes (unreadable scores) likewise.
+    problems, note_kinds = _problems(kind, columns, mapped, scales)
+    defaults = []
+    if kind == "service" and "service_type" not in columns:
+        defaults.append("'other' AS service_type")
+    if kind == "callback":
+        if "callback_type" not in columns:
+            # Without a type column: an attempt tied to a work order follows a service visit
+            # (3DC); one with only a VIN follows a delivery (7DC).
+            defaults.append("CASE WHEN order_id IS NOT NULL THEN '3DC' ELSE '7DC' END AS callback_type")
+        if "is_complaint" not in columns and (
+            "complaint_level" in columns or "complaint_category" in columns
+        ):
+            defaults.append("(complaint_level IS NOT NULL OR complaint_category IS NOT NULL) AS is_complaint")
+    replace = f" REPLACE ({', '.join(defaults)})" if defaults else ""
+    canonical = ", ".join(_ident(f) for f in fields)
+    key = KEYS[kind]
+    numbered = "unique_rows"
+    ids = ""
+    if kind == "callback":
+        # Callbacks the file does not number get a stable id from the attempt's content; two
+        # distinct attempts with the same content (two calls on one day without a time) keep
+        # apart by their order in the file.
+        content = " || '|' || ".join(
+            f"coalesce({part}, '')"
+            for part in (
+                "order_id",
+                "vin",
+                "callback_type",
+                "strftime(callback_date, '%Y-%m-%d %H:%M:%S')",
+                "agent",
+            )
+        )
+        numbered = "numbered"
+        ids = f"""
+        , based AS (SELECT *, 'CB-' || left(sha1({content}), 16) AS base FROM unique_rows)
+        , numbered AS (
+            SELECT * EXCLUDE (base, occurrence) REPLACE (
+                coalesce(callback_id, base || CASE WHEN occurrence > 1 THEN '-' || occurrence ELSE '' END)
+                AS callback_id)
+            FROM (SELECT *, row_number() OVER (PARTITION BY base ORDER BY pos) AS occurrence FROM based)
+        )"""  # noqa: S608 - see module docstring
+    # One pass types every row and sets its problem bits; only the columns that land come back.
+    rows = con.sql(
+        f"""SELECT pos, source_row, sheet, {canonical},
+                   {_bits(problems)} AS problems, {_bits(note_kinds)} AS notes
+        FROM (SELECT *{replace} FROM ({typed}))""",  # noqa: S608 - see module docstring
+        params={"totals": sorted(TOTAL_WORDS)},
+    ).to_arrow_table()
+    order = rows.column("pos").to_numpy()
+    if len(order) > 1 and not (np.diff(order) > 0).all():
+        rows = rows.take(np.argsort(order, kind="stable"))
+    # Each row ends in one state: rejected (problems), an exact duplicate of a later row, landed,
+    # or repeating the key of a later row (rejected too: "duplicate key", the last problem). Exact
+    # duplicates are compared in full only among rows whose hash another row shares.
+    con.register("stage_rows", rows)
+    registered.append("stage_rows")
+    states = con.sql(
+        f"""WITH valid AS (SELECT *, hash({canonical}) AS twin FROM stage_rows WHERE problems = 0),
+        twins AS (SELECT twin FROM valid GROUP BY twin HAVING count(*) > 1),
+        duplicates AS (
+            SELECT pos FROM (
+                SELECT pos, row_number() OVER (PARTITION BY {canonical} ORDER BY pos DESC) AS later
+                FROM valid WHERE twin IN (SELECT twin FROM twins)
+            ) WHERE later > 1
+        ),
+        unique_rows AS (SELECT * EXCLUDE (twin) FROM valid WHERE pos NOT IN (SELECT pos FROM duplicates))
+        {ids}
+        SELECT pos, {_ident(key)},
+               row_number() OVER (PARTITION BY {_ident(key)} ORDER BY pos DESC) > 1 AS repeated
+        FROM {numbered}
+        UNION ALL BY NAME
+        SELECT pos, NULL AS {_ident(key)}, NULL AS repeated FROM duplicates
+        ORDER BY pos""",  # noqa: S608 - see module docstring
+    ).to_arrow_table()
+    problems.append(Problem("", columns.get(key), DUPLICATE_KEY))
+    # Positions are row numbers: a state's row is found by its position.
+    n = rows.num_rows
+    state = np.full(n, REJECTED, dtype=np.int8)
+    at = states.column("pos").to_numpy()
+    repeated = states.column("repeated").to_numpy(zero_copy_only=False)
+    state[at] = np.where(repeated == True, REPEATED, np.where(repeated == False, LANDED, DUPLICATE))  # noqa: E712 - nulls
+    landed_at = np.flatnonzero(state == LANDED)
+    table = rows.take(landed_at).select(["source_row", *fields])
+    if kind == "callback":
+        # The numbered ids, in the same (position) order as the landed rows.
+        ids_of_landed = states.filter(pc.equal(states.column("repeated"), False)).column(key)
+        table = table.set_column(table.schema.get_field_index(key), key, ids_of_landed)
+    problem_bits = rows.column("problems").to_numpy()
+    flagged_at = np.flatnonzero((state == REJECTED) | (state == REPEATED))
+    bits = np.where(state[flagged_at] == REPEATED, 1 << (len(problems) - 1), problem_bits[flagged_at])
+    note_bits = rows.column("notes").to_numpy()
+    noted_at = landed_at[note_bits[landed_at] != 0]
+    sheet_of = rows.column("sheet").to_numpy(zero_copy_only=False)
+    landed_by: dict[str, int] = {}
+    duplicates_by: dict[str, int] = {}
+    for sheet in dict.fromkeys(sheet_of.tolist()):
+        in_sheet = sheet_of == sheet
+        landed_by[str(sheet)] = int(np.count_nonzero(in_sheet & (state == LANDED)))
+        duplicates_by[str(sheet)] = int(np.count_nonzero(in_sheet & (state == DUPLICATE)))
+    return Staged(
+        table=table,
+        rejects=_unpack(flagged_at, bits),
+        notes=_unpack(noted_at, note_bits[noted_at]),
+        problems=problems,
+        note_kinds=note_kinds,
+        scales=scales,
+        duplicates=int(np.count_nonzero(state == DUPLICATE)),
+        landed=landed_by,
+        duplicates_by_sheet=duplicates_by,
+    )
+
+
+REJECTED, DUPLICATE, LANDED, REPEATED = 0, 1, 2, 3
+
+
+def _problems(
+    kind: str, columns: dict[str, str], mapped: list[str], scales: dict[str, str]
+) -> tuple[list[Problem], list[Problem]]:
+    """Return the problems that reject a row and those that blank a cell (unreadable scores), in order."""
+    problems = [Problem("total", None, "total row, not a record")]
+    if kind == "service":
+        problems += [
+            Problem("order_id IS NULL", columns["order_id"], "missing work-order number"),
+            Problem("visit_date IS NULL AND NOT bad_visit_date", columns["visit_date"], "missing visit date"),
+        ]
+    else:
+        tie = "/".join(columns[f] for f in ("order_id", "vin") if f in columns)
+        problems += [
+            Problem(
+                "callback_date IS NULL AND NOT bad_callback_date",
+                columns["callback_date"],
+                "missing callback date",
+            ),
+            Problem("order_id IS NULL AND vin IS NULL", tie, "missing both work-order number and VIN"),
+        ]
+    notes: list[Problem] = []
+    for f in mapped:
+        header = columns[f]
+        field_type = FIELD_TYPES[f]
+        if field_type in _TEXT_TYPES:
+            problems.append(
+                Problem(_ident("long_" + f), header, f"text longer than {MAX_TEXT_CHARS:,} characters")
+            )
+        if field_type == "score":
+            # A score is optional: the call, its comment and its complaint are the archive, so the
+            # row lands with this score blank and the reason kept.
+            notes.append(
+                Problem(
+                    _ident("bad_" + f), header, f"score not readable on the {scales[f]} scale, left blank"
+                )
+            )
+        elif RULES[field_type].can_fail:
+            problems.append(Problem(_ident("bad_" + f), header, REASONS[field_type]))
+        if f in NUMBER_RANGES:
+            low, high = NUMBER_RANGES[f]
+            problems.append(
+                Problem(
+                    f"({_ident(f)} < {low!r} OR {_ident(f)} > {high!r})",
+                    header,
+                    f"number outside {low:,.0f} to {high:,.0f}",
+                )
+            )
+    return problems, notes
+
+
+def _bits(kinds: list[Problem]) -> str:
+    """Return the SQL of a row's problems as a bit set (bit i: ``kinds[i]`` holds)."""
+    if len(kinds) > 62:
+        raise ValueError("more kinds of problem than bits in a BIGINT")
+    terms = [
+        f"CASE WHEN coalesce({p.condition}, false) THEN {1 << i} ELSE 0 END" for i, p in enumerate(kinds)
+    ]
+    return "CAST(" + (" + ".join(terms) or "0") + " AS BIGINT)"
+
+
+def _unpack(positions: np.ndarray, bit_sets: np.ndarray) -> pd.DataFrame:
+    """Return (pos, problem) rows, in position then problem order, from positions and bit sets."""
+    pos_out: list[int] = []
+    numbers: list[int] = []
+    for pos, bits in zip(positions.tolist(), bit_sets.tolist(), strict=True):
+        number = 0
+        while bits:
+            if bits & 1:
+                pos_out.append(int(pos))
+                numbers.append(number)
+            bits >>= 1
+            number += 1
+    return pd.DataFrame(
+        {"pos": np.array(pos_out, dtype=np.int64), "problem": np.array(numbers, dtype=np.int64)}
+    )
+
+
+def _score_parser(distinct: pd.Series, override: str | None) -> tuple[Callable[[pd.Series], Parsed], str]:
+    """Return the parser of a score column and its scale, decided from all the column's values."""
+    _, _, scale = values.parse_scores(distinct, override)
+
+    def parse(u: pd.Series) -> Parsed:
+        parsed, bad, _ = values.parse_scores(u, scale)
+        return parsed, bad
+
+    return parse, scale
+
+
+DUPLICATE_KEY = "duplicate key in file, later row kept"
+REASONS: dict[str, str] = {
+    "date": "unreadable date",
+    "datetime": "unreadable date or time",
+    "number": "unreadable number",
+    "integer": "unreadable number",
+    "boolean": "unreadable yes/no value",
+    "reached": "unreadable reached value (接通/未接通 expected)",
+    "level": "unreadable complaint level (1-4 expected)",
+}
