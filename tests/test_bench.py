@@ -64,7 +64,8 @@ def test_bench_json_has_every_part_with_measured_numbers(tmp_path):
     )
     assert result["models"]["churn_vehicles_scored"] > 0
     assert result["peak_rss_mb"] > 100
-    assert result["verdict"]["budgets"]["csv_rows_per_s"] == 50_000
+    assert result["verdict"]["budgets"]["csv_rows_per_s"] == 200_000
+    assert result["verdict"]["budgets"]["xlsx_rows_per_s"] == 30_000
     assert isinstance(result["verdict"]["met"], bool)
     # A second run reuses the database it built instead of building it again.
     again = subprocess.run(
@@ -78,6 +79,31 @@ def test_bench_json_has_every_part_with_measured_numbers(tmp_path):
     )
     assert again.returncode == 0, again.stderr[-2000:]
     assert json.loads(again.stdout)["build"]["built"] is False
+
+
+def test_bench_only_import_measures_both_rates_against_their_budgets(tmp_path):
+    database = tmp_path / "bench.duckdb"
+    proc = subprocess.run(
+        [sys.executable, "-m", "analytics", "bench", "--orders", "3000", "--csv-rows", "1500"]
+        + ["--xlsx-rows", "300", "--db", str(database), "--only", "import", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert "marts" not in result["build"] and result["pages"] == {} and result["models"] == {}
+    for kind, rows in (("csv", 1500), ("xlsx", 300)):
+        detail = result["import_detail"][kind]
+        assert 0.9 * rows <= detail["rows"] <= rows and len(detail["runs_s"]) == 3
+        assert detail["seconds"] == min(detail["runs_s"])
+        assert detail["rows_per_s"] >= detail["median_rows_per_s"] > 0
+        # The verdict names a rate below its budget, and only then.
+        below = detail["rows_per_s"] < result["verdict"]["budgets"][f"{kind}_rows_per_s"]
+        assert below == any(m.startswith(f"{kind.upper()} import") for m in result["verdict"]["misses"])
+    assert result["import_detail"]["xlsx"]["tokenize_s"] >= 0
 
 
 def test_bench_never_deletes_a_database_it_did_not_build(tmp_path):

@@ -17,11 +17,16 @@ from analytics.devtools.bench import (
     run,
 )
 
+# The parts of the bench, in the order it runs them.
+PARTS = ("import", "pages", "queries", "models", "browser")
+
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     if args.orders < 1_000:
         raise UserError("--orders must be at least 1,000.")
-    skip = frozenset(args.skip or ())
+    if args.only and args.skip:
+        raise UserError("Use --only or --skip, not both.")
+    skip = frozenset(PARTS) - frozenset(args.only) if args.only else frozenset(args.skip or ())
     result = run(
         args.orders,
         db_file=Path(args.db) if args.db else None,
@@ -64,8 +69,14 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "--skip",
         action="append",
-        choices=("import", "pages", "queries", "models", "browser"),
+        choices=PARTS,
         help="leave a part out (repeatable)",
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        help="run only this part (repeatable), e.g. --only import for the import rates alone",
     )
     p.add_argument(
         "--browser-page",

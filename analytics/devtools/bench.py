@@ -26,6 +26,7 @@ import os
 import pickle
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,7 +59,9 @@ BUDGETS: dict[str, float] = {
     "page_warm_s": 1.0,
     "page_cold_s": 3.0,
     "app_over_raw": 1.5,
-    "csv_rows_per_s": 50_000,
+    # Issue 21: imports at engine speed, every guarantee kept (README "Performance at group scale").
+    "csv_rows_per_s": 200_000,
+    "xlsx_rows_per_s": 30_000,
     # In headless Chromium (issue 18): fully drawn, charts included; a chart image after the click.
     "browser_warm_s": 3.0,
     "browser_cold_s": 6.0,
@@ -67,9 +70,9 @@ BUDGETS: dict[str, float] = {
 }
 # From this many work orders on, a page's warm budget in the browser is the group's.
 GROUP_ORDERS = 500_000
-# Each import is timed this many times, each into a fresh copy, and the best run counts: on a
-# shared 2-core machine a single run varies by a quarter.
-IMPORT_REPEAT = 2
+# Each import is timed this many times, each into a fresh copy; the best run counts (on a shared
+# 2-core machine a single run varies by a quarter or more) and the median is reported beside it.
+IMPORT_REPEAT = 3
 # A query faster than this is timed at its floor: below it the ratio measures timer noise.
 RAW_FLOOR_S = 0.005
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "data" / "bench"
@@ -153,8 +156,12 @@ def import_throughput(group_db: Path, work: Path, *, csv_rows: int, xlsx_rows: i
 
     The files come from a demo dealership with another seed (new keys, so every row is an
     insert), one file a year as a DMS exports them, imported as the import command does (one
-    transaction a file, the next file read while the current one is written); the import
-    includes the rebuild of the derived tables at group size.
+    transaction a file, the next file read while the current one is written). The timed span is
+    ``ingest.import_files`` from the first byte read to the last commit: reading, staging, the
+    comparison with the stored rows, the writes, the import log and the vehicles rebuilt for the
+    VINs a file touched, at group size. The comment tokens the themes read are stored after the
+    commit (``views.prepare``, as the command does before its marts); ``tokenize_s`` times that
+    step on its own, after the run.
     """
     scale = max(0.02, csv_rows / ORDERS_PER_STORE_SCALE)
     frames = generate(DemoConfig(seed=1_000 + csv_rows % 97, stores=1, scale=scale))
@@ -173,20 +180,25 @@ def import_throughput(group_db: Path, work: Path, *, csv_rows: int, xlsx_rows: i
     result: dict[str, Any] = {}
     for label, paths, kind in (("csv", service_files, "service"), ("xlsx", callback_files, "callback")):
         runs = [_import_once(group_db, work, paths, kind) for _ in range(IMPORT_REPEAT)]
-        rows, seconds = min(runs, key=lambda run: run[1])
+        rows, seconds, _ = min(runs, key=lambda run: run[1])
+        median = statistics.median(run[1] for run in runs)
         result[label] = {
             "rows": rows,
             "files": len(paths),
             "seconds": round(seconds, 2),
             "rows_per_s": round(rows / seconds),
+            "median_rows_per_s": round(rows / median),
             "runs_s": [round(run[1], 2) for run in runs],
         }
+        if kind == "callback":
+            result[label]["tokenize_s"] = round(min(run[2] for run in runs), 2)
     shutil.rmtree(files_dir, ignore_errors=True)
     return result
 
 
-def _import_once(group_db: Path, work: Path, paths: list[Path], kind: str) -> tuple[int, float]:
-    """Import the files into a fresh copy of the group database as the import command does; return (rows, seconds)."""
+def _import_once(group_db: Path, work: Path, paths: list[Path], kind: str) -> tuple[int, float, float]:
+    """Import the files into a fresh copy of the group database as the import command does; return
+    (rows, seconds, seconds to store the new comments' tokens afterwards)."""
     copy = work / "import_copy.duckdb"
     for p in (copy, Path(f"{copy}.wal")):
         p.unlink(missing_ok=True)
@@ -200,11 +212,14 @@ def _import_once(group_db: Path, work: Path, paths: list[Path], kind: str) -> tu
                 raise UserError(f"the bench could not import its own file {path.name}: {res}")
             rows += res.rows_read
         seconds = time.perf_counter() - clock
+        clock = time.perf_counter()
+        views.prepare(con)
+        tokens = time.perf_counter() - clock
     finally:
         con.close()
         for p in (copy, Path(f"{copy}.wal")):
             p.unlink(missing_ok=True)
-    return rows, seconds
+    return rows, seconds, tokens
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,9 +429,11 @@ def verdict(result: dict[str, Any]) -> dict[str, Any]:
                 misses.append(
                     f"chart {fmt} ({lang}) {e[f'{fmt}_s']} s after the click > {BUDGETS['chart_image_s']} s"
                 )
-    csv = result["import_rows_per_s"].get("csv")
-    if csv is not None and csv < BUDGETS["csv_rows_per_s"]:
-        misses.append(f"CSV import {csv:,} rows/s < {BUDGETS['csv_rows_per_s']:,.0f}")
+    for kind in ("csv", "xlsx"):
+        rate = result["import_rows_per_s"].get(kind)
+        budget = BUDGETS[f"{kind}_rows_per_s"]
+        if rate is not None and rate < budget:
+            misses.append(f"{kind.upper()} import {rate:,} rows/s < {budget:,.0f}")
     return {"budgets": BUDGETS, "met": not misses, "misses": misses}
 
 
@@ -436,12 +453,14 @@ def run(
     path = db_file or DEFAULT_DIR / f"group_{orders}.duckdb"
     progress(f"database {path} ({orders:,} work orders)")
     build = ensure_database(path, orders, rebuild=rebuild)
-    progress("marts: the pages' default views for this data version")
-    con = db.connect(path)
-    try:
-        build["marts"] = {k: v for k, v in views.rebuild(con).items() if k != "each"}
-    finally:
-        con.close()
+    if not {"pages", "browser"} <= skip:
+        # What the pages read first: their default views, kept for this data version.
+        progress("marts: the pages' default views for this data version")
+        con = db.connect(path)
+        try:
+            build["marts"] = {k: v for k, v in views.rebuild(con).items() if k != "each"}
+        finally:
+            con.close()
     result: dict[str, Any] = {"orders": 0, "database": str(path), "build": build}
     with _work_dir(None) as work:
         con = db.connect(path, read_only=True)
@@ -527,16 +546,24 @@ def markdown(result: dict[str, Any]) -> str:
         f"Work orders: {result['orders']:,}; callbacks: {result['sizes']['callbacks']:,}; "
         f"vehicles: {result['sizes']['vehicles']:,}; peak memory {result['peak_rss_mb']:,.0f} MB.",
         "",
-        "| import | files | rows | seconds (best; every run) | rows/s | budget |",
+        "| import | files | rows | seconds (best; every run) | rows/s (best; median) | budget |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for kind, detail in result.get("import_detail", {}).items():
-        budget = f"≥ {b['csv_rows_per_s']:,.0f}" if kind == "csv" else "none"
+        budget = f"≥ {b[f'{kind}_rows_per_s']:,.0f}" if f"{kind}_rows_per_s" in b else "none"
         runs = "; ".join(f"{r}" for r in detail.get("runs_s", []))
+        median = detail.get("median_rows_per_s")
+        rate = f"{detail['rows_per_s']:,}" + (f" ({median:,})" if median is not None else "")
         out.append(
             f"| {kind} | {detail.get('files', '')} | {detail['rows']:,} | {detail['seconds']} ({runs}) "
-            f"| {detail['rows_per_s']:,} | {budget} |"
+            f"| {rate} | {budget} |"
         )
+    tokens = result.get("import_detail", {}).get("xlsx", {}).get("tokenize_s")
+    if tokens is not None:
+        out += [
+            "",
+            f"Storing the tokens of the imported comments after the commit: {tokens} s (not in the import's time).",
+        ]
     out += ["", "| page | cold s | warm s |", "|---|---:|---:|"]
     for page, t in result["pages"].items():
         out.append(f"| {page} | {t['cold_s']:.2f} | {t['warm_s']:.2f} |")
