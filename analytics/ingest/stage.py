@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import numpy as np
@@ -220,8 +220,18 @@ def _lookup(rule: Rule, distinct: pd.Series, parse: Callable[[pd.Series], Parsed
     )
 
 
-def stage(raw: RawTable, kind: str, columns: dict[str, str], scale_overrides: dict[str, str]) -> Staged:
-    """Type the raw rows for the mapped fields and set aside the rows that cannot land."""
+def stage(
+    raw: RawTable,
+    kind: str,
+    columns: dict[str, str],
+    scale_overrides: dict[str, str],
+    *,
+    sql_shapes: bool = True,
+) -> Staged:
+    """Type the raw rows for the mapped fields and set aside the rows that cannot land.
+
+    ``sql_shapes=False`` types every value by its Python rule (the tests compare the two).
+    """
     con = _engine()
     names = [f"c{i}" for i in range(len(raw.headers))]
     position = {header: f"c{i}" for i, header in enumerate(raw.headers)}
@@ -237,7 +247,7 @@ def stage(raw: RawTable, kind: str, columns: dict[str, str], scale_overrides: di
     con.register("stage_raw", pa.table(arrays))
     registered = ["stage_raw"]
     try:
-        return _stage(con, raw, kind, columns, scale_overrides, names, position, registered)
+        return _stage(con, raw, kind, columns, scale_overrides, names, position, registered, sql_shapes)
     finally:
         with contextlib.suppress(duckdb.Error):
             con.abort()  # a result left unread by an error must not block the next file
@@ -254,10 +264,13 @@ def _stage(
     names: list[str],
     position: dict[str, str],
     registered: list[str],
+    sql_shapes: bool,
 ) -> Staged:
     fields = FIELDS_BY_KIND[kind]
     mapped = [f for f in fields if f in columns]
     rules = {f: RULES[FIELD_TYPES[f]] for f in fields}
+    if not sql_shapes:
+        rules = {f: replace(rule, guard="false") for f, rule in rules.items()}
     raw_column = {f: position[columns[f]] for f in mapped}
 
     # 1. The distinct values SQL does not type itself, per field, typed by the Python rule.
@@ -326,7 +339,7 @@ def _stage(
             "complaint_level" in columns or "complaint_category" in columns
         ):
             defaults.append("(complaint_level IS NOT NULL OR complaint_category IS NOT NULL) AS is_complaint")
-    replace = f" REPLACE ({', '.join(defaults)})" if defaults else ""
+    with_defaults = f" REPLACE ({', '.join(defaults)})" if defaults else ""
     canonical = ", ".join(_ident(f) for f in fields)
     key = KEYS[kind]
     numbered = "unique_rows"
@@ -358,7 +371,7 @@ def _stage(
     rows = con.sql(
         f"""SELECT pos, source_row, sheet, {canonical},
                    {_bits(problems)} AS problems, {_bits(note_kinds)} AS notes
-        FROM (SELECT *{replace} FROM ({typed}))""",  # noqa: S608 - see module docstring
+        FROM (SELECT *{with_defaults} FROM ({typed}))""",  # noqa: S608 - see module docstring
         params={"totals": sorted(TOTAL_WORDS)},
     ).to_arrow_table()
     order = rows.column("pos").to_numpy()
