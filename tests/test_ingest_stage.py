@@ -10,9 +10,11 @@ stores inside its transaction change nothing the themes show.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 import pytest
@@ -35,23 +37,26 @@ GOLDEN = [
     "callbacks_bom.csv",
     "service_orders_titled.xlsx",
 ]
-CALLBACK_HEADER = ["回访编号", "工单号", "车架号", "回访类型", "回访日期", "回访人", "是否接通", "总体满意度", "客户意见"]
+STAGE = stage.stage
+CALLBACK_HEADER = [
+    "回访编号",
+    "工单号",
+    "车架号",
+    "回访类型",
+    "回访日期",
+    "回访人",
+    "是否接通",
+    "总体满意度",
+    "客户意见",
+]
 
 
 def _both(raw, kind=None, mapping=None):
     """Return (plan with SQL shapes, plan with every value typed in Python) of one raw table."""
     plans = []
     for sql_shapes in (True, False):
-        original = stage.stage
-
-        def staged(*args, _sql=sql_shapes, **kwargs):
-            return original(*args, **kwargs, sql_shapes=_sql)
-
-        stage.stage = staged
-        try:
+        with mock.patch.object(stage, "stage", functools.partial(STAGE, sql_shapes=sql_shapes)):
             plans.append(load._prepare(raw, kind, mapping))
-        finally:
-            stage.stage = original
     return plans
 
 
@@ -129,7 +134,7 @@ dates = st.builds(
     st.sampled_from(["", " 00:00", " 23:59:59", " 24:00:00", " 12:60", " 07:08:09"]),
 ).map(lambda s: s.replace("-", "/") if len(s) % 3 == 0 else s)
 numbers = st.from_regex(r"-?[0-9]{1,16}(\.[0-9]{1,4})?", fullmatch=True)
-cells = st.text(alphabet="0123456789-/.: 年月日万元,¥=\"abcVIN", max_size=14)
+cells = st.text(alphabet='0123456789-/.: 年月日万元,¥="abcVIN', max_size=14)
 
 
 @settings(
