@@ -48,6 +48,35 @@ def test_evaluate_runs_on_a_slice_of_a_public_corpus(capsys):
         assert len(r["themes"]) == 5
     # The five most frequent aspect terms of this corpus name themselves: the method finds them.
     assert result["method"]["nmi"] >= 0.6
+    # The lexicon reads too few of these phone and camera remarks to lead.
+    assert result["lexicon_coverage"] < themes_eval.LEXICON_LED_COVERAGE
+    assert result["route"] == "content words"
+    assert result["baseline_same_clusters"] == result["baseline"]
+
+
+# A text whose first clause names the car wash three times and whose next two name the price:
+# read whole, the car wash outweighs; read clause by clause, two of three clauses speak of price.
+MIXED = "洗车吸尘清洗都很马虎，价格偏高，收费不透明"
+
+
+def test_lexicon_led_theme_is_the_aspect_most_clauses_speak_of():
+    texts = [MIXED, "价格太贵", "洗车不干净"]
+    tokens = themes.tokenize(texts)
+    assert themes_eval.route(tokens) == "lexicon-led"
+    assert themes_eval.discover(tokens, k=2, texts=texts).clusters == ["price", "price", "car_wash"]
+    # Without the raw texts each text is read whole.
+    assert themes_eval.discover(tokens, k=2).clusters == ["car_wash", "price", "car_wash"]
+
+
+def test_discovery_routes_by_the_share_of_texts_the_lexicon_reads():
+    read = ["价格太贵", "洗车不干净", "快递很快", "电池很耐用"]
+    unread = ["这本书的内容很精彩", "这本书纸张很差", "屏幕很清晰"]
+    assert themes_eval.lexicon_coverage(themes.tokenize(read + unread)) == 4 / 7
+    assert themes_eval.route(themes.tokenize(read + unread)) == "content words"
+    assert themes_eval.route(themes.tokenize(read * 4 + unread[:1])) == "lexicon-led"
+    # Texts without content words do not count; none at all reads as no coverage.
+    assert themes_eval.lexicon_coverage(themes.tokenize(read + ["的了"])) == 1.0
+    assert themes_eval.lexicon_coverage(themes.tokenize(["的了", ""])) == 0.0
 
 
 def _write(tmp_path: Path, rows: list[tuple[str, str]]) -> Path:
@@ -131,14 +160,16 @@ PROBLEMS = {
 }
 
 
-def test_complaint_titles_give_the_problems_never_the_brands():
+@pytest.mark.parametrize("route", ["discover", "content_clusters"])
+def test_complaint_titles_give_the_problems_never_the_brands(route):
     titles, truth = [], []
     for i, brand in enumerate(BRANDS * 3):
         for key, problem in PROBLEMS.items():
             titles.append(f"{brand}{problem}，投诉{i % 4 + 1}次")
             truth.append(key)
     tokens = themes.tokenize(titles)
-    found = themes_eval.discover(tokens, k=4)
+    # discover reads these titles lexicon-led; content_clusters is its other route.
+    found = getattr(themes_eval, route)(tokens, k=4)
     entity = themes.entity_words()
     for words in found.words.values():
         assert words and not any(w in entity or themes.is_entity(w) for w in words)
