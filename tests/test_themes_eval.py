@@ -238,6 +238,14 @@ def test_clause_polarity_follows_turns_and_negation():
     assert themes_polarity.polarity("有点贵，但是服务很热情", themes.tokenize) == 1
     assert themes.praise_quote("服务不错就是等太久") == "服务不错"
     assert themes.praise_quote("服务不错，很满意！") == "服务不错，很满意！"
+    # 好 inside 好几次 ("several times") is no praise; being put off and "don't let it happen
+    # again" are complaints, cut from a satisfied customer's quote (seen on the demo's praise tab).
+    assert _clauses("但是找刘顾问好几次都说在忙")[0][1] == -1
+    assert _clauses("希望以后别这样")[0][1] == -1
+    assert (
+        themes.praise_quote("取送车很准时，司机开得也很小心，但是找刘顾问好几次都说在忙，希望以后别这样。")
+        == "取送车很准时，司机开得也很小心"
+    )
 
 
 def test_a_satisfied_customers_grumble_is_a_hidden_complaint_about_waiting():
