@@ -18,7 +18,7 @@ from analytics.devtools.bench import (
 )
 
 # The parts of the bench, in the order it runs them.
-PARTS = ("import", "pages", "queries", "models", "browser")
+PARTS = ("import", "pages", "views", "queries", "models", "browser")
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:

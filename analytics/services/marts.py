@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import pickle
 import signal
 import socket
@@ -86,7 +85,7 @@ def _outside_fingerprint(fn: str) -> bool:
 def context() -> str:
     """Fingerprint of what results depend on besides the data: the code, the SQL, the settings,
     the maintenance schedule and the themes lexicon. A changed file means fresh results."""
-    digest = hashlib.sha256(json.dumps(settings(), sort_keys=True, default=str).encode())
+    digest = hashlib.sha256(settings().fingerprint())
     package = Path(__file__).resolve().parents[1]
     code = [*package.rglob("*.py"), *package.rglob("*.sql")]
     files = [p for p in code if not {*p.relative_to(package).parent.parts, p.stem} & NOT_RESULTS]
