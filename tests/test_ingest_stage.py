@@ -133,7 +133,10 @@ dates = st.builds(
     st.integers(0, 32),
     st.sampled_from(["", " 00:00", " 23:59:59", " 24:00:00", " 12:60", " 07:08:09"]),
 ).map(lambda s: s.replace("-", "/") if len(s) % 3 == 0 else s)
-numbers = st.from_regex(r"-?[0-9]{1,16}(\.[0-9]{1,4})?", fullmatch=True)
+numbers = st.one_of(
+    st.from_regex(r"-?[0-9]{1,16}(\.[0-9]{1,4})?", fullmatch=True),
+    st.from_regex(r"-?[0-9]{1,4}(,[0-9]{2,4}){0,5}(\.[0-9]{1,3})?", fullmatch=True),
+)
 cells = st.text(alphabet='0123456789-/.: 年月日万元,¥="abcVIN', max_size=14)
 
 

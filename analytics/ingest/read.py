@@ -42,7 +42,9 @@ SOURCE_SHEET = "_source_sheet"
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
 _PLAIN_ROW_TAG = re.compile(rb"<row[\s>/]")
 # Cell and row tags, references past column Z (r="AB12") and row numbers, as calamine reads them.
-_CELL_TAG = re.compile(rb"<c[\s>/]")
+# A cell tag (<c followed by a space, > or /) that does not open with a reference (r="..."):
+# searched for, rather than every cell tag counted, since a sheet holds hundreds of thousands.
+_CELL_WITHOUT_REF = re.compile(rb'<c(?:[>/\t\n\r\x0b\x0c]| (?!r="))')
 _PREFIXED_CELL = re.compile(rb":(?:c|row)[\s>/]")
 _WIDE_CELL = re.compile(rb'<c r="([A-Za-z]{2,})')
 _ROW_NUMBER = re.compile(rb'<row r="(\d+)"')
@@ -80,6 +82,8 @@ _EXCEL_XML = "urn:schemas-microsoft-com:office:spreadsheet"
 # Two Chinese characters in a row encoded as UTF-8: some lines of a non-UTF-8 file may be UTF-8.
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SAVE_AS = "open it in Excel and save it as .xlsx or CSV, then import that file"
+# pandas' text dtype, the one every grid column has.
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
 @dataclass
@@ -194,7 +198,7 @@ def _grid_fits(sheet: bytes) -> bool:
     """Return whether a worksheet's cells span at most ``MAX_GRID_CELLS`` from A1, as calamine holds them."""
     # calamine places a cell by its reference, or after the previous cell when it has none: only
     # when every cell and row leads with a reference in the usual form do the references bound the grid.
-    if len(_CELL_TAG.findall(sheet)) != sheet.count(b'<c r="') or _PREFIXED_CELL.search(sheet):
+    if _CELL_WITHOUT_REF.search(sheet) or _PREFIXED_CELL.search(sheet):
         return False
     rows = len(_PLAIN_ROW_TAG.findall(sheet))
     if rows != sheet.count(b'<row r="'):
@@ -615,17 +619,25 @@ def _text_grid(cells: list[list[Any]]) -> pd.DataFrame:
         return _padded([[] for _ in cells])
     columns: dict[int, pd.Series] = {}
     for i, column in enumerate(zip(*cells, strict=True)):
-        if not all(value.__class__ is str for value in column):
-            # Dates, numbers and booleans repeat (a score column holds a handful): each is written
-            # once. Keyed by type too, since True == 1 == 1.0 as keys.
-            texts: dict[tuple[type, Any], str] = {}
-            for value in column:
-                if value.__class__ is not str and (value.__class__, value) not in texts:
-                    texts[(value.__class__, value)] = _cell_text(value)
-            column = tuple(
-                value if value.__class__ is str else texts[(value.__class__, value)] for value in column
-            )
-        columns[i] = pd.Series(column, dtype="str")
+        kinds = set(map(type, column))
+        text: Any = column
+        if kinds != {str}:
+            # Dates, numbers and booleans repeat (a score column holds a handful): each distinct
+            # value is written once. True == 1 == 1.0 as keys, so a column mixing those types is
+            # keyed by type too.
+            if len(kinds & {bool, int, float}) <= 1:
+                codes, uniques = pd.factorize(np.array(column, dtype=object), use_na_sentinel=False)
+                texts = np.array([v if v.__class__ is str else _cell_text(v) for v in uniques], dtype=object)
+                text = texts[codes]
+            else:
+                typed: dict[tuple[type, Any], str] = {}
+                for value in column:
+                    if value.__class__ is not str and (value.__class__, value) not in typed:
+                        typed[(value.__class__, value)] = _cell_text(value)
+                text = [
+                    value if value.__class__ is str else typed[(value.__class__, value)] for value in column
+                ]
+        columns[i] = pd.Series(pa.array(text, type=pa.large_string()), dtype=_TEXT)
     return pd.DataFrame(columns)
 
 

@@ -126,13 +126,14 @@ RULES: dict[str, Rule] = {
         _moment_guard(),
         _MOMENT,
     ),
-    # At most 15 digits and two decimals: every parser rounds these to the same double.
+    # Plain or with thousands separators (1,234.50), at most 15 digits and two decimals: every
+    # parser rounds these to the same double.
     "number": Rule(
         "DOUBLE",
         pa.float64(),
         values.parse_numbers,
-        "regexp_full_match({c}, '-?[0-9]{{1,13}}(\\.[0-9]{{1,2}})?')",
-        "TRY_CAST({c} AS DOUBLE)",
+        "regexp_full_match({c}, '-?([0-9]{{1,13}}|[0-9]{{1,3}}(,[0-9]{{3}}){{1,3}})(\\.[0-9]{{1,2}})?')",
+        "TRY_CAST(replace({c}, ',', '') AS DOUBLE)",
     ),
     "integer": Rule(
         "INTEGER",
