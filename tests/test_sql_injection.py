@@ -323,7 +323,7 @@ REVIEWED = {
     # Import staging (issue 21): raw columns are named by position (c0, c1, ...), fields come from
     # mapping.FIELD_TYPES, and each field type's SQL is a constant of stage.RULES; file headers and
     # cell values reach DuckDB only as Arrow data, and the total-row words as a bound list.
-    ("analytics/ingest/stage.py", "SELECT DISTINCT  AS f,  AS v FROM stage_raw WHERE "),
+    ("analytics/ingest/stage.py", "list(DISTINCT ) FILTER (WHERE NOT coalesce(, false))"),
     ("analytics/ingest/stage.py", "SELECT "),
     ("analytics/ingest/stage.py", "\n        , based AS (SELECT *, 'CB-' || left(sha1(), 16) AS base FROM "),
     ("analytics/ingest/stage.py", "SELECT pos, source_row, sheet, "),

@@ -237,12 +237,14 @@ def stage(
     names = [f"c{i}" for i in range(len(raw.headers))]
     position = {header: f"c{i}" for i, header in enumerate(raw.headers)}
     n = len(raw.rows)
-    sheets = raw.rows[SOURCE_SHEET] if SOURCE_SHEET in raw.rows else pd.Series("", index=raw.rows.index)
     arrays: dict[str, pa.Array] = {
         "pos": pa.array(np.arange(n, dtype=np.int64)),
         "source_row": pa.array(raw.rows[SOURCE_ROW].to_numpy(dtype=np.int64)),
-        "sheet": pa.array(sheets.astype("str").to_numpy(dtype=object), type=pa.large_string()),
     }
+    if SOURCE_SHEET in raw.rows:  # a workbook's rows name their sheet; a CSV is one sheet, ""
+        arrays["sheet"] = pa.array(
+            raw.rows[SOURCE_SHEET].astype("str"), type=pa.large_string(), from_pandas=True
+        )
     for header, name in position.items():
         arrays[name] = pa.array(raw.rows[header], type=pa.large_string(), from_pandas=True)
     con.register("stage_raw", pa.table(arrays))
@@ -274,17 +276,18 @@ def _stage(
         rules = {f: replace(rule, guard="false") for f, rule in rules.items()}
     raw_column = {f: position[columns[f]] for f in mapped}
 
-    # 1. The distinct values SQL does not type itself, per field, typed by the Python rule.
-    parts = [
-        f"SELECT DISTINCT {i} AS f, {raw_column[f]} AS v FROM stage_raw "  # noqa: S608 - see module docstring
-        f"WHERE {raw_column[f]} IS NOT NULL AND NOT coalesce({rules[f].guard.format(c=raw_column[f])}, false)"
-        for i, f in enumerate(mapped)
+    # 1. The distinct values SQL does not type itself, per field, typed by the Python rule: one
+    # scan with one list per field (planning a query per field would cost more than running it).
+    lists = [
+        f"list(DISTINCT {raw_column[f]}) FILTER (WHERE NOT coalesce({rules[f].guard.format(c=raw_column[f])}, false))"
+        for f in mapped
     ]
-    leftovers = con.execute(" UNION ALL ".join(parts)).df() if parts else pd.DataFrame({"f": [], "v": []})
+    query = f"SELECT {', '.join(lists)} FROM stage_raw"  # noqa: S608 - see module docstring
+    found = con.execute(query).fetchall()[0] if lists else None
     scales: dict[str, str] = {}
     looked_up: set[str] = set()
     for i, f in enumerate(mapped):
-        distinct = pd.Series(leftovers.loc[leftovers["f"] == i, "v"].to_numpy(), dtype="str")
+        distinct = pd.Series([v for v in (found[i] if found else None) or () if v is not None], dtype="str")
         parse = rules[f].python
         if FIELD_TYPES[f] == "score":
             parse, scales[f] = _score_parser(distinct, scale_overrides.get(f))
@@ -296,7 +299,7 @@ def _stage(
 
     # 2. Every row typed. A column whose every value fits SQL's shape is typed by SQL alone; one
     # with other values takes those from its lookup table.
-    select = ["r.pos", "r.source_row", "r.sheet"]
+    select = ["r.pos", "r.source_row", "r.sheet" if SOURCE_SHEET in raw.rows else "'' AS sheet"]
     joins = []
     for f in fields:
         rule = rules[f]
@@ -370,7 +373,7 @@ def _stage(
         )"""  # noqa: S608 - see module docstring
     # One pass types every row and sets its problem bits; only the columns that land come back.
     rows = con.sql(
-        f"""SELECT pos, source_row, sheet, {canonical},
+        f"""SELECT pos, source_row, {canonical},
                    {_bits(problems)} AS problems, {_bits(note_kinds)} AS notes
         FROM (SELECT *{with_defaults} FROM ({typed}))""",  # noqa: S608 - see module docstring
         params={"totals": sorted(TOTAL_WORDS)},
@@ -419,11 +422,14 @@ def _stage(
     bits = np.where(state[flagged_at] == REPEATED, 1 << (len(problems) - 1), problem_bits[flagged_at])
     note_bits = rows.column("notes").to_numpy()
     noted_at = landed_at[note_bits[landed_at] != 0]
-    sheet_of = rows.column("sheet").to_numpy(zero_copy_only=False)
+    if SOURCE_SHEET in raw.rows:
+        codes, sheet_names = pd.factorize(raw.rows[SOURCE_SHEET].astype("str"))
+    else:
+        codes, sheet_names = np.zeros(n, dtype=np.int64), pd.Index([""])
     landed_by: dict[str, int] = {}
     duplicates_by: dict[str, int] = {}
-    for sheet in dict.fromkeys(sheet_of.tolist()):
-        in_sheet = sheet_of == sheet
+    for code, sheet in enumerate(sheet_names):
+        in_sheet = codes == code
         landed_by[str(sheet)] = int(np.count_nonzero(in_sheet & (state == LANDED)))
         duplicates_by[str(sheet)] = int(np.count_nonzero(in_sheet & (state == DUPLICATE)))
     return Staged(
