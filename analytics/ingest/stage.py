@@ -382,42 +382,21 @@ def _stage(
     if len(order) > 1 and not (np.diff(order) > 0).all():
         rows = rows.take(np.argsort(order, kind="stable"))
     # Each row ends in one state: rejected (problems), an exact duplicate of a later row, landed,
-    # or repeating the key of a later row (rejected too: "duplicate key", the last problem). Exact
-    # duplicates are compared in full only among rows whose hash another row shares.
-    con.register("stage_rows", rows)
-    registered.append("stage_rows")
-    states = con.sql(
-        f"""WITH valid AS (SELECT *, hash({canonical}) AS twin FROM stage_rows WHERE problems = 0),
-        twins AS (SELECT twin FROM valid GROUP BY twin HAVING count(*) > 1),
-        duplicates AS (
-            SELECT pos FROM (
-                SELECT pos, row_number() OVER (PARTITION BY {canonical} ORDER BY pos DESC) AS later
-                FROM valid WHERE twin IN (SELECT twin FROM twins)
-            ) WHERE later > 1
-        ),
-        unique_rows AS (SELECT * EXCLUDE (twin) FROM valid WHERE pos NOT IN (SELECT pos FROM duplicates))
-        {ids}
-        SELECT pos, {_ident(key)},
-               row_number() OVER (PARTITION BY {_ident(key)} ORDER BY pos DESC) > 1 AS repeated
-        FROM {numbered}
-        UNION ALL BY NAME
-        SELECT pos, NULL AS {_ident(key)}, NULL AS repeated FROM duplicates
-        ORDER BY pos""",  # noqa: S608 - see module docstring
-    ).to_arrow_table()
+    # or repeating the key of a later row (rejected too: "duplicate key", the last problem).
     problems.append(Problem("", columns.get(key), DUPLICATE_KEY))
-    # Positions are row numbers: a state's row is found by its position.
     n = rows.num_rows
-    state = np.full(n, REJECTED, dtype=np.int8)
-    at = states.column("pos").to_numpy()
-    repeated = states.column("repeated").to_numpy(zero_copy_only=False)
-    state[at] = np.where(repeated == True, REPEATED, np.where(repeated == False, LANDED, DUPLICATE))  # noqa: E712 - nulls
-    landed_at = np.flatnonzero(state == LANDED)
-    table = rows.take(landed_at).select(["source_row", *fields])
-    if kind == "callback":
-        # The numbered ids, in the same (position) order as the landed rows.
-        ids_of_landed = states.filter(pc.equal(states.column("repeated"), False)).column(key)
-        table = table.set_column(table.schema.get_field_index(key), key, ids_of_landed)
     problem_bits = rows.column("problems").to_numpy()
+    valid_at = np.flatnonzero(problem_bits == 0)
+    keys = rows.column(key).take(valid_at)
+    if keys.null_count == 0 and pc.count_distinct(keys).as_py() == len(valid_at):
+        # Every accepted row has a key of its own: no row repeats another (an exact duplicate
+        # repeats its key too) and no callback needs an id; every accepted row lands.
+        state = np.full(n, REJECTED, dtype=np.int8)
+        state[valid_at] = LANDED
+        table = rows.take(valid_at).select(["source_row", *fields])
+    else:
+        state, table = _states(con, rows, fields, canonical, key, ids, numbered, registered)
+    landed_at = np.flatnonzero(state == LANDED)
     flagged_at = np.flatnonzero((state == REJECTED) | (state == REPEATED))
     bits = np.where(state[flagged_at] == REPEATED, 1 << (len(problems) - 1), problem_bits[flagged_at])
     note_bits = rows.column("notes").to_numpy()
@@ -446,6 +425,52 @@ def _stage(
 
 
 REJECTED, DUPLICATE, LANDED, REPEATED = 0, 1, 2, 3
+
+
+def _states(
+    con: duckdb.DuckDBPyConnection,
+    rows: pa.Table,
+    fields: tuple[str, ...],
+    canonical: str,
+    key: str,
+    ids: str,
+    numbered: str,
+    registered: list[str],
+) -> tuple[np.ndarray, pa.Table]:
+    """Return each row's state (by position) and the landed rows, when some accepted rows share a
+    key or have none: exact duplicates are compared in full only among rows whose hash another row
+    shares, callbacks without an id are numbered, and a key a later row repeats is rejected."""
+    con.register("stage_rows", rows)
+    registered.append("stage_rows")
+    states = con.sql(
+        f"""WITH valid AS (SELECT *, hash({canonical}) AS twin FROM stage_rows WHERE problems = 0),
+        twins AS (SELECT twin FROM valid GROUP BY twin HAVING count(*) > 1),
+        duplicates AS (
+            SELECT pos FROM (
+                SELECT pos, row_number() OVER (PARTITION BY {canonical} ORDER BY pos DESC) AS later
+                FROM valid WHERE twin IN (SELECT twin FROM twins)
+            ) WHERE later > 1
+        ),
+        unique_rows AS (SELECT * EXCLUDE (twin) FROM valid WHERE pos NOT IN (SELECT pos FROM duplicates))
+        {ids}
+        SELECT pos, {_ident(key)},
+               row_number() OVER (PARTITION BY {_ident(key)} ORDER BY pos DESC) > 1 AS repeated
+        FROM {numbered}
+        UNION ALL BY NAME
+        SELECT pos, NULL AS {_ident(key)}, NULL AS repeated FROM duplicates
+        ORDER BY pos""",  # noqa: S608 - see module docstring
+    ).to_arrow_table()
+    # Positions are row numbers: a state's row is found by its position.
+    state = np.full(rows.num_rows, REJECTED, dtype=np.int8)
+    at = states.column("pos").to_numpy()
+    repeated = states.column("repeated").to_numpy(zero_copy_only=False)
+    state[at] = np.where(repeated == True, REPEATED, np.where(repeated == False, LANDED, DUPLICATE))  # noqa: E712 - nulls
+    table = rows.take(np.flatnonzero(state == LANDED)).select(["source_row", *fields])
+    if key == "callback_id":
+        # The numbered ids, in the same (position) order as the landed rows.
+        ids_of_landed = states.filter(pc.equal(states.column("repeated"), False)).column(key)
+        table = table.set_column(table.schema.get_field_index(key), key, ids_of_landed)
+    return state, table
 
 
 def _problems(
