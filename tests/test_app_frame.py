@@ -49,7 +49,7 @@ def test_every_registered_page_runs_on_the_demo_with_the_sidebar(demo_env, page,
     assert at.sidebar.selectbox(key="_w_month").value is not None
     assert at.title and at.title[0].value
     # Real content, not just a title: text, tables, metrics or charts.
-    assert len(at.markdown) + len(at.dataframe) + len(at.metric) + len(at.get("plotly_chart")) >= 3
+    assert len(at.markdown) + len(at.dataframe) + len(at.metric) + len(at.get("vega_lite_chart")) >= 3
 
 
 def test_sidebar_choices_persist_across_pages_and_a_language_switch(demo_env):

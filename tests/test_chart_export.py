@@ -105,7 +105,7 @@ def _run_chart_script() -> AppTest:
 @needs_chromium
 def test_every_chart_offers_png_and_svg_downloads_computed_on_click():
     at = _run_chart_script()
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("vega_lite_chart")) == 1
     buttons = at.get("download_button")
     assert [b.proto.label for b in buttons] == ["保存 PNG", "保存 SVG"]
     assert not at.warning
@@ -114,6 +114,6 @@ def test_every_chart_offers_png_and_svg_downloads_computed_on_click():
 def test_chart_control_says_how_to_install_chromium_when_it_is_missing(monkeypatch):
     monkeypatch.setattr(chart_export, "chromium_path", lambda: None)
     at = _run_chart_script()
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("vega_lite_chart")) == 1
     assert not at.get("download_button")
     assert "apt-get install chromium fonts-noto-cjk" in at.warning[0].value

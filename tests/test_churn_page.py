@@ -29,7 +29,7 @@ def test_churn_page_shows_counts_list_retention_and_model_card(demo_env, lang):
     assert labels == (["基盘客户", "流失客户", "流失预警客户"] if lang == "zh" else
                       ["Active base", "Lost customers", "At-risk customers"])  # fmt: skip
     assert all(int(m.value.replace(",", "")) > 0 for m in at.metric)
-    charts = at.get("plotly_chart")
+    charts = at.get("vega_lite_chart")
     assert len(charts) == 4  # trend, retention curve, calibration, drivers
     ranked = at.dataframe[0].value
     assert len(ranked) > 0

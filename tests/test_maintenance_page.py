@@ -41,7 +41,7 @@ def test_maintenance_page_lists_vehicles_and_shows_the_model_card(demo_env, lang
     assert 0 < len(invitations) <= scored
     assert invitations["rank"].tolist() == list(range(1, len(invitations) + 1))
     # One chart on the list (due per week) and four on the card (AUC, lift, calibration, importance).
-    assert len(at.get("plotly_chart")) == 5
+    assert len(at.get("vega_lite_chart")) == 5
     assert any("ROC AUC" in md.value for md in at.markdown)
 
 

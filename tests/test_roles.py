@@ -112,7 +112,7 @@ def test_each_role_sees_phones_exports_and_data_controls_as_its_policy_allows(
 def test_charts_and_the_deck_are_open_to_every_role(roles_env, with_accounts, username):
     at = sign_in(username, page="pages/satisfaction.py")
     images = [b for b in at.get("download_button") if "_image_" in b.key]
-    assert len(images) == 2 * len(at.get("plotly_chart")) > 0
+    assert len(images) == 2 * len(at.get("vega_lite_chart")) > 0
     assert [b for b in at.get("download_button") if b.key.startswith("dl_sat_breakdown")]
     at.switch_page("pages/overview.py")
     at.run()

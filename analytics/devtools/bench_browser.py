@@ -6,7 +6,9 @@ seconds from opening the page's link until it is fully drawn:
 
 - Streamlit reports no script running (``stApp``'s ``data-test-script-state`` is
   ``notRunning``), the page's title is on screen and nothing is still a loading skeleton;
-- every plotly chart is drawn (each ``.js-plotly-plot`` holds its ``.main-svg``);
+- every chart on screen is drawn: each plotly chart (``.js-plotly-plot``) holds its ``.main-svg``,
+  each Vega-Lite chart (the pages' charts and the overview's sparklines) has drawn a mark (a
+  chart in a tab that is not open is drawn when that tab is opened, and is not waited for);
 - and that state holds, with the same number of charts, for ``STABLE_S`` (a page that reruns
   itself, or whose charts keep arriving, is not drawn yet). The time reported is when the
   stable state began, not when the wait for stability ended.
@@ -56,12 +58,22 @@ EXPORT_LABELS = {"zh": {"png": "保存 PNG", "svg": "保存 SVG"}, "en": {"png":
 
 STATE_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
-  const charts = Array.from(document.querySelectorAll('.js-plotly-plot'));
+  // Charts on screen: one in a tab that is not open is drawn when the tab is opened.
+  const shown = (c) => c.getClientRects().length > 0;
+  const plotly = Array.from(document.querySelectorAll('.js-plotly-plot')).filter(shown);
+  // Vega-Lite charts (st.vega_lite_chart, st.metric sparklines) count as drawn once a mark holds
+  // an item: an SVG whose marks are still empty is a chart waiting for its data.
+  const vega = Array.from(
+    document.querySelectorAll('[data-testid="stVegaLiteChart"], [data-testid="stMetricChart"]')
+  ).filter(shown);
+  const vegaDrawn = (c) =>
+    c.querySelector('canvas') !== null ||
+    Array.from(c.querySelectorAll('svg.marks .role-mark')).some((g) => g.childElementCount > 0);
   return {
     state: app ? app.getAttribute('data-test-script-state') : null,
     title: document.querySelectorAll('[data-testid="stMain"] h1').length,
-    charts: charts.length,
-    drawn: charts.filter((c) => c.querySelector('.main-svg')).length,
+    charts: plotly.length + vega.length,
+    drawn: plotly.filter((c) => c.querySelector('.main-svg')).length + vega.filter(vegaDrawn).length,
     skeletons: document.querySelectorAll('[data-testid="stSkeleton"]').length,
     exception: document.querySelectorAll('[data-testid="stException"]').length,
   };
