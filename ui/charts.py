@@ -199,20 +199,25 @@ def image_downloads(figure_json: str, name: str, *, title: str | None, key: str)
     """Offer the chart as a slide-sized PNG (2x) and SVG drawn on the server, with the stores and
     the as-of date under the title; opening the menu starts drawing both.
 
-    A fragment: opening or closing the menu reruns this menu only, not the page. Without
-    Chromium the menu says how to install it instead.
+    A fragment: opening or closing the menu reruns this menu only, not the page, and the menu's
+    buttons are drawn only while it is open. Without Chromium the menu says how to install it.
     """
     source = t("chart.source")
     note = scope_note()
     menu_key = f"{key}_menu"
-    with st.popover(
+    menu = st.popover(
         t("export.chart_menu"),
         icon=":material/image:",
         help=t("export.chart_help"),
         key=menu_key,
         on_change=_menu_changed,
         args=(menu_key, figure_json, title, source, note),
-    ):
+    )
+    # Its buttons are drawn by the rerun that opening the menu starts: a button drawn before would
+    # name a file that rerun replaces, and a click on it would fetch nothing.
+    if not menu.open:
+        return
+    with menu:
         if chart_export.chromium_path() is None:
             st.warning(chart_export.install_hint(lang()))
             return
