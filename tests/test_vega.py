@@ -92,10 +92,22 @@ def test_grouped_bars_are_one_layer_side_by_side_with_one_colour_each():
     encoding = spec["layer"][0]["encoding"]
     assert encoding["xOffset"] == {"field": "series", "sort": ["model", "rule"]}
     assert encoding["color"]["scale"] == {"domain": ["model", "rule"], "range": ["#1f5fa8", "#b8bec6"]}
-    assert encoding["y"]["scale"]["zero"] is True and encoding["x"]["axis"]["labelAngle"] == 0
+    assert encoding["y"]["scale"]["zero"] is True
+    # Category labels lie level, and slant when the plot is as narrow as on a phone.
+    assert encoding["x"]["axis"]["labelAngle"] == {"expr": "width < 480 ? -45 : 0"}
     assert [(r["x"], r["series"], r["y"]) for r in _rows(spec, 0)] == [
         ("30 d", "model", 0.88), ("60 d", "model", 0.87), ("30 d", "rule", 0.8), ("60 d", "rule", 0.8),
     ]  # fmt: skip
+
+
+def test_a_legend_has_no_more_entries_a_row_than_fit_a_phone():
+    fig = go.Figure()
+    for name in ("服务方面（词库）", "模型发现的新主题", "其他零星新主题", "d"):
+        fig.add_scatter(x=[1, 2], y=[1, 2], name=name)
+    legend = vega.from_plotly(fig)["layer"][0]["encoding"]["color"]["legend"]
+    assert legend["columns"] == 2  # eight Chinese characters and a symbol: two fit in 340 px
+    fig.update_layout(legend={"entrywidth": 0.99, "entrywidthmode": "fraction"})  # plotly: one a row
+    assert vega.from_plotly(fig)["layer"][0]["encoding"]["color"]["legend"]["columns"] == 1
 
 
 def test_error_bars_and_the_overall_line_with_its_label():

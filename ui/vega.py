@@ -34,6 +34,9 @@ DEFAULT_HEIGHT = 450  # plotly's default figure height
 FACET_WIDTH = 300  # one panel of a chart split into panels side by side
 LEGEND_COLUMNS = 4  # legend entries a row when the figure does not say
 LABEL_LIMIT = 300  # pixels of an axis label before it is cut with an ellipsis
+LEGEND_ROW_PX = 340  # a legend row fits a phone (390 px less the page's margins)
+LEGEND_SYMBOL_PX = 30  # a legend entry's symbol and the gap after it
+NARROW_PX = 480  # below this plot width, category labels under (or over) the x axis are slanted
 DASHES = {"dot": [2, 3], "dash": [6, 4], "dashdot": [6, 3, 2, 3], "longdash": [10, 4]}
 SYMBOLS = {"circle": "circle", "diamond": "diamond", "square": "square", "cross": "cross", "x": "cross"}
 SYMBOLS.update({"triangle-up": "triangle-up", "triangle-down": "triangle-down"})
@@ -114,6 +117,11 @@ def _datetime(value: Any) -> dict[str, Any] | None:
 def _label(value: Any) -> Any:
     # Category labels break lines as plotly's do (``<br>``); Vega-Lite splits them on "\n".
     return _BREAK.sub("\n", value) if isinstance(value, str) else value
+
+
+def _text_width(text: str, size: float = 12) -> int:
+    # Pixels a label takes: a Chinese character about a font size, a Latin letter about half.
+    return int(sum(size if ord(c) >= 0x2E80 else size * 0.55 for c in str(text)))
 
 
 def _title_text(part: Mapping[str, Any] | None) -> str | None:
@@ -242,10 +250,12 @@ def _channel(
         spec["tickCount"] = 8 if letter == "x" else 6  # about as many ticks as plotly draws
     if axis.get("side") == "top":
         spec["orient"] = "top"
-    if axis.get("tickangle") is not None:
+    if letter == "x" and kind == "nominal":
+        # Level on a desktop, as plotly draws them; slanted when the plot is as narrow as a phone's.
+        level = axis.get("tickangle") or 0
+        spec["labelAngle"] = {"expr": f"width < {NARROW_PX} ? -45 : {level}"}
+    elif axis.get("tickangle") is not None:
         spec["labelAngle"] = axis["tickangle"]
-    elif letter == "x" and kind == "nominal":
-        spec["labelAngle"] = 0
     if axis.get("showticklabels") is False:
         spec["labels"] = False
     encoding["scale"] = scale
@@ -309,9 +319,12 @@ class _Figure:
         if self.legend and name in self.legend and trace.get("type") != "heatmap":
             legend = self.layout.get("legend") or {}
             top = (legend.get("y") if legend.get("y") is not None else -0.18) > 0.5
-            # Entries wrap as plotly's do: ``per_row`` of them a row when the figure says so.
+            # Entries wrap as plotly's do (``per_row`` a row when the figure says so), and never more
+            # a row than fit a phone's width.
             width = legend.get("entrywidth") if legend.get("entrywidthmode") == "fraction" else None
-            columns = round(1 / width) if width else min(len(self.legend), LEGEND_COLUMNS)
+            wanted = round(1 / width) if width else LEGEND_COLUMNS
+            widest = max(_text_width(name) for name in self.legend) + LEGEND_SYMBOL_PX
+            columns = max(1, min(len(self.legend), wanted, LEGEND_ROW_PX // widest))
             return {
                 "field": "series",
                 "type": "nominal",
