@@ -173,9 +173,10 @@ def _deferred(figure_json: str, title: str | None, source: str, note: str, fmt: 
     return lambda: _image(figure_json, title, source, note, fmt).result(timeout=chart_export.RENDER_TIMEOUT_S)
 
 
-def _menu_changed(menu_key: str, figure_json: str, title: str | None, source: str, note: str) -> None:
+def _menu_changed(menu_key: str, figure_json: str, title: str | None) -> None:
     # Opening the menu is the sign an image is wanted: both are drawn while the user picks one.
     if st.session_state.get(menu_key) and chart_export.chromium_path() is not None:
+        source, note = t("chart.source"), scope_note()
         for fmt in chart_export.FORMATS:
             _image(figure_json, title, source, note, fmt)
 
@@ -202,8 +203,6 @@ def image_downloads(figure_json: str, name: str, *, title: str | None, key: str)
     A fragment: opening or closing the menu reruns this menu only, not the page, and the menu's
     buttons are drawn only while it is open. Without Chromium the menu says how to install it.
     """
-    source = t("chart.source")
-    note = scope_note()
     menu_key = f"{key}_menu"
     menu = st.popover(
         t("export.chart_menu"),
@@ -211,7 +210,7 @@ def image_downloads(figure_json: str, name: str, *, title: str | None, key: str)
         help=t("export.chart_help"),
         key=menu_key,
         on_change=_menu_changed,
-        args=(menu_key, figure_json, title, source, note),
+        args=(menu_key, figure_json, title),
     )
     # Its buttons are drawn by the rerun that opening the menu starts: a button drawn before would
     # name a file that rerun replaces, and a click on it would fetch nothing.
@@ -221,6 +220,7 @@ def image_downloads(figure_json: str, name: str, *, title: str | None, key: str)
         if chart_export.chromium_path() is None:
             st.warning(chart_export.install_hint(lang()))
             return
+        source, note = t("chart.source"), scope_note()
         for fmt in chart_export.FORMATS:
             st.download_button(
                 t(f"export.save_{fmt}"),
