@@ -33,9 +33,15 @@ TILE_ROWS = (
 )
 
 
-def why_popover(column, name: str, entry: dict) -> None:
-    """Draw the tile's "why?" button: the month-on-month change split by advisor, service type, model or store."""
-    with column.popover(t("why.button"), width="stretch"):
+@st.fragment
+def why_popover(name: str, entry: dict) -> None:
+    """Draw the tile's "why?" button: the month-on-month change split by advisor, service type, model
+    or store, drawn when it is opened (a fragment: opening it, or choosing a split, reruns this
+    button only, not the twelve tiles)."""
+    menu = st.popover(t("why.button"), width="stretch", key=f"why_{name}", on_change="rerun")
+    if not menu.open:
+        return
+    with menu:
         st.markdown(f"**{t(f'metric.{name}')}** · {t('why.title', before=PREVIOUS, month=f.month)}")
         tables = why.get(name, {})
         if entry["value"] is None or entry["prev_month"] is None or not tables:
@@ -95,7 +101,8 @@ with st.container(key="overview_tiles"):
                 far = overview.target_state(entry) == "missed"
                 notes.insert(0, f":red[{words}]" if far else words)
             column.caption(" · ".join(notes))
-            why_popover(column, name, entry)
+            with column:
+                why_popover(name, entry)
     st.caption(t("overview.tiles_caption", month=f.month))
 
 with st.container(key="overview_flags"):

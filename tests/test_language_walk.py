@@ -52,10 +52,22 @@ LAZY_TABS = {
 }
 
 
+# Popovers whose content is drawn only when open: the overview's "why?" breakdowns and every
+# chart's PNG / SVG menu.
+LAZY_POPOVER = re.compile(r"^why_(?!by_)[a-z_0-9]+$|_image_menu$")
+
+
 def _views(page: str, lang: str):
-    """Yield the page as it opens, then with each of its lazy tabs open."""
+    """Yield the page as it opens, then with its popovers open, then with each of its lazy tabs open."""
     at = _open(page, lang)
     yield at
+    menus = [k for k in at.session_state.keys() if LAZY_POPOVER.search(k)]
+    if menus:
+        for menu in menus:
+            at.session_state[menu] = True
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        yield at
     key = LAZY_TABS.get(page)
     for label in [tab.label for tab in at.tabs][1:] if key else []:
         at.session_state[key] = label
