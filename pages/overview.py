@@ -6,10 +6,11 @@ from analytics.core import formatting
 from analytics.core.months import month_label, parse_month, shift_month
 from analytics.domain import overview, satisfaction
 from ui.data import load
+from ui.deck_button import deck_button
 from ui.formatting import LOWER_IS_BETTER, kpi_delta, kpi_value, metric_params
 from ui.i18n import t
 from ui.state import filters
-from ui.widgets import deck_button, download_buttons, flag_table
+from ui.widgets import download_buttons, flag_table
 
 f = filters()
 if f.month is None:
