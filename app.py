@@ -9,7 +9,8 @@ from __future__ import annotations
 import duckdb
 import streamlit as st
 
-from analytics.core.config import db_path
+from analytics.core.config import db_path, settings
+from analytics.core.errors import UserError
 from analytics.store import db
 from ui import style
 from ui.charts import start_image_browser
@@ -22,6 +23,11 @@ st.set_page_config(
 )
 
 st.session_state[ENTRYPOINT_RAN] = True
+try:
+    settings()  # read and checked once: a defect in the file is a sentence naming the key
+except UserError as exc:
+    st.error(str(exc))
+    st.stop()
 # Before any text is drawn: a link's ?lang= decides the language of the navigation too.
 restore_from_link()
 

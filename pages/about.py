@@ -2,19 +2,17 @@
 
 import streamlit as st
 
-from analytics.core.config import settings
 from analytics.domain import kpi
 from ui.formatting import metric_params, target_band
 from ui.i18n import t
 from ui.state import filters
 
 filters()
-cfg = settings()
 st.title(t("about.title"))
 st.write(t("about.intro"))
 
 params = metric_params()
-targets = cfg.get("targets", {})
+targets = kpi.targets()
 names = kpi.KPI_NAMES
 rows = []
 for name in names:

@@ -22,20 +22,20 @@ if f.month is None:
     st.info(t("app.empty_db"))
     st.stop()
 
-cfg = settings()["churn"]
+cfg = settings().churn
 as_of = month_ends([f.month])[0]
 stores = tuple(f.stores) if f.stores else None
 with st.spinner(t("churn.fitting")):
     shot = fitted(churn.snapshot, as_of, stores)
 counts = shot.counts()
-st.caption(t("churn.intro", as_of=as_of.isoformat(), base_days=cfg["base_days"], lost_days=cfg["lost_days"]))
+st.caption(t("churn.intro", as_of=as_of.isoformat(), base_days=cfg.base_days, lost_days=cfg.lost_days))
 
 # The counts of a month end whose base window reaches before the data start are not figures (issue 15).
 gap = load(churn.history_gap, as_of)
 tiles = st.columns(3)
 if gap is None:
-    tiles[0].metric(t("churn.base"), f"{counts['base']:,}", help=t("churn.base_help", days=cfg["base_days"]))
-    tiles[1].metric(t("metric.lost"), f"{counts['lost']:,}", help=t("churn.lost_help", days=cfg["lost_days"]))
+    tiles[0].metric(t("churn.base"), f"{counts['base']:,}", help=t("churn.base_help", days=cfg.base_days))
+    tiles[1].metric(t("metric.lost"), f"{counts['lost']:,}", help=t("churn.lost_help", days=cfg.lost_days))
     tiles[2].metric(t("metric.at_risk"), f"{counts['at_risk']:,}", help=t("metric_def.at_risk"))
 else:
     for tile, key in zip(tiles, ("churn.base", "metric.lost", "metric.at_risk"), strict=True):
@@ -116,7 +116,7 @@ with tab_list:
         t("churn.weight"),
         0.0,
         2.0,
-        float(cfg["value_weight"]),
+        cfg.value_weight,
         0.25,
         key="churn_weight",
         help=t("churn.weight_help"),
@@ -186,7 +186,7 @@ with tab_calls:
         t("churn.capacity"),
         min_value=0,
         max_value=5000,
-        value=int(cfg["call_capacity"]),
+        value=cfg.call_capacity,
         step=10,
         key="churn_capacity",
     )
@@ -194,7 +194,7 @@ with tab_calls:
         t("churn.suppress_days"),
         min_value=0,
         max_value=365,
-        value=int(cfg["suppress_called_days"]),
+        value=cfg.suppress_called_days,
         key="churn_suppress_days",
     )
     skip_complaints = controls[2].checkbox(
@@ -255,7 +255,7 @@ if tab_retention.open:
                 title=t("churn.retention_title"),
                 key="churn_retention",
             )
-            months = int(cfg["retention_months"])
+            months = cfg.retention_months
             headline = churn.retention_headline(rates)
             parts = [
                 t(f"churn.retention_part.{step}", share=f"{share:.0%}", n=f"{n:,}")
@@ -288,7 +288,7 @@ if tab_model.open:
             st.caption(
                 t(
                     "churn.model_intro",
-                    horizon=cfg["horizon_days"],
+                    horizon=cfg.horizon_days,
                     cutoffs=len(model.train_cutoffs),
                     first=model.train_cutoffs[0].isoformat(),
                     last=model.train_cutoffs[-1].isoformat(),

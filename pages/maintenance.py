@@ -24,7 +24,7 @@ if f.month is None:
     st.info(t("app.empty_db"))
     st.stop()
 
-cfg = settings()["maintenance"]
+cfg = settings().maintenance
 # As of the end of the month picked in the sidebar (the last data day for the newest month).
 month_end = month_ends([f.month])[0]
 with st.spinner(t("maintenance.fitting", as_of=month_end.isoformat())):
@@ -93,7 +93,7 @@ if tab_list.open:
             t("maintenance.capacity"),
             min_value=0,
             max_value=5000,
-            value=int(cfg.get("invitation_capacity", 50)),
+            value=cfg.invitation_capacity,
             step=10,
             key="maint_capacity",
         )
@@ -101,7 +101,7 @@ if tab_list.open:
             t("maintenance.suppress_days"),
             min_value=0,
             max_value=365,
-            value=int(cfg.get("suppress_called_days", 14)),
+            value=cfg.suppress_called_days,
             key="maint_suppress_days",
         )
         skip_complaints = controls[2].checkbox(

@@ -32,8 +32,8 @@ if f.month is None:
 
 START, END = f.months[0], f.month
 STORE = "-".join(f.stores) if f.stores else None
-SMALL_N = int(settings()["display"]["small_n"])
-LOW_SCORE = float(settings()["kpi"]["dimension_low_score"])
+SMALL_N = settings().display.small_n
+LOW_SCORE = settings().kpi.dimension_low_score
 
 
 def period_text() -> str:
@@ -66,7 +66,7 @@ monthly = load(sat.monthly_satisfaction, f.stores, START, END)
 summary = sat.trend_summary(monthly, END)
 # The drivers' window is the deck's (one definition of the top driver everywhere), stated in labels.
 DRIVER_START, DRIVER_END = sat.driver_window(END)
-DRIVER_MONTHS = int(settings()["deck"]["driver_months"])
+DRIVER_MONTHS = settings().deck.driver_months
 drivers = load(sat.dimension_drivers, f.stores, DRIVER_START, DRIVER_END)
 driver = sat.top_driver(drivers)
 # The month's follow-up list as known on its last day (or the data's end): the overview's red flag.
@@ -322,7 +322,7 @@ st.caption(
         unsatisfied=f"{counts['unsatisfied']:,}",
         complaints=f"{counts['complaints']:,}",
         open=f"{counts['open']:,}",
-        days=int(settings()["kpi"]["followup_days"]),
+        days=settings().kpi.followup_days,
     )
 )
 row = st.columns([1, 1, 3])

@@ -352,7 +352,7 @@ def side_tab(side: str) -> None:
 
 
 st.title(t("themes.title", month=f.month))
-st.caption(t("themes.intro", threshold=settings()["kpi"]["satisfied_threshold"], months=themes.MONTHS_BACK))
+st.caption(t("themes.intro", threshold=f"{settings().kpi.satisfied_threshold:g}", months=themes.MONTHS_BACK))
 tab_praise, tab_complaint = st.tabs(
     [t("themes.tab_praise"), t("themes.tab_complaint")], key="themes_tab", on_change="rerun"
 )

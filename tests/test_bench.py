@@ -47,6 +47,11 @@ def test_bench_json_has_every_part_with_measured_numbers(tmp_path):
     assert set(result["pages"]) == PAGES
     for timing in result["pages"].values():
         assert 0 < timing["warm_s"] and 0 < timing["cold_s"]
+    # Views that no import prepared (an earlier month): every page, first visit and next run.
+    assert [view.split(" ")[0] for view in result["views"]] == ["month"]
+    for pages in result["views"].values():
+        assert set(pages) == PAGES
+        assert all(0 < t["warm_s"] and 0 < t["cold_s"] for t in pages.values())
     # Every analytics function the pages called, timed through the app and as bare SQL.
     names = {name.split(" ")[0] for name in result["queries"]}
     assert {

@@ -34,7 +34,7 @@ def built(deck_db: Path, tmp_path_factory: pytest.TempPathFactory):
     """The September deck data (with the maintenance model) and the Chinese and English decks."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ANALYTICS_MODEL_DIR", str(tmp_path_factory.mktemp("models")))
-        mp.setitem(settings()["maintenance"], "training_cutoffs", 3)
+        mp.setattr(settings().maintenance, "training_cutoffs", 3)
         con = db.connect(deck_db, read_only=True)
         steps: list[float] = []
         data = deck.deck_data(con, MONTH, progress=lambda fraction, _step: steps.append(fraction))
@@ -374,7 +374,7 @@ def test_overview_numbers_feed_the_deck(built):
 def test_overview_builds_the_deck_and_offers_it_for_download(demo_env, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setitem(settings()["maintenance"], "training_cutoffs", 3)
+    monkeypatch.setattr(settings().maintenance, "training_cutoffs", 3)
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
     at.session_state["lang"] = "zh"
     at.run()

@@ -13,9 +13,9 @@ import duckdb
 import openpyxl
 import pytest
 
+from analytics.core.config import settings
 from analytics.core.errors import ImportRefused
 from analytics.ingest import import_file, plan_import, read_table, rejected_rows
-from analytics.ingest import read as read_module
 from analytics.store import db
 
 SERVICE_HEADERS = [
@@ -275,7 +275,8 @@ def test_a_small_workbook_expanding_to_a_million_rows_is_refused_quickly():
 
 
 def test_the_bounds_come_from_the_settings(monkeypatch):
-    monkeypatch.setattr(read_module, "settings", lambda: {"import": {"max_rows": 3, "max_expanded_mb": 1}})
+    monkeypatch.setattr(settings().import_, "max_rows", 3)
+    monkeypatch.setattr(settings().import_, "max_expanded_mb", 1)
     text = "工单号,进厂日期\n" + "".join(f"W{i},2024-01-01\n" for i in range(40))
     with pytest.raises(ImportRefused, match=r"has 41 lines, more than the 3 rows an import reads"):
         read_table(text.encode("utf-8"), "big.csv")

@@ -148,7 +148,7 @@ def store_db(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def fewer_cutoffs(monkeypatch, tmp_path):
     """Train on four dates instead of twelve and keep fitted models out of data/models."""
-    monkeypatch.setitem(settings()["maintenance"], "training_cutoffs", 4)
+    monkeypatch.setattr(settings().maintenance, "training_cutoffs", 4)
     monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
     # Settings are part of a kept result's key, fingerprinted once per process: afresh for these.
     marts.context.cache_clear()
@@ -160,7 +160,7 @@ def fewer_cutoffs(monkeypatch, tmp_path):
 def fitted(store_db):
     con = db.connect(store_db, read_only=True)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(settings()["maintenance"], "training_cutoffs", 4)
+        mp.setattr(settings().maintenance, "training_cutoffs", 4)
         try:
             model = maintenance.fit(con, AS_OF, seed=0)
         finally:
@@ -571,7 +571,7 @@ def test_the_kept_snapshot_opens_in_a_fresh_process_without_scikit_learn(store_d
         "import sys, datetime as dt\n"
         "from analytics.store import db\nfrom analytics.services import marts\nfrom analytics.domain import maintenance\n"
         # the settings of this process (the fixture trains on four dates), so the same key
-        "from analytics.core.config import settings\nsettings()['maintenance']['training_cutoffs'] = 4\n"
+        "from analytics.core.config import settings\nsettings().maintenance.training_cutoffs = 4\n"
         f"con = db.connect({str(copy)!r}, read_only=True)\n"
         "shot = marts.cached(con, marts.call_of(maintenance.snapshot, dt.date(2025, 6, 30)), as_is=True)\n"
         "print(len(shot.scores), shot.model.fitted is None, maintenance.backtest_summary(shot.model)['as_of'],"

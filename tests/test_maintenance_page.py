@@ -17,7 +17,7 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 @pytest.fixture(autouse=True)
 def quick_training(monkeypatch):
     """Train on three dates instead of twelve (demo_env keeps the models in a session folder)."""
-    monkeypatch.setitem(settings()["maintenance"], "training_cutoffs", 3)
+    monkeypatch.setattr(settings().maintenance, "training_cutoffs", 3)
 
 
 @pytest.mark.parametrize(

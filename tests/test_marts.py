@@ -13,7 +13,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analytics.domain import facts, kpi, maintenance, overview
+from analytics.domain import churn, facts, kpi, maintenance, overview, quality, themes
 from analytics.services import marts, views
 from analytics.store import db
 
@@ -77,8 +77,38 @@ def test_a_read_only_database_without_the_table_still_answers(tmp_path):
 
 def test_the_key_carries_the_code_and_settings_fingerprint():
     call = marts.call_of(overview.overview, "2026-10", None)
-    assert call.key.startswith(marts.context() + "|")
+    assert call.key.startswith(marts.context(call.fn) + "|")
     assert call.key != marts.call_of(overview.overview, "2026-10", ["杭州西湖店"]).key
+
+
+def test_a_result_is_discarded_only_by_a_change_to_what_it_reads():
+    # Issue 20: editing the themes lexicon (or the deck, or the importer) keeps the churn list,
+    # the overview and the maintenance scores; it refreshes the themes.
+    root = Path(marts.__file__).resolve().parents[2]
+
+    def files(fn) -> set[str]:
+        return {str(p.relative_to(root)) for p in marts.inputs(marts.call_of(fn).fn)}
+
+    churn_inputs, theme_inputs = files(churn.snapshot), files(themes.monthly_themes)
+    assert {
+        "analytics/domain/churn.py",
+        "analytics/domain/churn_model.py",
+        "analytics/domain/kpi.py",
+    } <= churn_inputs
+    assert {"data/schedule.toml", "data/i18n.toml", "analytics/store/sql/churn_features.sql"} <= churn_inputs
+    assert not {p for p in churn_inputs if "themes" in p or "ingest" in p or "reports" in p}
+    assert {
+        "data/themes/aspects.toml",
+        "data/themes/sentiment.toml",
+        "analytics/domain/themes/polarity.py",
+    } <= theme_inputs
+    assert "analytics/domain/churn.py" not in theme_inputs
+    for fn in (overview.overview, maintenance.snapshot, quality.summary, facts.stores):
+        assert not {
+            p for p in files(fn) if p.startswith(("data/themes", "analytics/reports", "analytics/ingest"))
+        }
+    # Every project module a result's module imports is in its inputs, the layer below included.
+    assert "analytics/store/queries.py" in files(overview.overview)
 
 
 def test_after_a_rebuild_every_page_opens_without_computing_anything_expensive(copy, tmp_path, monkeypatch):

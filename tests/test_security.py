@@ -48,7 +48,7 @@ def test_local_mode_serves_the_network_without_accounts_only_when_the_setting_sa
     from analytics.core.config import settings
 
     bound_to("0.0.0.0")
-    monkeypatch.setitem(settings()["auth"], "serve_network_without_accounts", True)
+    monkeypatch.setattr(settings().auth, "serve_network_without_accounts", True)
     at = start()
     assert not at.error and len(at.metric) == 12
 

@@ -54,12 +54,12 @@ def test_repeated_failures_make_the_user_name_wait_even_for_the_right_password(
 ):
     from analytics.core.config import settings
 
-    monkeypatch.setitem(settings()["auth"], "failure_delay_seconds", 0.0)
+    monkeypatch.setattr(settings().auth, "failure_delay_seconds", 0.0)
     # Long waits, so a slow machine cannot outlast them between the tries of this test.
-    monkeypatch.setitem(settings()["auth"], "first_wait_seconds", 600)
-    monkeypatch.setitem(settings()["auth"], "max_wait_seconds", 600)
+    monkeypatch.setattr(settings().auth, "first_wait_seconds", 600)
+    monkeypatch.setattr(settings().auth, "max_wait_seconds", 600)
     at = start()
-    for _ in range(settings()["auth"]["max_failures"]):
+    for _ in range(settings().auth.max_failures):
         submit(at, "chenjing", "example-only-wrong")
     submit(at, "chenjing", ACCOUNTS["chenjing"][2])
     waits = [t_("auth.wait", seconds=s) for s in range(400, 601)]

@@ -48,6 +48,35 @@ def test_evaluate_runs_on_a_slice_of_a_public_corpus(capsys):
         assert len(r["themes"]) == 5
     # The five most frequent aspect terms of this corpus name themselves: the method finds them.
     assert result["method"]["nmi"] >= 0.6
+    # The lexicon reads too few of these phone and camera remarks to lead.
+    assert result["lexicon_coverage"] < themes_eval.LEXICON_LED_COVERAGE
+    assert result["route"] == "content words"
+    assert result["baseline_same_clusters"] == result["baseline"]
+
+
+# A text whose first clause names the car wash three times and whose next two name the price:
+# read whole, the car wash outweighs; read clause by clause, two of three clauses speak of price.
+MIXED = "洗车吸尘清洗都很马虎，价格偏高，收费不透明"
+
+
+def test_lexicon_led_theme_is_the_aspect_most_clauses_speak_of():
+    texts = [MIXED, "价格太贵", "洗车不干净"]
+    tokens = themes.tokenize(texts)
+    assert themes_eval.route(tokens) == "lexicon-led"
+    assert themes_eval.discover(tokens, k=2, texts=texts).clusters == ["price", "price", "car_wash"]
+    # Without the raw texts each text is read whole.
+    assert themes_eval.discover(tokens, k=2).clusters == ["car_wash", "price", "car_wash"]
+
+
+def test_discovery_routes_by_the_share_of_texts_the_lexicon_reads():
+    read = ["价格太贵", "洗车不干净", "快递很快", "电池很耐用"]
+    unread = ["这本书的内容很精彩", "这本书纸张很差", "屏幕很清晰"]
+    assert themes_eval.lexicon_coverage(themes.tokenize(read + unread)) == 4 / 7
+    assert themes_eval.route(themes.tokenize(read + unread)) == "content words"
+    assert themes_eval.route(themes.tokenize(read * 4 + unread[:1])) == "lexicon-led"
+    # Texts without content words do not count; none at all reads as no coverage.
+    assert themes_eval.lexicon_coverage(themes.tokenize(read + ["的了"])) == 1.0
+    assert themes_eval.lexicon_coverage(themes.tokenize(["的了", ""])) == 0.0
 
 
 def _write(tmp_path: Path, rows: list[tuple[str, str]]) -> Path:
@@ -131,14 +160,16 @@ PROBLEMS = {
 }
 
 
-def test_complaint_titles_give_the_problems_never_the_brands():
+@pytest.mark.parametrize("route", ["discover", "content_clusters"])
+def test_complaint_titles_give_the_problems_never_the_brands(route):
     titles, truth = [], []
     for i, brand in enumerate(BRANDS * 3):
         for key, problem in PROBLEMS.items():
             titles.append(f"{brand}{problem}，投诉{i % 4 + 1}次")
             truth.append(key)
     tokens = themes.tokenize(titles)
-    found = themes_eval.discover(tokens, k=4)
+    # discover reads these titles lexicon-led; content_clusters is its other route.
+    found = getattr(themes_eval, route)(tokens, k=4)
     entity = themes.entity_words()
     for words in found.words.values():
         assert words and not any(w in entity or themes.is_entity(w) for w in words)
@@ -207,6 +238,14 @@ def test_clause_polarity_follows_turns_and_negation():
     assert themes_polarity.polarity("有点贵，但是服务很热情", themes.tokenize) == 1
     assert themes.praise_quote("服务不错就是等太久") == "服务不错"
     assert themes.praise_quote("服务不错，很满意！") == "服务不错，很满意！"
+    # 好 inside 好几次 ("several times") is no praise; being put off and "don't let it happen
+    # again" are complaints, cut from a satisfied customer's quote (seen on the demo's praise tab).
+    assert _clauses("但是找刘顾问好几次都说在忙")[0][1] == -1
+    assert _clauses("希望以后别这样")[0][1] == -1
+    assert (
+        themes.praise_quote("取送车很准时，司机开得也很小心，但是找刘顾问好几次都说在忙，希望以后别这样。")
+        == "取送车很准时，司机开得也很小心"
+    )
 
 
 def test_a_satisfied_customers_grumble_is_a_hidden_complaint_about_waiting():

@@ -80,13 +80,13 @@ def accounts() -> dict[str, auth.Account]:
 def _throttle(source: str) -> auth.SignInThrottle:
     # One per server process and accounts file, so a new browser session does not reset it.
     del source
-    cfg = settings().get("auth", {})
+    cfg = settings().auth
     return auth.SignInThrottle(
-        max_failures=int(cfg.get("max_failures", 5)),
-        window_seconds=60.0 * float(cfg.get("lock_minutes", 5)),
-        client_max_failures=int(cfg.get("client_max_failures", 20)),
-        max_wait_seconds=float(cfg.get("max_wait_seconds", 60)),
-        first_wait_seconds=float(cfg.get("first_wait_seconds", 1)),
+        max_failures=cfg.max_failures,
+        window_seconds=60.0 * cfg.lock_minutes,
+        client_max_failures=cfg.client_max_failures,
+        max_wait_seconds=cfg.max_wait_seconds,
+        first_wait_seconds=cfg.first_wait_seconds,
     )
 
 
@@ -107,7 +107,7 @@ def require_user() -> User:
         st.stop()
     if not configured:
         address = st.get_option("server.address")
-        allow = bool(settings().get("auth", {}).get("serve_network_without_accounts", False))
+        allow = bool(settings().auth.serve_network_without_accounts)
         if not auth.local_mode_allowed(address, allow):
             st.session_state[CURRENT_KEY] = NOBODY
             st.error(t("auth.network_without_accounts", address=address or "0.0.0.0"))
@@ -211,7 +211,7 @@ def _attempt(configured: Mapping[str, auth.Account], username: str, password: st
     if account is None:
         _audit(username, NO_ROLE, "sign_in_failed", {"reason": "wrong user name or password"})
         # A pause after every wrong password makes guessing slow even before the waits grow.
-        time.sleep(float(settings().get("auth", {}).get("failure_delay_seconds", 1.0)))
+        time.sleep(settings().auth.failure_delay_seconds)
         st.error(t("auth.failed"))
         return
     st.session_state[USER_KEY] = account.username

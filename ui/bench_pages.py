@@ -22,6 +22,9 @@ from typing import Any
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from analytics.core.config import db_path
+from analytics.domain import facts
+from analytics.store import db
 from ui import data, resources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,14 +82,57 @@ def time_pages(pages: list[str]) -> dict[str, dict[str, float]]:
     return out
 
 
+def other_views(months: list[str], stores: list[str], default_month: str) -> dict[str, dict[str, Any]]:
+    """Return views other than the defaults that an import does not prepare: six months before the
+    default month, one store, and both (issue 20's "any view"), as the link's query parameters."""
+    earlier = sorted(m for m in months if m < default_month)
+    month = earlier[-6] if len(earlier) >= 6 else (earlier[0] if earlier else default_month)
+    out: dict[str, dict[str, Any]] = {f"month {month}": {"month": month}}
+    if len(stores) > 1:
+        out[f"store {stores[0]}"] = {"stores": stores[0]}
+        out[f"month {month}, store {stores[-1]}"] = {"month": month, "stores": stores[-1]}
+    return out
+
+
+def time_views(pages: list[str], views: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Return, for each view and page, the first run ever of that view (nothing kept for it yet:
+    *cold*) and the next run in the same session (*warm*)."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name, params in views.items():
+        out[name] = {}
+        for page in pages:
+            at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
+            for key, value in params.items():
+                at.query_params[key] = value
+            at.switch_page(page)
+            st.cache_data.clear()
+            st.cache_resource.clear()
+            cold = _run(at)
+            warm = _run(at)
+            out[name][page.removeprefix("pages/").removesuffix(".py")] = {"cold_s": cold, "warm_s": warm}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ui.bench_pages")
     parser.add_argument("--out", required=True)
     parser.add_argument("--page", action="append", help="only these pages (e.g. pages/churn.py)")
+    parser.add_argument("--views", action="store_true", help="also time views other than the defaults")
     args = parser.parse_args(argv)
     calls: dict[tuple[str, str], dict[str, Any]] = {}
     _trace(calls)
-    result = {"pages": time_pages(args.page or PAGES), "calls": list(calls.values())}
+    pages = args.page or PAGES
+    result: dict[str, Any] = {"pages": time_pages(pages), "calls": list(calls.values())}
+    if args.views:
+        con = db.connect(db_path(), read_only=True)
+        try:
+            months = facts.available_months(con)
+            stores = facts.stores(con)
+            summary = facts.data_summary(con)
+        finally:
+            con.close()
+        default = facts.default_month(months, str(summary["last_visit"] or ""))
+        result["views"] = time_views(pages, other_views(months, stores, default))
     with open(args.out, "wb") as handle:
         pickle.dump(result, handle)
     return 0

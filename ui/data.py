@@ -34,7 +34,7 @@ T = TypeVar("T")
 @st.cache_resource(show_spinner=False)
 def handles(path: str) -> db.Handles:
     """Return this server process's lender of handles on the database at ``path``."""
-    keep_open = float(settings().get("database", {}).get("keep_open_seconds", 1.0))
+    keep_open = settings().database.keep_open_seconds
     lender = db.Handles(path, keep_open=keep_open)
     atexit.register(lender.close)  # not left to a timer thread that exit would cut off inside DuckDB
     return lender
@@ -167,9 +167,9 @@ def clear_caches() -> None:
 def _rebuild_marts(database: str) -> None:
     lender = handles(database)
     try:
-        if settings().get("backup", {}).get("after_import", True):
+        if settings().backup.after_import:
             with lender.writing() as cur:
-                backup.backup(cur, keep=int(settings()["backup"].get("keep", backup.KEEP)))
+                backup.backup(cur, keep=settings().backup.keep)
     except Exception:  # noqa: BLE001 - a failed backup is logged; the results are still prepared
         logging.getLogger(__name__).exception("the backup after an import failed")
     try:

@@ -28,7 +28,7 @@ _log = logging.getLogger(__name__)
 
 def configured_folder() -> str:
     """Return the folder the server should watch ("" when the option is off)."""
-    return os.environ.get(WATCH_ENV) or str(settings().get("watch", {}).get("server_folder", "") or "")
+    return os.environ.get(WATCH_ENV) or str(settings().watch.server_folder or "")
 
 
 def watch_pass(folder: Path, database: str, settle_seconds: float, lang: str) -> list[watch.FileOutcome]:
@@ -61,9 +61,9 @@ class Watcher:
 
 
 def _loop(folder: Path, database: str, stopping: threading.Event) -> None:
-    cfg = settings().get("watch", {})
-    settle, interval = float(cfg.get("settle_seconds", 5)), float(cfg.get("interval_seconds", 60))
-    lang = str(settings()["display"].get("default_language", "zh"))
+    cfg = settings().watch
+    settle, interval = cfg.settle_seconds, cfg.interval_seconds
+    lang = settings().display.default_language
     while not stopping.is_set():
         try:
             watch_pass(folder, database, settle, lang)

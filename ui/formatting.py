@@ -42,13 +42,13 @@ def target_band(name: str, band: list[float] | None) -> str | None:
     return format_target(name, band) if band else None
 
 
-def metric_params() -> dict[str, int | float]:
+def metric_params() -> dict[str, int | str]:
     """Return the settings that KPI definitions mention (threshold and churn windows)."""
     cfg = settings()
     return {
-        "threshold": cfg["kpi"]["satisfied_threshold"],
-        "base_days": cfg["churn"]["base_days"],
-        "lost_days": cfg["churn"]["lost_days"],
+        "threshold": f"{cfg.kpi.satisfied_threshold:g}",
+        "base_days": cfg.churn.base_days,
+        "lost_days": cfg.churn.lost_days,
     }
 
 

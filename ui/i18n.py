@@ -18,7 +18,7 @@ def lang() -> str:
     current = st.session_state.get("lang")
     if current in LANGUAGES:
         return str(current)
-    return str(settings()["display"].get("default_language", "zh"))
+    return str(settings().display.default_language)
 
 
 def t(key: str, **params: Any) -> str:

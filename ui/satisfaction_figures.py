@@ -16,8 +16,8 @@ from ui.formatting import format_ratio, kpi_value
 from ui.i18n import t
 from ui.widgets import field_label
 
-SMALL_N = int(settings()["display"]["small_n"])
-LOW_SCORE = float(settings()["kpi"]["dimension_low_score"])
+SMALL_N = settings().display.small_n
+LOW_SCORE = settings().kpi.dimension_low_score
 BAND = "rgba(31, 95, 168, 0.15)"
 LIMIT = "#7a828c"
 TOP = 105  # room above a chart for its title and a two-row legend

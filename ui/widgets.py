@@ -117,7 +117,7 @@ def list_top(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     A group's lists run to hundreds of thousands of rows: the page shows the top, the download
     (written on click) has every row.
     """
-    top = frame.head(int(settings()["display"]["max_list_rows"]))
+    top = frame.head(settings().display.max_list_rows)
     if len(top) == len(frame):
         return top, ""
     return top, " " + t("churn.list_top", shown=f"{len(top):,}", n=f"{len(frame):,}")

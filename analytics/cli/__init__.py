@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.core.config import db_path
+from analytics.core.config import db_path, settings
 from analytics.core.errors import UserError
 from analytics.store import db
 
@@ -80,6 +80,11 @@ def existing_db(explicit: str | None) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code (0 done, 2 refused input)."""
     given = list(sys.argv[1:] if argv is None else argv)
+    try:
+        settings()  # read and checked once, before any command's defaults come from it
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     parser = build_parser(given[0] if given else None)
     args = parser.parse_args(given)
     try:

@@ -64,7 +64,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "--skip",
         action="append",
-        choices=("import", "pages", "queries", "models", "browser"),
+        choices=("import", "pages", "views", "queries", "models", "browser"),
         help="leave a part out (repeatable)",
     )
     p.add_argument(

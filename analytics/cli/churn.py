@@ -32,7 +32,7 @@ def _run(args: argparse.Namespace) -> int:
     out = args.out
     if out and not out.lower().endswith((".csv", ".xlsx")):
         raise UserError(f"--out {out}: the list can be written as .csv or .xlsx only.")
-    lang = args.lang or str(settings()["display"].get("default_language", "zh"))
+    lang = args.lang or str(settings().display.default_language)
     con = db.connect(args.db, read_only=True)
     try:
         shot = snapshot(con, args.as_of)

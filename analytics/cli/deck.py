@@ -79,7 +79,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--lang",
         choices=LANGUAGES,
-        default=settings()["display"].get("default_language", "zh"),
+        default=settings().display.default_language,
         help="language of the slides (default from settings)",
     )
     p.add_argument("--out", required=True, metavar="FILE.pptx", help="where to write the deck")

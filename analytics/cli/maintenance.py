@@ -187,7 +187,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
             p.add_argument(
                 "--lang",
                 choices=LANGUAGES,
-                default=settings()["display"].get("default_language", "zh"),
+                default=settings().display.default_language,
                 help="language of item names and reachability in the file (default from settings)",
             )
         add_db_option(p)

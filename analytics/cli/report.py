@@ -60,7 +60,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--lang",
         choices=("en", "zh"),
-        default=settings()["display"].get("default_language", "zh"),
+        default=settings().display.default_language,
         help="label language of the table (default from settings)",
     )
     add_db_option(p)

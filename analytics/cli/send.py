@@ -125,7 +125,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     p.add_argument(
         "--lang",
         choices=LANGUAGES,
-        default=settings()["display"].get("default_language", "zh"),
+        default=settings().display.default_language,
         help="language of the summary and the deck (default from settings)",
     )
     p.add_argument("--dry-run", action="store_true", help="print the summary and send nothing")

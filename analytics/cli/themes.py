@@ -185,11 +185,20 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"{result['file']} ({args.part} part, {result['n']} texts, {result['labels']} labels, k={result['k']})"
     )
-    for name in ("method", "baseline", "seeded"):
+    print(f"  the lexicon reads {result['lexicon_coverage']:.1%} of the texts: {result['route']} route")
+    names = ("method", "baseline", "baseline_same_clusters", "seeded")
+    for name in names:
         r = result[name]
+        if name == "baseline_same_clusters":
+            if r["clusters"] == result["baseline"]["clusters"]:
+                continue
+            print(
+                f"  baseline at the method's {r['clusters']} clusters: NMI {r['nmi']:.3f}  purity {r['purity']:.3f}"
+            )
+            continue
         print(
             f"  {name:8s} NMI {r['nmi']:.3f}  purity {r['purity']:.3f}  "
-            f"assigned {r['assigned']:.1%}  {r['seconds']:.1f} s"
+            f"assigned {r['assigned']:.1%}  {r['clusters']} clusters  {r['seconds']:.1f} s"
         )
         for theme in r["themes"]:
             print(f"      n={theme['n']:<6d} {' · '.join(theme['words']) or '-'}")

@@ -12,7 +12,6 @@ from analytics.core.i18n import LANGUAGES
 from analytics.services.watch import (
     DONE,
     FileOutcome,
-    _cfg,
     check_folder,
     load_mappings,
     run_once,
@@ -27,9 +26,9 @@ def _print_outcome(outcome: FileOutcome) -> None:
 def _cmd_watch(args: argparse.Namespace) -> int:
     folder = check_folder(args.folder)
     mappings = load_mappings(args.map or [])
-    cfg = _cfg()
-    settle = float(cfg.get("settle_seconds", 5) if args.settle is None else args.settle)
-    interval = float(cfg.get("interval_seconds", 60) if args.interval is None else args.interval)
+    cfg = settings().watch
+    settle = cfg.settle_seconds if args.settle is None else float(args.settle)
+    interval = cfg.interval_seconds if args.interval is None else float(args.interval)
     if settle < 0 or interval <= 0:
         raise UserError("--settle must be 0 or more seconds and --interval more than 0 seconds.")
     while True:
@@ -79,7 +78,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     p.add_argument(
         "--lang",
         choices=LANGUAGES,
-        default=settings()["display"].get("default_language", "zh"),
+        default=settings().display.default_language,
         help="language of the readable reports (default from settings)",
     )
     add_db_option(p)

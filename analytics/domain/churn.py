@@ -136,8 +136,8 @@ def _number(value: Any) -> float | None:
 def vehicle_reasons(row: Mapping[str, Any], as_of: date) -> list[Reason]:
     """Return the reason codes (with their parameters) that explain one vehicle's risk, strongest first."""
     cfg = churn_model.churn_settings()
-    threshold = float(settings()["kpi"]["satisfied_threshold"])
-    low = float(cfg["reason_low_score"])
+    threshold = settings().kpi.satisfied_threshold
+    low = cfg.reason_low_score
     reasons: list[Reason] = []
     days_since = int(row["days_since"])
     if row["status"] == "lost":
@@ -171,16 +171,16 @@ def vehicle_reasons(row: Mapping[str, Any], as_of: date) -> list[Reason]:
             reasons.append({"code": f"unsatisfied_{worst}", "score": f"{known[worst]:g}"})
         else:
             reasons.append({"code": "unsatisfied", "score": f"{overall:g}"})
-    elif recommend is not None and recommend <= float(cfg["reason_detractor_max"]):
+    elif recommend is not None and recommend <= cfg.reason_detractor_max:
         reasons.append({"code": "detractor", "score": f"{recommend:g}"})
     warranty_end = row.get("warranty_end")
     if isinstance(warranty_end, date) and (
-        as_of - timedelta(days=int(cfg["warranty_reason_days"])) < warranty_end <= as_of
+        as_of - timedelta(days=cfg.warranty_reason_days) < warranty_end <= as_of
     ):
         code = "warranty_km" if row.get("warranty_end_cause") == "km" else "warranty_ended"
         reasons.append({"code": code, "date": warranty_end.isoformat()})
     streak = int(row.get("unreached_streak") or 0)
-    if streak >= int(cfg["unreachable_attempts"]):
+    if streak >= cfg.unreachable_attempts:
         reasons.append({"code": "unreachable", "n": streak})
     visits = int(row.get("visits") or 0)
     if visits and int(row.get("warranty_visits") or 0) + int(row.get("body_paint_visits") or 0) == visits:
@@ -244,7 +244,7 @@ def value_tiers(spend: pd.Series) -> pd.Series:
     if spend.empty:
         return pd.Series([], index=spend.index, dtype=object)
     share = spend.rank(method="first", ascending=False) / len(spend)
-    high, medium = float(cfg["value_tier_high"]), float(cfg["value_tier_medium"])
+    high, medium = cfg.value_tier_high, cfg.value_tier_medium
     tiers = np.where(share <= high, "high", np.where(share <= high + medium, "medium", "low"))
     return pd.Series(tiers, index=spend.index, dtype=object)
 
@@ -294,7 +294,7 @@ def prioritise(vehicles: pd.DataFrame, weight: float | None = None) -> pd.DataFr
 
     Without a model (no probability) the overdue ratio stands in for the probability.
     """
-    weight = float(churn_model.churn_settings()["value_weight"]) if weight is None else float(weight)
+    weight = churn_model.churn_settings().value_weight if weight is None else float(weight)
     chance = vehicles["churn_probability"].where(
         vehicles["churn_probability"].notna(), vehicles["overdue_ratio"]
     )
@@ -505,7 +505,7 @@ def retention_rates(
     ``months`` after the earlier maintenance, how many came back for the next one within that
     time, and the share. ``names`` renames the transitions and "all" for people to read (the
     codes stay in ``transition_code``)."""
-    months = int(churn_model.churn_settings()["retention_months"]) if months is None else int(months)
+    months = churn_model.churn_settings().retention_months if months is None else int(months)
     window = round(months * DAYS_PER_MONTH)
     seq = _maintenance_steps(con, as_of, by, stores)
     seq = seq[seq["observed_days"] >= window]
@@ -519,7 +519,7 @@ def retention_rates(
     table = pd.concat([overall.assign(group="all"), table], ignore_index=True)
     table["returned"] = table["returned"].astype(int)
     table["rate"] = table["returned"] / table["n"]
-    table["small_sample"] = table["n"] < int(settings()["display"]["small_n"])
+    table["small_sample"] = table["n"] < settings().display.small_n
     table["order"] = table["group"].ne("all")
     table = table.sort_values(["transition", "order", "n", "group"], ascending=[True, True, False, True])
     table = table.drop(columns="order").reset_index(drop=True)
@@ -556,7 +556,7 @@ def retention_curve(
     """Return one row per (transition, group, month m): the share of cars back for the next
     maintenance within m months, among cars observed for at least m months (groups with at least
     ``min_n`` cars at month 1, plus "all")."""
-    min_n = int(settings()["display"]["small_n"]) if min_n is None else int(min_n)
+    min_n = settings().display.small_n if min_n is None else int(min_n)
     seq = _maintenance_steps(con, as_of, by, stores)
     seq = pd.concat([seq, seq.assign(group="all")], ignore_index=True)
     rows = []

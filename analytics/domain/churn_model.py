@@ -25,7 +25,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from analytics.core import stats
-from analytics.core.config import settings
+from analytics.core.config import Churn, settings
 from analytics.core.errors import UserError
 from analytics.core.months import month_end, month_end_on_or_before, shift_month
 from analytics.domain import kpi, schedule
@@ -87,9 +87,9 @@ class NotEnoughHistory(UserError):
     """The data are too short or too uniform to train or backtest the churn model."""
 
 
-def churn_settings() -> dict[str, Any]:
+def churn_settings() -> Churn:
     """Return the ``[churn]`` settings."""
-    return dict(settings()["churn"])
+    return settings().churn
 
 
 def status_params(stores: list[str] | None = None) -> dict[str, Any]:
@@ -102,12 +102,12 @@ def feature_params(stores: list[str] | None = None) -> dict[str, Any]:
     cfg = churn_settings()
     return {
         **status_params(stores),
-        "value_days": int(cfg["value_days"]),
-        "horizon_days": int(cfg["horizon_days"]),
-        "warranty_years": int(cfg["warranty_years"]),
-        "warranty_km": float(cfg["warranty_km"]),
-        "complaint_window_days": int(cfg["complaint_window_days"]),
-        "satisfied_threshold": float(settings()["kpi"]["satisfied_threshold"]),
+        "value_days": cfg.value_days,
+        "horizon_days": cfg.horizon_days,
+        "warranty_years": cfg.warranty_years,
+        "warranty_km": cfg.warranty_km,
+        "complaint_window_days": cfg.complaint_window_days,
+        "satisfied_threshold": settings().kpi.satisfied_threshold,
     }
 
 
@@ -194,11 +194,11 @@ def _months_back(day: date, months: int) -> date:
 def training_cutoffs(first_day: date, known_end: date) -> list[date]:
     """Return the month-end cutoffs (oldest first) whose label year has ended by ``known_end``."""
     cfg = churn_settings()
-    latest = month_end_on_or_before(known_end - timedelta(days=int(cfg["horizon_days"])))
-    earliest = first_day + timedelta(days=int(cfg["min_history_days"]))
+    latest = month_end_on_or_before(known_end - timedelta(days=cfg.horizon_days))
+    earliest = first_day + timedelta(days=cfg.min_history_days)
     out: list[date] = []
-    for step in range(int(cfg["max_cutoffs"])):
-        cutoff = _months_back(latest, step * int(cfg["cutoff_step_months"]))
+    for step in range(cfg.max_cutoffs):
+        cutoff = _months_back(latest, step * cfg.cutoff_step_months)
         if cutoff < earliest:
             break
         out.append(cutoff)
@@ -397,9 +397,9 @@ def _training_set(
     snapshots = features(con, cutoffs, stores)
     # A group of stores has millions of (vehicle, cutoff) rows; a seeded sample keeps training
     # within a minute without changing what the model can learn from a single store.
-    cap = int(churn_settings()["max_training_rows"])
+    cap = churn_settings().max_training_rows
     if len(snapshots) > cap:
-        seed = int(churn_settings()["seed"])
+        seed = churn_settings().seed
         snapshots = snapshots.sample(n=cap, random_state=seed).sort_index().reset_index(drop=True)
     return snapshots, outcomes(con, snapshots)
 
@@ -482,7 +482,7 @@ def backtest(
 def known_end(as_of: date, last_day: date) -> date:
     """Return the last day the data cover: the as-of date, unless the data stop more than
     ``data_end_slack_days`` before it (then the last day with a visit or callback)."""
-    slack = int(churn_settings()["data_end_slack_days"])
+    slack = churn_settings().data_end_slack_days
     return as_of if last_day >= as_of - timedelta(days=slack) else last_day
 
 
@@ -495,12 +495,12 @@ def fit(
     with_backtest: bool = True,
 ) -> ChurnModel:
     """Return the churn model for scoring on ``as_of``, trained (and backtested) on data up to that day only."""
-    seed = int(churn_settings()["seed"]) if seed is None else seed
+    seed = churn_settings().seed if seed is None else seed
     span = data_span(con, as_of)
     if span is None:
         raise NotEnoughHistory("There are no work orders on or before that date.")
     first_day, last_day = span
-    horizon = int(churn_settings()["horizon_days"])
+    horizon = churn_settings().horizon_days
     # Labels need a whole year after a cutoff; the data may stop before the as-of date.
     end = known_end(as_of, last_day)
     cutoffs = training_cutoffs(first_day, end)

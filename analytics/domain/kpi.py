@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import duckdb
+import msgspec
 import pandas as pd
 
 from analytics.core import formatting, i18n, memo
@@ -59,25 +60,25 @@ _STATUS_HEADER: dict[str, str] = {lang: i18n.text("kpi_status.header", lang) for
 
 def sql_params(stores: list[str] | None = None) -> dict[str, Any]:
     """Return the settings, schedule and store filter as bound parameters for the SQL files."""
-    kpi, churn = settings()["kpi"], settings()["churn"]
-    limits = {int(level): float(hours) for level, hours in kpi["complaint_limit_hours"].items()}
+    kpi, churn = settings().kpi, settings().churn
+    limits = {int(level): float(hours) for level, hours in kpi.complaint_limit_hours.items()}
     return {
         "stores": list(stores) if stores else None,
-        "satisfied_threshold": float(kpi["satisfied_threshold"]),
-        "survey_types": list(kpi["survey_callback_types"]),
-        "nps_promoter_min": float(kpi["nps_promoter_min"]),
-        "nps_detractor_max": float(kpi["nps_detractor_max"]),
+        "satisfied_threshold": kpi.satisfied_threshold,
+        "survey_types": list(kpi.survey_callback_types),
+        "nps_promoter_min": kpi.nps_promoter_min,
+        "nps_detractor_max": kpi.nps_detractor_max,
         "limit_levels": list(limits),
         "limit_hours": list(limits.values()),
-        "limit_default": float(kpi["complaint_limit_default_hours"]),
-        "coverage_3dc_days": int(kpi["coverage_3dc_days"]),
-        "due_return_grace_days": int(kpi["due_return_grace_days"]),
-        "followup_days": int(kpi["followup_days"]),
-        "base_days": int(churn["base_days"]),
-        "lost_days": int(churn["lost_days"]),
-        "at_risk_factor": float(churn["at_risk_factor"]),
-        "own_rhythm_min_gaps": int(churn["own_rhythm_min_gaps"]),
-        "default_interval_days": float(churn["default_interval_days"]),
+        "limit_default": kpi.complaint_limit_default_hours,
+        "coverage_3dc_days": kpi.coverage_3dc_days,
+        "due_return_grace_days": kpi.due_return_grace_days,
+        "followup_days": kpi.followup_days,
+        "base_days": churn.base_days,
+        "lost_days": churn.lost_days,
+        "at_risk_factor": churn.at_risk_factor,
+        "own_rhythm_min_gaps": churn.own_rhythm_min_gaps,
+        "default_interval_days": churn.default_interval_days,
         **schedule.sql_params(),
     }
 
@@ -164,16 +165,15 @@ def _provisional(month: date, data_end: date | None) -> dict[str, bool]:
     """
     if data_end is None:
         return dict.fromkeys(KPI_NAMES, False)
-    cfg = settings()["kpi"]
+    cfg = settings().kpi
     end = month_end(month)
     longest_limit = max(
-        [float(h) for h in cfg["complaint_limit_hours"].values()]
-        + [float(cfg["complaint_limit_default_hours"])]
+        [float(h) for h in cfg.complaint_limit_hours.values()] + [cfg.complaint_limit_default_hours]
     )
     waits = {
-        "coverage_3dc": int(cfg["coverage_3dc_days"]),
+        "coverage_3dc": cfg.coverage_3dc_days,
         "complaint_timeliness": math.ceil(longest_limit / 24),
-        "due_maintenance_return_rate": int(cfg["due_return_grace_days"]),
+        "due_maintenance_return_rate": cfg.due_return_grace_days,
     }
     return {name: end + timedelta(days=waits.get(name, 0)) > data_end for name in KPI_NAMES}
 
@@ -181,8 +181,8 @@ def _provisional(month: date, data_end: date | None) -> dict[str, bool]:
 def base_window_start(as_of: date) -> date:
     """Return the first day of the active-base window as of ``as_of`` (the longer of the base and lost
     windows): lost and at-risk counts as of ``as_of`` need data from that day on."""
-    churn = settings()["churn"]
-    window = max(int(churn["base_days"]), int(churn["lost_days"]))
+    churn = settings().churn
+    window = max(churn.base_days, churn.lost_days)
     return as_of - timedelta(days=window - 1)
 
 
@@ -310,7 +310,7 @@ def due_vehicles(
 
 def targets() -> dict[str, list[float]]:
     """Return the target bands from settings, ``{name: [low, high]}``, for KPIs that have one."""
-    return {name: [float(v) for v in band] for name, band in settings().get("targets", {}).items()}
+    return {name: list(band) for name, band in msgspec.structs.asdict(settings().targets).items()}
 
 
 def ensure_counts(

@@ -305,7 +305,7 @@ def target_words(name: str, entry: Mapping[str, Any], lang: str = "en") -> str |
     if state != "missed":
         return i18n.text(f"target_words.{state}", lang, target=target)
     gap = formatting.target_gap(name, entry["value"], entry["target"]) or 0.0
-    key = "far_below" if gap >= float(settings()["kpi"]["far_from_target"]) else "below"
+    key = "far_below" if gap >= settings().kpi.far_from_target else "below"
     return i18n.text(
         f"target_words.{key}",
         lang,

@@ -218,8 +218,8 @@ def dimension_drivers(
     deviation and ``effect`` is the odds ratio for a one-SD lower score, exp(-coefficient);
     fitted only when both outcomes occur. ``rank`` 1 is the strongest driver within a method.
     """
-    low = float(settings()["kpi"]["dimension_low_score"])
-    threshold = float(settings()["kpi"]["satisfied_threshold"])
+    low = settings().kpi.dimension_low_score
+    threshold = settings().kpi.satisfied_threshold
     data = responses(con, stores, start, end)
     data = data[data["overall_score"].notna()]
     unsat = data["overall_score"] < threshold
@@ -278,7 +278,7 @@ def driver_window(month: str | date) -> tuple[str, str]:
     ``month``: the ``deck.driver_months`` months ending with it, on the satisfaction page and in the deck
     alike (one month of a single store holds too few unsatisfied answers to rank five dimensions)."""
     last = parse_month(month)
-    first = shift_month(last, -(int(settings()["deck"]["driver_months"]) - 1))
+    first = shift_month(last, -(settings().deck.driver_months - 1))
     return month_label(first), month_label(last)
 
 
@@ -297,7 +297,7 @@ def breakdown(
     start, end = period if isinstance(period, tuple) else (period, period)
     span = _month_range(con, start, end)
     assert span is not None
-    limit = int(settings()["display"]["small_n"]) if small_n is None else small_n
+    limit = settings().display.small_n if small_n is None else small_n
     frame = queries.run(con, "satisfaction_by_segment", {**_period_params(stores, *span), "by": by})
     frame = _with_wilson(frame.astype({"n": int, "satisfied": int}))
     frame["small"] = frame["n"] < limit
@@ -351,15 +351,13 @@ def red_flags(
     last ``kpi.red_flag_complaint_lookback_days`` days still unresolved at ``as_of`` and older
     than their level's limit; ``hours_overdue`` says by how much.
     """
-    cfg = settings()["kpi"]
+    cfg = settings().kpi
     ref = _reference_time(as_of)
     day = as_of.date() if isinstance(as_of, datetime) else as_of
-    start = since if since is not None else day - timedelta(days=int(cfg["red_flag_unsatisfied_days"]) - 1)
+    start = since if since is not None else day - timedelta(days=cfg.red_flag_unsatisfied_days - 1)
     recent = followup_list(con, start, day, stores, ref)
     recent = recent[~recent["followed_up"]].assign(flag="no_followup")
-    older = followup_list(
-        con, day - timedelta(days=int(cfg["red_flag_complaint_lookback_days"])), day, stores, ref
-    )
+    older = followup_list(con, day - timedelta(days=cfg.red_flag_complaint_lookback_days), day, stores, ref)
     overdue = older[
         older["is_complaint"] & older["resolved_at"].isna() & (older["hours_since"] > older["limit_hours"])
     ]
@@ -443,7 +441,7 @@ def what_changed(
     is left out.
     ``counts`` may pass ``kpi.counts_by_month`` already computed for the same stores.
     """
-    cfg = settings()["kpi"]
+    cfg = settings().kpi
     after = parse_month(month)
     before = shift_month(after, -1)
     counts = kpi.ensure_counts(con, [before, after], stores, counts)
@@ -470,7 +468,7 @@ def what_changed(
                 int(row_b["promoters"]), int(row_b["detractors"]), b["n"]
             )
             z = (a["value"] - b["value"]) / 100 / math.sqrt(var) if var else None
-        if z is None or abs(z) <= float(cfg["change_z"]):
+        if z is None or abs(z) <= cfg.change_z:
             continue
         item: dict[str, Any] = {
             "kpi": name,

@@ -39,9 +39,6 @@ from analytics.ingest.mapping import KIND_LABELS, detect_kind, match_header, mat
 SOURCE_ROW = "_source_row"
 # The sheet a row of a workbook came from (workbooks only).
 SOURCE_SHEET = "_source_sheet"
-# Bounds checked before a file is parsed (data/settings.toml [import] raises them).
-DEFAULT_MAX_ROWS = 500_000
-DEFAULT_MAX_EXPANDED_MB = 300
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
 _PLAIN_ROW_TAG = re.compile(rb"<row[\s>/]")
 # Cell and row tags, references past column Z (r="AB12") and row numbers, as calamine reads them.
@@ -115,10 +112,8 @@ class RawTable:
 
 def import_limits() -> tuple[int, int]:
     """Return (most data rows, most expanded megabytes) a file may have, from data/settings.toml."""
-    section = settings().get("import", {})
-    return int(section.get("max_rows", DEFAULT_MAX_ROWS)), int(
-        section.get("max_expanded_mb", DEFAULT_MAX_EXPANDED_MB)
-    )
+    section = settings().import_
+    return section.max_rows, int(section.max_expanded_mb)
 
 
 _RAISE_LIMIT = "if the file is genuine, raise {key} in the [import] section of data/settings.toml"

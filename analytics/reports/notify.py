@@ -135,12 +135,10 @@ def call_list_sizes(
 ) -> dict[str, int]:
     """Return the size of the lists to work on at ``as_of``: red-flag follow-ups, churn calls (at the call
     capacity of settings, open complaints and recent calls skipped) and vehicles due next month."""
-    cfg = settings()["churn"]
+    cfg = settings().churn
     vehicles = churn.churn_list(churn_model.features(con, [as_of], stores), None, as_of)
     candidates = churn.prioritise(vehicles[vehicles["status"].isin(["lost", "at_risk"])])
-    calls = churn.call_list(
-        candidates, int(cfg["call_capacity"]), as_of, called_within_days=int(cfg["suppress_called_days"])
-    )
+    calls = churn.call_list(candidates, cfg.call_capacity, as_of, called_within_days=cfg.suppress_called_days)
     return {
         "follow_ups": int(len(data.red_flag_rows)),
         "churn_calls": int(len(calls.calls)),

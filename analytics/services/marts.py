@@ -17,9 +17,9 @@ pickled. Each file is owner-only (0600 in a 0700 folder) and its SHA-256 is kept
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
-import json
 import pickle
 import signal
 import socket
@@ -60,7 +60,7 @@ class Call:
     def key(self) -> str:
         """The arguments as stored: their repr (deterministic for the values pages pass), after
         the fingerprint of the code and settings that compute them."""
-        return f"{context()}|{repr((self.args, self.kwargs))}"
+        return f"{context(self.fn)}|{repr((self.args, self.kwargs))}"
 
     def run(self, con: duckdb.DuckDBPyConnection) -> Any:
         """Compute the result afresh."""
@@ -82,18 +82,82 @@ def _outside_fingerprint(fn: str) -> bool:
     return package == "analytics" and any(part in NOT_RESULTS for part in parts[:-1])
 
 
+# Data files a result depends on, by the module that reads them (a module in a call's imports).
+DATA_FILES: dict[str, tuple[str, ...]] = {
+    "analytics.domain.schedule": ("schedule.toml",),
+    "analytics.domain.themes.segmentation": ("themes/*",),
+    "analytics.domain.themes.polarity": ("themes/sentiment.toml",),
+    "analytics.domain.themes.lexicon": ("themes/aspects.toml",),
+    "analytics.core.i18n": ("i18n.toml",),
+}
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 @cache
-def context() -> str:
-    """Fingerprint of what results depend on besides the data: the code, the SQL, the settings,
-    the maintenance schedule and the themes lexicon. A changed file means fresh results."""
-    digest = hashlib.sha256(json.dumps(settings(), sort_keys=True, default=str).encode())
+def import_graph() -> dict[str, frozenset[str]]:
+    """Return each ``analytics`` module's project imports (module level only: the layer contract
+    forbids imports inside functions), a package's ``__init__`` counted for each module under it."""
     package = Path(__file__).resolve().parents[1]
-    code = [*package.rglob("*.py"), *package.rglob("*.sql")]
-    files = [p for p in code if not {*p.relative_to(package).parent.parts, p.stem} & NOT_RESULTS]
-    files.append(DATA_DIR / "schedule.toml")
-    files += [*(DATA_DIR / "themes").glob("*")]
-    for path in sorted(files):
-        digest.update(path.name.encode())
+    files = {_module_name(p, package.parent): p for p in package.rglob("*.py")}
+    graph: dict[str, frozenset[str]] = {}
+    for name, path in files.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                base = node.module
+                if node.level:
+                    here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+                    base = ".".join([*here[: len(here) - node.level + 1], node.module])
+                found |= {base, *(f"{base}.{alias.name}" for alias in node.names)}
+        parents = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
+        graph[name] = frozenset((found | parents) & files.keys() - {name})
+    return graph
+
+
+def inputs(fn: str) -> list[Path]:
+    """Return the files a call's result depends on besides the data: the source of its module and
+    of every project module it imports, directly or not, the SQL files, and the data files those
+    modules read (the schedule, the themes lexicon, the interface texts)."""
+    graph = import_graph()
+    module = fn
+    while module and module not in graph:
+        module = module.rpartition(".")[0]
+    seen: set[str] = set()
+    todo = [module] if module else []
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(graph[name] - seen)
+    package = Path(__file__).resolve().parents[1]
+    files: set[Path] = set()
+    for name in seen:
+        relative = Path(*name.split(".")[1:])
+        init = package / relative / "__init__.py"
+        files.add(init if init.exists() else (package / relative).with_suffix(".py"))
+        for pattern in DATA_FILES.get(name, ()):
+            files.update(p for p in DATA_DIR.glob(pattern) if p.is_file())
+    # Every SQL file but the importer's (ingest_*.sql): which statements a module runs is data
+    # (a name passed to queries.run), not an import, so all of them count.
+    files.update(p for p in package.rglob("*.sql") if p.stem.split("_")[0] not in NOT_RESULTS)
+    return sorted(files)
+
+
+@cache
+def context(fn: str) -> str:
+    """Fingerprint of what a call's result depends on besides the data: the settings and the
+    files of ``inputs``. A changed file means fresh results for the calls that read it, and only
+    for those: editing the themes lexicon keeps the churn list, editing the deck keeps everything."""
+    digest = hashlib.sha256(settings().fingerprint())
+    root = DATA_DIR.parent
+    for path in inputs(fn):
+        digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -40,10 +40,6 @@ TEMP_SUFFIXES: tuple[str, ...] = (".part", ".partial", ".tmp", ".temp", ".crdown
 REPORT_SUFFIXES: tuple[str, ...] = (".report.json", ".report.txt")
 
 
-def _cfg() -> dict[str, Any]:
-    return dict(settings().get("watch", {}))
-
-
 @dataclass
 class FileOutcome:
     """What became of one dropped file: imported (``done``) or refused, where it went and its reports."""
@@ -224,9 +220,7 @@ def process_file(
             duplicates_in_file=result.duplicates_in_file,
             reasons=result.reasons,
             mapping=mapping_label,
-            rejected_rows=_rejected_sample(
-                con, result.import_id, int(_cfg().get("report_rejected_rows", 20))
-            ),
+            rejected_rows=_rejected_sample(con, result.import_id, settings().watch.report_rejected_rows),
         )
     detail: dict[str, Any] = {"file": path.name, "via": "watch", "status": status}
     if result is None:

@@ -391,7 +391,7 @@ def lock_wait_seconds() -> float:
             return max(float(raw), 0.0)
         except ValueError:
             raise UserError(f"{LOCK_WAIT_ENV}={raw!r} is not a number of seconds.") from None
-    return float(settings().get("database", {}).get("lock_wait_seconds", 30))
+    return settings().database.lock_wait_seconds
 
 
 def backup_dir(database: str | os.PathLike[str]) -> Path:

@@ -11,7 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.core.config import settings
+from analytics.core.config import Maintenance, settings
 from analytics.core.errors import UserError
 from analytics.domain import schedule
 from analytics.store import db, queries
@@ -70,24 +70,12 @@ CATEGORICAL: tuple[str, ...] = ("car_model", "last_service_type")
 MAX_CAR_MODELS = 60
 
 
-def _config() -> dict[str, Any]:
-    cfg = settings().get("maintenance", {})
-    return {
-        "training_cutoffs": int(cfg.get("training_cutoffs", 12)),
-        "cutoff_step_days": int(cfg.get("cutoff_step_days", 30)),
-        "min_history_days": int(cfg.get("min_history_days", 365)),
-        "max_km_per_day": float(cfg.get("max_km_per_day", 400)),
-        "default_km_per_day": float(cfg.get("default_km_per_day", 40)),
-        "seed": int(cfg.get("seed", 0)),
-        "rule_overdue_days": float(cfg.get("rule_overdue_days", 30)),
-        "threads": int(cfg.get("threads", 1)),
-        "calibration": str(cfg.get("calibration", "sigmoid")),
-        "max_training_rows": int(cfg.get("max_training_rows", 200_000)),
-    }
+def _config() -> Maintenance:
+    return settings().maintenance
 
 
 def _base_days() -> int:
-    return int(settings().get("churn", {}).get("base_days", 730))
+    return settings().churn.base_days
 
 
 def last_visit_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
@@ -112,7 +100,7 @@ def vehicle_state(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFram
     cfg = _config()
     history = queries.run(con, "maintenance_vehicle_history", {"as_of": as_of, "base_days": _base_days()})
     trend = queries.run(
-        con, "maintenance_odometer_trend", {"as_of": as_of, "max_km_per_day": cfg["max_km_per_day"]}
+        con, "maintenance_odometer_trend", {"as_of": as_of, "max_km_per_day": cfg.max_km_per_day}
     )
     visits = queries.run(con, "maintenance_visits", {"as_of": as_of})
     state = history.merge(trend, on="vin", how="left")
@@ -120,12 +108,12 @@ def vehicle_state(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFram
 
 
 def _with_schedule(
-    state: pd.DataFrame, visits: pd.DataFrame, as_of: dt.date, cfg: dict[str, Any]
+    state: pd.DataFrame, visits: pd.DataFrame, as_of: dt.date, cfg: Maintenance
 ) -> pd.DataFrame:
     out = state.copy()
     known = out["km_per_day"].to_numpy(dtype=float)
     finite = known[np.isfinite(known)]
-    fleet = float(np.median(finite)) if finite.size else cfg["default_km_per_day"]
+    fleet = float(np.median(finite)) if finite.size else cfg.default_km_per_day
     from_fleet = ~np.isfinite(known)
     kmpd = np.where(from_fleet, fleet, known)
     km_now = out["km_now"].to_numpy(dtype=float)
@@ -149,10 +137,10 @@ def _with_schedule(
     )
     own = np.isfinite(gap) & (gap > 0) & np.isfinite(since_maint)
     out["rhythm_days_to_due"] = np.where(own, gap - since_maint, out["days_to_due"].to_numpy(dtype=float))
-    churn_cfg = settings().get("churn", {})
+    churn_cfg = settings().churn
     age = out["age_days"].to_numpy(dtype=float)
-    in_warranty = (age <= 365.25 * float(churn_cfg.get("warranty_years", 3))) & (
-        out["km_now"].to_numpy(dtype=float) <= float(churn_cfg.get("warranty_km", 100000))
+    in_warranty = (age <= 365.25 * churn_cfg.warranty_years) & (
+        out["km_now"].to_numpy(dtype=float) <= churn_cfg.warranty_km
     )
     out["warranty_active"] = np.where(np.isfinite(age), in_warranty.astype(float), np.nan)
     out["first_maintenance_done"] = out["first_maintenance_done"].astype(float)
@@ -310,7 +298,7 @@ def rule_score(days_to_due: np.ndarray, horizon: int) -> np.ndarray:
     """Return the schedule rule's score for a visit within ``horizon`` days: 1 when the due date falls
     in the horizon (or at most ``rule_overdue_days`` before today), falling with the distance in
     months outside it; 0 where the schedule cannot place the vehicle."""
-    overdue = _config()["rule_overdue_days"]
+    overdue = _config().rule_overdue_days
     days = np.asarray(days_to_due, dtype=float)
     distance = np.where(days < -overdue, -overdue - days, np.where(days > horizon, days - horizon, 0.0))
     return np.where(np.isfinite(days), 1.0 / (1.0 + distance / 30.0), 0.0)

@@ -159,7 +159,7 @@ def _fit_horizons(frames: dict[dt.date, pd.DataFrame], seed: int) -> Fitted:
     from sklearn.isotonic import IsotonicRegression
 
     latest = max(frames)
-    cap = _config()["max_training_rows"]
+    cap = _config().max_training_rows
     fit_frame = pd.concat([f for d, f in frames.items() if d != latest], ignore_index=True)
     calib_frame = frames[latest]
     # A group of stores has millions of snapshots; a seeded sample keeps training within minutes.
@@ -189,7 +189,7 @@ def _fit_horizons(frames: dict[dt.date, pd.DataFrame], seed: int) -> Fitted:
                 )
             base = _classifier(seed, len(y_fit)).fit(x_fit, y_fit)
             # Calibrate on a later date than the fit, as the model will be used: on the future.
-            calibrated = CalibratedClassifierCV(FrozenEstimator(base), method=_config()["calibration"])
+            calibrated = CalibratedClassifierCV(FrozenEstimator(base), method=_config().calibration)
             fitted.classifiers[(target, horizon)] = calibrated.fit(x_cal, y_cal)
             y_all = _labels(everything, horizon, target)
             for method in METHODS[1:]:
@@ -221,16 +221,16 @@ def _cutoffs(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple[dt.date, l
     ).fetchone()
     if not row or row[0] is None:
         raise UserError(f"There are no work orders on or before {as_of}; choose a later --as-of date.")
-    earliest = row[0] + dt.timedelta(days=cfg["min_history_days"])
+    earliest = row[0] + dt.timedelta(days=cfg.min_history_days)
     longest = dt.timedelta(days=max(HORIZONS))
-    step = dt.timedelta(days=cfg["cutoff_step_days"])
+    step = dt.timedelta(days=cfg.cutoff_step_days)
     backtest_cutoff = as_of - longest
-    final = [backtest_cutoff - k * step for k in range(cfg["training_cutoffs"])]
-    training = [backtest_cutoff - longest - k * step for k in range(cfg["training_cutoffs"])]
+    final = [backtest_cutoff - k * step for k in range(cfg.training_cutoffs)]
+    training = [backtest_cutoff - longest - k * step for k in range(cfg.training_cutoffs)]
     final = sorted(d for d in final if d >= earliest)
     training = sorted(d for d in training if d >= earliest)
     if len(training) < 2:
-        months = (cfg["min_history_days"] + 2 * max(HORIZONS) + cfg["cutoff_step_days"]) // 30 + 1
+        months = (cfg.min_history_days + 2 * max(HORIZONS) + cfg.cutoff_step_days) // 30 + 1
         raise UserError(
             f"Training needs about {months} months of work orders before {as_of}; the data start on "
             f"{row[0]}. Import more history or choose a later --as-of date."
@@ -254,7 +254,7 @@ def fit(
     """Return a model trained on snapshots before ``as_of`` (default: the last visit date), with its
     backtest at the latest cutoff whose 90-day outcome is complete; deterministic for a seed."""
     _load_openmp()
-    with threadpool_limits(limits=_config()["threads"]):
+    with threadpool_limits(limits=_config().threads):
         return _fit(con, as_of, seed, progress or _quiet)
 
 
@@ -265,7 +265,7 @@ def _fit(
 
     started = time.perf_counter()
     as_of = _resolve_as_of(con, as_of)
-    seed = _config()["seed"] if seed is None else seed
+    seed = _config().seed if seed is None else seed
     backtest_cutoff, training, final = _cutoffs(con, as_of)
     dates = sorted({*training, *final, backtest_cutoff})
     frames: dict[dt.date, pd.DataFrame] = {}

@@ -96,7 +96,7 @@ def score(
         raise ValueError("a model card cannot score: use the fitted model it was made from")
     state = vehicle_state(con, as_of)
     _load_openmp()
-    with threadpool_limits(limits=_config()["threads"]):
+    with threadpool_limits(limits=_config().threads):
         probs = model.fitted.predict(state, "maintenance")
         anyp = model.fitted.predict(state, "any")
     due_in = _due_in_days(probs)

@@ -124,7 +124,7 @@ def fit_window(
     params: dict[str, Any] = {
         **_bounds(months),
         "side": side,
-        "threshold": float(settings()["kpi"]["satisfied_threshold"]),
+        "threshold": settings().kpi.satisfied_threshold,
         "stores": list(stores) if stores else None,
     }
     frame = con.execute(sql("side_comments"), params).df()
@@ -386,21 +386,21 @@ def impact(in_theme: np.ndarray, satisfied: np.ndarray, nps_points: np.ndarray) 
 
 def _impact_base(con: duckdb.DuckDBPyConnection, month: str, stores: Sequence[str] | None) -> pd.DataFrame:
     """Return the month's reached callbacks with satisfied (bool) and NPS points (+1/0/-1/NaN)."""
-    kpi = settings()["kpi"]
+    kpi = settings().kpi
     frame = con.execute(
         sql("theme_impact_base"), {**_bounds([month]), "stores": list(stores) if stores else None}
     ).df()
     recommend = pd.to_numeric(frame["recommend_score"], errors="coerce").to_numpy(dtype=float)
     points = np.where(
-        recommend >= float(kpi["nps_promoter_min"]),
+        recommend >= kpi.nps_promoter_min,
         1.0,
-        np.where(recommend <= float(kpi["nps_detractor_max"]), -1.0, 0.0),
+        np.where(recommend <= kpi.nps_detractor_max, -1.0, 0.0),
     )
     points[np.isnan(recommend)] = np.nan
     return pd.DataFrame(
         {
             "callback_id": frame["callback_id"].astype(str),
-            "satisfied": frame["overall_score"].astype(float) >= float(kpi["satisfied_threshold"]),
+            "satisfied": frame["overall_score"].astype(float) >= kpi.satisfied_threshold,
             "nps_points": points,
         }
     )
@@ -431,7 +431,7 @@ def params_of_month(month: str, stores: Sequence[str] | None) -> dict[str, Any]:
     """Return the bound parameters of one month's comments (dates, satisfied threshold, stores)."""
     return {
         **_bounds([month]),
-        "threshold": float(settings()["kpi"]["satisfied_threshold"]),
+        "threshold": settings().kpi.satisfied_threshold,
         "stores": list(stores) if stores else None,
     }
 

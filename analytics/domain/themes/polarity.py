@@ -153,14 +153,18 @@ def _clause_tokens(tokens: Sequence[str], lex: SentimentLexicon) -> list[tuple[l
     return [r for r in runs if r[0]]
 
 
+def clause_texts(text: str | None) -> list[str]:
+    """Return a comment's pieces between punctuation (the clauses before turn words are split off)."""
+    if not isinstance(text, str):
+        return []
+    return [p.strip() for p in _BOUNDARY.split(text) if p and p.strip()]
+
+
 def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None = None) -> list[Clause]:
     """Return a comment's clauses, each with its polarity, in order."""
     lex = lex or sentiment_lexicon()
-    if not isinstance(text, str):
-        return []
-    pieces = [p.strip() for p in _BOUNDARY.split(text) if p and p.strip()]
     out: list[Clause] = []
-    for tokens in tokenize(pieces):
+    for tokens in tokenize(clause_texts(text)):
         for run, turn in _clause_tokens(tokens, lex):
             score = token_score(run, lex)
             if run[0] in lex.regret and score >= 0:

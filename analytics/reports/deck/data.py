@@ -124,10 +124,10 @@ def deck_data(
     ``maintenance_model`` adds the maintenance model's quality and outlook, training the model
     (about 15 s on a store's three years) when none is saved for this data version and month.
     """
-    cfg = settings()["deck"]
+    cfg = settings().deck
     first = parse_month(month)
     label = month_label(first)
-    window = _months_back(first, int(cfg["trend_months"]))
+    window = _months_back(first, cfg.trend_months)
     progress(0.05, "kpis")
     summary = overview.overview(con, label, stores)
     series = summary["series"]

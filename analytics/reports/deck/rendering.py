@@ -54,8 +54,8 @@ class Fonts:
 
 
 def _fonts() -> Fonts:
-    cfg = settings()["deck"]
-    return Fonts(str(cfg["latin_font"]), str(cfg["east_asian_font"]))
+    cfg = settings().deck
+    return Fonts(cfg.latin_font, cfg.east_asian_font)
 
 
 def _set_typefaces(rpr: Any, fonts: Fonts) -> None:

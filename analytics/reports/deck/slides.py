@@ -309,7 +309,7 @@ def _drivers_slide(d: DeckData, lang: str) -> Slide:
             start=d.driver_start,
             end=d.month,
         )
-    low = float(settings()["kpi"]["dimension_low_score"])
+    low = settings().kpi.dimension_low_score
     return Slide(
         "drivers",
         text("deck.drivers_title", lang),
@@ -324,7 +324,7 @@ def _theme_label(theme: dict[str, Any] | pd.Series, lang: str) -> str:
 
 
 def _theme_chart(result: dict[str, Any], key: str, title: str, lang: str) -> tuple[Chart, pd.DataFrame]:
-    top = int(settings()["deck"]["top_themes"])
+    top = settings().deck.top_themes
     bars = themes.theme_bars(result)
     bars = bars[bars["id"] != themes.SMALL].head(top)
     chart = Chart(
@@ -350,7 +350,7 @@ def _theme_chart(result: dict[str, Any], key: str, title: str, lang: str) -> tup
 def _quote_blocks(
     result: dict[str, Any], ids: Sequence[str], lang: str, count: int
 ) -> list[tuple[str, list[str]]]:
-    per = int(settings()["deck"]["quotes_per_theme"])
+    per = settings().deck.quotes_per_theme
     by_id = {t["id"]: t for t in result["themes"]}
     blocks = []
     for theme_id in list(ids)[:count]:
@@ -499,7 +499,7 @@ def _churn_slide(d: DeckData, lang: str) -> Slide:
         takeaway,
         numbers=numbers,
         charts=[line, reasons],
-        footnote=text("deck.churn_footnote", lang, days=int(settings()["churn"]["lost_days"])),
+        footnote=text("deck.churn_footnote", lang, days=settings().churn.lost_days),
     )
 
 
@@ -542,7 +542,7 @@ def _maintenance_slide(d: DeckData, lang: str) -> Slide:
     known = final[final["value"].notna()]
     numbers = [Number(text("deck.due_next", lang, month=d.next_month), f"{len(due):,}")]
     charts = [column, line]
-    footnote = text("deck.maint_footnote", lang, days=int(settings()["kpi"]["due_return_grace_days"]))
+    footnote = text("deck.maint_footnote", lang, days=settings().kpi.due_return_grace_days)
     if d.maintenance is not None:
         metrics = d.maintenance.metrics
         auc = {
