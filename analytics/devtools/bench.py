@@ -418,6 +418,8 @@ def verdict(result: dict[str, Any]) -> dict[str, Any]:
             if t["cold_s"] > BUDGETS["browser_cold_s"]:
                 misses.append(f"browser {page} ({lang}) cold {t['cold_s']} s > {BUDGETS['browser_cold_s']} s")
     for lang, e in result.get("browser", {}).get("export", {}).items():
+        if "error" in e:
+            misses.append(f"chart image ({lang}): {e['error']}")
         for fmt in ("png", "svg"):
             if e.get(f"{fmt}_s", 0) > BUDGETS["chart_image_s"]:
                 misses.append(
@@ -535,7 +537,9 @@ def _table(result: dict[str, Any]) -> str:
                 )
     for lang, e in result.get("browser", {}).get("export", {}).items():
         lines.append(
-            f"chart image {lang}  png {e['png_s']:.2f} s  svg {e['svg_s']:.2f} s after the click"
+            f"chart image {lang}  {e['error']}"
+            if "error" in e
+            else f"chart image {lang}  png {e['png_s']:.2f} s  svg {e['svg_s']:.2f} s after the click"
             + (f"  (menu open to buttons {e['png_menu_s']:.2f} s)" if "png_menu_s" in e else "")
         )
     lines.append(f"peak RSS {result['peak_rss_mb']:,} MB")
@@ -617,6 +621,9 @@ def browser_markdown(browser: dict[str, Any], b: dict[str, float]) -> list[str]:
             else:
                 out.append(f"| {page} | {lang} | {t['cold_s']:.2f} | {t['warm_s']:.2f} | {t['charts']} |")
     for lang, e in browser.get("export", {}).items():
+        if "error" in e:
+            out.append(f"| chart image after the click | {lang} | error | error | |")
+            continue
         out.append(
             f"| chart image after the click | {lang} | PNG {e['png_s']:.2f} | SVG {e['svg_s']:.2f} | |"
         )

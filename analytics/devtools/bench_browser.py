@@ -173,25 +173,44 @@ def open_drawn(context: Any, url: str) -> tuple[Any, dict[str, Any]]:
     return page, wait_drawn(page, started)
 
 
+def _settled(page: Any, timeout: float = 30.0) -> None:
+    # Until no script (or fragment) runs: a button drawn by a run still going may be replaced.
+    deadline = time.perf_counter() + timeout
+    while page.evaluate(STATE_JS)["state"] != "notRunning":
+        if time.perf_counter() > deadline:
+            raise UserError(f"{page.url} kept running for {timeout:.0f} s after a click.")
+        time.sleep(POLL_S)
+
+
 def time_export(page: Any, lang: str) -> dict[str, float]:
     """Open the first chart's PNG / SVG menu and click each download; return the seconds from
     each click to the file arriving, and from opening the menu to its buttons showing."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     out: dict[str, float] = {}
     menu = page.get_by_role("button", name=EXPORT_MENU).first
     for fmt in ("png", "svg"):
+        button = page.get_by_role("button", name=EXPORT_LABELS[lang][fmt]).first
         opened = time.perf_counter()
         menu.click()
-        button = page.get_by_role("button", name=EXPORT_LABELS[lang][fmt]).first
-        button.wait_for(state="visible", timeout=30_000)
-        out[f"{fmt}_menu_s"] = round(time.perf_counter() - opened, 2)
-        with page.expect_download(timeout=PAGE_TIMEOUT_S * 1000) as info:
-            clicked = time.perf_counter()
-            button.click()
-        download = info.value
-        path = download.path()  # waits until the file is complete
+        try:
+            button.wait_for(state="visible", timeout=30_000)
+            _settled(page)
+            out[f"{fmt}_menu_s"] = round(time.perf_counter() - opened, 2)
+            with page.expect_download(timeout=PAGE_TIMEOUT_S * 1000) as info:
+                clicked = time.perf_counter()
+                button.click()
+            path = info.value.path()  # waits until the file is complete
+        except PlaywrightTimeout:
+            raise UserError(
+                f"The chart's {fmt.upper()} did not arrive within {PAGE_TIMEOUT_S:.0f} s."
+            ) from None
         out[f"{fmt}_s"] = round(time.perf_counter() - clicked, 2)
         out[f"{fmt}_bytes"] = os.path.getsize(path) if path else 0
+        # Closed again (and its buttons gone) before the next opening, as a person's next click finds it.
         page.keyboard.press("Escape")
+        button.wait_for(state="hidden", timeout=30_000)
+        _settled(page)
     return out
 
 
@@ -210,7 +229,10 @@ def _measure_page(
                 tab, warm = open_drawn(context, link)
                 warm_runs.append(warm["s"])
                 if export and run == WARM_RUNS - 1 and warm["charts"]:
-                    exported = time_export(tab, lang)
+                    try:
+                        exported = time_export(tab, lang)
+                    except UserError as exc:  # the page's timings stand; the images say what failed
+                        exported = {"error": str(exc)}
                 tab.close()
         finally:
             context.close()
