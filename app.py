@@ -13,6 +13,7 @@ from analytics.core.config import db_path, settings
 from analytics.core.errors import UserError
 from analytics.store import db
 from ui import style
+from ui.charts import start_image_browser
 from ui.drop_folder import start_drop_folder
 from ui.i18n import lang, t
 from ui.state import ENTRYPOINT_RAN, restore_from_link
@@ -72,6 +73,7 @@ PAGES = {
 
 try:
     st.navigation(PAGES).run()
+    start_image_browser()  # once a page with charts has been served: its images then come at once
 except duckdb.Error as exc:
     # A damaged database surfaces on the first read of a damaged block: one sentence saying what
     # to do (restore the latest backup), never a traceback (client.showErrorDetails is "none").

@@ -12,7 +12,7 @@ from ui.data import load
 from ui.formatting import plain
 from ui.i18n import lang, t
 from ui.resources import fitted
-from ui.state import filters
+from ui.state import filters, keep_widgets
 from ui.widgets import download_buttons, list_top
 
 FIRST_COLUMNS = ("customer_name", "phone", "reasons", "status")
@@ -61,9 +61,15 @@ else:
         )
     )
 
+# The list and the call list (which calls from the list as filtered) are always drawn; retention
+# and the model card, with their charts, only when their tab is open (a tab switch reruns the page).
 tab_list, tab_calls, tab_retention, tab_model = st.tabs(
-    [t("churn.tab_list"), t("churn.tab_calls"), t("churn.tab_retention"), t("churn.tab_model")]
+    [t("churn.tab_list"), t("churn.tab_calls"), t("churn.tab_retention"), t("churn.tab_model")],
+    key="churn_tab",
+    on_change="rerun",
 )
+if not tab_retention.open:
+    keep_widgets("churn_retention_by")  # as the user left it, for when the tab is opened again
 # Labels fixed at draw time (AppTest formats widget values outside the script run).
 status_labels = {s: t(f"churn.status.{s}") for s in churn.STATUSES}
 tier_labels = {v: t(f"churn.tier.{v}") for v in churn.VALUE_TIERS}
@@ -222,119 +228,123 @@ with tab_calls:
         call_frame, export_name("churn_calls", as_of.isoformat()), key="churn_calls_dl", headers=headers
     )
 
-with tab_retention:
-    by = (
-        st.segmented_control(
-            t("churn.retention_by"),
-            list(churn.RETENTION_GROUPS),
-            default="model",
-            format_func=group_labels.__getitem__,
-            key="churn_retention_by",
-        )
-        or "model"
-    )
-    curve = load(churn.retention_curve, as_of, by, stores)
-    rates = churn.name_retention(
-        load(churn.retention_rates, as_of, by, stores),
-        {"all": t("churn.all"), **{k: t(f"churn.transition.{k}") for k in ("1-2", "2-3")}},
-    )
-    if curve.empty:
-        st.info(t("churn.retention_empty"))
-    else:
-        curve_fig = retention_figure(curve, by)
-        show(
-            curve_fig,
-            export_name("churn", "retention", by, f.month),
-            title=t("churn.retention_title"),
-            key="churn_retention",
-        )
-        months = cfg.retention_months
-        headline = churn.retention_headline(rates)
-        parts = [
-            t(f"churn.retention_part.{step}", share=f"{share:.0%}", n=f"{n:,}")
-            for step, (share, n) in headline.items()
-        ]
-        st.caption(t("churn.retention_caption", months=months, parts="; ".join(parts) or t("common.none")))
-        st.dataframe(
-            rates,
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "transition_code": None,
-                "transition": t("churn.transition_col"),
-                "group": t(f"churn.group.{by}"),
-                "n": t("churn.eligible", months=months),
-                "returned": t("churn.returned", months=months),
-                "rate": st.column_config.NumberColumn(t("churn.rate"), format="percent"),
-                "small_sample": t("churn.small_sample"),
-            },
-        )
-
-with tab_model:
-    model = shot.model
-    if model is None:
-        st.info(t("churn.no_model"))
-    else:
-        st.caption(
-            t(
-                "churn.model_intro",
-                horizon=cfg.horizon_days,
-                cutoffs=len(model.train_cutoffs),
-                first=model.train_cutoffs[0].isoformat(),
-                last=model.train_cutoffs[-1].isoformat(),
-                n=f"{model.n_train:,}",
+if tab_retention.open:
+    with tab_retention:
+        by = (
+            st.segmented_control(
+                t("churn.retention_by"),
+                list(churn.RETENTION_GROUPS),
+                default="model",
+                format_func=group_labels.__getitem__,
+                key="churn_retention_by",
             )
+            or "model"
         )
-        result = model.backtest
-        if result is None:
-            st.info(t("churn.no_backtest"))
+        curve = load(churn.retention_curve, as_of, by, stores)
+        rates = churn.name_retention(
+            load(churn.retention_rates, as_of, by, stores),
+            {"all": t("churn.all"), **{k: t(f"churn.transition.{k}") for k in ("1-2", "2-3")}},
+        )
+        if curve.empty:
+            st.info(t("churn.retention_empty"))
         else:
-            table = churn_model.backtest_table(
-                result, {m: t(f"churn.metric.{m}") for m in churn_model.BACKTEST_METRICS}
+            curve_fig = retention_figure(curve, by)
+            show(
+                curve_fig,
+                export_name("churn", "retention", by, f.month),
+                title=t("churn.retention_title"),
+                key="churn_retention",
             )
-            st.markdown(
-                f"**{t('churn.backtest_title', cutoff=result.cutoff.isoformat(), n=f'{result.n:,}', rate=f'{result.churned / result.n:.0%}')}**"
+            months = cfg.retention_months
+            headline = churn.retention_headline(rates)
+            parts = [
+                t(f"churn.retention_part.{step}", share=f"{share:.0%}", n=f"{n:,}")
+                for step, (share, n) in headline.items()
+            ]
+            st.caption(
+                t("churn.retention_caption", months=months, parts="; ".join(parts) or t("common.none"))
             )
             st.dataframe(
-                table,
+                rates,
                 hide_index=True,
                 width="stretch",
                 column_config={
-                    "metric": t("churn.metric_col"),
-                    "model": st.column_config.NumberColumn(t("churn.scorer.model"), format="%.3f"),
-                    "rule": st.column_config.NumberColumn(t("churn.scorer.rule"), format="%.3f"),
+                    "transition_code": None,
+                    "transition": t("churn.transition_col"),
+                    "group": t(f"churn.group.{by}"),
+                    "n": t("churn.eligible", months=months),
+                    "returned": t("churn.returned", months=months),
+                    "rate": st.column_config.NumberColumn(t("churn.rate"), format="percent"),
+                    "small_sample": t("churn.small_sample"),
                 },
             )
+
+if tab_model.open:
+    with tab_model:
+        model = shot.model
+        if model is None:
+            st.info(t("churn.no_model"))
+        else:
             st.caption(
                 t(
-                    "churn.backtest_caption",
-                    auc_model=f"{result.model['auc']:.2f}",
-                    auc_rule=f"{result.rule['auc']:.2f}",
-                    capture_model=f"{result.model['capture_20']:.0%}",
-                    capture_rule=f"{result.rule['capture_20']:.0%}",
+                    "churn.model_intro",
+                    horizon=cfg.horizon_days,
+                    cutoffs=len(model.train_cutoffs),
+                    first=model.train_cutoffs[0].isoformat(),
+                    last=model.train_cutoffs[-1].isoformat(),
+                    n=f"{model.n_train:,}",
                 )
             )
-            cal_fig = calibration_figure(result.calibration)
-            show(
-                cal_fig,
-                export_name("churn", "calibration", result.cutoff.isoformat()),
-                title=t("churn.calibration_title"),
-                key="churn_calibration",
-            )
-            st.caption(t("churn.calibration_caption", cutoff=result.cutoff.isoformat()))
-            top = result.importance.head(12).iloc[::-1]
-            imp_fig = importance_figure(top)
-            show(
-                imp_fig,
-                export_name("churn", "drivers", result.cutoff.isoformat()),
-                title=t("churn.drivers_title"),
-                key="churn_drivers",
-            )
-            lead = result.importance.iloc[0]
-            st.caption(
-                t(
-                    "churn.drivers_caption",
-                    feature=t(f"churn.feature.{lead['feature']}"),
-                    drop=f"{lead['importance']:.3f}",
+            result = model.backtest
+            if result is None:
+                st.info(t("churn.no_backtest"))
+            else:
+                table = churn_model.backtest_table(
+                    result, {m: t(f"churn.metric.{m}") for m in churn_model.BACKTEST_METRICS}
                 )
-            )
+                st.markdown(
+                    f"**{t('churn.backtest_title', cutoff=result.cutoff.isoformat(), n=f'{result.n:,}', rate=f'{result.churned / result.n:.0%}')}**"
+                )
+                st.dataframe(
+                    table,
+                    hide_index=True,
+                    width="stretch",
+                    column_config={
+                        "metric": t("churn.metric_col"),
+                        "model": st.column_config.NumberColumn(t("churn.scorer.model"), format="%.3f"),
+                        "rule": st.column_config.NumberColumn(t("churn.scorer.rule"), format="%.3f"),
+                    },
+                )
+                st.caption(
+                    t(
+                        "churn.backtest_caption",
+                        auc_model=f"{result.model['auc']:.2f}",
+                        auc_rule=f"{result.rule['auc']:.2f}",
+                        capture_model=f"{result.model['capture_20']:.0%}",
+                        capture_rule=f"{result.rule['capture_20']:.0%}",
+                    )
+                )
+                cal_fig = calibration_figure(result.calibration)
+                show(
+                    cal_fig,
+                    export_name("churn", "calibration", result.cutoff.isoformat()),
+                    title=t("churn.calibration_title"),
+                    key="churn_calibration",
+                )
+                st.caption(t("churn.calibration_caption", cutoff=result.cutoff.isoformat()))
+                top = result.importance.head(12).iloc[::-1]
+                imp_fig = importance_figure(top)
+                show(
+                    imp_fig,
+                    export_name("churn", "drivers", result.cutoff.isoformat()),
+                    title=t("churn.drivers_title"),
+                    key="churn_drivers",
+                )
+                lead = result.importance.iloc[0]
+                st.caption(
+                    t(
+                        "churn.drivers_caption",
+                        feature=t(f"churn.feature.{lead['feature']}"),
+                        drop=f"{lead['importance']:.3f}",
+                    )
+                )

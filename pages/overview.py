@@ -6,10 +6,11 @@ from analytics.core import formatting
 from analytics.core.months import month_label, parse_month, shift_month
 from analytics.domain import overview, satisfaction
 from ui.data import load
+from ui.deck_button import deck_button
 from ui.formatting import LOWER_IS_BETTER, kpi_delta, kpi_value, metric_params
 from ui.i18n import t
 from ui.state import filters
-from ui.widgets import deck_button, download_buttons, flag_table
+from ui.widgets import download_buttons, flag_table
 
 f = filters()
 if f.month is None:
@@ -33,9 +34,15 @@ TILE_ROWS = (
 )
 
 
-def why_popover(column, name: str, entry: dict) -> None:
-    """Draw the tile's "why?" button: the month-on-month change split by advisor, service type, model or store."""
-    with column.popover(t("why.button"), width="stretch"):
+@st.fragment
+def why_popover(name: str, entry: dict) -> None:
+    """Draw the tile's "why?" button: the month-on-month change split by advisor, service type, model
+    or store, drawn when it is opened (a fragment: opening it, or choosing a split, reruns this
+    button only, not the twelve tiles)."""
+    menu = st.popover(t("why.button"), width="stretch", key=f"why_{name}", on_change="rerun")
+    if not menu.open:
+        return
+    with menu:
         st.markdown(f"**{t(f'metric.{name}')}** · {t('why.title', before=PREVIOUS, month=f.month)}")
         tables = why.get(name, {})
         if entry["value"] is None or entry["prev_month"] is None or not tables:
@@ -95,7 +102,8 @@ with st.container(key="overview_tiles"):
                 far = overview.target_state(entry) == "missed"
                 notes.insert(0, f":red[{words}]" if far else words)
             column.caption(" · ".join(notes))
-            why_popover(column, name, entry)
+            with column:
+                why_popover(name, entry)
     st.caption(t("overview.tiles_caption", month=f.month))
 
 with st.container(key="overview_flags"):

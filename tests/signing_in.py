@@ -59,4 +59,4 @@ def audit_rows():
 
 
 def shows_data(at):
-    return bool(at.metric or at.dataframe or at.get("plotly_chart"))
+    return bool(at.metric or at.dataframe or at.get("vega_lite_chart"))

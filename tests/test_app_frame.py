@@ -1,6 +1,8 @@
 """The frame: every page is registered, runs with the shared sidebar, in both languages."""
 
+import ast
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,29 @@ def _run(page=None, lang="zh"):
 def test_every_page_file_is_registered_in_app_py():
     files = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
     assert REGISTERED and sorted(REGISTERED) == files
+
+
+def test_no_page_relies_on_streamlit_magic_which_is_off():
+    # .streamlit/config.toml turns magic off (a page view recompiles without rewriting the syntax
+    # tree); a bare expression that magic would have written must then not exist.
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["runner"]["magicEnabled"] is False
+    bare = []
+    for path in [APP, *sorted((ROOT / "pages").glob("*.py"))]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0])
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef) and ast.get_docstring(node)
+        }
+        bare += [
+            f"{path.name}:{node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Expr)
+            and not isinstance(node.value, ast.Call | ast.Await | ast.Yield)
+            and id(node) not in docstrings
+        ]
+    assert bare == []
 
 
 @pytest.fixture
@@ -49,7 +74,7 @@ def test_every_registered_page_runs_on_the_demo_with_the_sidebar(demo_env, page,
     assert at.sidebar.selectbox(key="_w_month").value is not None
     assert at.title and at.title[0].value
     # Real content, not just a title: text, tables, metrics or charts.
-    assert len(at.markdown) + len(at.dataframe) + len(at.metric) + len(at.get("plotly_chart")) >= 3
+    assert len(at.markdown) + len(at.dataframe) + len(at.metric) + len(at.get("vega_lite_chart")) >= 3
 
 
 def test_sidebar_choices_persist_across_pages_and_a_language_switch(demo_env):

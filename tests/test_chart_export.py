@@ -99,13 +99,17 @@ def _run_chart_script() -> AppTest:
     at = AppTest.from_string(CHART_SCRIPT, default_timeout=30)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
+    assert not at.get("download_button")  # the menu's buttons are drawn once it is opened
+    at.session_state["satisfaction_rate_2026-09_all_image_menu"] = True
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
     return at
 
 
 @needs_chromium
 def test_every_chart_offers_png_and_svg_downloads_computed_on_click():
     at = _run_chart_script()
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("vega_lite_chart")) == 1
     buttons = at.get("download_button")
     assert [b.proto.label for b in buttons] == ["保存 PNG", "保存 SVG"]
     assert not at.warning
@@ -114,6 +118,6 @@ def test_every_chart_offers_png_and_svg_downloads_computed_on_click():
 def test_chart_control_says_how_to_install_chromium_when_it_is_missing(monkeypatch):
     monkeypatch.setattr(chart_export, "chromium_path", lambda: None)
     at = _run_chart_script()
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("vega_lite_chart")) == 1
     assert not at.get("download_button")
     assert "apt-get install chromium fonts-noto-cjk" in at.warning[0].value

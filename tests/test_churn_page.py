@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics.core.i18n import text as t
+from tests.screen_charts import charts, open_image_menus
+
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
@@ -29,15 +32,43 @@ def test_churn_page_shows_counts_list_retention_and_model_card(demo_env, lang):
     assert labels == (["基盘客户", "流失客户", "流失预警客户"] if lang == "zh" else
                       ["Active base", "Lost customers", "At-risk customers"])  # fmt: skip
     assert all(int(m.value.replace(",", "")) > 0 for m in at.metric)
-    charts = at.get("plotly_chart")
-    assert len(charts) == 4  # trend, retention curve, calibration, drivers
+    drawn = charts(at)
+    assert len(drawn) == 1  # the trend; retention and the model card draw theirs when opened
     ranked = at.dataframe[0].value
     assert len(ranked) > 0
     assert set(ranked["status"]) <= ({"已流失", "流失预警"} if lang == "zh" else {"Lost", "At risk"})
     downloads = [b for b in at.get("download_button") if "_image_" not in b.key]
     assert len(downloads) == 4  # ranked list and call list, CSV and XLSX each
-    images = [b.key for b in at.get("download_button") if "_image_" in b.key]
-    assert len(images) == 2 * len(charts)  # every chart: PNG and SVG
+    assert not [b for b in at.get("download_button") if "_image_" in b.key]  # drawn when a menu opens
+    images = [b.key for b in open_image_menus(at).get("download_button") if "_image_" in b.key]
+    assert len(images) == 2 * len(drawn)  # every chart: PNG and SVG
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_retention_and_the_model_card_draw_their_charts_when_their_tab_is_opened(demo_env, lang):
+    at = _churn_page(lang)
+    _, _, retention, model = [tab.label for tab in at.tabs]
+    at.session_state["churn_tab"] = retention
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [c.title for c in charts(at)][1:] == [t("churn.retention_title", lang)]
+    assert charts(at)[1].spec["facet"]["column"]["sort"] == ["x", "x2"]  # first → second, second → third
+    at.button_group(key="churn_retention_by").set_value("advisor").run()
+    at.session_state["churn_tab"] = model
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [c.title for c in charts(at)][1:] == [
+        t("churn.calibration_title", lang),
+        t("churn.drivers_title", lang),
+    ]
+    # Back on retention, the breakdown chosen there is as it was left.
+    at.session_state["churn_tab"] = retention
+    at.run()
+    assert at.button_group(key="churn_retention_by").value == "advisor"
+    assert (
+        t("churn.group.advisor", lang)
+        in charts(at)[1].spec["spec"]["layer"][0]["encoding"]["color"]["legend"]["title"]
+    )
 
 
 def test_selecting_a_row_shows_the_vehicle_history_and_the_call_list_follows_capacity(demo_env):
@@ -56,5 +87,7 @@ def test_selecting_a_row_shows_the_vehicle_history_and_the_call_list_follows_cap
 
 def test_early_month_without_enough_history_says_there_is_no_model_and_still_lists(demo_env):
     at = _churn_page("en", month="2024-02")
-    assert any(i.value.startswith("The churn model needs more history") for i in at.info)
     assert len(at.dataframe[0].value) > 0
+    at.session_state["churn_tab"] = "Model card"
+    at.run()
+    assert any(i.value.startswith("The churn model needs more history") for i in at.info)

@@ -18,6 +18,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.screen_charts import charts
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [
     "pages/overview.py",
@@ -40,6 +42,38 @@ CODES = {
     "warranty", "body_paint", "other", "praise", "complaint", "lexicon", "discovered", "True", "False",
     "true", "false", "done", "rolled_back", "service", "callback", "ok", "provisional",
 }  # fmt: skip
+
+
+# Tabs drawn only when open (``st.tabs(..., on_change="rerun")``): the walk opens each of them.
+LAZY_TABS = {
+    "pages/themes.py": "themes_tab",
+    "pages/churn.py": "churn_tab",
+    "pages/maintenance.py": "maint_tab",
+}
+
+
+# Popovers whose content is drawn only when open: the overview's "why?" breakdowns and every
+# chart's PNG / SVG menu.
+LAZY_POPOVER = re.compile(r"^why_(?!by_)[a-z_0-9]+$|_image_menu$")
+
+
+def _views(page: str, lang: str):
+    """Yield the page as it opens, then with its popovers open, then with each of its lazy tabs open."""
+    at = _open(page, lang)
+    yield at
+    menus = [k for k in at.session_state.keys() if LAZY_POPOVER.search(k)]
+    if menus:
+        for menu in menus:
+            at.session_state[menu] = True
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        yield at
+    key = LAZY_TABS.get(page)
+    for label in [tab.label for tab in at.tabs][1:] if key else []:
+        at.session_state[key] = label
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        yield at
 
 
 def _open(page: str, lang: str) -> AppTest:
@@ -67,6 +101,25 @@ def _interface_words(at: AppTest) -> list[tuple[str, str]]:
         for column in _visible(df):
             label = (config.get(column) or {}).get("label")
             out.append(("column", str(label if label is not None else column)))
+    for chart in charts(at):
+        out += [("chart title", chart.title), ("chart source", str(chart.spec["title"].get("subtitle", "")))]
+        for layer in chart.spec.get("layer") or chart.spec["spec"]["layer"]:
+            for channel in ("x", "y"):
+                title = ((layer["encoding"].get(channel) or {}).get("axis") or {}).get("title")
+                out += [("axis title", str(title))] if title else []
+            legend = (layer["encoding"].get("color") or {}).get("legend") or {}
+            out += [("legend title", str(legend["title"]))] if legend.get("title") else []
+    return out
+
+
+def _chart_texts(at: AppTest) -> list[tuple[str, str]]:
+    """What the charts write from the data: legend entries, hover texts, labels (they may quote data)."""
+    out: list[tuple[str, str]] = []
+    for chart in charts(at):
+        out += [("legend", str(name)) for name in chart.series()]
+        for column in ("tip", "text"):
+            if column in chart.rows:
+                out += [(f"chart {column}", str(v)) for v in chart.rows[column].dropna().unique()[:200]]
     return out
 
 
@@ -98,9 +151,15 @@ def _cells(at: AppTest) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_speaks_the_interface_language(demo_env, page, lang):
-    at = _open(page, lang)
+    problems = []
+    for at in _views(page, lang):
+        problems += _problems(at, lang)
+    assert problems == [], "\n".join(dict.fromkeys(problems))
+
+
+def _problems(at: AppTest, lang: str) -> list[str]:
     words = _interface_words(at)
-    sentences = _sentences(at)
+    sentences = _sentences(at) + _chart_texts(at)
     problems = []
     for where, text in words + sentences:
         problems += [f"{where}: field name {m!r} in {text[:80]!r}" for m in FIELD.findall(ICON.sub("", text))]
@@ -113,4 +172,13 @@ def test_every_page_speaks_the_interface_language(demo_env, page, lang):
             problems.append(f"cell in {column}: English code {value!r}")
     if lang == "en":
         problems += [f"{where}: Chinese in {text[:80]!r}" for where, text in words if CJK.search(text)]
-    assert problems == [], "\n".join(dict.fromkeys(problems))
+    return problems
+
+
+def test_the_walk_opens_every_tab_a_page_draws_only_when_open():
+    for path in ROOT.joinpath("pages").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        for call in re.findall(r"st\.tabs\((.*?)\n\)", source, flags=re.DOTALL):
+            if 'on_change="rerun"' in call:
+                key = re.search(r'key="([a-z_]+)"', call)
+                assert key and LAZY_TABS.get(f"pages/{path.name}") == key.group(1), path.name

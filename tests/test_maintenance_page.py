@@ -40,9 +40,29 @@ def test_maintenance_page_lists_vehicles_and_shows_the_model_card(demo_env, lang
     invitations = at.dataframe[0].value
     assert 0 < len(invitations) <= scored
     assert invitations["rank"].tolist() == list(range(1, len(invitations) + 1))
-    # One chart on the list (due per week) and four on the card (AUC, lift, calibration, importance).
-    assert len(at.get("plotly_chart")) == 5
+    # One chart on the list (due per week); the card's four (AUC, lift, calibration, importance)
+    # are drawn when its tab is opened.
+    assert len(at.get("vega_lite_chart")) == 1
+    at.session_state["maint_tab"] = tabs[1]
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(at.get("vega_lite_chart")) == 4
     assert any("ROC AUC" in md.value for md in at.markdown)
+
+
+def test_the_lists_choices_are_kept_while_the_model_card_is_open(demo_env):
+    at = _page()
+    at.slider(key="maint_min_p").set_value(0.6).run()
+    at.number_input(key="maint_capacity").set_value(20).run()
+    at.session_state["maint_tab"] = "Model card"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not [s for s in at.slider if s.key == "maint_min_p"]  # the list is not drawn meanwhile
+    at.session_state["maint_tab"] = "Invitation list"
+    at.run()
+    assert at.slider(key="maint_min_p").value == 0.6
+    assert at.number_input(key="maint_capacity").value == 20
+    assert any("at least 60%" in c.value for c in at.caption)
 
 
 def test_raising_the_probability_threshold_shortens_the_list(demo_env):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.core.months import month_end, parse_month
 from analytics.domain import satisfaction as sat
 from analytics.store import db
+from tests.screen_charts import Chart, charts
 from ui.charts import MUTED
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -27,10 +28,15 @@ def _open(lang: str) -> AppTest:
     return at
 
 
-def _specs(at: AppTest) -> dict[str, dict]:
-    charts = at.get("plotly_chart")
-    assert len(charts) == len(CHARTS)
-    return dict(zip(CHARTS, (json.loads(chart.proto.spec) for chart in charts), strict=True))
+def _charts(at: AppTest) -> dict[str, Chart]:
+    drawn = charts(at)
+    assert len(drawn) == len(CHARTS)
+    return dict(zip(CHARTS, drawn, strict=True))
+
+
+def _last_month(chart: Chart) -> str:
+    # Dates travel to the browser as milliseconds since 1970 UTC.
+    return pd.to_datetime(chart.rows["x"].max(), unit="ms").strftime("%Y-%m")
 
 
 def _followups(demo_db: Path, month: str):
@@ -53,12 +59,13 @@ def test_page_draws_every_figure_and_the_months_follow_up_list(demo_env, lang, t
     month = at.sidebar.selectbox(key="_w_month").value
     assert at.title[0].value == f"{title} · {month}"
     assert tile in at.metric[0].label
-    charts = _specs(at)
-    rate = next(trace for trace in charts["rate"]["data"] if trace.get("mode") == "lines+markers")
-    assert rate["x"][-1] == month
-    assert charts["rate"]["layout"]["yaxis"]["tickformat"] == ".0%"
-    assert len(charts["dimensions"]["data"]) == len(sat.DIMENSIONS)
-    assert [bar["orientation"] for bar in charts["drivers"]["data"]] == ["h", "h"]
+    drawn = _charts(at)
+    assert _last_month(drawn["rate"]) == month
+    assert drawn["rate"].encoding()["y"]["axis"]["format"] == ".0%"
+    assert len(drawn["dimensions"].series()) == len(sat.DIMENSIONS)
+    drivers = drawn["drivers"]  # horizontal bars: low score against the rest, per dimension
+    assert drivers.marks()[0] == "bar" and drivers.encoding()["y"]["type"] == "nominal"
+    assert len(drivers.series()) == 2
     captions = [c.value for c in at.caption]
     assert any(month in c and "n=" in c for c in captions)
     expected = _followups(demo_env, month)
@@ -66,7 +73,7 @@ def test_page_draws_every_figure_and_the_months_follow_up_list(demo_env, lang, t
     assert len(expected) > 0
     assert shown["callback_id"].tolist() == expected["callback_id"].tolist()
     assert shown["plate"].tolist() == expected["plate"].tolist()
-    # List downloads; every chart also offers its PNG/SVG buttons (keys ending in _image_png/_svg).
+    # List downloads (each chart's PNG/SVG buttons, keys ending in _image_png/_svg, are in its menu).
     assert [b.key for b in at.get("download_button") if "_image_" not in b.key] == [
         "dl_sat_breakdown_csv",
         "dl_sat_breakdown_xlsx",
@@ -79,39 +86,39 @@ def test_changing_the_month_changes_the_figures_and_the_list(demo_env):
     at = _open("en")
     select = at.sidebar.selectbox(key="_w_month")
     before_month = select.value
-    before = _specs(at)
+    before = _charts(at)
     before_captions = [c.value for c in at.caption]
     other = next(m for m in select.options if m < before_month)
     select.set_value(other).run()
     assert not at.exception, [e.message for e in at.exception]
-    after = _specs(at)
+    after = _charts(at)
     assert at.title[0].value == f"Satisfaction trends · {other}"
-    rate = next(trace for trace in after["rate"]["data"] if trace.get("mode") == "lines+markers")
-    assert rate["x"][-1] == other
-    assert after["rate"]["data"] != before["rate"]["data"]
-    assert after["breakdown"]["data"] != before["breakdown"]["data"]
+    assert _last_month(after["rate"]) == other
+    assert not after["rate"].rows.equals(before["rate"].rows)
+    assert not after["breakdown"].rows.equals(before["breakdown"].rows)
     assert [c.value for c in at.caption] != before_captions
     assert _table(at)["callback_id"].tolist() == _followups(demo_env, other)["callback_id"].tolist()
 
 
 def test_breakdown_selector_changes_the_chart_and_greys_out_small_segments(demo_env):
     at = _open("en")
-    before = _specs(at)["breakdown"]
+    before = _charts(at)["breakdown"]
     at.button_group(key="sat_by").set_value("model").run()
     at.button_group(key="sat_period").set_value("month").run()
     assert not at.exception, [e.message for e in at.exception]
-    after = _specs(at)["breakdown"]
-    assert after["data"] != before["data"]
-    assert "by model" in after["layout"]["title"]["text"]
+    after = _charts(at)["breakdown"]
+    assert not after.rows.equals(before.rows)
+    assert "by model" in after.title
     month = at.sidebar.selectbox(key="_w_month").value
     frame = sat.breakdown_table(sat.breakdown(db.connect(demo_env), "model", month), "model", "en")
-    small = [trace for trace in after["data"] if trace["marker"]["color"] == MUTED]
-    assert frame["small"].any() and len(small) == 1
+    grey = [name for name, colour in zip(after.series(), after.colours(), strict=True) if colour == MUTED]
+    assert frame["small"].any() and len(grey) == 1
+    points = after.rows[after.rows["layer"].isin([i for i, m in enumerate(after.marks()) if m == "point"])]
     # Small segments are drawn grey with no rank number; ranked ones lead with theirs.
-    assert sorted(small[0]["y"]) == sorted(
+    assert sorted(points.loc[points["series"] == grey[0], "y"]) == sorted(
         f"{label} (n={n})" for label, n in frame.loc[frame["small"], ["label", "n"]].values
     )
-    ranked = [label for trace in after["data"] if trace["marker"]["color"] != MUTED for label in trace["y"]]
+    ranked = points.loc[points["series"] != grey[0], "y"].tolist()
     assert sorted(label.split(". ")[0] for label in ranked if ". " in label) == sorted(
         str(r) for r in frame["rank"].dropna()
     )
@@ -144,7 +151,7 @@ def test_empty_database_says_so_instead_of_drawing(tmp_path, monkeypatch):
     at = _open("en")
     assert at.title[0].value == "Satisfaction trends"
     assert at.info[0].value.startswith("No data yet.")
-    assert not at.get("plotly_chart")
+    assert not at.get("vega_lite_chart")
 
 
 def test_first_month_of_the_data_draws_without_error(demo_env):
@@ -154,4 +161,4 @@ def test_first_month_of_the_data_draws_without_error(demo_env):
     select.set_value(first).run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == f"满意度趋势 · {first}"
-    assert len(at.get("plotly_chart")) == len(CHARTS)
+    assert len(charts(at)) == len(CHARTS)

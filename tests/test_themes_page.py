@@ -1,6 +1,5 @@
 """The customer themes page: its view helpers on hand-made results, and the page through the entrypoint."""
 
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.domain import themes
 from analytics.store import db
+from tests.screen_charts import Chart, charts
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -188,8 +188,8 @@ def _open(lang):
     return at
 
 
-def _specs(at):
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+def _charts(at) -> list[Chart]:
+    return charts(at)
 
 
 def _quotes_shown(at):
@@ -209,9 +209,9 @@ def test_page_shows_themes_quotes_board_and_drill_down_in_both_languages(
     at = _open(lang)
     month = at.sidebar.selectbox(key="_w_month").value
     assert at.title[0].value == f"{title} · {month}"
-    charts = _specs(at)
-    assert len(charts) == 3  # themes, trend, praise board
-    assert charts[2]["data"][0]["type"] == "heatmap"
+    drawn = _charts(at)
+    assert len(drawn) == 3  # themes, trend, praise board
+    assert drawn[2].marks()[0] == "rect"  # the praise board: advisors by theme, counts in the cells
     assert len(_quotes_shown(at)) >= 3
     table = at.dataframe[-1].value
     assert len(table) > 0 and table["comment"].str.len().min() > 0
@@ -220,10 +220,11 @@ def test_page_shows_themes_quotes_board_and_drill_down_in_both_languages(
     at.session_state["themes_tab"] = complaint_tab
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    charts = _specs(at)
-    assert len(charts) == 3  # themes, trend, hotspots
-    assert [bar["orientation"] for bar in charts[2]["data"]] == ["h", "h"]
-    assert any("★" in label for label in charts[2]["data"][0]["y"])
+    drawn = _charts(at)
+    assert len(drawn) == 3  # themes, trend, hotspots
+    hotspots = drawn[2]  # horizontal bars: comments and filed complaints per hotspot
+    assert hotspots.marks()[0] == "bar" and len(hotspots.series()) == 2
+    assert any("★" in label for label in hotspots.encoding()["y"]["scale"]["domain"])
     assert len(at.dataframe[-1].value) > 0
 
 
@@ -231,14 +232,15 @@ def test_changing_the_month_changes_the_figures(demo_env):
     at = _open("en")
     select = at.sidebar.selectbox(key="_w_month")
     before_month = select.value
-    before = _specs(at)
+    before = _charts(at)
     before_captions = [c.value for c in at.caption]
     other = next(m for m in select.options if m != before_month)
     select.set_value(other).run()
     assert not at.exception, [e.message for e in at.exception]
-    after = _specs(at)
+    after = _charts(at)
     assert at.title[0].value == f"Customer themes · {other}"
-    assert after[0]["data"] != before[0]["data"]
-    assert after[1]["data"][0]["x"][-1] == other
-    assert before[1]["data"][0]["x"][-1] == before_month
+    assert not after[0].rows.equals(before[0].rows)
+    # The trend's months (a category axis) end at the month chosen.
+    assert after[1].encoding()["x"]["scale"]["domain"][-1] == other
+    assert before[1].encoding()["x"]["scale"]["domain"][-1] == before_month
     assert [c.value for c in at.caption] != before_captions

@@ -1,13 +1,15 @@
-"""One plotly theme for every chart, drawn with fonts that cover Chinese, and chart display with exports."""
+"""One plotly theme for every chart, drawn with fonts that cover Chinese; charts shown on screen
+(with Vega-Lite) and saved as images (with plotly)."""
 
 from __future__ import annotations
 
 import html
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -18,6 +20,7 @@ import streamlit as st
 from analytics.core.months import month_end, parse_month
 from analytics.domain import facts
 from analytics.reports import chart_export
+from ui import vega
 from ui.data import load
 from ui.i18n import lang, t
 
@@ -138,45 +141,86 @@ def scope_note() -> str:
     return t("chart.scope", stores=stores, as_of=as_of)
 
 
-_warmed = threading.Event()
-
-
-@lru_cache(maxsize=16)
-def _image(figure_json: str, title: str | None, source: str, note: str, fmt: str) -> bytes:
-    # Keyed by the figure itself, so a second click on the same chart costs nothing.
+def _draw_image(figure_json: str, title: str | None, source: str, note: str, fmt: str) -> bytes:
     laid_out = chart_export.for_export(pio.from_json(figure_json), title, source, note)
     return chart_export.render([(laid_out, fmt)])[0]
 
 
+# Chart images are drawn on the server one at a time (the kept Chromium draws one at a time), each
+# kept by the figure, title and scope it shows: a second click costs nothing, and a click on an
+# image already being drawn (since its menu was opened) waits for that drawing instead of
+# starting another. A drawing that failed is tried again on the next click.
+KEPT_IMAGES = 16
+_images: OrderedDict[tuple[str, str, str, str, str], Future[bytes]] = OrderedDict()
+_images_lock = threading.Lock()
+_drawer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart-image")
+
+
+def _image(figure_json: str, title: str | None, source: str, note: str, fmt: str) -> Future[bytes]:
+    key = (figure_json, title or "", source, note, fmt)
+    with _images_lock:
+        future = _images.get(key)
+        if future is None or (future.done() and future.exception() is not None):
+            future = _drawer.submit(_draw_image, figure_json, title, source, note, fmt)
+            _images[key] = future
+        _images.move_to_end(key)
+        while len(_images) > KEPT_IMAGES:
+            _images.popitem(last=False)
+    return future
+
+
 def _deferred(figure_json: str, title: str | None, source: str, note: str, fmt: str) -> Callable[[], bytes]:
-    return lambda: _image(figure_json, title, source, note, fmt)
+    return lambda: _image(figure_json, title, source, note, fmt).result(timeout=chart_export.RENDER_TIMEOUT_S)
 
 
-# Seconds after the first chart is shown before the image browser starts: not while the page's
-# own charts are being drawn, but well before anyone opens the menu and clicks.
-WARM_UP_DELAY_S = 30.0
+def _menu_changed(menu_key: str, figure_json: str, title: str | None) -> None:
+    # Opening the menu is the sign an image is wanted: both are drawn while the user picks one.
+    if st.session_state.get(menu_key) and chart_export.chromium_path() is not None:
+        source, note = t("chart.source"), scope_note()
+        for fmt in chart_export.FORMATS:
+            _image(figure_json, title, source, note, fmt)
 
 
-def image_downloads(fig: go.Figure | str, name: str, *, title: str | None, key: str) -> None:
-    """Offer the chart as a slide-sized PNG (2x) and SVG drawn on the server, only when clicked,
-    with the stores and the as-of date under the title.
+_charts_shown = threading.Event()
+_image_browser_started = threading.Event()
 
-    The server keeps one Chromium for the images, started in the background soon after the
-    first chart is shown. Without Chromium the control says how to install it instead.
-    ``fig`` may be the figure's JSON already (``show`` passes it: a JSON string is cheaper than a
-    copy of the figure, about 50 ms a chart).
+
+def start_image_browser() -> None:
+    """Start the chart images' Chromium in the background once a page with charts has been served
+    to a browser (``app.py`` calls this after every page): the first image then comes in well
+    under two seconds instead of waiting seconds for Chromium to start."""
+    # Only for a browser: a script run without one, as in AppTest, has no request headers.
+    if _charts_shown.is_set() and not _image_browser_started.is_set() and st.context.headers:
+        _image_browser_started.set()
+        chart_export.warm_up()
+
+
+@st.fragment
+def image_downloads(figure_json: str, name: str, *, title: str | None, key: str) -> None:
+    """Offer the chart as a slide-sized PNG (2x) and SVG drawn on the server, with the stores and
+    the as-of date under the title; opening the menu starts drawing both.
+
+    A fragment: opening or closing the menu reruns this menu only, not the page, and the menu's
+    buttons are drawn only while it is open. Without Chromium the menu says how to install it.
     """
-    with st.popover(t("export.chart_menu"), icon=":material/image:", help=t("export.chart_help")):
+    menu_key = f"{key}_menu"
+    menu = st.popover(
+        t("export.chart_menu"),
+        icon=":material/image:",
+        help=t("export.chart_help"),
+        key=menu_key,
+        on_change=_menu_changed,
+        args=(menu_key, figure_json, title),
+    )
+    # Its buttons are drawn by the rerun that opening the menu starts: a button drawn before would
+    # name a file that rerun replaces, and a click on it would fetch nothing.
+    if not menu.open:
+        return
+    with menu:
         if chart_export.chromium_path() is None:
             st.warning(chart_export.install_hint(lang()))
             return
-        # Only for a browser (a script run without one, as in AppTest, has no request headers).
-        if not _warmed.is_set() and st.context.headers:
-            _warmed.set()
-            chart_export.warm_up(WARM_UP_DELAY_S)
-        figure_json = fig if isinstance(fig, str) else fig.to_json()
-        source = t("chart.source")
-        note = scope_note()
+        source, note = t("chart.source"), scope_note()
         for fmt in chart_export.FORMATS:
             st.download_button(
                 t(f"export.save_{fmt}"),
@@ -220,37 +264,15 @@ def escape_data(fig: go.Figure) -> go.Figure:
 
 
 def show(fig: go.Figure, name: str, *, title: str | None = None, key: str | None = None) -> None:
-    """Draw a chart with the theme, a toolbar that saves a slide-sized PNG at 2x, and PNG/SVG downloads
-    drawn on the server with the title and source line in the image."""
-    escape_data(fig)
+    """Draw a chart with the theme (on screen with Vega-Lite, ``ui.vega``) and the PNG/SVG menu
+    whose images plotly draws on the server with the title, scope and source line."""
     if title:
         fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"})
     localise_dates(fig, lang())
-    exported = fig.to_json()  # before the on-screen source line, which the export lays out itself
-    fig.add_annotation(
-        name="source",
-        text=t("chart.source"),
-        xref="paper",
-        yref="paper",
-        x=1,
-        y=-0.22,
-        showarrow=False,
-        xanchor="right",
-        font={"size": 10, "color": "#888"},
-    )
-    st.plotly_chart(
-        fig,
-        key=key or name,
-        theme=None,
-        config={
-            "displaylogo": False,
-            "toImageButtonOptions": {
-                "format": "png",
-                "filename": name,
-                "width": 1600,
-                "height": 900,
-                "scale": 2,
-            },
-        },
-    )
+    source = t("chart.source")
+    # Translated before escape_data: Vega-Lite shows data text as text, plotly as HTML.
+    spec = vega.from_plotly(fig, subtitle=source, font=FONT_FAMILY)
+    exported = escape_data(fig).to_json()
+    st.vega_lite_chart(spec, theme=None, width="stretch", key=key or name)
+    _charts_shown.set()
     image_downloads(exported, name, title=title, key=f"{key or name}_image")

@@ -3,6 +3,8 @@ calibration and its drivers. Each takes the analytics result and returns a plotl
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -38,8 +40,22 @@ def retention_figure(curve: pd.DataFrame, by: str) -> go.Figure:
     )
     fig.for_each_annotation(lambda a: a.update(text=t(f"churn.transition.{a.text.split('=')[-1]}")))
     fig.for_each_trace(lambda tr: tr.update(name=t("churn.all")) if tr.name == "all" else None)
+    # The hover in words ("劲客 · 首保 → 第二次保养 · ..."), not plotly express's "transition=1-2".
+    fig.for_each_trace(
+        lambda tr: tr.update(
+            hovertemplate=f"{tr.name} · {t(f'churn.transition.{_transition(tr.hovertemplate)}')}<br>"
+            f"{t('churn.months_after')}: %{{x}} · {t('churn.share_back')}: %{{y:.0%}} · "
+            "n=%{customdata[0]:,}<extra></extra>"
+        )
+    )
     fig.update_yaxes(tickformat=".0%", range=[0, 1])
     return fig
+
+
+def _transition(hovertemplate: str) -> str:
+    # Plotly express names each trace's panel in its hover text: "...transition=1-2<br>...".
+    found = re.search(r"transition=([^<]+)", hovertemplate or "")
+    return found.group(1) if found else ""
 
 
 def calibration_figure(calibration: pd.DataFrame) -> go.Figure:

@@ -95,6 +95,18 @@ def _remember(key: str, default: object) -> None:
         st.session_state[key] = default
 
 
+def keep_widgets(*keys: str) -> None:
+    """Keep the values of widgets this run does not draw (those of a tab that is not open), so
+    they are as the user left them when the tab is opened again.
+
+    Streamlit forgets a widget's value after a run that did not draw it; a value written back
+    through session state is kept, and the widget takes it when it is drawn again.
+    """
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 LINK_RESTORED = "_link_restored"
 _MONTH = re.compile(r"\d{4}-\d{2}")
 

@@ -1,8 +1,7 @@
-"""Shared widgets: column-mapping editor, list download buttons, the deck button."""
+"""Shared widgets: column-mapping editor, list download buttons, progress bars, flag tables."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,11 +14,11 @@ from analytics.core.config import settings
 from analytics.core.i18n import catalog
 from analytics.core.i18n import text as i18n_text
 from analytics.ingest import RawTable
-from analytics.reports import deck, export
+from analytics.reports import export
 from analytics.store import db
 from ui.auth import can, current_user, protect
 from ui.charts import scope_note
-from ui.data import data_version, reading, writing
+from ui.data import writing
 from ui.i18n import lang, t
 
 
@@ -258,50 +257,4 @@ def flag_table(frame: pd.DataFrame, *, key: str) -> None:
         key=key,
         hide_index=True,
         width="stretch",
-    )
-
-
-def deck_button(month: str, stores: list[str] | None, language: str) -> None:
-    """Build the month's PPTX deck on request, with a progress bar, then offer it for download."""
-    scope = "-".join(stores) if stores else "all"
-    wanted = (month, scope, language, data_version())
-    if st.button(
-        t("deck.button"),
-        help=t("deck.button_help", month=month),
-        icon=":material/slideshow:",
-        key="deck_build",
-    ):
-        # Imported on click: the deck draws on every page's module and python-pptx, which the
-        # first page a server shows would otherwise load (a second at a million work orders).
-        bar = st.empty()
-        report = progress_bar_in(bar, t("deck.building"))
-        started = time.perf_counter()
-        with reading() as cur:  # the deck's own cursor, for as long as it builds
-            pptx = deck.build_deck(
-                cur,
-                month,
-                stores,
-                language,
-                progress=lambda fraction, _step: report(fraction, t("deck.building")),
-            )
-        bar.empty()  # the download button below takes its place
-        st.session_state["_deck"] = {
-            "for": wanted,
-            "bytes": pptx,
-            "seconds": time.perf_counter() - started,
-            "slides": len(deck.SLIDE_KEYS),
-        }
-    built = st.session_state.get("_deck")
-    if not built or built["for"] != wanted:
-        return
-    st.caption(t("deck.ready", month=month, slides=built["slides"], seconds=f"{built['seconds']:.0f}"))
-    st.download_button(
-        t("deck.download"),
-        built["bytes"],
-        file_name=f"deck_{month}_{scope}_{language}.pptx",
-        mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        key="deck_download",
-        on_click="ignore",
-        icon=":material/download:",
-        type="primary",
     )

@@ -6,14 +6,17 @@ seconds from opening the page's link until it is fully drawn:
 
 - Streamlit reports no script running (``stApp``'s ``data-test-script-state`` is
   ``notRunning``), the page's title is on screen and nothing is still a loading skeleton;
-- every plotly chart is drawn (each ``.js-plotly-plot`` holds its ``.main-svg``);
+- every chart on screen is drawn: each plotly chart (``.js-plotly-plot``) holds its ``.main-svg``,
+  each Vega-Lite chart (the pages' charts and the overview's sparklines) has drawn a mark (a
+  chart in a tab that is not open is drawn when that tab is opened, and is not waited for);
 - and that state holds, with the same number of charts, for ``STABLE_S`` (a page that reruns
   itself, or whose charts keep arriving, is not drawn yet). The time reported is when the
   stable state began, not when the wait for stability ended.
 
 *Cold* is the first visit to the page on a freshly started server (process caches empty);
-*warm* is a new visitor opening the same link on that server afterwards. The export figure is
-the time from clicking a chart's PNG or SVG download to the file arriving in the browser.
+*warm* is a new visitor opening the same link on that server afterwards. The export figures are
+the time from clicking a chart's PNG or SVG download to the file arriving in the browser, and
+from opening the chart's PNG / SVG menu to its buttons showing (opening it starts both images).
 """
 
 from __future__ import annotations
@@ -56,12 +59,22 @@ EXPORT_LABELS = {"zh": {"png": "保存 PNG", "svg": "保存 SVG"}, "en": {"png":
 
 STATE_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
-  const charts = Array.from(document.querySelectorAll('.js-plotly-plot'));
+  // Charts on screen: one in a tab that is not open is drawn when the tab is opened.
+  const shown = (c) => c.getClientRects().length > 0;
+  const plotly = Array.from(document.querySelectorAll('.js-plotly-plot')).filter(shown);
+  // Vega-Lite charts (st.vega_lite_chart, st.metric sparklines) count as drawn once a mark holds
+  // an item: an SVG whose marks are still empty is a chart waiting for its data.
+  const vega = Array.from(
+    document.querySelectorAll('[data-testid="stVegaLiteChart"], [data-testid="stMetricChart"]')
+  ).filter(shown);
+  const vegaDrawn = (c) =>
+    c.querySelector('canvas') !== null ||
+    Array.from(c.querySelectorAll('svg.marks .role-mark')).some((g) => g.childElementCount > 0);
   return {
     state: app ? app.getAttribute('data-test-script-state') : null,
     title: document.querySelectorAll('[data-testid="stMain"] h1').length,
-    charts: charts.length,
-    drawn: charts.filter((c) => c.querySelector('.main-svg')).length,
+    charts: plotly.length + vega.length,
+    drawn: plotly.filter((c) => c.querySelector('.main-svg')).length + vega.filter(vegaDrawn).length,
     skeletons: document.querySelectorAll('[data-testid="stSkeleton"]').length,
     exception: document.querySelectorAll('[data-testid="stException"]').length,
   };
@@ -160,22 +173,44 @@ def open_drawn(context: Any, url: str) -> tuple[Any, dict[str, Any]]:
     return page, wait_drawn(page, started)
 
 
+def _settled(page: Any, timeout: float = 30.0) -> None:
+    # Until no script (or fragment) runs: a button drawn by a run still going may be replaced.
+    deadline = time.perf_counter() + timeout
+    while page.evaluate(STATE_JS)["state"] != "notRunning":
+        if time.perf_counter() > deadline:
+            raise UserError(f"{page.url} kept running for {timeout:.0f} s after a click.")
+        time.sleep(POLL_S)
+
+
 def time_export(page: Any, lang: str) -> dict[str, float]:
-    """Click the first chart's PNG and SVG downloads; return seconds from each click to the file arriving."""
+    """Open the first chart's PNG / SVG menu and click each download; return the seconds from
+    each click to the file arriving, and from opening the menu to its buttons showing."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     out: dict[str, float] = {}
     menu = page.get_by_role("button", name=EXPORT_MENU).first
     for fmt in ("png", "svg"):
-        menu.click()
         button = page.get_by_role("button", name=EXPORT_LABELS[lang][fmt]).first
-        button.wait_for(state="visible", timeout=30_000)
-        with page.expect_download(timeout=PAGE_TIMEOUT_S * 1000) as info:
-            clicked = time.perf_counter()
-            button.click()
-        download = info.value
-        path = download.path()  # waits until the file is complete
+        opened = time.perf_counter()
+        menu.click()
+        try:
+            button.wait_for(state="visible", timeout=30_000)
+            _settled(page)
+            out[f"{fmt}_menu_s"] = round(time.perf_counter() - opened, 2)
+            with page.expect_download(timeout=PAGE_TIMEOUT_S * 1000) as info:
+                clicked = time.perf_counter()
+                button.click()
+            path = info.value.path()  # waits until the file is complete
+        except PlaywrightTimeout:
+            raise UserError(
+                f"The chart's {fmt.upper()} did not arrive within {PAGE_TIMEOUT_S:.0f} s."
+            ) from None
         out[f"{fmt}_s"] = round(time.perf_counter() - clicked, 2)
         out[f"{fmt}_bytes"] = os.path.getsize(path) if path else 0
+        # Closed again (and its buttons gone) before the next opening, as a person's next click finds it.
         page.keyboard.press("Escape")
+        button.wait_for(state="hidden", timeout=30_000)
+        _settled(page)
     return out
 
 
@@ -194,7 +229,10 @@ def _measure_page(
                 tab, warm = open_drawn(context, link)
                 warm_runs.append(warm["s"])
                 if export and run == WARM_RUNS - 1 and warm["charts"]:
-                    exported = time_export(tab, lang)
+                    try:
+                        exported = time_export(tab, lang)
+                    except UserError as exc:  # the page's timings stand; the images say what failed
+                        exported = {"error": str(exc)}
                 tab.close()
         finally:
             context.close()

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import joblib
 import pandas as pd
 
 from analytics.core import private_files
@@ -50,6 +49,8 @@ def save_model(con: duckdb.DuckDBPyConnection, model: MaintenanceModel) -> Path:
     for stale in path.parent.glob(f"{_model_prefix(con)}-v*.joblib"):
         if not stale.name.startswith(current):
             stale.unlink(missing_ok=True)
+    import joblib  # only when a model is saved or read: the dashboard's every start loads this module
+
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     digest = private_files.write_private(path, buffer.getvalue())
@@ -90,6 +91,8 @@ def load_model(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> 
     if data is None:
         # Not the file this program wrote for this data version (or no checksum): never unpickled.
         return None
+    import joblib
+
     try:
         model = joblib.load(io.BytesIO(data))
     except Exception:

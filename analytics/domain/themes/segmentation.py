@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import jieba
 import pandas as pd
 
 if TYPE_CHECKING:
     # scikit-learn takes two seconds to import; every import of a file tokenises its comments
     # here but only fitting a model needs it, so it is imported where a model is fitted.
-    pass
+    # jieba (with pkg_resources, about 0.3 s) is imported when the first text is segmented:
+    # the dashboard loads this module on every server start but segments only on an import.
+    import jieba
 from analytics.core.config import DATA_DIR
 from analytics.store.queries import load as sql
 
@@ -76,6 +77,8 @@ def _jieba() -> jieba.Tokenizer:
     global _tokenizer
     with _tokenizer_lock:
         if _tokenizer is None:
+            import jieba
+
             # jieba announces its dictionary loading on stderr at INFO level.
             jieba.setLogLevel(logging.WARNING)
             tk = jieba.Tokenizer()

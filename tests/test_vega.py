@@ -1,0 +1,181 @@
+"""The dashboard's plotly figures drawn on screen with Vega-Lite (ui.vega): same data, orders,
+colours, formats and hover texts, and a spec Vega-Lite's schema accepts."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import pytest
+from altair.utils.schemapi import validate_jsonschema
+
+from ui import vega
+from ui.charts import localise_dates
+
+SCHEMA = alt.vegalite.v6.schema.core.load_schema()
+
+
+def _valid(spec: dict) -> dict:
+    validate_jsonschema(spec, SCHEMA)
+    return spec
+
+
+def _rows(spec: dict, layer: int) -> list[dict]:
+    return [r for r in spec["data"]["values"] if r["layer"] == layer]
+
+
+def _band_figure() -> go.Figure:
+    months = ["2026-01", "2026-02", "2026-03"]
+    fig = go.Figure()
+    fig.add_scatter(x=months, y=[0.9, 0.92, 0.91], mode="lines", line={"width": 0}, showlegend=False)
+    fig.add_scatter(
+        x=months, y=[0.8, 0.82, 0.81], mode="lines", line={"width": 0}, fill="tonexty", name="band",
+        fillcolor="rgba(31, 95, 168, 0.15)", hoverinfo="skip",
+    )  # fmt: skip
+    fig.add_scatter(
+        x=months, y=[0.85, 0.87, 0.86], mode="lines+markers", name="rate", line={"color": "#1f5fa8"},
+        text=["a", "b", "c"], hovertemplate="%{text}: %{y:.1%}<extra></extra>",
+    )  # fmt: skip
+    fig.update_layout(xaxis={"type": "date"}, yaxis={"tickformat": ".0%"}, height=400)
+    return fig
+
+
+def test_a_band_is_one_area_between_its_edges_and_the_line_has_its_points_and_hover_text():
+    spec = _valid(vega.from_plotly(_band_figure(), subtitle="source"))
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["area", "line", "point"]  # the band's upper edge is not a line of its own
+    band = _rows(spec, 0)
+    assert [(r["y"], r["y2"]) for r in band] == [(0.8, 0.9), (0.82, 0.92), (0.81, 0.91)]
+    assert [r["tip"] for r in _rows(spec, 2)] == ["a: 85.0%", "b: 87.0%", "c: 86.0%"]
+    colour = spec["layer"][1]["encoding"]["color"]
+    assert colour["scale"] == {"domain": ["band", "rate"], "range": ["rgba(31, 95, 168, 0.15)", "#1f5fa8"]}
+    assert spec["layer"][0]["encoding"]["y"]["axis"]["format"] == ".0%"
+    assert spec["title"] == {"text": "", "anchor": "start", "subtitle": "source"}
+    assert spec["height"] == 400
+
+
+@pytest.mark.parametrize(("language", "labels"), [("zh", "%Y年%-m月"), ("en", "%Y-%m")])
+def test_months_are_drawn_on_a_utc_scale_with_the_localised_month_ticks(language, labels):
+    fig = _band_figure()
+    localise_dates(fig, language)
+    spec = _valid(vega.from_plotly(fig))
+    x = spec["layer"][0]["encoding"]["x"]
+    assert x["type"] == "temporal" and x["scale"]["type"] == "utc"
+    assert x["axis"]["format"] == labels
+    assert x["axis"]["values"] == [{"year": 2026, "month": m, "date": 1, "utc": True} for m in (1, 2, 3)]
+    # 2026-01-01 00:00 UTC in milliseconds: the same day in every browser's time zone.
+    assert _rows(spec, 0)[0]["x"] == pd.Timestamp("2026-01-01").value / 1e6
+
+
+def test_horizontal_bars_keep_plotlys_category_order_from_the_top():
+    fig = go.Figure(go.Bar(x=[3, 1, 2], y=["b", "a", "c"], orientation="h", text=["3", "1", "2"]))
+    fig.update_traces(textposition="outside")
+    fig.update_layout(
+        yaxis={"categoryorder": "array", "categoryarray": ["a", "b", "c"], "autorange": "reversed"}
+    )
+    spec = _valid(vega.from_plotly(fig))
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == ["a", "b", "c"]
+    assert [r["text"] for r in _rows(spec, 1)] == ["3", "1", "2"]  # the values written beside the bars
+    # Not reversed, plotly draws the first category at the bottom; Vega-Lite lists from the top.
+    fig.update_layout(yaxis={"autorange": True})
+    assert vega.from_plotly(fig)["layer"][0]["encoding"]["y"]["scale"]["domain"] == ["c", "b", "a"]
+
+
+def test_grouped_bars_are_one_layer_side_by_side_with_one_colour_each():
+    fig = go.Figure()
+    fig.add_bar(x=["30 d", "60 d"], y=[0.88, 0.87], name="model", marker_color="#1f5fa8")
+    fig.add_bar(x=["30 d", "60 d"], y=[0.80, 0.80], name="rule", marker_color="#b8bec6")
+    fig.update_layout(barmode="group")
+    spec = _valid(vega.from_plotly(fig))
+    assert len(spec["layer"]) == 1
+    encoding = spec["layer"][0]["encoding"]
+    assert encoding["xOffset"] == {"field": "series", "sort": ["model", "rule"]}
+    assert encoding["color"]["scale"] == {"domain": ["model", "rule"], "range": ["#1f5fa8", "#b8bec6"]}
+    assert encoding["y"]["scale"]["zero"] is True
+    # Category labels lie level, and slant when the plot is as narrow as on a phone.
+    assert encoding["x"]["axis"]["labelAngle"] == {"expr": "width < 480 ? -45 : 0"}
+    assert [(r["x"], r["series"], r["y"]) for r in _rows(spec, 0)] == [
+        ("30 d", "model", 0.88), ("60 d", "model", 0.87), ("30 d", "rule", 0.8), ("60 d", "rule", 0.8),
+    ]  # fmt: skip
+
+
+def test_a_legend_has_no_more_entries_a_row_than_fit_a_phone():
+    fig = go.Figure()
+    for name in ("服务方面（词库）", "模型发现的新主题", "其他零星新主题", "d"):
+        fig.add_scatter(x=[1, 2], y=[1, 2], name=name)
+    legend = vega.from_plotly(fig)["layer"][0]["encoding"]["color"]["legend"]
+    assert legend["columns"] == 2  # eight Chinese characters and a symbol: two fit in 340 px
+    fig.update_layout(legend={"entrywidth": 0.99, "entrywidthmode": "fraction"})  # plotly: one a row
+    assert vega.from_plotly(fig)["layer"][0]["encoding"]["color"]["legend"]["columns"] == 1
+
+
+def test_error_bars_and_the_overall_line_with_its_label():
+    fig = go.Figure(
+        go.Scatter(
+            x=[0.8, 0.9], y=["A (n=10)", "B (n=20)"], mode="markers", name="segments",
+            error_x={"type": "data", "symmetric": False, "array": [0.05, 0.02], "arrayminus": [0.1, 0.03]},
+        )
+    )  # fmt: skip
+    fig.add_vline(x=0.85, line={"dash": "dash"})
+    fig.add_annotation(x=0.85, y=0, yref="paper", yshift=-22, showarrow=False, text="overall 85%")
+    spec = _valid(vega.from_plotly(fig))
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["point", "rule", "rule", "text"]
+    errors = _rows(spec, 1)
+    assert [(r["x"], r["x2"]) for r in errors] == [pytest.approx((0.7, 0.85)), pytest.approx((0.87, 0.92))]
+    assert _rows(spec, 2) == [{"x": 0.85, "layer": 2}]
+    assert _rows(spec, 3)[0]["text"] == "overall 85%"
+
+
+def test_a_heatmap_writes_its_counts_in_its_cells_and_keeps_its_rows_from_the_top():
+    fig = go.Figure(
+        go.Heatmap(
+            z=[[0.1, 0.9], [0.5, 0.0]], x=["price", "long<br>name"], y=["Wang (10)", "Li (8)"],
+            text=[[1, 9], [5, ""]], texttemplate="%{text}", hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
+            colorscale=[[0, "#f4f7fb"], [1, "#1f5fa8"]], showscale=False, xgap=2,
+        )
+    )  # fmt: skip
+    fig.update_layout(yaxis={"autorange": "reversed"}, xaxis={"side": "top"})
+    spec = _valid(vega.from_plotly(fig))
+    cells, counts = spec["layer"]
+    assert cells["encoding"]["y"]["scale"]["domain"] == ["Wang (10)", "Li (8)"]
+    assert cells["encoding"]["x"]["scale"]["domain"] == ["price", "long\nname"]
+    assert cells["encoding"]["x"]["axis"]["orient"] == "top"
+    assert cells["encoding"]["color"]["scale"] == {"range": ["#f4f7fb", "#1f5fa8"]}
+    assert [r["text"] for r in _rows(spec, 1)] == ["1", "9", "5"]  # an empty cell writes nothing
+    assert _rows(spec, 0)[1]["tip"] == "Wang (10) · long name: 9"
+
+
+def test_panels_side_by_side_become_one_facet_with_plotly_expresss_titles():
+    frame = pd.DataFrame(
+        {"month": [1, 2, 1, 2], "share": [0.1, 0.3, 0.2, 0.4], "group": ["a", "a", "b", "b"], "step": ["1-2"] * 2 + ["2-3"] * 2}
+    )  # fmt: skip
+    fig = px.line(frame, x="month", y="share", color="group", facet_col="step")
+    fig.for_each_annotation(lambda a: a.update(text={"step=1-2": "First", "step=2-3": "Second"}[a.text]))
+    spec = _valid(vega.from_plotly(fig))
+    column = spec["facet"]["column"]
+    assert column["sort"] == ["x", "x2"]
+    assert "'First'" in column["header"]["labelExpr"] and "'Second'" in column["header"]["labelExpr"]
+    assert {r["panel"] for r in spec["data"]["values"]} == {"x", "x2"}
+
+
+def test_hover_texts_follow_plotlys_template_formats():
+    point = {
+        "x": "2026-03-01",
+        "y": 0.8734,
+        "customdata": 1234,
+        "customdata[0]": 1234,
+        "fullData.name": "NPS",
+    }
+    assert vega.hover_text("%{x|%Y-%m}: %{y:.1%} (n=%{customdata:,})<extra></extra>", point) == (
+        "2026-03: 87.3% (n=1,234)"
+    )
+    assert vega.hover_text("%{fullData.name}<br>%{y:+d} · n=%{customdata[0]}", point) == "NPS · +1 · n=1234"
+    assert vega.hover_text("<b>%{y}</b>", {"y": None}) == ""
+
+
+def test_data_text_is_shown_as_written_not_as_html():
+    fig = go.Figure(go.Bar(x=[1], y=["<a href='x'>Wang</a>"], orientation="h", name="<b>n</b>"))
+    spec = vega.from_plotly(fig)
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == ["<a href='x'>Wang</a>"]
