@@ -58,12 +58,3 @@ def charts(at: AppTest) -> list[Chart]:
         )
         out.append(Chart(json.loads(proto.spec), rows))
     return out
-
-
-def open_image_menus(at: AppTest) -> AppTest:
-    """Open every chart's PNG / SVG menu (its buttons are drawn only while it is open) and rerun."""
-    for key in [k for k in at.session_state.keys() if k.endswith("_image_menu")]:
-        at.session_state[key] = True
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at

@@ -99,10 +99,6 @@ def _run_chart_script() -> AppTest:
     at = AppTest.from_string(CHART_SCRIPT, default_timeout=30)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    assert not at.get("download_button")  # the menu's buttons are drawn once it is opened
-    at.session_state["satisfaction_rate_2026-09_all_image_menu"] = True
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
     return at
 
 

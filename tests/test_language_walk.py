@@ -52,9 +52,8 @@ LAZY_TABS = {
 }
 
 
-# Popovers whose content is drawn only when open: the overview's "why?" breakdowns and every
-# chart's PNG / SVG menu.
-LAZY_POPOVER = re.compile(r"^why_(?!by_)[a-z_0-9]+$|_image_menu$")
+# Popovers whose content is drawn only when open: the overview's "why?" breakdowns.
+LAZY_POPOVER = re.compile(r"^why_(?!by_)[a-z_0-9]+$")
 
 
 def _views(page: str, lang: str):

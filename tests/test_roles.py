@@ -13,7 +13,6 @@ import pytest
 
 from analytics.core.i18n import text
 from tests.conftest import ACCOUNTS
-from tests.screen_charts import open_image_menus
 from tests.signing_in import audit_rows, sign_in, t_
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,7 +111,7 @@ def test_each_role_sees_phones_exports_and_data_controls_as_its_policy_allows(
 @pytest.mark.parametrize("username", list(ACCOUNTS))
 def test_charts_and_the_deck_are_open_to_every_role(roles_env, with_accounts, username):
     at = sign_in(username, page="pages/satisfaction.py")
-    images = [b for b in open_image_menus(at).get("download_button") if "_image_" in b.key]
+    images = [b for b in at.get("download_button") if "_image_" in b.key]
     assert len(images) == 2 * len(at.get("vega_lite_chart")) > 0
     assert [b for b in at.get("download_button") if b.key.startswith("dl_sat_breakdown")]
     at.switch_page("pages/overview.py")

@@ -73,7 +73,7 @@ def test_page_draws_every_figure_and_the_months_follow_up_list(demo_env, lang, t
     assert len(expected) > 0
     assert shown["callback_id"].tolist() == expected["callback_id"].tolist()
     assert shown["plate"].tolist() == expected["plate"].tolist()
-    # List downloads (each chart's PNG/SVG buttons, keys ending in _image_png/_svg, are in its menu).
+    # List downloads; every chart also offers its PNG/SVG buttons (keys ending in _image_png/_svg).
     assert [b.key for b in at.get("download_button") if "_image_" not in b.key] == [
         "dl_sat_breakdown_csv",
         "dl_sat_breakdown_xlsx",

@@ -148,8 +148,8 @@ def _draw_image(figure_json: str, title: str | None, source: str, note: str, fmt
 
 # Chart images are drawn on the server one at a time (the kept Chromium draws one at a time), each
 # kept by the figure, title and scope it shows: a second click costs nothing, and a click on an
-# image already being drawn (since its menu was opened) waits for that drawing instead of
-# starting another. A drawing that failed is tried again on the next click.
+# image already being drawn waits for that drawing instead of starting another. A drawing that
+# failed is tried again on the next click.
 KEPT_IMAGES = 16
 _images: OrderedDict[tuple[str, str, str, str, str], Future[bytes]] = OrderedDict()
 _images_lock = threading.Lock()
@@ -173,50 +173,29 @@ def _deferred(figure_json: str, title: str | None, source: str, note: str, fmt: 
     return lambda: _image(figure_json, title, source, note, fmt).result(timeout=chart_export.RENDER_TIMEOUT_S)
 
 
-def _menu_changed(menu_key: str, figure_json: str, title: str | None) -> None:
-    # Opening the menu is the sign an image is wanted: both are drawn while the user picks one.
-    if st.session_state.get(menu_key) and chart_export.chromium_path() is not None:
-        source, note = t("chart.source"), scope_note()
-        for fmt in chart_export.FORMATS:
-            _image(figure_json, title, source, note, fmt)
-
-
 _charts_shown = threading.Event()
 _image_browser_started = threading.Event()
 
 
 def start_image_browser() -> None:
     """Start the chart images' Chromium in the background once a page with charts has been served
-    to a browser (``app.py`` calls this after every page): the first image then comes in well
-    under two seconds instead of waiting seconds for Chromium to start."""
+    to a browser (``app.py`` calls this after every page): the first image then comes in under a
+    second instead of waiting seconds for Chromium to start."""
     # Only for a browser: a script run without one, as in AppTest, has no request headers.
     if _charts_shown.is_set() and not _image_browser_started.is_set() and st.context.headers:
         _image_browser_started.set()
         chart_export.warm_up()
 
 
-@st.fragment
 def image_downloads(figure_json: str, name: str, *, title: str | None, key: str) -> None:
-    """Offer the chart as a slide-sized PNG (2x) and SVG drawn on the server, with the stores and
-    the as-of date under the title; opening the menu starts drawing both.
+    """Offer the chart as a slide-sized PNG (2x) and SVG drawn on the server when clicked, with the
+    stores and the as-of date under the title. Without Chromium the menu says how to install it.
 
-    A fragment: opening or closing the menu reruns this menu only, not the page, and the menu's
-    buttons are drawn only while it is open. Without Chromium the menu says how to install it.
+    The menu reruns nothing when opened: its buttons are drawn with the page. (Drawing them only
+    in a rerun that opening starts left a button from an earlier opening on screen for a moment
+    when the menu was closed and opened again quickly; a click on it fetched nothing.)
     """
-    menu_key = f"{key}_menu"
-    menu = st.popover(
-        t("export.chart_menu"),
-        icon=":material/image:",
-        help=t("export.chart_help"),
-        key=menu_key,
-        on_change=_menu_changed,
-        args=(menu_key, figure_json, title),
-    )
-    # Its buttons are drawn by the rerun that opening the menu starts: a button drawn before would
-    # name a file that rerun replaces, and a click on it would fetch nothing.
-    if not menu.open:
-        return
-    with menu:
+    with st.popover(t("export.chart_menu"), icon=":material/image:", help=t("export.chart_help")):
         if chart_export.chromium_path() is None:
             st.warning(chart_export.install_hint(lang()))
             return
