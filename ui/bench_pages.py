@@ -83,8 +83,9 @@ def time_pages(pages: list[str]) -> dict[str, dict[str, float]]:
 
 
 def other_views(months: list[str], stores: list[str], default_month: str) -> dict[str, dict[str, Any]]:
-    """Return views other than the defaults that an import does not prepare: six months before the
-    default month, one store, and both (issue 20's "any view"), as the link's query parameters."""
+    """Return views other than the all-stores default (issue 20's "any view"), as the link's query
+    parameters: six months before the default month (which no import prepares), one store (whose
+    default view an import prepares, as it does each store's), and both."""
     earlier = sorted(m for m in months if m < default_month)
     month = earlier[-6] if len(earlier) >= 6 else (earlier[0] if earlier else default_month)
     out: dict[str, dict[str, Any]] = {f"month {month}": {"month": month}}

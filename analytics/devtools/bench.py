@@ -634,7 +634,7 @@ def views_markdown(views: dict[str, Any], b: dict[str, float]) -> list[str]:
         return []
     out = [
         "",
-        "| view (not prepared by the import) | page | first visit s | next run s |",
+        "| view (another month or store) | page | first visit s | next run s |",
         "|---|---|---:|---:|",
     ]
     for view, pages in views.items():
