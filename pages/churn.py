@@ -13,7 +13,7 @@ from ui.formatting import plain
 from ui.i18n import lang, t
 from ui.resources import fitted
 from ui.state import filters, keep_widgets
-from ui.widgets import download_buttons, list_top
+from ui.widgets import call_controls, download_buttons, list_top
 
 FIRST_COLUMNS = ("customer_name", "phone", "reasons", "status")
 f = filters()
@@ -181,24 +181,8 @@ with tab_list:
 
 with tab_calls:
     st.caption(t("churn.calls_intro"))
-    controls = st.columns(3)
-    capacity = controls[0].number_input(
-        t("churn.capacity"),
-        min_value=0,
-        max_value=5000,
-        value=cfg.call_capacity,
-        step=10,
-        key="churn_capacity",
-    )
-    called_days = controls[1].number_input(
-        t("churn.suppress_days"),
-        min_value=0,
-        max_value=365,
-        value=cfg.suppress_called_days,
-        key="churn_suppress_days",
-    )
-    skip_complaints = controls[2].checkbox(
-        t("churn.skip_complaints"), value=True, key="churn_skip_complaints"
+    capacity, called_days, skip_complaints = call_controls(
+        "churn", "churn", cfg.call_capacity, cfg.suppress_called_days
     )
     calls = churn.call_list(
         ranked,

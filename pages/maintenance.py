@@ -15,7 +15,7 @@ from ui.i18n import lang, t
 from ui.maintenance_figures import backtest_figure, calibration_figure, importance_figure, weeks_figure
 from ui.resources import fitted, forget_fitted
 from ui.state import filters, keep_widgets
-from ui.widgets import download_buttons, progress_bar
+from ui.widgets import call_controls, download_buttons, progress_bar
 
 FIRST_COLUMNS = ("customer_name", "phone", "items_due", "p30")
 f = filters()
@@ -88,24 +88,8 @@ if tab_list.open:
         reachable = st.checkbox(
             t("maintenance.reachable_only"), key="maint_reachable", help=t("maintenance.reachable_only_help")
         )
-        controls = st.columns(3)
-        capacity = controls[0].number_input(
-            t("maintenance.capacity"),
-            min_value=0,
-            max_value=5000,
-            value=cfg.invitation_capacity,
-            step=10,
-            key="maint_capacity",
-        )
-        called_days = controls[1].number_input(
-            t("maintenance.suppress_days"),
-            min_value=0,
-            max_value=365,
-            value=cfg.suppress_called_days,
-            key="maint_suppress_days",
-        )
-        skip_complaints = controls[2].checkbox(
-            t("maintenance.skip_complaints"), value=True, key="maint_skip_complaints"
+        capacity, called_days, skip_complaints = call_controls(
+            "maintenance", "maint", cfg.invitation_capacity, cfg.suppress_called_days
         )
         invitations = maintenance.invitation_list(
             scores,

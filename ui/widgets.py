@@ -249,6 +249,24 @@ FLAG_COLUMNS = (
 )
 
 
+def call_controls(section: str, key: str, capacity: int, suppress_days: int) -> tuple[int, int, bool]:
+    """Draw a call list's three controls in a row (how many calls, skip those called within N
+    days, skip open complaints), labelled from ``section`` of the texts, widget keys ``{key}_capacity`` ...; return their values."""
+    controls = st.columns(3)
+    calls = controls[0].number_input(
+        t(f"{section}.capacity"), min_value=0, max_value=5000, value=capacity, step=10, key=f"{key}_capacity"
+    )
+    days = controls[1].number_input(
+        t(f"{section}.suppress_days"),
+        min_value=0,
+        max_value=365,
+        value=suppress_days,
+        key=f"{key}_suppress_days",
+    )
+    skip = controls[2].checkbox(t(f"{section}.skip_complaints"), value=True, key=f"{key}_skip_complaints")
+    return int(calls), int(days), bool(skip)
+
+
 def flag_table(frame: pd.DataFrame, *, key: str) -> None:
     """Show follow-up rows compactly: who, when, what they said, how late (phones as the role may see them)."""
     shown = [c for c in FLAG_COLUMNS if c in frame.columns and frame[c].notna().any()]
