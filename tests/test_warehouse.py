@@ -19,7 +19,7 @@ from analytics.core.errors import UserError
 from analytics.devtools import demo
 from analytics.domain import kpi
 from analytics.ingest import load
-from analytics.services import spark_sql, warehouse
+from analytics.services import spark_sql, views, warehouse
 from analytics.store import db, queries
 from tests.signing_in import start
 
@@ -137,6 +137,8 @@ def test_a_rerun_after_importing_one_month_rewrites_only_that_months_partitions(
     try:
         keys_before = _callback_keys(con)
         results = [r for _, r in load.import_files(con, files)]
+        # As the import command does after its commits: the new comments' tokens are stored.
+        views.prepare(con)
         keys_after = _callback_keys(con)
         stores = [r[0] for r in con.execute("SELECT DISTINCT store FROM service_orders").fetchall()]
     finally:
