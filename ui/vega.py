@@ -737,6 +737,7 @@ def from_plotly(fig: go.Figure, *, subtitle: str | None = None, font: str | None
         if title and len(state.panels) <= 1:  # a faceted chart has no width of its own to test
             text = _fitted_title(title)
         spec["title"] = {"text": text, "anchor": "start", "subtitle": subtitle or ""}
+        spec["description"] = title or ""  # the title as one text, for screen readers
     config: dict[str, Any] = {
         "view": {"stroke": None},
         "axis": {

@@ -30,7 +30,7 @@ import pandas as pd
 from analytics.core import memo
 from analytics.core.config import settings
 from analytics.core.i18n import text
-from analytics.domain import churn_model, kpi
+from analytics.domain import churn_model, facts, kpi
 from analytics.store import queries
 
 STATUSES: tuple[str, ...] = ("lost", "at_risk", "active")
@@ -441,10 +441,12 @@ def snapshot(
 
     The model is trained on the whole group's history (once per data version, kept in the
     marts) and scores the chosen stores' vehicles: a store's list is ranked by the same model
-    as the group's, and a group of ten stores trains once, not eleven times.
+    as the group's, and a group of ten stores trains once, not eleven times. An earlier month is
+    scored by the same model too (``facts.model_as_of``; its card's ``as_of`` says when it was
+    trained), not by one trained at that month's end.
     """
     current = churn_model.features(con, [as_of], stores)
-    model, note = memo.remembered(con, group_model, as_of, seed)
+    model, note = memo.remembered(con, group_model, facts.model_as_of(con, as_of), seed)
     probability = model.predict(current) if model is not None else None
     return ChurnSnapshot(
         as_of=as_of,
