@@ -193,7 +193,8 @@ def _charts(at) -> list[Chart]:
 
 
 def _quotes_shown(at):
-    return [m.value for m in at.markdown if m.value.startswith("> ")]
+    # A theme's comments are one block of quotes, one paragraph each.
+    return [q for m in at.markdown if m.value.startswith("> ") for q in m.value.split("\n\n")]
 
 
 @pytest.mark.parametrize(
