@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from pathlib import Path
@@ -13,7 +14,14 @@ from hypothesis import strategies as st
 
 from analytics.core.errors import ImportRefused
 from analytics.ingest import RawTable, read_table
-from analytics.ingest.read import SOURCE_ROW, _check_xlsx_size, _chinese_text, _has_utf8_line
+from analytics.ingest.read import (
+    SOURCE_ROW,
+    _cell_text,
+    _check_xlsx_size,
+    _chinese_text,
+    _has_utf8_line,
+    _text_grid,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 SERVICE_HEADER = [
@@ -271,3 +279,20 @@ _LINE_PARTS = st.one_of(
 def test_the_search_for_a_utf8_line_agrees_with_decoding_every_line(lines):
     data = b"\n".join(lines)
     assert _has_utf8_line(data) == _utf8_chinese_line_by_decoding(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(
+            st.datetimes(),
+            st.dates().map(lambda day: dt.datetime(day.year, day.month, day.day)),
+            st.text(max_size=3),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_a_workbook_column_of_datetimes_is_written_as_each_cell_would_be(cells):
+    grid = _text_grid([[cell] for cell in cells])
+    assert list(grid[0]) == [cell if isinstance(cell, str) else _cell_text(cell) for cell in cells]
