@@ -555,7 +555,8 @@ def _unpack(positions: np.ndarray, bit_sets: np.ndarray) -> pd.DataFrame:
 
 def _score_parser(distinct: pd.Series, override: str | None) -> tuple[Callable[[pd.Series], Parsed], str]:
     """Return the parser of a score column and its scale, decided from all the column's values."""
-    _, _, scale = values.parse_scores(distinct, override)
+    # The scale parse_scores would decide, without scoring every value once more to learn it.
+    scale = override or values.detect_scale(values.clean_typed(distinct))
 
     def parse(u: pd.Series) -> Parsed:
         parsed, bad, _ = values.parse_scores(u, scale)
