@@ -175,8 +175,8 @@ def _history_ddl(ddl: str) -> str:
 # first and last mileage readings are those of the earliest and latest visits that have one
 # (ties on a day broken by order number). The last three columns are the running values that
 # let an import of new visits fold them into their vehicles without reading the history
-# (``add_new_visits``): the latest order's number and the first and last readings with the
-# visit that gave them.
+# (``refresh_vehicles(new_visits=True)``): the latest order's number and the first and last
+# readings with the visit that gave them.
 _VEHICLES_SQL = """
     WITH agg AS (
         SELECT vin,
@@ -265,7 +265,6 @@ _FOLD_SQL = """
 
 
 AFFECTED_VINS = "derived_affected_vins"
-NEW_VISITS = "derived_new_visits"
 
 
 def refresh_vehicles(
