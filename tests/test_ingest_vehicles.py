@@ -171,3 +171,15 @@ def test_any_files_in_any_order_with_a_rollback_keep_vehicles_equal_to_a_rebuild
             _check(con)
     finally:
         con.close()
+
+
+def test_a_file_that_both_rewrites_and_adds_orders_of_the_same_vehicles_equals_a_rebuild(con):
+    # The correction lands first, so the yearly file then rewrites its four orders (moving them
+    # back to their VINs) and adds the others, some of them to the same vehicles.
+    import_file(con, FILES["corrected"], file_name="corrected.csv", kind="service")
+    _check(con)
+    mixed = import_file(con, FILES["2024"], file_name="2024.csv", kind="service")
+    assert mixed.updated == 4 and mixed.inserted > 0
+    _check(con)
+    rollback(con, mixed.import_id)
+    _check(con)
