@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from pathlib import Path
@@ -13,7 +14,14 @@ from hypothesis import strategies as st
 
 from analytics.core.errors import ImportRefused
 from analytics.ingest import RawTable, read_table
-from analytics.ingest.read import SOURCE_ROW, _check_xlsx_size
+from analytics.ingest.read import (
+    SOURCE_ROW,
+    _cell_text,
+    _check_xlsx_size,
+    _chinese_text,
+    _has_utf8_line,
+    _text_grid,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 SERVICE_HEADER = [
@@ -240,3 +248,51 @@ def _workbook_with_sheet_xml(edit) -> bytes:
 )
 def test_calamine_reads_only_workbooks_whose_cells_span_a_bounded_grid(edit, calamine):
     assert _check_xlsx_size(_workbook_with_sheet_xml(edit), "book.xlsx") is calamine
+
+
+def _utf8_chinese_line_by_decoding(data: bytes) -> bool:
+    """The definition: some line decodes as UTF-8 (a BOM aside) and reads as Chinese text."""
+    for line in data.split(b"\n"):
+        try:
+            text = line.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if _chinese_text(text):
+            return True
+    return False
+
+
+_LINE_PARTS = st.one_of(
+    st.sampled_from(["城东店", "张伟", "朗逸", "首保", "非常满意", "ü", "é", "€", "\ufffd", "\ufeff"]).map(
+        lambda text: text.encode("gb18030", errors="ignore")
+    ),
+    st.sampled_from(["城东店", "张伟", "朗逸，", "非常满意（", "é", "€", "\ufffd", "\ufeff", "𠀋"]).map(
+        str.encode
+    ),
+    st.text(alphabet='0123456789,.-/ \r"AB', max_size=8).map(str.encode),
+    st.binary(max_size=4),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.lists(_LINE_PARTS, max_size=6).map(b"".join), min_size=1, max_size=6))
+def test_the_search_for_a_utf8_line_agrees_with_decoding_every_line(lines):
+    data = b"\n".join(lines)
+    assert _has_utf8_line(data) == _utf8_chinese_line_by_decoding(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(
+            st.datetimes(),
+            st.dates().map(lambda day: dt.datetime(day.year, day.month, day.day)),
+            st.text(max_size=3),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_a_workbook_column_of_datetimes_is_written_as_each_cell_would_be(cells):
+    grid = _text_grid([[cell] for cell in cells])
+    assert list(grid[0]) == [cell if isinstance(cell, str) else _cell_text(cell) for cell in cells]

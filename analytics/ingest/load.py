@@ -432,14 +432,7 @@ def _write(
         if repeated:
             raise RuntimeError(f"import would leave {repeated} repeated {KEYS[plan.kind]} values")
         if plan.kind == "service":
-            # The vehicles to rebuild: those of the rows written, and those the replaced rows had.
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE derived_affected_vins AS "
-                "SELECT vin FROM ingest_final WHERE action <> 'unchanged' AND vin IS NOT NULL "
-                "UNION SELECT vin FROM service_orders_history WHERE replaced_by = $import_id AND vin IS NOT NULL",
-                params,
-            )
-    con.execute("DROP TABLE ingest_final")
+            _list_touched_vehicles(con, plan, params)
     for frame, kept in ((plan.rejects, False), (plan.notes, True)):
         if not len(frame):
             continue
@@ -477,30 +470,60 @@ def _write(
     if plan.to_insert or plan.to_update:
         db.bump_data_version(con)
         if plan.kind == "service":
-            refresh_derived(con, only_affected=True, comments=False)
+            refresh_derived(
+                con, only_affected=bool(plan.to_update), new_visits=bool(plan.to_insert), comments=False
+            )
+            if plan.to_insert:
+                con.execute("DROP VIEW derived_new_visits")
         # Comment tokens are a cache the themes read (a comment without stored tokens is segmented
         # when it is read): they are stored after the commit (``services.views.prepare``), so the
         # import does not hold its transaction, and the command its caller, while jieba runs.
+    con.execute("DROP TABLE ingest_final")
     return import_id
+
+
+def _list_touched_vehicles(con: duckdb.DuckDBPyConnection, plan: ImportPlan, params: dict[str, int]) -> None:
+    """Name the vehicles a work-order import touched, for ``refresh_derived`` in its transaction.
+
+    A vehicle whose stored work orders the import rewrote (or moved to another VIN) is rebuilt
+    from its history (``derived_affected_vins``); one that only gained new work orders has them
+    folded into its running values (``derived_new_visits``), which reads no history. Both give
+    what a full rebuild gives (``tests/test_ingest_vehicles.py``).
+    """
+    new_rows = "SELECT * FROM ingest_final WHERE action = 'insert' AND vin IS NOT NULL"
+    if plan.to_update:
+        # The vehicles of the rows rewritten, and those the replaced rows had.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE derived_affected_vins AS "
+            "SELECT vin FROM ingest_final WHERE action = 'update' AND vin IS NOT NULL "
+            "UNION SELECT vin FROM service_orders_history WHERE replaced_by = $import_id AND vin IS NOT NULL",
+            params,
+        )
+        new_rows += " AND vin NOT IN (SELECT vin FROM derived_affected_vins)"
+    if plan.to_insert:
+        con.execute("CREATE OR REPLACE TEMP VIEW derived_new_visits AS " + new_rows)  # noqa: S608 - fixed text
 
 
 def refresh_derived(
     con: duckdb.DuckDBPyConnection,
     *,
     only_affected: bool = False,
+    new_visits: bool = False,
     comments: bool = True,
     vehicles: bool = True,
 ) -> None:
     """Rebuild the derived tables (vehicles, comment tokens) from the canonical tables.
 
-    ``only_affected``: only the vehicles listed in ``derived_affected_vins`` (see
-    ``db.refresh_vehicles``). ``comments=False`` skips the comment tokens (a work-order import
-    touches no comments), ``vehicles=False`` the vehicles (a callback import touches no work orders).
+    ``only_affected`` and ``new_visits``: only the vehicles listed in ``derived_affected_vins``,
+    and the new work orders in ``derived_new_visits`` folded into theirs (see
+    ``db.refresh_vehicles``); neither rebuilds every vehicle. ``comments=False`` skips the comment
+    tokens (a work-order import touches no comments), ``vehicles=False`` the vehicles (a callback
+    import touches no work orders).
     """
     if comments:
         themes.tokenize_pending(con)
     if vehicles:
-        db.refresh_vehicles(con, only_affected=only_affected)
+        db.refresh_vehicles(con, only_affected=only_affected, new_visits=new_visits)
 
 
 def import_file(

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
@@ -289,19 +290,22 @@ def _utf8_line(line: bytes) -> str | None:
     return text if _chinese_text(text) else None
 
 
+# A line of ASCII and UTF-8-shaped multi-byte sequences, with at least one of the latter.
+_UTF8_SEQUENCE = rb"(?:[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})"
+_UTF8_SHAPED_LINE = re.compile(
+    rb"^[\x00-\x09\x0b-\x7f]*+" + _UTF8_SEQUENCE + rb"(?:[\x00-\x09\x0b-\x7f]|" + _UTF8_SEQUENCE + rb")*+$",
+    re.MULTILINE,
+)
+
+
 def _has_utf8_line(data: bytes) -> bool:
     """Return whether a line of the (not wholly UTF-8) data is UTF-8 Chinese text."""
-    if b"\xef\xbf\xbd" in data:
-        # The data spells U+FFFD itself, so a replaced byte cannot be told from it: line by line.
-        return any(
-            not line.isascii() and _utf8_line(line.removeprefix(b"\xef\xbb\xbf")) is not None
-            for line in data.split(b"\n")
-        )
-    # Decoded once with replacement, a line that is valid UTF-8 is one without U+FFFD (faster
-    # than trying every GBK line, or searching GBK bytes for UTF-8-like runs, which abound).
+    # The lines whose bytes have UTF-8's shape (a superset of valid UTF-8), found by one scan in
+    # C, are decoded and checked; a GBK line almost always breaks that shape at its first
+    # Chinese character. Twice as fast as decoding every line with replacement, and as exact.
     return any(
-        "\ufffd" not in line and not line.isascii() and _chinese_text(line.removeprefix("\ufeff"))
-        for line in data.decode("utf-8", errors="replace").split("\n")
+        _utf8_line(candidate.group().removeprefix(b"\xef\xbb\xbf")) is not None
+        for candidate in _UTF8_SHAPED_LINE.finditer(data)
     )
 
 
@@ -621,7 +625,9 @@ def _text_grid(cells: list[list[Any]]) -> pd.DataFrame:
     for i, column in enumerate(zip(*cells, strict=True)):
         kinds = set(map(type, column))
         text: Any = column
-        if kinds != {str}:
+        if dt.datetime in kinds and kinds <= {str, dt.datetime}:
+            text = _with_datetimes_written(column)
+        if text is column and kinds != {str}:
             # Dates, numbers and booleans repeat (a score column holds a handful): each distinct
             # value is written once. True == 1 == 1.0 as keys, so a column mixing those types is
             # keyed by type too.
@@ -639,6 +645,27 @@ def _text_grid(cells: list[list[Any]]) -> pd.DataFrame:
                 ]
         columns[i] = pd.Series(pa.array(text, type=pa.large_string()), dtype=_TEXT)
     return pd.DataFrame(columns)
+
+
+def _with_datetimes_written(column: tuple[Any, ...]) -> Any:
+    """Return the column of texts and datetimes with each datetime written as ``_cell_text``
+    writes it, in Arrow (a column of times of day has about as many distinct values as rows,
+    so writing them one by one in Python cost most of a workbook's conversion); the column
+    itself when a datetime has a time zone or a year before 1000."""
+    values = np.array(column, dtype=object)
+    at = np.fromiter((value.__class__ is dt.datetime for value in column), dtype=bool, count=len(column))
+    moments = values[at]
+    if any(moment.tzinfo is not None or moment.year < 1000 for moment in moments):
+        return column
+    stamps = pa.array(moments, type=pa.timestamp("us"))
+    # Arrow's casts write ISO dates and "YYYY-MM-DD HH:MM:SS" (its strftime is ten times slower).
+    written = pc.if_else(
+        pc.equal(stamps, pc.floor_temporal(stamps, unit="day")),
+        stamps.cast(pa.date32()).cast(pa.string()),
+        pc.floor_temporal(stamps, unit="second").cast(pa.timestamp("s")).cast(pa.string()),
+    )
+    values[at] = written.to_numpy(zero_copy_only=False)
+    return values
 
 
 def _openpyxl_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:

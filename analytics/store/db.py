@@ -5,7 +5,7 @@ Grain of the canonical tables (PRODUCT.md §2):
 - ``callbacks``: one row per callback attempt, keyed by ``callback_id``.
 - ``imports``: one row per imported file; ``rejected_rows``: one row per rejected cell/row.
 - ``*_history``: the previous image of a row an import replaced, so a rollback can restore it.
-- ``vehicles``: derived, one row per VIN, rebuilt after every import or rollback.
+- ``vehicles``: derived, one row per VIN, brought up to date by every import or rollback.
 - ``audit_log``: one row per sign-in (or failed one), sign-out, import, rollback or list export:
   when, who, in which role, and a JSON detail. (Schema 2's ``downloads`` table moved into it.)
 
@@ -45,7 +45,7 @@ import duckdb
 from analytics.core.config import db_path, settings
 from analytics.core.errors import DatabaseDamaged, DatabaseLocked, DiskFull, UserError
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 SERVICE_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -168,6 +168,138 @@ def _unkeyed(ddl: str) -> str:
 def _history_ddl(ddl: str) -> str:
     # History rows repeat keys (one per replaced version), so no primary key there.
     return ddl.replace(" PRIMARY KEY", "").replace(" NOT NULL", "") + ",\n    replaced_by INTEGER NOT NULL"
+
+
+# One pass per VIN: the latest work order (by visit date, then order number) gives the
+# vehicle's store, plate, customer and model; the aggregates give its visits and spend. The
+# first and last mileage readings are those of the earliest and latest visits that have one
+# (ties on a day broken by order number). The last three columns are the running values that
+# let an import of new visits fold them into their vehicles without reading the history
+# (``refresh_vehicles(new_visits=True)``): the latest order's number and the first and last
+# readings with the visit that gave them.
+_VEHICLES_SQL = """
+    WITH agg AS (
+        SELECT vin,
+               arg_max(
+                   struct_pack(order_id, store, plate, customer_name, phone, model, purchase_date),
+                   (visit_date, order_id)
+               ) AS latest,
+               min(visit_date) AS first_visit,
+               max(visit_date) AS last_visit,
+               count(*) AS visits,
+               coalesce(sum(amount), 0) AS spend,
+               max(mileage_km) AS last_mileage_km,
+               min(struct_pack(visit_date, order_id, km := mileage_km)) FILTER (WHERE mileage_km IS NOT NULL)
+                   AS first_reading,
+               max(struct_pack(visit_date, order_id, km := mileage_km)) FILTER (WHERE mileage_km IS NOT NULL)
+                   AS last_reading
+        FROM {source}
+        WHERE vin IS NOT NULL {only}
+        GROUP BY vin
+    )
+"""
+_VEHICLES_ROW = """
+    SELECT vin, latest.store, latest.plate, latest.customer_name, latest.phone, latest.model,
+           latest.purchase_date, first_visit, last_visit, visits, spend, last_mileage_km,
+           -- km per day from the first and last readings, only when they move forward
+           CASE WHEN last_visit > first_visit AND last_reading.km >= first_reading.km
+                THEN (last_reading.km - first_reading.km) / date_diff('day', first_visit, last_visit)
+           END AS km_per_day,
+           latest.order_id AS latest_order_id, first_reading, last_reading
+    FROM {agg}
+"""
+_READING = "STRUCT(visit_date DATE, order_id VARCHAR, km INTEGER)"
+# The incremental form reads only the rows of the VINs to refresh: a semi-join on the VIN column
+# (inside an import's transaction it beat collecting their row ids first and fetching those).
+_ONLY_AFFECTED = "AND vin IN (SELECT vin FROM derived_affected_vins)"
+_REBUILD_SQL = _VEHICLES_SQL.format(source="service_orders", only="{only}") + _VEHICLES_ROW.format(agg="agg")
+# New visits folded into the stored running values: sums add up, first and last values are the
+# least and greatest of the stored and the new (NULL, for a vehicle not stored yet, gives way).
+# The new latest order is found by its number and joined back (an arg_max carrying the whole
+# row was five times slower).
+_FOLD_SQL = """
+    WITH agg AS (
+        SELECT vin,
+               arg_max(order_id, (visit_date, order_id)) AS latest_order_id,
+               min(visit_date) AS first_visit,
+               max(visit_date) AS last_visit,
+               count(*) AS visits,
+               coalesce(sum(amount), 0) AS spend,
+               max(mileage_km) AS last_mileage_km,
+               min(struct_pack(visit_date, order_id, km := mileage_km)) FILTER (WHERE mileage_km IS NOT NULL)
+                   AS first_reading,
+               max(struct_pack(visit_date, order_id, km := mileage_km)) FILTER (WHERE mileage_km IS NOT NULL)
+                   AS last_reading
+        FROM derived_new_visits
+        GROUP BY vin
+    ),
+    folded AS (
+        SELECT n.vin,
+               v.vin IS NULL OR (n.last_visit, n.latest_order_id) > (v.last_visit, v.latest_order_id) AS newer,
+               CASE WHEN newer THEN l.store ELSE v.store END AS store,
+               CASE WHEN newer THEN l.plate ELSE v.plate END AS plate,
+               CASE WHEN newer THEN l.customer_name ELSE v.customer_name END AS customer_name,
+               CASE WHEN newer THEN l.phone ELSE v.phone END AS phone,
+               CASE WHEN newer THEN l.model ELSE v.model END AS model,
+               CASE WHEN newer THEN l.purchase_date ELSE v.purchase_date END AS purchase_date,
+               least(v.first_visit, n.first_visit) AS first_visit,
+               greatest(v.last_visit, n.last_visit) AS last_visit,
+               coalesce(v.visits, 0) + n.visits AS visits,
+               coalesce(v.spend, 0) + n.spend AS spend,
+               greatest(v.last_mileage_km, n.last_mileage_km) AS last_mileage_km,
+               CASE WHEN newer THEN n.latest_order_id ELSE v.latest_order_id END AS latest_order_id,
+               least(v.first_reading, n.first_reading) AS first_reading,
+               greatest(v.last_reading, n.last_reading) AS last_reading
+        FROM agg AS n
+        JOIN derived_new_visits AS l ON l.order_id = n.latest_order_id
+        LEFT JOIN vehicles AS v ON v.vin = n.vin
+    )
+    SELECT vin, store, plate, customer_name, phone, model, purchase_date, first_visit, last_visit,
+           visits, spend, last_mileage_km,
+           CASE WHEN last_visit > first_visit AND last_reading.km >= first_reading.km
+                THEN (last_reading.km - first_reading.km) / date_diff('day', first_visit, last_visit)
+           END AS km_per_day,
+           latest_order_id, first_reading, last_reading
+    FROM folded
+"""
+
+
+AFFECTED_VINS = "derived_affected_vins"
+
+
+def refresh_vehicles(
+    con: duckdb.DuckDBPyConnection, *, only_affected: bool = False, new_visits: bool = False
+) -> None:
+    """Rebuild the derived ``vehicles`` table (one row per vehicle) from the canonical tables.
+
+    ``only_affected``: the caller filled the temporary table ``derived_affected_vins`` (one
+    ``vin`` column) with the VINs whose work orders changed, and only those vehicles are
+    rebuilt (an import's cost is then the file's, not the database's); the table is dropped.
+    ``new_visits``: the caller made ``derived_new_visits`` (a temporary table or view with the
+    columns of ``service_orders``) holding work orders just inserted, none replacing a stored
+    order, of vehicles not otherwise changed; they are folded into their vehicles' running
+    values without reading any history, which gives what a rebuild gives. That table or view is
+    the caller's to drop. Without either flag every vehicle is rebuilt.
+    """
+    if not (only_affected or new_visits):
+        con.execute("DELETE FROM vehicles")
+        con.execute("INSERT INTO vehicles " + _REBUILD_SQL.format(only=""))
+        return
+    # The two sets of vehicles are apart; the new visits go first, as they may be listed by
+    # leaving out the affected VINs.
+    if new_visits:
+        con.execute("CREATE OR REPLACE TEMP TABLE derived_vehicles_folded AS " + _FOLD_SQL)
+        try:
+            con.execute("DELETE FROM vehicles WHERE vin IN (SELECT vin FROM derived_vehicles_folded)")
+            con.execute("INSERT INTO vehicles SELECT * FROM derived_vehicles_folded")
+        finally:
+            con.execute("DROP TABLE IF EXISTS derived_vehicles_folded")
+    if only_affected:
+        try:
+            con.execute("DELETE FROM vehicles WHERE vin IN (SELECT vin FROM derived_affected_vins)")
+            con.execute("INSERT INTO vehicles " + _REBUILD_SQL.format(only=_ONLY_AFFECTED))
+        finally:
+            con.execute("DROP TABLE IF EXISTS derived_affected_vins")
 
 
 MIGRATIONS: dict[int, list[str]] = {
@@ -319,6 +451,16 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE audit_log_v8 RENAME TO audit_log",
         "DELETE FROM marts",
         "ALTER TABLE marts ADD COLUMN sha256 VARCHAR",
+    ],
+    # issue 21: vehicles keep the running values an import of new visits folds its rows into
+    # (the latest order's number, the first and last mileage readings with their visits), so
+    # such an import no longer rereads the history of every vehicle it touches.
+    9: [
+        "ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS latest_order_id VARCHAR",
+        f"ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS first_reading {_READING}",
+        f"ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS last_reading {_READING}",
+        "DELETE FROM vehicles",
+        "INSERT INTO vehicles " + _REBUILD_SQL.format(only=""),
     ],
 }
 
@@ -788,57 +930,3 @@ def bump_data_version(con: duckdb.DuckDBPyConnection) -> int:
         "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS VARCHAR) WHERE key = 'data_version'"
     )
     return data_version(con)
-
-
-# One pass per VIN: the latest work order (by visit date, then order number) gives the
-# vehicle's store, plate, customer and model; the aggregates give its visits and spend.
-_VEHICLES_SQL = """
-    WITH agg AS (
-        SELECT vin,
-               arg_max(
-                   struct_pack(store, plate, customer_name, phone, model, purchase_date),
-                   (visit_date, order_id)
-               ) AS latest,
-               min(visit_date) AS first_visit,
-               max(visit_date) AS last_visit,
-               count(*) AS visits,
-               coalesce(sum(amount), 0) AS spend,
-               max(mileage_km) AS last_mileage_km,
-               arg_min(mileage_km, visit_date) AS first_km,
-               arg_max(mileage_km, visit_date) AS last_km
-        FROM service_orders
-        WHERE vin IS NOT NULL {only}
-        GROUP BY vin
-    )
-    SELECT vin, latest.store, latest.plate, latest.customer_name, latest.phone, latest.model,
-           latest.purchase_date, first_visit, last_visit, visits, spend, last_mileage_km,
-           -- km per day from the first and last readings, only when they move forward
-           CASE WHEN last_visit > first_visit AND last_km >= first_km
-                THEN (last_km - first_km) / date_diff('day', first_visit, last_visit)
-           END AS km_per_day
-    FROM agg
-"""
-# The incremental form reads only the rows of the VINs to refresh: a semi-join on the VIN column
-# (inside an import's transaction it beat collecting their row ids first and fetching those).
-_ONLY_AFFECTED = "AND vin IN (SELECT vin FROM derived_affected_vins)"
-
-
-AFFECTED_VINS = "derived_affected_vins"
-
-
-def refresh_vehicles(con: duckdb.DuckDBPyConnection, *, only_affected: bool = False) -> None:
-    """Rebuild the derived ``vehicles`` table (one row per vehicle) from the canonical tables.
-
-    ``only_affected``: the caller filled the temporary table ``derived_affected_vins`` (one
-    ``vin`` column) with the VINs whose work orders changed, and only those vehicles are
-    rebuilt (an import's cost is then the file's, not the database's); the table is dropped.
-    """
-    if not only_affected:
-        con.execute("DELETE FROM vehicles")
-        con.execute("INSERT INTO vehicles " + _VEHICLES_SQL.format(only=""))
-        return
-    try:
-        con.execute("DELETE FROM vehicles WHERE vin IN (SELECT vin FROM derived_affected_vins)")
-        con.execute("INSERT INTO vehicles " + _VEHICLES_SQL.format(only=_ONLY_AFFECTED))
-    finally:
-        con.execute("DROP TABLE IF EXISTS derived_affected_vins")
