@@ -23,7 +23,7 @@ from analytics.core import formatting, i18n
 from analytics.core.config import settings
 from analytics.core.months import month_end, parse_month, shift_month
 from analytics.domain import kpi, satisfaction
-from analytics.store import queries
+from analytics.store import derived, queries
 
 BREAKDOWN_BY: tuple[str, ...] = ("advisor", "service_type", "model", "store")
 # Each KPI's numerator and denominator per row of its row-level frame (denominator None: a count),
@@ -84,7 +84,9 @@ def month_rows(
         period=period(calls["month"]), net=calls["promoter"].astype(int) - calls["detractor"].astype(int)
     )
     ends = [month_end(before), month_end(after)]
-    vehicles = queries.run(con, "kpi_vehicle_rows", {**kpi.sql_params(stores), "as_of_dates": ends})
+    vehicle_params = {**kpi.sql_params(stores), "as_of_dates": ends}
+    mart = derived.ready(con, ["vehicle_months"], vehicle_params, ends)
+    vehicles = queries.run(con, "kpi_vehicle_rows_mart" if mart else "kpi_vehicle_rows", vehicle_params)
     vehicles = vehicles.assign(
         period=period(vehicles["as_of"]),
         is_lost=vehicles["status"] == "lost",

@@ -1,0 +1,282 @@
+"""SQL marts: derived tables with a stated grain, that the KPI reads aggregate instead of recomputing.
+
+Each mart is one SQL file (``sql/mart_<name>.sql``, its grain in the first line) run over every
+month-end of the data and kept as the table ``mart_<name>``:
+
+- ``vehicle_months``: one row per (month-end, vehicle in the active base) with its status;
+- ``due_months``: one row per (month, vehicle falling due for maintenance in it) with its return.
+
+``mart_state`` records, per mart, the fingerprint of its SQL and of the settings bound to it, the
+data version it was built for and the month-ends it covers. A read uses a mart only when all three
+match the database as it reads it (``ready``); otherwise it runs the query the mart was built from,
+so a figure never depends on whether a refresh has run yet. Every figure in these marts is one
+vehicle's own (its visits, its callbacks), so an import or rollback records the VINs it touched
+(``record_changes``) and the refresh after it recomputes only those vehicles, plus every vehicle on
+the month-ends the data newly reach (``services.sql_marts``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from analytics.core.months import month_end, shift_month
+from analytics.store import db, queries
+
+# The marts, in build order; the table is named as the SQL file that builds it.
+MARTS: tuple[str, ...] = ("vehicle_months", "due_months")
+# The date column by which a mart's rows belong to a month-end, as an expression over the table.
+_AS_OF: dict[str, str] = {"vehicle_months": "as_of", "due_months": "CAST(month - 1 AS DATE)"}
+
+STATE = "mart_state"
+CHANGES = "mart_changes"
+# The VINs a refresh recomputes (a temporary table on the refreshing connection).
+REFRESH_VINS = "mart_refresh_vins"
+
+_STATE_DDL = f"""CREATE TABLE IF NOT EXISTS {STATE} (
+    name         VARCHAR PRIMARY KEY,
+    fingerprint  VARCHAR NOT NULL,
+    data_version BIGINT NOT NULL,
+    first_as_of  DATE,
+    last_as_of   DATE,
+    built_at     TIMESTAMP NOT NULL
+)"""
+# One row per (data version, VIN) an import or rollback touched, and one row with no VIN per
+# data version, so a refresh can tell that it knows every change since its mart was built.
+_CHANGES_DDL = f"CREATE TABLE IF NOT EXISTS {CHANGES} (data_version BIGINT NOT NULL, vin VARCHAR)"
+
+
+def table(name: str) -> str:
+    """Return the table (and SQL file) name of mart ``name``."""
+    if name not in MARTS:
+        raise ValueError(f"not a mart: {name!r}")
+    return f"mart_{name}"
+
+
+def build_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the bound parameters of mart ``name``'s SQL from the KPI parameters: every store."""
+    sql = queries.load(table(name))
+    return {
+        k: v for k, v in {**params, "stores": None}.items() if k in queries.parameters(sql) - {"as_of_dates"}
+    }
+
+
+def fingerprint(name: str, params: Mapping[str, Any]) -> str:
+    """Return the fingerprint of mart ``name``: its SQL (refs expanded) and the settings bound to it."""
+    digest = hashlib.sha256(queries.load(table(name)).encode())
+    digest.update(json.dumps(build_params(name, params), sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name AND NOT temporary "
+        "AND database_name = current_database()",
+        {"name": name},
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def covered_ends(con: duckdb.DuckDBPyConnection) -> list[date]:
+    """Return the month-ends the marts cover: from the one before the first data month (the due
+    dates of the first month are seen from it) to the last data month's."""
+    start = queries.run(con, "data_start", {}).iloc[0]
+    known = [v for v in (start["orders_start"], start["callbacks_start"]) if not pd.isna(v)]
+    end = queries.run(con, "data_end", {})["data_end"].iloc[0]
+    if not known or pd.isna(end):
+        return []
+    first = shift_month(min(_day(v) for v in known).replace(day=1), -1)
+    last = _day(end).replace(day=1)
+    ends = []
+    while first <= last:
+        ends.append(month_end(first))
+        first = shift_month(first, 1)
+    return ends
+
+
+def _day(value: Any) -> date:
+    return pd.Timestamp(value).date()
+
+
+def state(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    """Return ``{name: {fingerprint, data_version, first_as_of, last_as_of}}`` of the marts built."""
+    if not _has_table(con, STATE):
+        return {}
+    columns = "name, fingerprint, data_version, first_as_of, last_as_of"
+    rows = con.execute(f"SELECT {columns} FROM {STATE}").fetchall()  # noqa: S608 - constants
+    return {
+        r[0]: {"fingerprint": r[1], "data_version": r[2], "first_as_of": r[3], "last_as_of": r[4]}
+        for r in rows
+    }
+
+
+def ready(
+    con: duckdb.DuckDBPyConnection,
+    names: Sequence[str],
+    params: Mapping[str, Any],
+    as_of_dates: Sequence[date],
+) -> bool:
+    """Whether the marts ``names`` hold exactly what their SQL would give now for ``as_of_dates``: built
+    for this data version and these settings, and covering those dates (all of them month-ends)."""
+    built = state(con)
+    if not built or not all(name in built for name in names):
+        return False
+    version = db.data_version(con)
+    for name in names:
+        entry = built[name]
+        if entry["data_version"] != version or entry["fingerprint"] != fingerprint(name, params):
+            return False
+        first, last = entry["first_as_of"], entry["last_as_of"]
+        if first is None or last is None:
+            return False
+        for day in as_of_dates:
+            if not first <= day <= last or day + timedelta(days=1) != (day + timedelta(days=1)).replace(
+                day=1
+            ):
+                return False
+    return True
+
+
+def build(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    params: Mapping[str, Any],
+    ends: Sequence[date],
+    *,
+    only_vins: bool = False,
+) -> int:
+    """Insert mart ``name``'s rows for ``ends`` into its table (created when missing); return the row count.
+
+    ``only_vins``: only the vehicles in the temporary table ``mart_refresh_vins``, which the caller
+    has filled; their old rows must be gone. The mart's own SQL then runs over those vehicles' work
+    orders and callbacks alone (temporary views shadow the tables while it runs): a vehicle's figures
+    depend on nothing else, so the rows are those a run over everything would give.
+    """
+    if not ends:
+        return 0
+    target = table(name)
+    sql = queries.load(target)
+    bound = {**build_params(name, params), "as_of_dates": list(ends)}
+    if not _has_table(con, target):
+        con.execute(f"CREATE TABLE {target} AS SELECT * FROM ({sql}) WHERE false", bound)  # noqa: S608 - a mart's file
+    before = _count(con, target)
+    if not only_vins:
+        con.execute(f"INSERT INTO {target} {sql}", bound)
+        return _count(con, target) - before
+    home = con.execute("SELECT current_database()").fetchone()
+    quoted = str(home[0] if home else "memory").replace('"', '""')
+    main = f'"{quoted}".main'
+    vins = f"SELECT vin FROM {REFRESH_VINS}"  # noqa: S608 - a constant
+    shadows = {
+        "callbacks": f"SELECT c.* FROM {main}.callbacks AS c LEFT JOIN {main}.service_orders AS o "  # noqa: S608 - the database's own name
+        f"ON o.order_id = c.order_id WHERE coalesce(c.vin, o.vin) IN ({vins})",
+        # Their own orders, and the orders their callbacks name (a callback takes its order's store).
+        "service_orders": f"SELECT * FROM {main}.service_orders WHERE vin IN ({vins}) OR order_id IN "  # noqa: S608 - the database's own name
+        f"(SELECT order_id FROM {main}.callbacks WHERE vin IN ({vins}))",
+    }
+    try:
+        for shadowed, body in shadows.items():
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {shadowed} AS {body}")
+        con.execute(f"INSERT INTO {target} SELECT * FROM ({sql}) WHERE vin IN ({vins})", bound)  # noqa: S608 - a mart's file
+    finally:
+        for shadowed in shadows:
+            con.execute(f"DROP VIEW IF EXISTS temp.main.{shadowed}")
+    return _count(con, target) - before
+
+
+def _count(con: duckdb.DuckDBPyConnection, target: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {target}").fetchone()  # noqa: S608 - a mart's name
+    return int(row[0]) if row else 0
+
+
+def delete(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    *,
+    outside: tuple[date, date] | None = None,
+    only_vins: bool = False,
+) -> None:
+    """Delete mart ``name``'s rows: all of them (the table goes), those of month-ends outside ``outside`` (first, last),
+    or those of the vehicles in ``mart_refresh_vins``."""
+    target = table(name)
+    if not _has_table(con, target):
+        return
+    if outside is not None:
+        con.execute(
+            f"DELETE FROM {target} WHERE {_AS_OF[name]} NOT BETWEEN $first AND $last",  # noqa: S608 - constants
+            {"first": outside[0], "last": outside[1]},
+        )
+    elif only_vins:
+        con.execute(f"DELETE FROM {target} WHERE vin IN (SELECT vin FROM {REFRESH_VINS})")  # noqa: S608
+    else:
+        # Dropped, not emptied: a changed SQL file may give other columns.
+        con.execute(f"DROP TABLE {target}")
+
+
+def mark_built(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any], version: int, ends: Sequence[date]
+) -> None:
+    """Record that mart ``name`` holds its SQL's rows for ``ends`` at data ``version``."""
+    con.execute(_STATE_DDL)
+    con.execute(
+        f"INSERT OR REPLACE INTO {STATE} VALUES ($name, $fp, $version, $first, $last, now())",  # noqa: S608
+        {
+            "name": name,
+            "fp": fingerprint(name, params),
+            "version": version,
+            "first": min(ends) if ends else None,
+            "last": max(ends) if ends else None,
+        },
+    )
+
+
+def record_changes(
+    con: duckdb.DuckDBPyConnection, version: int, vins_sql: str, params: Mapping[str, Any]
+) -> None:
+    """Record, inside an import's or rollback's transaction, the VINs its data ``version`` touched
+    (``vins_sql`` selects a ``vin`` column), so the refresh after it recomputes only those vehicles.
+    Nothing is recorded while no mart is built (the first refresh builds everything)."""
+    if not _has_table(con, STATE):
+        return
+    con.execute(_CHANGES_DDL)
+    con.execute(f"INSERT INTO {CHANGES} VALUES ($version, NULL)", {"version": version})  # noqa: S608
+    con.execute(
+        f"INSERT INTO {CHANGES} SELECT DISTINCT $version, vin FROM ({vins_sql}) WHERE vin IS NOT NULL",  # noqa: S608
+        {**params, "version": version},
+    )
+
+
+def changed_since(con: duckdb.DuckDBPyConnection, version: int, current: int) -> bool:
+    """Fill ``mart_refresh_vins`` with the VINs changed after ``version`` up to ``current``; return False
+    when a data version in between recorded nothing (written by other means): then only a full build
+    is sure to be right."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {REFRESH_VINS} (vin VARCHAR)")
+    if current == version:
+        return True
+    if not _has_table(con, CHANGES):
+        return False
+    known = con.execute(
+        f"SELECT count(DISTINCT data_version) FROM {CHANGES} WHERE data_version > $v AND data_version <= $c",  # noqa: S608
+        {"v": version, "c": current},
+    ).fetchone()
+    if not known or int(known[0]) != current - version:
+        return False
+    con.execute(
+        f"INSERT INTO {REFRESH_VINS} SELECT DISTINCT vin FROM {CHANGES} "  # noqa: S608
+        "WHERE data_version > $v AND data_version <= $c AND vin IS NOT NULL",
+        {"v": version, "c": current},
+    )
+    return True
+
+
+def forget_changes(con: duckdb.DuckDBPyConnection, current: int) -> None:
+    """Drop the recorded changes up to data version ``current`` (the marts include them now)."""
+    if _has_table(con, CHANGES):
+        con.execute(f"DELETE FROM {CHANGES} WHERE data_version <= $c", {"c": current})  # noqa: S608
+    con.execute(f"DROP TABLE IF EXISTS {REFRESH_VINS}")
