@@ -16,6 +16,7 @@ import pytest
 
 from analytics.core.months import month_end, shift_month
 from analytics.domain import facts, kpi, overview
+from analytics.domain import satisfaction as sat
 from analytics.ingest import import_file, rollback
 from analytics.services import marts, sql_marts
 from analytics.store import db, derived, queries
@@ -54,6 +55,10 @@ def assert_marts_match(con, store_sets: list[list[str] | None]) -> None:
     """Every month-end the marts cover, every store set: each mart read equals its query run afresh."""
     ends = derived.covered_ends(con)
     assert ends and derived.ready(con, derived.MARTS, kpi.sql_params(None), ends)
+    kept = _sorted(con.execute("SELECT * FROM mart_callback_facts").df(), ["callback_id"])
+    assert len(kept)
+    fresh = queries.run(con, "callback_facts", kpi.sql_params(None))
+    pd.testing.assert_frame_equal(kept, _sorted(fresh, ["callback_id"]))
     firsts = [e.replace(day=1) for e in ends[1:]]
     as_of = sorted({month_end(m) for m in firsts} | {m - timedelta(days=1) for m in firsts})
     for stores in store_sets:
@@ -62,31 +67,49 @@ def assert_marts_match(con, store_sets: list[list[str] | None]) -> None:
         assert counts["base"].sum() > 0
         pd.testing.assert_frame_equal(counts, queries.run(con, "monthly_vehicle_counts", params))
         rows = _sorted(queries.run(con, "kpi_vehicle_rows_mart", params), ["as_of", "vin"])
-        pd.testing.assert_frame_equal(rows, _sorted(queries.run(con, "kpi_vehicle_rows", params), ["as_of", "vin"]))
+        pd.testing.assert_frame_equal(
+            rows, _sorted(queries.run(con, "kpi_vehicle_rows", params), ["as_of", "vin"])
+        )
         due = queries.run(con, "due_maintenance_mart", params)
         assert len(due)
         pd.testing.assert_frame_equal(due, queries.run(con, "due_maintenance", params))
 
 
 def assert_pages_match(con, months: list[str], store_sets: list[list[str] | None], monkeypatch) -> None:
-    """The overview (KPIs over thirteen months, the why-breakdowns) and the due list read from the marts
-    equal those computed without them."""
+    """The overview (KPIs over thirteen months, the why-breakdowns, red flags), the due list and the
+    satisfaction page's reads from the marts equal those computed without them."""
+
+    def reads(month: str, stores: list[str] | None) -> list[Any]:
+        start = shift_month(date.fromisoformat(f"{month}-01"), -11).strftime("%Y-%m")
+        return [
+            overview.overview(con, month, stores),
+            kpi.due_vehicles(con, month, stores),
+            overview.open_followups(con, month, stores),
+            sat.monthly_satisfaction(con, stores, start, month),
+            sat.dimension_scores(con, stores, start, month),
+            sat.dimension_drivers(con, stores, *sat.driver_window(month)),
+            sat.breakdown(con, "advisor", (start, month), stores),
+            sat.responses(con, stores, start, month),
+        ]
+
     for month in months:
         for stores in store_sets:
             with marts.bypassed():
-                from_marts = overview.overview(con, month, stores)
+                from_marts = reads(month, stores)
                 rows = overview.month_rows(con, month, stores)
-                due = kpi.due_vehicles(con, month, stores)
                 with monkeypatch.context() as m:
                     m.setattr(derived, "ready", lambda *a, **k: False)
-                    fresh = overview.overview(con, month, stores)
+                    fresh = reads(month, stores)
                     fresh_rows = overview.month_rows(con, month, stores)
-                    fresh_due = kpi.due_vehicles(con, month, stores)
-            assert _same(from_marts, fresh), (month, stores)
-            assert _same(due, fresh_due), (month, stores)
+            for i, (a, b) in enumerate(zip(from_marts, fresh, strict=True)):
+                assert _same(a, b), (i, month, stores)
             for name in rows:
                 keys = [c for c in rows[name].columns if c not in ("amount", "km_per_day")]
-                assert _same(_sorted(rows[name], keys), _sorted(fresh_rows[name], keys)), (name, month, stores)
+                assert _same(_sorted(rows[name], keys), _sorted(fresh_rows[name], keys)), (
+                    name,
+                    month,
+                    stores,
+                )
 
 
 @pytest.fixture(scope="module")

@@ -90,12 +90,12 @@ def monthly_counts(
     firsts = sorted({m.replace(day=1) for m in months})
     params = sql_params(stores)
     orders = queries.run(con, "monthly_order_kpis", {**params, "months": firsts})
-    calls = queries.run(con, "monthly_callback_kpis", {**params, "months": firsts})
+    calls = derived.run(con, "monthly_callback_kpis", {**params, "months": firsts})
     # Churn is counted on each month's last day, due dates from the day before it starts.
     as_of_dates = sorted({month_end(m) for m in firsts} | {m - timedelta(days=1) for m in firsts})
     # From the marts when they are current for these month-ends (store.derived), else the same rules afresh.
     mart = derived.ready(con, derived.MARTS, params, as_of_dates)
-    vehicles = queries.run(
+    vehicles = derived.run(
         con,
         "monthly_vehicle_counts_mart" if mart else "monthly_vehicle_counts",
         {**params, "months": firsts, "as_of_dates": as_of_dates},
@@ -305,7 +305,7 @@ def due_vehicles(
     first = parse_month(month)
     params = {**sql_params(stores), "as_of_dates": [first - timedelta(days=1)]}
     mart = derived.ready(con, ["due_months"], params, params["as_of_dates"])
-    frame = queries.run(con, "due_maintenance_mart" if mart else "due_maintenance", params)
+    frame = derived.run(con, "due_maintenance_mart" if mart else "due_maintenance", params)
     frame = frame.drop(columns="month")
     for col in ("last_maintenance", "purchase_date", "due_date", "returned_on"):
         frame[col] = [None if pd.isna(v) else pd.Timestamp(v).date() for v in frame[col]]

@@ -74,19 +74,19 @@ def month_rows(
     before = shift_month(after, -1)
     params = {**kpi.sql_params(stores), "start": before, "end": month_end(after)}
 
-    def period(values: Any) -> list[str]:
-        return ["after" if pd.Timestamp(v).date() >= after else "before" for v in values]
+    def period(values: Any) -> np.ndarray:
+        return np.where(pd.to_datetime(values).to_numpy() >= np.datetime64(after), "after", "before")
 
     orders = queries.run(con, "kpi_order_rows", params)
     orders = orders.assign(period=period(orders["month"]), one=1)
-    calls = queries.run(con, "kpi_callback_rows", params)
+    calls = derived.run(con, "kpi_callback_rows", params)
     calls = calls.assign(
         period=period(calls["month"]), net=calls["promoter"].astype(int) - calls["detractor"].astype(int)
     )
     ends = [month_end(before), month_end(after)]
     vehicle_params = {**kpi.sql_params(stores), "as_of_dates": ends}
     mart = derived.ready(con, ["vehicle_months"], vehicle_params, ends)
-    vehicles = queries.run(con, "kpi_vehicle_rows_mart" if mart else "kpi_vehicle_rows", vehicle_params)
+    vehicles = derived.run(con, "kpi_vehicle_rows_mart" if mart else "kpi_vehicle_rows", vehicle_params)
     vehicles = vehicles.assign(
         period=period(vehicles["as_of"]),
         is_lost=vehicles["status"] == "lost",

@@ -87,18 +87,18 @@ _DELETE_HISTORY = {
     "callback": "DELETE FROM callbacks_history WHERE replaced_by = $import_id",
 }
 
-# The vehicles whose rows an import wrote or replaced (as the tables stand after it, before a
-# rollback of it): the SQL marts recompute those (store.derived). A callback belongs to its own
-# vin, else its order's.
-_CHANGED_VINS = {
+# What an import wrote or replaced (as the tables stand after it, before a rollback of it): the SQL
+# marts recompute what depends on those vehicles, orders and callbacks (store.derived). A callback
+# belongs to its own vin, else its order's.
+_CHANGED = {
     "service": (
-        "SELECT vin FROM service_orders WHERE import_id = $import_id "
-        "UNION SELECT vin FROM service_orders_history WHERE replaced_by = $import_id"
+        "SELECT vin, order_id, NULL AS callback_id FROM service_orders WHERE import_id = $import_id "
+        "UNION ALL SELECT vin, order_id, NULL FROM service_orders_history WHERE replaced_by = $import_id"
     ),
     "callback": (
-        "SELECT coalesce(c.vin, o.vin) AS vin FROM callbacks AS c "
+        "SELECT coalesce(c.vin, o.vin) AS vin, NULL AS order_id, c.callback_id FROM callbacks AS c "
         "LEFT JOIN service_orders AS o ON o.order_id = c.order_id WHERE c.import_id = $import_id "
-        "UNION SELECT coalesce(h.vin, o.vin) FROM callbacks_history AS h "
+        "UNION ALL SELECT coalesce(h.vin, o.vin), NULL, h.callback_id FROM callbacks_history AS h "
         "LEFT JOIN service_orders AS o ON o.order_id = h.order_id WHERE h.replaced_by = $import_id"
     ),
 }
@@ -492,7 +492,7 @@ def _write(
     )
     if plan.to_insert or plan.to_update:
         version = db.bump_data_version(con)
-        derived.record_changes(con, version, _CHANGED_VINS[plan.kind], params)
+        derived.record_changes(con, version, _CHANGED[plan.kind], params)
         if plan.kind == "service":
             refresh_derived(con, only_affected=True, comments=False)
         # Comment tokens are a cache the themes read (a comment without stored tokens is segmented
@@ -668,7 +668,7 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
         )
     written_n = int(con.execute(_COUNT_WRITTEN_BY[kind], params).fetchall()[0][0])
     restored_n = int(con.execute(_COUNT_REPLACED_BY[kind], params).fetchall()[0][0])
-    con.execute("CREATE OR REPLACE TEMP TABLE rollback_changed_vins AS " + _CHANGED_VINS[kind], params)
+    con.execute("CREATE OR REPLACE TEMP TABLE rollback_changes AS " + _CHANGED[kind], params)
     con.execute(_DELETE_WRITTEN_BY[kind], params)
     con.execute(_sql(f"ingest_{TABLES[kind]}_restore"), params)
     con.execute(_DELETE_HISTORY[kind], params)
@@ -678,9 +678,9 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
     )
     if written_n or restored_n:
         version = db.bump_data_version(con)
-        derived.record_changes(con, version, "SELECT vin FROM rollback_changed_vins", {})
+        derived.record_changes(con, version, "SELECT * FROM rollback_changes", {})
         refresh_derived(con)
-    con.execute("DROP TABLE rollback_changed_vins")
+    con.execute("DROP TABLE rollback_changes")
     return {"import_id": import_id, "deleted": written_n - restored_n, "restored": restored_n}
 
 

@@ -11,6 +11,7 @@ a reader sees the marts before or after, and uses them only when they match its 
 from __future__ import annotations
 
 import time
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -35,21 +36,24 @@ def refresh(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, 
                 not full
                 and entry is not None
                 and entry["fingerprint"] == derived.fingerprint(name, params)
-                and entry["first_as_of"] is not None
+                and (name in derived.SOURCES or entry["first_as_of"] is not None)
                 and derived.changed_since(cur, entry["data_version"], version)
             )
             if entry is not None and incremental and entry["data_version"] == version:
                 out[name] = {"mode": "current", "rows": 0, "seconds": 0.0}
                 continue
             if incremental and entry is not None:
-                old = {e for e in ends if entry["first_as_of"] <= e <= entry["last_as_of"]}
-                if ends:
-                    derived.delete(cur, name, outside=(min(ends), max(ends)))
+                derived.delete(cur, name, only_changed=True)
+                if name in derived.SOURCES:
+                    rows = derived.build(cur, name, params, ends, only_changed=True)
                 else:
-                    derived.delete(cur, name)
-                derived.delete(cur, name, only_vins=True)
-                rows = derived.build(cur, name, params, sorted(old), only_vins=True)
-                rows += derived.build(cur, name, params, sorted(set(ends) - old))
+                    # Month-ends the data no longer reach go; those they newly reach come for every vehicle.
+                    old = {e for e in ends if entry["first_as_of"] <= e <= entry["last_as_of"]}
+                    derived.delete(
+                        cur, name, outside=(min(ends), max(ends)) if ends else (date.max, date.min)
+                    )
+                    rows = derived.build(cur, name, params, sorted(old), only_changed=True)
+                    rows += derived.build(cur, name, params, sorted(set(ends) - old))
                 mode = "incremental"
             else:
                 derived.delete(cur, name)

@@ -1,18 +1,20 @@
-"""SQL marts: derived tables with a stated grain, that the KPI reads aggregate instead of recomputing.
+"""SQL marts: derived tables with a stated grain, that the pages' reads aggregate instead of recomputing.
 
-Each mart is one SQL file (``sql/mart_<name>.sql``, its grain in the first line) run over every
-month-end of the data and kept as the table ``mart_<name>``:
+Each mart is one SQL file (``sql/mart_<name>.sql``, its grain in the first line) kept as the table
+``mart_<name>``:
 
+- ``callback_facts``: one row per callback attempt with its store, order, vehicle and limit; every
+  query that embeds ``callback_facts.sql`` reads the table instead while it is current (``run``);
 - ``vehicle_months``: one row per (month-end, vehicle in the active base) with its status;
 - ``due_months``: one row per (month, vehicle falling due for maintenance in it) with its return.
 
-``mart_state`` records, per mart, the fingerprint of its SQL and of the settings bound to it, the
-data version it was built for and the month-ends it covers. A read uses a mart only when all three
-match the database as it reads it (``ready``); otherwise it runs the query the mart was built from,
-so a figure never depends on whether a refresh has run yet. Every figure in these marts is one
-vehicle's own (its visits, its callbacks), so an import or rollback records the VINs it touched
-(``record_changes``) and the refresh after it recomputes only those vehicles, plus every vehicle on
-the month-ends the data newly reach (``services.sql_marts``).
+The last two are run over every month-end of the data. ``mart_state`` records, per mart, the
+fingerprint of its SQL and of the settings bound to it, the data version it was built for and the
+month-ends it covers. A read uses a mart only when all of these match the database as it reads it
+(``ready``); otherwise it runs the query the mart was built from, so a figure never depends on
+whether a refresh has run yet. An import or rollback records the vehicles, orders and callbacks it
+wrote or replaced (``record_changes``); the refresh after it recomputes the rows that depend on
+them, plus every vehicle on the month-ends the data newly reach (``services.sql_marts``).
 """
 
 from __future__ import annotations
@@ -30,14 +32,18 @@ from analytics.core.months import month_end, shift_month
 from analytics.store import db, queries
 
 # The marts, in build order; the table is named as the SQL file that builds it.
-MARTS: tuple[str, ...] = ("vehicle_months", "due_months")
-# The date column by which a mart's rows belong to a month-end, as an expression over the table.
+MARTS: tuple[str, ...] = ("callback_facts", "vehicle_months", "due_months")
+# The marts kept per month-end: the date column by which a row belongs to one, over the table.
 _AS_OF: dict[str, str] = {"vehicle_months": "as_of", "due_months": "CAST(month - 1 AS DATE)"}
+# The marts any query embedding their source reads instead (``run``).
+SOURCES: frozenset[str] = frozenset({"callback_facts"})
 
 STATE = "mart_state"
 CHANGES = "mart_changes"
-# The VINs a refresh recomputes (a temporary table on the refreshing connection).
+# What a refresh recomputes (temporary tables on the refreshing connection).
 REFRESH_VINS = "mart_refresh_vins"
+REFRESH_ORDERS = "mart_refresh_orders"
+REFRESH_CALLBACKS = "mart_refresh_callbacks"
 
 _STATE_DDL = f"""CREATE TABLE IF NOT EXISTS {STATE} (
     name         VARCHAR PRIMARY KEY,
@@ -47,9 +53,15 @@ _STATE_DDL = f"""CREATE TABLE IF NOT EXISTS {STATE} (
     last_as_of   DATE,
     built_at     TIMESTAMP NOT NULL
 )"""
-# One row per (data version, VIN) an import or rollback touched, and one row with no VIN per
-# data version, so a refresh can tell that it knows every change since its mart was built.
-_CHANGES_DDL = f"CREATE TABLE IF NOT EXISTS {CHANGES} (data_version BIGINT NOT NULL, vin VARCHAR)"
+# One row per vehicle, order or callback an import or rollback wrote or replaced, by data version,
+# and one row naming nothing per data version, so a refresh can tell that it knows every change
+# since its mart was built.
+_CHANGES_DDL = f"""CREATE TABLE IF NOT EXISTS {CHANGES} (
+    data_version BIGINT NOT NULL,
+    vin          VARCHAR,
+    order_id     VARCHAR,
+    callback_id  VARCHAR
+)"""
 
 
 def table(name: str) -> str:
@@ -59,18 +71,24 @@ def table(name: str) -> str:
     return f"mart_{name}"
 
 
-def build_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the bound parameters of mart ``name``'s SQL from the KPI parameters: every store."""
-    sql = queries.load(table(name))
-    return {
-        k: v for k, v in {**params, "stores": None}.items() if k in queries.parameters(sql) - {"as_of_dates"}
-    }
+def build_params(name: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Return the bound parameters of mart ``name``'s SQL from the KPI parameters (every store), or
+    None when ``params`` lack one."""
+    used = queries.parameters(queries.load(table(name)))
+    wanted = used - {"as_of_dates", "stores"}
+    if not wanted <= params.keys():
+        return None
+    return {k: params[k] for k in sorted(wanted)} | ({"stores": None} if "stores" in used else {})
 
 
-def fingerprint(name: str, params: Mapping[str, Any]) -> str:
-    """Return the fingerprint of mart ``name``: its SQL (refs expanded) and the settings bound to it."""
+def fingerprint(name: str, params: Mapping[str, Any]) -> str | None:
+    """Return the fingerprint of mart ``name``: its SQL (refs expanded) and the settings bound to it
+    (None when ``params`` lack one of them)."""
+    bound = build_params(name, params)
+    if bound is None:
+        return None
     digest = hashlib.sha256(queries.load(table(name)).encode())
-    digest.update(json.dumps(build_params(name, params), sort_keys=True, default=str).encode())
+    digest.update(json.dumps(bound, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
 
 
@@ -132,6 +150,8 @@ def ready(
         entry = built[name]
         if entry["data_version"] != version or entry["fingerprint"] != fingerprint(name, params):
             return False
+        if name not in _AS_OF:
+            continue
         first, last = entry["first_as_of"], entry["last_as_of"]
         if first is None or last is None:
             return False
@@ -143,47 +163,72 @@ def ready(
     return True
 
 
+def run(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run a named query as ``queries.run`` does, reading the marts of the queries it embeds (``SOURCES``)
+    that are current for ``params``: the same rows, without recomputing them."""
+    embedded = SOURCES & queries.refs(name)
+    current = frozenset(m for m in embedded if ready(con, [m], params, []))
+    return queries.run(con, name, params, current)
+
+
+def _home(con: duckdb.DuckDBPyConnection) -> str:
+    row = con.execute("SELECT current_database()").fetchone()
+    quoted = str(row[0] if row else "memory").replace('"', '""')
+    return f'"{quoted}".main'
+
+
+def _shadows(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
+    """Return the temporary views that make mart ``name``'s SQL see only what a refresh recomputes."""
+    main = _home(con)
+    vins = f"SELECT vin FROM {REFRESH_VINS}"  # noqa: S608 - a constant
+    linked = f"SELECT c.* FROM {main}.callbacks AS c LEFT JOIN {main}.service_orders AS o ON o.order_id = c.order_id"  # noqa: S608 - the database's own name
+    if name == "callback_facts":
+        # The callbacks changed, those naming a changed order, those of a changed vehicle.
+        return {
+            "callbacks": f"{linked} WHERE c.callback_id IN (SELECT callback_id FROM {REFRESH_CALLBACKS}) "  # noqa: S608 - constants
+            f"OR c.order_id IN (SELECT order_id FROM {REFRESH_ORDERS}) OR coalesce(c.vin, o.vin) IN ({vins})"
+        }
+    return {
+        "callbacks": f"{linked} WHERE coalesce(c.vin, o.vin) IN ({vins})",
+        # Their own orders, and the orders their callbacks name (a callback takes its order's store).
+        "service_orders": f"SELECT * FROM {main}.service_orders WHERE vin IN ({vins}) OR order_id IN "  # noqa: S608 - the database's own name
+        f"(SELECT order_id FROM {main}.callbacks WHERE vin IN ({vins}))",
+    }
+
+
 def build(
     con: duckdb.DuckDBPyConnection,
     name: str,
     params: Mapping[str, Any],
     ends: Sequence[date],
     *,
-    only_vins: bool = False,
+    only_changed: bool = False,
 ) -> int:
-    """Insert mart ``name``'s rows for ``ends`` into its table (created when missing); return the row count.
+    """Insert mart ``name``'s rows (for ``ends``, when it is kept per month-end) into its table, created
+    when missing; return the row count.
 
-    ``only_vins``: only the vehicles in the temporary table ``mart_refresh_vins``, which the caller
-    has filled; their old rows must be gone. The mart's own SQL then runs over those vehicles' work
-    orders and callbacks alone (temporary views shadow the tables while it runs): a vehicle's figures
-    depend on nothing else, so the rows are those a run over everything would give.
+    ``only_changed``: only the rows that depend on what ``changed_since`` found, whose old rows must
+    be gone (``delete``). The mart's own SQL then runs over those vehicles' (or callbacks') rows alone,
+    temporary views shadowing the tables while it runs: a row depends on nothing else, so the rows
+    are those a run over everything would give.
     """
-    if not ends:
+    if name in _AS_OF and not ends:
         return 0
     target = table(name)
     sql = queries.load(target)
-    bound = {**build_params(name, params), "as_of_dates": list(ends)}
+    bound = {**(build_params(name, params) or {}), **({"as_of_dates": list(ends)} if name in _AS_OF else {})}
     if not _has_table(con, target):
         con.execute(f"CREATE TABLE {target} AS SELECT * FROM ({sql}) WHERE false", bound)  # noqa: S608 - a mart's file
     before = _count(con, target)
-    if not only_vins:
+    if not only_changed:
         con.execute(f"INSERT INTO {target} {sql}", bound)
         return _count(con, target) - before
-    home = con.execute("SELECT current_database()").fetchone()
-    quoted = str(home[0] if home else "memory").replace('"', '""')
-    main = f'"{quoted}".main'
-    vins = f"SELECT vin FROM {REFRESH_VINS}"  # noqa: S608 - a constant
-    shadows = {
-        "callbacks": f"SELECT c.* FROM {main}.callbacks AS c LEFT JOIN {main}.service_orders AS o "  # noqa: S608 - the database's own name
-        f"ON o.order_id = c.order_id WHERE coalesce(c.vin, o.vin) IN ({vins})",
-        # Their own orders, and the orders their callbacks name (a callback takes its order's store).
-        "service_orders": f"SELECT * FROM {main}.service_orders WHERE vin IN ({vins}) OR order_id IN "  # noqa: S608 - the database's own name
-        f"(SELECT order_id FROM {main}.callbacks WHERE vin IN ({vins}))",
-    }
+    shadows = _shadows(con, name)
+    keep = "" if name in SOURCES else f" WHERE vin IN (SELECT vin FROM {REFRESH_VINS})"  # noqa: S608 - a constant
     try:
         for shadowed, body in shadows.items():
             con.execute(f"CREATE OR REPLACE TEMP VIEW {shadowed} AS {body}")
-        con.execute(f"INSERT INTO {target} SELECT * FROM ({sql}) WHERE vin IN ({vins})", bound)  # noqa: S608 - a mart's file
+        con.execute(f"INSERT INTO {target} SELECT * FROM ({sql}){keep}", bound)  # noqa: S608 - a mart's file
     finally:
         for shadowed in shadows:
             con.execute(f"DROP VIEW IF EXISTS temp.main.{shadowed}")
@@ -200,20 +245,27 @@ def delete(
     name: str,
     *,
     outside: tuple[date, date] | None = None,
-    only_vins: bool = False,
+    only_changed: bool = False,
 ) -> None:
-    """Delete mart ``name``'s rows: all of them (the table goes), those of month-ends outside ``outside`` (first, last),
-    or those of the vehicles in ``mart_refresh_vins``."""
+    """Delete mart ``name``'s rows: all of them (the table goes), those of month-ends outside
+    ``outside`` (first, last), or those that depend on what ``changed_since`` found."""
     target = table(name)
     if not _has_table(con, target):
         return
     if outside is not None:
-        con.execute(
-            f"DELETE FROM {target} WHERE {_AS_OF[name]} NOT BETWEEN $first AND $last",  # noqa: S608 - constants
-            {"first": outside[0], "last": outside[1]},
-        )
-    elif only_vins:
-        con.execute(f"DELETE FROM {target} WHERE vin IN (SELECT vin FROM {REFRESH_VINS})")  # noqa: S608
+        if name in _AS_OF:
+            con.execute(
+                f"DELETE FROM {target} WHERE {_AS_OF[name]} NOT BETWEEN $first AND $last",  # noqa: S608 - constants
+                {"first": outside[0], "last": outside[1]},
+            )
+    elif only_changed:
+        where = f"vin IN (SELECT vin FROM {REFRESH_VINS})"  # noqa: S608 - a constant
+        if name in SOURCES:
+            where += (
+                f" OR callback_id IN (SELECT callback_id FROM {REFRESH_CALLBACKS})"  # noqa: S608 - constants
+                f" OR order_id IN (SELECT order_id FROM {REFRESH_ORDERS})"
+            )
+        con.execute(f"DELETE FROM {target} WHERE {where}")  # noqa: S608 - constants
     else:
         # Dropped, not emptied: a changed SQL file may give other columns.
         con.execute(f"DROP TABLE {target}")
@@ -222,56 +274,65 @@ def delete(
 def mark_built(
     con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any], version: int, ends: Sequence[date]
 ) -> None:
-    """Record that mart ``name`` holds its SQL's rows for ``ends`` at data ``version``."""
+    """Record that mart ``name`` holds its SQL's rows (for ``ends``) at data ``version``."""
     con.execute(_STATE_DDL)
+    dated = name in _AS_OF and bool(ends)
     con.execute(
         f"INSERT OR REPLACE INTO {STATE} VALUES ($name, $fp, $version, $first, $last, now())",  # noqa: S608
         {
             "name": name,
             "fp": fingerprint(name, params),
             "version": version,
-            "first": min(ends) if ends else None,
-            "last": max(ends) if ends else None,
+            "first": min(ends) if dated else None,
+            "last": max(ends) if dated else None,
         },
     )
 
 
 def record_changes(
-    con: duckdb.DuckDBPyConnection, version: int, vins_sql: str, params: Mapping[str, Any]
+    con: duckdb.DuckDBPyConnection, version: int, changes_sql: str, params: Mapping[str, Any]
 ) -> None:
-    """Record, inside an import's or rollback's transaction, the VINs its data ``version`` touched
-    (``vins_sql`` selects a ``vin`` column), so the refresh after it recomputes only those vehicles.
-    Nothing is recorded while no mart is built (the first refresh builds everything)."""
+    """Record, inside an import's or rollback's transaction, what its data ``version`` wrote or replaced
+    (``changes_sql`` selects ``vin``, ``order_id`` and ``callback_id`` columns), so the refresh after
+    it recomputes only what depends on those. Nothing is recorded while no mart is built (the first
+    refresh builds everything)."""
     if not _has_table(con, STATE):
         return
     con.execute(_CHANGES_DDL)
-    con.execute(f"INSERT INTO {CHANGES} VALUES ($version, NULL)", {"version": version})  # noqa: S608
+    con.execute(f"INSERT INTO {CHANGES} VALUES ($version, NULL, NULL, NULL)", {"version": version})  # noqa: S608
     con.execute(
-        f"INSERT INTO {CHANGES} SELECT DISTINCT $version, vin FROM ({vins_sql}) WHERE vin IS NOT NULL",  # noqa: S608
+        f"INSERT INTO {CHANGES} SELECT DISTINCT $version, vin, order_id, callback_id FROM ({changes_sql}) "  # noqa: S608
+        "WHERE vin IS NOT NULL OR order_id IS NOT NULL OR callback_id IS NOT NULL",
         {**params, "version": version},
     )
 
 
+_REFRESH_TABLES = ((REFRESH_VINS, "vin"), (REFRESH_ORDERS, "order_id"), (REFRESH_CALLBACKS, "callback_id"))
+
+
 def changed_since(con: duckdb.DuckDBPyConnection, version: int, current: int) -> bool:
-    """Fill ``mart_refresh_vins`` with the VINs changed after ``version`` up to ``current``; return False
-    when a data version in between recorded nothing (written by other means): then only a full build
-    is sure to be right."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {REFRESH_VINS} (vin VARCHAR)")
+    """Fill ``mart_refresh_vins``, ``mart_refresh_orders`` and ``mart_refresh_callbacks`` with what changed
+    after ``version`` up to ``current``; return False when a data version in between recorded nothing
+    (data written by other means): then only a full build is sure to be right."""
+    for name, column in _REFRESH_TABLES:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({column} VARCHAR)")
     if current == version:
         return True
     if not _has_table(con, CHANGES):
         return False
+    span = {"v": version, "c": current}
     known = con.execute(
         f"SELECT count(DISTINCT data_version) FROM {CHANGES} WHERE data_version > $v AND data_version <= $c",  # noqa: S608
-        {"v": version, "c": current},
+        span,
     ).fetchone()
     if not known or int(known[0]) != current - version:
         return False
-    con.execute(
-        f"INSERT INTO {REFRESH_VINS} SELECT DISTINCT vin FROM {CHANGES} "  # noqa: S608
-        "WHERE data_version > $v AND data_version <= $c AND vin IS NOT NULL",
-        {"v": version, "c": current},
-    )
+    for name, column in _REFRESH_TABLES:
+        con.execute(
+            f"INSERT INTO {name} SELECT DISTINCT {column} FROM {CHANGES} "  # noqa: S608 - constants
+            f"WHERE data_version > $v AND data_version <= $c AND {column} IS NOT NULL",
+            span,
+        )
     return True
 
 
@@ -279,4 +340,5 @@ def forget_changes(con: duckdb.DuckDBPyConnection, current: int) -> None:
     """Drop the recorded changes up to data version ``current`` (the marts include them now)."""
     if _has_table(con, CHANGES):
         con.execute(f"DELETE FROM {CHANGES} WHERE data_version <= $c", {"c": current})  # noqa: S608
-    con.execute(f"DROP TABLE IF EXISTS {REFRESH_VINS}")
+    for name, _column in _REFRESH_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
