@@ -201,6 +201,18 @@ def test_a_changed_mart_or_data_written_by_other_means_is_built_in_full(demo_db,
     assert not derived.ready(con, ["vehicle_months"], params, ends)
     assert {entry["mode"] for entry in sql_marts.refresh(con).values()} == {"full"}
     assert_marts_match(con, [None])
+    # A mart table gone is never read, and built again.
+    con.execute("DROP TABLE mart_callback_facts")
+    assert not derived.ready(con, ["callback_facts"], params, [])
+    assert len(
+        satisfaction_rows := derived.run(
+            con, "survey_responses", {**params, "start": ends[0], "end": ends[-1]}
+        )
+    )
+    assert sql_marts.refresh(con)["callback_facts"]["mode"] == "full"
+    assert derived.run(con, "survey_responses", {**params, "start": ends[0], "end": ends[-1]}).equals(
+        satisfaction_rows
+    )
     # A settings change is a changed fingerprint too.
     other = {**params, "lost_days": params["lost_days"] + 1}
     assert derived.fingerprint("vehicle_months", other) != derived.fingerprint("vehicle_months", params)
@@ -220,4 +232,42 @@ def test_a_month_end_the_marts_do_not_cover_is_computed_by_the_queries(demo_db, 
     later_month = shift_month(ends[-1].replace(day=1), 1)
     counts = kpi.monthly_counts(con, [later_month])
     assert int(counts["base"].iloc[0]) > 0
+    con.close()
+
+
+def test_the_why_breakdowns_of_summed_segments_equal_those_of_one_row_per_callback_and_vehicle(demo_db):
+    con = db.connect(demo_db, read_only=True)
+    month = facts.available_months(con)[-3]
+    after = date.fromisoformat(f"{month}-01")
+    before = shift_month(after, -1)
+    summed = overview.month_rows(con, month, None)
+
+    def period(values):
+        return ["after" if pd.Timestamp(v).date() >= after else "before" for v in values]
+
+    params = {**kpi.sql_params(None), "start": before, "end": month_end(after)}
+    calls = queries.run(con, "kpi_callback_rows", params)
+    calls = calls.assign(
+        period=period(calls["month"]),
+        one=1,
+        net=calls["promoter"].astype(int) - calls["detractor"].astype(int),
+    )
+    vehicles = queries.run(
+        con, "kpi_vehicle_rows", {**params, "as_of_dates": [month_end(before), month_end(after)]}
+    )
+    vehicles = vehicles.assign(
+        period=period(vehicles["as_of"]),
+        one=1,
+        is_lost=vehicles["status"] == "lost",
+        is_at_risk=vehicles["status"] == "at_risk",
+    )
+    rows = {**summed, "callbacks": calls, "vehicles": vehicles}
+    assert len(summed["vehicles"]) < len(vehicles) and len(summed["callbacks"]) < len(calls)
+    compared = 0
+    for name in kpi.KPI_NAMES:
+        for by in overview.BREAKDOWN_BY:
+            a, b = overview.breakdown(summed, name, by), overview.breakdown(rows, name, by)
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+            compared += len(a)
+    assert compared > 50
     con.close()

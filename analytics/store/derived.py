@@ -123,11 +123,15 @@ def _day(value: Any) -> date:
 
 
 def state(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
-    """Return ``{name: {fingerprint, data_version, first_as_of, last_as_of}}`` of the marts built."""
+    """Return ``{name: {fingerprint, data_version, first_as_of, last_as_of}}`` of the marts built (whose
+    table is there)."""
     if not _has_table(con, STATE):
         return {}
     columns = "name, fingerprint, data_version, first_as_of, last_as_of"
-    rows = con.execute(f"SELECT {columns} FROM {STATE}").fetchall()  # noqa: S608 - constants
+    rows = con.execute(
+        f"SELECT {columns} FROM {STATE} WHERE 'mart_' || name IN "  # noqa: S608 - constants
+        "(SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary)"
+    ).fetchall()
     return {
         r[0]: {"fingerprint": r[1], "data_version": r[2], "first_as_of": r[3], "last_as_of": r[4]}
         for r in rows
