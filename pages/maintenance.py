@@ -36,6 +36,8 @@ if shot.model is None:
 model = shot.model
 scores = shot.scores
 st.caption(t("maintenance.intro_month", n=f"{len(scores):,}", as_of=as_of))
+if model.as_of > shot.as_of:
+    st.caption(t("maintenance.hindsight", trained=model.as_of.isoformat(), as_of=as_of))
 
 outlook = maintenance.outlook(scores, f.stores)
 tiles = st.columns(4)

@@ -20,7 +20,9 @@ class Chart:
 
     @property
     def title(self) -> str:
-        return str((self.spec.get("title") or {}).get("text") or "")
+        text = (self.spec.get("title") or {}).get("text") or ""
+        # A long title is an expression breaking it on narrow screens; the description holds it whole.
+        return str(self.spec.get("description", "") if isinstance(text, dict) else text)
 
     def marks(self) -> list[str]:
         """Each layer's mark ("line", "point", "bar", "rect", ...)."""

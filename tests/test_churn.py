@@ -368,6 +368,7 @@ def test_cli_json_prints_integer_counts_and_the_backtest(edges, tmp_path, capsys
         "active": 4,
     }
     assert payload["backtest"]["available"] is False and payload["backtest"]["reason"]
+    assert payload["model_as_of"] in (None, "2026-10-31")  # the newest month: no later model to rank it
     assert len(payload["top"]) == 2
 
 

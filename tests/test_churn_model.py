@@ -173,3 +173,18 @@ def test_a_kept_snapshot_carries_the_model_card_and_reads_back_without_scikit_le
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == [str(len(shot.vehicles)), str(shot.model.n_train), "False"]
+
+
+def test_an_earlier_month_end_is_listed_at_its_date_by_the_data_versions_model(planted, monkeypatch):
+    trainings: list[date] = []
+    real_fit = churn_model.fit
+    monkeypatch.setattr(
+        churn_model, "fit", lambda con, as_of, *a: trainings.append(as_of) or real_fit(con, as_of, *a)
+    )
+    opened = churn.facts.model_as_of(planted, date(2026, 10, 31))
+    earlier = churn.snapshot(planted, date(2026, 4, 30))
+    assert trainings == [opened] and opened >= date(2026, 10, 31)  # not trained at 2026-04-30
+    assert earlier.model is not None and earlier.model.as_of == opened and earlier.as_of == date(2026, 4, 30)
+    # the list is the base on 2026-04-30 (the statuses the KPI counts then), ranked by that model
+    assert earlier.counts() == churn.status_counts(planted, date(2026, 4, 30))
+    assert earlier.vehicles["churn_probability"].notna().all()

@@ -15,7 +15,7 @@ import pytest
 from analytics import cli
 from analytics.core.config import settings
 from analytics.core.errors import UserError
-from analytics.domain import maintenance, schedule
+from analytics.domain import facts, maintenance, schedule
 from analytics.domain.maintenance import features
 from analytics.domain.maintenance import model as maint_model
 from analytics.services import marts
@@ -273,6 +273,36 @@ def test_scoring_before_the_training_date_is_refused(store_db, fitted):
     with pytest.raises(UserError, match="trained on data up to 2025-06-30"):
         maintenance.score(con, fitted, D(2025, 1, 1))
     con.close()
+
+
+def test_an_earlier_month_is_scored_at_its_end_by_the_data_versions_model_trained_once(
+    store_db, monkeypatch, tmp_path
+):
+    from analytics.domain.maintenance import persistence
+
+    trainings: list[dt.date] = []
+    real_fit = persistence.fit
+    monkeypatch.setattr(
+        persistence, "fit", lambda con, as_of, **kw: trainings.append(as_of) or real_fit(con, as_of, **kw)
+    )
+    copy = tmp_path / "store.duckdb"
+    shutil.copy(store_db, copy)
+    con = db.connect(copy)  # the saved model's checksum is written beside the data
+    trained = facts.model_as_of(con, AS_OF)
+    latest = facts.model_as_of(con, trained)
+    earlier = maintenance.snapshot(con, AS_OF)
+    opened = maintenance.snapshot(con, latest)
+    base = con.execute(
+        "SELECT count(DISTINCT vin) FROM service_orders WHERE visit_date > DATE '2025-06-30' - 730"
+        " AND visit_date <= DATE '2025-06-30'"
+    ).fetchall()[0][0]
+    con.close()
+    assert AS_OF < trained == latest  # the data go on after AS_OF: the pages open on a later month
+    assert trainings == [trained]  # one model for both months
+    assert earlier.model is not None and earlier.model.as_of == trained and earlier.as_of == AS_OF
+    assert opened.model is not None and opened.model.as_of == trained
+    assert len(earlier.scores) == base  # the base on AS_OF, not on the training date
+    assert not earlier.scores.equals(opened.scores)
 
 
 def test_invitation_list_filters_and_ranks():
@@ -565,6 +595,7 @@ def test_the_kept_snapshot_opens_in_a_fresh_process_without_scikit_learn(store_d
     shutil.copy(store_db, copy)
     con = db.connect(copy)
     shot = marts.cached(con, marts.call_of(maintenance.snapshot, AS_OF), keep=True, as_is=True)
+    trained = facts.model_as_of(con, AS_OF)
     con.close()
     assert shot.model is not None and shot.model.fitted is None and len(shot.scores) > 200
     script = (
@@ -581,7 +612,7 @@ def test_the_kept_snapshot_opens_in_a_fresh_process_without_scikit_learn(store_d
     out = subprocess.run(
         [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300, check=True
     )
-    assert out.stdout.split() == [str(len(shot.scores)), "True", "2025-06-30", "False"], out.stderr
+    assert out.stdout.split() == [str(len(shot.scores)), "True", trained.isoformat(), "False"], out.stderr
 
 
 def test_training_survives_columns_with_no_value_and_a_tiny_store(tmp_path):

@@ -179,3 +179,29 @@ def test_data_text_is_shown_as_written_not_as_html():
     fig = go.Figure(go.Bar(x=[1], y=["<a href='x'>Wang</a>"], orientation="h", name="<b>n</b>"))
     spec = vega.from_plotly(fig)
     assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == ["<a href='x'>Wang</a>"]
+
+
+def test_labels_of_several_lines_above_a_heatmap_grow_upwards_and_are_one_line_when_slanted():
+    fig = go.Figure(
+        go.Heatmap(z=[[1, 2, 3]], x=["price", "long<br>name", "three<br>line<br>label"], y=["Wang"])
+    )
+    fig.update_layout(xaxis={"side": "top"})
+    axis = _valid(vega.from_plotly(fig))["layer"][0]["encoding"]["x"]["axis"]
+    # every label padded to three lines (blank ones first), lifted by two lines
+    assert f"{vega.NARROW_PX} ? join(split(datum.label" in axis["labelExpr"]
+    assert "slice('\\n\\n', 0, 3 - length(split(datum.label, '\\n')))" in axis["labelExpr"]
+    assert axis["labelPadding"] == {"expr": f"width < {vega.NARROW_PX} ? 2 : {2 * vega.LABEL_LINE_PX + 2}"}
+    below = go.Figure(go.Heatmap(z=[[1, 2]], x=["a<br>b", "c"], y=["Wang"]))
+    assert "labelPadding" not in _valid(vega.from_plotly(below))["layer"][0]["encoding"]["x"]["axis"]
+
+
+def test_a_long_title_breaks_before_its_period_where_the_chart_is_narrower_than_the_title():
+    fig = go.Figure(go.Bar(x=["a"], y=[1]))
+    fig.update_layout(title={"text": "主要主题各月占比（2026年4月 至 2026年10月）"})
+    text = _valid(vega.from_plotly(fig, subtitle="source"))["title"]["text"]
+    assert text["expr"].startswith(
+        f"width < {vega._text_width('主要主题各月占比（2026年4月 至 2026年10月）', 17)} ? "
+    )
+    assert "['主要主题各月占比', '（2026年4月 至 2026年10月）']" in text["expr"]
+    fig.update_layout(title={"text": "Share by month"})
+    assert _valid(vega.from_plotly(fig))["title"]["text"] == "Share by month"

@@ -34,6 +34,9 @@ DEFAULT_HEIGHT = 450  # plotly's default figure height
 FACET_WIDTH = 300  # one panel of a chart split into panels side by side
 LEGEND_COLUMNS = 4  # legend entries a row when the figure does not say
 LABEL_LIMIT = 300  # pixels of an axis label before it is cut with an ellipsis
+LABEL_LINE_PX = 13  # a line of an axis label of several lines
+TITLE_SIZE = 17  # pixels of a chart title's font
+MIN_TITLE_WIDTH = 300  # a title this wide fits any screen on one line
 LEGEND_ROW_PX = 340  # a legend row fits a phone (390 px less the page's margins)
 LEGEND_SYMBOL_PX = 30  # a legend entry's symbol and the gap after it
 NARROW_PX = 480  # below this plot width, category labels under (or over) the x axis are slanted
@@ -254,6 +257,19 @@ def _channel(
         # Level on a desktop, as plotly draws them; slanted when the plot is as narrow as a phone's.
         level = axis.get("tickangle") or 0
         spec["labelAngle"] = {"expr": f"width < {NARROW_PX} ? -45 : {level}"}
+        lines = max((str(v).count("\n") + 1 for v in scale.get("domain", [])), default=1)
+        if spec.get("orient") == "top" and lines > 1:
+            # Vega sets a label's first line on the baseline and the others below it, into the
+            # cells: above the plot every label gets as many lines (blank ones first), lifted by
+            # all but one of them.
+            blanks = "\\n" * (lines - 1)
+            # Slanted on a phone, a label is one line (lines of neighbouring slanted labels cross).
+            spec["labelExpr"] = (
+                f"width < {NARROW_PX} ? join(split(datum.label, '\\n'), ' ') : "
+                f"split(slice('{blanks}', 0, {lines} - length(split(datum.label, '\\n'))) + datum.label, '\\n')"
+            )
+            spec["labelLineHeight"] = LABEL_LINE_PX
+            spec["labelPadding"] = {"expr": f"width < {NARROW_PX} ? 2 : {LABEL_LINE_PX * (lines - 1) + 2}"}
     elif axis.get("tickangle") is not None:
         spec["labelAngle"] = axis["tickangle"]
     if axis.get("showticklabels") is False:
@@ -717,7 +733,11 @@ def from_plotly(fig: go.Figure, *, subtitle: str | None = None, font: str | None
     spec: dict[str, Any] = {"$schema": SCHEMA}
     title = _title_text(layout.get("title"))
     if title or subtitle:
-        spec["title"] = {"text": title or "", "anchor": "start", "subtitle": subtitle or ""}
+        text: str | dict[str, str] = title or ""
+        if title and len(state.panels) <= 1:  # a faceted chart has no width of its own to test
+            text = _fitted_title(title)
+        spec["title"] = {"text": text, "anchor": "start", "subtitle": subtitle or ""}
+        spec["description"] = title or ""  # the title as one text, for screen readers
     config: dict[str, Any] = {
         "view": {"stroke": None},
         "axis": {
@@ -730,7 +750,12 @@ def from_plotly(fig: go.Figure, *, subtitle: str | None = None, font: str | None
             "titleColor": "#444",
         },
         "axisX": {"grid": False},
-        "title": {"fontSize": 17, "fontWeight": "normal", "subtitleFontSize": 10, "subtitleColor": "#888"},
+        "title": {
+            "fontSize": TITLE_SIZE,
+            "fontWeight": "normal",
+            "subtitleFontSize": 10,
+            "subtitleColor": "#888",
+        },
         "legend": {"labelFontSize": 12, "symbolSize": 80},
     }
     if font:
@@ -754,6 +779,23 @@ def from_plotly(fig: go.Figure, *, subtitle: str | None = None, font: str | None
         spec["layer"] = state.layers
         spec["height"] = height
     return spec
+
+
+def _fitted_title(title: str) -> str | dict[str, str]:
+    """The title on one line where it fits the chart's width, else on two (a phone's width cuts a
+    long title off with "…"): broken before its period in brackets, or at the space or character
+    nearest its middle."""
+    needed = _text_width(title, TITLE_SIZE)
+    if needed <= MIN_TITLE_WIDTH:
+        return title
+    cut = next((i for i, c in enumerate(title) if c in "（(" and i > 0), None)
+    if cut is None:
+        spaces = [i for i, c in enumerate(title) if c == " "]
+        middle = len(title) // 2
+        cut = min(spaces, key=lambda i: abs(i - middle)) if spaces else middle
+    first, second = title[:cut].rstrip(), title[cut:].lstrip()
+    lines = f"['{_quote(first)}', '{_quote(second)}']"
+    return {"expr": f"width < {needed} ? {lines} : '{_quote(title)}'"}
 
 
 def _panel_expr(titles: Mapping[str, str]) -> str:

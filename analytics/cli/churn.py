@@ -55,6 +55,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         payload = {
             "as_of": args.as_of.isoformat(),
+            # the model ranking the list: this data version's, trained at the month the pages open on
+            "model_as_of": shot.model.as_of.isoformat() if shot.model is not None else None,
             **{k: counts[k] for k in ("base", "lost", "at_risk", "active")},
             "backtest": backtest,
             "top": json.loads(top.to_json(orient="records", force_ascii=False)),
@@ -67,6 +69,11 @@ def _run(args: argparse.Namespace) -> int:
         f"as of {args.as_of}: base {counts['base']:,}, lost {counts['lost']:,}, "
         f"at risk {counts['at_risk']:,}, active {counts['active']:,}"
     )
+    if shot.model is not None and shot.model.as_of > args.as_of:
+        print(
+            f"ranked by this data version's model, trained on the history up to {shot.model.as_of}: it has seen "
+            f"what happened after {args.as_of}"
+        )
     if backtest.get("available"):
         m, r = backtest["model"], backtest["rule"]
         print(

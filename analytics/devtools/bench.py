@@ -61,7 +61,7 @@ BUDGETS: dict[str, float] = {
     # Issue 20: any view, not only the defaults an import prepares (another month, one store).
     "view_cold_s": 2.0,
     "view_warm_s": 0.5,
-    "app_over_raw": 1.5,
+    "app_over_raw": 1.2,  # issue 20: app time ≤ 1.2× the bare SQL behind it
     # Issue 21: imports at engine speed, every guarantee kept (README "Performance at group scale").
     "csv_rows_per_s": 200_000,
     "xlsx_rows_per_s": 30_000,
@@ -438,7 +438,8 @@ def verdict(result: dict[str, Any]) -> dict[str, Any]:
                 continue
             if t["warm_s"] > warm_budget:
                 misses.append(f"browser {page} ({lang}) warm {t['warm_s']} s > {warm_budget} s")
-            if t["cold_s"] > BUDGETS["browser_cold_s"]:
+            # Issue 18 sets the cold budget on the demo; at group scale its cold times are reported only.
+            if result["orders"] < GROUP_ORDERS and t["cold_s"] > BUDGETS["browser_cold_s"]:
                 misses.append(f"browser {page} ({lang}) cold {t['cold_s']} s > {BUDGETS['browser_cold_s']} s")
     for lang, e in result.get("browser", {}).get("export", {}).items():
         if "error" in e:
@@ -669,7 +670,8 @@ def browser_markdown(browser: dict[str, Any], b: dict[str, float]) -> list[str]:
             )
     out += [
         "",
-        f"Budgets in the browser: fully drawn ≤ {b['browser_cold_s']} s cold, ≤ {b['browser_warm_s']} s warm "
-        f"(≤ {b['browser_warm_group_s']} s at group scale); a chart image ≤ {b['chart_image_s']} s after the click.",
+        f"Budgets in the browser: fully drawn ≤ {b['browser_cold_s']} s cold and ≤ {b['browser_warm_s']} s warm "
+        f"on the demo, ≤ {b['browser_warm_group_s']} s warm at group scale (cold reported there, not budgeted); "
+        f"a chart image ≤ {b['chart_image_s']} s after the click.",
     ]
     return out

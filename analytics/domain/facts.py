@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
+
+from analytics.core.months import month_ends
 
 
 def available_months(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -52,6 +56,22 @@ def default_month(months: list[str], last_visit: str | None) -> str:
     last = str(last_visit or "")
     partial = last[:7] == months[0] and int(last[8:10] or 0) < 25
     return months[1] if len(months) > 1 and partial else months[0]
+
+
+def model_as_of(con: duckdb.DuckDBPyConnection, as_of: date) -> date:
+    """Return the date a model that scores ``as_of`` is trained at: the end of the month the pages
+    open on (``default_month``), so that one model per data version serves every earlier month;
+    ``as_of`` itself when it is later (the newest, partial month) or there are no data.
+
+    An earlier month is then ranked by a model that has seen what happened after it: its list is
+    better than the one the store could have drawn up then (the pages say so). The backtest on the
+    model card is what measures the model honestly.
+    """
+    months = available_months(con)
+    if not months:
+        return as_of
+    opened = month_ends([default_month(months, str(data_summary(con)["last_visit"] or ""))])[0]
+    return max(as_of, opened)
 
 
 def window_months(months: list[str], month: str, window: int) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ import pandas as pd
 from analytics.core import private_files
 from analytics.core.config import DATA_DIR
 from analytics.core.errors import UserError
+from analytics.domain import facts
 from analytics.store import db
 
 if TYPE_CHECKING:  # scikit-learn loads where a model is fitted or scored, not with the page's kept results
@@ -141,12 +142,14 @@ def page_as_of(con: duckdb.DuckDBPyConnection, month_end: dt.date) -> dt.date:
 
 
 def snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> MaintenanceSnapshot:
-    """Return the active base at ``as_of`` scored by the model trained at that date (trained and saved
-    when there is none), with the model card; no model and the reason when the history is too short."""
+    """Return the active base at ``as_of`` scored by this data version's model (trained at the end of
+    the month the pages open on, ``facts.model_as_of``, and saved; its card's ``as_of`` says when),
+    with the model card; no model and the reason when the history is too short."""
     try:
-        model = fitted_model(con, as_of)
+        model = fitted_model(con, facts.model_as_of(con, as_of))
     except UserError as exc:
         return MaintenanceSnapshot(
             as_of=as_of, scores=pd.DataFrame(columns=list(SCORE_COLUMNS)), model=None, note=str(exc)
         )
-    return MaintenanceSnapshot(as_of=as_of, scores=score(con, model, as_of), model=model.card(), note=None)
+    scores = score(con, model, as_of, hindsight=True)
+    return MaintenanceSnapshot(as_of=as_of, scores=scores, model=model.card(), note=None)

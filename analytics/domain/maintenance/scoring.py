@@ -81,13 +81,20 @@ LIST_COLUMNS: tuple[str, ...] = (
 
 
 def score(
-    con: duckdb.DuckDBPyConnection, model: MaintenanceModel, as_of: dt.date | None = None
+    con: duckdb.DuckDBPyConnection,
+    model: MaintenanceModel,
+    as_of: dt.date | None = None,
+    *,
+    hindsight: bool = False,
 ) -> pd.DataFrame:
     """Return one row per active-base vehicle at ``as_of`` (default: the model's date), most likely
     maintenance visitor in 30 days first: p30, p60, p90 (maintenance visit), any30, any60, any90
-    (visit of any kind), predicted due date and km, items due, reachability."""
+    (visit of any kind), predicted due date and km, items due, reachability.
+
+    A date before the model's is refused unless ``hindsight`` says the caller shows that the model
+    has seen what came after it (the pages' earlier months do)."""
     as_of = as_of or model.as_of
-    if as_of < model.as_of:
+    if as_of < model.as_of and not hindsight:
         raise UserError(
             f"The model was trained on data up to {model.as_of}; scoring at {as_of} would use what it learnt "
             "later. Train at that date first (maintenance train --as-of)."
