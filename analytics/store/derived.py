@@ -38,14 +38,9 @@ _AS_OF: dict[str, str] = {"vehicle_months": "as_of", "due_months": "CAST(month -
 # The marts any query embedding their source reads instead (``run``).
 SOURCES: frozenset[str] = frozenset({"callback_facts"})
 
-STATE = "mart_state"
-CHANGES = "mart_changes"
-# What a refresh recomputes (temporary tables on the refreshing connection).
-REFRESH_VINS = "mart_refresh_vins"
-REFRESH_ORDERS = "mart_refresh_orders"
-REFRESH_CALLBACKS = "mart_refresh_callbacks"
-
-_STATE_DDL = f"""CREATE TABLE IF NOT EXISTS {STATE} (
+# Tables of this module: mart_state, mart_changes, and what a refresh recomputes (temporary
+# tables on the refreshing connection): mart_refresh_vins, mart_refresh_orders, mart_refresh_callbacks.
+_STATE_DDL = """CREATE TABLE IF NOT EXISTS mart_state (
     name         VARCHAR PRIMARY KEY,
     fingerprint  VARCHAR NOT NULL,
     data_version BIGINT NOT NULL,
@@ -56,7 +51,7 @@ _STATE_DDL = f"""CREATE TABLE IF NOT EXISTS {STATE} (
 # One row per vehicle, order or callback an import or rollback wrote or replaced, by data version,
 # and one row naming nothing per data version, so a refresh can tell that it knows every change
 # since its mart was built.
-_CHANGES_DDL = f"""CREATE TABLE IF NOT EXISTS {CHANGES} (
+_CHANGES_DDL = """CREATE TABLE IF NOT EXISTS mart_changes (
     data_version BIGINT NOT NULL,
     vin          VARCHAR,
     order_id     VARCHAR,
@@ -125,11 +120,10 @@ def _day(value: Any) -> date:
 def state(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """Return ``{name: {fingerprint, data_version, first_as_of, last_as_of}}`` of the marts built (whose
     table is there)."""
-    if not _has_table(con, STATE):
+    if not _has_table(con, "mart_state"):
         return {}
-    columns = "name, fingerprint, data_version, first_as_of, last_as_of"
     rows = con.execute(
-        f"SELECT {columns} FROM {STATE} WHERE 'mart_' || name IN "  # noqa: S608 - constants
+        "SELECT name, fingerprint, data_version, first_as_of, last_as_of FROM mart_state WHERE 'mart_' || name IN "
         "(SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary)"
     ).fetchall()
     return {
@@ -181,23 +175,34 @@ def _home(con: duckdb.DuckDBPyConnection) -> str:
     return f'"{quoted}".main'
 
 
+# The temporary views a refresh puts over the tables (``{home}``: the database's own catalog, quoted).
+_CHANGED_VEHICLE_CALLBACKS = """
+    SELECT c.* FROM {home}.callbacks AS c LEFT JOIN {home}.service_orders AS o ON o.order_id = c.order_id
+    WHERE coalesce(c.vin, o.vin) IN (SELECT vin FROM mart_refresh_vins)"""
+_SHADOWS: dict[str, dict[str, str]] = {
+    # The callbacks changed, those naming a changed order, those of a changed vehicle.
+    "callback_facts": {
+        "callbacks": """
+    SELECT c.* FROM {home}.callbacks AS c LEFT JOIN {home}.service_orders AS o ON o.order_id = c.order_id
+    WHERE coalesce(c.vin, o.vin) IN (SELECT vin FROM mart_refresh_vins)
+    OR c.callback_id IN (SELECT callback_id FROM mart_refresh_callbacks)
+    OR c.order_id IN (SELECT order_id FROM mart_refresh_orders)"""
+    },
+    # The changed vehicles' callbacks, their orders, and the orders their callbacks name (a callback
+    # takes its order's store).
+    "vehicle_months": {
+        "callbacks": _CHANGED_VEHICLE_CALLBACKS,
+        "service_orders": """
+    SELECT * FROM {home}.service_orders WHERE vin IN (SELECT vin FROM mart_refresh_vins)
+    OR order_id IN (SELECT order_id FROM {home}.callbacks WHERE vin IN (SELECT vin FROM mart_refresh_vins))""",
+    },
+}
+_SHADOWS["due_months"] = _SHADOWS["vehicle_months"]
+
+
 def _shadows(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
     """Return the temporary views that make mart ``name``'s SQL see only what a refresh recomputes."""
-    main = _home(con)
-    vins = f"SELECT vin FROM {REFRESH_VINS}"  # noqa: S608 - a constant
-    linked = f"SELECT c.* FROM {main}.callbacks AS c LEFT JOIN {main}.service_orders AS o ON o.order_id = c.order_id"  # noqa: S608 - the database's own name
-    if name == "callback_facts":
-        # The callbacks changed, those naming a changed order, those of a changed vehicle.
-        return {
-            "callbacks": f"{linked} WHERE c.callback_id IN (SELECT callback_id FROM {REFRESH_CALLBACKS}) "  # noqa: S608 - constants
-            f"OR c.order_id IN (SELECT order_id FROM {REFRESH_ORDERS}) OR coalesce(c.vin, o.vin) IN ({vins})"
-        }
-    return {
-        "callbacks": f"{linked} WHERE coalesce(c.vin, o.vin) IN ({vins})",
-        # Their own orders, and the orders their callbacks name (a callback takes its order's store).
-        "service_orders": f"SELECT * FROM {main}.service_orders WHERE vin IN ({vins}) OR order_id IN "  # noqa: S608 - the database's own name
-        f"(SELECT order_id FROM {main}.callbacks WHERE vin IN ({vins}))",
-    }
+    return {table: body.replace("{home}", _home(con)) for table, body in _SHADOWS[name].items()}
 
 
 def build(
@@ -222,17 +227,17 @@ def build(
     sql = queries.load(target)
     bound = {**(build_params(name, params) or {}), **({"as_of_dates": list(ends)} if name in _AS_OF else {})}
     if not _has_table(con, target):
-        con.execute(f"CREATE TABLE {target} AS SELECT * FROM ({sql}) WHERE false", bound)  # noqa: S608 - a mart's file
+        con.execute(f"CREATE TABLE {target} AS SELECT * FROM ({sql}) WHERE false", bound)  # noqa: S608 - a mart's name and file
     before = _count(con, target)
     if not only_changed:
         con.execute(f"INSERT INTO {target} {sql}", bound)
         return _count(con, target) - before
     shadows = _shadows(con, name)
-    keep = "" if name in SOURCES else f" WHERE vin IN (SELECT vin FROM {REFRESH_VINS})"  # noqa: S608 - a constant
+    keep = "" if name in SOURCES else " WHERE vin IN (SELECT vin FROM mart_refresh_vins)"
     try:
         for shadowed, body in shadows.items():
             con.execute(f"CREATE OR REPLACE TEMP VIEW {shadowed} AS {body}")
-        con.execute(f"INSERT INTO {target} SELECT * FROM ({sql}){keep}", bound)  # noqa: S608 - a mart's file
+        con.execute(f"INSERT INTO {target} SELECT * FROM ({sql}){keep}", bound)  # noqa: S608 - a mart's name and file
     finally:
         for shadowed in shadows:
             con.execute(f"DROP VIEW IF EXISTS temp.main.{shadowed}")
@@ -263,11 +268,11 @@ def delete(
                 {"first": outside[0], "last": outside[1]},
             )
     elif only_changed:
-        where = f"vin IN (SELECT vin FROM {REFRESH_VINS})"  # noqa: S608 - a constant
+        where = "vin IN (SELECT vin FROM mart_refresh_vins)"
         if name in SOURCES:
             where += (
-                f" OR callback_id IN (SELECT callback_id FROM {REFRESH_CALLBACKS})"  # noqa: S608 - constants
-                f" OR order_id IN (SELECT order_id FROM {REFRESH_ORDERS})"
+                " OR callback_id IN (SELECT callback_id FROM mart_refresh_callbacks)"
+                " OR order_id IN (SELECT order_id FROM mart_refresh_orders)"
             )
         con.execute(f"DELETE FROM {target} WHERE {where}")  # noqa: S608 - constants
     else:
@@ -282,7 +287,7 @@ def mark_built(
     con.execute(_STATE_DDL)
     dated = name in _AS_OF and bool(ends)
     con.execute(
-        f"INSERT OR REPLACE INTO {STATE} VALUES ($name, $fp, $version, $first, $last, now())",  # noqa: S608
+        "INSERT OR REPLACE INTO mart_state VALUES ($name, $fp, $version, $first, $last, now())",
         {
             "name": name,
             "fp": fingerprint(name, params),
@@ -300,49 +305,63 @@ def record_changes(
     (``changes_sql`` selects ``vin``, ``order_id`` and ``callback_id`` columns), so the refresh after
     it recomputes only what depends on those. Nothing is recorded while no mart is built (the first
     refresh builds everything)."""
-    if not _has_table(con, STATE):
+    if not _has_table(con, "mart_state"):
         return
     con.execute(_CHANGES_DDL)
-    con.execute(f"INSERT INTO {CHANGES} VALUES ($version, NULL, NULL, NULL)", {"version": version})  # noqa: S608
+    con.execute("INSERT INTO mart_changes VALUES ($version, NULL, NULL, NULL)", {"version": version})
     con.execute(
-        f"INSERT INTO {CHANGES} SELECT DISTINCT $version, vin, order_id, callback_id FROM ({changes_sql}) "  # noqa: S608
+        f"INSERT INTO mart_changes SELECT DISTINCT $version, vin, order_id, callback_id FROM ({changes_sql}) "  # noqa: S608 - ingest's constants
         "WHERE vin IS NOT NULL OR order_id IS NOT NULL OR callback_id IS NOT NULL",
         {**params, "version": version},
     )
 
 
-_REFRESH_TABLES = ((REFRESH_VINS, "vin"), (REFRESH_ORDERS, "order_id"), (REFRESH_CALLBACKS, "callback_id"))
+# What changed, by kind: the temporary table a refresh reads it from, and how that table is filled.
+_REFRESH: dict[str, tuple[str, str]] = {
+    "mart_refresh_vins": (
+        "CREATE OR REPLACE TEMP TABLE mart_refresh_vins (vin VARCHAR)",
+        "INSERT INTO mart_refresh_vins SELECT DISTINCT vin FROM mart_changes "
+        "WHERE data_version > $v AND data_version <= $c AND vin IS NOT NULL",
+    ),
+    "mart_refresh_orders": (
+        "CREATE OR REPLACE TEMP TABLE mart_refresh_orders (order_id VARCHAR)",
+        "INSERT INTO mart_refresh_orders SELECT DISTINCT order_id FROM mart_changes "
+        "WHERE data_version > $v AND data_version <= $c AND order_id IS NOT NULL",
+    ),
+    "mart_refresh_callbacks": (
+        "CREATE OR REPLACE TEMP TABLE mart_refresh_callbacks (callback_id VARCHAR)",
+        "INSERT INTO mart_refresh_callbacks SELECT DISTINCT callback_id FROM mart_changes "
+        "WHERE data_version > $v AND data_version <= $c AND callback_id IS NOT NULL",
+    ),
+}
 
 
 def changed_since(con: duckdb.DuckDBPyConnection, version: int, current: int) -> bool:
     """Fill ``mart_refresh_vins``, ``mart_refresh_orders`` and ``mart_refresh_callbacks`` with what changed
     after ``version`` up to ``current``; return False when a data version in between recorded nothing
     (data written by other means): then only a full build is sure to be right."""
-    for name, column in _REFRESH_TABLES:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({column} VARCHAR)")
+    for create, _fill in _REFRESH.values():
+        con.execute(create)
     if current == version:
         return True
-    if not _has_table(con, CHANGES):
+    if not _has_table(con, "mart_changes"):
         return False
     span = {"v": version, "c": current}
     known = con.execute(
-        f"SELECT count(DISTINCT data_version) FROM {CHANGES} WHERE data_version > $v AND data_version <= $c",  # noqa: S608
+        "SELECT count(DISTINCT data_version) FROM mart_changes WHERE data_version > $v AND data_version <= $c",
         span,
     ).fetchone()
     if not known or int(known[0]) != current - version:
         return False
-    for name, column in _REFRESH_TABLES:
-        con.execute(
-            f"INSERT INTO {name} SELECT DISTINCT {column} FROM {CHANGES} "  # noqa: S608 - constants
-            f"WHERE data_version > $v AND data_version <= $c AND {column} IS NOT NULL",
-            span,
-        )
+    for _create, fill in _REFRESH.values():
+        con.execute(fill, span)
     return True
 
 
 def forget_changes(con: duckdb.DuckDBPyConnection, current: int) -> None:
     """Drop the recorded changes up to data version ``current`` (the marts include them now)."""
-    if _has_table(con, CHANGES):
-        con.execute(f"DELETE FROM {CHANGES} WHERE data_version <= $c", {"c": current})  # noqa: S608
-    for name, _column in _REFRESH_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    if _has_table(con, "mart_changes"):
+        con.execute("DELETE FROM mart_changes WHERE data_version <= $c", {"c": current})
+    con.execute("DROP TABLE IF EXISTS mart_refresh_vins")
+    con.execute("DROP TABLE IF EXISTS mart_refresh_orders")
+    con.execute("DROP TABLE IF EXISTS mart_refresh_callbacks")

@@ -35,7 +35,7 @@ def load(name: str, tables: frozenset[str] = frozenset()) -> str:
     def expand(match: re.Match[str]) -> str:
         ref = match.group(1)
         if ref in tables:
-            return f"(SELECT * FROM mart_{ref})"  # noqa: S608 - a file name matched by _REF
+            return f"(SELECT * FROM mart_{ref})"  # noqa: S608 - a file name that matched _REF
         return f"(\n{load(ref, tables)}\n)"
 
     return _REF.sub(expand, text)
