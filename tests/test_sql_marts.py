@@ -271,3 +271,46 @@ def test_the_why_breakdowns_of_summed_segments_equal_those_of_one_row_per_callba
             compared += len(a)
     assert compared > 50
     con.close()
+
+
+def test_a_callback_is_recomputed_when_the_order_it_names_changes_whatever_its_own_vin(demo_db, tmp_path):
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    sql_marts.refresh(con)
+    callback_id, order_id = con.execute(
+        "SELECT c.callback_id, c.order_id FROM callbacks AS c JOIN service_orders AS o USING (order_id) "
+        "WHERE c.vin IS NOT NULL ORDER BY c.callback_id LIMIT 1"
+    ).fetchone()
+    other_vin = con.execute(
+        "SELECT vin FROM vehicles WHERE vin <> (SELECT vin FROM service_orders WHERE order_id = $o) ORDER BY vin LIMIT 1",
+        {"o": order_id},
+    ).fetchone()[0]
+    # The callback names another vehicle than its order's; then the order moves to another store.
+    changes = "SELECT $vin AS vin, $order AS order_id, $callback AS callback_id"
+    for statement, params in (
+        (
+            "UPDATE callbacks SET vin = $vin WHERE callback_id = $callback",
+            {"vin": other_vin, "callback": callback_id},
+        ),
+        (
+            "UPDATE service_orders SET store = $store WHERE order_id = $order",
+            {"store": "另一店", "order": order_id},
+        ),
+    ):
+        con.execute(statement, params)
+        version = db.bump_data_version(con)
+        vin = con.execute("SELECT vin FROM service_orders WHERE order_id = $o", {"o": order_id}).fetchone()[0]
+        derived.record_changes(
+            con,
+            version,
+            changes,
+            {"vin": vin, "order": order_id, "callback": callback_id if "callbacks" in statement else None},
+        )
+        assert {e["mode"] for e in sql_marts.refresh(con).values()} == {"incremental"}
+        assert_marts_match(con, [None])
+    store = con.execute(
+        "SELECT store FROM mart_callback_facts WHERE callback_id = $c", {"c": callback_id}
+    ).fetchone()
+    assert store == ("另一店",)
+    con.close()
