@@ -328,6 +328,26 @@ REVIEWED = {
     ("analytics/ingest/stage.py", "\n        , based AS (SELECT *, 'CB-' || left(sha1(), 16) AS base FROM "),
     ("analytics/ingest/stage.py", "SELECT pos, source_row, sheet, "),
     ("analytics/ingest/stage.py", "WITH valid AS (SELECT *, hash() AS twin FROM stage_rows WHERE "),
+    # SQL marts (issue 20): a mart's table is named from derived.MARTS and built from its SQL file
+    # (loaded by that checked name); rows are deleted by a date expression of derived._AS_OF or by
+    # literal conditions; temporary views shadow two table names of a literal dict, over the open
+    # database's own catalog name (read from current_database(), quoted as an identifier); the
+    # changes an import records are selected by the literal queries of load._CHANGED; a ref names
+    # its mart's table only when the ref matched queries._REF.
+    ("analytics/store/derived.py", "CREATE TABLE  AS SELECT * FROM () WHERE false"),
+    ("analytics/store/derived.py", "INSERT INTO  "),
+    ("analytics/store/derived.py", "INSERT INTO  SELECT * FROM ()"),
+    ("analytics/store/derived.py", "CREATE OR REPLACE TEMP VIEW  AS "),
+    ("analytics/store/derived.py", "DROP VIEW IF EXISTS temp.main."),
+    ("analytics/store/derived.py", "SELECT count(*) FROM "),
+    ("analytics/store/derived.py", "DELETE FROM  WHERE "),
+    ("analytics/store/derived.py", "DROP TABLE "),
+    (
+        "analytics/store/derived.py",
+        "INSERT INTO mart_changes SELECT DISTINCT $version, vin, order_id, callback_id FROM (",
+    ),
+    ("analytics/ingest/load.py", "CREATE OR REPLACE TEMP TABLE rollback_changes AS "),
+    ("analytics/store/queries.py", "(SELECT * FROM mart_)"),
 }
 SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WHERE|FROM)\b")
 

@@ -25,7 +25,7 @@ from analytics.core import formatting, i18n, memo
 from analytics.core.config import settings
 from analytics.core.months import month_end, month_label, parse_month, shift_month
 from analytics.domain import schedule
-from analytics.store import queries
+from analytics.store import derived, queries
 
 KPI_NAMES: tuple[str, ...] = (
     "visits",
@@ -90,11 +90,15 @@ def monthly_counts(
     firsts = sorted({m.replace(day=1) for m in months})
     params = sql_params(stores)
     orders = queries.run(con, "monthly_order_kpis", {**params, "months": firsts})
-    calls = queries.run(con, "monthly_callback_kpis", {**params, "months": firsts})
+    calls = derived.run(con, "monthly_callback_kpis", {**params, "months": firsts})
     # Churn is counted on each month's last day, due dates from the day before it starts.
     as_of_dates = sorted({month_end(m) for m in firsts} | {m - timedelta(days=1) for m in firsts})
-    vehicles = queries.run(
-        con, "monthly_vehicle_counts", {**params, "months": firsts, "as_of_dates": as_of_dates}
+    # From the marts when they are current for these month-ends (store.derived), else the same rules afresh.
+    mart = derived.ready(con, derived.MARTS, params, as_of_dates)
+    vehicles = derived.run(
+        con,
+        "monthly_vehicle_counts_mart" if mart else "monthly_vehicle_counts",
+        {**params, "months": firsts, "as_of_dates": as_of_dates},
     )
     data_end = queries.run(con, "data_end", {})["data_end"].iloc[0]
     starts = queries.run(con, "data_start", {}).iloc[0]
@@ -299,9 +303,9 @@ def due_vehicles(
     purchase_date, km_per_day, due_date and returned_on (the first maintenance-type visit in the return
     window, or None). The rule is in ``data/settings.toml`` (``kpi.due_return_grace_days``)."""
     first = parse_month(month)
-    frame = queries.run(
-        con, "due_maintenance", {**sql_params(stores), "as_of_dates": [first - timedelta(days=1)]}
-    )
+    params = {**sql_params(stores), "as_of_dates": [first - timedelta(days=1)]}
+    mart = derived.ready(con, ["due_months"], params, params["as_of_dates"])
+    frame = derived.run(con, "due_maintenance_mart" if mart else "due_maintenance", params)
     frame = frame.drop(columns="month")
     for col in ("last_maintenance", "purchase_date", "due_date", "returned_on"):
         frame[col] = [None if pd.isna(v) else pd.Timestamp(v).date() for v in frame[col]]

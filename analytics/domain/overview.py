@@ -23,7 +23,7 @@ from analytics.core import formatting, i18n
 from analytics.core.config import settings
 from analytics.core.months import month_end, parse_month, shift_month
 from analytics.domain import kpi, satisfaction
-from analytics.store import queries
+from analytics.store import derived, queries
 
 BREAKDOWN_BY: tuple[str, ...] = ("advisor", "service_type", "model", "store")
 # Each KPI's numerator and denominator per row of its row-level frame (denominator None: a count),
@@ -67,29 +67,31 @@ def month_as_of(con: duckdb.DuckDBPyConnection, month: str | date) -> date:
 def month_rows(
     con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Return the row-level frames behind the KPIs of ``month`` and the month before, each with a ``period``
-    column (``before``/``after``): ``orders``, ``callbacks``, ``vehicles`` (the active base at each
-    month end) and ``due`` (the vehicles falling due in each month)."""
+    """Return the frames behind the KPIs of ``month`` and the month before, each with a ``period`` column
+    (``before``/``after``): ``orders`` (one row per work order), ``callbacks`` (one row per segment:
+    month, advisor, service type, model and store, with each KPI's numerator and denominator summed),
+    ``vehicles`` (one row per segment of the active base at each month end: lost and at-risk
+    counts) and ``due`` (one row per vehicle falling due in each month). Column ``one`` is how many
+    rows a row stands for: ``breakdown`` sums them per segment, so a summed row counts as its rows
+    would."""
     after = parse_month(month)
     before = shift_month(after, -1)
     params = {**kpi.sql_params(stores), "start": before, "end": month_end(after)}
 
-    def period(values: Any) -> list[str]:
-        return ["after" if pd.Timestamp(v).date() >= after else "before" for v in values]
+    def period(values: Any) -> np.ndarray:
+        return np.where(pd.to_datetime(values).to_numpy() >= np.datetime64(after), "after", "before")
 
     orders = queries.run(con, "kpi_order_rows", params)
     orders = orders.assign(period=period(orders["month"]), one=1)
-    calls = queries.run(con, "kpi_callback_rows", params)
-    calls = calls.assign(
-        period=period(calls["month"]), net=calls["promoter"].astype(int) - calls["detractor"].astype(int)
-    )
+    calls = derived.run(con, "kpi_callback_segments", params)
+    calls = calls.assign(period=period(calls["month"]))
     ends = [month_end(before), month_end(after)]
-    vehicles = queries.run(con, "kpi_vehicle_rows", {**kpi.sql_params(stores), "as_of_dates": ends})
-    vehicles = vehicles.assign(
-        period=period(vehicles["as_of"]),
-        is_lost=vehicles["status"] == "lost",
-        is_at_risk=vehicles["status"] == "at_risk",
+    vehicle_params = {**kpi.sql_params(stores), "as_of_dates": ends}
+    mart = derived.ready(con, ["vehicle_months"], vehicle_params, ends)
+    vehicles = derived.run(
+        con, "kpi_vehicle_segments_mart" if mart else "kpi_vehicle_segments", vehicle_params
     )
+    vehicles = vehicles.assign(period=period(vehicles["as_of"]))
     due = pd.concat(
         [
             kpi.due_vehicles(con, m, stores).assign(period=p)
@@ -130,7 +132,8 @@ def breakdown(rows: Mapping[str, pd.DataFrame], name: str, by: str, lang: str = 
     codes, uniques = pd.factorize(frame[by].astype(object), use_na_sentinel=False)
     after = (frame["period"] == "after").to_numpy()
     num = frame[num_col].to_numpy(dtype=float)
-    den = np.ones(len(frame)) if den_col is None else frame[den_col].to_numpy(dtype=float)
+    # A count's denominator is the rows it is counted over: ``one`` holds how many a summed row stands for.
+    den = frame["one" if den_col is None else den_col].to_numpy(dtype=float)
     k = len(uniques)
 
     def sums(values: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.months import month_end, month_label, parse_month, shift_month
 from analytics.domain import kpi
-from analytics.store import db, queries
+from analytics.store import db, derived
 
 Z95 = 1.959963984540054
 DIMENSIONS: tuple[str, ...] = ("attitude", "quality", "timeliness", "price", "environment")
@@ -143,7 +143,7 @@ def monthly_satisfaction(
     span = _month_range(con, start, end)
     if span is None:
         return pd.DataFrame(columns=columns)
-    counts = queries.run(con, "monthly_callback_kpis", {**kpi.sql_params(stores), "months": _months(*span)})
+    counts = derived.run(con, "monthly_callback_kpis", {**kpi.sql_params(stores), "months": _months(*span)})
     frame = pd.DataFrame(
         {
             "month": [month_label(pd.Timestamp(m).date()) for m in counts["month"]],
@@ -183,7 +183,7 @@ def dimension_scores(
     span = _month_range(con, start, end)
     if span is None:
         return pd.DataFrame(columns=["month", "dimension", "mean", "n"])
-    frame = queries.run(con, "monthly_dimension_scores", _period_params(stores, *span))
+    frame = derived.run(con, "monthly_dimension_scores", _period_params(stores, *span))
     return frame.assign(
         month=[month_label(pd.Timestamp(m).date()) for m in frame["month"]], n=frame["n"].astype(int)
     ).reset_index(drop=True)
@@ -199,7 +199,7 @@ def responses(
     span = _month_range(con, start, end)
     if span is None:
         span = (date.today().replace(day=1), date.today().replace(day=1))
-    return queries.run(con, "survey_responses", _period_params(stores, *span))
+    return derived.run(con, "survey_responses", _period_params(stores, *span))
 
 
 def dimension_drivers(
@@ -298,7 +298,7 @@ def breakdown(
     span = _month_range(con, start, end)
     assert span is not None
     limit = settings().display.small_n if small_n is None else small_n
-    frame = queries.run(con, "satisfaction_by_segment", {**_period_params(stores, *span), "by": by})
+    frame = derived.run(con, "satisfaction_by_segment", {**_period_params(stores, *span), "by": by})
     frame = _with_wilson(frame.astype({"n": int, "satisfied": int}))
     frame["small"] = frame["n"] < limit
     # Responses with no segment (delivery calls have no advisor, service type or store) are shown
@@ -334,7 +334,7 @@ def followup_list(
     None means now). ``hours_since`` and ``days_since`` are measured at that moment.
     """
     params = {**kpi.sql_params(stores), "start": start, "end": end, "as_of": _reference_time(as_of)}
-    frame = queries.run(con, "unsatisfied_callbacks", params)
+    frame = derived.run(con, "unsatisfied_callbacks", params)
     return frame.reset_index(drop=True)
 
 
@@ -384,7 +384,7 @@ def _satisfaction_segment(
     its unsatisfied responses as a share of all responses of the month,
     -(u_after / N_after - u_before / N_before).
     """
-    seg = queries.run(con, "satisfaction_segments", _period_params(stores, before, after))
+    seg = derived.run(con, "satisfaction_segments", _period_params(stores, before, after))
     month = pd.Series([pd.Timestamp(m).date() for m in seg["month"]], index=seg.index)
     is_after, is_before = month == after, month == before
     seg = seg.assign(

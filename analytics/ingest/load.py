@@ -46,7 +46,7 @@ from analytics.ingest.mapping import (
 )
 from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, read_table
 from analytics.ingest.stage import KEYS
-from analytics.store import db
+from analytics.store import db, derived
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "store" / "sql"
 
@@ -85,6 +85,22 @@ _COUNT_REPLACED_BY = {
 _DELETE_HISTORY = {
     "service": "DELETE FROM service_orders_history WHERE replaced_by = $import_id",
     "callback": "DELETE FROM callbacks_history WHERE replaced_by = $import_id",
+}
+
+# What an import wrote or replaced (as the tables stand after it, before a rollback of it): the SQL
+# marts recompute what depends on those vehicles, orders and callbacks (store.derived). A callback
+# belongs to its own vin, else its order's.
+_CHANGED = {
+    "service": (
+        "SELECT vin, order_id, NULL AS callback_id FROM service_orders WHERE import_id = $import_id "
+        "UNION ALL SELECT vin, order_id, NULL FROM service_orders_history WHERE replaced_by = $import_id"
+    ),
+    "callback": (
+        "SELECT coalesce(c.vin, o.vin) AS vin, NULL AS order_id, c.callback_id FROM callbacks AS c "
+        "LEFT JOIN service_orders AS o ON o.order_id = c.order_id WHERE c.import_id = $import_id "
+        "UNION ALL SELECT coalesce(h.vin, o.vin), NULL, h.callback_id FROM callbacks_history AS h "
+        "LEFT JOIN service_orders AS o ON o.order_id = h.order_id WHERE h.replaced_by = $import_id"
+    ),
 }
 
 _REPEATED_KEYS = {
@@ -468,7 +484,8 @@ def _write(
         },
     )
     if plan.to_insert or plan.to_update:
-        db.bump_data_version(con)
+        version = db.bump_data_version(con)
+        derived.record_changes(con, version, _CHANGED[plan.kind], params)
         if plan.kind == "service":
             refresh_derived(
                 con, only_affected=bool(plan.to_update), new_visits=bool(plan.to_insert), comments=False
@@ -674,6 +691,7 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
         )
     written_n = int(con.execute(_COUNT_WRITTEN_BY[kind], params).fetchall()[0][0])
     restored_n = int(con.execute(_COUNT_REPLACED_BY[kind], params).fetchall()[0][0])
+    con.execute("CREATE OR REPLACE TEMP TABLE rollback_changes AS " + _CHANGED[kind], params)
     con.execute(_DELETE_WRITTEN_BY[kind], params)
     con.execute(_sql(f"ingest_{TABLES[kind]}_restore"), params)
     con.execute(_DELETE_HISTORY[kind], params)
@@ -682,8 +700,10 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
         {**params, "now": datetime.now()},
     )
     if written_n or restored_n:
-        db.bump_data_version(con)
+        version = db.bump_data_version(con)
+        derived.record_changes(con, version, "SELECT * FROM rollback_changes", {})
         refresh_derived(con)
+    con.execute("DROP TABLE rollback_changes")
     return {"import_id": import_id, "deleted": written_n - restored_n, "restored": restored_n}
 
 

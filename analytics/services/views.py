@@ -16,7 +16,7 @@ import duckdb
 from analytics.core.months import month_ends
 from analytics.domain import churn, facts, maintenance, overview, quality, themes
 from analytics.domain import satisfaction as sat
-from analytics.services import marts
+from analytics.services import marts, sql_marts
 from analytics.services.marts import Call, Progress, call_of
 from analytics.store import db
 
@@ -104,5 +104,7 @@ def month_comments_call(month: str, side: str, stores: Sequence[str] | None) -> 
 
 
 def rebuild(con: duckdb.DuckDBPyConnection, progress: Progress | None = None) -> dict[str, Any]:
-    """Compute every page's default views for the current data version (after an import); return timings."""
-    return marts.rebuild(con, default_calls(con), progress, prepare=prepare)
+    """Refresh the SQL marts, then compute every page's default views for the current data version (after
+    an import); return timings, the marts' under ``sql_marts``."""
+    refreshed = sql_marts.refresh(con)
+    return {**marts.rebuild(con, default_calls(con), progress, prepare=prepare), "sql_marts": refreshed}

@@ -22,12 +22,31 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @cache
-def load(name: str) -> str:
-    """Return the text of ``analytics/store/sql/<name>.sql`` with its ``ref`` subqueries expanded."""
+def load(name: str, tables: frozenset[str] = frozenset()) -> str:
+    """Return the text of ``analytics/store/sql/<name>.sql`` with its ``ref`` subqueries expanded.
+
+    A ref named in ``tables`` reads the table ``mart_<ref>`` instead: a mart that holds exactly
+    that query's rows (``store.derived`` says when it does).
+    """
     if not _NAME.match(name):
         raise ValueError(f"not a query name: {name!r}")
     text = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-    return _REF.sub(lambda m: f"(\n{load(m.group(1))}\n)", text)
+
+    def expand(match: re.Match[str]) -> str:
+        ref = match.group(1)
+        if ref in tables:
+            return f"(SELECT * FROM mart_{ref})"  # noqa: S608 - a file name that matched _REF
+        return f"(\n{load(ref, tables)}\n)"
+
+    return _REF.sub(expand, text)
+
+
+@cache
+def refs(name: str) -> frozenset[str]:
+    """Return every query a named query embeds, directly or not."""
+    text = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    found = frozenset(_REF.findall(text))
+    return found.union(*(refs(ref) for ref in found))
 
 
 def parameters(sql: str) -> set[str]:
@@ -35,9 +54,11 @@ def parameters(sql: str) -> set[str]:
     return set(_PARAM.findall(sql))
 
 
-def run(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pd.DataFrame:
-    """Run a named query, binding only the parameters it uses, and return its rows."""
-    sql = load(name)
+def run(
+    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any], tables: frozenset[str] = frozenset()
+) -> pd.DataFrame:
+    """Run a named query, binding only the parameters it uses, and return its rows (``tables``: as in ``load``)."""
+    sql = load(name, tables)
     used = parameters(sql)
     missing = used - params.keys()
     if missing:

@@ -21,3 +21,5 @@ SELECT v.month, v.advisor, v.service_type, v.model, v.store,
        cv.order_id IS NOT NULL AS covered_3dc
 FROM visits AS v
 LEFT JOIN covered AS cv USING (order_id)
+-- In a fixed order: the breakdowns add amounts as doubles, whose sum depends on the order.
+ORDER BY v.order_id

@@ -23,7 +23,8 @@ covered AS (
 SELECT m.month,
        count(v.order_id) AS visits,
        sum(v.amount) AS revenue,
-       sum(CAST(v.amount AS DOUBLE) * CAST(v.amount AS DOUBLE)) AS revenue_squares,
+       -- summed exactly, so a rerun gives the same bits (a sum of doubles depends on the order DuckDB adds them)
+       CAST(sum(v.amount * v.amount) AS DOUBLE) AS revenue_squares,
        count(v.order_id) FILTER (WHERE v.is_appointment) AS appointments,
        count(cv.order_id) AS covered_3dc
 FROM months AS m

@@ -9,3 +9,4 @@ WHERE coalesce(f.reached, false)
   AND list_contains($survey_types::VARCHAR[], f.callback_type)
   AND f.callback_day BETWEEN $start AND $end
   AND ($stores::VARCHAR[] IS NULL OR list_contains($stores::VARCHAR[], f.store))
+ORDER BY f.callback_id

@@ -1,0 +1,316 @@
+"""SQL marts (store.derived, services.sql_marts): the reads they serve give exactly what the queries
+they were built from give, after a full build, after an import of another month's files refreshed
+incrementally, and after a rollback; a stale or changed mart is never read."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.core.months import month_end, shift_month
+from analytics.domain import facts, kpi, overview
+from analytics.domain import satisfaction as sat
+from analytics.ingest import import_file, rollback
+from analytics.services import marts, sql_marts
+from analytics.store import db, derived, queries
+
+SCALE = 0.03
+# The generated group's files split at this day: the months from it on come as "another month's files".
+CUTOFF = date(2026, 10, 1)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two results are equal, NaN equal to NaN, frames cell by cell."""
+    if isinstance(a, pd.DataFrame):
+        if not isinstance(b, pd.DataFrame):
+            return False
+        try:
+            pd.testing.assert_frame_equal(a, b)
+        except AssertionError:
+            return False
+        return True
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, np.ndarray):
+        return np.array_equal(a, b, equal_nan=True)
+    return bool(a == b)
+
+
+def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def assert_marts_match(con, store_sets: list[list[str] | None]) -> None:
+    """Every month-end the marts cover, every store set: each mart read equals its query run afresh."""
+    ends = derived.covered_ends(con)
+    assert ends and derived.ready(con, derived.MARTS, kpi.sql_params(None), ends)
+    kept = _sorted(con.execute("SELECT * FROM mart_callback_facts").df(), ["callback_id"])
+    assert len(kept)
+    fresh = queries.run(con, "callback_facts", kpi.sql_params(None))
+    pd.testing.assert_frame_equal(kept, _sorted(fresh, ["callback_id"]))
+    firsts = [e.replace(day=1) for e in ends[1:]]
+    as_of = sorted({month_end(m) for m in firsts} | {m - timedelta(days=1) for m in firsts})
+    for stores in store_sets:
+        params = {**kpi.sql_params(stores), "months": firsts, "as_of_dates": as_of}
+        counts = queries.run(con, "monthly_vehicle_counts_mart", params)
+        assert counts["base"].sum() > 0
+        pd.testing.assert_frame_equal(counts, queries.run(con, "monthly_vehicle_counts", params))
+        rows = _sorted(queries.run(con, "kpi_vehicle_rows_mart", params), ["as_of", "vin"])
+        pd.testing.assert_frame_equal(
+            rows, _sorted(queries.run(con, "kpi_vehicle_rows", params), ["as_of", "vin"])
+        )
+        due = queries.run(con, "due_maintenance_mart", params)
+        assert len(due)
+        pd.testing.assert_frame_equal(due, queries.run(con, "due_maintenance", params))
+
+
+def assert_pages_match(con, months: list[str], store_sets: list[list[str] | None], monkeypatch) -> None:
+    """The overview (KPIs over thirteen months, the why-breakdowns, red flags), the due list and the
+    satisfaction page's reads from the marts equal those computed without them."""
+
+    def reads(month: str, stores: list[str] | None) -> list[Any]:
+        start = shift_month(date.fromisoformat(f"{month}-01"), -11).strftime("%Y-%m")
+        return [
+            overview.overview(con, month, stores),
+            kpi.due_vehicles(con, month, stores),
+            overview.open_followups(con, month, stores),
+            sat.monthly_satisfaction(con, stores, start, month),
+            sat.dimension_scores(con, stores, start, month),
+            sat.dimension_drivers(con, stores, *sat.driver_window(month)),
+            sat.breakdown(con, "advisor", (start, month), stores),
+            sat.responses(con, stores, start, month),
+        ]
+
+    for month in months:
+        for stores in store_sets:
+            with marts.bypassed():
+                from_marts = reads(month, stores)
+                rows = overview.month_rows(con, month, stores)
+                with monkeypatch.context() as m:
+                    m.setattr(derived, "ready", lambda *a, **k: False)
+                    fresh = reads(month, stores)
+                    fresh_rows = overview.month_rows(con, month, stores)
+            for i, (a, b) in enumerate(zip(from_marts, fresh, strict=True)):
+                assert _same(a, b), (i, month, stores)
+            for name in rows:
+                keys = [c for c in rows[name].columns if c not in ("amount", "km_per_day")]
+                assert _same(_sorted(rows[name], keys), _sorted(fresh_rows[name], keys)), (
+                    name,
+                    month,
+                    stores,
+                )
+
+
+@pytest.fixture(scope="module")
+def split_files(tmp_path_factory) -> dict[str, list[tuple[Path, str]]]:
+    """A generated two-store group's DMS files: those before CUTOFF and those of the month from it."""
+    demo = pytest.importorskip("analytics.devtools.demo")
+    cfg = demo.DemoConfig(scale=SCALE, stores=2, seed=11)
+    frames = demo.generate(cfg)
+    service, callback = frames["service"], frames["callback"]
+    late_service = service["visit_date"] >= pd.Timestamp(CUTOFF)
+    late_callback = callback["callback_date"] >= pd.Timestamp(CUTOFF)
+    out = {}
+    for part, keep_service, keep_callback in (
+        ("early", ~late_service, ~late_callback),
+        ("late", late_service, late_callback),
+    ):
+        folder = tmp_path_factory.mktemp(f"sql_marts_{part}")
+        chosen = {**frames, "service": service[keep_service], "callback": callback[keep_callback]}
+        out[part] = demo.write_dms_files(chosen, folder, cfg, xlsx=False)
+    return out
+
+
+def test_a_full_build_reads_as_the_queries_on_the_demo(demo_db, tmp_path, monkeypatch):
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    assert not derived.ready(con, derived.MARTS, kpi.sql_params(None), [date(2026, 9, 30)])
+    outcome = sql_marts.refresh(con)
+    assert {entry["mode"] for entry in outcome.values()} == {"full"}
+    stores = facts.stores(con)
+    assert_marts_match(con, [None, stores[:1]])
+    months = facts.available_months(con)
+    assert_pages_match(con, [months[-1], months[-7], months[12]], [None], monkeypatch)
+    # Nothing changed since: the refresh has nothing to do.
+    assert {entry["mode"] for entry in sql_marts.refresh(con).values()} == {"current"}
+    con.close()
+
+
+def test_an_import_of_another_month_refreshes_only_what_it_touched_and_a_rollback_too(
+    split_files, tmp_path, monkeypatch
+):
+    con = db.connect(tmp_path / "group.duckdb")
+    for path, kind in split_files["early"]:
+        import_file(con, path, kind=kind)
+    assert {entry["mode"] for entry in sql_marts.refresh(con).values()} == {"full"}
+    stores = facts.stores(con)
+    assert len(stores) == 2
+    store_sets: list[list[str] | None] = [None, stores[:1], stores[1:], stores]
+    assert_marts_match(con, store_sets)
+
+    imported = [import_file(con, path, kind=kind) for path, kind in split_files["late"]]
+    assert any(r.inserted for r in imported)
+    # Until the refresh, the marts are stale and never read: the figures come from the queries.
+    assert not derived.ready(con, derived.MARTS, kpi.sql_params(None), derived.covered_ends(con))
+    outcome = sql_marts.refresh(con)
+    assert {entry["mode"] for entry in outcome.values()} == {"incremental"}
+    assert derived.covered_ends(con)[-1] == month_end(CUTOFF)
+    assert_marts_match(con, store_sets)
+    month = CUTOFF.strftime("%Y-%m")
+    earlier = shift_month(CUTOFF, -5).strftime("%Y-%m")
+    assert_pages_match(con, [month, earlier], [None, stores[:1]], monkeypatch)
+
+    # Roll back the new month's work orders: their vehicles are recomputed, the month-end kept.
+    service = next(r for r in imported if r.kind == "service")
+    rollback(con, service.import_id)
+    outcome = sql_marts.refresh(con)
+    assert {entry["mode"] for entry in outcome.values()} == {"incremental"}
+    assert_marts_match(con, store_sets)
+    assert_pages_match(con, [month], [None, stores[1:]], monkeypatch)
+    con.close()
+
+
+def test_a_changed_mart_or_data_written_by_other_means_is_built_in_full(demo_db, tmp_path):
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    sql_marts.refresh(con)
+    ends = derived.covered_ends(con)
+    params = kpi.sql_params(None)
+    # The SQL or the settings bound to it changed: its fingerprint no longer matches.
+    con.execute("UPDATE mart_state SET fingerprint = 'changed' WHERE name = 'due_months'")
+    assert derived.ready(con, ["vehicle_months"], params, ends)
+    assert not derived.ready(con, ["due_months"], params, ends)
+    outcome = sql_marts.refresh(con)
+    assert outcome["due_months"]["mode"] == "full" and outcome["vehicle_months"]["mode"] == "current"
+    # A new data version that recorded no changes (not an import): only a full build is sure.
+    con.execute("DELETE FROM service_orders WHERE order_id IN (SELECT order_id FROM service_orders LIMIT 50)")
+    db.bump_data_version(con)
+    assert not derived.ready(con, ["vehicle_months"], params, ends)
+    assert {entry["mode"] for entry in sql_marts.refresh(con).values()} == {"full"}
+    assert_marts_match(con, [None])
+    # A mart table gone is never read, and built again.
+    con.execute("DROP TABLE mart_callback_facts")
+    assert not derived.ready(con, ["callback_facts"], params, [])
+    assert len(
+        satisfaction_rows := derived.run(
+            con, "survey_responses", {**params, "start": ends[0], "end": ends[-1]}
+        )
+    )
+    assert sql_marts.refresh(con)["callback_facts"]["mode"] == "full"
+    assert derived.run(con, "survey_responses", {**params, "start": ends[0], "end": ends[-1]}).equals(
+        satisfaction_rows
+    )
+    # A settings change is a changed fingerprint too.
+    other = {**params, "lost_days": params["lost_days"] + 1}
+    assert derived.fingerprint("vehicle_months", other) != derived.fingerprint("vehicle_months", params)
+    con.close()
+
+
+def test_a_month_end_the_marts_do_not_cover_is_computed_by_the_queries(demo_db, tmp_path):
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    sql_marts.refresh(con)
+    params = kpi.sql_params(None)
+    ends = derived.covered_ends(con)
+    later = month_end(shift_month(ends[-1].replace(day=1), 1))
+    assert not derived.ready(con, derived.MARTS, params, [later])
+    assert not derived.ready(con, derived.MARTS, params, [ends[-1] - timedelta(days=1)])  # not a month-end
+    later_month = shift_month(ends[-1].replace(day=1), 1)
+    counts = kpi.monthly_counts(con, [later_month])
+    assert int(counts["base"].iloc[0]) > 0
+    con.close()
+
+
+def test_the_why_breakdowns_of_summed_segments_equal_those_of_one_row_per_callback_and_vehicle(demo_db):
+    con = db.connect(demo_db, read_only=True)
+    month = facts.available_months(con)[-3]
+    after = date.fromisoformat(f"{month}-01")
+    before = shift_month(after, -1)
+    summed = overview.month_rows(con, month, None)
+
+    def period(values):
+        return ["after" if pd.Timestamp(v).date() >= after else "before" for v in values]
+
+    params = {**kpi.sql_params(None), "start": before, "end": month_end(after)}
+    calls = queries.run(con, "kpi_callback_rows", params)
+    calls = calls.assign(
+        period=period(calls["month"]),
+        one=1,
+        net=calls["promoter"].astype(int) - calls["detractor"].astype(int),
+    )
+    vehicles = queries.run(
+        con, "kpi_vehicle_rows", {**params, "as_of_dates": [month_end(before), month_end(after)]}
+    )
+    vehicles = vehicles.assign(
+        period=period(vehicles["as_of"]),
+        one=1,
+        is_lost=vehicles["status"] == "lost",
+        is_at_risk=vehicles["status"] == "at_risk",
+    )
+    rows = {**summed, "callbacks": calls, "vehicles": vehicles}
+    assert len(summed["vehicles"]) < len(vehicles) and len(summed["callbacks"]) < len(calls)
+    compared = 0
+    for name in kpi.KPI_NAMES:
+        for by in overview.BREAKDOWN_BY:
+            a, b = overview.breakdown(summed, name, by), overview.breakdown(rows, name, by)
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+            compared += len(a)
+    assert compared > 50
+    con.close()
+
+
+def test_a_callback_is_recomputed_when_the_order_it_names_changes_whatever_its_own_vin(demo_db, tmp_path):
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    sql_marts.refresh(con)
+    callback_id, order_id = con.execute(
+        "SELECT c.callback_id, c.order_id FROM callbacks AS c JOIN service_orders AS o USING (order_id) "
+        "WHERE c.vin IS NOT NULL ORDER BY c.callback_id LIMIT 1"
+    ).fetchone()
+    other_vin = con.execute(
+        "SELECT vin FROM vehicles WHERE vin <> (SELECT vin FROM service_orders WHERE order_id = $o) ORDER BY vin LIMIT 1",
+        {"o": order_id},
+    ).fetchone()[0]
+    # The callback names another vehicle than its order's; then the order moves to another store.
+    changes = "SELECT $vin AS vin, $order AS order_id, $callback AS callback_id"
+    for statement, params in (
+        (
+            "UPDATE callbacks SET vin = $vin WHERE callback_id = $callback",
+            {"vin": other_vin, "callback": callback_id},
+        ),
+        (
+            "UPDATE service_orders SET store = $store WHERE order_id = $order",
+            {"store": "另一店", "order": order_id},
+        ),
+    ):
+        con.execute(statement, params)
+        version = db.bump_data_version(con)
+        vin = con.execute("SELECT vin FROM service_orders WHERE order_id = $o", {"o": order_id}).fetchone()[0]
+        derived.record_changes(
+            con,
+            version,
+            changes,
+            {"vin": vin, "order": order_id, "callback": callback_id if "callbacks" in statement else None},
+        )
+        assert {e["mode"] for e in sql_marts.refresh(con).values()} == {"incremental"}
+        assert_marts_match(con, [None])
+    store = con.execute(
+        "SELECT store FROM mart_callback_facts WHERE callback_id = $c", {"c": callback_id}
+    ).fetchone()
+    assert store == ("另一店",)
+    con.close()
