@@ -307,6 +307,13 @@ REVIEWED = {
     ("analytics/store/db.py", "ALTER TABLE _v5 RENAME TO "),
     # The vehicles query with one of two module constants as its filter (all VINs or the affected).
     ("analytics/store/db.py", "INSERT INTO vehicles "),
+    # Issue 21: new visits folded into their vehicles by the module constant _FOLD_SQL; migration 9
+    # adds two columns typed by the module constant _READING.
+    ("analytics/store/db.py", "CREATE OR REPLACE TEMP TABLE derived_vehicles_folded AS "),
+    ("analytics/store/db.py", "ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS first_reading "),
+    ("analytics/store/db.py", "ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS last_reading "),
+    # The import's new work orders: a literal query, with a literal filter added when it rewrites rows.
+    ("analytics/ingest/load.py", "CREATE OR REPLACE TEMP VIEW derived_new_visits AS "),
     # A fixed prefix before the plan query, whose file name comes from TABLES[kind] (two kinds).
     ("analytics/ingest/load.py", "CREATE OR REPLACE TEMP TABLE ingest_final AS "),
     # The backup attaches its copy under a name made of a fresh uuid4 hex, and copies from the open
