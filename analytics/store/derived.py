@@ -227,6 +227,12 @@ def build(
     sql = queries.load(target)
     bound = {**(build_params(name, params) or {}), **({"as_of_dates": list(ends)} if name in _AS_OF else {})}
     if not _has_table(con, target):
+        if not only_changed:
+            # Created with its rows in one statement: DuckDB 2.0.0 keeps the statistics of a table
+            # created empty and filled in the same transaction (more than one row group), so the
+            # other connections of this process read it as empty until they reopen the file.
+            con.execute(f"CREATE TABLE {target} AS {sql}", bound)  # noqa: S608 - a mart's name and file
+            return _count(con, target)
         con.execute(f"CREATE TABLE {target} AS SELECT * FROM ({sql}) WHERE false", bound)  # noqa: S608 - a mart's name and file
     before = _count(con, target)
     if not only_changed:
