@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 
 from analytics.core.months import month_end, shift_month
-from analytics.domain import facts, kpi, overview
+from analytics.domain import churn, churn_model, facts, kpi, overview
 from analytics.domain import satisfaction as sat
+from analytics.domain.maintenance import features as maintenance_features
 from analytics.ingest import import_file, rollback
 from analytics.services import marts, sql_marts
 from analytics.store import db, derived, queries
@@ -73,6 +74,62 @@ def assert_marts_match(con, store_sets: list[list[str] | None]) -> None:
         due = queries.run(con, "due_maintenance_mart", params)
         assert len(due)
         pd.testing.assert_frame_equal(due, queries.run(con, "due_maintenance", params))
+
+
+def _lookup_dates(con) -> list[date]:
+    """Month-ends, days inside months, a day before the data and one after: the as-of dates compared."""
+    ends = derived.covered_ends(con)
+    inside = [e - timedelta(days=9) for e in ends[2::5]]
+    return sorted(
+        {ends[0] - timedelta(days=40), *ends[1::4], ends[-1], *inside, ends[-1] + timedelta(days=45)}
+    )
+
+
+def assert_lookups_match(con, store_sets: list[list[str] | None]) -> None:
+    """A vehicle's history as of a date looked up in mart_vehicle_days equals the query that reads
+    every work order up to it: vehicle_history, the churn features' vehicles, the maintenance
+    features' vehicles, and the domain's reads built on them, at month-ends and other days."""
+    assert derived.ready(con, ["vehicle_days"], kpi.sql_params(None), [])
+    dates = _lookup_dates(con)
+    history = {"as_of_dates": dates}
+    kept = _sorted(queries.run(con, "vehicle_history_mart", history), ["as_of", "vin"])
+    assert len(kept) and kept["as_of"].nunique() > 3
+    pd.testing.assert_frame_equal(
+        kept, _sorted(queries.run(con, "vehicle_history", history), ["as_of", "vin"])
+    )
+    for stores in store_sets:
+        params = {**churn_model.feature_params(stores), "cutoffs": dates}
+        kept = _sorted(queries.run(con, "churn_vehicles_mart", params), ["cutoff", "vin"])
+        assert len(kept)
+        pd.testing.assert_frame_equal(
+            kept, _sorted(queries.run(con, "churn_vehicles", params), ["cutoff", "vin"])
+        )
+    for day in dates:
+        params = {"as_of": day, "base_days": kpi.sql_params(None)["base_days"]}
+        kept = _sorted(queries.run(con, "maintenance_vehicles_mart", params), ["vin"])
+        pd.testing.assert_frame_equal(
+            kept, _sorted(queries.run(con, "maintenance_vehicles", params), ["vin"])
+        )
+    # The domain's reads: the mart used (derived.run) and not.
+    day = dates[len(dates) // 2]
+    lookup = [
+        churn_model.features(con, dates[1:-1], store_sets[-1]),
+        churn.status_trend(con, dates[1:-1], store_sets[-1]),
+        maintenance_features.vehicle_state(con, day),
+    ]
+    real_ready = derived.ready
+    derived.ready = lambda *a, **k: False  # type: ignore[assignment]
+    try:
+        fresh = [
+            churn_model.features(con, dates[1:-1], store_sets[-1]),
+            churn.status_trend(con, dates[1:-1], store_sets[-1]),
+            maintenance_features.vehicle_state(con, day),
+        ]
+    finally:
+        derived.ready = real_ready  # type: ignore[assignment]
+    assert len(lookup[0]) and len(lookup[2])
+    for i, (a, b) in enumerate(zip(lookup, fresh, strict=True)):
+        assert _same(a, b), i
 
 
 def assert_pages_match(con, months: list[str], store_sets: list[list[str] | None], monkeypatch) -> None:
@@ -141,6 +198,7 @@ def test_a_full_build_reads_as_the_queries_on_the_demo(demo_db, tmp_path, monkey
     assert {entry["mode"] for entry in outcome.values()} == {"full"}
     stores = facts.stores(con)
     assert_marts_match(con, [None, stores[:1]])
+    assert_lookups_match(con, [None, stores[:1]])
     months = facts.available_months(con)
     assert_pages_match(con, [months[-1], months[-7], months[12]], [None], monkeypatch)
     # Nothing changed since: the refresh has nothing to do.
@@ -168,6 +226,7 @@ def test_an_import_of_another_month_refreshes_only_what_it_touched_and_a_rollbac
     assert {entry["mode"] for entry in outcome.values()} == {"incremental"}
     assert derived.covered_ends(con)[-1] == month_end(CUTOFF)
     assert_marts_match(con, store_sets)
+    assert_lookups_match(con, store_sets)
     month = CUTOFF.strftime("%Y-%m")
     earlier = shift_month(CUTOFF, -5).strftime("%Y-%m")
     assert_pages_match(con, [month, earlier], [None, stores[:1]], monkeypatch)
@@ -178,6 +237,7 @@ def test_an_import_of_another_month_refreshes_only_what_it_touched_and_a_rollbac
     outcome = sql_marts.refresh(con)
     assert {entry["mode"] for entry in outcome.values()} == {"incremental"}
     assert_marts_match(con, store_sets)
+    assert_lookups_match(con, store_sets)
     assert_pages_match(con, [month], [None, stores[1:]], monkeypatch)
     con.close()
 

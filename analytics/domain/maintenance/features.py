@@ -14,7 +14,7 @@ import pandas as pd
 from analytics.core.config import Maintenance, settings
 from analytics.core.errors import UserError
 from analytics.domain import schedule
-from analytics.store import db, queries
+from analytics.store import db, derived, queries
 
 if TYPE_CHECKING:  # scikit-learn loads where a model is fitted or scored, not with the page's kept results
     pass
@@ -98,7 +98,7 @@ def vehicle_state(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFram
     since the last maintenance, the schedule's due date, items due and the rule score, from records
     dated on or before ``as_of`` only."""
     cfg = _config()
-    history = queries.run(con, "maintenance_vehicle_history", {"as_of": as_of, "base_days": _base_days()})
+    history = derived.run(con, "maintenance_vehicle_history", {"as_of": as_of, "base_days": _base_days()})
     trend = queries.run(
         con, "maintenance_odometer_trend", {"as_of": as_of, "max_km_per_day": cfg.max_km_per_day}
     )
