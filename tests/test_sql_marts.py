@@ -394,3 +394,37 @@ def test_marts_of_several_row_groups_read_right_on_the_connection_that_built_the
     assert counts["base"].min() > 0
     pd.testing.assert_frame_equal(counts, queries.run(con, "monthly_vehicle_counts", params))
     con.close()
+
+
+def test_the_visit_day_mart_over_several_row_groups_reads_right_on_another_cursor(demo_db, tmp_path):
+    # The demo's work orders copied under other VINs and order numbers until the mart has more
+    # than one row group (122,880 rows): it is built afresh in one statement, and the lookups on
+    # another cursor of the process see its rows (see the test above).
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    orders = con.execute("SELECT count(*) FROM service_orders").fetchone()[0]
+    copies = 122_880 // orders + 1
+    con.execute(
+        "INSERT INTO service_orders SELECT o.* REPLACE (o.order_id || '-' || c AS order_id, o.vin || '-' || c AS vin) "
+        "FROM service_orders AS o, range(1, $copies) AS r(c)",
+        {"copies": copies},
+    )
+    db.bump_data_version(con)
+    assert sql_marts.refresh(con)["vehicle_days"]["mode"] == "full"
+    other = con.cursor()
+    assert other.execute("SELECT count(*) FROM mart_vehicle_days").fetchone()[0] > 122_880
+    assert derived.ready(other, ["vehicle_days"], kpi.sql_params(None), [])
+    dates = _lookup_dates(other)
+    lookup = {**churn_model.feature_params(None), "cutoffs": dates}
+    kept = _sorted(queries.run(other, "churn_vehicles_mart", lookup), ["cutoff", "vin"])
+    assert len(kept) > 122_880 / 10
+    pd.testing.assert_frame_equal(
+        kept, _sorted(queries.run(other, "churn_vehicles", lookup), ["cutoff", "vin"])
+    )
+    history = {"as_of_dates": dates}
+    pd.testing.assert_frame_equal(
+        _sorted(queries.run(other, "vehicle_history_mart", history), ["as_of", "vin"]),
+        _sorted(queries.run(other, "vehicle_history", history), ["as_of", "vin"]),
+    )
+    con.close()
