@@ -110,6 +110,17 @@ def assert_lookups_match(con, store_sets: list[list[str] | None]) -> None:
         pd.testing.assert_frame_equal(
             kept, _sorted(queries.run(con, "maintenance_vehicles", params), ["vin"])
         )
+    # The churn features read the callbacks' vehicles from callback_facts: each callback's own VIN,
+    # else its order's, as a plain join gives them.
+    plain = con.execute(
+        "SELECT c.callback_id, coalesce(c.vin, o.vin) AS vin, CAST(c.callback_date AS DATE) AS callback_day, "
+        "coalesce(c.is_complaint, false) AS is_complaint FROM callbacks AS c "
+        "LEFT JOIN service_orders AS o ON o.order_id = c.order_id ORDER BY c.callback_id"
+    ).df()
+    facts_rows = derived.run(con, "callback_facts", kpi.sql_params(None))
+    facts_rows = _sorted(facts_rows[["callback_id", "vin", "callback_day", "is_complaint"]], ["callback_id"])
+    assert len(plain)
+    pd.testing.assert_frame_equal(plain, facts_rows)
     # The domain's reads: the mart used (derived.run) and not.
     day = dates[len(dates) // 2]
     lookup = [

@@ -9,13 +9,12 @@ base AS (
     SELECT * FROM {{ ref('churn_vehicles') }} AS v
 ),
 calls AS (
-    SELECT k.cutoff, coalesce(c.vin, o.vin) AS vin, c.callback_id, c.order_id, c.callback_date,
-           CAST(c.callback_date AS DATE) AS callback_day, c.reached, c.overall_score, c.attitude_score,
-           c.quality_score, c.timeliness_score, c.price_score, c.environment_score, c.recommend_score,
-           coalesce(c.is_complaint, false) AS is_complaint, c.complaint_category, c.resolved_at
+    -- callback_facts: the callback's vehicle is its own VIN, else its order's
+    SELECT k.cutoff, f.vin, f.callback_id, f.order_id, f.callback_date, f.callback_day, f.reached,
+           f.overall_score, f.attitude_score, f.quality_score, f.timeliness_score, f.price_score,
+           f.environment_score, f.recommend_score, f.is_complaint, f.complaint_category, f.resolved_at
     FROM cutoffs AS k
-    JOIN callbacks AS c ON CAST(c.callback_date AS DATE) <= k.cutoff
-    LEFT JOIN service_orders AS o ON o.order_id = c.order_id
+    JOIN {{ ref('callback_facts') }} AS f ON f.callback_day <= k.cutoff
 ),
 ranked_calls AS (
     SELECT c.*,
