@@ -1,14 +1,18 @@
--- one row per vehicle with an odometer reading on or before $as_of: km per day as the median of the plausible pairwise slopes (Theil-Sen, robust to keying errors) and km at $as_of as the median projection of the readings
-WITH readings AS (
+-- one row per vehicle in the active base at $as_of (a visit in the last $base_days days) with an odometer reading on or before it: km per day as the median of the plausible pairwise slopes (Theil-Sen, robust to keying errors) and km at $as_of as the median projection of the readings
+WITH base AS (
+    SELECT DISTINCT vin
+    FROM service_orders
+    WHERE vin IS NOT NULL AND visit_date > $as_of - $base_days AND visit_date <= $as_of
+), readings AS (
     SELECT vin, visit_date AS day, median(mileage_km) AS km
     FROM service_orders
-    WHERE vin IS NOT NULL AND visit_date <= $as_of AND mileage_km > 0
+    WHERE vin IN (SELECT vin FROM base) AND visit_date <= $as_of AND mileage_km > 0
     GROUP BY vin, visit_date
 ), anchors AS (
     -- a new car leaves the showroom with (almost) nothing on the odometer: a free reading
     SELECT vin, mode(purchase_date) AS day, 0.0 AS km
     FROM service_orders
-    WHERE vin IS NOT NULL AND visit_date <= $as_of AND purchase_date <= $as_of
+    WHERE vin IN (SELECT vin FROM base) AND visit_date <= $as_of AND purchase_date <= $as_of
     GROUP BY vin
 ), points AS (
     SELECT vin, day, km FROM readings
