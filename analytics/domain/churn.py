@@ -134,10 +134,13 @@ def status_trend(
     dates = sorted(
         d for d in set(as_of_dates) if first_day is not None and kpi.base_window_start(d) >= first_day
     )
-    frame = derived.run(con, "vehicle_status", {**churn_model.status_params(stores), "as_of_dates": dates})
+    # Counted in SQL: a year of month-ends is millions of vehicle rows at group scale.
+    frame = derived.run(
+        con, "vehicle_status_counts", {**churn_model.status_params(stores), "as_of_dates": dates}
+    )
     frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
-    counts = pd.crosstab(frame["as_of"], frame["status"]).reindex(index=dates, columns=list(STATUSES))
-    counts = counts.fillna(0).astype(int)
+    counts = frame.pivot(index="as_of", columns="status", values="vehicles")
+    counts = counts.reindex(index=dates, columns=list(STATUSES)).fillna(0).astype(int)
     counts.insert(0, "base", counts.sum(axis=1))
     return counts.rename_axis("as_of").rename_axis(columns=None).reset_index()
 
