@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -20,7 +25,8 @@ from analytics.core import memo, stats
 from analytics.core import months as calendar_months
 from analytics.core.config import settings
 from analytics.core.errors import UserError
-from analytics.core.months import parse_month, shift_month
+from analytics.core.months import month_ends, parse_month, shift_month
+from analytics.domain import facts
 from analytics.domain.themes import polarity
 from analytics.domain.themes.discovery import SPECIAL_LABELS, ThemeModel, _Detail, _detail, mine
 from analytics.domain.themes.lexicon import (
@@ -33,7 +39,8 @@ from analytics.domain.themes.lexicon import (
     load_lexicon,
     name_pieces,
 )
-from analytics.domain.themes.segmentation import _WORD_CHAR, drop_entities, tokenize
+from analytics.domain.themes.segmentation import _WORD_CHAR, THEMES_DIR, drop_entities, tokenize
+from analytics.store import db
 from analytics.store.queries import load as sql
 
 IMPACT_KEYS: tuple[str, ...] = ("rate", "rate_low", "rate_high", "nps", "nps_low", "nps_high")
@@ -109,6 +116,61 @@ def _window(
     return memo.remembered(con, fit_window, month, side, store_key, months_back, k, seed)
 
 
+def model_month(con: duckdb.DuckDBPyConnection, month: str) -> str:
+    """Return the month whose window a side's theme model is fitted on: the month the pages open
+    on (``facts.model_as_of``), or ``month`` itself when it is later.
+
+    One model per data version and side, fitted on every store's comments, names the themes of
+    every month and store choice: another month or one store is assigned to it, not fitted
+    afresh, and the themes are the same words in every store, so stores compare like with like.
+    """
+    return facts.model_as_of(con, month_ends([month])[0]).strftime("%Y-%m")
+
+
+def _side_params(months: list[str] | None, side: str, stores: Sequence[str] | None) -> dict[str, Any]:
+    """Return the bound parameters of ``side_comments.sql``: the months' dates (every date when
+    ``months`` is None), the side, the satisfied threshold and the stores."""
+    bounds = _bounds(months) if months else {"start": date(1, 1, 1), "end": date(9999, 12, 31)}
+    return {
+        **bounds,
+        "side": side,
+        "threshold": settings().kpi.satisfied_threshold,
+        "stores": list(stores) if stores else None,
+    }
+
+
+def _tokens(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> tuple[list[list[str]], list[list[str]]]:
+    """Return the comments' tokens (stored ones, else segmented here) and those tokens without the
+    store's own names (models, advisors, agents, stores: never themes)."""
+    stored = frame["tokens"].tolist()
+    missing = [i for i, t in enumerate(stored) if not isinstance(t, str)]
+    fresh = tokenize(frame["comment"].iloc[missing].tolist()) if missing else []
+    tokens: list[list[str]] = [t.split() if isinstance(t, str) else [] for t in stored]
+    for i, toks in zip(missing, fresh, strict=True):
+        tokens[i] = toks
+    names = name_pieces(str(row[0]) for row in con.execute(sql("theme_entity_names")).fetchall())
+    mined = [drop_entities(t, names) for t in tokens] if names else tokens
+    return tokens, mined
+
+
+def _side_comments(
+    con: duckdb.DuckDBPyConnection, months: list[str], side: str, stores: Sequence[str] | None
+) -> tuple[pd.DataFrame, list[list[str]], list[list[str]]]:
+    """Return the side's comments of the months with their tokens, as ``_tokens`` gives them."""
+    frame = con.execute(sql("side_comments"), _side_params(months, side, stores)).df()
+    tokens, mined = _tokens(con, frame)
+    return frame, tokens, mined
+
+
+def fit_model(
+    con: duckdb.DuckDBPyConnection, month: str, side: str, months_back: int, k: int, seed: int
+) -> ThemeModel:
+    """Fit the side's theme model on every store's comments of the window ending with ``month``."""
+    _check_side(side)
+    _, _, mined = _side_comments(con, _months(month, max(0, months_back)), side, None)
+    return mine(mined, k=k, seed=seed, side=side)
+
+
 def fit_window(
     con: duckdb.DuckDBPyConnection,
     month: str,
@@ -118,29 +180,141 @@ def fit_window(
     k: int,
     seed: int,
 ) -> _Window:
-    """Fit one model on the side's comments of the window and assign every comment of it."""
+    """Assign every comment of the month's window (the store choice's) to the data version's model.
+
+    The themes come from ``theme_assignments`` while it holds this data version's model, else
+    every comment of the window is assigned here; either way only the month's own comments are
+    vectorised, for the quotes and the drill-down (``row`` numbers them, -1 for earlier months).
+    """
     _check_side(side)
     months = _months(month, max(0, months_back))
-    params: dict[str, Any] = {
-        **_bounds(months),
-        "side": side,
-        "threshold": settings().kpi.satisfied_threshold,
-        "stores": list(stores) if stores else None,
-    }
-    frame = con.execute(sql("side_comments"), params).df()
-    stored = frame["tokens"].tolist()
-    missing = [i for i, t in enumerate(stored) if not isinstance(t, str)]
-    fresh = tokenize(frame["comment"].iloc[missing].tolist()) if missing else []
-    tokens: list[list[str]] = [t.split() if isinstance(t, str) else [] for t in stored]
-    for i, toks in zip(missing, fresh, strict=True):
-        tokens[i] = toks
-    # The store's own names (models, advisors, agents, stores) are never themes.
-    names = name_pieces(str(row[0]) for row in con.execute(sql("theme_entity_names")).fetchall())
-    mined = [drop_entities(t, names) for t in tokens] if names else tokens
-    model = mine(mined, k=k, seed=seed, side=side)
+    opened = model_month(con, month)
+    model = memo.remembered(con, fit_model, opened, side, months_back, k, seed)
+    if assignments_current(con, opened, months_back, k, seed):
+        frame = con.execute(
+            sql("side_comments_assigned"), {**_side_params(months, side, stores), "month": month}
+        ).df()
+        in_month = (frame["month"] == month).to_numpy()
+        mine_rows = np.flatnonzero(in_month)
+        tokens, mined = _tokens(con, frame.iloc[mine_rows])
+        detail = _detail(model, mined, side)
+        row = np.full(len(frame), -1)
+        row[mine_rows] = np.arange(len(mine_rows))
+        frame = frame.drop(columns=["tokens"]).assign(row=row)
+        return _Window(frame=frame, model=model, detail=detail, months=months, side=side, tokens=tokens)
+    frame, tokens, mined = _side_comments(con, months, side, stores)
     detail = _detail(model, mined, side)
-    frame = frame.assign(theme=detail.themes, row=np.arange(len(frame)))
+    frame = frame.drop(columns=["tokens"]).assign(theme=detail.themes, row=np.arange(len(frame)))
     return _Window(frame=frame, model=model, detail=detail, months=months, side=side, tokens=tokens)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every comment's theme, kept per data version (issue 20).
+
+# One row per (side, callback with a comment on that side): its theme under the data version's
+# model. Written after an import (``store_assignments``, from ``services.views.prepare``) and read
+# only while ``meta`` holds the key it was written under: the data version, the model's month and
+# arguments, the satisfied threshold and a digest of the themes code and data files.
+ASSIGNMENTS_META = "theme_assignments_key"
+_THEMES_CODE = Path(__file__).resolve().parent
+
+
+# What a comment's clause reading depends on: the clause splitting and polarity, segmentation,
+# the lexicon, and this module (``read_clauses``), with their data files.
+_CLAUSE_FILES: tuple[str, ...] = (
+    "polarity.py",
+    "segmentation.py",
+    "lexicon.py",
+    "monthly.py",
+    "sentiment.toml",
+    "aspects.toml",
+    "domain_dict.txt",
+    "entities.txt",
+    "stopwords.txt",
+)
+
+
+@cache
+def _files_digest(names: tuple[str, ...] | None = None) -> str:
+    """Return a digest of the themes code and data files (only ``names`` when given)."""
+    digest = hashlib.sha256()
+    for path in sorted([*_THEMES_CODE.glob("*.py"), *THEMES_DIR.glob("*")]):
+        if path.is_file() and (names is None or path.name in names):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def assignments_key(con: duckdb.DuckDBPyConnection, opened: str, months_back: int, k: int, seed: int) -> str:
+    """Return the key theme assignments of the model fitted at ``opened`` are kept under."""
+    return json.dumps(
+        {
+            "data_version": db.data_version(con),
+            "model_month": opened,
+            "months_back": months_back,
+            "k": k,
+            "seed": seed,
+            "threshold": settings().kpi.satisfied_threshold,
+            "files": _files_digest(),
+        },
+        sort_keys=True,
+    )
+
+
+def assignments_current(
+    con: duckdb.DuckDBPyConnection, opened: str, months_back: int, k: int, seed: int
+) -> bool:
+    """Return whether ``theme_assignments`` holds the themes of the model fitted at ``opened``."""
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = $k", {"k": ASSIGNMENTS_META}).fetchone()
+    except duckdb.CatalogException:
+        return False  # a database without the meta table (a Parquet export): assign afresh
+    return row is not None and row[0] == assignments_key(con, opened, months_back, k, seed)
+
+
+def store_assignments(
+    con: duckdb.DuckDBPyConnection, months_back: int = MONTHS_BACK, k: int = 8, seed: int = 0
+) -> int:
+    """Write every comment's theme on both sides under the data version's models; return the rows.
+
+    Run inside the caller's write transaction. The table is written in one statement (a table
+    created empty and filled in the same transaction reads as empty on the process's other
+    connections with DuckDB 2.0.0), so a reader sees the old rows and key or the new ones.
+    """
+    months = facts.available_months(con)
+    if not months:
+        con.execute("DROP TABLE IF EXISTS theme_assignments")
+        con.execute("DELETE FROM meta WHERE key = $k", {"k": ASSIGNMENTS_META})
+        return 0
+    opened = model_month(con, min(months))  # the month the pages open on
+    parts = []
+    for side in SIDES:
+        model = memo.remembered(con, fit_model, opened, side, months_back, k, seed)
+        frame = con.execute(sql("side_comments"), _side_params(None, side, None)).df()
+        # A comment's theme depends on its text alone: each distinct text is assigned once.
+        codes, _ = pd.factorize(frame["comment"])
+        first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
+        _, mined = _tokens(con, frame.iloc[first])
+        theme_of = np.asarray(_detail(model, mined, side).themes, dtype=object)
+        parts.append(
+            pd.DataFrame(
+                {"side": side, "callback_id": frame["callback_id"].astype(str), "theme": theme_of[codes]}
+            )
+        )
+    rows = pd.concat(parts, ignore_index=True)
+    con.register("_theme_assignments_new", rows)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TABLE theme_assignments AS SELECT CAST(side AS VARCHAR) AS side, "
+            "CAST(callback_id AS VARCHAR) AS callback_id, CAST(theme AS VARCHAR) AS theme "
+            "FROM _theme_assignments_new"
+        )
+    finally:
+        con.unregister("_theme_assignments_new")
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ($k, $v)",
+        {"k": ASSIGNMENTS_META, "v": assignments_key(con, opened, months_back, k, seed)},
+    )
+    return len(rows)
 
 
 def _centrality(window: _Window, rows: np.ndarray) -> np.ndarray:
@@ -188,7 +362,9 @@ def _distinct(
     return chosen, repeats
 
 
-def _quotes(window: _Window, month_rows: pd.DataFrame, count: int = 3) -> list[str]:
+def _quotes(
+    window: _Window, month_rows: pd.DataFrame, count: int = 3, known: Mapping[str, Reading] | None = None
+) -> list[str]:
     """Return up to ``count`` distinct comments closest to the centre of the given comments.
 
     Comments that speak only for the side come first (a satisfied customer's grumble is a poor
@@ -208,7 +384,8 @@ def _quotes(window: _Window, month_rows: pd.DataFrame, count: int = 3) -> list[s
         if window.side == "praise":
             # The praise side quotes only what praises: complaining clauses are cut out
             # (they are hidden complaints, shown on the complaint side).
-            text = praise_quote(text)
+            reading = known.get(text) if known else None
+            text = reading.praise if reading is not None else praise_quote(text)
             if not text:
                 continue
         mixed_side = _other_side_cue(lex, window.tokens[int(row)], window.side)
@@ -225,24 +402,127 @@ def _quotes(window: _Window, month_rows: pd.DataFrame, count: int = 3) -> list[s
     return [c for c, _ in chosen]
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A comment read clause by clause: the text a praise quote shows (its complaining clauses cut
+    out), and its complaining clauses with the complaint aspect each speaks of (``other`` if none)."""
+
+    praise: str
+    complaints: tuple[str, ...]
+    aspects: tuple[str, ...]
+
+
+def read_clauses(comment: str, lexicon: Lexicon | None = None) -> Reading:
+    """Return ``comment`` read clause by clause (``praise_quote`` and the hidden complaints)."""
+    lex = lexicon or load_lexicon()
+    found = polarity.clauses(comment, tokenize)
+    complaints = tuple(c.text for c in found if c.polarity < 0)
+    praise = _praise_of(comment, found)
+    aspects = tuple(lexicon_aspect(tokenize([c])[0], "complaint", lex) or OTHER for c in complaints)
+    return Reading(praise, complaints, aspects)
+
+
+# One row per distinct text of a satisfied customer's comment, read clause by clause (issue 20: the
+# hidden complaints of a month took seconds to read at group size). Filled after an import for the
+# texts not read yet (``store_clauses``) and read only while ``meta`` holds the digest of the themes
+# code and data files it was read with.
+CLAUSES_META = "comment_clauses_key"
+
+
+def clauses_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Return whether ``comment_clauses`` was read with the current themes code and data files."""
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = $k", {"k": CLAUSES_META}).fetchone()
+    except duckdb.CatalogException:
+        return False
+    return row is not None and row[0] == _files_digest(_CLAUSE_FILES)
+
+
+def store_clauses(con: duckdb.DuckDBPyConnection) -> int:
+    """Read the satisfied customers' comment texts not read yet; return how many. Run inside the
+    caller's write transaction; texts read with other themes files are read again."""
+    exists = bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'comment_clauses' AND NOT temporary"
+        ).fetchall()[0][0]
+    )
+    if exists and not clauses_current(con):
+        con.execute("DROP TABLE comment_clauses")
+        exists = False
+    params = _side_params(None, "praise", None)
+    if exists:
+        texts = con.execute(sql("comment_clauses_pending"), params).fetchall()
+    else:
+        texts = con.execute(sql("comment_clauses_texts"), params).fetchall()
+    lex = load_lexicon()
+    readings = [read_clauses(str(text), lex) for (text,) in texts]
+    frame = pd.DataFrame(
+        {
+            "comment": pd.Series([str(t) for (t,) in texts], dtype="str"),
+            "praise": pd.Series([r.praise for r in readings], dtype="str"),
+            "complaints": pd.Series([list(r.complaints) for r in readings], dtype=object),
+            "aspects": pd.Series([list(r.aspects) for r in readings], dtype=object),
+        }
+    )
+    con.register("_comment_clauses_new", frame)
+    try:
+        # A new table is created with its rows in one statement (see ``store_assignments``).
+        if exists:
+            con.execute("INSERT INTO comment_clauses SELECT * FROM _comment_clauses_new")
+        else:
+            con.execute(
+                "CREATE TABLE comment_clauses AS SELECT CAST(comment AS VARCHAR) AS comment, "
+                "CAST(praise AS VARCHAR) AS praise, CAST(complaints AS VARCHAR[]) AS complaints, "
+                "CAST(aspects AS VARCHAR[]) AS aspects FROM _comment_clauses_new"
+            )
+    finally:
+        con.unregister("_comment_clauses_new")
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ($k, $v)", {"k": CLAUSES_META, "v": _files_digest(_CLAUSE_FILES)}
+    )
+    return len(readings)
+
+
+def known_readings(
+    con: duckdb.DuckDBPyConnection, month: str, stores: Sequence[str] | None
+) -> dict[str, Reading]:
+    """Return the stored readings of the month's satisfied comments (none while they are stale)."""
+    if not clauses_current(con):
+        return {}
+    rows = con.execute(sql("comment_clauses_month"), _side_params([month], "praise", stores)).fetchall()
+    return {str(c): Reading(str(p), tuple(k), tuple(a)) for c, p, k, a in rows}
+
+
 def praise_quote(comment: str) -> str:
     """Return a comment as a praise quote: whole when no clause complains, else its other clauses."""
-    found = polarity.clauses(comment, tokenize)
+    return _praise_of(comment, polarity.clauses(comment, tokenize))
+
+
+def _praise_of(comment: str, found: Sequence[polarity.Clause]) -> str:
     if all(c.polarity >= 0 for c in found):
         return comment
     return "，".join(c.text for c in found if c.polarity >= 0)
 
 
 def hidden_complaints(
-    comments: Sequence[str], lexicon: Lexicon | None = None, count: int = 3
+    comments: Sequence[str],
+    lexicon: Lexicon | None = None,
+    count: int = 3,
+    known: Mapping[str, Reading] | None = None,
 ) -> list[dict[str, Any]]:
-    """Return satisfied customers' complaining clauses grouped by complaint aspect: id, labels, n, quotes."""
+    """Return satisfied customers' complaining clauses grouped by complaint aspect: id, labels, n, quotes.
+
+    ``known`` holds comments already read (``comment_clauses``); the others are read here.
+    """
     lex = lexicon or load_lexicon()
     groups: dict[str, list[str]] = {}
-    for comment in comments:
-        for clause in polarity.complaining_clauses(comment, tokenize):
-            aspect = lexicon_aspect(tokenize([clause])[0], "complaint", lex) or OTHER
-            groups.setdefault(aspect, []).append(clause)
+    # Comments repeat (a customer's words, 挺好的就是等太久): each distinct text is read once.
+    for comment, times in Counter(comments).items():
+        reading = known.get(comment) if known else None
+        if reading is None:
+            reading = read_clauses(comment, lex)
+        for clause, aspect in zip(reading.complaints, reading.aspects, strict=True):
+            groups.setdefault(aspect, []).extend([clause] * times)
     out: list[dict[str, Any]] = []
     for aspect_id, clauses in groups.items():
         found = lex.aspect(aspect_id)
@@ -287,6 +567,8 @@ def monthly_themes(
     n_comments = len(current)
     prior_total = sum(int(totals.get(m, 0)) for m in previous)
     hotspots = set(model.lexicon.hotspots)
+    # The satisfied comments of the month read clause by clause, as stored after the import.
+    known = known_readings(con, month, stores)
     themes: list[dict[str, Any]] = []
     for theme_id, n in current["theme"].value_counts().items():
         if theme_id in (NONE, OTHER):
@@ -314,7 +596,7 @@ def monthly_themes(
             "z": round(z, 3),
             "new": bool(new),
             "rising": bool(rising and not new),
-            "quotes": _quotes(window, current[current["theme"] == theme_id]),
+            "quotes": _quotes(window, current[current["theme"] == theme_id], known=known),
         }
         if side == "complaint":
             entry["hotspot"] = theme.id in hotspots
@@ -334,6 +616,8 @@ def monthly_themes(
         "side": side,
         "stores": list(stores) if stores else None,
         "months": previous,
+        # The themes are those of the data version's model (``model_month``), for every store.
+        "model_month": model_month(con, month),
         "months_n": [int(totals.get(m, 0)) for m in previous],
         "n_comments": n_comments,
         "n_contentless": int((current["theme"] == NONE).sum()),
@@ -345,7 +629,9 @@ def monthly_themes(
         result["categories"] = complaint_categories(con, month, stores, model.lexicon)
         # Satisfied customers' grumbles (服务不错就是等太久): complaints hidden in praise.
         praise = con.execute(sql("side_comments"), {**params_of_month(month, stores), "side": "praise"}).df()
-        result["hidden"] = hidden_complaints(praise["comment"].astype(str).tolist(), model.lexicon)
+        result["hidden"] = hidden_complaints(
+            praise["comment"].astype(str).tolist(), model.lexicon, known=known
+        )
     return result
 
 
