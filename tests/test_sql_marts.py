@@ -439,3 +439,35 @@ def test_the_visit_day_mart_over_several_row_groups_reads_right_on_another_curso
         _sorted(queries.run(other, "vehicle_history", history), ["as_of", "vin"]),
     )
     con.close()
+
+
+def test_vehicles_with_several_purchase_dates_or_none_look_up_as_the_queries_give_them(demo_db, tmp_path):
+    # The purchase date's mode is a lookup only while a vehicle has one purchase date; vehicles
+    # given a second one (on some of their orders) or none at all are read from their orders.
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    vins = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT vin FROM service_orders WHERE vin IS NOT NULL ORDER BY vin"
+        ).fetchall()
+    ]
+    mixed, empty = vins[::7], vins[3::11]
+    con.execute(
+        "UPDATE service_orders SET purchase_date = purchase_date + 30 "
+        "WHERE list_contains($vins, vin) AND hash(order_id) % 2 = 0",
+        {"vins": mixed},
+    )
+    con.execute(
+        "UPDATE service_orders SET purchase_date = NULL, mileage_km = NULL WHERE list_contains($vins, vin)",
+        {"vins": empty},
+    )
+    db.bump_data_version(con)
+    sql_marts.refresh(con)
+    several = con.execute(
+        "SELECT count(*) FROM mart_vehicle_days WHERE purchase_min <> purchase_max AND next_visit IS NULL"
+    ).fetchone()[0]
+    assert several > 10
+    assert_lookups_match(con, [None])
+    con.close()

@@ -14,7 +14,6 @@ WITH orders AS (
         arg_max(phone, (visit_date, order_id)) AS phone,
         arg_max(model, (visit_date, order_id)) AS model,
         arg_max(service_type, (visit_date, order_id)) AS last_service_type,
-        mode(purchase_date) FILTER (WHERE purchase_date <= $as_of) AS purchase_date,
         min(visit_date) AS first_visit,
         max(visit_date) AS last_visit,
         max(visit_date) FILTER (WHERE service_type IN ('first_maintenance', 'maintenance')) AS last_maintenance,
@@ -29,6 +28,16 @@ WITH orders AS (
         avg(CASE WHEN is_appointment THEN 1.0 ELSE 0.0 END) AS appointment_share
     FROM orders
     GROUP BY vin
+), purchases AS (
+    -- the purchase date on most of its orders (on or before $as_of); on a tie the earliest
+    SELECT vin, arg_min(purchase_date, (-n, purchase_date)) AS purchase_date
+    FROM (
+        SELECT vin, purchase_date, count(*) AS n
+        FROM orders
+        WHERE purchase_date <= $as_of
+        GROUP BY vin, purchase_date
+    )
+    GROUP BY vin
 ), gaps AS (
     -- the owner's own rhythm: days between consecutive maintenance visits
     SELECT vin, median(gap) AS maintenance_gap_days
@@ -40,7 +49,8 @@ WITH orders AS (
     WHERE gap > 0
     GROUP BY vin
 )
-SELECT v.*, g.maintenance_gap_days
+SELECT v.*, p.purchase_date, g.maintenance_gap_days
 FROM visits v
+LEFT JOIN purchases p USING (vin)
 LEFT JOIN gaps g USING (vin)
 WHERE v.last_visit > $as_of - $base_days

@@ -1,8 +1,8 @@
 -- one row per vehicle in the active base at $as_of: maintenance_vehicles.sql read from the mart mart_vehicle_days
 -- The vehicle's row on $as_of (its latest visit day on or before it) gives the running values; its
 -- rows on $as_of - 365 and $as_of - 730, when there are, are subtracted from those counted over
--- the last 365 or 730 days. The purchase date is the mode of those on or before $as_of: the one
--- date when the vehicle has one so far, else recomputed from its work orders.
+-- the last 365 or 730 days. The purchase date is the one on most of its orders on or before $as_of
+-- (the earliest on a tie): the one date when the vehicle has one so far, else recomputed from its work orders.
 WITH latest AS (
     SELECT m.*
     FROM mart_vehicle_days AS m
@@ -21,9 +21,14 @@ two_years_ago AS (
 ),
 purchase AS (
     -- vehicles with more than one purchase date so far
-    SELECT vin, mode(purchase_date) FILTER (WHERE purchase_date <= $as_of) AS purchase_date
-    FROM service_orders
-    WHERE vin IN (SELECT vin FROM latest WHERE purchase_min <> purchase_max) AND visit_date <= $as_of
+    SELECT vin, arg_min(purchase_date, (-n, purchase_date)) AS purchase_date
+    FROM (
+        SELECT vin, purchase_date, count(*) AS n
+        FROM service_orders
+        WHERE vin IN (SELECT vin FROM latest WHERE purchase_min <> purchase_max)
+          AND visit_date <= $as_of AND purchase_date <= $as_of
+        GROUP BY vin, purchase_date
+    )
     GROUP BY vin
 )
 SELECT
@@ -34,10 +39,6 @@ SELECT
     l.phone,
     l.model,
     l.last_service_type,
-    CASE
-        WHEN l.purchase_min <> l.purchase_max THEN p.purchase_date
-        WHEN l.purchase_min <= $as_of THEN l.purchase_min
-    END AS purchase_date,
     l.first_visit,
     l.visit_date AS last_visit,
     l.last_maintenance,
@@ -49,6 +50,10 @@ SELECT
     l.cum_body_paint - coalesce(t.cum_body_paint, 0) AS body_paint_730,
     l.cum_spend - coalesce(t.cum_spend, 0) AS spend_730,
     CAST(l.cum_appointments AS DOUBLE) / l.cum_visits AS appointment_share,
+    CASE
+        WHEN l.purchase_min <> l.purchase_max THEN p.purchase_date
+        WHEN l.purchase_min <= $as_of THEN l.purchase_min
+    END AS purchase_date,
     l.median_gap_days AS maintenance_gap_days
 FROM latest AS l
 LEFT JOIN year_ago AS y USING (vin)
