@@ -20,8 +20,8 @@ if f.month is None:
 
 st.title(t("overview.title", month=f.month))
 deck_button(f.month, f.stores, f.lang)
-data = load(overview.overview, f.month, f.stores)
-why = load(overview.why_tables, f.month, f.stores)
+data = load("overview.kpis", month=f.month, stores=f.stores)
+why = load("overview.why", month=f.month, stores=f.stores)
 report, series = data["report"], data["series"]
 PREVIOUS = month_label(shift_month(parse_month(f.month), -1))
 # The deck's headline, in the same words: targets met, missed, pending and not judged alike.

@@ -4,7 +4,6 @@ dissatisfaction, breakdowns, and the unsatisfied customers to follow up."""
 import streamlit as st
 
 from analytics.core.config import settings
-from analytics.domain import overview
 from analytics.domain import satisfaction as sat
 from ui.auth import protect
 from ui.charts import export_name, show
@@ -62,16 +61,16 @@ st.caption(
     )
 )
 
-monthly = load(sat.monthly_satisfaction, f.stores, START, END)
+monthly = load("satisfaction.monthly", stores=f.stores, start=START, end=END)
 summary = sat.trend_summary(monthly, END)
 # The drivers' window is the deck's (one definition of the top driver everywhere), stated in labels.
 DRIVER_START, DRIVER_END = sat.driver_window(END)
 DRIVER_MONTHS = settings().deck.driver_months
-drivers = load(sat.dimension_drivers, f.stores, DRIVER_START, DRIVER_END)
+drivers = load("satisfaction.drivers", stores=f.stores, start=DRIVER_START, end=DRIVER_END)
 driver = sat.top_driver(drivers)
 # The month's follow-up list as known on its last day (or the data's end): the overview's red flag.
-followups = load(overview.open_followups, END, f.stores)
-AS_OF = load(overview.month_as_of, END)
+followups = load("overview.followups", month=END, stores=f.stores)
+AS_OF = load("overview.as_of", month=END)
 counts = sat.followup_counts(followups)
 
 tiles = st.columns([1, 1, 1.3, 1])
@@ -169,7 +168,7 @@ with right:
 st.subheader(t("satisfaction.dimension_title"))
 left, right = st.columns(2)
 with left:
-    scores = load(sat.dimension_scores, f.stores, START, END)
+    scores = load("satisfaction.dimensions", stores=f.stores, start=START, end=END)
     show(
         dimension_figure(scores, f.months),
         export_name("satisfaction", "dimensions", START, END, STORE),
@@ -241,7 +240,7 @@ period_choice = controls[1].segmented_control(
 )
 period = (START, END) if period_choice != "month" else (END, END)
 period_label = period_text() if period_choice != "month" else END
-frame = load(sat.breakdown, by, period, f.stores)
+frame = load("satisfaction.breakdown", by=by, period=period, stores=f.stores)
 table = sat.breakdown_table(frame, by, f.lang)
 parts = sat.breakdown_summary(frame)
 if table.empty:

@@ -13,7 +13,8 @@ import pandas as pd
 from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.months import month_ends, month_label, parse_month, shift_month
-from analytics.domain import churn, churn_model, kpi, maintenance, overview, satisfaction, themes
+from analytics.domain import churn, churn_model, maintenance, satisfaction
+from analytics.services import reads
 
 Progress = Callable[[float, str], None]
 
@@ -129,28 +130,30 @@ def deck_data(
     label = month_label(first)
     window = _months_back(first, cfg.trend_months)
     progress(0.05, "kpis")
-    summary = overview.overview(con, label, stores)
+    summary = reads.read(con, "overview.kpis", month=label, stores=stores)
     series = summary["series"]
     provisional = {
         name: entry["status"] == "provisional" for name, entry in summary["report"]["kpis"].items()
     }
     flags = summary["red_flags"]
     progress(0.2, "satisfaction")
-    sat = satisfaction.monthly_satisfaction(con, stores, window[0], first)
+    sat = reads.read(con, "satisfaction.monthly", stores=stores, start=window[0], end=first)
     driver_start, driver_end = satisfaction.driver_window(first)
-    drivers = satisfaction.dimension_drivers(con, stores, driver_start, driver_end)
-    means = satisfaction.dimension_scores(con, stores, window[0], first)
+    drivers = reads.read(con, "satisfaction.drivers", stores=stores, start=driver_start, end=driver_end)
+    means = reads.read(con, "satisfaction.dimensions", stores=stores, start=window[0], end=first)
     progress(0.35, "praise")
-    praise = themes.monthly_themes(con, label, "praise", stores)
+    praise = reads.read(con, "themes.monthly", month=label, side="praise", stores=stores)
     progress(0.5, "complaints")
-    complaint = themes.monthly_themes(con, label, "complaint", stores)
+    complaint = reads.read(con, "themes.monthly", month=label, side="complaint", stores=stores)
     progress(0.65, "churn")
     churn_as_of = month_ends([label])[0]
-    trend = churn.status_trend(con, month_ends([month_label(m) for m in window]), stores)
+    trend = reads.read(
+        con, "churn.trend", as_of_dates=month_ends([month_label(m) for m in window]), stores=stores
+    )
     vehicles = churn.churn_list(churn_model.features(con, [churn_as_of], stores), None, churn_as_of)
     progress(0.75, "maintenance")
     following = shift_month(first, 1)
-    due = _with_models(con, kpi.due_vehicles(con, following, stores))
+    due = _with_models(con, reads.read(con, "kpi.due_vehicles", month=following, stores=stores))
     figures: MaintenanceFigures | None = None
     note = ""
     if maintenance_model:
