@@ -44,7 +44,7 @@ def state_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, str]:
 
 def _overview_figures(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
     """Return the Overview page's KPI values and counts for the month, comparable across runs."""
-    report = overview.overview(con, MONTH)["report"]
+    report = overview.overview(con, MONTH).report
     return tuple(sorted((name, entry["value"], entry["n"]) for name, entry in report["kpis"].items()))
 
 

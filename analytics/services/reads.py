@@ -104,7 +104,9 @@ def one_of(*choices: str) -> Normalise:
     return choose
 
 
-side = one_of(*themes.SIDES)
+def side(name: str, value: Any) -> str:
+    """A side of the comments: ``praise`` or ``complaint``."""
+    return one_of(*themes.SIDES)(name, value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import pandas as pd
 from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.months import month_ends, month_label, parse_month, shift_month
-from analytics.domain import churn, churn_model, maintenance, satisfaction
+from analytics.domain import churn, churn_model, maintenance, overview, satisfaction
 from analytics.services import reads
 
 Progress = Callable[[float, str], None]
@@ -57,7 +57,7 @@ class DeckData:
     month: str
     stores: list[str] | None
     as_of: date  # the day the lists are seen from: month end, or the data's end if earlier
-    report: dict[str, Any]
+    kpis: dict[str, overview.KpiFigure]
     provisional: dict[str, bool]
     series: pd.DataFrame  # kpi.monthly_series over the trend window
     changes: list[dict[str, Any]]
@@ -75,6 +75,11 @@ class DeckData:
     next_month: str
     maintenance: MaintenanceFigures | None  # None: not asked for, or too little history
     maintenance_note: str = ""  # why there are no model figures when they were asked for
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The month's KPIs in ``kpi.report``'s shape (the e-mail summary)."""
+        return overview.report_of(self.month, self.kpis)
 
 
 def _months_back(month: date, count: int) -> list[date]:
@@ -131,11 +136,9 @@ def deck_data(
     window = _months_back(first, cfg.trend_months)
     progress(0.05, "kpis")
     summary = reads.read(con, "overview.kpis", month=label, stores=stores)
-    series = summary["series"]
-    provisional = {
-        name: entry["status"] == "provisional" for name, entry in summary["report"]["kpis"].items()
-    }
-    flags = summary["red_flags"]
+    series = summary.series
+    provisional = {name: figure.status == "provisional" for name, figure in summary.kpis.items()}
+    flags = summary.red_flags
     progress(0.2, "satisfaction")
     sat = reads.read(con, "satisfaction.monthly", stores=stores, start=window[0], end=first)
     driver_start, driver_end = satisfaction.driver_window(first)
@@ -160,7 +163,7 @@ def deck_data(
         try:
             figures = maintenance_figures(
                 con,
-                summary["as_of"],
+                summary.as_of,
                 stores,
                 lambda f, step: progress(0.75 + 0.2 * f, f"maintenance: {step}"),
             )
@@ -170,11 +173,11 @@ def deck_data(
     return DeckData(
         month=label,
         stores=list(stores) if stores else None,
-        as_of=summary["as_of"],
-        report=summary["report"],
+        as_of=summary.as_of,
+        kpis=summary.kpis,
         provisional=provisional,
         series=series,
-        changes=summary["changes"],
+        changes=summary.changes,
         red_flags={name: int((flags["flag"] == name).sum()) for name in ("no_followup", "complaint_overdue")},
         red_flag_rows=flags.assign(_first=flags["flag"] != "complaint_overdue")
         .sort_values(["_first", "callback_date"], ascending=[True, False], kind="stable")

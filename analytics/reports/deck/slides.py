@@ -123,9 +123,8 @@ def _kpi_slide(d: DeckData, lang: str) -> Slide:
     ]
     marks: list[str | None] = [None]
     for name in kpi.KPI_NAMES:
-        entry = d.report["kpis"][name]
-        band, value = entry["target"], entry["value"]
-        state = overview.target_state(entry)
+        figure = d.kpis[name]
+        state = overview.target_state(figure)
         status, mark = "—", None
         if state == "pending":
             # Judged only once final: the data end before its callbacks or returns are all in.
@@ -136,25 +135,25 @@ def _kpi_slide(d: DeckData, lang: str) -> Slide:
             status, mark = text("deck.met", lang), "good"
         elif state == "missed":
             status, mark = text("deck.missed", lang), "bad"
-        if entry.get("status") == "insufficient_history":
-            shown = formatting.status_note(entry, lang) or "—"
+        if figure.status == "insufficient_history":
+            shown = formatting.status_note(figure.status, figure.needs_from, lang) or "—"
         else:
-            shown = formatting.format_value(name, value) + (
-                " *" if entry.get("status") == "provisional" else ""
+            shown = formatting.format_value(name, figure.value) + (
+                " *" if figure.status == "provisional" else ""
             )
         rows.append(
             [
                 labels[name],
                 shown,
-                f"{entry['n']:,}",
-                formatting.format_target(name, band),
-                formatting.format_value(name, entry["prev_month"]),
-                formatting.format_value(name, entry["prev_year"]),
+                f"{figure.n:,}",
+                formatting.format_target(name, figure.target),
+                formatting.format_value(name, figure.prev_month),
+                formatting.format_value(name, figure.prev_year),
                 status,
             ]
         )
         marks.append(mark)
-    takeaway = overview.headline(d.report, lang)
+    takeaway = overview.headline(d.kpis, lang)
     footnote = text("deck.provisional_note", lang) if any(d.provisional.values()) else ""
     return Slide(
         "kpis",
