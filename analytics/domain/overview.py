@@ -276,10 +276,7 @@ def breakdown_display(
         return formatting.format_value(name, None if pd.isna(v) else float(v))
 
     def contribution(v: float) -> str:
-        if name in formatting.RATE_KPIS:
-            return f"{v * 100:+.1f} pp"
-        if name == "nps":
-            return f"{v:+.1f}"
+        # A change from nothing: points for rates and NPS, the signed count or amount otherwise.
         return formatting.format_delta(name, v, 0) or formatting.DASH
 
     columns = {

@@ -91,6 +91,11 @@ def _none(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
+def _satisfaction_rate(value: Any) -> str:
+    """The satisfaction rate KPI (or one of its limits) as the tiles write it."""
+    return formatting.format_value("satisfaction_rate", _none(value))
+
+
 def scope_label(stores: Sequence[str] | None, lang: str) -> str:
     """Return the stores a deck covers, as words."""
     return (
@@ -250,14 +255,18 @@ def _satisfaction_slide(d: DeckData, lang: str) -> Slide:
     else:
         row = now.iloc[0]
         prev = sat[sat["month"] < d.month]
-        prev_rate = _pct(_none(prev["rate"].iloc[-1])) if len(prev) else "—"
-        params = {"rate": _pct(row["rate"]), "n": f"{int(row['n']):,}", "prev": prev_rate}
+        prev_rate = _satisfaction_rate(prev["rate"].iloc[-1]) if len(prev) else "—"
+        params = {"rate": _satisfaction_rate(row["rate"]), "n": f"{int(row['n']):,}", "prev": prev_rate}
         if bool(row["signal"]):
             key = "sat_signal_low" if row["rate"] < row["centre"] else "sat_signal_high"
-            takeaway = text(f"deck.{key}", lang, centre=_pct(row["centre"]), **params)
+            takeaway = text(f"deck.{key}", lang, centre=_satisfaction_rate(row["centre"]), **params)
         else:
             takeaway = text(
-                "deck.sat_stable", lang, low=_pct(row["wilson_low"]), high=_pct(row["wilson_high"]), **params
+                "deck.sat_stable",
+                lang,
+                low=_satisfaction_rate(row["wilson_low"]),
+                high=_satisfaction_rate(row["wilson_high"]),
+                **params,
             )
     return Slide(
         "satisfaction",
@@ -587,7 +596,7 @@ def _maintenance_slide(d: DeckData, lang: str) -> Slide:
         numbers.append(
             Number(
                 text("deck.return_rate_month", lang, month=str(latest["month"])),
-                _pct(latest["value"]),
+                formatting.format_value("due_maintenance_return_rate", _none(latest["value"])),
                 text("deck.n_note", lang, n=f"{int(latest['n']):,}"),
             )
         )
@@ -598,7 +607,7 @@ def _maintenance_slide(d: DeckData, lang: str) -> Slide:
             lang,
             n=f"{len(due):,}",
             month=d.next_month,
-            rate=_pct(latest["value"]),
+            rate=formatting.format_value("due_maintenance_return_rate", _none(latest["value"])),
             rate_month=str(latest["month"]),
             target=target,
         )
