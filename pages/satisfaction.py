@@ -62,7 +62,7 @@ st.caption(
 )
 
 monthly = load("satisfaction.monthly", stores=f.stores, start=START, end=END)
-summary = sat.trend_summary(monthly, END)
+summary = monthly.at(END)
 # The drivers' window is the deck's (one definition of the top driver everywhere), stated in labels.
 DRIVER_START, DRIVER_END = sat.driver_window(END)
 DRIVER_MONTHS = settings().deck.driver_months
@@ -74,10 +74,8 @@ AS_OF = load("overview.as_of", month=END)
 counts = sat.followup_counts(followups)
 
 tiles = st.columns([1, 1, 1.3, 1])
-tiles[0].metric(t("satisfaction.tile_rate", month=END), pct(summary["rate"]) if summary else "—", border=True)
-tiles[1].metric(
-    t("satisfaction.tile_nps", month=END), signed(summary["nps"]) if summary else "—", border=True
-)
+tiles[0].metric(t("satisfaction.tile_rate", month=END), pct(summary.rate) if summary else "—", border=True)
+tiles[1].metric(t("satisfaction.tile_nps", month=END), signed(summary.nps) if summary else "—", border=True)
 tiles[2].metric(
     t("satisfaction.tile_driver"),
     dim_label(driver["dimension"]) if driver else "—",
@@ -90,17 +88,17 @@ if summary:
     tiles[0].caption(
         t(
             "satisfaction.tile_rate_note",
-            n=f"{summary['n']:,}",
-            low=pct(summary["low"]),
-            high=pct(summary["high"]),
+            n=f"{summary.n:,}",
+            low=pct(summary.wilson_low),
+            high=pct(summary.wilson_high),
         )
     )
     tiles[1].caption(
         t(
             "satisfaction.tile_nps_note",
-            n=f"{summary['nps_n']:,}",
-            low=signed(summary["nps_low"]),
-            high=signed(summary["nps_high"]),
+            n=f"{summary.nps_n:,}",
+            low=signed(summary.nps_low),
+            high=signed(summary.nps_high),
         )
     )
 if driver:
@@ -123,21 +121,21 @@ if summary is None:
 left, right = st.columns(2)
 with left:
     show(
-        rate_figure(monthly, f.months),
+        rate_figure(monthly.frame(), f.months),
         export_name("satisfaction", "rate", START, END, STORE),
         title=t("satisfaction.rate_title", period=short_period()),
     )
     if summary:
-        signals = summary["signals"]
+        signals = monthly.signals
         st.caption(
             t(
-                f"satisfaction.rate_caption_{summary['position']}",
+                f"satisfaction.rate_caption_{summary.position}",
                 month=END,
-                rate=pct(summary["rate"]),
-                n=f"{summary['n']:,}",
-                low=pct(summary["low"]),
-                high=pct(summary["high"]),
-                centre=pct(summary["centre"]),
+                rate=pct(summary.rate),
+                n=f"{summary.n:,}",
+                low=pct(summary.wilson_low),
+                high=pct(summary.wilson_high),
+                centre=pct(summary.centre),
             )
             + ("" if f.lang == "zh" else " ")
             + (
@@ -148,19 +146,19 @@ with left:
         )
 with right:
     show(
-        nps_figure(monthly, f.months),
+        nps_figure(monthly.frame(), f.months),
         export_name("satisfaction", "nps", START, END, STORE),
         title=t("satisfaction.nps_title", period=short_period()),
     )
-    if summary and summary["nps"] is not None:
+    if summary and summary.nps is not None:
         st.caption(
             t(
                 "satisfaction.nps_caption",
                 month=END,
-                nps=signed(summary["nps"]),
-                low=signed(summary["nps_low"]),
-                high=signed(summary["nps_high"]),
-                n=f"{summary['nps_n']:,}",
+                nps=signed(summary.nps),
+                low=signed(summary.nps_low),
+                high=signed(summary.nps_high),
+                n=f"{summary.nps_n:,}",
             )
         )
 

@@ -107,7 +107,7 @@ def test_sessions_keep_reading_while_one_imports_and_see_before_or_after(shared)
         return _counts_now()
 
     def cached_summary() -> dict[str, Any]:
-        return load(facts.data_summary)
+        return load("facts.summary")
 
     before = figures(), single_query(), cached_summary()
     readers = (figures, single_query, cached_summary)

@@ -271,20 +271,7 @@ def _fake_data(values: dict[str, float]) -> deck.DeckData:
         changes=[],
         red_flags={"no_followup": 0, "complaint_overdue": 0},
         red_flag_rows=pd.DataFrame(columns=["flag", "callback_date"]),
-        satisfaction=pd.DataFrame(
-            columns=[
-                "month",
-                "n",
-                "rate",
-                "wilson_low",
-                "wilson_high",
-                "centre",
-                "signal",
-                "nps",
-                "nps_low",
-                "nps_high",
-            ]
-        ),
+        satisfaction=satisfaction.SatisfactionSeries(()),
         drivers=pd.DataFrame(columns=["method", "dimension", "effect", "rate_low", "rate_other"]),
         driver_start="2026-07",
         dimension_means=pd.DataFrame(columns=["month", "dimension", "mean", "n"]),

@@ -176,7 +176,7 @@ READS: dict[str, Read] = {
     "overview.as_of": Read(overview.month_as_of, (MONTH,)),
     "overview.followups": Read(overview.open_followups, (MONTH, STORES)),
     # satisfaction
-    "satisfaction.monthly": Read(sat.monthly_satisfaction, (STORES, START, END)),
+    "satisfaction.monthly": Read(sat.satisfaction_series, (STORES, START, END)),
     "satisfaction.drivers": Read(sat.dimension_drivers, (STORES, START, END)),
     "satisfaction.dimensions": Read(sat.dimension_scores, (STORES, START, END)),
     "satisfaction.breakdown": Read(

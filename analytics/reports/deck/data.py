@@ -63,7 +63,7 @@ class DeckData:
     changes: list[dict[str, Any]]
     red_flags: dict[str, int]
     red_flag_rows: pd.DataFrame  # satisfaction.red_flags rows, overdue complaints first
-    satisfaction: pd.DataFrame  # satisfaction.monthly_satisfaction over the trend window
+    satisfaction: satisfaction.SatisfactionSeries  # the satisfaction trend over the trend window
     drivers: pd.DataFrame
     driver_start: str
     dimension_means: pd.DataFrame

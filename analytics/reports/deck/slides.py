@@ -231,41 +231,40 @@ def _changes_slide(d: DeckData, lang: str) -> Slide:
 
 
 def _satisfaction_slide(d: DeckData, lang: str) -> Slide:
-    sat = d.satisfaction
-    months = [str(m) for m in sat["month"]]
+    sat = d.satisfaction.months
+    months = [m.month for m in sat]
     rate = Series(
         text("deck.sat_rate", lang),
-        [_none(v) for v in sat["rate"]],
-        low=[_none(v) for v in sat["wilson_low"]],
-        high=[_none(v) for v in sat["wilson_high"]],
+        [m.rate for m in sat],
+        low=[m.wilson_low for m in sat],
+        high=[m.wilson_high for m in sat],
     )
     nps = Series(
         text("deck.nps", lang),
-        [_none(v) for v in sat["nps"]],
-        low=[_none(v) for v in sat["nps_low"]],
-        high=[_none(v) for v in sat["nps_high"]],
+        [m.nps for m in sat],
+        low=[m.nps_low for m in sat],
+        high=[m.nps_high for m in sat],
     )
     charts = [
         Chart("satisfaction-rate", "line", text("deck.sat_chart", lang), months, [rate], "0%"),
         Chart("nps", "line", text("deck.nps_chart", lang), months, [nps], "0"),
     ]
-    now = sat[sat["month"] == d.month]
-    if now.empty or int(now["n"].iloc[0]) == 0:
+    now = d.satisfaction.at(d.month)
+    if now is None:
         takeaway = text("deck.sat_no_data", lang, month=d.month)
     else:
-        row = now.iloc[0]
-        prev = sat[sat["month"] < d.month]
-        prev_rate = _satisfaction_rate(prev["rate"].iloc[-1]) if len(prev) else "—"
-        params = {"rate": _satisfaction_rate(row["rate"]), "n": f"{int(row['n']):,}", "prev": prev_rate}
-        if bool(row["signal"]):
-            key = "sat_signal_low" if row["rate"] < row["centre"] else "sat_signal_high"
-            takeaway = text(f"deck.{key}", lang, centre=_satisfaction_rate(row["centre"]), **params)
+        prev = d.satisfaction.before(d.month)
+        prev_rate = _satisfaction_rate(prev.rate) if prev is not None else "—"
+        params = {"rate": _satisfaction_rate(now.rate), "n": f"{now.n:,}", "prev": prev_rate}
+        if now.signal:
+            key = "sat_signal_low" if (now.rate or 0.0) < (now.centre or 0.0) else "sat_signal_high"
+            takeaway = text(f"deck.{key}", lang, centre=_satisfaction_rate(now.centre), **params)
         else:
             takeaway = text(
                 "deck.sat_stable",
                 lang,
-                low=_satisfaction_rate(row["wilson_low"]),
-                high=_satisfaction_rate(row["wilson_high"]),
+                low=_satisfaction_rate(now.wilson_low),
+                high=_satisfaction_rate(now.wilson_high),
                 **params,
             )
     return Slide(
