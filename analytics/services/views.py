@@ -1,8 +1,9 @@
 """The pages' default views: which analytics calls a page makes when it opens.
 
 ``rebuild`` computes these right after an import, for all stores and for each store, so
-the first visitor of a page finds its results ready. The arguments must be exactly those the
-pages pass (same values, same types); ``tests/test_marts.py`` opens every page on the demo
+the first visitor of a page finds its results ready. The calls are the pages' named reads
+(``reads.READS``), whose arguments the registry normalises, so a call here and the page's
+``load`` of the same view are one key; ``tests/test_marts.py`` opens every page on the demo
 after a rebuild and fails if a page computes anything these calls did not cover.
 """
 
