@@ -5,6 +5,7 @@ import streamlit as st
 from analytics.core.config import settings
 from analytics.core.months import month_ends
 from analytics.domain import churn, churn_model
+from analytics.services import reads
 from ui.auth import protect, protect_text
 from ui.charts import export_name, show
 from ui.churn_figures import calibration_figure, importance_figure, retention_figure, trend_figure
@@ -16,6 +17,7 @@ from ui.state import filters, keep_widgets
 from ui.widgets import call_controls, download_buttons, list_top
 
 FIRST_COLUMNS = ("customer_name", "phone", "reasons", "status")
+RETENTION_BY = reads.default("churn.retention_rates", "by")  # the default view's grouping
 f = filters()
 st.title(t("churn.title"))
 if f.month is None:
@@ -223,11 +225,11 @@ if tab_retention.open:
             st.segmented_control(
                 t("churn.retention_by"),
                 list(churn.RETENTION_GROUPS),
-                default="model",
+                default=RETENTION_BY,
                 format_func=group_labels.__getitem__,
                 key="churn_retention_by",
             )
-            or "model"
+            or RETENTION_BY
         )
         curve = load("churn.retention_curve", as_of=as_of, by=by, stores=f.stores)
         rates = churn.name_retention(

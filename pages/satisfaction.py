@@ -5,6 +5,7 @@ import streamlit as st
 
 from analytics.core.config import settings
 from analytics.domain import satisfaction as sat
+from analytics.services import reads
 from ui.auth import protect
 from ui.charts import export_name, show
 from ui.data import load
@@ -220,15 +221,16 @@ controls = st.columns([3, 2])
 # Option labels fixed at draw time: AppTest formats a widget's value outside the script run, where
 # the session's language cannot be read.
 BY_LABELS = {name: field_label(name) for name in sat.BREAKDOWN_BY}
+BY_DEFAULT = reads.default("satisfaction.breakdown", "by")  # the default view's, kept after an import
 PERIOD_LABELS = {"window": period_text(), "month": END}
 by = controls[0].segmented_control(
     t("satisfaction.breakdown_by"),
     sat.BREAKDOWN_BY,
     format_func=BY_LABELS.__getitem__,
-    default="advisor",
+    default=BY_DEFAULT,
     key="sat_by",
 )
-by = by or "advisor"
+by = by or BY_DEFAULT
 period_choice = controls[1].segmented_control(
     t("satisfaction.breakdown_period"),
     ["window", "month"],

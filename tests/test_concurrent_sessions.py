@@ -22,7 +22,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.core.errors import DatabaseLocked
-from analytics.domain import facts, overview
+from analytics.domain import overview
 from analytics.ingest import import_file
 from analytics.store import db
 from tests.db_state import ROOT, run_cli

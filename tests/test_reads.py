@@ -48,6 +48,15 @@ def test_defaults_are_spelled_once_in_the_registry():
     assert reads.call("churn.retention_rates", as_of="2026-10-31").args[1] == "model"
     monthly = reads.call("themes.monthly", month="2026-10")
     assert monthly.args == ("2026-10", "praise", None) and monthly.kwargs == (("k", 8),)
+    # the pages' widgets start on the same defaults
+    assert reads.default("satisfaction.breakdown", "by") == "advisor"
+    assert (
+        reads.default("churn.retention_curve", "by")
+        == reads.default("churn.retention_rates", "by")
+        == "model"
+    )
+    with pytest.raises(UserError, match="The read overview.kpis has no parameter month with a default"):
+        reads.default("overview.kpis", "month")
 
 
 @pytest.mark.parametrize(

@@ -157,6 +157,7 @@ AS_OF = Param("as_of", as_of)
 START = Param("start", month)
 END = Param("end", month)
 SIDE = Param("side", side, "praise")
+RETENTION_BY = Param("by", one_of(*churn.RETENTION_GROUPS), "model")
 
 READS: dict[str, Read] = {
     # the sidebar and the Data page
@@ -192,12 +193,8 @@ READS: dict[str, Read] = {
     "churn.snapshot": Read(churn.snapshot, (AS_OF, STORES)),
     "churn.history_gap": Read(churn.history_gap, (AS_OF,)),
     "churn.trend": Read(churn.status_trend, (Param("as_of_dates", days), STORES)),
-    "churn.retention_curve": Read(
-        churn.retention_curve, (AS_OF, Param("by", one_of(*churn.RETENTION_GROUPS), "model"), STORES)
-    ),
-    "churn.retention_rates": Read(
-        churn.retention_rates, (AS_OF, Param("by", one_of(*churn.RETENTION_GROUPS), "model"), STORES)
-    ),
+    "churn.retention_curve": Read(churn.retention_curve, (AS_OF, RETENTION_BY, STORES)),
+    "churn.retention_rates": Read(churn.retention_rates, (AS_OF, RETENTION_BY, STORES)),
     "churn.vehicle_orders": Read(churn.vehicle_orders, (Param("vin", text), AS_OF)),
     "churn.vehicle_callbacks": Read(churn.vehicle_callbacks, (Param("vin", text), AS_OF)),
     # maintenance: one model for the group, whatever the store choice
@@ -211,6 +208,15 @@ def call(name: str, **kwargs: Any) -> Call:
     if entry is None:
         raise UserError(f"There is no read named {name!r}; the reads are {', '.join(sorted(READS))}.")
     return entry.call(name, kwargs)
+
+
+def default(name: str, param: str) -> Any:
+    """Return the default of a read's parameter (a page's widget starts on it: the default view)."""
+    entry = READS.get(name)
+    found = next((p for p in entry.params if p.name == param), None) if entry else None
+    if found is None or found.default is _REQUIRED:
+        raise UserError(f"The read {name} has no parameter {param} with a default.")
+    return found.default
 
 
 def read(con: duckdb.DuckDBPyConnection, name: str, **kwargs: Any) -> Any:
