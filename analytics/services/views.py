@@ -59,7 +59,8 @@ def page_calls(month: str, months: Sequence[str], stores: Sequence[str] | None) 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Make what the pages read outside the marts: the tokens of the comments an import brought,
-    and every comment's theme under the data version's models (``themes.store_assignments``).
+    every comment's theme under the data version's models (``themes.store_assignments``) and the
+    satisfied comments read clause by clause (``themes.store_clauses``).
 
     An import commits its callbacks without segmenting their comments (jieba is most of the
     time a callback file would take); the themes segment a comment that has no stored tokens
@@ -72,6 +73,9 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     # reads its themes instead of assigning every comment of its window again.
     with db.write_transaction(con) as cur:
         themes.store_assignments(cur)
+    # The satisfied customers' comments read clause by clause (hidden complaints, praise quotes).
+    with db.write_transaction(con) as cur:
+        themes.store_clauses(cur)
 
 
 def global_calls() -> list[Call]:
