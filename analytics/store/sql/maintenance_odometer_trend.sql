@@ -10,9 +10,14 @@ WITH base AS (
     GROUP BY vin, visit_date
 ), anchors AS (
     -- a new car leaves the showroom with (almost) nothing on the odometer: a free reading
-    SELECT vin, mode(purchase_date) AS day, 0.0 AS km
-    FROM service_orders
-    WHERE vin IN (SELECT vin FROM base) AND visit_date <= $as_of AND purchase_date <= $as_of
+    -- (the purchase date on most of its orders, the earliest on a tie, as maintenance_vehicles.sql)
+    SELECT vin, arg_min(purchase_date, (-n, purchase_date)) AS day, 0.0 AS km
+    FROM (
+        SELECT vin, purchase_date, count(*) AS n
+        FROM service_orders
+        WHERE vin IN (SELECT vin FROM base) AND visit_date <= $as_of AND purchase_date <= $as_of
+        GROUP BY vin, purchase_date
+    )
     GROUP BY vin
 ), points AS (
     SELECT vin, day, km FROM readings
