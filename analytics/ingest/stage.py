@@ -292,17 +292,32 @@ def _stage(
     query = f"SELECT {', '.join(lists)} FROM stage_raw"  # noqa: S608 - see module docstring
     found = con.execute(query).fetchall()[0] if lists else None
     scales: dict[str, str] = {}
-    looked_up: set[str] = set()
+    # Fields of one type (and one scale) share a lookup table holding the values of them all: a
+    # survey's score columns hold the same handful, and each parse costs pandas' overhead however
+    # few its values. A value one field has and another lacks is never joined for the latter: the
+    # guard, which decides whether a value is looked up, is the type's.
+    groups: dict[tuple[str, str], dict[str, None]] = {}
+    group_of: dict[str, tuple[str, str]] = {}
+    # A scale is decided by a column's set of values; score columns often have the same set.
+    scale_of: dict[frozenset[str], str] = {}
     for i, f in enumerate(mapped):
-        distinct = pd.Series([v for v in (found[i] if found else None) or () if v is not None], dtype="str")
-        parse = rules[f].python
+        distinct = [v for v in (found[i] if found else None) or () if v is not None]
         if FIELD_TYPES[f] == "score":
-            parse, scales[f] = _score_parser(distinct, scale_overrides.get(f))
-        if len(distinct):
-            name = f"stage_lk_{f}"
-            con.register(name, _lookup(rules[f], distinct, parse))
-            registered.append(name)
-            looked_up.add(f)
+            values_set = frozenset(distinct)
+            if not scale_overrides.get(f) and values_set not in scale_of:
+                scale_of[values_set] = _score_scale(distinct)
+            scales[f] = scale_overrides.get(f) or scale_of[values_set]
+        if distinct:
+            group_of[f] = (FIELD_TYPES[f], scales.get(f, ""))
+            groups.setdefault(group_of[f], {}).update(dict.fromkeys(distinct))
+    tables: dict[tuple[str, str], str] = {}
+    for number, ((field_type, scale), found_values) in enumerate(groups.items()):
+        rule = RULES[field_type]
+        parse = _score_parse(scale) if field_type == "score" else rule.python
+        tables[(field_type, scale)] = name = f"stage_lk_{number}"
+        con.register(name, _lookup(rule, pd.Series(list(found_values), dtype="str"), parse))
+        registered.append(name)
+    looked_up = {f: tables[group] for f, group in group_of.items()}
 
     # 2. Every row typed. A column whose every value fits SQL's shape is typed by SQL alone; one
     # with other values takes those from its lookup table.
@@ -317,8 +332,8 @@ def _stage(
         if f in looked_up:
             # A value found in the lookup table is one SQL does not type (the guards ran once, on
             # the distinct values); the others have SQL's shape.
-            lk = f"stage_lk_{f}"
-            joins.append(f"LEFT JOIN {lk} ON {lk}.v = {c}")
+            lk = _ident(f"lk_{f}")
+            joins.append(f"LEFT JOIN {looked_up[f]} AS {lk} ON {lk}.v = {c}")
             value = f"CASE WHEN {lk}.v IS NOT NULL THEN {lk}.value ELSE {rule.fast.format(c=c)} END"
             bad = f"coalesce({lk}.bad, false)"
         else:
@@ -554,16 +569,20 @@ def _unpack(positions: np.ndarray, bit_sets: np.ndarray) -> pd.DataFrame:
     )
 
 
-def _score_parser(distinct: pd.Series, override: str | None) -> tuple[Callable[[pd.Series], Parsed], str]:
-    """Return the parser of a score column and its scale, decided from all the column's values."""
+def _score_scale(distinct: list[str]) -> str:
+    """Return the scale of a score column, decided from all the column's (distinct) values."""
     # The scale parse_scores would decide, without scoring every value once more to learn it.
-    scale = override or values.detect_scale(values.clean_typed(distinct))
+    return values.detect_scale(values.clean_typed(pd.Series(distinct, dtype="str")))
+
+
+def _score_parse(scale: str) -> Callable[[pd.Series], Parsed]:
+    """Return the parser of score values on the scale."""
 
     def parse(u: pd.Series) -> Parsed:
         parsed, bad, _ = values.parse_scores(u, scale)
         return parsed, bad
 
-    return parse, scale
+    return parse
 
 
 DUPLICATE_KEY = "duplicate key in file, later row kept"
