@@ -23,6 +23,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -665,9 +666,10 @@ def _with_datetimes_written(column: tuple[Any, ...]) -> Any:
     so writing them one by one in Python cost most of a workbook's conversion); the column
     itself when a datetime has a time zone or a year before 1000."""
     values = np.array(column, dtype=object)
-    at = np.fromiter((value.__class__ is dt.datetime for value in column), dtype=bool, count=len(column))
+    # Types compare by identity, as ``value.__class__ is dt.datetime`` would, without a Python loop.
+    at = np.array(list(map(type, column)), dtype=object) == dt.datetime
     moments = values[at]
-    if any(moment.tzinfo is not None or moment.year < 1000 for moment in moments):
+    if set(map(attrgetter("tzinfo"), moments)) != {None} or min(map(attrgetter("year"), moments)) < 1000:
         return column
     stamps = pa.array(moments, type=pa.timestamp("us"))
     # Arrow's casts write ISO dates and "YYYY-MM-DD HH:MM:SS" (its strftime is ten times slower).
