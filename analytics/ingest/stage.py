@@ -292,12 +292,10 @@ def _stage(
     query = f"SELECT {', '.join(lists)} FROM stage_raw"  # noqa: S608 - see module docstring
     found = con.execute(query).fetchall()[0] if lists else None
     scales: dict[str, str] = {}
-    # Fields of one type (and one scale) share a lookup table holding the values of them all: a
-    # survey's score columns hold the same handful, and each parse costs pandas' overhead however
-    # few its values. A value one field has and another lacks is never joined for the latter: the
-    # guard, which decides whether a value is looked up, is the type's.
-    groups: dict[tuple[str, str], dict[str, None]] = {}
-    group_of: dict[str, tuple[str, str]] = {}
+    # Fields of one type (and one scale) have their values parsed together, once: a survey's
+    # score columns hold the same handful, and each parse costs pandas' overhead however few its
+    # values. Each field still joins a table of its own values only.
+    groups: dict[tuple[str, str], dict[str, list[str]]] = {}
     # A scale is decided by a column's set of values; score columns often have the same set.
     scale_of: dict[frozenset[str], str] = {}
     for i, f in enumerate(mapped):
@@ -308,16 +306,28 @@ def _stage(
                 scale_of[values_set] = _score_scale(distinct)
             scales[f] = scale_overrides.get(f) or scale_of[values_set]
         if distinct:
-            group_of[f] = (FIELD_TYPES[f], scales.get(f, ""))
-            groups.setdefault(group_of[f], {}).update(dict.fromkeys(distinct))
-    tables: dict[tuple[str, str], str] = {}
-    for number, ((field_type, scale), found_values) in enumerate(groups.items()):
+            groups.setdefault((FIELD_TYPES[f], scales.get(f, "")), {})[f] = distinct
+    looked_up: set[str] = set()
+    for (field_type, scale), members in groups.items():
         rule = RULES[field_type]
         parse = _score_parse(scale) if field_type == "score" else rule.python
-        tables[(field_type, scale)] = name = f"stage_lk_{number}"
-        con.register(name, _lookup(rule, pd.Series(list(found_values), dtype="str"), parse))
-        registered.append(name)
-    looked_up = {f: tables[group] for f, group in group_of.items()}
+        union = list(dict.fromkeys(v for distinct in members.values() for v in distinct))
+        table = _lookup(rule, pd.Series(union, dtype="str"), parse)
+        at = pd.Index(union)
+        for f, distinct in members.items():
+            # A field's values are distinct, so as many as the union's are the union.
+            own = table
+            if len(distinct) < len(union):
+                positions = at.get_indexer(pd.Index(distinct))
+                own = (
+                    table.take(positions)
+                    if (positions >= 0).all()
+                    else _lookup(rule, pd.Series(distinct, dtype="str"), parse)
+                )
+            name = f"stage_lk_{f}"
+            con.register(name, own)
+            registered.append(name)
+            looked_up.add(f)
 
     # 2. Every row typed. A column whose every value fits SQL's shape is typed by SQL alone; one
     # with other values takes those from its lookup table.
@@ -332,8 +342,8 @@ def _stage(
         if f in looked_up:
             # A value found in the lookup table is one SQL does not type (the guards ran once, on
             # the distinct values); the others have SQL's shape.
-            lk = _ident(f"lk_{f}")
-            joins.append(f"LEFT JOIN {looked_up[f]} AS {lk} ON {lk}.v = {c}")
+            lk = f"stage_lk_{f}"
+            joins.append(f"LEFT JOIN {lk} ON {lk}.v = {c}")
             value = f"CASE WHEN {lk}.v IS NOT NULL THEN {lk}.value ELSE {rule.fast.format(c=c)} END"
             bad = f"coalesce({lk}.bad, false)"
         else:
