@@ -224,7 +224,17 @@ def test_fields_of_one_type_parsed_together_are_each_typed_as_alone():
     # Score columns with different values (one of them on another scale) and two yes/no columns:
     # each field's values are parsed with the others of its type, and each must come out as the
     # column's own rule types it.
-    header = ["回访编号", "工单号", "回访日期", "是否接通", "总体满意度", "服务态度", "维修质量", "推荐意愿", "是否投诉"]
+    header = [
+        "回访编号",
+        "工单号",
+        "回访日期",
+        "是否接通",
+        "总体满意度",
+        "服务态度",
+        "维修质量",
+        "推荐意愿",
+        "是否投诉",
+    ]
     rows = [
         ["C1", "W1", "2024-05-02", "接通", "满意", "5", "2", "9", "是"],
         ["C2", "W2", "2024-05-02", "未接通", "一般", "4分", "★★★★☆", "10", "否"],
