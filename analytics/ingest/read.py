@@ -645,7 +645,8 @@ def _text_grid(cells: list[list[Any]]) -> pd.DataFrame:
             # value is written once. True == 1 == 1.0 as keys, so a column mixing those types is
             # keyed by type too.
             if len(kinds & {bool, int, float}) <= 1:
-                codes, uniques = pd.factorize(np.array(column, dtype=object), use_na_sentinel=False)
+                cells_of = np.fromiter(column, dtype=object, count=len(column))
+                codes, uniques = pd.factorize(cells_of, use_na_sentinel=False)
                 texts = np.array([v if v.__class__ is str else _cell_text(v) for v in uniques], dtype=object)
                 text = texts[codes]
             else:
@@ -665,9 +666,10 @@ def _with_datetimes_written(column: tuple[Any, ...]) -> Any:
     writes it, in Arrow (a column of times of day has about as many distinct values as rows,
     so writing them one by one in Python cost most of a workbook's conversion); the column
     itself when a datetime has a time zone or a year before 1000."""
-    values = np.array(column, dtype=object)
+    # One dimension whatever the cells (np.array would look into each for a sequence, slowly).
+    values = np.fromiter(column, dtype=object, count=len(column))
     # Types compare by identity, as ``value.__class__ is dt.datetime`` would, without a Python loop.
-    at = np.array(list(map(type, column)), dtype=object) == dt.datetime
+    at = np.fromiter(map(type, column), dtype=object, count=len(column)) == dt.datetime
     moments = values[at]
     if set(map(attrgetter("tzinfo"), moments)) != {None} or min(map(attrgetter("year"), moments)) < 1000:
         return column
