@@ -16,6 +16,7 @@ from ui import style
 from ui.charts import start_image_browser
 from ui.drop_folder import start_drop_folder
 from ui.i18n import lang, t
+from ui.resources import start_library_warmup
 from ui.state import ENTRYPOINT_RAN, restore_from_link
 
 st.set_page_config(
@@ -74,6 +75,7 @@ PAGES = {
 try:
     st.navigation(PAGES).run()
     start_image_browser()  # once a page with charts has been served: its images then come at once
+    start_library_warmup()  # scikit-learn imported in the background, not by a visitor's first model
 except duckdb.Error as exc:
     # A damaged database surfaces on the first read of a damaged block: one sentence saying what
     # to do (restore the latest backup), never a traceback (client.showErrorDetails is "none").

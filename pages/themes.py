@@ -324,6 +324,8 @@ def side_tab(side: str) -> None:
         st.info(t(f"themes.{side}.empty", month=f.month))
         return
     counts_row(result, side)
+    if result.get("model_month") != f.month or f.stores:
+        st.caption(t("themes.model_note", model_month=result.get("model_month") or f.month))
     bars = themes.theme_bars(result)
     if not bars.empty:
         show(

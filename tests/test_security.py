@@ -724,3 +724,27 @@ def test_the_safe_format_reads_back_frames_and_values_exactly_and_rebuilds_no_fo
     forged += struct.pack("<Q", len(header)) + header
     with pytest.raises(ValueError, match="refusing to rebuild a class from os"):
         safe_payload.decode(forged)
+
+
+def test_the_safe_format_refuses_a_result_holding_a_model_before_encoding_its_frames(monkeypatch):
+    # A themes window (a hundred thousand comments and the fitted model) spent seconds encoding
+    # its frame before the model refused; the refusal now comes first, and no frame is encoded.
+    import re
+
+    import pandas as pd
+
+    from analytics.domain.themes.discovery import _Detail
+    from analytics.services import safe_payload
+
+    def no_frames(*args, **kwargs):
+        raise AssertionError("a frame was encoded")
+
+    monkeypatch.setattr(safe_payload, "_column", no_frames)
+    held = _Detail(themes=["a"], lexicon=[pd.DataFrame({"x": [1]})], discovered=[], vectors=re.compile("x"))
+    with pytest.raises(safe_payload.Unsupported, match="Pattern"):
+        safe_payload.encode({"window": [held]})
+    monkeypatch.undo()
+    plain = {
+        "window": [_Detail(themes=["a"], lexicon=[pd.DataFrame({"x": [1]})], discovered=[], vectors=None)]
+    }
+    assert safe_payload.same(safe_payload.decode(safe_payload.encode(plain)), plain)

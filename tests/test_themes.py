@@ -308,6 +308,31 @@ def test_monthly_themes_filter_by_store(month_db):
     assert [(t["id"], t["n"]) for t in result["themes"]] == [("lounge", 1)]
 
 
+def test_one_theme_model_per_data_version_names_every_month_and_store(month_db, monkeypatch):
+    # Issue 20: another month or one store is assigned to the data version's model, not fitted
+    # afresh; a comment's theme is the same whichever view shows it.
+    from analytics.domain.themes import monthly
+    from analytics.services import marts  # noqa: F401 (installs the kept results)
+
+    fitted: list[int] = []
+    real_mine = monthly.mine
+    monkeypatch.setattr(monthly, "mine", lambda docs, **kw: fitted.append(len(docs)) or real_mine(docs, **kw))
+    opened = themes.model_month(month_db, "2024-04")
+    assert opened == "2024-06" and themes.model_month(month_db, "2024-07") == "2024-07"
+    store_b = themes.monthly_themes(month_db, "2024-05", "praise", stores=["B"], months_back=2)
+    april = themes.monthly_themes(month_db, "2024-04", "praise", months_back=2)
+    group = themes.monthly_themes(month_db, "2024-06", "praise", months_back=2)
+    # one fit, on every store's praise of April-June
+    assert fitted == [len(monthly.fit_window(month_db, "2024-06", "praise", None, 2, 8, 0).frame)]
+    assert store_b["model_month"] == april["model_month"] == group["model_month"] == "2024-06"
+    themed = {}
+    for month, stores in (("2024-06", None), ("2024-05", None), ("2024-05", ("B",)), ("2024-04", ("A",))):
+        frame = monthly.fit_window(month_db, month, "praise", stores, 2, 8, 0).frame
+        for callback_id, theme in zip(frame["callback_id"], frame["theme"], strict=True):
+            assert themed.setdefault(callback_id, theme) == theme, (month, stores, callback_id)
+    assert themed["may_b1"] == "lounge" and themed["may_w0"] == "car_wash"
+
+
 def test_monthly_themes_refuse_a_malformed_month(month_db):
     with pytest.raises(UserError, match="YYYY-MM"):
         themes.monthly_themes(month_db, "2024-5")

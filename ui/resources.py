@@ -7,6 +7,8 @@ fits afresh.
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -43,3 +45,31 @@ def fitted(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 def forget_fitted() -> None:
     """Drop every fitted result this server process holds (after a retrain replaced one)."""
     _fitted_call.clear()
+
+
+# What the pages' models and kept results need from scikit-learn (the analytics import it where a
+# model is fitted or read back, since it takes seconds): the server imports them once, in the
+# background, after it has served its first page, so the first visitor of a view that fits or
+# reads a model does not wait for the import.
+WARM_MODULES: tuple[str, ...] = (
+    "sklearn.linear_model",
+    "sklearn.preprocessing",
+    "sklearn.decomposition",
+    "sklearn.feature_extraction.text",
+    "sklearn.ensemble",
+    "sklearn.calibration",
+    "sklearn.isotonic",
+)
+
+
+def _import_all() -> None:
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+
+
+@st.cache_resource(show_spinner=False)
+def start_library_warmup() -> threading.Thread:
+    """Start importing ``WARM_MODULES`` in a daemon thread, once per server process; return it."""
+    thread = threading.Thread(target=_import_all, name="library-warmup", daemon=True)
+    thread.start()
+    return thread

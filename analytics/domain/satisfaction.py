@@ -355,9 +355,12 @@ def red_flags(
     ref = _reference_time(as_of)
     day = as_of.date() if isinstance(as_of, datetime) else as_of
     start = since if since is not None else day - timedelta(days=cfg.red_flag_unsatisfied_days - 1)
-    recent = followup_list(con, start, day, stores, ref)
-    recent = recent[~recent["followed_up"]].assign(flag="no_followup")
-    older = followup_list(con, day - timedelta(days=cfg.red_flag_complaint_lookback_days), day, stores, ref)
+    lookback = day - timedelta(days=cfg.red_flag_complaint_lookback_days)
+    # A callback's row does not depend on the span asked for: one list over both spans, split.
+    both = followup_list(con, min(start, lookback), day, stores, ref)
+    days = pd.to_datetime(both["callback_date"]).dt.date
+    recent = both[(days >= start) & ~both["followed_up"]].assign(flag="no_followup")
+    older = both[days >= lookback]
     overdue = older[
         older["is_complaint"] & older["resolved_at"].isna() & (older["hours_since"] > older["limit_hours"])
     ]

@@ -55,7 +55,8 @@ def page_calls(month: str, months: Sequence[str], stores: list[str] | None) -> l
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """Make what the pages read outside the marts: the tokens of the comments an import brought.
+    """Make what the pages read outside the marts: the tokens of the comments an import brought,
+    and every comment's theme under the data version's models (``themes.store_assignments``).
 
     An import commits its callbacks without segmenting their comments (jieba is most of the
     time a callback file would take); the themes segment a comment that has no stored tokens
@@ -64,6 +65,10 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """
     with db.write_transaction(con) as cur:
         themes.tokenize_pending(cur)
+    # Every comment's theme under the data version's models, so another month or store choice
+    # reads its themes instead of assigning every comment of its window again.
+    with db.write_transaction(con) as cur:
+        themes.store_assignments(cur)
 
 
 def global_calls() -> list[Call]:

@@ -275,7 +275,7 @@ def _detail(model: ThemeModel, tokens: Sequence[Sequence[str]], side: str | None
     analysed = [_analyse(lex, t, side) for t in tokens]
     content = [a[0] for a in analysed]
     vectors = None
-    if model.vectorizer is not None and model.transformer is not None:
+    if model.vectorizer is not None and model.transformer is not None and tokens:
         counts = model.vectorizer.transform(content)
         vectors = _unit_rows(model.transformer.transform(counts))
     topic = _topic_of(model, vectors, len(tokens))

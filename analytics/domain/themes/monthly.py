@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -20,7 +25,8 @@ from analytics.core import memo, stats
 from analytics.core import months as calendar_months
 from analytics.core.config import settings
 from analytics.core.errors import UserError
-from analytics.core.months import parse_month, shift_month
+from analytics.core.months import month_ends, parse_month, shift_month
+from analytics.domain import facts
 from analytics.domain.themes import polarity
 from analytics.domain.themes.discovery import SPECIAL_LABELS, ThemeModel, _Detail, _detail, mine
 from analytics.domain.themes.lexicon import (
@@ -33,7 +39,8 @@ from analytics.domain.themes.lexicon import (
     load_lexicon,
     name_pieces,
 )
-from analytics.domain.themes.segmentation import _WORD_CHAR, drop_entities, tokenize
+from analytics.domain.themes.segmentation import _WORD_CHAR, THEMES_DIR, drop_entities, tokenize
+from analytics.store import db
 from analytics.store.queries import load as sql
 
 IMPACT_KEYS: tuple[str, ...] = ("rate", "rate_low", "rate_high", "nps", "nps_low", "nps_high")
@@ -109,6 +116,61 @@ def _window(
     return memo.remembered(con, fit_window, month, side, store_key, months_back, k, seed)
 
 
+def model_month(con: duckdb.DuckDBPyConnection, month: str) -> str:
+    """Return the month whose window a side's theme model is fitted on: the month the pages open
+    on (``facts.model_as_of``), or ``month`` itself when it is later.
+
+    One model per data version and side, fitted on every store's comments, names the themes of
+    every month and store choice: another month or one store is assigned to it, not fitted
+    afresh, and the themes are the same words in every store, so stores compare like with like.
+    """
+    return facts.model_as_of(con, month_ends([month])[0]).strftime("%Y-%m")
+
+
+def _side_params(months: list[str] | None, side: str, stores: Sequence[str] | None) -> dict[str, Any]:
+    """Return the bound parameters of ``side_comments.sql``: the months' dates (every date when
+    ``months`` is None), the side, the satisfied threshold and the stores."""
+    bounds = _bounds(months) if months else {"start": date(1, 1, 1), "end": date(9999, 12, 31)}
+    return {
+        **bounds,
+        "side": side,
+        "threshold": settings().kpi.satisfied_threshold,
+        "stores": list(stores) if stores else None,
+    }
+
+
+def _tokens(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> tuple[list[list[str]], list[list[str]]]:
+    """Return the comments' tokens (stored ones, else segmented here) and those tokens without the
+    store's own names (models, advisors, agents, stores: never themes)."""
+    stored = frame["tokens"].tolist()
+    missing = [i for i, t in enumerate(stored) if not isinstance(t, str)]
+    fresh = tokenize(frame["comment"].iloc[missing].tolist()) if missing else []
+    tokens: list[list[str]] = [t.split() if isinstance(t, str) else [] for t in stored]
+    for i, toks in zip(missing, fresh, strict=True):
+        tokens[i] = toks
+    names = name_pieces(str(row[0]) for row in con.execute(sql("theme_entity_names")).fetchall())
+    mined = [drop_entities(t, names) for t in tokens] if names else tokens
+    return tokens, mined
+
+
+def _side_comments(
+    con: duckdb.DuckDBPyConnection, months: list[str], side: str, stores: Sequence[str] | None
+) -> tuple[pd.DataFrame, list[list[str]], list[list[str]]]:
+    """Return the side's comments of the months with their tokens, as ``_tokens`` gives them."""
+    frame = con.execute(sql("side_comments"), _side_params(months, side, stores)).df()
+    tokens, mined = _tokens(con, frame)
+    return frame, tokens, mined
+
+
+def fit_model(
+    con: duckdb.DuckDBPyConnection, month: str, side: str, months_back: int, k: int, seed: int
+) -> ThemeModel:
+    """Fit the side's theme model on every store's comments of the window ending with ``month``."""
+    _check_side(side)
+    _, _, mined = _side_comments(con, _months(month, max(0, months_back)), side, None)
+    return mine(mined, k=k, seed=seed, side=side)
+
+
 def fit_window(
     con: duckdb.DuckDBPyConnection,
     month: str,
@@ -118,29 +180,125 @@ def fit_window(
     k: int,
     seed: int,
 ) -> _Window:
-    """Fit one model on the side's comments of the window and assign every comment of it."""
+    """Assign every comment of the month's window (the store choice's) to the data version's model.
+
+    The themes come from ``theme_assignments`` while it holds this data version's model, else
+    every comment of the window is assigned here; either way only the month's own comments are
+    vectorised, for the quotes and the drill-down (``row`` numbers them, -1 for earlier months).
+    """
     _check_side(side)
     months = _months(month, max(0, months_back))
-    params: dict[str, Any] = {
-        **_bounds(months),
-        "side": side,
-        "threshold": settings().kpi.satisfied_threshold,
-        "stores": list(stores) if stores else None,
-    }
-    frame = con.execute(sql("side_comments"), params).df()
-    stored = frame["tokens"].tolist()
-    missing = [i for i, t in enumerate(stored) if not isinstance(t, str)]
-    fresh = tokenize(frame["comment"].iloc[missing].tolist()) if missing else []
-    tokens: list[list[str]] = [t.split() if isinstance(t, str) else [] for t in stored]
-    for i, toks in zip(missing, fresh, strict=True):
-        tokens[i] = toks
-    # The store's own names (models, advisors, agents, stores) are never themes.
-    names = name_pieces(str(row[0]) for row in con.execute(sql("theme_entity_names")).fetchall())
-    mined = [drop_entities(t, names) for t in tokens] if names else tokens
-    model = mine(mined, k=k, seed=seed, side=side)
+    opened = model_month(con, month)
+    model = memo.remembered(con, fit_model, opened, side, months_back, k, seed)
+    if assignments_current(con, opened, months_back, k, seed):
+        frame = con.execute(
+            sql("side_comments_assigned"), {**_side_params(months, side, stores), "month": month}
+        ).df()
+        in_month = (frame["month"] == month).to_numpy()
+        mine_rows = np.flatnonzero(in_month)
+        tokens, mined = _tokens(con, frame.iloc[mine_rows])
+        detail = _detail(model, mined, side)
+        row = np.full(len(frame), -1)
+        row[mine_rows] = np.arange(len(mine_rows))
+        frame = frame.drop(columns=["tokens"]).assign(row=row)
+        return _Window(frame=frame, model=model, detail=detail, months=months, side=side, tokens=tokens)
+    frame, tokens, mined = _side_comments(con, months, side, stores)
     detail = _detail(model, mined, side)
-    frame = frame.assign(theme=detail.themes, row=np.arange(len(frame)))
+    frame = frame.drop(columns=["tokens"]).assign(theme=detail.themes, row=np.arange(len(frame)))
     return _Window(frame=frame, model=model, detail=detail, months=months, side=side, tokens=tokens)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every comment's theme, kept per data version (issue 20).
+
+# One row per (side, callback with a comment on that side): its theme under the data version's
+# model. Written after an import (``store_assignments``, from ``services.views.prepare``) and read
+# only while ``meta`` holds the key it was written under: the data version, the model's month and
+# arguments, the satisfied threshold and a digest of the themes code and data files.
+ASSIGNMENTS_META = "theme_assignments_key"
+_THEMES_CODE = Path(__file__).resolve().parent
+
+
+@cache
+def _files_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted([*_THEMES_CODE.glob("*.py"), *THEMES_DIR.glob("*")]):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def assignments_key(con: duckdb.DuckDBPyConnection, opened: str, months_back: int, k: int, seed: int) -> str:
+    """Return the key theme assignments of the model fitted at ``opened`` are kept under."""
+    return json.dumps(
+        {
+            "data_version": db.data_version(con),
+            "model_month": opened,
+            "months_back": months_back,
+            "k": k,
+            "seed": seed,
+            "threshold": settings().kpi.satisfied_threshold,
+            "files": _files_digest(),
+        },
+        sort_keys=True,
+    )
+
+
+def assignments_current(
+    con: duckdb.DuckDBPyConnection, opened: str, months_back: int, k: int, seed: int
+) -> bool:
+    """Return whether ``theme_assignments`` holds the themes of the model fitted at ``opened``."""
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = $k", {"k": ASSIGNMENTS_META}).fetchone()
+    except duckdb.CatalogException:
+        return False  # a database without the meta table (a Parquet export): assign afresh
+    return row is not None and row[0] == assignments_key(con, opened, months_back, k, seed)
+
+
+def store_assignments(
+    con: duckdb.DuckDBPyConnection, months_back: int = MONTHS_BACK, k: int = 8, seed: int = 0
+) -> int:
+    """Write every comment's theme on both sides under the data version's models; return the rows.
+
+    Run inside the caller's write transaction. The table is written in one statement (a table
+    created empty and filled in the same transaction reads as empty on the process's other
+    connections with DuckDB 2.0.0), so a reader sees the old rows and key or the new ones.
+    """
+    months = facts.available_months(con)
+    if not months:
+        con.execute("DROP TABLE IF EXISTS theme_assignments")
+        con.execute("DELETE FROM meta WHERE key = $k", {"k": ASSIGNMENTS_META})
+        return 0
+    opened = model_month(con, min(months))  # the month the pages open on
+    parts = []
+    for side in SIDES:
+        model = memo.remembered(con, fit_model, opened, side, months_back, k, seed)
+        frame = con.execute(sql("side_comments"), _side_params(None, side, None)).df()
+        # A comment's theme depends on its text alone: each distinct text is assigned once.
+        codes, _ = pd.factorize(frame["comment"])
+        first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
+        _, mined = _tokens(con, frame.iloc[first])
+        theme_of = np.asarray(_detail(model, mined, side).themes, dtype=object)
+        parts.append(
+            pd.DataFrame(
+                {"side": side, "callback_id": frame["callback_id"].astype(str), "theme": theme_of[codes]}
+            )
+        )
+    rows = pd.concat(parts, ignore_index=True)
+    con.register("_theme_assignments_new", rows)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TABLE theme_assignments AS SELECT CAST(side AS VARCHAR) AS side, "
+            "CAST(callback_id AS VARCHAR) AS callback_id, CAST(theme AS VARCHAR) AS theme "
+            "FROM _theme_assignments_new"
+        )
+    finally:
+        con.unregister("_theme_assignments_new")
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ($k, $v)",
+        {"k": ASSIGNMENTS_META, "v": assignments_key(con, opened, months_back, k, seed)},
+    )
+    return len(rows)
 
 
 def _centrality(window: _Window, rows: np.ndarray) -> np.ndarray:
@@ -239,10 +397,13 @@ def hidden_complaints(
     """Return satisfied customers' complaining clauses grouped by complaint aspect: id, labels, n, quotes."""
     lex = lexicon or load_lexicon()
     groups: dict[str, list[str]] = {}
-    for comment in comments:
+    aspect_of: dict[str, str] = {}
+    # Comments repeat (a customer's words, 挺好的就是等太久): each distinct text is read once.
+    for comment, times in Counter(comments).items():
         for clause in polarity.complaining_clauses(comment, tokenize):
-            aspect = lexicon_aspect(tokenize([clause])[0], "complaint", lex) or OTHER
-            groups.setdefault(aspect, []).append(clause)
+            if clause not in aspect_of:
+                aspect_of[clause] = lexicon_aspect(tokenize([clause])[0], "complaint", lex) or OTHER
+            groups.setdefault(aspect_of[clause], []).extend([clause] * times)
     out: list[dict[str, Any]] = []
     for aspect_id, clauses in groups.items():
         found = lex.aspect(aspect_id)
@@ -334,6 +495,8 @@ def monthly_themes(
         "side": side,
         "stores": list(stores) if stores else None,
         "months": previous,
+        # The themes are those of the data version's model (``model_month``), for every store.
+        "model_month": model_month(con, month),
         "months_n": [int(totals.get(m, 0)) for m in previous],
         "n_comments": n_comments,
         "n_contentless": int((current["theme"] == NONE).sum()),

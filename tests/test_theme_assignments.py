@@ -1,0 +1,99 @@
+"""Every comment's theme kept per data version (issue 20): another month or store choice reads its
+themes from ``theme_assignments`` and gets exactly what assigning its window afresh gives."""
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from analytics.domain import facts, themes
+from analytics.domain.themes import monthly
+from analytics.services import views
+from analytics.store import db
+
+SIDES = ("praise", "complaint")
+
+
+def _direct(con, month, side, stores, months_back, k, seed):
+    # The window computed each time (not the kept one), so both ways below are computed.
+    return monthly.fit_window(
+        con, month, side, tuple(sorted(stores)) if stores else None, months_back, k, seed
+    )
+
+
+def _views(con, month, stores):
+    out = {}
+    for side in SIDES:
+        out[side] = themes.monthly_themes(con, month, side, stores)
+        out[side + "_comments"] = themes.month_comments(con, month, side, stores)
+    out["board"] = themes.themes_by_advisor(con, month, stores)
+    return out
+
+
+def _assert_same(a, b, where):
+    for key in a:
+        if isinstance(a[key], pd.DataFrame):
+            pd.testing.assert_frame_equal(a[key], b[key], obj=f"{where} {key}")
+        else:
+            assert a[key] == b[key], (where, key)
+
+
+@pytest.fixture
+def demo(demo_db, tmp_path, monkeypatch):
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setattr(monthly, "_window", _direct)
+    con = db.connect(path)
+    yield con
+    con.close()
+
+
+def test_kept_themes_read_as_assigning_each_window_afresh(demo, monkeypatch):
+    con = demo
+    months = sorted(facts.available_months(con))
+    opened = themes.model_month(con, months[0])
+    assert not monthly.assignments_current(con, opened, monthly.MONTHS_BACK, 8, 0)
+    views.prepare(con)
+    assert monthly.assignments_current(con, opened, monthly.MONTHS_BACK, 8, 0)
+    stores = facts.stores(con)
+    chosen = [opened, months[months.index(opened) - 3], months[months.index(opened) - 9]]
+    kept = {(m, s): _views(con, m, list(s) if s else None) for m in chosen for s in (None, tuple(stores[:1]))}
+    with monkeypatch.context() as patch:
+        patch.setattr(monthly, "assignments_current", lambda *a: False)
+        for (month, stores_), got in kept.items():
+            _assert_same(got, _views(con, month, list(stores_) if stores_ else None), (month, stores_))
+    assert all(kept[(m, None)]["praise"]["themes"] for m in chosen)
+
+    # The table is what those reads used: a theme changed in it shows on the page's figures.
+    with db.write_transaction(con) as cur:
+        cur.execute(
+            "UPDATE theme_assignments SET theme = 'other' WHERE side = 'praise' AND callback_id IN ("
+            "SELECT callback_id FROM callbacks WHERE strftime(callback_date, '%Y-%m') = $m)",
+            {"m": chosen[1]},
+        )
+    assert themes.monthly_themes(con, chosen[1], "praise", None) != kept[(chosen[1], None)]["praise"]
+
+
+def test_kept_themes_of_an_older_data_version_are_never_read(demo, monkeypatch):
+    con = demo
+    views.prepare(con)
+    months = sorted(facts.available_months(con))
+    opened = themes.model_month(con, months[0])
+    month = months[months.index(opened) - 2]
+    before = themes.monthly_themes(con, month, "praise", None)
+    with db.write_transaction(con) as cur:
+        cur.execute("UPDATE theme_assignments SET theme = 'other'")
+        db.bump_data_version(cur)  # what an import or rollback does
+    assert not monthly.assignments_current(con, opened, monthly.MONTHS_BACK, 8, 0)
+    assert themes.monthly_themes(con, month, "praise", None) == before
+    # The refresh after it writes them again, for the new version.
+    views.prepare(con)
+    assert monthly.assignments_current(con, opened, monthly.MONTHS_BACK, 8, 0)
+    assert themes.monthly_themes(con, month, "praise", None) == before
+    counts = con.execute(
+        "SELECT side, count(*) FROM theme_assignments GROUP BY side ORDER BY side"
+    ).fetchall()
+    praise = len(
+        con.execute(monthly.sql("side_comments"), monthly._side_params(None, "praise", None)).fetchall()
+    )
+    assert dict(counts)["praise"] == praise and dict(counts)["complaint"] > 0

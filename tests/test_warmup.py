@@ -1,0 +1,31 @@
+"""The server imports scikit-learn in the background after its first page (issue 20: a first
+visit to a view that fits or reads a model spent 2.5 s importing it)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = """
+import sys, time
+from streamlit.testing.v1 import AppTest
+from ui.resources import WARM_MODULES
+before = [m for m in WARM_MODULES if m in sys.modules]
+at = AppTest.from_file("app.py", default_timeout=120)
+at.run()
+assert not at.exception, [e.message for e in at.exception]
+deadline = time.monotonic() + 90
+while time.monotonic() < deadline and not all(m in sys.modules for m in WARM_MODULES):
+    time.sleep(0.2)
+print(len(before), sum(m in sys.modules for m in WARM_MODULES), len(WARM_MODULES))
+"""
+
+
+def test_the_model_libraries_are_imported_in_the_background_after_the_first_page(demo_env):
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    before, after, wanted = map(int, out.stdout.split()[-3:])
+    assert before == 0 and after == wanted
