@@ -5,6 +5,7 @@ import streamlit as st
 from analytics.core.config import settings
 from analytics.core.months import month_ends
 from analytics.domain import churn, churn_model
+from analytics.services import reads
 from ui.auth import protect, protect_text
 from ui.charts import export_name, show
 from ui.churn_figures import calibration_figure, importance_figure, retention_figure, trend_figure
@@ -16,6 +17,7 @@ from ui.state import filters, keep_widgets
 from ui.widgets import call_controls, download_buttons, list_top
 
 FIRST_COLUMNS = ("customer_name", "phone", "reasons", "status")
+RETENTION_BY = reads.default("churn.retention_rates", "by")  # the default view's grouping
 f = filters()
 st.title(t("churn.title"))
 if f.month is None:
@@ -24,16 +26,15 @@ if f.month is None:
 
 cfg = settings().churn
 as_of = month_ends([f.month])[0]
-stores = tuple(f.stores) if f.stores else None
 with st.spinner(t("churn.fitting")):
-    shot = fitted(churn.snapshot, as_of, stores)
+    shot = fitted("churn.snapshot", as_of=as_of, stores=f.stores)
 counts = shot.counts()
 st.caption(t("churn.intro", as_of=as_of.isoformat(), base_days=cfg.base_days, lost_days=cfg.lost_days))
 if shot.model is not None and shot.model.as_of > as_of:
     st.caption(t("churn.hindsight", trained=shot.model.as_of.isoformat(), as_of=as_of.isoformat()))
 
 # The counts of a month end whose base window reaches before the data start are not figures (issue 15).
-gap = load(churn.history_gap, as_of)
+gap = load("churn.history_gap", as_of=as_of)
 tiles = st.columns(3)
 if gap is None:
     tiles[0].metric(t("churn.base"), f"{counts['base']:,}", help=t("churn.base_help", days=cfg.base_days))
@@ -44,7 +45,7 @@ else:
         tile.metric(t(key), "—")
         tile.caption(f":gray[{t('kpi_status.insufficient_history', date=gap.isoformat())}]")
 
-trend = load(churn.status_trend, tuple(month_ends(f.months)), stores)
+trend = load("churn.trend", as_of_dates=month_ends(f.months), stores=f.stores)
 if trend.empty:
     st.info(t("churn_issue15.trend_needs_data"))
 else:
@@ -173,10 +174,14 @@ with tab_list:
         st.write(churn.reason_text(row["reasons"], lang()) or t("churn.no_reason"))
         left, right = st.columns(2)
         left.markdown(f"**{t('churn.visits_title')}**")
-        left.dataframe(load(churn.vehicle_orders, row["vin"], as_of), hide_index=True, width="stretch")
+        left.dataframe(
+            load("churn.vehicle_orders", vin=row["vin"], as_of=as_of), hide_index=True, width="stretch"
+        )
         right.markdown(f"**{t('churn.callbacks_title')}**")
         right.dataframe(
-            protect(load(churn.vehicle_callbacks, row["vin"], as_of)), hide_index=True, width="stretch"
+            protect(load("churn.vehicle_callbacks", vin=row["vin"], as_of=as_of)),
+            hide_index=True,
+            width="stretch",
         )
     else:
         st.caption(t("churn.select_hint"))
@@ -220,15 +225,15 @@ if tab_retention.open:
             st.segmented_control(
                 t("churn.retention_by"),
                 list(churn.RETENTION_GROUPS),
-                default="model",
+                default=RETENTION_BY,
                 format_func=group_labels.__getitem__,
                 key="churn_retention_by",
             )
-            or "model"
+            or RETENTION_BY
         )
-        curve = load(churn.retention_curve, as_of, by, stores)
+        curve = load("churn.retention_curve", as_of=as_of, by=by, stores=f.stores)
         rates = churn.name_retention(
-            load(churn.retention_rates, as_of, by, stores),
+            load("churn.retention_rates", as_of=as_of, by=by, stores=f.stores),
             {"all": t("churn.all"), **{k: t(f"churn.transition.{k}") for k in ("1-2", "2-3")}},
         )
         if curve.empty:

@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import ingest
 from analytics.core.errors import UserError
 from analytics.devtools import demo
-from analytics.domain import facts, quality
+from analytics.domain import quality
 from analytics.store import audit
 from ui.auth import authorize, can, current_user, protect, record
 from ui.data import clear_caches, load, reading, writing
@@ -32,7 +32,7 @@ def parsed_upload(content: bytes, name: str) -> ingest.RawTable:
 
 def import_tab() -> None:
     """Offer the demo on an empty database, then upload, map, check and import files."""
-    summary = load(facts.data_summary)
+    summary = load("facts.summary")
     if not summary["orders"] and not summary["callbacks"]:
         with st.container(border=True):
             st.subheader(t("data.demo_title"))
@@ -215,7 +215,7 @@ with tab_import:
         st.info(t("data.role_read_only", role=t(f"auth.role.{current_user().role}")))
 
 with tab_history:
-    history = load(ingest.list_imports)
+    history = load("imports.log")
     if history.empty:
         st.info(t("data.history_empty"))
     else:
@@ -250,7 +250,7 @@ with tab_history:
 
 with tab_quality:
     st.caption(t("data.quality_intro"))
-    counts = load(quality.summary)
+    counts = load("quality.summary")
     columns = st.columns(len(quality.CHECKS))
     for column, check in zip(columns, quality.CHECKS, strict=True):
         column.metric(t(f"quality.{check}"), f"{counts[check]:,}")
@@ -258,6 +258,6 @@ with tab_quality:
         if not counts[check]:
             continue
         with st.expander(f"{t(f'quality.{check}')} ({counts[check]:,})"):
-            rows = load(quality.finding, check)
+            rows = load("quality.finding", check=check)
             st.dataframe(people_table(protect(rows)), hide_index=True, width="stretch")
             download_buttons(rows, f"quality_{check}", key=f"dl_{check}")

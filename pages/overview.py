@@ -20,12 +20,11 @@ if f.month is None:
 
 st.title(t("overview.title", month=f.month))
 deck_button(f.month, f.stores, f.lang)
-data = load(overview.overview, f.month, f.stores)
-why = load(overview.why_tables, f.month, f.stores)
-report, series = data["report"], data["series"]
+data = load("overview.kpis", month=f.month, stores=f.stores)
+why = load("overview.why", month=f.month, stores=f.stores)
 PREVIOUS = month_label(shift_month(parse_month(f.month), -1))
 # The deck's headline, in the same words: targets met, missed, pending and not judged alike.
-st.info(overview.headline(report, f.lang))
+st.info(overview.headline(data.kpis, f.lang))
 
 TILE_ROWS = (
     ("visits", "revenue", "appointment_rate", "due_maintenance_return_rate"),
@@ -35,7 +34,7 @@ TILE_ROWS = (
 
 
 @st.fragment
-def why_popover(name: str, entry: dict) -> None:
+def why_popover(name: str, figure: overview.KpiFigure) -> None:
     """Draw the tile's "why?" button: the month-on-month change split by advisor, service type, model
     or store, drawn when it is opened (a fragment: opening it, or choosing a split, reruns this
     button only, not the twelve tiles)."""
@@ -45,7 +44,7 @@ def why_popover(name: str, entry: dict) -> None:
     with menu:
         st.markdown(f"**{t(f'metric.{name}')}** · {t('why.title', before=PREVIOUS, month=f.month)}")
         tables = why.get(name, {})
-        if entry["value"] is None or entry["prev_month"] is None or not tables:
+        if figure.value is None or figure.prev_month is None or not tables:
             st.caption(t("why.unavailable"))
             return
         by = st.segmented_control(
@@ -61,37 +60,37 @@ def why_popover(name: str, entry: dict) -> None:
             hide_index=True,
             width="stretch",
         )
-        st.caption(t("why.caption", change=kpi_delta(name, entry["value"], entry["prev_month"]) or "—"))
+        st.caption(t("why.caption", change=kpi_delta(name, figure.value, figure.prev_month) or "—"))
 
 
 # Keyed containers: on a phone the flags come first and the tiles pack two to a row (ui.style).
 with st.container(key="overview_tiles"):
     for row in TILE_ROWS:
         for column, name in zip(st.columns(len(row)), row, strict=True):
-            entry = report["kpis"][name]
-            status_note = formatting.status_note(entry, f.lang)
+            figure = data.kpis[name]
+            status_note = formatting.status_note(figure.status, figure.needs_from, f.lang)
             # issue 14: a KPI whose field is missing from the data says why instead of showing 0%.
-            missing = data.get("missing", {}).get(name)
-            if missing or entry["status"] == "insufficient_history":
+            missing = data.missing.get(name)
+            if missing or figure.status == "insufficient_history":
                 # Never a number, a change or a chart point: the data cannot support the figure.
                 column.metric(
                     t(f"metric.{name}"), "—", help=t(f"metric_def.{name}", **metric_params()), border=True
                 )
                 column.caption(f":gray[{t(missing) if missing else status_note}]")
                 continue
-            notes = [t("overview.n", n=f"{entry['n']:,}")]
-            yoy = kpi_delta(name, entry["value"], entry["prev_year"])
+            notes = [t("overview.n", n=f"{figure.n:,}")]
+            yoy = kpi_delta(name, figure.value, figure.prev_year)
             if yoy:
                 notes.append(t("overview.yoy", delta=yoy))
-            words = overview.target_words(name, entry, f.lang)
+            words = overview.target_words(name, figure, f.lang)
             # A pending target already says the figure is not final.
-            if status_note and overview.target_state(entry) != "pending":
+            if status_note and overview.target_state(figure) != "pending":
                 notes.append(status_note)
-            spark = overview.sparkline(series, name)
+            spark = overview.sparkline(data.series, name)
             column.metric(
                 t(f"metric.{name}"),
-                kpi_value(name, entry["value"]),
-                delta=kpi_delta(name, entry["value"], entry["prev_month"]),
+                kpi_value(name, figure.value),
+                delta=kpi_delta(name, figure.value, figure.prev_month),
                 delta_color="inverse" if name in LOWER_IS_BETTER else "normal",
                 help=t(f"metric_def.{name}", **metric_params()),
                 border=True,
@@ -99,29 +98,29 @@ with st.container(key="overview_tiles"):
                 chart_type="line",
             )
             if words:
-                far = overview.target_state(entry) == "missed"
+                far = overview.target_state(figure) == "missed"
                 notes.insert(0, f":red[{words}]" if far else words)
             column.caption(" · ".join(notes))
             with column:
-                why_popover(name, entry)
+                why_popover(name, figure)
     st.caption(t("overview.tiles_caption", month=f.month))
 
 with st.container(key="overview_flags"):
     left, right = st.columns([3, 2])
     with left:
         st.subheader(t("overview.what_changed"))
-        if not data["changes"]:
+        if not data.changes:
             st.write(t("overview.nothing_changed"))
-        for change in data["changes"]:
+        for change in data.changes:
             st.text("• " + satisfaction.describe_change(change, f.lang))
     with right:
         st.subheader(t("overview.red_flags"))
-        flags = data["red_flags"]
-        st.caption(t("overview.red_flags_caption", as_of=str(data["as_of"])))
+        flags = data.red_flags
+        st.caption(t("overview.red_flags_caption", as_of=str(data.as_of)))
         for flag in ("no_followup", "complaint_overdue"):
             rows = flags[flags["flag"] == flag]
             if flag == "no_followup":
-                label = t("overview_flags.no_followup", n=len(rows), month=f.month, as_of=str(data["as_of"]))
+                label = t("overview_flags.no_followup", n=len(rows), month=f.month, as_of=str(data.as_of))
             else:
                 label = t(f"overview.flag_{flag}", n=len(rows))
             st.markdown(f"**{label}**")

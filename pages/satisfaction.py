@@ -4,8 +4,8 @@ dissatisfaction, breakdowns, and the unsatisfied customers to follow up."""
 import streamlit as st
 
 from analytics.core.config import settings
-from analytics.domain import overview
 from analytics.domain import satisfaction as sat
+from analytics.services import reads
 from ui.auth import protect
 from ui.charts import export_name, show
 from ui.data import load
@@ -62,23 +62,21 @@ st.caption(
     )
 )
 
-monthly = load(sat.monthly_satisfaction, f.stores, START, END)
-summary = sat.trend_summary(monthly, END)
+monthly = load("satisfaction.monthly", stores=f.stores, start=START, end=END)
+summary = monthly.at(END)
 # The drivers' window is the deck's (one definition of the top driver everywhere), stated in labels.
 DRIVER_START, DRIVER_END = sat.driver_window(END)
 DRIVER_MONTHS = settings().deck.driver_months
-drivers = load(sat.dimension_drivers, f.stores, DRIVER_START, DRIVER_END)
+drivers = load("satisfaction.drivers", stores=f.stores, start=DRIVER_START, end=DRIVER_END)
 driver = sat.top_driver(drivers)
 # The month's follow-up list as known on its last day (or the data's end): the overview's red flag.
-followups = load(overview.open_followups, END, f.stores)
-AS_OF = load(overview.month_as_of, END)
+followups = load("overview.followups", month=END, stores=f.stores)
+AS_OF = load("overview.as_of", month=END)
 counts = sat.followup_counts(followups)
 
 tiles = st.columns([1, 1, 1.3, 1])
-tiles[0].metric(t("satisfaction.tile_rate", month=END), pct(summary["rate"]) if summary else "—", border=True)
-tiles[1].metric(
-    t("satisfaction.tile_nps", month=END), signed(summary["nps"]) if summary else "—", border=True
-)
+tiles[0].metric(t("satisfaction.tile_rate", month=END), pct(summary.rate) if summary else "—", border=True)
+tiles[1].metric(t("satisfaction.tile_nps", month=END), signed(summary.nps) if summary else "—", border=True)
 tiles[2].metric(
     t("satisfaction.tile_driver"),
     dim_label(driver["dimension"]) if driver else "—",
@@ -91,17 +89,17 @@ if summary:
     tiles[0].caption(
         t(
             "satisfaction.tile_rate_note",
-            n=f"{summary['n']:,}",
-            low=pct(summary["low"]),
-            high=pct(summary["high"]),
+            n=f"{summary.n:,}",
+            low=pct(summary.wilson_low),
+            high=pct(summary.wilson_high),
         )
     )
     tiles[1].caption(
         t(
             "satisfaction.tile_nps_note",
-            n=f"{summary['nps_n']:,}",
-            low=signed(summary["nps_low"]),
-            high=signed(summary["nps_high"]),
+            n=f"{summary.nps_n:,}",
+            low=signed(summary.nps_low),
+            high=signed(summary.nps_high),
         )
     )
 if driver:
@@ -124,21 +122,21 @@ if summary is None:
 left, right = st.columns(2)
 with left:
     show(
-        rate_figure(monthly, f.months),
+        rate_figure(monthly.frame(), f.months),
         export_name("satisfaction", "rate", START, END, STORE),
         title=t("satisfaction.rate_title", period=short_period()),
     )
     if summary:
-        signals = summary["signals"]
+        signals = monthly.signals
         st.caption(
             t(
-                f"satisfaction.rate_caption_{summary['position']}",
+                f"satisfaction.rate_caption_{summary.position}",
                 month=END,
-                rate=pct(summary["rate"]),
-                n=f"{summary['n']:,}",
-                low=pct(summary["low"]),
-                high=pct(summary["high"]),
-                centre=pct(summary["centre"]),
+                rate=pct(summary.rate),
+                n=f"{summary.n:,}",
+                low=pct(summary.wilson_low),
+                high=pct(summary.wilson_high),
+                centre=pct(summary.centre),
             )
             + ("" if f.lang == "zh" else " ")
             + (
@@ -149,19 +147,19 @@ with left:
         )
 with right:
     show(
-        nps_figure(monthly, f.months),
+        nps_figure(monthly.frame(), f.months),
         export_name("satisfaction", "nps", START, END, STORE),
         title=t("satisfaction.nps_title", period=short_period()),
     )
-    if summary and summary["nps"] is not None:
+    if summary and summary.nps is not None:
         st.caption(
             t(
                 "satisfaction.nps_caption",
                 month=END,
-                nps=signed(summary["nps"]),
-                low=signed(summary["nps_low"]),
-                high=signed(summary["nps_high"]),
-                n=f"{summary['nps_n']:,}",
+                nps=signed(summary.nps),
+                low=signed(summary.nps_low),
+                high=signed(summary.nps_high),
+                n=f"{summary.nps_n:,}",
             )
         )
 
@@ -169,7 +167,7 @@ with right:
 st.subheader(t("satisfaction.dimension_title"))
 left, right = st.columns(2)
 with left:
-    scores = load(sat.dimension_scores, f.stores, START, END)
+    scores = load("satisfaction.dimensions", stores=f.stores, start=START, end=END)
     show(
         dimension_figure(scores, f.months),
         export_name("satisfaction", "dimensions", START, END, STORE),
@@ -223,15 +221,16 @@ controls = st.columns([3, 2])
 # Option labels fixed at draw time: AppTest formats a widget's value outside the script run, where
 # the session's language cannot be read.
 BY_LABELS = {name: field_label(name) for name in sat.BREAKDOWN_BY}
+BY_DEFAULT = reads.default("satisfaction.breakdown", "by")  # the default view's, kept after an import
 PERIOD_LABELS = {"window": period_text(), "month": END}
 by = controls[0].segmented_control(
     t("satisfaction.breakdown_by"),
     sat.BREAKDOWN_BY,
     format_func=BY_LABELS.__getitem__,
-    default="advisor",
+    default=BY_DEFAULT,
     key="sat_by",
 )
-by = by or "advisor"
+by = by or BY_DEFAULT
 period_choice = controls[1].segmented_control(
     t("satisfaction.breakdown_period"),
     ["window", "month"],
@@ -241,7 +240,7 @@ period_choice = controls[1].segmented_control(
 )
 period = (START, END) if period_choice != "month" else (END, END)
 period_label = period_text() if period_choice != "month" else END
-frame = load(sat.breakdown, by, period, f.stores)
+frame = load("satisfaction.breakdown", by=by, period=period, stores=f.stores)
 table = sat.breakdown_table(frame, by, f.lang)
 parts = sat.breakdown_summary(frame)
 if table.empty:

@@ -164,7 +164,7 @@ def drill_down(result: dict, side: str) -> None:
     choice = st.selectbox(
         t("themes.drill_choose"), list(options), format_func=shown_as.__getitem__, key=f"themes_drill_{side}"
     )
-    frame = load(themes.theme_comments, choice, f.month, side, f.stores)
+    frame = load("themes.comments", theme=choice, month=f.month, side=side, stores=f.stores)
     st.caption(t("themes.drill_caption", n=len(frame), month=f.month, label=plain(options[choice][0])))
     shown = ["callback_date", "store", "advisor", "overall_score", "comment"]
     if not f.stores or len(f.stores) < 2:
@@ -203,7 +203,7 @@ def drill_down(result: dict, side: str) -> None:
 
 def praise_board() -> None:
     """Show the praise board (表扬榜): advisors by praised theme, for the morning meeting."""
-    board = load(themes.themes_by_advisor, f.month, f.stores)
+    board = load("themes.by_advisor", month=f.month, stores=f.stores)
     if board.empty:
         st.info(t("themes.praise.board_empty", month=f.month))
         return
@@ -319,7 +319,7 @@ def worth(result: dict, side: str) -> None:
 
 def side_tab(side: str) -> None:
     """Draw one side (praise or complaint) of the month: counts, themes, trend, quotes, drill-down."""
-    result = load(themes.monthly_themes, f.month, side, f.stores)
+    result = load("themes.monthly", month=f.month, side=side, stores=f.stores)
     if not result["n_comments"]:
         st.info(t(f"themes.{side}.empty", month=f.month))
         return

@@ -22,7 +22,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.core.errors import DatabaseLocked
-from analytics.domain import facts, overview
+from analytics.domain import overview
 from analytics.ingest import import_file
 from analytics.store import db
 from tests.db_state import ROOT, run_cli
@@ -44,7 +44,7 @@ def state_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, str]:
 
 def _overview_figures(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
     """Return the Overview page's KPI values and counts for the month, comparable across runs."""
-    report = overview.overview(con, MONTH)["report"]
+    report = overview.overview(con, MONTH).report
     return tuple(sorted((name, entry["value"], entry["n"]) for name, entry in report["kpis"].items()))
 
 
@@ -107,7 +107,7 @@ def test_sessions_keep_reading_while_one_imports_and_see_before_or_after(shared)
         return _counts_now()
 
     def cached_summary() -> dict[str, Any]:
-        return load(facts.data_summary)
+        return load("facts.summary")
 
     before = figures(), single_query(), cached_summary()
     readers = (figures, single_query, cached_summary)

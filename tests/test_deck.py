@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import shutil
 from pathlib import Path
@@ -211,7 +212,7 @@ def test_provisional_kpis_are_pending_not_judged():
     data = _fake_data({"coverage_3dc": 0.5, "due_maintenance_return_rate": 0.3})
     data.provisional = {"coverage_3dc": True, "due_maintenance_return_rate": True}
     for name in data.provisional:
-        data.report["kpis"][name]["status"] = "provisional"
+        data.kpis[name] = dataclasses.replace(data.kpis[name], status="provisional")
     slide = deck.deck_slides(data, "en")[1]
     # Pending targets are counted alongside the met and the missed ones, not left out of the count.
     assert slide.takeaway == (
@@ -264,26 +265,13 @@ def _fake_data(values: dict[str, float]) -> deck.DeckData:
         month=MONTH,
         stores=None,
         as_of=pd.Timestamp("2026-09-30").date(),
-        report=report,
+        kpis=overview.kpi_figures(report),
         provisional={},
         series=pd.DataFrame(columns=["month", "kpi", "value", "n", "num", "den", "provisional"]),
         changes=[],
         red_flags={"no_followup": 0, "complaint_overdue": 0},
         red_flag_rows=pd.DataFrame(columns=["flag", "callback_date"]),
-        satisfaction=pd.DataFrame(
-            columns=[
-                "month",
-                "n",
-                "rate",
-                "wilson_low",
-                "wilson_high",
-                "centre",
-                "signal",
-                "nps",
-                "nps_low",
-                "nps_high",
-            ]
-        ),
+        satisfaction=satisfaction.SatisfactionSeries(()),
         drivers=pd.DataFrame(columns=["method", "dimension", "effect", "rate_low", "rate_other"]),
         driver_start="2026-07",
         dimension_means=pd.DataFrame(columns=["month", "dimension", "mean", "n"]),
@@ -367,8 +355,8 @@ def test_deck_command_writes_a_deck_and_refuses_bad_input(deck_db, tmp_path, cap
 def test_overview_numbers_feed_the_deck(built):
     data = built["data"]
     direct = overview.overview(built["con"], MONTH)
-    assert data.report == direct["report"]
-    assert data.red_flags["no_followup"] == int((direct["red_flags"]["flag"] == "no_followup").sum())
+    assert data.kpis == direct.kpis and data.report == kpi.report(built["con"], MONTH)
+    assert data.red_flags["no_followup"] == int((direct.red_flags["flag"] == "no_followup").sum())
 
 
 def test_overview_builds_the_deck_and_offers_it_for_download(demo_env, monkeypatch):

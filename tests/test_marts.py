@@ -50,12 +50,12 @@ def test_a_kept_result_is_read_back_until_the_data_change(copy, monkeypatch):
 
     monkeypatch.setattr(marts.Call, "run", must_not_run)
     again = marts.cached(con, call)
-    assert again["report"] == first["report"] and again["series"].equals(first["series"])
+    assert again.kpis == first.kpis and again.series.equals(first.series)
     # A new data version (an import) is a miss: the old result is never served.
     db.bump_data_version(con)
     monkeypatch.undo()
     assert not marts.fetch(con, call, db.data_version(con))[0]
-    assert marts.cached(con, call, keep=True)["report"] == first["report"]
+    assert marts.cached(con, call, keep=True).kpis == first.kpis
     con.close()
 
 

@@ -1,5 +1,6 @@
 """Satisfaction analytics on the hand-built fixture (tests/fixtures_kpi.py); literals worked out by hand."""
 
+import dataclasses
 import math
 from datetime import date, datetime
 
@@ -246,27 +247,39 @@ def test_empty_database_gives_empty_frames_and_no_changes():
     }
 
 
-def test_trend_summary_states_the_month_against_its_control_limits(kpi_con):
+def test_the_typed_series_states_the_month_against_its_control_limits(kpi_con):
     frame = sat.monthly_satisfaction(kpi_con, start="2024-05", end="2024-06")
-    summary = sat.trend_summary(frame, "2024-06")
-    assert {k: round(v, 6) if isinstance(v, float) else v for k, v in summary.items()} == {
+    series = sat.series_of(frame)
+    june = series.at("2024-06")
+    assert june is not None
+    shown = {k: round(v, 6) if isinstance(v, float) else v for k, v in dataclasses.asdict(june).items()}
+    assert shown == {
         "month": "2024-06",
-        "rate": 0.6,
         "n": 5,
-        "low": 0.230724,
-        "high": 0.882379,
+        "satisfied": 3,
+        "rate": 0.6,
+        "wilson_low": 0.230724,
+        "wilson_high": 0.882379,
         "centre": 0.88,
-        "position": "inside",  # 0.6 is above the lower limit 0.444018
+        "lcl": 0.444018,
+        "ucl": 1.0,
+        "signal": False,
+        "nps_n": 5,
+        "promoters": 3,
+        "detractors": 1,  # NPS (3 - 1) / 5 = 40
         "nps": 40.0,
         "nps_low": -30.121803,
         "nps_high": 100.0,
-        "nps_n": 5,
-        "signals": [],
     }
-    assert sat.trend_summary(frame, "2024-04") is None
+    assert june.position == "inside"  # 0.6 is above the lower limit 0.444018
+    assert series.signals == []
+    assert series.at("2024-04") is None
+    # the charts read the same frame back
+    pd.testing.assert_frame_equal(series.frame(), frame)
+    assert sat.satisfaction_series(kpi_con, None, "2024-05", "2024-06") == series
 
 
-def test_trend_summary_names_the_months_outside_their_limits():
+def test_the_typed_series_names_the_months_outside_their_limits():
     frame = pd.DataFrame(
         {
             "month": ["2024-01", "2024-02", "2024-03"],
@@ -280,16 +293,21 @@ def test_trend_summary_names_the_months_outside_their_limits():
             "ucl": [0.92, 0.92, 1.0],
             "signal": [True, True, False],
             "nps_n": [0, 100, 0],
+            "promoters": [0, 60, 0],
+            "detractors": [0, 10, 0],
             "nps": [None, 50.0, None],
             "nps_low": [None, 40.0, None],
             "nps_high": [None, 60.0, None],
         }
     )
-    assert sat.trend_summary(frame, "2024-01")["position"] == "below"
-    assert sat.trend_summary(frame, "2024-01")["nps"] is None
-    assert sat.trend_summary(frame, "2024-02")["position"] == "above"
-    assert sat.trend_summary(frame, "2024-02")["signals"] == ["2024-01", "2024-02"]
-    assert sat.trend_summary(frame, "2024-03") is None  # no responses
+    series = sat.series_of(frame)
+    january, february = series.at("2024-01"), series.at("2024-02")
+    assert january is not None and january.position == "below" and january.nps is None
+    assert february is not None and february.position == "above"
+    assert series.signals == ["2024-01", "2024-02"]
+    assert series.at("2024-03") is None  # no responses
+    assert series.before("2024-02") == january and series.before("2024-01") is None
+    assert sat.series_of(pd.DataFrame(columns=list(sat.MONTHLY_COLUMNS))).frame().empty
 
 
 def test_dimension_summary_gives_the_lowest_and_highest_mean_of_the_month(kpi_con):

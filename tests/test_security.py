@@ -110,7 +110,7 @@ def test_a_payload_file_put_into_the_marts_folder_is_never_unpickled(demo_db, tm
     assert marts.fetch(con, call, version) == (False, None)
     assert not witness.exists()
     # The page computes the result afresh instead.
-    assert marts.cached(con, call)["report"] is not None and not witness.exists()
+    assert marts.cached(con, call).kpis and not witness.exists()
     con.close()
 
 
@@ -622,7 +622,7 @@ def test_a_full_disk_stops_the_results_rebuild_with_a_sentence_instead_of_succes
     monkeypatch.setattr(private_files, "write_private", _enospc)
     call = marts.call_of(overview.overview, facts.available_months(con)[1], None)
     # A page still gets its result (it is not kept) ...
-    assert marts.cached(con, call, keep=True)["report"] is not None
+    assert marts.cached(con, call, keep=True).kpis
     # ... but the rebuild, whose job is keeping them, stops and says why and how much to free.
     with pytest.raises(DiskFull) as caught:
         marts.rebuild(con, [call])

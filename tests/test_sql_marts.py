@@ -4,6 +4,7 @@ incrementally, and after a rollback; a stale or changed mart is never read."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 from datetime import date, timedelta
@@ -38,6 +39,9 @@ def _same(a: Any, b: Any) -> bool:
         return True
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        fields = dataclasses.fields(a)
+        return type(a) is type(b) and all(_same(getattr(a, f.name), getattr(b, f.name)) for f in fields)
     if isinstance(a, list | tuple):
         return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):

@@ -60,6 +60,7 @@ def test_kept_themes_read_as_assigning_each_window_afresh(demo, monkeypatch):
     kept = {(m, s): _views(con, m, list(s) if s else None) for m in chosen for s in (None, tuple(stores[:1]))}
     with monkeypatch.context() as patch:
         patch.setattr(monthly, "assignments_current", lambda *a: False)
+        patch.setattr(monthly, "clauses_current", lambda *a: False)
         for (month, stores_), got in kept.items():
             _assert_same(got, _views(con, month, list(stores_) if stores_ else None), (month, stores_))
     assert all(kept[(m, None)]["praise"]["themes"] for m in chosen)
@@ -97,3 +98,43 @@ def test_kept_themes_of_an_older_data_version_are_never_read(demo, monkeypatch):
         con.execute(monthly.sql("side_comments"), monthly._side_params(None, "praise", None)).fetchall()
     )
     assert dict(counts)["praise"] == praise and dict(counts)["complaint"] > 0
+
+
+def test_satisfied_comments_are_read_clause_by_clause_once_and_again_when_the_themes_files_change(
+    demo, monkeypatch
+):
+    con = demo
+    views.prepare(con)
+    assert monthly.clauses_current(con)
+    texts = con.execute(
+        monthly.sql("comment_clauses_texts"), monthly._side_params(None, "praise", None)
+    ).fetchall()
+    assert con.execute("SELECT count(*) FROM comment_clauses").fetchone()[0] == len(texts)
+    hidden = con.execute("SELECT count(*) FROM comment_clauses WHERE len(complaints) > 0").fetchone()[0]
+    assert hidden > 0  # satisfied customers' grumbles exist in the demo
+    # Nothing new to read; a text whose reading is gone is read again, and only it.
+    with db.write_transaction(con) as cur:
+        assert monthly.store_clauses(cur) == 0
+        cur.execute(
+            "DELETE FROM comment_clauses WHERE comment IN (SELECT comment FROM comment_clauses LIMIT 3)"
+        )
+        assert monthly.store_clauses(cur) == 3
+    months = sorted(facts.available_months(con))
+    month = months[-4]
+    # The stored readings are what the page shows: a planted reading appears among the hidden complaints.
+    with db.write_transaction(con) as cur:
+        cur.execute(
+            "UPDATE comment_clauses SET complaints = ['停车场太挤了（测试）'], aspects = ['other'] "
+            "WHERE comment IN (SELECT comment FROM comment_clauses ORDER BY comment LIMIT 400)"
+        )
+    planted = themes.monthly_themes(con, month, "complaint", None)["hidden"]
+    assert any("停车场太挤了（测试）" in h["quotes"] for h in planted)
+    # Other themes files: the readings are stale, never read, and read again in full after an import.
+    monkeypatch.setattr(monthly, "_files_digest", lambda names=None: "another digest")
+    assert not monthly.clauses_current(con)
+    fresh = themes.monthly_themes(con, month, "complaint", None)["hidden"]
+    assert not any("停车场太挤了（测试）" in h["quotes"] for h in fresh)
+    with db.write_transaction(con) as cur:
+        assert monthly.store_clauses(cur) == len(texts)
+    assert monthly.clauses_current(con)
+    assert themes.monthly_themes(con, month, "complaint", None)["hidden"] == fresh

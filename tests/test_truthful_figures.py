@@ -42,9 +42,11 @@ def test_kpi_statuses_at_the_start_of_the_history(kpi_con):
     assert first["lost"]["needs_from"] == "2020-08-01"
     assert first["lost"]["value"] is None
     assert first["due_maintenance_return_rate"]["needs_from"] == "2021-10-04"
-    assert formatting.status_note(first["lost"], "en") == "needs data from 2020-08-01 on"
-    assert formatting.status_note(first["lost"], "zh") == "需要 2020-08-01 起的数据"
-    assert formatting.status_note(first["visits"], "en") is None
+    assert formatting.status_note("insufficient_history", first["lost"]["needs_from"], "en") == (
+        "needs data from 2020-08-01 on"
+    )
+    assert formatting.status_note("insufficient_history", "2020-08-01", "zh") == "需要 2020-08-01 起的数据"
+    assert formatting.status_note(first["visits"]["status"], None, "en") is None
     # June 2022 lies wholly before the data: nothing there is a figure.
     before = kpi.month_kpis(kpi_con, "2022-06")
     assert before["visits"] == {
@@ -275,21 +277,25 @@ def test_change_source_names_the_segment_that_carries_the_change(kpi_con):
 
 
 def test_headline_counts_met_missed_pending_and_not_judged_alike():
-    report = {
-        "kpis": {
-            "appointment_rate": {"value": 0.35, "target": [0.25, 0.3], "status": "ok"},
-            "coverage_3dc": {"value": 0.7, "target": [1.0, 1.0], "status": "provisional"},
-            "complaint_timeliness": {"value": 0.9, "target": [1.0, 1.0], "status": "ok"},
-            "due_maintenance_return_rate": {"value": 0.2, "target": [0.6, 1.0], "status": "ok"},
-            "visits": {"value": 10, "target": None, "status": "ok"},
-            "lost": {"value": None, "target": [0.0, 0.1], "status": "insufficient_history"},
-        }
+    def figure(value: float | None, target: tuple[float, float] | None, status: str) -> overview.KpiFigure:
+        return overview.KpiFigure(
+            value=value, n=10, target=target, status=status, needs_from=None, reason=None,
+            provisional=status == "provisional", prev_month=None, prev_month_status=None,
+            prev_year=None, prev_year_status=None,
+        )  # fmt: skip
+
+    kpis = {
+        "appointment_rate": figure(0.35, (0.25, 0.3), "ok"),
+        "coverage_3dc": figure(0.7, (1.0, 1.0), "provisional"),
+        "complaint_timeliness": figure(0.9, (1.0, 1.0), "ok"),
+        "due_maintenance_return_rate": figure(0.2, (0.6, 1.0), "ok"),
+        "visits": figure(10, None, "ok"),
+        "lost": figure(None, (0.0, 0.1), "insufficient_history"),
     }
-    assert overview.headline(report, "en") == (
+    assert overview.headline(kpis, "en") == (
         "Targets this month: 1 met, 2 missed, 1 pending (data not final), 1 not judged (history too short)."
         " Furthest below: Due-maintenance return rate, 20.0% against ≥ 60%."
     )
-    kpis = report["kpis"]
     assert overview.target_words(
         "due_maintenance_return_rate", kpis["due_maintenance_return_rate"], "en"
     ) == ("far below target: 20.0% against ≥ 60%, 33% of the target reached")
@@ -358,22 +364,22 @@ def test_overview_deck_and_report_json_give_the_same_figures(writable_demo, caps
         con.close()
     assert cli.main(["report", "--month", month, "--json", "--db", str(writable_demo)]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed == json.loads(json.dumps(page["report"]))
-    assert data.report == page["report"]
+    assert printed == json.loads(json.dumps(page.report))
+    assert data.kpis == page.kpis and data.report == page.report
     table = next(s for s in slides if s.key == "kpis")
     by_label = {row[0]: row for row in table.table[1:]}
-    for name, entry in page["report"]["kpis"].items():
+    for name, figure in page.kpis.items():
         row = by_label[kpi.KPI_LABELS["en"][name]]
-        if entry["status"] == "insufficient_history":
-            assert row[1] == formatting.status_note(entry, "en")
+        if figure.status == "insufficient_history":
+            assert row[1] == formatting.status_note(figure.status, figure.needs_from, "en")
         else:
-            shown = ui_formatting.kpi_value(name, entry["value"])
-            assert row[1] == shown + (" *" if entry["status"] == "provisional" else "")
+            shown = ui_formatting.kpi_value(name, figure.value)
+            assert row[1] == shown + (" *" if figure.status == "provisional" else "")
     # The deck's headline is the overview's.
-    assert table.takeaway == overview.headline(page["report"], "en")
+    assert table.takeaway == overview.headline(page.kpis, "en")
     # March 2025 on the demo (data from 2023-11-01): lost and at-risk cannot be counted yet.
-    assert page["report"]["kpis"]["lost"]["status"] == "insufficient_history"
-    assert page["report"]["kpis"]["lost"]["needs_from"] == "2023-04-02"
+    assert page.kpis["lost"].status == "insufficient_history"
+    assert page.kpis["lost"].needs_from == "2023-04-02"
 
 
 def test_unsatisfied_not_followed_up_is_one_figure_on_the_overview_and_satisfaction_page(demo_db):
@@ -383,7 +389,7 @@ def test_unsatisfied_not_followed_up_is_one_figure_on_the_overview_and_satisfact
         listed = overview.open_followups(con, "2026-09")
     finally:
         con.close()
-    flags = page["red_flags"]
+    flags = page.red_flags
     assert (flags["flag"] == "no_followup").sum() == sat.followup_counts(listed)["open"]
 
 

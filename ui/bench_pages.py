@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.core.config import db_path
 from analytics.domain import facts
+from analytics.services import reads
 from analytics.store import db
 from ui import data, resources
 
@@ -127,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.views:
         con = db.connect(db_path(), read_only=True)
         try:
-            months = facts.available_months(con)
-            stores = facts.stores(con)
-            summary = facts.data_summary(con)
+            months = reads.read(con, "facts.months")
+            stores = reads.read(con, "facts.stores")
+            summary = reads.read(con, "facts.summary")
         finally:
             con.close()
         default = facts.default_month(months, str(summary["last_visit"] or ""))

@@ -18,7 +18,6 @@ import plotly.io as pio
 import streamlit as st
 
 from analytics.core.months import month_end, parse_month
-from analytics.domain import facts
 from analytics.reports import chart_export
 from ui import vega
 from ui.data import load
@@ -128,11 +127,11 @@ def localise_dates(fig: go.Figure, language: str) -> None:
 def scope_note() -> str:
     """Return the line that says which stores and which data a chart shows ("杭州西湖店 · 数据截至 2026-10-31")."""
     chosen = st.session_state.get("stores") or []
-    all_stores = load(facts.stores)
+    all_stores = load("facts.stores")
     stores = (
         "、".join(chosen) if chosen else (all_stores[0] if len(all_stores) == 1 else t("sidebar.all_stores"))
     )
-    last = str(load(facts.data_summary).get("last_visit") or "")[:10]
+    last = str(load("facts.summary").get("last_visit") or "")[:10]
     month = st.session_state.get("month")
     as_of = last
     if month and re.fullmatch(r"\d{4}-\d{2}", str(month)):

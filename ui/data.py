@@ -5,8 +5,8 @@ lend a cursor for one ``with`` block from the process's ``db.Handles``, read-onl
 command-line jobs (an import from cron, ``report``, ``backup``) and other dashboard processes
 open the same file meanwhile. While another program writes, a page waits for it (``[database]
 lock_wait_seconds``) saying that an import is being written, instead of failing.
-``st.cache_data`` holds query results keyed by the analytics function, its arguments and the
-data version, so an import or rollback (which bumps the version), from this server or from a
+``st.cache_data`` holds query results keyed by the named read (``analytics.services.reads``), its
+normalised arguments and the data version, so an import or rollback (which bumps the version), from this server or from a
 command, refreshes every page.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any, TypeVar
 
@@ -24,7 +24,7 @@ import streamlit as st
 
 from analytics.core.config import db_path, parquet_dir, settings
 from analytics.core.errors import DatabaseLocked, UserError
-from analytics.services import marts, views, warehouse
+from analytics.services import marts, reads, views, warehouse
 from analytics.store import backup, db
 from ui.i18n import t
 
@@ -144,12 +144,11 @@ def _cached_call(
     return marts.cached(_cur, marts.Call(fn_path, args, kwargs), version=version, as_is=True)
 
 
-def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call ``fn(con, *args, **kwargs)`` through the data cache, keyed by the data version."""
-    path = f"{fn.__module__}.{fn.__qualname__}"
+def load(name: str, **kwargs: Any) -> Any:
+    """Return the named read ``name`` (``reads.READS``) through the data cache, keyed by the data version."""
+    call = reads.call(name, **kwargs)
     with snapshot() as (cur, version):
-        result: T = _cached_call(path, source(), version, args, tuple(sorted(kwargs.items())), cur)
-    return result
+        return _cached_call(call.fn, source(), version, call.args, call.kwargs, cur)
 
 
 def clear_caches() -> None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import duckdb
 import streamlit as st
 
-from analytics.services import marts
+from analytics.services import marts, reads
 from ui.data import snapshot, source
 
 T = TypeVar("T")
@@ -33,13 +32,12 @@ def _fitted_call(
     return marts.cached(_cur, marts.Call(fn_path, args, kwargs), version=version, as_is=True)
 
 
-def fitted(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call ``fn(con, *args, **kwargs)`` once per data version and arguments; return the shared result."""
-    path = f"{fn.__module__}.{fn.__qualname__}"
+def fitted(name: str, **kwargs: Any) -> Any:
+    """Return the named read ``name`` once per data version and arguments: the shared result."""
+    call = reads.call(name, **kwargs)
     # Fitted on one committed state, filed under that state's version.
     with snapshot() as (cur, version):
-        result: T = _fitted_call(path, source(), version, args, tuple(sorted(kwargs.items())), cur)
-    return result
+        return _fitted_call(call.fn, source(), version, call.args, call.kwargs, cur)
 
 
 def forget_fitted() -> None:

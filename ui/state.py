@@ -178,8 +178,8 @@ def draw_sidebar() -> Filters:
         )
     require_user()
     with st.sidebar:
-        months = load(facts.available_months)
-        all_stores = load(facts.stores)
+        months = load("facts.months")
+        all_stores = load("facts.stores")
         if not months:
             st.info(t("sidebar.no_data"))
             _write_link({"lang": lang()})
@@ -211,7 +211,7 @@ def draw_sidebar() -> Filters:
 
 
 def _data_line() -> None:
-    summary = load(facts.data_summary)
+    summary = load("facts.summary")
     st.caption(
         t(
             "sidebar.data_line",
@@ -223,7 +223,7 @@ def _data_line() -> None:
 
 
 def _default_month(months: list[str]) -> str:
-    return facts.default_month(months, load(facts.data_summary).get("last_visit"))  # type: ignore[arg-type]
+    return facts.default_month(months, load("facts.summary").get("last_visit"))  # type: ignore[arg-type]
 
 
 def filters() -> Filters:

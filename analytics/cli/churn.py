@@ -12,12 +12,9 @@ from analytics.cli import add_db_option
 from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.i18n import LANGUAGES
-from analytics.domain.churn import (
-    export_frame,
-    prioritise,
-    snapshot,
-)
+from analytics.domain.churn import export_frame, prioritise
 from analytics.reports.export import has_phone, record_cli_export, write_table
+from analytics.services import reads
 from analytics.store import db
 
 
@@ -35,7 +32,7 @@ def _run(args: argparse.Namespace) -> int:
     lang = args.lang or str(settings().display.default_language)
     con = db.connect(args.db, read_only=True)
     try:
-        shot = snapshot(con, args.as_of)
+        shot = reads.read(con, "churn.snapshot", as_of=args.as_of)
     finally:
         con.close()
     ranked = prioritise(shot.vehicles)

@@ -11,7 +11,6 @@ from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.i18n import LANGUAGES
 from analytics.core.months import month_label, parse_month
-from analytics.domain import facts
 from analytics.reports.deck import (
     deck_data,
     deck_slides,
@@ -20,6 +19,7 @@ from analytics.reports.deck import (
     write_chart_images,
 )
 from analytics.reports.export import record_cli_export
+from analytics.services import reads
 from analytics.store import db
 
 # --------------------------------------------------------------------------- command
@@ -36,7 +36,7 @@ def _cmd_deck(args: argparse.Namespace) -> int:
     try:
         stores = args.store or None
         if stores:
-            known = facts.stores(con)
+            known = reads.read(con, "facts.stores")
             unknown = [s for s in stores if s not in known]
             if unknown:
                 raise UserError(

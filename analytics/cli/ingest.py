@@ -12,9 +12,9 @@ import duckdb
 
 from analytics.cli import add_db_option
 from analytics.core.errors import ImportRefused, UserError
-from analytics.ingest.load import ImportResult, import_files, list_imports, rollback
+from analytics.ingest.load import ImportResult, import_files, rollback
 from analytics.ingest.mapping import KINDS, load_mapping, save_mapping
-from analytics.services import views
+from analytics.services import reads, views
 from analytics.store import audit, db
 
 
@@ -201,7 +201,7 @@ def _refresh_marts(con: duckdb.DuckDBPyConnection, *, quiet: bool) -> None:
 def _imports_command(args: argparse.Namespace) -> int:
     con = db.connect(args.db)
     try:
-        log = list_imports(con)
+        log = reads.read(con, "imports.log")
     finally:
         con.close()
     if args.json:

@@ -8,14 +8,8 @@ import json
 from analytics.cli import add_db_option, existing_db
 from analytics.core.config import settings
 from analytics.core.errors import UserError
-from analytics.domain import facts
-from analytics.domain.kpi import (
-    format_table,
-    missing_fields,
-    parse_month,
-    report,
-    with_field_status,
-)
+from analytics.domain.kpi import format_table, parse_month, with_field_status
+from analytics.services import reads
 from analytics.store import db
 
 
@@ -26,13 +20,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     try:
         stores = args.store or None
         if stores:
-            known = facts.stores(con)
+            known = reads.read(con, "facts.stores")
             unknown = [s for s in stores if s not in known]
             if unknown:
                 raise UserError(
                     f"Unknown store {', '.join(unknown)}; the stores in the data are: {', '.join(known) or 'none'}."
                 )
-        result = with_field_status(report(con, month, stores), missing_fields(con), args.lang)
+        figures = reads.read(con, "kpi.report", month=month, stores=stores)
+        result = with_field_status(figures, reads.read(con, "kpi.missing"), args.lang)
     finally:
         con.close()
     if args.json:

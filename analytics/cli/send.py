@@ -10,7 +10,6 @@ from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.i18n import LANGUAGES, text
 from analytics.core.months import month_label, parse_month
-from analytics.domain import facts
 from analytics.reports import deck
 from analytics.reports.notify import (
     _recipients,
@@ -26,6 +25,7 @@ from analytics.reports.notify import (
     webhook_kind,
     webhook_payload,
 )
+from analytics.services import reads
 from analytics.store import db
 
 # --------------------------------------------------------------------------- command
@@ -58,7 +58,7 @@ def _cmd_send(args: argparse.Namespace) -> int:
     try:
         stores = args.store or None
         if stores:
-            known = facts.stores(con)
+            known = reads.read(con, "facts.stores")
             unknown = [s for s in stores if s not in known]
             if unknown:
                 raise UserError(

@@ -12,7 +12,7 @@ from typing import Any
 from analytics.cli import add_db_option
 from analytics.core.errors import UserError
 from analytics.core.months import parse_month
-from analytics.domain.themes import SIDES, monthly_themes, read_texts, themes_of_texts
+from analytics.domain.themes import SIDES, read_texts, themes_of_texts
 from analytics.domain.themes.corpora import (
     LABEL_RULES,
     PARTS,
@@ -24,6 +24,7 @@ from analytics.domain.themes.corpora import (
     sentiment_texts,
 )
 from analytics.reports.export import write_table
+from analytics.services import reads
 from analytics.store import db
 
 # --------------------------------------------------------------------------- command line
@@ -62,7 +63,9 @@ def _run(args: argparse.Namespace) -> int:
     parse_month(args.month)
     con = db.connect(args.db)
     try:
-        result = monthly_themes(con, args.month, args.side, args.store, k=args.k)
+        result = reads.read(
+            con, "themes.monthly", month=args.month, side=args.side, stores=args.store, k=args.k
+        )
     finally:
         con.close()
     if args.json:

@@ -10,6 +10,7 @@ Targets: ``≥ 60%`` for a floor, ``25%–30%`` for a band. A missing value is a
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from analytics.core import i18n
@@ -75,7 +76,7 @@ def format_ratio(value: float | None) -> str:
     return DASH if missing(value) else f"{value:.1f}×"
 
 
-def format_target(name: str, band: list[float] | None) -> str:
+def format_target(name: str, band: Sequence[float] | None) -> str:
     """Return a target band as text: ``≥ 60%`` for a floor (high end 100%), ``25%–30%`` for a band, a dash
     for none."""
     if not band:
@@ -92,18 +93,17 @@ def format_target(name: str, band: list[float] | None) -> str:
     return f"{format_value(name, low)}–{format_value(name, high)}"
 
 
-def status_note(entry: dict[str, Any], lang: str) -> str | None:
-    """Return the sentence that goes with a KPI entry's status in ``lang``: for ``insufficient_history``
+def status_note(status: str | None, needs_from: str | None, lang: str) -> str | None:
+    """Return the sentence that goes with a KPI's status in ``lang``: for ``insufficient_history``
     "needs data from DATE on", for ``provisional`` that the figure is not final, else None."""
-    status = entry.get("status")
     if status == "insufficient_history":
-        return i18n.text("kpi_status.insufficient_history", lang, date=entry.get("needs_from") or DASH)
+        return i18n.text("kpi_status.insufficient_history", lang, date=needs_from or DASH)
     if status == "provisional":
         return i18n.text("kpi_status.provisional", lang)
     return None
 
 
-def target_gap(name: str, value: float | int | None, band: list[float] | None) -> float | None:
+def target_gap(name: str, value: float | int | None, band: Sequence[float] | None) -> float | None:
     """Return how far ``value`` lies below its target floor as a share of the floor (0.66 = a third of
     the target reached), 0 when met, None without a value or target. Every DOMAIN.md target is a floor."""
     if missing(value) or not band:

@@ -479,7 +479,7 @@ def format_table(result: dict[str, Any], lang: str = "en", stores: list[str] | N
                 target,
                 format_value(name, kpi["prev_month"]),
                 format_value(name, kpi["prev_year"]),
-                formatting.status_note(kpi, lang) or "",
+                formatting.status_note(kpi["status"], kpi["needs_from"], lang) or "",
             ]
         )
     widths = [max(_width(r[c]) for r in rows) for c in range(len(rows[0]))]

@@ -12,6 +12,7 @@ change, and the contributions add up exactly to the change.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -26,6 +27,88 @@ from analytics.domain import kpi, satisfaction
 from analytics.store import derived, queries
 
 BREAKDOWN_BY: tuple[str, ...] = ("advisor", "service_type", "model", "store")
+
+
+@dataclass(frozen=True, slots=True)
+class KpiFigure:
+    """One KPI of a month, as its tile shows it: the value and its n, the target band (a floor),
+    the status (``ok``, ``provisional``, ``insufficient_history``) and the values a month and a year before."""
+
+    value: float | None
+    n: int
+    target: tuple[float, ...] | None
+    status: str
+    needs_from: str | None
+    reason: str | None
+    provisional: bool
+    prev_month: float | None
+    prev_month_status: str | None
+    prev_year: float | None
+    prev_year_status: str | None
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> KpiFigure:
+        """Return the figure of one ``kpi.report`` entry."""
+        band = entry["target"]
+        return cls(
+            value=entry["value"],
+            n=int(entry["n"]),
+            target=tuple(float(v) for v in band) if band else None,
+            status=str(entry["status"]),
+            needs_from=entry["needs_from"],
+            reason=entry["reason"],
+            provisional=bool(entry["provisional"]),
+            prev_month=entry["prev_month"],
+            prev_month_status=entry["prev_month_status"],
+            prev_year=entry["prev_year"],
+            prev_year_status=entry["prev_year_status"],
+        )
+
+    def entry(self) -> dict[str, Any]:
+        """Return the figure as a ``kpi.report`` entry (the ``report`` command's JSON)."""
+        return {
+            "value": self.value,
+            "n": self.n,
+            "target": list(self.target) if self.target is not None else None,
+            "status": self.status,
+            "needs_from": self.needs_from,
+            "reason": self.reason,
+            "provisional": self.provisional,
+            "prev_month": self.prev_month,
+            "prev_month_status": self.prev_month_status,
+            "prev_year": self.prev_year,
+            "prev_year_status": self.prev_year_status,
+        }
+
+
+def kpi_figures(report: Mapping[str, Any]) -> dict[str, KpiFigure]:
+    """Return the figures of a ``kpi.report`` result, by KPI name (``kpi.KPI_NAMES`` order)."""
+    return {name: KpiFigure.from_entry(entry) for name, entry in report["kpis"].items()}
+
+
+def report_of(month: str, kpis: Mapping[str, KpiFigure]) -> dict[str, Any]:
+    """Return ``kpi.report``'s shape of a month's figures (the ``report`` command's JSON, the e-mail summary)."""
+    return {"month": month, "kpis": {name: figure.entry() for name, figure in kpis.items()}}
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The Overview page's figures for a month and store choice."""
+
+    month: str  # YYYY-MM
+    kpis: dict[str, KpiFigure]  # by KPI name, in ``kpi.KPI_NAMES`` order
+    series: pd.DataFrame  # kpi.monthly_series: twelve months ending with ``month``
+    changes: list[dict[str, Any]]  # satisfaction.what_changed, each with its ``source`` by language
+    red_flags: pd.DataFrame  # satisfaction.red_flags of the month as known on ``as_of``
+    as_of: date  # the month's end, or the data's end when earlier
+    missing: dict[str, str]  # KPI -> i18n key of why it has no value (a field the data lack)
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The figures in ``kpi.report``'s shape."""
+        return report_of(self.month, self.kpis)
+
+
 # Each KPI's numerator and denominator per row of its row-level frame (denominator None: a count),
 # the frame it comes from, and the segments that frame has.
 _ORDER, _CALLBACK, _VEHICLE, _DUE = "orders", "callbacks", "vehicles", "due"
@@ -193,10 +276,7 @@ def breakdown_display(
         return formatting.format_value(name, None if pd.isna(v) else float(v))
 
     def contribution(v: float) -> str:
-        if name in formatting.RATE_KPIS:
-            return f"{v * 100:+.1f} pp"
-        if name == "nps":
-            return f"{v:+.1f}"
+        # A change from nothing: points for rates and NPS, the signed count or amount otherwise.
         return formatting.format_delta(name, v, 0) or formatting.DASH
 
     columns = {
@@ -243,40 +323,37 @@ def change_source(rows: Mapping[str, pd.DataFrame], name: str, lang: str = "en")
     return best
 
 
-def target_state(entry: Mapping[str, Any]) -> str | None:
-    """Return how a report entry stands against its target: ``met``, ``missed``, ``pending`` (provisional),
+def target_state(figure: KpiFigure) -> str | None:
+    """Return how a KPI stands against its target: ``met``, ``missed``, ``pending`` (provisional),
     ``no_history`` (insufficient history) or None when it has no target. Every target is a floor."""
-    band = entry.get("target")
+    band = figure.target
     if not band:
         return None
-    if entry.get("status") == "insufficient_history":
+    if figure.status == "insufficient_history":
         return "no_history"
-    if entry.get("value") is None:
+    if figure.value is None:
         return None
-    if entry.get("status") == "provisional":
+    if figure.status == "provisional":
         return "pending"
-    return "met" if entry["value"] >= band[0] else "missed"
+    return "met" if figure.value >= band[0] else "missed"
 
 
-def target_summary(report: Mapping[str, Any]) -> dict[str, Any]:
+def target_summary(kpis: Mapping[str, KpiFigure]) -> dict[str, Any]:
     """Return the KPIs with a target grouped by ``target_state`` (``met``, ``missed``, ``pending``,
     ``no_history``) and ``worst``: the final KPI furthest below its target (None when none is missed)."""
     groups: dict[str, list[str]] = {"met": [], "missed": [], "pending": [], "no_history": []}
-    for name, entry in report["kpis"].items():
-        state = target_state(entry)
+    for name, figure in kpis.items():
+        state = target_state(figure)
         if state:
             groups[state].append(name)
-    gaps = [
-        (formatting.target_gap(n, report["kpis"][n]["value"], report["kpis"][n]["target"]) or 0.0, n)
-        for n in groups["missed"]
-    ]
+    gaps = [(formatting.target_gap(n, kpis[n].value, kpis[n].target) or 0.0, n) for n in groups["missed"]]
     return {**groups, "worst": max(gaps)[1] if gaps else None}
 
 
-def headline(report: Mapping[str, Any], lang: str = "en") -> str:
+def headline(kpis: Mapping[str, KpiFigure], lang: str = "en") -> str:
     """Return the month's targets in one sentence: how many are met, missed, pending and without enough
     history, and the one furthest below its target."""
-    summary = target_summary(report)
+    summary = target_summary(kpis)
     text = i18n.text(
         "headline.targets",
         lang,
@@ -287,32 +364,32 @@ def headline(report: Mapping[str, Any], lang: str = "en") -> str:
     )
     worst = summary["worst"]
     if worst:
-        entry = report["kpis"][worst]
+        figure = kpis[worst]
         text += i18n.text(
             "headline.worst",
             lang,
             label=kpi.KPI_LABELS[lang][worst],
-            value=formatting.format_value(worst, entry["value"]),
-            target=formatting.format_target(worst, entry["target"]),
+            value=formatting.format_value(worst, figure.value),
+            target=formatting.format_target(worst, figure.target),
         )
     return text
 
 
-def target_words(name: str, entry: Mapping[str, Any], lang: str = "en") -> str | None:
+def target_words(name: str, figure: KpiFigure, lang: str = "en") -> str | None:
     """Return a tile's place against its target in words: far below (short of the floor by at least
     ``kpi.far_from_target`` of it), below, on target, pending or not judged; None without a target."""
-    state = target_state(entry)
+    state = target_state(figure)
     if state is None:
         return None
-    target = formatting.format_target(name, entry["target"])
+    target = formatting.format_target(name, figure.target)
     if state != "missed":
         return i18n.text(f"target_words.{state}", lang, target=target)
-    gap = formatting.target_gap(name, entry["value"], entry["target"]) or 0.0
+    gap = formatting.target_gap(name, figure.value, figure.target) or 0.0
     key = "far_below" if gap >= settings().kpi.far_from_target else "below"
     return i18n.text(
         f"target_words.{key}",
         lang,
-        value=formatting.format_value(name, entry["value"]),
+        value=formatting.format_value(name, figure.value),
         target=target,
         reached=f"{1 - gap:.0%}",
     )
@@ -344,10 +421,8 @@ def why_tables(
     }
 
 
-def overview(
-    con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None
-) -> dict[str, Any]:
-    """Return ``{"report", "series", "changes", "red_flags", "as_of", "missing"}`` for the focus month and stores.
+def overview(con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None) -> Overview:
+    """Return the focus month's figures for the stores: KPI tiles, sparklines, changes, red flags.
 
     Every change carries ``source``: ``{lang: change_source}``, where it comes from. The red flag of
     unsatisfied customers not followed up covers the focus month as known on ``as_of`` (the same
@@ -360,12 +435,14 @@ def overview(
         rows = month_rows(con, month, stores)
         for item in changes:
             item["source"] = {lang: change_source(rows, item["kpi"], lang) for lang in i18n.LANGUAGES}
-    return {
-        "report": kpi.report(con, month, stores, counts=counts),
-        "series": kpi.monthly_series(con, stores, 12, month, counts=counts),
-        "changes": changes,
-        "red_flags": satisfaction.red_flags(con, as_of, stores, since=parse_month(month)),
-        "as_of": as_of,
+    report = kpi.report(con, month, stores, counts=counts)
+    return Overview(
+        month=report["month"],
+        kpis=kpi_figures(report),
+        series=kpi.monthly_series(con, stores, 12, month, counts=counts),
+        changes=changes,
+        red_flags=satisfaction.red_flags(con, as_of, stores, since=parse_month(month)),
+        as_of=as_of,
         # issue 14: KPI -> i18n key of why it has no value (a field the data lack), see kpi.missing_fields.
-        "missing": kpi.missing_fields(con),
-    }
+        missing=kpi.missing_fields(con),
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -123,6 +124,13 @@ def p_chart(successes: pd.Series, n: pd.Series) -> pd.DataFrame:
     )
 
 
+# The columns of ``monthly_satisfaction``, one row per month.
+MONTHLY_COLUMNS: tuple[str, ...] = (
+    "month", "n", "satisfied", "rate", "wilson_low", "wilson_high", "centre", "lcl", "ucl", "signal",
+    "nps_n", "promoters", "detractors", "nps", "nps_low", "nps_high",
+)  # fmt: skip
+
+
 def monthly_satisfaction(
     con: duckdb.DuckDBPyConnection,
     stores: list[str] | None = None,
@@ -136,10 +144,7 @@ def monthly_satisfaction(
     its three-sigma limits. The NPS bounds are normal-approximation (Wald) bounds from the
     multinomial variance, so they have zero width when every answer is a promoter.
     """
-    columns = [
-        "month", "n", "satisfied", "rate", "wilson_low", "wilson_high", "centre", "lcl", "ucl", "signal",
-        "nps_n", "promoters", "detractors", "nps", "nps_low", "nps_high",
-    ]  # fmt: skip
+    columns = list(MONTHLY_COLUMNS)
     span = _month_range(con, start, end)
     if span is None:
         return pd.DataFrame(columns=columns)
@@ -532,30 +537,110 @@ def _finite(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def trend_summary(monthly: pd.DataFrame, month: str) -> dict[str, Any] | None:
-    """Return ``month``'s row of ``monthly_satisfaction`` for a caption, with its place against the control
-    limits (``position``: below, inside, above) and the window's months outside their limits; None
-    when the month has no scored response."""
-    rows = monthly[monthly["month"] == month]
-    if rows.empty or not int(rows["n"].iloc[0]):
-        return None
-    row = rows.iloc[0]
-    rate = float(row["rate"])
-    position = "below" if rate < row["lcl"] else "above" if rate > row["ucl"] else "inside"
-    return {
-        "month": month,
-        "rate": rate,
-        "n": int(row["n"]),
-        "low": float(row["wilson_low"]),
-        "high": float(row["wilson_high"]),
-        "centre": float(row["centre"]),
-        "position": position,
-        "nps": _finite(row["nps"]),
-        "nps_low": _finite(row["nps_low"]),
-        "nps_high": _finite(row["nps_high"]),
-        "nps_n": int(row["nps_n"]),
-        "signals": monthly.loc[monthly["signal"].fillna(False).astype(bool), "month"].tolist(),
-    }
+@dataclass(frozen=True, slots=True)
+class SatisfactionMonth:
+    """One month of the satisfaction trend: the rate of satisfied answers with its Wilson 95% bounds and
+    the p-chart's centre and three-sigma limits, and NPS with its 95% bounds (None: no answer)."""
+
+    month: str  # YYYY-MM
+    n: int  # scored answers
+    satisfied: int
+    rate: float | None
+    wilson_low: float | None
+    wilson_high: float | None
+    centre: float | None  # the pooled rate of the window's months
+    lcl: float | None
+    ucl: float | None
+    signal: bool  # the rate lies outside its limits
+    nps_n: int
+    promoters: int
+    detractors: int
+    nps: float | None
+    nps_low: float | None
+    nps_high: float | None
+
+    @property
+    def position(self) -> str:
+        """Where the rate lies against its control limits: ``below``, ``inside`` or ``above``."""
+        if self.rate is not None and self.lcl is not None and self.rate < self.lcl:
+            return "below"
+        if self.rate is not None and self.ucl is not None and self.rate > self.ucl:
+            return "above"
+        return "inside"
+
+
+@dataclass(frozen=True, slots=True)
+class SatisfactionSeries:
+    """The satisfaction trend over a window of months, oldest first."""
+
+    months: tuple[SatisfactionMonth, ...]
+
+    def at(self, month: str) -> SatisfactionMonth | None:
+        """Return ``month`` when it has scored answers, else None."""
+        found = next((m for m in self.months if m.month == month), None)
+        return found if found is not None and found.n else None
+
+    def before(self, month: str) -> SatisfactionMonth | None:
+        """Return the last month of the window before ``month`` (None when there is none)."""
+        earlier = [m for m in self.months if m.month < month]
+        return earlier[-1] if earlier else None
+
+    @property
+    def signals(self) -> list[str]:
+        """The months whose rate lies outside their control limits."""
+        return [m.month for m in self.months if m.signal]
+
+    def frame(self) -> pd.DataFrame:
+        """Return the series as ``monthly_satisfaction``'s frame (the charts' data)."""
+        if not self.months:
+            return pd.DataFrame(columns=list(MONTHLY_COLUMNS))
+        names = [f.name for f in fields(SatisfactionMonth)]
+        columns: dict[str, Any] = {name: [getattr(m, name) for m in self.months] for name in names}
+        for name, values in columns.items():
+            if name in ("n", "satisfied", "nps_n", "promoters", "detractors"):
+                columns[name] = pd.Series(values, dtype="int64")
+            elif name == "signal":
+                columns[name] = pd.Series(values, dtype=bool)
+            elif name != "month":
+                columns[name] = pd.Series([np.nan if v is None else v for v in values], dtype="float64")
+        return pd.DataFrame(columns)[list(MONTHLY_COLUMNS)]
+
+
+def series_of(monthly: pd.DataFrame) -> SatisfactionSeries:
+    """Return ``monthly_satisfaction``'s frame as a typed series."""
+    return SatisfactionSeries(
+        tuple(
+            SatisfactionMonth(
+                month=str(row["month"]),
+                n=int(row["n"]),
+                satisfied=int(row["satisfied"]),
+                rate=_finite(row["rate"]),
+                wilson_low=_finite(row["wilson_low"]),
+                wilson_high=_finite(row["wilson_high"]),
+                centre=_finite(row["centre"]),
+                lcl=_finite(row["lcl"]),
+                ucl=_finite(row["ucl"]),
+                signal=bool(row["signal"]) if not pd.isna(row["signal"]) else False,
+                nps_n=int(row["nps_n"]),
+                promoters=int(row["promoters"]),
+                detractors=int(row["detractors"]),
+                nps=_finite(row["nps"]),
+                nps_low=_finite(row["nps_low"]),
+                nps_high=_finite(row["nps_high"]),
+            )
+            for row in monthly.to_dict("records")
+        )
+    )
+
+
+def satisfaction_series(
+    con: duckdb.DuckDBPyConnection,
+    stores: list[str] | None = None,
+    start: str | date | None = None,
+    end: str | date | None = None,
+) -> SatisfactionSeries:
+    """Return ``monthly_satisfaction`` as a typed series (the satisfaction page's trend, the deck's slide)."""
+    return series_of(monthly_satisfaction(con, stores, start, end))
 
 
 def dimension_summary(scores: pd.DataFrame, month: str) -> dict[str, Any] | None:

@@ -32,6 +32,7 @@ from analytics.domain.themes.monthly import (
     monthly_themes,
     praise_quote,
     store_assignments,
+    store_clauses,
     theme_comments,
     themes_by_advisor,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "monthly_themes",
     "praise_quote",
     "store_assignments",
+    "store_clauses",
     "theme_comments",
     "themes_by_advisor",
     "NONE",

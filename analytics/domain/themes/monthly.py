@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -219,11 +219,27 @@ ASSIGNMENTS_META = "theme_assignments_key"
 _THEMES_CODE = Path(__file__).resolve().parent
 
 
+# What a comment's clause reading depends on: the clause splitting and polarity, segmentation,
+# the lexicon, and this module (``read_clauses``), with their data files.
+_CLAUSE_FILES: tuple[str, ...] = (
+    "polarity.py",
+    "segmentation.py",
+    "lexicon.py",
+    "monthly.py",
+    "sentiment.toml",
+    "aspects.toml",
+    "domain_dict.txt",
+    "entities.txt",
+    "stopwords.txt",
+)
+
+
 @cache
-def _files_digest() -> str:
+def _files_digest(names: tuple[str, ...] | None = None) -> str:
+    """Return a digest of the themes code and data files (only ``names`` when given)."""
     digest = hashlib.sha256()
     for path in sorted([*_THEMES_CODE.glob("*.py"), *THEMES_DIR.glob("*")]):
-        if path.is_file():
+        if path.is_file() and (names is None or path.name in names):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -346,7 +362,9 @@ def _distinct(
     return chosen, repeats
 
 
-def _quotes(window: _Window, month_rows: pd.DataFrame, count: int = 3) -> list[str]:
+def _quotes(
+    window: _Window, month_rows: pd.DataFrame, count: int = 3, known: Mapping[str, Reading] | None = None
+) -> list[str]:
     """Return up to ``count`` distinct comments closest to the centre of the given comments.
 
     Comments that speak only for the side come first (a satisfied customer's grumble is a poor
@@ -366,7 +384,8 @@ def _quotes(window: _Window, month_rows: pd.DataFrame, count: int = 3) -> list[s
         if window.side == "praise":
             # The praise side quotes only what praises: complaining clauses are cut out
             # (they are hidden complaints, shown on the complaint side).
-            text = praise_quote(text)
+            reading = known.get(text) if known else None
+            text = reading.praise if reading is not None else praise_quote(text)
             if not text:
                 continue
         mixed_side = _other_side_cue(lex, window.tokens[int(row)], window.side)
@@ -383,27 +402,127 @@ def _quotes(window: _Window, month_rows: pd.DataFrame, count: int = 3) -> list[s
     return [c for c, _ in chosen]
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A comment read clause by clause: the text a praise quote shows (its complaining clauses cut
+    out), and its complaining clauses with the complaint aspect each speaks of (``other`` if none)."""
+
+    praise: str
+    complaints: tuple[str, ...]
+    aspects: tuple[str, ...]
+
+
+def read_clauses(comment: str, lexicon: Lexicon | None = None) -> Reading:
+    """Return ``comment`` read clause by clause (``praise_quote`` and the hidden complaints)."""
+    lex = lexicon or load_lexicon()
+    found = polarity.clauses(comment, tokenize)
+    complaints = tuple(c.text for c in found if c.polarity < 0)
+    praise = _praise_of(comment, found)
+    aspects = tuple(lexicon_aspect(tokenize([c])[0], "complaint", lex) or OTHER for c in complaints)
+    return Reading(praise, complaints, aspects)
+
+
+# One row per distinct text of a satisfied customer's comment, read clause by clause (issue 20: the
+# hidden complaints of a month took seconds to read at group size). Filled after an import for the
+# texts not read yet (``store_clauses``) and read only while ``meta`` holds the digest of the themes
+# code and data files it was read with.
+CLAUSES_META = "comment_clauses_key"
+
+
+def clauses_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Return whether ``comment_clauses`` was read with the current themes code and data files."""
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = $k", {"k": CLAUSES_META}).fetchone()
+    except duckdb.CatalogException:
+        return False
+    return row is not None and row[0] == _files_digest(_CLAUSE_FILES)
+
+
+def store_clauses(con: duckdb.DuckDBPyConnection) -> int:
+    """Read the satisfied customers' comment texts not read yet; return how many. Run inside the
+    caller's write transaction; texts read with other themes files are read again."""
+    exists = bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'comment_clauses' AND NOT temporary"
+        ).fetchall()[0][0]
+    )
+    if exists and not clauses_current(con):
+        con.execute("DROP TABLE comment_clauses")
+        exists = False
+    params = _side_params(None, "praise", None)
+    if exists:
+        texts = con.execute(sql("comment_clauses_pending"), params).fetchall()
+    else:
+        texts = con.execute(sql("comment_clauses_texts"), params).fetchall()
+    lex = load_lexicon()
+    readings = [read_clauses(str(text), lex) for (text,) in texts]
+    frame = pd.DataFrame(
+        {
+            "comment": pd.Series([str(t) for (t,) in texts], dtype="str"),
+            "praise": pd.Series([r.praise for r in readings], dtype="str"),
+            "complaints": pd.Series([list(r.complaints) for r in readings], dtype=object),
+            "aspects": pd.Series([list(r.aspects) for r in readings], dtype=object),
+        }
+    )
+    con.register("_comment_clauses_new", frame)
+    try:
+        # A new table is created with its rows in one statement (see ``store_assignments``).
+        if exists:
+            con.execute("INSERT INTO comment_clauses SELECT * FROM _comment_clauses_new")
+        else:
+            con.execute(
+                "CREATE TABLE comment_clauses AS SELECT CAST(comment AS VARCHAR) AS comment, "
+                "CAST(praise AS VARCHAR) AS praise, CAST(complaints AS VARCHAR[]) AS complaints, "
+                "CAST(aspects AS VARCHAR[]) AS aspects FROM _comment_clauses_new"
+            )
+    finally:
+        con.unregister("_comment_clauses_new")
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ($k, $v)", {"k": CLAUSES_META, "v": _files_digest(_CLAUSE_FILES)}
+    )
+    return len(readings)
+
+
+def known_readings(
+    con: duckdb.DuckDBPyConnection, month: str, stores: Sequence[str] | None
+) -> dict[str, Reading]:
+    """Return the stored readings of the month's satisfied comments (none while they are stale)."""
+    if not clauses_current(con):
+        return {}
+    rows = con.execute(sql("comment_clauses_month"), _side_params([month], "praise", stores)).fetchall()
+    return {str(c): Reading(str(p), tuple(k), tuple(a)) for c, p, k, a in rows}
+
+
 def praise_quote(comment: str) -> str:
     """Return a comment as a praise quote: whole when no clause complains, else its other clauses."""
-    found = polarity.clauses(comment, tokenize)
+    return _praise_of(comment, polarity.clauses(comment, tokenize))
+
+
+def _praise_of(comment: str, found: Sequence[polarity.Clause]) -> str:
     if all(c.polarity >= 0 for c in found):
         return comment
     return "，".join(c.text for c in found if c.polarity >= 0)
 
 
 def hidden_complaints(
-    comments: Sequence[str], lexicon: Lexicon | None = None, count: int = 3
+    comments: Sequence[str],
+    lexicon: Lexicon | None = None,
+    count: int = 3,
+    known: Mapping[str, Reading] | None = None,
 ) -> list[dict[str, Any]]:
-    """Return satisfied customers' complaining clauses grouped by complaint aspect: id, labels, n, quotes."""
+    """Return satisfied customers' complaining clauses grouped by complaint aspect: id, labels, n, quotes.
+
+    ``known`` holds comments already read (``comment_clauses``); the others are read here.
+    """
     lex = lexicon or load_lexicon()
     groups: dict[str, list[str]] = {}
-    aspect_of: dict[str, str] = {}
     # Comments repeat (a customer's words, 挺好的就是等太久): each distinct text is read once.
     for comment, times in Counter(comments).items():
-        for clause in polarity.complaining_clauses(comment, tokenize):
-            if clause not in aspect_of:
-                aspect_of[clause] = lexicon_aspect(tokenize([clause])[0], "complaint", lex) or OTHER
-            groups.setdefault(aspect_of[clause], []).extend([clause] * times)
+        reading = known.get(comment) if known else None
+        if reading is None:
+            reading = read_clauses(comment, lex)
+        for clause, aspect in zip(reading.complaints, reading.aspects, strict=True):
+            groups.setdefault(aspect, []).extend([clause] * times)
     out: list[dict[str, Any]] = []
     for aspect_id, clauses in groups.items():
         found = lex.aspect(aspect_id)
@@ -448,6 +567,8 @@ def monthly_themes(
     n_comments = len(current)
     prior_total = sum(int(totals.get(m, 0)) for m in previous)
     hotspots = set(model.lexicon.hotspots)
+    # The satisfied comments of the month read clause by clause, as stored after the import.
+    known = known_readings(con, month, stores)
     themes: list[dict[str, Any]] = []
     for theme_id, n in current["theme"].value_counts().items():
         if theme_id in (NONE, OTHER):
@@ -475,7 +596,7 @@ def monthly_themes(
             "z": round(z, 3),
             "new": bool(new),
             "rising": bool(rising and not new),
-            "quotes": _quotes(window, current[current["theme"] == theme_id]),
+            "quotes": _quotes(window, current[current["theme"] == theme_id], known=known),
         }
         if side == "complaint":
             entry["hotspot"] = theme.id in hotspots
@@ -508,7 +629,9 @@ def monthly_themes(
         result["categories"] = complaint_categories(con, month, stores, model.lexicon)
         # Satisfied customers' grumbles (服务不错就是等太久): complaints hidden in praise.
         praise = con.execute(sql("side_comments"), {**params_of_month(month, stores), "side": "praise"}).df()
-        result["hidden"] = hidden_complaints(praise["comment"].astype(str).tolist(), model.lexicon)
+        result["hidden"] = hidden_complaints(
+            praise["comment"].astype(str).tolist(), model.lexicon, known=known
+        )
     return result
 
 

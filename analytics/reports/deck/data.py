@@ -13,7 +13,8 @@ import pandas as pd
 from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.months import month_ends, month_label, parse_month, shift_month
-from analytics.domain import churn, churn_model, kpi, maintenance, overview, satisfaction, themes
+from analytics.domain import churn, churn_model, maintenance, overview, satisfaction
+from analytics.services import reads
 
 Progress = Callable[[float, str], None]
 
@@ -56,13 +57,13 @@ class DeckData:
     month: str
     stores: list[str] | None
     as_of: date  # the day the lists are seen from: month end, or the data's end if earlier
-    report: dict[str, Any]
+    kpis: dict[str, overview.KpiFigure]
     provisional: dict[str, bool]
     series: pd.DataFrame  # kpi.monthly_series over the trend window
     changes: list[dict[str, Any]]
     red_flags: dict[str, int]
     red_flag_rows: pd.DataFrame  # satisfaction.red_flags rows, overdue complaints first
-    satisfaction: pd.DataFrame  # satisfaction.monthly_satisfaction over the trend window
+    satisfaction: satisfaction.SatisfactionSeries  # the satisfaction trend over the trend window
     drivers: pd.DataFrame
     driver_start: str
     dimension_means: pd.DataFrame
@@ -74,6 +75,11 @@ class DeckData:
     next_month: str
     maintenance: MaintenanceFigures | None  # None: not asked for, or too little history
     maintenance_note: str = ""  # why there are no model figures when they were asked for
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The month's KPIs in ``kpi.report``'s shape (the e-mail summary)."""
+        return overview.report_of(self.month, self.kpis)
 
 
 def _months_back(month: date, count: int) -> list[date]:
@@ -129,35 +135,35 @@ def deck_data(
     label = month_label(first)
     window = _months_back(first, cfg.trend_months)
     progress(0.05, "kpis")
-    summary = overview.overview(con, label, stores)
-    series = summary["series"]
-    provisional = {
-        name: entry["status"] == "provisional" for name, entry in summary["report"]["kpis"].items()
-    }
-    flags = summary["red_flags"]
+    summary = reads.read(con, "overview.kpis", month=label, stores=stores)
+    series = summary.series
+    provisional = {name: figure.status == "provisional" for name, figure in summary.kpis.items()}
+    flags = summary.red_flags
     progress(0.2, "satisfaction")
-    sat = satisfaction.monthly_satisfaction(con, stores, window[0], first)
+    sat = reads.read(con, "satisfaction.monthly", stores=stores, start=window[0], end=first)
     driver_start, driver_end = satisfaction.driver_window(first)
-    drivers = satisfaction.dimension_drivers(con, stores, driver_start, driver_end)
-    means = satisfaction.dimension_scores(con, stores, window[0], first)
+    drivers = reads.read(con, "satisfaction.drivers", stores=stores, start=driver_start, end=driver_end)
+    means = reads.read(con, "satisfaction.dimensions", stores=stores, start=window[0], end=first)
     progress(0.35, "praise")
-    praise = themes.monthly_themes(con, label, "praise", stores)
+    praise = reads.read(con, "themes.monthly", month=label, side="praise", stores=stores)
     progress(0.5, "complaints")
-    complaint = themes.monthly_themes(con, label, "complaint", stores)
+    complaint = reads.read(con, "themes.monthly", month=label, side="complaint", stores=stores)
     progress(0.65, "churn")
     churn_as_of = month_ends([label])[0]
-    trend = churn.status_trend(con, month_ends([month_label(m) for m in window]), stores)
+    trend = reads.read(
+        con, "churn.trend", as_of_dates=month_ends([month_label(m) for m in window]), stores=stores
+    )
     vehicles = churn.churn_list(churn_model.features(con, [churn_as_of], stores), None, churn_as_of)
     progress(0.75, "maintenance")
     following = shift_month(first, 1)
-    due = _with_models(con, kpi.due_vehicles(con, following, stores))
+    due = _with_models(con, reads.read(con, "kpi.due_vehicles", month=following, stores=stores))
     figures: MaintenanceFigures | None = None
     note = ""
     if maintenance_model:
         try:
             figures = maintenance_figures(
                 con,
-                summary["as_of"],
+                summary.as_of,
                 stores,
                 lambda f, step: progress(0.75 + 0.2 * f, f"maintenance: {step}"),
             )
@@ -167,11 +173,11 @@ def deck_data(
     return DeckData(
         month=label,
         stores=list(stores) if stores else None,
-        as_of=summary["as_of"],
-        report=summary["report"],
+        as_of=summary.as_of,
+        kpis=summary.kpis,
         provisional=provisional,
         series=series,
-        changes=summary["changes"],
+        changes=summary.changes,
         red_flags={name: int((flags["flag"] == name).sum()) for name in ("no_followup", "complaint_overdue")},
         red_flag_rows=flags.assign(_first=flags["flag"] != "complaint_overdue")
         .sort_values(["_first", "callback_date"], ascending=[True, False], kind="stable")

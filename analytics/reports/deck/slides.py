@@ -91,6 +91,11 @@ def _none(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
+def _satisfaction_rate(value: Any) -> str:
+    """The satisfaction rate KPI (or one of its limits) as the tiles write it."""
+    return formatting.format_value("satisfaction_rate", _none(value))
+
+
 def scope_label(stores: Sequence[str] | None, lang: str) -> str:
     """Return the stores a deck covers, as words."""
     return (
@@ -123,9 +128,8 @@ def _kpi_slide(d: DeckData, lang: str) -> Slide:
     ]
     marks: list[str | None] = [None]
     for name in kpi.KPI_NAMES:
-        entry = d.report["kpis"][name]
-        band, value = entry["target"], entry["value"]
-        state = overview.target_state(entry)
+        figure = d.kpis[name]
+        state = overview.target_state(figure)
         status, mark = "—", None
         if state == "pending":
             # Judged only once final: the data end before its callbacks or returns are all in.
@@ -136,25 +140,25 @@ def _kpi_slide(d: DeckData, lang: str) -> Slide:
             status, mark = text("deck.met", lang), "good"
         elif state == "missed":
             status, mark = text("deck.missed", lang), "bad"
-        if entry.get("status") == "insufficient_history":
-            shown = formatting.status_note(entry, lang) or "—"
+        if figure.status == "insufficient_history":
+            shown = formatting.status_note(figure.status, figure.needs_from, lang) or "—"
         else:
-            shown = formatting.format_value(name, value) + (
-                " *" if entry.get("status") == "provisional" else ""
+            shown = formatting.format_value(name, figure.value) + (
+                " *" if figure.status == "provisional" else ""
             )
         rows.append(
             [
                 labels[name],
                 shown,
-                f"{entry['n']:,}",
-                formatting.format_target(name, band),
-                formatting.format_value(name, entry["prev_month"]),
-                formatting.format_value(name, entry["prev_year"]),
+                f"{figure.n:,}",
+                formatting.format_target(name, figure.target),
+                formatting.format_value(name, figure.prev_month),
+                formatting.format_value(name, figure.prev_year),
                 status,
             ]
         )
         marks.append(mark)
-    takeaway = overview.headline(d.report, lang)
+    takeaway = overview.headline(d.kpis, lang)
     footnote = text("deck.provisional_note", lang) if any(d.provisional.values()) else ""
     return Slide(
         "kpis",
@@ -227,38 +231,41 @@ def _changes_slide(d: DeckData, lang: str) -> Slide:
 
 
 def _satisfaction_slide(d: DeckData, lang: str) -> Slide:
-    sat = d.satisfaction
-    months = [str(m) for m in sat["month"]]
+    sat = d.satisfaction.months
+    months = [m.month for m in sat]
     rate = Series(
         text("deck.sat_rate", lang),
-        [_none(v) for v in sat["rate"]],
-        low=[_none(v) for v in sat["wilson_low"]],
-        high=[_none(v) for v in sat["wilson_high"]],
+        [m.rate for m in sat],
+        low=[m.wilson_low for m in sat],
+        high=[m.wilson_high for m in sat],
     )
     nps = Series(
         text("deck.nps", lang),
-        [_none(v) for v in sat["nps"]],
-        low=[_none(v) for v in sat["nps_low"]],
-        high=[_none(v) for v in sat["nps_high"]],
+        [m.nps for m in sat],
+        low=[m.nps_low for m in sat],
+        high=[m.nps_high for m in sat],
     )
     charts = [
         Chart("satisfaction-rate", "line", text("deck.sat_chart", lang), months, [rate], "0%"),
         Chart("nps", "line", text("deck.nps_chart", lang), months, [nps], "0"),
     ]
-    now = sat[sat["month"] == d.month]
-    if now.empty or int(now["n"].iloc[0]) == 0:
+    now = d.satisfaction.at(d.month)
+    if now is None:
         takeaway = text("deck.sat_no_data", lang, month=d.month)
     else:
-        row = now.iloc[0]
-        prev = sat[sat["month"] < d.month]
-        prev_rate = _pct(_none(prev["rate"].iloc[-1])) if len(prev) else "—"
-        params = {"rate": _pct(row["rate"]), "n": f"{int(row['n']):,}", "prev": prev_rate}
-        if bool(row["signal"]):
-            key = "sat_signal_low" if row["rate"] < row["centre"] else "sat_signal_high"
-            takeaway = text(f"deck.{key}", lang, centre=_pct(row["centre"]), **params)
+        prev = d.satisfaction.before(d.month)
+        prev_rate = _satisfaction_rate(prev.rate) if prev is not None else "—"
+        params = {"rate": _satisfaction_rate(now.rate), "n": f"{now.n:,}", "prev": prev_rate}
+        if now.signal:
+            key = "sat_signal_low" if (now.rate or 0.0) < (now.centre or 0.0) else "sat_signal_high"
+            takeaway = text(f"deck.{key}", lang, centre=_satisfaction_rate(now.centre), **params)
         else:
             takeaway = text(
-                "deck.sat_stable", lang, low=_pct(row["wilson_low"]), high=_pct(row["wilson_high"]), **params
+                "deck.sat_stable",
+                lang,
+                low=_satisfaction_rate(now.wilson_low),
+                high=_satisfaction_rate(now.wilson_high),
+                **params,
             )
     return Slide(
         "satisfaction",
@@ -588,7 +595,7 @@ def _maintenance_slide(d: DeckData, lang: str) -> Slide:
         numbers.append(
             Number(
                 text("deck.return_rate_month", lang, month=str(latest["month"])),
-                _pct(latest["value"]),
+                formatting.format_value("due_maintenance_return_rate", _none(latest["value"])),
                 text("deck.n_note", lang, n=f"{int(latest['n']):,}"),
             )
         )
@@ -599,7 +606,7 @@ def _maintenance_slide(d: DeckData, lang: str) -> Slide:
             lang,
             n=f"{len(due):,}",
             month=d.next_month,
-            rate=_pct(latest["value"]),
+            rate=formatting.format_value("due_maintenance_return_rate", _none(latest["value"])),
             rate_month=str(latest["month"]),
             target=target,
         )
