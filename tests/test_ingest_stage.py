@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from analytics.core.errors import ImportRefused
 from analytics.domain import themes
-from analytics.ingest import import_file, load, read_table, stage
+from analytics.ingest import import_file, load, read_table, stage, values
 from analytics.services import views
 from analytics.store import db
 from tests.hostile_corpus import SERVICE_HEADER
@@ -218,3 +218,45 @@ def test_themes_right_after_an_import_equal_those_after_its_tokens_are_stored(de
         assert before[0]["n_comments"] > 0
     finally:
         con.close()
+
+
+def test_fields_of_one_type_parsed_together_are_each_typed_as_alone():
+    # Score columns with different values (one of them on another scale) and two yes/no columns:
+    # each field's values are parsed with the others of its type, and each must come out as the
+    # column's own rule types it.
+    header = [
+        "回访编号",
+        "工单号",
+        "回访日期",
+        "是否接通",
+        "总体满意度",
+        "服务态度",
+        "维修质量",
+        "推荐意愿",
+        "是否投诉",
+    ]
+    rows = [
+        ["C1", "W1", "2024-05-02", "接通", "满意", "5", "2", "9", "是"],
+        ["C2", "W2", "2024-05-02", "未接通", "一般", "4分", "★★★★☆", "10", "否"],
+        ["C3", "W3", "2024-05-03", "关机", "非常满意", "3", "5", "0", "Y"],
+        ["C4", "W4", "2024-05-03", "接通", "满意", "五", "4", "7", "N"],
+    ]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
+    raw = read_table(buffer.getvalue().encode("utf-8"), "cb.csv")
+    plan = load._prepare(raw, "callback", None)
+    typed = plan.typed.to_pandas()
+    for field_name, position in (
+        ("overall_score", 4),
+        ("attitude_score", 5),
+        ("quality_score", 6),
+        ("recommend_score", 7),
+    ):
+        alone, _, scale = values.parse_scores(pd.Series([r[position] for r in rows], dtype="str"))
+        assert plan.scales[field_name] == scale
+        assert typed[field_name].tolist() == pytest.approx(alone.tolist(), nan_ok=True), field_name
+    assert plan.scales["recommend_score"] == "0-10" and plan.scales["attitude_score"] == "1-5"
+    reached, _ = values.parse_reached(pd.Series([r[3] for r in rows], dtype="str"))
+    complaint, _ = values.parse_booleans(pd.Series([r[8] for r in rows], dtype="str"))
+    assert typed["reached"].tolist() == reached.tolist()
+    assert typed["is_complaint"].tolist() == complaint.tolist()

@@ -162,9 +162,10 @@ def import_throughput(group_db: Path, work: Path, *, csv_rows: int, xlsx_rows: i
     transaction a file, the next file read while the current one is written). The timed span is
     ``ingest.import_files`` from the first byte read to the last commit: reading, staging, the
     comparison with the stored rows, the writes, the import log and the vehicles rebuilt for the
-    VINs a file touched, at group size. The comment tokens the themes read are stored after the
-    commit (``views.prepare``, as the command does before its marts); ``tokenize_s`` times that
-    step on its own, after the run.
+    VINs a file touched, at group size. What the themes read (the comments' tokens, every
+    comment's theme under the new data version's model, the satisfied comments read clause by
+    clause) is stored after the commit (``views.prepare``, as the command does before its marts);
+    ``tokenize_s`` times that step on its own, after the run.
     """
     scale = max(0.02, csv_rows / ORDERS_PER_STORE_SCALE)
     frames = generate(DemoConfig(seed=1_000 + csv_rows % 97, stores=1, scale=scale))

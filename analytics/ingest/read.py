@@ -23,6 +23,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,6 @@ _PLAIN_ROW_TAG = re.compile(rb"<row[\s>/]")
 _CELL_WITHOUT_REF = re.compile(rb'<c(?:[>/\t\n\r\x0b\x0c]| (?!r="))')
 _PREFIXED_CELL = re.compile(rb":(?:c|row)[\s>/]")
 _WIDE_CELL = re.compile(rb'<c r="([A-Za-z]{2,})')
-_ROW_NUMBER = re.compile(rb'<row r="(\d+)"')
 # The most cells (rows times columns, from A1) a sheet may span for calamine to read it.
 MAX_GRID_CELLS = 20_000_000  # 500,000 rows of 40 columns
 HEADER_SEARCH_ROWS = 30
@@ -183,7 +183,11 @@ def _check_xlsx_size(data: bytes, name: str) -> bool:
                 sheet = archive.read(info)
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
                 return False  # damaged: openpyxl refuses it below with its own sentence
-            rows += len((_ROW_TAG if b":row" in sheet else _PLAIN_ROW_TAG).findall(sheet))
+            # A prefixed tag (<x:row>, <x:c>) is counted by the wider pattern, and calamine does not
+            # place such cells by reference; without one, the plain row tags are the rows.
+            prefixed = _PREFIXED_CELL.search(sheet) is not None
+            sheet_rows = len((_ROW_TAG if prefixed else _PLAIN_ROW_TAG).findall(sheet))
+            rows += sheet_rows
             if rows > max_rows + HEADER_SEARCH_ROWS:
                 raise _refuse(
                     name,
@@ -191,24 +195,24 @@ def _check_xlsx_size(data: bytes, name: str) -> bool:
                     "split the export into smaller files (by month or year), or "
                     + _RAISE_LIMIT.format(key="max_rows"),
                 )
-            fits = fits and _grid_fits(sheet)
+            fits = fits and not prefixed and _grid_fits(sheet, sheet_rows)
     return fits
 
 
-def _grid_fits(sheet: bytes) -> bool:
-    """Return whether a worksheet's cells span at most ``MAX_GRID_CELLS`` from A1, as calamine holds them."""
+def _grid_fits(sheet: bytes, rows: int) -> bool:
+    """Return whether a worksheet without prefixed tags, holding ``rows`` plain row tags, has its
+    cells span at most ``MAX_GRID_CELLS`` from A1, as calamine holds them."""
     # calamine places a cell by its reference, or after the previous cell when it has none: only
     # when every cell and row leads with a reference in the usual form do the references bound the grid.
-    if _CELL_WITHOUT_REF.search(sheet) or _PREFIXED_CELL.search(sheet):
-        return False
-    rows = len(_PLAIN_ROW_TAG.findall(sheet))
-    if rows != sheet.count(b'<row r="'):
+    if _CELL_WITHOUT_REF.search(sheet) or rows != sheet.count(b'<row r="'):
         return False
     width = max((_column_number(letters.upper()) for letters in set(_WIDE_CELL.findall(sheet))), default=26)
-    # Row numbers shorter than this many digits fit the grid whatever they are; only longer ones are read.
+    # Row numbers shorter than this many digits fit the grid whatever they are (as many rows as the
+    # sheet has tags do too); only longer ones, in a row or a cell reference, are read.
     digits = len(str(MAX_GRID_CELLS // width))
     tall = re.findall(rb'<c r="[A-Za-z]+(\d{%d,})' % digits, sheet)
-    height = max([rows, *map(int, _ROW_NUMBER.findall(sheet)), *map(int, tall)])
+    high = re.findall(rb'<row r="(\d{%d,})"' % digits, sheet)
+    height = max([rows, *map(int, high), *map(int, tall)])
     return height * width <= MAX_GRID_CELLS
 
 
@@ -623,6 +627,15 @@ def _text_grid(cells: list[list[Any]]) -> pd.DataFrame:
         return _padded([[] for _ in cells])
     columns: dict[int, pd.Series] = {}
     for i, column in enumerate(zip(*cells, strict=True)):
+        try:
+            # Most columns hold text only: Arrow takes them as they are, and stops at the first
+            # cell of another type (a number, a date), which the lines below write.
+            whole = pa.array(column, type=pa.large_string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            whole = None
+        if whole is not None and not whole.null_count:
+            columns[i] = pd.Series(whole, dtype=_TEXT)
+            continue
         kinds = set(map(type, column))
         text: Any = column
         if dt.datetime in kinds and kinds <= {str, dt.datetime}:
@@ -632,7 +645,8 @@ def _text_grid(cells: list[list[Any]]) -> pd.DataFrame:
             # value is written once. True == 1 == 1.0 as keys, so a column mixing those types is
             # keyed by type too.
             if len(kinds & {bool, int, float}) <= 1:
-                codes, uniques = pd.factorize(np.array(column, dtype=object), use_na_sentinel=False)
+                cells_of = np.fromiter(column, dtype=object, count=len(column))
+                codes, uniques = pd.factorize(cells_of, use_na_sentinel=False)
                 texts = np.array([v if v.__class__ is str else _cell_text(v) for v in uniques], dtype=object)
                 text = texts[codes]
             else:
@@ -652,10 +666,12 @@ def _with_datetimes_written(column: tuple[Any, ...]) -> Any:
     writes it, in Arrow (a column of times of day has about as many distinct values as rows,
     so writing them one by one in Python cost most of a workbook's conversion); the column
     itself when a datetime has a time zone or a year before 1000."""
-    values = np.array(column, dtype=object)
-    at = np.fromiter((value.__class__ is dt.datetime for value in column), dtype=bool, count=len(column))
+    # One dimension whatever the cells (np.array would look into each for a sequence, slowly).
+    values = np.fromiter(column, dtype=object, count=len(column))
+    # Types compare by identity, as ``value.__class__ is dt.datetime`` would, without a Python loop.
+    at = np.fromiter(map(type, column), dtype=object, count=len(column)) == dt.datetime
     moments = values[at]
-    if any(moment.tzinfo is not None or moment.year < 1000 for moment in moments):
+    if set(map(attrgetter("tzinfo"), moments)) != {None} or min(map(attrgetter("year"), moments)) < 1000:
         return column
     stamps = pa.array(moments, type=pa.timestamp("us"))
     # Arrow's casts write ISO dates and "YYYY-MM-DD HH:MM:SS" (its strftime is ten times slower).

@@ -292,15 +292,40 @@ def _stage(
     query = f"SELECT {', '.join(lists)} FROM stage_raw"  # noqa: S608 - see module docstring
     found = con.execute(query).fetchall()[0] if lists else None
     scales: dict[str, str] = {}
-    looked_up: set[str] = set()
+    # Fields of one type (and one scale) have their values parsed together, once: a survey's
+    # score columns hold the same handful, and each parse costs pandas' overhead however few its
+    # values. Each field still joins a table of its own values only.
+    groups: dict[tuple[str, str], dict[str, list[str]]] = {}
+    # A scale is decided by a column's set of values; score columns often have the same set.
+    scale_of: dict[frozenset[str], str] = {}
     for i, f in enumerate(mapped):
-        distinct = pd.Series([v for v in (found[i] if found else None) or () if v is not None], dtype="str")
-        parse = rules[f].python
+        distinct = [v for v in (found[i] if found else None) or () if v is not None]
         if FIELD_TYPES[f] == "score":
-            parse, scales[f] = _score_parser(distinct, scale_overrides.get(f))
-        if len(distinct):
+            values_set = frozenset(distinct)
+            if not scale_overrides.get(f) and values_set not in scale_of:
+                scale_of[values_set] = _score_scale(distinct)
+            scales[f] = scale_overrides.get(f) or scale_of[values_set]
+        if distinct:
+            groups.setdefault((FIELD_TYPES[f], scales.get(f, "")), {})[f] = distinct
+    looked_up: set[str] = set()
+    for (field_type, scale), members in groups.items():
+        rule = RULES[field_type]
+        parse = _score_parse(scale) if field_type == "score" else rule.python
+        union = list(dict.fromkeys(v for distinct in members.values() for v in distinct))
+        table = _lookup(rule, pd.Series(union, dtype="str"), parse)
+        at = pd.Index(union)
+        for f, distinct in members.items():
+            # A field's values are distinct, so as many as the union's are the union.
+            own = table
+            if len(distinct) < len(union):
+                positions = at.get_indexer(pd.Index(distinct))
+                own = (
+                    table.take(positions)
+                    if (positions >= 0).all()
+                    else _lookup(rule, pd.Series(distinct, dtype="str"), parse)
+                )
             name = f"stage_lk_{f}"
-            con.register(name, _lookup(rules[f], distinct, parse))
+            con.register(name, own)
             registered.append(name)
             looked_up.add(f)
 
@@ -554,16 +579,20 @@ def _unpack(positions: np.ndarray, bit_sets: np.ndarray) -> pd.DataFrame:
     )
 
 
-def _score_parser(distinct: pd.Series, override: str | None) -> tuple[Callable[[pd.Series], Parsed], str]:
-    """Return the parser of a score column and its scale, decided from all the column's values."""
+def _score_scale(distinct: list[str]) -> str:
+    """Return the scale of a score column, decided from all the column's (distinct) values."""
     # The scale parse_scores would decide, without scoring every value once more to learn it.
-    scale = override or values.detect_scale(values.clean_typed(distinct))
+    return values.detect_scale(values.clean_typed(pd.Series(distinct, dtype="str")))
+
+
+def _score_parse(scale: str) -> Callable[[pd.Series], Parsed]:
+    """Return the parser of score values on the scale."""
 
     def parse(u: pd.Series) -> Parsed:
         parsed, bad, _ = values.parse_scores(u, scale)
         return parsed, bad
 
-    return parse, scale
+    return parse
 
 
 DUPLICATE_KEY = "duplicate key in file, later row kept"
