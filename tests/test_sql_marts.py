@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 
 from analytics.core.months import month_end, shift_month
-from analytics.domain import facts, kpi, overview
+from analytics.domain import churn, churn_model, facts, kpi, overview
 from analytics.domain import satisfaction as sat
+from analytics.domain.maintenance import features as maintenance_features
 from analytics.ingest import import_file, rollback
 from analytics.services import marts, sql_marts
 from analytics.store import db, derived, queries
@@ -77,6 +78,73 @@ def assert_marts_match(con, store_sets: list[list[str] | None]) -> None:
         due = queries.run(con, "due_maintenance_mart", params)
         assert len(due)
         pd.testing.assert_frame_equal(due, queries.run(con, "due_maintenance", params))
+
+
+def _lookup_dates(con) -> list[date]:
+    """Month-ends, days inside months, a day before the data and one after: the as-of dates compared."""
+    ends = derived.covered_ends(con)
+    inside = [e - timedelta(days=9) for e in ends[2::5]]
+    return sorted(
+        {ends[0] - timedelta(days=40), *ends[1::4], ends[-1], *inside, ends[-1] + timedelta(days=45)}
+    )
+
+
+def assert_lookups_match(con, store_sets: list[list[str] | None]) -> None:
+    """A vehicle's history as of a date looked up in mart_vehicle_days equals the query that reads
+    every work order up to it: vehicle_history, the churn features' vehicles, the maintenance
+    features' vehicles, and the domain's reads built on them, at month-ends and other days."""
+    assert derived.ready(con, ["vehicle_days"], kpi.sql_params(None), [])
+    dates = _lookup_dates(con)
+    history = {"as_of_dates": dates}
+    kept = _sorted(queries.run(con, "vehicle_history_mart", history), ["as_of", "vin"])
+    assert len(kept) and kept["as_of"].nunique() > 3
+    pd.testing.assert_frame_equal(
+        kept, _sorted(queries.run(con, "vehicle_history", history), ["as_of", "vin"])
+    )
+    for stores in store_sets:
+        params = {**churn_model.feature_params(stores), "cutoffs": dates}
+        kept = _sorted(queries.run(con, "churn_vehicles_mart", params), ["cutoff", "vin"])
+        assert len(kept)
+        pd.testing.assert_frame_equal(
+            kept, _sorted(queries.run(con, "churn_vehicles", params), ["cutoff", "vin"])
+        )
+    for day in dates:
+        params = {"as_of": day, "base_days": kpi.sql_params(None)["base_days"]}
+        kept = _sorted(queries.run(con, "maintenance_vehicles_mart", params), ["vin"])
+        pd.testing.assert_frame_equal(
+            kept, _sorted(queries.run(con, "maintenance_vehicles", params), ["vin"])
+        )
+    # The churn features read the callbacks' vehicles from callback_facts: each callback's own VIN,
+    # else its order's, as a plain join gives them.
+    plain = con.execute(
+        "SELECT c.callback_id, coalesce(c.vin, o.vin) AS vin, CAST(c.callback_date AS DATE) AS callback_day, "
+        "coalesce(c.is_complaint, false) AS is_complaint FROM callbacks AS c "
+        "LEFT JOIN service_orders AS o ON o.order_id = c.order_id ORDER BY c.callback_id"
+    ).df()
+    facts_rows = derived.run(con, "callback_facts", kpi.sql_params(None))
+    facts_rows = _sorted(facts_rows[["callback_id", "vin", "callback_day", "is_complaint"]], ["callback_id"])
+    assert len(plain)
+    pd.testing.assert_frame_equal(plain, facts_rows)
+    # The domain's reads: the mart used (derived.run) and not.
+    day = dates[len(dates) // 2]
+    lookup = [
+        churn_model.features(con, dates[1:-1], store_sets[-1]),
+        churn.status_trend(con, dates[1:-1], store_sets[-1]),
+        maintenance_features.vehicle_state(con, day),
+    ]
+    real_ready = derived.ready
+    derived.ready = lambda *a, **k: False  # type: ignore[assignment]
+    try:
+        fresh = [
+            churn_model.features(con, dates[1:-1], store_sets[-1]),
+            churn.status_trend(con, dates[1:-1], store_sets[-1]),
+            maintenance_features.vehicle_state(con, day),
+        ]
+    finally:
+        derived.ready = real_ready  # type: ignore[assignment]
+    assert len(lookup[0]) and len(lookup[2])
+    for i, (a, b) in enumerate(zip(lookup, fresh, strict=True)):
+        assert _same(a, b), i
 
 
 def assert_pages_match(con, months: list[str], store_sets: list[list[str] | None], monkeypatch) -> None:
@@ -145,6 +213,7 @@ def test_a_full_build_reads_as_the_queries_on_the_demo(demo_db, tmp_path, monkey
     assert {entry["mode"] for entry in outcome.values()} == {"full"}
     stores = facts.stores(con)
     assert_marts_match(con, [None, stores[:1]])
+    assert_lookups_match(con, [None, stores[:1]])
     months = facts.available_months(con)
     assert_pages_match(con, [months[-1], months[-7], months[12]], [None], monkeypatch)
     # Nothing changed since: the refresh has nothing to do.
@@ -172,6 +241,7 @@ def test_an_import_of_another_month_refreshes_only_what_it_touched_and_a_rollbac
     assert {entry["mode"] for entry in outcome.values()} == {"incremental"}
     assert derived.covered_ends(con)[-1] == month_end(CUTOFF)
     assert_marts_match(con, store_sets)
+    assert_lookups_match(con, store_sets)
     month = CUTOFF.strftime("%Y-%m")
     earlier = shift_month(CUTOFF, -5).strftime("%Y-%m")
     assert_pages_match(con, [month, earlier], [None, stores[:1]], monkeypatch)
@@ -182,6 +252,7 @@ def test_an_import_of_another_month_refreshes_only_what_it_touched_and_a_rollbac
     outcome = sql_marts.refresh(con)
     assert {entry["mode"] for entry in outcome.values()} == {"incremental"}
     assert_marts_match(con, store_sets)
+    assert_lookups_match(con, store_sets)
     assert_pages_match(con, [month], [None, stores[1:]], monkeypatch)
     con.close()
 
@@ -337,4 +408,70 @@ def test_marts_of_several_row_groups_read_right_on_the_connection_that_built_the
     counts = queries.run(con, "monthly_vehicle_counts_mart", params)
     assert counts["base"].min() > 0
     pd.testing.assert_frame_equal(counts, queries.run(con, "monthly_vehicle_counts", params))
+    con.close()
+
+
+def test_the_visit_day_mart_over_several_row_groups_reads_right_on_another_cursor(demo_db, tmp_path):
+    # The demo's work orders copied under other VINs and order numbers until the mart has more
+    # than one row group (122,880 rows): it is built afresh in one statement, and the lookups on
+    # another cursor of the process see its rows (see the test above).
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    orders = con.execute("SELECT count(*) FROM service_orders").fetchone()[0]
+    copies = 122_880 // orders + 1
+    con.execute(
+        "INSERT INTO service_orders SELECT o.* REPLACE (o.order_id || '-' || c AS order_id, o.vin || '-' || c AS vin) "
+        "FROM service_orders AS o, range(1, $copies) AS r(c)",
+        {"copies": copies},
+    )
+    db.bump_data_version(con)
+    assert sql_marts.refresh(con)["vehicle_days"]["mode"] == "full"
+    other = con.cursor()
+    assert other.execute("SELECT count(*) FROM mart_vehicle_days").fetchone()[0] > 122_880
+    assert derived.ready(other, ["vehicle_days"], kpi.sql_params(None), [])
+    dates = _lookup_dates(other)
+    lookup = {**churn_model.feature_params(None), "cutoffs": dates}
+    kept = _sorted(queries.run(other, "churn_vehicles_mart", lookup), ["cutoff", "vin"])
+    assert len(kept) > 122_880 / 10
+    pd.testing.assert_frame_equal(
+        kept, _sorted(queries.run(other, "churn_vehicles", lookup), ["cutoff", "vin"])
+    )
+    history = {"as_of_dates": dates}
+    pd.testing.assert_frame_equal(
+        _sorted(queries.run(other, "vehicle_history_mart", history), ["as_of", "vin"]),
+        _sorted(queries.run(other, "vehicle_history", history), ["as_of", "vin"]),
+    )
+    con.close()
+
+
+def test_vehicles_with_several_purchase_dates_or_none_look_up_as_the_queries_give_them(demo_db, tmp_path):
+    # The purchase date's mode is a lookup only while a vehicle has one purchase date; vehicles
+    # given a second one (on some of their orders) or none at all are read from their orders.
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    vins = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT vin FROM service_orders WHERE vin IS NOT NULL ORDER BY vin"
+        ).fetchall()
+    ]
+    mixed, empty = vins[::7], vins[3::11]
+    con.execute(
+        "UPDATE service_orders SET purchase_date = purchase_date + 30 "
+        "WHERE list_contains($vins, vin) AND hash(order_id) % 2 = 0",
+        {"vins": mixed},
+    )
+    con.execute(
+        "UPDATE service_orders SET purchase_date = NULL, mileage_km = NULL WHERE list_contains($vins, vin)",
+        {"vins": empty},
+    )
+    db.bump_data_version(con)
+    sql_marts.refresh(con)
+    several = con.execute(
+        "SELECT count(*) FROM mart_vehicle_days WHERE purchase_min <> purchase_max AND next_visit IS NULL"
+    ).fetchone()[0]
+    assert several > 10
+    assert_lookups_match(con, [None])
     con.close()

@@ -31,7 +31,7 @@ from analytics.core import memo
 from analytics.core.config import settings
 from analytics.core.i18n import text
 from analytics.domain import churn_model, facts, kpi
-from analytics.store import queries
+from analytics.store import derived, queries
 
 STATUSES: tuple[str, ...] = ("lost", "at_risk", "active")
 VALUE_TIERS: tuple[str, ...] = ("high", "medium", "low")
@@ -99,7 +99,7 @@ def vehicle_status(
 ) -> pd.DataFrame:
     """Return one row per base vehicle on ``as_of``: vin, store, last_visit, days_since,
     expected_interval_days, interval_source, overdue_ratio, status (lost, at_risk, active)."""
-    frame = queries.run(con, "vehicle_status", {**churn_model.status_params(stores), "as_of_dates": [as_of]})
+    frame = derived.run(con, "vehicle_status", {**churn_model.status_params(stores), "as_of_dates": [as_of]})
     frame = frame.drop(columns="as_of")
     frame["last_visit"] = pd.to_datetime(frame["last_visit"]).dt.date
     return frame.reset_index(drop=True)
@@ -134,10 +134,13 @@ def status_trend(
     dates = sorted(
         d for d in set(as_of_dates) if first_day is not None and kpi.base_window_start(d) >= first_day
     )
-    frame = queries.run(con, "vehicle_status", {**churn_model.status_params(stores), "as_of_dates": dates})
+    # Counted in SQL: a year of month-ends is millions of vehicle rows at group scale.
+    frame = derived.run(
+        con, "vehicle_status_counts", {**churn_model.status_params(stores), "as_of_dates": dates}
+    )
     frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
-    counts = pd.crosstab(frame["as_of"], frame["status"]).reindex(index=dates, columns=list(STATUSES))
-    counts = counts.fillna(0).astype(int)
+    counts = frame.pivot(index="as_of", columns="status", values="vehicles")
+    counts = counts.reindex(index=dates, columns=list(STATUSES)).fillna(0).astype(int)
     counts.insert(0, "base", counts.sum(axis=1))
     return counts.rename_axis("as_of").rename_axis(columns=None).reset_index()
 

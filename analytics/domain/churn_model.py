@@ -30,7 +30,7 @@ from analytics.core.errors import UserError
 from analytics.core.months import month_end, month_end_on_or_before, shift_month
 from analytics.domain import kpi, schedule
 from analytics.domain.model_matrix import binnable
-from analytics.store import queries
+from analytics.store import derived, queries
 
 if TYPE_CHECKING:  # scikit-learn loads where a model is fitted or scored, not with the churn page
     from sklearn.calibration import CalibratedClassifierCV
@@ -123,8 +123,8 @@ def features(
 ) -> pd.DataFrame:
     """Return one row per (cutoff, base vehicle): identity, status by the rule, and every model feature."""
     params = {**feature_params(stores), "cutoffs": sorted(set(cutoffs)), "as_of_dates": sorted(set(cutoffs))}
-    frame = queries.run(con, "churn_features", params)
-    status = queries.run(con, "vehicle_status", params)[
+    frame = derived.run(con, "churn_features", params)
+    status = derived.run(con, "vehicle_status", params)[
         ["as_of", "vin", "expected_interval_days", "interval_source", "overdue_ratio", "status"]
     ].rename(columns={"as_of": "cutoff"})
     frame = frame.merge(status, on=["cutoff", "vin"], how="left", validate="one_to_one")

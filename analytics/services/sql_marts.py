@@ -36,7 +36,7 @@ def refresh(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, 
                 not full
                 and entry is not None
                 and entry["fingerprint"] == derived.fingerprint(name, params)
-                and (name in derived.SOURCES or entry["first_as_of"] is not None)
+                and (not derived.dated(name) or entry["first_as_of"] is not None)
                 and derived.changed_since(cur, entry["data_version"], version)
             )
             if entry is not None and incremental and entry["data_version"] == version:
@@ -44,7 +44,7 @@ def refresh(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, 
                 continue
             if incremental and entry is not None:
                 derived.delete(cur, name, only_changed=True)
-                if name in derived.SOURCES:
+                if not derived.dated(name):
                     rows = derived.build(cur, name, params, ends, only_changed=True)
                 else:
                     # Month-ends the data no longer reach go; those they newly reach come for every vehicle.

@@ -6,7 +6,9 @@ Each mart is one SQL file (``sql/mart_<name>.sql``, its grain in the first line)
 - ``callback_facts``: one row per callback attempt with its store, order, vehicle and limit; every
   query that embeds ``callback_facts.sql`` reads the table instead while it is current (``run``);
 - ``vehicle_months``: one row per (month-end, vehicle in the active base) with its status;
-- ``due_months``: one row per (month, vehicle falling due for maintenance in it) with its return.
+- ``due_months``: one row per (month, vehicle falling due for maintenance in it) with its return;
+- ``vehicle_days``: one row per (vehicle, visit day) with its running values, so that a vehicle's
+  history as of any date is a lookup; the queries in ``LOOKUPS`` read it while it is current.
 
 The last two are run over every month-end of the data. ``mart_state`` records, per mart, the
 fingerprint of its SQL and of the settings bound to it, the data version it was built for and the
@@ -32,11 +34,18 @@ from analytics.core.months import month_end, shift_month
 from analytics.store import db, queries
 
 # The marts, in build order; the table is named as the SQL file that builds it.
-MARTS: tuple[str, ...] = ("callback_facts", "vehicle_months", "due_months")
+MARTS: tuple[str, ...] = ("callback_facts", "vehicle_months", "due_months", "vehicle_days")
 # The marts kept per month-end: the date column by which a row belongs to one, over the table.
 _AS_OF: dict[str, str] = {"vehicle_months": "as_of", "due_months": "CAST(month - 1 AS DATE)"}
 # The marts any query embedding their source reads instead (``run``).
 SOURCES: frozenset[str] = frozenset({"callback_facts"})
+# The queries a query embedding them reads from a mart while it is current, by a lookup of their own
+# (``<query>_mart.sql``): the mart each reads.
+LOOKUPS: dict[str, str] = {
+    "vehicle_history": "vehicle_days",
+    "churn_vehicles": "vehicle_days",
+    "maintenance_vehicles": "vehicle_days",
+}
 
 # Tables of this module: mart_state, mart_changes, and what a refresh recomputes (temporary
 # tables on the refreshing connection): mart_refresh_vins, mart_refresh_orders, mart_refresh_callbacks.
@@ -57,6 +66,11 @@ _CHANGES_DDL = """CREATE TABLE IF NOT EXISTS mart_changes (
     order_id     VARCHAR,
     callback_id  VARCHAR
 )"""
+
+
+def dated(name: str) -> bool:
+    """Whether mart ``name`` is kept per month-end (else its rows hold for any date)."""
+    return name in _AS_OF
 
 
 def table(name: str) -> str:
@@ -164,9 +178,10 @@ def ready(
 def run(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pd.DataFrame:
     """Run a named query as ``queries.run`` does, reading the marts of the queries it embeds (``SOURCES``)
     that are current for ``params``: the same rows, without recomputing them."""
-    embedded = SOURCES & queries.refs(name)
-    current = frozenset(m for m in embedded if ready(con, [m], params, []))
-    return queries.run(con, name, params, current)
+    embedded = queries.refs(name)
+    current = frozenset(m for m in SOURCES & embedded if ready(con, [m], params, []))
+    looked_up = frozenset(q for q in LOOKUPS.keys() & embedded if ready(con, [LOOKUPS[q]], params, []))
+    return queries.run(con, name, params, current | looked_up)
 
 
 def _home(con: duckdb.DuckDBPyConnection) -> str:
@@ -198,6 +213,10 @@ _SHADOWS: dict[str, dict[str, str]] = {
     },
 }
 _SHADOWS["due_months"] = _SHADOWS["vehicle_months"]
+# The changed vehicles' orders: a vehicle's visit days depend on its own orders alone.
+_SHADOWS["vehicle_days"] = {
+    "service_orders": "SELECT * FROM {home}.service_orders WHERE vin IN (SELECT vin FROM mart_refresh_vins)"
+}
 
 
 def _shadows(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:

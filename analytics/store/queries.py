@@ -25,8 +25,9 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 def load(name: str, tables: frozenset[str] = frozenset()) -> str:
     """Return the text of ``analytics/store/sql/<name>.sql`` with its ``ref`` subqueries expanded.
 
-    A ref named in ``tables`` reads the table ``mart_<ref>`` instead: a mart that holds exactly
-    that query's rows (``store.derived`` says when it does).
+    A ref named in ``tables`` reads a mart instead (``store.derived`` says when it may): the query
+    ``<ref>_mart`` when there is one (a lookup that gives the ref's rows from a mart), else the table
+    ``mart_<ref>``, which holds exactly that query's rows.
     """
     if not _NAME.match(name):
         raise ValueError(f"not a query name: {name!r}")
@@ -35,6 +36,8 @@ def load(name: str, tables: frozenset[str] = frozenset()) -> str:
     def expand(match: re.Match[str]) -> str:
         ref = match.group(1)
         if ref in tables:
+            if (SQL_DIR / f"{ref}_mart.sql").is_file():
+                return f"(\n{load(f'{ref}_mart', tables)}\n)"
             return f"(SELECT * FROM mart_{ref})"  # noqa: S608 - a file name that matched _REF
         return f"(\n{load(ref, tables)}\n)"
 

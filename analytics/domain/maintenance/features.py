@@ -14,7 +14,7 @@ import pandas as pd
 from analytics.core.config import Maintenance, settings
 from analytics.core.errors import UserError
 from analytics.domain import schedule
-from analytics.store import db, queries
+from analytics.store import db, derived, queries
 
 if TYPE_CHECKING:  # scikit-learn loads where a model is fitted or scored, not with the page's kept results
     pass
@@ -98,11 +98,11 @@ def vehicle_state(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFram
     since the last maintenance, the schedule's due date, items due and the rule score, from records
     dated on or before ``as_of`` only."""
     cfg = _config()
-    history = queries.run(con, "maintenance_vehicle_history", {"as_of": as_of, "base_days": _base_days()})
-    trend = queries.run(
-        con, "maintenance_odometer_trend", {"as_of": as_of, "max_km_per_day": cfg.max_km_per_day}
-    )
-    visits = queries.run(con, "maintenance_visits", {"as_of": as_of})
+    # The trend and the visits of the active base's vehicles only: the others are not scored.
+    base = {"as_of": as_of, "base_days": _base_days()}
+    history = derived.run(con, "maintenance_vehicle_history", base)
+    trend = queries.run(con, "maintenance_odometer_trend", {**base, "max_km_per_day": cfg.max_km_per_day})
+    visits = queries.run(con, "maintenance_visits", base)
     state = history.merge(trend, on="vin", how="left")
     return _with_schedule(state, visits, as_of, cfg)
 
@@ -238,11 +238,12 @@ def _visit_grid(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return (days ago, km) of each vehicle's maintenance visits as rows of a padded grid, oldest first."""
     n = len(state)
-    pos = pd.Series(np.arange(n), index=state["vin"].to_numpy())
-    v = visits[visits["vin"].isin(pos.index)]
+    # Each visit's row in ``state`` (-1: not a state vehicle); a hash lookup, not isin over strings.
+    found = pd.Index(state["vin"].to_numpy(dtype=object)).get_indexer(visits["vin"].to_numpy(dtype=object))
+    v = visits[found >= 0]
     if v.empty:
         return np.full((n, 0), np.nan), np.full((n, 0), np.nan)
-    rows = pos.loc[v["vin"]].to_numpy()
+    rows = found[found >= 0]
     order = v.groupby("vin", sort=False).cumcount().to_numpy()
     width = int(order.max()) + 1
     ago, km = np.full((n, width), np.nan), np.full((n, width), np.nan)

@@ -5,76 +5,16 @@
 WITH cutoffs AS (
     SELECT DISTINCT unnest($cutoffs::DATE[]) AS cutoff
 ),
-orders AS (
-    SELECT k.cutoff, o.*
-    FROM cutoffs AS k
-    JOIN service_orders AS o ON o.visit_date <= k.cutoff
-    WHERE o.vin IS NOT NULL
-),
-visit_days AS (
-    SELECT cutoff, vin,
-           date_diff('day', lag(visit_date) OVER (PARTITION BY cutoff, vin ORDER BY visit_date), visit_date) AS gap
-    FROM (SELECT DISTINCT cutoff, vin, visit_date FROM orders)
-),
-rhythm AS (
-    SELECT cutoff, vin, median(gap) AS median_gap_days, max(gap) AS max_gap_days
-    FROM visit_days
-    GROUP BY cutoff, vin
-),
-vehicle AS (
-    SELECT cutoff, vin,
-           arg_max(store, (visit_date, order_id)) AS store,
-           arg_max(model, (visit_date, order_id)) AS model,
-           arg_max(advisor, (visit_date, order_id)) AS advisor,
-           arg_max(plate, (visit_date, order_id)) AS plate,
-           arg_max(customer_name, (visit_date, order_id)) AS customer_name,
-           arg_max(phone, (visit_date, order_id)) AS phone,
-           min(purchase_date) AS purchase_date,
-           min(visit_date) AS first_visit,
-           max(visit_date) AS last_visit,
-           arg_max(order_id, (visit_date, order_id)) AS last_order_id,
-           arg_max(service_type, (visit_date, order_id)) AS last_service_type,
-           arg_max(amount, (visit_date, order_id)) AS last_amount,
-           max(visit_date) FILTER (WHERE service_type IN ('first_maintenance', 'maintenance')) AS last_maintenance,
-           count(*) AS visits_total,
-           count(*) FILTER (WHERE visit_date > cutoff - CAST($value_days AS INTEGER)) AS visits,
-           count(*) FILTER (
-               WHERE visit_date > cutoff - CAST($value_days AS INTEGER)
-                 AND service_type IN ('first_maintenance', 'maintenance')
-           ) AS maintenance_visits,
-           count(*) FILTER (
-               WHERE visit_date > cutoff - CAST($value_days AS INTEGER) AND service_type = 'repair'
-           ) AS repair_visits,
-           count(*) FILTER (
-               WHERE visit_date > cutoff - CAST($value_days AS INTEGER) AND service_type = 'warranty'
-           ) AS warranty_visits,
-           count(*) FILTER (
-               WHERE visit_date > cutoff - CAST($value_days AS INTEGER) AND service_type = 'body_paint'
-           ) AS body_paint_visits,
-           coalesce(sum(amount) FILTER (WHERE visit_date > cutoff - CAST($value_days AS INTEGER)), 0) AS spend,
-           avg(CASE WHEN is_appointment THEN 1.0 WHEN NOT is_appointment THEN 0.0 END) AS appointment_share,
-           arg_min(mileage_km, (visit_date, order_id)) FILTER (WHERE mileage_km IS NOT NULL) AS first_km,
-           min(visit_date) FILTER (WHERE mileage_km IS NOT NULL) AS first_km_date,
-           arg_max(mileage_km, (visit_date, order_id)) FILTER (WHERE mileage_km IS NOT NULL) AS last_km,
-           max(visit_date) FILTER (WHERE mileage_km IS NOT NULL) AS last_km_date,
-           min(visit_date) FILTER (WHERE mileage_km >= $warranty_km) AS warranty_km_date
-    FROM orders
-    GROUP BY cutoff, vin
-),
 base AS (
-    SELECT v.*
-    FROM vehicle AS v
-    WHERE v.last_visit > v.cutoff - CAST($base_days AS INTEGER)
-      AND ($stores::VARCHAR[] IS NULL OR list_contains($stores::VARCHAR[], v.store))
+    SELECT * FROM {{ ref('churn_vehicles') }} AS v
 ),
 calls AS (
-    SELECT k.cutoff, coalesce(c.vin, o.vin) AS vin, c.callback_id, c.order_id, c.callback_date,
-           CAST(c.callback_date AS DATE) AS callback_day, c.reached, c.overall_score, c.attitude_score,
-           c.quality_score, c.timeliness_score, c.price_score, c.environment_score, c.recommend_score,
-           coalesce(c.is_complaint, false) AS is_complaint, c.complaint_category, c.resolved_at
+    -- callback_facts: the callback's vehicle is its own VIN, else its order's
+    SELECT k.cutoff, f.vin, f.callback_id, f.order_id, f.callback_date, f.callback_day, f.reached,
+           f.overall_score, f.attitude_score, f.quality_score, f.timeliness_score, f.price_score,
+           f.environment_score, f.recommend_score, f.is_complaint, f.complaint_category, f.resolved_at
     FROM cutoffs AS k
-    JOIN callbacks AS c ON CAST(c.callback_date AS DATE) <= k.cutoff
-    LEFT JOIN service_orders AS o ON o.order_id = c.order_id
+    JOIN {{ ref('callback_facts') }} AS f ON f.callback_day <= k.cutoff
 ),
 ranked_calls AS (
     SELECT c.*,
@@ -152,7 +92,7 @@ SELECT b.cutoff, b.vin, b.store, b.model, b.advisor, b.plate, b.customer_name, b
        END AS km_per_day,
        b.visits_total, b.visits, b.maintenance_visits, b.repair_visits, b.warranty_visits, b.body_paint_visits,
        b.spend, b.appointment_share,
-       r.median_gap_days, r.max_gap_days,
+       b.median_gap_days, b.max_gap_days,
        coalesce(s.callbacks, 0) AS callbacks, s.last_called, s.reach_last3,
        coalesce(s.unreached_streak, 0) AS unreached_streak,
        s.worst_overall, coalesce(s.unsatisfied_callbacks, 0) AS unsatisfied_callbacks,
@@ -162,7 +102,6 @@ SELECT b.cutoff, b.vin, b.store, b.model, b.advisor, b.plate, b.customer_name, b
        coalesce(c.last_visit_complaints, 0) AS last_visit_complaints, c.last_visit_complaint_category,
        c.last_visit_overall, c.last_visit_price, b.last_amount
 FROM base AS b
-LEFT JOIN rhythm AS r ON r.cutoff = b.cutoff AND r.vin = b.vin
 LEFT JOIN call_summary AS s ON s.cutoff = b.cutoff AND s.vin = b.vin
 LEFT JOIN last_scored AS l ON l.cutoff = b.cutoff AND l.vin = b.vin
 LEFT JOIN last_visit_calls AS c ON c.cutoff = b.cutoff AND c.vin = b.vin

@@ -1,14 +1,23 @@
--- one row per vehicle with an odometer reading on or before $as_of: km per day as the median of the plausible pairwise slopes (Theil-Sen, robust to keying errors) and km at $as_of as the median projection of the readings
-WITH readings AS (
+-- one row per vehicle in the active base at $as_of (a visit in the last $base_days days) with an odometer reading on or before it: km per day as the median of the plausible pairwise slopes (Theil-Sen, robust to keying errors) and km at $as_of as the median projection of the readings
+WITH base AS (
+    SELECT DISTINCT vin
+    FROM service_orders
+    WHERE vin IS NOT NULL AND visit_date > $as_of - $base_days AND visit_date <= $as_of
+), readings AS (
     SELECT vin, visit_date AS day, median(mileage_km) AS km
     FROM service_orders
-    WHERE vin IS NOT NULL AND visit_date <= $as_of AND mileage_km > 0
+    WHERE vin IN (SELECT vin FROM base) AND visit_date <= $as_of AND mileage_km > 0
     GROUP BY vin, visit_date
 ), anchors AS (
     -- a new car leaves the showroom with (almost) nothing on the odometer: a free reading
-    SELECT vin, mode(purchase_date) AS day, 0.0 AS km
-    FROM service_orders
-    WHERE vin IS NOT NULL AND visit_date <= $as_of AND purchase_date <= $as_of
+    -- (the purchase date on most of its orders, the earliest on a tie, as maintenance_vehicles.sql)
+    SELECT vin, arg_min(purchase_date, (-n, purchase_date)) AS day, 0.0 AS km
+    FROM (
+        SELECT vin, purchase_date, count(*) AS n
+        FROM service_orders
+        WHERE vin IN (SELECT vin FROM base) AND visit_date <= $as_of AND purchase_date <= $as_of
+        GROUP BY vin, purchase_date
+    )
     GROUP BY vin
 ), points AS (
     SELECT vin, day, km FROM readings

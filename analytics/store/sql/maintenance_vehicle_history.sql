@@ -1,43 +1,6 @@
 -- one row per vehicle in the active base at $as_of (a visit in the last $base_days days), from records dated on or before $as_of only
-WITH orders AS (
-    SELECT *
-    FROM service_orders
-    WHERE vin IS NOT NULL AND visit_date <= $as_of
-), visits AS (
-    SELECT
-        vin,
-        -- contact details and model as on the latest work order
-        arg_max(store, (visit_date, order_id)) AS store,
-        arg_max(plate, (visit_date, order_id)) AS plate,
-        arg_max(customer_name, (visit_date, order_id)) AS customer_name,
-        arg_max(phone, (visit_date, order_id)) AS phone,
-        arg_max(model, (visit_date, order_id)) AS model,
-        arg_max(service_type, (visit_date, order_id)) AS last_service_type,
-        mode(purchase_date) FILTER (WHERE purchase_date <= $as_of) AS purchase_date,
-        min(visit_date) AS first_visit,
-        max(visit_date) AS last_visit,
-        max(visit_date) FILTER (WHERE service_type IN ('first_maintenance', 'maintenance')) AS last_maintenance,
-        count(*) AS visits,
-        count(*) FILTER (WHERE visit_date > $as_of - 365) AS visits_365,
-        count(*) FILTER (WHERE service_type IN ('first_maintenance', 'maintenance')) AS maintenance_visits,
-        count(*) FILTER (WHERE service_type = 'first_maintenance') > 0 AS first_maintenance_done,
-        count(*) FILTER (WHERE service_type IN ('repair', 'warranty') AND visit_date > $as_of - 365)
-            AS repairs_365,
-        count(*) FILTER (WHERE service_type = 'body_paint' AND visit_date > $as_of - 730) AS body_paint_730,
-        coalesce(sum(amount) FILTER (WHERE visit_date > $as_of - 730), 0) AS spend_730,
-        avg(CASE WHEN is_appointment THEN 1.0 ELSE 0.0 END) AS appointment_share
-    FROM orders
-    GROUP BY vin
-), gaps AS (
-    -- the owner's own rhythm: days between consecutive maintenance visits
-    SELECT vin, median(gap) AS maintenance_gap_days
-    FROM (
-        SELECT vin, date_diff('day', lag(visit_date) OVER (PARTITION BY vin ORDER BY visit_date), visit_date) AS gap
-        FROM orders
-        WHERE service_type IN ('first_maintenance', 'maintenance')
-    )
-    WHERE gap > 0
-    GROUP BY vin
+WITH v AS (
+    SELECT * FROM {{ ref('maintenance_vehicles') }}
 ), calls AS (
     SELECT
         coalesce(c.vin, o.vin) AS vin,
@@ -71,7 +34,7 @@ SELECT
     CAST(date_diff('day', v.purchase_date, $as_of) AS DOUBLE) AS age_days,
     CAST(date_diff('day', v.last_visit, $as_of) AS DOUBLE) AS days_since_visit,
     CAST(date_diff('day', v.first_visit, $as_of) AS DOUBLE) AS days_since_first_visit,
-    CAST(date_diff('day', (SELECT min(visit_date) FROM orders), $as_of) AS DOUBLE) AS days_since_data_start,
+    CAST(date_diff('day', (SELECT min(visit_date) FROM service_orders WHERE vin IS NOT NULL AND visit_date <= $as_of), $as_of) AS DOUBLE) AS days_since_data_start,
     CAST(v.visits AS DOUBLE) AS visits,
     CAST(v.visits_365 AS DOUBLE) AS visits_365,
     CAST(v.maintenance_visits AS DOUBLE) AS maintenance_visits,
@@ -80,7 +43,7 @@ SELECT
     CAST(v.body_paint_730 AS DOUBLE) AS body_paint_730,
     CAST(v.spend_730 AS DOUBLE) AS spend_730,
     CAST(v.appointment_share AS DOUBLE) AS appointment_share,
-    CAST(g.maintenance_gap_days AS DOUBLE) AS maintenance_gap_days,
+    CAST(v.maintenance_gap_days AS DOUBLE) AS maintenance_gap_days,
     CAST(coalesce(c.callback_attempts, 0) AS DOUBLE) AS callback_attempts,
     CAST(coalesce(c.callbacks_reached, 0) AS DOUBLE) AS callbacks_reached,
     coalesce(len(c.last_two_reached) = 2 AND NOT list_bool_or(c.last_two_reached), false) AS last_two_unreached,
@@ -91,8 +54,6 @@ SELECT
     coalesce(c.open_complaints, 0) > 0 AS open_complaint,
     v.phone IS NOT NULL
         AND regexp_full_match(regexp_replace(v.phone, '^(\+?86)|[\s\-]', '', 'g'), '1[3-9][0-9]{9}') AS phone_ok
-FROM visits v
-LEFT JOIN gaps g USING (vin)
+FROM v
 LEFT JOIN calls c USING (vin)
-WHERE v.last_visit > $as_of - $base_days
 ORDER BY v.vin
