@@ -323,7 +323,7 @@ def test_one_theme_model_per_data_version_names_every_month_and_store(month_db, 
     april = themes.monthly_themes(month_db, "2024-04", "praise", months_back=2)
     group = themes.monthly_themes(month_db, "2024-06", "praise", months_back=2)
     # one fit, on every store's praise of April-June
-    assert fitted == [len(monthly.fit_window(month_db, "2024-06", "praise", None, 2, 8, 0).frame)]
+    assert fitted == [sum(monthly.fit_window(month_db, "2024-06", "praise", None, 2, 8, 0).counts.values())]
     assert store_b["model_month"] == april["model_month"] == group["model_month"] == "2024-06"
     themed = {}
     for month, stores in (("2024-06", None), ("2024-05", None), ("2024-05", ("B",)), ("2024-04", ("A",))):

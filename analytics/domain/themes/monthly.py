@@ -93,7 +93,10 @@ def _check_side(side: str) -> None:
 
 @dataclass
 class _Window:
+    # The month's own comments with their themes (``row``: their position in ``detail`` and ``tokens``).
     frame: pd.DataFrame
+    # How many comments of each (month, theme) the whole window holds.
+    counts: dict[tuple[str, str], int]
     model: ThemeModel
     detail: _Detail
     months: list[str]
@@ -184,28 +187,34 @@ def fit_window(
 
     The themes come from ``theme_assignments`` while it holds this data version's model, else
     every comment of the window is assigned here; either way only the month's own comments are
-    vectorised, for the quotes and the drill-down (``row`` numbers them, -1 for earlier months).
+    vectorised, for the quotes and the drill-down; the earlier months are counted per theme.
     """
     _check_side(side)
     months = _months(month, max(0, months_back))
     opened = model_month(con, month)
     model = memo.remembered(con, fit_model, opened, side, months_back, k, seed)
     if assignments_current(con, opened, months_back, k, seed):
+        # The window's counts in SQL; only the month's own comments come to Python.
+        found = con.execute(
+            sql("side_theme_counts"), {**_side_params(months, side, stores), "month": month}
+        ).fetchall()
+        counts = {(str(m), str(t)): int(n) for m, t, n in found}
         frame = con.execute(
-            sql("side_comments_assigned"), {**_side_params(months, side, stores), "month": month}
+            sql("side_comments_assigned"), {**_side_params([month], side, stores), "month": month}
         ).df()
-        in_month = (frame["month"] == month).to_numpy()
-        mine_rows = np.flatnonzero(in_month)
-        tokens, mined = _tokens(con, frame.iloc[mine_rows])
+        tokens, mined = _tokens(con, frame)
         detail = _detail(model, mined, side)
-        row = np.full(len(frame), -1)
-        row[mine_rows] = np.arange(len(mine_rows))
-        frame = frame.drop(columns=["tokens"]).assign(row=row)
-        return _Window(frame=frame, model=model, detail=detail, months=months, side=side, tokens=tokens)
-    frame, tokens, mined = _side_comments(con, months, side, stores)
-    detail = _detail(model, mined, side)
-    frame = frame.drop(columns=["tokens"]).assign(theme=detail.themes, row=np.arange(len(frame)))
-    return _Window(frame=frame, model=model, detail=detail, months=months, side=side, tokens=tokens)
+        frame = frame.drop(columns=["tokens"]).assign(row=np.arange(len(frame)))
+    else:
+        every, tokens, mined = _side_comments(con, months, side, stores)
+        detail = _detail(model, mined, side)
+        every = every.drop(columns=["tokens"]).assign(theme=detail.themes, row=np.arange(len(every)))
+        pairs = zip(every["month"].astype(str), every["theme"].astype(str), strict=True)
+        counts = dict(Counter(pairs))
+        frame = every[every["month"] == month].reset_index(drop=True)
+    return _Window(
+        frame=frame, counts=counts, model=model, detail=detail, months=months, side=side, tokens=tokens
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -559,11 +568,11 @@ def monthly_themes(
 ) -> dict[str, Any]:
     """Return the month's themes on one side with n, share, trend, flags and quotes, and the counts."""
     window = _window(con, month, side, stores, months_back, k, seed)
-    frame, model = window.frame, window.model
+    current, model, counts = window.frame, window.model, window.counts
     previous = window.months[:-1]
-    totals = frame.groupby("month").size().to_dict()
-    counts = frame.groupby(["month", "theme"]).size().to_dict()
-    current = frame[frame["month"] == month]
+    totals: dict[str, int] = {}
+    for (m, _), n in counts.items():
+        totals[m] = totals.get(m, 0) + n
     n_comments = len(current)
     prior_total = sum(int(totals.get(m, 0)) for m in previous)
     hotspots = set(model.lexicon.hotspots)
@@ -574,7 +583,8 @@ def monthly_themes(
         if theme_id in (NONE, OTHER):
             continue
         n = int(n)
-        theme = model.themes[str(theme_id)]
+        theme_id = str(theme_id)
+        theme = model.themes[theme_id]
         share = n / n_comments
         prior_n = sum(int(counts.get((m, theme_id), 0)) for m in previous)
         z = _z(n, n_comments, prior_n, prior_total)
@@ -760,7 +770,7 @@ def themes_by_advisor(
     """Return the praise board: one row per advisor and praised theme in the month, most praised first."""
     columns = ["advisor", "advisor_n", "theme", "label_en", "label_zh", "n", "share"]
     window = _window(con, month, "praise", stores, months_back, k, seed)
-    current = window.frame[(window.frame["month"] == month) & window.frame["advisor"].notna()]
+    current = window.frame[window.frame["advisor"].notna()]
     if current.empty:
         return pd.DataFrame(columns=columns)
     advisor_n = current.groupby("advisor").size().rename("advisor_n")
@@ -820,8 +830,7 @@ def month_comments(
     """Return every comment of the month on one side with its theme and its centrality: the
     cosine similarity of its vector to the centroid of its theme's comments of the month."""
     window = _window(con, month, side, stores, months_back, k, seed)
-    frame = window.frame
-    rows = frame[frame["month"] == month].reset_index(drop=True)
+    rows = window.frame
     centrality = np.zeros(len(rows))
     positions = rows["row"].to_numpy()
     for idx in rows.groupby("theme", sort=False).indices.values():
