@@ -73,9 +73,13 @@ PAGES = {
 }
 
 try:
-    st.navigation(PAGES).run()
-    start_image_browser()  # once a page with charts has been served: its images then come at once
-    start_library_warmup()  # scikit-learn imported in the background, not by a visitor's first model
+    try:
+        st.navigation(PAGES).run()
+        start_image_browser()  # once a page with charts has been served: its images then come at once
+    finally:
+        # scikit-learn imported in the background, not by a visitor's first model; also after a
+        # page that stopped early (a sign-in form, a locked or empty database, a rerun).
+        start_library_warmup()
 except duckdb.Error as exc:
     # A damaged database surfaces on the first read of a damaged block: one sentence saying what
     # to do (restore the latest backup), never a traceback (client.showErrorDetails is "none").
