@@ -482,3 +482,46 @@ def test_list_options_are_the_values_present_in_the_list():
         "tiers": ["high", "low"],
         "stores": ["S1", "S2"],
     }
+
+
+def test_reasons_a_column_at_a_time_are_the_reasons_row_by_row():
+    # Every branch and edge: each status, ties and gaps among the dimensions, a score at the low
+    # line, missing counts, a warranty end on either side of the window, a blank category.
+    rng = np.random.default_rng(5)
+    n = 2000
+    scores = [None, float("nan"), 1.0, 2.0, 3.0, 5.0, 6.0, 8.0, 10.0]
+
+    def pick(values):
+        # Object columns keep None as None (a count is never NaN in the features).
+        return pd.Series([values[i] for i in rng.integers(0, len(values), n)], dtype=object)
+
+    frame = pd.DataFrame(
+        {
+            "status": pick(["lost", "at_risk", "active"]),
+            "days_since": rng.integers(0, 900, n),
+            "overdue_ratio": rng.uniform(0, 4, n),
+            "expected_interval_days": rng.uniform(30, 400, n),
+            "open_complaints": pick([None, 0, 1, 3]),
+            "last_visit_complaints": pick([None, 0, 2]),
+            "last_visit_complaint_category": pick([None, "", "  ", "收费", " 态度 "]),
+            "last_overall": pick(scores),
+            "last_recommend": pick(scores),
+            **{f"last_{d}": pick(scores) for d in churn.DIMENSIONS},
+            "warranty_end": pick(
+                [None, D, D - timedelta(days=30), D - timedelta(days=400), D + timedelta(days=1)]
+            ),
+            "warranty_end_cause": pick([None, "km", "date"]),
+            "unreached_streak": pick([None, 0, 1, 2, 5]),
+            "visits": pick([None, 0, 1, 2, 3]),
+            "warranty_visits": pick([None, 0, 1, 2]),
+            "body_paint_visits": pick([None, 0, 1]),
+        }
+    )
+    row_by_row = [churn.vehicle_reasons(row, D) for row in frame.astype(object).to_dict("records")]
+    at_once = churn.frame_reasons(frame, D)
+    assert repr(at_once) == repr(row_by_row)
+    assert {r["code"] for rs in at_once for r in rs} == set(churn.REASON_CODES)
+    # A column the frame lacks reads as missing, as ``row.get`` does.
+    thin = frame.drop(columns=["open_complaints", "warranty_end"])
+    rows = [churn.vehicle_reasons(row, D) for row in thin.astype(object).to_dict("records")]
+    assert repr(churn.frame_reasons(thin, D)) == repr(rows)

@@ -73,25 +73,6 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 DAYS_PER_MONTH = 365.25 / 12
 
 Reason = dict[str, Any]
-# The columns ``vehicle_reasons`` reads of a vehicle's row.
-REASON_COLUMNS: tuple[str, ...] = (
-    "status",
-    "days_since",
-    "overdue_ratio",
-    "expected_interval_days",
-    "open_complaints",
-    "last_visit_complaints",
-    "last_visit_complaint_category",
-    "last_overall",
-    "last_recommend",
-    *(f"last_{d}" for d in DIMENSIONS),
-    "warranty_end",
-    "warranty_end_cause",
-    "unreached_streak",
-    "visits",
-    "warranty_visits",
-    "body_paint_visits",
-)
 
 
 def vehicle_status(
@@ -210,6 +191,93 @@ def vehicle_reasons(row: Mapping[str, Any], as_of: date) -> list[Reason]:
     return reasons
 
 
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """Return a column of ``frame``, or all-missing when it has none (as ``row.get`` reads it)."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
+def _counts(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """Return a count column as whole numbers, missing as 0 (``int(row.get(name) or 0)``)."""
+    return pd.to_numeric(_column(frame, name), errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+
+
+def _scores(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """Return a score column as floats, NaN where missing (``_number``)."""
+    return pd.to_numeric(_column(frame, name), errors="coerce").to_numpy(dtype=float)
+
+
+def frame_reasons(frame: pd.DataFrame, as_of: date) -> list[list[Reason]]:
+    """Return :func:`vehicle_reasons` of every row of ``frame`` (in its order), each rule tested a
+    column at a time: row by row took seconds at a group's 200,000 vehicles."""
+    cfg = churn_model.churn_settings()
+    threshold = settings().kpi.satisfied_threshold
+    n = len(frame)
+    reasons: list[list[Reason]] = [[] for _ in range(n)]
+    if n == 0:
+        return reasons
+    status = _column(frame, "status").to_numpy(dtype=object)
+    days_since = pd.to_numeric(_column(frame, "days_since")).to_numpy(dtype=np.int64).tolist()
+    for i in np.flatnonzero(status == "lost").tolist():
+        reasons[i].append({"code": "no_visit", "days": days_since[i]})
+    at_risk = np.flatnonzero(status == "at_risk").tolist()
+    ratio = _scores(frame, "overdue_ratio")
+    interval = _scores(frame, "expected_interval_days")
+    for i in at_risk:
+        reasons[i].append(
+            {
+                "code": "overdue",
+                "ratio": f"{float(ratio[i]):.1f}",
+                "interval": round(float(interval[i])),
+                "days": days_since[i],
+            }
+        )
+    open_complaints = _counts(frame, "open_complaints")
+    for i in np.flatnonzero(open_complaints).tolist():
+        reasons[i].append({"code": "open_complaint", "n": int(open_complaints[i])})
+    categories = _column(frame, "last_visit_complaint_category").to_numpy(dtype=object)
+    for i in np.flatnonzero(_counts(frame, "last_visit_complaints")).tolist():
+        category = categories[i]
+        if isinstance(category, str) and category.strip():
+            reasons[i].append({"code": "complaint_last_visit", "category": category.strip()})
+        else:
+            reasons[i].append({"code": "complaint_last_visit_uncategorised"})
+    overall = _scores(frame, "last_overall")
+    recommend = _scores(frame, "last_recommend")
+    unsatisfied = ~np.isnan(overall) & (overall < threshold)
+    detractor = ~unsatisfied & ~np.isnan(recommend) & (recommend <= cfg.reason_detractor_max)
+    dimensions = np.column_stack([_scores(frame, f"last_{d}") for d in DIMENSIONS])
+    known = ~np.isnan(dimensions)
+    # The lowest dimension names the cause; ties go to the order of DIMENSIONS (argmin's first).
+    worst = np.argmin(np.where(known, dimensions, np.inf), axis=1)
+    worst_score = dimensions[np.arange(n), worst]
+    named = known.any(axis=1) & known[np.arange(n), worst] & (worst_score <= cfg.reason_low_score)
+    for i in np.flatnonzero(unsatisfied | detractor).tolist():
+        if detractor[i]:
+            reasons[i].append({"code": "detractor", "score": f"{float(recommend[i]):g}"})
+        elif named[i]:
+            reasons[i].append(
+                {"code": f"unsatisfied_{DIMENSIONS[int(worst[i])]}", "score": f"{float(worst_score[i]):g}"}
+            )
+        else:
+            reasons[i].append({"code": "unsatisfied", "score": f"{float(overall[i]):g}"})
+    since = as_of - timedelta(days=cfg.warranty_reason_days)
+    causes = _column(frame, "warranty_end_cause").to_numpy(dtype=object)
+    for i, end in enumerate(_column(frame, "warranty_end").tolist()):
+        if isinstance(end, date) and since < end <= as_of:
+            code = "warranty_km" if causes[i] == "km" else "warranty_ended"
+            reasons[i].append({"code": code, "date": end.isoformat()})
+    streak = _counts(frame, "unreached_streak")
+    for i in np.flatnonzero(streak >= cfg.unreachable_attempts).tolist():
+        reasons[i].append({"code": "unreachable", "n": int(streak[i])})
+    visits = _counts(frame, "visits")
+    only = (visits != 0) & (_counts(frame, "warranty_visits") + _counts(frame, "body_paint_visits") == visits)
+    for i in np.flatnonzero(only).tolist():
+        reasons[i].append({"code": "only_warranty_accident"})
+    return reasons
+
+
 def reason_text(reasons: Sequence[Reason], lang: str) -> str:
     """Return the reasons as one line of words in ``lang``."""
     parts = [
@@ -274,16 +342,11 @@ def value_tiers(spend: pd.Series) -> pd.Series:
 def churn_list(vehicles: pd.DataFrame, probability: np.ndarray | None, as_of: date) -> pd.DataFrame:
     """Return one row per base vehicle from its as-of features: status, value, reasons, churn probability."""
     frame = vehicles.copy()
-    # Only the columns the reasons read, a column at a time (a whole record per row took most of
-    # the list's time at 200,000 vehicles).
-    columns = [c for c in REASON_COLUMNS if c in frame.columns]
-    values = zip(*(frame[c].astype(object).tolist() for c in columns), strict=True)
-    frame["reasons"] = pd.Series(
-        [vehicle_reasons(dict(zip(columns, row, strict=True)), as_of) for row in values],
-        index=frame.index,
-        dtype=object,
+    reasons = frame_reasons(frame, as_of)
+    frame["reasons"] = pd.Series(reasons, index=frame.index, dtype=object)
+    frame["reason_codes"] = pd.Series(
+        [tuple(r["code"] for r in rs) for rs in reasons], index=frame.index, dtype=object
     )
-    frame["reason_codes"] = frame["reasons"].map(lambda rs: tuple(r["code"] for r in rs))
     frame["value"] = frame["spend"].astype(float).round(2)
     frame["value_tier"] = value_tiers(frame["value"])
     frame["open_complaint"] = frame["open_complaints"] > 0

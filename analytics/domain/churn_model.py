@@ -332,15 +332,26 @@ def _codes(values: pd.Series) -> dict[str, int]:
     return {str(name): code for code, (name, _) in enumerate(ordered)}
 
 
+def _category_codes(values: pd.Series, codes: Mapping[str, int]) -> np.ndarray:
+    """Return the code of each value (NaN when unknown or missing), looked up once per distinct
+    value: a lookup per row took most of a group's scoring time outside the trees."""
+
+    def code(value: Any) -> float:
+        return float(codes.get(str(value), np.nan)) if value is not None else np.nan
+
+    index, uniques = pd.factorize(values)
+    table = np.array([*(code(v) for v in uniques), np.nan], dtype=float)
+    out = table[index]  # a missing value (-1) reads the trailing NaN
+    missing = np.flatnonzero(index < 0)
+    if missing.size:
+        out[missing] = [code(v) for v in values.iloc[missing]]
+    return out
+
+
 def _matrix(frame: pd.DataFrame, categories: Mapping[str, Mapping[str, int]]) -> np.ndarray:
     numeric = frame[list(FEATURES)].to_numpy(dtype=float)
-    coded = [
-        frame[column].map(
-            lambda v, codes=categories[column]: codes.get(str(v), np.nan) if v is not None else np.nan
-        )
-        for column in CATEGORICAL
-    ]
-    return np.column_stack([numeric, *[c.to_numpy(dtype=float) for c in coded]])
+    coded = [_category_codes(frame[column], categories[column]) for column in CATEGORICAL]
+    return np.column_stack([numeric, *coded])
 
 
 # Features whose growth can only raise the risk: more days since the last visit (or maintenance,
