@@ -28,7 +28,7 @@ cfg = settings().maintenance
 # As of the end of the month picked in the sidebar (the last data day for the newest month).
 month_end = month_ends([f.month])[0]
 with st.spinner(t("maintenance.fitting", as_of=month_end.isoformat())):
-    shot = fitted("maintenance.snapshot", as_of=month_end)
+    shot = fitted("maintenance.snapshot", as_of=month_end, stores=f.stores)
 as_of = shot.as_of.isoformat()
 if shot.model is None:
     st.warning(t("maintenance.no_model_month", as_of=as_of, reason=shot.note or ""))

@@ -630,3 +630,19 @@ def test_training_survives_columns_with_no_value_and_a_tiny_store(tmp_path):
     scores = maintenance.score(con, model)
     con.close()
     assert len(scores) > 0 and scores[["p30", "any30"]].notna().all().all()
+
+
+def test_a_stores_scores_are_the_groups_rows_of_that_store(store_db, fitted):
+    con = db.connect(store_db, read_only=True)
+    # Two stores; cars without a km trend of their own take the whole base's pace in either.
+    group = maintenance.score(con, fitted)
+    con.close()
+    stores = sorted(group["store"].dropna().unique())
+    assert len(stores) >= 2, "the simulated data should hold more than one store"
+    con = db.connect(store_db, read_only=True)
+    for chosen in ([stores[0]], stores[1:]):
+        mine = maintenance.score(con, fitted, stores=chosen)
+        expected = group[group["store"].isin(chosen)].reset_index(drop=True)
+        assert 0 < len(mine) < len(group)
+        pd.testing.assert_frame_equal(mine, expected)
+    con.close()

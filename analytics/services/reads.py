@@ -197,8 +197,8 @@ READS: dict[str, Read] = {
     "churn.retention_rates": Read(churn.retention_rates, (AS_OF, RETENTION_BY, STORES)),
     "churn.vehicle_orders": Read(churn.vehicle_orders, (Param("vin", text), AS_OF)),
     "churn.vehicle_callbacks": Read(churn.vehicle_callbacks, (Param("vin", text), AS_OF)),
-    # maintenance: one model for the group, whatever the store choice
-    "maintenance.snapshot": Read(maintenance.snapshot, (AS_OF,)),
+    # maintenance: one model for the group, the chosen stores' vehicles scored
+    "maintenance.snapshot": Read(maintenance.snapshot, (AS_OF, STORES)),
 }
 
 

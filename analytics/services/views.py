@@ -52,8 +52,8 @@ def page_calls(month: str, months: Sequence[str], stores: Sequence[str] | None) 
         reads.call("churn.trend", as_of_dates=month_ends(months), stores=stores),
         reads.call("churn.retention_curve", as_of=as_of, stores=stores),
         reads.call("churn.retention_rates", as_of=as_of, stores=stores),
-        # one model for the group: the same call for every store choice
-        reads.call("maintenance.snapshot", as_of=as_of),
+        # one model for the group, scoring the chosen stores' vehicles only
+        reads.call("maintenance.snapshot", as_of=as_of, stores=stores),
     ]
 
 

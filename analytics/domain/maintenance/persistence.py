@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import io
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -141,15 +142,19 @@ def page_as_of(con: duckdb.DuckDBPyConnection, month_end: dt.date) -> dt.date:
     return month_end if last is None else min(month_end, last)
 
 
-def snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> MaintenanceSnapshot:
-    """Return the active base at ``as_of`` scored by this data version's model (trained at the end of
-    the month the pages open on, ``facts.model_as_of``, and saved; its card's ``as_of`` says when),
-    with the model card; no model and the reason when the history is too short."""
+def snapshot(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, stores: Sequence[str] | None = None
+) -> MaintenanceSnapshot:
+    """Return the active base at ``as_of`` (``stores``' vehicles, all when None) scored by this data
+    version's model (trained on every store at the end of the month the pages open on,
+    ``facts.model_as_of``, and saved; its card's ``as_of`` says when), with the model card; no
+    model and the reason when the history is too short. A store's rows are the group's rows of
+    that store: one model for the group, only the chosen vehicles scored."""
     try:
         model = fitted_model(con, facts.model_as_of(con, as_of))
     except UserError as exc:
         return MaintenanceSnapshot(
             as_of=as_of, scores=pd.DataFrame(columns=list(SCORE_COLUMNS)), model=None, note=str(exc)
         )
-    scores = score(con, model, as_of, hindsight=True)
+    scores = score(con, model, as_of, hindsight=True, stores=stores)
     return MaintenanceSnapshot(as_of=as_of, scores=scores, model=model.card(), note=None)

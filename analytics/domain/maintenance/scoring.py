@@ -86,8 +86,10 @@ def score(
     as_of: dt.date | None = None,
     *,
     hindsight: bool = False,
+    stores: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Return one row per active-base vehicle at ``as_of`` (default: the model's date), most likely
+    """Return one row per active-base vehicle at ``as_of`` (default: the model's date; ``stores``'
+    vehicles, all when None: a store's rows are the group's rows of that store), most likely
     maintenance visitor in 30 days first: p30, p60, p90 (maintenance visit), any30, any60, any90
     (visit of any kind), predicted due date and km, items due, reachability.
 
@@ -101,7 +103,7 @@ def score(
         )
     if model.fitted is None:
         raise ValueError("a model card cannot score: use the fitted model it was made from")
-    state = vehicle_state(con, as_of)
+    state = vehicle_state(con, as_of, stores)
     _load_openmp()
     with threadpool_limits(limits=_config().threads):
         probs = model.fitted.predict(state, "maintenance")
