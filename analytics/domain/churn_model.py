@@ -147,19 +147,13 @@ def features(
     frame["last_was_first_maintenance"] = (frame["last_service_type"] == "first_maintenance").astype(float)
     # The warranty ends at warranty_years after purchase or at the first visit that read
     # warranty_km or more, whichever came first (unknown without either).
-    by_km = frame["warranty_km_date"]
-    by_date = frame["warranty_end_by_date"]
-    frame["warranty_end"] = [
-        min((d for d in (a, b) if d is not None), default=None) for a, b in zip(by_date, by_km, strict=True)
-    ]
-    frame["warranty_end_cause"] = [
-        None if end is None else ("km" if end == km else "date")
-        for end, km in zip(frame["warranty_end"], by_km, strict=True)
-    ]
-    frame["days_to_warranty_end"] = [
-        (end - cutoff).days if end is not None else np.nan
-        for end, cutoff in zip(frame["warranty_end"], frame["cutoff"], strict=True)
-    ]
+    # (Whole columns at once: a comprehension per row took a few tenths of a second at group scale.)
+    by_km = pd.to_datetime(frame["warranty_km_date"])
+    by_date = pd.to_datetime(frame["warranty_end_by_date"])
+    end = by_date.where(by_km.isna() | (by_date <= by_km), by_km)
+    frame["warranty_end"] = _dates(end)
+    frame["warranty_end_cause"] = np.where(end.isna(), None, np.where(end == by_km, "km", "date")).tolist()
+    frame["days_to_warranty_end"] = (end - pd.to_datetime(frame["cutoff"])).dt.days.astype(float)
     frame["warranty_active"] = (
         (frame["days_to_warranty_end"] > 0).astype(float).where(frame["warranty_end"].notna())
     )
