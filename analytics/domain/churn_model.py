@@ -152,7 +152,9 @@ def features(
     by_date = pd.to_datetime(frame["warranty_end_by_date"])
     end = by_date.where(by_km.isna() | (by_date <= by_km), by_km)
     frame["warranty_end"] = _dates(end)
-    frame["warranty_end_cause"] = np.where(end.isna(), None, np.where(end == by_km, "km", "date")).tolist()
+    cause = np.where(end == by_km, "km", "date").astype(object)
+    cause[end.isna().to_numpy()] = None
+    frame["warranty_end_cause"] = cause.tolist()
     frame["days_to_warranty_end"] = (end - pd.to_datetime(frame["cutoff"])).dt.days.astype(float)
     frame["warranty_active"] = (
         (frame["days_to_warranty_end"] > 0).astype(float).where(frame["warranty_end"].notna())
