@@ -213,7 +213,7 @@ def breakdown(rows: Mapping[str, pd.DataFrame], name: str, by: str, lang: str = 
         return pd.DataFrame(columns=BREAKDOWN_COLUMNS)
     frame = rows[source]
     scale = 100.0 if name == "nps" else 1.0
-    codes, uniques = pd.factorize(frame[by].astype(object), use_na_sentinel=False)
+    codes, uniques = pd.factorize(frame[by], use_na_sentinel=False)
     after = (frame["period"] == "after").to_numpy()
     num = frame[num_col].to_numpy(dtype=float)
     # A count's denominator is the rows it is counted over: ``one`` holds how many a summed row stands for.
