@@ -39,7 +39,7 @@ from analytics.domain.themes.lexicon import (
     load_lexicon,
     name_pieces,
 )
-from analytics.domain.themes.segmentation import _WORD_CHAR, THEMES_DIR, drop_entities, tokenize
+from analytics.domain.themes.segmentation import _WORD_CHAR, THEMES_DIR, drop_entities_all, tokenize
 from analytics.store import db
 from analytics.store.queries import load as sql
 
@@ -152,7 +152,7 @@ def _tokens(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> tuple[list[l
     for i, toks in zip(missing, fresh, strict=True):
         tokens[i] = toks
     names = name_pieces(str(row[0]) for row in con.execute(sql("theme_entity_names")).fetchall())
-    mined = [drop_entities(t, names) for t in tokens] if names else tokens
+    mined = drop_entities_all(tokens, names) if names else tokens
     return tokens, mined
 
 
