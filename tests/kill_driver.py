@@ -9,9 +9,9 @@ waits to be killed. The stages come from the import's progress callback and from
 ``load.refresh_derived``; the import itself is the product's, unchanged.
 
 With several files (``python -m tests.kill_driver DB FILE FILE...``) it imports them as the import
-command does (``import_files``: one transaction a file, one checkpoint after the last) and prints
-``committed N`` after the N-th file's commit, ``batch done`` once the batch (and its checkpoint)
-is over, then ``closed``.
+command does (``import_files``: one transaction a file, the next file read meanwhile) and prints
+``committed N`` after the N-th file's commit, ``batch done`` once the batch is over, then
+``closed``.
 """
 
 from __future__ import annotations

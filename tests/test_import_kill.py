@@ -209,8 +209,8 @@ def _batch_result(path: Path) -> dict[str, list[tuple[object, ...]]]:
 
 @pytest.mark.parametrize("stage", ["committed 1", "committed 2"])
 def test_a_batch_killed_before_its_checkpoint_loses_no_committed_file(setup, tmp_path, stage):
-    # import_files checkpoints once, after its last file: until then the committed files live in
-    # the write-ahead log only. A kill there must lose none of them and half-write none.
+    # Until DuckDB checkpoints (at 16 MiB of write-ahead log, or at the close) the files a batch
+    # committed live in the log only. A kill there must lose none of them and half-write none.
     rows = 3_000
     exports = []
     for n in (1, 2):
@@ -251,7 +251,7 @@ def test_a_batch_killed_before_its_checkpoint_loses_no_committed_file(setup, tmp
                 break
         else:
             pytest.fail(f"the batch ended before {stage}: {process.stderr.read() if process.stderr else ''}")
-        # The checkpoint has not run: the committed files are in the log, not yet in the file.
+        # No checkpoint has run: the committed files are in the log, not yet in the file.
         assert Path(f"{database}.wal").stat().st_size > 0
         process.send_signal(signal.SIGKILL)
     finally:

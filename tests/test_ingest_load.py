@@ -468,23 +468,6 @@ def test_incremental_vehicle_refresh_equals_a_full_rebuild(con, tmp_path):
     assert len(incremental) == scalar(con, "SELECT count(DISTINCT vin) FROM service_orders")
 
 
-def test_import_files_checkpoints_once_after_the_batch_and_restores_the_threshold(tmp_path):
-    path = tmp_path / "batch.duckdb"
-    con = db.connect(path)
-    con.execute("SET checkpoint_threshold = '1MiB'")
-    threshold = "SELECT current_setting('checkpoint_threshold')"
-    wal = Path(f"{path}.wal")
-    during = []
-    for _source, result in import_files(con, [GBK, CALLBACKS]):
-        assert not isinstance(result, ImportRefused)
-        # Committed, not yet checkpointed: the rows are in the write-ahead log.
-        during.append((scalar(con, threshold), wal.exists() and wal.stat().st_size > 0))
-    assert during == [("256.0 MiB", True), ("256.0 MiB", True)]
-    assert scalar(con, threshold) == "1.0 MiB"
-    assert not wal.exists() or wal.stat().st_size == 0
-    con.close()
-
-
 def test_import_files_reads_ahead_but_writes_in_order_like_import_file_one_by_one(tmp_path):
     # The corrected export updates rows of the first, so the order of the writes shows.
     junk = tmp_path / "notes.csv"

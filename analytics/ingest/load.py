@@ -13,7 +13,6 @@ tables rebuilt) only when an import or rollback changes stored rows.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -589,15 +588,11 @@ def import_files(
 
     The next file is read and checked in a second thread while the current one is written:
     reading is pandas and pyarrow, writing is DuckDB, and each leaves the other a core. Reading
-    touches no table, so the order of the writes, and what each one sees, are unchanged. The
-    database file is checkpointed once, after the last file (``BATCH_CHECKPOINT_THRESHOLD``).
+    touches no table, so the order of the writes, and what each one sees, are unchanged.
     """
     if not sources:
         return
-    with (
-        _one_checkpoint(con),
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-read") as reader,
-    ):
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-read") as reader:
 
         def ahead(source: Source) -> Future[_Ready]:
             return reader.submit(_read_and_prepare, source, None, kind, mapping, None, guess)
@@ -613,32 +608,6 @@ def import_files(
                 yield source, exc
                 continue
             yield source, _commit(con, ready, who)
-
-
-# While a batch of files is imported, DuckDB folds its write-ahead log into the database file
-# (a checkpoint: the new rows compressed and written) once, after the last file, instead of each
-# time the log passes its 16 MiB threshold: a checkpoint also pays for rewriting what it touches
-# (the vehicles, the tables' metadata), so one per batch costs less than one every few files.
-# Every commit is in the log before it returns, so a crash before that checkpoint loses nothing
-# (the next open replays the log: tests/test_import_kill.py). The bound keeps what such a replay
-# and the not-yet-written rows in memory can cost for a very large batch.
-BATCH_CHECKPOINT_THRESHOLD = "256MiB"
-
-
-@contextlib.contextmanager
-def _one_checkpoint(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Raise the checkpoint threshold for the block, then restore it and checkpoint once."""
-    before = con.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0]
-    con.execute(f"SET checkpoint_threshold = '{BATCH_CHECKPOINT_THRESHOLD}'")
-    try:
-        yield
-    finally:
-        # A value DuckDB itself printed (such as '16.0 MiB'); not user input.
-        con.execute(f"SET checkpoint_threshold = '{before}'")
-        # Another cursor's open transaction makes DuckDB refuse: the log then waits for the next
-        # automatic checkpoint or the close, and the committed files are in it either way.
-        with contextlib.suppress(duckdb.Error):
-            con.execute("CHECKPOINT")
 
 
 @dataclass
