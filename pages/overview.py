@@ -21,7 +21,7 @@ if f.month is None:
 st.title(t("overview.title", month=f.month))
 deck_button(f.month, f.stores, f.lang)
 data = load("overview.kpis", month=f.month, stores=f.stores)
-why = load("overview.why", month=f.month, stores=f.stores)
+why = data.why
 PREVIOUS = month_label(shift_month(parse_month(f.month), -1))
 # The deck's headline, in the same words: targets met, missed, pending and not judged alike.
 st.info(overview.headline(data.kpis, f.lang))

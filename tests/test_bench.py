@@ -30,6 +30,8 @@ def test_bench_json_has_every_part_with_measured_numbers(tmp_path):
             str(database),
             "--skip",
             "browser",
+            "--skip",
+            "refresh",
             "--json",
         ],
         cwd=ROOT,
@@ -111,6 +113,41 @@ def test_bench_only_import_measures_both_rates_against_their_budgets(tmp_path):
         below = detail["rows_per_s"] < result["verdict"]["budgets"][f"{kind}_rows_per_s"]
         assert below == any(m.startswith(f"{kind.upper()} import") for m in result["verdict"]["misses"])
     assert result["import_detail"]["xlsx"]["tokenize_s"] >= 0
+
+
+def test_bench_refresh_times_the_command_after_importing_the_last_month_again(tmp_path):
+    database = tmp_path / "bench.duckdb"
+    proc = subprocess.run(
+        [sys.executable, "-m", "analytics", "bench", "--orders", "3000", "--db", str(database)]
+        + ["--only", "refresh", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ANALYTICS_MODEL_DIR": str(tmp_path / "models")},
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    refresh = result["refresh"]
+    # The last month's rows went out and came back in through the importer (it checks the counts).
+    assert refresh["orders"] > 0 and refresh["callbacks"] > 0 and refresh["import_s"] > 0
+    # After an import the SQL marts are refreshed for what it touched, not rebuilt.
+    assert {m["mode"] for m in refresh["sql_marts"].values()} == {"incremental"}
+    assert refresh["default_views_failed"] == {}
+    parts = refresh["sql_marts_s"] + refresh["prepare_s"] + refresh["default_views_s"]
+    assert abs(refresh["refresh_s"] - parts) < 0.2
+    over = refresh["refresh_s"] > result["verdict"]["budgets"]["refresh_s"]
+    assert over == any(m.startswith("refresh after") for m in result["verdict"]["misses"])
+    # The bench's database itself is left as it was: the month was taken out of a copy.
+    from analytics.store import db
+
+    con = db.connect(database, read_only=True)
+    try:
+        month = con.execute("SELECT strftime(max(visit_date), '%Y-%m') FROM service_orders").fetchone()
+    finally:
+        con.close()
+    assert month == (refresh["month"],)
 
 
 def test_bench_never_deletes_a_database_it_did_not_build(tmp_path):

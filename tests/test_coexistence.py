@@ -200,8 +200,51 @@ def test_handles_read_only_while_reading_and_give_the_file_back_when_done(small)
     time.sleep(0.6)
     assert not handles.is_open()
     assert _other_program_can_write(small)
-    # One open (plus the first, writable one that checks the schema) for both readers.
+    # One open for both readers (the schema is current, so no writable open checks it first).
     assert handles.opened == 1
+
+
+def test_a_first_read_needs_no_write_lock_when_the_schema_is_current(small, monkeypatch):
+    # Another program (a second dashboard) reads the file and keeps it open: this process's first
+    # read opens it read-only beside it at once, instead of waiting for a writable open to check
+    # the schema (which used to cost every fresh lender the other's keep-open time, or a lock).
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, duckdb; c = duckdb.connect(sys.argv[1], read_only=True); sys.stdin.read()",
+            str(small),
+        ],
+        stdin=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while _other_program_can_write(small) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        monkeypatch.setattr(db, "lock_wait_seconds", lambda: 0.0)
+        handles = db.Handles(small, keep_open=0)
+        clock = time.monotonic()
+        with handles.reading() as cur:
+            assert cur.execute("SELECT x FROM t").fetchall() == [(1,)]
+        assert time.monotonic() - clock < 1.0 and handles.opened == 1
+    finally:
+        holder.communicate(b"", timeout=10)
+
+
+def test_a_first_read_of_an_older_schema_brings_it_up_to_date(small, monkeypatch):
+    # A release with one more migration than the file has: its first read migrates, then reads.
+    monkeypatch.setitem(db.MIGRATIONS, db.SCHEMA_VERSION + 1, ["CREATE TABLE added_later (y INTEGER)"])
+    monkeypatch.setattr(db, "SCHEMA_VERSION", db.SCHEMA_VERSION + 1)
+    handles = db.Handles(small, keep_open=0)
+    with handles.reading() as cur:
+        assert db.schema_version(cur) == db.SCHEMA_VERSION
+        assert cur.execute("SELECT count(*) FROM added_later").fetchone() == (0,)
+        assert cur.execute(
+            "SELECT readonly FROM duckdb_databases() WHERE database_name = 'small'"
+        ).fetchall() == [(True,)]
+    fresh = db.Handles(small.with_name("new.duckdb"), keep_open=0)
+    with fresh.reading() as cur:  # a file that does not exist yet is created with the schema
+        assert db.schema_version(cur) == db.SCHEMA_VERSION
 
 
 def test_a_writer_waits_for_the_readers_and_readers_arriving_meanwhile_read_its_handle(small):

@@ -123,12 +123,14 @@ def test_a_typed_overview_survives_the_marts_format_without_a_pickle():
         red_flags=pd.DataFrame({"flag": pd.Series([], dtype=object)}),
         as_of=date(2026, 10, 31),
         missing={"nps": "kpi_missing.no_recommend"},
+        why={"satisfaction_rate": {"store": {"en": pd.DataFrame({"segment": ["A"], "share": [1.0]})}}},
     )
     data = marts._serialise(value)
     assert marts.safe_payload.is_safe(data)
     back = marts._deserialise(data)
     assert type(back) is overview.Overview and back.kpis == value.kpis and back.as_of == value.as_of
     assert back.series.equals(value.series) and back.missing == value.missing
+    assert back.why["satisfaction_rate"]["store"]["en"].equals(value.why["satisfaction_rate"]["store"]["en"])
     assert back.report["kpis"]["satisfaction_rate"]["target"] == [0.6, 1.0]
 
 

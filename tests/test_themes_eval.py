@@ -190,6 +190,14 @@ def test_store_names_plates_and_vins_are_entities():
     assert themes.drop_entities(
         ["王晓明", "热情", "粤b12345", "lsvfa49j232037048", "探岳", "2次"], names
     ) == ["热情"]
+    docs = [["王晓明", "热情", "粤b12345"], [], ["探岳", "热情", "耐心", "2次", "晓明"]]
+    from analytics.domain.themes.segmentation import drop_entities_all
+
+    assert (
+        drop_entities_all(docs, names)
+        == [themes.drop_entities(d, names) for d in docs]
+        == [["热情"], [], ["热情", "耐心"]]
+    )
 
 
 # --------------------------------------------------------------------------- labels

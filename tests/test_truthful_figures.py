@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+import pandas as pd
 import pytest
 
 from analytics import cli
@@ -245,6 +246,21 @@ def test_breakdown_contributions_add_up_to_each_kpis_change(kpi_con):
             assert table["contribution"].sum() == pytest.approx(a - b, abs=1e-9), (name, by)
             checked += 1
     assert checked >= 30
+
+
+def test_why_tables_hold_each_languages_breakdown(kpi_con):
+    # One breakdown per KPI and dimension, relabelled per language: the same as one per language.
+    rows = overview.month_rows(kpi_con, "2024-06")
+    tables = overview.why_tables(kpi_con, "2024-06")
+    seen = 0
+    for name, by_dim in tables.items():
+        for by, by_lang in by_dim.items():
+            for lang in ("zh", "en"):
+                pd.testing.assert_frame_equal(by_lang[lang], overview.breakdown(rows, name, by, lang))
+                seen += 1
+    assert seen >= 40
+    # The languages' labels do differ (service types are named in each language).
+    assert any(list(t["zh"]["label"]) != list(t["en"]["label"]) for d in tables.values() for t in d.values())
 
 
 def test_change_source_names_the_segment_that_carries_the_change(kpi_con):

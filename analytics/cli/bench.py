@@ -18,7 +18,7 @@ from analytics.devtools.bench import (
 )
 
 # The parts of the bench, in the order it runs them.
-PARTS = ("import", "pages", "views", "queries", "models", "browser")
+PARTS = ("import", "pages", "views", "queries", "models", "browser", "refresh")
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -55,8 +55,8 @@ def add_commands(sub: Any) -> None:
         description=(
             "Build (or reuse) a group-sized demo database and measure import throughput, every page "
             "cold and warm through app.py, each analytics function against its bare SQL, the models, "
-            "every page and chart image in headless Chromium, and peak memory; compare them with the "
-            "budgets."
+            "every page and chart image in headless Chromium, the refresh after importing one month's "
+            "files, and peak memory; compare them with the budgets."
         ),
     )
     p.add_argument("--orders", type=int, default=DEFAULT_ORDERS, help="work orders in the group database")

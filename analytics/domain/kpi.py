@@ -308,7 +308,8 @@ def due_vehicles(
     frame = derived.run(con, "due_maintenance_mart" if mart else "due_maintenance", params)
     frame = frame.drop(columns="month")
     for col in ("last_maintenance", "purchase_date", "due_date", "returned_on"):
-        frame[col] = [None if pd.isna(v) else pd.Timestamp(v).date() for v in frame[col]]
+        days = pd.to_datetime(frame[col])
+        frame[col] = days.dt.date.astype(object).where(days.notna(), None)
     return frame.reset_index(drop=True)
 
 

@@ -102,6 +102,7 @@ class Overview:
     red_flags: pd.DataFrame  # satisfaction.red_flags of the month as known on ``as_of``
     as_of: date  # the month's end, or the data's end when earlier
     missing: dict[str, str]  # KPI -> i18n key of why it has no value (a field the data lack)
+    why: dict[str, dict[str, dict[str, pd.DataFrame]]]  # why_tables: {KPI: {dimension: {lang: breakdown}}}
 
     @property
     def report(self) -> dict[str, Any]:
@@ -212,7 +213,7 @@ def breakdown(rows: Mapping[str, pd.DataFrame], name: str, by: str, lang: str = 
         return pd.DataFrame(columns=BREAKDOWN_COLUMNS)
     frame = rows[source]
     scale = 100.0 if name == "nps" else 1.0
-    codes, uniques = pd.factorize(frame[by].astype(object), use_na_sentinel=False)
+    codes, uniques = pd.factorize(frame[by], use_na_sentinel=False)
     after = (frame["period"] == "after").to_numpy()
     num = frame[num_col].to_numpy(dtype=float)
     # A count's denominator is the rows it is counted over: ``one`` holds how many a summed row stands for.
@@ -303,9 +304,16 @@ def change_source(rows: Mapping[str, pd.DataFrame], name: str, lang: str = "en")
     segment contributing most in the direction of the change, taking the dimension where that segment
     carries the largest share (dimensions with a single segment are skipped); ``{by, segment, label, contribution, share, value_before, value_after}``,
     or None when nothing moved."""
+    return _source_of({by: breakdown(rows, name, by, lang) for by in BREAKDOWN_BY})
+
+
+def _source_of(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any] | None:
+    """``change_source`` from one KPI's breakdowns in one language, by dimension."""
     best: dict[str, Any] | None = None
     for by in BREAKDOWN_BY:
-        table = breakdown(rows, name, by, lang)
+        table = tables.get(by)
+        if table is None:
+            continue
         # One segment (a single store) says nothing about where a change comes from.
         if len(table) < 2 or pd.isna(table["share"].iloc[0]) or table["share"].iloc[0] <= 0:
             continue
@@ -411,18 +419,25 @@ def why_tables(
     """Return the "why?" breakdown of every KPI of ``month`` against the month before, as
     ``{name: {by: {lang: breakdown frame}}}`` for the dimensions each KPI has."""
     rows = month_rows(con, month, stores)
-    return {
-        name: {
-            by: {lang: breakdown(rows, name, by, lang) for lang in i18n.LANGUAGES}
-            for by in BREAKDOWN_BY
-            if by in _SEGMENTS[_PARTS[name][0]]
-        }
-        for name in kpi.KPI_NAMES
-    }
+    out: dict[str, dict[str, dict[str, pd.DataFrame]]] = {}
+    for name in kpi.KPI_NAMES:
+        source = _PARTS[name][0]
+        out[name] = {}
+        for by in BREAKDOWN_BY:
+            if by not in _SEGMENTS[source]:
+                continue
+            # The figures and their order do not depend on the language: one breakdown, relabelled.
+            table = breakdown(rows, name, by, i18n.LANGUAGES[0])
+            out[name][by] = {
+                lang: table.assign(label=[_segment_label(by, v, source, lang) for v in table["segment"]])
+                for lang in i18n.LANGUAGES
+            }
+    return out
 
 
 def overview(con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str] | None = None) -> Overview:
-    """Return the focus month's figures for the stores: KPI tiles, sparklines, changes, red flags.
+    """Return the focus month's figures for the stores: KPI tiles, sparklines, changes, red flags and
+    the "why?" tables (``why_tables``, from which each change's source is taken).
 
     Every change carries ``source``: ``{lang: change_source}``, where it comes from. The red flag of
     unsatisfied customers not followed up covers the focus month as known on ``as_of`` (the same
@@ -431,10 +446,12 @@ def overview(con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str
     counts = kpi.counts_by_month(con, kpi.overview_months(month), stores)
     as_of = month_as_of(con, month)
     changes = satisfaction.what_changed(con, month, stores, counts=counts)
-    if changes:
-        rows = month_rows(con, month, stores)
-        for item in changes:
-            item["source"] = {lang: change_source(rows, item["kpi"], lang) for lang in i18n.LANGUAGES}
+    why = why_tables(con, month, stores)
+    for item in changes:
+        by_dim = why[item["kpi"]]
+        item["source"] = {
+            lang: _source_of({by: tables[lang] for by, tables in by_dim.items()}) for lang in i18n.LANGUAGES
+        }
     report = kpi.report(con, month, stores, counts=counts)
     return Overview(
         month=report["month"],
@@ -445,4 +462,5 @@ def overview(con: duckdb.DuckDBPyConnection, month: str | date, stores: list[str
         as_of=as_of,
         # issue 14: KPI -> i18n key of why it has no value (a field the data lack), see kpi.missing_fields.
         missing=kpi.missing_fields(con),
+        why=why,
     )

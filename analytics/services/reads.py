@@ -173,7 +173,6 @@ READS: dict[str, Read] = {
     # the deck's maintenance slide: the vehicles due in a month
     "kpi.due_vehicles": Read(kpi.due_vehicles, (MONTH, STORES)),
     "overview.kpis": Read(overview.overview, (MONTH, STORES)),
-    "overview.why": Read(overview.why_tables, (MONTH, STORES)),
     "overview.as_of": Read(overview.month_as_of, (MONTH,)),
     "overview.followups": Read(overview.open_followups, (MONTH, STORES)),
     # satisfaction

@@ -35,7 +35,6 @@ def page_calls(month: str, months: Sequence[str], stores: Sequence[str] | None) 
     driver_start, driver_end = sat.driver_window(month)
     return [
         reads.call("overview.kpis", month=month, stores=stores),
-        reads.call("overview.why", month=month, stores=stores),
         reads.call("overview.as_of", month=month),
         reads.call("overview.followups", month=month, stores=stores),
         reads.call("satisfaction.monthly", stores=stores, start=start, end=end),

@@ -744,12 +744,10 @@ class Handles:
                         # Polled: another program's flag wakes nobody here.
                         self._cond.wait(0.05)
                     if self._con is None:
-                        if not write and not self._migrated:
-                            # The first open brings the schema up to date (and creates a new file),
-                            # which only a writable one can do.
-                            connect(self.path, on_wait=on_wait).close()
                         # Under the lock: the others would wait for this open anyway.
-                        self._con = connect(self.path, read_only=not write, on_wait=on_wait)
+                        self._con = self._first_read(on_wait) if not write and not self._migrated else None
+                        if self._con is None:
+                            self._con = connect(self.path, read_only=not write, on_wait=on_wait)
                         self._writable = write
                         self._migrated = True
                         self.opened += 1
@@ -773,6 +771,20 @@ class Handles:
                 if self._users == 0:
                     self._idle()
                 self._cond.notify_all()
+
+    def _first_read(self, on_wait: Callable[[], None] | None = None) -> duckdb.DuckDBPyConnection | None:
+        """Open the file for this process's first read: read-only when its schema is current (other
+        programs may hold it read-only meanwhile, and nobody waits for a writer's lock); a new
+        file or an older schema is first created or brought up to date by a writable open."""
+        if Path(self.path).is_file():
+            con = connect(self.path, read_only=True, on_wait=on_wait)
+            # A file this check cannot read is left to the writable open, which says why.
+            with contextlib.suppress(duckdb.Error):
+                if schema_version(con) >= SCHEMA_VERSION:
+                    return con
+            con.close()
+        connect(self.path, on_wait=on_wait).close()
+        return None
 
     def _idle(self) -> None:
         if self._writable or self.keep_open <= 0:

@@ -39,7 +39,7 @@ from analytics.domain.themes.lexicon import (
     load_lexicon,
     name_pieces,
 )
-from analytics.domain.themes.segmentation import _WORD_CHAR, THEMES_DIR, drop_entities, tokenize
+from analytics.domain.themes.segmentation import _WORD_CHAR, THEMES_DIR, drop_entities_all, tokenize
 from analytics.store import db
 from analytics.store.queries import load as sql
 
@@ -152,7 +152,7 @@ def _tokens(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> tuple[list[l
     for i, toks in zip(missing, fresh, strict=True):
         tokens[i] = toks
     names = name_pieces(str(row[0]) for row in con.execute(sql("theme_entity_names")).fetchall())
-    mined = [drop_entities(t, names) for t in tokens] if names else tokens
+    mined = drop_entities_all(tokens, names) if names else tokens
     return tokens, mined
 
 
@@ -195,13 +195,12 @@ def fit_window(
     model = memo.remembered(con, fit_model, opened, side, months_back, k, seed)
     if assignments_current(con, opened, months_back, k, seed):
         # The window's counts in SQL; only the month's own comments come to Python.
-        found = con.execute(
-            sql("side_theme_counts"), {**_side_params(months, side, stores), "month": month}
-        ).fetchall()
+        # (The kept rows are already the side's: the satisfied threshold is in the table's key.)
+        window = {k: v for k, v in _side_params(months, side, stores).items() if k != "threshold"}
+        found = con.execute(sql("side_theme_counts"), window).fetchall()
         counts = {(str(m), str(t)): int(n) for m, t, n in found}
-        frame = con.execute(
-            sql("side_comments_assigned"), {**_side_params([month], side, stores), "month": month}
-        ).df()
+        own = {k: v for k, v in _side_params([month], side, stores).items() if k != "threshold"}
+        frame = con.execute(sql("side_comments_assigned"), {**own, "month": month}).df()
         tokens, mined = _tokens(con, frame)
         detail = _detail(model, mined, side)
         frame = frame.drop(columns=["tokens"]).assign(row=np.arange(len(frame)))
@@ -306,16 +305,26 @@ def store_assignments(
         theme_of = np.asarray(_detail(model, mined, side).themes, dtype=object)
         parts.append(
             pd.DataFrame(
-                {"side": side, "callback_id": frame["callback_id"].astype(str), "theme": theme_of[codes]}
+                {
+                    "side": side,
+                    "callback_id": frame["callback_id"].astype(str),
+                    "callback_date": frame["callback_date"],
+                    "store": frame["store"],
+                    "advisor": frame["advisor"],
+                    "theme": theme_of[codes],
+                }
             )
         )
     rows = pd.concat(parts, ignore_index=True)
     con.register("_theme_assignments_new", rows)
     try:
+        # Grain: one row per (side, callback with a comment on that side). With the callback's date,
+        # store and advisor, so a window's counts are read from this table alone.
         con.execute(
             "CREATE OR REPLACE TABLE theme_assignments AS SELECT CAST(side AS VARCHAR) AS side, "
-            "CAST(callback_id AS VARCHAR) AS callback_id, CAST(theme AS VARCHAR) AS theme "
-            "FROM _theme_assignments_new"
+            "CAST(callback_id AS VARCHAR) AS callback_id, CAST(callback_date AS DATE) AS callback_date, "
+            "CAST(store AS VARCHAR) AS store, CAST(advisor AS VARCHAR) AS advisor, "
+            "CAST(theme AS VARCHAR) AS theme FROM _theme_assignments_new ORDER BY side, callback_date"
         )
     finally:
         con.unregister("_theme_assignments_new")

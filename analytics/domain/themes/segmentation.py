@@ -195,6 +195,23 @@ def drop_entities(tokens: Sequence[str], names: frozenset[str] = frozenset()) ->
     return [t for t in tokens if not is_entity(t, names)]
 
 
+def drop_entities_all(docs: Sequence[Sequence[str]], names: frozenset[str] = frozenset()) -> list[list[str]]:
+    """Return each document's tokens without entities, as ``drop_entities`` does, deciding each
+    distinct token once (a month's comments repeat the same few thousand words)."""
+    keep: dict[str, bool] = {}
+    out: list[list[str]] = []
+    for tokens in docs:
+        kept = []
+        for t in tokens:
+            verdict = keep.get(t)
+            if verdict is None:
+                verdict = keep[t] = not is_entity(t, names)
+            if verdict:
+                kept.append(t)
+        out.append(kept)
+    return out
+
+
 @cache
 def glossary() -> dict[str, str]:
     """Return the Chinese-to-English glossary of domain words used to label discovered themes."""
