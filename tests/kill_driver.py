@@ -7,6 +7,11 @@ Run as ``python -m tests.kill_driver DB FILE``. The process prints one line per 
 database still open) and ``closed``. With ``KILL_PAUSE_AT=<stage>`` it stops at that stage and
 waits to be killed. The stages come from the import's progress callback and from wrapping
 ``load.refresh_derived``; the import itself is the product's, unchanged.
+
+With several files (``python -m tests.kill_driver DB FILE FILE...``) it imports them as the import
+command does (``import_files``: one transaction a file, the next file read meanwhile) and prints
+``committed N`` after the N-th file's commit, ``batch done`` once the batch is over, then
+``closed``.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import sys
 import time
 from typing import Any
 
-from analytics.ingest import import_file, load
+from analytics.ingest import import_file, import_files, load
 from analytics.store import db
 
 PAUSE_AT = os.environ.get("KILL_PAUSE_AT", "")
@@ -48,5 +53,21 @@ def main(database: str, source: str) -> None:
     stage("closed")
 
 
+def main_batch(database: str, sources: list[str]) -> None:
+    """Import ``sources`` into ``database`` as one batch, announcing each commit."""
+    con = db.connect(database)
+    stage("start")
+    for n, (_source, result) in enumerate(import_files(con, sources, kind="service"), start=1):
+        if isinstance(result, Exception):
+            raise result
+        stage(f"committed {n}")
+    stage("batch done")
+    con.close()
+    stage("closed")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if len(sys.argv) > 3:
+        main_batch(sys.argv[1], sys.argv[2:])
+    else:
+        main(sys.argv[1], sys.argv[2])
