@@ -217,3 +217,47 @@ def test_each_months_counts_are_kept_so_another_focus_month_queries_only_its_new
     kpi.counts_by_month(con, kpi.overview_months("2026-09"))
     assert len(asked[-1]) == 13
     con.close()
+
+
+def test_one_stores_view_after_a_rebuild_scores_with_the_groups_models(tmp_path, monkeypatch):
+    """The rebuild computes the all-stores views only; a store's churn and maintenance pages then
+    score with the models it fitted for the group, and train nothing on their first open."""
+    from analytics.devtools import demo
+
+    path = tmp_path / "two_stores.duckdb"
+    demo.build_demo(path, demo.DemoConfig(stores=2, scale=0.05), files_dir=tmp_path / "files")
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
+    con = db.connect(path)
+    stores = facts.stores(con)
+    assert len(stores) == 2
+    calls = views.default_calls(con)
+    # No call names a store: every store choice reads the all-stores calls' models.
+    assert all(dict(call.kwargs).get("stores") is None for call in calls)
+    assert all(not (isinstance(arg, tuple) and set(arg) & set(stores)) for call in calls for arg in call.args)
+    outcome = views.rebuild(con)
+    assert not outcome["failed"], outcome["failed"]
+    con.close()
+
+    from analytics.domain import churn_model
+
+    monkeypatch.setattr(
+        churn_model, "fit", lambda *a, **k: pytest.fail("a store's churn page trained a model")
+    )
+    monkeypatch.setattr(
+        maintenance, "fit", lambda *a, **k: pytest.fail("a store's maintenance page trained a model")
+    )
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.switch_page("pages/churn.py")
+    at.run()
+    at.sidebar.multiselect(key="_w_stores").set_value([stores[1]]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    for page in ("pages/churn.py", "pages/maintenance.py"):
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, (page, [e.message for e in at.exception])
+        assert at.sidebar.multiselect(key="_w_stores").value == [stores[1]], page
+        # The page shows that store's list, not an empty one.
+        assert any(len(frame.value) > 0 for frame in at.dataframe), page

@@ -35,7 +35,7 @@ def add_commands(sub: Any) -> None:
         "marts",
         help="compute the pages' default results for the current data (imports do this themselves)",
         description="Compute and keep the expensive page results (KPIs, churn, themes, maintenance) "
-        "for the latest month, all stores and each store, so the dashboard opens at once.",
+        "for the latest month and all stores, so the dashboard opens at once.",
     )
     p.add_argument("--json", action="store_true", help="print the timings as JSON")
     add_db_option(p)

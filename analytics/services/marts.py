@@ -6,7 +6,7 @@ month, the maintenance scores. The first call after an import computes such a re
 stores it in ``marts``, keyed by the function, its arguments and the data version; every later
 call, from any process (a restarted server, a second server, the deck), reads it back. An
 import or rollback changes the data version, so stale results are never read; ``rebuild``
-computes the default views (the latest month, all stores and each store) right after an import
+computes the default views (the latest month, all stores) right after an import
 so the first visitor does not wait, and drops results of older versions.
 
 Payloads are written in a format that cannot run code when read (``safe_payload``: frames,
