@@ -525,3 +525,39 @@ def test_reasons_a_column_at_a_time_are_the_reasons_row_by_row():
     thin = frame.drop(columns=["open_complaints", "warranty_end"])
     rows = [churn.vehicle_reasons(row, D) for row in thin.astype(object).to_dict("records")]
     assert repr(churn.frame_reasons(thin, D)) == repr(rows)
+
+
+def test_the_fit_and_its_backtest_read_the_features_once_and_learn_what_separate_reads_give(
+    demo_db, monkeypatch
+):
+    """One read of the features for the fit's cutoffs and the backtest's; the sampled training
+    rows (a small cap here, so the sample is taken) and the backtest equal those of a backtest
+    that reads its own cutoffs."""
+    import duckdb
+    import msgspec
+
+    from analytics.domain import churn_model
+    from analytics.services import marts
+
+    small = msgspec.structs.replace(churn_model.churn_settings(), max_training_rows=4000)
+    monkeypatch.setattr(churn_model, "churn_settings", lambda: small)
+    reads: list[list[date]] = []
+    original = churn_model.features
+
+    def counted(con, cutoffs, stores=None):
+        reads.append(sorted(set(cutoffs)))
+        return original(con, cutoffs, stores)
+
+    monkeypatch.setattr(churn_model, "features", counted)
+    con = duckdb.connect(str(demo_db), read_only=True)
+    with marts.bypassed():
+        model = churn_model.fit(con, date(2026, 10, 31))
+        assert len(reads) == 1
+        assert model.n_train == 4000
+        shared = model.backtest
+        assert shared is not None
+        alone = churn_model.backtest(con, shared.cutoff, churn_model.data_span(con, date(2026, 10, 31))[0])
+    assert len(reads) == 2  # the backtest alone read its own cutoffs
+    assert set(reads[1]) <= set(reads[0])
+    assert alone.model == shared.model and alone.rule == shared.rule and alone.n == shared.n
+    pd.testing.assert_frame_equal(alone.importance, shared.importance)
