@@ -89,7 +89,7 @@ def refresh_times(group_db: Path, work: Path) -> dict[str, Any]:
         refreshed = sql_marts.refresh(con)
         sql_s = time.perf_counter() - clock
         clock = time.perf_counter()
-        views.prepare(con)
+        prepare_each = views.prepare(con)
         prepare_s = time.perf_counter() - clock
         clock = time.perf_counter()
         kept = marts.rebuild(con, views.default_calls(con), None, prepare=None)
@@ -109,8 +109,11 @@ def refresh_times(group_db: Path, work: Path) -> dict[str, Any]:
         "sql_marts_s": round(sql_s, 2),
         "sql_marts": refreshed,
         "prepare_s": round(prepare_s, 2),
+        "prepare": prepare_each,
         "default_views_s": round(defaults_s, 1),
         "default_views_failed": kept.get("failed", {}),
+        # The slowest default views, each with its seconds.
+        "default_views_slowest": dict(sorted(kept.get("each", {}).items(), key=lambda kv: -kv[1])[:8]),
         # Everything the import command does after the commit, until it returns.
         "refresh_s": round(sql_s + prepare_s + defaults_s, 1),
     }

@@ -10,6 +10,7 @@ after a rebuild and fails if a page computes anything these calls did not cover.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,7 +58,7 @@ def page_calls(month: str, months: Sequence[str], stores: Sequence[str] | None) 
     ]
 
 
-def prepare(con: duckdb.DuckDBPyConnection) -> None:
+def prepare(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """Make what the pages read outside the marts: the tokens of the comments an import brought,
     every comment's theme under the data version's models (``themes.store_assignments``) and the
     satisfied comments read clause by clause (``themes.store_clauses``).
@@ -65,17 +66,25 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     An import commits its callbacks without segmenting their comments (jieba is most of the
     time a callback file would take); the themes segment a comment that has no stored tokens
     when they read it, so they are right before this runs, and faster after. (The maintenance
-    page reads one kept snapshot per month, which ``page_calls`` covers.)
+    page reads one kept snapshot per month, which ``page_calls`` covers.) Return each step's seconds.
     """
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
     with db.write_transaction(con) as cur:
         themes.tokenize_pending(cur)
+    seconds["tokens"] = round(time.perf_counter() - clock, 2)
     # Every comment's theme under the data version's models, so another month or store choice
     # reads its themes instead of assigning every comment of its window again.
+    clock = time.perf_counter()
     with db.write_transaction(con) as cur:
         themes.store_assignments(cur)
+    seconds["assignments"] = round(time.perf_counter() - clock, 2)
     # The satisfied customers' comments read clause by clause (hidden complaints, praise quotes).
+    clock = time.perf_counter()
     with db.write_transaction(con) as cur:
         themes.store_clauses(cur)
+    seconds["clauses"] = round(time.perf_counter() - clock, 2)
+    return seconds
 
 
 def global_calls() -> list[Call]:
