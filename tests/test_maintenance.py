@@ -646,3 +646,49 @@ def test_a_stores_scores_are_the_groups_rows_of_that_store(store_db, fitted):
         assert 0 < len(mine) < len(group)
         pd.testing.assert_frame_equal(mine, expected)
     con.close()
+
+
+def test_a_training_sample_is_the_same_vehicles_at_every_date_with_their_full_rows(store_db):
+    """Below a share of one, a date's snapshot is the complete snapshot's rows of the sampled
+    vehicles (the fleet's pace still the whole base's), the same vehicles at every date."""
+    con = db.connect(store_db, read_only=True)
+    try:
+        picked: list[set[str]] = []
+        for day in (AS_OF - dt.timedelta(days=120), AS_OF):
+            full = features.vehicle_state(con, day)
+            part = features.vehicle_state(con, day, share=0.4, seed=5)
+            keep = features.sampled_vins(full["vin"], 0.4, 5)
+            assert 0.2 * len(full) < len(part) < 0.6 * len(full)
+            pd.testing.assert_frame_equal(part, full[keep].reset_index(drop=True))
+            picked.append(set(part["vin"]))
+        older, newer = picked
+        # A vehicle in both bases is in both samples or in neither.
+        both = set(features.vehicle_state(con, AS_OF - dt.timedelta(days=120))["vin"]) & set(
+            features.vehicle_state(con, AS_OF)["vin"]
+        )
+        assert {v for v in both if v in older} == {v for v in both if v in newer}
+        # Another seed draws other vehicles; a share of one keeps everyone.
+        assert set(features.vehicle_state(con, AS_OF, share=0.4, seed=6)["vin"]) != newer
+        assert len(features.vehicle_state(con, AS_OF, share=1.0)) == len(features.vehicle_state(con, AS_OF))
+    finally:
+        con.close()
+
+
+def test_a_group_trains_on_a_sample_of_vehicles_but_backtests_on_every_one(store_db, monkeypatch):
+    """With a training cap far below the base, the snapshots replayed for training are about
+    ``TRAINING_MARGIN`` times the cap, and the backtest still scores every vehicle of its date."""
+    cap = 200
+    monkeypatch.setattr(settings().maintenance, "max_training_rows", cap)
+    assert maint_model.training_share(1000, 10) == pytest.approx(1.5 * 200 / 10_000)
+    assert maint_model.training_share(10, 10) == 1.0
+    con = db.connect(store_db, read_only=True)
+    try:
+        with marts.bypassed():
+            model = maintenance.fit(con, AS_OF, seed=0)
+        complete = features.vehicle_state(con, model.backtest.cutoff)
+    finally:
+        con.close()
+    assert model.backtest.vehicles == len(complete)
+    # Three training dates besides the newest of the four, each a share of about 1.5 x 200 / (3 x base).
+    assert model.rows < 0.8 * 4 * len(complete)
+    assert model.rows >= cap

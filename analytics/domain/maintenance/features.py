@@ -93,15 +93,31 @@ def _resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> dt.
     return last
 
 
+def sampled_vins(vins: pd.Series, share: float, seed: int) -> np.ndarray:
+    """Return which of ``vins`` are in a seeded sample of about ``share`` of all vehicles.
+
+    A vehicle is in or out by a hash of its VIN and the seed alone, so the sample is the same
+    vehicles at every date (and in every process); everything is kept at a share of one."""
+    if share >= 1.0:
+        return np.ones(len(vins), dtype=bool)
+    hashed = pd.util.hash_pandas_object(vins.astype(str), index=False, hash_key=f"{seed:016d}"[-16:])
+    return (hashed.to_numpy() % 1_000_000) < round(share * 1_000_000)
+
+
 def vehicle_state(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, stores: Sequence[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    stores: Sequence[str] | None = None,
+    share: float = 1.0,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Return one row per active-base vehicle at ``as_of`` (of ``stores``' vehicles, all when None):
     km per day, estimated km now, km and days since the last maintenance, the schedule's due date,
     items due and the rule score, from records dated on or before ``as_of`` only.
 
     A store's rows are the group's rows of that store: the fleet's km per day (for cars without
-    a trend of their own) is the whole base's, and nothing else reads across vehicles."""
+    a trend of their own) is the whole base's, and nothing else reads across vehicles. Below a
+    ``share`` of one, only the vehicles of ``sampled_vins`` are replayed (training snapshots)."""
     cfg = _config()
     # The trend and the visits of the active base's vehicles only: the others are not scored.
     base = {"as_of": as_of, "base_days": _base_days()}
@@ -112,6 +128,8 @@ def vehicle_state(
     fleet = _fleet_km_per_day(state, cfg)
     if stores:
         state = state[state["store"].isin(list(stores))].reset_index(drop=True)
+    if share < 1.0:
+        state = state[sampled_vins(state["vin"], share, seed)].reset_index(drop=True)
     return _with_schedule(state, visits, as_of, cfg, fleet)
 
 
@@ -336,10 +354,13 @@ def next_visits(con: duckdb.DuckDBPyConnection, as_of: dt.date, until: dt.date) 
     )
 
 
-def _snapshot(con: duckdb.DuckDBPyConnection, cutoff: dt.date, until: dt.date) -> pd.DataFrame:
+def _snapshot(
+    con: duckdb.DuckDBPyConnection, cutoff: dt.date, until: dt.date, share: float = 1.0, seed: int = 0
+) -> pd.DataFrame:
     """Return the vehicle state at ``cutoff`` with its outcomes up to ``until``: days to the next
-    maintenance visit and to the next visit of any kind."""
-    state = vehicle_state(con, cutoff)
+    maintenance visit and to the next visit of any kind (a sample of the vehicles below a
+    ``share`` of one, see ``vehicle_state``)."""
+    state = vehicle_state(con, cutoff, share=share, seed=seed)
     outcome = next_visits(con, cutoff, until)
     frame = state.merge(outcome, on="vin", how="left")
     frame["cutoff"] = pd.Timestamp(cutoff)
