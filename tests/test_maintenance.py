@@ -692,3 +692,37 @@ def test_a_group_trains_on_a_sample_of_vehicles_but_backtests_on_every_one(store
     # Three training dates besides the newest of the four, each a share of about 1.5 x 200 / (3 x base).
     assert model.rows < 0.8 * 4 * len(complete)
     assert model.rows >= cap
+
+
+def test_a_stores_snapshot_is_the_kept_group_snapshot_filtered_or_scored_alike(store_db, monkeypatch):
+    """With the group's snapshot of a date kept, a store's snapshot is its rows (no queries); it is
+    the same as scoring that store afresh; without one kept, the store is scored."""
+    from analytics.core import memo
+    from analytics.domain.maintenance import persistence
+
+    con = db.connect(store_db, read_only=True)
+    try:
+        with marts.bypassed():
+            group = persistence.snapshot(con, AS_OF)
+            stores = sorted(group.scores["store"].dropna().unique())
+            fresh = persistence.snapshot(con, AS_OF, [stores[0]])
+        peeked: list[tuple] = []
+
+        def peek(con, fn, args):
+            peeked.append(args)
+            return (True, group) if args == (AS_OF, None) else (False, None)
+
+        monkeypatch.setattr(memo, "_peek", [peek])
+        monkeypatch.setattr(
+            persistence, "score", lambda *a, **k: pytest.fail("a kept group was scored again")
+        )
+        sliced = persistence.snapshot(con, AS_OF, [stores[0]])
+    finally:
+        con.close()
+    assert peeked == [(AS_OF, None)]
+    assert 0 < len(sliced.scores) < len(group.scores)
+    pd.testing.assert_frame_equal(sliced.scores, fresh.scores)
+    assert sliced.model is group.model
+    # (Trained twice on a read-only handle here: the same model but for its training time.)
+    for field in ("as_of", "data_version", "rows", "cutoffs"):
+        assert getattr(sliced.model, field) == getattr(fresh.model, field), field

@@ -9,6 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -238,6 +239,17 @@ def test_one_stores_view_after_a_rebuild_scores_with_the_groups_models(tmp_path,
     assert sorted(call.fn for call in named) == ["analytics.domain.maintenance.persistence.snapshot"] * 2
     outcome = views.rebuild(con)
     assert not outcome["failed"], outcome["failed"]
+    # Each store's kept maintenance scores (the group's snapshot filtered) are what scoring that
+    # store afresh gives.
+    for call in named:
+        kept = marts.cached(con, call)
+        with marts.bypassed():
+            fresh = call.run(con)
+        assert len(kept.scores) > 0
+        pd.testing.assert_frame_equal(kept.scores, fresh.scores)
+        assert kept.note == fresh.note and kept.as_of == fresh.as_of
+        for field in ("as_of", "data_version", "trained_at", "rows", "cutoffs"):
+            assert getattr(kept.model, field) == getattr(fresh.model, field), field
     con.close()
 
     from analytics.domain import churn_model

@@ -21,12 +21,26 @@ Lookup = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any], Args], Any]
 Compute = Callable[[list[Args]], list[Any]]
 LookupMany = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any], list[Args], Compute], list[Any]]
 
+Peek = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any], Args], tuple[bool, Any]]
+
 _lookup: list[tuple[Lookup, LookupMany]] = []
+_peek: list[Peek] = []
 
 
-def install(lookup: Lookup, lookup_many: LookupMany) -> None:
-    """Make ``lookup``/``lookup_many`` answer every later ``remembered``/``remembered_many`` call."""
+def install(lookup: Lookup, lookup_many: LookupMany, peek: Peek | None = None) -> None:
+    """Make ``lookup``/``lookup_many`` answer every later ``remembered``/``remembered_many`` call,
+    and ``peek`` every ``kept`` call."""
     _lookup[:] = [(lookup, lookup_many)]
+    _peek[:] = [peek] if peek is not None else []
+
+
+def kept(con: duckdb.DuckDBPyConnection, fn: Callable[..., T], *args: Any) -> tuple[bool, T | None]:
+    """Return ``(True, fn(con, *args))`` when that result is already kept for the data version
+    ``con`` reads, else ``(False, None)``: never computes it."""
+    if not _peek:
+        return False, None
+    found, value = _peek[0](con, fn, args)
+    return (True, value) if found else (False, None)
 
 
 def remembered(con: duckdb.DuckDBPyConnection, fn: Callable[..., T], *args: Any) -> T:

@@ -7,14 +7,14 @@ import hashlib
 import io
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
 
-from analytics.core import private_files
+from analytics.core import memo, private_files
 from analytics.core.config import DATA_DIR
 from analytics.core.errors import UserError
 from analytics.domain import facts
@@ -135,6 +135,11 @@ class MaintenanceSnapshot:
     model: MaintenanceModel | None  # the card: training and backtest, no estimators
     note: str | None  # why there is no model, when there is none
 
+    def of_stores(self, stores: Sequence[str]) -> MaintenanceSnapshot:
+        """Return the snapshot of ``stores``' vehicles: the group's rows of those stores, in order."""
+        chosen = self.scores[self.scores["store"].isin(list(stores))].reset_index(drop=True)
+        return replace(self, scores=chosen)
+
 
 def page_as_of(con: duckdb.DuckDBPyConnection, month_end: dt.date) -> dt.date:
     """Return the date the page scores at for a month: its last day, or the last data day when earlier."""
@@ -149,7 +154,13 @@ def snapshot(
     version's model (trained on every store at the end of the month the pages open on,
     ``facts.model_as_of``, and saved; its card's ``as_of`` says when), with the model card; no
     model and the reason when the history is too short. A store's rows are the group's rows of
-    that store: one model for the group, only the chosen vehicles scored."""
+    that store: one model for the group, only the chosen vehicles scored, or the kept group
+    snapshot of that date filtered when there is one (the same rows, without the vehicle state's
+    queries over every store's base)."""
+    if stores:
+        found, group = memo.kept(con, snapshot, as_of, None)
+        if found and isinstance(group, MaintenanceSnapshot):
+            return group.of_stores(stores)
     try:
         model = fitted_model(con, facts.model_as_of(con, as_of))
     except UserError as exc:
