@@ -237,8 +237,21 @@ def test_one_stores_view_after_a_rebuild_scores_with_the_groups_models(tmp_path,
     # Only the maintenance scores are kept per store; every other call is the all-stores one.
     named = [call for call in calls if any(isinstance(a, tuple) and set(a) & set(stores) for a in call.args)]
     assert sorted(call.fn for call in named) == ["analytics.domain.maintenance.persistence.snapshot"] * 2
+    from analytics.domain.maintenance import persistence
+
+    scored: list[object] = []
+    original_score = persistence.score
+
+    def counted(*args, **kwargs):
+        scored.append(kwargs.get("stores"))
+        return original_score(*args, **kwargs)
+
+    monkeypatch.setattr(persistence, "score", counted)
     outcome = views.rebuild(con)
     assert not outcome["failed"], outcome["failed"]
+    # The group was scored once; each store's scores are its rows, handed on by the rebuild.
+    assert scored == [None]
+    monkeypatch.setattr(persistence, "score", original_score)
     # Each store's kept maintenance scores (the group's snapshot filtered) are what scoring that
     # store afresh gives.
     for call in named:

@@ -35,8 +35,9 @@ def install(lookup: Lookup, lookup_many: LookupMany, peek: Peek | None = None) -
 
 
 def kept(con: duckdb.DuckDBPyConnection, fn: Callable[..., T], *args: Any) -> tuple[bool, T | None]:
-    """Return ``(True, fn(con, *args))`` when that result is already kept for the data version
-    ``con`` reads, else ``(False, None)``: never computes it."""
+    """Return ``(True, fn(con, *args))`` when the installed store can hand that result over
+    without computing it (the marts: during a rebuild, the result it computed last), else
+    ``(False, None)``: never computes it."""
     if not _peek:
         return False, None
     found, value = _peek[0](con, fn, args)

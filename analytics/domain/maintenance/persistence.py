@@ -156,7 +156,7 @@ def snapshot(
     model and the reason when the history is too short. A store's rows are the group's rows of
     that store: one model for the group, only the chosen vehicles scored, or the kept group
     snapshot of that date filtered when there is one (the same rows, without the vehicle state's
-    queries over every store's base)."""
+    queries over every store's base; ``memo.kept`` hands it on during a rebuild only)."""
     if stores:
         found, group = memo.kept(con, snapshot, as_of, None)
         if found and isinstance(group, MaintenanceSnapshot):
