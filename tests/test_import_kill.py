@@ -127,6 +127,26 @@ def _rerun_matches_a_clean_import(path: Path, setup: Setup, outcome: str) -> Non
     assert _result(path) == setup.clean
 
 
+def _paused_at(stage: str, database: Path, files: list[Path]) -> subprocess.Popen[str]:
+    """Start the kill driver importing ``files`` into ``database`` and return it once it has
+    printed ``stage`` (where it waits to be killed); fail if it ends before."""
+    process = subprocess.Popen(
+        _command("tests.kill_driver", str(database), *map(str, files)),
+        cwd=ROOT,
+        env={**ENV, "KILL_PAUSE_AT": stage},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.strip() == stage:
+            return process
+    process.kill()
+    process.wait(timeout=30)
+    pytest.fail(f"the import ended before {stage}: {process.stderr.read() if process.stderr else ''}")
+
+
 def _killed_copy(setup: Setup, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "killed.duckdb"
@@ -147,21 +167,8 @@ def _killed_copy(setup: Setup, folder: Path) -> Path:
 )
 def test_a_kill_at_a_named_stage_leaves_all_or_nothing(setup, tmp_path, stage, outcome):
     database = _killed_copy(setup, tmp_path)
-    process = subprocess.Popen(
-        _command("tests.kill_driver", str(database), str(setup.export)),
-        cwd=ROOT,
-        env={**ENV, "KILL_PAUSE_AT": stage},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = _paused_at(stage, database, [setup.export])
     try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.strip() == stage:
-                break
-        else:
-            pytest.fail(f"the import ended before {stage}: {process.stderr.read() if process.stderr else ''}")
         process.send_signal(signal.SIGKILL)
     finally:
         process.kill()
@@ -236,21 +243,8 @@ def test_a_batch_killed_before_its_checkpoint_loses_no_committed_file(setup, tmp
     expected = _batch_result(clean)
 
     database = _killed_copy(setup, tmp_path / "killed")
-    process = subprocess.Popen(
-        _command("tests.kill_driver", str(database), *map(str, exports)),
-        cwd=ROOT,
-        env={**ENV, "KILL_PAUSE_AT": stage},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = _paused_at(stage, database, exports)
     try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.strip() == stage:
-                break
-        else:
-            pytest.fail(f"the batch ended before {stage}: {process.stderr.read() if process.stderr else ''}")
         # No checkpoint has run: the committed files are in the log, not yet in the file.
         assert Path(f"{database}.wal").stat().st_size > 0
         process.send_signal(signal.SIGKILL)
