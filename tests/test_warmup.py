@@ -31,3 +31,28 @@ def test_the_model_libraries_are_imported_in_the_background_after_the_first_page
     assert out.returncode == 0, out.stderr[-2000:]
     before, after, wanted = map(int, out.stdout.split()[-3:])
     assert before == 0 and after == wanted, out.stderr[-2000:]
+
+
+def test_a_warmup_import_that_misses_is_tried_again_and_never_raises(monkeypatch):
+    """An import that fails once (another thread changing ``sys.path`` under it) is retried; one
+    that keeps failing is reported, not raised, so the thread ends quietly."""
+    import importlib
+
+    from ui import resources
+
+    calls: list[str] = []
+
+    def flaky(name: str):
+        calls.append(name)
+        if name == resources.WARM_MODULES[0] and calls.count(name) == 1:
+            raise ModuleNotFoundError("No module named 'sklearn'")
+        if name == resources.WARM_MODULES[1]:
+            raise ModuleNotFoundError("gone for good")
+        return None
+
+    monkeypatch.setattr(importlib, "import_module", flaky)
+    monkeypatch.setattr(resources.time, "sleep", lambda s: None)
+    assert resources._import_all() == [resources.WARM_MODULES[1]]
+    assert calls.count(resources.WARM_MODULES[0]) == 2
+    assert calls.count(resources.WARM_MODULES[1]) == 3
+    assert all(calls.count(name) == 1 for name in resources.WARM_MODULES[2:])

@@ -8,7 +8,9 @@ fits afresh.
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
+import time
 from typing import Any, TypeVar
 
 import duckdb
@@ -16,6 +18,8 @@ import streamlit as st
 
 from analytics.services import marts, reads
 from ui.data import snapshot, source
+
+_log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -60,9 +64,27 @@ WARM_MODULES: tuple[str, ...] = (
 )
 
 
-def _import_all() -> None:
+def _import_all(attempts: int = 3) -> list[str]:
+    """Import ``WARM_MODULES``; return those that would not import (best effort, never raises).
+
+    A page's script run inserts its folder at the head of ``sys.path`` and removes it again, and
+    an import walking that list in another thread at that moment can skip the next entry, the
+    packages folder among them ("No module named 'sklearn'", seen once in CI). So a failed import
+    is tried again; one that still fails is left to the page that needs it, which imports it itself.
+    """
+    missed: list[str] = []
     for name in WARM_MODULES:
-        importlib.import_module(name)
+        for attempt in range(attempts):
+            try:
+                importlib.import_module(name)
+                break
+            except ImportError:
+                if attempt == attempts - 1:
+                    missed.append(name)
+                    _log.warning("library warm-up: %s did not import; the page that needs it will", name)
+                else:
+                    time.sleep(0.5)
+    return missed
 
 
 @st.cache_resource(show_spinner=False)
