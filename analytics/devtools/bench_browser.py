@@ -27,6 +27,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
@@ -108,10 +109,15 @@ def serve(db_file: Path, timeout: float = 120.0, env: Mapping[str, str] | None =
     environment or ``env``, added to it, names a secrets file); yield its URL."""
     port = free_port()
     env = {"ANALYTICS_SECRETS": os.devnull, **os.environ, "ANALYTICS_DB": str(db_file), **(env or {})}
+    # The server's log goes to a file, not a pipe nobody reads while it runs: a full pipe (64 KB)
+    # blocks the server mid-page. No file watcher: a served bench or test never reloads on an edit,
+    # and the watcher's inotify overflow messages filled that pipe when other jobs wrote files.
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -123,7 +129,8 @@ def serve(db_file: Path, timeout: float = 120.0, env: Mapping[str, str] | None =
                         break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                    log.seek(0)
+                    err = log.read().decode(errors="replace")
                     raise UserError(f"The dashboard server did not start: {err.strip()[-300:]}") from None
                 time.sleep(0.2)
         yield url
@@ -134,6 +141,7 @@ def serve(db_file: Path, timeout: float = 120.0, env: Mapping[str, str] | None =
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
 
 
 def wait_drawn(page: Any, started: float, timeout: float = PAGE_TIMEOUT_S) -> dict[str, Any]:
