@@ -20,9 +20,14 @@ ACCOUNTS = {
 
 
 @pytest.fixture(autouse=True)
-def local_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test starts in local single-user mode, whatever secrets.toml this machine holds."""
+def local_mode(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every test starts in local single-user mode, whatever secrets.toml this machine holds, and
+    a test that names no database or model folder gets fresh ones of its own, never the
+    checkout's data/dashboard.duckdb and data/models."""
     monkeypatch.setenv("ANALYTICS_SECRETS", os.devnull)
+    scratch = tmp_path_factory.mktemp("default")
+    monkeypatch.setenv("ANALYTICS_DB", str(scratch / "dashboard.duckdb"))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(scratch / "models"))
 
 
 @pytest.fixture(scope="session")
