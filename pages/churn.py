@@ -13,7 +13,7 @@ from ui.data import load
 from ui.formatting import plain
 from ui.i18n import lang, t
 from ui.resources import fitted
-from ui.state import filters, keep_widgets
+from ui.state import filters, keep_widgets, relabel
 from ui.widgets import call_controls, download_buttons, list_top
 
 FIRST_COLUMNS = ("customer_name", "phone", "reasons", "status")
@@ -83,11 +83,15 @@ headers = {c: t(f"churn.col.{c}") for c in churn.EXPORT_COLUMNS}
 
 with tab_list:
     options = churn.list_options(shot.vehicles)
+    relabel("churn_status", "churn_reason", "churn_tier")
     row1 = st.columns(3)
     statuses = row1[0].multiselect(
         t("churn.filter_status"),
         options["statuses"],
-        default=[s for s in ("lost", "at_risk") if s in options["statuses"]],
+        # The default only on first draw: relabel may have set the value (a default beside it warns).
+        default=None
+        if "churn_status" in st.session_state
+        else [s for s in ("lost", "at_risk") if s in options["statuses"]],
         format_func=status_labels.__getitem__,
         key="churn_status",
     )

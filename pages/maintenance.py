@@ -14,7 +14,7 @@ from ui.data import writing
 from ui.i18n import lang, t
 from ui.maintenance_figures import backtest_figure, calibration_figure, importance_figure, weeks_figure
 from ui.resources import fitted, forget_fitted
-from ui.state import filters, keep_widgets
+from ui.state import filters, keep_widgets, relabel
 from ui.widgets import call_controls, download_buttons, progress_bar
 
 FIRST_COLUMNS = ("customer_name", "phone", "items_due", "p30")
@@ -69,6 +69,7 @@ keep_widgets(*(() if tab_list.open else LIST_WIDGETS), *(() if tab_card.open els
 if tab_list.open:
     with tab_list:
         names = maintenance.item_names(lang())
+        relabel("maint_items")
         left, middle, right = st.columns([3, 2, 3])
         horizon = left.segmented_control(
             t("maintenance.horizon"),

@@ -75,3 +75,31 @@ def test_overview_has_its_own_url_and_the_root_moves_on_to_it(browser, demo_db, 
         assert "/overview" in root.url and "month=2025-06" in root.url
         page.close()
         root.close()
+
+
+def test_chosen_filter_options_follow_a_language_switch(browser, demo_db, tmp_path):
+    """A multiselect tells its chosen options apart by their labels: after a switch to English the
+    churn list's status chips kept reading 已流失 / 流失预警 until the page handed the widget its
+    value again (``ui.state.relabel``)."""
+    from playwright.sync_api import expect
+
+    db_copy = tmp_path / "relabel.duckdb"
+    shutil.copy(demo_db, db_copy)
+    with serve(db_copy) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(f"{url}/churn")
+        chips = page.locator(".react-aria-ComboBox [data-testid='stMultiSelectTagsContainer'] span[title]")
+        expect(chips.filter(has_text="已流失")).to_have_count(1, timeout=90_000)
+        expect(chips.filter(has_text="流失预警")).to_have_count(1, timeout=30_000)
+        page.get_by_test_id("stSidebar").get_by_role("radio", name="English").click()
+        expect(page.get_by_role("heading", name="Churn: lost and at-risk customers")).to_be_visible(
+            timeout=60_000
+        )
+        expect(chips.filter(has_text="Lost")).to_have_count(1, timeout=30_000)
+        expect(chips.filter(has_text="At risk")).to_have_count(1, timeout=30_000)
+        expect(chips.filter(has_text="已流失")).to_have_count(0)
+        # The choice itself is kept, and no warning about a default beside a set value shows.
+        expect(page.get_by_text("Session State API")).to_have_count(0)
+        page.get_by_test_id("stSidebar").get_by_role("radio", name="简体中文").click()
+        expect(chips.filter(has_text="已流失")).to_have_count(1, timeout=30_000)
+        page.close()

@@ -107,6 +107,22 @@ def keep_widgets(*keys: str) -> None:
             st.session_state[key] = st.session_state[key]
 
 
+def relabel(*keys: str) -> None:
+    """Hand multiselects whose option labels are translated their own value again after a
+    language switch, so the chosen options show in the new language.
+
+    A multiselect tells its chosen options apart by their labels: after a switch the browser
+    kept showing the chips in the old language ("已流失" in the English interface) until
+    something else set the widget's value. Call before drawing the widgets.
+    """
+    for key in keys:
+        marker = f"_lang_of_{key}"
+        if st.session_state.get(marker) != lang():
+            if key in st.session_state:
+                st.session_state[key] = st.session_state[key]
+            st.session_state[marker] = lang()
+
+
 LINK_RESTORED = "_link_restored"
 _MONTH = re.compile(r"\d{4}-\d{2}")
 
