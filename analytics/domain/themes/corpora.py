@@ -12,9 +12,10 @@ them the aspect lexicon reads (:data:`LEXICON_LED_COVERAGE`):
   clauses speak of (the lexicon reads clause by clause); a text none of whose clauses it reads gets
   the aspect a classifier trained on the read texts gives it, else a k-means cluster (:func:`seeded`);
 - **content words** otherwise: content words only (stopwords, generic words, brand/series/place
-  names, plates, VINs and numbers removed, see :func:`analytics.domain.content_words`) plus one
-  pseudo-word for the aspect the lexicon reads, TF-IDF, LSA (truncated SVD), unit-length rows,
-  k-means.
+  names, plates, VINs and numbers removed, see :func:`analytics.domain.content_words`), fused
+  words split into the corpus words they are made of (:func:`split_fused`), nouns counted twice
+  (:func:`weight_nouns`), plus one pseudo-word for the aspect the lexicon reads, TF-IDF, LSA
+  (truncated SVD), unit-length rows, k-means.
 Themes are labelled by c-TF-IDF top words. Texts without content words are left unassigned by
 the content-word route (counted apart, one cluster for the scores).
 The naive baseline: every jieba token, plain TF-IDF, the same LSA and k-means; it is also scored
