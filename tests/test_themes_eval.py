@@ -152,6 +152,31 @@ BRANDS = [
     "奥迪A4L",
     "东风标致408",
 ]
+
+
+def test_fused_words_split_into_the_corpus_words_they_are_made_of():
+    docs = [["价格便宜"], ["价格", "偏高"], ["价格", "合理"], ["便宜", "好用"], ["便宜"], ["性价比"]]
+    # 价格便宜 is 价格 + 便宜 (each a word of its own in two texts); 性价比 holds no such word.
+    assert themes_eval.split_fused(docs) == [
+        ["价格", "便宜"],
+        ["价格", "偏高"],
+        ["价格", "合理"],
+        ["便宜", "好用"],
+        ["便宜"],
+        ["性价比"],
+    ]
+    # A piece found alone in one text only is not a word of the corpus: the fused word stays.
+    assert themes_eval.split_fused([["屏幕清晰"], ["屏幕"]]) == [["屏幕清晰"], ["屏幕"]]
+
+
+def test_nouns_count_twice_verbs_and_adjectives_once():
+    from analytics.domain.themes.segmentation import is_noun
+
+    words = ["屏幕", "价格", "喜欢", "购买", "便宜", "清晰"]
+    assert [is_noun(w) for w in words] == [True, True, False, False, False, False]
+    assert themes_eval.weight_nouns(words) == ["屏幕", "屏幕", "价格", "价格", "喜欢", "购买", "便宜", "清晰"]
+
+
 PROBLEMS = {
     "gearbox": "变速箱顿挫",
     "noise": "发动机异响",

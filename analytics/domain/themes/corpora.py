@@ -12,9 +12,10 @@ them the aspect lexicon reads (:data:`LEXICON_LED_COVERAGE`):
   clauses speak of (the lexicon reads clause by clause); a text none of whose clauses it reads gets
   the aspect a classifier trained on the read texts gives it, else a k-means cluster (:func:`seeded`);
 - **content words** otherwise: content words only (stopwords, generic words, brand/series/place
-  names, plates, VINs and numbers removed, see :func:`analytics.domain.content_words`) plus one
-  pseudo-word for the aspect the lexicon reads, TF-IDF, LSA (truncated SVD), unit-length rows,
-  k-means.
+  names, plates, VINs and numbers removed, see :func:`analytics.domain.content_words`), fused
+  words split into the corpus words they are made of (:func:`split_fused`), nouns counted twice
+  (:func:`weight_nouns`), plus one pseudo-word for the aspect the lexicon reads, TF-IDF, LSA
+  (truncated SVD), unit-length rows, k-means.
 Themes are labelled by c-TF-IDF top words. Texts without content words are left unassigned by
 the content-word route (counted apart, one cluster for the scores).
 The naive baseline: every jieba token, plain TF-IDF, the same LSA and k-means; it is also scored
@@ -53,7 +54,7 @@ from analytics.domain.themes import polarity
 from analytics.domain.themes.discovery import ctfidf_words
 from analytics.domain.themes.evaluation import purity
 from analytics.domain.themes.lexicon import Lexicon, content_words, lexicon_aspect, load_lexicon
-from analytics.domain.themes.segmentation import tokenize
+from analytics.domain.themes.segmentation import is_noun, tokenize
 
 LABEL_RULES = ("plain", "dominant-group", "top-terms")
 PARTS = ("dev", "reported", "all")
@@ -71,6 +72,11 @@ SEED_PREFIX = "@"
 # any value between 0.65 and 1.00 routes the dev halves alike, 0.8 is "four texts in five".
 LEXICON_LED_COVERAGE = 0.8
 ROUTES = ("lexicon-led", "content words")
+# A fused word (价格便宜) is split into the corpus words it starts or ends with when each is a word
+# of its own in at least this many texts (see split_fused).
+FUSED_MIN_TEXTS = 2
+# Nouns count this many times among a text's content words in the content-word route.
+NOUN_WEIGHT = 2
 
 
 def split_part(row: int, seed: int = SPLIT_SEED) -> str:
@@ -250,12 +256,45 @@ def _cluster_words(docs: list[list[str]], clusters: Sequence[str]) -> dict[str, 
     return {c: top[index[c]] for c in names}
 
 
+def split_fused(docs: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Return the texts' words with each fused word replaced by the corpus words it starts or ends with.
+
+    jieba keeps set phrases whole (价格便宜, 色彩艳丽, 高性价比, 大屏幕), which hides the word they
+    are about. A word of three or more characters whose first or last two or three characters are
+    a word of their own in at least :data:`FUSED_MIN_TEXTS` texts of the same corpus stands for
+    those words instead (价格便宜 -> 价格 便宜 when both occur alone); other words stay as they are.
+    """
+    df = Counter(w for d in docs for w in set(d))
+    parts: dict[str, list[str]] = {}
+    out = []
+    for d in docs:
+        words = []
+        for w in d:
+            found = parts.get(w)
+            if found is None:
+                pieces = dict.fromkeys((w[:2], w[:3], w[-2:], w[-3:])) if len(w) >= 3 else {}
+                found = [p for p in pieces if p != w and df.get(p, 0) >= FUSED_MIN_TEXTS] or [w]
+                parts[w] = found
+            words.extend(found)
+        out.append(words)
+    return out
+
+
+def weight_nouns(words: Sequence[str], weight: int = NOUN_WEIGHT) -> list[str]:
+    """Return the words with each noun (jieba's tags, see :func:`is_noun`) repeated ``weight`` times."""
+    return [x for w in words for x in ([w] * weight if is_noun(w) else [w])]
+
+
 def content_clusters(tokens: Sequence[Sequence[str]], k: int, seed: int = 0) -> Clustering:
-    """Return content-word themes: content words plus the lexicon aspect's pseudo-word, TF-IDF, LSA, k-means."""
+    """Return content-word themes: content words plus the lexicon aspect's pseudo-word, TF-IDF, LSA, k-means.
+
+    Fused words are split (:func:`split_fused`) and nouns count twice (:func:`weight_nouns`):
+    what a review is about (屏幕, 价格, 衣服) is named by nouns, what it thinks of it by the rest.
+    """
     lex = load_lexicon()
     docs = []
-    for t in tokens:
-        words = content_words(t, lex)
+    for t, words in zip(tokens, split_fused([content_words(t, lex) for t in tokens]), strict=True):
+        words = weight_nouns(words)
         aspect = lexicon_aspect(t, None, lex)
         # The lexicon seeds discovery: the aspect it reads is one more word of the text.
         docs.append(words + [SEED_PREFIX + aspect] if words and aspect else words)

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -74,25 +74,30 @@ def _word_lines(path: Path) -> list[str]:
 
 def _jieba() -> jieba.Tokenizer:
     """Return the process's private jieba tokenizer with the domain dictionary (built once)."""
-    global _tokenizer
     with _tokenizer_lock:
-        if _tokenizer is None:
-            import jieba
+        return _jieba_unlocked()
 
-            # jieba announces its dictionary loading on stderr at INFO level.
-            jieba.setLogLevel(logging.WARNING)
-            tk = jieba.Tokenizer()
-            tk.initialize()
-            for line in _word_lines(DOMAIN_DICT):
-                parts = line.split()
-                freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
-                tk.add_word(parts[0], freq=freq)
-            # Brand, series and place names are one token each, so they can be removed whole.
-            for name in _entity_list():
-                if name not in tk.FREQ:
-                    tk.add_word(name)
-            _tokenizer = tk
-        return _tokenizer
+
+def _jieba_unlocked() -> jieba.Tokenizer:
+    """Return the private tokenizer, building it on first use (the caller holds _tokenizer_lock)."""
+    global _tokenizer
+    if _tokenizer is None:
+        import jieba
+
+        # jieba announces its dictionary loading on stderr at INFO level.
+        jieba.setLogLevel(logging.WARNING)
+        tk = jieba.Tokenizer()
+        tk.initialize()
+        for line in _word_lines(DOMAIN_DICT):
+            parts = line.split()
+            freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+            tk.add_word(parts[0], freq=freq)
+        # Brand, series and place names are one token each, so they can be removed whole.
+        for name in _entity_list():
+            if name not in tk.FREQ:
+                tk.add_word(name)
+        _tokenizer = tk
+    return _tokenizer
 
 
 def tokenizer_version() -> str:
@@ -114,6 +119,41 @@ def tokenize(texts: Iterable[str | None]) -> list[list[str]]:
         norm = unicodedata.normalize("NFKC", text)
         out.append([t.lower() for t in tk.lcut(norm) if _WORD_CHAR.search(t)])
     return out
+
+
+# jieba part-of-speech tags read as nouns: common and other proper nouns, verbal and
+# adjectival nouns, noun morphemes, organisations, Latin-letter words; "x" is a word jieba's
+# dictionary holds without a tag (the domain dictionary's words, which are nouns: 首保, 钣金).
+NOUN_TAGS = frozenset({"n", "nz", "vn", "an", "ng", "nt", "nrt", "eng", "x"})
+
+
+_pos_tokenizer: Any = None
+
+
+def pos_tag(word: str) -> str:
+    """Return jieba's part-of-speech tag of one segmented word (its dictionary tag, else the HMM's)."""
+    return _pos_tag(word)
+
+
+@cache
+def _pos_tag(word: str) -> str:
+    global _pos_tokenizer
+    with _tokenizer_lock:
+        if _pos_tokenizer is None:
+            import jieba.posseg
+
+            _pos_tokenizer = jieba.posseg.POSTokenizer(_jieba_unlocked())
+    pt = _pos_tokenizer
+    known = pt.word_tag_tab.get(word)
+    if known:
+        return str(known)
+    pairs = list(pt.cut(word))
+    return str(pairs[0].flag) if len(pairs) == 1 else "x"
+
+
+def is_noun(word: str) -> bool:
+    """Return whether jieba tags the word as a noun (see :data:`NOUN_TAGS`)."""
+    return pos_tag(word) in NOUN_TAGS
 
 
 def _tokens_of_distinct(comments: list[str]) -> list[str]:
