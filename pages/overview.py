@@ -79,7 +79,11 @@ with st.container(key="overview_tiles"):
                 column.caption(f":gray[{t(missing) if missing else status_note}]")
                 continue
             notes = [t("overview.n", n=f"{figure.n:,}")]
-            yoy = kpi_delta(name, figure.value, figure.prev_year)
+            # A figure that is not final yet (its month or its follow-up window still open) is
+            # compared with nothing: against a final month its gap is the missing data, not a
+            # change (a due-maintenance return rate read 32% against 53%, a red -21 pp).
+            final = figure.status != "provisional"
+            yoy = kpi_delta(name, figure.value, figure.prev_year) if final else None
             if yoy:
                 notes.append(t("overview.yoy", delta=yoy))
             words = overview.target_words(name, figure, f.lang)
@@ -90,7 +94,7 @@ with st.container(key="overview_tiles"):
             column.metric(
                 t(f"metric.{name}"),
                 kpi_value(name, figure.value),
-                delta=kpi_delta(name, figure.value, figure.prev_month),
+                delta=kpi_delta(name, figure.value, figure.prev_month) if final else None,
                 delta_color="inverse" if name in LOWER_IS_BETTER else "normal",
                 help=t(f"metric_def.{name}", **metric_params()),
                 border=True,

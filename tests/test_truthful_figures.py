@@ -437,3 +437,33 @@ def test_overview_greys_a_figure_without_history_and_says_from_when(demo_env, la
     assert visits.value != "—" and visits.delta
     # Every tile with a figure has its "why?" button; the two greyed ones have no change to explain.
     assert len(at.get("popover")) == 10
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_overview_compares_no_figure_that_is_not_final_yet(demo_env, lang):
+    """The demo's last month is over, but its due-maintenance return rate, 3DC coverage and
+    complaint timeliness still wait for their follow-up windows: against a final month their gap
+    is missing data, so their tiles carry no change (a red -21 pp before) and no year-on-year."""
+    from tests.signing_in import start
+
+    at = start(lang=lang, page="pages/overview.py")
+    assert not at.exception, [e.message for e in at.exception]
+    con = db.connect(demo_env)
+    try:
+        month = at.sidebar.selectbox(key="_w_month").value
+        report = kpi.report(con, month)["kpis"]
+    finally:
+        con.close()
+    pending = [name for name, k in report.items() if k["status"] == "provisional"]
+    final = [name for name, k in report.items() if k["status"] == "ok" and k["prev_month"] is not None]
+    assert pending and final, (pending, final)
+    tiles = {m.label: m for m in at.metric}
+    for name in pending:
+        assert tiles[kpi.KPI_LABELS[lang][name]].delta == "", name
+    # The final ones keep their change against the month before.
+    assert all(tiles[kpi.KPI_LABELS[lang][name]].delta for name in final)
+    # A year-on-year note for every final tile that has last year's figure, none for the others.
+    shown = [name for name in report if kpi.KPI_LABELS[lang][name] in tiles]
+    with_year = [n for n in shown if report[n]["status"] == "ok" and report[n]["prev_year"] is not None]
+    yoy = "vs last year" if lang == "en" else "同比"
+    assert sum(yoy in c.value for c in at.caption) == len(with_year)
