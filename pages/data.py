@@ -52,7 +52,7 @@ def import_tab() -> None:
 
     uploads = st.file_uploader(
         t("data.upload"),
-        type=["csv", "txt", "xlsx"],
+        type=["csv", "txt", "xlsx", "xls", "xml", "htm", "html"],
         accept_multiple_files=True,
         help=t("data.upload_help"),
         key="uploads",
@@ -70,7 +70,7 @@ def import_tab() -> None:
                 + t(
                     "data.file_header",
                     file=plain(upload.name),
-                    encoding=raw.encoding or "xlsx",
+                    encoding=raw.encoding or raw.format,
                     row=raw.header_row,
                     n=len(raw.rows),
                 )

@@ -18,6 +18,15 @@ from dataclasses import dataclass, field
 
 import openpyxl
 
+from tests.excel_formats import (
+    ole2_renamed,
+    ole2_with_dimensions,
+    ole2_with_password,
+    ole2_with_string_count,
+    spreadsheetml_bytes,
+    xls_bytes,
+)
+
 SERVICE_HEADER = [
     "门店", "工单号", "车架号", "车牌号", "客户姓名", "联系电话", "车型", "购车日期",
     "进厂日期", "进厂里程", "维修类型", "结算金额", "服务顾问", "是否预约",
@@ -138,10 +147,52 @@ def _html_table() -> bytes:
 
 
 def _excel_2003_xml() -> bytes:
+    return spreadsheetml_bytes({"工单": [SERVICE_HEADER, service_row(1), service_row(2, 客户姓名="=1+2")]})
+
+
+def _xls(*rows: list[object]) -> bytes:
+    return xls_bytes({"工单": [SERVICE_HEADER, *rows]})
+
+
+def _xls_with_far_cell() -> bytes:
+    """A table and one value in IV65536, the last cell of a BIFF8 sheet: calamine would hold a
+    grid of 16,777,216 cells (a gigabyte) for a 6 KB file."""
+    blank: list[object] = []
+    return _xls(service_row(1), *([blank] * 65_533), [""] * 255 + ["stray"])
+
+
+# The passwd file an external entity names: never read, so never in a message or the database.
+_XXE = '<!DOCTYPE Workbook [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+_LAUGHS = (
+    '<!DOCTYPE Workbook [<!ENTITY lol "lol">'
+    + "".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">' for i in range(1, 10)).replace(
+        "&lol0;", "&lol;"
+    )
+    + "]>"
+)
+
+
+def _spreadsheetml_with(doctype: str, reference: str) -> bytes:
+    data = spreadsheetml_bytes(
+        {"工单": [SERVICE_HEADER, service_row(1, 客户姓名=reference)]}, doctype=doctype
+    )
+    return data.replace(reference.replace("&", "&amp;").encode(), reference.encode())
+
+
+def _html_with_xxe() -> bytes:
+    cells = "".join(f"<td>{h}</td>" for h in SERVICE_HEADER)
+    row = "".join(f"<td>{c}</td>" for c in service_row(1, 客户姓名="&xxe;"))
     return (
-        '<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">'
-        "<Worksheet><Table><Row><Cell><Data>工单号</Data></Cell></Row></Table></Worksheet></Workbook>"
-    ).encode()
+        '<!DOCTYPE html [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+        f"<html><body><table><tr>{cells}</tr><tr>{row}</tr></table></body></html>"
+    ).encode("gbk")
+
+
+def _deep_html() -> bytes:
+    cells = "".join(f"<td>{h}</td>" for h in SERVICE_HEADER)
+    row = "".join(f"<td>{c}</td>" for c in service_row(1))
+    table = f"<table><tr>{cells}</tr><tr>{row}</tr></table>"
+    return ("<html><body>" + "<div>" * 100_000 + table + "</div>" * 100_000 + "</body></html>").encode("gbk")
 
 
 def _mixed_encodings() -> bytes:
@@ -304,8 +355,80 @@ CASES: tuple[Case, ...] = (
         ".xlsx",
         refused="values in 16,384 columns (row 1,048,576",
     ),
-    Case("html_table_as_xls", _html_table, ".xls", refused="is a web page (HTML)"),
-    Case("excel_2003_xml", _excel_2003_xml, ".xml", refused="Excel 2003 XML spreadsheet"),
+    # Old Excel and the markup DMSs save as "Excel" (tests/excel_formats.py writes them).
+    Case(
+        "html_table_as_xls", _html_table, ".xls", inserted=2, stored=(("HX00002", "customer_name", "张伟"),)
+    ),
+    Case(
+        "excel_2003_xml",
+        _excel_2003_xml,
+        ".xml",
+        inserted=2,
+        stored=(("HX00001", "plate", "沪A00001"), ("HX00002", "customer_name", "=1+2")),
+    ),
+    Case(
+        "xls_97_2003",
+        lambda: _xls(service_row(1), service_row(2, 客户姓名=FORMULA)),
+        ".xls",
+        inserted=2,
+        stored=(("HX00002", "customer_name", FORMULA), ("HX00001", "amount", 1280.0)),
+    ),
+    Case(
+        "xls_value_in_last_cell", _xls_with_far_cell, ".xls", refused="as far out as row 65,536 and column IV"
+    ),
+    Case(
+        "xls_dimensions_of_4_billion_rows",
+        lambda: ole2_with_dimensions(_xls(service_row(1)), 0xFFFF_FFF0),
+        ".xls",
+        refused="declares more rows or columns than an Excel 97-2003 sheet has",
+    ),
+    Case(
+        "xls_two_billion_shared_strings",
+        lambda: ole2_with_string_count(_xls(service_row(1)), 0x7FFF_FFFF),
+        ".xls",
+        refused="its shared-string count is impossible",
+    ),
+    Case(
+        "xls_with_password",
+        lambda: ole2_with_password(_xls(service_row(1))),
+        ".xls",
+        refused="protected by a password",
+    ),
+    Case(
+        "xlsx_with_password",
+        lambda: ole2_renamed(_xls(service_row(1)), "Workbook", "EncryptedPackage"),
+        ".xlsx",
+        refused="protected by a password",
+    ),
+    Case(
+        "word_doc_named_xls",
+        lambda: ole2_renamed(_xls(service_row(1)), "Workbook", "WordDocument"),
+        ".xls",
+        refused="is a Word document (.doc), not a table",
+    ),
+    Case(
+        "ole2_cut_short",
+        lambda: _xls(service_row(1))[:700],
+        ".xls",
+        refused="Excel 97-2003 (.xls) file that is damaged",
+    ),
+    Case(
+        "ole2_noise",
+        lambda: _xls(service_row(1))[:512] + random.Random(5).randbytes(4096),
+        ".xls",
+        refused="Excel 97-2003 (.xls) file that is damaged",
+    ),
+    Case(
+        "xxe_in_spreadsheetml",
+        lambda: _spreadsheetml_with(_XXE, "&xxe;"),
+        ".xml",
+        refused="declares entities",
+    ),
+    Case(
+        "billion_laughs", lambda: _spreadsheetml_with(_LAUGHS, "&lol9;"), ".xml", refused="declares entities"
+    ),
+    Case("xxe_in_html", _html_with_xxe, ".xls", refused="declares entities"),
+    Case("html_nested_100000_deep", _deep_html, ".xls", refused="nested more than 256 tags deep"),
     Case("empty", lambda: b"", refused="is empty"),
     Case("blank_lines_and_bom", lambda: b"\xef\xbb\xbf\r\n  \r\n,,,\r\n", refused="is empty"),
     Case("header_only", lambda: table_text([SERVICE_HEADER]).encode("gbk"), refused="no data rows"),

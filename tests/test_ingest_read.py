@@ -158,6 +158,14 @@ def test_a_missing_path_is_refused_not_raised(tmp_path):
     st.one_of(
         st.binary(max_size=400),
         st.binary(max_size=200).map(lambda b: b"PK\x03\x04" + b),
+        # An OLE2 header followed by anything, and markup that opens like the exports DMSs name .xls.
+        st.binary(max_size=2000).map(lambda b: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b),
+        st.text(max_size=300).map(lambda t: ("<html><table><tr><td>" + t).encode("utf-8")),
+        st.text(max_size=300).map(
+            lambda t: (
+                '<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">' + t
+            ).encode()
+        ),
         st.text(max_size=300).map(lambda t: t.encode("utf-8")),
         st.lists(
             st.lists(st.sampled_from(["工单号", "进厂日期", "1,2", '"', "", "\n", "x"]), max_size=5),

@@ -1,6 +1,9 @@
 """Bytes or a path to a raw table of strings: format, encoding, delimiter and header row sniffed.
 
-The format is told by content (a ZIP signature means XLSX), never by the file name; CSV text
+The format is told by content, never by the file name: a ZIP signature means XLSX, an OLE2 one an
+Excel 97-2003 workbook (``ingest.biff`` looks inside first), text that opens with an HTML tag an
+HTML table saved as .xls, and XML in Excel's spreadsheet namespace the Excel 2003 XML Spreadsheet
+(both read by ``ingest.markup``); any other text is CSV. CSV text
 is tried as UTF-16/32 (by BOM, or by the pattern of zero bytes without one), strict UTF-8 (with
 or without BOM), UTF-8 and GB18030 line by line (two exports pasted together), GB18030 (a
 superset of GBK), then charset-normalizer's best guess. The header row is the row among the
@@ -18,6 +21,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import struct
 import warnings
 import zipfile
 from collections import Counter
@@ -36,6 +40,7 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from analytics.core.config import settings
 from analytics.core.errors import ImportRefused
+from analytics.ingest import biff, markup
 from analytics.ingest.mapping import KIND_LABELS, detect_kind, match_header, matched_fields, normalise_header
 
 SOURCE_ROW = "_source_row"
@@ -124,9 +129,9 @@ def import_limits() -> tuple[int, int]:
 _RAISE_LIMIT = "if the file is genuine, raise {key} in the [import] section of data/settings.toml"
 
 
-def _check_csv_size(data: bytes, name: str) -> None:
-    """Refuse a text file with more lines or bytes than the bounds allow, before decoding it."""
-    max_rows, max_mb = import_limits()
+def _check_bytes(data: bytes, name: str) -> None:
+    """Refuse a file of more bytes than the bounds allow, before decoding or parsing it."""
+    _, max_mb = import_limits()
     if len(data) > max_mb * 1_000_000:
         raise _refuse(
             name,
@@ -134,6 +139,11 @@ def _check_csv_size(data: bytes, name: str) -> None:
             "split the export into smaller files (by month or year), or "
             + _RAISE_LIMIT.format(key="max_expanded_mb"),
         )
+
+
+def _check_csv_size(data: bytes, name: str) -> None:
+    """Refuse a text file with more lines than the bounds allow (its bytes are checked before decoding)."""
+    max_rows, _ = import_limits()
     lines = data.count(b"\n")
     if lines > max_rows + HEADER_SEARCH_ROWS:
         raise _refuse(
@@ -241,7 +251,7 @@ def _sniff_format(data: bytes, name: str) -> str:
     if data.startswith(b"PK\x03\x04"):
         return "xlsx"
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _refuse(name, "is an old Excel 97-2003 (.xls) workbook", _SAVE_AS)
+        return "xls"
     for signature, what in _SIGNATURES:
         if data.startswith(signature):
             raise _refuse(
@@ -381,22 +391,29 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
     return str(best), best.encoding
 
 
-def _clean_text(text: str, name: str) -> str:
-    """Return the decoded text with stray NUL bytes dropped and line ends as "\\n"; refuse non-tables."""
+def _markup_format(text: str, name: str) -> str | None:
+    """Return "html" or "xml" (an Excel 2003 XML Spreadsheet) for decoded text that is markup a
+    DMS saves as "Excel", None for other text; refuse any other XML document."""
     head = text[:8192]
     skipped = _MARKUP_START.match(head)
     start = head[skipped.end() :] if skipped else head
-    if _XML.match(start):
+    if _XML.match(start) or start.startswith("<Workbook"):
         if _EXCEL_XML in head:
-            raise _refuse(
-                name, "is an Excel 2003 XML spreadsheet, not a table file that can be read", _SAVE_AS
-            )
+            return "xml"
+        if re.search(r"<html\b", head, re.IGNORECASE):
+            return "html"  # XHTML opens with an XML declaration
         raise _refuse(
             name, "is an XML document, not a table file", "export the records from the DMS as CSV or XLSX"
         )
     if _HTML.match(start):
         # Some DMS "Excel" exports are HTML tables named .xls.
-        raise _refuse(name, "is a web page (HTML), not an Excel or CSV file", _SAVE_AS)
+        return "html"
+    return None
+
+
+def _clean_text(text: str, name: str) -> str:
+    """Return the decoded text with stray NUL bytes dropped and line ends as "\\n"; refuse non-tables."""
+    head = text[:8192]
     if len(_CONTROL.findall(head)) > max(2, len(head) // 100):
         raise _refuse(
             name,
@@ -589,12 +606,59 @@ def _xlsx_grids(data: bytes, name: str, calamine: bool) -> list[tuple[str, pd.Da
     return _calamine_grids(data, name) if calamine else _openpyxl_grids(data, name)
 
 
-def _calamine_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
-    """Return every worksheet as (title, grid of strings), read by calamine."""
+def _xls_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
+    """Return every worksheet of an Excel 97-2003 workbook as (title, grid of strings), read by
+    calamine once ``biff`` has found the file to be a .xls whose sheets span bounded grids."""
+    try:
+        extents = biff.sheet_extents(biff.workbook_stream(data))
+    except biff.Refusal as refusal:
+        raise _refuse(name, refusal.problem, refusal.remedy) from None
+    except (struct.error, IndexError, ValueError, UnicodeError) as exc:
+        raise _refuse(name, "is an Excel 97-2003 (.xls) file that is damaged", _SAVE_AS) from exc
+    max_rows, _ = import_limits()
+    if sum(sheet.rows for sheet in extents) > max_rows + HEADER_SEARCH_ROWS:
+        raise _refuse(
+            name,
+            f"has more than {max_rows:,} rows in its sheets, more than an import reads",
+            "split the export into smaller files (by month or year), or "
+            + _RAISE_LIMIT.format(key="max_rows"),
+        )
+    for sheet in extents:
+        if sheet.columns > MAX_COLUMNS:
+            raise _too_wide(name, sheet.columns, f"sheet {sheet.name}", sheet=True)
+        if sheet.grid > biff.SPARSE_GRID_CELLS and sheet.grid > biff.SPARSE_FACTOR * sheet.values:
+            # calamine would hold every cell from A1 to the farthest one (a gigabyte for IV65536).
+            raise _refuse(
+                name,
+                f"has values as far out as row {sheet.rows:,} and column {_column_letter(sheet.columns - 1)} "
+                f"in sheet {sheet.name}, a grid of {sheet.grid:,} cells for {sheet.values:,} values",
+                "delete the stray cells outside the table, or open it in Excel and save it as .xlsx, "
+                "then import that file",
+            )
+    if sum(sheet.grid for sheet in extents) > MAX_GRID_CELLS:
+        raise _refuse(
+            name,
+            f"has sheets spanning {sum(sheet.grid for sheet in extents):,} cells, more than the "
+            f"{MAX_GRID_CELLS:,} an import reads",
+            "split the export into smaller files (by month or year)",
+        )
+    return _calamine_grids(data, name, what="is an Excel 97-2003 (.xls) file that cannot be opened")
+
+
+def _calamine_grids(
+    data: bytes, name: str, what: str = "is a ZIP file but not an Excel workbook that can be opened"
+) -> list[tuple[str, pd.DataFrame]]:
+    """Return every worksheet as (title, grid of strings), read by calamine; ``what`` says what the
+    file is when calamine cannot open it."""
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine raises several types for damaged or non-Excel ZIP files
-        raise _refuse(name, "is a ZIP file but not an Excel workbook that can be opened", _SAVE_AS) from exc
+    except Exception as exc:  # calamine raises several types for damaged or non-Excel files
+        raise _refuse(name, what, _SAVE_AS) from exc
+    except BaseException as exc:
+        # A Rust panic inside calamine (pyo3's PanicException derives from BaseException).
+        if not _is_panic(exc):
+            raise
+        raise _refuse(name, what, _SAVE_AS) from exc
     grids: list[tuple[str, pd.DataFrame]] = []
     try:
         for meta in book.sheets_metadata:
@@ -616,9 +680,18 @@ def _calamine_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
         raise
     except Exception as exc:  # a damaged sheet inside a readable workbook
         raise _refuse(name, "is an Excel workbook whose sheets cannot be read", _SAVE_AS) from exc
+    except BaseException as exc:
+        if not _is_panic(exc):
+            raise
+        raise _refuse(name, "is an Excel workbook whose sheets cannot be read", _SAVE_AS) from exc
     finally:
         book.close()
     return grids
+
+
+def _is_panic(exc: BaseException) -> bool:
+    """Return whether the exception is a Rust panic raised through pyo3 (not an interrupt or exit)."""
+    return type(exc).__name__ == "PanicException"
 
 
 def _text_grid(cells: list[list[Any]]) -> pd.DataFrame:
@@ -871,14 +944,14 @@ def _aligned(headers: list[str], main: list[str]) -> dict[str, str]:
 
 
 def _workbook_table(
-    data: bytes, name: str, calamine: bool = True
+    grids: list[tuple[str, pd.DataFrame]], name: str
 ) -> tuple[int, list[str], pd.DataFrame, list[SheetReport]]:
-    """Return (header row, headers, rows, sheet reports): every sheet holding the same table as the
-    first sheet with a recognised table, stacked; the other sheets are named with the reason."""
+    """Return (header row, headers, rows, sheet reports) from a workbook's sheets: every sheet holding
+    the same table as the first sheet with a recognised table, stacked; the other sheets are named
+    with the reason."""
     found: list[tuple[str, int, list[str], pd.DataFrame, int]] = []
     reports: dict[str, SheetReport] = {}
     first_error: ImportRefused | None = None
-    grids = _xlsx_grids(data, name, calamine)
     for title, grid in grids:
         if not grid.size or (grid.apply(lambda column: column.str.strip()) == "").all(axis=None):
             reports[title] = SheetReport(title, 0, imported=False, reason="the sheet is empty")
@@ -947,10 +1020,31 @@ def read_table(source: str | Path | bytes, file_name: str | None = None) -> RawT
     delimiter: str | None = None
     if fmt == "xlsx":
         calamine = _check_xlsx_size(data, name)
-        header_row, headers, rows, sheets = _workbook_table(data, name, calamine)
+        header_row, headers, rows, sheets = _workbook_table(_xlsx_grids(data, name, calamine), name)
+    elif fmt == "xls":
+        _check_bytes(data, name)
+        header_row, headers, rows, sheets = _workbook_table(_xls_grids(data, name), name)
     else:
-        _check_csv_size(data, name)
+        _check_bytes(data, name)
         text, encoding = _decode(data, name)
+        fmt = _markup_format(text, name) or "csv"
+    if fmt in ("html", "xml"):
+        limits = markup.Limits(rows=import_limits()[0] + HEADER_SEARCH_ROWS, columns=MAX_COLUMNS)
+        try:
+            if fmt == "html":
+                records = markup.html_table(text, limits, lambda cells: len(matched_fields(cells)))
+                sheet_grids = [("", _padded(records))]
+            else:
+                sheet_grids = [(title, _padded(r)) for title, r in markup.spreadsheet_sheets(text, limits)]
+        except markup.Refusal as refusal:
+            raise _refuse(name, refusal.problem, refusal.remedy) from None
+        if fmt == "html":
+            header_row, headers, rows, blank = _grid_table(sheet_grids[0][1], name)
+            sheets = [SheetReport("", len(rows), blank=blank, header_row=header_row)]
+        else:
+            header_row, headers, rows, sheets = _workbook_table(sheet_grids, name)
+    elif fmt == "csv":
+        _check_csv_size(data, name)
         text = _clean_text(text, name)
         delimiter, width = _sniff_delimiter(text)
         fast = _csv_fast(text, delimiter, width, name) if width <= MAX_COLUMNS else None
