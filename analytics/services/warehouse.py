@@ -400,8 +400,9 @@ def connect(root: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
             # No file to read: an empty table with the manifest's columns.
             columns = ", ".join(f"{quoted} {kind}" for quoted, kind in _checked_columns(root, name, entry))
             con.execute(f"CREATE TABLE {name} ({columns})")
-            for column in missing:
-                con.execute(f"ALTER TABLE {name} ADD COLUMN {column} VARCHAR")
+            if missing:
+                for statement in _OLDER_TABLES[name]:
+                    con.execute(statement)
     if "meta" not in tables:
         con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")
     con.execute(
@@ -440,6 +441,12 @@ _OLDER_VIEWS: dict[str, str] = {
     "callbacks": _VIEWS["callbacks"].replace(
         "SELECT * EXCLUDE (store, month)",
         "SELECT * EXCLUDE (store, month), CAST(NULL AS VARCHAR) AS customer_name, CAST(NULL AS VARCHAR) AS phone",
+    ),
+}
+_OLDER_TABLES: dict[str, tuple[str, ...]] = {
+    "callbacks": (
+        "ALTER TABLE callbacks ADD COLUMN customer_name VARCHAR",
+        "ALTER TABLE callbacks ADD COLUMN phone VARCHAR",
     ),
 }
 
