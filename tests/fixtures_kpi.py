@@ -73,6 +73,8 @@ def _callback(
         callback_id,
         order_id,
         vin,
+        None,  # customer_name: the fixture's callback files carry none, as most DMS exports
+        None,  # phone
         callback_type,
         at,
         "小刘",

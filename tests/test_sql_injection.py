@@ -312,6 +312,12 @@ REVIEWED = {
     ("analytics/store/db.py", "CREATE OR REPLACE TEMP TABLE derived_vehicles_folded AS "),
     ("analytics/store/db.py", "ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS first_reading "),
     ("analytics/store/db.py", "ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS last_reading "),
+    # Migration 10 copies the callbacks and their history into tables of the module constant
+    # _CALLBACK_DDL, naming the columns of the constant _CALLBACK_COLUMNS_V1.
+    ("analytics/store/db.py", "CREATE TABLE callbacks_v10 ("),
+    ("analytics/store/db.py", "INSERT INTO callbacks_v10 () SELECT  FROM callbacks"),
+    ("analytics/store/db.py", "CREATE TABLE callbacks_history_v10 ("),
+    ("analytics/store/db.py", "INSERT INTO callbacks_history_v10 (, replaced_by) SELECT , replaced_by FROM "),
     # The import's new work orders: a literal query, with a literal filter added when it rewrites rows.
     ("analytics/ingest/load.py", "CREATE OR REPLACE TEMP VIEW derived_new_visits AS "),
     # A fixed prefix before the plan query, whose file name comes from TABLES[kind] (two kinds).

@@ -17,7 +17,7 @@ import pytest
 
 from analytics.core.errors import UserError
 from analytics.devtools import demo
-from analytics.domain import kpi
+from analytics.domain import kpi, overview
 from analytics.ingest import load
 from analytics.services import spark_sql, views, warehouse
 from analytics.store import db, queries
@@ -288,6 +288,44 @@ def test_the_export_connection_refuses_writes_with_a_sentence(group_db, tmp_path
         load.rollback(con, 1)
     assert isinstance(con, duckdb.DuckDBPyConnection)
     assert os.path.exists(target / warehouse.MANIFEST)
+
+
+def test_an_export_written_before_callbacks_had_names_still_reads(group_db, tmp_path):
+    # Schema 10 gave callbacks the customer's name and phone; an export written before has neither
+    # until it is written again, and the follow-up list reads it (work orders' owners only).
+    target = tmp_path / "export"
+    _export(group_db, target)
+    con = db.connect(group_db, read_only=True)
+    try:
+        expected = overview.open_followups(con, LAST_MONTH)
+        serviced = {r[0] for r in con.execute("SELECT DISTINCT vin FROM service_orders").fetchall()}
+    finally:
+        con.close()
+    raw = duckdb.connect()
+    for file in (target / "callbacks").rglob("*.parquet"):
+        raw.execute(
+            "COPY (SELECT * EXCLUDE (customer_name, phone) FROM read_parquet($f)) TO $g (FORMAT parquet)",
+            {"f": str(file), "g": str(file) + ".old"},
+        )
+        os.replace(str(file) + ".old", file)
+    raw.close()
+    manifest = json.loads((target / warehouse.MANIFEST).read_text(encoding="utf-8"))
+    entry = manifest["tables"]["callbacks"]
+    entry["columns"] = [c for c in entry["columns"] if c[0] not in ("customer_name", "phone")]
+    (target / warehouse.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    con = warehouse.connect(target)
+    try:
+        listed = overview.open_followups(con, LAST_MONTH)
+    finally:
+        con.close()
+    assert listed["callback_id"].tolist() == expected["callback_id"].tolist()
+    by_callback = (~expected["vin"].isin(serviced)).to_numpy()
+    assert by_callback.any() and (~by_callback).any()
+    assert listed.loc[by_callback, "customer_name"].isna().all()
+    assert (
+        listed.loc[~by_callback, "customer_name"].tolist()
+        == expected.loc[~by_callback, "customer_name"].tolist()
+    )
 
 
 def _overview(monkeypatch: pytest.MonkeyPatch, lang: str = "en") -> list[tuple[str, str, str | None]]:

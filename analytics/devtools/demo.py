@@ -8,7 +8,8 @@ randomness comes from ``np.random.default_rng([seed, store])``, nothing from the
 Mechanisms, each with a signature a page can find (hidden ``_`` columns keep the truth):
 - Vehicles: seven 东风日产 models with their own prices and service intervals; ~62% bought up
   to eight years before the window (the base), the rest delivered during it at a steady rate,
-  each delivery followed by a 7DC callback 3-8 days later. Owners have Chinese names, mobile
+  each delivery followed by a 7DC callback 3-8 days later (its file names the buyer and his
+  phone; a 3DC file names the work order's customer). Owners have Chinese names, mobile
   phones (0.3% wrong), plates of the store's city (some from elsewhere); VINs carry an ISO 3779
   check digit, wrong on ~1%. 2% of cars change owner mid-way.
 - Usage: km per day is lognormal (median ~32), ~3.5% ride-hailing cars run 150-260 km/day;
@@ -1156,7 +1157,7 @@ def _simulate_store(cfg: DemoConfig, store: int) -> _StoreFrames:
     cb3 = _callbacks_3dc(rng, cal, fleet, staff, vis, order_ids, vins)
     cb7 = _callbacks_7dc(rng, cal, fleet, staff, vins)
     callbacks = pd.concat([cb3, cb7], ignore_index=True)
-    callbacks = _finish_callbacks(cfg, cal, callbacks, name, code, plates, owners)
+    callbacks = _finish_callbacks(cfg, cal, callbacks, name, code, plates, owners, phones, service)
     return _StoreFrames(
         service=service, callbacks=callbacks, invitations=_invitation_frame(cal, name, calls, vins)
     )
@@ -1510,19 +1511,30 @@ def _scored_rows(
 
 def _finish_callbacks(
     cfg: DemoConfig, cal: _Calendar, frame: pd.DataFrame, store_name: str, code: str,
-    plates: np.ndarray, owners: np.ndarray,
+    plates: np.ndarray, owners: np.ndarray, phones: np.ndarray, service: pd.DataFrame,
 ) -> pd.DataFrame:  # fmt: skip
-    """Order the callbacks by time, give them ids, and attach the hidden store and owner columns."""
+    """Order the callbacks by time, give them ids and the customer called, and attach the hidden
+    store and plate columns."""
     frame = frame.sort_values(["callback_date", "order_id", "vin"], kind="stable", na_position="first")
     frame = frame.reset_index(drop=True)
     dates = frame["callback_date"]
     seq = dates.dt.normalize().groupby(dates.dt.normalize()).cumcount() + 1
     ymd = pd.Series(_date_text(dates.dt.normalize(), "%y%m%d"), index=frame.index)
     frame.insert(0, "callback_id", "HF" + code + ymd + seq.map("{:04d}".format))
-    frame["_store"] = store_name
     veh = frame["_vehicle"].to_numpy()
+    # The customer called: a 3DC call's is its work order's (a car sold on has a new owner), a
+    # delivery call's the buyer. No draw from the generator: the rest of the demo stays as it was.
+    by_order = service.set_index("order_id")
+    ordered = frame["order_id"].notna().to_numpy()
+    orders = frame["order_id"].to_numpy()[ordered]
+    name = owners[veh].astype(object)
+    phone = phones[veh].astype(object)
+    name[ordered] = by_order["customer_name"].reindex(orders).to_numpy()
+    phone[ordered] = by_order["phone"].reindex(orders).to_numpy()
+    frame.insert(3, "customer_name", name)
+    frame.insert(4, "phone", phone)
+    frame["_store"] = store_name
     frame["_plate"] = plates[veh]
-    frame["_customer_name"] = owners[veh]
     return frame
 
 
@@ -1598,7 +1610,7 @@ CALLBACK_HEADERS: tuple[tuple[str, str], ...] = (
     ("工单号", "order_id"),
     ("车架号", "vin"),
     ("车牌号", "_plate"),
-    ("客户姓名", "_customer_name"),
+    ("客户姓名", "customer_name"),
     ("回访类型", "callback_type"),
     ("回访日期", "callback_date"),
     ("回访专员", "agent"),
@@ -1621,7 +1633,8 @@ DELIVERY_HEADERS: tuple[tuple[str, str], ...] = (
     ("回访类型", "callback_type"),
     ("工单号", "order_id"),
     ("车架号", "vin"),
-    ("客户姓名", "_customer_name"),
+    ("客户姓名", "customer_name"),
+    ("联系电话", "phone"),
     ("回访日期", "callback_date"),
     ("回访专员", "agent"),
     ("是否接通", "reached"),

@@ -210,10 +210,7 @@ def _guess_one(header: str, sample: pd.Series, kind: str) -> str | None:
     upper = sample.str.replace(" ", "", regex=False).str.upper()
     if _share(upper.str.fullmatch(_VIN.pattern)) >= GUESS_SHARE:
         return "vin"
-    if (
-        kind == "service"
-        and _share(values.normalise_phones(sample).str.fullmatch(_MOBILE.pattern)) >= GUESS_SHARE
-    ):
+    if _share(values.normalise_phones(sample).str.fullmatch(_MOBILE.pattern)) >= GUESS_SHARE:
         return "phone"
     if kind == "callback":
         reached, bad = values.parse_reached(sample)

@@ -392,12 +392,17 @@ def connect(root: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
         entry = tables.get(name)
         if entry is None:
             continue
+        have = {str(column) for column, _ in entry["columns"]}
+        missing = [column for column in _ADDED_LATER.get(name, ()) if column not in have]
         if entry["partitions"]:
-            con.execute(_VIEWS[name])
+            con.execute(_VIEWS[name] if not missing else _OLDER_VIEWS[name])
         else:
             # No file to read: an empty table with the manifest's columns.
             columns = ", ".join(f"{quoted} {kind}" for quoted, kind in _checked_columns(root, name, entry))
             con.execute(f"CREATE TABLE {name} ({columns})")
+            if missing:
+                for statement in _OLDER_TABLES[name]:
+                    con.execute(statement)
     if "meta" not in tables:
         con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")
     con.execute(
@@ -425,6 +430,24 @@ _VIEWS: dict[str, str] = {
     "imports": "CREATE VIEW imports AS SELECT * FROM read_parquet('imports/*.parquet')",
     # A table, not a view: the connection adds the row that refuses writes.
     "meta": "CREATE TABLE meta AS SELECT key, value FROM read_parquet('meta/*.parquet')",
+}
+
+
+# Columns a canonical table gained after an export may have been written (schema 10: the customer a
+# callback file names). An export written before reads them as empty until it is written again
+# (the next export rewrites every file of a table whose columns changed).
+_ADDED_LATER: dict[str, tuple[str, ...]] = {"callbacks": ("customer_name", "phone")}
+_OLDER_VIEWS: dict[str, str] = {
+    "callbacks": _VIEWS["callbacks"].replace(
+        "SELECT * EXCLUDE (store, month)",
+        "SELECT * EXCLUDE (store, month), CAST(NULL AS VARCHAR) AS customer_name, CAST(NULL AS VARCHAR) AS phone",
+    ),
+}
+_OLDER_TABLES: dict[str, tuple[str, ...]] = {
+    "callbacks": (
+        "ALTER TABLE callbacks ADD COLUMN customer_name VARCHAR",
+        "ALTER TABLE callbacks ADD COLUMN phone VARCHAR",
+    ),
 }
 
 

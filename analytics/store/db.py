@@ -45,7 +45,7 @@ import duckdb
 from analytics.core.config import db_path, settings
 from analytics.core.errors import DatabaseDamaged, DatabaseLocked, DiskFull, UserError
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 SERVICE_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -68,6 +68,8 @@ CALLBACK_COLUMNS: tuple[str, ...] = (
     "callback_id",
     "order_id",
     "vin",
+    "customer_name",
+    "phone",
     "callback_type",
     "callback_date",
     "agent",
@@ -114,10 +116,37 @@ _SERVICE_DDL = """
     import_id      INTEGER NOT NULL
 """
 
+# The callbacks as schemas 1-9 made them: the migrations that built those schemas keep building
+# them so, and migration 10 adds the customer's name and phone the callback files carry.
+_CALLBACK_DDL_V1 = """
+    callback_id        VARCHAR PRIMARY KEY,
+    order_id           VARCHAR,
+    vin                VARCHAR,
+    callback_type      VARCHAR NOT NULL,
+    callback_date      TIMESTAMP NOT NULL,
+    agent              VARCHAR,
+    reached            BOOLEAN,
+    overall_score      DOUBLE,
+    attitude_score     DOUBLE,
+    quality_score      DOUBLE,
+    timeliness_score   DOUBLE,
+    price_score        DOUBLE,
+    environment_score  DOUBLE,
+    recommend_score    DOUBLE,
+    comment            VARCHAR,
+    is_complaint       BOOLEAN,
+    complaint_category VARCHAR,
+    complaint_level    INTEGER,
+    resolved_at        TIMESTAMP,
+    import_id          INTEGER NOT NULL
+"""
+
 _CALLBACK_DDL = """
     callback_id        VARCHAR PRIMARY KEY,
     order_id           VARCHAR,
     vin                VARCHAR,
+    customer_name      VARCHAR,
+    phone              VARCHAR,
     callback_type      VARCHAR NOT NULL,
     callback_date      TIMESTAMP NOT NULL,
     agent              VARCHAR,
@@ -159,6 +188,12 @@ _TOKENS_DDL = """
     comment     VARCHAR,
     tokens      VARCHAR
 """
+
+
+# The columns of _CALLBACK_DDL_V1, which migration 10 copies.
+_CALLBACK_COLUMNS_V1 = ", ".join(
+    c for c in (*CALLBACK_COLUMNS, "import_id") if c not in ("customer_name", "phone")
+)
 
 
 def _unkeyed(ddl: str) -> str:
@@ -331,9 +366,9 @@ MIGRATIONS: dict[int, list[str]] = {
             raw_values  VARCHAR
         )""",
         f"CREATE TABLE IF NOT EXISTS service_orders ({_SERVICE_DDL})",
-        f"CREATE TABLE IF NOT EXISTS callbacks ({_CALLBACK_DDL})",
+        f"CREATE TABLE IF NOT EXISTS callbacks ({_CALLBACK_DDL_V1})",
         f"CREATE TABLE IF NOT EXISTS service_orders_history ({_history_ddl(_SERVICE_DDL)})",
-        f"CREATE TABLE IF NOT EXISTS callbacks_history ({_history_ddl(_CALLBACK_DDL)})",
+        f"CREATE TABLE IF NOT EXISTS callbacks_history ({_history_ddl(_CALLBACK_DDL_V1)})",
         f"CREATE TABLE IF NOT EXISTS vehicles ({_VEHICLES_DDL})",
         # Segmented comment tokens, computed once per comment at import time (themes.py).
         f"CREATE TABLE IF NOT EXISTS comment_tokens ({_TOKENS_DDL})",
@@ -396,7 +431,7 @@ MIGRATIONS: dict[int, list[str]] = {
             statement
             for table, ddl in (
                 ("service_orders", _SERVICE_DDL),
-                ("callbacks", _CALLBACK_DDL),
+                ("callbacks", _CALLBACK_DDL_V1),
                 ("vehicles", _VEHICLES_DDL),
                 ("comment_tokens", _TOKENS_DDL),
             )
@@ -461,6 +496,21 @@ MIGRATIONS: dict[int, list[str]] = {
         f"ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS last_reading {_READING}",
         "DELETE FROM vehicles",
         "INSERT INTO vehicles " + _REBUILD_SQL.format(only=""),
+    ],
+    # Callbacks keep the customer's name and phone their files carry (a delivery call's buyer has
+    # no work order yet, so nothing else names him). The tables are copied rather than altered so
+    # that the columns stand where a new database has them (after vin; history rows end with
+    # replaced_by), which the import's history copy (``t.*`` then the import id) relies on.
+    10: [
+        f"CREATE TABLE callbacks_v10 ({_unkeyed(_CALLBACK_DDL)})",
+        f"INSERT INTO callbacks_v10 ({_CALLBACK_COLUMNS_V1}) SELECT {_CALLBACK_COLUMNS_V1} FROM callbacks",  # noqa: S608 - fixed names
+        "DROP TABLE callbacks",
+        "ALTER TABLE callbacks_v10 RENAME TO callbacks",
+        f"CREATE TABLE callbacks_history_v10 ({_history_ddl(_CALLBACK_DDL)})",
+        f"INSERT INTO callbacks_history_v10 ({_CALLBACK_COLUMNS_V1}, replaced_by) "  # noqa: S608 - fixed names
+        f"SELECT {_CALLBACK_COLUMNS_V1}, replaced_by FROM callbacks_history",
+        "DROP TABLE callbacks_history",
+        "ALTER TABLE callbacks_history_v10 RENAME TO callbacks_history",
     ],
 }
 

@@ -3,6 +3,9 @@
 -- callback (7DC) has none, so it takes the vin's latest order on or before its date, else the
 -- vin's first order (the first service usually happens where the car was sold). Only the few
 -- callbacks without an order go through that lookup.
+-- The customer is the one those work orders name; a callback whose work orders name nobody (a new
+-- car's buyer, who has no work order yet) shows the name and phone its own file carried. A person
+-- is taken whole, name and phone from one source, so no name is shown with another person's phone.
 WITH limits AS (
     SELECT unnest($limit_levels::INTEGER[]) AS complaint_level,
            unnest($limit_hours::DOUBLE[]) AS limit_hours
@@ -12,7 +15,9 @@ linked AS (
            coalesce(c.vin, o.vin) AS vehicle,
            CAST(c.callback_date AS DATE) AS callback_day,
            o.order_id IS NOT NULL AS has_order,
-           o.store, o.advisor, o.service_type, o.visit_date, o.model, o.plate, o.customer_name, o.phone
+           o.store, o.advisor, o.service_type, o.visit_date, o.model, o.plate,
+           o.customer_name AS order_customer_name, o.phone AS order_phone,
+           coalesce(o.customer_name IS NOT NULL OR o.phone IS NOT NULL, false) AS order_names_someone
     FROM callbacks AS c
     LEFT JOIN service_orders AS o ON o.order_id = c.order_id
 ),
@@ -46,7 +51,8 @@ orphan_owners AS (
            coalesce(p.model, f.model) AS model,
            coalesce(p.plate, f.plate) AS plate,
            coalesce(p.customer_name, f.customer_name) AS customer_name,
-           coalesce(p.phone, f.phone) AS phone
+           coalesce(p.phone, f.phone) AS phone,
+           coalesce(p.customer_name, f.customer_name, p.phone, f.phone) IS NOT NULL AS names_someone
     FROM orphans AS r
     LEFT JOIN previous_orders AS p ON p.callback_id = r.callback_id AND p.recency = 1
     LEFT JOIN first_orders AS f ON f.vin = r.vehicle
@@ -61,8 +67,12 @@ SELECT l.callback_id, l.order_id, l.vehicle AS vin, l.callback_type, l.callback_
        l.advisor, l.service_type, l.visit_date,
        CASE WHEN l.has_order THEN l.model ELSE w.model END AS model,
        CASE WHEN l.has_order THEN l.plate ELSE w.plate END AS plate,
-       CASE WHEN l.has_order THEN l.customer_name ELSE w.customer_name END AS customer_name,
-       CASE WHEN l.has_order THEN l.phone ELSE w.phone END AS phone
+       CASE WHEN l.has_order AND l.order_names_someone THEN l.order_customer_name
+            WHEN NOT l.has_order AND w.names_someone THEN w.customer_name
+            ELSE l.customer_name END AS customer_name,
+       CASE WHEN l.has_order AND l.order_names_someone THEN l.order_phone
+            WHEN NOT l.has_order AND w.names_someone THEN w.phone
+            ELSE l.phone END AS phone
 FROM linked AS l
 LEFT JOIN orphan_owners AS w USING (callback_id)
 LEFT JOIN limits AS lim ON lim.complaint_level = l.complaint_level

@@ -6,6 +6,8 @@ WITH s AS (
         CAST(callback_id AS VARCHAR) AS callback_id,
         CAST(order_id AS VARCHAR) AS order_id,
         CAST(vin AS VARCHAR) AS vin,
+        CAST(customer_name AS VARCHAR) AS customer_name,
+        CAST(phone AS VARCHAR) AS phone,
         CAST(callback_type AS VARCHAR) AS callback_type,
         CAST(callback_date AS TIMESTAMP) AS callback_date,
         CAST(agent AS VARCHAR) AS agent,
@@ -29,6 +31,8 @@ SELECT
     s.callback_id,
     CASE WHEN $m_order_id OR t.callback_id IS NULL THEN s.order_id ELSE t.order_id END AS order_id,
     CASE WHEN $m_vin OR t.callback_id IS NULL THEN s.vin ELSE t.vin END AS vin,
+    CASE WHEN $m_customer_name OR t.callback_id IS NULL THEN s.customer_name ELSE t.customer_name END AS customer_name,
+    CASE WHEN $m_phone OR t.callback_id IS NULL THEN s.phone ELSE t.phone END AS phone,
     CASE WHEN $m_callback_type OR t.callback_id IS NULL THEN s.callback_type ELSE t.callback_type END AS callback_type,
     CASE WHEN $m_callback_date OR t.callback_id IS NULL THEN s.callback_date ELSE t.callback_date END AS callback_date,
     CASE WHEN $m_agent OR t.callback_id IS NULL THEN s.agent ELSE t.agent END AS agent,
@@ -50,6 +54,8 @@ SELECT
         WHEN
              ($m_order_id AND s.order_id IS DISTINCT FROM t.order_id)
           OR ($m_vin AND s.vin IS DISTINCT FROM t.vin)
+          OR ($m_customer_name AND s.customer_name IS DISTINCT FROM t.customer_name)
+          OR ($m_phone AND s.phone IS DISTINCT FROM t.phone)
           OR ($m_callback_type AND s.callback_type IS DISTINCT FROM t.callback_type)
           OR ($m_callback_date AND s.callback_date IS DISTINCT FROM t.callback_date)
           OR ($m_agent AND s.agent IS DISTINCT FROM t.agent)

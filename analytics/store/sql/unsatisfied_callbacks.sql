@@ -2,8 +2,9 @@
 -- Followed up: a reached callback on the same vehicle or the same order within followup_days
 -- after it, or the complaint resolved; only what is known at the reference time as_of counts.
 -- A callback without a work order (a 7DC delivery call) shows the vehicle's owner from its latest
--- work order (the vehicles table), the person to call now; a vehicle with no work order at all
--- has no known owner, since callback files carry none into the callbacks table.
+-- work order (the vehicles table), the person to call now; a vehicle whose work orders name nobody
+-- (a new car, not yet serviced) shows the name and phone the callback's own file carried
+-- (callback_facts). A person is taken whole: name and phone come from one source.
 WITH flagged AS (
     SELECT f.*,
            coalesce(f.reached, false) AND coalesce(f.overall_score < $satisfied_threshold, false) AS unsatisfied
@@ -45,9 +46,10 @@ followups AS (
 )
 SELECT u.callback_id, u.callback_date, u.callback_type, u.order_id, u.vin,
        CASE WHEN u.order_id IS NULL THEN coalesce(v.plate, u.plate) ELSE u.plate END AS plate,
-       CASE WHEN u.order_id IS NULL THEN coalesce(v.customer_name, u.customer_name) ELSE u.customer_name END
-           AS customer_name,
-       CASE WHEN u.order_id IS NULL THEN coalesce(v.phone, u.phone) ELSE u.phone END AS phone,
+       CASE WHEN u.order_id IS NULL AND (v.customer_name IS NOT NULL OR v.phone IS NOT NULL)
+            THEN v.customer_name ELSE u.customer_name END AS customer_name,
+       CASE WHEN u.order_id IS NULL AND (v.customer_name IS NOT NULL OR v.phone IS NOT NULL)
+            THEN v.phone ELSE u.phone END AS phone,
        u.store, u.advisor, u.service_type, u.model, u.agent,
        u.overall_score, u.attitude_score, u.quality_score, u.timeliness_score, u.price_score,
        u.environment_score, u.recommend_score, u.comment,
