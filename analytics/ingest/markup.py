@@ -12,6 +12,7 @@ SpreadsheetML ``ss:Formula`` is ignored and its cached ``Data`` is read as the v
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree, html
@@ -114,7 +115,7 @@ def _html_records(table: html.HtmlElement, limits: Limits) -> list[list[str]]:
     return records
 
 
-def html_table(text: str, limits: Limits, score) -> list[list[str]]:
+def html_table(text: str, limits: Limits, score: Callable[[list[str]], int]) -> list[list[str]]:
     """Return the rows of the page's table holding the header: the one whose early rows name the
     most known columns (``score`` of a row's cells), then the one with the most rows."""
     rows = len(_HTML_ROW.findall(text))
