@@ -62,7 +62,8 @@ def test_invalid_phones_lists_callbacks_too_and_says_which_record(tmp_path):
     con = db.connect(tmp_path / "q.duckdb")
     _order(con, "A1", "1M8GDM9AXKP042788", dt.date(2024, 3, 1), 100)
     _callback(con, "K1", "1381234567", order_id="A1", name="张三")  # a digit missing
-    _callback(con, "K2", "0571-88886666", vin="LNEWCAR0000000001", day=dt.date(2024, 3, 5))  # a new car's buyer
+    # A new car's buyer: no work order names him.
+    _callback(con, "K2", "0571-88886666", vin="LNEWCAR0000000001", day=dt.date(2024, 3, 5))
     _callback(con, "K3", "+86 139 1234 5678", order_id="A1")
     _callback(con, "K4", "138-1234-5678", vin="LNEWCAR0000000002")
     _callback(con, "K5", None, order_id="A1")
@@ -72,7 +73,8 @@ def test_invalid_phones_lists_callbacks_too_and_says_which_record(tmp_path):
     assert found.columns.tolist() == [
         "table_name", "record_id", "vin", "store", "plate", "customer_name", "phone", "record_date",
     ]  # fmt: skip
-    assert found[["table_name", "record_id", "vin", "store", "customer_name", "phone"]].fillna("").values.tolist() == [
+    shown = found[["table_name", "record_id", "vin", "store", "customer_name", "phone"]].fillna("")
+    assert shown.values.tolist() == [
         ["callbacks", "K2", "LNEWCAR0000000001", "", "李四", "0571-88886666"],
         ["callbacks", "K1", "1M8GDM9AXKP042788", "S1", "张三", "1381234567"],
     ]
@@ -117,7 +119,9 @@ def test_a_role_that_sees_masked_phones_sees_a_bad_callback_phone_masked_on_the_
         at = sign_in(username, page="pages/data.py")
         table, record, phone = t_("field.table_name"), t_("field.record_id"), t_("field.phone")
         (finding,) = [d.value for d in at.dataframe if {table, phone} <= set(d.value.columns)]
-        shown[POLICY[role].sees_phone] = dict(zip(finding[record], zip(finding[table], finding[phone])))
+        shown[POLICY[role].sees_phone] = dict(
+            zip(finding[record], zip(finding[table], finding[phone], strict=True), strict=True)
+        )
     assert shown[False] == {
         "A1": (t_("quality.table.service_orders"), mask_phone("1391234567")),
         "K1": (t_("quality.table.callbacks"), mask_phone("1381234567")),
