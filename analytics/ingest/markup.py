@@ -99,12 +99,16 @@ _MAX_ROWSPAN = 65534
 # page whose spans would repeat far more (a bomb: 1,000 cells of rowspan 65534 over empty rows)
 # is refused before any row is laid out. The floor leaves room for any header's spans.
 _REPEAT_FLOOR = 100_000
+_SPAN = re.compile(r"\s*(\d+)")
 
 
 def _span(cell: etree._Element, attribute: str, most: int) -> int:
     """Return a cell's colspan or rowspan as a browser reads it: a number from 1 to ``most``;
     0 (a rowspan to the end of its row group) gives ``most``, anything unreadable 1."""
-    match = re.match(r"\s*(\d+)", str(cell.get(attribute, "1")))
+    value = cell.get(attribute)
+    if value is None:
+        return 1
+    match = _SPAN.match(value)
     if match is None:
         return 1
     span = int(match.group(1)[:12])  # more digits than that are past any clamp
@@ -144,11 +148,14 @@ class _Row:
 
     def put(self, column: int, text: str, width: int) -> None:
         if text:
-            self.last_value = max(self.last_value, column)
+            if column > self.last_value:
+                self.last_value = column
             if column < self.limit:
-                self.cells.extend([""] * (column - len(self.cells)))
+                if column > len(self.cells):
+                    self.cells.extend([""] * (column - len(self.cells)))
                 self.cells.append(text)
-        self.width = max(self.width, column + width)
+        if column + width > self.width:
+            self.width = column + width
 
     def place_above(self, every: bool = False) -> None:
         """Place the cells from above that stand at the next free column (``every``: all that are left)."""
@@ -182,10 +189,13 @@ def _html_records(table: html.HtmlElement, limits: Limits) -> list[list[str]]:
         for cell in row:
             if cell.tag not in ("td", "th"):
                 continue
-            laid.place_above()
+            if laid.placed < len(spanned):
+                laid.place_above()
             column, text = laid.width, _text(cell)
             width = _span(cell, "colspan", _MAX_COLSPAN)
             laid.put(column, text, width)
+            if cell.get("rowspan") is None:
+                continue
             height = _span(cell, "rowspan", min(_MAX_ROWSPAN, rows_left[index] + 1))
             if height > 1 and column < limits.columns:
                 promised += height - 1
