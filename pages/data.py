@@ -259,5 +259,6 @@ with tab_quality:
             continue
         with st.expander(f"{t(f'quality.{check}')} ({counts[check]:,})"):
             rows = load("quality.finding", check=check)
-            st.dataframe(people_table(protect(rows)), hide_index=True, width="stretch")
+            table = people_table(protect(rows), {"table_name": "quality.table"})
+            st.dataframe(table, hide_index=True, width="stretch")
             download_buttons(rows, f"quality_{check}", key=f"dl_{check}")

@@ -146,6 +146,28 @@ def _html_table() -> bytes:
     return page.encode("gbk")
 
 
+def _html_rowspan_past_the_table() -> bytes:
+    """A store cell merged over 100,000,000 rows of a three-row table: a browser clamps it to
+    65,534 and to the rows there are; the store is repeated in each row."""
+    cells = "".join(f"<th>{h}</th>" for h in SERVICE_HEADER)
+    rows = [service_row(i) for i in (1, 2, 3)]
+    body = "".join(
+        "<tr>"
+        + ('<td rowspan="100000000">城东店</td>' if i == 0 else "")
+        + "".join(f"<td>{c}</td>" for c in row[1:])
+        + "</tr>"
+        for i, row in enumerate(rows)
+    )
+    return f"<html><body><table><tr>{cells}</tr>{body}</table></body></html>".encode("gbk")
+
+
+def _html_rowspan_bomb() -> bytes:
+    """1,000 cells of rowspan 65534 over empty rows: a 600 KB page that would lay out 65 million values."""
+    cells = "".join(f"<th>{h}</th>" for h in SERVICE_HEADER)
+    bomb = "<tr>" + '<td rowspan="65534">x</td>' * 1000 + "</tr>" + "<tr></tr>" * 65_533
+    return f"<html><body><table><tr>{cells}</tr>{bomb}</table></body></html>".encode("gbk")
+
+
 def _excel_2003_xml() -> bytes:
     return spreadsheetml_bytes({"工单": [SERVICE_HEADER, service_row(1), service_row(2, 客户姓名="=1+2")]})
 
@@ -429,6 +451,14 @@ CASES: tuple[Case, ...] = (
     ),
     Case("xxe_in_html", _html_with_xxe, ".xls", refused="declares entities"),
     Case("html_nested_100000_deep", _deep_html, ".xls", refused="nested more than 256 tags deep"),
+    Case(
+        "html_rowspan_past_the_table",
+        _html_rowspan_past_the_table,
+        ".xls",
+        inserted=3,
+        stored=(("HX00003", "store", "城东店"), ("HX00003", "plate", "沪A00003")),
+    ),
+    Case("html_rowspan_bomb", _html_rowspan_bomb, ".xls", refused="merged cells (rowspan) would repeat over"),
     Case("empty", lambda: b"", refused="is empty"),
     Case("blank_lines_and_bom", lambda: b"\xef\xbb\xbf\r\n  \r\n,,,\r\n", refused="is empty"),
     Case("header_only", lambda: table_text([SERVICE_HEADER]).encode("gbk"), refused="no data rows"),

@@ -78,6 +78,7 @@ def test_the_corpus_covers_the_issue_list():
         "very_long_strings", "excel_2003_xml", "xls_97_2003", "xls_value_in_last_cell",
         "xls_dimensions_of_4_billion_rows", "xls_with_password", "xlsx_with_password", "word_doc_named_xls",
         "ole2_cut_short", "xxe_in_spreadsheetml", "xxe_in_html", "billion_laughs", "html_nested_100000_deep",
+        "html_rowspan_past_the_table", "html_rowspan_bomb",
     ):  # fmt: skip
         assert expected in names
 

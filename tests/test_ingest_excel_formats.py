@@ -202,3 +202,167 @@ def test_a_20000_row_xls_reads_in_about_the_time_of_the_same_xlsx():
         timings[fmt] = best
     # Not a benchmark: a guard against a reader that is an order of magnitude slower.
     assert timings["xls"] < 5 * timings["xlsx"] + 1.0, timings
+
+
+# ---- rowspan: merged cells over rows, as grouped DMS reports write them -----------------------
+
+
+def _merged_html(rows: list[list[str]], *, two_row_header: bool = False) -> bytes:
+    """Return the table as an HTML "xls" in which every run of equal values down a column of the
+    data rows is one cell with a rowspan (the store, the date, the advisor of a group), under a
+    title row spanning the table; ``two_row_header`` groups the header's columns 3-6 under one
+    cell (colspan) with the others spanning both header rows (rowspan)."""
+    header, data = rows[0], rows[1:]
+    width = len(header)
+    lines = ['<html><head><meta charset="utf-8"></head><body><table border=1>',
+             f'<tr><td colspan="{width}"><b>工单导出</b></td></tr>']  # fmt: skip
+    if two_row_header:
+        first = "".join(
+            '<th colspan="4">车辆与客户</th>' if i == 2 else "" if 2 < i < 6 else f'<th rowspan="2">{h}</th>'
+            for i, h in enumerate(header)
+        )
+        lines += [
+            f"<thead><tr>{first}</tr>",
+            "<tr>" + "".join(f"<th>{h}</th>" for h in header[2:6]) + "</tr></thead>",
+        ]
+    else:
+        lines.append("<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>")
+    runs = [[1] * len(data) for _ in range(width)]  # runs[c][r]: rows the cell at r spans, 0 if covered
+    for c in range(width):
+        start = 0
+        for r in range(1, len(data) + 1):
+            if r == len(data) or data[r][c] != data[start][c]:
+                runs[c][start] = r - start
+                for covered in range(start + 1, r):
+                    runs[c][covered] = 0
+                start = r
+    lines.append("<tbody>")
+    for r, row in enumerate(data):
+        cells = "".join(
+            (f'<td rowspan="{runs[c][r]}">' if runs[c][r] > 1 else "<td>") + f"{cell}</td>"
+            for c, cell in enumerate(row)
+            if runs[c][r]
+        )
+        lines.append(f"<tr>{cells}</tr>")
+    lines.append("</tbody></table></body></html>")
+    return "\n".join(lines).encode("utf-8")
+
+
+@pytest.mark.parametrize("kind", ["service", "callback"])
+@pytest.mark.parametrize("two_row_header", [False, True])
+def test_an_html_table_with_cells_merged_over_rows_lands_the_same_rows_as_csv(tmp_path, kind, two_row_header):
+    data = _merged_html(TABLES[kind], two_row_header=two_row_header)
+    assert data.count(b"<td rowspan") >= 3  # the file does merge data rows
+    raw = read_table(data, "分组.xls")
+    assert raw.headers == TABLES[kind][0]
+    assert raw.rows.drop(columns=SOURCE_ROW).fillna("").values.tolist() == [
+        [cell.strip() for cell in row] for row in TABLES[kind][1:]
+    ]
+    csv_result, csv_rows, _ = _landed(tmp_path, kind, "csv")
+    con = db.connect(tmp_path / "merged.duckdb")
+    try:
+        result = import_file(con, data, file_name="分组.xls", kind=kind)
+        assert (result.inserted, result.rejected) == (csv_result.inserted, csv_result.rejected)
+        assert con.execute(QUERIES[kind]).fetchall() == csv_rows
+    finally:
+        con.close()
+
+
+def _grid(page: str) -> list[list[str]]:
+    raw = read_table(page.encode("utf-8"), "web.xls")
+    return [raw.headers, *raw.rows.drop(columns=SOURCE_ROW).fillna("").values.tolist()]
+
+
+def test_a_rowspan_stands_in_its_column_below_as_a_browser_lays_it_out():
+    page = (
+        "<table><tr><th>门店</th><th>进厂日期</th><th>工单号</th><th>结算金额</th></tr>"
+        # Two spans side by side, one reaching past the next row's own cells, one 0 (to the group's end).
+        "<tr><td rowspan=3>城东店</td><td rowspan='2 '>2024-03-05</td><td>WO1</td><td rowspan=0>9</td></tr>"
+        "<tr><td>WO2</td></tr>"
+        "<tr><td>2024-03-06</td><td>WO3</td></tr>"
+        # A cell overlapping a span from above (a malformed table) keeps its columns, as in a browser.
+        "<tr><td>西湖店</td><td rowspan=2>2024-03-07</td><td>WO4</td></tr>"
+        "<tr><td colspan=3>WO5</td></tr></table>"
+    )
+    assert _grid(page) == [
+        ["门店", "进厂日期", "工单号", "结算金额"],
+        ["城东店", "2024-03-05", "WO1", "9"],
+        ["城东店", "2024-03-05", "WO2", "9"],
+        ["城东店", "2024-03-06", "WO3", "9"],
+        ["西湖店", "2024-03-07", "WO4", "9"],
+        ["WO5", "", "", "9"],
+    ]
+    # A span does not cross into the next row group (tbody), as in a browser.
+    grouped = (
+        "<table><thead><tr><th>门店</th><th>工单号</th></tr></thead>"
+        "<tbody><tr><td rowspan=5>城东店</td><td>WO1</td></tr></tbody>"
+        "<tbody><tr><td>西湖店</td><td>WO2</td></tr></tbody></table>"
+    )
+    assert _grid(grouped) == [["门店", "工单号"], ["城东店", "WO1"], ["西湖店", "WO2"]]
+
+
+@pytest.mark.parametrize(
+    "span",
+    ['rowspan="100000000"', 'rowspan="99999999999999999999999999"', 'rowspan="0"', 'rowspan="-3"',
+     'rowspan="x"', 'colspan="100000000" rowspan="100000000"'],
+)  # fmt: skip
+def test_a_huge_or_odd_span_is_clamped_to_the_rows_there_are_and_read_quickly(span):
+    header = "<tr><th>门店</th><th>工单号</th><th>结算金额</th></tr>"
+    rows = "".join(f"<tr><td>WO{i}</td><td>{i}</td></tr>" for i in range(2, 5))
+    page = f"<table>{header}<tr><td {span}>城东店</td><td>WO1</td><td>1</td></tr>{rows}</table>"
+    clock = time.perf_counter()
+    if "colspan" in span:  # the store spans 1,000 columns: the rows below are pushed past it, too wide
+        with pytest.raises(ImportRefused, match="values in 1,002 columns"):
+            _grid(page)
+        assert time.perf_counter() - clock < 2.0
+        return
+    grid = _grid(page)
+    assert time.perf_counter() - clock < 2.0
+    if span in ('rowspan="-3"', 'rowspan="x"'):  # not a span: the rows below stay as written
+        assert grid[2] == ["WO2", "2", ""]
+    else:
+        assert grid[1:] == [["城东店", f"WO{i}", str(i)] for i in range(1, 5)]
+
+
+def test_a_page_of_spans_that_would_repeat_millions_of_values_is_refused_quickly():
+    # 1,000 cells spanning 65,534 rows each over empty rows: 65 million values from a 600 KB file.
+    header = "<tr>" + "".join(f"<th>{h}</th>" for h in golden.SERVICE_HEADER) + "</tr>"
+    bomb = "<tr>" + '<td rowspan="65534">x</td>' * 1000 + "</tr>" + "<tr></tr>" * 65_533
+    clock = time.perf_counter()
+    with pytest.raises(ImportRefused, match=r"merged cells \(rowspan\) would repeat over 100,000 values"):
+        read_table(f"<table>{header}{bomb}</table>".encode(), "bomb.xls")
+    assert time.perf_counter() - clock < 5.0
+
+
+def test_random_spans_never_raise_anything_but_a_refusal():
+    rng = __import__("random").Random(11)
+    header = "<tr>" + "".join(f"<th>{h}</th>" for h in golden.SERVICE_HEADER) + "</tr>"
+    values = ["", "x", "城东店", "2024/3/1"]
+    read = refused = 0
+    for _ in range(300):
+        body = []
+        for _row in range(rng.randint(0, 12)):
+            cells = []
+            for _cell in range(rng.randint(0, 16)):
+                attrs = ""
+                if rng.random() < 0.3:
+                    attrs += f' rowspan="{rng.choice(["0", "1", "2", "5", "65535", "-1", "", "abc", "1e9"])}"'
+                if rng.random() < 0.15:
+                    attrs += f' colspan="{rng.choice(["0", "2", "3", "-2", ""])}"'
+                if rng.random() < 0.003:
+                    attrs += ' colspan="99999999"'
+                cells.append(f"<td{attrs}>{rng.choice(values)}</td>")
+            body.append(("<tbody>" if rng.random() < 0.1 else "") + "<tr>" + "".join(cells) + "</tr>")
+        page = f"<table>{header}{''.join(body)}</table>"
+        try:
+            raw = read_table(page.encode("utf-8"), "fuzz.xls")
+        except ImportRefused as refusal:
+            assert str(refusal).startswith("fuzz.xls ") and str(refusal).endswith(".")
+            refused += 1
+            continue
+        read += 1
+        assert raw.headers[: len(golden.SERVICE_HEADER)] == golden.SERVICE_HEADER
+        assert len(raw.headers) <= 1000
+        cells = raw.rows.drop(columns=SOURCE_ROW).fillna("")
+        assert set(cells.to_numpy().ravel()) <= set(values)
+    assert read > 100 and refused > 10, (read, refused)

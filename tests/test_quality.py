@@ -1,5 +1,8 @@
 import datetime as dt
 
+import pandas as pd
+import pytest
+
 from analytics.domain import quality
 from analytics.ingest import load
 from analytics.store import db
@@ -45,3 +48,83 @@ def test_quality_checks_find_exactly_the_planted_problems(tmp_path):
         "mileage_backwards": 1,
         "future_dates": 2,
     }
+
+
+def _callback(con, callback_id, phone, *, order_id=None, vin=None, name="李四", day=dt.date(2024, 3, 2)):
+    con.execute(
+        "INSERT INTO callbacks (callback_id, order_id, vin, customer_name, phone, callback_type, callback_date,"
+        " reached, import_id) VALUES ($c, $o, $v, $n, $p, '3DC', $d, true, 2)",
+        {"c": callback_id, "o": order_id, "v": vin, "n": name, "p": phone, "d": day},
+    )
+
+
+def test_invalid_phones_lists_callbacks_too_and_says_which_record(tmp_path):
+    con = db.connect(tmp_path / "q.duckdb")
+    _order(con, "A1", "1M8GDM9AXKP042788", dt.date(2024, 3, 1), 100)
+    _callback(con, "K1", "1381234567", order_id="A1", name="张三")  # a digit missing
+    # A new car's buyer: no work order names him.
+    _callback(con, "K2", "0571-88886666", vin="LNEWCAR0000000001", day=dt.date(2024, 3, 5))
+    _callback(con, "K3", "+86 139 1234 5678", order_id="A1")
+    _callback(con, "K4", "138-1234-5678", vin="LNEWCAR0000000002")
+    _callback(con, "K5", None, order_id="A1")
+    load.refresh_derived(con)
+
+    found = quality.finding(con, "invalid_phones")
+    assert found.columns.tolist() == [
+        "table_name", "record_id", "vin", "store", "plate", "customer_name", "phone", "record_date",
+    ]  # fmt: skip
+    shown = found[["table_name", "record_id", "vin", "store", "customer_name", "phone"]].fillna("")
+    assert shown.values.tolist() == [
+        ["callbacks", "K2", "LNEWCAR0000000001", "", "李四", "0571-88886666"],
+        ["callbacks", "K1", "1M8GDM9AXKP042788", "S1", "张三", "1381234567"],
+    ]
+    assert found["record_date"].tolist() == [pd.Timestamp(2024, 3, 5), pd.Timestamp(2024, 3, 2)]
+    assert quality.summary(con)["invalid_phones"] == 2
+
+
+@pytest.mark.parametrize(
+    "phone",
+    ["13812345678", "+8613812345678", "86 138 1234 5678", "138-1234-5678", "12812345678", "1381234567",
+     "0571-88886666", "无", "138123456789", "+86-139-1234-5678"],
+)  # fmt: skip
+def test_a_phone_is_judged_alike_on_a_work_order_and_on_a_callback(tmp_path, phone):
+    con = db.connect(tmp_path / "q.duckdb")
+    _order(con, "A1", "1M8GDM9AXKP042788", dt.date(2024, 3, 1), 100, phone=phone)
+    _callback(con, "K1", phone, vin="LNEWCAR0000000001")
+    load.refresh_derived(con)
+    found = quality.finding(con, "invalid_phones")
+    by_table = {t: set(found.loc[found["table_name"] == t, "phone"]) for t in ("service_orders", "callbacks")}
+    assert by_table["service_orders"] == by_table["callbacks"]
+    assert len(found) in (0, 2)
+
+
+def test_a_role_that_sees_masked_phones_sees_a_bad_callback_phone_masked_on_the_data_page(
+    tmp_path, monkeypatch, with_accounts
+):
+    from analytics.core.auth import POLICY, mask_phone
+    from tests.conftest import ACCOUNTS
+    from tests.signing_in import sign_in, t_
+
+    path = tmp_path / "masked.duckdb"
+    con = db.connect(path)
+    _order(con, "A1", "1M8GDM9AXKP042788", dt.date(2024, 3, 1), 100, phone="1391234567")
+    _callback(con, "K1", "1381234567", vin="LNEWCAR0000000001", name="李四")
+    load.refresh_derived(con)
+    con.close()
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+
+    shown = {}
+    for username in ("wangqiang", "zhangli"):  # a manager (masked) and a CS lead (in clear)
+        role = ACCOUNTS[username][0]
+        at = sign_in(username, page="pages/data.py")
+        table, record, phone = t_("field.table_name"), t_("field.record_id"), t_("field.phone")
+        (finding,) = [d.value for d in at.dataframe if {table, phone} <= set(d.value.columns)]
+        shown[POLICY[role].sees_phone] = dict(
+            zip(finding[record], zip(finding[table], finding[phone], strict=True), strict=True)
+        )
+    assert shown[False] == {
+        "A1": (t_("quality.table.service_orders"), mask_phone("1391234567")),
+        "K1": (t_("quality.table.callbacks"), mask_phone("1381234567")),
+    }
+    assert shown[False]["K1"][1] == "13****4567"
+    assert shown[True]["K1"] == (t_("quality.table.callbacks"), "1381234567")

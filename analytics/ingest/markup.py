@@ -89,29 +89,132 @@ def _html_rows(table: html.HtmlElement) -> list[html.HtmlElement]:
     ]
 
 
-def _span(cell: etree._Element, limits: Limits) -> int:
-    try:
-        span = int(str(cell.get("colspan", "1")).strip() or 1)
-    except ValueError:
+# The HTML spec's clamps (browsers apply them): a colspan above 1000 counts as 1000, a rowspan
+# above 65534 as 65534. A rowspan is further cut at the end of its row group, as a browser lays
+# it out, so no span reaches past the rows the file holds.
+_MAX_COLSPAN = 1000
+_MAX_ROWSPAN = 65534
+# A merged cell repeats its value in the rows it spans. In an export a few columns are merged
+# (a store, a date), so the values repeated stay fewer than the cells the table writes; a small
+# page whose spans would repeat far more (a bomb: 1,000 cells of rowspan 65534 over empty rows)
+# is refused before any row is laid out. The floor leaves room for any header's spans.
+_REPEAT_FLOOR = 100_000
+_SPAN = re.compile(r"\s*(\d+)")
+
+
+def _span(cell: etree._Element, attribute: str, most: int) -> int:
+    """Return a cell's colspan or rowspan as a browser reads it: a number from 1 to ``most``;
+    0 (a rowspan to the end of its row group) gives ``most``, anything unreadable 1."""
+    value = cell.get(attribute)
+    if value is None:
         return 1
-    return min(max(span, 1), limits.columns + 1)
+    match = _SPAN.match(value)
+    if match is None:
+        return 1
+    span = int(match.group(1)[:12])  # more digits than that are past any clamp
+    return most if span == 0 and attribute == "rowspan" else min(max(span, 1), most)
+
+
+@dataclass(frozen=True)
+class _Spanned:
+    """A cell spanning rows: where it stands, the last row it reaches and the value it repeats."""
+
+    column: int
+    width: int
+    last_row: int
+    text: str
+
+
+def _rows_left_in_group(rows: list[html.HtmlElement]) -> list[int]:
+    """Return, for each row, how many rows follow it in its row group (thead, tbody, tfoot)."""
+    left = [0] * len(rows)
+    for i in range(len(rows) - 2, -1, -1):
+        if rows[i + 1].getparent() is rows[i].getparent():
+            left[i] = left[i + 1] + 1
+    return left
+
+
+class _Row:
+    """One row as it is laid out: the cells of the rows above that reach it, then its own cells.
+    Values past the column limit are counted, never stored."""
+
+    def __init__(self, limits: Limits, above: list[_Spanned]) -> None:
+        self.cells: list[str] = []
+        self.width = 0  # the next free column
+        self.last_value = -1  # the rightmost column holding a value
+        self.limit = limits.columns
+        self.above = above  # by column
+        self.placed = 0  # how many of ``above`` are placed
+
+    def put(self, column: int, text: str, width: int) -> None:
+        if text:
+            if column > self.last_value:
+                self.last_value = column
+            if column < self.limit:
+                if column > len(self.cells):
+                    self.cells.extend([""] * (column - len(self.cells)))
+                self.cells.append(text)
+        if column + width > self.width:
+            self.width = column + width
+
+    def place_above(self, every: bool = False) -> None:
+        """Place the cells from above that stand at the next free column (``every``: all that are left)."""
+        while self.placed < len(self.above) and (every or self.above[self.placed].column <= self.width):
+            cell = self.above[self.placed]
+            if cell.column >= self.width:  # else a cell of this row overlaps it and wins
+                self.put(cell.column, cell.text, cell.width)
+            self.placed += 1
 
 
 def _html_records(table: html.HtmlElement, limits: Limits) -> list[list[str]]:
-    """Return the table's rows as cells of text; a cell spanning columns fills the first, blanks the rest."""
+    """Return the table's rows as cells of text, laid out as a browser lays them out.
+
+    A cell spanning columns fills the first and blanks the rest (one value, one field). A cell
+    spanning rows stands in the same columns of the rows below it, to the end of its row group
+    at most, and its value is repeated in each: a store or a date merged over a group of rows
+    belongs to every one of them, as the same export written as CSV has it.
+    """
+    rows = _html_rows(table)
+    rows_left = _rows_left_in_group(rows)
+    budget = max(sum(1 for _ in table.iter("td", "th")), _REPEAT_FLOOR)
+    promised = 0
     records: list[list[str]] = []
-    for number, row in enumerate(_html_rows(table), start=1):
-        cells: list[str] = []
+    spanned: list[_Spanned] = []  # cells from the rows above reaching this row, by column
+    for index, row in enumerate(rows):
+        number = index + 1
+        if index and row.getparent() is not rows[index - 1].getparent():
+            spanned = []  # a span ends with its row group
+        laid = _Row(limits, spanned)
+        new: list[_Spanned] = []
         for cell in row:
             if cell.tag not in ("td", "th"):
                 continue
-            cells.append(_text(cell))
-            cells.extend([""] * (_span(cell, limits) - 1))
-        while cells and not cells[-1]:
-            cells.pop()
-        if len(cells) > limits.columns:
-            raise _too_wide(len(cells), f"row {number:,} of the table", limits)
-        records.append(cells)
+            if laid.placed < len(spanned):
+                laid.place_above()
+            column, text = laid.width, _text(cell)
+            width = _span(cell, "colspan", _MAX_COLSPAN)
+            laid.put(column, text, width)
+            if cell.get("rowspan") is None:
+                continue
+            height = _span(cell, "rowspan", min(_MAX_ROWSPAN, rows_left[index] + 1))
+            if height > 1 and column < limits.columns:
+                promised += height - 1
+                if promised > budget:
+                    raise Refusal(
+                        f"is a web page (HTML) whose merged cells (rowspan) would repeat over {budget:,} "
+                        "values in the rows below them, far more than the merged cells of an export do",
+                        _EXPORT_AGAIN,
+                    )
+                new.append(_Spanned(column, width, index + height - 1, text))
+        laid.place_above(every=True)
+        if laid.last_value >= limits.columns:
+            raise _too_wide(laid.last_value + 1, f"row {number:,} of the table", limits)
+        records.append(laid.cells)
+        if new or (spanned and min(s.last_row for s in spanned) <= index):
+            # One cell per column: a cell of this row overlapping one from above takes its place.
+            by_column = {s.column: s for s in spanned if s.last_row > index}
+            by_column.update((s.column, s) for s in new)
+            spanned = sorted(by_column.values(), key=lambda s: s.column)
     return records
 
 

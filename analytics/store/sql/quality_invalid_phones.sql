@@ -1,6 +1,21 @@
--- one row per vehicle whose latest phone is not a valid mainland mobile number
-SELECT vin, store, plate, customer_name, phone, last_visit
-FROM vehicles
-WHERE phone IS NOT NULL
-  AND NOT regexp_full_match(regexp_replace(phone, '^(\+?86)|[\s\-]', '', 'g'), '1[3-9][0-9]{9}')
-ORDER BY last_visit DESC, vin
+-- one row per record whose phone is not a valid mainland mobile number: a vehicle's latest work order (the phone the vehicle carries) or a callback
+-- Callbacks carry the phone their file gave (a new car's buyer has no work order, so no other
+-- phone); each shows the name and phone of its own record. The rule is written once, below, for
+-- every table's phones.
+WITH phones AS (
+    SELECT 'service_orders' AS table_name, latest_order_id AS record_id, vin, store, plate,
+           customer_name, phone, last_visit AS record_date
+    FROM vehicles
+    WHERE phone IS NOT NULL
+    UNION ALL
+    SELECT 'callbacks', c.callback_id, coalesce(c.vin, o.vin), coalesce(o.store, v.store),
+           coalesce(o.plate, v.plate), c.customer_name, c.phone, CAST(c.callback_date AS DATE)
+    FROM callbacks AS c
+    LEFT JOIN service_orders AS o ON o.order_id = c.order_id
+    LEFT JOIN vehicles AS v ON v.vin = coalesce(c.vin, o.vin)
+    WHERE c.phone IS NOT NULL
+)
+SELECT table_name, record_id, vin, store, plate, customer_name, phone, record_date
+FROM phones
+WHERE NOT regexp_full_match(regexp_replace(phone, '^(\+?86)|[\s\-]', '', 'g'), '1[3-9][0-9]{9}')
+ORDER BY record_date DESC, vin, table_name DESC, record_id
