@@ -291,8 +291,9 @@ def test_the_export_connection_refuses_writes_with_a_sentence(group_db, tmp_path
 
 
 def test_an_export_written_before_callbacks_had_names_still_reads(group_db, tmp_path):
-    # Schema 10 gave callbacks the customer's name and phone; an export written before has neither
-    # until it is written again, and the follow-up list reads it (work orders' owners only).
+    # Schema 10 gave callbacks the customer's name and phone (and schema 11 their own store); an
+    # export written before has none of them until it is written again, and the follow-up list
+    # reads it (work orders' owners only).
     target = tmp_path / "export"
     _export(group_db, target)
     con = db.connect(group_db, read_only=True)
@@ -304,14 +305,15 @@ def test_an_export_written_before_callbacks_had_names_still_reads(group_db, tmp_
     raw = duckdb.connect()
     for file in (target / "callbacks").rglob("*.parquet"):
         raw.execute(
-            "COPY (SELECT * EXCLUDE (customer_name, phone) FROM read_parquet($f)) TO $g (FORMAT parquet)",
+            "COPY (SELECT * EXCLUDE (customer_name, phone, file_store) FROM read_parquet($f)) TO $g (FORMAT parquet)",
             {"f": str(file), "g": str(file) + ".old"},
         )
         os.replace(str(file) + ".old", file)
     raw.close()
     manifest = json.loads((target / warehouse.MANIFEST).read_text(encoding="utf-8"))
     entry = manifest["tables"]["callbacks"]
-    entry["columns"] = [c for c in entry["columns"] if c[0] not in ("customer_name", "phone")]
+    entry["columns"] = [c for c in entry["columns"] if c[0] not in ("customer_name", "phone", "file_store")]
+    del entry["renamed"]
     (target / warehouse.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     con = warehouse.connect(target)
     try:
