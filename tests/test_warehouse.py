@@ -65,6 +65,19 @@ def _take_out_last_month(path: Path, folder: Path) -> list[Path]:
     return files
 
 
+def _forget_delivery_stores(path: Path) -> None:
+    """Clear the store the demo's delivery callbacks (7DC) carry, as a 7DC export without a store
+    column leaves them (schema 11): such a callback of a car without an earlier work order is filed
+    under no store until one comes."""
+    con = db.connect(path)
+    try:
+        with db.write_transaction(con) as cur:
+            cur.execute("UPDATE callbacks SET store = NULL WHERE callback_type = '7DC'")
+            db.bump_data_version(cur)
+    finally:
+        con.close()
+
+
 def _callback_keys(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Return the store and month each callback is filed under, indexed by callback."""
     frame = queries.run(con, "warehouse_callback_keys", kpi.sql_params()).astype(object)
@@ -123,6 +136,7 @@ def _assert_same_as_database(target: Path, path: Path) -> None:
 def test_a_rerun_after_importing_one_month_rewrites_only_that_months_partitions(group_db, tmp_path):
     path = tmp_path / "group.duckdb"
     shutil.copy(group_db, path)
+    _forget_delivery_stores(path)
     files = _take_out_last_month(path, tmp_path)
     target = tmp_path / "export"
 
@@ -236,6 +250,7 @@ def test_a_rerun_after_importing_one_month_rewrites_only_that_months_partitions(
 def test_vanished_partitions_are_deleted_and_the_command_reports(group_db, tmp_path):
     path = tmp_path / "group.duckdb"
     shutil.copy(group_db, path)
+    _forget_delivery_stores(path)
     target = tmp_path / "export"
     run = [sys.executable, "-m", "analytics", "export-parquet", str(target), "--db", str(path), "--json"]
     first = json.loads(subprocess.run(run, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
