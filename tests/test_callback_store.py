@@ -174,19 +174,21 @@ def test_a_schema_10_database_gains_the_column_with_every_row_and_id_kept(tmp_pa
     raw.execute(
         "INSERT INTO callbacks (callback_id, order_id, vin, customer_name, phone, callback_type, "
         "callback_date, reached, overall_score, comment, import_id) VALUES "
-        f"('D1', NULL, '{VIN_NEW}', '赵新车', '13800138000', '7DC', TIMESTAMP '2024-03-05 10:00', true, 4, "
-        "'太慢', 8), "
-        "('S1', 'W1', NULL, NULL, NULL, '3DC', TIMESTAMP '2024-03-06 10:00', false, NULL, NULL, 7)"
+        "('D1', NULL, $vin, '赵新车', '13800138000', '7DC', TIMESTAMP '2024-03-05 10:00', true, 4, '太慢', 8), "
+        "('S1', 'W1', NULL, NULL, NULL, '3DC', TIMESTAMP '2024-03-06 10:00', false, NULL, NULL, 7)",
+        {"vin": VIN_NEW},
     )
     raw.execute(
         "INSERT INTO callbacks_history (callback_id, vin, customer_name, callback_type, callback_date, "
-        f"overall_score, import_id, replaced_by) VALUES ('D1', '{VIN_NEW}', '赵', '7DC', "
-        "TIMESTAMP '2024-03-05 10:00', 8, 7, 8)"
+        "overall_score, import_id, replaced_by) VALUES ('D1', $vin, '赵', '7DC', "
+        "TIMESTAMP '2024-03-05 10:00', 8, 7, 8)",
+        {"vin": VIN_NEW},
     )
     before = raw.execute("SELECT * FROM callbacks ORDER BY callback_id").fetchall()
     history = raw.execute("SELECT * FROM callbacks_history").fetchall()
     raw.close()
 
+    old_rows = "SELECT * EXCLUDE (store) FROM callbacks ORDER BY callback_id"
     con = db.connect(path)
     fresh = db.connect(tmp_path / "fresh.duckdb")
     try:
@@ -196,7 +198,7 @@ def test_a_schema_10_database_gains_the_column_with_every_row_and_id_kept(tmp_pa
             assert _columns(con, table) == _columns(fresh, table)
         assert _columns(con, "callbacks") == [*db.CALLBACK_COLUMNS, "import_id"]
         assert db.CALLBACK_COLUMNS.index("store") == db.CALLBACK_COLUMNS.index("phone") + 1
-        assert con.execute("SELECT * EXCLUDE (store) FROM callbacks ORDER BY callback_id").fetchall() == before
+        assert con.execute(old_rows).fetchall() == before
         assert con.execute("SELECT * EXCLUDE (store) FROM callbacks_history").fetchall() == history
         assert con.execute(
             "SELECT count(*) FROM (SELECT store FROM callbacks UNION ALL SELECT store FROM callbacks_history) "
@@ -213,7 +215,7 @@ def test_a_schema_10_database_gains_the_column_with_every_row_and_id_kept(tmp_pa
             "SELECT store, customer_name, overall_score FROM callbacks WHERE callback_id = 'D1'"
         ).fetchone() == (WEST, "赵新车", 4.0)
         load.rollback(con, result.import_id)
-        assert con.execute("SELECT * EXCLUDE (store) FROM callbacks ORDER BY callback_id").fetchall() == before
+        assert con.execute(old_rows).fetchall() == before
         assert con.execute("SELECT count(*) FROM callbacks WHERE store IS NOT NULL").fetchone() == (0,)
     finally:
         con.close()
