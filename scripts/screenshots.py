@@ -6,12 +6,14 @@ Usage: .venv/bin/python scripts/screenshots.py DB_PATH OUT_DIR [--lang en|zh] [P
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from analytics.devtools.bench_browser import wait_drawn  # noqa: E402
 from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: E402
 
 
@@ -36,10 +38,8 @@ def main(argv: list[str]) -> int:
                 if button.count():
                     button.first.click()
             page.wait_for_timeout(500)
-            page.wait_for_function(
-                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120000
-            )
-            page.wait_for_timeout(1500)
+            # Drawn as the bench counts it: script done, no skeleton, every chart on screen drawn.
+            wait_drawn(page, time.perf_counter())
             target = out / f"{path or 'home'}_{lang}.png"
             page.screenshot(path=str(target), full_page=True)
             print(target)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
@@ -83,3 +84,22 @@ def test_images_are_drawn_in_one_kept_browser_and_the_note_is_in_the_svg():
     assert "全部门店 · 数据截至 2026-09-30" in again["svg"].decode("utf-8")
     assert again["png"][:8] == b"\x89PNG\r\n\x1a\n"
     assert seconds < 10  # no browser start: well under the 7-12 s a fresh Chromium took
+
+
+@pytest.mark.parametrize(("lang", "last"), [("zh", "2026年10月"), ("en", "2026-10")])
+def test_a_month_end_axis_gets_one_tick_per_month_named_by_its_month(lang, last):
+    # The churn trend counts vehicles at each month-end (the last one may be the data's last day);
+    # plotly's own ticks fell every eight weeks on days no point is at (2026年1月25日).
+    ends = [d.strftime("%Y-%m-%d") for d in pd.date_range("2025-11-30", "2026-09-30", freq="ME")]
+    fig = go.Figure(go.Scatter(x=[*ends, "2026-10-28"], y=list(range(12))))
+    fig.add_scatter(x=[*ends, "2026-10-28"], y=list(range(12)))
+    charts.localise_dates(fig, lang)
+    axis = fig.layout.xaxis
+    assert axis.tickvals[0] == "2025-11-30" and axis.tickvals[-1] == "2026-10-28"
+    assert len(axis.ticktext) == 12 and axis.ticktext[-1] == last
+    assert axis.hoverformat == charts.MONTH_FORMAT[lang]
+    # Two points in one month, or days that are not month-ends, stay a daily axis.
+    for x in (["2026-09-30", "2026-10-15", "2026-10-31"], ["2026-09-15", "2026-10-15"]):
+        daily = go.Figure(go.Scatter(x=x, y=[1] * len(x)))
+        charts.localise_dates(daily, lang)
+        assert daily.layout.xaxis.tickvals is None, x

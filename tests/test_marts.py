@@ -14,7 +14,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analytics.domain import churn, facts, kpi, maintenance, overview, quality, themes
+from analytics.domain import churn, churn_model, counts, facts, kpi, maintenance, overview, quality, themes
 from analytics.services import marts, views
 from analytics.store import db
 
@@ -109,6 +109,37 @@ def test_a_result_is_discarded_only_by_a_change_to_what_it_reads():
             p for p in files(fn) if p.startswith(("data/themes", "analytics/reports", "analytics/ingest"))
         }
     # Every project module a result's module imports is in its inputs, the layer below included.
+
+
+def test_fitted_models_and_month_counts_are_kept_when_a_text_is_edited():
+    # Issue 20: editing a translation (data/i18n.toml), the KPI labels or the churn list's wording
+    # used to discard the churn model (72 s to fit again at a million work orders) and every
+    # month's counts. The kept intermediate results are numbers and models: their inputs hold no
+    # text catalogue and no module that writes text; the page results that show text still do.
+    root = Path(marts.__file__).resolve().parents[2]
+
+    def files(fn) -> set[str]:
+        return {str(p.relative_to(root)) for p in marts.inputs(marts.call_of(fn).fn)}
+
+    text = {
+        "data/i18n.toml",
+        "analytics/core/i18n.py",
+        "analytics/core/formatting.py",
+        "analytics/domain/kpi.py",
+    }
+    for fn in (
+        churn_model.group_model,
+        counts.month_counts,
+        themes.monthly.fit_model,
+        themes.monthly.fit_window,
+    ):
+        assert not files(fn) & text, fn.__qualname__
+    assert "analytics/domain/churn.py" not in files(churn_model.group_model)
+    assert {"analytics/domain/churn_model.py", "analytics/store/sql/churn_features.sql"} <= files(
+        churn_model.group_model
+    )
+    assert "data/i18n.toml" in files(churn.snapshot)
+    assert "data/i18n.toml" in files(overview.overview)
     assert "analytics/store/queries.py" in files(overview.overview)
 
 
@@ -146,6 +177,30 @@ def test_after_a_rebuild_every_page_opens_without_computing_anything_expensive(c
     # The praise-board and drill-down reuse the month's fitted themes, kept by the rebuild.
     assert sorted(set(computed) & expensive) == []
     assert "analytics.domain.themes.fit_window" not in computed
+
+
+def test_a_rebuild_drops_results_that_older_code_kept_for_the_same_data_version(copy):
+    # A program updated without an import: its rebuild finds the earlier build's results under
+    # the current data version, which no lookup will ever match again (their key's fingerprint is
+    # the old code's). They go, rows and files; the current code's stay.
+    con = db.connect(copy)
+    version = db.data_version(con)
+    current = marts.call_of(facts.stores)
+    assert marts.store(con, current, version, ["A店"], 1.0)
+    old = marts.Call(current.fn, ("old",))
+    assert marts.store(con, old, version, ["B店"], 1.0)
+    old_key = "0123456789abcdef|" + old.key.partition("|")[2]
+    con.execute("UPDATE marts SET args = $old WHERE args = $key", {"old": old_key, "key": old.key})
+    where = marts.folder(con)
+    old_file = con.execute("SELECT file FROM marts WHERE args = $a", {"a": old_key}).fetchone()[0]
+    assert (where / old_file).exists()
+
+    marts.rebuild(con, calls=[])
+    rows = con.execute("SELECT args FROM marts WHERE name = $n", {"n": current.fn}).fetchall()
+    assert rows == [(current.key,)]
+    assert not (where / old_file).exists()
+    assert marts.fetch(con, current, version) == (True, ["A店"])
+    con.close()
 
 
 def test_import_from_the_command_line_prepares_the_marts(copy, tmp_path):
@@ -191,20 +246,20 @@ def test_payloads_are_files_beside_the_database_and_a_lost_file_is_computed_agai
 def test_each_months_counts_are_kept_so_another_focus_month_queries_only_its_new_months(copy, monkeypatch):
     con = db.connect(copy)
     con.execute(
-        "DELETE FROM marts WHERE name = 'analytics.domain.kpi.month_counts'"
+        "DELETE FROM marts WHERE name = 'analytics.domain.counts.month_counts'"
     )  # kept by the demo's build
     october = kpi.counts_by_month(con, kpi.overview_months("2026-10"))
     assert con.execute(
-        "SELECT count(*) FROM marts WHERE name = 'analytics.domain.kpi.month_counts'"
+        "SELECT count(*) FROM marts WHERE name = 'analytics.domain.counts.month_counts'"
     ).fetchone() == (13,)
     asked: list[list[date]] = []
-    original = kpi.monthly_counts
+    original = counts.monthly_counts
 
     def recording(con, months, stores=None):
         asked.append(list(months))
         return original(con, months, stores)
 
-    monkeypatch.setattr(kpi, "monthly_counts", recording)
+    monkeypatch.setattr(counts, "monthly_counts", recording)
     september = kpi.counts_by_month(con, kpi.overview_months("2026-09"))
     assert asked == [[date(2025, 9, 1)]]
     with marts.bypassed():

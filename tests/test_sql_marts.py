@@ -17,6 +17,7 @@ import pytest
 
 from analytics.core.months import month_end, shift_month
 from analytics.domain import churn, churn_model, facts, kpi, overview
+from analytics.domain import counts as kpi_counts
 from analytics.domain import satisfaction as sat
 from analytics.domain.maintenance import features as maintenance_features
 from analytics.ingest import import_file, rollback
@@ -305,7 +306,7 @@ def test_a_month_end_the_marts_do_not_cover_is_computed_by_the_queries(demo_db, 
     assert not derived.ready(con, derived.MARTS, params, [later])
     assert not derived.ready(con, derived.MARTS, params, [ends[-1] - timedelta(days=1)])  # not a month-end
     later_month = shift_month(ends[-1].replace(day=1), 1)
-    counts = kpi.monthly_counts(con, [later_month])
+    counts = kpi_counts.monthly_counts(con, [later_month])
     assert int(counts["base"].iloc[0]) > 0
     con.close()
 

@@ -205,3 +205,16 @@ def test_a_long_title_breaks_before_its_period_where_the_chart_is_narrower_than_
     assert "['主要主题各月占比', '（2026年4月 至 2026年10月）']" in text["expr"]
     fig.update_layout(title={"text": "Share by month"})
     assert _valid(vega.from_plotly(fig))["title"]["text"] == "Share by month"
+
+
+def test_a_twelve_month_axis_keeps_six_labels_and_the_last_month_among_them():
+    # Vega-Lite hid every other of twelve month labels, the last month's among them.
+    months = [f"{m}-01" for m in pd.period_range("2025-11", "2026-10", freq="M").astype(str)]
+    fig = go.Figure(go.Scatter(x=months, y=list(range(12))))
+    localise_dates(fig, "zh")
+    spec = _valid(vega.from_plotly(fig))
+    x = (spec.get("encoding") or spec["layer"][0]["encoding"])["x"]
+    values = x["axis"]["values"]
+    assert len(values) == 6
+    assert values[-1] == {"year": 2026, "month": 10, "date": 1, "utc": True}
+    assert values[0] == {"year": 2025, "month": 12, "date": 1, "utc": True}

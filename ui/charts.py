@@ -92,6 +92,15 @@ def _axis_dates(values: list[Any]) -> pd.DatetimeIndex | None:
         return None
 
 
+def _month_ends(dates: pd.DatetimeIndex) -> bool:
+    """Whether the dates are one per month, each its month's last day (the latest may be any day
+    of its month: a count as of the data's last day), at midnight, at least two months."""
+    days = pd.DatetimeIndex(sorted(set(dates)))
+    if len(days) < 2 or not (days.hour == 0).all() or days.to_period("M").has_duplicates:
+        return False
+    return bool(days[:-1].is_month_end.all())
+
+
 def localise_dates(fig: go.Figure, language: str) -> None:
     """Label every date x axis in ``language`` (2026-01 / 2026年1月); a monthly axis gets one tick per
     month (at most twelve, the last month always among them), so its last label is the data's end."""
@@ -110,6 +119,20 @@ def localise_dates(fig: go.Figure, language: str) -> None:
         if dates is None:
             continue
         monthly = bool((dates.day == 1).all() and (dates.hour == 0).all())
+        if not monthly and _month_ends(dates):
+            # One point per month, on its last day (churn counted at each month-end; the last may
+            # be the data's last day): one tick per month at its point, named by its month.
+            days = sorted(set(dates.normalize()))
+            step = -(-len(days) // MAX_MONTH_TICKS)
+            shown = days[::-1][::step][::-1]
+            fig.layout[name].update(
+                type="date",
+                tickvals=[d.strftime("%Y-%m-%d") for d in shown],
+                ticktext=[d.strftime(MONTH_FORMAT[language]) for d in shown],
+                # The month, as the ticks say (the Vega-Lite charts label their ticks with it).
+                hoverformat=MONTH_FORMAT[language],
+            )
+            continue
         if not monthly:
             fig.layout[name].update(tickformat=DAY_FORMAT[language], hoverformat=DAY_FORMAT[language])
             continue

@@ -39,6 +39,7 @@ TITLE_SIZE = 17  # pixels of a chart title's font
 MIN_TITLE_WIDTH = 300  # a title this wide fits any screen on one line
 LEGEND_ROW_PX = 340  # a legend row fits a phone (390 px less the page's margins)
 LEGEND_SYMBOL_PX = 30  # a legend entry's symbol and the gap after it
+MAX_TEMPORAL_LABELS = 6  # month labels on a time axis: more would touch on a half-width chart
 NARROW_PX = 480  # below this plot width, category labels under (or over) the x axis are slanted
 DASHES = {"dot": [2, 3], "dash": [6, 4], "dashdot": [6, 3, 2, 3], "longdash": [10, 4]}
 SYMBOLS = {"circle": "circle", "diamond": "diamond", "square": "square", "cross": "cross", "x": "cross"}
@@ -229,7 +230,11 @@ def _channel(
         if kind == "temporal":
             scale["type"] = "utc"
             if axis.get("tickvals") is not None:
-                spec["values"] = [_datetime(v) for v in _plain(axis.get("tickvals"))]
+                ticks = list(_plain(axis.get("tickvals")))
+                # Vega-Lite drops every other label once they would touch (2026年11月 is wide),
+                # the last month's among them: keep at most six, counted back from the last.
+                step = -(-len(ticks) // MAX_TEMPORAL_LABELS)
+                spec["values"] = [_datetime(v) for v in ticks[::-1][::step][::-1]]
             # On a UTC scale the format is applied in UTC.
             fmt = axis.get("hoverformat") if axis.get("tickvals") is not None else axis.get("tickformat")
             if fmt:

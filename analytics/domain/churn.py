@@ -536,7 +536,7 @@ def snapshot(
     trained), not by one trained at that month's end.
     """
     current = churn_model.features(con, [as_of], stores)
-    model, note = memo.remembered(con, group_model, facts.model_as_of(con, as_of), seed)
+    model, note = memo.remembered(con, churn_model.group_model, facts.model_as_of(con, as_of), seed)
     probability = model.predict(current) if model is not None else None
     return ChurnSnapshot(
         as_of=as_of,
@@ -544,16 +544,6 @@ def snapshot(
         model=model.card() if model is not None else None,
         model_note=note,
     )
-
-
-def group_model(
-    con: duckdb.DuckDBPyConnection, as_of: date, seed: int | None = None
-) -> tuple[churn_model.ChurnModel | None, str | None]:
-    """Return the churn model trained on every store's history up to ``as_of``, or why there is none."""
-    try:
-        return churn_model.fit(con, as_of, None, seed), None
-    except churn_model.NotEnoughHistory as exc:
-        return None, str(exc)
 
 
 def vehicle_orders(con: duckdb.DuckDBPyConnection, vin: str, as_of: date) -> pd.DataFrame:

@@ -28,7 +28,7 @@ from analytics.core import stats
 from analytics.core.config import Churn, settings
 from analytics.core.errors import UserError
 from analytics.core.months import month_end, month_end_on_or_before, shift_month
-from analytics.domain import kpi, schedule
+from analytics.domain import counts, schedule
 from analytics.domain.model_matrix import binnable
 from analytics.store import derived, queries
 
@@ -94,7 +94,7 @@ def churn_settings() -> Churn:
 
 def status_params(stores: list[str] | None = None) -> dict[str, Any]:
     """Return the bound parameters of the status rule (vehicle_status.sql, shared with the KPIs)."""
-    return kpi.sql_params(stores)
+    return counts.sql_params(stores)
 
 
 def feature_params(stores: list[str] | None = None) -> dict[str, Any]:
@@ -567,6 +567,21 @@ def fit(
 
 
 BACKTEST_METRICS: tuple[str, ...] = ("auc", "lift_10", "capture_10", "lift_20", "capture_20", "brier")
+
+
+def group_model(
+    con: duckdb.DuckDBPyConnection, as_of: date, seed: int | None = None
+) -> tuple[ChurnModel | None, str | None]:
+    """Return the churn model trained on every store's history up to ``as_of``, or why there is none.
+
+    Kept once per data version (``memo.remembered``), under the fingerprint of this module and
+    what it imports: none of it reads the text catalogue, so editing a translation or the
+    churn list's wording (``domain.churn``) keeps the fitted model.
+    """
+    try:
+        return fit(con, as_of, None, seed), None
+    except NotEnoughHistory as exc:
+        return None, str(exc)
 
 
 def backtest_table(result: Backtest, names: Mapping[str, str] | None = None) -> pd.DataFrame:

@@ -353,14 +353,33 @@ def _keep(
 
 
 def purge(con: duckdb.DuckDBPyConnection, keep_version: int) -> None:
-    """Drop the results of every other data version, rows and files."""
-    stale = con.execute(
-        "SELECT file FROM marts WHERE data_version <> $v AND file IS NOT NULL", {"v": keep_version}
-    ).fetchall()
+    """Drop the results of every other data version, and those of ``keep_version`` computed by
+    other code or settings than the current ones (their key's fingerprint is not ``context`` of
+    their function now: a program updated without an import would otherwise keep every earlier
+    build's results until the next import, a gigabyte or more at group size), rows and files."""
+    files = [
+        file
+        for (file,) in con.execute(
+            "SELECT file FROM marts WHERE data_version <> $v AND file IS NOT NULL", {"v": keep_version}
+        ).fetchall()
+    ]
     con.execute("DELETE FROM marts WHERE data_version <> $v", {"v": keep_version})
+    outdated = [
+        (name, args, file)
+        for name, args, file in con.execute(
+            "SELECT name, args, file FROM marts WHERE data_version = $v", {"v": keep_version}
+        ).fetchall()
+        if str(args).partition("|")[0] != context(str(name))
+    ]
+    if outdated:
+        con.executemany(
+            "DELETE FROM marts WHERE name = $name AND args = $args AND data_version = $v",
+            [{"name": name, "args": args, "v": keep_version} for name, args, _ in outdated],
+        )
+    files += [file for _, _, file in outdated if file is not None]
     where = folder(con)
     if where is not None:
-        for (name,) in stale:
+        for name in files:
             (where / name).unlink(missing_ok=True)
 
 
