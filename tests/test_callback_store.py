@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics.domain import kpi
+from analytics.domain import counts
 from analytics.domain import satisfaction as sat
 from analytics.domain.themes import complaint_categories
 from analytics.ingest import load
@@ -47,7 +47,7 @@ def _import(con: duckdb.DuckDBPyConnection, text: str, name: str) -> load.Import
 
 
 def _facts_store(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
-    frame = queries.run(con, "callback_facts", kpi.sql_params(None)).astype(object)
+    frame = queries.run(con, "callback_facts", counts.sql_params(None)).astype(object)
     frame = frame.where(frame.notna(), None)
     return dict(zip(frame["callback_id"], frame["store"], strict=True))
 
@@ -76,8 +76,8 @@ def test_a_new_cars_delivery_call_counts_for_the_store_its_file_names(con):
     for stores, n in (([WEST], 1), ([RIVER], 0), (None, 1)):
         monthly = sat.monthly_satisfaction(con, stores, "2024-03", "2024-03")
         assert monthly["n"].tolist() == [n], stores
-        counts = kpi.monthly_counts(con, [date(2024, 3, 1)], stores)
-        assert counts["scored"].tolist() == [n], stores
+        month = counts.monthly_counts(con, [date(2024, 3, 1)], stores)
+        assert month["scored"].tolist() == [n], stores
         listed = sat.followup_list(con, date(2024, 3, 1), date(2024, 3, 31), stores, as_of=date(2024, 3, 31))
         assert listed["callback_id"].tolist() == ["D1"] * n, stores
         categories = complaint_categories(con, "2024-03", stores)
