@@ -75,6 +75,7 @@ def _callback(
         vin,
         None,  # customer_name: the fixture's callback files carry none, as most DMS exports
         None,  # phone
+        None,  # store: a callback takes its order's (or, without one, the vehicle's)
         callback_type,
         at,
         "小刘",

@@ -201,16 +201,16 @@ def test_a_schema_9_database_gains_the_columns_with_its_rows_kept(tmp_path):
     con = db.connect(path)
     fresh = db.connect(tmp_path / "fresh.duckdb")
     try:
-        assert db.schema_version(con) == db.SCHEMA_VERSION == 10
+        assert db.schema_version(con) == db.SCHEMA_VERSION >= 10
         assert db.data_version(con) == 3
         # The columns stand where a new database has them: the import's history copy is positional.
         for table in ("callbacks", "callbacks_history"):
             assert _columns(con, table) == _columns(fresh, table)
         assert _columns(con, "callbacks") == [*db.CALLBACK_COLUMNS, "import_id"]
         assert _columns(con, "callbacks_history") == [*db.CALLBACK_COLUMNS, "import_id", "replaced_by"]
-        old_rows = "SELECT * EXCLUDE (customer_name, phone) FROM callbacks ORDER BY callback_id"
+        old_rows = "SELECT * EXCLUDE (customer_name, phone, store) FROM callbacks ORDER BY callback_id"
         assert con.execute(old_rows).fetchall() == before
-        old_history = "SELECT * EXCLUDE (customer_name, phone) FROM callbacks_history"
+        old_history = "SELECT * EXCLUDE (customer_name, phone, store) FROM callbacks_history"
         assert con.execute(old_history).fetchall() == history
         assert con.execute(
             "SELECT count(*) FROM callbacks WHERE customer_name IS NOT NULL OR phone IS NOT NULL"

@@ -477,10 +477,12 @@ def test_callback_xlsx_opens_with_openpyxl_with_date_cells(small, small_files):
     truth = expected.iloc[0]
     assert first["回访编号"] == truth["callback_id"]
     assert first["回访日期"] == truth["callback_date"].to_pydatetime()
-    reached_rows = [dict(zip(rows[1], r, strict=True)) for r in rows[2:] if r[8] == "接通"]
+    reached_at = rows[1].index("是否接通")
+    reached_rows = [dict(zip(rows[1], r, strict=True)) for r in rows[2:] if r[reached_at] == "接通"]
     assert {r["总体满意度"] for r in reached_rows} == set(demo.OVERALL_LABELS)
     assert {r["服务态度"] for r in reached_rows} <= {1, 2, 3, 4, 5}
-    unreached = {r[8] for r in rows[2:]} - {"接通"}
+    assert {r[rows[1].index("门店")] for r in rows[2:]} == {truth["store"]}  # the store's own file
+    unreached = {r[reached_at] for r in rows[2:]} - {"接通"}
     assert unreached == {"未接通", "无人接听", "关机", "拒接"}
 
 
@@ -495,6 +497,9 @@ def test_7dc_file_is_utf8_with_bom_and_empty_order_ids(small, small_files):
     assert (body["工单号"] == "").all()
     assert (body["回访类型"] == "7DC").all()
     assert body["回访日期"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d").all()
+    # The selling store: the store whose simulation delivered the car.
+    seven = small["callback"][small["callback"]["callback_type"] == "7DC"]
+    assert body["门店"].tolist() == seven["store"].tolist() and body["门店"].ne("").all()
 
 
 def test_csv_only_writes_callbacks_as_csv(small, tmp_path):

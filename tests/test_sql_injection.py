@@ -318,6 +318,11 @@ REVIEWED = {
     ("analytics/store/db.py", "INSERT INTO callbacks_v10 () SELECT  FROM callbacks"),
     ("analytics/store/db.py", "CREATE TABLE callbacks_history_v10 ("),
     ("analytics/store/db.py", "INSERT INTO callbacks_history_v10 (, replaced_by) SELECT , replaced_by FROM "),
+    # Migration 11 likewise, into tables of _CALLBACK_DDL naming the columns of _CALLBACK_COLUMNS_V10.
+    ("analytics/store/db.py", "CREATE TABLE callbacks_v11 ("),
+    ("analytics/store/db.py", "INSERT INTO callbacks_v11 () SELECT  FROM callbacks"),
+    ("analytics/store/db.py", "CREATE TABLE callbacks_history_v11 ("),
+    ("analytics/store/db.py", "INSERT INTO callbacks_history_v11 (, replaced_by) SELECT , replaced_by FROM "),
     # The import's new work orders: a literal query, with a literal filter added when it rewrites rows.
     ("analytics/ingest/load.py", "CREATE OR REPLACE TEMP VIEW derived_new_visits AS "),
     # A fixed prefix before the plan query, whose file name comes from TABLES[kind] (two kinds).

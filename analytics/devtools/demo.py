@@ -8,10 +8,10 @@ randomness comes from ``np.random.default_rng([seed, store])``, nothing from the
 Mechanisms, each with a signature a page can find (hidden ``_`` columns keep the truth):
 - Vehicles: seven 东风日产 models with their own prices and service intervals; ~62% bought up
   to eight years before the window (the base), the rest delivered during it at a steady rate,
-  each delivery followed by a 7DC callback 3-8 days later (its file names the buyer and his
-  phone; a 3DC file names the work order's customer). Owners have Chinese names, mobile
-  phones (0.3% wrong), plates of the store's city (some from elsewhere); VINs carry an ISO 3779
-  check digit, wrong on ~1%. 2% of cars change owner mid-way.
+  each delivery followed by a 7DC callback 3-8 days later (its file names the buyer, his
+  phone and the selling store; a 3DC file names the work order's customer and store). Owners
+  have Chinese names, mobile phones (0.3% wrong), plates of the store's city (some from
+  elsewhere); VINs carry an ISO 3779 check digit, wrong on ~1%. 2% of cars change owner mid-way.
 - Usage: km per day is lognormal (median ~32), ~3.5% ride-hailing cars run 150-260 km/day;
   odometer readings grow with it, ~0.5% are keyed with a digit too many or too few.
 - Service rhythm: 首保 at the model's first interval (3,000-5,000 km or 3-6 months, whichever
@@ -1513,8 +1513,8 @@ def _finish_callbacks(
     cfg: DemoConfig, cal: _Calendar, frame: pd.DataFrame, store_name: str, code: str,
     plates: np.ndarray, owners: np.ndarray, phones: np.ndarray, service: pd.DataFrame,
 ) -> pd.DataFrame:  # fmt: skip
-    """Order the callbacks by time, give them ids and the customer called, and attach the hidden
-    store and plate columns."""
+    """Order the callbacks by time, give them ids, the customer called and the store, and attach the
+    hidden plate column."""
     frame = frame.sort_values(["callback_date", "order_id", "vin"], kind="stable", na_position="first")
     frame = frame.reset_index(drop=True)
     dates = frame["callback_date"]
@@ -1533,7 +1533,9 @@ def _finish_callbacks(
     phone[ordered] = by_order["phone"].reindex(orders).to_numpy()
     frame.insert(3, "customer_name", name)
     frame.insert(4, "phone", phone)
-    frame["_store"] = store_name
+    # Every call of a store's simulation is the store's: a 3DC call's is its work order's, a delivery
+    # call's the store that sold the car (its file names it; nothing else does for a new car).
+    frame.insert(5, "store", store_name)
     frame["_plate"] = plates[veh]
     return frame
 
@@ -1611,6 +1613,7 @@ CALLBACK_HEADERS: tuple[tuple[str, str], ...] = (
     ("车架号", "vin"),
     ("车牌号", "_plate"),
     ("客户姓名", "customer_name"),
+    ("门店", "store"),
     ("回访类型", "callback_type"),
     ("回访日期", "callback_date"),
     ("回访专员", "agent"),
@@ -1635,6 +1638,7 @@ DELIVERY_HEADERS: tuple[tuple[str, str], ...] = (
     ("车架号", "vin"),
     ("客户姓名", "customer_name"),
     ("联系电话", "phone"),
+    ("门店", "store"),
     ("回访日期", "callback_date"),
     ("回访专员", "agent"),
     ("是否接通", "reached"),
@@ -1931,7 +1935,7 @@ def write_dms_files(
     cb_years = three["callback_date"].dt.year
     header = [h for h, _ in CALLBACK_HEADERS]
     for name, _code, _plate, company in stores:
-        mine = three[three["_store"] == name]
+        mine = three[three["store"] == name]
         for year in sorted(cb_years[mine.index].unique()):
             part = mine[cb_years[mine.index] == year]
             title = f"{company} 售后回访记录 {year}年"

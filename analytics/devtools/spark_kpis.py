@@ -51,8 +51,10 @@ def register_export(spark: SparkSession, root: str | Path) -> None:
     for name in TABLES:
         entry = manifest["tables"][name]
         columns = [c for c, _ in entry["columns"] if c not in entry["extra_columns"]]
+        # A column the files keep under another name (a callback's own store) takes its own back.
+        own = {inside: column for column, inside in entry.get("renamed", {}).items()}
         frame = spark.read.option("recursiveFileLookup", "true").parquet(str(Path(root) / name))
-        frame.select(*columns).createOrReplaceTempView(name)
+        frame.select(*[F.col(c).alias(own.get(c, c)) for c in columns]).createOrReplaceTempView(name)
 
 
 def _literal(value: Any) -> Column:

@@ -54,10 +54,13 @@ class Table:
     select: str
     partition_by: tuple[str, ...]
     extra: tuple[str, ...] = ()  # partition columns the table itself does not have
+    # (column of the table, its name in the files): a column whose name a partition column takes
+    renamed: tuple[tuple[str, str], ...] = ()
 
 
 # Table names are fixed here; no value is ever spliced into SQL. Callbacks and their comment tokens
-# are filed under the store and month of the temp table ``_warehouse_callback_keys``.
+# are filed under the store and month of the temp table ``_warehouse_callback_keys``; a callback's
+# own store (the one its file named, schema 11) is kept in the files as ``file_store``.
 TABLES: tuple[Table, ...] = (
     Table(
         "service_orders",
@@ -67,10 +70,11 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "callbacks",
-        "SELECT c.*, k.store, k.month FROM callbacks AS c "
+        "SELECT c.* RENAME (store AS file_store), k.store, k.month FROM callbacks AS c "
         "LEFT JOIN _warehouse_callback_keys AS k ON k.callback_id = c.callback_id",
         ("store", "month"),
         ("store", "month"),
+        (("store", "file_store"),),
     ),
     Table(
         "comment_tokens",
@@ -283,6 +287,7 @@ def _export_table(
         "partition_by": list(table.partition_by),
         "columns": columns,
         "extra_columns": list(table.extra),
+        "renamed": dict(table.renamed),
         "partitions": partitions,
     }
     result = TableResult(
@@ -393,16 +398,20 @@ def connect(root: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
         if entry is None:
             continue
         have = {str(column) for column, _ in entry["columns"]}
-        missing = [column for column in _ADDED_LATER.get(name, ()) if column not in have]
+        missing = tuple(column for column in _ADDED_LATER.get(name, ()) if column not in have)
+        if missing and (name, missing) not in _OLDER_VIEWS:
+            raise UserError(
+                f"The export in {root} holds {name} without the columns {', '.join(missing)}, a layout "
+                f"this version cannot read; export again (python -m analytics export-parquet {root})."
+            )
         if entry["partitions"]:
-            con.execute(_VIEWS[name] if not missing else _OLDER_VIEWS[name])
+            con.execute(_VIEWS[name] if not missing else _OLDER_VIEWS[(name, missing)])
         else:
             # No file to read: an empty table with the manifest's columns.
             columns = ", ".join(f"{quoted} {kind}" for quoted, kind in _checked_columns(root, name, entry))
             con.execute(f"CREATE TABLE {name} ({columns})")
-            if missing:
-                for statement in _OLDER_TABLES[name]:
-                    con.execute(statement)
+            for column in missing:
+                con.execute(_ADD_LATER_COLUMN[(name, column)])
     if "meta" not in tables:
         con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")
     con.execute(
@@ -421,7 +430,8 @@ def connect(root: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
 _VIEWS: dict[str, str] = {
     "service_orders": "CREATE VIEW service_orders AS SELECT * EXCLUDE (month) FROM read_parquet("
     "'service_orders/*/*/*.parquet', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)",
-    "callbacks": "CREATE VIEW callbacks AS SELECT * EXCLUDE (store, month) FROM read_parquet("
+    "callbacks": "CREATE VIEW callbacks AS SELECT * EXCLUDE (store, month) RENAME (file_store AS store) "
+    "FROM read_parquet("
     "'callbacks/*/*/*.parquet', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)",
     "comment_tokens": "CREATE VIEW comment_tokens AS SELECT * EXCLUDE (store, month) FROM read_parquet("
     "'comment_tokens/*/*/*.parquet', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)",
@@ -433,21 +443,26 @@ _VIEWS: dict[str, str] = {
 }
 
 
-# Columns a canonical table gained after an export may have been written (schema 10: the customer a
-# callback file names). An export written before reads them as empty until it is written again
-# (the next export rewrites every file of a table whose columns changed).
-_ADDED_LATER: dict[str, tuple[str, ...]] = {"callbacks": ("customer_name", "phone")}
-_OLDER_VIEWS: dict[str, str] = {
-    "callbacks": _VIEWS["callbacks"].replace(
-        "SELECT * EXCLUDE (store, month)",
-        "SELECT * EXCLUDE (store, month), CAST(NULL AS VARCHAR) AS customer_name, CAST(NULL AS VARCHAR) AS phone",
+# Columns a canonical table gained after an export may have been written, by their names in the
+# files, oldest first (schema 10: the customer a callback file names; schema 11: its store, kept as
+# ``file_store``). An export written before reads them as empty until it is written again (the next
+# export rewrites every file of a table whose columns changed).
+_ADDED_LATER: dict[str, tuple[str, ...]] = {"callbacks": ("customer_name", "phone", "file_store")}
+_OLDER_VIEWS: dict[tuple[str, tuple[str, ...]], str] = {
+    # Written by schema 10: callbacks without their own store.
+    ("callbacks", ("file_store",)): _VIEWS["callbacks"].replace(
+        "RENAME (file_store AS store)", ", CAST(NULL AS VARCHAR) AS store"
+    ),
+    # Written before: without the customer's name and phone either.
+    ("callbacks", ("customer_name", "phone", "file_store")): _VIEWS["callbacks"].replace(
+        "RENAME (file_store AS store)",
+        ", CAST(NULL AS VARCHAR) AS customer_name, CAST(NULL AS VARCHAR) AS phone, CAST(NULL AS VARCHAR) AS store",
     ),
 }
-_OLDER_TABLES: dict[str, tuple[str, ...]] = {
-    "callbacks": (
-        "ALTER TABLE callbacks ADD COLUMN customer_name VARCHAR",
-        "ALTER TABLE callbacks ADD COLUMN phone VARCHAR",
-    ),
+_ADD_LATER_COLUMN: dict[tuple[str, str], str] = {
+    ("callbacks", "customer_name"): "ALTER TABLE callbacks ADD COLUMN customer_name VARCHAR",
+    ("callbacks", "phone"): "ALTER TABLE callbacks ADD COLUMN phone VARCHAR",
+    ("callbacks", "file_store"): "ALTER TABLE callbacks ADD COLUMN store VARCHAR",
 }
 
 
@@ -459,13 +474,16 @@ def _checked_columns(root: str | os.PathLike[str], name: str, entry: dict[str, A
     """Return a table's columns (quoted name, type) from the manifest, refusing any that is not a
     plain name and a plain DuckDB type: they are spliced into the view's SQL."""
     out = []
+    # A column kept in the files under another name takes its table's name back.
+    renamed = {str(inside): str(own) for own, inside in entry.get("renamed", {}).items()}
     for column, kind in entry["columns"]:
         if column in entry.get("extra_columns", []):
             continue
-        if not _IDENTIFIER.match(str(column)) or not _TYPE.match(str(kind)):
+        own = renamed.get(str(column), column)
+        if not _IDENTIFIER.match(str(own)) or not _TYPE.match(str(kind)):
             raise UserError(
                 f"The export manifest in {root} names a column of {name} that is not a plain column "
-                f"({column!r} {kind!r}); export again."
+                f"({own!r} {kind!r}); export again."
             )
-        out.append((f'"{column}"', str(kind)))
+        out.append((f'"{own}"', str(kind)))
     return out

@@ -45,7 +45,7 @@ import duckdb
 from analytics.core.config import db_path, settings
 from analytics.core.errors import DatabaseDamaged, DatabaseLocked, DiskFull, UserError
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 SERVICE_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -70,6 +70,7 @@ CALLBACK_COLUMNS: tuple[str, ...] = (
     "vin",
     "customer_name",
     "phone",
+    "store",
     "callback_type",
     "callback_date",
     "agent",
@@ -141,12 +142,40 @@ _CALLBACK_DDL_V1 = """
     import_id          INTEGER NOT NULL
 """
 
+# The callbacks as schema 10 made them (migration 10 keeps building them so); migration 11 adds the
+# store the callback files name.
+_CALLBACK_DDL_V10 = """
+    callback_id        VARCHAR PRIMARY KEY,
+    order_id           VARCHAR,
+    vin                VARCHAR,
+    customer_name      VARCHAR,
+    phone              VARCHAR,
+    callback_type      VARCHAR NOT NULL,
+    callback_date      TIMESTAMP NOT NULL,
+    agent              VARCHAR,
+    reached            BOOLEAN,
+    overall_score      DOUBLE,
+    attitude_score     DOUBLE,
+    quality_score      DOUBLE,
+    timeliness_score   DOUBLE,
+    price_score        DOUBLE,
+    environment_score  DOUBLE,
+    recommend_score    DOUBLE,
+    comment            VARCHAR,
+    is_complaint       BOOLEAN,
+    complaint_category VARCHAR,
+    complaint_level    INTEGER,
+    resolved_at        TIMESTAMP,
+    import_id          INTEGER NOT NULL
+"""
+
 _CALLBACK_DDL = """
     callback_id        VARCHAR PRIMARY KEY,
     order_id           VARCHAR,
     vin                VARCHAR,
     customer_name      VARCHAR,
     phone              VARCHAR,
+    store              VARCHAR,
     callback_type      VARCHAR NOT NULL,
     callback_date      TIMESTAMP NOT NULL,
     agent              VARCHAR,
@@ -190,10 +219,12 @@ _TOKENS_DDL = """
 """
 
 
-# The columns of _CALLBACK_DDL_V1, which migration 10 copies.
+# The columns of _CALLBACK_DDL_V1, which migration 10 copies, and of _CALLBACK_DDL_V10, which
+# migration 11 copies.
 _CALLBACK_COLUMNS_V1 = ", ".join(
-    c for c in (*CALLBACK_COLUMNS, "import_id") if c not in ("customer_name", "phone")
+    c for c in (*CALLBACK_COLUMNS, "import_id") if c not in ("customer_name", "phone", "store")
 )
+_CALLBACK_COLUMNS_V10 = ", ".join(c for c in (*CALLBACK_COLUMNS, "import_id") if c != "store")
 
 
 def _unkeyed(ddl: str) -> str:
@@ -502,15 +533,29 @@ MIGRATIONS: dict[int, list[str]] = {
     # that the columns stand where a new database has them (after vin; history rows end with
     # replaced_by), which the import's history copy (``t.*`` then the import id) relies on.
     10: [
-        f"CREATE TABLE callbacks_v10 ({_unkeyed(_CALLBACK_DDL)})",
+        f"CREATE TABLE callbacks_v10 ({_unkeyed(_CALLBACK_DDL_V10)})",
         f"INSERT INTO callbacks_v10 ({_CALLBACK_COLUMNS_V1}) SELECT {_CALLBACK_COLUMNS_V1} FROM callbacks",  # noqa: S608 - fixed names
         "DROP TABLE callbacks",
         "ALTER TABLE callbacks_v10 RENAME TO callbacks",
-        f"CREATE TABLE callbacks_history_v10 ({_history_ddl(_CALLBACK_DDL)})",
+        f"CREATE TABLE callbacks_history_v10 ({_history_ddl(_CALLBACK_DDL_V10)})",
         f"INSERT INTO callbacks_history_v10 ({_CALLBACK_COLUMNS_V1}, replaced_by) "  # noqa: S608 - fixed names
         f"SELECT {_CALLBACK_COLUMNS_V1}, replaced_by FROM callbacks_history",
         "DROP TABLE callbacks_history",
         "ALTER TABLE callbacks_history_v10 RENAME TO callbacks_history",
+    ],
+    # Callbacks keep the store their files name (a delivery call belongs to the store that sold the
+    # car, which a new car's missing work orders cannot tell). Copied as in migration 10, so the
+    # column stands where a new database has it (after phone).
+    11: [
+        f"CREATE TABLE callbacks_v11 ({_unkeyed(_CALLBACK_DDL)})",
+        f"INSERT INTO callbacks_v11 ({_CALLBACK_COLUMNS_V10}) SELECT {_CALLBACK_COLUMNS_V10} FROM callbacks",  # noqa: S608 - fixed names
+        "DROP TABLE callbacks",
+        "ALTER TABLE callbacks_v11 RENAME TO callbacks",
+        f"CREATE TABLE callbacks_history_v11 ({_history_ddl(_CALLBACK_DDL)})",
+        f"INSERT INTO callbacks_history_v11 ({_CALLBACK_COLUMNS_V10}, replaced_by) "  # noqa: S608 - fixed names
+        f"SELECT {_CALLBACK_COLUMNS_V10}, replaced_by FROM callbacks_history",
+        "DROP TABLE callbacks_history",
+        "ALTER TABLE callbacks_history_v11 RENAME TO callbacks_history",
     ],
 }
 

@@ -1,8 +1,9 @@
 -- one row per callback attempt, with the store, order, vehicle, customer and complaint limit it belongs to
--- Callbacks carry no store. One that follows a service visit names its order; a delivery
--- callback (7DC) has none, so it takes the vin's latest order on or before its date, else the
--- vin's first order (the first service usually happens where the car was sold). Only the few
--- callbacks without an order go through that lookup.
+-- The store: a callback that follows a service visit names its order, whose store is authoritative
+-- (the callback file's own store only where the order names none). A delivery callback (7DC) has no
+-- order: it takes the store its own file names (the store that sold the car), else the vin's latest
+-- order on or before its date, else the vin's first order (the first service usually happens where
+-- the car was sold). Only the few callbacks without an order go through that lookup.
 -- The customer is the one those work orders name; a callback whose work orders name nobody (a new
 -- car's buyer, who has no work order yet) shows the name and phone its own file carried. A person
 -- is taken whole, name and phone from one source, so no name is shown with another person's phone.
@@ -15,7 +16,7 @@ linked AS (
            coalesce(c.vin, o.vin) AS vehicle,
            CAST(c.callback_date AS DATE) AS callback_day,
            o.order_id IS NOT NULL AS has_order,
-           o.store, o.advisor, o.service_type, o.visit_date, o.model, o.plate,
+           o.store AS order_store, o.advisor, o.service_type, o.visit_date, o.model, o.plate,
            o.customer_name AS order_customer_name, o.phone AS order_phone,
            coalesce(o.customer_name IS NOT NULL OR o.phone IS NOT NULL, false) AS order_names_someone
     FROM callbacks AS c
@@ -63,7 +64,7 @@ SELECT l.callback_id, l.order_id, l.vehicle AS vin, l.callback_type, l.callback_
        coalesce(l.is_complaint, false) AS is_complaint, l.complaint_category, l.complaint_level,
        l.resolved_at,
        coalesce(lim.limit_hours, $limit_default) AS limit_hours,
-       CASE WHEN l.has_order THEN l.store ELSE w.store END AS store,
+       CASE WHEN l.has_order THEN coalesce(l.order_store, l.store) ELSE coalesce(l.store, w.store) END AS store,
        l.advisor, l.service_type, l.visit_date,
        CASE WHEN l.has_order THEN l.model ELSE w.model END AS model,
        CASE WHEN l.has_order THEN l.plate ELSE w.plate END AS plate,

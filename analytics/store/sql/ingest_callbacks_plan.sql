@@ -8,6 +8,7 @@ WITH s AS (
         CAST(vin AS VARCHAR) AS vin,
         CAST(customer_name AS VARCHAR) AS customer_name,
         CAST(phone AS VARCHAR) AS phone,
+        CAST(store AS VARCHAR) AS store,
         CAST(callback_type AS VARCHAR) AS callback_type,
         CAST(callback_date AS TIMESTAMP) AS callback_date,
         CAST(agent AS VARCHAR) AS agent,
@@ -33,6 +34,7 @@ SELECT
     CASE WHEN $m_vin OR t.callback_id IS NULL THEN s.vin ELSE t.vin END AS vin,
     CASE WHEN $m_customer_name OR t.callback_id IS NULL THEN s.customer_name ELSE t.customer_name END AS customer_name,
     CASE WHEN $m_phone OR t.callback_id IS NULL THEN s.phone ELSE t.phone END AS phone,
+    CASE WHEN $m_store OR t.callback_id IS NULL THEN s.store ELSE t.store END AS store,
     CASE WHEN $m_callback_type OR t.callback_id IS NULL THEN s.callback_type ELSE t.callback_type END AS callback_type,
     CASE WHEN $m_callback_date OR t.callback_id IS NULL THEN s.callback_date ELSE t.callback_date END AS callback_date,
     CASE WHEN $m_agent OR t.callback_id IS NULL THEN s.agent ELSE t.agent END AS agent,
@@ -56,6 +58,7 @@ SELECT
           OR ($m_vin AND s.vin IS DISTINCT FROM t.vin)
           OR ($m_customer_name AND s.customer_name IS DISTINCT FROM t.customer_name)
           OR ($m_phone AND s.phone IS DISTINCT FROM t.phone)
+          OR ($m_store AND s.store IS DISTINCT FROM t.store)
           OR ($m_callback_type AND s.callback_type IS DISTINCT FROM t.callback_type)
           OR ($m_callback_date AND s.callback_date IS DISTINCT FROM t.callback_date)
           OR ($m_agent AND s.agent IS DISTINCT FROM t.agent)

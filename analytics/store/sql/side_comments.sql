@@ -1,11 +1,11 @@
 -- one row per callback dated in [$start, $end) with a non-blank comment on the requested side
 -- (praise: reached, overall >= $threshold, not a complaint; complaint: reached with overall
--- < $threshold, or flagged as a complaint), with its order's store and advisor and its stored
--- tokens (NULL when the comment has not been tokenised yet)
+-- < $threshold, or flagged as a complaint), with its order's store (else the one its own file
+-- named) and advisor and its stored tokens (NULL when the comment has not been tokenised yet)
 SELECT c.callback_id,
        c.callback_date,
        strftime(c.callback_date, '%Y-%m') AS month,
-       o.store,
+       coalesce(o.store, c.store) AS store,
        o.advisor,
        c.overall_score,
        c.comment,
@@ -16,7 +16,7 @@ LEFT JOIN comment_tokens t ON t.callback_id = c.callback_id
 WHERE c.callback_date >= $start
   AND c.callback_date < $end
   AND nullif(trim(c.comment), '') IS NOT NULL
-  AND ($stores IS NULL OR list_contains($stores, o.store))
+  AND ($stores IS NULL OR list_contains($stores, coalesce(o.store, c.store)))
   AND (
         ($side = 'praise'
          AND coalesce(c.reached, false)
