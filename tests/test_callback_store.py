@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from analytics.core.errors import UserError
 from analytics.domain import counts
 from analytics.domain import satisfaction as sat
 from analytics.domain.themes import complaint_categories
@@ -251,6 +252,30 @@ def test_the_export_keeps_a_callbacks_own_store_and_files_it_under_its_store(con
         assert sat.monthly_satisfaction(read, [WEST], "2024-03", "2024-03")["n"].tolist() == [1]
     finally:
         read.close()
+
+
+def test_an_export_of_callbacks_alone_opens_with_empty_work_orders_and_vehicles(con, tmp_path):
+    # Files arrive in any order: a store that imported its callback files first and exported then
+    # could not open the export (the empty vehicles table's reading columns are nested types,
+    # which the manifest check refused).
+    _import(con, DELIVERY_CSV, "新车交付7DC回访.csv")
+    target = tmp_path / "export"
+    warehouse.export(con, target)
+    read = warehouse.connect(target)
+    try:
+        assert _columns(read, "vehicles") == _columns(con, "vehicles")
+        assert read.execute("SELECT count(*) FROM vehicles").fetchone() == (0,)
+        assert read.execute("SELECT count(*) FROM service_orders").fetchone() == (0,)
+        assert _facts_store(read) == _facts_store(con) == {"D1": WEST}
+    finally:
+        read.close()
+    # A nested type the schema does not hold is still refused, not spliced into SQL.
+    manifest = json.loads((target / warehouse.MANIFEST).read_text(encoding="utf-8"))
+    columns = manifest["tables"]["vehicles"]["columns"]
+    columns[-1][1] = "STRUCT(x INTEGER); DROP TABLE meta; --"
+    (target / warehouse.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(UserError, match="not a plain column"):
+        warehouse.connect(target)
 
 
 def test_an_export_written_before_callbacks_had_a_store_reads_them_without_one(con, tmp_path):

@@ -468,6 +468,9 @@ _ADD_LATER_COLUMN: dict[tuple[str, str], str] = {
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _TYPE = re.compile(r"^[A-Z]+(\(\d+, ?\d+\))?$")
+# Nested types a canonical table holds (a vehicle's first and last odometer reading): accepted as
+# this program's schema spells them, never parsed from the manifest.
+_SCHEMA_TYPES = frozenset({db.READING_TYPE})
 
 
 def _checked_columns(root: str | os.PathLike[str], name: str, entry: dict[str, Any]) -> list[tuple[str, str]]:
@@ -480,7 +483,7 @@ def _checked_columns(root: str | os.PathLike[str], name: str, entry: dict[str, A
         if column in entry.get("extra_columns", []):
             continue
         own = renamed.get(str(column), column)
-        if not _IDENTIFIER.match(str(own)) or not _TYPE.match(str(kind)):
+        if not _IDENTIFIER.match(str(own)) or not (_TYPE.match(str(kind)) or str(kind) in _SCHEMA_TYPES):
             raise UserError(
                 f"The export manifest in {root} names a column of {name} that is not a plain column "
                 f"({own!r} {kind!r}); export again."

@@ -274,7 +274,7 @@ _VEHICLES_ROW = """
            latest.order_id AS latest_order_id, first_reading, last_reading
     FROM {agg}
 """
-_READING = "STRUCT(visit_date DATE, order_id VARCHAR, km INTEGER)"
+READING_TYPE = "STRUCT(visit_date DATE, order_id VARCHAR, km INTEGER)"
 # The incremental form reads only the rows of the VINs to refresh: a semi-join on the VIN column
 # (inside an import's transaction it beat collecting their row ids first and fetching those).
 _ONLY_AFFECTED = "AND vin IN (SELECT vin FROM derived_affected_vins)"
@@ -523,8 +523,8 @@ MIGRATIONS: dict[int, list[str]] = {
     # such an import no longer rereads the history of every vehicle it touches.
     9: [
         "ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS latest_order_id VARCHAR",
-        f"ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS first_reading {_READING}",
-        f"ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS last_reading {_READING}",
+        f"ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS first_reading {READING_TYPE}",
+        f"ALTER TABLE vehicles ADD COLUMN IF NOT EXISTS last_reading {READING_TYPE}",
         "DELETE FROM vehicles",
         "INSERT INTO vehicles " + _REBUILD_SQL.format(only=""),
     ],
