@@ -84,3 +84,25 @@ def derived_is_current(con: duckdb.DuckDBPyConnection) -> bool:
     finally:
         cur.close()
     return stored_vehicles == rebuilt_vehicles and stored_tokens <= rebuilt_tokens
+
+
+def columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """Return a table's column names in their order."""
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position",
+            {"t": table},
+        ).fetchall()
+    ]
+
+
+def database_at(path: Path, version: int) -> duckdb.DuckDBPyConnection:
+    """Return a new database file built by the migrations up to schema ``version`` only, as an
+    older program left it (data version 3), open for the test to fill."""
+    raw = duckdb.connect(str(path))
+    for step in range(1, version + 1):
+        for statement in db.MIGRATIONS[step]:
+            raw.execute(statement)
+    raw.execute("INSERT INTO meta VALUES ('schema_version', $v), ('data_version', '3')", {"v": str(version)})
+    return raw

@@ -21,6 +21,7 @@ from analytics.domain import satisfaction as sat
 from analytics.ingest import load
 from analytics.ingest.mapping import detect_kind
 from analytics.store import db
+from tests.db_state import columns, database_at
 
 VIN_NEW = "LVHNEW00000000001"  # sold in March, not serviced yet
 VIN_OLD = "LVHOLD00000000002"  # serviced: its work order names the owner
@@ -166,24 +167,10 @@ def test_rolling_back_a_callback_import_restores_the_name_and_phone_it_replaced(
 # --------------------------------------------------------------------------- an older database
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position",
-            {"t": table},
-        ).fetchall()
-    ]
-
-
 def test_a_schema_9_database_gains_the_columns_with_its_rows_kept(tmp_path):
     path = tmp_path / "v9.duckdb"
-    raw = duckdb.connect(str(path))
-    for version in range(1, 10):
-        for statement in db.MIGRATIONS[version]:
-            raw.execute(statement)
-    raw.execute("INSERT INTO meta VALUES ('schema_version', '9'), ('data_version', '3')")
-    assert "customer_name" not in _columns(raw, "callbacks")
+    raw = database_at(path, 9)
+    assert "customer_name" not in columns(raw, "callbacks")
     raw.execute(
         "INSERT INTO callbacks (callback_id, order_id, vin, callback_type, callback_date, reached, "
         "overall_score, comment, import_id) VALUES "
@@ -205,9 +192,9 @@ def test_a_schema_9_database_gains_the_columns_with_its_rows_kept(tmp_path):
         assert db.data_version(con) == 3
         # The columns stand where a new database has them: the import's history copy is positional.
         for table in ("callbacks", "callbacks_history"):
-            assert _columns(con, table) == _columns(fresh, table)
-        assert _columns(con, "callbacks") == [*db.CALLBACK_COLUMNS, "import_id"]
-        assert _columns(con, "callbacks_history") == [*db.CALLBACK_COLUMNS, "import_id", "replaced_by"]
+            assert columns(con, table) == columns(fresh, table)
+        assert columns(con, "callbacks") == [*db.CALLBACK_COLUMNS, "import_id"]
+        assert columns(con, "callbacks_history") == [*db.CALLBACK_COLUMNS, "import_id", "replaced_by"]
         old_rows = "SELECT * EXCLUDE (customer_name, phone, store) FROM callbacks ORDER BY callback_id"
         assert con.execute(old_rows).fetchall() == before
         old_history = "SELECT * EXCLUDE (customer_name, phone, store) FROM callbacks_history"

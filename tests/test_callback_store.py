@@ -23,6 +23,7 @@ from analytics.ingest import load
 from analytics.ingest.mapping import auto_mapping, detect_kind
 from analytics.services import warehouse
 from analytics.store import db, queries
+from tests.db_state import columns, database_at
 
 VIN_NEW = "LVHNEW00000000001"  # sold by 杭州西湖店 in March, never serviced
 VIN_OLD = "LVHOLD00000000002"  # serviced at 杭州滨江店
@@ -154,24 +155,10 @@ def test_a_reimport_is_idempotent_and_a_changed_store_is_a_replacement_rollback_
 # --------------------------------------------------------------------------- a schema 10 database
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position",
-            {"t": table},
-        ).fetchall()
-    ]
-
-
 def test_a_schema_10_database_gains_the_column_with_every_row_and_id_kept(tmp_path):
     path = tmp_path / "v10.duckdb"
-    raw = duckdb.connect(str(path))
-    for version in range(1, 11):
-        for statement in db.MIGRATIONS[version]:
-            raw.execute(statement)
-    raw.execute("INSERT INTO meta VALUES ('schema_version', '10'), ('data_version', '3')")
-    assert "store" not in _columns(raw, "callbacks")
+    raw = database_at(path, 10)
+    assert "store" not in columns(raw, "callbacks")
     raw.execute(
         "INSERT INTO callbacks (callback_id, order_id, vin, customer_name, phone, callback_type, "
         "callback_date, reached, overall_score, comment, import_id) VALUES "
@@ -196,8 +183,8 @@ def test_a_schema_10_database_gains_the_column_with_every_row_and_id_kept(tmp_pa
         assert db.schema_version(con) == db.SCHEMA_VERSION == 11
         assert db.data_version(con) == 3
         for table in ("callbacks", "callbacks_history"):
-            assert _columns(con, table) == _columns(fresh, table)
-        assert _columns(con, "callbacks") == [*db.CALLBACK_COLUMNS, "import_id"]
+            assert columns(con, table) == columns(fresh, table)
+        assert columns(con, "callbacks") == [*db.CALLBACK_COLUMNS, "import_id"]
         assert db.CALLBACK_COLUMNS.index("store") == db.CALLBACK_COLUMNS.index("phone") + 1
         assert con.execute(old_rows).fetchall() == before
         assert con.execute("SELECT * EXCLUDE (store) FROM callbacks_history").fetchall() == history
@@ -246,7 +233,7 @@ def test_the_export_keeps_a_callbacks_own_store_and_files_it_under_its_store(con
     assert inside == [("D1", WEST, WEST), ("S1", RIVER, WEST)]
     read = warehouse.connect(target)
     try:
-        assert _columns(read, "callbacks") == [*db.CALLBACK_COLUMNS, "import_id"]
+        assert columns(read, "callbacks") == [*db.CALLBACK_COLUMNS, "import_id"]
         assert _stored(read) == _stored(con)
         assert _facts_store(read) == _facts_store(con) == {"D1": WEST, "S1": RIVER}
         assert sat.monthly_satisfaction(read, [WEST], "2024-03", "2024-03")["n"].tolist() == [1]
@@ -263,7 +250,7 @@ def test_an_export_of_callbacks_alone_opens_with_empty_work_orders_and_vehicles(
     warehouse.export(con, target)
     read = warehouse.connect(target)
     try:
-        assert _columns(read, "vehicles") == _columns(con, "vehicles")
+        assert columns(read, "vehicles") == columns(con, "vehicles")
         assert read.execute("SELECT count(*) FROM vehicles").fetchone() == (0,)
         assert read.execute("SELECT count(*) FROM service_orders").fetchone() == (0,)
         assert _facts_store(read) == _facts_store(con) == {"D1": WEST}
@@ -271,8 +258,8 @@ def test_an_export_of_callbacks_alone_opens_with_empty_work_orders_and_vehicles(
         read.close()
     # A nested type the schema does not hold is still refused, not spliced into SQL.
     manifest = json.loads((target / warehouse.MANIFEST).read_text(encoding="utf-8"))
-    columns = manifest["tables"]["vehicles"]["columns"]
-    columns[-1][1] = "STRUCT(x INTEGER); DROP TABLE meta; --"
+    listed = manifest["tables"]["vehicles"]["columns"]
+    listed[-1][1] = "STRUCT(x INTEGER); DROP TABLE meta; --"
     (target / warehouse.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(UserError, match="not a plain column"):
         warehouse.connect(target)
@@ -298,7 +285,7 @@ def test_an_export_written_before_callbacks_had_a_store_reads_them_without_one(c
     (target / warehouse.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     read = warehouse.connect(target)
     try:
-        assert sorted(_columns(read, "callbacks")) == sorted([*db.CALLBACK_COLUMNS, "import_id"])
+        assert sorted(columns(read, "callbacks")) == sorted([*db.CALLBACK_COLUMNS, "import_id"])
         assert _stored(read) == [("D1", None)]
         assert _facts_store(read) == {"D1": None}
     finally:
