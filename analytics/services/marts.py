@@ -556,8 +556,11 @@ def _rebuild(
 # page's calls share them instead of each reading the same payload back (the themes page of
 # another month read the side's model five times, 0.4-0.7 s each at a million orders). The same
 # bytes always decode to the same value, whatever database or version filed them, so a database
-# replaced under the same name cannot be answered from here. A few only: a group's fitted window
-# holds six months of comment vectors. The code that asks for them reads them, never changes them.
+# replaced under the same name cannot be answered from here. A result a read-only handle computed
+# (the dashboard's: it keeps nothing) is held by the file's identity instead (``_held_key``):
+# another month's themes computed the month's window for each of the page's five calls, 0.5 s
+# apiece at a million orders. A few only: a group's fitted window holds six months of comment
+# vectors. The code that asks for them reads them, never changes them.
 NESTED_KEPT = 6
 _nested: OrderedDict[str, Any] = OrderedDict()
 _nested_lock = threading.Lock()
@@ -575,22 +578,56 @@ def _kept_digest(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> st
     return str(row[0]) if row and row[0] else None
 
 
+def _file_identity(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    """Return what tells this database file apart from one put in its place: path, device, inode,
+    size and modification time of the file and of its write-ahead log (None in memory)."""
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if not row or not row[0]:
+        return None
+    found: list[Any] = [row[0]]
+    for path in (Path(row[0]), Path(f"{row[0]}.wal")):
+        try:
+            st = path.stat()
+        except OSError:
+            found.append(None)
+            continue
+        found.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(found)
+
+
+def _held_key(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> str | None:
+    """Return the key a result is held under in this process: its kept payload's SHA-256, else
+    (a read-only handle keeps nothing: the dashboard's) the call, the data version and the file's
+    identity, so a file replaced under the same name at the same version is not answered from here."""
+    digest = _kept_digest(con, call, version)
+    if digest is not None:
+        return digest
+    identity = _file_identity(con)
+    if identity is None:
+        return None
+    return hashlib.sha256(repr((identity, version, call.fn, call.key)).encode()).hexdigest()
+
+
 def _remember(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     # Inside the caller's read (a page snapshot or a mart computation): the same state.
     call = call_of(fn, *args)
     if _bypass.get() or _outside_fingerprint(call.fn):
         return cached(con, call, keep=True, as_is=True)
     version = db.data_version(con)
-    digest = _kept_digest(con, call, version)
-    if digest is not None:
+    key = _held_key(con, call, version)
+    if key is not None:
         with _nested_lock:
-            if digest in _nested:
-                _nested.move_to_end(digest)
-                return _nested[digest]
+            if key in _nested:
+                _nested.move_to_end(key)
+                return _nested[key]
     value = cached(con, call, version=version, keep=True, as_is=True)
-    if digest is not None:
+    # Kept just now (a writable handle): held under its payload's digest, as a later ask finds it.
+    key = _held_key(con, call, version)
+    if key is not None:
         with _nested_lock:
-            _nested[digest] = value
+            _nested[key] = value
             while len(_nested) > NESTED_KEPT:
                 _nested.popitem(last=False)
     return value
