@@ -408,3 +408,38 @@ def test_a_read_only_handle_holds_what_it_computed_for_the_pages_other_calls(cop
     again = monthly._window(con, *args)
     assert len(computed) == 3 and again is not windows[0] and again.frame.equals(windows[0].frame)
     con.close()
+
+
+def test_held_results_serve_a_pages_calls_until_the_file_is_written(copy, monkeypatch):
+    """``memo.held``: the month's stored clause readings, asked for by both sides of the themes
+    page, are read once; a write to the database (the readings are rewritten without a new data
+    version) makes the next ask read them again; nothing goes into the marts."""
+    import functools
+
+    from analytics.domain.themes import monthly
+
+    reads_done: list[tuple] = []
+    original = monthly.stored_readings
+
+    @functools.wraps(original)
+    def counting(*args, **kwargs):
+        reads_done.append(args[1:])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(monthly, "stored_readings", counting)
+    marts._nested.clear()
+    con = db.connect(copy)
+    views.prepare(con)
+    month = facts.available_months(con)[2]
+    first = monthly.known_readings(con, month, None)
+    assert first and monthly.known_readings(con, month, None) is first
+    assert len(reads_done) == 1
+    with db.write_transaction(con) as cur:
+        cur.execute(
+            "UPDATE comment_clauses SET praise = praise || '（改）' "
+            "WHERE comment IN (SELECT comment FROM comment_clauses ORDER BY comment LIMIT 1)"
+        )
+    again = monthly.known_readings(con, month, None)
+    assert len(reads_done) == 2 and again is not first and again.keys() == first.keys()
+    assert con.execute("SELECT count(*) FROM marts WHERE name LIKE '%stored_readings'").fetchone() == (0,)
+    con.close()

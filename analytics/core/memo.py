@@ -25,13 +25,17 @@ Peek = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any], Args], tuple[boo
 
 _lookup: list[tuple[Lookup, LookupMany]] = []
 _peek: list[Peek] = []
+_hold: list[Lookup] = []
 
 
-def install(lookup: Lookup, lookup_many: LookupMany, peek: Peek | None = None) -> None:
+def install(
+    lookup: Lookup, lookup_many: LookupMany, peek: Peek | None = None, hold: Lookup | None = None
+) -> None:
     """Make ``lookup``/``lookup_many`` answer every later ``remembered``/``remembered_many`` call,
-    and ``peek`` every ``kept`` call."""
+    ``peek`` every ``kept`` call and ``hold`` every ``held`` call."""
     _lookup[:] = [(lookup, lookup_many)]
     _peek[:] = [peek] if peek is not None else []
+    _hold[:] = [hold] if hold is not None else []
 
 
 def kept(con: duckdb.DuckDBPyConnection, fn: Callable[..., T], *args: Any) -> tuple[bool, T | None]:
@@ -60,3 +64,13 @@ def remembered_many(
     if not _lookup:
         return compute(list(calls))
     return _lookup[0][1](con, fn, calls, compute)
+
+
+def held(con: duckdb.DuckDBPyConnection, fn: Callable[..., T], *args: Any) -> T:
+    """Return ``fn(con, *args)``, held in this process while the database file is unchanged (never
+    kept in the marts): for a result several calls of one page ask for that is cheap to compute
+    again but not free."""
+    if not _hold:
+        return fn(con, *args)
+    result: T = _hold[0](con, fn, args)
+    return result

@@ -633,6 +633,27 @@ def _remember(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tupl
     return value
 
 
+def _hold(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    # ``memo.held``: in this process only, by the file's identity (never kept in the marts).
+    call = call_of(fn, *args)
+    if _bypass.get():
+        return call.run(con)
+    identity = _file_identity(con)
+    if identity is None:
+        return call.run(con)
+    key = hashlib.sha256(repr((identity, db.data_version(con), call.fn, call.key)).encode()).hexdigest()
+    with _nested_lock:
+        if key in _nested:
+            _nested.move_to_end(key)
+            return _nested[key]
+    value = call.run(con)
+    with _nested_lock:
+        _nested[key] = value
+        while len(_nested) > NESTED_KEPT:
+            _nested.popitem(last=False)
+    return value
+
+
 def _remember_many(
     con: duckdb.DuckDBPyConnection,
     fn: Callable[..., Any],
@@ -668,4 +689,4 @@ def _peek(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tuple[An
 
 
 # Domain code asks ``memo`` for fitted models and monthly counts; from here on the marts answer.
-memo.install(_remember, _remember_many, _peek)
+memo.install(_remember, _remember_many, _peek, _hold)
