@@ -375,23 +375,30 @@ def test_a_pages_calls_share_one_read_of_a_kept_intermediate_result(copy, monkey
     con.close()
 
 
+def _count_calls(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[tuple]:
+    """Replace ``module.name`` by a wrapper (same module and name, so a call keeps its key) that
+    records each call's arguments after the connection; return the record."""
+    import functools
+
+    calls: list[tuple] = []
+    original = getattr(module, name)
+
+    @functools.wraps(original)
+    def counting(*args, **kwargs):
+        calls.append(args[1:])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls
+
+
 def test_a_read_only_handle_holds_what_it_computed_for_the_pages_other_calls(copy, monkeypatch):
     """The dashboard reads on read-only handles, which keep nothing: another month's themes page
     computed the month's fitted window once for each of its five calls (0.5 s apiece at a million
     orders). The process holds it for the others, keyed by the file's identity and data version."""
-    import functools
-
     from analytics.domain.themes import monthly
 
-    computed: list[tuple] = []
-    original = monthly.fit_window
-
-    @functools.wraps(original)
-    def counting(*args, **kwargs):
-        computed.append(args[1:])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(monthly, "fit_window", counting)
+    computed = _count_calls(monkeypatch, monthly, "fit_window")
     marts._nested.clear()
     con = db.connect(copy, read_only=True)
     month = facts.available_months(con)[3]
@@ -414,19 +421,9 @@ def test_held_results_serve_a_pages_calls_until_the_file_is_written(copy, monkey
     """``memo.held``: the month's stored clause readings, asked for by both sides of the themes
     page, are read once; a write to the database (the readings are rewritten without a new data
     version) makes the next ask read them again; nothing goes into the marts."""
-    import functools
-
     from analytics.domain.themes import monthly
 
-    reads_done: list[tuple] = []
-    original = monthly.stored_readings
-
-    @functools.wraps(original)
-    def counting(*args, **kwargs):
-        reads_done.append(args[1:])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(monthly, "stored_readings", counting)
+    reads_done = _count_calls(monkeypatch, monthly, "stored_readings")
     marts._nested.clear()
     con = db.connect(copy)
     views.prepare(con)
