@@ -50,20 +50,23 @@ def test_quality_checks_find_exactly_the_planted_problems(tmp_path):
     }
 
 
-def _callback(con, callback_id, phone, *, order_id=None, vin=None, name="李四", day=dt.date(2024, 3, 2)):
+def _callback(
+    con, callback_id, phone, *, order_id=None, vin=None, name="李四", day=dt.date(2024, 3, 2), store=None
+):
     con.execute(
-        "INSERT INTO callbacks (callback_id, order_id, vin, customer_name, phone, callback_type, callback_date,"
-        " reached, import_id) VALUES ($c, $o, $v, $n, $p, '3DC', $d, true, 2)",
-        {"c": callback_id, "o": order_id, "v": vin, "n": name, "p": phone, "d": day},
+        "INSERT INTO callbacks (callback_id, order_id, vin, customer_name, phone, store, callback_type,"
+        " callback_date, reached, import_id) VALUES ($c, $o, $v, $n, $p, $s, '3DC', $d, true, 2)",
+        {"c": callback_id, "o": order_id, "v": vin, "n": name, "p": phone, "s": store, "d": day},
     )
 
 
 def test_invalid_phones_lists_callbacks_too_and_says_which_record(tmp_path):
     con = db.connect(tmp_path / "q.duckdb")
     _order(con, "A1", "1M8GDM9AXKP042788", dt.date(2024, 3, 1), 100)
-    _callback(con, "K1", "1381234567", order_id="A1", name="张三")  # a digit missing
-    # A new car's buyer: no work order names him.
-    _callback(con, "K2", "0571-88886666", vin="LNEWCAR0000000001", day=dt.date(2024, 3, 5))
+    # A digit missing; the work order's store stands over the one the callback's file named.
+    _callback(con, "K1", "1381234567", order_id="A1", name="张三", store="S9")
+    # A new car's buyer: no work order names him; the store is the one his callback's file named.
+    _callback(con, "K2", "0571-88886666", vin="LNEWCAR0000000001", day=dt.date(2024, 3, 5), store="S2")
     _callback(con, "K3", "+86 139 1234 5678", order_id="A1")
     _callback(con, "K4", "138-1234-5678", vin="LNEWCAR0000000002")
     _callback(con, "K5", None, order_id="A1")
@@ -75,7 +78,7 @@ def test_invalid_phones_lists_callbacks_too_and_says_which_record(tmp_path):
     ]  # fmt: skip
     shown = found[["table_name", "record_id", "vin", "store", "customer_name", "phone"]].fillna("")
     assert shown.values.tolist() == [
-        ["callbacks", "K2", "LNEWCAR0000000001", "", "李四", "0571-88886666"],
+        ["callbacks", "K2", "LNEWCAR0000000001", "S2", "李四", "0571-88886666"],
         ["callbacks", "K1", "1M8GDM9AXKP042788", "S1", "张三", "1381234567"],
     ]
     assert found["record_date"].tolist() == [pd.Timestamp(2024, 3, 5), pd.Timestamp(2024, 3, 2)]

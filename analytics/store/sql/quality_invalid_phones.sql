@@ -1,6 +1,7 @@
 -- one row per record whose phone is not a valid mainland mobile number: a vehicle's latest work order (the phone the vehicle carries) or a callback
 -- Callbacks carry the phone their file gave (a new car's buyer has no work order, so no other
--- phone); each shows the name and phone of its own record. The rule is written once, below, for
+-- phone); each shows the name and phone of its own record, and its store as callbacks take one:
+-- the work order's, else the one its file named, else the vehicle's. The rule is written once, below, for
 -- every table's phones.
 WITH phones AS (
     SELECT 'service_orders' AS table_name, latest_order_id AS record_id, vin, store, plate,
@@ -8,7 +9,7 @@ WITH phones AS (
     FROM vehicles
     WHERE phone IS NOT NULL
     UNION ALL
-    SELECT 'callbacks', c.callback_id, coalesce(c.vin, o.vin), coalesce(o.store, v.store),
+    SELECT 'callbacks', c.callback_id, coalesce(c.vin, o.vin), coalesce(o.store, c.store, v.store),
            coalesce(o.plate, v.plate), c.customer_name, c.phone, CAST(c.callback_date AS DATE)
     FROM callbacks AS c
     LEFT JOIN service_orders AS o ON o.order_id = c.order_id
