@@ -597,17 +597,41 @@ def _file_identity(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     return tuple(found)
 
 
+def _identity_key(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> str | None:
+    """Return the call's key by the database file's identity and ``version`` (None in memory)."""
+    identity = _file_identity(con)
+    if identity is None:
+        return None
+    return hashlib.sha256(repr((identity, version, call.fn, call.key)).encode()).hexdigest()
+
+
 def _held_key(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> str | None:
     """Return the key a result is held under in this process: its kept payload's SHA-256, else
     (a read-only handle keeps nothing: the dashboard's) the call, the data version and the file's
     identity, so a file replaced under the same name at the same version is not answered from here."""
     digest = _kept_digest(con, call, version)
-    if digest is not None:
-        return digest
-    identity = _file_identity(con)
-    if identity is None:
-        return None
-    return hashlib.sha256(repr((identity, version, call.fn, call.key)).encode()).hexdigest()
+    return digest if digest is not None else _identity_key(con, call, version)
+
+
+def _held(key: str | None) -> tuple[bool, Any]:
+    """Return ``(True, value)`` when this process holds ``key``, else ``(False, None)``."""
+    if key is None:
+        return False, None
+    with _nested_lock:
+        if key in _nested:
+            _nested.move_to_end(key)
+            return True, _nested[key]
+    return False, None
+
+
+def _hold_value(key: str | None, value: Any) -> None:
+    """Hold ``value`` under ``key`` (nothing without a key), the oldest dropped beyond ``NESTED_KEPT``."""
+    if key is None:
+        return
+    with _nested_lock:
+        _nested[key] = value
+        while len(_nested) > NESTED_KEPT:
+            _nested.popitem(last=False)
 
 
 def _remember(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
@@ -616,20 +640,12 @@ def _remember(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tupl
     if _bypass.get() or _outside_fingerprint(call.fn):
         return cached(con, call, keep=True, as_is=True)
     version = db.data_version(con)
-    key = _held_key(con, call, version)
-    if key is not None:
-        with _nested_lock:
-            if key in _nested:
-                _nested.move_to_end(key)
-                return _nested[key]
+    found, value = _held(_held_key(con, call, version))
+    if found:
+        return value
     value = cached(con, call, version=version, keep=True, as_is=True)
     # Kept just now (a writable handle): held under its payload's digest, as a later ask finds it.
-    key = _held_key(con, call, version)
-    if key is not None:
-        with _nested_lock:
-            _nested[key] = value
-            while len(_nested) > NESTED_KEPT:
-                _nested.popitem(last=False)
+    _hold_value(_held_key(con, call, version), value)
     return value
 
 
@@ -638,19 +654,12 @@ def _hold(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tuple[An
     call = call_of(fn, *args)
     if _bypass.get():
         return call.run(con)
-    identity = _file_identity(con)
-    if identity is None:
-        return call.run(con)
-    key = hashlib.sha256(repr((identity, db.data_version(con), call.fn, call.key)).encode()).hexdigest()
-    with _nested_lock:
-        if key in _nested:
-            _nested.move_to_end(key)
-            return _nested[key]
+    key = _identity_key(con, call, db.data_version(con))
+    found, value = _held(key)
+    if found:
+        return value
     value = call.run(con)
-    with _nested_lock:
-        _nested[key] = value
-        while len(_nested) > NESTED_KEPT:
-            _nested.popitem(last=False)
+    _hold_value(key, value)
     return value
 
 
