@@ -205,14 +205,17 @@ def _schedule_plan(state: pd.DataFrame, visits: pd.DataFrame, as_of: dt.date) ->
     done_ago = {it.key: start_ago.copy() for it in items}
     done_km = {it.key: start_km.copy() for it in items}
     for j in range(ago.shape[1]):
-        a, m = ago[:, j], km[:, j]
-        visited = np.isfinite(a)
+        # Only the vehicles with a j-th visit: most have a few, and the widest row sets the grid's
+        # width (replaying every vehicle at every column took a second at group scale).
+        rows = np.flatnonzero(np.isfinite(ago[:, j]))
+        a, m = ago[rows, j], km[rows, j]
         for it in items:
             # The workshop does an item at a visit once it is in its range, or when it would run past
             # the range's end before the next routine visit.
-            hit = visited & (it.routine | _reached(it, done_ago[it.key] - a, m - done_km[it.key], routine))
-            done_ago[it.key] = np.where(hit, a, done_ago[it.key])
-            done_km[it.key] = np.where(hit, m, done_km[it.key])
+            last_ago, last_km = done_ago[it.key][rows], done_km[it.key][rows]
+            hit = it.routine | _reached(it, last_ago - a, m - last_km, routine)
+            done_ago[it.key][rows] = np.where(hit, a, last_ago)
+            done_km[it.key][rows] = np.where(hit, m, last_km)
 
     last_maintenance = state["last_maintenance"]
     new_car = last_maintenance.isna().to_numpy() & complete
