@@ -16,24 +16,26 @@ calls AS (
     FROM cutoffs AS k
     JOIN {{ ref('callback_facts') }} AS f ON f.callback_day <= k.cutoff
 ),
-ranked_calls AS (
-    SELECT c.*,
-           row_number() OVER (PARTITION BY c.cutoff, c.vin ORDER BY c.callback_date DESC, c.callback_id DESC)
-               AS recent,
-           row_number() OVER (
-               PARTITION BY c.cutoff, c.vin, (c.reached AND c.overall_score IS NOT NULL)
-               ORDER BY c.callback_date DESC, c.callback_id DESC
-           ) AS recent_scored
+base_calls AS (
+    -- the base vehicles' calls; "latest" orders them by (callback_date, callback_id), which is
+    -- unique, so each summary below is an aggregate (a top-3 or an arg_max), not a sorted window
+    SELECT c.*, (c.callback_date, c.callback_id) AS call_key
     FROM calls AS c
     JOIN base AS b ON b.cutoff = c.cutoff AND b.vin = c.vin
+),
+latest_reached AS (
+    SELECT cutoff, vin, max(call_key) FILTER (WHERE reached) AS reached_key
+    FROM base_calls
+    GROUP BY cutoff, vin
 ),
 call_summary AS (
     SELECT r.cutoff, r.vin,
            count(*) FILTER (WHERE r.callback_day > r.cutoff - CAST($value_days AS INTEGER)) AS callbacks,
            max(r.callback_day) AS last_called,
-           avg(CASE WHEN r.reached THEN 1.0 ELSE 0.0 END) FILTER (WHERE r.recent <= 3) AS reach_last3,
-           -- unreached attempts in a row, counting back from the latest one
-           coalesce(min(r.recent) FILTER (WHERE r.reached), count(*) + 1) - 1 AS unreached_streak,
+           list_avg(max_by(CASE WHEN r.reached THEN 1.0 ELSE 0.0 END, r.call_key, 3)) AS reach_last3,
+           -- unreached attempts in a row, counting back from the latest one: the calls after the
+           -- latest reached one (all of them when none was reached)
+           count(*) FILTER (WHERE l.reached_key IS NULL OR r.call_key > l.reached_key) AS unreached_streak,
            min(r.overall_score) FILTER (
                WHERE r.reached AND r.callback_day > r.cutoff - CAST($value_days AS INTEGER)
            ) AS worst_overall,
@@ -46,16 +48,17 @@ call_summary AS (
            ) AS complaints,
            count(*) FILTER (
                WHERE r.is_complaint AND (r.resolved_at IS NULL OR CAST(r.resolved_at AS DATE) > r.cutoff)
-           ) AS open_complaints
-    FROM ranked_calls AS r
+           ) AS open_complaints,
+           -- the latest reached call with an overall score
+           arg_max(
+               {'overall': r.overall_score, 'attitude': r.attitude_score, 'quality': r.quality_score,
+                'timeliness': r.timeliness_score, 'price': r.price_score,
+                'environment': r.environment_score, 'recommend': r.recommend_score},
+               r.call_key
+           ) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL) AS last_scored
+    FROM base_calls AS r
+    JOIN latest_reached AS l ON l.cutoff = r.cutoff AND l.vin = r.vin
     GROUP BY r.cutoff, r.vin
-),
-last_scored AS (
-    SELECT cutoff, vin, overall_score AS last_overall, attitude_score AS last_attitude,
-           quality_score AS last_quality, timeliness_score AS last_timeliness, price_score AS last_price,
-           environment_score AS last_environment, recommend_score AS last_recommend
-    FROM ranked_calls
-    WHERE reached AND overall_score IS NOT NULL AND recent_scored = 1
 ),
 last_visit_calls AS (
     -- callbacks about the last visit: on its order, or (for calls without an order) in the
@@ -67,7 +70,7 @@ last_visit_calls AS (
            min(r.overall_score) FILTER (WHERE r.reached) AS last_visit_overall,
            min(r.price_score) FILTER (WHERE r.reached) AS last_visit_price
     FROM base AS b
-    JOIN ranked_calls AS r ON r.cutoff = b.cutoff AND r.vin = b.vin
+    JOIN base_calls AS r ON r.cutoff = b.cutoff AND r.vin = b.vin
     WHERE r.order_id = b.last_order_id
        OR (r.order_id IS NULL
            AND r.callback_day BETWEEN b.last_visit AND b.last_visit + CAST($complaint_window_days AS INTEGER))
@@ -97,12 +100,13 @@ SELECT b.cutoff, b.vin, b.store, b.model, b.advisor, b.plate, b.customer_name, b
        coalesce(s.unreached_streak, 0) AS unreached_streak,
        s.worst_overall, coalesce(s.unsatisfied_callbacks, 0) AS unsatisfied_callbacks,
        coalesce(s.complaints, 0) AS complaints, coalesce(s.open_complaints, 0) AS open_complaints,
-       l.last_overall, l.last_attitude, l.last_quality, l.last_timeliness, l.last_price, l.last_environment,
-       l.last_recommend,
+       s.last_scored.overall AS last_overall, s.last_scored.attitude AS last_attitude,
+       s.last_scored.quality AS last_quality, s.last_scored.timeliness AS last_timeliness,
+       s.last_scored.price AS last_price, s.last_scored.environment AS last_environment,
+       s.last_scored.recommend AS last_recommend,
        coalesce(c.last_visit_complaints, 0) AS last_visit_complaints, c.last_visit_complaint_category,
        c.last_visit_overall, c.last_visit_price, b.last_amount
 FROM base AS b
 LEFT JOIN call_summary AS s ON s.cutoff = b.cutoff AND s.vin = b.vin
-LEFT JOIN last_scored AS l ON l.cutoff = b.cutoff AND l.vin = b.vin
 LEFT JOIN last_visit_calls AS c ON c.cutoff = b.cutoff AND c.vin = b.vin
 ORDER BY b.cutoff, b.vin
