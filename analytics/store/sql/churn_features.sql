@@ -17,25 +17,21 @@ calls AS (
     JOIN {{ ref('callback_facts') }} AS f ON f.callback_day <= k.cutoff
 ),
 base_calls AS (
-    -- the base vehicles' calls; "latest" orders them by (callback_date, callback_id), which is
-    -- unique, so each summary below is an aggregate (a top-3 or an arg_max), not a sorted window
-    SELECT c.*, (c.callback_date, c.callback_id) AS call_key
+    -- the base vehicles' calls, the latest first (recent = 1); one ordering serves every summary
+    -- below (the latest reached call with a score is the one of lowest recent among those)
+    SELECT c.*,
+           row_number() OVER (PARTITION BY c.cutoff, c.vin ORDER BY c.callback_date DESC, c.callback_id DESC)
+               AS recent
     FROM calls AS c
     JOIN base AS b ON b.cutoff = c.cutoff AND b.vin = c.vin
-),
-latest_reached AS (
-    SELECT cutoff, vin, max(call_key) FILTER (WHERE reached) AS reached_key
-    FROM base_calls
-    GROUP BY cutoff, vin
 ),
 call_summary AS (
     SELECT r.cutoff, r.vin,
            count(*) FILTER (WHERE r.callback_day > r.cutoff - CAST($value_days AS INTEGER)) AS callbacks,
            max(r.callback_day) AS last_called,
-           list_avg(max_by(CASE WHEN r.reached THEN 1.0 ELSE 0.0 END, r.call_key, 3)) AS reach_last3,
-           -- unreached attempts in a row, counting back from the latest one: the calls after the
-           -- latest reached one (all of them when none was reached)
-           count(*) FILTER (WHERE l.reached_key IS NULL OR r.call_key > l.reached_key) AS unreached_streak,
+           avg(CASE WHEN r.reached THEN 1.0 ELSE 0.0 END) FILTER (WHERE r.recent <= 3) AS reach_last3,
+           -- unreached attempts in a row, counting back from the latest one
+           coalesce(min(r.recent) FILTER (WHERE r.reached), count(*) + 1) - 1 AS unreached_streak,
            min(r.overall_score) FILTER (
                WHERE r.reached AND r.callback_day > r.cutoff - CAST($value_days AS INTEGER)
            ) AS worst_overall,
@@ -49,15 +45,23 @@ call_summary AS (
            count(*) FILTER (
                WHERE r.is_complaint AND (r.resolved_at IS NULL OR CAST(r.resolved_at AS DATE) > r.cutoff)
            ) AS open_complaints,
-           -- the latest reached call with an overall score
-           arg_max(
-               {'overall': r.overall_score, 'attitude': r.attitude_score, 'quality': r.quality_score,
-                'timeliness': r.timeliness_score, 'price': r.price_score,
-                'environment': r.environment_score, 'recommend': r.recommend_score},
-               r.call_key
-           ) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL) AS last_scored
+           -- the latest reached call with an overall score, a column at a time (arg_min_null: one of
+           -- its scores may be missing; one struct of the seven took twice as long)
+           arg_min_null(r.overall_score, r.recent) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL)
+               AS last_overall,
+           arg_min_null(r.attitude_score, r.recent) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL)
+               AS last_attitude,
+           arg_min_null(r.quality_score, r.recent) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL)
+               AS last_quality,
+           arg_min_null(r.timeliness_score, r.recent) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL)
+               AS last_timeliness,
+           arg_min_null(r.price_score, r.recent) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL)
+               AS last_price,
+           arg_min_null(r.environment_score, r.recent) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL)
+               AS last_environment,
+           arg_min_null(r.recommend_score, r.recent) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL)
+               AS last_recommend
     FROM base_calls AS r
-    JOIN latest_reached AS l ON l.cutoff = r.cutoff AND l.vin = r.vin
     GROUP BY r.cutoff, r.vin
 ),
 last_visit_calls AS (
@@ -100,10 +104,8 @@ SELECT b.cutoff, b.vin, b.store, b.model, b.advisor, b.plate, b.customer_name, b
        coalesce(s.unreached_streak, 0) AS unreached_streak,
        s.worst_overall, coalesce(s.unsatisfied_callbacks, 0) AS unsatisfied_callbacks,
        coalesce(s.complaints, 0) AS complaints, coalesce(s.open_complaints, 0) AS open_complaints,
-       s.last_scored.overall AS last_overall, s.last_scored.attitude AS last_attitude,
-       s.last_scored.quality AS last_quality, s.last_scored.timeliness AS last_timeliness,
-       s.last_scored.price AS last_price, s.last_scored.environment AS last_environment,
-       s.last_scored.recommend AS last_recommend,
+       s.last_overall, s.last_attitude, s.last_quality, s.last_timeliness, s.last_price, s.last_environment,
+       s.last_recommend,
        coalesce(c.last_visit_complaints, 0) AS last_visit_complaints, c.last_visit_complaint_category,
        c.last_visit_overall, c.last_visit_price, b.last_amount
 FROM base AS b
