@@ -283,3 +283,32 @@ def test_the_bounds_come_from_the_settings(monkeypatch):
     with pytest.raises(ImportRefused, match=r"is 2 MB, more than the 1 MB an import reads"):
         read_table(b"a,b\n" + b"x" * 2_000_000, "wide.csv")
     assert read_table("工单号,进厂日期\nW1,2024-01-01\n".encode(), "ok.csv").rows.shape[0] == 1
+
+
+def merged_header_workbook(path: Path) -> Path:
+    """A work-order sheet whose header spans two merged rows, as Excel reports print it: single
+    columns merged down both rows, groups (车辆信息, 费用) merged across their sub-columns."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["维修工单明细表"])
+    sheet.append(["工单号", "车辆信息", None, None, "进厂日期", "行驶里程", "费用", None, "服务顾问"])
+    sheet.append([None, "车架号", "车牌号", "车型", None, None, "工时费", "结算金额", None])
+    for cells in ("A2:A3", "B2:D2", "E2:E3", "F2:F3", "G2:H2", "I2:I3"):
+        sheet.merge_cells(cells)
+    sheet.append(["WO1", "LSVAU2A37N2000001", "浙A·12345", "朗逸", "2024-03-05", "12,345", 200, "1,234.50", "张"])
+    sheet.append(["WO2", "LSVAU2A37N2000002", "浙B12345", "途观", "2024-03-06", "8800", 0, "500", "李"])
+    book.save(path)
+    return path
+
+
+def test_a_header_merged_over_two_rows_maps_the_columns_of_both(con, tmp_path):
+    result = import_file(con, merged_header_workbook(tmp_path / "工单.xlsx"))
+    assert (result.rows_read, result.inserted, result.rejected) == (2, 2, 0)
+    assert result.unmapped == ["工时费"]
+    assert con.execute(
+        "SELECT order_id, vin, plate, model, visit_date::VARCHAR, mileage_km, amount::VARCHAR, advisor "
+        "FROM service_orders ORDER BY order_id"
+    ).fetchall() == [
+        ("WO1", "LSVAU2A37N2000001", "浙A·12345", "朗逸", "2024-03-05", 12345, "1234.50", "张"),
+        ("WO2", "LSVAU2A37N2000002", "浙B12345", "途观", "2024-03-06", 8800, "500.00", "李"),
+    ]

@@ -474,8 +474,8 @@ def _csv_fast(
         return None
     if not any(any(cells) for cells in head):
         return None
-    header_at = _find_header(head)
-    _check_header(name, head[header_at], header_at)
+    header_at, header_cells = _find_header(head)
+    _check_header(name, header_cells, header_at)
     offset = 0
     for _ in range(lines[header_at]):
         offset = text.find("\n", offset) + 1
@@ -505,7 +505,7 @@ def _csv_fast(
     body = pd.DataFrame({i: pd.array(table.column(i), dtype="str") for i in range(len(names))})
     # pyarrow keeps blank lines as empty rows, so record i sits on row header + 1 + i.
     source_rows = header_at + 2 + np.arange(len(body), dtype="int64")
-    headers, rows, blank = _assemble(name, head[header_at], body, source_rows)
+    headers, rows, blank = _assemble(name, header_cells, body, source_rows)
     return header_at + 1, headers, rows, blank
 
 
@@ -819,18 +819,41 @@ def _unique_headers(cells: list[str]) -> list[str]:
     return names
 
 
-def _find_header(records: list[list[str]]) -> int:
-    """Return the position of the header among the first records (cells already stripped)."""
+def _find_header(records: list[list[str]]) -> tuple[int, list[str]]:
+    """Return the position of the header's last row among the first records (cells already
+    stripped) and its cells; a header merged over two rows gives the cells of both."""
+    records = records[:HEADER_SEARCH_ROWS]
     best_position, best_score = -1, 1
-    for position, cells in enumerate(records[:HEADER_SEARCH_ROWS]):
+    for position, cells in enumerate(records):
         score = len(matched_fields(cells)) if any(cells) else 0
         if score > best_score:
             best_position, best_score = position, score
-    if best_position >= 0:
-        return best_position
-    # No row names two known columns: take the widest early row so a user mapping can name them.
-    widths = [sum(1 for cell in cells if cell) for cells in records[:HEADER_SEARCH_ROWS]]
-    return widths.index(max(widths))
+    if best_position < 0:
+        # No row names two known columns: take the widest early row so a user mapping can name them.
+        widths = [sum(1 for cell in cells if cell) for cells in records]
+        widest = widths.index(max(widths))
+        return widest, records[widest]
+    found = (best_score, best_position, records[best_position])
+    for top in (best_position - 1, best_position):
+        if top < 0 or top + 1 >= len(records):
+            continue
+        joined = _two_row_header(records[top], records[top + 1])
+        if joined is not None and len(matched_fields(joined)) > found[0]:
+            found = (len(matched_fields(joined)), top + 1, joined)
+    return found[1], found[2]
+
+
+def _two_row_header(top: list[str], bottom: list[str]) -> list[str] | None:
+    """Return the cells of a header merged over two rows (a group label above its sub-columns, the
+    single columns merged down both rows), or None when the lower row is not such a second row."""
+    width = max(len(top), len(bottom))
+    top = top + [""] * (width - len(top))
+    bottom = bottom + [""] * (width - len(bottom))
+    # A merged cell keeps its text in its top cell, so a column the upper row names is blank below;
+    # a record under a header fills those columns.
+    if any(upper and lower and match_header(upper) is not None for upper, lower in zip(top, bottom, strict=True)):
+        return None
+    return [lower or upper for upper, lower in zip(top, bottom, strict=True)]
 
 
 def _check_header(name: str, cells: list[str], position: int) -> None:
@@ -912,10 +935,10 @@ def _grid_table(grid: pd.DataFrame, name: str) -> tuple[int, list[str], pd.DataF
             f"has no header row within its first {HEADER_SEARCH_ROWS} rows",
             "delete the blank rows above the header and import it again",
         )
-    header_at = _find_header(head)
-    _check_header(name, head[header_at], header_at)
+    header_at, header_cells = _find_header(head)
+    _check_header(name, header_cells, header_at)
     body = grid.iloc[header_at + 1 :]
-    headers, rows, blank = _assemble(name, head[header_at], body, body.index.to_numpy() + 1)
+    headers, rows, blank = _assemble(name, header_cells, body, body.index.to_numpy() + 1)
     return header_at + 1, headers, rows, blank
 
 
