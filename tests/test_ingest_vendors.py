@@ -312,3 +312,21 @@ def test_a_header_merged_over_two_rows_maps_the_columns_of_both(con, tmp_path):
         ("WO1", "LSVAU2A37N2000001", "浙A·12345", "朗逸", "2024-03-05", 12345, "1234.50", "张"),
         ("WO2", "LSVAU2A37N2000002", "浙B12345", "途观", "2024-03-06", 8800, "500.00", "李"),
     ]
+
+
+SETTLEMENT_CSV = """结算单号,底盘号,开单时间,表显里程,结算金额
+JS01,LSVAU2A37N2000001,2024-03-05 09:00:00,"12,000km",100
+JS02,LSVAU2A37N2000002,2024-03-06 10:30:00,1.2万公里,200
+"""
+
+
+def test_a_settlement_export_names_its_key_date_and_odometer_in_its_own_words(con):
+    data = SETTLEMENT_CSV.encode("gb18030")
+    plan = plan_import(con, read_table(data, "结算单.csv"))
+    assert (plan.kind, plan.guessed) == ("service", {})
+    result = import_file(con, data, file_name="结算单.csv")
+    assert (result.inserted, result.rejected) == (2, 0)
+    assert con.execute(
+        "SELECT order_id, visit_date::VARCHAR, mileage_km FROM service_orders ORDER BY order_id"
+    ).fetchall() == [("JS01", "2024-03-05", 12000), ("JS02", "2024-03-06", 12000)]
+
