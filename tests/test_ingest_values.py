@@ -163,6 +163,22 @@ def test_scores_beyond_a_hundred_or_unknown_words_are_unreadable():
     assert bad.tolist() == [False, True, True]
 
 
+def test_five_level_survey_labels_with_basically_satisfied_are_read():
+    # 很满意/满意/基本满意/不满意/很不满意 is the other common five-level wording; 比较不满意 a seven-level one.
+    parsed, bad, used = values.parse_scores(_s("很满意", "满意", "基本满意", "比较不满意", "较不满意", "很不满意"))
+    assert used == "labels"
+    assert parsed.tolist() == [10.0, 8.0, 6.0, 4.0, 4.0, 2.0]
+    assert not bad.any()
+
+
+@pytest.mark.parametrize("text", ["5-非常满意", "5分-非常满意", "非常满意(5分)", "非常满意（5）", "10：非常满意"])
+def test_a_label_written_with_its_number_scores_as_the_label(text):
+    parsed, bad, used = values.parse_scores(_s(text, "3-一般"))
+    assert used == "labels"
+    assert parsed.tolist() == [10.0, 6.0]
+    assert not bad.any()
+
+
 def test_excel_text_guard_and_blanks_are_cleaned():
     assert values.clean_text(_s('="013800"', "  x ", "", None)).tolist()[:2] == ["013800", "x"]
     assert values.clean_text(_s("", None)).isna().all()

@@ -82,7 +82,10 @@ LABEL_SCORES: dict[str, float] = {
     "比较满意": 8.0,
     "较满意": 8.0,
     "一般": 6.0,
+    "基本满意": 6.0,
     "不满意": 4.0,
+    "比较不满意": 4.0,
+    "较不满意": 4.0,
     "不太满意": 4.0,
     "非常不满意": 2.0,
     "很不满意": 2.0,
@@ -338,6 +341,8 @@ def parse_complaint_levels(s: pd.Series) -> Parsed:
 _SCORE_UNIT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(?:分|星|颗星|points?|pts?|stars?)$", re.IGNORECASE)
 _STARS = re.compile(r"^[★☆✩✪✫✬✭✮✯⭐\s]+$")
 _FILLED_STARS = frozenset("★✪✫✬✭✮✯⭐")
+# What a survey writes beside a label: its number ("5-非常满意", "非常满意(5分)"); the label decides.
+_BESIDE_LABEL = re.compile(r"[\d\s.:、()\-分]+")
 
 
 def score_text(u: pd.Series) -> pd.Series:
@@ -355,7 +360,8 @@ def score_text(u: pd.Series) -> pd.Series:
         elif _STARS.match(value.strip()):
             out.append(str(sum(1 for c in value if c in _FILLED_STARS)))
         else:
-            out.append(text)
+            label = _BESIDE_LABEL.sub("", text)
+            out.append(label if label != text and label in LABEL_SCORES else text)
     return pd.Series(out, index=u.index, dtype="str")
 
 
