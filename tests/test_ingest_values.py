@@ -179,6 +179,15 @@ def test_a_label_written_with_its_number_scores_as_the_label(text):
     assert not bad.any()
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["LSVAU2A37N\u30002000002", "ｌｓｖａｕ２ａ３７ｎ２０００００２", "LSVAU2A37N\xa02000002", "LSVAU2A37N\t2000002"],
+)
+def test_a_vin_typed_with_wide_letters_or_any_space_is_the_same_vin(text):
+    # A Chinese input method types full-width letters and spaces; web exports pad with no-break spaces.
+    assert values.clean_vin(_s(text)).tolist() == ["LSVAU2A37N2000002"]
+
+
 def test_excel_text_guard_and_blanks_are_cleaned():
     assert values.clean_text(_s('="013800"', "  x ", "", None)).tolist()[:2] == ["013800", "x"]
     assert values.clean_text(_s("", None)).isna().all()

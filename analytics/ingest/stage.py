@@ -100,8 +100,8 @@ RULES: dict[str, Rule] = {
         "VARCHAR",
         pa.large_string(),
         _never_bad(values.clean_vin),
-        # ASCII only (bytes = characters): upper() agrees with Python's there.
-        f"strlen({{c}}) = length({{c}}) AND {_PLAIN_TEXT}",
+        # Printable ASCII only: upper() agrees with Python's there, and a space is the only blank.
+        f"regexp_full_match({{c}}, '[ -~]*') AND {_PLAIN_TEXT}",
         "upper(replace({c}, ' ', ''))",
         False,
     ),

@@ -157,8 +157,10 @@ def missing_dates(s: pd.Series) -> pd.Series:
 
 
 def clean_vin(s: pd.Series) -> pd.Series:
-    """Return VINs upper-cased without spaces (validity is a data-quality finding, not checked here)."""
-    text = clean_text(s).str.replace(" ", "", regex=False).str.upper()
+    """Return VINs upper-cased, with full-width letters and digits folded and no spaces of any kind
+    (validity is a data-quality finding, not checked here)."""
+    # NFKC turns the full-width and no-break spaces into plain ones.
+    text = _nfkc(clean_text(s)).str.replace(r"\s+", "", regex=True).str.upper()
     return text.mask(text == "")
 
 
