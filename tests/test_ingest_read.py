@@ -50,6 +50,18 @@ def test_utf8_bom_is_dropped_from_the_first_header():
     assert raw.rows["回访日期"].iloc[4] == "2024年3月4日 11:00"
 
 
+@pytest.mark.parametrize(
+    "bom",
+    [b"\x84\x31\x95\x33", b"\xef\xbb\xbf"],
+    ids=["gb18030 BOM", "utf-8 BOM before GBK text"],
+)
+def test_a_bom_before_gbk_text_is_dropped_from_the_first_header(bom):
+    raw = read_table(bom + "工单号,进厂日期\r\nWO1,2024/3/5\r\n".encode("gb18030"), "export.csv")
+    assert raw.encoding == "gb18030"
+    assert raw.headers == ["工单号", "进厂日期"]
+    assert raw.rows["工单号"].tolist() == ["WO1"]
+
+
 @pytest.mark.parametrize("delimiter", [",", "\t", ";"])
 def test_header_is_found_below_title_lines_and_blank_rows(delimiter):
     lines = [

@@ -376,7 +376,9 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         if mixed is not None:
             return mixed, "utf-8+gb18030"
     try:
-        return data.decode("gb18030"), "gb18030"
+        # Without the BOM GB18030 has of its own (read as U+FEFF) or the UTF-8 one some exporters
+        # write before GBK bytes for Excel's sake: either would stick to the first header.
+        return data.removeprefix(b"\xef\xbb\xbf").decode("gb18030").removeprefix("\ufeff"), "gb18030"
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes
