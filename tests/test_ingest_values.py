@@ -37,6 +37,30 @@ def test_dates_in_chinese_iso_compact_and_excel_serial_forms(text, expected):
     assert not bad.iloc[0]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024/3/5 下午 2:30:00", "2024-03-05 14:30:00"),
+        ("2024年3月5日 下午2:30:00", "2024-03-05 14:30:00"),
+        ("2024/3/5 上午 9:05:00", "2024-03-05 09:05:00"),
+        ("2024/3/5 上午 12:10:00", "2024-03-05 00:10:00"),
+        ("2024/3/5 下午 12:10:00", "2024-03-05 12:10:00"),
+        ("2024/3/5 2:30:00 PM", "2024-03-05 14:30:00"),
+        ("2024-03-05 09:30 am", "2024-03-05 09:30:00"),
+    ],
+)
+def test_a_time_of_day_written_with_am_or_pm_is_read_on_the_24_hour_clock(text, expected):
+    # Chinese-locale exports (Windows, Java's default format) write 上午/下午 and a 12-hour clock.
+    parsed, bad = values.parse_datetimes(_s(text), keep_time=True)
+    assert str(parsed.iloc[0]) == expected
+    assert not bad.iloc[0]
+
+
+def test_a_12_hour_clock_past_12_or_am_pm_without_a_time_is_unreadable():
+    _, bad = values.parse_datetimes(_s("2024/3/5 下午 13:30:00", "2024/3/5 下午", "下午 2:30"), keep_time=True)
+    assert bad.tolist() == [True, True, True]
+
+
 def test_date_columns_drop_the_time_of_day_and_datetime_columns_keep_it():
     day, _ = values.parse_datetimes(_s("2024/3/5 14:30"), keep_time=False)
     moment, _ = values.parse_datetimes(_s("2024/3/5 14:30"), keep_time=True)

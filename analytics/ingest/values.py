@@ -23,6 +23,8 @@ _DATE = (
     r"(?:[\sT]*(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})\s*秒?)?\s*分?(?:\.\d+)?)?$"
 )
 _COMPACT_DATE = r"^(\d{4})(\d{2})(\d{2})$"
+# Before or after the time of a 12-hour clock.
+_MERIDIEM = r"(?i)\s*(上午|下午|[ap]\.?m\.?)\s*"
 _EXCEL_SERIAL = r"^\d{5}(?:\.\d+)?$"
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # Serial numbers outside this range are not dates a DMS would export (1954-10 .. 2119-01).
@@ -190,6 +192,10 @@ def _datetimes_of(u: pd.Series) -> Parsed:
 
 
 def _pattern_datetimes(u: pd.Series) -> pd.Series:
+    # 上午/下午 or AM/PM (Chinese-locale exports): the date and 12-hour time read without the word.
+    meridiem = u.str.extract(_MERIDIEM, expand=False).str.lower().str.replace(".", "", regex=False)
+    if meridiem.notna().any():
+        u = u.where(meridiem.isna(), u.str.replace(_MERIDIEM, " ", regex=True).str.strip())
     parts = u.str.extract(_DATE)
     compact = u.str.extract(_COMPACT_DATE)
     for i in range(3):
@@ -205,8 +211,14 @@ def _pattern_datetimes(u: pd.Series) -> pd.Series:
             "second": numbers[5].fillna(0),
         }
     )
+    # A 12-hour clock: 12 上午 is midnight's hour, 1-11 下午 are 13-23; a word without a time or
+    # with an hour past 12 is unreadable.
+    twelve = meridiem.notna()
+    frame.loc[twelve & (frame["hour"] == 12), "hour"] = 0
+    frame.loc[meridiem.isin(["下午", "pm"]), "hour"] += 12
     # to_datetime would roll 25:61 over into the next day; an impossible time is unreadable.
     clock_ok = (frame["hour"] <= 23) & (frame["minute"] <= 59) & (frame["second"] <= 59)
+    clock_ok &= ~twelve | (numbers[3].between(0, 12) & numbers[4].notna())
     values = pd.to_datetime(frame, errors="coerce").astype("datetime64[us]").where(clock_ok)
     serial = pd.to_numeric(u.where(u.str.fullmatch(_EXCEL_SERIAL)), errors="coerce")
     serial = serial.where(serial.between(*_SERIAL_RANGE))
