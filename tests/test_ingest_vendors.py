@@ -3,6 +3,7 @@ phones, title rows, unknown headers guessed from their values, exact money; boun
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import time
 import zipfile
@@ -330,3 +331,20 @@ def test_a_settlement_export_names_its_key_date_and_odometer_in_its_own_words(co
         "SELECT order_id, visit_date::VARCHAR, mileage_km FROM service_orders ORDER BY order_id"
     ).fetchall() == [("JS01", "2024-03-05", 12000), ("JS02", "2024-03-06", 12000)]
 
+
+
+def test_a_callback_time_in_a_column_of_its_own_completes_the_callback_date(con, tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["回访单号", "工单号", "回访日期", "回访时间", "是否接通"])
+    sheet.append(["R1", "WO1", dt.date(2024, 3, 7), dt.time(10, 15, 30), "已接通"])
+    sheet.append(["R2", "WO2", "2024年3月8日", "14:00", "未接通"])
+    sheet.append(["R3", "WO3", "2024-03-09", None, "空号"])
+    book.save(tmp_path / "回访.xlsx")
+    result = import_file(con, tmp_path / "回访.xlsx")
+    assert (result.inserted, result.rejected, result.unmapped) == (3, 0, [])
+    assert con.execute("SELECT callback_id, callback_date::VARCHAR FROM callbacks ORDER BY 1").fetchall() == [
+        ("R1", "2024-03-07 10:15:30"),
+        ("R2", "2024-03-08 14:00:00"),
+        ("R3", "2024-03-09 00:00:00"),
+    ]

@@ -17,7 +17,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -31,6 +31,7 @@ import pyarrow as pa
 from analytics.core.errors import ImportRefused, UserError
 from analytics.domain import themes
 from analytics.ingest import stage
+from analytics.ingest.values import with_time_of_day
 from analytics.ingest.mapping import (
     FIELDS_BY_KIND,
     KIND_LABELS,
@@ -42,6 +43,7 @@ from analytics.ingest.mapping import (
     guess_mapping,
     matched_fields,
     resolve_header,
+    time_columns,
     validate_mapping,
 )
 from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, read_table
@@ -363,11 +365,17 @@ def _prepare(
     kind = _decide_kind(raw, kind, user)
     columns, guessed = _effective_columns(raw, kind, user, guess)
     _require_columns(raw, kind, columns)
+    times = time_columns(raw.rows, raw.headers, columns)
+    if times:
+        rows = raw.rows.copy()
+        for field_name, header in times.items():
+            rows[columns[field_name]] = with_time_of_day(rows[columns[field_name]], rows[header])
+        raw = replace(raw, rows=rows)
     staged = stage.stage(raw, kind, columns, user["scales"])
     rejects = _rejects_frame(raw, staged.rejects, staged.problems)
     # Notes of rows that are rejected anyway add nothing; staging keeps those of landed rows.
     notes = _rejects_frame(raw, staged.notes, staged.note_kinds)
-    used = set(columns.values())
+    used = {*columns.values(), *times.values()}
     return ImportPlan(
         kind=kind,
         mapping=columns,

@@ -252,6 +252,27 @@ def guess_mapping(rows: pd.DataFrame, headers: list[str], kind: str, taken: dict
     return guessed
 
 
+def time_columns(rows: pd.DataFrame, headers: list[str], columns: dict[str, str]) -> dict[str, str]:
+    """Return field -> header of a column holding the time of day of a date-and-time field mapped
+    to another column (回访日期 with 回访时间 beside it): a header of the same field whose every
+    value is a time of day."""
+    used = set(columns.values())
+    found: dict[str, str] = {}
+    for field_name, header in columns.items():
+        if FIELD_TYPES[field_name] != "datetime":
+            continue
+        for other in headers:
+            hit = match_header(other)
+            if other in used or hit is None or hit[0] != field_name or other not in rows:
+                continue
+            times = values.clean_typed(rows[other]).dropna()
+            if len(times) and times.str.fullmatch(values.TIME_OF_DAY).all():
+                found[field_name] = other
+                used.add(other)
+                break
+    return found
+
+
 def resolve_header(name: str, headers: list[str]) -> str | None:
     """Return the file header a mapping's column name refers to (exact, then loosely), or None."""
     if name in headers:

@@ -240,6 +240,19 @@ def parse_datetimes(s: pd.Series, *, keep_time: bool) -> Parsed:
     return values, bad
 
 
+TIME_OF_DAY = r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\.\d+)?"
+
+
+def with_time_of_day(dates: pd.Series, times: pd.Series) -> pd.Series:
+    """Return the date cells with the time of day of the other column written after those that
+    have none, where the two read as one moment; other cells as they are."""
+    day, moment = clean_text(dates), clean_text(times)
+    joined = day + " " + moment
+    use = (day.notna() & moment.notna() & ~day.str.contains(":", regex=False)).fillna(False).astype(bool)
+    read, _ = parse_datetimes(joined.where(use), keep_time=True)
+    return dates.where(~(use & read.notna()), joined)
+
+
 def _nfkc(u: pd.Series) -> pd.Series:
     """Return the text with full-width digits, signs and letters folded to their ASCII forms."""
     return pd.Series(
