@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -165,6 +168,22 @@ def test_imports_lists_the_log_and_rollback_undoes_an_import(database, capsys):
     assert lines[0].endswith(
         "service_orders_gbk_corrected.csv [rolled_back]: 9 read, 1 inserted, 2 updated, 6 unchanged, 0 rejected"
     )
+
+
+def test_output_into_a_pipe_closed_by_its_reader_ends_without_a_traceback(database):
+    # `python -m analytics imports | head -1`: the reader has gone when the command writes.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "analytics", "imports", "--db", str(database)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    err = process.stderr.read().decode("utf-8")
+    assert process.wait(timeout=120) == 141
+    assert err == ""
 
 
 @pytest.mark.parametrize("command", ["import", "imports", "rollback"])

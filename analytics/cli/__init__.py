@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -105,6 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, duckdb.InterruptException):
         print("interrupted; the database keeps its state from before this command.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of the output has gone (`... | head`); what was done stays done. Python's
+        # flush at exit would meet the closed pipe again, so the rest goes nowhere. 141 is what a
+        # shell reports for a program stopped by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except RuntimeError as exc:
         if str(exc) != "Query interrupted":  # DuckDB 2's form of Ctrl-C in the middle of a query
             raise
