@@ -18,15 +18,16 @@ from ui.state import filters
 from ui.widgets import download_buttons, field_label, mapping_editor, people_table, progress_bar
 
 
-def parsed_upload(content: bytes, name: str) -> ingest.RawTable:
-    """Return the upload read once per content (issue 19 item 14): reruns reuse it from the session."""
-    key = hashlib.sha256(content).hexdigest()
+def parsed_upload(content: bytes, name: str, kind: str | None = None) -> ingest.RawTable:
+    """Return the upload read once per content and kind asked for (issue 19 item 14): reruns reuse it
+    from the session."""
+    key = hashlib.sha256(content).hexdigest() + (kind or "")
     kept: dict[str, ingest.RawTable] = st.session_state.setdefault("parsed_uploads", {})
     if key not in kept:
         # Only the files of the current upload are kept, so the session does not grow without end.
         if len(kept) > 8:
             kept.clear()
-        kept[key] = ingest.read_table(content, name)
+        kept[key] = ingest.read_table(content, name, kind)
     return kept[key]
 
 
@@ -90,6 +91,9 @@ def import_tab() -> None:
                 key=f"kind_{number}",
             )
             kind = labels[chosen_label]
+            if kind != detected and raw.sheets and len(raw.sheets) > 1:
+                # A workbook with sheets of both kinds gives the sheets of the kind chosen.
+                raw = parsed_upload(content, upload.name, kind)
             st.caption(t("data.mapping_help"))
             mapping = mapping_editor(raw, kind, key=f"mapping_{number}")
             # issue 14: a field guessed from a column's values is shown for confirmation; a field set

@@ -100,9 +100,9 @@ def test_upload_is_parsed_once_and_shows_guesses_and_unmapped_columns(fresh_db, 
     reads = []
     original = ingest.read_table
 
-    def counting(source, file_name=None):
+    def counting(source, file_name=None, kind=None):
         reads.append(file_name)
-        return original(source, file_name)
+        return original(source, file_name, kind)
 
     monkeypatch.setattr(ingest, "read_table", counting)
     at = _data_page("en")

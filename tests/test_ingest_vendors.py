@@ -348,3 +348,20 @@ def test_a_callback_time_in_a_column_of_its_own_completes_the_callback_date(con,
         ("R2", "2024-03-08 14:00:00"),
         ("R3", "2024-03-09 00:00:00"),
     ]
+
+
+def test_the_callback_sheet_of_a_work_order_workbook_imports_when_callbacks_are_asked_for(con, tmp_path):
+    path = vendor_workbook(tmp_path / "工单导出.xlsx")
+    assert import_file(con, path).inserted == 21
+    result = import_file(con, path, kind="callback")
+    assert (result.kind, result.rows_read, result.inserted, result.rejected) == ("callback", 1, 1, 0)
+    assert con.execute("SELECT callback_id, order_id, reached FROM callbacks").fetchall() == [
+        ("R1", "WO20220001", True)
+    ]
+    assert [(s["sheet"], s["landed"], s["reason"]) for s in result.sheets] == [
+        ("2022年", 0, "it holds service orders, not callback records; import it as a file of its own"),
+        ("2023年", 0, "it holds service orders, not callback records; import it as a file of its own"),
+        ("2024年", 0, "it holds service orders, not callback records; import it as a file of its own"),
+        ("汇总", 0, "it has no columns of the same table as callback records"),
+        ("回访", 1, ""),
+    ]

@@ -640,7 +640,9 @@ def _read_and_prepare(
     started = datetime.now()
     if report is not None:
         report(0.0, "reading the file")
-    raw = read_table(source, file_name)
+    # A workbook with sheets of both kinds gives the sheets of the kind asked for.
+    wanted = kind or (mapping.get("kind") if isinstance(mapping, dict) else None)
+    raw = read_table(source, file_name, wanted if isinstance(wanted, str) else None)
     if report is not None:
         report(0.3, f"read {len(raw.rows):,} rows; checking them")
     return _Ready(raw=raw, plan=_prepare(raw, kind, mapping, guess), started=started, clock=clock)

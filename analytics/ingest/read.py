@@ -969,11 +969,11 @@ def _aligned(headers: list[str], main: list[str]) -> dict[str, str]:
 
 
 def _workbook_table(
-    grids: list[tuple[str, pd.DataFrame]], name: str
+    grids: list[tuple[str, pd.DataFrame]], name: str, kind: str | None = None
 ) -> tuple[int, list[str], pd.DataFrame, list[SheetReport]]:
     """Return (header row, headers, rows, sheet reports) from a workbook's sheets: every sheet holding
-    the same table as the first sheet with a recognised table, stacked; the other sheets are named
-    with the reason."""
+    the same table as the first sheet with a recognised table (of ``kind`` when one is asked for and
+    a sheet holds it), stacked; the other sheets are named with the reason."""
     found: list[tuple[str, int, list[str], pd.DataFrame, int]] = []
     reports: dict[str, SheetReport] = {}
     first_error: ImportRefused | None = None
@@ -997,7 +997,9 @@ def _workbook_table(
             raise first_error
         raise _refuse(name, "is empty", "export the records again from the DMS and import that file")
     kinds = [detect_kind(headers) for _, _, headers, _, _ in found]
-    main_at = next((i for i, k in enumerate(kinds) if k is not None), 0)
+    main_at = next((i for i, k in enumerate(kinds) if k is not None and k == kind), None)
+    if main_at is None:
+        main_at = next((i for i, k in enumerate(kinds) if k is not None), 0)
     _, header_row, main_headers, _, _ = found[main_at]
     kind = kinds[main_at]
     headers = list(main_headers)
@@ -1033,11 +1035,13 @@ def _workbook_table(
     return header_row, headers, rows, list(reports.values())
 
 
-def read_table(source: str | Path | bytes, file_name: str | None = None) -> RawTable:
+def read_table(source: str | Path | bytes, file_name: str | None = None, kind: str | None = None) -> RawTable:
     """Return the file's header row and data rows as text; raise ImportRefused if it is not a usable table.
 
     A workbook gives every sheet that holds the same table (stacked, each row marked with its
-    sheet); ``sheets`` reports each sheet's rows and why a sheet was skipped.
+    sheet): the table of the first sheet whose table is recognised, or of ``kind`` ("service",
+    "callback") when a sheet holds that; ``sheets`` reports each sheet's rows and why a sheet was
+    skipped.
     """
     data, name = _source_bytes(source, file_name)
     fmt = _sniff_format(data, name)
@@ -1045,10 +1049,10 @@ def read_table(source: str | Path | bytes, file_name: str | None = None) -> RawT
     delimiter: str | None = None
     if fmt == "xlsx":
         calamine = _check_xlsx_size(data, name)
-        header_row, headers, rows, sheets = _workbook_table(_xlsx_grids(data, name, calamine), name)
+        header_row, headers, rows, sheets = _workbook_table(_xlsx_grids(data, name, calamine), name, kind)
     elif fmt == "xls":
         _check_bytes(data, name)
-        header_row, headers, rows, sheets = _workbook_table(_xls_grids(data, name), name)
+        header_row, headers, rows, sheets = _workbook_table(_xls_grids(data, name), name, kind)
     else:
         _check_bytes(data, name)
         text, encoding = _decode(data, name)
@@ -1067,7 +1071,7 @@ def read_table(source: str | Path | bytes, file_name: str | None = None) -> RawT
             header_row, headers, rows, blank = _grid_table(sheet_grids[0][1], name)
             sheets = [SheetReport("", len(rows), blank=blank, header_row=header_row)]
         else:
-            header_row, headers, rows, sheets = _workbook_table(sheet_grids, name)
+            header_row, headers, rows, sheets = _workbook_table(sheet_grids, name, kind)
     elif fmt == "csv":
         _check_csv_size(data, name)
         text = _clean_text(text, name)
