@@ -57,7 +57,9 @@ def test_a_time_of_day_written_with_am_or_pm_is_read_on_the_24_hour_clock(text, 
 
 
 def test_a_12_hour_clock_past_12_or_am_pm_without_a_time_is_unreadable():
-    _, bad = values.parse_datetimes(_s("2024/3/5 下午 13:30:00", "2024/3/5 下午", "下午 2:30"), keep_time=True)
+    _, bad = values.parse_datetimes(
+        _s("2024/3/5 下午 13:30:00", "2024/3/5 下午", "下午 2:30"), keep_time=True
+    )
     assert bad.tolist() == [True, True, True]
 
 
@@ -189,13 +191,17 @@ def test_scores_beyond_a_hundred_or_unknown_words_are_unreadable():
 
 def test_five_level_survey_labels_with_basically_satisfied_are_read():
     # 很满意/满意/基本满意/不满意/很不满意 is the other common five-level wording; 比较不满意 a seven-level one.
-    parsed, bad, used = values.parse_scores(_s("很满意", "满意", "基本满意", "比较不满意", "较不满意", "很不满意"))
+    parsed, bad, used = values.parse_scores(
+        _s("很满意", "满意", "基本满意", "比较不满意", "较不满意", "很不满意")
+    )
     assert used == "labels"
     assert parsed.tolist() == [10.0, 8.0, 6.0, 4.0, 4.0, 2.0]
     assert not bad.any()
 
 
-@pytest.mark.parametrize("text", ["5-非常满意", "5分-非常满意", "非常满意(5分)", "非常满意（5）", "10：非常满意"])
+@pytest.mark.parametrize(
+    "text", ["5-非常满意", "5分-非常满意", "非常满意(5分)", "非常满意（5）", "10：非常满意"]
+)
 def test_a_label_written_with_its_number_scores_as_the_label(text):
     parsed, bad, used = values.parse_scores(_s(text, "3-一般"))
     assert used == "labels"
@@ -205,7 +211,12 @@ def test_a_label_written_with_its_number_scores_as_the_label(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["LSVAU2A37N\u30002000002", "ｌｓｖａｕ２ａ３７ｎ２０００００２", "LSVAU2A37N\xa02000002", "LSVAU2A37N\t2000002"],
+    [
+        "LSVAU2A37N\u30002000002",
+        "ｌｓｖａｕ２ａ３７ｎ２０００００２",
+        "LSVAU2A37N\xa02000002",
+        "LSVAU2A37N\t2000002",
+    ],
 )
 def test_a_vin_typed_with_wide_letters_or_any_space_is_the_same_vin(text):
     # A Chinese input method types full-width letters and spaces; web exports pad with no-break spaces.

@@ -296,7 +296,9 @@ def merged_header_workbook(path: Path) -> Path:
     sheet.append([None, "车架号", "车牌号", "车型", None, None, "工时费", "结算金额", None])
     for cells in ("A2:A3", "B2:D2", "E2:E3", "F2:F3", "G2:H2", "I2:I3"):
         sheet.merge_cells(cells)
-    sheet.append(["WO1", "LSVAU2A37N2000001", "浙A·12345", "朗逸", "2024-03-05", "12,345", 200, "1,234.50", "张"])
+    sheet.append(
+        ["WO1", "LSVAU2A37N2000001", "浙A·12345", "朗逸", "2024-03-05", "12,345", 200, "1,234.50", "张"]
+    )
     sheet.append(["WO2", "LSVAU2A37N2000002", "浙B12345", "途观", "2024-03-06", "8800", 0, "500", "李"])
     book.save(path)
     return path
@@ -330,7 +332,6 @@ def test_a_settlement_export_names_its_key_date_and_odometer_in_its_own_words(co
     assert con.execute(
         "SELECT order_id, visit_date::VARCHAR, mileage_km FROM service_orders ORDER BY order_id"
     ).fetchall() == [("JS01", "2024-03-05", 12000), ("JS02", "2024-03-06", 12000)]
-
 
 
 def test_a_callback_time_in_a_column_of_its_own_completes_the_callback_date(con, tmp_path):

@@ -31,7 +31,6 @@ import pyarrow as pa
 from analytics.core.errors import ImportRefused, UserError
 from analytics.domain import themes
 from analytics.ingest import stage
-from analytics.ingest.values import with_time_of_day
 from analytics.ingest.mapping import (
     FIELDS_BY_KIND,
     KIND_LABELS,
@@ -48,6 +47,7 @@ from analytics.ingest.mapping import (
 )
 from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, read_table
 from analytics.ingest.stage import KEYS
+from analytics.ingest.values import with_time_of_day
 from analytics.store import db, derived
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "store" / "sql"

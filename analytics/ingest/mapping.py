@@ -258,7 +258,7 @@ def time_columns(rows: pd.DataFrame, headers: list[str], columns: dict[str, str]
     value is a time of day."""
     used = set(columns.values())
     found: dict[str, str] = {}
-    for field_name, header in columns.items():
+    for field_name in columns:
         if FIELD_TYPES[field_name] != "datetime":
             continue
         for other in headers:

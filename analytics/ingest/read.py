@@ -853,7 +853,9 @@ def _two_row_header(top: list[str], bottom: list[str]) -> list[str] | None:
     bottom = bottom + [""] * (width - len(bottom))
     # A merged cell keeps its text in its top cell, so a column the upper row names is blank below;
     # a record under a header fills those columns.
-    if any(upper and lower and match_header(upper) is not None for upper, lower in zip(top, bottom, strict=True)):
+    if any(
+        upper and lower and match_header(upper) is not None for upper, lower in zip(top, bottom, strict=True)
+    ):
         return None
     return [lower or upper for upper, lower in zip(top, bottom, strict=True)]
 
