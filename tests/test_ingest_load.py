@@ -423,6 +423,17 @@ def test_total_rows_at_the_bottom_are_rejected_not_imported(con):
     ]
 
 
+@pytest.mark.parametrize("label", ["合计：", "合计:", "合 计", "总计（2单）", "小计 (元)"])
+def test_a_total_label_with_a_colon_spaces_or_a_count_is_a_total_row(con, label):
+    data = f"工单号,进厂日期,结算金额\nA1,2024-03-05,10\nA2,2024-03-06,20\n{label},,30\n".encode("gbk")
+    result = import_file(con, data, file_name="with_total.csv")
+    assert (result.inserted, result.rejected) == (2, 1)
+    assert rejected_rows(con, result.import_id)["reason"].tolist() == [
+        "total row, not a record",
+        "missing visit date",
+    ]
+
+
 def test_a_failed_rollback_leaves_the_import_in_place(con, monkeypatch):
     import_file(con, GBK)
     fix = import_file(con, CORRECTED)

@@ -22,6 +22,7 @@ Identifiers in the generated SQL are fixed: raw columns are named by position (`
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -43,6 +44,8 @@ Parsed = tuple[pd.Series, pd.Series]
 MAX_TEXT_CHARS = 4000
 TOTAL_WORDS = frozenset({"合计", "总计", "小计", "合計", "總計", "total", "Total", "TOTAL"})
 _TOTAL_WORDS = pa.array(sorted(TOTAL_WORDS), type=pa.large_string())
+# A count or unit in brackets after a total word: "总计（25单）", "小计(元)".
+_TOTAL_COUNT = re.compile(r"[(（][^()（）]*[)）]$")
 # Plausible ranges: beyond them a number is a typing or export error that would distort every
 # sum (two amounts of 1e308 add up to infinity). Refunds make amounts negative; odometers are not.
 NUMBER_RANGES: dict[str, tuple[float, float]] = {
@@ -414,7 +417,7 @@ def _stage(
     # or repeating the key of a later row (rejected too: "duplicate key", the last problem).
     problems.append(Problem("", columns.get(key), DUPLICATE_KEY))
     n = rows.num_rows
-    problem_bits = rows.column("problems").to_numpy()
+    problem_bits = _dressed_totals(raw, rows, rows.column("problems").to_numpy())
     valid_at = np.flatnonzero(problem_bits == 0)
     keys = rows.column(key).take(valid_at)
     if keys.null_count == 0 and pc.count_distinct(keys).as_py() == len(valid_at):
@@ -451,6 +454,30 @@ def _stage(
         landed=landed_by,
         duplicates_by_sheet=duplicates_by,
     )
+
+
+def _total_label(cell: object) -> bool:
+    """Return whether a cell is a total word dressed as reports write it: "合计：", "合 计", "总计（25单）"."""
+    if not isinstance(cell, str):
+        return False
+    text = _TOTAL_COUNT.sub("", "".join(cell.split())).rstrip(":：")
+    return text in TOTAL_WORDS
+
+
+def _dressed_totals(raw: RawTable, rows: pa.Table, bits: np.ndarray) -> np.ndarray:
+    """Return the rows' problem bits with the total bit (problem 0) set for rows rejected anyway whose
+    cells hold a dressed total word; the exact words were found before typing, in every row."""
+    suspects = np.flatnonzero((bits != 0) & (bits & 1 == 0))
+    if not len(suspects):
+        return bits
+    positions = rows.column("pos").to_numpy()[suspects]
+    cells = raw.rows[raw.headers].iloc[positions].to_numpy(dtype=object)
+    dressed = np.array([any(_total_label(cell) for cell in row) for row in cells], dtype=bool)
+    if not dressed.any():
+        return bits
+    bits = bits.copy()
+    bits[suspects[dressed]] |= 1
+    return bits
 
 
 REJECTED, DUPLICATE, LANDED, REPEATED = 0, 1, 2, 3
