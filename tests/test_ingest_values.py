@@ -146,6 +146,18 @@ def test_callback_types_3dc_7dc_and_other():
     ]  # fmt: skip
 
 
+def test_callback_types_named_by_the_visit_or_the_sale_they_follow():
+    # After-sales callbacks named by the service (首保/定保/索赔/钣喷) follow a visit: 3DC; a delivery's
+    # (交付, 销售满意度) follows the sale: 7DC; a day count decides first; other purposes stay other.
+    texts = [
+        "首保回访", "定保回访", "索赔回访", "钣喷回访", "售后服务回访", "维修后回访", "保养后回访",
+        "新车交付回访", "销售满意度回访", "交车7日回访", "售后3天回访", "流失客户回访", "DCC回访",
+    ]  # fmt: skip
+    assert values.parse_callback_types(_s(*texts)).tolist() == ["3DC"] * 7 + ["7DC"] * 3 + [
+        "3DC", "other", "other"
+    ]  # fmt: skip
+
+
 def test_complaint_levels_from_numbers_ordinals_and_severity_words():
     texts = ["1", "一级", "二级", "三级", "四级", "轻微", "一般", "严重", "危机", "4级", "5", None]
     parsed, bad = values.parse_complaint_levels(_s(*texts))

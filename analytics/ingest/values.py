@@ -71,9 +71,13 @@ SERVICE_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("maintenance", ("定保", "保养", "maintenance")),
     ("repair", ("维修", "机修", "repair")),
 )
+# A day count decides first ("交车7日回访"); then the service a callback follows (3DC after a
+# visit, whatever its kind: 首保, 定保, 索赔, 钣喷 ...) or the sale (7DC after a delivery).
 CALLBACK_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("3DC", ("3dc", "三日回访", "三天回访", "3日回访", "售后回访", "维修回访", "保养回访")),
-    ("7DC", ("7dc", "七日回访", "七天回访", "7日回访", "新车回访", "销售回访", "交车回访")),
+    ("3DC", ("3dc", "三日", "三天", "3日", "3天")),
+    ("7DC", ("7dc", "七日", "七天", "7日", "7天")),
+    ("3DC", ("售后", "维修", "保养", "首保", "定保", "索赔", "三包", "保修", "钣喷", "钣金", "喷漆", "事故")),
+    ("7DC", ("新车", "销售", "交车", "交付", "购车")),
 )
 
 LABEL_SCORES: dict[str, float] = {
