@@ -13,7 +13,7 @@ import pandas as pd
 
 from analytics.core.config import Maintenance, settings
 from analytics.core.errors import UserError
-from analytics.domain import schedule
+from analytics.domain import counts, schedule
 from analytics.store import db, derived, queries
 
 if TYPE_CHECKING:  # scikit-learn loads where a model is fitted or scored, not with the page's kept results
@@ -121,7 +121,8 @@ def vehicle_state(
     cfg = _config()
     # The trend and the visits of the active base's vehicles only: the others are not scored.
     base = {"as_of": as_of, "base_days": _base_days()}
-    history = derived.run(con, "maintenance_vehicle_history", base)
+    # The callbacks come from callback_facts (its mart while current), which binds the complaint limits.
+    history = derived.run(con, "maintenance_vehicle_history", {**counts.sql_params(None), **base})
     trend = queries.run(con, "maintenance_odometer_trend", {**base, "max_km_per_day": cfg.max_km_per_day})
     visits = queries.run(con, "maintenance_visits", base)
     state = history.merge(trend, on="vin", how="left")

@@ -3,7 +3,7 @@ WITH v AS (
     SELECT * FROM {{ ref('maintenance_vehicles') }}
 ), calls AS (
     SELECT
-        coalesce(c.vin, o.vin) AS vin,
+        c.vin,
         count(*) AS callback_attempts,
         count(*) FILTER (WHERE c.reached) AS callbacks_reached,
         list(coalesce(c.reached, false) ORDER BY c.callback_date DESC)[1:2] AS last_two_reached,
@@ -14,8 +14,8 @@ WITH v AS (
         count(*) FILTER (
             WHERE c.is_complaint AND (c.resolved_at IS NULL OR CAST(c.resolved_at AS DATE) > $as_of)
         ) AS open_complaints
-    FROM callbacks c
-    LEFT JOIN service_orders o ON c.order_id = o.order_id
+    -- callback_facts: a callback's vehicle is its own VIN, else its order's (its mart while current)
+    FROM {{ ref('callback_facts') }} AS c
     WHERE c.callback_date < $as_of + 1
     GROUP BY 1
 )
