@@ -271,7 +271,40 @@ def test_the_deck_masks_phones_in_every_text_it_shows():
     assert "13700000009" not in joined and "5678" in joined
 
 
-def test_the_decks_embedded_chart_workbooks_hold_no_formula_made_from_data():
+def test_a_long_comment_cut_for_the_decks_red_flag_table_shows_no_digit_the_mask_hides():
+    """The comment was cut to 40 characters before masking: a mobile across the cut kept 8 digits
+    (139 1234 5), too few for the mask to find, so the deck showed the 4 that pages hide."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from analytics.reports.deck.slides import _changes_slide
+
+    comment = "保养后方向盘还是有异响，客服一直没回电话，请尽快处理，联系" + "13912345678" + "，谢谢"
+    rows = pd.DataFrame(
+        [
+            {
+                "flag": "no_followup",
+                "callback_date": pd.Timestamp("2026-09-03 10:00"),
+                "customer_name": "张先生",
+                "advisor": "王强",
+                "service_type": "repair",
+                "overall_score": 4.0,
+                "comment": comment,
+            }
+        ]
+    )
+    d = SimpleNamespace(
+        changes=[],
+        red_flags={"no_followup": 1, "complaint_overdue": 0},
+        red_flag_rows=rows,
+        month="2026-09",
+        as_of=date(2026, 9, 30),
+    )
+    shown = _changes_slide(d, "zh").table[1][-1]
+    assert len(shown) == 40 and shown.endswith("…")
+    assert "1234" not in shown and "139****" in shown
     """A car model `=HYPERLINK("http://…"&A1,"点我")` became a <f> formula in the embedded workbook."""
     import io
     import zipfile

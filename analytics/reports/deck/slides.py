@@ -210,7 +210,8 @@ def _changes_slide(d: DeckData, lang: str) -> Slide:
         for row in rows.to_dict("records"):
             when = pd.Timestamp(row["callback_date"]).strftime("%Y-%m-%d %H:%M")
             score = _none(row.get("overall_score"))
-            comment = _cell(row.get("comment"))
+            # Masked before it is cut: a mobile across the cut would keep too few digits to be found.
+            comment = str(mask_text(_cell(row.get("comment"))))
             service = None if _cell(row.get("service_type")) == "—" else str(row["service_type"])
             slide.table.append(
                 [
