@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from pptx import Presentation
 
+from analytics.core.errors import UserError
 from analytics.core.months import month_label, parse_month, shift_month
 from analytics.domain import kpi
 from analytics.reports import notify
@@ -165,6 +166,23 @@ def test_wecom_gets_markdown_content_cut_to_its_limit():
 )
 def test_the_robot_kind_is_told_from_its_url(url: str, kind: str):
     assert notify.webhook_kind({"url": url}) == kind
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6 SECRET-7e2b",  # a space pasted in
+        "https://robot:SECRET-pw@qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",  # credentials in the URL
+        "https://qyapi.weixin.qq.com:44x/cgi-bin/webhook/send?key=SECRET-k",
+    ],
+)
+def test_a_malformed_robot_url_is_a_sentence_that_never_shows_its_key(url: str):
+    """urllib's InvalidURL escaped as a traceback (into cron's log) quoting the path with the key."""
+    with pytest.raises(UserError) as refused:
+        notify.post_webhook({"url": url, "kind": "wecom"}, {"msgtype": "markdown"})
+    message = str(refused.value)
+    assert "SECRET" not in message
+    assert message.startswith("[webhook] url in the secrets file is not a valid address")
 
 
 def _series(rates: list[tuple[int, int]], provisional_last: bool = False) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import smtplib
@@ -402,6 +403,26 @@ def signed_url(url: str, secret: str, now_ms: int | None = None) -> str:
     return f"{url}{'&' if '?' in url else '?'}timestamp={stamp}&sign={sign}"
 
 
+def _robot_host(url: str) -> str:
+    """Return the robot's host (and port) to name in messages; a URL urllib cannot use raises
+    UserError. The URL itself is never quoted: its query holds the robot's key."""
+    bad = "[webhook] url in the secrets file is not a valid address"
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise UserError(f"{bad}: it holds a space or a line break; paste the robot's URL again.")
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise UserError(f"{bad}: its port is not a number; paste the robot's URL again.") from None
+    if parts.username is not None or parts.password is not None:
+        raise UserError(
+            f"{bad}: it holds a user name or password before the host; paste the robot's URL again."
+        )
+    if not parts.hostname:
+        raise UserError(f"{bad}: it names no host; paste the robot's URL again.")
+    return parts.hostname if port is None else f"{parts.hostname}:{port}"
+
+
 def post_webhook(section: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
     """POST the robot message as JSON; raise UserError with a sentence when it is not accepted."""
     url = str(section.get("url", "") or "")
@@ -409,10 +430,10 @@ def post_webhook(section: Mapping[str, Any], payload: Mapping[str, Any]) -> None
         raise UserError(
             "[webhook] url in the secrets file is missing or not an http(s) address; paste the robot's URL."
         )
+    host = _robot_host(url)
     kind = webhook_kind(section)
     if kind == "dingtalk" and section.get("secret"):
         url = signed_url(url, str(section["secret"]))
-    host = urllib.parse.urlsplit(url).netloc
     request = urllib.request.Request(
         url,
         data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
@@ -428,6 +449,11 @@ def post_webhook(section: Mapping[str, Any], payload: Mapping[str, Any]) -> None
         reason = getattr(exc, "reason", exc)
         raise UserError(
             f"The chat robot at {host} could not be reached ({reason}); check [webhook] url and the network."
+        ) from exc
+    except (http.client.HTTPException, ValueError) as exc:
+        # urllib's own words would quote the URL, and with it the robot's key.
+        raise UserError(
+            f"The chat robot at {host} could not be asked: {type(exc).__name__}; check [webhook] url."
         ) from exc
     try:
         code = json.loads(answer).get("errcode", 0)
