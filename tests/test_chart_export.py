@@ -73,6 +73,26 @@ def test_deck_charts_are_written_as_png_and_svg_with_meaningful_names(tmp_path: 
     assert paths[1].stat().st_size > 1000
 
 
+def test_a_store_name_with_slashes_names_deck_images_inside_the_folder_asked_for(tmp_path: Path, monkeypatch):
+    """Store names come from imported files: `杭州/西湖店` went into the image's file name as a folder
+    (a traceback for a missing folder), and `../../x` wrote outside `--images DIR`."""
+    monkeypatch.setattr(chart_export, "render", lambda jobs: [b"image"] * len(jobs))
+    spec = deck.Chart(
+        "satisfaction-rate", "line", "满意率", ["2026-09"], [deck.Series("满意率", [0.9])], "0%"
+    )
+    slides = [deck.Slide("satisfaction", "满意度趋势", "", charts=[spec])]
+    folder = tmp_path / "images"
+    figures = deck.deck_figures(slides, "2026-09", ["../../杭州/西湖店"])
+    paths = chart_export.write_images({stem: fig for stem, (fig, _) in figures.items()}, folder)
+    assert [p.name for p in paths] == [
+        "deck_01-satisfaction_satisfaction-rate_2026-09_杭州-西湖店.png",
+        "deck_01-satisfaction_satisfaction-rate_2026-09_杭州-西湖店.svg",
+    ]
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == [
+        f"images/{p.name}" for p in paths
+    ]
+
+
 def test_missing_chromium_is_refused_with_the_install_command(monkeypatch):
     monkeypatch.setattr(chart_export, "chromium_path", lambda: None)
     with pytest.raises(chart_export.ChromiumMissing, match="apt-get install chromium fonts-noto-cjk"):

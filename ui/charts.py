@@ -62,8 +62,7 @@ pio.templates.default = "dashboard"
 
 def export_name(*parts: str | None) -> str:
     """Return a file-name stem from page, metric, period and store parts (safe characters only)."""
-    joined = "_".join(p for p in parts if p)
-    return re.sub(r"[^\w\-]+", "-", joined, flags=re.UNICODE).strip("-") or "chart"
+    return chart_export.file_stem(*parts)
 
 
 # Month tick labels: 2026-01 in English, 2026年1月 in Chinese (plotly's own would be "Jan 2026").

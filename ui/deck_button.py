@@ -10,7 +10,7 @@ import time
 
 import streamlit as st
 
-from analytics.reports import deck
+from analytics.reports import chart_export, deck
 from ui.data import data_version, reading
 from ui.i18n import t
 from ui.widgets import progress_bar_in
@@ -51,7 +51,7 @@ def deck_button(month: str, stores: list[str] | None, language: str) -> None:
     st.download_button(
         t("deck.download"),
         built["bytes"],
-        file_name=f"deck_{month}_{scope}_{language}.pptx",
+        file_name=f"{chart_export.file_stem('deck', month, scope, language)}.pptx",
         mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
         key="deck_download",
         on_click="ignore",

@@ -11,6 +11,7 @@ import asyncio
 import atexit
 import copy
 import os
+import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -222,6 +223,13 @@ def chart_images(
     return dict(zip(FORMATS, render([(laid_out, fmt) for fmt in FORMATS]), strict=True))
 
 
+def file_stem(*parts: str | None) -> str:
+    """Return a file-name stem from page, metric, period and store parts: letters (Chinese too),
+    digits, ``_`` and ``-`` only, so a store named ``杭州/西湖店`` or ``../x`` names no folder."""
+    safe = (re.sub(r"[^\w\-]+", "-", p, flags=re.UNICODE).strip("-") for p in parts if p)
+    return "_".join(p for p in safe if p) or "chart"
+
+
 def write_images(
     figures: Mapping[str, go.Figure], folder: str | Path, formats: Sequence[str] = FORMATS
 ) -> list[Path]:
@@ -229,7 +237,7 @@ def write_images(
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
     jobs = [(fig, fmt) for fig in figures.values() for fmt in formats]
-    paths = [target / f"{stem}.{fmt}" for stem in figures for fmt in formats]
+    paths = [target / f"{file_stem(stem)}.{fmt}" for stem in figures for fmt in formats]
     for path, image in zip(paths, render(jobs), strict=True):
         path.write_bytes(image)
     return paths

@@ -76,7 +76,7 @@ def deck_figures(
     out: dict[str, tuple[go.Figure, str]] = {}
     for page, s in enumerate(slides, start=1):
         for spec in s.charts:
-            stem = f"deck_{page:02d}-{s.key}_{spec.key}_{month}_{scope}"
+            stem = chart_export.file_stem(f"deck_{page:02d}-{s.key}", spec.key, month, scope)
             out[stem] = (chart_figure(spec), spec.title)
     return out
 
