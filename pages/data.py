@@ -138,7 +138,7 @@ def import_tab() -> None:
                     )
                 )
             if plan.unmapped:
-                st.caption(t("data.unmapped", columns=", ".join(plan.unmapped)))
+                st.caption(t("data.unmapped", columns=plain(", ".join(plan.unmapped))))
             if len(plan.sheets) > 1:
                 st.dataframe(people_table(ingest.sheet_table(plan.sheets)), hide_index=True, width="stretch")
             if len(plan.notes):

@@ -9,7 +9,7 @@ from analytics.services import reads
 from ui.auth import protect
 from ui.charts import export_name, show
 from ui.data import load
-from ui.formatting import format_ratio
+from ui.formatting import format_ratio, plain
 from ui.i18n import t
 from ui.satisfaction_figures import (
     breakdown_figure,
@@ -58,7 +58,7 @@ st.caption(
         "satisfaction.scope",
         period=period_text(),
         month=END,
-        stores=", ".join(f.stores) if f.stores else t("sidebar.all_stores"),
+        stores=plain(", ".join(f.stores)) if f.stores else t("sidebar.all_stores"),
     )
 )
 
@@ -266,12 +266,12 @@ else:
     if worst and best:
         sentence += t(
             "satisfaction.breakdown_range",
-            worst=sat.segment_label(by, worst["segment"], f.lang),
+            worst=plain(sat.segment_label(by, worst["segment"], f.lang)),
             worst_rate=pct(worst["rate"]),
             worst_low=pct(worst["wilson_low"]),
             worst_high=pct(worst["wilson_high"]),
             worst_n=f"{int(worst['n']):,}",
-            best=sat.segment_label(by, best["segment"], f.lang),
+            best=plain(sat.segment_label(by, best["segment"], f.lang)),
             best_rate=pct(best["rate"]),
             best_n=f"{int(best['n']):,}",
         )

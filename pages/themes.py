@@ -30,10 +30,11 @@ def listing(labels: list[str]) -> str:
 
 
 def inline(label: str) -> str:
-    """Return a theme label as it reads inside an English sentence (Price and… → price and…)."""
+    """Return a theme label as it reads inside an English sentence (Price and… → price and…), as
+    text for the Markdown of a caption (a discovered theme is named by customers' words)."""
     if f.lang == "en" and len(label) > 1 and label[0].isupper() and label[1].islower():
-        return label[0].lower() + label[1:]
-    return label
+        label = label[0].lower() + label[1:]
+    return plain(label)
 
 
 def counts_row(result: dict, side: str) -> None:
@@ -220,7 +221,7 @@ def praise_board() -> None:
     st.caption(
         t(
             "themes.praise.board_caption",
-            advisor=top_advisor,
+            advisor=plain(top_advisor),
             month=f.month,
             n=int(grid.advisor_n.iloc[0]),
             label=inline(str(top_counts.idxmax())),

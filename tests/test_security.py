@@ -781,3 +781,28 @@ def test_the_safe_format_refuses_a_result_holding_a_model_before_encoding_its_fr
         "window": [_Detail(themes=["a"], lexicon=[pd.DataFrame({"x": [1]})], discovered=[], vectors=None)]
     }
     assert safe_payload.same(safe_payload.decode(safe_payload.encode(plain)), plain)
+
+
+@pytest.mark.parametrize("page", ["pages/satisfaction.py", "pages/themes.py"])
+def test_advisor_names_in_a_pages_sentences_show_as_text_never_as_links(writable_demo, page):
+    """The breakdown's best and worst advisor and the praise board's top advisor went into a
+    caption as they were: an advisor `[王强](https://evil.example)` became a link."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from analytics.store import db
+
+    con = db.connect(writable_demo)
+    con.execute("UPDATE service_orders SET advisor = '[' || advisor || '](https://evil.example)'")
+    db.bump_data_version(con)
+    con.close()
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180)
+    at.session_state["lang"] = "zh"
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    sentences = [e.value for kind in (at.caption, at.markdown, at.info, at.warning) for e in kind]
+    assert [s for s in sentences if "evil" in s]  # the names are in the sentences ...
+    assert [s for s in sentences if "](https://evil" in s] == []  # ... as text
