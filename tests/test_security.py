@@ -806,3 +806,16 @@ def test_advisor_names_in_a_pages_sentences_show_as_text_never_as_links(writable
     sentences = [e.value for kind in (at.caption, at.markdown, at.info, at.warning) for e in kind]
     assert [s for s in sentences if "evil" in s]  # the names are in the sentences ...
     assert [s for s in sentences if "](https://evil" in s] == []  # ... as text
+
+
+def test_tables_on_pages_offer_no_download_of_their_own_that_would_skip_role_audit_and_formulas():
+    """Every st.dataframe had Streamlit's own "Download as CSV" (and copy): a manager took the churn
+    list with names that way, unaudited, with `=HYPERLINK(...)` comments as they were. Lists leave
+    only through the audited, formula-safe buttons offered to the roles that may export them."""
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    st_config.get_config_options()
+    assert "client.disableDataExport" in st_config._config_options  # an option this Streamlit knows
+    assert config["client"]["disableDataExport"] is True
