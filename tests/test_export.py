@@ -25,6 +25,18 @@ def test_csv_has_bom_and_neutralises_formulas_but_not_numbers():
     assert [line.split(",")[0] for line in text[3:7]] == ["'+86 138", "'-1+2", "'@SUM(A1)", "'\tx"]
 
 
+def test_a_carriage_return_inside_a_csv_cell_starts_no_row_that_excel_would_run_as_a_formula():
+    """A comment `服务很好\r=cmd|...` was written unquoted: Excel, like Python's reader, ends a record
+    at a bare CR, so the DDE payload began the next row as a formula."""
+    import csv
+
+    hostile = "服务很好\r=cmd|' /C calc'!A0"
+    frame = pd.DataFrame({"comment": [hostile, "\r@SUM(A1)"], "n": [1, 2]})
+    text = export.csv_bytes(frame).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows == [["comment", "n"], [hostile, "1"], ["'\r@SUM(A1)", "2"]]
+
+
 def test_xlsx_neutralises_formulas_and_uses_given_headers():
     data = export.xlsx_bytes(_frame(), {"name": "客户姓名", "amount": "金额"})
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active

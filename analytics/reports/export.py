@@ -157,7 +157,9 @@ def csv_bytes(frame: pd.DataFrame, headers: Mapping[str, str] | None = None) -> 
     for column in labelled.columns:
         if pd.api.types.is_datetime64_any_dtype(labelled[column]):
             labelled[column] = labelled[column].dt.strftime("%Y-%m-%d").fillna("")
-    return labelled.to_csv(index=False).encode("utf-8-sig")
+    # CRLF ends a record (as Excel writes CSV), so the writer quotes every cell holding a CR or an
+    # LF: a bare CR inside a cell would end the row in Excel and start the next with its text.
+    return labelled.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def xlsx_bytes(
