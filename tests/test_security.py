@@ -199,6 +199,10 @@ def test_a_write_is_refused_on_the_server_for_a_role_that_may_not_and_audited(wr
         ("张先生13700000009", "张先生137****0009"),
         ("电话：+86 138-1234-5678，谢谢", "电话：138****5678，谢谢"),
         ("ＷＸ：１３８　１２３４　５６７８", "ＷＸ：138****5678"),
+        ("回电 138.1234.5678 找王工", "回电 138****5678 找王工"),  # dots between the groups
+        ("手机 138 - 1234 - 5678", "手机 138****5678"),  # a hyphen with spaces around it
+        ("电话138·1234·5678。", "电话138****5678。"),
+        ("日期 2026.10.13 13:30，里程 12345 km", "日期 2026.10.13 13:30，里程 12345 km"),
         ("工单2013812345678号", "工单2013812345678号"),  # thirteen digits: not a mobile
         ("保养很好，１０分", "保养很好，１０分"),  # full-width text without a number stays as it was
     ],

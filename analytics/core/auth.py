@@ -60,9 +60,10 @@ TEXT_COLUMNS: frozenset[str] = frozenset({"comment", "raw_values"})
 _ALREADY_MASKED = re.compile(r"^\d{0,3}\*{4,}\d{0,4}$")
 # A mainland mobile number written inside text (after 微信, wx, a name or other letters), not part
 # of a longer run of digits. Searched on a copy with full-width digits made ASCII.
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
-# Full-width digits, plus and hyphen (１３９, ＋, －) and the ideographic space, one for one.
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－\u3000", "0123456789+- ")
+# The groups may be set apart by up to three spaces, hyphens, dots or middle dots (138 - 1234 - 5678).
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s.·-]{0,3}(\d{4})[\s.·-]{0,3}(\d{4})(?!\d)")
+# Full-width digits, plus, hyphen and full stop (１３９, ＋, －, ．) and the ideographic space, one for one.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－．\u3000", "0123456789+-. ")
 
 
 def permissions(role: str) -> Permissions:
