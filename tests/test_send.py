@@ -132,6 +132,28 @@ def test_a_failed_send_exits_2_with_a_sentence(own_demo: Path, tmp_path: Path):
     assert len(posts.received) == 1
 
 
+def test_a_password_smtp_cannot_carry_is_a_sentence_and_the_robot_still_gets_the_summary(
+    own_demo: Path, tmp_path: Path
+):
+    """A non-ASCII password in [smtp] raised UnicodeEncodeError from smtplib: a traceback quoting a
+    character of the password, and the robot was never tried."""
+    with smtp_server() as (smtp_port, mailbox), webhook_server() as (hook_port, posts):
+        secrets = secrets_file(tmp_path, smtp_port, hook_port)
+        secrets.write_text(
+            secrets.read_text(encoding="utf-8").replace('password = "example-only"', 'password = "pässwörd"'),
+            encoding="utf-8",
+        )
+        done = send(own_demo, secrets)
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: The mail server 127.0.0.1:{smtp_port} cannot be signed in to: the user name or password "
+        "in [smtp] holds characters other than ASCII letters, digits and signs, which SMTP sign-in "
+        "cannot carry; check them in the secrets file.\n"
+    )
+    assert "Traceback" not in done.stderr and "ä" not in done.stderr
+    assert len(posts.received) == 1 and done.stdout == "summary posted to the dingtalk robot\n"
+
+
 def test_nothing_configured_exits_2_before_any_work(own_demo: Path, tmp_path: Path):
     empty = tmp_path / "empty.toml"
     empty.write_text("", encoding="utf-8")

@@ -339,6 +339,18 @@ def email_message(
     return msg
 
 
+def _login(client: smtplib.SMTP, user: str, password: str, server: str) -> None:
+    try:
+        client.login(user, password)
+    except UnicodeEncodeError:
+        # smtplib sends the sign-in as ASCII; its own words would quote a character of the password.
+        raise UserError(
+            f"The mail server {server} cannot be signed in to: the user name or password in [smtp] "
+            "holds characters other than ASCII letters, digits and signs, which SMTP sign-in cannot carry; "
+            "check them in the secrets file."
+        ) from None
+
+
 def send_email(smtp: Mapping[str, Any], msg: EmailMessage) -> None:
     """Send ``msg`` through the SMTP server of ``smtp``; raise UserError with a sentence when it fails."""
     host, port = smtp["host"], smtp["port"]
@@ -354,7 +366,7 @@ def send_email(smtp: Mapping[str, Any], msg: EmailMessage) -> None:
             if smtp["starttls"] and not smtp["ssl"]:
                 client.starttls(context=ssl.create_default_context())
             if smtp["user"]:
-                client.login(smtp["user"], smtp["password"])
+                _login(client, smtp["user"], smtp["password"], f"{host}:{port}")
             client.send_message(msg)
     except smtplib.SMTPAuthenticationError as exc:
         raise UserError(
