@@ -186,3 +186,43 @@ def test_every_list_download_lands_in_the_log_and_phone_lists_say_so(writable_de
         {"who": "local", "what": "vins.xlsx", "file_format": "xlsx", "row_count": 1, "has_phone": False},
         {"who": "local", "what": "calls.csv", "file_format": "csv", "row_count": 1, "has_phone": True},
     ]
+
+
+DECK_SCRIPT = """
+import streamlit as st
+
+from analytics.reports import deck, export
+from ui.data import reading
+
+deck.build_deck = lambda cur, month, stores, language, progress=None: b"pptx"  # the slides are not the point
+from ui.deck_button import deck_button
+
+st.session_state.setdefault("lang", "zh")
+deck_button("2026-09", None, "zh")
+with reading() as cur:
+    log = export.downloads(cur)
+st.dataframe(log, key="log")
+"""
+
+
+def test_the_overviews_deck_download_lands_in_the_audit_log_like_the_decks_command(writable_demo):
+    """`deck` on the command line is recorded as an export; the same deck (names and comments of the
+    red-flag customers) downloaded from the Overview was not."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(DECK_SCRIPT, default_timeout=30)
+    at.run()
+    at.button(key="deck_build").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.dataframe[0].value.empty
+    next(b for b in at.get("download_button") if "deck_download" in b.proto.id).click().run()
+    log = at.dataframe[0].value
+    assert log[["who", "what", "file_format", "row_count", "has_phone"]].to_dict("records") == [
+        {
+            "who": "local",
+            "what": "deck_2026-09_all_zh.pptx",
+            "file_format": "pptx",
+            "row_count": 9,
+            "has_phone": False,
+        }
+    ]

@@ -13,7 +13,7 @@ import streamlit as st
 from analytics.reports import chart_export, deck
 from ui.data import data_version, reading
 from ui.i18n import t
-from ui.widgets import progress_bar_in
+from ui.widgets import progress_bar_in, record_download
 
 
 def deck_button(month: str, stores: list[str] | None, language: str) -> None:
@@ -48,13 +48,16 @@ def deck_button(month: str, stores: list[str] | None, language: str) -> None:
     if not built or built["for"] != wanted:
         return
     st.caption(t("deck.ready", month=month, slides=built["slides"], seconds=f"{built['seconds']:.0f}"))
+    name = chart_export.file_stem("deck", month, scope, language)
     st.download_button(
         t("deck.download"),
         built["bytes"],
-        file_name=f"{chart_export.file_stem('deck', month, scope, language)}.pptx",
+        file_name=f"{name}.pptx",
         mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
         key="deck_download",
-        on_click="ignore",
+        # Recorded like `deck` on the command line: the red flags name customers.
+        on_click=record_download,
+        args=(name, "pptx", built["slides"], False),
         icon=":material/download:",
         type="primary",
     )
