@@ -179,7 +179,9 @@ with tab_list:
         left, right = st.columns(2)
         left.markdown(f"**{t('churn.visits_title')}**")
         left.dataframe(
-            load("churn.vehicle_orders", vin=row["vin"], as_of=as_of), hide_index=True, width="stretch"
+            protect(load("churn.vehicle_orders", vin=row["vin"], as_of=as_of)),
+            hide_index=True,
+            width="stretch",
         )
         right.markdown(f"**{t('churn.callbacks_title')}**")
         right.dataframe(

@@ -823,3 +823,23 @@ def test_tables_on_pages_offer_no_download_of_their_own_that_would_skip_role_aud
     st_config.get_config_options()
     assert "client.disableDataExport" in st_config._config_options  # an option this Streamlit knows
     assert config["client"]["disableDataExport"] is True
+
+
+def test_a_vehicles_work_orders_on_the_churn_page_mask_mobiles_in_their_text_for_the_manager(
+    roles_like_env, with_accounts
+):
+    """The vehicle history under the churn list drew its work orders as they were: an advisor
+    field holding a mobile (`王工 13812345678`, as some DMS exports write it) reached the manager."""
+    from analytics.store import db
+    from tests.signing_in import sign_in
+
+    con = db.connect(roles_like_env)
+    con.execute("UPDATE service_orders SET advisor = advisor || ' 13812345678'")
+    con.close()
+    at = sign_in("wangqiang", page="pages/churn.py")
+    at.session_state["churn_list"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    visits = at.dataframe[1].value
+    assert len(visits) and "advisor" in visits.columns
+    assert visits["advisor"].str.endswith(" 138****5678").all()
