@@ -205,7 +205,7 @@ if can().see_audit:
         with reading() as cur:
             entries = audit.entries(cur, 500)
         st.dataframe(
-            people_table(audit.readable(entries), {"role": "auth.role", "action": "audit_action"}),
+            people_table(protect(audit.readable(entries)), {"role": "auth.role", "action": "audit_action"}),
             hide_index=True,
             width="stretch",
             key="audit_log",
@@ -224,7 +224,7 @@ with tab_history:
         st.info(t("data.history_empty"))
     else:
         st.dataframe(
-            people_table(history, {"kind": "import_kind", "status": "import_status"}),
+            people_table(protect(history), {"kind": "import_kind", "status": "import_status"}),
             hide_index=True,
             width="stretch",
         )

@@ -843,3 +843,21 @@ def test_a_vehicles_work_orders_on_the_churn_page_mask_mobiles_in_their_text_for
     visits = at.dataframe[1].value
     assert len(visits) and "advisor" in visits.columns
     assert visits["advisor"].str.endswith(" 138****5678").all()
+
+
+def test_file_names_in_the_import_history_and_the_audit_log_mask_mobiles_for_the_manager(
+    roles_like_env, with_accounts
+):
+    """The Data page drew the import history (every role) and the audit log (the manager too) as
+    they were: a file named after the customer who called (`回访_王先生13812345678.xlsx`)."""
+    from analytics.store import audit, db
+    from tests.signing_in import sign_in
+
+    named = "回访_王先生13812345678.xlsx"
+    con = db.connect(roles_like_env)
+    con.execute("UPDATE imports SET file_name = $f", {"f": named})
+    audit.record(con, "zhangli", "cs_lead", "import", {"file": named, "kind": "callback"})
+    con.close()
+    at = sign_in("wangqiang", page="pages/data.py")
+    shown = [str(v) for d in at.dataframe for column in d.value.columns for v in d.value[column].dropna()]
+    assert [v for v in shown if "王先生138****5678" in v] and len([v for v in shown if "12345678" in v]) == 0
