@@ -861,3 +861,27 @@ def test_file_names_in_the_import_history_and_the_audit_log_mask_mobiles_for_the
     at = sign_in("wangqiang", page="pages/data.py")
     shown = [str(v) for d in at.dataframe for column in d.value.columns for v in d.value[column].dropna()]
     assert [v for v in shown if "王先生138****5678" in v] and len([v for v in shown if "12345678" in v]) == 0
+
+
+def test_a_broken_secrets_file_stops_the_page_without_naming_its_accounts(tmp_path, monkeypatch, capsys):
+    """A secrets.toml with a faulty account told anyone who opened the page its user names (and
+    roles): "Account 'zhangli' ... has the unknown role 'boss'". The page says the accounts cannot
+    be used; the problems go to the server's log, where the one who runs it reads them."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(
+        '[auth.accounts.zhangli]\nrole = "boss"\npassword_hash = "plain-text"\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("ANALYTICS_SECRETS", str(secrets))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown = " ".join(
+        e.value for kind in (at.error, at.warning, at.info, at.caption, at.markdown) for e in kind
+    )
+    assert "secrets.toml" in shown  # the page says what is wrong ...
+    assert "zhangli" not in shown and "boss" not in shown  # ... without the accounts
+    assert "zhangli" in capsys.readouterr().err  # the server's log names them

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -103,7 +104,10 @@ def require_user() -> User:
     try:
         configured = accounts()
     except auth.AccountsError as exc:
-        st.error(t("auth.bad_config", problems=" ".join(exc.problems)))
+        # Whoever opens the page is not signed in: the problems name the accounts, so they go to
+        # the server's log (the terminal or service that runs it), and the page only says where.
+        print("secrets.toml: " + " ".join(exc.problems), file=sys.stderr, flush=True)
+        st.error(t("auth.bad_config", count=len(exc.problems)))
         st.stop()
     if not configured:
         address = st.get_option("server.address")
