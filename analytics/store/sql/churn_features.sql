@@ -45,22 +45,12 @@ call_summary AS (
            count(*) FILTER (
                WHERE r.is_complaint AND (r.resolved_at IS NULL OR CAST(r.resolved_at AS DATE) > r.cutoff)
            ) AS open_complaints,
-           -- the latest reached call with an overall score, a column at a time (arg_min_null: one of
-           -- its scores may be missing; one struct of the seven took twice as long)
-           arg_min_null(r.overall_score, r.recent) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL)
-               AS last_overall,
-           arg_min_null(r.attitude_score, r.recent) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL)
-               AS last_attitude,
-           arg_min_null(r.quality_score, r.recent) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL)
-               AS last_quality,
-           arg_min_null(r.timeliness_score, r.recent) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL)
-               AS last_timeliness,
-           arg_min_null(r.price_score, r.recent) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL)
-               AS last_price,
-           arg_min_null(r.environment_score, r.recent) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL)
-               AS last_environment,
-           arg_min_null(r.recommend_score, r.recent) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL)
-               AS last_recommend
+           -- the latest reached call with an overall score: last_overall, last_attitude ... a column
+           -- at a time (arg_min_null: one of its scores may be missing; one struct of the seven took
+           -- twice as long)
+           arg_min_null(
+               COLUMNS('^(overall|attitude|quality|timeliness|price|environment|recommend)_score$'), r.recent
+           ) FILTER (WHERE r.reached AND r.overall_score IS NOT NULL) AS 'last_\1'
     FROM base_calls AS r
     GROUP BY r.cutoff, r.vin
 ),
