@@ -21,6 +21,8 @@ def _s(*items: str | None) -> pd.Series:
         ("2024/3/5", "2024-03-05 00:00:00"),
         ("2024.3.5", "2024-03-05 00:00:00"),
         ("20240305", "2024-03-05 00:00:00"),
+        ("20240305093000", "2024-03-05 09:30:00"),
+        ("202403051405", "2024-03-05 14:05:00"),
         ("2024年3月5日", "2024-03-05 00:00:00"),
         ("2024/3/5 14:30", "2024-03-05 14:30:00"),
         ("2024-03-05 14:30:15", "2024-03-05 14:30:15"),
@@ -72,9 +74,9 @@ def test_date_columns_drop_the_time_of_day_and_datetime_columns_keep_it():
 
 def test_impossible_or_unreadable_dates_are_marked_and_blanks_are_not():
     parsed, bad = values.parse_datetimes(
-        _s("2023/2/30", "2024-13-01", "next week", "2024", None, "", "-"), keep_time=False
+        _s("2023/2/30", "2024-13-01", "next week", "2024", "20240305253000", None, "", "-"), keep_time=False
     )
-    assert bad.tolist() == [True, True, True, True, False, False, False]
+    assert bad.tolist() == [True, True, True, True, True, False, False, False]
     assert parsed.isna().all()
 
 

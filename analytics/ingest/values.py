@@ -22,7 +22,8 @@ _DATE = (
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:[\sT]*(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})\s*秒?)?\s*分?(?:\.\d+)?)?$"
 )
-_COMPACT_DATE = r"^(\d{4})(\d{2})(\d{2})$"
+# 20240305, or with the time run on as databases print timestamps: 202403050930, 20240305093000.
+_COMPACT_DATE = r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$"
 # Before or after the time of a 12-hour clock.
 _MERIDIEM = r"(?i)\s*(上午|下午|[ap]\.?m\.?)\s*"
 _EXCEL_SERIAL = r"^\d{5}(?:\.\d+)?$"
@@ -202,7 +203,7 @@ def _pattern_datetimes(u: pd.Series) -> pd.Series:
         u = u.where(meridiem.isna(), u.str.replace(_MERIDIEM, " ", regex=True).str.strip())
     parts = u.str.extract(_DATE)
     compact = u.str.extract(_COMPACT_DATE)
-    for i in range(3):
+    for i in range(6):
         parts[i] = parts[i].fillna(compact[i])
     numbers = parts.astype("float64")
     frame = pd.DataFrame(
