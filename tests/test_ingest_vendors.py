@@ -351,6 +351,30 @@ def test_a_callback_time_in_a_column_of_its_own_completes_the_callback_date(con,
     ]
 
 
+def test_a_callback_date_and_time_beside_the_callback_date_gives_the_time_of_day(con, tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["回访单号", "工单号", "回访日期", "回访时间", "是否接通"])
+    sheet.append(["R1", "WO1", dt.date(2024, 3, 7), dt.datetime(2024, 3, 7, 10, 15, 30), "已接通"])
+    sheet.append(["R2", "WO2", "2024-03-08", "2024-03-08 14:00", "未接通"])
+    sheet.append(["R3", "WO3", "2024-03-09", None, "空号"])
+    book.save(tmp_path / "回访.xlsx")
+    result = import_file(con, tmp_path / "回访.xlsx")
+    assert (result.inserted, result.rejected, result.unmapped) == (3, 0, [])
+    assert con.execute("SELECT callback_id, callback_date::VARCHAR FROM callbacks ORDER BY 1").fetchall() == [
+        ("R1", "2024-03-07 10:15:30"),
+        ("R2", "2024-03-08 14:00:00"),
+        ("R3", "2024-03-09 00:00:00"),
+    ]
+
+
+def test_a_callback_time_column_on_another_day_than_the_callback_date_is_not_taken_for_its_time(con):
+    data = "回访单号,工单号,回访日期,回访时间,是否接通\nR1,WO1,2024-03-07,2024-03-09 10:15,接通\n"
+    result = import_file(con, data.encode(), file_name="回访.csv")
+    assert (result.inserted, result.unmapped) == (1, ["回访时间"])
+    assert con.execute("SELECT callback_date::VARCHAR FROM callbacks").fetchall() == [("2024-03-07 00:00:00",)]
+
+
 def test_the_callback_sheet_of_a_work_order_workbook_imports_when_callbacks_are_asked_for(con, tmp_path):
     path = vendor_workbook(tmp_path / "工单导出.xlsx")
     assert import_file(con, path).inserted == 21

@@ -255,18 +255,25 @@ def guess_mapping(rows: pd.DataFrame, headers: list[str], kind: str, taken: dict
 def time_columns(rows: pd.DataFrame, headers: list[str], columns: dict[str, str]) -> dict[str, str]:
     """Return field -> header of a column holding the time of day of a date-and-time field mapped
     to another column (回访日期 with 回访时间 beside it): a header of the same field whose every
-    value is a time of day."""
+    value is a time of day, or a date and time on the same day as the mapped column's date."""
     used = set(columns.values())
     found: dict[str, str] = {}
     for field_name in columns:
-        if FIELD_TYPES[field_name] != "datetime":
+        if FIELD_TYPES[field_name] != "datetime" or columns[field_name] not in rows:
             continue
+        days, _ = values.parse_datetimes(rows[columns[field_name]], keep_time=False)
         for other in headers:
             hit = match_header(other)
             if other in used or hit is None or hit[0] != field_name or other not in rows:
                 continue
-            times = values.clean_typed(rows[other]).dropna()
-            if len(times) and times.str.fullmatch(values.TIME_OF_DAY).all():
+            times = values.clean_typed(rows[other])
+            present = times.notna()
+            if not present.any():
+                continue
+            clock = times.str.fullmatch(values.TIME_OF_DAY).fillna(False).astype(bool)
+            moments, _ = values.parse_datetimes(times.where(~clock), keep_time=False)
+            same_day = (moments == days).fillna(False).astype(bool)
+            if (clock | same_day)[present].all():
                 found[field_name] = other
                 used.add(other)
                 break
