@@ -372,7 +372,9 @@ def test_a_callback_time_column_on_another_day_than_the_callback_date_is_not_tak
     data = "回访单号,工单号,回访日期,回访时间,是否接通\nR1,WO1,2024-03-07,2024-03-09 10:15,接通\n"
     result = import_file(con, data.encode(), file_name="回访.csv")
     assert (result.inserted, result.unmapped) == (1, ["回访时间"])
-    assert con.execute("SELECT callback_date::VARCHAR FROM callbacks").fetchall() == [("2024-03-07 00:00:00",)]
+    assert con.execute("SELECT callback_date::VARCHAR FROM callbacks").fetchall() == [
+        ("2024-03-07 00:00:00",)
+    ]
 
 
 def test_the_callback_sheet_of_a_work_order_workbook_imports_when_callbacks_are_asked_for(con, tmp_path):
