@@ -186,6 +186,37 @@ def test_output_into_a_pipe_closed_by_its_reader_ends_without_a_traceback(databa
     assert err == ""
 
 
+def test_an_import_into_a_closed_pipe_still_imports_every_file_and_says_so(tmp_path):
+    # `python -m analytics import a.csv b.csv | head -1`: the import is what was asked for; the
+    # output is by the way, so a reader that has gone does not leave the later files out.
+    path = tmp_path / "piped.duckdb"
+    files = [DATA / "service_orders_gbk.csv", DATA / "callbacks_bom.csv"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "analytics", "import", *map(str, files), "--no-marts", "--db", str(path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    err = process.stderr.read().decode("utf-8")
+    assert process.wait(timeout=120) == 0
+    assert "Traceback" not in err
+    assert err == (
+        "note: the output was closed by its reader (| head); the import went on: "
+        "all 2 files were imported (see `python -m analytics imports`).\n"
+    )
+    con = db.connect(path)
+    try:
+        assert con.execute("SELECT kind, status FROM imports ORDER BY import_id").fetchall() == [
+            ("service", "done"),
+            ("callback", "done"),
+        ]
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize("command", ["import", "imports", "rollback"])
 def test_every_ingest_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exited:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from typing import Any
 
@@ -138,39 +139,67 @@ def _summary(file: str, r: ImportResult) -> str:
     return line
 
 
+class _Output:
+    """The import's lines on stdout: a reader that has gone (`| head`) stops the lines, not the
+    imports, which are what was asked for."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def line(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            # Flushed line by line: the closed pipe shows at once, not at exit after every import.
+            print(text, flush=True)
+        except BrokenPipeError:
+            self.closed = True
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def _import_command(args: argparse.Namespace) -> int:
     mapping = load_mapping(args.map) if args.map else None
     con = db.connect(args.db)
     results: list[dict[str, Any]] = []
-    refused = False
+    refused: list[str] = []
     saved = False
+    out = _Output()
     try:
         for file, result in import_files(
             con, args.files, kind=args.kind, mapping=mapping, who="cli", guess=not args.no_guess
         ):
             if isinstance(result, ImportRefused):
-                refused = True
+                refused.append(file)
                 print(f"error: {file}: {result}", file=sys.stderr)
                 continue
             audit.record(con, _os_user(), audit.CLI_ROLE, "import", _audit_detail(file, result))
             results.append(_result_object(file, result))
             if not args.json:
-                print(_summary(file, result))
+                out.line(_summary(file, result))
             if args.save_map and not saved:
                 save_mapping(result.mapping, args.save_map)
                 saved = True
                 if not args.json:
-                    print(f"mapping saved to {args.save_map}")
+                    out.line(f"mapping saved to {args.save_map}")
         if not args.no_marts and any(r["inserted"] or r["updated"] for r in results):
-            _refresh_marts(con, quiet=args.json)
+            _refresh_marts(con, quiet=args.json, out=out)
     finally:
         con.close()
     if args.json:
-        print(json.dumps(results, ensure_ascii=False, indent=2))
+        out.line(json.dumps(results, ensure_ascii=False, indent=2))
+    if out.closed:
+        done = f"all {len(results)} files were imported"
+        if refused:
+            done = f"{len(results)} of {len(args.files)} files were imported; refused: {', '.join(refused)}"
+        print(
+            f"note: the output was closed by its reader (| head); the import went on: {done} "
+            "(see `python -m analytics imports`).",
+            file=sys.stderr,
+        )
     return 2 if refused else 0
 
 
-def _refresh_marts(con: duckdb.DuckDBPyConnection, *, quiet: bool) -> None:
+def _refresh_marts(con: duckdb.DuckDBPyConnection, *, quiet: bool, out: _Output | None = None) -> None:
     """Compute the pages' default views for the new data, so the dashboard opens at once.
 
     The import has committed by now: a view that cannot be prepared (a model with too little
@@ -188,14 +217,15 @@ def _refresh_marts(con: duckdb.DuckDBPyConnection, *, quiet: bool) -> None:
         return
     if quiet:
         return
-    print(f"dashboard results prepared for the new data in {outcome['seconds']} s")
+    say = out.line if out is not None else print
+    say(f"dashboard results prepared for the new data in {outcome['seconds']} s")
     # Too little data for a model is normal after a first import: one line per reason, naming its views.
     by_reason: dict[str, list[str]] = {}
     for view, reason in outcome.get("failed", {}).items():
         by_reason.setdefault(reason, []).append(view.split(" ")[0])
     for reason, names in by_reason.items():
         pending = ", ".join(dict.fromkeys(names))
-        print(f"note: not prepared yet ({pending}): {reason}")
+        say(f"note: not prepared yet ({pending}): {reason}")
 
 
 def _imports_command(args: argparse.Namespace) -> int:
