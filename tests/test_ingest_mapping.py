@@ -56,6 +56,27 @@ def test_every_product_alias_names_its_field(field, alias):
 @pytest.mark.parametrize(
     ("header", "field"),
     [
+        ("接待满意度", "attitude_score"),
+        ("维修效果", "quality_score"),
+        ("交车及时性", "timeliness_score"),
+        ("等待时长", "timeliness_score"),
+        ("价格合理性", "price_score"),
+        ("收费透明", "price_score"),
+        ("休息区", "environment_score"),
+        ("是否愿意推荐", "recommend_score"),
+        ("NPS", "recommend_score"),
+    ],
+)
+def test_survey_dimensions_as_other_vendors_name_them(header, field):
+    hit = match_header(header)
+    assert hit is not None and hit[0] == field
+    headers = ["回访单号", "工单号", "回访日期", header]
+    assert auto_mapping(headers, "callback")[field] == header
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
         ("order_id", "order_id"),
         ("Order ID", "order_id"),
         (" CALLBACK_DATE ", "callback_date"),
