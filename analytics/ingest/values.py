@@ -24,6 +24,8 @@ _DATE = (
 )
 # 20240305, or with the time run on as databases print timestamps: 202403050930, 20240305093000.
 _COMPACT_DATE = r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$"
+# A status word before the date it happened on: "已解决 2024-03-06", "已处理：2024/3/6 10:00".
+_DONE_PREFIX = r"^已[\u4e00-\u9fff]{1,4}[\s:：,，]*(?=\d)"
 # Before or after the time of a 12-hour clock.
 _MERIDIEM = r"(?i)\s*(上午|下午|[ap]\.?m\.?)\s*"
 _EXCEL_SERIAL = r"^\d{5}(?:\.\d+)?$"
@@ -197,6 +199,7 @@ def _datetimes_of(u: pd.Series) -> Parsed:
 
 
 def _pattern_datetimes(u: pd.Series) -> pd.Series:
+    u = u.str.replace(_DONE_PREFIX, "", regex=True)
     # 上午/下午 or AM/PM (Chinese-locale exports): the date and 12-hour time read without the word.
     meridiem = u.str.extract(_MERIDIEM, expand=False).str.lower().str.replace(".", "", regex=False)
     if meridiem.notna().any():
