@@ -351,6 +351,32 @@ def test_a_callback_time_in_a_column_of_its_own_completes_the_callback_date(con,
     ]
 
 
+COMPLAINT_CSV = """回访单号,工单号,回访日期,是否接通,满意度,是否投诉,投诉等级,结案时间
+C1,WO1,2024-03-07 10:00,接通,2,√,A,已解决 2024-03-08 09:30
+C2,WO2,2024-03-07 11:00,接通,1,有,重大,处理中
+C3,WO3,2024-03-07 12:00,接通,5,无,,
+"""
+
+
+def test_a_complaint_level_or_resolution_in_words_keeps_its_call(con):
+    # The call, its score and its complaint flag are the archive: a level written as a letter or a
+    # resolution still in progress blanks that cell, as an unreadable score does, and the row lands.
+    result = import_file(con, COMPLAINT_CSV.encode("gb18030"), file_name="投诉回访.csv")
+    assert (result.rows_read, result.inserted, result.rejected, result.blanked) == (3, 3, 0, 2)
+    assert result.notes == [
+        "complaint level not readable (1-4 expected), left blank",
+        "date or time not readable, left blank",
+    ]
+    assert con.execute(
+        "SELECT callback_id, overall_score, is_complaint, complaint_level, resolved_at::VARCHAR "
+        "FROM callbacks ORDER BY 1"
+    ).fetchall() == [
+        ("C1", 4.0, True, None, "2024-03-08 09:30:00"),
+        ("C2", 2.0, True, 3, None),
+        ("C3", 10.0, False, None, None),
+    ]
+
+
 def test_a_callback_date_and_time_beside_the_callback_date_gives_the_time_of_day(con, tmp_path):
     book = openpyxl.Workbook()
     sheet = book.active

@@ -565,6 +565,9 @@ def _problems(
                     _ident("bad_" + f), header, f"score not readable on the {scales[f]} scale, left blank"
                 )
             )
+        elif f in BLANKED_WHEN_UNREADABLE:
+            # So are a complaint's level and resolution: "A级" or "处理中" must not lose the call.
+            notes.append(Problem(_ident("bad_" + f), header, BLANKED_WHEN_UNREADABLE[f]))
         elif RULES[field_type].can_fail:
             problems.append(Problem(_ident("bad_" + f), header, REASONS[field_type]))
         if f in NUMBER_RANGES:
@@ -623,6 +626,11 @@ def _score_parse(scale: str) -> Callable[[pd.Series], Parsed]:
 
 
 DUPLICATE_KEY = "duplicate key in file, later row kept"
+# Optional details of a callback whose unreadable value blanks the cell, not the row.
+BLANKED_WHEN_UNREADABLE: dict[str, str] = {
+    "complaint_level": "complaint level not readable (1-4 expected), left blank",
+    "resolved_at": "date or time not readable, left blank",
+}
 REASONS: dict[str, str] = {
     "date": "unreadable date",
     "datetime": "unreadable date or time",
