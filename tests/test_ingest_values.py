@@ -205,6 +205,14 @@ def test_scores_beyond_a_hundred_or_unknown_words_are_unreadable():
     assert bad.tolist() == [False, True, True]
 
 
+def test_a_question_the_customer_did_not_answer_is_a_blank_score_not_an_unreadable_one():
+    # 未评价 (not rated), 拒答 (declined): no score was given, as with "-" or "N/A".
+    parsed, bad, used = values.parse_scores(_s("5", "未评价", "拒答", "N/A", "-", "不清楚", "3"))
+    assert used == "1-5"
+    assert [None if pd.isna(v) else v for v in parsed.tolist()] == [10.0, None, None, None, None, None, 6.0]
+    assert not bad.any()
+
+
 def test_five_level_survey_labels_with_basically_satisfied_are_read():
     # 很满意/满意/基本满意/不满意/很不满意 is the other common five-level wording; 比较不满意 a seven-level one.
     parsed, bad, used = values.parse_scores(

@@ -406,13 +406,38 @@ def score_text(u: pd.Series) -> pd.Series:
     return pd.Series(out, index=u.index, dtype="str")
 
 
+# Answers that give no score: not rated, declined, does not know. A blank, not an unreadable value.
+NO_ANSWER_WORDS = frozenset(
+    {
+        "未评价",
+        "未评",
+        "不评价",
+        "无评价",
+        "未打分",
+        "拒答",
+        "拒绝回答",
+        "未回答",
+        "不回答",
+        "不清楚",
+        "不知道",
+        "无法评价",
+    }
+)
+
+
+def clean_scores(s: pd.Series) -> pd.Series:
+    """Return clean_typed(s) with answers that give no score (未评价, 拒答) treated as missing."""
+    text = clean_typed(s)
+    return text.mask(text.isin(NO_ANSWER_WORDS))
+
+
 def detect_scale(s: pd.Series) -> str:
     """Return the scale of a score column from all its values: "1-5", "0-10", "0-100" or "labels".
 
     Numbers outside 0-100 are unreadable on every scale, so one stray 1e308 does not turn a
     0-10 column into a 0-100 one.
     """
-    text = score_text(clean_typed(s).dropna().drop_duplicates())
+    text = score_text(clean_scores(s).dropna().drop_duplicates())
     numbers = pd.to_numeric(text, errors="coerce").dropna()
     numbers = numbers[numbers.between(0, 100)]
     if numbers.empty:
@@ -426,7 +451,7 @@ def detect_scale(s: pd.Series) -> str:
 
 def parse_scores(s: pd.Series, scale: str | None = None) -> tuple[pd.Series, pd.Series, str]:
     """Return (scores on 0-10, unreadable mask, scale used); labels map to 10/8/6/4/2."""
-    text = clean_typed(s)
+    text = clean_scores(s)
     used = scale or detect_scale(text)
     low, high, multiplier, divisor = SCALE_FACTORS.get(used, (np.nan, np.nan, np.nan, np.nan))
 
