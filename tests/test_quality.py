@@ -47,6 +47,7 @@ def test_quality_checks_find_exactly_the_planted_problems(tmp_path):
         "invalid_phones": 1,
         "mileage_backwards": 1,
         "future_dates": 2,
+        "unlinked_callbacks": 0,
     }
 
 
@@ -83,6 +84,30 @@ def test_invalid_phones_lists_callbacks_too_and_says_which_record(tmp_path):
     ]
     assert found["record_date"].tolist() == [pd.Timestamp(2024, 3, 5), pd.Timestamp(2024, 3, 2)]
     assert quality.summary(con)["invalid_phones"] == 2
+
+
+def test_a_callback_whose_order_number_lost_its_zeros_or_gained_a_prefix_is_named(tmp_path):
+    # An Excel cell that held 0001234 as a number reads 1234; another DMS prefixes WO. Such a
+    # callback counts for no visit (3DC coverage), so the finding names the order it likely means.
+    con = db.connect(tmp_path / "q.duckdb")
+    vin = "1M8GDM9AXKP042788"
+    _order(con, "0001234", vin, dt.date(2024, 3, 1), 100)
+    _order(con, "0001235", None, dt.date(2024, 3, 1), 100)
+    _order(con, "A-77", None, dt.date(2024, 3, 1), 100)
+    _order(con, "B-77", None, dt.date(2024, 3, 1), 100)
+    _callback(con, "K1", None, order_id="1234")
+    _callback(con, "K2", None, order_id="WO0001235", day=dt.date(2024, 3, 3))
+    _callback(con, "K3", None, order_id="0001234")  # names its order: no finding
+    _callback(con, "K4", None, order_id="77")  # two orders would fit: no guess
+    _callback(con, "K5", None, order_id="999")  # an order not imported (yet): not a finding
+    _callback(con, "K6", None, order_id="1234", vin="LNEWCAR0000000001")  # another car's order
+    load.refresh_derived(con)
+    found = quality.finding(con, "unlinked_callbacks")
+    assert found[["callback_id", "order_id", "likely_order_id"]].values.tolist() == [
+        ["K1", "1234", "0001234"],
+        ["K2", "WO0001235", "0001235"],
+    ]
+    assert quality.summary(con)["unlinked_callbacks"] == 2
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ CHECKS: tuple[str, ...] = (
     "invalid_phones",
     "mileage_backwards",
     "future_dates",
+    "unlinked_callbacks",
 )
 
 
