@@ -394,6 +394,24 @@ def test_a_callback_date_and_time_beside_the_callback_date_gives_the_time_of_day
     ]
 
 
+def test_a_callback_date_left_blank_is_taken_from_the_date_and_time_beside_it(con):
+    data = (
+        "回访单号,工单号,回访日期,回访时间,是否接通\n"
+        "R1,WO1,2024/3/6,2024-03-06 10:15,接通\nR2,WO2,,2024-03-07 11:00,接通\nR3,WO3,,,接通\n"
+    )
+    result = import_file(con, data.encode(), file_name="回访.csv")
+    assert (result.inserted, result.rejected, result.reasons, result.unmapped) == (
+        2,
+        1,
+        ["missing callback date"],
+        [],
+    )
+    assert con.execute("SELECT callback_id, callback_date::VARCHAR FROM callbacks ORDER BY 1").fetchall() == [
+        ("R1", "2024-03-06 10:15:00"),
+        ("R2", "2024-03-07 11:00:00"),
+    ]
+
+
 def test_a_callback_time_column_on_another_day_than_the_callback_date_is_not_taken_for_its_time(con):
     data = "回访单号,工单号,回访日期,回访时间,是否接通\nR1,WO1,2024-03-07,2024-03-09 10:15,接通\n"
     result = import_file(con, data.encode(), file_name="回访.csv")

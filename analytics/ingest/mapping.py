@@ -255,7 +255,8 @@ def guess_mapping(rows: pd.DataFrame, headers: list[str], kind: str, taken: dict
 def time_columns(rows: pd.DataFrame, headers: list[str], columns: dict[str, str]) -> dict[str, str]:
     """Return field -> header of a column holding the time of day of a date-and-time field mapped
     to another column (回访日期 with 回访时间 beside it): a header of the same field whose every
-    value is a time of day, or a date and time on the same day as the mapped column's date."""
+    value is a time of day, or a date and time on the same day as the mapped column's date (or
+    where that is blank)."""
     used = set(columns.values())
     found: dict[str, str] = {}
     for field_name in columns:
@@ -272,7 +273,8 @@ def time_columns(rows: pd.DataFrame, headers: list[str], columns: dict[str, str]
                 continue
             clock = times.str.fullmatch(values.TIME_OF_DAY).fillna(False).astype(bool)
             moments, _ = values.parse_datetimes(times.where(~clock), keep_time=False)
-            same_day = (moments == days).fillna(False).astype(bool)
+            # The same day, or a day the date column leaves blank.
+            same_day = (moments.notna() & (days.isna() | (moments == days))).fillna(False).astype(bool)
             if (clock | same_day)[present].all():
                 found[field_name] = other
                 used.add(other)

@@ -254,13 +254,17 @@ TIME_OF_DAY = r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\.\d+)?"
 def with_time_of_day(dates: pd.Series, times: pd.Series) -> pd.Series:
     """Return the date cells with the time of day of the other column written after those that
     have none, where the two read as one moment; where the other column holds a date and time of
-    the same day, that moment; other cells as they are."""
+    the same day, or the date cell is blank, that moment; other cells as they are."""
     day, moment = clean_text(dates), clean_text(times)
     on_day, _ = parse_datetimes(day, keep_time=True)
     at, _ = parse_datetimes(moment, keep_time=True)
     # A date cell with a time of its own (other than midnight, Excel's date-only cell) keeps it.
     untimed = (on_day == on_day.dt.normalize()).fillna(False).astype(bool)
-    whole = (untimed & (at.dt.normalize() == on_day)).fillna(False).astype(bool)
+    whole = (
+        ((untimed & (at.dt.normalize() == on_day)) | (clean_dates(day).isna() & at.notna()))
+        .fillna(False)
+        .astype(bool)
+    )
     joined = day + " " + moment
     use = (day.notna() & moment.notna() & ~day.str.contains(":", regex=False)).fillna(False).astype(bool)
     read, _ = parse_datetimes(joined.where(use & ~whole), keep_time=True)
