@@ -377,6 +377,22 @@ def test_a_complaint_level_or_resolution_in_words_keeps_its_call(con):
     ]
 
 
+def test_a_complaint_told_only_by_a_level_in_letters_is_still_a_complaint(con):
+    # No 是否投诉 column: a level names a complaint, even one whose letter is not read as 1-4.
+    data = (
+        "回访单号,工单号,回访日期,投诉等级\nC1,WO1,2024-03-07,A\nC2,WO2,2024-03-07,二级\nC3,WO3,2024-03-07,\n"
+    )
+    result = import_file(con, data.encode(), file_name="投诉.csv")
+    assert (result.inserted, result.rejected, result.blanked) == (3, 0, 1)
+    assert con.execute(
+        "SELECT callback_id, is_complaint, complaint_level FROM callbacks ORDER BY 1"
+    ).fetchall() == [
+        ("C1", True, None),
+        ("C2", True, 2),
+        ("C3", False, None),
+    ]
+
+
 def test_a_callback_date_and_time_beside_the_callback_date_gives_the_time_of_day(con, tmp_path):
     book = openpyxl.Workbook()
     sheet = book.active

@@ -375,7 +375,11 @@ def _stage(
         if "is_complaint" not in columns and (
             "complaint_level" in columns or "complaint_category" in columns
         ):
-            defaults.append("(complaint_level IS NOT NULL OR complaint_category IS NOT NULL) AS is_complaint")
+            # A level left blank as unreadable ("A级") still says there was a complaint.
+            defaults.append(
+                "(complaint_level IS NOT NULL OR bad_complaint_level OR complaint_category IS NOT NULL)"
+                " AS is_complaint"
+            )
     with_defaults = f" REPLACE ({', '.join(defaults)})" if defaults else ""
     canonical = ", ".join(_ident(f) for f in fields)
     key = KEYS[kind]
