@@ -139,6 +139,17 @@ def test_the_html_table_holding_the_header_is_chosen_and_spans_fill_blank_cells(
     ]
 
 
+def test_a_line_break_in_an_html_cell_stays_a_line_break():
+    # A web DMS writes a comment's lines with <br>; Excel and a browser show them on lines of their own.
+    page = (
+        "<table><tr><th>回访单号</th><th>工单号</th><th>回访日期</th><th>客户意见</th></tr>"
+        "<tr><td>H1</td><td>WO1</td><td>2024-03-06</td><td>刹车异响<br>洗车不干净<BR/> 再看看 </td></tr>"
+        "<tr><td>H2</td><td>WO2</td><td>2024-03-07</td><td>很好 <b>满意</b>\n 下次再来</td></tr></table>"
+    )
+    raw = read_table(page.encode("utf-8"), "web.xls")
+    assert raw.rows["客户意见"].tolist() == ["刹车异响\n洗车不干净\n再看看", "很好 满意 下次再来"]
+
+
 def test_spreadsheetml_reads_every_worksheet_with_index_gaps_and_typed_cells():
     sheets = {
         "2023年": _typed_rows(

@@ -76,8 +76,18 @@ def _too_wide(columns: int, where: str, limits: Limits) -> Refusal:
     )
 
 
+# Marks where a <br> stood while the cell's other whitespace is collapsed (a private-use character).
+_BREAK = "\uf8ff"
+
+
 def _text(element: etree._Element) -> str:
-    return " ".join("".join(element.itertext()).split()) if len(element) else (element.text or "").strip()
+    if not len(element):
+        return (element.text or "").strip()
+    # A <br> is a line break in the cell, as a browser and Excel show it; other whitespace collapses.
+    for br in element.iter("br"):
+        br.tail = _BREAK + (br.tail or "")
+    lines = (" ".join(line.split()) for line in "".join(element.itertext()).split(_BREAK))
+    return "\n".join(line for line in lines if line)
 
 
 def _html_rows(table: html.HtmlElement) -> list[html.HtmlElement]:
