@@ -262,7 +262,7 @@ def time_columns(rows: pd.DataFrame, headers: list[str], columns: dict[str, str]
     for field_name in columns:
         if FIELD_TYPES[field_name] != "datetime" or columns[field_name] not in rows:
             continue
-        days, _ = values.parse_datetimes(rows[columns[field_name]], keep_time=False)
+        days: pd.Series | None = None  # read only when another column of the field is there
         for other in headers:
             hit = match_header(other)
             if other in used or hit is None or hit[0] != field_name or other not in rows:
@@ -272,6 +272,12 @@ def time_columns(rows: pd.DataFrame, headers: list[str], columns: dict[str, str]
             if not present.any():
                 continue
             clock = times.str.fullmatch(values.TIME_OF_DAY).fillna(False).astype(bool)
+            if clock[present].all():
+                found[field_name] = other
+                used.add(other)
+                break
+            if days is None:
+                days, _ = values.parse_datetimes(rows[columns[field_name]], keep_time=False)
             moments, _ = values.parse_datetimes(times.where(~clock), keep_time=False)
             # The same day, or a day the date column leaves blank.
             same_day = (moments.notna() & (days.isna() | (moments == days))).fillna(False).astype(bool)
