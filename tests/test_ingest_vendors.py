@@ -351,6 +351,40 @@ def test_a_callback_time_in_a_column_of_its_own_completes_the_callback_date(con,
     ]
 
 
+def test_a_file_without_callback_ids_imported_before_its_time_column_was_read_updates_its_calls(con):
+    """Callbacks without an id get one made from their content, the callback date included. A
+    store that imported such a file before 回访时间 was read (midnight dates) and imports it again
+    now must have its calls updated with their times, not added a second time."""
+    header = "工单号,车架号,回访类型,回访日期,回访时间,回访人,是否接通\n"
+    lines = [
+        "WO1,LSVAA1234567890A1,3DC,2024-03-07,10:15,李娜,接通\n",
+        "WO2,LSVAA1234567890A2,3DC,2024-03-07,11:00,李娜,未接通\n",
+        # two calls of one work order on one day, told apart by their time alone
+        "WO2,LSVAA1234567890A2,3DC,2024-03-07,15:30,李娜,接通\n",
+    ]
+    # As a file read then: without its time column every date was midnight (the two calls of WO2
+    # were told apart by their order in the file).
+    before = "".join(
+        ",".join(v for i, v in enumerate(line.split(",")) if i != 4) for line in [header, *lines]
+    )
+    first = import_file(con, before.encode("gb18030"), file_name="回访_旧.csv", kind="callback")
+    assert (first.inserted, first.duplicates_in_file) == (3, 0)
+    again = import_file(
+        con, (header + "".join(lines)).encode("gb18030"), file_name="回访.csv", kind="callback"
+    )
+    # the stored calls take their times, under the ids they had
+    assert (again.inserted, again.updated) == (0, 3)
+    assert con.execute("SELECT order_id, callback_date::VARCHAR FROM callbacks ORDER BY 2").fetchall() == [
+        ("WO1", "2024-03-07 10:15:00"),
+        ("WO2", "2024-03-07 11:00:00"),
+        ("WO2", "2024-03-07 15:30:00"),
+    ]
+    third = import_file(
+        con, (header + "".join(lines)).encode("gb18030"), file_name="回访.csv", kind="callback"
+    )
+    assert (third.inserted, third.updated, third.unchanged) == (0, 0, 3)
+
+
 COMPLAINT_CSV = """回访单号,工单号,回访日期,是否接通,满意度,是否投诉,投诉等级,结案时间
 C1,WO1,2024-03-07 10:00,接通,2,√,A,已解决 2024-03-08 09:30
 C2,WO2,2024-03-07 11:00,接通,1,有,重大,处理中

@@ -369,7 +369,10 @@ def _prepare(
     if times:
         rows = raw.rows.copy()
         for field_name, header in times.items():
-            rows[columns[field_name]] = with_time_of_day(rows[columns[field_name]], rows[header])
+            given = rows[columns[field_name]]
+            rows[columns[field_name]] = with_time_of_day(given, rows[header])
+            if field_name == "callback_date":
+                rows[stage.ID_DAY_ONLY] = (given.notna() & (rows[columns[field_name]] != given)).fillna(False)
         raw = replace(raw, rows=rows)
     staged = stage.stage(raw, kind, columns, user["scales"])
     rejects = _rejects_frame(raw, staged.rejects, staged.problems)

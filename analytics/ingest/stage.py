@@ -42,6 +42,11 @@ Parsed = tuple[pd.Series, pd.Series]
 # A text cell longer than this is a broken file (a quote left open, a pasted document), not a
 # name or a comment; the row is rejected rather than stored cut short.
 MAX_TEXT_CHARS = 4000
+# A reserved column of the raw rows: True where the callback date took its time of day from a
+# column of its own (回访时间). Such a row's generated id is made from the day alone, as it was
+# before that column was read, so re-importing a file imported then updates its calls instead of
+# adding them again.
+ID_DAY_ONLY = "_id_day_only"
 TOTAL_WORDS = frozenset({"合计", "总计", "小计", "合計", "總計", "total", "Total", "TOTAL"})
 _TOTAL_WORDS = pa.array(sorted(TOTAL_WORDS), type=pa.large_string())
 # A count or unit in brackets after a total word: "总计（25单）", "小计(元)".
@@ -244,6 +249,9 @@ def stage(
         "pos": pa.array(np.arange(n, dtype=np.int64)),
         "source_row": pa.array(raw.rows[SOURCE_ROW].to_numpy(dtype=np.int64)),
     }
+    arrays["id_day_only"] = pa.array(
+        raw.rows[ID_DAY_ONLY].to_numpy(dtype=bool) if ID_DAY_ONLY in raw.rows else np.zeros(n, dtype=bool)
+    )
     if SOURCE_SHEET in raw.rows:  # a workbook's rows name their sheet; a CSV is one sheet, ""
         arrays["sheet"] = pa.array(
             raw.rows[SOURCE_SHEET].astype("str"), type=pa.large_string(), from_pandas=True
@@ -334,7 +342,12 @@ def _stage(
 
     # 2. Every row typed. A column whose every value fits SQL's shape is typed by SQL alone; one
     # with other values takes those from its lookup table.
-    select = ["r.pos", "r.source_row", "r.sheet" if SOURCE_SHEET in raw.rows else "'' AS sheet"]
+    select = [
+        "r.pos",
+        "r.source_row",
+        "r.sheet" if SOURCE_SHEET in raw.rows else "'' AS sheet",
+        "r.id_day_only",
+    ]
     joins = []
     for f in fields:
         rule = rules[f]
@@ -395,7 +408,8 @@ def _stage(
                 "order_id",
                 "vin",
                 "callback_type",
-                "strftime(callback_date, '%Y-%m-%d %H:%M:%S')",
+                "strftime(CASE WHEN id_day_only THEN date_trunc('day', callback_date) ELSE callback_date END, "
+                "'%Y-%m-%d %H:%M:%S')",
                 "agent",
             )
         )
@@ -410,7 +424,7 @@ def _stage(
         )"""  # noqa: S608 - see module docstring
     # One pass types every row and sets its problem bits; only the columns that land come back.
     rows = con.sql(
-        f"""SELECT pos, source_row, {canonical},
+        f"""SELECT pos, source_row, id_day_only, {canonical},
                    {_bits(problems)} AS problems, {_bits(note_kinds)} AS notes
         FROM (SELECT *{with_defaults} FROM ({typed}))""",  # noqa: S608 - see module docstring
     ).to_arrow_table()
