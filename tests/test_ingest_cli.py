@@ -170,10 +170,11 @@ def test_imports_lists_the_log_and_rollback_undoes_an_import(database, capsys):
     )
 
 
-def test_output_into_a_pipe_closed_by_its_reader_ends_without_a_traceback(database):
-    # `python -m analytics imports | head -1`: the reader has gone when the command writes.
+def _with_closed_output(args: list[str]) -> tuple[int, str]:
+    """Run ``python -m analytics ARGS`` with its output read by nobody (``| head`` gone); return its
+    exit code and what it wrote on stderr."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "analytics", "imports", "--db", str(database)],
+        [sys.executable, "-m", "analytics", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -182,7 +183,13 @@ def test_output_into_a_pipe_closed_by_its_reader_ends_without_a_traceback(databa
     assert process.stdout is not None and process.stderr is not None
     process.stdout.close()
     err = process.stderr.read().decode("utf-8")
-    assert process.wait(timeout=120) == 141
+    return process.wait(timeout=120), err
+
+
+def test_output_into_a_pipe_closed_by_its_reader_ends_without_a_traceback(database):
+    # `python -m analytics imports | head -1`: the reader has gone when the command writes.
+    code, err = _with_closed_output(["imports", "--db", str(database)])
+    assert code == 141
     assert err == ""
 
 
@@ -191,17 +198,8 @@ def test_an_import_into_a_closed_pipe_still_imports_every_file_and_says_so(tmp_p
     # output is by the way, so a reader that has gone does not leave the later files out.
     path = tmp_path / "piped.duckdb"
     files = [DATA / "service_orders_gbk.csv", DATA / "callbacks_bom.csv"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "analytics", "import", *map(str, files), "--no-marts", "--db", str(path)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert process.stdout is not None and process.stderr is not None
-    process.stdout.close()
-    err = process.stderr.read().decode("utf-8")
-    assert process.wait(timeout=120) == 0
+    code, err = _with_closed_output(["import", *map(str, files), "--no-marts", "--db", str(path)])
+    assert code == 0
     assert "Traceback" not in err
     assert err == (
         "note: the output was closed by its reader (| head); the import went on: "

@@ -334,12 +334,22 @@ def test_a_settlement_export_names_its_key_date_and_odometer_in_its_own_words(co
     ).fetchall() == [("JS01", "2024-03-05", 12000), ("JS02", "2024-03-06", 12000)]
 
 
-def test_a_callback_time_in_a_column_of_its_own_completes_the_callback_date(con, tmp_path):
+@pytest.mark.parametrize(
+    ("first_time", "second_day", "second_time"),
+    [
+        (dt.time(10, 15, 30), "2024年3月8日", "14:00"),
+        (dt.datetime(2024, 3, 7, 10, 15, 30), "2024-03-08", "2024-03-08 14:00"),
+    ],
+    ids=["time of day", "date and time of the same day"],
+)
+def test_a_callback_time_in_a_column_of_its_own_completes_the_callback_date(
+    con, tmp_path, first_time, second_day, second_time
+):
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["回访单号", "工单号", "回访日期", "回访时间", "是否接通"])
-    sheet.append(["R1", "WO1", dt.date(2024, 3, 7), dt.time(10, 15, 30), "已接通"])
-    sheet.append(["R2", "WO2", "2024年3月8日", "14:00", "未接通"])
+    sheet.append(["R1", "WO1", dt.date(2024, 3, 7), first_time, "已接通"])
+    sheet.append(["R2", "WO2", second_day, second_time, "未接通"])
     sheet.append(["R3", "WO3", "2024-03-09", None, "空号"])
     book.save(tmp_path / "回访.xlsx")
     result = import_file(con, tmp_path / "回访.xlsx")
@@ -424,23 +434,6 @@ def test_a_complaint_told_only_by_a_level_in_letters_is_still_a_complaint(con):
         ("C1", True, None),
         ("C2", True, 2),
         ("C3", False, None),
-    ]
-
-
-def test_a_callback_date_and_time_beside_the_callback_date_gives_the_time_of_day(con, tmp_path):
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(["回访单号", "工单号", "回访日期", "回访时间", "是否接通"])
-    sheet.append(["R1", "WO1", dt.date(2024, 3, 7), dt.datetime(2024, 3, 7, 10, 15, 30), "已接通"])
-    sheet.append(["R2", "WO2", "2024-03-08", "2024-03-08 14:00", "未接通"])
-    sheet.append(["R3", "WO3", "2024-03-09", None, "空号"])
-    book.save(tmp_path / "回访.xlsx")
-    result = import_file(con, tmp_path / "回访.xlsx")
-    assert (result.inserted, result.rejected, result.unmapped) == (3, 0, [])
-    assert con.execute("SELECT callback_id, callback_date::VARCHAR FROM callbacks ORDER BY 1").fetchall() == [
-        ("R1", "2024-03-07 10:15:30"),
-        ("R2", "2024-03-08 14:00:00"),
-        ("R3", "2024-03-09 00:00:00"),
     ]
 
 
