@@ -97,17 +97,25 @@ def test_an_account_removed_from_secrets_is_signed_out_on_its_next_run(writable_
     assert at.title[0].value == t_("auth.title") and not shows_data(at)
 
 
-def test_bad_account_configuration_stops_the_dashboard_with_sentences(demo_env, tmp_path, monkeypatch):
+def test_bad_account_configuration_stops_the_dashboard_with_sentences(
+    demo_env, tmp_path, monkeypatch, capsys
+):
+    # The sentences saying what to fix name the accounts: they go to the server's log, and the page
+    # (seen by whoever opens it, signed in or not) says only how many there are.
     secrets = tmp_path / "secrets.toml"
     secrets.write_text('[auth.accounts.li]\nrole = "admin"\npassword_hash = "hunter2"\n', encoding="utf-8")
     monkeypatch.setenv("ANALYTICS_SECRETS", str(secrets))
+    capsys.readouterr()
     at = start()
     assert len(at.error) == 1
-    assert "unknown role 'admin'" in at.error[0].value and "not an argon2 hash" in at.error[0].value
+    assert "2 problem(s)" in at.error[0].value and "'li'" not in at.error[0].value
+    logged = capsys.readouterr().err
+    assert "unknown role 'admin'" in logged and "not an argon2 hash" in logged
     assert not shows_data(at) and not at.text_input
     secrets.write_text("[auth.accounts.li\n", encoding="utf-8")
     at = start()
-    assert "not valid TOML" in at.error[0].value and not shows_data(at)
+    assert "1 problem(s)" in at.error[0].value and not shows_data(at)
+    assert "not valid TOML" in capsys.readouterr().err
 
 
 def test_accounts_can_come_from_st_secrets(demo_env, accounts_text, monkeypatch):
