@@ -29,7 +29,7 @@ from analytics.core.config import Churn, settings
 from analytics.core.errors import UserError
 from analytics.core.months import month_end, month_end_on_or_before, shift_month
 from analytics.domain import counts, schedule
-from analytics.domain.model_matrix import binnable
+from analytics.domain.model_matrix import binnable, positive_probability
 from analytics.store import derived, queries
 
 if TYPE_CHECKING:  # scikit-learn loads where a model is fitted or scored, not with the churn page
@@ -295,7 +295,7 @@ class Scorer:
         if frame.empty:
             return np.zeros(0)
         with threadpool_limits(limits=1, user_api="openmp"):
-            return np.asarray(self.estimator.predict_proba(self.matrix(frame))[:, 1])
+            return positive_probability(self.estimator, self.matrix(frame))
 
 
 @dataclass

@@ -34,6 +34,7 @@ from analytics.domain.maintenance.features import (
     rule_score,
     sampled_vins,
 )
+from analytics.domain.model_matrix import positive_probability
 
 HORIZONS: tuple[int, ...] = (30, 60, 90)
 
@@ -107,7 +108,7 @@ class Fitted:
         if frame.empty:
             return np.zeros((0, len(HORIZONS)))
         x = self.matrix(frame)
-        probs = np.column_stack([self.classifiers[(target, h)].predict_proba(x)[:, 1] for h in HORIZONS])
+        probs = np.column_stack([positive_probability(self.classifiers[(target, h)], x) for h in HORIZONS])
         return np.maximum.accumulate(probs, axis=1)
 
 
