@@ -41,7 +41,7 @@ def counts_row(result: dict, side: str) -> None:
     """Show the month's comment counts, the contentless ones stated apart, and the new/rising badges."""
     themed = sum(theme["n"] for theme in result["themes"])
     months = len(result["months"])
-    cols = st.columns(4)
+    cols = st.columns(5 if side == "complaint" else 4)
     cols[0].metric(t("themes.comments", month=f.month), f"{result['n_comments']:,}", border=True)
     cols[1].metric(t("themes.themed"), f"{themed:,}", border=True)
     cols[2].metric(
@@ -51,6 +51,13 @@ def counts_row(result: dict, side: str) -> None:
         border=True,
     )
     cols[3].metric(t("themes.other"), f"{result['n_other']:,}", help=t("themes.other_help"), border=True)
+    if side == "complaint":
+        cols[4].metric(
+            t("themes.praise_only"),
+            f"{result.get('n_praise_only', 0):,}",
+            help=t("themes.praise_only_help"),
+            border=True,
+        )
     new = [theme[LABEL] for theme in result["themes"] if theme["new"]]
     rising = [theme[LABEL] for theme in result["themes"] if theme["rising"]]
     if not new and not rising:
@@ -158,6 +165,8 @@ def drill_down(result: dict, side: str) -> None:
         options[themes.OTHER] = (t("themes.other"), result["n_other"])
     if result["n_contentless"]:
         options[themes.NONE] = (t("themes.contentless"), result["n_contentless"])
+    if result.get("n_praise_only"):
+        options[themes.PRAISE_ONLY] = (t("themes.praise_only"), result["n_praise_only"])
     if not options:
         return
     # Labels fixed now: AppTest calls format_func outside the run, where the language is unknown.

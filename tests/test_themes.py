@@ -318,6 +318,22 @@ def test_monthly_themes_complaint_side_and_categories(month_db):
     ]
 
 
+def test_complaint_side_counts_praise_only_apart_and_quotes_the_complaint(month_db):
+    # An unsatisfied customer who only praises the lounge is not a lounge complaint: the reason for
+    # the score is not in the comment. Beside a complaint, the praise is cut from the quote.
+    _callback(month_db, "may_x5", "O2", "2024-05-19 09:00", "休息室很舒服", overall=5.0)
+    _callback(month_db, "may_x6", "O3", "2024-05-20 09:00", "接待很热情，但是休息室太吵了", overall=4.0)
+    _callback(month_db, "may_x7", "O3", "2024-05-21 09:00", "节温器换一下要六千多，外面便宜一半", overall=3.0)
+    result = themes.monthly_themes(month_db, "2024-05", "complaint", months_back=2)
+    assert (result["n_comments"], result["n_praise_only"]) == (5, 1)
+    by_id = {t["id"]: t for t in result["themes"]}
+    assert (by_id["lounge"]["n"], by_id["price"]["n"]) == (2, 2)
+    assert sorted(by_id["lounge"]["quotes"]) == ["休息室太吵了", "但是休息室太吵了"]
+    assert "接待很热情" not in " ".join(q for t in result["themes"] for q in t["quotes"])
+    praise_only = themes.theme_comments(month_db, themes.PRAISE_ONLY, "2024-05", "complaint", months_back=2)
+    assert praise_only["comment"].tolist() == ["休息室很舒服"]
+
+
 def test_monthly_themes_filter_by_store(month_db):
     result = themes.monthly_themes(month_db, "2024-05", "praise", stores=["B"], months_back=2)
     assert result["n_comments"] == 1

@@ -281,6 +281,20 @@ def test_clause_polarity_follows_turns_and_negation():
     )
 
 
+def test_clause_polarity_reads_fused_negators_other_shops_and_other_senses():
+    # Each was read as praise in unsatisfied customers' comments at group scale.
+    assert _clauses("保养完发现机油滤芯没装好") == [("保养完发现机油滤芯没装好", -1, False)]
+    assert _clauses("车没洗干净")[0][1] == -1
+    assert _clauses("外面便宜一半")[0][1] == -1  # cheaper elsewhere: a complaint about the price here
+    assert _clauses("比外面便宜")[0][1] == 1  # cheaper than elsewhere: praise
+    assert _clauses("外面更贵")[0][1] == 1
+    assert _clauses("明明约好的")[0][1] == -1
+    assert _clauses("结果等了快三个小时")[0][1] == 0  # 快 before an amount is "almost", not "fast"
+    assert _clauses("约好的时间没人接待")[0][1] == 0  # 约好 is "agreed", not "good"
+    assert _clauses("修得很快")[0][1] == 1
+    assert _clauses("好快")[0][1] == 1
+
+
 def test_a_satisfied_customers_grumble_is_a_hidden_complaint_about_waiting():
     hidden = themes.hidden_complaints(["服务不错就是等太久", "很满意", "洗车很干净"])
     assert [(h["id"], h["n"], h["quotes"]) for h in hidden] == [("efficiency", 1, ["就是等太久"])]

@@ -75,6 +75,7 @@ def _run(args: argparse.Namespace) -> int:
     print(
         f"{side} themes {result['month']}: {result['n_comments']} comments, "
         f"{result['n_contentless']} without content, {result['n_other']} other"
+        + (f", {result['n_praise_only']} only praise" if args.side == "complaint" else "")
     )
     for t in result["themes"]:
         flags = " NEW" if t["new"] else (" RISING" if t["rising"] else "")

@@ -18,6 +18,7 @@ from analytics.core.errors import UserError
 from analytics.domain.themes.lexicon import (
     NONE,
     OTHER,
+    PRAISE_ONLY,
     SIDES,
     TERM_WEIGHT,
     Lexicon,
@@ -30,6 +31,7 @@ from analytics.domain.themes.segmentation import english_label, tokenize
 SPECIAL_LABELS: dict[str, tuple[str, str]] = {
     NONE: ("No content", "无实质内容"),
     OTHER: ("Other", "其他"),
+    PRAISE_ONLY: ("Praise only", "只有表扬"),
 }
 
 

@@ -34,6 +34,11 @@ NONE = "none"
 OTHER = "other"
 
 
+# An unsatisfied customer's comment that only praises (师傅很热情): the reason for the score is
+# not in it, so it is counted apart on the complaint side rather than under the aspect it praises.
+PRAISE_ONLY = "praise_only"
+
+
 # Lexicon weights: a word naming the aspect, a cue of the side asked for (or of either side when
 # no side is given), a cue of the other side. Naming words weigh most because evaluative cues
 # (快, 及时, 方便, 贴心) attach to whatever aspect the customer names.

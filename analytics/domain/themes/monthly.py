@@ -32,6 +32,7 @@ from analytics.domain.themes.discovery import SPECIAL_LABELS, ThemeModel, _Detai
 from analytics.domain.themes.lexicon import (
     NONE,
     OTHER,
+    PRAISE_ONLY,
     SIDES,
     Lexicon,
     _scan,
@@ -165,6 +166,27 @@ def _side_comments(
     return frame, tokens, mined
 
 
+def praise_only(comments: Sequence[str]) -> np.ndarray:
+    """Return, for each comment, whether it praises and complains of nothing: some clause
+    praises, none complains (师傅很热情). Read clause by clause once per distinct text."""
+    codes, distinct = pd.factorize(pd.Series(list(comments), dtype=object))
+    read = np.zeros(len(distinct), dtype=bool)
+    for i, text in enumerate(distinct):
+        found = [c.polarity for c in polarity.clauses(str(text), tokenize)]
+        read[i] = any(p > 0 for p in found) and not any(p < 0 for p in found)
+    return read[codes] if len(codes) else np.zeros(0, dtype=bool)
+
+
+def _side_themes(side: str, comments: Sequence[str], themes: Sequence[str]) -> np.ndarray:
+    """Return the comments' themes as the side counts them: on the complaint side a comment that
+    only praises is ``PRAISE_ONLY`` (the reason for the customer's score is not in it), not a
+    complaint about what it praises; comments without content stay ``NONE``."""
+    out = np.asarray(list(themes), dtype=object)
+    if side == "complaint" and len(out):
+        out[praise_only(comments) & (out != NONE)] = PRAISE_ONLY
+    return out
+
+
 def fit_model(
     con: duckdb.DuckDBPyConnection, month: str, side: str, months_back: int, k: int, seed: int
 ) -> ThemeModel:
@@ -207,7 +229,10 @@ def fit_window(
     else:
         every, tokens, mined = _side_comments(con, months, side, stores)
         detail = _detail(model, mined, side)
-        every = every.drop(columns=["tokens"]).assign(theme=detail.themes, row=np.arange(len(every)))
+        every = every.drop(columns=["tokens"]).assign(
+            theme=_side_themes(side, every["comment"].astype(str).tolist(), detail.themes),
+            row=np.arange(len(every)),
+        )
         pairs = zip(every["month"].astype(str), every["theme"].astype(str), strict=True)
         counts = dict(Counter(pairs))
         frame = every[every["month"] == month].reset_index(drop=True)
@@ -302,7 +327,8 @@ def store_assignments(
         codes, _ = pd.factorize(frame["comment"])
         first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
         _, mined = _tokens(con, frame.iloc[first])
-        theme_of = np.asarray(_detail(model, mined, side).themes, dtype=object)
+        texts = frame["comment"].iloc[first].astype(str).tolist()
+        theme_of = _side_themes(side, texts, _detail(model, mined, side).themes)
         parts.append(
             pd.DataFrame(
                 {
@@ -406,6 +432,10 @@ def _quotes(
             text = reading.praise if reading is not None else praise_quote(text)
             if not text:
                 continue
+        else:
+            # The complaint side quotes what complains: a praising clause beside a complaint is
+            # cut out (师傅很热情，但是等了三个小时 → 但是等了三个小时).
+            text = complaint_quote(text)
         mixed_side = _other_side_cue(lex, window.tokens[int(row)], window.side)
         (mixed if mixed_side else single).append(text)
     chosen: list[tuple[str, frozenset[str]]] = []
@@ -527,6 +557,15 @@ def praise_quote(comment: str) -> str:
     return _praise_of(comment, polarity.clauses(comment, tokenize))
 
 
+def complaint_quote(comment: str) -> str:
+    """Return a comment as a complaint quote: whole when no clause praises or none complains,
+    else its complaining and neutral clauses (the praise beside a complaint cut out)."""
+    found = polarity.clauses(comment, tokenize)
+    if not any(c.polarity < 0 for c in found) or all(c.polarity <= 0 for c in found):
+        return comment
+    return "，".join(c.text for c in found if c.polarity <= 0)
+
+
 def _praise_of(comment: str, found: Sequence[polarity.Clause]) -> str:
     if all(c.polarity >= 0 for c in found):
         return comment
@@ -600,7 +639,7 @@ def monthly_themes(
     known = known_readings(con, month, stores)
     themes: list[dict[str, Any]] = []
     for theme_id, n in current["theme"].value_counts().items():
-        if theme_id in (NONE, OTHER):
+        if theme_id in (NONE, OTHER, PRAISE_ONLY):
             continue
         n = int(n)
         theme_id = str(theme_id)
@@ -652,6 +691,7 @@ def monthly_themes(
         "n_comments": n_comments,
         "n_contentless": int((current["theme"] == NONE).sum()),
         "n_other": int((current["theme"] == OTHER).sum()),
+        "n_praise_only": int((current["theme"] == PRAISE_ONLY).sum()),
         "themes": themes,
         "flag_test": FLAG_TEST,
     }
@@ -794,7 +834,7 @@ def themes_by_advisor(
     if current.empty:
         return pd.DataFrame(columns=columns)
     advisor_n = current.groupby("advisor").size().rename("advisor_n")
-    themed = current[~current["theme"].isin([NONE, OTHER])]
+    themed = current[~current["theme"].isin([NONE, OTHER, PRAISE_ONLY])]
     board = themed.groupby(["advisor", "theme"]).size().rename("n").reset_index()
     board = board.join(advisor_n, on="advisor")
     board = board.assign(

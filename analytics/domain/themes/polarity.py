@@ -32,6 +32,12 @@ _EXCESS = "太忒"
 # Sentence-final particles read through (好了, 快啊).
 _PARTICLES = "了啦的啊呀哦哈嘛"
 _EXCESS_WORDS = frozenset({"太", "太过", "过于", "忒"})
+# What an amount starts with (快三个小时, 快2天, 快半年).
+_AMOUNT_START = frozenset("0123456789一二三四五六七八九十两半几")
+# Verbs before 好 meaning "agreed" (说好的, 约好的).
+_AGREED = frozenset({"说", "约", "讲", "谈", "定"})
+# One-character negators jieba fuses with the verb after them (没装 好, 未能 修好).
+_FUSED_NEGATORS = "不没未"
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class SentimentLexicon:
     turns: frozenset[str]
     regret: frozenset[str]
     turn_weight: float
+    # Words for another shop (外面, 别家): a clause speaking of one counts the other way.
+    elsewhere: frozenset[str] = frozenset()
     # Negators longest first, for a token that starts with one (不好, 没问题).
     negator_prefixes: tuple[str, ...] = ()
     # Sentiment words of two or more characters, longest first, for a longer token holding one.
@@ -85,6 +93,7 @@ def sentiment_lexicon() -> SentimentLexicon:
         turns=_words(data, "turns"),
         regret=_words(data, "regret"),
         turn_weight=float(data.get("turn_weight", 2.0)),
+        elsewhere=_words(data, "elsewhere"),
         negator_prefixes=tuple(sorted(negators, key=lambda w: (-len(w), w))),
         inner=tuple(inner),
     )
@@ -125,17 +134,37 @@ def _contained(lex: SentimentLexicon, token: str) -> int:
     return 0
 
 
+def _fused_negator(lex: SentimentLexicon, token: str) -> bool:
+    """Return whether a two-character token is a negator fused with a verb (没装, 没修, 未能), which
+    negates the word after it as a negator of its own would (没装好, 没洗干净)."""
+    return len(token) == 2 and token[0] in _FUSED_NEGATORS and not _word_value(lex, token)[0]
+
+
+def _not_evaluative(tokens: Sequence[str], i: int) -> bool:
+    """Return whether a sentiment word is used in another sense here: 快 before an amount is
+    "almost" (等了快三个小时), 好 after 说/约/讲 is "agreed" (说好的优惠, 约好的时间)."""
+    token = tokens[i]
+    if token == "快" and i + 1 < len(tokens) and tokens[i + 1][:1] in _AMOUNT_START:
+        return True
+    return token == "好" and i > 0 and tokens[i - 1] in _AGREED or token in {a + "好" for a in _AGREED}
+
+
 def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> int:
     """Return the sum of a clause's word values, a word after a negator (two tokens back) flipped."""
     lex = lex or sentiment_lexicon()
     score = 0
     for i, token in enumerate(tokens):
         value, own_negation = _word_value(lex, token)
+        if value and _not_evaluative(tokens, i):
+            continue
         if not value and i > 0 and tokens[i - 1] in _EXCESS_WORDS and len(token) <= 2:
             value = -1
         if not value:
             continue
-        negated = own_negation != any(t in lex.negators for t in tokens[max(0, i - 2) : i])
+        negated = own_negation != (
+            any(t in lex.negators for t in tokens[max(0, i - 2) : i])
+            or (i > 0 and _fused_negator(lex, tokens[i - 1]))
+        )
         score += -value if negated else value
     return score
 
@@ -153,6 +182,12 @@ def _clause_tokens(tokens: Sequence[str], lex: SentimentLexicon) -> list[tuple[l
     return [r for r in runs if r[0]]
 
 
+def _speaks_of_elsewhere(lex: SentimentLexicon, run: Sequence[str]) -> bool:
+    """Return whether a clause speaks of another shop (外面, 别家) other than as what this one is
+    compared with (比外面)."""
+    return any(t in lex.elsewhere and (i == 0 or run[i - 1] != "比") for i, t in enumerate(run))
+
+
 def clause_texts(text: str | None) -> list[str]:
     """Return a comment's pieces between punctuation (the clauses before turn words are split off)."""
     if not isinstance(text, str):
@@ -167,6 +202,9 @@ def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None 
     for tokens in tokenize(clause_texts(text)):
         for run, turn in _clause_tokens(tokens, lex):
             score = token_score(run, lex)
+            if _speaks_of_elsewhere(lex, run):
+                # 外面便宜一半: what is good elsewhere is a complaint here (比外面便宜 is praise).
+                score = -score
             if run[0] in lex.regret and score >= 0:
                 score = -1
             polarity = (score > 0) - (score < 0)
