@@ -1,0 +1,119 @@
+"""A callback whose 工单号 the DMS wrote differently (leading zeros dropped, a prefix added) still
+belongs to its work order, whatever order the files arrive in; never to the wrong one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analytics.domain import kpi, quality
+from analytics.domain.counts import sql_params
+from analytics.ingest import import_file, rollback
+from analytics.services import sql_marts
+from analytics.store import db, queries
+
+VIN_A, VIN_B, VIN_C = "LSVAU2A37N2183746", "LFV2A21K5A4035642", "LGBH52E05BY094318"
+
+
+def _orders(tmp_path: Path, rows: list[tuple[str, str]], name: str = "orders.csv") -> Path:
+    path = tmp_path / name
+    lines = ["工单号,门店,车架号,进厂日期"] + [f"{order_id},S1,{vin},2026-10-02" for order_id, vin in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _calls(tmp_path: Path, rows: list[tuple[str, str, str]], name: str = "calls.csv") -> Path:
+    path = tmp_path / name
+    lines = ["回访编号,工单号,车架号,回访类型,回访日期,是否接通,满意度"] + [
+        f"{callback_id},{order_id},{vin},3DC,2026-10-03,是,5" for callback_id, order_id, vin in rows
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _links(con) -> dict[str, str | None]:
+    """The work order each callback counts for, as the callback facts give it."""
+    facts = queries.run(con, "callback_facts", sql_params(None))
+    return {r.callback_id: (None if pd.isna(r.linked_order_id) else r.linked_order_id) for r in facts.itertuples()}
+
+
+def _coverage(con) -> tuple[int, int]:
+    """3DC coverage of October as (visits covered, visits); the month is too short for a final value."""
+    figure = kpi.month_kpis(con, "2026-10")["coverage_3dc"]
+    return figure["num"], figure["den"]
+
+
+def _marts_match(con) -> None:
+    """The callback-facts mart, refreshed incrementally, holds what its query gives afresh."""
+    sql_marts.refresh(con)
+    fresh = queries.run(con, "callback_facts", sql_params(None))
+    kept = con.execute("SELECT * FROM mart_callback_facts").df()
+    key = ["callback_id"]
+    pd.testing.assert_frame_equal(
+        kept.sort_values(key).reset_index(drop=True), fresh.sort_values(key).reset_index(drop=True)
+    )
+
+
+@pytest.mark.parametrize("callbacks_first", [True, False])
+def test_a_number_without_its_zeros_or_with_a_prefix_links_in_either_order(tmp_path, callbacks_first):
+    con = db.connect(tmp_path / "links.duckdb")
+    orders = _orders(tmp_path, [("0001234", VIN_A), ("0001235", VIN_B)])
+    calls = _calls(tmp_path, [("R1", "1234", VIN_A), ("R2", "WO0001235", "")])
+    first, second = (calls, orders) if callbacks_first else (orders, calls)
+    import_file(con, first)
+    sql_marts.refresh(con)
+    import_file(con, second)
+    _marts_match(con)
+
+    assert _coverage(con) == (2, 2)
+    assert _links(con) == {"R1": "0001234", "R2": "0001235"}
+    # The archive keeps what the file said.
+    stored = con.execute("SELECT callback_id, order_id FROM callbacks ORDER BY 1").fetchall()
+    assert stored == [("R1", "1234"), ("R2", "WO0001235")]
+    # The quality check says these callbacks are linked by the normalised number, and lists none unlinked.
+    assert quality.summary(con)["unlinked_callbacks"] == 0
+
+
+def test_an_exact_number_wins_and_an_ambiguous_one_links_to_neither(tmp_path):
+    con = db.connect(tmp_path / "links.duckdb")
+    import_file(con, _orders(tmp_path, [("01234", VIN_A), ("1234", VIN_A), ("5678", VIN_B)]))
+    sql_marts.refresh(con)
+    import_file(con, _calls(tmp_path, [("R1", "1234", ""), ("R2", "WO001234", ""), ("R3", "ABC", "")]))
+    _marts_match(con)
+
+    assert _links(con) == {"R1": "1234", "R2": None, "R3": None}
+    found = quality.finding(con, "unlinked_callbacks")
+    assert found["callback_id"].tolist() == ["R2"]
+
+
+def test_a_vin_that_disagrees_does_not_link(tmp_path):
+    con = db.connect(tmp_path / "links.duckdb")
+    import_file(con, _orders(tmp_path, [("0001234", VIN_A)]))
+    import_file(con, _calls(tmp_path, [("R1", "1234", VIN_C)]))
+
+    assert _links(con) == {"R1": None}
+    assert _coverage(con) == (0, 1)
+
+
+def test_rolling_back_the_work_orders_unlinks_and_a_second_order_makes_the_key_ambiguous(tmp_path):
+    con = db.connect(tmp_path / "links.duckdb")
+    first = import_file(con, _orders(tmp_path, [("0001234", VIN_A)]))
+    import_file(con, _calls(tmp_path, [("R1", "1234", "")]))
+    sql_marts.refresh(con)
+    assert _links(con) == {"R1": "0001234"}
+    assert _coverage(con) == (1, 1)
+
+    # Another order with the same key: nobody can tell which one the callback means.
+    second = import_file(con, _orders(tmp_path, [("WO-1234", VIN_A)], name="more.csv"))
+    _marts_match(con)
+    assert _links(con) == {"R1": None}
+    rollback(con, second.import_id)
+    _marts_match(con)
+    assert _links(con) == {"R1": "0001234"}
+
+    rollback(con, first.import_id)
+    _marts_match(con)
+    assert _links(con) == {"R1": None}
+    assert _coverage(con) == (0, 0)
