@@ -1,8 +1,12 @@
 """SQL files under ``analytics/store/sql/``: load them by name and run them with bound parameters.
 
 A file may embed another as a subquery with ``{{ ref('name') }}`` (as in dbt), so a shared
-grain such as "one row per callback with its store" is written once. Only file names from
-this folder are ever spliced; values always travel as bound ``$name`` parameters.
+grain such as "one row per callback with its store" is written once; and a rule written once as
+an expression, ``sql/macros/<name>.sql``, with ``{{ macro('name', 'column') }}``, the column
+standing where the rule says ``{{ value }}`` (a text macro rather than DuckDB's ``CREATE MACRO``,
+so that the same SQL runs over a Parquet export and transpiles to Spark). Only file names from
+this folder and column names from the SQL files themselves are ever spliced; values always travel
+as bound ``$name`` parameters.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ import pandas as pd
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _REF = re.compile(r"\{\{\s*ref\('([a-z][a-z0-9_]*)'\)\s*\}\}")
+_MACRO = re.compile(
+    r"\{\{\s*macro\('([a-z][a-z0-9_]*)',\s*'([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)?)'\)\s*\}\}"
+)
+_VALUE = re.compile(r"\{\{\s*value\s*\}\}")
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -41,7 +49,18 @@ def load(name: str, tables: frozenset[str] = frozenset()) -> str:
             return f"(SELECT * FROM mart_{ref})"  # noqa: S608 - a file name that matched _REF
         return f"(\n{load(ref, tables)}\n)"
 
-    return _REF.sub(expand, text)
+    return _MACRO.sub(_expand_macro, _REF.sub(expand, text))
+
+
+@cache
+def _macro(name: str) -> str:
+    return (SQL_DIR / "macros" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _expand_macro(match: re.Match[str]) -> str:
+    name, column = match.groups()
+    # Parenthesised, on lines of their own: the rule's leading comment ends at its line.
+    return "(\n" + _VALUE.sub(column, _macro(name)).strip() + "\n)"
 
 
 @cache

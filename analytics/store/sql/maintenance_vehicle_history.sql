@@ -53,7 +53,7 @@ SELECT
     c.last_called,
     coalesce(c.open_complaints, 0) > 0 AS open_complaint,
     v.phone IS NOT NULL
-        AND regexp_full_match(regexp_replace(v.phone, '^(\+?86)|[\s\-]', '', 'g'), '1[3-9][0-9]{9}') AS phone_ok
+        AND {{ macro('is_mobile_phone', 'v.phone') }} AS phone_ok
 FROM v
 LEFT JOIN calls c USING (vin)
 ORDER BY v.vin

@@ -1,8 +1,8 @@
 -- one row per record whose phone is not a valid mainland mobile number: a vehicle's latest work order (the phone the vehicle carries) or a callback
 -- Callbacks carry the phone their file gave (a new car's buyer has no work order, so no other
 -- phone); each shows the name and phone of its own record, and its store as callbacks take one:
--- the work order's, else the one its file named, else the vehicle's. The rule is written once, below, for
--- every table's phones.
+-- the work order's, else the one its file named, else the vehicle's. The rule is the macro
+-- is_mobile_phone, the one the maintenance list applies.
 WITH phones AS (
     SELECT 'service_orders' AS table_name, latest_order_id AS record_id, vin, store, plate,
            customer_name, phone, last_visit AS record_date
@@ -18,5 +18,5 @@ WITH phones AS (
 )
 SELECT table_name, record_id, vin, store, plate, customer_name, phone, record_date
 FROM phones
-WHERE NOT regexp_full_match(regexp_replace(phone, '^(\+?86)|[\s\-]', '', 'g'), '1[3-9][0-9]{9}')
+WHERE NOT {{ macro('is_mobile_phone', 'phone') }}
 ORDER BY record_date DESC, vin, table_name DESC, record_id
