@@ -5,7 +5,7 @@ import pytest
 
 from analytics.domain import quality
 from analytics.ingest import load
-from analytics.store import db
+from analytics.store import db, queries
 
 
 def _order(con, order_id, vin, visit, km, phone="13812345678", service_type="maintenance", purchase=None):
@@ -156,3 +156,15 @@ def test_a_role_that_sees_masked_phones_sees_a_bad_callback_phone_masked_on_the_
     }
     assert shown[False]["K1"][1] == "13****4567"
     assert shown[True]["K1"] == (t_("quality.table.callbacks"), "1381234567")
+
+
+def test_the_mobile_phone_rule_is_written_once():
+    rule = "1[3-9][0-9]{9}"
+    holders = [
+        p.relative_to(queries.SQL_DIR).as_posix()
+        for p in queries.SQL_DIR.rglob("*.sql")
+        if rule in p.read_text("utf-8")
+    ]
+    assert holders == ["macros/is_mobile_phone.sql"]
+    for name in ("quality_invalid_phones", "maintenance_vehicle_history"):
+        assert rule in queries.load(name)
