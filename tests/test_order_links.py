@@ -12,7 +12,7 @@ from analytics.domain import kpi, quality
 from analytics.domain.counts import sql_params
 from analytics.ingest import import_file, rollback
 from analytics.services import sql_marts
-from analytics.store import db, queries
+from analytics.store import db, derived, queries
 
 VIN_A, VIN_B, VIN_C = "LSVAU2A37N2183746", "LFV2A21K5A4035642", "LGBH52E05BY094318"
 
@@ -36,7 +36,9 @@ def _calls(tmp_path: Path, rows: list[tuple[str, str, str]], name: str = "calls.
 def _links(con) -> dict[str, str | None]:
     """The work order each callback counts for, as the callback facts give it."""
     facts = queries.run(con, "callback_facts", sql_params(None))
-    return {r.callback_id: (None if pd.isna(r.linked_order_id) else r.linked_order_id) for r in facts.itertuples()}
+    return {
+        r.callback_id: (None if pd.isna(r.linked_order_id) else r.linked_order_id) for r in facts.itertuples()
+    }
 
 
 def _coverage(con) -> tuple[int, int]:
@@ -46,14 +48,27 @@ def _coverage(con) -> tuple[int, int]:
 
 
 def _marts_match(con) -> None:
-    """The callback-facts mart, refreshed incrementally, holds what its query gives afresh."""
-    sql_marts.refresh(con)
+    """The marts, refreshed incrementally, hold what a full build gives (and the callback facts what
+    their query gives afresh)."""
+    assert sql_marts.refresh(con)["callback_facts"]["mode"] == "incremental"
+    kept = {name: _rows(con, name) for name in derived.MARTS}
     fresh = queries.run(con, "callback_facts", sql_params(None))
-    kept = con.execute("SELECT * FROM mart_callback_facts").df()
-    key = ["callback_id"]
-    pd.testing.assert_frame_equal(
-        kept.sort_values(key).reset_index(drop=True), fresh.sort_values(key).reset_index(drop=True)
-    )
+    pd.testing.assert_frame_equal(kept["callback_facts"], _sorted(fresh))
+    sql_marts.refresh(con, full=True)
+    for name in derived.MARTS:
+        pd.testing.assert_frame_equal(kept[name], _rows(con, name), obj=name)
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def _rows(con, name: str) -> pd.DataFrame:
+    cur = con.cursor()
+    try:
+        return _sorted(cur.table(derived.table(name)).df())
+    finally:
+        cur.close()
 
 
 @pytest.mark.parametrize("callbacks_first", [True, False])

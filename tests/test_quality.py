@@ -86,26 +86,28 @@ def test_invalid_phones_lists_callbacks_too_and_says_which_record(tmp_path):
     assert quality.summary(con)["invalid_phones"] == 2
 
 
-def test_a_callback_whose_order_number_lost_its_zeros_or_gained_a_prefix_is_named(tmp_path):
+def test_a_callback_whose_order_number_fits_several_orders_or_another_car_is_named(tmp_path):
     # An Excel cell that held 0001234 as a number reads 1234; another DMS prefixes WO. Such a
-    # callback counts for no visit (3DC coverage), so the finding names the order it likely means.
+    # callback is linked to its order when the number fits exactly one of the same car
+    # (tests/test_order_links.py); the finding names those it cannot be linked, and why.
     con = db.connect(tmp_path / "q.duckdb")
     vin = "1M8GDM9AXKP042788"
     _order(con, "0001234", vin, dt.date(2024, 3, 1), 100)
     _order(con, "0001235", None, dt.date(2024, 3, 1), 100)
     _order(con, "A-77", None, dt.date(2024, 3, 1), 100)
     _order(con, "B-77", None, dt.date(2024, 3, 1), 100)
-    _callback(con, "K1", None, order_id="1234")
-    _callback(con, "K2", None, order_id="WO0001235", day=dt.date(2024, 3, 3))
+    _callback(con, "K1", None, order_id="1234")  # linked: no finding
+    _callback(con, "K2", None, order_id="WO0001235", day=dt.date(2024, 3, 3))  # linked: no finding
     _callback(con, "K3", None, order_id="0001234")  # names its order: no finding
     _callback(con, "K4", None, order_id="77")  # two orders would fit: no guess
     _callback(con, "K5", None, order_id="999")  # an order not imported (yet): not a finding
     _callback(con, "K6", None, order_id="1234", vin="LNEWCAR0000000001")  # another car's order
+    _callback(con, "K7", None, order_id="无")  # no digits: no key, not a finding
     load.refresh_derived(con)
     found = quality.finding(con, "unlinked_callbacks")
-    assert found[["callback_id", "order_id", "likely_order_id"]].values.tolist() == [
-        ["K1", "1234", "0001234"],
-        ["K2", "WO0001235", "0001235"],
+    assert found[["callback_id", "order_id", "candidate_order_ids", "reason"]].values.tolist() == [
+        ["K4", "77", "A-77, B-77", "several work orders have this number"],
+        ["K6", "1234", "0001234", "the work order is another vehicle's"],
     ]
     assert quality.summary(con)["unlinked_callbacks"] == 2
 

@@ -91,16 +91,17 @@ _DELETE_HISTORY = {
 
 # What an import wrote or replaced (as the tables stand after it, before a rollback of it): the SQL
 # marts recompute what depends on those vehicles, orders and callbacks (store.derived). A callback
-# belongs to its own vin, else its order's.
+# belongs to its own vin, else its order's; the number it gives is recorded as an order, so the
+# refresh also recomputes what a link by that number's key moves (mart_refresh_links.sql).
 _CHANGED = {
     "service": (
         "SELECT vin, order_id, NULL AS callback_id FROM service_orders WHERE import_id = $import_id "
         "UNION ALL SELECT vin, order_id, NULL FROM service_orders_history WHERE replaced_by = $import_id"
     ),
     "callback": (
-        "SELECT coalesce(c.vin, o.vin) AS vin, NULL AS order_id, c.callback_id FROM callbacks AS c "
+        "SELECT coalesce(c.vin, o.vin) AS vin, c.order_id, c.callback_id FROM callbacks AS c "
         "LEFT JOIN service_orders AS o ON o.order_id = c.order_id WHERE c.import_id = $import_id "
-        "UNION ALL SELECT coalesce(h.vin, o.vin), NULL, h.callback_id FROM callbacks_history AS h "
+        "UNION ALL SELECT coalesce(h.vin, o.vin), h.order_id, h.callback_id FROM callbacks_history AS h "
         "LEFT JOIN service_orders AS o ON o.order_id = h.order_id WHERE h.replaced_by = $import_id"
     ),
 }

@@ -48,7 +48,9 @@ LOOKUPS: dict[str, str] = {
 }
 
 # Tables of this module: mart_state, mart_changes, and what a refresh recomputes (temporary
-# tables on the refreshing connection): mart_refresh_vins, mart_refresh_orders, mart_refresh_callbacks.
+# tables on the refreshing connection): mart_refresh_vins, mart_refresh_orders, mart_refresh_callbacks,
+# and from those (mart_refresh_links.sql) mart_refresh_keys, mart_refresh_vehicle_callbacks and
+# mart_refresh_vehicle_orders.
 _STATE_DDL = """CREATE TABLE IF NOT EXISTS mart_state (
     name         VARCHAR PRIMARY KEY,
     fingerprint  VARCHAR NOT NULL,
@@ -191,25 +193,25 @@ def _home(con: duckdb.DuckDBPyConnection) -> str:
 
 
 # The temporary views a refresh puts over the tables (``{home}``: the database's own catalog, quoted).
-_CHANGED_VEHICLE_CALLBACKS = """
-    SELECT c.* FROM {home}.callbacks AS c LEFT JOIN {home}.service_orders AS o ON o.order_id = c.order_id
-    WHERE coalesce(c.vin, o.vin) IN (SELECT vin FROM mart_refresh_vins)"""
+# A callback counts for the work order its number links to (linked_callbacks.sql), which the
+# refresh resolves over the whole tables (mart_refresh_links.sql) before the views narrow them.
 _SHADOWS: dict[str, dict[str, str]] = {
-    # The callbacks changed, those naming a changed order, those of a changed vehicle.
+    # The callbacks changed, those naming a changed order (or one whose link it may move), those
+    # of a changed vehicle.
     "callback_facts": {
         "callbacks": """
-    SELECT c.* FROM {home}.callbacks AS c LEFT JOIN {home}.service_orders AS o ON o.order_id = c.order_id
-    WHERE coalesce(c.vin, o.vin) IN (SELECT vin FROM mart_refresh_vins)
+    SELECT c.* FROM {home}.callbacks AS c
+    WHERE c.callback_id IN (SELECT callback_id FROM mart_refresh_vehicle_callbacks)
     OR c.callback_id IN (SELECT callback_id FROM mart_refresh_callbacks)
     OR c.order_id IN (SELECT order_id FROM mart_refresh_orders)"""
     },
-    # The changed vehicles' callbacks, their orders, and the orders their callbacks name (a callback
-    # takes its order's store).
+    # The changed vehicles' callbacks, their orders, and every order their callbacks' numbers may
+    # link to (a callback takes its order's store; a link needs every order of its number's key).
     "vehicle_months": {
-        "callbacks": _CHANGED_VEHICLE_CALLBACKS,
+        "callbacks": """
+    SELECT * FROM {home}.callbacks WHERE callback_id IN (SELECT callback_id FROM mart_refresh_vehicle_callbacks)""",
         "service_orders": """
-    SELECT * FROM {home}.service_orders WHERE vin IN (SELECT vin FROM mart_refresh_vins)
-    OR order_id IN (SELECT order_id FROM {home}.callbacks WHERE vin IN (SELECT vin FROM mart_refresh_vins))""",
+    SELECT * FROM {home}.service_orders WHERE order_id IN (SELECT order_id FROM mart_refresh_vehicle_orders)""",
     },
 }
 _SHADOWS["due_months"] = _SHADOWS["vehicle_months"]
@@ -380,6 +382,8 @@ def changed_since(con: duckdb.DuckDBPyConnection, version: int, current: int) ->
         return False
     for _create, fill in _REFRESH.values():
         con.execute(fill, span)
+    # Widened to the callbacks whose link to a work order a change may move, and their vehicles.
+    con.execute(queries.load("mart_refresh_links"))
     return True
 
 
@@ -390,3 +394,6 @@ def forget_changes(con: duckdb.DuckDBPyConnection, current: int) -> None:
     con.execute("DROP TABLE IF EXISTS mart_refresh_vins")
     con.execute("DROP TABLE IF EXISTS mart_refresh_orders")
     con.execute("DROP TABLE IF EXISTS mart_refresh_callbacks")
+    con.execute("DROP TABLE IF EXISTS mart_refresh_keys")
+    con.execute("DROP TABLE IF EXISTS mart_refresh_vehicle_callbacks")
+    con.execute("DROP TABLE IF EXISTS mart_refresh_vehicle_orders")

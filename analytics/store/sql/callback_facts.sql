@@ -1,5 +1,6 @@
 -- one row per callback attempt, with the store, order, vehicle, customer and complaint limit it belongs to
--- The store: a callback that follows a service visit names its order, whose store is authoritative
+-- order_id is the number the callback's file gave, linked_order_id the work order it counts for
+-- (linked_callbacks.sql). The store: a callback that follows a service visit names its order, whose store is authoritative
 -- (the callback file's own store only where the order names none). A delivery callback (7DC) has no
 -- order: it takes the store its own file names (the store that sold the car), else the vin's latest
 -- order on or before its date, else the vin's first order (the first service usually happens where
@@ -19,8 +20,8 @@ linked AS (
            o.store AS order_store, o.advisor, o.service_type, o.visit_date, o.model, o.plate,
            o.customer_name AS order_customer_name, o.phone AS order_phone,
            coalesce(o.customer_name IS NOT NULL OR o.phone IS NOT NULL, false) AS order_names_someone
-    FROM callbacks AS c
-    LEFT JOIN service_orders AS o ON o.order_id = c.order_id
+    FROM {{ ref('linked_callbacks') }} AS c
+    LEFT JOIN service_orders AS o ON o.order_id = c.linked_order_id
 ),
 orphans AS (
     SELECT callback_id, vehicle, callback_day FROM linked WHERE NOT has_order AND vehicle IS NOT NULL
@@ -58,7 +59,7 @@ orphan_owners AS (
     LEFT JOIN previous_orders AS p ON p.callback_id = r.callback_id AND p.recency = 1
     LEFT JOIN first_orders AS f ON f.vin = r.vehicle
 )
-SELECT l.callback_id, l.order_id, l.vehicle AS vin, l.callback_type, l.callback_date, l.callback_day,
+SELECT l.callback_id, l.order_id, l.linked_order_id, l.vehicle AS vin, l.callback_type, l.callback_date, l.callback_day,
        l.agent, l.reached, l.overall_score, l.attitude_score, l.quality_score, l.timeliness_score,
        l.price_score, l.environment_score, l.recommend_score, l.comment,
        coalesce(l.is_complaint, false) AS is_complaint, l.complaint_category, l.complaint_level,

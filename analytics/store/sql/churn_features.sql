@@ -10,7 +10,7 @@ base AS (
 ),
 calls AS (
     -- callback_facts: the callback's vehicle is its own VIN, else its order's
-    SELECT k.cutoff, f.vin, f.callback_id, f.order_id, f.callback_date, f.callback_day, f.reached,
+    SELECT k.cutoff, f.vin, f.callback_id, f.order_id, f.linked_order_id, f.callback_date, f.callback_day, f.reached,
            f.overall_score, f.attitude_score, f.quality_score, f.timeliness_score, f.price_score,
            f.environment_score, f.recommend_score, f.is_complaint, f.complaint_category, f.resolved_at
     FROM cutoffs AS k
@@ -65,7 +65,7 @@ last_visit_calls AS (
            min(r.price_score) FILTER (WHERE r.reached) AS last_visit_price
     FROM base AS b
     JOIN base_calls AS r ON r.cutoff = b.cutoff AND r.vin = b.vin
-    WHERE r.order_id = b.last_order_id
+    WHERE r.linked_order_id = b.last_order_id
        OR (r.order_id IS NULL
            AND r.callback_day BETWEEN b.last_visit AND b.last_visit + CAST($complaint_window_days AS INTEGER))
        OR (r.is_complaint

@@ -11,8 +11,8 @@ WITH phones AS (
     UNION ALL
     SELECT 'callbacks', c.callback_id, coalesce(c.vin, o.vin), coalesce(o.store, c.store, v.store),
            coalesce(o.plate, v.plate), c.customer_name, c.phone, CAST(c.callback_date AS DATE)
-    FROM callbacks AS c
-    LEFT JOIN service_orders AS o ON o.order_id = c.order_id
+    FROM {{ ref('linked_callbacks') }} AS c
+    LEFT JOIN service_orders AS o ON o.order_id = c.linked_order_id
     LEFT JOIN vehicles AS v ON v.vin = coalesce(c.vin, o.vin)
     WHERE c.phone IS NOT NULL
 )

@@ -10,8 +10,8 @@ SELECT c.callback_id,
        c.overall_score,
        c.comment,
        CASE WHEN t.comment = c.comment THEN t.tokens END AS tokens
-FROM callbacks c
-LEFT JOIN service_orders o ON o.order_id = c.order_id
+FROM {{ ref('linked_callbacks') }} c
+LEFT JOIN service_orders o ON o.order_id = c.linked_order_id
 LEFT JOIN comment_tokens t ON t.callback_id = c.callback_id
 WHERE c.callback_date >= $start
   AND c.callback_date < $end

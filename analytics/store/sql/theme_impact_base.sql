@@ -4,8 +4,8 @@
 SELECT c.callback_id,
        c.overall_score,
        c.recommend_score
-FROM callbacks c
-LEFT JOIN service_orders o ON o.order_id = c.order_id
+FROM {{ ref('linked_callbacks') }} c
+LEFT JOIN service_orders o ON o.order_id = c.linked_order_id
 WHERE c.callback_date >= $start
   AND c.callback_date < $end
   AND coalesce(c.reached, false)

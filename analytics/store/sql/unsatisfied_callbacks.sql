@@ -18,9 +18,10 @@ needs AS (
 ),
 -- Only reached calls up to followup_days after the period can follow one of its callbacks up.
 followers AS (
-    SELECT c.callback_id, c.order_id, coalesce(c.vin, o.vin) AS vin, c.callback_date
-    FROM callbacks AS c
-    LEFT JOIN service_orders AS o ON o.order_id = c.order_id
+    SELECT c.callback_id, coalesce(c.linked_order_id, c.order_id) AS order_id, coalesce(c.vin, o.vin) AS vin,
+           c.callback_date
+    FROM {{ ref('linked_callbacks') }} AS c
+    LEFT JOIN service_orders AS o ON o.order_id = c.linked_order_id
     WHERE coalesce(c.reached, false)
       AND CAST(c.callback_date AS DATE) BETWEEN $start AND $end + CAST($followup_days AS INTEGER)
 ),
@@ -34,7 +35,7 @@ later AS (
     UNION ALL
     SELECT u.callback_id, n.callback_date
     FROM needs AS u
-    JOIN followers AS n ON n.order_id = u.order_id
+    JOIN followers AS n ON n.order_id = coalesce(u.linked_order_id, u.order_id)
     WHERE n.callback_date > u.callback_date
       AND n.callback_date <= u.callback_date + to_days(CAST($followup_days AS INTEGER))
       AND n.callback_date <= $as_of
