@@ -59,8 +59,8 @@ NUMBER_RANGES: dict[str, tuple[float, float]] = {
 }
 KEYS: dict[str, str] = {"service": "order_id", "callback": "callback_id"}
 
-# Text Excel was told to keep as text (="0123") is unwrapped by values.clean_text.
-_PLAIN_TEXT = "NOT starts_with({c}, '=\"')"
+# Text Excel was told to keep as text (="0123", '0123) is unwrapped by values.clean_text.
+_PLAIN_TEXT = "NOT starts_with({c}, '=\"') AND NOT starts_with({c}, '''')"
 # An ISO-like date, with a time of day that exists; the calendar check is TRY_CAST's, and values
 # outside 1900-2099 go to Python, which marks them unreadable.
 _CLOCK = "( ([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?"

@@ -138,11 +138,19 @@ def _per_unique(s: pd.Series, parse: Callable[[pd.Series], Parsed]) -> Parsed:
     )
 
 
+# Excel's text marker kept in an export: '0001234, '13812345678, '2024-03-05, '(20.00). Only before
+# a value of ASCII digits, letters and the signs numbers, dates and codes are written with.
+EXCEL_TEXT_MARK = r"^'([0-9A-Za-z+(][0-9A-Za-z+\-()/.,: ]*)$"
+
+
 def clean_text(s: pd.Series) -> pd.Series:
-    """Return the text stripped, with Excel's ="..." text guard removed and empty cells NA."""
+    """Return the text stripped, with Excel's ="..." text guard and ' text marker removed and empty
+    cells NA."""
     text = s.astype("str").str.strip()
     if text.str.startswith('="').any():
         text = text.str.replace(r'^="(.*)"$', r"\1", regex=True).str.strip()
+    if text.str.startswith("'").any():
+        text = text.str.replace(EXCEL_TEXT_MARK, r"\1", regex=True)
     return text.mask(text == "")
 
 
@@ -278,12 +286,22 @@ def _nfkc(u: pd.Series) -> pd.Series:
     )
 
 
+# After currency and units are gone: digits whose commas, if any, group thousands ("1,234.50");
+# a comma before fewer or more than three digits ("100,50", a decimal comma) groups nothing.
+_GROUPED = r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?(?:[eE][+-]?\d+)?万?"
+# An accounting negative: the amount in brackets, "(123.00)" (full-width ones are folded by NFKC).
+_BRACKETED = r"^\(([\d,.]+万?)\)$"
+
+
 def _numbers_of(u: pd.Series) -> Parsed:
     # Spelled-out whitespace and an inline (?i) keep this on pyarrow's regex engine; \s or
     # case=False would make pandas fall back to Python's re, row by row.
     u = _nfkc(u)
-    text = u.str.replace("(?i)[,， \t\u3000¥￥$]|元|rmb|cny|km|公里", "", regex=True)
-    factor = np.where(text.str.endswith("万"), 10000.0, 1.0)
+    text = u.str.replace("(?i)[ \t\u3000¥￥$]|元|rmb|cny|km|公里", "", regex=True).str.replace("，", ",")
+    negative = text.str.fullmatch(_BRACKETED).fillna(False).astype(bool)
+    text = text.where(~negative, text.str.replace(_BRACKETED, r"\1", regex=True))
+    text = text.where(text.str.fullmatch(_GROUPED).fillna(False).astype(bool)).str.replace(",", "")
+    factor = np.where(text.str.endswith("万"), 10000.0, 1.0) * np.where(negative, -1.0, 1.0)
     values: pd.Series = pd.to_numeric(text.str.removesuffix("万"), errors="coerce").astype("float64") * factor
     values = values.where(np.isfinite(values))
     return values, u.notna() & values.isna()

@@ -1,0 +1,82 @@
+"""A third probe of real-style exports: each test builds a file the way a DMS or an Excel user
+writes it, and failed before the fix it names."""
+
+from __future__ import annotations
+
+import io
+
+import duckdb
+import openpyxl
+import pandas as pd
+import pytest
+
+from analytics.ingest import import_file, rejected_rows, values
+from analytics.store import db
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = db.connect(tmp_path / "probe3.duckdb")
+    yield connection
+    connection.close()
+
+
+def _csv(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+@pytest.mark.parametrize(
+    ("cell", "number"),
+    [
+        ("1,234.50", 1234.5),
+        ("12,345 km", 12345.0),
+        ("1,234,567", 1234567.0),
+        ("(123.00)", -123.0),
+        ("（1,234.50）", -1234.5),
+        ("¥(50)", -50.0),
+        ("(1,234.50)元", -1234.5),
+        ("'1234", 1234.0),
+        # A comma that does not group thousands is a decimal comma or a typo: never 100 times the amount.
+        ("100,50", None),
+        ("1 234,50", None),
+        ("1,2345", None),
+        ("((12))", None),
+    ],
+)
+def test_numbers_as_accounting_and_excel_write_them(cell, number):
+    parsed, bad = values.parse_numbers(pd.Series([cell], dtype="str"))
+    if number is None:
+        assert bad.tolist() == [True] and parsed.isna().all()
+    else:
+        assert parsed.tolist() == [number] and bad.tolist() == [False]
+
+
+def test_a_comma_that_does_not_group_thousands_rejects_the_row_instead_of_landing_a_hundredfold(con):
+    data = "工单号;车架号;进厂日期;结算金额\nWO1;LSVAU2A37N2000001;2024-03-05;100,50\nWO2;LSVAU2A37N2000002;2024-03-05;2.000,00\n"
+    result = import_file(con, _csv(data), file_name="semi.csv")
+    assert (result.inserted, result.rejected) == (0, 2)
+    assert rejected_rows(con, result.import_id)["reason"].tolist() == ["unreadable number"] * 2
+
+
+def test_excel_apostrophe_text_marker_is_not_part_of_the_value(con):
+    data = (
+        "工单号,车架号,进厂日期,联系电话,结算金额,行驶里程\n"
+        "'0001234,LSVAU2A37N2000001,'2024-03-05,'13812345678,'1234,'12345\n"
+        "'WO-9,LSVAU2A37N2000002,2024-03-06,13800138000,'(20.00),800\n"
+    )
+    result = import_file(con, _csv(data), file_name="apos.csv")
+    assert (result.inserted, result.rejected) == (2, 0)
+    assert _rows(
+        con, "SELECT order_id, visit_date::VARCHAR, phone, amount::VARCHAR, mileage_km FROM service_orders ORDER BY 1"
+    ) == [
+        ("0001234", "2024-03-05", "13812345678", "1234.00", 12345),
+        ("WO-9", "2024-03-06", "13800138000", "-20.00", 800),
+    ]
+
+
+def test_an_apostrophe_inside_text_stays():
+    assert values.clean_text(pd.Series(["'好'", "it's", "'张三"], dtype="str")).tolist() == ["'好'", "it's", "'张三"]
