@@ -80,3 +80,9 @@ def test_excel_apostrophe_text_marker_is_not_part_of_the_value(con):
 
 def test_an_apostrophe_inside_text_stays():
     assert values.clean_text(pd.Series(["'好'", "it's", "'张三"], dtype="str")).tolist() == ["'好'", "it's", "'张三"]
+
+
+def test_a_mobile_number_with_country_code_86_and_no_plus_is_the_mobile(con):
+    data = "工单号,车架号,进厂日期,联系电话\nWO1,LSVAU2A37N2000001,2024-03-05,86-13812345678\nWO2,LSVAU2A37N2000002,2024-03-05,8613812345678\n"
+    import_file(con, _csv(data), file_name="phones.csv")
+    assert _rows(con, "SELECT phone FROM service_orders ORDER BY 1") == [("13812345678",), ("13812345678",)]

@@ -117,7 +117,7 @@ RULES: dict[str, Rule] = {
         "VARCHAR",
         pa.large_string(),
         _never_bad(values.normalise_phones),
-        "regexp_full_match({c}, '[0-9]+') AND NOT regexp_full_match({c}, '00861[0-9]{{10}}')",
+        "regexp_full_match({c}, '[0-9]+') AND NOT regexp_full_match({c}, '(0086|86)1[0-9]{{10}}')",
         "{c}",
         False,
     ),

@@ -490,13 +490,14 @@ def parse_scores(s: pd.Series, scale: str | None = None) -> tuple[pd.Series, pd.
 
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015.()（）]+")
-_COUNTRY_CODE = re.compile(r"^(?:\+86|0086)(?=1\d{10}$)")
+# +86, 0086 or a bare 86 before a mobile number: no Chinese number is 13 digits long.
+_COUNTRY_CODE = re.compile(r"^(?:\+?86|0086)(?=1\d{10}$)")
 
 
 # Plain ASCII digits (most phone cells) come out of the rules below unchanged, except a
-# 0086 country code before a mobile number.
+# 0086 or 86 country code before a mobile number.
 _PLAIN_DIGITS = r"[0-9]+"
-_PREFIXED_MOBILE = r"00861[0-9]{10}"
+_PREFIXED_MOBILE = r"(?:0086|86)1[0-9]{10}"
 
 
 def _phone_text(value: object) -> str:
