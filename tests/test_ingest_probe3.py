@@ -86,3 +86,29 @@ def test_a_mobile_number_with_country_code_86_and_no_plus_is_the_mobile(con):
     data = "工单号,车架号,进厂日期,联系电话\nWO1,LSVAU2A37N2000001,2024-03-05,86-13812345678\nWO2,LSVAU2A37N2000002,2024-03-05,8613812345678\n"
     import_file(con, _csv(data), file_name="phones.csv")
     assert _rows(con, "SELECT phone FROM service_orders ORDER BY 1") == [("13812345678",), ("13812345678",)]
+
+
+def _merged_name_workbook() -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["工单号", "车架号", "客户姓名", "维修项目", "进厂日期", "结算金额"])
+    sheet.append(["WO1", "LSVAU2A37N2000001", "张三", "更换机油", "2024-03-05", 500])
+    sheet.append(["WO1", "LSVAU2A37N2000001", None, "更换机滤", "2024-03-05", 500])
+    sheet.append(["WO1", "LSVAU2A37N2000001", None, "四轮定位", "2024-03-05", 500])
+    sheet.append(["WO2", "LSVAU2A37N2000002", "李四", "保养", "2024-03-06", 200])
+    sheet.merge_cells("C2:C4")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_cell_merged_down_over_the_rows_of_one_order_stands_in_each_of_them(con):
+    result = import_file(con, _merged_name_workbook(), file_name="merged.xlsx")
+    # The three item rows repeat the order: one lands, the others are exact duplicates, and the
+    # name merged over them is not lost to the blank cells below the merge.
+    assert (result.rows_read, result.inserted, result.rejected) == (4, 2, 0)
+    assert result.sheets[0]["skipped"] == 2
+    assert _rows(con, "SELECT order_id, customer_name, amount::VARCHAR FROM service_orders ORDER BY 1") == [
+        ("WO1", "张三", "500.00"),
+        ("WO2", "李四", "200.00"),
+    ]

@@ -667,7 +667,8 @@ def _calamine_grids(
             if meta.typ != SheetTypeEnum.WorkSheet:
                 continue  # chart and macro sheets hold no cells (openpyxl leaves them out too)
             # From A1, so that list positions are the sheet's row and column numbers.
-            cells = book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+            sheet = book.get_sheet_by_name(meta.name)
+            cells = _merges_filled_down(sheet.to_python(skip_empty_area=False), sheet.merged_cell_ranges)
             width = max((len(r) for r in cells), default=0)
             if width > MAX_COLUMNS:
                 for number, row in enumerate(cells, start=1):
@@ -689,6 +690,22 @@ def _calamine_grids(
     finally:
         book.close()
     return grids
+
+
+def _merges_filled_down(
+    cells: list[list[Any]], merges: list[tuple[tuple[int, int], tuple[int, int]]] | None
+) -> list[list[Any]]:
+    """Return the rows with the value of each cell merged down over several rows (a customer's name
+    over the item rows of one work order, a store over a group) in the same column of every row it
+    covers, as an HTML table's rowspan is read; a merge across columns leaves the others blank."""
+    for (top, left), (bottom, _right) in merges or ():
+        if top >= len(cells) or left >= len(cells[top]):
+            continue
+        value = cells[top][left]
+        for row in cells[top + 1 : bottom + 1]:
+            if left < len(row) and row[left] in ("", None):
+                row[left] = value
+    return cells
 
 
 def _is_panic(exc: BaseException) -> bool:
@@ -853,8 +870,10 @@ def _two_row_header(top: list[str], bottom: list[str]) -> list[str] | None:
     bottom = bottom + [""] * (width - len(bottom))
     # A merged cell keeps its text in its top cell, so a column the upper row names is blank below;
     # a record under a header fills those columns.
+    # (A merged cell read into each row it covers names its column twice.)
     if any(
-        upper and lower and match_header(upper) is not None for upper, lower in zip(top, bottom, strict=True)
+        upper and lower and lower != upper and match_header(upper) is not None
+        for upper, lower in zip(top, bottom, strict=True)
     ):
         return None
     return [lower or upper for upper, lower in zip(top, bottom, strict=True)]
