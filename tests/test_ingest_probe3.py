@@ -112,3 +112,19 @@ def test_a_cell_merged_down_over_the_rows_of_one_order_stands_in_each_of_them(co
         ("WO1", "张三", "500.00"),
         ("WO2", "李四", "200.00"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("cell", "score"),
+    [
+        ("不满意(服务态度)", 4.0),
+        ("不满意（等待时间长）", 4.0),
+        ("满意【洗车干净】", 8.0),
+        ("非常满意 (5分)", 10.0),
+        ("不知道(客户挂断)", None),
+    ],
+)
+def test_a_label_with_its_reason_in_brackets_scores_as_the_label(cell, score):
+    parsed, bad, _ = values.parse_scores(pd.Series([cell, "满意"], dtype="str"))
+    assert parsed.iloc[0] == score if score is not None else pd.isna(parsed.iloc[0])
+    assert bad.iloc[0] == (score is None)

@@ -406,6 +406,8 @@ _STARS = re.compile(r"^[★☆✩✪✫✬✭✮✯⭐\s]+$")
 _FILLED_STARS = frozenset("★✪✫✬✭✮✯⭐")
 # What a survey writes beside a label: its number ("5-非常满意", "非常满意(5分)"); the label decides.
 _BESIDE_LABEL = re.compile(r"[\d\s.:、()\-分]+")
+# The reason a survey writes after a label, in brackets: "不满意(服务态度)", "满意【洗车干净】".
+_REASON_AFTER = re.compile(r"\s*[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]$")
 
 
 def score_text(u: pd.Series) -> pd.Series:
@@ -424,6 +426,8 @@ def score_text(u: pd.Series) -> pd.Series:
             out.append(str(sum(1 for c in value if c in _FILLED_STARS)))
         else:
             label = _BESIDE_LABEL.sub("", text)
+            if label == text or label not in LABEL_SCORES:
+                label = _REASON_AFTER.sub("", text).strip()
             out.append(label if label != text and label in LABEL_SCORES else text)
     return pd.Series(out, index=u.index, dtype="str")
 
