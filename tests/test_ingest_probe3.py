@@ -128,3 +128,30 @@ def test_a_label_with_its_reason_in_brackets_scores_as_the_label(cell, score):
     parsed, bad, _ = values.parse_scores(pd.Series([cell, "满意"], dtype="str"))
     assert parsed.iloc[0] == score if score is not None else pd.isna(parsed.iloc[0])
     assert bad.iloc[0] == (score is None)
+
+
+@pytest.mark.parametrize(
+    ("cells", "dates"),
+    [
+        # One day past 12 in the first place tells the column is day-first.
+        (["05/03/2024", "13/03/2024"], ["2024-03-05", "2024-03-13"]),
+        (["03/05/2024", "3/13/2024"], ["2024-03-05", "2024-03-13"]),
+        (["2024-03-05", "5/3/2024", "25/12/2023"], ["2024-03-05", "2024-03-05", "2023-12-25"]),
+        (["05.03.2024 09:30", "31.12.2023"], ["2024-03-05 09:30", "2023-12-31"]),
+        # Nothing tells the order: neither is guessed.
+        (["05/03/2024", "01/02/2024"], [None, None]),
+        # Both orders in one column: the values contradict each other.
+        (["13/03/2024", "03/13/2024"], [None, None]),
+    ],
+)
+def test_a_day_and_month_order_is_taken_from_the_column_never_guessed(cells, dates):
+    parsed, bad = values.parse_datetimes(pd.Series(cells, dtype="str"), keep_time=True)
+    assert [None if pd.isna(v) else v for v in parsed] == [None if d is None else pd.Timestamp(d) for d in dates]
+    assert bad.tolist() == [d is None for d in dates]
+
+
+def test_an_ambiguous_day_and_month_rejects_the_row_saying_so(con):
+    data = "工单号,车架号,进厂日期\nWO1,LSVAU2A37N2000001,05/03/2024\nWO2,LSVAU2A37N2000002,01/02/2024\n"
+    result = import_file(con, _csv(data), file_name="dmy.csv")
+    assert (result.inserted, result.rejected) == (0, 2)
+    assert set(rejected_rows(con, result.import_id)["reason"]) == {"unreadable date"}

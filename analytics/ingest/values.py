@@ -206,8 +206,40 @@ def _datetimes_of(u: pd.Series) -> Parsed:
     return values, u.notna() & values.isna()
 
 
+# A date with the year last, as European and American locales write it: 05/03/2024, 3.13.2024.
+_YEAR_LAST = r"^(\d{1,2})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{4})(?=$|[\sT])"
+
+
+def _year_last_read(u: pd.Series) -> pd.Series:
+    """Return the values with dates written year last turned year first, in the order of day and
+    month the values themselves show: a first number past 12 anywhere makes every such date
+    day-first (05/03/2024 and 13/03/2024), a second one past 12 month-first. Where no value tells
+    the order, or values tell both, only dates that read the same either way (05/05/2024) are
+    turned: the others stay unreadable rather than have their day and month guessed."""
+    parts = u.str.extract(_YEAR_LAST)
+    if parts[0].isna().all():
+        return u
+    first, second = parts[0].astype("float64"), parts[2].astype("float64")
+    day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+    if day_first != month_first:
+        day, month = (first, second) if day_first else (second, first)
+    else:
+        day, month = first.where(first == second), second.where(first == second)
+    iso = (
+        parts[3]
+        + "-"
+        + month.astype("Int64").astype("str").str.zfill(2)
+        + "-"
+        + day.astype("Int64").astype("str").str.zfill(2)
+    )
+    turned = u.str.replace(_YEAR_LAST, "", regex=True)
+    ok = day.notna() & parts[0].notna()
+    return u.where(~ok, iso + turned)
+
+
 def _pattern_datetimes(u: pd.Series) -> pd.Series:
     u = u.str.replace(_DONE_PREFIX, "", regex=True)
+    u = _year_last_read(u)
     # 上午/下午 or AM/PM (Chinese-locale exports): the date and 12-hour time read without the word.
     meridiem = u.str.extract(_MERIDIEM, expand=False).str.lower().str.replace(".", "", regex=False)
     if meridiem.notna().any():
