@@ -155,3 +155,17 @@ def test_an_ambiguous_day_and_month_rejects_the_row_saying_so(con):
     result = import_file(con, _csv(data), file_name="dmy.csv")
     assert (result.inserted, result.rejected) == (0, 2)
     assert set(rejected_rows(con, result.import_id)["reason"]) == {"unreadable date"}
+
+
+def test_a_row_of_dashes_or_spaces_is_a_blank_row(con):
+    data = (
+        "工单号,车架号,进厂日期,结算金额\n"
+        "WO1,LSVAU2A37N2000001,2024-03-05,100\n"
+        "--,--,--,--\n"
+        " , , , \n"
+        "—,/,-,\n"
+        "WO2,LSVAU2A37N2000002,2024-03-06,200\n"
+    )
+    result = import_file(con, _csv(data), file_name="dashes.csv")
+    assert (result.rows_read, result.inserted, result.rejected) == (2, 2, 0)
+    assert result.sheets[0]["skipped"] == 3

@@ -42,6 +42,7 @@ from analytics.core.config import settings
 from analytics.core.errors import ImportRefused
 from analytics.ingest import biff, markup
 from analytics.ingest.mapping import KIND_LABELS, detect_kind, match_header, matched_fields, normalise_header
+from analytics.ingest.values import MISSING_TOKENS
 
 SOURCE_ROW = "_source_row"
 # The sheet a row of a workbook came from (workbooks only).
@@ -929,7 +930,7 @@ def _assemble(
     """Return (headers, rows, blank rows dropped) from the header cells and the grid below them."""
     body = body.apply(lambda column: column.str.strip())
     empty = body == ""
-    filled = ~empty.all(axis=1).to_numpy()
+    filled = ~(empty.all(axis=1).to_numpy() | _placeholder_rows(body, empty))
     positions = np.flatnonzero(filled)
     # Blank rows between the header and the last record (those after it are not rows of the table).
     blank = int(positions[-1] + 1 - len(positions)) if len(positions) else 0
@@ -945,6 +946,21 @@ def _assemble(
     rows.columns = pd.Index(headers)
     rows[SOURCE_ROW] = source_rows[filled]
     return headers, rows.reset_index(drop=True), blank
+
+
+def _placeholder_rows(body: pd.DataFrame, empty: pd.DataFrame) -> np.ndarray:
+    """Return where a row that is not empty holds placeholders only ("--" or "/" in every cell it
+    fills, as some reports draw a separator): a blank row, not a record. Column by column, over the rows still
+    in question (after the first column, hardly any)."""
+    maybe = ~empty.all(axis=1).to_numpy()
+    for i in range(body.shape[1]):
+        rows = np.flatnonzero(maybe)
+        if not len(rows):
+            break
+        column = body.iloc[rows, i]
+        token = column.str.lower().isin(MISSING_TOKENS).to_numpy(dtype=bool)
+        maybe[rows] = token | empty.iloc[rows, i].to_numpy(dtype=bool)
+    return maybe
 
 
 def _grid_table(grid: pd.DataFrame, name: str) -> tuple[int, list[str], pd.DataFrame, int]:
