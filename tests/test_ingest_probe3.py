@@ -71,7 +71,8 @@ def test_excel_apostrophe_text_marker_is_not_part_of_the_value(con):
     result = import_file(con, _csv(data), file_name="apos.csv")
     assert (result.inserted, result.rejected) == (2, 0)
     assert _rows(
-        con, "SELECT order_id, visit_date::VARCHAR, phone, amount::VARCHAR, mileage_km FROM service_orders ORDER BY 1"
+        con,
+        "SELECT order_id, visit_date::VARCHAR, phone, amount::VARCHAR, mileage_km FROM service_orders ORDER BY 1",
     ) == [
         ("0001234", "2024-03-05", "13812345678", "1234.00", 12345),
         ("WO-9", "2024-03-06", "13800138000", "-20.00", 800),
@@ -79,7 +80,11 @@ def test_excel_apostrophe_text_marker_is_not_part_of_the_value(con):
 
 
 def test_an_apostrophe_inside_text_stays():
-    assert values.clean_text(pd.Series(["'好'", "it's", "'张三"], dtype="str")).tolist() == ["'好'", "it's", "'张三"]
+    assert values.clean_text(pd.Series(["'好'", "it's", "'张三"], dtype="str")).tolist() == [
+        "'好'",
+        "it's",
+        "'张三",
+    ]
 
 
 def test_a_mobile_number_with_country_code_86_and_no_plus_is_the_mobile(con):
@@ -146,7 +151,9 @@ def test_a_label_with_its_reason_in_brackets_scores_as_the_label(cell, score):
 )
 def test_a_day_and_month_order_is_taken_from_the_column_never_guessed(cells, dates):
     parsed, bad = values.parse_datetimes(pd.Series(cells, dtype="str"), keep_time=True)
-    assert [None if pd.isna(v) else v for v in parsed] == [None if d is None else pd.Timestamp(d) for d in dates]
+    assert [None if pd.isna(v) else v for v in parsed] == [
+        None if d is None else pd.Timestamp(d) for d in dates
+    ]
     assert bad.tolist() == [d is None for d in dates]
 
 
@@ -169,3 +176,42 @@ def test_a_row_of_dashes_or_spaces_is_a_blank_row(con):
     result = import_file(con, _csv(data), file_name="dashes.csv")
     assert (result.rows_read, result.inserted, result.rejected) == (2, 2, 0)
     assert result.sheets[0]["skipped"] == 3
+
+
+def _titled_workbook() -> bytes:
+    """A report as an Excel user leaves it: title and export-time rows, a frozen, filtered header
+    with a line break in one name and a trailing space in another, a hidden and an empty column,
+    two 备注 columns, a row of dashes, and a notes block under the table."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["XX店维修工单明细 2024年3月"])
+    sheet.append(["导出时间：2024-04-01 09:00:00", None, "导出人：张三"])
+    sheet.append(["工单\n号", "车架号 ", "客户姓名", None, "进厂日期", "结算金额", "备注", "备注"])
+    sheet.append(["WO1", "LSVAU2A37N2000001", "张三", None, "2024-03-05", 100, "a", "b"])
+    sheet.append(["WO2", "LSVAU2A37N2000002", "李四", None, "2024-03-06", 200, "c", "d"])
+    sheet.append(["--", "--", "--", None, "--", "--", "--", "--"])
+    sheet.append(["WO3", "LSVAU2A37N2000003", "王五", None, "2024-03-07", 300, None, None])
+    sheet.append([])
+    sheet.append(["备注：1. 金额含税；2. 数据来源DMS"])
+    sheet.append(["制表人：李四", None, None, None, None, None, None, None])
+    sheet.freeze_panes = "A4"
+    sheet.auto_filter.ref = "A3:H7"
+    sheet.column_dimensions["C"].hidden = True
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_the_notes_under_a_report_are_named_notes_not_records_missing_their_date(con):
+    result = import_file(con, _titled_workbook(), file_name="工单明细.xlsx")
+    assert (result.inserted, result.rejected) == (3, 2)
+    assert _rows(con, "SELECT order_id, customer_name, amount::VARCHAR FROM service_orders ORDER BY 1") == [
+        ("WO1", "张三", "100.00"),
+        ("WO2", "李四", "200.00"),
+        ("WO3", "王五", "300.00"),
+    ]
+    rejects = rejected_rows(con, result.import_id)
+    assert rejects[["source_row", "reason"]].values.tolist() == [
+        [9, "note below the table, not a record"],
+        [10, "note below the table, not a record"],
+    ]

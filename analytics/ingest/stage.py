@@ -51,6 +51,11 @@ TOTAL_WORDS = frozenset({"合计", "总计", "小计", "合計", "總計", "tota
 _TOTAL_WORDS = pa.array(sorted(TOTAL_WORDS), type=pa.large_string())
 # A count or unit in brackets after a total word: "总计（25单）", "小计(元)".
 _TOTAL_COUNT = re.compile(r"[(（][^()（）]*[)）]$")
+# A note under a report's table: 备注：..., 注：..., 说明：..., 制表人：..., 导出时间：...
+_NOTE = re.compile(
+    r"^(?:备注|注意?|说明|制表人?|审核人?|复核人?|填表人?|打印(?:人|时间)?|导出(?:人|时间)?|数据来源)\s*[:：]"
+)
+NOTE_ROW = "note below the table, not a record"
 # Plausible ranges: beyond them a number is a typing or export error that would distort every
 # sum (two amounts of 1e308 add up to infinity). Refunds make amounts negative; odometers are not.
 NUMBER_RANGES: dict[str, tuple[float, float]] = {
@@ -435,7 +440,7 @@ def _stage(
     # or repeating the key of a later row (rejected too: "duplicate key", the last problem).
     problems.append(Problem("", columns.get(key), DUPLICATE_KEY))
     n = rows.num_rows
-    problem_bits = _dressed_totals(raw, rows, rows.column("problems").to_numpy())
+    problem_bits = _notes_and_dressed_totals(raw, rows, rows.column("problems").to_numpy())
     valid_at = np.flatnonzero(problem_bits == 0)
     keys = rows.column(key).take(valid_at)
     if keys.null_count == 0 and pc.count_distinct(keys).as_py() == len(valid_at):
@@ -482,19 +487,28 @@ def _total_label(cell: object) -> bool:
     return text in TOTAL_WORDS
 
 
-def _dressed_totals(raw: RawTable, rows: pa.Table, bits: np.ndarray) -> np.ndarray:
-    """Return the rows' problem bits with the total bit (problem 0) set for rows rejected anyway whose
-    cells hold a dressed total word; the exact words were found before typing, in every row."""
+def _note(row: np.ndarray) -> bool:
+    """Return whether a row's one filled cell is a note written under a report (备注：..., 制表人：...)."""
+    filled = [cell for cell in row if isinstance(cell, str) and cell.strip()]
+    return len(filled) == 1 and _NOTE.match(filled[0].strip()) is not None
+
+
+def _notes_and_dressed_totals(raw: RawTable, rows: pa.Table, bits: np.ndarray) -> np.ndarray:
+    """Return the rows' problem bits, for rows rejected anyway: with the total bit (problem 0) set
+    where a cell holds a dressed total word (the exact words were found before typing, in every
+    row), and the note bit (problem 1) alone where the row's one cell is a note under the table."""
     suspects = np.flatnonzero((bits != 0) & (bits & 1 == 0))
     if not len(suspects):
         return bits
     positions = rows.column("pos").to_numpy()[suspects]
     cells = raw.rows[raw.headers].iloc[positions].to_numpy(dtype=object)
     dressed = np.array([any(_total_label(cell) for cell in row) for row in cells], dtype=bool)
-    if not dressed.any():
+    notes = np.array([_note(row) for row in cells], dtype=bool) & ~dressed
+    if not dressed.any() and not notes.any():
         return bits
     bits = bits.copy()
     bits[suspects[dressed]] |= 1
+    bits[suspects[notes]] = 2
     return bits
 
 
@@ -551,7 +565,8 @@ def _problems(
     kind: str, columns: dict[str, str], mapped: list[str], scales: dict[str, str]
 ) -> tuple[list[Problem], list[Problem]]:
     """Return the problems that reject a row and those that blank a cell (unreadable scores), in order."""
-    problems = [Problem("total", None, "total row, not a record")]
+    # The note row is told in Python (_notes_and_dressed_totals), never by SQL.
+    problems = [Problem("total", None, "total row, not a record"), Problem("false", None, NOTE_ROW)]
     if kind == "service":
         problems += [
             Problem("order_id IS NULL", columns["order_id"], "missing work-order number"),
