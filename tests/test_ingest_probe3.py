@@ -215,3 +215,32 @@ def test_the_notes_under_a_report_are_named_notes_not_records_missing_their_date
         [9, "note below the table, not a record"],
         [10, "note below the table, not a record"],
     ]
+
+
+def test_a_csv_row_with_more_cells_than_its_header_is_rejected_not_landed_shifted(con):
+    # 1,234.50 written without quotes: the row has one cell too many, every cell after it shifted.
+    data = (
+        "工单号,车架号,进厂日期,结算金额,服务顾问\n"
+        "WO1,LSVAU2A37N2000001,2024-03-05,1,234.50,张\n"
+        "WO2,LSVAU2A37N2000002,2024-03-05,200,李\n"
+        "WO3,LSVAU2A37N2000003,2024-03-06,300,王\n"
+    )
+    result = import_file(con, _csv(data), file_name="unquoted.csv")
+    assert (result.rows_read, result.inserted, result.rejected) == (3, 2, 1)
+    assert _rows(con, "SELECT order_id, amount::VARCHAR, advisor FROM service_orders ORDER BY 1") == [
+        ("WO2", "200.00", "李"),
+        ("WO3", "300.00", "王"),
+    ]
+    rejects = rejected_rows(con, result.import_id)
+    assert rejects[["source_row", "reason"]].values.tolist() == [
+        [
+            2,
+            "more cells than the header names: a value holds an unquoted delimiter (1,234.50), shifting the row",
+        ]
+    ]
+
+
+def test_a_csv_column_without_a_header_in_every_row_is_a_column_not_a_shift(con):
+    data = "工单号,车架号,进厂日期,结算金额\nWO1,LSVAU2A37N2000001,2024-03-05,100,x\nWO2,LSVAU2A37N2000002,2024-03-05,200,y\n"
+    result = import_file(con, _csv(data), file_name="unnamed.csv")
+    assert (result.inserted, result.rejected, result.unmapped) == (2, 0, ["column E"])

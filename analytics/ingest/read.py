@@ -47,6 +47,8 @@ from analytics.ingest.values import MISSING_TOKENS
 SOURCE_ROW = "_source_row"
 # The sheet a row of a workbook came from (workbooks only).
 SOURCE_SHEET = "_source_sheet"
+# The name a column without a header gets ("column F").
+_UNNAMED = re.compile(r"column [A-Z]+")
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
 _PLAIN_ROW_TAG = re.compile(rb"<row[\s>/]")
 # Cell and row tags, references past column Z (r="AB12") and row numbers, as calamine reads them.
@@ -922,6 +924,20 @@ def _check_quotes(name: str, text: str, headers: list[str], rows: pd.DataFrame) 
                 f'over {int(breaks[worst]) + 1:,} lines, so a quote (") was probably left open there',
                 "check the quotes in that row, then import the file again",
             )
+
+
+def overfull_rows(raw: RawTable) -> np.ndarray:
+    """Return where a CSV row has values past the header's last name while other rows have none
+    there: a cell with an unquoted delimiter (1,234.50) split in two and shifted the cells after
+    it. A column no header names but every row fills is a column, not a shift; a workbook's
+    cells cannot shift."""
+    none = np.zeros(len(raw.rows), dtype=bool)
+    headers = raw.headers
+    named = max((i + 1 for i, h in enumerate(headers) if not _UNNAMED.fullmatch(h)), default=0)
+    if raw.format != "csv" or named == len(headers):
+        return none
+    beyond = raw.rows[headers[named:]].notna().any(axis=1).to_numpy(dtype=bool)
+    return beyond if beyond.any() and not beyond.all() else none
 
 
 def _assemble(

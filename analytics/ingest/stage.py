@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 
 from analytics.ingest import values
 from analytics.ingest.mapping import FIELD_TYPES, FIELDS_BY_KIND
-from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable
+from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, overfull_rows
 
 Parsed = tuple[pd.Series, pd.Series]
 
@@ -56,6 +56,9 @@ _NOTE = re.compile(
     r"^(?:备注|注意?|说明|制表人?|审核人?|复核人?|填表人?|打印(?:人|时间)?|导出(?:人|时间)?|数据来源)\s*[:：]"
 )
 NOTE_ROW = "note below the table, not a record"
+OVERFULL_ROW = (
+    "more cells than the header names: a value holds an unquoted delimiter (1,234.50), shifting the row"
+)
 # Plausible ranges: beyond them a number is a typing or export error that would distort every
 # sum (two amounts of 1e308 add up to infinity). Refunds make amounts negative; odometers are not.
 NUMBER_RANGES: dict[str, tuple[float, float]] = {
@@ -271,6 +274,7 @@ def stage(
             pc.is_in(arrays[name], value_set=_TOTAL_WORDS).fill_null(False).to_numpy(zero_copy_only=False)
         )
     arrays["total"] = pa.array(total)
+    arrays["overfull"] = pa.array(overfull_rows(raw))
     con.register("stage_raw", pa.table(arrays))
     registered = ["stage_raw"]
     try:
@@ -376,7 +380,7 @@ def _stage(
                 f"coalesce(strlen({c}) > {MAX_TEXT_CHARS} AND length({c}) > {MAX_TEXT_CHARS}, false) "
                 f"AS {_ident('long_' + f)}"
             )
-    select.append("r.total")
+    select += ["r.total", "r.overfull"]
     typed = "SELECT " + ", ".join(select) + " FROM stage_raw AS r " + " ".join(joins)  # noqa: S608 - see module docstring
 
     # 3. The problems of each row, as bits numbering ``problems`` (load.py's order: the row's
@@ -566,7 +570,11 @@ def _problems(
 ) -> tuple[list[Problem], list[Problem]]:
     """Return the problems that reject a row and those that blank a cell (unreadable scores), in order."""
     # The note row is told in Python (_notes_and_dressed_totals), never by SQL.
-    problems = [Problem("total", None, "total row, not a record"), Problem("false", None, NOTE_ROW)]
+    problems = [
+        Problem("total", None, "total row, not a record"),
+        Problem("false", None, NOTE_ROW),
+        Problem("overfull", None, OVERFULL_ROW),
+    ]
     if kind == "service":
         problems += [
             Problem("order_id IS NULL", columns["order_id"], "missing work-order number"),
