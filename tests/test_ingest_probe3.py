@@ -244,3 +244,19 @@ def test_a_csv_column_without_a_header_in_every_row_is_a_column_not_a_shift(con)
     data = "工单号,车架号,进厂日期,结算金额\nWO1,LSVAU2A37N2000001,2024-03-05,100,x\nWO2,LSVAU2A37N2000002,2024-03-05,200,y\n"
     result = import_file(con, _csv(data), file_name="unnamed.csv")
     assert (result.inserted, result.rejected, result.unmapped) == (2, 0, ["column E"])
+
+
+def test_a_number_excel_wrote_in_scientific_notation_is_rejected_as_a_key_that_lost_its_digits(con):
+    # A CSV saved from Excel with a 12-digit work-order number in a General cell: 202403050001 and
+    # 202403050002 both become 2.02403E+11, and would land as one order.
+    data = (
+        "工单号,车架号,进厂日期,结算金额\n"
+        "2.02403E+11,LSVAU2A37N2000001,2024-03-05,100\n"
+        "2.02403E+11,LSVAU2A37N2000002,2024-03-05,200\n"
+        "202403050003,LSVAU2A37N2000003,2024-03-05,300\n"
+    )
+    result = import_file(con, _csv(data), file_name="sci.csv")
+    assert (result.inserted, result.rejected) == (1, 2)
+    reasons = rejected_rows(con, result.import_id)["reason"].tolist()
+    assert reasons == [values.SCIENTIFIC_KEY] * 2
+    assert "scientific notation" in values.SCIENTIFIC_KEY

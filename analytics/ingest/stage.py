@@ -598,6 +598,12 @@ def _problems(
             problems.append(
                 Problem(_ident("long_" + f), header, f"text longer than {MAX_TEXT_CHARS:,} characters")
             )
+        if field_type == "key":
+            problems.append(
+                Problem(
+                    f"regexp_full_match({_ident(f)}, '{values.SCIENTIFIC}')", header, values.SCIENTIFIC_KEY
+                )
+            )
         if field_type == "score":
             # A score is optional: the call, its comment and its complaint are the archive, so the
             # row lands with this score blank and the reason kept.

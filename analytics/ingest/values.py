@@ -15,6 +15,14 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+# A number Excel wrote in scientific notation (a long work-order number in a General cell saved as
+# CSV: 202403050001 -> 2.02403E+11): its digits are gone, and different numbers read the same.
+SCIENTIFIC = r"[0-9](\.[0-9]+)?[eE]\+[0-9]+"
+SCIENTIFIC_KEY = (
+    "number in scientific notation (Excel rounded it and its digits are lost): "
+    "format the column as text in Excel or export again from the DMS"
+)
+
 # Cells that mean "nothing here" in a typed column.
 MISSING_TOKENS = frozenset({"-", "--", "—", "/", "null", "none", "nan", "nat", "n/a", "#n/a"})
 
