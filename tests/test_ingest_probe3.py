@@ -260,3 +260,24 @@ def test_a_number_excel_wrote_in_scientific_notation_is_rejected_as_a_key_that_l
     reasons = rejected_rows(con, result.import_id)["reason"].tolist()
     assert reasons == [values.SCIENTIFIC_KEY] * 2
     assert "scientific notation" in values.SCIENTIFIC_KEY
+
+
+@pytest.mark.parametrize(
+    ("cell", "moment"),
+    [
+        ("2024年3月5日星期二", "2024-03-05"),
+        ("2024-03-05 星期二", "2024-03-05"),
+        ("2024/3/5 周二 14:30", "2024-03-05 14:30"),
+        ("2024-03-05(周二)", "2024-03-05"),
+        ("2024-03-10（星期日）", "2024-03-10"),
+        ("2024-03-05 14:30 星期二", "2024-03-05 14:30"),
+    ],
+)
+def test_a_date_with_its_weekday_as_excel_long_date_writes_it_reads_as_the_date(cell, moment):
+    parsed, bad = values.parse_datetimes(pd.Series([cell], dtype="str"), keep_time=True)
+    assert parsed.tolist() == [pd.Timestamp(moment)] and bad.tolist() == [False]
+
+
+def test_a_weekday_that_is_not_the_dates_own_makes_the_date_unreadable():
+    parsed, bad = values.parse_datetimes(pd.Series(["2024-03-05 星期三"], dtype="str"), keep_time=False)
+    assert parsed.isna().all() and bad.tolist() == [True]

@@ -245,9 +245,23 @@ def _year_last_read(u: pd.Series) -> pd.Series:
     return u.where(~ok, iso + turned)
 
 
+# The weekday Excel's long date format writes after the date (2024年3月5日星期二), or a DMS in
+# brackets (2024-03-05(周二)); it must be the date's own.
+_WEEKDAY = r"\s*[(（]?\s*(?:星期|周|礼拜)([一二三四五六日天])\s*[)）]?\s*"
+_WEEKDAY_NUMBER = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+
+
 def _pattern_datetimes(u: pd.Series) -> pd.Series:
     u = u.str.replace(_DONE_PREFIX, "", regex=True)
-    u = _year_last_read(u)
+    weekday = u.str.extract(_WEEKDAY, expand=False).map(_WEEKDAY_NUMBER)
+    if weekday.notna().any():
+        u = u.where(weekday.isna(), u.str.replace(_WEEKDAY, " ", regex=True).str.strip())
+    values = _pattern_moments(_year_last_read(u))
+    # A weekday that is not the date's says the cell is not what it seems: unreadable.
+    return values.where(weekday.isna() | (values.dt.day_of_week == weekday))
+
+
+def _pattern_moments(u: pd.Series) -> pd.Series:
     # 上午/下午 or AM/PM (Chinese-locale exports): the date and 12-hour time read without the word.
     meridiem = u.str.extract(_MERIDIEM, expand=False).str.lower().str.replace(".", "", regex=False)
     if meridiem.notna().any():
