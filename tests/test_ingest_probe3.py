@@ -281,3 +281,31 @@ def test_a_date_with_its_weekday_as_excel_long_date_writes_it_reads_as_the_date(
 def test_a_weekday_that_is_not_the_dates_own_makes_the_date_unreadable():
     parsed, bad = values.parse_datetimes(pd.Series(["2024-03-05 星期三"], dtype="str"), keep_time=False)
     assert parsed.isna().all() and bad.tolist() == [True]
+
+
+def test_a_cell_merged_down_in_an_excel_97_workbook_stands_in_each_row_too(con):
+    xlwt = pytest.importorskip("xlwt")
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("工单")
+    for c, header in enumerate(["工单号", "车架号", "客户姓名", "维修项目", "进厂日期", "结算金额"]):
+        sheet.write(0, c, header)
+    for r, (order, vin, item, day, amount) in enumerate(
+        [
+            ("WO1", "LSVAU2A37N2000001", "更换机油", "2024-03-05", 500),
+            ("WO1", "LSVAU2A37N2000001", "更换机滤", "2024-03-05", 500),
+            ("WO2", "LSVAU2A37N2000002", "保养", "2024-03-06", 200),
+        ],
+        start=1,
+    ):
+        for c, value in zip((0, 1, 3, 4, 5), (order, vin, item, day, amount), strict=True):
+            sheet.write(r, c, value)
+    sheet.write_merge(1, 2, 2, 2, "张三")
+    sheet.write(3, 2, "李四")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = import_file(con, buffer.getvalue(), file_name="工单.xls")
+    assert (result.inserted, result.rejected) == (2, 0)
+    assert _rows(con, "SELECT order_id, customer_name FROM service_orders ORDER BY 1") == [
+        ("WO1", "张三"),
+        ("WO2", "李四"),
+    ]
