@@ -121,17 +121,42 @@ def vehicle_state(
     cfg = _config()
     # The trend and the visits of the active base's vehicles only: the others are not scored.
     base = {"as_of": as_of, "base_days": _base_days()}
-    # The callbacks come from callback_facts (its mart while current), which binds the complaint limits.
-    history = derived.run(con, "maintenance_vehicle_history", {**counts.sql_params(None), **base})
+    # The odometer trend of every vehicle: the fleet's km per day is taken over the whole base.
     trend = queries.run(con, "maintenance_odometer_trend", {**base, "max_km_per_day": cfg.max_km_per_day})
-    visits = queries.run(con, "maintenance_visits", base)
+    fleet = _fleet_km_per_day(trend, cfg)
+    # The history and the visits of the vehicles asked for only (a store's, a sample): the rows
+    # they would give for every vehicle, filtered (a superset in SQL, the exact rows below).
+    vins = _chosen_vins(con, base, stores, share, seed)
+    # The callbacks come from callback_facts (its mart while current), which binds the complaint limits.
+    history = derived.run(
+        con, "maintenance_vehicle_history", {**counts.sql_params(None), **base, "vins": vins}
+    )
+    visits = queries.run(con, "maintenance_visits", {**base, "vins": vins})
     state = history.merge(trend, on="vin", how="left")
-    fleet = _fleet_km_per_day(state, cfg)
     if stores:
         state = state[state["store"].isin(list(stores))].reset_index(drop=True)
     if share < 1.0:
         state = state[sampled_vins(state["vin"], share, seed)].reset_index(drop=True)
     return _with_schedule(state, visits, as_of, cfg, fleet)
+
+
+def _chosen_vins(
+    con: duckdb.DuckDBPyConnection,
+    base: dict[str, Any],
+    stores: Sequence[str] | None,
+    share: float,
+    seed: int,
+) -> list[str] | None:
+    """Return the active base's VINs with a work order of ``stores`` and in the sample of ``share``
+    (None when that is every vehicle)."""
+    if not stores and share >= 1.0:
+        return None
+    found = queries.run(con, "maintenance_base_vins", {**base, "stores": list(stores) if stores else None})[
+        "vin"
+    ]
+    if share < 1.0:
+        found = found[sampled_vins(found, share, seed)]
+    return found.astype(str).tolist()
 
 
 def _fleet_km_per_day(state: pd.DataFrame, cfg: Maintenance) -> float:

@@ -1,6 +1,8 @@
 -- one row per vehicle in the active base at $as_of (a visit in the last $base_days days), from records dated on or before $as_of only
+-- ($vins: only these vehicles, a training sample or a store's vehicles; every one when NULL)
 WITH v AS (
     SELECT * FROM {{ ref('maintenance_vehicles') }}
+    WHERE $vins IS NULL OR vin IN (SELECT unnest($vins))
 ), calls AS (
     SELECT
         c.vin,
@@ -17,6 +19,7 @@ WITH v AS (
     -- callback_facts: a callback's vehicle is its own VIN, else its order's (its mart while current)
     FROM {{ ref('callback_facts') }} AS c
     WHERE c.callback_date < $as_of + 1
+      AND ($vins IS NULL OR c.vin IN (SELECT unnest($vins)))
     GROUP BY 1
 )
 SELECT

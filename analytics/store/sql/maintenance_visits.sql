@@ -9,5 +9,7 @@ WHERE visit_date <= $as_of AND service_type IN ('first_maintenance', 'maintenanc
   AND vin IN (
       SELECT vin FROM service_orders WHERE vin IS NOT NULL AND visit_date > $as_of - $base_days AND visit_date <= $as_of
   )
+  -- $vins: only these vehicles (a training sample or a store's vehicles); every one when NULL
+  AND ($vins IS NULL OR vin IN (SELECT unnest($vins)))
 GROUP BY vin, visit_date
 ORDER BY vin, visit_date
