@@ -885,3 +885,34 @@ def test_a_broken_secrets_file_stops_the_page_without_naming_its_accounts(tmp_pa
     assert "secrets.toml" in shown  # the page says what is wrong ...
     assert "zhangli" not in shown and "boss" not in shown  # ... without the accounts
     assert "zhangli" in capsys.readouterr().err  # the server's log names them
+
+
+# Round 3: personal numbers in other shapes inside free text, masked for the roles without phones.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("回电008613812345678", "回电138****5678"),  # 0086 written without a space
+        ("手机138\u200b1234\u200b5678", "手机138****5678"),  # zero-width spaces between the groups
+        ("手机1\u200c3812345\u200d678", "手机138****5678"),  # and inside them
+        ("电话138，1234，5678", "电话138****5678"),  # Chinese commas
+        ("电话138、1234、5678", "电话138****5678"),
+        ("电话138—1234—5678", "电话138****5678"),  # em dash, hyphen, minus sign
+        ("电话138‐1234‐5678", "电话138****5678"),
+        ("电话138−1234−5678", "电话138****5678"),
+        ("电话138/1234/5678", "电话138****5678"),
+        ("电话(138)1234-5678", "电话(138****5678"),
+        ("电话 1 3 8 1 2 3 4 5 6 7 8", "电话 138****5678"),  # a space after every digit
+        ("身份证110101199003071234", "身份证110***********1234"),  # an ID card number
+        ("身份证号：11010119900307123X。", "身份证号：110***********123X。"),
+        ("卡号6222 0212 3456 7890 128 退款", "卡号***************0128 退款"),  # a bank card (Luhn)
+        ("固话0571-88886666找李工", "固话057*****6666找李工"),  # a landline with its area code
+        ("固话(0571)88886666", "固话057*****6666"),
+        # Still left alone: dates, times, amounts, VINs, order numbers that fail the checks.
+        ("日期 2026.10.13 13:30，金额 1,234.50 元", "日期 2026.10.13 13:30，金额 1,234.50 元"),
+        ("车架号LGB13812341234567，工单WO2013812341234", "车架号LGB13812341234567，工单WO2013812341234"),
+        ("工单2024030612345678", "工单2024030612345678"),  # sixteen digits, not a card number
+        ("评分 1, 3, 5, 4, 2, 3, 4, 5, 1, 2, 3", "评分 1, 3, 5, 4, 2, 3, 4, 5, 1, 2, 3"),
+    ],
+)
+def test_personal_numbers_in_other_shapes_inside_text_are_masked(text, masked):
+    assert auth.mask_text(text) == masked

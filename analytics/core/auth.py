@@ -17,6 +17,7 @@ import re
 import threading
 import time
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -58,12 +59,53 @@ CODE_COLUMNS: frozenset[str] = frozenset({"vin", "order_id", "callback_id", "pla
 TEXT_COLUMNS: frozenset[str] = frozenset({"comment", "raw_values"})
 
 _ALREADY_MASKED = re.compile(r"^\d{0,3}\*{4,}\d{0,4}$")
-# A mainland mobile number written inside text (after 微信, wx, a name or other letters), not part
-# of a longer run of digits. Searched on a copy with full-width digits made ASCII.
-# The groups may be set apart by up to three spaces, hyphens, dots or middle dots (138 - 1234 - 5678).
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s.·-]{0,3}(\d{4})[\s.·-]{0,3}(\d{4})(?!\d)")
+# Personal numbers written inside text (a comment, a phone typed into the name field), searched on
+# a copy with full-width digits made ASCII and invisible characters (zero-width spaces, joiners, a
+# BOM: Unicode's format characters) dropped. A number may follow letters or Chinese (微信wx137…) but
+# is never part of a longer run of digits.
+# Between two digits of a group: at most one space, dot or dash of any kind (1 3 8 1 2 3 4 …).
+_IN = r"[\s.·\-‐‑‒–—―−]?"
+# Between the groups of a number: up to three of those or of the punctuation people type there
+# (138，1234，5678; 138/1234/5678; (138)1234-5678).
+_BETWEEN = r"[\s.·\-‐‑‒–—―−~_/\\,，、。:：;；()（）]{0,3}"
+# A mainland mobile (1[3-9] and nine digits) in its 3-4-4 groups, after an optional +86 / 0086 / 86.
+_MOBILE_IN_TEXT = re.compile(
+    rf"(?<!\d)(?:(?:\+|00)?86{_BETWEEN})?(1{_IN}[3-9]{_IN}\d{_BETWEEN}\d{_IN}\d{_IN}\d{_IN}\d"
+    rf"{_BETWEEN}\d{_IN}\d{_IN}\d{_IN}\d)(?!\d)"
+)
+# A resident ID card number: area (6 digits), birth date (8), sequence (3), check digit or X.
+_ID_CARD_IN_TEXT = re.compile(
+    r"(?<![0-9A-Za-z])([1-9]\d{5}[\s-]?(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+    r"[\s-]?\d{3}[0-9Xx])(?![0-9A-Za-z])"
+)
+# A bank card: 16-19 digits starting 3-6, in groups of four or not, whose Luhn check holds.
+_CARD_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])([3-6]\d{3}(?:[\s-]?\d{4}){3}(?:[\s-]?\d{1,3})?)(?![0-9A-Za-z])")
+# A landline with its area code: 0571-88886666, (0571)88886666, 010 6666 8888.
+_LANDLINE_IN_TEXT = re.compile(
+    r"(?<!\d)((?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3})[\s\-–—]{0,2}[2-9]\d{6,7})(?!\d)"
+)
 # Full-width digits, plus, hyphen and full stop (１３９, ＋, －, ．) and the ideographic space, one for one.
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－．\u3000", "0123456789+-. ")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
+
+
+def _masked_number(kind: str, found: str) -> str | None:
+    """Return how a number found in text is shown masked, or None when it is not one after all."""
+    digits = re.sub(r"[^0-9Xx]", "", found)
+    if kind == "id":
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    if kind == "card":
+        return "*" * (len(digits) - 4) + digits[-4:] if 16 <= len(digits) <= 19 and _luhn(digits) else None
+    if kind == "mobile":
+        return f"{digits[:3]}****{digits[-4:]}"
+    return str(mask_phone(digits))
 
 
 def permissions(role: str) -> Permissions:
@@ -103,22 +145,42 @@ def mask_phone(value: object) -> object:
 
 
 def mask_text(value: object) -> object:
-    """Return free text with any mainland mobile number in it masked (``138****1234``).
+    """Return free text with the personal numbers in it masked: mainland mobiles (``138****1234``),
+    resident ID cards (``110***********1234``), bank cards that pass the Luhn check
+    (``***************0128``) and landlines with an area code (``057*****6666``).
 
-    Full-width digits count as digits (``１３９１２３４５６７８``), and a number may follow letters
-    or Chinese (``微信wx13700000001``, ``张先生13700000009``).
+    Full-width digits count as digits (``１３９１２３４５６７８``), invisible characters between
+    digits are ignored, and a number may follow letters or Chinese (``微信wx13700000001``,
+    ``张先生13700000009``) or be split by spaces, dots, dashes or Chinese punctuation.
     """
     if not isinstance(value, str):
         return value
-    # The translation is one character for one, so the spans found in it are spans of the text.
-    found = list(_MOBILE_IN_TEXT.finditer(value.translate(_FULL_WIDTH)))
-    if not found:
+    # Translated one character for one, then format characters dropped: ``at[i]`` is where the
+    # i-th character searched stands in the text.
+    wide = value.translate(_FULL_WIDTH)
+    at = [i for i, ch in enumerate(wide) if unicodedata.category(ch) != "Cf"]
+    searched = "".join(wide[i] for i in at)
+    spans: list[tuple[int, int, str]] = []
+    for kind, pattern in (
+        ("id", _ID_CARD_IN_TEXT),
+        ("mobile", _MOBILE_IN_TEXT),
+        ("card", _CARD_IN_TEXT),
+        ("landline", _LANDLINE_IN_TEXT),
+    ):
+        for m in pattern.finditer(searched):
+            start, end = m.start(), m.end()
+            if any(start < e and s < end for s, e, _ in spans):
+                continue  # a number already found (an ID card holds no mobile of its own)
+            shown = _masked_number(kind, m.group(1))
+            if shown is not None:
+                spans.append((start, end, shown))
+    if not spans:
         return value
-    parts, at = [], 0
-    for m in found:
-        parts += [value[at : m.start()], f"{m.group(1)}****{m.group(3)}"]
-        at = m.end()
-    return "".join([*parts, value[at:]])
+    parts, done = [], 0
+    for start, end, shown in sorted(spans):
+        parts += [value[done : at[start]], shown]
+        done = at[end - 1] + 1
+    return "".join([*parts, value[done:]])
 
 
 def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
