@@ -226,3 +226,28 @@ def test_the_overviews_deck_download_lands_in_the_audit_log_like_the_decks_comma
             "has_phone": False,
         }
     ]
+
+
+def test_formulas_behind_spaces_invisible_characters_or_full_width_signs_are_neutralised_too():
+    """LibreOffice (with "trim spaces") and some Excel builds run ` =1+1` from a CSV; Japanese and
+    Chinese input methods type `＝` for `=`, which WPS and Excel read as the formula sign."""
+    hostile = [
+        " =cmd|' /C calc'!A0",
+        "\u3000=1+1",
+        "\ufeff=1+1",
+        "\u200b@SUM(A1)",
+        "\n=1+1",
+        "\xa0-1+2",
+        '＝HYPERLINK("http://x")',
+        "＋1+2",
+        "－1+2",
+        "＠SUM(A1)",
+    ]
+    assert [export.neutralise_text(v) for v in hostile] == ["'" + v for v in hostile]
+    # Text that merely holds such a sign later is left as written.
+    assert export.neutralise_text("服务 = 好") == "服务 = 好"
+    assert export.neutralise_text("  好评") == "  好评"
+    frame = pd.DataFrame({" =A1": hostile, "n": range(len(hostile))})
+    book = openpyxl.load_workbook(io.BytesIO(export.xlsx_bytes(frame))).active
+    rows = list(book.iter_rows(values_only=True))
+    assert rows[0][0] == "' =A1" and all(str(r[0]).startswith("'") for r in rows[1:])

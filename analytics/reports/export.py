@@ -20,13 +20,21 @@ from analytics.core.auth import LOCAL_ROLE, LOCAL_USER, PHONE_COLUMNS
 from analytics.core.i18n import text
 from analytics.store import audit, db
 
-# A cell starting with one of these is run as a formula by Excel, WPS or LibreOffice.
-FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting with one of these is run as a formula by Excel, WPS or LibreOffice; the
+# full-width signs are what Chinese and Japanese input methods type, and WPS and Excel read them so.
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
 
 def neutralise_text(value: str) -> str:
-    """Return ``value`` with a ``'`` in front when a spreadsheet would run it as a formula."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    """Return ``value`` with a ``'`` in front when a spreadsheet would run it as a formula: it starts
+    with a formula sign, or has one after leading spaces or invisible characters (a spreadsheet
+    that trims cells, LibreOffice's "trim spaces", runs `` =1+1`` too)."""
+    if value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    rest = value.lstrip()
+    while rest and unicodedata.category(rest[0]) == "Cf":  # zero-width spaces, a BOM
+        rest = rest[1:].lstrip()
+    return "'" + value if rest != value and rest.startswith(FORMULA_PREFIXES) else value
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
