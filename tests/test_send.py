@@ -265,3 +265,40 @@ def test_targets_are_floors_and_provisional_figures_are_not_judged():
     assert notify.target_state(0.20, [0.25, 0.30], False) == "missed"
     assert notify.target_state(0.20, [0.25, 0.30], True) == "pending"
     assert notify.target_state(None, [0.25, 0.30], False) == ""
+
+
+def test_names_from_data_never_become_links_images_or_phone_numbers_in_the_chat_or_mail():
+    """A store, advisor or theme named with chat markdown (a link, an image that the group's
+    clients fetch, <font>) or holding a mobile went into the robot's message as written, and a
+    store name with a line break made the mail's subject a header the mail library refused."""
+    hostile = (
+        '[领奖](http://evil.example)![](http://evil.example/p.png)<font color="warning">13812345678</font>'
+    )
+    summary = notify.Summary(
+        month=MONTH,
+        stores=[hostile, "西湖店\nBcc: x@evil.example"],
+        as_of=pd.Timestamp("2026-09-30").date(),
+        report={"kpis": {}},
+        provisional={},
+        changes=[
+            {
+                "kpi": "satisfaction_rate",
+                "key": "kpi_fell",
+                "params": {"before": 0.9, "after": 0.8, "n_before": 100, "n_after": 100, "z": -3.0},
+                "segment": {"service_type": "maintenance", "advisor": hostile},
+            }
+        ],
+        red_flags={},
+        lists={"follow_ups": 0, "churn_calls": 0, "due_next": 0},
+        alerts=[notify.Alert("theme_spike", "t1", 0.5, None, 0.2, 10)],
+        theme_labels={"t1": {"en": hostile, "zh": hostile}},
+    )
+    for lang in ("en", "zh"):
+        chat = notify.summary_markdown(summary, lang)
+        for active in ("](", "![", "<font", "://", "13812345678", "\nBcc"):
+            assert active not in chat, (lang, active)
+        assert "138＊＊＊＊5678" in chat  # masked, its stars no emphasis
+        mail = notify.summary_text(summary, lang)
+        assert "13812345678" not in mail and "\nBcc" not in mail
+        subject = notify.subject_line(summary, lang)
+        assert "\n" not in subject and "13812345678" not in subject

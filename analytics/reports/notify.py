@@ -35,6 +35,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analytics.core.auth import mask_text
 from analytics.core.config import ROOT, settings
 from analytics.core.errors import UserError
 from analytics.core.i18n import text
@@ -48,6 +49,9 @@ MIN_SPIKE_MONTHS = 3  # recent months with complaints needed before a spread mea
 TIMEOUT_SECONDS = 30.0
 WEBHOOK_KINDS: tuple[str, ...] = ("wecom", "dingtalk")
 WECOM_MAX_BYTES = 4096  # the WeCom robot refuses markdown content longer than this
+# The characters that make chat markdown of a name (links, bare addresses, images, <font>, emphasis,
+# code), turned into their full-width look-alikes: the robots' markdown knows no backslash escape.
+_CHAT_INERT = str.maketrans("[]()<>*`_#!:", "［］（）＜＞＊｀＿＃！：")
 
 
 @dataclass(frozen=True)
@@ -177,8 +181,8 @@ def target_state(value: float | None, band: list[float] | None, provisional: boo
     return "met" if value >= band[0] else "missed"
 
 
-def alert_sentence(alert: Alert, summary: Summary, lang: str) -> str:
-    """Return one alert as a sentence in ``lang``."""
+def alert_sentence(alert: Alert, summary: Summary, lang: str, chat: bool = False) -> str:
+    """Return one alert as a sentence in ``lang`` (``chat``: for the robot's markdown)."""
     if alert.kind == "kpi_limits":
         return text(
             "send.alert_kpi",
@@ -193,7 +197,7 @@ def alert_sentence(alert: Alert, summary: Summary, lang: str) -> str:
     return text(
         "send.alert_theme",
         lang,
-        label=label,
+        label=_data(label, chat),
         share=f"{alert.value:.1%}",
         threshold=f"{(alert.high or 0.0):.1%}",
         n=f"{alert.n:,}",
@@ -218,19 +222,48 @@ def _kpi_lines(summary: Summary, lang: str) -> list[str]:
     return lines
 
 
-def _sections(summary: Summary, lang: str) -> list[tuple[str, list[str]]]:
-    scope = deck.scope_label(summary.stores, lang)
+def _data(value: object, chat: bool = False) -> str:
+    """Return a name from data (store, advisor, theme) as the summary may carry it: on one line,
+    mobile and other personal numbers masked (the summary goes to every role, as the deck does),
+    and for the chat without the characters that would make it a link, an image or a format."""
+    line = " ".join(str(mask_text(str(value))).split())
+    return line.translate(_CHAT_INERT) if chat else line
+
+
+def _scope(summary: Summary, lang: str, chat: bool = False) -> str:
+    stores = [_data(s, chat) for s in summary.stores] if summary.stores else summary.stores
+    return deck.scope_label(stores, lang)
+
+
+def _change(item: Mapping[str, Any], lang: str, chat: bool) -> str:
+    """Return one ``what_changed`` item as a sentence, the names it quotes from data made safe."""
+    safe = dict(item)
+    if item.get("segment"):
+        safe["segment"] = {
+            **item["segment"],
+            "advisor": item["segment"].get("advisor") and _data(item["segment"]["advisor"], chat),
+        }
+    if item.get("source"):
+        safe["source"] = {
+            k: ({**v, "label": _data(v.get("label", ""), chat)} if isinstance(v, Mapping) else v)
+            for k, v in item["source"].items()
+        }
+    return satisfaction.describe_change(safe, lang)
+
+
+def _sections(summary: Summary, lang: str, chat: bool = False) -> list[tuple[str, list[str]]]:
+    scope = _scope(summary, lang, chat)
     lists = summary.lists
     return [
         (text("send.kpis", lang), _kpi_lines(summary, lang)),
         (
             text("send.changes", lang),
-            [satisfaction.describe_change(item, lang) for item in summary.changes]
-            or [text("deck.nothing_changed", lang)],
+            [_change(item, lang, chat) for item in summary.changes] or [text("deck.nothing_changed", lang)],
         ),
         (
             text("send.alerts", lang),
-            [alert_sentence(a, summary, lang) for a in summary.alerts] or [text("send.no_alerts", lang)],
+            [alert_sentence(a, summary, lang, chat) for a in summary.alerts]
+            or [text("send.no_alerts", lang)],
         ),
         (
             text("send.red_flags", lang, as_of=summary.as_of.isoformat()),
@@ -251,9 +284,9 @@ def _sections(summary: Summary, lang: str) -> list[tuple[str, list[str]]]:
     ]
 
 
-def subject_line(summary: Summary, lang: str) -> str:
+def subject_line(summary: Summary, lang: str, chat: bool = False) -> str:
     """Return the e-mail subject (and chat title): month, scope and the number of alerts."""
-    title = text("send.subject", lang, month=summary.month, scope=deck.scope_label(summary.stores, lang))
+    title = text("send.subject", lang, month=summary.month, scope=_scope(summary, lang, chat))
     if summary.alerts:
         title = text("send.subject_alerts", lang, n=len(summary.alerts)) + " " + title
     return title
@@ -272,8 +305,8 @@ def summary_text(summary: Summary, lang: str) -> str:
 
 def summary_markdown(summary: Summary, lang: str) -> str:
     """Return the summary as chat markdown (the subset both WeCom and DingTalk robots render)."""
-    out = [f"### {subject_line(summary, lang)}"]
-    for heading, lines in _sections(summary, lang):
+    out = [f"### {subject_line(summary, lang, chat=True)}"]
+    for heading, lines in _sections(summary, lang, chat=True):
         if heading:
             out.append(f"**{heading}**")
         out.extend(f"> {line}" if heading else line for line in lines)
