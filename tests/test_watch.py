@@ -288,3 +288,34 @@ def test_the_server_watches_its_folder_when_configured(
             if thread.name == "marts-rebuild":
                 thread.join(60)
     assert not watcher.thread.is_alive()
+
+
+def test_a_dropped_file_named_with_line_breaks_or_terminal_escapes_cannot_fake_a_line(
+    drop: Path, tmp_path: Path
+):
+    """A file on the shared drop folder named `x.csv\\n....: import 9 ...` wrote a second, made-up line
+    into the cron log, and an ESC sequence in its name reached the terminal of `imports`; the names
+    are now printed with control characters as escapes, as `audit` prints them."""
+    database = tmp_path / "names.duckdb"
+    forged = "a.csv\nb.csv: import 99 (service): 0 rows read\x1b[2K.csv"
+    shutil.copy(SERVICE, drop / forged)
+    shutil.copy(JUNK, drop / "junk\r\x1b]0;owned\x07.csv")
+
+    done = watch_once(drop, database)
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 3, lines  # one per file and the total
+    assert all("\x1b" not in line and "\r" not in line for line in lines)
+    assert any(line.startswith("a.csv\\nb.csv: import 99") for line in lines)
+    report = next((drop / "done").glob("*.report.txt")).read_text(encoding="utf-8")
+    assert "\x1b" not in report and len(report.splitlines()) == 3, report
+
+    listed = run_cli("imports", "--db", str(database))
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout.splitlines()) == 1 and "\x1b" not in listed.stdout
+    assert "a.csv\\nb.csv" in listed.stdout
+
+    refused = run_cli("import", str(next((drop / "refused").glob("junk*.csv"))), "--db", str(database))
+    assert refused.returncode == 2
+    assert "\x1b" not in refused.stderr and "\r" not in refused.stderr

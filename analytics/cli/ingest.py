@@ -105,7 +105,7 @@ def _audit_detail(file: str, result: ImportResult) -> dict[str, Any]:
 
 def _summary(file: str, r: ImportResult) -> str:
     line = (
-        f"{file}: import {r.import_id} ({r.kind}): {r.rows_read:,} rows read, {r.inserted:,} inserted, "
+        f"{audit.printable(file)}: import {r.import_id} ({r.kind}): {r.rows_read:,} rows read, {r.inserted:,} inserted, "
         f"{r.updated:,} updated, {r.unchanged:,} unchanged, {r.rejected:,} rejected"
     )
     if r.duplicates_in_file:
@@ -170,7 +170,7 @@ def _import_command(args: argparse.Namespace) -> int:
         ):
             if isinstance(result, ImportRefused):
                 refused.append(file)
-                print(f"error: {file}: {result}", file=sys.stderr)
+                print(audit.printable(f"error: {file}: {result}"), file=sys.stderr)
                 continue
             audit.record(con, _os_user(), audit.CLI_ROLE, "import", _audit_detail(file, result))
             results.append(_result_object(file, result))
@@ -243,7 +243,8 @@ def _imports_command(args: argparse.Namespace) -> int:
     for row in log.itertuples(index=False):
         status = "" if row.status == "done" else f" [{row.status}]"
         print(
-            f"{row.import_id:>5}  {row.finished_at:%Y-%m-%d %H:%M}  {row.kind:<8} {row.file_name}{status}: "
+            f"{row.import_id:>5}  {row.finished_at:%Y-%m-%d %H:%M}  {row.kind:<8} "
+            f"{audit.printable(row.file_name)}{status}: "
             f"{row.rows_read:,} read, {row.rows_inserted:,} inserted, {row.rows_updated:,} updated, "
             f"{row.rows_unchanged:,} unchanged, {row.rows_rejected:,} rejected"
         )

@@ -17,6 +17,7 @@ from analytics.services.watch import (
     run_once,
     summary_line,
 )
+from analytics.store.audit import printable
 
 
 def _print_outcome(outcome: FileOutcome) -> None:
@@ -34,7 +35,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     while True:
         outcomes, busy = run_once(folder, args.db, mappings, settle, args.lang, _print_outcome)
         for path in busy:
-            print(f"{path.name}: still being written; left for the next pass", flush=True)
+            print(f"{printable(path.name)}: still being written; left for the next pass", flush=True)
         if args.once:
             done = sum(o.status == DONE for o in outcomes)
             print(

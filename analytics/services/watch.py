@@ -151,9 +151,11 @@ def _rejected_sample(con: duckdb.DuckDBPyConnection, import_id: int, limit: int)
 
 def report_text(report: dict[str, Any], lang: str) -> str:
     """Return a dropped file's report as readable lines in ``lang``."""
-    lines = [text("watch.report_title", lang, file=report["file"], at=report["processed_at"])]
+    # The file's name (in the reason too) with its control characters as escapes: one line each.
+    name = audit.printable(report["file"])
+    lines = [text("watch.report_title", lang, file=name, at=report["processed_at"])]
     if report["status"] == REFUSED:
-        lines.append(text("watch.report_refused", lang, reason=report["reason"]))
+        lines.append(text("watch.report_refused", lang, reason=audit.printable(report["reason"])))
     else:
         lines.append(
             text(
@@ -173,7 +175,7 @@ def report_text(report: dict[str, Any], lang: str) -> str:
         if report["rejected_rows"]:
             lines.append(text("watch.report_rejects", lang, shown=len(report["rejected_rows"])))
             lines.extend(f"  {r['row']}  {r['column'] or ''}  {r['reason']}" for r in report["rejected_rows"])
-    lines.append(text("watch.report_moved", lang, path=report["moved_to"]))
+    lines.append(text("watch.report_moved", lang, path=audit.printable(report["moved_to"])))
     return "\n".join(lines) + "\n"
 
 
@@ -292,12 +294,15 @@ def load_mappings(paths: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def summary_line(outcome: FileOutcome) -> str:
-    """Return one line saying what became of a dropped file (for the command's output)."""
+    """Return one line saying what became of a dropped file (for the command's output, often a cron
+    log): whoever can drop a file names it, so control characters in it are written as escapes and
+    a name cannot add a line or drive the terminal."""
     if outcome.result is None:
-        return f"{outcome.name}: refused ({outcome.reason}) -> {REFUSED}/{outcome.moved_to.name}"
+        line = f"{outcome.name}: refused ({outcome.reason}) -> {REFUSED}/{outcome.moved_to.name}"
+        return audit.printable(line)
     r = outcome.result
     via = f", with the mapping {outcome.mapping}" if outcome.mapping else ""
-    return (
+    return audit.printable(
         f"{outcome.name}: import {r.import_id} ({r.kind}{via}): {r.rows_read:,} rows read, {r.inserted:,} inserted, "
         f"{r.updated:,} updated, {r.unchanged:,} unchanged, {r.rejected:,} rejected -> {DONE}/{outcome.moved_to.name}"
     )
