@@ -127,3 +127,19 @@ def test_accounts_can_come_from_st_secrets(demo_env, accounts_text, monkeypatch)
     at.session_state["lang"] = "en"
     at.run()
     assert at.title[0].value == t_("auth.title") and not shows_data(at)
+
+
+def test_signing_out_leaves_nothing_of_the_session_but_the_view_for_the_next_user(
+    writable_demo, with_accounts
+):
+    """The CS lead's parsed uploads (every row of a DMS file, phones in full), the deck and the values
+    of the widgets they typed stayed in the browser session after signing out, for whoever signed in
+    next on the same browser; only the shared view (language, month, window, stores) carries over."""
+    at = sign_in("zhangli")
+    at.session_state["parsed_uploads"] = {"abc": "rows of 13812345678"}
+    at.session_state["churn_search"] = "张三"
+    month = at.session_state["month"]
+    at.sidebar.button(key="_sign_out").click().run()
+    assert at.title[0].value == t_("auth.title") and not shows_data(at)
+    assert "parsed_uploads" not in at.session_state and "churn_search" not in at.session_state
+    assert at.session_state["month"] == month and at.session_state["lang"] == "en"

@@ -223,9 +223,20 @@ def _attempt(configured: Mapping[str, auth.Account], username: str, password: st
     st.rerun()
 
 
+# What the next user of the same browser finds after a sign-out: the shared view (language, month,
+# trend window, stores, with their widgets) and the markers of the frame, nothing of the data.
+SHARED_VIEW_KEYS: frozenset[str] = frozenset(
+    {"lang", "_lang_widget", "month", "_w_month", "window", "_w_window", "stores", "_w_stores",
+     "_link_restored", "_entrypoint_ran"}
+)  # fmt: skip
+
+
 def _sign_out() -> None:
     user = current_user()
     if user.username and not user.local:
         _audit(user.username, user.role, "sign_out")
-    for key in (USER_KEY, CURRENT_KEY, "_deck"):
-        st.session_state.pop(key, None)
+    # Everything else goes: parsed uploads (a DMS file's rows, phones in full), the deck, the
+    # values typed into widgets (a customer searched for), the rows selected in a list.
+    for key in list(st.session_state.keys()):
+        if key not in SHARED_VIEW_KEYS:
+            del st.session_state[key]
