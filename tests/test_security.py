@@ -916,3 +916,29 @@ def test_a_broken_secrets_file_stops_the_page_without_naming_its_accounts(tmp_pa
 )
 def test_personal_numbers_in_other_shapes_inside_text_are_masked(text, masked):
     assert auth.mask_text(text) == masked
+
+
+def test_a_phone_in_a_name_on_a_chart_is_masked_on_screen_and_in_the_saved_image():
+    """An advisor or store typed with a mobile (王工13812345678) showed it on the chart's axis, its
+    hover and the PNG/SVG every role may save, while the deck's charts masked it."""
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        import plotly.graph_objects as go
+
+        from ui.charts import show
+
+        fig = go.Figure(
+            go.Bar(y=["王工13812345678", "李工"], x=[3, 4], name="西湖店 139-1234-5678", orientation="h")
+        )
+        fig.update_yaxes(categoryarray=["李工", "王工13812345678"])
+        show(fig, "t_chart", title="t")
+
+    at = AppTest.from_function(page, default_timeout=60).run()
+    assert not at.exception, [e.message for e in at.exception]
+    from tests.screen_charts import charts
+
+    (chart,) = charts(at)
+    shown = str(chart.spec) + chart.rows.to_json(force_ascii=False)
+    assert "13812345678" not in shown and "1234-5678" not in shown
+    assert "138****5678" in shown and "139****5678" in shown

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
+from analytics.core import auth
 from analytics.core.months import month_end, parse_month
 from analytics.reports import chart_export
 from ui import vega
@@ -247,6 +248,31 @@ def _escaped(value: object) -> object:
     return value
 
 
+def _masked(value: object) -> object:
+    if isinstance(value, str):
+        return auth.mask_text(value)
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if isinstance(value, (list, tuple)) or kind in ("O", "U", "T"):
+        return [auth.mask_text(v) if isinstance(v, str) else v for v in value]  # type: ignore[union-attr]
+    return value
+
+
+def mask_data(fig: go.Figure) -> go.Figure:
+    """Mask the personal numbers in every trace's text and the axes' category names (an advisor
+    typed with a mobile): a chart and its PNG/SVG go to every role, as the deck's charts do."""
+    for trace in fig.data:
+        for attr in _DATA_TEXT:
+            value = trace[attr] if attr in trace else None
+            if value is not None:
+                trace[attr] = _masked(value)
+    for axis_name in [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
+        axis = fig.layout[axis_name]
+        for attr in ("categoryarray", "ticktext", "tickvals"):
+            if axis[attr] is not None:
+                axis[attr] = _masked(axis[attr])
+    return fig
+
+
 def escape_data(fig: go.Figure) -> go.Figure:
     """Escape the text of every trace's data (and the category order naming it) so plotly shows a
     name such as ``<a href=...>`` as text."""
@@ -269,6 +295,7 @@ def show(fig: go.Figure, name: str, *, title: str | None = None, key: str | None
     if title:
         fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"})
     localise_dates(fig, lang())
+    mask_data(fig)
     source = t("chart.source")
     # Translated before escape_data: Vega-Lite shows data text as text, plotly as HTML.
     spec = vega.from_plotly(fig, subtitle=source, font=FONT_FAMILY)
