@@ -5,6 +5,7 @@ import streamlit as st
 from analytics.core import formatting
 from analytics.core.months import month_label, parse_month, shift_month
 from analytics.domain import overview, satisfaction
+from ui.auth import protect
 from ui.data import load
 from ui.deck_button import deck_button
 from ui.formatting import LOWER_IS_BETTER, kpi_delta, kpi_value, metric_params
@@ -56,7 +57,7 @@ def why_popover(name: str, figure: overview.KpiFigure) -> None:
         )
         frame = tables[by or list(tables)[0]][f.lang]
         st.dataframe(
-            overview.breakdown_display(frame, name, PREVIOUS, f.month, f.lang),
+            protect(overview.breakdown_display(frame, name, PREVIOUS, f.month, f.lang)),
             hide_index=True,
             width="stretch",
         )

@@ -6,7 +6,7 @@ import streamlit as st
 from analytics.core.config import settings
 from analytics.domain import satisfaction as sat
 from analytics.services import reads
-from ui.auth import protect
+from ui.auth import protect, protect_text
 from ui.charts import export_name, show
 from ui.data import load
 from ui.formatting import format_ratio, plain
@@ -241,7 +241,7 @@ period_choice = controls[1].segmented_control(
 period = (START, END) if period_choice != "month" else (END, END)
 period_label = period_text() if period_choice != "month" else END
 frame = load("satisfaction.breakdown", by=by, period=period, stores=f.stores)
-table = sat.breakdown_table(frame, by, f.lang)
+table = protect(sat.breakdown_table(frame, by, f.lang))  # a name typed with a mobile
 parts = sat.breakdown_summary(frame)
 if table.empty:
     st.info(t("satisfaction.no_responses", month=period_label))
@@ -266,12 +266,12 @@ else:
     if worst and best:
         sentence += t(
             "satisfaction.breakdown_range",
-            worst=plain(sat.segment_label(by, worst["segment"], f.lang)),
+            worst=plain(protect_text(sat.segment_label(by, worst["segment"], f.lang))),
             worst_rate=pct(worst["rate"]),
             worst_low=pct(worst["wilson_low"]),
             worst_high=pct(worst["wilson_high"]),
             worst_n=f"{int(worst['n']):,}",
-            best=plain(sat.segment_label(by, best["segment"], f.lang)),
+            best=plain(protect_text(sat.segment_label(by, best["segment"], f.lang))),
             best_rate=pct(best["rate"]),
             best_n=f"{int(best['n']):,}",
         )

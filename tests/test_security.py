@@ -942,3 +942,31 @@ def test_a_phone_in_a_name_on_a_chart_is_masked_on_screen_and_in_the_saved_image
     shown = str(chart.spec) + chart.rows.to_json(force_ascii=False)
     assert "13812345678" not in shown and "1234-5678" not in shown
     assert "138****5678" in shown and "139****5678" in shown
+
+
+@pytest.mark.parametrize("page", ["pages/satisfaction.py", "pages/overview.py"])
+def test_an_advisor_typed_with_a_mobile_is_masked_in_a_pages_sentences_tables_and_charts_for_the_manager(
+    roles_like_env, with_accounts, page
+):
+    """The satisfaction breakdown (its caption naming the best and worst advisor, its table, its
+    chart) and the overview's "why?" table drew an advisor `王工 13812345678` as it was for the
+    manager, who sees no phone numbers."""
+    from analytics.store import db
+    from tests.screen_charts import charts
+    from tests.signing_in import sign_in
+
+    con = db.connect(roles_like_env)
+    con.execute("UPDATE service_orders SET advisor = advisor || ' 13812345678'")
+    db.bump_data_version(con)
+    con.close()
+    at = sign_in("wangqiang", page=page)
+    if page == "pages/overview.py":  # open the satisfaction rate's "why?" menu, by advisor
+        at.session_state["why_by_satisfaction_rate"] = "advisor"
+        at.session_state["why_satisfaction_rate"] = True
+        at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown = [e.value for kind in (at.caption, at.markdown, at.info, at.warning) for e in kind]
+    shown += [frame.value.to_json(force_ascii=False) for frame in at.dataframe]
+    shown += [str(c.spec) + c.rows.to_json(force_ascii=False) for c in charts(at)]
+    assert [s for s in shown if "138****5678" in s], "the advisors are on the page"
+    assert [s for s in shown if "13812345678" in s] == []
