@@ -230,7 +230,7 @@ def praise_board() -> None:
     st.caption(
         t(
             "themes.praise.board_caption",
-            advisor=plain(top_advisor),
+            advisor=plain(protect_text(top_advisor)),
             month=f.month,
             n=int(grid.advisor_n.iloc[0]),
             label=inline(str(top_counts.idxmax())),

@@ -944,8 +944,8 @@ def test_a_phone_in_a_name_on_a_chart_is_masked_on_screen_and_in_the_saved_image
     assert "138****5678" in shown and "139****5678" in shown
 
 
-@pytest.mark.parametrize("page", ["pages/satisfaction.py", "pages/overview.py"])
-def test_an_advisor_typed_with_a_mobile_is_masked_in_a_pages_sentences_tables_and_charts_for_the_manager(
+@pytest.mark.parametrize("page", ["pages/satisfaction.py", "pages/overview.py", "pages/themes.py"])
+def test_an_advisor_typed_with_a_mobile_is_masked_in_sentences_tables_and_charts_for_the_manager(
     roles_like_env, with_accounts, page
 ):
     """The satisfaction breakdown (its caption naming the best and worst advisor, its table, its
