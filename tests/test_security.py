@@ -949,8 +949,8 @@ def test_an_advisor_typed_with_a_mobile_is_masked_in_sentences_tables_and_charts
     roles_like_env, with_accounts, page
 ):
     """The satisfaction breakdown (its caption naming the best and worst advisor, its table, its
-    chart) and the overview's "why?" table drew an advisor `王工 13812345678` as it was for the
-    manager, who sees no phone numbers."""
+    chart), the overview's "why?" table and the praise board's caption drew an advisor
+    `王工 13812345678` as it was for the manager, who sees no phone numbers."""
     from analytics.store import db
     from tests.screen_charts import charts
     from tests.signing_in import sign_in
