@@ -316,3 +316,19 @@ def test_the_search_for_a_utf8_line_agrees_with_decoding_every_line(lines):
 def test_a_workbook_column_of_datetimes_is_written_as_each_cell_would_be(cells):
     grid = _text_grid([[cell] for cell in cells])
     assert list(grid[0]) == [cell if isinstance(cell, str) else _cell_text(cell) for cell in cells]
+
+
+@pytest.mark.parametrize("where", ["attribute", "cell"])
+def test_a_web_page_with_a_value_over_10_mb_is_refused_for_that_not_called_empty(where):
+    """lxml stops reading a page at a text or attribute over 10 MB (a picture embedded as a data:
+    URI) and returns what it read so far: the page was refused as "empty", pointing at the DMS."""
+    big = "x" * 11_000_000
+    header = (
+        f"<td class='{big}'>工单号</td><td>车架号</td>"
+        if where == "attribute"
+        else f"<td>工单号</td><td>{big}</td>"
+    )
+    page = f"<html><body><table><tr>{header}</tr><tr><td>W1</td><td>LSV1</td></tr></table></body></html>"
+    with pytest.raises(ImportRefused) as refused:
+        read_table(page.encode("utf-8"), "工单.xls")
+    assert "over 10 MB" in str(refused.value) and "empty" not in str(refused.value)

@@ -25,6 +25,7 @@ _NAME = f"{{{_SS}}}Name"
 _HTML_ROW = re.compile(r"<tr[\s>/]", re.IGNORECASE)
 _XML_ROW = re.compile(r"<(?:\w+:)?Row[\s>/]")
 _DEEP = "Excessive depth"
+_HUGE = "Resource limit exceeded"  # libxml2: a text or attribute over 10 MB without huge_tree
 # A DOCTYPE with an internal subset that declares an entity, looked for before parsing: libxml2's
 # HTML parser skips the subset, and its XML parser refuses a billion laughs only by its own
 # amplification limit; neither reads or expands anything, but no export declares an entity.
@@ -244,6 +245,13 @@ def html_table(text: str, limits: Limits, score: Callable[[list[str]], int]) -> 
     if any(_DEEP in entry.message for entry in parser.error_log):
         raise Refusal(
             "is a web page (HTML) nested more than 256 tags deep, which no DMS export is", _EXPORT_AGAIN
+        )
+    if any(_HUGE in entry.message for entry in parser.error_log):
+        # lxml stops at the value and returns the page read so far, which would read as empty.
+        raise Refusal(
+            "is a web page (HTML) with a value or attribute over 10 MB (a picture embedded in the "
+            "page?), which the reader does not take",
+            "export the records from the DMS without pictures, or as Excel or CSV",
         )
     _refuse_entities(document.getroottree(), "a web page (HTML)")
     tables = list(document.iter("table"))
