@@ -84,6 +84,7 @@ _CARD_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])([3-6]\d{3}(?:[\s-]?\d{4}){3}(?:[\s
 _LANDLINE_IN_TEXT = re.compile(
     r"(?<!\d)((?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3})[\s\-–—]{0,2}[2-9]\d{6,7})(?!\d)"
 )
+_DIGIT = re.compile(r"\d")  # any Unicode digit, full-width ones included
 # Full-width digits, plus, hyphen and full stop (１３９, ＋, －, ．) and the ideographic space, one for one.
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－．\u3000", "0123456789+-. ")
 
@@ -153,8 +154,8 @@ def mask_text(value: object) -> object:
     digits are ignored, and a number may follow letters or Chinese (``微信wx13700000001``,
     ``张先生13700000009``) or be split by spaces, dots, dashes or Chinese punctuation.
     """
-    if not isinstance(value, str):
-        return value
+    if not isinstance(value, str) or len(_DIGIT.findall(value)) < 10:
+        return value  # the shortest number masked, a landline with its area code, has 10 digits
     # Translated one character for one, then format characters dropped: ``at[i]`` is where the
     # i-th character searched stands in the text.
     wide = value.translate(_FULL_WIDTH)
