@@ -239,54 +239,41 @@ def image_downloads(figure_json: str, name: str, *, title: str | None, key: str)
 _DATA_TEXT = ("x", "y", "labels", "text", "hovertext", "name", "ids", "parents")
 
 
-def _escaped(value: object) -> object:
+def _each_text(value: object, change: Callable[[str], object]) -> object:
+    """Return ``value`` with ``change`` applied to its text: a string, or each string of a list or array."""
     if isinstance(value, str):
-        return html.escape(value, quote=False)
+        return change(value)
     kind = getattr(getattr(value, "dtype", None), "kind", None)
     if isinstance(value, (list, tuple)) or kind in ("O", "U", "T"):
-        return [html.escape(v, quote=False) if isinstance(v, str) else v for v in value]  # type: ignore[union-attr]
+        return [change(v) if isinstance(v, str) else v for v in value]  # type: ignore[union-attr]
     return value
 
 
-def _masked(value: object) -> object:
-    if isinstance(value, str):
-        return auth.mask_text(value)
-    kind = getattr(getattr(value, "dtype", None), "kind", None)
-    if isinstance(value, (list, tuple)) or kind in ("O", "U", "T"):
-        return [auth.mask_text(v) if isinstance(v, str) else v for v in value]  # type: ignore[union-attr]
-    return value
+def _map_text(fig: go.Figure, change: Callable[[str], object]) -> go.Figure:
+    """Apply ``change`` to the text of every trace's data and to the axes' category names."""
+    for trace in fig.data:
+        for attr in _DATA_TEXT:
+            value = trace[attr] if attr in trace else None
+            if value is not None:
+                trace[attr] = _each_text(value, change)
+    for axis_name in [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
+        axis = fig.layout[axis_name]
+        for attr in ("categoryarray", "ticktext", "tickvals"):
+            if axis[attr] is not None:
+                axis[attr] = _each_text(axis[attr], change)
+    return fig
 
 
 def mask_data(fig: go.Figure) -> go.Figure:
     """Mask the personal numbers in every trace's text and the axes' category names (an advisor
     typed with a mobile): a chart and its PNG/SVG go to every role, as the deck's charts do."""
-    for trace in fig.data:
-        for attr in _DATA_TEXT:
-            value = trace[attr] if attr in trace else None
-            if value is not None:
-                trace[attr] = _masked(value)
-    for axis_name in [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
-        axis = fig.layout[axis_name]
-        for attr in ("categoryarray", "ticktext", "tickvals"):
-            if axis[attr] is not None:
-                axis[attr] = _masked(axis[attr])
-    return fig
+    return _map_text(fig, auth.mask_text)
 
 
 def escape_data(fig: go.Figure) -> go.Figure:
     """Escape the text of every trace's data (and the category order naming it) so plotly shows a
     name such as ``<a href=...>`` as text."""
-    for trace in fig.data:
-        for attr in _DATA_TEXT:
-            value = trace[attr] if attr in trace else None
-            if value is not None:
-                trace[attr] = _escaped(value)
-    for axis_name in [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
-        axis = fig.layout[axis_name]
-        for attr in ("categoryarray", "ticktext", "tickvals"):
-            if axis[attr] is not None:
-                axis[attr] = _escaped(axis[attr])
-    return fig
+    return _map_text(fig, lambda text: html.escape(text, quote=False))
 
 
 def show(fig: go.Figure, name: str, *, title: str | None = None, key: str | None = None) -> None:
