@@ -132,3 +132,26 @@ def test_rolling_back_the_work_orders_unlinks_and_a_second_order_makes_the_key_a
     _marts_match(con)
     assert _links(con) == {"R1": None}
     assert _coverage(con) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("order_id", "callback_order_id"),
+    [
+        ("0012", "12"),  # a key shorter than the four digits the orders are sorted out by
+        ("WO0012", "0000012"),
+        ("RO-2024-1234", "20241234"),  # separators inside the number
+        ("0001234A", "1234"),  # an order number ending in a letter
+        ("RO-12-34", "1234"),  # the last four characters are not all digits
+        ("+1234", "1234"),
+    ],
+)
+def test_a_loose_number_finds_its_order_whatever_the_order_number_ends_with(
+    tmp_path, order_id, callback_order_id
+):
+    # The orders are keyed only where they can share a loose number's key (linked_callbacks.sql):
+    # that shortcut must never lose a link.
+    con = db.connect(tmp_path / "x.duckdb")
+    import_file(con, _orders(tmp_path, [(order_id, VIN_A), ("9999", VIN_B)]), file_name="orders.csv")
+    import_file(con, _calls(tmp_path, [("C1", callback_order_id, VIN_A)]), file_name="calls.csv")
+    assert _links(con) == {"C1": order_id}
+    con.close()

@@ -94,9 +94,7 @@ def test_kept_themes_of_an_older_data_version_are_never_read(demo, monkeypatch):
     counts = con.execute(
         "SELECT side, count(*) FROM theme_assignments GROUP BY side ORDER BY side"
     ).fetchall()
-    praise = len(
-        con.execute(monthly.sql("side_comments"), monthly._side_params(None, "praise", None)).fetchall()
-    )
+    praise = len(monthly._facts(con, "side_comments", monthly._side_params(None, "praise", None)))
     assert dict(counts)["praise"] == praise and dict(counts)["complaint"] > 0
 
 
@@ -106,9 +104,7 @@ def test_satisfied_comments_are_read_clause_by_clause_once_and_again_when_the_th
     con = demo
     views.prepare(con)
     assert monthly.clauses_current(con)
-    texts = con.execute(
-        monthly.sql("comment_clauses_texts"), monthly._side_params(None, "praise", None)
-    ).fetchall()
+    texts = monthly._facts(con, "comment_clauses_texts", monthly._side_params(None, "praise", None))
     assert con.execute("SELECT count(*) FROM comment_clauses").fetchone()[0] == len(texts)
     hidden = con.execute("SELECT count(*) FROM comment_clauses WHERE len(complaints) > 0").fetchone()[0]
     assert hidden > 0  # satisfied customers' grumbles exist in the demo

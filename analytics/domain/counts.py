@@ -53,7 +53,7 @@ def monthly_counts(
     """Return one row per month (first days) with every numerator and denominator behind the KPIs."""
     firsts = sorted({m.replace(day=1) for m in months})
     params = sql_params(stores)
-    orders = queries.run(con, "monthly_order_kpis", {**params, "months": firsts})
+    orders = derived.run(con, "monthly_order_kpis", {**params, "months": firsts})
     calls = derived.run(con, "monthly_callback_kpis", {**params, "months": firsts})
     # Churn is counted on each month's last day, due dates from the day before it starts.
     as_of_dates = sorted({month_end(m) for m in firsts} | {m - timedelta(days=1) for m in firsts})

@@ -165,7 +165,7 @@ def month_rows(
     def period(values: Any) -> np.ndarray:
         return np.where(pd.to_datetime(values).to_numpy() >= np.datetime64(after), "after", "before")
 
-    orders = queries.run(con, "kpi_order_rows", params)
+    orders = derived.run(con, "kpi_order_rows", params)
     orders = orders.assign(period=period(orders["month"]), one=1)
     calls = derived.run(con, "kpi_callback_segments", params)
     calls = calls.assign(period=period(calls["month"]))

@@ -26,7 +26,7 @@ from analytics.core import months as calendar_months
 from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.months import month_ends, parse_month, shift_month
-from analytics.domain import facts
+from analytics.domain import counts, facts
 from analytics.domain.themes import polarity
 from analytics.domain.themes.discovery import SPECIAL_LABELS, ThemeModel, _Detail, _detail, mine
 from analytics.domain.themes.lexicon import (
@@ -41,7 +41,7 @@ from analytics.domain.themes.lexicon import (
     name_pieces,
 )
 from analytics.domain.themes.segmentation import _WORD_CHAR, THEMES_DIR, drop_entities_all, tokenize
-from analytics.store import db
+from analytics.store import db, derived
 from analytics.store.queries import load as sql
 
 IMPACT_KEYS: tuple[str, ...] = ("rate", "rate_low", "rate_high", "nps", "nps_low", "nps_high")
@@ -131,6 +131,12 @@ def model_month(con: duckdb.DuckDBPyConnection, month: str) -> str:
     return facts.model_as_of(con, month_ends([month])[0]).strftime("%Y-%m")
 
 
+def _facts(con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any]) -> pd.DataFrame:
+    """Run a query over ``callback_facts`` (its mart while current: a callback's linked order read
+    once, not resolved again at every read) with the settings that query binds."""
+    return derived.run(con, name, {**counts.sql_params(None), **params})
+
+
 def _side_params(months: list[str] | None, side: str, stores: Sequence[str] | None) -> dict[str, Any]:
     """Return the bound parameters of ``side_comments.sql``: the months' dates (every date when
     ``months`` is None), the side, the satisfied threshold and the stores."""
@@ -161,7 +167,7 @@ def _side_comments(
     con: duckdb.DuckDBPyConnection, months: list[str], side: str, stores: Sequence[str] | None
 ) -> tuple[pd.DataFrame, list[list[str]], list[list[str]]]:
     """Return the side's comments of the months with their tokens, as ``_tokens`` gives them."""
-    frame = con.execute(sql("side_comments"), _side_params(months, side, stores)).df()
+    frame = _facts(con, "side_comments", _side_params(months, side, stores))
     tokens, mined = _tokens(con, frame)
     return frame, tokens, mined
 
@@ -322,7 +328,7 @@ def store_assignments(
     parts = []
     for side in SIDES:
         model = memo.remembered(con, fit_model, opened, side, months_back, k, seed)
-        frame = con.execute(sql("side_comments"), _side_params(None, side, None)).df()
+        frame = _facts(con, "side_comments", _side_params(None, side, None))
         # A comment's theme depends on its text alone: each distinct text is assigned once.
         codes, _ = pd.factorize(frame["comment"])
         first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
@@ -499,9 +505,9 @@ def store_clauses(con: duckdb.DuckDBPyConnection) -> int:
         exists = False
     params = _side_params(None, "praise", None)
     if exists:
-        texts = con.execute(sql("comment_clauses_pending"), params).fetchall()
+        texts = list(_facts(con, "comment_clauses_pending", params).itertuples(index=False, name=None))
     else:
-        texts = con.execute(sql("comment_clauses_texts"), params).fetchall()
+        texts = list(_facts(con, "comment_clauses_texts", params).itertuples(index=False, name=None))
     lex = load_lexicon()
     readings = [read_clauses(str(text), lex) for (text,) in texts]
     frame = pd.DataFrame(
@@ -548,7 +554,9 @@ def stored_readings(
     con: duckdb.DuckDBPyConnection, month: str, stores: Sequence[str] | None
 ) -> dict[str, Reading]:
     """Return the readings ``comment_clauses`` holds for the month's satisfied comments."""
-    rows = con.execute(sql("comment_clauses_month"), _side_params([month], "praise", stores)).fetchall()
+    rows = _facts(con, "comment_clauses_month", _side_params([month], "praise", stores)).itertuples(
+        index=False, name=None
+    )
     return {str(c): Reading(str(p), tuple(k), tuple(a)) for c, p, k, a in rows}
 
 
@@ -698,7 +706,7 @@ def monthly_themes(
     if side == "complaint":
         result["categories"] = complaint_categories(con, month, stores, model.lexicon)
         # Satisfied customers' grumbles (服务不错就是等太久): complaints hidden in praise.
-        praise = con.execute(sql("side_comments"), {**params_of_month(month, stores), "side": "praise"}).df()
+        praise = _facts(con, "side_comments", {**params_of_month(month, stores), "side": "praise"})
         result["hidden"] = hidden_complaints(
             praise["comment"].astype(str).tolist(), model.lexicon, known=known
         )
@@ -743,9 +751,7 @@ def impact(in_theme: np.ndarray, satisfied: np.ndarray, nps_points: np.ndarray) 
 def _impact_base(con: duckdb.DuckDBPyConnection, month: str, stores: Sequence[str] | None) -> pd.DataFrame:
     """Return the month's reached callbacks with satisfied (bool) and NPS points (+1/0/-1/NaN)."""
     kpi = settings().kpi
-    frame = con.execute(
-        sql("theme_impact_base"), {**_bounds([month]), "stores": list(stores) if stores else None}
-    ).df()
+    frame = _facts(con, "theme_impact_base", {**_bounds([month]), "stores": list(stores) if stores else None})
     recommend = pd.to_numeric(frame["recommend_score"], errors="coerce").to_numpy(dtype=float)
     points = np.where(
         recommend >= kpi.nps_promoter_min,

@@ -11,7 +11,7 @@ WITH visits AS (
 covered AS (
     SELECT DISTINCT v.order_id
     FROM visits AS v
-    JOIN {{ ref('linked_callbacks') }} AS c ON c.linked_order_id = v.order_id
+    JOIN {{ ref('callback_facts') }} AS c ON c.linked_order_id = v.order_id
     WHERE c.callback_type = '3DC'
       AND date_diff('day', v.visit_date, CAST(c.callback_date AS DATE)) BETWEEN 0 AND $coverage_3dc_days
 )

@@ -9,12 +9,20 @@
 WITH loose AS (
     SELECT c.callback_id, c.vin, {{ macro('order_key', 'c.order_id') }} AS order_key
     FROM callbacks AS c
+    ANTI JOIN service_orders AS o ON o.order_id = c.order_id
     WHERE c.order_id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM service_orders AS o WHERE o.order_id = c.order_id)
+),
+tails AS (
+    SELECT DISTINCT lpad(right(order_key, 4), 4, '0') AS tail FROM loose WHERE order_key <> ''
 ),
 keyed AS (
+    -- Only the orders that can share a loose number's key are keyed (the regular expression over
+    -- every order took half a second at a million): an order whose number ends in four digits has
+    -- a key ending in them, zero-padded when the key is shorter (its digits are zeros, then the key).
     SELECT {{ macro('order_key', 'order_id') }} AS order_key, order_id, vin
     FROM service_orders
+    WHERE right(order_id, 4) IN (SELECT tail FROM tails)
+       OR right(order_id, 4) IS DISTINCT FROM lpad(CAST(abs(TRY_CAST(right(order_id, 4) AS INTEGER)) AS VARCHAR), 4, '0')
 ),
 single AS (
     SELECT order_key, any_value(order_id) AS order_id, any_value(vin) AS vin

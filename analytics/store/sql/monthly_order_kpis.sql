@@ -1,5 +1,5 @@
 -- one row per requested month: visits, revenue (and its sum of squared amounts), booked visits and visits covered by a 3DC attempt
--- Covered: at least one 3DC attempt (reached or not) on the order (linked_callbacks.sql) dated 0 to coverage_3dc_days
+-- Covered: at least one 3DC attempt (reached or not) on the order (linked_callbacks.sql; read from callback_facts, its mart while current) dated 0 to coverage_3dc_days
 -- whole days after the visit; an attempt dated in the next month still covers its visit. A visit
 -- whose booking flag is unknown counts as not booked.
 WITH months AS (
@@ -16,7 +16,7 @@ visits AS (
 covered AS (
     SELECT DISTINCT v.order_id
     FROM visits AS v
-    JOIN {{ ref('linked_callbacks') }} AS c ON c.linked_order_id = v.order_id
+    JOIN {{ ref('callback_facts') }} AS c ON c.linked_order_id = v.order_id
     WHERE c.callback_type = '3DC'
       AND date_diff('day', v.visit_date, CAST(c.callback_date AS DATE)) BETWEEN 0 AND $coverage_3dc_days
 )

@@ -2,21 +2,22 @@
 -- (praise: reached, overall >= $threshold, not a complaint; complaint: reached with overall
 -- < $threshold, or flagged as a complaint), with its order's store (else the one its own file
 -- named) and advisor and its stored tokens (NULL when the comment has not been tokenised yet)
+-- (callback_facts, its mart while current: the callback's linked order gives the store and
+-- advisor, as its own file's store where the order names none)
 SELECT c.callback_id,
        c.callback_date,
        strftime(c.callback_date, '%Y-%m') AS month,
-       coalesce(o.store, c.store) AS store,
-       o.advisor,
+       c.store,
+       c.advisor,
        c.overall_score,
        c.comment,
        CASE WHEN t.comment = c.comment THEN t.tokens END AS tokens
-FROM {{ ref('linked_callbacks') }} c
-LEFT JOIN service_orders o ON o.order_id = c.linked_order_id
+FROM {{ ref('callback_facts') }} c
 LEFT JOIN comment_tokens t ON t.callback_id = c.callback_id
 WHERE c.callback_date >= $start
   AND c.callback_date < $end
   AND nullif(trim(c.comment), '') IS NOT NULL
-  AND ($stores IS NULL OR list_contains($stores, coalesce(o.store, c.store)))
+  AND ($stores IS NULL OR list_contains($stores, c.store))
   AND (
         ($side = 'praise'
          AND coalesce(c.reached, false)
