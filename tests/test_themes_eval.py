@@ -236,6 +236,29 @@ def test_function_words_never_make_a_label_and_english_is_never_chinese():
     assert themes.english_label(["嘻嘻哈哈"]) == themes.UNTRANSLATED
 
 
+def test_discovered_themes_under_one_english_label_are_numbered_apart():
+    # Seen on the English themes page over real reviews: two "(untranslated)" themes were drawn as
+    # one bar over the other. A discovered theme never takes a lexicon aspect's label either.
+    from analytics.domain.themes.discovery import Theme, _distinct_labels
+
+    found = {
+        "price": Theme("price", "Price", "价格", "lexicon"),
+        "d:使得·更加": Theme("d:使得·更加", themes.UNTRANSLATED, "使得 · 更加", "discovered"),
+        "d:丰富·工艺": Theme("d:丰富·工艺", themes.UNTRANSLATED, "丰富 · 工艺", "discovered"),
+        "d:价格": Theme("d:价格", "Price", "价格 · 优惠", "discovered"),
+        "d:外型": Theme("d:外型", "design", "外型", "discovered"),
+    }
+    _distinct_labels(found)
+    assert {i: t.label_en for i, t in found.items()} == {
+        "price": "Price",
+        "d:使得·更加": "(untranslated) 2",
+        "d:丰富·工艺": "(untranslated) 1",
+        "d:价格": "Price 1",
+        "d:外型": "design",
+    }
+    assert found["d:价格"].label_zh == "价格 · 优惠"
+
+
 def test_demo_praise_quotes_hold_no_complaining_clause_and_english_labels_no_chinese(demo_db, tmp_path):
     # A private copy: another test of the session may hold the shared file open read-write.
     copy = tmp_path / "demo.duckdb"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -266,10 +266,29 @@ def mine(
         # otherwise it is a mixture of known aspects.
         if sum(1 for j in rows if choices[j][0] >= 0 and choices[j][1]) < NOVEL_SHARE * len(rows):
             novel[theme_id] = themes[theme_id].words
+    _distinct_labels(themes)
     model.topic_themes = tuple(topic_themes)
     model.novel = novel
     model.topic_words = tuple(words)
     return model
+
+
+def _distinct_labels(themes: dict[str, Theme]) -> None:
+    """Number the discovered themes whose label is another theme's in either language, in the
+    order of their ids ("(untranslated) 1", "(untranslated) 2"): a chart draws one bar per label,
+    so two themes under one label would be drawn over each other, and a reader could not tell
+    them apart."""
+    for attr in ("label_en", "label_zh"):
+        taken = Counter(getattr(t, attr) for t in themes.values())
+        lexicon_labels = {getattr(t, attr) for t in themes.values() if t.source != "discovered"}
+        numbered: Counter[str] = Counter()
+        for theme_id in sorted(themes):
+            theme = themes[theme_id]
+            label = getattr(theme, attr)
+            if theme.source != "discovered" or (taken[label] < 2 and label not in lexicon_labels):
+                continue
+            numbered[label] += 1
+            themes[theme_id] = replace(theme, **{attr: f"{label} {numbered[label]}"})
 
 
 def _detail(model: ThemeModel, tokens: Sequence[Sequence[str]], side: str | None) -> _Detail:
