@@ -36,6 +36,7 @@ _EXCESS_WORDS = frozenset({"太", "太过", "过于", "忒"})
 _AMOUNT_START = frozenset("0123456789一二三四五六七八九十两半几")
 # Verbs before 好 meaning "agreed" (说好的, 约好的).
 _AGREED = frozenset({"说", "约", "讲", "谈", "定"})
+_AGREED_GOOD = frozenset(verb + "好" for verb in _AGREED)
 # One-character negators jieba fuses with the verb after them (没装 好, 未能 修好).
 _FUSED_NEGATORS = "不没未"
 
@@ -146,7 +147,9 @@ def _not_evaluative(tokens: Sequence[str], i: int) -> bool:
     token = tokens[i]
     if token == "快" and i + 1 < len(tokens) and tokens[i + 1][:1] in _AMOUNT_START:
         return True
-    return token == "好" and i > 0 and tokens[i - 1] in _AGREED or token in {a + "好" for a in _AGREED}
+    if token == "好":
+        return i > 0 and tokens[i - 1] in _AGREED
+    return token in _AGREED_GOOD
 
 
 def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> int:
