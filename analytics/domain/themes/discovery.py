@@ -288,7 +288,11 @@ def _distinct_labels(themes: dict[str, Theme]) -> None:
             if theme.source != "discovered" or (taken[label] < 2 and label not in lexicon_labels):
                 continue
             numbered[label] += 1
-            themes[theme_id] = replace(theme, **{attr: f"{label} {numbered[label]}"})
+            numbered_label = f"{label} {numbered[label]}"
+            if attr == "label_en":
+                themes[theme_id] = replace(theme, label_en=numbered_label)
+            else:
+                themes[theme_id] = replace(theme, label_zh=numbered_label)
 
 
 def _detail(model: ThemeModel, tokens: Sequence[Sequence[str]], side: str | None) -> _Detail:
