@@ -45,7 +45,10 @@ def _run(args: argparse.Namespace) -> int:
     if shot.model is None:
         backtest = {"available": False, "reason": shot.model_note}
     elif shot.model.backtest is None:
-        backtest = {"available": False, "reason": "the data hold no complete year to backtest on"}
+        backtest = {
+            "available": False,
+            "reason": shot.model.backtest_note or "the data hold no complete year to backtest on",
+        }
     else:
         backtest = {"available": True, **shot.model.backtest.summary()}
     top = exported.head(args.top)

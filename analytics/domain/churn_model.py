@@ -28,7 +28,7 @@ from analytics.core import stats
 from analytics.core.config import Churn, settings
 from analytics.core.errors import UserError
 from analytics.core.months import month_end, month_end_on_or_before, shift_month
-from analytics.domain import counts, schedule
+from analytics.domain import counts, facts, schedule
 from analytics.domain.model_matrix import binnable, positive_probability
 from analytics.store import derived, queries
 
@@ -77,6 +77,7 @@ FEATURES: tuple[str, ...] = (
     "last_was_first_maintenance",
     "km_warranty_days_left",
 )
+Gaps = Sequence[tuple[date, date]]  # months without work orders: first and last day (facts.gap_months)
 RULE = "days_since"
 TOP_SHARES: tuple[float, ...] = (0.1, 0.2)
 IMPORTANCE_SAMPLE = 2500
@@ -187,8 +188,10 @@ def _months_back(day: date, months: int) -> date:
     return month_end(shift_month(day.replace(day=1), -months))
 
 
-def training_cutoffs(first_day: date, known_end: date) -> list[date]:
-    """Return the month-end cutoffs (oldest first) whose label year has ended by ``known_end``."""
+def training_cutoffs(first_day: date, known_end: date, gaps: Gaps = ()) -> list[date]:
+    """Return the month-end cutoffs (oldest first) whose label year has ended by ``known_end``, but
+    none whose label year meets a month without work orders (``facts.gap_months``): every car
+    would seem to have left then."""
     cfg = churn_settings()
     latest = month_end_on_or_before(known_end - timedelta(days=cfg.horizon_days))
     earliest = first_day + timedelta(days=cfg.min_history_days)
@@ -197,7 +200,8 @@ def training_cutoffs(first_day: date, known_end: date) -> list[date]:
         cutoff = _months_back(latest, step * cfg.cutoff_step_months)
         if cutoff < earliest:
             break
-        out.append(cutoff)
+        if not facts.overlaps_gap(cutoff, cutoff + timedelta(days=cfg.horizon_days), list(gaps)):
+            out.append(cutoff)
     return sorted(out)
 
 
@@ -308,6 +312,7 @@ class ChurnModel:
     n_train: int
     churn_rate: float
     backtest: Backtest | None
+    backtest_note: str | None = None  # why there is no backtest, when there is none
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Return the probability of no visit in the next horizon_days for each row of a feature frame."""
@@ -379,7 +384,8 @@ def _fit_calibrated(snapshots: pd.DataFrame, churned: pd.Series, seed: int) -> S
     from sklearn.model_selection import GroupKFold
 
     y = churned.to_numpy(dtype=int)
-    if y.min() == y.max() or min(y.sum(), len(y) - y.sum()) < 10:
+    # No rows at all: cutoffs whose base is empty (a gap in the work orders, a typo dated decades ahead).
+    if len(y) == 0 or y.min() == y.max() or min(y.sum(), len(y) - y.sum()) < 10:
         raise NotEnoughHistory(
             "The history holds too few vehicles that came back or left to learn from; import more months."
         )
@@ -395,6 +401,13 @@ def _fit_calibrated(snapshots: pd.DataFrame, churned: pd.Series, seed: int) -> S
     # other processes, which made a fit ten times slower than on one core.
     with threadpool_limits(limits=1, user_api="openmp"):
         model.fit(x, y)
+        fitted = positive_probability(model, x)
+    # A few hundred rows may not fill two leaves of 80 cars (``_estimator``): the trees then give every car
+    # the same probability, and its AUC of 0.5 and lifts by input order would pass for a model.
+    if np.ptp(fitted) == 0:
+        raise NotEnoughHistory(
+            "The history holds too few vehicles to tell leaving from returning customers apart; import more months."
+        )
     return Scorer(estimator=model, categories=categories)
 
 
@@ -463,13 +476,21 @@ def backtest(
     stores: list[str] | None = None,
     seed: int = 0,
     history: History | None = None,
+    gaps: Gaps = (),
 ) -> Backtest:
     """Return the model against the rule at ``test_cutoff``, trained only on years that ended by then
-    (rows from ``history`` when it holds those cutoffs, read otherwise)."""
+    (rows from ``history`` when it holds those cutoffs, read otherwise); none when the test year
+    meets a month of ``gaps``."""
     from sklearn.isotonic import IsotonicRegression
     from sklearn.metrics import brier_score_loss
 
-    train_cutoffs = training_cutoffs(first_day, test_cutoff)
+    if facts.overlaps_gap(
+        test_cutoff, test_cutoff + timedelta(days=churn_settings().horizon_days), list(gaps)
+    ):
+        raise NotEnoughHistory(
+            f"The year after {test_cutoff} has months without any work order, so who left then is unknown."
+        )
+    train_cutoffs = training_cutoffs(first_day, test_cutoff, gaps)
     if not train_cutoffs:
         raise NotEnoughHistory(
             "There is not enough history before the backtest date to train on; import older work orders."
@@ -537,7 +558,13 @@ def fit(
     horizon = churn_settings().horizon_days
     # Labels need a whole year after a cutoff; the data may stop before the as-of date.
     end = known_end(as_of, last_day)
-    cutoffs = training_cutoffs(first_day, end)
+    gaps = facts.gap_months(con, as_of)
+    cutoffs = training_cutoffs(first_day, end, gaps)
+    if not cutoffs and gaps:
+        raise NotEnoughHistory(
+            f"The work orders have no visit from {gaps[0][0]} to {gaps[-1][1]}; training needs {horizon} days "
+            "of history without such a gap, so import the missing months."
+        )
     if not cutoffs:
         raise NotEnoughHistory(
             f"Training needs at least {horizon} days of history after the first months; import older work orders."
@@ -546,16 +573,17 @@ def fit(
     # One read of the features for the fit's cutoffs and the backtest's (see ``History``).
     wanted = set(cutoffs)
     if with_backtest:
-        wanted |= {*training_cutoffs(first_day, test_cutoff), test_cutoff}
+        wanted |= {*training_cutoffs(first_day, test_cutoff, gaps), test_cutoff}
     history = History.read(con, sorted(wanted), stores)
     train, train_y = history.training_set(cutoffs)
     scorer = _fit_calibrated(train, train_y, seed)
     result: Backtest | None = None
+    note: str | None = None
     if with_backtest:
         try:
-            result = backtest(con, test_cutoff, first_day, stores, seed, history)
-        except NotEnoughHistory:
-            result = None
+            result = backtest(con, test_cutoff, first_day, stores, seed, history, gaps)
+        except NotEnoughHistory as exc:
+            note = str(exc)
     return ChurnModel(
         scorer=scorer,
         as_of=as_of,
@@ -563,6 +591,7 @@ def fit(
         n_train=len(train),
         churn_rate=float(train_y.mean()),
         backtest=result,
+        backtest_note=note,
     )
 
 

@@ -50,12 +50,16 @@ def data_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int | str | None]:
     return dict(zip(keys, row, strict=True))
 
 
-def default_month(months: list[str], last_visit: str | None) -> str:
+def default_month(months: list[str], last_visit: str | None, today: date | None = None) -> str:
     """Return the month pages open on: the newest, or the one before when the newest is partial.
 
     The newest month is usually still running; when the data end before its last week, the
-    latest complete month is shown instead, so KPIs compare like with like.
+    latest complete month is shown instead, so KPIs compare like with like. Months after the
+    current one are typos (a visit keyed as 2062, see the ``future_dates`` check), not the newest
+    data: they are passed over while any month up to today has data.
     """
+    current = (today or date.today()).strftime("%Y-%m")
+    months = [m for m in months if m <= current] or months
     last = str(last_visit or "")
     partial = last[:7] == months[0] and int(last[8:10] or 0) < 25
     return months[1] if len(months) > 1 and partial else months[0]
@@ -75,6 +79,31 @@ def model_as_of(con: duckdb.DuckDBPyConnection, as_of: date) -> date:
         return as_of
     opened = month_ends([default_month(months, str(data_summary(con)["last_visit"] or ""))])[0]
     return max(as_of, opened)
+
+
+def gap_months(con: duckdb.DuckDBPyConnection, as_of: date) -> list[tuple[date, date]]:
+    """Return the first and last day of each calendar month, oldest first, that has no work order
+    although months before and after it (up to ``as_of``) have some: a DMS migration or an export
+    left out. Nobody came in then as far as the data know, so no model may learn from it."""
+    rows = con.execute(
+        """
+        WITH seen AS (
+            SELECT DISTINCT CAST(date_trunc('month', visit_date) AS DATE) AS m
+            FROM service_orders WHERE visit_date <= $as_of
+        ),
+        every AS (
+            SELECT CAST(unnest(generate_series(min(m), max(m), INTERVAL 1 MONTH)) AS DATE) AS m FROM seen
+        )
+        SELECT m, CAST(last_day(m) AS DATE) FROM every WHERE m NOT IN (SELECT m FROM seen) ORDER BY m
+        """,
+        {"as_of": as_of},
+    ).fetchall()
+    return [(first, last) for first, last in rows]
+
+
+def overlaps_gap(start: date, end: date, gaps: list[tuple[date, date]]) -> bool:
+    """Return True when the days (start, end] meet a month of ``gap_months``."""
+    return any(start < last and end >= first for first, last in gaps)
 
 
 def window_months(months: list[str], month: str, window: int) -> tuple[str, ...]:
