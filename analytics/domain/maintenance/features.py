@@ -79,8 +79,12 @@ def _base_days() -> int:
 
 
 def last_visit_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
-    """Return the latest visit date in the work orders (the default as-of date), or None when empty."""
-    row = con.execute("SELECT max(visit_date) FROM service_orders").fetchone()
+    """Return the latest visit date in the work orders (the default as-of date), or None when empty;
+    a visit dated after today is a typo (2062 for 2026) and is passed over while an earlier one exists."""
+    row = con.execute(
+        "SELECT coalesce(max(visit_date) FILTER (WHERE visit_date <= $today), max(visit_date)) FROM service_orders",
+        {"today": dt.date.today()},
+    ).fetchone()
     return row[0] if row and row[0] else None
 
 

@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from analytics.core import stats
 from analytics.core.errors import UserError
+from analytics.domain import facts, schedule
 from analytics.store import db
 
 if TYPE_CHECKING:  # scikit-learn loads where a model is fitted or scored, not with the page's kept results
@@ -237,18 +238,39 @@ def _cutoffs(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple[dt.date, l
     """Return the backtest cutoff, the backtest's training cutoffs and the final model's cutoffs."""
     cfg = _config()
     row = con.execute(
-        "SELECT min(visit_date) FROM service_orders WHERE visit_date <= $d", {"d": as_of}
+        "SELECT min(visit_date), count(*) FILTER (WHERE list_contains($kinds, service_type)) "
+        "FROM service_orders WHERE visit_date <= $d",
+        {"d": as_of, "kinds": list(schedule.MAINTENANCE_TYPES)},
     ).fetchone()
     if not row or row[0] is None:
         raise UserError(f"There are no work orders on or before {as_of}; choose a later --as-of date.")
+    if not row[1]:
+        # More months would not help: the outcome the model learns is a maintenance visit.
+        raise UserError(
+            f"The work orders up to {as_of} hold no maintenance visit (首保, 定保 or 保养), only repairs, "
+            "warranty or body work; import the maintenance orders or map their service type."
+        )
     earliest = row[0] + dt.timedelta(days=cfg.min_history_days)
     longest = dt.timedelta(days=max(HORIZONS))
     step = dt.timedelta(days=cfg.cutoff_step_days)
     backtest_cutoff = as_of - longest
     final = [backtest_cutoff - k * step for k in range(cfg.training_cutoffs)]
     training = [backtest_cutoff - longest - k * step for k in range(cfg.training_cutoffs)]
-    final = sorted(d for d in final if d >= earliest)
-    training = sorted(d for d in training if d >= earliest)
+    # A date whose 90 days meet a month without work orders would teach that nobody came in.
+    gaps = facts.gap_months(con, as_of)
+    if facts.overlaps_gap(backtest_cutoff, as_of, gaps):
+        raise UserError(
+            f"The work orders have no visit in some month between {backtest_cutoff} and {as_of}; the model "
+            "needs the last 90 days complete, so import the missing months or choose an earlier --as-of date."
+        )
+    final = sorted(d for d in final if d >= earliest and not facts.overlaps_gap(d, d + longest, gaps))
+    training = sorted(d for d in training if d >= earliest and not facts.overlaps_gap(d, d + longest, gaps))
+    if len(training) < 2 and gaps:
+        raise UserError(
+            f"The work orders have no visit from {gaps[0][0]} to {gaps[-1][1]}; training needs about "
+            f"{(cfg.min_history_days + 2 * max(HORIZONS)) // 30 + 1} months of history around no such gap, "
+            "so import the missing months."
+        )
     if len(training) < 2:
         months = (cfg.min_history_days + 2 * max(HORIZONS) + cfg.cutoff_step_days) // 30 + 1
         raise UserError(
