@@ -11,8 +11,10 @@ imported; the command keeps going.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -106,16 +108,47 @@ def _mtime(path: Path) -> int:
     return sig[1] if sig else 0
 
 
-def _free_name(target_dir: Path, name: str) -> Path:
-    """Return a path in ``target_dir`` for ``name`` that neither the file nor its reports would overwrite."""
+def _status_folder(folder: Path, status: str) -> int:
+    """Return an open descriptor of ``folder/status`` (created if missing); a symlink or a file
+    there raises UserError. Files are moved and reports written through the descriptor, so a
+    folder swapped for a link meanwhile is never followed out of the drop folder."""
+    path = folder / status
+    with contextlib.suppress(FileExistsError):
+        path.mkdir()
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:  # ELOOP for a symlink, ENOTDIR for a file
+        raise UserError(
+            f"{path} is a symlink or not a folder: whoever can write to the drop folder could send "
+            f"files elsewhere through it; remove it (watch makes a folder there itself)."
+        ) from exc
+
+
+def _taken(dir_fd: int, name: str) -> bool:
+    try:
+        os.lstat(name, dir_fd=dir_fd)  # lstat: a dangling symlink takes its name too
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _free_name(dir_fd: int, name: str) -> str:
+    """Return a name in the folder of ``dir_fd`` that neither the file nor its reports would take
+    from anything already there (a dangling symlink included)."""
     stem, dot, suffix = name.rpartition(".") if "." in name[1:] else (name, "", "")
     n = 1
     while True:
         candidate = name if n == 1 else f"{stem}-{n}{dot}{suffix}"
-        path = target_dir / candidate
-        if not any((target_dir / (candidate + s)).exists() for s in ("", *REPORT_SUFFIXES)):
-            return path
+        if not any(_taken(dir_fd, candidate + s) for s in ("", *REPORT_SUFFIXES)):
+            return candidate
         n += 1
+
+
+def _write_new(dir_fd: int, name: str, content: str) -> None:
+    # Created new, never through a link or over a file planted meanwhile.
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=dir_fd)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(content)
 
 
 def _os_user() -> str:
@@ -188,6 +221,24 @@ def process_file(
 ) -> FileOutcome:
     """Import one dropped file, move it to done/ or refused/ with its reports, audit it; return the outcome."""
     started = datetime.now().replace(microsecond=0)
+    # Both folders checked before the import, so a planted link stops the pass before any work.
+    with contextlib.ExitStack() as opened:
+        folders: dict[str, int] = {}
+        for status in (DONE, REFUSED):
+            folders[status] = _status_folder(folder, status)
+            opened.callback(os.close, folders[status])
+        return _process(con, path, folder, folders, mappings, lang, started)
+
+
+def _process(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    folder: Path,
+    folders: dict[str, int],
+    mappings: Sequence[tuple[str, dict[str, Any]]],
+    lang: str,
+    started: datetime,
+) -> FileOutcome:
     result: ImportResult | None = None
     mapping_label, reason = "", ""
     try:
@@ -199,9 +250,8 @@ def process_file(
     except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the folder
         reason = f"{path.name} could not be imported ({type(exc).__name__}: {exc}); check the file or import it by hand."
     status = REFUSED if result is None else DONE
-    target_dir = folder / status
-    target_dir.mkdir(exist_ok=True)
-    moved = _free_name(target_dir, path.name)
+    target_dir = folders[status]
+    moved = folder / status / _free_name(target_dir, path.name)
     report: dict[str, Any] = {
         "file": path.name,
         "status": status,
@@ -236,11 +286,11 @@ def process_file(
             rejected=result.rejected,
         )
     audit.record(con, _os_user(), audit.CLI_ROLE, "import", detail)
-    path.replace(moved)
+    os.replace(path, moved.name, dst_dir_fd=target_dir)
     report_json = moved.with_name(moved.name + ".report.json")
     report_txt = moved.with_name(moved.name + ".report.txt")
-    report_json.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    report_txt.write_text(report_text(report, lang), encoding="utf-8")
+    _write_new(target_dir, report_json.name, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    _write_new(target_dir, report_txt.name, report_text(report, lang))
     return FileOutcome(
         name=path.name,
         status=status,

@@ -1,0 +1,77 @@
+"""A fourth attacker round: each test makes an attack on a promise of the README through the real
+code path (the command line, the dashboard in AppTest, the writers of files). Each one that
+broke the promise is named in its docstring, with what leaked."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analytics.services import watch
+from tests.db_state import run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+SERVICE = DATA / "service_orders_gbk.csv"  # 8 work orders
+JUNK = DATA / "junk" / "picture.csv"  # a PNG named .csv
+
+
+# --------------------------------------------------------------------------- the drop folder
+
+
+@pytest.fixture
+def drop(tmp_path: Path) -> Path:
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    return folder
+
+
+def _watch_once(folder: Path, database: Path):
+    return run_cli("watch", str(folder), "--once", "--settle", "0", "--lang", "en", "--db", str(database))
+
+
+@pytest.mark.parametrize("status", [watch.DONE, watch.REFUSED])
+def test_a_done_or_refused_folder_planted_as_a_symlink_moves_nothing_out_of_the_drop_folder(
+    drop: Path, tmp_path: Path, status: str
+):
+    """Whoever may write to the drop folder made `refused` (or `done`) a symlink to a folder of
+    the dashboard's user (`~/.ssh`, `.streamlit/`) and dropped a file named for what it should
+    become there (`authorized_keys`, `secrets.toml`): watch moved the file and wrote its two
+    reports into that folder, so anyone with the share could create files anywhere the
+    dashboard's user may write. Now the pass refuses the planted folder with a sentence and
+    leaves the file where it was dropped."""
+    outside = tmp_path / "home" / ".ssh"
+    outside.mkdir(parents=True)
+    (drop / status).symlink_to(outside, target_is_directory=True)
+    planted = drop / "authorized_keys"
+    shutil.copy(SERVICE if status == watch.DONE else JUNK, planted)
+
+    run = _watch_once(drop, tmp_path / "watch.duckdb")
+
+    assert list(outside.iterdir()) == []
+    assert planted.exists()
+    assert run.returncode == 2 and "symlink" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_dangling_symlink_planted_as_a_report_name_is_never_written_through(drop: Path, tmp_path: Path):
+    """The same attacker planted `refused/x.csv.report.json` as a symlink to a file that does not
+    exist yet (`~/.ssh/authorized_keys`): the free-name check asked `exists()`, which is false for
+    a dangling link, so watch moved `x.csv` into `refused/` and wrote its report through the link,
+    creating the file outside. Now a name taken by anything, a dangling link too, is not free, and
+    reports are created new, never written through a link."""
+    target = tmp_path / "home" / ".ssh" / "authorized_keys"
+    target.parent.mkdir(parents=True)
+    refused = drop / watch.REFUSED
+    refused.mkdir()
+    for suffix in watch.REPORT_SUFFIXES:
+        (refused / f"x.csv{suffix}").symlink_to(target.with_name(target.name + suffix))
+    (refused / "x.csv").symlink_to(target)
+    shutil.copy(JUNK, drop / "x.csv")
+
+    run = _watch_once(drop, tmp_path / "watch.duckdb")
+
+    assert run.returncode == 0, run.stderr
+    assert list(target.parent.iterdir()) == []
+    assert (refused / "x-2.csv").is_file() and (refused / "x-2.csv.report.json").is_file()
