@@ -10,7 +10,7 @@ from analytics.core.errors import UserError
 from analytics.devtools import demo
 from analytics.domain import quality
 from analytics.store import audit
-from ui.auth import authorize, can, current_user, protect, record
+from ui.auth import authorize, can, current_user, protect, protect_text, record
 from ui.data import clear_caches, load, reading, writing
 from ui.formatting import plain
 from ui.i18n import t
@@ -205,7 +205,9 @@ if can().see_audit:
         with reading() as cur:
             entries = audit.entries(cur, 500)
         st.dataframe(
-            people_table(protect(audit.readable(entries)), {"role": "auth.role", "action": "audit_action"}),
+            people_table(
+                audit.readable(entries, protect_text), {"role": "auth.role", "action": "audit_action"}
+            ),
             hide_index=True,
             width="stretch",
             key="audit_log",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from analytics.services import watch
+from analytics.store import audit, db
 from tests.db_state import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,3 +76,39 @@ def test_a_dangling_symlink_planted_as_a_report_name_is_never_written_through(dr
     assert run.returncode == 0, run.stderr
     assert list(target.parent.iterdir()) == []
     assert (refused / "x-2.csv").is_file() and (refused / "x-2.csv.report.json").is_file()
+
+
+# --------------------------------------------------------------------------- masking
+
+
+@pytest.fixture
+def roles_copy(demo_db, demo_model_dir, tmp_path, monkeypatch):
+    """A private copy of the demo (sign-ins write to its audit log) with the session's models."""
+    path = tmp_path / "roles.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
+    return path
+
+
+@pytest.mark.parametrize("between", ["\u200b", "\n", "\t"])
+def test_a_mobile_split_by_an_invisible_or_control_character_is_masked_in_the_audit_log_for_the_manager(
+    roles_copy, with_accounts, between
+):
+    """A file named `回访_王先生138\\u200b1234\\u200b5678.xlsx` (a number pasted from a chat keeps its
+    zero-width spaces; a new line or tab splits it as well) was masked as text only after the audit
+    tab had written its invisible and control characters as escapes (`\\u200b`, `\\n`) and JSON had
+    escaped its control characters: letters stood between the digits, so the mask no longer saw a
+    number and the manager read it in full. Now the values are masked first, then escaped."""
+    from tests.signing_in import sign_in
+
+    named = f"回访_王先生138{between}1234{between}5678.xlsx"
+    con = db.connect(roles_copy)
+    audit.record(con, "zhangli", "cs_lead", "import", {"file": named, "kind": "callback"})
+    con.close()
+    at = sign_in("wangqiang", page="pages/data.py")
+    shown = " ".join(
+        str(v) for d in at.dataframe for column in d.value.columns for v in d.value[column].dropna()
+    )
+    assert "王先生138****5678" in shown
+    assert "1234" not in shown

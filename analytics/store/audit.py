@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -85,10 +85,43 @@ def printable(value: object) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(value))
 
 
-def readable(log: pd.DataFrame) -> pd.DataFrame:
-    """Return audit entries for display: who, role, action and detail with control characters escaped."""
+def readable(log: pd.DataFrame, shown: Callable[[str], str] | None = None) -> pd.DataFrame:
+    """Return audit entries for display: who, role, action and detail with control characters escaped.
+
+    ``shown`` (a mask for the roles that do not see phone numbers) is applied to each text first,
+    to the detail's values as they were recorded: after escaping (``\\u200b``, ``\\n``) letters
+    would stand between a number's digits and no mask would find it.
+    """
     out = log.copy()
     for column in ("who", "role", "action", "detail"):
         if column in out.columns:
-            out[column] = out[column].map(lambda v: None if v is None else printable(v)).astype(object)
+            change = _detail_shown(shown) if column == "detail" else shown
+            out[column] = (
+                out[column]
+                .map(lambda v, f=change: None if v is None else printable(f(str(v)) if f else v))
+                .astype(object)
+            )
     return out
+
+
+def _detail_shown(shown: Callable[[str], str] | None) -> Callable[[str], str] | None:
+    if shown is None:
+        return None
+
+    def each(value: Any) -> Any:
+        if isinstance(value, str):
+            return shown(value)
+        if isinstance(value, dict):
+            return {k: each(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [each(v) for v in value]
+        return value
+
+    def detail(text: str) -> str:
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            return shown(text)
+        return json.dumps(each(decoded), ensure_ascii=False)
+
+    return detail
