@@ -4,6 +4,7 @@ broke the promise is named in its docstring, with what leaked."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -112,3 +113,25 @@ def test_a_mobile_split_by_an_invisible_or_control_character_is_masked_in_the_au
     )
     assert "王先生138****5678" in shown
     assert "1234" not in shown
+
+
+# --------------------------------------------------------------------------- files beside the database
+
+
+def test_the_database_file_is_owner_only_like_its_backups(tmp_path: Path):
+    """Backups were 0600 in a 0700 folder because they hold every customer's phone number, but the
+    database they copy was created by the umask, 0644: any local user could open it read-only and
+    read every phone number. Now the file (and its log) is made owner-only whenever it is opened
+    for writing: a new one at once, one made before this change at its next import."""
+    database = tmp_path / "new.duckdb"
+    old_umask = os.umask(0o022)
+    try:
+        run = run_cli("import", str(SERVICE), "--db", str(database))
+        assert run.returncode == 0, run.stderr
+        assert oct(database.stat().st_mode & 0o777) == oct(0o600)
+        os.chmod(database, 0o644)  # a database made before: mended at its next write
+        run = run_cli("import", str(SERVICE), "--db", str(database))
+        assert run.returncode == 0, run.stderr
+        assert oct(database.stat().st_mode & 0o777) == oct(0o600)
+    finally:
+        os.umask(old_umask)

@@ -44,6 +44,7 @@ import duckdb
 
 from analytics.core.config import db_path, settings
 from analytics.core.errors import DatabaseDamaged, DatabaseLocked, DiskFull, UserError
+from analytics.core.private_files import FILE_MODE
 
 SCHEMA_VERSION = 11
 
@@ -753,6 +754,8 @@ def connect(
         if wanted:
             _wanted_flag(target).unlink(missing_ok=True)
     if not read_only:
+        if str(target) != ":memory:":
+            _owner_only(Path(target))
         try:
             migrate(con)
         except duckdb.Error as exc:
@@ -762,6 +765,15 @@ def connect(
                 raise
             raise fault from exc
     return con
+
+
+def _owner_only(target: Path) -> None:
+    # The file holds every customer's phone number, as its backups do (0600): DuckDB creates it
+    # by the umask (0644, readable by every local user). Its log, made again at a later write,
+    # is made owner-only at the next open for writing.
+    for path in (target, target.with_name(target.name + ".wal")):
+        with contextlib.suppress(OSError):  # missing, or a file of another owner: not ours to set
+            os.chmod(path, FILE_MODE)
 
 
 class Handles:
