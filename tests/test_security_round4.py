@@ -135,3 +135,49 @@ def test_the_database_file_is_owner_only_like_its_backups(tmp_path: Path):
         assert oct(database.stat().st_mode & 0o777) == oct(0o600)
     finally:
         os.umask(old_umask)
+
+
+# --------------------------------------------------------------------------- roles
+
+
+def test_a_cs_lead_demoted_while_signed_in_cannot_finish_a_rollback_started_before(roles_copy, with_accounts):
+    """The CS lead opened the rollback controls, ticked the confirmation, and was then demoted to
+    viewer in secrets.toml; the click that arrives afterwards from the page still on screen is a
+    viewer's: nothing is rolled back and the phones are masked from that run on. (Guards the
+    role being read from the accounts on every run, not kept from the sign-in.)"""
+    from tests.signing_in import sign_in
+
+    at = sign_in("zhangli", page="pages/data.py")
+    con = db.connect(roles_copy, read_only=True)
+    before = con.execute("SELECT count(*) FROM imports WHERE status = 'done'").fetchone()
+    con.close()
+    at.checkbox(key="rollback_ok").check()
+    at.run()
+    text = with_accounts.read_text(encoding="utf-8")
+    start = text.index("[auth.accounts.zhangli]")
+    block = text[start : text.index("[auth.accounts.", start + 1)]
+    with_accounts.write_text(
+        text.replace(block, block.replace('role = "cs_lead"', 'role = "viewer"')), "utf-8"
+    )
+    at.button(key="rollback_go").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["_user"].role == "viewer"
+    con = db.connect(roles_copy, read_only=True)
+    after = con.execute("SELECT count(*) FROM imports WHERE status = 'done'").fetchone()
+    con.close()
+    assert after == before
+    assert not [s for s in at.selectbox if s.key == "rollback_id"]
+
+
+def test_a_mobile_typed_into_a_store_name_is_masked_in_the_names_of_saved_charts_and_the_deck():
+    """A chart's PNG/SVG and the deck are named by page, metric, period and store: a store typed as
+    `王先生13812345678` was masked on the chart and in the deck but came back whole in the name of
+    the file every role saves (`satisfaction_nps_2026-10_王先生13812345678.png`)."""
+    from analytics.reports import chart_export
+    from ui.charts import export_name
+
+    for name in (
+        export_name("satisfaction", "nps", "2026-10", "王先生13812345678"),
+        chart_export.file_stem("deck", "2026-10", "王先生138 1234 5678-杭州西湖店", "zh"),
+    ):
+        assert "1234" not in name and "王先生138-5678" in name, name

@@ -20,6 +20,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from analytics.core.auth import mask_text
 from analytics.core.errors import UserError
 from analytics.core.i18n import text
 
@@ -225,8 +226,9 @@ def chart_images(
 
 def file_stem(*parts: str | None) -> str:
     """Return a file-name stem from page, metric, period and store parts: letters (Chinese too),
-    digits, ``_`` and ``-`` only, so a store named ``杭州/西湖店`` or ``../x`` names no folder."""
-    safe = (re.sub(r"[^\w\-]+", "-", p, flags=re.UNICODE).strip("-") for p in parts if p)
+    digits, ``_`` and ``-`` only, so a store named ``杭州/西湖店`` or ``../x`` names no folder; a
+    personal number typed into a store's name is masked, as in the chart itself."""
+    safe = (re.sub(r"[^\w\-]+", "-", str(mask_text(p)), flags=re.UNICODE).strip("-") for p in parts if p)
     return "_".join(p for p in safe if p) or "chart"
 
 
