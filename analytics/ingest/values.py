@@ -46,16 +46,24 @@ DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2100-01-01"))
 # "1900-01-00" is how Excel shows an empty date cell that holds 0.
 _ZERO_DATE = r"(?:[0\s\-/.:T年月日时分秒]*0|1900\s*[-/.年]\s*0?1\s*[-/.月]\s*00?)[0\s\-/.:T年月日时分秒]*"
 
-TRUE_WORDS = frozenset({"是", "y", "yes", "1", "true", "t", "√", "✓", "有", "已预约", "预约"})
-FALSE_WORDS = frozenset({"否", "n", "no", "0", "false", "f", "×", "✗", "无", "未预约", "非预约", "不是"})
+# Ticks and crosses in any of the forms Excel's and WPS's symbol menus insert (✔ ✘ ☑ ☒ ☐).
+TRUE_WORDS = frozenset({"是", "y", "yes", "1", "true", "t", "√", "✓", "✔", "☑", "有", "已预约", "预约"})
+FALSE_WORDS = frozenset(
+    {"否", "n", "no", "0", "false", "f", "×", "✗", "✘", "☒", "☐", "无", "未预约", "非预约", "不是", "没有"}
+)
 
 REACHED_TRUE = frozenset(
     {"接通", "已接通", "成功", "是", "y", "yes", "1", "true", "回访成功", "已联系", "联系上", "已联系上"}
     | {"通话成功", "正常接通", "有效回访"}
+    # A CRM's call status: the call was answered, or the callback was made; 拒访 is a customer
+    # who answered and declined the survey (拒接 declined the call).
+    | {"接听", "已接听", "已回访", "回访完成", "拒访", "客户拒访", "拒绝回访"}
 )
 REACHED_FALSE = frozenset(
     {"未接通", "无人接听", "关机", "空号", "拒接", "占线", "失败", "否", "n", "no", "0", "false", "停机"}
     | {"回访失败", "不在服务区", "无法接通", "联系不上", "未联系上", "无法联系", "无应答", "挂断", "号码错误"}
+    | {"未接听", "无法接听", "无人接", "客户忙", "用户忙", "忙线", "通话中", "挂机", "客户挂机", "号码有误"}
+    | {"错号", "暂停服务", "未回访"}
 )
 # Longer notes such as "未接通-关机": a failure word anywhere wins over 接通 (which 未接通 contains).
 _REACHED_FALSE_PARTS = (
@@ -71,8 +79,10 @@ _REACHED_FALSE_PARTS = (
     "联系不上",
     "未联系上",
     "无应答",
+    "未接听",
+    "无法接听",
 )
-_REACHED_TRUE_PARTS = ("接通", "成功")
+_REACHED_TRUE_PARTS = ("接通", "成功", "接听")
 
 # Substring rules in priority order: the first group with a word in the value decides.
 SERVICE_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (

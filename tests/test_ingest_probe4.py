@@ -1,0 +1,120 @@
+"""A fourth probe of real-style exports: a third vendor's DMS and a CRM's callback list, printed
+reports and pasted files. Each test builds a file the way the DMS or an Excel user writes it, and
+failed before the fix it names."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from analytics.ingest import import_file, rejected_rows, values
+from analytics.store import db
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = db.connect(tmp_path / "probe4.duckdb")
+    yield connection
+    connection.close()
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def _accounted(result) -> None:
+    """Every row is landed, rejected or skipped, sheet by sheet; every row read (blank rows are
+    not) is written, rejected or an exact duplicate."""
+    for sheet in result.sheets:
+        assert sheet["rows"] == sheet["landed"] + sheet["rejected"] + sheet["skipped"]
+    written = result.inserted + result.updated + result.unchanged
+    assert result.rows_read == written + result.rejected + result.duplicates_in_file
+
+
+# A work-order list as another group's DMS names its columns (saved by WPS as GBK CSV).
+THIRD_VENDOR_SERVICE = """序号,委托单号,牌照号,车辆识别码,车主名称,客户手机,车型名称,到店时间,进站里程,维修类别,服务顾问姓名,费用合计,是否预约进站
+1,WT240305001,粤A·12345,LSVAU2A37N2000001,张三,13800138000,朗逸,2024-03-05 09:30:00,"12,345",首保,王芳,"￥1,234.00",是
+2,WT240305002,粤B 67890,LSVAU2A37N2000002,李四,13800138001,帕萨特,2024年3月5日 14时30分15秒,1.2万公里,一般维修,陈明,880.00元,否
+"""
+
+
+def test_a_third_vendors_work_order_headers_are_known(con):
+    data = THIRD_VENDOR_SERVICE.encode("gbk")
+    result = import_file(con, data, file_name="维修委托单.csv")
+    assert (result.kind, result.inserted, result.rejected, result.unmapped, result.guessed) == (
+        "service",
+        2,
+        0,
+        ["序号"],
+        {},
+    )
+    assert _rows(
+        con,
+        "SELECT order_id, plate, vin, customer_name, phone, model, visit_date::VARCHAR, mileage_km, "
+        "service_type, advisor, amount::VARCHAR, is_appointment FROM service_orders ORDER BY 1",
+    ) == [
+        ("WT240305001", "粤A·12345", "LSVAU2A37N2000001", "张三", "13800138000", "朗逸", "2024-03-05", 12345,
+         "first_maintenance", "王芳", "1234.00", True),
+        ("WT240305002", "粤B 67890", "LSVAU2A37N2000002", "李四", "13800138001", "帕萨特", "2024-03-05", 12000,
+         "repair", "陈明", "880.00", False),
+    ]  # fmt: skip
+    again = import_file(con, data, file_name="维修委托单.csv")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+
+
+# A CRM's callback list: its own headers, and the call's status in the CRM's words under 回访结果.
+CRM_CALLBACKS = """回访ID,关联工单号,车架号,回访类别,回访日期时间,回访坐席,回访结果,整体满意度,推荐指数,客户意见及建议,是否投诉
+HF001,WT240305001,LSVAU2A37N2000001,售后回访,2024-03-08 10:00:00,小王,已回访,非常满意,10,服务很好,否
+HF002,WT240305002,LSVAU2A37N2000002,售后回访,2024-03-08 10:05:00,小王,未接听,,,,
+HF003,WT240305003,LSVAU2A37N2000003,售后回访,2024-03-08 10:10:00,小王,客户忙,,,,
+HF004,WT240305004,LSVAU2A37N2000004,售后回访,2024-03-08 10:15:00,小王,接听,不满意,3,等待时间太长,✔
+HF005,WT240305005,LSVAU2A37N2000005,售后回访,2024-03-08 10:20:00,小王,拒访,,,,✘
+HF006,WT240305006,LSVAU2A37N2000006,售后回访,2024-03-08 10:25:00,小王,号码有误,,,,
+HF007,WT240305007,LSVAU2A37N2000007,售后回访,2024-03-08 10:30:00,小王,稍后再打,,,,
+"""
+
+
+def test_a_crms_callback_headers_and_call_statuses_are_known(con):
+    data = CRM_CALLBACKS.encode("utf-8-sig")
+    result = import_file(con, data, file_name="回访记录.csv")
+    _accounted(result)
+    assert (result.kind, result.inserted, result.rejected) == ("callback", 6, 1)
+    assert result.mapping["columns"]["callback_date"] == "回访日期时间"
+    assert _rows(
+        con,
+        "SELECT callback_id, order_id, callback_type, callback_date::VARCHAR, agent, reached, overall_score, "
+        "recommend_score, comment, is_complaint FROM callbacks ORDER BY 1",
+    ) == [
+        ("HF001", "WT240305001", "3DC", "2024-03-08 10:00:00", "小王", True, 10.0, 10.0, "服务很好", False),
+        ("HF002", "WT240305002", "3DC", "2024-03-08 10:05:00", "小王", False, None, None, None, None),
+        ("HF003", "WT240305003", "3DC", "2024-03-08 10:10:00", "小王", False, None, None, None, None),
+        ("HF004", "WT240305004", "3DC", "2024-03-08 10:15:00", "小王", True, 4.0, 3.0, "等待时间太长", True),
+        ("HF005", "WT240305005", "3DC", "2024-03-08 10:20:00", "小王", True, None, None, None, False),
+        ("HF006", "WT240305006", "3DC", "2024-03-08 10:25:00", "小王", False, None, None, None, None),
+    ]
+    # A status that says nothing of the call is still rejected, saying what was expected.
+    assert rejected_rows(con, result.import_id)[["source_row", "reason"]].values.tolist() == [
+        [8, "unreadable reached value (接通/未接通 expected)"]
+    ]
+    again = import_file(con, data, file_name="回访记录.csv")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 6)
+
+
+@pytest.mark.parametrize(
+    ("cell", "reached"),
+    [("已回访", True), ("接听", True), ("已接听", True), ("拒访", True), ("未接听", False),
+     ("未接听-关机", False), ("客户忙", False), ("忙线", False), ("无法接听", False), ("号码有误", False),
+     ("错号", False), ("未回访", False)],
+)  # fmt: skip
+def test_call_statuses_a_crm_writes_say_whether_the_call_got_through(cell, reached):
+    parsed, bad = values.parse_reached(pd.Series([cell], dtype="str"))
+    assert parsed.tolist() == [reached] and bad.tolist() == [False]
+
+
+@pytest.mark.parametrize(
+    ("cell", "flag"), [("✔", True), ("☑", True), ("✘", False), ("☒", False), ("☐", False)]
+)
+def test_ticks_and_crosses_from_the_symbol_menu_are_yes_and_no(cell, flag):
+    parsed, bad = values.parse_booleans(pd.Series([cell], dtype="str"))
+    assert parsed.tolist() == [flag] and bad.tolist() == [False]
