@@ -4,7 +4,10 @@ failed before the fix it names."""
 
 from __future__ import annotations
 
+import io
+
 import duckdb
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -118,3 +121,51 @@ def test_call_statuses_a_crm_writes_say_whether_the_call_got_through(cell, reach
 def test_ticks_and_crosses_from_the_symbol_menu_are_yes_and_no(cell, flag):
     parsed, bad = values.parse_booleans(pd.Series([cell], dtype="str"))
     assert parsed.tolist() == [flag] and bad.tolist() == [False]
+
+
+HEADER = "工单号,车架号,客户姓名,进厂日期,结算金额\n"
+ROWS = [
+    "WO1,LSVAU2A37N2000001,张三,2024-03-05,100\n",
+    "WO2,LSVAU2A37N2000002,李四,2024-03-06,200\n",
+    "WO3,LSVAU2A37N2000003,王五,2024-03-07,300\n",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A printed report's page header, written again above each page's rows.
+        HEADER + ROWS[0] + ROWS[1] + HEADER + ROWS[2],
+        # Two exports pasted into one file, the second with its BOM.
+        "\ufeff" + HEADER + ROWS[0] + ROWS[1] + "\ufeff" + HEADER + ROWS[2],
+        # Pasted again with its spaces, as Excel's page header pads it.
+        HEADER + ROWS[0] + ROWS[1] + " 工单号 , 车架号 ,客户姓名,进厂日期,结算金额\n" + ROWS[2],
+    ],
+)
+def test_a_header_repeated_inside_the_table_is_named_not_an_unreadable_record(con, text):
+    result = import_file(con, text.encode("utf-8"), file_name="pages.csv")
+    _accounted(result)
+    assert (result.rows_read, result.inserted, result.rejected) == (4, 3, 1)
+    assert rejected_rows(con, result.import_id)[["source_row", "reason"]].values.tolist() == [
+        [4, "header repeated inside the table, not a record"]
+    ]
+
+
+def test_a_header_repeated_on_each_printed_page_of_a_workbook_is_named(con):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["XX店维修工单"])
+    headers = ["工单号", "车架号", "客户姓名", "进厂日期", "结算金额", "备注", "备注"]
+    sheet.append(headers)
+    sheet.append(["WO1", "LSVAU2A37N2000001", "张三", "2024-03-05", 100, None, None])
+    sheet.append([])
+    sheet.append(headers)
+    sheet.append(["WO2", "LSVAU2A37N2000002", "李四", "2024-03-06", 200, "x", None])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = import_file(con, buffer.getvalue(), file_name="打印.xlsx")
+    _accounted(result)
+    assert (result.inserted, result.rejected) == (2, 1)
+    assert rejected_rows(con, result.import_id)[["source_row", "reason"]].values.tolist() == [
+        [5, "header repeated inside the table, not a record"]
+    ]

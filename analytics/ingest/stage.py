@@ -56,6 +56,9 @@ _NOTE = re.compile(
     r"^(?:备注|注意?|说明|制表人?|审核人?|复核人?|填表人?|打印(?:人|时间)?|导出(?:人|时间)?|数据来源)\s*[:：]"
 )
 NOTE_ROW = "note below the table, not a record"
+# The header written again inside the table: a printed report's page header, or two exports
+# pasted into one file (its BOM, if any, mid-file).
+HEADER_ROW = "header repeated inside the table, not a record"
 OVERFULL_ROW = (
     "more cells than the header names: a value holds an unquoted delimiter (1,234.50), shifting the row"
 )
@@ -497,10 +500,28 @@ def _note(row: np.ndarray) -> bool:
     return len(filled) == 1 and _NOTE.match(filled[0].strip()) is not None
 
 
+# The number read.py puts after a header that repeats another: "备注 (2)".
+_DEDUPED = re.compile(r" \(\d+\)$")
+
+
+def _folded(cell: object) -> str:
+    """Return a cell as headers are compared: without spaces or a BOM, case folded."""
+    return "".join(cell.replace("\ufeff", "").split()).casefold() if isinstance(cell, str) else ""
+
+
+def _repeated_header(row: np.ndarray, headers: list[str]) -> bool:
+    """Return whether a row writes the header again: at least two cells, and most of those
+    filled, are their own column's header (a header made unique, "备注 (2)", counts as 备注)."""
+    filled = [(_folded(cell), header) for cell, header in zip(row, headers, strict=True) if _folded(cell)]
+    same = sum(1 for cell, header in filled if cell in (_folded(header), _folded(_DEDUPED.sub("", header))))
+    return same >= 2 and 2 * same > len(filled)
+
+
 def _notes_and_dressed_totals(raw: RawTable, rows: pa.Table, bits: np.ndarray) -> np.ndarray:
     """Return the rows' problem bits, for rows rejected anyway: with the total bit (problem 0) set
     where a cell holds a dressed total word (the exact words were found before typing, in every
-    row), and the note bit (problem 1) alone where the row's one cell is a note under the table."""
+    row), the note bit (problem 1) alone where the row's one cell is a note under the table, and
+    the header bit (problem 2) alone where the row repeats the header."""
     suspects = np.flatnonzero((bits != 0) & (bits & 1 == 0))
     if not len(suspects):
         return bits
@@ -508,11 +529,13 @@ def _notes_and_dressed_totals(raw: RawTable, rows: pa.Table, bits: np.ndarray) -
     cells = raw.rows[raw.headers].iloc[positions].to_numpy(dtype=object)
     dressed = np.array([any(_total_label(cell) for cell in row) for row in cells], dtype=bool)
     notes = np.array([_note(row) for row in cells], dtype=bool) & ~dressed
-    if not dressed.any() and not notes.any():
+    headers = np.array([_repeated_header(row, raw.headers) for row in cells], dtype=bool) & ~dressed & ~notes
+    if not dressed.any() and not notes.any() and not headers.any():
         return bits
     bits = bits.copy()
     bits[suspects[dressed]] |= 1
     bits[suspects[notes]] = 2
+    bits[suspects[headers]] = 4
     return bits
 
 
@@ -573,6 +596,7 @@ def _problems(
     problems = [
         Problem("total", None, "total row, not a record"),
         Problem("false", None, NOTE_ROW),
+        Problem("false", None, HEADER_ROW),
         Problem("overfull", None, OVERFULL_ROW),
     ]
     if kind == "service":
