@@ -169,3 +169,36 @@ def test_a_header_repeated_on_each_printed_page_of_a_workbook_is_named(con):
     assert rejected_rows(con, result.import_id)[["source_row", "reason"]].values.tolist() == [
         [5, "header repeated inside the table, not a record"]
     ]
+
+
+@pytest.mark.parametrize(
+    ("cell", "vin"),
+    [
+        ("LSVAU2A37N2OOOOO1", "LSVAU2A37N2000001"),
+        ("lsvau2a37n2ooooo1", "LSVAU2A37N2000001"),
+        ("LSVAU2A37N2 OOO OO1", "LSVAU2A37N2000001"),
+        ("LSVAU2A37NI000001", "LSVAU2A37N1000001"),
+        ("LSVAU2A37NQ000001", "LSVAU2A37N0000001"),
+        # Not 17 letters and digits: not a VIN with typos, left as written for the quality check.
+        ("NO VIN", "NOVIN"),
+        ("LSVAU2A37N2OOOOO", "LSVAU2A37N2OOOOO"),
+        ("LSVAU2A37N2OOOO-1", "LSVAU2A37N2OOOO-1"),
+    ],
+)
+def test_a_vin_typed_with_the_letters_no_vin_holds_reads_them_as_digits(cell, vin):
+    assert values.clean_vin(pd.Series([cell], dtype="str")).tolist() == [vin]
+
+
+def test_a_callback_whose_vin_was_typed_with_o_for_0_is_the_vehicles_call(con):
+    import_file(
+        con,
+        "工单号,车架号,进厂日期,门店\nWO1,LSVAU2A37N2000001,2024-03-05,一店\n".encode(),
+        file_name="工单.csv",
+    )
+    data = "回访日期,车架号,回访类型,满意度\n2024-03-10,lsvau2a37n2ooooo1,新车交付回访,满意\n"
+    result = import_file(con, data.encode(), file_name="7DC.csv")
+    assert (result.inserted, result.rejected) == (1, 0)
+    assert _rows(con, "SELECT vin, callback_type, store FROM callbacks") == [
+        ("LSVAU2A37N2000001", "7DC", None)
+    ]
+    assert _rows(con, "SELECT vin FROM vehicles") == [("LSVAU2A37N2000001",)]

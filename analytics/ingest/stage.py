@@ -119,8 +119,9 @@ RULES: dict[str, Rule] = {
         "VARCHAR",
         pa.large_string(),
         _never_bad(values.clean_vin),
-        # Printable ASCII only: upper() agrees with Python's there, and a space is the only blank.
-        f"regexp_full_match({{c}}, '[ -~]*') AND {_PLAIN_TEXT}",
+        # Printable ASCII only: upper() agrees with Python's there, and a space is the only blank;
+        # without the letters I, O and Q, which Python reads as digits in a VIN.
+        f"regexp_full_match({{c}}, '[ -~]*') AND NOT regexp_matches({{c}}, '[IOQioq]') AND {_PLAIN_TEXT}",
         "upper(replace({c}, ' ', ''))",
         False,
     ),

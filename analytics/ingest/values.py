@@ -191,11 +191,20 @@ def missing_dates(s: pd.Series) -> pd.Series:
     return pd.Series(empty[codes], index=s.index, name=s.name)  # code -1 (NA) picks the True
 
 
+# No VIN holds the letters I, O or Q (ISO 3779, GB 16735): in one typed with them they are 1, 0, 0.
+_VIN_TYPED_WITH_IOQ = r"[A-Z0-9]*[IOQ][A-Z0-9]*"
+_VIN_LETTERS = str.maketrans("IOQ", "100")
+
+
 def clean_vin(s: pd.Series) -> pd.Series:
-    """Return VINs upper-cased, with full-width letters and digits folded and no spaces of any kind
-    (validity is a data-quality finding, not checked here)."""
+    """Return VINs upper-cased, with full-width letters and digits folded, no spaces of any kind,
+    and in 17 letters and digits the I, O and Q no VIN holds read as 1, 0 and 0 (other validity
+    is a data-quality finding, not checked here)."""
     # NFKC turns the full-width and no-break spaces into plain ones.
     text = _nfkc(clean_text(s)).str.replace(r"\s+", "", regex=True).str.upper()
+    typo = (text.str.len() == 17) & text.str.fullmatch(_VIN_TYPED_WITH_IOQ)
+    if typo.any():
+        text = text.where(~typo.fillna(False).astype(bool), text.str.translate(_VIN_LETTERS))
     return text.mask(text == "")
 
 
