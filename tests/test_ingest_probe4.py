@@ -202,3 +202,45 @@ def test_a_callback_whose_vin_was_typed_with_o_for_0_is_the_vehicles_call(con):
         ("LSVAU2A37N2000001", "7DC", None)
     ]
     assert _rows(con, "SELECT vin FROM vehicles") == [("LSVAU2A37N2000001",)]
+
+
+# Mileage and money in ten thousands, the unit stated in the header only (a used-car or fleet
+# export): the numbers are read in that unit, never rounded to a few km or yuan.
+TEN_THOUSANDS = """工单号,门店,车架号,进厂日期,行驶里程(万公里),维修类型,金额（万元）
+A1,杭州店,LSVAU2A37N2000001,2024-03-05,1.23,保养,0.15
+A2,杭州店,LSVAU2A37N2000002,2024-03-06,2.5万,保养,0.0875
+A3,杭州店,LSVAU2A37N2000003,2024-03-06,,保养,
+A4,杭州店,LSVAU2A37N2000004,2024-03-06,abc,保养,1
+"""
+
+
+def test_numbers_under_a_header_in_ten_thousands_are_read_in_that_unit(con):
+    result = import_file(con, TEN_THOUSANDS.encode("gbk"), file_name="工单_万公里.csv", kind="service")
+    _accounted(result)
+    assert (result.inserted, result.rejected) == (3, 1)
+    assert _rows(con, "SELECT order_id, mileage_km, amount::VARCHAR FROM service_orders ORDER BY 1") == [
+        ("A1", 12300, "1500.00"),
+        ("A2", 25000, "875.00"),
+        ("A3", None, None),
+    ]
+    # The rejected row shows its cells as the file has them, without the 万 the reading adds.
+    rejected = rejected_rows(con, result.import_id)
+    assert list(rejected["reason"]) == ["unreadable number"]
+    assert '"行驶里程(万公里)": "abc"' in rejected["raw_values"].iloc[0]
+    assert '"金额（万元）": "1"' in rejected["raw_values"].iloc[0]
+    again = import_file(con, TEN_THOUSANDS.encode("gbk"), file_name="工单_万公里.csv", kind="service")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("行驶里程(万公里)", True),
+        ("里程（万 km）", True),
+        ("金额(万元)", True),
+        ("行驶里程(公里)", False),
+        ("金额(元)", False),
+    ],
+)
+def test_which_headers_state_ten_thousands(header, expected):
+    assert values.in_ten_thousands(header) is expected

@@ -47,7 +47,7 @@ from analytics.ingest.mapping import (
 )
 from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, read_table
 from analytics.ingest.stage import KEYS
-from analytics.ingest.values import with_time_of_day
+from analytics.ingest.values import as_ten_thousands, in_ten_thousands, with_time_of_day
 from analytics.store import db, derived
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "store" / "sql"
@@ -358,6 +358,10 @@ def _sheet_counts(raw: RawTable, staged: stage.Staged, rejects: pd.DataFrame) ->
     return out
 
 
+# The fields whose header may state a unit of ten thousands (万公里, 万元).
+TEN_THOUSAND_FIELDS = ("mileage_km", "amount")
+
+
 def _prepare(
     raw: RawTable, kind: str | None, mapping: dict[str, Any] | None, guess: bool = True
 ) -> ImportPlan:
@@ -375,10 +379,19 @@ def _prepare(
             if field_name == "callback_date":
                 rows[stage.ID_DAY_ONLY] = (given.notna() & (rows[columns[field_name]] != given)).fillna(False)
         raw = replace(raw, rows=rows)
+    # Numbers under a header in ten thousands (行驶里程(万公里), 金额(万元)) are read as if each
+    # carried its 万: 1.23 is 12,300 km, not 1 km.
+    scaled = [columns[f] for f in TEN_THOUSAND_FIELDS if f in columns and in_ten_thousands(columns[f])]
+    shown = raw  # rejected rows show the cells as the file has them
+    if scaled:
+        rows = raw.rows.copy()
+        for header in scaled:
+            rows[header] = as_ten_thousands(rows[header])
+        raw = replace(raw, rows=rows)
     staged = stage.stage(raw, kind, columns, user["scales"])
-    rejects = _rejects_frame(raw, staged.rejects, staged.problems)
+    rejects = _rejects_frame(shown, staged.rejects, staged.problems)
     # Notes of rows that are rejected anyway add nothing; staging keeps those of landed rows.
-    notes = _rejects_frame(raw, staged.notes, staged.note_kinds)
+    notes = _rejects_frame(shown, staged.notes, staged.note_kinds)
     used = {*columns.values(), *times.values()}
     return ImportPlan(
         kind=kind,

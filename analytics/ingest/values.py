@@ -352,6 +352,23 @@ def with_time_of_day(dates: pd.Series, times: pd.Series) -> pd.Series:
     return dates.where(~(use & read.notna()), joined).where(~whole, moment)
 
 
+# A header stating its unit in ten thousands: 行驶里程(万公里), 里程（万km）, 金额(万元).
+_TEN_THOUSANDS_HEADER = re.compile(r"万\s*(?:公里|千米|km|元)", re.IGNORECASE)
+
+
+def in_ten_thousands(header: str) -> bool:
+    """Return whether a column's header says its numbers count ten thousands (万公里, 万元)."""
+    return _TEN_THOUSANDS_HEADER.search(unicodedata.normalize("NFKC", str(header))) is not None
+
+
+def as_ten_thousands(cells: pd.Series) -> pd.Series:
+    """Return the cells of a column headed in ten thousands with 万 written after each number that
+    has no 万 of its own, so that 1.23 under 行驶里程(万公里) reads as 12,300 km, as ``1.23万`` does."""
+    text = cells.astype("str")
+    plain = text.notna() & (text.str.strip() != "") & ~text.str.contains("万", regex=False)
+    return cells.where(~plain.fillna(False).astype(bool), text.str.strip() + "万")
+
+
 def _nfkc(u: pd.Series) -> pd.Series:
     """Return the text with full-width digits, signs and letters folded to their ASCII forms."""
     return pd.Series(
