@@ -49,6 +49,8 @@ SOURCE_ROW = "_source_row"
 SOURCE_SHEET = "_source_sheet"
 # The name a column without a header gets ("column F").
 _UNNAMED = re.compile(r"column [A-Z]+")
+# What a group label above sub-columns adds to its subject: 客户信息 is about the 客户.
+_GROUP_SUFFIX = re.compile(r"(?:信息|资料|情况|档案)$")
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
 _PLAIN_ROW_TAG = re.compile(rb"<row[\s>/]")
 # Cell and row tags, references past column Z (r="AB12") and row numbers, as calamine reads them.
@@ -879,7 +881,25 @@ def _two_row_header(top: list[str], bottom: list[str]) -> list[str] | None:
         for upper, lower in zip(top, bottom, strict=True)
     ):
         return None
-    return [lower or upper for upper, lower in zip(top, bottom, strict=True)]
+    cells: list[str] = []
+    group = ""
+    for upper, lower in zip(top, bottom, strict=True):
+        # A group label merged across its sub-columns holds its text in the first of them only.
+        if upper and lower and lower != upper:
+            group = upper
+        elif upper or not lower:
+            group = ""
+        cells.append(_in_group(lower, group) if lower and lower != upper else upper or lower)
+    return cells
+
+
+def _in_group(cell: str, group: str) -> str:
+    """Return a sub-column's name as its group label makes it: 姓名 under 客户信息 is 客户姓名 (the
+    name of the customer, not of the adviser), when the name alone is not a known header."""
+    if not group or match_header(cell) is not None:
+        return cell
+    named = _GROUP_SUFFIX.sub("", group) + cell
+    return named if match_header(named) is not None else cell
 
 
 def _check_header(name: str, cells: list[str], position: int) -> None:
