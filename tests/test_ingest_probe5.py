@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+import zipfile
 
 import duckdb
 import openpyxl
 import pytest
 
+from analytics.core.errors import ImportRefused
 from analytics.ingest import import_file
 from analytics.store import db
 
@@ -69,4 +72,47 @@ def test_a_sub_column_under_a_group_label_is_named_by_its_group(con):
     result = _imported_twice(con, _saved(book))
     assert (result.inserted, result.rejected, result.unmapped) == (2, 0, [])
     assert result.mapping["columns"]["customer_name"] == "客户姓名"
+    assert con.execute(SELECT).fetchall() == LANDED
+
+
+def _with_saved_values(data: bytes, values: dict[str, str]) -> bytes:
+    """Return the workbook with the formula cells given saved values, as Excel saves them."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            part = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                # A formula giving "" is saved as an empty value of type text.
+                part = part.replace(b'<c r="J2"><f>', b'<c r="J2" t="str"><f>')
+                for cell, value in values.items():
+                    part = re.sub(
+                        rb'(<c r="%s"[^>]*>\s*<f>[^<]*</f>)\s*(?:<v\s*/>|<v></v>)?' % cell.encode(),
+                        rb"\1<v>%s</v>" % value.encode(),
+                        part,
+                    )
+            archive.writestr(info, part)
+    return out.getvalue()
+
+
+def _formula_workbook() -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([*HEADER, "工时", "单价"])
+    for order, hours in zip(ORDERS, (10, 5), strict=True):
+        sheet.append([*order[:-1], None, hours, order[-1] / hours])
+    sheet["G2"], sheet["G3"] = "=H2*I2", "=H3*I3"
+    sheet["J1"], sheet["J2"] = "备注", '=IF(H2>5,"","加急")'
+    return _saved(book)
+
+
+def test_formulas_a_program_wrote_without_values_refuse_the_workbook_saying_to_save_it(con):
+    # Saved by a library and never opened in Excel: the amounts used to land blank, unnoticed.
+    with pytest.raises(ImportRefused, match=r"formulas whose values were never saved \(cell G2 and 2 more\)"):
+        import_file(con, _formula_workbook(), file_name="工单.xlsx")
+    assert con.execute("SELECT count(*) FROM service_orders").fetchone() == (0,)
+    # Once Excel has saved it, each formula's value is read.
+    saved = _with_saved_values(_formula_workbook(), {"G2": "1234.5", "G3": "500"})
+    result = _imported_twice(con, saved)
+    assert (result.inserted, result.rejected) == (2, 0)
     assert con.execute(SELECT).fetchall() == LANDED

@@ -59,6 +59,12 @@ _PLAIN_ROW_TAG = re.compile(rb"<row[\s>/]")
 _CELL_WITHOUT_REF = re.compile(rb'<c(?:[>/\t\n\r\x0b\x0c]| (?!r="))')
 _PREFIXED_CELL = re.compile(rb":(?:c|row)[\s>/]")
 _WIDE_CELL = re.compile(rb'<c r="([A-Za-z]{2,})')
+# The end of a formula cell with no saved value (no <v>, or an empty one): a workbook written by
+# a program and never opened in Excel, whose cells read as blank. Anchored on the formula's end,
+# which only formula cells hold, so a sheet of values is scanned quickly.
+_FORMULA_TAG = re.compile(rb"<f[\s>/]")
+_UNSAVED_FORMULA_END = re.compile(rb"(?:<f\b[^>]*/>|</f>)\s*(?:<v\s*/>|<v></v>)?\s*</c>")
+_CELL_REF = re.compile(rb'<c r="([A-Za-z]+\d+)"')
 # The most cells (rows times columns, from A1) a sheet may span for calamine to read it.
 MAX_GRID_CELLS = 20_000_000  # 500,000 rows of 40 columns
 HEADER_SEARCH_ROWS = 30
@@ -211,7 +217,30 @@ def _check_xlsx_size(data: bytes, name: str) -> bool:
                     + _RAISE_LIMIT.format(key="max_rows"),
                 )
             fits = fits and not prefixed and _grid_fits(sheet, sheet_rows)
+            unsaved = _unsaved_formulas(sheet) if _FORMULA_TAG.search(sheet) else []
+            if unsaved:
+                first = unsaved[0]
+                more = f" and {len(unsaved) - 1:,} more" if len(unsaved) > 1 else ""
+                raise _refuse(
+                    name,
+                    f"has formulas whose values were never saved (cell {first}{more}): it was written by "
+                    "a program and not yet opened in Excel, so those cells would import blank",
+                    "open it in Excel or WPS, save it, and import the saved file",
+                )
     return fits
+
+
+def _unsaved_formulas(sheet: bytes) -> list[str]:
+    """Return the references of the formula cells of a worksheet that hold no saved value."""
+    cells = []
+    for end in _UNSAVED_FORMULA_END.finditer(sheet):
+        start = sheet.rfind(b"<c", 0, end.start())
+        tag = sheet[start : sheet.find(b">", start) + 1]
+        if b't="str"' in tag:
+            continue  # a formula giving "" is saved as an empty value of type text
+        ref = _CELL_REF.match(tag)
+        cells.append(ref.group(1).decode("ascii") if ref else "?")
+    return cells
 
 
 def _grid_fits(sheet: bytes, rows: int) -> bool:
