@@ -116,3 +116,26 @@ def test_formulas_a_program_wrote_without_values_refuse_the_workbook_saying_to_s
     result = _imported_twice(con, saved)
     assert (result.inserted, result.rejected) == (2, 0)
     assert con.execute(SELECT).fetchall() == LANDED
+
+
+def test_a_table_at_c5_on_the_sheet_after_a_cover_sheet_lists_no_empty_columns_as_not_imported(con):
+    # Columns A and B, left of the table, used to be listed as "column A" and "column B".
+    book = openpyxl.Workbook()
+    cover = book.active
+    cover.title = "说明"
+    cover.append(["本表由DMS导出，请勿修改表头"])
+    cover.append(["导出时间：2024-03-31"])
+    sheet = book.create_sheet("2024年 3月 工单")
+    sheet["C1"] = "维修工单明细"
+    for r, record in enumerate([HEADER, *ORDERS], start=5):
+        for c, value in enumerate(record, start=3):
+            sheet.cell(row=r, column=c, value=value)
+    book.create_sheet("Sheet3")
+    result = _imported_twice(con, _saved(book))
+    assert (result.inserted, result.rejected, result.unmapped) == (2, 0, [])
+    assert [(s["sheet"], s["landed"], s["skipped"], s["reason"]) for s in result.sheets] == [
+        ("说明", 0, 1, "it has no columns of the same table as service orders"),
+        ("2024年 3月 工单", 2, 0, ""),
+        ("Sheet3", 0, 0, "the sheet is empty"),
+    ]
+    assert con.execute(SELECT).fetchall() == LANDED

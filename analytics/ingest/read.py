@@ -1003,12 +1003,17 @@ def _assemble(
     if body.empty:
         raise _refuse(name, "has a header row but no data rows", "export it again with the records included")
     filled_columns = np.flatnonzero((~empty).any(axis=0).to_numpy())
-    used = [i for i, cell in enumerate(header_cells) if cell] + [int(i) for i in filled_columns]
-    width = max(used) + 1
-    cells = header_cells + [""] * (width - len(header_cells))
-    headers = _unique_headers(cells[:width])
-    rows = body.iloc[:, :width].mask(empty.iloc[:, :width])
+    named = [i for i, cell in enumerate(header_cells) if cell]
+    # A column with neither a header nor a value (those left of a table that starts at column C)
+    # is no column of the table, and is not listed among the columns not imported.
+    used = sorted(set(named) | {int(i) for i in filled_columns})
+    cells = header_cells + [""] * (used[-1] + 1 - len(header_cells))
+    headers = _unique_headers(cells[: used[-1] + 1])
+    rows = body.iloc[:, : used[-1] + 1].mask(empty.iloc[:, : used[-1] + 1])
     rows.columns = pd.Index(headers)
+    if len(used) < len(headers):
+        rows = rows.iloc[:, used]
+        headers = [headers[i] for i in used]
     rows[SOURCE_ROW] = source_rows[filled]
     return headers, rows.reset_index(drop=True), blank
 
