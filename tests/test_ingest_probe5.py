@@ -12,6 +12,9 @@ import zipfile
 import duckdb
 import openpyxl
 import pytest
+from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.cell.text import InlineFont
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from analytics.core.errors import ImportRefused
 from analytics.ingest import import_file
@@ -138,4 +141,39 @@ def test_a_table_at_c5_on_the_sheet_after_a_cover_sheet_lists_no_empty_columns_a
         ("2024年 3月 工单", 2, 0, ""),
         ("Sheet3", 0, 0, "the sheet is empty"),
     ]
+    assert con.execute(SELECT).fetchall() == LANDED
+
+
+def test_a_hidden_row_a_protected_sheet_rich_text_and_a_link_import_as_the_cells_hold_them(con):
+    # A hidden row is still data (Excel counts and sums it), so it lands; a filter and frozen
+    # panes change nothing, nor does sheet protection (which is not encryption).
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    for order in ORDERS:
+        sheet.append(order)
+    sheet["D2"] = CellRichText([TextBlock(InlineFont(b=True), "张"), "三"])
+    sheet["A3"].hyperlink = "http://dms.example/orders/WO2"
+    sheet.row_dimensions[3].hidden = True
+    sheet.auto_filter.ref = "A1:G3"
+    sheet.freeze_panes = "A2"
+    sheet.protection.sheet = True
+    sheet.protection.password = "1234"
+    result = _imported_twice(con, _saved(book))
+    assert (result.inserted, result.rejected) == (2, 0)
+    assert con.execute(SELECT).fetchall() == LANDED
+
+
+def test_dates_of_a_mac_workbook_counting_from_1904_are_the_dates_it_shows(con):
+    book = openpyxl.Workbook()
+    book.epoch = CALENDAR_MAC_1904
+    sheet = book.active
+    sheet.append(HEADER)
+    for order in ORDERS:
+        sheet.append(order)
+    data = _saved(book)
+    # Excel's serial for 2024-03-05 is 45356 counting from 1900, 43894 from 1904.
+    assert b"<v>43894</v>" in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    result = _imported_twice(con, data)
+    assert (result.inserted, result.rejected) == (2, 0)
     assert con.execute(SELECT).fetchall() == LANDED
