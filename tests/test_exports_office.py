@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 
 import pandas as pd
+from lxml import etree
 
 from analytics.reports import export
+
+S = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS = {"s": S}
 
 
 def _csv_rows(data: bytes) -> list[list[str]]:
@@ -57,3 +62,39 @@ def test_csv_keeps_the_time_of_day_and_writes_days_as_dates():
     )
     rows = _csv_rows(export.csv_bytes(frame))
     assert rows[1:] == [["2026-10-02 09:30", "2025-09-30"], ["", "2026-01-05"]]
+
+
+def _xlsx_parts(data: bytes) -> tuple[etree._Element, etree._Element]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return etree.fromstring(z.read("xl/styles.xml")), etree.fromstring(z.read("xl/worksheets/sheet1.xml"))
+
+
+def test_xlsx_title_and_header_fonts_are_the_workbooks_font_with_its_chinese_theme_face():
+    """A font record with no name or scheme (<font><b/></font>) leaves the header's Chinese to
+    whatever Excel falls back to; the body's font follows the theme, whose minor font names 宋体
+    for simplified Chinese."""
+    frame = pd.DataFrame({"name": ["张三"], "amount": [1.5]})
+    styles, sheet = _xlsx_parts(
+        export.xlsx_bytes(frame, {"name": "客户姓名", "amount": "金额"}, title="名单")
+    )
+    fonts = styles.findall("s:fonts/s:font", NS)
+    xfs = styles.findall("s:cellXfs/s:xf", NS)
+    for ref in ("A1", "A2", "B2", "A3"):
+        cell = sheet.find(f".//s:c[@r='{ref}']", NS)
+        font = fonts[int(xfs[int(cell.get("s", "0"))].get("fontId"))]
+        assert font.find("s:name", NS).get("val") == "Calibri", ref
+        assert font.find("s:scheme", NS).get("val") == "minor", ref
+    title, header = (
+        fonts[int(xfs[int(sheet.find(f".//s:c[@r='{r}']", NS).get("s"))].get("fontId"))] for r in ("A1", "A2")
+    )
+    assert title.find("s:b", NS) is not None and title.find("s:sz", NS).get("val") == "13"
+    assert header.find("s:b", NS) is not None and header.find("s:sz", NS).get("val") == "11"
+
+
+def test_a_sheet_name_neither_starts_nor_ends_with_an_apostrophe():
+    """Excel refuses a sheet named 'x' (it repairs the file on opening)."""
+    frame = pd.DataFrame({"a": [1]})
+    for name, expected in (("'杭州西湖店'", "杭州西湖店"), ("''", "data"), ("店'名", "店'名")):
+        with zipfile.ZipFile(io.BytesIO(export.xlsx_bytes(frame, sheet=name))) as z:
+            book = etree.fromstring(z.read("xl/workbook.xml"))
+        assert book.find("s:sheets/s:sheet", NS).get("name") == expected

@@ -154,9 +154,9 @@ def _width(value: object) -> int:
 
 
 def _sheet_name(name: str) -> str:
-    # Excel refuses []:*?/\ in a sheet name and more than 31 characters.
+    # Excel refuses []:*?/\ in a sheet name, more than 31 characters and an apostrophe at either end.
     cleaned = re.sub(r"\s+", " ", re.sub(r"[\[\]:*?/\\]", " ", name)).strip()
-    return cleaned[:31].strip() or "data"
+    return cleaned[:31].strip(" '") or "data"
 
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -204,6 +204,16 @@ def xlsx_bytes(
     as-of) on the first line, a bold frozen header with a filter, widths by content, phone
     numbers and VINs as text, dates as Excel dates; formula-safe."""
     from openpyxl.styles import Font
+    from openpyxl.styles.fonts import DEFAULT_FONT
+
+    def bold(size: float) -> Font:
+        # The workbook's font (Calibri on the theme's minor scheme, whose Chinese face is 宋体) in
+        # bold: a bare Font(bold=True) names neither typeface nor scheme, leaving the title's and
+        # header's face, Chinese included, to each program's fallback.
+        base = DEFAULT_FONT
+        return Font(
+            name=base.name, family=base.family, scheme=base.scheme, color=base.color, size=size, bold=True
+        )
 
     buffer = io.BytesIO()
     labelled = _labelled(frame, headers)
@@ -221,9 +231,9 @@ def xlsx_bytes(
         ws = writer.sheets[name]
         header_row = top + 1
         if title:
-            ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=13)
+            ws.cell(row=1, column=1, value=title).font = bold(13)
         for cell in ws[header_row]:
-            cell.font = Font(bold=True)
+            cell.font = bold(DEFAULT_FONT.sz)
         last_row = header_row + len(labelled)
         columns = len(labelled.columns)
         if columns:
