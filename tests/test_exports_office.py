@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 
 import pandas as pd
 from lxml import etree
 
-from analytics.reports import export
+from analytics.core.config import settings
+from analytics.reports import deck, export
 
+A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 S = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-NS = {"s": S}
+NS = {"a": A, "s": S}
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
 def _csv_rows(data: bytes) -> list[list[str]]:
@@ -98,3 +102,48 @@ def test_a_sheet_name_neither_starts_nor_ends_with_an_apostrophe():
         with zipfile.ZipFile(io.BytesIO(export.xlsx_bytes(frame, sheet=name))) as z:
             book = etree.fromstring(z.read("xl/workbook.xml"))
         assert book.find("s:sheets/s:sheet", NS).get("name") == expected
+
+
+def _tiny_deck() -> bytes:
+    chart = deck.Chart(
+        key="c",
+        kind="bar",
+        title="流失原因",
+        categories=["质保到期", "多次未接通"],
+        series=[deck.Series("车辆数", [3.0, 2.0])],
+        labels=True,
+    )
+    slides = [
+        deck.Slide(key="title", title="月度汇报", takeaway="杭州西湖店"),
+        deck.Slide(key="churn", title="流失", takeaway="质保到期最多", charts=[chart]),
+        deck.Slide(key="kpis", title="指标", takeaway="达标", table=[["指标", "值"], ["回访率", "77%"]]),
+    ]
+    return deck.render(slides, "数据来源 · 全部门店 · 2026-09")
+
+
+def test_the_deck_theme_names_the_deck_fonts_so_any_text_without_its_own_reads_in_them():
+    """python-pptx's default theme has <a:ea typeface=""/> and Calibri: text typed into the deck
+    later, and chart text that carries no font of its own, fell back to 宋体 beside Calibri."""
+    fonts = settings().deck
+    with zipfile.ZipFile(io.BytesIO(_tiny_deck())) as z:
+        theme = etree.fromstring(z.read("ppt/theme/theme1.xml"))
+    for kind in ("majorFont", "minorFont"):
+        scheme = theme.find(f".//a:fontScheme/a:{kind}", NS)
+        assert scheme.find("a:latin", NS).get("typeface") == fonts.latin_font
+        assert scheme.find("a:ea", NS).get("typeface") == fonts.east_asian_font
+        assert scheme.find("a:font[@script='Hans']", NS).get("typeface") == fonts.east_asian_font
+
+
+def test_every_chinese_run_in_the_deck_names_the_east_asian_font():
+    east_asian = settings().deck.east_asian_font
+    seen = 0
+    with zipfile.ZipFile(io.BytesIO(_tiny_deck())) as z:
+        for name in z.namelist():
+            if not re.match(r"ppt/(slides/slide|charts/chart)\d+\.xml$", name):
+                continue
+            root = etree.fromstring(z.read(name))
+            for run in root.iter(f"{{{A}}}r"):
+                if CJK.search("".join(run.itertext())):
+                    seen += 1
+                    assert run.xpath("./a:rPr/a:ea/@typeface", namespaces=NS) == [east_asian], name
+    assert seen >= 8

@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 import xlsxwriter
+from lxml import etree
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.chart.xlsx import CategoryWorkbookWriter
@@ -19,6 +20,7 @@ from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION
 from pptx.enum.dml import MSO_LINE_DASH_STYLE
 from pptx.enum.shapes import MSO_SHAPE
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+from pptx.opc.constants import RELATIONSHIP_TYPE as RT
 from pptx.oxml import parse_xml
 from pptx.oxml.ns import nsdecls, qn
 from pptx.util import Emu, Inches, Pt
@@ -78,6 +80,21 @@ def _set_typefaces(rpr: Any, fonts: Fonts) -> None:
     else:
         rpr.append(latin)
         rpr.append(ea)
+
+
+def _theme_fonts(deck: Any, fonts: Fonts) -> None:
+    """Name the deck's typefaces in the theme: python-pptx's default theme has Calibri and an empty
+    East Asian face (宋体 by script), which text typed into the deck later, and chart text without a
+    font of its own, would take."""
+    theme = deck.slide_master.part.part_related_by(RT.THEME)
+    root = etree.fromstring(theme.blob)
+    for scheme in root.iterfind(".//" + qn("a:fontScheme") + "/*"):
+        scheme.find(qn("a:latin")).set("typeface", fonts.latin)
+        scheme.find(qn("a:ea")).set("typeface", fonts.east_asian)
+        for script in scheme.iterfind(qn("a:font")):
+            if script.get("script") == "Hans":
+                script.set("typeface", fonts.east_asian)
+    theme.blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def _style_run(run: Any, fonts: Fonts, size: float, bold: bool = False, color: str = INK) -> None:
@@ -442,6 +459,7 @@ def render(slides: Sequence[Slide], footer: str) -> bytes:
     """Return the slides drawn on the deck template as PPTX bytes."""
     fonts = _fonts()
     deck = Presentation()
+    _theme_fonts(deck, fonts)
     deck.slide_width, deck.slide_height = SLIDE_W, SLIDE_H
     blank = deck.slide_layouts[6]
     for page, s in enumerate(slides, start=1):
