@@ -265,6 +265,9 @@ with tab_quality:
             continue
         with st.expander(f"{t(f'quality.{check}')} ({counts[check]:,})"):
             rows = load("quality.finding", check=check)
-            table = people_table(protect(rows), {"table_name": "quality.table"})
+            table = people_table(
+                protect(rows),
+                {"table_name": "quality.table", "problem": "quality.problem", "reason": "quality.reason"},
+            )
             st.dataframe(table, hide_index=True, width="stretch")
             download_buttons(rows, f"quality_{check}", key=f"dl_{check}")

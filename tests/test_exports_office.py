@@ -147,3 +147,38 @@ def test_every_chinese_run_in_the_deck_names_the_east_asian_font():
                     seen += 1
                     assert run.xpath("./a:rPr/a:ea/@typeface", namespaces=NS) == [east_asian], name
     assert seen >= 8
+
+
+def test_data_quality_findings_download_in_chinese_with_no_english_codes_or_headers(demo_db):
+    """The findings' lists went out with table_name service_orders, problem check digit, an English
+    reason and the headers reason and candidate_order_ids in the Chinese file."""
+    import shutil
+
+    from analytics.core.i18n import catalog
+    from analytics.domain import quality
+    from analytics.services import reads
+    from analytics.store import db
+    from ui.widgets import coded_values
+
+    copy = demo_db.parent / "quality_office.duckdb"
+    if not copy.exists():
+        shutil.copy(demo_db, copy)
+    con = db.connect(copy, read_only=True)
+    try:
+        columns = {
+            c for check in quality.CHECKS for c in reads.read(con, "quality.finding", check=check).columns
+        }
+    finally:
+        con.close()
+    assert sorted(c for c in columns if f"field.{c}" not in catalog()) == []
+    frame = pd.DataFrame(
+        {
+            "table_name": ["service_orders", "callbacks", "callbacks"],
+            "problem": ["length", "characters", "check digit"],
+            "reason": ["several work orders have this number", "the work order is another vehicle's", None],
+        }
+    )
+    people = export.for_people(frame, "zh", coded_values("zh"))
+    assert not [v for c in people.columns for v in people[c] if re.search("[A-Za-z]", str(v))]
+    english = export.for_people(frame, "en", coded_values("en"))
+    assert list(english["table_name"]) == ["Work orders", "Callbacks", "Callbacks"]

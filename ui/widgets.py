@@ -208,6 +208,10 @@ CODE_SECTIONS = {
     "status": "churn.status",
     "value_tier": "churn.tier",
     "service_type": "service_type",
+    # the data-quality findings
+    "table_name": "quality.table",
+    "problem": "quality.problem",
+    "reason": "quality.reason",
 }
 
 
