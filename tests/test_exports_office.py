@@ -182,3 +182,15 @@ def test_data_quality_findings_download_in_chinese_with_no_english_codes_or_head
     assert not [v for c in people.columns for v in people[c] if re.search("[A-Za-z]", str(v))]
     english = export.for_people(frame, "en", coded_values("en"))
     assert list(english["table_name"]) == ["Work orders", "Callbacks", "Callbacks"]
+
+
+def test_the_overviews_red_flag_download_names_the_flag_in_the_users_language():
+    """The red-flag lists went out with flag no_followup or complaint_overdue in the Chinese file."""
+    from ui.widgets import coded_values
+
+    frame = pd.DataFrame({"flag": ["no_followup", "complaint_overdue"]})
+    assert list(export.for_people(frame, "zh", coded_values("zh"))["flag"]) == ["未跟进", "投诉超时"]
+    assert list(export.for_people(frame, "en", coded_values("en"))["flag"]) == [
+        "Not followed up",
+        "Complaint overdue",
+    ]

@@ -208,6 +208,7 @@ CODE_SECTIONS = {
     "status": "churn.status",
     "value_tier": "churn.tier",
     "service_type": "service_type",
+    "flag": "deck.flag_kind",  # the overview's red flags
     # the data-quality findings
     "table_name": "quality.table",
     "problem": "quality.problem",
