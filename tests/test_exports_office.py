@@ -149,7 +149,7 @@ def test_every_chinese_run_in_the_deck_names_the_east_asian_font():
     assert seen >= 8
 
 
-def test_data_quality_findings_download_in_chinese_with_no_english_codes_or_headers(demo_db):
+def test_data_quality_findings_download_in_chinese_with_no_english_codes_or_headers(demo_db, tmp_path):
     """The findings' lists went out with table_name service_orders, problem check digit, an English
     reason and the headers reason and candidate_order_ids in the Chinese file."""
     import shutil
@@ -160,9 +160,9 @@ def test_data_quality_findings_download_in_chinese_with_no_english_codes_or_head
     from analytics.store import db
     from ui.widgets import coded_values
 
-    copy = demo_db.parent / "quality_office.duckdb"
-    if not copy.exists():
-        shutil.copy(demo_db, copy)
+    # A copy: the test process may hold the shared demo open read-write (AppTests).
+    copy = tmp_path / "quality.duckdb"
+    shutil.copy(demo_db, copy)
     con = db.connect(copy, read_only=True)
     try:
         columns = {
