@@ -146,15 +146,7 @@ def test_csv_keeps_utf8_bom_and_writes_dates_as_days():
     assert data.startswith(b"\xef\xbb\xbf")
     lines = data.decode("utf-8-sig").splitlines()
     assert lines[0].split(",")[:6] == ["VIN", "电话", "状态", "价值等级", "排序（1 = 最先联系）", "最近进店"]
-    # The phone as Excel's text guard ="...", quoted as CSV quotes a cell holding quotes.
-    assert lines[1].split(",")[:6] == [
-        "LSVAA4180E2100001",
-        '"=""13800000001"""',
-        "已流失",
-        "高",
-        "2",
-        "2025-09-30",
-    ]
+    assert lines[1].split(",")[:6] == ["LSVAA4180E2100001", "13800000001", "已流失", "高", "2", "2025-09-30"]
     assert "None" not in data.decode("utf-8-sig")
 
 

@@ -159,16 +159,6 @@ def _sheet_name(name: str) -> str:
     return cleaned[:31].strip(" '") or "data"
 
 
-_DIGITS = re.compile(r"[0-9]+")
-
-
-def _text_guard(value: object) -> object:
-    # Excel opening a CSV reads digits as a number: 013912345678 loses its zero, 13800000001 shows
-    # as 1.38E+10, an 18-digit ID keeps 15. ="..." is a constant it shows as the text (and the
-    # import unwraps it).
-    return f'="{value}"' if isinstance(value, str) and _DIGITS.fullmatch(value) else value
-
-
 def _moment_format(series: pd.Series) -> str:
     # Days as dates; a time of day (a callback at 09:30) kept, to the second only when it has one.
     moments = series.dropna()
@@ -178,16 +168,14 @@ def _moment_format(series: pd.Series) -> str:
 
 
 def csv_bytes(frame: pd.DataFrame, headers: Mapping[str, str] | None = None) -> bytes:
-    """Return the frame as UTF-8 CSV with a BOM (so Chinese Excel opens it), formula-safe, text made
-    of digits (phones, VINs, order numbers) written so Excel keeps it as text, dates as days and
-    times of day kept."""
+    """Return the frame as UTF-8 CSV with a BOM (so Chinese Excel opens it), formula-safe, dates as
+    days and times of day kept. Cells are written as they are: no ``="..."`` guard for digits, so
+    no exported cell starts with a formula sign (the Excel download keeps phones and IDs as text)."""
     labelled = _labelled(frame, headers)
     for column in labelled.columns:
         series = labelled[column]
         if pd.api.types.is_datetime64_any_dtype(series):
             labelled[column] = series.dt.strftime(_moment_format(series)).fillna("")
-        elif series.dtype == object or pd.api.types.is_string_dtype(series):
-            labelled[column] = series.map(_text_guard).astype(object)
     # CRLF ends a record (as Excel writes CSV), so the writer quotes every cell holding a CR or an
     # LF: a bare CR inside a cell would end the row in Excel and start the next with its text.
     return labelled.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
