@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from analytics import cli
+from analytics.core.i18n import text
 from analytics.domain import churn
 from analytics.ingest import load
 from analytics.store import db
@@ -394,6 +395,14 @@ def hostile_db(tmp_path):
     return tmp_path / "hostile.duckdb"
 
 
+def _by_code(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The list file's columns back under their codes (the file carries the language's headers)."""
+    codes = {text(f"churn.col.{c}", lang): c for c in churn.EXPORT_COLUMNS} | {
+        text("export.rank", lang): "rank"
+    }
+    return frame.rename(columns=codes)
+
+
 def test_cli_csv_export_has_a_bom_every_base_vehicle_and_neutralised_formulas(hostile_db, tmp_path):
     out = tmp_path / "list.csv"
     assert (
@@ -405,35 +414,64 @@ def test_cli_csv_export_has_a_bom_every_base_vehicle_and_neutralised_formulas(ho
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     frame = pd.read_csv(io.StringIO(raw.decode("utf-8-sig")), dtype=str, keep_default_na=False)
-    assert list(frame.columns) == list(churn.EXPORT_COLUMNS)
-    assert frame.set_index("vin")[["customer_name", "plate", "last_visit", "status", "value"]].to_dict(
-        "index"
-    ) == {
+    # The dashboard's download: the language's headers, a rank for the priority score.
+    assert list(frame.columns) == [
+        text("export.rank", "en") if c == "priority" else text(f"churn.col.{c}", "en")
+        for c in churn.EXPORT_COLUMNS
+    ]
+    frame = _by_code(frame, "en")
+    assert frame.set_index("vin")[
+        ["customer_name", "plate", "last_visit", "status", "value", "visits"]
+    ].to_dict("index") == {
         "H": {
             "customer_name": '\'=HYPERLINK("http://x")',
             "plate": "'+86abc",
             "last_visit": "2025-09-26",
-            "status": "lost",
+            "status": "Lost",
             "value": "-120.0",
+            "visits": "1",
         },
         "J": {
             "customer_name": "'@SUM(A1)",
             "plate": "浙B12345",
             "last_visit": "2026-10-11",
-            "status": "active",
+            "status": "Active",
             "value": "880.0",
+            "visits": "1",
         },
     }
     # The list says it as an agent would on the phone; the days stay in the analyst's detail.
     assert frame.loc[frame["vin"] == "H", "reasons"].item() == "has not been in for over a year"
 
 
+def test_cli_list_file_reads_as_the_dashboards_download_in_chinese(hostile_db, tmp_path):
+    """`churn --out` wrote English codes (vin, status = at_risk, value_tier = high) under a
+    Chinese reason: a CS lead's Excel showed a half-English list."""
+    out = tmp_path / "list.csv"
+    assert (
+        cli.main(
+            ["churn", "--as-of", "2026-10-31", "--db", str(hostile_db), "--out", str(out), "--lang", "zh"]
+        )
+        == 0
+    )
+    frame = pd.read_csv(out, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert {"车架号", "客户姓名", "状态", "原因", "价值等级"} <= set(frame.columns)
+    assert set(frame["状态"]) <= {text(f"churn.status.{s}", "zh") for s in churn.STATUSES}
+    assert not set(frame["状态"]) & set(churn.STATUSES)
+    assert set(frame[text("export.rank", "zh")]) == {"1", "2"}
+
+
 def test_cli_xlsx_export_keeps_numbers_as_numbers_and_neutralises_text(hostile_db, tmp_path):
     out = tmp_path / "list.xlsx"
-    assert cli.main(["churn", "--as-of", "2026-10-31", "--db", str(hostile_db), "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            ["churn", "--as-of", "2026-10-31", "--db", str(hostile_db), "--out", str(out), "--lang", "zh"]
+        )
+        == 0
+    )
     sheet = openpyxl.load_workbook(out).active
     rows = list(sheet.iter_rows(values_only=True))
-    header = rows[0]
+    header = [{text(f"churn.col.{c}", "zh"): c for c in churn.EXPORT_COLUMNS}.get(h, h) for h in rows[0]]
     by_vin = {r[header.index("vin")]: r for r in rows[1:]}
     assert by_vin["H"][header.index("customer_name")] == '\'=HYPERLINK("http://x")'
     assert by_vin["H"][header.index("value")] == -120.0

@@ -154,8 +154,8 @@ def test_the_demo_churn_list_in_excel_reads_in_chinese(demo_db, tmp_path):
     import shutil
 
     from analytics.domain import churn
+    from analytics.reports.export import coded_values
     from analytics.store import db
-    from ui.widgets import coded_values
 
     # A copy: the test process may hold the shared demo open read-write (AppTests).
     copy = tmp_path / "churn_xlsx.duckdb"

@@ -142,9 +142,9 @@ def test_data_quality_findings_download_in_chinese_with_no_english_codes_or_head
 
     from analytics.core.i18n import catalog
     from analytics.domain import quality
+    from analytics.reports.export import coded_values
     from analytics.services import reads
     from analytics.store import db
-    from ui.widgets import coded_values
 
     # A copy: the test process may hold the shared demo open read-write (AppTests).
     copy = tmp_path / "quality.duckdb"
@@ -172,7 +172,7 @@ def test_data_quality_findings_download_in_chinese_with_no_english_codes_or_head
 
 def test_the_overviews_red_flag_download_names_the_flag_in_the_users_language():
     """The red-flag lists went out with flag no_followup or complaint_overdue in the Chinese file."""
-    from ui.widgets import coded_values
+    from analytics.reports.export import coded_values
 
     frame = pd.DataFrame({"flag": ["no_followup", "complaint_overdue"]})
     assert list(export.for_people(frame, "zh", coded_values("zh"))["flag"]) == ["未跟进", "投诉超时"]

@@ -15,12 +15,15 @@ import pytest
 from analytics import cli
 from analytics.core.config import settings
 from analytics.core.errors import UserError
+from analytics.core.i18n import catalog, text
 from analytics.domain import facts, maintenance, schedule
 from analytics.domain.maintenance import features
 from analytics.domain.maintenance import model as maint_model
 from analytics.services import marts
 from analytics.store import db
 from tests import maintenance_data
+
+COLUMN_CODES = [k.split(".")[-1] for k in catalog() if k.startswith("maintenance.col.")]
 
 D = dt.date
 
@@ -396,6 +399,9 @@ def test_cli_score_writes_one_formula_safe_row_per_active_vehicle_with_a_bom(
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     frame = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    # The dashboard's download: the language's headers (read back under their codes here).
+    assert {"VIN", "Owner", "Items due"} <= set(frame.columns)
+    frame = frame.rename(columns={text(f"maintenance.col.{c}", "en"): c for c in COLUMN_CODES})
     required = {"vin", "plate", "customer_name", "phone", "model", "p30", "p60", "p90", "due_date"}
     assert required | {"km_since_service", "items_due"} <= set(frame.columns)
     con = db.connect(store_db, read_only=True)

@@ -12,7 +12,6 @@ from analytics import ingest
 from analytics.core import auth
 from analytics.core.config import settings
 from analytics.core.i18n import catalog
-from analytics.core.i18n import text as i18n_text
 from analytics.ingest import RawTable
 from analytics.reports import export
 from analytics.store import db
@@ -166,7 +165,7 @@ def download_buttons(
 
     count = len(frame) if rows is None else rows
     language = lang()
-    codes = coded_values(language)
+    codes = export.coded_values(language)
     labels = {**labels, "rank": t("export.rank")}
     list_name = list_label(name)
     title = t("export.title", list=list_name, scope=scope_note())
@@ -201,32 +200,6 @@ def download_buttons(
             args=(name, fmt, count, phone),
             help=t("export.audited") if phone else t("export.recorded"),
         )
-
-
-# Columns holding codes, and the catalogue section that words each code.
-CODE_SECTIONS = {
-    "status": "churn.status",
-    "value_tier": "churn.tier",
-    "service_type": "service_type",
-    "flag": "deck.flag_kind",  # the overview's red flags
-    # the data-quality findings
-    "table_name": "quality.table",
-    "problem": "quality.problem",
-    "reason": "quality.reason",
-}
-
-
-def coded_values(language: str) -> dict[str, dict[str, str]]:
-    """Return {column: {code: word}} for the coded columns of lists, in ``language``."""
-    out: dict[str, dict[str, str]] = {}
-    for column, section in CODE_SECTIONS.items():
-        prefix = section + "."
-        out[column] = {
-            key[len(prefix) :]: i18n_text(key, language)
-            for key in catalog()
-            if key.startswith(prefix) and "." not in key[len(prefix) :]
-        }
-    return out
 
 
 def list_label(name: str) -> str:

@@ -13,7 +13,7 @@ from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.i18n import LANGUAGES
 from analytics.domain.churn import export_frame, prioritise
-from analytics.reports.export import has_phone, record_cli_export, write_table
+from analytics.reports.export import has_phone, record_cli_export, write_list
 from analytics.services import reads
 from analytics.store import db
 
@@ -38,7 +38,7 @@ def _run(args: argparse.Namespace) -> int:
     ranked = prioritise(shot.vehicles)
     exported = export_frame(ranked, lang)
     if out:
-        write_table(exported, out)
+        write_list(exported, out, lang, "churn.col")
         record_cli_export(args.db, "churn_list", out, len(exported), has_phone(ranked))
     counts = shot.counts()
     backtest: dict[str, Any]

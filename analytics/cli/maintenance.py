@@ -25,7 +25,7 @@ from analytics.domain.maintenance import (
     score,
 )
 from analytics.domain.maintenance.card import _plain
-from analytics.reports.export import has_phone, record_cli_export, write_table
+from analytics.reports.export import has_phone, record_cli_export, write_list
 from analytics.store import db
 
 # --- command line ---------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         con.close()
     readable = labelled(scores, args.lang)
     if args.out:
-        write_table(readable, args.out)
+        write_list(readable, args.out, args.lang, "maintenance.col")
         record_cli_export(args.db, "maintenance_list", args.out, len(readable), has_phone(scores))
     summary = {
         "as_of": model.as_of.isoformat(),

@@ -504,6 +504,8 @@ def export_frame(vehicles: pd.DataFrame, lang: str, labels: Mapping[str, str] | 
     out["reasons"] = out["reasons"].map(lambda rs: spoken_text(rs, lang))
     out["churn_probability"] = out["churn_probability"].astype(float).round(4)
     out["priority"] = out["priority"].astype(float).round(2)
+    # A count of visits is a whole number (a missing one stays blank, not 2.0 in Excel).
+    out["visits"] = pd.to_numeric(out["visits"], errors="coerce").round().astype("Int64")
     for column in ("vin", "plate", "customer_name", "phone", "model", "store", "advisor"):
         out[column] = out[column].astype(object).where(out[column].notna(), "")
     return out[list(EXPORT_COLUMNS)].reset_index(drop=True)

@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from analytics.core.auth import LOCAL_ROLE, LOCAL_USER, PHONE_COLUMNS
-from analytics.core.i18n import text
+from analytics.core.i18n import catalog, text
 from analytics.store import audit, db
 
 # A cell starting with one of these is run as a formula by Excel, WPS or LibreOffice; the
@@ -76,6 +76,32 @@ _MISSING_TEXT = frozenset({"None", "none", "nan", "NaN", "NaT", "<NA>"})
 
 def _is_days(column: str) -> bool:
     return "days" in column.lower()
+
+
+# Columns holding codes, and the catalogue section that words each code.
+CODE_SECTIONS = {
+    "status": "churn.status",
+    "value_tier": "churn.tier",
+    "service_type": "service_type",
+    "flag": "deck.flag_kind",  # the overview's red flags
+    # the data-quality findings
+    "table_name": "quality.table",
+    "problem": "quality.problem",
+    "reason": "quality.reason",
+}
+
+
+def coded_values(lang: str) -> dict[str, dict[str, str]]:
+    """Return {column: {code: word}} for the coded columns of lists, in ``lang``."""
+    out: dict[str, dict[str, str]] = {}
+    for column, section in CODE_SECTIONS.items():
+        prefix = section + "."
+        out[column] = {
+            key[len(prefix) :]: text(key, lang)
+            for key in catalog()
+            if key.startswith(prefix) and "." not in key[len(prefix) :]
+        }
+    return out
 
 
 def for_people(
@@ -256,6 +282,24 @@ def write_table(frame: pd.DataFrame, path: str | Path, headers: Mapping[str, str
     data = xlsx_bytes(frame, headers) if target.suffix.lower() == ".xlsx" else csv_bytes(frame, headers)
     target.write_bytes(data)
     return target
+
+
+def write_list(frame: pd.DataFrame, path: str | Path, lang: str, section: str) -> Path:
+    """Write a list of people or vehicles as the dashboard's download writes it (``for_people``):
+    coded values in words, a rank for the priority score, and the column headers of the
+    catalogue's ``section`` (``churn.col``, ``maintenance.col``) in ``lang``; return the path.
+
+    A column the section does not name keeps the header the field has everywhere else."""
+    labels = {"rank": text("export.rank", lang)}
+    for column in frame.columns:
+        name = str(column)
+        key = f"{section}.{name}"
+        field = f"field.{name}"
+        if key in catalog():
+            labels[name] = text(key, lang)
+        elif field in catalog():
+            labels[name] = text(field, lang)
+    return write_table(for_people(frame, lang, coded_values(lang)), path, labels)
 
 
 def has_phone(frame: pd.DataFrame) -> bool:
