@@ -73,16 +73,20 @@ _MOBILE_IN_TEXT = re.compile(
     rf"(?<!\d)(?:(?:\+|00)?86{_BETWEEN})?(1{_IN}[3-9]{_IN}\d{_BETWEEN}\d{_IN}\d{_IN}\d{_IN}\d"
     rf"{_BETWEEN}\d{_IN}\d{_IN}\d{_IN}\d)(?!\d)"
 )
-# A resident ID card number: area (6 digits), birth date (8), sequence (3), check digit or X.
+# A resident ID card number: area (6 digits), birth date (8), sequence (3), check digit or X; in
+# one run, 6-8-4 groups or 6-4-4-4 (the year apart from the month and day).
 _ID_CARD_IN_TEXT = re.compile(
-    r"(?<![0-9A-Za-z])([1-9]\d{5}[\s-]?(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+    r"(?<![0-9A-Za-z])([1-9]\d{5}[\s-]?(?:18|19|20)\d{2}[\s-]?(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
     r"[\s-]?\d{3}[0-9Xx])(?![0-9A-Za-z])"
 )
 # A bank card: 16-19 digits starting 3-6, in groups of four or not, whose Luhn check holds.
 _CARD_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])([3-6]\d{3}(?:[\s-]?\d{4}){3}(?:[\s-]?\d{1,3})?)(?![0-9A-Za-z])")
-# A landline with its area code: 0571-88886666, (0571)88886666, 010 6666 8888.
+# A landline with its area code: 0571-88886666, (0571)88886666, 010 6666 8888, the number itself
+# written in two groups as people say it (0571-8888-6666, 0571 888 6666), or after +86 / 0086 with
+# the area code's 0 left out (+86 571 8888 6666).
 _LANDLINE_IN_TEXT = re.compile(
-    r"(?<!\d)((?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3})[\s\-–—]{0,2}[2-9]\d{6,7})(?!\d)"
+    r"(?<!\d)((?:(?:\+|00)86[\s\-–—]{0,2}(?:\(0?[1-9]\d{1,2}\)|0?[1-9]\d{1,2})|\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3})"
+    r"[\s\-–—]{0,2}[2-9]\d{2,3}[\s\-–—]?\d{4})(?!\d)"
 )
 _DIGIT = re.compile(r"\d")  # any Unicode digit, full-width ones included
 # Full-width digits, plus, hyphen and full stop (１３９, ＋, －, ．) and the ideographic space, one for one.
@@ -106,6 +110,8 @@ def _masked_number(kind: str, found: str) -> str | None:
         return "*" * (len(digits) - 4) + digits[-4:] if 16 <= len(digits) <= 19 and _luhn(digits) else None
     if kind == "mobile":
         return f"{digits[:3]}****{digits[-4:]}"
+    if found.startswith(("+86", "0086")):  # a landline after the country code: its area code's 0
+        digits = "0" + digits[4 if found.startswith("00") else 2 :].lstrip("0")
     return str(mask_phone(digits))
 
 
