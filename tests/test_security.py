@@ -373,7 +373,7 @@ def test_advisor_names_on_chart_axes_are_html_escaped_so_plotly_draws_no_link():
     import numpy as np
     import plotly.graph_objects as go
 
-    from ui.charts import escape_data
+    from analytics.reports.chart_export import escape_data
 
     hostile = '<a href="https://evil.example">陈静</a>'
     fig = go.Figure(

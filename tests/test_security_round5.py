@@ -4,9 +4,14 @@ broke the promise is named in its docstring, with what leaked."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
 
 from analytics.core import auth
+from analytics.reports import chart_export
 
 # --------------------------------------------------------------------------- masking in text
 
@@ -32,3 +37,65 @@ def test_landlines_and_id_cards_written_in_groups_are_masked(text, masked):
     deck. An ID card written 6-4-4-4 (330106 1990 0101 123X) was not seen as one, and the
     mobile pattern masked its middle instead, leaving the area, the birth year and the sequence."""
     assert auth.mask_text(text) == masked
+
+
+# --------------------------------------------------------------------------- saved chart images
+
+
+HOSTILE = '<a href="https://evil.example/x">途观L</a>'
+
+
+def _drawn_text(fig) -> str:
+    """Return every piece of text plotly would draw for the figure: traces, axes, titles, notes."""
+    return json.dumps(json.loads(fig.to_json()), ensure_ascii=False)
+
+
+def test_the_decks_chart_images_mask_phones_and_draw_names_as_text(tmp_path: Path, monkeypatch):
+    """`deck --images charts/` wrote every chart of the deck as PNG and SVG with the car models,
+    advisors and stores as the data had them: a model typed `王先生13812345678` showed the number
+    in full (the deck's own charts mask it) and a model written `<a href="https://…">途观L</a>`
+    became a live link in the SVG. The footer naming the stores went in as it was too."""
+    from analytics.reports.deck.images import write_chart_images
+    from analytics.reports.deck.slides import Chart, Series, Slide
+
+    drawn: list = []
+    monkeypatch.setattr(chart_export, "render", lambda jobs: [drawn.append(fig) or b"" for fig, _ in jobs])
+    chart = Chart(
+        "due-by-model",
+        "column",
+        "下月到期车辆",
+        ["王先生13812345678", HOSTILE, "A&B"],
+        [Series("车辆 139-1234-5678", [3.0, 4.0, 1.0])],
+        "#,##0",
+    )
+    slides = [Slide("title", "月度汇报", ""), Slide("maintenance", "保养", "", charts=[chart])]
+    deck = SimpleNamespace(month="2026-10", stores=["西湖店13712345678"])
+
+    write_chart_images(slides, deck, "zh", tmp_path)
+
+    assert drawn
+    for fig in drawn:
+        shown = _drawn_text(fig)
+        assert "13812345678" not in shown and "1234-5678" not in shown and "13712345678" not in shown
+        assert "138****5678" in shown and "139****5678" in shown and "137****5678" in shown
+        assert "<a " not in shown and "&lt;a href" in shown
+        assert "A&amp;B" in shown  # escaped once: plotly shows "A&B"
+
+
+def test_a_saved_page_chart_masks_and_escapes_the_stores_under_its_title():
+    """A page's PNG/SVG carries the stores and the as-of date under its title (``scope_note``):
+    a store typed `西湖店13812345678` was masked on the chart and in the file's name but came
+    back whole in that line, and a store named `<a href=…>` became a link there. The figure's own
+    data is escaped once, not twice, now that the layout escapes it (a page passes it as read)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Bar(y=["王工", HOSTILE], x=[3, 4], name="A&B", orientation="h"))
+    laid_out = chart_export.for_export(
+        fig, "满意率", "数据来源：DMS", f"西湖店13812345678、{HOSTILE} · 数据截至 2026-10-31"
+    )
+    shown = _drawn_text(laid_out)
+    assert "13812345678" not in shown and "西湖店138****5678" in shown
+    assert "<a " not in shown
+    assert laid_out.layout.title.subtitle.text.startswith("西湖店138****5678、&lt;a href=")
+    assert list(laid_out.data[0].y) == ["王工", '&lt;a href="https://evil.example/x"&gt;途观L&lt;/a&gt;']
+    assert laid_out.data[0].name == "A&amp;B"

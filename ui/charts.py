@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 import threading
 from collections import OrderedDict
@@ -17,9 +16,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from analytics.core import auth
 from analytics.core.months import month_end, parse_month
 from analytics.reports import chart_export
+from analytics.reports.chart_export import mask_data
 from ui import vega
 from ui.data import load
 from ui.i18n import lang, t
@@ -234,48 +233,6 @@ def image_downloads(figure_json: str, name: str, *, title: str | None, key: str)
             )
 
 
-# Trace attributes that carry data (advisor names on an axis, store names in a legend): plotly
-# draws <a href>, <b> and entities in them, so their text is HTML-escaped.
-_DATA_TEXT = ("x", "y", "labels", "text", "hovertext", "name", "ids", "parents")
-
-
-def _each_text(value: object, change: Callable[[str], object]) -> object:
-    """Return ``value`` with ``change`` applied to its text: a string, or each string of a list or array."""
-    if isinstance(value, str):
-        return change(value)
-    kind = getattr(getattr(value, "dtype", None), "kind", None)
-    if isinstance(value, (list, tuple)) or kind in ("O", "U", "T"):
-        return [change(v) if isinstance(v, str) else v for v in value]  # type: ignore[union-attr]
-    return value
-
-
-def _map_text(fig: go.Figure, change: Callable[[str], object]) -> go.Figure:
-    """Apply ``change`` to the text of every trace's data and to the axes' category names."""
-    for trace in fig.data:
-        for attr in _DATA_TEXT:
-            value = trace[attr] if attr in trace else None
-            if value is not None:
-                trace[attr] = _each_text(value, change)
-    for axis_name in [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
-        axis = fig.layout[axis_name]
-        for attr in ("categoryarray", "ticktext", "tickvals"):
-            if axis[attr] is not None:
-                axis[attr] = _each_text(axis[attr], change)
-    return fig
-
-
-def mask_data(fig: go.Figure) -> go.Figure:
-    """Mask the personal numbers in every trace's text and the axes' category names (an advisor
-    typed with a mobile): a chart and its PNG/SVG go to every role, as the deck's charts do."""
-    return _map_text(fig, auth.mask_text)
-
-
-def escape_data(fig: go.Figure) -> go.Figure:
-    """Escape the text of every trace's data (and the category order naming it) so plotly shows a
-    name such as ``<a href=...>`` as text."""
-    return _map_text(fig, lambda text: html.escape(text, quote=False))
-
-
 def show(fig: go.Figure, name: str, *, title: str | None = None, key: str | None = None) -> None:
     """Draw a chart with the theme (on screen with Vega-Lite, ``ui.vega``) and the PNG/SVG menu
     whose images plotly draws on the server with the title, scope and source line."""
@@ -284,9 +241,9 @@ def show(fig: go.Figure, name: str, *, title: str | None = None, key: str | None
     localise_dates(fig, lang())
     mask_data(fig)
     source = t("chart.source")
-    # Translated before escape_data: Vega-Lite shows data text as text, plotly as HTML.
+    # Vega-Lite shows data text as text; the image's plotly, as HTML: for_export escapes it there.
     spec = vega.from_plotly(fig, subtitle=source, font=FONT_FAMILY)
-    exported = escape_data(fig).to_json()
+    exported = fig.to_json()
     st.vega_lite_chart(spec, theme=None, width="stretch", key=key or name)
     _charts_shown.set()
     image_downloads(exported, name, title=title, key=f"{key or name}_image")

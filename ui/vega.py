@@ -13,7 +13,7 @@ with its label, side-by-side panels (plotly express ``facet_col``), category ord
 axes, ranges, d3 tick formats and the month ticks ``ui.charts.localise_dates`` sets. Hover
 texts are written on the server from each trace's ``hovertemplate``, so the tooltip says on
 screen what plotly's hover said. Data text is plain text here (Vega-Lite never reads it as
-HTML), so the figure is translated before ``ui.charts.escape_data`` escapes it for plotly.
+HTML), so the figure is translated as it is; ``chart_export.for_export`` escapes it for plotly.
 """
 
 from __future__ import annotations

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import atexit
 import copy
+import html
 import os
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import plotly.graph_objects as go
 
@@ -51,10 +52,63 @@ def install_hint(lang: str = "en") -> str:
     return text("export.chromium_missing", lang, command=INSTALL_COMMAND)
 
 
+# Trace attributes that carry data (advisor names on an axis, store names in a legend): plotly
+# draws <a href>, <b> and entities in them, so their text is HTML-escaped.
+_DATA_TEXT = ("x", "y", "labels", "text", "hovertext", "name", "ids", "parents")
+
+
+def _each_text(value: object, change: Callable[[str], object]) -> object:
+    """Return ``value`` with ``change`` applied to its text: a string, or each string of a list or array."""
+    if isinstance(value, str):
+        return change(value)
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if isinstance(value, (list, tuple)) or kind in ("O", "U", "T"):
+        items = cast("Iterable[object]", value)  # a list, or a numpy array of text
+        return [change(v) if isinstance(v, str) else v for v in items]
+    return value
+
+
+def _map_text(fig: go.Figure, change: Callable[[str], object]) -> go.Figure:
+    """Apply ``change`` to the text of every trace's data and to the axes' category names."""
+    for trace in fig.data:
+        for attr in _DATA_TEXT:
+            value = trace[attr] if attr in trace else None
+            if value is not None:
+                trace[attr] = _each_text(value, change)
+    for axis_name in [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
+        axis = fig.layout[axis_name]
+        for attr in ("categoryarray", "ticktext", "tickvals"):
+            if axis[attr] is not None:
+                axis[attr] = _each_text(axis[attr], change)
+    return fig
+
+
+def mask_data(fig: go.Figure) -> go.Figure:
+    """Mask the personal numbers in every trace's text and the axes' category names (an advisor
+    typed with a mobile): a chart and its PNG/SVG go to every role, as the deck's charts do."""
+    return _map_text(fig, mask_text)
+
+
+def _as_text(value: str) -> str:
+    # A name from data as plotly must show it: personal numbers masked, markup as text.
+    return html.escape(str(mask_text(value)), quote=False)
+
+
+def escape_data(fig: go.Figure) -> go.Figure:
+    """Escape the text of every trace's data (and the category order naming it) so plotly shows a
+    name such as ``<a href=...>`` as text."""
+    return _map_text(fig, lambda text: html.escape(text, quote=False))
+
+
 def for_export(fig: go.Figure, title: str | None, source: str | None, note: str | None = None) -> go.Figure:
     """Return a copy of ``fig`` laid out for a slide: title top left with ``note`` (stores, as-of date)
-    under it, source line bottom right, room for all three."""
-    out = go.Figure(fig)
+    under it, source line bottom right, room for all three.
+
+    Every image goes through here, from a page or the deck: the data's text (names on the axes and
+    in the legend, stores in ``note`` and ``source``) is masked and written as text, never as
+    plotly's HTML, so ``fig`` holds the data as it reads (not yet escaped)."""
+    out = escape_data(mask_data(go.Figure(fig)))
+    title, source, note = (None if s is None else _as_text(s) for s in (title, source, note))
     layout: dict[str, Any] = {
         "width": WIDTH,
         "height": HEIGHT,
