@@ -58,7 +58,7 @@ st.caption(
         "satisfaction.scope",
         period=period_text(),
         month=END,
-        stores=plain(", ".join(f.stores)) if f.stores else t("sidebar.all_stores"),
+        stores=plain(protect_text(", ".join(f.stores))) if f.stores else t("sidebar.all_stores"),
     )
 )
 

@@ -99,3 +99,60 @@ def test_a_saved_page_chart_masks_and_escapes_the_stores_under_its_title():
     assert laid_out.layout.title.subtitle.text.startswith("西湖店138****5678、&lt;a href=")
     assert list(laid_out.data[0].y) == ["王工", '&lt;a href="https://evil.example/x"&gt;途观L&lt;/a&gt;']
     assert laid_out.data[0].name == "A&amp;B"
+
+
+# --------------------------------------------------------------------------- names on the pages
+
+STORE = "[领奖](https://evil.example/x) 西湖店13812345678"
+
+
+@pytest.fixture
+def roles_copy(demo_db, demo_model_dir, tmp_path, monkeypatch):
+    """A private copy of the demo (sign-ins write to its audit log) with the session's models."""
+    import shutil
+
+    path = tmp_path / "roles.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
+    return path
+
+
+def _rename_stores(database: Path, where: str) -> None:
+    from analytics.store import db
+
+    con = db.connect(database)
+    for table in ("service_orders", "callbacks", "vehicles"):
+        con.execute(f"UPDATE {table} SET store = $store WHERE {where}", {"store": STORE})  # noqa: S608
+    db.bump_data_version(con)
+    con.close()
+
+
+def test_a_single_stores_name_in_the_sidebar_is_text_and_masked_for_the_manager(roles_copy, with_accounts):
+    """A dealer with one store sees its name in the sidebar ("Store: …"), drawn as Markdown as it
+    came from the DMS: a store named `[领奖](https://evil.example/x)` became a link on every page,
+    and a number typed into it showed in full to the manager, who sees no phone numbers."""
+    from tests.signing_in import sign_in
+
+    _rename_stores(roles_copy, "true")
+    at = sign_in("wangqiang", page="pages/about.py")
+    (line,) = [c.value for c in at.sidebar.caption if "西湖店" in c.value]
+    assert "13812345678" not in line and "西湖店138\\*\\*\\*\\*5678" in line
+    assert line.startswith("Store: \\[领奖\\](https\\://"), line  # escaped: Markdown draws no link
+
+
+def test_store_names_chosen_in_the_sidebar_are_masked_for_the_manager(roles_copy, with_accounts):
+    """With several stores the sidebar offers them by name, and the satisfaction page repeats the
+    chosen ones in its first line: both showed a number typed into a store's name in full to the
+    manager."""
+    from tests.signing_in import sign_in
+
+    _rename_stores(roles_copy, "hash(coalesce(vin, '')) % 2 = 0")
+    at = sign_in("wangqiang", page="pages/satisfaction.py")
+    stores = at.multiselect(key="_w_stores")
+    assert any("西湖店138****5678" in option for option in stores.options), stores.options
+    assert not [option for option in stores.options if "13812345678" in option]
+    stores.select(STORE).run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown = [c.value for c in at.caption if "西湖店" in c.value]
+    assert shown and all("13812345678" not in s and "西湖店138\\*\\*\\*\\*5678" in s for s in shown), shown
