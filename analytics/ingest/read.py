@@ -99,6 +99,8 @@ _EXCEL_XML = "urn:schemas-microsoft-com:office:spreadsheet"
 # Two Chinese characters in a row encoded as UTF-8: some lines of a non-UTF-8 file may be UTF-8.
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SAVE_AS = "open it in Excel and save it as .xlsx or CSV, then import that file"
+# DOS's end-of-file mark (Ctrl-Z) after the last line, as old DMSs and `copy /a` write it.
+_DOS_END = re.compile(r"\x1a[\x1a\s]*\Z")
 # pandas' text dtype, the one every grid column has.
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 
@@ -456,6 +458,8 @@ def _clean_text(text: str, name: str) -> str:
             "is not a table (it looks like a binary file)",
             "export the records from the DMS as CSV or XLSX",
         )
+    if "\x1a" in text[-16:]:
+        text = _DOS_END.sub("", text)  # it used to be a last record, rejected as missing its date
     if "\x00" in text:
         # NUL bytes (padding at the end, a damaged copy) carry nothing in a text file; binary
         # files also hold the other control characters counted above.

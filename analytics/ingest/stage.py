@@ -47,6 +47,11 @@ MAX_TEXT_CHARS = 4000
 # before that column was read, so re-importing a file imported then updates its calls instead of
 # adding them again.
 ID_DAY_ONLY = "_id_day_only"
+# A placeholder ("/", "--", "NULL") in a callback's work-order number, VIN or agent was stored as
+# written before it was read as missing. A call without an id of its own keeps the id made from
+# the placeholder (and the 3DC type a work-order number gave it then), so re-importing a file
+# imported then corrects its calls instead of adding them again.
+_ID_AS_WRITTEN = {"order_id": "{c}", "vin": "upper({c})", "agent": "{c}"}
 TOTAL_WORDS = frozenset({"合计", "总计", "小计", "合計", "總計", "total", "Total", "TOTAL"})
 _TOTAL_WORDS = pa.array(sorted(TOTAL_WORDS), type=pa.large_string())
 # A count or unit in brackets after a total word: "总计（25单）", "小计(元)".
@@ -70,8 +75,10 @@ NUMBER_RANGES: dict[str, tuple[float, float]] = {
 }
 KEYS: dict[str, str] = {"service": "order_id", "callback": "callback_id"}
 
+# A placeholder for "nothing here" ("--", "/", "NULL") is missing (values.clean_typed).
+_PLACEHOLDER = "lower({c}) IN (" + ", ".join(f"'{token}'" for token in sorted(values.MISSING_TOKENS)) + ")"
 # Text Excel was told to keep as text (="0123", '0123) is unwrapped by values.clean_text.
-_PLAIN_TEXT = "NOT starts_with({c}, '=\"') AND NOT starts_with({c}, '''')"
+_PLAIN_TEXT = "NOT starts_with({c}, '=\"') AND NOT starts_with({c}, '''') AND NOT " + _PLACEHOLDER
 # An ISO-like date, with a time of day that exists; the calendar check is TRY_CAST's, and values
 # outside 1900-2099 go to Python, which marks them unreadable.
 _CLOCK = "( ([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?"
@@ -113,8 +120,8 @@ def _moment_guard() -> str:
 
 
 RULES: dict[str, Rule] = {
-    "key": Rule("VARCHAR", pa.large_string(), _never_bad(values.clean_text), _PLAIN_TEXT, "{c}", False),
-    "text": Rule("VARCHAR", pa.large_string(), _never_bad(values.clean_text), _PLAIN_TEXT, "{c}", False),
+    "key": Rule("VARCHAR", pa.large_string(), _never_bad(values.clean_typed), _PLAIN_TEXT, "{c}", False),
+    "text": Rule("VARCHAR", pa.large_string(), _never_bad(values.clean_typed), _PLAIN_TEXT, "{c}", False),
     "vin": Rule(
         "VARCHAR",
         pa.large_string(),
@@ -384,6 +391,14 @@ def _stage(
                 f"coalesce(strlen({c}) > {MAX_TEXT_CHARS} AND length({c}) > {MAX_TEXT_CHARS}, false) "
                 f"AS {_ident('long_' + f)}"
             )
+    as_written: list[str] = []
+    for f, written in _ID_AS_WRITTEN.items() if kind == "callback" else ():
+        held = "NULL"
+        if f in columns:
+            c = f"r.{raw_column[f]}"
+            held = f"CASE WHEN {_PLACEHOLDER.format(c=c)} THEN {written.format(c=c)} END"
+        select.append(f"{held} AS as_written_{f}")
+        as_written.append(f"as_written_{f}")
     select += ["r.total", "r.overfull"]
     typed = "SELECT " + ", ".join(select) + " FROM stage_raw AS r " + " ".join(joins)  # noqa: S608 - see module docstring
 
@@ -415,15 +430,18 @@ def _stage(
         # Callbacks the file does not number get a stable id from the attempt's content; two
         # distinct attempts with the same content (two calls on one day without a time) keep
         # apart by their order in the file.
+        typed_then = "callback_type"
+        if "callback_type" not in columns:
+            typed_then = "CASE WHEN as_written_order_id IS NOT NULL THEN '3DC' ELSE callback_type END"
         content = " || '|' || ".join(
             f"coalesce({part}, '')"
             for part in (
-                "order_id",
-                "vin",
-                "callback_type",
+                "order_id, as_written_order_id",
+                "vin, as_written_vin",
+                typed_then,
                 "strftime(CASE WHEN id_day_only THEN date_trunc('day', callback_date) ELSE callback_date END, "
                 "'%Y-%m-%d %H:%M:%S')",
-                "agent",
+                "agent, as_written_agent",
             )
         )
         numbered = "numbered"
@@ -437,7 +455,7 @@ def _stage(
         )"""  # noqa: S608 - see module docstring
     # One pass types every row and sets its problem bits; only the columns that land come back.
     rows = con.sql(
-        f"""SELECT pos, source_row, id_day_only, {canonical},
+        f"""SELECT pos, source_row, id_day_only, {canonical}, {"".join(f"{c}, " for c in as_written)}
                    {_bits(problems)} AS problems, {_bits(note_kinds)} AS notes
         FROM (SELECT *{with_defaults} FROM ({typed}))""",  # noqa: S608 - see module docstring
     ).to_arrow_table()

@@ -201,7 +201,7 @@ def clean_vin(s: pd.Series) -> pd.Series:
     and in 17 letters and digits the I, O and Q no VIN holds read as 1, 0 and 0 (other validity
     is a data-quality finding, not checked here)."""
     # NFKC turns the full-width and no-break spaces into plain ones.
-    text = _nfkc(clean_text(s)).str.replace(r"\s+", "", regex=True).str.upper()
+    text = _nfkc(clean_typed(s)).str.replace(r"\s+", "", regex=True).str.upper()
     typo = (text.str.len() == 17) & text.str.fullmatch(_VIN_TYPED_WITH_IOQ)
     if typo.any():
         text = text.where(~typo.fillna(False).astype(bool), text.str.translate(_VIN_LETTERS))
@@ -387,7 +387,7 @@ def _numbers_of(u: pd.Series) -> Parsed:
     # Spelled-out whitespace and an inline (?i) keep this on pyarrow's regex engine; \s or
     # case=False would make pandas fall back to Python's re, row by row.
     u = _nfkc(u)
-    text = u.str.replace("(?i)[ \t\u3000¥￥$]|元|rmb|cny|km|公里", "", regex=True).str.replace("，", ",")
+    text = u.str.replace("(?i)[ \t\u3000¥￥$]|元|rmb|cny|km|公里|千米", "", regex=True).str.replace("，", ",")
     negative = text.str.fullmatch(_BRACKETED).fillna(False).astype(bool)
     text = text.where(~negative, text.str.replace(_BRACKETED, r"\1", regex=True))
     text = text.where(text.str.fullmatch(_GROUPED).fillna(False).astype(bool)).str.replace(",", "")
@@ -398,7 +398,7 @@ def _numbers_of(u: pd.Series) -> Parsed:
 
 
 def parse_numbers(s: pd.Series) -> Parsed:
-    """Return (float values, unreadable mask); thousands separators, ¥ and 元 are allowed."""
+    """Return (float values, unreadable mask); thousands separators, ¥, 元 and km (公里, 千米) are allowed."""
     # Amounts and odometer readings are mostly distinct, so parsing them directly beats
     # parsing their distinct values; most are plain numbers, which need no cleaning first.
     text = clean_typed(s)
@@ -491,7 +491,9 @@ def parse_complaint_levels(s: pd.Series) -> Parsed:
 
 
 # Score cells as some vendors write them: "4分", "9 分", "4星", "4.5 points", "★★★★☆".
-_SCORE_UNIT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(?:分|星|颗星|points?|pts?|stars?)$", re.IGNORECASE)
+_SCORE_UNIT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(?:分|星|颗星|points?|pts?|stars?|%)$", re.IGNORECASE)
+# A score written as a percentage (85%): its column is on the 0-100 scale whatever its values.
+_PERCENT = r"[+-]?\d+(?:\.\d+)?\s*[%％]"
 _STARS = re.compile(r"^[★☆✩✪✫✬✭✮✯⭐\s]+$")
 _FILLED_STARS = frozenset("★✪✫✬✭✮✯⭐")
 # What a survey writes beside a label: its number ("5-非常满意", "非常满意(5分)"); the label decides.
@@ -553,7 +555,10 @@ def detect_scale(s: pd.Series) -> str:
     Numbers outside 0-100 are unreadable on every scale, so one stray 1e308 does not turn a
     0-10 column into a 0-100 one.
     """
-    text = score_text(clean_scores(s).dropna().drop_duplicates())
+    cells = clean_scores(s).dropna().drop_duplicates()
+    if cells.str.fullmatch(_PERCENT).any():
+        return "0-100"
+    text = score_text(cells)
     numbers = pd.to_numeric(text, errors="coerce").dropna()
     numbers = numbers[numbers.between(0, 100)]
     if numbers.empty:
@@ -584,6 +589,7 @@ def parse_scores(s: pd.Series, scale: str | None = None) -> tuple[pd.Series, pd.
 
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015.()（）]+")
+_FLOAT_ZEROS = re.compile(r"^(\d{7,})\.0+$")
 # +86, 0086 or a bare 86 before a mobile number: no Chinese number is 13 digits long.
 _COUNTRY_CODE = re.compile(r"^(?:\+?86|0086)(?=1\d{10}$)")
 
@@ -595,7 +601,11 @@ _PREFIXED_MOBILE = r"(?:0086|86)1[0-9]{10}"
 
 
 def _phone_text(value: object) -> str:
-    text = _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", str(value)))
+    text = unicodedata.normalize("NFKC", str(value))
+    # A number a program kept as a float and wrote with its decimal (13800138000.0): the point is
+    # not a separator, and the zero after it is no digit of the number.
+    text = _FLOAT_ZEROS.sub(r"\1", text)
+    text = _PHONE_SEPARATORS.sub("", text)
     text = _COUNTRY_CODE.sub("", text)
     # Only a number made of digits is rewritten; anything else ("无", two numbers) stays as
     # written, for the data-quality check of invalid phones to show.
@@ -614,5 +624,5 @@ def _phones_of(u: pd.Series) -> Parsed:
 def normalise_phones(s: pd.Series) -> pd.Series:
     """Return phone numbers as digits only: 138-0013-8000, +86 138 0013 8000 and full-width
     digits all give 13800138000; a cell that is not a number stays as written."""
-    values, _ = _per_unique(clean_text(s), _phones_of)
+    values, _ = _per_unique(clean_typed(s), _phones_of)
     return values.astype("str")
