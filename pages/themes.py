@@ -37,6 +37,12 @@ def inline(label: str) -> str:
     return plain(label)
 
 
+def badge_text(label: str) -> str:
+    """Return a theme label as text for a badge: a discovered theme is named by customers' words,
+    and a badge draws Markdown (bold, a bare address as a link); it escapes its brackets itself."""
+    return plain(label).replace("\\[", "[").replace("\\]", "]")
+
+
 def counts_row(result: dict, side: str) -> None:
     """Show the month's comment counts, the contentless ones stated apart, and the new/rising badges."""
     themed = sum(theme["n"] for theme in result["themes"])
@@ -67,11 +73,11 @@ def counts_row(result: dict, side: str) -> None:
         if new:
             st.markdown(f"**{t('themes.new_badges')}**", help=t("themes.flag_help", months=months))
             for label in new:
-                st.badge(label, icon=":material/fiber_new:", color="green" if good else "red")
+                st.badge(badge_text(label), icon=":material/fiber_new:", color="green" if good else "red")
         if rising:
             st.markdown(f"**{t('themes.rising_badges')}**", help=t("themes.flag_help", months=months))
             for label in rising:
-                st.badge(label, icon=":material/trending_up:", color="blue" if good else "orange")
+                st.badge(badge_text(label), icon=":material/trending_up:", color="blue" if good else "orange")
 
 
 def bar_caption(bars: pd.DataFrame, result: dict, side: str) -> str:

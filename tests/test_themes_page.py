@@ -249,3 +249,27 @@ def test_changing_the_month_changes_the_figures(demo_env):
     note = "fitted once per data version"
     assert not any(note in c for c in before_captions)
     assert any(note in c.value and before_month in c.value for c in at.caption)
+
+
+def test_a_new_discovered_themes_badge_shows_its_words_as_text(demo_env, monkeypatch):
+    """A discovered theme is named by customers' words, and its "new" badge drew them as
+    Markdown: a label holding `[领奖](https://…)` became a link in the badge (attacker, round 5)."""
+    import ui.data
+
+    hostile = "[领奖](https://evil.example/x) **快**"
+    load = ui.data.load
+
+    def planted(name, **kwargs):
+        result = load(name, **kwargs)
+        if name == "themes.monthly" and kwargs.get("side") == "praise":
+            result = {**result, "themes": [dict(t) for t in result["themes"]]}
+            result["themes"][0].update(label_zh=hostile, label_en=hostile, new=True)
+        return result
+
+    monkeypatch.setattr(ui.data, "load", planted)
+    at = _open("en")
+    badges = [m.value for m in at.markdown if "badge[" in m.value]
+    assert badges and any("领奖" in b for b in badges), badges
+    for badge in badges:
+        # No bold, no bare address to link, and no backslash shown: the badge escapes brackets itself.
+        assert "https://" not in badge and "**快**" not in badge and "\\\\" not in badge, badge
