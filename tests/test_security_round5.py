@@ -156,3 +156,33 @@ def test_store_names_chosen_in_the_sidebar_are_masked_for_the_manager(roles_copy
     assert not at.exception, [e.message for e in at.exception]
     shown = [c.value for c in at.caption if "西湖店" in c.value]
     assert shown and all("13812345678" not in s and "西湖店138\\*\\*\\*\\*5678" in s for s in shown), shown
+
+
+# --------------------------------------------------------------------------- the drop folder
+
+
+def test_a_dropped_file_swapped_for_a_link_after_the_listing_is_refused_not_read(tmp_path: Path):
+    """The pass listed regular files only, then imported by path: a file swapped for a link between
+    the listing and the read (round 5 left it open) imported whatever the link pointed to, here
+    another store's export kept outside the drop folder. Now the file is read through a handle that
+    follows no link, and the link is refused with its reason."""
+    import shutil
+
+    from analytics.services import watch
+    from analytics.store import db
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    outside = tmp_path / "private" / "service.csv"
+    outside.parent.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "service_orders_gbk.csv", outside)
+    (drop / "x.csv").symlink_to(outside)  # what the listing saw was a file; this is the swap
+    con = db.connect(tmp_path / "w.duckdb")
+    try:
+        outcome = watch.process_file(con, drop / "x.csv", drop, lang="en")
+        orders = con.execute("SELECT count(*) FROM service_orders").fetchone()[0]
+    finally:
+        con.close()
+    assert outcome.status == watch.REFUSED and "link" in outcome.reason, outcome.reason
+    assert orders == 0
+    assert outside.is_file()  # the target stays where it was; the link went to refused/

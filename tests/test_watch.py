@@ -226,10 +226,11 @@ def test_an_unexpected_failure_refuses_that_file_and_the_next_still_imports(
     shutil.copy(SERVICE, good)
     real = watch.import_file
 
-    def flaky(con, path, **kwargs):
-        if Path(path).name == bad.name:
+    def flaky(con, source, **kwargs):
+        # The pass hands the importer the file's bytes, read through a handle, and its name.
+        if kwargs["file_name"] == bad.name:
             raise RuntimeError("reader crashed")
-        return real(con, path, **kwargs)
+        return real(con, source, **kwargs)
 
     monkeypatch.setattr(watch, "import_file", flaky)
     con = db.connect(tmp_path / "flaky.duckdb")

@@ -15,6 +15,7 @@ import contextlib
 import getpass
 import json
 import os
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -158,17 +159,38 @@ def _os_user() -> str:
         return "unknown"
 
 
+def dropped_bytes(path: Path) -> bytes:
+    """Return a dropped file's bytes, read through a handle that follows no link.
+
+    The pass lists regular files only, but whoever may write to the drop folder could swap one for
+    a link (to the secrets file, another store's export) between the listing and the read; the
+    import would then have read what the link points to. A link, a pipe or a device here is refused.
+    """
+    try:
+        # O_NONBLOCK: a pipe planted under the name opens at once (and is refused) instead of waiting.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ImportRefused(
+            f"{path.name} is a link or cannot be opened ({exc.strerror}); drop the exported file itself."
+        ) from exc
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ImportRefused(f"{path.name} is not a regular file; drop the exported file itself.")
+        return handle.read()
+
+
 def _import_with_fallback(
     con: duckdb.DuckDBPyConnection, path: Path, mappings: Sequence[tuple[str, dict[str, Any]]]
 ) -> tuple[ImportResult, str]:
     """Import by the headers; when they are not enough, with each saved mapping in turn."""
+    data = dropped_bytes(path)
     try:
-        return import_file(con, path, who=WHO), ""
+        return import_file(con, data, file_name=path.name, who=WHO), ""
     except ImportRefused as first:
         reasons = [str(first)]
         for label, mapping in mappings:
             try:
-                return import_file(con, path, mapping=mapping, who=WHO), label
+                return import_file(con, data, file_name=path.name, mapping=mapping, who=WHO), label
             except ImportRefused as exc:
                 reasons.append(f"with the mapping {label}: {exc}")
         raise ImportRefused(" ".join(reasons)) from first
