@@ -107,6 +107,18 @@ def test_evaluate_finds_clean_groups_and_reports_both_methods(tmp_path, capsys):
     assert "method   NMI 1.000" in text and "baseline NMI" in text
 
 
+def test_evaluate_reads_a_labelled_table_saved_by_chinese_excel(tmp_path, capsys):
+    """`themes evaluate` read UTF-8 only ("not a readable UTF-8 CSV"), while a table saved by
+    Excel in China is GB18030 and `themes --file` already read it: one reader for both now."""
+    rows = [(text, label) for label, texts in GROUPS.items() for text in texts] * 2
+    rows = [(f"{text}（{i}）", label) for i, (text, label) in enumerate(rows)]
+    path = tmp_path / "标注.csv"
+    pd.DataFrame(rows, columns=["评论", "类别"]).to_csv(path, index=False, encoding="gb18030")
+    args = ["themes", "evaluate", "--file", str(path), "--text-column", "评论", "--label-column", "类别"]
+    assert cli.main([*args, "--part", "all", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 30
+
+
 def test_evaluate_refuses_bad_input_in_one_sentence(tmp_path, capsys):
     path = _write(tmp_path, [("洗车很干净", "wash"), ("价格太贵", "price")])
     code = cli.main(

@@ -55,6 +55,7 @@ from analytics.domain.themes.discovery import ctfidf_words
 from analytics.domain.themes.evaluation import purity
 from analytics.domain.themes.lexicon import Lexicon, content_words, lexicon_aspect, load_lexicon
 from analytics.domain.themes.segmentation import is_noun, tokenize
+from analytics.domain.themes.texts import read_frame
 
 LABEL_RULES = ("plain", "dominant-group", "top-terms")
 PARTS = ("dev", "reported", "all")
@@ -86,18 +87,9 @@ def split_part(row: int, seed: int = SPLIT_SEED) -> str:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Return a CSV/XLSX table as strings (blanks as ''), or raise UserError with one sentence."""
-    file = Path(path)
-    if not file.is_file():
-        raise UserError(f"The file {file} does not exist.")
-    try:
-        if file.suffix.lower() == ".csv":
-            return pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        if file.suffix.lower() in (".xlsx", ".xlsm"):
-            return pd.read_excel(file, dtype=str, keep_default_na=False, engine="openpyxl")
-    except (UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
-        raise UserError(f"The file {file.name} is not a readable UTF-8 CSV or Excel table: {exc}") from exc
-    raise UserError(f"The file {file.name} is not a .csv or .xlsx file.")
+    """Return a labelled CSV/XLSX table as strings (blanks as ''), or raise UserError with one
+    sentence: UTF-8 with or without BOM, else GB18030, as ``themes --file`` reads (``read_frame``)."""
+    return read_frame(path)
 
 
 def labelled_texts(

@@ -19,8 +19,9 @@ from analytics.domain.themes.discovery import ThemeModel, assign, mine
 from analytics.domain.themes.segmentation import tokenize
 
 
-def read_texts(path: str | Path, column: str) -> list[str]:
-    """Return one text per data row of a CSV or XLSX file's column, in file order ('' for blanks)."""
+def read_frame(path: str | Path) -> pd.DataFrame:
+    """Return a CSV (UTF-8 with or without BOM, else GB18030: what Excel saves in China) or XLSX
+    table as strings, blanks as ''; raise UserError with one sentence when it cannot be read."""
     file = Path(path)
     if not file.is_file():
         raise UserError(f"The file {file} does not exist.")
@@ -46,6 +47,13 @@ def read_texts(path: str | Path, column: str) -> list[str]:
             raise UserError(f"The file {file.name} cannot be read as an Excel workbook: {exc}") from exc
     else:
         raise UserError(f"The file {file.name} is not a .csv or .xlsx file.")
+    return frame
+
+
+def read_texts(path: str | Path, column: str) -> list[str]:
+    """Return one text per data row of a CSV or XLSX file's column, in file order ('' for blanks)."""
+    file = Path(path)
+    frame = read_frame(file)
     names = [str(c) for c in frame.columns]
     if column not in names:
         raise UserError(
