@@ -379,3 +379,8 @@ def test_impact_table_ranks_complaints_by_cost_and_praise_by_gain():
     assert complaint["id"].tolist() == ["b", "a", "c"]
     praise = themes.impact_table({"side": "praise", "themes": entries}, "zh")
     assert praise[["id", "label"]].values.tolist() == [["c", "丙"], ["a", "甲"], ["b", "乙"]]
+
+
+def test_clause_polarity_reads_words_that_only_look_negated():
+    # 不断 is "on and on": a noise that keeps coming back is a complaint, not "no noise".
+    assert _clauses("修完以后异响不断")[0][1] == -1

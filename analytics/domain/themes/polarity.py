@@ -57,6 +57,8 @@ class SentimentLexicon:
     negator_prefixes: tuple[str, ...] = ()
     # Sentiment words of two or more characters, longest first, for a longer token holding one.
     inner: tuple[tuple[str, int], ...] = ()
+    # Words that start with a negator but negate nothing (不断 "on and on", 不少 "many").
+    plain: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ def sentiment_lexicon() -> SentimentLexicon:
         elsewhere=_words(data, "elsewhere"),
         negator_prefixes=tuple(sorted(negators, key=lambda w: (-len(w), w))),
         inner=tuple(inner),
+        plain=_words(data, "plain"),
     )
 
 
@@ -109,6 +112,8 @@ def _word_value(lex: SentimentLexicon, token: str) -> tuple[int, bool]:
         return 1, False
     if token in lex.negative:
         return -1, False
+    if token in lex.plain:
+        return 0, False
     for neg in lex.negator_prefixes:
         rest = token[len(neg) :]
         if token.startswith(neg) and rest:
