@@ -384,3 +384,8 @@ def test_impact_table_ranks_complaints_by_cost_and_praise_by_gain():
 def test_clause_polarity_reads_words_that_only_look_negated():
     # 不断 is "on and on": a noise that keeps coming back is a complaint, not "no noise".
     assert _clauses("修完以后异响不断")[0][1] == -1
+
+
+def test_clause_polarity_reads_a_two_character_degree_word_fused_with_its_adjective():
+    # jieba keeps 比较慢 whole; the degree word 比较 is read through to 慢.
+    assert _clauses("交车手续比较慢")[0][1] == -1

@@ -27,6 +27,23 @@ SENTIMENT_FILE = DATA_DIR / "themes" / "sentiment.toml"
 _BOUNDARY = re.compile(r"[，,。.!！？?；;：:\n\r~～…、]+|\s{2,}")
 # Degree words fused with a sentiment word in one token (很快, 太贵, 挺好).
 _DEGREE = "很挺太蛮超真够较特好非最更巨贼忒也都还就又"
+# Two-character degree words fused with a sentiment word (比较慢, 有点贵, 非常满意).
+_DEGREE2 = (
+    "比较",
+    "有点",
+    "有些",
+    "非常",
+    "十分",
+    "特别",
+    "相当",
+    "稍微",
+    "略微",
+    "更加",
+    "实在",
+    "极其",
+    "格外",
+    "越来越",
+)
 # "Too": before a word that is neither praise nor complaint, it complains (太长, 太多, 过于复杂).
 _EXCESS = "太忒"
 # Sentence-final particles read through (好了, 快啊).
@@ -120,7 +137,9 @@ def _word_value(lex: SentimentLexicon, token: str) -> tuple[int, bool]:
             value, _ = _word_value(lex, rest)
             if value:
                 return value, True
-    stripped = token[1:] if token[0] in _DEGREE else ""
+    stripped = next((token[2:] for d in _DEGREE2 if token.startswith(d)), "")
+    if not stripped and token[0] in _DEGREE:
+        stripped = token[1:]
     if stripped:
         value, negated = _word_value(lex, stripped)
         if not value and token[0] in _EXCESS:
