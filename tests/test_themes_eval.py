@@ -389,3 +389,11 @@ def test_clause_polarity_reads_words_that_only_look_negated():
 def test_clause_polarity_reads_a_two_character_degree_word_fused_with_its_adjective():
     # jieba keeps 比较慢 whole; the degree word 比较 is read through to 慢.
     assert _clauses("交车手续比较慢")[0][1] == -1
+
+
+def test_clause_polarity_reads_little_of_a_bad_thing_as_praise():
+    # 噪音 and 小 are each complaint words; together, "little noise", they praise.
+    assert _clauses("换了轮胎以后噪音很小")[0][1] == 1
+    assert _clauses("故障少")[0][1] == 1
+    assert _clauses("噪音很大")[0][1] == -1
+    assert _clauses("这台车毛病不少")[0][1] == -1

@@ -44,6 +44,10 @@ _DEGREE2 = (
     "格外",
     "越来越",
 )
+# Degree words standing alone between a bad thing and how little of it there is (噪音也很小).
+_DEGREE_WORDS = frozenset(
+    {"很", "较", "比较", "相对", "特别", "非常", "十分", "也", "都", "还", "更", "极", "超", "真"}
+)
 # "Too": before a word that is neither praise nor complaint, it complains (太长, 太多, 过于复杂).
 _EXCESS = "太忒"
 # Sentence-final particles read through (好了, 快啊).
@@ -76,6 +80,10 @@ class SentimentLexicon:
     inner: tuple[tuple[str, int], ...] = ()
     # Words that start with a negator but negate nothing (不断 "on and on", 不少 "many").
     plain: frozenset[str] = frozenset()
+    # Little of it (小, 少, 低): after a complaint word, the pair is praise (噪音小, 故障少, 问题不大).
+    diminishers: frozenset[str] = frozenset()
+    # Bad things one can have little of (噪音, 故障, 问题): the complaint words diminishers turn.
+    measurable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,8 @@ def sentiment_lexicon() -> SentimentLexicon:
         negator_prefixes=tuple(sorted(negators, key=lambda w: (-len(w), w))),
         inner=tuple(inner),
         plain=_words(data, "plain"),
+        diminishers=_words(data, "diminishers"),
+        measurable=_words(data, "measurable"),
     )
 
 
@@ -176,23 +186,60 @@ def _not_evaluative(tokens: Sequence[str], i: int) -> bool:
     return token in _AGREED_GOOD
 
 
+def _diminisher(lex: SentimentLexicon, token: str) -> bool:
+    """Return whether a token says "little of it" (小, 很少, 较低, 比较小)."""
+    bare = token.rstrip(_PARTICLES) or token
+    if bare in lex.diminishers:
+        return True
+    rest = next((bare[2:] for d in _DEGREE2 if bare.startswith(d)), "")
+    if not rest and bare[0] in _DEGREE + "较":
+        rest = bare[1:]
+    return rest in lex.diminishers
+
+
+def _diminished(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> int | None:
+    """Return the index of the diminisher after a bad thing one can have little of (噪音小, 故障很少,
+    问题不大), degree words allowed between, else None."""
+    if tokens[i] not in lex.measurable:
+        return None
+    for j in range(i + 1, min(i + 4, len(tokens))):
+        if _diminisher(lex, tokens[j]):
+            return j
+        if tokens[j] not in _DEGREE_WORDS:
+            return None
+    return None
+
+
 def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> int:
     """Return the sum of a clause's word values, a word after a negator (two tokens back) flipped."""
     lex = lex or sentiment_lexicon()
     score = 0
+    skip: set[int] = set()
     for i, token in enumerate(tokens):
+        if i in skip:
+            continue
         value, own_negation = _word_value(lex, token)
         if value and _not_evaluative(tokens, i):
             continue
         if not value and i > 0 and tokens[i - 1] in _EXCESS_WORDS and len(token) <= 2:
             value = -1
+        if not value and token in lex.measurable and (j := _diminished(lex, tokens, i)) is not None:
+            # 杂音小: little of a bad thing the lexicon does not count by itself.
+            skip.add(j)
+            score += 1
+            continue
         if not value:
             continue
         negated = own_negation != (
             any(t in lex.negators for t in tokens[max(0, i - 2) : i])
             or (i > 0 and _fused_negator(lex, tokens[i - 1]))
         )
-        score += -value if negated else value
+        value = -value if negated else value
+        if value < 0 and not negated and (j := _diminished(lex, tokens, i)) is not None:
+            # 噪音小, 故障少: little of a bad thing is praise.
+            skip.add(j)
+            value = 1
+        score += value
     return score
 
 
