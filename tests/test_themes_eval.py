@@ -397,3 +397,10 @@ def test_clause_polarity_reads_little_of_a_bad_thing_as_praise():
     assert _clauses("故障少")[0][1] == 1
     assert _clauses("噪音很大")[0][1] == -1
     assert _clauses("这台车毛病不少")[0][1] == -1
+
+
+def test_clause_polarity_reads_not_as_good_as_and_found_no_problem():
+    # 没有/不如 reach past the words between them and the sentiment word (not only two tokens).
+    assert _clauses("师傅没有想象中那么专业")[0][1] == -1
+    assert _clauses("服务态度不如以前的顾问热情")[0][1] == -1
+    assert _clauses("保养完开了一周没有发现什么问题")[0][1] == 1

@@ -58,6 +58,8 @@ _AMOUNT_START = frozenset("0123456789一二三四五六七八九十两半几")
 # Verbs before 好 meaning "agreed" (说好的, 约好的).
 _AGREED = frozenset({"说", "约", "讲", "谈", "定"})
 _AGREED_GOOD = frozenset(verb + "好" for verb in _AGREED)
+# Negators whose reach is the whole rest of the clause (没有想象的好, 没有看出什么问题, 不如说的好).
+_LONG_NEGATORS = frozenset({"没有", "并没有", "从没", "从来没", "不如", "还不如", "远不如"})
 # One-character negators jieba fuses with the verb after them (没装 好, 未能 修好).
 _FUSED_NEGATORS = "不没未"
 
@@ -210,6 +212,20 @@ def _diminished(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> int | N
     return None
 
 
+def _long_negated(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> bool:
+    """Return whether 没有/不如 up to six tokens back reaches this word, the first sentiment word
+    after it: praise (没有想象的那么好, 不如以前热情) or a bad thing (没有发现什么问题), not another
+    complaint word (没有把手这么烫: lacking a handle does not make it cool)."""
+    if _word_value(lex, tokens[i])[0] < 0 and tokens[i] not in lex.measurable:
+        return False
+    for k in range(i - 1, max(-1, i - 7), -1):
+        if tokens[k] in _LONG_NEGATORS:
+            return True
+        if _word_value(lex, tokens[k])[0]:
+            return False
+    return False
+
+
 def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> int:
     """Return the sum of a clause's word values, a word after a negator (two tokens back) flipped."""
     lex = lex or sentiment_lexicon()
@@ -232,6 +248,7 @@ def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> i
             continue
         negated = own_negation != (
             any(t in lex.negators for t in tokens[max(0, i - 2) : i])
+            or _long_negated(lex, tokens, i)
             or (i > 0 and _fused_negator(lex, tokens[i - 1]))
         )
         value = -value if negated else value
