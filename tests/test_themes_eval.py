@@ -404,3 +404,9 @@ def test_clause_polarity_reads_not_as_good_as_and_found_no_problem():
     assert _clauses("师傅没有想象中那么专业")[0][1] == -1
     assert _clauses("服务态度不如以前的顾问热情")[0][1] == -1
     assert _clauses("保养完开了一周没有发现什么问题")[0][1] == 1
+
+
+def test_clause_polarity_reads_never_coming_back_as_a_complaint():
+    assert _clauses("以后不会再来了")[0][1] == -1
+    assert _clauses("再也不来这家店保养了")[0][1] == -1
+    assert _clauses("有了上门取送车再也不用担心没时间")[0][1] >= 0  # no longer needing to worry

@@ -60,6 +60,10 @@ _AGREED = frozenset({"说", "约", "讲", "谈", "定"})
 _AGREED_GOOD = frozenset(verb + "好" for verb in _AGREED)
 # Negators whose reach is the whole rest of the clause (没有想象的好, 没有看出什么问题, 不如说的好).
 _LONG_NEGATORS = frozenset({"没有", "并没有", "从没", "从来没", "不如", "还不如", "远不如"})
+# "Never again" (再也不来, 不会再买, 不想再来): the customer will not come back, a complaint.
+_NEVER_AGAIN_AFTER = frozenset({"不会", "不想", "不敢", "绝不", "决不", "再也不会", "再也不想"})
+# ... unless what will never again be needed is a worry (再也不用担心).
+_NO_LONGER_NEEDED = ("不用", "不必", "不怕", "不担心")
 # One-character negators jieba fuses with the verb after them (没装 好, 未能 修好).
 _FUSED_NEGATORS = "不没未"
 
@@ -279,6 +283,22 @@ def _speaks_of_elsewhere(lex: SentimentLexicon, run: Sequence[str]) -> bool:
     return any(t in lex.elsewhere and (i == 0 or run[i - 1] != "比") for i, t in enumerate(run))
 
 
+def _never_again(tokens: Sequence[str]) -> bool:
+    """Return whether a clause says the customer will never again do something (再也不来,
+    以后不会再买, 不想再来了), other than no longer needing to worry (再也不用担心)."""
+    for k, token in enumerate(tokens):
+        after = tokens[k + 1] if k + 1 < len(tokens) else ""
+        if (
+            token.startswith("再也")
+            and (token[2:] or after)[:1] in "不没"
+            and not ((token[2:] or after).startswith(_NO_LONGER_NEEDED))
+        ):
+            return True
+        if token in _NEVER_AGAIN_AFTER and after.startswith("再"):
+            return True
+    return False
+
+
 def clause_texts(text: str | None) -> list[str]:
     """Return a comment's pieces between punctuation (the clauses before turn words are split off)."""
     if not isinstance(text, str):
@@ -297,6 +317,8 @@ def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None 
                 # 外面便宜一半: what is good elsewhere is a complaint here (比外面便宜 is praise).
                 score = -score
             if run[0] in lex.regret and score >= 0:
+                score = -1
+            if _never_again(run):
                 score = -1
             polarity = (score > 0) - (score < 0)
             out.append(Clause("".join(run), polarity, turn))
