@@ -410,3 +410,10 @@ def test_clause_polarity_reads_never_coming_back_as_a_complaint():
     assert _clauses("以后不会再来了")[0][1] == -1
     assert _clauses("再也不来这家店保养了")[0][1] == -1
     assert _clauses("有了上门取送车再也不用担心没时间")[0][1] >= 0  # no longer needing to worry
+
+
+def test_clause_polarity_knows_general_complaint_words():
+    # Words any Chinese review complains with, added to the lexicon in issue 16's polarity round.
+    assert _clauses("新车的车漆有瑕疵")[0][1] == -1
+    assert _clauses("售后的处理结果不怎么样")[0][1] == -1
+    assert _clauses("前台的态度恶劣")[0][1] == -1
