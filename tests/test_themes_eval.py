@@ -417,3 +417,10 @@ def test_clause_polarity_knows_general_complaint_words():
     assert _clauses("新车的车漆有瑕疵")[0][1] == -1
     assert _clauses("售后的处理结果不怎么样")[0][1] == -1
     assert _clauses("前台的态度恶劣")[0][1] == -1
+
+
+def test_clause_polarity_reads_rhetorical_questions_as_complaints():
+    assert themes_polarity.polarity("等了三个小时，这就是你们的专业服务吗", themes.tokenize) == -1
+    assert _clauses("难道这就是4S店的服务")[0][1] == -1
+    assert _clauses("凭什么多收钱")[0][1] == -1
+    assert _clauses("难道不是一件好事吗")[0][1] >= 0  # a double negative that praises

@@ -64,6 +64,11 @@ _LONG_NEGATORS = frozenset({"没有", "并没有", "从没", "从来没", "不�
 _NEVER_AGAIN_AFTER = frozenset({"不会", "不想", "不敢", "绝不", "决不", "再也不会", "再也不想"})
 # ... unless what will never again be needed is a worry (再也不用担心).
 _NO_LONGER_NEEDED = ("不用", "不必", "不怕", "不担心")
+# Rhetorical questions: 难道, 凭什么, 怎么能 make a clause a complaint; a clause asking 吗 or 是不是
+# of praise doubts it (这叫专业吗, 是不是正品).
+_RHETORICAL = frozenset({"难道", "凭什么", "怎能"})
+_RHETORICAL_PAIRS = frozenset({("凭", "什么"), ("怎么", "能"), ("怎么", "可以")})
+_QUESTION_END = frozenset({"吗"})
 # One-character negators jieba fuses with the verb after them (没装 好, 未能 修好).
 _FUSED_NEGATORS = "不没未"
 
@@ -299,6 +304,20 @@ def _never_again(tokens: Sequence[str]) -> bool:
     return False
 
 
+def _rhetorical(tokens: Sequence[str]) -> int:
+    """Return 2 for a rhetorical question (难道, 凭什么, 怎么能), 1 for a question (吗, 是不是),
+    else 0."""
+    for k, token in enumerate(tokens):
+        after = tokens[k + 1] if k + 1 < len(tokens) else ""
+        if token == "难道" and after.startswith(("不", "没")):
+            return 0  # 难道不是一件好事吗: a double negative that praises
+        if token in _RHETORICAL or (token, after) in _RHETORICAL_PAIRS:
+            return 2
+    if tokens[-1] in _QUESTION_END or "是不是" in tokens:
+        return 1
+    return 0
+
+
 def clause_texts(text: str | None) -> list[str]:
     """Return a comment's pieces between punctuation (the clauses before turn words are split off)."""
     if not isinstance(text, str):
@@ -319,6 +338,10 @@ def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None 
             if run[0] in lex.regret and score >= 0:
                 score = -1
             if _never_again(run):
+                score = -1
+            question = _rhetorical(run)
+            if question == 2 or (question == 1 and score > 0):
+                # 难道这就是服务, 这叫专业吗: praise asked about is doubted.
                 score = -1
             polarity = (score > 0) - (score < 0)
             out.append(Clause("".join(run), polarity, turn))
