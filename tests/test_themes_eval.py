@@ -424,3 +424,8 @@ def test_clause_polarity_reads_rhetorical_questions_as_complaints():
     assert _clauses("难道这就是4S店的服务")[0][1] == -1
     assert _clauses("凭什么多收钱")[0][1] == -1
     assert _clauses("难道不是一件好事吗")[0][1] >= 0  # a double negative that praises
+
+
+def test_clause_polarity_reads_praise_only_expected_as_a_complaint():
+    assert _clauses("本以为4S店会很专业")[0][1] == -1
+    assert _clauses("还以为保养很快")[0][1] == -1

@@ -69,6 +69,8 @@ _NO_LONGER_NEEDED = ("不用", "不必", "不怕", "不担心")
 _RHETORICAL = frozenset({"难道", "凭什么", "怎能"})
 _RHETORICAL_PAIRS = frozenset({("凭", "什么"), ("怎么", "能"), ("怎么", "可以")})
 _QUESTION_END = frozenset({"吗"})
+# What the customer expected (以为很好, 本以为很快): the clause says the opposite happened.
+_EXPECTED = frozenset({"以为", "本以为", "原以为", "还以为", "满以为"})
 # One-character negators jieba fuses with the verb after them (没装 好, 未能 修好).
 _FUSED_NEGATORS = "不没未"
 
@@ -332,6 +334,9 @@ def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None 
     for tokens in tokenize(clause_texts(text)):
         for run, turn in _clause_tokens(tokens, lex):
             score = token_score(run, lex)
+            if score > 0 and any(t in _EXPECTED for t in run):
+                # 本以为很专业: the praise expected was not met.
+                score = -1
             if _speaks_of_elsewhere(lex, run):
                 # 外面便宜一半: what is good elsewhere is a complaint here (比外面便宜 is praise).
                 score = -score
