@@ -429,3 +429,9 @@ def test_clause_polarity_reads_rhetorical_questions_as_complaints():
 def test_clause_polarity_reads_praise_only_expected_as_a_complaint():
     assert _clauses("本以为4S店会很专业")[0][1] == -1
     assert _clauses("还以为保养很快")[0][1] == -1
+
+
+def test_clause_polarity_reads_would_have_done_better_elsewhere_as_a_complaint():
+    assert _clauses("还不如去外面修")[0][1] == -1
+    assert _clauses("还不如去路边店")[0][1] == -1
+    assert _clauses("不如外面便宜")[0][1] == -1

@@ -71,6 +71,8 @@ _RHETORICAL_PAIRS = frozenset({("凭", "什么"), ("怎么", "能"), ("怎么", 
 _QUESTION_END = frozenset({"吗"})
 # What the customer expected (以为很好, 本以为很快): the clause says the opposite happened.
 _EXPECTED = frozenset({"以为", "本以为", "原以为", "还以为", "满以为"})
+# "Would have done better to" (还不如, 倒不如): with no other sentiment, a complaint.
+_WORSE_THAN = frozenset({"不如", "还不如", "倒不如", "远不如"})
 # One-character negators jieba fuses with the verb after them (没装 好, 未能 修好).
 _FUSED_NEGATORS = "不没未"
 
@@ -287,6 +289,8 @@ def _clause_tokens(tokens: Sequence[str], lex: SentimentLexicon) -> list[tuple[l
 def _speaks_of_elsewhere(lex: SentimentLexicon, run: Sequence[str]) -> bool:
     """Return whether a clause speaks of another shop (外面, 别家) other than as what this one is
     compared with (比外面)."""
+    if any(t in _WORSE_THAN for t in run):
+        return False  # 还不如去外面: what this shop is compared with, as after 比
     return any(t in lex.elsewhere and (i == 0 or run[i - 1] != "比") for i, t in enumerate(run))
 
 
@@ -334,6 +338,9 @@ def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None 
     for tokens in tokenize(clause_texts(text)):
         for run, turn in _clause_tokens(tokens, lex):
             score = token_score(run, lex)
+            if score == 0 and any(t in _WORSE_THAN for t in run):
+                # 还不如去路边店: anything would have been better, a complaint.
+                score = -1
             if score > 0 and any(t in _EXPECTED for t in run):
                 # 本以为很专业: the praise expected was not met.
                 score = -1
