@@ -435,3 +435,7 @@ def test_clause_polarity_reads_would_have_done_better_elsewhere_as_a_complaint()
     assert _clauses("还不如去外面修")[0][1] == -1
     assert _clauses("还不如去路边店")[0][1] == -1
     assert _clauses("不如外面便宜")[0][1] == -1
+
+
+def test_clause_polarity_reads_not_strong_enough():
+    assert _clauses("新车动力不够强大")[0][1] == -1
