@@ -439,3 +439,8 @@ def test_clause_polarity_reads_would_have_done_better_elsewhere_as_a_complaint()
 
 def test_clause_polarity_reads_not_strong_enough():
     assert _clauses("新车动力不够强大")[0][1] == -1
+
+
+def test_clause_polarity_reads_an_unwelcome_surprise_as_a_complaint():
+    assert _clauses("换个雨刮竟然还要收工时费")[0][1] == -1
+    assert _clauses("居然这么快就修好了")[0][1] == 1  # praise words decide

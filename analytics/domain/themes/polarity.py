@@ -73,6 +73,9 @@ _QUESTION_END = frozenset({"吗"})
 _EXPECTED = frozenset({"以为", "本以为", "原以为", "还以为", "满以为"})
 # "Would have done better to" (还不如, 倒不如): with no other sentiment, a complaint.
 _WORSE_THAN = frozenset({"不如", "还不如", "倒不如", "远不如"})
+# Surprise (竟然, 居然) with nothing else said is what the customer did not expect: a complaint
+# (居然让我自己去找, 竟然还要收费); with praise or complaint words the words decide.
+_SURPRISE = frozenset({"竟然", "居然", "竟"})
 # One-character negators jieba fuses with the verb after them (没装 好, 未能 修好).
 _FUSED_NEGATORS = "不没未"
 
@@ -338,6 +341,9 @@ def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None 
     for tokens in tokenize(clause_texts(text)):
         for run, turn in _clause_tokens(tokens, lex):
             score = token_score(run, lex)
+            if score == 0 and any(t in _SURPRISE for t in run):
+                # 竟然还要收费: an unwelcome surprise.
+                score = -1
             if score == 0 and any(t in _WORSE_THAN for t in run):
                 # 还不如去路边店: anything would have been better, a complaint.
                 score = -1
