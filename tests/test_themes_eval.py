@@ -444,3 +444,9 @@ def test_clause_polarity_reads_not_strong_enough():
 def test_clause_polarity_reads_an_unwelcome_surprise_as_a_complaint():
     assert _clauses("换个雨刮竟然还要收工时费")[0][1] == -1
     assert _clauses("居然这么快就修好了")[0][1] == 1  # praise words decide
+
+
+def test_clause_polarity_reads_a_wish_as_no_praise():
+    # 快 in a wish praises nothing: the clause is no praise (it was read as praise before).
+    assert _clauses("希望下次能快一点")[0][1] == 0
+    assert _clauses("建议休息区多放点好吃的")[0][1] == 0

@@ -76,6 +76,8 @@ _WORSE_THAN = frozenset({"不如", "还不如", "倒不如", "远不如"})
 # Surprise (竟然, 居然) with nothing else said is what the customer did not expect: a complaint
 # (居然让我自己去找, 竟然还要收费); with praise or complaint words the words decide.
 _SURPRISE = frozenset({"竟然", "居然", "竟"})
+# A wish (希望下次能快一点, 建议多备点配件) asks for what was missing: its praise words praise nothing.
+_WISH = frozenset({"希望", "建议"})
 # One-character negators jieba fuses with the verb after them (没装 好, 未能 修好).
 _FUSED_NEGATORS = "不没未"
 
@@ -341,6 +343,9 @@ def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None 
     for tokens in tokenize(clause_texts(text)):
         for run, turn in _clause_tokens(tokens, lex):
             score = token_score(run, lex)
+            if score > 0 and any(t in _WISH for t in run[:2]):
+                # 希望下次能快一点: a wish, not praise.
+                score = 0
             if score == 0 and any(t in _SURPRISE for t in run):
                 # 竟然还要收费: an unwelcome surprise.
                 score = -1
