@@ -450,3 +450,8 @@ def test_clause_polarity_reads_a_wish_as_no_praise():
     # 快 in a wish praises nothing: the clause is no praise (it was read as praise before).
     assert _clauses("希望下次能快一点")[0][1] == 0
     assert _clauses("建议休息区多放点好吃的")[0][1] == 0
+
+
+def test_clause_polarity_knows_lacking_and_not_ideal():
+    assert _clauses("车间缺少沟通")[0][1] == -1
+    assert _clauses("处理结果不是很理想")[0][1] == -1
