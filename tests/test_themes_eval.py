@@ -455,3 +455,9 @@ def test_clause_polarity_reads_a_wish_as_no_praise():
 def test_clause_polarity_knows_lacking_and_not_ideal():
     assert _clauses("车间缺少沟通")[0][1] == -1
     assert _clauses("处理结果不是很理想")[0][1] == -1
+
+
+def test_clause_polarity_reads_not_enough_of_something_as_a_complaint():
+    assert _clauses("停车位不够")[0][1] == -1
+    assert _clauses("人手不够用")[0][1] == -1
+    assert _clauses("不够热情")[0][1] == -1

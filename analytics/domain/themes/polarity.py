@@ -78,6 +78,8 @@ _WORSE_THAN = frozenset({"不如", "还不如", "倒不如", "远不如"})
 _SURPRISE = frozenset({"竟然", "居然", "竟"})
 # A wish (希望下次能快一点, 建议多备点配件) asks for what was missing: its praise words praise nothing.
 _WISH = frozenset({"希望", "建议"})
+# "Not enough": a negator that complains by itself when no sentiment word follows it.
+_SHORT = frozenset({"不够"})
 # One-character negators jieba fuses with the verb after them (没装 好, 未能 修好).
 _FUSED_NEGATORS = "不没未"
 
@@ -251,6 +253,10 @@ def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> i
     skip: set[int] = set()
     for i, token in enumerate(tokens):
         if i in skip:
+            continue
+        if token in _SHORT and not any(_word_value(lex, t)[0] for t in tokens[i + 1 :]):
+            # 停车位不够, 人手不够用: "not enough" of nothing in particular is a complaint.
+            score -= 1
             continue
         value, own_negation = _word_value(lex, token)
         if value and _not_evaluative(tokens, i):
