@@ -461,3 +461,9 @@ def test_clause_polarity_reads_not_enough_of_something_as_a_complaint():
     assert _clauses("停车位不够")[0][1] == -1
     assert _clauses("人手不够用")[0][1] == -1
     assert _clauses("不够热情")[0][1] == -1
+
+
+def test_clause_polarity_reads_rather_too_as_a_complaint():
+    assert _clauses("休息室空调偏冷")[0][1] == -1
+    assert _clauses("等待时间偏长")[0][1] == -1
+    assert _clauses("我偏好上午来保养")[0][1] == 0  # 偏好 is "prefer"

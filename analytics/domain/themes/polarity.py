@@ -26,7 +26,7 @@ SENTIMENT_FILE = DATA_DIR / "themes" / "sentiment.toml"
 # Clause boundaries: sentence and clause punctuation, line breaks, tildes and spaces between words.
 _BOUNDARY = re.compile(r"[，,。.!！？?；;：:\n\r~～…、]+|\s{2,}")
 # Degree words fused with a sentiment word in one token (很快, 太贵, 挺好).
-_DEGREE = "很挺太蛮超真够较特好非最更巨贼忒也都还就又"
+_DEGREE = "很挺太蛮超真够较特好非最更巨贼忒也都还就又偏"
 # Two-character degree words fused with a sentiment word (比较慢, 有点贵, 非常满意).
 _DEGREE2 = (
     "比较",
@@ -48,11 +48,12 @@ _DEGREE2 = (
 _DEGREE_WORDS = frozenset(
     {"很", "较", "比较", "相对", "特别", "非常", "十分", "也", "都", "还", "更", "极", "超", "真"}
 )
-# "Too": before a word that is neither praise nor complaint, it complains (太长, 太多, 过于复杂).
-_EXCESS = "太忒"
+# "Too": before a word that is neither praise nor complaint, it complains (太长, 太多, 过于复杂,
+# 偏冷: 偏 is "rather too").
+_EXCESS = "太忒偏"
 # Sentence-final particles read through (好了, 快啊).
 _PARTICLES = "了啦的啊呀哦哈嘛"
-_EXCESS_WORDS = frozenset({"太", "太过", "过于", "忒"})
+_EXCESS_WORDS = frozenset({"太", "太过", "过于", "忒", "偏"})
 # What an amount starts with (快三个小时, 快2天, 快半年).
 _AMOUNT_START = frozenset("0123456789一二三四五六七八九十两半几")
 # Verbs before 好 meaning "agreed" (说好的, 约好的).
