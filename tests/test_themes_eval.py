@@ -467,3 +467,7 @@ def test_clause_polarity_reads_rather_too_as_a_complaint():
     assert _clauses("休息室空调偏冷")[0][1] == -1
     assert _clauses("等待时间偏长")[0][1] == -1
     assert _clauses("我偏好上午来保养")[0][1] == 0  # 偏好 is "prefer"
+
+
+def test_clause_polarity_reads_a_dry_laugh_as_a_complaint():
+    assert _clauses("这服务呵呵")[0][1] == -1
