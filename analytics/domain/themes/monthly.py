@@ -172,14 +172,35 @@ def _side_comments(
     return frame, tokens, mined
 
 
+def conceded(found: Sequence[polarity.Clause]) -> bool:
+    """Return whether praise is followed by a turn (但是, 不过, 就是) opening a clause that neither
+    praises nor complains in the lexicon's words. From an unsatisfied customer what follows the
+    "but" is the complaint (技师很专业，就是交车时间一拖再拖; 服务很好，但是休息区没有充电的地方).
+
+    Read so only where the score says the customer was not satisfied: on public reviews, most of
+    them praising, a turn after praise as a complaint lost (see README, clause-level polarity)."""
+    praised = False
+    for clause in found:
+        if clause.polarity > 0:
+            praised = True
+        elif praised and clause.turn and clause.polarity == 0:
+            return True
+    return False
+
+
 def praise_only(comments: Sequence[str]) -> np.ndarray:
-    """Return, for each comment, whether it praises and complains of nothing: some clause
-    praises, none complains (师傅很热情). Read clause by clause once per distinct text."""
+    """Return, for each unsatisfied customer's comment, whether it praises and complains of nothing:
+    some clause praises, none complains, no turn after the praise (师傅很热情). Read clause by
+    clause once per distinct text."""
     codes, distinct = pd.factorize(pd.Series(list(comments), dtype=object))
     read = np.zeros(len(distinct), dtype=bool)
     for i, text in enumerate(distinct):
-        found = [c.polarity for c in polarity.clauses(str(text), tokenize)]
-        read[i] = any(p > 0 for p in found) and not any(p < 0 for p in found)
+        found = polarity.clauses(str(text), tokenize)
+        read[i] = (
+            any(c.polarity > 0 for c in found)
+            and not any(c.polarity < 0 for c in found)
+            and not conceded(found)
+        )
     return read[codes] if len(codes) else np.zeros(0, dtype=bool)
 
 
@@ -566,10 +587,12 @@ def praise_quote(comment: str) -> str:
 
 
 def complaint_quote(comment: str) -> str:
-    """Return a comment as a complaint quote: whole when no clause praises or none complains,
-    else its complaining and neutral clauses (the praise beside a complaint cut out)."""
+    """Return a comment as a complaint quote: whole when no clause praises or none complains (nor
+    a turn after the praise opens one, :func:`conceded`), else its complaining and neutral clauses
+    (the praise beside a complaint cut out)."""
     found = polarity.clauses(comment, tokenize)
-    if not any(c.polarity < 0 for c in found) or all(c.polarity <= 0 for c in found):
+    complains = any(c.polarity < 0 for c in found) or conceded(found)
+    if not complains or all(c.polarity <= 0 for c in found):
         return comment
     return "，".join(c.text for c in found if c.polarity <= 0)
 

@@ -59,6 +59,9 @@ _AMOUNT_START = frozenset("0123456789一二三四五六七八九十两半几")
 # Verbs before 好 meaning "agreed" (说好的, 约好的).
 _AGREED = frozenset({"说", "约", "讲", "谈", "定"})
 _AGREED_GOOD = frozenset(verb + "好" for verb in _AGREED)
+# "The agreed ..." (说好的优惠, 约好的时间; one word in the domain dictionary): the word after it is
+# what was promised, not how good it was.
+_AGREED_THING = frozenset(verb + "好的" for verb in _AGREED)
 # Negators whose reach is the whole rest of the clause (没有想象的好, 没有看出什么问题, 不如说的好).
 _LONG_NEGATORS = frozenset({"没有", "并没有", "从没", "从来没", "不如", "还不如", "远不如"})
 # "Never again" (再也不来, 不会再买, 不想再来): the customer will not come back, a complaint.
@@ -195,6 +198,10 @@ def _contained(lex: SentimentLexicon, token: str) -> int:
 def _fused_negator(lex: SentimentLexicon, token: str) -> bool:
     """Return whether a two-character token is a negator fused with a verb (没装, 没修, 未能), which
     negates the word after it as a negator of its own would (没装好, 没洗干净)."""
+    # 不过 ("but") and 不断 ("on and on") start with a negator and negate nothing: 不过排队太久 is a
+    # complaint about the queue, not "no queue".
+    if token in lex.turns or token in lex.plain:
+        return False
     return len(token) == 2 and token[0] in _FUSED_NEGATORS and not _word_value(lex, token)[0]
 
 
@@ -204,8 +211,11 @@ def _not_evaluative(tokens: Sequence[str], i: int) -> bool:
     token = tokens[i]
     if token == "快" and i + 1 < len(tokens) and tokens[i + 1][:1] in _AMOUNT_START:
         return True
+    if i > 0 and tokens[i - 1] in _AGREED_THING:
+        return True  # 说好的优惠: what was promised, not praise of it
     if token == "好":
-        return i > 0 and tokens[i - 1] in _AGREED
+        # 说好的, and jieba's 就是说 好的 (就是 说好的洗车没洗)
+        return i > 0 and tokens[i - 1][-1:] in _AGREED
     return token in _AGREED_GOOD
 
 
