@@ -57,9 +57,9 @@ def test_a_third_vendors_work_order_headers_are_known(con):
         "SELECT order_id, plate, vin, customer_name, phone, model, visit_date::VARCHAR, mileage_km, "
         "service_type, advisor, amount::VARCHAR, is_appointment FROM service_orders ORDER BY 1",
     ) == [
-        ("WT240305001", "粤A·12345", "LSVAU2A37N2000001", "张三", "13800138000", "朗逸", "2024-03-05", 12345,
+        ("WT240305001", "粤A12345", "LSVAU2A37N2000001", "张三", "13800138000", "朗逸", "2024-03-05", 12345,
          "first_maintenance", "王芳", "1234.00", True),
-        ("WT240305002", "粤B 67890", "LSVAU2A37N2000002", "李四", "13800138001", "帕萨特", "2024-03-05", 12000,
+        ("WT240305002", "粤B67890", "LSVAU2A37N2000002", "李四", "13800138001", "帕萨特", "2024-03-05", 12000,
          "repair", "陈明", "880.00", False),
     ]  # fmt: skip
     again = import_file(con, data, file_name="维修委托单.csv")

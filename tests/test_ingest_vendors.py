@@ -312,7 +312,7 @@ def test_a_header_merged_over_two_rows_maps_the_columns_of_both(con, tmp_path):
         "SELECT order_id, vin, plate, model, visit_date::VARCHAR, mileage_km, amount::VARCHAR, advisor "
         "FROM service_orders ORDER BY order_id"
     ).fetchall() == [
-        ("WO1", "LSVAU2A37N2000001", "浙A·12345", "朗逸", "2024-03-05", 12345, "1234.50", "张"),
+        ("WO1", "LSVAU2A37N2000001", "浙A12345", "朗逸", "2024-03-05", 12345, "1234.50", "张"),
         ("WO2", "LSVAU2A37N2000002", "浙B12345", "途观", "2024-03-06", 8800, "500.00", "李"),
     ]
 

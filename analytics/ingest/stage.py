@@ -52,6 +52,11 @@ ID_DAY_ONLY = "_id_day_only"
 # the placeholder (and the 3DC type a work-order number gave it then), so re-importing a file
 # imported then corrects its calls instead of adding them again.
 _ID_AS_WRITTEN = {"order_id": "{c}", "vin": "upper({c})", "agent": "{c}"}
+# An agent's role title in brackets (李四（回访专员）) was stored with the name before it was set aside
+# (values.clean_people). A call without an id of its own keeps the id made from the name as the
+# text rule gave it then, so re-importing a file imported then updates its calls (the agent) instead
+# of adding them again.
+_ID_AS_TEXT = "agent"
 TOTAL_WORDS = frozenset({"合计", "总计", "小计", "合計", "總計", "total", "Total", "TOTAL"})
 _TOTAL_WORDS = pa.array(sorted(TOTAL_WORDS), type=pa.large_string())
 # A count or unit in brackets after a total word: "总计（25单）", "小计(元)".
@@ -122,6 +127,24 @@ def _moment_guard() -> str:
 RULES: dict[str, Rule] = {
     "key": Rule("VARCHAR", pa.large_string(), _never_bad(values.clean_typed), _PLAIN_TEXT, "{c}", False),
     "text": Rule("VARCHAR", pa.large_string(), _never_bad(values.clean_typed), _PLAIN_TEXT, "{c}", False),
+    # A plate of Chinese characters, capitals and digits only is in its one form already.
+    "plate": Rule(
+        "VARCHAR",
+        pa.large_string(),
+        _never_bad(values.clean_plates),
+        f"regexp_full_match({{c}}, '[\\x{{{{4e00}}}}-\\x{{{{9fff}}}}A-Z0-9]*') AND {_PLAIN_TEXT}",
+        "{c}",
+        False,
+    ),
+    # A name with no closing bracket has no role title after it.
+    "person": Rule(
+        "VARCHAR",
+        pa.large_string(),
+        _never_bad(values.clean_people),
+        f"NOT regexp_matches({{c}}, '[)）\\]】]') AND {_PLAIN_TEXT}",
+        "{c}",
+        False,
+    ),
     "vin": Rule(
         "VARCHAR",
         pa.large_string(),
@@ -183,7 +206,7 @@ RULES: dict[str, Rule] = {
     "score": Rule("DOUBLE", pa.float64(), values.parse_numbers),
 }
 # Field types whose cells are checked for length.
-_TEXT_TYPES = frozenset({"key", "text", "vin", "phone"})
+_TEXT_TYPES = frozenset({"key", "text", "plate", "person", "vin", "phone"})
 
 
 @dataclass
@@ -359,6 +382,10 @@ def _stage(
             con.register(name, own)
             registered.append(name)
             looked_up.add(f)
+    if kind == "callback" and _ID_AS_TEXT in looked_up:
+        as_text = pd.Series(groups[(FIELD_TYPES[_ID_AS_TEXT], "")][_ID_AS_TEXT], dtype="str")
+        con.register("stage_lk_id_text", _lookup(RULES["text"], as_text, _never_bad(values.clean_typed)))
+        registered.append("stage_lk_id_text")
 
     # 2. Every row typed. A column whose every value fits SQL's shape is typed by SQL alone; one
     # with other values takes those from its lookup table.
@@ -397,6 +424,10 @@ def _stage(
         if f in columns:
             c = f"r.{raw_column[f]}"
             held = f"CASE WHEN {_PLACEHOLDER.format(c=c)} THEN {written.format(c=c)} END"
+            if f == _ID_AS_TEXT and f in looked_up:
+                # The values SQL does not type, as the text rule typed them (SQL's are the same).
+                joins.append(f"LEFT JOIN stage_lk_id_text ON stage_lk_id_text.v = {c}")
+                held = f"CASE WHEN {_PLACEHOLDER.format(c=c)} THEN {written.format(c=c)} ELSE stage_lk_id_text.value END"
         select.append(f"{held} AS as_written_{f}")
         as_written.append(f"as_written_{f}")
     select += ["r.total", "r.overfull"]
@@ -441,7 +472,7 @@ def _stage(
                 typed_then,
                 "strftime(CASE WHEN id_day_only THEN date_trunc('day', callback_date) ELSE callback_date END, "
                 "'%Y-%m-%d %H:%M:%S')",
-                "agent, as_written_agent",
+                "as_written_agent, agent",
             )
         )
         numbered = "numbered"

@@ -208,6 +208,38 @@ def clean_vin(s: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
+# A mainland plate once its dots and spaces are gone: a province, a letter, five letters and digits
+# (six on a new-energy car; four before a mark such as 挂 or 学).
+_PLATE = r"[\u4e00-\u9fff][A-Z][A-Z0-9]{4,6}[\u4e00-\u9fff]?"
+# The middle dots written between a plate's letter and its number (浙A·12345), and spaces.
+_PLATE_SEPARATORS = r"[\s\u00b7\u2022\u2027\u2219\u22c5\u30fb]+"
+
+
+def clean_plates(s: pd.Series) -> pd.Series:
+    """Return plates in one form: no dots or spaces, full-width letters and digits folded, letters
+    upper-cased (浙A·12345, 浙a 12345 and 浙Ａ１２３４５ give 浙A12345); a cell that does not then read
+    as a plate (无牌, 临时牌照) stays as written."""
+    text = clean_typed(s)
+    plate = _nfkc(text).str.replace(_PLATE_SEPARATORS, "", regex=True).str.upper()
+    readable = plate.str.fullmatch(_PLATE).fillna(False).astype(bool)
+    return text.where(~readable, plate)
+
+
+# A person's role written after the name in brackets (张三(服务顾问), 李四（回访专员）): words that
+# qualify a role, then the role. Other bracketed text (张三(二店)) tells two people apart and stays.
+_ROLE_QUALIFIERS = "服务|售后|售前|销售|回访|客服|客户|接待|维修|机修|钣喷|钣金|保养|质检|索赔|保修|首席|高级|资深|见习|实习|助理|前台"
+_ROLE_NOUNS = "顾问|专员|经理|主管|师傅|技师|客服|前台|组长|班长|站长|助理|工程师|接待"
+_ROLE_TITLE = rf"\s*[(（\[【]\s*(?:{_ROLE_QUALIFIERS})*(?:{_ROLE_NOUNS})\s*[)）\]】]$"
+
+
+def clean_people(s: pd.Series) -> pd.Series:
+    """Return advisors' and agents' names without a role title written after them in brackets
+    (张三(服务顾问) and 李四（回访专员） are 张三 and 李四); other bracketed text stays."""
+    text = clean_typed(s)
+    name = text.str.replace(_ROLE_TITLE, "", regex=True).str.strip()
+    return text.where(name.isna() | (name == ""), name)
+
+
 # The shapes DMS exports use most, read by pandas' own date parser before the general pattern.
 _COMMON_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M")
 
@@ -425,9 +457,27 @@ def _words_of(u: pd.Series, true: frozenset[str], false: frozenset[str]) -> Pars
     return values, u.notna() & values.isna()
 
 
+# A yes/no word with a note after it, in brackets or after a dash: 否(自然到店), 是（预约）, Y-预约. A
+# note after a dash starts with no digit, so "1-5" says nothing.
+_NOTED_WORD = (
+    r"^([^\s()（）\[\]【】\-—–－]+)\s*(?:[(（\[【][^()（）\[\]【】]*[)）\]】]|[-—–－]+\s*[^\d\s].*)$"
+)
+
+
+def _booleans_of(u: pd.Series) -> Parsed:
+    values, bad = _words_of(u, TRUE_WORDS, FALSE_WORDS)
+    if bad.any():
+        # The word before the note decides.
+        word = u.where(bad).str.extract(_NOTED_WORD, expand=False)
+        noted, _ = _words_of(word, TRUE_WORDS, FALSE_WORDS)
+        values = values.fillna(noted)
+    return values, u.notna() & values.isna()
+
+
 def parse_booleans(s: pd.Series) -> Parsed:
-    """Return (nullable boolean values, unreadable mask) from 是/否, Y/N, 1/0, true/false."""
-    return _per_unique(clean_typed(s), lambda u: _words_of(u, TRUE_WORDS, FALSE_WORDS))
+    """Return (nullable boolean values, unreadable mask) from 是/否, Y/N, 1/0, true/false, also with
+    a note after the word in brackets or after a dash (否(自然到店), Y-预约)."""
+    return _per_unique(clean_typed(s), _booleans_of)
 
 
 def _reached_of(u: pd.Series) -> Parsed:
@@ -600,16 +650,36 @@ _PLAIN_DIGITS = r"[0-9]+"
 _PREFIXED_MOBILE = r"(?:0086|86)1[0-9]{10}"
 
 
-def _phone_text(value: object) -> str:
-    text = unicodedata.normalize("NFKC", str(value))
+# A landline with an extension after a dash (0571-88888888-123), kept as written as one with 转 is:
+# its digits run together would be one 15-digit number nobody can dial.
+_EXTENSION = re.compile(r"^0\d{2,3}[\s\-]*\d{7,8}[\s\-]+\d{1,6}$")
+# Between two numbers in one cell: 13800138000/13900139000, 13800138000，13900139000, or a space.
+_BETWEEN_NUMBERS = re.compile(r"[/,，;；、|\s]+")
+# One number to call: a mobile or a landline with its area code.
+_ONE_NUMBER = re.compile(r"1[3-9]\d{9}|0\d{9,11}")
+
+
+def _digits_of(text: str) -> str:
+    """Return a phone's digits without separators and a country code before a mobile."""
     # A number a program kept as a float and wrote with its decimal (13800138000.0): the point is
     # not a separator, and the zero after it is no digit of the number.
-    text = _FLOAT_ZEROS.sub(r"\1", text)
-    text = _PHONE_SEPARATORS.sub("", text)
-    text = _COUNTRY_CODE.sub("", text)
-    # Only a number made of digits is rewritten; anything else ("无", two numbers) stays as
-    # written, for the data-quality check of invalid phones to show.
-    return text if text.isdigit() else str(value)
+    text = _FLOAT_ZEROS.sub(r"\1", text.strip())
+    return _COUNTRY_CODE.sub("", _PHONE_SEPARATORS.sub("", text))
+
+
+def _phone_text(value: object) -> str:
+    text = unicodedata.normalize("NFKC", str(value))
+    if _EXTENSION.match(text.strip()):
+        return str(value)
+    whole = _digits_of(text)
+    if not _ONE_NUMBER.fullmatch(whole) and len(parts := _BETWEEN_NUMBERS.split(text.strip())) > 1:
+        # Two numbers in one cell: the first is the customer's own.
+        first = next((d for d in map(_digits_of, parts) if _ONE_NUMBER.fullmatch(d)), None)
+        if first is not None:
+            return first
+    # Only a number made of digits is rewritten; anything else ("无", 1.38001E+10 whose digits
+    # Excel lost) stays as written, for the data-quality check of invalid phones to show.
+    return whole if whole.isdigit() else str(value)
 
 
 def _phones_of(u: pd.Series) -> Parsed:
