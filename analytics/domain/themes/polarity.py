@@ -59,9 +59,6 @@ _AMOUNT_START = frozenset("0123456789一二三四五六七八九十两半几")
 # Verbs before 好 meaning "agreed" (说好的, 约好的).
 _AGREED = frozenset({"说", "约", "讲", "谈", "定"})
 _AGREED_GOOD = frozenset(verb + "好" for verb in _AGREED)
-# "The agreed ..." (说好的优惠, 约好的时间; one word in the domain dictionary): the word after it is
-# what was promised, not how good it was.
-_AGREED_THING = frozenset(verb + "好的" for verb in _AGREED)
 # Negators whose reach is the whole rest of the clause (没有想象的好, 没有看出什么问题, 不如说的好).
 _LONG_NEGATORS = frozenset({"没有", "并没有", "从没", "从来没", "不如", "还不如", "远不如"})
 # "Never again" (再也不来, 不会再买, 不想再来): the customer will not come back, a complaint.
@@ -211,12 +208,23 @@ def _not_evaluative(tokens: Sequence[str], i: int) -> bool:
     token = tokens[i]
     if token == "快" and i + 1 < len(tokens) and tokens[i + 1][:1] in _AMOUNT_START:
         return True
-    if i > 0 and tokens[i - 1] in _AGREED_THING:
+    if _after_agreed(tokens, i):
         return True  # 说好的优惠: what was promised, not praise of it
     if token == "好":
         # 说好的, and jieba's 就是说 好的 (就是 说好的洗车没洗)
         return i > 0 and tokens[i - 1][-1:] in _AGREED
     return token in _AGREED_GOOD
+
+
+def _after_agreed(tokens: Sequence[str], i: int) -> bool:
+    """Return whether the word at ``i`` follows "the agreed" (说好的优惠, 约好 的 时间, jieba's 就是说 好
+    的 优惠): what was promised, not how good it was."""
+    j = i - 2 if i > 1 and tokens[i - 1] == "的" else i - 1
+    if j < 0:
+        return False
+    if tokens[j] in _AGREED_GOOD or tokens[j][:-1] in _AGREED_GOOD:  # 说好, 说好的
+        return True
+    return tokens[j] == "好" and j > 0 and tokens[j - 1][-1:] in _AGREED
 
 
 def _diminisher(lex: SentimentLexicon, token: str) -> bool:
