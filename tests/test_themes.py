@@ -334,6 +334,46 @@ def test_complaint_side_counts_praise_only_apart_and_quotes_the_complaint(month_
     assert praise_only["comment"].tolist() == ["休息室很舒服"]
 
 
+def test_a_complaint_beside_praise_is_themed_by_what_it_complains_of(month_db):
+    """On the complaint side a comment that praises before its "but" was themed by what it praised:
+    回访的同事很客气，就是顾问说话很冲 counted as a callback complaint, 水果饮料随便拿，就是…外面便宜一半
+    as a meals complaint (the demo's complaint themes had many such). Now the theme, like the quote,
+    is what follows the turn."""
+    comments = {
+        "may_y1": ("回访的同事很客气，就是顾问说话很冲，体验很差", "attitude"),
+        "may_y2": ("水果饮料随便拿，就是大灯换一下要四千多，外面便宜一半", "price"),
+        "may_y3": ("休息室很舒服，还能办公，但是收费太贵了", "price"),
+        "may_y4": ("技师很专业，还给我讲了减震器怎么保养，就是洗车没洗干净", "car_wash"),
+    }
+    for i, (callback_id, (text, _)) in enumerate(comments.items()):
+        _callback(month_db, callback_id, "O3", f"2024-05-2{i} 09:00", text, overall=4.0)
+    from analytics.domain.themes import monthly
+
+    frame = monthly.month_comments(month_db, "2024-05", "complaint", None, months_back=2)
+    theme_of = dict(zip(frame["comment"], frame["theme"], strict=True))
+    assert {t: theme_of[t] for t, _ in comments.values()} == dict(comments.values())
+    result = themes.monthly_themes(month_db, "2024-05", "complaint", months_back=2)
+    quotes = " ".join(q for t in result["themes"] for q in t["quotes"])
+    assert "回访的同事很客气" not in quotes and "减震器" not in quotes
+
+
+def test_a_comments_sign_off_never_names_a_discovered_theme(month_db):
+    """麻烦跟领导反映一下, 唯一不足是, 太影响心情了 made discovered complaint themes of their own on the
+    demo ("反映 · 领导 · 麻烦", "划痕 · 不足 · 麻烦"). They are left out of the store's comments
+    before discovery, but not out of other texts, where 麻烦 can be the topic (安装麻烦)."""
+    import pandas as pd
+
+    from analytics.domain.themes import corpora, monthly
+
+    text = "唯一不足是车上多了划痕，麻烦跟领导反映一下，希望能重视一下，太影响心情了"
+    frame = pd.DataFrame({"comment": [text], "tokens": [None]})
+    _, mined = monthly._tokens(month_db, frame, "complaint")
+    words = set(corpora.content_words(mined[0]))  # what discovery sees
+    assert "划痕" in words
+    assert not {"唯一", "不足", "麻烦", "领导", "反映", "希望", "重视", "影响", "心情"} & words
+    assert "麻烦" in corpora.content_words(["安装", "麻烦"])
+
+
 def test_monthly_themes_filter_by_store(month_db):
     result = themes.monthly_themes(month_db, "2024-05", "praise", stores=["B"], months_back=2)
     assert result["n_comments"] == 1

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,7 @@ from analytics.domain.themes.lexicon import (
     load_lexicon,
     name_pieces,
 )
-from analytics.domain.themes.segmentation import _WORD_CHAR, THEMES_DIR, drop_entities_all, tokenize
+from analytics.domain.themes.segmentation import _WORD_CHAR, THEMES_DIR, closers, drop_entities_all, tokenize
 from analytics.store import db, derived
 from analytics.store.queries import load as sql
 
@@ -149,18 +149,38 @@ def _side_params(months: list[str] | None, side: str, stores: Sequence[str] | No
     }
 
 
-def _tokens(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> tuple[list[list[str]], list[list[str]]]:
+def _tokens(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, side: str | None = None
+) -> tuple[list[list[str]], list[list[str]]]:
     """Return the comments' tokens (stored ones, else segmented here) and those tokens without the
-    store's own names (models, advisors, agents, stores: never themes)."""
+    store's own names (models, advisors, agents, stores: never themes).
+
+    On the complaint side a comment that praises beside its complaint is the tokens of what it
+    complains of (:func:`complaint_quote`): 水果饮料随便拿，就是节温器换一下要2458元 is about the
+    price, not the refreshments it praises."""
     stored = frame["tokens"].tolist()
     missing = [i for i, t in enumerate(stored) if not isinstance(t, str)]
     fresh = tokenize(frame["comment"].iloc[missing].tolist()) if missing else []
     tokens: list[list[str]] = [t.split() if isinstance(t, str) else [] for t in stored]
     for i, toks in zip(missing, fresh, strict=True):
         tokens[i] = toks
+    if side == "complaint":
+        parts = [_complaint_part(str(c)) for c in frame["comment"]]
+        mixed = [i for i, part in enumerate(parts) if part is not None]
+        for i, toks in zip(mixed, tokenize([str(parts[i]) for i in mixed]) if mixed else [], strict=True):
+            tokens[i] = toks
     names = name_pieces(str(row[0]) for row in con.execute(sql("theme_entity_names")).fetchall())
     mined = drop_entities_all(tokens, names) if names else tokens
-    return tokens, mined
+    closing = closers()
+    return tokens, [[t for t in toks if t not in closing] for toks in mined]
+
+
+@lru_cache(maxsize=65536)
+def _complaint_part(comment: str) -> str | None:
+    """Return what a complaint-side comment complains of when it also praises (its
+    :func:`complaint_quote`), else None: the comment is what it complains of."""
+    quote = complaint_quote(comment)
+    return quote if quote != comment else None
 
 
 def _side_comments(
@@ -168,7 +188,7 @@ def _side_comments(
 ) -> tuple[pd.DataFrame, list[list[str]], list[list[str]]]:
     """Return the side's comments of the months with their tokens, as ``_tokens`` gives them."""
     frame = _facts(con, "side_comments", _side_params(months, side, stores))
-    tokens, mined = _tokens(con, frame)
+    tokens, mined = _tokens(con, frame, side)
     return frame, tokens, mined
 
 
@@ -250,7 +270,7 @@ def fit_window(
         counts = {(str(m), str(t)): int(n) for m, t, n in found}
         own = {k: v for k, v in _side_params([month], side, stores).items() if k != "threshold"}
         frame = con.execute(sql("side_comments_assigned"), {**own, "month": month}).df()
-        tokens, mined = _tokens(con, frame)
+        tokens, mined = _tokens(con, frame, side)
         detail = _detail(model, mined, side)
         frame = frame.drop(columns=["tokens"]).assign(row=np.arange(len(frame)))
     else:
@@ -353,7 +373,7 @@ def store_assignments(
         # A comment's theme depends on its text alone: each distinct text is assigned once.
         codes, _ = pd.factorize(frame["comment"])
         first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
-        _, mined = _tokens(con, frame.iloc[first])
+        _, mined = _tokens(con, frame.iloc[first], side)
         texts = frame["comment"].iloc[first].astype(str).tolist()
         theme_of = _side_themes(side, texts, _detail(model, mined, side).themes)
         parts.append(
@@ -587,14 +607,29 @@ def praise_quote(comment: str) -> str:
 
 
 def complaint_quote(comment: str) -> str:
-    """Return a comment as a complaint quote: whole when no clause praises or none complains (nor
-    a turn after the praise opens one, :func:`conceded`), else its complaining and neutral clauses
-    (the praise beside a complaint cut out)."""
+    """Return a comment as a complaint quote: whole when nothing in it complains (no complaining
+    clause, no turn after praise, :func:`conceded`); else its complaining and neutral clauses from
+    the turn (但是, 就是, 可惜) that opens the complaint, the praise and the concession before it
+    cut out (接待很热情，但是休息室太吵了 → 但是休息室太吵了; 技师很专业，还给我讲了减震器怎么保养，
+    就是顾问没有主动说明情况 → 就是顾问没有主动说明情况)."""
     found = polarity.clauses(comment, tokenize)
-    complains = any(c.polarity < 0 for c in found) or conceded(found)
-    if not complains or all(c.polarity <= 0 for c in found):
+    if not (any(c.polarity < 0 for c in found) or conceded(found)):
         return comment
-    return "，".join(c.text for c in found if c.polarity <= 0)
+    start = _complaint_start(found)
+    kept = [c.text for c in found[start:] if c.polarity <= 0]
+    if start == 0 and len(kept) == len(found):
+        return comment
+    return "，".join(kept)
+
+
+def _complaint_start(found: Sequence[polarity.Clause]) -> int:
+    """Return the clause a complaint starts at: the first turn (after the first clause) that neither
+    praises nor is followed only by praise, where a complaint follows or praise came before; else 0."""
+    for i, clause in enumerate(found):
+        if i and clause.turn and clause.polarity <= 0:
+            if any(c.polarity < 0 for c in found[i:]) or any(c.polarity > 0 for c in found[:i]):
+                return i
+    return 0
 
 
 def _praise_of(comment: str, found: Sequence[polarity.Clause]) -> str:

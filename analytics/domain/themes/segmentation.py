@@ -32,6 +32,7 @@ DOMAIN_DICT = THEMES_DIR / "domain_dict.txt"
 
 
 STOPWORDS_FILE = THEMES_DIR / "stopwords.txt"
+CLOSERS_FILE = THEMES_DIR / "closers.txt"
 
 
 ENTITIES_FILE = THEMES_DIR / "entities.txt"
@@ -265,6 +266,13 @@ def english_label(words: Sequence[str]) -> str:
     gloss = glossary()
     known = list(dict.fromkeys(gloss[w] for w in words if w in gloss))
     return " · ".join(known[:3]) if known else UNTRANSLATED
+
+
+@cache
+def closers() -> frozenset[str]:
+    """Return the words of a callback comment's sign-off and turns (data/themes/closers.txt), left
+    out of the store's comments before discovery (not out of other texts)."""
+    return frozenset(w.lower() for w in _word_lines(CLOSERS_FILE))
 
 
 @cache
