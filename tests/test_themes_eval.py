@@ -324,8 +324,10 @@ def test_clause_polarity_reads_fused_negators_other_shops_and_other_senses():
     assert _clauses("比外面便宜")[0][1] == 1  # cheaper than elsewhere: praise
     assert _clauses("外面更贵")[0][1] == 1
     assert _clauses("明明约好的")[0][1] == -1
-    assert _clauses("结果等了快三个小时")[0][1] == 0  # 快 before an amount is "almost", not "fast"
-    assert _clauses("约好的时间没人接待")[0][1] == 0  # 约好 is "agreed", not "good"
+    # 快 before an amount is "almost", not "fast": no praise (and since the second polarity round a
+    # wait of almost three hours is a complaint).
+    assert _clauses("结果等了快三个小时")[0][1] == -1
+    assert _clauses("约好的时间没人接待")[0][1] == -1  # 约好 is "agreed", not "good"; nobody attended
     assert _clauses("修得很快")[0][1] == 1
     assert _clauses("好快")[0][1] == 1
 
@@ -336,7 +338,8 @@ def test_clause_polarity_reads_but_as_a_turn_and_agreed_after_a_fused_verb():
     read 好 as "good" (说好的洗车没洗, "the agreed wash was not done")."""
     assert _clauses("还可以吧，不过排队的车太多")[-1][1] == -1
     assert _clauses("别的都挺好，不过异响还在")[-1][1] == -1
-    assert _clauses("工时费便宜了，就是说好的洗车没洗")[-1][1] == 0
+    # No praise of the car wash; since the second polarity round, what was agreed and not done complains.
+    assert _clauses("工时费便宜了，就是说好的洗车没洗")[-1][1] == -1
     assert _clauses("不过服务很好")[0][1] == 1
 
 
@@ -359,8 +362,10 @@ def test_an_unsatisfied_customers_but_after_praise_is_the_complaint():
     assert list(monthly.praise_only(comments)) == [False, False, False, False, False, True]
     assert monthly.complaint_quote(comments[0]) == "就是交车时间一拖再拖"
     assert monthly.complaint_quote(comments[5]) == comments[5]
-    # A praising review's "but" stays what its words say (the rule lost on public reviews).
-    assert _clauses(comments[0])[-1][1] == 0
+    # A praising review's "but" stays what its words say (the rule lost on public reviews); 一拖再拖
+    # is a complaint word since the second polarity round.
+    assert _clauses(comments[1])[-1][1] == 0
+    assert _clauses(comments[0])[-1][1] == -1
 
 
 def test_a_satisfied_customers_grumble_is_a_hidden_complaint_about_waiting():
@@ -504,3 +509,43 @@ def test_clause_polarity_reads_rather_too_as_a_complaint():
 
 def test_clause_polarity_reads_a_dry_laugh_as_a_complaint():
     assert _clauses("这服务呵呵")[0][1] == -1
+
+
+def test_clause_polarity_reads_inability_as_a_complaint():
+    # V不C: the customer could not get something done (issue 16, second polarity round).
+    assert _clauses("客服电话一直打不通")[0][1] == -1
+    assert _clauses("车机蓝牙连不上")[0][1] == -1
+    assert _clauses("保养约不上")[0][1] == -1
+    assert _clauses("车开不了")[0][1] == -1
+    assert _clauses("到店找不到人")[0][1] == -1
+    # Idioms and 不了 before an amount are no inability.
+    assert _clauses("师傅技术了不起")[0][1] == 0
+    assert _clauses("差不多一个小时")[0][1] == 0
+    assert _clauses("用不了多久就修好")[0][1] == 0
+
+
+def test_clause_polarity_reads_nobody_attending_as_a_complaint():
+    assert _clauses("到店半天没人接待")[0][1] == -1
+    assert _clauses("展厅没有人讲解")[0][1] == -1
+    assert _clauses("没人排队")[0][1] == 1  # no queue: praise, not neglect
+
+
+def test_clause_polarity_reads_a_long_wait_as_a_complaint():
+    assert _clauses("保养等了两个小时")[0][1] == -1
+    assert _clauses("配件等了一个星期才到")[0][1] == -1
+    assert _clauses("排了一上午的队")[0][1] == -1
+    assert _clauses("等了二十分钟才有人来")[0][1] == -1
+    assert _clauses("等了十分钟就好了")[0][1] == 1  # quick: 就 after the duration
+
+
+def test_clause_polarity_reads_stalling_words_as_complaints():
+    assert _clauses("交车时间一拖再拖")[0][1] == -1
+    assert _clauses("索赔的事推三阻四")[0][1] == -1
+
+
+def test_clause_polarity_reads_a_broken_promise_as_a_complaint():
+    said, then = _clauses("说一个小时就好，结果等到下午")
+    assert then[1] == -1
+    assert _clauses("答应的事情没做到")[0][1] == -1
+    assert _clauses("说好的优惠最后没给")[0][1] == -1
+    assert [c[1] for c in _clauses("说要三天，结果两天就到了")] == [0, 0]

@@ -83,6 +83,116 @@ _WISH = frozenset({"希望", "建议"})
 _SHORT = frozenset({"不够"})
 # One-character negators jieba fuses with the verb after them (没装 好, 未能 修好).
 _FUSED_NEGATORS = "不没未"
+# Potential complements of inability, V不C (打不通, 连不上, 找不到, 开不了): the customer could not get
+# something done, a complaint. The complement as its own token after a one-character verb (打 不通,
+# 找 不到), as 不 + complement (约 不 上, 充 不 进去), or the whole as one jieba token (连不上).
+_UNABLE_ONE = frozenset("到上开通了清懂见掉进动出住下来去惯定")
+_UNABLE_TWO = frozenset(
+    {
+        "不到",
+        "不了",
+        "不通",
+        "不上",
+        "不开",
+        "不动",
+        "不进",
+        "不清",
+        "不懂",
+        "不住",
+        "不出",
+        "不下",
+        "不见",
+        "不掉",
+    }
+)
+_UNABLE_THREE = frozenset(
+    {
+        "上",
+        "下",
+        "下去",
+        "出",
+        "出来",
+        "出去",
+        "进",
+        "进去",
+        "动",
+        "开",
+        "通",
+        "到",
+        "清",
+        "清楚",
+        "懂",
+        "住",
+        "掉",
+        "起来",
+        "过来",
+        "回来",
+    }
+)
+# One-character words before 不C that are no verb (都不到, 了不到, 一天不到, 说不好).
+_NOT_VERBS = frozenset(
+    "了的也都还就又才再很太最更真可并却是我你他她它这那有在说个天年月日次块元分秒周会能要想人车吧啊呢吗"
+    "0123456789一二三四五六七八九十两半几多少"
+)
+# Verbs jieba fuses with the word before them (车开 不了, 电充 不 进去).
+_FUSED_VERBS = frozenset("开充打用修连约找接听看")
+# 不了 before an amount is "will not take" (用不了多久, 花不了几个钱): no inability.
+_AMOUNT_AFTER = ("多", "几", "一", "两", "半", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
+# Nobody attended (没人接待, 没有人管, 无人理睬): 没人/没有人/无人 + a verb of attending.
+_NOBODY = frozenset({"没人", "没有人", "无人"})
+_ATTEND = frozenset(
+    {
+        "接待",
+        "管",
+        "理",
+        "理会",
+        "理睬",
+        "搭理",
+        "讲解",
+        "接",
+        "接听",
+        "招呼",
+        "帮忙",
+        "处理",
+        "跟进",
+        "回复",
+        "回应",
+        "负责",
+        "联系",
+        "通知",
+        "引导",
+        "介绍",
+        "服务",
+        "答复",
+        "解释",
+        "说明",
+        "告诉",
+        "问津",
+        "问",
+        "指引",
+        "安排",
+        "回电",
+        "回电话",
+        "过问",
+    }
+)
+# Waiting: 等了/排了 + a long duration (等了两个小时, 排了一上午的队), or any duration followed by 才
+# (等了二十分钟才有人来), unless 就 follows it (等了十分钟就好了).
+_WAITED = re.compile(
+    r"(?:等|排|等待|等候|排队|耗|拖)了(?:快|将近|近|差不多|足足|整整|大概|大约|约|有)?"
+    r"([0-9一二三四五六七八九十两半几多]+(?:个|多|来)*)(多?)"
+    r"(小时|钟头|钟|天|日|星期|礼拜|周|月|年|上午|下午|晚上|早上|整天|分钟|分|秒)"
+)
+_LONG_UNITS = frozenset(
+    {"小时", "钟头", "天", "日", "星期", "礼拜", "周", "月", "年", "上午", "下午", "晚上", "早上", "整天"}
+)
+# A promise (说, 答应, 承诺) and what came of it (结果 ...), or what was promised and not done.
+_PROMISE = frozenset(
+    {"说", "说是", "答应", "承诺", "保证", "说好", "说好的", "约好的", "讲好", "讲好的", "告诉我"}
+)
+_PROMISED = frozenset({"答应", "承诺", "保证", "说好的", "约好的", "讲好的", "答应的", "承诺的"})
+_RESULT = "结果"
+_NOT_DONE = frozenset({"没", "没有", "未", "并未", "没能", "未能"})
 
 
 @dataclass(frozen=True)
@@ -107,6 +217,8 @@ class SentimentLexicon:
     diminishers: frozenset[str] = frozenset()
     # Bad things one can have little of (噪音, 故障, 问题): the complaint words diminishers turn.
     measurable: frozenset[str] = frozenset()
+    # V不C words that say no inability (了不起, 差不多, 舍不得, 离不开): not complaints.
+    idioms: frozenset[str] = frozenset()
     # Each word's value once worked out (``_word_value``): a corpus repeats its words.
     values: dict[str, tuple[int, bool]] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -152,6 +264,7 @@ def sentiment_lexicon() -> SentimentLexicon:
         plain=_words(data, "plain"),
         diminishers=_words(data, "diminishers"),
         measurable=_words(data, "measurable"),
+        idioms=_words(data, "idioms"),
     )
 
 
@@ -276,6 +389,86 @@ def _long_negated(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> bool:
     return False
 
 
+def _unable(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> bool:
+    """Return whether the V不C ending at token i says the customer could not do something (打 不通,
+    连不上, 约 不 上, 开 不了), not an idiom (了不起, 差不多) nor 不了 before an amount (用不了多久)."""
+    token = tokens[i]
+    after = tokens[i + 1] if i + 1 < len(tokens) else ""
+    one = token.rstrip(_PARTICLES) if len(token) > 3 else token
+    if token in lex.idioms or one in lex.idioms:
+        return False
+    if (
+        len(one) == 3
+        and one[1] == "不"
+        and one[0] != one[2]
+        and one[0] not in _NOT_VERBS
+        and one[0] not in _DEGREE
+        and one[2] in _UNABLE_ONE
+    ):
+        return not _word_value(lex, one)[0]
+    prev = tokens[i - 1] if i > 0 else ""
+    if token in _UNABLE_TWO and _verb_before(prev):
+        return not (token == "不了" and after.startswith(_AMOUNT_AFTER))
+    if token in _UNABLE_THREE and i > 1 and tokens[i - 1] == "不":
+        return _verb_before(tokens[i - 2])
+    return False
+
+
+def _verb_before(prev: str) -> bool:
+    """Return whether the token before 不C ends in its verb: one character that is no function word
+    or amount (打 不通, not 都 不到 or 一天 不到), or a two-character token jieba fused with a common
+    verb of this kind (车开 不了, 电充 不 进去)."""
+    if len(prev) == 2 and prev[1] in _FUSED_VERBS:
+        return True
+    return len(prev) == 1 and prev not in _NOT_VERBS and prev not in _DEGREE
+
+
+def _nobody(tokens: Sequence[str], i: int) -> bool:
+    """Return whether token i is a verb of attending that nobody did (没人 接待, 没有 人 管, 没有 人理)."""
+    token = tokens[i]
+    before = tokens[max(0, i - 3) : i]
+    if token in _ATTEND:
+        if before[-1:] and before[-1] in _NOBODY:
+            return True
+        if len(before) >= 2 and before[-1] == "人" and before[-2] in {"没", "没有", "无"}:
+            return True
+        if len(before) >= 2 and before[-1] in {"来", "去"} and before[-2] in _NOBODY:
+            return True  # 没人来接待
+    if token == "无人问津":
+        return True
+    if token.startswith("人") and token[1:] in _ATTEND and before[-1:] and before[-1] in {"没", "没有", "无"}:
+        return True
+    return False
+
+
+def _waited(text: str) -> bool:
+    """Return whether a clause says the customer waited long (等了两个小时, 排了一上午的队) or waited
+    until something finally happened (等了二十分钟才有人来), not that it was quick (等了十分钟就好了)."""
+    for m in _WAITED.finditer(text):
+        rest = text[m.end() : m.end() + 4]
+        if "就" in rest:
+            continue
+        half_hour = m.group(1).startswith("半") and m.group(3) in {"小时", "钟头"}
+        if (m.group(3) in _LONG_UNITS and not half_hour) or "才" in rest:
+            return True
+    return False
+
+
+def _broken_promise(run: Sequence[str], promised_before: bool) -> bool:
+    """Return whether a clause tells what came of a promise (说一个小时，结果等了两个小时) or that what
+    was promised was not done (答应的事情没做到, 说好的优惠没给)."""
+    if "就" in run:
+        return False  # 说要三天，结果两天就到了
+    for k, token in enumerate(run):
+        if token == _RESULT and (promised_before or any(t in _PROMISE for t in run[:k])):
+            return True
+        if token in _PROMISED and any(
+            t in _NOT_DONE or (len(t) == 2 and t[0] in "没未") for t in run[k + 1 :]
+        ):
+            return True
+    return False
+
+
 def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> int:
     """Return the sum of a clause's word values, a word after a negator (two tokens back) flipped."""
     lex = lex or sentiment_lexicon()
@@ -288,7 +481,15 @@ def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> i
             # 停车位不够, 人手不够用: "not enough" of nothing in particular is a complaint.
             score -= 1
             continue
+        if _nobody(tokens, i):
+            # 没人接待, 没有人管: nobody attended to the customer.
+            score -= 1
+            continue
         value, own_negation = _word_value(lex, token)
+        if not value and _unable(lex, tokens, i):
+            # 电话打不通, 蓝牙连不上, 保养约不上: the customer could not get it done.
+            score -= 1
+            continue
         if value and _not_evaluative(tokens, i):
             continue
         if not value and i > 0 and tokens[i - 1] in _EXCESS_WORDS and len(token) <= 2:
@@ -376,9 +577,17 @@ def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None 
     """Return a comment's clauses, each with its polarity, in order."""
     lex = lex or sentiment_lexicon()
     out: list[Clause] = []
+    promised = False
     for tokens in tokenize(clause_texts(text)):
         for run, turn in _clause_tokens(tokens, lex):
             score = token_score(run, lex)
+            if _waited("".join(run)):
+                # 等了两个小时, 排了一上午的队: a long wait.
+                score -= 1
+            if score <= 0 and _broken_promise(run, promised):
+                # 说一个小时，结果等了两个小时; 答应的事情没做到.
+                score = -1
+            promised = promised or any(t in _PROMISE for t in run)
             if score > 0 and any(t in _WISH for t in run[:2]):
                 # 希望下次能快一点: a wish, not praise.
                 score = 0
