@@ -190,7 +190,9 @@ _LONG_UNITS = frozenset(
 _PROMISE = frozenset(
     {"说", "说是", "答应", "承诺", "保证", "说好", "说好的", "约好的", "讲好", "讲好的", "告诉我"}
 )
-_PROMISED = frozenset({"答应", "承诺", "保证", "说好的", "约好的", "讲好的", "答应的", "承诺的"})
+_PROMISED = frozenset(
+    {"答应", "承诺", "保证", "说好", "约好", "讲好", "说好的", "约好的", "讲好的", "答应的", "承诺的"}
+)
 _RESULT = "结果"
 _NOT_DONE = frozenset({"没", "没有", "未", "并未", "没能", "未能"})
 
@@ -462,7 +464,9 @@ def _broken_promise(run: Sequence[str], promised_before: bool) -> bool:
     for k, token in enumerate(run):
         if token == _RESULT and (promised_before or any(t in _PROMISE for t in run[:k])):
             return True
-        if token in _PROMISED and any(
+        # jieba's 就是说 好 的 is 就是 说好的 ("but the agreed ...").
+        agreed = token == "好" and k > 0 and run[k - 1][-1:] in _AGREED
+        if (token in _PROMISED or agreed) and any(
             t in _NOT_DONE or (len(t) == 2 and t[0] in "没未") for t in run[k + 1 :]
         ):
             return True
