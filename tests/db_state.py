@@ -106,3 +106,15 @@ def database_at(path: Path, version: int) -> duckdb.DuckDBPyConnection:
             raw.execute(statement)
     raw.execute("INSERT INTO meta VALUES ('schema_version', $v), ('data_version', '3')", {"v": str(version)})
     return raw
+
+
+def imported_twice(con: duckdb.DuckDBPyConnection, data: bytes, name: str) -> load.ImportResult:
+    """Import the file, check that every row is accounted for and that a second import changes
+    nothing; return the first result."""
+    result = load.import_file(con, data, file_name=name)
+    for sheet in result.sheets:
+        assert sheet["rows"] == sheet["landed"] + sheet["rejected"] + sheet["skipped"]
+    assert result.rows_read == result.inserted + result.updated + result.unchanged + result.rejected
+    again = load.import_file(con, data, file_name=name)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, result.inserted)
+    return result

@@ -19,6 +19,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 from analytics.core.errors import ImportRefused
 from analytics.ingest import import_file
 from analytics.store import db
+from tests.db_state import imported_twice
 
 HEADER = ["工单号", "车架号", "车牌号", "客户姓名", "联系电话", "进厂日期", "结算金额"]
 ORDERS = [
@@ -49,15 +50,7 @@ def _saved(book: openpyxl.Workbook) -> bytes:
 
 
 def _imported_twice(con: duckdb.DuckDBPyConnection, data: bytes, name: str = "工单.xlsx"):
-    """Import the workbook, check that every row is accounted for and that a second import
-    changes nothing; return the first result."""
-    result = import_file(con, data, file_name=name)
-    for sheet in result.sheets:
-        assert sheet["rows"] == sheet["landed"] + sheet["rejected"] + sheet["skipped"]
-    assert result.rows_read == result.inserted + result.updated + result.unchanged + result.rejected
-    again = import_file(con, data, file_name=name)
-    assert (again.inserted, again.updated, again.unchanged) == (0, 0, result.inserted)
-    return result
+    return imported_twice(con, data, name)
 
 
 def test_a_sub_column_under_a_group_label_is_named_by_its_group(con):

@@ -12,6 +12,7 @@ import pytest
 
 from analytics.ingest import import_file, rejected_rows, values
 from analytics.store import db
+from tests.db_state import imported_twice
 
 
 @pytest.fixture
@@ -25,18 +26,6 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
 
 
-def _imported_twice(con: duckdb.DuckDBPyConnection, data: bytes, name: str):
-    """Import the file, check that every row is accounted for and that a second import changes
-    nothing; return the first result."""
-    result = import_file(con, data, file_name=name)
-    for sheet in result.sheets:
-        assert sheet["rows"] == sheet["landed"] + sheet["rejected"] + sheet["skipped"]
-    assert result.rows_read == result.inserted + result.updated + result.unchanged + result.rejected
-    again = import_file(con, data, file_name=name)
-    assert (again.inserted, again.updated, again.unchanged) == (0, 0, result.inserted)
-    return result
-
-
 def test_placeholders_in_a_work_orders_text_columns_are_blanks_not_values(con):
     # "--", "/" and "NULL" for a car without plate or VIN yet, an unknown customer or advisor: they
     # used to land as written, and every order with VIN "--" was one vehicle named "--".
@@ -47,7 +36,7 @@ def test_placeholders_in_a_work_orders_text_columns_are_blanks_not_values(con):
         "WO3,--,无,张三,13800138000,朗逸,2026-03-07,N/A,300\n"
         "WO4,LSVAU2A37N2000001,浙A12345,李四,13800138001,朗逸,2026-03-08,王五,400\n"
     ).encode("gbk")
-    result = _imported_twice(con, data, "工单.csv")
+    result = imported_twice(con, data, "工单.csv")
     assert (result.inserted, result.rejected) == (4, 0)
     assert _rows(
         con,
@@ -72,7 +61,7 @@ CALLS = (
 def test_a_delivery_call_whose_work_order_number_is_a_placeholder_is_a_7dc_call(con):
     # A 7DC call's 工单号 written "/" used to tie it to a work order "/", so it counted as a 3DC
     # call; a call with neither number nor VIN landed as the vehicle "--"'s.
-    result = _imported_twice(con, CALLS.encode("gbk"), "回访.csv")
+    result = imported_twice(con, CALLS.encode("gbk"), "回访.csv")
     assert (result.inserted, result.rejected) == (2, 1)
     assert rejected_rows(con, result.import_id)["reason"].tolist() == [
         "missing both work-order number and VIN"
@@ -113,7 +102,7 @@ def test_a_dos_end_of_file_mark_after_the_last_line_is_not_a_record(con):
         "WO2,LSVAU2A37N2000002,张三,2026-03-06,200\r"
         "WO3,LSVAU2A37N2000003,李四,2026-03-07,300\r\n\x1a"
     )
-    result = _imported_twice(con, text.encode("gb18030"), "工单.csv")
+    result = imported_twice(con, text.encode("gb18030"), "工单.csv")
     assert (result.rows_read, result.inserted, result.rejected) == (3, 3, 0)
     assert _rows(con, "SELECT order_id, customer_name FROM service_orders ORDER BY 1") == [
         ("WO1", "𠮷野家"),
@@ -144,7 +133,7 @@ def test_scores_written_as_percentages_are_on_the_0_100_scale(con):
         "2026-03-07,WO2,是,80%,4%\n"
         "2026-03-08,WO3,是,65.5%,--\n"
     ).encode("gbk")
-    result = _imported_twice(con, data, "回访.csv")
+    result = imported_twice(con, data, "回访.csv")
     assert (result.inserted, result.rejected) == (3, 0)
     assert result.mapping["scales"] == {"overall_score": "0-100", "attitude_score": "0-100"}
     assert _rows(con, "SELECT order_id, overall_score, attitude_score FROM callbacks ORDER BY 1") == [
@@ -156,7 +145,7 @@ def test_scores_written_as_percentages_are_on_the_0_100_scale(con):
 
 def test_an_odometer_in_qianmi_is_kilometres(con):
     data = '工单号,进厂日期,行驶里程\nWO1,2026-03-05,12345千米\nWO2,2026-03-06,"23,456 千米"\n'.encode("gbk")
-    result = _imported_twice(con, data, "工单.csv")
+    result = imported_twice(con, data, "工单.csv")
     assert (result.inserted, result.rejected) == (2, 0)
     assert _rows(con, "SELECT order_id, mileage_km FROM service_orders ORDER BY 1") == [
         ("WO1", 12345),

@@ -13,6 +13,7 @@ import pytest
 from analytics.domain import quality
 from analytics.ingest import import_file, values
 from analytics.store import db
+from tests.db_state import imported_twice
 
 
 @pytest.fixture
@@ -24,18 +25,6 @@ def con(tmp_path):
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
-
-
-def _imported_twice(con: duckdb.DuckDBPyConnection, data: bytes, name: str):
-    """Import the file, check that every row is accounted for and that a second import changes
-    nothing; return the first result."""
-    result = import_file(con, data, file_name=name)
-    for sheet in result.sheets:
-        assert sheet["rows"] == sheet["landed"] + sheet["rejected"] + sheet["skipped"]
-    assert result.rows_read == result.inserted + result.updated + result.unchanged + result.rejected
-    again = import_file(con, data, file_name=name)
-    assert (again.inserted, again.updated, again.unchanged) == (0, 0, result.inserted)
-    return result
 
 
 def test_one_cars_plate_written_with_a_dot_a_space_lower_case_or_full_width_is_one_plate(con):
@@ -51,7 +40,7 @@ def test_one_cars_plate_written_with_a_dot_a_space_lower_case_or_full_width_is_o
         "WO6,LSVAU2A37N2000003,无牌,2026-03-08,100\n"
         "WO7,LSVAU2A37N2000004,浙 123,2026-03-08,100\n"
     )
-    result = _imported_twice(con, text.encode("utf-8"), "工单.csv")
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
     assert (result.inserted, result.rejected) == (7, 0)
     assert _rows(con, "SELECT order_id, plate FROM service_orders ORDER BY 1") == [
         ("WO1", "浙A12345"),
@@ -88,7 +77,7 @@ def test_a_yes_no_cell_with_a_note_in_brackets_or_after_a_dash_reads_as_its_word
         "WO5,2026-03-05,是【电话预约】,100\n"
         "WO6,2026-03-05,待定(预约),100\n"
     )
-    result = _imported_twice(con, text.encode("gbk"), "工单.csv")
+    result = imported_twice(con, text.encode("gbk"), "工单.csv")
     assert (result.inserted, result.rejected) == (5, 1)
     assert _rows(con, "SELECT order_id, is_appointment FROM service_orders ORDER BY 1") == [
         ("WO1", False),
@@ -117,7 +106,7 @@ def test_an_advisor_with_a_role_title_in_brackets_is_the_same_advisor(con):
         "WO5,2026-03-05,张三(二店),100\n"
         "WO6,2026-03-05,张三(二店顾问),100\n"
     )
-    result = _imported_twice(con, text.encode("gbk"), "工单.csv")
+    result = imported_twice(con, text.encode("gbk"), "工单.csv")
     assert (result.inserted, result.rejected) == (6, 0)
     assert _rows(con, "SELECT order_id, advisor FROM service_orders ORDER BY 1") == [
         ("WO1", "张三"),
@@ -142,7 +131,7 @@ def _content_id(content: str) -> str:
 
 
 def test_an_agent_with_a_role_title_is_the_same_agent_and_the_call_keeps_its_id(con):
-    result = _imported_twice(con, AGENT_CALLS.encode("gbk"), "回访.csv")
+    result = imported_twice(con, AGENT_CALLS.encode("gbk"), "回访.csv")
     assert (result.inserted, result.rejected) == (3, 0)
     # The ids are made from the name as written, as they were before the title was set aside.
     assert _rows(con, "SELECT callback_id, agent FROM callbacks ORDER BY callback_date") == [
@@ -202,7 +191,7 @@ def test_phones_with_two_numbers_land_as_the_first_and_a_lost_number_is_an_inval
         "WO2,LSVAU2A37N2000002,1.38001E+10,2026-03-05,100\n"
         "WO3,LSVAU2A37N2000003,0571-88888888-123,2026-03-05,100\n"
     )
-    result = _imported_twice(con, text.encode("gbk"), "工单.csv")
+    result = imported_twice(con, text.encode("gbk"), "工单.csv")
     assert (result.inserted, result.rejected) == (3, 0)
     assert _rows(con, "SELECT order_id, phone FROM service_orders ORDER BY 1") == [
         ("WO1", "13800138000"),
