@@ -77,6 +77,17 @@ def demo_env(demo_db: Path, demo_model_dir: Path, monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.fixture
+def demo_copy(demo_db: Path, demo_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app at a private copy of the demo (a test that signs in, downloads or renames
+    writes to it) with the session's models; return the copy's path."""
+    path = tmp_path / "demo_copy.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
+    return path
+
+
+@pytest.fixture
 def writable_demo(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the demo database that a test may change; ANALYTICS_DB points at it."""
     path = tmp_path / "demo_copy.duckdb"

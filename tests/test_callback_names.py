@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 from datetime import date
 
 import duckdb
@@ -248,12 +247,8 @@ def test_the_demos_delivery_calls_name_their_buyers(demo_db):
 
 
 @pytest.fixture
-def names_env(demo_db, demo_model_dir, tmp_path, monkeypatch):
-    path = tmp_path / "names.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("ANALYTICS_DB", str(path))
-    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
-    return path
+def names_env(demo_copy):
+    return demo_copy
 
 
 def _unserviced_delivery_phones(path) -> list[str]:

@@ -83,13 +83,8 @@ def test_a_dangling_symlink_planted_as_a_report_name_is_never_written_through(dr
 
 
 @pytest.fixture
-def roles_copy(demo_db, demo_model_dir, tmp_path, monkeypatch):
-    """A private copy of the demo (sign-ins write to its audit log) with the session's models."""
-    path = tmp_path / "roles.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("ANALYTICS_DB", str(path))
-    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
-    return path
+def roles_copy(demo_copy):
+    return demo_copy
 
 
 @pytest.mark.parametrize("between", ["\u200b", "\n", "\t"])

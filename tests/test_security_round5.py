@@ -107,15 +107,8 @@ STORE = "[领奖](https://evil.example/x) 西湖店13812345678"
 
 
 @pytest.fixture
-def roles_copy(demo_db, demo_model_dir, tmp_path, monkeypatch):
-    """A private copy of the demo (sign-ins write to its audit log) with the session's models."""
-    import shutil
-
-    path = tmp_path / "roles.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("ANALYTICS_DB", str(path))
-    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
-    return path
+def roles_copy(demo_copy):
+    return demo_copy
 
 
 def _rename_stores(database: Path, where: str) -> None:
