@@ -538,6 +538,13 @@ def test_clause_polarity_reads_a_long_wait_as_a_complaint():
     assert _clauses("等了十分钟就好了")[0][1] == 1  # quick: 就 after the duration
 
 
+def test_a_wait_the_customer_called_quick_is_no_complaint():
+    """The wait rule made 速度挺快的，等了一个钟头左右 a hidden complaint of a satisfied customer
+    (one of ten drawn from the demo's new ones): the customer judged the hour quick."""
+    assert [c[1] for c in _clauses("速度挺快的，等了一个钟头左右")] == [1, 0]
+    assert [c[1] for c in _clauses("服务很好，就是等了两个小时")] == [1, -1]
+
+
 def test_clause_polarity_reads_stalling_words_as_complaints():
     assert _clauses("交车时间一拖再拖")[0][1] == -1
     assert _clauses("索赔的事推三阻四")[0][1] == -1

@@ -443,6 +443,10 @@ def _nobody(tokens: Sequence[str], i: int) -> bool:
     return False
 
 
+# Words of speed: a comment that praises the speed does not complain of the wait it states.
+_QUICK = ("快", "速度", "效率", "及时", "准时", "麻利", "利索")
+
+
 def _waited(text: str) -> bool:
     """Return whether a clause says the customer waited long (等了两个小时, 排了一上午的队) or waited
     until something finally happened (等了二十分钟才有人来), not that it was quick (等了十分钟就好了)."""
@@ -581,13 +585,15 @@ def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None 
     """Return a comment's clauses, each with its polarity, in order."""
     lex = lex or sentiment_lexicon()
     out: list[Clause] = []
-    promised = False
+    promised = quick = False
     for tokens in tokenize(clause_texts(text)):
         for run, turn in _clause_tokens(tokens, lex):
             score = token_score(run, lex)
-            if _waited("".join(run)):
-                # 等了两个小时, 排了一上午的队: a long wait.
+            if _waited("".join(run)) and not quick:
+                # 等了两个小时, 排了一上午的队: a long wait (unless the customer called it quick:
+                # 速度挺快的，等了一个钟头左右).
                 score -= 1
+            quick = quick or (score > 0 and any(w in t for t in run for w in _QUICK))
             if score <= 0 and _broken_promise(run, promised):
                 # 说一个小时，结果等了两个小时; 答应的事情没做到.
                 score = -1
