@@ -440,3 +440,55 @@ def test_held_results_serve_a_pages_calls_until_the_file_is_written(copy, monkey
     assert len(reads_done) == 2 and again is not first and again.keys() == first.keys()
     assert con.execute("SELECT count(*) FROM marts WHERE name LIKE '%stored_readings'").fetchone() == (0,)
     con.close()
+
+
+def test_the_maintenance_model_is_fitted_beside_the_other_views_once_and_as_alone(copy, monkeypatch):
+    """Issue 20's refresh: the maintenance snapshot of every store (its model fit, the longest
+    step) runs on a thread of its own while the rebuild's thread runs ``prepare`` and the other
+    calls (the churn model among them); each model is fitted once, the stores' maintenance scores
+    are handed the group's, and what was kept is what each call computes alone."""
+    import threading
+
+    from analytics.domain.maintenance import persistence
+
+    con = db.connect(copy)
+    db.bump_data_version(con)  # nothing kept for this version: everything is computed
+    ran: list[tuple[str, str]] = []
+    original_churn, original_fit = churn_model.fit, persistence.fit
+
+    def churn_fit(*args, **kwargs):
+        ran.append(("churn", threading.current_thread().name))
+        return original_churn(*args, **kwargs)
+
+    def maintenance_fit(*args, **kwargs):
+        ran.append(("maintenance", threading.current_thread().name))
+        return original_fit(*args, **kwargs)
+
+    monkeypatch.setattr(churn_model, "fit", churn_fit)
+    monkeypatch.setattr(persistence, "fit", maintenance_fit)
+    calls = views.default_calls(con)
+    ahead = views.ahead_calls(calls)
+    assert [call.fn for call in ahead] == ["analytics.domain.maintenance.persistence.snapshot"]
+    assert ahead[0].args[1] is None  # every store's
+    outcome = views.rebuild_views(con)
+    assert not outcome["failed"], outcome["failed"]
+    assert outcome["prepared"] is not None and outcome["prepare_s"] > 0
+    assert outcome["calls"] == len(calls) and len(outcome["each"]) == len(calls)
+    # Each model fitted once: the maintenance model on the lane, the churn model on this thread.
+    assert sorted(ran) == [("churn", threading.current_thread().name), ("maintenance", "marts-ahead")], ran
+    monkeypatch.undo()
+    # What was kept is what computing each call alone gives.
+    for call in calls:
+        if call.fn not in (
+            "analytics.domain.churn.snapshot",
+            "analytics.domain.maintenance.persistence.snapshot",
+        ):
+            continue
+        kept = marts.cached(con, call)
+        with marts.bypassed():
+            fresh = call.run(con)
+        if call.fn.endswith("churn.snapshot"):
+            pd.testing.assert_frame_equal(kept.vehicles, fresh.vehicles)
+        else:
+            pd.testing.assert_frame_equal(kept.scores, fresh.scores)
+    con.close()

@@ -596,8 +596,9 @@ def _table(result: dict[str, Any]) -> str:
         r = result["refresh"]
         lines.append(
             f"refresh after importing {r['month']} ({r['orders']:,} work orders, {r['callbacks']:,} callbacks): "
-            f"{r['refresh_s']} s = SQL marts {r['sql_marts_s']} s + themes' tables {r['prepare_s']} s "
-            f"+ default views {r['default_views_s']} s (the import itself {r['import_s']} s)"
+            f"{r['refresh_s']} s = SQL marts {r['sql_marts_s']} s + themes' tables and default views "
+            f"{r['views_s']} s (the themes' tables {r['prepare_s']} s, the group's models fitted beside "
+            f"them; the import itself {r['import_s']} s)"
         )
     lines.append(f"peak RSS {result['peak_rss_mb']:,} MB")
     v = result["verdict"]

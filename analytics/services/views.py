@@ -11,11 +11,13 @@ after a rebuild and fails if a page computes anything these calls did not cover.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
 
+from analytics.core.config import settings
 from analytics.core.months import month_ends
 from analytics.domain import facts, quality, themes
 from analytics.domain import satisfaction as sat
@@ -122,8 +124,45 @@ def default_calls(con: duckdb.DuckDBPyConnection) -> list[Call]:
     return calls
 
 
+def ahead_calls(calls: Sequence[Call]) -> list[Call]:
+    """Return the calls among ``calls`` that the rebuild computes on a lane of their own beside
+    ``prepare`` and the other calls (``marts.rebuild``'s ``ahead``): the maintenance snapshot of
+    every store, whose model fit is the longest step of a refresh."""
+    return [
+        call
+        for call in calls
+        if call.fn == marts.call_of(reads.READS["maintenance.snapshot"].fn).fn
+        and call.args
+        and call == reads.call("maintenance.snapshot", as_of=call.args[0], stores=None)
+    ]
+
+
 def rebuild(con: duckdb.DuckDBPyConnection, progress: Progress | None = None) -> dict[str, Any]:
     """Refresh the SQL marts, then compute every page's default views for the current data version (after
     an import); return timings, the marts' under ``sql_marts``."""
     refreshed = sql_marts.refresh(con)
-    return {**marts.rebuild(con, default_calls(con), progress, prepare=prepare), "sql_marts": refreshed}
+    return {**rebuild_views(con, progress), "sql_marts": refreshed}
+
+
+def rebuild_views(con: duckdb.DuckDBPyConnection, progress: Progress | None = None) -> dict[str, Any]:
+    """Run ``prepare`` and compute every page's default view (what ``rebuild`` does after the SQL
+    marts), the maintenance model fitted beside them; return ``marts.rebuild``'s timings."""
+    calls = default_calls(con)
+    with _fit_threads():
+        return marts.rebuild(con, calls, progress, prepare=prepare, ahead=ahead_calls(calls))
+
+
+@contextmanager
+def _fit_threads() -> Iterator[None]:
+    """Hold the trees' OpenMP threads at the maintenance setting while models are fitted side by side.
+
+    Each fit limits them itself and restores, on leaving, what it found on entering; two fits
+    on two threads would leave whichever limit the later one found. Set here first (scikit-learn's
+    trees loaded, since ``threadpool_limits`` limits only loaded libraries), every fit finds and
+    restores the same limit, and this restores the process's own at the end.
+    """
+    import sklearn.ensemble  # noqa: F401 - loads the OpenMP runtime the limit applies to
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=settings().maintenance.threads, user_api="openmp"):
+        yield
