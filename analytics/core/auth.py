@@ -88,9 +88,34 @@ _LANDLINE_IN_TEXT = re.compile(
     r"(?<!\d)((?:(?:\+|00)86[\s\-–—]{0,2}(?:\(0?[1-9]\d{1,2}\)|0?[1-9]\d{1,2})|\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3})"
     r"[\s\-–—]{0,2}[2-9]\d{2,3}[\s\-–—]?\d{4})(?!\d)"
 )
-_DIGIT = re.compile(r"\d")  # any Unicode digit, full-width ones included
-# Full-width digits, plus, hyphen and full stop (１３９, ＋, －, ．) and the ideographic space, one for one.
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－．\u3000", "0123456789+-. ")
+
+
+@cache
+def _plain() -> dict[int, str]:
+    """Return the table that writes every character with a digit value as its ASCII digit, one
+    for one: full-width (１３９), circled (①), parenthesised (⑴), with a full stop (⒈), negative
+    circled (❶ ➊), superscript (¹), subscript (₁), mathematical (𝟏) and every script's own
+    (Arabic-Indic ١, Devanagari १ ...); also the full-width plus, hyphen and full stop and the
+    ideographic space. (Characters worth ten or more, ⑩, are no digit and stay.)"""
+    table: dict[int, str] = {}
+    for code in range(0x80, 0x20000):
+        digit = unicodedata.digit(chr(code), None)
+        if digit is not None:
+            table[code] = str(digit)
+    table.update({ord(wide): plain for wide, plain in zip("＋－．\u3000", "+-. ", strict=True)})
+    return table
+
+
+@cache
+def _digit_like() -> re.Pattern[str]:
+    """Return a pattern matching one digit of any kind (``_plain``'s digits and ASCII ones)."""
+    # \d is every decimal digit (Unicode's Nd); the rest (circled, superscript ...) listed.
+    others = "".join(
+        re.escape(chr(code))
+        for code, ch in _plain().items()
+        if ch.isdigit() and unicodedata.category(chr(code)) != "Nd"
+    )
+    return re.compile(f"[\\d{others}]")
 
 
 def _luhn(digits: str) -> bool:
@@ -137,7 +162,7 @@ def mask_phone(value: object) -> object:
     text = str(value).strip()
     if not text or _ALREADY_MASKED.match(text):
         return value if not text else text
-    digits = re.sub(r"\D", "", text)
+    digits = re.sub(r"[^0-9]", "", text.translate(_plain()))
     if len(digits) == 13 and digits.startswith("861"):
         digits = digits[2:]
     elif len(digits) == 15 and digits.startswith("00861"):
@@ -156,15 +181,16 @@ def mask_text(value: object) -> object:
     resident ID cards (``110***********1234``), bank cards that pass the Luhn check
     (``***************0128``) and landlines with an area code (``057*****6666``).
 
-    Full-width digits count as digits (``１３９１２３４５６７８``), invisible characters between
+    Every kind of digit counts (full-width ``１３９１２３４５６７８``, circled ``①③⑨…``, mathematical
+    ``𝟏𝟑𝟗…``, superscript, other scripts': ``_plain``), invisible characters between
     digits are ignored, and a number may follow letters or Chinese (``微信wx13700000001``,
     ``张先生13700000009``) or be split by spaces, dots, dashes or Chinese punctuation.
     """
-    if not isinstance(value, str) or len(_DIGIT.findall(value)) < 10:
+    if not isinstance(value, str) or len(_digit_like().findall(value)) < 10:
         return value  # the shortest number masked, a landline with its area code, has 10 digits
     # Translated one character for one, then format characters dropped: ``at[i]`` is where the
     # i-th character searched stands in the text.
-    wide = value.translate(_FULL_WIDTH)
+    wide = value.translate(_plain())
     at = [i for i, ch in enumerate(wide) if unicodedata.category(ch) != "Cf"]
     searched = "".join(wide[i] for i in at)
     spans: list[tuple[int, int, str]] = []
