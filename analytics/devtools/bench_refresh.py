@@ -22,7 +22,7 @@ import duckdb
 
 from analytics.core.errors import UserError
 from analytics.ingest import load
-from analytics.services import marts, sql_marts, views
+from analytics.services import sql_marts, views
 from analytics.store import db
 
 
