@@ -65,6 +65,11 @@ def assert_marts_match(con, store_sets: list[list[str] | None]) -> None:
     assert len(kept)
     fresh = queries.run(con, "callback_facts", kpi.sql_params(None))
     pd.testing.assert_frame_equal(kept, _sorted(fresh, ["callback_id"]))
+    # The odometer trends of every month-end, as the query gives them for all those days at once.
+    trend = _sorted(con.execute("SELECT * FROM mart_trend_months").df(), ["as_of", "vin"])
+    assert len(trend) and trend["as_of"].nunique() > 3
+    fresh = queries.run(con, "maintenance_odometer_trend", {**kpi.sql_params(None), "as_of_dates": ends})
+    pd.testing.assert_frame_equal(trend, _sorted(fresh, ["as_of", "vin"]))
     firsts = [e.replace(day=1) for e in ends[1:]]
     as_of = sorted({month_end(m) for m in firsts} | {m - timedelta(days=1) for m in firsts})
     for stores in store_sets:
@@ -163,6 +168,8 @@ def assert_pages_match(con, months: list[str], store_sets: list[list[str] | None
             sat.dimension_drivers(con, stores, *sat.driver_window(month)),
             sat.breakdown(con, "advisor", (start, month), stores),
             sat.responses(con, stores, start, month),
+            # the maintenance scores' vehicle state at the month-end (the odometer trends' mart)
+            maintenance_features.vehicle_state(con, month_end(date.fromisoformat(f"{month}-01")), stores),
         ]
 
     for month in months:

@@ -8,9 +8,12 @@ Each mart is one SQL file (``sql/mart_<name>.sql``, its grain in the first line)
 - ``vehicle_months``: one row per (month-end, vehicle in the active base) with its status;
 - ``due_months``: one row per (month, vehicle falling due for maintenance in it) with its return;
 - ``vehicle_days``: one row per (vehicle, visit day) with its running values, so that a vehicle's
-  history as of any date is a lookup; the queries in ``LOOKUPS`` read it while it is current.
+  history as of any date is a lookup; the queries in ``LOOKUPS`` read it while it is current;
+- ``trend_months``: one row per (month-end, vehicle in the active base with an odometer reading)
+  with its km per day and km then (``maintenance_odometer_trend.sql``), which the maintenance
+  scores of a month-end read instead of the pairwise slopes of every vehicle of the group.
 
-The last two are run over every month-end of the data. ``mart_state`` records, per mart, the
+``vehicle_months``, ``due_months`` and ``trend_months`` are run over every month-end of the data. ``mart_state`` records, per mart, the
 fingerprint of its SQL and of the settings bound to it, the data version it was built for and the
 month-ends it covers. A read uses a mart only when all of these match the database as it reads it
 (``ready``); otherwise it runs the query the mart was built from, so a figure never depends on
@@ -34,9 +37,13 @@ from analytics.core.months import month_end, shift_month
 from analytics.store import db, queries
 
 # The marts, in build order; the table is named as the SQL file that builds it.
-MARTS: tuple[str, ...] = ("callback_facts", "vehicle_months", "due_months", "vehicle_days")
+MARTS: tuple[str, ...] = ("callback_facts", "vehicle_months", "due_months", "vehicle_days", "trend_months")
 # The marts kept per month-end: the date column by which a row belongs to one, over the table.
-_AS_OF: dict[str, str] = {"vehicle_months": "as_of", "due_months": "CAST(month - 1 AS DATE)"}
+_AS_OF: dict[str, str] = {
+    "vehicle_months": "as_of",
+    "due_months": "CAST(month - 1 AS DATE)",
+    "trend_months": "as_of",
+}
 # The marts any query embedding their source reads instead (``run``).
 SOURCES: frozenset[str] = frozenset({"callback_facts"})
 # The queries a query embedding them reads from a mart while it is current, by a lookup of their own
@@ -215,10 +222,11 @@ _SHADOWS: dict[str, dict[str, str]] = {
     },
 }
 _SHADOWS["due_months"] = _SHADOWS["vehicle_months"]
-# The changed vehicles' orders: a vehicle's visit days depend on its own orders alone.
+# The changed vehicles' orders: a vehicle's visit days, and its odometer trend, depend on its own orders alone.
 _SHADOWS["vehicle_days"] = {
     "service_orders": "SELECT * FROM {home}.service_orders WHERE vin IN (SELECT vin FROM mart_refresh_vins)"
 }
+_SHADOWS["trend_months"] = _SHADOWS["vehicle_days"]
 
 
 def _shadows(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
