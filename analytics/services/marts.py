@@ -493,8 +493,8 @@ def rebuild(
 
     ``views.rebuild`` passes the pages' default views; a model that ``prepare`` cannot train
     is reported under ``failed`` and does not stop the views. ``ahead`` (some of ``calls``: the
-    ones that fit models) are computed on threads of their own while ``prepare`` runs (see
-    ``_Ahead``); the others then follow one by one.
+    longest model fit) are computed one after another on a thread of their own while this thread
+    runs ``prepare`` and the other calls (see ``_Ahead``).
     """
     token = _rebuilding.set(True)
     try:
@@ -569,6 +569,11 @@ class _Ahead:
 _MISSING = object()
 
 
+def _view_name(call: Call) -> str:
+    """Return how the rebuild's timings and failures name a call."""
+    return f"{short_name(call.fn)} {call.key[:60]}"
+
+
 def _build_one(
     con: duckdb.DuckDBPyConnection,
     call: Call,
@@ -582,7 +587,7 @@ def _build_one(
     if progress is not None:
         progress(fraction, call.fn.rpartition(".")[2])
     clock = time.perf_counter()
-    name = f"{short_name(call.fn)} {call.key[:60]}"
+    name = _view_name(call)
     try:
         handed = _handed_on[0]
         value = cached(con, call, version=version, keep=True)
@@ -633,9 +638,7 @@ def _rebuild(
                 if found is not _MISSING:
                     # Computed and kept on the lane: handed on as the loop would hand it on.
                     _last_built[:] = [(call.fn, call.key, version, found)]
-                    timings[f"{short_name(call.fn)} {call.key[:60]}"] = round(
-                        early.seconds[(call.fn, call.key)], 2
-                    )
+                    timings[_view_name(call)] = round(early.seconds[(call.fn, call.key)], 2)
                     continue
             _build_one(con, call, version, timings, failed, progress, i / max(len(todo), 1))
     except BaseException:
