@@ -65,11 +65,14 @@ def assert_marts_match(con, store_sets: list[list[str] | None]) -> None:
     assert len(kept)
     fresh = queries.run(con, "callback_facts", kpi.sql_params(None))
     pd.testing.assert_frame_equal(kept, _sorted(fresh, ["callback_id"]))
-    # The odometer trends of every month-end, as the query gives them for all those days at once.
-    trend = _sorted(con.execute("SELECT * FROM mart_trend_months").df(), ["as_of", "vin"])
+    # The odometer trends of every month-end and of days inside months, looked up in mart_trend_days,
+    # as the query gives them for all those days at once.
+    days = sorted({*ends, *_lookup_dates(con)})
+    trend_params = {**kpi.sql_params(None), "as_of_dates": days}
+    looked_up = frozenset({"maintenance_odometer_points"})
+    trend = queries.run(con, "maintenance_odometer_trend", trend_params, looked_up)
     assert len(trend) and trend["as_of"].nunique() > 3
-    fresh = queries.run(con, "maintenance_odometer_trend", {**kpi.sql_params(None), "as_of_dates": ends})
-    pd.testing.assert_frame_equal(trend, _sorted(fresh, ["as_of", "vin"]))
+    pd.testing.assert_frame_equal(trend, queries.run(con, "maintenance_odometer_trend", trend_params))
     firsts = [e.replace(day=1) for e in ends[1:]]
     as_of = sorted({month_end(m) for m in firsts} | {m - timedelta(days=1) for m in firsts})
     for stores in store_sets:
@@ -482,4 +485,85 @@ def test_vehicles_with_several_purchase_dates_or_none_look_up_as_the_queries_giv
     ).fetchone()[0]
     assert several > 10
     assert_lookups_match(con, [None])
+    con.close()
+
+
+def test_odometer_trends_read_from_the_mart_equal_the_query_even_where_a_purchase_date_follows_a_visit(
+    demo_db, tmp_path, monkeypatch
+):
+    """mart_trend_days holds a vehicle's points as of each visit day; between two visits they stand,
+    unless an order carries a purchase date after its visit (keyed before the car was sold): its
+    purchase day becomes a point once the as-of date passes it. The read then runs the query."""
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    vins = [
+        row[0]
+        for row in con.execute(
+            "SELECT vin FROM service_orders WHERE vin IS NOT NULL AND mileage_km > 0 GROUP BY vin "
+            "HAVING count(DISTINCT visit_date) >= 3 ORDER BY vin LIMIT 2"
+        ).fetchall()
+    ]
+    assert len(vins) == 2
+    days = {
+        vin: [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT visit_date FROM service_orders WHERE vin = $v ORDER BY 1", {"v": vin}
+            ).fetchall()
+        ]
+        for vin in vins
+    }
+    # The first: its first order sold ten days after its second visit. The second: no reading at
+    # all, sold five days after its last visit.
+    sold_first = days[vins[0]][1] + timedelta(days=10)
+    con.execute(
+        "UPDATE service_orders SET purchase_date = $p WHERE vin = $v AND visit_date = $d",
+        {"p": sold_first, "v": vins[0], "d": days[vins[0]][0]},
+    )
+    sold_second = days[vins[1]][-1] + timedelta(days=5)
+    con.execute(
+        "UPDATE service_orders SET purchase_date = $p, mileage_km = NULL WHERE vin = $v",
+        {"p": sold_second, "v": vins[1]},
+    )
+    db.bump_data_version(con)
+    sql_marts.refresh(con)
+    params = kpi.sql_params(None)
+    assert derived.ready(con, ["trend_days"], params, [])
+
+    used: list[frozenset[str]] = []
+    real_run = queries.run
+
+    def spy(c, name, p, tables=frozenset()):
+        if name == "maintenance_odometer_trend":
+            used.append(tables)
+        return real_run(c, name, p, tables)
+
+    monkeypatch.setattr(queries, "run", spy)
+    checked = [
+        days[vins[0]][0] + timedelta(days=3),
+        days[vins[0]][1] + timedelta(days=12),
+        days[vins[1]][-1] + timedelta(days=2),
+        days[vins[1]][-1] + timedelta(days=7),
+        *derived.covered_ends(con)[2::6],
+    ]
+    for day in checked:
+        used.clear()
+        kept = maintenance_features.odometer_trend(con, day)
+        with monkeypatch.context() as m:
+            m.setattr(derived, "ready", lambda *a, **k: False)
+            fresh = maintenance_features.odometer_trend(con, day)
+        pd.testing.assert_frame_equal(kept, fresh)
+        assert len(kept)
+    # The second vehicle, in the base after its last visit, is a point once it is sold.
+    after_sale = maintenance_features.odometer_trend(con, days[vins[1]][-1] + timedelta(days=7))
+    assert vins[1] in set(after_sale["vin"])
+    # The mart was read where no such vehicle is in the base (before either's first visit),
+    # and not where one is.
+    used.clear()
+    maintenance_features.odometer_trend(con, min(days[vins[0]][0], days[vins[1]][0]) - timedelta(days=1))
+    assert used == [frozenset({"maintenance_odometer_points"})]
+    used.clear()
+    maintenance_features.odometer_trend(con, days[vins[1]][-1] + timedelta(days=2))
+    assert used == [frozenset()]
     con.close()

@@ -43,7 +43,7 @@ def sql_params(stores: list[str] | None = None) -> dict[str, Any]:
         "at_risk_factor": churn.at_risk_factor,
         "own_rhythm_min_gaps": churn.own_rhythm_min_gaps,
         "default_interval_days": churn.default_interval_days,
-        # The odometer trends' fastest plausible pace (mart_trend_months).
+        # The odometer trends' fastest plausible pace (mart_trend_days).
         "max_km_per_day": settings().maintenance.max_km_per_day,
         **schedule.sql_params(),
     }

@@ -27,6 +27,7 @@ def refresh(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, 
     out: dict[str, Any] = {}
     with db.write_transaction(con) as cur:
         version = db.data_version(cur)
+        derived.retire(cur)
         ends = derived.covered_ends(cur)
         built = derived.state(cur)
         for name in derived.MARTS:

@@ -9,11 +9,11 @@ Each mart is one SQL file (``sql/mart_<name>.sql``, its grain in the first line)
 - ``due_months``: one row per (month, vehicle falling due for maintenance in it) with its return;
 - ``vehicle_days``: one row per (vehicle, visit day) with its running values, so that a vehicle's
   history as of any date is a lookup; the queries in ``LOOKUPS`` read it while it is current;
-- ``trend_months``: one row per (month-end, vehicle in the active base with an odometer reading)
-  with its km per day and km then (``maintenance_odometer_trend.sql``), which the maintenance
-  scores of a month-end read instead of the pairwise slopes of every vehicle of the group.
+- ``trend_days``: one row per (vehicle, visit day) with its odometer points and km per day then
+  (``maintenance_odometer_points.sql``), so that the maintenance scores of any date (the model's
+  training dates too) read the trends instead of the pairwise slopes of every vehicle of the group.
 
-``vehicle_months``, ``due_months`` and ``trend_months`` are run over every month-end of the data. ``mart_state`` records, per mart, the
+``vehicle_months`` and ``due_months`` are run over every month-end of the data. ``mart_state`` records, per mart, the
 fingerprint of its SQL and of the settings bound to it, the data version it was built for and the
 month-ends it covers. A read uses a mart only when all of these match the database as it reads it
 (``ready``); otherwise it runs the query the mart was built from, so a figure never depends on
@@ -37,12 +37,13 @@ from analytics.core.months import month_end, shift_month
 from analytics.store import db, queries
 
 # The marts, in build order; the table is named as the SQL file that builds it.
-MARTS: tuple[str, ...] = ("callback_facts", "vehicle_months", "due_months", "vehicle_days", "trend_months")
+MARTS: tuple[str, ...] = ("callback_facts", "vehicle_months", "due_months", "vehicle_days", "trend_days")
+# Marts an earlier version kept, whose tables a refresh drops.
+RETIRED: tuple[str, ...] = ("trend_months",)
 # The marts kept per month-end: the date column by which a row belongs to one, over the table.
 _AS_OF: dict[str, str] = {
     "vehicle_months": "as_of",
     "due_months": "CAST(month - 1 AS DATE)",
-    "trend_months": "as_of",
 }
 # The marts any query embedding their source reads instead (``run``).
 SOURCES: frozenset[str] = frozenset({"callback_facts"})
@@ -96,7 +97,9 @@ def build_params(name: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
     wanted = used - {"as_of_dates", "stores"}
     if not wanted <= params.keys():
         return None
-    return {k: params[k] for k in sorted(wanted)} | ({"stores": None} if "stores" in used else {})
+    # A mart not kept per month-end whose SQL takes dates is run with none (every vehicle's own days).
+    undated = {"as_of_dates": None} if "as_of_dates" in used and name not in _AS_OF else {}
+    return {k: params[k] for k in sorted(wanted)} | ({"stores": None} if "stores" in used else {}) | undated
 
 
 def fingerprint(name: str, params: Mapping[str, Any]) -> str | None:
@@ -226,7 +229,7 @@ _SHADOWS["due_months"] = _SHADOWS["vehicle_months"]
 _SHADOWS["vehicle_days"] = {
     "service_orders": "SELECT * FROM {home}.service_orders WHERE vin IN (SELECT vin FROM mart_refresh_vins)"
 }
-_SHADOWS["trend_months"] = _SHADOWS["vehicle_days"]
+_SHADOWS["trend_days"] = _SHADOWS["vehicle_days"]
 
 
 def _shadows(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
@@ -313,6 +316,14 @@ def delete(
     else:
         # Dropped, not emptied: a changed SQL file may give other columns.
         con.execute(f"DROP TABLE {target}")
+
+
+def retire(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the tables of the marts an earlier version kept (``RETIRED``) and their state."""
+    for name in RETIRED:
+        con.execute(f"DROP TABLE IF EXISTS mart_{name}")  # noqa: S608 - a constant
+    if _has_table(con, "mart_state"):
+        con.execute("DELETE FROM mart_state WHERE list_contains($names, name)", {"names": list(RETIRED)})
 
 
 def mark_built(

@@ -147,15 +147,25 @@ def vehicle_state(
 def odometer_trend(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
     """Return the odometer trend of every vehicle in the active base at ``as_of`` (one row per VIN).
 
-    At a month-end the SQL mart holds (``trend_months``, current for this data version and these
-    settings) the rows are read from it: the pairwise slopes of every vehicle of a group cost
-    about 0.9 s at a million work orders, and a store's maintenance page needs them all for the
-    fleet's km per day. Otherwise, or on any other day (the model's training dates), the query runs.
+    While the SQL mart ``trend_days`` is current (this data version, these settings), each
+    vehicle's points and km per day are its row of its latest visit day up to ``as_of``: the
+    pairwise slopes of every vehicle of a group cost about 0.9 s at a million work orders, and a
+    store's maintenance page, and each of the model's training dates, needs them all for the
+    fleet's km per day. The query runs instead when the mart is not current, or when a base
+    vehicle's orders carry a purchase date after its latest visit (its purchase day may be a
+    point that day's row does not hold).
     """
-    params = counts.sql_params(None)
-    if derived.ready(con, ["trend_months"], params, [as_of]):
-        return queries.run(con, "maintenance_odometer_trend_month", {"as_of": as_of})
-    trend = queries.run(con, "maintenance_odometer_trend", {**params, "as_of_dates": [as_of]})
+    params = {**counts.sql_params(None), "as_of_dates": [as_of]}
+    looked_up: frozenset[str] = frozenset()
+    if derived.ready(con, ["trend_days"], params, []):
+        later = con.execute(
+            "SELECT count(*) FROM mart_trend_days WHERE purchase_max > visit_date AND visit_date <= $d "
+            "AND (next_visit IS NULL OR next_visit > $d) AND visit_date > $d - $base_days",
+            {"d": as_of, "base_days": params["base_days"]},
+        ).fetchone()
+        if not later or not later[0]:
+            looked_up = frozenset({"maintenance_odometer_points"})
+    trend = queries.run(con, "maintenance_odometer_trend", params, looked_up)
     return trend.drop(columns="as_of")
 
 
