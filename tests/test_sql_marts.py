@@ -53,6 +53,13 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def _writable_copy(demo_db: Path, tmp_path: Path):
+    """Return a connection to a copy of the demo database, to change and refresh."""
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, path)
+    return db.connect(path)
+
+
 def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
@@ -216,9 +223,7 @@ def split_files(tmp_path_factory) -> dict[str, list[tuple[Path, str]]]:
 
 
 def test_a_full_build_reads_as_the_queries_on_the_demo(demo_db, tmp_path, monkeypatch):
-    path = tmp_path / "demo.duckdb"
-    shutil.copy(demo_db, path)
-    con = db.connect(path)
+    con = _writable_copy(demo_db, tmp_path)
     assert not derived.ready(con, derived.MARTS, kpi.sql_params(None), [date(2026, 9, 30)])
     outcome = sql_marts.refresh(con)
     assert {entry["mode"] for entry in outcome.values()} == {"full"}
@@ -269,9 +274,7 @@ def test_an_import_of_another_month_refreshes_only_what_it_touched_and_a_rollbac
 
 
 def test_a_changed_mart_or_data_written_by_other_means_is_built_in_full(demo_db, tmp_path):
-    path = tmp_path / "demo.duckdb"
-    shutil.copy(demo_db, path)
-    con = db.connect(path)
+    con = _writable_copy(demo_db, tmp_path)
     sql_marts.refresh(con)
     ends = derived.covered_ends(con)
     params = kpi.sql_params(None)
@@ -306,9 +309,7 @@ def test_a_changed_mart_or_data_written_by_other_means_is_built_in_full(demo_db,
 
 
 def test_a_month_end_the_marts_do_not_cover_is_computed_by_the_queries(demo_db, tmp_path):
-    path = tmp_path / "demo.duckdb"
-    shutil.copy(demo_db, path)
-    con = db.connect(path)
+    con = _writable_copy(demo_db, tmp_path)
     sql_marts.refresh(con)
     params = kpi.sql_params(None)
     ends = derived.covered_ends(con)
@@ -360,9 +361,7 @@ def test_the_why_breakdowns_of_summed_segments_equal_those_of_one_row_per_callba
 
 
 def test_a_callback_is_recomputed_when_the_order_it_names_changes_whatever_its_own_vin(demo_db, tmp_path):
-    path = tmp_path / "demo.duckdb"
-    shutil.copy(demo_db, path)
-    con = db.connect(path)
+    con = _writable_copy(demo_db, tmp_path)
     sql_marts.refresh(con)
     callback_id, order_id = con.execute(
         "SELECT c.callback_id, c.order_id FROM callbacks AS c JOIN service_orders AS o USING (order_id) "
@@ -426,9 +425,7 @@ def test_the_visit_day_mart_over_several_row_groups_reads_right_on_another_curso
     # The demo's work orders copied under other VINs and order numbers until the mart has more
     # than one row group (122,880 rows): it is built afresh in one statement, and the lookups on
     # another cursor of the process see its rows (see the test above).
-    path = tmp_path / "demo.duckdb"
-    shutil.copy(demo_db, path)
-    con = db.connect(path)
+    con = _writable_copy(demo_db, tmp_path)
     orders = con.execute("SELECT count(*) FROM service_orders").fetchone()[0]
     copies = 122_880 // orders + 1
     con.execute(
@@ -459,9 +456,7 @@ def test_the_visit_day_mart_over_several_row_groups_reads_right_on_another_curso
 def test_vehicles_with_several_purchase_dates_or_none_look_up_as_the_queries_give_them(demo_db, tmp_path):
     # The purchase date's mode is a lookup only while a vehicle has one purchase date; vehicles
     # given a second one (on some of their orders) or none at all are read from their orders.
-    path = tmp_path / "demo.duckdb"
-    shutil.copy(demo_db, path)
-    con = db.connect(path)
+    con = _writable_copy(demo_db, tmp_path)
     vins = [
         r[0]
         for r in con.execute(
@@ -494,9 +489,7 @@ def test_odometer_trends_read_from_the_mart_equal_the_query_even_where_a_purchas
     """mart_trend_days holds a vehicle's points as of each visit day; between two visits they stand,
     unless an order carries a purchase date after its visit (keyed before the car was sold): its
     purchase day becomes a point once the as-of date passes it. The read then runs the query."""
-    path = tmp_path / "demo.duckdb"
-    shutil.copy(demo_db, path)
-    con = db.connect(path)
+    con = _writable_copy(demo_db, tmp_path)
     vins = [
         row[0]
         for row in con.execute(
