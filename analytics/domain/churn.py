@@ -339,44 +339,57 @@ def value_tiers(spend: pd.Series) -> pd.Series:
     return pd.Series(tiers, index=spend.index, dtype=object)
 
 
+# The churn list's columns, in order: those taken from the features as they are, then those it adds.
+LIST_COLUMNS: tuple[str, ...] = (
+    "vin",
+    "plate",
+    "customer_name",
+    "phone",
+    "model",
+    "store",
+    "advisor",
+    "last_visit",
+    "days_since",
+    "expected_interval_days",
+    "overdue_ratio",
+    "status",
+    "churn_probability",
+    "value",
+    "visits",
+    "value_tier",
+    "reasons",
+    "reason_codes",
+    "open_complaint",
+    "last_called",
+)
+_ADDED = frozenset({"churn_probability", "value", "value_tier", "reasons", "reason_codes", "open_complaint"})
+
+
 def churn_list(vehicles: pd.DataFrame, probability: np.ndarray | None, as_of: date) -> pd.DataFrame:
     """Return one row per base vehicle from its as-of features: status, value, reasons, churn probability."""
-    frame = vehicles.copy()
-    reasons = frame_reasons(frame, as_of)
-    frame["reasons"] = pd.Series(reasons, index=frame.index, dtype=object)
-    frame["reason_codes"] = pd.Series(
-        [tuple(r["code"] for r in rs) for rs in reasons], index=frame.index, dtype=object
-    )
-    frame["value"] = frame["spend"].astype(float).round(2)
-    frame["value_tier"] = value_tiers(frame["value"])
-    frame["open_complaint"] = frame["open_complaints"] > 0
-    frame["churn_probability"] = (
-        np.asarray(probability, dtype=float) if probability is not None else np.full(len(frame), np.nan)
-    )
-    columns = [
-        "vin",
-        "plate",
-        "customer_name",
-        "phone",
-        "model",
-        "store",
-        "advisor",
-        "last_visit",
-        "days_since",
-        "expected_interval_days",
-        "overdue_ratio",
-        "status",
-        "churn_probability",
-        "value",
-        "visits",
-        "value_tier",
-        "reasons",
-        "reason_codes",
-        "open_complaint",
-        "last_called",
-    ]
+    reasons = frame_reasons(vehicles, as_of)
+    value = vehicles["spend"].astype(float).round(2)
+    added = {
+        "reasons": pd.Series(reasons, index=vehicles.index, dtype=object),
+        "reason_codes": pd.Series(
+            [tuple(r["code"] for r in rs) for rs in reasons], index=vehicles.index, dtype=object
+        ),
+        "value": value,
+        "value_tier": value_tiers(value),
+        "open_complaint": vehicles["open_complaints"] > 0,
+        "churn_probability": pd.Series(
+            np.asarray(probability, dtype=float)
+            if probability is not None
+            else np.full(len(vehicles), np.nan),
+            index=vehicles.index,
+        ),
+    }
+    # Only the list's columns of the features, not a copy of all sixty (a fifth of a second for a group).
+    frame = vehicles[[c for c in LIST_COLUMNS if c not in _ADDED]].assign(**added)[list(LIST_COLUMNS)]
     # In VIN order, so that ranking is one stable sort on the priority (ties stay in VIN order).
-    return frame[columns].sort_values("vin", kind="stable").reset_index(drop=True)
+    if frame["vin"].is_monotonic_increasing:
+        return frame.reset_index(drop=True)
+    return frame.sort_values("vin", kind="stable").reset_index(drop=True)
 
 
 def prioritise(vehicles: pd.DataFrame, weight: float | None = None) -> pd.DataFrame:

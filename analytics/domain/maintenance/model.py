@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +35,7 @@ from analytics.domain.maintenance.features import (
     rule_score,
     sampled_vins,
 )
-from analytics.domain.model_matrix import positive_probability
+from analytics.domain.model_matrix import positive_probabilities
 
 HORIZONS: tuple[int, ...] = (30, 60, 90)
 
@@ -106,11 +106,20 @@ class Fitted:
 
     def predict(self, frame: pd.DataFrame, target: str = "maintenance") -> np.ndarray:
         """Return an (n, 3) array of visit probabilities by 30, 60 and 90 days, never decreasing."""
+        return self.predict_targets(frame, (target,))[target]
+
+    def predict_targets(self, frame: pd.DataFrame, targets: Sequence[str] = TARGETS) -> dict[str, np.ndarray]:
+        """Return ``predict(frame, target)`` for each of ``targets``, the input matrix built (and
+        binned, ``positive_probabilities``) once for all their classifiers."""
         if frame.empty:
-            return np.zeros((0, len(HORIZONS)))
-        x = self.matrix(frame)
-        probs = np.column_stack([positive_probability(self.classifiers[(target, h)], x) for h in HORIZONS])
-        return np.maximum.accumulate(probs, axis=1)
+            return {target: np.zeros((0, len(HORIZONS))) for target in targets}
+        keys = [(target, h) for target in targets for h in HORIZONS]
+        probs = positive_probabilities([self.classifiers[key] for key in keys], self.matrix(frame))
+        by_key = dict(zip(keys, probs, strict=True))
+        return {
+            target: np.maximum.accumulate(np.column_stack([by_key[(target, h)] for h in HORIZONS]), axis=1)
+            for target in targets
+        }
 
 
 @dataclass
@@ -370,7 +379,7 @@ def _evaluate(frame: pd.DataFrame, fitted: Fitted, seed: int) -> Backtest:
 
     vin_order = frame["vin"].rank(method="first").to_numpy()
     metrics, calibration, segments, importance = [], [], [], []
-    probs_by_target = {target: fitted.predict(frame, target) for target in TARGETS}
+    probs_by_target = fitted.predict_targets(frame, TARGETS)
     for target in TARGETS:
         probs = probs_by_target[target]
         for k, horizon in enumerate(HORIZONS):

@@ -106,8 +106,8 @@ def score(
     state = vehicle_state(con, as_of, stores)
     _load_openmp()
     with threadpool_limits(limits=_config().threads):
-        probs = model.fitted.predict(state, "maintenance")
-        anyp = model.fitted.predict(state, "any")
+        both = model.fitted.predict_targets(state, ("maintenance", "any"))
+        probs, anyp = both["maintenance"], both["any"]
     due_in = _due_in_days(probs)
     out = state.assign(
         p30=probs[:, 0],
