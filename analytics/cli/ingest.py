@@ -7,6 +7,7 @@ import getpass
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -157,8 +158,24 @@ class _Output:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def _check_map_target(path: str) -> None:
+    """Refuse, before anything is imported, a ``--save-map`` file that cannot be written."""
+    target = Path(path)
+    if target.is_dir():
+        raise UserError(f"--save-map {path} is a folder; give a file name, e.g. {target / 'mapping.toml'}.")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(
+            f"--save-map {path}: the folder {folder} does not exist; create it or choose another."
+        )
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UserError(f"--save-map {path} cannot be written here (no permission); choose another file.")
+
+
 def _import_command(args: argparse.Namespace) -> int:
     mapping = load_mapping(args.map) if args.map else None
+    if args.save_map:
+        _check_map_target(args.save_map)
     con = db.connect(args.db)
     results: list[dict[str, Any]] = []
     refused: list[str] = []
@@ -177,10 +194,20 @@ def _import_command(args: argparse.Namespace) -> int:
             if not args.json:
                 out.line(_summary(file, result))
             if args.save_map and not saved:
-                save_mapping(result.mapping, args.save_map)
                 saved = True
-                if not args.json:
-                    out.line(f"mapping saved to {args.save_map}")
+                try:
+                    save_mapping(result.mapping, args.save_map)
+                except OSError as exc:
+                    # The file has landed: say so and go on with the others.
+                    refused.append(f"--save-map {args.save_map}")
+                    print(
+                        f"error: the mapping could not be saved to {args.save_map} "
+                        f"({exc.strerror or exc}); the files are imported without it.",
+                        file=sys.stderr,
+                    )
+                else:
+                    if not args.json:
+                        out.line(f"mapping saved to {args.save_map}")
         if not args.no_marts and any(r["inserted"] or r["updated"] for r in results):
             _refresh_marts(con, quiet=args.json, out=out)
     finally:

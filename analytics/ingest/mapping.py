@@ -81,7 +81,9 @@ _SHARED = set(db.SERVICE_COLUMNS) & set(db.CALLBACK_COLUMNS)
 _ONLY: dict[str, frozenset[str]] = {
     kind: frozenset(fields) - _SHARED for kind, fields in FIELDS_BY_KIND.items()
 }
-_UNIT_SUFFIX = re.compile(r"\([^()]*\)$")
+# A unit after the name: in brackets of any kind (结算金额(元), 行驶里程[km], 结算金额【元】,
+# NFKC has made full-width brackets plain), or after a slash (金额/元).
+_UNIT_SUFFIX = re.compile(r"(?:\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|/(?:元|万元|rmb|km|公里|千米|分|天|次))$")
 _IGNORED = re.compile(r"[\s_\-*:：]+")
 
 

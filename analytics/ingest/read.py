@@ -41,7 +41,14 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum
 from analytics.core.config import settings
 from analytics.core.errors import ImportRefused
 from analytics.ingest import biff, markup
-from analytics.ingest.mapping import KIND_LABELS, detect_kind, match_header, matched_fields, normalise_header
+from analytics.ingest.mapping import (
+    FIELDS_BY_KIND,
+    KIND_LABELS,
+    detect_kind,
+    match_header,
+    matched_fields,
+    normalise_header,
+)
 from analytics.ingest.values import MISSING_TOKENS
 
 SOURCE_ROW = "_source_row"
@@ -635,7 +642,9 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
+        # Every integer up to 2**53 is a double exactly: a 16-digit work-order number written as
+        # a number cell (2026110500000001) is that number, not 2026110500000001.0.
+        if value.is_integer() and abs(value) <= 2**53:
             return str(int(value))
         return repr(value)
     return str(value)
@@ -1055,11 +1064,26 @@ def _grid_table(grid: pd.DataFrame, name: str) -> tuple[int, list[str], pd.DataF
     return header_at + 1, headers, rows, blank
 
 
+# What names the vehicle or the call on a row: a sheet of the same kind without it, where the main
+# sheet has it, is another table (a work order's items: 工单号, 项目, 金额).
+_IDENTITY = {"service": frozenset({"vin", "plate"}), "callback": frozenset({"callback_date"})}
+
+
 def _same_table(headers: list[str], main: list[str], kind: str | None) -> bool:
-    """Return whether a sheet with these headers holds the same table as the main sheet."""
-    if kind is not None and detect_kind(headers) == kind:
+    """Return whether a sheet with these headers holds the same table as the main sheet: the same
+    headers, or the same kind of records with the main sheet's vehicle or call identity and at least
+    half of its recognised columns. A sheet of a work order's items (工单号, 进厂日期, 项目, 金额) is
+    not: stacked, each item would be read as the order itself and replace it."""
+    if {normalise_header(h) for h in headers} == {normalise_header(h) for h in main}:
         return True
-    return {normalise_header(h) for h in headers} == {normalise_header(h) for h in main}
+    if kind is None or detect_kind(headers) != kind:
+        return False
+    fields = set(FIELDS_BY_KIND[kind])
+    mine, theirs = matched_fields(headers) & fields, matched_fields(main) & fields
+    identity = _IDENTITY[kind] & theirs
+    if identity and not identity & mine:
+        return False
+    return 2 * len(mine & theirs) >= len(theirs)
 
 
 def _aligned(headers: list[str], main: list[str]) -> dict[str, str]:
@@ -1120,11 +1144,18 @@ def _workbook_table(
             what = KIND_LABELS[sheet_kind] if sheet_kind else "no columns of the same table"
             main_what = KIND_LABELS[kind] if kind else f"sheet {found[main_at][0]}"
             reports[title].imported = False
-            reports[title].reason = (
-                f"it holds {what}, not {main_what}; import it as a file of its own"
-                if sheet_kind
-                else f"it has {what} as {main_what}"
-            )
+            if sheet_kind is not None and sheet_kind == kind:
+                reports[title].reason = (
+                    f"its columns are another table than sheet {found[main_at][0]} (without its vehicle or "
+                    f"call, or most of its columns: a work order's items, say), so its rows are not read as "
+                    f"{what}; import it as a file of its own if it holds whole records"
+                )
+            else:
+                reports[title].reason = (
+                    f"it holds {what}, not {main_what}; import it as a file of its own"
+                    if sheet_kind
+                    else f"it has {what} as {main_what}"
+                )
             continue
         renames = _aligned(sheet_headers, main_headers)
         for h in sheet_headers:

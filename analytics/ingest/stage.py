@@ -96,7 +96,9 @@ _MOMENT = (
     "( ([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?')"
 )
 _MOMENT = "TRY_CAST(replace({c}, '/', '-') AS TIMESTAMP)"
-_IN_RANGE = "({m} >= TIMESTAMP '1900-01-01' AND {m} < TIMESTAMP '2100-01-01')"
+# From the day after 1900-01-01: that day at midnight is a database's "no date", which the
+# rule in Python reads as empty (``values._ZERO_DATE``).
+_IN_RANGE = "({m} >= TIMESTAMP '1900-01-02' AND {m} < TIMESTAMP '2100-01-01')"
 
 
 @dataclass(frozen=True)
@@ -437,13 +439,23 @@ def _stage(
     # keys first, then each field's), and the notes (unreadable scores) likewise.
     problems, note_kinds = _problems(kind, columns, mapped, scales)
     defaults = []
-    if kind == "service" and "service_type" not in columns:
-        defaults.append("'other' AS service_type")
+    # A blank type cell reads as the column's absence does (a blank is never a value of its own:
+    # the types are NOT NULL in the store).
+    if kind == "service":
+        defaults.append(
+            "coalesce(service_type, 'other') AS service_type"
+            if "service_type" in columns
+            else "'other' AS service_type"
+        )
     if kind == "callback":
-        if "callback_type" not in columns:
-            # Without a type column: an attempt tied to a work order follows a service visit
-            # (3DC); one with only a VIN follows a delivery (7DC).
-            defaults.append("CASE WHEN order_id IS NOT NULL THEN '3DC' ELSE '7DC' END AS callback_type")
+        # Without a type: an attempt tied to a work order follows a service visit (3DC); one with
+        # only a VIN follows a delivery (7DC).
+        by_order = "CASE WHEN order_id IS NOT NULL THEN '3DC' ELSE '7DC' END"
+        defaults.append(
+            f"coalesce(callback_type, {by_order}) AS callback_type"
+            if "callback_type" in columns
+            else f"{by_order} AS callback_type"
+        )
         if "is_complaint" not in columns and (
             "complaint_level" in columns or "complaint_category" in columns
         ):

@@ -24,7 +24,10 @@ SCIENTIFIC_KEY = (
 )
 
 # Cells that mean "nothing here" in a typed column.
-MISSING_TOKENS = frozenset({"-", "--", "—", "/", "null", "none", "nan", "nat", "n/a", "#n/a"})
+MISSING_TOKENS = frozenset(
+    # Dashes as a Chinese keyboard types them (——, the em dash twice) and the other dash forms.
+    {"-", "--", "—", "——", "———", "–", "――", "─", "/", "null", "none", "nan", "nat", "n/a", "#n/a"}
+)
 
 _DATE = (
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
@@ -44,7 +47,14 @@ _SERIAL_RANGE = (20000, 80000)
 DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2100-01-01"))
 # "0000-00-00", "0000/00/00 00:00:00", "00000000": a database's way of saying "no date";
 # "1900-01-00" is how Excel shows an empty date cell that holds 0.
-_ZERO_DATE = r"(?:[0\s\-/.:T年月日时分秒]*0|1900\s*[-/.年]\s*0?1\s*[-/.月]\s*00?)[0\s\-/.:T年月日时分秒]*"
+# The sentinels databases write for "no date" are no date either: 1900-01-01 at midnight (SQL
+# Server's default), 1899-12-30/31 (Excel's and Delphi's day zero), 0001-01-01 and 9999-12-31 at any
+# time (the smallest and largest date a column can hold).
+_ZERO_DATE = (
+    r"(?:[0\s\-/.:T年月日时分秒]*0|1900\s*[-/.年]\s*0?1\s*[-/.月]\s*00?"
+    r"|1900\s*[-/.年]\s*0?1\s*[-/.月]\s*0?1|1899\s*[-/.年]\s*12\s*[-/.月]\s*3[01])[0\s\-/.:T年月日时分秒]*"
+    r"|(?:0001\s*[-/.年]\s*0?1\s*[-/.月]\s*0?1|9999\s*[-/.年]\s*12\s*[-/.月]\s*31)[0-9\s\-/.:T年月日时分秒]*"
+)
 
 # Ticks and crosses in any of the forms Excel's and WPS's symbol menus insert (✔ ✘ ☑ ☒ ☐).
 TRUE_WORDS = frozenset({"是", "y", "yes", "1", "true", "t", "√", "✓", "✔", "☑", "有", "已预约", "预约"})

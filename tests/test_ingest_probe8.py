@@ -1,0 +1,131 @@
+"""An eighth probe of real-style exports (session 20): a blank type cell, Chinese dash
+placeholders, databases' sentinel dates, units in square or lenticular brackets, 16-digit work-order
+numbers written as number cells, and a ``--save-map`` file that cannot be written. Each test builds
+the file the way a DMS writes it and failed before its fix (the blank type cell and the mapping file
+ended in a traceback)."""
+
+from __future__ import annotations
+
+import io
+
+import duckdb
+import openpyxl
+import pytest
+
+from analytics import cli
+from analytics.ingest import import_file
+from analytics.store import db
+from tests.db_state import imported_twice
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = db.connect(tmp_path / "probe8.duckdb")
+    yield connection
+    connection.close()
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def test_a_blank_service_type_cell_reads_as_other_instead_of_failing_the_file(con):
+    text = (
+        "工单号,进厂日期,车架号,维修类型,结算金额\n"
+        "WO1,2026-08-01,LSVAU2A37N2800001,保养,100\n"
+        "WO2,2026-08-02,LSVAU2A37N2800002,,200\n"
+    )
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert (result.inserted, result.rejected) == (2, 0)
+    assert _rows(con, "SELECT order_id, service_type FROM service_orders ORDER BY 1") == [
+        ("WO1", "maintenance"),
+        ("WO2", "other"),
+    ]
+
+
+def test_a_blank_callback_type_cell_reads_by_its_work_order_instead_of_failing_the_file(con):
+    text = (
+        "回访编号,工单号,车架号,回访类型,回访日期,是否接通,满意度\n"
+        "CB1,WO1,LSVAU2A37N2800001,3DC,2026-08-03 10:00,是,10\n"
+        "CB2,WO2,LSVAU2A37N2800002,,2026-08-04 10:00,是,9\n"
+        "CB3,,LSVAU2A37N2800003,,2026-08-05 10:00,是,8\n"
+    )
+    result = imported_twice(con, text.encode("utf-8"), "回访.csv")
+    assert (result.inserted, result.rejected) == (3, 0)
+    assert _rows(con, "SELECT callback_id, callback_type FROM callbacks ORDER BY 1") == [
+        ("CB1", "3DC"),
+        ("CB2", "3DC"),
+        ("CB3", "7DC"),
+    ]
+
+
+@pytest.mark.parametrize("dash", ["——", "—", "–", "――"])
+def test_a_chinese_keyboards_dash_is_no_value(con, dash):
+    text = f"工单号,进厂日期,车架号,进厂里程,结算金额,维修类型\nWO1,2026-08-01,LSVAU2A37N2800001,{dash},{dash},保养\n"
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert (result.inserted, result.rejected) == (1, 0)
+    assert _rows(con, "SELECT mileage_km, amount FROM service_orders") == [(None, None)]
+
+
+@pytest.mark.parametrize(
+    "cell", ["1900-01-01 00:00:00.000", "1900-01-01", "1899-12-30", "0001-01-01", "9999-12-31 23:59:59"]
+)
+def test_a_databases_no_date_sentinel_is_no_date_not_a_purchase_in_1900_or_a_rejected_order(con, cell):
+    text = f"工单号,进厂日期,车架号,购车日期,结算金额\nWO1,2026-08-01,LSVAU2A37N2800001,{cell},100\n"
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert (result.inserted, result.rejected) == (1, 0)
+    assert _rows(con, "SELECT purchase_date FROM service_orders") == [(None,)]
+
+
+def test_a_real_date_of_1900_with_a_time_and_an_ordinary_date_are_kept(con):
+    text = "工单号,进厂日期,车架号,购车日期,结算金额\nWO1,2026-08-01,LSVAU2A37N2800001,2019-05-06,100\n"
+    imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert str(_rows(con, "SELECT purchase_date FROM service_orders")[0][0]) == "2019-05-06"
+
+
+@pytest.mark.parametrize(
+    ("amount", "mileage"),
+    [
+        ("结算金额[元]", "行驶里程[km]"),
+        ("结算金额【元】", "行驶里程【公里】"),
+        ("结算金额/元", "行驶里程/km"),
+    ],
+)
+def test_a_unit_in_square_or_lenticular_brackets_or_after_a_slash_keeps_the_column(con, amount, mileage):
+    text = f"工单号,进厂日期,车架号,{amount},{mileage}\nWO1,2026-08-01,LSVAU2A37N2800001,1234.5,35420\n"
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert result.inserted == 1
+    assert _rows(con, "SELECT amount, mileage_km FROM service_orders") == [(1234.5, 35420)]
+
+
+def test_a_16_digit_work_order_number_in_a_number_cell_is_the_same_order_as_its_text(con):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["工单号", "进厂日期", "车架号", "结算金额"])
+    sheet.append([2026110500000001, "2026-11-05", "LSVAU2A37N2800001", 100])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    imported_twice(con, buffer.getvalue(), "工单.xlsx")
+    assert _rows(con, "SELECT order_id FROM service_orders") == [("2026110500000001",)]
+    text = "工单号,进厂日期,车架号,结算金额\n2026110500000001,2026-11-05,LSVAU2A37N2800001,100\n"
+    again = import_file(con, text.encode("utf-8"), file_name="工单.csv")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
+
+
+def test_a_save_map_file_that_cannot_be_written_is_refused_before_anything_lands(tmp_path, capsys):
+    source = tmp_path / "工单.csv"
+    source.write_text(
+        "工单号,进厂日期,车架号,结算金额\nWO1,2026-08-01,LSVAU2A37N2800001,100\n", encoding="utf-8"
+    )
+    path = tmp_path / "m.duckdb"
+    for target in (tmp_path / "missing" / "m.toml", tmp_path):
+        assert (
+            cli.main(["import", str(source), "--save-map", str(target), "--db", str(path), "--no-marts"]) == 2
+        )
+        err = capsys.readouterr().err
+        assert "--save-map" in err and "Traceback" not in err
+    con = db.connect(path)
+    try:
+        assert _rows(con, "SELECT count(*) FROM service_orders") == [(0,)]
+    finally:
+        con.close()
