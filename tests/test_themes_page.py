@@ -119,8 +119,14 @@ def test_hotspot_table_sets_every_seed_hotspot_against_complaints():
         ("efficiency", False, 3, 0),
         ("category:其他", False, 0, 2),
     ]
-    assert table.loc[7, ["label_en", "label_zh"]].tolist() == ["其他", "其他"]
+    # A category no aspect matches: named in English by the glossary (其他 → other), else as filed.
+    assert table.loc[7, ["label_en", "label_zh"]].tolist() == ["other", "其他"]
     assert table.loc[2, "label_zh"] == "客休室/环境"
+    result["categories"][1]["category"] = "某厂家专项"
+    assert themes.hotspot_table(result).loc[7, ["label_en", "label_zh"]].tolist() == [
+        "某厂家专项",
+        "某厂家专项",
+    ]
 
 
 def test_praise_grid_pivots_the_board_busiest_advisor_first():

@@ -26,7 +26,7 @@ from analytics.domain.themes.lexicon import (
     content_words,
     load_lexicon,
 )
-from analytics.domain.themes.segmentation import english_label, tokenize
+from analytics.domain.themes.segmentation import english_label, label_word, tokenize
 
 SPECIAL_LABELS: dict[str, tuple[str, str]] = {
     NONE: ("No content", "无实质内容"),
@@ -129,7 +129,8 @@ def _topic_of(model: ThemeModel, vectors: sparse.csr_matrix | None, n: int) -> n
 def ctfidf_words(
     counts: sparse.csr_matrix, topic: np.ndarray, k: int, vocab: np.ndarray
 ) -> list[tuple[str, ...]]:
-    """Return each topic's five top words by class-based TF-IDF over its comments' words."""
+    """Return each topic's five top words by class-based TF-IDF over its comments' words, function
+    words, stopwords and entities left out (``label_word``: 更加, 一共, 前后 make no label)."""
     rows = np.flatnonzero(topic >= 0)
     member = sparse.csr_matrix((np.ones(len(rows)), (topic[rows], rows)), shape=(k, counts.shape[0]))
     per_class = np.asarray((member @ counts).todense())
@@ -142,7 +143,13 @@ def ctfidf_words(
     words: list[tuple[str, ...]] = []
     for t in range(k):
         order = np.lexsort((vocab, -score[t]))
-        words.append(tuple(str(vocab[j]) for j in order[:5] if score[t, j] > 0))
+        top: list[str] = []
+        for j in order:
+            if len(top) == 5 or score[t, j] <= 0:
+                break
+            if label_word(str(vocab[j])):
+                top.append(str(vocab[j]))
+        words.append(tuple(top))
     return words
 
 

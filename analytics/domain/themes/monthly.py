@@ -157,15 +157,21 @@ def _tokens(
 
     On the complaint side a comment that praises beside its complaint is the tokens of what it
     complains of (:func:`complaint_quote`): 水果饮料随便拿，就是节温器换一下要2458元 is about the
-    price, not the refreshments it praises."""
+    price, not the refreshments it praises. On the praise side a comment that complains beside
+    its praise is the tokens of what it praises (``_praise_parts``): 陈静服务态度很好，但是客休室的
+    沙发太旧了 praises the advisor, not the lounge it complains of."""
     stored = frame["tokens"].tolist()
     missing = [i for i, t in enumerate(stored) if not isinstance(t, str)]
     fresh = tokenize(frame["comment"].iloc[missing].tolist()) if missing else []
     tokens: list[list[str]] = [t.split() if isinstance(t, str) else [] for t in stored]
     for i, toks in zip(missing, fresh, strict=True):
         tokens[i] = toks
-    if side == "complaint":
-        parts = [_complaint_part(str(c)) for c in frame["comment"]]
+    if side in ("complaint", "praise"):
+        parts = (
+            [_complaint_part(str(c)) for c in frame["comment"]]
+            if side == "complaint"
+            else _praise_parts(con, frame["comment"])
+        )
         mixed = [i for i, part in enumerate(parts) if part is not None]
         for i, toks in zip(mixed, tokenize([str(parts[i]) for i in mixed]) if mixed else [], strict=True):
             tokens[i] = toks
@@ -181,6 +187,32 @@ def _complaint_part(comment: str) -> str | None:
     :func:`complaint_quote`), else None: the comment is what it complains of."""
     quote = complaint_quote(comment)
     return quote if quote != comment else None
+
+
+def _praise_parts(con: duckdb.DuckDBPyConnection, comments: pd.Series) -> list[str | None]:
+    """Return what each satisfied customer's comment praises when it also complains (its praise
+    text, :func:`read_clauses`; empty when nothing but complaints is left), else None.
+
+    The texts ``comment_clauses`` holds (read after each import) are looked up there; only the
+    others are read here, clause by clause."""
+    texts = comments.astype(str)
+    distinct = pd.unique(texts)
+    stored: dict[str, str] = {}
+    if len(distinct) and clauses_current(con):
+        stored = dict(
+            con.execute(
+                "SELECT comment, praise FROM comment_clauses "
+                "WHERE comment IN (SELECT unnest(CAST($texts AS VARCHAR[])))",
+                {"texts": [str(t) for t in distinct]},
+            ).fetchall()
+        )
+    part: dict[str, str | None] = {}
+    for text in distinct:
+        praise = stored.get(text)
+        if praise is None:
+            praise = _praise_of(text, _clauses(text))
+        part[text] = None if praise == text else praise
+    return [part[t] for t in texts]
 
 
 def _side_comments(
@@ -519,7 +551,8 @@ def read_clauses(comment: str, lexicon: Lexicon | None = None) -> Reading:
     """Return ``comment`` read clause by clause (``praise_quote`` and the hidden complaints)."""
     lex = lexicon or load_lexicon()
     found = polarity.clauses(comment, tokenize)
-    complaints = tuple(c.text for c in found if c.polarity < 0)
+    complaining = _complaining(found)
+    complaints = tuple(c.text for c, worse in zip(found, complaining, strict=True) if worse)
     praise = _praise_of(comment, found)
     aspects = tuple(lexicon_aspect(tokenize([c])[0], "complaint", lex) or OTHER for c in complaints)
     return Reading(praise, complaints, aspects)
@@ -640,10 +673,32 @@ def _complaint_start(found: Sequence[polarity.Clause]) -> int:
     return 0
 
 
+def _complaining(found: Sequence[polarity.Clause]) -> list[bool]:
+    """Return, for each clause, whether it complains: it reads as a complaint, or it is a
+    reservation after praise, the clause a turn opens (就是, 但是, 只是, 可惜) that neither praises
+    nor complains in the lexicon's words, and the neutral clauses after it until praise resumes
+    (技师手艺好，就是收费不透明; 挺满意的，只是取车的时候车里有烟味).
+
+    Only clause by clause: the comment's overall polarity stays what ``polarity.polarity`` says
+    (a satisfied customer's 服务很好，就是收费不透明 praises overall, with a hidden complaint)."""
+    out = [c.polarity < 0 for c in found]
+    praised = reserving = False
+    for i, clause in enumerate(found):
+        if clause.polarity > 0:
+            praised, reserving = True, False
+        elif clause.polarity == 0:
+            reserving = reserving or (praised and clause.turn)
+            out[i] = reserving
+    return out
+
+
 def _praise_of(comment: str, found: Sequence[polarity.Clause]) -> str:
-    if all(c.polarity >= 0 for c in found):
+    """Return what a comment praises: the whole comment when no clause complains
+    (``_complaining``), else its other clauses; empty when only complaining clauses remain."""
+    complaining = _complaining(found)
+    if not any(complaining):
         return comment
-    return "，".join(c.text for c in found if c.polarity >= 0)
+    return "，".join(c.text for c, worse in zip(found, complaining, strict=True) if not worse)
 
 
 def hidden_complaints(

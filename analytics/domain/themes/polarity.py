@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 
 from analytics.core.config import DATA_DIR
+from analytics.domain.themes.segmentation import entity_words
 
 # Segmentation is passed in (analytics.domain.themes.tokenize), so this module does not import themes.
 Tokenizer = Callable[[list[str]], list[list[str]]]
@@ -65,6 +66,9 @@ _LONG_NEGATORS = frozenset({"没有", "并没有", "从没", "从来没", "不�
 _NEVER_AGAIN_AFTER = frozenset({"不会", "不想", "不敢", "绝不", "决不", "再也不会", "再也不想"})
 # ... unless what will never again be needed is a worry (再也不用担心).
 _NO_LONGER_NEEDED = ("不用", "不必", "不怕", "不担心")
+# Next time the customer will not come (下次不来了): a time to come, then not coming.
+_NEXT_TIME = frozenset({"下次", "以后", "下回", "今后", "往后"})
+_NOT_COMING = ("不来", "不会来", "不去", "不会去", "不会再", "不再", "再也不")
 # Rhetorical questions: 难道, 凭什么, 怎么能 make a clause a complaint; a clause asking 吗 or 是不是
 # of praise doubts it (这叫专业吗, 是不是正品).
 _RHETORICAL = frozenset({"难道", "凭什么", "怎能"})
@@ -219,6 +223,11 @@ class SentimentLexicon:
     diminishers: frozenset[str] = frozenset()
     # Bad things one can have little of (噪音, 故障, 问题): the complaint words diminishers turn.
     measurable: frozenset[str] = frozenset()
+    # Much of it (高, 大, 多): after one of those bad things the lexicon does not count by itself
+    # (油耗, 耗油), the pair is a complaint (油耗高, 油耗有点大).
+    augmenters: frozenset[str] = frozenset()
+    # Put right (解决, 修好, 排除): after one of those bad things, the pair is praise (问题一次就解决了).
+    resolvers: frozenset[str] = frozenset()
     # V不C words that say no inability (了不起, 差不多, 舍不得, 离不开): not complaints.
     idioms: frozenset[str] = frozenset()
     # Each word's value once worked out (``_word_value``): a corpus repeats its words.
@@ -266,6 +275,8 @@ def sentiment_lexicon() -> SentimentLexicon:
         plain=_words(data, "plain"),
         diminishers=_words(data, "diminishers"),
         measurable=_words(data, "measurable"),
+        resolvers=_words(data, "resolvers"),
+        augmenters=_words(data, "augmenters"),
         idioms=_words(data, "idioms"),
     )
 
@@ -353,27 +364,46 @@ def _after_agreed(tokens: Sequence[str], i: int) -> bool:
     return tokens[j] == "好" and j > 0 and tokens[j - 1][-1:] in _AGREED
 
 
-def _diminisher(lex: SentimentLexicon, token: str) -> bool:
-    """Return whether a token says "little of it" (小, 很少, 较低, 比较小)."""
+def _diminisher(lex: SentimentLexicon, token: str, words: frozenset[str] | None = None) -> bool:
+    """Return whether a token says "little of it" (小, 很少, 较低, 比较小), or is one of ``words``
+    (a degree word before it allowed) when given."""
+    wanted = lex.diminishers if words is None else words
     bare = token.rstrip(_PARTICLES) or token
-    if bare in lex.diminishers:
+    if bare in wanted:
         return True
     rest = next((bare[2:] for d in _DEGREE2 if bare.startswith(d)), "")
     if not rest and bare[0] in _DEGREE + "较":
         rest = bare[1:]
-    return rest in lex.diminishers
+    return rest in wanted
 
 
-def _diminished(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> int | None:
+def _diminished(
+    lex: SentimentLexicon, tokens: Sequence[str], i: int, words: frozenset[str] | None = None
+) -> int | None:
     """Return the index of the diminisher after a bad thing one can have little of (噪音小, 故障很少,
-    问题不大), degree words allowed between, else None."""
+    问题不大), degree words allowed between, else None; of one of ``words`` instead when given."""
     if tokens[i] not in lex.measurable:
         return None
     for j in range(i + 1, min(i + 4, len(tokens))):
-        if _diminisher(lex, tokens[j]):
+        if _diminisher(lex, tokens[j], words):
             return j
         if tokens[j] not in _DEGREE_WORDS:
             return None
+    return None
+
+
+def _resolved(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> int | None:
+    """Return the index of the word that puts a bad thing right (问题解决了, 异响一次就修好了,
+    故障已排除), up to four tokens after it with no negator between (问题没解决 stays a complaint),
+    else None."""
+    if tokens[i] not in lex.measurable:
+        return None
+    for j in range(i + 1, min(i + 5, len(tokens))):
+        token = tokens[j]
+        if token in lex.negators or _fused_negator(lex, token):
+            return None
+        if (token.rstrip(_PARTICLES) or token) in lex.resolvers:
+            return j
     return None
 
 
@@ -507,7 +537,21 @@ def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> i
             skip.add(j)
             score += 1
             continue
+        if (
+            not value
+            and token in lex.measurable
+            and (j := _diminished(lex, tokens, i, lex.augmenters)) is not None
+        ):
+            # 油耗高: much of a bad thing the lexicon does not count by itself.
+            skip.add(j)
+            score -= 1
+            continue
         if not value:
+            continue
+        if value < 0 and not own_negation and (j := _resolved(lex, tokens, i)) is not None:
+            # 问题一次就解决了: a bad thing put right is praise.
+            skip.add(j)
+            score += 1
             continue
         negated = own_negation != (
             any(t in lex.negators for t in tokens[max(0, i - 2) : i])
@@ -557,6 +601,11 @@ def _never_again(tokens: Sequence[str]) -> bool:
             return True
         if token in _NEVER_AGAIN_AFTER and after.startswith("再"):
             return True
+        if token in _NEXT_TIME:
+            # 下次不来了, 以后不会来了, 下回不去这家了 (but not 下次不来不行, "must come").
+            rest = "".join(tokens[k + 1 : k + 4])
+            if rest.startswith(_NOT_COMING) and "不行" not in rest:
+                return True
     return False
 
 
@@ -584,11 +633,13 @@ def clause_texts(text: str | None) -> list[str]:
 def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None = None) -> list[Clause]:
     """Return a comment's clauses, each with its polarity, in order."""
     lex = lex or sentiment_lexicon()
+    names = entity_words()
     out: list[Clause] = []
     promised = quick = False
     for tokens in tokenize(clause_texts(text)):
         for run, turn in _clause_tokens(tokens, lex):
-            score = token_score(run, lex)
+            # Brand and series names carry no sentiment (理想L9后备箱进水, 欧拉好猫刹车异响).
+            score = token_score([t for t in run if t not in names], lex)
             if _waited("".join(run)) and not quick:
                 # 等了两个小时, 排了一上午的队: a long wait (unless the customer called it quick:
                 # 速度挺快的，等了一个钟头左右).

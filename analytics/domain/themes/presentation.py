@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     pass
 from analytics.domain.themes.lexicon import Lexicon, load_lexicon
 from analytics.domain.themes.monthly import MIN_FLAG_N
+from analytics.domain.themes.segmentation import glossary
 
 # Small pure reshapings of the results above into what the themes page draws.
 
@@ -112,7 +113,8 @@ def hotspot_table(result: dict[str, Any], lexicon: Lexicon | None = None) -> pd.
     flagged complaints whose category maps to it. Hotspots come first, each even when nothing
     was said of it; within each group the largest (comments plus complaints) come first, ties
     in the seed's order. A category no aspect matches is a row of its own
-    (``id`` = ``category:<text>``, labelled with the text as the data give it).
+    (``id`` = ``category:<text>``, labelled with the text as the data give it, in English with the
+    glossary's name for it when there is one).
     """
     lex = lexicon or load_lexicon()
     names = {a.id: (a.label_en, a.label_zh) for a in lex.aspects}
@@ -123,8 +125,10 @@ def hotspot_table(result: dict[str, Any], lexicon: Lexicon | None = None) -> pd.
         key = category["aspect"] or f"category:{category['category']}"
         complaints[key] += int(category["n"])
         if not category["aspect"]:
+            # Named as the data give it; in English by the glossary when it knows the name
+            # (其他 → other, 保修索赔 → warranty claim).
             text = category["category"] or "—"
-            labels[key] = (text, text)
+            labels[key] = (glossary().get(text, text), text)
     seed_order = [h for h in lex.hotspots if h in names]
     hotspots = sorted(seed_order, key=lambda k: (-(complaints[k] + comments.get(k, 0)), seed_order.index(k)))
     # Discovered themes stay on the theme chart: this table sets the seed's aspects against the

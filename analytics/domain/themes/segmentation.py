@@ -95,8 +95,10 @@ def _jieba_unlocked() -> jieba.Tokenizer:
             tk.add_word(parts[0], freq=freq)
         # Brand, series and place names are one token each, so they can be removed whole.
         for name in _entity_list():
-            if name not in tk.FREQ:
-                tk.add_word(name)
+            # As written and in either case (秦PLUS, 秦plus): jieba matches the text as it is.
+            for spelling in dict.fromkeys((name, name.lower(), name.upper())):
+                if spelling not in tk.FREQ:
+                    tk.add_word(spelling)
         _tokenizer = tk
     return _tokenizer
 
@@ -150,6 +152,22 @@ def _pos_tag(word: str) -> str:
         return str(known)
     pairs = list(pt.cut(word))
     return str(pairs[0].flag) if len(pairs) == 1 else "x"
+
+
+# jieba tags of words no label is made of: adverbs (更加, 很快), prepositions, conjunctions,
+# particles, pronouns, numerals and classifiers, locative and time words (前后, 过后), modal
+# particles, interjections and onomatopoeia. (Not person names: jieba's dictionary tags 顾问 as
+# one; the store's own names are entities.)
+NO_LABEL_TAGS = frozenset(
+    {"d", "dg", "p", "c", "u", "uj", "ul", "uv", "uz", "ug", "ud", "r", "rr", "rz", "rg", "m", "mq", "q"}
+    | {"f", "t", "tg", "y", "e", "o"}
+)
+
+
+def label_word(word: str) -> bool:
+    """Return whether a word may stand in a theme's label: not a stopword, entity or function word
+    (see :data:`NO_LABEL_TAGS`)."""
+    return word.lower() not in stopwords() and not is_entity(word) and pos_tag(word) not in NO_LABEL_TAGS
 
 
 def is_noun(word: str) -> bool:
