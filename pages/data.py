@@ -104,7 +104,8 @@ def import_tab() -> None:
                 st.warning(
                     t(
                         "data.guessed",
-                        guesses=", ".join(f"{h} → {field_label(f)}" for f, h in shown.items()),
+                        # A header is whatever the file says: shown as text, never as a link.
+                        guesses=", ".join(f"{plain(h)} → {field_label(f)}" for f, h in shown.items()),
                     )
                 )
             st.download_button(

@@ -327,8 +327,14 @@ st.caption(
 row = st.columns([1, 1, 3])
 open_only = row[0].toggle(t("satisfaction.only_open"), key="sat_open")
 complaints_only = row[1].toggle(t("satisfaction.only_complaints"), key="sat_complaints")
+# An advisor's name as the data wrote it, a mobile typed into it masked for roles without phones.
+advisor_shown = {str(a): protect_text(str(a)) for a in counts["advisors"]}
 advisors = row[2].multiselect(
-    t("field.advisor"), counts["advisors"], key="sat_advisors", placeholder=t("satisfaction.all_advisors")
+    t("field.advisor"),
+    counts["advisors"],
+    format_func=lambda a: advisor_shown.get(str(a), str(a)),
+    key="sat_advisors",
+    placeholder=t("satisfaction.all_advisors"),
 )
 chosen = sat.filter_followups(
     followups, open_only=open_only, complaints_only=complaints_only, advisors=advisors

@@ -129,3 +129,45 @@ def test_a_save_map_file_that_cannot_be_written_is_refused_before_anything_lands
         assert _rows(con, "SELECT count(*) FROM service_orders") == [(0,)]
     finally:
         con.close()
+
+
+def test_yes_no_cells_that_name_their_subject_and_the_ways_of_booking_are_read(con):
+    text = (
+        "工单号,进厂日期,车架号,是否预约,结算金额\n"
+        "WO1,2026-08-01,LSVAU2A37N2800001,电话预约,100\n"
+        "WO2,2026-08-01,LSVAU2A37N2800002,APP预约,100\n"
+        "WO3,2026-08-01,LSVAU2A37N2800003,自然到店,100\n"
+        "WO4,2026-08-01,LSVAU2A37N2800004,未知,100\n"
+    )
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    # 未知 ("unknown") says nothing: that row is still refused with its reason, not read as "no".
+    assert (result.inserted, result.rejected) == (3, 1)
+    assert _rows(con, "SELECT order_id, is_appointment FROM service_orders ORDER BY 1") == [
+        ("WO1", True),
+        ("WO2", True),
+        ("WO3", False),
+    ]
+
+
+def test_a_crm_call_list_complaint_flags_results_and_reminder_calls(con):
+    text = (
+        "回访编号,回访类型,车架号,回访日期,回访结果,满意度,是否投诉\n"
+        "C1,3DC,LSVAU2A37N2800001,2026-11-04 09:00,已回访（满意）,10,无投诉\n"
+        "C2,3DC,LSVAU2A37N2800002,2026-11-04 09:10,已回访-满意,9,否\n"
+        "C3,3DC,LSVAU2A37N2800003,2026-11-04 09:20,不满意,3,有投诉\n"
+        "C4,保养到期提醒,LSVAU2A37N2800004,2026-11-04 09:30,接通,,否\n"
+        "C5,事故车招揽,LSVAU2A37N2800005,2026-11-04 09:40,未接通,,否\n"
+        "C6,维修进度通知,LSVAU2A37N2800006,2026-11-04 09:50,接通,,否\n"
+    )
+    result = imported_twice(con, text.encode("utf-8"), "回访.csv")
+    assert (result.inserted, result.rejected) == (6, 0)
+    assert _rows(
+        con, "SELECT callback_id, callback_type, reached, is_complaint FROM callbacks ORDER BY 1"
+    ) == [
+        ("C1", "3DC", True, False),
+        ("C2", "3DC", True, False),
+        ("C3", "3DC", True, True),
+        ("C4", "other", True, False),
+        ("C5", "other", False, False),
+        ("C6", "other", True, False),
+    ]

@@ -155,3 +155,17 @@ def test_a_loose_number_finds_its_order_whatever_the_order_number_ends_with(
     import_file(con, _calls(tmp_path, [("C1", callback_order_id, VIN_A)]), file_name="calls.csv")
     assert _links(con) == {"C1": order_id}
     con.close()
+
+
+def test_a_number_typed_with_full_width_digits_links_to_its_order(tmp_path):
+    # An IME left in full-width mode writes ＷＸＮ２６…; the number is the same (seen in a CRM export).
+    con = db.connect(tmp_path / "links.duckdb")
+    import_file(con, _orders(tmp_path, [("WXN2610001", VIN_A), ("WXN2610002", VIN_B)]))
+    sql_marts.refresh(con)
+    import_file(
+        con, _calls(tmp_path, [("R1", "ＷＸＮ２６１０００１", ""), ("R2", "WXN２６１０００２", VIN_B)])
+    )
+    _marts_match(con)
+
+    assert _links(con) == {"R1": "WXN2610001", "R2": "WXN2610002"}
+    assert quality.summary(con)["unlinked_callbacks"] == 0

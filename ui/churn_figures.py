@@ -3,12 +3,14 @@ calibration and its drivers. Each takes the analytics result and returns a plotl
 
 from __future__ import annotations
 
+import html
 import re
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from analytics.core.auth import mask_text
 from ui.i18n import t
 
 
@@ -41,15 +43,23 @@ def retention_figure(curve: pd.DataFrame, by: str) -> go.Figure:
     fig.for_each_annotation(lambda a: a.update(text=t(f"churn.transition.{a.text.split('=')[-1]}")))
     fig.for_each_trace(lambda tr: tr.update(name=t("churn.all")) if tr.name == "all" else None)
     # The hover in words ("劲客 · 首保 → 第二次保养 · ..."), not plotly express's "transition=1-2".
+    # The group's name is data (a model, advisor or store as the DMS wrote it): a mobile typed into
+    # it masked, as every chart masks its data, and markup shown as text.
     fig.for_each_trace(
         lambda tr: tr.update(
-            hovertemplate=f"{tr.name} · {t(f'churn.transition.{_transition(tr.hovertemplate)}')}<br>"
+            hovertemplate=f"{_hover_name(tr.name)} · {t(f'churn.transition.{_transition(tr.hovertemplate)}')}<br>"
             f"{t('churn.months_after')}: %{{x}} · {t('churn.share_back')}: %{{y:.0%}} · "
             "n=%{customdata[0]:,}<extra></extra>"
         )
     )
     fig.update_yaxes(tickformat=".0%", range=[0, 1])
     return fig
+
+
+def _hover_name(name: object) -> str:
+    """Return a group's name as a hover template may hold it: personal numbers masked, markup shown
+    as text, and no template variable (``%{...}``) of its own."""
+    return html.escape(str(mask_text(str(name))), quote=False).replace("%{", "% {")
 
 
 def _transition(hovertemplate: str) -> str:

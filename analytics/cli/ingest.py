@@ -16,6 +16,7 @@ from analytics.cli import add_db_option
 from analytics.core.errors import ImportRefused, UserError
 from analytics.ingest.load import ImportResult, import_files, rollback
 from analytics.ingest.mapping import KINDS, load_mapping, save_mapping
+from analytics.ingest.read import readable_name
 from analytics.services import reads, views
 from analytics.store import audit, db
 
@@ -112,30 +113,34 @@ def _summary(file: str, r: ImportResult) -> str:
     if r.duplicates_in_file:
         line += f", {r.duplicates_in_file:,} exact duplicates imported once"
     if r.reasons:
-        line += f" ({'; '.join(r.reasons)})"
+        line += f" ({audit.printable('; '.join(r.reasons))})"
     line += f" in {r.seconds:.1f} s"
     if r.blanked:
-        line += f"\n  {r.blanked:,} rows landed with a cell left blank ({'; '.join(r.notes)})"
+        line += (
+            f"\n  {r.blanked:,} rows landed with a cell left blank ({audit.printable('; '.join(r.notes))})"
+        )
     for field_name, header in r.guessed.items():
         line += (
-            f"\n  guessed from its values: column {header!r} -> {field_name} "
+            f"\n  guessed from its values: column {audit.printable(repr(header))} -> {field_name} "
             '(check it; --no-guess or a --map file with this field set to "" overrides)'
         )
     if r.unmapped:
-        line += f"\n  columns not imported: {', '.join(r.unmapped)}"
+        # Headers and sheet names are whatever the file says: control characters written as
+        # escapes, so a header cannot add a line to this output or drive the terminal.
+        line += f"\n  columns not imported: {audit.printable(', '.join(r.unmapped))}"
     if len(r.sheets) > 1 or any(not s["landed"] and s["reason"] for s in r.sheets):
         for sheet in r.sheets:
             line += (
-                f"\n  sheet {sheet['sheet']}: {sheet['rows']:,} rows = {sheet['landed']:,} landed + "
+                f"\n  sheet {audit.printable(sheet['sheet'])}: {sheet['rows']:,} rows = {sheet['landed']:,} landed + "
                 f"{sheet['rejected']:,} rejected + {sheet['skipped']:,} skipped"
             )
             if sheet["reason"]:
-                line += f" ({sheet['reason']})"
+                line += f" ({audit.printable(sheet['reason'])})"
     elif r.sheets and r.sheets[0]["skipped"]:
         sheet = r.sheets[0]
         line += (
             f"\n  {sheet['rows']:,} rows = {sheet['landed']:,} landed + {sheet['rejected']:,} rejected + "
-            f"{sheet['skipped']:,} skipped ({sheet['reason']})"
+            f"{sheet['skipped']:,} skipped ({audit.printable(sheet['reason'])})"
         )
     return line
 
@@ -185,6 +190,8 @@ def _import_command(args: argparse.Namespace) -> int:
         for file, result in import_files(
             con, args.files, kind=args.kind, mapping=mapping, who="cli", guess=not args.no_guess
         ):
+            # A name whose bytes are not UTF-8 (GBK from a Windows share) is written as text.
+            file = readable_name(file)
             if isinstance(result, ImportRefused):
                 refused.append(file)
                 print(audit.printable(f"error: {file}: {result}"), file=sys.stderr)

@@ -11,6 +11,7 @@ from analytics.core.errors import UserError
 from analytics.core.i18n import LANGUAGES, text
 from analytics.core.months import month_label, parse_month
 from analytics.reports import deck
+from analytics.reports.export import record_cli_export
 from analytics.reports.notify import (
     _recipients,
     build_summary,
@@ -73,7 +74,8 @@ def _cmd_send(args: argparse.Namespace) -> int:
     if args.alerts_only and not summary.alerts:
         print(f"{month}: no alerts; nothing sent")
         return 0
-    deck_bytes = deck.render(deck.deck_slides(data, args.lang), deck.footer_line(data, args.lang))
+    slides = deck.deck_slides(data, args.lang)
+    deck_bytes = deck.render(slides, deck.footer_line(data, args.lang))
     if args.dry_run:
         print(summary_text(summary, args.lang))
         print(
@@ -81,6 +83,7 @@ def _cmd_send(args: argparse.Namespace) -> int:
         )
         return 0
     failures = []
+    sent: list[str] = []
     if smtp is not None:
         msg = email_message(
             summary, args.lang, smtp["from"], to, deck_bytes, deck_file_name(month, args.lang)
@@ -88,6 +91,7 @@ def _cmd_send(args: argparse.Namespace) -> int:
         try:
             send_email(smtp, msg)
             print(f"e-mail sent to {', '.join(to)} with {deck_file_name(month, args.lang)}")
+            sent.append(f"e-mail to {', '.join(to)}")
         except UserError as exc:
             failures.append(str(exc))
     if webhook is not None:
@@ -98,8 +102,12 @@ def _cmd_send(args: argparse.Namespace) -> int:
                 webhook_payload(kind, subject_line(summary, args.lang), summary_markdown(summary, args.lang)),
             )
             print(f"summary posted to the {kind} robot")
+            sent.append(f"summary to the {kind} robot")
         except UserError as exc:
             failures.append(str(exc))
+    if sent:
+        # What left the machine is audited, as the deck written by ``deck`` is.
+        record_cli_export(target, "deck_sent", "; ".join(sent), len(slides), False)
     if failures:
         raise UserError(" ".join(failures))
     return 0

@@ -273,19 +273,40 @@ def _refuse(name: str, problem: str, remedy: str) -> ImportRefused:
     return ImportRefused(f"{name} {problem}; {remedy}.")
 
 
+def readable_name(name: str) -> str:
+    """Return a file name as text that can be stored and written: as it is when it is text; a name
+    whose bytes are not UTF-8 (a Windows share or an unzip leaves 回访记录.csv in GBK; Python holds
+    such bytes as surrogates) read as GB18030, else with its undecodable bytes replaced."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace")
+
+
 def _source_bytes(source: str | Path | bytes, file_name: str | None) -> tuple[bytes, str]:
     if isinstance(source, bytes | bytearray | memoryview):
-        return bytes(source), file_name or "the uploaded file"
+        return bytes(source), readable_name(file_name or "the uploaded file")
     path = Path(source)
-    name = file_name or path.name
+    name = readable_name(file_name or path.name)
     if not path.exists():
-        raise _refuse(str(path), "does not exist", "check the file name and the folder, then try again")
+        raise _refuse(
+            readable_name(str(path)), "does not exist", "check the file name and the folder, then try again"
+        )
     if path.is_dir():
-        raise _refuse(str(path), "is a folder, not a file", "name the exported CSV or XLSX file itself")
+        raise _refuse(
+            readable_name(str(path)), "is a folder, not a file", "name the exported CSV or XLSX file itself"
+        )
     try:
         return path.read_bytes(), name
     except OSError as exc:
-        raise _refuse(str(path), f"cannot be read ({exc.strerror})", "check its permissions") from exc
+        raise _refuse(
+            readable_name(str(path)), f"cannot be read ({exc.strerror})", "check its permissions"
+        ) from exc
 
 
 def _sniff_format(data: bytes, name: str) -> str:

@@ -107,6 +107,9 @@ SERVICE_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 CALLBACK_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("3DC", ("3dc", "三日", "三天", "3日", "3天")),
     ("7DC", ("7dc", "七日", "七天", "7日", "7天")),
+    # Calls that ask nothing about a visit or a sale: reminders, invitations, progress notices,
+    # marketing (保养到期提醒, 首保提醒, 事故车招揽, 维修进度通知) are other calls, not 3DC.
+    ("other", ("提醒", "招揽", "邀约", "通知", "关怀", "营销", "推广", "促销", "活动")),
     ("3DC", ("售后", "维修", "保养", "首保", "定保", "索赔", "三包", "保修", "钣喷", "钣金", "喷漆", "事故")),
     ("7DC", ("新车", "销售", "交车", "交付", "购车")),
 )
@@ -474,6 +477,34 @@ _NOTED_WORD = (
 )
 
 
+# A yes/no cell that names what it answers: 有投诉 / 无投诉, 已预约 / 未预约; and the ways an
+# appointment is made (电话预约, APP预约) or not (自然到店).
+_HAS_PREFIXES = (
+    ("没有", False),
+    ("无", False),
+    ("未", False),
+    ("非", False),
+    ("不", False),
+    ("有", True),
+    ("已", True),
+)
+_BOOKED = "预约"
+_WALK_IN = ("自然到店", "直接到店", "自行到店", "进店", "到店")
+
+
+def _answer_of(word: str) -> bool | None:
+    """Return what a yes/no cell that names its subject says (有投诉 True, 无投诉 False), else None."""
+    for prefix, answer in _HAS_PREFIXES:
+        # What it answers is a word of its own (投诉, 预约): 未知 and 不详 say nothing.
+        if word.startswith(prefix) and len(word) >= len(prefix) + 2:
+            return answer
+    if word.endswith(_BOOKED):
+        return True  # 电话预约, APP预约, 网上预约 (未预约 and 非预约 were read above)
+    if word in _WALK_IN:
+        return False
+    return None
+
+
 def _booleans_of(u: pd.Series) -> Parsed:
     values, bad = _words_of(u, TRUE_WORDS, FALSE_WORDS)
     if bad.any():
@@ -481,6 +512,10 @@ def _booleans_of(u: pd.Series) -> Parsed:
         word = u.where(bad).str.extract(_NOTED_WORD, expand=False)
         noted, _ = _words_of(word, TRUE_WORDS, FALSE_WORDS)
         values = values.fillna(noted)
+    for i in np.flatnonzero((u.notna() & values.isna()).to_numpy()):
+        answer = _answer_of(str(u.iloc[i]).strip().lower())
+        if answer is not None:
+            values.iloc[int(i)] = answer
     return values, u.notna() & values.isna()
 
 
@@ -494,9 +529,17 @@ def _reached_of(u: pd.Series) -> Parsed:
     values, bad = _words_of(u, REACHED_TRUE, REACHED_FALSE)
     for i in np.flatnonzero(bad.to_numpy()):
         word = str(u.iloc[i])
+        noted = re.match(_NOTED_WORD, word)
+        head = noted.group(1) if noted else None
         if any(part in word for part in _REACHED_FALSE_PARTS):
             values.iloc[int(i)] = False
         elif any(part in word for part in _REACHED_TRUE_PARTS):
+            values.iloc[int(i)] = True
+        elif head is not None and (head.lower() in REACHED_TRUE or head.lower() in REACHED_FALSE):
+            # 已回访（满意）, 已回访-满意: the word before the note decides.
+            values.iloc[int(i)] = head.lower() in REACHED_TRUE
+        elif word in LABEL_SCORES:
+            # A satisfaction answer (满意, 不满意) in the result column: the customer was reached.
             values.iloc[int(i)] = True
     return values, u.notna() & values.isna()
 
@@ -525,7 +568,8 @@ def parse_service_types(s: pd.Series) -> pd.Series:
 
 
 def parse_callback_types(s: pd.Series) -> pd.Series:
-    """Return canonical callback types (3DC, 7DC, other); blank or unknown is other."""
+    """Return canonical callback types (3DC, 7DC, other); unknown is other (a blank cell reads as
+    the column's absence does, by its work order: ``stage``)."""
     values, _ = _per_unique(clean_typed(s), lambda u: _category_of(u, CALLBACK_TYPE_WORDS))
     return values.fillna("other").astype("str")
 

@@ -22,7 +22,23 @@ from analytics.store import audit, db
 
 # A cell starting with one of these is run as a formula by Excel, WPS or LibreOffice; the
 # full-width signs are what Chinese and Japanese input methods type, and WPS and Excel read them so.
-FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+# The small forms (﹦﹢﹣﹫) too: NFKC reads them as the plain signs, and so may a spreadsheet.
+FORMULA_PREFIXES: tuple[str, ...] = (
+    "=",
+    "+",
+    "-",
+    "@",
+    "\t",
+    "\r",
+    "＝",
+    "＋",
+    "－",
+    "＠",
+    "﹦",
+    "﹢",
+    "﹣",
+    "﹫",
+)
 
 
 def neutralise_text(value: str) -> str:
@@ -63,6 +79,27 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
 def _labelled(frame: pd.DataFrame, headers: Mapping[str, str] | None) -> pd.DataFrame:
     renamed = frame.rename(columns=dict(headers)) if headers else frame
     return neutralise(renamed)
+
+
+# Control characters an XLSX cannot hold (openpyxl refuses the whole workbook for one): Word's
+# manual line break (\x0b) and a form feed become line breaks, the others U+FFFD.
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xlsx_text(value: str) -> str:
+    """Return text an XLSX cell can hold: control characters replaced (see ``_XLSX_ILLEGAL``)."""
+    return _XLSX_ILLEGAL.sub(lambda m: "\n" if m.group() in "\x0b\x0c" else "\ufffd", value)
+
+
+def _xlsx_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with every text cell and column name as an XLSX can hold it."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            out[column] = series.map(lambda v: xlsx_text(v) if isinstance(v, str) else v).astype(object)
+    out.columns = [xlsx_text(c) if isinstance(c, str) else c for c in out.columns]
+    return out
 
 
 # Columns that are identifiers written with digits: Excel must keep them as text (no 1.38E+10,
@@ -230,7 +267,8 @@ def xlsx_bytes(
         )
 
     buffer = io.BytesIO()
-    labelled = _labelled(frame, headers)
+    labelled = _xlsx_cells(_labelled(frame, headers))
+    title = xlsx_text(title) if title else title
     text_headers = {headers.get(c, c) if headers else c for c in frame.columns if str(c) in TEXT_COLUMNS}
     for column in labelled.columns:
         # openpyxl cannot write timezone-aware datetimes; Excel has no time zones anyway.

@@ -221,9 +221,14 @@ def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[boo
     ).fetchone()
     if row is None:
         return False, None
-    where = folder(con) if row[1] is not None else None  # a query: outside the try, so Ctrl-C stops
+    where = folder(con)  # a query: outside the try, so Ctrl-C stops
     try:
         if row[1] is None:
+            if where is not None and not safe_payload.is_safe(row[0]):
+                # A database file keeps its pickles in checksummed files, never in the table: an
+                # inline pickle there was not written by this program (a doctored backup) and is
+                # never unpickled. Only an in-memory database keeps them inline.
+                return False, None
             return True, _deserialise(row[0])
         data = None if where is None else private_files.read_verified(where / row[1], row[2])
         if data is None:

@@ -34,6 +34,7 @@ from urllib.parse import unquote
 import duckdb
 import pandas as pd
 
+from analytics.core import private_files
 from analytics.core.errors import UserError
 from analytics.domain import kpi
 from analytics.store import db, queries
@@ -139,7 +140,8 @@ def export(
     """
     started = time.perf_counter()
     root = Path(target)
-    root.mkdir(parents=True, exist_ok=True)
+    # The tables hold every phone number and name: owner-only, as the database and its backups.
+    private_files.private_dir(root)
     old = read_manifest(root) or {}
     same_engine = old.get("format") == FORMAT_VERSION and old.get("duckdb") == duckdb.__version__
     old_tables: dict[str, Any] = old.get("tables", {})
@@ -329,8 +331,9 @@ def _write_partitions(
         files.setdefault(source.parent.relative_to(staged), []).append(source)
     for relative, sources in files.items():
         destination = folder / relative
-        destination.mkdir(parents=True, exist_ok=True)
+        destination.mkdir(mode=private_files.DIR_MODE, parents=True, exist_ok=True)
         for source in sources:
+            os.chmod(source, private_files.FILE_MODE)  # phones and names: owner-only
             os.replace(source, destination / source.name)  # atomic: a reader sees the old file or the new
         fresh = {source.name for source in sources}
         for stale in destination.glob("*.parquet"):

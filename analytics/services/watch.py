@@ -30,6 +30,7 @@ from analytics.core.errors import ImportRefused, UserError
 from analytics.core.i18n import text
 from analytics.ingest.load import ImportResult, import_file, rejected_rows
 from analytics.ingest.mapping import load_mapping
+from analytics.ingest.read import readable_name
 from analytics.services import views
 from analytics.store import audit, db
 
@@ -133,13 +134,27 @@ def _taken(dir_fd: int, name: str) -> bool:
     return True
 
 
+# The longest file name the folder takes, in bytes (Linux, macOS and Windows filesystems: 255).
+NAME_MAX = 255
+
+
+def _name_bytes(name: str) -> int:
+    return len(os.fsencode(name))
+
+
 def _free_name(dir_fd: int, name: str) -> str:
     """Return a name in the folder of ``dir_fd`` that neither the file nor its reports would take
-    from anything already there (a dangling symlink included)."""
+    from anything already there (a dangling symlink included), short enough for its reports'
+    names to fit the folder's limit (a long Chinese name is shortened, its suffix kept)."""
     stem, dot, suffix = name.rpartition(".") if "." in name[1:] else (name, "", "")
+    room = NAME_MAX - max(_name_bytes(s) for s in REPORT_SUFFIXES)
     n = 1
     while True:
-        candidate = name if n == 1 else f"{stem}-{n}{dot}{suffix}"
+        tail = f"{dot}{suffix}" if n == 1 else f"-{n}{dot}{suffix}"
+        short = stem
+        while short and _name_bytes(short + tail) > room:
+            short = short[:-1]
+        candidate = short + tail if (n > 1 or short != stem) else name
         if not any(_taken(dir_fd, candidate + s) for s in ("", *REPORT_SUFFIXES)):
             return candidate
         n += 1
@@ -171,11 +186,13 @@ def dropped_bytes(path: Path) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
         raise ImportRefused(
-            f"{path.name} is a link or cannot be opened ({exc.strerror}); drop the exported file itself."
+            f"{readable_name(path.name)} is a link or cannot be opened ({exc.strerror}); drop the exported file itself."
         ) from exc
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise ImportRefused(f"{path.name} is not a regular file; drop the exported file itself.")
+            raise ImportRefused(
+                f"{readable_name(path.name)} is not a regular file; drop the exported file itself."
+            )
         return handle.read()
 
 
@@ -270,15 +287,18 @@ def _process(
     except duckdb.Error:
         raise  # the database, not the file, failed: the file stays for the next pass
     except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the folder
-        reason = f"{path.name} could not be imported ({type(exc).__name__}: {exc}); check the file or import it by hand."
+        reason = (
+            f"{readable_name(path.name)} could not be imported ({type(exc).__name__}: {exc}); "
+            "check the file or import it by hand."
+        )
     status = REFUSED if result is None else DONE
     target_dir = folders[status]
     moved = folder / status / _free_name(target_dir, path.name)
     report: dict[str, Any] = {
-        "file": path.name,
+        "file": readable_name(path.name),
         "status": status,
         "processed_at": started.isoformat(sep=" "),
-        "moved_to": f"{status}/{moved.name}",
+        "moved_to": f"{status}/{readable_name(moved.name)}",
     }
     if result is None:
         report["reason"] = reason
@@ -296,7 +316,7 @@ def _process(
             mapping=mapping_label,
             rejected_rows=_rejected_sample(con, result.import_id, settings().watch.report_rejected_rows),
         )
-    detail: dict[str, Any] = {"file": path.name, "via": "watch", "status": status}
+    detail: dict[str, Any] = {"file": readable_name(path.name), "via": "watch", "status": status}
     if result is None:
         detail["reason"] = reason
     else:
@@ -314,7 +334,7 @@ def _process(
     _write_new(target_dir, report_json.name, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     _write_new(target_dir, report_txt.name, report_text(report, lang))
     return FileOutcome(
-        name=path.name,
+        name=readable_name(path.name),
         status=status,
         moved_to=moved,
         report_json=report_json,
@@ -370,13 +390,15 @@ def summary_line(outcome: FileOutcome) -> str:
     log): whoever can drop a file names it, so control characters in it are written as escapes and
     a name cannot add a line or drive the terminal."""
     if outcome.result is None:
-        line = f"{outcome.name}: refused ({outcome.reason}) -> {REFUSED}/{outcome.moved_to.name}"
+        line = (
+            f"{outcome.name}: refused ({outcome.reason}) -> {REFUSED}/{readable_name(outcome.moved_to.name)}"
+        )
         return audit.printable(line)
     r = outcome.result
     via = f", with the mapping {outcome.mapping}" if outcome.mapping else ""
     return audit.printable(
         f"{outcome.name}: import {r.import_id} ({r.kind}{via}): {r.rows_read:,} rows read, {r.inserted:,} inserted, "
-        f"{r.updated:,} updated, {r.unchanged:,} unchanged, {r.rejected:,} rejected -> {DONE}/{outcome.moved_to.name}"
+        f"{r.updated:,} updated, {r.unchanged:,} unchanged, {r.rejected:,} rejected -> {DONE}/{readable_name(outcome.moved_to.name)}"
     )
 
 

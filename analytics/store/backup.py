@@ -71,6 +71,22 @@ def backup(con: duckdb.DuckDBPyConnection, target: Path | None = None, keep: int
     return out
 
 
+def _forget_kept(path: Path) -> None:
+    """Empty what the restored file says about kept results and fitted models (the marts' rows, the
+    models' checksums), as ``backup`` does: they are caches, computed again, and a file handed
+    over as a backup must not name payloads for this program to read."""
+    con = duckdb.connect(str(path))
+    try:
+        tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "marts" in tables:
+            con.execute("DELETE FROM marts")
+        if "meta" in tables:
+            con.execute("DELETE FROM meta WHERE key LIKE 'model_sha256:%'")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
 def restore(backup_file: Path, database: Path) -> Path:
     """Put ``backup_file`` in the place of ``database`` (which no program may hold open); return where
     the replaced file (and its write-ahead log) went, beside it."""
@@ -99,6 +115,7 @@ def restore(backup_file: Path, database: Path) -> Path:
     copy = database.with_name(database.name + ".restoring")
     shutil.copyfile(backup_file, copy)
     os.chmod(copy, private_files.FILE_MODE)
+    _forget_kept(copy)
     os.replace(copy, database)
     marts = database.with_name(f"{database.name}.marts")
     if marts.is_dir():
