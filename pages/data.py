@@ -81,6 +81,8 @@ def import_tab() -> None:
             detected = ingest.detect_kind(raw.headers)
             if detected is None:
                 st.warning(t("data.kind_unknown"))
+            elif ingest.both_kinds(raw.headers):
+                st.warning(t("data.kind_both"))
             # Translated labels as options (not format_func) keep the choice stable in tests too.
             labels = {t(f"data.kind_{k}"): k for k in kinds}
             chosen_label = st.radio(

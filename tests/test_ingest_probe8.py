@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 
 from analytics import cli
+from analytics.core.errors import ImportRefused
 from analytics.ingest import import_file
 from analytics.store import db
 from tests.db_state import imported_twice
@@ -171,3 +172,50 @@ def test_a_crm_call_list_complaint_flags_results_and_reminder_calls(con):
         ("C5", "other", False, False),
         ("C6", "other", True, False),
     ]
+
+
+CALLBACKS_WITH_VISIT = (
+    "工单号,车牌号,车型,进厂日期,维修类型,服务顾问,结算金额,回访日期,回访人,回访结果,满意度,客户意见\n"
+    "WO1,浙A12345,轩逸,2026-10-31,维修,张三,1140.06,2026-11-02 10:00,李四,接通,非常满意,很好\n"
+)
+
+
+def test_a_callback_export_repeating_the_visit_is_not_guessed_and_imports_as_callbacks_when_asked(con):
+    # Guessed as work orders it used to rewrite the stored orders' type and amount.
+    with pytest.raises(ImportRefused, match="both service orders"):
+        import_file(con, CALLBACKS_WITH_VISIT.encode("utf-8"), file_name="回访.csv")
+    assert _rows(con, "SELECT count(*) FROM service_orders") == [(0,)]
+    result = import_file(con, CALLBACKS_WITH_VISIT.encode("utf-8"), file_name="回访.csv", kind="callback")
+    assert result.inserted == 1
+    assert _rows(con, "SELECT order_id, overall_score, comment FROM callbacks") == [("WO1", 10.0, "很好")]
+    assert _rows(con, "SELECT count(*) FROM service_orders") == [(0,)]
+
+
+def test_a_crm_outbound_call_list_is_read_as_callbacks_and_its_leave_date_is_no_visit(con):
+    text = (
+        "工单号,车架号,出厂日期,外呼时间,通话状态,满意度\n"
+        "WO1,LSVAU2A37N2800001,2026-11-01,2026-11-02 10:00,接通,满意\n"
+    )
+    result = imported_twice(con, text.encode("utf-8"), "外呼.csv")
+    assert result.kind == "callback"
+    assert _rows(con, "SELECT order_id, callback_date FROM callbacks")[0][0] == "WO1"
+    assert _rows(con, "SELECT count(*) FROM service_orders") == [(0,)]
+
+
+def test_total_rows_written_with_what_they_count_are_named_total_rows(con):
+    text = (
+        "工单号\t进厂日期\t车架号\t结算金额\n"
+        "WO1\t2026-09-01\tLSVAU2A37N2900000\t100\n"
+        "\t2026-09-01 小计\t\t100\n"
+        "WO2\t2026-09-02\tLSVAU2A37N2900001\t300\n"
+        "合计：2单\t\t\t400\n"
+        "共计\t\t\t400\n"
+        "总金额：400元\t\t\t\n"
+    )
+    result = imported_twice(con, text.encode("utf-8"), "工单.txt")
+    assert (result.inserted, result.rejected) == (2, 4)
+    first = _rows(
+        con,
+        "SELECT source_row, min_by(reason, rowid) FROM rejected_rows GROUP BY source_row ORDER BY source_row",
+    )
+    assert [reason for _, reason in first] == ["total row, not a record"] * 4

@@ -116,3 +116,13 @@ def test_labels_leave_out_function_words():
     counts = sparse.csr_matrix(np.array([[5, 3, 2, 0, 0], [0, 0, 0, 4, 3]], dtype=float))
     words = discovery.ctfidf_words(counts, np.array([0, 1]), 2, vocab)
     assert words == [("线条", "流畅"), ("价格",)]
+
+
+def test_how_customers_call_an_advisor_is_a_name_never_a_theme_word():
+    from analytics.domain.themes.lexicon import name_pieces
+
+    pieces = name_pieces(["王强", "陈静"])
+    for called in ("小王", "老王", "王师傅", "陈经理", "陈姐"):
+        assert called in pieces, called
+    # A store or model name gets no such forms by its first character alone being a surname.
+    assert "小杭" not in name_pieces(["杭州西湖店"])

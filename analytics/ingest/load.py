@@ -38,9 +38,11 @@ from analytics.ingest.mapping import (
     REQUIRED_COLUMNS,
     aliases,
     auto_mapping,
+    both_kinds,
     detect_kind,
     guess_mapping,
     matched_fields,
+    plausible_kind,
     resolve_header,
     time_columns,
     validate_mapping,
@@ -199,14 +201,33 @@ def _decide_kind(raw: RawTable, kind: str | None, user: dict[str, Any]) -> str:
             f"{KIND_LABELS[kind]}; use a mapping made for {KIND_LABELS[kind]} or change the kind."
         )
     detected = detect_kind(raw.headers)
-    chosen = kind or user["kind"] or detected
+    chosen = kind or user["kind"]
+    mixed = both_kinds(raw.headers) if chosen is None and not user["columns"] else None
+    if mixed is not None:
+        # A callback export that repeats the visit (its type, advisor, amount) or a work-order
+        # export that carries its callback's result: read as the wrong kind, it would rewrite the
+        # other kind's records. Never guessed.
+        raise ImportRefused(
+            f"{raw.file_name} has the columns of both service orders ({', '.join(mixed['service'][:4])}) "
+            f"and callbacks ({', '.join(mixed['callback'][:4])}); say which it is: --kind service or "
+            "--kind callback on the command line, the kind on the Data page, or a saved mapping with a kind "
+            "for the drop folder."
+        )
+    chosen = chosen or detected
     if chosen is None:
         raise ImportRefused(
             f"{raw.file_name} has no columns recognised as service orders or callbacks "
             "(such as 工单号 and 进厂日期, or 回访日期); check that it is a DMS export, "
             "or give a mapping (--map) that names its columns."
         )
-    if not user["columns"] and detected is not None and detected != chosen:
+    # A kind asked for is taken when the file can hold it (its key and another field of it): a
+    # callback export repeating the visit's columns is imported as callbacks when asked.
+    if (
+        not user["columns"]
+        and detected is not None
+        and detected != chosen
+        and not plausible_kind(raw.headers, chosen)
+    ):
         own = set(FIELDS_BY_KIND[detected]) - set(FIELDS_BY_KIND[chosen])
         hints = [h for h in raw.headers if (f := matched_fields([h])) and f <= own][:3]
         raise ImportRefused(

@@ -151,6 +151,24 @@ def matched_fields(headers: list[str]) -> set[str]:
     return found
 
 
+def plausible_kind(headers: list[str], kind: str) -> bool:
+    """Return whether the headers can hold records of ``kind``: every column the kind requires and
+    a field only that kind has (a callback file's 工单号 and 车架号 are no work orders)."""
+    found = matched_fields(headers)
+    return set(REQUIRED_COLUMNS[kind]) <= found and bool(found & _ONLY[kind])
+
+
+def both_kinds(headers: list[str]) -> dict[str, list[str]] | None:
+    """Return, when the headers hold both kinds in full (each kind's key and at least three fields
+    only that kind has: a callback export repeating the visit's type, advisor and amount), each
+    kind's own fields found; else None. Such a file is not guessed: the kind is asked for."""
+    found = matched_fields(headers)
+    own = {kind: sorted(found & _ONLY[kind]) for kind in KINDS}
+    if all(plausible_kind(headers, kind) and len(own[kind]) >= 3 for kind in KINDS):
+        return own
+    return None
+
+
 def detect_kind(headers: list[str]) -> str | None:
     """Return "service" or "callback" for the kind the headers describe, or None when unclear."""
     found = matched_fields(headers)

@@ -57,7 +57,7 @@ _ID_AS_WRITTEN = {"order_id": "{c}", "vin": "upper({c})", "agent": "{c}"}
 # text rule gave it then, so re-importing a file imported then updates its calls (the agent) instead
 # of adding them again.
 _ID_AS_TEXT = "agent"
-TOTAL_WORDS = frozenset({"合计", "总计", "小计", "合計", "總計", "total", "Total", "TOTAL"})
+TOTAL_WORDS = frozenset({"合计", "总计", "小计", "共计", "汇总", "合計", "總計", "total", "Total", "TOTAL"})
 _TOTAL_WORDS = pa.array(sorted(TOTAL_WORDS), type=pa.large_string())
 # A count or unit in brackets after a total word: "总计（25单）", "小计(元)".
 _TOTAL_COUNT = re.compile(r"[(（][^()（）]*[)）]$")
@@ -548,12 +548,22 @@ def _stage(
     )
 
 
+# A total word with what it counts after it (合计：4单, 总金额：400元, 共计3台) or a day's subtotal
+# (2026-09-02 小计), spaces left out.
+_TOTAL_DRESSED = re.compile(
+    r"^(?:合计|总计|小计|共计|汇总|总金额|总额|合計|總計|total)(?:[:：].*|\d.*)$|^.+(?:小计|合计|小計|合計)$",
+    re.IGNORECASE,
+)
+
+
 def _total_label(cell: object) -> bool:
-    """Return whether a cell is a total word dressed as reports write it: "合计：", "合 计", "总计（25单）"."""
+    """Return whether a cell is a total word dressed as reports write it: "合计：", "合 计", "总计（25单）",
+    "合计：4单", "总金额：400元", "2026-09-02 小计"."""
     if not isinstance(cell, str):
         return False
-    text = _TOTAL_COUNT.sub("", "".join(cell.split())).rstrip(":：")
-    return text in TOTAL_WORDS
+    bare = "".join(cell.split())
+    text = _TOTAL_COUNT.sub("", bare).rstrip(":：")
+    return text in TOTAL_WORDS or bool(_TOTAL_DRESSED.match(bare))
 
 
 def _note(row: np.ndarray) -> bool:

@@ -357,16 +357,25 @@ def _analyse(
     return found
 
 
+# A person's name as DMS tables hold it: two or three Chinese characters.
+_PERSON = re.compile(r"[\u4e00-\u9fff]{2,3}")
+_CALLED = ("小{}", "老{}", "{}师傅", "{}工", "{}经理", "{}姐", "{}哥", "{}总", "{}顾问")
+
+
 def name_pieces(names: Iterable[str | None]) -> frozenset[str]:
     """Return the lower-cased names and every piece of two or more characters of the longer ones."""
     out: set[str] = set()
     for name in names:
         if not isinstance(name, str) or not name.strip():
             continue
-        for word in tokenize([name])[0] + [unicodedata.normalize("NFKC", name).strip().lower()]:
+        whole = unicodedata.normalize("NFKC", name).strip().lower()
+        for word in tokenize([name])[0] + [whole]:
             out.add(word)
             if len(word) >= 3:
                 out.update(word[i:j] for i in range(len(word)) for j in range(i + 2, len(word) + 1))
+        if _PERSON.fullmatch(whole):
+            # How customers call a person: 小王, 老王, 王师傅, 王工, 王经理, 王姐 for 王强.
+            out.update(form.format(whole[0]) for form in _CALLED)
     # A word the lexicon reads (销售, 服务) stays a word even inside a store's name.
     lex = load_lexicon()
     known = {w for asp in lex.aspects for w in (*asp.terms, *asp.praise, *asp.complaint)} | lex.generic
