@@ -219,3 +219,21 @@ def test_total_rows_written_with_what_they_count_are_named_total_rows(con):
         "SELECT source_row, min_by(reason, rowid) FROM rejected_rows GROUP BY source_row ORDER BY source_row",
     )
     assert [reason for _, reason in first] == ["total row, not a record"] * 4
+
+
+def test_a_time_column_with_the_half_of_the_day_written_keeps_every_calls_time(con):
+    # One 下午3:10 used to leave the whole 回访时间 column out: every call landed at midnight.
+    text = (
+        "回访编号,工单号,回访日期,回访时间,满意度\n"
+        "C1,WO1,2026-11-05,09:05,10\n"
+        "C2,WO2,2026-11-05,14:30:15,9\n"
+        "C3,WO3,2026-11-06,下午3:10,8\n"
+        "C4,WO4,2026-11-06,上午8:20,8\n"
+    )
+    imported_twice(con, text.encode("utf-8"), "回访.csv")
+    assert [str(r[0]) for r in _rows(con, "SELECT callback_date FROM callbacks ORDER BY callback_id")] == [
+        "2026-11-05 09:05:00",
+        "2026-11-05 14:30:15",
+        "2026-11-06 15:10:00",
+        "2026-11-06 08:20:00",
+    ]

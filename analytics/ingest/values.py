@@ -374,7 +374,9 @@ def parse_datetimes(s: pd.Series, *, keep_time: bool) -> Parsed:
     return values, bad
 
 
-TIME_OF_DAY = r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\.\d+)?"
+# A time of day, also as Chinese and English clocks write the half of the day (下午3:10, 3:10 PM):
+# ``parse_datetimes`` reads those after a date.
+TIME_OF_DAY = r"(?:上午|下午)?\s*(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\.\d+)?(?:\s*(?:[AaPp][Mm]))?"
 
 
 def with_time_of_day(dates: pd.Series, times: pd.Series) -> pd.Series:

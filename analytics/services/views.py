@@ -62,8 +62,9 @@ def page_calls(month: str, months: Sequence[str], stores: Sequence[str] | None) 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """Make what the pages read outside the marts: the tokens of the comments an import brought,
-    every comment's theme under the data version's models (``themes.store_assignments``) and the
-    satisfied comments read clause by clause (``themes.store_clauses``).
+    the satisfied comments read clause by clause (``themes.store_clauses``), then every comment's
+    theme under the data version's models (``themes.store_assignments``; a satisfied comment's
+    praise theme is that of what it praises, read from the clauses).
 
     An import commits its callbacks without segmenting their comments (jieba is most of the
     time a callback file would take); the themes segment a comment that has no stored tokens

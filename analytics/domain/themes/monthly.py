@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 if TYPE_CHECKING:
     # scikit-learn takes two seconds to import; every import of a file tokenises its comments
@@ -158,7 +159,7 @@ def _tokens(
     On the complaint side a comment that praises beside its complaint is the tokens of what it
     complains of (:func:`complaint_quote`): 水果饮料随便拿，就是节温器换一下要2458元 is about the
     price, not the refreshments it praises. On the praise side a comment that complains beside
-    its praise is the tokens of what it praises (``_praise_parts``): 陈静服务态度很好，但是客休室的
+    its praise is the tokens of what it praises (``_praise_tokens``): 陈静服务态度很好，但是客休室的
     沙发太旧了 praises the advisor, not the lounge it complains of."""
     stored = frame["tokens"].tolist()
     missing = [i for i, t in enumerate(stored) if not isinstance(t, str)]
@@ -166,15 +167,15 @@ def _tokens(
     tokens: list[list[str]] = [t.split() if isinstance(t, str) else [] for t in stored]
     for i, toks in zip(missing, fresh, strict=True):
         tokens[i] = toks
-    if side in ("complaint", "praise"):
-        parts = (
-            [_complaint_part(str(c)) for c in frame["comment"]]
-            if side == "complaint"
-            else _praise_parts(con, frame["comment"])
-        )
+    if side == "complaint":
+        parts = [_complaint_part(str(c)) for c in frame["comment"]]
         mixed = [i for i, part in enumerate(parts) if part is not None]
         for i, toks in zip(mixed, tokenize([str(parts[i]) for i in mixed]) if mixed else [], strict=True):
             tokens[i] = toks
+    elif side == "praise":
+        for i, praised in enumerate(_praise_tokens(con, frame["comment"])):
+            if praised is not None:
+                tokens[i] = praised
     names = name_pieces(str(row[0]) for row in con.execute(sql("theme_entity_names")).fetchall())
     mined = drop_entities_all(tokens, names) if names else tokens
     closing = closers()
@@ -189,30 +190,36 @@ def _complaint_part(comment: str) -> str | None:
     return quote if quote != comment else None
 
 
-def _praise_parts(con: duckdb.DuckDBPyConnection, comments: pd.Series) -> list[str | None]:
-    """Return what each satisfied customer's comment praises when it also complains (its praise
-    text, :func:`read_clauses`; empty when nothing but complaints is left), else None.
+def _praise_tokens(con: duckdb.DuckDBPyConnection, comments: pd.Series) -> list[list[str] | None]:
+    """Return the tokens of what each satisfied customer's comment praises when it also complains
+    (its praise text, :func:`read_clauses`; none when nothing but complaints is left), else None.
 
-    The texts ``comment_clauses`` holds (read after each import) are looked up there; only the
-    others are read here, clause by clause."""
+    The texts ``comment_clauses`` holds (read after each import, with their praise text's tokens)
+    are looked up there; only the others are read here, clause by clause."""
     texts = comments.astype(str)
     distinct = pd.unique(texts)
-    stored: dict[str, str] = {}
+    stored: dict[str, list[str] | None] = {}
     if len(distinct) and clauses_current(con):
-        stored = dict(
-            con.execute(
-                "SELECT comment, praise FROM comment_clauses "
-                "WHERE comment IN (SELECT unnest(CAST($texts AS VARCHAR[])))",
-                {"texts": [str(t) for t in distinct]},
+        # Only the comments that complain beside their praise have praise tokens of their own.
+        # An Arrow table joined, not a list bound as a parameter: 0.1 s for a group's window of
+        # 40,000 texts against 0.3 s.
+        wanted = pa.table({"comment": pa.array([str(t) for t in distinct], type=pa.large_string())})
+        con.register("_praise_wanted", wanted)
+        try:
+            rows = con.execute(
+                "SELECT k.comment, k.praise_tokens FROM comment_clauses AS k "
+                "SEMI JOIN _praise_wanted AS w ON w.comment = k.comment"
             ).fetchall()
-        )
-    part: dict[str, str | None] = {}
-    for text in distinct:
-        praise = stored.get(text)
-        if praise is None:
-            praise = _praise_of(text, _clauses(text))
-        part[text] = None if praise == text else praise
-    return [part[t] for t in texts]
+        finally:
+            con.unregister("_praise_wanted")
+        stored = {str(comment): (None if joined is None else str(joined).split()) for comment, joined in rows}
+    found: dict[str, list[str] | None] = {}
+    unread = [text for text in distinct if text not in stored]
+    parts = [_praise_of(text, _clauses(text)) for text in unread]
+    mixed = [(text, part) for text, part in zip(unread, parts, strict=True) if part != text]
+    for (text, _), toks in zip(mixed, tokenize([part for _, part in mixed]) if mixed else [], strict=True):
+        found[text] = toks
+    return [stored[t] if t in stored else found.get(t) for t in texts]
 
 
 def _side_comments(
@@ -568,10 +575,11 @@ CLAUSES_META = "comment_clauses_key"
 def clauses_current(con: duckdb.DuckDBPyConnection) -> bool:
     """Return whether ``comment_clauses`` was read with the current themes code and data files."""
     try:
-        row = con.execute("SELECT value FROM meta WHERE key = $k", {"k": CLAUSES_META}).fetchone()
+        # fetchall, not fetchone: a result left unread blocks registering a frame on ``con`` next.
+        rows = con.execute("SELECT value FROM meta WHERE key = $k", {"k": CLAUSES_META}).fetchall()
     except duckdb.CatalogException:
         return False
-    return row is not None and row[0] == _files_digest(_CLAUSE_FILES)
+    return bool(rows) and rows[0][0] == _files_digest(_CLAUSE_FILES)
 
 
 def store_clauses(con: duckdb.DuckDBPyConnection) -> int:
@@ -592,12 +600,18 @@ def store_clauses(con: duckdb.DuckDBPyConnection) -> int:
         texts = list(_facts(con, "comment_clauses_texts", params).itertuples(index=False, name=None))
     lex = load_lexicon()
     readings = [read_clauses(str(text), lex) for (text,) in texts]
+    # The tokens of the praise text where it is not the whole comment (the praise side's theme).
+    mixed = [i for i, ((text,), r) in enumerate(zip(texts, readings, strict=True)) if r.praise != str(text)]
+    praise_tokens: list[str | None] = [None] * len(readings)
+    for i, toks in zip(mixed, tokenize([readings[i].praise for i in mixed]) if mixed else [], strict=True):
+        praise_tokens[i] = " ".join(toks)
     frame = pd.DataFrame(
         {
             "comment": pd.Series([str(t) for (t,) in texts], dtype="str"),
             "praise": pd.Series([r.praise for r in readings], dtype="str"),
             "complaints": pd.Series([list(r.complaints) for r in readings], dtype=object),
             "aspects": pd.Series([list(r.aspects) for r in readings], dtype=object),
+            "praise_tokens": pd.Series(praise_tokens, dtype=object),
         }
     )
     con.register("_comment_clauses_new", frame)
@@ -609,7 +623,8 @@ def store_clauses(con: duckdb.DuckDBPyConnection) -> int:
             con.execute(
                 "CREATE TABLE comment_clauses AS SELECT CAST(comment AS VARCHAR) AS comment, "
                 "CAST(praise AS VARCHAR) AS praise, CAST(complaints AS VARCHAR[]) AS complaints, "
-                "CAST(aspects AS VARCHAR[]) AS aspects FROM _comment_clauses_new"
+                "CAST(aspects AS VARCHAR[]) AS aspects, CAST(praise_tokens AS VARCHAR) AS praise_tokens "
+                "FROM _comment_clauses_new"
             )
     finally:
         con.unregister("_comment_clauses_new")
