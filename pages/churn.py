@@ -279,7 +279,7 @@ if tab_retention.open:
                 t("churn.retention_caption", months=months, parts="; ".join(parts) or t("common.none"))
             )
             st.dataframe(
-                rates,
+                protect(rates),
                 hide_index=True,
                 width="stretch",
                 column_config={

@@ -5,7 +5,7 @@ import streamlit as st
 from analytics.core import formatting
 from analytics.core.months import month_label, parse_month, shift_month
 from analytics.domain import overview, satisfaction
-from ui.auth import protect
+from ui.auth import protect, protect_text
 from ui.data import load
 from ui.deck_button import deck_button
 from ui.formatting import LOWER_IS_BETTER, kpi_delta, kpi_value, metric_params
@@ -117,7 +117,8 @@ with st.container(key="overview_flags"):
         if not data.changes:
             st.write(t("overview.nothing_changed"))
         for change in data.changes:
-            st.text("• " + satisfaction.describe_change(change, f.lang))
+            # The sentence names an advisor or store from the data: masked for roles without phones.
+            st.text("• " + protect_text(satisfaction.describe_change(change, f.lang)))
     with right:
         st.subheader(t("overview.red_flags"))
         flags = data.red_flags

@@ -237,3 +237,105 @@ def test_a_time_column_with_the_half_of_the_day_written_keeps_every_calls_time(c
         "2026-11-06 15:10:00",
         "2026-11-06 08:20:00",
     ]
+
+
+# --------------------------------------------------------------------------- the probe's second round
+
+
+def test_a_hidden_sheet_is_named_and_never_read_over_the_visible_one(con):
+    book = openpyxl.Workbook()
+    visible = book.active
+    visible.title = "工单"
+    old = book.create_sheet("工单(旧)")
+    for sheet, amount in ((visible, 100), (old, 999)):
+        sheet.append(["工单号", "进厂日期", "车架号", "结算金额"])
+        sheet.append(["WO1", "2026-11-05", "LSVAU2A37N2800001", amount])
+    old.sheet_state = "hidden"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = imported_twice(con, buffer.getvalue(), "工单.xlsx")
+    assert (result.inserted, result.rejected) == (1, 0)
+    assert _rows(con, "SELECT amount FROM service_orders") == [(100.0,)]
+    hidden = next(sheet for sheet in result.sheets if sheet["sheet"] == "工单(旧)")
+    assert "hidden" in hidden["reason"]
+
+
+def test_after_sales_callback_names_are_3dc_and_a_name_of_no_kind_stays_other(con):
+    text = (
+        "回访编号,工单号,车架号,回访类型,回访日期,满意度\n"
+        "C1,WO1,LSVAU2A37N2800001,出厂回访,2026-11-04 09:00,10\n"
+        "C2,WO2,LSVAU2A37N2800002,72小时回访,2026-11-04 09:10,9\n"
+        "C3,WO3,LSVAU2A37N2800003,返修回访,2026-11-04 09:20,9\n"
+        "C4,WO4,LSVAU2A37N2800004,电话回访,2026-11-04 09:30,9\n"
+        "C5,,LSVAU2A37N2800005,电话回访,2026-11-04 09:40,9\n"
+        "C6,WO6,LSVAU2A37N2800006,其他,2026-11-04 09:50,9\n"
+    )
+    imported_twice(con, text.encode("utf-8"), "回访.csv")
+    assert _rows(con, "SELECT callback_id, callback_type FROM callbacks ORDER BY 1") == [
+        ("C1", "3DC"),
+        ("C2", "3DC"),
+        ("C3", "3DC"),
+        ("C4", "other"),  # 电话回访 says how, not after what (as 投诉回访 and 流失客户回访 stay other)
+        ("C5", "other"),
+        ("C6", "other"),
+    ]
+
+
+def test_service_type_words_of_other_dms_free_jobs_walk_ins_and_text_marks_are_read(con):
+    text = (
+        "工单号,进厂日期,车架号,维修类型,实收金额,是否预约,进厂里程\n"
+        "WO1,2026-11-01,LSVAU2A37N2800001,二保,免费,自然进店,'8000公里\n"
+        "WO2,2026-11-01,LSVAU2A37N2800002,保险理赔,\"'¥1,234.50\",预约到店,' 9000\n"
+        "WO3,2026-11-01,LSVAU2A37N2800003,快修,'-88.00,预约进店,100\n"
+        "WO4,2026-11-01,LSVAU2A37N2800004,返修,赠送,是,100\n"
+    )
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert (result.inserted, result.rejected) == (4, 0)
+    assert _rows(
+        con,
+        "SELECT order_id, service_type, amount, is_appointment, mileage_km FROM service_orders ORDER BY 1",
+    ) == [
+        ("WO1", "maintenance", 0.0, False, 8000),
+        ("WO2", "body_paint", 1234.5, True, 9000),
+        ("WO3", "repair", -88.0, True, 100),
+        ("WO4", "repair", 0.0, True, 100),
+    ]
+
+
+def test_call_log_result_words_are_read(con):
+    text = "回访编号,工单号,回访日期,回访结果\n" + "".join(
+        f"C{i},WO{i},2026-11-04 09:0{i},{word}\n"
+        for i, word in enumerate(["未接", "忙音", "无人应答", "无效号码", "已完成", "非本人"])
+    )
+    imported_twice(con, text.encode("utf-8"), "回访.csv")
+    assert [r[0] for r in _rows(con, "SELECT reached FROM callbacks ORDER BY callback_id")] == [
+        False,
+        False,
+        False,
+        False,
+        True,
+        True,
+    ]
+
+
+def test_an_empty_column_gives_way_to_a_filled_one_naming_the_same_field(con):
+    text = (
+        "工单号,进厂日期,开单时间,车架号,应收金额,费用合计\n"
+        "WO1,,2026-11-01 09:00,LSVAU2A37N2800001,,300\n"
+        "WO2,,2026-11-02 10:00,LSVAU2A37N2800002,,400\n"
+    )
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert (result.inserted, result.rejected) == (2, 0)
+    assert [
+        (str(d), a) for d, a in _rows(con, "SELECT visit_date, amount FROM service_orders ORDER BY 1")
+    ] == [
+        ("2026-11-01", 300.0),
+        ("2026-11-02", 400.0),
+    ]
+
+
+def test_a_work_orders_hand_back_date_is_not_the_purchase_date(con):
+    text = "工单号,进厂日期,交车日期,车架号,结算金额\nWO1,2026-11-01,2026-11-02,LSVAU2A37N2800001,100\n"
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert "交车日期" in result.unmapped
+    assert _rows(con, "SELECT purchase_date FROM service_orders") == [(None,)]

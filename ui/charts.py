@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
+from analytics.core.auth import mask_text
 from analytics.core.months import month_end, parse_month
 from analytics.reports import chart_export
 from analytics.reports.chart_export import mask_data
@@ -159,7 +160,9 @@ def scope_note() -> str:
     if month and re.fullmatch(r"\d{4}-\d{2}", str(month)):
         last_day = month_end(parse_month(str(month))).isoformat()
         as_of = min(last_day, last) if last else last_day
-    return t("chart.scope", stores=stores, as_of=as_of)
+    # Store names are data: a mobile typed into one is masked, as in every chart (the line goes on
+    # charts and on downloads every role may take).
+    return t("chart.scope", stores=str(mask_text(stores)), as_of=as_of)
 
 
 def _draw_image(figure_json: str, title: str | None, source: str, note: str, fmt: str) -> bytes:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from analytics.cli import add_db_option, existing_db
+from analytics.core import private_files
 from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.i18n import LANGUAGES
@@ -49,7 +50,7 @@ def _cmd_deck(args: argparse.Namespace) -> int:
         con.close()
     slides = deck_slides(data, args.lang)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(render(slides, footer_line(data, args.lang)))
+    private_files.write_owner_only(out, render(slides, footer_line(data, args.lang)))  # names: owner-only
     record_cli_export(args.db, "deck", out, len(slides), False)
     charts = sum(len(s.charts) for s in slides)
     print(f"{out}: {len(slides)} slides, {charts} charts, {time.perf_counter() - started:.1f} s")

@@ -26,6 +26,16 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def write_owner_only(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` (a file the user named, in a folder of theirs: its mode is left
+    alone) readable by its owner only, 0600, also when it replaces a file; return the path."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), FILE_MODE)
+        handle.write(data)
+    return path
+
+
 def write_private(path: Path, data: bytes) -> str:
     """Write ``data`` to ``path`` whole (a temporary file renamed over it), mode 0600; return its SHA-256.
 

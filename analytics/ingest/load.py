@@ -41,6 +41,7 @@ from analytics.ingest.mapping import (
     both_kinds,
     detect_kind,
     guess_mapping,
+    match_header,
     matched_fields,
     plausible_kind,
     resolve_header,
@@ -49,7 +50,7 @@ from analytics.ingest.mapping import (
 )
 from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, read_table
 from analytics.ingest.stage import KEYS
-from analytics.ingest.values import as_ten_thousands, in_ten_thousands, with_time_of_day
+from analytics.ingest.values import as_ten_thousands, clean_typed, in_ten_thousands, with_time_of_day
 from analytics.store import db, derived
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "store" / "sql"
@@ -237,11 +238,46 @@ def _decide_kind(raw: RawTable, kind: str | None, user: dict[str, Any]) -> str:
     return chosen
 
 
+def _empty_column(raw: RawTable, header: str) -> bool:
+    """Return whether a column holds no value at all (blanks and placeholders only): its first rows
+    decide for nearly every column, so a file's columns are not all cleaned twice."""
+    column = raw.rows[header]
+    if not len(column) or clean_typed(column.iloc[:64]).notna().any():
+        return False
+    return bool(clean_typed(column).isna().all())
+
+
+def _filled_first(raw: RawTable, columns: dict[str, str]) -> dict[str, str]:
+    """Return the alias mapping with a field whose chosen column is empty taken from another column
+    naming the same field that holds values (an empty 应收金额 beside a filled 费用合计; an empty
+    进厂日期 beside a filled 开单时间)."""
+    used = set(columns.values())
+    out = dict(columns)
+    for field_name, header in columns.items():
+        if header not in raw.rows or not _empty_column(raw, header):
+            continue
+        others = [
+            (hit[1], position, other)
+            for position, other in enumerate(raw.headers)
+            if other not in used
+            and other in raw.rows
+            and (hit := match_header(other)) is not None
+            and hit[0] == field_name
+            and not _empty_column(raw, other)
+        ]
+        if others:
+            replacement = min(others)[2]
+            out[field_name] = replacement
+            used.discard(header)
+            used.add(replacement)
+    return out
+
+
 def _effective_columns(
     raw: RawTable, kind: str, user: dict[str, Any], guess: bool = True
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Return (field -> header used, field -> header guessed from values among them)."""
-    columns = auto_mapping(raw.headers, kind)
+    columns = _filled_first(raw, auto_mapping(raw.headers, kind))
     for field_name, header in user["columns"].items():
         if field_name not in FIELDS_BY_KIND[kind]:
             raise ImportRefused(

@@ -20,11 +20,13 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import posixpath
 import re
 import struct
 import warnings
 import zipfile
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from operator import attrgetter
@@ -36,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from python_calamine import CalamineWorkbook, SheetTypeEnum
+from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from analytics.core.config import settings
 from analytics.core.errors import ImportRefused
@@ -174,6 +176,34 @@ def _check_csv_size(data: bytes, name: str) -> None:
         )
 
 
+_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(rb'(\w+)\s*=\s*"([^"]*)"')
+
+
+def _worksheet_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo] | None:
+    """Return the ZIP parts the workbook's relationships name as worksheets (where calamine reads
+    them, whatever their names), with every part under xl/worksheets/; None when a named part is
+    missing."""
+    names = {info.filename: info for info in archive.infolist()}
+    found: dict[str, zipfile.ZipInfo] = {n: i for n, i in names.items() if n.startswith("xl/worksheets/")}
+    try:
+        rels = archive.read("xl/_rels/workbook.xml.rels") if "xl/_rels/workbook.xml.rels" in names else b""
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
+        return None
+    for tag in _RELATIONSHIP.findall(rels):
+        attributes = {
+            k.decode("ascii").lower(): v.decode("utf-8", "replace") for k, v in _ATTRIBUTE.findall(tag)
+        }
+        if not attributes.get("type", "").endswith("/worksheet"):
+            continue
+        target = attributes.get("target", "")
+        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+        if path not in names:
+            return None
+        found[path] = names[path]
+    return list(found.values())
+
+
 def _check_xlsx_size(data: bytes, name: str) -> bool:
     """Refuse a workbook whose sheets expand beyond the bounds, reading its ZIP directory and
     counting row tags (a small file can expand to millions of rows); return whether calamine may
@@ -191,9 +221,9 @@ def _check_xlsx_size(data: bytes, name: str) -> bool:
     with archive:
         if "xl/workbook.xml" not in archive.namelist():
             return False
-        parts = [
-            i for i in archive.infolist() if i.filename.startswith("xl/") and i.filename.endswith(".xml")
-        ]
+        # Every part counts, whatever its name: a sheet stored as xl/worksheets/sheet1.dat or
+        # /data/sheet1.xml is read by calamine all the same (seen to abort the process).
+        parts = archive.infolist()
         expanded = sum(i.file_size for i in parts)
         if expanded > max_mb * 1_000_000:
             raise _refuse(
@@ -203,11 +233,12 @@ def _check_xlsx_size(data: bytes, name: str) -> bool:
                 "split the export into smaller files (by month or year), or "
                 + _RAISE_LIMIT.format(key="max_expanded_mb"),
             )
+        sheets = _worksheet_parts(archive)
+        if sheets is None:
+            return False  # a sheet the workbook names is not in the file: openpyxl refuses it below
         rows = 0
         fits = True
-        for info in parts:
-            if not info.filename.startswith("xl/worksheets/"):
-                continue
+        for info in sheets:
             try:
                 # At most the size the ZIP directory declares, checked above.
                 sheet = archive.read(info)
@@ -671,12 +702,12 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _xlsx_grids(data: bytes, name: str, calamine: bool) -> list[tuple[str, pd.DataFrame]]:
+def _xlsx_grids(data: bytes, name: str, calamine: bool) -> list[tuple[str, pd.DataFrame | None]]:
     """Return every sheet of the workbook as (title, grid of strings), in the workbook's order."""
     return _calamine_grids(data, name) if calamine else _openpyxl_grids(data, name)
 
 
-def _xls_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
+def _xls_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame | None]]:
     """Return every worksheet of an Excel 97-2003 workbook as (title, grid of strings), read by
     calamine once ``biff`` has found the file to be a .xls whose sheets span bounded grids."""
     try:
@@ -717,7 +748,7 @@ def _xls_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
 
 def _calamine_grids(
     data: bytes, name: str, what: str = "is a ZIP file but not an Excel workbook that can be opened"
-) -> list[tuple[str, pd.DataFrame]]:
+) -> list[tuple[str, pd.DataFrame | None]]:
     """Return every worksheet as (title, grid of strings), read by calamine; ``what`` says what the
     file is when calamine cannot open it."""
     try:
@@ -729,11 +760,16 @@ def _calamine_grids(
         if not _is_panic(exc):
             raise
         raise _refuse(name, what, _SAVE_AS) from exc
-    grids: list[tuple[str, pd.DataFrame]] = []
+    grids: list[tuple[str, pd.DataFrame | None]] = []
     try:
         for meta in book.sheets_metadata:
             if meta.typ != SheetTypeEnum.WorkSheet:
                 continue  # chart and macro sheets hold no cells (openpyxl leaves them out too)
+            if meta.visible != SheetVisibleEnum.Visible:
+                # An old copy or a lookup list the exporter hid: never read as records (stacked, an
+                # old copy's rows replaced the visible ones), but named in the report.
+                grids.append((str(meta.name), None))
+                continue
             # From A1, so that list positions are the sheet's row and column numbers.
             sheet = book.get_sheet_by_name(meta.name)
             cells = _merges_filled_down(sheet.to_python(skip_empty_area=False), sheet.merged_cell_ranges)
@@ -765,12 +801,21 @@ def _merges_filled_down(
 ) -> list[list[Any]]:
     """Return the rows with the value of each cell merged down over several rows (a customer's name
     over the item rows of one work order, a store over a group) in the same column of every row it
-    covers, as an HTML table's rowspan is read; a merge across columns leaves the others blank."""
-    for (top, left), (bottom, _right) in merges or ():
+    covers, as an HTML table's rowspan is read; a merge across columns leaves the others blank.
+
+    Each column's rows are filled at most once: merges never overlap in a workbook Excel saved, and
+    a file repeating one merge 100,000 times over 20,000 rows (two billion copies, minutes of CPU)
+    is read as that merge once."""
+    reach: dict[int, int] = {}  # column -> the last row a merge has filled (merges sorted by top)
+    for (top, left), (bottom, _right) in sorted(set(merges or ())):
         if top >= len(cells) or left >= len(cells[top]):
             continue
+        start = max(top + 1, reach.get(left, -1) + 1)
+        if bottom < start:
+            continue  # inside rows filled already (a repeated or nested merge)
+        reach[left] = bottom
         value = cells[top][left]
-        for row in cells[top + 1 : bottom + 1]:
+        for row in cells[start : bottom + 1]:
             if left < len(row) and row[left] in ("", None):
                 row[left] = value
     return cells
@@ -844,7 +889,7 @@ def _with_datetimes_written(column: tuple[Any, ...]) -> Any:
     return values
 
 
-def _openpyxl_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
+def _openpyxl_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame | None]]:
     """Return every sheet of the workbook as (title, grid of strings), streamed by openpyxl."""
     import openpyxl
 
@@ -852,7 +897,7 @@ def _openpyxl_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame]]:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged or non-Excel ZIP files
         raise _refuse(name, "is a ZIP file but not an Excel workbook that can be opened", _SAVE_AS) from exc
-    grids: list[tuple[str, pd.DataFrame]] = []
+    grids: list[tuple[str, pd.DataFrame | None]] = []
     try:
         for sheet in book.worksheets:
             # The declared size is often far larger than the cells (formatting down to row
@@ -1125,7 +1170,7 @@ def _aligned(headers: list[str], main: list[str]) -> dict[str, str]:
 
 
 def _workbook_table(
-    grids: list[tuple[str, pd.DataFrame]], name: str, kind: str | None = None
+    grids: Sequence[tuple[str, pd.DataFrame | None]], name: str, kind: str | None = None
 ) -> tuple[int, list[str], pd.DataFrame, list[SheetReport]]:
     """Return (header row, headers, rows, sheet reports) from a workbook's sheets: every sheet holding
     the same table as the first sheet with a recognised table (of ``kind`` when one is asked for and
@@ -1133,7 +1178,17 @@ def _workbook_table(
     found: list[tuple[str, int, list[str], pd.DataFrame, int]] = []
     reports: dict[str, SheetReport] = {}
     first_error: ImportRefused | None = None
+    hidden: list[str] = []
     for title, grid in grids:
+        if grid is None:
+            hidden.append(title)
+            reports[title] = SheetReport(
+                title,
+                0,
+                imported=False,
+                reason="the sheet is hidden in the workbook; unhide it in Excel to import it",
+            )
+            continue
         if not grid.size or (grid.apply(lambda column: column.str.strip()) == "").all(axis=None):
             reports[title] = SheetReport(title, 0, imported=False, reason="the sheet is empty")
             continue
@@ -1151,6 +1206,12 @@ def _workbook_table(
     if not found:
         if first_error is not None:
             raise first_error
+        if hidden:
+            raise _refuse(
+                name,
+                f"has its only sheets with values hidden ({', '.join(hidden)})",
+                "unhide the sheet in Excel (right-click a sheet tab, Unhide), save, and import it again",
+            )
         raise _refuse(name, "is empty", "export the records again from the DMS and import that file")
     kinds = [detect_kind(headers) for _, _, headers, _, _ in found]
     main_at = next((i for i, k in enumerate(kinds) if k is not None and k == kind), None)

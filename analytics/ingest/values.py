@@ -68,12 +68,15 @@ REACHED_TRUE = frozenset(
     # A CRM's call status: the call was answered, or the callback was made; 拒访 is a customer
     # who answered and declined the survey (拒接 declined the call).
     | {"接听", "已接听", "已回访", "回访完成", "拒访", "客户拒访", "拒绝回访"}
+    | {"已完成", "完成", "非本人"}  # 非本人: someone answered, not the customer
 )
 REACHED_FALSE = frozenset(
     {"未接通", "无人接听", "关机", "空号", "拒接", "占线", "失败", "否", "n", "no", "0", "false", "停机"}
     | {"回访失败", "不在服务区", "无法接通", "联系不上", "未联系上", "无法联系", "无应答", "挂断", "号码错误"}
     | {"未接听", "无法接听", "无人接", "客户忙", "用户忙", "忙线", "通话中", "挂机", "客户挂机", "号码有误"}
     | {"错号", "暂停服务", "未回访"}
+    # What CRM call logs write (未接, 忙音, 无人应答, 无效号码).
+    | {"未接", "忙音", "无人应答", "无效号码", "号码无效", "号码错误", "无法联系上"}
 )
 # Longer notes such as "未接通-关机": a failure word anywhere wins over 接通 (which 未接通 contains).
 _REACHED_FALSE_PARTS = (
@@ -98,9 +101,10 @@ _REACHED_TRUE_PARTS = ("接通", "成功", "接听")
 SERVICE_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("first_maintenance", ("首保", "首次保养", "first maintenance", "first_maintenance")),
     ("warranty", ("索赔", "三包", "保修", "质保", "warranty")),
-    ("body_paint", ("钣喷", "钣金", "喷漆", "事故", "body", "paint")),
-    ("maintenance", ("定保", "保养", "maintenance")),
-    ("repair", ("维修", "机修", "repair")),
+    # An insurance job is an accident repair: body and paint.
+    ("body_paint", ("钣喷", "钣金", "喷漆", "事故", "保险", "出险", "body", "paint")),
+    ("maintenance", ("定保", "保养", "二保", "三保", "常规保养", "maintenance")),
+    ("repair", ("维修", "机修", "机电", "快修", "小修", "大修", "返修", "返工", "repair")),
 )
 # A day count decides first ("交车7日回访"); then the service a callback follows (3DC after a
 # visit, whatever its kind: 首保, 定保, 索赔, 钣喷 ...) or the sale (7DC after a delivery).
@@ -111,6 +115,8 @@ CALLBACK_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # marketing (保养到期提醒, 首保提醒, 事故车招揽, 维修进度通知) are other calls, not 3DC.
     ("other", ("提醒", "招揽", "邀约", "通知", "关怀", "营销", "推广", "促销", "活动")),
     ("3DC", ("售后", "维修", "保养", "首保", "定保", "索赔", "三包", "保修", "钣喷", "钣金", "喷漆", "事故")),
+    # After the car left the workshop: 出厂回访, 离店回访, 返修回访, 工单回访, 72小时回访, 服务回访.
+    ("3DC", ("出厂", "离店", "返修", "工单", "72小时", "48小时", "24小时", "服务回访", "进厂")),
     ("7DC", ("新车", "销售", "交车", "交付", "购车")),
 )
 
@@ -171,7 +177,8 @@ def _per_unique(s: pd.Series, parse: Callable[[pd.Series], Parsed]) -> Parsed:
 
 # Excel's text marker kept in an export: '0001234, '13812345678, '2024-03-05, '(20.00). Only before
 # a value of ASCII digits, letters and the signs numbers, dates and codes are written with.
-EXCEL_TEXT_MARK = r"^'([0-9A-Za-z+(][0-9A-Za-z+\-()/.,: ]*)$"
+# (Not before Chinese text: '张三 may be how a name was written.)
+EXCEL_TEXT_MARK = r"^'\s*([0-9A-Za-z+(\-¥￥０-９][^']*)$"
 
 
 def clean_text(s: pd.Series) -> pd.Series:
@@ -444,6 +451,10 @@ def _numbers_of(u: pd.Series) -> Parsed:
     return values, u.notna() & values.isna()
 
 
+# An amount of nothing, in words (a warranty job, a gift of the dealer).
+FREE_WORDS = frozenset({"免费", "赠送", "免单", "免费赠送", "免费项目", "保修免费", "索赔免费"})
+
+
 def parse_numbers(s: pd.Series) -> Parsed:
     """Return (float values, unreadable mask); thousands separators, ¥, 元 and km (公里, 千米) are allowed."""
     # Amounts and odometer readings are mostly distinct, so parsing them directly beats
@@ -453,6 +464,8 @@ def parse_numbers(s: pd.Series) -> Parsed:
     rest = text.notna() & values.isna()
     if rest.any():
         values[rest] = _numbers_of(text[rest])[0]
+        # An amount written as a word: a free job (免费, 赠送) cost nothing.
+        values = values.mask(rest & values.isna() & text.isin(FREE_WORDS), 0.0)
     values = values.where(np.isfinite(values))
     return values, (text.notna() & values.isna()).astype(bool)
 
@@ -491,7 +504,8 @@ _HAS_PREFIXES = (
     ("已", True),
 )
 _BOOKED = "预约"
-_WALK_IN = ("自然到店", "直接到店", "自行到店", "进店", "到店")
+_BOOKED_ARRIVALS = frozenset({"预约到店", "预约进店", "预约来店", "预约入厂", "预约客户"})
+_WALK_IN = ("自然到店", "直接到店", "自行到店", "进店", "到店", "自然进店", "直接进店", "自行进店", "散客")
 
 
 def _answer_of(word: str) -> bool | None:
@@ -500,8 +514,8 @@ def _answer_of(word: str) -> bool | None:
         # What it answers is a word of its own (投诉, 预约): 未知 and 不详 say nothing.
         if word.startswith(prefix) and len(word) >= len(prefix) + 2:
             return answer
-    if word.endswith(_BOOKED):
-        return True  # 电话预约, APP预约, 网上预约 (未预约 and 非预约 were read above)
+    if word.endswith(_BOOKED) or word in _BOOKED_ARRIVALS:
+        return True  # 电话预约, APP预约, 预约到店 (未预约 and 非预约 were read above)
     if word in _WALK_IN:
         return False
     return None
@@ -570,8 +584,9 @@ def parse_service_types(s: pd.Series) -> pd.Series:
 
 
 def parse_callback_types(s: pd.Series) -> pd.Series:
-    """Return canonical callback types (3DC, 7DC, other); unknown is other (a blank cell reads as
-    the column's absence does, by its work order: ``stage``)."""
+    """Return canonical callback types (3DC, 7DC, other); unknown is other (a complaint's or a
+    lost customer's call); a blank cell reads as the column's absence does, by the call's work
+    order (``stage``)."""
     values, _ = _per_unique(clean_typed(s), lambda u: _category_of(u, CALLBACK_TYPE_WORDS))
     return values.fillna("other").astype("str")
 

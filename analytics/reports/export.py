@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analytics.core import private_files
 from analytics.core.auth import LOCAL_ROLE, LOCAL_USER, PHONE_COLUMNS
 from analytics.core.i18n import catalog, text
 from analytics.store import audit, db
@@ -318,8 +319,8 @@ def write_table(frame: pd.DataFrame, path: str | Path, headers: Mapping[str, str
     """Write the frame to ``path`` as CSV (BOM) or XLSX by its extension; return the path."""
     target = Path(path)
     data = xlsx_bytes(frame, headers) if target.suffix.lower() == ".xlsx" else csv_bytes(frame, headers)
-    target.write_bytes(data)
-    return target
+    # Lists carry phones and names: owner-only, as the database and its exports to Parquet.
+    return private_files.write_owner_only(target, data)
 
 
 def write_list(frame: pd.DataFrame, path: str | Path, lang: str, section: str) -> Path:

@@ -113,7 +113,11 @@ def restore(backup_file: Path, database: Path) -> Path:
     if wal.exists():
         os.replace(wal, kept.with_name(f"{kept.name}.wal"))
     copy = database.with_name(database.name + ".restoring")
-    shutil.copyfile(backup_file, copy)
+    # Created owner-only before a byte is copied (copyfile made it 0644 for the copy's duration).
+    copy.unlink(missing_ok=True)
+    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, private_files.FILE_MODE)
+    with os.fdopen(fd, "wb") as target, backup_file.open("rb") as source:
+        shutil.copyfileobj(source, target, 16 * 1024 * 1024)
     os.chmod(copy, private_files.FILE_MODE)
     _forget_kept(copy)
     os.replace(copy, database)
