@@ -141,3 +141,35 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_EXIT_STATUS[-1])
+
+
+# A mobile typed into names (seen in DMS data: an advisor's or a store's number written after it).
+PHONE_IN_NAMES = "13812345678"
+
+
+@pytest.fixture
+def phone_names_env(
+    demo_db: Path, demo_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Point the app at a private demo whose advisors and car models have a mobile typed into their
+    names (``PHONE_IN_NAMES``), for the tests that check every role without phones sees it masked."""
+    from analytics.store import db
+
+    path = tmp_path / "names.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    try:
+        with db.write_transaction(con) as cur:
+            cur.execute(
+                "UPDATE service_orders SET advisor = advisor || $p WHERE advisor IS NOT NULL",
+                {"p": PHONE_IN_NAMES},
+            )
+            cur.execute(
+                "UPDATE vehicles SET model = model || $p WHERE model IS NOT NULL", {"p": PHONE_IN_NAMES}
+            )
+            db.bump_data_version(cur)
+    finally:
+        con.close()
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
+    return path

@@ -23,10 +23,11 @@ from analytics import cli
 from analytics.reports import export
 from analytics.services import marts, watch
 from analytics.store import backup, db
+from tests.conftest import PHONE_IN_NAMES
 from tests.signing_in import sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
-PHONE = "13812345678"
+PHONE = PHONE_IN_NAMES  # the mobile the phone_names_env fixture types into names
 
 
 class _Planted:
@@ -154,26 +155,6 @@ def test_a_control_character_in_a_cell_never_breaks_an_excel_export(control):
     cells = [c.value for row in sheet.iter_rows(min_row=3) for c in row]
     assert cells[0].startswith("先生") and cells[0].endswith("说") and control not in cells[0]
     assert cells[2] == "'=1+1" and cells[4] == "'﹦6+6"
-
-
-@pytest.fixture
-def phone_names_env(demo_db, demo_model_dir, tmp_path, monkeypatch):
-    """A private demo whose advisors and models have a mobile typed into their names."""
-    path = tmp_path / "names.duckdb"
-    shutil.copy(demo_db, path)
-    con = db.connect(path)
-    try:
-        with db.write_transaction(con) as cur:
-            cur.execute(
-                "UPDATE service_orders SET advisor = advisor || $p WHERE advisor IS NOT NULL", {"p": PHONE}
-            )
-            cur.execute("UPDATE vehicles SET model = model || $p WHERE model IS NOT NULL", {"p": PHONE})
-            db.bump_data_version(cur)
-    finally:
-        con.close()
-    monkeypatch.setenv("ANALYTICS_DB", str(path))
-    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
-    return path
 
 
 def test_list_filters_show_names_with_a_mobile_masked_to_a_manager(phone_names_env, with_accounts):

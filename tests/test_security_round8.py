@@ -22,11 +22,12 @@ import pytest
 from analytics.core.errors import ImportRefused
 from analytics.ingest import read_table
 from analytics.reports import export
-from analytics.store import backup, db
+from analytics.store import backup
+from tests.conftest import PHONE_IN_NAMES
 from tests.signing_in import sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
-PHONE = "13812345678"
+PHONE = PHONE_IN_NAMES  # the mobile the phone_names_env fixture types into names
 HEADER = ["工单号", "进厂日期", "车架号", "结算金额"]
 
 _TYPES = (
@@ -159,26 +160,6 @@ def test_a_restore_in_progress_is_never_readable_by_others(tmp_path, demo_db, mo
     backup.restore(handed, live)
     assert seen == [0o600]
     assert _mode(live) == 0o600
-
-
-@pytest.fixture
-def phone_names_env(demo_db, demo_model_dir, tmp_path, monkeypatch):
-    """A private demo whose advisors and stores have a mobile typed into their names."""
-    path = tmp_path / "names.duckdb"
-    shutil.copy(demo_db, path)
-    con = db.connect(path)
-    try:
-        with db.write_transaction(con) as cur:
-            cur.execute(
-                "UPDATE service_orders SET advisor = advisor || $p WHERE advisor IS NOT NULL", {"p": PHONE}
-            )
-            cur.execute("UPDATE vehicles SET model = model || $p WHERE model IS NOT NULL", {"p": PHONE})
-            db.bump_data_version(cur)
-    finally:
-        con.close()
-    monkeypatch.setenv("ANALYTICS_DB", str(path))
-    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
-    return path
 
 
 def test_the_retention_table_by_advisor_masks_a_mobile_in_the_name_for_a_manager(
