@@ -560,7 +560,7 @@ def read_clauses(comment: str, lexicon: Lexicon | None = None) -> Reading:
     found = polarity.clauses(comment, tokenize)
     complaining = _complaining(found)
     complaints = tuple(c.text for c, worse in zip(found, complaining, strict=True) if worse)
-    praise = _praise_of(comment, found)
+    praise = _praise_of(comment, found, complaining)
     aspects = tuple(lexicon_aspect(tokenize([c])[0], "complaint", lex) or OTHER for c in complaints)
     return Reading(praise, complaints, aspects)
 
@@ -707,10 +707,13 @@ def _complaining(found: Sequence[polarity.Clause]) -> list[bool]:
     return out
 
 
-def _praise_of(comment: str, found: Sequence[polarity.Clause]) -> str:
+def _praise_of(
+    comment: str, found: Sequence[polarity.Clause], complaining: Sequence[bool] | None = None
+) -> str:
     """Return what a comment praises: the whole comment when no clause complains
-    (``_complaining``), else its other clauses; empty when only complaining clauses remain."""
-    complaining = _complaining(found)
+    (``_complaining``, read here unless the caller has it), else its other clauses; empty when only
+    complaining clauses remain."""
+    complaining = _complaining(found) if complaining is None else complaining
     if not any(complaining):
         return comment
     return "，".join(c.text for c, worse in zip(found, complaining, strict=True) if not worse)
