@@ -970,9 +970,27 @@ def _find_header(records: list[list[str]]) -> tuple[int, list[str]]:
         if top < 0 or top + 1 >= len(records):
             continue
         joined = _two_row_header(records[top], records[top + 1])
-        if joined is not None and len(matched_fields(joined)) > found[0]:
-            found = (len(matched_fields(joined)), top + 1, joined)
+        if joined is None:
+            continue
+        score = len(matched_fields(joined))
+        if score > found[0] or (top + 1 == best_position and _tells_apart(records[best_position], joined)):
+            found = (score, top + 1, joined)
     return found[1], found[2]
+
+
+def _tells_apart(row: list[str], joined: list[str]) -> bool:
+    """Return whether a two-row header ending on ``row`` names its columns better than ``row`` alone:
+    it differs, and every field it no longer names was named only by a name ``row`` repeats (金额
+    under 工时 and under 材料 is neither part's amount; each merged cell is read into both rows)."""
+    if joined == row:
+        return False
+    names = [normalise_header(cell) for cell in row if cell]
+    repeated = {name for name in names if names.count(name) > 1}
+    kept = matched_fields(joined)
+    lost = matched_fields(row) - kept
+    return all(
+        normalise_header(cell) in repeated for cell in row if cell and (hit := match_header(cell)) and hit[0] in lost
+    )
 
 
 def _two_row_header(top: list[str], bottom: list[str]) -> list[str] | None:
@@ -989,7 +1007,7 @@ def _two_row_header(top: list[str], bottom: list[str]) -> list[str] | None:
         for upper, lower in zip(top, bottom, strict=True)
     ):
         return None
-    cells: list[str] = []
+    groups: list[str] = []
     group = ""
     for upper, lower in zip(top, bottom, strict=True):
         # A group label merged across its sub-columns holds its text in the first of them only.
@@ -997,17 +1015,31 @@ def _two_row_header(top: list[str], bottom: list[str]) -> list[str] | None:
             group = upper
         elif upper or not lower:
             group = ""
-        cells.append(_in_group(lower, group) if lower and lower != upper else upper or lower)
+        groups.append(group)
+    # A sub-column name under more than one group (金额 under 工时, 材料 and 合计) is not the same
+    # column each time: each takes its group's name (合计金额 is the amount, 工时金额 is not).
+    under: dict[str, set[str]] = {}
+    for lower, group in zip(bottom, groups, strict=True):
+        if lower and group:
+            under.setdefault(normalise_header(lower), set()).add(group)
+    repeated = {name for name, named_by in under.items() if len(named_by) > 1}
+    cells: list[str] = []
+    for upper, lower, group in zip(top, bottom, groups, strict=True):
+        if lower and lower != upper:
+            cells.append(_in_group(lower, group, always=normalise_header(lower) in repeated))
+        else:
+            cells.append(upper or lower)
     return cells
 
 
-def _in_group(cell: str, group: str) -> str:
+def _in_group(cell: str, group: str, *, always: bool = False) -> str:
     """Return a sub-column's name as its group label makes it: 姓名 under 客户信息 is 客户姓名 (the
-    name of the customer, not of the adviser), when the name alone is not a known header."""
-    if not group or match_header(cell) is not None:
+    name of the customer, not of the adviser), when the name alone is not a known header, and
+    always when ``always`` (a name several groups repeat)."""
+    if not group or (match_header(cell) is not None and not always):
         return cell
     named = _GROUP_SUFFIX.sub("", group) + cell
-    return named if match_header(named) is not None else cell
+    return named if always or match_header(named) is not None else cell
 
 
 def _check_header(name: str, cells: list[str], position: int) -> None:
@@ -1153,19 +1185,28 @@ def _same_table(headers: list[str], main: list[str], kind: str | None) -> bool:
 
 
 def _aligned(headers: list[str], main: list[str]) -> dict[str, str]:
-    """Return sheet header -> main header for the columns that mean the same (same field or name)."""
+    """Return sheet header -> main header for the columns that mean the same: the same name first;
+    then, for each field the main sheet names under another header, the sheet's most specific header
+    of that field (a later sheet that adds 原工单号 before 工单号 still reads 工单号 as the number)."""
     by_name = {normalise_header(h): h for h in main}
-    by_field: dict[str, str] = {}
-    for h in main:
-        hit = match_header(h)
-        if hit is not None:
-            by_field.setdefault(hit[0], h)
     renames: dict[str, str] = {}
     for h in headers:
-        hit = match_header(h)
-        target = by_name.get(normalise_header(h)) or (by_field.get(hit[0]) if hit else None)
+        target = by_name.get(normalise_header(h))
         if target is not None and target not in renames.values():
             renames[h] = target
+    hits = {h: match_header(h) for h in headers if h not in renames}
+    taken = set(renames.values())
+    named = sorted(
+        ((hit[1], i, h, hit[0]) for i, h in enumerate(main) if h not in taken and (hit := match_header(h))),
+    )
+    for _, _, target, field in named:
+        candidates = [
+            (hit[1], i, h) for i, (h, hit) in enumerate(hits.items()) if hit is not None and hit[0] == field
+        ]
+        if candidates:
+            chosen = min(candidates)[2]
+            renames[chosen] = target
+            del hits[chosen]
     return renames
 
 
