@@ -11,6 +11,7 @@ import duckdb
 import openpyxl
 import pytest
 
+from analytics.ingest import import_file
 from analytics.store import db
 from tests.db_state import imported_twice
 
@@ -78,7 +79,10 @@ def test_a_later_sheet_in_another_column_order_lines_up_by_name_first(con):
     )
     result = imported_twice(con, data, "工单_半年.xlsx")
     assert (result.inserted, result.rejected) == (2, 0)
-    assert _rows(con, "SELECT order_id, amount FROM service_orders ORDER BY 1") == [("WO1", 300), ("WO2", 400)]
+    assert _rows(con, "SELECT order_id, amount FROM service_orders ORDER BY 1") == [
+        ("WO1", 300),
+        ("WO2", 400),
+    ]
 
 
 def test_a_grouped_two_row_header_reads_the_total_not_the_first_group_of_the_same_name(con):
@@ -95,7 +99,10 @@ def test_a_grouped_two_row_header_reads_the_total_not_the_first_group_of_the_sam
     )
     result = imported_twice(con, data, "工单_分组表头.xlsx")
     assert (result.inserted, result.rejected) == (2, 0)
-    assert _rows(con, "SELECT order_id, amount FROM service_orders ORDER BY 1") == [("WO1", 500), ("WO2", 200)]
+    assert _rows(con, "SELECT order_id, amount FROM service_orders ORDER BY 1") == [
+        ("WO1", 500),
+        ("WO2", 200),
+    ]
 
 
 def test_a_grouped_header_without_a_total_group_leaves_the_amount_unmapped_rather_than_reading_a_part(con):
@@ -120,3 +127,165 @@ def test_a_total_amount_header_is_the_amount(con, header):
     result = imported_twice(con, text.encode("utf-8"), "工单.csv")
     assert (result.inserted, result.rejected) == (1, 0)
     assert _rows(con, "SELECT amount FROM service_orders") == [(500,)]
+
+
+def test_a_sheet_without_the_amount_column_keeps_the_amounts_stored_for_its_orders(con):
+    first = "工单号,进厂日期,车架号,结算金额\nM201,2024-02-03,LSVAU2A37N2800001,555\nM202,2024-02-04,LSVAU2A37N2800002,666\n"
+    imported_twice(con, first.encode("utf-8"), "二月.csv")
+    data = _workbook(
+        {
+            "2024年1月": [
+                ["工单号", "进厂日期", "车架号", "结算金额"],
+                ["M101", "2024-01-05", "LSVAU2A37N2800003", 300],
+            ],
+            "2024年2月": [
+                ["工单号", "进厂日期", "车架号", "进厂里程"],
+                ["M201", "2024-02-03", "LSVAU2A37N2800001", 12000],
+                ["M202", "2024-02-04", "LSVAU2A37N2800002", 15000],
+            ],
+        }
+    )
+    result = import_file(con, data, file_name="工单_按月.xlsx")
+    assert (result.inserted, result.updated, result.rejected) == (1, 2, 0)
+    again = import_file(con, data, file_name="工单_按月.xlsx")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    assert _rows(con, "SELECT order_id, amount, mileage_km FROM service_orders ORDER BY 1") == [
+        ("M101", 300, None),
+        ("M201", 555, 12000),
+        ("M202", 666, 15000),
+    ]
+
+
+def test_a_callback_sheet_without_the_score_column_keeps_the_stored_scores(con):
+    first = "回访编号,工单号,回访日期,是否接通,满意度\nCB1,WO1,2026-08-03 10:00,是,9\n"
+    imported_twice(con, first.encode("utf-8"), "回访.csv")
+    data = _workbook(
+        {
+            "评分": [
+                ["回访编号", "工单号", "回访日期", "是否接通", "满意度"],
+                ["CB2", "WO2", "2026-08-04 10:00", "是", 8],
+            ],
+            "备注": [
+                ["回访编号", "工单号", "回访日期", "是否接通", "客户意见"],
+                ["CB1", "WO1", "2026-08-03 10:00", "是", "很好"],
+            ],
+        }
+    )
+    result = import_file(con, data, file_name="回访_两表.xlsx")
+    assert (result.inserted, result.updated, result.rejected) == (1, 1, 0)
+    assert _rows(con, "SELECT callback_id, overall_score, comment FROM callbacks ORDER BY 1") == [
+        ("CB1", 9, "很好"),
+        ("CB2", 8, None),
+    ]
+
+
+def test_a_work_order_number_written_as_a_float_is_the_same_order_and_its_callbacks_link(con):
+    orders = "工单号,进厂日期,车架号,结算金额\n2403001.0,2024-03-01,LSVAU2A37N2800001,300\n"
+    imported_twice(con, orders.encode("utf-8"), "工单_程序导出.csv")
+    data = _workbook(
+        {
+            "工单": [
+                ["工单号", "进厂日期", "车架号", "结算金额"],
+                [2403001, "2024-03-01", "LSVAU2A37N2800001", 300],
+            ]
+        }
+    )
+    again = import_file(con, data, file_name="工单.xlsx")
+    assert (again.inserted, again.unchanged) == (0, 1)
+    calls = "回访编号,工单号,回访日期,是否接通,满意度\nCB1,2403001.00,2024-03-04 10:00,是,9\n"
+    imported_twice(con, calls.encode("utf-8"), "回访.csv")
+    assert _rows(con, "SELECT order_id FROM service_orders") == [("2403001",)]
+    assert _rows(con, "SELECT order_id FROM callbacks") == [("2403001",)]
+
+
+@pytest.mark.parametrize(
+    "name", ["D+3回访", "72H回访", "服务满意度回访", "T+1", "D3回访", "24h回访", "48H回访"]
+)
+def test_a_call_named_by_its_day_or_hours_after_the_visit_is_3dc(con, name):
+    text = f"回访编号,工单号,回访类型,回访日期,是否接通,满意度\nCB1,WO1,{name},2026-08-03 10:00,是,9\n"
+    imported_twice(con, text.encode("utf-8"), "回访.csv")
+    assert _rows(con, "SELECT callback_type FROM callbacks") == [("3DC",)]
+
+
+@pytest.mark.parametrize(("name", "kind"), [("D+7", "7DC"), ("保养D+3提醒", "other"), ("D+30回访", "other")])
+def test_a_seventh_day_call_is_7dc_and_a_reminder_stays_another_call(con, name, kind):
+    text = f"回访编号,工单号,回访类型,回访日期,是否接通,满意度\nCB1,WO1,{name},2026-08-03 10:00,是,9\n"
+    imported_twice(con, text.encode("utf-8"), "回访.csv")
+    assert _rows(con, "SELECT callback_type FROM callbacks") == [(kind,)]
+
+
+def test_a_satisfaction_column_of_labels_under_an_unknown_header_is_the_score_not_reached(con):
+    text = (
+        "回访编号,工单号,回访日期,客户总体感受\n"
+        "CB1,WO1,2026-08-03 10:00,非常满意\nCB2,WO2,2026-08-03 11:00,不满意\n"
+        "CB3,WO3,2026-08-03 12:00,满意\nCB4,WO4,2026-08-03 13:00,一般\n"
+    )
+    result = import_file(con, text.encode("utf-8"), file_name="回访.csv")
+    assert result.guessed == {"overall_score": "客户总体感受"}
+    assert _rows(con, "SELECT callback_id, overall_score FROM callbacks ORDER BY 1") == [
+        ("CB1", 10),
+        ("CB2", 4),
+        ("CB3", 8),
+        ("CB4", 6),
+    ]
+
+
+def test_common_chinese_headers_of_other_vendors_are_recognised(con):
+    text = "RO号,来店日期,车辆VIN,实收总额,服务专员\nWO1,2026-08-01,LSVAU2A37N2800001,300,王伟\n"
+    imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert _rows(con, "SELECT order_id, visit_date::VARCHAR, vin, amount, advisor FROM service_orders") == [
+        ("WO1", "2026-08-01", "LSVAU2A37N2800001", 300, "王伟")
+    ]
+    calls = "回访编号,工单号,回访日期,回访满意度,有无投诉\nCB1,WO1,2026-08-03 10:00,非常满意,无投诉\n"
+    imported_twice(con, calls.encode("utf-8"), "回访.csv")
+    assert _rows(con, "SELECT overall_score, is_complaint FROM callbacks") == [(10, False)]
+
+
+def test_an_english_dms_export_lands_with_every_column(con):
+    orders = (
+        "RO No.,VIN,Plate No.,Mobile,Visit Date,Mileage,Service Type,Total Amount,Service Advisor\n"
+        "RO1,LSVAU2A37N2800001,浙A12345,13900000001,2026-08-01,12345,Maintenance,300,Wang Wei\n"
+    )
+    imported_twice(con, orders.encode("utf-8"), "ro_export.csv")
+    assert _rows(
+        con, "SELECT order_id, plate, mileage_km, service_type, amount, advisor FROM service_orders"
+    ) == [("RO1", "浙A12345", 12345, "maintenance", 300, "Wang Wei")]
+    calls = (
+        "Callback ID,RO No.,Callback Type,Call Date,Agent,Call Status,CSI Score,Comments\n"
+        "CB1,RO1,3DC,2026-08-03 10:00,Li Na,Connected,9,good service\n"
+        "CB2,RO1,3DC,2026-08-03 09:00,Li Na,No Answer,,\n"
+    )
+    imported_twice(con, calls.encode("utf-8"), "survey_export.csv")
+    assert _rows(
+        con, "SELECT callback_id, order_id, reached, overall_score, comment FROM callbacks ORDER BY 1"
+    ) == [
+        ("CB1", "RO1", True, 9, "good service"),
+        ("CB2", "RO1", False, None, None),
+    ]
+
+
+def test_a_header_written_in_two_languages_in_one_cell_is_recognised(con):
+    text = '"工单号\nRO No.","进厂日期\nVisit Date","车架号\nVIN","结算金额\nAmount"\nWO1,2026-08-01,LSVAU2A37N2800001,300\n'
+    imported_twice(con, text.encode("utf-8"), "工单_双语.csv")
+    assert _rows(con, "SELECT order_id, amount FROM service_orders") == [("WO1", 300)]
+
+
+def test_two_attempts_on_one_day_keep_their_ids_in_another_order_or_an_export_of_the_answered_ones(con):
+    header = "工单号,车架号,回访日期,是否接通,满意度\n"
+    unanswered = "T001,LSVAU2A37N2800001,2026-08-03,未接通,\n"
+    answered = "T001,LSVAU2A37N2800001,2026-08-03,接通,5\n"
+    first = import_file(con, (header + unanswered + answered).encode("utf-8"), file_name="回访_全部.csv")
+    assert first.inserted == 2
+    again = import_file(con, (header + answered + unanswered).encode("utf-8"), file_name="回访_排序.csv")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    subset = import_file(con, (header + answered).encode("utf-8"), file_name="回访_已接通.csv")
+    assert (subset.inserted, subset.updated, subset.unchanged) == (0, 0, 1)
+    assert _rows(con, "SELECT reached, overall_score FROM callbacks ORDER BY reached") == [(False, None), (True, 10)]
+
+
+@pytest.mark.parametrize(("cell", "amount"), [("50.00-", -50), ("−50", -50), ("¥−8.50", -8.5), ("1,234.50-", -1234.5)])
+def test_a_negative_amount_with_the_sign_after_it_or_a_typeset_minus_lands(con, cell, amount):
+    text = f'工单号,进厂日期,车架号,结算金额\nWO1,2026-08-01,LSVAU2A37N2800001,"{cell}"\n'
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert (result.inserted, result.rejected) == (1, 0)
+    assert _rows(con, "SELECT amount FROM service_orders") == [(amount,)]

@@ -453,7 +453,7 @@ def _prepare(
     return ImportPlan(
         kind=kind,
         mapping=columns,
-        typed=staged.table,
+        typed=_with_lacking(staged.table, raw, columns),
         rejects=rejects,
         to_insert=0,
         to_update=0,
@@ -469,6 +469,24 @@ def _prepare(
         guessed=guessed,
         sheets=_sheet_counts(raw, staged, rejects),
     )
+
+
+def _with_lacking(table: pa.Table, raw: RawTable, columns: dict[str, str]) -> pa.Table:
+    """Return the typed rows with ``lacking``: for each row, the fields its sheet has no column for
+    (",amount,"), so that the comparison keeps their stored values (a workbook's February sheet
+    without 结算金额 blanks no amount); "" for every row of a file whose sheets all have its columns."""
+    by_sheet = {
+        sheet.name: "".join(f",{f}," for f, header in columns.items() if header in sheet.lacking)
+        for sheet in raw.sheets or []
+        if sheet.imported and sheet.lacking
+    }
+    by_sheet = {name: fields for name, fields in by_sheet.items() if fields}
+    lacking = np.full(table.num_rows, "", dtype=object)
+    if by_sheet and SOURCE_SHEET in raw.rows:
+        sheets = raw.rows[SOURCE_SHEET].astype("str").to_numpy()[table.column("pos").to_numpy()]
+        for name, fields in by_sheet.items():
+            lacking[sheets == name] = fields
+    return table.append_column("lacking", pa.array(lacking, type=pa.string()))
 
 
 def suggested_mapping(raw: RawTable, kind: str) -> tuple[dict[str, str], dict[str, str]]:

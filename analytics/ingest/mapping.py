@@ -138,6 +138,11 @@ def match_header(header: str | None) -> tuple[str, int] | None:
         # "结算金额(元)", "里程(km)": a unit in brackets does not change the meaning.
         stripped = _UNIT_SUFFIX.sub("", key)
         hit = index.get(stripped) if stripped != key else None
+    if hit is None:
+        # A header written in two languages on two lines of its cell ("工单号\nRO No."): either line.
+        lines = [line for line in str(header).splitlines() if line.strip()]
+        if len(lines) > 1:
+            hit = next((found for line in lines if (found := match_header(line)) is not None), None)
     return hit
 
 
@@ -233,6 +238,11 @@ def _guess_one(header: str, sample: pd.Series, kind: str) -> str | None:
     if _share(values.normalise_phones(sample).str.fullmatch(_MOBILE.pattern)) >= GUESS_SHARE:
         return "phone"
     if kind == "callback":
+        # A column its header or its labels call a score (回访满意度: 非常满意 / 不满意) is the score,
+        # though a satisfaction word also means the call was answered.
+        score = _guess_score(header, sample)
+        if score is not None:
+            return score
         reached, bad = values.parse_reached(sample)
         words = ~sample.str.lower().isin(_PLAIN_WORDS)
         if not bad.any() and reached.notna().all() and words.any():
@@ -243,15 +253,21 @@ def _guess_one(header: str, sample: pd.Series, kind: str) -> str | None:
         dates, _ = values.parse_datetimes(sample, keep_time=True)
         if _share(dates.notna() & ~plain_number) >= GUESS_SHARE:
             return "visit_date" if kind == "service" else "callback_date"
-    if kind == "callback":
-        folded = unicodedata.normalize("NFKC", header).lower()
-        hinted = any(h in folded for h in _SCORE_HINTS + _RECOMMEND_HINTS)
-        shaped = values.score_text(sample) != sample
-        labels = sample.isin(list(values.LABEL_SCORES))
-        if hinted or shaped.any() or _share(labels) >= GUESS_SHARE:
-            scores, bad, _ = values.parse_scores(sample)
-            if scores.notna().all() and scores.nunique() >= 2:
-                return "recommend_score" if any(h in folded for h in _RECOMMEND_HINTS) else "overall_score"
+    return None
+
+
+def _guess_score(header: str, sample: pd.Series) -> str | None:
+    """Return overall_score or recommend_score for a column its header hints is a score, or whose
+    values are score-shaped (4分, ★★★★) or satisfaction labels, when every value reads as a score
+    and they differ; else None."""
+    folded = unicodedata.normalize("NFKC", header).lower()
+    hinted = any(h in folded for h in _SCORE_HINTS + _RECOMMEND_HINTS)
+    shaped = values.score_text(sample) != sample
+    labels = sample.isin(list(values.LABEL_SCORES))
+    if hinted or shaped.any() or _share(labels) >= GUESS_SHARE:
+        scores, _, _ = values.parse_scores(sample)
+        if scores.notna().all() and scores.nunique() >= 2:
+            return "recommend_score" if any(h in folded for h in _RECOMMEND_HINTS) else "overall_score"
     return None
 
 

@@ -125,6 +125,9 @@ class SheetReport:
     header_row: int = 0
     imported: bool = True
     reason: str = ""
+    # The table's columns this sheet does not have (stacked with sheets that do): its rows supply
+    # no value for them, so a stored value stays.
+    lacking: tuple[str, ...] = ()
 
 
 @dataclass
@@ -989,7 +992,9 @@ def _tells_apart(row: list[str], joined: list[str]) -> bool:
     kept = matched_fields(joined)
     lost = matched_fields(row) - kept
     return all(
-        normalise_header(cell) in repeated for cell in row if cell and (hit := match_header(cell)) and hit[0] in lost
+        normalise_header(cell) in repeated
+        for cell in row
+        if cell and (hit := match_header(cell)) and hit[0] in lost
     )
 
 
@@ -1199,9 +1204,11 @@ def _aligned(headers: list[str], main: list[str]) -> dict[str, str]:
     named = sorted(
         ((hit[1], i, h, hit[0]) for i, h in enumerate(main) if h not in taken and (hit := match_header(h))),
     )
-    for _, _, target, field in named:
+    for _, _, target, named_field in named:
         candidates = [
-            (hit[1], i, h) for i, (h, hit) in enumerate(hits.items()) if hit is not None and hit[0] == field
+            (hit[1], i, h)
+            for i, (h, hit) in enumerate(hits.items())
+            if hit is not None and hit[0] == named_field
         ]
         if candidates:
             chosen = min(candidates)[2]
@@ -1296,6 +1303,10 @@ def _workbook_table(
     for h in headers:
         if h not in rows.columns:
             rows[h] = pd.Series(pd.NA, index=rows.index, dtype="str")
+    for part in parts:
+        title = str(part[SOURCE_SHEET].iloc[0]) if len(part) else ""
+        if title in reports:
+            reports[title].lacking = tuple(h for h in headers if h not in part.columns)
     rows = rows[[*headers, SOURCE_ROW, SOURCE_SHEET]]
     return header_row, headers, rows, list(reports.values())
 

@@ -127,7 +127,14 @@ def _moment_guard() -> str:
 
 
 RULES: dict[str, Rule] = {
-    "key": Rule("VARCHAR", pa.large_string(), _never_bad(values.clean_typed), _PLAIN_TEXT, "{c}", False),
+    "key": Rule(
+        "VARCHAR",
+        pa.large_string(),
+        _never_bad(values.clean_key),
+        f"{_PLAIN_TEXT} AND NOT regexp_full_match({{c}}, '{values.FLOAT_WRITTEN_KEY}')",
+        "{c}",
+        False,
+    ),
     "text": Rule("VARCHAR", pa.large_string(), _never_bad(values.clean_typed), _PLAIN_TEXT, "{c}", False),
     # A plate of Chinese characters, capitals and digits only is in its one form already.
     "plate": Rule(
@@ -472,7 +479,9 @@ def _stage(
     if kind == "callback":
         # Callbacks the file does not number get a stable id from the attempt's content; two
         # distinct attempts with the same content (two calls on one day without a time) keep
-        # apart by their order in the file.
+        # apart by what they hold: the answered one first, then by score and comment, so that the
+        # same calls in another order, or an export of the answered calls only, keep their ids
+        # (the file's order last, for attempts alike in every way).
         typed_then = "callback_type"
         if "callback_type" not in columns:
             typed_then = "CASE WHEN as_written_order_id IS NOT NULL THEN '3DC' ELSE callback_type END"
@@ -494,7 +503,13 @@ def _stage(
             SELECT * EXCLUDE (base, occurrence) REPLACE (
                 coalesce(callback_id, base || CASE WHEN occurrence > 1 THEN '-' || occurrence ELSE '' END)
                 AS callback_id)
-            FROM (SELECT *, row_number() OVER (PARTITION BY base ORDER BY pos) AS occurrence FROM based)
+            FROM (
+                SELECT *, row_number() OVER (
+                    PARTITION BY base
+                    ORDER BY reached DESC NULLS LAST, overall_score DESC NULLS LAST, comment NULLS LAST, pos
+                ) AS occurrence
+                FROM based
+            )
         )"""  # noqa: S608 - see module docstring
     # One pass types every row and sets its problem bits; only the columns that land come back.
     rows = con.sql(
@@ -517,7 +532,7 @@ def _stage(
         # repeats its key too) and no callback needs an id; every accepted row lands.
         state = np.full(n, REJECTED, dtype=np.int8)
         state[valid_at] = LANDED
-        table = rows.take(valid_at).select(["source_row", *fields])
+        table = rows.take(valid_at).select(["source_row", "pos", *fields])
     else:
         state, table = _states(con, rows, fields, canonical, key, ids, numbered, registered)
     landed_at = np.flatnonzero(state == LANDED)
@@ -652,7 +667,7 @@ def _states(
     at = states.column("pos").to_numpy()
     repeated = states.column("repeated").to_numpy(zero_copy_only=False)
     state[at] = np.where(repeated == True, REPEATED, np.where(repeated == False, LANDED, DUPLICATE))  # noqa: E712 - nulls
-    table = rows.take(np.flatnonzero(state == LANDED)).select(["source_row", *fields])
+    table = rows.take(np.flatnonzero(state == LANDED)).select(["source_row", "pos", *fields])
     if key == "callback_id":
         # The numbered ids, in the same (position) order as the landed rows.
         ids_of_landed = states.filter(pc.equal(states.column("repeated"), False)).column(key)

@@ -69,6 +69,8 @@ REACHED_TRUE = frozenset(
     # who answered and declined the survey (拒接 declined the call).
     | {"接听", "已接听", "已回访", "回访完成", "拒访", "客户拒访", "拒绝回访"}
     | {"已完成", "完成", "非本人"}  # 非本人: someone answered, not the customer
+    # An English CRM's call status.
+    | {"reached", "connected", "answered", "success", "successful", "completed", "done"}
 )
 REACHED_FALSE = frozenset(
     {"未接通", "无人接听", "关机", "空号", "拒接", "占线", "失败", "否", "n", "no", "0", "false", "停机"}
@@ -77,6 +79,8 @@ REACHED_FALSE = frozenset(
     | {"错号", "暂停服务", "未回访"}
     # What CRM call logs write (未接, 忙音, 无人应答, 无效号码).
     | {"未接", "忙音", "无人应答", "无效号码", "号码无效", "号码错误", "无法联系上"}
+    | {"not reached", "unreached", "not connected", "no answer", "unanswered", "busy", "failed", "fail"}
+    | {"wrong number", "invalid number", "voicemail", "switched off", "power off", "rejected", "hung up"}
 )
 # Longer notes such as "未接通-关机": a failure word anywhere wins over 接通 (which 未接通 contains).
 _REACHED_FALSE_PARTS = (
@@ -116,7 +120,7 @@ CALLBACK_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("other", ("提醒", "招揽", "邀约", "通知", "关怀", "营销", "推广", "促销", "活动")),
     ("3DC", ("售后", "维修", "保养", "首保", "定保", "索赔", "三包", "保修", "钣喷", "钣金", "喷漆", "事故")),
     # After the car left the workshop: 出厂回访, 离店回访, 返修回访, 工单回访, 72小时回访, 服务回访.
-    ("3DC", ("出厂", "离店", "返修", "工单", "72小时", "48小时", "24小时", "服务回访", "进厂")),
+    ("3DC", ("出厂", "离店", "返修", "工单", "72小时", "48小时", "24小时", "服务回访", "服务满意度", "进厂")),
     ("7DC", ("新车", "销售", "交车", "交付", "购车")),
 )
 
@@ -196,6 +200,17 @@ def clean_typed(s: pd.Series) -> pd.Series:
     """Return clean_text(s) with placeholder cells ("-", "null", "/") treated as missing."""
     text = clean_text(s)
     return text.mask(text.str.lower().isin(MISSING_TOKENS))
+
+
+# A number written from a float (a CSV a program wrote from a number cell): 2403001.0 is 2403001.
+FLOAT_WRITTEN_KEY = r"[0-9]+\.0+"
+
+
+def clean_key(s: pd.Series) -> pd.Series:
+    """Return clean_typed(s) with a whole number written as a float (``2403001.0``) as the number:
+    the same work order is one key whichever program wrote the file."""
+    text = clean_typed(s)
+    return text.str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)
 
 
 def clean_dates(s: pd.Series) -> pd.Series:
@@ -435,6 +450,7 @@ def _nfkc(u: pd.Series) -> pd.Series:
 _GROUPED = r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?(?:[eE][+-]?\d+)?万?"
 # An accounting negative: the amount in brackets, "(123.00)" (full-width ones are folded by NFKC).
 _BRACKETED = r"^\(([\d,.]+万?)\)$"
+_SIGN_AFTER = r"^([\d,.]+万?)-$"
 
 
 def _numbers_of(u: pd.Series) -> Parsed:
@@ -442,8 +458,14 @@ def _numbers_of(u: pd.Series) -> Parsed:
     # case=False would make pandas fall back to Python's re, row by row.
     u = _nfkc(u)
     text = u.str.replace("(?i)[ \t\u3000¥￥$]|元|rmb|cny|km|公里|千米", "", regex=True).str.replace("，", ",")
+    # The minus sign of typeset text (U+2212 −) is a minus.
+    text = text.str.replace("\u2212", "-", regex=False)
     negative = text.str.fullmatch(_BRACKETED).fillna(False).astype(bool)
     text = text.where(~negative, text.str.replace(_BRACKETED, r"\1", regex=True))
+    # An accounting system's negative with the sign after the amount: "50.00-".
+    trailing = text.str.fullmatch(_SIGN_AFTER).fillna(False).astype(bool)
+    text = text.where(~trailing, text.str.replace(_SIGN_AFTER, r"\1", regex=True))
+    negative = negative | trailing
     text = text.where(text.str.fullmatch(_GROUPED).fillna(False).astype(bool)).str.replace(",", "")
     factor = np.where(text.str.endswith("万"), 10000.0, 1.0) * np.where(negative, -1.0, 1.0)
     values: pd.Series = pd.to_numeric(text.str.removesuffix("万"), errors="coerce").astype("float64") * factor
@@ -583,11 +605,29 @@ def parse_service_types(s: pd.Series) -> pd.Series:
     return values.fillna("other").astype("str")
 
 
+_OTHER_CALL_WORDS = next(words for code, words in CALLBACK_TYPE_WORDS if code == "other")
+# Calls named by the day after the visit or delivery they follow (D+3, T+1, D3回访) or by the hours
+# (72H回访, 24h): the first three days are 3DC, the seventh 7DC.
+_DAY_AFTER = re.compile(r"(?<![a-z0-9])[dt]\s*\+?\s*([1-7])(?![0-9])|(?<![0-9])(24|48|72)\s*h(?![a-z])")
+
+
+def _callback_types_of(u: pd.Series) -> Parsed:
+    by_words, bad = _category_of(u, CALLBACK_TYPE_WORDS)
+    found: list[str] = []
+    for value, code in zip(u.str.lower(), by_words, strict=True):
+        # Only a name no word placed: a reminder (保养D+3提醒) stays another call.
+        day = _DAY_AFTER.search(value) if code == "other" and value not in ("other", "其他") else None
+        if day is not None and not any(word in value for word in _OTHER_CALL_WORDS):
+            code = "7DC" if day.group(1) == "7" else "3DC"
+        found.append(code)
+    return pd.Series(found, index=u.index, dtype="str"), bad
+
+
 def parse_callback_types(s: pd.Series) -> pd.Series:
     """Return canonical callback types (3DC, 7DC, other); unknown is other (a complaint's or a
     lost customer's call); a blank cell reads as the column's absence does, by the call's work
     order (``stage``)."""
-    values, _ = _per_unique(clean_typed(s), lambda u: _category_of(u, CALLBACK_TYPE_WORDS))
+    values, _ = _per_unique(clean_typed(s), _callback_types_of)
     return values.fillna("other").astype("str")
 
 
