@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 
 from analytics.core.config import DATA_DIR
+from analytics.domain.themes.lexicon import load_lexicon
 from analytics.domain.themes.segmentation import entity_words
 
 # Segmentation is passed in (analytics.domain.themes.tokenize), so this module does not import themes.
@@ -62,6 +63,8 @@ _AGREED = frozenset({"说", "约", "讲", "谈", "定"})
 _AGREED_GOOD = frozenset(verb + "好" for verb in _AGREED)
 # Negators whose reach is the whole rest of the clause (没有想象的好, 没有看出什么问题, 不如说的好).
 _LONG_NEGATORS = frozenset({"没有", "并没有", "从没", "从来没", "不如", "还不如", "远不如"})
+# "Nothing of" (没什么问题, 没啥毛病): no bad thing at all.
+_NONE_OF = frozenset({"没什么", "没啥", "没有什么", "没什么大", "没啥大"})
 # "Never again" (再也不来, 不会再买, 不想再来): the customer will not come back, a complaint.
 _NEVER_AGAIN_AFTER = frozenset({"不会", "不想", "不敢", "绝不", "决不", "再也不会", "再也不想"})
 # ... unless what will never again be needed is a worry (再也不用担心).
@@ -183,13 +186,19 @@ _ATTEND = frozenset(
 # Waiting: 等了/排了 + a long duration (等了两个小时, 排了一上午的队), or any duration followed by 才
 # (等了二十分钟才有人来), unless 就 follows it (等了十分钟就好了).
 _WAITED = re.compile(
-    r"(?:等|排|等待|等候|排队|耗|拖)了(?:快|将近|近|差不多|足足|整整|大概|大约|约|有)?"
-    r"([0-9一二三四五六七八九十两半几多]+(?:个|多|来)*)(多?)"
+    r"(?:等|排|等待|等候|排队|耗|拖)了?(?:快|将近|近|差不多|足足|整整|大概|大约|约|有)?"
+    r"([0-9一二三四五六七八九十两半几多]+(?:个|多|来)*半?)(多?)"
     r"(小时|钟头|钟|天|日|星期|礼拜|周|月|年|上午|下午|晚上|早上|整天|分钟|分|秒)"
 )
 _LONG_UNITS = frozenset(
     {"小时", "钟头", "天", "日", "星期", "礼拜", "周", "月", "年", "上午", "下午", "晚上", "早上", "整天"}
 )
+# Something done only after a long time (修了一个月才拿到车, 二十多天才到).
+_TOOK_UNTIL = re.compile(
+    r"[了用花]([0-9一二三四五六七八九十两半几多]+(?:个|多|来)*半?)多?(小时|钟头|天|星期|礼拜|周|月|年)多?才"
+)
+# What before a wait says there was none (不用等一天, 没等半个月).
+_NO_WAIT = ("不用", "没", "不", "无需", "不需要")
 # A promise (说, 答应, 承诺) and what came of it (结果 ...), or what was promised and not done.
 _PROMISE = frozenset(
     {"说", "说是", "答应", "承诺", "保证", "说好", "说好的", "约好的", "讲好", "讲好的", "告诉我"}
@@ -199,6 +208,34 @@ _PROMISED = frozenset(
 )
 _RESULT = "结果"
 _NOT_DONE = frozenset({"没", "没有", "未", "并未", "没能", "未能"})
+# An advisor called 小 + surname (小刘, 小李): jieba splits it, and 小 ("small") is no complaint there.
+_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
+    "丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严"
+    "覃武戴莫孔向汤"
+)
+# Verbs of finding a fault: found at once (一下就找到问题了) is praise of the diagnosis, not found
+# (没查出问题) a complaint, found without more said (检查发现问题) neither.
+_FOUND = frozenset({"找到", "找出", "查出", "查到", "发现", "查出来", "找出来", "检查出"})
+# Markers of a fault come back or never gone: 又开始响了, 都第四次了, 已经第三次来了, 还是老样子.
+_AGAIN = frozenset({"又", "又是", "再次"})
+_AGAIN_VERBS = frozenset("响亮坏漏抖犯出来冒报卡掉跳")
+_REPEATED = re.compile(
+    r"(?:都|已经|又|这都|这是)(?:是)?第[二两三四五六七八九十几0-9]+[次回趟遍]"
+    r"|(?:来|跑|修|返厂|返修|进店|回店)了[两三四五六七八九十几0-9]+[次回趟遍]"
+)
+# A wish for what was missing: a counterfactual (价格能再便宜点就好了, 要是能提前通知就更好了), or
+# 希望/建议/但愿 asking for more of something (希望下次快一点, 建议增加几个充电车位).
+_COUNTERFACTUAL = re.compile(r"(?:能|要是|如果|若是|若|再).*就(?:更|最)?(?:好|完美|好多)了?$")
+_MORE = re.compile(r"一点|一些|[快早多少好宜短细]点|增加|改进|改善|提高|加强|完善|再[快便少多短好细早及]")
+_WISHING = frozenset({"希望", "建议", "但愿"})
+# A "why" about what should not be (为什么每次都要等这么久, 修个车怎么要这么久): a complaint.
+_WHY = frozenset({"为什么", "为啥", "干嘛", "凭啥", "怎么"})
+_WHY_ABOUT = frozenset(
+    {"要", "还要", "还", "又", "每次", "老是", "总是", "这么", "那么", "这么久", "那么久", "非要", "都要"}
+)
+# Sarcasm that says praise is worth nothing (态度好有什么用) or is beyond words (效率也是没谁了).
+_SCORN = ("有什么用", "有啥用", "有何用", "没谁了")
 
 
 @dataclass(frozen=True)
@@ -211,6 +248,8 @@ class SentimentLexicon:
     turns: frozenset[str]
     regret: frozenset[str]
     turn_weight: float
+    # What a complaint told as a fact weighs in the comment's overall polarity (``Clause.stated``).
+    fact_weight: float = 1.0
     # Words for another shop (外面, 别家): a clause speaking of one counts the other way.
     elsewhere: frozenset[str] = frozenset()
     # Negators longest first, for a token that starts with one (不好, 没问题).
@@ -230,17 +269,28 @@ class SentimentLexicon:
     resolvers: frozenset[str] = frozenset()
     # V不C words that say no inability (了不起, 差不多, 舍不得, 离不开): not complaints.
     idioms: frozenset[str] = frozenset()
+    # Complaints stated as facts, matched inside the clause's text whatever jieba made of it
+    # (车里一股烟味, 轮毂被刮花了, 机油加多了): ``facts`` here and the aspect lexicon's complaint cues.
+    facts: tuple[str, ...] = ()
+    # Good things one can have much of (效率, 水平): with 高 they praise, negated they complain (效率不算高).
+    virtues: frozenset[str] = frozenset()
+    # Praise too faint to count (行, 可以) that complains once negated (不太行, 不怎么可以).
+    hedges: frozenset[str] = frozenset()
     # Each word's value once worked out (``_word_value``): a corpus repeats its words.
     values: dict[str, tuple[int, bool]] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True)
 class Clause:
-    """One clause of a comment: its text, polarity (-1, 0, 1) and whether a turn word opened it."""
+    """One clause of a comment: its text, polarity (-1, 0, 1), whether a turn word opened it and
+    whether it complains by a fact alone."""
 
     text: str
     polarity: int
     turn: bool
+    # A complaint told as a fact with no sentiment word (车里一股烟味): it weighs ``fact_weight`` in
+    # the comment's overall polarity, the comment's sentiment words saying more of how it felt.
+    stated: bool = False
 
 
 def _words(data: dict[str, Any], key: str) -> frozenset[str]:
@@ -269,6 +319,7 @@ def sentiment_lexicon() -> SentimentLexicon:
         turns=_words(data, "turns"),
         regret=_words(data, "regret"),
         turn_weight=float(data.get("turn_weight", 2.0)),
+        fact_weight=float(data.get("fact_weight", 1.0)),
         elsewhere=_words(data, "elsewhere"),
         negator_prefixes=tuple(sorted(negators, key=lambda w: (-len(w), w))),
         inner=tuple(inner),
@@ -278,7 +329,19 @@ def sentiment_lexicon() -> SentimentLexicon:
         resolvers=_words(data, "resolvers"),
         augmenters=_words(data, "augmenters"),
         idioms=_words(data, "idioms"),
+        facts=_complaint_facts(data),
+        virtues=_words(data, "virtues"),
+        hedges=_words(data, "hedges"),
     )
+
+
+def _complaint_facts(data: dict[str, Any]) -> tuple[str, ...]:
+    """Return the words that state a complaint as a fact: ``facts`` of the sentiment file and the
+    aspect lexicon's complaint cues of two or more characters, less ``facts_excluded`` (小时, 味道:
+    cues of an aspect, no complaint by themselves), longest first."""
+    cues = {w.lower() for aspect in load_lexicon().aspects for w in aspect.complaint if len(w) >= 2}
+    words = (cues | _words(data, "facts")) - _words(data, "facts_excluded")
+    return tuple(sorted(words, key=lambda w: (-len(w), w)))
 
 
 def _word_value(lex: SentimentLexicon, token: str) -> tuple[int, bool]:
@@ -312,7 +375,7 @@ def _value_of(lex: SentimentLexicon, token: str) -> tuple[int, bool]:
         stripped = token[1:]
     if stripped:
         value, negated = _word_value(lex, stripped)
-        if not value and token[0] in _EXCESS:
+        if not value and token[0] in _EXCESS and stripped not in lex.hedges:
             # 太长, 太多: "too much" of something plain is a complaint.
             return -1, False
         return value, negated
@@ -394,16 +457,15 @@ def _diminished(
 
 def _resolved(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> int | None:
     """Return the index of the word that puts a bad thing right (问题解决了, 异响一次就修好了,
-    故障已排除), up to four tokens after it with no negator between (问题没解决 stays a complaint),
-    else None."""
-    if tokens[i] not in lex.measurable:
-        return None
+    漏油已经修好了), up to four tokens after it with no negator between (问题没解决 stays a
+    complaint), else None."""
     for j in range(i + 1, min(i + 5, len(tokens))):
         token = tokens[j]
         if token in lex.negators or _fused_negator(lex, token):
             return None
-        if (token.rstrip(_PARTICLES) or token) in lex.resolvers:
-            return j
+        bare = token.rstrip(_PARTICLES) or token
+        if bare in lex.resolvers or (j > i + 1 and tokens[j - 1] + bare in lex.resolvers):
+            return j  # 修好, or jieba's 处理 好
     return None
 
 
@@ -416,6 +478,9 @@ def _long_negated(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> bool:
     for k in range(i - 1, max(-1, i - 7), -1):
         if tokens[k] in _LONG_NEGATORS:
             return True
+        if tokens[k] in _NONE_OF:
+            # 没什么问题 praises; 没什么惊喜 is no praise denied but a shrug, left to its words.
+            return tokens[i] in lex.measurable
         if _word_value(lex, tokens[k])[0]:
             return False
     return False
@@ -480,9 +545,11 @@ _QUICK = ("快", "速度", "效率", "及时", "准时", "麻利", "利索")
 def _waited(text: str) -> bool:
     """Return whether a clause says the customer waited long (等了两个小时, 排了一上午的队) or waited
     until something finally happened (等了二十分钟才有人来), not that it was quick (等了十分钟就好了)."""
+    if _TOOK_UNTIL.search(text):
+        return True
     for m in _WAITED.finditer(text):
         rest = text[m.end() : m.end() + 4]
-        if "就" in rest:
+        if "就" in rest or text[: m.start()].endswith(_NO_WAIT):
             continue
         half_hour = m.group(1).startswith("半") and m.group(3) in {"小时", "钟头"}
         if (m.group(3) in _LONG_UNITS and not half_hour) or "才" in rest:
@@ -507,6 +574,47 @@ def _broken_promise(run: Sequence[str], promised_before: bool) -> bool:
     return False
 
 
+def _negated(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> bool:
+    """Return whether a negator reaches the word at ``i``: up to two tokens back, a long negator
+    (没有想象的好), or one fused with the verb before it (没装 好)."""
+    return (
+        any(t in lex.negators for t in tokens[max(0, i - 2) : i])
+        or _long_negated(lex, tokens, i)
+        or (i > 0 and _fused_negator(lex, tokens[i - 1]))
+    )
+
+
+def _hedge(lex: SentimentLexicon, token: str) -> bool:
+    """Return whether a token is a hedge (行, 可以), a degree word before it allowed (太行 of 不太行)."""
+    bare = token.rstrip(_PARTICLES) or token
+    return bare in lex.hedges or (len(bare) > 1 and bare[0] in _DEGREE and bare[1:] in lex.hedges)
+
+
+def _virtue_rated(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> tuple[int, int] | None:
+    """Return the index of 高 after a good thing one can have much of (效率高, 水平很高) and the
+    pair's value, +1, or -1 negated (效率不算高, 水平不太高), else None."""
+    for j in range(i + 1, min(i + 4, len(tokens))):
+        if _diminisher(lex, tokens[j], frozenset({"高"})):
+            negated = any(t in lex.negators for t in tokens[i + 1 : j]) or tokens[j].startswith("不")
+            return j, -1 if negated else 1
+        if tokens[j] not in _DEGREE_WORDS and tokens[j] not in lex.negators:
+            return None
+    return None
+
+
+def _found_fault(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> int | None:
+    """Return the value of a fault found (one or two tokens after 找到/查出): +1 found at once
+    (一下就找到问题了), -1 not found (没查出问题), 0 found (检查发现问题); None without a verb of
+    finding."""
+    k = next((k for k in (i - 1, i - 2) if k >= 0 and tokens[k] in _FOUND), None)
+    if k is None:
+        return None
+    if _negated(lex, tokens, k):
+        # 没发现什么问题: no fault of any kind found, praise.
+        return 1 if any(t in {"什么", "啥", "任何"} for t in tokens[k + 1 : i]) else -1
+    return 1 if "就" in tokens[max(0, k - 3) : k] else 0
+
+
 def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> int:
     """Return the sum of a clause's word values, a word after a negator (two tokens back) flipped."""
     lex = lex or sentiment_lexicon()
@@ -514,6 +622,15 @@ def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> i
     skip: set[int] = set()
     for i, token in enumerate(tokens):
         if i in skip:
+            continue
+        if token == "小" and i + 1 < len(tokens) and tokens[i + 1] in _SURNAMES:
+            # 小刘服务很好: an advisor's name, not "small".
+            skip.add(i + 1)
+            continue
+        if token in lex.virtues and (rated := _virtue_rated(lex, tokens, i)) is not None:
+            # 效率高 praises, 效率不算高 complains.
+            skip.add(rated[0])
+            score += rated[1]
             continue
         if token in _SHORT and not any(_word_value(lex, t)[0] for t in tokens[i + 1 :]):
             # 停车位不够, 人手不够用: "not enough" of nothing in particular is a complaint.
@@ -546,17 +663,34 @@ def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> i
             skip.add(j)
             score -= 1
             continue
+        bare = token.rstrip(_PARTICLES) or token
+        if not value and bare in lex.resolvers:
+            # 车修好了 praises; 车还是没修好, 没给处理好 complain.
+            negated = _negated(lex, tokens, i) or any(t in _NOT_DONE for t in tokens[max(0, i - 3) : i])
+            score += -1 if negated else 1
+            continue
+        if not value and _hedge(lex, token) and i > 0 and tokens[i - 1] in lex.negators:
+            # 技术不太行, 效率不怎么可以: faint praise negated.
+            score -= 1
+            continue
         if not value:
+            continue
+        if value < 0 and token in lex.measurable and (fault := _found_fault(lex, tokens, i)) is not None:
+            # 一下就找到问题了: the fault found at once; 没查出问题: not found.
+            score += fault
             continue
         if value < 0 and not own_negation and (j := _resolved(lex, tokens, i)) is not None:
             # 问题一次就解决了: a bad thing put right is praise.
             skip.add(j)
             score += 1
             continue
-        negated = own_negation != (
-            any(t in lex.negators for t in tokens[max(0, i - 2) : i])
-            or _long_negated(lex, tokens, i)
-            or (i > 0 and _fused_negator(lex, tokens[i - 1]))
+        negated = (
+            own_negation
+            != (
+                _negated(lex, tokens, i)
+                # 没给处理好: a verb and its complement 好 not done.
+                or (bare == "好" and any(t in _NOT_DONE for t in tokens[max(0, i - 3) : i - 1]))
+            )
         )
         value = -value if negated else value
         if value < 0 and not negated and (j := _diminished(lex, tokens, i)) is not None:
@@ -585,7 +719,8 @@ def _speaks_of_elsewhere(lex: SentimentLexicon, run: Sequence[str]) -> bool:
     compared with (比外面)."""
     if any(t in _WORSE_THAN for t in run):
         return False  # 还不如去外面: what this shop is compared with, as after 比
-    return any(t in lex.elsewhere and (i == 0 or run[i - 1] != "比") for i, t in enumerate(run))
+    # jieba fuses 比 with the word before it (价格比 别家 贵).
+    return any(t in lex.elsewhere and (i == 0 or run[i - 1][-1:] != "比") for i, t in enumerate(run))
 
 
 def _never_again(tokens: Sequence[str]) -> bool:
@@ -623,6 +758,54 @@ def _rhetorical(tokens: Sequence[str]) -> int:
     return 0
 
 
+def _stated_fact(lex: SentimentLexicon, text: str) -> bool:
+    """Return whether a clause states a complaint as a fact (``facts``: 一股烟味, 刮花, 加多了, 多收),
+    not after a negator (没有烟味, 不推销)."""
+    for m in _facts_pattern(lex.facts).finditer(text):
+        if not any(n in text[max(0, m.start() - 4) : m.start()] for n in "不没无未别免"):
+            return True
+    return False
+
+
+@cache
+def _facts_pattern(facts: tuple[str, ...]) -> re.Pattern[str]:
+    """Return one pattern finding each of ``facts`` wherever it starts (matches may overlap)."""
+    return (
+        re.compile("(?=(?:" + "|".join(re.escape(w) for w in facts) + "))") if facts else re.compile("(?!)")
+    )
+
+
+def _repeated(tokens: Sequence[str]) -> bool:
+    """Return whether a clause says a fault came back or is still there: 又 before a verb of a
+    fault (又开始响了, 又亮灯了), the n-th visit (都第四次了, 已经来了三次), 老样子, 没变化."""
+    text = "".join(tokens)
+    if _REPEATED.search(text) or "老样子" in text or "没变化" in text:
+        return True
+    for k, token in enumerate(tokens):
+        if token in _AGAIN:
+            rest = "".join(tokens[k + 1 : k + 3])
+            if rest[:1] in _AGAIN_VERBS or (rest.startswith(("开始", "出现")) and len(rest) > 2):
+                return True
+    return False
+
+
+def _wish_for_more(tokens: Sequence[str]) -> bool:
+    """Return whether a clause wishes for what was missing: a counterfactual (能再便宜点就好了,
+    要是有充电口就好了) or a wish for more of something (希望下次快一点, 建议增加充电车位)."""
+    text = "".join(tokens)
+    if _COUNTERFACTUAL.search(text):
+        return True
+    return any(t in _WISHING for t in tokens[:3]) and bool(_MORE.search(text))
+
+
+def _why(tokens: Sequence[str]) -> bool:
+    """Return whether a clause asks why something should be so (为什么每次都要等, 怎么要这么久)."""
+    for k, token in enumerate(tokens):
+        if token in _WHY and any(t in _WHY_ABOUT for t in tokens[k + 1 :]):
+            return not (token == "怎么" and "".join(tokens[k + 1 :]).startswith(("样", "说", "办")))
+    return False
+
+
 def clause_texts(text: str | None) -> list[str]:
     """Return a comment's pieces between punctuation (the clauses before turn words are split off)."""
     if not isinstance(text, str):
@@ -652,6 +835,13 @@ def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None 
             if score > 0 and any(t in _WISH for t in run[:2]):
                 # 希望下次能快一点: a wish, not praise.
                 score = 0
+            if score >= 0 and _wish_for_more(run):
+                # 价格能再便宜点就好了, 希望下次快一点: what was missing.
+                score = -1
+            stated = score == 0 and (_stated_fact(lex, "".join(run)) or _repeated(run))
+            if stated:
+                # 车里一股烟味, 轮毂被刮花了; 又开始响了, 都第四次了: a complaint told as a fact.
+                score = -1
             if score == 0 and any(t in _SURPRISE for t in run):
                 # 竟然还要收费: an unwelcome surprise.
                 score = -1
@@ -669,18 +859,27 @@ def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None 
             if _never_again(run):
                 score = -1
             question = _rhetorical(run)
+            if score <= 0 and _why(run):
+                # 为什么每次都要等这么久: asking why is complaining.
+                question = 2
+            if any(w in "".join(run) for w in _SCORN):
+                # 服务态度好有什么用, 效率也是没谁了: praise scorned.
+                question = 2
             if question == 2 or (question == 1 and score > 0):
                 # 难道这就是服务, 这叫专业吗: praise asked about is doubted.
                 score = -1
             polarity = (score > 0) - (score < 0)
-            out.append(Clause("".join(run), polarity, turn))
+            out.append(Clause("".join(run), polarity, turn, stated and polarity < 0))
     return out
 
 
 def polarity(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None = None) -> int:
     """Return a comment's overall polarity: 1 praise, -1 complaint, 0 neither (turns weigh more)."""
     lex = lex or sentiment_lexicon()
-    score = sum(c.polarity * (lex.turn_weight if c.turn else 1.0) for c in clauses(text, tokenize, lex))
+    score = sum(
+        c.polarity * (lex.turn_weight if c.turn else 1.0) * (lex.fact_weight if c.stated else 1.0)
+        for c in clauses(text, tokenize, lex)
+    )
     return (score > 0) - (score < 0)
 
 
