@@ -280,10 +280,15 @@ def test_two_attempts_on_one_day_keep_their_ids_in_another_order_or_an_export_of
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
     subset = import_file(con, (header + answered).encode("utf-8"), file_name="回访_已接通.csv")
     assert (subset.inserted, subset.updated, subset.unchanged) == (0, 0, 1)
-    assert _rows(con, "SELECT reached, overall_score FROM callbacks ORDER BY reached") == [(False, None), (True, 10)]
+    assert _rows(con, "SELECT reached, overall_score FROM callbacks ORDER BY reached") == [
+        (False, None),
+        (True, 10),
+    ]
 
 
-@pytest.mark.parametrize(("cell", "amount"), [("50.00-", -50), ("−50", -50), ("¥−8.50", -8.5), ("1,234.50-", -1234.5)])
+@pytest.mark.parametrize(
+    ("cell", "amount"), [("50.00-", -50), ("−50", -50), ("¥−8.50", -8.5), ("1,234.50-", -1234.5)]
+)
 def test_a_negative_amount_with_the_sign_after_it_or_a_typeset_minus_lands(con, cell, amount):
     text = f'工单号,进厂日期,车架号,结算金额\nWO1,2026-08-01,LSVAU2A37N2800001,"{cell}"\n'
     result = imported_twice(con, text.encode("utf-8"), "工单.csv")
