@@ -1,0 +1,92 @@
+"""A ninth attack (session 21), each reproduced first: mobiles hidden from the mask by characters that
+show nothing (combining marks, variation selectors, Hangul fillers, a Braille blank, uncommon spaces)
+or stored reversed under a right-to-left override, a backup written with ``--out`` readable by other
+users while it was copied, and the ``themes`` command printing comments' control characters."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics.core import auth
+
+# --------------------------------------------------------------------------- mobiles the mask missed
+
+
+def _shown_digits(text: str) -> str:
+    """The digits of ``text`` as a reader reads them (any kind of digit, every other character gone)."""
+    return "".join(auth._plain().get(ord(ch), ch) for ch in text if auth._digit_like().match(ch))
+
+
+def _between(sep: str, number: str) -> str:
+    return sep.join(number)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("联系我139\u034f0000\u034f0001", "13900000001"),  # combining grapheme joiner (Mn)
+        ("电话" + "\ufe0f".join("13900000002"), "13900000002"),  # a variation selector after each digit
+        ("电话" + "\u20e3".join("13900000012"), "13900000012"),  # a combining keycap (Me)
+        ("电话" + "\u0332".join("13900000013"), "13900000013"),  # a combining low line under each digit
+        ("回电139\u31640000\u31640003", "13900000003"),  # Hangul filler
+        ("回电139\u115f0000\u11600007", "13900000007"),  # Hangul choseong and jungseong fillers
+        ("回电139\uffa00000\uffa00008", "13900000008"),  # halfwidth Hangul filler
+        ("回电139\u28000000\u28000009", "13900000009"),  # Braille blank
+        ("回电139\u180e0000\u180e0010", "13900000010"),  # Mongolian vowel separator
+        ("回电" + _between("\u2060\u2061\u2062\u2063\u2064", "13900000011"), "13900000011"),
+        ("回电139\U000e00200000\U000e00200014", "13900000014"),  # tag characters
+        ("回电139\x010000\x7f0015", "13900000015"),  # control characters
+        ("回电1\u2007\u20073900000016", "13900000016"),  # two figure spaces (Zs)
+        ("回电139\u00a0\u00a0\u00a00000\u202f\u202f0017", "13900000017"),  # no-break spaces
+        ("请打 1  3900000004", "13900000004"),  # two spaces inside the first group
+        ("139*0000*0005", "13900000005"),  # asterisks between the groups
+        ("139＊0000＊0018", "13900000018"),  # full-width asterisks
+    ],
+)
+def test_a_mobile_hidden_by_characters_that_show_nothing_is_masked(text, number):
+    """The README promises mobiles inside text masked for the roles that do not see phones. The mask
+    dropped only format characters (zero-width spaces, joiners) before looking: a combining mark or
+    a variation selector after each digit, a Hangul filler, a Braille blank, two spaces or asterisks
+    between the groups showed the number in full to the manager."""
+    masked = str(auth.mask_text(text))
+    assert number not in _shown_digits(masked), masked
+    assert "****" in masked
+    assert _shown_digits(masked) == number[:3] + number[-4:]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("电话\u202e" + "13900000006"[::-1] + "\u202c", "13900000006"),  # right-to-left override
+        ("电话\u202e" + "13900000019"[::-1], "13900000019"),  # one left open to the line's end
+        ("电话\u2067" + " ".join("13900000020"[::-1]) + "\u2069", "13900000020"),  # RTL isolate
+        ("电话" + "\u200f".join("13900000021"[::-1]), "13900000021"),  # right-to-left marks between
+        ("电话\u202e" + "139 0000 0022"[::-1] + "\u202c", "13900000022"),  # in groups
+    ],
+)
+def test_a_mobile_stored_reversed_to_be_shown_right_to_left_is_masked(text, number):
+    """A mobile stored backwards inside a right-to-left override (or an isolate, or between
+    right-to-left marks) is drawn in its right order on screen, but the mask read it backwards
+    and found no mobile."""
+    masked = str(auth.mask_text(text))
+    digits = _shown_digits(masked)
+    assert number not in digits and number[::-1] not in digits, masked
+    assert "****" in masked
+    assert sorted(digits) == sorted(number[:3] + number[-4:])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "金额 1,234.50 元，里程 12345 km，日期 2026.10.13 13:30",
+        "车架号LGB13812341234567，工单WO2013812341234",
+        "工单2024030612345678号",
+        "评分 1, 3, 5, 4, 2, 3, 4, 5, 1, 2, 3",
+        "\u202eمبلغ 1234.50 ريال، رقم الطلب 2024030612345678\u202c",  # right to left, no mobile
+        "סכום 98765 ש״ח, הזמנה 20240306",
+        "保养⑳项全部检查完毕，价格也公道",
+        "é\u0301t\u0301é 2026-10-13 里程 12 345 km",  # combining marks beside ordinary numbers
+    ],
+)
+def test_ordinary_numbers_stay_as_written_beside_the_new_characters(text):
+    assert auth.mask_text(text) == text
