@@ -5,9 +5,17 @@ users while it was copied, and the ``themes`` command printing comments' control
 
 from __future__ import annotations
 
+import os
+import shutil
+import stat
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
 import pytest
 
 from analytics.core import auth
+from analytics.store import backup
 
 # --------------------------------------------------------------------------- mobiles the mask missed
 
@@ -90,3 +98,93 @@ def test_a_mobile_stored_reversed_to_be_shown_right_to_left_is_masked(text, numb
 )
 def test_ordinary_numbers_stay_as_written_beside_the_new_characters(text):
     assert auth.mask_text(text) == text
+
+
+# --------------------------------------------------------------------------- backup --out
+
+
+class _Watched:
+    """A connection whose cursors record the mode of every file beside ``folder``'s backup after each
+    statement: what another user could read while the copy runs."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+        self._con, self._folder = con, folder
+        self.seen: dict[tuple[str, str], int] = {}
+
+    def execute(self, *args: object) -> object:
+        return self._con.execute(*args)
+
+    def cursor(self) -> SimpleNamespace:
+        cur = self._con.cursor()
+
+        def execute(sql: str, params: object = None) -> object:
+            result = cur.execute(sql, params) if params is not None else cur.execute(sql)
+            for path in self._folder.rglob("*"):
+                if path.is_file():
+                    name = str(path.relative_to(self._folder))
+                    self.seen[(sql.split()[0], name)] = _readable(path, self._folder)
+            return result
+
+        return SimpleNamespace(execute=execute, close=cur.close)
+
+
+def _readable(path: Path, top: Path) -> int:
+    """Return the bits that let others than the owner read ``path``, 0 when a folder between ``top``
+    (which others may enter) and the file keeps them out."""
+    for parent in path.parents:
+        if parent == top:
+            break
+        if not stat.S_IMODE(parent.stat().st_mode) & 0o005:
+            return 0
+    return stat.S_IMODE(path.stat().st_mode) & 0o077
+
+
+def test_a_backup_to_a_named_file_is_never_readable_by_others_while_it_is_copied(tmp_path, demo_db):
+    """``backup --out`` had DuckDB create ``<out>.partial`` by the umask (0644) and made it 0600 only
+    after the copy: another user could open it meanwhile and read every phone number."""
+    os.umask(0o022)
+    source = tmp_path / "live.duckdb"
+    shutil.copy(demo_db, source)
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)
+    con = duckdb.connect(str(source))
+    try:
+        watched = _Watched(con, shared)
+        out = backup.backup(watched, shared / "copy.duckdb")  # type: ignore[arg-type]
+    finally:
+        con.close()
+    assert any(step == "ATTACH" for step, _ in watched.seen), watched.seen
+    assert any(step == "COPY" for step, _ in watched.seen), watched.seen
+    assert {name: bits for name, bits in watched.seen.items() if bits} == {}
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert sorted(p.name for p in shared.iterdir()) == ["copy.duckdb"]
+    assert os.umask(0o022) == 0o022  # the process's umask is as it was
+
+
+def test_a_failed_backup_to_a_named_file_leaves_nothing_behind(tmp_path, demo_db, monkeypatch):
+    source = tmp_path / "live.duckdb"
+    shutil.copy(demo_db, source)
+    con = duckdb.connect(str(source))
+    try:
+        watched = _Watched(con, tmp_path / "out")
+        (tmp_path / "out").mkdir()
+        real = watched.cursor
+
+        def failing() -> SimpleNamespace:
+            cur = real()
+            run = cur.execute
+
+            def execute(sql: str, params: object = None) -> object:
+                if sql.startswith("DELETE"):
+                    raise duckdb.IOException("disk full")
+                return run(sql, params)
+
+            return SimpleNamespace(execute=execute, close=cur.close)
+
+        monkeypatch.setattr(watched, "cursor", failing)
+        with pytest.raises(duckdb.IOException):
+            backup.backup(watched, tmp_path / "out" / "copy.duckdb")  # type: ignore[arg-type]
+    finally:
+        con.close()
+    assert list((tmp_path / "out").iterdir()) == []
