@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
+from analytics import cli
 from analytics.core import auth
 from analytics.store import backup
 
@@ -188,3 +189,77 @@ def test_a_failed_backup_to_a_named_file_leaves_nothing_behind(tmp_path, demo_db
     finally:
         con.close()
     assert list((tmp_path / "out").iterdir()) == []
+
+
+# --------------------------------------------------------------------------- themes command
+
+HOSTILE = "服务好\x1b[31m\x1b]0;pwned\x07\r伪造行\u202e反\x9b2J"
+
+
+def _hostile_themes(**_: object) -> dict[str, object]:
+    theme = {
+        "label_zh": f"态度{HOSTILE}",
+        "label_en": f"attitude{HOSTILE}",
+        "n": 3,
+        "share": 0.5,
+        "new": False,
+        "rising": True,
+        "quotes": [f"师傅{HOSTILE}", "很好"],
+    }
+    return {
+        "month": "2026-10",
+        "n_comments": 6,
+        "n_contentless": 0,
+        "n_other": 1,
+        "n_praise_only": 2,
+        "themes": [theme],
+        "categories": [{"category": f"服务{HOSTILE}", "n": 2, "aspect": f"态度{HOSTILE}"}],
+    }
+
+
+def _is_safe(output: str) -> bool:
+    return all(ch.isprintable() for line in output.splitlines() for ch in line) and "\r" not in output
+
+
+def test_the_themes_command_prints_quotes_labels_and_categories_with_control_characters_escaped(
+    tmp_path, monkeypatch, capsys
+):
+    """``themes --month`` printed quotes, theme labels and complaint categories as imported: an escape
+    sequence in a comment recoloured or retitled the terminal, a carriage return overwrote a line,
+    a right-to-left override reversed the rest of it (other commands print through
+    ``audit.printable``)."""
+    from analytics.cli import themes as themes_cli
+
+    monkeypatch.setattr(themes_cli.reads, "read", lambda con, name, **kw: _hostile_themes())
+    db_file = tmp_path / "t.duckdb"
+    assert cli.main(["themes", "--month", "2026-10", "--side", "complaint", "--db", str(db_file)]) == 0
+    out = capsys.readouterr().out
+    assert _is_safe(out), out
+    assert "\\x1b[31m" in out and "\\u202e" in out and "\\r" in out
+    assert "师傅服务好" in out and "complaint category 服务服务好" in out and "aspect=态度服务好" in out
+
+
+def test_the_themes_command_escapes_labels_of_a_file_and_its_json(tmp_path, monkeypatch, capsys):
+    """``themes --file`` printed each theme's label, drawn from the file's own words, as it was; the
+    JSON output kept C1 controls and bidirectional overrides as they were (JSON escapes only C0)."""
+    import pandas as pd
+
+    from analytics.cli import themes as themes_cli
+
+    model = SimpleNamespace(label=lambda theme_id, lang: f"{theme_id}{HOSTILE}")
+    monkeypatch.setattr(themes_cli, "read_texts", lambda *a, **k: ["a", "b"])
+    monkeypatch.setattr(
+        themes_cli, "themes_of_texts", lambda texts, k: (model, pd.DataFrame({"theme": ["t1", "t1"]}))
+    )
+    args = ["themes", "--file", "x.csv", "--text-column", "c", "--out", str(tmp_path / "o.csv")]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert _is_safe(out), out
+    assert "t1服务好" in out
+    monkeypatch.setattr(themes_cli.reads, "read", lambda con, name, **kw: _hostile_themes())
+    assert cli.main(["themes", "--month", "2026-10", "--json", "--db", str(tmp_path / "t.duckdb")]) == 0
+    out = capsys.readouterr().out
+    assert _is_safe(out), out
+    import json
+
+    assert json.loads(out)["themes"][0]["quotes"][0] == f"师傅{HOSTILE}"  # the data unchanged
