@@ -26,8 +26,17 @@ from analytics.domain.themes.corpora import (
 from analytics.reports.export import write_table
 from analytics.services import reads
 from analytics.store import db
+from analytics.store.audit import printable
 
 # --------------------------------------------------------------------------- command line
+
+
+def _json(value: object) -> str:
+    """Return ``value`` as indented JSON in which every character prints as itself: the controls and
+    bidirectional overrides of imported text that ``json`` leaves as they are (C1 controls, U+202E)
+    are written as ``\\u`` escapes too, so a comment cannot move the cursor or reverse a line."""
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    return "".join(c if c.isprintable() or c == "\n" else json.dumps(c)[1:-1] for c in text)
 
 
 def _add_themes_parser(sub: Any) -> None:
@@ -69,8 +78,10 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         con.close()
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print(_json(result))
         return 0
+    # Labels, quotes, categories and aspects are the comments' own words: printed with their
+    # control characters escaped, as the audit and import commands print names.
     side = "Praise" if args.side == "praise" else "Complaint"
     print(
         f"{side} themes {result['month']}: {result['n_comments']} comments, "
@@ -79,11 +90,13 @@ def _run(args: argparse.Namespace) -> int:
     )
     for t in result["themes"]:
         flags = " NEW" if t["new"] else (" RISING" if t["rising"] else "")
-        print(f"  {t['label_zh']} ({t['label_en']})  n={t['n']}  {t['share']:.1%}{flags}")
+        label = f"{printable(t['label_zh'])} ({printable(t['label_en'])})"
+        print(f"  {label}  n={t['n']}  {t['share']:.1%}{flags}")
         for q in t["quotes"]:
-            print(f"      “{q}”")
+            print(f"      “{printable(q)}”")
     for c in result.get("categories", []):
-        print(f"  complaint category {c['category'] or '(none)'}: n={c['n']} aspect={c['aspect'] or '-'}")
+        category, aspect = printable(c["category"] or "(none)"), printable(c["aspect"] or "-")
+        print(f"  complaint category {category}: n={c['n']} aspect={aspect}")
     return 0
 
 
@@ -110,11 +123,11 @@ def _run_file(args: argparse.Namespace) -> int:
     ]
     summary: dict[str, Any] = {"rows": len(frame), "out": str(args.out), "themes": themes}
     if args.json:
-        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        print(_json(summary))
     else:
-        print(f"{len(frame)} rows → {args.out}", file=sys.stdout)
+        print(f"{len(frame)} rows → {printable(args.out)}", file=sys.stdout)
         for t in themes:
-            print(f"  {t['label_zh']}: {t['n']}")
+            print(f"  {printable(t['label_zh'])}: {t['n']}")
     return 0
 
 
@@ -184,10 +197,10 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate_texts(texts, labels, args.k, args.seed)
     result.update({"file": Path(args.file).name, "part": args.part, "label_rule": args.label_rule})
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print(_json(result))
         return 0
     print(
-        f"{result['file']} ({args.part} part, {result['n']} texts, {result['labels']} labels, k={result['k']})"
+        f"{printable(result['file'])} ({args.part} part, {result['n']} texts, {result['labels']} labels, k={result['k']})"
     )
     print(f"  the lexicon reads {result['lexicon_coverage']:.1%} of the texts: {result['route']} route")
     names = ("method", "baseline", "baseline_same_clusters", "seeded")
@@ -205,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
             f"assigned {r['assigned']:.1%}  {r['clusters']} clusters  {r['seconds']:.1f} s"
         )
         for theme in r["themes"]:
-            print(f"      n={theme['n']:<6d} {' · '.join(theme['words']) or '-'}")
+            print(f"      n={theme['n']:<6d} {printable(' · '.join(theme['words'])) or '-'}")
     gain = result["method"]["nmi"] - result["baseline"]["nmi"]
     print(f"  NMI gain over the baseline: {gain:+.3f}")
     return 0
@@ -231,10 +244,10 @@ def _run_polarity(args: argparse.Namespace) -> int:
     result = evaluate_polarity(texts, gold)
     result.update({"file": Path(args.file).name, "part": args.part})
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print(_json(result))
         return 0
     print(
-        f"{result['file']} polarity ({args.part} part, {result['n']} texts, {result['positive_share']:.1%} positive)"
+        f"{printable(result['file'])} polarity ({args.part} part, {result['n']} texts, {result['positive_share']:.1%} positive)"
     )
     for name in ("method", "baseline"):
         r = result[name]

@@ -60,19 +60,30 @@ TEXT_COLUMNS: frozenset[str] = frozenset({"comment", "raw_values"})
 
 _ALREADY_MASKED = re.compile(r"^\d{0,3}\*{4,}\d{0,4}$")
 # Personal numbers written inside text (a comment, a phone typed into the name field), searched on
-# a copy with full-width digits made ASCII and invisible characters (zero-width spaces, joiners, a
-# BOM: Unicode's format characters) dropped. A number may follow letters or Chinese (微信wx137…) but
-# is never part of a longer run of digits.
+# a copy with full-width digits made ASCII, characters that show nothing dropped (``_unseen``) and
+# each run of spaces read as one. A number may follow letters or Chinese (微信wx137…) but is never
+# part of a longer run of digits.
 # Between two digits of a group: at most one space, dot or dash of any kind (1 3 8 1 2 3 4 …).
 _IN = r"[\s.·\-‐‑‒–—―−]?"
 # Between the groups of a number: up to three of those or of the punctuation people type there
-# (138，1234，5678; 138/1234/5678; (138)1234-5678).
-_BETWEEN = r"[\s.·\-‐‑‒–—―−~_/\\,，、。:：;；()（）]{0,3}"
+# (138，1234，5678; 138/1234/5678; (138)1234-5678; 139*0000*0005).
+_BETWEEN = r"[\s.·\-‐‑‒–—―−~_/\\,，、。:：;；()（）*＊]{0,3}"
 # A mainland mobile (1[3-9] and nine digits) in its 3-4-4 groups, after an optional +86 / 0086 / 86.
 _MOBILE_IN_TEXT = re.compile(
     rf"(?<!\d)(?:(?:\+|00)?86{_BETWEEN})?(1{_IN}[3-9]{_IN}\d{_BETWEEN}\d{_IN}\d{_IN}\d{_IN}\d"
     rf"{_BETWEEN}\d{_IN}\d{_IN}\d{_IN}\d)(?!\d)"
 )
+# Characters that show nothing, or nothing a reader takes for part of a number: format characters
+# (Cf: zero-width spaces and joiners, bidirectional marks, the word joiner and invisible operators,
+# tags), combining marks (Mn, Me: a variation selector, a keycap or a line drawn on each digit),
+# control characters (Cc) other than line breaks and tabs, which count as spaces, surrogates,
+# private-use and unassigned code points; and the letters and symbols drawn blank (the Hangul
+# fillers and the Braille blank).
+_UNSEEN_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Cc", "Cs", "Co", "Cn"})
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Bidirectional types that can make digits show right to left: a number stored backwards under an
+# override, in an isolate or between right-to-left marks or letters is shown in its right order.
+_RIGHT_TO_LEFT = frozenset({"R", "AL", "RLE", "RLO", "RLI"})
 # A resident ID card number: area (6 digits), birth date (8), sequence (3), check digit or X; in
 # one run, 6-8-4 groups or 6-4-4-4 (the year apart from the month and day).
 _ID_CARD_IN_TEXT = re.compile(
@@ -116,6 +127,11 @@ def _digit_like() -> re.Pattern[str]:
         if ch.isdigit() and unicodedata.category(chr(code)) != "Nd"
     )
     return re.compile(f"[\\d{others}]")
+
+
+def _unseen(ch: str) -> bool:
+    """Return whether ``ch`` is skipped when looking for a number (see ``_UNSEEN_CATEGORIES``)."""
+    return ch in _BLANK_LETTERS or (unicodedata.category(ch) in _UNSEEN_CATEGORIES and not ch.isspace())
 
 
 def _luhn(digits: str) -> bool:
@@ -182,31 +198,43 @@ def mask_text(value: object) -> object:
     (``***************0128``) and landlines with an area code (``057*****6666``).
 
     Every kind of digit counts (full-width ``１３９１２３４５６７８``, circled ``①③⑨…``, mathematical
-    ``𝟏𝟑𝟗…``, superscript, other scripts': ``_plain``), invisible characters between
-    digits are ignored, and a number may follow letters or Chinese (``微信wx13700000001``,
-    ``张先生13700000009``) or be split by spaces, dots, dashes or Chinese punctuation.
+    ``𝟏𝟑𝟗…``, superscript, other scripts': ``_plain``), characters that show nothing between
+    digits are ignored (zero-width and other format characters, combining marks and variation
+    selectors, control characters, Hangul fillers, the Braille blank: ``_unseen``) and a run of
+    spaces of any kind counts as one. A number may follow letters or Chinese (``微信wx13700000001``,
+    ``张先生13700000009``) or be split by spaces, dots, dashes, asterisks or Chinese punctuation. In
+    text that can be drawn right to left (an override, an isolate, right-to-left marks or letters)
+    numbers are looked for backwards too: one stored reversed there is shown in its right order.
     """
     if not isinstance(value, str) or len(_digit_like().findall(value)) < 10:
         return value  # the shortest number masked, a landline with its area code, has 10 digits
-    # Translated one character for one, then format characters dropped: ``at[i]`` is where the
-    # i-th character searched stands in the text.
+    # Translated one character for one, then unseen characters and all but the first of each run of
+    # spaces dropped: ``at[i]`` is where the i-th character searched stands in the text.
     wide = value.translate(_plain())
-    at = [i for i, ch in enumerate(wide) if unicodedata.category(ch) != "Cf"]
+    at: list[int] = []
+    for i, ch in enumerate(wide):
+        if not (_unseen(ch) or (ch.isspace() and at and wide[at[-1]].isspace())):
+            at.append(i)
     searched = "".join(wide[i] for i in at)
+    readings = [(searched, False)]
+    if any(unicodedata.bidirectional(ch) in _RIGHT_TO_LEFT for ch in value):
+        readings.append((searched[::-1], True))
     spans: list[tuple[int, int, str]] = []
-    for kind, pattern in (
-        ("id", _ID_CARD_IN_TEXT),
-        ("mobile", _MOBILE_IN_TEXT),
-        ("card", _CARD_IN_TEXT),
-        ("landline", _LANDLINE_IN_TEXT),
-    ):
-        for m in pattern.finditer(searched):
-            start, end = m.start(), m.end()
-            if any(start < e and s < end for s, e, _ in spans):
-                continue  # a number already found (an ID card holds no mobile of its own)
-            shown = _masked_number(kind, m.group(1))
-            if shown is not None:
-                spans.append((start, end, shown))
+    for text, backwards in readings:
+        for kind, pattern in (
+            ("id", _ID_CARD_IN_TEXT),
+            ("mobile", _MOBILE_IN_TEXT),
+            ("card", _CARD_IN_TEXT),
+            ("landline", _LANDLINE_IN_TEXT),
+        ):
+            for m in pattern.finditer(text):
+                start, end = (len(text) - m.end(), len(text) - m.start()) if backwards else m.span()
+                if any(start < e and s < end for s, e, _ in spans):
+                    continue  # a number already found (an ID card holds no mobile of its own)
+                shown = _masked_number(kind, m.group(1))
+                if shown is not None:
+                    # Written backwards as the number was, to be shown in the same order it was.
+                    spans.append((start, end, shown[::-1] if backwards else shown))
     if not spans:
         return value
     parts, done = [], 0

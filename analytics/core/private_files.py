@@ -12,10 +12,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+_UMASK = threading.Lock()  # the umask is the process's: one owner-only window at a time
 
 
 def private_dir(path: Path) -> Path:
@@ -24,6 +27,23 @@ def private_dir(path: Path) -> Path:
     with contextlib.suppress(OSError):  # a folder of another owner: its mode is not ours to set
         os.chmod(path, DIR_MODE)
     return path
+
+
+@contextlib.contextmanager
+def owner_only_umask() -> Iterator[None]:
+    """Make every file and folder created inside the ``with`` block owner-only (umask 077), for the
+    files a library creates itself with no mode to give (DuckDB's database and its log): they are
+    never readable by others, not even for the moment before a ``chmod``.
+
+    The umask is the process's: files other threads create meanwhile are owner-only too, which
+    is what this program wants of its files anyway. The umask before the block is put back after it.
+    """
+    with _UMASK:
+        before = os.umask(0o077)
+        try:
+            yield
+        finally:
+            os.umask(before)
 
 
 def write_owner_only(path: Path, data: bytes) -> Path:

@@ -50,13 +50,16 @@ def backup(con: duckdb.DuckDBPyConnection, target: Path | None = None, keep: int
         name = cur.execute("SELECT current_database()").fetchone()
         assert name is not None
         alias = f"backup_{uuid.uuid4().hex}"  # two backups at once must not share a name
-        cur.execute(f"ATTACH $path AS {alias}", {"path": str(partial)})
-        try:
-            catalog = str(name[0]).replace('"', '""')  # the file's own name, quoted as an identifier
-            cur.execute(f'COPY FROM DATABASE "{catalog}" TO {alias}')
-            cur.execute(f"DELETE FROM {alias}.marts")  # noqa: S608 - kept results live in files beside the database
-        finally:
-            cur.execute(f"DETACH {alias}")
+        # DuckDB creates the copy and its log by the umask (0644 with --out in a folder others may
+        # read) and refuses an empty file made 0600 beforehand: both are owner-only from the start.
+        with private_files.owner_only_umask():
+            cur.execute(f"ATTACH $path AS {alias}", {"path": str(partial)})
+            try:
+                catalog = str(name[0]).replace('"', '""')  # the file's own name, quoted as an identifier
+                cur.execute(f'COPY FROM DATABASE "{catalog}" TO {alias}')
+                cur.execute(f"DELETE FROM {alias}.marts")  # noqa: S608 - kept results live in files beside the database
+            finally:
+                cur.execute(f"DETACH {alias}")
         os.chmod(partial, private_files.FILE_MODE)
         os.replace(partial, out)
     except BaseException:
