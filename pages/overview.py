@@ -109,6 +109,8 @@ with st.container(key="overview_tiles"):
             with column:
                 why_popover(name, figure)
     st.caption(t("overview.tiles_caption", month=f.month))
+    if f.stores and (storeless := load("counts.storeless", month=f.month)):
+        st.caption(t("overview.storeless", n=storeless, month=f.month))
 
 with st.container(key="overview_flags"):
     left, right = st.columns([3, 2])

@@ -62,6 +62,9 @@ st.caption(
     )
 )
 
+if f.stores and (storeless := load("counts.storeless", month=END)):
+    st.caption(t("overview.storeless", n=storeless, month=END))
+
 monthly = load("satisfaction.monthly", stores=f.stores, start=START, end=END)
 summary = monthly.at(END)
 # The drivers' window is the deck's (one definition of the top driver everywhere), stated in labels.

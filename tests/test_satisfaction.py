@@ -417,19 +417,24 @@ def test_breakdown_table_names_segments_and_places_them_against_the_overall_rate
     assert zh[["label", "n", "position"]].values.tolist() == [
         ["定期保养", 22, "inside"],  # 78.2%-99.2% holds the overall 88%
         ["一般维修", 2, "below"],  # 0%-65.8%
-        ["无工单（新车交车回访）", 1, "small"],
+        ["无维修类型（交车回访、工单未导入或未填写）", 1, "small"],
     ]
     assert sat.breakdown_table(frame, "service_type", "en")["label"].tolist() == [
         "routine maintenance",
         "repairs",
-        "no work order (delivery calls)",
+        "no service type (delivery calls, work order not imported or left blank)",
     ]
     by_advisor = sat.breakdown_table(sat.breakdown(kpi_con, "advisor", "2024-06", small_n=1), "advisor", "en")
     shown = by_advisor[["rank", "label", "n", "position"]]
     assert shown.astype(object).where(shown.notna(), None).values.tolist() == [
         [1, "李娜", 1, "inside"],
         [2, "王磊", 3, "inside"],  # 6.1%-79.2% holds the overall 3/5
-        [None, "no work order (delivery calls)", 1, "inside"],  # placed, not ranked
+        [
+            None,
+            "no advisor (delivery calls, work order not imported or left blank)",
+            1,
+            "inside",
+        ],  # not ranked
     ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from analytics.domain import themes
+from analytics.domain.themes import lexicon as themes_lexicon
 from analytics.domain.themes import monthly
 from analytics.domain.themes import polarity as themes_polarity
 
@@ -118,3 +119,27 @@ def test_a_comparison_with_another_shop_fused_with_bi(text, value):
 def test_a_complaint_told_as_a_fact_weighs_half_in_the_comments_polarity():
     # One fact against one praise word: the praise decides the comment.
     assert themes_polarity.polarity("服务很好，洗完车脚垫上有泥", themes.tokenize) == 1
+
+
+@pytest.mark.parametrize("text", ["空调不凉", "车里空调一点都不冷", "冷气不够冷", "暖风不热"])
+def test_air_conditioning_that_does_not_cool_or_warm_complains(text):
+    assert [c.polarity for c in themes_polarity.clauses(text, themes.tokenize)] == [-1]
+
+
+@pytest.mark.parametrize("text", ["空调很凉快", "空调不冷不热刚刚好", "休息室很暖和"])
+def test_air_conditioning_that_works_is_no_complaint(text):
+    assert all(c.polarity >= 0 for c in themes_polarity.clauses(text, themes.tokenize))
+
+
+@pytest.mark.parametrize(
+    ("text", "aspect"),
+    [
+        ("空调不制冷，修了两次", "fault_aircon"),
+        ("空调不凉", "fault_aircon"),
+        ("车子充不进电，检查说是充电口坏了", "drive_charging"),
+        ("快充老是跳枪", "drive_charging"),
+        ("休息区空调太冷了", "lounge"),
+    ],
+)
+def test_air_conditioning_and_charging_have_aspects_of_their_own(text, aspect):
+    assert themes_lexicon.lexicon_aspect(text) == aspect

@@ -8,6 +8,7 @@ import json
 from analytics.cli import add_db_option, existing_db
 from analytics.core.config import settings
 from analytics.core.errors import UserError
+from analytics.core.i18n import text
 from analytics.domain.kpi import format_table, parse_month, with_field_status
 from analytics.services import reads
 from analytics.store import db
@@ -28,12 +29,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 )
         figures = reads.read(con, "kpi.report", month=month, stores=stores)
         result = with_field_status(figures, reads.read(con, "kpi.missing"), args.lang)
+        storeless = reads.read(con, "counts.storeless", month=month) if stores else 0
     finally:
         con.close()
+    if stores:
+        # Callbacks no store is named for count in every store's figures but in no store's.
+        result["storeless_callbacks"] = storeless
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         print(format_table(result, args.lang, stores))
+        if storeless:
+            print(text("overview.storeless", args.lang, n=storeless, month=f"{month:%Y-%m}"))
     return 0
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from analytics.core import memo
 from analytics.core.config import settings
-from analytics.core.months import month_end
+from analytics.core.months import month_end, parse_month
 from analytics.domain import schedule
 from analytics.store import derived, queries
 
@@ -120,3 +120,11 @@ def _counts_records(
 ) -> dict[date, dict[str, Any]]:
     records = monthly_counts(con, firsts, stores).to_dict("records")
     return {row["month"]: {str(k): v for k, v in row.items()} for row in records}
+
+
+def storeless_callbacks(con: duckdb.DuckDBPyConnection, month: str) -> int:
+    """Return how many callbacks dated in ``month`` (YYYY-MM) belong to no store: none in their file,
+    their work order not imported and no earlier work order of their vehicle. They count in the
+    figures of all stores and of no store, so a page showing chosen stores says how many there are."""
+    params = {**sql_params(), "month_start": parse_month(month)}
+    return int(derived.run(con, "storeless_callbacks", params)["n"].iloc[0])

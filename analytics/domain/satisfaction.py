@@ -702,15 +702,28 @@ def breakdown_summary(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-# What a segment with no value is: callbacks without a work order carry no advisor, service type
-# or store, and they are almost all new-car delivery (7DC) calls.
-_NO_SEGMENT: dict[str, str] = {"en": "no work order (delivery calls)", "zh": "无工单（新车交车回访）"}
+# What a segment with no value is: a callback without a work order (a new-car delivery call), one
+# whose work order is not imported, or one whose work order left the field blank. Named for what it
+# lacks, not as delivery calls only (a 3DC call on an order not imported is one too).
+_NO_SEGMENT: dict[str, dict[str, str]] = {
+    "en": {
+        "advisor": "no advisor",
+        "service_type": "no service type",
+        "model": "no model",
+        "store": "no store",
+    },
+    "zh": {"advisor": "无顾问", "service_type": "无维修类型", "model": "无车型", "store": "无门店"},
+}
+_NO_SEGMENT_WHY: dict[str, str] = {
+    "en": " (delivery calls, work order not imported or left blank)",
+    "zh": "（交车回访、工单未导入或未填写）",
+}
 
 
 def segment_label(by: str, value: Any, lang: str = "en") -> str:
     """Return a breakdown segment's name as shown: service types in words, a missing value as what it is."""
     if value is None or pd.isna(value):
-        return _NO_SEGMENT[lang]
+        return _NO_SEGMENT[lang][by] + _NO_SEGMENT_WHY[lang]
     if by == "service_type":
         return SERVICE_TYPE_LABELS[lang].get(str(value), str(value))
     return str(value)

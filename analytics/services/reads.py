@@ -20,7 +20,7 @@ import duckdb
 from analytics import ingest
 from analytics.core.errors import UserError
 from analytics.core.months import month_label, parse_month
-from analytics.domain import churn, facts, kpi, maintenance, overview, quality, themes
+from analytics.domain import churn, counts, facts, kpi, maintenance, overview, quality, themes
 from analytics.domain import satisfaction as sat
 from analytics.services import marts
 from analytics.services.marts import Call
@@ -175,6 +175,8 @@ READS: dict[str, Read] = {
     "overview.kpis": Read(overview.overview, (MONTH, STORES)),
     "overview.as_of": Read(overview.month_as_of, (MONTH,)),
     "overview.followups": Read(overview.open_followups, (MONTH, STORES)),
+    # the callbacks of a month no store is named for (a chosen-stores view says how many it leaves out)
+    "counts.storeless": Read(counts.storeless_callbacks, (MONTH,)),
     # satisfaction
     "satisfaction.monthly": Read(sat.satisfaction_series, (STORES, START, END)),
     "satisfaction.drivers": Read(sat.dimension_drivers, (STORES, START, END)),

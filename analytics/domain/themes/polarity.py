@@ -234,6 +234,11 @@ _WHY = frozenset({"为什么", "为啥", "干嘛", "凭啥", "怎么"})
 _WHY_ABOUT = frozenset(
     {"要", "还要", "还", "又", "每次", "老是", "总是", "这么", "那么", "这么久", "那么久", "非要", "都要"}
 )
+# Air conditioning or heating that does not cool or warm (空调不凉, 冷气不够冷, 暖风不热): a fault,
+# though 凉 and 冷 alone complain of food and of staff (菜是凉的, 态度很冷), so negated they would praise.
+_CLIMATE_FAILING = re.compile(
+    r"(?:空调|冷气|暖风|制冷|制热).{0,6}?(?:不|没)(?:够|太|怎么|咋|是很)?(?:凉|冷|热|暖)"
+)
 # Sarcasm that says praise is worth nothing (态度好有什么用) or is beyond words (效率也是没谁了).
 _SCORN = ("有什么用", "有啥用", "有何用", "没谁了")
 
@@ -832,6 +837,9 @@ def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None 
                 # 说一个小时，结果等了两个小时; 答应的事情没做到.
                 score = -1
             promised = promised or any(t in _PROMISE for t in run)
+            if _CLIMATE_FAILING.search("".join(run)) and "不冷不热" not in "".join(run):
+                # 空调不凉: the air conditioning does not cool, not food that is not cold.
+                score = -1
             if score > 0 and any(t in _WISH for t in run[:2]):
                 # 希望下次能快一点: a wish, not praise.
                 score = 0
