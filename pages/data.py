@@ -255,6 +255,7 @@ with tab_history:
                             deleted=outcome["deleted"],
                             restored=outcome["restored"],
                         )
+                        + (" " + t("data.rolled_back_kept", kept=outcome["kept"]) if outcome["kept"] else "")
                     )
 
 with tab_quality:

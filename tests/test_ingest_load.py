@@ -297,7 +297,7 @@ def test_rollback_of_the_correction_restores_the_old_amounts(con):
     before = snapshot(con)
     fix = import_file(con, CORRECTED)
     counts = rollback(con, fix.import_id)
-    assert counts == {"import_id": fix.import_id, "deleted": 1, "restored": 2}
+    assert counts == {"import_id": fix.import_id, "deleted": 1, "restored": 2, "kept": 0}
     after = snapshot(con)
     assert after["orders"] == before["orders"]
     assert after["vehicles"] == before["vehicles"]
@@ -315,7 +315,12 @@ def test_rollback_of_the_first_import_removes_its_rows(con):
     with pytest.raises(UserError, match=f"roll back import {fix.import_id} first"):
         rollback(con, first.import_id)
     rollback(con, fix.import_id)
-    assert rollback(con, first.import_id) == {"import_id": first.import_id, "deleted": 8, "restored": 0}
+    assert rollback(con, first.import_id) == {
+        "import_id": first.import_id,
+        "deleted": 8,
+        "restored": 0,
+        "kept": 0,
+    }
     assert scalar(con, "SELECT count(*) FROM service_orders") == 0
     assert scalar(con, "SELECT count(*) FROM vehicles") == 0
     with pytest.raises(UserError, match="already rolled back"):
@@ -324,10 +329,15 @@ def test_rollback_of_the_first_import_removes_its_rows(con):
         rollback(con, 99)
 
 
-def test_an_unchanged_reimport_does_not_block_rolling_back_the_first(con):
+def test_an_unchanged_reimport_does_not_block_rolling_back_the_first_and_keeps_the_rows_it_holds(con):
     first = import_file(con, GBK)
-    import_file(con, GBK)
-    assert rollback(con, first.import_id)["deleted"] == 8
+    again = import_file(con, GBK)
+    # The second import's file holds the same rows: they stay, now the second's (session 21: they
+    # were deleted, leaving the second import "done" with its rows gone).
+    counts = rollback(con, first.import_id)
+    assert (counts["deleted"], counts["kept"]) == (0, 8)
+    assert con.execute("SELECT count(*) FROM service_orders").fetchall() == [(8,)]
+    assert rollback(con, again.import_id)["deleted"] == 8
 
 
 @pytest.mark.parametrize("target", ["refresh_vehicles", "bump_data_version"])

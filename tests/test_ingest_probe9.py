@@ -11,7 +11,9 @@ import duckdb
 import openpyxl
 import pytest
 
-from analytics.ingest import import_file
+from analytics import cli
+from analytics.core.errors import ImportRefused, UserError
+from analytics.ingest import import_file, load_mapping, rollback
 from analytics.store import db
 from tests.db_state import imported_twice
 
@@ -294,3 +296,82 @@ def test_a_negative_amount_with_the_sign_after_it_or_a_typeset_minus_lands(con, 
     result = imported_twice(con, text.encode("utf-8"), "工单.csv")
     assert (result.inserted, result.rejected) == (1, 0)
     assert _rows(con, "SELECT amount FROM service_orders") == [(amount,)]
+
+
+QUARTER = "工单号,进厂日期,车架号,结算金额\n" + "".join(
+    f"Q{m}{d:02d},2024-0{m}-{d:02d},LSVAU2A37N28{m}{d:04d},{100 * m + d}\n" for m in (1, 2, 3) for d in (5, 6)
+)
+JANUARY = "".join(QUARTER.splitlines(keepends=True)[:3])
+
+
+def test_rolling_back_a_month_keeps_the_rows_a_later_quarters_file_still_holds(con):
+    january = import_file(con, JANUARY.encode("utf-8"), file_name="工单_202401.csv")
+    quarter = import_file(con, QUARTER.encode("utf-8"), file_name="工单_2024Q1.csv")
+    assert (quarter.inserted, quarter.unchanged) == (4, 2)
+    counts = rollback(con, january.import_id)
+    assert (counts["deleted"], counts["kept"]) == (0, 2)
+    assert _rows(con, "SELECT count(*), count(DISTINCT import_id) FROM service_orders") == [(6, 1)]
+    assert _rows(con, "SELECT count(*) FROM vehicles") == [(6,)]
+    # The quarter's file now counts as having written January's rows: its rollback removes them.
+    rollback(con, quarter.import_id)
+    assert _rows(con, "SELECT count(*) FROM service_orders") == [(0,)]
+
+
+def test_the_same_file_dropped_twice_and_the_first_rolled_back_keeps_every_row(con):
+    first = import_file(con, JANUARY.encode("utf-8"), file_name="工单_202401.csv")
+    again = import_file(con, JANUARY.encode("utf-8"), file_name="工单_202401 (1).csv")
+    assert again.unchanged == 2
+    rollback(con, first.import_id)
+    assert _rows(con, "SELECT order_id FROM service_orders ORDER BY 1") == [("Q105",), ("Q106",)]
+
+
+def test_a_row_a_later_file_corrected_and_another_held_goes_back_as_the_holder_wrote_it(con):
+    first = import_file(con, JANUARY.encode("utf-8"), file_name="一月.csv")
+    corrected = JANUARY.replace(",105\n", ",999\n")
+    fix = import_file(con, corrected.encode("utf-8"), file_name="一月_更正.csv")
+    assert fix.updated == 1
+    import_file(con, corrected.encode("utf-8"), file_name="一月_更正_再导.csv")
+    # The correction is held by the third import: rolling it back keeps the corrected amount, and
+    # the first import stays blocked behind the one that replaced its row.
+    rollback(con, fix.import_id)
+    assert _rows(con, "SELECT order_id, amount FROM service_orders ORDER BY 1") == [
+        ("Q105", 999),
+        ("Q106", 106),
+    ]
+    with pytest.raises(UserError, match="roll back import"):
+        rollback(con, first.import_id)
+
+
+def test_a_saved_mapping_does_not_pin_the_scale_detected_from_one_months_values(tmp_path):
+    first, second = tmp_path / "c1.csv", tmp_path / "c2.csv"
+    first.write_text(
+        "回访编号,工单号,回访日期,满意度\nC1,W1,2026-03-04 10:00,5\nC2,W2,2026-03-05 10:00,3\n", "utf-8"
+    )
+    second.write_text(
+        "回访编号,工单号,回访日期,满意度\nC3,W3,2026-04-04 10:00,10\nC4,W4,2026-04-05 10:00,7\n", "utf-8"
+    )
+    saved, path = tmp_path / "saved.json", tmp_path / "sc.duckdb"
+    assert cli.main(["import", str(first), "--save-map", str(saved), "--db", str(path), "--no-marts"]) == 0
+    assert load_mapping(saved)["scales"] == {}
+    assert cli.main(["import", str(second), "--map", str(saved), "--db", str(path), "--no-marts"]) == 0
+    con = db.connect(path, read_only=True)
+    try:
+        assert _rows(con, "SELECT callback_id, overall_score FROM callbacks ORDER BY 1") == [
+            ("C1", 10),
+            ("C2", 6),
+            ("C3", 10),
+            ("C4", 7),
+        ]
+    finally:
+        con.close()
+
+
+def test_a_utf8_file_cut_in_the_middle_of_a_character_is_called_cut_short_not_a_wrong_encoding(con):
+    whole = ("工单号,进厂日期,车架号,客户意见\n" + "WO1,2026-08-01,LSVAU2A37N2800001,服务很好\n" * 3).encode(
+        "utf-8"
+    )
+    cut = whole[: len(whole) - 5]  # inside 好
+    with pytest.raises(ImportRefused, match="cut short") as refused:
+        import_file(con, cut, file_name="工单_复制中.csv")
+    assert "encoding" not in str(refused.value)
+    assert _rows(con, "SELECT count(*) FROM imports") == [(0,)]

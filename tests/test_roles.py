@@ -155,7 +155,7 @@ def test_a_cs_leads_import_and_rollback_are_recorded_under_the_leads_name(
         "updated": 0,
         "rejected": 0,
     }
-    assert events[2][3] == {"import_id": 1, "deleted": 8, "restored": 0}
+    assert events[2][3] == {"import_id": 1, "deleted": 8, "restored": 0, "kept": 0}
     from ui.data import reading
 
     with reading() as cur:

@@ -137,7 +137,8 @@ def test_air_conditioning_that_works_is_no_complaint(text):
         ("空调不制冷，修了两次", "fault_aircon"),
         ("空调不凉", "fault_aircon"),
         ("车子充不进电，检查说是充电口坏了", "drive_charging"),
-        ("快充老是跳枪", "drive_charging"),
+        ("充电口松了，老是跳枪", "drive_charging"),
+        ("动力电池衰减得厉害", "drive_charging"),
         ("休息区空调太冷了", "lounge"),
     ],
 )

@@ -203,7 +203,12 @@ def _import_command(args: argparse.Namespace) -> int:
             if args.save_map and not saved:
                 saved = True
                 try:
-                    save_mapping(result.mapping, args.save_map)
+                    # The scales detected from this file's values are not saved: the next
+                    # month's file is read by its own values (a month whose answers all fell
+                    # between 1 and 5 would pin every later 0-10 file to 1-5); scales the
+                    # user's --map gave are kept.
+                    given = (mapping or {}).get("scales") or {}
+                    save_mapping({**result.mapping, "scales": dict(given)}, args.save_map)
                 except OSError as exc:
                     # The file has landed: say so and go on with the others.
                     refused.append(f"--save-map {args.save_map}")
@@ -295,7 +300,12 @@ def _rollback_command(args: argparse.Namespace) -> int:
         else:
             print(
                 f"rolled back import {counts['import_id']}: {counts['deleted']:,} rows removed, "
-                f"{counts['restored']:,} rows restored to their earlier values",
+                f"{counts['restored']:,} rows restored to their earlier values"
+                + (
+                    f"; {counts['kept']:,} rows kept, which a later import holds as they are"
+                    if counts["kept"]
+                    else ""
+                ),
                 flush=True,
             )
         if counts["deleted"] or counts["restored"]:

@@ -549,6 +549,14 @@ def _write(
             raise RuntimeError(f"import would leave {repeated} repeated {KEYS[plan.kind]} values")
         if plan.kind == "service":
             _list_touched_vehicles(con, plan, params)
+    if plan.unchanged:
+        # The rows the file holds as they are stored: a rollback of the import that wrote them keeps
+        # them for this one (``_hand_over``).
+        con.execute(
+            f"INSERT INTO import_held SELECT $import_id, {KEYS[plan.kind]} FROM ingest_final "  # noqa: S608 - a fixed key name
+            "WHERE action = 'unchanged'",
+            params,
+        )
     for frame, kept in ((plan.rejects, False), (plan.notes, True)):
         if not len(frame):
             continue
@@ -791,12 +799,14 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
             f"Import {blocker} has since changed rows that import {import_id} wrote; "
             f"roll back import {blocker} first."
         )
+    kept_n = _hand_over(con, kind, import_id)
     written_n = int(con.execute(_COUNT_WRITTEN_BY[kind], params).fetchall()[0][0])
     restored_n = int(con.execute(_COUNT_REPLACED_BY[kind], params).fetchall()[0][0])
     con.execute("CREATE OR REPLACE TEMP TABLE rollback_changes AS " + _CHANGED[kind], params)
     con.execute(_DELETE_WRITTEN_BY[kind], params)
     con.execute(_sql(f"ingest_{TABLES[kind]}_restore"), params)
     con.execute(_DELETE_HISTORY[kind], params)
+    con.execute("DELETE FROM import_held WHERE import_id = $import_id", params)
     con.execute(
         "UPDATE imports SET status = 'rolled_back', rolled_back_at = $now WHERE import_id = $import_id",
         {**params, "now": datetime.now()},
@@ -806,7 +816,40 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
         derived.record_changes(con, version, "SELECT * FROM rollback_changes", {})
         refresh_derived(con)
     con.execute("DROP TABLE rollback_changes")
-    return {"import_id": import_id, "deleted": written_n - restored_n, "restored": restored_n}
+    return {"import_id": import_id, "deleted": written_n - restored_n, "restored": restored_n, "kept": kept_n}
+
+
+def _hand_over(con: duckdb.DuckDBPyConnection, kind: str, import_id: int) -> int:
+    """Give the rows import ``import_id`` wrote that a later import still in force found as stored
+    (the same January orders in a later quarter's file, the same file dropped twice) to the latest
+    such import, as if it had written them: they stay, and a rollback of that import removes or
+    restores them then. Return how many rows were handed over."""
+    key, table = KEYS[kind], TABLES[kind]
+    params = {"import_id": import_id, "kind": kind}
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE rollback_held AS
+        SELECT h.row_key, max(h.import_id) AS holder
+        FROM import_held AS h
+        JOIN imports AS i ON i.import_id = h.import_id AND i.status = 'done' AND i.kind = $kind
+        WHERE h.import_id > $import_id
+          AND h.row_key IN (SELECT {key} FROM {table} WHERE import_id = $import_id)
+        GROUP BY h.row_key""",  # noqa: S608 - fixed table and key names
+        params,
+    )
+    held = int(con.execute("SELECT count(*) FROM rollback_held").fetchall()[0][0])
+    if held:
+        # The row as stored is the holder's; what it replaced, the holder's rollback restores.
+        for target, stamp in ((table, "import_id"), (f"{table}_history", "replaced_by")):
+            con.execute(
+                f"UPDATE {target} SET {stamp} = r.holder FROM rollback_held AS r "  # noqa: S608 - fixed names
+                f"WHERE {target}.{key} = r.row_key AND {target}.{stamp} = $import_id",
+                {"import_id": import_id},
+            )
+        con.execute(
+            "DELETE FROM import_held WHERE (import_id, row_key) IN (SELECT holder, row_key FROM rollback_held)"
+        )
+    con.execute("DROP TABLE rollback_held")
+    return held
 
 
 def list_imports(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -467,8 +467,16 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
     try:
         text = data.decode("utf-8-sig")
         return text, "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3:
+            # UTF-8 to its last bytes, which begin a character that never ends: the file was cut
+            # short (a copy not finished, an export that stopped), not written in another encoding.
+            raise _refuse(
+                name,
+                "ends in the middle of a character: it was cut short (a copy that had not finished, or an "
+                "export that stopped), so its last rows are missing",
+                "export it again, or wait until the copy has finished, and import the whole file",
+            ) from None
     if _has_utf8_line(data):
         mixed = _decode_mixed(data)
         if mixed is not None:

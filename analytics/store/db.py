@@ -46,7 +46,7 @@ from analytics.core.config import db_path, settings
 from analytics.core.errors import DatabaseDamaged, DatabaseLocked, DiskFull, UserError
 from analytics.core.private_files import FILE_MODE
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 SERVICE_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -557,6 +557,12 @@ MIGRATIONS: dict[int, list[str]] = {
         f"SELECT {_CALLBACK_COLUMNS_V10}, replaced_by FROM callbacks_history",
         "DROP TABLE callbacks_history",
         "ALTER TABLE callbacks_history_v11 RENAME TO callbacks_history",
+    ],
+    # The rows each import found as stored (unchanged), by key: a rollback of the import that wrote
+    # them hands them to the latest later import still in force that holds them, instead of deleting
+    # rows that import's file still holds.
+    12: [
+        "CREATE TABLE IF NOT EXISTS import_held (import_id INTEGER NOT NULL, row_key VARCHAR NOT NULL)",
     ],
 }
 
