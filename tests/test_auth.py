@@ -329,7 +329,7 @@ def test_cli_imports_and_rollbacks_land_in_the_audit_log_under_the_os_user(tmp_p
         ("ops", "cli", "import"),
     ]
     assert events[1]["detail"]["file"] == golden and events[1]["detail"]["inserted"] == 8
-    assert events[0]["detail"] == {"import_id": 1, "deleted": 8, "restored": 0}
+    assert events[0]["detail"] == {"import_id": 1, "deleted": 8, "restored": 0, "kept": 0}
     assert main(["audit", "--db", path]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and "ops (cli)  rollback  import_id=1" in lines[0]
