@@ -111,6 +111,44 @@ _CHANGED = {
     ),
 }
 
+# The keys of the rows an import found as stored (``_write``), and at a rollback the rows the
+# rolled-back import wrote that a later import still in force holds, each with its latest holder,
+# handed over to it (``_hand_over``).
+_HELD_BY = {
+    "service": "INSERT INTO import_held SELECT $import_id, order_id FROM ingest_final WHERE action = 'unchanged'",
+    "callback": "INSERT INTO import_held SELECT $import_id, callback_id FROM ingest_final WHERE action = 'unchanged'",
+}
+_HELD_ROWS = {
+    "service": (
+        "CREATE OR REPLACE TEMP TABLE rollback_held AS "
+        "SELECT h.row_key, max(h.import_id) AS holder FROM import_held AS h "
+        "JOIN imports AS i ON i.import_id = h.import_id AND i.status = 'done' AND i.kind = 'service' "
+        "WHERE h.import_id > $import_id "
+        "AND h.row_key IN (SELECT order_id FROM service_orders WHERE import_id = $import_id) GROUP BY h.row_key"
+    ),
+    "callback": (
+        "CREATE OR REPLACE TEMP TABLE rollback_held AS "
+        "SELECT h.row_key, max(h.import_id) AS holder FROM import_held AS h "
+        "JOIN imports AS i ON i.import_id = h.import_id AND i.status = 'done' AND i.kind = 'callback' "
+        "WHERE h.import_id > $import_id "
+        "AND h.row_key IN (SELECT callback_id FROM callbacks WHERE import_id = $import_id) GROUP BY h.row_key"
+    ),
+}
+_HAND_OVER = {
+    "service": (
+        "UPDATE service_orders SET import_id = r.holder FROM rollback_held AS r "
+        "WHERE service_orders.order_id = r.row_key AND service_orders.import_id = $import_id",
+        "UPDATE service_orders_history SET replaced_by = r.holder FROM rollback_held AS r "
+        "WHERE service_orders_history.order_id = r.row_key AND service_orders_history.replaced_by = $import_id",
+    ),
+    "callback": (
+        "UPDATE callbacks SET import_id = r.holder FROM rollback_held AS r "
+        "WHERE callbacks.callback_id = r.row_key AND callbacks.import_id = $import_id",
+        "UPDATE callbacks_history SET replaced_by = r.holder FROM rollback_held AS r "
+        "WHERE callbacks_history.callback_id = r.row_key AND callbacks_history.replaced_by = $import_id",
+    ),
+}
+
 _REPEATED_KEYS = {
     "service": (
         "SELECT count(*) - count(DISTINCT order_id) FROM service_orders "
@@ -565,11 +603,7 @@ def _write(
     if plan.unchanged:
         # The rows the file holds as they are stored: a rollback of the import that wrote them keeps
         # them for this one (``_hand_over``).
-        con.execute(
-            f"INSERT INTO import_held SELECT $import_id, {KEYS[plan.kind]} FROM ingest_final "  # noqa: S608 - a fixed key name
-            "WHERE action = 'unchanged'",
-            params,
-        )
+        con.execute(_HELD_BY[plan.kind], params)
     for frame, kept in ((plan.rejects, False), (plan.notes, True)):
         if not len(frame):
             continue
@@ -837,27 +871,13 @@ def _hand_over(con: duckdb.DuckDBPyConnection, kind: str, import_id: int) -> int
     (the same January orders in a later quarter's file, the same file dropped twice) to the latest
     such import, as if it had written them: they stay, and a rollback of that import removes or
     restores them then. Return how many rows were handed over."""
-    key, table = KEYS[kind], TABLES[kind]
-    params = {"import_id": import_id, "kind": kind}
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE rollback_held AS
-        SELECT h.row_key, max(h.import_id) AS holder
-        FROM import_held AS h
-        JOIN imports AS i ON i.import_id = h.import_id AND i.status = 'done' AND i.kind = $kind
-        WHERE h.import_id > $import_id
-          AND h.row_key IN (SELECT {key} FROM {table} WHERE import_id = $import_id)
-        GROUP BY h.row_key""",  # noqa: S608 - fixed table and key names
-        params,
-    )
+    params = {"import_id": import_id}
+    con.execute(_HELD_ROWS[kind], params)
     held = int(con.execute("SELECT count(*) FROM rollback_held").fetchall()[0][0])
     if held:
         # The row as stored is the holder's; what it replaced, the holder's rollback restores.
-        for target, stamp in ((table, "import_id"), (f"{table}_history", "replaced_by")):
-            con.execute(
-                f"UPDATE {target} SET {stamp} = r.holder FROM rollback_held AS r "  # noqa: S608 - fixed names
-                f"WHERE {target}.{key} = r.row_key AND {target}.{stamp} = $import_id",
-                {"import_id": import_id},
-            )
+        for statement in _HAND_OVER[kind]:
+            con.execute(statement, params)
         con.execute(
             "DELETE FROM import_held WHERE (import_id, row_key) IN (SELECT holder, row_key FROM rollback_held)"
         )
