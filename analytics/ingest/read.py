@@ -1277,6 +1277,7 @@ def _workbook_table(
     kind = kinds[main_at]
     headers = list(main_headers)
     parts: list[pd.DataFrame] = []
+    titles: list[str] = []
     for (title, _, sheet_headers, rows, _), sheet_kind in zip(found, kinds, strict=True):
         if not _same_table(sheet_headers, main_headers, kind):
             what = KIND_LABELS[sheet_kind] if sheet_kind else "no columns of the same table"
@@ -1307,14 +1308,14 @@ def _workbook_table(
         part = rows.rename(columns=renames)
         part[SOURCE_SHEET] = title
         parts.append(part)
+        titles.append(title)
     rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     for h in headers:
         if h not in rows.columns:
             rows[h] = pd.Series(pd.NA, index=rows.index, dtype="str")
-    for part in parts:
-        title = str(part[SOURCE_SHEET].iloc[0]) if len(part) else ""
-        if title in reports:
-            reports[title].lacking = tuple(h for h in headers if h not in part.columns)
+    # Known once every sheet is lined up (a later sheet may add a column the earlier ones lack).
+    for title, part in zip(titles, parts, strict=True):
+        reports[title].lacking = tuple(h for h in headers if h not in part.columns)
     rows = rows[[*headers, SOURCE_ROW, SOURCE_SHEET]]
     return header_row, headers, rows, list(reports.values())
 

@@ -616,7 +616,7 @@ def _callback_types_of(u: pd.Series) -> Parsed:
     found: list[str] = []
     for value, code in zip(u.str.lower(), by_words, strict=True):
         # Only a name no word placed: a reminder (保养D+3提醒) stays another call.
-        day = _DAY_AFTER.search(value) if code == "other" and value not in ("other", "其他") else None
+        day = _DAY_AFTER.search(value) if code == "other" else None
         if day is not None and not any(word in value for word in _OTHER_CALL_WORDS):
             code = "7DC" if day.group(1) == "7" else "3DC"
         found.append(code)
