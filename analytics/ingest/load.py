@@ -422,6 +422,32 @@ def _plan_params(plan: ImportPlan) -> dict[str, bool]:
     return {f"m_{f}": f in plan.supplied for f in FIELDS_BY_KIND[plan.kind] if f != key}
 
 
+# The reason given to a work order whose number is stored as another store's order.
+OTHER_STORE_ORDER = (
+    "work-order number already stored for another store's order (another car or day); "
+    "stores that number their orders alike need each store's prefix on its numbers"
+)
+
+
+def _set_aside_collisions(plan: ImportPlan, raw: RawTable, positions: np.ndarray) -> None:
+    """Reject the rows (file positions) whose work-order number is another store's stored order.
+
+    Two stores of a group that both number from 000001 would otherwise overwrite each other's
+    orders as "updated": the stored order is another store's when the file gives another store
+    and another car or day (a store renamed, or a car's VIN corrected, keeps the other). The rows
+    join the file's rejects, with their sheets' counts."""
+    found = pd.DataFrame({"pos": positions, "problem": np.zeros(len(positions), dtype=np.int64)})
+    reason = stage.Problem("", plan.mapping.get("order_id"), OTHER_STORE_ORDER)
+    rejects = _rejects_frame(raw, found, [reason])
+    plan.rejects = pd.concat([plan.rejects, rejects], ignore_index=True)
+    plan.rejected += len(positions)
+    per_sheet = rejects["sheet"].value_counts()
+    for entry in plan.sheets:
+        n = int(per_sheet.get(entry["sheet"], 0))
+        entry["landed"] -= n
+        entry["rejected"] += n
+
+
 def _count_actions(plan: ImportPlan, counts: dict[str, int]) -> None:
     plan.to_insert = int(counts.get("insert", 0))
     plan.to_update = int(counts.get("update", 0))
@@ -567,6 +593,12 @@ def plan_import(
         final = cur.execute(_plan_sql(plan), _plan_params(plan)).df()
     finally:
         cur.close()
+    if plan.kind == "service":
+        collided = final["other_store"].notna().to_numpy()
+        if collided.any():
+            _set_aside_collisions(plan, raw, final["pos"].to_numpy(dtype=np.int64)[collided])
+            final = final[~collided].reset_index(drop=True)
+        final = final.drop(columns=["pos", "other_store"])
     _count_actions(plan, {str(k): int(v) for k, v in final["action"].value_counts().items()})
     plan.staged = final
     return plan
@@ -586,6 +618,13 @@ def _write(
         )
     finally:
         con.unregister("ingest_staged")
+    if plan.kind == "service":
+        found = con.execute(
+            "SELECT pos FROM ingest_final WHERE other_store IS NOT NULL ORDER BY pos"
+        ).fetchnumpy()["pos"]
+        if len(found):
+            con.execute("DELETE FROM ingest_final WHERE other_store IS NOT NULL")
+            _set_aside_collisions(plan, raw, np.asarray(found, dtype=np.int64))
     counts = con.execute("SELECT action, count(*) FROM ingest_final GROUP BY action").fetchall()
     _count_actions(plan, {action: n for action, n in counts})
     import_id = int(con.execute("SELECT nextval('import_id_seq')").fetchall()[0][0])

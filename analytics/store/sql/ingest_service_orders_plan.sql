@@ -1,9 +1,12 @@
 -- one row per staged work order: the row as it stands after the import, and the action that writes it
 -- ($m_<column> is true when the file supplies the column, and s.lacking names the columns a row's sheet
--- lacks: a column the file or the row's sheet lacks keeps the stored value)
+-- lacks: a column the file or the row's sheet lacks keeps the stored value); other_store names the
+-- store of a stored order with the same number that is another store's order (another store, and
+-- another car or day): two stores numbering alike, not a correction (ingest.load._set_aside_collisions)
 WITH s AS (
     SELECT
         CAST(source_row AS INTEGER) AS source_row,
+        CAST(pos AS BIGINT) AS pos,
         CAST(order_id AS VARCHAR) AS order_id,
         CAST(store AS VARCHAR) AS store,
         CAST(vin AS VARCHAR) AS vin,
@@ -55,7 +58,17 @@ SELECT
           OR (($m_is_appointment AND NOT contains(s.lacking, ',is_appointment,')) AND s.is_appointment IS DISTINCT FROM t.is_appointment)
         THEN 'update'
         ELSE 'unchanged'
-    END AS action
+    END AS action,
+    s.pos,
+    CASE
+        WHEN ($m_store AND NOT contains(s.lacking, ',store,'))
+         AND s.store IS NOT NULL AND t.store IS NOT NULL AND s.store <> t.store
+         AND (
+                (s.vin IS NOT NULL AND t.vin IS NOT NULL AND s.vin <> t.vin)
+             OR (s.visit_date IS NOT NULL AND t.visit_date IS NOT NULL AND s.visit_date <> t.visit_date)
+         )
+        THEN t.store
+    END AS other_store
 FROM s
 LEFT JOIN service_orders AS t ON t.order_id = s.order_id
 ORDER BY s.source_row
