@@ -16,6 +16,7 @@ from analytics.domain.churn import export_frame, prioritise
 from analytics.reports.export import has_phone, record_cli_export, write_list
 from analytics.services import reads
 from analytics.store import db
+from analytics.store.audit import dumps
 
 
 def _as_of(value: str) -> date:
@@ -63,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
         }
         if out:
             payload["out"] = str(out)
-        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        print(dumps(payload))
         return 0
     print(
         f"as of {args.as_of}: base {counts['base']:,}, lost {counts['lost']:,}, "

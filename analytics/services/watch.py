@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import json
 import os
 import stat
 import time
@@ -331,7 +330,7 @@ def _process(
     os.replace(path, moved.name, dst_dir_fd=target_dir)
     report_json = moved.with_name(moved.name + ".report.json")
     report_txt = moved.with_name(moved.name + ".report.txt")
-    _write_new(target_dir, report_json.name, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    _write_new(target_dir, report_json.name, audit.dumps(report) + "\n")
     _write_new(target_dir, report_txt.name, report_text(report, lang))
     return FileOutcome(
         name=readable_name(path.name),
