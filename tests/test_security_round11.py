@@ -75,3 +75,63 @@ def test_the_commands_json_writes_controls_and_direction_overrides_as_escapes(tm
     assert json.loads(imported)[0]["file"] == str(source)
     assert json.loads(listed)[0]["file_name"] == source.name
     assert {e["who"] for e in json.loads(logged)} >= {f"guess{HOSTILE}"}
+
+
+# --------------------------------------------------------------------------- drop folder: a file that changes under the pass
+
+
+def _meddling(monkeypatch, act):
+    """Make the import call ``act(path)`` while it runs (the time a dropper has to meddle: an import
+    of a group's file takes seconds)."""
+    real = watch.import_file
+
+    def importing(con, data, *, file_name, **kw):
+        act(file_name)
+        return real(con, data, file_name=file_name, **kw)
+
+    monkeypatch.setattr(watch, "import_file", importing)
+
+
+def test_a_file_taken_away_during_its_import_does_not_stop_the_folder(tmp_path, monkeypatch):
+    """Whoever drops a file may remove it again: removed while it was imported, the move to done/
+    raised FileNotFoundError after the import had committed: a traceback that ended ``watch`` (the
+    files after it never imported, no report, every pass stopped again by the next such file)."""
+    drop = tmp_path / "drop"
+    first = _drop(drop, "a.csv")
+    _drop(drop, "b.csv", ORDERS_2)
+    os.utime(drop / "b.csv", (OLD + 1, OLD + 1))
+    _meddling(monkeypatch, lambda name: name == "a.csv" and first.unlink())
+    outcomes, _ = watch.run_once(drop, str(tmp_path / "w.duckdb"), [], 0, "en", None)
+    assert [(o.name, o.status) for o in outcomes] == [("a.csv", watch.DONE), ("b.csv", watch.DONE)]
+    assert sorted(os.listdir(drop / "done")) == sorted(
+        ["a.csv.report.json", "a.csv.report.txt", "b.csv", "b.csv.report.json", "b.csv.report.txt"]
+    )
+    report = json.loads((drop / "done" / "a.csv.report.json").read_text(encoding="utf-8"))
+    assert report["moved_to"] == "" and report["inserted"] == 1
+    assert "no longer in the drop folder" in (drop / "done" / "a.csv.report.txt").read_text(encoding="utf-8")
+    assert "not moved" in watch.summary_line(outcomes[0])
+
+
+def test_a_file_swapped_during_its_import_is_left_for_the_next_pass_not_filed_as_imported(
+    tmp_path, monkeypatch
+):
+    """A file put in place of the one being imported (renamed over it) was moved to done/ beside the
+    report of the other file: it looked imported and never was. It stays in the folder and is
+    imported by the next pass."""
+    drop = tmp_path / "drop"
+    _drop(drop, "a.csv")
+    other = tmp_path / "other.csv"
+    other.write_text(ORDERS_2, encoding="utf-8")
+    _meddling(monkeypatch, lambda name: os.replace(other, drop / "a.csv"))
+    outcomes, _ = watch.run_once(drop, str(tmp_path / "w.duckdb"), [], 0, "en", None)
+    assert [o.status for o in outcomes] == [watch.DONE]
+    assert (drop / "a.csv").read_text(encoding="utf-8") == ORDERS_2  # still there, for the next pass
+    assert not (drop / "done" / "a.csv").exists()
+    assert "Another file was put under this name" in (drop / "done" / "a.csv.report.txt").read_text(
+        encoding="utf-8"
+    )
+    monkeypatch.undo()
+    os.utime(drop / "a.csv", (OLD, OLD))
+    again, _ = watch.run_once(drop, str(tmp_path / "w.duckdb"), [], 0, "en", None)
+    assert [(o.status, o.result.inserted) for o in again if o.result] == [(watch.DONE, 1)]
+    assert (drop / "done" / "a-2.csv").read_text(encoding="utf-8") == ORDERS_2
