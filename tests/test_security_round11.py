@@ -135,3 +135,51 @@ def test_a_file_swapped_during_its_import_is_left_for_the_next_pass_not_filed_as
     again, _ = watch.run_once(drop, str(tmp_path / "w.duckdb"), [], 0, "en", None)
     assert [(o.status, o.result.inserted) for o in again if o.result] == [(watch.DONE, 1)]
     assert (drop / "done" / "a-2.csv").read_text(encoding="utf-8") == ORDERS_2
+
+
+# --------------------------------------------------------------------------- bounds before reading
+
+
+def _sparse_beyond_the_bound(path: Path) -> Path:
+    """A file one byte over the import's size bound that takes no disk (as ``truncate -s`` makes it)."""
+    from analytics.ingest import read
+
+    with open(path, "wb") as handle:
+        handle.truncate(read.import_limits()[1] * 1_000_000 + 1)
+    os.utime(path, (OLD, OLD))
+    return path
+
+
+def _peak_bytes(call) -> tuple[BaseException | None, int]:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 - the refusal is what is looked at
+        return exc, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return None, 0
+
+
+def test_a_file_over_the_size_bound_is_refused_before_it_is_read(tmp_path):
+    """The README: a file over ``max_expanded_mb`` is refused before reading. The drop folder and
+    ``import FILE`` read the whole file first and checked its length after: a sparse file of a few
+    gigabytes, which costs its dropper no disk, made ``watch`` (or the dashboard server watching a
+    folder) hold gigabytes of memory at every pass."""
+    from analytics.core.errors import ImportRefused
+    from analytics.ingest import read
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    big = _sparse_beyond_the_bound(drop / "回访.csv")
+    refused, peak = _peak_bytes(lambda: watch.dropped_file(big))
+    assert isinstance(refused, ImportRefused) and "MB" in str(refused), refused
+    assert peak < 20_000_000, peak
+    refused, peak = _peak_bytes(lambda: read.read_table(big))
+    assert isinstance(refused, ImportRefused) and "MB" in str(refused), refused
+    assert peak < 20_000_000, peak
+    outcomes, _ = watch.run_once(drop, str(tmp_path / "w.duckdb"), [], 0, "en", None)
+    assert [o.status for o in outcomes] == [watch.REFUSED]
+    assert "MB" in outcomes[0].reason

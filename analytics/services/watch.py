@@ -29,7 +29,7 @@ from analytics.core.errors import ImportRefused, UserError
 from analytics.core.i18n import text
 from analytics.ingest.load import ImportResult, import_file, rejected_rows
 from analytics.ingest.mapping import load_mapping
-from analytics.ingest.read import readable_name
+from analytics.ingest.read import check_size, readable_name
 from analytics.services import views
 from analytics.store import audit, db
 
@@ -204,6 +204,7 @@ def dropped_file(path: Path) -> tuple[bytes, tuple[int, int]]:
             raise ImportRefused(
                 f"{readable_name(path.name)} is not a regular file; drop the exported file itself."
             )
+        check_size(st.st_size, readable_name(path.name))  # the bound before reading, not after
         return handle.read(), (st.st_dev, st.st_ino)
 
 
