@@ -183,3 +183,26 @@ def test_a_file_over_the_size_bound_is_refused_before_it_is_read(tmp_path):
     outcomes, _ = watch.run_once(drop, str(tmp_path / "w.duckdb"), [], 0, "en", None)
     assert [o.status for o in outcomes] == [watch.REFUSED]
     assert "MB" in outcomes[0].reason
+
+
+# --------------------------------------------------------------------------- sentences that quote data
+
+
+def test_an_error_sentence_quoting_names_from_data_prints_their_controls_as_escapes(
+    tmp_path, monkeypatch, capsys
+):
+    """``report --store`` and ``send --store`` with a store the data lack list the stores the data
+    hold, and ``send`` quotes the robot's answer when it refuses the message: the commands printed
+    such sentences as they were, so a store named with an escape sequence (or a robot's answer)
+    drove the terminal or reversed the cron log's line. Every error sentence is printed with its
+    controls as escapes."""
+    from analytics.cli import report as report_cli
+
+    database = tmp_path / "r.duckdb"
+    db.connect(database).close()
+    stores = [f"西湖店\x1b]0;pwned\x07{HOSTILE}", "滨江店\r伪造"]
+    monkeypatch.setattr(report_cli.reads, "read", lambda con, name, **kw: stores)
+    assert cli.main(["report", "--month", "2026-10", "--store", "nope", "--db", str(database)]) == 2
+    err = capsys.readouterr().err
+    assert _is_printable(err) and err.count("\n") == 1, err
+    assert "\\x1b]0;pwned\\x07" in err and "\\u202e" in err and "\\r" in err

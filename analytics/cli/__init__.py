@@ -18,6 +18,7 @@ import duckdb
 from analytics.core.config import db_path, settings
 from analytics.core.errors import UserError
 from analytics.store import db
+from analytics.store.audit import printable
 
 # The module that registers each command, in the order they appear in --help. A command
 # imports only its own module: the model and deck modules take seconds to import, which an
@@ -78,30 +79,38 @@ def existing_db(explicit: str | None) -> Path:
     return target
 
 
+def _error(sentence: object) -> None:
+    """Print an error sentence on stderr with the controls in it (of a store's, a file's or a header's
+    name it quotes, of a robot's answer) written as escapes, so it cannot drive the terminal or
+    reverse the line in a cron log; its own line breaks are kept."""
+    lines = str(sentence).split("\n")
+    print("error: " + "\n".join(printable(line) for line in lines), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code (0 done, 2 refused input)."""
     given = list(sys.argv[1:] if argv is None else argv)
     try:
         settings()  # read and checked once, before any command's defaults come from it
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return 2
     parser = build_parser(given[0] if given else None)
     args = parser.parse_args(given)
     try:
         return int(args.handler(args) or 0)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return 2
     except duckdb.Error as exc:
         # A checksum mismatch or a stray write-ahead log surfaces on the first read, not only at open.
         fault = db.damaged(db_path(getattr(args, "db", None)), exc)
         if fault is not None:
-            print(f"error: {fault}", file=sys.stderr)
+            _error(fault)
             return 2
         if not isinstance(exc, duckdb.IOException):
             raise
-        print(f"error: the database cannot be used: {exc}", file=sys.stderr)
+        _error(f"the database cannot be used: {exc}")
         return 2
     except (KeyboardInterrupt, duckdb.InterruptException):
         print("interrupted; the database keeps its state from before this command.", file=sys.stderr)
