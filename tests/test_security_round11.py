@@ -206,3 +206,42 @@ def test_an_error_sentence_quoting_names_from_data_prints_their_controls_as_esca
     err = capsys.readouterr().err
     assert _is_printable(err) and err.count("\n") == 1, err
     assert "\\x1b]0;pwned\\x07" in err and "\\u202e" in err and "\\r" in err
+
+
+def test_the_pushed_summary_carries_no_control_or_direction_character_from_a_name():
+    """A store, advisor or theme named with an escape sequence or a right-to-left override went into
+    the mail's subject and body, the robot's message and ``send --dry-run``'s output as written: the
+    override reversed the subject in the GM's mail client (a store could pass for another), the
+    escape drove the terminal of whoever ran the dry run. Names from data go out without them."""
+    import pandas as pd
+
+    from analytics.reports import notify
+
+    hostile = "西湖店\x1b[2J\x9b2J\u202e\u2066店湖西\u2069\x07"
+    summary = notify.Summary(
+        month="2026-09",
+        stores=[hostile],
+        as_of=pd.Timestamp("2026-09-30").date(),
+        report={"kpis": {}},
+        provisional={},
+        changes=[
+            {
+                "kpi": "satisfaction_rate",
+                "key": "kpi_fell",
+                "params": {"before": 0.9, "after": 0.8, "n_before": 100, "n_after": 100, "z": -3.0},
+                "segment": {"service_type": "maintenance", "advisor": f"小刘{hostile}"},
+            }
+        ],
+        red_flags={},
+        lists={"follow_ups": 0, "churn_calls": 0, "due_next": 0},
+        alerts=[notify.Alert("theme_spike", "t1", 0.5, None, 0.2, 10)],
+        theme_labels={"t1": {"en": f"wait{hostile}", "zh": f"等待{hostile}"}},
+    )
+    for lang in ("en", "zh"):
+        for shown in (
+            notify.summary_text(summary, lang),
+            notify.summary_markdown(summary, lang),
+            notify.subject_line(summary, lang),
+        ):
+            assert _is_printable(shown), (lang, shown)
+            assert "2J2J店湖西" in shown, shown  # the name's letters stay
