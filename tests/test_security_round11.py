@@ -245,3 +245,28 @@ def test_the_pushed_summary_carries_no_control_or_direction_character_from_a_nam
         ):
             assert _is_printable(shown), (lang, shown)
             assert "2J2J店湖西" in shown, shown  # the name's letters stay
+
+
+# --------------------------------------------------------------------------- personal numbers in other columns
+
+
+def test_a_mobile_written_in_the_plate_column_is_masked_for_roles_without_phones():
+    """The plate column keeps what is not a plate as it was written (无牌, 临时牌照), and DMS users
+    write the owner's number there for a car without plates (临牌 车主13812345678). Plates were left
+    out of the mask with the codes, so the follow-up and churn lists showed the mobile in full to the
+    manager. A plate holds no run of ten digits, so it is searched like any text; the codes are not."""
+    import pandas as pd
+
+    from analytics.core import auth
+
+    frame = pd.DataFrame(
+        {
+            "plate": ["临牌 车主13812345678", "浙A12345", "无牌", "０５７１-８８８８６６６６"],
+            "order_id": ["13900000001"] * 4,  # a code: its digits are no phone
+            "vin": ["LSVAU2A37N2183746"] * 4,
+        }
+    )
+    shown = auth.mask_frame(frame)
+    assert shown["plate"].tolist() == ["临牌 车主138****5678", "浙A12345", "无牌", "057*****6666"]
+    assert shown["order_id"].tolist() == frame["order_id"].tolist()
+    assert shown["vin"].tolist() == frame["vin"].tolist()
