@@ -270,3 +270,41 @@ def test_a_mobile_written_in_the_plate_column_is_masked_for_roles_without_phones
     assert shown["plate"].tolist() == ["临牌 车主138****5678", "浙A12345", "无牌", "057*****6666"]
     assert shown["order_id"].tolist() == frame["order_id"].tolist()
     assert shown["vin"].tolist() == frame["vin"].tolist()
+
+
+# --------------------------------------------------------------------------- formula signs
+
+
+def test_a_formula_sign_behind_any_character_that_shows_nothing_or_in_any_compatibility_form_is_neutralised():
+    """The README: a cell starting with a formula sign "after leading spaces or invisible characters"
+    starts with ', and the small forms are neutralised because NFKC reads them as the plain signs.
+    Only format characters counted as invisible: a control character (a NUL or \\x1f, which some
+    programs drop on reading a CSV), a combining grapheme joiner, a Hangul filler or the Braille
+    blank before `=` left the cell as it was, and so did the superscript and subscript signs that
+    NFKC reads as `=` and `+` like the small forms."""
+    import io
+
+    import openpyxl
+    import pandas as pd
+
+    from analytics.reports import export
+
+    hostile = [
+        "\x00=1+1",
+        "\x1f@SUM(A1)",
+        "\u034f=cmd|' /C calc'!A0",
+        "\u3164=1+1",
+        "\u2800+1+2",
+        "\u200b\x01 =1+1",
+        "⁼1+1",
+        "₌1+1",
+        "⁺1+2",
+        "₊1+2",
+    ]
+    assert [export.neutralise_text(v) for v in hostile] == ["'" + v for v in hostile]
+    for plain in ("服务 = 好", "  好评", "⁻ 不是公式", "\u200b好评", "１２３"):
+        assert export.neutralise_text(plain) == plain
+    book = openpyxl.load_workbook(
+        io.BytesIO(export.xlsx_bytes(pd.DataFrame({"c": hostile}), title="=1+1"))
+    ).active
+    assert not [c.value for row in book.iter_rows() for c in row if c.data_type == "f"]
