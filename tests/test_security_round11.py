@@ -200,12 +200,12 @@ def test_an_error_sentence_quoting_names_from_data_prints_their_controls_as_esca
 
     database = tmp_path / "r.duckdb"
     db.connect(database).close()
-    stores = [f"西湖店\x1b]0;pwned\x07{HOSTILE}", "滨江店\r伪造"]
+    stores = [f"西湖店\x1b]0;pwned\x07{HOSTILE}", "滨江店\r伪造", "萧山店\nerror: 伪造的一行"]
     monkeypatch.setattr(report_cli.reads, "read", lambda con, name, **kw: stores)
     assert cli.main(["report", "--month", "2026-10", "--store", "nope", "--db", str(database)]) == 2
     err = capsys.readouterr().err
     assert _is_printable(err) and err.count("\n") == 1, err
-    assert "\\x1b]0;pwned\\x07" in err and "\\u202e" in err and "\\r" in err
+    assert "\\x1b]0;pwned\\x07" in err and "\\u202e" in err and "\\r" in err and "\\nerror" in err
 
 
 def test_the_pushed_summary_carries_no_control_or_direction_character_from_a_name():

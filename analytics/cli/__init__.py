@@ -80,11 +80,10 @@ def existing_db(explicit: str | None) -> Path:
 
 
 def _error(sentence: object) -> None:
-    """Print an error sentence on stderr with the controls in it (of a store's, a file's or a header's
-    name it quotes, of a robot's answer) written as escapes, so it cannot drive the terminal or
-    reverse the line in a cron log; its own line breaks are kept."""
-    lines = str(sentence).split("\n")
-    print("error: " + "\n".join(printable(line) for line in lines), file=sys.stderr)
+    """Print an error sentence on stderr, on one line, with the controls in it (of a store's, a
+    file's or a header's name it quotes, of a robot's answer) written as escapes, so it cannot drive
+    the terminal, add a line to a cron log or reverse one."""
+    print(f"error: {printable(sentence)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
