@@ -308,3 +308,69 @@ def test_a_formula_sign_behind_any_character_that_shows_nothing_or_in_any_compat
         io.BytesIO(export.xlsx_bytes(pd.DataFrame({"c": hostile}), title="=1+1"))
     ).active
     assert not [c.value for row in book.iter_rows() for c in row if c.data_type == "f"]
+
+
+# --------------------------------------------------------------------------- tables printed by the commands
+
+
+def test_the_churn_and_maintenance_commands_print_names_from_data_with_controls_as_escapes(
+    tmp_path, monkeypatch, capsys
+):
+    """``churn`` and ``maintenance score`` print their top vehicles as a table, with the customer's
+    name and the plate as imported: an escape sequence in a name recoloured or retitled the terminal
+    (or the cron log's viewer), a carriage return or line break forged a row. Round 9 escaped the
+    ``themes`` command's output; these tables went out raw."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from analytics.cli import churn as churn_cli
+    from analytics.cli import maintenance as maintenance_cli
+
+    database = tmp_path / "c.duckdb"
+    db.connect(database).close()
+    name = f"张三\x1b]0;pwned\x07\r李四\n王五{HOSTILE}"
+    vehicles = pd.DataFrame(
+        {
+            "vin": ["LSVAU2A37N2183746"],
+            "plate": [f"浙A{HOSTILE}"],
+            "customer_name": [name],
+            "status": ["lost"],
+            "churn_probability": [0.9],
+            "value": ["high"],
+            "reasons": [f"久未回厂{HOSTILE}"],
+        }
+    )
+    shot = SimpleNamespace(
+        vehicles=vehicles,
+        model=None,
+        model_note="no model",
+        counts=lambda: dict.fromkeys(("base", "lost", "at_risk", "active"), 1),
+    )
+    monkeypatch.setattr(churn_cli.reads, "read", lambda con, name, **kw: shot)
+    monkeypatch.setattr(churn_cli, "prioritise", lambda frame: frame)
+    monkeypatch.setattr(churn_cli, "export_frame", lambda frame, lang: frame)
+    assert cli.main(["churn", "--as-of", "2026-10-31", "--db", str(database)]) == 0
+    churn_out = capsys.readouterr().out
+
+    scores = pd.DataFrame(
+        {
+            "vin": ["LSVAU2A37N2183746"],
+            "plate": [f"浙A{HOSTILE}"],
+            "customer_name": [name],
+            **{f"{p}{h}": [0.5] for p in ("p", "any") for h in (30, 60, 90)},
+            "due_date": [pd.Timestamp("2026-11-20")],
+            "items_due": [f"机油{HOSTILE}"],
+        }
+    )
+    model = SimpleNamespace(as_of=pd.Timestamp("2026-10-31").date())
+    monkeypatch.setattr(maintenance_cli, "_open", lambda args: db.connect(database))
+    monkeypatch.setattr(maintenance_cli, "fitted_model", lambda con, as_of, progress=None: model)
+    monkeypatch.setattr(maintenance_cli, "score", lambda con, model, as_of: scores)
+    monkeypatch.setattr(maintenance_cli, "labelled", lambda frame, lang: frame)
+    assert cli.main(["maintenance", "score", "--as-of", "2026-10-31", "--db", str(database)]) == 0
+    maintenance_out = capsys.readouterr().out
+    for output in (churn_out, maintenance_out):
+        assert _is_printable(output), output
+        assert "\\x1b]0;pwned\\x07\\r李四\\n王五" in output
+        assert len([line for line in output.splitlines() if "王五" in line]) == 1

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -19,6 +20,9 @@ from analytics.core.config import db_path, settings
 from analytics.core.errors import UserError
 from analytics.store import db
 from analytics.store.audit import printable
+
+if TYPE_CHECKING:  # pandas is imported by the commands that print tables, not by every command
+    import pandas as pd
 
 # The module that registers each command, in the order they appear in --help. A command
 # imports only its own module: the model and deck modules take seconds to import, which an
@@ -77,6 +81,18 @@ def existing_db(explicit: str | None) -> Path:
             f"There is no database at {target}; build the demo (python -m analytics demo) or import files first."
         )
     return target
+
+
+def printable_table(frame: pd.DataFrame) -> str:
+    """Return ``frame`` as the text table a command prints, its texts (names, plates, reasons as
+    imported) and column names with their controls written as escapes (``audit.printable``)."""
+    import pandas as pd
+
+    shown = frame.rename(columns=lambda c: printable(c) if isinstance(c, str) else c)
+    for column in shown.columns:
+        if shown[column].dtype == object or pd.api.types.is_string_dtype(shown[column]):
+            shown[column] = shown[column].map(lambda v: printable(v) if isinstance(v, str) else v)
+    return shown.to_string(index=False)
 
 
 def _error(sentence: object) -> None:

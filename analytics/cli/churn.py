@@ -8,7 +8,7 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
-from analytics.cli import add_db_option
+from analytics.cli import add_db_option, printable_table
 from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.i18n import LANGUAGES
@@ -86,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"no backtest: {backtest.get('reason')}")
     if len(top):
         shown = top[["vin", "customer_name", "status", "churn_probability", "value", "reasons"]]
-        print(shown.to_string(index=False))
+        print(printable_table(shown))
     if out:
         print(f"wrote {len(exported):,} vehicles to {out}", file=sys.stderr)
     return 0

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics.cli import add_db_option, existing_db
+from analytics.cli import add_db_option, existing_db, printable_table
 from analytics.core.config import settings
 from analytics.core.i18n import LANGUAGES
 from analytics.domain.maintenance import (
@@ -142,7 +142,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
             print(f"wrote {args.out}")
         else:
             cols = ["vin", "plate", "customer_name", "p30", "p60", "p90", "due_date", "items_due"]
-            print(readable[cols].head(20).to_string(index=False))
+            print(printable_table(readable[cols].head(20)))
     return 0
 
 
