@@ -374,3 +374,23 @@ def test_the_churn_and_maintenance_commands_print_names_from_data_with_controls_
         assert _is_printable(output), output
         assert "\\x1b]0;pwned\\x07\\r李四\\n王五" in output
         assert len([line for line in output.splitlines() if "王五" in line]) == 1
+
+
+def test_a_dropped_files_report_is_strict_json_when_a_rejected_row_names_no_column(tmp_path):
+    """A row rejected for the whole row (more cells than the header names) has no column: the report
+    wrote it as ``NaN``, which is not JSON (a strict reader, ``jq`` or a monitoring script, refused
+    the whole report), and ``nan`` in the readable report."""
+    drop = tmp_path / "drop"
+    rows = "WO8,2026-02-30,LSVAU2A37N2800008,100\nWO9,2026-08-03,LSVAU2A37N2800009,100,多\n"
+    _drop(drop, "a.csv", ORDERS + rows)
+    outcomes, _ = watch.run_once(drop, str(tmp_path / "w.duckdb"), [], 0, "en", None)
+    assert [o.status for o in outcomes] == [watch.DONE]
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    report = json.loads(
+        (drop / "done" / "a.csv.report.json").read_text(encoding="utf-8"), parse_constant=refuse
+    )
+    assert [r["column"] for r in report["rejected_rows"]] == ["进厂日期", None]
+    assert "nan" not in (drop / "done" / "a.csv.report.txt").read_text(encoding="utf-8")

@@ -249,8 +249,14 @@ def _move(path: Path, identity: tuple[int, int] | None, name: str, dir_fd: int) 
 
 def _rejected_sample(con: duckdb.DuckDBPyConnection, import_id: int, limit: int) -> list[dict[str, Any]]:
     frame = rejected_rows(con, import_id).head(limit)
+    # A row rejected as a whole names no column: None (JSON null), never pandas' NaN, which
+    # json.dumps writes as NaN, not JSON.
     return [
-        {"row": int(r["source_row"]), "column": r["column_name"], "reason": r["reason"]}
+        {
+            "row": int(r["source_row"]),
+            "column": r["column_name"] if isinstance(r["column_name"], str) else None,
+            "reason": r["reason"],
+        }
         for r in frame.to_dict("records")
     ]
 
@@ -280,7 +286,12 @@ def report_text(report: dict[str, Any], lang: str) -> str:
             lines.append(text("watch.report_mapping", lang, mapping=report["mapping"]))
         if report["rejected_rows"]:
             lines.append(text("watch.report_rejects", lang, shown=len(report["rejected_rows"])))
-            lines.extend(f"  {r['row']}  {r['column'] or ''}  {r['reason']}" for r in report["rejected_rows"])
+            lines.extend(
+                audit.printable(
+                    f"  {r['row']}  {r['column'] or ''}  {r['reason']}"
+                )  # a header as the file wrote it
+                for r in report["rejected_rows"]
+            )
     if report.get("left"):
         lines.append(text(f"watch.report_{report['left']}", lang))
     else:
