@@ -394,3 +394,26 @@ def test_a_dropped_files_report_is_strict_json_when_a_rejected_row_names_no_colu
     )
     assert [r["column"] for r in report["rejected_rows"]] == ["进厂日期", None]
     assert "nan" not in (drop / "done" / "a.csv.report.txt").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- file names made from data
+
+
+def test_a_chart_images_file_name_made_from_many_stores_fits_the_file_system():
+    """``deck --images`` names each image by page, metric, month and stores: a group's twelve stores
+    chosen (or one store with a long name) made a name of 380 bytes, past the 255 a file system
+    takes, and the command ended in a traceback ("File name too long"). The name is shortened, with
+    a digest of the whole so that two such choices still name different files."""
+    from analytics.reports import chart_export
+
+    stores = ["杭州西湖区文三路店"] * 12
+    long_a = chart_export.file_stem("deck_04-satisfaction", "satisfaction-rate", "2026-09", "-".join(stores))
+    long_b = chart_export.file_stem(
+        "deck_04-satisfaction", "satisfaction-rate", "2026-09", "-".join(stores[1:])
+    )
+    for stem in (long_a, long_b):
+        assert len(f"{stem}.png".encode()) <= 255, len(stem.encode())
+        assert stem.startswith("deck_04-satisfaction_satisfaction-rate_2026-09_杭州西湖区文三路店")
+        assert chart_export.file_stem(stem) == stem  # written through file_stem again, unchanged
+    assert long_a != long_b
+    assert chart_export.file_stem("overview", "nps", "2026-09", "西湖店") == "overview_nps_2026-09_西湖店"
