@@ -12,12 +12,17 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from analytics.core.config import db_path, settings
 from analytics.core.errors import UserError
 from analytics.store import db
+from analytics.store.audit import printable
+
+if TYPE_CHECKING:  # pandas is imported by the commands that print tables, not by every command
+    import pandas as pd
 
 # The module that registers each command, in the order they appear in --help. A command
 # imports only its own module: the model and deck modules take seconds to import, which an
@@ -78,30 +83,49 @@ def existing_db(explicit: str | None) -> Path:
     return target
 
 
+def printable_table(frame: pd.DataFrame) -> str:
+    """Return ``frame`` as the text table a command prints, its texts (names, plates, reasons as
+    imported) and column names with their controls written as escapes (``audit.printable``)."""
+    import pandas as pd
+
+    shown = frame.rename(columns=lambda c: printable(c) if isinstance(c, str) else c)
+    for column in shown.columns:
+        if shown[column].dtype == object or pd.api.types.is_string_dtype(shown[column]):
+            shown[column] = shown[column].map(lambda v: printable(v) if isinstance(v, str) else v)
+    return shown.to_string(index=False)
+
+
+def _error(sentence: object) -> None:
+    """Print an error sentence on stderr, on one line, with the controls in it (of a store's, a
+    file's or a header's name it quotes, of a robot's answer) written as escapes, so it cannot drive
+    the terminal, add a line to a cron log or reverse one."""
+    print(f"error: {printable(sentence)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code (0 done, 2 refused input)."""
     given = list(sys.argv[1:] if argv is None else argv)
     try:
         settings()  # read and checked once, before any command's defaults come from it
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return 2
     parser = build_parser(given[0] if given else None)
     args = parser.parse_args(given)
     try:
         return int(args.handler(args) or 0)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return 2
     except duckdb.Error as exc:
         # A checksum mismatch or a stray write-ahead log surfaces on the first read, not only at open.
         fault = db.damaged(db_path(getattr(args, "db", None)), exc)
         if fault is not None:
-            print(f"error: {fault}", file=sys.stderr)
+            _error(fault)
             return 2
         if not isinstance(exc, duckdb.IOException):
             raise
-        print(f"error: the database cannot be used: {exc}", file=sys.stderr)
+        _error(f"the database cannot be used: {exc}")
         return 2
     except (KeyboardInterrupt, duckdb.InterruptException):
         print("interrupted; the database keeps its state from before this command.", file=sys.stderr)

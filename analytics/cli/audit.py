@@ -7,7 +7,7 @@ import json
 
 from analytics.cli import add_db_option
 from analytics.store import db
-from analytics.store.audit import ACTIONS, entries, printable
+from analytics.store.audit import ACTIONS, dumps, entries, printable
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,7 +40,7 @@ def _audit_command(args: argparse.Namespace) -> int:
             }
             for row in log.to_dict("records")
         ]
-        print(json.dumps(records, ensure_ascii=False, indent=2))
+        print(dumps(records))
         return 0
     if log.empty:
         print("the audit log is empty")

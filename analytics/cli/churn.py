@@ -8,7 +8,7 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
-from analytics.cli import add_db_option
+from analytics.cli import add_db_option, printable_table
 from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.i18n import LANGUAGES
@@ -16,6 +16,7 @@ from analytics.domain.churn import export_frame, prioritise
 from analytics.reports.export import has_phone, record_cli_export, write_list
 from analytics.services import reads
 from analytics.store import db
+from analytics.store.audit import dumps
 
 
 def _as_of(value: str) -> date:
@@ -63,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
         }
         if out:
             payload["out"] = str(out)
-        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        print(dumps(payload))
         return 0
     print(
         f"as of {args.as_of}: base {counts['base']:,}, lost {counts['lost']:,}, "
@@ -85,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"no backtest: {backtest.get('reason')}")
     if len(top):
         shown = top[["vin", "customer_name", "status", "churn_probability", "value", "reasons"]]
-        print(shown.to_string(index=False))
+        print(printable_table(shown))
     if out:
         print(f"wrote {len(exported):,} vehicles to {out}", file=sys.stderr)
     return 0

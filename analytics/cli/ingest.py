@@ -225,7 +225,7 @@ def _import_command(args: argparse.Namespace) -> int:
     finally:
         con.close()
     if args.json:
-        out.line(json.dumps(results, ensure_ascii=False, indent=2))
+        out.line(audit.dumps(results))
     if out.closed:
         done = f"all {len(results)} files were imported"
         if refused:
@@ -274,7 +274,11 @@ def _imports_command(args: argparse.Namespace) -> int:
     finally:
         con.close()
     if args.json:
-        print(log.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
+        print(
+            audit.printable_json(
+                log.to_json(orient="records", date_format="iso", force_ascii=False, indent=2)
+            )
+        )
         return 0
     if log.empty:
         print("no imports yet")

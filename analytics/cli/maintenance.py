@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import time
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics.cli import add_db_option, existing_db
+from analytics.cli import add_db_option, existing_db, printable_table
 from analytics.core.config import settings
 from analytics.core.i18n import LANGUAGES
 from analytics.domain.maintenance import (
@@ -27,6 +26,7 @@ from analytics.domain.maintenance import (
 from analytics.domain.maintenance.card import _plain
 from analytics.reports.export import has_phone, record_cli_export, write_list
 from analytics.store import db
+from analytics.store.audit import dumps
 
 # --- command line ---------------------------------------------------------------------------------
 
@@ -86,7 +86,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         con.close()
     summary = backtest_summary(model) | {"model_file": str(path)}
     if args.json:
-        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        print(dumps(summary))
     else:
         print(
             f"trained at {model.as_of} on {model.rows} snapshots of {len(model.cutoffs)} dates "
@@ -103,7 +103,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     finally:
         con.close()
     summary = backtest_summary(model)
-    print(json.dumps(summary, ensure_ascii=False, indent=2) if args.json else _format_backtest(summary))
+    print(dumps(summary) if args.json else _format_backtest(summary))
     return 0
 
 
@@ -131,7 +131,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     if args.json:
         top = readable.head(10).astype(object).where(readable.head(10).notna(), None)
         summary["top"] = [{k: _plain_cell(v) for k, v in row.items()} for row in top.to_dict("records")]
-        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        print(dumps(summary))
     else:
         print(
             f"scored {len(scores)} vehicles of the active base at {model.as_of} in {seconds:.2f} s; expected "
@@ -142,7 +142,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
             print(f"wrote {args.out}")
         else:
             cols = ["vin", "plate", "customer_name", "p30", "p60", "p90", "due_date", "items_due"]
-            print(readable[cols].head(20).to_string(index=False))
+            print(printable_table(readable[cols].head(20)))
     return 0
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from analytics.cli import add_db_option, existing_db
 from analytics.core.config import settings
@@ -12,6 +11,7 @@ from analytics.core.i18n import text
 from analytics.domain.kpi import format_table, parse_month, with_field_status
 from analytics.services import reads
 from analytics.store import db
+from analytics.store.audit import dumps
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -36,7 +36,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         # Callbacks no store is named for count in every store's figures but in no store's.
         result["storeless_callbacks"] = storeless
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print(dumps(result))
     else:
         print(format_table(result, args.lang, stores))
         if storeless:

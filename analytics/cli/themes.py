@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -26,7 +25,7 @@ from analytics.domain.themes.corpora import (
 from analytics.reports.export import write_table
 from analytics.services import reads
 from analytics.store import db
-from analytics.store.audit import printable
+from analytics.store.audit import dumps, printable
 
 # --------------------------------------------------------------------------- command line
 
@@ -35,8 +34,7 @@ def _json(value: object) -> str:
     """Return ``value`` as indented JSON in which every character prints as itself: the controls and
     bidirectional overrides of imported text that ``json`` leaves as they are (C1 controls, U+202E)
     are written as ``\\u`` escapes too, so a comment cannot move the cursor or reverse a line."""
-    text = json.dumps(value, ensure_ascii=False, indent=2)
-    return "".join(c if c.isprintable() or c == "\n" else json.dumps(c)[1:-1] for c in text)
+    return dumps(value)
 
 
 def _add_themes_parser(sub: Any) -> None:

@@ -53,8 +53,10 @@ LOCAL_USER = "local"  # who acts while no accounts are configured
 
 # Columns that hold a phone number, under their canonical names (exports relabel them later).
 PHONE_COLUMNS: frozenset[str] = frozenset({"phone", "customer_phone", "mobile"})
-# Columns never searched for numbers inside text: keys and codes, whose digits are not phones.
-CODE_COLUMNS: frozenset[str] = frozenset({"vin", "order_id", "callback_id", "plate", "import_id", "sha256"})
+# Columns never searched for numbers inside text: keys and codes, whose digits are not phones. Not
+# the plate: the column keeps what is not a plate as written (临牌 车主138…), and a plate holds no
+# run of ten digits that the search could take for a number.
+CODE_COLUMNS: frozenset[str] = frozenset({"vin", "order_id", "callback_id", "import_id", "sha256"})
 # Kept for callers that name the free-text columns; every other text column is searched too.
 TEXT_COLUMNS: frozenset[str] = frozenset({"comment", "raw_values"})
 
@@ -246,7 +248,7 @@ def mask_text(value: object) -> object:
 
 def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a copy with every phone column masked and mobile numbers masked in every other text
-    column (comments, names, notes) but the codes (VIN, order and callback numbers, plates)."""
+    column (comments, names, notes, plates) but the codes (VIN, order and callback numbers)."""
     out = frame.copy()
     for column in out.columns:
         name = str(column)

@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
 import posixpath
 import re
 import struct
@@ -156,11 +157,18 @@ _RAISE_LIMIT = "if the file is genuine, raise {key} in the [import] section of d
 
 def _check_bytes(data: bytes, name: str) -> None:
     """Refuse a file of more bytes than the bounds allow, before decoding or parsing it."""
+    check_size(len(data), name)
+
+
+def check_size(size: int, name: str) -> None:
+    """Refuse a file of ``size`` bytes when it is more than the bounds allow: called with the size
+    the file system gives before a file is read (a sparse file of gigabytes costs its maker no
+    disk, and reading it would take that much memory), and again on the bytes read."""
     _, max_mb = import_limits()
-    if len(data) > max_mb * 1_000_000:
+    if size > max_mb * 1_000_000:
         raise _refuse(
             name,
-            f"is {len(data) / 1_000_000:,.0f} MB, more than the {max_mb:,} MB an import reads",
+            f"is {size / 1_000_000:,.0f} MB, more than the {max_mb:,} MB an import reads",
             "split the export into smaller files (by month or year), or "
             + _RAISE_LIMIT.format(key="max_expanded_mb"),
         )
@@ -336,7 +344,9 @@ def _source_bytes(source: str | Path | bytes, file_name: str | None) -> tuple[by
             readable_name(str(path)), "is a folder, not a file", "name the exported CSV or XLSX file itself"
         )
     try:
-        return path.read_bytes(), name
+        with path.open("rb") as handle:
+            check_size(os.fstat(handle.fileno()).st_size, name)  # before reading, not after
+            return handle.read(), name
     except OSError as exc:
         raise _refuse(
             readable_name(str(path)), f"cannot be read ({exc.strerror})", "check its permissions"

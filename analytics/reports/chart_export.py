@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import copy
+import hashlib
 import html
 import os
 import re
@@ -278,12 +279,24 @@ def chart_images(
     return dict(zip(FORMATS, render([(laid_out, fmt) for fmt in FORMATS]), strict=True))
 
 
+# The longest file-name stem, in bytes: a file name may have 255, and ``.png`` or ``.svg`` (and a
+# browser's " (1)") must fit after it.
+MAX_STEM_BYTES = 200
+
+
 def file_stem(*parts: str | None) -> str:
     """Return a file-name stem from page, metric, period and store parts: letters (Chinese too),
     digits, ``_`` and ``-`` only, so a store named ``杭州/西湖店`` or ``../x`` names no folder; a
     personal number typed into a store's name is masked, as in the chart itself."""
     safe = (re.sub(r"[^\w\-]+", "-", str(mask_text(p)), flags=re.UNICODE).strip("-") for p in parts if p)
-    return "_".join(p for p in safe if p) or "chart"
+    stem = "_".join(p for p in safe if p) or "chart"
+    if len(stem.encode("utf-8")) <= MAX_STEM_BYTES:
+        return stem
+    # Many stores, or a long name, would pass the 255 bytes a file name may have: cut at a character,
+    # with a digest of the whole so that two such choices still name different files.
+    digest = hashlib.sha256(stem.encode("utf-8")).hexdigest()[:10]
+    cut = stem.encode("utf-8")[: MAX_STEM_BYTES - len(digest) - 1].decode("utf-8", "ignore").rstrip("-_")
+    return f"{cut}-{digest}"
 
 
 def write_images(

@@ -42,16 +42,33 @@ FORMULA_PREFIXES: tuple[str, ...] = (
 )
 
 
+# Characters that show nothing before a cell's first sign: format characters (zero-width spaces,
+# a BOM), control characters (a NUL some programs drop on reading a CSV), combining marks (the
+# grapheme joiner), and the letters drawn blank (Hangul fillers, the Braille blank).
+_UNSEEN = frozenset({"Cf", "Cc", "Mn", "Me"})
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _shows_nothing(ch: str) -> bool:
+    return ch.isspace() or ch in _BLANK_LETTERS or unicodedata.category(ch) in _UNSEEN
+
+
 def neutralise_text(value: str) -> str:
     """Return ``value`` with a ``'`` in front when a spreadsheet would run it as a formula: it starts
-    with a formula sign, or has one after leading spaces or invisible characters (a spreadsheet
-    that trims cells, LibreOffice's "trim spaces", runs `` =1+1`` too)."""
+    with a formula sign, or has one after leading spaces or characters that show nothing (a
+    spreadsheet that trims cells, LibreOffice's "trim spaces", runs `` =1+1`` too); a sign is any
+    character NFKC reads as one (the full-width, small, superscript and subscript forms)."""
     if value.startswith(FORMULA_PREFIXES):
         return "'" + value
-    rest = value.lstrip()
-    while rest and unicodedata.category(rest[0]) == "Cf":  # zero-width spaces, a BOM
-        rest = rest[1:].lstrip()
-    return "'" + value if rest != value and rest.startswith(FORMULA_PREFIXES) else value
+    at = 0
+    while at < len(value) and _shows_nothing(value[at]):
+        at += 1
+    if at == len(value):
+        return value
+    first = value[at]
+    if first in FORMULA_PREFIXES or unicodedata.normalize("NFKC", first).startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -269,7 +286,7 @@ def xlsx_bytes(
 
     buffer = io.BytesIO()
     labelled = _xlsx_cells(_labelled(frame, headers))
-    title = xlsx_text(title) if title else title
+    title = neutralise_text(xlsx_text(title)) if title else title  # a cell like any other
     text_headers = {headers.get(c, c) if headers else c for c in frame.columns if str(c) in TEXT_COLUMNS}
     for column in labelled.columns:
         # openpyxl cannot write timezone-aware datetimes; Excel has no time zones anyway.

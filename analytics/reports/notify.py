@@ -225,8 +225,12 @@ def _kpi_lines(summary: Summary, lang: str) -> list[str]:
 def _data(value: object, chat: bool = False) -> str:
     """Return a name from data (store, advisor, theme) as the summary may carry it: on one line,
     mobile and other personal numbers masked (the summary goes to every role, as the deck does),
-    and for the chat without the characters that would make it a link, an image or a format."""
-    line = " ".join(str(mask_text(str(value))).split())
+    without the characters that show nothing of their own (controls, which would drive the terminal
+    of a dry run, and direction overrides and isolates, which would reverse the mail's subject so a
+    name passes for another), and for the chat without the characters that would make it a link,
+    an image or a format."""
+    masked = " ".join(str(mask_text(str(value))).split())
+    line = "".join(ch for ch in masked if ch.isprintable())
     return line.translate(_CHAT_INERT) if chat else line
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import json
 import os
 import stat
 import time
@@ -30,7 +29,7 @@ from analytics.core.errors import ImportRefused, UserError
 from analytics.core.i18n import text
 from analytics.ingest.load import ImportResult, import_file, rejected_rows
 from analytics.ingest.mapping import load_mapping
-from analytics.ingest.read import readable_name
+from analytics.ingest.read import check_size, readable_name
 from analytics.services import views
 from analytics.store import audit, db
 
@@ -42,6 +41,10 @@ WHO = "watch"  # recorded as the importer in the import log
 TEMP_PREFIXES: tuple[str, ...] = ("~$", ".", "~")
 TEMP_SUFFIXES: tuple[str, ...] = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", ".swp")
 REPORT_SUFFIXES: tuple[str, ...] = (".report.json", ".report.txt")
+# What the pass found under a file's name when it came to move it after the import: nothing (the
+# dropper took it away) or another file (renamed over it), which is left for the next pass.
+GONE = "gone"
+REPLACED = "replaced"
 
 
 @dataclass
@@ -57,6 +60,7 @@ class FileOutcome:
     reason: str = ""
     mapping: str = ""  # "" when the headers were enough, else the saved mapping that was used
     report: dict[str, Any] = field(default_factory=dict)
+    left: str = ""  # "" when moved; GONE or REPLACED when the file under its name changed meanwhile
 
 
 def is_candidate(path: Path) -> bool:
@@ -175,7 +179,13 @@ def _os_user() -> str:
 
 
 def dropped_bytes(path: Path) -> bytes:
-    """Return a dropped file's bytes, read through a handle that follows no link.
+    """Return a dropped file's bytes, read through a handle that follows no link (``dropped_file``)."""
+    return dropped_file(path)[0]
+
+
+def dropped_file(path: Path) -> tuple[bytes, tuple[int, int]]:
+    """Return a dropped file's bytes and its identity (device, inode), read through a handle that
+    follows no link.
 
     The pass lists regular files only, but whoever may write to the drop folder could swap one for
     a link (to the secrets file, another store's export) between the listing and the read; the
@@ -189,18 +199,25 @@ def dropped_bytes(path: Path) -> bytes:
             f"{readable_name(path.name)} is a link or cannot be opened ({exc.strerror}); drop the exported file itself."
         ) from exc
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        st = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode):
             raise ImportRefused(
                 f"{readable_name(path.name)} is not a regular file; drop the exported file itself."
             )
-        return handle.read()
+        check_size(st.st_size, readable_name(path.name))  # the bound before reading, not after
+        return handle.read(), (st.st_dev, st.st_ino)
 
 
 def _import_with_fallback(
-    con: duckdb.DuckDBPyConnection, path: Path, mappings: Sequence[tuple[str, dict[str, Any]]]
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    mappings: Sequence[tuple[str, dict[str, Any]]],
+    identity: list[tuple[int, int]],
 ) -> tuple[ImportResult, str]:
-    """Import by the headers; when they are not enough, with each saved mapping in turn."""
-    data = dropped_bytes(path)
+    """Import by the headers; when they are not enough, with each saved mapping in turn. The file's
+    identity is appended to ``identity`` once it is read (so a refusal knows it too)."""
+    data, found = dropped_file(path)
+    identity.append(found)
     try:
         return import_file(con, data, file_name=path.name, who=WHO), ""
     except ImportRefused as first:
@@ -213,10 +230,33 @@ def _import_with_fallback(
         raise ImportRefused(" ".join(reasons)) from first
 
 
+def _move(path: Path, identity: tuple[int, int] | None, name: str, dir_fd: int) -> str:
+    """Move the file read from ``path`` to ``name`` in the folder of ``dir_fd``; return "" when it was
+    moved, GONE when nothing is under its name any more, REPLACED when another file is (renamed over
+    it while it was imported: that one is left for the next pass, never filed as imported)."""
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return GONE
+    if identity is not None and (found.st_dev, found.st_ino) != identity:
+        return REPLACED
+    try:
+        os.replace(path, name, dst_dir_fd=dir_fd)
+    except FileNotFoundError:
+        return GONE
+    return ""
+
+
 def _rejected_sample(con: duckdb.DuckDBPyConnection, import_id: int, limit: int) -> list[dict[str, Any]]:
     frame = rejected_rows(con, import_id).head(limit)
+    # A row rejected as a whole names no column: None (JSON null), never pandas' NaN, which
+    # json.dumps writes as NaN, not JSON.
     return [
-        {"row": int(r["source_row"]), "column": r["column_name"], "reason": r["reason"]}
+        {
+            "row": int(r["source_row"]),
+            "column": r["column_name"] if isinstance(r["column_name"], str) else None,
+            "reason": r["reason"],
+        }
         for r in frame.to_dict("records")
     ]
 
@@ -246,8 +286,16 @@ def report_text(report: dict[str, Any], lang: str) -> str:
             lines.append(text("watch.report_mapping", lang, mapping=report["mapping"]))
         if report["rejected_rows"]:
             lines.append(text("watch.report_rejects", lang, shown=len(report["rejected_rows"])))
-            lines.extend(f"  {r['row']}  {r['column'] or ''}  {r['reason']}" for r in report["rejected_rows"])
-    lines.append(text("watch.report_moved", lang, path=audit.printable(report["moved_to"])))
+            lines.extend(
+                audit.printable(
+                    f"  {r['row']}  {r['column'] or ''}  {r['reason']}"
+                )  # a header as the file wrote it
+                for r in report["rejected_rows"]
+            )
+    if report.get("left"):
+        lines.append(text(f"watch.report_{report['left']}", lang))
+    else:
+        lines.append(text("watch.report_moved", lang, path=audit.printable(report["moved_to"])))
     return "\n".join(lines) + "\n"
 
 
@@ -280,8 +328,9 @@ def _process(
 ) -> FileOutcome:
     result: ImportResult | None = None
     mapping_label, reason = "", ""
+    identity: list[tuple[int, int]] = []
     try:
-        result, mapping_label = _import_with_fallback(con, path, mappings)
+        result, mapping_label = _import_with_fallback(con, path, mappings, identity)
     except ImportRefused as exc:
         reason = str(exc)
     except duckdb.Error:
@@ -328,10 +377,14 @@ def _process(
             rejected=result.rejected,
         )
     audit.record(con, _os_user(), audit.CLI_ROLE, "import", detail)
-    os.replace(path, moved.name, dst_dir_fd=target_dir)
+    left = _move(path, identity[0] if identity else None, moved.name, target_dir)
+    if left:
+        # The reports still go where the file would have gone, saying what the pass found.
+        report["moved_to"] = ""
+        report["left"] = left
     report_json = moved.with_name(moved.name + ".report.json")
     report_txt = moved.with_name(moved.name + ".report.txt")
-    _write_new(target_dir, report_json.name, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    _write_new(target_dir, report_json.name, audit.dumps(report) + "\n")
     _write_new(target_dir, report_txt.name, report_text(report, lang))
     return FileOutcome(
         name=readable_name(path.name),
@@ -343,6 +396,7 @@ def _process(
         reason=reason,
         mapping=mapping_label,
         report=report,
+        left=left,
     )
 
 
@@ -389,16 +443,18 @@ def summary_line(outcome: FileOutcome) -> str:
     """Return one line saying what became of a dropped file (for the command's output, often a cron
     log): whoever can drop a file names it, so control characters in it are written as escapes and
     a name cannot add a line or drive the terminal."""
+    where = f"{outcome.status}/{readable_name(outcome.moved_to.name)}"
+    if outcome.left == GONE:
+        where = "not moved (the file was taken out of the folder during its import)"
+    elif outcome.left == REPLACED:
+        where = "not moved (another file was put under its name during its import; left for the next pass)"
     if outcome.result is None:
-        line = (
-            f"{outcome.name}: refused ({outcome.reason}) -> {REFUSED}/{readable_name(outcome.moved_to.name)}"
-        )
-        return audit.printable(line)
+        return audit.printable(f"{outcome.name}: refused ({outcome.reason}) -> {where}")
     r = outcome.result
     via = f", with the mapping {outcome.mapping}" if outcome.mapping else ""
     return audit.printable(
         f"{outcome.name}: import {r.import_id} ({r.kind}{via}): {r.rows_read:,} rows read, {r.inserted:,} inserted, "
-        f"{r.updated:,} updated, {r.unchanged:,} unchanged, {r.rejected:,} rejected -> {DONE}/{readable_name(outcome.moved_to.name)}"
+        f"{r.updated:,} updated, {r.unchanged:,} unchanged, {r.rejected:,} rejected -> {where}"
     )
 
 

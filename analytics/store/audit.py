@@ -85,6 +85,19 @@ def printable(value: object) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(value))
 
 
+def printable_json(text: str) -> str:
+    """Return JSON text with every character that does not print as itself inside it (C1 controls,
+    right-to-left overrides and isolates, zero-width characters, which JSON leaves as they are)
+    written as a ``\\u`` escape; its line breaks are kept. It reads back to the same values, and a
+    name in it cannot drive the terminal or reverse the line it is printed on."""
+    return "".join(c if c.isprintable() or c == "\n" else json.dumps(c)[1:-1] for c in text)
+
+
+def dumps(value: object, indent: int | None = 2) -> str:
+    """Return ``value`` as JSON (non-ASCII text as itself) that prints safely (``printable_json``)."""
+    return printable_json(json.dumps(value, ensure_ascii=False, indent=indent))
+
+
 def readable(log: pd.DataFrame, shown: Callable[[str], str] | None = None) -> pd.DataFrame:
     """Return audit entries for display: who, role, action and detail with control characters escaped.
 
