@@ -139,6 +139,10 @@ LABEL_SCORES: dict[str, float] = {
     "不太满意": 4.0,
     "非常不满意": 2.0,
     "很不满意": 2.0,
+    # A review's three grades, as shops and apps word them: 好评 is 满意, 中评 一般, 差评 不满意.
+    "好评": 8.0,
+    "中评": 6.0,
+    "差评": 4.0,
 }
 SCALE_FACTORS: dict[str, tuple[float, float, float, float]] = {
     # scale: (lowest, highest, multiplier, divisor); dividing by 10 keeps 73 -> 7.3 exact.
@@ -651,21 +655,74 @@ def parse_complaint_levels(s: pd.Series) -> Parsed:
     return _per_unique(clean_typed(s), _levels_of)
 
 
-# Score cells as some vendors write them: "4分", "9 分", "4星", "4.5 points", "★★★★☆".
-_SCORE_UNIT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(?:分|星|颗星|points?|pts?|stars?|%)$", re.IGNORECASE)
+# Score cells as some vendors write them: "4分", "9 分", "4.5 points", "85%": numbers on the column's scale.
+_SCORE_UNIT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(?:分|points?|pts?|%)$", re.IGNORECASE)
 # A score written as a percentage (85%): its column is on the 0-100 scale whatever its values.
 _PERCENT = r"[+-]?\d+(?:\.\d+)?\s*[%％]"
 _STARS = re.compile(r"^[★☆✩✪✫✬✭✮✯⭐\s]+$")
 _FILLED_STARS = frozenset("★✪✫✬✭✮✯⭐")
+# Stars counted in a word: 4星, 4颗星, 五星, 五颗星, 3 stars.
+_STAR_COUNT = re.compile(r"^(\d+(?:\.\d+)?|[一二两三四五])\s*(?:颗|个)?\s*(?:星|stars?)$", re.IGNORECASE)
+_CHINESE_COUNTS = {"一": 1.0, "二": 2.0, "两": 2.0, "三": 3.0, "四": 4.0, "五": 5.0}
+# A score over its scale: 4/5, 9/10, 8分/10分, 85/100.
+_FRACTION = re.compile(r"^(\d+(?:\.\d+)?)\s*分?\s*/\s*(\d+)\s*分?$")
+# The denominators that are a scale of the product; another (2/4, 45/50, up to 100) is read in
+# proportion, as the three scales are (4/5 is 8, 9/10 is 9, 85/100 is 8.5).
+_DENOMINATOR_SCALES = {5: "1-5", 10: "0-10", 100: "0-100"}
+# Full marks: the top of whatever scale the column is on.
+FULL_MARKS = frozenset({"满分", "满星", "满分评价"})
 # What a survey writes beside a label: its number ("5-非常满意", "非常满意(5分)"); the label decides.
 _BESIDE_LABEL = re.compile(r"[\d\s.:、()\-分]+")
 # The reason a survey writes after a label, in brackets: "不满意(服务态度)", "满意【洗车干净】".
 _REASON_AFTER = re.compile(r"\s*[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]$")
 
 
+def _on_scale(number: float, scale: str) -> float:
+    low, high, multiplier, divisor = SCALE_FACTORS[scale]
+    return number * multiplier / divisor if low <= number <= high else np.nan
+
+
+def own_scale_score(value: object) -> tuple[float, str] | None:
+    """Return (score on 0-10, the scale the cell names or "") for a score cell that says its own
+    scale, read the same in any column: a fraction on its denominator's scale (4/5 is 8 on 1-5,
+    9/10 is 9, 85/100 is 8.5, 2/4 is half marks, 5), stars on 1-5 (★★★★☆, 4星, 五颗星, 3 stars), full
+    marks (满分) the top, 10. The score is NaN when the cell is off its own scale (6/5, 0星);
+    None for any other cell."""
+    if not isinstance(value, str):
+        return None
+    text = unicodedata.normalize("NFKC", value).strip()
+    if not text:
+        return None
+    if text in FULL_MARKS:
+        return 10.0, ""
+    if _STARS.match(text):
+        return _on_scale(float(sum(1 for c in text if c in _FILLED_STARS)), "1-5"), "1-5"
+    stars = _STAR_COUNT.match(text)
+    if stars:
+        count = stars.group(1)
+        return _on_scale(_CHINESE_COUNTS.get(count) or float(count), "1-5"), "1-5"
+    fraction = _FRACTION.match(text)
+    if fraction is None:
+        return None
+    number, denominator = float(fraction.group(1)), int(fraction.group(2))
+    scale = _DENOMINATOR_SCALES.get(denominator)
+    if scale is not None:
+        return _on_scale(number, scale), scale
+    in_proportion = (
+        10.0 * number / denominator if 2 <= denominator <= 100 and number <= denominator else np.nan
+    )
+    return in_proportion, ""
+
+
+def says_own_scale(u: pd.Series) -> pd.Series:
+    """Return where a score cell says its own scale (a fraction, stars, 满分): ``own_scale_score``."""
+    return pd.Series([own_scale_score(v) is not None for v in u], index=u.index, dtype=bool)
+
+
 def score_text(u: pd.Series) -> pd.Series:
-    """Return score cells as bare numbers where they carry a unit or are stars ("4分" -> "4",
-    "★★★★☆" -> "4"); other cells unchanged (NA stays NA)."""
+    """Return score cells as bare numbers where they carry a unit ("4分" -> "4") and as their label
+    where a number or a reason is written beside it ("5-非常满意" -> "非常满意"); other cells
+    unchanged (NA stays NA)."""
     out: list[object] = []
     for value in u:
         if not isinstance(value, str):
@@ -675,8 +732,6 @@ def score_text(u: pd.Series) -> pd.Series:
         unit = _SCORE_UNIT.match(text)
         if unit:
             out.append(unit.group(1))
-        elif _STARS.match(value.strip()):
-            out.append(str(sum(1 for c in value if c in _FILLED_STARS)))
         else:
             label = _BESIDE_LABEL.sub("", text)
             if label == text or label not in LABEL_SCORES:
@@ -714,14 +769,24 @@ def detect_scale(s: pd.Series) -> str:
     """Return the scale of a score column from all its values: "1-5", "0-10", "0-100" or "labels".
 
     Numbers outside 0-100 are unreadable on every scale, so one stray 1e308 does not turn a
-    0-10 column into a 0-100 one.
+    0-10 column into a 0-100 one. Cells that say their own scale (4/5, 9/10, 五星, 满分) are read
+    on it whatever the column's, and are no numbers of the column: when they name one scale and
+    every number of the column fits it, the column is on that scale (9/10 beside 5 and 4 makes
+    those 5 and 4 of 10); otherwise the numbers decide.
     """
     cells = clean_scores(s).dropna().drop_duplicates()
     if cells.str.fullmatch(_PERCENT).any():
         return "0-100"
-    text = score_text(cells)
+    own = [own_scale_score(v) for v in cells]
+    named = {found[1] for found in own if found is not None and found[1]}
+    text = score_text(cells[[found is None for found in own]])
     numbers = pd.to_numeric(text, errors="coerce").dropna()
     numbers = numbers[numbers.between(0, 100)]
+    if len(named) == 1:
+        scale = next(iter(named))
+        low, high, _, _ = SCALE_FACTORS[scale]
+        if numbers.between(low, high).all():
+            return scale
     if numbers.empty:
         return "labels"
     if numbers.between(1, 5).all():
@@ -732,17 +797,23 @@ def detect_scale(s: pd.Series) -> str:
 
 
 def parse_scores(s: pd.Series, scale: str | None = None) -> tuple[pd.Series, pd.Series, str]:
-    """Return (scores on 0-10, unreadable mask, scale used); labels map to 10/8/6/4/2."""
+    """Return (scores on 0-10, unreadable mask, scale used); labels map to 10/8/6/4/2, and a cell
+    that says its own scale (4/5, 五星, 满分) is read on it (``own_scale_score``)."""
     text = clean_scores(s)
     used = scale or detect_scale(text)
     low, high, multiplier, divisor = SCALE_FACTORS.get(used, (np.nan, np.nan, np.nan, np.nan))
 
     def scores_of(u: pd.Series) -> Parsed:
+        own = [own_scale_score(v) for v in u]
         u = score_text(u)
         numbers = pd.to_numeric(u, errors="coerce").astype("float64")
         on_scale = numbers.where(numbers.between(low, high)) * multiplier / divisor
         labels = u.map(LABEL_SCORES).astype("float64")
         values = on_scale.fillna(labels)
+        says = np.array([found is not None for found in own], dtype=bool)
+        if says.any():
+            read = pd.Series([np.nan if found is None else found[0] for found in own], index=u.index)
+            values = values.where(~says, read)
         return values, u.notna() & values.isna()
 
     values, bad = _per_unique(text, scores_of)

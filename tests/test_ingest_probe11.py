@@ -1,0 +1,178 @@
+"""The import defects the earlier probes found and left (README, "found and not changed"): scores
+written as words, fractions and stars; dates with English month names or a time zone; an English
+header row under the Chinese one; an unreadable optional value that rejected its whole row. Each
+test builds the file the way a DMS or CRM writes it and failed before its fix."""
+
+from __future__ import annotations
+
+import io
+
+import duckdb
+import openpyxl
+import pandas as pd
+import pytest
+
+from analytics.ingest import values
+from analytics.store import db
+from tests.db_state import imported_twice
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = db.connect(tmp_path / "probe11.duckdb")
+    yield connection
+    connection.close()
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def _scores(*cells: str | None, scale: str | None = None) -> tuple[list[float | None], list[bool], str]:
+    parsed, bad, used = values.parse_scores(pd.Series(list(cells), dtype="str"), scale)
+    return [None if pd.isna(v) else float(v) for v in parsed.tolist()], bad.tolist(), used
+
+
+def _workbook(rows: list[list[object]]) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# 1. Scores written as words, fractions and stars.
+
+
+@pytest.mark.parametrize(
+    ("cell", "score"),
+    [
+        ("5/5", 10.0),
+        ("4/5", 8.0),
+        ("1/5", 2.0),
+        ("4.5/5", 9.0),
+        ("9/10", 9.0),
+        ("10/10", 10.0),
+        ("0/10", 0.0),
+        ("8分/10分", 8.0),
+        ("8/10分", 8.0),
+        ("4分/5分", 8.0),
+        ("9 / 10", 9.0),
+        ("９／１０", 9.0),
+        ("85/100", 8.5),
+        ("2/4", 5.0),
+    ],
+)
+def test_a_fraction_reads_on_its_denominators_scale_whatever_the_columns(cell, score):
+    # In a 1-5 column, a 0-10 column and a 0-100 column alike (detected or given by --map scales):
+    # the fraction says its own scale.
+    for others, scale in ((["3", "4"], "1-5"), (["7", "9"], "0-10"), (["70", "95"], "0-100")):
+        for given in (None, scale):
+            parsed, bad, _ = _scores(*others, cell, scale=given)
+            assert parsed[-1] == pytest.approx(score)
+            assert not any(bad)
+
+
+@pytest.mark.parametrize("cell", ["6/5", "11/10", "0/5", "3/0", "1/2/3"])
+def test_a_fraction_off_its_own_scale_is_unreadable(cell):
+    parsed, bad, _ = _scores("3", "4", cell)
+    assert parsed[-1] is None and bad[-1]
+
+
+@pytest.mark.parametrize(
+    ("cell", "score"),
+    [
+        ("五星", 10.0),
+        ("四星", 8.0),
+        ("三星", 6.0),
+        ("两星", 4.0),
+        ("二星", 4.0),
+        ("一星", 2.0),
+        ("五颗星", 10.0),
+        ("5星", 10.0),
+        ("4颗星", 8.0),
+        ("3 stars", 6.0),
+        ("★★★★★", 10.0),
+        ("★★★☆☆", 6.0),
+    ],
+)
+def test_stars_count_on_a_one_to_five_scale_in_any_column(cell, score):
+    # A 0-10 column with a star answer among its numbers: five stars are the top, not 5 of 10.
+    parsed, bad, used = _scores("9", "10", "7", cell)
+    assert used == "0-10"
+    assert parsed[-1] == score
+    assert not any(bad)
+    alone, _, used_alone = _scores(cell, "★★")
+    assert used_alone == "1-5"
+    assert alone[0] == score
+
+
+@pytest.mark.parametrize(
+    ("others", "scale"), [(["3", "4"], "1-5"), (["7", "9"], "0-10"), (["60", "95"], "0-100")]
+)
+def test_full_marks_is_the_top_of_the_columns_scale(others, scale):
+    parsed, bad, used = _scores(*others, "满分")
+    assert used == scale
+    assert parsed[-1] == 10.0
+    assert not any(bad)
+
+
+def test_good_neutral_and_bad_reviews_are_labels_like_satisfied_neutral_unsatisfied():
+    parsed, bad, used = _scores("好评", "中评", "差评")
+    assert used == "labels"
+    assert parsed == [values.LABEL_SCORES["满意"], values.LABEL_SCORES["一般"], values.LABEL_SCORES["不满意"]]
+    assert not any(bad)
+    mixed, _, used_mixed = _scores("好评", "差评", "5", "3")
+    assert (mixed, used_mixed) == ([8.0, 4.0, 10.0, 6.0], "1-5")
+
+
+@pytest.mark.parametrize(
+    ("column", "scale", "scores"),
+    [
+        # Words that say their own value do not move the scale the numbers give.
+        (["满分", "好评", "五星", "4", "5", "3"], "1-5", [10.0, 8.0, 10.0, 8.0, 10.0, 6.0]),
+        (["满分", "9", "10", "7"], "0-10", [10.0, 9.0, 10.0, 7.0]),
+        # Numbers that fit both scales read on the scale the column's fractions name.
+        (["9/10", "8/10", "5", "4"], "0-10", [9.0, 8.0, 5.0, 4.0]),
+        (["4/5", "3/5", "5", "4"], "1-5", [8.0, 6.0, 10.0, 8.0]),
+        (["87/100", "60", "9"], "0-100", [8.7, 6.0, 0.9]),
+        # Numbers the fractions' scale cannot hold decide as before.
+        (["4/5", "9", "7"], "0-10", [8.0, 9.0, 7.0]),
+        (["★★★★★", "9", "8"], "0-10", [10.0, 9.0, 8.0]),
+        (["★★★★☆", "3"], "1-5", [8.0, 6.0]),
+        # Only fractions: the scale they share.
+        (["9/10", "7/10"], "0-10", [9.0, 7.0]),
+    ],
+)
+def test_a_column_mixing_such_words_with_numbers_keeps_the_scale_of_its_numbers(column, scale, scores):
+    parsed, bad, used = _scores(*column)
+    assert used == scale
+    assert parsed == pytest.approx(scores)
+    assert not any(bad)
+
+
+def test_a_callback_file_with_words_stars_and_fractions_lands_every_score_without_a_note(con):
+    text = (
+        "回访编号,工单号,回访日期,是否接通,满意度,推荐意愿\n"
+        "CB1,WO1,2026-08-03 10:00,接通,满分,9/10\n"
+        "CB2,WO2,2026-08-03 11:00,接通,五星,10\n"
+        "CB3,WO3,2026-08-03 12:00,接通,4/5,8\n"
+        "CB4,WO4,2026-08-03 13:00,接通,好评,满分\n"
+        "CB5,WO5,2026-08-03 14:00,接通,差评,3\n"
+        "CB6,WO6,2026-08-03 15:00,接通,3,5\n"
+        "CB7,WO7,2026-08-03 16:00,接通,中评,7\n"
+    )
+    result = imported_twice(con, text.encode("utf-8"), "回访.csv")
+    assert (result.inserted, result.rejected, result.blanked) == (7, 0, 0)
+    assert result.mapping["scales"] == {"overall_score": "1-5", "recommend_score": "0-10"}
+    assert _rows(con, "SELECT callback_id, overall_score, recommend_score FROM callbacks ORDER BY 1") == [
+        ("CB1", 10, 9),
+        ("CB2", 10, 10),
+        ("CB3", 8, 8),
+        ("CB4", 8, 10),
+        ("CB5", 4, 3),
+        ("CB6", 6, 5),
+        ("CB7", 6, 7),
+    ]
