@@ -12,7 +12,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analytics.ingest import values
+from analytics.ingest import rejected_rows, values
 from analytics.store import db
 from tests.db_state import imported_twice
 
@@ -176,3 +176,98 @@ def test_a_callback_file_with_words_stars_and_fractions_lands_every_score_withou
         ("CB6", 6, 5),
         ("CB7", 6, 7),
     ]
+
+
+# 2. Dates with English month names, and times with a zone.
+
+
+@pytest.mark.parametrize(
+    ("cell", "moment"),
+    [
+        ("05-Mar-2024", "2024-03-05 00:00"),
+        ("5-Mar-2024", "2024-03-05 00:00"),
+        ("05-MAR-2024", "2024-03-05 00:00"),
+        ("05 Mar 2024", "2024-03-05 00:00"),
+        ("5 March 2024", "2024-03-05 00:00"),
+        ("5-March-2024", "2024-03-05 00:00"),
+        ("Mar 5, 2024", "2024-03-05 00:00"),
+        ("March 5 2024", "2024-03-05 00:00"),
+        ("March 5th, 2024", "2024-03-05 00:00"),
+        ("Sept 5, 2024", "2024-09-05 00:00"),
+        ("Sep. 5, 2024", "2024-09-05 00:00"),
+        ("05-Mar-2024 14:30", "2024-03-05 14:30"),
+        ("05-Mar-2024 14:30:15", "2024-03-05 14:30"),
+        ("Mar 5, 2024 2:30 PM", "2024-03-05 14:30"),
+        ("Mar 5, 2024, 14:30", "2024-03-05 14:30"),
+        ("5 March 2024 09:05", "2024-03-05 09:05"),
+    ],
+)
+def test_a_date_with_an_english_month_name_lands(con, cell, moment):
+    text = f'回访编号,工单号,回访日期,是否接通\nCB1,WO1,"{cell}",接通\n'
+    result = imported_twice(con, text.encode("utf-8"), "回访.csv")
+    assert (result.inserted, result.rejected) == (1, 0)
+    assert _rows(con, "SELECT strftime(callback_date, '%Y-%m-%d %H:%M') FROM callbacks") == [(moment,)]
+
+
+def test_a_visit_date_with_an_english_month_name_lands_in_a_work_order_file(con):
+    text = (
+        "工单号,进厂日期,车架号,购车日期\n"
+        "WO1,05-Mar-2024,LSVAU2A37N2800001,12-Jan-2022\n"
+        'WO2,"Mar 6, 2024",LSVAU2A37N2800002,"Dec 1, 2021"\n'
+    )
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert (result.inserted, result.rejected) == (2, 0)
+    assert _rows(
+        con, "SELECT order_id, visit_date::VARCHAR, purchase_date::VARCHAR FROM service_orders ORDER BY 1"
+    ) == [
+        ("WO1", "2024-03-05", "2022-01-12"),
+        ("WO2", "2024-03-06", "2021-12-01"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "cell", ["5-Mar-24", "05-Mar-24", "Mar 5, 24", "31-Feb-2024", "5-Foo-2024", "Mar 2024"]
+)
+def test_a_two_digit_year_or_a_day_that_does_not_exist_is_still_an_unreadable_date(con, cell):
+    text = f'工单号,进厂日期,车架号\nWO1,"{cell}",LSVAU2A37N2800001\nWO2,2024-03-06,LSVAU2A37N2800002\n'
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert (result.inserted, result.rejected) == (1, 1)
+    assert rejected_rows(con, result.import_id)["reason"].tolist() == ["unreadable date"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "moment"),
+    [
+        ("2024-03-05T14:30:00+08:00", "2024-03-05 14:30:00"),
+        ("2024-03-05T14:30:00+0800", "2024-03-05 14:30:00"),
+        ("2024-03-05 14:30:00 +08:00", "2024-03-05 14:30:00"),
+        ("2024-03-05T06:30:00Z", "2024-03-05 14:30:00"),
+        ("2024-03-05T06:30:00.000Z", "2024-03-05 14:30:00"),
+        ("2024-03-05T06:30Z", "2024-03-05 14:30:00"),
+        ("2024-03-05T01:30:00-05:00", "2024-03-05 14:30:00"),
+        ("2024-03-05T20:00:00Z", "2024-03-06 04:00:00"),
+        ("2024-03-05 06:30:00 UTC", "2024-03-05 14:30:00"),
+        ("2024-03-05 14:30:00 UTC+8", "2024-03-05 14:30:00"),
+        ("2024-03-05 14:30:00 GMT+08:00", "2024-03-05 14:30:00"),
+    ],
+)
+def test_a_time_with_a_zone_is_read_as_china_standard_time(con, cell, moment):
+    text = f"回访编号,工单号,回访日期,是否接通\nCB1,WO1,{cell},接通\n"
+    result = imported_twice(con, text.encode("utf-8"), "回访.csv")
+    assert (result.inserted, result.rejected) == (1, 0)
+    assert _rows(con, "SELECT strftime(callback_date, '%Y-%m-%d %H:%M:%S') FROM callbacks") == [(moment,)]
+
+
+def test_a_visit_date_with_a_zone_is_the_day_in_china(con):
+    text = "工单号,进厂日期,车架号\nWO1,2024-03-04T20:00:00Z,LSVAU2A37N2800001\n"
+    imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert _rows(con, "SELECT visit_date::VARCHAR FROM service_orders") == [("2024-03-05",)]
+
+
+@pytest.mark.parametrize(
+    "cell", ["2024-03-05T14:30:00+25:00", "2024-03-05+08:00", "2024-03-05T14:30:00+08:61"]
+)
+def test_a_zone_that_cannot_be_is_an_unreadable_date(con, cell):
+    text = f"回访编号,工单号,回访日期\nCB1,WO1,{cell}\nCB2,WO2,2024-03-05 10:00\n"
+    result = imported_twice(con, text.encode("utf-8"), "回访.csv")
+    assert (result.inserted, result.rejected) == (1, 1)

@@ -341,14 +341,108 @@ _WEEKDAY = r"\s*[(（]?\s*(?:星期|周|礼拜)([一二三四五六日天])\s*[)
 _WEEKDAY_NUMBER = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 
 
+# A date with an English month name, as Oracle-based and English-locale exports write it: day first
+# (05-Mar-2024, 5 March 2024) or month first (Mar 5, 2024, March 5th 2024), a time after it or not.
+# The year has four digits: a two-digit one (05-Mar-24) stays unreadable, as it is in every form.
+_MONTH_NUMBERS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_DAY_MONTH_YEAR = r"^(\d{1,2})[\s\-/.]*([A-Za-z]{3,9})\.?[\s\-/.,]*(\d{4})(?=$|[\sT,])"
+_MONTH_DAY_YEAR = r"^([A-Za-z]{3,9})\.?\s*(\d{1,2})(?:st|nd|rd|th)?[\s,]*(\d{4})(?=$|[\sT,])"
+
+
+def _month_named(u: pd.Series) -> pd.Series:
+    """Return the values with a date written with an English month name turned year first
+    (``05-Mar-2024 14:30`` -> ``2024-03-05 14:30``); other values as they are."""
+    if not u.str.contains(r"[A-Za-z]{3}", regex=True).fillna(False).any():
+        return u
+    out = u
+    for pattern, day_at, month_at in ((_DAY_MONTH_YEAR, 0, 1), (_MONTH_DAY_YEAR, 1, 0)):
+        parts = u.str.extract(pattern)
+        month = parts[month_at].str.lower().map(_MONTH_NUMBERS)
+        named = (month.notna() & (out == u)).fillna(False).astype(bool)
+        if not named.any():
+            continue
+        iso = (
+            parts[2]
+            + "-"
+            + month.astype("Int64").astype("str").str.zfill(2)
+            + "-"
+            + parts[day_at].str.zfill(2)
+        )
+        # The time after the date, without the comma some write before it ("Mar 5, 2024, 14:30").
+        after = u.str.replace(pattern, "", regex=True).str.lstrip(" ,")
+        out = out.where(~named, (iso + " " + after).str.strip())
+    return out
+
+
+# A time with its zone: ISO 8601's offset or Z (2024-03-05T14:30:00+08:00, ...Z), or UTC/GMT with an
+# offset or none. After a time of day only: "2024-03-05" ends in no zone.
+_ZONED = re.compile(
+    r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*"
+    r"(?:(?:utc|gmt)?\s*([+-])(\d{1,2})(?::?(\d{2}))?|z|utc|gmt)$",
+    re.IGNORECASE,
+)
+# China Standard Time, the time every DMS export is written in.
+_CHINA_OFFSET = pd.Timedelta(hours=8)
+
+
+def _without_zone(u: pd.Series) -> tuple[pd.Series, pd.Series | None]:
+    """Return the values without a time zone written after their time, and what to add to the time
+    read to have it in China Standard Time (+08:00): 0 where no zone is written, NaT where the zone
+    cannot be one (+25:00); None when no value has a zone."""
+    if not u.str.contains(r"(?i)(?:z|utc|gmt|[+-]\d{1,2}(?::?\d{2})?)$", regex=True).fillna(False).any():
+        return u, None
+    texts: list[object] = []
+    shifts: list[pd.Timedelta | None] = []
+    for value in u:
+        zoned = _ZONED.match(value) if isinstance(value, str) else None
+        if zoned is None:
+            texts.append(value)
+            shifts.append(pd.Timedelta(0))
+            continue
+        time, sign, hours, minutes = zoned.groups()
+        texts.append(time)
+        offset = pd.Timedelta(0)
+        if sign is not None:
+            if int(hours) > 14 or int(minutes or 0) > 59:
+                shifts.append(None)
+                continue
+            offset = pd.Timedelta(hours=int(hours), minutes=int(minutes or 0)) * (1 if sign == "+" else -1)
+        shifts.append(_CHINA_OFFSET - offset)
+    shift = pd.Series(shifts, index=u.index, dtype="timedelta64[us]")
+    return pd.Series(texts, index=u.index, dtype="str"), shift
+
+
 def _pattern_datetimes(u: pd.Series) -> pd.Series:
     u = u.str.replace(_DONE_PREFIX, "", regex=True)
     weekday = u.str.extract(_WEEKDAY, expand=False).map(_WEEKDAY_NUMBER)
     if weekday.notna().any():
         u = u.where(weekday.isna(), u.str.replace(_WEEKDAY, " ", regex=True).str.strip())
-    values = _pattern_moments(_year_last_read(u))
+    u, shift = _without_zone(u)
+    values = _pattern_moments(_year_last_read(_month_named(u)))
     # A weekday that is not the date's says the cell is not what it seems: unreadable.
-    return values.where(weekday.isna() | (values.dt.day_of_week == weekday))
+    values = values.where(weekday.isna() | (values.dt.day_of_week == weekday))
+    # A time written in another zone is the same moment in China Standard Time.
+    return values if shift is None else values + shift
 
 
 def _pattern_moments(u: pd.Series) -> pd.Series:
