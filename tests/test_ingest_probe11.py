@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from analytics.ingest import rejected_rows, values
+from analytics.ingest.stage import HEADER_ROW
 from analytics.store import db
 from tests.db_state import imported_twice
 
@@ -271,3 +272,59 @@ def test_a_zone_that_cannot_be_is_an_unreadable_date(con, cell):
     text = f"回访编号,工单号,回访日期\nCB1,WO1,{cell}\nCB2,WO2,2024-03-05 10:00\n"
     result = imported_twice(con, text.encode("utf-8"), "回访.csv")
     assert (result.inserted, result.rejected) == (1, 1)
+
+
+# 3. An English header row under the Chinese one.
+
+TWO_LANGUAGE_ORDERS = [
+    ["工单号", "进厂日期", "车架号", "结算金额", "服务顾问", "工位"],
+    ["RO No.", "Visit Date", "VIN", "Amount", "Service Advisor", "Bay"],
+    ["WO1", "2026-08-01", "LSVAU2A37N2800001", "300", "王伟", "A1"],
+    ["WO2", "2026-08-02", "LSVAU2A37N2800002", "450", "李娜", "A2"],
+]
+
+
+def test_an_english_header_row_under_the_chinese_one_is_a_header_not_a_rejected_record(con):
+    text = "\n".join(",".join(row) for row in TWO_LANGUAGE_ORDERS) + "\n"
+    result = imported_twice(con, text.encode("utf-8"), "工单_双语表头.csv")
+    assert (result.rows_read, result.inserted, result.rejected) == (2, 2, 0)
+    assert _rows(con, "SELECT order_id, amount, advisor FROM service_orders ORDER BY 1") == [
+        ("WO1", 300, "王伟"),
+        ("WO2", 450, "李娜"),
+    ]
+
+
+def test_an_english_header_row_in_a_workbook_is_a_header_and_the_sheet_counts_add_up(con):
+    result = imported_twice(con, _workbook(TWO_LANGUAGE_ORDERS), "工单_双语表头.xlsx")
+    assert (result.rows_read, result.inserted, result.rejected) == (2, 2, 0)
+    assert [(s["rows"], s["landed"], s["rejected"], s["skipped"]) for s in result.sheets] == [(2, 2, 0, 0)]
+
+
+def test_an_english_header_row_in_a_callback_export_is_a_header(con):
+    text = (
+        "回访编号,工单号,回访日期,回访人,是否接通,满意度,客户意见\n"
+        "Callback ID,RO No.,Call Date,Agent,Call Status,CSI Score,Comments\n"
+        "CB1,WO1,2026-08-03 10:00,李娜,接通,5,很好\n"
+    )
+    result = imported_twice(con, text.encode("utf-8"), "回访_双语表头.csv")
+    assert (result.rows_read, result.inserted, result.rejected) == (1, 1, 0)
+    assert _rows(con, "SELECT callback_id, overall_score, comment FROM callbacks") == [("CB1", 10, "很好")]
+
+
+def test_both_header_rows_repeated_inside_the_table_are_rejected_as_repeated_headers(con):
+    rows = [
+        *TWO_LANGUAGE_ORDERS,
+        *TWO_LANGUAGE_ORDERS[:2],
+        ["WO3", "2026-08-03", "LSVAU2A37N2800003", "500", "王伟", "A1"],
+    ]
+    text = "\n".join(",".join(row) for row in rows) + "\n"
+    result = imported_twice(con, text.encode("utf-8"), "工单_分页.csv")
+    assert (result.rows_read, result.inserted, result.rejected) == (5, 3, 2)
+    assert rejected_rows(con, result.import_id)["reason"].tolist() == [HEADER_ROW, HEADER_ROW]
+
+
+def test_a_first_record_that_happens_to_hold_a_header_word_is_still_a_record(con):
+    # "VIN" as a plate and "Amount" as an advisor's name name fields, but the other cells are values.
+    text = "工单号,进厂日期,车架号,车牌号,服务顾问\nWO1,2026-08-01,LSVAU2A37N2800001,VIN,Amount\n"
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert (result.rows_read, result.inserted) == (1, 1)

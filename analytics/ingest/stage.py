@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.ingest import values
-from analytics.ingest.mapping import FIELD_TYPES, FIELDS_BY_KIND
+from analytics.ingest.mapping import FIELD_TYPES, FIELDS_BY_KIND, match_header
 from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, overfull_rows
 
 Parsed = tuple[pd.Series, pd.Series]
@@ -596,12 +596,27 @@ def _folded(cell: object) -> str:
     return "".join(cell.replace("\ufeff", "").split()).casefold() if isinstance(cell, str) else ""
 
 
-def _repeated_header(row: np.ndarray, headers: list[str]) -> bool:
-    """Return whether a row writes the header again: at least two cells, and most of those
-    filled, are their own column's header (a header made unique, "备注 (2)", counts as 备注)."""
-    filled = [(_folded(cell), header) for cell, header in zip(row, headers, strict=True) if _folded(cell)]
-    same = sum(1 for cell, header in filled if cell in (_folded(header), _folded(_DEDUPED.sub("", header))))
-    return same >= 2 and 2 * same > len(filled)
+def _header_fields(headers: list[str]) -> list[str | None]:
+    """Return the field each header names (a header made unique, "备注 (2)", as 备注), or None."""
+    return [hit[0] if (hit := match_header(_DEDUPED.sub("", h))) is not None else None for h in headers]
+
+
+def _repeated_header(row: np.ndarray, headers: list[str], fields: list[str | None]) -> bool:
+    """Return whether a row writes the header again, in the file's language or in the other one of
+    a two-language export (RO No. under 工单号): at least two cells, and most of those filled, are
+    their own column's header (a header made unique, "备注 (2)", counts as 备注), or name the field
+    it names (``fields``: ``_header_fields``)."""
+    same = filled = 0
+    for cell, header, named in zip(row, headers, fields, strict=True):
+        folded = _folded(cell)
+        if not folded:
+            continue
+        filled += 1
+        if folded in (_folded(header), _folded(_DEDUPED.sub("", header))):
+            same += 1
+        elif named is not None and (hit := match_header(str(cell))) is not None and hit[0] == named:
+            same += 1
+    return same >= 2 and 2 * same > filled
 
 
 def _notes_and_dressed_totals(raw: RawTable, rows: pa.Table, bits: np.ndarray) -> np.ndarray:
@@ -616,7 +631,9 @@ def _notes_and_dressed_totals(raw: RawTable, rows: pa.Table, bits: np.ndarray) -
     cells = raw.rows[raw.headers].iloc[positions].to_numpy(dtype=object)
     dressed = np.array([any(_total_label(cell) for cell in row) for row in cells], dtype=bool)
     notes = np.array([_note(row) for row in cells], dtype=bool) & ~dressed
-    headers = np.array([_repeated_header(row, raw.headers) for row in cells], dtype=bool) & ~dressed & ~notes
+    fields = _header_fields(raw.headers)
+    headers = np.array([_repeated_header(row, raw.headers, fields) for row in cells], dtype=bool)
+    headers &= ~dressed & ~notes
     if not dressed.any() and not notes.any() and not headers.any():
         return bits
     bits = bits.copy()
