@@ -12,7 +12,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analytics.ingest import rejected_rows, values
+from analytics.ingest import import_file, rejected_rows, values
 from analytics.ingest.stage import HEADER_ROW
 from analytics.store import db
 from tests.db_state import imported_twice
@@ -328,3 +328,111 @@ def test_a_first_record_that_happens_to_hold_a_header_word_is_still_a_record(con
     text = "工单号,进厂日期,车架号,车牌号,服务顾问\nWO1,2026-08-01,LSVAU2A37N2800001,VIN,Amount\n"
     result = imported_twice(con, text.encode("utf-8"), "工单.csv")
     assert (result.rows_read, result.inserted) == (1, 1)
+
+
+# 4. An unreadable value in an optional column keeps its row, the cell blank, with a note.
+
+
+def test_an_sms_callback_answered_is_reached_and_one_without_an_answer_keeps_its_row_with_reached_blank(con):
+    text = (
+        "回访编号,工单号,回访日期,回访结果,满意度,客户意见\n"
+        "CB1,WO1,2026-08-03 10:00,接通,5,很好\n"
+        "CB2,WO2,2026-08-03 11:00,短信回访,4,短信回复：满意\n"
+        "CB3,WO3,2026-08-03 12:00,短信回访,,\n"
+        "CB4,WO4,2026-08-03 13:00,稍后再打,,客户在开车\n"
+        "CB5,WO5,2026-08-03 14:00,微信回访,未评价,\n"
+    )
+    result = imported_twice(con, text.encode("utf-8"), "回访.csv")
+    assert (result.rows_read, result.inserted, result.rejected, result.blanked) == (5, 5, 0, 3)
+    assert result.notes == ["reached value not readable (接通/未接通 expected), left blank"]
+    assert _rows(con, "SELECT callback_id, reached, overall_score, comment FROM callbacks ORDER BY 1") == [
+        ("CB1", True, 10, "很好"),
+        ("CB2", True, 8, "短信回复：满意"),
+        ("CB3", None, None, None),
+        ("CB4", None, None, "客户在开车"),
+        ("CB5", None, None, None),
+    ]
+    notes = rejected_rows(con, result.import_id)
+    assert notes[["source_row", "column_name", "kept"]].values.tolist() == [
+        [4, "回访结果", True],
+        [5, "回访结果", True],
+        [6, "回访结果", True],
+    ]
+
+
+def test_an_unreadable_complaint_flag_keeps_the_call(con):
+    text = "回访编号,工单号,回访日期,是否投诉,客户意见\nCB1,WO1,2026-08-03 10:00,未知,等了很久\n"
+    result = imported_twice(con, text.encode("utf-8"), "回访.csv")
+    assert (result.inserted, result.rejected, result.blanked) == (1, 0, 1)
+    assert result.notes == ["yes/no value not readable, left blank"]
+    assert _rows(con, "SELECT is_complaint, comment FROM callbacks") == [(None, "等了很久")]
+
+
+def test_unreadable_optional_values_of_a_work_order_keep_the_order_with_those_cells_blank(con):
+    text = (
+        "工单号,进厂日期,车架号,购车日期,进厂里程,结算金额,是否预约\n"
+        "WO1,2026-08-01,LSVAU2A37N2800001,2023-02-30,12345,300,是\n"
+        "WO2,2026-08-02,LSVAU2A37N2800002,2022-05-01,约一万,450,否\n"
+        'WO3,2026-08-03,LSVAU2A37N2800003,2022-05-01,8000,"100,50",否\n'
+        "WO4,2026-08-04,LSVAU2A37N2800004,2022-05-01,9000,200,未知\n"
+        "WO5,2026-08-40,LSVAU2A37N2800005,2022-05-01,9000,200,是\n"
+    )
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    # The visit date is required: an unreadable one still rejects its order.
+    assert (result.rows_read, result.inserted, result.rejected, result.blanked) == (5, 4, 1, 4)
+    assert result.notes == [
+        "date not readable, left blank",
+        "number not readable, left blank",
+        "yes/no value not readable, left blank",
+    ]
+    assert _rows(
+        con,
+        "SELECT order_id, purchase_date::VARCHAR, mileage_km, amount, is_appointment FROM service_orders ORDER BY 1",
+    ) == [
+        ("WO1", None, 12345, 300, True),
+        ("WO2", "2022-05-01", None, 450, False),
+        ("WO3", "2022-05-01", 8000, None, False),
+        ("WO4", "2022-05-01", 9000, 200, None),
+    ]
+    log = rejected_rows(con, result.import_id)
+    assert log[["source_row", "column_name", "reason", "kept"]].values.tolist() == [
+        [6, "进厂日期", "unreadable date", False],
+        [2, "购车日期", "date not readable, left blank", True],
+        [3, "进厂里程", "number not readable, left blank", True],
+        [4, "结算金额", "number not readable, left blank", True],
+        [5, "是否预约", "yes/no value not readable, left blank", True],
+    ]
+
+
+def test_a_work_order_keeps_its_keys_exactly_and_callback_ids_are_unchanged(con):
+    # Unchanged on purpose: leading zeros make another work order; a generated id is the same.
+    text = "工单号,进厂日期,车架号\n0026110001,2026-08-01,LSVAU2A37N2800001\n26110001,2026-08-01,LSVAU2A37N2800001\n"
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert result.inserted == 2
+    calls = "工单号,回访日期,回访人,是否接通\n0026110001,2026-08-03 10:00,李娜,短信回访\n"
+    first = import_file(con, calls.encode("utf-8"), file_name="回访.csv")
+    ids = _rows(con, "SELECT callback_id FROM callbacks")
+    assert first.inserted == 1 and ids[0][0].startswith("CB-")
+    again = import_file(con, calls.encode("utf-8"), file_name="回访.csv")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
+    assert _rows(con, "SELECT callback_id FROM callbacks") == ids
+
+
+def test_an_amount_or_odometer_outside_its_plausible_range_keeps_the_order_with_the_cell_blank(con):
+    text = (
+        "工单号,进厂日期,车架号,进厂里程,结算金额\n"
+        "WO1,2026-08-01,LSVAU2A37N2800001,-5,300\n"
+        "WO2,2026-08-02,LSVAU2A37N2800002,12345,1e308\n"
+        "WO3,2026-08-03,LSVAU2A37N2800003,12345,-350\n"
+    )
+    result = imported_twice(con, text.encode("utf-8"), "工单.csv")
+    assert (result.inserted, result.rejected, result.blanked) == (3, 0, 2)
+    assert _rows(con, "SELECT order_id, mileage_km, amount FROM service_orders ORDER BY 1") == [
+        ("WO1", None, 300),
+        ("WO2", 12345, None),
+        ("WO3", 12345, -350),
+    ]
+    assert rejected_rows(con, result.import_id)[["source_row", "reason", "kept"]].values.tolist() == [
+        [2, "number outside 0 to 9,999,999, left blank", True],
+        [3, "number outside -100,000,000 to 100,000,000, left blank", True],
+    ]

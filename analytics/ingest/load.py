@@ -38,6 +38,7 @@ from analytics.ingest.mapping import (
     KIND_LABELS,
     KINDS,
     REQUIRED_COLUMNS,
+    SCORE_FIELDS,
     aliases,
     auto_mapping,
     both_kinds,
@@ -52,7 +53,13 @@ from analytics.ingest.mapping import (
 )
 from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, read_table
 from analytics.ingest.stage import KEYS
-from analytics.ingest.values import as_ten_thousands, clean_typed, in_ten_thousands, with_time_of_day
+from analytics.ingest.values import (
+    answered_by_message,
+    as_ten_thousands,
+    clean_typed,
+    in_ten_thousands,
+    with_time_of_day,
+)
 from analytics.store import db, derived
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "store" / "sql"
@@ -466,6 +473,8 @@ def _sheet_counts(raw: RawTable, staged: stage.Staged, rejects: pd.DataFrame) ->
     return out
 
 
+# What a callback by message that the customer answered is read as (a word of values.REACHED_TRUE).
+REACHED_BY_MESSAGE = "已回访"
 # The fields whose header may state a unit of ten thousands (万公里, 万元).
 TEN_THOUSAND_FIELDS = ("mileage_km", "amount")
 
@@ -491,6 +500,15 @@ def _prepare(
     # carried its 万: 1.23 is 12,300 km, not 1 km.
     scaled = [columns[f] for f in TEN_THOUSAND_FIELDS if f in columns and in_ten_thousands(columns[f])]
     shown = raw  # rejected rows show the cells as the file has them
+    if kind == "callback" and "reached" in columns:
+        # A callback by message (短信回访) that the customer answered reached the customer.
+        status = raw.rows[columns["reached"]]
+        answers = [raw.rows[columns[f]] for f in SCORE_FIELDS if f in columns]
+        answered = answered_by_message(status, answers)
+        if answered.any():
+            rows = raw.rows.copy()
+            rows[columns["reached"]] = status.mask(answered, REACHED_BY_MESSAGE)
+            raw = replace(raw, rows=rows)
     if scaled:
         rows = raw.rows.copy()
         for header in scaled:

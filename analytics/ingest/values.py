@@ -685,6 +685,24 @@ def parse_reached(s: pd.Series) -> Parsed:
     return _per_unique(clean_typed(s), _reached_of)
 
 
+# A callback sent as a message rather than made by phone (短信回访, 微信回访, 问卷): the word says how
+# the survey went out, not whether the customer answered it.
+_BY_MESSAGE = r"(?i)短信|微信|问卷|线上|sms|wechat|online|text message"
+
+
+def answered_by_message(status: pd.Series, answers: list[pd.Series]) -> pd.Series:
+    """Return where a call status that says neither reached nor not says the callback went by message
+    (短信回访, 微信回访) and the row holds the customer's answer (a score in ``answers``, the row's
+    score columns): the customer was reached, by message. Where no answer came back, whether the
+    message reached anyone is not known."""
+    _, unreadable = parse_reached(status)
+    by_message = clean_typed(status).str.contains(_BY_MESSAGE, regex=True).fillna(False).astype(bool)
+    answered = pd.Series(False, index=status.index)
+    for cells in answers:
+        answered |= clean_scores(cells).notna().to_numpy(dtype=bool)
+    return unreadable & by_message & answered
+
+
 def _category_of(u: pd.Series, words: tuple[tuple[str, tuple[str, ...]], ...]) -> Parsed:
     codes = {code.lower(): code for code, _ in words}
     codes["other"] = "other"
