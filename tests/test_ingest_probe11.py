@@ -12,7 +12,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analytics.ingest import import_file, rejected_rows, values
+from analytics.ingest import import_file, rejected_rows, rollback, values
 from analytics.ingest.stage import HEADER_ROW
 from analytics.store import db
 from tests.db_state import imported_twice
@@ -435,4 +435,44 @@ def test_an_amount_or_odometer_outside_its_plausible_range_keeps_the_order_with_
     assert rejected_rows(con, result.import_id)[["source_row", "reason", "kept"]].values.tolist() == [
         [2, "number outside 0 to 9,999,999, left blank", True],
         [3, "number outside -100,000,000 to 100,000,000, left blank", True],
+    ]
+
+
+def _imported_again_unchanged(con: duckdb.DuckDBPyConnection, data: bytes, name: str):
+    """Import a file that updates stored rows; check its counts and that a second import changes
+    nothing; return the first result."""
+    result = import_file(con, data, file_name=name)
+    assert result.rows_read == result.inserted + result.updated + result.unchanged + result.rejected
+    again = import_file(con, data, file_name=name)
+    assert (again.inserted, again.updated) == (0, 0)
+    assert again.unchanged == result.inserted + result.updated + result.unchanged
+    return result
+
+
+def test_a_cell_left_blank_keeps_the_value_stored_before_and_a_rollback_restores(con):
+    # An unreadable value says nothing of the field: a later export must not erase what was stored.
+    header = "工单号,进厂日期,车架号,结算金额,是否预约,进厂里程\n"
+    imported_twice(con, (header + "WO1,2026-08-01,LSVAU2A37N2800001,300,是,12345\n").encode(), "工单_1.csv")
+    same = header + 'WO1,2026-08-01,LSVAU2A37N2800001,"100,50",未知,12345\n'
+    unchanged = _imported_again_unchanged(con, same.encode(), "工单_2.csv")
+    assert (unchanged.updated, unchanged.unchanged, unchanged.blanked) == (0, 1, 1)
+    later = header + 'WO1,2026-08-01,LSVAU2A37N2800001,"100,50",未知,12400\n'
+    result = _imported_again_unchanged(con, later.encode(), "工单_3.csv")
+    assert (result.updated, result.blanked) == (1, 1)
+    assert _rows(con, "SELECT amount, is_appointment, mileage_km FROM service_orders") == [(300, True, 12400)]
+    # The same file imported again holds the row as it stands: rolled back first, then the update.
+    rollback(con, result.import_id + 1)
+    rollback(con, result.import_id)
+    assert _rows(con, "SELECT amount, is_appointment, mileage_km FROM service_orders") == [(300, True, 12345)]
+
+
+def test_a_call_status_or_score_left_blank_keeps_what_was_stored_for_the_call(con):
+    header = "回访编号,工单号,回访日期,回访结果,满意度,客户意见\n"
+    first = header + "CB1,WO1,2026-08-03 10:00,接通,5,很好\n"
+    imported_twice(con, first.encode(), "回访_1.csv")
+    later = header + "CB1,WO1,2026-08-03 10:00,短信回访,非常好,很好，洗车也干净\n"
+    result = _imported_again_unchanged(con, later.encode(), "回访_2.csv")
+    assert (result.updated, result.blanked) == (1, 1)
+    assert _rows(con, "SELECT reached, overall_score, comment FROM callbacks") == [
+        (True, 10, "很好，洗车也干净")
     ]

@@ -522,7 +522,7 @@ def _prepare(
     return ImportPlan(
         kind=kind,
         mapping=columns,
-        typed=_with_lacking(staged.table, raw, columns),
+        typed=_with_lacking(staged.table, raw, columns, _blanked_fields(staged)),
         rejects=rejects,
         to_insert=0,
         to_update=0,
@@ -540,10 +540,25 @@ def _prepare(
     )
 
 
-def _with_lacking(table: pa.Table, raw: RawTable, columns: dict[str, str]) -> pa.Table:
+def _blanked_fields(staged: stage.Staged) -> dict[int, str]:
+    """Return, per position of a row that lands with cells left blank (an unreadable optional
+    value), those cells' fields (",amount,")."""
+    found: dict[int, str] = {}
+    for pos, number in zip(staged.notes["pos"].tolist(), staged.notes["problem"].tolist(), strict=True):
+        field_name = staged.note_kinds[number].field
+        if field_name is not None and f",{field_name}," not in found.get(pos, ""):
+            found[pos] = found.get(pos, "") + f",{field_name},"
+    return found
+
+
+def _with_lacking(
+    table: pa.Table, raw: RawTable, columns: dict[str, str], blanked: dict[int, str]
+) -> pa.Table:
     """Return the typed rows with ``lacking``: for each row, the fields its sheet has no column for
     (",amount,"), so that the comparison keeps their stored values (a workbook's February sheet
-    without 结算金额 blanks no amount); "" for every row of a file whose sheets all have its columns."""
+    without 结算金额 blanks no amount), and the fields ``blanked`` names for its position (a value
+    that cannot be read says nothing of the field: "100,50" erases no stored amount); "" for every
+    other row."""
     by_sheet = {
         sheet.name: "".join(f",{f}," for f, header in columns.items() if header in sheet.lacking)
         for sheet in raw.sheets or []
@@ -555,6 +570,11 @@ def _with_lacking(table: pa.Table, raw: RawTable, columns: dict[str, str]) -> pa
         sheets = raw.rows[SOURCE_SHEET].astype("str").to_numpy()[table.column("pos").to_numpy()]
         for name, fields in by_sheet.items():
             lacking[sheets == name] = fields
+    if blanked:
+        at = pd.Index(table.column("pos").to_numpy()).get_indexer(list(blanked))
+        for i, fields in zip(at, blanked.values(), strict=True):
+            if i >= 0:
+                lacking[i] += fields
     return table.append_column("lacking", pa.array(lacking, type=pa.string()))
 
 

@@ -222,11 +222,12 @@ _TEXT_TYPES = frozenset({"key", "text", "plate", "person", "vin", "phone"})
 @dataclass
 class Problem:
     """One kind of problem that rejects a row (or, as a note, blanks a cell): the SQL condition,
-    the column it names and its sentence."""
+    the column it names and its sentence; for a note, the field whose cell it blanks."""
 
     condition: str
     column: str | None
     reason: str
+    field: str | None = None
 
 
 @dataclass
@@ -748,7 +749,7 @@ def _problems(
             # row lands with this score blank and the reason kept.
             notes.append(
                 Problem(
-                    _ident("bad_" + f), header, f"score not readable on the {scales[f]} scale, left blank"
+                    _ident("bad_" + f), header, f"score not readable on the {scales[f]} scale, left blank", f
                 )
             )
         elif RULES[field_type].can_fail and f in REQUIRED_COLUMNS[kind]:
@@ -757,11 +758,13 @@ def _problems(
             # So is every other optional value: a purchase date, an odometer reading, an amount, a
             # yes/no answer, whether a call got through ("A级", "处理中", "短信回访", "100,50") must
             # not lose the visit or the call; the row lands with this cell blank, the reason kept.
-            notes.append(Problem(_ident("bad_" + f), header, BLANKED[field_type]))
+            notes.append(Problem(_ident("bad_" + f), header, BLANKED[field_type], f))
         if f in NUMBER_RANGES:
             low, high = NUMBER_RANGES[f]
             notes.append(
-                Problem(_ident("out_" + f), header, f"number outside {low:,.0f} to {high:,.0f}, left blank")
+                Problem(
+                    _ident("out_" + f), header, f"number outside {low:,.0f} to {high:,.0f}, left blank", f
+                )
             )
     return problems, notes
 
