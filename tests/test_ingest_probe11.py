@@ -266,7 +266,14 @@ def test_a_visit_date_with_a_zone_is_the_day_in_china(con):
 
 
 @pytest.mark.parametrize(
-    "cell", ["2024-03-05T14:30:00+25:00", "2024-03-05+08:00", "2024-03-05T14:30:00+08:61"]
+    "cell",
+    [
+        "2024-03-05T14:30:00+25:00",
+        "2024-03-05+08:00",
+        "2024-03-05T14:30:00+08:61",
+        # A booked time slot, not a zone: never a call at 06:00 the next day.
+        "2024-03-05 10:00-12:00",
+    ],
 )
 def test_a_zone_that_cannot_be_is_an_unreadable_date(con, cell):
     text = f"回访编号,工单号,回访日期\nCB1,WO1,{cell}\nCB2,WO2,2024-03-05 10:00\n"

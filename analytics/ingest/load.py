@@ -540,20 +540,20 @@ def _prepare(
     )
 
 
-def _blanked_fields(staged: stage.Staged) -> dict[int, str]:
-    """Return, per position of a row that lands with cells left blank (an unreadable optional
-    value), those cells' fields (",amount,")."""
-    found: dict[int, str] = {}
-    for pos, number in zip(staged.notes["pos"].tolist(), staged.notes["problem"].tolist(), strict=True):
-        field_name = staged.note_kinds[number].field
-        if field_name is not None and f",{field_name}," not in found.get(pos, ""):
-            found[pos] = found.get(pos, "") + f",{field_name},"
-    return found
+def _blanked_fields(staged: stage.Staged) -> pd.Series:
+    """Return, indexed by the position of each row that lands with cells left blank (an unreadable
+    optional value), those cells' fields (",amount,")."""
+    if not len(staged.notes):
+        return pd.Series(dtype="str")
+    fields = [kind.field for kind in staged.note_kinds]
+    named = pd.DataFrame(
+        {"pos": staged.notes["pos"], "field": [fields[i] for i in staged.notes["problem"]]}
+    ).dropna()
+    named = named.drop_duplicates()
+    return ("," + named["field"] + ",").groupby(named["pos"]).agg("".join)
 
 
-def _with_lacking(
-    table: pa.Table, raw: RawTable, columns: dict[str, str], blanked: dict[int, str]
-) -> pa.Table:
+def _with_lacking(table: pa.Table, raw: RawTable, columns: dict[str, str], blanked: pd.Series) -> pa.Table:
     """Return the typed rows with ``lacking``: for each row, the fields its sheet has no column for
     (",amount,"), so that the comparison keeps their stored values (a workbook's February sheet
     without 结算金额 blanks no amount), and the fields ``blanked`` names for its position (a value
@@ -570,11 +570,9 @@ def _with_lacking(
         sheets = raw.rows[SOURCE_SHEET].astype("str").to_numpy()[table.column("pos").to_numpy()]
         for name, fields in by_sheet.items():
             lacking[sheets == name] = fields
-    if blanked:
-        at = pd.Index(table.column("pos").to_numpy()).get_indexer(list(blanked))
-        for i, fields in zip(at, blanked.values(), strict=True):
-            if i >= 0:
-                lacking[i] += fields
+    if len(blanked):
+        extra = pd.Series(table.column("pos").to_numpy()).map(blanked).fillna("")
+        lacking = lacking + extra.to_numpy(dtype=object)
     return table.append_column("lacking", pa.array(lacking, type=pa.string()))
 
 

@@ -398,9 +398,12 @@ def _month_named(u: pd.Series) -> pd.Series:
 # offset or none. After a time of day only: "2024-03-05" ends in no zone.
 _ZONED = re.compile(
     r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*"
-    r"(?:(?:utc|gmt)?\s*([+-])(\d{1,2})(?::?(\d{2}))?|z|utc|gmt)$",
+    r"(?:(utc|gmt)?\s*([+-])(\d{1,2})(?::?(\d{2}))?|z|utc|gmt)$",
     re.IGNORECASE,
 )
+# A negative offset is one only after ISO 8601's T or a time with its seconds (or after UTC/GMT):
+# "2024-03-05 10:00-12:00" is a booked slot from ten to twelve, not 10:00 at UTC-12.
+_ISO_TIME = re.compile(r"\dT\d|:\d{2}:\d{2}")
 # China Standard Time, the time every DMS export is written in.
 _CHINA_OFFSET = pd.Timedelta(hours=8)
 
@@ -419,7 +422,11 @@ def _without_zone(u: pd.Series) -> tuple[pd.Series, pd.Series | None]:
             texts.append(value)
             shifts.append(pd.Timedelta(0))
             continue
-        time, sign, hours, minutes = zoned.groups()
+        time, named, sign, hours, minutes = zoned.groups()
+        if sign == "-" and named is None and not _ISO_TIME.search(time):
+            texts.append(value)
+            shifts.append(pd.Timedelta(0))
+            continue
         texts.append(time)
         offset = pd.Timedelta(0)
         if sign is not None:
@@ -695,12 +702,19 @@ def answered_by_message(status: pd.Series, answers: list[pd.Series]) -> pd.Serie
     (短信回访, 微信回访) and the row holds the customer's answer (a score in ``answers``, the row's
     score columns): the customer was reached, by message. Where no answer came back, whether the
     message reached anyone is not known."""
-    _, unreadable = parse_reached(status)
-    by_message = clean_typed(status).str.contains(_BY_MESSAGE, regex=True).fillna(False).astype(bool)
-    answered = pd.Series(False, index=status.index)
+    codes, uniques = pd.factorize(status)
+    distinct = pd.Series(uniques, dtype="str")
+    _, unreadable = parse_reached(distinct)
+    by_message = clean_typed(distinct).str.contains(_BY_MESSAGE, regex=True).fillna(False).astype(bool)
+    candidates = np.append((unreadable & by_message).to_numpy(dtype=bool), False)[codes]
+    found = pd.Series(candidates, index=status.index)
+    if not candidates.any():
+        return found
+    answered = np.zeros(int(candidates.sum()), dtype=bool)
     for cells in answers:
-        answered |= clean_scores(cells).notna().to_numpy(dtype=bool)
-    return unreadable & by_message & answered
+        answered |= clean_scores(cells[candidates]).notna().to_numpy(dtype=bool)
+    found[candidates] = answered
+    return found
 
 
 def _category_of(u: pd.Series, words: tuple[tuple[str, tuple[str, ...]], ...]) -> Parsed:
