@@ -353,6 +353,8 @@ class Case:
     rejected: int = 0
     reasons: tuple[str, ...] = ()
     stored: tuple[tuple[str, str, object], ...] = field(default_factory=tuple)
+    # Reasons of the cells left blank in rows that land (an unreadable optional value).
+    notes: tuple[str, ...] = ()
     kind: str = "service"
 
     @property
@@ -484,7 +486,8 @@ CASES: tuple[Case, ...] = (
     Case("cr_only_line_ends", lambda: service_csv(encoding="gbk", newline="\r"), inserted=5),
     Case("nul_bytes", _nul_bytes, inserted=4, stored=(("HX00001", "customer_name", "张伟"),)),
     Case("row_with_100000_blank_cells", _wide_blanks, inserted=3),
-    # Readable tables with unreadable values: those rows are rejected with their reason.
+    # Readable tables with unreadable values: a row whose required value (the visit date) cannot be
+    # read is rejected with its reason; an optional value that cannot be read is left blank.
     Case(
         "impossible_dates",
         _dates,
@@ -497,18 +500,23 @@ CASES: tuple[Case, ...] = (
             ("HX00007", "visit_date", "2024-02-29"),
         ),
     ),
+    # An optional number that cannot be read or is implausible leaves its cell blank (probe 11).
     Case(
         "huge_and_negative_numbers",
         _numbers,
-        inserted=3,
-        rejected=6,
-        reasons=(
-            "number outside -100,000,000 to 100,000,000",
-            "unreadable number",
-            "number outside 0 to 9,999,999",
+        inserted=9,
+        notes=(
+            "number outside -100,000,000 to 100,000,000, left blank",
+            "number not readable, left blank",
+            "number outside 0 to 9,999,999, left blank",
         ),
         stored=(
+            ("HX00001", "amount", None),
+            ("HX00002", "amount", None),
+            ("HX00003", "mileage_km", None),
             ("HX00005", "amount", -350.0),
+            ("HX00006", "mileage_km", None),
+            ("HX00007", "amount", None),
             ("HX00008", "amount", None),
             ("HX00009", "amount", 99999999.99),
         ),
@@ -524,10 +532,13 @@ CASES: tuple[Case, ...] = (
     Case(
         "formulas_in_cells",
         _formulas,
-        inserted=2,
-        rejected=1,
-        reasons=("unreadable number",),
-        stored=(("HX00001", "customer_name", FORMULA), ("HX00002", "advisor", "+SUM(1,2)")),
+        inserted=3,
+        notes=("number not readable, left blank",),
+        stored=(
+            ("HX00001", "customer_name", FORMULA),
+            ("HX00002", "advisor", "+SUM(1,2)"),
+            ("HX00003", "amount", None),
+        ),
     ),
     Case(
         "formulas_in_xlsx_text_cells",

@@ -110,6 +110,7 @@ def test_readable_file_imports_its_good_rows_and_reports_the_rest(case, outcomes
         case.rejected,
     )
     assert set(case.reasons) <= set(result["reasons"])
+    assert set(case.notes) <= set(result["notes"])
     con = db.connect(database)
     try:
         table = "service_orders" if case.kind == "service" else "callbacks"

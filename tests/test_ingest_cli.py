@@ -113,10 +113,11 @@ def test_import_prints_a_readable_summary(tmp_path, capsys):
     assert cli.main(["import", str(bad), "--db", str(path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(
-        f"{bad}: import 1 (service): 9 rows read, 3 inserted, 0 updated, 0 unchanged, 5 rejected, "
-        "1 exact duplicates imported once (missing work-order number; unreadable date; unreadable number; "
+        f"{bad}: import 1 (service): 9 rows read, 4 inserted, 0 updated, 0 unchanged, 4 rejected, "
+        "1 exact duplicates imported once (missing work-order number; unreadable date; "
         "duplicate key in file, later row kept; missing visit date) in "
     )
+    assert "\n  1 rows landed with a cell left blank (number not readable, left blank)" in out
 
 
 def test_a_saved_mapping_is_reused_for_files_with_unusual_headers(tmp_path, capsys):

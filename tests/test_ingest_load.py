@@ -188,21 +188,24 @@ def test_derived_callback_ids_are_stable_across_reimports(con):
 
 def test_bad_service_rows_are_rejected_with_row_numbers_and_reasons(con):
     result = import_file(con, BAD_SERVICE)
-    assert (result.rows_read, result.inserted, result.rejected) == (9, 3, 5)
+    # Probe 11: an unreadable amount (12x) no longer loses the visit: the order lands, amount blank.
+    assert (result.rows_read, result.inserted, result.rejected, result.blanked) == (9, 4, 4, 1)
     assert result.reasons == [
         "missing work-order number",
         "unreadable date",
-        "unreadable number",
         "duplicate key in file, later row kept",
         "missing visit date",
     ]
+    assert result.notes == ["number not readable, left blank"]
     rejects = rejected_rows(con, result.import_id)
-    assert list(rejects[["source_row", "column_name", "reason"]].itertuples(index=False, name=None)) == [
-        (3, "工单号", "missing work-order number"),
-        (4, "进厂日期", "unreadable date"),
-        (5, "结算金额", "unreadable number"),
-        (8, "工单号", "duplicate key in file, later row kept"),
-        (10, "进厂日期", "missing visit date"),
+    assert list(
+        rejects[["source_row", "column_name", "reason", "kept"]].itertuples(index=False, name=None)
+    ) == [
+        (3, "工单号", "missing work-order number", False),
+        (4, "进厂日期", "unreadable date", False),
+        (8, "工单号", "duplicate key in file, later row kept", False),
+        (10, "进厂日期", "missing visit date", False),
+        (5, "结算金额", "number not readable, left blank", True),
     ]
     assert json.loads(rejects["raw_values"].iloc[1]) == {
         "工单号": "WO9003",
@@ -217,11 +220,12 @@ def test_bad_service_rows_are_rejected_with_row_numbers_and_reasons(con):
         "SELECT order_id, vin, phone, amount FROM service_orders ORDER BY order_id"
     ).fetchall() == [
         ("WO9001", "LSVAU2A37N2183746", "13812345678", 500.0),
+        ("WO9004", "XYZ", "999", None),
         ("WO9005", "BADVIN", "000", 1000.0),
         ("WO9006", "LVSHFFAL5KF554210", "13611112222", 150.0),
     ]
     log = list_imports(con).iloc[0]
-    assert (log["rows_read"], log["rows_inserted"], log["rows_rejected"]) == (9, 3, 5)
+    assert (log["rows_read"], log["rows_inserted"], log["rows_rejected"]) == (9, 4, 4)
 
 
 def test_every_row_read_is_counted_once(con):
@@ -229,14 +233,15 @@ def test_every_row_read_is_counted_once(con):
     plan = plan_import(con, raw)
     assert plan.duplicates_in_file == 1
     assert plan.to_insert + plan.to_update + plan.unchanged + plan.rejected + plan.duplicates_in_file == 9
-    assert plan.staged["action"].tolist() == ["insert", "insert", "insert"]
-    assert plan.staged["source_row"].tolist() == [6, 7, 9]
+    assert plan.staged["action"].tolist() == ["insert", "insert", "insert", "insert"]
+    assert plan.staged["source_row"].tolist() == [5, 6, 7, 9]
 
 
 def test_bad_callback_rows_are_rejected_with_row_numbers_and_reasons(con):
     result = import_file(con, BAD_CALLBACKS)
-    # Issue 14: an unreadable score no longer loses the call: the row lands with the score blank.
-    assert (result.rows_read, result.inserted, result.rejected, result.blanked) == (7, 3, 4, 1)
+    # Issue 14: an unreadable score no longer loses the call: the row lands with the score blank;
+    # probe 11: so does an unreadable call status (打错了), with reached blank.
+    assert (result.rows_read, result.inserted, result.rejected, result.blanked) == (7, 4, 3, 2)
     rejects = rejected_rows(con, result.import_id)
     assert list(
         rejects[["source_row", "column_name", "reason", "kept"]].itertuples(index=False, name=None)
@@ -244,13 +249,14 @@ def test_bad_callback_rows_are_rejected_with_row_numbers_and_reasons(con):
         (2, "回访编号", "duplicate key in file, later row kept", False),
         (3, "回访日期", "missing callback date", False),
         (4, "工单号/车架号", "missing both work-order number and VIN", False),
-        (5, "是否接通", "unreadable reached value (接通/未接通 expected)", False),
+        (5, "是否接通", "reached value not readable (接通/未接通 expected), left blank", True),
         (7, "满意度", "score not readable on the 1-5 scale, left blank", True),
     ]
     assert con.execute(
         "SELECT callback_id, order_id, vin, callback_type, reached, overall_score FROM callbacks ORDER BY 1"
     ).fetchall() == [
         ("CB001", "WO1", None, "3DC", True, 6.0),
+        ("CB004", "WO4", None, "3DC", None, 8.0),
         ("CB005", "WO5", None, "3DC", True, None),
         ("CB006", None, "LSVNV4182M2098813", "7DC", False, None),
     ]

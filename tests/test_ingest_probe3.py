@@ -55,11 +55,16 @@ def test_numbers_as_accounting_and_excel_write_them(cell, number):
         assert parsed.tolist() == [number] and bad.tolist() == [False]
 
 
-def test_a_comma_that_does_not_group_thousands_rejects_the_row_instead_of_landing_a_hundredfold(con):
+def test_a_comma_that_does_not_group_thousands_leaves_the_amount_blank_instead_of_landing_a_hundredfold(con):
     data = "工单号;车架号;进厂日期;结算金额\nWO1;LSVAU2A37N2000001;2024-03-05;100,50\nWO2;LSVAU2A37N2000002;2024-03-05;2.000,00\n"
     result = import_file(con, _csv(data), file_name="semi.csv")
-    assert (result.inserted, result.rejected) == (0, 2)
-    assert rejected_rows(con, result.import_id)["reason"].tolist() == ["unreadable number"] * 2
+    # Probe 11: the visits land (the amount is optional), each amount blank with its note.
+    assert (result.inserted, result.rejected, result.blanked) == (2, 0, 2)
+    assert rejected_rows(con, result.import_id)["reason"].tolist() == ["number not readable, left blank"] * 2
+    assert con.execute("SELECT order_id, amount FROM service_orders ORDER BY 1").fetchall() == [
+        ("WO1", None),
+        ("WO2", None),
+    ]
 
 
 def test_excel_apostrophe_text_marker_is_not_part_of_the_value(con):

@@ -82,7 +82,7 @@ def test_a_crms_callback_headers_and_call_statuses_are_known(con):
     data = CRM_CALLBACKS.encode("utf-8-sig")
     result = import_file(con, data, file_name="回访记录.csv")
     _accounted(result)
-    assert (result.kind, result.inserted, result.rejected) == ("callback", 6, 1)
+    assert (result.kind, result.inserted, result.rejected, result.blanked) == ("callback", 7, 0, 1)
     assert result.mapping["columns"]["callback_date"] == "回访日期时间"
     assert _rows(
         con,
@@ -95,13 +95,15 @@ def test_a_crms_callback_headers_and_call_statuses_are_known(con):
         ("HF004", "WT240305004", "3DC", "2024-03-08 10:15:00", "小王", True, 4.0, 3.0, "等待时间太长", True),
         ("HF005", "WT240305005", "3DC", "2024-03-08 10:20:00", "小王", True, None, None, None, False),
         ("HF006", "WT240305006", "3DC", "2024-03-08 10:25:00", "小王", False, None, None, None, None),
+        ("HF007", "WT240305007", "3DC", "2024-03-08 10:30:00", "小王", None, None, None, None, None),
     ]
-    # A status that says nothing of the call is still rejected, saying what was expected.
-    assert rejected_rows(con, result.import_id)[["source_row", "reason"]].values.tolist() == [
-        [8, "unreadable reached value (接通/未接通 expected)"]
+    # A status that says nothing of the call keeps the call (probe 11) with reached blank, saying
+    # what was expected.
+    assert rejected_rows(con, result.import_id)[["source_row", "reason", "kept"]].values.tolist() == [
+        [8, "reached value not readable (接通/未接通 expected), left blank", True]
     ]
     again = import_file(con, data, file_name="回访记录.csv")
-    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 6)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 7)
 
 
 @pytest.mark.parametrize(
@@ -217,19 +219,21 @@ A4,杭州店,LSVAU2A37N2000004,2024-03-06,abc,保养,1
 def test_numbers_under_a_header_in_ten_thousands_are_read_in_that_unit(con):
     result = import_file(con, TEN_THOUSANDS.encode("gbk"), file_name="工单_万公里.csv", kind="service")
     _accounted(result)
-    assert (result.inserted, result.rejected) == (3, 1)
+    # Probe 11: an unreadable mileage (abc) keeps its order, the mileage blank.
+    assert (result.inserted, result.rejected, result.blanked) == (4, 0, 1)
     assert _rows(con, "SELECT order_id, mileage_km, amount::VARCHAR FROM service_orders ORDER BY 1") == [
         ("A1", 12300, "1500.00"),
         ("A2", 25000, "875.00"),
         ("A3", None, None),
+        ("A4", None, "10000.00"),
     ]
-    # The rejected row shows its cells as the file has them, without the 万 the reading adds.
-    rejected = rejected_rows(con, result.import_id)
-    assert list(rejected["reason"]) == ["unreadable number"]
-    assert '"行驶里程(万公里)": "abc"' in rejected["raw_values"].iloc[0]
-    assert '"金额（万元）": "1"' in rejected["raw_values"].iloc[0]
+    # The noted row shows its cells as the file has them, without the 万 the reading adds.
+    noted = rejected_rows(con, result.import_id)
+    assert list(noted["reason"]) == ["number not readable, left blank"]
+    assert '"行驶里程(万公里)": "abc"' in noted["raw_values"].iloc[0]
+    assert '"金额（万元）": "1"' in noted["raw_values"].iloc[0]
     again = import_file(con, TEN_THOUSANDS.encode("gbk"), file_name="工单_万公里.csv", kind="service")
-    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 4)
 
 
 @pytest.mark.parametrize(

@@ -141,12 +141,15 @@ def test_yes_no_cells_that_name_their_subject_and_the_ways_of_booking_are_read(c
         "WO4,2026-08-01,LSVAU2A37N2800004,未知,100\n"
     )
     result = imported_twice(con, text.encode("utf-8"), "工单.csv")
-    # 未知 ("unknown") says nothing: that row is still refused with its reason, not read as "no".
-    assert (result.inserted, result.rejected) == (3, 1)
+    # 未知 ("unknown") says nothing: it is not read as "no"; since probe 11 its order lands with the
+    # answer blank and the reason noted.
+    assert (result.inserted, result.rejected, result.blanked) == (4, 0, 1)
+    assert result.notes == ["yes/no value not readable, left blank"]
     assert _rows(con, "SELECT order_id, is_appointment FROM service_orders ORDER BY 1") == [
         ("WO1", True),
         ("WO2", True),
         ("WO3", False),
+        ("WO4", None),
     ]
 
 

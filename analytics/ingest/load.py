@@ -38,6 +38,7 @@ from analytics.ingest.mapping import (
     KIND_LABELS,
     KINDS,
     REQUIRED_COLUMNS,
+    SCORE_FIELDS,
     aliases,
     auto_mapping,
     both_kinds,
@@ -52,7 +53,13 @@ from analytics.ingest.mapping import (
 )
 from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, read_table
 from analytics.ingest.stage import KEYS
-from analytics.ingest.values import as_ten_thousands, clean_typed, in_ten_thousands, with_time_of_day
+from analytics.ingest.values import (
+    answered_by_message,
+    as_ten_thousands,
+    clean_typed,
+    in_ten_thousands,
+    with_time_of_day,
+)
 from analytics.store import db, derived
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "store" / "sql"
@@ -492,6 +499,8 @@ def _sheet_counts(raw: RawTable, staged: stage.Staged, rejects: pd.DataFrame) ->
     return out
 
 
+# What a callback by message that the customer answered is read as (a word of values.REACHED_TRUE).
+REACHED_BY_MESSAGE = "已回访"
 # The fields whose header may state a unit of ten thousands (万公里, 万元).
 TEN_THOUSAND_FIELDS = ("mileage_km", "amount")
 
@@ -517,6 +526,15 @@ def _prepare(
     # carried its 万: 1.23 is 12,300 km, not 1 km.
     scaled = [columns[f] for f in TEN_THOUSAND_FIELDS if f in columns and in_ten_thousands(columns[f])]
     shown = raw  # rejected rows show the cells as the file has them
+    if kind == "callback" and "reached" in columns:
+        # A callback by message (短信回访) that the customer answered reached the customer.
+        status = raw.rows[columns["reached"]]
+        answers = [raw.rows[columns[f]] for f in SCORE_FIELDS if f in columns]
+        answered = answered_by_message(status, answers)
+        if answered.any():
+            rows = raw.rows.copy()
+            rows[columns["reached"]] = status.mask(answered, REACHED_BY_MESSAGE)
+            raw = replace(raw, rows=rows)
     if scaled:
         rows = raw.rows.copy()
         for header in scaled:
@@ -530,7 +548,7 @@ def _prepare(
     return ImportPlan(
         kind=kind,
         mapping=columns,
-        typed=_with_lacking(staged.table, raw, columns),
+        typed=_with_lacking(staged.table, raw, columns, _blanked_fields(staged)),
         rejects=rejects,
         to_insert=0,
         to_update=0,
@@ -548,10 +566,25 @@ def _prepare(
     )
 
 
-def _with_lacking(table: pa.Table, raw: RawTable, columns: dict[str, str]) -> pa.Table:
+def _blanked_fields(staged: stage.Staged) -> pd.Series:
+    """Return, indexed by the position of each row that lands with cells left blank (an unreadable
+    optional value), those cells' fields (",amount,")."""
+    if not len(staged.notes):
+        return pd.Series(dtype="str")
+    fields = [kind.field for kind in staged.note_kinds]
+    named = pd.DataFrame(
+        {"pos": staged.notes["pos"], "field": [fields[i] for i in staged.notes["problem"]]}
+    ).dropna()
+    named = named.drop_duplicates()
+    return ("," + named["field"] + ",").groupby(named["pos"]).agg("".join)
+
+
+def _with_lacking(table: pa.Table, raw: RawTable, columns: dict[str, str], blanked: pd.Series) -> pa.Table:
     """Return the typed rows with ``lacking``: for each row, the fields its sheet has no column for
     (",amount,"), so that the comparison keeps their stored values (a workbook's February sheet
-    without 结算金额 blanks no amount); "" for every row of a file whose sheets all have its columns."""
+    without 结算金额 blanks no amount), and the fields ``blanked`` names for its position (a value
+    that cannot be read says nothing of the field: "100,50" erases no stored amount); "" for every
+    other row."""
     by_sheet = {
         sheet.name: "".join(f",{f}," for f, header in columns.items() if header in sheet.lacking)
         for sheet in raw.sheets or []
@@ -563,6 +596,9 @@ def _with_lacking(table: pa.Table, raw: RawTable, columns: dict[str, str]) -> pa
         sheets = raw.rows[SOURCE_SHEET].astype("str").to_numpy()[table.column("pos").to_numpy()]
         for name, fields in by_sheet.items():
             lacking[sheets == name] = fields
+    if len(blanked):
+        extra = pd.Series(table.column("pos").to_numpy()).map(blanked).fillna("")
+        lacking = lacking + extra.to_numpy(dtype=object)
     return table.append_column("lacking", pa.array(lacking, type=pa.string()))
 
 

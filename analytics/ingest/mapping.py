@@ -258,11 +258,11 @@ def _guess_one(header: str, sample: pd.Series, kind: str) -> str | None:
 
 def _guess_score(header: str, sample: pd.Series) -> str | None:
     """Return overall_score or recommend_score for a column its header hints is a score, or whose
-    values are score-shaped (4分, ★★★★) or satisfaction labels, when every value reads as a score
+    values are score-shaped (4分, ★★★★, 4/5) or satisfaction labels, when every value reads as a score
     and they differ; else None."""
     folded = unicodedata.normalize("NFKC", header).lower()
     hinted = any(h in folded for h in _SCORE_HINTS + _RECOMMEND_HINTS)
-    shaped = values.score_text(sample) != sample
+    shaped = (values.score_text(sample) != sample) | values.says_own_scale(sample)
     labels = sample.isin(list(values.LABEL_SCORES))
     if hinted or shaped.any() or _share(labels) >= GUESS_SHARE:
         scores, _, _ = values.parse_scores(sample)

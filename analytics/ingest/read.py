@@ -996,7 +996,38 @@ def _find_header(records: list[list[str]]) -> tuple[int, list[str]]:
         score = len(matched_fields(joined))
         if score > found[0] or (top + 1 == best_position and _tells_apart(records[best_position], joined)):
             found = (score, top + 1, joined)
-    return found[1], found[2]
+    _, position, cells = found
+    if position + 1 < len(records):
+        # A two-language export writes its header again in the other language on the next row
+        # (工单号 over RO No.): a header row too, not the first record.
+        translated = _translated_header(cells, records[position + 1])
+        if translated is not None:
+            return position + 1, translated
+    return position, cells
+
+
+def _translated_header(header: list[str], row: list[str]) -> list[str] | None:
+    """Return the header's cells completed by the row under it when that row writes the same header
+    in another language (工单号 over RO No., 进厂日期 over Visit Date): at least two of its cells, and
+    most of those filled, name the field their column's header names, and none names another. A
+    column whose header names no field takes the other language's name when that one is known.
+    None when the row is no such header."""
+    width = max(len(header), len(row))
+    header = header + [""] * (width - len(header))
+    row = row + [""] * (width - len(row))
+    filled = same = 0
+    cells: list[str] = []
+    for top, cell in zip(header, row, strict=True):
+        hit = match_header(cell) if cell else None
+        mine = match_header(top) if top else None
+        if cell:
+            filled += 1
+            if hit is not None and mine is not None:
+                if hit[0] != mine[0]:
+                    return None
+                same += 1
+        cells.append(top if top and (mine is not None or hit is None) else cell or top)
+    return cells if same >= 2 and 2 * same > filled else None
 
 
 def _tells_apart(row: list[str], joined: list[str]) -> bool:

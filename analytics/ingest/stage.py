@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.ingest import values
-from analytics.ingest.mapping import FIELD_TYPES, FIELDS_BY_KIND
+from analytics.ingest.mapping import FIELD_TYPES, FIELDS_BY_KIND, REQUIRED_COLUMNS, match_header
 from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, overfull_rows
 
 Parsed = tuple[pd.Series, pd.Series]
@@ -73,7 +73,8 @@ OVERFULL_ROW = (
     "more cells than the header names: a value holds an unquoted delimiter (1,234.50), shifting the row"
 )
 # Plausible ranges: beyond them a number is a typing or export error that would distort every
-# sum (two amounts of 1e308 add up to infinity). Refunds make amounts negative; odometers are not.
+# sum (two amounts of 1e308 add up to infinity); it is left blank with a note, the row lands.
+# Refunds make amounts negative; odometers are not.
 NUMBER_RANGES: dict[str, tuple[float, float]] = {
     "amount": (-100_000_000.0, 100_000_000.0),
     "mileage_km": (0.0, 9_999_999.0),
@@ -221,11 +222,12 @@ _TEXT_TYPES = frozenset({"key", "text", "plate", "person", "vin", "phone"})
 @dataclass
 class Problem:
     """One kind of problem that rejects a row (or, as a note, blanks a cell): the SQL condition,
-    the column it names and its sentence."""
+    the column it names and its sentence; for a note, the field whose cell it blanks."""
 
     condition: str
     column: str | None
     reason: str
+    field: str | None = None
 
 
 @dataclass
@@ -471,6 +473,15 @@ def _stage(
                 "(complaint_level IS NOT NULL OR bad_complaint_level OR complaint_category IS NOT NULL)"
                 " AS is_complaint"
             )
+    # An amount or odometer reading outside its plausible range is left blank, as an unreadable one
+    # is: ``out_<field>`` keeps what was found for the note.
+    out_of_range = ""
+    for f in mapped:
+        if f in NUMBER_RANGES:
+            low, high = NUMBER_RANGES[f]
+            out = _ident("out_" + f)
+            out_of_range += f", coalesce({_ident(f)} < {low!r} OR {_ident(f)} > {high!r}, false) AS {out}"
+            defaults.append(f"CASE WHEN {out} THEN NULL ELSE {_ident(f)} END AS {_ident(f)}")
     with_defaults = f" REPLACE ({', '.join(defaults)})" if defaults else ""
     canonical = ", ".join(_ident(f) for f in fields)
     key = KEYS[kind]
@@ -515,7 +526,7 @@ def _stage(
     rows = con.sql(
         f"""SELECT pos, source_row, id_day_only, {canonical}, {"".join(f"{c}, " for c in as_written)}
                    {_bits(problems)} AS problems, {_bits(note_kinds)} AS notes
-        FROM (SELECT *{with_defaults} FROM ({typed}))""",  # noqa: S608 - see module docstring
+        FROM (SELECT *{with_defaults} FROM (SELECT *{out_of_range} FROM ({typed})))""",  # noqa: S608 - see module docstring
     ).to_arrow_table()
     order = rows.column("pos").to_numpy()
     if len(order) > 1 and not (np.diff(order) > 0).all():
@@ -596,12 +607,27 @@ def _folded(cell: object) -> str:
     return "".join(cell.replace("\ufeff", "").split()).casefold() if isinstance(cell, str) else ""
 
 
-def _repeated_header(row: np.ndarray, headers: list[str]) -> bool:
-    """Return whether a row writes the header again: at least two cells, and most of those
-    filled, are their own column's header (a header made unique, "备注 (2)", counts as 备注)."""
-    filled = [(_folded(cell), header) for cell, header in zip(row, headers, strict=True) if _folded(cell)]
-    same = sum(1 for cell, header in filled if cell in (_folded(header), _folded(_DEDUPED.sub("", header))))
-    return same >= 2 and 2 * same > len(filled)
+def _header_fields(headers: list[str]) -> list[str | None]:
+    """Return the field each header names (a header made unique, "备注 (2)", as 备注), or None."""
+    return [hit[0] if (hit := match_header(_DEDUPED.sub("", h))) is not None else None for h in headers]
+
+
+def _repeated_header(row: np.ndarray, headers: list[str], fields: list[str | None]) -> bool:
+    """Return whether a row writes the header again, in the file's language or in the other one of
+    a two-language export (RO No. under 工单号): at least two cells, and most of those filled, are
+    their own column's header (a header made unique, "备注 (2)", counts as 备注), or name the field
+    it names (``fields``: ``_header_fields``)."""
+    same = filled = 0
+    for cell, header, named in zip(row, headers, fields, strict=True):
+        folded = _folded(cell)
+        if not folded:
+            continue
+        filled += 1
+        if folded in (_folded(header), _folded(_DEDUPED.sub("", header))):
+            same += 1
+        elif named is not None and (hit := match_header(str(cell))) is not None and hit[0] == named:
+            same += 1
+    return same >= 2 and 2 * same > filled
 
 
 def _notes_and_dressed_totals(raw: RawTable, rows: pa.Table, bits: np.ndarray) -> np.ndarray:
@@ -616,7 +642,9 @@ def _notes_and_dressed_totals(raw: RawTable, rows: pa.Table, bits: np.ndarray) -
     cells = raw.rows[raw.headers].iloc[positions].to_numpy(dtype=object)
     dressed = np.array([any(_total_label(cell) for cell in row) for row in cells], dtype=bool)
     notes = np.array([_note(row) for row in cells], dtype=bool) & ~dressed
-    headers = np.array([_repeated_header(row, raw.headers) for row in cells], dtype=bool) & ~dressed & ~notes
+    fields = _header_fields(raw.headers)
+    headers = np.array([_repeated_header(row, raw.headers, fields) for row in cells], dtype=bool)
+    headers &= ~dressed & ~notes
     if not dressed.any() and not notes.any() and not headers.any():
         return bits
     bits = bits.copy()
@@ -678,7 +706,8 @@ def _states(
 def _problems(
     kind: str, columns: dict[str, str], mapped: list[str], scales: dict[str, str]
 ) -> tuple[list[Problem], list[Problem]]:
-    """Return the problems that reject a row and those that blank a cell (unreadable scores), in order."""
+    """Return the problems that reject a row and those that blank a cell (an unreadable optional
+    value), in order."""
     # The note row is told in Python (_notes_and_dressed_totals), never by SQL.
     problems = [
         Problem("total", None, "total row, not a record"),
@@ -720,21 +749,21 @@ def _problems(
             # row lands with this score blank and the reason kept.
             notes.append(
                 Problem(
-                    _ident("bad_" + f), header, f"score not readable on the {scales[f]} scale, left blank"
+                    _ident("bad_" + f), header, f"score not readable on the {scales[f]} scale, left blank", f
                 )
             )
-        elif f in BLANKED_WHEN_UNREADABLE:
-            # So are a complaint's level and resolution: "A级" or "处理中" must not lose the call.
-            notes.append(Problem(_ident("bad_" + f), header, BLANKED_WHEN_UNREADABLE[f]))
-        elif RULES[field_type].can_fail:
+        elif RULES[field_type].can_fail and f in REQUIRED_COLUMNS[kind]:
             problems.append(Problem(_ident("bad_" + f), header, REASONS[field_type]))
+        elif RULES[field_type].can_fail:
+            # So is every other optional value: a purchase date, an odometer reading, an amount, a
+            # yes/no answer, whether a call got through ("A级", "处理中", "短信回访", "100,50") must
+            # not lose the visit or the call; the row lands with this cell blank, the reason kept.
+            notes.append(Problem(_ident("bad_" + f), header, BLANKED[field_type], f))
         if f in NUMBER_RANGES:
             low, high = NUMBER_RANGES[f]
-            problems.append(
+            notes.append(
                 Problem(
-                    f"({_ident(f)} < {low!r} OR {_ident(f)} > {high!r})",
-                    header,
-                    f"number outside {low:,.0f} to {high:,.0f}",
+                    _ident("out_" + f), header, f"number outside {low:,.0f} to {high:,.0f}, left blank", f
                 )
             )
     return problems, notes
@@ -784,11 +813,17 @@ def _score_parse(scale: str) -> Callable[[pd.Series], Parsed]:
 
 
 DUPLICATE_KEY = "duplicate key in file, later row kept"
-# Optional details of a callback whose unreadable value blanks the cell, not the row.
-BLANKED_WHEN_UNREADABLE: dict[str, str] = {
-    "complaint_level": "complaint level not readable (1-4 expected), left blank",
-    "resolved_at": "date or time not readable, left blank",
+# The note of an optional value that cannot be read: the row lands with the cell blank.
+BLANKED: dict[str, str] = {
+    "date": "date not readable, left blank",
+    "datetime": "date or time not readable, left blank",
+    "number": "number not readable, left blank",
+    "integer": "number not readable, left blank",
+    "boolean": "yes/no value not readable, left blank",
+    "reached": "reached value not readable (接通/未接通 expected), left blank",
+    "level": "complaint level not readable (1-4 expected), left blank",
 }
+# The reason a required value (the visit's or the call's date) that cannot be read rejects its row.
 REASONS: dict[str, str] = {
     "date": "unreadable date",
     "datetime": "unreadable date or time",

@@ -139,6 +139,10 @@ LABEL_SCORES: dict[str, float] = {
     "不太满意": 4.0,
     "非常不满意": 2.0,
     "很不满意": 2.0,
+    # A review's three grades, as shops and apps word them: 好评 is 满意, 中评 一般, 差评 不满意.
+    "好评": 8.0,
+    "中评": 6.0,
+    "差评": 4.0,
 }
 SCALE_FACTORS: dict[str, tuple[float, float, float, float]] = {
     # scale: (lowest, highest, multiplier, divisor); dividing by 10 keeps 73 -> 7.3 exact.
@@ -337,14 +341,115 @@ _WEEKDAY = r"\s*[(（]?\s*(?:星期|周|礼拜)([一二三四五六日天])\s*[)
 _WEEKDAY_NUMBER = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 
 
+# A date with an English month name, as Oracle-based and English-locale exports write it: day first
+# (05-Mar-2024, 5 March 2024) or month first (Mar 5, 2024, March 5th 2024), a time after it or not.
+# The year has four digits: a two-digit one (05-Mar-24) stays unreadable, as it is in every form.
+_MONTH_NUMBERS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_DAY_MONTH_YEAR = r"^(\d{1,2})[\s\-/.]*([A-Za-z]{3,9})\.?[\s\-/.,]*(\d{4})(?=$|[\sT,])"
+_MONTH_DAY_YEAR = r"^([A-Za-z]{3,9})\.?\s*(\d{1,2})(?:st|nd|rd|th)?[\s,]*(\d{4})(?=$|[\sT,])"
+
+
+def _month_named(u: pd.Series) -> pd.Series:
+    """Return the values with a date written with an English month name turned year first
+    (``05-Mar-2024 14:30`` -> ``2024-03-05 14:30``); other values as they are."""
+    if not u.str.contains(r"[A-Za-z]{3}", regex=True).fillna(False).any():
+        return u
+    out = u
+    for pattern, day_at, month_at in ((_DAY_MONTH_YEAR, 0, 1), (_MONTH_DAY_YEAR, 1, 0)):
+        parts = u.str.extract(pattern)
+        month = parts[month_at].str.lower().map(_MONTH_NUMBERS)
+        named = (month.notna() & (out == u)).fillna(False).astype(bool)
+        if not named.any():
+            continue
+        iso = (
+            parts[2]
+            + "-"
+            + month.astype("Int64").astype("str").str.zfill(2)
+            + "-"
+            + parts[day_at].str.zfill(2)
+        )
+        # The time after the date, without the comma some write before it ("Mar 5, 2024, 14:30").
+        after = u.str.replace(pattern, "", regex=True).str.lstrip(" ,")
+        out = out.where(~named, (iso + " " + after).str.strip())
+    return out
+
+
+# A time with its zone: ISO 8601's offset or Z (2024-03-05T14:30:00+08:00, ...Z), or UTC/GMT with an
+# offset or none. After a time of day only: "2024-03-05" ends in no zone.
+_ZONED = re.compile(
+    r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*"
+    r"(?:(utc|gmt)?\s*([+-])(\d{1,2})(?::?(\d{2}))?|z|utc|gmt)$",
+    re.IGNORECASE,
+)
+# A negative offset is one only after ISO 8601's T or a time with its seconds (or after UTC/GMT):
+# "2024-03-05 10:00-12:00" is a booked slot from ten to twelve, not 10:00 at UTC-12.
+_ISO_TIME = re.compile(r"\dT\d|:\d{2}:\d{2}")
+# China Standard Time, the time every DMS export is written in.
+_CHINA_OFFSET = pd.Timedelta(hours=8)
+
+
+def _without_zone(u: pd.Series) -> tuple[pd.Series, pd.Series | None]:
+    """Return the values without a time zone written after their time, and what to add to the time
+    read to have it in China Standard Time (+08:00): 0 where no zone is written, NaT where the zone
+    cannot be one (+25:00); None when no value has a zone."""
+    if not u.str.contains(r"(?i)(?:z|utc|gmt|[+-]\d{1,2}(?::?\d{2})?)$", regex=True).fillna(False).any():
+        return u, None
+    texts: list[object] = []
+    shifts: list[pd.Timedelta | None] = []
+    for value in u:
+        zoned = _ZONED.match(value) if isinstance(value, str) else None
+        if zoned is None:
+            texts.append(value)
+            shifts.append(pd.Timedelta(0))
+            continue
+        time, named, sign, hours, minutes = zoned.groups()
+        if sign == "-" and named is None and not _ISO_TIME.search(time):
+            texts.append(value)
+            shifts.append(pd.Timedelta(0))
+            continue
+        texts.append(time)
+        offset = pd.Timedelta(0)
+        if sign is not None:
+            if int(hours) > 14 or int(minutes or 0) > 59:
+                shifts.append(None)
+                continue
+            offset = pd.Timedelta(hours=int(hours), minutes=int(minutes or 0)) * (1 if sign == "+" else -1)
+        shifts.append(_CHINA_OFFSET - offset)
+    shift = pd.Series(shifts, index=u.index, dtype="timedelta64[us]")
+    return pd.Series(texts, index=u.index, dtype="str"), shift
+
+
 def _pattern_datetimes(u: pd.Series) -> pd.Series:
     u = u.str.replace(_DONE_PREFIX, "", regex=True)
     weekday = u.str.extract(_WEEKDAY, expand=False).map(_WEEKDAY_NUMBER)
     if weekday.notna().any():
         u = u.where(weekday.isna(), u.str.replace(_WEEKDAY, " ", regex=True).str.strip())
-    values = _pattern_moments(_year_last_read(u))
+    u, shift = _without_zone(u)
+    values = _pattern_moments(_year_last_read(_month_named(u)))
     # A weekday that is not the date's says the cell is not what it seems: unreadable.
-    return values.where(weekday.isna() | (values.dt.day_of_week == weekday))
+    values = values.where(weekday.isna() | (values.dt.day_of_week == weekday))
+    # A time written in another zone is the same moment in China Standard Time.
+    return values if shift is None else values + shift
 
 
 def _pattern_moments(u: pd.Series) -> pd.Series:
@@ -587,6 +692,31 @@ def parse_reached(s: pd.Series) -> Parsed:
     return _per_unique(clean_typed(s), _reached_of)
 
 
+# A callback sent as a message rather than made by phone (短信回访, 微信回访, 问卷): the word says how
+# the survey went out, not whether the customer answered it.
+_BY_MESSAGE = r"(?i)短信|微信|问卷|线上|sms|wechat|online|text message"
+
+
+def answered_by_message(status: pd.Series, answers: list[pd.Series]) -> pd.Series:
+    """Return where a call status that says neither reached nor not says the callback went by message
+    (短信回访, 微信回访) and the row holds the customer's answer (a score in ``answers``, the row's
+    score columns): the customer was reached, by message. Where no answer came back, whether the
+    message reached anyone is not known."""
+    codes, uniques = pd.factorize(status)
+    distinct = pd.Series(uniques, dtype="str")
+    _, unreadable = parse_reached(distinct)
+    by_message = clean_typed(distinct).str.contains(_BY_MESSAGE, regex=True).fillna(False).astype(bool)
+    candidates = np.append((unreadable & by_message).to_numpy(dtype=bool), False)[codes]
+    found = pd.Series(candidates, index=status.index)
+    if not candidates.any():
+        return found
+    answered = np.zeros(int(candidates.sum()), dtype=bool)
+    for cells in answers:
+        answered |= clean_scores(cells[candidates]).notna().to_numpy(dtype=bool)
+    found[candidates] = answered
+    return found
+
+
 def _category_of(u: pd.Series, words: tuple[tuple[str, tuple[str, ...]], ...]) -> Parsed:
     codes = {code.lower(): code for code, _ in words}
     codes["other"] = "other"
@@ -651,21 +781,74 @@ def parse_complaint_levels(s: pd.Series) -> Parsed:
     return _per_unique(clean_typed(s), _levels_of)
 
 
-# Score cells as some vendors write them: "4分", "9 分", "4星", "4.5 points", "★★★★☆".
-_SCORE_UNIT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(?:分|星|颗星|points?|pts?|stars?|%)$", re.IGNORECASE)
+# Score cells as some vendors write them: "4分", "9 分", "4.5 points", "85%": numbers on the column's scale.
+_SCORE_UNIT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(?:分|points?|pts?|%)$", re.IGNORECASE)
 # A score written as a percentage (85%): its column is on the 0-100 scale whatever its values.
 _PERCENT = r"[+-]?\d+(?:\.\d+)?\s*[%％]"
 _STARS = re.compile(r"^[★☆✩✪✫✬✭✮✯⭐\s]+$")
 _FILLED_STARS = frozenset("★✪✫✬✭✮✯⭐")
+# Stars counted in a word: 4星, 4颗星, 五星, 五颗星, 3 stars.
+_STAR_COUNT = re.compile(r"^(\d+(?:\.\d+)?|[一二两三四五])\s*(?:颗|个)?\s*(?:星|stars?)$", re.IGNORECASE)
+_CHINESE_COUNTS = {"一": 1.0, "二": 2.0, "两": 2.0, "三": 3.0, "四": 4.0, "五": 5.0}
+# A score over its scale: 4/5, 9/10, 8分/10分, 85/100.
+_FRACTION = re.compile(r"^(\d+(?:\.\d+)?)\s*分?\s*/\s*(\d+)\s*分?$")
+# The denominators that are a scale of the product; another (2/4, 45/50, up to 100) is read in
+# proportion, as the three scales are (4/5 is 8, 9/10 is 9, 85/100 is 8.5).
+_DENOMINATOR_SCALES = {5: "1-5", 10: "0-10", 100: "0-100"}
+# Full marks: the top of whatever scale the column is on.
+FULL_MARKS = frozenset({"满分", "满星", "满分评价"})
 # What a survey writes beside a label: its number ("5-非常满意", "非常满意(5分)"); the label decides.
 _BESIDE_LABEL = re.compile(r"[\d\s.:、()\-分]+")
 # The reason a survey writes after a label, in brackets: "不满意(服务态度)", "满意【洗车干净】".
 _REASON_AFTER = re.compile(r"\s*[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]$")
 
 
+def _on_scale(number: float, scale: str) -> float:
+    low, high, multiplier, divisor = SCALE_FACTORS[scale]
+    return number * multiplier / divisor if low <= number <= high else np.nan
+
+
+def own_scale_score(value: object) -> tuple[float, str] | None:
+    """Return (score on 0-10, the scale the cell names or "") for a score cell that says its own
+    scale, read the same in any column: a fraction on its denominator's scale (4/5 is 8 on 1-5,
+    9/10 is 9, 85/100 is 8.5, 2/4 is half marks, 5), stars on 1-5 (★★★★☆, 4星, 五颗星, 3 stars), full
+    marks (满分) the top, 10. The score is NaN when the cell is off its own scale (6/5, 0星);
+    None for any other cell."""
+    if not isinstance(value, str):
+        return None
+    text = unicodedata.normalize("NFKC", value).strip()
+    if not text:
+        return None
+    if text in FULL_MARKS:
+        return 10.0, ""
+    if _STARS.match(text):
+        return _on_scale(float(sum(1 for c in text if c in _FILLED_STARS)), "1-5"), "1-5"
+    stars = _STAR_COUNT.match(text)
+    if stars:
+        count = stars.group(1)
+        return _on_scale(_CHINESE_COUNTS.get(count) or float(count), "1-5"), "1-5"
+    fraction = _FRACTION.match(text)
+    if fraction is None:
+        return None
+    number, denominator = float(fraction.group(1)), int(fraction.group(2))
+    scale = _DENOMINATOR_SCALES.get(denominator)
+    if scale is not None:
+        return _on_scale(number, scale), scale
+    in_proportion = (
+        10.0 * number / denominator if 2 <= denominator <= 100 and number <= denominator else np.nan
+    )
+    return in_proportion, ""
+
+
+def says_own_scale(u: pd.Series) -> pd.Series:
+    """Return where a score cell says its own scale (a fraction, stars, 满分): ``own_scale_score``."""
+    return pd.Series([own_scale_score(v) is not None for v in u], index=u.index, dtype=bool)
+
+
 def score_text(u: pd.Series) -> pd.Series:
-    """Return score cells as bare numbers where they carry a unit or are stars ("4分" -> "4",
-    "★★★★☆" -> "4"); other cells unchanged (NA stays NA)."""
+    """Return score cells as bare numbers where they carry a unit ("4分" -> "4") and as their label
+    where a number or a reason is written beside it ("5-非常满意" -> "非常满意"); other cells
+    unchanged (NA stays NA)."""
     out: list[object] = []
     for value in u:
         if not isinstance(value, str):
@@ -675,8 +858,6 @@ def score_text(u: pd.Series) -> pd.Series:
         unit = _SCORE_UNIT.match(text)
         if unit:
             out.append(unit.group(1))
-        elif _STARS.match(value.strip()):
-            out.append(str(sum(1 for c in value if c in _FILLED_STARS)))
         else:
             label = _BESIDE_LABEL.sub("", text)
             if label == text or label not in LABEL_SCORES:
@@ -714,14 +895,24 @@ def detect_scale(s: pd.Series) -> str:
     """Return the scale of a score column from all its values: "1-5", "0-10", "0-100" or "labels".
 
     Numbers outside 0-100 are unreadable on every scale, so one stray 1e308 does not turn a
-    0-10 column into a 0-100 one.
+    0-10 column into a 0-100 one. Cells that say their own scale (4/5, 9/10, 五星, 满分) are read
+    on it whatever the column's, and are no numbers of the column: when they name one scale and
+    every number of the column fits it, the column is on that scale (9/10 beside 5 and 4 makes
+    those 5 and 4 of 10); otherwise the numbers decide.
     """
     cells = clean_scores(s).dropna().drop_duplicates()
     if cells.str.fullmatch(_PERCENT).any():
         return "0-100"
-    text = score_text(cells)
+    own = [own_scale_score(v) for v in cells]
+    named = {found[1] for found in own if found is not None and found[1]}
+    text = score_text(cells[[found is None for found in own]])
     numbers = pd.to_numeric(text, errors="coerce").dropna()
     numbers = numbers[numbers.between(0, 100)]
+    if len(named) == 1:
+        scale = next(iter(named))
+        low, high, _, _ = SCALE_FACTORS[scale]
+        if numbers.between(low, high).all():
+            return scale
     if numbers.empty:
         return "labels"
     if numbers.between(1, 5).all():
@@ -732,17 +923,23 @@ def detect_scale(s: pd.Series) -> str:
 
 
 def parse_scores(s: pd.Series, scale: str | None = None) -> tuple[pd.Series, pd.Series, str]:
-    """Return (scores on 0-10, unreadable mask, scale used); labels map to 10/8/6/4/2."""
+    """Return (scores on 0-10, unreadable mask, scale used); labels map to 10/8/6/4/2, and a cell
+    that says its own scale (4/5, 五星, 满分) is read on it (``own_scale_score``)."""
     text = clean_scores(s)
     used = scale or detect_scale(text)
     low, high, multiplier, divisor = SCALE_FACTORS.get(used, (np.nan, np.nan, np.nan, np.nan))
 
     def scores_of(u: pd.Series) -> Parsed:
+        own = [own_scale_score(v) for v in u]
         u = score_text(u)
         numbers = pd.to_numeric(u, errors="coerce").astype("float64")
         on_scale = numbers.where(numbers.between(low, high)) * multiplier / divisor
         labels = u.map(LABEL_SCORES).astype("float64")
         values = on_scale.fillna(labels)
+        says = np.array([found is not None for found in own], dtype=bool)
+        if says.any():
+            read = pd.Series([np.nan if found is None else found[0] for found in own], index=u.index)
+            values = values.where(~says, read)
         return values, u.notna() & values.isna()
 
     values, bad = _per_unique(text, scores_of)
