@@ -118,11 +118,12 @@ for _i, (_store, _kind) in enumerate(((EAST, "定保"), (EAST, "定保"), (EAST,
         f"T{_i}", _store, f"T{_i}", f"2026-09-{10 + _i:02d}", _kind, "500", f"客户T{_i}", f"1370000010{_i}"
     )
 
-_call(
-    "CC10", "C10b", "C10", "3DC", "2024-12-02 10:00", "接通", "4", "5", "8", "8", "8", "2", "8", "收费太贵了"
-)
+# Callbacks: id, order, car, type, date, reached, overall, recommend, attitude, quality, time, price,
+# environment, comment (then complaint, category, level, buyer's name and phone by keyword).
+# fmt: off
+_call("CC10", "C10b", "C10", "3DC", "2024-12-02 10:00", "接通", "4", "5", "8", "8", "8", "2", "8", "收费太贵了")
 _call("CF15", "F15a", "F15", "3DC", "2025-09-03 10:00", "接通", "2", "2", "6", "6", "6", "2", "8", "收费不合理，乱收费",
-      complaint="是", category="收费", level="2")  # fmt: skip
+      complaint="是", category="收费", level="2")
 _call("CE13", "", "E13", "流失回访", "2026-10-25 10:00", "未接通")
 _call("CE14", "", "E14", "流失回访", "2026-10-17 09:00", "未接通")
 _call("CN23a", "N23a", "N23", "3DC", "2025-06-22 10:00", "接通", "9", "9", "10", "10", "10", "10", "10")
@@ -131,80 +132,19 @@ _call("CN23c", "", "N23", "流失回访", "2026-09-05 10:00", "未接通")
 _call("CP24", "P24a", "P24", "3DC", "2025-10-22 10:00", "接通", "8", "5", "8", "8", "8", "8", "8")
 # Delivery calls of cars with no work order (their files name the buyer and no store).
 _call("CH17", "", "H17", "7DC", "2026-09-05 11:00", "接通", "10", "10", "10", comment="销售顾问服务态度很好",
-      name="邓超", phone="13900000017")  # fmt: skip
+      name="邓超", phone="13900000017")
 _call("CH31", "", "H31", "7DC", "2026-05-25 11:00", "接通", "9", "9", name="白雪", phone="13900000031")
 # September 2026 survey calls, and one follow-up call (no survey) after T2's complaint about waiting.
-_call(
-    "CT0",
-    "T0",
-    "T0",
-    "3DC",
-    "2026-09-11 10:00",
-    "接通",
-    "10",
-    "10",
-    "10",
-    "10",
-    "10",
-    "10",
-    "10",
-    "洗车洗得很干净，服务很周到",
-)
-_call(
-    "CT1", "T1", "T1", "3DC", "2026-09-12 10:00", "接通", "9", "9", "10", "10", "10", "10", "10", "洗车很干净"
-)
-_call(
-    "CT2",
-    "T2",
-    "T2",
-    "3DC",
-    "2026-09-13 10:00",
-    "接通",
-    "4",
-    "3",
-    "8",
-    "6",
-    "2",
-    "8",
-    "8",
-    "等了太久了，效率太低",
-)
+_call("CT0", "T0", "T0", "3DC", "2026-09-11 10:00", "接通", "10", "10", "10", "10", "10", "10", "10", "洗车洗得很干净，服务很周到")
+_call("CT1", "T1", "T1", "3DC", "2026-09-12 10:00", "接通", "9", "9", "10", "10", "10", "10", "10", "洗车很干净")
+_call("CT2", "T2", "T2", "3DC", "2026-09-13 10:00", "接通", "4", "3", "8", "6", "2", "8", "8", "等了太久了，效率太低")
 _call("CT3", "T3", "T3", "3DC", "2026-09-14 10:00", "接通", "8", "7", "8", "8", "8", "8", "8", "休息室很舒服")
 _call("CT4", "T4", "T4", "3DC", "2026-09-15 10:00", "接通", "6", "6", "8", "8", "4", "8", "8", "等待时间太长")
 _call("CT5", "T5", "T5", "3DC", "2026-09-16 10:00", "未接通")
 _call("CT5b", "T5", "T5", "3DC", "2026-09-17 10:00", "接通", "10", "9", "10", "10", "10", "10", "10")
-_call(
-    "CZ09",
-    "Z202609",
-    "Z99",
-    "3DC",
-    "2026-09-16 10:00",
-    "接通",
-    "8",
-    "8",
-    "8",
-    "8",
-    "8",
-    "8",
-    "8",
-    "服务态度好",
-)
-_call(
-    "CT2x",
-    "T2",
-    "T2",
-    "投诉回访",
-    "2026-09-20 10:00",
-    "接通",
-    "2",
-    "2",
-    "8",
-    "8",
-    "2",
-    "8",
-    "8",
-    "等了太久了，还是没解决",
-)
+_call("CZ09", "Z202609", "Z99", "3DC", "2026-09-16 10:00", "接通", "8", "8", "8", "8", "8", "8", "8", "服务态度好")
+_call("CT2x", "T2", "T2", "投诉回访", "2026-09-20 10:00", "接通", "2", "2", "8", "8", "2", "8", "8", "等了太久了，还是没解决")
+# fmt: on
 
 
 def _orders_csv() -> bytes:
@@ -297,3 +237,36 @@ def test_the_churn_command_runs_on_a_store_whose_few_callbacks_one_fold_never_se
         "base": 34, "lost": 13, "at_risk": 3, "active": 18
     }  # fmt: skip
     assert out["backtest"]["available"] is False and out["model_as_of"] is None
+
+
+def _themes(store: Path, side: str, capsys, *stores: str) -> dict[str, dict]:
+    args = ["themes", "--month", "2026-09", "--side", side, "--json", "--db", str(store)]
+    assert cli.main([*args, *(a for s in stores for a in ("--store", s))]) == 0
+    return {t["id"]: t for t in json.loads(capsys.readouterr().out)["themes"]}
+
+
+def test_a_themes_worth_is_counted_on_the_months_satisfaction_rate_base(in_store, capsys):
+    # The month's satisfaction rate (report, overview) counts reached survey calls (3DC, 7DC) with
+    # a score: CT0 10, CT1 9, CT2 4, CT3 8, CT4 6, CT5b 10, CZ09 8, CH17 10, 6 of 8 satisfied (75%);
+    # NPS (4 promoters - 2 detractors) / 8 = +25. T2's follow-up call (投诉回访, no survey) is not in it.
+    # Car wash (CT0, CT1): without them 4 of 6 satisfied: 75% - 66.67% = +8.33 points; NPS +25 - 0.
+    # Interval: 2/8 x sqrt(p_t(1-p_t)/2 + p_r(1-p_r)/6), p_t = (2 + 0.5)/3 (a rate of 1), p_r = 4/6.
+    praise = _themes(in_store, "praise", capsys)
+    assert praise["car_wash"]["n"] == 2
+    assert praise["car_wash"]["impact"] == {
+        "rate": 8.33, "rate_low": -7.66, "rate_high": 24.32, "nps": 25.0, "nps_low": -0.83, "nps_high": 50.83
+    }  # fmt: skip
+    # Waiting (CT2, CT4 of the survey, and the follow-up's comment): without the two survey answers
+    # 6 of 6 satisfied: 75% - 100% = -25 points; NPS +25 - 66.67 = -41.67.
+    complaint = _themes(in_store, "complaint", capsys)
+    assert complaint["efficiency"]["n"] == 3  # the follow-up's comment is a complaint comment all the same
+    assert complaint["efficiency"]["impact"] == {
+        "rate": -25.0, "rate_low": -38.9, "rate_high": -11.1, "nps": -41.67, "nps_low": -63.78, "nps_high": -19.55
+    }  # fmt: skip
+    # 西店 alone: CT3 8, CT4 6, CT5b 10 (the delivery call CH17 belongs to no store): the lounge (CT3)
+    # is worth 66.67% - 50% = +16.67 points; NPS 0 - 0.
+    west = _themes(in_store, "praise", capsys, WEST)
+    assert list(west) == ["lounge"]
+    assert west["lounge"]["impact"] == {
+        "rate": 16.67, "rate_low": -19.86, "rate_high": 53.19, "nps": 0.0, "nps_low": -65.33, "nps_high": 65.33
+    }  # fmt: skip
