@@ -22,6 +22,8 @@ import openpyxl
 import pytest
 
 from analytics import cli
+from analytics.reports.deck import data as deck_data
+from analytics.reports.deck import slides as deck_slides
 from analytics.store import db
 from tests.excel_formats import typed
 
@@ -270,3 +272,28 @@ def test_a_themes_worth_is_counted_on_the_months_satisfaction_rate_base(in_store
     assert west["lounge"]["impact"] == {
         "rate": 16.67, "rate_low": -19.86, "rate_high": 53.19, "nps": 0.0, "nps_low": -65.33, "nps_high": 65.33
     }  # fmt: skip
+
+
+def _churn_slide(con, month: str, stores: list[str] | None = None):
+    figures = deck_data.deck_data(con, month, stores, maintenance_model=False)
+    slide = deck_slides._churn_slide(figures, "en")
+    return slide, [(n.label, n.value, n.note) for n in slide.numbers]
+
+
+def test_the_decks_churn_slide_compares_with_last_month_only_when_last_month_is_a_figure(con):
+    # 2026-10: lost 13 (12 at 2026-09-30), at risk 3 (3), base 34; C10 and F15 gave the price.
+    slide, numbers = _churn_slide(con, "2026-10")
+    assert numbers == [
+        ("Active base (24 months)", "34", ""),
+        ("Lost", "13", "+1 vs last month"),
+        ("At risk", "3", "+0 vs last month"),
+    ]
+    assert slide.takeaway.startswith("13 lost and 3 at-risk of 34 base vehicles (lost +1 since last month);")
+    # 2026-01-31 is the first month end whose 730-day window the data (from 2024-01-05) cover: base 22
+    # (L18's leap-day visit inside it), lost A04, A05, L18, at risk D12, G16, L19, W22 (past 270 days
+    # of the 180-day interval). 2025-12-31 is no figure, so there is nothing to compare with: the
+    # slide said "+0 vs last month" and "lost +0 since last month".
+    slide, numbers = _churn_slide(con, "2026-01")
+    assert numbers == [("Active base (24 months)", "22", ""), ("Lost", "3", ""), ("At risk", "4", "")]
+    assert "since last month" not in slide.takeaway
+    assert slide.takeaway.startswith("3 lost and 4 at-risk of 22 base vehicles;")
