@@ -22,6 +22,7 @@ import openpyxl
 import pytest
 
 from analytics import cli
+from analytics.domain import churn
 from analytics.reports.deck import data as deck_data
 from analytics.reports.deck import slides as deck_slides
 from analytics.store import db
@@ -297,3 +298,28 @@ def test_the_decks_churn_slide_compares_with_last_month_only_when_last_month_is_
     assert numbers == [("Active base (24 months)", "22", ""), ("Lost", "3", ""), ("At risk", "4", "")]
     assert "since last month" not in slide.takeaway
     assert slide.takeaway.startswith("3 lost and 4 at-risk of 22 base vehicles;")
+
+
+def test_an_overdue_car_without_a_rhythm_of_its_own_is_not_said_to_usually_come_every_six_months(con):
+    # A06 came every 90 and 92 days (median 91): 152 days since is its own rhythm overrun. A03 came
+    # once (2025-11-01), C11 twice with no two maintenance gaps: their 180 days are the default
+    # interval, not a habit of theirs ("usually comes every 6 months" was said of both).
+    listed = churn.snapshot(con, D1).vehicles.set_index("vin")
+    assert listed.loc[vin("A06"), "reasons"] == [
+        {"code": "overdue", "ratio": "1.7", "interval": 91, "days": 152}
+    ]
+    assert churn.spoken_text(listed.loc[vin("A06"), "reasons"], "en") == (
+        "usually comes every 3 months, and it has been over 5 months"
+    )
+    for tag, days, ratio, months in (("A03", 364, "2.0", 12), ("C11", 315, "1.8", 10)):
+        reasons = listed.loc[vin(tag), "reasons"]
+        assert reasons == [
+            {"code": "overdue", "ratio": ratio, "interval": 180, "days": days, "source": "default"}
+        ]
+        assert churn.spoken_text(reasons, "en") == (
+            f"a car is usually serviced every 6 months, and it has been over {months} months"
+        )
+        assert churn.spoken_text(reasons, "zh") == f"车辆一般每6个月保养一次，这次已经{months}个多月没来了"
+        assert churn.reason_text(reasons, "en") == (
+            f"overdue {ratio}× the usual service interval of 180 days (no rhythm of its own yet)"
+        )
