@@ -22,11 +22,12 @@ import openpyxl
 import pytest
 
 from analytics import cli
-from analytics.domain import churn
+from analytics.domain import churn, maintenance
 from analytics.reports.deck import data as deck_data
 from analytics.reports.deck import slides as deck_slides
 from analytics.store import db
 from tests.excel_formats import typed
+from tests.test_sql_marts import assert_lookups_match
 
 D1, D2, D3 = date(2026, 10, 31), date(2026, 6, 30), date(2026, 2, 28)
 EAST, WEST = "东店", "西店"
@@ -88,6 +89,11 @@ _order("C10c", WEST, "C10", "2025-09-15", "一般维修", "1200", "赵敏", "136
 _order("C11a", WEST, "C11", "2025-01-10", "定保", "400", "孙丽", "13500000011")
 _order("C11b", WEST, "C11", "2025-12-20", "一般维修", "300", "周杰", "")
 _order("D12a", EAST, "D12", "2025-03-03", "定保", "450", "钱多", "")  # no phone at all
+# S33, S34: one owner each, whose later order leaves the phone blank or writes the name otherwise.
+_order("S33a", EAST, "S33", "2025-09-01", "定保", "400", "潘婷", "13800000033")
+_order("S33b", EAST, "S33", "2026-06-15", "一般维修", "300", "潘婷", "")
+_order("S34a", EAST, "S34", "2025-09-05", "定保", "400", "郭靖", "13800000034")
+_order("S34b", EAST, "S34", "2026-06-16", "一般维修", "300", "郭先生", "13800000034")
 _order("E13a", EAST, "E13", "2025-07-01", "定保", "500", "冯雪", "13800000013")  # called 2026-10-25
 _order("E14a", EAST, "E14", "2025-07-02", "定保", "500", "蒋涛", "13800000014")  # called 2026-10-17 = D1 - 14
 _order("F15a", EAST, "F15", "2025-09-01", "一般维修", "2000", "韩梅", "13800000015")  # open complaint
@@ -133,6 +139,7 @@ _call("CN23a", "N23a", "N23", "3DC", "2025-06-22 10:00", "接通", "9", "9", "10
 _call("CN23b", "", "N23", "流失回访", "2026-09-01 10:00", "未接通")
 _call("CN23c", "", "N23", "流失回访", "2026-09-05 10:00", "未接通")
 _call("CP24", "P24a", "P24", "3DC", "2025-10-22 10:00", "接通", "8", "5", "8", "8", "8", "8", "8")
+_call("CS34", "S34a", "S34", "3DC", "2025-09-06 10:00", "接通", "4", "8", "8", "8", "8", "2", "8", "价格太高")
 # Delivery calls of cars with no work order (their files name the buyer and no store).
 _call("CH17", "", "H17", "7DC", "2026-09-05 11:00", "接通", "10", "10", "10", comment="销售顾问服务态度很好",
       name="邓超", phone="13900000017")
@@ -204,7 +211,7 @@ def test_the_files_land_as_written(con):
     orders, calls = con.execute(
         "SELECT (SELECT count(*) FROM service_orders), (SELECT count(*) FROM callbacks)"
     ).fetchone()
-    assert (orders, calls) == (len(ORDERS), len(CALLS)) == (84, 19)
+    assert (orders, calls) == (len(ORDERS), len(CALLS)) == (88, 20)
     # 0-10 scores stay as written; the follow-up call is no survey.
     assert con.execute(
         "SELECT callback_type, overall_score, price_score FROM callbacks WHERE callback_id IN ('CT2x', 'CF15') "
@@ -229,7 +236,7 @@ def _churn_json(store: Path, as_of: date, capsys) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def test_the_churn_command_runs_on_a_store_whose_few_callbacks_one_fold_never_sees(in_store, capsys):
+def test_the_churn_command_runs_on_a_store_whose_purchase_dates_one_fold_never_sees(in_store, capsys):
     # The churn model's calibration folds split the training rows by vehicle; the purchase-date
     # features (vehicle age, days to the warranty's end, warranty active) have values for two cars
     # only (W22, A02), both held out by one fold, whose trees then met a column without any value
@@ -237,7 +244,7 @@ def test_the_churn_command_runs_on_a_store_whose_few_callbacks_one_fold_never_se
     # larger than input array shape). Now there is no model (too few cars) and the list is drawn.
     out = _churn_json(in_store, D1, capsys)
     assert {k: out[k] for k in ("base", "lost", "at_risk", "active")} == {
-        "base": 34, "lost": 13, "at_risk": 3, "active": 18
+        "base": 36, "lost": 13, "at_risk": 3, "active": 20
     }  # fmt: skip
     assert out["backtest"]["available"] is False and out["model_as_of"] is None
 
@@ -282,22 +289,22 @@ def _churn_slide(con, month: str, stores: list[str] | None = None):
 
 
 def test_the_decks_churn_slide_compares_with_last_month_only_when_last_month_is_a_figure(con):
-    # 2026-10: lost 13 (12 at 2026-09-30), at risk 3 (3), base 34; C10 and F15 gave the price.
+    # 2026-10: lost 13 (12 at 2026-09-30), at risk 3 (3), base 36.
     slide, numbers = _churn_slide(con, "2026-10")
     assert numbers == [
-        ("Active base (24 months)", "34", ""),
+        ("Active base (24 months)", "36", ""),
         ("Lost", "13", "+1 vs last month"),
         ("At risk", "3", "+0 vs last month"),
     ]
-    assert slide.takeaway.startswith("13 lost and 3 at-risk of 34 base vehicles (lost +1 since last month);")
-    # 2026-01-31 is the first month end whose 730-day window the data (from 2024-01-05) cover: base 22
+    assert slide.takeaway.startswith("13 lost and 3 at-risk of 36 base vehicles (lost +1 since last month);")
+    # 2026-01-31 is the first month end whose 730-day window the data (from 2024-01-05) cover: base 24
     # (L18's leap-day visit inside it), lost A04, A05, L18, at risk D12, G16, L19, W22 (past 270 days
     # of the 180-day interval). 2025-12-31 is no figure, so there is nothing to compare with: the
     # slide said "+0 vs last month" and "lost +0 since last month".
     slide, numbers = _churn_slide(con, "2026-01")
-    assert numbers == [("Active base (24 months)", "22", ""), ("Lost", "3", ""), ("At risk", "4", "")]
+    assert numbers == [("Active base (24 months)", "24", ""), ("Lost", "3", ""), ("At risk", "4", "")]
     assert "since last month" not in slide.takeaway
-    assert slide.takeaway.startswith("3 lost and 4 at-risk of 22 base vehicles;")
+    assert slide.takeaway.startswith("3 lost and 4 at-risk of 24 base vehicles;")
 
 
 def test_an_overdue_car_without_a_rhythm_of_its_own_is_not_said_to_usually_come_every_six_months(con):
@@ -323,3 +330,48 @@ def test_an_overdue_car_without_a_rhythm_of_its_own_is_not_said_to_usually_come_
         assert churn.reason_text(reasons, "en") == (
             f"overdue {ratio}× the usual service interval of 180 days (no rhythm of its own yet)"
         )
+
+
+def test_a_sold_car_is_listed_with_its_new_owner_whole_and_only_the_new_owners_calls(con, in_store, capsys):
+    # C11 was sold to 周杰, whose order has no phone: the list showed 周杰 beside 孙丽's 13500000011.
+    # C10 was sold to 赵敏 (13600000010); the price complaint was 王强's, at a visit before the sale:
+    # it is no reason to give 赵敏. S33's owner left the phone blank on a later order, S34's wrote
+    # the name otherwise beside the same phone: one owner each, whose phone and callbacks stay.
+    listed = churn.snapshot(con, D1).vehicles.set_index("vin")
+    people = listed.loc[[vin(t) for t in ("C10", "C11", "S33", "S34")], ["customer_name", "phone"]]
+    assert people.fillna("").values.tolist() == [
+        ["赵敏", "13600000010"],
+        ["周杰", ""],
+        ["潘婷", "13800000033"],
+        ["郭先生", "13800000034"],
+    ]
+    assert listed.loc[vin("C10"), "reasons"] == [{"code": "no_visit", "days": 411}]
+    assert listed.loc[vin("S34"), "reason_codes"] == ("unsatisfied_price",)
+    # On 2026-06-30 C10 is at risk (288 days past the default 180) for that reason alone.
+    earlier = churn.snapshot(con, D2).vehicles.set_index("vin")
+    assert earlier.loc[vin("C10"), "reason_codes"] == ("overdue",)
+    # The exported list (what the callers dial) and the maintenance invitations read the same people.
+    out = _churn_json(in_store, D1, capsys)
+    exported = {row["vin"]: row for row in out["top"]}
+    assert (exported[vin("C11")]["customer_name"], exported[vin("C11")]["phone"]) == ("周杰", "")
+    assert exported[vin("C10")]["reasons"] == "has not been in for over a year"
+    scores = maintenance.vehicle_state(con, D1).set_index("vin")
+    assert scores.loc[[vin("C11"), vin("S33")], "phone"].fillna("").tolist() == ["", "13800000033"]
+    assert scores.loc[[vin("C11"), vin("C10")], "reachability"].tolist() == ["no_phone", "untried"]
+
+
+def test_the_owner_read_from_the_visit_day_mart_is_the_owner_the_queries_give(con):
+    # The churn and maintenance lists look a vehicle's person up in mart_vehicle_days while it is
+    # current; the sold cars (C10, C11) and the one-owner spellings (S33, S34) read the same there.
+    assert_lookups_match(con, [None, [WEST]])
+    owners = con.execute(
+        "SELECT vin, owner_since, phone FROM mart_vehicle_days WHERE next_visit IS NULL "
+        "AND vin IN (SELECT unnest($vins)) ORDER BY vin",
+        {"vins": [vin(t) for t in ("C10", "C11", "S33", "S34")]},
+    ).fetchall()
+    assert owners == [
+        (vin("C10"), date(2025, 9, 15), "13600000010"),
+        (vin("C11"), date(2025, 12, 20), None),
+        (vin("S33"), None, "13800000033"),
+        (vin("S34"), None, "13800000034"),
+    ]

@@ -18,12 +18,15 @@ calls AS (
 ),
 base_calls AS (
     -- the base vehicles' calls, the latest first (recent = 1); one ordering serves every summary
-    -- below (the latest reached call with a score is the one of lowest recent among those)
+    -- below (the latest reached call with a score is the one of lowest recent among those). A car
+    -- sold to a new owner counts the calls from the day that owner first came: the former owner's
+    -- answers, complaints and unanswered numbers are no reason to give the new one.
     SELECT c.*,
            row_number() OVER (PARTITION BY c.cutoff, c.vin ORDER BY c.callback_date DESC, c.callback_id DESC)
                AS recent
     FROM calls AS c
     JOIN base AS b ON b.cutoff = c.cutoff AND b.vin = c.vin
+    WHERE b.owner_since IS NULL OR c.callback_day >= b.owner_since
 ),
 call_summary AS (
     SELECT r.cutoff, r.vin,

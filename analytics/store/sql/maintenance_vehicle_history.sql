@@ -16,10 +16,13 @@ WITH v AS (
         count(*) FILTER (
             WHERE c.is_complaint AND (c.resolved_at IS NULL OR CAST(c.resolved_at AS DATE) > $as_of)
         ) AS open_complaints
-    -- callback_facts: a callback's vehicle is its own VIN, else its order's (its mart while current)
+    -- callback_facts: a callback's vehicle is its own VIN, else its order's (its mart while current);
+    -- a car sold to a new owner counts the calls from the day that owner first came, as the churn
+    -- features do
     FROM {{ ref('callback_facts') }} AS c
+    JOIN v ON v.vin = c.vin
     WHERE c.callback_date < $as_of + 1
-      AND ($vins IS NULL OR c.vin IN (SELECT unnest($vins)))
+      AND (v.owner_since IS NULL OR c.callback_day >= v.owner_since)
     GROUP BY 1
 )
 SELECT
