@@ -371,16 +371,16 @@ def test_the_owner_read_from_the_visit_day_mart_is_the_owner_the_queries_give(co
     # The churn and maintenance lists look a vehicle's person up in mart_vehicle_days while it is
     # current; the sold cars (C10, C11) and the one-owner spellings (S33, S34) read the same there.
     assert_lookups_match(con, [None, [WEST]])
-    owners = con.execute(
-        "SELECT vin, owner_since, phone FROM mart_vehicle_days WHERE next_visit IS NULL "
-        "AND vin IN (SELECT unnest($vins)) ORDER BY vin",
+    phones = con.execute(
+        "SELECT vin, phone FROM mart_vehicle_days WHERE next_visit IS NULL AND vin IN (SELECT unnest($vins)) "
+        "ORDER BY vin",
         {"vins": [vin(t) for t in ("C10", "C11", "S33", "S34")]},
     ).fetchall()
-    assert owners == [
-        (vin("C10"), date(2025, 9, 15), "13600000010"),
-        (vin("C11"), date(2025, 12, 20), None),
-        (vin("S33"), None, "13800000033"),
-        (vin("S34"), None, "13800000034"),
+    assert phones == [
+        (vin("C10"), "13600000010"),
+        (vin("C11"), None),
+        (vin("S33"), "13800000033"),
+        (vin("S34"), "13800000034"),
     ]
 
 
@@ -552,3 +552,35 @@ def test_the_churn_model_fits_when_a_feature_has_values_only_in_rows_one_fold_ho
         frame[feature] = np.where(np.isin(np.arange(len(frame)), held_out), frame[feature], np.nan)
     scorer = churn_model._fit_calibrated(frame, churned, seed=0)  # raised ValueError (window shape ...)
     assert scorer.predict(frame).shape == (len(frame),)
+
+
+def test_a_customer_whose_car_was_brought_in_once_by_someone_else_keeps_their_own_calls(tmp_path):
+    # 刘备's car came in once under his driver 关羽's name and number; 刘备 brought it back himself.
+    # He is the one to call, at his own number, and his price complaint of 2025-01 is still his.
+    rows = [
+        ["X1", EAST, vin("X01"), "粤BX0001", "刘备", "13811111111", "轩逸", "", "2025-01-10", "", "定保", "500", "王芳", "否"],
+        ["X2", EAST, vin("X01"), "粤BX0001", "关羽", "13922222222", "轩逸", "", "2025-06-10", "", "一般维修", "300", "王芳", "否"],
+        ["X3", EAST, vin("X01"), "粤BX0001", "刘备", "13811111111", "轩逸", "", "2025-09-10", "", "一般维修", "300", "王芳", "否"],
+    ]  # fmt: skip
+    buf = io.StringIO()
+    csv.writer(buf).writerows([ORDER_HEADER, *rows])
+    calls = [
+        CALL_HEADER,
+        ["CX1", "X1", vin("X01"), "3DC", "2025-01-11 10:00", "接通", "4", "8", "8", "8", "8", "2", "8"],
+        # another car's delivery call: its 10s tell the import the file's scores are out of 10
+        ["CX9", "", vin("X09"), "7DC", "2025-01-12 10:00", "接通", "10", "10", "10", "10", "10", "10", "10"],
+    ]
+    cbuf = io.StringIO()
+    csv.writer(cbuf).writerows(calls)
+    (tmp_path / "工单.csv").write_bytes(buf.getvalue().encode("gb18030"))
+    (tmp_path / "回访.csv").write_bytes(cbuf.getvalue().encode("utf-8"))
+    path = tmp_path / "x.duckdb"
+    args = ["import", str(tmp_path / "工单.csv"), str(tmp_path / "回访.csv"), "--no-marts", "--db", str(path)]
+    assert cli.main(args) == 0
+    connection = db.connect(path, read_only=True)
+    try:
+        row = churn.snapshot(connection, D1).vehicles.set_index("vin").loc[vin("X01")]
+    finally:
+        connection.close()
+    assert (row["customer_name"], row["phone"]) == ("刘备", "13811111111")
+    assert row["reason_codes"] == ("no_visit", "unsatisfied_price")

@@ -1,13 +1,12 @@
 -- one row per (cutoff, vehicle in the active base on that day): its work orders dated on or before the cutoff summarised
 -- The value window is (cutoff - value_days, cutoff]. The rhythm: days between its distinct visit
--- days. The person: the latest name, and the latest phone of the current owner (owner_days.sql),
--- owner_since the day a new owner first came (NULL while the first owner has the car).
+-- days. The person: the latest name, and the latest phone of the current owner (owner_days.sql).
 -- churn_vehicles_mart.sql reads the same rows from the mart mart_vehicle_days.
 WITH cutoffs AS (
     SELECT DISTINCT unnest($cutoffs::DATE[]) AS cutoff
 ),
 orders AS (
-    SELECT k.cutoff, o.*, w.new_owner, w.owner_seq,
+    SELECT k.cutoff, o.*, w.owner_seq,
            max(w.owner_seq) OVER (PARTITION BY k.cutoff, o.vin) AS current_owner
     FROM cutoffs AS k
     JOIN service_orders AS o ON o.visit_date <= k.cutoff
@@ -32,7 +31,6 @@ vehicle AS (
            arg_max(plate, (visit_date, order_id)) AS plate,
            arg_max(customer_name, (visit_date, order_id)) AS customer_name,
            arg_max(phone, (visit_date, order_id)) FILTER (WHERE owner_seq = current_owner) AS phone,
-           max(visit_date) FILTER (WHERE new_owner) AS owner_since,
            min(purchase_date) AS purchase_date,
            min(visit_date) AS first_visit,
            max(visit_date) AS last_visit,
@@ -75,6 +73,5 @@ base AS (
 SELECT cutoff, vin, store, model, advisor, plate, customer_name, phone, purchase_date, first_visit, last_visit,
        last_order_id, last_service_type, last_amount, last_maintenance, visits_total, visits,
        maintenance_visits, repair_visits, warranty_visits, body_paint_visits, spend, appointment_share,
-       first_km, first_km_date, last_km, last_km_date, warranty_km_date, median_gap_days, max_gap_days,
-       owner_since
+       first_km, first_km_date, last_km, last_km_date, warranty_km_date, median_gap_days, max_gap_days
 FROM base

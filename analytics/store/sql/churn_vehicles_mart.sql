@@ -33,8 +33,7 @@ SELECT n.cutoff, n.vin, n.store, n.model, n.advisor, n.plate, n.customer_name, n
        CAST(n.cum_appointments AS DOUBLE) / nullif(n.cum_appointment_known, 0) AS appointment_share,
        n.first_km, n.first_km_date, n.last_km, n.last_km_date,
        CASE WHEN w.reached_on <= n.visit_date THEN w.reached_on END AS warranty_km_date,
-       n.median_visit_gap AS median_gap_days, n.max_visit_gap AS max_gap_days,
-       n.owner_since
+       n.median_visit_gap AS median_gap_days, n.max_visit_gap AS max_gap_days
 FROM latest AS n
 LEFT JOIN mart_vehicle_days AS p
   ON p.vin = n.vin

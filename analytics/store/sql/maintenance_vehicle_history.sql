@@ -17,12 +17,15 @@ WITH v AS (
             WHERE c.is_complaint AND (c.resolved_at IS NULL OR CAST(c.resolved_at AS DATE) > $as_of)
         ) AS open_complaints
     -- callback_facts: a callback's vehicle is its own VIN, else its order's (its mart while current);
-    -- a car sold to a new owner counts the calls from the day that owner first came, as the churn
-    -- features do
+    -- only the calls to the vehicle's person count, as in churn_features.sql (a sold car's former
+    -- owner's calls are not the new owner's)
     FROM {{ ref('callback_facts') }} AS c
     JOIN v ON v.vin = c.vin
     WHERE c.callback_date < $as_of + 1
-      AND (v.owner_since IS NULL OR c.callback_day >= v.owner_since)
+      AND ((c.customer_name IS NULL AND c.phone IS NULL)
+           OR (v.customer_name IS NULL AND v.phone IS NULL)
+           OR c.customer_name = v.customer_name
+           OR c.phone = v.phone)
     GROUP BY 1
 )
 SELECT

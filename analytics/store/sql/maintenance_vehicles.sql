@@ -1,9 +1,8 @@
 -- one row per vehicle in the active base at $as_of (a visit in the last $base_days days): its work orders dated on or before $as_of summarised
--- The person: the latest name, and the latest phone of the current owner (owner_days.sql);
--- owner_since: the day a new owner first came (NULL while the first owner has the car).
+-- The person: the latest name, and the latest phone of the current owner (owner_days.sql).
 -- maintenance_vehicles_mart.sql reads the same rows from the mart mart_vehicle_days.
 WITH orders AS (
-    SELECT o.*, w.new_owner, w.owner_seq, max(w.owner_seq) OVER (PARTITION BY o.vin) AS current_owner
+    SELECT o.*, w.owner_seq, max(w.owner_seq) OVER (PARTITION BY o.vin) AS current_owner
     FROM service_orders AS o
     JOIN {{ ref('owner_days') }} AS w ON w.vin = o.vin AND w.visit_date = o.visit_date
     WHERE o.vin IS NOT NULL AND o.visit_date <= $as_of
@@ -28,8 +27,7 @@ WITH orders AS (
             AS repairs_365,
         count(*) FILTER (WHERE service_type = 'body_paint' AND visit_date > $as_of - 730) AS body_paint_730,
         coalesce(sum(amount) FILTER (WHERE visit_date > $as_of - 730), 0) AS spend_730,
-        avg(CASE WHEN is_appointment THEN 1.0 ELSE 0.0 END) AS appointment_share,
-        max(visit_date) FILTER (WHERE new_owner) AS owner_since
+        avg(CASE WHEN is_appointment THEN 1.0 ELSE 0.0 END) AS appointment_share
     FROM orders
     GROUP BY vin
 ), purchases AS (

@@ -50,7 +50,6 @@ SELECT
     l.cum_body_paint - coalesce(t.cum_body_paint, 0) AS body_paint_730,
     l.cum_spend - coalesce(t.cum_spend, 0) AS spend_730,
     CAST(l.cum_appointments AS DOUBLE) / l.cum_visits AS appointment_share,
-    l.owner_since,
     CASE
         WHEN l.purchase_min <> l.purchase_max THEN p.purchase_date
         WHEN l.purchase_min <= $as_of THEN l.purchase_min

@@ -4,8 +4,8 @@
 -- (D - n, D] is the running value at D minus the one at D - n (a second lookup). "Latest" values
 -- (store, name, ...) are the latest non-empty one, by (visit day, order_id), as arg_max reads
 -- them; the phone is the latest one of the current owner (owner_days.sql: owner_seq counts the new
--- owners, owner_since is the day the current one first came, NULL for the first owner), so a sold
--- car never shows its new owner beside the former owner's number. What is not a running value is
+-- owners), so a sold car never shows its new owner beside the former owner's number (a blank one
+-- when the new owner gave none). What is not a running value is
 -- kept exact otherwise: the median gaps as window medians over the days so far; the mode of the
 -- purchase date is only a lookup while the vehicle has one purchase date so far (purchase_min =
 -- purchase_max), the reads recompute it from the work orders otherwise; the first day reading
@@ -41,7 +41,7 @@ WITH days AS (
     GROUP BY vin, visit_date
 ),
 owners AS (
-    SELECT d.*, w.new_owner, w.owner_seq
+    SELECT d.*, w.owner_seq
     FROM days AS d
     JOIN {{ ref('owner_days') }} AS w ON w.vin = d.vin AND w.visit_date = d.visit_date
 ),
@@ -65,7 +65,6 @@ running AS (
            last_value(d_phone IGNORE NULLS) OVER (
                PARTITION BY vin, owner_seq ORDER BY visit_date ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
            ) AS phone,
-           max(CASE WHEN new_owner THEN visit_date END) OVER w AS owner_since,
            last_value(d_order_id IGNORE NULLS) OVER w AS last_order_id,
            last_value(d_service_type IGNORE NULLS) OVER w AS last_service_type,
            last_value(d_amount IGNORE NULLS) OVER w AS last_amount,

@@ -1,4 +1,4 @@
--- one row per (vehicle, visit day): whether a new owner appears that day, and how many have by then
+-- one row per (vehicle, visit day): how many new owners the vehicle has had by then
 -- A day's person is the name and phone of its work orders as arg_max reads them (the latest
 -- non-empty one by order_id, as mart_vehicle_days.sql does). A new owner appears on a day whose
 -- name differs from the latest name before it while its phone is not the latest phone before it,
