@@ -40,13 +40,19 @@ def test_features_at_a_cutoff_are_unchanged_when_later_rows_are_added(tmp_path):
     cutoff = CUTOFFS[0]
     later = cutoff + timedelta(days=1)
     for i, vin in enumerate(vins):
-        # a visit the day after the cutoff, and a complaint callback about an order before it
+        # a visit the day after the cutoff by the car's own customer (another name and phone would be
+        # a new owner, whom the former owner's complaint below does not concern), and a complaint
+        # callback about an order before it
+        name, phone = con.execute(
+            "SELECT arg_max(customer_name, order_id), arg_max(phone, order_id) FROM service_orders WHERE vin = $v",
+            {"v": vin},
+        ).fetchone()
         con.execute(
             "INSERT INTO service_orders (order_id, store, vin, plate, customer_name, phone, model, purchase_date,"
             " visit_date, mileage_km, service_type, amount, advisor, is_appointment, import_id)"
-            " VALUES ($o, 'S1', $v, 'X', 'Y', '1', '轩逸', DATE '2010-01-01', $d, 999999, 'repair', 99999, 'Z',"
+            " VALUES ($o, 'S1', $v, 'X', $n, $p, '轩逸', DATE '2010-01-01', $d, 999999, 'repair', 99999, 'Z',"
             " true, 2)",
-            {"o": f"LATE{i}", "v": vin, "d": later},
+            {"o": f"LATE{i}", "v": vin, "n": name, "p": phone, "d": later},
         )
         old_order = con.execute(
             "SELECT max(order_id) FROM service_orders WHERE vin = $v AND visit_date <= $c",

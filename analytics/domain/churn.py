@@ -136,6 +136,21 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
+def _interval_basis(source: Any) -> dict[str, str]:
+    """Return ``{"source": ...}`` for an overdue reason whose expected interval is not the vehicle's own
+    rhythm (``schedule``: the routine interval at its km per day; ``default``: the default interval),
+    nothing for its own: a car seen once has no habit to speak of."""
+    return {"source": str(source)} if isinstance(source, str) and source != "own" else {}
+
+
+def _reason_key(kind: str, reason: Reason) -> str:
+    """Return the catalogue key of a reason's words (``kind``: ``reason`` or ``say``)."""
+    code = reason["code"]
+    if code == "overdue" and reason.get("source"):
+        return f"churn.{kind}.overdue_schedule"
+    return f"churn.{kind}.{code}"
+
+
 def vehicle_reasons(row: Mapping[str, Any], as_of: date) -> list[Reason]:
     """Return the reason codes (with their parameters) that explain one vehicle's risk, strongest first."""
     cfg = churn_model.churn_settings()
@@ -152,6 +167,7 @@ def vehicle_reasons(row: Mapping[str, Any], as_of: date) -> list[Reason]:
                 "ratio": f"{float(row['overdue_ratio']):.1f}",
                 "interval": round(float(row["expected_interval_days"])),
                 "days": days_since,
+                **_interval_basis(row.get("interval_source")),
             }
         )
     open_complaints = int(row.get("open_complaints") or 0)
@@ -224,6 +240,7 @@ def frame_reasons(frame: pd.DataFrame, as_of: date) -> list[list[Reason]]:
     at_risk = np.flatnonzero(status == "at_risk").tolist()
     ratio = _scores(frame, "overdue_ratio")
     interval = _scores(frame, "expected_interval_days")
+    sources = _column(frame, "interval_source").to_numpy(dtype=object)
     for i in at_risk:
         reasons[i].append(
             {
@@ -231,6 +248,7 @@ def frame_reasons(frame: pd.DataFrame, as_of: date) -> list[list[Reason]]:
                 "ratio": f"{float(ratio[i]):.1f}",
                 "interval": round(float(interval[i])),
                 "days": days_since[i],
+                **_interval_basis(sources[i]),
             }
         )
     open_complaints = _counts(frame, "open_complaints")
@@ -281,8 +299,7 @@ def frame_reasons(frame: pd.DataFrame, as_of: date) -> list[list[Reason]]:
 def reason_text(reasons: Sequence[Reason], lang: str) -> str:
     """Return the reasons as one line of words in ``lang``."""
     parts = [
-        text(f"churn.reason.{r['code']}", lang, **{k: v for k, v in r.items() if k != "code"})
-        for r in reasons
+        text(_reason_key("reason", r), lang, **{k: v for k, v in r.items() if k != "code"}) for r in reasons
     ]
     return ("；" if lang == "zh" else "; ").join(parts)
 
@@ -324,7 +341,7 @@ def spoken_text(reasons: Sequence[Reason], lang: str) -> str:
                 "interval": spoken_interval(int(r["interval"]), lang),
                 "since": spoken_span(since, lang),
             }
-        parts.append(text(f"churn.say.{r['code']}", lang, **params))
+        parts.append(text(_reason_key("say", r), lang, **params))
     return ("；" if lang == "zh" else "; ").join(parts)
 
 

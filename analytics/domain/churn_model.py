@@ -391,12 +391,13 @@ def _fit_calibrated(snapshots: pd.DataFrame, churned: pd.Series, seed: int) -> S
             "The history holds too few vehicles that came back or left to learn from; import more months."
         )
     categories = {column: _codes(snapshots[column]) for column in CATEGORICAL}
-    x = binnable(_matrix(snapshots, categories))
+    x = _matrix(snapshots, categories)
     # The isotonic calibration learns from out-of-fold scores, with folds by vehicle (not by row:
     # one car's snapshots at several cutoffs must not sit on both sides); the trees are then
     # refitted on every row.
     groups = snapshots["vin"].to_numpy()
     splits = list(GroupKFold(n_splits=CALIBRATION_FOLDS).split(x, y, groups))
+    x = binnable(x, [train for train, _ in splits])
     model = CalibratedClassifierCV(_estimator(seed), method="isotonic", cv=splits, ensemble=False)
     # One thread: on a small shared machine OpenMP threads spin against each other and the
     # other processes, which made a fit ten times slower than on one core.

@@ -8,18 +8,24 @@ from typing import Any
 import numpy as np
 
 
-def binnable(x: np.ndarray) -> np.ndarray:
+def binnable(x: np.ndarray, fitted_rows: Sequence[np.ndarray] = ()) -> np.ndarray:
     """Return x with every column that holds no value at all set to 0 (a copy when one is changed).
 
     HistGradientBoosting bins each column from its distinct values and fails ("window shape
     cannot be larger than input array shape") on a column with none: a feature fed only by
     callbacks before any callback was imported, say. A constant column gives no split, so the
     model is the one it would be without the feature, and scoring later rows (which may hold
-    values) reads the same trees.
+    values) reads the same trees. ``fitted_rows``: the rows each cross-validation fold fits on; a
+    column with no value in one of them is set to 0 as well.
     """
     if x.ndim != 2 or x.shape[0] == 0:
         return x
     empty = np.isnan(x).all(axis=0)
+    # A fold's trees bin the rows they are fitted on alone: a column with values only in the
+    # rows a fold holds out (purchase dates known for two cars, both held out) is as empty to them.
+    for rows in fitted_rows:
+        if len(rows):
+            empty |= np.isnan(x[rows]).all(axis=0)
     if not empty.any():
         return x
     out = x.copy()

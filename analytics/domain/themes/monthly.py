@@ -888,7 +888,8 @@ def impact(in_theme: np.ndarray, satisfied: np.ndarray, nps_points: np.ndarray) 
 
 
 def _impact_base(con: duckdb.DuckDBPyConnection, month: str, stores: Sequence[str] | None) -> pd.DataFrame:
-    """Return the month's reached callbacks with satisfied (bool) and NPS points (+1/0/-1/NaN)."""
+    """Return the month's reached survey callbacks (the satisfaction rate's base) with satisfied (bool)
+    and NPS points (+1/0/-1/NaN)."""
     kpi = settings().kpi
     frame = _facts(con, "theme_impact_base", {**_bounds([month]), "stores": list(stores) if stores else None})
     recommend = pd.to_numeric(frame["recommend_score"], errors="coerce").to_numpy(dtype=float)

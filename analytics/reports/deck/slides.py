@@ -471,25 +471,27 @@ def _churn_slide(d: DeckData, lang: str) -> Slide:
             charts=[reasons] if not top.empty else [],
         )
     last = trend.iloc[-1]
-    before = trend.iloc[-2] if len(trend) > 1 else last
+    # The trend holds the month ends whose window the data cover, consecutive up to the deck's month:
+    # with one row, last month is no figure and there is no change to show (issue 15).
+    before = trend.iloc[-2] if len(trend) > 1 else None
+
+    def change(status: str) -> str:
+        if before is None:
+            return ""
+        return text("deck.vs_prev", lang, delta=_signed(int(last[status] - before[status])))
+
     numbers = [
         Number(text("deck.base", lang), f"{int(last['base']):,}"),
-        Number(
-            text("churn.status.lost", lang),
-            f"{int(last['lost']):,}",
-            text("deck.vs_prev", lang, delta=_signed(int(last["lost"] - before["lost"]))),
-        ),
-        Number(
-            text("churn.status.at_risk", lang),
-            f"{int(last['at_risk']):,}",
-            text("deck.vs_prev", lang, delta=_signed(int(last["at_risk"] - before["at_risk"]))),
-        ),
+        Number(text("churn.status.lost", lang), f"{int(last['lost']):,}", change("lost")),
+        Number(text("churn.status.at_risk", lang), f"{int(last['at_risk']):,}", change("at_risk")),
     ]
     params = {
         "lost": f"{int(last['lost']):,}",
         "at_risk": f"{int(last['at_risk']):,}",
         "base": f"{int(last['base']):,}",
-        "delta": _signed(int(last["lost"] - before["lost"])),
+        "change": ""
+        if before is None
+        else text("deck.churn_change", lang, delta=_signed(int(last["lost"] - before["lost"]))),
     }
     if top.empty:
         takeaway = text("deck.churn_takeaway_plain", lang, **params)

@@ -12,18 +12,27 @@ calls AS (
     -- callback_facts: the callback's vehicle is its own VIN, else its order's
     SELECT k.cutoff, f.vin, f.callback_id, f.order_id, f.linked_order_id, f.callback_date, f.callback_day, f.reached,
            f.overall_score, f.attitude_score, f.quality_score, f.timeliness_score, f.price_score,
-           f.environment_score, f.recommend_score, f.is_complaint, f.complaint_category, f.resolved_at
+           f.environment_score, f.recommend_score, f.is_complaint, f.complaint_category, f.resolved_at,
+           f.customer_name, f.phone
     FROM cutoffs AS k
     JOIN {{ ref('callback_facts') }} AS f ON f.callback_day <= k.cutoff
 ),
 base_calls AS (
     -- the base vehicles' calls, the latest first (recent = 1); one ordering serves every summary
-    -- below (the latest reached call with a score is the one of lowest recent among those)
+    -- below (the latest reached call with a score is the one of lowest recent among those). Only
+    -- the calls to the vehicle's person count (callback_facts' person: its work order's, else the
+    -- owner's then): a car sold to a new owner does not give the former owner's answers,
+    -- complaints and unanswered numbers as reasons of the new one. The same person: the same name
+    -- or the same phone; a call or a vehicle naming nobody counts as before.
     SELECT c.*,
            row_number() OVER (PARTITION BY c.cutoff, c.vin ORDER BY c.callback_date DESC, c.callback_id DESC)
                AS recent
     FROM calls AS c
     JOIN base AS b ON b.cutoff = c.cutoff AND b.vin = c.vin
+    WHERE (c.customer_name IS NULL AND c.phone IS NULL)
+       OR (b.customer_name IS NULL AND b.phone IS NULL)
+       OR c.customer_name = b.customer_name
+       OR c.phone = b.phone
 ),
 call_summary AS (
     SELECT r.cutoff, r.vin,

@@ -1,13 +1,16 @@
 -- one row per (cutoff, vehicle in the active base on that day): its work orders dated on or before the cutoff summarised
 -- The value window is (cutoff - value_days, cutoff]. The rhythm: days between its distinct visit
--- days. churn_vehicles_mart.sql reads the same rows from the mart mart_vehicle_days.
+-- days. The person: the latest name, and the latest phone of the current owner (owner_days.sql).
+-- churn_vehicles_mart.sql reads the same rows from the mart mart_vehicle_days.
 WITH cutoffs AS (
     SELECT DISTINCT unnest($cutoffs::DATE[]) AS cutoff
 ),
 orders AS (
-    SELECT k.cutoff, o.*
+    SELECT k.cutoff, o.*, w.owner_seq,
+           max(w.owner_seq) OVER (PARTITION BY k.cutoff, o.vin) AS current_owner
     FROM cutoffs AS k
     JOIN service_orders AS o ON o.visit_date <= k.cutoff
+    JOIN {{ ref('owner_days') }} AS w ON w.vin = o.vin AND w.visit_date = o.visit_date
     WHERE o.vin IS NOT NULL
 ),
 visit_days AS (
@@ -27,7 +30,7 @@ vehicle AS (
            arg_max(advisor, (visit_date, order_id)) AS advisor,
            arg_max(plate, (visit_date, order_id)) AS plate,
            arg_max(customer_name, (visit_date, order_id)) AS customer_name,
-           arg_max(phone, (visit_date, order_id)) AS phone,
+           arg_max(phone, (visit_date, order_id)) FILTER (WHERE owner_seq = current_owner) AS phone,
            min(purchase_date) AS purchase_date,
            min(visit_date) AS first_visit,
            max(visit_date) AS last_visit,

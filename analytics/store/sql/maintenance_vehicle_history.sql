@@ -16,10 +16,16 @@ WITH v AS (
         count(*) FILTER (
             WHERE c.is_complaint AND (c.resolved_at IS NULL OR CAST(c.resolved_at AS DATE) > $as_of)
         ) AS open_complaints
-    -- callback_facts: a callback's vehicle is its own VIN, else its order's (its mart while current)
+    -- callback_facts: a callback's vehicle is its own VIN, else its order's (its mart while current);
+    -- only the calls to the vehicle's person count, as in churn_features.sql (a sold car's former
+    -- owner's calls are not the new owner's)
     FROM {{ ref('callback_facts') }} AS c
+    JOIN v ON v.vin = c.vin
     WHERE c.callback_date < $as_of + 1
-      AND ($vins IS NULL OR c.vin IN (SELECT unnest($vins)))
+      AND ((c.customer_name IS NULL AND c.phone IS NULL)
+           OR (v.customer_name IS NULL AND v.phone IS NULL)
+           OR c.customer_name = v.customer_name
+           OR c.phone = v.phone)
     GROUP BY 1
 )
 SELECT

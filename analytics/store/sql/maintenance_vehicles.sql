@@ -1,9 +1,11 @@
 -- one row per vehicle in the active base at $as_of (a visit in the last $base_days days): its work orders dated on or before $as_of summarised
+-- The person: the latest name, and the latest phone of the current owner (owner_days.sql).
 -- maintenance_vehicles_mart.sql reads the same rows from the mart mart_vehicle_days.
 WITH orders AS (
-    SELECT *
-    FROM service_orders
-    WHERE vin IS NOT NULL AND visit_date <= $as_of
+    SELECT o.*, w.owner_seq, max(w.owner_seq) OVER (PARTITION BY o.vin) AS current_owner
+    FROM service_orders AS o
+    JOIN {{ ref('owner_days') }} AS w ON w.vin = o.vin AND w.visit_date = o.visit_date
+    WHERE o.vin IS NOT NULL AND o.visit_date <= $as_of
 ), visits AS (
     SELECT
         vin,
@@ -11,7 +13,7 @@ WITH orders AS (
         arg_max(store, (visit_date, order_id)) AS store,
         arg_max(plate, (visit_date, order_id)) AS plate,
         arg_max(customer_name, (visit_date, order_id)) AS customer_name,
-        arg_max(phone, (visit_date, order_id)) AS phone,
+        arg_max(phone, (visit_date, order_id)) FILTER (WHERE owner_seq = current_owner) AS phone,
         arg_max(model, (visit_date, order_id)) AS model,
         arg_max(service_type, (visit_date, order_id)) AS last_service_type,
         min(visit_date) AS first_visit,

@@ -2,12 +2,15 @@
 -- A mart (analytics/store/derived.py) kept as the table mart_vehicle_days. A vehicle's history as
 -- of any date D is its row with visit_date <= D < next_visit (one lookup); a count or sum over
 -- (D - n, D] is the running value at D minus the one at D - n (a second lookup). "Latest" values
--- (store, phone, ...) are the latest non-empty one, by (visit day, order_id), as arg_max reads
--- them. What is not a running value is kept exact otherwise: the median gaps as window medians
--- over the days so far; the mode of the purchase date is only a lookup while the vehicle has one
--- purchase date so far (purchase_min = purchase_max), the reads recompute it from the work orders
--- otherwise; the first day reading warranty_km or more, a setting, comes from day_max_km. Every
--- figure is the vehicle's own: a refresh recomputes only the vehicles an import touched.
+-- (store, name, ...) are the latest non-empty one, by (visit day, order_id), as arg_max reads
+-- them; the phone is the latest one of the current owner (owner_days.sql: owner_seq counts the new
+-- owners), so a sold car never shows its new owner beside the former owner's number (a blank one
+-- when the new owner gave none). What is not a running value is
+-- kept exact otherwise: the median gaps as window medians over the days so far; the mode of the
+-- purchase date is only a lookup while the vehicle has one purchase date so far (purchase_min =
+-- purchase_max), the reads recompute it from the work orders otherwise; the first day reading
+-- warranty_km or more, a setting, comes from day_max_km. Every figure is the vehicle's own: a
+-- refresh recomputes only the vehicles an import touched.
 WITH days AS (
     SELECT vin, visit_date,
            arg_max(store, order_id) AS d_store,
@@ -37,13 +40,18 @@ WITH days AS (
     WHERE vin IS NOT NULL
     GROUP BY vin, visit_date
 ),
+owners AS (
+    SELECT d.*, w.owner_seq
+    FROM days AS d
+    JOIN {{ ref('owner_days') }} AS w ON w.vin = d.vin AND w.visit_date = d.visit_date
+),
 gaps AS (
     SELECT *,
            date_diff('day', lag(visit_date) OVER (PARTITION BY vin ORDER BY visit_date), visit_date) AS visit_gap,
            CASE WHEN d_maintenance > 0 THEN date_diff('day', max(CASE WHEN d_maintenance > 0 THEN visit_date END) OVER (
                PARTITION BY vin ORDER BY visit_date ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
            ), visit_date) END AS maintenance_gap
-    FROM days
+    FROM owners
 ),
 running AS (
     SELECT vin, visit_date,
@@ -54,7 +62,9 @@ running AS (
            last_value(d_advisor IGNORE NULLS) OVER w AS advisor,
            last_value(d_plate IGNORE NULLS) OVER w AS plate,
            last_value(d_customer_name IGNORE NULLS) OVER w AS customer_name,
-           last_value(d_phone IGNORE NULLS) OVER w AS phone,
+           last_value(d_phone IGNORE NULLS) OVER (
+               PARTITION BY vin, owner_seq ORDER BY visit_date ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+           ) AS phone,
            last_value(d_order_id IGNORE NULLS) OVER w AS last_order_id,
            last_value(d_service_type IGNORE NULLS) OVER w AS last_service_type,
            last_value(d_amount IGNORE NULLS) OVER w AS last_amount,
