@@ -14,7 +14,7 @@ from ui.formatting import plain
 from ui.i18n import lang, t
 from ui.resources import fitted
 from ui.state import filters, keep_widgets, relabel
-from ui.widgets import call_controls, download_buttons, list_top
+from ui.widgets import call_controls, download_buttons, list_top, people_table, show_table
 
 FIRST_COLUMNS = ("customer_name", "phone", "reasons", "status")
 RETENTION_BY = reads.default("churn.retention_rates", "by")  # the default view's grouping
@@ -80,6 +80,10 @@ reason_labels = {c: t(f"churn.reason_name.{c}") for c in churn.REASON_CODES}
 group_labels = {g: t(f"churn.group.{g}") for g in churn.RETENTION_GROUPS}
 labels = status_labels | tier_labels
 headers = {c: t(f"churn.col.{c}") for c in churn.EXPORT_COLUMNS}
+# Spend and priority in whole yuan with thousands separators, as the list's reader counts them.
+money = {
+    c: st.column_config.NumberColumn(headers[c], format="localized", step=1) for c in ("value", "priority")
+}
 
 with tab_list:
     options = churn.list_options(shot.vehicles)
@@ -161,10 +165,8 @@ with tab_list:
         "churn.list_caption", n=f"{len(ranked):,}", base=f"{counts['base']:,}", as_of=as_of.isoformat()
     )
     st.caption(caption + left_out)
-    event = st.dataframe(
+    event = show_table(
         protect(shown),
-        hide_index=True,
-        width="stretch",
         on_select="rerun",
         selection_mode="single-row",
         key="churn_list",
@@ -175,7 +177,7 @@ with tab_list:
             "churn_probability": st.column_config.ProgressColumn(
                 headers["churn_probability"], min_value=0.0, max_value=1.0, format="%.2f"
             ),
-            "value": st.column_config.NumberColumn(headers["value"], format="%.0f"),
+            **money,
         },
     )
     download_buttons(
@@ -194,18 +196,14 @@ with tab_list:
         # What the agent says is in the list; here the analyst's detail behind it.
         st.write(churn.reason_text(row["reasons"], lang()) or t("churn.no_reason"))
         left, right = st.columns(2)
-        left.markdown(f"**{t('churn.visits_title')}**")
-        left.dataframe(
-            protect(load("churn.vehicle_orders", vin=row["vin"], as_of=as_of)),
-            hide_index=True,
-            width="stretch",
-        )
-        right.markdown(f"**{t('churn.callbacks_title')}**")
-        right.dataframe(
-            protect(load("churn.vehicle_callbacks", vin=row["vin"], as_of=as_of)),
-            hide_index=True,
-            width="stretch",
-        )
+        with left:
+            st.markdown(f"**{t('churn.visits_title')}**")
+            orders = load("churn.vehicle_orders", vin=row["vin"], as_of=as_of)
+            show_table(people_table(protect(orders), {"service_type": "service_type"}))
+        with right:
+            st.markdown(f"**{t('churn.callbacks_title')}**")
+            callbacks = load("churn.vehicle_callbacks", vin=row["vin"], as_of=as_of)
+            show_table(people_table(protect(callbacks), {"callback_type": "callback_type_code"}))
     else:
         st.caption(t("churn.select_hint"))
 
@@ -232,11 +230,9 @@ with tab_calls:
         )
     )
     call_frame = churn.export_frame(calls.calls, lang())
-    st.dataframe(
+    show_table(
         protect(churn.export_frame(calls.calls, lang(), labels)),
-        hide_index=True,
-        width="stretch",
-        column_config=headers,
+        column_config=headers | money,
     )
     download_buttons(
         call_frame, export_name("churn_calls", as_of.isoformat()), key="churn_calls_dl", headers=headers
@@ -278,17 +274,16 @@ if tab_retention.open:
             st.caption(
                 t("churn.retention_caption", months=months, parts="; ".join(parts) or t("common.none"))
             )
-            st.dataframe(
+            show_table(
                 protect(rates),
-                hide_index=True,
-                width="stretch",
+                column_order=["transition", "group", "n", "returned", "rate", "small_sample"],
                 column_config={
                     "transition_code": None,
                     "transition": t("churn.transition_col"),
                     "group": t(f"churn.group.{by}"),
                     "n": t("churn.eligible", months=months),
                     "returned": t("churn.returned", months=months),
-                    "rate": st.column_config.NumberColumn(t("churn.rate"), format="percent"),
+                    "rate": st.column_config.NumberColumn(t("churn.rate"), format="percent", step=0.001),
                     "small_sample": t("churn.small_sample"),
                 },
             )
@@ -319,10 +314,8 @@ if tab_model.open:
                 st.markdown(
                     f"**{t('churn.backtest_title', cutoff=result.cutoff.isoformat(), n=f'{result.n:,}', rate=f'{result.churned / result.n:.0%}')}**"
                 )
-                st.dataframe(
+                show_table(
                     table,
-                    hide_index=True,
-                    width="stretch",
                     column_config={
                         "metric": t("churn.metric_col"),
                         "model": st.column_config.NumberColumn(t("churn.scorer.model"), format="%.3f"),

@@ -15,7 +15,7 @@ from ui.data import clear_caches, load, reading, writing
 from ui.formatting import plain
 from ui.i18n import t
 from ui.state import filters
-from ui.widgets import download_buttons, field_label, mapping_editor, people_table, progress_bar
+from ui.widgets import download_buttons, field_label, mapping_editor, people_table, progress_bar, show_table
 
 
 def parsed_upload(content: bytes, name: str, kind: str | None = None) -> ingest.RawTable:
@@ -143,15 +143,15 @@ def import_tab() -> None:
             if plan.unmapped:
                 st.caption(t("data.unmapped", columns=plain(", ".join(plan.unmapped))))
             if len(plan.sheets) > 1:
-                st.dataframe(people_table(ingest.sheet_table(plan.sheets)), hide_index=True, width="stretch")
+                show_table(people_table(ingest.sheet_table(plan.sheets)))
             if len(plan.notes):
                 st.markdown(t("data.blanked", n=len(plan.notes)))
-                st.dataframe(people_table(plan.notes), hide_index=True, width="stretch")
+                show_table(people_table(plan.notes))
             st.markdown(t("data.preview"))
-            st.dataframe(people_table(plan.staged.head(20)), hide_index=True, width="stretch")
+            show_table(people_table(plan.staged.head(20)))
             if len(plan.rejects):
                 st.markdown(t("data.rejects"))
-                st.dataframe(people_table(plan.rejects), hide_index=True, width="stretch")
+                show_table(people_table(plan.rejects))
             if st.button(
                 t("data.import_button", file=plain(upload.name)), type="primary", key=f"import_{number}"
             ) and authorize("import"):
@@ -207,12 +207,10 @@ if can().see_audit:
         # Read afresh on every run (the log grows without a data version change); shown as text.
         with reading() as cur:
             entries = audit.entries(cur, 500)
-        st.dataframe(
+        show_table(
             people_table(
                 audit.readable(entries, protect_text), {"role": "auth.role", "action": "audit_action"}
             ),
-            hide_index=True,
-            width="stretch",
             key="audit_log",
         )
 
@@ -228,10 +226,8 @@ with tab_history:
     if history.empty:
         st.info(t("data.history_empty"))
     else:
-        st.dataframe(
+        show_table(
             people_table(protect(history), {"kind": "import_kind", "status": "import_status"}),
-            hide_index=True,
-            width="stretch",
         )
         done = history.loc[history["status"] == "done", "import_id"].tolist()
         if done and can().import_data:
@@ -273,5 +269,5 @@ with tab_quality:
                 protect(rows),
                 {"table_name": "quality.table", "problem": "quality.problem", "reason": "quality.reason"},
             )
-            st.dataframe(table, hide_index=True, width="stretch")
+            show_table(table)
             download_buttons(rows, f"quality_{check}", key=f"dl_{check}")

@@ -11,7 +11,7 @@ from ui.deck_button import deck_button
 from ui.formatting import LOWER_IS_BETTER, kpi_delta, kpi_value, metric_params
 from ui.i18n import t
 from ui.state import filters
-from ui.widgets import download_buttons, flag_table
+from ui.widgets import download_buttons, flag_table, show_table
 
 f = filters()
 if f.month is None:
@@ -56,10 +56,8 @@ def why_popover(name: str, figure: overview.KpiFigure) -> None:
             key=f"why_by_{name}",
         )
         frame = tables[by or list(tables)[0]][f.lang]
-        st.dataframe(
+        show_table(
             protect(overview.breakdown_display(frame, name, PREVIOUS, f.month, f.lang)),
-            hide_index=True,
-            width="stretch",
         )
         st.caption(t("why.caption", change=kpi_delta(name, figure.value, figure.prev_month) or "—"))
 

@@ -12,7 +12,7 @@ from ui.formatting import plain
 from ui.i18n import t
 from ui.state import filters
 from ui.themes_figures import bar_figure, hotspot_figure, pct, praise_figure, trend_figure
-from ui.widgets import download_buttons
+from ui.widgets import download_buttons, show_table
 
 f = filters()
 if f.month is None:
@@ -193,11 +193,9 @@ def drill_down(result: dict, side: str) -> None:
         "overall_score": t("themes.col_score"),
         "comment": t("themes.col_comment"),
     }
-    st.dataframe(
+    show_table(
         protect(frame),
         key=f"themes_drill_table_{side}",
-        hide_index=True,
-        width="stretch",
         column_order=shown,
         column_config={
             "callback_date": st.column_config.DatetimeColumn(
@@ -314,11 +312,9 @@ def worth(result: dict, side: str) -> None:
         return
     st.subheader(t(f"themes.impact.{side}_title", month=f.month))
     st.caption(t(f"themes.impact.{side}_caption"))
-    st.dataframe(
+    show_table(
         table,
         key=f"themes_impact_{side}",
-        hide_index=True,
-        width="stretch",
         column_order=["label", "n", "rate", "rate_low", "rate_high", "nps", "nps_low", "nps_high"],
         column_config={
             "label": st.column_config.TextColumn(t("themes.impact.col_theme")),

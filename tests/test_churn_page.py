@@ -79,7 +79,7 @@ def test_selecting_a_row_shows_the_vehicle_history_and_the_call_list_follows_cap
     assert not at.exception, [e.message for e in at.exception]
     assert any(first_vin in h.value for h in at.subheader)
     visits = at.dataframe[1].value
-    assert len(visits) > 0 and "visit_date" in visits.columns
+    assert len(visits) > 0 and "Visit date" in visits.columns  # named for people, not visit_date
     calls = [d.value for d in at.dataframe if "priority" in d.value.columns and len(d.value) <= 5]
     assert calls and len(calls[0]) == 5
 
