@@ -644,8 +644,9 @@ def satisfaction_series(
 
 
 def dimension_summary(scores: pd.DataFrame, month: str) -> dict[str, Any] | None:
-    """Return ``month``'s lowest and highest mean dimension score (with their n) from ``dimension_scores``;
-    None when the month has no dimension score."""
+    """Return ``month``'s lowest and highest mean dimension score (with their n) from ``dimension_scores``,
+    and ``single``: only one dimension was scored (a month of delivery calls, which rate the attitude
+    alone), so there is nothing to compare; None when the month has no dimension score."""
     rows = scores[(scores["month"] == month) & (scores["n"] > 0)]
     if rows.empty:
         return None
@@ -658,6 +659,7 @@ def dimension_summary(scores: pd.DataFrame, month: str) -> dict[str, Any] | None
         "highest": str(high["dimension"]),
         "highest_mean": float(high["mean"]),
         "highest_n": int(high["n"]),
+        "single": len(rows) == 1,
     }
 
 
