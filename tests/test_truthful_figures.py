@@ -128,6 +128,22 @@ def test_cli_deck_and_tiles_share_the_formatter():
     )
 
 
+def test_a_change_that_reads_as_none_is_grey_without_an_arrow():
+    """A store's month with no complaints after one without showed "↑ +0" in red (Streamlit reads
+    any string delta but "0" as a rise), and a flat rate "↑ +0.0 pp" in green."""
+    assert ui_formatting.delta_style("complaints", ui_formatting.kpi_delta("complaints", 0, 0)) == {
+        "delta_color": "off",
+        "delta_arrow": "off",
+    }
+    assert ui_formatting.delta_style("reach_rate", ui_formatting.kpi_delta("reach_rate", 0.8541, 0.8539)) == {
+        "delta_color": "off",
+        "delta_arrow": "off",
+    }
+    assert ui_formatting.delta_style("complaints", "+8 (+62%)") == {"delta_color": "inverse"}
+    assert ui_formatting.delta_style("visits", "-10 (-1%)") == {"delta_color": "normal"}
+    assert ui_formatting.delta_style("nps", "+0.4") == {"delta_color": "normal"}
+
+
 # --------------------------------------------------------------------------- one test of a change
 
 
