@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.core.config import settings
 from analytics.store import db
+from tests.screen_charts import charts
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -48,6 +49,10 @@ def test_maintenance_page_lists_vehicles_and_shows_the_model_card(demo_env, lang
     assert not at.exception, [e.message for e in at.exception]
     assert len(at.get("vega_lite_chart")) == 4
     assert any("ROC AUC" in md.value for md in at.markdown)
+    # The backtest bars write their values above them: the axis leaves room for the tallest one's.
+    for chart in charts(at)[:2]:
+        bars = chart.layer_rows(0)
+        assert chart.encoding()["y"]["scale"]["domain"][1] > bars["y"].max() * 1.1
 
 
 def test_the_lists_choices_are_kept_while_the_model_card_is_open(demo_env):

@@ -306,7 +306,8 @@ def breakdown_figure(table, overall: float | None) -> go.Figure:
         fig,
         max(320, 38 * len(table) + 170),
         2,
-        xaxis={"tickformat": ".0%", "title": None, "range": [None, 1.02]},
+        # Up to 100%, the highest a rate (and its interval) can be: no tick for 102%.
+        xaxis={"tickformat": ".0%", "title": None, "range": [None, 1.0]},
         yaxis={
             "categoryorder": "array",
             "categoryarray": labels,
