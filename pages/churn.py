@@ -161,8 +161,13 @@ with tab_list:
     ranked = churn.prioritise(churn.filter_list(shot.vehicles, chosen), weight)
     top, left_out = list_top(ranked)
     shown = churn.export_frame(top, lang(), labels)
-    caption = t(
-        "churn.list_caption", n=f"{len(ranked):,}", base=f"{counts['base']:,}", as_of=as_of.isoformat()
+    # The base is no figure when its window reaches before the data (the tiles above say so).
+    caption = (
+        t("churn.list_caption", n=f"{len(ranked):,}", base=f"{counts['base']:,}", as_of=as_of.isoformat())
+        if gap is None
+        else t(
+            "churn.list_caption_no_base", n=f"{len(ranked):,}", as_of=as_of.isoformat(), date=gap.isoformat()
+        )
     )
     st.caption(caption + left_out)
     event = show_table(

@@ -93,5 +93,9 @@ def test_an_early_month_is_ranked_by_the_data_versions_model_and_says_so(demo_en
     said = [c.value for c in at.caption if "It has seen what happened after 2024-02-29" in c.value]
     assert said and "trained on the history up to 2026-" in said[0]
     assert at.dataframe[0].value["churn_probability"].notna().all()
+    # The base count is no figure so early (the tiles show a dash): no caption states it either.
+    assert [m.value for m in at.metric[:3]] == ["—", "—", "—"]
+    assert not [c.value for c in at.caption if "base vehicles on" in c.value]
+    assert [c.value for c in at.caption if "the base and its counts need data from" in c.value]
     opened = _churn_page("en")
     assert not [c.value for c in opened.caption if "It has seen what happened after" in c.value]
