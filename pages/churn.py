@@ -17,6 +17,7 @@ from ui.state import filters, keep_widgets, relabel
 from ui.widgets import call_controls, download_buttons, list_top, people_table, show_table
 
 FIRST_COLUMNS = ("customer_name", "phone", "reasons", "status")
+LIST_ORDER = [*FIRST_COLUMNS, *(c for c in churn.EXPORT_COLUMNS if c not in FIRST_COLUMNS)]
 RETENTION_BY = reads.default("churn.retention_rates", "by")  # the default view's grouping
 f = filters()
 st.title(t("churn.title"))
@@ -176,7 +177,7 @@ with tab_list:
         selection_mode="single-row",
         key="churn_list",
         # Who, how to reach them and what to say first: on a phone they fit without scrolling sideways.
-        column_order=[*FIRST_COLUMNS, *(c for c in churn.EXPORT_COLUMNS if c not in FIRST_COLUMNS)],
+        column_order=LIST_ORDER,
         column_config={
             **{c: headers[c] for c in churn.EXPORT_COLUMNS},
             "churn_probability": st.column_config.ProgressColumn(
@@ -237,6 +238,7 @@ with tab_calls:
     call_frame = churn.export_frame(calls.calls, lang())
     show_table(
         protect(churn.export_frame(calls.calls, lang(), labels)),
+        column_order=LIST_ORDER,  # the list the caller dials from: name, phone and reasons first
         column_config=headers | money,
     )
     download_buttons(
