@@ -257,7 +257,8 @@ with tab_history:
 with tab_quality:
     st.caption(t("data.quality_intro"))
     counts = load("quality.summary")
-    columns = st.columns(len(quality.CHECKS))
+    # The numbers on one line under labels that wrap to different heights.
+    columns = st.columns(len(quality.CHECKS), vertical_alignment="bottom")
     for column, check in zip(columns, quality.CHECKS, strict=True):
         column.metric(t(f"quality.{check}"), f"{counts[check]:,}")
     for check in quality.CHECKS:

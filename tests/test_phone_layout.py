@@ -88,6 +88,30 @@ def test_on_a_desktop_the_tiles_come_first_with_their_sparklines(server):
 
 
 @pytest.mark.browser
+def test_tile_labels_are_written_whole_not_cut_with_an_ellipsis(server):
+    """On a 1400 px screen the English overview read "Due-maintenance return r…" (and the data
+    page's quality tiles "Possible duplicate ord…"): a label wraps instead."""
+    from playwright.sync_api import expect
+
+    url, browser, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/overview?lang=en")
+    expect(page.get_by_test_id("stMetric").nth(11)).to_be_visible(timeout=120_000)
+    page.wait_for_timeout(1000)
+    # The text's own width against its box's (a fraction of a pixel over is enough for the "…").
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stMetricLabel"] .stMarkdownEllipsis')]
+        .filter((e) => {
+            const text = document.createRange();
+            text.selectNodeContents(e);
+            return text.getBoundingClientRect().width > e.getBoundingClientRect().width + 0.01;
+        }).map((e) => e.textContent)"""
+    )
+    assert cut == []
+    page.close()
+
+
+@pytest.mark.browser
 def test_on_a_phone_choosing_a_page_closes_the_sidebar(server):
     from playwright.sync_api import expect
 
