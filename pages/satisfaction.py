@@ -180,7 +180,9 @@ with left:
     if dims:
         st.caption(
             t(
-                "satisfaction.dimension_caption_one" if dims["single"] else "satisfaction.dimension_caption",
+                "satisfaction.dimension_caption_single"
+                if dims["single"]
+                else "satisfaction.dimension_caption",
                 month=END,
                 lowest=dim_label(dims["lowest"]),
                 lowest_mean=f"{dims['lowest_mean']:.2f}",
