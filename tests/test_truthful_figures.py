@@ -75,8 +75,9 @@ def test_report_never_compares_with_a_figure_the_history_cannot_give(kpi_con):
     series = kpi.monthly_series(kpi_con, months=2, end_month="2024-06")
     lost_series = series[series["kpi"] == "lost"]
     assert lost_series["status"].tolist() == ["insufficient_history", "ok"]
-    # The tile's line has no point for May.
-    assert overview.sparkline(series, "lost") == [3.0]
+    # The tile's line has no point for May; June alone is no line (it drew a flat one).
+    assert overview.sparkline(series, "lost") == []
+    assert overview.sparkline(kpi.monthly_series(kpi_con, months=2, end_month="2024-06"), "visits") != []
 
 
 def test_report_table_states_the_missing_history_in_words(kpi_db_path, capsys):
