@@ -129,7 +129,19 @@ with left:
         export_name("satisfaction", "rate", START, END, STORE),
         title=t("satisfaction.rate_title", period=short_period()),
     )
-    if summary:
+    if summary and len(monthly.scored) < 2:
+        # The data's first month (or a window with one scored month): its limits come from itself.
+        st.caption(
+            t(
+                "satisfaction.rate_caption_alone",
+                month=END,
+                rate=pct(summary.rate),
+                n=f"{summary.n:,}",
+                low=pct(summary.wilson_low),
+                high=pct(summary.wilson_high),
+            )
+        )
+    elif summary:
         signals = monthly.signals
         st.caption(
             t(

@@ -170,3 +170,7 @@ def test_first_month_of_the_data_draws_without_error(demo_env):
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == f"满意度趋势 · {first}"
     assert len(charts(at)) == len(CHARTS)
+    # One month has no control limits but its own: the caption does not call it "normal variation".
+    said = " ".join(c.value for c in at.caption)
+    assert "区间内没有其他月份可供比较" in said and "正常的月度波动" not in said
+    assert f"{first}（1 个月）" in said

@@ -586,6 +586,11 @@ class SatisfactionSeries:
         return earlier[-1] if earlier else None
 
     @property
+    def scored(self) -> list[str]:
+        """The months of the window with scored answers (one alone has no limits to be judged by)."""
+        return [m.month for m in self.months if m.n]
+
+    @property
     def signals(self) -> list[str]:
         """The months whose rate lies outside their control limits."""
         return [m.month for m in self.months if m.signal]
