@@ -108,6 +108,8 @@ def bar_caption(bars: pd.DataFrame, result: dict, side: str) -> str:
         return sentence + t("themes.flags_new", labels=listing(new))
     if rising:
         return sentence + t("themes.flags_rising", labels=listing(rising))
+    if not sum(result["months_n"]):
+        return sentence + t("themes.flags_no_history")  # no month before it has comments
     return sentence + t("themes.flags_none", months=len(result["months"]))
 
 
@@ -354,9 +356,10 @@ def side_tab(side: str) -> None:
             show(
                 trend_figure(trend, LABEL),
                 export_name("themes", side, "trend", f.month, STORE),
-                title=t("themes.trend_title", start=result["months"][0], month=f.month),
+                title=t("themes.trend_title", start=trend["month"].min(), month=f.month),
             )
-            st.caption(trend_caption(bars, result))
+            if said := trend_caption(bars, result):
+                st.caption(said)
     if side == "praise":
         praise_board()
     else:
