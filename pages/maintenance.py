@@ -115,7 +115,10 @@ if tab_list.open:
             st.info(t("maintenance.list_empty"))
         else:
             probability = {
-                c: st.column_config.ProgressColumn(headers[c], min_value=0.0, max_value=1.0, format="percent")
+                # One decimal in every row (79.1%, 79.0%; it wrote 79.1% above 79.08%).
+                c: st.column_config.ProgressColumn(
+                    headers[c], min_value=0.0, max_value=1.0, format="percent", step=0.001
+                )
                 for c in ("p30", "p60", "p90", "any30")
             }
             dates = {
