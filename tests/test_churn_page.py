@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,10 @@ def test_selecting_a_row_shows_the_vehicle_history_and_the_call_list_follows_cap
     assert len(visits) > 0 and "Visit date" in visits.columns  # named for people, not visit_date
     calls = [d.value for d in at.dataframe if "priority" in d.value.columns and len(d.value) <= 5]
     assert calls and len(calls[0]) == 5
+    # The probability reads the same in the list and the call list: a percentage with one decimal.
+    for table in [d for d in at.dataframe if "churn_probability" in d.value.columns]:
+        shown = json.loads(table.proto.columns)["churn_probability"]["type_config"]
+        assert (shown["type"], shown["format"], shown["step"]) == ("progress", "percent", 0.001)
 
 
 def test_an_early_month_is_ranked_by_the_data_versions_model_and_says_so(demo_env):
