@@ -57,6 +57,9 @@ def test_maintenance_page_lists_vehicles_and_shows_the_model_card(demo_env, lang
     for chart in charts(at)[:2]:
         bars = chart.layer_rows(0)
         assert chart.encoding()["y"]["scale"]["domain"][1] > bars["y"].max() * 1.1
+    # The caption under the backtest names every scorer the bars compare (it left out the own rhythm).
+    said = " ".join(c.value.lower() for c in at.caption)
+    assert all(name.lower() in said for name in charts(at)[0].series()) or lang == "zh"
 
 
 def test_the_lists_choices_are_kept_while_the_model_card_is_open(demo_env):
