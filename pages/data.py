@@ -13,7 +13,7 @@ from analytics.store import audit
 from ui.auth import authorize, can, current_user, protect, protect_text, record
 from ui.data import clear_caches, load, reading, writing
 from ui.formatting import plain
-from ui.i18n import t
+from ui.i18n import lang, t
 from ui.state import filters
 from ui.widgets import download_buttons, field_label, mapping_editor, people_table, progress_bar, show_table
 
@@ -146,12 +146,12 @@ def import_tab() -> None:
                 show_table(people_table(ingest.sheet_table(plan.sheets)))
             if len(plan.notes):
                 st.markdown(t("data.blanked", n=len(plan.notes)))
-                show_table(people_table(plan.notes))
+                show_table(people_table(ingest.reject_table(plan.notes, lang())))
             st.markdown(t("data.preview"))
             show_table(people_table(plan.staged.head(20)))
             if len(plan.rejects):
                 st.markdown(t("data.rejects"))
-                show_table(people_table(plan.rejects))
+                show_table(people_table(ingest.reject_table(plan.rejects, lang())))
             if st.button(
                 t("data.import_button", file=plain(upload.name)), type="primary", key=f"import_{number}"
             ) and authorize("import"):
