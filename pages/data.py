@@ -231,7 +231,14 @@ with tab_history:
         )
         done = history.loc[history["status"] == "done", "import_id"].tolist()
         if done and can().import_data:
-            chosen = st.selectbox(t("data.rollback_choose"), done, key="rollback_id")
+            # Each import by its number and file (the number alone sent the reader back to the table).
+            files = {
+                i: f"{i} · {protect_text(str(name))}"
+                for i, name in zip(history["import_id"], history["file_name"], strict=True)
+            }
+            chosen = st.selectbox(
+                t("data.rollback_choose"), done, format_func=lambda i: files.get(i, str(i)), key="rollback_id"
+            )
             confirmed = st.checkbox(t("data.rollback_confirm"), key="rollback_ok")
             if st.button(t("data.rollback_button"), disabled=not confirmed, key="rollback_go") and authorize(
                 "rollback"

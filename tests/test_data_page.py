@@ -73,6 +73,7 @@ def test_upload_map_import_and_roll_back_a_golden_file(fresh_db, lang):
 
     import_id = _count(fresh_db, "SELECT max(import_id) FROM imports")
     assert at.selectbox(key="rollback_id").value == import_id
+    assert at.selectbox(key="rollback_id").options == [f"{import_id} · {GOLDEN.name}"]  # which file it undoes
     at.checkbox(key="rollback_ok").check().run()
     at.button(key="rollback_go").click().run()
     assert not at.exception, [e.message for e in at.exception]
