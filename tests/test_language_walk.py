@@ -207,6 +207,9 @@ def _table_problems(at: AppTest) -> list[str]:
                 problems.append(f"table column {label!r}: a missing value shows as None")
             number = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
             type_config = (config.get(str(column)) or {}).get("type_config") or {}
+            days = values.dropna() if pd.api.types.is_datetime64_any_dtype(values) else None
+            if days is not None and len(days) and (days == days.dt.normalize()).all() and not type_config:
+                problems.append(f"table column {label!r}: dates written with 00:00:00")
             biggest = values.abs().max() if number else None
             if number and pd.notna(biggest) and biggest >= 1000 and not type_config.get("format"):
                 problems.append(f"table column {label!r}: {biggest} without thousands separators")

@@ -35,15 +35,28 @@ def _grouped(series: pd.Series) -> bool:
     return bool(pd.notna(biggest) and biggest >= 1000)
 
 
+def _date_only(series: pd.Series) -> bool:
+    if not pd.api.types.is_datetime64_any_dtype(series):
+        return False
+    days = series.dropna()
+    return bool(len(days)) and bool((days == days.dt.normalize()).all())
+
+
 def number_config(frame: pd.DataFrame, column_config: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Return ``column_config`` with a thousands-separated number format for each numeric column of
-    ``frame`` the page gave no type or format (a column given only its label keeps the label)."""
+    ``frame`` the page gave no type or format (a column given only its label keeps the label), and a
+    date format for each date-and-time column whose times are all midnight."""
     config: dict[str, Any] = dict(column_config or {})
     for column in frame.columns:
         name = str(column)
         given = config.get(name, "")
         if given is None or (isinstance(given, dict) and given.get("type_config")):
             continue  # hidden, or typed by the page
+        if _date_only(frame[column]):
+            # Dates without a time of day read as dates (2024-03-01, not 2024-03-01 00:00:00).
+            label = given if isinstance(given, str) else (given or {}).get("label")
+            config[name] = st.column_config.DatetimeColumn(label or None, format="YYYY-MM-DD")
+            continue
         if not _grouped(frame[column]):
             continue
         label = given if isinstance(given, str) else (given or {}).get("label")
