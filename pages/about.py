@@ -6,6 +6,7 @@ from analytics.domain import kpi
 from ui.formatting import metric_params, target_band
 from ui.i18n import t
 from ui.state import filters
+from ui.widgets import show_table
 
 filters()
 st.title(t("about.title"))
@@ -25,7 +26,7 @@ for name in names:
             t("about.target_header"): target,
         }
     )
-st.dataframe(rows, hide_index=True, width="stretch")
+show_table(rows)
 
 st.subheader(t("about.pages_title"))
 st.markdown(t("about.pages_body"))

@@ -14,9 +14,10 @@ from ui.formatting import plain
 from ui.i18n import lang, t
 from ui.resources import fitted
 from ui.state import filters, keep_widgets, relabel
-from ui.widgets import call_controls, download_buttons, list_top
+from ui.widgets import call_controls, download_buttons, list_top, people_table, show_table
 
 FIRST_COLUMNS = ("customer_name", "phone", "reasons", "status")
+LIST_ORDER = [*FIRST_COLUMNS, *(c for c in churn.EXPORT_COLUMNS if c not in FIRST_COLUMNS)]
 RETENTION_BY = reads.default("churn.retention_rates", "by")  # the default view's grouping
 f = filters()
 st.title(t("churn.title"))
@@ -80,6 +81,15 @@ reason_labels = {c: t(f"churn.reason_name.{c}") for c in churn.REASON_CODES}
 group_labels = {g: t(f"churn.group.{g}") for g in churn.RETENTION_GROUPS}
 labels = status_labels | tier_labels
 headers = {c: t(f"churn.col.{c}") for c in churn.EXPORT_COLUMNS}
+# Spend and priority in whole yuan with thousands separators, as the list's reader counts them.
+list_formats = {
+    c: st.column_config.NumberColumn(headers[c], format="localized", step=1) for c in ("value", "priority")
+}
+# The churn probability as a bar with its percentage, one decimal, in the list and the call list alike
+# (the call list wrote 0.9812, the list 0.98, the maintenance page 78.9%).
+list_formats["churn_probability"] = st.column_config.ProgressColumn(
+    headers["churn_probability"], min_value=0.0, max_value=1.0, format="percent", step=0.001
+)
 
 with tab_list:
     options = churn.list_options(shot.vehicles)
@@ -157,25 +167,25 @@ with tab_list:
     ranked = churn.prioritise(churn.filter_list(shot.vehicles, chosen), weight)
     top, left_out = list_top(ranked)
     shown = churn.export_frame(top, lang(), labels)
-    caption = t(
-        "churn.list_caption", n=f"{len(ranked):,}", base=f"{counts['base']:,}", as_of=as_of.isoformat()
+    # The base is no figure when its window reaches before the data (the tiles above say so).
+    caption = (
+        t("churn.list_caption", n=f"{len(ranked):,}", base=f"{counts['base']:,}", as_of=as_of.isoformat())
+        if gap is None
+        else t(
+            "churn.list_caption_no_base", n=f"{len(ranked):,}", as_of=as_of.isoformat(), date=gap.isoformat()
+        )
     )
     st.caption(caption + left_out)
-    event = st.dataframe(
+    event = show_table(
         protect(shown),
-        hide_index=True,
-        width="stretch",
         on_select="rerun",
         selection_mode="single-row",
         key="churn_list",
         # Who, how to reach them and what to say first: on a phone they fit without scrolling sideways.
-        column_order=[*FIRST_COLUMNS, *(c for c in churn.EXPORT_COLUMNS if c not in FIRST_COLUMNS)],
+        column_order=LIST_ORDER,
         column_config={
             **{c: headers[c] for c in churn.EXPORT_COLUMNS},
-            "churn_probability": st.column_config.ProgressColumn(
-                headers["churn_probability"], min_value=0.0, max_value=1.0, format="%.2f"
-            ),
-            "value": st.column_config.NumberColumn(headers["value"], format="%.0f"),
+            **list_formats,
         },
     )
     download_buttons(
@@ -194,18 +204,14 @@ with tab_list:
         # What the agent says is in the list; here the analyst's detail behind it.
         st.write(churn.reason_text(row["reasons"], lang()) or t("churn.no_reason"))
         left, right = st.columns(2)
-        left.markdown(f"**{t('churn.visits_title')}**")
-        left.dataframe(
-            protect(load("churn.vehicle_orders", vin=row["vin"], as_of=as_of)),
-            hide_index=True,
-            width="stretch",
-        )
-        right.markdown(f"**{t('churn.callbacks_title')}**")
-        right.dataframe(
-            protect(load("churn.vehicle_callbacks", vin=row["vin"], as_of=as_of)),
-            hide_index=True,
-            width="stretch",
-        )
+        with left:
+            st.markdown(f"**{t('churn.visits_title')}**")
+            orders = load("churn.vehicle_orders", vin=row["vin"], as_of=as_of)
+            show_table(people_table(protect(orders), {"service_type": "service_type"}))
+        with right:
+            st.markdown(f"**{t('churn.callbacks_title')}**")
+            callbacks = load("churn.vehicle_callbacks", vin=row["vin"], as_of=as_of)
+            show_table(people_table(protect(callbacks), {"callback_type": "callback_type_code"}))
     else:
         st.caption(t("churn.select_hint"))
 
@@ -232,11 +238,10 @@ with tab_calls:
         )
     )
     call_frame = churn.export_frame(calls.calls, lang())
-    st.dataframe(
+    show_table(
         protect(churn.export_frame(calls.calls, lang(), labels)),
-        hide_index=True,
-        width="stretch",
-        column_config=headers,
+        column_order=LIST_ORDER,  # the list the caller dials from: name, phone and reasons first
+        column_config=headers | list_formats,
     )
     download_buttons(
         call_frame, export_name("churn_calls", as_of.isoformat()), key="churn_calls_dl", headers=headers
@@ -278,17 +283,16 @@ if tab_retention.open:
             st.caption(
                 t("churn.retention_caption", months=months, parts="; ".join(parts) or t("common.none"))
             )
-            st.dataframe(
+            show_table(
                 protect(rates),
-                hide_index=True,
-                width="stretch",
+                column_order=["transition", "group", "n", "returned", "rate", "small_sample"],
                 column_config={
                     "transition_code": None,
                     "transition": t("churn.transition_col"),
                     "group": t(f"churn.group.{by}"),
                     "n": t("churn.eligible", months=months),
                     "returned": t("churn.returned", months=months),
-                    "rate": st.column_config.NumberColumn(t("churn.rate"), format="percent"),
+                    "rate": st.column_config.NumberColumn(t("churn.rate"), format="percent", step=0.001),
                     "small_sample": t("churn.small_sample"),
                 },
             )
@@ -319,10 +323,8 @@ if tab_model.open:
                 st.markdown(
                     f"**{t('churn.backtest_title', cutoff=result.cutoff.isoformat(), n=f'{result.n:,}', rate=f'{result.churned / result.n:.0%}')}**"
                 )
-                st.dataframe(
+                show_table(
                     table,
-                    hide_index=True,
-                    width="stretch",
                     column_config={
                         "metric": t("churn.metric_col"),
                         "model": st.column_config.NumberColumn(t("churn.scorer.model"), format="%.3f"),

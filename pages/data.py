@@ -13,9 +13,9 @@ from analytics.store import audit
 from ui.auth import authorize, can, current_user, protect, protect_text, record
 from ui.data import clear_caches, load, reading, writing
 from ui.formatting import plain
-from ui.i18n import t
+from ui.i18n import lang, t
 from ui.state import filters
-from ui.widgets import download_buttons, field_label, mapping_editor, people_table, progress_bar
+from ui.widgets import download_buttons, field_label, mapping_editor, people_table, progress_bar, show_table
 
 
 def parsed_upload(content: bytes, name: str, kind: str | None = None) -> ingest.RawTable:
@@ -143,15 +143,15 @@ def import_tab() -> None:
             if plan.unmapped:
                 st.caption(t("data.unmapped", columns=plain(", ".join(plan.unmapped))))
             if len(plan.sheets) > 1:
-                st.dataframe(people_table(ingest.sheet_table(plan.sheets)), hide_index=True, width="stretch")
+                show_table(people_table(ingest.sheet_table(plan.sheets)))
             if len(plan.notes):
                 st.markdown(t("data.blanked", n=len(plan.notes)))
-                st.dataframe(people_table(plan.notes), hide_index=True, width="stretch")
+                show_table(people_table(ingest.reject_table(plan.notes, lang())))
             st.markdown(t("data.preview"))
-            st.dataframe(people_table(plan.staged.head(20)), hide_index=True, width="stretch")
+            show_table(people_table(plan.staged.head(20)))
             if len(plan.rejects):
                 st.markdown(t("data.rejects"))
-                st.dataframe(people_table(plan.rejects), hide_index=True, width="stretch")
+                show_table(people_table(ingest.reject_table(plan.rejects, lang())))
             if st.button(
                 t("data.import_button", file=plain(upload.name)), type="primary", key=f"import_{number}"
             ) and authorize("import"):
@@ -207,12 +207,10 @@ if can().see_audit:
         # Read afresh on every run (the log grows without a data version change); shown as text.
         with reading() as cur:
             entries = audit.entries(cur, 500)
-        st.dataframe(
+        show_table(
             people_table(
                 audit.readable(entries, protect_text), {"role": "auth.role", "action": "audit_action"}
             ),
-            hide_index=True,
-            width="stretch",
             key="audit_log",
         )
 
@@ -228,14 +226,19 @@ with tab_history:
     if history.empty:
         st.info(t("data.history_empty"))
     else:
-        st.dataframe(
+        show_table(
             people_table(protect(history), {"kind": "import_kind", "status": "import_status"}),
-            hide_index=True,
-            width="stretch",
         )
         done = history.loc[history["status"] == "done", "import_id"].tolist()
         if done and can().import_data:
-            chosen = st.selectbox(t("data.rollback_choose"), done, key="rollback_id")
+            # Each import by its number and file (the number alone sent the reader back to the table).
+            files = {
+                i: f"{i} · {protect_text(str(name))}"
+                for i, name in zip(history["import_id"], history["file_name"], strict=True)
+            }
+            chosen = st.selectbox(
+                t("data.rollback_choose"), done, format_func=lambda i: files.get(i, str(i)), key="rollback_id"
+            )
             confirmed = st.checkbox(t("data.rollback_confirm"), key="rollback_ok")
             if st.button(t("data.rollback_button"), disabled=not confirmed, key="rollback_go") and authorize(
                 "rollback"
@@ -261,7 +264,8 @@ with tab_history:
 with tab_quality:
     st.caption(t("data.quality_intro"))
     counts = load("quality.summary")
-    columns = st.columns(len(quality.CHECKS))
+    # The numbers on one line under labels that wrap to different heights.
+    columns = st.columns(len(quality.CHECKS), vertical_alignment="bottom")
     for column, check in zip(columns, quality.CHECKS, strict=True):
         column.metric(t(f"quality.{check}"), f"{counts[check]:,}")
     for check in quality.CHECKS:
@@ -273,5 +277,5 @@ with tab_quality:
                 protect(rows),
                 {"table_name": "quality.table", "problem": "quality.problem", "reason": "quality.reason"},
             )
-            st.dataframe(table, hide_index=True, width="stretch")
+            show_table(table)
             download_buttons(rows, f"quality_{check}", key=f"dl_{check}")

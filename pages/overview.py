@@ -8,10 +8,10 @@ from analytics.domain import overview, satisfaction
 from ui.auth import protect, protect_text
 from ui.data import load
 from ui.deck_button import deck_button
-from ui.formatting import LOWER_IS_BETTER, kpi_delta, kpi_value, metric_params
+from ui.formatting import delta_style, kpi_delta, kpi_value, metric_params
 from ui.i18n import t
 from ui.state import filters
-from ui.widgets import download_buttons, flag_table
+from ui.widgets import download_buttons, flag_table, show_table
 
 f = filters()
 if f.month is None:
@@ -56,10 +56,8 @@ def why_popover(name: str, figure: overview.KpiFigure) -> None:
             key=f"why_by_{name}",
         )
         frame = tables[by or list(tables)[0]][f.lang]
-        st.dataframe(
+        show_table(
             protect(overview.breakdown_display(frame, name, PREVIOUS, f.month, f.lang)),
-            hide_index=True,
-            width="stretch",
         )
         st.caption(t("why.caption", change=kpi_delta(name, figure.value, figure.prev_month) or "—"))
 
@@ -92,11 +90,12 @@ with st.container(key="overview_tiles"):
             if status_note and overview.target_state(figure) != "pending":
                 notes.append(status_note)
             spark = overview.sparkline(data.series, name)
+            delta = kpi_delta(name, figure.value, figure.prev_month) if final else None
             column.metric(
                 t(f"metric.{name}"),
                 kpi_value(name, figure.value),
-                delta=kpi_delta(name, figure.value, figure.prev_month) if final else None,
-                delta_color="inverse" if name in LOWER_IS_BETTER else "normal",
+                delta=delta,
+                **delta_style(name, delta),
                 help=t(f"metric_def.{name}", **metric_params()),
                 border=True,
                 chart_data=spark or None,

@@ -22,7 +22,7 @@ from ui.satisfaction_figures import (
     signed,
 )
 from ui.state import filters
-from ui.widgets import download_buttons, field_label
+from ui.widgets import download_buttons, field_label, show_table
 
 f = filters()
 if f.month is None:
@@ -129,7 +129,19 @@ with left:
         export_name("satisfaction", "rate", START, END, STORE),
         title=t("satisfaction.rate_title", period=short_period()),
     )
-    if summary:
+    if summary and len(monthly.scored) < 2:
+        # The data's first month (or a window with one scored month): its limits come from itself.
+        st.caption(
+            t(
+                "satisfaction.rate_caption_alone",
+                month=END,
+                rate=pct(summary.rate),
+                n=f"{summary.n:,}",
+                low=pct(summary.wilson_low),
+                high=pct(summary.wilson_high),
+            )
+        )
+    elif summary:
         signals = monthly.signals
         st.caption(
             t(
@@ -180,7 +192,9 @@ with left:
     if dims:
         st.caption(
             t(
-                "satisfaction.dimension_caption",
+                "satisfaction.dimension_caption_single"
+                if dims["single"]
+                else "satisfaction.dimension_caption",
                 month=END,
                 lowest=dim_label(dims["lowest"]),
                 lowest_mean=f"{dims['lowest_mean']:.2f}",
@@ -296,12 +310,18 @@ else:
     with st.expander(t("satisfaction.breakdown_table", by=by_label(by))):
         grey = "color: #9aa0a6; font-style: italic"
         styled = table.style.apply(lambda row: [grey if row["small"] else "" for _ in row], axis=1).format(
-            {"rank": "{:.0f}", "rate": "{:.1%}", "wilson_low": "{:.1%}", "wilson_high": "{:.1%}"}, na_rep="—"
+            {
+                "rank": "{:.0f}",
+                "n": "{:,.0f}",
+                "satisfied": "{:,.0f}",
+                "rate": "{:.1%}",
+                "wilson_low": "{:.1%}",
+                "wilson_high": "{:.1%}",
+            },
+            na_rep="—",
         )
-        st.dataframe(
+        show_table(
             styled,
-            hide_index=True,
-            width="stretch",
             column_order=list(headers),
             column_config={key: st.column_config.Column(label) for key, label in headers.items()},
             key="sat_breakdown_table",
@@ -348,10 +368,8 @@ columns["days_since_callback"] = t("satisfaction.col_days_since")
 columns["followed_up"] = t("satisfaction.col_followed_up")
 st.caption(t("common.rows", n=f"{len(listing):,}"))
 score_columns = [c for c in sat.FOLLOWUP_COLUMNS if c.endswith("_score")]
-st.dataframe(
+show_table(
     protect(listing),
-    hide_index=True,
-    width="stretch",
     key="sat_followups",
     column_config={
         **{c: st.column_config.Column(label) for c, label in columns.items()},

@@ -12,7 +12,7 @@ from ui.formatting import plain
 from ui.i18n import t
 from ui.state import filters
 from ui.themes_figures import bar_figure, hotspot_figure, pct, praise_figure, trend_figure
-from ui.widgets import download_buttons
+from ui.widgets import download_buttons, show_table
 
 f = filters()
 if f.month is None:
@@ -108,6 +108,8 @@ def bar_caption(bars: pd.DataFrame, result: dict, side: str) -> str:
         return sentence + t("themes.flags_new", labels=listing(new))
     if rising:
         return sentence + t("themes.flags_rising", labels=listing(rising))
+    if not sum(result["months_n"]):
+        return sentence + t("themes.flags_no_history")  # no month before it has comments
     return sentence + t("themes.flags_none", months=len(result["months"]))
 
 
@@ -193,11 +195,9 @@ def drill_down(result: dict, side: str) -> None:
         "overall_score": t("themes.col_score"),
         "comment": t("themes.col_comment"),
     }
-    st.dataframe(
+    show_table(
         protect(frame),
         key=f"themes_drill_table_{side}",
-        hide_index=True,
-        width="stretch",
         column_order=shown,
         column_config={
             "callback_date": st.column_config.DatetimeColumn(
@@ -314,11 +314,9 @@ def worth(result: dict, side: str) -> None:
         return
     st.subheader(t(f"themes.impact.{side}_title", month=f.month))
     st.caption(t(f"themes.impact.{side}_caption"))
-    st.dataframe(
+    show_table(
         table,
         key=f"themes_impact_{side}",
-        hide_index=True,
-        width="stretch",
         column_order=["label", "n", "rate", "rate_low", "rate_high", "nps", "nps_low", "nps_high"],
         column_config={
             "label": st.column_config.TextColumn(t("themes.impact.col_theme")),
@@ -358,9 +356,10 @@ def side_tab(side: str) -> None:
             show(
                 trend_figure(trend, LABEL),
                 export_name("themes", side, "trend", f.month, STORE),
-                title=t("themes.trend_title", start=result["months"][0], month=f.month),
+                title=t("themes.trend_title", start=trend["month"].min(), month=f.month),
             )
-            st.caption(trend_caption(bars, result))
+            if said := trend_caption(bars, result):
+                st.caption(said)
     if side == "praise":
         praise_board()
     else:

@@ -356,6 +356,19 @@ def test_retention_counts_cars_back_for_the_next_maintenance_within_the_window(r
     assert (first_step[5], first_step[6], first_step[14]) == (0.0, 0.25, 0.5)
 
 
+def test_the_share_back_within_m_months_never_falls_as_m_grows():
+    """Each month of the retention curve counted only the cars seen that long: an old car never back
+    and a recent one back within a month read 50% back within one month, 0% within seven. Kaplan-Meier
+    counts each car for as long as it has been seen."""
+    observed = np.array([700.0, 200.0])  # days each car has been seen since its maintenance
+    to_next = np.array([np.nan, 30.0])  # the old one is not back; the recent one came back on day 30
+    assert churn.back_within(observed, to_next, [30.44, 213.08, 700.0]) == [0.5, 0.5, 0.5]
+    assert churn.back_within(np.array([100.0]), np.array([np.nan]), [30.0]) == [0.0]
+    # Three cars all seen for a year, back on days 10, 40 and never: the plain shares.
+    shares = churn.back_within(np.full(3, 365.0), np.array([10.0, 40.0, np.nan]), [5, 10, 39, 40, 365])
+    assert shares == pytest.approx([0.0, 1 / 3, 1 / 3, 2 / 3, 2 / 3])
+
+
 def test_cli_json_prints_integer_counts_and_the_backtest(edges, tmp_path, capsys):
     path = tmp_path / "edges.duckdb"
     edges.close()

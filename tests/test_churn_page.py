@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -79,9 +80,13 @@ def test_selecting_a_row_shows_the_vehicle_history_and_the_call_list_follows_cap
     assert not at.exception, [e.message for e in at.exception]
     assert any(first_vin in h.value for h in at.subheader)
     visits = at.dataframe[1].value
-    assert len(visits) > 0 and "visit_date" in visits.columns
+    assert len(visits) > 0 and "Visit date" in visits.columns  # named for people, not visit_date
     calls = [d.value for d in at.dataframe if "priority" in d.value.columns and len(d.value) <= 5]
     assert calls and len(calls[0]) == 5
+    # The probability reads the same in the list and the call list: a percentage with one decimal.
+    for table in [d for d in at.dataframe if "churn_probability" in d.value.columns]:
+        shown = json.loads(table.proto.columns)["churn_probability"]["type_config"]
+        assert (shown["type"], shown["format"], shown["step"]) == ("progress", "percent", 0.001)
 
 
 def test_an_early_month_is_ranked_by_the_data_versions_model_and_says_so(demo_env):
@@ -93,5 +98,9 @@ def test_an_early_month_is_ranked_by_the_data_versions_model_and_says_so(demo_en
     said = [c.value for c in at.caption if "It has seen what happened after 2024-02-29" in c.value]
     assert said and "trained on the history up to 2026-" in said[0]
     assert at.dataframe[0].value["churn_probability"].notna().all()
+    # The base count is no figure so early (the tiles show a dash): no caption states it either.
+    assert [m.value for m in at.metric[:3]] == ["—", "—", "—"]
+    assert not [c.value for c in at.caption if "base vehicles on" in c.value]
+    assert [c.value for c in at.caption if "the base and its counts need data from" in c.value]
     opened = _churn_page("en")
     assert not [c.value for c in opened.caption if "It has seen what happened after" in c.value]

@@ -1,6 +1,7 @@
 """The Data page driven through the entrypoint: upload a golden file, check the mapping and the
 validation report, import it, see it in the history, roll it back."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -72,12 +73,42 @@ def test_upload_map_import_and_roll_back_a_golden_file(fresh_db, lang):
 
     import_id = _count(fresh_db, "SELECT max(import_id) FROM imports")
     assert at.selectbox(key="rollback_id").value == import_id
+    assert at.selectbox(key="rollback_id").options == [f"{import_id} · {GOLDEN.name}"]  # which file it undoes
     at.checkbox(key="rollback_ok").check().run()
     at.button(key="rollback_go").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert _count(fresh_db, "SELECT count(*) FROM service_orders") == 0
     statuses = {r[0]: r[1] for r in _rows("SELECT import_id, status FROM imports")}
     assert statuses[import_id] == "rolled_back"
+
+
+def test_the_validation_report_speaks_the_interface_language(fresh_db):
+    """After an upload the preview and the rejected rows showed source_row, sheet and raw_values as
+    their headers, and "unreadable date" as the reason in the Chinese interface."""
+    text = GOLDEN.read_bytes().decode("gbk").replace("2024/3/2,", "三月二号,", 1)
+    at = _data_page("zh")
+    at.file_uploader(key="uploads").set_value((GOLDEN.name, text.encode("gbk"), "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    headers = [str(c) for frame in at.dataframe for c in frame.value.columns]
+    assert "文件中的行号" in headers and "读到的原始值" in headers
+    assert not [h for h in headers if re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", h)]
+    assert "sheet" not in headers and "工作表" not in headers  # a CSV has no sheets
+    rejects = next(frame.value for frame in at.dataframe if "原因" in frame.value.columns)
+    assert rejects["原因"].tolist() == ["无法识别的日期"]
+
+
+def test_every_reason_a_row_is_rejected_for_has_chinese_words():
+    from analytics.ingest import stage
+
+    for reason in stage._REASON_KEYS:
+        assert re.search(r"[\u4e00-\u9fff]", stage.reason_words(reason, "zh")), reason
+        assert stage.reason_words(reason, "en") == reason  # English as the import writes it
+    assert stage.reason_words("text longer than 4,000 characters", "zh") == "文本超过 4,000 个字符"
+    assert stage.reason_words("score not readable on the 1-5 scale, left blank", "zh").startswith(
+        "按 1-5 分制"
+    )
+    assert stage.reason_words("number outside 0 to 2,000,000", "zh") == "数值超出 0 至 2,000,000 的范围"
+    assert stage.reason_words("something new", "zh") == "something new"
 
 
 def test_a_file_that_is_not_a_table_gets_a_sentence_not_a_traceback(fresh_db):

@@ -70,6 +70,16 @@ def test_the_exported_chart_names_stores_and_as_of_date_under_its_title():
     assert alone.layout.title.text == note
 
 
+def test_a_label_broken_over_two_lines_keeps_its_break_in_the_image_and_markup_stays_text():
+    """The satisfaction breakdown's "no advisor (delivery calls, work order<br>not imported ...)" and
+    the praise board's wrapped themes showed "<br>" as text in their PNG and SVG."""
+    fig = go.Figure(go.Bar(y=["no advisor (delivery calls,<br>not imported)", "<b>王工</b>"], x=[3, 4]))
+    fig.update_yaxes(categoryarray=["<b>王工</b>", "no advisor (delivery calls,<br>not imported)"])
+    out = chart_export.for_export(fig, "满意率", "数据来源：DMS")
+    assert list(out.data[0].y) == ["no advisor (delivery calls,<br>not imported)", "&lt;b&gt;王工&lt;/b&gt;"]
+    assert list(out.layout.yaxis.categoryarray)[1] == "no advisor (delivery calls,<br>not imported)"
+
+
 @needs_chromium
 def test_images_are_drawn_in_one_kept_browser_and_the_note_is_in_the_svg():
     fig = go.Figure(go.Bar(x=["服务态度", "维修质量"], y=[0.91, 0.87]))

@@ -36,3 +36,21 @@ def test_every_key_used_in_code_is_in_the_catalogue():
     assert sorted(used - keys) == []
     for prefix in prefixes:
         assert any(k.startswith(prefix) for k in keys), prefix
+
+
+def test_one_of_a_kind_reads_in_the_singular():
+    """The themes page read "Safety · 1 comments", "Appointments — 1 clauses", the overview
+    "1 complaints past their time limit"."""
+    from analytics.core.i18n import text
+
+    assert text("themes.quote_head", "en", label="Safety", n=1, share="0.1%") == "Safety · 1 comment · 0.1%"
+    assert text("themes.quote_head", "en", label="Safety", n=2, share="0.3%") == "Safety · 2 comments · 0.3%"
+    assert text("themes.hidden.head", "en", label="Appointments", n=1) == "Appointments — 1 clause"
+    assert text("overview.flag_complaint_overdue", "en", n="1") == "1 complaint past its time limit"
+    assert text("overview.flag_complaint_overdue", "zh", n=1) == "1 起投诉已超出处理时限"
+    assert text("satisfaction.period", "en", start="2023-11", end="2023-11", n=1) == "2023-11 (1 month)"
+    # A singular form has a plural, and needs no placeholder the plural is not given.
+    for key in [k for k in catalog() if k.endswith("_one")]:
+        plural = catalog()[key.removesuffix("_one")]
+        own = set(re.findall(r"\{(\w+)", catalog()[key]["en"]))
+        assert own <= set(re.findall(r"\{(\w+)", plural["en"])), key

@@ -108,6 +108,17 @@ def test_empty_month_gives_none_values_and_zero_counts(kpi_con):
     }
 
 
+def test_a_month_without_work_orders_has_no_due_maintenance_return_rate(kpi_con):
+    """A store whose month of work orders was not imported: its due vehicles could not be seen coming
+    back, and the overview showed 0.0%, "far below target", the month's worst figure."""
+    first = date(2024, 6, 1)
+    row = dict(kpi.counts_by_month(kpi_con, [first])[first])
+    assert row["due"] > 0 and row["visits"] > 0
+    row.update(visits=0, revenue=None, appointments=0, covered_3dc=0, returned=0)
+    due_rate = kpi.kpis_from_counts(row)["due_maintenance_return_rate"]
+    assert due_rate["value"] is None and due_rate["n"] == row["due"]
+
+
 def test_month_kpis_carry_numerator_and_denominator(kpi_con):
     result = kpi.month_kpis(kpi_con, "2024-06")
     ok = {"provisional": False, "status": "ok", "needs_from": None, "reason": None}

@@ -52,6 +52,10 @@ LAZY_TABS = {
 }
 
 
+# Tables whose selected row opens more tables: the churn list's vehicle history.
+SELECTABLE = {"pages/churn.py": "churn_list"}
+
+
 # Popovers whose content is drawn only when open: the overview's "why?" breakdowns.
 LAZY_POPOVER = re.compile(r"^why_(?!by_)[a-z_0-9]+$")
 
@@ -64,6 +68,11 @@ def _views(page: str, lang: str):
     if menus:
         for menu in menus:
             at.session_state[menu] = True
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        yield at
+    if page in SELECTABLE:
+        at.session_state[SELECTABLE[page]] = {"selection": {"rows": [0], "columns": []}}
         at.run()
         assert not at.exception, [e.message for e in at.exception]
         yield at
@@ -170,7 +179,40 @@ def _problems(at: AppTest, lang: str) -> list[str]:
         if lang == "zh" and value.strip() in CODES:
             problems.append(f"cell in {column}: English code {value!r}")
     if lang == "en":
-        problems += [f"{where}: Chinese in {text[:80]!r}" for where, text in words if CJK.search(text)]
+        # A heading may quote the data (the customer whose history a selected row opens).
+        data = sorted({v for _, v in _cells(at) if CJK.search(v)}, key=len, reverse=True)
+
+        def own_words(text: str) -> str:
+            for value in data:
+                text = text.replace(value, "")
+            return text
+
+        problems += [
+            f"{where}: Chinese in {text[:80]!r}" for where, text in words if CJK.search(own_words(text))
+        ]
+    return problems + _table_problems(at)
+
+
+def _table_problems(at: AppTest) -> list[str]:
+    """A missing value the table writes as Streamlit's "None" (English in either language), and a
+    count or amount of a thousand or more written without thousands separators (14394)."""
+    problems = []
+    for df in at.dataframe:
+        config = json.loads(df.proto.columns or "{}")
+        frame: pd.DataFrame = df.value
+        for column in [c for c in frame.columns if str(c) in _visible(df)]:
+            values = frame[column]
+            label = (config.get(str(column)) or {}).get("label") or str(column)
+            if values.isna().any() and not df.proto.placeholder:
+                problems.append(f"table column {label!r}: a missing value shows as None")
+            number = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+            type_config = (config.get(str(column)) or {}).get("type_config") or {}
+            days = values.dropna() if pd.api.types.is_datetime64_any_dtype(values) else None
+            if days is not None and len(days) and (days == days.dt.normalize()).all() and not type_config:
+                problems.append(f"table column {label!r}: dates written with 00:00:00")
+            biggest = values.abs().max() if number else None
+            if number and pd.notna(biggest) and biggest >= 1000 and not type_config.get("format"):
+                problems.append(f"table column {label!r}: {biggest} without thousands separators")
     return problems
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.core.config import settings
 from analytics.store import db
+from tests.screen_charts import charts
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -40,6 +42,9 @@ def test_maintenance_page_lists_vehicles_and_shows_the_model_card(demo_env, lang
     invitations = at.dataframe[0].value
     assert 0 < len(invitations) <= scored
     assert invitations["rank"].tolist() == list(range(1, len(invitations) + 1))
+    # Probabilities as percentages with one decimal in every row (79.1% above 79.08% before).
+    p30 = json.loads(at.dataframe[0].proto.columns)["p30"]["type_config"]
+    assert (p30["format"], p30["step"]) == ("percent", 0.001)
     # One chart on the list (due per week); the card's four (AUC, lift, calibration, importance)
     # are drawn when its tab is opened.
     assert len(at.get("vega_lite_chart")) == 1
@@ -48,6 +53,13 @@ def test_maintenance_page_lists_vehicles_and_shows_the_model_card(demo_env, lang
     assert not at.exception, [e.message for e in at.exception]
     assert len(at.get("vega_lite_chart")) == 4
     assert any("ROC AUC" in md.value for md in at.markdown)
+    # The backtest bars write their values above them: the axis leaves room for the tallest one's.
+    for chart in charts(at)[:2]:
+        bars = chart.layer_rows(0)
+        assert chart.encoding()["y"]["scale"]["domain"][1] > bars["y"].max() * 1.1
+    # The caption under the backtest names every scorer the bars compare (it left out the own rhythm).
+    said = " ".join(c.value.lower() for c in at.caption)
+    assert all(name.lower() in said for name in charts(at)[0].series()) or lang == "zh"
 
 
 def test_the_lists_choices_are_kept_while_the_model_card_is_open(demo_env):

@@ -88,6 +88,30 @@ def test_on_a_desktop_the_tiles_come_first_with_their_sparklines(server):
 
 
 @pytest.mark.browser
+def test_tile_labels_are_written_whole_not_cut_with_an_ellipsis(server):
+    """On a 1400 px screen the English overview read "Due-maintenance return r…" (and the data
+    page's quality tiles "Possible duplicate ord…"): a label wraps instead."""
+    from playwright.sync_api import expect
+
+    url, browser, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/overview?lang=en")
+    expect(page.get_by_test_id("stMetric").nth(11)).to_be_visible(timeout=120_000)
+    page.wait_for_timeout(1000)
+    # The text's own width against its box's (a fraction of a pixel over is enough for the "…").
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stMetricLabel"] .stMarkdownEllipsis')]
+        .filter((e) => {
+            const text = document.createRange();
+            text.selectNodeContents(e);
+            return text.getBoundingClientRect().width > e.getBoundingClientRect().width + 0.01;
+        }).map((e) => e.textContent)"""
+    )
+    assert cut == []
+    page.close()
+
+
+@pytest.mark.browser
 def test_on_a_phone_choosing_a_page_closes_the_sidebar(server):
     from playwright.sync_api import expect
 
@@ -109,8 +133,11 @@ def test_call_lists_put_name_phone_and_reason_first(demo_env):
     at.switch_page("pages/churn.py")
     at.run()
     assert not at.exception
-    churn_list = next(d for d in at.dataframe if d.proto.column_order and "reasons" in d.proto.column_order)
-    assert list(churn_list.proto.column_order)[:3] == ["customer_name", "phone", "reasons"]
+    # The ranked list and the call list the specialist dials from (it began with the VIN and plate).
+    churn_lists = [d for d in at.dataframe if "reasons" in d.value.columns]
+    assert len(churn_lists) == 2
+    for churn_list in churn_lists:
+        assert list(churn_list.proto.column_order)[:3] == ["customer_name", "phone", "reasons"]
     at.switch_page("pages/maintenance.py")
     at.run()
     assert not at.exception

@@ -319,8 +319,24 @@ def test_dimension_summary_gives_the_lowest_and_highest_mean_of_the_month(kpi_co
         "highest": "environment",
         "highest_mean": 8.8,
         "highest_n": 5,
+        "single": False,
     }
     assert sat.dimension_summary(scores, "2024-07") is None
+
+
+def test_a_month_with_one_dimension_scored_says_so_instead_of_comparing_it_with_itself():
+    """A store's month of delivery calls only (they rate the attitude alone) read "the lowest-scored
+    dimension was Attitude at 9.12/10 and the highest Attitude at 9.12/10"."""
+    scores = pd.DataFrame(
+        {
+            "month": ["2025-06", "2025-05"],
+            "dimension": ["attitude", "price"],
+            "mean": [9.12, 8.0],
+            "n": [48, 30],
+        }
+    )
+    summary = sat.dimension_summary(scores, "2025-06")
+    assert summary is not None and summary["single"] and summary["lowest"] == summary["highest"] == "attitude"
 
 
 def test_top_driver_is_the_first_relative_risk_with_the_logistic_first(kpi_con):

@@ -12,6 +12,7 @@ from analytics.core.months import month_end, parse_month
 from analytics.domain import satisfaction as sat
 from analytics.store import db
 from tests.screen_charts import Chart, charts
+from ui import vega
 from ui.charts import MUTED
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -103,19 +104,26 @@ def test_changing_the_month_changes_the_figures_and_the_list(demo_env):
 def test_breakdown_selector_changes_the_chart_and_greys_out_small_segments(demo_env):
     at = _open("en")
     before = _charts(at)["breakdown"]
+    # Every segment's name fits beside the plot, on more lines if need be (the callbacks without an
+    # advisor read "no advisor (delivery calls, work order not imported or left …").
+    names = before.encoding()["y"]["scale"]["domain"]
+    assert any(name.startswith("no advisor") for name in names)
+    assert max(vega._text_width(line) for name in names for line in name.split("\n")) <= vega.LABEL_LIMIT
     at.button_group(key="sat_by").set_value("model").run()
     at.button_group(key="sat_period").set_value("month").run()
     assert not at.exception, [e.message for e in at.exception]
     after = _charts(at)["breakdown"]
     assert not after.rows.equals(before.rows)
     assert "by model" in after.title
+    # A rate's axis ends at 100% (it ran to a 102% tick).
+    assert after.encoding()["x"]["scale"]["domainMax"] == 1.0
     month = at.sidebar.selectbox(key="_w_month").value
     frame = sat.breakdown_table(sat.breakdown(db.connect(demo_env), "model", month), "model", "en")
     grey = [name for name, colour in zip(after.series(), after.colours(), strict=True) if colour == MUTED]
     assert frame["small"].any() and len(grey) == 1
     points = after.rows[after.rows["layer"].isin([i for i, m in enumerate(after.marks()) if m == "point"])]
     # Small segments are drawn grey with no rank number; ranked ones lead with theirs.
-    assert sorted(points.loc[points["series"] == grey[0], "y"]) == sorted(
+    assert sorted(points.loc[points["series"] == grey[0], "y"].str.replace("\n", " ")) == sorted(
         f"{label} (n={n})" for label, n in frame.loc[frame["small"], ["label", "n"]].values
     )
     ranked = points.loc[points["series"] != grey[0], "y"].tolist()
@@ -162,3 +170,7 @@ def test_first_month_of_the_data_draws_without_error(demo_env):
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == f"满意度趋势 · {first}"
     assert len(charts(at)) == len(CHARTS)
+    # One month has no control limits but its own: the caption does not call it "normal variation".
+    said = " ".join(c.value for c in at.caption)
+    assert "区间内没有其他月份可供比较" in said and "正常的月度波动" not in said
+    assert f"{first}（1 个月）" in said

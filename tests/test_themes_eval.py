@@ -246,6 +246,8 @@ def test_function_words_never_make_a_label_and_english_is_never_chinese():
     assert themes.english_label(["划痕", "车上"]) == "scratches"
     assert themes.english_label(["中肯", "懂车"]) == "candid advice · car knowledge"
     assert themes.english_label(["嘻嘻哈哈"]) == themes.UNTRANSLATED
+    # The demo's one discovered praise theme the English pages called "(untranslated)" in every month.
+    assert themes.english_label(["开回去", "效率高", "打电话"]) == "driving home · efficiency · phone calls"
 
 
 def test_discovered_themes_under_one_english_label_are_numbered_apart():

@@ -94,6 +94,15 @@ def test_theme_trend_gives_the_top_themes_share_month_by_month(praise_result):
     assert shares[0] == 0.5 and shares[2] == 0.3 and pd.isna(shares[1])
 
 
+def test_theme_trend_starts_at_the_first_month_with_comments(praise_result):
+    """The data's first month drew a trend "2023-05 to 2023-11" over six empty months before the data."""
+    first_month = {**praise_result, "months_n": [0, 0], "themes": [_theme("attitude", 6, 0.3, [0, 0])]}
+    trend = themes.theme_trend(first_month)
+    assert trend["month"].tolist() == ["2024-05"]
+    later = {**praise_result, "months_n": [0, 10], "themes": [_theme("attitude", 6, 0.3, [0, 5])]}
+    assert themes.theme_trend(later)["month"].tolist() == ["2024-04", "2024-05"]
+
+
 def test_hotspot_table_sets_every_seed_hotspot_against_complaints():
     result = {
         "themes": [
@@ -255,6 +264,20 @@ def test_changing_the_month_changes_the_figures(demo_env):
     note = "fitted once per data version"
     assert not any(note in c for c in before_captions)
     assert any(note in c.value and before_month in c.value for c in at.caption)
+
+
+def test_the_first_month_of_the_data_compares_with_no_month_before_it(demo_env):
+    """On the data's first month the caption said "nothing is new or rising against the 6 months
+    before" and the trend ran over six empty months before the data."""
+    at = _open("en")
+    select = at.sidebar.selectbox(key="_w_month")
+    first = min(select.options)
+    select.set_value(first).run()
+    assert not at.exception, [e.message for e in at.exception]
+    lead = next(c.value for c in at.caption if c.value.startswith(f"In {first},"))
+    assert lead.endswith("no earlier month has comments to compare it with.")
+    assert "" not in [c.value for c in at.caption]  # no empty caption under the trend
+    assert _charts(at)[1].encoding()["x"]["scale"]["domain"] == [first]
 
 
 def test_a_new_discovered_themes_badge_shows_its_words_as_text(demo_env, monkeypatch):

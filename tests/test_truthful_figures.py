@@ -75,8 +75,9 @@ def test_report_never_compares_with_a_figure_the_history_cannot_give(kpi_con):
     series = kpi.monthly_series(kpi_con, months=2, end_month="2024-06")
     lost_series = series[series["kpi"] == "lost"]
     assert lost_series["status"].tolist() == ["insufficient_history", "ok"]
-    # The tile's line has no point for May.
-    assert overview.sparkline(series, "lost") == [3.0]
+    # The tile's line has no point for May; June alone is no line (it drew a flat one).
+    assert overview.sparkline(series, "lost") == []
+    assert overview.sparkline(kpi.monthly_series(kpi_con, months=2, end_month="2024-06"), "visits") != []
 
 
 def test_report_table_states_the_missing_history_in_words(kpi_db_path, capsys):
@@ -126,6 +127,22 @@ def test_cli_deck_and_tiles_share_the_formatter():
     assert kpi.format_target("due_maintenance_return_rate", [0.6, 1.0]) == ui_formatting.target_band(
         "due_maintenance_return_rate", [0.6, 1.0]
     )
+
+
+def test_a_change_that_reads_as_none_is_grey_without_an_arrow():
+    """A store's month with no complaints after one without showed "↑ +0" in red (Streamlit reads
+    any string delta but "0" as a rise), and a flat rate "↑ +0.0 pp" in green."""
+    assert ui_formatting.delta_style("complaints", ui_formatting.kpi_delta("complaints", 0, 0)) == {
+        "delta_color": "off",
+        "delta_arrow": "off",
+    }
+    assert ui_formatting.delta_style("reach_rate", ui_formatting.kpi_delta("reach_rate", 0.8541, 0.8539)) == {
+        "delta_color": "off",
+        "delta_arrow": "off",
+    }
+    assert ui_formatting.delta_style("complaints", "+8 (+62%)") == {"delta_color": "inverse"}
+    assert ui_formatting.delta_style("visits", "-10 (-1%)") == {"delta_color": "normal"}
+    assert ui_formatting.delta_style("nps", "+0.4") == {"delta_color": "normal"}
 
 
 # --------------------------------------------------------------------------- one test of a change

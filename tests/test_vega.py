@@ -218,3 +218,18 @@ def test_a_twelve_month_axis_keeps_six_labels_and_the_last_month_among_them():
     assert len(values) == 6
     assert values[-1] == {"year": 2026, "month": 10, "date": 1, "utc": True}
     assert values[0] == {"year": 2025, "month": 12, "date": 1, "utc": True}
+
+
+def test_a_bar_trace_without_values_leaves_the_axis_a_number_axis_and_draws_no_bar():
+    """The satisfaction drivers of a store's month without low scores: the first trace (share
+    unsatisfied after a low score) had no value, and its percent axis became a category axis
+    labelled 0.0743801652892562, its empty bars drawn across the whole plot."""
+    fig = go.Figure()
+    fig.add_bar(orientation="h", y=["Attitude", "Price"], x=[None, None], name="low", text=["—", "—"])
+    fig.add_bar(orientation="h", y=["Attitude", "Price"], x=[0.074, None], name="other", text=["7.4%", "—"])
+    fig.update_layout(barmode="group", xaxis={"tickformat": ".0%", "range": [0, 0.7]})
+    spec = _valid(vega.from_plotly(fig, subtitle="source"))
+    x = spec["layer"][0]["encoding"]["x"]
+    assert x["type"] == "quantitative" and x["axis"]["format"] == ".0%"
+    assert x["scale"]["domain"] == [0, 0.7]
+    assert [r["x"] for r in _rows(spec, 0) if r["x"] is not None] == [0.074]

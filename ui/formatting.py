@@ -19,6 +19,7 @@ RATES = RATE_KPIS
 __all__ = [
     "LOWER_IS_BETTER",
     "RATES",
+    "delta_style",
     "format_ratio",
     "kpi_delta",
     "kpi_value",
@@ -35,6 +36,15 @@ def kpi_value(name: str, value: float | int | None) -> str:
 def kpi_delta(name: str, value: float | int | None, other: float | int | None) -> str | None:
     """Return the change from ``other`` to ``value`` (points for rates), or None when unknown."""
     return format_delta(name, value, other)
+
+
+def delta_style(name: str, delta: str | None) -> dict[str, str]:
+    """Return ``st.metric``'s ``delta_color`` and ``delta_arrow`` for a change as written: a change
+    that reads as none ("+0", "+0.0 pp") is grey without an arrow (Streamlit drew it as a rise, in
+    red for complaints); otherwise green for better, red for worse (lower is better for some KPIs)."""
+    if delta is not None and not re.search(r"[1-9]", delta):
+        return {"delta_color": "off", "delta_arrow": "off"}
+    return {"delta_color": "inverse" if name in LOWER_IS_BETTER else "normal"}
 
 
 def target_band(name: str, band: list[float] | None) -> str | None:

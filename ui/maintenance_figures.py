@@ -43,7 +43,10 @@ def backtest_figure(
             text=[f"{v:.2f}" for v in rows[metric]],
             textposition="outside",
         )
-    fig.update_layout(barmode="group")
+    # Room above the tallest bar for its value, written above it (the top values were cut off).
+    top = float(table[metric].max()) if table[metric].notna().any() else 0.0
+    top = top or 1.0
+    fig.update_layout(barmode="group", yaxis={"range": [0, top * 1.15], "rangemode": "tozero"})
     return fig
 
 

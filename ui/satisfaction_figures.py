@@ -14,6 +14,7 @@ from analytics.domain import satisfaction as sat
 from ui.charts import BAD, GOOD, MUTED, NEUTRAL
 from ui.formatting import format_ratio, kpi_value
 from ui.i18n import t
+from ui.themes_figures import wrap
 from ui.widgets import field_label
 
 SMALL_N = settings().display.small_n
@@ -250,8 +251,10 @@ POSITION_STYLE = {
 
 def breakdown_figure(table, overall: float | None) -> go.Figure:
     """Return each segment's rate with its 95% interval, coloured by where it lies against the overall rate."""
+    # A long name ("no advisor (delivery calls, work order not imported or left blank)") on lines
+    # that fit beside the plot instead of ending in "…".
     labels = [
-        (f"{int(r['rank'])}. " if pd.notna(r["rank"]) else "") + f"{r['label']} (n={int(r['n']):,})"
+        wrap((f"{int(r['rank'])}. " if pd.notna(r["rank"]) else "") + f"{r['label']} (n={int(r['n']):,})", 40)
         for r in table.to_dict("records")
     ]
     fig = go.Figure()
@@ -306,7 +309,8 @@ def breakdown_figure(table, overall: float | None) -> go.Figure:
         fig,
         max(320, 38 * len(table) + 170),
         2,
-        xaxis={"tickformat": ".0%", "title": None, "range": [None, 1.02]},
+        # Up to 100%, the highest a rate (and its interval) can be: no tick for 102%.
+        xaxis={"tickformat": ".0%", "title": None, "range": [None, 1.0]},
         yaxis={
             "categoryorder": "array",
             "categoryarray": labels,

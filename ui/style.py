@@ -1,4 +1,5 @@
-"""Rules the browser applies to the page: the phone layout (390 px wide) and the uploader's words.
+"""Rules the browser applies to the page: tile labels that wrap, the phone layout (390 px wide) and
+the uploader's words.
 
 The phone layout: rules for screens below 640 px, and one behaviour.
 Streamlit stacks columns one per row on a phone, so the overview's twelve tiles took three and a
@@ -16,6 +17,11 @@ PHONE_WIDTH = 640
 
 CSS = f"""
 <style>
+/* A tile's label wraps instead of ending in "…": "Due-maintenance return r…", "Possible duplicate ord…". */
+[data-testid="stMetricLabel"] .stMarkdownEllipsis,
+[data-testid="stMetricLabel"] .stMarkdownEllipsis p {{
+  white-space: normal; overflow: visible; text-overflow: clip;
+}}
 @media (max-width: {PHONE_WIDTH}px) {{
   [data-testid="stLayoutWrapper"]:has(> .st-key-overview_flags) {{ order: 1; }}
   [data-testid="stLayoutWrapper"]:has(> .st-key-overview_tiles) {{ order: 2; }}

@@ -424,18 +424,14 @@ def _position(fig: _Figure, trace: Mapping[str, Any], *, bars: bool = False) -> 
     out = {}
     for letter in ("x", "y"):
         axis = fig.axis(letter, trace)
-        kind = _axis_kind(axis, _plain(trace.get(letter)))
         ref = trace.get(f"{letter}axis") or letter
-        seen = (
-            [
-                _label(v)
-                for t in fig.traces
-                if (t.get(f"{letter}axis") or letter) == ref
-                for v in _plain(t.get(letter))
-            ]
-            if kind == "nominal"
-            else []
-        )
+        on_axis = [
+            v for t in fig.traces if (t.get(f"{letter}axis") or letter) == ref for v in _plain(t.get(letter))
+        ]
+        # The kind from every trace on the axis: a first trace without a value (a share of no
+        # customers) made a percent axis a category axis with one raw number as its only label.
+        kind = _axis_kind(axis, [*_plain(trace.get(letter)), *on_axis])
+        seen = [_label(v) for v in on_axis] if kind == "nominal" else []
         out[letter] = _channel(letter, axis, kind, seen, bars=bars or fig.bars)
     return out
 

@@ -1,4 +1,4 @@
-"""Shared widgets: column-mapping editor, list download buttons, progress bars, flag tables."""
+"""Shared widgets: tables, column-mapping editor, list download buttons, progress bars, flag tables."""
 
 from __future__ import annotations
 
@@ -19,6 +19,69 @@ from ui.auth import can, current_user, protect
 from ui.charts import scope_note
 from ui.data import writing
 from ui.i18n import lang, t
+
+# What a table shows for a missing value: Streamlit's own is "None", in English in either language.
+MISSING = "—"
+
+
+def _grouped(series: pd.Series) -> bool:
+    # Counts, kilometres and yuan read with thousands separators (14,394): every whole-number
+    # column, and a decimal one that reaches a thousand.
+    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        return False
+    if pd.api.types.is_integer_dtype(series):
+        return True
+    biggest = series.abs().max()
+    return bool(pd.notna(biggest) and biggest >= 1000)
+
+
+def _date_only(series: pd.Series) -> bool:
+    if not pd.api.types.is_datetime64_any_dtype(series):
+        return False
+    days = series.dropna()
+    return bool(len(days)) and bool((days == days.dt.normalize()).all())
+
+
+def number_config(frame: pd.DataFrame, column_config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Return ``column_config`` with a thousands-separated number format for each numeric column of
+    ``frame`` the page gave no type or format (a column given only its label keeps the label), and a
+    date format for each date-and-time column whose times are all midnight."""
+    config: dict[str, Any] = dict(column_config or {})
+    for column in frame.columns:
+        name = str(column)
+        given = config.get(name, "")
+        if given is None or (isinstance(given, dict) and given.get("type_config")):
+            continue  # hidden, or typed by the page
+        if _date_only(frame[column]):
+            # Dates without a time of day read as dates (2024-03-01, not 2024-03-01 00:00:00).
+            label = given if isinstance(given, str) else (given or {}).get("label")
+            config[name] = st.column_config.DatetimeColumn(label or None, format="YYYY-MM-DD")
+            continue
+        if not _grouped(frame[column]):
+            continue
+        label = given if isinstance(given, str) else (given or {}).get("label")
+        extra = {k: v for k, v in given.items() if k != "label"} if isinstance(given, dict) else {}
+        # Whole numbers stay whole; a decimal one (yuan) shows its two decimals: 28,431.40.
+        step = 1 if pd.api.types.is_integer_dtype(frame[column]) else 0.01
+        config[name] = {
+            **st.column_config.NumberColumn(label or None, format="localized", step=step),
+            **extra,
+        }
+    return config
+
+
+def show_table(data: Any, *, column_config: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    """Draw a table (``st.dataframe``, without its index, as wide as the page unless told) as a
+    person reads it: a dash for a missing value, and counts, kilometres and yuan with thousands
+    separators where the page set no format. Returns what ``st.dataframe`` returns (the selection).
+
+    A pandas Styler writes its own display values: it formats its numbers itself.
+    """
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    frame = data if isinstance(data, pd.DataFrame) else None
+    config = number_config(frame, column_config) if frame is not None else dict(column_config or {})
+    return st.dataframe(data, column_config=config or None, placeholder=MISSING, **kwargs)
 
 
 def field_label(field: str) -> str:
@@ -249,9 +312,4 @@ def call_controls(section: str, key: str, capacity: int, suppress_days: int) -> 
 def flag_table(frame: pd.DataFrame, *, key: str) -> None:
     """Show follow-up rows compactly: who, when, what they said, how late (phones as the role may see them)."""
     shown = [c for c in FLAG_COLUMNS if c in frame.columns and frame[c].notna().any()]
-    st.dataframe(
-        people_table(protect(frame[shown]), {"service_type": "service_type"}),
-        key=key,
-        hide_index=True,
-        width="stretch",
-    )
+    show_table(people_table(protect(frame[shown]), {"service_type": "service_type"}), key=key)

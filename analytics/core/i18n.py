@@ -37,8 +37,13 @@ def catalog() -> dict[str, dict[str, str]]:
 
 
 def text(key: str, lang: str, **params: Any) -> str:
-    """Return the text for ``key`` in ``lang`` (falling back to English), formatted with ``params``."""
+    """Return the text for ``key`` in ``lang`` (falling back to English), formatted with ``params``.
+
+    With ``n`` equal to one, the text of ``key_one`` when the catalogue has it: "1 comment", not
+    "1 comments" (Chinese needs no second form; its ``_one`` entry repeats the text)."""
     entry = catalog().get(key)
+    if str(params.get("n", "")) == "1":
+        entry = catalog().get(f"{key}_one", entry)
     if entry is None:
         raise KeyError(f"missing i18n key: {key}")
     template = entry.get(lang) or entry["en"]

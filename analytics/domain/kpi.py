@@ -167,6 +167,10 @@ def kpis_from_counts(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     for name, (num_col, den_col) in rates.items():
         num, den = i(num_col), i(den_col)
         out[name] = {"value": _ratio(num, den), "n": den, "num": num, "den": den}
+    if not visits:
+        # Not one work order in the month: its visits are not in the data (a month or a store not
+        # imported), so no due vehicle can be seen coming back; 0% of them is no figure.
+        out["due_maintenance_return_rate"]["value"] = None
     nps_n = i("recommend_n")
     nps = _ratio(100 * net, nps_n)
     out["nps"] = {"value": nps, "n": nps_n, "num": net, "den": nps_n}

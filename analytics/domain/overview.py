@@ -294,9 +294,11 @@ def breakdown_display(
 
 def sparkline(series: pd.DataFrame, name: str) -> list[float]:
     """Return a KPI's values over a ``kpi.monthly_series`` for a tile's line, leaving out the months whose
-    history is insufficient or that have no value."""
+    history is insufficient or that have no value; empty with fewer than two values (one value drew a
+    flat line across the tile, which reads as "no change")."""
     part = series[(series["kpi"] == name) & (series["status"] != "insufficient_history")]
-    return [float(v) for v in part["value"].tolist() if v is not None and not pd.isna(v)]
+    values = [float(v) for v in part["value"].tolist() if v is not None and not pd.isna(v)]
+    return values if len(values) > 1 else []
 
 
 def change_source(rows: Mapping[str, pd.DataFrame], name: str, lang: str = "en") -> dict[str, Any] | None:

@@ -586,6 +586,11 @@ class SatisfactionSeries:
         return earlier[-1] if earlier else None
 
     @property
+    def scored(self) -> list[str]:
+        """The months of the window with scored answers (one alone has no limits to be judged by)."""
+        return [m.month for m in self.months if m.n]
+
+    @property
     def signals(self) -> list[str]:
         """The months whose rate lies outside their control limits."""
         return [m.month for m in self.months if m.signal]
@@ -644,8 +649,9 @@ def satisfaction_series(
 
 
 def dimension_summary(scores: pd.DataFrame, month: str) -> dict[str, Any] | None:
-    """Return ``month``'s lowest and highest mean dimension score (with their n) from ``dimension_scores``;
-    None when the month has no dimension score."""
+    """Return ``month``'s lowest and highest mean dimension score (with their n) from ``dimension_scores``,
+    and ``single``: only one dimension was scored (a month of delivery calls, which rate the attitude
+    alone), so there is nothing to compare; None when the month has no dimension score."""
     rows = scores[(scores["month"] == month) & (scores["n"] > 0)]
     if rows.empty:
         return None
@@ -658,6 +664,7 @@ def dimension_summary(scores: pd.DataFrame, month: str) -> dict[str, Any] | None
         "highest": str(high["dimension"]),
         "highest_mean": float(high["mean"]),
         "highest_n": int(high["n"]),
+        "single": len(rows) == 1,
     }
 
 

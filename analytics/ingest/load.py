@@ -607,6 +607,15 @@ def suggested_mapping(raw: RawTable, kind: str) -> tuple[dict[str, str], dict[st
     return _effective_columns(raw, kind, {"kind": kind, "columns": {}, "scales": {}})
 
 
+def reject_table(rejects: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Return a plan's rejects or notes as the Data page shows them: each reason in ``lang``, and no
+    sheet column when the file has no sheets (a CSV)."""
+    out = rejects.assign(reason=[stage.reason_words(str(r), lang) for r in rejects["reason"]])
+    if "sheet" in out and not out["sheet"].fillna("").astype(str).str.strip().any():
+        out = out.drop(columns="sheet")
+    return out
+
+
 def sheet_table(sheets: list[dict[str, Any]]) -> pd.DataFrame:
     """Return the per-sheet counts of a plan or result as a table (sheet, rows, landed, rejected, skipped, reason)."""
     return pd.DataFrame(sheets, columns=["sheet", "rows", "landed", "rejected", "skipped", "reason"])

@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analytics.core import i18n
 from analytics.ingest import values
 from analytics.ingest.mapping import FIELD_TYPES, FIELDS_BY_KIND, REQUIRED_COLUMNS, match_header
 from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, overfull_rows
@@ -833,3 +834,44 @@ REASONS: dict[str, str] = {
     "reached": "unreadable reached value (接通/未接通 expected)",
     "level": "unreadable complaint level (1-4 expected)",
 }
+
+
+# A reason as the interface says it: rejected_rows keeps the English sentence; the Data page shows it
+# in the reader's language (its validation report wrote "unreadable date" in the Chinese interface).
+_REASON_KEYS: dict[str, str] = {
+    "total row, not a record": "total_row",
+    NOTE_ROW: "note_row",
+    HEADER_ROW: "header_row",
+    OVERFULL_ROW: "overfull_row",
+    "missing work-order number": "missing_order_id",
+    "missing visit date": "missing_visit_date",
+    "missing callback date": "missing_callback_date",
+    "missing both work-order number and VIN": "missing_order_and_vin",
+    values.SCIENTIFIC_KEY: "scientific_key",
+    DUPLICATE_KEY: "duplicate_key",
+    REASONS["date"]: "unreadable_date",
+    REASONS["datetime"]: "unreadable_datetime",
+    REASONS["number"]: "unreadable_number",
+    REASONS["boolean"]: "unreadable_boolean",
+    REASONS["reached"]: "unreadable_reached",
+    REASONS["level"]: "unreadable_level",
+    BLANKED_WHEN_UNREADABLE["complaint_level"]: "blank_complaint_level",
+    BLANKED_WHEN_UNREADABLE["resolved_at"]: "blank_resolved_at",
+}
+_REASON_PATTERNS = (
+    (re.compile(r"text longer than (?P<n>[\d,]+) characters"), "too_long"),
+    (re.compile(r"score not readable on the (?P<scale>.+) scale, left blank"), "blank_score"),
+    (re.compile(r"number outside (?P<low>[\d,.-]+) to (?P<high>[\d,.-]+)"), "out_of_range"),
+)
+
+
+def reason_words(reason: str, lang: str) -> str:
+    """Return a reject or note reason written by this module in ``lang`` (any other text as it is)."""
+    key = _REASON_KEYS.get(reason)
+    if key is not None:
+        return i18n.text(f"import_reason.{key}", lang)
+    for pattern, name in _REASON_PATTERNS:
+        found = pattern.fullmatch(reason)
+        if found:
+            return i18n.text(f"import_reason.{name}", lang, **found.groupdict())
+    return reason

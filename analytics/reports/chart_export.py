@@ -95,10 +95,14 @@ def _as_text(value: str) -> str:
     return html.escape(str(mask_text(value)), quote=False)
 
 
+_ESCAPED_BREAK = html.escape("<br>", quote=False)
+
+
 def escape_data(fig: go.Figure) -> go.Figure:
     """Escape the text of every trace's data (and the category order naming it) so plotly shows a
-    name such as ``<a href=...>`` as text."""
-    return _map_text(fig, lambda text: html.escape(text, quote=False))
+    name such as ``<a href=...>`` as text; a ``<br>`` stays the line break a chart breaks a long
+    label with (escaped, the image showed "work order<br>not imported")."""
+    return _map_text(fig, lambda text: html.escape(text, quote=False).replace(_ESCAPED_BREAK, "<br>"))
 
 
 def for_export(fig: go.Figure, title: str | None, source: str | None, note: str | None = None) -> go.Figure:

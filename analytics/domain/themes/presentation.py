@@ -81,16 +81,19 @@ def theme_bars(result: dict[str, Any], min_discovered_n: int = MIN_FLAG_N) -> pd
 
 
 def theme_trend(result: dict[str, Any], top: int = 5, min_discovered_n: int = MIN_FLAG_N) -> pd.DataFrame:
-    """Return one row per month of the window and top theme (month's n, total and share), oldest first."""
+    """Return one row per month of the window and top theme (month's n, total and share), oldest first,
+    from the window's first month with comments (the months before the data are no part of a trend)."""
     bars = theme_bars(result, min_discovered_n)
     chosen = [t for t in bars["id"] if t != SMALL][:top]
     by_id = {t["id"]: t for t in result["themes"]}
     months = [*result["months"], result["month"]]
     totals = [*result["months_n"], result["n_comments"]]
+    first = next((i for i, total in enumerate(totals) if total), len(totals) - 1)
     rows: list[dict[str, Any]] = []
     for theme_id in chosen:
         theme = by_id[theme_id]
-        for month, n, total in zip(months, [*theme["trend_n"], theme["n"]], totals, strict=True):
+        counts = [*theme["trend_n"], theme["n"]]
+        for month, n, total in list(zip(months, counts, totals, strict=True))[first:]:
             rows.append(
                 {
                     "id": theme_id,
