@@ -54,3 +54,22 @@ def test_one_of_a_kind_reads_in_the_singular():
         plural = catalog()[key.removesuffix("_one")]
         own = set(re.findall(r"\{(\w+)", catalog()[key]["en"]))
         assert own <= set(re.findall(r"\{(\w+)", plural["en"])), key
+
+
+def test_every_reason_the_import_writes_reads_in_chinese():
+    """The Data page shows reject and note reasons in the reader's language: a reason sentence
+    the import writes without a Chinese form would show in English in the Chinese interface."""
+    from analytics.ingest import stage
+
+    written = [
+        *stage.BLANKED.values(),
+        *stage.REASONS.values(),
+        stage.OTHER_STORE_ORDER,
+        stage.DUPLICATE_KEY,
+        "number outside 0 to 2,000,000, left blank",
+        "score not readable on the 0-10 scale, left blank",
+    ]
+    for reason in written:
+        zh = stage.reason_words(reason, "zh")
+        assert zh != reason and not any("a" <= ch <= "z" for ch in zh.replace("{", "")), (reason, zh)
+        assert stage.reason_words(reason, "en") == reason

@@ -430,10 +430,7 @@ def _plan_params(plan: ImportPlan) -> dict[str, bool]:
 
 
 # The reason given to a work order whose number is stored as another store's order.
-OTHER_STORE_ORDER = (
-    "work-order number already stored for another store's order (another car or day); "
-    "stores that number their orders alike need each store's prefix on its numbers"
-)
+OTHER_STORE_ORDER = stage.OTHER_STORE_ORDER
 
 
 def _set_aside_collisions(plan: ImportPlan, raw: RawTable, positions: np.ndarray) -> None:

@@ -814,6 +814,11 @@ def _score_parse(scale: str) -> Callable[[pd.Series], Parsed]:
 
 
 DUPLICATE_KEY = "duplicate key in file, later row kept"
+# The reason given to a work order whose number is stored as another store's order (load.py).
+OTHER_STORE_ORDER = (
+    "work-order number already stored for another store's order (another car or day); "
+    "stores that number their orders alike need each store's prefix on its numbers"
+)
 # The note of an optional value that cannot be read: the row lands with the cell blank.
 BLANKED: dict[str, str] = {
     "date": "date not readable, left blank",
@@ -855,12 +860,18 @@ _REASON_KEYS: dict[str, str] = {
     REASONS["boolean"]: "unreadable_boolean",
     REASONS["reached"]: "unreadable_reached",
     REASONS["level"]: "unreadable_level",
-    BLANKED_WHEN_UNREADABLE["complaint_level"]: "blank_complaint_level",
-    BLANKED_WHEN_UNREADABLE["resolved_at"]: "blank_resolved_at",
+    BLANKED["date"]: "blank_date",
+    BLANKED["datetime"]: "blank_datetime",
+    BLANKED["number"]: "blank_number",
+    BLANKED["boolean"]: "blank_boolean",
+    BLANKED["reached"]: "blank_reached",
+    BLANKED["level"]: "blank_level",
+    OTHER_STORE_ORDER: "other_store_order",
 }
 _REASON_PATTERNS = (
     (re.compile(r"text longer than (?P<n>[\d,]+) characters"), "too_long"),
     (re.compile(r"score not readable on the (?P<scale>.+) scale, left blank"), "blank_score"),
+    (re.compile(r"number outside (?P<low>[\d,.-]+) to (?P<high>[\d,.-]+), left blank"), "out_of_range_blank"),
     (re.compile(r"number outside (?P<low>[\d,.-]+) to (?P<high>[\d,.-]+)"), "out_of_range"),
 )
 
