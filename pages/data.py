@@ -31,6 +31,37 @@ def parsed_upload(content: bytes, name: str, kind: str | None = None) -> ingest.
     return kept[key]
 
 
+def stored_now(summary: dict) -> None:
+    """Say what the database holds and what the last import brought, and what an upload does:
+    a first-time user of the tab sees more than an empty drop zone."""
+    lines = [
+        t(
+            "data.stored_now",
+            orders=f"{summary['orders']:,}",
+            callbacks=f"{summary['callbacks']:,}",
+            first=summary["first_visit"] or "-",
+            last=summary["last_visit"] or "-",
+            imports=f"{summary['imports']:,}",
+        )
+    ]
+    history = load("imports.log")
+    done = history[history["status"] == "done"] if not history.empty else history
+    if not done.empty:
+        latest = done.iloc[0]
+        finished = latest["finished_at"]
+        lines.append(
+            t(
+                "data.last_import",
+                file=plain(protect_text(str(latest["file_name"]))),
+                kind=t(f"import_kind.{latest['kind']}") if latest["kind"] in ("service", "callback") else "-",
+                when=str(finished)[:16] if finished is not None else "-",
+                rows=f"{int(latest['rows_read'] or 0):,}",
+            )
+        )
+    lines.append(t("data.upload_what"))
+    st.caption("  \n".join(lines))
+
+
 def import_tab() -> None:
     """Offer the demo on an empty database, then upload, map, check and import files."""
     summary = load("facts.summary")
@@ -58,6 +89,8 @@ def import_tab() -> None:
         help=t("data.upload_help"),
         key="uploads",
     )
+    if not uploads and (summary["orders"] or summary["callbacks"]):
+        stored_now(summary)
     for number, upload in enumerate(uploads or []):
         content = upload.getvalue()
         with st.container(border=True):

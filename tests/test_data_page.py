@@ -155,3 +155,26 @@ def test_upload_is_parsed_once_and_shows_guesses_and_unmapped_columns(fresh_db, 
         ("R3", True),
         ("R4", True),
     ]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_import_tab_says_what_is_stored_and_what_an_upload_does(fresh_db, lang):
+    """Before any file is chosen, the tab names what the database holds (counts, visit dates, files),
+    the last import, and what an upload does; an empty database shows no such line."""
+    at = _data_page(lang)
+    empty = " ".join(c.value for c in at.caption)
+    assert t_("data.upload_what", lang) not in empty
+    at.file_uploader(key="uploads").set_value((GOLDEN.name, GOLDEN.read_bytes(), "text/csv")).run()
+    at.button(key="import_0").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.file_uploader(key="uploads").set_value([]).run()
+    text = " ".join(c.value for c in at.caption)
+    first, last = _rows("SELECT min(visit_date)::VARCHAR, max(visit_date)::VARCHAR FROM service_orders")[0]
+    assert (
+        t_("data.stored_now", lang).format(orders="8", callbacks="0", first=first, last=last, imports="1")
+        in text
+    )
+    from ui.formatting import plain
+
+    assert plain(GOLDEN.name) in text and t_("import_kind.service", lang) in text
+    assert t_("data.upload_what", lang) in text

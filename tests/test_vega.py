@@ -233,3 +233,17 @@ def test_a_bar_trace_without_values_leaves_the_axis_a_number_axis_and_draws_no_b
     assert x["type"] == "quantitative" and x["axis"]["format"] == ".0%"
     assert x["scale"]["domain"] == [0, 0.7]
     assert [r["x"] for r in _rows(spec, 0) if r["x"] is not None] == [0.074]
+
+
+def test_the_last_month_label_of_a_date_axis_is_not_cut_off_at_the_right_edge():
+    """The satisfaction and NPS charts end their date axis half a month after the last month, so
+    the last label ("2026-10"), centred on its tick, reaches past the plot: the chart keeps room
+    on its right for half of it (found in a headless-Chromium screenshot: "2026-1")."""
+    from ui.satisfaction_figures import month_axis
+
+    months = [f"2025-{m:02d}" for m in range(11, 13)] + [f"2026-{m:02d}" for m in range(1, 11)]
+    fig = go.Figure(go.Scatter(x=[f"{m}-01" for m in months], y=[0.9] * len(months), mode="lines+markers"))
+    fig.update_layout(xaxis=month_axis(months))
+    spec = _valid(vega.from_plotly(fig))
+    label = vega._text_width("2026-10", 11)  # Vega-Lite's axis labels are 11 px
+    assert spec["padding"]["right"] >= label / 2

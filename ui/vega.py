@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+RIGHT_PAD = 24  # px; half of "2026-10" at the axis font, and a margin
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 DEFAULT_HEIGHT = 450  # plotly's default figure height
 FACET_WIDTH = 300  # one panel of a chart split into panels side by side
@@ -731,7 +732,12 @@ def from_plotly(fig: go.Figure, *, subtitle: str | None = None, font: str | None
     _annotations(state)
     layout = state.layout
     height = int(layout.get("height") or DEFAULT_HEIGHT)
-    spec: dict[str, Any] = {"$schema": SCHEMA}
+    # Room on the right for the last x label: a month's label centred on its tick near the end
+    # of a date axis would otherwise be cut off at the chart's edge ("2026-1").
+    spec: dict[str, Any] = {
+        "$schema": SCHEMA,
+        "padding": {"left": 5, "top": 5, "bottom": 5, "right": RIGHT_PAD},
+    }
     title = _title_text(layout.get("title"))
     if title or subtitle:
         text: str | dict[str, str] = title or ""
