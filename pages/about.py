@@ -6,7 +6,6 @@ from analytics.domain import kpi
 from ui.formatting import metric_params, target_band
 from ui.i18n import t
 from ui.state import filters
-from ui.widgets import show_table
 
 filters()
 st.title(t("about.title"))
@@ -26,7 +25,9 @@ for name in names:
             t("about.target_header"): target,
         }
     )
-show_table(rows)
+# A static table: each definition is read whole, wrapped in its cell (a data grid cut them off
+# at the column's width, readable only on hover).
+st.table(rows, hide_index=True, border="horizontal")
 
 st.subheader(t("about.pages_title"))
 st.markdown(t("about.pages_body"))
