@@ -115,6 +115,8 @@ with st.container(key="overview_flags"):
     left, right = st.columns([3, 2])
     with left:
         st.subheader(t("overview.what_changed"))
+        # Which movements are listed: a GM reading "-1.4 pp" on a tile should not wonder why it is absent.
+        st.caption(t("overview.what_changed_rule", month=f.month))
         if not data.changes:
             st.write(t("overview.nothing_changed"))
         for change in data.changes:

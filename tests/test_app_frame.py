@@ -103,6 +103,9 @@ def test_overview_tiles_follow_the_month_filter(demo_env, lang):
     assert not at.exception
     assert at.title[0].value.endswith("2025-03")
     assert [m.value for m in at.metric] != first
+    # "What changed" says which movements it lists (beyond chance), for the month shown.
+    rule = t_expected("overview.what_changed_rule", lang).format(month="2025-03")
+    assert rule in [c.value for c in at.caption]
 
 
 def test_about_page_lists_every_kpi_definition(demo_env):
