@@ -41,6 +41,8 @@ MIN_TITLE_WIDTH = 300  # a title this wide fits any screen on one line
 LEGEND_ROW_PX = 340  # a legend row fits a phone (390 px less the page's margins)
 LEGEND_SYMBOL_PX = 30  # a legend entry's symbol and the gap after it
 MAX_TEMPORAL_LABELS = 6  # month labels on a time axis: more would touch on a half-width chart
+AXIS_LABEL_SIZE = 11  # px, Vega-Lite's axis labels
+LABEL_GAP_PX = 8  # px between two level category labels
 NARROW_PX = 480  # below this plot width, category labels under (or over) the x axis are slanted
 DASHES = {"dot": [2, 3], "dash": [6, 4], "dashdot": [6, 3, 2, 3], "longdash": [10, 4]}
 SYMBOLS = {"circle": "circle", "diamond": "diamond", "square": "square", "cross": "cross", "x": "cross"}
@@ -260,10 +262,18 @@ def _channel(
     if axis.get("side") == "top":
         spec["orient"] = "top"
     if letter == "x" and kind == "nominal":
-        # Level on a desktop, as plotly draws them; slanted when the plot is as narrow as a phone's.
+        # Level, as plotly draws them, while each category's share of the plot holds its label;
+        # slanted when they would run into each other (three short labels such as "30 days" stay
+        # level in half a desktop page; ten advisors' names slant). Labels of several lines slant
+        # only on a phone's width, where they are joined into one (below).
         level = axis.get("tickangle") or 0
-        spec["labelAngle"] = {"expr": f"width < {NARROW_PX} ? -45 : {level}"}
         lines = max((str(v).count("\n") + 1 for v in scale.get("domain", [])), default=1)
+        labels = [str(v) for v in scale.get("domain", [])]
+        widest = max(
+            (_text_width(part, AXIS_LABEL_SIZE) for v in labels for part in v.split("\n")), default=0
+        )
+        slant_below = NARROW_PX if lines > 1 or not labels else len(labels) * (widest + LABEL_GAP_PX)
+        spec["labelAngle"] = {"expr": f"width < {slant_below} ? -45 : {level}"}
         if spec.get("orient") == "top" and lines > 1:
             # Vega sets a label's first line on the baseline and the others below it, into the
             # cells: above the plot every label gets as many lines (blank ones first), lifted by
