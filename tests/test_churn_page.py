@@ -104,3 +104,26 @@ def test_an_early_month_is_ranked_by_the_data_versions_model_and_says_so(demo_en
     assert [c.value for c in at.caption if "the base and its counts need data from" in c.value]
     opened = _churn_page("en")
     assert not [c.value for c in opened.caption if "It has seen what happened after" in c.value]
+
+
+def test_the_whole_base_is_the_retention_line_to_read_first():
+    """Among eight models' thin lines, the whole base's retention is dark and thick (it was one more
+    colour of the palette, hard to find in the Chromium screenshot)."""
+    import pandas as pd
+
+    from ui.churn_figures import ALL_COLOUR, retention_figure
+
+    curve = pd.DataFrame(
+        [
+            {"month": m, "share": s, "group": g, "transition": "1-2", "n": 100}
+            for g, s in (("all", 0.5), ("轩逸", 0.6), ("奇骏", 0.4))
+            for m in (1, 2)
+        ]
+    )
+    traces = {tr.name: tr for tr in retention_figure(curve, "model").data}
+    whole = next(tr for name, tr in traces.items() if name not in ("轩逸", "奇骏"))
+    assert whole.line.color == ALL_COLOUR and whole.line.width == 3
+    assert all(
+        traces[g].line.width < whole.line.width and traces[g].line.color != ALL_COLOUR
+        for g in ("轩逸", "奇骏")
+    )

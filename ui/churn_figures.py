@@ -25,6 +25,9 @@ def trend_figure(trend: pd.DataFrame) -> go.Figure:
     return fig
 
 
+ALL_COLOUR = "#222222"  # the whole base's retention line
+
+
 def retention_figure(curve: pd.DataFrame, by: str) -> go.Figure:
     """Return the share back for a next visit by months after a visit, one panel per transition."""
     fig = px.line(
@@ -41,7 +44,14 @@ def retention_figure(curve: pd.DataFrame, by: str) -> go.Figure:
         },
     )
     fig.for_each_annotation(lambda a: a.update(text=t(f"churn.transition.{a.text.split('=')[-1]}")))
-    fig.for_each_trace(lambda tr: tr.update(name=t("churn.all")) if tr.name == "all" else None)
+    # The whole base is the line to read first: dark and thick; each group thin beside it.
+    fig.for_each_trace(
+        lambda tr: (
+            tr.update(name=t("churn.all"), line={"color": ALL_COLOUR, "width": 3})
+            if tr.name == "all"
+            else tr.update(line={"width": 1.5})
+        )
+    )
     # The hover in words ("劲客 · 首保 → 第二次保养 · ..."), not plotly express's "transition=1-2".
     # The group's name is data (a model, advisor or store as the DMS wrote it): a mobile typed into
     # it masked, as every chart masks its data, and markup shown as text.
