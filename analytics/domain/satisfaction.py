@@ -332,8 +332,9 @@ def followup_list(
 ) -> pd.DataFrame:
     """Return one row per callback dated ``start``..``end`` that needs a follow-up, newest first.
 
-    A callback needs one when it reached the customer with an overall score below the
-    threshold, or when it is a complaint. It is ``followed_up`` when a reached callback on the
+    A callback needs one when it is a survey call (``kpi.survey_callback_types``) that reached the
+    customer with an overall score below the threshold (an answer the satisfaction rate counts as
+    unsatisfied), or when it is a complaint. It is ``followed_up`` when a reached callback on the
     same vehicle or the same order follows within ``kpi.followup_days`` days, or the complaint
     is resolved, counting only what is known at ``as_of`` (a date means the end of that day;
     None means now). ``hours_since`` and ``days_since`` are measured at that moment.
