@@ -222,8 +222,10 @@ with right:
             n_low=f"{driver['n_low']:,}",
         )
         if driver["logistic_dimension"]:
+            # The two methods may rank different dimensions first: "also" only when they agree.
+            agree = driver["logistic_dimension"] == driver["dimension"]
             text += t(
-                "satisfaction.driver_caption_logit",
+                "satisfaction.driver_caption_logit" if agree else "satisfaction.driver_caption_logit_other",
                 dimension=dim_label(driver["logistic_dimension"]),
                 odds=f"{driver['logistic_effect']:.2f}",
                 n=f"{driver['logistic_n']:,}",

@@ -261,8 +261,11 @@ def _satisfaction_slide(d: DeckData, lang: str) -> Slide:
             key = "sat_signal_low" if (now.rate or 0.0) < (now.centre or 0.0) else "sat_signal_high"
             takeaway = text(f"deck.{key}", lang, centre=_satisfaction_rate(now.centre), **params)
         else:
+            # A store's first month (or the window's only scored month) sets its own limits: it is
+            # within them by construction, not within a usual range the data have shown.
+            alone = len(d.satisfaction.scored) < 2
             takeaway = text(
-                "deck.sat_stable",
+                "deck.sat_alone" if alone else "deck.sat_stable",
                 lang,
                 low=_satisfaction_rate(now.wilson_low),
                 high=_satisfaction_rate(now.wilson_high),
