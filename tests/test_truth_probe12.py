@@ -409,3 +409,30 @@ def test_the_deck_of_a_store_with_one_month_claims_no_usual_range(in_store, tmp_
     assert "usual range of the last 12 months" not in takeaway and "正常波动范围内" not in takeaway
     assert "against —" not in takeaway and "上月 —" not in takeaway
     assert "(n=6, 95% interval 43.6%–97.0%)" in takeaway or "（n=6，95% 区间 43.6%–97.0%）" in takeaway
+
+
+def test_dimensions_tied_at_the_top_are_named_together(in_store, tmp_path):
+    # Found by this probe: at 南山店 (2025-01 to 2025-03, 17 responses) repair quality and timeliness are
+    # both scored by 16, low by 5 (all unsatisfied) and otherwise by 11 (one unsatisfied, C2503f):
+    # 100% / 9.1% = 11.0x each. The page's tile, its caption and the deck named repair quality alone
+    # as "the main driver", "best explains" and "drives dissatisfaction most".
+    at = _page("satisfaction", "en", SOUTH)
+    tile = next(m.value for m in at.metric if m.label == "Main driver of dissatisfaction")
+    assert tile == "Repair quality / Timeliness"
+    caption = next(c.value for c in at.caption if c.value.startswith("Repair quality best explains"))
+    assert (
+        "(relative risk 11.0×; n=16 responses, 5 with a low score); the same relative risk for Timeliness"
+        in caption
+    )
+    out = tmp_path / "deck.pptx"
+    args = ["deck", "--month", "2025-03", "--store", SOUTH, "--lang", "zh", "--no-model", "--out", str(out),
+            "--db", str(in_store)]  # fmt: skip
+    assert cli.main(args) == 0
+    slide = list(Presentation(str(out)).slides)[4]
+    takeaway = next(
+        s.text_frame.text for s in slide.shapes if s.has_text_frame and "11.0 倍" in s.text_frame.text
+    )
+    assert (
+        takeaway.startswith("维修质量是不满意的首要驱动因素：")
+        and "维修时效的相对风险与之相同，并列第一。" in takeaway
+    )

@@ -285,8 +285,9 @@ def _dimension(dim: str, lang: str) -> str:
 
 
 def _drivers_slide(d: DeckData, lang: str) -> Slide:
+    # Stable: dimensions tied at the same relative risk keep the page's order (satisfaction.DIMENSIONS).
     rr = d.drivers[d.drivers["method"] == "relative_risk"].sort_values(
-        "effect", ascending=False, na_position="last"
+        "effect", ascending=False, na_position="last", kind="stable"
     )
     bars = Chart(
         "drivers",
@@ -320,6 +321,16 @@ def _drivers_slide(d: DeckData, lang: str) -> Slide:
             start=d.driver_start,
             end=d.month,
         )
+        tied = ranked[(ranked["effect"] == top["effect"]) & (ranked["dimension"] != top["dimension"])]
+        if len(tied):
+            # A tie is said: the first of equals does not drive dissatisfaction more than the others.
+            takeaway += text(
+                "deck.drivers_tied",
+                lang,
+                others=text("deck.drivers_and", lang).join(
+                    _dimension(str(x), lang) for x in tied["dimension"]
+                ),
+            )
     low = settings().kpi.dimension_low_score
     return Slide(
         "drivers",
