@@ -436,3 +436,35 @@ def test_dimensions_tied_at_the_top_are_named_together(in_store, tmp_path):
         takeaway.startswith("维修质量是不满意的首要驱动因素：")
         and "维修时效的相对风险与之相同，并列第一。" in takeaway
     )
+
+
+def test_the_decks_chart_data_hold_the_figures_as_the_slides_write_them(in_store, tmp_path):
+    # Found by this probe: the embedded sheets of the satisfaction and NPS charts (what PowerPoint shows
+    # on hover and under "edit data") formatted 64.3% as 64% and +16.7 as 17, the axis's formats.
+    out = tmp_path / "deck.pptx"
+    args = [
+        "deck",
+        "--month",
+        "2025-03",
+        "--lang",
+        "zh",
+        "--no-model",
+        "--out",
+        str(out),
+        "--db",
+        str(in_store),
+    ]
+    assert cli.main(args) == 0
+    slides = list(Presentation(str(out)).slides)
+
+    def last_cell(chart):
+        sheet = openpyxl.load_workbook(io.BytesIO(chart.part.chart_workbook.xlsx_part.blob)).active
+        return sheet.cell(row=sheet.max_row, column=2)
+
+    rate, nps = (s.chart for s in slides[3].shapes if s.has_chart)
+    assert (round(last_cell(rate).value, 4), last_cell(rate).number_format) == (0.6429, "0.0%")
+    assert (round(last_cell(nps).value, 1), last_cell(nps).number_format) == (16.7, "+0.0;-0.0;0.0")
+    assert rate.value_axis.tick_labels.number_format == "0%"  # the axis keeps whole percentages
+    returns = [s.chart for s in slides[8].shapes if s.has_chart][-1]
+    sheet = openpyxl.load_workbook(io.BytesIO(returns.part.chart_workbook.xlsx_part.blob)).active
+    assert sheet.cell(row=sheet.max_row - 1, column=2).number_format == "0.0%"

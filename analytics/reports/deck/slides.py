@@ -20,6 +20,8 @@ from analytics.reports.deck.data import DeckData
 
 # Red-flag rows listed on the "what changed" slide, most urgent kind first, and their columns.
 FLAG_ROWS = 6
+# NPS with its sign and one decimal, as formatting.format_value writes it (+16.7, -3.3, 0.0).
+NPS_FORMAT = "+0.0;-0.0;0.0"
 
 
 FLAG_TABLE: tuple[str, ...] = ("flag", "when", "customer", "advisor", "service", "score", "comment")
@@ -47,6 +49,9 @@ class Chart:
     categories: list[str]
     series: list[Series]
     number_format: str = "General"  # Excel number format of the values
+    # The values' own format in the embedded sheet (what PowerPoint's hover and "edit data" show) when
+    # it is finer than the axis's ticks: 64.3% and +16.7 as on the slide's table, not 64% and 17.
+    data_format: str | None = None
     axis_min: float | None = None
     axis_max: float | None = None
     labels: bool = False
@@ -247,8 +252,16 @@ def _satisfaction_slide(d: DeckData, lang: str) -> Slide:
         high=[m.nps_high for m in sat],
     )
     charts = [
-        Chart("satisfaction-rate", "line", text("deck.sat_chart", lang), months, [rate], "0%"),
-        Chart("nps", "line", text("deck.nps_chart", lang), months, [nps], "0"),
+        Chart(
+            "satisfaction-rate",
+            "line",
+            text("deck.sat_chart", lang),
+            months,
+            [rate],
+            "0%",
+            data_format="0.0%",
+        ),
+        Chart("nps", "line", text("deck.nps_chart", lang), months, [nps], "0", data_format=NPS_FORMAT),
     ]
     now = d.satisfaction.at(d.month)
     if now is None:
@@ -562,6 +575,7 @@ def _maintenance_slide(d: DeckData, lang: str) -> Slide:
         rate_series,
         "0%",
         axis_min=0.0,
+        data_format="0.0%",
     )
     known = final[final["value"].notna()]
     numbers = [Number(text("deck.due_next", lang, month=d.next_month), f"{len(due):,}")]
