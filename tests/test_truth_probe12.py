@@ -33,7 +33,7 @@ from pptx import Presentation
 from streamlit.testing.v1 import AppTest
 
 from analytics import cli
-from analytics.domain import kpi, overview
+from analytics.domain import churn, kpi, overview
 from analytics.domain import satisfaction as sat
 from analytics.reports import export
 from analytics.store import db
@@ -41,6 +41,7 @@ from tests import probe12_data as data
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 MARCH = date(2025, 3, 1)
+D1 = date(2025, 3, 31)
 SOUTH, NORTH = data.SOUTH, data.NORTH
 
 
@@ -468,3 +469,21 @@ def test_the_decks_chart_data_hold_the_figures_as_the_slides_write_them(in_store
     returns = [s.chart for s in slides[8].shapes if s.has_chart][-1]
     sheet = openpyxl.load_workbook(io.BytesIO(returns.part.chart_workbook.xlsx_part.blob)).active
     assert sheet.cell(row=sheet.max_row - 1, column=2).number_format == "0.0%"
+
+
+def test_a_customer_who_scored_every_dimension_alike_is_not_said_to_mind_the_price(in_store, capsys):
+    # Found by this probe: the background repair customers scored overall 6 and every dimension 6; the
+    # churn list said each "was unhappy with the price last time" (ties went to price, first of the
+    # dimensions) and the deck's top reason was "Unsatisfied: price" for 6 vehicles. A tie names no
+    # dimension: the customer was unsatisfied (overall 6/10). C2503c's customer, price 2 and time 2
+    # tied lowest, is no more "unhappy with the price" than with the wait.
+    args = ["churn", "--as-of", "2025-03-31", "--json", "--top", "100", "--lang", "en", "--db", str(in_store)]
+    assert cli.main(args) == 0
+    listed = {v["vin"]: v for v in json.loads(capsys.readouterr().out)["top"]}
+    reasons = listed[data.vin("2024011")]["reasons"]
+    assert reasons == "has not been in for over a year; was not satisfied last time"
+    assert [r["code"] for r in churn.vehicle_reasons({"days_since": 10, "status": "active", "last_overall": 2,
+            **{f"last_{d}": s for d, s in zip(churn.DIMENSIONS, (2, 6, 4, 2, 6), strict=True)}}, D1)
+            ] == ["unsatisfied"]  # fmt: skip
+    alone = {"days_since": 10, "status": "active", "last_overall": 4, "last_price": 8, "last_attitude": 4}
+    assert [r["code"] for r in churn.vehicle_reasons(alone, D1)] == ["unsatisfied_attitude"]
