@@ -82,7 +82,8 @@ tiles[0].metric(t("satisfaction.tile_rate", month=END), pct(summary.rate) if sum
 tiles[1].metric(t("satisfaction.tile_nps", month=END), signed(summary.nps) if summary else "—", border=True)
 tiles[2].metric(
     t("satisfaction.tile_driver"),
-    dim_label(driver["dimension"]) if driver else "—",
+    # Dimensions tied at the same relative risk are named together: none explains more than the other.
+    " / ".join(dim_label(d) for d in (driver["dimension"], *driver["tied"])) if driver else "—",
     border=True,
 )
 tiles[3].metric(
@@ -221,9 +222,16 @@ with right:
             n=f"{driver['n']:,}",
             n_low=f"{driver['n_low']:,}",
         )
-        if driver["logistic_dimension"]:
+        if driver["tied"]:
             text += t(
-                "satisfaction.driver_caption_logit",
+                "satisfaction.driver_caption_tied",
+                others=t("satisfaction.driver_and").join(dim_label(d) for d in driver["tied"]),
+            )
+        if driver["logistic_dimension"]:
+            # The two methods may rank different dimensions first: "also" only when they agree.
+            agree = driver["logistic_dimension"] == driver["dimension"]
+            text += t(
+                "satisfaction.driver_caption_logit" if agree else "satisfaction.driver_caption_logit_other",
                 dimension=dim_label(driver["logistic_dimension"]),
                 odds=f"{driver['logistic_effect']:.2f}",
                 n=f"{driver['logistic_n']:,}",

@@ -349,6 +349,7 @@ def test_top_driver_is_the_first_relative_risk_with_the_logistic_first(kpi_con):
         "rate_other": None,
         "n": 24,
         "n_low": 2,
+        "tied": [],  # no other dimension at 22.0
         "logistic_dimension": "quality",
         "logistic_effect": None,
         "logistic_n": 24,

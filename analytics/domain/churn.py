@@ -184,9 +184,11 @@ def vehicle_reasons(row: Mapping[str, Any], as_of: date) -> list[Reason]:
     if overall is not None and overall < threshold:
         scores = {d: _number(row.get(f"last_{d}")) for d in DIMENSIONS}
         known = {d: s for d, s in scores.items() if s is not None}
-        # The lowest dimension names the cause; ties go to the order of DIMENSIONS (price first).
+        # The lowest dimension names the cause when it is the only lowest: a customer who scored
+        # price and quality 4 (or every dimension 6) was not unhappy with the price more than the rest.
         worst = min(known, key=lambda d: (known[d], DIMENSIONS.index(d))) if known else None
-        if worst is not None and known[worst] <= low:
+        alone = worst is not None and sum(s == known[worst] for s in known.values()) == 1
+        if worst is not None and alone and known[worst] <= low:
             reasons.append({"code": f"unsatisfied_{worst}", "score": f"{known[worst]:g}"})
         else:
             reasons.append({"code": "unsatisfied", "score": f"{overall:g}"})
@@ -267,10 +269,11 @@ def frame_reasons(frame: pd.DataFrame, as_of: date) -> list[list[Reason]]:
     detractor = ~unsatisfied & ~np.isnan(recommend) & (recommend <= cfg.reason_detractor_max)
     dimensions = np.column_stack([_scores(frame, f"last_{d}") for d in DIMENSIONS])
     known = ~np.isnan(dimensions)
-    # The lowest dimension names the cause; ties go to the order of DIMENSIONS (argmin's first).
+    # The lowest dimension names the cause when it is the only lowest (as vehicle_reasons).
     worst = np.argmin(np.where(known, dimensions, np.inf), axis=1)
     worst_score = dimensions[np.arange(n), worst]
-    named = known.any(axis=1) & known[np.arange(n), worst] & (worst_score <= cfg.reason_low_score)
+    alone = (known & (dimensions == worst_score[:, None])).sum(axis=1) == 1
+    named = known.any(axis=1) & known[np.arange(n), worst] & alone & (worst_score <= cfg.reason_low_score)
     for i in np.flatnonzero(unsatisfied | detractor).tolist():
         if detractor[i]:
             reasons[i].append({"code": "detractor", "score": f"{float(recommend[i]):g}"})

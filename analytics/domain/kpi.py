@@ -395,8 +395,9 @@ def format_table(result: dict[str, Any], lang: str = "en", stores: list[str] | N
     lines = [f"{result['month']}  {', '.join(stores) if stores else everywhere}"]
     for r in rows:
         lines.append("  ".join(_pad(cell, widths[c], right=c > 0) for c, cell in enumerate(r)).rstrip())
-    # issue 14: why a KPI shows no value, when its field is missing from the data.
+    # issue 14: why a KPI shows no value, when its field is missing from the data (a sentence in
+    # ``lang``). A status's reason is in English for the JSON; the status column says it in ``lang``.
     for name, kpi in result["kpis"].items():
-        if kpi.get("reason"):
+        if kpi.get("reason") and formatting.status_note(kpi["status"], kpi["needs_from"], lang) is None:
             lines.append(f"{labels[name]}: {kpi['reason']}")
     return "\n".join(lines)

@@ -332,8 +332,9 @@ def followup_list(
 ) -> pd.DataFrame:
     """Return one row per callback dated ``start``..``end`` that needs a follow-up, newest first.
 
-    A callback needs one when it reached the customer with an overall score below the
-    threshold, or when it is a complaint. It is ``followed_up`` when a reached callback on the
+    A callback needs one when it is a survey call (``kpi.survey_callback_types``) that reached the
+    customer with an overall score below the threshold (an answer the satisfaction rate counts as
+    unsatisfied), or when it is a complaint. It is ``followed_up`` when a reached callback on the
     same vehicle or the same order follows within ``kpi.followup_days`` days, or the complaint
     is resolved, counting only what is known at ``as_of`` (a date means the end of that day;
     None means now). ``hours_since`` and ``days_since`` are measured at that moment.
@@ -669,12 +670,14 @@ def dimension_summary(scores: pd.DataFrame, month: str) -> dict[str, Any] | None
 
 
 def top_driver(drivers: pd.DataFrame) -> dict[str, Any] | None:
-    """Return the dimension ranked first by relative risk, its rates and n, and the logistic regression's
+    """Return the dimension ranked first by relative risk, its rates and n, ``tied``: the other dimensions
+    ranked first with it (the same relative risk, in ``DIMENSIONS`` order), and the logistic regression's
     first dimension with its odds ratio and n (None when not fitted); None when nothing is ranked."""
     rr = drivers[(drivers["method"] == "relative_risk") & (drivers["rank"] == 1)]
     if rr.empty:
         return None
     first = rr.iloc[0]
+    tied = [str(d) for d in rr["dimension"].iloc[1:]]
     logit = drivers[(drivers["method"] == "logistic") & (drivers["rank"] == 1)]
     return {
         "dimension": str(first["dimension"]),
@@ -683,6 +686,7 @@ def top_driver(drivers: pd.DataFrame) -> dict[str, Any] | None:
         "rate_other": float(first["rate_other"]),
         "n": int(first["n"]),
         "n_low": int(first["n_low"]),
+        "tied": tied,
         "logistic_dimension": None if logit.empty else str(logit.iloc[0]["dimension"]),
         "logistic_effect": None if logit.empty else float(logit.iloc[0]["effect"]),
         "logistic_n": None if logit.empty else int(logit.iloc[0]["n"]),

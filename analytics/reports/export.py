@@ -123,6 +123,12 @@ def _xlsx_cells(frame: pd.DataFrame) -> pd.DataFrame:
 # Columns that are identifiers written with digits: Excel must keep them as text (no 1.38E+10,
 # no lost leading zero).
 TEXT_COLUMNS: frozenset[str] = frozenset({"vin", "plate", *PHONE_COLUMNS})
+# Shares and probabilities (0-1): Excel shows them as percentages, as the pages do (96.3%, not
+# 0.962963); the cell keeps the exact value.
+PERCENT_COLUMNS: frozenset[str] = frozenset(
+    {"rate", "wilson_low", "wilson_high", "share", "prior_share", "churn_probability", "p30", "p60", "p90",
+     "any30", "any60", "any90"}
+)  # fmt: skip
 # A score whose size means nothing to a caller; its rank does (1 = call first).
 RANK_COLUMNS: tuple[str, ...] = ("priority",)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -288,6 +294,11 @@ def xlsx_bytes(
     labelled = _xlsx_cells(_labelled(frame, headers))
     title = neutralise_text(xlsx_text(title)) if title else title  # a cell like any other
     text_headers = {headers.get(c, c) if headers else c for c in frame.columns if str(c) in TEXT_COLUMNS}
+    percent_headers = {
+        headers.get(c, c) if headers else c
+        for c in frame.columns
+        if str(c) in PERCENT_COLUMNS and pd.api.types.is_numeric_dtype(frame[c])
+    }
     for column in labelled.columns:
         # openpyxl cannot write timezone-aware datetimes; Excel has no time zones anyway.
         if isinstance(labelled[column].dtype, pd.DatetimeTZDtype):
@@ -324,11 +335,12 @@ def xlsx_bytes(
             else:
                 width = max([_width(column) + 2] + [_width(v) for v in series.head(200)])
             ws.column_dimensions[letter].width = min(max(width + 2, 8), 60)
-            if column in text_headers:
+            if column in text_headers or column in percent_headers:
+                shown = "@" if column in text_headers else "0.0%"
                 for (cell,) in ws.iter_rows(
                     min_row=header_row + 1, max_row=last_row, min_col=idx, max_col=idx
                 ):
-                    cell.number_format = "@"
+                    cell.number_format = shown
     return buffer.getvalue()
 
 

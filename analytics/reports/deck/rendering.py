@@ -326,7 +326,7 @@ def _chart(slide: Any, spec: Chart, box: tuple[int, int, int, int], fonts: Fonts
     """
     flip = spec.kind == "bar"
     order = list(reversed(range(len(spec.series)))) if flip else list(range(len(spec.series)))
-    data = _SafeChartData(number_format=spec.number_format)
+    data = _SafeChartData(number_format=spec.data_format or spec.number_format)
     # Category and series names come from data (car models, advisors): neutralised like every export.
     categories = [neutralise_text(str(mask_text(str(c)))) for c in spec.categories]
     data.categories = (list(reversed(categories)) if flip else categories) or [""]

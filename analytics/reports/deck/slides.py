@@ -20,6 +20,8 @@ from analytics.reports.deck.data import DeckData
 
 # Red-flag rows listed on the "what changed" slide, most urgent kind first, and their columns.
 FLAG_ROWS = 6
+# NPS with its sign and one decimal, as formatting.format_value writes it (+16.7, -3.3, 0.0).
+NPS_FORMAT = "+0.0;-0.0;0.0"
 
 
 FLAG_TABLE: tuple[str, ...] = ("flag", "when", "customer", "advisor", "service", "score", "comment")
@@ -47,6 +49,9 @@ class Chart:
     categories: list[str]
     series: list[Series]
     number_format: str = "General"  # Excel number format of the values
+    # The values' own format in the embedded sheet (what PowerPoint's hover and "edit data" show) when
+    # it is finer than the axis's ticks: 64.3% and +16.7 as on the slide's table, not 64% and 17.
+    data_format: str | None = None
     axis_min: float | None = None
     axis_max: float | None = None
     labels: bool = False
@@ -247,8 +252,16 @@ def _satisfaction_slide(d: DeckData, lang: str) -> Slide:
         high=[m.nps_high for m in sat],
     )
     charts = [
-        Chart("satisfaction-rate", "line", text("deck.sat_chart", lang), months, [rate], "0%"),
-        Chart("nps", "line", text("deck.nps_chart", lang), months, [nps], "0"),
+        Chart(
+            "satisfaction-rate",
+            "line",
+            text("deck.sat_chart", lang),
+            months,
+            [rate],
+            "0%",
+            data_format="0.0%",
+        ),
+        Chart("nps", "line", text("deck.nps_chart", lang), months, [nps], "0", data_format=NPS_FORMAT),
     ]
     now = d.satisfaction.at(d.month)
     if now is None:
@@ -261,8 +274,11 @@ def _satisfaction_slide(d: DeckData, lang: str) -> Slide:
             key = "sat_signal_low" if (now.rate or 0.0) < (now.centre or 0.0) else "sat_signal_high"
             takeaway = text(f"deck.{key}", lang, centre=_satisfaction_rate(now.centre), **params)
         else:
+            # A store's first month (or the window's only scored month) sets its own limits: it is
+            # within them by construction, not within a usual range the data have shown.
+            alone = len(d.satisfaction.scored) < 2
             takeaway = text(
-                "deck.sat_stable",
+                "deck.sat_alone" if alone else "deck.sat_stable",
                 lang,
                 low=_satisfaction_rate(now.wilson_low),
                 high=_satisfaction_rate(now.wilson_high),
@@ -282,8 +298,9 @@ def _dimension(dim: str, lang: str) -> str:
 
 
 def _drivers_slide(d: DeckData, lang: str) -> Slide:
+    # Stable: dimensions tied at the same relative risk keep the page's order (satisfaction.DIMENSIONS).
     rr = d.drivers[d.drivers["method"] == "relative_risk"].sort_values(
-        "effect", ascending=False, na_position="last"
+        "effect", ascending=False, na_position="last", kind="stable"
     )
     bars = Chart(
         "drivers",
@@ -317,6 +334,16 @@ def _drivers_slide(d: DeckData, lang: str) -> Slide:
             start=d.driver_start,
             end=d.month,
         )
+        tied = ranked[(ranked["effect"] == top["effect"]) & (ranked["dimension"] != top["dimension"])]
+        if len(tied):
+            # A tie is said: the first of equals does not drive dissatisfaction more than the others.
+            takeaway += text(
+                "deck.drivers_tied",
+                lang,
+                others=text("deck.drivers_and", lang).join(
+                    _dimension(str(x), lang) for x in tied["dimension"]
+                ),
+            )
     low = settings().kpi.dimension_low_score
     return Slide(
         "drivers",
@@ -548,6 +575,7 @@ def _maintenance_slide(d: DeckData, lang: str) -> Slide:
         rate_series,
         "0%",
         axis_min=0.0,
+        data_format="0.0%",
     )
     known = final[final["value"].notna()]
     numbers = [Number(text("deck.due_next", lang, month=d.next_month), f"{len(due):,}")]

@@ -1,13 +1,17 @@
--- one row per callback dated in [start, end] that needs a follow-up: reached with an overall score below the threshold, or a complaint
+-- one row per callback dated in [start, end] that needs a follow-up: a reached survey call (survey_types) with an overall score below the threshold, or a complaint
 -- Followed up: a reached callback on the same vehicle or the same order within followup_days
 -- after it, or the complaint resolved; only what is known at the reference time as_of counts.
 -- A callback without a work order (a 7DC delivery call) shows the vehicle's owner from its latest
 -- work order (the vehicles table), the person to call now; a vehicle whose work orders name nobody
 -- (a new car, not yet serviced) shows the name and phone the callback's own file carried
 -- (callback_facts). A person is taken whole: name and phone come from one source.
+-- Unsatisfied: an answer to a survey call, as in the satisfaction rate. A follow-up call (after a
+-- complaint or a major repair, type other) is no survey: its score would count the customer twice,
+-- and the call is itself the follow-up of the answer before it. A complaint, on any call, needs one.
 WITH flagged AS (
     SELECT f.*,
-           coalesce(f.reached, false) AND coalesce(f.overall_score < $satisfied_threshold, false) AS unsatisfied
+           coalesce(f.reached, false) AND list_contains($survey_types::VARCHAR[], f.callback_type)
+               AND coalesce(f.overall_score < $satisfied_threshold, false) AS unsatisfied
     FROM {{ ref('callback_facts') }} AS f
     WHERE f.callback_day BETWEEN $start AND $end
       AND f.callback_date <= $as_of
