@@ -73,3 +73,19 @@ def test_every_reason_the_import_writes_reads_in_chinese():
         zh = stage.reason_words(reason, "zh")
         assert zh != reason and not any("a" <= ch <= "z" for ch in zh.replace("{", "")), (reason, zh)
         assert stage.reason_words(reason, "en") == reason
+
+
+def test_counts_of_one_read_in_the_singular():
+    """Found by truth probe 12: "1 rows", "1 red flags need action", "1 callbacks … 1 have none"."""
+    from analytics.core.i18n import catalog, text
+
+    key = next(k for k in catalog() if k.endswith(".rows") and f"{k}_one" in catalog())
+    assert text(key, "en", n=1) == "1 row" and text(key, "en", n=2) == "2 rows"
+    for name in ("deck.changes_takeaway", "deck.changes_none"):
+        found = next((k for k in catalog() if k.endswith(name.split(".")[1])), None)
+        assert found is not None
+        sentence = text(found, "en", k=1, label="NPS", flags=1)
+        assert "1 red flags" not in sentence and "flags need action" not in sentence
+    followup = next(k for k in catalog() if k.endswith("followup_caption"))
+    sentence = text(followup, "en", n=1, month="2025-03", unsatisfied=1, complaints=0, open=1, days=7)
+    assert "1 callbacks" not in sentence and "1 have" not in sentence
