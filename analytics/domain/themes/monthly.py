@@ -358,6 +358,7 @@ _CLAUSE_FILES: tuple[str, ...] = (
     "domain_dict.txt",
     "entities.txt",
     "stopwords.txt",
+    "traditional.txt",
 )
 
 
