@@ -141,3 +141,40 @@ def test_a_person_addressed_by_surname_and_title_is_never_a_theme_word(comment, 
 @pytest.mark.parametrize("word", ["师傅", "小哥", "员工", "做工", "加工", "小姐"])
 def test_a_title_or_word_without_a_surname_is_no_person(word):
     assert not themes.is_entity(word)
+
+
+@pytest.mark.parametrize(
+    ("comment", "praise"),
+    [
+        ("整体还可以，洗车没洗干净，轮毂上还有泥", "整体还可以"),
+        ("服务不错，配件没货，要等一个星期，其他都挺好", "服务不错，其他都挺好"),
+    ],
+)
+def test_a_clause_telling_a_complaint_on_is_no_praise_quote(comment, praise):
+    assert monthly.read_clauses(comment).praise == praise
+    assert themes.praise_quote(comment) == praise
+
+
+@pytest.mark.parametrize("text", ["车子开回去发现异响还在", "检查发现问题依然存在"])
+def test_a_fault_found_still_there_complains(text):
+    assert _polarities(text) == [-1]
+
+
+@pytest.mark.parametrize(("text", "value"), [("服务很nice", 1), ("666", 1), ("服务bad", -1)])
+def test_english_and_net_slang_are_read(text, value):
+    assert _polarities(text) == [value]
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [("交给你们很放心", None), ("修车放心", None), ("这车很结实", "vehicle"), ("很安全", "vehicle")],
+)
+def test_trust_in_the_store_is_not_the_cars_safety(text, family):
+    aspect = themes.lexicon_aspect(themes.tokenize([text])[0])
+    families = {a.id: a.family for a in themes.load_lexicon().aspects}
+    assert (families.get(aspect) if aspect else None) == family
+
+
+@pytest.mark.parametrize("text", ["总是乱推销项目", "不会乱推销"])
+def test_pushing_extra_work_is_about_price_not_the_lounge(text):
+    assert themes.lexicon_aspect(themes.tokenize([text])[0]) == "price"

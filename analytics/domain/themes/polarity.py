@@ -50,6 +50,8 @@ _DEGREE2 = (
 _DEGREE_WORDS = frozenset(
     {"很", "较", "比较", "相对", "特别", "非常", "十分", "也", "都", "还", "更", "极", "超", "真"}
 )
+# A fault found still there (发现异响还在, 检查发现问题依然存在).
+_STILL_THERE = ("还在", "还是", "依然", "依旧", "仍然", "仍在", "还有")
 # Adverbs allowed between a bad thing and how much of it there is (噪音仍然不小, 噪音显著降低).
 _STILL = frozenset(
     {"仍然", "依然", "仍", "依旧", "还是", "确实", "的确", "显著", "大大", "略", "有点", "有些", "稍微"}
@@ -688,6 +690,8 @@ def _found_fault(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> int | 
     k = next((k for k in (i - 1, i - 2) if k >= 0 and tokens[k] in _FOUND), None)
     if k is None:
         return None
+    if "".join(tokens[i + 1 : i + 3]).startswith(_STILL_THERE):
+        return -1  # 发现异响还在: the fault is still there
     if _negated(lex, tokens, k):
         # 没发现什么问题: no fault of any kind found, praise.
         return 1 if any(t in {"什么", "啥", "任何"} for t in tokens[k + 1 : i]) else -1
