@@ -178,3 +178,14 @@ def test_trust_in_the_store_is_not_the_cars_safety(text, family):
 @pytest.mark.parametrize("text", ["总是乱推销项目", "不会乱推销"])
 def test_pushing_extra_work_is_about_price_not_the_lounge(text):
     assert themes.lexicon_aspect(themes.tokenize([text])[0]) == "price"
+
+
+def test_english_praise_words_are_no_theme_words():
+    assert themes.content_words(["服务", "很", "nice", "good", "666", "wifi"]) == ["wifi"]
+
+
+def test_discovered_car_themes_get_english_labels():
+    from analytics.domain.themes.segmentation import english_label
+
+    for words in (["音响", "工艺", "难看"], ["声音", "实现", "变速"], ["油门", "响应", "操作"]):
+        assert english_label(words) != themes.UNTRANSLATED, words
