@@ -358,6 +358,7 @@ _CLAUSE_FILES: tuple[str, ...] = (
     "domain_dict.txt",
     "entities.txt",
     "stopwords.txt",
+    "traditional.txt",
 )
 
 
@@ -716,7 +717,15 @@ def _praise_of(
     complaining = _complaining(found) if complaining is None else complaining
     if not any(complaining):
         return comment
-    return "，".join(c.text for c, worse in zip(found, complaining, strict=True) if not worse)
+    kept: list[str] = []
+    telling = False
+    for clause, worse in zip(found, complaining, strict=True):
+        # A clause that neither praises nor complains after a complaint goes on telling it until
+        # praise resumes (洗车没洗干净，轮毂上还有泥): no praise to quote.
+        telling = worse or (telling and clause.polarity <= 0)
+        if not telling:
+            kept.append(clause.text)
+    return "，".join(kept)
 
 
 def hidden_complaints(

@@ -18,7 +18,7 @@ from typing import Any
 
 from analytics.core.config import DATA_DIR
 from analytics.domain.themes.lexicon import load_lexicon
-from analytics.domain.themes.segmentation import entity_words
+from analytics.domain.themes.segmentation import SURNAMES, entity_words, pos_tag
 
 # Segmentation is passed in (analytics.domain.themes.tokenize), so this module does not import themes.
 Tokenizer = Callable[[list[str]], list[list[str]]]
@@ -28,7 +28,7 @@ SENTIMENT_FILE = DATA_DIR / "themes" / "sentiment.toml"
 # Clause boundaries: sentence and clause punctuation, line breaks, tildes and spaces between words.
 _BOUNDARY = re.compile(r"[，,。.!！？?；;：:\n\r~～…、]+|\s{2,}")
 # Degree words fused with a sentiment word in one token (很快, 太贵, 挺好).
-_DEGREE = "很挺太蛮超真够较特好非最更巨贼忒也都还就又偏"
+_DEGREE = "很挺太蛮超真够较特好非最更巨贼忒也都还就又偏略"
 # Two-character degree words fused with a sentiment word (比较慢, 有点贵, 非常满意).
 _DEGREE2 = (
     "比较",
@@ -49,6 +49,12 @@ _DEGREE2 = (
 # Degree words standing alone between a bad thing and how little of it there is (噪音也很小).
 _DEGREE_WORDS = frozenset(
     {"很", "较", "比较", "相对", "特别", "非常", "十分", "也", "都", "还", "更", "极", "超", "真"}
+)
+# A fault found still there (发现异响还在, 检查发现问题依然存在).
+_STILL_THERE = ("还在", "还是", "依然", "依旧", "仍然", "仍在", "还有")
+# Adverbs allowed between a bad thing and how much of it there is (噪音仍然不小, 噪音显著降低).
+_STILL = frozenset(
+    {"仍然", "依然", "仍", "依旧", "还是", "确实", "的确", "显著", "大大", "略", "有点", "有些", "稍微"}
 )
 # "Too": before a word that is neither praise nor complaint, it complains (太长, 太多, 过于复杂,
 # 偏冷: 偏 is "rather too").
@@ -209,11 +215,7 @@ _PROMISED = frozenset(
 _RESULT = "结果"
 _NOT_DONE = frozenset({"没", "没有", "未", "并未", "没能", "未能"})
 # An advisor called 小 + surname (小刘, 小李): jieba splits it, and 小 ("small") is no complaint there.
-_SURNAMES = frozenset(
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
-    "丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严"
-    "覃武戴莫孔向汤"
-)
+_SURNAMES = SURNAMES
 # Verbs of finding a fault: found at once (一下就找到问题了) is praise of the diagnosis, not found
 # (没查出问题) a complaint, found without more said (检查发现问题) neither.
 _FOUND = frozenset({"找到", "找出", "查出", "查到", "发现", "查出来", "找出来", "检查出"})
@@ -239,6 +241,17 @@ _WHY_ABOUT = frozenset(
 _CLIMATE_FAILING = re.compile(
     r"(?:空调|冷气|暖风|制冷|制热).{0,6}?(?:不|没)(?:够|太|怎么|咋|是很)?(?:凉|冷|热|暖)"
 )
+# A negator's reach across a causative and whom it affects (不会让您失望, 没让我失望, 不会令人失望).
+_CAUSATIVE = frozenset({"让", "令", "使", "叫"})
+_CAUSED = frozenset({"人", "我", "你", "您", "他", "她", "我们", "你们", "大家", "客户", "人家"})
+# "A bit", "slightly" before a word that is neither praise nor complaint complain, as 太 does (刹车有点软,
+# 座椅有点硬, 发动机略响): Chinese says 有点/略 of what it finds too much. Only before an adjective or a
+# state word (jieba's tags a, ad, z, zg; not 略有研究, 略带椰香, 有点事情).
+_A_BIT = frozenset({"有点", "有点儿", "有些", "略", "略显", "稍", "稍显", "稍微", "略微"})
+_A_BIT_TAGS = frozenset({"a", "ad", "z", "zg"})
+# What will not happen again (问题不会再出现, 不会再发生): reassurance, not "never coming back".
+_RECUR = ("出现", "发生", "犯", "坏", "响", "漏", "亮")
+_NOT_AGAIN = re.compile(r"(?:不会|不|没有?|未)再(?:" + "|".join(_RECUR) + ")")
 # Sarcasm that says praise is worth nothing (态度好有什么用) or is beyond words (效率也是没谁了).
 _SCORN = ("有什么用", "有啥用", "有何用", "没谁了")
 
@@ -281,6 +294,10 @@ class SentimentLexicon:
     virtues: frozenset[str] = frozenset()
     # Praise too faint to count (行, 可以) that complains once negated (不太行, 不怎么可以).
     hedges: frozenset[str] = frozenset()
+    # Sentiment words of two or more characters, which jieba may split (靠 谱): see ``_joined``.
+    phrases: frozenset[str] = frozenset()
+    # What those phrases start with (靠 of 靠谱, 有待 of 有待提高): the tokens a phrase may start at.
+    phrase_starts: frozenset[str] = frozenset()
     # Each word's value once worked out (``_word_value``): a corpus repeats its words.
     values: dict[str, tuple[int, bool]] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -312,6 +329,7 @@ def sentiment_lexicon() -> SentimentLexicon:
         _words(data, "negative"),
         _words(data, "negators"),
     )
+    phrases = [w for w in positive | negative if len(w) >= 2]
     inner = sorted(
         [(w, -1) for w in negative if len(w) >= 2]
         + [(w, 1) for w in positive if len(w) >= 2 and w not in negative],
@@ -337,6 +355,8 @@ def sentiment_lexicon() -> SentimentLexicon:
         facts=_complaint_facts(data),
         virtues=_words(data, "virtues"),
         hedges=_words(data, "hedges"),
+        phrases=frozenset(phrases),
+        phrase_starts=frozenset(w[:k] for w in phrases for k in range(1, len(w))) - _DEGREE_WORDS,
     )
 
 
@@ -391,6 +411,8 @@ def _contained(lex: SentimentLexicon, token: str) -> int:
     """Return the value of a sentiment word of two or more characters inside a longer token (故障灯)."""
     if len(token) < 3:
         return 0
+    if token[-1] in "性度" and _word_value(lex, token[:-1])[0]:
+        return 0  # 舒适性, 灵敏度: the quality named, not rated (舒适性一般 complains)
     for word, value in lex.inner:
         if len(word) < len(token) and word in token:
             return value
@@ -413,6 +435,8 @@ def _not_evaluative(tokens: Sequence[str], i: int) -> bool:
     token = tokens[i]
     if token == "快" and i + 1 < len(tokens) and tokens[i + 1][:1] in _AMOUNT_START:
         return True
+    if token == "实在" and i + 1 < len(tokens) and tokens[i + 1].strip(_PARTICLES):
+        return True  # 实在太贵了, 实在是太窄了: "really", not "honest"
     if _after_agreed(tokens, i):
         return True  # 说好的优惠: what was promised, not praise of it
     if token == "好":
@@ -455,7 +479,7 @@ def _diminished(
     for j in range(i + 1, min(i + 4, len(tokens))):
         if _diminisher(lex, tokens[j], words):
             return j
-        if tokens[j] not in _DEGREE_WORDS:
+        if tokens[j] not in _DEGREE_WORDS and tokens[j] not in _STILL:
             return None
     return None
 
@@ -466,6 +490,8 @@ def _resolved(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> int | Non
     complaint), else None."""
     for j in range(i + 1, min(i + 5, len(tokens))):
         token = tokens[j]
+        if _NOT_AGAIN.match("".join(tokens[j : j + 3])):
+            return j  # 问题不会再出现了: it will not come back
         if token in lex.negators or _fused_negator(lex, token):
             return None
         bare = token.rstrip(_PARTICLES) or token
@@ -581,12 +607,60 @@ def _broken_promise(run: Sequence[str], promised_before: bool) -> bool:
 
 def _negated(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> bool:
     """Return whether a negator reaches the word at ``i``: up to two tokens back, a long negator
-    (没有想象的好), or one fused with the verb before it (没装 好)."""
+    (没有想象的好), or one fused with the verb before it (没装 好); across a causative and whom it
+    affects (不会让您失望); not a negator itself negated (没有不满意, 没什么不满意的)."""
+    near = [k for k in range(max(0, i - 2), i) if tokens[k] in lex.negators]
+    if near:
+        before = tokens[max(0, near[-1] - 2) : near[-1]]
+        return not any(t in lex.negators or t in _LONG_NEGATORS or t in _NONE_OF for t in before)
     return (
-        any(t in lex.negators for t in tokens[max(0, i - 2) : i])
-        or _long_negated(lex, tokens, i)
+        _long_negated(lex, tokens, i)
         or (i > 0 and _fused_negator(lex, tokens[i - 1]))
+        or ((j := _causative(tokens, i)) is not None and _negated(lex, tokens, j))
     )
+
+
+def _causative(tokens: Sequence[str], i: int) -> int | None:
+    """Return the index of the causative before the word at ``i`` and whom it affects (让 您 失望,
+    令人 失望), else None."""
+    if i > 1 and tokens[i - 1] in _CAUSED and tokens[i - 2] in _CAUSATIVE:
+        return i - 2
+    if i > 0 and len(tokens[i - 1]) == 2 and tokens[i - 1][0] in _CAUSATIVE and tokens[i - 1][1:] in _CAUSED:
+        return i - 1
+    return None
+
+
+def _a_bit(tokens: Sequence[str], i: int) -> bool:
+    """Return whether an adjective or state word is said to be "a bit" or "slightly" so (有点 软,
+    略 高, jieba's 略响), which complains of it."""
+    token = tokens[i]
+    if i > 0 and tokens[i - 1] in _A_BIT and len(token) <= 2:
+        return pos_tag(token) in _A_BIT_TAGS
+    return len(token) == 2 and token[0] in "略稍" and pos_tag(token[1]) in _A_BIT_TAGS
+
+
+def _joined(lex: SentimentLexicon, tokens: Sequence[str]) -> list[str]:
+    """Return the tokens with the lexicon's phrases jieba split put back together (靠 谱, 有待 提高,
+    影响 心情), other than a negator or degree word and what follows it (不 满意, 太 差), which the
+    rules read word by word."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token in lex.phrase_starts and token not in lex.negators and token not in _EXCESS_WORDS:
+            n, joined = 1, token
+            for m in range(2, 5):
+                if i + m > len(tokens) or joined not in lex.phrase_starts:
+                    break
+                joined += tokens[i + m - 1]
+                n = m if joined in lex.phrases else n
+            if n > 1:
+                out.append("".join(tokens[i : i + n]))
+                i += n
+                continue
+        out.append(token)
+        i += 1
+    return out
 
 
 def _hedge(lex: SentimentLexicon, token: str) -> bool:
@@ -599,8 +673,10 @@ def _virtue_rated(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> tuple
     """Return the index of 高 after a good thing one can have much of (效率高, 水平很高) and the
     pair's value, +1, or -1 negated (效率不算高, 水平不太高), else None."""
     for j in range(i + 1, min(i + 4, len(tokens))):
-        if _diminisher(lex, tokens[j], frozenset({"高"})):
-            negated = any(t in lex.negators for t in tokens[i + 1 : j]) or tokens[j].startswith("不")
+        # jieba fuses the negator with 高 (效率不高, 质量不太高).
+        prefix = next((n for n in lex.negator_prefixes if tokens[j].startswith(n) and tokens[j] != n), "")
+        if _diminisher(lex, tokens[j][len(prefix) :], frozenset({"高"})):
+            negated = any(t in lex.negators for t in tokens[i + 1 : j]) or bool(prefix)
             return j, -1 if negated else 1
         if tokens[j] not in _DEGREE_WORDS and tokens[j] not in lex.negators:
             return None
@@ -614,6 +690,8 @@ def _found_fault(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> int | 
     k = next((k for k in (i - 1, i - 2) if k >= 0 and tokens[k] in _FOUND), None)
     if k is None:
         return None
+    if "".join(tokens[i + 1 : i + 3]).startswith(_STILL_THERE):
+        return -1  # 发现异响还在: the fault is still there
     if _negated(lex, tokens, k):
         # 没发现什么问题: no fault of any kind found, praise.
         return 1 if any(t in {"什么", "啥", "任何"} for t in tokens[k + 1 : i]) else -1
@@ -654,6 +732,10 @@ def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> i
             continue
         if not value and i > 0 and tokens[i - 1] in _EXCESS_WORDS and len(token) <= 2:
             value = -1
+        if not value and _a_bit(tokens, i):
+            # 刹车有点软, 发动机略响: "a bit" so is a complaint.
+            score -= 1
+            continue
         if not value and token in lex.measurable and (j := _diminished(lex, tokens, i)) is not None:
             # 杂音小: little of a bad thing the lexicon does not count by itself.
             skip.add(j)
@@ -698,7 +780,10 @@ def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> i
             )
         )
         value = -value if negated else value
-        if value < 0 and not negated and (j := _diminished(lex, tokens, i)) is not None:
+        if value < 0 and not negated and (j := _diminished(lex, tokens, i, lex.augmenters)) is not None:
+            # 噪音仍然不小, 问题很多: much of a bad thing, the complaint stands.
+            skip.add(j)
+        elif value < 0 and not negated and (j := _diminished(lex, tokens, i)) is not None:
             # 噪音小, 故障少: little of a bad thing is praise.
             skip.add(j)
             value = 1
@@ -740,11 +825,14 @@ def _never_again(tokens: Sequence[str]) -> bool:
         ):
             return True
         if token in _NEVER_AGAIN_AFTER and after.startswith("再"):
-            return True
+            # 不会再来 never again, but 问题不会再出现 is a fault that will not recur.
+            then = after[1:] or (tokens[k + 2] if k + 2 < len(tokens) else "")
+            if not then.startswith(_RECUR):
+                return True
         if token in _NEXT_TIME:
             # 下次不来了, 以后不会来了, 下回不去这家了 (but not 下次不来不行, "must come").
             rest = "".join(tokens[k + 1 : k + 4])
-            if rest.startswith(_NOT_COMING) and "不行" not in rest:
+            if rest.startswith(_NOT_COMING) and "不行" not in rest and not _NOT_AGAIN.match(rest):
                 return True
     return False
 
@@ -827,7 +915,7 @@ def clauses(text: str | None, tokenize: Tokenizer, lex: SentimentLexicon | None 
     for tokens in tokenize(clause_texts(text)):
         for run, turn in _clause_tokens(tokens, lex):
             # Brand and series names carry no sentiment (理想L9后备箱进水, 欧拉好猫刹车异响).
-            score = token_score([t for t in run if t not in names], lex)
+            score = token_score(_joined(lex, [t for t in run if t not in names]), lex)
             if _waited("".join(run)) and not quick:
                 # 等了两个小时, 排了一上午的队: a long wait (unless the customer called it quick:
                 # 速度挺快的，等了一个钟头左右).

@@ -41,11 +41,14 @@ ENTITIES_FILE = THEMES_DIR / "entities.txt"
 GLOSSARY_FILE = THEMES_DIR / "glossary.toml"
 
 
+TRADITIONAL_FILE = THEMES_DIR / "traditional.txt"
+
+
 UNTRANSLATED = "(untranslated)"
 
 
 # Bump when the way comments are segmented changes, so stored tokens are recomputed.
-TOKENIZER_REVISION = "1"
+TOKENIZER_REVISION = "2"
 
 
 # Numbers and counted quantities (三个, 两次, 20分钟) carry no theme.
@@ -107,6 +110,7 @@ def tokenizer_version() -> str:
     """Return a fingerprint of the segmentation (dictionary and revision) stored tokens depend on."""
     digest = hashlib.sha256(DOMAIN_DICT.read_bytes())
     digest.update(ENTITIES_FILE.read_bytes())
+    digest.update(TRADITIONAL_FILE.read_bytes())
     digest.update(TOKENIZER_REVISION.encode())
     return digest.hexdigest()[:16]
 
@@ -119,9 +123,32 @@ def tokenize(texts: Iterable[str | None]) -> list[list[str]]:
         if not isinstance(text, str) or not text.strip():
             out.append([])
             continue
-        norm = unicodedata.normalize("NFKC", text)
+        norm = simplified(unicodedata.normalize("NFKC", text))
         out.append([t.lower() for t in tk.lcut(norm) if _WORD_CHAR.search(t)])
     return out
+
+
+@cache
+def _traditional() -> tuple[dict[int, str], re.Pattern[str]]:
+    """Return the traditional-to-simplified table and a pattern finding a character only traditional
+    text uses (one of the table's that GB2312, the simplified character set, lacks)."""
+    table: dict[int, str] = {}
+    only: list[str] = []
+    for line in _word_lines(TRADITIONAL_FILE):
+        traditional, simple = line.split()[:2]
+        table[ord(traditional)] = simple
+        try:
+            traditional.encode("gb2312")
+        except UnicodeEncodeError:
+            only.append(traditional)
+    return table, re.compile("[" + re.escape("".join(only)) + "]")
+
+
+def simplified(text: str) -> str:
+    """Return a text in traditional characters in simplified ones (服務很好 → 服务很好); a text in
+    simplified characters as it is (显著 stays, though 著 is traditional for 着)."""
+    table, only = _traditional()
+    return text.translate(table) if only.search(text) else text
 
 
 # jieba part-of-speech tags read as nouns: common and other proper nouns, verbal and
@@ -240,13 +267,30 @@ def entity_words() -> frozenset[str]:
 def is_entity(token: str, names: frozenset[str] = frozenset()) -> bool:
     """Return whether a token names a car, brand, place, plate, VIN, number or one of the given names."""
     t = token.lower()
-    if t in _ENTITY_WORDS or t in names:
+    if t in _ENTITY_WORDS or t in names or _addressed(t):
         return True
     # Plates, VINs and numbers all hold a digit (Chinese numerals are read by _NUMERAL).
     return bool(_DIGIT.search(t))
 
 
 _ENTITY_WORDS = entity_words()
+
+
+# Common surnames: a surname and how a customer addresses someone (王师傅, 陈姐, 张工, 赵总, 小王, 老李)
+# name a person, whoever it is (a technician is in no table the themes read).
+SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
+    "丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严"
+    "覃武戴莫孔向汤"
+)
+_TITLES = ("师傅", "经理", "主管", "顾问", "老师", "先生", "女士", "总", "姐", "哥", "工")
+
+
+def _addressed(token: str) -> bool:
+    """Return whether a token is a surname and a title or 小/老 and a surname (王师傅, 小王)."""
+    if len(token) == 2 and token[0] in "小老" and token[1] in SURNAMES:
+        return True
+    return 2 <= len(token) <= 3 and token[0] in SURNAMES and token[1:] in _TITLES
 
 
 def drop_entities(tokens: Sequence[str], names: frozenset[str] = frozenset()) -> list[str]:
