@@ -118,7 +118,8 @@ def test_simplified_text_with_a_character_traditional_text_also_uses_is_left_alo
     from analytics.domain.themes.segmentation import simplified
 
     assert simplified("效果显著，著名品牌") == "效果显著，著名品牌"
-    assert simplified("效果顯著") == "效果显着"  # converted whole: 顯 is traditional only
+    # Converted, and by phrase (OpenCC): 顯著 is 显著, not character by character 显着.
+    assert simplified("效果顯著") == "效果显著"
 
 
 @pytest.mark.parametrize(

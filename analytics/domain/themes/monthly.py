@@ -358,7 +358,6 @@ _CLAUSE_FILES: tuple[str, ...] = (
     "domain_dict.txt",
     "entities.txt",
     "stopwords.txt",
-    "traditional.txt",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import logging
 import re
 import threading
@@ -39,9 +40,6 @@ ENTITIES_FILE = THEMES_DIR / "entities.txt"
 
 
 GLOSSARY_FILE = THEMES_DIR / "glossary.toml"
-
-
-TRADITIONAL_FILE = THEMES_DIR / "traditional.txt"
 
 
 UNTRANSLATED = "(untranslated)"
@@ -110,7 +108,7 @@ def tokenizer_version() -> str:
     """Return a fingerprint of the segmentation (dictionary and revision) stored tokens depend on."""
     digest = hashlib.sha256(DOMAIN_DICT.read_bytes())
     digest.update(ENTITIES_FILE.read_bytes())
-    digest.update(TRADITIONAL_FILE.read_bytes())
+    digest.update(f"opencc {importlib.metadata.version('opencc')}".encode())
     digest.update(TOKENIZER_REVISION.encode())
     return digest.hexdigest()[:16]
 
@@ -129,26 +127,22 @@ def tokenize(texts: Iterable[str | None]) -> list[list[str]]:
 
 
 @cache
-def _traditional() -> tuple[dict[int, str], re.Pattern[str]]:
-    """Return the traditional-to-simplified table and a pattern finding a character only traditional
-    text uses (one of the table's that GB2312, the simplified character set, lacks)."""
-    table: dict[int, str] = {}
-    only: list[str] = []
-    for line in _word_lines(TRADITIONAL_FILE):
-        traditional, simple = line.split()[:2]
-        table[ord(traditional)] = simple
-        try:
-            traditional.encode("gb2312")
-        except UnicodeEncodeError:
-            only.append(traditional)
-    return table, re.compile("[" + re.escape("".join(only)) + "]")
+def _to_simplified() -> Any:
+    """Return OpenCC's traditional-to-simplified converter (phrases first, then characters)."""
+    import opencc  # the converter's dictionaries load once, on the first traditional comment
+
+    return opencc.OpenCC("t2s")
 
 
 def simplified(text: str) -> str:
-    """Return a text in traditional characters in simplified ones (服務很好 → 服务很好); a text in
-    simplified characters as it is (显著 stays, though 著 is traditional for 着)."""
-    table, only = _traditional()
-    return text.translate(table) if only.search(text) else text
+    """Return a text in traditional characters in simplified ones (服務很好 → 服务很好, by OpenCC); a
+    text in simplified characters as it is (显著 stays, though 著 is traditional for 着): only a text
+    holding a character GB2312, the simplified character set, lacks is converted."""
+    try:
+        text.encode("gb2312")
+    except UnicodeEncodeError:
+        return str(_to_simplified().convert(text))
+    return text
 
 
 # jieba part-of-speech tags read as nouns: common and other proper nouns, verbal and
