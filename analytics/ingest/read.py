@@ -43,7 +43,7 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from analytics.core.config import settings
 from analytics.core.errors import ImportRefused
-from analytics.ingest import biff, markup
+from analytics.ingest import biff, markup, refusal_words
 from analytics.ingest.mapping import (
     FIELDS_BY_KIND,
     KIND_LABELS,
@@ -312,7 +312,25 @@ def _grid_fits(sheet: bytes, rows: int) -> bool:
 
 
 def _refuse(name: str, problem: str, remedy: str) -> ImportRefused:
-    return ImportRefused(f"{name} {problem}; {remedy}.")
+    """Return the refusal "{name} {problem}; {remedy}." with its Chinese sentence built from the
+    same parts (``refusal_words``); a sheet's name (``_in_sheet``) is named in each language."""
+    return ImportRefused(
+        f"{name} {problem}; {remedy}.",
+        zh=refusal_words.refusal_words(getattr(name, "zh", name), problem, remedy),
+    )
+
+
+class _InSheet(str):
+    """A file's name with the sheet a refusal is about, "a.xlsx (sheet 明细)", that also knows
+    itself in Chinese, "a.xlsx（工作表 明细）"."""
+
+    zh: str
+
+
+def _in_sheet(name: str, title: str) -> str:
+    named = _InSheet(f"{name} (sheet {title})")
+    named.zh = f"{name}（工作表 {title}）"
+    return named
 
 
 def readable_name(name: str) -> str:
@@ -1291,7 +1309,7 @@ def _workbook_table(
             continue
         try:
             header_row, headers, rows, blank = _grid_table(
-                grid, name if len(grids) == 1 else f"{name} (sheet {title})"
+                grid, name if len(grids) == 1 else _in_sheet(name, title)
             )
         except ImportRefused as exc:
             first_error = first_error or exc
