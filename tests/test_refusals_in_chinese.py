@@ -665,3 +665,12 @@ def test_the_data_page_says_why_a_sheet_was_not_read_in_chinese(fresh_db):
     cells = {str(v) for frame in at.dataframe for column in frame.value.columns for v in frame.value[column]}
     assert "其中是回访记录，不是工单；请单独作为一个文件导入" in cells
     assert not [c for c in cells if c.startswith(("it holds", "the sheet", "it has"))]
+
+
+def test_a_full_disk_during_an_import_reads_in_chinese(tmp_path):
+    """The Data page shows a UserError raised while writing an import in the interface's language:
+    a full disk said so in English only."""
+    full = db.disk_full(tmp_path, needed=250_000_000)
+    assert str(full).startswith(f"The disk holding {tmp_path} is full (")
+    chinese = full.words("zh")
+    assert chinese.startswith(f"{tmp_path} 所在的磁盘已满（剩余 ") and "至少腾出 250 MB 空间" in chinese

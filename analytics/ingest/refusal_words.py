@@ -209,7 +209,7 @@ _PROBLEM_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (
             rf"has a cell in row (?P<row>{_N}) \(column (?P<column>.+)\) that runs over (?P<lines>{_N}) lines, so a "
             r'quote \("\) was probably left open there',
-            '第 {row} 行（列 {column}）有一个单元格跨了 {lines} 行，那里可能有引号（"）没有闭合',
+            '第 {row} 行（“{column}”列）有一个单元格跨了 {lines} 行，那里可能有引号（"）没有闭合',
         ),
         (
             r"has its only sheets with values hidden \((?P<sheets>.+)\)",
