@@ -674,3 +674,23 @@ def test_a_full_disk_during_an_import_reads_in_chinese(tmp_path):
     assert str(full).startswith(f"The disk holding {tmp_path} is full (")
     chinese = full.words("zh")
     assert chinese.startswith(f"{tmp_path} 所在的磁盘已满（剩余 ") and "至少腾出 250 MB 空间" in chinese
+
+
+def test_the_drop_folders_chinese_report_gives_rejected_rows_reasons_in_chinese(tmp_path):
+    """The report's rejected rows gave their reason in English ("unreadable date") in a Chinese report."""
+    from analytics.services import watch
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "工单.csv").write_bytes(
+        (SERVICE_HEAD + "W1,2024-03-01,粤A12345,580\nW2,三月二号,粤B12345,600\n").encode("utf-8")
+    )
+    con = db.connect(tmp_path / "watch.duckdb")
+    try:
+        outcome = watch.process_folder(con, drop, [drop / "工单.csv"], lang="zh", refresh_marts=False)[0]
+    finally:
+        con.close()
+    assert outcome.status == "done" and outcome.report["rejected_rows"][0]["reason"] == "unreadable date"
+    lines = outcome.report_txt.read_text(encoding="utf-8").splitlines()
+    assert "  3  进厂日期  无法识别的日期" in lines, lines
+    assert "unreadable date" not in "\n".join(lines)
