@@ -41,6 +41,8 @@ class _Module:
             child: node for node in ast.walk(self.tree) for child in ast.iter_child_nodes(node)
         }
         self.constants: dict[str, ast.expr] = {}
+        # Names imported from another scanned module (KIND_LABELS from mapping): name -> module.
+        self.imported: dict[str, str] = {}
         for node in self.tree.body:
             if (
                 isinstance(node, ast.Assign)
@@ -54,6 +56,8 @@ class _Module:
                 and node.value is not None
             ):
                 self.constants[node.target.id] = node.value
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("analytics.ingest."):
+                self.imported.update({alias.name: str(node.module).rsplit(".", 1)[1] for alias in node.names})
 
     def function_of(self, node: ast.AST) -> ast.FunctionDef | None:
         while node in self.parents:
@@ -158,6 +162,9 @@ def _name_values(module: _Module, node: ast.Name) -> list[str] | None:
             return assigned
     if node.id in module.constants:
         return _text_values(module, module.constants[node.id])
+    if node.id in module.imported and node.id in MODULES[module.imported[node.id]].constants:
+        other = MODULES[module.imported[node.id]]
+        return _text_values(other, other.constants[node.id])
     return None
 
 
@@ -187,12 +194,23 @@ def _values(module: _Module, expr: ast.expr) -> list[str]:
                 known = None
                 if isinstance(inner, ast.Name):
                     known = _name_values(module, inner)
+                elif isinstance(inner, ast.Subscript):
+                    known = _text_values(module, inner)  # a value of a table of texts (KIND_LABELS)
                 parts.append(known if known and value.format_spec is None else [_sample(inner)])
         return ["".join(p) for p in itertools.product(*parts)]
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
         return [a + b for a in _values(module, expr.left) for b in _values(module, expr.right)]
     if isinstance(expr, ast.IfExp):
         return _values(module, expr.body) + _values(module, expr.orelse)
+    if isinstance(expr, ast.Dict):
+        return [text for value in expr.values if value is not None for text in _values(module, value)]
+    if isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Name):
+        # Any value of a module's table of texts (KIND_LABELS[kind]).
+        name = expr.value.id
+        owner = MODULES[module.imported[name]] if name in module.imported else module
+        table = owner.constants.get(name)
+        if isinstance(table, ast.Dict):
+            return _values(owner, table)
     if isinstance(expr, ast.Name):
         known = _name_values(module, expr)
         return known if known is not None else [_sample(expr)]
@@ -694,3 +712,39 @@ def test_the_drop_folders_chinese_report_gives_rejected_rows_reasons_in_chinese(
     lines = outcome.report_txt.read_text(encoding="utf-8").splitlines()
     assert "  3  进厂日期  无法识别的日期" in lines, lines
     assert "unreadable date" not in "\n".join(lines)
+
+
+def _sheet_reasons() -> list[tuple[int, str]]:
+    """Return (line, reason) for every reason the reader gives a sheet it does not read, but a
+    sheet's own refusal (str(exc), its words checked above)."""
+    module = MODULES["read"]
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(module.tree):
+        given: list[ast.expr] = []
+        if isinstance(node, ast.Call) and _called(node) == "SheetReport":
+            given = [k.value for k in node.keywords if k.arg == "reason"]
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Attribute) and t.attr == "reason" for t in node.targets
+        ):
+            given = [node.value]
+        for value in given:
+            if isinstance(value, ast.Call) and _called(value) == "str":
+                continue
+            found += [(node.lineno, reason) for reason in _values(module, value)]
+    return found
+
+
+SHEET_REASONS = _sheet_reasons()
+
+
+def test_the_scan_finds_the_sheet_reasons():
+    reasons = {reason for _, reason in SHEET_REASONS}
+    assert "the sheet is empty" in reasons
+    assert "it holds callback records, not service orders; import it as a file of its own" in reasons
+    assert "it has no columns of the same table as sheet 12,345" in reasons
+
+
+@pytest.mark.parametrize(("line", "reason"), SHEET_REASONS, ids=lambda v: str(v)[:40])
+def test_every_reason_a_sheet_is_not_read_for_has_chinese_words(line, reason):
+    words = refusal_words.sheet_reason_words(reason)
+    assert words is not None and CJK.search(words), f"read.py:{line}: no Chinese for {reason!r}"

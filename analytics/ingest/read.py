@@ -1339,21 +1339,23 @@ def _workbook_table(
     titles: list[str] = []
     for (title, _, sheet_headers, rows, _), sheet_kind in zip(found, kinds, strict=True):
         if not _same_table(sheet_headers, main_headers, kind):
-            what = KIND_LABELS[sheet_kind] if sheet_kind else "no columns of the same table"
             main_what = KIND_LABELS[kind] if kind else f"sheet {found[main_at][0]}"
             reports[title].imported = False
+            # Each reason spelled out whole, for its Chinese words (refusal_words.sheet_reason_words).
             if sheet_kind is not None and sheet_kind == kind:
                 reports[title].reason = (
                     f"its columns are another table than sheet {found[main_at][0]} (without its vehicle or "
                     f"call, or most of its columns: a work order's items, say), so its rows are not read as "
-                    f"{what}; import it as a file of its own if it holds whole records"
+                    f"{KIND_LABELS[sheet_kind]}; import it as a file of its own if it holds whole records"
+                )
+            elif sheet_kind is not None:
+                reports[
+                    title
+                ].reason = (
+                    f"it holds {KIND_LABELS[sheet_kind]}, not {main_what}; import it as a file of its own"
                 )
             else:
-                reports[title].reason = (
-                    f"it holds {what}, not {main_what}; import it as a file of its own"
-                    if sheet_kind
-                    else f"it has {what} as {main_what}"
-                )
+                reports[title].reason = f"it has no columns of the same table as {main_what}"
             continue
         renames = _aligned(sheet_headers, main_headers)
         for h in sheet_headers:
