@@ -97,7 +97,7 @@ def import_tab() -> None:
             try:
                 raw = parsed_upload(content, upload.name)
             except UserError as exc:
-                st.error(t("data.refused", file=plain(upload.name), reason=plain(exc)))
+                st.error(t("data.refused", file=plain(upload.name), reason=plain(exc.words(lang()))))
                 continue
             st.markdown(
                 "**"
@@ -154,7 +154,7 @@ def import_tab() -> None:
                 with reading() as cur:
                     plan = ingest.plan_import(cur, raw, kind, {"kind": kind, "columns": mapping})
             except UserError as exc:
-                st.error(t("data.refused", file=plain(upload.name), reason=plain(exc)))
+                st.error(t("data.refused", file=plain(upload.name), reason=plain(exc.words(lang()))))
                 continue
             st.info(
                 t(
@@ -176,7 +176,7 @@ def import_tab() -> None:
             if plan.unmapped:
                 st.caption(t("data.unmapped", columns=plain(", ".join(plan.unmapped))))
             if len(plan.sheets) > 1:
-                show_table(people_table(ingest.sheet_table(plan.sheets)))
+                show_table(people_table(ingest.sheet_table(plan.sheets, lang())))
             if len(plan.notes):
                 st.markdown(t("data.blanked", n=len(plan.notes)))
                 show_table(people_table(ingest.reject_table(plan.notes, lang())))
@@ -200,7 +200,7 @@ def import_tab() -> None:
                             progress=progress_bar(t("data.importing", file=plain(upload.name))),
                         )
                 except UserError as exc:
-                    st.error(t("data.refused", file=plain(upload.name), reason=plain(exc)))
+                    st.error(t("data.refused", file=plain(upload.name), reason=plain(exc.words(lang()))))
                 else:
                     clear_caches()
                     record(
@@ -280,7 +280,7 @@ with tab_history:
                     with writing() as cur:
                         outcome = ingest.rollback(cur, int(chosen))
                 except UserError as exc:
-                    st.error(plain(exc))
+                    st.error(plain(exc.words(lang())))
                 else:
                     clear_caches()
                     record("rollback", outcome)

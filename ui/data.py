@@ -26,7 +26,7 @@ from analytics.core.config import db_path, parquet_dir, settings
 from analytics.core.errors import DatabaseLocked, UserError
 from analytics.services import marts, reads, views, warehouse
 from analytics.store import backup, db
-from ui.i18n import t
+from ui.i18n import lang, t
 
 T = TypeVar("T")
 
@@ -83,7 +83,7 @@ def _borrowed(write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
             )
             st.stop()
         except UserError as exc:
-            st.error(str(exc))
+            st.error(exc.words(lang()))
             st.stop()
         for note in notes:
             note.empty()

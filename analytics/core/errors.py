@@ -2,7 +2,20 @@
 
 
 class UserError(Exception):
-    """Input the program refuses; the message says what is wrong and what to do."""
+    """Input the program refuses; the message says what is wrong and what to do.
+
+    ``str(exc)`` is the English sentence (the command line, the audit log and the reports keep
+    it); ``zh``, when given, is the same sentence in Chinese for the dashboard and the Chinese
+    reports, whole or not at all (never half translated).
+    """
+
+    def __init__(self, *args: object, zh: str | None = None) -> None:
+        super().__init__(*args)
+        self.zh = zh
+
+    def words(self, lang: str) -> str:
+        """Return the sentence in ``lang``: the Chinese one in "zh" when there is one, else English."""
+        return self.zh if lang == "zh" and self.zh else str(self)
 
 
 class ImportRefused(UserError):

@@ -52,6 +52,7 @@ from analytics.ingest.mapping import (
     validate_mapping,
 )
 from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, read_table
+from analytics.ingest.refusal_words import field_words, kind_words, sheet_reason_words
 from analytics.ingest.stage import KEYS
 from analytics.ingest.values import (
     answered_by_message,
@@ -235,18 +236,29 @@ class ImportResult:
     sheets: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _alias_examples(field_name: str) -> str:
+def _alias_examples(field_name: str, lang: str = "en") -> str:
     names = [a for a in aliases()[field_name][1:4]]
-    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    if len(names) < 2:
+        return names[0]
+    return (
+        ", ".join(names[:-1]) + f" or {names[-1]}"
+        if lang == "en"
+        else "、".join(names[:-1]) + f" 或 {names[-1]}"
+    )
 
 
 def _decide_kind(raw: RawTable, kind: str | None, user: dict[str, Any]) -> str:
     if kind is not None and kind not in KINDS:
-        raise ImportRefused(f"Unknown kind {kind!r}; use service or callback.")
+        raise ImportRefused(
+            f"Unknown kind {kind!r}; use service or callback.",
+            zh=f"未知的记录类型 {kind!r}；请使用 service（工单）或 callback（回访记录）。",
+        )
     if kind and user["kind"] and kind != user["kind"]:
         raise ImportRefused(
             f"The mapping is for {KIND_LABELS[user['kind']]} but {raw.file_name} was to be imported as "
-            f"{KIND_LABELS[kind]}; use a mapping made for {KIND_LABELS[kind]} or change the kind."
+            f"{KIND_LABELS[kind]}; use a mapping made for {KIND_LABELS[kind]} or change the kind.",
+            zh=f"该映射是为{kind_words(user['kind'])}制作的，但 {raw.file_name} 要作为{kind_words(kind)}导入；"
+            f"请使用为{kind_words(kind)}制作的映射，或更改记录类型。",
         )
     detected = detect_kind(raw.headers)
     chosen = kind or user["kind"]
@@ -259,14 +271,19 @@ def _decide_kind(raw: RawTable, kind: str | None, user: dict[str, Any]) -> str:
             f"{raw.file_name} has the columns of both service orders ({', '.join(mixed['service'][:4])}) "
             f"and callbacks ({', '.join(mixed['callback'][:4])}); say which it is: --kind service or "
             "--kind callback on the command line, the kind on the Data page, or a saved mapping with a kind "
-            "for the drop folder."
+            "for the drop folder.",
+            zh=f"{raw.file_name} 同时含有工单的列（{'、'.join(map(field_words, mixed['service'][:4]))}）和回访记录的列"
+            f"（{'、'.join(map(field_words, mixed['callback'][:4]))}）；请指明是哪一种：命令行用 --kind service 或 --kind callback，"
+            "在“数据”页选择记录类型，或为投放文件夹保存一个写明记录类型的映射。",
         )
     chosen = chosen or detected
     if chosen is None:
         raise ImportRefused(
             f"{raw.file_name} has no columns recognised as service orders or callbacks "
             "(such as 工单号 and 进厂日期, or 回访日期); check that it is a DMS export, "
-            "or give a mapping (--map) that names its columns."
+            "or give a mapping (--map) that names its columns.",
+            zh=f"{raw.file_name} 中没有可识别为工单或回访记录的列（例如 工单号 和 进厂日期，或 回访日期）；"
+            "请确认这是从 DMS 导出的文件，或提供一个写明各列含义的映射（--map）。",
         )
     # A kind asked for is taken when the file can hold it (its key and another field of it): a
     # callback export repeating the visit's columns is imported as callbacks when asked.
@@ -280,7 +297,9 @@ def _decide_kind(raw: RawTable, kind: str | None, user: dict[str, Any]) -> str:
         hints = [h for h in raw.headers if (f := matched_fields([h])) and f <= own][:3]
         raise ImportRefused(
             f"{raw.file_name} looks like a {detected} file (it has {', '.join(hints)} columns), "
-            f"not {KIND_LABELS[chosen]}; import it as {KIND_LABELS[detected]} (--kind {detected})."
+            f"not {KIND_LABELS[chosen]}; import it as {KIND_LABELS[detected]} (--kind {detected}).",
+            zh=f"{raw.file_name} 看起来是{kind_words(detected)}文件（含有 {'、'.join(hints)} 列），不是"
+            f"{kind_words(chosen)}；请作为{kind_words(detected)}导入（--kind {detected}）。",
         )
     return chosen
 
@@ -329,7 +348,9 @@ def _effective_columns(
         if field_name not in FIELDS_BY_KIND[kind]:
             raise ImportRefused(
                 f"The mapping names {field_name}, which {KIND_LABELS[kind]} do not have; "
-                f"remove it from the mapping or import the file as the other kind."
+                f"remove it from the mapping or import the file as the other kind.",
+                zh=f"映射中写了 {field_name}（{field_words(field_name)}），而{kind_words(kind)}没有这一项；"
+                "请从映射中删除它，或将文件作为另一种记录导入。",
             )
         if not header:
             columns.pop(field_name, None)
@@ -338,7 +359,9 @@ def _effective_columns(
         if found is None:
             raise ImportRefused(
                 f"{raw.file_name} has no column {header!r}, which the mapping names for {field_name}; "
-                "fix the mapping or choose the file it was made for."
+                "fix the mapping or choose the file it was made for.",
+                zh=f"{raw.file_name} 中没有映射为{field_words(field_name)}（{field_name}）指定的“{header}”列；"
+                "请修正映射，或选择该映射对应的文件。",
             )
         columns[field_name] = found
     guessed: dict[str, str] = {}
@@ -359,12 +382,16 @@ def _require_columns(raw: RawTable, kind: str, columns: dict[str, str]) -> None:
             }
             raise ImportRefused(
                 f"{raw.file_name} has no {what[field_name]} column ({_alias_examples(field_name)}) to key "
-                f"{KIND_LABELS[kind]} on; rename that column or map it (--map)."
+                f"{KIND_LABELS[kind]} on; rename that column or map it (--map).",
+                zh=f"{raw.file_name} 中没有{field_words(field_name)}列（{_alias_examples(field_name, 'zh')}），"
+                f"无法据此识别{kind_words(kind)}；请将该列改名，或在映射中指定它（--map）。",
             )
     if kind == "callback" and "order_id" not in columns and "vin" not in columns:
         raise ImportRefused(
             f"{raw.file_name} has neither a work-order number column ({_alias_examples('order_id')}) "
-            f"nor a VIN column ({_alias_examples('vin')}) to tie callbacks to; add one or map it (--map)."
+            f"nor a VIN column ({_alias_examples('vin')}) to tie callbacks to; add one or map it (--map).",
+            zh=f"{raw.file_name} 既没有工单号列（{_alias_examples('order_id', 'zh')}），也没有车架号列"
+            f"（{_alias_examples('vin', 'zh')}），无法把回访记录对应到车辆或工单；请添加其中一列，或在映射中指定它（--map）。",
         )
 
 
@@ -613,9 +640,13 @@ def reject_table(rejects: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out
 
 
-def sheet_table(sheets: list[dict[str, Any]]) -> pd.DataFrame:
-    """Return the per-sheet counts of a plan or result as a table (sheet, rows, landed, rejected, skipped, reason)."""
-    return pd.DataFrame(sheets, columns=["sheet", "rows", "landed", "rejected", "skipped", "reason"])
+def sheet_table(sheets: list[dict[str, Any]], lang: str = "en") -> pd.DataFrame:
+    """Return the per-sheet counts of a plan or result as a table (sheet, rows, landed, rejected, skipped,
+    reason), the reasons in ``lang`` (a reason without Chinese words stays English, whole)."""
+    table = pd.DataFrame(sheets, columns=["sheet", "rows", "landed", "rejected", "skipped", "reason"])
+    if lang == "zh":
+        table["reason"] = [sheet_reason_words(r) or r for r in table["reason"]]
+    return table
 
 
 def plan_import(
@@ -916,16 +947,24 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
         "SELECT kind, status, rolled_back_at FROM imports WHERE import_id = $import_id", params
     ).fetchall()
     if not rows:
-        raise UserError(f"There is no import {import_id}; `python -m analytics imports` lists the imports.")
+        raise UserError(
+            f"There is no import {import_id}; `python -m analytics imports` lists the imports.",
+            zh=f"没有第 {import_id} 次导入；`python -m analytics imports` 会列出所有导入。",
+        )
     kind, status, rolled_back_at = rows[0]
     if status == "rolled_back":
         when = f" on {rolled_back_at:%Y-%m-%d %H:%M}" if rolled_back_at else ""
-        raise UserError(f"Import {import_id} was already rolled back{when}; there is nothing left to undo.")
+        when_zh = f"已于 {rolled_back_at:%Y-%m-%d %H:%M} " if rolled_back_at else "已经"
+        raise UserError(
+            f"Import {import_id} was already rolled back{when}; there is nothing left to undo.",
+            zh=f"第 {import_id} 次导入{when_zh}回滚过了；没有可以撤销的内容。",
+        )
     blocker = con.execute(_sql("ingest_rollback_blocker"), params).fetchall()[0][0]
     if blocker is not None:
         raise UserError(
             f"Import {blocker} has since changed rows that import {import_id} wrote; "
-            f"roll back import {blocker} first."
+            f"roll back import {blocker} first.",
+            zh=f"第 {blocker} 次导入之后又修改了第 {import_id} 次导入写入的行；请先回滚第 {blocker} 次导入。",
         )
     kept_n = _hand_over(con, kind, import_id)
     written_n = int(con.execute(_COUNT_WRITTEN_BY[kind], params).fetchall()[0][0])

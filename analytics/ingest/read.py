@@ -43,7 +43,7 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from analytics.core.config import settings
 from analytics.core.errors import ImportRefused
-from analytics.ingest import biff, markup
+from analytics.ingest import biff, markup, refusal_words
 from analytics.ingest.mapping import (
     FIELDS_BY_KIND,
     KIND_LABELS,
@@ -312,7 +312,25 @@ def _grid_fits(sheet: bytes, rows: int) -> bool:
 
 
 def _refuse(name: str, problem: str, remedy: str) -> ImportRefused:
-    return ImportRefused(f"{name} {problem}; {remedy}.")
+    """Return the refusal "{name} {problem}; {remedy}." with its Chinese sentence built from the
+    same parts (``refusal_words``); a sheet's name (``_in_sheet``) is named in each language."""
+    return ImportRefused(
+        f"{name} {problem}; {remedy}.",
+        zh=refusal_words.refusal_words(getattr(name, "zh", name), problem, remedy),
+    )
+
+
+class _InSheet(str):
+    """A file's name with the sheet a refusal is about, "a.xlsx (sheet 明细)", that also knows
+    itself in Chinese, "a.xlsx（工作表 明细）"."""
+
+    zh: str
+
+
+def _in_sheet(name: str, title: str) -> str:
+    named = _InSheet(f"{name} (sheet {title})")
+    named.zh = f"{name}（工作表 {title}）"
+    return named
 
 
 def readable_name(name: str) -> str:
@@ -1291,7 +1309,7 @@ def _workbook_table(
             continue
         try:
             header_row, headers, rows, blank = _grid_table(
-                grid, name if len(grids) == 1 else f"{name} (sheet {title})"
+                grid, name if len(grids) == 1 else _in_sheet(name, title)
             )
         except ImportRefused as exc:
             first_error = first_error or exc
@@ -1321,21 +1339,23 @@ def _workbook_table(
     titles: list[str] = []
     for (title, _, sheet_headers, rows, _), sheet_kind in zip(found, kinds, strict=True):
         if not _same_table(sheet_headers, main_headers, kind):
-            what = KIND_LABELS[sheet_kind] if sheet_kind else "no columns of the same table"
             main_what = KIND_LABELS[kind] if kind else f"sheet {found[main_at][0]}"
             reports[title].imported = False
+            # Each reason spelled out whole, for its Chinese words (refusal_words.sheet_reason_words).
             if sheet_kind is not None and sheet_kind == kind:
                 reports[title].reason = (
                     f"its columns are another table than sheet {found[main_at][0]} (without its vehicle or "
                     f"call, or most of its columns: a work order's items, say), so its rows are not read as "
-                    f"{what}; import it as a file of its own if it holds whole records"
+                    f"{KIND_LABELS[sheet_kind]}; import it as a file of its own if it holds whole records"
+                )
+            elif sheet_kind is not None:
+                reports[
+                    title
+                ].reason = (
+                    f"it holds {KIND_LABELS[sheet_kind]}, not {main_what}; import it as a file of its own"
                 )
             else:
-                reports[title].reason = (
-                    f"it holds {what}, not {main_what}; import it as a file of its own"
-                    if sheet_kind
-                    else f"it has {what} as {main_what}"
-                )
+                reports[title].reason = f"it has no columns of the same table as {main_what}"
             continue
         renames = _aligned(sheet_headers, main_headers)
         for h in sheet_headers:

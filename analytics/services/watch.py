@@ -30,6 +30,7 @@ from analytics.core.i18n import text
 from analytics.ingest.load import ImportResult, import_file, rejected_rows
 from analytics.ingest.mapping import load_mapping
 from analytics.ingest.read import check_size, readable_name
+from analytics.ingest.stage import reason_words
 from analytics.services import views
 from analytics.store import audit, db
 
@@ -196,13 +197,15 @@ def dropped_file(path: Path) -> tuple[bytes, tuple[int, int]]:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
         raise ImportRefused(
-            f"{readable_name(path.name)} is a link or cannot be opened ({exc.strerror}); drop the exported file itself."
+            f"{readable_name(path.name)} is a link or cannot be opened ({exc.strerror}); drop the exported file itself.",
+            zh=f"{readable_name(path.name)} 是链接或无法打开；请把导出的文件本身放进投放文件夹。",
         ) from exc
     with os.fdopen(fd, "rb") as handle:
         st = os.fstat(handle.fileno())
         if not stat.S_ISREG(st.st_mode):
             raise ImportRefused(
-                f"{readable_name(path.name)} is not a regular file; drop the exported file itself."
+                f"{readable_name(path.name)} is not a regular file; drop the exported file itself.",
+                zh=f"{readable_name(path.name)} 不是普通文件；请把导出的文件本身放进投放文件夹。",
             )
         check_size(st.st_size, readable_name(path.name))  # the bound before reading, not after
         return handle.read(), (st.st_dev, st.st_ino)
@@ -222,12 +225,16 @@ def _import_with_fallback(
         return import_file(con, data, file_name=path.name, who=WHO), ""
     except ImportRefused as first:
         reasons = [str(first)]
+        # In Chinese only when every attempt's reason is (never half translated).
+        words: list[str | None] = [first.zh]
         for label, mapping in mappings:
             try:
                 return import_file(con, data, file_name=path.name, mapping=mapping, who=WHO), label
             except ImportRefused as exc:
                 reasons.append(f"with the mapping {label}: {exc}")
-        raise ImportRefused(" ".join(reasons)) from first
+                words.append(f"使用映射 {label}：{exc.zh}" if exc.zh else None)
+        zh = " ".join(w for w in words if w) if all(words) else None
+        raise ImportRefused(" ".join(reasons), zh=zh) from first
 
 
 def _move(path: Path, identity: tuple[int, int] | None, name: str, dir_fd: int) -> str:
@@ -267,7 +274,9 @@ def report_text(report: dict[str, Any], lang: str) -> str:
     name = audit.printable(report["file"])
     lines = [text("watch.report_title", lang, file=name, at=report["processed_at"])]
     if report["status"] == REFUSED:
-        lines.append(text("watch.report_refused", lang, reason=audit.printable(report["reason"])))
+        # The reason in Chinese when the refusal has its Chinese sentence (``reason_zh``).
+        reason = report.get("reason_zh") if lang == "zh" else None
+        lines.append(text("watch.report_refused", lang, reason=audit.printable(reason or report["reason"])))
     else:
         lines.append(
             text(
@@ -288,8 +297,8 @@ def report_text(report: dict[str, Any], lang: str) -> str:
             lines.append(text("watch.report_rejects", lang, shown=len(report["rejected_rows"])))
             lines.extend(
                 audit.printable(
-                    f"  {r['row']}  {r['column'] or ''}  {r['reason']}"
-                )  # a header as the file wrote it
+                    f"  {r['row']}  {r['column'] or ''}  {reason_words(r['reason'], lang)}"
+                )  # a header as the file wrote it, the reason in the report's language
                 for r in report["rejected_rows"]
             )
     if report.get("left"):
@@ -328,17 +337,21 @@ def _process(
 ) -> FileOutcome:
     result: ImportResult | None = None
     mapping_label, reason = "", ""
+    reason_zh: str | None = None
     identity: list[tuple[int, int]] = []
     try:
         result, mapping_label = _import_with_fallback(con, path, mappings, identity)
     except ImportRefused as exc:
-        reason = str(exc)
+        reason, reason_zh = str(exc), exc.zh
     except duckdb.Error:
         raise  # the database, not the file, failed: the file stays for the next pass
     except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the folder
         reason = (
             f"{readable_name(path.name)} could not be imported ({type(exc).__name__}: {exc}); "
             "check the file or import it by hand."
+        )
+        reason_zh = (
+            f"{readable_name(path.name)} 无法导入（{type(exc).__name__}: {exc}）；请检查该文件，或手动导入。"
         )
     status = REFUSED if result is None else DONE
     target_dir = folders[status]
@@ -351,6 +364,8 @@ def _process(
     }
     if result is None:
         report["reason"] = reason
+        if reason_zh:
+            report["reason_zh"] = reason_zh
     else:
         report.update(
             import_id=result.import_id,

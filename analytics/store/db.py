@@ -1000,7 +1000,9 @@ def disk_full(
         needed = max(100_000_000, database.stat().st_size if database else 0)
     return DiskFull(
         f"The disk holding {folder} is full ({free / 1e6:,.0f} MB free): the work was stopped and "
-        f"nothing half-written was kept; free at least {needed / 1e6:,.0f} MB there, then run it again."
+        f"nothing half-written was kept; free at least {needed / 1e6:,.0f} MB there, then run it again.",
+        zh=f"{folder} 所在的磁盘已满（剩余 {free / 1e6:,.0f} MB）：操作已停止，没有留下写了一半的数据；请在该磁盘上至少"
+        f"腾出 {needed / 1e6:,.0f} MB 空间，然后重试。",
     )
 
 
