@@ -487,3 +487,34 @@ def test_a_customer_who_scored_every_dimension_alike_is_not_said_to_mind_the_pri
             ] == ["unsatisfied"]  # fmt: skip
     alone = {"days_since": 10, "status": "active", "last_overall": 4, "last_price": 8, "last_attitude": 4}
     assert [r["code"] for r in churn.vehicle_reasons(alone, D1)] == ["unsatisfied_attitude"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_headline_counts_every_target_including_those_with_nothing_to_measure(lang):
+    """Found by truth probe 12 and left then: a store with no complaint and no car due read "2 met,
+    0 missed, 0 pending, 0 not judged" of four targets; the two without a figure are now named."""
+    from analytics.domain import kpi, overview
+
+    def figure(value, target):
+        return overview.KpiFigure(
+            value=value, n=0 if value is None else 10, target=target, status="ok", needs_from=None,
+            reason=None, provisional=False, prev_month=None, prev_month_status=None, prev_year=None,
+            prev_year_status=None,
+        )  # fmt: skip
+
+    names = list(kpi.KPI_NAMES)
+    targeted = [n for n in names if kpi.targets().get(n)]
+    assert len(targeted) >= 3
+    kpis = {n: figure(None, None) for n in names}
+    kpis[targeted[0]] = figure(1.0, kpi.targets()[targeted[0]])
+    kpis[targeted[1]] = figure(None, kpi.targets()[targeted[1]])
+    kpis[targeted[2]] = figure(None, kpi.targets()[targeted[2]])
+    text = overview.headline(kpis, lang)
+    for name in targeted[1:3]:
+        assert kpi.KPI_LABELS[lang][name] in text
+    assert (
+        ("2 targets have nothing to measure" in text)
+        if lang == "en"
+        else ("另有 2 项目标本月无可计算的数据" in text)
+    )
+    assert overview.target_summary(kpis)["no_data"] == targeted[1:3]
