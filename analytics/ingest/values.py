@@ -339,6 +339,13 @@ def _year_last_read(u: pd.Series) -> pd.Series:
 # brackets (2024-03-05(周二)); it must be the date's own.
 _WEEKDAY = r"\s*[(（]?\s*(?:星期|周|礼拜)([一二三四五六日天])\s*[)）]?\s*"
 _WEEKDAY_NUMBER = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+# The English weekday before the date, as mail headers (RFC 2822), Java's Date.toString and .NET's
+# long date write it: "Tue, 05 Mar 2024 14:30:00 +0800", "Tuesday, March 5, 2024". It must be the
+# date's own, as the Chinese one must.
+_ENGLISH_WEEKDAY = (
+    r"(?i)^(mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday|s|rs|r)?\.?\s*,?\s*(?=\d|[a-z]{3})"
+)
+_ENGLISH_WEEKDAY_NUMBER = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
 # A date with an English month name, as Oracle-based and English-locale exports write it: day first
@@ -394,11 +401,12 @@ def _month_named(u: pd.Series) -> pd.Series:
     return out
 
 
-# A time with its zone: ISO 8601's offset or Z (2024-03-05T14:30:00+08:00, ...Z), or UTC/GMT with an
-# offset or none. After a time of day only: "2024-03-05" ends in no zone.
+# A time with its zone: ISO 8601's offset or Z (2024-03-05T14:30:00+08:00, ...Z), UTC/GMT with an
+# offset or none, or CST (China Standard Time: the exports read here are Chinese, not American
+# Central). After a time of day only: "2024-03-05" ends in no zone.
 _ZONED = re.compile(
     r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*"
-    r"(?:(utc|gmt)?\s*([+-])(\d{1,2})(?::?(\d{2}))?|z|utc|gmt)$",
+    r"(?:(utc|gmt)?\s*([+-])(\d{1,2})(?::?(\d{2}))?|z|utc|gmt|(cst))$",
     re.IGNORECASE,
 )
 # A negative offset is one only after ISO 8601's T or a time with its seconds (or after UTC/GMT):
@@ -412,7 +420,7 @@ def _without_zone(u: pd.Series) -> tuple[pd.Series, pd.Series | None]:
     """Return the values without a time zone written after their time, and what to add to the time
     read to have it in China Standard Time (+08:00): 0 where no zone is written, NaT where the zone
     cannot be one (+25:00); None when no value has a zone."""
-    if not u.str.contains(r"(?i)(?:z|utc|gmt|[+-]\d{1,2}(?::?\d{2})?)$", regex=True).fillna(False).any():
+    if not u.str.contains(r"(?i)(?:z|utc|gmt|cst|[+-]\d{1,2}(?::?\d{2})?)$", regex=True).fillna(False).any():
         return u, None
     texts: list[object] = []
     shifts: list[pd.Timedelta | None] = []
@@ -422,13 +430,13 @@ def _without_zone(u: pd.Series) -> tuple[pd.Series, pd.Series | None]:
             texts.append(value)
             shifts.append(pd.Timedelta(0))
             continue
-        time, named, sign, hours, minutes = zoned.groups()
+        time, named, sign, hours, minutes, china = zoned.groups()
         if sign == "-" and named is None and not _ISO_TIME.search(time):
             texts.append(value)
             shifts.append(pd.Timedelta(0))
             continue
         texts.append(time)
-        offset = pd.Timedelta(0)
+        offset = _CHINA_OFFSET if china else pd.Timedelta(0)
         if sign is not None:
             if int(hours) > 14 or int(minutes or 0) > 59:
                 shifts.append(None)
@@ -440,10 +448,16 @@ def _without_zone(u: pd.Series) -> tuple[pd.Series, pd.Series | None]:
 
 
 def _pattern_datetimes(u: pd.Series) -> pd.Series:
-    u = u.str.replace(_DONE_PREFIX, "", regex=True)
+    # A date typed in full-width digits (２０２４－０３－０９, an input method left in full-width mode)
+    # is the date its ASCII digits write.
+    u = _nfkc(u).str.replace(_DONE_PREFIX, "", regex=True)
     weekday = u.str.extract(_WEEKDAY, expand=False).map(_WEEKDAY_NUMBER)
     if weekday.notna().any():
         u = u.where(weekday.isna(), u.str.replace(_WEEKDAY, " ", regex=True).str.strip())
+    english = u.str.extract(_ENGLISH_WEEKDAY, expand=False).str.lower().map(_ENGLISH_WEEKDAY_NUMBER)
+    if english.notna().any():
+        u = u.where(english.isna(), u.str.replace(_ENGLISH_WEEKDAY, "", regex=True))
+        weekday = weekday.fillna(english)
     u, shift = _without_zone(u)
     values = _pattern_moments(_year_last_read(_month_named(u)))
     # A weekday that is not the date's says the cell is not what it seems: unreadable.
@@ -787,8 +801,10 @@ _SCORE_UNIT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(?:分|points?|pts?|%)$", re.
 _PERCENT = r"[+-]?\d+(?:\.\d+)?\s*[%％]"
 _STARS = re.compile(r"^[★☆✩✪✫✬✭✮✯⭐\s]+$")
 _FILLED_STARS = frozenset("★✪✫✬✭✮✯⭐")
-# Stars counted in a word: 4星, 4颗星, 五星, 五颗星, 3 stars.
-_STAR_COUNT = re.compile(r"^(\d+(?:\.\d+)?|[一二两三四五])\s*(?:颗|个)?\s*(?:星|stars?)$", re.IGNORECASE)
+# Stars counted in a word: 4星, 4颗星, 五星, 五颗星, 五星级, 3 stars.
+_STAR_COUNT = re.compile(r"^(\d+(?:\.\d+)?|[一二两三四五])\s*(?:颗|个)?\s*(?:星级?|stars?)$", re.IGNORECASE)
+# A review's grade written with its stars (五星好评, 一星差评, 好评(五星)): the stars say the score.
+_REVIEW_BESIDE_STARS = re.compile(r"好评|中评|差评|[\s()（）\[\]【】:：\-]")
 _CHINESE_COUNTS = {"一": 1.0, "二": 2.0, "两": 2.0, "三": 3.0, "四": 4.0, "五": 5.0}
 # A score over its scale: 4/5, 9/10, 8分/10分, 85/100.
 _FRACTION = re.compile(r"^(\d+(?:\.\d+)?)\s*分?\s*/\s*(\d+)\s*分?$")
@@ -824,6 +840,8 @@ def own_scale_score(value: object) -> tuple[float, str] | None:
     if _STARS.match(text):
         return _on_scale(float(sum(1 for c in text if c in _FILLED_STARS)), "1-5"), "1-5"
     stars = _STAR_COUNT.match(text)
+    if stars is None and _REVIEW_BESIDE_STARS.search(text):
+        stars = _STAR_COUNT.match(_REVIEW_BESIDE_STARS.sub("", text))
     if stars:
         count = stars.group(1)
         return _on_scale(_CHINESE_COUNTS.get(count) or float(count), "1-5"), "1-5"
