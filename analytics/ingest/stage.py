@@ -594,9 +594,10 @@ def _total_label(cell: object) -> bool:
 
 
 def _note(row: np.ndarray) -> bool:
-    """Return whether a row's one filled cell is a note written under a report (备注：..., 制表人：...)."""
+    """Return whether a row's filled cells are all notes written under a report (备注：..., 制表人：...;
+    a printed report's footer: 打印人：张三 … 打印时间：2024-04-01)."""
     filled = [cell for cell in row if isinstance(cell, str) and cell.strip()]
-    return len(filled) == 1 and _NOTE.match(filled[0].strip()) is not None
+    return bool(filled) and all(_NOTE.match(cell.strip()) is not None for cell in filled)
 
 
 # The number read.py puts after a header that repeats another: "备注 (2)".
@@ -634,7 +635,7 @@ def _repeated_header(row: np.ndarray, headers: list[str], fields: list[str | Non
 def _notes_and_dressed_totals(raw: RawTable, rows: pa.Table, bits: np.ndarray) -> np.ndarray:
     """Return the rows' problem bits, for rows rejected anyway: with the total bit (problem 0) set
     where a cell holds a dressed total word (the exact words were found before typing, in every
-    row), the note bit (problem 1) alone where the row's one cell is a note under the table, and
+    row), the note bit (problem 1) alone where the row's cells are notes under the table, and
     the header bit (problem 2) alone where the row repeats the header."""
     suspects = np.flatnonzero((bits != 0) & (bits & 1 == 0))
     if not len(suspects):
@@ -829,6 +830,18 @@ BLANKED: dict[str, str] = {
     "reached": "reached value not readable (接通/未接通 expected), left blank",
     "level": "complaint level not readable (1-4 expected), left blank",
 }
+# How a note ends when its row is new (or stored without a value there), and when an update kept the
+# value stored before: an unreadable cell says nothing of the field.
+LEFT_BLANK = ", left blank"
+STORED_KEPT = ", stored value kept"
+
+
+def kept_reason(reason: str) -> str:
+    """Return a note's reason ("number not readable, left blank") as said of a cell whose stored value
+    the update kept ("number not readable, stored value kept")."""
+    return reason.removesuffix(LEFT_BLANK) + STORED_KEPT if reason.endswith(LEFT_BLANK) else reason
+
+
 # The reason a required value (the visit's or the call's date) that cannot be read rejects its row.
 REASONS: dict[str, str] = {
     "date": "unreadable date",
@@ -878,6 +891,13 @@ _REASON_PATTERNS = (
 
 def reason_words(reason: str, lang: str) -> str:
     """Return a reject or note reason written by this module in ``lang`` (any other text as it is)."""
+    if reason.endswith(STORED_KEPT):
+        # Said as the note of a blank cell is, with the ending that says the stored value was kept.
+        blank = reason_words(reason.removesuffix(STORED_KEPT) + LEFT_BLANK, lang)
+        ending = i18n.text("import_reason.left_blank_ending", lang)
+        if blank.endswith(ending):
+            return blank.removesuffix(ending) + i18n.text("import_reason.stored_kept_ending", lang)
+        return reason
     key = _REASON_KEYS.get(reason)
     if key is not None:
         return i18n.text(f"import_reason.{key}", lang)
