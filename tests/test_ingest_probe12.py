@@ -220,3 +220,61 @@ def test_the_preview_of_an_update_says_the_stored_score_is_kept(con):
         ("C2", None),
     ]
     assert rejected_rows(con, result.import_id)["reason"].tolist() == plan.notes["reason"].tolist()
+
+
+def test_a_printed_pages_number_under_the_table_is_a_note(con):
+    data = (
+        "工单号,进厂日期,车架号\nWO1,2024-03-05,LSVAU2A37N2800001\n"
+        "第1页 共2页,,\n第 2 页/共 2 页,,\nPage 2 of 2,,\n"
+    )
+    result = import_file(con, data.encode(), file_name="工单.csv")
+    assert (result.rows_read, result.inserted, result.rejected) == (4, 1, 3)
+    assert rejected_rows(con, result.import_id)["reason"].tolist() == [stage.NOTE_ROW] * 3
+
+
+# 6. A work-order number a program wrote as a float in scientific notation with every digit.
+
+
+def test_a_key_in_scientific_notation_with_every_digit_is_the_number_and_links(con):
+    orders = "工单号,进厂日期,车架号\n12347,2024-03-05,LSVAU2A37N2800001\n202403050001,2024-03-05,LSVAU2A37N2800002\n"
+    import_file(con, orders.encode(), file_name="工单.csv")
+    calls = (
+        "回访单号,工单号,回访日期,回访结果\n"
+        "C1,1.2347E+4,2024-03-08,接通\n"
+        "C2,2.02403050001E+11,2024-03-08,接通\n"
+        "C3,2.02403E+11,2024-03-08,接通\n"  # Excel's: digits lost, rejected as before
+    )
+    result = import_file(con, calls.encode(), file_name="回访.csv")
+    assert (result.rows_read, result.inserted, result.rejected) == (3, 2, 1)
+    assert result.reasons == [values.SCIENTIFIC_KEY]
+    assert _rows(con, "SELECT callback_id, order_id FROM callbacks ORDER BY 1") == [
+        ("C1", "12347"),
+        ("C2", "202403050001"),
+    ]
+
+
+# 7. A plate typed with a full stop or a dash for its dot; a time said to be Beijing time.
+
+
+@pytest.mark.parametrize(
+    ("cell", "plate"),
+    [
+        ("浙A.12345", "浙A12345"),
+        ("浙A-12345", "浙A12345"),
+        ("浙Ａ－１２３４５", "浙A12345"),
+        ("浙A—D12345", "浙AD12345"),
+    ],
+)
+def test_a_plate_typed_with_a_full_stop_or_a_dash_for_its_dot_is_the_plate(cell, plate):
+    assert values.clean_plates(pd.Series([cell, "无牌", "临-时"], dtype="str")).tolist() == [
+        plate,
+        "无牌",
+        "临-时",
+    ]
+
+
+def test_a_time_said_to_be_beijing_time_reads_as_it_is():
+    assert _moments("2024-03-05 14:30:00 (北京时间)", "2024-03-05 14:30 北京时间") == (
+        ["2024-03-05 14:30:00", "2024-03-05 14:30:00"],
+        [False, False],
+    )

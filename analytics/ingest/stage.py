@@ -65,6 +65,8 @@ _TOTAL_COUNT = re.compile(r"[(（][^()（）]*[)）]$")
 # A note under a report's table: 备注：..., 注：..., 说明：..., 制表人：..., 导出时间：...
 _NOTE = re.compile(
     r"^(?:备注|注意?|说明|制表人?|审核人?|复核人?|填表人?|打印(?:人|时间)?|导出(?:人|时间)?|数据来源)\s*[:：]"
+    # A printed page's number: 第1页 共3页, 第 1 页/共 3 页, Page 1 of 3.
+    r"|^第\s*\d+\s*页\s*[,，/]?\s*(?:共\s*\d+\s*页)?$|^(?i:page)\s*\d+\s*(?:/|of)\s*\d+$"
 )
 NOTE_ROW = "note below the table, not a record"
 # The header written again inside the table: a printed report's page header, or two exports
@@ -133,7 +135,8 @@ RULES: dict[str, Rule] = {
         "VARCHAR",
         pa.large_string(),
         _never_bad(values.clean_key),
-        f"{_PLAIN_TEXT} AND NOT regexp_full_match({{c}}, '{values.FLOAT_WRITTEN_KEY}')",
+        f"{_PLAIN_TEXT} AND NOT regexp_full_match({{c}}, '{values.FLOAT_WRITTEN_KEY}')"
+        f" AND NOT regexp_full_match({{c}}, '{values.SCIENTIFIC_WHOLE}')",
         "{c}",
         False,
     ),

@@ -210,11 +210,27 @@ def clean_typed(s: pd.Series) -> pd.Series:
 FLOAT_WRITTEN_KEY = r"[0-9]+\.0+"
 
 
+# A number in scientific notation that writes every digit of the whole number (1.2347E+4 is 12347, as
+# a program that writes floats so prints it): as many digits after the point as the exponent, so
+# no digit was rounded away. Excel's 2.02403E+11 writes fewer, and stays a key that lost its digits.
+SCIENTIFIC_WHOLE = r"[0-9]\.[0-9]+[eE]\+0*[0-9]+"
+
+
+def _whole_number(text: str) -> str:
+    mantissa, exponent = re.split("[eE]", text)
+    head, digits = mantissa.split(".")
+    return head + digits if len(digits) == int(exponent) else text
+
+
 def clean_key(s: pd.Series) -> pd.Series:
-    """Return clean_typed(s) with a whole number written as a float (``2403001.0``) as the number:
-    the same work order is one key whichever program wrote the file."""
+    """Return clean_typed(s) with a whole number written as a float (``2403001.0``, or ``1.2347E+4``
+    with every digit) as the number: the same work order is one key whichever program wrote the file."""
     text = clean_typed(s)
-    return text.str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)
+    text = text.str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)
+    scientific = text.str.fullmatch(SCIENTIFIC_WHOLE).fillna(False).astype(bool)
+    if scientific.any():
+        text = text.where(~scientific, text[scientific].map(_whole_number))
+    return text
 
 
 def clean_dates(s: pd.Series) -> pd.Series:
@@ -250,8 +266,9 @@ def clean_vin(s: pd.Series) -> pd.Series:
 # A mainland plate once its dots and spaces are gone: a province, a letter, five letters and digits
 # (six on a new-energy car; four before a mark such as 挂 or 学).
 _PLATE = r"[\u4e00-\u9fff][A-Z][A-Z0-9]{4,6}[\u4e00-\u9fff]?"
-# The middle dots written between a plate's letter and its number (浙A·12345), and spaces.
-_PLATE_SEPARATORS = r"[\s\u00b7\u2022\u2027\u2219\u22c5\u30fb]+"
+# The middle dots written between a plate's letter and its number (浙A·12345), and spaces; the full
+# stop and the dash typed for the dot on a keyboard without one (浙A.12345, 浙A-12345).
+_PLATE_SEPARATORS = r"[\s\u00b7\u2022\u2027\u2219\u22c5\u30fb.\-\u2010-\u2015]+"
 
 
 def clean_plates(s: pd.Series) -> pd.Series:
@@ -402,11 +419,11 @@ def _month_named(u: pd.Series) -> pd.Series:
 
 
 # A time with its zone: ISO 8601's offset or Z (2024-03-05T14:30:00+08:00, ...Z), UTC/GMT with an
-# offset or none, or CST (China Standard Time: the exports read here are Chinese, not American
-# Central). After a time of day only: "2024-03-05" ends in no zone.
+# offset or none, or CST or 北京时间 (China Standard Time: the exports read here are Chinese, not
+# American Central). After a time of day only: "2024-03-05" ends in no zone.
 _ZONED = re.compile(
     r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*"
-    r"(?:(utc|gmt)?\s*([+-])(\d{1,2})(?::?(\d{2}))?|z|utc|gmt|(cst))$",
+    r"(?:(utc|gmt)?\s*([+-])(\d{1,2})(?::?(\d{2}))?|z|utc|gmt|(cst|[(（]?北京时间[)）]?))$",
     re.IGNORECASE,
 )
 # A negative offset is one only after ISO 8601's T or a time with its seconds (or after UTC/GMT):
@@ -420,7 +437,11 @@ def _without_zone(u: pd.Series) -> tuple[pd.Series, pd.Series | None]:
     """Return the values without a time zone written after their time, and what to add to the time
     read to have it in China Standard Time (+08:00): 0 where no zone is written, NaT where the zone
     cannot be one (+25:00); None when no value has a zone."""
-    if not u.str.contains(r"(?i)(?:z|utc|gmt|cst|[+-]\d{1,2}(?::?\d{2})?)$", regex=True).fillna(False).any():
+    if (
+        not u.str.contains(r"(?i)(?:z|utc|gmt|cst|北京时间[)）]?|[+-]\d{1,2}(?::?\d{2})?)$", regex=True)
+        .fillna(False)
+        .any()
+    ):
         return u, None
     texts: list[object] = []
     shifts: list[pd.Timedelta | None] = []
