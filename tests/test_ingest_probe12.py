@@ -278,3 +278,68 @@ def test_a_time_said_to_be_beijing_time_reads_as_it_is():
         ["2024-03-05 14:30:00", "2024-03-05 14:30:00"],
         [False, False],
     )
+
+
+# 8. A workbook of two stores' sheets whose stores number their orders alike.
+
+
+def test_another_stores_order_with_the_same_number_in_one_workbook_is_named_as_such(con):
+    book = openpyxl.Workbook()
+    first = book.active
+    first.title = "一店"
+    header = ["门店", "工单号", "进厂日期", "车架号", "结算金额"]
+    first.append(header)
+    first.append(["一店", "000001", "2024-03-05", "LSVAU2A37N2800001", 100])
+    first.append(["一店", "000002", "2024-03-05", "LSVAU2A37N2800002", 100])
+    second = book.create_sheet("二店")
+    second.append(header)
+    second.append(["二店", "000001", "2024-03-06", "LSVAU2A37N2800009", 200])
+    # The same store's order twice, corrected further down: the later row is the order.
+    second.append(["二店", "000003", "2024-03-06", "LSVAU2A37N2800003", 200])
+    second.append(["二店", "000003", "2024-03-06", "LSVAU2A37N2800003", 250])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = import_file(con, buffer.getvalue(), file_name="两店.xlsx")
+    assert (result.rows_read, result.inserted, result.rejected) == (5, 3, 2)
+    rejects = rejected_rows(con, result.import_id)
+    assert rejects[["sheet", "source_row", "reason"]].values.tolist() == [
+        ["一店", 2, stage.OTHER_STORE_IN_FILE],
+        ["二店", 3, stage.DUPLICATE_KEY],
+    ]
+    assert "门店" in stage.reason_words(stage.OTHER_STORE_IN_FILE, "zh")
+
+
+# 9. A yes/no flag a program kept as a float (a pandas column of 1 and 0 with blanks in it).
+
+
+def test_a_flag_written_as_a_float_is_yes_or_no(con):
+    data = (
+        "工单号,进厂日期,车架号,是否预约\n"
+        "WO1,2024-03-05,LSVAU2A37N2800001,1.0\n"
+        "WO2,2024-03-05,LSVAU2A37N2800002,0.0\n"
+        "WO3,2024-03-05,LSVAU2A37N2800003,\n"
+    )
+    result = import_file(con, data.encode(), file_name="工单.csv")
+    assert (result.inserted, result.rejected, result.blanked) == (3, 0, 0)
+    assert _rows(con, "SELECT order_id, is_appointment FROM service_orders ORDER BY 1") == [
+        ("WO1", True),
+        ("WO2", False),
+        ("WO3", None),
+    ]
+    reached, bad = values.parse_reached(pd.Series(["1.0", "0.0", "2.0"], dtype="str"))
+    assert reached.tolist()[:2] == [True, False] and bad.tolist() == [False, False, True]
+
+
+# 10. A count of the records written under a CSV export's table.
+
+
+def test_a_count_of_the_records_under_the_table_is_a_total_row(con):
+    data = (
+        "维修工单明细,,,\n导出时间：2024-04-01,,,\n工单号,进厂日期,车架号,结算金额\n"
+        "WO1,2024-03-05,LSVAU2A37N2800001,100\nWO2,2024-03-05,LSVAU2A37N2800002,200\n"
+        "共2条记录,,,300\n记录数：2,,,\n总条数: 2,,,\n共 2 笔,,,\n"
+    )
+    result = import_file(con, data.encode("gbk"), file_name="工单.csv")
+    assert (result.rows_read, result.inserted, result.rejected) == (6, 2, 4)
+    reasons = rejected_rows(con, result.import_id).drop_duplicates("source_row")["reason"].tolist()
+    assert reasons == ["total row, not a record"] * 4

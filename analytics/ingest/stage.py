@@ -538,6 +538,9 @@ def _stage(
     # Each row ends in one state: rejected (problems), an exact duplicate of a later row, landed,
     # or repeating the key of a later row (rejected too: "duplicate key", the last problem).
     problems.append(Problem("", columns.get(key), DUPLICATE_KEY))
+    # A work order whose number a later row of another store gives another car or day: two stores
+    # numbering alike, named as such (as ``load`` names such an order already stored).
+    problems.append(Problem("", columns.get(key), OTHER_STORE_IN_FILE))
     n = rows.num_rows
     problem_bits = _notes_and_dressed_totals(raw, rows, rows.column("problems").to_numpy())
     valid_at = np.flatnonzero(problem_bits == 0)
@@ -552,7 +555,10 @@ def _stage(
         state, table = _states(con, rows, fields, canonical, key, ids, numbered, registered)
     landed_at = np.flatnonzero(state == LANDED)
     flagged_at = np.flatnonzero((state == REJECTED) | (state == REPEATED))
-    bits = np.where(state[flagged_at] == REPEATED, 1 << (len(problems) - 1), problem_bits[flagged_at])
+    repeated_bit = np.where(_other_stores(rows, table, key, state[flagged_at] == REPEATED, flagged_at), 2, 1)
+    bits = np.where(
+        state[flagged_at] == REPEATED, repeated_bit << (len(problems) - 2), problem_bits[flagged_at]
+    )
     note_bits = rows.column("notes").to_numpy()
     noted_at = landed_at[note_bits[landed_at] != 0]
     if SOURCE_SHEET in raw.rows:
@@ -578,10 +584,37 @@ def _stage(
     )
 
 
+def _other_stores(
+    rows: pa.Table, landed: pa.Table, key: str, repeated: np.ndarray, at: np.ndarray
+) -> np.ndarray:
+    """Return, for the rows at ``at`` (``repeated``: those whose key a later row repeats), where the
+    row is another store's order than the one that lands with its number: another store, and another
+    car or day (a store renamed, or a VIN corrected, is the same order)."""
+    found = np.zeros(len(at), dtype=bool)
+    if not repeated.any() or "store" not in landed.column_names or key != "order_id":
+        return found
+    parts = [name for name in ("order_id", "store", "vin", "visit_date") if name in landed.column_names]
+    earlier = rows.take(at[repeated]).select(parts).to_pandas()
+    later = landed.select(parts).to_pandas().drop_duplicates("order_id")
+    pair = earlier.merge(later, on="order_id", how="left", suffixes=("", "_later"))
+
+    def differ(name: str) -> pd.Series:
+        return (
+            pair[name].notna() & pair[name + "_later"].notna() & (pair[name] != pair[name + "_later"])
+        ).astype(bool)
+
+    elsewhere = [differ(name) for name in ("vin", "visit_date") if name in parts]
+    if elsewhere:
+        found[repeated] = (differ("store") & np.logical_or.reduce(elsewhere)).to_numpy()
+    return found
+
+
 # A total word with what it counts after it (合计：4单, 总金额：400元, 共计3台) or a day's subtotal
-# (2026-09-02 小计), spaces left out.
+# (2026-09-02 小计), spaces left out; a count of the records under the table (共2条记录, 共 15 条,
+# 记录数：2, 总条数: 2).
 _TOTAL_DRESSED = re.compile(
-    r"^(?:合计|总计|小计|共计|汇总|总金额|总额|合計|總計|total)(?:[:：].*|\d.*)$|^.+(?:小计|合计|小計|合計)$",
+    r"^(?:合计|总计|小计|共计|汇总|总金额|总额|合計|總計|total)(?:[:：].*|\d.*)$|^.+(?:小计|合计|小計|合計)$"
+    r"|^共\d+(?:条|笔|单|行|项)(?:记录|数据)?$|^(?:总?记录数|总条数|总行数|条数)[:：]?\d+(?:条)?$",
     re.IGNORECASE,
 )
 
@@ -818,6 +851,11 @@ def _score_parse(scale: str) -> Callable[[pd.Series], Parsed]:
 
 
 DUPLICATE_KEY = "duplicate key in file, later row kept"
+# The reason given to a work order whose number a later row of the file gives another store's order.
+OTHER_STORE_IN_FILE = (
+    "work-order number given further down the file to another store's order (another car or day); "
+    "stores that number their orders alike need each store's prefix on its numbers"
+)
 # The reason given to a work order whose number is stored as another store's order (load.py).
 OTHER_STORE_ORDER = (
     "work-order number already stored for another store's order (another car or day); "
@@ -870,6 +908,7 @@ _REASON_KEYS: dict[str, str] = {
     "missing both work-order number and VIN": "missing_order_and_vin",
     values.SCIENTIFIC_KEY: "scientific_key",
     DUPLICATE_KEY: "duplicate_key",
+    OTHER_STORE_IN_FILE: "other_store_in_file",
     REASONS["date"]: "unreadable_date",
     REASONS["datetime"]: "unreadable_datetime",
     REASONS["number"]: "unreadable_number",

@@ -640,8 +640,13 @@ def parse_integers(s: pd.Series) -> Parsed:
     return values, bad | too_big
 
 
+# A 1 or 0 a program kept as a float and wrote with its decimal (1.0, 0.0: a flag column with blanks
+# in it, written by pandas) is the 1 or 0.
+_FLOAT_WRITTEN_FLAG = r"^([01])\.0+$"
+
+
 def _words_of(u: pd.Series, true: frozenset[str], false: frozenset[str]) -> Parsed:
-    key = u.str.lower()
+    key = u.str.lower().str.replace(_FLOAT_WRITTEN_FLAG, r"\1", regex=True)
     values = pd.Series(pd.NA, index=u.index, dtype="boolean")
     values = values.mask(key.isin(true), True).mask(key.isin(false), False)
     return values, u.notna() & values.isna()
