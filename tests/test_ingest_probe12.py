@@ -13,6 +13,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from analytics.core.errors import ImportRefused
 from analytics.ingest import import_file, rejected_rows, stage, values
 from analytics.store import db
 
@@ -343,3 +344,70 @@ def test_a_count_of_the_records_under_the_table_is_a_total_row(con):
     assert (result.rows_read, result.inserted, result.rejected) == (6, 2, 4)
     reasons = rejected_rows(con, result.import_id).drop_duplicates("source_row")["reason"].tolist()
     assert reasons == ["total row, not a record"] * 4
+
+
+# 11. A date and time typed as they are said: 5号, 14点30分.
+
+
+def test_a_date_and_time_typed_as_said_reads():
+    assert _moments(
+        "2024年3月5号", "2024年3月5日14点30分", "2024年3月5日 下午2点30分", "2024-03-05 9点05分"
+    ) == (
+        ["2024-03-05 00:00:00", "2024-03-05 14:30:00", "2024-03-05 14:30:00", "2024-03-05 09:05:00"],
+        [False] * 4,
+    )
+
+
+# 12. English headers written without the abbreviation's full stop, or with a number sign.
+
+
+def test_english_headers_without_the_full_stop_or_with_a_number_sign_are_known(con):
+    data = (
+        "RO No,RO Date,VIN No,Plate No,Mobile No,Total Amount\n"
+        "RO1,2024-03-05,LSVAU2A37N2800001,浙A12345,13800138000,100\n"
+    )
+    result = import_file(con, data.encode(), file_name="ro.csv")
+    assert (result.inserted, result.unmapped) == (1, [])
+    assert _rows(con, "SELECT order_id, vin, plate, phone, amount::VARCHAR FROM service_orders") == [
+        ("RO1", "LSVAU2A37N2800001", "浙A12345", "13800138000", "100.00")
+    ]
+    calls = "Callback #,RO#,Call Date,Call Result\nC1,RO1,2024-03-08,接通\n"
+    result = import_file(con, calls.encode(), file_name="calls.csv")
+    assert (result.inserted, result.unmapped) == (1, [])
+    assert _rows(con, "SELECT callback_id, order_id FROM callbacks") == [("C1", "RO1")]
+
+
+# 13. A file whose known columns say neither kind is told what it lacks, not that nothing is known.
+
+
+def test_a_file_with_known_columns_but_neither_kinds_key_names_them_and_what_is_missing(con):
+    with pytest.raises(ImportRefused) as refused:
+        import_file(con, "回访单号,满意度\nC1,4\n".encode("gbk"), file_name="回访更正.csv")
+    message = str(refused.value)
+    assert "回访单号, 满意度" in message and "回访日期" in message and "no columns recognised" not in message
+    assert "Traceback" not in message and "\n" not in message
+
+
+# 14. Characters that print as nothing, left in cells pasted from a web page or a chat.
+
+
+@pytest.mark.parametrize("form", ["csv", "xlsx"])
+def test_a_zero_width_space_in_a_header_or_a_cell_is_dropped(con, form):
+    rows = [
+        ["工单号\u200b", "\u200b进厂日期", "车架号"],
+        ["WO1\u200b", "2024-03-05\u200b", "LSVAU2A37N\u20602800001"],
+    ]
+    if form == "csv":
+        data = "\n".join(",".join(row) for row in rows).encode()
+    else:
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        data = buffer.getvalue()
+    result = import_file(con, data, file_name=f"工单.{form}")
+    assert (result.inserted, result.rejected, result.unmapped) == (1, 0, [])
+    assert _rows(con, "SELECT order_id, visit_date::VARCHAR, vin FROM service_orders") == [
+        ("WO1", "2024-03-05", "LSVAU2A37N2800001")
+    ]

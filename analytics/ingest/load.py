@@ -276,6 +276,15 @@ def _decide_kind(raw: RawTable, kind: str | None, user: dict[str, Any]) -> str:
             "for the drop folder."
         )
     chosen = chosen or detected
+    known = [h for h in raw.headers if match_header(h) is not None]
+    if chosen is None and known:
+        # Some columns are known, but not those that say which records the file holds.
+        raise ImportRefused(
+            f"{raw.file_name} has columns recognised ({', '.join(known[:4])}) but neither a work-order "
+            "number with a visit date (工单号 and 进厂日期) for service orders nor a callback date (回访日期) "
+            "for callbacks; add the missing column or name it in a mapping (--map), or say which it is "
+            "(--kind service or --kind callback) to be told what it lacks."
+        )
     if chosen is None:
         raise ImportRefused(
             f"{raw.file_name} has no columns recognised as service orders or callbacks "

@@ -29,9 +29,10 @@ MISSING_TOKENS = frozenset(
     {"-", "--", "—", "——", "———", "–", "――", "─", "/", "null", "none", "nan", "nat", "n/a", "#n/a"}
 )
 
+# The day and the hour also as they are said and typed: 5号, 14点30分.
 _DATE = (
-    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-    r"(?:[\sT]*(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})\s*秒?)?\s*分?(?:\.\d+)?)?$"
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
+    r"(?:[\sT]*(\d{1,2})\s*[:时点]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})\s*秒?)?\s*分?(?:\.\d+)?)?$"
 )
 # 20240305, or with the time run on as databases print timestamps: 202403050930, 20240305093000.
 _COMPACT_DATE = r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$"
