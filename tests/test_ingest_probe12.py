@@ -97,6 +97,8 @@ def test_a_callback_export_with_english_weekday_dates_and_cst_lands_every_call(c
         ("好评五星", 10.0),
         ("好评(五星)", 10.0),
         ("五星级", 10.0),
+        ("★★★★☆ 好评", 8.0),
+        ("差评 ★☆☆☆☆", 2.0),
     ],
 )
 def test_stars_written_with_the_review_word_score_as_the_stars(cell, score):

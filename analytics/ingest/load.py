@@ -481,9 +481,10 @@ def _keys_of_notes(plan: ImportPlan) -> pd.Series:
     return at.reindex(plan.noted["pos"].to_numpy())
 
 
-def _noted_keys(plan: ImportPlan) -> pd.DataFrame:
+def _noted_keys(plan: ImportPlan) -> pa.Table:
     """Return the keys of the rows with a note, one row each."""
-    return pd.DataFrame({"key": _keys_of_notes(plan).dropna().drop_duplicates().astype("str").to_numpy()})
+    keys = _keys_of_notes(plan).dropna().drop_duplicates().astype("str")
+    return pa.table({"key": pa.array(keys.tolist(), type=pa.string())})
 
 
 def _say_kept(plan: ImportPlan, stored: pd.DataFrame) -> None:

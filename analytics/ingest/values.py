@@ -864,11 +864,13 @@ def own_scale_score(value: object) -> tuple[float, str] | None:
         return None
     if text in FULL_MARKS:
         return 10.0, ""
+    if _REVIEW_BESIDE_STARS.search(text) and not _STARS.match(text):
+        # The stars without the review's grade beside them (五星好评, ★★★★☆ 好评).
+        bare = _REVIEW_BESIDE_STARS.sub("", text)
+        text = bare if _STARS.match(bare) or _STAR_COUNT.match(bare) else text
     if _STARS.match(text):
         return _on_scale(float(sum(1 for c in text if c in _FILLED_STARS)), "1-5"), "1-5"
     stars = _STAR_COUNT.match(text)
-    if stars is None and _REVIEW_BESIDE_STARS.search(text):
-        stars = _STAR_COUNT.match(_REVIEW_BESIDE_STARS.sub("", text))
     if stars:
         count = stars.group(1)
         return _on_scale(_CHINESE_COUNTS.get(count) or float(count), "1-5"), "1-5"
