@@ -413,3 +413,15 @@ def test_a_zero_width_space_in_a_header_or_a_cell_is_dropped(con, form):
     assert _rows(con, "SELECT order_id, visit_date::VARCHAR, vin FROM service_orders") == [
         ("WO1", "2024-03-05", "LSVAU2A37N2800001")
     ]
+
+
+def test_a_zero_width_space_written_as_an_entity_in_a_web_dms_page_is_dropped(con):
+    page = (
+        "<html><head><meta charset='utf-8'></head><body><table>"
+        "<tr><td>工单号&#8203;</td><td>进厂日期</td><td>车架号</td></tr>"
+        "<tr><td>WO1&#x200B;</td><td>2024-03-05&#8203;</td><td>LSVAU2A37N2800001</td></tr>"
+        "</table></body></html>"
+    )
+    result = import_file(con, page.encode(), file_name="工单.xls")
+    assert (result.inserted, result.rejected, result.unmapped) == (1, 0, [])
+    assert _rows(con, "SELECT order_id, visit_date::VARCHAR FROM service_orders") == [("WO1", "2024-03-05")]

@@ -1412,7 +1412,8 @@ def read_table(source: str | Path | bytes, file_name: str | None = None, kind: s
         try:
             if fmt == "html":
                 records = markup.html_table(text, limits, lambda cells: len(matched_fields(cells)))
-                sheet_grids = [("", _padded(records))]
+                # Entities (&#8203;) are characters only once the markup is read.
+                sheet_grids = [("", _visible_grid(_padded(records)))]
             else:
                 sheet_grids = [(title, _padded(r)) for title, r in markup.spreadsheet_sheets(text, limits)]
         except markup.Refusal as refusal:
