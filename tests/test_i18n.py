@@ -66,8 +66,12 @@ def test_every_reason_the_import_writes_reads_in_chinese():
         *stage.REASONS.values(),
         stage.OTHER_STORE_ORDER,
         stage.DUPLICATE_KEY,
+        stage.OTHER_STORE_IN_FILE,
         "number outside 0 to 2,000,000, left blank",
         "score not readable on the 0-10 scale, left blank",
+        *(stage.kept_reason(reason) for reason in stage.BLANKED.values()),
+        "number outside 0 to 2,000,000, stored value kept",
+        "score not readable on the 0-10 scale, stored value kept",
     ]
     for reason in written:
         zh = stage.reason_words(reason, "zh")

@@ -117,7 +117,7 @@ def test_import_prints_a_readable_summary(tmp_path, capsys):
         "1 exact duplicates imported once (missing work-order number; unreadable date; "
         "duplicate key in file, later row kept; missing visit date) in "
     )
-    assert "\n  1 rows landed with a cell left blank (number not readable, left blank)" in out
+    assert "\n  1 rows landed with a cell not read (number not readable, left blank)" in out
 
 
 def test_a_saved_mapping_is_reused_for_files_with_unusual_headers(tmp_path, capsys):

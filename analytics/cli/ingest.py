@@ -116,9 +116,7 @@ def _summary(file: str, r: ImportResult) -> str:
         line += f" ({audit.printable('; '.join(r.reasons))})"
     line += f" in {r.seconds:.1f} s"
     if r.blanked:
-        line += (
-            f"\n  {r.blanked:,} rows landed with a cell left blank ({audit.printable('; '.join(r.notes))})"
-        )
+        line += f"\n  {r.blanked:,} rows landed with a cell not read ({audit.printable('; '.join(r.notes))})"
     for field_name, header in r.guessed.items():
         line += (
             f"\n  guessed from its values: column {audit.printable(repr(header))} -> {field_name} "

@@ -157,6 +157,18 @@ _HAND_OVER = {
     ),
 }
 
+# The rows as they would stand after the import, of the rows already stored that have a cell the
+# file could not read (``_say_kept``).
+_STORED_NOTED = {
+    "service": (
+        "SELECT f.* FROM ingest_final AS f JOIN ingest_noted AS n ON n.key = f.order_id "
+        "WHERE f.action <> 'insert'"
+    ),
+    "callback": (
+        "SELECT f.* FROM ingest_final AS f JOIN ingest_noted AS n ON n.key = f.callback_id "
+        "WHERE f.action <> 'insert'"
+    ),
+}
 _REPEATED_KEYS = {
     "service": (
         "SELECT count(*) - count(DISTINCT order_id) FROM service_orders "
@@ -199,6 +211,8 @@ class ImportPlan:
     # Cells that could not be read in a column the row can do without (a score): the row lands
     # with the cell blank, and the reason is kept like a rejection's.
     notes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # For each row of ``notes``: the file position of its row and the field of its cell.
+    noted: pd.DataFrame = field(default_factory=pd.DataFrame)
     # Columns of the file that feed no field, and the fields guessed from a column's values.
     unmapped: tuple[str, ...] = ()
     guessed: dict[str, str] = field(default_factory=dict)
@@ -277,6 +291,15 @@ def _decide_kind(raw: RawTable, kind: str | None, user: dict[str, Any]) -> str:
             "在“数据”页选择记录类型，或为投放文件夹保存一个写明记录类型的映射。",
         )
     chosen = chosen or detected
+    known = [h for h in raw.headers if match_header(h) is not None]
+    if chosen is None and known:
+        # Some columns are known, but not those that say which records the file holds.
+        raise ImportRefused(
+            f"{raw.file_name} has columns recognised ({', '.join(known[:4])}) but neither a work-order "
+            "number with a visit date (工单号 and 进厂日期) for service orders nor a callback date (回访日期) "
+            "for callbacks; add the missing column or name it in a mapping (--map), or say which it is "
+            "(--kind service or --kind callback) to be told what it lacks."
+        )
     if chosen is None:
         raise ImportRefused(
             f"{raw.file_name} has no columns recognised as service orders or callbacks "
@@ -479,6 +502,35 @@ def _set_aside_collisions(plan: ImportPlan, raw: RawTable, positions: np.ndarray
         entry["rejected"] += n
 
 
+def _keys_of_notes(plan: ImportPlan) -> pd.Series:
+    """Return the key of each note's row (a cell that could not be read), in the notes' order."""
+    at = pd.Series(plan.typed.column(KEYS[plan.kind]).to_pylist(), index=plan.typed.column("pos").to_numpy())
+    return at.reindex(plan.noted["pos"].to_numpy())
+
+
+def _noted_keys(plan: ImportPlan) -> pa.Table:
+    """Return the keys of the rows with a note, one row each."""
+    keys = _keys_of_notes(plan).dropna().drop_duplicates().astype("str")
+    return pa.table({"key": pa.array(keys.tolist(), type=pa.string())})
+
+
+def _say_kept(plan: ImportPlan, stored: pd.DataFrame) -> None:
+    """Reword the notes of cells the file could not read in rows already stored (``stored``: those
+    rows as they stand after the import) that keep a stored value: the value was kept, not left
+    blank (an unreadable cell says nothing of the field, so the update keeps what was stored)."""
+    if not len(plan.notes) or not len(stored):
+        return
+    keys = _keys_of_notes(plan).to_numpy()
+    rows = stored.set_index(KEYS[plan.kind])
+    kept = pd.Series(False, index=plan.notes.index)
+    for name in plan.noted["field"].unique():
+        of_field = (plan.noted["field"] == name).to_numpy()
+        kept[of_field] = rows[name].reindex(keys[of_field]).notna().to_numpy()
+    if kept.any():
+        reasons = plan.notes["reason"].astype("str")
+        plan.notes = plan.notes.assign(reason=reasons.where(~kept, reasons.map(stage.kept_reason)))
+
+
 def _count_actions(plan: ImportPlan, counts: dict[str, int]) -> None:
     plan.to_insert = int(counts.get("insert", 0))
     plan.to_update = int(counts.get("update", 0))
@@ -584,6 +636,12 @@ def _prepare(
         rejected=len(rejects.drop_duplicates(["sheet", "source_row"])),
         supplied=tuple(f for f in FIELDS_BY_KIND[kind] if f in columns),
         notes=notes,
+        noted=pd.DataFrame(
+            {
+                "pos": staged.notes["pos"],
+                "field": [staged.note_kinds[i].field for i in staged.notes["problem"]],
+            }
+        ),
         unmapped=tuple(h for h in raw.headers if h not in used),
         guessed=guessed,
         sheets=_sheet_counts(raw, staged, rejects),
@@ -672,6 +730,8 @@ def plan_import(
             _set_aside_collisions(plan, raw, final["pos"].to_numpy(dtype=np.int64)[collided])
             final = final[~collided].reset_index(drop=True)
         final = final.drop(columns=["pos", "other_store"])
+    if len(plan.notes):
+        _say_kept(plan, final[final["action"] != "insert"])
     _count_actions(plan, {str(k): int(v) for k, v in final["action"].value_counts().items()})
     plan.staged = final
     return plan
@@ -698,6 +758,12 @@ def _write(
         if len(found):
             con.execute("DELETE FROM ingest_final WHERE other_store IS NOT NULL")
             _set_aside_collisions(plan, raw, np.asarray(found, dtype=np.int64))
+    if len(plan.notes):
+        con.register("ingest_noted", _noted_keys(plan))
+        try:
+            _say_kept(plan, con.execute(_STORED_NOTED[plan.kind]).df())
+        finally:
+            con.unregister("ingest_noted")
     counts = con.execute("SELECT action, count(*) FROM ingest_final GROUP BY action").fetchall()
     _count_actions(plan, {action: n for action, n in counts})
     import_id = int(con.execute("SELECT nextval('import_id_seq')").fetchall()[0][0])

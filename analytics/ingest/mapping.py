@@ -84,12 +84,16 @@ _ONLY: dict[str, frozenset[str]] = {
 # A unit after the name: in brackets of any kind (结算金额(元), 行驶里程[km], 结算金额【元】,
 # NFKC has made full-width brackets plain), or after a slash (金额/元).
 _UNIT_SUFFIX = re.compile(r"(?:\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|/(?:元|万元|rmb|km|公里|千米|分|天|次))$")
-_IGNORED = re.compile(r"[\s_\-*:：]+")
+# Full stops too: an English abbreviation is written with its stop or without (RO No., RO No, VIN No).
+_IGNORED = re.compile(r"[\s_\-*:：.]+")
+# The number sign after a name is its number (RO#, Callback #: RO No., Callback No.).
+_NUMBER_SIGN = re.compile(r"(?<=[a-z])\s*#$")
 
 
 def normalise_header(header: str) -> str:
-    """Return the header folded for matching: NFKC, lower case, no spaces, underscores or hyphens."""
-    folded = unicodedata.normalize("NFKC", str(header)).lower()
+    """Return the header folded for matching: NFKC, lower case, no spaces, underscores, hyphens or
+    full stops, a number sign after a name as "no"."""
+    folded = _NUMBER_SIGN.sub("no", unicodedata.normalize("NFKC", str(header)).lower().strip())
     return _IGNORED.sub("", folded)
 
 

@@ -547,6 +547,28 @@ def _markup_format(text: str, name: str) -> str | None:
     return None
 
 
+# Characters that print as nothing (the zero-width space and the word joiner), left in cells copied
+# from a web page or a chat: "工单号\u200b" is no header and "WO1\u200b" no order WO1, yet both
+# look right in Excel. They carry nothing and are dropped from every cell.
+_INVISIBLE = "[\u200b\u2060]"
+
+
+def _visible(text: str) -> str:
+    """Return the text without the characters that print as nothing."""
+    return re.sub(_INVISIBLE, "", text) if "\u200b" in text or "\u2060" in text else text
+
+
+def _visible_grid(grid: pd.DataFrame) -> pd.DataFrame:
+    """Return a sheet's grid of strings without the characters that print as nothing."""
+    marked = [c for c in grid.columns if grid[c].str.contains(_INVISIBLE, regex=True).fillna(False).any()]
+    if not marked:
+        return grid
+    grid = grid.copy()
+    for c in marked:
+        grid[c] = grid[c].str.replace(_INVISIBLE, "", regex=True)
+    return grid
+
+
 def _clean_text(text: str, name: str) -> str:
     """Return the decoded text with stray NUL bytes dropped and line ends as "\\n"; refuse non-tables."""
     head = text[:8192]
@@ -1304,6 +1326,7 @@ def _workbook_table(
                 reason="the sheet is hidden in the workbook; unhide it in Excel to import it",
             )
             continue
+        grid = _visible_grid(grid)
         if not grid.size or (grid.apply(lambda column: column.str.strip()) == "").all(axis=None):
             reports[title] = SheetReport(title, 0, imported=False, reason="the sheet is empty")
             continue
@@ -1402,13 +1425,15 @@ def read_table(source: str | Path | bytes, file_name: str | None = None, kind: s
     else:
         _check_bytes(data, name)
         text, encoding = _decode(data, name)
+        text = _visible(text)
         fmt = _markup_format(text, name) or "csv"
     if fmt in ("html", "xml"):
         limits = markup.Limits(rows=import_limits()[0] + HEADER_SEARCH_ROWS, columns=MAX_COLUMNS)
         try:
             if fmt == "html":
                 records = markup.html_table(text, limits, lambda cells: len(matched_fields(cells)))
-                sheet_grids = [("", _padded(records))]
+                # Entities (&#8203;) are characters only once the markup is read.
+                sheet_grids = [("", _visible_grid(_padded(records)))]
             else:
                 sheet_grids = [(title, _padded(r)) for title, r in markup.spreadsheet_sheets(text, limits)]
         except markup.Refusal as refusal:

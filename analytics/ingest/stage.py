@@ -65,6 +65,8 @@ _TOTAL_COUNT = re.compile(r"[(（][^()（）]*[)）]$")
 # A note under a report's table: 备注：..., 注：..., 说明：..., 制表人：..., 导出时间：...
 _NOTE = re.compile(
     r"^(?:备注|注意?|说明|制表人?|审核人?|复核人?|填表人?|打印(?:人|时间)?|导出(?:人|时间)?|数据来源)\s*[:：]"
+    # A printed page's number: 第1页 共3页, 第 1 页/共 3 页, Page 1 of 3.
+    r"|^第\s*\d+\s*页\s*[,，/]?\s*(?:共\s*\d+\s*页)?$|^(?i:page)\s*\d+\s*(?:/|of)\s*\d+$"
 )
 NOTE_ROW = "note below the table, not a record"
 # The header written again inside the table: a printed report's page header, or two exports
@@ -133,7 +135,8 @@ RULES: dict[str, Rule] = {
         "VARCHAR",
         pa.large_string(),
         _never_bad(values.clean_key),
-        f"{_PLAIN_TEXT} AND NOT regexp_full_match({{c}}, '{values.FLOAT_WRITTEN_KEY}')",
+        f"{_PLAIN_TEXT} AND NOT regexp_full_match({{c}}, '{values.FLOAT_WRITTEN_KEY}')"
+        f" AND NOT regexp_full_match({{c}}, '{values.SCIENTIFIC_WHOLE}')",
         "{c}",
         False,
     ),
@@ -535,6 +538,9 @@ def _stage(
     # Each row ends in one state: rejected (problems), an exact duplicate of a later row, landed,
     # or repeating the key of a later row (rejected too: "duplicate key", the last problem).
     problems.append(Problem("", columns.get(key), DUPLICATE_KEY))
+    # A work order whose number a later row of another store gives another car or day: two stores
+    # numbering alike, named as such (as ``load`` names such an order already stored).
+    problems.append(Problem("", columns.get(key), OTHER_STORE_IN_FILE))
     n = rows.num_rows
     problem_bits = _notes_and_dressed_totals(raw, rows, rows.column("problems").to_numpy())
     valid_at = np.flatnonzero(problem_bits == 0)
@@ -549,7 +555,10 @@ def _stage(
         state, table = _states(con, rows, fields, canonical, key, ids, numbered, registered)
     landed_at = np.flatnonzero(state == LANDED)
     flagged_at = np.flatnonzero((state == REJECTED) | (state == REPEATED))
-    bits = np.where(state[flagged_at] == REPEATED, 1 << (len(problems) - 1), problem_bits[flagged_at])
+    repeated_bit = np.where(_other_stores(rows, table, key, state[flagged_at] == REPEATED, flagged_at), 2, 1)
+    bits = np.where(
+        state[flagged_at] == REPEATED, repeated_bit << (len(problems) - 2), problem_bits[flagged_at]
+    )
     note_bits = rows.column("notes").to_numpy()
     noted_at = landed_at[note_bits[landed_at] != 0]
     if SOURCE_SHEET in raw.rows:
@@ -575,10 +584,37 @@ def _stage(
     )
 
 
+def _other_stores(
+    rows: pa.Table, landed: pa.Table, key: str, repeated: np.ndarray, at: np.ndarray
+) -> np.ndarray:
+    """Return, for the rows at ``at`` (``repeated``: those whose key a later row repeats), where the
+    row is another store's order than the one that lands with its number: another store, and another
+    car or day (a store renamed, or a VIN corrected, is the same order)."""
+    found = np.zeros(len(at), dtype=bool)
+    if not repeated.any() or "store" not in landed.column_names or key != "order_id":
+        return found
+    parts = [name for name in ("order_id", "store", "vin", "visit_date") if name in landed.column_names]
+    earlier = rows.take(at[repeated]).select(parts).to_pandas()
+    later = landed.select(parts).to_pandas().drop_duplicates("order_id")
+    pair = earlier.merge(later, on="order_id", how="left", suffixes=("", "_later"))
+
+    def differ(name: str) -> pd.Series:
+        return (
+            pair[name].notna() & pair[name + "_later"].notna() & (pair[name] != pair[name + "_later"])
+        ).astype(bool)
+
+    elsewhere = [differ(name) for name in ("vin", "visit_date") if name in parts]
+    if elsewhere:
+        found[repeated] = (differ("store") & np.logical_or.reduce(elsewhere)).to_numpy()
+    return found
+
+
 # A total word with what it counts after it (合计：4单, 总金额：400元, 共计3台) or a day's subtotal
-# (2026-09-02 小计), spaces left out.
+# (2026-09-02 小计), spaces left out; a count of the records under the table (共2条记录, 共 15 条,
+# 记录数：2, 总条数: 2).
 _TOTAL_DRESSED = re.compile(
-    r"^(?:合计|总计|小计|共计|汇总|总金额|总额|合計|總計|total)(?:[:：].*|\d.*)$|^.+(?:小计|合计|小計|合計)$",
+    r"^(?:合计|总计|小计|共计|汇总|总金额|总额|合計|總計|total)(?:[:：].*|\d.*)$|^.+(?:小计|合计|小計|合計)$"
+    r"|^共\d+(?:条|笔|单|行|项)(?:记录|数据)?$|^(?:总?记录数|总条数|总行数|条数)[:：]?\d+(?:条)?$",
     re.IGNORECASE,
 )
 
@@ -594,9 +630,10 @@ def _total_label(cell: object) -> bool:
 
 
 def _note(row: np.ndarray) -> bool:
-    """Return whether a row's one filled cell is a note written under a report (备注：..., 制表人：...)."""
+    """Return whether a row's filled cells are all notes written under a report (备注：..., 制表人：...;
+    a printed report's footer: 打印人：张三 … 打印时间：2024-04-01)."""
     filled = [cell for cell in row if isinstance(cell, str) and cell.strip()]
-    return len(filled) == 1 and _NOTE.match(filled[0].strip()) is not None
+    return bool(filled) and all(_NOTE.match(cell.strip()) is not None for cell in filled)
 
 
 # The number read.py puts after a header that repeats another: "备注 (2)".
@@ -634,7 +671,7 @@ def _repeated_header(row: np.ndarray, headers: list[str], fields: list[str | Non
 def _notes_and_dressed_totals(raw: RawTable, rows: pa.Table, bits: np.ndarray) -> np.ndarray:
     """Return the rows' problem bits, for rows rejected anyway: with the total bit (problem 0) set
     where a cell holds a dressed total word (the exact words were found before typing, in every
-    row), the note bit (problem 1) alone where the row's one cell is a note under the table, and
+    row), the note bit (problem 1) alone where the row's cells are notes under the table, and
     the header bit (problem 2) alone where the row repeats the header."""
     suspects = np.flatnonzero((bits != 0) & (bits & 1 == 0))
     if not len(suspects):
@@ -814,6 +851,11 @@ def _score_parse(scale: str) -> Callable[[pd.Series], Parsed]:
 
 
 DUPLICATE_KEY = "duplicate key in file, later row kept"
+# The reason given to a work order whose number a later row of the file gives another store's order.
+OTHER_STORE_IN_FILE = (
+    "work-order number given further down the file to another store's order (another car or day); "
+    "stores that number their orders alike need each store's prefix on its numbers"
+)
 # The reason given to a work order whose number is stored as another store's order (load.py).
 OTHER_STORE_ORDER = (
     "work-order number already stored for another store's order (another car or day); "
@@ -829,6 +871,18 @@ BLANKED: dict[str, str] = {
     "reached": "reached value not readable (接通/未接通 expected), left blank",
     "level": "complaint level not readable (1-4 expected), left blank",
 }
+# How a note ends when its row is new (or stored without a value there), and when an update kept the
+# value stored before: an unreadable cell says nothing of the field.
+LEFT_BLANK = ", left blank"
+STORED_KEPT = ", stored value kept"
+
+
+def kept_reason(reason: str) -> str:
+    """Return a note's reason ("number not readable, left blank") as said of a cell whose stored value
+    the update kept ("number not readable, stored value kept")."""
+    return reason.removesuffix(LEFT_BLANK) + STORED_KEPT if reason.endswith(LEFT_BLANK) else reason
+
+
 # The reason a required value (the visit's or the call's date) that cannot be read rejects its row.
 REASONS: dict[str, str] = {
     "date": "unreadable date",
@@ -854,6 +908,7 @@ _REASON_KEYS: dict[str, str] = {
     "missing both work-order number and VIN": "missing_order_and_vin",
     values.SCIENTIFIC_KEY: "scientific_key",
     DUPLICATE_KEY: "duplicate_key",
+    OTHER_STORE_IN_FILE: "other_store_in_file",
     REASONS["date"]: "unreadable_date",
     REASONS["datetime"]: "unreadable_datetime",
     REASONS["number"]: "unreadable_number",
@@ -878,6 +933,13 @@ _REASON_PATTERNS = (
 
 def reason_words(reason: str, lang: str) -> str:
     """Return a reject or note reason written by this module in ``lang`` (any other text as it is)."""
+    if reason.endswith(STORED_KEPT):
+        # Said as the note of a blank cell is, with the ending that says the stored value was kept.
+        blank = reason_words(reason.removesuffix(STORED_KEPT) + LEFT_BLANK, lang)
+        ending = i18n.text("import_reason.left_blank_ending", lang)
+        if blank.endswith(ending):
+            return blank.removesuffix(ending) + i18n.text("import_reason.stored_kept_ending", lang)
+        return reason
     key = _REASON_KEYS.get(reason)
     if key is not None:
         return i18n.text(f"import_reason.{key}", lang)

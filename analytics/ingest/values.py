@@ -29,9 +29,10 @@ MISSING_TOKENS = frozenset(
     {"-", "--", "—", "——", "———", "–", "――", "─", "/", "null", "none", "nan", "nat", "n/a", "#n/a"}
 )
 
+# The day and the hour also as they are said and typed: 5号, 14点30分.
 _DATE = (
-    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-    r"(?:[\sT]*(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})\s*秒?)?\s*分?(?:\.\d+)?)?$"
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
+    r"(?:[\sT]*(\d{1,2})\s*[:时点]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})\s*秒?)?\s*分?(?:\.\d+)?)?$"
 )
 # 20240305, or with the time run on as databases print timestamps: 202403050930, 20240305093000.
 _COMPACT_DATE = r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$"
@@ -210,11 +211,27 @@ def clean_typed(s: pd.Series) -> pd.Series:
 FLOAT_WRITTEN_KEY = r"[0-9]+\.0+"
 
 
+# A number in scientific notation that writes every digit of the whole number (1.2347E+4 is 12347, as
+# a program that writes floats so prints it): as many digits after the point as the exponent, so
+# no digit was rounded away. Excel's 2.02403E+11 writes fewer, and stays a key that lost its digits.
+SCIENTIFIC_WHOLE = r"[0-9]\.[0-9]+[eE]\+0*[0-9]+"
+
+
+def _whole_number(text: str) -> str:
+    mantissa, exponent = re.split("[eE]", text)
+    head, digits = mantissa.split(".")
+    return head + digits if len(digits) == int(exponent) else text
+
+
 def clean_key(s: pd.Series) -> pd.Series:
-    """Return clean_typed(s) with a whole number written as a float (``2403001.0``) as the number:
-    the same work order is one key whichever program wrote the file."""
+    """Return clean_typed(s) with a whole number written as a float (``2403001.0``, or ``1.2347E+4``
+    with every digit) as the number: the same work order is one key whichever program wrote the file."""
     text = clean_typed(s)
-    return text.str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)
+    text = text.str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)
+    scientific = text.str.fullmatch(SCIENTIFIC_WHOLE).fillna(False).astype(bool)
+    if scientific.any():
+        text = text.where(~scientific, text[scientific].map(_whole_number))
+    return text
 
 
 def clean_dates(s: pd.Series) -> pd.Series:
@@ -250,8 +267,9 @@ def clean_vin(s: pd.Series) -> pd.Series:
 # A mainland plate once its dots and spaces are gone: a province, a letter, five letters and digits
 # (six on a new-energy car; four before a mark such as 挂 or 学).
 _PLATE = r"[\u4e00-\u9fff][A-Z][A-Z0-9]{4,6}[\u4e00-\u9fff]?"
-# The middle dots written between a plate's letter and its number (浙A·12345), and spaces.
-_PLATE_SEPARATORS = r"[\s\u00b7\u2022\u2027\u2219\u22c5\u30fb]+"
+# The middle dots written between a plate's letter and its number (浙A·12345), and spaces; the full
+# stop and the dash typed for the dot on a keyboard without one (浙A.12345, 浙A-12345).
+_PLATE_SEPARATORS = r"[\s\u00b7\u2022\u2027\u2219\u22c5\u30fb.\-\u2010-\u2015]+"
 
 
 def clean_plates(s: pd.Series) -> pd.Series:
@@ -339,6 +357,13 @@ def _year_last_read(u: pd.Series) -> pd.Series:
 # brackets (2024-03-05(周二)); it must be the date's own.
 _WEEKDAY = r"\s*[(（]?\s*(?:星期|周|礼拜)([一二三四五六日天])\s*[)）]?\s*"
 _WEEKDAY_NUMBER = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+# The English weekday before the date, as mail headers (RFC 2822), Java's Date.toString and .NET's
+# long date write it: "Tue, 05 Mar 2024 14:30:00 +0800", "Tuesday, March 5, 2024". It must be the
+# date's own, as the Chinese one must.
+_ENGLISH_WEEKDAY = (
+    r"(?i)^(mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday|s|rs|r)?\.?\s*,?\s*(?=\d|[a-z]{3})"
+)
+_ENGLISH_WEEKDAY_NUMBER = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
 # A date with an English month name, as Oracle-based and English-locale exports write it: day first
@@ -394,11 +419,12 @@ def _month_named(u: pd.Series) -> pd.Series:
     return out
 
 
-# A time with its zone: ISO 8601's offset or Z (2024-03-05T14:30:00+08:00, ...Z), or UTC/GMT with an
-# offset or none. After a time of day only: "2024-03-05" ends in no zone.
+# A time with its zone: ISO 8601's offset or Z (2024-03-05T14:30:00+08:00, ...Z), UTC/GMT with an
+# offset or none, or CST or 北京时间 (China Standard Time: the exports read here are Chinese, not
+# American Central). After a time of day only: "2024-03-05" ends in no zone.
 _ZONED = re.compile(
     r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*"
-    r"(?:(utc|gmt)?\s*([+-])(\d{1,2})(?::?(\d{2}))?|z|utc|gmt)$",
+    r"(?:(utc|gmt)?\s*([+-])(\d{1,2})(?::?(\d{2}))?|z|utc|gmt|(cst|[(（]?北京时间[)）]?))$",
     re.IGNORECASE,
 )
 # A negative offset is one only after ISO 8601's T or a time with its seconds (or after UTC/GMT):
@@ -412,7 +438,11 @@ def _without_zone(u: pd.Series) -> tuple[pd.Series, pd.Series | None]:
     """Return the values without a time zone written after their time, and what to add to the time
     read to have it in China Standard Time (+08:00): 0 where no zone is written, NaT where the zone
     cannot be one (+25:00); None when no value has a zone."""
-    if not u.str.contains(r"(?i)(?:z|utc|gmt|[+-]\d{1,2}(?::?\d{2})?)$", regex=True).fillna(False).any():
+    if (
+        not u.str.contains(r"(?i)(?:z|utc|gmt|cst|北京时间[)）]?|[+-]\d{1,2}(?::?\d{2})?)$", regex=True)
+        .fillna(False)
+        .any()
+    ):
         return u, None
     texts: list[object] = []
     shifts: list[pd.Timedelta | None] = []
@@ -422,13 +452,13 @@ def _without_zone(u: pd.Series) -> tuple[pd.Series, pd.Series | None]:
             texts.append(value)
             shifts.append(pd.Timedelta(0))
             continue
-        time, named, sign, hours, minutes = zoned.groups()
+        time, named, sign, hours, minutes, china = zoned.groups()
         if sign == "-" and named is None and not _ISO_TIME.search(time):
             texts.append(value)
             shifts.append(pd.Timedelta(0))
             continue
         texts.append(time)
-        offset = pd.Timedelta(0)
+        offset = _CHINA_OFFSET if china else pd.Timedelta(0)
         if sign is not None:
             if int(hours) > 14 or int(minutes or 0) > 59:
                 shifts.append(None)
@@ -440,10 +470,16 @@ def _without_zone(u: pd.Series) -> tuple[pd.Series, pd.Series | None]:
 
 
 def _pattern_datetimes(u: pd.Series) -> pd.Series:
-    u = u.str.replace(_DONE_PREFIX, "", regex=True)
+    # A date typed in full-width digits (２０２４－０３－０９, an input method left in full-width mode)
+    # is the date its ASCII digits write.
+    u = _nfkc(u).str.replace(_DONE_PREFIX, "", regex=True)
     weekday = u.str.extract(_WEEKDAY, expand=False).map(_WEEKDAY_NUMBER)
     if weekday.notna().any():
         u = u.where(weekday.isna(), u.str.replace(_WEEKDAY, " ", regex=True).str.strip())
+    english = u.str.extract(_ENGLISH_WEEKDAY, expand=False).str.lower().map(_ENGLISH_WEEKDAY_NUMBER)
+    if english.notna().any():
+        u = u.where(english.isna(), u.str.replace(_ENGLISH_WEEKDAY, "", regex=True))
+        weekday = weekday.fillna(english)
     u, shift = _without_zone(u)
     values = _pattern_moments(_year_last_read(_month_named(u)))
     # A weekday that is not the date's says the cell is not what it seems: unreadable.
@@ -605,8 +641,13 @@ def parse_integers(s: pd.Series) -> Parsed:
     return values, bad | too_big
 
 
+# A 1 or 0 a program kept as a float and wrote with its decimal (1.0, 0.0: a flag column with blanks
+# in it, written by pandas) is the 1 or 0.
+_FLOAT_WRITTEN_FLAG = r"^([01])\.0+$"
+
+
 def _words_of(u: pd.Series, true: frozenset[str], false: frozenset[str]) -> Parsed:
-    key = u.str.lower()
+    key = u.str.lower().str.replace(_FLOAT_WRITTEN_FLAG, r"\1", regex=True)
     values = pd.Series(pd.NA, index=u.index, dtype="boolean")
     values = values.mask(key.isin(true), True).mask(key.isin(false), False)
     return values, u.notna() & values.isna()
@@ -787,8 +828,10 @@ _SCORE_UNIT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(?:分|points?|pts?|%)$", re.
 _PERCENT = r"[+-]?\d+(?:\.\d+)?\s*[%％]"
 _STARS = re.compile(r"^[★☆✩✪✫✬✭✮✯⭐\s]+$")
 _FILLED_STARS = frozenset("★✪✫✬✭✮✯⭐")
-# Stars counted in a word: 4星, 4颗星, 五星, 五颗星, 3 stars.
-_STAR_COUNT = re.compile(r"^(\d+(?:\.\d+)?|[一二两三四五])\s*(?:颗|个)?\s*(?:星|stars?)$", re.IGNORECASE)
+# Stars counted in a word: 4星, 4颗星, 五星, 五颗星, 五星级, 3 stars.
+_STAR_COUNT = re.compile(r"^(\d+(?:\.\d+)?|[一二两三四五])\s*(?:颗|个)?\s*(?:星级?|stars?)$", re.IGNORECASE)
+# A review's grade written with its stars (五星好评, 一星差评, 好评(五星)): the stars say the score.
+_REVIEW_BESIDE_STARS = re.compile(r"好评|中评|差评|[\s()（）\[\]【】:：\-]")
 _CHINESE_COUNTS = {"一": 1.0, "二": 2.0, "两": 2.0, "三": 3.0, "四": 4.0, "五": 5.0}
 # A score over its scale: 4/5, 9/10, 8分/10分, 85/100.
 _FRACTION = re.compile(r"^(\d+(?:\.\d+)?)\s*分?\s*/\s*(\d+)\s*分?$")
@@ -821,6 +864,10 @@ def own_scale_score(value: object) -> tuple[float, str] | None:
         return None
     if text in FULL_MARKS:
         return 10.0, ""
+    if _REVIEW_BESIDE_STARS.search(text) and not _STARS.match(text):
+        # The stars without the review's grade beside them (五星好评, ★★★★☆ 好评).
+        bare = _REVIEW_BESIDE_STARS.sub("", text)
+        text = bare if _STARS.match(bare) or _STAR_COUNT.match(bare) else text
     if _STARS.match(text):
         return _on_scale(float(sum(1 for c in text if c in _FILLED_STARS)), "1-5"), "1-5"
     stars = _STAR_COUNT.match(text)
