@@ -405,11 +405,20 @@ REFUSED: list[tuple[str, bytes, bool, dict, str]] = [
     ),
     (
         "客户名单.csv",
-        "客户,电话\n张三,13800000000\n李四,13900000000\n".encode(),
+        "客户,爱好\n张三,钓鱼\n李四,登山\n".encode(),
         True,
         {},
         "客户名单.csv has no columns recognised as service orders or callbacks (such as 工单号 and 进厂日期, or "
         "回访日期); check that it is a DMS export, or give a mapping (--map) that names its columns.",
+    ),
+    (
+        "电话名单.csv",
+        "客户,电话\n张三,13800000000\n李四,13900000000\n".encode(),
+        True,
+        {},
+        "电话名单.csv has columns recognised (电话) but neither a work-order number with a visit date (工单号 and "
+        "进厂日期) for service orders nor a callback date (回访日期) for callbacks; add the missing column or name it "
+        "in a mapping (--map), or say which it is (--kind service or --kind callback) to be told what it lacks.",
     ),
     (
         "both.csv",
@@ -541,7 +550,7 @@ def test_the_drop_folder_says_in_chinese_why_its_saved_mappings_did_not_fit(tmp_
 
     drop = tmp_path / "drop"
     drop.mkdir()
-    (drop / "客户名单.csv").write_bytes("客户,电话\n张三,13800000000\n".encode())
+    (drop / "客户名单.csv").write_bytes("客户,爱好\n张三,钓鱼\n".encode())
     mapping = ("工单映射.toml", {"kind": "service", "columns": {"order_id": "单号"}, "scales": {}})
     con = db.connect(tmp_path / "watch.duckdb")
     try:

@@ -298,7 +298,10 @@ def _decide_kind(raw: RawTable, kind: str | None, user: dict[str, Any]) -> str:
             f"{raw.file_name} has columns recognised ({', '.join(known[:4])}) but neither a work-order "
             "number with a visit date (工单号 and 进厂日期) for service orders nor a callback date (回访日期) "
             "for callbacks; add the missing column or name it in a mapping (--map), or say which it is "
-            "(--kind service or --kind callback) to be told what it lacks."
+            "(--kind service or --kind callback) to be told what it lacks.",
+            zh=f"{raw.file_name} 中有可识别的列（{'、'.join(known[:4])}），但既没有工单所需的工单号和进厂日期，"
+            "也没有回访记录所需的回访日期；请补上缺少的列或在映射（--map）中指明，"
+            "或指明记录类型（--kind service 或 --kind callback）以查看缺少哪些列。",
         )
     if chosen is None:
         raise ImportRefused(
