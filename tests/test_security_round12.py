@@ -145,6 +145,11 @@ def test_scores_that_say_their_scale_are_still_read_as_before(cell, score):
 
 
 def test_callback_types_and_score_reasons_are_still_read_as_before():
-    types = values.parse_callback_types(pd.Series(["D+3回访", "d 7", "T+3", "48h回访", "保养D+3提醒"], dtype="str"))
+    types = values.parse_callback_types(
+        pd.Series(["D+3回访", "d 7", "T+3", "48h回访", "保养D+3提醒"], dtype="str")
+    )
     assert list(types) == ["3DC", "7DC", "3DC", "3DC", "other"]
-    assert list(values.score_text(pd.Series(["不满意 (服务态度)", "满意【洗车干净】"], dtype="str"))) == ["不满意", "满意"]
+    assert list(values.score_text(pd.Series(["不满意 (服务态度)", "满意【洗车干净】"], dtype="str"))) == [
+        "不满意",
+        "满意",
+    ]
