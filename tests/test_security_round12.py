@@ -65,11 +65,13 @@ def test_a_date_cell_of_many_characters_is_read_in_a_moment(cell):
         (values.score_text, "满意" + " " * N + "x"),  # spaces where a reason in brackets could follow
         (values.parse_scores, "5" + " " * N + "x"),  # spaces where 颗星 or /5 could follow
         (values.parse_scores, "5" + " " * N + "分x"),
+        (values.clean_people, "张三" + " " * (3 * N) + "x"),  # spaces where (服务顾问) could follow
     ],
-    ids=["callback-type", "score-reason", "score-stars", "score-fraction"],
+    ids=["callback-type", "score-reason", "score-stars", "score-fraction", "advisor"],
 )
-def test_a_callback_type_or_score_cell_of_many_characters_is_read_in_a_moment(parse, cell):
-    """The callback type and score columns' cells: the same kind of pattern, the same minutes."""
+def test_a_callback_type_score_or_advisor_cell_of_many_characters_is_read_in_a_moment(parse, cell):
+    """The callback type, score and advisor columns' cells: the same kind of pattern, the same minutes
+    (an advisor's cell is read before it is refused as longer than a name can be)."""
     assert _finishes(parse, _cell(cell))
 
 
@@ -153,3 +155,10 @@ def test_callback_types_and_score_reasons_are_still_read_as_before():
         "不满意",
         "满意",
     ]
+
+
+def test_role_titles_after_names_are_still_taken_off_as_before():
+    names = pd.Series(
+        ["张三(服务顾问)", "李四 （回访专员）", "王五【客服客服主管】", "张三(二店)"], dtype="str"
+    )
+    assert list(values.clean_people(names)) == ["张三", "李四", "王五", "张三(二店)"]
