@@ -272,7 +272,7 @@ def clean_plates(s: pd.Series) -> pd.Series:
 # qualify a role, then the role. Other bracketed text (张三(二店)) tells two people apart and stays.
 _ROLE_QUALIFIERS = "服务|售后|售前|销售|回访|客服|客户|接待|维修|机修|钣喷|钣金|保养|质检|索赔|保修|首席|高级|资深|见习|实习|助理|前台"
 _ROLE_NOUNS = "顾问|专员|经理|主管|师傅|技师|客服|前台|组长|班长|站长|助理|工程师|接待"
-_ROLE_TITLE = rf"\s*[(（\[【]\s*(?:{_ROLE_QUALIFIERS})*(?:{_ROLE_NOUNS})\s*[)）\]】]$"
+_ROLE_TITLE = rf"(?<!\s)\s*+[(（\[【]\s*(?:{_ROLE_QUALIFIERS})*(?:{_ROLE_NOUNS})\s*[)）\]】]$"
 
 
 def clean_people(s: pd.Series) -> pd.Series:
