@@ -5,6 +5,7 @@ one pathological cell, and what a list export does with a cell made for a spread
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,8 @@ import pandas as pd
 import pytest
 
 from analytics.domain.themes import polarity, segmentation
-from analytics.ingest import values
+from analytics.ingest import stage, values
+from analytics.services import watch
 
 # --------------------------------------------------------------------------- one cell, minutes of work
 
@@ -162,3 +164,25 @@ def test_role_titles_after_names_are_still_taken_off_as_before():
         ["张三(服务顾问)", "李四 （回访专员）", "王五【客服客服主管】", "张三(二店)"], dtype="str"
     )
     assert list(values.clean_people(names)) == ["张三", "李四", "王五", "张三(二店)"]
+
+
+# --------------------------------------------------------------------------- the drop folder's report
+
+
+def test_a_dropped_files_report_gives_the_reasons_of_its_rejected_rows_in_the_reports_language(tmp_path):
+    """The README: ``NAME.report.txt`` is readable, in ``--lang``. Its title and counts were in
+    Chinese, the reason of each rejected row in English ("unreadable date"), which the Data page
+    and the import's notes give in Chinese."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    dropped = drop / "工单.csv"
+    dropped.write_text(
+        "工单号,进厂日期,车架号,结算金额\nWO1,2026-08-01,LSVAU2A37N2800001,100\nWO2,八月某天,LSVAU2A37N2800002,200\n",
+        encoding="utf-8",
+    )
+    os.utime(dropped, (1_700_000_000, 1_700_000_000))
+    outcomes, _ = watch.run_once(drop, str(tmp_path / "w.duckdb"), [], 0, "zh", None)
+    assert [o.status for o in outcomes] == [watch.DONE]
+    written = (drop / "done" / outcomes[0].report_txt.name).read_text(encoding="utf-8")
+    assert stage.reason_words("unreadable date", "zh") in written
+    assert "unreadable date" not in written
