@@ -30,6 +30,7 @@ from analytics.core.i18n import text
 from analytics.ingest.load import ImportResult, import_file, rejected_rows
 from analytics.ingest.mapping import load_mapping
 from analytics.ingest.read import check_size, readable_name
+from analytics.ingest.stage import reason_words
 from analytics.services import views
 from analytics.store import audit, db
 
@@ -286,10 +287,9 @@ def report_text(report: dict[str, Any], lang: str) -> str:
             lines.append(text("watch.report_mapping", lang, mapping=report["mapping"]))
         if report["rejected_rows"]:
             lines.append(text("watch.report_rejects", lang, shown=len(report["rejected_rows"])))
+            # A header as the file wrote it; the reason in the report's language, as the Data page gives it.
             lines.extend(
-                audit.printable(
-                    f"  {r['row']}  {r['column'] or ''}  {r['reason']}"
-                )  # a header as the file wrote it
+                audit.printable(f"  {r['row']}  {r['column'] or ''}  {reason_words(r['reason'], lang)}")
                 for r in report["rejected_rows"]
             )
     if report.get("left"):
