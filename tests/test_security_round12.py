@@ -4,16 +4,21 @@ one pathological cell, and what a list export does with a cell made for a spread
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 from collections.abc import Callable
 from typing import Any
 
+import openpyxl
 import pandas as pd
 import pytest
+from pptx import Presentation
 
+from analytics import cli
 from analytics.domain.themes import polarity, segmentation
 from analytics.ingest import stage, values
+from analytics.reports import export
 from analytics.services import watch
 
 # --------------------------------------------------------------------------- one cell, minutes of work
@@ -186,3 +191,57 @@ def test_a_dropped_files_report_gives_the_reasons_of_its_rejected_rows_in_the_re
     written = (drop / "done" / outcomes[0].report_txt.name).read_text(encoding="utf-8")
     assert stage.reason_words("unreadable date", "zh") in written
     assert "unreadable date" not in written
+
+
+# --------------------------------------------------------------------------- characters XML cannot hold
+
+# Noncharacters: valid UTF-8 in a CSV, stored as written, but no XML document (an XLSX's sheet, a
+# PPTX's slide) may hold them, and lxml refuses to write them.
+NONCHARACTERS = "\ufffe\uffff"
+
+
+def test_a_noncharacter_in_a_cell_never_breaks_an_excel_export():
+    """The README: a control character in a cell never breaks an Excel export. U+FFFE or U+FFFF (in a
+    comment pasted from a broken system) raised ValueError from lxml: no XLSX for the whole list."""
+    frame = pd.DataFrame({"comment": [f"等太久了{NONCHARACTERS[0]}服务差", f"很好{NONCHARACTERS[1]}"]})
+    workbook = openpyxl.load_workbook(io.BytesIO(export.xlsx_bytes(frame)))
+    cells = [row[0] for row in workbook.active.iter_rows(min_row=2, values_only=True)]
+    assert cells == ["等太久了\ufffd服务差", "很好\ufffd"]
+
+
+def test_a_noncharacter_in_an_unsatisfied_customers_comment_never_breaks_the_monthly_deck(tmp_path, capsys):
+    """The deck quotes unsatisfied customers' comments in its red flags: one with U+FFFE stopped
+    ``deck`` (and the Monday ``send``, and the Overview's button) with a traceback."""
+    database = str(tmp_path / "d.duckdb")
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "工单号,进厂日期,车架号,结算金额,客户姓名,联系电话,服务顾问\n"
+        "WO1,2026-08-01,LSVAU2A37N2800001,100,张三,13812345678,小刘\n"
+        "WO2,2026-08-03,LSVAU2A37N2800002,100,李四,13812345679,小刘\n",
+        encoding="utf-8",
+    )
+    calls = tmp_path / "calls.csv"
+    calls.write_text(
+        "回访编号,工单号,车架号,回访日期,回访类型,是否接通,总体满意度,客户意见\n"
+        f"CB1,WO1,LSVAU2A37N2800001,2026-08-02,3DC,是,2,等太久了{NONCHARACTERS[0]}服务差\n"
+        f"CB2,WO2,LSVAU2A37N2800002,2026-08-04,3DC,是,10,很好{NONCHARACTERS[1]}\n",
+        encoding="utf-8",
+    )
+    assert cli.main(["import", str(orders), "--kind", "service", "--db", database]) == 0
+    assert cli.main(["import", str(calls), "--kind", "callback", "--db", database]) == 0
+    out = tmp_path / "deck.pptx"
+    assert cli.main(["deck", "--month", "2026-08", "--no-model", "--db", database, "--out", str(out)]) == 0
+    shown = "\n".join(
+        shape.text_frame.text
+        for slide in Presentation(str(out)).slides
+        for shape in slide.shapes
+        if shape.has_text_frame
+    ) + "\n".join(
+        cell.text
+        for slide in Presentation(str(out)).slides
+        for shape in slide.shapes
+        if shape.has_table
+        for row in shape.table.rows
+        for cell in row.cells
+    )
+    assert "等太久了\ufffd服务差" in shown
