@@ -16,7 +16,7 @@ import pytest
 from pptx import Presentation
 
 from analytics import cli
-from analytics.domain.themes import polarity, segmentation
+from analytics.domain.themes import lexicon, polarity, segmentation
 from analytics.ingest import stage, values
 from analytics.reports import export
 from analytics.services import watch
@@ -245,3 +245,19 @@ def test_a_noncharacter_in_an_unsatisfied_customers_comment_never_breaks_the_mon
         for cell in row.cells
     )
     assert "等太久了\ufffd服务差" in shown
+
+
+# --------------------------------------------------------------------------- a long name in the themes
+
+
+def test_a_name_as_long_as_an_import_takes_costs_the_themes_a_moment():
+    """The themes leave out of their words every piece of an advisor's, store's or model's name. An
+    advisor's cell may hold 4,000 characters (the import takes that many), and every piece of it was
+    made, 8 million strings of up to 4,000 characters: 40 s and gigabytes at each rebuild."""
+    long_name = "王" * 4_000
+    assert _finishes(lexicon.name_pieces, [long_name])
+
+
+def test_the_pieces_of_ordinary_names_are_still_left_out_of_the_themes():
+    pieces = lexicon.name_pieces(["杭州西湖店", "王强"])
+    assert {"杭州西湖店", "西湖", "西湖店", "杭州西湖", "王强", "小王", "王师傅"} <= pieces
