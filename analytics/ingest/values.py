@@ -30,16 +30,20 @@ MISSING_TOKENS = frozenset(
 )
 
 # The day and the hour also as they are said and typed: 5号, 14点30分.
+# Every pattern here reads cells of any length from a file anyone can drop: a run of spaces (or of
+# zeros) is taken whole (``*+``, possessive) where the pattern could otherwise split it between two
+# parts in as many ways as it has characters, and a pattern searched for starts only at a run's
+# first space (``(?<!\s)``), not again at each of them: one cell of 10,000 spaces took hours.
 _DATE = (
-    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
-    r"(?:[\sT]*(\d{1,2})\s*[:时点]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})\s*秒?)?\s*分?(?:\.\d+)?)?$"
+    r"^(\d{4})\s*+[-/.年]\s*+(\d{1,2})\s*+[-/.月]\s*+(\d{1,2})\s*+[日号]?"
+    r"(?:[\sT]*+(\d{1,2})\s*+[:时点]\s*+(\d{1,2})(?:\s*+[:分]\s*+(\d{1,2})\s*+秒?)?\s*+分?(?:\.\d+)?)?$"
 )
 # 20240305, or with the time run on as databases print timestamps: 202403050930, 20240305093000.
 _COMPACT_DATE = r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$"
 # A status word before the date it happened on: "已解决 2024-03-06", "已处理：2024/3/6 10:00".
 _DONE_PREFIX = r"^已[\u4e00-\u9fff]{1,4}[\s:：,，]*(?=\d)"
 # Before or after the time of a 12-hour clock.
-_MERIDIEM = r"(?i)\s*(上午|下午|[ap]\.?m\.?)\s*"
+_MERIDIEM = r"(?i)(?<!\s)\s*+(上午|下午|[ap]\.?m\.?)\s*"
 _EXCEL_SERIAL = r"^\d{5}(?:\.\d+)?$"
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # Serial numbers outside this range are not dates a DMS would export (1954-10 .. 2119-01).
@@ -52,7 +56,7 @@ DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2100-01-01"))
 # Server's default), 1899-12-30/31 (Excel's and Delphi's day zero), 0001-01-01 and 9999-12-31 at any
 # time (the smallest and largest date a column can hold).
 _ZERO_DATE = (
-    r"(?:[0\s\-/.:T年月日时分秒]*0|1900\s*[-/.年]\s*0?1\s*[-/.月]\s*00?"
+    r"(?:[\s\-/.:T年月日时分秒]*+0[0\s\-/.:T年月日时分秒]*+|1900\s*[-/.年]\s*0?1\s*[-/.月]\s*00?"
     r"|1900\s*[-/.年]\s*0?1\s*[-/.月]\s*0?1|1899\s*[-/.年]\s*12\s*[-/.月]\s*3[01])[0\s\-/.:T年月日时分秒]*"
     r"|(?:0001\s*[-/.年]\s*0?1\s*[-/.月]\s*0?1|9999\s*[-/.年]\s*12\s*[-/.月]\s*31)[0-9\s\-/.:T年月日时分秒]*"
 )
@@ -286,7 +290,7 @@ def clean_plates(s: pd.Series) -> pd.Series:
 # qualify a role, then the role. Other bracketed text (张三(二店)) tells two people apart and stays.
 _ROLE_QUALIFIERS = "服务|售后|售前|销售|回访|客服|客户|接待|维修|机修|钣喷|钣金|保养|质检|索赔|保修|首席|高级|资深|见习|实习|助理|前台"
 _ROLE_NOUNS = "顾问|专员|经理|主管|师傅|技师|客服|前台|组长|班长|站长|助理|工程师|接待"
-_ROLE_TITLE = rf"\s*[(（\[【]\s*(?:{_ROLE_QUALIFIERS})*(?:{_ROLE_NOUNS})\s*[)）\]】]$"
+_ROLE_TITLE = rf"(?<!\s)\s*+[(（\[【]\s*(?:{_ROLE_QUALIFIERS})*(?:{_ROLE_NOUNS})\s*[)）\]】]$"
 
 
 def clean_people(s: pd.Series) -> pd.Series:
@@ -355,7 +359,7 @@ def _year_last_read(u: pd.Series) -> pd.Series:
 
 # The weekday Excel's long date format writes after the date (2024年3月5日星期二), or a DMS in
 # brackets (2024-03-05(周二)); it must be the date's own.
-_WEEKDAY = r"\s*[(（]?\s*(?:星期|周|礼拜)([一二三四五六日天])\s*[)）]?\s*"
+_WEEKDAY = r"(?<!\s)\s*+[(（]?\s*+(?:星期|周|礼拜)([一二三四五六日天])\s*[)）]?\s*"
 _WEEKDAY_NUMBER = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 # The English weekday before the date, as mail headers (RFC 2822), Java's Date.toString and .NET's
 # long date write it: "Tue, 05 Mar 2024 14:30:00 +0800", "Tuesday, March 5, 2024". It must be the
@@ -423,7 +427,7 @@ def _month_named(u: pd.Series) -> pd.Series:
 # offset or none, or CST or 北京时间 (China Standard Time: the exports read here are Chinese, not
 # American Central). After a time of day only: "2024-03-05" ends in no zone.
 _ZONED = re.compile(
-    r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*"
+    r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*+"
     r"(?:(utc|gmt)?\s*([+-])(\d{1,2})(?::?(\d{2}))?|z|utc|gmt|(cst|[(（]?北京时间[)）]?))$",
     re.IGNORECASE,
 )
@@ -779,7 +783,7 @@ def parse_service_types(s: pd.Series) -> pd.Series:
 _OTHER_CALL_WORDS = next(words for code, words in CALLBACK_TYPE_WORDS if code == "other")
 # Calls named by the day after the visit or delivery they follow (D+3, T+1, D3回访) or by the hours
 # (72H回访, 24h): the first three days are 3DC, the seventh 7DC.
-_DAY_AFTER = re.compile(r"(?<![a-z0-9])[dt]\s*\+?\s*([1-7])(?![0-9])|(?<![0-9])(24|48|72)\s*h(?![a-z])")
+_DAY_AFTER = re.compile(r"(?<![a-z0-9])[dt]\s*+\+?\s*+([1-7])(?![0-9])|(?<![0-9])(24|48|72)\s*h(?![a-z])")
 
 
 def _callback_types_of(u: pd.Series) -> Parsed:
@@ -829,12 +833,12 @@ _PERCENT = r"[+-]?\d+(?:\.\d+)?\s*[%％]"
 _STARS = re.compile(r"^[★☆✩✪✫✬✭✮✯⭐\s]+$")
 _FILLED_STARS = frozenset("★✪✫✬✭✮✯⭐")
 # Stars counted in a word: 4星, 4颗星, 五星, 五颗星, 五星级, 3 stars.
-_STAR_COUNT = re.compile(r"^(\d+(?:\.\d+)?|[一二两三四五])\s*(?:颗|个)?\s*(?:星级?|stars?)$", re.IGNORECASE)
+_STAR_COUNT = re.compile(r"^(\d+(?:\.\d+)?|[一二两三四五])\s*+(?:颗|个)?\s*+(?:星级?|stars?)$", re.IGNORECASE)
 # A review's grade written with its stars (五星好评, 一星差评, 好评(五星)): the stars say the score.
 _REVIEW_BESIDE_STARS = re.compile(r"好评|中评|差评|[\s()（）\[\]【】:：\-]")
 _CHINESE_COUNTS = {"一": 1.0, "二": 2.0, "两": 2.0, "三": 3.0, "四": 4.0, "五": 5.0}
 # A score over its scale: 4/5, 9/10, 8分/10分, 85/100.
-_FRACTION = re.compile(r"^(\d+(?:\.\d+)?)\s*分?\s*/\s*(\d+)\s*分?$")
+_FRACTION = re.compile(r"^(\d+(?:\.\d+)?)\s*+分?\s*+/\s*+(\d+)\s*+分?$")
 # The denominators that are a scale of the product; another (2/4, 45/50, up to 100) is read in
 # proportion, as the three scales are (4/5 is 8, 9/10 is 9, 85/100 is 8.5).
 _DENOMINATOR_SCALES = {5: "1-5", 10: "0-10", 100: "0-100"}
@@ -843,7 +847,7 @@ FULL_MARKS = frozenset({"满分", "满星", "满分评价"})
 # What a survey writes beside a label: its number ("5-非常满意", "非常满意(5分)"); the label decides.
 _BESIDE_LABEL = re.compile(r"[\d\s.:、()\-分]+")
 # The reason a survey writes after a label, in brackets: "不满意(服务态度)", "满意【洗车干净】".
-_REASON_AFTER = re.compile(r"\s*[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]$")
+_REASON_AFTER = re.compile(r"(?<!\s)\s*+[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]$")
 
 
 def _on_scale(number: float, scale: str) -> float:

@@ -99,13 +99,16 @@ def _labelled(frame: pd.DataFrame, headers: Mapping[str, str] | None) -> pd.Data
     return neutralise(renamed)
 
 
-# Control characters an XLSX cannot hold (openpyxl refuses the whole workbook for one): Word's
-# manual line break (\x0b) and a form feed become line breaks, the others U+FFFD.
-_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Characters an XLSX (or a PPTX: any XML) cannot hold, for which lxml refuses the whole workbook or
+# slide: control characters, of which Word's manual line break (\x0b) and a form feed become line
+# breaks and the others U+FFFD; the noncharacters U+FFFE and U+FFFF (valid UTF-8 in a CSV, so a
+# comment can hold one) and lone surrogates, U+FFFD too.
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xlsx_text(value: str) -> str:
-    """Return text an XLSX cell can hold: control characters replaced (see ``_XLSX_ILLEGAL``)."""
+    """Return text an XLSX cell or a PPTX text can hold: characters XML cannot carry replaced (see
+    ``_XLSX_ILLEGAL``)."""
     return _XLSX_ILLEGAL.sub(lambda m: "\n" if m.group() in "\x0b\x0c" else "\ufffd", value)
 
 

@@ -295,10 +295,9 @@ def report_text(report: dict[str, Any], lang: str) -> str:
             lines.append(text("watch.report_mapping", lang, mapping=report["mapping"]))
         if report["rejected_rows"]:
             lines.append(text("watch.report_rejects", lang, shown=len(report["rejected_rows"])))
+            # A header as the file wrote it; the reason in the report's language, as the Data page gives it.
             lines.extend(
-                audit.printable(
-                    f"  {r['row']}  {r['column'] or ''}  {reason_words(r['reason'], lang)}"
-                )  # a header as the file wrote it, the reason in the report's language
+                audit.printable(f"  {r['row']}  {r['column'] or ''}  {reason_words(r['reason'], lang)}")
                 for r in report["rejected_rows"]
             )
     if report.get("left"):

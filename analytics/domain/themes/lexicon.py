@@ -360,10 +360,14 @@ def _analyse(
 # A person's name as DMS tables hold it: two or three Chinese characters.
 _PERSON = re.compile(r"[\u4e00-\u9fff]{2,3}")
 _CALLED = ("小{}", "老{}", "{}师傅", "{}工", "{}经理", "{}姐", "{}哥", "{}总", "{}顾问")
+# The longest piece of a name kept (西湖 and 西湖店 of 杭州西湖店): a word a comment holds is shorter. A
+# name may run to the 4,000 characters an import takes, and all its pieces to millions of strings.
+_LONGEST_PIECE = 16
 
 
 def name_pieces(names: Iterable[str | None]) -> frozenset[str]:
-    """Return the lower-cased names and every piece of two or more characters of the longer ones."""
+    """Return the lower-cased names and every piece of two to ``_LONGEST_PIECE`` characters of the
+    longer ones."""
     out: set[str] = set()
     for name in names:
         if not isinstance(name, str) or not name.strip():
@@ -372,7 +376,11 @@ def name_pieces(names: Iterable[str | None]) -> frozenset[str]:
         for word in tokenize([name])[0] + [whole]:
             out.add(word)
             if len(word) >= 3:
-                out.update(word[i:j] for i in range(len(word)) for j in range(i + 2, len(word) + 1))
+                out.update(
+                    word[i:j]
+                    for i in range(len(word))
+                    for j in range(i + 2, min(len(word), i + _LONGEST_PIECE) + 1)
+                )
         if _PERSON.fullmatch(whole):
             # How customers call a person: 小王, 老王, 王师傅, 王工, 王经理, 王姐 for 王强.
             out.update(form.format(whole[0]) for form in _CALLED)

@@ -190,10 +190,12 @@ _ATTEND = frozenset(
     }
 )
 # Waiting: 等了/排了 + a long duration (等了两个小时, 排了一上午的队), or any duration followed by 才
-# (等了二十分钟才有人来), unless 就 follows it (等了十分钟就好了).
+# (等了二十分钟才有人来), unless 就 follows it (等了十分钟就好了). The number and its 个/多 are taken
+# whole (``++``, ``*+``): 多 is in both, and a run of 多 could otherwise be split between them in as
+# many ways as it is long, each tried (a comment of 4,000 took a second).
 _WAITED = re.compile(
     r"(?:等|排|等待|等候|排队|耗|拖)了?(?:快|将近|近|差不多|足足|整整|大概|大约|约|有)?"
-    r"([0-9一二三四五六七八九十两半几多]+(?:个|多|来)*半?)(多?)"
+    r"([0-9一二三四五六七八九十两半几多]++(?:个|多|来)*+半?)(多?)"
     r"(小时|钟头|钟|天|日|星期|礼拜|周|月|年|上午|下午|晚上|早上|整天|分钟|分|秒)"
 )
 _LONG_UNITS = frozenset(
@@ -201,7 +203,7 @@ _LONG_UNITS = frozenset(
 )
 # Something done only after a long time (修了一个月才拿到车, 二十多天才到).
 _TOOK_UNTIL = re.compile(
-    r"[了用花]([0-9一二三四五六七八九十两半几多]+(?:个|多|来)*半?)多?(小时|钟头|天|星期|礼拜|周|月|年)多?才"
+    r"[了用花]([0-9一二三四五六七八九十两半几多]++(?:个|多|来)*+半?)多?(小时|钟头|天|星期|礼拜|周|月|年)多?才"
 )
 # What before a wait says there was none (不用等一天, 没等半个月).
 _NO_WAIT = ("不用", "没", "不", "无需", "不需要")

@@ -30,7 +30,7 @@ from analytics.core.config import settings
 from analytics.core.i18n import text
 from analytics.reports.deck.data import DeckData, Progress, _quiet, deck_data
 from analytics.reports.deck.slides import Chart, Number, Slide, deck_slides, scope_label
-from analytics.reports.export import neutralise_text
+from analytics.reports.export import neutralise_text, xlsx_text
 
 COLORS = ("1F5FA8", "E07B39", "2A9D8F", "C8553D", "7B6CA8", "8D99AE", "E9C46A", "264653")
 
@@ -97,6 +97,12 @@ def _theme_fonts(deck: Any, fonts: Fonts) -> None:
     theme.blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
+def _shown(value: object) -> str:
+    """Return a text from data as the deck shows it: personal numbers masked (the deck goes to every
+    role) and the characters a slide's XML cannot hold (U+FFFE in a comment) replaced."""
+    return xlsx_text(str(mask_text(value)))
+
+
 def _style_run(run: Any, fonts: Fonts, size: float, bold: bool = False, color: str = INK) -> None:
     run.font.size = Pt(size)
     run.font.bold = bold
@@ -124,7 +130,7 @@ def _text_box(
         para.alignment = align
         para.space_after = Pt(space_after)
         run = para.add_run()
-        run.text = str(mask_text(content))  # the deck goes to every role: no phone in any text
+        run.text = _shown(content)  # the deck goes to every role: no phone in any text
         _style_run(run, fonts, size, bold, color)
     return shape
 
@@ -212,7 +218,7 @@ def _table(slide: Any, s: Slide, box: tuple[int, int, int, int], fonts: Fonts) -
             para = cell.text_frame.paragraphs[0]
             para.alignment = PP_ALIGN.RIGHT if numeric and c > 0 else PP_ALIGN.LEFT
             run = para.add_run()
-            run.text = str(mask_text(value))  # customer names and comments may hold a phone
+            run.text = _shown(value)  # customer names and comments may hold a phone
             color, bold = INK, r == 0
             if r == 0:
                 color = "FFFFFF"
@@ -328,11 +334,11 @@ def _chart(slide: Any, spec: Chart, box: tuple[int, int, int, int], fonts: Fonts
     order = list(reversed(range(len(spec.series)))) if flip else list(range(len(spec.series)))
     data = _SafeChartData(number_format=spec.data_format or spec.number_format)
     # Category and series names come from data (car models, advisors): neutralised like every export.
-    categories = [neutralise_text(str(mask_text(str(c)))) for c in spec.categories]
+    categories = [neutralise_text(_shown(str(c))) for c in spec.categories]
     data.categories = (list(reversed(categories)) if flip else categories) or [""]
     for i in order:
         values = spec.series[i].values
-        name = neutralise_text(str(mask_text(str(spec.series[i].name))))
+        name = neutralise_text(_shown(str(spec.series[i].name)))
         data.add_series(name, (list(reversed(values)) if flip else values) or [None])
     chart = slide.shapes.add_chart(_CHART_TYPES[spec.kind], *box, data).chart
     chart.font.size = Pt(11)
