@@ -365,7 +365,7 @@ _WEEKDAY_NUMBER = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "
 # long date write it: "Tue, 05 Mar 2024 14:30:00 +0800", "Tuesday, March 5, 2024". It must be the
 # date's own, as the Chinese one must.
 _ENGLISH_WEEKDAY = (
-    r"(?i)^(mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday|s|rs|r)?\.?\s*,?\s*(?=\d|[a-z]{3})"
+    r"(?i)^(mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday|s|rs|r)?\.?\s*+,?\s*+(?=\d|[a-z]{3})"
 )
 _ENGLISH_WEEKDAY_NUMBER = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
