@@ -261,3 +261,24 @@ def test_category_labels_slant_only_when_they_would_run_into_each_other():
     long = go.Figure(go.Bar(x=names, y=list(range(10))))
     angle = _valid(vega.from_plotly(long))["layer"][0]["encoding"]["x"]["axis"]["labelAngle"]["expr"]
     assert int(angle.split("<")[1].split("?")[0]) > 900
+
+
+def test_labels_over_a_heatmap_keep_the_phone_rule():
+    """A heatmap's column labels above the plot (the praise board's themes, one line each in Chinese)
+    lie level on a desktop: the width rule for labels under bars slanted all ten there."""
+    themes = [
+        "客休室/环境",
+        "取送车",
+        "专业/技术",
+        "服务态度",
+        "价格/收费透明",
+        "洗车",
+        "预约",
+        "用餐/茶点",
+        "回访",
+        "新车交付/销售",
+    ]
+    fig = go.Figure(go.Heatmap(x=themes, y=["陈静", "张伟"], z=[list(range(10)), list(range(10))]))
+    fig.update_xaxes(side="top")
+    axis = _valid(vega.from_plotly(fig))["layer"][0]["encoding"]["x"]["axis"]
+    assert axis["labelAngle"] == {"expr": f"width < {vega.NARROW_PX} ? -45 : 0"}

@@ -272,7 +272,10 @@ def _channel(
         widest = max(
             (_text_width(part, AXIS_LABEL_SIZE) for v in labels for part in v.split("\n")), default=0
         )
-        slant_below = NARROW_PX if lines > 1 or not labels else len(labels) * (widest + LABEL_GAP_PX)
+        # Labels over the plot (a heatmap's columns) keep the phone's rule: each sits over its own
+        # cell, which is sized for it, and slanting them there was seen to crowd the title.
+        top = spec.get("orient") == "top"
+        slant_below = NARROW_PX if lines > 1 or not labels or top else len(labels) * (widest + LABEL_GAP_PX)
         spec["labelAngle"] = {"expr": f"width < {slant_below} ? -45 : {level}"}
         if spec.get("orient") == "top" and lines > 1:
             # Vega sets a label's first line on the baseline and the others below it, into the
