@@ -612,3 +612,30 @@ def test_the_fit_and_its_backtest_read_the_features_once_and_learn_what_separate
     assert set(reads[1]) <= set(reads[0])
     assert alone.model == shared.model and alone.rule == shared.rule and alone.n == shared.n
     pd.testing.assert_frame_equal(alone.importance, shared.importance)
+
+
+def _back_within_by_day(observed: np.ndarray, to_next: np.ndarray, windows: list[float]) -> list[float]:
+    """The Kaplan-Meier share counted day by day, as ``back_within`` did before it took whole arrays."""
+    back = ~np.isnan(to_next)
+    leaves = np.where(back, to_next, observed)
+    days = np.unique(to_next[back])
+    at_risk = np.array([(leaves >= d).sum() for d in days], dtype=float)
+    returned = np.array([(to_next[back] == d).sum() for d in days], dtype=float)
+    staying = np.cumprod(1.0 - returned / at_risk)
+    return [
+        float(1.0 - staying[np.searchsorted(days, w, side="right") - 1]) if (days <= w).any() else 0.0
+        for w in windows
+    ]
+
+
+def test_the_share_back_within_m_months_is_the_day_by_day_count_on_many_cars():
+    """Ties (several cars back on one day, a car last seen on a day another came back), cars never
+    back, and windows between and beyond the days: the same shares as counting day by day."""
+    rng = np.random.default_rng(7)
+    observed = rng.integers(1, 900, 5000).astype(float)
+    to_next = np.where(rng.random(5000) < 0.6, rng.integers(1, 700, 5000).astype(float), np.nan)
+    to_next = np.where(to_next <= observed, to_next, np.nan)  # back within what has been seen
+    windows = [m * 30.44 for m in range(1, 25)] + [0.5, 1.0, 2000.0]
+    assert churn.back_within(observed, to_next, windows) == pytest.approx(
+        _back_within_by_day(observed, to_next, windows), abs=1e-12
+    )

@@ -589,15 +589,20 @@ def vehicle_callbacks(con: duckdb.DuckDBPyConnection, vin: str, as_of: date) -> 
     return queries.run(con, "vehicle_callbacks", {"vin": vin, "as_of": as_of})
 
 
+def _first_steps(con: duckdb.DuckDBPyConnection, as_of: date, stores: tuple[str, ...] | None) -> pd.DataFrame:
+    """Return the first and second maintenance of each car numbered from its 首保, with the date of the next."""
+    return queries.run(
+        con, "maintenance_sequence", {"as_of": as_of, "stores": list(stores) if stores else None}
+    )
+
+
 def _maintenance_steps(
     con: duckdb.DuckDBPyConnection, as_of: date, by: str, stores: list[str] | None
 ) -> pd.DataFrame:
     if by not in RETENTION_GROUPS:
         raise ValueError(f"retention by {by!r}: choose one of {RETENTION_GROUPS}")
-    seq = queries.run(
-        con, "maintenance_sequence", {"as_of": as_of, "stores": list(stores) if stores else None}
-    )
-    seq = seq[seq["step"].isin([1, 2])].copy()
+    # The retention curve and rates of one page read the same rows: held once in the process.
+    seq = memo.held(con, _first_steps, as_of, tuple(sorted(stores)) if stores else None).copy()
     seq["group"] = seq[by].astype(object).where(seq[by].notna(), "—")
     visit = pd.to_datetime(seq["visit_date"])
     seq["observed_days"] = (pd.Timestamp(as_of) - visit).dt.days
@@ -700,10 +705,12 @@ def back_within(observed: np.ndarray, to_next: np.ndarray, windows: Sequence[flo
     """Return, for each window (days), the Kaplan-Meier share of cars back within it: ``to_next`` is a
     car's days to its next maintenance (NaN when not back yet), ``observed`` the days it has been seen."""
     back = ~np.isnan(to_next)
-    leaves = np.where(back, to_next, observed)  # the day a car leaves the count: back, or last seen
-    days = np.unique(to_next[back])
-    at_risk = np.array([(leaves >= d).sum() for d in days], dtype=float)
-    returned = np.array([(to_next[back] == d).sum() for d in days], dtype=float)
+    leaves = np.sort(np.where(back, to_next, observed))  # the day a car leaves the count: back, or last seen
+    days, returned = np.unique(to_next[back], return_counts=True)
+    # Cars still counted on each day: those leaving on it or later (whole arrays: a count per day
+    # took 0.6 s over a group's 16 curves).
+    at_risk = (len(leaves) - np.searchsorted(leaves, days, side="left")).astype(float)
+    returned = returned.astype(float)
     staying = np.cumprod(1.0 - np.divide(returned, at_risk, out=np.zeros_like(returned), where=at_risk > 0))
     out = []
     for window in windows:

@@ -1,4 +1,5 @@
--- one row per maintenance-type visit on or before as_of, numbered from the vehicle's first maintenance (首保)
+-- one row per first and second maintenance-type visit on or before as_of, numbered from the vehicle's
+-- first maintenance (首保), with the date of the next one (the retention transitions 1-2 and 2-3)
 -- Only vehicles whose first maintenance is in the data are numbered, so a car first seen at its
 -- fifth service is not counted as a newcomer. Several maintenance orders on one day count once.
 WITH maintenance AS (
@@ -25,5 +26,5 @@ numbered AS (
 )
 SELECT vin, step, visit_date, next_date, advisor, model, store
 FROM numbered
-WHERE $stores::VARCHAR[] IS NULL OR list_contains($stores::VARCHAR[], store)
+WHERE step <= 2 AND ($stores::VARCHAR[] IS NULL OR list_contains($stores::VARCHAR[], store))
 ORDER BY vin, step
