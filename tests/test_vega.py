@@ -282,3 +282,6 @@ def test_labels_over_a_heatmap_keep_the_phone_rule():
     fig.update_xaxes(side="top")
     axis = _valid(vega.from_plotly(fig))["layer"][0]["encoding"]["x"]["axis"]
     assert axis["labelAngle"] == {"expr": f"width < {vega.NARROW_PX} ? -45 : 0"}
+    # Each centred over its own cell while level: Vega-Lite started them at the cell's centre,
+    # so each label stood over the next cell (seen on the praise board in Chromium).
+    assert axis["labelAlign"] == {"expr": f"width < {vega.NARROW_PX} ? 'left' : 'center'"}

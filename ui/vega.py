@@ -277,6 +277,10 @@ def _channel(
         top = spec.get("orient") == "top"
         slant_below = NARROW_PX if lines > 1 or not labels or top else len(labels) * (widest + LABEL_GAP_PX)
         spec["labelAngle"] = {"expr": f"width < {slant_below} ? -45 : {level}"}
+        if top and not level:
+            # Centred over their cells while level (Vega-Lite set them from the tick rightwards
+            # above the plot, over the next cell), starting at the tick when slanted upwards.
+            spec["labelAlign"] = {"expr": f"width < {slant_below} ? 'left' : 'center'"}
         if spec.get("orient") == "top" and lines > 1:
             # Vega sets a label's first line on the baseline and the others below it, into the
             # cells: above the plot every label gets as many lines (blank ones first), lifted by
