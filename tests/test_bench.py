@@ -140,6 +140,12 @@ def test_bench_refresh_times_the_command_after_importing_the_last_month_again(tm
     # The themes' tables are part of the views' step (the models are fitted beside them).
     assert 0 < refresh["prepare_s"] <= refresh["views_s"]
     assert set(refresh["prepare"]) == {"tokens", "assignments", "clauses"}
+    # A night's export of the day after the last one: the records up to the models' as-of date
+    # are unchanged, so neither model is fitted again, and the refresh's parts add up.
+    night = refresh["nightly"]
+    assert night["orders"] > 0 and night["default_views_failed"] == {}
+    assert night["models_fitted"] == {"maintenance": False, "churn": False}
+    assert abs(night["refresh_s"] - night["sql_marts_s"] - night["views_s"]) < 0.2
     over = refresh["refresh_s"] > result["verdict"]["budgets"]["refresh_s"]
     assert over == any(m.startswith("refresh after") for m in result["verdict"]["misses"])
     # The bench's database itself is left as it was: the month was taken out of a copy.

@@ -38,6 +38,22 @@ def install(
     _hold[:] = [hold] if hold is not None else []
 
 
+_carried: set[str] = set()
+
+
+def carried(fn: Callable[..., T]) -> Callable[..., T]:
+    """Mark ``fn`` as a function whose arguments name everything it reads (a digest of the records
+    among them): its kept result stays right for a later data version whenever the same
+    arguments are asked, so the store carries it over instead of dropping it with its version."""
+    _carried.add(f"{fn.__module__}.{fn.__qualname__}")
+    return fn
+
+
+def carried_names() -> frozenset[str]:
+    """Return the dotted names of the functions marked ``carried``."""
+    return frozenset(_carried)
+
+
 def kept(con: duckdb.DuckDBPyConnection, fn: Callable[..., T], *args: Any) -> tuple[bool, T | None]:
     """Return ``(True, fn(con, *args))`` when the installed store can hand that result over
     without computing it (the marts: during a rebuild, the result it computed last), else

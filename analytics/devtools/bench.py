@@ -600,6 +600,14 @@ def _table(result: dict[str, Any]) -> str:
             f"{r['views_s']} s (the themes' tables {r['prepare_s']} s, the group's models fitted beside "
             f"them; the import itself {r['import_s']} s)"
         )
+        if r.get("nightly"):
+            n = r["nightly"]
+            fitted = [name for name, yes in n["models_fitted"].items() if yes]
+            lines.append(
+                f"refresh after a night's export of {n['day']} ({n['orders']:,} work orders, {n['callbacks']:,} "
+                f"callbacks): {n['refresh_s']} s = SQL marts {n['sql_marts_s']} s + themes' tables and default "
+                f"views {n['views_s']} s; models fitted again: {', '.join(fitted) or 'none'}"
+            )
     lines.append(f"peak RSS {result['peak_rss_mb']:,} MB")
     v = result["verdict"]
     lines.append("budgets met" if v["met"] else "budgets missed:\n  " + "\n  ".join(v["misses"]))

@@ -30,7 +30,7 @@ import pandas as pd
 from analytics.core import memo
 from analytics.core.config import settings
 from analytics.core.i18n import text
-from analytics.domain import churn_model, facts, kpi
+from analytics.domain import churn_model, facts, kpi, model_inputs
 from analytics.store import derived, queries
 
 STATUSES: tuple[str, ...] = ("lost", "at_risk", "active")
@@ -560,14 +560,17 @@ def snapshot(
 ) -> ChurnSnapshot:
     """Return the base on ``as_of`` with status, reasons, value and churn probability.
 
-    The model is trained on the whole group's history (once per data version, kept in the
-    marts) and scores the chosen stores' vehicles: a store's list is ranked by the same model
+    The model is trained on the whole group's history (once for the records it reads, kept in the
+    marts: an import of days after its as-of date does not fit it again) and scores the chosen stores' vehicles: a store's list is ranked by the same model
     as the group's, and a group of ten stores trains once, not eleven times. An earlier month is
     scored by the same model too (``facts.model_as_of``; its card's ``as_of`` says when it was
     trained), not by one trained at that month's end.
     """
     current = churn_model.features(con, [as_of], stores)
-    model, note = memo.remembered(con, churn_model.group_model, facts.model_as_of(con, as_of), seed)
+    trained = facts.model_as_of(con, as_of)
+    # Keyed by the records the fit reads too: an import of later days keeps the fitted model.
+    inputs = model_inputs.digest(con, trained)
+    model, note = memo.remembered(con, churn_model.group_model, trained, seed, inputs)
     probability = model.predict(current) if model is not None else None
     return ChurnSnapshot(
         as_of=as_of,

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from analytics.core import stats
+from analytics.core import memo, stats
 from analytics.core.config import Churn, settings
 from analytics.core.errors import UserError
 from analytics.core.months import month_end, month_end_on_or_before, shift_month
@@ -600,14 +600,17 @@ def fit(
 BACKTEST_METRICS: tuple[str, ...] = ("auc", "lift_10", "capture_10", "lift_20", "capture_20", "brier")
 
 
+@memo.carried
 def group_model(
-    con: duckdb.DuckDBPyConnection, as_of: date, seed: int | None = None
+    con: duckdb.DuckDBPyConnection, as_of: date, seed: int | None = None, inputs: str | None = None
 ) -> tuple[ChurnModel | None, str | None]:
     """Return the churn model trained on every store's history up to ``as_of``, or why there is none.
 
-    Kept once per data version (``memo.remembered``), under the fingerprint of this module and
-    what it imports: none of it reads the text catalogue, so editing a translation or the
-    churn list's wording (``domain.churn``) keeps the fitted model.
+    Kept by ``memo.remembered``, under the fingerprint of this module and what it imports: none
+    of it reads the text catalogue, so editing a translation or the churn list's wording
+    (``domain.churn``) keeps the fitted model. ``inputs`` is ``model_inputs.digest`` of the
+    records the fit reads (only part of the key): the result is carried to the next data version
+    while they are the same (``memo.carried``), so an import of later days does not fit it again.
     """
     try:
         return fit(con, as_of, None, seed), None

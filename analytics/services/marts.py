@@ -358,10 +358,25 @@ def _keep(
 
 
 def purge(con: duckdb.DuckDBPyConnection, keep_version: int) -> None:
-    """Drop the results of every other data version, and those of ``keep_version`` computed by
+    """Drop the results of every other data version (the newest result of each carried function
+    excepted, filed under ``keep_version``), and those of ``keep_version`` computed by
     other code or settings than the current ones (their key's fingerprint is not ``context`` of
     their function now: a program updated without an import would otherwise keep every earlier
     build's results until the next import, a gigabyte or more at group size), rows and files."""
+    # A carried function's newest result (``memo.carried``: its arguments name what it read) is
+    # filed under this version first, unless this version has it already: asked with the same
+    # arguments it is still right (the churn model, when an import brought only later days).
+    con.execute(
+        """
+        UPDATE marts SET data_version = $v
+        WHERE data_version <> $v AND list_contains($carried::VARCHAR[], name)
+          AND built_at = (SELECT max(m.built_at) FROM marts AS m WHERE m.name = marts.name AND m.data_version <> $v)
+          AND NOT EXISTS (
+              SELECT 1 FROM marts AS c WHERE c.name = marts.name AND c.args = marts.args AND c.data_version = $v
+          )
+        """,
+        {"v": keep_version, "carried": sorted(memo.carried_names())},
+    )
     files = [
         file
         for (file,) in con.execute(

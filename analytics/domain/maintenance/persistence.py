@@ -1,4 +1,5 @@
-"""Fitted models on disk: one per database, data version and as-of date, owner-only files, never trusted unsigned."""
+"""Fitted models on disk: one per database, as-of date and what the fit read (``model_inputs.key``),
+owner-only files, never trusted unsigned."""
 
 from __future__ import annotations
 
@@ -17,8 +18,7 @@ import pandas as pd
 from analytics.core import memo, private_files
 from analytics.core.config import DATA_DIR
 from analytics.core.errors import UserError
-from analytics.domain import facts
-from analytics.store import db
+from analytics.domain import facts, model_inputs
 
 if TYPE_CHECKING:  # scikit-learn loads where a model is fitted or scored, not with the page's kept results
     pass
@@ -38,19 +38,30 @@ def _model_prefix(con: duckdb.DuckDBPyConnection) -> str:
     return f"maintenance-{key}"
 
 
+# Model files kept per database: the newest few, so that a rollback to the records an earlier
+# model was fitted on finds it again; older ones are removed when a model is saved.
+KEPT_MODELS = 3
+
+
 def _model_path(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Path:
-    return model_dir() / f"{_model_prefix(con)}-v{db.data_version(con)}-{as_of.isoformat()}.joblib"
+    # Named by what the fit reads, not by the data version: an import of later days keeps the name.
+    key = model_inputs.key(con, as_of, MODEL_FORMAT)
+    return model_dir() / f"{_model_prefix(con)}-{as_of.isoformat()}-{key}.joblib"
 
 
 def save_model(con: duckdb.DuckDBPyConnection, model: MaintenanceModel) -> Path:
-    """Write the model where ``load_model`` finds it for this database and data version; return the path."""
+    """Write the model where ``load_model`` finds it for this database, as-of date and records; return the path."""
     path = _model_path(con, model.as_of)
     private_files.private_dir(path.parent)
-    current = f"{_model_prefix(con)}-v{db.data_version(con)}-"
-    # Models of older data versions of the same database will never be read again.
-    for stale in path.parent.glob(f"{_model_prefix(con)}-v*.joblib"):
-        if not stale.name.startswith(current):
-            stale.unlink(missing_ok=True)
+    # The newest few models of this database stay (this one among them); the others will not be read again.
+    others = sorted(
+        (p for p in path.parent.glob(f"{_model_prefix(con)}-*.joblib") if p != path),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    stale = others[KEPT_MODELS - 1 :]
+    for old in stale:
+        old.unlink(missing_ok=True)
     import joblib  # only when a model is saved or read: the dashboard's every start loads this module
 
     buffer = io.BytesIO()
@@ -60,10 +71,8 @@ def save_model(con: duckdb.DuckDBPyConnection, model: MaintenanceModel) -> Path:
     # transaction): load_model unpickles only the file this wrote.
     writer = con.cursor()
     try:
-        writer.execute(
-            "DELETE FROM meta WHERE key LIKE 'model_sha256:' || $prefix || '-v%' AND NOT starts_with(key, $current)",
-            {"prefix": _model_prefix(con), "current": f"model_sha256:{current}"},
-        )
+        for old in stale:
+            writer.execute("DELETE FROM meta WHERE key = $key", {"key": _checksum_key(old)})
         writer.execute(
             "INSERT OR REPLACE INTO meta VALUES ($key, $sha256)",
             {"key": _checksum_key(path), "sha256": digest},
@@ -80,7 +89,8 @@ def _checksum_key(path: Path) -> str:
 
 
 def load_model(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> MaintenanceModel | None:
-    """Return the saved model for this database, data version and as-of date, or None if there is none."""
+    """Return the saved model for this database and as-of date fitted on the records there are now
+    up to that date (whatever import brought later ones), or None if there is none."""
     import sklearn
 
     if last_visit_date(con) is None and as_of is None:
@@ -113,7 +123,7 @@ def load_model(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> 
 def fitted_model(
     con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None, *, progress: Progress | None = None
 ) -> MaintenanceModel:
-    """Return the saved model for this data version, training and saving one first when there is none."""
+    """Return the saved model for these records (``load_model``), training and saving one first when there is none."""
     model = load_model(con, as_of)
     if model is None:
         model = fit(con, as_of, progress=progress)

@@ -1,0 +1,150 @@
+"""Models are fitted again only when what they read changes (issue 20): an import of days after a
+model's as-of date (a store's nightly export in the middle of a month) leaves the churn and
+maintenance models exactly what a new fit would give, so the refresh scores with them instead of
+spending minutes fitting the same ones; a correction to an earlier record, a settings change or
+new code fits them again."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import msgspec
+import numpy as np
+import pytest
+
+from analytics.core import config
+from analytics.domain import churn_model, facts, model_inputs
+from analytics.domain.maintenance import features as maintenance_features
+from analytics.domain.maintenance import model as maintenance_model
+from analytics.domain.maintenance import persistence
+from analytics.ingest import load
+from analytics.services import marts, views
+from analytics.store import db
+
+AS_OF = date(
+    2026, 10, 31
+)  # the demo's last complete month: the pages open on it, the models are fitted at its end
+
+LATER_ORDERS = (
+    "工单号,门店,车架号,车牌号,客户姓名,联系电话,车型,进厂日期,行驶里程,维修类型,结算金额,服务顾问\n"
+    "RO-NIGHT-0001,杭州西湖店,LGBCAC110NA142118,浙A38919,马玉龙,15164282878,骐达,2026-11-02,31000,保养,612.0,张伟\n"
+    "RO-NIGHT-0002,杭州西湖店,LNEWCAR0000000001,浙A00001,新客户,13800000001,轩逸,2026-11-02,1200,首保,0,李娜\n"
+)
+LATER_CALLBACKS = (
+    "回访编号,工单号,门店,回访类型,回访时间,是否接通,总体评分,客户意见\n"
+    "HF-NIGHT-0001,RO-NIGHT-0001,杭州西湖店,3DC,2026-11-03 10:00,是,9,服务很好\n"
+)
+
+
+@pytest.fixture
+def demo(demo_db, tmp_path, monkeypatch):
+    path = tmp_path / "reuse.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
+    con = db.connect(path)
+    yield con
+    con.close()
+
+
+def _import(con, text: str, name: str, kind: str) -> None:
+    result = load.import_file(con, text.encode("utf-8"), file_name=name, kind=kind)
+    assert result.inserted and not result.rejected, result.reasons
+
+
+def _kept_churn_models(con) -> list[tuple[str, int]]:
+    return con.execute(
+        "SELECT args, data_version FROM marts WHERE name = $n ORDER BY data_version",
+        {"n": marts.call_of(churn_model.group_model).fn},
+    ).fetchall()
+
+
+def test_an_import_of_later_days_keeps_both_models_and_they_are_what_a_new_fit_gives(demo, monkeypatch):
+    views.rebuild(demo)  # the store's state before its nightly import: both models fitted
+    assert facts.model_as_of(demo, AS_OF) == AS_OF
+    before = model_inputs.digest(demo, AS_OF)
+    churn_before = _kept_churn_models(demo)
+    assert len(churn_before) == 1
+    maintenance_key = model_inputs.key(demo, AS_OF, maintenance_model.MODEL_FORMAT)
+
+    _import(demo, LATER_ORDERS, "orders-1102.csv", "service")
+    _import(demo, LATER_CALLBACKS, "callbacks-1103.csv", "callback")
+    fits: list[str] = []
+    real_churn_fit, real_maintenance_fit = churn_model.fit, persistence.fit
+    monkeypatch.setattr(churn_model, "fit", lambda *a, **k: fits.append("churn") or real_churn_fit(*a, **k))
+    monkeypatch.setattr(
+        persistence, "fit", lambda *a, **k: fits.append("maintenance") or real_maintenance_fit(*a, **k)
+    )
+    outcome = views.rebuild(demo)
+    assert not outcome["failed"]
+    # The days imported are after the models' as-of date: neither was fitted again.
+    assert fits == []
+    assert model_inputs.digest(demo, AS_OF) == before
+    assert model_inputs.key(demo, AS_OF, maintenance_model.MODEL_FORMAT) == maintenance_key
+    # The churn model was carried to the new data version, not kept twice.
+    carried = _kept_churn_models(demo)
+    assert [args for args, _ in carried] == [args for args, _ in churn_before]
+    assert carried[0][1] == db.data_version(demo) != churn_before[0][1]
+
+    # And they are the models a fit on the records now would give: the same scores.
+    monkeypatch.setattr(churn_model, "fit", real_churn_fit)
+    monkeypatch.setattr(persistence, "fit", real_maintenance_fit)
+    kept, _ = churn_model.group_model(demo, AS_OF)  # fitted afresh (no marts lookup inside the call)
+    found, (reused, _) = marts.fetch(
+        demo, marts.call_of(churn_model.group_model, AS_OF, None, before), db.data_version(demo)
+    )
+    assert found  # the kept model of the version before the import, as the pages read it
+    rows = churn_model.features(demo, [AS_OF])
+    assert np.array_equal(kept.predict(rows), reused.predict(rows))
+    state = maintenance_features.vehicle_state(demo, AS_OF)
+    loaded = persistence.load_model(demo, AS_OF)
+    assert loaded is not None
+    fresh = maintenance_model.fit(demo, AS_OF)
+    for target in maintenance_model.TARGETS:
+        assert np.array_equal(fresh.fitted.predict(state, target), loaded.fitted.predict(state, target))
+
+
+def test_a_correction_to_an_earlier_record_or_a_settings_change_fits_the_models_again(demo, monkeypatch):
+    views.sql_marts.refresh(demo)
+    digest = model_inputs.digest(demo, AS_OF)
+    key = model_inputs.key(demo, AS_OF, maintenance_model.MODEL_FORMAT)
+    # A work order of the as-of month corrected (a new amount): the records the models read changed.
+    order = demo.execute(
+        "SELECT order_id, store, vin, visit_date, amount FROM service_orders WHERE visit_date = $d LIMIT 1",
+        {"d": AS_OF},
+    ).fetchone()
+    corrected = f"工单号,门店,车架号,进厂日期,结算金额\n{order[0]},{order[1]},{order[2]},{order[3]},{float(order[4]) + 100}\n"
+    result = load.import_file(demo, corrected.encode("utf-8"), file_name="fix.csv", kind="service")
+    assert result.updated == 1
+    views.sql_marts.refresh(demo)
+    assert model_inputs.digest(demo, AS_OF) != digest
+    assert model_inputs.key(demo, AS_OF, maintenance_model.MODEL_FORMAT) != key
+    # A new callback dated in the month changes them too.
+    now = model_inputs.digest(demo, AS_OF)
+    _import(
+        demo,
+        "回访编号,工单号,门店,回访类型,回访时间,是否接通,总体评分\n"
+        f"HF-LATE-0001,{order[0]},{order[1]},3DC,2026-10-31 18:00,是,6\n",
+        "late-callback.csv",
+        "callback",
+    )
+    views.sql_marts.refresh(demo)
+    assert model_inputs.digest(demo, AS_OF) != now
+    # So does a setting the fit reads.
+    settled = model_inputs.key(demo, AS_OF, maintenance_model.MODEL_FORMAT)
+    current = config.settings()
+    changed = msgspec.structs.replace(
+        current, maintenance=msgspec.structs.replace(current.maintenance, training_cutoffs=6)
+    )
+    monkeypatch.setattr(model_inputs, "settings", lambda: changed)
+    assert model_inputs.key(demo, AS_OF, maintenance_model.MODEL_FORMAT) != settled
+
+
+def test_while_the_callback_mart_is_not_current_a_model_is_keyed_by_the_data_version(demo):
+    # An import without the refresh after it: the callbacks cannot be read as the mart resolves
+    # them, so the fingerprint is the data version, which no other version shares.
+    views.sql_marts.refresh(demo)
+    assert not model_inputs.digest(demo, AS_OF).startswith("version-")
+    _import(demo, LATER_ORDERS, "orders-1102.csv", "service")
+    assert model_inputs.digest(demo, AS_OF) == f"version-{db.data_version(demo)}"
