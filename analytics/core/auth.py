@@ -103,19 +103,32 @@ _LANDLINE_IN_TEXT = re.compile(
 )
 
 
+# Dots drawn in the middle of the line, written between a number's groups as · is.
+_MIDDLE_DOTS = "•‧・･∙⋅"
+
+
 @cache
 def _plain() -> dict[int, str]:
     """Return the table that writes every character with a digit value as its ASCII digit, one
     for one: full-width (１３９), circled (①), parenthesised (⑴), with a full stop (⒈), negative
     circled (❶ ➊), superscript (¹), subscript (₁), mathematical (𝟏) and every script's own
-    (Arabic-Indic ١, Devanagari १ ...); also the full-width plus, hyphen and full stop and the
-    ideographic space. (Characters worth ten or more, ⑩, are no digit and stay.)"""
+    (Arabic-Indic ١, Devanagari १ ...); also the ideographic space, every sign NFKC reads as an ASCII
+    one (the full-width ＋－．／＼＿～ an input method types, the small ﹣﹒), every dash (〜 ⸺) as a
+    hyphen and the other middle dots (・ ‧ •) as ·, so a number is set apart by them as by the
+    plain signs. (Characters worth ten or more, ⑩, are no digit and stay.)"""
     table: dict[int, str] = {}
     for code in range(0x80, 0x20000):
-        digit = unicodedata.digit(chr(code), None)
+        ch = chr(code)
+        digit = unicodedata.digit(ch, None)
         if digit is not None:
             table[code] = str(digit)
-    table.update({ord(wide): plain for wide, plain in zip("＋－．\u3000", "+-. ", strict=True)})
+            continue
+        plain = unicodedata.normalize("NFKC", ch)
+        if len(plain) == 1 and plain.isascii() and not plain.isalnum() and plain.isprintable():
+            table[code] = plain
+        elif unicodedata.category(ch) == "Pd":
+            table[code] = "-"
+    table.update({ord(dot): "·" for dot in _MIDDLE_DOTS})
     return table
 
 

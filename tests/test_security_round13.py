@@ -1,0 +1,43 @@
+"""A thirteenth attack (session 24), each reproduced first and failing before its fix: the masking a
+role without phones relies on, fed the ways Chinese input methods and DMS exports write a number's
+separators, and the other promises of the README's security sections."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics.core import auth
+
+# --------------------------------------------------------------------------- masking
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "138／1234／5678",  # slashes as a Chinese input method types them in full-width mode
+        "138＼1234＼5678",
+        "138＿1234＿5678",
+        "138﹣1234﹣5678",  # the small hyphen-minus, a dash NFKC reads as "-"
+        "138⸺1234⸺5678",  # dashes of other kinds (Unicode's dash punctuation)
+        "138〜1234〜5678",
+        "138～1234～5678",  # the full-width tilde a range is typed with
+        "138﹒1234﹒5678",  # the small full stop
+        "138・1234・5678",  # middle dots of other kinds: katakana, hyphenation point, bullet
+        "138‧1234‧5678",
+        "138•1234•5678",
+        "车主电话：1 3 8／1 2 3 4／5 6 7 8",
+    ],
+)
+def test_a_mobile_set_apart_by_full_width_slashes_other_dashes_or_dots_is_masked(text):
+    """README: groups set apart by "dots, dashes, slashes, asterisks" are masked; the full-width slash
+    (／) a Chinese input method types, the small and other dashes (﹣ ⸺ 〜) and the other middle dots
+    (・ ‧ •) left 138／1234／5678 shown in full to the manager and the viewer."""
+    masked = str(auth.mask_text(text))
+    digits = "".join(ch for ch in masked if ch.isdigit())
+    assert "138" in masked and digits.endswith("5678") and "1234" not in digits, masked
+
+
+def test_ordinary_text_with_the_new_separators_stays_as_written():
+    """Dates, ranges and short numbers written with the same signs are no phone numbers."""
+    for text in ("2026／10／31", "保养间隔5000～7500公里", "工时费 120—180 元", "第13・14项", "A／B 店 2026〜2027"):
+        assert auth.mask_text(text) == text
