@@ -41,3 +41,28 @@ def test_ordinary_text_with_the_new_separators_stays_as_written():
     """Dates, ranges and short numbers written with the same signs are no phone numbers."""
     for text in ("2026／10／31", "保养间隔5000～7500公里", "工时费 120—180 元", "第13・14项", "A／B 店 2026〜2027"):
         assert auth.mask_text(text) == text
+
+
+# --------------------------------------------------------------------------- links
+
+
+@pytest.mark.parametrize("window", ["²", "¹²", "①②"])
+def test_a_link_whose_window_is_written_in_other_digits_opens_the_page_without_a_fault(window):
+    """``?window=²`` passed ``str.isdigit`` and broke ``int()``: whoever sent the link made the
+    first page of the session a fault box instead of the dashboard. A window the sidebar does not
+    offer is dropped, as a month outside the data is."""
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        import streamlit as st
+
+        from ui.state import restore_from_link
+
+        restore_from_link()
+        st.write(repr(st.session_state.get("window")))
+
+    at = AppTest.from_function(page, default_timeout=60)
+    at.query_params["window"] = window
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.markdown[0].value == "None"

@@ -151,7 +151,8 @@ def restore_from_link() -> None:
     if month and _MONTH.fullmatch(month):
         st.session_state["month"] = month
     window = params.get("window")
-    if window and window.isdigit() and int(window) in WINDOWS:
+    # isdecimal, not isdigit: a superscript ² is a digit that int() refuses.
+    if window and window.isdecimal() and int(window) in WINDOWS:
         st.session_state["window"] = int(window)
     stores = [s.strip() for value in params.get_all("stores") for s in value.split(",") if s.strip()]
     if stores:
