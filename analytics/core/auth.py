@@ -53,10 +53,12 @@ LOCAL_USER = "local"  # who acts while no accounts are configured
 
 # Columns that hold a phone number, under their canonical names (exports relabel them later).
 PHONE_COLUMNS: frozenset[str] = frozenset({"phone", "customer_phone", "mobile"})
-# Columns never searched for numbers inside text: keys and codes, whose digits are not phones. Not
-# the plate: the column keeps what is not a plate as written (临牌 车主138…), and a plate holds no
-# run of ten digits that the search could take for a number.
-CODE_COLUMNS: frozenset[str] = frozenset({"vin", "order_id", "callback_id", "import_id", "sha256"})
+# Columns never searched for numbers inside text: keys and codes, whose digits are not phones (an
+# order number may be all digits). Not the plate: the column keeps what is not a plate as written
+# (临牌 车主138…), and a plate holds no run of ten digits that the search could take for a number.
+# Nor the VIN, kept as written when it is no VIN (a mobile typed for want of one): a VIN's own digits
+# never run to ten, its tenth character being the model year's letter (2010-2030).
+CODE_COLUMNS: frozenset[str] = frozenset({"order_id", "callback_id", "import_id", "sha256"})
 # Kept for callers that name the free-text columns; every other text column is searched too.
 TEXT_COLUMNS: frozenset[str] = frozenset({"comment", "raw_values"})
 
@@ -261,7 +263,7 @@ def mask_text(value: object) -> object:
 
 def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a copy with every phone column masked and mobile numbers masked in every other text
-    column (comments, names, notes, plates) but the codes (VIN, order and callback numbers)."""
+    column (comments, names, notes, plates, VINs) but the codes (order and callback numbers)."""
     out = frame.copy()
     for column in out.columns:
         name = str(column)
