@@ -200,7 +200,7 @@ with tab_list:
     if picked and picked[0] < len(top):
         row = top.iloc[picked[0]]
         name = plain(protect_text(str(row["customer_name"] or "")))
-        st.subheader(t("churn.history_title", vin=plain(row["vin"]), name=name))
+        st.subheader(t("churn.history_title", vin=plain(protect_text(str(row["vin"]))), name=name))
         # What the agent says is in the list; here the analyst's detail behind it.
         st.write(churn.reason_text(row["reasons"], lang()) or t("churn.no_reason"))
         left, right = st.columns(2)
