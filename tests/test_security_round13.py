@@ -86,3 +86,15 @@ def test_a_mobile_written_in_the_vin_column_is_masked_for_roles_without_phones()
     assert shown["vin"].tolist() == ["138****5678", "LSVAU2A37N2800001", "LFV2A21K7G3012345"]
     # An order number is the key the manager quotes back to the DMS: kept as it is.
     assert shown["order_id"].tolist() == frame["order_id"].tolist()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["身份证11010119900307123Ｘ", "身份证号：１１０１０１１９９００３０７１２３Ｘ", "证件 110101 19900307 123ｘ"],
+)
+def test_an_id_card_whose_check_character_is_a_full_width_x_is_masked(text):
+    """One ID card in eleven ends in X, and typed in an input method's full-width mode it is Ｘ: the
+    digits were read in any width, the X only in ASCII, so 11010119900307123Ｘ was shown whole."""
+    masked = str(auth.mask_text(text))
+    assert "19900307" not in masked and "１９９００３０７" not in masked, masked
+    assert "*" * 11 in masked, masked
