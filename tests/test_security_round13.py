@@ -39,7 +39,13 @@ def test_a_mobile_set_apart_by_full_width_slashes_other_dashes_or_dots_is_masked
 
 def test_ordinary_text_with_the_new_separators_stays_as_written():
     """Dates, ranges and short numbers written with the same signs are no phone numbers."""
-    for text in ("2026／10／31", "保养间隔5000～7500公里", "工时费 120—180 元", "第13・14项", "A／B 店 2026〜2027"):
+    for text in (
+        "2026／10／31",
+        "保养间隔5000～7500公里",
+        "工时费 120—180 元",
+        "第13・14项",
+        "A／B 店 2026〜2027",
+    ):
         assert auth.mask_text(text) == text
 
 
@@ -90,7 +96,11 @@ def test_a_mobile_written_in_the_vin_column_is_masked_for_roles_without_phones()
 
 @pytest.mark.parametrize(
     "text",
-    ["身份证11010119900307123Ｘ", "身份证号：１１０１０１１９９００３０７１２３Ｘ", "证件 110101 19900307 123ｘ"],
+    [
+        "身份证11010119900307123Ｘ",
+        "身份证号：１１０１０１１９９００３０７１２３Ｘ",
+        "证件 110101 19900307 123ｘ",
+    ],
 )
 def test_an_id_card_whose_check_character_is_a_full_width_x_is_masked(text):
     """One ID card in eleven ends in X, and typed in an input method's full-width mode it is Ｘ: the
