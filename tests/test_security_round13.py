@@ -108,3 +108,29 @@ def test_an_id_card_whose_check_character_is_a_full_width_x_is_masked(text):
     masked = str(auth.mask_text(text))
     assert "19900307" not in masked and "１９９００３０７" not in masked, masked
     assert "*" * 11 in masked, masked
+
+
+def test_the_invalid_vin_finding_shows_a_mobile_typed_for_a_vin_masked_for_roles_without_phones(tmp_path):
+    """The same, end to end: a work order whose 车架号 holds the owner's mobile is imported as written
+    and listed among the invalid VINs, the table the Data page shows every role."""
+    from analytics import cli
+    from analytics.domain import quality
+    from analytics.store import db
+
+    source = tmp_path / "orders.csv"
+    source.write_text(
+        "工单号,进厂日期,车架号,联系电话,结算金额\n"
+        "WO1,2026-08-01,13812345678,13812345678,100\n"
+        "WO2,2026-08-02,LSVAU2A37N2800001,13912345678,200\n",
+        encoding="utf-8",
+    )
+    database = tmp_path / "db.duckdb"
+    assert cli.main(["import", str(source), "--no-marts", "--db", str(database)]) == 0
+    con = db.connect(database, read_only=True)
+    try:
+        found = quality.finding(con, "invalid_vins")
+    finally:
+        con.close()
+    assert "13812345678" in found["vin"].tolist()
+    shown = auth.mask_frame(found)
+    assert not shown.astype(str).apply(lambda c: c.str.contains("12345678")).any().any()
