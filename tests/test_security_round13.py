@@ -134,3 +134,35 @@ def test_the_invalid_vin_finding_shows_a_mobile_typed_for_a_vin_masked_for_roles
     assert "13812345678" in found["vin"].tolist()
     shown = auth.mask_frame(found)
     assert not shown.astype(str).apply(lambda c: c.str.contains("12345678")).any().any()
+
+
+# --------------------------------------------------------------------------- customer data and git
+
+
+def test_every_file_written_beside_the_default_database_stays_out_of_git():
+    """Only ``data/*.duckdb``, its WAL and its kept results were ignored: the backups the dashboard
+    makes after every import (``data/dashboard.duckdb.backups/``), the file a restore replaced
+    (``.replaced-<time>``) and the copy a restore makes showed as new files to add, each a whole
+    copy of the customers' phone numbers, one ``git add -A`` away from the repository."""
+    import subprocess
+
+    from analytics.core.config import DEFAULT_DB, ROOT
+    from analytics.store import db
+
+    data = DEFAULT_DB.relative_to(ROOT)
+    backups = db.backup_dir(DEFAULT_DB).relative_to(ROOT)
+    side = [
+        backups / f"{DEFAULT_DB.stem}-20261205-083000-000001.duckdb",
+        backups / f"{DEFAULT_DB.stem}-20261205-083000-000001.duckdb.partial",
+        data.with_name(f"{data.name}.replaced-20261205-083000"),
+        data.with_name(f"{data.name}.replaced-20261205-083000.wal"),
+        data.with_name(f"{data.name}.restoring"),
+        data.with_name(f"{data.name}.write-wanted"),
+        data.with_name(f"{data.name}.wal"),
+    ]
+    shown = [
+        str(path)
+        for path in side
+        if subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=ROOT, check=False).returncode != 0
+    ]
+    assert not shown, shown
