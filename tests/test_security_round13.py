@@ -166,3 +166,61 @@ def test_every_file_written_beside_the_default_database_stays_out_of_git():
         if subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=ROOT, check=False).returncode != 0
     ]
     assert not shown, shown
+
+
+# --------------------------------------------------------------------------- the page's link
+
+PHONE_STORE = "滨江店（店长13897531246）"
+
+
+@pytest.fixture
+def two_stores_env(demo_db, demo_model_dir, tmp_path, monkeypatch):
+    """A private demo whose vehicles are split between its store and one named with a mobile."""
+    import shutil
+
+    from analytics.store import db
+
+    path = tmp_path / "stores.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    try:
+        with db.write_transaction(con) as cur:
+            for table in ("service_orders", "vehicles"):
+                cur.execute(
+                    f"UPDATE {table} SET store = $s WHERE hash(vin) % 2 = 0",  # noqa: S608 - fixed names
+                    {"s": PHONE_STORE},
+                )
+            db.bump_data_version(cur)
+    finally:
+        con.close()
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
+    return path
+
+
+def test_a_store_named_with_a_mobile_is_masked_in_the_pages_link_for_the_manager(
+    two_stores_env, with_accounts
+):
+    """The sidebar showed the manager 滨江店（店长138****1246）, but the page's link (the address bar,
+    the browser's history, every link copied to a colleague) carried the store as it is written,
+    13897531246 in full. The link now names it as the role sees it, and such a link still opens
+    the store it names."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ACCOUNTS
+    from tests.signing_in import APP, sign_in, submit
+
+    at = sign_in("wangqiang")
+    at.session_state["stores"] = [PHONE_STORE]
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    link = at.query_params["stores"]
+    assert "13897531246" not in str(link), link
+    assert at.session_state["stores"] == [PHONE_STORE]
+    # The manager's link, opened again (by the manager or the CS lead), chooses the same store.
+    again = AppTest.from_file(str(APP), default_timeout=240)
+    again.query_params["stores"] = link
+    again.session_state["lang"] = "en"
+    again.run()
+    submit(again, "zhangli", ACCOUNTS["zhangli"][2])
+    assert again.session_state["stores"] == [PHONE_STORE]
