@@ -224,3 +224,28 @@ def test_a_store_named_with_a_mobile_is_masked_in_the_pages_link_for_the_manager
     again.run()
     submit(again, "zhangli", ACCOUNTS["zhangli"][2])
     assert again.session_state["stores"] == [PHONE_STORE]
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def test_a_cell_longer_than_excel_holds_is_cut_so_the_workbook_opens_without_repair():
+    """Excel holds at most 32,767 characters in a cell and offers to "repair" a workbook with a
+    longer one (removing the sheet's text): one comment pasted 40,000 characters long (a CSV cell
+    has no bound) made the whole follow-up list's XLSX open as damaged. The cell is cut, and says so."""
+    import io
+
+    import openpyxl
+    import pandas as pd
+
+    from analytics.reports import export
+
+    long = "等待时间太长" * 7_000 + "13812345678"
+    wide = "😀" * 20_000  # outside the BMP: two UTF-16 units each, as Excel counts them
+    frame = pd.DataFrame({"comment": [long, wide, "=1+1"]})
+    workbook = openpyxl.load_workbook(io.BytesIO(export.xlsx_bytes(frame)))
+    cells = [row[0] for row in workbook.active.iter_rows(min_row=2, values_only=True)]
+    assert all(len(c.encode("utf-16-le")) // 2 <= 32_767 for c in cells)
+    assert cells[0].startswith("等待时间太长") and cells[0].endswith("…")
+    assert cells[1].startswith("😀") and cells[1].endswith("…")
+    assert cells[2] == "'=1+1"
