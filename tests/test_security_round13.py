@@ -249,3 +249,9 @@ def test_a_cell_longer_than_excel_holds_is_cut_so_the_workbook_opens_without_rep
     assert cells[0].startswith("等待时间太长") and cells[0].endswith("…")
     assert cells[1].startswith("😀") and cells[1].endswith("…")
     assert cells[2] == "'=1+1"
+
+
+def test_a_full_width_letter_before_an_id_card_number_is_read_as_before():
+    """Reading the full-width Ｘ must not make other full-width letters ASCII ones: a letter before a
+    number marks a code, so ＩＤ110101199003071234 would have stopped being masked."""
+    assert auth.mask_text("ＩＤ110101199003071234") == "ＩＤ110***********1234"

@@ -114,10 +114,11 @@ def _plain() -> dict[int, str]:
     """Return the table that writes every character with a digit value as its ASCII digit, one
     for one: full-width (１３９), circled (①), parenthesised (⑴), with a full stop (⒈), negative
     circled (❶ ➊), superscript (¹), subscript (₁), mathematical (𝟏) and every script's own
-    (Arabic-Indic ١, Devanagari १ ...); also the ideographic space, every letter and sign NFKC reads
-    as an ASCII one (the full-width ＋－．／＼＿～ and an ID card's Ｘ an input method types, the small
-    ﹣﹒), every dash (〜 ⸺) as a hyphen and the other middle dots (・ ‧ •) as ·, so a number is
-    set apart by them as by the plain signs. (Characters worth ten or more, ⑩, are no digit and stay.)"""
+    (Arabic-Indic ١, Devanagari १ ...); also the ideographic space, every sign NFKC reads as an
+    ASCII one (the full-width ＋－．／＼＿～ an input method types, the small ﹣﹒), every dash (〜 ⸺)
+    as a hyphen and the other middle dots (・ ‧ •) as ·, so a number is set apart by them as by the
+    plain signs, and an ID card's full-width Ｘ. (Characters worth ten or more, ⑩, are no digit and
+    stay.)"""
     table: dict[int, str] = {}
     for code in range(0x80, 0x20000):
         ch = chr(code)
@@ -126,11 +127,14 @@ def _plain() -> dict[int, str]:
             table[code] = str(digit)
             continue
         plain = unicodedata.normalize("NFKC", ch)
-        if len(plain) == 1 and plain.isascii() and plain.isprintable():
+        if len(plain) == 1 and plain.isascii() and plain.isprintable() and not plain.isalnum():
             table[code] = plain
         elif unicodedata.category(ch) == "Pd":
             table[code] = "-"
     table.update({ord(dot): "·" for dot in _MIDDLE_DOTS})
+    # An ID card's check character in full width; other letters stay, so that one before a number
+    # still marks it as part of a code, as an ASCII letter does.
+    table.update({ord("Ｘ"): "X", ord("ｘ"): "x"})
     return table
 
 
