@@ -255,3 +255,19 @@ def test_a_full_width_letter_before_an_id_card_number_is_read_as_before():
     """Reading the full-width Ｘ must not make other full-width letters ASCII ones: a letter before a
     number marks a code, so ＩＤ110101199003071234 would have stopped being masked."""
     assert auth.mask_text("ＩＤ110101199003071234") == "ＩＤ110***********1234"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "身份证sfz110101199003071234",
+        "证件ID110101199003071234",
+        "卡号NO6222021234567890128",
+        "卡号No6222 0212 3456 7890 128",
+    ],
+)
+def test_an_id_or_bank_card_number_written_right_after_letters_is_masked(text):
+    """A mobile after letters is masked (微信wx137…); an ID card after the pinyin SFZ or ID, or a bank
+    card after NO, was shown whole: the ID and card patterns took a letter before them for a code's."""
+    masked = str(auth.mask_text(text))
+    assert "*" * 11 in masked and "19900307" not in masked and "02123456" not in masked.replace(" ", "")

@@ -89,13 +89,15 @@ _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 # override, in an isolate or between right-to-left marks or letters is shown in its right order.
 _RIGHT_TO_LEFT = frozenset({"R", "AL", "RLE", "RLO", "RLI"})
 # A resident ID card number: area (6 digits), birth date (8), sequence (3), check digit or X; in
-# one run, 6-8-4 groups or 6-4-4-4 (the year apart from the month and day).
+# one run, 6-8-4 groups or 6-4-4-4 (the year apart from the month and day). Like a mobile, after
+# letters too (身份证sfz110…, ID110…): a VIN's digits never run so long, and an order number quoted in
+# a comment that reads as one is masked with it (the code columns themselves are not searched).
 _ID_CARD_IN_TEXT = re.compile(
-    r"(?<![0-9A-Za-z])([1-9]\d{5}[\s-]?(?:18|19|20)\d{2}[\s-]?(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+    r"(?<!\d)([1-9]\d{5}[\s-]?(?:18|19|20)\d{2}[\s-]?(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
     r"[\s-]?\d{3}[0-9Xx])(?![0-9A-Za-z])"
 )
 # A bank card: 16-19 digits starting 3-6, in groups of four or not, whose Luhn check holds.
-_CARD_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])([3-6]\d{3}(?:[\s-]?\d{4}){3}(?:[\s-]?\d{1,3})?)(?![0-9A-Za-z])")
+_CARD_IN_TEXT = re.compile(r"(?<!\d)([3-6]\d{3}(?:[\s-]?\d{4}){3}(?:[\s-]?\d{1,3})?)(?![0-9A-Za-z])")
 # A landline with its area code: 0571-88886666, (0571)88886666, 010 6666 8888, the number itself
 # written in two groups as people say it (0571-8888-6666, 0571 888 6666), or after +86 / 0086 with
 # the area code's 0 left out (+86 571 8888 6666).
@@ -132,8 +134,8 @@ def _plain() -> dict[int, str]:
         elif unicodedata.category(ch) == "Pd":
             table[code] = "-"
     table.update({ord(dot): "·" for dot in _MIDDLE_DOTS})
-    # An ID card's check character in full width; other letters stay, so that one before a number
-    # still marks it as part of a code, as an ASCII letter does.
+    # An ID card's check character in full width (other letters stay: a letter after a number
+    # marks it as part of a code).
     table.update({ord("Ｘ"): "X", ord("ｘ"): "x"})
     return table
 
