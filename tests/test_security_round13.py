@@ -251,10 +251,11 @@ def test_a_cell_longer_than_excel_holds_is_cut_so_the_workbook_opens_without_rep
     assert cells[2] == "'=1+1"
 
 
-def test_a_full_width_letter_before_an_id_card_number_is_read_as_before():
-    """Reading the full-width Ｘ must not make other full-width letters ASCII ones: a letter before a
-    number marks a code, so ＩＤ110101199003071234 would have stopped being masked."""
+def test_full_width_letters_around_an_id_card_number_are_read_as_before():
+    """Only the Ｘ is read as ASCII: read so, any full-width letter right after an ID number (ＡＢ) would
+    make it part of a code, as an ASCII letter there does, and leave it whole."""
     assert auth.mask_text("ＩＤ110101199003071234") == "ＩＤ110***********1234"
+    assert auth.mask_text("身份证110101199003071234ＡＢ") == "身份证110***********1234ＡＢ"
 
 
 @pytest.mark.parametrize(
