@@ -4,6 +4,8 @@ separators, and the other promises of the README's security sections."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from analytics.core import auth
@@ -272,3 +274,44 @@ def test_an_id_or_bank_card_number_written_right_after_letters_is_masked(text):
     card after NO, was shown whole: the ID and card patterns took a letter before them for a code's."""
     masked = str(auth.mask_text(text))
     assert "*" * 11 in masked and "19900307" not in masked and "02123456" not in masked.replace(" ", "")
+
+
+# --------------------------------------------------------------------------- the churn page's reasons
+
+CATEGORY = "[领奖](http://evil.example) 店长13897531246"
+
+
+def test_a_complaint_category_in_a_vehicles_reasons_is_text_and_masked_for_the_manager(
+    demo_db, demo_model_dir, tmp_path, monkeypatch, with_accounts
+):
+    """Under the churn list, the chosen vehicle's reasons quote its last visit's complaint category as
+    the file gave it, and ``st.write`` drew them as Markdown, unmasked: a category written
+    ``[领奖](http://…)`` became a link, and a mobile in it reached the manager in full."""
+    import shutil
+
+    from analytics.store import db
+    from tests.signing_in import sign_in
+
+    path = tmp_path / "reasons.duckdb"
+    shutil.copy(demo_db, path)
+    con = db.connect(path)
+    try:
+        with db.write_transaction(con) as cur:
+            cur.execute("UPDATE callbacks SET is_complaint = true, complaint_category = $c", {"c": CATEGORY})
+            db.bump_data_version(cur)
+    finally:
+        con.close()
+    monkeypatch.setenv("ANALYTICS_DB", str(path))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
+    at = sign_in("wangqiang", page="pages/churn.py")
+    listed = at.dataframe[0].value
+    reasons = [c for c in listed.columns if listed[c].astype(str).str.contains("领奖").any()]
+    assert reasons, list(listed.columns)
+    row = int(listed[reasons[0]].astype(str).str.contains("领奖").to_numpy().argmax())
+    at.session_state["churn_list"] = {"selection": {"rows": [row], "columns": []}}
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    said = [m.value for m in at.markdown if "领奖" in m.value]
+    assert said, [m.value for m in at.markdown]
+    # Escaped for Markdown (\\[领奖\\](http\\://…): a bracket drawn as a bracket, no link.
+    assert all("13897531246" not in s and not re.search(r"(?<!\\)\]\(", s) for s in said), said
