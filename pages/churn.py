@@ -200,9 +200,11 @@ with tab_list:
     if picked and picked[0] < len(top):
         row = top.iloc[picked[0]]
         name = plain(protect_text(str(row["customer_name"] or "")))
-        st.subheader(t("churn.history_title", vin=plain(row["vin"]), name=name))
+        st.subheader(t("churn.history_title", vin=plain(protect_text(str(row["vin"]))), name=name))
         # What the agent says is in the list; here the analyst's detail behind it.
-        st.write(churn.reason_text(row["reasons"], lang()) or t("churn.no_reason"))
+        # A reason quotes the complaint category as the file gave it: masked and shown as text.
+        said = churn.reason_text(row["reasons"], lang())
+        st.write(plain(protect_text(said)) if said else t("churn.no_reason"))
         left, right = st.columns(2)
         with left:
             st.markdown(f"**{t('churn.visits_title')}**")

@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from analytics.core.auth import mask_text
 from analytics.domain import facts
 from ui.auth import protect_text, require_user
 from ui.data import load
@@ -72,7 +73,7 @@ def _synced_select(
 def _synced_stores(all_stores: list[str]) -> list[str]:
     # Same reason as _synced_select: the choice lives under "stores", the widget under its own
     # key, so moving to another page or switching language keeps the stores chosen.
-    kept = [s for s in st.session_state.get("stores", []) if s in all_stores]
+    kept = _known_stores(st.session_state.get("stores", []), all_stores)
     st.session_state["stores"] = kept
     # Always hand the widget its value: on another page it is a new widget that would start empty.
     st.session_state["_w_stores"] = kept
@@ -92,6 +93,21 @@ def _synced_stores(all_stores: list[str]) -> list[str]:
         placeholder=t("sidebar.all_stores"),
     )
     return list(st.session_state["stores"])
+
+
+def _known_stores(names: Sequence[str], all_stores: list[str]) -> list[str]:
+    """Return the stores ``names`` stand for, in their order: a store's own name, or the name as a
+    role without phones sees it (the link of such a role names 滨江店（店长138****1246）), when
+    only one store reads so; names of no store are dropped."""
+    masked: dict[str, list[str]] = {}
+    for store in all_stores:
+        masked.setdefault(str(mask_text(store)), []).append(store)
+    kept: list[str] = []
+    for name in names:
+        found = [name] if name in all_stores else masked.get(name, [])
+        if len(found) == 1 and found[0] not in kept:
+            kept.append(found[0])
+    return kept
 
 
 def _remember(key: str, default: object) -> None:
@@ -151,7 +167,8 @@ def restore_from_link() -> None:
     if month and _MONTH.fullmatch(month):
         st.session_state["month"] = month
     window = params.get("window")
-    if window and window.isdigit() and int(window) in WINDOWS:
+    # isdecimal, not isdigit: a superscript ² is a digit that int() refuses.
+    if window and window.isdecimal() and int(window) in WINDOWS:
         st.session_state["window"] = int(window)
     stores = [s.strip() for value in params.get_all("stores") for s in value.split(",") if s.strip()]
     if stores:
@@ -159,14 +176,17 @@ def restore_from_link() -> None:
 
 
 def link_params(f: Filters, window: int | None = None) -> dict[str, str | list[str]]:
-    """Return the query parameters that reopen this view: language, month, window and stores."""
+    """Return the query parameters that reopen this view: language, month, window and stores (named
+    as the role sees them)."""
     out: dict[str, str | list[str]] = {"lang": f.lang}
     if f.month:
         out["month"] = f.month
     if window is not None:
         out["window"] = str(window)
     if f.stores:
-        out["stores"] = list(f.stores)
+        # As the role sees them: the address bar, the browser's history and a copied link are no
+        # place for a phone number typed into a store's name (``_known_stores`` reads them back).
+        out["stores"] = [protect_text(store) for store in f.stores]
     return out
 
 

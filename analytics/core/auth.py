@@ -53,10 +53,12 @@ LOCAL_USER = "local"  # who acts while no accounts are configured
 
 # Columns that hold a phone number, under their canonical names (exports relabel them later).
 PHONE_COLUMNS: frozenset[str] = frozenset({"phone", "customer_phone", "mobile"})
-# Columns never searched for numbers inside text: keys and codes, whose digits are not phones. Not
-# the plate: the column keeps what is not a plate as written (临牌 车主138…), and a plate holds no
-# run of ten digits that the search could take for a number.
-CODE_COLUMNS: frozenset[str] = frozenset({"vin", "order_id", "callback_id", "import_id", "sha256"})
+# Columns never searched for numbers inside text: keys and codes, whose digits are not phones (an
+# order number may be all digits). Not the plate: the column keeps what is not a plate as written
+# (临牌 车主138…), and a plate holds no run of ten digits that the search could take for a number.
+# Nor the VIN, kept as written when it is no VIN (a mobile typed for want of one): a VIN's own digits
+# never run to ten, its tenth character being the model year's letter (2010-2030).
+CODE_COLUMNS: frozenset[str] = frozenset({"order_id", "callback_id", "import_id", "sha256"})
 # Kept for callers that name the free-text columns; every other text column is searched too.
 TEXT_COLUMNS: frozenset[str] = frozenset({"comment", "raw_values"})
 
@@ -87,13 +89,15 @@ _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 # override, in an isolate or between right-to-left marks or letters is shown in its right order.
 _RIGHT_TO_LEFT = frozenset({"R", "AL", "RLE", "RLO", "RLI"})
 # A resident ID card number: area (6 digits), birth date (8), sequence (3), check digit or X; in
-# one run, 6-8-4 groups or 6-4-4-4 (the year apart from the month and day).
+# one run, 6-8-4 groups or 6-4-4-4 (the year apart from the month and day). Like a mobile, after
+# letters too (身份证sfz110…, ID110…): a VIN's digits never run so long, and an order number quoted in
+# a comment that reads as one is masked with it (the code columns themselves are not searched).
 _ID_CARD_IN_TEXT = re.compile(
-    r"(?<![0-9A-Za-z])([1-9]\d{5}[\s-]?(?:18|19|20)\d{2}[\s-]?(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+    r"(?<!\d)([1-9]\d{5}[\s-]?(?:18|19|20)\d{2}[\s-]?(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
     r"[\s-]?\d{3}[0-9Xx])(?![0-9A-Za-z])"
 )
 # A bank card: 16-19 digits starting 3-6, in groups of four or not, whose Luhn check holds.
-_CARD_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])([3-6]\d{3}(?:[\s-]?\d{4}){3}(?:[\s-]?\d{1,3})?)(?![0-9A-Za-z])")
+_CARD_IN_TEXT = re.compile(r"(?<!\d)([3-6]\d{3}(?:[\s-]?\d{4}){3}(?:[\s-]?\d{1,3})?)(?![0-9A-Za-z])")
 # A landline with its area code: 0571-88886666, (0571)88886666, 010 6666 8888, the number itself
 # written in two groups as people say it (0571-8888-6666, 0571 888 6666), or after +86 / 0086 with
 # the area code's 0 left out (+86 571 8888 6666).
@@ -103,19 +107,36 @@ _LANDLINE_IN_TEXT = re.compile(
 )
 
 
+# Dots drawn in the middle of the line, written between a number's groups as · is.
+_MIDDLE_DOTS = "•‧・･∙⋅"
+
+
 @cache
 def _plain() -> dict[int, str]:
     """Return the table that writes every character with a digit value as its ASCII digit, one
     for one: full-width (１３９), circled (①), parenthesised (⑴), with a full stop (⒈), negative
     circled (❶ ➊), superscript (¹), subscript (₁), mathematical (𝟏) and every script's own
-    (Arabic-Indic ١, Devanagari १ ...); also the full-width plus, hyphen and full stop and the
-    ideographic space. (Characters worth ten or more, ⑩, are no digit and stay.)"""
+    (Arabic-Indic ١, Devanagari १ ...); also the ideographic space, every sign NFKC reads as an
+    ASCII one (the full-width ＋－．／＼＿～ an input method types, the small ﹣﹒), every dash (〜 ⸺)
+    as a hyphen and the other middle dots (・ ‧ •) as ·, so a number is set apart by them as by the
+    plain signs, and an ID card's full-width Ｘ. (Characters worth ten or more, ⑩, are no digit and
+    stay.)"""
     table: dict[int, str] = {}
     for code in range(0x80, 0x20000):
-        digit = unicodedata.digit(chr(code), None)
+        ch = chr(code)
+        digit = unicodedata.digit(ch, None)
         if digit is not None:
             table[code] = str(digit)
-    table.update({ord(wide): plain for wide, plain in zip("＋－．\u3000", "+-. ", strict=True)})
+            continue
+        plain = unicodedata.normalize("NFKC", ch)
+        if len(plain) == 1 and plain.isascii() and plain.isprintable() and not plain.isalnum():
+            table[code] = plain
+        elif unicodedata.category(ch) == "Pd":
+            table[code] = "-"
+    table.update({ord(dot): "·" for dot in _MIDDLE_DOTS})
+    # An ID card's check character in full width (other letters stay: a letter after a number
+    # marks it as part of a code).
+    table.update({ord("Ｘ"): "X", ord("ｘ"): "x"})
     return table
 
 
@@ -248,7 +269,7 @@ def mask_text(value: object) -> object:
 
 def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a copy with every phone column masked and mobile numbers masked in every other text
-    column (comments, names, notes, plates) but the codes (VIN, order and callback numbers)."""
+    column (comments, names, notes, plates, VINs) but the codes (order and callback numbers)."""
     out = frame.copy()
     for column in out.columns:
         name = str(column)

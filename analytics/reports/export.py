@@ -112,14 +112,29 @@ def xlsx_text(value: str) -> str:
     return _XLSX_ILLEGAL.sub(lambda m: "\n" if m.group() in "\x0b\x0c" else "\ufffd", value)
 
 
+# The most characters an Excel cell holds, counted as UTF-16 units (an emoji takes two): Excel offers
+# to "repair" a workbook with a longer one, and removes the sheet's text to do so.
+EXCEL_CELL_CHARS = 32_767
+
+
+def excel_cell(value: str) -> str:
+    """Return text an Excel cell can hold: characters XML cannot carry replaced (``xlsx_text``) and
+    a text longer than ``EXCEL_CELL_CHARS`` cut, ending in "…"."""
+    value = xlsx_text(value)
+    if len(value) <= EXCEL_CELL_CHARS // 2 or len(value.encode("utf-16-le")) <= 2 * EXCEL_CELL_CHARS:
+        return value
+    # Cut at a unit boundary; half of a pair cut in two is dropped by "ignore".
+    return value.encode("utf-16-le")[: 2 * (EXCEL_CELL_CHARS - 1)].decode("utf-16-le", "ignore") + "…"
+
+
 def _xlsx_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with every text cell and column name as an XLSX can hold it."""
     out = frame.copy()
     for column in out.columns:
         series = out[column]
         if series.dtype == object or pd.api.types.is_string_dtype(series):
-            out[column] = series.map(lambda v: xlsx_text(v) if isinstance(v, str) else v).astype(object)
-    out.columns = [xlsx_text(c) if isinstance(c, str) else c for c in out.columns]
+            out[column] = series.map(lambda v: excel_cell(v) if isinstance(v, str) else v).astype(object)
+    out.columns = [excel_cell(c) if isinstance(c, str) else c for c in out.columns]
     return out
 
 
@@ -295,7 +310,7 @@ def xlsx_bytes(
 
     buffer = io.BytesIO()
     labelled = _xlsx_cells(_labelled(frame, headers))
-    title = neutralise_text(xlsx_text(title)) if title else title  # a cell like any other
+    title = excel_cell(neutralise_text(title)) if title else title  # a cell like any other
     text_headers = {headers.get(c, c) if headers else c for c in frame.columns if str(c) in TEXT_COLUMNS}
     percent_headers = {
         headers.get(c, c) if headers else c
