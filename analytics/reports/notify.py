@@ -4,7 +4,8 @@ and posts the summary to a group-chat robot (WeCom or DingTalk).
 The summary reuses the figures the Overview and the deck show (``deck.deck_data``): KPIs against
 their targets, what changed beyond noise, red flags, the size of the lists to call, and alerts: a
 rate KPI outside its p-chart control limits (``satisfaction.p_chart``, the limits the satisfaction
-chart draws) or a complaint theme whose share of the month's complaints is more than two standard
+chart draws, over the months the history can give) by more than chance would take it there as often
+as a three-sigma limit stands for (one late complaint of one is no alert), or a complaint theme whose share of the month's complaints is more than two standard
 deviations above its recent months. SMTP and webhook settings come from the secrets file
 (``[smtp]`` and ``[webhook]`` in ``.streamlit/secrets.toml``); nothing is sent with ``--dry-run``.
 """
@@ -35,6 +36,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analytics.core import formatting, stats
 from analytics.core.auth import mask_text
 from analytics.core.config import ROOT, settings
 from analytics.core.errors import UserError
@@ -86,24 +88,41 @@ class Summary:
 
 
 def kpi_limit_alerts(series: pd.DataFrame, month: str) -> list[Alert]:
-    """Return the rate KPIs whose ``month`` value lies outside its p-chart limits over ``series`` (kpi.monthly_series)."""
+    """Return the rate KPIs whose ``month`` value lies outside its p-chart limits over ``series`` (kpi.monthly_series)
+    and is that far from the centre by chance no more often than a three-sigma limit stands for."""
     alerts = []
+    # Months the history cannot give (insufficient_history: their counts come from a partial past) set
+    # no limits, as they are no chart point.
+    judged = (
+        series["status"] != "insufficient_history"
+        if "status" in series
+        else pd.Series(True, index=series.index)
+    )
     for name in sorted(kpi.RATE_KPIS):
-        rows = series[(series["kpi"] == name) & ~series["provisional"].astype(bool)].reset_index(drop=True)
+        rows = series[(series["kpi"] == name) & ~series["provisional"].astype(bool) & judged]
         rows = rows[rows["den"].fillna(0) > 0].reset_index(drop=True)
         if len(rows) < MIN_SPIKE_MONTHS or month not in set(rows["month"]):
             continue
         limits = satisfaction.p_chart(rows["num"].astype(float), rows["den"].astype(float))
         at = int(rows.index[rows["month"] == month][0])
-        if bool(limits["signal"].iloc[at]):
+        num, den, centre = (
+            int(rows["num"].iloc[at]),
+            int(rows["den"].iloc[at]),
+            float(limits["centre"].iloc[at]),
+        )
+        # A month too small to judge (one complaint, three due cars) can lie outside the normal-theory
+        # limits by chance far more often than they stand for: it alerts only when the exact chance of a
+        # month at least this far from the centre is as small as a three-sigma limit's.
+        chance = stats.binomial_tail(num, den, centre, lower=num / den < centre)
+        if bool(limits["signal"].iloc[at]) and chance <= stats.THREE_SIGMA_TAIL:
             alerts.append(
                 Alert(
                     kind="kpi_limits",
                     subject=name,
-                    value=float(rows["num"].iloc[at] / rows["den"].iloc[at]),
+                    value=num / den,
                     low=float(limits["lcl"].iloc[at]),
                     high=float(limits["ucl"].iloc[at]),
-                    n=int(rows["den"].iloc[at]),
+                    n=den,
                 )
             )
     return alerts
@@ -215,10 +234,11 @@ def _kpi_lines(summary: Summary, lang: str) -> list[str]:
             else text("send.target", lang, target=kpi.format_target(name, figure["target"]))
         )
         star = "*" if summary.provisional.get(name) else ""
-        lines.append(
-            f"{mark} {kpi.KPI_LABELS[lang][name]}: {kpi.format_value(name, figure['value'])}{star}"
-            f" (n={figure['n']:,}){target}"
-        )
+        shown = f"{kpi.format_value(name, figure['value'])}{star}"
+        if figure["status"] == "insufficient_history":
+            # Said as the deck and the report say it: a dash beside a count reads as "none".
+            shown = formatting.status_note(figure["status"], figure["needs_from"], lang) or shown
+        lines.append(f"{mark} {kpi.KPI_LABELS[lang][name]}: {shown} (n={figure['n']:,}){target}")
     return lines
 
 

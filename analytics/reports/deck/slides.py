@@ -448,8 +448,10 @@ def _complaint_slide(d: DeckData, lang: str) -> Slide:
             category_lines or [text("deck.no_flagged", lang)],
         )
     )
+    # Said apart from the theme's n, so that one filed complaint is one complaint.
+    filed = text("deck.complaints_filed", lang, n=f"{flagged:,}")
     if bars.empty:
-        takeaway = text("deck.complaint_none", lang, month=d.month, flagged=flagged)
+        takeaway = text("deck.complaint_none", lang, month=d.month, filed=filed)
     else:
         top = bars.iloc[0]
         takeaway = text(
@@ -458,7 +460,7 @@ def _complaint_slide(d: DeckData, lang: str) -> Slide:
             label=_theme_label(top, lang),
             share=f"{top['share']:.0%}",
             n=f"{int(top['n']):,}",
-            flagged=f"{flagged:,}",
+            filed=filed,
         )
     return Slide("complaints", text("deck.complaints_title", lang), takeaway, charts=[chart], blocks=blocks)
 

@@ -1,0 +1,205 @@
+"""Truth probe 13 (session 24): what reaches people without them opening a page (the monthly push by
+e-mail and chat robot, its alerts, the deck), checked against figures worked out by hand from
+DOMAIN.md, PRODUCT.md §2 and data/settings.toml for 东莞店's DMS files (tests/probe13_data.py), imported
+through the real command.
+
+By hand, 2024-12 (the data run to 2025-01-13, so every callback figure of December is final):
+
+- satisfaction: 3 of 10 reached 3DC answers score 8 or more: 30.0%. The data start on 2024-01-03, so
+  January's figures need data from 2024-01-01 and are no figure (status insufficient_history): the
+  p-chart runs over 2024-02..2024-12, centre (10 × 9 + 3) / 110 = 84.5%, three-sigma limits
+  0.845 ± 3 √(0.845 · 0.155 / 10) = 50.3% to 118.8%, cut at 100.0%. 30.0% is below: an alert, and a
+  real one: the chance of 3 or fewer of 10 at 84.5% is 0.02%.
+- complaint timeliness: the month's one complaint (level 2, 48 h) was resolved after 60 h: 0 of 1, 0.0%.
+  The limits, centre 10/11, are 4.7% to 100.0% at n = 1, so 0.0% lies "outside" them; but one late
+  complaint after ten timely ones happens by chance one time in eleven (9.1%), against the 0.135% a
+  three-sigma limit stands for. Too few to judge: no alert.
+- lost and at-risk customers need the active base's window from 2024-12-31 − 729 days = 2023-01-02: the
+  data start on 2024-01-03, so no figure, and the summary says so as the deck and the report do.
+- the one routine maintenance (2024-05-03, no odometer) falls due 270 days later, 2025-01-28: one vehicle
+  due next month. The month's one filed complaint: one complaint.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pptx import Presentation
+
+from analytics import cli
+from analytics.reports import notify
+from tests import probe13_data as data
+from tests.local_servers import smtp_server, webhook_server
+
+MONTH = "2024-12"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    """The work orders and the callbacks, imported by the command."""
+    folder = tmp_path_factory.mktemp("probe13")
+    (folder / "维修工单.csv").write_bytes(data.orders_csv())
+    (folder / "回访记录.csv").write_bytes(data.calls_csv())
+    path = folder / "store.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ANALYTICS_MODEL_DIR", str(folder / "models"))
+        mp.setenv("ANALYTICS_SECRETS", "/dev/null")
+        for name in ("维修工单.csv", "回访记录.csv"):
+            assert cli.main(["import", str(folder / name), "--db", str(path)]) == 0
+    return path
+
+
+@pytest.fixture
+def in_store(store, monkeypatch, tmp_path):
+    monkeypatch.setenv("ANALYTICS_DB", str(store))
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
+    return store
+
+
+def _secrets(tmp_path: Path, smtp_port: int, hook_port: int) -> Path:
+    path = tmp_path / "secrets.toml"
+    path.write_text(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nfrom = "dashboard@store.example"\n'
+        'to = ["gm@store.example"]\nstarttls = false\n\n'
+        f'[webhook]\nurl = "http://127.0.0.1:{hook_port}/cgi-bin/webhook/send?key=abc"\nkind = "wecom"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_push_alerts_on_the_satisfaction_drop_and_not_on_one_late_complaint(
+    in_store, tmp_path, capsys, lang
+):
+    # Found by this probe: the push alerted "Complaint timeliness is 0.0% (n=1), outside its control
+    # limits 8.8%–100.0%" (one late complaint after eleven timely ones, January's among them) and titled
+    # itself "[2 alerts]"; its limits for satisfaction counted January too (51.1%).
+    with smtp_server() as (smtp_port, mailbox), webhook_server() as (hook_port, posts):
+        args = ["send", "--month", MONTH, "--lang", lang, "--no-model", "--secrets", str(_secrets(tmp_path, smtp_port, hook_port))]  # fmt: skip
+        assert cli.main(args) == 0, capsys.readouterr().err
+    msg = email.message_from_bytes(mailbox.messages[0]["data"], policy=email.policy.default)
+    body = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    chat = posts.received[0][1]["markdown"]["content"]
+    if lang == "en":
+        subject = "[1 alert] After-sales CS · 2024-12 · All stores"
+        alerts = "Alerts\n  Satisfaction rate is 30.0% (n=10), outside its control limits 50.3%–100.0%.\n\n"
+        lines = [
+            "  · Satisfaction rate: 30.0% (n=10)\n",
+            "  ✗ Complaint timeliness: 0.0% (n=1), target 100%\n",
+            "  Vehicles due for maintenance next month: 1\n",
+        ]
+        timeliness_alert = "Complaint timeliness is"
+    else:
+        subject = "【1 项预警】 售后客服月报 · 2024-12 · 全部门店"
+        alerts = "预警\n  满意率为 30.0%（n=10），超出控制限 50.3%–100.0%。\n\n"
+        lines = [
+            "  · 满意率: 30.0% (n=10)\n",
+            "  ✗ 投诉处理及时率: 0.0% (n=1)，目标 100%\n",
+            "  下月到期保养车辆：1\n",
+        ]
+        timeliness_alert = "投诉处理及时率为"
+    assert msg["Subject"] == subject
+    assert alerts in body
+    assert all(line in body for line in lines), body
+    assert timeliness_alert not in body and timeliness_alert not in chat
+    assert chat.startswith(f"### {subject}\n")
+    assert f"> {alerts.splitlines()[1].strip()}\n" in chat
+
+
+@pytest.mark.parametrize(
+    ("lang", "lost"),
+    [
+        ("en", "  · Lost customers: needs data from 2023-01-02 on (n=120)\n"),
+        ("zh", "  · 流失客户: 需要 2023-01-02 起的数据 (n=120)\n"),
+    ],
+)
+def test_the_summary_says_why_a_kpi_the_history_cannot_give_has_no_figure(in_store, capsys, lang, lost):
+    # Found by this probe: the summary wrote "Lost customers: — (n=120)", a dash beside a count, where the
+    # deck and the report say the figure needs data from 2023-01-02 on.
+    assert cli.main(["send", "--month", MONTH, "--lang", lang, "--no-model", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert lost in out
+    assert "— (n=120)" not in out
+
+
+def _takeaways(path: Path) -> dict[int, str]:
+    """The second text of each slide (its takeaway), by slide number."""
+    out = {}
+    for number, slide in enumerate(Presentation(str(path)).slides, start=1):
+        texts = [s.text_frame.text for s in slide.shapes if s.has_text_frame and s.text_frame.text.strip()]
+        out[number] = texts[1]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("lang", "complaints", "maintenance"),
+    [
+        (
+            "en",
+            "The commonest grumble is Efficiency and waiting: 100% of complaint comments (n=1); 1 complaint was filed.",
+            "1 vehicle falls due in 2025-01.",
+        ),
+        (
+            "zh",
+            "最常见的抱怨是效率/等待：占抱怨评价的 100%（n=1）；本月登记投诉 1 起。",
+            "2025-01 将有 1 辆车到期保养。",
+        ),
+    ],
+)
+def test_the_deck_counts_one_complaint_and_one_vehicle_in_the_singular(
+    in_store, tmp_path, lang, complaints, maintenance
+):
+    # Found by this probe: "1 complaints were filed" and "1 vehicles fall due in 2025-01".
+    out = tmp_path / "deck.pptx"
+    assert cli.main(["deck", "--month", MONTH, "--lang", lang, "--no-model", "--out", str(out)]) == 0
+    takeaways = _takeaways(out)
+    assert takeaways[4] == (
+        "Satisfaction 30.0% (n=10) fell below the control limits around 85.0% (the month before: 90.0%): "
+        "a real drop to investigate."
+        if lang == "en"
+        else takeaways[4]
+    )
+    assert takeaways[7] == complaints
+    assert takeaways[9] == maintenance
+
+
+def _series(rates: list[tuple[int, int, str]]) -> pd.DataFrame:
+    months = [f"2024-{m:02d}" for m in range(1, len(rates) + 1)]
+    return pd.DataFrame(
+        {
+            "month": months,
+            "kpi": "due_maintenance_return_rate",
+            "value": [None if s == "insufficient_history" else x / n for x, n, s in rates],
+            "n": [n for _, n, _ in rates],
+            "num": [x for x, _, _ in rates],
+            "den": [n for _, n, _ in rates],
+            "provisional": False,
+            "status": [s for _, _, s in rates],
+        }
+    )
+
+
+def test_control_limits_are_not_drawn_from_months_the_history_cannot_give():
+    # Found by this probe: the months whose due vehicles the history cannot know (status
+    # insufficient_history: kpi.monthly_series keeps their counts, with no value) set the limits. Nine
+    # such months at 0 of 3 (the cars' earlier visits are not in the data) put the centre at 2/30, so
+    # 2 of 3 in the month that counts "rose above 49.9%". With them left out, one month is too few.
+    rates = [(0, 3, "insufficient_history")] * 9 + [(2, 3, "ok")]
+    assert notify.kpi_limit_alerts(_series(rates), "2024-10") == []
+
+
+def test_a_kpi_alert_needs_a_month_large_enough_to_judge():
+    # The p-chart's three-sigma limits stand for a 0.135% chance on each side. Eleven months at 11 of 12
+    # then 0 of 1: "below" the lower limit 8.8%, but one late complaint happens 8.3% of the time: no
+    # alert. Eleven months at 90 of 100, then 6 of 12: a real drop (P = 0.0005%): an alert.
+    small = pd.DataFrame(
+        {"month": [f"2024-{m:02d}" for m in range(1, 13)], "kpi": "complaint_timeliness",
+         "num": [1] * 11 + [0], "den": [1] * 11 + [1], "provisional": False, "status": "ok"}
+    )  # fmt: skip
+    assert notify.kpi_limit_alerts(small, "2024-12") == []
+    large = small.assign(num=[90] * 11 + [6], den=[100] * 11 + [12])
+    assert [a.subject for a in notify.kpi_limit_alerts(large, "2024-12")] == ["complaint_timeliness"]
