@@ -31,6 +31,7 @@ import pytest
 from pptx import Presentation
 
 from analytics import cli
+from analytics.domain import satisfaction as sat
 from analytics.reports import notify
 from tests import probe13_data as data
 from tests.local_servers import smtp_server, webhook_server
@@ -203,3 +204,54 @@ def test_a_kpi_alert_needs_a_month_large_enough_to_judge():
     assert notify.kpi_limit_alerts(small, "2024-12") == []
     large = small.assign(num=[90] * 11 + [6], den=[100] * 11 + [12])
     assert [a.subject for a in notify.kpi_limit_alerts(large, "2024-12")] == ["complaint_timeliness"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "nps", "rate"),
+    [
+        (
+            "en",
+            "NPS fell from +80.0 to -40.0 (n=10); the drop comes equally from advisors 吴芳 and 周强 (50% each).",
+            "Satisfaction rate fell from 90.0% to 30.0% (n=10); the drop comes equally from advisors 吴芳 and 周强 "
+            "(50% each).",
+        ),
+        (
+            "zh",
+            "净推荐值 NPS从+80.0降至-40.0（n=10）；下降平均来自服务顾问“吴芳”、“周强”（各占 50%）。",
+            "满意率从90.0%降至30.0%（n=10）；下降平均来自服务顾问“吴芳”、“周强”（各占 50%）。",
+        ),
+    ],
+)
+def test_a_change_two_advisors_carry_alike_names_both_in_the_push_and_the_deck(
+    in_store, tmp_path, capsys, lang, nps, rate
+):
+    # Found by this probe. Each advisor had five of the ten callbacks in both months. Satisfied: 吴芳 5 → 2,
+    # 周强 4 → 1, so each carries half of the 60-point drop (shift-share: 0.5 × −0.6 each); NPS: 吴芳 +100 →
+    # −20, 周强 +60 → −60, half of the 120 points each. The push and the deck said "the drop comes mostly from
+    # advisor 周强 (50% of it)" for satisfaction and "mostly from advisor 吴芳 (50% of it)" for NPS.
+    assert cli.main(["send", "--month", MONTH, "--lang", lang, "--no-model", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"\n  {nps}\n  {rate}\n" in out
+    deck = tmp_path / "deck.pptx"
+    assert cli.main(["deck", "--month", MONTH, "--lang", lang, "--no-model", "--out", str(deck)]) == 0
+    slide = Presentation(str(deck)).slides[2]
+    block = next(s.text_frame.text for s in slide.shapes if s.has_text_frame and nps in s.text_frame.text)
+    assert block.splitlines()[1:] == [nps, rate]
+
+
+def test_a_segment_with_less_than_half_of_the_change_is_not_where_it_mostly_comes_from():
+    item = {
+        "kpi": "visits",
+        "key": "kpi_fell",
+        "params": {"before": 30, "after": 18, "n_after": 18},
+        "source": {
+            lang: {"by": "advisor", "label": "王芳", "share": 5 / 12, "tied": []} for lang in ("en", "zh")
+        },
+    }
+    assert sat.describe_change(item, "en") == (
+        "Service visits fell from 30 to 18 (n=18); the largest part of the drop comes from advisor 王芳 (42% of it)."
+    )
+    assert (
+        sat.describe_change(item, "zh")
+        == "进厂台次从30降至18（n=18）；下降中占比最大的是服务顾问“王芳”（占 42%）。"
+    )

@@ -58,7 +58,13 @@ _CHANGE_TEXT: dict[str, dict[str, str]] = {
     for lang in i18n.LANGUAGES
 }
 _SOURCE_TEXT: dict[str, dict[str, str]] = {
-    lang: {key: i18n.text(f"why.{key}", lang) for key in ("source_rose", "source_fell", *BREAKDOWN_BY)}
+    lang: {
+        key: i18n.text(f"why.{key}", lang)
+        for key in (
+            *(f"source_{way}{kind}" for way in ("rose", "fell") for kind in ("", "_part", "_tied")),
+            *BREAKDOWN_BY,
+        )
+    }
     for lang in i18n.LANGUAGES
 }
 
@@ -512,8 +518,21 @@ def describe_change(item: dict[str, Any], lang: str = "en") -> str:
     segment = item.get("segment")
     source = (item.get("source") or {}).get(lang)
     if source:
-        sentence += _SOURCE_TEXT[lang]["source_rose" if item["key"] == "kpi_rose" else "source_fell"].format(
-            by=_SOURCE_TEXT[lang][source["by"]], label=source["label"], share=f"{source['share']:.0%}"
+        # "Mostly" only when the segment carries most of the change; segments that carry equal parts
+        # are named together (truth probe 13: two advisors at 50% each, one named per KPI at random).
+        tied = list(source.get("tied") or [])
+        key = "source_" + ("rose" if item["key"] == "kpi_rose" else "fell")
+        label = str(source["label"])
+        if len(tied) > 1:
+            key += "_tied"
+            if lang == "zh":
+                label = "、".join(f"“{t}”" for t in tied)
+            else:
+                label = f"{', '.join(map(str, tied[:-1]))} and {tied[-1]}"
+        elif source["share"] < 0.5:
+            key += "_part"
+        sentence += _SOURCE_TEXT[lang][key].format(
+            by=_SOURCE_TEXT[lang][source["by"]], label=label, share=f"{source['share']:.0%}"
         )
     elif segment:
         sentence += text["segment_rose" if item["key"] == "kpi_rose" else "segment_fell"].format(

@@ -269,7 +269,15 @@ def _change(item: Mapping[str, Any], lang: str, chat: bool) -> str:
         }
     if item.get("source"):
         safe["source"] = {
-            k: ({**v, "label": _data(v.get("label", ""), chat)} if isinstance(v, Mapping) else v)
+            k: (
+                {
+                    **v,
+                    "label": _data(v.get("label", ""), chat),
+                    "tied": [_data(t, chat) for t in v.get("tied") or []],
+                }
+                if isinstance(v, Mapping)
+                else v
+            )
             for k, v in item["source"].items()
         }
     return satisfaction.describe_change(safe, lang)
