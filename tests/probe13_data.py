@@ -4,7 +4,8 @@ with BOM) from 2024-01 to 2025-01, the month 2024-12 being the one the monthly p
 Every month has ten repair visits (but one routine maintenance on 2024-05-03) on days 3 to 12 (the first three booked), each called the next day at
 10:00 and reached. In 2024-01 to 2024-11 nine answer 9 (recommend 9) and the tenth answers 6
 (recommend 5) with a level-2 complaint about the wait, resolved ten hours later (in time: 48 h). In
-2024-12 three answer 9 and seven answer 6; the tenth's complaint is resolved after 60 hours (late).
+2024-12 three answer 9 and seven answer 6, five of them (the 4th to the 8th) saying the bill is too high;
+the tenth's complaint is resolved after 60 hours (late).
 2025-01 repeats the usual month, so every figure of 2024-12 is final. The figures worked out by hand
 are in test_truth_probe13.py.
 """
@@ -35,6 +36,14 @@ def vin(tag: str) -> str:
     return f"LDGPROBE{tag:0>9}"
 
 
+def comment(year: int, month: int, i: int) -> str:
+    """The customer's words: the complaint is about the wait; in 2024-12 five more unsatisfied customers
+    find the bill too high."""
+    if i == 9:
+        return "等待时间太长"
+    return "收费太贵了" if (year, month) == FOCUS and 3 <= i <= 7 else ""
+
+
 def rows() -> tuple[list[list[str]], list[list[str]]]:
     """Return the work-order rows and the callback rows."""
     orders, calls = [], []
@@ -53,7 +62,7 @@ def rows() -> tuple[list[list[str]], list[list[str]]]:
             resolved = when + timedelta(hours=60 if late else 10)
             calls.append([f"HF{tag}", f"DG{tag}", vin(tag), STORE, "3DC", when.strftime("%Y-%m-%d %H:%M"), "陈静", "接通",
                           score, rec, score, score, score, score, score,
-                          "等待时间太长" if complaint else "", "是" if complaint else "否",
+                          comment(year, month, i), "是" if complaint else "否",
                           "时效" if complaint else "", "2" if complaint else "",
                           resolved.strftime("%Y-%m-%d %H:%M") if complaint else ""])  # fmt: skip
     return orders, calls

@@ -14,10 +14,14 @@ By hand, 2024-12 (the data run to 2025-01-13, so every callback figure of Decemb
   The limits, centre 10/11, are 4.7% to 100.0% at n = 1, so 0.0% lies "outside" them; but one late
   complaint after ten timely ones happens by chance one time in eleven (9.1%), against the 0.135% a
   three-sigma limit stands for. Too few to judge: no alert.
+- complaint comments: the six unsatisfied customers who said something, five about the bill (price) and
+  one about the wait; in each of the six months before, one comment, about the wait. Price: 5 of 6,
+  83.3%, against 0, 0, 0, 0, 0, 0 before (mean 0, SD 0): a spike, as the themes' own test agrees
+  (0 of 6 against 5 of 6). One filed complaint.
 - lost and at-risk customers need the active base's window from 2024-12-31 − 729 days = 2023-01-02: the
   data start on 2024-01-03, so no figure, and the summary says so as the deck and the report do.
 - the one routine maintenance (2024-05-03, no odometer) falls due 270 days later, 2025-01-28: one vehicle
-  due next month. The month's one filed complaint: one complaint.
+  due next month.
 """
 
 from __future__ import annotations
@@ -78,7 +82,9 @@ def test_the_push_alerts_on_the_satisfaction_drop_and_not_on_one_late_complaint(
 ):
     # Found by this probe: the push alerted "Complaint timeliness is 0.0% (n=1), outside its control
     # limits 8.8%–100.0%" (one late complaint after eleven timely ones, January's among them) and titled
-    # itself "[2 alerts]"; its limits for satisfaction counted January too (51.1%).
+    # itself "[3 alerts]"; its limits for satisfaction counted January too (51.1%); and the price theme
+    # was "83.3% of this month's complaints (5)" in a month of one filed complaint: five of the six
+    # complaint comments (grumbles of unsatisfied customers), as the deck says.
     with smtp_server() as (smtp_port, mailbox), webhook_server() as (hook_port, posts):
         args = ["send", "--month", MONTH, "--lang", lang, "--no-model", "--secrets", str(_secrets(tmp_path, smtp_port, hook_port))]  # fmt: skip
         assert cli.main(args) == 0, capsys.readouterr().err
@@ -86,8 +92,12 @@ def test_the_push_alerts_on_the_satisfaction_drop_and_not_on_one_late_complaint(
     body = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
     chat = posts.received[0][1]["markdown"]["content"]
     if lang == "en":
-        subject = "[1 alert] After-sales CS · 2024-12 · All stores"
-        alerts = "Alerts\n  Satisfaction rate is 30.0% (n=10), outside its control limits 50.3%–100.0%.\n\n"
+        subject = "[2 alerts] After-sales CS · 2024-12 · All stores"
+        alerts = (
+            "Alerts\n  Satisfaction rate is 30.0% (n=10), outside its control limits 50.3%–100.0%.\n"
+            '  Complaint theme "Price and transparency" is 83.3% of this month\'s complaint comments (5 comments), '
+            "above its recent months' mean plus two standard deviations (0.0%).\n\n"
+        )
         lines = [
             "  · Satisfaction rate: 30.0% (n=10)\n",
             "  ✗ Complaint timeliness: 0.0% (n=1), target 100%\n",
@@ -95,8 +105,11 @@ def test_the_push_alerts_on_the_satisfaction_drop_and_not_on_one_late_complaint(
         ]
         timeliness_alert = "Complaint timeliness is"
     else:
-        subject = "【1 项预警】 售后客服月报 · 2024-12 · 全部门店"
-        alerts = "预警\n  满意率为 30.0%（n=10），超出控制限 50.3%–100.0%。\n\n"
+        subject = "【2 项预警】 售后客服月报 · 2024-12 · 全部门店"
+        alerts = (
+            "预警\n  满意率为 30.0%（n=10），超出控制限 50.3%–100.0%。\n"
+            "  投诉主题“价格/收费透明”占本月抱怨评价的 83.3%（5 条），高于近几个月均值加两倍标准差（0.0%）。\n\n"
+        )
         lines = [
             "  · 满意率: 30.0% (n=10)\n",
             "  ✗ 投诉处理及时率: 0.0% (n=1)，目标 100%\n",
@@ -108,7 +121,7 @@ def test_the_push_alerts_on_the_satisfaction_drop_and_not_on_one_late_complaint(
     assert all(line in body for line in lines), body
     assert timeliness_alert not in body and timeliness_alert not in chat
     assert chat.startswith(f"### {subject}\n")
-    assert f"> {alerts.splitlines()[1].strip()}\n" in chat
+    assert all(f"> {line.strip()}\n" in chat for line in alerts.splitlines()[1:3])
 
 
 @pytest.mark.parametrize(
@@ -141,12 +154,12 @@ def _takeaways(path: Path) -> dict[int, str]:
     [
         (
             "en",
-            "The commonest grumble is Efficiency and waiting: 100% of complaint comments (n=1); 1 complaint was filed.",
+            "The commonest grumble is Price and transparency: 83% of complaint comments (n=5); 1 complaint was filed.",
             "1 vehicle falls due in 2025-01.",
         ),
         (
             "zh",
-            "最常见的抱怨是效率/等待：占抱怨评价的 100%（n=1）；本月登记投诉 1 起。",
+            "最常见的抱怨是价格/收费透明：占抱怨评价的 83%（n=5）；本月登记投诉 1 起。",
             "2025-01 将有 1 辆车到期保养。",
         ),
     ],
@@ -255,3 +268,14 @@ def test_a_segment_with_less_than_half_of_the_change_is_not_where_it_mostly_come
         sat.describe_change(item, "zh")
         == "进厂台次从30降至18（n=18）；下降中占比最大的是服务顾问“王芳”（占 42%）。"
     )
+
+
+def test_one_alert_is_one_alert():
+    # Found by this probe: "[1 alerts]".
+    summary = notify.Summary(
+        month=MONTH, stores=None, as_of=pd.Timestamp("2024-12-31").date(), report={"kpis": {}}, provisional={},
+        changes=[], red_flags={}, lists={"follow_ups": 0, "churn_calls": 0, "due_next": 0},
+        alerts=[notify.Alert("kpi_limits", "satisfaction_rate", 0.3, 0.503, 1.0, 10)],
+    )  # fmt: skip
+    assert notify.subject_line(summary, "en") == "[1 alert] After-sales CS · 2024-12 · All stores"
+    assert notify.subject_line(summary, "zh") == "【1 项预警】 售后客服月报 · 2024-12 · 全部门店"
