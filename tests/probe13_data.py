@@ -6,7 +6,8 @@ Every month has ten repair visits (but one routine maintenance on 2024-05-03) on
 (recommend 5) with a level-2 complaint about the wait, resolved ten hours later (in time: 48 h). In
 2024-12 three answer 9 and seven answer 6, five of them (the 4th to the 8th) saying the bill is too high;
 the tenth's complaint is resolved after 60 hours (late).
-2025-01 repeats the usual month, so every figure of 2024-12 is final. The figures worked out by hand
+2025-01 (the data end on its 13th, with the calls of its ten visits) has the usual complaint but only two
+answers of 9, so every figure of 2024-12 is final and January is the month so far of a daily run. The figures worked out by hand
 are in test_truth_probe13.py.
 """
 
@@ -48,7 +49,7 @@ def rows() -> tuple[list[list[str]], list[list[str]]]:
     """Return the work-order rows and the callback rows."""
     orders, calls = [], []
     for year, month in MONTHS:
-        satisfied = 3 if (year, month) == FOCUS else 9
+        satisfied = {FOCUS: 3, (2025, 1): 2}.get((year, month), 9)
         for i in range(10):
             tag = f"{year}{month:02d}{i}"
             visit = datetime(year, month, 3 + i)

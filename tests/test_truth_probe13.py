@@ -18,6 +18,9 @@ By hand, 2024-12 (the data run to 2025-01-13, so every callback figure of Decemb
   one about the wait; in each of the six months before, one comment, about the wait. Price: 5 of 6,
   83.3%, against 0, 0, 0, 0, 0, 0 before (mean 0, SD 0): a spike, as the themes' own test agrees
   (0 of 6 against 5 of 6). One filed complaint.
+- 2025-01, the month so far of a daily run (the data end on the 13th): 2 of 10 satisfied, 20.0%. Limits
+  over 2024-02..2025-01: centre (93 + 2) / 120 = 79.2%, 0.792 ± 3 √(0.792 · 0.208 / 10) = 40.6% to
+  117.7%: below, and 2 or fewer of 10 at 79.2% happens 0.01% of the time: an alert, said "so far".
 - lost and at-risk customers need the active base's window from 2024-12-31 − 729 days = 2023-01-02: the
   data start on 2024-01-03, so no figure, and the summary says so as the deck and the report do.
 - the one routine maintenance (2024-05-03, no odometer) falls due 270 days later, 2025-01-28: one vehicle
@@ -279,3 +282,25 @@ def test_one_alert_is_one_alert():
     )  # fmt: skip
     assert notify.subject_line(summary, "en") == "[1 alert] After-sales CS · 2024-12 · All stores"
     assert notify.subject_line(summary, "zh") == "【1 项预警】 售后客服月报 · 2024-12 · 全部门店"
+
+
+@pytest.mark.parametrize(
+    ("lang", "line"),
+    [
+        (
+            "en",
+            "Satisfaction rate so far this month is 20.0% (n=10), outside its control limits 40.6%–100.0%.",
+        ),
+        ("zh", "本月至今满意率为 20.0%（n=10），超出控制限 40.6%–100.0%。"),
+    ],
+)
+def test_the_daily_alerts_only_run_on_the_month_so_far_can_alert_on_a_kpi(in_store, capsys, lang, line):
+    # Found by this probe: the README's daily run (`send --month <this month> --alerts-only`) judged no
+    # month that is not over, so it never raised a KPI alert: "2025-01: no alerts; nothing sent".
+    assert (
+        cli.main(["send", "--month", "2025-01", "--lang", lang, "--alerts-only", "--no-model", "--dry-run"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    heading = "Alerts" if lang == "en" else "预警"
+    assert f"\n{heading}\n  {line}\n\n" in out  # the one alert: 3DC coverage so far is not judged

@@ -66,6 +66,7 @@ class Alert:
     low: float | None  # control limit or spike threshold
     high: float | None
     n: int
+    so_far: bool = False  # the month is not over: its value so far (a daily run on the current month)
 
 
 @dataclass
@@ -99,7 +100,12 @@ def kpi_limit_alerts(series: pd.DataFrame, month: str) -> list[Alert]:
         else pd.Series(True, index=series.index)
     )
     for name in sorted(kpi.RATE_KPIS):
-        rows = series[(series["kpi"] == name) & ~series["provisional"].astype(bool) & judged]
+        # The limits come from final months. The month itself is judged while it is not over when its
+        # counts wait for nothing after it (a reached call is satisfied or not on the day): else the
+        # daily run on the current month (README) could never raise a KPI alert. 3DC coverage,
+        # complaint timeliness and the return rate so far lack the calls, answers and returns to come.
+        so_far = name not in kpi.WAITING_KPIS and (series["month"] == month)
+        rows = series[(series["kpi"] == name) & (~series["provisional"].astype(bool) | so_far) & judged]
         rows = rows[rows["den"].fillna(0) > 0].reset_index(drop=True)
         if len(rows) < MIN_SPIKE_MONTHS or month not in set(rows["month"]):
             continue
@@ -123,6 +129,7 @@ def kpi_limit_alerts(series: pd.DataFrame, month: str) -> list[Alert]:
                     low=float(limits["lcl"].iloc[at]),
                     high=float(limits["ucl"].iloc[at]),
                     n=den,
+                    so_far=bool(rows["provisional"].iloc[at]),
                 )
             )
     return alerts
@@ -204,7 +211,7 @@ def alert_sentence(alert: Alert, summary: Summary, lang: str, chat: bool = False
     """Return one alert as a sentence in ``lang`` (``chat``: for the robot's markdown)."""
     if alert.kind == "kpi_limits":
         return text(
-            "send.alert_kpi",
+            "send.alert_kpi_so_far" if alert.so_far else "send.alert_kpi",
             lang,
             label=kpi.KPI_LABELS[lang][alert.subject],
             value=kpi.format_value(alert.subject, alert.value),
