@@ -304,3 +304,31 @@ def test_the_daily_alerts_only_run_on_the_month_so_far_can_alert_on_a_kpi(in_sto
     out = capsys.readouterr().out
     heading = "Alerts" if lang == "en" else "预警"
     assert f"\n{heading}\n  {line}\n\n" in out  # the one alert: 3DC coverage so far is not judged
+
+
+@pytest.mark.parametrize(
+    ("lang", "takeaway", "block"),
+    [
+        (
+            "en",
+            "No complaint comment with a theme in 2025-03; no callback of 2025-03 is in the data yet.",
+            "Filed complaints by category\nNo callback of 2025-03 is in the data yet.",
+        ),
+        (
+            "zh",
+            "2025-03 没有可归类主题的抱怨评价；数据中尚无 2025-03 的回访。",
+            "登记投诉按类别\n数据中尚无 2025-03 的回访。",
+        ),
+    ],
+)
+def test_the_deck_of_a_month_after_the_data_end_counts_no_complaints_it_cannot_see(
+    in_store, tmp_path, lang, takeaway, block
+):
+    # Found by this probe: a deck for 2025-03 (the data end on 2025-01-13: a Monday push after a broken
+    # nightly import) said "0 complaints were filed" and "No complaint filed this month", where its KPI
+    # slide rightly shows no figure for complaints (no callback of the month).
+    out = tmp_path / "deck.pptx"
+    assert cli.main(["deck", "--month", "2025-03", "--lang", lang, "--no-model", "--out", str(out)]) == 0
+    texts = [s.text_frame.text for s in Presentation(str(out)).slides[6].shapes if s.has_text_frame]
+    assert takeaway in texts
+    assert block in texts
