@@ -332,3 +332,18 @@ def test_the_deck_of_a_month_after_the_data_end_counts_no_complaints_it_cannot_s
     texts = [s.text_frame.text for s in Presentation(str(out)).slides[6].shapes if s.has_text_frame]
     assert takeaway in texts
     assert block in texts
+
+
+def test_a_month_without_work_orders_sets_no_limit_of_the_return_rate():
+    # Found by this probe: a month with no work order imported keeps its due cars (0 of 40 returned) but
+    # has no return rate (kpi.kpis_from_counts); the limits still counted it as 0%: ten months at 6 of 10,
+    # that month, then 10 of 10 made the centre 70/150 = 46.7% and the upper limit 94.0%: an alert. Without
+    # it the centre is 70/110 = 63.6%, the upper limit 100%: 10 of 10 is inside.
+    months = [f"{2024 + (m - 1) // 12}-{(m - 1) % 12 + 1:02d}" for m in range(1, 13)]
+    rates = [(6, 10, 0.6)] * 10 + [(0, 40, None), (10, 10, 1.0)]
+    series = pd.DataFrame(
+        {"month": months, "kpi": "due_maintenance_return_rate", "value": [v for _, _, v in rates],
+         "n": [n for _, n, _ in rates], "num": [x for x, _, _ in rates], "den": [n for _, n, _ in rates],
+         "provisional": False, "status": "ok"}
+    )  # fmt: skip
+    assert notify.kpi_limit_alerts(series, "2024-12") == []

@@ -106,7 +106,10 @@ def kpi_limit_alerts(series: pd.DataFrame, month: str) -> list[Alert]:
         # complaint timeliness and the return rate so far lack the calls, answers and returns to come.
         so_far = name not in kpi.WAITING_KPIS and (series["month"] == month)
         rows = series[(series["kpi"] == name) & (~series["provisional"].astype(bool) | so_far) & judged]
-        rows = rows[rows["den"].fillna(0) > 0].reset_index(drop=True)
+        # A month with no value sets no limit either: a month without one work order (not imported)
+        # keeps its due cars (num 0 of den) but is no 0% return rate.
+        shown = rows["value"].notna() if "value" in rows else rows["den"].fillna(0) > 0
+        rows = rows[shown & (rows["den"].fillna(0) > 0)].reset_index(drop=True)
         if len(rows) < MIN_SPIKE_MONTHS or month not in set(rows["month"]):
             continue
         limits = satisfaction.p_chart(rows["num"].astype(float), rows["den"].astype(float))
