@@ -38,6 +38,7 @@ import pytest
 from pptx import Presentation
 
 from analytics import cli
+from analytics.core import stats
 from analytics.domain import satisfaction as sat
 from analytics.reports import notify
 from tests import probe13_data as data
@@ -347,3 +348,18 @@ def test_a_month_without_work_orders_sets_no_limit_of_the_return_rate():
          "provisional": False, "status": "ok"}
     )  # fmt: skip
     assert notify.kpi_limit_alerts(series, "2024-12") == []
+
+
+def test_a_theme_share_over_a_tiny_base_of_recent_comments_is_no_spike():
+    # Found by this probe: the recent months held three complaint comments in all (one a month), none
+    # about the bill; this month 5 of 100 are. Mean 0, SD 0: "above its recent months' mean plus two
+    # standard deviations (0.0%)", an alert; but 0 of 3 against 5 of 100 is well within chance (the
+    # themes' own rising test: z = 0.40, below 1.645), so the themes page does not flag it either.
+    z = stats.two_proportion_z(5, 100, 0, 3)
+    assert z is not None and round(z, 2) == 0.40
+    theme = {"id": "price", "label_en": "Price", "label_zh": "价格", "n": 5, "share": 0.05, "z": round(z, 3),
+             "trend": [None, None, None, 0.0, 0.0, 0.0], "trend_n": [0, 0, 0, 0, 0, 0]}  # fmt: skip
+    assert notify.theme_spike_alerts({"themes": [theme]}) == []
+    # The same month against three months of 40 comments each, none about the bill: z = 2.48, a spike.
+    real = {**theme, "z": round(stats.two_proportion_z(5, 100, 0, 120) or 0.0, 3)}
+    assert [a.subject for a in notify.theme_spike_alerts({"themes": [real]})] == ["price"]

@@ -140,11 +140,16 @@ def kpi_limit_alerts(series: pd.DataFrame, month: str) -> list[Alert]:
 
 def theme_spike_alerts(complaint: Mapping[str, Any]) -> list[Alert]:
     """Return the complaint themes whose share this month exceeds their recent months' mean by more than
-    two standard deviations (``themes.monthly_themes`` result; themes with fewer than MIN_FLAG_N comments skipped)."""
+    two standard deviations (``themes.monthly_themes`` result; themes with fewer than MIN_FLAG_N comments, or
+    whose rise over the recent months' pooled comments is within chance (z below RISING_Z), skipped)."""
     alerts = []
     for theme in complaint.get("themes", []):
         recent = [float(v) for v in theme["trend"] if v is not None]
         if theme["n"] < themes.MIN_FLAG_N or len(recent) < MIN_SPIKE_MONTHS:
+            continue
+        # The rise must be more than chance against the recent months' comments pooled, as the themes'
+        # own rising flag tests it: a share of 0 in three months of one comment each is no baseline.
+        if "z" in theme and float(theme["z"]) < themes.RISING_Z:
             continue
         threshold = statistics.fmean(recent) + SPIKE_SD * statistics.stdev(recent)
         if theme["share"] > threshold:
