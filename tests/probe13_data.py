@@ -45,6 +45,25 @@ def comment(year: int, month: int, i: int) -> str:
     return "收费太贵了" if (year, month) == FOCUS and 3 <= i <= 7 else ""
 
 
+def dimensions(year: int, month: int, i: int, score: str) -> list[str]:
+    """Attitude, quality, timeliness, price and environment. Before 2024-10 each as the overall score. From
+    2024-10 on (the deck's three driver months of December): every unsatisfied customer scores the price 4
+    and no satisfied one does; timeliness is 6 for three unsatisfied and three satisfied customers."""
+    if (year, month) < (2024, 10):
+        return [score] * 5
+    unsatisfied = score == "6"
+    slow = (year, month, i) in {
+        (2024, 10, 9),
+        (2024, 11, 9),
+        (2024, 12, 3),
+        (2024, 10, 0),
+        (2024, 10, 1),
+        (2024, 10, 2),
+    }
+    rest = "8" if unsatisfied else "9"
+    return [rest, rest, "6" if slow else rest, "4" if unsatisfied else "9", rest]
+
+
 def rows() -> tuple[list[list[str]], list[list[str]]]:
     """Return the work-order rows and the callback rows."""
     orders, calls = [], []
@@ -62,7 +81,7 @@ def rows() -> tuple[list[list[str]], list[list[str]]]:
             late = (year, month) == FOCUS
             resolved = when + timedelta(hours=60 if late else 10)
             calls.append([f"HF{tag}", f"DG{tag}", vin(tag), STORE, "3DC", when.strftime("%Y-%m-%d %H:%M"), "陈静", "接通",
-                          score, rec, score, score, score, score, score,
+                          score, rec, *dimensions(year, month, i, score),
                           comment(year, month, i), "是" if complaint else "否",
                           "时效" if complaint else "", "2" if complaint else "",
                           resolved.strftime("%Y-%m-%d %H:%M") if complaint else ""])  # fmt: skip

@@ -21,6 +21,10 @@ By hand, 2024-12 (the data run to 2025-01-13, so every callback figure of Decemb
 - 2025-01, the month so far of a daily run (the data end on the 13th): 2 of 10 satisfied, 20.0%. Limits
   over 2024-02..2025-01: centre (93 + 2) / 120 = 79.2%, 0.792 ± 3 √(0.792 · 0.208 / 10) = 40.6% to
   117.7%: below, and 2 or fewer of 10 at 79.2% happens 0.01% of the time: an alert, said "so far".
+- what drives dissatisfaction, 2024-10 to 2024-12 (30 answers, 9 unsatisfied): price is low (4) in all
+  nine unsatisfied answers and in none of the 21 others: 100% against 0%, the strongest driver there is
+  (relative risk unbounded; with half a case added to each count (9.5/10) / (0.5/22) = 41.8×).
+  Timeliness is low for 3 unsatisfied and 3 satisfied: 3/6 = 50% against 6/24 = 25%, 2.0×.
 - lost and at-risk customers need the active base's window from 2024-12-31 − 729 days = 2023-01-02: the
   data start on 2024-01-03, so no figure, and the summary says so as the deck and the report do.
 - the one routine maintenance (2024-05-03, no odometer) falls due 270 days later, 2025-01-28: one vehicle
@@ -363,3 +367,28 @@ def test_a_theme_share_over_a_tiny_base_of_recent_comments_is_no_spike():
     # The same month against three months of 40 comments each, none about the bill: z = 2.48, a spike.
     real = {**theme, "z": round(stats.two_proportion_z(5, 100, 0, 120) or 0.0, 3)}
     assert [a.subject for a in notify.theme_spike_alerts({"themes": [real]})] == ["price"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "takeaway"),
+    [
+        (
+            "en",
+            "Price drives dissatisfaction most: 100.0% of customers who score it low are unsatisfied, against 0.0% "
+            "of the others (41.8×, 2024-10 to 2024-12).",
+        ),
+        (
+            "zh",
+            "收费合理是不满意的首要驱动因素：该项评分低的客户中 100.0% 不满意，其余客户仅 0.0%（41.8 倍，2024-10 至 2024-12）。",
+        ),
+    ],
+)
+def test_a_dimension_every_unsatisfied_customer_scored_low_drives_dissatisfaction(
+    in_store, tmp_path, lang, takeaway
+):
+    # Found by this probe: with no unsatisfied answer outside its low scores, price had no relative risk
+    # (a division by 0%) and was left unranked; the deck said "Timeliness drives dissatisfaction most ...
+    # (2.0×)".
+    out = tmp_path / "deck.pptx"
+    assert cli.main(["deck", "--month", MONTH, "--lang", lang, "--no-model", "--out", str(out)]) == 0
+    assert _takeaways(out)[5] == takeaway
