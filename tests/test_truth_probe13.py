@@ -40,6 +40,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from pptx import Presentation
+from streamlit.testing.v1 import AppTest
 
 from analytics import cli
 from analytics.core import stats
@@ -49,6 +50,7 @@ from tests import probe13_data as data
 from tests.local_servers import smtp_server, webhook_server
 
 MONTH = "2024-12"
+APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
 @pytest.fixture(scope="module")
@@ -392,3 +394,19 @@ def test_a_dimension_every_unsatisfied_customer_scored_low_drives_dissatisfactio
     out = tmp_path / "deck.pptx"
     assert cli.main(["deck", "--month", MONTH, "--lang", lang, "--no-model", "--out", str(out)]) == 0
     assert _takeaways(out)[5] == takeaway
+
+
+def test_the_satisfaction_page_says_how_it_rates_a_driver_no_one_else_is_unsatisfied_without(in_store):
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.session_state["lang"] = "en"
+    at.query_params["month"] = MONTH
+    at.run()
+    at.switch_page("pages/satisfaction.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["Main driver of dissatisfaction"] == "Price"
+    driver = next(c.value for c in at.caption if c.value.startswith("Price best explains"))
+    assert (
+        "unsatisfied 100.0% of the time against 0.0% otherwise (relative risk 41.8×; n=30 responses, 9 with a low "
+        "score); no one else was unsatisfied, so the relative risk adds half a case to each count" in driver
+    )
