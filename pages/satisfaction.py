@@ -222,6 +222,9 @@ with right:
             n=f"{driver['n']:,}",
             n_low=f"{driver['n_low']:,}",
         )
+        if driver["rate_other"] == 0:
+            # Nobody else unsatisfied: the ratio is the estimate with half a case added to each count.
+            text += t("satisfaction.driver_caption_corrected")
         if driver["tied"]:
             text += t(
                 "satisfaction.driver_caption_tied",

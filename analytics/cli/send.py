@@ -120,8 +120,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         help="mail the month's deck with a short summary and post the summary to a WeCom/DingTalk robot",
         description="Send the monthly deck and a summary (KPIs against targets, what changed, alerts, red flags, "
         "the size of the lists to call) by e-mail ([smtp] in the secrets file) and to a group-chat robot "
-        "([webhook]). Alerts: a rate KPI outside its p-chart control limits, or a complaint theme more than "
-        "two standard deviations above its recent months. Exit 2 with a sentence when a send fails.",
+        "([webhook]). Alerts: a rate KPI outside its p-chart control limits (a month not over: so far, on the "
+        "rates that wait for nothing after it), or a complaint theme more than two standard deviations above "
+        "its recent months. Exit 2 with a sentence when a send fails.",
     )
     p.add_argument("--month", required=True, metavar="YYYY-MM", help="calendar month to send")
     p.add_argument(

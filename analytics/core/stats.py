@@ -32,6 +32,31 @@ def compound_poisson_z(total1: float, squares1: float, total0: float, squares0: 
     return (total1 - total0) / math.sqrt(variance) if variance > 0 else None
 
 
+# The chance beyond one three-sigma limit of a normal distribution: what a p-chart's limit stands for.
+THREE_SIGMA_TAIL = 0.5 * math.erfc(3 / math.sqrt(2))
+
+
+def binomial_tail(x: int, n: int, p: float, lower: bool) -> float:
+    """Return the exact chance of ``x`` or fewer (``lower``) or ``x`` or more successes in ``n`` trials at
+    rate ``p``: how often chance alone gives a month at least this far from the centre."""
+    if lower:
+        ks = range(0, min(x, n) + 1)
+    else:
+        ks = range(max(x, 0), n + 1)
+    if p <= 0.0 or p >= 1.0:
+        certain = 0 if p <= 0.0 else n
+        return 1.0 if certain in ks else 0.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    base = math.lgamma(n + 1)
+    return min(
+        1.0,
+        math.fsum(
+            math.exp(base - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p + (n - k) * log_q)
+            for k in ks
+        ),
+    )
+
+
 def calibration_bins(outcome: Any, probability: Any, bins: int = 10) -> pd.DataFrame:
     """Return one row per equal-count bin of predicted probability (lowest first): ``bin`` (1..bins),
     ``n``, mean ``predicted``, ``observed`` share; the one calibration table of every model card.

@@ -63,6 +63,13 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
+# The KPIs whose counts wait for something after the month (the 3DC window of its last visits, the
+# longest complaint limit, the return window); the others are final for the days the data cover.
+WAITING_KPIS: frozenset[str] = frozenset(
+    {"coverage_3dc", "complaint_timeliness", "due_maintenance_return_rate"}
+)
+
+
 def _provisional(month: date, data_end: date | None) -> dict[str, bool]:
     """Return, per KPI, whether the data end before everything that decides it could be recorded.
 

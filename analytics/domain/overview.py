@@ -248,7 +248,8 @@ def breakdown(rows: Mapping[str, pd.DataFrame], name: str, by: str, lang: str = 
     share = contribution / change if change else np.full(k, np.nan)
     segments = [None if pd.isna(v) else v for v in uniques]
     sign = -1.0 if change < 0 else 1.0
-    order = sorted(range(k), key=lambda i: (-sign * contribution[i], str(segments[i])))
+    # Rounded, so that segments carrying equal parts (computed along different sums) keep their names' order.
+    order = sorted(range(k), key=lambda i: (round(float(-sign * contribution[i]), 9), str(segments[i])))
     table = pd.DataFrame(
         {
             "segment": [segments[i] for i in order],
@@ -304,7 +305,8 @@ def sparkline(series: pd.DataFrame, name: str) -> list[float]:
 def change_source(rows: Mapping[str, pd.DataFrame], name: str, lang: str = "en") -> dict[str, Any] | None:
     """Return where KPI ``name``'s change comes from: over advisors, service types, models and stores, the
     segment contributing most in the direction of the change, taking the dimension where that segment
-    carries the largest share (dimensions with a single segment are skipped); ``{by, segment, label, contribution, share, value_before, value_after}``,
+    carries the largest share (dimensions with a single segment are skipped); ``{by, segment, label, contribution, share, value_before, value_after, tied}``
+    (``tied``: the labels of the segments carrying the same part, when more than one),
     or None when nothing moved."""
     return _source_of({by: breakdown(rows, name, by, lang) for by in BREAKDOWN_BY})
 
@@ -320,6 +322,9 @@ def _source_of(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any] | None:
         if len(table) < 2 or pd.isna(table["share"].iloc[0]) or table["share"].iloc[0] <= 0:
             continue
         top = table.iloc[0]
+        same = np.isclose(
+            table["contribution"].astype(float), float(top["contribution"]), rtol=1e-9, atol=1e-12
+        )
         if best is None or float(top["share"]) > best["share"]:
             best = {
                 "by": by,
@@ -329,6 +334,8 @@ def _source_of(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any] | None:
                 "share": float(top["share"]),
                 "value_before": None if pd.isna(top["value_before"]) else float(top["value_before"]),
                 "value_after": None if pd.isna(top["value_after"]) else float(top["value_after"]),
+                # Segments carrying the same part as the top one, the top one first (empty: none).
+                "tied": [str(x) for x in table.loc[same, "label"]] if int(same.sum()) > 1 else [],
             }
     return best
 

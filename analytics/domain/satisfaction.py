@@ -58,7 +58,13 @@ _CHANGE_TEXT: dict[str, dict[str, str]] = {
     for lang in i18n.LANGUAGES
 }
 _SOURCE_TEXT: dict[str, dict[str, str]] = {
-    lang: {key: i18n.text(f"why.{key}", lang) for key in ("source_rose", "source_fell", *BREAKDOWN_BY)}
+    lang: {
+        key: i18n.text(f"why.{key}", lang)
+        for key in (
+            *(f"source_{way}{kind}" for way in ("rose", "fell") for kind in ("", "_part", "_tied")),
+            *BREAKDOWN_BY,
+        )
+    }
     for lang in i18n.LANGUAGES
 }
 
@@ -217,8 +223,8 @@ def dimension_drivers(
 
     ``relative_risk``: among responses with an overall and that dimension's score, the share
     unsatisfied when the dimension is low (<= ``kpi.dimension_low_score``) divided by the share
-    unsatisfied otherwise; ``effect`` is that ratio (None when a group is empty or never
-    unsatisfied). ``logistic``: an L2-regularised logistic regression (C=1) of "unsatisfied" on
+    unsatisfied otherwise; ``effect`` is that ratio (None when a group is empty or the low group is never
+    unsatisfied; with half a case added to each count when only the other group is never unsatisfied). ``logistic``: an L2-regularised logistic regression (C=1) of "unsatisfied" on
     the five standardised scores, on responses with all five; ``coefficient`` is per standard
     deviation and ``effect`` is the odds ratio for a one-SD lower score, exp(-coefficient);
     fitted only when both outcomes occur. ``rank`` 1 is the strongest driver within a method.
@@ -239,6 +245,12 @@ def dimension_drivers(
         rate_low = u_low / n_low if n_low else None
         rate_other = u_other / n_other if n_other else None
         effect = rate_low / rate_other if rate_low is not None and rate_other else None
+        if effect is None and u_low and n_other:
+            # Every unsatisfied answer scored it low (none of the others is unsatisfied): the strongest
+            # driver there is, not an unranked one (truth probe 13: price in all nine unsatisfied answers
+            # left out, timeliness at 2.0x named first). Ranked by the usual estimate that adds half a
+            # case to each count (Haldane-Anscombe), finite as a chart and a sentence need.
+            effect = ((u_low + 0.5) / (n_low + 1)) / ((u_other + 0.5) / (n_other + 1))
         rows.append(
             {
                 "method": "relative_risk",
@@ -512,8 +524,21 @@ def describe_change(item: dict[str, Any], lang: str = "en") -> str:
     segment = item.get("segment")
     source = (item.get("source") or {}).get(lang)
     if source:
-        sentence += _SOURCE_TEXT[lang]["source_rose" if item["key"] == "kpi_rose" else "source_fell"].format(
-            by=_SOURCE_TEXT[lang][source["by"]], label=source["label"], share=f"{source['share']:.0%}"
+        # "Mostly" only when the segment carries most of the change; segments that carry equal parts
+        # are named together (truth probe 13: two advisors at 50% each, one named per KPI at random).
+        tied = list(source.get("tied") or [])
+        key = "source_" + ("rose" if item["key"] == "kpi_rose" else "fell")
+        label = str(source["label"])
+        if len(tied) > 1:
+            key += "_tied"
+            if lang == "zh":
+                label = "、".join(f"“{t}”" for t in tied)
+            else:
+                label = f"{', '.join(map(str, tied[:-1]))} and {tied[-1]}"
+        elif source["share"] < 0.5:
+            key += "_part"
+        sentence += _SOURCE_TEXT[lang][key].format(
+            by=_SOURCE_TEXT[lang][source["by"]], label=label, share=f"{source['share']:.0%}"
         )
     elif segment:
         sentence += text["segment_rose" if item["key"] == "kpi_rose" else "segment_fell"].format(

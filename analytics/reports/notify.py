@@ -4,7 +4,8 @@ and posts the summary to a group-chat robot (WeCom or DingTalk).
 The summary reuses the figures the Overview and the deck show (``deck.deck_data``): KPIs against
 their targets, what changed beyond noise, red flags, the size of the lists to call, and alerts: a
 rate KPI outside its p-chart control limits (``satisfaction.p_chart``, the limits the satisfaction
-chart draws) or a complaint theme whose share of the month's complaints is more than two standard
+chart draws, over the months the history can give) by more than chance would take it there as often
+as a three-sigma limit stands for (one late complaint of one is no alert), or a complaint theme whose share of the month's complaints is more than two standard
 deviations above its recent months. SMTP and webhook settings come from the secrets file
 (``[smtp]`` and ``[webhook]`` in ``.streamlit/secrets.toml``); nothing is sent with ``--dry-run``.
 """
@@ -35,6 +36,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analytics.core import formatting, stats
 from analytics.core.auth import mask_text
 from analytics.core.config import ROOT, settings
 from analytics.core.errors import UserError
@@ -64,6 +66,7 @@ class Alert:
     low: float | None  # control limit or spike threshold
     high: float | None
     n: int
+    so_far: bool = False  # the month is not over: its value so far (a daily run on the current month)
 
 
 @dataclass
@@ -86,24 +89,50 @@ class Summary:
 
 
 def kpi_limit_alerts(series: pd.DataFrame, month: str) -> list[Alert]:
-    """Return the rate KPIs whose ``month`` value lies outside its p-chart limits over ``series`` (kpi.monthly_series)."""
+    """Return the rate KPIs whose ``month`` value lies outside its p-chart limits over ``series`` (kpi.monthly_series)
+    and is that far from the centre by chance no more often than a three-sigma limit stands for."""
     alerts = []
+    # Months the history cannot give (insufficient_history: their counts come from a partial past) set
+    # no limits, as they are no chart point.
+    judged = (
+        series["status"] != "insufficient_history"
+        if "status" in series
+        else pd.Series(True, index=series.index)
+    )
     for name in sorted(kpi.RATE_KPIS):
-        rows = series[(series["kpi"] == name) & ~series["provisional"].astype(bool)].reset_index(drop=True)
-        rows = rows[rows["den"].fillna(0) > 0].reset_index(drop=True)
+        # The limits come from final months. The month itself is judged while it is not over when its
+        # counts wait for nothing after it (a reached call is satisfied or not on the day): else the
+        # daily run on the current month (README) could never raise a KPI alert. 3DC coverage,
+        # complaint timeliness and the return rate so far lack the calls, answers and returns to come.
+        so_far = name not in kpi.WAITING_KPIS and (series["month"] == month)
+        rows = series[(series["kpi"] == name) & (~series["provisional"].astype(bool) | so_far) & judged]
+        # A month with no value sets no limit either: a month without one work order (not imported)
+        # keeps its due cars (num 0 of den) but is no 0% return rate.
+        shown = rows["value"].notna() if "value" in rows else rows["den"].fillna(0) > 0
+        rows = rows[shown & (rows["den"].fillna(0) > 0)].reset_index(drop=True)
         if len(rows) < MIN_SPIKE_MONTHS or month not in set(rows["month"]):
             continue
         limits = satisfaction.p_chart(rows["num"].astype(float), rows["den"].astype(float))
         at = int(rows.index[rows["month"] == month][0])
-        if bool(limits["signal"].iloc[at]):
+        num, den, centre = (
+            int(rows["num"].iloc[at]),
+            int(rows["den"].iloc[at]),
+            float(limits["centre"].iloc[at]),
+        )
+        # A month too small to judge (one complaint, three due cars) can lie outside the normal-theory
+        # limits by chance far more often than they stand for: it alerts only when the exact chance of a
+        # month at least this far from the centre is as small as a three-sigma limit's.
+        chance = stats.binomial_tail(num, den, centre, lower=num / den < centre)
+        if bool(limits["signal"].iloc[at]) and chance <= stats.THREE_SIGMA_TAIL:
             alerts.append(
                 Alert(
                     kind="kpi_limits",
                     subject=name,
-                    value=float(rows["num"].iloc[at] / rows["den"].iloc[at]),
+                    value=num / den,
                     low=float(limits["lcl"].iloc[at]),
                     high=float(limits["ucl"].iloc[at]),
-                    n=int(rows["den"].iloc[at]),
+                    n=den,
+                    so_far=bool(rows["provisional"].iloc[at]),
                 )
             )
     return alerts
@@ -111,11 +140,16 @@ def kpi_limit_alerts(series: pd.DataFrame, month: str) -> list[Alert]:
 
 def theme_spike_alerts(complaint: Mapping[str, Any]) -> list[Alert]:
     """Return the complaint themes whose share this month exceeds their recent months' mean by more than
-    two standard deviations (``themes.monthly_themes`` result; themes with fewer than MIN_FLAG_N comments skipped)."""
+    two standard deviations (``themes.monthly_themes`` result; themes with fewer than MIN_FLAG_N comments, or
+    whose rise over the recent months' pooled comments is within chance (z below RISING_Z), skipped)."""
     alerts = []
     for theme in complaint.get("themes", []):
         recent = [float(v) for v in theme["trend"] if v is not None]
         if theme["n"] < themes.MIN_FLAG_N or len(recent) < MIN_SPIKE_MONTHS:
+            continue
+        # The rise must be more than chance against the recent months' comments pooled, as the themes'
+        # own rising flag tests it: a share of 0 in three months of one comment each is no baseline.
+        if "z" in theme and float(theme["z"]) < themes.RISING_Z:
             continue
         threshold = statistics.fmean(recent) + SPIKE_SD * statistics.stdev(recent)
         if theme["share"] > threshold:
@@ -185,7 +219,7 @@ def alert_sentence(alert: Alert, summary: Summary, lang: str, chat: bool = False
     """Return one alert as a sentence in ``lang`` (``chat``: for the robot's markdown)."""
     if alert.kind == "kpi_limits":
         return text(
-            "send.alert_kpi",
+            "send.alert_kpi_so_far" if alert.so_far else "send.alert_kpi",
             lang,
             label=kpi.KPI_LABELS[lang][alert.subject],
             value=kpi.format_value(alert.subject, alert.value),
@@ -215,10 +249,11 @@ def _kpi_lines(summary: Summary, lang: str) -> list[str]:
             else text("send.target", lang, target=kpi.format_target(name, figure["target"]))
         )
         star = "*" if summary.provisional.get(name) else ""
-        lines.append(
-            f"{mark} {kpi.KPI_LABELS[lang][name]}: {kpi.format_value(name, figure['value'])}{star}"
-            f" (n={figure['n']:,}){target}"
-        )
+        shown = f"{kpi.format_value(name, figure['value'])}{star}"
+        if figure["status"] == "insufficient_history":
+            # Said as the deck and the report say it: a dash beside a count reads as "none".
+            shown = formatting.status_note(figure["status"], figure["needs_from"], lang) or shown
+        lines.append(f"{mark} {kpi.KPI_LABELS[lang][name]}: {shown} (n={figure['n']:,}){target}")
     return lines
 
 
@@ -249,7 +284,15 @@ def _change(item: Mapping[str, Any], lang: str, chat: bool) -> str:
         }
     if item.get("source"):
         safe["source"] = {
-            k: ({**v, "label": _data(v.get("label", ""), chat)} if isinstance(v, Mapping) else v)
+            k: (
+                {
+                    **v,
+                    "label": _data(v.get("label", ""), chat),
+                    "tied": [_data(t, chat) for t in v.get("tied") or []],
+                }
+                if isinstance(v, Mapping)
+                else v
+            )
             for k, v in item["source"].items()
         }
     return satisfaction.describe_change(safe, lang)

@@ -22,6 +22,7 @@ from analytics.domain.themes.lexicon import (
 from analytics.domain.themes.monthly import (
     MIN_FLAG_N,
     MONTHS_BACK,
+    RISING_Z,
     complaint_categories,
     complaint_quote,
     fit_model,
@@ -65,6 +66,7 @@ __all__ = [
     "tokenize_pending",
     "MIN_FLAG_N",
     "MONTHS_BACK",
+    "RISING_Z",
     "complaint_categories",
     "fit_model",
     "fit_window",

@@ -442,14 +442,19 @@ def _complaint_slide(d: DeckData, lang: str) -> Slide:
     flagged = sum(int(c["n"]) for c in categories)
     category_lines = [f"{c['category'] or '—'}: {int(c['n']):,}" for c in categories[:5]]
     blocks = _quote_blocks(result, list(bars["id"]), lang, 2)
-    blocks.append(
-        (
-            text("deck.flagged_heading", lang, n=f"{flagged:,}"),
-            category_lines or [text("deck.no_flagged", lang)],
-        )
-    )
+    # Said apart from the theme's n, so that one filed complaint is one complaint.
+    filed = text("deck.complaints_filed", lang, n=f"{flagged:,}")
+    none_filed = text("deck.no_flagged", lang)
+    if d.kpis["complaints"].value is None:
+        # Not one callback of the month in the data (a month after the data end): no count, as the
+        # KPI slide shows none, rather than "0 complaints were filed".
+        heading = text("deck.flagged_heading_plain", lang)
+        filed, none_filed = text("deck.complaints_no_calls", lang, month=d.month), ""
+    else:
+        heading = text("deck.flagged_heading", lang, n=f"{flagged:,}")
+    blocks.append((heading, category_lines or [none_filed or text("deck.no_calls", lang, month=d.month)]))
     if bars.empty:
-        takeaway = text("deck.complaint_none", lang, month=d.month, flagged=flagged)
+        takeaway = text("deck.complaint_none", lang, month=d.month, filed=filed)
     else:
         top = bars.iloc[0]
         takeaway = text(
@@ -458,7 +463,7 @@ def _complaint_slide(d: DeckData, lang: str) -> Slide:
             label=_theme_label(top, lang),
             share=f"{top['share']:.0%}",
             n=f"{int(top['n']):,}",
-            flagged=f"{flagged:,}",
+            filed=filed,
         )
     return Slide("complaints", text("deck.complaints_title", lang), takeaway, charts=[chart], blocks=blocks)
 
