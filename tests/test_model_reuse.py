@@ -1,8 +1,8 @@
 """Models are fitted again only when what they read changes (issue 20): an import of days after a
-model's as-of date (a store's nightly export in the middle of a month) leaves the churn and
-maintenance models exactly what a new fit would give, so the refresh scores with them instead of
-spending minutes fitting the same ones; a correction to an earlier record, a settings change or
-new code fits them again."""
+model's as-of date (a store's nightly export in the middle of a month) leaves the churn,
+maintenance and theme models exactly what a new fit would give, so the refresh scores with them
+instead of spending minutes fitting the same ones, and assigns a theme to the new comments only; a
+correction to an earlier record, a settings change or new code fits them again."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from analytics.domain import churn_model, facts, model_inputs
 from analytics.domain.maintenance import features as maintenance_features
 from analytics.domain.maintenance import model as maintenance_model
 from analytics.domain.maintenance import persistence
+from analytics.domain.themes import monthly
 from analytics.ingest import load
 from analytics.services import marts, views
 from analytics.store import db
@@ -60,6 +61,12 @@ def _kept_churn_models(con) -> list[tuple[str, int]]:
     ).fetchall()
 
 
+def _assignments(con):
+    return con.execute(
+        "SELECT side, callback_id, theme, comment_hash FROM theme_assignments ORDER BY side, callback_id"
+    ).df()
+
+
 def test_an_import_of_later_days_keeps_both_models_and_they_are_what_a_new_fit_gives(demo, monkeypatch):
     views.rebuild(demo)  # the store's state before its nightly import: both models fitted
     assert facts.model_as_of(demo, AS_OF) == AS_OF
@@ -71,14 +78,15 @@ def test_an_import_of_later_days_keeps_both_models_and_they_are_what_a_new_fit_g
     _import(demo, LATER_ORDERS, "orders-1102.csv", "service")
     _import(demo, LATER_CALLBACKS, "callbacks-1103.csv", "callback")
     fits: list[str] = []
-    real_churn_fit, real_maintenance_fit = churn_model.fit, persistence.fit
+    real_churn_fit, real_maintenance_fit, real_mine = churn_model.fit, persistence.fit, monthly.mine
     monkeypatch.setattr(churn_model, "fit", lambda *a, **k: fits.append("churn") or real_churn_fit(*a, **k))
     monkeypatch.setattr(
         persistence, "fit", lambda *a, **k: fits.append("maintenance") or real_maintenance_fit(*a, **k)
     )
+    monkeypatch.setattr(monthly, "mine", lambda *a, **k: fits.append("themes") or real_mine(*a, **k))
     outcome = views.rebuild(demo)
     assert not outcome["failed"]
-    # The days imported are after the models' as-of date: neither was fitted again.
+    # The days imported are after the models' as-of date: none was fitted again.
     assert fits == []
     assert model_inputs.digest(demo, AS_OF) == before
     assert model_inputs.key(demo, AS_OF, maintenance_model.MODEL_FORMAT) == maintenance_key
@@ -86,6 +94,14 @@ def test_an_import_of_later_days_keeps_both_models_and_they_are_what_a_new_fit_g
     carried = _kept_churn_models(demo)
     assert [args for args, _ in carried] == [args for args, _ in churn_before]
     assert carried[0][1] == db.data_version(demo) != churn_before[0][1]
+
+    # Every comment has its theme, the night's among them, as assigning all of them again gives.
+    assigned = _assignments(demo)
+    assert "HF-NIGHT-0001" in set(assigned["callback_id"])
+    demo.execute("DELETE FROM meta WHERE key = $k", {"k": monthly.ASSIGNMENTS_META})
+    with db.write_transaction(demo) as cur:
+        monthly.store_assignments(cur)
+    assert assigned.equals(_assignments(demo))
 
     # And they are the models a fit on the records now would give: the same scores.
     monkeypatch.setattr(churn_model, "fit", real_churn_fit)

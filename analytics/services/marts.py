@@ -363,14 +363,18 @@ def purge(con: duckdb.DuckDBPyConnection, keep_version: int) -> None:
     other code or settings than the current ones (their key's fingerprint is not ``context`` of
     their function now: a program updated without an import would otherwise keep every earlier
     build's results until the next import, a gigabyte or more at group size), rows and files."""
-    # A carried function's newest result (``memo.carried``: its arguments name what it read) is
-    # filed under this version first, unless this version has it already: asked with the same
-    # arguments it is still right (the churn model, when an import brought only later days).
+    # A carried function's newest results (``memo.carried``: its arguments name what it read) are
+    # filed under this version first, unless this version has them already: asked with the same
+    # arguments they are still right (the churn and theme models, when an import brought only later
+    # days). The newest: those built within a day of the function's newest (the theme model's two
+    # sides, fitted by one refresh), so one superseded by a new fit goes with its version.
     con.execute(
         """
         UPDATE marts SET data_version = $v
         WHERE data_version <> $v AND list_contains($carried::VARCHAR[], name)
-          AND built_at = (SELECT max(m.built_at) FROM marts AS m WHERE m.name = marts.name AND m.data_version <> $v)
+          AND built_at >= (
+              SELECT max(m.built_at) FROM marts AS m WHERE m.name = marts.name AND m.data_version <> $v
+          ) - INTERVAL 1 DAY
           AND NOT EXISTS (
               SELECT 1 FROM marts AS c WHERE c.name = marts.name AND c.args = marts.args AND c.data_version = $v
           )
