@@ -491,3 +491,55 @@ def test_a_second_vendors_question_columns_and_order_shapes_land(con):
         "SELECT callback_id, attitude_score, quality_score, timeliness_score, price_score, environment_score, "
         "overall_score FROM callbacks ORDER BY 1",
     ) == [("C1", 10.0, 8.0, 6.0, 4.0, 10.0, 8.0), ("C2", 8.0, 8.0, 8.0, 8.0, 8.0, 8.0)]
+
+
+# 6. A questionnaire export: each question its own column, headed by the question itself.
+
+QUESTIONS = [
+    "回访单号",
+    "工单号",
+    "回访日期",
+    "回访结果",
+    "1.您对服务顾问的接待是否满意",
+    "2.您对本次维修质量是否满意",
+    "3.您对交车时间是否满意",
+    "4.您对收费是否满意",
+    "5.您对休息区环境是否满意",
+    "6.您对本次服务的总体评价",
+    "7.您是否愿意向亲友推荐本店(0-10分)",
+]
+
+
+def test_a_questionnaires_question_columns_land_in_their_dimensions(con):
+    data = _csv(
+        QUESTIONS,
+        [
+            ["C1", "W1", "2024-03-07", "接通", "非常满意", "满意", "一般", "不满意", "非常满意", "满意", "9"],
+            ["C2", "W2", "2024-03-08", "接通", "满意", "非常满意", "满意", "一般", "满意", "非常满意", "10"],
+        ],
+        "gbk",
+    )
+    result = import_file(con, data, file_name="问卷回访.csv", kind="callback")
+    assert (result.inserted, result.unmapped) == (2, [])
+    assert result.guessed == {
+        "attitude_score": QUESTIONS[4],
+        "quality_score": QUESTIONS[5],
+        "timeliness_score": QUESTIONS[6],
+        "price_score": QUESTIONS[7],
+        "environment_score": QUESTIONS[8],
+        "overall_score": QUESTIONS[9],
+        "recommend_score": QUESTIONS[10],
+    }
+    assert _rows(
+        con,
+        "SELECT callback_id, attitude_score, quality_score, timeliness_score, price_score, environment_score, "
+        "overall_score, recommend_score FROM callbacks ORDER BY 1",
+    ) == [("C1", 10.0, 8.0, 6.0, 4.0, 10.0, 8.0, 9.0), ("C2", 8.0, 10.0, 8.0, 6.0, 8.0, 10.0, 10.0)]
+
+
+def test_a_question_about_two_dimensions_is_not_read_as_either():
+    from analytics.ingest.mapping import guess_mapping
+
+    header = "您对服务顾问解释的维修费用是否满意"
+    rows = pd.DataFrame({header: ["满意", "不满意", "一般"]}, dtype="str")
+    assert guess_mapping(rows, [header], "callback", {}) == {}

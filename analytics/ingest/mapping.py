@@ -246,7 +246,7 @@ def _guess_one(header: str, sample: pd.Series, kind: str) -> str | None:
         # though a satisfaction word also means the call was answered.
         score = _guess_score(header, sample)
         if score is not None:
-            return score
+            return score or None  # a question of two dimensions is neither, nor a call status
         reached, bad = values.parse_reached(sample)
         words = ~sample.str.lower().isin(_PLAIN_WORDS)
         if not bad.any() and reached.notna().all() and words.any():
@@ -260,10 +260,35 @@ def _guess_one(header: str, sample: pd.Series, kind: str) -> str | None:
     return None
 
 
+# What a survey's question asks about, as its header words it ("您对服务顾问的接待是否满意"): the
+# whole visit, or one dimension. A question naming two dimensions is neither.
+_OVERALL_HINTS = ("总体", "整体", "综合", "总的", "overall")
+_DIMENSION_HINTS = {
+    "attitude_score": ("态度", "接待", "礼仪", "热情", "服务顾问", "attitude", "courtesy"),
+    "quality_score": ("质量", "修复", "维修效果", "技术", "quality"),
+    "timeliness_score": ("时效", "及时", "时间", "等待", "效率", "速度", "准时", "timeliness", "waiting"),
+    "price_score": ("收费", "价格", "费用", "价钱", "price", "cost"),
+    "environment_score": ("环境", "休息", "客休", "卫生", "整洁", "environment", "lounge"),
+}
+
+
+def _score_topic(folded: str) -> str:
+    """Return the score field a score column's header asks about: recommend_score, overall_score,
+    or the one dimension it names; "" when it names several dimensions."""
+    if any(h in folded for h in _RECOMMEND_HINTS):
+        return "recommend_score"
+    if any(h in folded for h in _OVERALL_HINTS):
+        return "overall_score"
+    named = [f for f, hints in _DIMENSION_HINTS.items() if any(h in folded for h in hints)]
+    if len(named) > 1:
+        return ""
+    return named[0] if named else "overall_score"
+
+
 def _guess_score(header: str, sample: pd.Series) -> str | None:
-    """Return overall_score or recommend_score for a column its header hints is a score, or whose
+    """Return the score field (``_score_topic``) of a column its header hints is a score, or whose
     values are score-shaped (4分, ★★★★, 4/5) or satisfaction labels, when every value reads as a score
-    and they differ; else None."""
+    and they differ ("" for a score of several dimensions); else None."""
     folded = unicodedata.normalize("NFKC", header).lower()
     hinted = any(h in folded for h in _SCORE_HINTS + _RECOMMEND_HINTS)
     shaped = (values.score_text(sample) != sample) | values.says_own_scale(sample)
@@ -271,7 +296,7 @@ def _guess_score(header: str, sample: pd.Series) -> str | None:
     if hinted or shaped.any() or _share(labels) >= GUESS_SHARE:
         scores, _, _ = values.parse_scores(sample)
         if scores.notna().all() and scores.nunique() >= 2:
-            return "recommend_score" if any(h in folded for h in _RECOMMEND_HINTS) else "overall_score"
+            return _score_topic(folded)
     return None
 
 
