@@ -543,3 +543,34 @@ def test_a_question_about_two_dimensions_is_not_read_as_either():
     header = "您对服务顾问解释的维修费用是否满意"
     rows = pd.DataFrame({header: ["满意", "不满意", "一般"]}, dtype="str")
     assert guess_mapping(rows, [header], "callback", {}) == {}
+
+
+# 7. 单据编号: a work-order export's document number is its order's number; a CRM's names the call.
+
+
+@pytest.mark.parametrize("kind", ["service", None])
+def test_a_work_order_export_headed_danju_bianhao_lands_its_orders(con, kind):
+    data = _csv(
+        ["单据编号", "车架号", "进厂日期", "结算金额"],
+        [
+            ["JS2401001", "LSVAU2A37N2000001", "2024-01-05", "100"],
+            ["JS2401002", "LSVAU2A37N2000002", "2024-01-06", "200"],
+        ],
+    )
+    result = import_file(con, data, file_name="结算单.csv", kind=kind)
+    assert (result.kind, result.inserted, result.rejected) == ("service", 2, 0)
+    assert _rows(con, "SELECT order_id, CAST(amount AS VARCHAR) FROM service_orders ORDER BY 1") == [
+        ("JS2401001", "100.00"),
+        ("JS2401002", "200.00"),
+    ]
+
+
+def test_a_callback_exports_danju_bianhao_is_not_read_as_the_work_order(con):
+    data = _csv(
+        ["单据编号", "工单号", "车架号", "回访日期", "满意度"],
+        [["HF01", "WO1", "LSVAU2A37N2000001", "2024-01-07", "满意"]],
+    )
+    result = import_file(con, data, file_name="回访.csv")
+    assert (result.kind, result.inserted) == ("callback", 1)
+    assert _rows(con, "SELECT order_id FROM callbacks") == [("WO1",)]
+    assert "单据编号" in result.unmapped
