@@ -574,3 +574,43 @@ def test_a_callback_exports_danju_bianhao_is_not_read_as_the_work_order(con):
     assert (result.kind, result.inserted) == ("callback", 1)
     assert _rows(con, "SELECT order_id FROM callbacks") == [("WO1",)]
     assert "单据编号" in result.unmapped
+
+
+# 8. A questionnaire's answers written with their option letter (A.非常满意, B、满意) and the
+# spoken words for the middle of the scale.
+
+
+@pytest.mark.parametrize(
+    ("cell", "score"),
+    [
+        ("A.非常满意", 10.0),
+        ("A、非常满意", 10.0),
+        ("B、满意", 8.0),
+        ("(A)非常满意", 10.0),
+        ("（B）满意", 8.0),
+        ("C:一般", 6.0),
+        ("D 不满意", 4.0),
+        ("E-非常不满意", 2.0),
+        ("非常满意。", 10.0),
+        ("特别满意", 10.0),
+        ("一般般", 6.0),
+        ("还可以", 6.0),
+    ],
+)
+def test_an_answer_with_its_option_letter_or_in_spoken_words_scores_as_its_label(cell, score):
+    parsed, bad, _ = values.parse_scores(pd.Series(["满意", "一般", cell], dtype="str"))
+    assert float(parsed.iloc[-1]) == score
+    assert not bad.any()
+
+
+@pytest.mark.parametrize("cell", ["A", "A.", "AB满意", "F.满意", "A.很好"])
+def test_a_letter_before_no_label_stays_unreadable(cell):
+    _, bad, _ = values.parse_scores(pd.Series(["满意", cell], dtype="str"))
+    assert bad.tolist() == [False, True]
+
+
+def test_scoring_option_letters_stays_fast_on_hostile_cells():
+    hostile = pd.Series(["A" + " " * 20000 + "满意", "A" + "." * 20000, "满意" + "。" * 20000], dtype="str")
+    started = time.perf_counter()
+    values.parse_scores(hostile)
+    assert time.perf_counter() - started < 1.0

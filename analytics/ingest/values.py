@@ -133,11 +133,16 @@ LABEL_SCORES: dict[str, float] = {
     "非常满意": 10.0,
     "很满意": 10.0,
     "十分满意": 10.0,
+    "特别满意": 10.0,
     "满意": 8.0,
     "比较满意": 8.0,
     "较满意": 8.0,
     "一般": 6.0,
     "基本满意": 6.0,
+    # The middle of the scale as customers say it: "so-so", "it's all right".
+    "一般般": 6.0,
+    "还可以": 6.0,
+    "还行": 6.0,
     "不满意": 4.0,
     "比较不满意": 4.0,
     "较不满意": 4.0,
@@ -897,6 +902,10 @@ _DENOMINATOR_SCALES = {5: "1-5", 10: "0-10", 100: "0-100"}
 FULL_MARKS = frozenset({"满分", "满星", "满分评价"})
 # What a survey writes beside a label: its number ("5-非常满意", "非常满意(5分)"); the label decides.
 _BESIDE_LABEL = re.compile(r"[\d\s.:、()\-分]+")
+# A questionnaire's option letter before its answer ("A.非常满意", "B、满意", "(A)非常满意", "C:一般")
+# and a full stop after it ("非常满意。"): the answer is the label between (the cell is NFKC-folded).
+_OPTION_LETTER = re.compile(r"^(?:\([A-Ea-e]\)|[A-Ea-e](?=[\s.、:\-]))[\s.、:\-]*+")
+_STOP_AFTER = re.compile(r"[。.!]{1,3}$")
 # The reason a survey writes after a label, in brackets: "不满意(服务态度)", "满意【洗车干净】".
 _REASON_AFTER = re.compile(r"(?<!\s)\s*+[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]$")
 
@@ -961,7 +970,9 @@ def score_text(u: pd.Series) -> pd.Series:
         if unit:
             out.append(unit.group(1))
         else:
-            label = _BESIDE_LABEL.sub("", text)
+            label = _STOP_AFTER.sub("", _OPTION_LETTER.sub("", text, count=1))
+            if label == text or label not in LABEL_SCORES:
+                label = _BESIDE_LABEL.sub("", text)
             if label == text or label not in LABEL_SCORES:
                 label = _REASON_AFTER.sub("", text).strip()
             out.append(label if label != text and label in LABEL_SCORES else text)
