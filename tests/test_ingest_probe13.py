@@ -614,3 +614,16 @@ def test_scoring_option_letters_stays_fast_on_hostile_cells():
     started = time.perf_counter()
     values.parse_scores(hostile)
     assert time.perf_counter() - started < 1.0
+
+
+# 9. The first free maintenance as other DMSs name it.
+
+
+@pytest.mark.parametrize("cell", ["首次免费保养", "首免", "首次强制保养", "首次强保", "首次保养", "首保"])
+def test_the_first_free_maintenance_under_other_names_is_first_maintenance(cell):
+    assert values.parse_service_types(pd.Series([cell], dtype="str")).tolist() == ["first_maintenance"]
+
+
+@pytest.mark.parametrize("cell", ["强保", "二次强保", "免费保养", "二保"])
+def test_a_mandatory_or_free_service_not_called_the_first_is_maintenance(cell):
+    assert values.parse_service_types(pd.Series([cell], dtype="str")).tolist() == ["maintenance"]

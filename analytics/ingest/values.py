@@ -108,11 +108,24 @@ _REACHED_TRUE_PARTS = ("接通", "成功", "接听")
 
 # Substring rules in priority order: the first group with a word in the value decides.
 SERVICE_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("first_maintenance", ("首保", "首次保养", "first maintenance", "first_maintenance")),
+    # 首免 and 首次强保 (强制保养): the first free, mandatory service, as some brands' DMSs name it.
+    (
+        "first_maintenance",
+        (
+            "首保",
+            "首次保养",
+            "首次免费保养",
+            "首免",
+            "首次强保",
+            "首次强制保养",
+            "first maintenance",
+            "first_maintenance",
+        ),
+    ),
     ("warranty", ("索赔", "三包", "保修", "质保", "warranty")),
     # An insurance job is an accident repair: body and paint.
     ("body_paint", ("钣喷", "钣金", "喷漆", "事故", "保险", "出险", "body", "paint")),
-    ("maintenance", ("定保", "保养", "二保", "三保", "常规保养", "maintenance")),
+    ("maintenance", ("定保", "保养", "二保", "三保", "常规保养", "强保", "maintenance")),
     ("repair", ("维修", "机修", "机电", "快修", "小修", "大修", "返修", "返工", "repair")),
 )
 # A day count decides first ("交车7日回访"); then the service a callback follows (3DC after a
