@@ -627,3 +627,21 @@ def test_the_first_free_maintenance_under_other_names_is_first_maintenance(cell)
 @pytest.mark.parametrize("cell", ["强保", "二次强保", "免费保养", "二保"])
 def test_a_mandatory_or_free_service_not_called_the_first_is_maintenance(cell):
     assert values.parse_service_types(pd.Series([cell], dtype="str")).tolist() == ["maintenance"]
+
+
+def test_a_zero_among_satisfaction_labels_is_not_rated():
+    parsed, bad, scale = values.parse_scores(pd.Series(["满意", "0", "不满意", "非常满意"], dtype="str"))
+    assert (parsed.tolist()[::2], pd.isna(parsed.iloc[1]), bad.any(), scale) == (
+        [8.0, 4.0],
+        True,
+        False,
+        "labels",
+    )
+
+
+def test_a_question_column_with_zero_for_not_rated_is_still_guessed_as_its_score():
+    from analytics.ingest.mapping import guess_mapping
+
+    header = "您对本次服务的总体评价"
+    rows = pd.DataFrame({header: ["满意", "0", "不满意"]}, dtype="str")
+    assert guess_mapping(rows, [header], "callback", {}) == {"overall_score": header}

@@ -312,8 +312,9 @@ def _guess_score(header: str, sample: pd.Series) -> str | None:
     shaped = (values.score_text(sample) != sample) | values.says_own_scale(sample)
     labels = sample.isin(list(values.LABEL_SCORES))
     if hinted or shaped.any() or _share(labels) >= GUESS_SHARE:
-        scores, _, _ = values.parse_scores(sample)
-        if scores.notna().all() and scores.nunique() >= 2:
+        # Every value reads as a score or as no answer (未评价, a survey's 0 for not rated).
+        scores, bad, _ = values.parse_scores(sample)
+        if not bad.any() and scores.nunique() >= 2:
             return _score_topic(folded)
     return None
 

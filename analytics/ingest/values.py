@@ -1039,7 +1039,8 @@ def detect_scale(s: pd.Series) -> str:
         low, high, _, _ = SCALE_FACTORS[scale]
         if numbers.between(low, high).all():
             return scale
-    if numbers.empty:
+    if numbers.empty or ((numbers == 0).all() and text.isin(list(LABEL_SCORES)).any()):
+        # A 0 among satisfaction labels (满意, 0, 不满意) is a question not rated, as on 1-5.
         return "labels"
     # A 1-5 survey writes 0 for a question not rated: 0 beside answers of at most 5 (a 0-10 column
     # whose every answer is 5 or less is unlikely; the 1-5 reading of such a column is the limit
@@ -1069,8 +1070,8 @@ def parse_scores(s: pd.Series, scale: str | None = None) -> tuple[pd.Series, pd.
         if says.any():
             read = pd.Series([np.nan if found is None else found[0] for found in own], index=u.index)
             values = values.where(~says, read)
-        # On 1-5, 0 is the survey's "not rated": a blank, as 未评价 is, not an unreadable score.
-        not_rated = (numbers == 0) & ~says if used == "1-5" else pd.Series(False, index=u.index)
+        # On 1-5 or labels, 0 is the survey's "not rated": a blank, as 未评价 is, not an unreadable score.
+        not_rated = (numbers == 0) & ~says if used in ("1-5", "labels") else pd.Series(False, index=u.index)
         return values, u.notna() & values.isna() & ~not_rated
 
     values, bad = _per_unique(text, scores_of)
