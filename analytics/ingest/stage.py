@@ -372,7 +372,9 @@ def _stage(
     scale_of: dict[frozenset[str], str] = {}
     for i, f in enumerate(mapped):
         distinct = [v for v in (found[i] if found else None) or () if v is not None]
-        if FIELD_TYPES[f] in _NUMBER_TYPES and any("," in v or "，" in v for v in distinct):
+        if FIELD_TYPES[f] in _NUMBER_TYPES and values.may_write_decimal_comma(
+            pd.Series(distinct, dtype="str")
+        ):
             # A decimal comma (1.234,50) is decided over all the column's values: SQL's shape
             # takes 1,234 and 12.50 as a decimal point writes them.
             every = _distinct_values(con, raw_column[f])

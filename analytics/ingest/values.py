@@ -660,12 +660,19 @@ _LONE_DECIMAL_COMMA = r"[+(-]?[0-9]{1,15},[0-9]{1,2}[)-]?"
 _POINT_DECIMAL = (
     r"[+(-]?(?:[0-9]{1,15}\.(?:[0-9]{1,2}|[0-9]{4,15})|[0-9]{1,3}(?:,[0-9]{3}){1,5}(?:\.[0-9]{1,15})?)[)-]?"
 )
+_MAYBE_DECIMAL_COMMA = r"[,，][0-9０-９]{1,2}(?:[^0-9０-９]|$)|[.．][0-9０-９]{3}[,，]"
 # In a column of decimal commas a point groups thousands and a comma is the decimal point.
 _DECIMAL_COMMA_SWAP = str.maketrans({".": ",", ",": ".", "，": "."})
 
 
 def _any_full_match(text: pd.Series, pattern: str) -> bool:
     return bool(text.str.fullmatch(pattern).fillna(False).astype(bool).any())
+
+
+def may_write_decimal_comma(s: pd.Series) -> bool:
+    """Return whether some cell may say a decimal comma (a comma before one or two digits, or after a
+    dot and three): only then is a column weighed by ``writes_decimal_comma``."""
+    return bool(s.str.contains(_MAYBE_DECIMAL_COMMA, regex=True).fillna(False).astype(bool).any())
 
 
 def writes_decimal_comma(s: pd.Series, *, comma_delimited: bool = False) -> bool:
@@ -677,15 +684,17 @@ def writes_decimal_comma(s: pd.Series, *, comma_delimited: bool = False) -> bool
     decimal-comma locale's Excel never writes (its list separator is the semicolon); there a comma
     before one or two digits alone (100,50) says nothing, and only one after grouped thousands does.
     """
-    text = clean_typed(s).dropna()
-    text = text[text.str.contains(r"[,.，]", regex=True)].drop_duplicates()
-    if not len(text):
+    text = clean_typed(s).dropna().drop_duplicates()
+    # Only a cell with a comma before one or two digits, or after a dot and three, can say decimal
+    # comma: the others are not folded and matched (a column of ¥1,234.50 is passed over at once).
+    maybe = text[text.str.contains(_MAYBE_DECIMAL_COMMA, regex=True).fillna(False).astype(bool)]
+    if not len(maybe):
         return False
-    bare = _bare_numbers(text)
-    decided = _any_full_match(_bare_numbers(text, " "), _GROUPED_DECIMAL_COMMA)
+    decided = _any_full_match(_bare_numbers(maybe, " "), _GROUPED_DECIMAL_COMMA)
     if not comma_delimited:
-        decided = decided or _any_full_match(bare, _LONE_DECIMAL_COMMA)
-    return decided and not _any_full_match(bare, _POINT_DECIMAL)
+        decided = decided or _any_full_match(_bare_numbers(maybe), _LONE_DECIMAL_COMMA)
+    points = text[text.str.contains(r"[.．,，]", regex=True).fillna(False).astype(bool)]
+    return decided and not _any_full_match(_bare_numbers(points), _POINT_DECIMAL)
 
 
 def parse_numbers(s: pd.Series, *, decimal_comma: bool = False) -> Parsed:
