@@ -129,14 +129,33 @@ def _alias_index() -> dict[str, tuple[str, int]]:
     return index
 
 
-def match_header(header: str | None) -> tuple[str, int] | None:
-    """Return (canonical field, alias priority) for a header, or None when it is not known."""
+@cache
+def _kind_alias_index(kind: str) -> dict[str, tuple[str, int]]:
+    """Return normalised header -> (field, priority) of the headers known in files of ``kind``: the
+    aliases of every kind, then those of that kind only (``[service_aliases]``), each after the
+    field's aliases of every kind."""
+    with ALIASES_FILE.open("rb") as fh:
+        table = tomllib.load(fh).get(f"{kind}_aliases", {})
+    index: dict[str, tuple[str, int]] = {}
+    for field, names in table.items():
+        if field not in FIELDS_BY_KIND.get(kind, ()):
+            raise UserError(
+                f"{ALIASES_FILE} [{kind}_aliases] names {field!r}, which is no field of that kind."
+            )
+        for priority, name in enumerate(names, start=len(aliases()[field])):
+            index.setdefault(normalise_header(name), (field, priority))
+    return {**index, **_alias_index()}
+
+
+def match_header(header: str | None, kind: str | None = None) -> tuple[str, int] | None:
+    """Return (canonical field, alias priority) for a header, or None when it is not known; with
+    ``kind``, the headers that name a field in that kind of file only are known too."""
     if header is None:
         return None
     key = normalise_header(header)
     if not key:
         return None
-    index = _alias_index()
+    index = _alias_index() if kind is None else _kind_alias_index(kind)
     hit = index.get(key)
     if hit is None:
         # "结算金额(元)", "里程(km)": a unit in brackets does not change the meaning.
@@ -146,15 +165,15 @@ def match_header(header: str | None) -> tuple[str, int] | None:
         # A header written in two languages on two lines of its cell ("工单号\nRO No."): either line.
         lines = [line for line in str(header).splitlines() if line.strip()]
         if len(lines) > 1:
-            hit = next((found for line in lines if (found := match_header(line)) is not None), None)
+            hit = next((found for line in lines if (found := match_header(line, kind)) is not None), None)
     return hit
 
 
-def matched_fields(headers: list[str]) -> set[str]:
-    """Return the canonical fields that at least one of the headers names."""
+def matched_fields(headers: list[str], kind: str | None = None) -> set[str]:
+    """Return the canonical fields that at least one of the headers names (in a file of ``kind``)."""
     found = set()
     for header in headers:
-        hit = match_header(header)
+        hit = match_header(header, kind)
         if hit:
             found.add(hit[0])
     return found
@@ -163,7 +182,7 @@ def matched_fields(headers: list[str]) -> set[str]:
 def plausible_kind(headers: list[str], kind: str) -> bool:
     """Return whether the headers can hold records of ``kind``: every column the kind requires and
     a field only that kind has (a callback file's 工单号 and 车架号 are no work orders)."""
-    found = matched_fields(headers)
+    found = matched_fields(headers, kind)
     return set(REQUIRED_COLUMNS[kind]) <= found and bool(found & _ONLY[kind])
 
 
@@ -171,8 +190,7 @@ def both_kinds(headers: list[str]) -> dict[str, list[str]] | None:
     """Return, when the headers hold both kinds in full (each kind's key and at least three fields
     only that kind has: a callback export repeating the visit's type, advisor and amount), each
     kind's own fields found; else None. Such a file is not guessed: the kind is asked for."""
-    found = matched_fields(headers)
-    own = {kind: sorted(found & _ONLY[kind]) for kind in KINDS}
+    own = {kind: sorted(matched_fields(headers, kind) & _ONLY[kind]) for kind in KINDS}
     if all(plausible_kind(headers, kind) and len(own[kind]) >= 3 for kind in KINDS):
         return own
     return None
@@ -180,9 +198,9 @@ def both_kinds(headers: list[str]) -> dict[str, list[str]] | None:
 
 def detect_kind(headers: list[str]) -> str | None:
     """Return "service" or "callback" for the kind the headers describe, or None when unclear."""
-    found = matched_fields(headers)
     candidates = []
     for kind in KINDS:
+        found = matched_fields(headers, kind)
         own = len(found & _ONLY[kind])
         total = len(found & set(FIELDS_BY_KIND[kind]))
         key_present = REQUIRED_COLUMNS[kind][0] in found
@@ -202,7 +220,7 @@ def auto_mapping(headers: list[str], kind: str) -> dict[str, str]:
     fields = set(FIELDS_BY_KIND[kind])
     best: dict[str, tuple[int, int, str]] = {}
     for position, header in enumerate(headers):
-        hit = match_header(header)
+        hit = match_header(header, kind)
         if hit is None or hit[0] not in fields:
             continue
         field, priority = hit
@@ -246,7 +264,7 @@ def _guess_one(header: str, sample: pd.Series, kind: str) -> str | None:
         # though a satisfaction word also means the call was answered.
         score = _guess_score(header, sample)
         if score is not None:
-            return score
+            return score or None  # a question of two dimensions is neither, nor a call status
         reached, bad = values.parse_reached(sample)
         words = ~sample.str.lower().isin(_PLAIN_WORDS)
         if not bad.any() and reached.notna().all() and words.any():
@@ -260,18 +278,44 @@ def _guess_one(header: str, sample: pd.Series, kind: str) -> str | None:
     return None
 
 
+# What a survey's question asks about, as its header words it ("您对服务顾问的接待是否满意"): the
+# whole visit, or one dimension. A question naming two dimensions is neither.
+_OVERALL_HINTS = ("总体", "整体", "综合", "总的", "overall")
+_DIMENSION_HINTS = {
+    "attitude_score": ("态度", "接待", "礼仪", "热情", "服务顾问", "attitude", "courtesy"),
+    "quality_score": ("质量", "修复", "维修效果", "技术", "quality"),
+    "timeliness_score": ("时效", "及时", "时间", "等待", "效率", "速度", "准时", "timeliness", "waiting"),
+    "price_score": ("收费", "价格", "费用", "价钱", "price", "cost"),
+    "environment_score": ("环境", "休息", "客休", "卫生", "整洁", "environment", "lounge"),
+}
+
+
+def _score_topic(folded: str) -> str:
+    """Return the score field a score column's header asks about: recommend_score, overall_score,
+    or the one dimension it names; "" when it names several dimensions."""
+    if any(h in folded for h in _RECOMMEND_HINTS):
+        return "recommend_score"
+    if any(h in folded for h in _OVERALL_HINTS):
+        return "overall_score"
+    named = [f for f, hints in _DIMENSION_HINTS.items() if any(h in folded for h in hints)]
+    if len(named) > 1:
+        return ""
+    return named[0] if named else "overall_score"
+
+
 def _guess_score(header: str, sample: pd.Series) -> str | None:
-    """Return overall_score or recommend_score for a column its header hints is a score, or whose
+    """Return the score field (``_score_topic``) of a column its header hints is a score, or whose
     values are score-shaped (4分, ★★★★, 4/5) or satisfaction labels, when every value reads as a score
-    and they differ; else None."""
+    and they differ ("" for a score of several dimensions); else None."""
     folded = unicodedata.normalize("NFKC", header).lower()
     hinted = any(h in folded for h in _SCORE_HINTS + _RECOMMEND_HINTS)
     shaped = (values.score_text(sample) != sample) | values.says_own_scale(sample)
     labels = sample.isin(list(values.LABEL_SCORES))
     if hinted or shaped.any() or _share(labels) >= GUESS_SHARE:
-        scores, _, _ = values.parse_scores(sample)
-        if scores.notna().all() and scores.nunique() >= 2:
-            return "recommend_score" if any(h in folded for h in _RECOMMEND_HINTS) else "overall_score"
+        # Every value reads as a score or as no answer (未评价, a survey's 0 for not rated).
+        scores, bad, _ = values.parse_scores(sample)
+        if not bad.any() and scores.nunique() >= 2:
+            return _score_topic(folded)
     return None
 
 

@@ -1400,8 +1400,26 @@ def _workbook_table(
     # Known once every sheet is lined up (a later sheet may add a column the earlier ones lack).
     for title, part in zip(titles, parts, strict=True):
         reports[title].lacking = tuple(h for h in headers if h not in part.columns)
+    if _named_for_stores(titles, headers):
+        # Each sheet's name is its rows' store, in a column named as a store column is.
+        headers.append(SHEET_STORE_HEADER)
+        rows[SHEET_STORE_HEADER] = rows[SOURCE_SHEET].astype("str").str.strip()
     rows = rows[[*headers, SOURCE_ROW, SOURCE_SHEET]]
     return header_row, headers, rows, list(reports.values())
+
+
+# A workbook of one sheet per store (西湖店, 滨江店, 一店) without a store column: the column made
+# of each row's sheet name, a store column by its name.
+SHEET_STORE_HEADER = "门店(工作表名)"
+# A sheet named for a store: ends in 店 (a month, a year or Sheet1 does not).
+_STORE_SHEET_NAME = re.compile(r"\S.{0,40}店")
+
+
+def _named_for_stores(titles: list[str], headers: list[str]) -> bool:
+    """Return whether the sheets read are each named for a store and no column names the store."""
+    if not titles or any((hit := match_header(h)) is not None and hit[0] == "store" for h in headers):
+        return False
+    return all(_STORE_SHEET_NAME.fullmatch(title.strip()) is not None for title in titles)
 
 
 def read_table(source: str | Path | bytes, file_name: str | None = None, kind: str | None = None) -> RawTable:

@@ -362,6 +362,8 @@ def _stage(
     query = f"SELECT {', '.join(lists)} FROM stage_raw"  # noqa: S608 - see module docstring
     found = con.execute(query).fetchall()[0] if lists else None
     scales: dict[str, str] = {}
+    # How a number column is written when not as SQL's shape assumes: DECIMAL_COMMA.
+    forms: dict[str, str] = {}
     # Fields of one type (and one scale) have their values parsed together, once: a survey's
     # score columns hold the same handful, and each parse costs pandas' overhead however few its
     # values. Each field still joins a table of its own values only.
@@ -370,17 +372,28 @@ def _stage(
     scale_of: dict[frozenset[str], str] = {}
     for i, f in enumerate(mapped):
         distinct = [v for v in (found[i] if found else None) or () if v is not None]
+        if FIELD_TYPES[f] in _NUMBER_TYPES and values.may_write_decimal_comma(
+            pd.Series(distinct, dtype="str")
+        ):
+            # A decimal comma (1.234,50) is decided over all the column's values: SQL's shape
+            # takes 1,234 and 12.50 as a decimal point writes them.
+            every = _distinct_values(con, raw_column[f])
+            comma_delimited = raw.format == "csv" and raw.delimiter == ","
+            if values.writes_decimal_comma(pd.Series(every, dtype="str"), comma_delimited=comma_delimited):
+                distinct, forms[f] = every, DECIMAL_COMMA
         if FIELD_TYPES[f] == "score":
             values_set = frozenset(distinct)
             if not scale_overrides.get(f) and values_set not in scale_of:
                 scale_of[values_set] = _score_scale(distinct)
             scales[f] = scale_overrides.get(f) or scale_of[values_set]
         if distinct:
-            groups.setdefault((FIELD_TYPES[f], scales.get(f, "")), {})[f] = distinct
+            groups.setdefault((FIELD_TYPES[f], scales.get(f) or forms.get(f, "")), {})[f] = distinct
     looked_up: set[str] = set()
     for (field_type, scale), members in groups.items():
         rule = RULES[field_type]
         parse = _score_parse(scale) if field_type == "score" else rule.python
+        if scale == DECIMAL_COMMA:
+            parse = _decimal_comma_parse(field_type)
         union = list(dict.fromkeys(v for distinct in members.values() for v in distinct))
         table = _lookup(rule, pd.Series(union, dtype="str"), parse)
         at = pd.Index(union)
@@ -833,6 +846,28 @@ def _unpack(positions: np.ndarray, bit_sets: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(
         {"pos": np.array(pos_out, dtype=np.int64), "problem": np.array(numbers, dtype=np.int64)}
     )
+
+
+# The "scale" of a number column written with a decimal comma (1.234,50): it is read so.
+DECIMAL_COMMA = "decimal comma"
+_NUMBER_TYPES = frozenset({"number", "integer"})
+
+
+def _distinct_values(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
+    """Return the distinct values of a raw column."""
+    query = f"SELECT list(DISTINCT {column}) FILTER (WHERE {column} IS NOT NULL) FROM stage_raw"  # noqa: S608 - see module docstring
+    return list(con.execute(query).fetchall()[0][0] or [])
+
+
+def _decimal_comma_parse(field_type: str) -> Callable[[pd.Series], Parsed]:
+    """Return the parser of a number column written with a decimal comma."""
+
+    def parse(u: pd.Series) -> Parsed:
+        if field_type == "integer":
+            return values.parse_integers(u, decimal_comma=True)
+        return values.parse_numbers(u, decimal_comma=True)
+
+    return parse
 
 
 def _score_scale(distinct: list[str]) -> str:

@@ -108,11 +108,24 @@ _REACHED_TRUE_PARTS = ("接通", "成功", "接听")
 
 # Substring rules in priority order: the first group with a word in the value decides.
 SERVICE_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("first_maintenance", ("首保", "首次保养", "first maintenance", "first_maintenance")),
+    # 首免 and 首次强保 (强制保养): the first free, mandatory service, as some brands' DMSs name it.
+    (
+        "first_maintenance",
+        (
+            "首保",
+            "首次保养",
+            "首次免费保养",
+            "首免",
+            "首次强保",
+            "首次强制保养",
+            "first maintenance",
+            "first_maintenance",
+        ),
+    ),
     ("warranty", ("索赔", "三包", "保修", "质保", "warranty")),
     # An insurance job is an accident repair: body and paint.
     ("body_paint", ("钣喷", "钣金", "喷漆", "事故", "保险", "出险", "body", "paint")),
-    ("maintenance", ("定保", "保养", "二保", "三保", "常规保养", "maintenance")),
+    ("maintenance", ("定保", "保养", "二保", "三保", "常规保养", "强保", "maintenance")),
     ("repair", ("维修", "机修", "机电", "快修", "小修", "大修", "返修", "返工", "repair")),
 )
 # A day count decides first ("交车7日回访"); then the service a callback follows (3DC after a
@@ -133,11 +146,16 @@ LABEL_SCORES: dict[str, float] = {
     "非常满意": 10.0,
     "很满意": 10.0,
     "十分满意": 10.0,
+    "特别满意": 10.0,
     "满意": 8.0,
     "比较满意": 8.0,
     "较满意": 8.0,
     "一般": 6.0,
     "基本满意": 6.0,
+    # The middle of the scale as customers say it: "so-so", "it's all right".
+    "一般般": 6.0,
+    "还可以": 6.0,
+    "还行": 6.0,
     "不满意": 4.0,
     "比较不满意": 4.0,
     "较不满意": 4.0,
@@ -598,13 +616,19 @@ _BRACKETED = r"^\(([\d,.]+万?)\)$"
 _SIGN_AFTER = r"^([\d,.]+万?)-$"
 
 
-def _numbers_of(u: pd.Series) -> Parsed:
+def _bare_numbers(u: pd.Series, spaces: str = "") -> pd.Series:
+    """Return number cells with full-width forms folded, without currency or units, spaces replaced
+    by ``spaces``, Chinese commas as commas and a typeset minus (U+2212 −) as a minus."""
     # Spelled-out whitespace and an inline (?i) keep this on pyarrow's regex engine; \s or
     # case=False would make pandas fall back to Python's re, row by row.
     u = _nfkc(u)
-    text = u.str.replace("(?i)[ \t\u3000¥￥$]|元|rmb|cny|km|公里|千米", "", regex=True).str.replace("，", ",")
-    # The minus sign of typeset text (U+2212 −) is a minus.
-    text = text.str.replace("\u2212", "-", regex=False)
+    text = u.str.replace("(?i)[¥￥$]|元|rmb|cny|km|公里|千米", "", regex=True).str.replace("，", ",")
+    text = text.str.strip(" \t\u3000").str.replace("[ \t\u3000]+", spaces, regex=True)
+    return text.str.replace("\u2212", "-", regex=False)
+
+
+def _numbers_of(u: pd.Series) -> Parsed:
+    text = _bare_numbers(u)
     negative = text.str.fullmatch(_BRACKETED).fillna(False).astype(bool)
     text = text.where(~negative, text.str.replace(_BRACKETED, r"\1", regex=True))
     # An accounting system's negative with the sign after the amount: "50.00-".
@@ -622,11 +646,65 @@ def _numbers_of(u: pd.Series) -> Parsed:
 FREE_WORDS = frozenset({"免费", "赠送", "免单", "免费赠送", "免费项目", "保修免费", "索赔免费"})
 
 
-def parse_numbers(s: pd.Series) -> Parsed:
-    """Return (float values, unreadable mask); thousands separators, ¥, 元 and km (公里, 千米) are allowed."""
+# A comma that can only be a decimal one, as a European-locale export writes amounts: after
+# thousands grouped by dots or spaces (1.234,50, 1 234,50), or dots that can only group thousands
+# (1.234.567). Bounded repeats: a cell of 20,000 digits or spaces fails at its sixteenth character.
+_GROUPED_DECIMAL_COMMA = (
+    r"[+(-]?(?:[0-9]{1,3}(?:[. ][0-9]{3}){1,5},[0-9]{1,15}|[0-9]{1,3}(?:\.[0-9]{3}){2,5})[)-]?"
+)
+# A comma before one or two digits (100,50): a decimal one, or a typo as likely.
+_LONE_DECIMAL_COMMA = r"[+(-]?[0-9]{1,15},[0-9]{1,2}[)-]?"
+# A point that can only be a decimal one: before other than three digits (12.50, 0.5); and commas
+# before groups of three (1,234.5, 1,234,567, and 1,234 too: as a decimal comma it would write
+# thousandths of a yuan or a kilometre, so it groups thousands, as a Chinese export writes them).
+_POINT_DECIMAL = (
+    r"[+(-]?(?:[0-9]{1,15}\.(?:[0-9]{1,2}|[0-9]{4,15})|[0-9]{1,3}(?:,[0-9]{3}){1,5}(?:\.[0-9]{1,15})?)[)-]?"
+)
+_MAYBE_DECIMAL_COMMA = r"[,，][0-9０-９]{1,2}(?:[^0-9０-９]|$)|[.．][0-9０-９]{3}[,，]"
+# In a column of decimal commas a point groups thousands and a comma is the decimal point.
+_DECIMAL_COMMA_SWAP = str.maketrans({".": ",", ",": ".", "，": "."})
+
+
+def _any_full_match(text: pd.Series, pattern: str) -> bool:
+    return bool(text.str.fullmatch(pattern).fillna(False).astype(bool).any())
+
+
+def may_write_decimal_comma(s: pd.Series) -> bool:
+    """Return whether some cell may say a decimal comma (a comma before one or two digits, or after a
+    dot and three): only then is a column weighed by ``writes_decimal_comma``."""
+    return bool(s.str.contains(_MAYBE_DECIMAL_COMMA, regex=True).fillna(False).astype(bool).any())
+
+
+def writes_decimal_comma(s: pd.Series, *, comma_delimited: bool = False) -> bool:
+    """Return whether a column of numbers is written with a decimal comma (1.234,50, 1 234,50, 100,50):
+    some cell's comma can only be a decimal one and no cell's point can only be one. The column's
+    cells decide together, as a date column's decide its day order: 1.234 beside 1.234,50 is 1234.
+
+    ``comma_delimited``: the cells come from a CSV that separates them with commas, which a
+    decimal-comma locale's Excel never writes (its list separator is the semicolon); there a comma
+    before one or two digits alone (100,50) says nothing, and only one after grouped thousands does.
+    """
+    text = clean_typed(s).dropna().drop_duplicates()
+    # Only a cell with a comma before one or two digits, or after a dot and three, can say decimal
+    # comma: the others are not folded and matched (a column of ¥1,234.50 is passed over at once).
+    maybe = text[text.str.contains(_MAYBE_DECIMAL_COMMA, regex=True).fillna(False).astype(bool)]
+    if not len(maybe):
+        return False
+    decided = _any_full_match(_bare_numbers(maybe, " "), _GROUPED_DECIMAL_COMMA)
+    if not comma_delimited:
+        decided = decided or _any_full_match(_bare_numbers(maybe), _LONE_DECIMAL_COMMA)
+    points = text[text.str.contains(r"[.．,，]", regex=True).fillna(False).astype(bool)]
+    return decided and not _any_full_match(_bare_numbers(points), _POINT_DECIMAL)
+
+
+def parse_numbers(s: pd.Series, *, decimal_comma: bool = False) -> Parsed:
+    """Return (float values, unreadable mask); thousands separators, ¥, 元 and km (公里, 千米) are
+    allowed. ``decimal_comma``: the column writes 1.234,50 for 1,234.50 (see ``writes_decimal_comma``)."""
     # Amounts and odometer readings are mostly distinct, so parsing them directly beats
     # parsing their distinct values; most are plain numbers, which need no cleaning first.
     text = clean_typed(s)
+    if decimal_comma:
+        text = text.str.translate(_DECIMAL_COMMA_SWAP)
     values = pd.to_numeric(text, errors="coerce").astype("float64")
     rest = text.notna() & values.isna()
     if rest.any():
@@ -637,9 +715,9 @@ def parse_numbers(s: pd.Series) -> Parsed:
     return values, (text.notna() & values.isna()).astype(bool)
 
 
-def parse_integers(s: pd.Series) -> Parsed:
+def parse_integers(s: pd.Series, *, decimal_comma: bool = False) -> Parsed:
     """Return (rounded Int64 values, unreadable mask) for whole quantities such as kilometres."""
-    values, bad = parse_numbers(s)
+    values, bad = parse_numbers(s, decimal_comma=decimal_comma)
     too_big = values.abs() >= 2**31
     values = values.mask(too_big).round().astype("Int64")
     return values, bad | too_big
@@ -846,6 +924,10 @@ _DENOMINATOR_SCALES = {5: "1-5", 10: "0-10", 100: "0-100"}
 FULL_MARKS = frozenset({"满分", "满星", "满分评价"})
 # What a survey writes beside a label: its number ("5-非常满意", "非常满意(5分)"); the label decides.
 _BESIDE_LABEL = re.compile(r"[\d\s.:、()\-分]+")
+# A questionnaire's option letter before its answer ("A.非常满意", "B、满意", "(A)非常满意", "C:一般")
+# and a full stop after it ("非常满意。"): the answer is the label between (the cell is NFKC-folded).
+_OPTION_LETTER = re.compile(r"^(?:\([A-Ea-e]\)|[A-Ea-e](?=[\s.、:\-]))[\s.、:\-]*+")
+_STOP_AFTER = re.compile(r"[。.!]{1,3}$")
 # The reason a survey writes after a label, in brackets: "不满意(服务态度)", "满意【洗车干净】".
 _REASON_AFTER = re.compile(r"(?<!\s)\s*+[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]$")
 
@@ -910,7 +992,9 @@ def score_text(u: pd.Series) -> pd.Series:
         if unit:
             out.append(unit.group(1))
         else:
-            label = _BESIDE_LABEL.sub("", text)
+            label = _STOP_AFTER.sub("", _OPTION_LETTER.sub("", text, count=1))
+            if label == text or label not in LABEL_SCORES:
+                label = _BESIDE_LABEL.sub("", text)
             if label == text or label not in LABEL_SCORES:
                 label = _REASON_AFTER.sub("", text).strip()
             out.append(label if label != text and label in LABEL_SCORES else text)
@@ -964,9 +1048,13 @@ def detect_scale(s: pd.Series) -> str:
         low, high, _, _ = SCALE_FACTORS[scale]
         if numbers.between(low, high).all():
             return scale
-    if numbers.empty:
+    if numbers.empty or ((numbers == 0).all() and text.isin(list(LABEL_SCORES)).any()):
+        # A 0 among satisfaction labels (满意, 0, 不满意) is a question not rated, as on 1-5.
         return "labels"
-    if numbers.between(1, 5).all():
+    # A 1-5 survey writes 0 for a question not rated: 0 beside answers of at most 5 (a 0-10 column
+    # whose every answer is 5 or less is unlikely; the 1-5 reading of such a column is the limit
+    # already taken for answers 1 to 5).
+    if numbers.between(0, 5).all() and (numbers >= 1).any():
         return "1-5"
     if (numbers > 10).any():
         return "0-100"
@@ -991,7 +1079,9 @@ def parse_scores(s: pd.Series, scale: str | None = None) -> tuple[pd.Series, pd.
         if says.any():
             read = pd.Series([np.nan if found is None else found[0] for found in own], index=u.index)
             values = values.where(~says, read)
-        return values, u.notna() & values.isna()
+        # On 1-5 or labels, 0 is the survey's "not rated": a blank, as 未评价 is, not an unreadable score.
+        not_rated = (numbers == 0) & ~says if used in ("1-5", "labels") else pd.Series(False, index=u.index)
+        return values, u.notna() & values.isna() & ~not_rated
 
     values, bad = _per_unique(text, scores_of)
     return values.astype("float64"), bad, used
