@@ -16,6 +16,7 @@ from functools import cache
 
 import duckdb
 
+from analytics.core import memo
 from analytics.core.config import DATA_DIR, settings
 from analytics.domain import counts
 from analytics.store import db, derived, queries
@@ -29,8 +30,12 @@ def digest(con: duckdb.DuckDBPyConnection, as_of: date) -> str:
     version shares (the model is fitted again, as before)."""
     if not derived.ready(con, ["callback_facts"], counts.sql_params(None), []):
         return f"version-{db.data_version(con)}"
-    row = queries.run(con, "model_inputs", {"as_of": as_of}).iloc[0]
-    return str(row["inputs"])
+    # Held in the process while the file is unchanged: a page's churn and themes reads each ask.
+    return memo.held(con, _fingerprint, as_of)
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, as_of: date) -> str:
+    return str(queries.run(con, "model_inputs", {"as_of": as_of}).iloc[0]["inputs"])
 
 
 @cache
