@@ -11,6 +11,7 @@ from datetime import date
 
 import msgspec
 import numpy as np
+import pandas as pd
 import pytest
 
 from analytics.core import config
@@ -164,3 +165,93 @@ def test_while_the_callback_mart_is_not_current_a_model_is_keyed_by_the_data_ver
     assert not model_inputs.digest(demo, AS_OF).startswith("version-")
     _import(demo, LATER_ORDERS, "orders-1102.csv", "service")
     assert model_inputs.digest(demo, AS_OF) == f"version-{db.data_version(demo)}"
+
+
+def _kept_views(con, names: list[str]) -> dict[tuple[str, str], tuple[int, object]]:
+    rows = con.execute(
+        "SELECT name, args, data_version, built_at FROM marts WHERE list_contains($n, name)", {"n": names}
+    ).fetchall()
+    return {(name, args): (version, built) for name, args, version, built in rows}
+
+
+def test_the_views_of_the_month_an_import_of_later_days_leaves_as_it_was_are_carried_not_computed(
+    demo, monkeypatch
+):
+    # The churn list, the maintenance scores and the retention of the month the pages open on read
+    # nothing after its last day (nor do the models they score with): a store's nightly import of
+    # the next days leaves them as they were, so the refresh after it files them under the new data
+    # version instead of computing them again, and they are what computing them afresh gives.
+    from analytics.domain import churn
+    from analytics.domain.maintenance import persistence as maintenance_persistence
+    from analytics.services import reads
+
+    views.rebuild(demo)
+    names = [
+        marts.call_of(fn).fn
+        for fn in (
+            churn.snapshot,
+            churn.retention_curve,
+            churn.retention_rates,
+            maintenance_persistence.snapshot,
+        )
+    ]
+    before = _kept_views(demo, names)
+    stores = facts.stores(demo)
+    assert {name for name, _ in before} == set(names)
+    # the group's scores, and each store's when there are several
+    assert sum(name == names[-1] for name, _ in before) == 1 + (len(stores) if len(stores) > 1 else 0)
+
+    _import(demo, LATER_ORDERS, "orders-1102.csv", "service")
+    _import(demo, LATER_CALLBACKS, "callbacks-1103.csv", "callback")
+    computed: list[str] = []
+    real_score = maintenance_persistence.score
+    monkeypatch.setattr(
+        maintenance_persistence, "score", lambda *a, **k: computed.append("scores") or real_score(*a, **k)
+    )
+    real_features = churn_model.features
+    monkeypatch.setattr(
+        churn_model, "features", lambda *a, **k: computed.append("churn") or real_features(*a, **k)
+    )
+    outcome = views.rebuild(demo)
+    assert not outcome["failed"]
+    assert computed == []
+    version = db.data_version(demo)
+    after = _kept_views(demo, names)
+    assert after.keys() == before.keys()
+    for key, (kept_version, built) in after.items():
+        assert kept_version == version != before[key][0]
+        assert built == before[key][1]  # the same rows, filed under the new version
+    monkeypatch.setattr(maintenance_persistence, "score", real_score)
+    monkeypatch.setattr(churn_model, "features", real_features)
+
+    # What the pages read now is what computing it afresh on the records now gives.
+    for name, kwargs in (
+        ("churn.snapshot", {"as_of": AS_OF}),
+        ("maintenance.snapshot", {"as_of": AS_OF}),
+        ("maintenance.snapshot", {"as_of": AS_OF, "stores": [stores[0]]}),
+        ("churn.retention_rates", {"as_of": AS_OF}),
+        ("churn.retention_curve", {"as_of": AS_OF}),
+    ):
+        kept = reads.read(demo, name, **kwargs)
+        with marts.bypassed():
+            fresh = reads.read(demo, name, **kwargs)
+        if hasattr(kept, "vehicles"):
+            kept, fresh = kept.vehicles, fresh.vehicles
+        elif hasattr(kept, "scores"):
+            kept, fresh = kept.scores, fresh.scores
+        pd.testing.assert_frame_equal(kept.reset_index(drop=True), fresh.reset_index(drop=True), obj=name)
+
+    # An import that changes a record of the month (a late callback dated in it) is not carried over.
+    order = demo.execute(
+        "SELECT order_id, store FROM service_orders WHERE visit_date = $d LIMIT 1", {"d": AS_OF}
+    ).fetchone()
+    _import(
+        demo,
+        "回访编号,工单号,门店,回访类型,回访时间,是否接通,总体评分\n"
+        f"HF-LATE-0002,{order[0]},{order[1]},3DC,2026-10-31 19:00,是,3\n",
+        "late-callback.csv",
+        "callback",
+    )
+    views.rebuild(demo)
+    later = _kept_views(demo, names)
+    assert all(built != after[key][1] for key, (_, built) in later.items() if key in after)

@@ -10,6 +10,7 @@ imported), computed afresh otherwise.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
 
 import duckdb
@@ -52,6 +53,30 @@ def carried(fn: Callable[..., T]) -> Callable[..., T]:
 def carried_names() -> frozenset[str]:
     """Return the dotted names of the functions marked ``carried``."""
     return frozenset(_carried)
+
+
+Inputs = Callable[[duckdb.DuckDBPyConnection, date], str]
+_carried_while: dict[str, Inputs] = {}
+
+
+def carried_while(inputs: Inputs) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Mark a function whose first argument (after the connection) is an as-of day and whose result
+    depends on nothing but its arguments, the code and settings, and the records ``inputs(con,
+    as_of)`` names: its kept result stays right for a later data version while ``inputs`` gives
+    the same, so the store carries it over instead of computing it again (a view of a month that
+    an import of later days leaves as it was: the churn list and the maintenance scores of the
+    month the pages open on, after a store's nightly import)."""
+
+    def mark(fn: Callable[..., T]) -> Callable[..., T]:
+        _carried_while[f"{fn.__module__}.{fn.__qualname__}"] = inputs
+        return fn
+
+    return mark
+
+
+def inputs_of(name: str) -> Inputs | None:
+    """Return the ``inputs`` function the function of dotted ``name`` was marked ``carried_while`` with."""
+    return _carried_while.get(name)
 
 
 def kept(con: duckdb.DuckDBPyConnection, fn: Callable[..., T], *args: Any) -> tuple[bool, T | None]:

@@ -600,8 +600,7 @@ def _table(result: dict[str, Any]) -> str:
             f"{r['views_s']} s (the themes' tables {r['prepare_s']} s, the group's models fitted beside "
             f"them; the import itself {r['import_s']} s)"
         )
-        if r.get("nightly"):
-            n = r["nightly"]
+        for n in (r[key] for key in ("nightly", "nightly_next") if r.get(key)):
             fitted = [name for name, yes in n["models_fitted"].items() if yes]
             lines.append(
                 f"refresh after a night's export of {n['day']} ({n['orders']:,} work orders, {n['callbacks']:,} "

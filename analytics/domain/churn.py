@@ -555,6 +555,7 @@ class ChurnSnapshot:
         return {"base": int(len(status)), **{s: int((status == s).sum()) for s in STATUSES}}
 
 
+@memo.carried_while(model_inputs.scored_through)
 def snapshot(
     con: duckdb.DuckDBPyConnection, as_of: date, stores: list[str] | None = None, seed: int | None = None
 ) -> ChurnSnapshot:
@@ -614,6 +615,7 @@ def _maintenance_steps(
     return seq
 
 
+@memo.carried_while(model_inputs.through)
 def retention_rates(
     con: duckdb.DuckDBPyConnection,
     as_of: date,
@@ -666,6 +668,7 @@ def retention_headline(rates: pd.DataFrame) -> dict[str, tuple[float, int]]:
     }
 
 
+@memo.carried_while(model_inputs.through)
 def retention_curve(
     con: duckdb.DuckDBPyConnection,
     as_of: date,

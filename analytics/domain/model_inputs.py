@@ -18,7 +18,7 @@ import duckdb
 
 from analytics.core import memo
 from analytics.core.config import DATA_DIR, settings
-from analytics.domain import counts
+from analytics.domain import counts, facts
 from analytics.store import db, derived, queries
 
 
@@ -32,6 +32,19 @@ def digest(con: duckdb.DuckDBPyConnection, as_of: date) -> str:
         return f"version-{db.data_version(con)}"
     # Held in the process while the file is unchanged: a page's churn and themes reads each ask.
     return memo.held(con, _fingerprint, as_of)
+
+
+def through(con: duckdb.DuckDBPyConnection, as_of: date) -> str:
+    """Return what a view at ``as_of`` that reads nothing dated later depends on: the day and
+    ``digest`` of the records up to it (``memo.carried_while``)."""
+    return f"{as_of.isoformat()}|{digest(con, as_of)}"
+
+
+def scored_through(con: duckdb.DuckDBPyConnection, as_of: date) -> str:
+    """Return what a view at ``as_of`` scored by the group's models depends on: the day the models
+    are fitted at (``facts.model_as_of``, never before ``as_of``) and the records up to it."""
+    trained = facts.model_as_of(con, as_of)
+    return f"{as_of.isoformat()}|{through(con, max(as_of, trained))}"
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, as_of: date) -> str:

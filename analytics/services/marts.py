@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar, copy_context
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -270,8 +270,16 @@ def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(row and row[0])
 
 
-def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, seconds: float) -> bool:
-    """Keep a result for ``version``; return False when the database cannot take it (read-only)."""
+def store(
+    con: duckdb.DuckDBPyConnection,
+    call: Call,
+    version: int,
+    value: Any,
+    seconds: float,
+    inputs: tuple[date, str] | None = None,
+) -> bool:
+    """Keep a result for ``version``; return False when the database cannot take it (read-only).
+    ``inputs`` (``read_inputs``): the as-of day and what the result read, for ``purge`` to carry it."""
     if _read_only(con):
         # The dashboard reads on read-only handles (issue 21): a payload file written now would
         # have no row to name it and never be cleaned up.
@@ -286,8 +294,9 @@ def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, 
             name = _payload_name(call, version)
             digest = private_files.write_private(where / name, data)
         con.execute(
-            "INSERT OR REPLACE INTO marts (name, args, data_version, payload, file, seconds, built_at, sha256) "
-            "VALUES ($name, $args, $version, $payload, $file, $seconds, $at, $sha256)",
+            "INSERT OR REPLACE INTO marts "
+            "(name, args, data_version, payload, file, seconds, built_at, sha256, inputs_as_of, inputs) "
+            "VALUES ($name, $args, $version, $payload, $file, $seconds, $at, $sha256, $inputs_as_of, $inputs)",
             {
                 "name": call.fn,
                 "args": call.key,
@@ -297,6 +306,8 @@ def store(con: duckdb.DuckDBPyConnection, call: Call, version: int, value: Any, 
                 "seconds": seconds,
                 "at": datetime.now(),
                 "sha256": digest,
+                "inputs_as_of": inputs[0] if inputs else None,
+                "inputs": inputs[1] if inputs else None,
             },
         )
     except duckdb.InterruptException:
@@ -341,14 +352,28 @@ def cached_many(
     return [found[i] for i in range(len(calls))]
 
 
+def read_inputs(con: duckdb.DuckDBPyConnection, call: Call) -> tuple[date, str] | None:
+    """Return the as-of day and what ``call``'s result read (``memo.carried_while``), on ``con``
+    as it computed the result, or None for a function not marked so."""
+    inputs = memo.inputs_of(call.fn)
+    if inputs is None or not call.args or not isinstance(call.args[0], date):
+        return None
+    return call.args[0], inputs(con, call.args[0])
+
+
 def _keep(
-    con: duckdb.DuckDBPyConnection, results: list[tuple[Call, Any]], version: int, seconds: float
+    con: duckdb.DuckDBPyConnection,
+    results: list[tuple[Call, Any]],
+    version: int,
+    seconds: float,
+    inputs: tuple[date, str] | None = None,
 ) -> None:
-    """Store results on a cursor of their own, outside the caller's read transaction."""
+    """Store results on a cursor of their own, outside the caller's read transaction (``inputs``:
+    of a single result, ``read_inputs``)."""
     writer = con.cursor()
     try:
         for call, value in results:
-            store(writer, call, version, value, seconds)
+            store(writer, call, version, value, seconds, inputs)
     except DiskFull:
         # A page still shows the result it computed; only a rebuild, whose job is keeping them, fails.
         if _rebuilding.get():
@@ -381,6 +406,7 @@ def purge(con: duckdb.DuckDBPyConnection, keep_version: int) -> None:
         """,
         {"v": keep_version, "carried": sorted(memo.carried_names())},
     )
+    _carry_unchanged(con, keep_version)
     files = [
         file
         for (file,) in con.execute(
@@ -405,6 +431,40 @@ def purge(con: duckdb.DuckDBPyConnection, keep_version: int) -> None:
     if where is not None:
         for name in files:
             (where / name).unlink(missing_ok=True)
+
+
+def _carry_unchanged(con: duckdb.DuckDBPyConnection, keep_version: int) -> None:
+    """File under ``keep_version`` the kept results of other versions whose function is marked
+    ``memo.carried_while`` and whose records read are what they are now (``read_inputs`` gives the
+    same for their as-of day): the views of a month an import of later days left as it was. The
+    newest of each call's such results, unless ``keep_version`` has it already."""
+    try:
+        pending = con.execute(
+            "SELECT DISTINCT name, inputs_as_of FROM marts "
+            "WHERE data_version <> $v AND inputs IS NOT NULL AND inputs_as_of IS NOT NULL",
+            {"v": keep_version},
+        ).fetchall()
+    except duckdb.BinderException:
+        return  # a database whose marts table predates the column (read-only, not migrated)
+    for name, as_of in pending:
+        inputs = memo.inputs_of(str(name))
+        if inputs is None:
+            continue
+        con.execute(
+            """
+            UPDATE marts SET data_version = $v
+            WHERE name = $name AND inputs_as_of = $as_of AND inputs = $now AND data_version <> $v
+              AND data_version = (
+                  SELECT max(m.data_version) FROM marts AS m
+                  WHERE m.name = marts.name AND m.args = marts.args AND m.inputs = marts.inputs
+                    AND m.data_version <> $v
+              )
+              AND NOT EXISTS (
+                  SELECT 1 FROM marts AS c WHERE c.name = marts.name AND c.args = marts.args AND c.data_version = $v
+              )
+            """,
+            {"v": keep_version, "name": name, "as_of": as_of, "now": inputs(con, as_of)},
+        )
 
 
 def cached(
@@ -501,7 +561,7 @@ def _lookup_or_compute(
     value = call.run(con)
     seconds = time.perf_counter() - clock
     if keep or (keep is None and seconds >= MIN_SECONDS):
-        _keep(con, [(call, value)], current, seconds)
+        _keep(con, [(call, value)], current, seconds, read_inputs(con, call))
     return value
 
 

@@ -46,7 +46,7 @@ from analytics.core.config import db_path, settings
 from analytics.core.errors import DatabaseDamaged, DatabaseLocked, DiskFull, UserError
 from analytics.core.private_files import FILE_MODE
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 SERVICE_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -563,6 +563,12 @@ MIGRATIONS: dict[int, list[str]] = {
     # rows that import's file still holds.
     12: [
         "CREATE TABLE IF NOT EXISTS import_held (import_id INTEGER NOT NULL, row_key VARCHAR NOT NULL)",
+    ],
+    # A kept page result of an as-of day records what it read (``memo.carried_while``): the refresh
+    # after an import of later days carries it to the new data version instead of computing it again.
+    13: [
+        "ALTER TABLE marts ADD COLUMN IF NOT EXISTS inputs_as_of DATE",
+        "ALTER TABLE marts ADD COLUMN IF NOT EXISTS inputs VARCHAR",
     ],
 }
 

@@ -157,6 +157,7 @@ def page_as_of(con: duckdb.DuckDBPyConnection, month_end: dt.date) -> dt.date:
     return month_end if last is None else min(month_end, last)
 
 
+@memo.carried_while(model_inputs.scored_through)
 def snapshot(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, stores: Sequence[str] | None = None
 ) -> MaintenanceSnapshot:
