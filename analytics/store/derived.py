@@ -58,7 +58,8 @@ LOOKUPS: dict[str, str] = {
 # Tables of this module: mart_state, mart_changes, and what a refresh recomputes (temporary
 # tables on the refreshing connection): mart_refresh_vins, mart_refresh_orders, mart_refresh_callbacks,
 # and from those (mart_refresh_links.sql) mart_refresh_keys, mart_refresh_vehicle_callbacks and
-# mart_refresh_vehicle_orders.
+# mart_refresh_vehicle_orders (with the working tables mart_refresh_tails, mart_refresh_linked,
+# mart_refresh_loose_keys and mart_refresh_loose_tails).
 _STATE_DDL = """CREATE TABLE IF NOT EXISTS mart_state (
     name         VARCHAR PRIMARY KEY,
     fingerprint  VARCHAR NOT NULL,
@@ -416,3 +417,7 @@ def forget_changes(con: duckdb.DuckDBPyConnection, current: int) -> None:
     con.execute("DROP TABLE IF EXISTS mart_refresh_keys")
     con.execute("DROP TABLE IF EXISTS mart_refresh_vehicle_callbacks")
     con.execute("DROP TABLE IF EXISTS mart_refresh_vehicle_orders")
+    con.execute("DROP TABLE IF EXISTS mart_refresh_tails")
+    con.execute("DROP TABLE IF EXISTS mart_refresh_linked")
+    con.execute("DROP TABLE IF EXISTS mart_refresh_loose_keys")
+    con.execute("DROP TABLE IF EXISTS mart_refresh_loose_tails")

@@ -1,0 +1,2 @@
+-- whether a work-order number does not end in eight ASCII digits (NULL for NULL); a number that does has a key whose order_key_tail is those eight digits, so a search for numbers with given keys reads the regular expression of order_key.sql only for numbers whose last eight characters are one of the keys' tails, or for which this is true
+right({{ value }}, 8) IS DISTINCT FROM lpad(CAST(abs(TRY_CAST(right({{ value }}, 8) AS BIGINT)) AS VARCHAR), 8, '0')
