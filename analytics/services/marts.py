@@ -356,8 +356,8 @@ def read_inputs(con: duckdb.DuckDBPyConnection, call: Call) -> tuple[date, str] 
     """Return the as-of day and what ``call``'s result read (``memo.carried_while``), on ``con``
     as it computed the result, or None for a function not marked so."""
     inputs = memo.inputs_of(call.fn)
-    if inputs is None or not call.args or not isinstance(call.args[0], date):
-        return None
+    if inputs is None or not call.args or not isinstance(call.args[0], date) or _read_only(con):
+        return None  # (a read-only handle keeps nothing: no fingerprint to compute for it)
     return call.args[0], inputs(con, call.args[0])
 
 
