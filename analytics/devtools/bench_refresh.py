@@ -78,24 +78,7 @@ def refresh_times(group_db: Path, work: Path) -> dict[str, Any]:
         views.rebuild(con)  # the state before the import: everything current
         setup = time.perf_counter() - clock
 
-        clock = time.perf_counter()
-        inserted: list[int] = []
-        for path, kind in zip(files, ("service", "callback"), strict=True):
-            for _, res in load.import_files(con, [path], kind=kind, who="bench"):
-                if isinstance(res, Exception):
-                    raise UserError(f"the bench could not import its own file {path.name}: {res}")
-                inserted.append(res.inserted)
-        imported = time.perf_counter() - clock
-        if inserted != [n_orders, n_callbacks]:
-            raise UserError(f"the bench's import inserted {inserted} rows, not {[n_orders, n_callbacks]}")
-
-        # What the import command then does (views.rebuild), step by step.
-        clock = time.perf_counter()
-        refreshed = sql_marts.refresh(con)
-        sql_s = time.perf_counter() - clock
-        clock = time.perf_counter()
-        kept = views.rebuild_views(con)
-        views_s = time.perf_counter() - clock
+        timed = _import_and_refresh(con, files, (n_orders, n_callbacks))
         # Then a night's export of the next day, as a store's nightly import brings it: the first
         # day of a month (the marts gain a month-end for every vehicle), then the day after it (the
         # common night: a day within a month the marts already cover).
@@ -112,22 +95,48 @@ def refresh_times(group_db: Path, work: Path) -> dict[str, Any]:
         "orders": n_orders,
         "callbacks": n_callbacks,
         "setup_s": round(setup, 1),
+        # ``prepare`` and the default views together (``views_s``): the group's models are fitted
+        # beside ``prepare``; ``refresh_s``: everything the import command does after the commit.
+        **timed,
+        # The same after a night's export of the next day (models kept: see ``_nightly_refresh``),
+        # and after the next night's.
+        "nightly": night,
+        "nightly_next": next_night,
+    }
+
+
+def _import_and_refresh(
+    con: duckdb.DuckDBPyConnection, files: list[Path], expected: tuple[int, int]
+) -> dict[str, Any]:
+    """Import the work-order and callback files as the import command does, then time what the
+    command does after the commit (``views.rebuild``) step by step; return the seconds of each."""
+    clock = time.perf_counter()
+    inserted: list[int] = []
+    for path, kind in zip(files, ("service", "callback"), strict=True):
+        for _, res in load.import_files(con, [path], kind=kind, who="bench"):
+            if isinstance(res, Exception):
+                raise UserError(f"the bench could not import its own file {path.name}: {res}")
+            inserted.append(res.inserted)
+    imported = time.perf_counter() - clock
+    if inserted != list(expected):
+        raise UserError(f"the bench's import inserted {inserted} rows, not {list(expected)}")
+    clock = time.perf_counter()
+    refreshed = sql_marts.refresh(con)
+    sql_s = time.perf_counter() - clock
+    clock = time.perf_counter()
+    kept = views.rebuild_views(con)
+    views_s = time.perf_counter() - clock
+    return {
         "import_s": round(imported, 2),
         "sql_marts_s": round(sql_s, 2),
         "sql_marts": refreshed,
-        # ``prepare`` and the default views together: the group's models are fitted beside ``prepare``.
         "views_s": round(views_s, 1),
         "prepare_s": kept.get("prepare_s"),
         "prepare": kept.get("prepared"),
         "default_views_failed": kept.get("failed", {}),
         # The slowest default views, each with its seconds (the models' overlap ``prepare``).
         "default_views_slowest": dict(sorted(kept.get("each", {}).items(), key=lambda kv: -kv[1])[:8]),
-        # Everything the import command does after the commit, until it returns.
         "refresh_s": round(sql_s + views_s, 1),
-        # The same after a night's export of the next day (models kept: see ``_nightly_refresh``),
-        # and after the next night's.
-        "nightly": night,
-        "nightly_next": next_night,
     }
 
 
@@ -167,34 +176,15 @@ def _nightly_refresh(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, 
     model_files = set(persistence.model_dir().glob("*.joblib"))
     churn_fn = marts.call_of(churn_model.group_model).fn
     churn_kept = con.execute("SELECT max(built_at) FROM marts WHERE name = $n", {"n": churn_fn}).fetchone()
-    clock = time.perf_counter()
-    for path, kind in zip(files, ("service", "callback"), strict=True):
-        for _, res in load.import_files(con, [path], kind=kind, who="bench"):
-            if isinstance(res, Exception):
-                raise UserError(f"the bench could not import its own file {path.name}: {res}")
-    imported = time.perf_counter() - clock
-    clock = time.perf_counter()
-    refreshed = sql_marts.refresh(con)
-    sql_s = time.perf_counter() - clock
-    clock = time.perf_counter()
-    kept = views.rebuild_views(con)
-    views_s = time.perf_counter() - clock
+    timed = _import_and_refresh(con, files, (n_orders, n_callbacks))
     churn_now = con.execute("SELECT max(built_at) FROM marts WHERE name = $n", {"n": churn_fn}).fetchone()
     return {
         "day": day.isoformat(),
         "orders": n_orders,
         "callbacks": n_callbacks,
-        "import_s": round(imported, 2),
-        "sql_marts_s": round(sql_s, 2),
-        "sql_marts": refreshed,
-        "views_s": round(views_s, 1),
-        "prepare_s": kept.get("prepare_s"),
-        "prepare": kept.get("prepared"),
-        "default_views_failed": kept.get("failed", {}),
-        "default_views_slowest": dict(sorted(kept.get("each", {}).items(), key=lambda kv: -kv[1])[:8]),
+        **timed,
         "models_fitted": {
             "maintenance": bool(set(persistence.model_dir().glob("*.joblib")) - model_files),
             "churn": churn_now != churn_kept,
         },
-        "refresh_s": round(sql_s + views_s, 1),
     }
