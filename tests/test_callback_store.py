@@ -101,11 +101,15 @@ def test_the_files_store_comes_before_the_vehicles_work_orders_for_a_delivery_ca
     # The car was serviced at another store before its delivery call: the selling store the call's
     # file names wins over the vin's latest work order; without it, the work order's store stands.
     _import(con, SERVICE_CSV, "维修工单.csv")
-    _import(con, DELIVERY_CSV.replace(VIN_NEW, VIN_OLD), "新车交付7DC回访.csv")
-    assert _facts_store(con) == {"D1": WEST}
-    _import(con, DELIVERY_CSV.replace(VIN_NEW, VIN_OLD).replace(f"  {WEST} ", ""), "again.csv")
+    _import(con, DELIVERY_CSV.replace(VIN_NEW, VIN_OLD).replace(f"  {WEST} ", ""), "blank.csv")
     assert _stored(con) == [("D1", None)]
     assert _facts_store(con) == {"D1": RIVER}
+    _import(con, DELIVERY_CSV.replace(VIN_NEW, VIN_OLD), "新车交付7DC回访.csv")
+    assert _facts_store(con) == {"D1": WEST}
+    # An export whose store cell is empty (taken before the store was entered) erases no store.
+    again = _import(con, DELIVERY_CSV.replace(VIN_NEW, VIN_OLD).replace(f"  {WEST} ", ""), "again.csv")
+    assert (again.updated, again.unchanged, _stored(con)) == (0, 1, [("D1", WEST)])
+    assert _facts_store(con) == {"D1": WEST}
 
 
 def test_a_work_order_without_a_store_leaves_the_callbacks_own(con):
@@ -143,9 +147,9 @@ def test_a_reimport_is_idempotent_and_a_changed_store_is_a_replacement_rollback_
     assert _stored(con) == [("D1", WEST)]
     assert con.execute("SELECT count(*) FROM callbacks_history").fetchone() == (0,)
     assert sat.monthly_satisfaction(con, [WEST], "2024-03", "2024-03")["n"].tolist() == [1]
-    # A blank store cell is no store; a file without the column leaves the stored store alone.
+    # A blank store cell, like a file without the column, leaves the stored store alone.
     blank = _import(con, DELIVERY_CSV.replace(f"  {WEST} ", "   "), "blank.csv")
-    assert (blank.updated, _stored(con)) == (1, [("D1", None)])
+    assert (blank.updated, blank.unchanged, _stored(con)) == (0, 1, [("D1", WEST)])
     load.rollback(con, blank.import_id)
     without = DELIVERY_CSV.replace("门店,", "", 1).replace(f"  {WEST} ,", "", 1)
     kept = _import(con, without, "without.csv")
