@@ -61,6 +61,7 @@ def test_kept_themes_read_as_assigning_each_window_afresh(demo, monkeypatch):
     with monkeypatch.context() as patch:
         patch.setattr(monthly, "assignments_current", lambda *a: False)
         patch.setattr(monthly, "clauses_current", lambda *a: False)
+        patch.setattr(monthly, "complaint_parts_current", lambda *a: False)
         for (month, stores_), got in kept.items():
             _assert_same(got, _views(con, month, list(stores_) if stores_ else None), (month, stores_))
     assert all(kept[(m, None)]["praise"]["themes"] for m in chosen)
@@ -134,3 +135,40 @@ def test_satisfied_comments_are_read_clause_by_clause_once_and_again_when_the_th
         assert monthly.store_clauses(cur) == len(texts)
     assert monthly.clauses_current(con)
     assert themes.monthly_themes(con, month, "complaint", None)["hidden"] == fresh
+
+
+def test_unsatisfied_comments_are_read_for_what_they_complain_of_once_and_the_complaint_side_reads_it(
+    demo, monkeypatch
+):
+    con = demo
+    views.prepare(con)
+    assert monthly.complaint_parts_current(con)
+    texts = monthly._facts(con, "comment_clauses_texts", monthly._side_params(None, "complaint", None))
+    assert con.execute("SELECT count(*) FROM comment_complaint_parts").fetchone()[0] == len(texts)
+    # Some comments praise beside their complaint (师傅很热情，但是等了三个小时): only what they
+    # complain of is kept, tokenised; the others are NULL (the comment is what it complains of).
+    mixed = con.execute(
+        "SELECT comment, tokens FROM comment_complaint_parts WHERE tokens IS NOT NULL"
+    ).fetchall()
+    assert 0 < len(mixed) < len(texts)
+    for comment, tokens in mixed[:20]:
+        assert tokens.split() == themes.tokenize([themes.complaint_quote(comment)])[0]
+    with db.write_transaction(con) as cur:
+        assert themes.store_complaint_parts(cur) == 0
+        cur.execute(
+            "DELETE FROM comment_complaint_parts WHERE comment IN (SELECT comment FROM comment_complaint_parts LIMIT 3)"
+        )
+        assert themes.store_complaint_parts(cur) == 3
+    months = sorted(facts.available_months(con))
+    frame = monthly._facts(con, "side_comments", monthly._side_params(months[-4:], "complaint", None))
+    before = monthly._tokens(con, frame, "complaint")
+    # What the complaint side reads: every comment planted as one that complains of the lounge.
+    with db.write_transaction(con) as cur:
+        cur.execute("UPDATE comment_complaint_parts SET tokens = '休息室 太 吵'")
+    planted = monthly._tokens(con, frame, "complaint")
+    assert planted[0] == [["休息室", "太", "吵"]] * len(frame)
+    # Other themes files: the stored parts are stale and never read; read afresh, they are what was stored.
+    monkeypatch.setattr(monthly, "_files_digest", lambda names=None: "another digest")
+    assert not monthly.complaint_parts_current(con)
+    assert monthly._tokens(con, frame, "complaint") == before
+    assert len(frame) > 0

@@ -62,7 +62,8 @@ def page_calls(month: str, months: Sequence[str], stores: Sequence[str] | None) 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """Make what the pages read outside the marts: the tokens of the comments an import brought,
-    the satisfied comments read clause by clause (``themes.store_clauses``), then every comment's
+    the satisfied comments read clause by clause (``themes.store_clauses``) and what the unsatisfied
+    ones complain of (``themes.store_complaint_parts``), then every comment's
     theme under the data version's models (``themes.store_assignments``; a satisfied comment's
     praise theme is that of what it praises, read from the clauses).
 
@@ -81,6 +82,8 @@ def prepare(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     clock = time.perf_counter()
     with db.write_transaction(con) as cur:
         themes.store_clauses(cur)
+        # The unsatisfied customers' comments too: what each complains of beside its praise.
+        themes.store_complaint_parts(cur)
     seconds["clauses"] = round(time.perf_counter() - clock, 2)
     # Every comment's theme under the data version's models, so another month or store choice
     # reads its themes instead of assigning every comment of its window again.

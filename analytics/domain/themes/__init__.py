@@ -36,6 +36,7 @@ from analytics.domain.themes.monthly import (
     praise_quote,
     store_assignments,
     store_clauses,
+    store_complaint_parts,
     theme_comments,
     themes_by_advisor,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "praise_quote",
     "store_assignments",
     "store_clauses",
+    "store_complaint_parts",
     "theme_comments",
     "themes_by_advisor",
     "NONE",

@@ -183,10 +183,9 @@ def _tokens(
     for i, toks in zip(missing, fresh, strict=True):
         tokens[i] = toks
     if side == "complaint":
-        parts = [_complaint_part(str(c)) for c in frame["comment"]]
-        mixed = [i for i, part in enumerate(parts) if part is not None]
-        for i, toks in zip(mixed, tokenize([str(parts[i]) for i in mixed]) if mixed else [], strict=True):
-            tokens[i] = toks
+        for i, complained in enumerate(_complaint_tokens(con, frame["comment"])):
+            if complained is not None:
+                tokens[i] = complained
     elif side == "praise":
         for i, praised in enumerate(_praise_tokens(con, frame["comment"])):
             if praised is not None:
@@ -205,6 +204,57 @@ def _complaint_part(comment: str) -> str | None:
     return quote if quote != comment else None
 
 
+# What ``_stored_tokens`` reads: each stored text's tokens (joined by spaces, or NULL).
+_PRAISE_TOKENS = (
+    "SELECT k.comment, k.praise_tokens FROM comment_clauses AS k "
+    "SEMI JOIN _tokens_wanted AS w ON w.comment = k.comment"
+)
+_COMPLAINT_TOKENS = (
+    "SELECT k.comment, k.tokens FROM comment_complaint_parts AS k "
+    "SEMI JOIN _tokens_wanted AS w ON w.comment = k.comment"
+)
+
+
+def _stored_tokens(
+    con: duckdb.DuckDBPyConnection, texts: Iterable[str], query: str
+) -> dict[str, list[str] | None]:
+    """Return the tokens ``query`` (``_PRAISE_TOKENS``, ``_COMPLAINT_TOKENS``) reads for those of
+    ``texts`` its table holds: a list, or None where the table holds NULL."""
+    # An Arrow table joined, not a list bound as a parameter: 0.1 s for a group's window of
+    # 40,000 texts against 0.3 s.
+    wanted = pa.table({"comment": pa.array([str(t) for t in texts], type=pa.large_string())})
+    con.register("_tokens_wanted", wanted)
+    try:
+        rows = con.execute(query).fetchall()
+    finally:
+        con.unregister("_tokens_wanted")
+    return {str(comment): (None if joined is None else str(joined).split()) for comment, joined in rows}
+
+
+def _complaint_tokens(con: duckdb.DuckDBPyConnection, comments: pd.Series) -> list[list[str] | None]:
+    """Return the tokens of what each unsatisfied customer's comment complains of when it also
+    praises (:func:`complaint_quote`), else None: the comment is what it complains of.
+
+    The texts ``comment_complaint_parts`` holds (read after each import) are looked up there; only
+    the others are read here, clause by clause."""
+    texts = comments.astype(str)
+    distinct = pd.unique(texts)
+    stored = (
+        _stored_tokens(con, distinct, _COMPLAINT_TOKENS)
+        if len(distinct) and complaint_parts_current(con)
+        else {}
+    )
+    unread = [text for text in distinct if text not in stored]
+    parts = [_complaint_part(text) for text in unread]
+    mixed = [(text, part) for text, part in zip(unread, parts, strict=True) if part is not None]
+    found: dict[str, list[str] | None] = {}
+    for (text, _), toks in zip(
+        mixed, tokenize([str(part) for _, part in mixed]) if mixed else [], strict=True
+    ):
+        found[text] = toks
+    return [stored[t] if t in stored else found.get(t) for t in texts]
+
+
 def _praise_tokens(con: duckdb.DuckDBPyConnection, comments: pd.Series) -> list[list[str] | None]:
     """Return the tokens of what each satisfied customer's comment praises when it also complains
     (its praise text, :func:`read_clauses`; none when nothing but complaints is left), else None.
@@ -213,21 +263,8 @@ def _praise_tokens(con: duckdb.DuckDBPyConnection, comments: pd.Series) -> list[
     are looked up there; only the others are read here, clause by clause."""
     texts = comments.astype(str)
     distinct = pd.unique(texts)
-    stored: dict[str, list[str] | None] = {}
-    if len(distinct) and clauses_current(con):
-        # Only the comments that complain beside their praise have praise tokens of their own.
-        # An Arrow table joined, not a list bound as a parameter: 0.1 s for a group's window of
-        # 40,000 texts against 0.3 s.
-        wanted = pa.table({"comment": pa.array([str(t) for t in distinct], type=pa.large_string())})
-        con.register("_praise_wanted", wanted)
-        try:
-            rows = con.execute(
-                "SELECT k.comment, k.praise_tokens FROM comment_clauses AS k "
-                "SEMI JOIN _praise_wanted AS w ON w.comment = k.comment"
-            ).fetchall()
-        finally:
-            con.unregister("_praise_wanted")
-        stored = {str(comment): (None if joined is None else str(joined).split()) for comment, joined in rows}
+    # Only the comments that complain beside their praise have praise tokens of their own.
+    stored = _stored_tokens(con, distinct, _PRAISE_TOKENS) if len(distinct) and clauses_current(con) else {}
     found: dict[str, list[str] | None] = {}
     unread = [text for text in distinct if text not in stored]
     parts = [_praise_of(text, _clauses(text)) for text in unread]
@@ -715,6 +752,62 @@ def store_clauses(con: duckdb.DuckDBPyConnection) -> int:
     return len(readings)
 
 
+# One row per distinct text of an unsatisfied customer's comment (the complaint side): the tokens of
+# what it complains of when it also praises (its ``complaint_quote``), NULL when the comment is
+# what it complains of. Filled and read as ``comment_clauses`` is (issue 20: another month's
+# complaint side read each of its comments clause by clause).
+COMPLAINT_PARTS_META = "comment_complaint_parts_key"
+
+
+def complaint_parts_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Return whether ``comment_complaint_parts`` was read with the current themes code and data files."""
+    try:
+        rows = con.execute("SELECT value FROM meta WHERE key = $k", {"k": COMPLAINT_PARTS_META}).fetchall()
+    except duckdb.CatalogException:
+        return False
+    return bool(rows) and rows[0][0] == _files_digest(_CLAUSE_FILES)
+
+
+def store_complaint_parts(con: duckdb.DuckDBPyConnection) -> int:
+    """Read the unsatisfied customers' comment texts not read yet; return how many. Run inside the
+    caller's write transaction; texts read with other themes files are read again."""
+    exists = bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'comment_complaint_parts' AND NOT temporary"
+        ).fetchall()[0][0]
+    )
+    if exists and not complaint_parts_current(con):
+        con.execute("DROP TABLE comment_complaint_parts")
+        exists = False
+    params = _side_params(None, "complaint", None)
+    query = "comment_complaint_parts_pending" if exists else "comment_clauses_texts"
+    texts = [str(text) for (text,) in _facts(con, query, params).itertuples(index=False, name=None)]
+    parts = [_complaint_part(text) for text in texts]
+    mixed = [i for i, part in enumerate(parts) if part is not None]
+    joined: list[str | None] = [None] * len(texts)
+    for i, toks in zip(mixed, tokenize([str(parts[i]) for i in mixed]) if mixed else [], strict=True):
+        joined[i] = " ".join(toks)
+    frame = pd.DataFrame(
+        {"comment": pd.Series(texts, dtype="str"), "tokens": pd.Series(joined, dtype=object)}
+    )
+    con.register("_complaint_parts_new", frame)
+    try:
+        if exists:
+            con.execute("INSERT INTO comment_complaint_parts SELECT * FROM _complaint_parts_new")
+        else:
+            con.execute(
+                "CREATE TABLE comment_complaint_parts AS SELECT CAST(comment AS VARCHAR) AS comment, "
+                "CAST(tokens AS VARCHAR) AS tokens FROM _complaint_parts_new"
+            )
+    finally:
+        con.unregister("_complaint_parts_new")
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ($k, $v)",
+        {"k": COMPLAINT_PARTS_META, "v": _files_digest(_CLAUSE_FILES)},
+    )
+    return len(texts)
+
+
 def known_readings(
     con: duckdb.DuckDBPyConnection, month: str, stores: Sequence[str] | None
 ) -> dict[str, Reading]:
@@ -1036,7 +1129,8 @@ def complaint_categories(
     """Return the month's complaint categories with n, share and the lexicon aspect each maps to."""
     lex = lexicon or load_lexicon()
     params = {**_bounds(_months(month, 0)), "stores": list(stores) if stores else None}
-    rows = con.execute(sql("complaint_categories"), params).fetchall()
+    found = _facts(con, "complaint_categories", params)
+    rows = list(zip(found["category"].astype(str), found["n"].astype(int), strict=True))
     total = sum(int(n) for _, n in rows)
     hotspots = set(lex.hotspots)
     out: list[dict[str, Any]] = []
