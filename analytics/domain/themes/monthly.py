@@ -683,128 +683,152 @@ def read_clauses(comment: str, lexicon: Lexicon | None = None) -> Reading:
     return Reading(praise, complaints, aspects)
 
 
+@dataclass(frozen=True)
+class _ReadingsTable:
+    """A table of comment texts read after an import (one row per distinct text of one side), kept
+    while ``meta`` holds the digest of the themes code and data files it was read with: the side,
+    the meta key, and its statements (constants, on the table ``_readings_new`` registered)."""
+
+    name: str
+    side: str
+    meta: str
+    pending: str  # the query of the side's texts the table has not read yet
+    insert: str
+    create: str  # a new table is created with its rows in one statement (see ``store_assignments``)
+    drop: str
+
+
 # One row per distinct text of a satisfied customer's comment, read clause by clause (issue 20: the
 # hidden complaints of a month took seconds to read at group size). Filled after an import for the
 # texts not read yet (``store_clauses``) and read only while ``meta`` holds the digest of the themes
 # code and data files it was read with.
 CLAUSES_META = "comment_clauses_key"
-
-
-def clauses_current(con: duckdb.DuckDBPyConnection) -> bool:
-    """Return whether ``comment_clauses`` was read with the current themes code and data files."""
-    try:
-        # fetchall, not fetchone: a result left unread blocks registering a frame on ``con`` next.
-        rows = con.execute("SELECT value FROM meta WHERE key = $k", {"k": CLAUSES_META}).fetchall()
-    except duckdb.CatalogException:
-        return False
-    return bool(rows) and rows[0][0] == _files_digest(_CLAUSE_FILES)
-
-
-def store_clauses(con: duckdb.DuckDBPyConnection) -> int:
-    """Read the satisfied customers' comment texts not read yet; return how many. Run inside the
-    caller's write transaction; texts read with other themes files are read again."""
-    exists = bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'comment_clauses' AND NOT temporary"
-        ).fetchall()[0][0]
-    )
-    if exists and not clauses_current(con):
-        con.execute("DROP TABLE comment_clauses")
-        exists = False
-    params = _side_params(None, "praise", None)
-    if exists:
-        texts = list(_facts(con, "comment_clauses_pending", params).itertuples(index=False, name=None))
-    else:
-        texts = list(_facts(con, "comment_clauses_texts", params).itertuples(index=False, name=None))
-    lex = load_lexicon()
-    readings = [read_clauses(str(text), lex) for (text,) in texts]
-    # The tokens of the praise text where it is not the whole comment (the praise side's theme).
-    mixed = [i for i, ((text,), r) in enumerate(zip(texts, readings, strict=True)) if r.praise != str(text)]
-    praise_tokens: list[str | None] = [None] * len(readings)
-    for i, toks in zip(mixed, tokenize([readings[i].praise for i in mixed]) if mixed else [], strict=True):
-        praise_tokens[i] = " ".join(toks)
-    frame = pd.DataFrame(
-        {
-            "comment": pd.Series([str(t) for (t,) in texts], dtype="str"),
-            "praise": pd.Series([r.praise for r in readings], dtype="str"),
-            "complaints": pd.Series([list(r.complaints) for r in readings], dtype=object),
-            "aspects": pd.Series([list(r.aspects) for r in readings], dtype=object),
-            "praise_tokens": pd.Series(praise_tokens, dtype=object),
-        }
-    )
-    con.register("_comment_clauses_new", frame)
-    try:
-        # A new table is created with its rows in one statement (see ``store_assignments``).
-        if exists:
-            con.execute("INSERT INTO comment_clauses SELECT * FROM _comment_clauses_new")
-        else:
-            con.execute(
-                "CREATE TABLE comment_clauses AS SELECT CAST(comment AS VARCHAR) AS comment, "
-                "CAST(praise AS VARCHAR) AS praise, CAST(complaints AS VARCHAR[]) AS complaints, "
-                "CAST(aspects AS VARCHAR[]) AS aspects, CAST(praise_tokens AS VARCHAR) AS praise_tokens "
-                "FROM _comment_clauses_new"
-            )
-    finally:
-        con.unregister("_comment_clauses_new")
-    con.execute(
-        "INSERT OR REPLACE INTO meta VALUES ($k, $v)", {"k": CLAUSES_META, "v": _files_digest(_CLAUSE_FILES)}
-    )
-    return len(readings)
-
-
+_CLAUSES = _ReadingsTable(
+    name="comment_clauses",
+    side="praise",
+    meta=CLAUSES_META,
+    pending="comment_clauses_pending",
+    insert="INSERT INTO comment_clauses SELECT * FROM _readings_new",
+    create=(
+        "CREATE TABLE comment_clauses AS SELECT CAST(comment AS VARCHAR) AS comment, "
+        "CAST(praise AS VARCHAR) AS praise, CAST(complaints AS VARCHAR[]) AS complaints, "
+        "CAST(aspects AS VARCHAR[]) AS aspects, CAST(praise_tokens AS VARCHAR) AS praise_tokens "
+        "FROM _readings_new"
+    ),
+    drop="DROP TABLE comment_clauses",
+)
 # One row per distinct text of an unsatisfied customer's comment (the complaint side): the tokens of
 # what it complains of when it also praises (its ``complaint_quote``), NULL when the comment is
 # what it complains of. Filled and read as ``comment_clauses`` is (issue 20: another month's
 # complaint side read each of its comments clause by clause).
 COMPLAINT_PARTS_META = "comment_complaint_parts_key"
+_COMPLAINT_PARTS = _ReadingsTable(
+    name="comment_complaint_parts",
+    side="complaint",
+    meta=COMPLAINT_PARTS_META,
+    pending="comment_complaint_parts_pending",
+    insert="INSERT INTO comment_complaint_parts SELECT * FROM _readings_new",
+    create=(
+        "CREATE TABLE comment_complaint_parts AS SELECT CAST(comment AS VARCHAR) AS comment, "
+        "CAST(tokens AS VARCHAR) AS tokens FROM _readings_new"
+    ),
+    drop="DROP TABLE comment_complaint_parts",
+)
 
 
-def complaint_parts_current(con: duckdb.DuckDBPyConnection) -> bool:
-    """Return whether ``comment_complaint_parts`` was read with the current themes code and data files."""
+def _readings_current(con: duckdb.DuckDBPyConnection, table: _ReadingsTable) -> bool:
     try:
-        rows = con.execute("SELECT value FROM meta WHERE key = $k", {"k": COMPLAINT_PARTS_META}).fetchall()
+        # fetchall, not fetchone: a result left unread blocks registering a frame on ``con`` next.
+        rows = con.execute("SELECT value FROM meta WHERE key = $k", {"k": table.meta}).fetchall()
     except duckdb.CatalogException:
         return False
     return bool(rows) and rows[0][0] == _files_digest(_CLAUSE_FILES)
 
 
-def store_complaint_parts(con: duckdb.DuckDBPyConnection) -> int:
-    """Read the unsatisfied customers' comment texts not read yet; return how many. Run inside the
-    caller's write transaction; texts read with other themes files are read again."""
+def clauses_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Return whether ``comment_clauses`` was read with the current themes code and data files."""
+    return _readings_current(con, _CLAUSES)
+
+
+def complaint_parts_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Return whether ``comment_complaint_parts`` was read with the current themes code and data files."""
+    return _readings_current(con, _COMPLAINT_PARTS)
+
+
+def _unread_texts(con: duckdb.DuckDBPyConnection, table: _ReadingsTable) -> tuple[bool, list[str]]:
+    """Return whether ``table`` is kept (it is dropped when read with other themes files) and the
+    side's texts it has not read (all of them when it is not kept)."""
     exists = bool(
         con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'comment_complaint_parts' AND NOT temporary"
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name AND NOT temporary",
+            {"name": table.name},
         ).fetchall()[0][0]
     )
-    if exists and not complaint_parts_current(con):
-        con.execute("DROP TABLE comment_complaint_parts")
+    if exists and not _readings_current(con, table):
+        con.execute(table.drop)
         exists = False
-    params = _side_params(None, "complaint", None)
-    query = "comment_complaint_parts_pending" if exists else "comment_clauses_texts"
-    texts = [str(text) for (text,) in _facts(con, query, params).itertuples(index=False, name=None)]
-    parts = [_complaint_part(text) for text in texts]
+    query = table.pending if exists else "comment_clauses_texts"
+    found = _facts(con, query, _side_params(None, table.side, None))
+    return exists, [str(text) for (text,) in found.itertuples(index=False, name=None)]
+
+
+def _write_readings(
+    con: duckdb.DuckDBPyConnection, table: _ReadingsTable, exists: bool, frame: pd.DataFrame
+) -> None:
+    """Add ``frame``'s rows to ``table`` (created when not kept) and record what it was read with."""
+    con.register("_readings_new", frame)
+    try:
+        con.execute(table.insert if exists else table.create)
+    finally:
+        con.unregister("_readings_new")
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ($k, $v)", {"k": table.meta, "v": _files_digest(_CLAUSE_FILES)}
+    )
+
+
+def _joined_tokens(texts: Sequence[str], parts: Sequence[str | None]) -> list[str | None]:
+    """Return each part's tokens joined by spaces where a text has a part of its own, else None."""
     mixed = [i for i, part in enumerate(parts) if part is not None]
     joined: list[str | None] = [None] * len(texts)
     for i, toks in zip(mixed, tokenize([str(parts[i]) for i in mixed]) if mixed else [], strict=True):
         joined[i] = " ".join(toks)
+    return joined
+
+
+def store_clauses(con: duckdb.DuckDBPyConnection) -> int:
+    """Read the satisfied customers' comment texts not read yet; return how many. Run inside the
+    caller's write transaction; texts read with other themes files are read again."""
+    exists, texts = _unread_texts(con, _CLAUSES)
+    lex = load_lexicon()
+    readings = [read_clauses(text, lex) for text in texts]
+    # The tokens of the praise text where it is not the whole comment (the praise side's theme).
+    praised = [r.praise if r.praise != text else None for text, r in zip(texts, readings, strict=True)]
     frame = pd.DataFrame(
-        {"comment": pd.Series(texts, dtype="str"), "tokens": pd.Series(joined, dtype=object)}
+        {
+            "comment": pd.Series(texts, dtype="str"),
+            "praise": pd.Series([r.praise for r in readings], dtype="str"),
+            "complaints": pd.Series([list(r.complaints) for r in readings], dtype=object),
+            "aspects": pd.Series([list(r.aspects) for r in readings], dtype=object),
+            "praise_tokens": pd.Series(_joined_tokens(texts, praised), dtype=object),
+        }
     )
-    con.register("_complaint_parts_new", frame)
-    try:
-        if exists:
-            con.execute("INSERT INTO comment_complaint_parts SELECT * FROM _complaint_parts_new")
-        else:
-            con.execute(
-                "CREATE TABLE comment_complaint_parts AS SELECT CAST(comment AS VARCHAR) AS comment, "
-                "CAST(tokens AS VARCHAR) AS tokens FROM _complaint_parts_new"
-            )
-    finally:
-        con.unregister("_complaint_parts_new")
-    con.execute(
-        "INSERT OR REPLACE INTO meta VALUES ($k, $v)",
-        {"k": COMPLAINT_PARTS_META, "v": _files_digest(_CLAUSE_FILES)},
+    _write_readings(con, _CLAUSES, exists, frame)
+    return len(readings)
+
+
+def store_complaint_parts(con: duckdb.DuckDBPyConnection) -> int:
+    """Read the unsatisfied customers' comment texts not read yet (what each complains of beside
+    its praise); return how many. Run inside the caller's write transaction; texts read with other
+    themes files are read again."""
+    exists, texts = _unread_texts(con, _COMPLAINT_PARTS)
+    parts = [_complaint_part(text) for text in texts]
+    frame = pd.DataFrame(
+        {
+            "comment": pd.Series(texts, dtype="str"),
+            "tokens": pd.Series(_joined_tokens(texts, parts), dtype=object),
+        }
     )
+    _write_readings(con, _COMPLAINT_PARTS, exists, frame)
     return len(texts)
 
 
