@@ -239,6 +239,52 @@ def test_sign_in_throttle_locks_a_client_after_its_limit_whatever_the_user_names
     assert throttle.begin("zhangli", "10.0.0.9", 160.0) == ("ok", 0.0)
 
 
+PROXIES = ["127.0.0.1", "::1", "10.1.0.0/16"]
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "client"),
+    [
+        (None, None, "local"),  # this machine, no proxy in front
+        ("203.0.113.7", None, "203.0.113.7"),  # a browser straight to the dashboard
+        (None, "203.0.113.7", "203.0.113.7"),  # through nginx on this machine
+        (None, "203.0.113.7:51234", "203.0.113.7"),  # an entry with its port
+        (None, "[2001:db8::7]:443", "2001:db8::7"),
+        ("10.1.2.3", "203.0.113.7, 10.1.9.9", "203.0.113.7"),  # two proxies of the trusted network
+        # A browser that writes the header itself: the proxy appends what it saw, the right-most.
+        (None, "198.51.100.1, 203.0.113.7", "203.0.113.7"),
+        (None, "127.0.0.1, 203.0.113.7", "203.0.113.7"),
+        # A browser straight to the dashboard cannot choose its address with the header.
+        ("203.0.113.7", "198.51.100.1", "203.0.113.7"),
+        ("203.0.113.7", "127.0.0.1", "203.0.113.7"),
+        # A right-most entry that is no address (a misconfigured proxy): the connection itself.
+        (None, "198.51.100.1, unknown", "local"),
+        (None, "", "local"),
+        (None, "10.1.0.5", "local"),  # only trusted proxies in the chain
+    ],
+)
+def test_the_client_behind_a_trusted_proxy_is_what_the_proxy_saw(peer, forwarded_for, client):
+    assert auth.client_address(peer, forwarded_for, PROXIES) == client
+
+
+def test_one_browsers_failures_through_the_proxy_lock_it_and_not_the_other_users():
+    # Behind nginx every connection comes from this machine: counted by the connection, one
+    # attacker's twenty failures locked every user of the dealership out for the lock's minutes.
+    throttle = auth.SignInThrottle(max_failures=100, window_seconds=300, client_max_failures=20)
+    attacker = "203.0.113.66"
+    for second in range(20):
+        # The attacker writes a new X-Forwarded-For each time; nginx appends its real address.
+        forged = f"198.51.100.{second}, {attacker}"
+        client = auth.client_address(None, forged, PROXIES)
+        assert throttle.begin(f"user{second}", client, 100.0 + second) == ("ok", 0.0)
+    locked = auth.client_address(None, f"198.51.100.99, {attacker}", PROXIES)
+    assert throttle.begin("zhangli", locked, 121.0)[0] == "client_locked"
+    colleague = auth.client_address(None, "192.0.2.10", PROXIES)
+    assert throttle.begin("zhangli", colleague, 121.0) == ("ok", 0.0)
+    # Without the proxy setting (a proxy the file does not name), all share one client: the old way.
+    assert auth.client_address(None, "192.0.2.10", []) == auth.client_address(None, attacker, []) == "local"
+
+
 @pytest.mark.parametrize("burst", [10, 15])
 def test_parallel_wrong_passwords_get_no_more_evaluations_than_the_limit(monkeypatch, burst):
     """Ten (or fifteen) sessions submitting at the same moment used to get ten evaluations."""

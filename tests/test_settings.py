@@ -59,6 +59,11 @@ def test_every_key_of_the_file_is_documented_by_a_comment() -> None:
             r"\[targets\]",
         ),
         ("[kpi]", "[kpi", "not valid TOML"),
+        (
+            'trusted_proxies = ["127.0.0.1", "::1"]',
+            'trusted_proxies = ["127.0.0.1", "nginx.local"]',
+            r"\[auth\].*trusted_proxies: 'nginx.local' is not an IP address or network",
+        ),
     ],
 )
 def test_a_defective_setting_is_refused_with_a_sentence_naming_it(

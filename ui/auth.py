@@ -92,11 +92,15 @@ def _throttle(source: str) -> auth.SignInThrottle:
 
 
 def _client() -> str:
-    """Return who is trying to sign in, for the per-client limit: the browser's IP address."""
+    """Return who is trying to sign in, for the per-client limit: the browser's IP address, read
+    from X-Forwarded-For when the connection comes from a trusted reverse proxy
+    (``auth.client_address``)."""
     try:
-        return str(st.context.ip_address or "unknown")
+        peer = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For")
     except Exception:  # noqa: BLE001 - no request context (a test harness): one shared client
         return "unknown"
+    return auth.client_address(peer, forwarded, settings().auth.trusted_proxies)
 
 
 def require_user() -> User:

@@ -13,6 +13,7 @@ Without accounts the dashboard runs in local single-user mode with the ``cs_lead
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import threading
 import time
@@ -456,6 +457,51 @@ def read_secrets(path: str | Path) -> dict[str, Any]:
         raise AccountsError(
             [f"{target} is not valid TOML ({exc}); fix it before the dashboard starts."]
         ) from exc
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies: Iterable[str]) -> str:
+    """Return who signs in, for the per-client limit: an IP address, or ``local`` for this machine.
+
+    ``peer`` is the connection's address (None for this machine: Streamlit gives no loopback
+    address). When it is one of ``trusted_proxies`` (addresses or networks), the browser is the
+    right-most address of ``forwarded_for`` (the X-Forwarded-For header) that is not itself a
+    trusted proxy: each proxy appends the address it saw, so what a browser writes into the header
+    stands to its left and is never taken. A connection from anywhere else is its own address,
+    whatever its header says; a header whose right-most entry is no address is ignored.
+    """
+    networks = [ipaddress.ip_network(entry, strict=False) for entry in trusted_proxies]
+    itself = peer or "local"
+    if not forwarded_for or not _in_networks(peer or "127.0.0.1", networks):
+        return itself
+    for hop in reversed(forwarded_for.split(",")):
+        address = _hop_address(hop)
+        if address is None:
+            return itself
+        if not _in_networks(address, networks):
+            return address
+    return itself
+
+
+def _hop_address(hop: str) -> str | None:
+    """Return the IP address of one X-Forwarded-For entry (``1.2.3.4``, ``1.2.3.4:5678``,
+    ``[2001:db8::1]:443``), or None when it is none."""
+    text = hop.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def _in_networks(address: str, networks: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 @dataclass

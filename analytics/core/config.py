@@ -8,6 +8,7 @@ sentence naming the key, instead of a ``KeyError`` deep inside a page. Code read
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import cache
 from pathlib import Path
@@ -124,9 +125,17 @@ class Auth(_Section):
     max_failures: Positive
     lock_minutes: Seconds
     client_max_failures: Positive
+    trusted_proxies: list[str]
     first_wait_seconds: Seconds
     max_wait_seconds: Seconds
     serve_network_without_accounts: bool
+
+    def __post_init__(self) -> None:
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an IP address or network") from None
 
 
 class Import(_Section):
