@@ -39,6 +39,31 @@ def test_landlines_and_id_cards_written_in_groups_are_masked(text, masked):
     assert auth.mask_text(text) == masked
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("电话0571.8888.6666找王经理", "电话057*****6666找王经理"),  # dots between the groups
+        ("座机0571.88886666", "座机057*****6666"),
+        ("座机０５７１．８８８８．６６６６", "座机057*****6666"),  # full-width, as an input method types
+        ("座机0571·8888·6666", "座机057*****6666"),
+        ("0571/88886666", "057*****6666"),
+        ("0571_8888_6666", "057*****6666"),
+        ("0571，8888，6666", "057*****6666"),
+        ("0571*8888*6666", "057*****6666"),
+        ("家里86 571 88886666", "家里057*****6666"),  # the country code without + or 00
+        ("家里86-10-66668888", "家里010****8888"),
+        # Not numbers of a person: dates, amounts, a mileage.
+        ("2024.05.12 保养", "2024.05.12 保养"),
+        ("收费 1,280.50 元，里程 12,345 公里", "收费 1,280.50 元，里程 12,345 公里"),
+    ],
+)
+def test_landlines_set_apart_by_dots_slashes_or_a_bare_country_code_are_masked(text, masked):
+    """Session 26's attack on the same promise: mobile numbers were masked with their groups set
+    apart by dots, slashes, underscores, commas or asterisks (138.1234.5678), landlines only with
+    spaces and dashes. 0571.8888.6666, 0571/88886666 and 86 571 88886666 reached the manager whole."""
+    assert auth.mask_text(text) == masked
+
+
 # --------------------------------------------------------------------------- saved chart images
 
 

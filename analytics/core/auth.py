@@ -100,11 +100,14 @@ _ID_CARD_IN_TEXT = re.compile(
 # A bank card: 16-19 digits starting 3-6, in groups of four or not, whose Luhn check holds.
 _CARD_IN_TEXT = re.compile(r"(?<!\d)([3-6]\d{3}(?:[\s-]?\d{4}){3}(?:[\s-]?\d{1,3})?)(?![0-9A-Za-z])")
 # A landline with its area code: 0571-88886666, (0571)88886666, 010 6666 8888, the number itself
-# written in two groups as people say it (0571-8888-6666, 0571 888 6666), or after +86 / 0086 with
-# the area code's 0 left out (+86 571 8888 6666).
+# written in two groups as people say it (0571-8888-6666, 0571 888 6666), or after +86 / 0086 / 86
+# with the area code's 0 left out (+86 571 8888 6666). Its groups are set apart as a mobile's are:
+# spaces, dashes, dots (0571.8888.6666), slashes, underscores, commas or asterisks.
+_LANDLINE_SEPARATOR = r"[\s.·\-‐‑‒–—―−~_/\\,，、:：*＊]"
 _LANDLINE_IN_TEXT = re.compile(
-    r"(?<!\d)((?:(?:\+|00)86[\s\-–—]{0,2}(?:\(0?[1-9]\d{1,2}\)|0?[1-9]\d{1,2})|\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3})"
-    r"[\s\-–—]{0,2}[2-9]\d{2,3}[\s\-–—]?\d{4})(?!\d)"
+    rf"(?<!\d)((?:(?:\+|00)?86{_LANDLINE_SEPARATOR}{{0,2}}(?:\(0?[1-9]\d{{1,2}}\)|0?[1-9]\d{{1,2}})"
+    rf"|\(0\d{{2,3}}\)|（0\d{{2,3}}）|0\d{{2,3}})"
+    rf"{_LANDLINE_SEPARATOR}{{0,2}}[2-9]\d{{2,3}}{_LANDLINE_SEPARATOR}?\d{{4}})(?!\d)"
 )
 
 
@@ -175,7 +178,7 @@ def _masked_number(kind: str, found: str) -> str | None:
         return "*" * (len(digits) - 4) + digits[-4:] if 16 <= len(digits) <= 19 and _luhn(digits) else None
     if kind == "mobile":
         return f"{digits[:3]}****{digits[-4:]}"
-    if found.startswith(("+86", "0086")):  # a landline after the country code: its area code's 0
+    if found.startswith(("+86", "0086", "86")):  # a landline after the country code: its area code's 0
         digits = "0" + digits[4 if found.startswith("00") else 2 :].lstrip("0")
     return str(mask_phone(digits))
 
