@@ -52,7 +52,7 @@ def forget_fitted() -> None:
 # What the pages' models and kept results need from scikit-learn (the analytics import it where a
 # model is fitted or read back, since it takes seconds): the server imports them once, in the
 # background, after it has served its first page, so the first visitor of a view that fits or
-# reads a model does not wait for the import.
+# reads a model does not wait for the import. The Chinese segmenter is loaded after them.
 WARM_MODULES: tuple[str, ...] = (
     "sklearn.linear_model",
     "sklearn.preprocessing",
@@ -87,9 +87,32 @@ def _import_all(attempts: int = 3) -> list[str]:
     return missed
 
 
+def _load_segmenter() -> bool:
+    """Load the Chinese segmenter: jieba's dictionary with the domain words, and its part-of-speech
+    table (about 1.1 s at first use: the first visitor of a themes view that is not kept, another
+    month, paid it); return whether it loaded (best effort, never raises)."""
+    try:
+        from analytics.domain.themes import segmentation
+
+        segmentation.tokenize(["保养服务很周到"])
+        segmentation.pos_tag("保养")
+    except Exception:  # noqa: BLE001 - the page that needs the segmenter loads it itself
+        _log.warning(
+            "library warm-up: the segmenter did not load; the page that needs it will", exc_info=True
+        )
+        return False
+    return True
+
+
+def _warm_up() -> None:
+    _import_all()
+    _load_segmenter()
+
+
 @st.cache_resource(show_spinner=False)
 def start_library_warmup() -> threading.Thread:
-    """Start importing ``WARM_MODULES`` in a daemon thread, once per server process; return it."""
-    thread = threading.Thread(target=_import_all, name="library-warmup", daemon=True)
+    """Start importing ``WARM_MODULES`` and loading the segmenter in a daemon thread, once per
+    server process; return it."""
+    thread = threading.Thread(target=_warm_up, name="library-warmup", daemon=True)
     thread.start()
     return thread
