@@ -75,6 +75,47 @@ def test_which_addresses_local_mode_may_serve(address, allowed):
     assert auth.local_mode_allowed(address, True) is True
 
 
+@pytest.mark.parametrize(
+    ("client", "allowed"),
+    [
+        ("local", True),  # this machine, no proxy in front
+        ("unknown", True),  # no request (a test harness)
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("203.0.113.7", False),  # another computer, brought by a reverse proxy on this machine
+        ("192.168.1.20", False),
+    ],
+)
+def test_local_mode_bound_to_this_machine_refuses_a_browser_a_proxy_brings(client, allowed):
+    assert auth.local_mode_allowed("localhost", False, client) is allowed
+    assert auth.local_mode_allowed("localhost", True, client) is True
+    assert auth.local_mode_allowed("0.0.0.0", False, client) is False
+
+
+def test_a_reverse_proxy_on_this_machine_does_not_give_the_network_full_rights_without_accounts(
+    demo_env, bound_to, monkeypatch
+):
+    """Without accounts the dashboard refused to listen beyond this machine, but nginx on the same
+    machine forwarding the network to localhost:8501 gave every visitor the CS lead's rights:
+    the check read the address the server listens on, not where the browser was."""
+    import ui.auth
+
+    bound_to("localhost")
+    # What client_address gives for nginx's X-Forwarded-For naming another computer.
+    monkeypatch.setattr(
+        ui.auth, "_client", lambda: auth.client_address(None, "203.0.113.7", ["127.0.0.1", "::1"])
+    )
+    at = start()
+    assert [e.value for e in at.error] == [t_("auth.proxied_without_accounts", client="203.0.113.7")]
+    assert not shows_data(at) and at.session_state["_user"].role == "viewer"
+    # This machine's own browser through the same proxy keeps local mode.
+    monkeypatch.setattr(
+        ui.auth, "_client", lambda: auth.client_address(None, "127.0.0.1", ["127.0.0.1", "::1"])
+    )
+    at = start()
+    assert not at.error and len(at.metric) == 12
+
+
 def test_a_payload_file_put_into_the_marts_folder_is_never_unpickled(demo_db, tmp_path):
     """A file written into <db>.marts/ ran a command when `report` read it."""
     import os

@@ -100,7 +100,10 @@ def _client() -> str:
         forwarded = st.context.headers.get("X-Forwarded-For")
     except Exception:  # noqa: BLE001 - no request context (a test harness): one shared client
         return "unknown"
-    return auth.client_address(peer, forwarded, settings().auth.trusted_proxies)
+    if not isinstance(peer, str) and peer is not None:
+        return "unknown"  # a test harness's stand-in for the connection, no address
+    header = forwarded if isinstance(forwarded, str) else None
+    return auth.client_address(peer, header, settings().auth.trusted_proxies)
 
 
 def require_user() -> User:
@@ -119,6 +122,12 @@ def require_user() -> User:
         if not auth.local_mode_allowed(address, allow):
             st.session_state[CURRENT_KEY] = NOBODY
             st.error(t("auth.network_without_accounts", address=address or "0.0.0.0"))
+            st.stop()
+        client = _client()
+        if not auth.local_mode_allowed(address, allow, client):
+            # Bound to this machine, but a reverse proxy here brought another computer's browser.
+            st.session_state[CURRENT_KEY] = NOBODY
+            st.error(t("auth.proxied_without_accounts", client=client))
             st.stop()
         st.session_state.pop(USER_KEY, None)
         st.session_state[CURRENT_KEY] = LOCAL

@@ -295,14 +295,28 @@ def is_numeric_or_date(column: pd.Series) -> bool:
 LOOPBACK_ADDRESSES: frozenset[str] = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
-def local_mode_allowed(address: str | None, serve_network_without_accounts: bool) -> bool:
-    """Return whether local single-user mode (no accounts, full rights) may serve ``address``.
+def local_mode_allowed(
+    address: str | None, serve_network_without_accounts: bool, client: str = "local"
+) -> bool:
+    """Return whether local single-user mode (no accounts, full rights) may serve ``address`` to
+    ``client`` (``client_address``: ``local`` for this machine, ``unknown`` without a request).
 
     Only this machine may have full rights without signing in, unless the setting says the
-    network is meant to. An empty address is Streamlit's default: every interface.
+    network is meant to. An empty address is Streamlit's default: every interface. A dashboard
+    bound to this machine can still be served to the network by a reverse proxy here: a browser
+    the proxy names in X-Forwarded-For is another computer, and is refused as well.
     """
+    if serve_network_without_accounts:
+        return True
     bound = (address or "").strip().lower()
-    return bound in LOOPBACK_ADDRESSES or bool(serve_network_without_accounts)
+    return bound in LOOPBACK_ADDRESSES and (client in ("local", "unknown") or _is_loopback(client))
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def hash_password(password: str) -> str:
