@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import duckdb
 import streamlit as st
 
+from analytics.domain.themes import segmentation
 from analytics.services import marts, reads
 from ui.data import snapshot, source
 
@@ -92,8 +93,6 @@ def _load_segmenter() -> bool:
     table (about 1.1 s at first use: the first visitor of a themes view that is not kept, another
     month, paid it); return whether it loaded (best effort, never raises)."""
     try:
-        from analytics.domain.themes import segmentation
-
         segmentation.tokenize(["保养服务很周到"])
         segmentation.pos_tag("保养")
     except Exception:  # noqa: BLE001 - the page that needs the segmenter loads it itself
