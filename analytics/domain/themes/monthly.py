@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
@@ -231,47 +231,49 @@ def _stored_tokens(
     return {str(comment): (None if joined is None else str(joined).split()) for comment, joined in rows}
 
 
-def _complaint_tokens(con: duckdb.DuckDBPyConnection, comments: pd.Series) -> list[list[str] | None]:
-    """Return the tokens of what each unsatisfied customer's comment complains of when it also
-    praises (:func:`complaint_quote`), else None: the comment is what it complains of.
-
-    The texts ``comment_complaint_parts`` holds (read after each import) are looked up there; only
-    the others are read here, clause by clause."""
+def _part_tokens(
+    con: duckdb.DuckDBPyConnection,
+    comments: pd.Series,
+    query: str,
+    current: bool,
+    part_of: Callable[[str], str | None],
+) -> list[list[str] | None]:
+    """Return, for each comment, the tokens of the part of it that speaks for the side where that
+    is not the whole comment (``part_of``: that part, or None), else None. The texts the side's
+    table holds (``query``, read while ``current``) are looked up there; only the others are read
+    here, clause by clause."""
     texts = comments.astype(str)
     distinct = pd.unique(texts)
-    stored = (
-        _stored_tokens(con, distinct, _COMPLAINT_TOKENS)
-        if len(distinct) and complaint_parts_current(con)
-        else {}
-    )
+    stored = _stored_tokens(con, distinct, query) if len(distinct) and current else {}
     unread = [text for text in distinct if text not in stored]
-    parts = [_complaint_part(text) for text in unread]
+    parts = [part_of(text) for text in unread]
     mixed = [(text, part) for text, part in zip(unread, parts, strict=True) if part is not None]
     found: dict[str, list[str] | None] = {}
-    for (text, _), toks in zip(
-        mixed, tokenize([str(part) for _, part in mixed]) if mixed else [], strict=True
-    ):
+    for (text, _), toks in zip(mixed, tokenize([part for _, part in mixed]) if mixed else [], strict=True):
         found[text] = toks
     return [stored[t] if t in stored else found.get(t) for t in texts]
+
+
+def _complaint_tokens(con: duckdb.DuckDBPyConnection, comments: pd.Series) -> list[list[str] | None]:
+    """Return the tokens of what each unsatisfied customer's comment complains of when it also
+    praises (:func:`complaint_quote`), else None: the comment is what it complains of. Looked up
+    in ``comment_complaint_parts`` (read after each import) where it holds the text."""
+    return _part_tokens(con, comments, _COMPLAINT_TOKENS, complaint_parts_current(con), _complaint_part)
+
+
+def _praise_part(text: str) -> str | None:
+    """Return what a satisfied customer's comment praises when it also complains (its praise text,
+    empty when nothing but complaints is left), else None."""
+    part = _praise_of(text, _clauses(text))
+    return part if part != text else None
 
 
 def _praise_tokens(con: duckdb.DuckDBPyConnection, comments: pd.Series) -> list[list[str] | None]:
     """Return the tokens of what each satisfied customer's comment praises when it also complains
     (its praise text, :func:`read_clauses`; none when nothing but complaints is left), else None.
-
-    The texts ``comment_clauses`` holds (read after each import, with their praise text's tokens)
-    are looked up there; only the others are read here, clause by clause."""
-    texts = comments.astype(str)
-    distinct = pd.unique(texts)
-    # Only the comments that complain beside their praise have praise tokens of their own.
-    stored = _stored_tokens(con, distinct, _PRAISE_TOKENS) if len(distinct) and clauses_current(con) else {}
-    found: dict[str, list[str] | None] = {}
-    unread = [text for text in distinct if text not in stored]
-    parts = [_praise_of(text, _clauses(text)) for text in unread]
-    mixed = [(text, part) for text, part in zip(unread, parts, strict=True) if part != text]
-    for (text, _), toks in zip(mixed, tokenize([part for _, part in mixed]) if mixed else [], strict=True):
-        found[text] = toks
-    return [stored[t] if t in stored else found.get(t) for t in texts]
+    Looked up in ``comment_clauses`` (read after each import, with their praise text's tokens)
+    where it holds the text."""
+    return _part_tokens(con, comments, _PRAISE_TOKENS, clauses_current(con), _praise_part)
 
 
 def _side_comments(
