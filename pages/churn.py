@@ -33,6 +33,8 @@ counts = shot.counts()
 st.caption(t("churn.intro", as_of=as_of.isoformat(), base_days=cfg.base_days, lost_days=cfg.lost_days))
 if shot.model is not None and shot.model.as_of > as_of:
     st.caption(t("churn.hindsight", trained=shot.model.as_of.isoformat(), as_of=as_of.isoformat()))
+elif shot.model is not None and shot.model.as_of < as_of:
+    st.caption(t("churn.older_model", trained=shot.model.as_of.isoformat()))
 
 # The counts of a month end whose base window reaches before the data start are not figures (issue 15).
 gap = load("churn.history_gap", as_of=as_of)

@@ -38,6 +38,8 @@ scores = shot.scores
 st.caption(t("maintenance.intro_month", n=f"{len(scores):,}", as_of=as_of))
 if model.as_of > shot.as_of:
     st.caption(t("maintenance.hindsight", trained=model.as_of.isoformat(), as_of=as_of))
+elif model.as_of < shot.as_of:
+    st.caption(t("maintenance.older_model", trained=model.as_of.isoformat()))
 
 outlook = maintenance.outlook(scores, f.stores)
 tiles = st.columns(4)

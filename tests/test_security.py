@@ -169,7 +169,7 @@ def test_a_model_file_replaced_on_disk_is_never_unpickled(tmp_path, monkeypatch)
     monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
     con = db.connect(tmp_path / "x.duckdb")
     path = tmp_path / "models" / "maintenance-test.joblib"
-    monkeypatch.setattr(persistence, "_model_path", lambda con, as_of: path)
+    monkeypatch.setattr(persistence, "model_path", lambda con, as_of: path)
     monkeypatch.setattr(persistence, "_resolve_as_of", lambda con, as_of: as_of)
 
     # Stands in for a MaintenanceModel: only the file handling is under test.

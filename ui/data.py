@@ -135,6 +135,7 @@ def _cached_call(
     fn_path: str,
     database: str,
     version: int,
+    models: str,
     args: tuple[Any, ...],
     kwargs: tuple[tuple[str, Any], ...],
     _cur: duckdb.DuckDBPyConnection,
@@ -148,7 +149,9 @@ def load(name: str, **kwargs: Any) -> Any:
     """Return the named read ``name`` (``reads.READS``) through the data cache, keyed by the data version."""
     call = reads.call(name, **kwargs)
     with snapshot() as (cur, version):
-        return _cached_call(call.fn, source(), version, call.args, call.kwargs, cur)
+        # Keyed by when the models were last fitted too: a refit after an import changes what
+        # the churn and maintenance views score with, not the data version.
+        return _cached_call(call.fn, source(), version, db.models_stamp(cur), call.args, call.kwargs, cur)
 
 
 def clear_caches() -> None:
@@ -176,3 +179,7 @@ def _rebuild_marts(database: str) -> None:
             views.rebuild(cur)
     except Exception:  # noqa: BLE001 - a background refresh must never take the server down
         logging.getLogger(__name__).exception("refreshing the marts failed; pages compute their own results")
+        return
+    # The pages read the new data now; the models a new month calls for are fitted after it,
+    # on read-only cursors, so the pages go on reading meanwhile.
+    views.refit_after_import(lender, logging.getLogger(__name__).info)

@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 
 from analytics.cli import add_db_option
+from analytics.core.config import db_path
 from analytics.core.errors import ImportRefused, UserError
 from analytics.ingest.load import ImportResult, import_files, rollback
 from analytics.ingest.mapping import KINDS, load_mapping, save_mapping
@@ -183,6 +184,7 @@ def _import_command(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     refused: list[str] = []
     saved = False
+    refreshed = False
     out = _Output()
     try:
         for file, result in import_files(
@@ -218,10 +220,15 @@ def _import_command(args: argparse.Namespace) -> int:
                 else:
                     if not args.json:
                         out.line(f"mapping saved to {args.save_map}")
-        if not args.no_marts and any(r["inserted"] or r["updated"] for r in results):
+        refreshed = not args.no_marts and any(r["inserted"] or r["updated"] for r in results)
+        if refreshed:
             _refresh_marts(con, quiet=args.json, out=out)
     finally:
         con.close()
+    if refreshed:
+        # The pages show the new data by now; the models the new month calls for are fitted
+        # after it, the file given back to the dashboard's readers meanwhile.
+        views.refit_after_import(db.Handles(db_path(args.db), keep_open=0), None if args.json else out.line)
     if args.json:
         out.line(audit.dumps(results))
     if out.closed:

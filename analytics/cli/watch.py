@@ -33,7 +33,9 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     if settle < 0 or interval <= 0:
         raise UserError("--settle must be 0 or more seconds and --interval more than 0 seconds.")
     while True:
-        outcomes, busy = run_once(folder, args.db, mappings, settle, args.lang, _print_outcome)
+        outcomes, busy = run_once(
+            folder, args.db, mappings, settle, args.lang, _print_outcome, lambda line: print(line, flush=True)
+        )
         for path in busy:
             print(f"{printable(path.name)}: still being written; left for the next pass", flush=True)
         if args.once:

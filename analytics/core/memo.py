@@ -23,20 +23,32 @@ Compute = Callable[[list[Args]], list[Any]]
 LookupMany = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any], list[Args], Compute], list[Any]]
 
 Peek = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any], Args], tuple[bool, Any]]
+Has = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any], Args], bool]
+Newest = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any]], Args | None]
 
 _lookup: list[tuple[Lookup, LookupMany]] = []
 _peek: list[Peek] = []
 _hold: list[Lookup] = []
+_has: list[Has] = []
+_newest: list[Newest] = []
 
 
 def install(
-    lookup: Lookup, lookup_many: LookupMany, peek: Peek | None = None, hold: Lookup | None = None
+    lookup: Lookup,
+    lookup_many: LookupMany,
+    peek: Peek | None = None,
+    hold: Lookup | None = None,
+    has: Has | None = None,
+    newest: Newest | None = None,
 ) -> None:
     """Make ``lookup``/``lookup_many`` answer every later ``remembered``/``remembered_many`` call,
-    ``peek`` every ``kept`` call and ``hold`` every ``held`` call."""
+    ``peek`` every ``kept`` call, ``hold`` every ``held`` call, ``has`` every ``stored`` call and
+    ``newest`` every ``newest_args`` call."""
     _lookup[:] = [(lookup, lookup_many)]
     _peek[:] = [peek] if peek is not None else []
     _hold[:] = [hold] if hold is not None else []
+    _has[:] = [has] if has is not None else []
+    _newest[:] = [newest] if newest is not None else []
 
 
 _carried: set[str] = set()
@@ -87,6 +99,18 @@ def kept(con: duckdb.DuckDBPyConnection, fn: Callable[..., T], *args: Any) -> tu
         return False, None
     found, value = _peek[0](con, fn, args)
     return (True, value) if found else (False, None)
+
+
+def stored(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], *args: Any) -> bool:
+    """Return whether ``remembered(con, fn, *args)`` would read a kept result for the data version
+    ``con`` reads instead of computing it (without reading the result); False without a store."""
+    return bool(_has) and _has[0](con, fn, args)
+
+
+def newest_args(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any]) -> Args | None:
+    """Return the arguments of the newest result of ``fn`` kept for the data version ``con`` reads
+    (a carried function's newest results are filed under each new version), or None."""
+    return _newest[0](con, fn) if _newest else None
 
 
 def remembered(con: duckdb.DuckDBPyConnection, fn: Callable[..., T], *args: Any) -> T:

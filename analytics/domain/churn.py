@@ -555,7 +555,27 @@ class ChurnSnapshot:
         return {"base": int(len(status)), **{s: int((status == s).sum()) for s in STATUSES}}
 
 
-@memo.carried_while(model_inputs.scored_through)
+def scoring_model(con: duckdb.DuckDBPyConnection, as_of: date) -> model_inputs.Scorer:
+    """Return the day and record digest of the group's churn model that scores ``as_of``: the one
+    fitted at ``facts.model_as_of`` on the records there are now, or, until ``views.refit`` fits
+    it after an import, the newest one kept (``model_inputs.scoring_model``)."""
+    wanted = facts.model_as_of(con, as_of)
+    exact = (wanted, model_inputs.digest(con, wanted))
+    if model_kept(con, wanted):
+        return exact
+    args = memo.newest_args(con, churn_model.group_model)
+    newest = None
+    if args is not None and len(args) == 3 and isinstance(args[0], date) and args[1] is None:
+        newest = (args[0], str(args[2]))
+    return model_inputs.scoring_model(exact, False, newest)
+
+
+def model_kept(con: duckdb.DuckDBPyConnection, day: date) -> bool:
+    """Return whether the group's churn model fitted at ``day`` on the records there are now is kept."""
+    return memo.stored(con, churn_model.group_model, day, None, model_inputs.digest(con, day))
+
+
+@memo.carried_while(model_inputs.scored_through(scoring_model))
 def snapshot(
     con: duckdb.DuckDBPyConnection, as_of: date, stores: list[str] | None = None, seed: int | None = None
 ) -> ChurnSnapshot:
@@ -565,12 +585,16 @@ def snapshot(
     marts: an import of days after its as-of date does not fit it again) and scores the chosen stores' vehicles: a store's list is ranked by the same model
     as the group's, and a group of ten stores trains once, not eleven times. An earlier month is
     scored by the same model too (``facts.model_as_of``; its card's ``as_of`` says when it was
-    trained), not by one trained at that month's end.
+    trained), not by one trained at that month's end; after an import of a new month, the
+    newest one kept scores until the new one is fitted (``scoring_model``).
     """
     current = churn_model.features(con, [as_of], stores)
-    trained = facts.model_as_of(con, as_of)
-    # Keyed by the records the fit reads too: an import of later days keeps the fitted model.
-    inputs = model_inputs.digest(con, trained)
+    if seed is None:
+        trained, inputs = scoring_model(con, as_of)
+    else:
+        trained = facts.model_as_of(con, as_of)
+        # Keyed by the records the fit reads too: an import of later days keeps the fitted model.
+        inputs = model_inputs.digest(con, trained)
     model, note = memo.remembered(con, churn_model.group_model, trained, seed, inputs)
     probability = model.predict(current) if model is not None else None
     return ChurnSnapshot(

@@ -11,6 +11,7 @@ code differs whenever a refit could give another model.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import date
 from functools import cache
 
@@ -18,7 +19,7 @@ import duckdb
 
 from analytics.core import memo
 from analytics.core.config import DATA_DIR, settings
-from analytics.domain import counts, facts
+from analytics.domain import counts
 from analytics.store import db, derived, queries
 
 
@@ -40,11 +41,37 @@ def through(con: duckdb.DuckDBPyConnection, as_of: date) -> str:
     return f"{as_of.isoformat()}|{digest(con, as_of)}"
 
 
-def scored_through(con: duckdb.DuckDBPyConnection, as_of: date) -> str:
-    """Return what a view at ``as_of`` scored by the group's models depends on: the day the models
-    are fitted at (``facts.model_as_of``, never before ``as_of``) and the records up to it."""
-    trained = facts.model_as_of(con, as_of)
-    return f"{as_of.isoformat()}|{through(con, max(as_of, trained))}"
+# A fitted model that scores a view: the day it was fitted at and what names it among the kept
+# ones (the churn model's record digest, the maintenance model's file name).
+Scorer = tuple[date, str]
+
+
+def scoring_model(exact: Scorer, exact_kept: bool, newest: Scorer | None) -> Scorer:
+    """Return the model that scores a view: ``exact`` (fitted at ``facts.model_as_of`` on the
+    records there are now) when it is kept, or when ``newest`` (the newest model kept, None when
+    none is) was fitted at a later day; else ``newest``.
+
+    An import of a new month moves the month the pages open on, and with it the day the models
+    are wanted at; a correction changes what the wanted model reads. Fitting takes minutes at group
+    scale, so the refresh after an import does not: the pages score with the newest model kept,
+    fitted before the import (each model card says when), until ``views.refit`` (run by the import
+    command, the drop folder and the Data page once the refresh is done) has fitted the one
+    wanted. With no model kept at all (a first import), the model is fitted at once.
+    """
+    if exact_kept or newest is None or newest[0] > exact[0]:
+        return exact
+    return newest
+
+
+def scored_through(scorer: Callable[[duckdb.DuckDBPyConnection, date], Scorer]) -> memo.Inputs:
+    """Return the ``memo.carried_while`` inputs of a view scored by ``scorer(con, as_of)``: the
+    view's day, the model's day and name, and the records up to the later day."""
+
+    def inputs(con: duckdb.DuckDBPyConnection, as_of: date) -> str:
+        trained, name = scorer(con, as_of)
+        return f"{as_of.isoformat()}|{trained.isoformat()}|{name}|{through(con, max(as_of, trained))}"
+
+    return inputs
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, as_of: date) -> str:

@@ -467,6 +467,39 @@ def _carry_unchanged(con: duckdb.DuckDBPyConnection, keep_version: int) -> None:
         )
 
 
+def drop_changed(con: duckdb.DuckDBPyConnection) -> int:
+    """Delete the kept results of the current data version whose inputs (``read_inputs``) are no
+    longer what they were when computed, rows and files; return how many. The data version does
+    not change when ``views.refit`` keeps new models, but what the views they score read does."""
+    version = db.data_version(con)
+    rows = con.execute(
+        "SELECT name, args, inputs_as_of, inputs, file FROM marts "
+        "WHERE data_version = $v AND inputs IS NOT NULL AND inputs_as_of IS NOT NULL",
+        {"v": version},
+    ).fetchall()
+    now: dict[tuple[str, Any], str] = {}
+    stale = []
+    for name, args, as_of, inputs, file in rows:
+        reader = memo.inputs_of(str(name))
+        if reader is None:
+            continue
+        if (name, as_of) not in now:
+            now[(name, as_of)] = reader(con, as_of)
+        if now[(name, as_of)] != inputs:
+            stale.append((name, args, file))
+    if stale:
+        con.executemany(
+            "DELETE FROM marts WHERE name = $name AND args = $args AND data_version = $v",
+            [{"name": name, "args": args, "v": version} for name, args, _ in stale],
+        )
+    where = folder(con)
+    if where is not None:
+        for _, _, file in stale:
+            if file is not None:
+                (where / str(file)).unlink(missing_ok=True)
+    return len(stale)
+
+
 def cached(
     con: duckdb.DuckDBPyConnection,
     call: Call,
@@ -892,5 +925,64 @@ def _peek(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tuple[An
     return False, None
 
 
+def _has(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+    """Answer ``memo.stored``: whether ``_remember`` finds the call kept for the version ``con`` reads
+    (its row, and its payload file where the database keeps files), without reading the result."""
+    call = call_of(fn, *args)
+    if _bypass.get() or _outside_fingerprint(call.fn) or not has_marts(con):
+        return False
+    row = con.execute(
+        "SELECT file FROM marts WHERE name = $name AND args = $args AND data_version = $version",
+        {"name": call.fn, "args": call.key, "version": db.data_version(con)},
+    ).fetchone()
+    if row is None:
+        return False
+    where = folder(con)
+    return row[0] is None or where is None or (where / str(row[0])).is_file()
+
+
+def _newest(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any]) -> tuple[Any, ...] | None:
+    """Answer ``memo.newest_args``: the arguments of ``fn``'s newest result kept for the version
+    ``con`` reads by the current code and settings, with its payload file where the database
+    keeps files; None when there is none or its arguments are not plain values and dates."""
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    if _bypass.get() or _outside_fingerprint(name) or not has_marts(con):
+        return None
+    rows = con.execute(
+        "SELECT args, file FROM marts WHERE name = $name AND data_version = $version "
+        "AND starts_with(args, $context) ORDER BY built_at DESC",
+        {"name": name, "version": db.data_version(con), "context": f"{context(name)}|"},
+    ).fetchall()
+    where = folder(con)
+    for args, file in rows:
+        if file is not None and where is not None and not (where / str(file)).is_file():
+            continue
+        parsed = _plain_value(str(args).partition("|")[2])
+        if isinstance(parsed, tuple) and len(parsed) == 2 and isinstance(parsed[0], tuple):
+            return parsed[0]
+    return None
+
+
+def _plain_value(text: str) -> Any:
+    """Return the value ``Call.key`` wrote with ``repr`` when it holds only tuples, constants and
+    ``datetime.date(y, m, d)``, else None (never evaluates code)."""
+
+    def value(node: ast.expr) -> Any:
+        if isinstance(node, ast.Tuple):
+            return tuple(value(item) for item in node.elts)
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in {"datetime.date", "date"}:
+            parts = [a.value for a in node.args if isinstance(a, ast.Constant)]
+            if len(parts) == len(node.args) == 3 and not node.keywords and all(type(p) is int for p in parts):
+                return date(*(int(str(p)) for p in parts))
+        raise ValueError("not a plain value")
+
+    try:
+        return value(ast.parse(text, mode="eval").body)
+    except (SyntaxError, ValueError, TypeError):
+        return None
+
+
 # Domain code asks ``memo`` for fitted models and monthly counts; from here on the marts answer.
-memo.install(_remember, _remember_many, _peek, _hold)
+memo.install(_remember, _remember_many, _peek, _hold, _has, _newest)

@@ -11,16 +11,21 @@ after a rebuild and fails if a page computes anything these calls did not cover.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import duckdb
 
 from analytics.core.config import settings
+from analytics.core.errors import UserError
 from analytics.core.months import month_ends
-from analytics.domain import facts, quality, themes
+from analytics.domain import churn, churn_model, facts, model_inputs, quality, themes
 from analytics.domain import satisfaction as sat
+from analytics.domain.maintenance import model as maintenance_model
+from analytics.domain.maintenance import persistence
 from analytics.services import marts, reads, sql_marts
 from analytics.services.marts import Call, Progress
 from analytics.store import db
@@ -127,6 +132,129 @@ def default_calls(con: duckdb.DuckDBPyConnection) -> list[Call]:
         as_of = month_ends([month])[0]
         calls += [reads.call("maintenance.snapshot", as_of=as_of, stores=[store]) for store in stores]
     return calls
+
+
+def _default_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """Return the last day of the month the pages open on, or None without data."""
+    months = facts.available_months(con)
+    if not months:
+        return None
+    return month_ends([facts.default_month(months, str(facts.data_summary(con)["last_visit"] or ""))])[0]
+
+
+def refit(handles: db.Handles, say: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Fit the group's churn and maintenance models at the day the pages want them, where they
+    are not fitted yet, then compute the default views they score; return what was done.
+
+    After an import of a new month, ``rebuild`` scores the new month with the models fitted at
+    the month before (``model_inputs.fitted_at``), so the pages show the new data within a minute
+    at group scale; this fits the new ones afterwards (two minutes there, the two fits side by
+    side). The fits read on a read-only handle, so the dashboard's pages read meanwhile; the file
+    is held for writing only to keep the models and compute the views that change with them. A
+    fit whose records an import changed meanwhile is not kept (the next refit fits it again).
+    ``say`` hears one line before the fits.
+    """
+    started = time.perf_counter()
+    with handles.reading() as cur:
+        as_of = _default_as_of(cur)
+        if as_of is None:
+            return {"fitted": [], "seconds": 0.0}
+        wanted = facts.model_as_of(cur, as_of)
+        inputs = model_inputs.digest(cur, wanted)
+        # Only the models the views score with older ones for: with none kept, the refresh
+        # fitted at ``wanted`` itself (or found too little history, which a second try would too).
+        scoring = {
+            "churn": (churn.scoring_model(cur, wanted), (wanted, inputs)),
+            "maintenance": (
+                persistence.scoring_model(cur, wanted),
+                (wanted, persistence.model_path(cur, wanted).name),
+            ),
+        }
+        todo = [name for name, (scorer, exact) in scoring.items() if scorer != exact]
+    if not todo:
+        return {"as_of": wanted.isoformat(), "fitted": [], "seconds": round(time.perf_counter() - started, 1)}
+    if say is not None:
+        say(f"fitting the {' and '.join(todo)} model{'s' if len(todo) > 1 else ''} at {wanted.isoformat()}")
+    fitted, seconds, failed = _fit_side_by_side(handles, wanted, inputs, todo)
+    result: dict[str, Any] = {"as_of": wanted.isoformat(), "fitted": sorted(fitted), "fit_s": seconds}
+    if failed:
+        result["failed"] = failed
+    with handles.writing() as cur:
+        if model_inputs.digest(cur, wanted) != inputs:
+            result["discarded"] = "the records up to that day changed while the models were fitted"
+            result["fitted"] = []
+        else:
+            if "churn" in fitted:
+                call = marts.call_of(churn_model.group_model, wanted, None, inputs)
+                marts.store(cur, call, db.data_version(cur), fitted["churn"], seconds["churn"])
+            if "maintenance" in fitted:
+                persistence.save_model(cur, fitted["maintenance"])
+            if fitted:
+                # The views the old models scored are computed again (same data version, new models),
+                # and the dashboard's cached copies are not read again.
+                marts.drop_changed(cur)
+                db.stamp_models(cur)
+            calls = default_calls(cur)
+            with _fit_threads():
+                built = marts.rebuild(cur, calls, ahead=ahead_calls(calls))
+            result["views_s"] = built["seconds"]
+            if built["failed"]:
+                result["views_failed"] = built["failed"]
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def refit_after_import(
+    handles: db.Handles, say: Callable[[str], None] | None = None
+) -> dict[str, Any] | None:
+    """Run ``refit`` after an import has committed and its refresh is done; ``say`` hears what it
+    fitted, or why it could not: a failure here never makes the import look failed (the pages
+    go on scoring with the models fitted before). Return ``refit``'s result, or None on failure."""
+    tell = say or (lambda line: None)
+    try:
+        result = refit(handles, tell)
+    except Exception as exc:  # noqa: BLE001 - the import has committed; derived results must not fail it
+        reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        tell(
+            f"note: the models could not be fitted now ({reason}); the pages score with the models "
+            "fitted before until the next import or `python -m analytics marts` fits them."
+        )
+        return None
+    if result["fitted"]:
+        tell(f"models fitted at {result['as_of']} ({', '.join(result['fitted'])}) in {result['seconds']} s")
+    for name, reason in result.get("failed", {}).items():
+        tell(f"note: the {name} model could not be fitted: {reason}")
+    if "discarded" in result:
+        tell(f"note: the models were not kept: {result['discarded']}; the next import fits them again.")
+    return result
+
+
+def _fit_side_by_side(
+    handles: db.Handles, wanted: date, inputs: str, todo: list[str]
+) -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
+    """Fit the ``todo`` models at ``wanted`` on threads of their own, each on a read-only cursor;
+    return the fitted ones by name, each one's seconds and why any could not be fitted."""
+
+    def fit_one(name: str) -> tuple[Any, float]:
+        clock = time.perf_counter()
+        with handles.reading() as cur:
+            if name == "churn":
+                value: Any = churn_model.group_model(cur, wanted, None, inputs)
+            else:
+                value = maintenance_model.fit(cur, wanted)
+        return value, round(time.perf_counter() - clock, 1)
+
+    fitted: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    failed: dict[str, str] = {}
+    with _fit_threads(), ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="refit") as pool:
+        futures = {name: pool.submit(fit_one, name) for name in todo}
+        for name, future in futures.items():
+            try:
+                fitted[name], seconds[name] = future.result()
+            except UserError as exc:  # too little history: the pages say so themselves
+                failed[name] = str(exc)
+    return fitted, seconds, failed
 
 
 def ahead_calls(calls: Sequence[Call]) -> list[Call]:

@@ -479,14 +479,20 @@ def run_once(
     settle_seconds: float,
     lang: str,
     on_outcome: Callable[[FileOutcome], None] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> tuple[list[FileOutcome], list[Path]]:
-    """Process what is ready in the folder, opening the database only when there is something to import;
-    return the outcomes and the files left because they were still being written."""
+    """Process what is ready in the folder, opening the database only when there is something to
+    import, then fit the models the imports call for (``views.refit_after_import``, the file
+    given back meanwhile; ``say`` hears its lines); return the outcomes and the files left
+    because they were still being written."""
     ready, busy = ready_files(folder, settle_seconds)
     if not ready:
         return [], busy
     con = db.connect(database)
     try:
-        return process_folder(con, folder, ready, mappings, lang, on_outcome), busy
+        outcomes = process_folder(con, folder, ready, mappings, lang, on_outcome)
     finally:
         con.close()
+    if any(o.result is not None and (o.result.inserted or o.result.updated) for o in outcomes):
+        views.refit_after_import(db.Handles(db.db_path(database), keep_open=0), say)
+    return outcomes, busy

@@ -38,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -1055,6 +1056,20 @@ def data_version(con: duckdb.DuckDBPyConnection) -> int:
     """Return a counter that changes whenever imported data change (cache key for pages)."""
     row = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
     return int(row[0]) if row else 0
+
+
+def models_stamp(con: duckdb.DuckDBPyConnection) -> str:
+    """Return when models were last fitted after an import (``stamp_models``; "" before): the
+    data version does not change then, but the views the models score do (a page cache key)."""
+    row = con.execute("SELECT value FROM meta WHERE key = 'models_fitted'").fetchone()
+    return str(row[0]) if row else ""
+
+
+def stamp_models(con: duckdb.DuckDBPyConnection) -> None:
+    """Record that models were fitted just now (``models_stamp``)."""
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ('models_fitted', $at)", {"at": datetime.now().isoformat()}
+    )
 
 
 def bump_data_version(con: duckdb.DuckDBPyConnection) -> int:

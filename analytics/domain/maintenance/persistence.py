@@ -43,7 +43,7 @@ def _model_prefix(con: duckdb.DuckDBPyConnection) -> str:
 KEPT_MODELS = 3
 
 
-def _model_path(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Path:
+def model_path(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Path:
     # Named by what the fit reads, not by the data version: an import of later days keeps the name.
     key = model_inputs.key(con, as_of, MODEL_FORMAT)
     return model_dir() / f"{_model_prefix(con)}-{as_of.isoformat()}-{key}.joblib"
@@ -51,7 +51,7 @@ def _model_path(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Path:
 
 def save_model(con: duckdb.DuckDBPyConnection, model: MaintenanceModel) -> Path:
     """Write the model where ``load_model`` finds it for this database, as-of date and records; return the path."""
-    path = _model_path(con, model.as_of)
+    path = model_path(con, model.as_of)
     private_files.private_dir(path.parent)
     # The newest few models of this database stay (this one among them); the others will not be read again.
     others = sorted(
@@ -91,11 +91,16 @@ def _checksum_key(path: Path) -> str:
 def load_model(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> MaintenanceModel | None:
     """Return the saved model for this database and as-of date fitted on the records there are now
     up to that date (whatever import brought later ones), or None if there is none."""
-    import sklearn
-
     if last_visit_date(con) is None and as_of is None:
         return None
-    path = _model_path(con, _resolve_as_of(con, as_of))
+    return _load_path(con, model_path(con, _resolve_as_of(con, as_of)))
+
+
+def _load_path(con: duckdb.DuckDBPyConnection, path: Path) -> MaintenanceModel | None:
+    """Return the model saved at ``path`` when its checksum is this database's and it loads
+    into this program's model format and scikit-learn, else None."""
+    import sklearn
+
     if not path.exists():
         return None
     row = con.execute("SELECT value FROM meta WHERE key = $key", {"key": _checksum_key(path)}).fetchone()
@@ -157,13 +162,52 @@ def page_as_of(con: duckdb.DuckDBPyConnection, month_end: dt.date) -> dt.date:
     return month_end if last is None else min(month_end, last)
 
 
-@memo.carried_while(model_inputs.scored_through)
+def is_saved(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> bool:
+    """Return whether a model fitted at ``as_of`` on the records there are now is saved with its
+    checksum (what ``load_model`` looks for), without reading it."""
+    return _saved(con, model_path(con, as_of))
+
+
+def _saved(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    if not path.is_file():
+        return False
+    row = con.execute("SELECT 1 FROM meta WHERE key = $key", {"key": _checksum_key(path)}).fetchone()
+    return row is not None
+
+
+def _newest_saved(con: duckdb.DuckDBPyConnection) -> model_inputs.Scorer | None:
+    """Return the day and file name of this database's newest saved model, or None."""
+    prefix = _model_prefix(con)
+    paths = sorted(model_dir().glob(f"{prefix}-*.joblib"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in paths:
+        try:
+            day = dt.date.fromisoformat(path.name[len(prefix) + 1 : len(prefix) + 11])
+        except ValueError:
+            continue
+        if _saved(con, path):
+            return day, path.name
+    return None
+
+
+def scoring_model(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> model_inputs.Scorer:
+    """Return the day and file name of the maintenance model that scores ``as_of``: the one fitted
+    at ``facts.model_as_of`` on the records there are now, or, until ``views.refit`` fits it after
+    an import, the newest one saved (``model_inputs.scoring_model``)."""
+    wanted = facts.model_as_of(con, as_of)
+    path = model_path(con, wanted)
+    if _saved(con, path):
+        return wanted, path.name
+    return model_inputs.scoring_model((wanted, path.name), False, _newest_saved(con))
+
+
+@memo.carried_while(model_inputs.scored_through(scoring_model))
 def snapshot(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, stores: Sequence[str] | None = None
 ) -> MaintenanceSnapshot:
     """Return the active base at ``as_of`` (``stores``' vehicles, all when None) scored by this data
     version's model (trained on every store at the end of the month the pages open on,
-    ``facts.model_as_of``, and saved; its card's ``as_of`` says when), with the model card; no
+    ``facts.model_as_of``, and saved; until ``views.refit`` has fitted that one after an import of
+    a new month, the newest saved: ``scoring_model``; its card's ``as_of`` says when), with the model card; no
     model and the reason when the history is too short. A store's rows are the group's rows of
     that store: one model for the group, only the chosen vehicles scored, or the kept group
     snapshot of that date filtered when there is one (the same rows, without the vehicle state's
@@ -173,7 +217,8 @@ def snapshot(
         if found and isinstance(group, MaintenanceSnapshot):
             return group.of_stores(stores)
     try:
-        model = fitted_model(con, facts.model_as_of(con, as_of))
+        day, name = scoring_model(con, as_of)
+        model = _load_path(con, model_dir() / name) or fitted_model(con, day)
     except UserError as exc:
         return MaintenanceSnapshot(
             as_of=as_of, scores=pd.DataFrame(columns=list(SCORE_COLUMNS)), model=None, note=str(exc)
