@@ -170,3 +170,31 @@ def test_the_import_command_refreshes_then_fits_the_new_models(month_files):
         assert churn.model_kept(con, AFTER) and persistence.is_saved(con, AFTER)
     finally:
         con.close()
+
+
+def test_the_dashboard_shows_the_new_models_scores_once_the_refit_has_kept_them(month_files):
+    """The pages' caches are keyed by the data version, which a refit keeps: they are keyed by
+    ``meta.models_fitted`` too, or a server would show the old model's list until the next import."""
+    from ui import data, resources
+
+    path, files = month_files
+    con = db.connect(path)
+    try:
+        _import(con, files)
+        views.rebuild(con)
+    finally:
+        con.close()
+    data.handles(str(path)).close()
+    resources.forget_fitted()
+    data._cached_call.clear()
+    before = resources.fitted("churn.snapshot", as_of=AFTER, stores=None)
+    upkeep = resources.fitted("maintenance.snapshot", as_of=AFTER, stores=None)
+    assert before.model.as_of == BEFORE and upkeep.model.as_of == BEFORE
+    data.handles(str(path)).close()  # the server gives the file back between reads
+
+    assert views.refit(db.Handles(path, keep_open=0))["fitted"] == ["churn", "maintenance"]
+
+    after = resources.fitted("churn.snapshot", as_of=AFTER, stores=None)
+    upkeep = resources.fitted("maintenance.snapshot", as_of=AFTER, stores=None)
+    assert after.model.as_of == AFTER and upkeep.model.as_of == AFTER
+    data.handles(str(path)).close()

@@ -43,6 +43,7 @@ def _trace(calls: dict[tuple[str, str], dict[str, Any]]) -> None:
             fn_path: str,
             database: str,
             version: int,
+            models: str,
             args: tuple[Any, ...],
             kwargs: tuple[tuple[str, Any], ...],
             _cur: Any,
@@ -54,7 +55,7 @@ def _trace(calls: dict[tuple[str, str], dict[str, Any]]) -> None:
                 (fn_path, note),
                 {"fn": fn_path, "args": args, "kwargs": dict(kwargs), "kind": _kind, "note": note[:80]},
             )
-            return _original(fn_path, database, version, args, kwargs, _cur)
+            return _original(fn_path, database, version, models, args, kwargs, _cur)
 
         traced.clear = original.clear  # type: ignore[attr-defined]
         setattr(module, name, traced)

@@ -18,6 +18,7 @@ import streamlit as st
 
 from analytics.domain.themes import segmentation
 from analytics.services import marts, reads
+from analytics.store import db
 from ui.data import snapshot, source
 
 _log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ def _fitted_call(
     fn_path: str,
     database: str,
     version: int,
+    models: str,
     args: tuple[Any, ...],
     kwargs: tuple[tuple[str, Any], ...],
     _cur: duckdb.DuckDBPyConnection,
@@ -42,7 +44,8 @@ def fitted(name: str, **kwargs: Any) -> Any:
     call = reads.call(name, **kwargs)
     # Fitted on one committed state, filed under that state's version.
     with snapshot() as (cur, version):
-        return _fitted_call(call.fn, source(), version, call.args, call.kwargs, cur)
+        # Keyed by when the models were last fitted too (``data.load``): a refit keeps the version.
+        return _fitted_call(call.fn, source(), version, db.models_stamp(cur), call.args, call.kwargs, cur)
 
 
 def forget_fitted() -> None:
