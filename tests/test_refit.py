@@ -26,6 +26,7 @@ from analytics.ingest import load
 from analytics.services import marts, reads, views
 from analytics.store import db
 from tests.db_state import run_cli
+from ui import data, resources
 
 BEFORE = date(2026, 9, 30)  # the month the pages open on before the import
 AFTER = date(2026, 10, 31)  # ... and after it
@@ -55,6 +56,16 @@ def _import(con, files: list[Path]) -> None:
         for _, result in load.import_files(con, [path], kind=kind, who="test"):
             assert not isinstance(result, Exception), result
             assert result.inserted
+
+
+def _import_and_refresh(path: Path, files: list[Path]) -> None:
+    """Import the month's files and refresh as the import command does before its refit."""
+    con = db.connect(path)
+    try:
+        _import(con, files)
+        views.rebuild(con)
+    finally:
+        con.close()
 
 
 def _model_files(tmp_path: Path) -> set[Path]:
@@ -126,12 +137,7 @@ def test_the_refit_fits_the_new_models_as_a_fresh_fit_would_and_the_views_score_
 
 def test_a_fit_whose_records_an_import_changed_meanwhile_is_not_kept(month_files, monkeypatch):
     path, files = month_files
-    con = db.connect(path)
-    try:
-        _import(con, files)
-        views.rebuild(con)
-    finally:
-        con.close()
+    _import_and_refresh(path, files)
     fit_side_by_side = views._fit_side_by_side
 
     def fit_then_correct(handles, wanted, inputs, todo):
@@ -175,15 +181,8 @@ def test_the_import_command_refreshes_then_fits_the_new_models(month_files):
 def test_the_dashboard_shows_the_new_models_scores_once_the_refit_has_kept_them(month_files):
     """The pages' caches are keyed by the data version, which a refit keeps: they are keyed by
     ``meta.models_fitted`` too, or a server would show the old model's list until the next import."""
-    from ui import data, resources
-
     path, files = month_files
-    con = db.connect(path)
-    try:
-        _import(con, files)
-        views.rebuild(con)
-    finally:
-        con.close()
+    _import_and_refresh(path, files)
     data.handles(str(path)).close()
     resources.forget_fitted()
     data._cached_call.clear()

@@ -44,6 +44,7 @@ KEPT_MODELS = 3
 
 
 def model_path(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Path:
+    """Return where the model fitted at ``as_of`` on the records there are now is saved."""
     # Named by what the fit reads, not by the data version: an import of later days keeps the name.
     key = model_inputs.key(con, as_of, MODEL_FORMAT)
     return model_dir() / f"{_model_prefix(con)}-{as_of.isoformat()}-{key}.joblib"
