@@ -13,6 +13,8 @@ fresh fit gives, and the views then score with them.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -197,3 +199,36 @@ def test_the_dashboard_shows_the_new_models_scores_once_the_refit_has_kept_them(
     upkeep = resources.fitted("maintenance.snapshot", as_of=AFTER, stores=None)
     assert after.model.as_of == AFTER and upkeep.model.as_of == AFTER
     data.handles(str(path)).close()
+
+
+def test_other_programs_read_the_database_while_the_models_are_fitted(month_files, monkeypatch):
+    """The refit fits on read-only cursors: while it fits, another program (the dashboard's
+    server) opens the file read-only and reads the new month, instead of waiting for the fit."""
+    path, files = month_files
+    _import_and_refresh(path, files)
+    fit = views.maintenance_model.fit
+    seen: list[subprocess.CompletedProcess[str]] = []
+
+    def fit_while_read(con, as_of, *args, **kwargs):
+        seen.append(
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+                    "print(con.execute('SELECT max(visit_date) FROM service_orders').fetchone()[0])",
+                    str(path),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        )
+        return fit(con, as_of, *args, **kwargs)
+
+    monkeypatch.setattr(views.maintenance_model, "fit", fit_while_read)
+    done = views.refit(db.Handles(path, keep_open=0))
+    assert "maintenance" in done["fitted"]
+    assert len(seen) == 1 and seen[0].returncode == 0, seen[0].stderr[-500:]
+    assert seen[0].stdout.strip().startswith("2026-")
+    assert seen[0].stdout.strip() > BEFORE.isoformat()  # the new month's work orders, committed

@@ -74,11 +74,16 @@ def model_as_of(con: duckdb.DuckDBPyConnection, as_of: date) -> date:
     better than the one the store could have drawn up then (the pages say so). The backtest on the
     model card is what measures the model honestly.
     """
+    opened = opened_month_end(con)
+    return as_of if opened is None else max(as_of, opened)
+
+
+def opened_month_end(con: duckdb.DuckDBPyConnection) -> date | None:
+    """Return the last day of the month the pages open on (``default_month``), None without data."""
     months = available_months(con)
     if not months:
-        return as_of
-    opened = month_ends([default_month(months, str(data_summary(con)["last_visit"] or ""))])[0]
-    return max(as_of, opened)
+        return None
+    return month_ends([default_month(months, str(data_summary(con)["last_visit"] or ""))])[0]
 
 
 def gap_months(con: duckdb.DuckDBPyConnection, as_of: date) -> list[tuple[date, date]]:

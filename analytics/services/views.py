@@ -134,20 +134,12 @@ def default_calls(con: duckdb.DuckDBPyConnection) -> list[Call]:
     return calls
 
 
-def _default_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
-    """Return the last day of the month the pages open on, or None without data."""
-    months = facts.available_months(con)
-    if not months:
-        return None
-    return month_ends([facts.default_month(months, str(facts.data_summary(con)["last_visit"] or ""))])[0]
-
-
 def refit(handles: db.Handles, say: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Fit the group's churn and maintenance models at the day the pages want them, where they
     are not fitted yet, then compute the default views they score; return what was done.
 
     After an import of a new month, ``rebuild`` scores the new month with the models fitted at
-    the month before (``model_inputs.fitted_at``), so the pages show the new data within a minute
+    the month before (the newest kept: ``model_inputs.scoring_model``), so the pages show the new data within a minute
     at group scale; this fits the new ones afterwards (two minutes there, the two fits side by
     side). The fits read on a read-only handle, so the dashboard's pages read meanwhile; the file
     is held for writing only to keep the models and compute the views that change with them. A
@@ -156,10 +148,9 @@ def refit(handles: db.Handles, say: Callable[[str], None] | None = None) -> dict
     """
     started = time.perf_counter()
     with handles.reading() as cur:
-        as_of = _default_as_of(cur)
-        if as_of is None:
+        wanted = facts.opened_month_end(cur)  # where ``facts.model_as_of`` wants the models
+        if wanted is None:
             return {"fitted": [], "seconds": 0.0}
-        wanted = facts.model_as_of(cur, as_of)
         inputs = model_inputs.digest(cur, wanted)
         # Only the models the views score with older ones for: with none kept, the refresh
         # fitted at ``wanted`` itself (or found too little history, which a second try would too).
@@ -179,6 +170,9 @@ def refit(handles: db.Handles, say: Callable[[str], None] | None = None) -> dict
     result: dict[str, Any] = {"as_of": wanted.isoformat(), "fitted": sorted(fitted), "fit_s": seconds}
     if failed:
         result["failed"] = failed
+    if not fitted:  # too little history for either: nothing to keep, no view changes
+        result["seconds"] = round(time.perf_counter() - started, 1)
+        return result
     with handles.writing() as cur:
         if model_inputs.digest(cur, wanted) != inputs:
             result["discarded"] = "the records up to that day changed while the models were fitted"
@@ -189,11 +183,10 @@ def refit(handles: db.Handles, say: Callable[[str], None] | None = None) -> dict
                 marts.store(cur, call, db.data_version(cur), fitted["churn"], seconds["churn"])
             if "maintenance" in fitted:
                 persistence.save_model(cur, fitted["maintenance"])
-            if fitted:
-                # The views the old models scored are computed again (same data version, new models),
-                # and the dashboard's cached copies are not read again.
-                marts.drop_changed(cur)
-                db.stamp_models(cur)
+            # The views the old models scored are computed again (same data version, new models),
+            # and the dashboard's cached copies are not read again.
+            marts.drop_changed(cur)
+            db.stamp_models(cur)
             calls = default_calls(cur)
             with _fit_threads():
                 built = marts.rebuild(cur, calls, ahead=ahead_calls(calls))
