@@ -142,7 +142,7 @@ def test_bench_refresh_times_the_command_after_importing_the_last_month_again(tm
     assert 0 < refresh["prepare_s"] <= refresh["views_s"]
     assert set(refresh["prepare"]) == {"tokens", "assignments", "clauses"}
     # The models the new month calls for are fitted after the refresh, timed on their own.
-    assert refresh["refit_s"] >= 0 and set(refresh["refit"]["fitted"]) <= {"churn", "maintenance"}
+    assert refresh["refit_s"] >= 0 and set(refresh["refit"]["fitted"]) <= {"churn", "maintenance", "themes"}
     assert not refresh["refit"].get("views_failed")
     # A night's export of the day after the last one: the records up to the models' as-of date
     # are unchanged, so neither model is fitted again, and the refresh's parts add up.

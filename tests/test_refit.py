@@ -21,9 +21,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analytics.core import memo
 from analytics.devtools import bench_refresh
-from analytics.domain import churn, churn_model, facts
+from analytics.domain import churn, churn_model, facts, themes
 from analytics.domain.maintenance import persistence
+from analytics.domain.themes import monthly
 from analytics.ingest import load
 from analytics.services import marts, reads, views
 from analytics.store import db
@@ -32,6 +34,7 @@ from ui import data, resources
 
 BEFORE = date(2026, 9, 30)  # the month the pages open on before the import
 AFTER = date(2026, 10, 31)  # ... and after it
+FITTED = ["churn", "maintenance", "themes"]
 
 
 @pytest.fixture
@@ -93,12 +96,32 @@ def test_the_refresh_after_a_new_month_scores_with_the_models_of_the_month_befor
         assert upkeep.model is not None and upkeep.model.as_of == BEFORE and len(upkeep.scores)
         assert churn.scoring_model(con, AFTER)[0] == BEFORE
         assert persistence.scoring_model(con, AFTER)[0] == BEFORE
+        # The themes too: the new month's comments are assigned to the theme models of the month
+        # before (none fitted at the new month), and the themes page says which month's they are.
+        assert themes.model_month(con, "2026-10") == "2026-09"
+        assert not any(
+            memo.stored(con, themes.fit_model, "2026-10", side, themes.MONTHS_BACK, 8, 0, _inputs(con))
+            for side in themes.SIDES
+        )
+        key = themes.scoring_models(con, "2026-10")
+        assert monthly.assignments_current(con, key, themes.MONTHS_BACK, 8, 0)
+        for side in themes.SIDES:
+            view = reads.read(con, "themes.monthly", month="2026-10", side=side)
+            assert view["model_month"] == "2026-09" and view["n_comments"] > 0 and view["themes"]
+        assigned = con.execute(
+            "SELECT count(*) FROM theme_assignments WHERE callback_date >= DATE '2026-10-01'"
+        ).fetchone()[0]
+        assert assigned > 0
     finally:
         con.close()
 
 
+def _inputs(con):
+    return monthly._inputs(con, "2026-10")
+
+
 def test_the_refit_fits_the_new_models_as_a_fresh_fit_would_and_the_views_score_with_them(
-    month_files, tmp_path
+    month_files, tmp_path, monkeypatch
 ):
     path, files = month_files
     con = db.connect(path)
@@ -111,7 +134,7 @@ def test_the_refit_fits_the_new_models_as_a_fresh_fit_would_and_the_views_score_
 
     done = views.refit(db.Handles(path, keep_open=0))
     assert done["as_of"] == AFTER.isoformat()
-    assert done["fitted"] == ["churn", "maintenance"], done
+    assert done["fitted"] == FITTED, done
     assert "discarded" not in done and not done.get("views_failed")
 
     con = db.connect(path)
@@ -129,6 +152,20 @@ def test_the_refit_fits_the_new_models_as_a_fresh_fit_would_and_the_views_score_
         pd.testing.assert_frame_equal(shot.vehicles, fresh.vehicles)
         model, _ = churn_model.group_model(con, AFTER)
         assert model is not None
+        # The themes: named by the new month's models, every comment assigned to them, and each
+        # view what assigning its window afresh under models fitted from scratch gives.
+        assert themes.model_month(con, "2026-10") == "2026-10"
+        key = themes.scoring_models(con, "2026-10")
+        assert key == ("2026-10", _inputs(con))
+        assert monthly.assignments_current(con, key, themes.MONTHS_BACK, 8, 0)
+        for side in themes.SIDES:
+            kept = reads.read(con, "themes.monthly", month="2026-10", side=side)
+            earlier = reads.read(con, "themes.monthly", month="2026-07", side=side)
+            assert kept["model_month"] == earlier["model_month"] == "2026-10"
+            with marts.bypassed(), monkeypatch.context() as patch:
+                patch.setattr(monthly, "assignments_current", lambda *a: False)
+                assert themes.monthly_themes(con, "2026-10", side, None) == kept
+                assert themes.monthly_themes(con, "2026-07", side, None) == earlier
     finally:
         con.close()
 
@@ -172,7 +209,7 @@ def test_the_import_command_refreshes_then_fits_the_new_models(month_files):
     prepared = next(i for i, line in enumerate(lines) if line.startswith("dashboard results prepared"))
     fitted = next(i for i, line in enumerate(lines) if line.startswith("models fitted at 2026-10-31"))
     assert prepared < fitted, lines
-    assert "churn, maintenance" in lines[fitted]
+    assert "churn, maintenance, themes" in lines[fitted]
     con = db.connect(path, read_only=True)
     try:
         assert churn.model_kept(con, AFTER) and persistence.is_saved(con, AFTER)
@@ -191,13 +228,15 @@ def test_the_dashboard_shows_the_new_models_scores_once_the_refit_has_kept_them(
     before = resources.fitted("churn.snapshot", as_of=AFTER, stores=None)
     upkeep = resources.fitted("maintenance.snapshot", as_of=AFTER, stores=None)
     assert before.model.as_of == BEFORE and upkeep.model.as_of == BEFORE
+    assert data.load("themes.monthly", month="2026-10", side="praise")["model_month"] == "2026-09"
     data.handles(str(path)).close()  # the server gives the file back between reads
 
-    assert views.refit(db.Handles(path, keep_open=0))["fitted"] == ["churn", "maintenance"]
+    assert views.refit(db.Handles(path, keep_open=0))["fitted"] == FITTED
 
     after = resources.fitted("churn.snapshot", as_of=AFTER, stores=None)
     upkeep = resources.fitted("maintenance.snapshot", as_of=AFTER, stores=None)
     assert after.model.as_of == AFTER and upkeep.model.as_of == AFTER
+    assert data.load("themes.monthly", month="2026-10", side="praise")["model_month"] == "2026-10"
     data.handles(str(path)).close()
 
 

@@ -52,9 +52,10 @@ def test_kept_themes_read_as_assigning_each_window_afresh(demo, monkeypatch):
     con = demo
     months = sorted(facts.available_months(con))
     opened = themes.model_month(con, months[0])
-    assert not monthly.assignments_current(con, opened, monthly.MONTHS_BACK, 8, 0)
+    key = monthly.scoring_models(con, opened)
+    assert not monthly.assignments_current(con, key, monthly.MONTHS_BACK, 8, 0)
     views.prepare(con)
-    assert monthly.assignments_current(con, opened, monthly.MONTHS_BACK, 8, 0)
+    assert monthly.assignments_current(con, key, monthly.MONTHS_BACK, 8, 0)
     stores = facts.stores(con)
     chosen = [opened, months[months.index(opened) - 3], months[months.index(opened) - 9]]
     kept = {(m, s): _views(con, m, list(s) if s else None) for m in chosen for s in (None, tuple(stores[:1]))}
@@ -86,11 +87,12 @@ def test_kept_themes_of_an_older_data_version_are_never_read(demo, monkeypatch):
     with db.write_transaction(con) as cur:
         cur.execute("UPDATE theme_assignments SET theme = 'other'")
         db.bump_data_version(cur)  # what an import or rollback does
-    assert not monthly.assignments_current(con, opened, monthly.MONTHS_BACK, 8, 0)
+    key = monthly.scoring_models(con, opened)
+    assert not monthly.assignments_current(con, key, monthly.MONTHS_BACK, 8, 0)
     assert themes.monthly_themes(con, month, "praise", None) == before
     # The refresh after it writes them again, for the new version.
     views.prepare(con)
-    assert monthly.assignments_current(con, opened, monthly.MONTHS_BACK, 8, 0)
+    assert monthly.assignments_current(con, key, monthly.MONTHS_BACK, 8, 0)
     assert themes.monthly_themes(con, month, "praise", None) == before
     counts = con.execute(
         "SELECT side, count(*) FROM theme_assignments GROUP BY side ORDER BY side"

@@ -500,6 +500,30 @@ def drop_changed(con: duckdb.DuckDBPyConnection) -> int:
     return len(stale)
 
 
+def drop_results(con: duckdb.DuckDBPyConnection, prefix: str, keep: Sequence[str] = ()) -> int:
+    """Delete the kept results of the current data version whose function's dotted name starts
+    with ``prefix``, those of ``keep`` excepted, rows and files; return how many. ``views.refit``
+    drops the themes' views this way when it keeps new theme models: the data version does not
+    change, and their arguments do not name the models (the month's, not the models' month)."""
+    version = db.data_version(con)
+    found = con.execute(
+        "SELECT name, args, file FROM marts WHERE data_version = $v AND starts_with(name, $prefix) "
+        "AND NOT list_contains($keep::VARCHAR[], name)",
+        {"v": version, "prefix": prefix, "keep": list(keep)},
+    ).fetchall()
+    if found:
+        con.executemany(
+            "DELETE FROM marts WHERE name = $name AND args = $args AND data_version = $v",
+            [{"name": name, "args": args, "v": version} for name, args, _ in found],
+        )
+    where = folder(con)
+    if where is not None:
+        for _, _, file in found:
+            if file is not None:
+                (where / str(file)).unlink(missing_ok=True)
+    return len(found)
+
+
 def cached(
     con: duckdb.DuckDBPyConnection,
     call: Call,

@@ -135,13 +135,14 @@ def default_calls(con: duckdb.DuckDBPyConnection) -> list[Call]:
 
 
 def refit(handles: db.Handles, say: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Fit the group's churn and maintenance models at the day the pages want them, where they
-    are not fitted yet, then compute the default views they score; return what was done.
+    """Fit the group's churn, maintenance and theme models at the day the pages want them, where
+    they are not fitted yet, then compute the default views they score; return what was done.
 
     After an import of a new month, ``rebuild`` scores the new month with the models fitted at
-    the month before (the newest kept: ``model_inputs.scoring_model``), so the pages show the new data within a minute
-    at group scale; this fits the new ones afterwards (two minutes there, the two fits side by
-    side). The fits read on a read-only handle, so the dashboard's pages read meanwhile; the file
+    the month before (the newest kept: ``model_inputs.scoring_model``; the themes' of
+    ``theme_assignments``: ``themes.scoring_models``), so the pages show the new data within a
+    minute at group scale; this fits the new ones afterwards (two minutes there, the fits side by
+    side, every comment assigned to the new theme models on the themes' thread). The fits read on a read-only handle, so the dashboard's pages read meanwhile; the file
     is held for writing only to keep the models and compute the views that change with them. A
     fit whose records an import changed meanwhile is not kept (the next refit fits it again).
     ``say`` hears one line before the fits.
@@ -154,12 +155,15 @@ def refit(handles: db.Handles, say: Callable[[str], None] | None = None) -> dict
         inputs = model_inputs.digest(cur, wanted)
         # Only the models the views score with older ones for: with none kept, the refresh
         # fitted at ``wanted`` itself (or found too little history, which a second try would too).
-        scoring = {
+        month = wanted.strftime("%Y-%m")
+        scoring: dict[str, tuple[tuple[Any, str], tuple[Any, str]]] = {
             "churn": (churn.scoring_model(cur, wanted), (wanted, inputs)),
             "maintenance": (
                 persistence.scoring_model(cur, wanted),
                 (wanted, persistence.model_path(cur, wanted).name),
             ),
+            # both sides' theme models, named by their month and the same records
+            "themes": (themes.scoring_models(cur, month), (month, inputs)),
         }
         todo = [name for name, (scorer, exact) in scoring.items() if scorer != exact]
     if not todo:
@@ -183,6 +187,8 @@ def refit(handles: db.Handles, say: Callable[[str], None] | None = None) -> dict
                 marts.store(cur, call, db.data_version(cur), fitted["churn"], seconds["churn"])
             if "maintenance" in fitted:
                 persistence.save_model(cur, fitted["maintenance"])
+            if "themes" in fitted:
+                _keep_themes(cur, fitted["themes"], seconds["themes"])
             # The views the old models scored are computed again (same data version, new models),
             # and the dashboard's cached copies are not read again.
             marts.drop_changed(cur)
@@ -233,6 +239,8 @@ def _fit_side_by_side(
         with handles.reading() as cur:
             if name == "churn":
                 value: Any = churn_model.group_model(cur, wanted, None, inputs)
+            elif name == "themes":
+                value = _fit_themes(cur, (wanted.strftime("%Y-%m"), inputs))
             else:
                 value = maintenance_model.fit(cur, wanted)
         return value, round(time.perf_counter() - clock, 1)
@@ -248,6 +256,38 @@ def _fit_side_by_side(
             except UserError as exc:  # too little history: the pages say so themselves
                 failed[name] = str(exc)
     return fitted, seconds, failed
+
+
+def _fit_themes(
+    cur: duckdb.DuckDBPyConnection, key: themes.ModelKey
+) -> tuple[dict[str, themes.ThemeModel], themes.Assignments]:
+    """Fit both sides' theme models of ``key`` and assign every comment to them, reading only."""
+    models = {
+        side: themes.fit_model(cur, key[0], side, themes.MONTHS_BACK, 8, 0, key[1]) for side in themes.SIDES
+    }
+    return models, themes.assign_comments(cur, key, models)
+
+
+def _keep_themes(
+    cur: duckdb.DuckDBPyConnection,
+    fitted: tuple[dict[str, themes.ThemeModel], themes.Assignments],
+    seconds: float,
+) -> None:
+    """Keep the theme models ``_fit_themes`` fitted and every comment's theme under them (assigned
+    again here when an import of later days changed the comments meanwhile), and drop the themes'
+    views of this data version that the older models named."""
+    models, assigned = fitted
+    version = db.data_version(cur)
+    for side, model in models.items():
+        call = marts.call_of(
+            themes.fit_model, assigned.key[0], side, themes.MONTHS_BACK, 8, 0, assigned.key[1]
+        )
+        marts.store(cur, call, version, model, seconds)
+    if assigned.data_version == version:
+        themes.keep_assignments(cur, assigned)
+    else:
+        themes.store_assignments(cur)
+    marts.drop_results(cur, f"{themes.__name__}.", keep=[marts.call_of(themes.fit_model).fn])
 
 
 def ahead_calls(calls: Sequence[Call]) -> list[Call]:

@@ -1054,8 +1054,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 
 def data_version(con: duckdb.DuckDBPyConnection) -> int:
     """Return a counter that changes whenever imported data change (cache key for pages)."""
-    row = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
-    return int(row[0]) if row else 0
+    # fetchall: the result read to its end, so the connection is free for ``register`` at once.
+    rows = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchall()
+    return int(rows[0][0]) if rows else 0
 
 
 def models_stamp(con: duckdb.DuckDBPyConnection) -> str:

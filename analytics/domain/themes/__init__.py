@@ -6,7 +6,7 @@ against public labelled corpora) beside them. The names other layers use are exp
 
 from __future__ import annotations
 
-from analytics.domain.themes.discovery import assign, mine
+from analytics.domain.themes.discovery import ThemeModel, assign, mine
 from analytics.domain.themes.evaluation import evaluate, purity
 from analytics.domain.themes.lexicon import (
     NONE,
@@ -23,6 +23,9 @@ from analytics.domain.themes.monthly import (
     MIN_FLAG_N,
     MONTHS_BACK,
     RISING_Z,
+    Assignments,
+    ModelKey,
+    assign_comments,
     complaint_categories,
     complaint_quote,
     fit_model,
@@ -30,10 +33,12 @@ from analytics.domain.themes.monthly import (
     hidden_complaints,
     impact,
     impact_table,
+    keep_assignments,
     model_month,
     month_comments,
     monthly_themes,
     praise_quote,
+    scoring_models,
     store_assignments,
     store_clauses,
     store_complaint_parts,
@@ -68,17 +73,22 @@ __all__ = [
     "MIN_FLAG_N",
     "MONTHS_BACK",
     "RISING_Z",
+    "Assignments",
+    "ModelKey",
+    "assign_comments",
     "complaint_categories",
     "fit_model",
     "fit_window",
     "hidden_complaints",
     "impact",
     "impact_table",
+    "keep_assignments",
     "model_month",
     "month_comments",
     "monthly_themes",
     "complaint_quote",
     "praise_quote",
+    "scoring_models",
     "store_assignments",
     "store_clauses",
     "store_complaint_parts",
@@ -97,6 +107,7 @@ __all__ = [
     "praise_grid",
     "theme_bars",
     "theme_trend",
+    "ThemeModel",
     "assign",
     "mine",
     "evaluate",

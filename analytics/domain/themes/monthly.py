@@ -126,25 +126,77 @@ def _inputs(con: duckdb.DuckDBPyConnection, opened: str) -> str:
     return model_inputs.digest(con, month_ends([opened])[0])
 
 
+# The theme models (one per side) a view is assigned to: the month whose window they are fitted on
+# and ``model_inputs.digest`` of the records up to its end, which names them among the kept ones.
+ModelKey = tuple[str, str]
+
+
 def _model(
-    con: duckdb.DuckDBPyConnection, opened: str, side: str, months_back: int, k: int, seed: int
+    con: duckdb.DuckDBPyConnection, key: ModelKey, side: str, months_back: int, k: int, seed: int
 ) -> ThemeModel:
-    """Return the side's theme model fitted at ``opened`` (kept; fitted again only when what it reads changed)."""
-    model: ThemeModel = memo.remembered(
-        con, fit_model, opened, side, months_back, k, seed, _inputs(con, opened)
-    )
+    """Return the side's theme model of ``key`` (kept; fitted here when it is not)."""
+    model: ThemeModel = memo.remembered(con, fit_model, key[0], side, months_back, k, seed, key[1])
     return model
 
 
 def model_month(con: duckdb.DuckDBPyConnection, month: str) -> str:
-    """Return the month whose window a side's theme model is fitted on: the month the pages open
-    on (``facts.model_as_of``), or ``month`` itself when it is later.
+    """Return the month whose window the theme models that name ``month``'s themes are fitted on
+    (``scoring_models``): the month the pages open on (``facts.model_as_of``), or ``month`` itself
+    when it is later; until ``views.refit`` fits them after an import of a new month, the month
+    of the models fitted before it.
 
     One model per data version and side, fitted on every store's comments, names the themes of
     every month and store choice: another month or one store is assigned to it, not fitted
     afresh, and the themes are the same words in every store, so stores compare like with like.
     """
-    return facts.model_as_of(con, month_ends([month])[0]).strftime("%Y-%m")
+    return scoring_models(con, month)[0]
+
+
+def scoring_models(
+    con: duckdb.DuckDBPyConnection, month: str, months_back: int = MONTHS_BACK, k: int = 8, seed: int = 0
+) -> ModelKey:
+    """Return the theme models that name ``month``'s themes: those fitted at ``facts.model_as_of``
+    on the records there are now when they are kept (or ``month`` is later than the month the
+    pages open on, whose models are fitted on first use as before); otherwise, the models every
+    comment is assigned to now (``theme_assignments``), when both sides are kept and were fitted
+    no later, as ``model_inputs.scoring_model`` chooses the churn and maintenance models.
+
+    An import of a new month moves the month the pages open on. Fitting both sides' models and
+    assigning every comment to them again took 27 s of the refresh after a month's import at a
+    million work orders; the refresh now assigns the new comments to the models kept, and
+    ``views.refit`` fits the new month's afterwards (the themes page says which month's models
+    name the themes). With none kept (a first import, a change of the themes code), they are
+    fitted at once.
+    """
+    day = facts.model_as_of(con, month_ends([month])[0])
+    wanted = day.strftime("%Y-%m")
+    exact = (wanted, _inputs(con, wanted))
+    if day != facts.opened_month_end(con) or _models_kept(con, exact, months_back, k, seed):
+        return exact
+    assigned = _assigned_models(con, months_back, k, seed)
+    if assigned is None or not _models_kept(con, assigned, months_back, k, seed):
+        return exact
+    chosen = model_inputs.scoring_model((day, exact[1]), False, (month_ends([assigned[0]])[0], assigned[1]))
+    return (chosen[0].strftime("%Y-%m"), chosen[1])
+
+
+def _models_kept(con: duckdb.DuckDBPyConnection, key: ModelKey, months_back: int, k: int, seed: int) -> bool:
+    """Return whether both sides' theme models of ``key`` are kept for the data version ``con`` reads."""
+    return all(memo.stored(con, fit_model, key[0], side, months_back, k, seed, key[1]) for side in SIDES)
+
+
+def _assigned_models(con: duckdb.DuckDBPyConnection, months_back: int, k: int, seed: int) -> ModelKey | None:
+    """Return the models ``theme_assignments`` was written with (any data version), when its
+    arguments, satisfied threshold and themes code are today's; else None."""
+    stored = _stored_identity(con)
+    if stored is None:
+        return None
+    month, inputs = stored.pop("model_month", None), stored.pop("inputs", None)
+    if not isinstance(month, str) or not isinstance(inputs, str):
+        return None
+    if stored != _identity_settings(months_back, k, seed):
+        return None
+    return (month, inputs)
 
 
 def _facts(con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any]) -> pd.DataFrame:
@@ -402,9 +454,9 @@ def fit_window(
     """
     _check_side(side)
     months = _months(month, max(0, months_back))
-    opened = model_month(con, month)
-    model = _model(con, opened, side, months_back, k, seed)
-    if assignments_current(con, opened, months_back, k, seed):
+    key = scoring_models(con, month, months_back, k, seed)
+    model = _model(con, key, side, months_back, k, seed)
+    if assignments_current(con, key, months_back, k, seed):
         # The window's counts in SQL; only the month's own comments come to Python.
         # (The kept rows are already the side's: the satisfied threshold is in the table's key.)
         window = {k: v for k, v in _side_params(months, side, stores).items() if k != "threshold"}
@@ -466,36 +518,37 @@ def _files_digest(names: tuple[str, ...] | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
-def _model_identity(
-    con: duckdb.DuckDBPyConnection, opened: str, months_back: int, k: int, seed: int
-) -> dict[str, Any]:
-    """Return what names the themes a comment gets: the models' month, arguments and records, the
-    satisfied threshold and the themes code and data files (not the data version)."""
+def _identity_settings(months_back: int, k: int, seed: int) -> dict[str, Any]:
+    """Return what names the themes a comment gets besides the models' month and records: the
+    models' arguments, the satisfied threshold and the themes code and data files."""
     return {
-        "model_month": opened,
         "months_back": months_back,
         "k": k,
         "seed": seed,
         "threshold": settings().kpi.satisfied_threshold,
         "files": _files_digest(),
-        "inputs": _inputs(con, opened),
     }
 
 
-def assignments_key(con: duckdb.DuckDBPyConnection, opened: str, months_back: int, k: int, seed: int) -> str:
-    """Return the key theme assignments of the model fitted at ``opened`` are kept under: the models'
+def _model_identity(key: ModelKey, months_back: int, k: int, seed: int) -> dict[str, Any]:
+    """Return what names the themes a comment gets: the models' month and records (``key``) and
+    ``_identity_settings`` (not the data version)."""
+    return {"model_month": key[0], "inputs": key[1], **_identity_settings(months_back, k, seed)}
+
+
+def assignments_key(
+    con: duckdb.DuckDBPyConnection, key: ModelKey, months_back: int, k: int, seed: int
+) -> str:
+    """Return the key theme assignments to the models of ``key`` are kept under: the models'
     identity and the data version (read while every comment of this version is assigned)."""
     return json.dumps(
-        {"data_version": db.data_version(con), **_model_identity(con, opened, months_back, k, seed)},
-        sort_keys=True,
+        {"data_version": db.data_version(con), **_model_identity(key, months_back, k, seed)}, sort_keys=True
     )
 
 
-def _kept_assignments(
-    con: duckdb.DuckDBPyConnection, opened: str, months_back: int, k: int, seed: int
-) -> bool:
-    """Return whether ``theme_assignments`` holds themes of the same models (any data version) with
-    each comment's text digest, so the rows of unchanged comments can be kept."""
+def _stored_identity(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """Return the identity ``theme_assignments`` was written under without its data version, when
+    the table holds each comment's text digest; else None."""
     try:
         row = con.execute("SELECT value FROM meta WHERE key = $k", {"k": ASSIGNMENTS_META}).fetchone()
         columns = {
@@ -506,50 +559,65 @@ def _kept_assignments(
             ).fetchall()
         }
     except duckdb.CatalogException:
-        return False
+        return None
     if row is None or "comment_hash" not in columns:
-        return False
+        return None
     try:
         stored = json.loads(str(row[0]))
     except ValueError:
-        return False
+        return None
+    if not isinstance(stored, dict):
+        return None
     stored.pop("data_version", None)
-    return bool(stored == _model_identity(con, opened, months_back, k, seed))
+    return stored
 
 
 def assignments_current(
-    con: duckdb.DuckDBPyConnection, opened: str, months_back: int, k: int, seed: int
+    con: duckdb.DuckDBPyConnection, key: ModelKey, months_back: int, k: int, seed: int
 ) -> bool:
-    """Return whether ``theme_assignments`` holds the themes of the model fitted at ``opened``."""
+    """Return whether ``theme_assignments`` holds this data version's comments assigned to the models of ``key``."""
     try:
         row = con.execute("SELECT value FROM meta WHERE key = $k", {"k": ASSIGNMENTS_META}).fetchone()
     except duckdb.CatalogException:
         return False  # a database without the meta table (a Parquet export): assign afresh
-    return row is not None and row[0] == assignments_key(con, opened, months_back, k, seed)
+    return row is not None and row[0] == assignments_key(con, key, months_back, k, seed)
 
 
-def store_assignments(
-    con: duckdb.DuckDBPyConnection, months_back: int = MONTHS_BACK, k: int = 8, seed: int = 0
-) -> int:
-    """Write every comment's theme on both sides under the data version's models; return the rows.
+@dataclass(frozen=True)
+class Assignments:
+    """Every comment's theme on both sides under the models of ``key`` (``assign_comments``),
+    read at ``data_version``: what ``keep_assignments`` writes."""
 
-    Run inside the caller's write transaction. The table is written in one statement (a table
-    created empty and filled in the same transaction reads as empty on the process's other
-    connections with DuckDB 2.0.0), so a reader sees the old rows and key or the new ones.
+    key: ModelKey
+    data_version: int
+    rows: pd.DataFrame
+    months_back: int = MONTHS_BACK
+    k: int = 8
+    seed: int = 0
+
+
+def assign_comments(
+    con: duckdb.DuckDBPyConnection,
+    key: ModelKey,
+    models: Mapping[str, ThemeModel] | None = None,
+    months_back: int = MONTHS_BACK,
+    k: int = 8,
+    seed: int = 0,
+) -> Assignments:
+    """Return every comment's theme on both sides under the models of ``key`` (``models`` by side
+    when the caller fitted them; else the kept ones, fitted here when they are not). Reads only:
+    ``views.refit`` assigns on a read-only handle while the dashboard reads.
+
+    The rows ``theme_assignments`` holds for the same models (any data version) are kept: a
+    comment's theme depends on its text and the models alone, so only the texts not assigned yet
+    are (a night's import assigned every comment of the group again, about 40 s at a million
+    work orders).
     """
-    months = facts.available_months(con)
-    if not months:
-        con.execute("DROP TABLE IF EXISTS theme_assignments")
-        con.execute("DELETE FROM meta WHERE key = $k", {"k": ASSIGNMENTS_META})
-        return 0
-    opened = model_month(con, min(months))  # the month the pages open on
-    # The same models as the rows kept (an import of later days): a comment's theme depends on its
-    # text and the model alone, so only the texts not assigned yet are (a night's import assigned
-    # every comment of the group again, about 40 s at a million work orders).
-    kept = _kept_assignments(con, opened, months_back, k, seed)
+    version = db.data_version(con)
+    kept = _stored_identity(con) == _model_identity(key, months_back, k, seed)
     parts = []
     for side in SIDES:
-        model = _model(con, opened, side, months_back, k, seed)
+        model = models[side] if models is not None else _model(con, key, side, months_back, k, seed)
         frame = _facts(con, "side_comments", _side_params(None, side, None))
         hashes = pd.util.hash_pandas_object(frame["comment"].astype(str), index=False).to_numpy()
         theme = np.full(len(frame), None, dtype=object)
@@ -585,7 +653,20 @@ def store_assignments(
             )
         )
     rows = pd.concat(parts, ignore_index=True)
-    con.register("_theme_assignments_new", rows)
+    return Assignments(key, version, rows, months_back, k, seed)
+
+
+def keep_assignments(con: duckdb.DuckDBPyConnection, assigned: Assignments) -> int:
+    """Write ``assigned`` as ``theme_assignments`` with its key; return the rows.
+
+    Run inside the caller's write transaction, on the data version the rows were read at (the
+    caller checks). The table is written in one statement (a table created empty and filled in
+    the same transaction reads as empty on the process's other connections with DuckDB 2.0.0),
+    so a reader sees the old rows and key or the new ones.
+    """
+    if db.data_version(con) != assigned.data_version:
+        raise UserError("the comments changed since they were assigned to their themes; assign them again.")
+    con.register("_theme_assignments_new", assigned.rows)
     try:
         # Grain: one row per (side, callback with a comment on that side). With the callback's date,
         # store and advisor, so a window's counts are read from this table alone.
@@ -600,9 +681,27 @@ def store_assignments(
         con.unregister("_theme_assignments_new")
     con.execute(
         "INSERT OR REPLACE INTO meta VALUES ($k, $v)",
-        {"k": ASSIGNMENTS_META, "v": assignments_key(con, opened, months_back, k, seed)},
+        {
+            "k": ASSIGNMENTS_META,
+            "v": assignments_key(con, assigned.key, assigned.months_back, assigned.k, assigned.seed),
+        },
     )
-    return len(rows)
+    return len(assigned.rows)
+
+
+def store_assignments(
+    con: duckdb.DuckDBPyConnection, months_back: int = MONTHS_BACK, k: int = 8, seed: int = 0
+) -> int:
+    """Write every comment's theme on both sides under the models that name the themes of the
+    month the pages open on (``scoring_models``); return the rows. Run inside the caller's write
+    transaction (``assign_comments``, then ``keep_assignments``)."""
+    months = facts.available_months(con)
+    if not months:
+        con.execute("DROP TABLE IF EXISTS theme_assignments")
+        con.execute("DELETE FROM meta WHERE key = $k", {"k": ASSIGNMENTS_META})
+        return 0
+    key = scoring_models(con, min(months), months_back, k, seed)  # the month the pages open on
+    return keep_assignments(con, assign_comments(con, key, None, months_back, k, seed))
 
 
 def _centrality(window: _Window, rows: np.ndarray) -> np.ndarray:
