@@ -338,8 +338,11 @@ def side_tab(side: str) -> None:
         st.info(t(f"themes.{side}.empty", month=f.month))
         return
     counts_row(result, side)
-    if result.get("model_month") != f.month or f.stores:
-        st.caption(t("themes.model_note", model_month=result.get("model_month") or f.month))
+    model_month = result.get("model_month") or f.month
+    if model_month < f.month:  # the new month's themes are fitted after its import (``views.refit``)
+        st.caption(t("themes.older_model", model_month=model_month, month=f.month))
+    elif model_month != f.month or f.stores:
+        st.caption(t("themes.model_note", model_month=model_month))
     bars = themes.theme_bars(result)
     if not bars.empty:
         show(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from analytics.core import memo
 from analytics.devtools import bench_refresh
@@ -35,6 +36,7 @@ from ui import data, resources
 BEFORE = date(2026, 9, 30)  # the month the pages open on before the import
 AFTER = date(2026, 10, 31)  # ... and after it
 FITTED = ["churn", "maintenance", "themes"]
+APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
 @pytest.fixture
@@ -271,3 +273,33 @@ def test_other_programs_read_the_database_while_the_models_are_fitted(month_file
     assert len(seen) == 1 and seen[0].returncode == 0, seen[0].stderr[-500:]
     assert seen[0].stdout.strip().startswith("2026-")
     assert seen[0].stdout.strip() > BEFORE.isoformat()  # the new month's work orders, committed
+
+
+def _page_captions(page: str) -> list[str]:
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return [c.value for c in at.caption]
+
+
+def test_the_pages_say_which_models_name_the_new_month_until_the_refit(month_files):
+    """Between the refresh and the refit the churn list is ranked, and the new month's comments
+    are sorted into themes, by models fitted at the month before: the pages say so, and stop
+    saying so once the refit has kept the new month's."""
+    path, files = month_files
+    _import_and_refresh(path, files)
+    data.handles(str(path)).close()
+    pending = "until the themes of 2026-10 are found"
+    ranked = "Ranked by the newest model fitted so far, trained on the history up to 2026-09-30"
+    assert any(pending in c and "up to 2026-09" in c for c in _page_captions("pages/themes.py"))
+    assert any(ranked in c for c in _page_captions("pages/churn.py"))
+    data.handles(str(path)).close()
+
+    assert views.refit(db.Handles(path, keep_open=0))["fitted"] == FITTED
+
+    assert not any(pending in c for c in _page_captions("pages/themes.py"))
+    assert not any("Ranked by the newest model" in c for c in _page_captions("pages/churn.py"))
+    data.handles(str(path)).close()

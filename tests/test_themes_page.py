@@ -261,7 +261,7 @@ def test_changing_the_month_changes_the_figures(demo_env):
     assert before[1].encoding()["x"]["scale"]["domain"][-1] == before_month
     assert [c.value for c in at.caption] != before_captions
     # The default month's themes are fitted on its own window; another month is sorted into them.
-    note = "fitted once per data version"
+    note = "sorted into them"
     assert not any(note in c for c in before_captions)
     assert any(note in c.value and before_month in c.value for c in at.caption)
 
