@@ -142,10 +142,11 @@ def refit(handles: db.Handles, say: Callable[[str], None] | None = None) -> dict
     the month before (the newest kept: ``model_inputs.scoring_model``; the themes' of
     ``theme_assignments``: ``themes.scoring_models``), so the pages show the new data within a
     minute at group scale; this fits the new ones afterwards (two minutes there, the fits side by
-    side, every comment assigned to the new theme models on the themes' thread). The fits read on a read-only handle, so the dashboard's pages read meanwhile; the file
-    is held for writing only to keep the models and compute the views that change with them. A
-    fit whose records an import changed meanwhile is not kept (the next refit fits it again).
-    ``say`` hears one line before the fits.
+    side, every comment assigned to the new theme models on the themes' thread). The fits read on
+    a read-only handle, so the dashboard's pages read meanwhile; the file is held for writing only
+    to keep the models and compute the views that change with them. A fit whose records an import
+    changed meanwhile is not kept (the next refit fits it again). ``say`` hears one line before
+    the fits.
     """
     started = time.perf_counter()
     with handles.reading() as cur:
