@@ -284,10 +284,11 @@ def _keep_themes(
             themes.fit_model, assigned.key[0], side, themes.MONTHS_BACK, 8, 0, assigned.key[1]
         )
         marts.store(cur, call, version, model, seconds)
-    if assigned.data_version == version:
-        themes.keep_assignments(cur, assigned)
-    else:
-        themes.store_assignments(cur)
+    with db.write_transaction(cur) as tx:  # the table and its key together
+        if assigned.data_version == db.data_version(tx):
+            themes.keep_assignments(tx, assigned)
+        else:
+            themes.store_assignments(tx)
     marts.drop_results(cur, f"{themes.__name__}.", keep=[marts.call_of(themes.fit_model).fn])
 
 
