@@ -487,17 +487,7 @@ def drop_changed(con: duckdb.DuckDBPyConnection) -> int:
             now[(name, as_of)] = reader(con, as_of)
         if now[(name, as_of)] != inputs:
             stale.append((name, args, file))
-    if stale:
-        con.executemany(
-            "DELETE FROM marts WHERE name = $name AND args = $args AND data_version = $v",
-            [{"name": name, "args": args, "v": version} for name, args, _ in stale],
-        )
-    where = folder(con)
-    if where is not None:
-        for _, _, file in stale:
-            if file is not None:
-                (where / str(file)).unlink(missing_ok=True)
-    return len(stale)
+    return _delete(con, version, stale)
 
 
 def drop_results(con: duckdb.DuckDBPyConnection, prefix: str, keep: Sequence[str] = ()) -> int:
@@ -511,17 +501,23 @@ def drop_results(con: duckdb.DuckDBPyConnection, prefix: str, keep: Sequence[str
         "AND NOT list_contains($keep::VARCHAR[], name)",
         {"v": version, "prefix": prefix, "keep": list(keep)},
     ).fetchall()
-    if found:
+    return _delete(con, version, found)
+
+
+def _delete(con: duckdb.DuckDBPyConnection, version: int, rows: Sequence[tuple[Any, Any, Any]]) -> int:
+    """Delete the kept results ``rows`` (name, args, payload file) of ``version``, rows and files;
+    return how many."""
+    if rows:
         con.executemany(
             "DELETE FROM marts WHERE name = $name AND args = $args AND data_version = $v",
-            [{"name": name, "args": args, "v": version} for name, args, _ in found],
+            [{"name": name, "args": args, "v": version} for name, args, _ in rows],
         )
     where = folder(con)
     if where is not None:
-        for _, _, file in found:
+        for _, _, file in rows:
             if file is not None:
                 (where / str(file)).unlink(missing_ok=True)
-    return len(found)
+    return len(rows)
 
 
 def cached(
