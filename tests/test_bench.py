@@ -50,8 +50,14 @@ def test_bench_json_has_every_part_with_measured_numbers(tmp_path):
     assert set(result["pages"]) == PAGES
     for timing in result["pages"].values():
         assert 0 < timing["warm_s"] and 0 < timing["cold_s"]
-    # Views that no import prepared (an earlier month): every page, first visit and next run.
-    assert [view.split(" ")[0] for view in result["views"]] == ["month"]
+    # Views other than the defaults: a month whose churn and maintenance views were computed ahead
+    # (``build.earlier``) and one beyond them, nothing prepared: every page, first visit and next run.
+    earlier = result["build"]["earlier"]
+    assert earlier["months"] and not earlier["failed"] and "stopped" not in earlier
+    named = list(result["views"])
+    assert len(named) == 2 and named[0].startswith("month ") and named[1].endswith(" (not computed ahead)")
+    month = named[0].removeprefix("month ")
+    assert month in earlier["months"] and named[1].split(" ")[1] not in earlier["months"]
     for pages in result["views"].values():
         assert set(pages) == PAGES
         assert all(0 < t["warm_s"] and 0 < t["cold_s"] for t in pages.values())
@@ -144,6 +150,9 @@ def test_bench_refresh_times_the_command_after_importing_the_last_month_again(tm
     # The models the new month calls for are fitted after the refresh, timed on their own.
     assert refresh["refit_s"] >= 0 and set(refresh["refit"]["fitted"]) <= {"churn", "maintenance", "themes"}
     assert not refresh["refit"].get("views_failed")
+    # Then the earlier months' churn and maintenance views under the new models, timed on their own.
+    assert refresh["earlier_s"] >= 0 and not refresh["earlier"]["failed"]
+    assert refresh["earlier"]["months"] and "stopped" not in refresh["earlier"]
     # A night's export of the day after the last one: the records up to the models' as-of date
     # are unchanged, so neither model is fitted again, and the refresh's parts add up.
     # The first night opens a month (the marts gain its month-end); the next is a day within it.

@@ -23,6 +23,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.core import memo
+from analytics.core.months import month_ends
 from analytics.devtools import bench_refresh
 from analytics.domain import churn, churn_model, facts, themes
 from analytics.domain.maintenance import persistence
@@ -303,3 +304,134 @@ def test_the_pages_say_which_models_name_the_new_month_until_the_refit(month_fil
     assert not any(pending in c for c in _page_captions("pages/themes.py"))
     assert not any("Ranked by the newest model" in c for c in _page_captions("pages/churn.py"))
     data.handles(str(path)).close()
+
+
+def _same(kept, fresh) -> None:
+    """Assert that a kept view equals the one computed afresh (frames cell by cell)."""
+    if isinstance(kept, pd.DataFrame):
+        pd.testing.assert_frame_equal(kept, fresh)
+    elif hasattr(kept, "__dataclass_fields__"):
+        assert type(kept) is type(fresh)
+        for name in kept.__dataclass_fields__:
+            _same(getattr(kept, name), getattr(fresh, name))
+    elif isinstance(kept, dict):
+        assert kept.keys() == fresh.keys()
+        for name in kept:
+            _same(kept[name], fresh[name])
+    else:
+        assert repr(kept) == repr(fresh)
+
+
+def test_after_the_refit_the_earlier_months_churn_and_maintenance_views_are_kept(month_files, monkeypatch):
+    """Choosing an earlier month on the churn or maintenance page scored every vehicle of the group
+    (4-6 s at a million work orders); after the refit, ``[database] months_ahead`` months before
+    the one the pages open on are computed ahead with the new models, each equal to what the page
+    computes itself, and the pages of such a month compute none of them."""
+    path, files = month_files
+    _import_and_refresh(path, files)
+    monkeypatch.setattr(views.settings().database, "months_ahead", 3)
+    heard: list[str] = []
+    done = views.refit_after_import(db.Handles(path, keep_open=0), heard.append)
+    assert done is not None and done["fitted"] == FITTED
+    assert done["earlier"]["months"] == ["2026-09", "2026-08", "2026-07"], done["earlier"]
+    assert not done["earlier"]["failed"] and "stopped" not in done["earlier"]
+    assert any("views of 3 earlier months kept (2026-07 to 2026-09)" in line for line in heard), heard
+
+    con = db.connect(path, read_only=True)
+    try:
+        version = db.data_version(con)
+        planned = views.earlier_calls(con)
+        assert [month for month, _, _ in planned] == ["2026-09", "2026-08", "2026-07"]
+        for month, churn_calls, lane in planned:
+            assert len(churn_calls) == 4 and len(lane) == 1
+            for call in (*churn_calls, *lane):
+                found, kept = marts.fetch(con, call, version)
+                assert found, (month, call.fn)
+                _same(kept, call.run(con))  # with the models the refit kept: as the page computes it
+            shot, upkeep = marts.fetch(con, churn_calls[0], version)[1], marts.fetch(con, lane[0], version)[1]
+            assert shot.model.as_of == AFTER and upkeep.model.as_of == AFTER and len(upkeep.scores)
+            assert month_ends([month])[0] == shot.as_of
+        older = reads.call("churn.snapshot", as_of=date(2026, 6, 30), stores=None)
+        assert not marts.is_kept(con, older, version)  # three months only
+    finally:
+        con.close()
+
+    # The churn and maintenance pages of such a month read what was kept.
+    computed: list[str] = []
+    original = marts.Call.run
+
+    def recording(self, con):
+        computed.append(self.fn)
+        return original(self, con)
+
+    monkeypatch.setattr(marts.Call, "run", recording)
+    data.handles(str(path)).close()
+    resources.forget_fitted()
+    data._cached_call.clear()
+    for page in ("pages/churn.py", "pages/maintenance.py"):
+        at = AppTest.from_file(str(APP), default_timeout=180)
+        at.query_params.update({"month": "2026-08"})
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+    expensive = {call.fn for _, churn_calls, lane in planned for call in (*churn_calls, *lane)}
+    assert sorted(set(computed) & expensive) == []
+    data.handles(str(path)).close()
+
+    # Nothing left to do: a second pass computes nothing.
+    again = views.keep_earlier(db.Handles(path, keep_open=0))
+    assert again["months"] == [] and not again["failed"]
+
+
+def test_earlier_months_are_not_kept_when_an_import_commits_while_they_are_computed(month_files, monkeypatch):
+    """A month computed from records an import changed meanwhile is not kept, and the pass stops
+    there (the refresh after that import starts its own)."""
+    path, files = month_files
+    _import_and_refresh(path, files)
+    assert views.refit(db.Handles(path, keep_open=0))["fitted"] == FITTED
+    monkeypatch.setattr(views.settings().database, "months_ahead", 2)
+    compute = views._compute
+    corrected: list[bool] = []
+
+    def compute_then_correct(handles, calls):
+        out = compute(handles, calls)
+        if not corrected:
+            corrected.append(True)
+            # A correction to a work order arrives while the month is computed.
+            with handles.writing() as cur, db.write_transaction(cur) as tx:
+                tx.execute(
+                    "UPDATE service_orders SET amount = amount + 1 WHERE order_id = "
+                    "(SELECT min(order_id) FROM service_orders WHERE visit_date > $d)",
+                    {"d": BEFORE},
+                )
+                db.bump_data_version(tx)
+        return out
+
+    monkeypatch.setattr(views, "_compute", compute_then_correct)
+    done = views.keep_earlier(db.Handles(path, keep_open=0))
+    assert done["months"] == [] and "changed while 2026-09 was computed" in done["stopped"]
+    con = db.connect(path, read_only=True)
+    try:
+        version = db.data_version(con)
+        kept = con.execute(
+            "SELECT count(*) FROM marts WHERE data_version = $v AND name LIKE '%snapshot' "
+            "AND args LIKE '%2026, 9, 30%'",
+            {"v": version},
+        ).fetchone()[0]
+        assert kept == 0
+    finally:
+        con.close()
+
+
+def test_no_earlier_month_is_computed_without_kept_models(month_files, monkeypatch):
+    """Before the refit has kept the new month's models, a page of an earlier month would fit them
+    on a handle that cannot keep them, once per month: the pass computes nothing then."""
+    path, files = month_files
+    _import_and_refresh(path, files)
+    monkeypatch.setattr(
+        views.marts,
+        "cached",
+        lambda *a, **k: pytest.fail("an earlier month was computed without kept models"),
+    )
+    done = views.keep_earlier(db.Handles(path, keep_open=0))
+    assert done["months"] == [] and done["stopped"] == "the models are not fitted"

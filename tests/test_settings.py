@@ -100,3 +100,18 @@ def test_no_code_reads_settings_by_string_key() -> None:
             if re.search(r"settings\(\)(\[|\.get\()", line):
                 offenders.append(f"{path.relative_to(root)}:{n}")
     assert offenders == []
+
+
+def test_the_fingerprint_of_results_leaves_out_the_database_section(tmp_path: Path) -> None:
+    """Kept results and fitted models are keyed by the settings' fingerprint: a setting that changes
+    no result (how many earlier months are computed ahead, how long the file is waited for) must not
+    discard them all; one that changes a figure must."""
+    base = _load(tmp_path, TEXT).fingerprint()
+    ahead = TEXT.replace("months_ahead = 12", "months_ahead = 3").replace(
+        "lock_wait_seconds = 30", "lock_wait_seconds = 5"
+    )
+    assert ahead != TEXT
+    assert _load(tmp_path, ahead).fingerprint() == base
+    threshold = TEXT.replace("satisfied_threshold = 8", "satisfied_threshold = 9")
+    assert threshold != TEXT
+    assert _load(tmp_path, threshold).fingerprint() != base

@@ -22,7 +22,7 @@ from typing import Any
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analytics.core.config import db_path
+from analytics.core.config import db_path, settings
 from analytics.domain import facts
 from analytics.services import reads
 from analytics.store import db
@@ -86,11 +86,16 @@ def time_pages(pages: list[str]) -> dict[str, dict[str, float]]:
 
 def other_views(months: list[str], stores: list[str], default_month: str) -> dict[str, dict[str, Any]]:
     """Return views other than the all-stores default (issue 20's "any view"), as the link's query
-    parameters: six months before the default month (which no import prepares), one store (whose
-    default view an import prepares, as it does each store's), and both."""
+    parameters: six months before the default month (whose churn and maintenance views the refit
+    computes ahead, ``views.keep_earlier``; the others are computed on first use), six months
+    before the first month computed ahead (nothing prepared for it), one store (whose default view
+    an import prepares, as it does each store's), and both."""
     earlier = sorted(m for m in months if m < default_month)
     month = earlier[-6] if len(earlier) >= 6 else (earlier[0] if earlier else default_month)
     out: dict[str, dict[str, Any]] = {f"month {month}": {"month": month}}
+    beyond = settings().database.months_ahead + 6
+    if len(earlier) >= beyond:
+        out[f"month {earlier[-beyond]} (not computed ahead)"] = {"month": earlier[-beyond]}
     if len(stores) > 1:
         out[f"store {stores[0]}"] = {"stores": stores[0]}
         out[f"month {month}, store {stores[-1]}"] = {"month": month, "stores": stores[-1]}

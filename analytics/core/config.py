@@ -151,6 +151,7 @@ class Backup(_Section):
 class Database(_Section):
     lock_wait_seconds: Seconds
     keep_open_seconds: Seconds
+    months_ahead: Count
 
 
 class Watch(_Section):
@@ -181,8 +182,13 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True):
     warehouse: Warehouse
 
     def fingerprint(self) -> bytes:
-        """The settings as canonical bytes (for keys of results that depend on them)."""
-        return msgspec.json.encode(self, order="sorted")
+        """The settings as canonical bytes (for keys of results that depend on them), without the
+        ``[database]`` section: how long a program waits for the file, how long it keeps it open and
+        how many earlier months are computed ahead change no result, and a change to them must not
+        discard every kept result and model."""
+        fields = msgspec.structs.asdict(self)
+        fields.pop("database")
+        return msgspec.json.encode(fields, order="sorted")
 
 
 class SettingsError(UserError):

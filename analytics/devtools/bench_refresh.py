@@ -99,6 +99,9 @@ def refresh_times(group_db: Path, work: Path) -> dict[str, Any]:
         clock = time.perf_counter()
         refit = views.refit(db.Handles(copy, keep_open=0))
         refit_s = time.perf_counter() - clock
+        # Then the earlier months' churn and maintenance views under the new models (the refit
+        # dropped those the models before it scored), as the import command computes them next.
+        earlier = views.keep_earlier(db.Handles(copy, keep_open=0))
         con = db.connect(copy)
         # Then a night's export of the next day, as a store's nightly import brings it: the first
         # day of a month (the marts gain a month-end for every vehicle), then the day after it (the
@@ -126,6 +129,8 @@ def refresh_times(group_db: Path, work: Path) -> dict[str, Any]:
         **timed,
         "refit_s": round(refit_s, 1),
         "refit": refit,
+        "earlier_s": earlier["seconds"],
+        "earlier": earlier,
         # The same after a night's export of the next day (models kept: see ``_nightly_refresh``),
         # and after the next night's.
         "nightly": night,

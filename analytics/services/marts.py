@@ -949,11 +949,19 @@ def _has(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tuple[Any
     """Answer ``memo.stored``: whether ``_remember`` finds the call kept for the version ``con`` reads
     (its row, and its payload file where the database keeps files), without reading the result."""
     call = call_of(fn, *args)
-    if _bypass.get() or _outside_fingerprint(call.fn) or not has_marts(con):
+    if _bypass.get() or _outside_fingerprint(call.fn):
+        return False
+    return is_kept(con, call, db.data_version(con))
+
+
+def is_kept(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> bool:
+    """Return whether ``call``'s result is kept for ``version``, its payload file present (without
+    reading it)."""
+    if not has_marts(con):
         return False
     row = con.execute(
         "SELECT file FROM marts WHERE name = $name AND args = $args AND data_version = $version",
-        {"name": call.fn, "args": call.key, "version": db.data_version(con)},
+        {"name": call.fn, "args": call.key, "version": version},
     ).fetchone()
     if row is None:
         return False
