@@ -506,10 +506,13 @@ def run(
             build["marts"] = {k: v for k, v in views.rebuild(con).items() if k != "each"}
         finally:
             con.close()
-        # What the import command does after its refit: the earlier months' churn and maintenance
-        # views, computed ahead (the "any view" figures time one such month and one beyond them).
-        progress("marts: the earlier months' churn and maintenance views")
-        build["earlier"] = views.keep_earlier(db.Handles(path, keep_open=0))
+        # What the import command does next: fit the models the views scored with older ones for
+        # (``views.refit``), then compute the earlier months' churn and maintenance views ahead
+        # (the "any view" figures time one such month and one beyond them).
+        progress("marts: the models' refit and the earlier months' churn and maintenance views")
+        refit = views.refit_after_import(db.Handles(path, keep_open=0), progress) or {}
+        build["refit"] = {k: v for k, v in refit.items() if k != "earlier"}
+        build["earlier"] = refit.get("earlier", {"months": [], "failed": {}, "stopped": "the refit failed"})
     result: dict[str, Any] = {"orders": 0, "database": str(path), "build": build}
     with _work_dir(None) as work:
         con = db.connect(path, read_only=True)
