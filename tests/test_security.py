@@ -1040,3 +1040,45 @@ def test_the_safe_format_refuses_a_large_frame_of_lists_before_encoding_any_valu
     assert not safe_payload.is_safe(kept)  # a checksummed pickle, as such results were before
     back = marts._deserialise(kept)["scores"]
     assert back["vin"].equals(large["vin"]) and back["items"].iloc[-1][0][:2] == ("oil", 1.0)
+
+
+def test_a_large_pickle_is_kept_compressed_and_reads_back_exactly(tmp_path):
+    """The month-ends computed ahead keep a 75 MB pickle each at group scale: from
+    ``marts.COMPRESS_FROM`` bytes it is kept compressed; smaller ones stay plain pickles; both read
+    back to the same value, and a compressed payload is as unreadable inline as a plain pickle (a
+    database file keeps its pickles in checksummed files only)."""
+    import pickle
+
+    import pandas as pd
+
+    from analytics.services import marts, safe_payload
+    from analytics.store import db
+
+    rows = 40_000
+    items = [[("oil", float(i % 97), 2.0)] for i in range(rows)]
+    large = pd.DataFrame({"vin": [f"V{i:06d}" for i in range(rows)], "items": items})
+    size = len(pickle.dumps(large, protocol=pickle.HIGHEST_PROTOCOL))
+    assert size >= marts.COMPRESS_FROM
+    kept = marts._serialise(large)
+    assert kept.startswith(marts._ZSTD) and len(kept) < size / 2
+    pd.testing.assert_frame_equal(marts._deserialise(kept), large)
+    small = large.head(safe_payload.NESTED_ROWS)  # safe format below NESTED_ROWS; a pickle here
+    plain = marts._serialise(small)
+    assert len(plain) < marts.COMPRESS_FROM and plain[:1] == b"\x80"
+    pd.testing.assert_frame_equal(marts._deserialise(plain), small)
+
+    con = db.connect(tmp_path / "payload.duckdb")
+    try:
+        call = marts.call_of(marts.folder, "large")
+        version = db.data_version(con)
+        assert marts.store(con, call, version, large, 1.0)
+        found, value = marts.fetch(con, call, version)
+        assert found
+        pd.testing.assert_frame_equal(value, large)
+        file = con.execute("SELECT file FROM marts").fetchone()[0]
+        assert (marts.folder(con) / file).read_bytes().startswith(marts._ZSTD)
+        # The same bytes moved into the table (a doctored backup): never decompressed, never unpickled.
+        con.execute("UPDATE marts SET payload = $p, file = NULL", {"p": kept})
+        assert marts.fetch(con, call, version) == (False, None)
+    finally:
+        con.close()

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from analytics.core import memo, private_files
 from analytics.core.config import DATA_DIR, settings
@@ -196,17 +197,35 @@ def _payload_name(call: Call, version: int) -> str:
     return hashlib.sha256(f"{call.fn}|{call.key}|{version}".encode()).hexdigest()[:32] + ".payload"
 
 
+# A pickle of at least this many bytes is kept compressed by Zstandard (level 1, Arrow's codec):
+# the group's maintenance scores of one month-end, 75 MB, become 17 MB in 0.14 s and read back in
+# 0.08 s (the SHA-256 check of the file then reads a quarter of the bytes); the earlier months
+# computed ahead (``views.keep_earlier``) would otherwise take 1.5 GB beside a 0.4 GB database.
+COMPRESS_FROM = 1_000_000
+_ZSTD = b"ZSTD1\n"  # then the pickle's length (8 bytes, little-endian), then the compressed pickle
+
+
 def _serialise(value: Any) -> bytes:
     """Return a result as bytes: the safe format (no code runs when read) for frames, dataclasses
-    and plain values; a pickle only for what it cannot hold exactly (fitted models)."""
+    and plain values; a pickle only for what it cannot hold exactly (fitted models, frames with
+    nested columns from ``safe_payload.NESTED_ROWS`` rows), compressed from ``COMPRESS_FROM`` bytes."""
     try:
         return safe_payload.encode(value)
     except safe_payload.Unsupported:
-        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    if len(data) < COMPRESS_FROM:
+        return data
+    packed = pa.Codec("zstd", compression_level=1).compress(data, asbytes=True)
+    return _ZSTD + len(data).to_bytes(8, "little") + packed
 
 
 def _deserialise(data: bytes) -> Any:
-    return safe_payload.decode(data) if safe_payload.is_safe(data) else pickle.loads(data)
+    if safe_payload.is_safe(data):
+        return safe_payload.decode(data)
+    if data.startswith(_ZSTD):
+        size = int.from_bytes(data[len(_ZSTD) : len(_ZSTD) + 8], "little")
+        data = pa.Codec("zstd").decompress(data[len(_ZSTD) + 8 :], decompressed_size=size, asbytes=True)
+    return pickle.loads(data)
 
 
 def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[bool, Any]:
