@@ -460,15 +460,21 @@ def _carry_unchanged(con: duckdb.DuckDBPyConnection, keep_version: int) -> None:
     try:
         pending = con.execute(
             "SELECT DISTINCT name, inputs_as_of FROM marts "
-            "WHERE data_version <> $v AND inputs IS NOT NULL AND inputs_as_of IS NOT NULL",
+            "WHERE data_version <> $v AND inputs IS NOT NULL AND inputs_as_of IS NOT NULL "
+            "ORDER BY inputs_as_of, name",
             {"v": keep_version},
         ).fetchall()
     except duckdb.BinderException:
         return  # a database whose marts table predates the column (read-only, not migrated)
+    # What each reads now, all worked out before the first UPDATE: the records' digests are held
+    # while the file is unchanged (``memo.held``), and every UPDATE changes it. With the earlier
+    # months computed ahead, reading them between the UPDATEs cost a nightly refresh 8 s.
+    now = {}
     for name, as_of in pending:
         inputs = memo.inputs_of(str(name))
-        if inputs is None:
-            continue
+        if inputs is not None:
+            now[(name, as_of)] = inputs(con, as_of)
+    for (name, as_of), value in now.items():
         con.execute(
             """
             UPDATE marts SET data_version = $v
@@ -482,7 +488,7 @@ def _carry_unchanged(con: duckdb.DuckDBPyConnection, keep_version: int) -> None:
                   SELECT 1 FROM marts AS c WHERE c.name = marts.name AND c.args = marts.args AND c.data_version = $v
               )
             """,
-            {"v": keep_version, "name": name, "as_of": as_of, "now": inputs(con, as_of)},
+            {"v": keep_version, "name": name, "as_of": as_of, "now": value},
         )
 
 
@@ -493,7 +499,8 @@ def drop_changed(con: duckdb.DuckDBPyConnection) -> int:
     version = db.data_version(con)
     rows = con.execute(
         "SELECT name, args, inputs_as_of, inputs, file FROM marts "
-        "WHERE data_version = $v AND inputs IS NOT NULL AND inputs_as_of IS NOT NULL",
+        "WHERE data_version = $v AND inputs IS NOT NULL AND inputs_as_of IS NOT NULL "
+        "ORDER BY inputs_as_of, name",  # one day's digests together, while they are held
         {"v": version},
     ).fetchall()
     now: dict[tuple[str, Any], str] = {}
