@@ -434,4 +434,10 @@ def test_no_earlier_month_is_computed_without_kept_models(month_files, monkeypat
         lambda *a, **k: pytest.fail("an earlier month was computed without kept models"),
     )
     done = views.keep_earlier(db.Handles(path, keep_open=0))
-    assert done["months"] == [] and done["stopped"] == "the models are not fitted"
+    assert done["months"] == [] and done["skipped"] == "the models are not fitted" and "stopped" not in done
+    # And not announced: where no model could be fitted (too little history, a first small
+    # import) the refit says why, and a drop folder's log gains no line for this.
+    monkeypatch.setattr(views, "refit", lambda handles, say=None: {"as_of": AFTER.isoformat(), "fitted": []})
+    heard: list[str] = []
+    done = views.refit_after_import(db.Handles(path, keep_open=0), heard.append)
+    assert done["earlier"]["skipped"] and heard == []

@@ -305,7 +305,7 @@ def keep_earlier(handles: db.Handles, say: Callable[[str], None] | None = None) 
         if not (churn.model_kept(cur, wanted) and persistence.is_saved(cur, wanted)):
             # A view would fit the model itself, on a read-only handle that cannot keep it: once
             # for every month. ``refit`` fits and keeps it first; when it could not, nothing here.
-            return {"months": [], "failed": {}, "seconds": 0.0, "stopped": "the models are not fitted"}
+            return {"months": [], "failed": {}, "seconds": 0.0, "skipped": "the models are not fitted"}
         version, stamp = db.data_version(cur), db.models_stamp(cur)
         todo = [
             (month, [c for c in (*churn_calls, *lane) if not marts.is_kept(cur, c, version)])
