@@ -50,14 +50,15 @@ def test_bench_json_has_every_part_with_measured_numbers(tmp_path):
     assert set(result["pages"]) == PAGES
     for timing in result["pages"].values():
         assert 0 < timing["warm_s"] and 0 < timing["cold_s"]
-    # Views other than the defaults: a month whose churn and maintenance views were computed ahead
-    # (``build.earlier``) and one beyond them, nothing prepared: every page, first visit and next run.
+    # Views other than the defaults: two months whose churn and maintenance views were computed
+    # ahead (``build.earlier``: every month before the default one, ``months_ahead = "all"``), the
+    # second a year and a half back: every page, first visit and next run.
     earlier = result["build"]["earlier"]
-    assert earlier["months"] and not earlier["failed"] and "stopped" not in earlier
+    assert not earlier["failed"] and "stopped" not in earlier
+    assert earlier["months"] == sorted(earlier["months"], reverse=True) and len(earlier["months"]) >= 18
     named = list(result["views"])
-    assert len(named) == 2 and named[0].startswith("month ") and named[1].endswith(" (not computed ahead)")
-    month = named[0].removeprefix("month ")
-    assert month in earlier["months"] and named[1].split(" ")[1] not in earlier["months"]
+    assert len(named) == 2 and named[0].startswith("month ") and named[1].endswith(" (18 months back)")
+    assert {name.split(" ")[1] for name in named} <= set(earlier["months"])
     for pages in result["views"].values():
         assert set(pages) == PAGES
         assert all(0 < t["warm_s"] and 0 < t["cold_s"] for t in pages.values())

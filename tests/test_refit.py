@@ -383,6 +383,24 @@ def test_after_the_refit_the_earlier_months_churn_and_maintenance_views_are_kept
     assert again["months"] == [] and not again["failed"]
 
 
+@pytest.mark.parametrize("ahead", ["all", 5, 0])
+def test_months_ahead_all_plans_every_month_the_pages_offer(demo_db, monkeypatch, ahead):
+    """``months_ahead = "all"`` (the default) plans every month the month picker offers before the
+    one the pages open on, newest first, so that no month's churn or maintenance page scores the
+    group on its first visit; a number plans that many, 0 none."""
+    monkeypatch.setattr(views.settings().database, "months_ahead", ahead)
+    con = db.connect(demo_db, read_only=True)
+    try:
+        months = facts.available_months(con)
+        opened = facts.default_month(months, str(facts.data_summary(con)["last_visit"]))
+        planned = [month for month, _, _ in views.earlier_calls(con)]
+    finally:
+        con.close()
+    before = sorted((m for m in months if m < opened), reverse=True)
+    assert len(before) > 24  # the demo's history: three years
+    assert planned == (before if ahead == "all" else before[:ahead])
+
+
 def test_earlier_months_are_not_kept_when_an_import_commits_while_they_are_computed(month_files, monkeypatch):
     """A month computed from records an import changed meanwhile is not kept, and the pass stops
     there (the refresh after that import starts its own)."""

@@ -60,6 +60,12 @@ def test_every_key_of_the_file_is_documented_by_a_comment() -> None:
         ),
         ("[kpi]", "[kpi", "not valid TOML"),
         (
+            'months_ahead = "all"',
+            'months_ahead = "every"',
+            r"\[database\] months_ahead: Invalid enum value 'every'",
+        ),
+        ('months_ahead = "all"', "months_ahead = -1", r"\[database\] months_ahead: Expected `int` >= 0"),
+        (
             'trusted_proxies = ["127.0.0.1", "::1"]',
             'trusted_proxies = ["127.0.0.1", "nginx.local"]',
             r"\[auth\].*trusted_proxies: 'nginx.local' is not an IP address or network",
@@ -107,7 +113,7 @@ def test_the_fingerprint_of_results_leaves_out_the_database_section(tmp_path: Pa
     no result (how many earlier months are computed ahead, how long the file is waited for) must not
     discard them all; one that changes a figure must."""
     base = _load(tmp_path, TEXT).fingerprint()
-    ahead = TEXT.replace("months_ahead = 12", "months_ahead = 3").replace(
+    ahead = TEXT.replace('months_ahead = "all"', "months_ahead = 3").replace(
         "lock_wait_seconds = 30", "lock_wait_seconds = 5"
     )
     assert ahead != TEXT

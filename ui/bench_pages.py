@@ -84,18 +84,26 @@ def time_pages(pages: list[str]) -> dict[str, dict[str, float]]:
     return out
 
 
+# With every month computed ahead, the bench's second month is this many months before the default
+# one: a year and a half back, past the twelve months kept before "all" became the default.
+FAR_BACK = 18
+
+
 def other_views(months: list[str], stores: list[str], default_month: str) -> dict[str, dict[str, Any]]:
     """Return views other than the all-stores default (issue 20's "any view"), as the link's query
-    parameters: six months before the default month (whose churn and maintenance views the refit
-    computes ahead, ``views.keep_earlier``; the others are computed on first use), six months
-    before the first month computed ahead (nothing prepared for it), one store (whose default view
-    an import prepares, as it does each store's), and both."""
+    parameters: six months before the default month and a month further back (the refit computes
+    the churn and maintenance views of ``[database] months_ahead`` months ahead,
+    ``views.keep_earlier``: with "all", both; with a count, the second is six months beyond them,
+    nothing prepared for it), one store (whose default view an import prepares, as it does each
+    store's), and both."""
     earlier = sorted(m for m in months if m < default_month)
     month = earlier[-6] if len(earlier) >= 6 else (earlier[0] if earlier else default_month)
     out: dict[str, dict[str, Any]] = {f"month {month}": {"month": month}}
-    beyond = settings().database.months_ahead + 6
-    if len(earlier) >= beyond:
-        out[f"month {earlier[-beyond]} (not computed ahead)"] = {"month": earlier[-beyond]}
+    ahead = settings().database.months_ahead
+    back = FAR_BACK if ahead == "all" else ahead + 6
+    if len(earlier) >= back:
+        note = f"{back} months back" if ahead == "all" else "not computed ahead"
+        out[f"month {earlier[-back]} ({note})"] = {"month": earlier[-back]}
     if len(stores) > 1:
         out[f"store {stores[0]}"] = {"stores": stores[0]}
         out[f"month {month}, store {stores[-1]}"] = {"month": month, "stores": stores[-1]}

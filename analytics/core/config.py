@@ -151,7 +151,7 @@ class Backup(_Section):
 class Database(_Section):
     lock_wait_seconds: Seconds
     keep_open_seconds: Seconds
-    months_ahead: Count
+    months_ahead: Count | Literal["all"]
 
 
 class Watch(_Section):

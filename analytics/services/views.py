@@ -262,17 +262,19 @@ EARLIER_LANE = "maintenance.snapshot"  # computed beside the churn reads, on a t
 
 def earlier_calls(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[Call], list[Call]]]:
     """Return, newest first, each of the ``[database] months_ahead`` months before the month the
-    pages open on with its churn page's calls and its maintenance page's, all stores, as the
-    pages make them when that month is chosen (``page_calls``: the same keys)."""
+    pages open on ("all": every month the pages offer) with its churn page's calls and its
+    maintenance page's, all stores, as the pages make them when that month is chosen
+    (``page_calls``: the same keys)."""
     opened = _opened(con)
-    limit = settings().database.months_ahead
-    if opened is None or not limit:
+    ahead = settings().database.months_ahead
+    if opened is None or ahead == 0:
         return []
     months, month = opened
     lane = marts.call_of(reads.READS[EARLIER_LANE].fn).fn
     churn_fns = {marts.call_of(reads.READS[name].fn).fn for name in EARLIER_READS}
     found = []
-    for earlier in sorted((m for m in months if m < month), reverse=True)[:limit]:
+    before = sorted((m for m in months if m < month), reverse=True)
+    for earlier in before if ahead == "all" else before[:ahead]:
         calls = page_calls(earlier, facts.window_months(months, earlier, DEFAULT_WINDOW), None)
         found.append(
             (
