@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from datetime import date
 
+import duckdb
 import msgspec
 import numpy as np
 import pandas as pd
@@ -255,3 +256,54 @@ def test_the_views_of_the_month_an_import_of_later_days_leaves_as_it_was_are_car
     views.rebuild(demo)
     later = _kept_views(demo, names)
     assert all(built != after[key][1] for key, (_, built) in later.items() if key in after)
+
+
+def test_the_digests_of_many_days_in_one_pass_are_those_of_each_day_alone():
+    # ``model_inputs_days.sql`` must give, for every day, exactly what ``model_inputs.sql`` gives
+    # for that day alone: records on a day boundary, undated callbacks, days before any record,
+    # days after the last one, a day asked twice, and days given out of order.
+    from analytics.store import queries
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE service_orders (order_id VARCHAR, visit_date DATE, amount DOUBLE)")
+    con.execute("CREATE TABLE mart_callback_facts (callback_id VARCHAR, callback_day DATE, score INTEGER)")
+    con.execute(
+        "INSERT INTO service_orders VALUES ('a', '2025-01-31', 1), ('b', '2025-02-01', 2), "
+        "('c', '2025-02-28', NULL), ('d', '2025-04-15', 4), ('e', '2025-04-30', 5)"
+    )
+    con.execute(
+        "INSERT INTO mart_callback_facts VALUES ('x', NULL, 9), ('y', '2025-01-31', 8), "
+        "('z', '2025-03-31', NULL), ('w', NULL, NULL), ('v', '2025-05-02', 7)"
+    )
+    days = [date(2025, 4, 30), date(2024, 12, 31), date(2025, 1, 31), date(2025, 2, 28), date(2025, 2, 28)]
+    days += [date(2025, 3, 31), date(2025, 5, 31), date(2025, 1, 30)]
+    together = queries.run(con, "model_inputs_days", {"days": days})
+    assert list(together["day"].dt.date) == sorted(set(days))
+    for day, inputs in zip(together["day"].dt.date, together["inputs"], strict=True):
+        alone = queries.run(con, "model_inputs", {"as_of": day}).iloc[0]["inputs"]
+        assert inputs == alone, day
+    # the undated callbacks (x and w) count from the first day asked on, before any work order
+    undated = con.execute(
+        "SELECT bit_xor(hash(f)) FROM mart_callback_facts AS f WHERE callback_day IS NULL"
+    ).fetchone()[0]
+    assert together["inputs"].iloc[0] == f"0:0|2:{undated}"
+
+
+def test_the_refresh_works_out_the_digests_of_the_carried_months_in_one_pass(demo, monkeypatch):
+    # After the primer, each day's digest is read from what it held: no query per day.
+    from analytics.core import memo
+    from analytics.core.months import month_ends
+    from analytics.store import queries
+
+    views.sql_marts.refresh(demo)
+    days = month_ends(["2025-10", "2025-11", "2025-12", "2026-01", "2026-06"])
+    alone = {day: model_inputs._fingerprint(demo, day) for day in days}
+    ran: list[str] = []
+    real_run = queries.run
+    monkeypatch.setattr(
+        queries, "run", lambda con, name, *a, **k: ran.append(name) or real_run(con, name, *a, **k)
+    )
+    memo.prime(demo, days)
+    assert ran == ["model_inputs_days"]
+    assert {day: model_inputs.digest(demo, day) for day in days} == alone
+    assert ran == ["model_inputs_days"]

@@ -382,6 +382,23 @@ def test_after_the_refit_the_earlier_months_churn_and_maintenance_views_are_kept
     again = views.keep_earlier(db.Handles(path, keep_open=0))
     assert again["months"] == [] and not again["failed"]
 
+    # A store's maintenance view of such a month is the group's kept scores of that month, filtered:
+    # no vehicle scored, and the same rows as scoring that store's vehicles afresh.
+    scored: list[int] = []
+    real_score = persistence.score
+    monkeypatch.setattr(persistence, "score", lambda *a, **k: scored.append(1) or real_score(*a, **k))
+    con = db.connect(path, read_only=True)
+    try:
+        store = facts.stores(con)[-1]
+        view = reads.read(con, "maintenance.snapshot", as_of=date(2026, 8, 31), stores=[store])
+        assert scored == [] and len(view.scores) and set(view.scores["store"]) == {store}
+        with marts.bypassed():
+            fresh = reads.read(con, "maintenance.snapshot", as_of=date(2026, 8, 31), stores=[store])
+        assert scored == [1]
+        _same(view, fresh)
+    finally:
+        con.close()
+
 
 @pytest.mark.parametrize("ahead", ["all", 5, 0])
 def test_months_ahead_all_plans_every_month_the_pages_offer(demo_db, monkeypatch, ahead):

@@ -25,12 +25,14 @@ LookupMany = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any], list[Args]
 Peek = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any], Args], tuple[bool, Any]]
 Has = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any], Args], bool]
 Newest = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any]], Args | None]
+Put = Callable[[duckdb.DuckDBPyConnection, Callable[..., Any], Args, Any], None]
 
 _lookup: list[tuple[Lookup, LookupMany]] = []
 _peek: list[Peek] = []
 _hold: list[Lookup] = []
 _has: list[Has] = []
 _newest: list[Newest] = []
+_put: list[Put] = []
 
 
 def install(
@@ -40,15 +42,17 @@ def install(
     hold: Lookup | None = None,
     has: Has | None = None,
     newest: Newest | None = None,
+    put: Put | None = None,
 ) -> None:
     """Make ``lookup``/``lookup_many`` answer every later ``remembered``/``remembered_many`` call,
-    ``peek`` every ``kept`` call, ``hold`` every ``held`` call, ``has`` every ``stored`` call and
-    ``newest`` every ``newest_args`` call."""
+    ``peek`` every ``kept`` call, ``hold`` every ``held`` call, ``has`` every ``stored`` call,
+    ``newest`` every ``newest_args`` call and ``put`` every ``hold_given`` call."""
     _lookup[:] = [(lookup, lookup_many)]
     _peek[:] = [peek] if peek is not None else []
     _hold[:] = [hold] if hold is not None else []
     _has[:] = [has] if has is not None else []
     _newest[:] = [newest] if newest is not None else []
+    _put[:] = [put] if put is not None else []
 
 
 _carried: set[str] = set()
@@ -93,8 +97,8 @@ def inputs_of(name: str) -> Inputs | None:
 
 def kept(con: duckdb.DuckDBPyConnection, fn: Callable[..., T], *args: Any) -> tuple[bool, T | None]:
     """Return ``(True, fn(con, *args))`` when the installed store can hand that result over
-    without computing it (the marts: during a rebuild, the result it computed last), else
-    ``(False, None)``: never computes it."""
+    without computing it (the marts: during a rebuild, the result it computed last; otherwise the
+    result kept for this data version, read but not held), else ``(False, None)``: never computes it."""
     if not _peek:
         return False, None
     found, value = _peek[0](con, fn, args)
@@ -139,3 +143,28 @@ def held(con: duckdb.DuckDBPyConnection, fn: Callable[..., T], *args: Any) -> T:
         return fn(con, *args)
     result: T = _hold[0](con, fn, args)
     return result
+
+
+def hold_given(con: duckdb.DuckDBPyConnection, fn: Callable[..., T], args: Args, value: T) -> None:
+    """Hold ``value`` as what ``held(con, fn, *args)`` returns while the database file is unchanged,
+    without calling ``fn`` (a result worked out together with others, by one query)."""
+    if _put:
+        _put[0](con, fn, args, value)
+
+
+Prime = Callable[[duckdb.DuckDBPyConnection, list[date]], None]
+_primers: list[Prime] = []
+
+
+def primes(fn: Prime) -> Prime:
+    """Mark ``fn(con, days)`` as working out in one pass, for many as-of days, what the
+    ``carried_while`` inputs ask of each day (and holding it, ``hold_given``): the store checks
+    the kept views of every month at once after an import, one day's records at a time otherwise."""
+    _primers.append(fn)
+    return fn
+
+
+def prime(con: duckdb.DuckDBPyConnection, days: list[date]) -> None:
+    """Run every function marked ``primes`` for ``days``, before many ``carried_while`` inputs are asked."""
+    for fn in _primers:
+        fn(con, days)

@@ -212,7 +212,8 @@ def snapshot(
     model and the reason when the history is too short. A store's rows are the group's rows of
     that store: one model for the group, only the chosen vehicles scored, or the kept group
     snapshot of that date filtered when there is one (the same rows, without the vehicle state's
-    queries over every store's base; ``memo.kept`` hands it on during a rebuild only)."""
+    queries over every store's base: ``memo.kept``, the one a rebuild has just computed or the one
+    kept for every month by ``views.keep_earlier``)."""
     if stores:
         found, group = memo.kept(con, snapshot, as_of, None)
         if found and isinstance(group, MaintenanceSnapshot):
