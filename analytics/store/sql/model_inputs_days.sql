@@ -1,10 +1,10 @@
--- model_inputs.sql for many days in one pass over the records: for each of $days, the same
--- fingerprint (count and bit_xor of the row hashes of every work order dated on or before it, and
--- every callback as callback_facts resolves it dated on or before it or undated). Each record is
--- hashed once, into the first of the days on or after its date; each day then combines its own
--- and the earlier days' (bit_xor is its own inverse and order-free, so the running bit_xor of the
--- parts is the bit_xor of the whole). The refresh works out one such fingerprint for each month
--- whose views it carries: one scan instead of one per month.
+-- one row per day of $days: model_inputs.sql's fingerprint of that day (count and bit_xor of the
+-- row hashes of every work order dated on or before it, and of every callback as callback_facts
+-- resolves it dated on or before it or undated), for many days in one pass over the records. Each
+-- record is hashed once, into the first of the days on or after its date; each day then combines
+-- its own and the earlier days' (bit_xor is its own inverse and order-free, so the running bit_xor
+-- of the parts is the bit_xor of the whole). The refresh works out one such fingerprint for each
+-- month whose views it carries: one scan instead of one per month.
 WITH days AS (
     SELECT day, lag(day) OVER (ORDER BY day) AS prev
     FROM (SELECT DISTINCT unnest($days::DATE[]) AS day)
