@@ -360,7 +360,7 @@ def test_a_pages_calls_share_one_read_of_a_kept_intermediate_result(copy, monkey
     reads: list[int] = []
     decode = marts._deserialise
     monkeypatch.setattr(marts, "_deserialise", lambda data: reads.append(len(data)) or decode(data))
-    marts._nested.clear()  # a fresh process: nothing held yet
+    marts.forget_held()  # a fresh process: nothing held yet
     again = [monthly._window(con, *args) for _ in range(3)]
     assert len(reads) == 1, reads
     assert again[0] is again[1] is again[2]
@@ -399,7 +399,7 @@ def test_a_read_only_handle_holds_what_it_computed_for_the_pages_other_calls(cop
     from analytics.domain.themes import monthly
 
     computed = _count_calls(monkeypatch, monthly, "fit_window")
-    marts._nested.clear()
+    marts.forget_held()
     con = db.connect(copy, read_only=True)
     month = facts.available_months(con)[3]
     args = (month, "praise", None, monthly.MONTHS_BACK, 8, 0)
@@ -424,7 +424,7 @@ def test_held_results_serve_a_pages_calls_until_the_file_is_written(copy, monkey
     from analytics.domain.themes import monthly
 
     reads_done = _count_calls(monkeypatch, monthly, "stored_readings")
-    marts._nested.clear()
+    marts.forget_held()
     con = db.connect(copy)
     views.prepare(con)
     month = facts.available_months(con)[2]
