@@ -79,3 +79,22 @@ def test_pages_stay_thin_no_figures_no_sql():
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
         }
         assert "execute" not in calls, path.name
+
+
+def test_no_product_module_reads_or_writes_a_pickle():
+    # Issue 20: kept results, fitted models and the bench's hand-over file are in the safe format
+    # (analytics/core/safe_payload.py); a pickle runs code when read, so no module may use one.
+    found = []
+    paths = [*ROOT.joinpath("analytics").rglob("*.py"), *ROOT.joinpath("ui").glob("*.py")]
+    paths += [*ROOT.joinpath("pages").glob("*.py"), ROOT / "app.py"]
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                if name.split(".")[0] in ("pickle", "joblib", "cloudpickle", "dill", "shelve"):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
+    assert found == []

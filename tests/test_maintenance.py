@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 
 from analytics import cli
+from analytics.core import safe_payload
 from analytics.core.config import settings
 from analytics.core.errors import UserError
 from analytics.core.i18n import catalog, text
 from analytics.domain import facts, maintenance, schedule
-from analytics.domain.maintenance import features
+from analytics.domain.maintenance import features, persistence
 from analytics.domain.maintenance import model as maint_model
 from analytics.services import marts
 from analytics.store import db
@@ -344,8 +345,17 @@ def test_saved_model_is_found_for_its_data_version_only(store_db, fitted, tmp_pa
     shutil.copy(store_db, copy)
     con = db.connect(copy)
     assert maintenance.load_model(con) is None
-    maintenance.save_model(con, fitted)
-    assert maintenance.load_model(con).trained_at == fitted.trained_at
+    leftover = persistence.model_dir() / f"{persistence._model_prefix(con)}-2025-06-30-0.joblib"
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_bytes(b"a pickle an earlier version kept")
+    path = maintenance.save_model(con, fitted)
+    # Kept in the safe format (the estimators through skops), never a pickle: an earlier version's
+    # pickle is removed, and the model read back scores exactly as the one fitted.
+    assert safe_payload.is_safe(path.read_bytes()) and not leftover.exists()
+    loaded = maintenance.load_model(con)
+    assert loaded.trained_at == fitted.trained_at
+    state = maintenance.vehicle_state(con, dt.date(2025, 6, 30))
+    np.testing.assert_array_equal(loaded.fitted.predict(state), fitted.fitted.predict(state))
     db.bump_data_version(con)
     assert maintenance.load_model(con) is None
     con.close()

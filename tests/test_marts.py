@@ -150,7 +150,7 @@ def test_after_a_rebuild_every_page_opens_without_computing_anything_expensive(c
     assert not outcome["failed"]
     # The maintenance page reads its kept snapshot (scores and model card): a model file that went
     # missing is not needed by the page at all.
-    for model in (tmp_path / "models").glob("*.joblib"):
+    for model in (tmp_path / "models").glob("*.model"):
         model.unlink()
     con.close()
 

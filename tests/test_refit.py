@@ -77,7 +77,7 @@ def _import_and_refresh(path: Path, files: list[Path]) -> None:
 
 
 def _model_files(tmp_path: Path) -> set[Path]:
-    return set((tmp_path / "models").glob("*.joblib"))
+    return set((tmp_path / "models").glob("*.model"))
 
 
 def test_the_refresh_after_a_new_month_scores_with_the_models_of_the_month_before(month_files, tmp_path):

@@ -156,11 +156,12 @@ def test_a_payload_file_put_into_the_marts_folder_is_never_unpickled(demo_db, tm
 
 
 def test_a_model_file_replaced_on_disk_is_never_unpickled(tmp_path, monkeypatch):
+    # Models are kept in the safe format: a pickle put in a model file's place is never unpickled,
+    # even with its checksum recorded (a doctored database as well as a doctored folder).
+    import datetime as dt
+    import hashlib
     import os
-    import stat
-    import types
-
-    import joblib
+    import pickle
 
     from analytics.domain import maintenance
     from analytics.domain.maintenance import persistence
@@ -168,23 +169,23 @@ def test_a_model_file_replaced_on_disk_is_never_unpickled(tmp_path, monkeypatch)
 
     monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
     con = db.connect(tmp_path / "x.duckdb")
-    path = tmp_path / "models" / "maintenance-test.joblib"
+    path = tmp_path / "models" / f"maintenance-test{persistence.MODEL_SUFFIX}"
     monkeypatch.setattr(persistence, "model_path", lambda con, as_of: path)
     monkeypatch.setattr(persistence, "_resolve_as_of", lambda con, as_of: as_of)
-
-    # Stands in for a MaintenanceModel: only the file handling is under test.
-    saved = maintenance.save_model(con, types.SimpleNamespace(as_of=None))
-    assert saved == path and stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    key = f"model_sha256:{path.name}"
-    assert con.execute("SELECT value FROM meta WHERE key = $k", {"k": key}).fetchone()[0]
     witness = tmp_path / "ran"
 
     class Exploit:
         def __reduce__(self):
             return (os.system, (f"touch {witness}",))
 
-    joblib.dump(Exploit(), path)
-    assert maintenance.load_model(con, as_of=__import__("datetime").date(2026, 1, 1)) is None
+    path.parent.mkdir(mode=0o700)
+    data = pickle.dumps(Exploit())
+    path.write_bytes(data)
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ($k, $v)",
+        {"k": f"model_sha256:{path.name}", "v": hashlib.sha256(data).hexdigest()},
+    )
+    assert maintenance.load_model(con, as_of=dt.date(2026, 1, 1)) is None
     assert not witness.exists()
     con.close()
 
@@ -753,8 +754,9 @@ def test_on_a_really_full_disk_the_marts_command_says_so_and_cleans_up(demo_db, 
 def test_kept_page_results_are_stored_in_a_format_that_cannot_run_code(demo_db, tmp_path):
     import shutil
 
+    from analytics.core import safe_payload
     from analytics.domain import facts, overview
-    from analytics.services import marts, safe_payload
+    from analytics.services import marts
     from analytics.store import db
 
     path = tmp_path / "s.duckdb"
@@ -779,7 +781,7 @@ def test_the_safe_format_reads_back_frames_and_values_exactly_and_rebuilds_no_fo
     import numpy as np
     import pandas as pd
 
-    from analytics.services import safe_payload
+    from analytics.core import safe_payload
 
     frame = pd.DataFrame(
         {
@@ -793,8 +795,14 @@ def test_the_safe_format_reads_back_frames_and_values_exactly_and_rebuilds_no_fo
     )
     value = {"frame": frame, ("k", 1): [np.float64(1.5), np.arange(3), dt.date(2026, 3, 1), None, {1, 2}]}
     assert safe_payload.same(safe_payload.decode(safe_payload.encode(value)), value)
-    with pytest.raises(safe_payload.Unsupported):
-        safe_payload.encode(re.compile("x"))
+    pattern = safe_payload.decode(safe_payload.encode(re.compile("保养|机油", re.IGNORECASE)))
+    assert pattern.pattern == "保养|机油" and pattern.flags == re.compile("保养|机油", re.IGNORECASE).flags
+
+    class Foreign:
+        pass
+
+    with pytest.raises(safe_payload.Unsupported, match="Foreign"):
+        safe_payload.encode({"x": [Foreign()]})
     forged = safe_payload.MAGIC + b""
     header = b'{"root": {"$": "dc", "m": "os", "q": "system", "f": {}}, "blobs": []}'
     import struct
@@ -807,19 +815,19 @@ def test_the_safe_format_reads_back_frames_and_values_exactly_and_rebuilds_no_fo
 def test_the_safe_format_refuses_a_result_holding_a_model_before_encoding_its_frames(monkeypatch):
     # A themes window (a hundred thousand comments and the fitted model) spent seconds encoding
     # its frame before the model refused; the refusal now comes first, and no frame is encoded.
-    import re
+    import threading
 
     import pandas as pd
 
+    from analytics.core import safe_payload
     from analytics.domain.themes.discovery import _Detail
-    from analytics.services import safe_payload
 
     def no_frames(*args, **kwargs):
         raise AssertionError("a frame was encoded")
 
     monkeypatch.setattr(safe_payload, "_column", no_frames)
-    held = _Detail(themes=["a"], lexicon=[pd.DataFrame({"x": [1]})], discovered=[], vectors=re.compile("x"))
-    with pytest.raises(safe_payload.Unsupported, match="Pattern"):
+    held = _Detail(themes=["a"], lexicon=[pd.DataFrame({"x": [1]})], discovered=[], vectors=threading.Lock())
+    with pytest.raises(safe_payload.Unsupported, match="lock"):
         safe_payload.encode({"window": [held]})
     monkeypatch.undo()
     plain = {
@@ -1016,56 +1024,97 @@ def test_an_advisor_typed_with_a_mobile_is_masked_in_sentences_tables_and_charts
     assert [s for s in shown if "13812345678" in s] == []
 
 
-def test_the_safe_format_refuses_a_large_frame_of_lists_before_encoding_any_value(monkeypatch):
-    # The group's maintenance scores (195,000 rows with a list of overdue items each) spent 11 s
-    # in this format before it refused them; each store's 0.9 s. A large frame with a column of
-    # containers is refused before any value is written; a small one keeps the safe format.
+def test_a_large_frame_of_lists_dicts_and_dates_is_kept_safe_column_by_column(monkeypatch):
+    # The group's churn list and maintenance scores (195,000 rows each, with lists of reasons and
+    # overdue items) were kept as pickles; value by value, this format took 11 s on them. They are
+    # now written column by column: no value of theirs goes through the value-by-value writer, and
+    # every value reads back with its type (a tuple stays a tuple, a NumPy float a NumPy float, a
+    # NaN inside a tuple a NaN).
+    import datetime as dt
+
+    import numpy as np
     import pandas as pd
 
-    from analytics.services import marts, safe_payload
+    from analytics.core import safe_payload
+    from analytics.services import marts
 
-    def frame(n, due=2.0):
-        return pd.DataFrame({"vin": [f"V{i}" for i in range(n)], "items": [[("oil", 1.0, due)]] * n})
-
-    small = frame(safe_payload.NESTED_ROWS - 1)
-    assert safe_payload.is_safe(marts._serialise({"scores": small}))
-    encoded: list[object] = []
+    n = 30_000
+    frame = pd.DataFrame(
+        {
+            "vin": pd.Series([f"LSV{i:014d}" if i % 7 else None for i in range(n)], dtype="str"),
+            "km": pd.array([i if i % 5 else None for i in range(n)], dtype="Int64"),
+            "last_visit": [
+                dt.date(2026, 1, 1) + dt.timedelta(days=i % 300) if i % 3 else None for i in range(n)
+            ],
+            "tier": pd.Series(["高" if i % 2 else "低" for i in range(n)], dtype=object),
+            "items": [
+                [("engine_oil_filter", float(i), float("nan") if i % 2 else np.float64(i))] * (i % 3)
+                for i in range(n)
+            ],
+            "reasons": [
+                [{"code": "overdue", "days": i}, {"code": "unsatisfied", "score": "4"}][: i % 3]
+                for i in range(n)
+            ],
+            "codes": [tuple(["overdue", "complaint"][: i % 3]) if i % 11 else None for i in range(n)],
+        }
+    )
+    written: list[object] = []
     real = safe_payload._enc
-    monkeypatch.setattr(safe_payload, "_enc", lambda v, b: encoded.append(v) or real(v, b))
-    large = frame(safe_payload.NESTED_ROWS, due=float("nan"))
-    with pytest.raises(safe_payload.Unsupported, match="column of lists"):
-        safe_payload.encode({"scores": large})
-    assert encoded == []
-    kept = marts._serialise({"scores": large})
-    assert not safe_payload.is_safe(kept)  # a checksummed pickle, as such results were before
-    back = marts._deserialise(kept)["scores"]
-    assert back["vin"].equals(large["vin"]) and back["items"].iloc[-1][0][:2] == ("oil", 1.0)
+    monkeypatch.setattr(safe_payload, "_enc", lambda v, b: written.append(v) or real(v, b))
+    data = safe_payload.encode({"scores": frame})
+    assert len(written) < 100  # the containers and labels, not 30,000 rows of values
+    back = safe_payload.decode(data)["scores"]
+    assert safe_payload.same(back, frame) and list(back.dtypes) == list(frame.dtypes)
+    assert type(back["items"].iloc[2][1][2]) is np.float64 and type(back["items"].iloc[1][0]) is tuple
+    assert np.isnan(back["items"].iloc[1][0][2]) and back["codes"].iloc[0] is None
+    assert back["reasons"].iloc[2] == [{"code": "overdue", "days": 2}, {"code": "unsatisfied", "score": "4"}]
+    assert back["last_visit"].iloc[0] is None and back["last_visit"].iloc[1] == dt.date(2026, 1, 2)
+    changed = frame.copy()
+    changed.at[5, "items"] = [("engine_oil_filter", 5.0, 6.0)]
+    assert not safe_payload.same(back, changed)
+    kept = marts._serialise({"scores": frame})
+    assert kept.startswith(marts._ZSTD)  # over COMPRESS_FROM bytes: compressed, still the safe format
+    assert safe_payload.same(marts._deserialise(kept)["scores"], frame)
 
 
-def test_a_large_pickle_is_kept_compressed_and_reads_back_exactly(tmp_path):
-    """The month-ends computed ahead keep a 75 MB pickle each at group scale: from
-    ``marts.COMPRESS_FROM`` bytes it is kept compressed; smaller ones stay plain pickles; both read
-    back to the same value, and a compressed payload is as unreadable inline as a plain pickle (a
-    database file keeps its pickles in checksummed files only)."""
+def test_a_large_payload_is_kept_compressed_and_a_pickle_is_never_read(tmp_path):
+    """The month-ends computed ahead keep an 86 MB payload each at group scale: from
+    ``marts.COMPRESS_FROM`` bytes it is kept compressed; smaller ones stay plain; both are the safe
+    format and read back to the same value. A pickle (kept by an earlier version, or planted),
+    plain or compressed, in a file or in the table, is never unpickled: the result is computed again."""
+    import os
     import pickle
 
     import pandas as pd
 
-    from analytics.services import marts, safe_payload
+    from analytics.core import safe_payload
+    from analytics.services import marts
     from analytics.store import db
 
     rows = 40_000
     items = [[("oil", float(i % 97), 2.0)] for i in range(rows)]
     large = pd.DataFrame({"vin": [f"V{i:06d}" for i in range(rows)], "items": items})
-    size = len(pickle.dumps(large, protocol=pickle.HIGHEST_PROTOCOL))
-    assert size >= marts.COMPRESS_FROM
     kept = marts._serialise(large)
-    assert kept.startswith(marts._ZSTD) and len(kept) < size / 2
+    assert kept.startswith(marts._ZSTD)
+    size = int.from_bytes(kept[len(marts._ZSTD) : len(marts._ZSTD) + 8], "little")
+    assert size >= marts.COMPRESS_FROM and len(kept) < size / 2
     pd.testing.assert_frame_equal(marts._deserialise(kept), large)
-    small = large.head(safe_payload.NESTED_ROWS)  # safe format below NESTED_ROWS; a pickle here
+    small = large.head(100)
     plain = marts._serialise(small)
-    assert len(plain) < marts.COMPRESS_FROM and plain[:1] == b"\x80"
+    assert len(plain) < marts.COMPRESS_FROM and safe_payload.is_safe(plain)
     pd.testing.assert_frame_equal(marts._deserialise(plain), small)
+    witness = tmp_path / "ran"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {witness}",))
+
+    planted = pickle.dumps(Exploit())
+    packed = marts.pa.Codec("zstd").compress(planted, asbytes=True)
+    for data in (planted, marts._ZSTD + len(planted).to_bytes(8, "little") + packed):
+        with pytest.raises(ValueError):
+            marts._deserialise(data)
+    assert not witness.exists()
 
     con = db.connect(tmp_path / "payload.duckdb")
     try:
@@ -1077,8 +1126,48 @@ def test_a_large_pickle_is_kept_compressed_and_reads_back_exactly(tmp_path):
         pd.testing.assert_frame_equal(value, large)
         file = con.execute("SELECT file FROM marts").fetchone()[0]
         assert (marts.folder(con) / file).read_bytes().startswith(marts._ZSTD)
-        # The same bytes moved into the table (a doctored backup): never decompressed, never unpickled.
-        con.execute("UPDATE marts SET payload = $p, file = NULL", {"p": kept})
+        # A pickle in the table (a doctored backup) or in the file, checksum and all: never unpickled.
+        con.execute("UPDATE marts SET payload = $p, file = NULL", {"p": planted})
         assert marts.fetch(con, call, version) == (False, None)
+        path = marts.folder(con) / file
+        path.write_bytes(planted)
+        digest = __import__("hashlib").sha256(planted).hexdigest()
+        con.execute("UPDATE marts SET payload = NULL, file = $f, sha256 = $d", {"f": file, "d": digest})
+        assert marts.fetch(con, call, version) == (False, None)
+        assert not witness.exists()
     finally:
         con.close()
+
+
+def test_a_kept_model_is_rebuilt_by_skops_from_trusted_types_only():
+    # Fitted estimators are kept through skops, which rebuilds only the types it is told to trust:
+    # those of scikit-learn, SciPy's sparse matrices, NumPy and analytics. A model that holds any
+    # other function is not kept, and a payload naming one (written by hand) is refused unread.
+    import json
+    import os
+    import struct
+
+    import numpy as np
+    import skops.io
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import FunctionTransformer
+
+    from analytics.core import safe_payload
+
+    x = np.array([[0.0], [1.0], [2.0], [3.0]])
+    model = LogisticRegression().fit(x, [0, 0, 1, 1])
+    data = safe_payload.encode({"model": model})
+    back = safe_payload.decode(data)["model"]
+    assert type(back) is LogisticRegression
+    np.testing.assert_array_equal(back.predict_proba(x), model.predict_proba(x))
+    assert safe_payload.same(back, model)
+    assert not safe_payload.same(back, LogisticRegression(C=0.5).fit(x, [0, 0, 1, 1]))
+
+    dangerous = FunctionTransformer(func=os.getcwd)
+    with pytest.raises(safe_payload.Unsupported, match="getcwd"):
+        safe_payload.encode({"model": dangerous})
+    blob = skops.io.dumps(dangerous)
+    header = json.dumps({"root": {"$": "skops", "i": 0}, "blobs": [len(blob)]}).encode()
+    forged = safe_payload.MAGIC + struct.pack("<Q", len(header)) + header + blob
+    with pytest.raises(ValueError, match="refusing to rebuild .*getcwd"):
+        safe_payload.decode(forged)

@@ -1,6 +1,6 @@
 """Page timings for ``python -m analytics bench``: every page cold and warm, through ``app.py``.
 
-Run as ``python -m ui.bench_pages --out FILE`` with ``ANALYTICS_DB`` set; writes a pickle with
+Run as ``python -m ui.bench_pages --out FILE`` with ``ANALYTICS_DB`` set; writes (``safe_payload``)
 ``{"pages": {page: {"cold_s", "warm_s"}}, "calls": [...]}``. *Cold* is the page's first run
 after the process's data and resource caches are cleared (a fresh server, or the first visit
 after an import); *warm* is the next run of the same page in the same session (a rerun after a
@@ -12,7 +12,6 @@ against its bare SQL.
 from __future__ import annotations
 
 import argparse
-import pickle
 import re
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from analytics.core import safe_payload
 from analytics.core.config import db_path, settings
 from analytics.domain import facts
 from analytics.services import reads
@@ -149,8 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             con.close()
         default = facts.default_month(months, str(summary["last_visit"] or ""))
         result["views"] = time_views(pages, other_views(months, stores, default))
-    with open(args.out, "wb") as handle:
-        pickle.dump(result, handle)
+    Path(args.out).write_bytes(safe_payload.encode(result))
     return 0
 
 

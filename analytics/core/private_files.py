@@ -2,9 +2,9 @@
 whole, and read back only when their SHA-256 matches the one the database recorded.
 
 The database and its side files (kept page results, fitted models, backups) hold phone numbers,
-so folders are created 0700 and files 0600. Kept results and models are pickles, which run code
-when read: a file someone else put in the folder is never read, because its checksum is not the
-one this program recorded when it wrote the file.
+so folders are created 0700 and files 0600. Kept results and models are in a format that runs no
+code when read (``safe_payload``), and a file someone else put in the folder is not even read,
+because its checksum is not the one this program recorded when it wrote the file.
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import pickle
 import resource
 import shutil
 import statistics
@@ -41,6 +40,7 @@ from typing import Any, cast
 import duckdb
 
 from analytics import ingest
+from analytics.core import safe_payload
 from analytics.core.errors import UserError
 from analytics.core.months import month_end, parse_month
 from analytics.devtools import bench_browser, bench_refresh, themes_bench
@@ -391,7 +391,7 @@ def _model_times(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any]:
 
 def page_times(path: Path, work: Path, *, views: bool = False) -> dict[str, Any]:
     """Run ``python -m ui.bench_pages`` on the database; return its page timings and recorded calls."""
-    out = work / "pages.pickle"
+    out = work / "pages.payload"
     # Local single-user mode (the CS lead's view: every list, phone numbers, exports), whatever
     # accounts this machine's secrets.toml configures.
     env = {**os.environ, "ANALYTICS_DB": str(path), "ANALYTICS_SECRETS": os.devnull}
@@ -406,8 +406,7 @@ def page_times(path: Path, work: Path, *, views: bool = False) -> dict[str, Any]
     )
     if proc.returncode != 0:
         raise UserError(f"The page bench failed: {proc.stderr.strip().splitlines()[-1:]}")
-    with out.open("rb") as handle:
-        result: dict[str, Any] = pickle.load(handle)
+    result: dict[str, Any] = safe_payload.decode(out.read_bytes())
     out.unlink()
     return result
 

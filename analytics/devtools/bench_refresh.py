@@ -206,7 +206,7 @@ def _nightly_refresh(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, 
     refresh scores with them. ``models_fitted`` says whether either was fitted all the same.
     """
     files, n_orders, n_callbacks, day = _next_day_files(con, folder)
-    model_files = set(persistence.model_dir().glob("*.joblib"))
+    model_files = set(persistence.model_dir().glob(f"*{persistence.MODEL_SUFFIX}"))
     churn_fn = marts.call_of(churn_model.group_model).fn
     churn_kept = con.execute("SELECT max(built_at) FROM marts WHERE name = $n", {"n": churn_fn}).fetchone()
     timed = _import_and_refresh(con, files, (n_orders, n_callbacks))
@@ -217,7 +217,9 @@ def _nightly_refresh(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, 
         "callbacks": n_callbacks,
         **timed,
         "models_fitted": {
-            "maintenance": bool(set(persistence.model_dir().glob("*.joblib")) - model_files),
+            "maintenance": bool(
+                set(persistence.model_dir().glob(f"*{persistence.MODEL_SUFFIX}")) - model_files
+            ),
             "churn": churn_now != churn_kept,
         },
     }

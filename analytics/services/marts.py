@@ -10,8 +10,8 @@ computes the default views (the latest month, all stores) right after an import
 so the first visitor does not wait, and drops results of older versions.
 
 Payloads are written in a format that cannot run code when read (``safe_payload``: frames,
-series, dataclasses and plain values); only what it cannot hold exactly (fitted models) is
-pickled. Each file is owner-only (0600 in a 0700 folder) and its SHA-256 is kept in the
+series, dataclasses, plain values and fitted models); a result it cannot hold exactly is not kept,
+never pickled. Each file is owner-only (0600 in a 0700 folder) and its SHA-256 is kept in the
 ``marts`` row, so a file that this program did not write is never read (``private_files``).
 """
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib
-import pickle
 import signal
 import socket
 import threading
@@ -38,10 +37,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from analytics.core import memo, private_files
+from analytics.core import memo, private_files, safe_payload
 from analytics.core.config import DATA_DIR, settings
 from analytics.core.errors import DiskFull, UserError
-from analytics.services import safe_payload
 from analytics.store import db
 
 # Results quicker to compute than this are not worth a round trip to the store.
@@ -182,7 +180,7 @@ def folder(con: duckdb.DuckDBPyConnection) -> Path | None:
     """Where the payloads of this database live: ``<database>.marts/`` beside the file (None in memory).
 
     Payloads are files, not table cells: DuckDB reads a column's whole segment to return one
-    cell, so a table of a gigabyte of pickles took two seconds for every lookup.
+    cell, so a table of a gigabyte of payloads took two seconds for every lookup.
     """
     row = con.execute(
         "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
@@ -197,22 +195,22 @@ def _payload_name(call: Call, version: int) -> str:
     return hashlib.sha256(f"{call.fn}|{call.key}|{version}".encode()).hexdigest()[:32] + ".payload"
 
 
-# A pickle of at least this many bytes is kept compressed by Zstandard (level 1, Arrow's codec):
-# the group's maintenance scores of one month-end, 75 MB, become 17 MB in 0.14 s and read back in
-# 0.08 s (the SHA-256 check of the file then reads a quarter of the bytes); the earlier months
-# computed ahead (``views.keep_earlier``) would otherwise take 1.5 GB beside a 0.4 GB database.
+# A payload of at least this many bytes is kept compressed by Zstandard (level 1, Arrow's codec):
+# the group's maintenance scores of one month-end, 86 MB, become 17 MB in 0.2 s and read back in
+# 0.05 s (the SHA-256 check of the file then reads a fifth of the bytes); the earlier months
+# computed ahead (``views.keep_earlier``) would otherwise take 3 GB beside a 0.4 GB database.
 COMPRESS_FROM = 1_000_000
-_ZSTD = b"ZSTD1\n"  # then the pickle's length (8 bytes, little-endian), then the compressed pickle
+_ZSTD = b"ZSTD2\n"  # then the payload's length (8 bytes, little-endian), then the compressed payload
 
 
-def _serialise(value: Any) -> bytes:
-    """Return a result as bytes: the safe format (no code runs when read) for frames, dataclasses
-    and plain values; a pickle only for what it cannot hold exactly (fitted models, frames with
-    nested columns from ``safe_payload.NESTED_ROWS`` rows), compressed from ``COMPRESS_FROM`` bytes."""
+def _serialise(value: Any) -> bytes | None:
+    """Return a result as bytes in the safe format (no code runs when read), compressed from
+    ``COMPRESS_FROM`` bytes; None when that format cannot hold it exactly: such a result is not
+    kept, and nothing is ever kept as a pickle."""
     try:
-        return safe_payload.encode(value)
+        data = safe_payload.encode(value)
     except safe_payload.Unsupported:
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        return None
     if len(data) < COMPRESS_FROM:
         return data
     packed = pa.Codec("zstd", compression_level=1).compress(data, asbytes=True)
@@ -220,18 +218,18 @@ def _serialise(value: Any) -> bytes:
 
 
 def _deserialise(data: bytes) -> Any:
-    if safe_payload.is_safe(data):
-        return safe_payload.decode(data)
+    """Return the result ``_serialise`` wrote; raise ValueError for anything else (a pickle kept by
+    an earlier version is never unpickled: the result is computed again)."""
     if data.startswith(_ZSTD):
         size = int.from_bytes(data[len(_ZSTD) : len(_ZSTD) + 8], "little")
         data = pa.Codec("zstd").decompress(data[len(_ZSTD) + 8 :], decompressed_size=size, asbytes=True)
-    return pickle.loads(data)
+    return safe_payload.decode(data)
 
 
 def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[bool, Any]:
     """Return ``(True, result)`` when the mart holds this call for ``version``, else ``(False, None)``.
 
-    A payload file is unpickled only when its SHA-256 is the one recorded when it was written.
+    A payload file is read only when its SHA-256 is the one recorded when it was written.
     """
     row = con.execute(
         "SELECT payload, file, sha256 FROM marts "
@@ -243,19 +241,16 @@ def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[boo
     where = folder(con)  # a query: outside the try, so Ctrl-C stops
     try:
         if row[1] is None:
-            if where is not None and not safe_payload.is_safe(row[0]):
-                # A database file keeps its pickles in checksummed files, never in the table: an
-                # inline pickle there was not written by this program (a doctored backup) and is
-                # never unpickled. Only an in-memory database keeps them inline.
-                return False, None
+            # Only an in-memory database keeps payloads in the table; they are read the same way.
             return True, _deserialise(row[0])
         data = None if where is None else private_files.read_verified(where / row[1], row[2])
         if data is None:
-            # Removed or replaced by hand (never unpickled then): compute it again.
+            # Removed or replaced by hand (never read then): compute it again.
             return False, None
         return True, _deserialise(data)
     except Exception:
-        # Written by another version of a library: compute it again.
+        # Not this program's format (a pickle kept by an earlier version), or written by another
+        # version of a library: compute it again.
         return False, None
 
 
@@ -304,6 +299,8 @@ def store(
         # have no row to name it and never be cleaned up.
         return False
     data = _serialise(value)
+    if data is None:
+        return False  # the safe format cannot hold it: computed again when asked for
     where = folder(con)
     name: str | None = None
     digest: str | None = None

@@ -1,11 +1,11 @@
 """Fitted models on disk: one per database, as-of date and what the fit read (``model_inputs.key``),
-owner-only files, never trusted unsigned."""
+owner-only files in the safe format (``safe_payload``: the estimators through skops, never a
+pickle), never trusted unsigned."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pandas as pd
 
-from analytics.core import memo, private_files
+from analytics.core import memo, private_files, safe_payload
 from analytics.core.config import DATA_DIR
 from analytics.core.errors import UserError
 from analytics.domain import facts, model_inputs
@@ -43,11 +43,15 @@ def _model_prefix(con: duckdb.DuckDBPyConnection) -> str:
 KEPT_MODELS = 3
 
 
+# Model files end so; ``.joblib`` files (pickles) of earlier versions are removed, never read.
+MODEL_SUFFIX = ".model"
+
+
 def model_path(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Path:
     """Return where the model fitted at ``as_of`` on the records there are now is saved."""
     # Named by what the fit reads, not by the data version: an import of later days keeps the name.
     key = model_inputs.key(con, as_of, MODEL_FORMAT)
-    return model_dir() / f"{_model_prefix(con)}-{as_of.isoformat()}-{key}.joblib"
+    return model_dir() / f"{_model_prefix(con)}-{as_of.isoformat()}-{key}{MODEL_SUFFIX}"
 
 
 def save_model(con: duckdb.DuckDBPyConnection, model: MaintenanceModel) -> Path:
@@ -56,20 +60,16 @@ def save_model(con: duckdb.DuckDBPyConnection, model: MaintenanceModel) -> Path:
     private_files.private_dir(path.parent)
     # The newest few models of this database stay (this one among them); the others will not be read again.
     others = sorted(
-        (p for p in path.parent.glob(f"{_model_prefix(con)}-*.joblib") if p != path),
+        (p for p in path.parent.glob(f"{_model_prefix(con)}-*{MODEL_SUFFIX}") if p != path),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
-    stale = others[KEPT_MODELS - 1 :]
+    stale = others[KEPT_MODELS - 1 :] + sorted(path.parent.glob(f"{_model_prefix(con)}-*.joblib"))
     for old in stale:
         old.unlink(missing_ok=True)
-    import joblib  # only when a model is saved or read: the dashboard's every start loads this module
-
-    buffer = io.BytesIO()
-    joblib.dump(model, buffer)
-    digest = private_files.write_private(path, buffer.getvalue())
+    digest = private_files.write_private(path, safe_payload.encode(model))
     # The checksum goes into the database (on a cursor of its own, outside a caller's read
-    # transaction): load_model unpickles only the file this wrote.
+    # transaction): load_model reads only the file this wrote.
     writer = con.cursor()
     try:
         for old in stale:
@@ -107,12 +107,10 @@ def _load_path(con: duckdb.DuckDBPyConnection, path: Path) -> MaintenanceModel |
     row = con.execute("SELECT value FROM meta WHERE key = $key", {"key": _checksum_key(path)}).fetchone()
     data = private_files.read_verified(path, row[0] if row else None)
     if data is None:
-        # Not the file this program wrote for this data version (or no checksum): never unpickled.
+        # Not the file this program wrote for this data version (or no checksum): never read.
         return None
-    import joblib
-
     try:
-        model = joblib.load(io.BytesIO(data))
+        model = safe_payload.decode(data)
     except Exception:
         # A file from another scikit-learn or an interrupted write: retrain rather than fail.
         return None
@@ -179,7 +177,9 @@ def _saved(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
 def _newest_saved(con: duckdb.DuckDBPyConnection) -> model_inputs.Scorer | None:
     """Return the day and file name of this database's newest saved model, or None."""
     prefix = _model_prefix(con)
-    paths = sorted(model_dir().glob(f"{prefix}-*.joblib"), key=lambda p: p.stat().st_mtime, reverse=True)
+    paths = sorted(
+        model_dir().glob(f"{prefix}-*{MODEL_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
     for path in paths:
         try:
             day = dt.date.fromisoformat(path.name[len(prefix) + 1 : len(prefix) + 11])
