@@ -158,9 +158,10 @@ if tab_list.open:
             headers=headers,
         )
 
-        in_stores = maintenance.invitation_list(scores, stores=f.stores)
-        weeks = maintenance.expected_visits_by_week(in_stores, shot.as_of)
-        overdue = maintenance.overdue_counts(in_stores, shot.as_of)
+        # The chosen stores' vehicles are the snapshot's own: sums over them need no ranking (ranking
+        # the group's 195,000 took 0.3-0.6 s at every rerun of the page).
+        weeks = maintenance.expected_visits_by_week(scores, shot.as_of)
+        overdue = maintenance.overdue_counts(scores, shot.as_of)
         fig = weeks_figure(weeks)
         show(
             fig,
@@ -171,7 +172,7 @@ if tab_list.open:
             t(
                 "maintenance.expected_weeks_caption",
                 as_of=as_of,
-                m30=f"{maintenance.expected_within(in_stores, 30):,.0f}",
+                m30=f"{maintenance.expected_within(scores, 30):,.0f}",
                 model_overdue=f"{overdue['model']:,}",
                 rule_overdue=f"{overdue['rule']:,}",
             )

@@ -65,6 +65,9 @@ WARM_MODULES: tuple[str, ...] = (
     "sklearn.ensemble",
     "sklearn.calibration",
     "sklearn.isotonic",
+    # Reads kept models back (``safe_payload``): 0.3-0.5 s to import, paid by the first visitor of
+    # another month's themes before it was warmed up.
+    "skops.io",
 )
 
 
