@@ -1073,19 +1073,22 @@ def test_a_large_frame_of_lists_dicts_and_dates_is_kept_safe_column_by_column(mo
     changed.at[5, "items"] = [("engine_oil_filter", 5.0, 6.0)]
     assert not safe_payload.same(back, changed)
     kept = marts._serialise({"scores": frame})
-    assert kept.startswith(marts._ZSTD)  # over COMPRESS_FROM bytes: compressed, still the safe format
+    assert kept.startswith(
+        safe_payload.ZSTD_MAGIC
+    )  # over COMPRESS_FROM bytes: compressed, still the safe format
     assert safe_payload.same(marts._deserialise(kept)["scores"], frame)
 
 
 def test_a_large_payload_is_kept_compressed_and_a_pickle_is_never_read(tmp_path):
     """The month-ends computed ahead keep an 86 MB payload each at group scale: from
-    ``marts.COMPRESS_FROM`` bytes it is kept compressed; smaller ones stay plain; both are the safe
+    ``safe_payload.COMPRESS_FROM`` bytes it is kept compressed; smaller ones stay plain; both are the safe
     format and read back to the same value. A pickle (kept by an earlier version, or planted),
     plain or compressed, in a file or in the table, is never unpickled: the result is computed again."""
     import os
     import pickle
 
     import pandas as pd
+    import pyarrow as pa
 
     from analytics.core import safe_payload
     from analytics.services import marts
@@ -1095,13 +1098,13 @@ def test_a_large_payload_is_kept_compressed_and_a_pickle_is_never_read(tmp_path)
     items = [[("oil", float(i % 97), 2.0)] for i in range(rows)]
     large = pd.DataFrame({"vin": [f"V{i:06d}" for i in range(rows)], "items": items})
     kept = marts._serialise(large)
-    assert kept.startswith(marts._ZSTD)
-    size = int.from_bytes(kept[len(marts._ZSTD) : len(marts._ZSTD) + 8], "little")
-    assert size >= marts.COMPRESS_FROM and len(kept) < size / 2
+    assert kept.startswith(safe_payload.ZSTD_MAGIC)
+    size = int.from_bytes(kept[len(safe_payload.ZSTD_MAGIC) : len(safe_payload.ZSTD_MAGIC) + 8], "little")
+    assert size >= safe_payload.COMPRESS_FROM and len(kept) < size / 2
     pd.testing.assert_frame_equal(marts._deserialise(kept), large)
     small = large.head(100)
     plain = marts._serialise(small)
-    assert len(plain) < marts.COMPRESS_FROM and safe_payload.is_safe(plain)
+    assert len(plain) < safe_payload.COMPRESS_FROM and safe_payload.is_safe(plain)
     pd.testing.assert_frame_equal(marts._deserialise(plain), small)
     witness = tmp_path / "ran"
 
@@ -1110,8 +1113,8 @@ def test_a_large_payload_is_kept_compressed_and_a_pickle_is_never_read(tmp_path)
             return (os.system, (f"touch {witness}",))
 
     planted = pickle.dumps(Exploit())
-    packed = marts.pa.Codec("zstd").compress(planted, asbytes=True)
-    for data in (planted, marts._ZSTD + len(planted).to_bytes(8, "little") + packed):
+    packed = pa.Codec("zstd").compress(planted, asbytes=True)
+    for data in (planted, safe_payload.ZSTD_MAGIC + len(planted).to_bytes(8, "little") + packed):
         with pytest.raises(ValueError):
             marts._deserialise(data)
     assert not witness.exists()
@@ -1125,7 +1128,7 @@ def test_a_large_payload_is_kept_compressed_and_a_pickle_is_never_read(tmp_path)
         assert found
         pd.testing.assert_frame_equal(value, large)
         file = con.execute("SELECT file FROM marts").fetchone()[0]
-        assert (marts.folder(con) / file).read_bytes().startswith(marts._ZSTD)
+        assert (marts.folder(con) / file).read_bytes().startswith(safe_payload.ZSTD_MAGIC)
         # A pickle in the table (a doctored backup) or in the file, checksum and all: never unpickled.
         con.execute("UPDATE marts SET payload = $p, file = NULL", {"p": planted})
         assert marts.fetch(con, call, version) == (False, None)

@@ -97,6 +97,32 @@ SKOPS_TRUSTED_PREFIXES = ("sklearn.", "scipy.sparse.", "numpy.", "analytics.")
 SKOPS_TRUSTED_NAMES = frozenset({"functools.partial"})
 
 
+# A payload of at least this many bytes is kept compressed by Zstandard (level 1, Arrow's codec):
+# the group's maintenance scores of one month-end, 86 MB, become 17 MB in 0.2 s and read back in
+# 0.05 s; a fitted maintenance model, 8.3 MB, becomes about a tenth of that.
+COMPRESS_FROM = 1_000_000
+ZSTD_MAGIC = b"ZSTD2\n"  # then the payload's length (8 bytes, little-endian), then the compressed payload
+
+
+def pack(value: Any) -> bytes:
+    """Return ``encode(value)``, compressed from ``COMPRESS_FROM`` bytes; raise ``Unsupported`` as
+    ``encode`` does."""
+    data = encode(value)
+    if len(data) < COMPRESS_FROM:
+        return data
+    packed = pa.Codec("zstd", compression_level=1).compress(data, asbytes=True)
+    return ZSTD_MAGIC + len(data).to_bytes(8, "little") + packed
+
+
+def unpack(data: bytes) -> Any:
+    """Return the value ``pack`` wrote (compressed or not); raise ValueError for anything else (a
+    pickle is never unpickled)."""
+    if data.startswith(ZSTD_MAGIC):
+        size = int.from_bytes(data[len(ZSTD_MAGIC) : len(ZSTD_MAGIC) + 8], "little")
+        data = pa.Codec("zstd").decompress(data[len(ZSTD_MAGIC) + 8 :], decompressed_size=size, asbytes=True)
+    return decode(data)
+
+
 def _is_skops(value: Any) -> bool:
     """Return whether ``value`` is written by skops: a scikit-learn object or a SciPy sparse matrix."""
     module = type(value).__module__

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from analytics.core import memo, private_files, safe_payload
 from analytics.core.config import DATA_DIR, settings
@@ -195,35 +194,21 @@ def _payload_name(call: Call, version: int) -> str:
     return hashlib.sha256(f"{call.fn}|{call.key}|{version}".encode()).hexdigest()[:32] + ".payload"
 
 
-# A payload of at least this many bytes is kept compressed by Zstandard (level 1, Arrow's codec):
-# the group's maintenance scores of one month-end, 86 MB, become 17 MB in 0.2 s and read back in
-# 0.05 s (the SHA-256 check of the file then reads a fifth of the bytes); the earlier months
-# computed ahead (``views.keep_earlier``) would otherwise take 3 GB beside a 0.4 GB database.
-COMPRESS_FROM = 1_000_000
-_ZSTD = b"ZSTD2\n"  # then the payload's length (8 bytes, little-endian), then the compressed payload
-
-
 def _serialise(value: Any) -> bytes | None:
     """Return a result as bytes in the safe format (no code runs when read), compressed from
-    ``COMPRESS_FROM`` bytes; None when that format cannot hold it exactly: such a result is not
-    kept, and nothing is ever kept as a pickle."""
+    ``safe_payload.COMPRESS_FROM`` bytes (the earlier months computed ahead, ``views.keep_earlier``,
+    would otherwise take 3 GB beside a 0.4 GB database); None when that format cannot hold it
+    exactly: such a result is not kept, and nothing is ever kept as a pickle."""
     try:
-        data = safe_payload.encode(value)
+        return safe_payload.pack(value)
     except safe_payload.Unsupported:
         return None
-    if len(data) < COMPRESS_FROM:
-        return data
-    packed = pa.Codec("zstd", compression_level=1).compress(data, asbytes=True)
-    return _ZSTD + len(data).to_bytes(8, "little") + packed
 
 
 def _deserialise(data: bytes) -> Any:
     """Return the result ``_serialise`` wrote; raise ValueError for anything else (a pickle kept by
     an earlier version is never unpickled: the result is computed again)."""
-    if data.startswith(_ZSTD):
-        size = int.from_bytes(data[len(_ZSTD) : len(_ZSTD) + 8], "little")
-        data = pa.Codec("zstd").decompress(data[len(_ZSTD) + 8 :], decompressed_size=size, asbytes=True)
-    return safe_payload.decode(data)
+    return safe_payload.unpack(data)
 
 
 def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[bool, Any]:

@@ -67,7 +67,7 @@ def save_model(con: duckdb.DuckDBPyConnection, model: MaintenanceModel) -> Path:
     stale = others[KEPT_MODELS - 1 :] + sorted(path.parent.glob(f"{_model_prefix(con)}-*.joblib"))
     for old in stale:
         old.unlink(missing_ok=True)
-    digest = private_files.write_private(path, safe_payload.encode(model))
+    digest = private_files.write_private(path, safe_payload.pack(model))
     # The checksum goes into the database (on a cursor of its own, outside a caller's read
     # transaction): load_model reads only the file this wrote.
     writer = con.cursor()
@@ -110,7 +110,7 @@ def _load_path(con: duckdb.DuckDBPyConnection, path: Path) -> MaintenanceModel |
         # Not the file this program wrote for this data version (or no checksum): never read.
         return None
     try:
-        model = safe_payload.decode(data)
+        model = safe_payload.unpack(data)
     except Exception:
         # A file from another scikit-learn or an interrupted write: retrain rather than fail.
         return None
