@@ -7,10 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
@@ -19,9 +20,6 @@ from analytics.core import memo, private_files, safe_payload
 from analytics.core.config import DATA_DIR
 from analytics.core.errors import UserError
 from analytics.domain import facts, model_inputs
-
-if TYPE_CHECKING:  # scikit-learn loads where a model is fitted or scored, not with the page's kept results
-    pass
 from analytics.domain.maintenance.features import _database_name, _resolve_as_of, last_visit_date
 from analytics.domain.maintenance.model import MODEL_FORMAT, MaintenanceModel, Progress, fit
 from analytics.domain.maintenance.scoring import SCORE_COLUMNS, score
@@ -97,15 +95,43 @@ def load_model(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> 
     return _load_path(con, model_path(con, _resolve_as_of(con, as_of)))
 
 
+# The models read back, by file and checksum: skops rebuilds the 18 classifiers of a group's model
+# in seconds, and the earlier months computed ahead (``views.keep_earlier``) score 35 month-ends
+# with the same one. A model is never changed once fitted; a file replaced afterwards has another
+# checksum recorded, or none, and is read (or refused) afresh.
+HELD_MODELS = 2
+_held: OrderedDict[tuple[str, str], MaintenanceModel] = OrderedDict()
+_held_lock = threading.Lock()
+
+
 def _load_path(con: duckdb.DuckDBPyConnection, path: Path) -> MaintenanceModel | None:
     """Return the model saved at ``path`` when its checksum is this database's and it loads
     into this program's model format and scikit-learn, else None."""
-    import sklearn
-
     if not path.exists():
         return None
     row = con.execute("SELECT value FROM meta WHERE key = $key", {"key": _checksum_key(path)}).fetchone()
-    data = private_files.read_verified(path, row[0] if row else None)
+    if row is None:
+        return None  # no checksum recorded: never read
+    key = (str(path), str(row[0]))
+    with _held_lock:
+        if key in _held:
+            _held.move_to_end(key)
+            return _held[key]
+    model = _read_model(path, str(row[0]))
+    if model is not None:
+        with _held_lock:
+            _held[key] = model
+            while len(_held) > HELD_MODELS:
+                _held.popitem(last=False)
+    return model
+
+
+def _read_model(path: Path, checksum: str) -> MaintenanceModel | None:
+    """Return the model in ``path`` when the file's SHA-256 is ``checksum`` and it is this program's
+    model format for this scikit-learn, else None."""
+    import sklearn
+
+    data = private_files.read_verified(path, checksum)
     if data is None:
         # Not the file this program wrote for this data version (or no checksum): never read.
         return None
