@@ -16,6 +16,7 @@ nothing is ever kept as a pickle (issue 20).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -27,6 +28,7 @@ import math
 import re
 import struct
 from collections import deque
+from collections.abc import Iterator
 from typing import Any, cast
 
 import numpy as np
@@ -40,15 +42,22 @@ class Unsupported(TypeError):
     """A value this format cannot hold exactly."""
 
 
-def encode(value: Any) -> bytes:
-    """Return ``value`` as safe-payload bytes; raise ``Unsupported`` unless it reads back equal."""
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector meanwhile (as it was before, afterwards)."""
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _encode(value)
+        yield
     finally:
         if paused:
             gc.enable()
+
+
+def encode(value: Any) -> bytes:
+    """Return ``value`` as safe-payload bytes; raise ``Unsupported`` unless it reads back equal."""
+    with _gc_paused():
+        return _encode(value)
 
 
 def _encode(value: Any) -> bytes:
@@ -144,13 +153,8 @@ def decode(data: bytes) -> Any:
     new dicts, and its passes over them took a third of the time."""
     if not is_safe(data):
         raise ValueError("not a safe payload")
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with _gc_paused():
         return _decode(data)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _decode(data: bytes) -> Any:
