@@ -6,9 +6,10 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 import streamlit as st
@@ -302,6 +303,11 @@ def test_one_stores_view_after_a_rebuild_scores_with_the_groups_models(tmp_path,
         return original_score(*args, **kwargs)
 
     monkeypatch.setattr(persistence, "score", counted)
+    # Each store's scores are sliced on the lane that computes the group's, right after them.
+    lane = views.ahead_calls(calls, con)
+    assert lane[0].args[1] is None and sorted(call.args[1] for call in lane[1:3]) == sorted(
+        (s,) for s in stores
+    )
     outcome = views.rebuild(con)
     assert not outcome["failed"], outcome["failed"]
     # The group was scored once; each store's scores are its rows, handed on by the rebuild.
@@ -442,11 +448,65 @@ def test_held_results_serve_a_pages_calls_until_the_file_is_written(copy, monkey
     con.close()
 
 
+def test_a_rebuild_holds_the_records_digest_through_its_own_writes_but_not_what_it_rewrites(
+    copy, monkeypatch
+):
+    """``memo.of_records``: during a rebuild, the records' digest (``model_inputs.digest``, asked
+    by every scored view) is worked out once per day, though each view the rebuild keeps writes
+    the file; the clause readings the rebuild rewrites without a new data version are read again
+    after a write, and outside a rebuild a write makes the digest be worked out again too."""
+    from analytics.domain import model_inputs
+    from analytics.domain.themes import monthly
+    from analytics.services import sql_marts
+
+    digests = _count_calls(monkeypatch, model_inputs, "_fingerprint")
+    readings = _count_calls(monkeypatch, monthly, "stored_readings")
+    marts.forget_held()
+    con = db.connect(copy)
+    sql_marts.refresh(con)  # the digest reads the callbacks as the current mart resolves them
+    views.prepare(con)
+    month = facts.available_months(con)[2]
+    day = date(int(month[:4]), int(month[5:7]), 28)
+
+    def write(cur: duckdb.DuckDBPyConnection) -> None:
+        with db.write_transaction(cur) as w:
+            w.execute(
+                "UPDATE comment_clauses SET praise = praise || '（改）' "
+                "WHERE comment IN (SELECT comment FROM comment_clauses ORDER BY comment LIMIT 1)"
+            )
+
+    other = day - timedelta(days=31)
+    seen: list[tuple[str, str]] = []
+
+    def during(cur: duckdb.DuckDBPyConnection) -> None:
+        for _ in range(3):
+            seen.append((model_inputs.digest(cur, day), model_inputs.digest(cur, other)))
+            monthly.known_readings(cur, month, None)
+            write(cur)
+
+    def worked_out(when: date) -> int:
+        return sum(1 for (d,) in digests if d == when)
+
+    marts.rebuild(con, [], prepare=during)
+    assert len(set(seen)) == 1 and worked_out(day) == worked_out(other) == 1
+    assert len(readings) == 3  # read again after each write
+    # Outside a rebuild, the file's identity keys it: held until a write, then worked out again.
+    assert model_inputs.digest(con, day) == model_inputs.digest(con, day) == seen[0][0]
+    assert worked_out(day) == 2
+    write(con)
+    assert model_inputs.digest(con, day) == seen[0][0] and worked_out(day) == 3
+    # A second rebuild does not reuse the first one's.
+    marts.rebuild(con, [], prepare=lambda cur: model_inputs.digest(cur, day))
+    assert worked_out(day) == 4
+    con.close()
+
+
 def test_the_maintenance_model_is_fitted_beside_the_other_views_once_and_as_alone(copy, monkeypatch):
     """Issue 20's refresh: the maintenance snapshot of every store (its model fit, the longest
     step) runs on a thread of its own while the rebuild's thread runs ``prepare`` and the other
     calls (the churn model among them); each model is fitted once, the stores' maintenance scores
     are handed the group's, and what was kept is what each call computes alone."""
+    import functools
     import threading
 
     from analytics.domain.maintenance import persistence
@@ -467,7 +527,9 @@ def test_the_maintenance_model_is_fitted_beside_the_other_views_once_and_as_alon
     monkeypatch.setattr(churn_model, "fit", churn_fit)
     monkeypatch.setattr(persistence, "fit", maintenance_fit)
     calls = views.default_calls(con)
-    ahead = views.ahead_calls(calls)
+    ahead = views.ahead_calls(calls, con)
+    # The group's maintenance scores (and each store's, sliced there: one store here); the churn
+    # list is not on the lane, since its model is to be fitted (beside the maintenance model, here).
     assert [call.fn for call in ahead] == ["analytics.domain.maintenance.persistence.snapshot"]
     assert ahead[0].args[1] is None  # every store's
     outcome = views.rebuild_views(con)
@@ -482,13 +544,42 @@ def test_the_maintenance_model_is_fitted_beside_the_other_views_once_and_as_alon
         if call.fn not in (
             "analytics.domain.churn.snapshot",
             "analytics.domain.maintenance.persistence.snapshot",
+            "analytics.domain.quality.summary",
+            "analytics.domain.quality.finding",
         ):
             continue
         kept = marts.cached(con, call)
         with marts.bypassed():
             fresh = call.run(con)
-        if call.fn.endswith("churn.snapshot"):
+        if call.fn.endswith("quality.summary"):
+            assert kept == fresh
+        elif call.fn.endswith("quality.finding"):
+            pd.testing.assert_frame_equal(kept, fresh)
+        elif call.fn.endswith("churn.snapshot"):
             pd.testing.assert_frame_equal(kept.vehicles, fresh.vehicles)
         else:
             pd.testing.assert_frame_equal(kept.scores, fresh.scores)
+    # Another data version (an import of later days): the churn model is kept, so the churn list
+    # is scored on the lane too, after the maintenance scores; nothing is fitted again.
+    db.bump_data_version(con)
+    listed: list[str] = []
+    original_snapshot = churn.snapshot
+
+    @functools.wraps(original_snapshot)
+    def churn_snapshot(*args, **kwargs):
+        listed.append(threading.current_thread().name)
+        return original_snapshot(*args, **kwargs)
+
+    monkeypatch.setattr(churn_model, "fit", churn_fit)
+    monkeypatch.setattr(persistence, "fit", maintenance_fit)
+    monkeypatch.setattr(churn, "snapshot", churn_snapshot)
+    ran.clear()
+    again = views.rebuild_views(con)
+    assert not again["failed"], again["failed"]
+    assert ran == [] and listed == ["marts-ahead"], (ran, listed)
+    monkeypatch.undo()
+    for call in calls:
+        if call.fn.endswith("churn.snapshot"):
+            with marts.bypassed():
+                pd.testing.assert_frame_equal(marts.cached(con, call).vehicles, call.run(con).vehicles)
     con.close()

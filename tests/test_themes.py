@@ -30,6 +30,32 @@ def test_tokenizer_start_up_prints_nothing(capfd, monkeypatch):
     assert capfd.readouterr().err == ""
 
 
+def test_a_text_segmented_again_is_looked_up_and_gives_the_same_tokens(monkeypatch):
+    """The refresh segments a month's comments for their stored tokens, then reads the satisfied
+    ones clause by clause: the second time, the tokens are looked up, equal to a fresh segmentation,
+    each caller's list its own; another tokenizer (a changed dictionary) segments afresh."""
+    texts = ["首保做完了，服务顾问很专业", "钣喷的工时费太贵", "洗车很干净"]
+    segmentation.forget_segmented()
+    fresh = themes.tokenize(texts)
+    tk = segmentation._jieba()
+    cuts: list[str] = []
+    real_lcut = tk.lcut
+    monkeypatch.setattr(tk, "lcut", lambda text, *a, **kw: cuts.append(text) or real_lcut(text, *a, **kw))
+    again = themes.tokenize(texts)
+    assert again == fresh and cuts == []
+    again[0].append("改")  # the caller's list, not the one held
+    assert themes.tokenize(texts[:1]) == fresh[:1] and cuts == []
+    assert themes.tokenize(["客休室很舒服"]) and cuts == ["客休室很舒服"]
+    # A tokenizer built anew (another dictionary) does not read what the last one segmented.
+    monkeypatch.setattr(segmentation, "_tokenizer", None)
+    assert themes.tokenize(texts) == fresh and segmentation._jieba() is not tk
+    assert set(segmentation._segmented) == set(texts)
+    # Full: emptied, never larger than it may be.
+    monkeypatch.setattr(segmentation, "SEGMENTED_KEPT", 2)
+    themes.tokenize(["一", "二", "三"])
+    assert len(segmentation._segmented) <= 2
+
+
 def test_domain_dictionary_holds_at_least_150_words():
     words = segmentation._word_lines(themes.DOMAIN_DICT)
     assert len(words) >= 150

@@ -135,10 +135,28 @@ def remembered_many(
     return _lookup[0][1](con, fn, calls, compute)
 
 
+_of_records: set[str] = set()
+
+
+def of_records(fn: Callable[..., T]) -> Callable[..., T]:
+    """Mark ``fn`` as a function whose result follows from the records alone (what the data version
+    names), not from the derived tables a refresh writes without a new version (the comments'
+    clauses): ``held`` keeps it through a rebuild's own writes, which change the file but not the
+    records."""
+    _of_records.add(f"{fn.__module__}.{fn.__qualname__}")
+    return fn
+
+
+def of_records_names() -> frozenset[str]:
+    """Return the dotted names of the functions marked ``of_records``."""
+    return frozenset(_of_records)
+
+
 def held(con: duckdb.DuckDBPyConnection, fn: Callable[..., T], *args: Any) -> T:
     """Return ``fn(con, *args)``, held in this process while the database file is unchanged (never
     kept in the marts): for a result several calls of one page ask for that is cheap to compute
-    again but not free."""
+    again but not free. A function marked ``of_records`` is held through a rebuild while the data
+    version is unchanged."""
     if not _hold:
         return fn(con, *args)
     result: T = _hold[0](con, fn, args)

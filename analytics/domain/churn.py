@@ -570,6 +570,12 @@ def scoring_model(con: duckdb.DuckDBPyConnection, as_of: date) -> model_inputs.S
     return model_inputs.scoring_model(exact, False, newest)
 
 
+def scores_with_kept_model(con: duckdb.DuckDBPyConnection, as_of: date) -> bool:
+    """Return whether the churn list at ``as_of`` is scored by a kept model (none is fitted for it)."""
+    trained, inputs = scoring_model(con, as_of)
+    return memo.stored(con, churn_model.group_model, trained, None, inputs)
+
+
 def model_kept(con: duckdb.DuckDBPyConnection, day: date) -> bool:
     """Return whether the group's churn model fitted at ``day`` on the records there are now is kept."""
     return memo.stored(con, churn_model.group_model, day, None, model_inputs.digest(con, day))
@@ -617,6 +623,7 @@ def vehicle_callbacks(con: duckdb.DuckDBPyConnection, vin: str, as_of: date) -> 
     return queries.run(con, "vehicle_callbacks", {"vin": vin, "as_of": as_of})
 
 
+@memo.of_records
 def _first_steps(con: duckdb.DuckDBPyConnection, as_of: date, stores: tuple[str, ...] | None) -> pd.DataFrame:
     """Return the first and second maintenance of each car numbered from its 首保, with the date of the next."""
     return queries.run(

@@ -74,6 +74,7 @@ def scored_through(scorer: Callable[[duckdb.DuckDBPyConnection, date], Scorer]) 
     return inputs
 
 
+@memo.of_records
 def _fingerprint(con: duckdb.DuckDBPyConnection, as_of: date) -> str:
     return str(queries.run(con, "model_inputs", {"as_of": as_of}).iloc[0]["inputs"])
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib
+import itertools
 import signal
 import socket
 import threading
@@ -240,7 +241,9 @@ def fetch(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> tuple[boo
 
 
 _bypass: ContextVar[bool] = ContextVar("marts_bypass", default=False)
-_rebuilding: ContextVar[bool] = ContextVar("marts_rebuilding", default=False)
+# A rebuild running in this context: its number (0 outside one), unique in the process.
+_rebuilding: ContextVar[int] = ContextVar("marts_rebuilding", default=0)
+_rebuild_numbers = itertools.count(1)
 
 
 @contextmanager
@@ -645,21 +648,24 @@ def rebuild(
     progress: Progress | None = None,
     prepare: Callable[[duckdb.DuckDBPyConnection], Any] | None = None,
     *,
-    ahead: Sequence[Call] = (),
+    ahead: Sequence[Call] | Callable[[duckdb.DuckDBPyConnection], Sequence[Call]] = (),
 ) -> dict[str, Any]:
     """Compute ``calls`` for the current data version (after ``prepare``), drop older versions; return timings.
 
     ``views.rebuild`` passes the pages' default views; a model that ``prepare`` cannot train
     is reported under ``failed`` and does not stop the views. ``ahead`` (some of ``calls``: the
-    longest model fit) are computed one after another on a thread of their own while this thread
-    runs ``prepare`` and the other calls (see ``_Ahead``).
+    longest model fit; or a function of the connection that picks them once older versions'
+    results are dropped and the carried ones filed under this version) are computed one after
+    another on a thread of their own while this thread runs ``prepare`` and the other calls (see
+    ``_Ahead``), which come last on this thread: it waits for the whole lane at the first of them.
     """
-    token = _rebuilding.set(True)
+    token = _rebuilding.set(next(_rebuild_numbers))
+    built_token = _built.set(_Built())
     try:
         with interruptible(con):
-            return _rebuild(con, list(calls), progress, prepare, list(ahead))
+            return _rebuild(con, list(calls), progress, prepare, ahead)
     finally:
-        _last_built.clear()
+        _built.reset(built_token)
         _rebuilding.reset(token)
 
 
@@ -692,10 +698,11 @@ class _Ahead:
         self._thread.start()
 
     def _run(self, version: int) -> None:
+        _built.set(_Built())  # the lane's own (its context is a copy of the rebuild's)
         for call in self.calls:
             clock = time.perf_counter()
             try:
-                value = cached(self._cursor, call, version=version, keep=True)
+                value = _keep_and_hand_on(self._cursor, call, version)
             except DiskFull as exc:
                 self._errors.append(exc)
                 return
@@ -747,11 +754,7 @@ def _build_one(
     clock = time.perf_counter()
     name = _view_name(call)
     try:
-        handed = _handed_on[0]
-        value = cached(con, call, version=version, keep=True)
-        if _handed_on[0] == handed:
-            # Not itself made from the last result (a store's slice of it): hand this one on next.
-            _last_built[:] = [(call.fn, call.key, version, value)]
+        _keep_and_hand_on(con, call, version)
     except Exception as exc:  # noqa: BLE001 - one view that cannot be computed must not stop the others
         if isinstance(exc, DiskFull):
             raise  # the other results would not fit either; never report success
@@ -770,15 +773,20 @@ def _rebuild(
     todo: list[Call],
     progress: Progress | None,
     prepare: Callable[[duckdb.DuckDBPyConnection], Any] | None,
-    ahead: list[Call],
+    ahead: Sequence[Call] | Callable[[duckdb.DuckDBPyConnection], Sequence[Call]],
 ) -> dict[str, Any]:
     version = db.data_version(con)
+    built = _built.get() or _Built()
     purge(con, version)
     timings: dict[str, float] = {}
     failed: dict[str, str] = {}
     started = time.perf_counter()
-    wanted = [call for call in ahead if call in todo]
+    wanted = [call for call in (ahead(con) if callable(ahead) else ahead) if call in todo]
     early = _Ahead(con, wanted, version) if wanted else None
+    if early is not None:
+        todo = [call for call in todo if not early.covers(call)] + [
+            call for call in todo if early.covers(call)
+        ]
     prepared: Any = None
     prepare_s = 0.0
     try:
@@ -795,7 +803,7 @@ def _rebuild(
                 found = early.results.pop((call.fn, call.key), _MISSING)
                 if found is not _MISSING:
                     # Computed and kept on the lane: handed on as the loop would hand it on.
-                    _last_built[:] = [(call.fn, call.key, version, found)]
+                    built.last[:] = [(call.fn, call.key, version, found)]
                     timings[_view_name(call)] = round(early.seconds[(call.fn, call.key)], 2)
                     continue
             _build_one(con, call, version, timings, failed, progress, i / max(len(todo), 1))
@@ -805,7 +813,7 @@ def _rebuild(
         raise
     if early is not None:
         early.join()
-    _last_built.clear()
+    built.last.clear()
     if progress is not None:
         progress(1.0, "done")
     return {
@@ -936,12 +944,26 @@ def _remember(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tupl
     return value
 
 
+def _hold_key(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> str | None:
+    """Return the key ``memo.held`` holds a result under: the file's identity (``_identity_key``);
+    during a rebuild, for a function marked ``memo.of_records``, the rebuild and the data version.
+
+    The rebuild writes each view it keeps, and every write changes the file's size and time: the
+    records' digest (``model_inputs.digest``, 0.3 s at a million work orders) was worked out again
+    for each of twenty views of the refresh after an import. The rebuild holds the database for
+    writing, and its writes change no record."""
+    rebuild = _rebuilding.get()
+    if rebuild and call.fn in memo.of_records_names() and _file_identity(con) is not None:
+        return hashlib.sha256(repr(("rebuild", rebuild, version, call.fn, call.key)).encode()).hexdigest()
+    return _identity_key(con, call, version)
+
+
 def _hold(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     # ``memo.held``: in this process only, by the file's identity (never kept in the marts).
     call = call_of(fn, *args)
     if _bypass.get():
         return call.run(con)
-    key = _identity_key(con, call, db.data_version(con))
+    key = _hold_key(con, call, db.data_version(con))
     found, value = _held(key)
     if found:
         return value
@@ -961,10 +983,29 @@ def _remember_many(
     )
 
 
-# The result a rebuild computed last (function, key, data version, value), for ``_peek``, and
-# how many times ``_peek`` has handed it on.
-_last_built: list[tuple[str, str, int, Any]] = []
-_handed_on: list[int] = [0]
+@dataclass
+class _Built:
+    """The result a thread of a rebuild computed last (function, key, data version, value), for
+    ``_peek``, and how many times ``_peek`` has handed it on: one for the rebuild's thread and one
+    for its lane (a store's maintenance scores are the group's rows, sliced on the thread that
+    computed them)."""
+
+    last: list[tuple[str, str, int, Any]] = field(default_factory=list)
+    handed_on: int = 0
+
+
+_built: ContextVar[_Built | None] = ContextVar("marts_built", default=None)
+
+
+def _keep_and_hand_on(con: duckdb.DuckDBPyConnection, call: Call, version: int) -> Any:
+    """Compute and keep ``call`` (``cached``); unless it was itself made from the last result (a
+    store's slice of it), make it the result this thread hands on next."""
+    built = _built.get()
+    handed = built.handed_on if built is not None else 0
+    value = cached(con, call, version=version, keep=True)
+    if built is not None and built.handed_on == handed:
+        built.last[:] = [(call.fn, call.key, version, value)]
+    return value
 
 
 def _peek(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bool, Any]:
@@ -980,12 +1021,13 @@ def _peek(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tuple[An
     call = call_of(fn, *args)
     if _bypass.get():
         return False, None
-    if _rebuilding.get():
-        if not _last_built:
+    built = _built.get()
+    if _rebuilding.get() and built is not None:
+        if not built.last:
             return False, None
-        name, key, version, value = _last_built[0]
+        name, key, version, value = built.last[0]
         if (name, key, version) == (call.fn, call.key, db.data_version(con)):
-            _handed_on[0] += 1
+            built.handed_on += 1
             return True, value
         return False, None
     if _outside_fingerprint(call.fn) or not has_marts(con):
@@ -1064,7 +1106,7 @@ def _put(con: duckdb.DuckDBPyConnection, fn: Callable[..., Any], args: tuple[Any
     # ``memo.hold_given``: held as ``_hold`` would hold what it computed.
     if not _bypass.get():
         call = call_of(fn, *args)
-        _hold_value(_identity_key(con, call, db.data_version(con)), value)
+        _hold_value(_hold_key(con, call, db.data_version(con)), value)
 
 
 # Domain code asks ``memo`` for fitted models and monthly counts; from here on the marts answer.
