@@ -12,7 +12,7 @@ from ui.churn_figures import calibration_figure, importance_figure, retention_fi
 from ui.data import load
 from ui.formatting import plain
 from ui.i18n import lang, t
-from ui.resources import fitted
+from ui.resources import fitted_view
 from ui.state import filters, keep_widgets, relabel
 from ui.widgets import call_controls, download_buttons, list_top, people_table, show_table
 
@@ -28,13 +28,15 @@ if f.month is None:
 cfg = settings().churn
 as_of = month_ends([f.month])[0]
 with st.spinner(t("churn.fitting")):
-    shot = fitted("churn.snapshot", as_of=as_of, stores=f.stores)
+    shot, stand_in = fitted_view("churn.snapshot", as_of=as_of, stores=f.stores)
 counts = shot.counts()
 st.caption(t("churn.intro", as_of=as_of.isoformat(), base_days=cfg.base_days, lost_days=cfg.lost_days))
-if shot.model is not None and shot.model.as_of > as_of:
-    st.caption(t("churn.hindsight", trained=shot.model.as_of.isoformat(), as_of=as_of.isoformat()))
+if stand_in:  # an earlier month's list as computed before the last import or fit, until redone
+    st.caption(t("churn.stand_in", trained=shot.model.as_of.isoformat() if shot.model else "—"))
 elif shot.model is not None and shot.model.as_of < as_of:
     st.caption(t("churn.older_model", trained=shot.model.as_of.isoformat()))
+elif shot.model is not None and shot.model.as_of > as_of:
+    st.caption(t("churn.hindsight", trained=shot.model.as_of.isoformat(), as_of=as_of.isoformat()))
 
 # The counts of a month end whose base window reaches before the data start are not figures (issue 15).
 gap = load("churn.history_gap", as_of=as_of)

@@ -13,7 +13,7 @@ from ui.charts import export_name, show
 from ui.data import writing
 from ui.i18n import lang, t
 from ui.maintenance_figures import backtest_figure, calibration_figure, importance_figure, weeks_figure
-from ui.resources import fitted, forget_fitted
+from ui.resources import fitted_view, forget_fitted
 from ui.state import filters, keep_widgets, relabel
 from ui.widgets import call_controls, download_buttons, progress_bar, show_table
 
@@ -28,7 +28,7 @@ cfg = settings().maintenance
 # As of the end of the month picked in the sidebar (the last data day for the newest month).
 month_end = month_ends([f.month])[0]
 with st.spinner(t("maintenance.fitting", as_of=month_end.isoformat())):
-    shot = fitted("maintenance.snapshot", as_of=month_end, stores=f.stores)
+    shot, stand_in = fitted_view("maintenance.snapshot", as_of=month_end, stores=f.stores)
 as_of = shot.as_of.isoformat()
 if shot.model is None:
     st.warning(t("maintenance.no_model_month", as_of=as_of, reason=shot.note or ""))
@@ -36,10 +36,12 @@ if shot.model is None:
 model = shot.model
 scores = shot.scores
 st.caption(t("maintenance.intro_month", n=f"{len(scores):,}", as_of=as_of))
-if model.as_of > shot.as_of:
-    st.caption(t("maintenance.hindsight", trained=model.as_of.isoformat(), as_of=as_of))
+if stand_in:  # an earlier month's scores as computed before the last import or fit, until redone
+    st.caption(t("maintenance.stand_in", trained=model.as_of.isoformat()))
 elif model.as_of < shot.as_of:
     st.caption(t("maintenance.older_model", trained=model.as_of.isoformat()))
+elif model.as_of > shot.as_of:
+    st.caption(t("maintenance.hindsight", trained=model.as_of.isoformat(), as_of=as_of))
 
 outlook = maintenance.outlook(scores, f.stores)
 tiles = st.columns(4)

@@ -118,3 +118,19 @@ def imported_twice(con: duckdb.DuckDBPyConnection, data: bytes, name: str) -> lo
     again = load.import_file(con, data, file_name=name)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, result.inserted)
     return result
+
+
+def record_runs(monkeypatch) -> list[str]:
+    """Record the dotted name of every function the marts compute (``marts.Call.run``) from now on
+    in the test; return the list they are appended to."""
+    from analytics.services import marts
+
+    computed: list[str] = []
+    original = marts.Call.run
+
+    def recording(self, con):
+        computed.append(self.fn)
+        return original(self, con)
+
+    monkeypatch.setattr(marts.Call, "run", recording)
+    return computed

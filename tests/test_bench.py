@@ -148,6 +148,14 @@ def test_bench_refresh_times_the_command_after_importing_the_last_month_again(tm
     # The themes' tables are part of the views' step (the models are fitted beside them).
     assert 0 < refresh["prepare_s"] <= refresh["views_s"]
     assert set(refresh["prepare"]) == {"tokens", "assignments", "clauses"}
+    # The month the pages opened on before the import is an earlier one now: until the pass after
+    # the refit has computed it again, its churn list and maintenance scores are read as last
+    # computed (the refresh set them aside, unless it carried them), not scored.
+    meanwhile = refresh["earlier_meanwhile"]
+    assert meanwhile["month"] < refresh["month"]
+    for name in ("churn.snapshot", "maintenance.snapshot"):
+        assert meanwhile[name]["read"] in {"kept", "as last computed"}, meanwhile
+        assert meanwhile[name]["seconds"] >= 0
     # The models the new month calls for are fitted after the refresh, timed on their own.
     assert refresh["refit_s"] >= 0 and set(refresh["refit"]["fitted"]) <= {"churn", "maintenance", "themes"}
     assert not refresh["refit"].get("views_failed")

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.domain import churn, churn_model, counts, facts, kpi, maintenance, overview, quality, themes
 from analytics.services import marts, views
 from analytics.store import db
+from tests.db_state import record_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -157,14 +158,7 @@ def test_after_a_rebuild_every_page_opens_without_computing_anything_expensive(c
 
     expensive = {call.fn for call in views.page_calls("2026-10", ["2026-10"], None)}
     expensive |= {call.fn for call in views.global_calls()}
-    computed: list[str] = []
-    original = marts.Call.run
-
-    def recording(self, con):
-        computed.append(self.fn)
-        return original(self, con)
-
-    monkeypatch.setattr(marts.Call, "run", recording)
+    computed = record_runs(monkeypatch)
     monkeypatch.setattr(
         maintenance, "fit", lambda *a, **k: pytest.fail("the maintenance page trained a model")
     )

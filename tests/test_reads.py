@@ -23,7 +23,7 @@ REPORT_FILES = sorted([*ROOT.glob("analytics/reports/deck/*.py"), *ROOT.glob("an
 # The page's two cache tiers hand the name they are given on to the registry.
 PASS_THROUGH = {ROOT / "ui" / "data.py", ROOT / "ui" / "resources.py"}
 # The functions that take a read's name.
-NAMED = {"load", "fitted", "read", "call"}
+NAMED = {"load", "fitted", "fitted_view", "read", "call"}
 
 
 def test_the_same_view_spelled_differently_is_one_key():
@@ -184,13 +184,13 @@ def bypasses(path: Path, page: bool | None = None) -> list[str]:
         if target in registered or (page and _domain_reader(target)):
             found.append(f"{where} calls {target.__module__}.{target.__qualname__} directly")
         if target is not None and getattr(target, "__module__", "") in ("ui.data", "ui.resources"):
-            named = target.__name__ in ("load", "fitted")
+            named = target.__name__ in ("load", "fitted", "fitted_view")
         elif isinstance(node.func, ast.Attribute) and names.get(getattr(node.func.value, "id", "")) is reads:
             named = node.func.attr in NAMED
         else:
             named = False
         if named:
-            # load(name, ...), fitted(name, ...), reads.read(con, name, ...), reads.call(name, ...)
+            # load(name, ...), fitted(name, ...), fitted_view(name, ...), reads.read(con, name, ...), reads.call(name, ...)
             position = 1 if isinstance(node.func, ast.Attribute) and node.func.attr == "read" else 0
             arg = node.args[position] if len(node.args) > position else None
             passed_on = isinstance(arg, ast.Name) and path in PASS_THROUGH  # load(name) -> reads.call(name)

@@ -18,6 +18,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -31,7 +32,7 @@ from analytics.domain.themes import monthly
 from analytics.ingest import load
 from analytics.services import marts, reads, views
 from analytics.store import db
-from tests.db_state import run_cli
+from tests.db_state import record_runs, run_cli
 from ui import data, resources
 
 BEFORE = date(2026, 9, 30)  # the month the pages open on before the import
@@ -357,23 +358,9 @@ def test_after_the_refit_the_earlier_months_churn_and_maintenance_views_are_kept
         con.close()
 
     # The churn and maintenance pages of such a month read what was kept.
-    computed: list[str] = []
-    original = marts.Call.run
-
-    def recording(self, con):
-        computed.append(self.fn)
-        return original(self, con)
-
-    monkeypatch.setattr(marts.Call, "run", recording)
-    data.handles(str(path)).close()
-    resources.forget_fitted()
-    data._cached_call.clear()
+    computed = _pages_from_scratch(monkeypatch, path)
     for page in ("pages/churn.py", "pages/maintenance.py"):
-        at = AppTest.from_file(str(APP), default_timeout=180)
-        at.query_params.update({"month": "2026-08"})
-        at.switch_page(page)
-        at.run()
-        assert not at.exception, [e.message for e in at.exception]
+        _captions_at(page, "2026-08")
     expensive = {call.fn for _, churn_calls, lane in planned for call in (*churn_calls, *lane)}
     assert sorted(set(computed) & expensive) == []
     data.handles(str(path)).close()
@@ -398,6 +385,139 @@ def test_after_the_refit_the_earlier_months_churn_and_maintenance_views_are_kept
         _same(view, fresh)
     finally:
         con.close()
+
+
+def _pages_from_scratch(monkeypatch: pytest.MonkeyPatch, path: Path) -> list[str]:
+    """Drop the dashboard's handles and cached results; return the list every function the marts
+    compute from now on is recorded in."""
+    computed = record_runs(monkeypatch)
+    data.handles(str(path)).close()
+    resources.forget_fitted()
+    data._cached_call.clear()
+    return computed
+
+
+def _captions_at(page: str, month: str) -> list[str]:
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.session_state["lang"] = "en"
+    at.query_params.update({"month": month})
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return [c.value for c in at.caption]
+
+
+def _stand_ins(path: Path) -> tuple[list[tuple[str, str]], list[Path]]:
+    """The stand-ins a database keeps (function and as-of day) and their payload files."""
+    con = db.connect(path, read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT name, inputs_as_of::VARCHAR FROM marts WHERE data_version < 0 ORDER BY ALL"
+        ).fetchall()
+        files = sorted(marts.folder(con).glob("*.aside.payload"))
+    finally:
+        con.close()
+    return [(str(name).rpartition(".")[2], str(day)) for name, day in rows], files
+
+
+def test_until_the_pass_reaches_an_earlier_month_its_page_shows_the_view_as_last_computed_and_says_so(
+    month_files, monkeypatch, tmp_path
+):
+    """After an import, the earlier months' churn and maintenance views are computed again with the
+    new records and models, newest first, once the refit is done (three minutes and then eight at a
+    million work orders, where a month not reached yet cost 4-6 s to score on its first visit).
+    Until then each month's view as last computed stands in: the page computes nothing and says
+    what it shows; once the pass has kept the month's new view, the page shows that one. Stand-ins
+    are kept only for the months the pass computes, and go when their month's new view is kept or
+    at the next data version."""
+    path, files = month_files
+    monkeypatch.setattr(views.settings().database, "months_ahead", 2)
+    # Before the import the pages open on 2026-09: its two earlier months kept with its models.
+    assert views.keep_earlier(db.Handles(path, keep_open=0))["months"] == ["2026-08", "2026-07"]
+    _import_and_refresh(path, files)
+    assert views.refit(db.Handles(path, keep_open=0))["fitted"] == FITTED
+
+    # The pass computes 2026-09 and 2026-08 next: their views stand in; 2026-07's are gone.
+    names, aside = _stand_ins(path)
+    # the churn list and the maintenance scores of each
+    assert sorted(names) == [
+        ("snapshot", day) for day in ("2026-08-31", "2026-08-31", "2026-09-30", "2026-09-30")
+    ]
+    assert len(aside) == len(names)
+    con = db.connect(path, read_only=True)
+    try:
+        version = db.data_version(con)
+        august = reads.call("churn.snapshot", as_of=date(2026, 8, 31), stores=None)
+        upkeep = reads.call("maintenance.snapshot", as_of=date(2026, 8, 31), stores=None)
+        july = reads.call("churn.snapshot", as_of=date(2026, 7, 31), stores=None)
+        assert not marts.is_kept(con, august, version)
+        found, shot = marts.stand_in(con, august, version)
+        assert found and shot.model.as_of == BEFORE and shot.as_of == date(2026, 8, 31)
+        found, scores = marts.stand_in(con, upkeep, version)
+        assert found and scores.model.as_of == BEFORE and len(scores.scores)
+        assert marts.stand_in(con, july, version) == (False, None)
+        assert marts.fetch(con, august, version) == (False, None)  # never read as this version's
+    finally:
+        con.close()
+
+    # The pages of 2026-08 show them without scoring anything, and say so.
+    computed = _pages_from_scratch(monkeypatch, path)
+    later = "before the latest import or model fit"
+    for page in ("pages/churn.py", "pages/maintenance.py"):
+        captions = _captions_at(page, "2026-08")
+        assert any(later in c and "trained on the history up to 2026-09-30" in c for c in captions), captions
+        assert not any("this data version's model" in c for c in captions), captions
+    assert not {marts.call_of(churn.snapshot).fn, marts.call_of(persistence.snapshot).fn} & set(computed)
+    data.handles(str(path)).close()
+
+    # A purge of the same version (a rebuild) keeps them; the next data version's drops them, files too.
+    con = _copy_of(path, tmp_path / "copy.duckdb")
+    try:
+        marts.purge(con, version)
+        assert len(_stand_ins_on(con)) == len(names)
+        marts.purge(con, version + 1)
+        assert _stand_ins_on(con) == [] and not list(marts.folder(con).glob("*.aside.payload"))
+    finally:
+        con.close()
+    # The pass computes both months again; each new view replaces its stand-in, row and file.
+    assert views.keep_earlier(db.Handles(path, keep_open=0))["months"] == ["2026-09", "2026-08"]
+    assert _stand_ins(path) == ([], [])
+    computed.clear()
+    for page in ("pages/churn.py", "pages/maintenance.py"):
+        captions = _captions_at(page, "2026-08")
+        assert any("trained on the history up to 2026-10-31" in c for c in captions), captions
+        assert not any(later in c for c in captions), captions
+    assert not {marts.call_of(churn.snapshot).fn, marts.call_of(persistence.snapshot).fn} & set(computed)
+    data.handles(str(path)).close()
+    # After a rollback none of the version before (2026-09's and 2026-08's views now) stands in:
+    # they counted the rows it took out. Another new data version would set them aside.
+    con = _copy_of(path, tmp_path / "bumped.duckdb")
+    try:
+        with db.write_transaction(con) as cur:
+            db.bump_data_version(cur)
+        marts.purge(con, db.data_version(con), views.computed_later(con))
+        assert len(_stand_ins_on(con)) == 4
+    finally:
+        con.close()
+    con = _copy_of(path, tmp_path / "rolled.duckdb")
+    try:
+        last = con.execute("SELECT max(import_id) FROM imports WHERE status = 'done'").fetchone()[0]
+        assert load.rollback(con, last)["deleted"]
+        views.rebuild(con)
+        assert _stand_ins_on(con) == [] and not list(marts.folder(con).glob("*.aside.payload"))
+    finally:
+        con.close()
+
+
+def _copy_of(path: Path, copy: Path) -> duckdb.DuckDBPyConnection:
+    """Copy the database and its kept results to ``copy``; return a connection to the copy."""
+    shutil.copy(path, copy)
+    shutil.copytree(f"{path}.marts", f"{copy}.marts")
+    return db.connect(copy)
+
+
+def _stand_ins_on(con) -> list[tuple[str, str]]:
+    return con.execute("SELECT name, args FROM marts WHERE data_version < 0").fetchall()
 
 
 @pytest.mark.parametrize("ahead", ["all", 5, 0])

@@ -49,13 +49,15 @@ def _trace(calls: dict[tuple[str, str], dict[str, Any]]) -> None:
             _cur: Any,
             _original: Any = original,
             _kind: str = kind,
+            **stand_in: bool,
         ) -> Any:
             note = repr((args, kwargs))
-            calls.setdefault(
-                (fn_path, note),
-                {"fn": fn_path, "args": args, "kwargs": dict(kwargs), "kind": _kind, "note": note[:80]},
-            )
-            return _original(fn_path, database, version, models, args, kwargs, _cur)
+            if not stand_in.get("stand_in"):  # a look for a result as last computed is no call
+                calls.setdefault(
+                    (fn_path, note),
+                    {"fn": fn_path, "args": args, "kwargs": dict(kwargs), "kind": _kind, "note": note[:80]},
+                )
+            return _original(fn_path, database, version, models, args, kwargs, _cur, **stand_in)
 
         traced.clear = original.clear  # type: ignore[attr-defined]
         setattr(module, name, traced)

@@ -606,6 +606,14 @@ def _table(result: dict[str, Any]) -> str:
             f"{r['views_s']} s (the themes' tables {r['prepare_s']} s, the group's models fitted beside "
             f"them; the import itself {r['import_s']} s)"
         )
+        if "earlier_meanwhile" in r:
+            m = r["earlier_meanwhile"]
+            read = [
+                f"{name} {m[name]['seconds']} s ({m[name]['read']})"
+                for name in ("churn.snapshot", "maintenance.snapshot")
+                if name in m
+            ]
+            lines.append(f"until the refit's pass reaches {m['month']}, its pages read: {', '.join(read)}")
         lines.append(
             f"then, the file given back between steps: the models' refit {r['refit_s']} s, and the churn and "
             f"maintenance views of {len(r['earlier']['months'])} earlier months computed ahead {r['earlier_s']} s"

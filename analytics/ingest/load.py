@@ -1049,6 +1049,7 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
     )
     if written_n or restored_n:
         version = db.bump_data_version(con)
+        db.mark_rolled_back(con)  # what the pages showed before included the rows taken out
         derived.record_changes(con, version, "SELECT * FROM rollback_changes", {})
         refresh_derived(con)
     con.execute("DROP TABLE rollback_changes")

@@ -199,8 +199,9 @@ def refit(handles: db.Handles, say: Callable[[str], None] | None = None) -> dict
             if "themes" in fitted:
                 _keep_themes(cur, fitted["themes"], seconds["themes"])
             # The views the old models scored are computed again (same data version, new models),
-            # and the dashboard's cached copies are not read again.
-            marts.drop_changed(cur)
+            # and the dashboard's cached copies are not read again. The earlier months' stand in
+            # for theirs, the pages saying so, until ``keep_earlier`` has computed them.
+            marts.drop_changed(cur, aside=computed_later(cur))
             db.stamp_models(cur)
             calls = default_calls(cur)
             with _fit_threads():
@@ -284,6 +285,24 @@ def earlier_calls(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[Call],
             )
         )
     return found
+
+
+# The earlier months' views a page shows as last computed until ``keep_earlier`` has computed them
+# again (``marts.stand_in``): the churn list and the maintenance scores, 7-11 s to score afresh at a
+# million work orders. (The churn page's trend and retention come from the SQL marts.)
+STAND_IN_READS = ("churn.snapshot", "maintenance.snapshot")
+
+
+def computed_later(con: duckdb.DuckDBPyConnection) -> list[Call]:
+    """Return the calls of ``STAND_IN_READS`` that ``keep_earlier`` computes (``earlier_calls``):
+    until it has, what they gave before the import or the refit stands in for them."""
+    fns = {marts.call_of(reads.READS[name].fn).fn for name in STAND_IN_READS}
+    return [
+        call
+        for _, churn_calls, lane in earlier_calls(con)
+        for call in (*churn_calls, *lane)
+        if call.fn in fns
+    ]
 
 
 def keep_earlier(handles: db.Handles, say: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -469,7 +488,9 @@ def rebuild_views(con: duckdb.DuckDBPyConnection, progress: Progress | None = No
     marts), the maintenance model fitted beside them; return ``marts.rebuild``'s timings."""
     calls = default_calls(con)
     with _fit_threads():
-        return marts.rebuild(con, calls, progress, prepare=prepare, ahead=lambda c: ahead_calls(calls, c))
+        return marts.rebuild(
+            con, calls, progress, prepare=prepare, ahead=lambda c: ahead_calls(calls, c), aside=computed_later
+        )
 
 
 @contextmanager

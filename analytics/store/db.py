@@ -1073,6 +1073,23 @@ def stamp_models(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def mark_rolled_back(con: duckdb.DuckDBPyConnection) -> None:
+    """Record that the current data version is a rollback's (``rolled_back``), in the caller's
+    transaction."""
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ('rolled_back_version', CAST($v AS VARCHAR))",
+        {"v": data_version(con)},
+    )
+
+
+def rolled_back(con: duckdb.DuckDBPyConnection) -> bool:
+    """Return whether the current data version is a rollback's: the views of the version before
+    it were computed on rows it took out, and must not stand in for its own
+    (``marts.stand_in``)."""
+    row = con.execute("SELECT value FROM meta WHERE key = 'rolled_back_version'").fetchone()
+    return row is not None and str(row[0]) == str(data_version(con))
+
+
 def bump_data_version(con: duckdb.DuckDBPyConnection) -> int:
     """Increase the data version inside the caller's transaction and return the new value."""
     con.execute(
