@@ -188,9 +188,11 @@ def _earlier_month_meanwhile(con: duckdb.DuckDBPyConnection, month: Any) -> dict
     for name in views.STAND_IN_READS:
         call = reads.call(name, as_of=as_of, stores=None)
         clock = time.perf_counter()
-        how = "kept" if marts.is_kept(con, call, version) else "as last computed"
-        if how == "kept" or not marts.stand_in(con, call, version)[0]:
-            how = how if how == "kept" else "computed"
+        found, _ = marts.stand_in(con, call, version)  # (False, None) when a result is kept
+        if found:
+            how = "as last computed"
+        else:
+            how = "kept" if marts.is_kept(con, call, version) else "computed"
             reads.read(con, name, as_of=as_of, stores=None)
         out[name] = {"seconds": round(time.perf_counter() - clock, 2), "read": how}
     return out
