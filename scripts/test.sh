@@ -26,4 +26,7 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/lint-imports --no-cache
-.venv/bin/python -m pytest "$@"
+# The test files are shared out between one worker process per core, at most four (pytest-xdist); a file's
+# tests stay together in one worker, so its module fixtures are built once. Arguments after
+# scripts/test.sh go to pytest (-n 0 runs everything in one process).
+.venv/bin/python -m pytest -n auto --maxprocesses 4 --dist loadfile "$@"
