@@ -75,3 +75,29 @@ def test_a_page_is_timed_cold_and_warm_until_drawn_and_a_chart_image_until_it_ar
     image = result["export"]["en"]
     assert image["png_s"] > 0 and image["svg_s"] > 0 and image["png_menu_s"] > 0
     assert image["png_bytes"] > 10_000 and image["svg_bytes"] > 1_000
+
+
+def test_a_server_whose_port_was_taken_before_it_bound_starts_again_on_another(demo_db, monkeypatch):
+    # Test workers start servers side by side: the port found free is taken by another program
+    # (here a socket listening on it, which never answers) before this server binds it.
+    import socket
+    import urllib.request
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    ports = [int(taken.getsockname()[1])]
+    found = bench_browser.free_port
+
+    def first_taken() -> int:
+        return ports.pop(0) if ports else found()
+
+    monkeypatch.setattr(bench_browser, "free_port", first_taken)
+    try:
+        with bench_browser.serve(demo_db, timeout=120) as url:
+            assert not url.endswith(f":{taken.getsockname()[1]}")
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as resp:
+                assert resp.read().strip() == b"ok"
+    finally:
+        taken.close()
+    assert not ports  # the taken port was tried first

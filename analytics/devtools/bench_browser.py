@@ -106,42 +106,60 @@ def free_port() -> int:
 @contextmanager
 def serve(db_file: Path, timeout: float = 120.0, env: Mapping[str, str] | None = None) -> Iterator[str]:
     """Run ``streamlit run app.py`` on a free port against ``db_file`` (no accounts unless the
-    environment or ``env``, added to it, names a secrets file); yield its URL."""
-    port = free_port()
+    environment or ``env``, added to it, names a secrets file); yield its URL.
+
+    A port found free can be taken by another program before the server binds it (the test
+    workers start servers side by side): a server that exits on start is started again on
+    another port, twice at most, and one is used only while it runs (the health check could
+    otherwise be answered by the program that took its port)."""
     env = {"ANALYTICS_SECRETS": os.devnull, **os.environ, "ANALYTICS_DB": str(db_file), **(env or {})}
-    # The server's log goes to a file, not a pipe nobody reads while it runs: a full pipe (64 KB)
-    # blocks the server mid-page. No file watcher: a served bench or test never reloads on an edit,
-    # and the watcher's inotify overflow messages filled that pipe when other jobs wrote files.
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                    if resp.read().strip() == b"ok":
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    err = log.read().decode(errors="replace")
-                    raise UserError(f"The dashboard server did not start: {err.strip()[-300:]}") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
+    deadline = time.monotonic() + timeout
+    for attempt in range(3):
+        port = free_port()
+        # The server's log goes to a file, not a pipe nobody reads while it runs: a full pipe
+        # (64 KB) blocks the server mid-page. No file watcher: a served bench or test never reloads
+        # on an edit, and the watcher's inotify overflow messages filled that pipe when other jobs
+        # wrote files.
+        log = tempfile.TemporaryFile()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            if _healthy(url, proc, deadline, log, last=attempt == 2):
+                yield url
+                return
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+
+
+def _healthy(url: str, proc: subprocess.Popen[bytes], deadline: float, log: Any, last: bool) -> bool:
+    """Wait until the server ``proc`` answers at ``url``; return False when it exited first (its
+    port taken), unless this was the ``last`` try; raise UserError when it did not start."""
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.read().strip() == b"ok" and proc.poll() is None:
+                    return True
+        except OSError:
+            pass
+        exited = proc.poll() is not None
+        if exited and not last and time.monotonic() < deadline:
+            return False
+        if exited or time.monotonic() > deadline:
+            log.seek(0)
+            err = log.read().decode(errors="replace")
+            raise UserError(f"The dashboard server did not start: {err.strip()[-300:]}")
+        time.sleep(0.2)
 
 
 def wait_drawn(page: Any, started: float, timeout: float = PAGE_TIMEOUT_S) -> dict[str, Any]:
