@@ -219,3 +219,15 @@ def test_the_scan_finds_a_page_that_calls_the_domain_directly(tmp_path):
     ]
     # the deck and the commands may call what is not a page read (a model's training)
     assert bypasses(page, page=False) == bypasses(page, page=True)[:2]
+
+
+def test_a_chosen_stores_view_names_the_groups_only_where_it_is_the_groups_rows():
+    """``reads.group_call``: the maintenance scores of chosen stores are the group's rows of those
+    stores (a page may show the group's result as last computed, filtered); the churn list of a
+    store is its own computation, and the group's view has no group to name."""
+    day = date(2026, 8, 31)
+    group = reads.group_call("maintenance.snapshot", as_of=day, stores=["乙店", "甲店"])
+    assert group == reads.call("maintenance.snapshot", as_of=day, stores=None)
+    assert reads.group_call("maintenance.snapshot", as_of=day, stores=None) is None
+    assert reads.group_call("maintenance.snapshot", as_of=day) is None
+    assert reads.group_call("churn.snapshot", as_of=day, stores=["甲店"]) is None

@@ -36,10 +36,14 @@ def _fitted_call(
     kwargs: tuple[tuple[str, Any], ...],
     _cur: duckdb.DuckDBPyConnection,
     stand_in: bool = False,
+    of_stores: tuple[str, ...] = (),
 ) -> Any:
     call = marts.Call(fn_path, args, kwargs)
     if stand_in:  # ``(found, result)``: the result as last computed (``fitted_view``)
-        return marts.stand_in(_cur, call, version)
+        found, value = marts.stand_in(_cur, call, version)
+        if of_stores:  # ``call`` is the group's: its stand-in's rows of these stores (not held whole)
+            return (True, value.of_stores(of_stores)) if found else (False, None)
+        return found, value
     return marts.cached(_cur, call, version=version, as_is=True)
 
 
@@ -57,14 +61,27 @@ def fitted_view(name: str, **kwargs: Any) -> tuple[Any, bool]:
     earlier months are computed again in the background (``views.keep_earlier``, eight minutes
     at a million work orders, where one month costs 7-11 s to score on a page), this month's
     result as last computed (``marts.stand_in``) and True: the page says so. Its cache entry is
-    apart, so the result that replaces it is read as soon as it is kept."""
+    apart, so the result that replaces it is read as soon as it is kept.
+
+    A chosen stores' view is never kept; where it is the group's filtered (``reads.group_call``:
+    the maintenance scores) and the group's is not kept either, it is the group's stand-in's rows
+    of those stores (a store's scores cost 1.4-2.8 s to compute at group scale)."""
     call = reads.call(name, **kwargs)
     with snapshot() as (cur, version):
-        key = (call.fn, source(), version, db.models_stamp(cur), call.args, call.kwargs)
+        models = db.models_stamp(cur)
+        key = (call.fn, source(), version, models, call.args, call.kwargs)
         if not marts.is_kept(cur, call, version):
             found, value = _fitted_call(*key, cur, stand_in=True)
             if found:
                 return value, True
+            group = reads.group_call(name, **kwargs)
+            # When the group's is kept, the read itself filters it (``memo.kept``).
+            if group is not None and not marts.is_kept(cur, group, version):
+                stores = reads.stores("stores", kwargs.get("stores")) or ()
+                at = (group.fn, source(), version, models, group.args, group.kwargs)
+                found, value = _fitted_call(*at, cur, stand_in=True, of_stores=stores)
+                if found:
+                    return value, True
         return _fitted_call(*key, cur), False
 
 

@@ -127,6 +127,9 @@ class Read:
     fn: Callable[..., Any]
     params: tuple[Param, ...] = ()
     fixed: tuple[Any, ...] = ()
+    # A chosen stores' result is the group's result of those stores (``result.of_stores(stores)``),
+    # the same rows; the function itself filters the group's kept result that way (``memo.kept``).
+    of_group: bool = False
 
     def call(self, name: str, kwargs: Mapping[str, Any]) -> Call:
         """Return the marts ``Call`` of this read with ``kwargs`` normalised."""
@@ -199,7 +202,7 @@ READS: dict[str, Read] = {
     "churn.vehicle_orders": Read(churn.vehicle_orders, (Param("vin", text), AS_OF)),
     "churn.vehicle_callbacks": Read(churn.vehicle_callbacks, (Param("vin", text), AS_OF)),
     # maintenance: one model for the group, the chosen stores' vehicles scored
-    "maintenance.snapshot": Read(maintenance.snapshot, (AS_OF, STORES)),
+    "maintenance.snapshot": Read(maintenance.snapshot, (AS_OF, STORES), of_group=True),
 }
 
 
@@ -209,6 +212,15 @@ def call(name: str, **kwargs: Any) -> Call:
     if entry is None:
         raise UserError(f"There is no read named {name!r}; the reads are {', '.join(sorted(READS))}.")
     return entry.call(name, kwargs)
+
+
+def group_call(name: str, **kwargs: Any) -> Call | None:
+    """Return the call of the read ``name`` for every store when ``kwargs`` choose stores and a
+    chosen stores' result of that read is the group's filtered (``Read.of_group``); else None."""
+    entry = READS.get(name)
+    if entry is None or not entry.of_group or stores("stores", kwargs.get("stores")) is None:
+        return None
+    return entry.call(name, {**kwargs, "stores": None})
 
 
 def default(name: str, param: str) -> Any:
