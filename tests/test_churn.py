@@ -639,3 +639,29 @@ def test_the_share_back_within_m_months_is_the_day_by_day_count_on_many_cars():
     assert churn.back_within(observed, to_next, windows) == pytest.approx(
         _back_within_by_day(observed, to_next, windows), abs=1e-12
     )
+
+
+def test_a_stores_churn_list_is_the_groups_rows_of_that_store(tmp_path):
+    """A store's list is the group's rows of that store, every column, its value tiers ranked
+    within the store (``ChurnSnapshot.of_stores``: what a page shows of the group's list as last
+    computed while the store's is not computed again)."""
+    from tests import maintenance_data
+
+    path = tmp_path / "stores.duckdb"
+    con = db.connect(path)
+    try:
+        maintenance_data.build(con, vehicles=300, seed=3)
+        load.refresh_derived(con)
+        as_of = con.execute("SELECT max(visit_date) FROM service_orders").fetchone()[0]
+        group = churn.snapshot(con, as_of)
+        stores = sorted(group.vehicles["store"].dropna().unique())
+        assert len(stores) >= 2, "the simulated data should hold more than one store"
+        for chosen in ([stores[0]], stores[1:]):
+            mine = churn.snapshot(con, as_of, chosen)
+            assert 0 < len(mine.vehicles) < len(group.vehicles)
+            pd.testing.assert_frame_equal(group.of_stores(chosen).vehicles, mine.vehicles)
+            assert group.of_stores(chosen).model == mine.model
+            # ranked within the store: its own share of high-value vehicles, not the group's
+            assert (mine.vehicles["value_tier"] == "high").any()
+    finally:
+        con.close()

@@ -222,12 +222,13 @@ def test_the_scan_finds_a_page_that_calls_the_domain_directly(tmp_path):
 
 
 def test_a_chosen_stores_view_names_the_groups_only_where_it_is_the_groups_rows():
-    """``reads.group_call``: the maintenance scores of chosen stores are the group's rows of those
-    stores (a page may show the group's result as last computed, filtered); the churn list of a
-    store is its own computation, and the group's view has no group to name."""
+    """``reads.group_call``: the maintenance scores and the churn list of chosen stores are the
+    group's rows of those stores (a page may show the group's result as last computed, filtered);
+    other reads of a store are its own computation, and the group's view has no group to name."""
     day = date(2026, 8, 31)
-    group = reads.group_call("maintenance.snapshot", as_of=day, stores=["乙店", "甲店"])
-    assert group == reads.call("maintenance.snapshot", as_of=day, stores=None)
-    assert reads.group_call("maintenance.snapshot", as_of=day, stores=None) is None
-    assert reads.group_call("maintenance.snapshot", as_of=day) is None
-    assert reads.group_call("churn.snapshot", as_of=day, stores=["甲店"]) is None
+    for name in ("maintenance.snapshot", "churn.snapshot"):
+        group = reads.group_call(name, as_of=day, stores=["乙店", "甲店"])
+        assert group == reads.call(name, as_of=day, stores=None)
+        assert reads.group_call(name, as_of=day, stores=None) is None
+        assert reads.group_call(name, as_of=day) is None
+    assert reads.group_call("kpi.overview", month="2026-08", stores=["甲店"]) is None

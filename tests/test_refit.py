@@ -468,21 +468,23 @@ def test_until_the_pass_reaches_an_earlier_month_its_page_shows_the_view_as_last
         assert any(later in c and "trained on the history up to 2026-09-30" in c for c in captions), captions
         assert not any("this data version's model" in c for c in captions), captions
     assert not {marts.call_of(churn.snapshot).fn, marts.call_of(persistence.snapshot).fn} & set(computed)
-    # A store's maintenance view of that month (never kept itself) is the group's stand-in's rows of
-    # that store, scored by nothing either; its churn list is the store's own, computed (0.9 s).
+    # A store's views of that month (never kept themselves) are the group's stand-ins' rows of that
+    # store, computed by nothing either.
     con = db.connect(path, read_only=True)
     try:
         store = facts.stores(con)[0]
         _, group_scores = marts.stand_in(con, upkeep, version)
+        _, group_list = marts.stand_in(con, august, version)
     finally:
         con.close()
     shot, stood = resources.fitted_view("maintenance.snapshot", as_of=date(2026, 8, 31), stores=[store])
     assert stood and shot.model.as_of == BEFORE
     mine = group_scores.scores[group_scores.scores["store"] == store].reset_index(drop=True)
     pd.testing.assert_frame_equal(shot.scores, mine)
-    assert marts.call_of(persistence.snapshot).fn not in computed
-    _, stood = resources.fitted_view("churn.snapshot", as_of=date(2026, 8, 31), stores=[store])
-    assert not stood and marts.call_of(churn.snapshot).fn in computed
+    shot, stood = resources.fitted_view("churn.snapshot", as_of=date(2026, 8, 31), stores=[store])
+    assert stood and shot.model.as_of == BEFORE
+    pd.testing.assert_frame_equal(shot.vehicles, group_list.of_stores([store]).vehicles)
+    assert not {marts.call_of(churn.snapshot).fn, marts.call_of(persistence.snapshot).fn} & set(computed)
     data.handles(str(path)).close()
 
     # A purge of the same version (a rebuild) keeps them; the next data version's drops them, files too.

@@ -554,6 +554,18 @@ class ChurnSnapshot:
         status = self.vehicles["status"]
         return {"base": int(len(status)), **{s: int((status == s).sum()) for s in STATUSES}}
 
+    def of_stores(self, stores: Sequence[str]) -> ChurnSnapshot:
+        """Return the snapshot of ``stores``' vehicles: the group's rows of those stores, in order,
+        their value tiers ranked within them (as ``snapshot`` of those stores gives them: one
+        model for the group, every feature the vehicle's whole history)."""
+        chosen = self.vehicles[self.vehicles["store"].isin(list(stores))].reset_index(drop=True)
+        return ChurnSnapshot(
+            as_of=self.as_of,
+            vehicles=chosen.assign(value_tier=value_tiers(chosen["value"])),
+            model=self.model,
+            model_note=self.model_note,
+        )
+
 
 def scoring_model(con: duckdb.DuckDBPyConnection, as_of: date) -> model_inputs.Scorer:
     """Return the day and record digest of the group's churn model that scores ``as_of``: the one

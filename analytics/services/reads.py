@@ -127,8 +127,8 @@ class Read:
     fn: Callable[..., Any]
     params: tuple[Param, ...] = ()
     fixed: tuple[Any, ...] = ()
-    # A chosen stores' result is the group's result of those stores (``result.of_stores(stores)``),
-    # the same rows; the function itself filters the group's kept result that way (``memo.kept``).
+    # A chosen stores' result is the group's result of those stores (``result.of_stores(stores)``):
+    # a page may show the group's result as last computed that way (``ui.resources.fitted_view``).
     of_group: bool = False
 
     def call(self, name: str, kwargs: Mapping[str, Any]) -> Call:
@@ -194,7 +194,7 @@ READS: dict[str, Read] = {
     # what themes.theme_comments reads (its default window, number of themes and seed)
     "themes.month_comments": Read(themes.month_comments, (MONTH, SIDE, STORES), (themes.MONTHS_BACK, 8, 0)),
     # churn
-    "churn.snapshot": Read(churn.snapshot, (AS_OF, STORES)),
+    "churn.snapshot": Read(churn.snapshot, (AS_OF, STORES), of_group=True),
     "churn.history_gap": Read(churn.history_gap, (AS_OF,)),
     "churn.trend": Read(churn.status_trend, (Param("as_of_dates", days), STORES)),
     "churn.retention_curve": Read(churn.retention_curve, (AS_OF, RETENTION_BY, STORES)),
