@@ -63,9 +63,10 @@ def fitted_view(name: str, **kwargs: Any) -> tuple[Any, bool]:
     result as last computed (``marts.stand_in``) and True: the page says so. Its cache entry is
     apart, so the result that replaces it is read as soon as it is kept.
 
-    A chosen stores' view is never kept; where it is the group's filtered (``reads.group_call``:
-    the maintenance scores) and the group's is not kept either, it is the group's stand-in's rows
-    of those stores (a store's scores cost 1.4-2.8 s to compute at group scale)."""
+    A chosen stores' view with nothing kept or set aside of its own, where it is the group's
+    filtered (``reads.group_call``: the churn list and the maintenance scores) and the group's is
+    not kept either, is the group's stand-in's rows of those stores (a store's maintenance scores
+    cost 1.4-2.8 s to compute at group scale)."""
     call = reads.call(name, **kwargs)
     with snapshot() as (cur, version):
         models = db.models_stamp(cur)
@@ -75,7 +76,7 @@ def fitted_view(name: str, **kwargs: Any) -> tuple[Any, bool]:
             if found:
                 return value, True
             group = reads.group_call(name, **kwargs)
-            # When the group's is kept, the read itself filters it (``memo.kept``).
+            # When the group's is kept, the store's is computed as before (maintenance filters it).
             if group is not None and not marts.is_kept(cur, group, version):
                 stores = reads.stores("stores", kwargs.get("stores")) or ()
                 at = (group.fn, source(), version, models, group.args, group.kwargs)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -559,12 +559,7 @@ class ChurnSnapshot:
         their value tiers ranked within them (as ``snapshot`` of those stores gives them: one
         model for the group, every feature the vehicle's whole history)."""
         chosen = self.vehicles[self.vehicles["store"].isin(list(stores))].reset_index(drop=True)
-        return ChurnSnapshot(
-            as_of=self.as_of,
-            vehicles=chosen.assign(value_tier=value_tiers(chosen["value"])),
-            model=self.model,
-            model_note=self.model_note,
-        )
+        return replace(self, vehicles=chosen.assign(value_tier=value_tiers(chosen["value"])))
 
 
 def scoring_model(con: duckdb.DuckDBPyConnection, as_of: date) -> model_inputs.Scorer:
