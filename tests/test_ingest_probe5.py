@@ -114,6 +114,61 @@ def test_formulas_a_program_wrote_without_values_refuse_the_workbook_saying_to_s
     assert con.execute(SELECT).fetchall() == LANDED
 
 
+def _totalled_workbook(record_formula: str | None = None, formula_row: bool = False) -> bytes:
+    """A DMS export as a program writes it: a title with a formula, the date it was made, two blank
+    rows, the table from B5 (header on row 5), and a total row of =SUM formulas without values;
+    optionally one record's amount as a formula, or a record all of formulas."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "工单明细"
+    sheet["B1"] = '="维修工单明细 "&TEXT(TODAY(),"yyyy-mm-dd")'
+    sheet["B2"] = "导出人：admin"
+    for i, cell in enumerate(HEADER):
+        sheet.cell(row=5, column=2 + i, value=cell)
+    for r, order in enumerate(ORDERS, start=6):
+        for i, cell in enumerate(order):
+            sheet.cell(row=r, column=2 + i, value=cell)
+    if record_formula is not None:
+        sheet["H7"] = record_formula
+    last = 7
+    if formula_row:
+        last = 8
+        for i in range(len(HEADER)):
+            sheet.cell(row=8, column=2 + i, value=f"={chr(ord('B') + i)}7")
+    sheet.cell(row=last + 1, column=2, value="合计")
+    sheet.cell(row=last + 1, column=8, value=f"=SUM(H6:H{last})")
+    sheet.cell(row=last + 1, column=6, value=f'=COUNTA(B6:B{last})&"条"')
+    return _saved(book)
+
+
+def test_formulas_without_values_only_in_the_total_row_and_the_title_import_the_records(con):
+    # A DMS that writes its total row and title as formulas (Apache POI, EPPlus) without computing
+    # them: the records hold values, so they import; the total row is set aside as before. The whole
+    # workbook used to be refused ("open it in Excel and save it").
+    result = _imported_twice(con, _totalled_workbook())
+    assert (result.inserted, result.rejected) == (2, 1)
+    assert con.execute(SELECT).fetchall() == LANDED
+    reasons = con.execute("SELECT DISTINCT source_row, reason FROM rejected_rows").fetchall()
+    assert {row for row, _ in reasons} == {8} and (8, "total row, not a record") in reasons
+
+
+@pytest.mark.parametrize(
+    ("record_formula", "formula_row", "cells"),
+    [
+        ("=100*5", False, "cell H7"),  # one record's amount
+        (None, True, "cell B8 and 6 more"),  # a record made of formulas, which reads as a blank row
+    ],
+)
+def test_a_formula_without_its_value_in_a_record_still_refuses_the_workbook(
+    con, record_formula, formula_row, cells
+):
+    data = _totalled_workbook(record_formula, formula_row)
+    with pytest.raises(ImportRefused, match=rf"formulas whose values were never saved \({cells}\)"):
+        import_file(con, data, file_name="工单.xlsx")
+    assert con.execute("SELECT count(*) FROM service_orders").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM imports").fetchone() == (0,)
+
+
 def test_a_table_at_c5_on_the_sheet_after_a_cover_sheet_lists_no_empty_columns_as_not_imported(con):
     # Columns A and B, left of the table, used to be listed as "column A" and "column B".
     book = openpyxl.Workbook()

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from analytics.core.errors import ImportRefused, UserError
 from analytics.domain import themes
-from analytics.ingest import stage
+from analytics.ingest import read, stage
 from analytics.ingest.mapping import (
     FIELDS_BY_KIND,
     KIND_LABELS,
@@ -53,7 +53,7 @@ from analytics.ingest.mapping import (
 )
 from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, read_table
 from analytics.ingest.refusal_words import field_words, kind_words, sheet_reason_words
-from analytics.ingest.stage import KEYS
+from analytics.ingest.stage import KEYS, TOTAL_ROW_REASON
 from analytics.ingest.values import (
     answered_by_message,
     as_ten_thousands,
@@ -621,6 +621,12 @@ def _prepare(
         raw = replace(raw, rows=rows)
     staged = stage.stage(raw, kind, columns, user["scales"])
     rejects = _rejects_frame(shown, staged.rejects, staged.problems)
+    # A formula without a saved value refuses the workbook where it would land blank: in the header
+    # or a record, not in a total row (a program's =SUM under the table) or above the header.
+    totals = rejects[rejects["reason"] == TOTAL_ROW_REASON]
+    read.refuse_unsaved_formulas(
+        raw, set(zip(totals["sheet"].astype("str"), totals["source_row"].astype(int), strict=True))
+    )
     # Notes of rows that are rejected anyway add nothing; staging keeps those of landed rows.
     notes = _rejects_frame(shown, staged.notes, staged.note_kinds)
     used = {*columns.values(), *times.values()}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import html
 import io
 import os
 import posixpath
@@ -144,6 +145,9 @@ class RawTable:
     delimiter: str | None = None
     sha256: str = ""
     sheets: list[SheetReport] = field(default_factory=list)
+    # A workbook's formula cells that hold no saved value (written by a program, never opened in
+    # Excel): (sheet title, or None when the workbook does not say which sheet; cell; row).
+    unsaved_formulas: tuple[tuple[str | None, str, int], ...] = ()
 
 
 def import_limits() -> tuple[int, int]:
@@ -215,10 +219,12 @@ def _worksheet_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo] | None:
     return list(found.values())
 
 
-def _check_xlsx_size(data: bytes, name: str) -> bool:
+def _check_xlsx_size(data: bytes, name: str) -> tuple[bool, list[tuple[str | None, str, int]]]:
     """Refuse a workbook whose sheets expand beyond the bounds, reading its ZIP directory and
     counting row tags (a small file can expand to millions of rows); return whether calamine may
-    read it (an XLSX whose cells span a bounded grid).
+    read it (an XLSX whose cells span a bounded grid), and its formula cells that hold no saved
+    value (sheet title or None, cell, row), which ``refuse_unsaved_formulas`` judges once the rows
+    are known.
 
     calamine holds a sheet as a full grid from A1 to its farthest cell, so a stray cell at
     XFD1048576 would ask it for billions of cells; such workbooks, damaged ones and ZIP files
@@ -228,10 +234,11 @@ def _check_xlsx_size(data: bytes, name: str) -> bool:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError):
-        return False
+        return False, []
+    unsaved: list[tuple[str | None, str, int]] = []
     with archive:
         if "xl/workbook.xml" not in archive.namelist():
-            return False
+            return False, []
         # Every part counts, whatever its name: a sheet stored as xl/worksheets/sheet1.dat or
         # /data/sheet1.xml is read by calamine all the same (seen to abort the process).
         parts = archive.infolist()
@@ -246,7 +253,8 @@ def _check_xlsx_size(data: bytes, name: str) -> bool:
             )
         sheets = _worksheet_parts(archive)
         if sheets is None:
-            return False  # a sheet the workbook names is not in the file: openpyxl refuses it below
+            return False, []  # a sheet the workbook names is not in the file: openpyxl refuses it below
+        titles = _sheet_titles(archive)
         rows = 0
         fits = True
         for info in sheets:
@@ -254,7 +262,7 @@ def _check_xlsx_size(data: bytes, name: str) -> bool:
                 # At most the size the ZIP directory declares, checked above.
                 sheet = archive.read(info)
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
-                return False  # damaged: openpyxl refuses it below with its own sentence
+                return False, []  # damaged: openpyxl refuses it below with its own sentence
             # A prefixed tag (<x:row>, <x:c>) is counted by the wider pattern, and calamine does not
             # place such cells by reference; without one, the plain row tags are the rows.
             prefixed = _PREFIXED_CELL.search(sheet) is not None
@@ -268,17 +276,71 @@ def _check_xlsx_size(data: bytes, name: str) -> bool:
                     + _RAISE_LIMIT.format(key="max_rows"),
                 )
             fits = fits and not prefixed and _grid_fits(sheet, sheet_rows)
-            unsaved = _unsaved_formulas(sheet) if _FORMULA_TAG.search(sheet) else []
-            if unsaved:
-                first = unsaved[0]
-                more = f" and {len(unsaved) - 1:,} more" if len(unsaved) > 1 else ""
-                raise _refuse(
-                    name,
-                    f"has formulas whose values were never saved (cell {first}{more}): it was written by "
-                    "a program and not yet opened in Excel, so those cells would import blank",
-                    "open it in Excel or WPS, save it, and import the saved file",
-                )
-    return fits
+            if _FORMULA_TAG.search(sheet):
+                title = titles.get(info.filename)
+                unsaved.extend((title, ref, _ref_row(ref)) for ref in _unsaved_formulas(sheet))
+    return fits, unsaved
+
+
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>", re.IGNORECASE)
+_REF_ROW = re.compile(r"[A-Za-z]+(\d+)$")
+_ATTRIBUTE_ANY = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')  # a name with its namespace (r:id)
+
+
+def _ref_row(ref: str) -> int:
+    """Return the row number of a cell reference ("K9" -> 9); 0 when it has none."""
+    found = _REF_ROW.match(ref)
+    return int(found.group(1)) if found else 0
+
+
+def _sheet_titles(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Return each worksheet part's sheet title, from the workbook and its relationships (a part
+    the workbook does not name, or names unreadably, is left out)."""
+    try:
+        book = archive.read("xl/workbook.xml")
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
+        return {}
+    targets: dict[str, str] = {}
+    for tag in _RELATIONSHIP.findall(rels):
+        attributes = {
+            k.decode("ascii").lower(): v.decode("utf-8", "replace") for k, v in _ATTRIBUTE.findall(tag)
+        }
+        target = attributes.get("target", "")
+        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+        targets[attributes.get("id", "")] = path
+    titles: dict[str, str] = {}
+    for tag in _SHEET_TAG.findall(book):
+        attributes = dict(_ATTRIBUTE_ANY.findall(tag.decode("utf-8", "replace")))
+        rid = next((v for k, v in attributes.items() if k.lower().endswith(":id") or k == "id"), None)
+        if rid in targets and "name" in attributes:
+            titles[targets[rid]] = html.unescape(attributes["name"])
+    return titles
+
+
+def refuse_unsaved_formulas(raw: RawTable, totals: set[tuple[str, int]]) -> None:
+    """Refuse a workbook with formula cells that hold no saved value (they would read blank,
+    unnoticed), unless each is where no record is: in a total row (``totals``: (sheet, row), told
+    by its words, which a blank cell cannot fake: a program's =SUM under the table), or in a title
+    above a sheet's header (not in the row just above it, which may be the header's upper half). A
+    blank record, a note or a sheet skipped as empty may be what a blank formula made: those refuse."""
+    sheets = {report.name: report.header_row for report in raw.sheets if report.imported}
+
+    def harmless(title: str | None, row: int) -> bool:
+        if title is None or title not in sheets or row <= 0:
+            return False
+        return row < sheets[title] - 1 or (title, row) in totals
+
+    cells = [ref for title, ref, row in raw.unsaved_formulas if not harmless(title, row)]
+    if cells:
+        first = cells[0]
+        more = f" and {len(cells) - 1:,} more" if len(cells) > 1 else ""
+        raise _refuse(
+            raw.file_name,
+            f"has formulas whose values were never saved (cell {first}{more}): it was written by "
+            "a program and not yet opened in Excel, so those cells would import blank",
+            "open it in Excel or WPS, save it, and import the saved file",
+        )
 
 
 def _unsaved_formulas(sheet: bytes) -> list[str]:
@@ -1434,8 +1496,9 @@ def read_table(source: str | Path | bytes, file_name: str | None = None, kind: s
     fmt = _sniff_format(data, name)
     encoding: str | None = None
     delimiter: str | None = None
+    unsaved: list[tuple[str | None, str, int]] = []
     if fmt == "xlsx":
-        calamine = _check_xlsx_size(data, name)
+        calamine, unsaved = _check_xlsx_size(data, name)
         header_row, headers, rows, sheets = _workbook_table(_xlsx_grids(data, name, calamine), name, kind)
     elif fmt == "xls":
         _check_bytes(data, name)
@@ -1481,4 +1544,5 @@ def read_table(source: str | Path | bytes, file_name: str | None = None, kind: s
         delimiter=delimiter,
         sha256=hashlib.sha256(data).hexdigest(),
         sheets=sheets,
+        unsaved_formulas=tuple(unsaved),
     )

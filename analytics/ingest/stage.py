@@ -58,6 +58,8 @@ _ID_AS_WRITTEN = {"order_id": "{c}", "vin": "upper({c})", "agent": "{c}"}
 # text rule gave it then, so re-importing a file imported then updates its calls (the agent) instead
 # of adding them again.
 _ID_AS_TEXT = "agent"
+# The reason a total row (not a record) is set aside with.
+TOTAL_ROW_REASON = "total row, not a record"
 TOTAL_WORDS = frozenset({"合计", "总计", "小计", "共计", "汇总", "合計", "總計", "total", "Total", "TOTAL"})
 _TOTAL_WORDS = pa.array(sorted(TOTAL_WORDS), type=pa.large_string())
 # A count or unit in brackets after a total word: "总计（25单）", "小计(元)".
@@ -762,7 +764,7 @@ def _problems(
     value), in order."""
     # The note row is told in Python (_notes_and_dressed_totals), never by SQL.
     problems = [
-        Problem("total", None, "total row, not a record"),
+        Problem("total", None, TOTAL_ROW_REASON),
         Problem("false", None, NOTE_ROW),
         Problem("false", None, HEADER_ROW),
         Problem("overfull", None, OVERFULL_ROW),
@@ -934,7 +936,7 @@ REASONS: dict[str, str] = {
 # A reason as the interface says it: rejected_rows keeps the English sentence; the Data page shows it
 # in the reader's language (its validation report wrote "unreadable date" in the Chinese interface).
 _REASON_KEYS: dict[str, str] = {
-    "total row, not a record": "total_row",
+    TOTAL_ROW_REASON: "total_row",
     NOTE_ROW: "note_row",
     HEADER_ROW: "header_row",
     OVERFULL_ROW: "overfull_row",
