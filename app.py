@@ -16,7 +16,7 @@ from ui import style
 from ui.charts import start_image_browser
 from ui.drop_folder import start_drop_folder
 from ui.i18n import lang, t
-from ui.resources import start_library_warmup
+from ui.resources import script_run, start_library_warmup
 from ui.state import ENTRYPOINT_RAN, restore_from_link
 
 st.set_page_config(
@@ -73,13 +73,14 @@ PAGES = {
 }
 
 try:
-    try:
-        st.navigation(PAGES).run()
-        start_image_browser()  # once a page with charts has been served: its images then come at once
-    finally:
-        # scikit-learn imported in the background, not by a visitor's first model; also after a
-        # page that stopped early (a sign-in form, a locked or empty database, a rerun).
-        start_library_warmup()
+    with script_run():  # the background warm-up waits while a page runs
+        try:
+            st.navigation(PAGES).run()
+            start_image_browser()  # once a page with charts has been served: its images then come at once
+        finally:
+            # scikit-learn imported in the background, not by a visitor's first model; also after a
+            # page that stopped early (a sign-in form, a locked or empty database, a rerun).
+            start_library_warmup()
 except duckdb.Error as exc:
     # A damaged database surfaces on the first read of a damaged block: one sentence saying what
     # to do (restore the latest backup), never a traceback (client.showErrorDetails is "none").
