@@ -186,7 +186,8 @@ def _load_segmenter() -> bool:
     return True
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
+    """Import ``WARM_MODULES`` and load the segmenter, each step once the pages are quiet."""
     _import_all()
     wait_until_quiet()
     _load_segmenter()
@@ -196,6 +197,6 @@ def _warm_up() -> None:
 def start_library_warmup() -> threading.Thread:
     """Start importing ``WARM_MODULES`` and loading the segmenter in a daemon thread, once per
     server process; return it."""
-    thread = threading.Thread(target=_warm_up, name="library-warmup", daemon=True)
+    thread = threading.Thread(target=warm_up, name="library-warmup", daemon=True)
     thread.start()
     return thread
