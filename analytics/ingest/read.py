@@ -205,18 +205,29 @@ def _worksheet_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo] | None:
         rels = archive.read("xl/_rels/workbook.xml.rels") if "xl/_rels/workbook.xml.rels" in names else b""
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
         return None
-    for tag in _RELATIONSHIP.findall(rels):
-        attributes = {
-            k.decode("ascii").lower(): v.decode("utf-8", "replace") for k, v in _ATTRIBUTE.findall(tag)
-        }
-        if not attributes.get("type", "").endswith("/worksheet"):
+    for kind, path in _relationships(rels).values():
+        if not kind.endswith("/worksheet"):
             continue
-        target = attributes.get("target", "")
-        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
         if path not in names:
             return None
         found[path] = names[path]
     return list(found.values())
+
+
+def _attributes(tag: bytes) -> dict[str, str]:
+    """Return a tag's attributes by lower-case name, a namespace left off (r:id is "id")."""
+    return {k.decode("ascii").lower(): v.decode("utf-8", "replace") for k, v in _ATTRIBUTE.findall(tag)}
+
+
+def _relationships(rels: bytes) -> dict[str, tuple[str, str]]:
+    """Return the workbook's relationships by id: (type, the part's path in the archive)."""
+    found: dict[str, tuple[str, str]] = {}
+    for tag in _RELATIONSHIP.findall(rels):
+        attributes = _attributes(tag)
+        target = attributes.get("target", "")
+        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+        found[attributes.get("id", "")] = (attributes.get("type", ""), path)
+    return found
 
 
 def _check_xlsx_size(data: bytes, name: str) -> tuple[bool, list[tuple[str | None, str, int]]]:
@@ -284,7 +295,6 @@ def _check_xlsx_size(data: bytes, name: str) -> tuple[bool, list[tuple[str | Non
 
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>", re.IGNORECASE)
 _REF_ROW = re.compile(r"[A-Za-z]+(\d+)$")
-_ATTRIBUTE_ANY = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')  # a name with its namespace (r:id)
 
 
 def _ref_row(ref: str) -> int:
@@ -301,20 +311,12 @@ def _sheet_titles(archive: zipfile.ZipFile) -> dict[str, str]:
         rels = archive.read("xl/_rels/workbook.xml.rels")
     except (KeyError, zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
         return {}
-    targets: dict[str, str] = {}
-    for tag in _RELATIONSHIP.findall(rels):
-        attributes = {
-            k.decode("ascii").lower(): v.decode("utf-8", "replace") for k, v in _ATTRIBUTE.findall(tag)
-        }
-        target = attributes.get("target", "")
-        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
-        targets[attributes.get("id", "")] = path
+    targets = _relationships(rels)
     titles: dict[str, str] = {}
     for tag in _SHEET_TAG.findall(book):
-        attributes = dict(_ATTRIBUTE_ANY.findall(tag.decode("utf-8", "replace")))
-        rid = next((v for k, v in attributes.items() if k.lower().endswith(":id") or k == "id"), None)
-        if rid in targets and "name" in attributes:
-            titles[targets[rid]] = html.unescape(attributes["name"])
+        attributes = _attributes(tag)
+        if attributes.get("id") in targets and "name" in attributes:
+            titles[targets[attributes["id"]][1]] = html.unescape(attributes["name"])
     return titles
 
 
