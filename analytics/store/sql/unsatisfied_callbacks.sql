@@ -20,14 +20,13 @@ WITH flagged AS (
 needs AS (
     SELECT * FROM flagged WHERE unsatisfied OR is_complaint
 ),
--- Only reached calls up to followup_days after the period can follow one of its callbacks up.
+-- Only reached calls up to followup_days after the period can follow one of its callbacks up. The
+-- facts' vin is the callback's own, else its linked order's: the vehicle a follow-up call is about.
 followers AS (
-    SELECT c.callback_id, coalesce(c.linked_order_id, c.order_id) AS order_id, coalesce(c.vin, o.vin) AS vin,
-           c.callback_date
-    FROM {{ ref('linked_callbacks') }} AS c
-    LEFT JOIN service_orders AS o ON o.order_id = c.linked_order_id
+    SELECT c.callback_id, coalesce(c.linked_order_id, c.order_id) AS order_id, c.vin, c.callback_date
+    FROM {{ ref('callback_facts') }} AS c
     WHERE coalesce(c.reached, false)
-      AND CAST(c.callback_date AS DATE) BETWEEN $start AND $end + CAST($followup_days AS INTEGER)
+      AND c.callback_day BETWEEN $start AND $end + CAST($followup_days AS INTEGER)
 ),
 later AS (
     SELECT u.callback_id, n.callback_date
