@@ -94,7 +94,7 @@ FAR_BACK = 18
 def other_views(months: list[str], stores: list[str], default_month: str) -> dict[str, dict[str, Any]]:
     """Return views other than the all-stores default (issue 20's "any view"), as the link's query
     parameters: six months before the default month and a month further back (the refit computes
-    the churn and maintenance views of ``[database] months_ahead`` months ahead,
+    every page's views of ``[database] months_ahead`` months ahead,
     ``views.keep_earlier``: with "all", both; with a count, the second is six months beyond them,
     nothing prepared for it), one store (whose default view an import prepares, as it does each
     store's), and both."""

@@ -100,7 +100,7 @@ def refresh_times(group_db: Path, work: Path) -> dict[str, Any]:
         clock = time.perf_counter()
         refit = views.refit(db.Handles(copy, keep_open=0))
         refit_s = time.perf_counter() - clock
-        # Then the earlier months' churn and maintenance views under the new models (the refit
+        # Then the earlier months' views of every page under the new models (the refit
         # dropped those the models before it scored), as the import command computes them next.
         earlier = views.keep_earlier(db.Handles(copy, keep_open=0))
         con = db.connect(copy)

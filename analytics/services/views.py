@@ -239,14 +239,12 @@ def refit_after_import(
     try:
         earlier = keep_earlier(handles, say)
     except Exception as exc:  # noqa: BLE001 - as above: an earlier month's page computes its own views
-        tell(
-            f"note: the earlier months' churn and maintenance views were not computed ahead ({_reason(exc)})."
-        )
+        tell(f"note: the earlier months' views were not computed ahead ({_reason(exc)}).")
         return result
     result["earlier"] = earlier
     if earlier["months"]:
         tell(
-            f"churn and maintenance views of {len(earlier['months'])} earlier months kept "
+            f"the pages' views of {len(earlier['months'])} earlier months kept "
             f"({earlier['months'][-1]} to {earlier['months'][0]}) in {earlier['seconds']} s"
         )
     if "stopped" in earlier:
@@ -254,25 +252,25 @@ def refit_after_import(
     return result
 
 
-# The reads of the churn and maintenance pages, computed ahead for earlier months (``keep_earlier``):
-# another month's list and scores, for all stores, cost 4-6 s at a million work orders, and the
-# other pages' views of another month come from the SQL marts within 2 s.
-EARLIER_READS = ("churn.snapshot", "churn.trend", "churn.retention_curve", "churn.retention_rates")
-EARLIER_LANE = "maintenance.snapshot"  # computed beside the churn reads, on a thread of its own
+# Every page's reads of an earlier month are computed ahead (``keep_earlier``): another month's
+# churn list and maintenance scores, for all stores, cost 4-6 s at a million work orders, and its
+# overview (the follow-up list, the "why?" tables), themes (the month's comments assigned to the
+# models) and satisfaction views 1.5-2.3 s on a page's first visit, against a 2 s budget; read back,
+# each page's are a few tenths of a second.
+EARLIER_LANE = "maintenance.snapshot"  # computed beside the other reads, on a thread of its own
 
 
 def earlier_calls(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[Call], list[Call]]]:
     """Return, newest first, each of the ``[database] months_ahead`` months before the month the
-    pages open on ("all": every month the pages offer) with its churn page's calls and its
-    maintenance page's, all stores, as the pages make them when that month is chosen
-    (``page_calls``: the same keys)."""
+    pages open on ("all": every month the pages offer) with its pages' calls but the maintenance
+    page's, and the maintenance page's (``EARLIER_LANE``), all stores, as the pages make them when
+    that month is chosen (``page_calls``: the same keys)."""
     opened = _opened(con)
     ahead = settings().database.months_ahead
     if opened is None or ahead == 0:
         return []
     months, month = opened
     lane = marts.call_of(reads.READS[EARLIER_LANE].fn).fn
-    churn_fns = {marts.call_of(reads.READS[name].fn).fn for name in EARLIER_READS}
     found = []
     before = sorted((m for m in months if m < month), reverse=True)
     for earlier in before if ahead == "all" else before[:ahead]:
@@ -280,7 +278,7 @@ def earlier_calls(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[Call],
         found.append(
             (
                 earlier,
-                [call for call in calls if call.fn in churn_fns],
+                [call for call in calls if call.fn != lane],
                 [call for call in calls if call.fn == lane],
             )
         )
@@ -297,23 +295,18 @@ def computed_later(con: duckdb.DuckDBPyConnection) -> list[Call]:
     """Return the calls of ``STAND_IN_READS`` that ``keep_earlier`` computes (``earlier_calls``):
     until it has, what they gave before the import or the refit stands in for them."""
     fns = {marts.call_of(reads.READS[name].fn).fn for name in STAND_IN_READS}
-    return [
-        call
-        for _, churn_calls, lane in earlier_calls(con)
-        for call in (*churn_calls, *lane)
-        if call.fn in fns
-    ]
+    return [call for _, calls, lane in earlier_calls(con) for call in (*calls, *lane) if call.fn in fns]
 
 
 def keep_earlier(handles: db.Handles, say: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Compute and keep the churn and maintenance pages' views of the months before the one the
-    pages open on (``earlier_calls``, newest first) that are not kept for this data version and
-    these models; return which months were done and the seconds.
+    """Compute and keep every page's views of the months before the one the pages open on
+    (``earlier_calls``, newest first) that are not kept for this data version and these models;
+    return which months were done and the seconds.
 
-    Choosing an earlier month then reads a kept result instead of scoring 200,000 vehicles (4-6 s
-    at a million work orders). Run after ``refit``, whose new models would otherwise drop what this
-    keeps. Each month is computed on read-only cursors, the churn reads and the maintenance scores
-    side by side, and kept under a short hold of the file for writing, so the dashboard reads and
+    Choosing an earlier month then reads kept results instead of scoring 200,000 vehicles (4-6 s
+    at a million work orders) or assigning the month's comments to the theme models. Run after
+    ``refit``, whose new models would otherwise drop what this keeps. Each month is computed on
+    read-only cursors, the maintenance scores beside the other pages' reads, and kept under a short hold of the file for writing, so the dashboard reads and
     an import can start meanwhile; a month is kept only when the data and the models are still
     those it was computed from, and the work stops at the first month they are not (the refresh
     after that import runs its own).
@@ -329,13 +322,13 @@ def keep_earlier(handles: db.Handles, say: Callable[[str], None] | None = None) 
             return {"months": [], "failed": {}, "seconds": 0.0, "skipped": "the models are not fitted"}
         version, stamp = db.data_version(cur), db.models_stamp(cur)
         todo = [
-            (month, [c for c in (*churn_calls, *lane) if not marts.is_kept(cur, c, version)])
-            for month, churn_calls, lane in earlier_calls(cur)
+            (month, [c for c in (*calls, *lane) if not marts.is_kept(cur, c, version)])
+            for month, calls, lane in earlier_calls(cur)
         ]
     todo = [(month, calls) for month, calls in todo if calls]
     result: dict[str, Any] = {"months": [], "failed": {}}
     if todo and say is not None:
-        say(f"computing the churn and maintenance views of {len(todo)} earlier month{'s' * (len(todo) > 1)}")
+        say(f"computing the pages' views of {len(todo)} earlier month{'s' * (len(todo) > 1)}")
 
     lane_fn = marts.call_of(reads.READS[EARLIER_LANE].fn).fn
     with _fit_threads(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="earlier") as pool:
