@@ -50,7 +50,7 @@ def test_bench_json_has_every_part_with_measured_numbers(tmp_path):
     assert set(result["pages"]) == PAGES
     for timing in result["pages"].values():
         assert 0 < timing["warm_s"] and 0 < timing["cold_s"]
-    # Views other than the defaults: two months whose churn and maintenance views were computed
+    # Views other than the defaults: two months whose views were computed
     # ahead (``build.earlier``: every month before the default one, ``months_ahead = "all"``), the
     # second a year and a half back: every page, first visit and next run.
     earlier = result["build"]["earlier"]
@@ -159,7 +159,7 @@ def test_bench_refresh_times_the_command_after_importing_the_last_month_again(tm
     # The models the new month calls for are fitted after the refresh, timed on their own.
     assert refresh["refit_s"] >= 0 and set(refresh["refit"]["fitted"]) <= {"churn", "maintenance", "themes"}
     assert not refresh["refit"].get("views_failed")
-    # Then the earlier months' churn and maintenance views under the new models, timed on their own.
+    # Then the earlier months' views under the new models, timed on their own.
     assert refresh["earlier_s"] >= 0 and not refresh["earlier"]["failed"]
     assert refresh["earlier"]["months"] and "stopped" not in refresh["earlier"]
     # A night's export of the day after the last one: the records up to the models' as-of date

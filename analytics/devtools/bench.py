@@ -506,9 +506,9 @@ def run(
         finally:
             con.close()
         # What the import command does next: fit the models the views scored with older ones for
-        # (``views.refit``), then compute the earlier months' churn and maintenance views ahead
+        # (``views.refit``), then compute the earlier months' views ahead
         # (the "any view" figures time one such month and one beyond them).
-        progress("marts: the models' refit and the earlier months' churn and maintenance views")
+        progress("marts: the models' refit and the earlier months' views")
         refit = views.refit_after_import(db.Handles(path, keep_open=0), progress) or {}
         build["refit"] = {k: v for k, v in refit.items() if k != "earlier"}
         build["earlier"] = refit.get("earlier", {"months": [], "failed": {}, "stopped": "the refit failed"})
