@@ -306,10 +306,10 @@ def keep_earlier(handles: db.Handles, say: Callable[[str], None] | None = None) 
     Choosing an earlier month then reads kept results instead of scoring 200,000 vehicles (4-6 s
     at a million work orders) or assigning the month's comments to the theme models. Run after
     ``refit``, whose new models would otherwise drop what this keeps. Each month is computed on
-    read-only cursors, the maintenance scores beside the other pages' reads, and kept under a short hold of the file for writing, so the dashboard reads and
-    an import can start meanwhile; a month is kept only when the data and the models are still
-    those it was computed from, and the work stops at the first month they are not (the refresh
-    after that import runs its own).
+    read-only cursors, the maintenance scores beside the other pages' reads, and kept under a short
+    hold of the file for writing, so the dashboard reads and an import can start meanwhile; a month
+    is kept only when the data and the models are still those it was computed from, and the work
+    stops at the first month they are not (the refresh after that import runs its own).
     """
     started = time.perf_counter()
     with handles.reading() as cur:
