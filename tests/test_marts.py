@@ -79,6 +79,28 @@ def test_a_read_only_database_without_the_table_still_answers(tmp_path):
     con.close()
 
 
+@pytest.mark.parametrize("schema", [7, db.MARTS_SCHEMA - 1])
+def test_a_read_only_database_with_an_older_marts_table_computes_instead_of_reading_it(tmp_path, schema):
+    # Before migration 8 the table had no checksums; before MARTS_SCHEMA it lacked a column this
+    # program reads. Opened read-only it stays so: lookups compute, none fails on a missing column.
+    path = tmp_path / "older.duckdb"
+    con = duckdb.connect(str(path))
+    for version in range(1, schema + 1):
+        for statement in db.MIGRATIONS[version]:
+            con.execute(statement)
+    con.execute("INSERT INTO meta VALUES ('schema_version', $v), ('data_version', '0')", {"v": str(schema)})
+    con.close()
+    con = db.connect(path, read_only=True)
+    assert not marts.has_marts(con)
+    call = marts.call_of(facts.available_months)
+    assert marts.cached(con, call, keep=True) == []
+    assert not marts.is_kept(con, call, 0)
+    con.close()
+    con = db.connect(path)  # migrated to the current schema: the table is read again
+    assert marts.has_marts(con)
+    con.close()
+
+
 def test_the_key_carries_the_code_and_settings_fingerprint():
     call = marts.call_of(overview.overview, "2026-10", None)
     assert call.key.startswith(marts.context(call.fn) + "|")

@@ -299,12 +299,8 @@ def bypassed() -> Iterator[None]:
 
 
 def has_marts(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the database has the marts table with checksums (a read-only database may predate it)."""
-    # duckdb_columns(), not information_schema: this runs before every lookup, and is faster.
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'marts' AND column_name = 'sha256'"
-    ).fetchone()
-    return bool(row and row[0])
+    """Whether the database has the marts table as this program reads it (``db.has_current_marts``)."""
+    return db.has_current_marts(con)
 
 
 def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
