@@ -1026,10 +1026,16 @@ def is_interrupt(exc: BaseException) -> bool:
 
 def has_current_marts(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the marts table has every column this program reads: a database opened read-only
-    is not migrated and may predate it. One row of ``meta``, as ``data_version`` reads (0.5 ms on
-    the group's file; looking the column up in ``duckdb_columns()`` took 2-2.5 ms of every lookup)."""
-    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return row is not None and int(row[0]) >= MARTS_SCHEMA
+    is not migrated and may predate it, and a source that refuses writes (the Parquet export,
+    ``READ_ONLY_KEY`` in its ``meta``) has none. One query of ``meta``, as ``data_version`` reads
+    (0.5 ms on the group's file; looking the column up in ``duckdb_columns()`` took 2-2.5 ms of
+    every lookup)."""
+    found = dict(
+        con.execute(
+            "SELECT key, value FROM meta WHERE key = 'schema_version' OR key = $ro", {"ro": READ_ONLY_KEY}
+        ).fetchall()
+    )
+    return READ_ONLY_KEY not in found and int(found.get("schema_version") or 0) >= MARTS_SCHEMA
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
