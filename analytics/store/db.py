@@ -1028,7 +1028,7 @@ def has_current_marts(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the marts table has every column this program reads: a database opened read-only
     is not migrated and may predate it, and a source that refuses writes (the Parquet export,
     ``READ_ONLY_KEY`` in its ``meta``) has none. One query of ``meta``, as ``data_version`` reads
-    (0.5 ms on the group's file; looking the column up in ``duckdb_columns()`` took 2-2.5 ms of
+    (0.8 ms on the group's file; looking the column up in ``duckdb_columns()`` took 2-2.5 ms of
     every lookup)."""
     found = dict(
         con.execute(
