@@ -198,7 +198,8 @@ def freeze_heap() -> bool:
     collector's reach, once per process; return whether this call did it.
 
     The collector's full passes otherwise land inside page runs: on the group, up to a third of a
-    second each (README, "Performance at group scale"). Objects made later are collected as before. Unfrozen at exit, so that the interpreter's last collection frees them (native
+    second each (README, "Performance at group scale"). Objects made later are collected as
+    before. Unfrozen at exit, so that the interpreter's last collection frees them (native
     libraries report what is still alive then as leaks)."""
     global _heap_frozen
     with _frozen:
