@@ -207,7 +207,7 @@ def test_a_fit_whose_records_an_import_changed_meanwhile_is_not_kept(month_files
 
 def test_the_import_command_refreshes_then_fits_the_new_models(month_files):
     path, files = month_files
-    done = run_cli("import", *map(str, files), "--db", str(path))
+    done = run_cli("import", *map(str, files), "--db", str(path), timeout=900)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     prepared = next(i for i, line in enumerate(lines) if line.startswith("dashboard results prepared"))
