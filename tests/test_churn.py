@@ -5,6 +5,7 @@ As-of date D = 2026-10-31, so D - 365 = 2025-10-31 and D - 730 = 2024-10-31.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 from datetime import date, datetime, timedelta
@@ -119,7 +120,7 @@ def test_snapshot_list_agrees_with_the_kpi_status_and_has_a_reason_for_every_los
     assert listed["status"].to_dict() == churn.vehicle_status(edges, D).set_index("vin")["status"].to_dict()
     assert shot.model is None and shot.model_note  # eight vehicles and no history: nothing to learn from
     flagged = listed[listed["status"] != "active"]
-    assert flagged["reason_codes"].map(lambda c: c[0]).to_dict() == {
+    assert flagged["reason_codes"].map(lambda c: churn.codes_of(c)[0]).to_dict() == {
         "A": "no_visit",
         "C": "no_visit",
         "R": "overdue",
@@ -177,7 +178,7 @@ def reasons_db(tmp_path):
 
 def test_reason_codes_name_each_planted_cause(reasons_db):
     listed = churn.snapshot(reasons_db, D).vehicles.set_index("vin")
-    assert listed["reasons"].to_dict() == {
+    assert listed["reasons"].map(churn.reasons_of).to_dict() == {
         "K": [{"code": "complaint_last_visit_uncategorised"}],
         "M": [{"code": "detractor", "score": "6"}, {"code": "warranty_km", "date": "2026-10-01"}],
         "N": [{"code": "unreachable", "n": 2}],
@@ -249,8 +250,11 @@ def test_value_tiers_split_the_base_by_spend_rank():
 
 
 def _listed(rows):
+    """A churn list from columns, its reason codes given as tuples and kept as a churn list keeps them."""
     frame = pd.DataFrame(rows)
-    frame["reasons"] = [[{"code": c} for c in codes] for codes in frame["reason_codes"]]
+    codes = frame["reason_codes"].tolist()
+    frame["reasons"] = [json.dumps([{"code": c} for c in kept]) if kept else "" for kept in codes]
+    frame["reason_codes"] = [churn.CODE_SEPARATOR.join(kept) for kept in codes]
     return frame
 
 
@@ -304,6 +308,30 @@ def test_filter_list_keeps_rows_matching_every_choice():
         "c"
     ]
     assert churn.filter_list(frame, churn.ListFilter())["vin"].tolist() == ["a", "b", "c"]
+
+
+def test_a_reason_filter_matches_whole_codes_only():
+    """Codes are kept "|"-joined: "unsatisfied" matches that code, not "unsatisfied_price" beside it."""
+    frame = _listed(
+        {
+            "vin": ["a", "b", "c", "d"],
+            "reason_codes": [("unsatisfied_price",), ("no_visit", "unsatisfied"), ("unsatisfied",), ()],
+        }
+    )
+    assert churn.filter_list(frame, churn.ListFilter(reasons=("unsatisfied",)))["vin"].tolist() == ["b", "c"]
+    assert churn.filter_list(frame, churn.ListFilter(reasons=("unsatisfied_price",)))["vin"].tolist() == ["a"]
+    assert churn.filter_list(frame, churn.ListFilter(reasons=("no_visit",)))["vin"].tolist() == ["b"]
+
+
+def test_the_list_keeps_reasons_as_strings_the_garbage_collector_does_not_walk(reasons_db):
+    """A server holds a group's list of 200,000 vehicles: lists of dicts per vehicle made 400,000
+    objects every full collection walks. Strings are not tracked, and they read back as the reasons."""
+    listed = churn.snapshot(reasons_db, D).vehicles
+    for column in ("reasons", "reason_codes"):
+        assert not any(gc.is_tracked(value) for value in listed[column].tolist()), column
+        assert all(isinstance(value, str) for value in listed[column].tolist()), column
+    for kept, codes in zip(listed["reasons"], listed["reason_codes"], strict=True):
+        assert tuple(r["code"] for r in churn.reasons_of(kept)) == churn.codes_of(codes)
 
 
 @pytest.fixture

@@ -297,11 +297,11 @@ def test_reason_counts_leave_out_status_restatements_and_count_each_vehicle_once
     vehicles = pd.DataFrame(
         {
             "status": ["lost", "at_risk", "active", "lost"],
-            "reason_codes": [
-                ("no_visit", "warranty_ended", "unreachable"),
-                ("overdue", "unreachable", "unreachable"),
-                ("detractor",),
-                ("no_visit", "detractor"),
+            "reason_codes": [  # as a churn list keeps them
+                "no_visit|warranty_ended|unreachable",
+                "overdue|unreachable|unreachable",
+                "detractor",
+                "no_visit|detractor",
             ],
         }
     )

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import cli
 from analytics.core.config import settings
-from analytics.domain import churn_model, facts, maintenance
+from analytics.domain import churn, churn_model, facts, maintenance
 from analytics.domain.maintenance.features import last_visit_date
 from analytics.ingest import load
 from analytics.services import reads
@@ -254,7 +254,7 @@ def test_a_churn_model_too_small_to_rank_shows_no_backtest_instead_of_an_auc_of_
 def test_no_maintenance_visit_at_all_says_so_instead_of_asking_for_more_months(stores, capsys):
     churned, maint = _reads(stores["warranty_only"])
     assert maint.model is None and "no maintenance visit" in (maint.note or "")
-    assert "only_warranty_accident" in set(churned.vehicles["reason_codes"].explode())
+    assert "only_warranty_accident" in set(churned.vehicles["reason_codes"].map(churn.codes_of).explode())
     assert cli.main(["maintenance", "score", "--db", str(stores["warranty_only"])]) == 2
     assert "no maintenance visit" in capsys.readouterr().err
 

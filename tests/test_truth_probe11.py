@@ -319,14 +319,14 @@ def test_an_overdue_car_without_a_rhythm_of_its_own_is_not_said_to_usually_come_
     # once (2025-11-01), C11 twice with no two maintenance gaps: their 180 days are the default
     # interval, not a habit of theirs ("usually comes every 6 months" was said of both).
     listed = churn.snapshot(con, D1).vehicles.set_index("vin")
-    assert listed.loc[vin("A06"), "reasons"] == [
+    assert churn.reasons_of(listed.loc[vin("A06"), "reasons"]) == [
         {"code": "overdue", "ratio": "1.7", "interval": 91, "days": 152}
     ]
     assert churn.spoken_text(listed.loc[vin("A06"), "reasons"], "en") == (
         "usually comes every 3 months, and it has been over 5 months"
     )
     for tag, days, ratio, months in (("A03", 364, "2.0", 12), ("C11", 315, "1.8", 10)):
-        reasons = listed.loc[vin(tag), "reasons"]
+        reasons = churn.reasons_of(listed.loc[vin(tag), "reasons"])
         assert reasons == [
             {"code": "overdue", "ratio": ratio, "interval": 180, "days": days, "source": "default"}
         ]
@@ -352,11 +352,11 @@ def test_a_sold_car_is_listed_with_its_new_owner_whole_and_only_the_new_owners_c
         ["潘婷", "13800000033"],
         ["郭先生", "13800000034"],
     ]
-    assert listed.loc[vin("C10"), "reasons"] == [{"code": "no_visit", "days": 411}]
-    assert listed.loc[vin("S34"), "reason_codes"] == ("unsatisfied_price",)
+    assert churn.reasons_of(listed.loc[vin("C10"), "reasons"]) == [{"code": "no_visit", "days": 411}]
+    assert churn.codes_of(listed.loc[vin("S34"), "reason_codes"]) == ("unsatisfied_price",)
     # On 2026-06-30 C10 is at risk (288 days past the default 180) for that reason alone.
     earlier = churn.snapshot(con, D2).vehicles.set_index("vin")
-    assert earlier.loc[vin("C10"), "reason_codes"] == ("overdue",)
+    assert churn.codes_of(earlier.loc[vin("C10"), "reason_codes"]) == ("overdue",)
     # The exported list (what the callers dial) and the maintenance invitations read the same people.
     out = _churn_json(in_store, D1, capsys)
     exported = {row["vin"]: row for row in out["top"]}
@@ -583,4 +583,4 @@ def test_a_customer_whose_car_was_brought_in_once_by_someone_else_keeps_their_ow
     finally:
         connection.close()
     assert (row["customer_name"], row["phone"]) == ("刘备", "13811111111")
-    assert row["reason_codes"] == ("no_visit", "unsatisfied_price")
+    assert churn.codes_of(row["reason_codes"]) == ("no_visit", "unsatisfied_price")

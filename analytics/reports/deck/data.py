@@ -89,7 +89,12 @@ def _months_back(month: date, count: int) -> list[date]:
 def churn_reason_counts(vehicles: pd.DataFrame) -> pd.DataFrame:
     """Return one row per reason code (status restatements left out): lost and at-risk vehicles giving it, most first."""
     risky = vehicles[vehicles["status"].isin(["lost", "at_risk"])]
-    codes = [c for codes in risky["reason_codes"] for c in dict.fromkeys(codes) if c not in STATUS_REASONS]
+    codes = [
+        c
+        for kept in risky["reason_codes"]
+        for c in dict.fromkeys(churn.codes_of(kept))
+        if c not in STATUS_REASONS
+    ]
     counts = pd.Series(codes, dtype=object).value_counts()
     frame = pd.DataFrame({"code": [str(c) for c in counts.index], "n": counts.to_numpy(dtype=int)})
     return frame.sort_values(["n", "code"], ascending=[False, True], kind="stable").reset_index(drop=True)
