@@ -4,6 +4,7 @@ leakage across a cutoff, determinism, the invitation list, and the command line.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import shutil
 from pathlib import Path
@@ -270,6 +271,25 @@ def test_scores_are_ordered_probabilities_one_row_per_active_vehicle(store_db, f
     assert scores["p30"].is_monotonic_decreasing
     dated = scores.dropna(subset=["due_date"])
     assert (dated["p90"] >= 0.5).all() and (scores.loc[scores["due_date"].isna(), "p90"] < 0.5).all()
+
+
+def test_scores_keep_overdue_items_as_strings_that_read_back_as_the_state_gives_them(store_db, fitted):
+    """A server keeps a group's scores (200,000 vehicles): a list per vehicle was an object every full
+    garbage collection walks. The scores keep a JSON string (untracked) that reads back exactly."""
+    con = db.connect(store_db, read_only=True)
+    try:
+        scores = maintenance.score(con, fitted).set_index("vin")
+        state = maintenance.vehicle_state(con, fitted.as_of).set_index("vin")
+    finally:
+        con.close()
+    kept = scores["items_overdue"].tolist()
+    assert all(isinstance(v, str) and not gc.is_tracked(v) for v in kept)
+    assert any("NaN" in v for v in kept)  # an item without a km interval: NaN km, read back as NaN
+    for vin, items in scores["items_overdue"].items():
+        back, given = maintenance.overdue_items(items), state.loc[vin, "items_overdue"]
+        assert [code for code, _, _ in back] == [code for code, _, _ in given]
+        np.testing.assert_array_equal([v[1:] for v in back] or None, [v[1:] for v in given] or None)
+        assert maintenance.overdue_words(items, "zh") == maintenance.overdue_words(given, "zh")
 
 
 def test_scoring_before_the_training_date_is_refused(store_db, fitted):

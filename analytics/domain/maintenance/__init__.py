@@ -39,6 +39,7 @@ from analytics.domain.maintenance.scoring import (
     labelled,
     outlook,
     overdue_counts,
+    overdue_items,
     overdue_words,
     score,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "labelled",
     "outlook",
     "overdue_counts",
+    "overdue_items",
     "overdue_words",
     "score",
     "MaintenanceSnapshot",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -51,6 +52,8 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "open_complaint",
 )
 
+# Kept as JSON: NaN (an item without a km interval) is written as NaN and read back as NaN.
+_ITEMS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 # The invitation list as the CS lead reads it: who, how likely, when, what, how to reach.
 LIST_COLUMNS: tuple[str, ...] = (
@@ -127,6 +130,14 @@ def score(
     for column in ("p30", "p60", "p90", "any30", "any60", "any90"):
         out[column] = out[column].round(4)
     out["open_complaint"] = out["open_complaint"].astype(bool)
+    # One JSON string per vehicle, not a list of tuples: a group's 200,000 lists were as many objects
+    # the garbage collector walks on every full pass while a server keeps the scores (overdue_items).
+    encode = _ITEMS_JSON.encode
+    out["items_overdue"] = pd.Series(
+        [encode(items) if items else "" for items in out["items_overdue"].tolist()],
+        index=out.index,
+        dtype=object,
+    )
     out = out.sort_values(
         ["p30", "p60", "p90", "vin"], ascending=[False, False, False, True], ignore_index=True
     )
@@ -218,12 +229,20 @@ def item_names(lang: str) -> dict[str, str]:
     return names
 
 
-def overdue_words(overdue: Sequence[tuple[str, float, float]], lang: str) -> str:
-    """Return the due items in words with how far each is past its interval, e.g. "Engine oil and
-    filter (1,200 km overdue)"; an item not yet past it reads "due soon"."""
+def overdue_items(kept: str | Sequence[tuple[str, float, float]] | None) -> list[tuple[str, float, float]]:
+    """Return a vehicle's overdue items (code, km over, days over) from the scores' JSON string; a
+    sequence (``vehicle_state``'s lists) passes through, a missing or empty value is no item."""
+    if isinstance(kept, str):
+        return [(str(code), float(km), float(days)) for code, km, days in json.loads(kept)] if kept else []
+    return list(kept) if isinstance(kept, list | tuple) else []
+
+
+def overdue_words(overdue: str | Sequence[tuple[str, float, float]], lang: str) -> str:
+    """Return the due items (a list, or the scores' JSON string) in words with how far each is past
+    its interval, e.g. "Engine oil and filter (1,200 km overdue)"; an item not yet past it reads "due soon"."""
     names = item_names(lang)
     parts = []
-    for code, km_over, days_over in overdue:
+    for code, km_over, days_over in overdue_items(overdue):
         amounts = []
         if np.isfinite(km_over) and km_over >= 1:
             amounts.append(text("maintenance.over_km", lang, km=f"{km_over:,.0f}"))
