@@ -85,11 +85,11 @@ def test_five_sessions_and_a_command_line_import_both_succeed_and_the_pages_show
         for reader in readers:
             reader.start()
         started = time.monotonic()
-        done = run_cli("import", str(drop), "--db", str(path), "--json", timeout=300)
+        done = run_cli("import", str(drop), "--db", str(path), "--json", timeout=900)
         took = time.monotonic() - started
         importing.clear()
         for reader in readers:
-            reader.join(timeout=300)
+            reader.join(timeout=900)
         assert errors == []
         assert done.returncode == 0, done.stderr
         [result] = json.loads(done.stdout)
