@@ -2,9 +2,10 @@
 with numeric arrays as ``.npy`` blobs (read with ``allow_pickle=False``), rebuilt into frames,
 series, dataclasses of ``analytics`` and plain Python values.
 
-- Columns of dates, strings, floats and of lists, tuples and dicts (a churn list's reasons, the
-  overdue items of a maintenance score) are written column-wise: the group's 195,000 scores are
-  read back in a fraction of a second, not value by value.
+- Columns of dates, strings, floats and of lists, tuples and dicts are written column-wise: the
+  group's 195,000 scores are read back in a fraction of a second, not value by value. (The churn
+  list's reasons and the scores' overdue items are strings now, one per vehicle: a server keeping
+  them as lists held 400,000 objects the garbage collector walks; lists still read back whole.)
 - Fitted scikit-learn estimators and SciPy sparse matrices go through skops (``skops.io``), made
   for this: it rebuilds only the types it is told to trust, and this module trusts only types of
   scikit-learn, SciPy's sparse matrices, NumPy, ``functools.partial`` and ``analytics`` itself.
@@ -149,8 +150,8 @@ def is_safe(data: bytes) -> bool:
 def decode(data: bytes) -> Any:
     """Return the value held by safe-payload bytes; never runs code from them.
 
-    The cyclic garbage collector is paused meanwhile: a churn list's 150,000 reasons are as many
-    new dicts, and its passes over them took a third of the time."""
+    The cyclic garbage collector is paused meanwhile: a column of 150,000 lists is as many new
+    objects, and its passes over them took a third of the time."""
     if not is_safe(data):
         raise ValueError("not a safe payload")
     with _gc_paused():
