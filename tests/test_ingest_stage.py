@@ -131,6 +131,29 @@ def test_odd_shapes_blank_rows_and_duplicates_agree_in_both_paths():
     assert set(fast.notes["reason"]) == {"number not readable, left blank"}
 
 
+def test_a_padded_chinese_name_is_one_person_in_both_paths():
+    """A table pads a short name to line up (李　娜, 王 强): the advisor is the same person as 李娜
+    and 王强, in SQL and in Python; two names in one cell, or a Latin name, stay as written."""
+    advisors = [
+        "李　娜",
+        "李娜",
+        "王 强",
+        "王强",
+        "欧阳 娜",
+        "李 小娜(服务顾问)",
+        "王强 李娜",
+        "John Smith",
+        "李\u00a0娜",
+    ]
+    rows = [_row(f"N{i}", 服务顾问=name) for i, name in enumerate(advisors)]
+    raw = read_table(_service_file(rows), "padded.csv")
+    fast, python = _both(raw, "service")
+    _same(fast, python)
+    assert fast.typed.column("advisor").to_pylist() == [
+        "李娜", "李娜", "王强", "王强", "欧阳娜", "李小娜", "王强 李娜", "John Smith", "李娜",
+    ]  # fmt: skip
+
+
 dates = st.builds(
     "{}-{:02d}-{:02d}{}".format,
     st.integers(1890, 2110),

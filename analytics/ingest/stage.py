@@ -153,12 +153,15 @@ RULES: dict[str, Rule] = {
         "{c}",
         False,
     ),
-    # A name with no closing bracket has no role title after it.
+    # A name with no closing bracket has no role title after it, and one without a blank after a
+    # Chinese character is not a padded name (李　娜): the Python rule reads the others.
     "person": Rule(
         "VARCHAR",
         pa.large_string(),
         _never_bad(values.clean_people),
-        f"NOT regexp_matches({{c}}, '[)）\\]】]') AND {_PLAIN_TEXT}",
+        f"NOT regexp_matches({{c}}, '[)）\\]】]')"
+        f" AND NOT regexp_matches({{c}}, '[\\x{{{{4e00}}}}-\\x{{{{9fff}}}}][\\s\\x{{{{3000}}}}\\x{{{{a0}}}}]')"
+        f" AND {_PLAIN_TEXT}",
         "{c}",
         False,
     ),

@@ -311,11 +311,27 @@ _ROLE_NOUNS = "顾问|专员|经理|主管|师傅|技师|客服|前台|组长|�
 _ROLE_TITLE = rf"(?<!\s)\s*+[(（\[【]\s*(?:{_ROLE_QUALIFIERS})*(?:{_ROLE_NOUNS})\s*[)）\]】]$"
 
 
+# A Chinese name padded to line up in a table: a space (or the full-width space) inside a two- or
+# three-character name (李　娜, 王 强, 欧阳 娜, 李 小娜). Two names of two characters (王强 李娜, two
+# people in one cell, or a compound surname and a two-character given name) are left as written.
+_PADDED_NAME = re.compile(r"([\u4e00-\u9fff]{1,2})[\s\u3000\u00a0]+([\u4e00-\u9fff]{1,2})")
+
+
+def _unpadded(name: str) -> str:
+    padded = _PADDED_NAME.fullmatch(name)
+    if padded is None or len(padded[1]) + len(padded[2]) > 3:
+        return name
+    return padded[1] + padded[2]
+
+
 def clean_people(s: pd.Series) -> pd.Series:
     """Return advisors' and agents' names without a role title written after them in brackets
-    (张三(服务顾问) and 李四（回访专员） are 张三 and 李四); other bracketed text stays."""
+    (张三(服务顾问) and 李四（回访专员） are 张三 and 李四; other bracketed text stays) and without
+    the space a table pads a short Chinese name with (李　娜 and 王 强 are 李娜 and 王强), so that
+    one person is counted once whichever way an export wrote the name."""
     text = clean_typed(s)
     name = text.str.replace(_ROLE_TITLE, "", regex=True).str.strip()
+    name = name.map(_unpadded, na_action="ignore")
     return text.where(name.isna() | (name == ""), name)
 
 
