@@ -47,6 +47,18 @@ def test_bench_json_has_every_part_with_measured_numbers(tmp_path):
     assert 2_500 <= result["orders"] <= 3_500
     assert result["import_rows_per_s"]["csv"] > 0 and result["import_rows_per_s"]["xlsx"] > 0
     assert result["import_detail"]["csv"]["rows"] == 2000
+    # Beside each rate, the engine's floor: bare DuckDB statements writing the same rows into a
+    # fresh copy of the group (the CSV files read, typed and compared; the workbooks' rows typed
+    # already), its checkpoint included; a miss names it.
+    for kind in ("csv", "xlsx"):
+        detail = result["import_detail"][kind]
+        floor = detail["engine_floor"]
+        assert 0.99 * detail["rows"] <= floor["rows"] <= detail["rows"], (kind, floor, detail["rows"])
+        assert floor["rows_per_s"] > 0 and floor["phases_s"]["checkpoint"] >= 0
+        assert floor["seconds"] >= sum(floor["phases_s"].values()) * 0.99
+    assert set(result["import_detail"]["csv"]["engine_floor"]["phases_s"]) == {
+        "decode", "parse_and_type", "compare", "insert", "vehicles", "commit", "checkpoint",
+    }  # fmt: skip
     assert set(result["pages"]) == PAGES
     for timing in result["pages"].values():
         assert 0 < timing["warm_s"] and 0 < timing["cold_s"]
