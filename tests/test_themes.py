@@ -91,6 +91,25 @@ def test_lexicon_names_the_aspect_of_hand_examples(text, aspect):
     assert themes.lexicon_aspect(themes.tokenize([text])[0]) == aspect
 
 
+# Parts of the car are not the car wash, and a quiet car is comfort, not a repair (seen on public
+# car reviews: 车身外观紧凑 read as a car wash, 噪音小 as repair quality); a dirty body or glass is
+# still the car wash, and a noise after a repair (异响) still repair quality.
+PARTS_AND_NOISE = {
+    "车身外观紧凑而流畅": "fault_body",
+    "挡风玻璃有一道裂纹": "fault_body",
+    "低速时噪音很小": "drive_comfort",
+    "车身上都是水印，一看就是没擦干": "car_wash",
+    "玻璃上有水渍，没擦干净": "car_wash",
+    "车身上的鸟屎都没洗掉": "car_wash",
+    "修完以后还是有异响": "repair_quality",
+}
+
+
+@pytest.mark.parametrize(("text", "aspect"), PARTS_AND_NOISE.items())
+def test_parts_of_the_car_and_its_noise_are_not_the_car_wash_or_a_repair(text, aspect):
+    assert themes.lexicon_aspect(themes.tokenize([text])[0]) == aspect
+
+
 def test_negated_praise_cue_counts_for_the_complaint_side():
     tokens = themes.tokenize(["洗车很干净，但是休息室不舒服"])[0]
     assert themes.lexicon_aspect(tokens, "praise") == "car_wash"
