@@ -18,6 +18,8 @@ What is left is the work no import can skip, so its rate bounds every import fro
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import shutil
 import time
@@ -30,16 +32,25 @@ import duckdb
 
 from analytics.ingest.mapping import auto_mapping
 
-# How each canonical work-order field is typed from the text cell (``{c}``): the plain shapes the
-# bench's files are written in, no more.
-_SERVICE_TYPING = {
-    "purchase_date": "TRY_CAST(replace({c}, '/', '-') AS DATE)",
-    "visit_date": "TRY_CAST(replace({c}, '/', '-') AS DATE)",
-    "mileage_km": "TRY_CAST(replace({c}, ',', '') AS INTEGER)",
-    "amount": "TRY_CAST(replace({c}, ',', '') AS DECIMAL(18,2))",
-    "is_appointment": "{c} IN ('是', 'Y', 'y', '1', 'true', 'TRUE')",
-    "vin": "upper({c})",
-}
+# The work orders typed from their text cells (columns renamed to the canonical fields first): the
+# plain shapes the bench's files are written in, no more.
+_TYPED = """
+CREATE OR REPLACE TEMP TABLE floor_file AS
+SELECT order_id, store, upper(vin) AS vin, plate, customer_name, phone, model,
+       TRY_CAST(replace(purchase_date, '/', '-') AS DATE) AS purchase_date,
+       TRY_CAST(replace(visit_date, '/', '-') AS DATE) AS visit_date,
+       TRY_CAST(replace(mileage_km, ',', '') AS INTEGER) AS mileage_km,
+       service_type,
+       TRY_CAST(replace(amount, ',', '') AS DECIMAL(18, 2)) AS amount,
+       advisor,
+       is_appointment IN ('是', 'Y', 'y', '1', 'true', 'TRUE') AS is_appointment,
+       -1 AS import_id  -- no import log: no import number
+FROM read_csv($path, all_varchar = true, header = true, names = $names)
+"""
+_TEXT_FIELDS = (
+    "order_id", "store", "vin", "plate", "customer_name", "phone", "model", "purchase_date",
+    "visit_date", "mileage_km", "service_type", "amount", "advisor", "is_appointment",
+)  # fmt: skip
 
 _FOLD = """
 CREATE OR REPLACE TEMP TABLE floor_merged AS
@@ -120,19 +131,14 @@ def _utf8_table(path: Path, work: Path, index: int) -> tuple[Path, dict[str, str
     raise ValueError(f"{path.name}: no work-order header in its first 20 lines")
 
 
-def _service_select(con: duckdb.DuckDBPyConnection, table: Path, mapping: dict[str, str]) -> str:
-    columns = [str(name) for name, *_ in con.execute("DESCRIBE service_orders").fetchall()]
-    parts = []
-    for field in columns:
-        if field == "import_id":
-            parts.append("-1 AS import_id")  # no import log: no import number
-        elif field in mapping:
-            cell = '"' + mapping[field].replace('"', '""') + '"'
-            parts.append(_SERVICE_TYPING.get(field, "{c}").format(c=cell) + f" AS {field}")
-        else:
-            parts.append(f"NULL AS {field}")
-    path = str(table).replace("'", "''")
-    return f"SELECT {', '.join(parts)} FROM read_csv('{path}', all_varchar = true, header = true)"  # noqa: S608
+def _names(table: Path, mapping: dict[str, str]) -> list[str]:
+    """Return the file's column names as the fields they hold (other columns keep a name of their own)."""
+    header = next(csv.reader(io.StringIO(table.read_text(encoding="utf-8").split("\n", 1)[0])))
+    field = {source: name for name, source in mapping.items()}
+    missing = set(_TEXT_FIELDS) - set(field.values())
+    if missing:
+        raise ValueError(f"{table.name}: no column for {', '.join(sorted(missing))}")
+    return [field.get(name, f"column_{i}") for i, name in enumerate(header)]
 
 
 def csv_floor(group_db: Path, work: Path, files: list[Path]) -> dict[str, Any]:
@@ -144,9 +150,7 @@ def csv_floor(group_db: Path, work: Path, files: list[Path]) -> dict[str, Any]:
             with _phase(phases, "decode"):
                 table, mapping = _utf8_table(path, work, index)
             with _phase(phases, "parse_and_type"):
-                con.execute(
-                    "CREATE OR REPLACE TEMP TABLE floor_file AS " + _service_select(con, table, mapping)
-                )
+                con.execute(_TYPED, {"path": str(table), "names": _names(table, mapping)})
             with _phase(phases, "compare"):
                 con.execute("BEGIN")
                 con.execute(
@@ -155,7 +159,7 @@ def csv_floor(group_db: Path, work: Path, files: list[Path]) -> dict[str, Any]:
                     "WHERE f.order_id IS NOT NULL AND f.visit_date IS NOT NULL"
                 )
             with _phase(phases, "insert"):
-                con.execute("INSERT INTO service_orders SELECT * FROM floor_new")
+                con.execute("INSERT INTO service_orders BY NAME SELECT * FROM floor_new")
             with _phase(phases, "vehicles"):
                 con.execute(_FOLD)
                 con.execute("DELETE FROM vehicles WHERE vin IN (SELECT vin FROM floor_merged)")
@@ -174,12 +178,13 @@ def xlsx_floor(group_db: Path, work: Path, rows_per_file: list[int]) -> dict[str
     workbook, without reading any workbook."""
 
     def sample(con: duckdb.DuckDBPyConnection) -> list[Any]:
-        text = "SELECT * REPLACE ('FLOOR' || $i || '-' || callback_id AS callback_id) FROM callbacks "
-        # Two integers in the text: the sample's size and seed cannot be parameters.
+        # Stored callbacks in a hashed order, a different one per workbook, under new ids.
         return [
             con.sql(
-                text + f"USING SAMPLE {int(n)} ROWS (reservoir, {i + 1})", params={"i": i}
-            ).to_arrow_table()  # noqa: S608
+                "SELECT * REPLACE ('FLOOR' || $i || '-' || callback_id AS callback_id) FROM callbacks "
+                "ORDER BY hash(callback_id, $i) LIMIT $n",
+                params={"i": i, "n": int(n)},
+            ).to_arrow_table()
             for i, n in enumerate(rows_per_file)
         ]
 
