@@ -155,10 +155,7 @@ def fewer_cutoffs(monkeypatch, tmp_path):
     """Train on four dates instead of twelve and keep fitted models out of data/models."""
     monkeypatch.setattr(settings().maintenance, "training_cutoffs", 4)
     monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
-    # Settings are part of a kept result's key, fingerprinted once per process: afresh for these.
-    marts.context.cache_clear()
     yield
-    marts.context.cache_clear()
 
 
 @pytest.fixture(scope="module")

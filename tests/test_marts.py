@@ -16,6 +16,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from analytics.core.config import settings
 from analytics.domain import churn, churn_model, counts, facts, kpi, maintenance, overview, quality, themes
 from analytics.services import marts, views
 from analytics.store import db
@@ -105,6 +106,26 @@ def test_the_key_carries_the_code_and_settings_fingerprint():
     call = marts.call_of(overview.overview, "2026-10", None)
     assert call.key.startswith(marts.context(call.fn) + "|")
     assert call.key != marts.call_of(overview.overview, "2026-10", ["杭州西湖店"]).key
+
+
+def test_the_key_follows_the_settings_of_the_moment_not_those_it_was_first_made_with(monkeypatch):
+    """A key made while a setting differed (a test's setting, for a moment) was held for the
+    process's life: results kept afterwards carried a key the next program did not make, and its
+    import dropped them as made by other settings (seen in CI: the churn model refitted by a refresh)."""
+    fn = marts.call_of(churn_model.group_model).fn
+    with monkeypatch.context() as patch:
+        patch.setattr(settings().maintenance, "training_cutoffs", settings().maintenance.training_cutoffs + 1)
+        during = marts.context(fn)
+    now = marts.context(fn)
+    assert during != now
+    fresh = subprocess.run(
+        [sys.executable, "-c", f"from analytics.services import marts; print(marts.context({fn!r}))"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert fresh.stdout.strip() == now
 
 
 def test_a_result_is_discarded_only_by_a_change_to_what_it_reads():

@@ -191,12 +191,21 @@ def inputs(fn: str) -> list[Path]:
     return sorted(files)
 
 
-@cache
 def context(fn: str) -> str:
     """Fingerprint of what a call's result depends on besides the data: the settings and the
     files of ``inputs``. A changed file means fresh results for the calls that read it, and only
-    for those: editing the themes lexicon keeps the churn list, editing the deck keeps everything."""
-    digest = hashlib.sha256(settings().fingerprint())
+    for those: editing the themes lexicon keeps the churn list, editing the deck keeps everything.
+
+    The settings are read at each call, not once per process with the files: a key made while
+    a setting differed (a test's, for a moment) was kept for the process's life, so results kept
+    later carried a key no other program computes, and the next import dropped them as made by
+    other settings (the churn model kept before an import was refitted by its refresh)."""
+    return _context(fn, settings().fingerprint())
+
+
+@cache
+def _context(fn: str, settings_fingerprint: bytes) -> str:
+    digest = hashlib.sha256(settings_fingerprint)
     root = DATA_DIR.parent
     for path in inputs(fn):
         digest.update(str(path.relative_to(root)).encode())
