@@ -193,7 +193,7 @@ def test_customers_with_a_complaint_come_back_less_often(full):
 def test_due_maintenance_returns_come_from_the_stores_invitation_calls(small, demo_db):
     """The due-maintenance return rate (the KPI's own due list, from the imported demo) is made by
     the store's calls: due customers it reached come back far more often than the others."""
-    con = db.connect(demo_db)
+    con = db.connect(demo_db, read_only=True)
     try:
         due = pd.concat(
             [

@@ -15,8 +15,9 @@ START, END = "2026-06-01", "2026-06-30"
 
 @pytest.fixture(scope="module")
 def con(demo_db):
-    # Same configuration as the other connections this test process holds to the shared demo.
-    c = duckdb.connect(str(demo_db))
+    # Read-only, as every other connection to the shared demo is: what a test wrote to it (kept
+    # results), the tests after it would copy.
+    c = duckdb.connect(str(demo_db), read_only=True)
     yield c
     c.close()
 

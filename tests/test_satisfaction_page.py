@@ -41,8 +41,9 @@ def _last_month(chart: Chart) -> str:
 
 
 def _followups(demo_db: Path, month: str):
-    # The same configuration as the app's connection, so DuckDB shares the open database.
-    con = db.connect(demo_db)
+    # Read-only, as the app's handles open it (DuckDB shares the open database), and because the
+    # session's demo is shared: what a test wrote to it, the tests after it would copy.
+    con = db.connect(demo_db, read_only=True)
     first = parse_month(month)
     return sat.followup_list(con, first, month_end(first))
 

@@ -416,7 +416,7 @@ def test_overview_deck_and_report_json_give_the_same_figures(writable_demo, caps
 
 
 def test_unsatisfied_not_followed_up_is_one_figure_on_the_overview_and_satisfaction_page(demo_db):
-    con = db.connect(demo_db)
+    con = db.connect(demo_db, read_only=True)
     try:
         page = overview.overview(con, "2026-09")
         listed = overview.open_followups(con, "2026-09")
