@@ -98,6 +98,9 @@ def test_a_server_whose_port_was_taken_before_it_bound_starts_again_on_another(d
             assert not url.endswith(f":{taken.getsockname()[1]}")
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as resp:
                 assert resp.read().strip() == b"ok"
+            # What a test says of a server a session lost: running, and the end of its log.
+            assert bench_browser.server_state(url).startswith("running; log: ")
+        assert bench_browser.server_state(url) == "not a running server of serve()"
     finally:
         taken.close()
     assert not ports  # the taken port was tried first

@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from analytics.devtools import bench_browser
 from analytics.store import db
 from tests.db_state import ROOT, run_cli
 from tests.hostile_corpus import service_csv
@@ -164,7 +165,10 @@ def test_two_servers_on_one_database_serve_pages_side_by_side(demo_db, tmp_path)
                 thread.join(timeout=600)
             # Once in CI two sessions lost their connection with no closing frame: say which server
             # they were on and whether it still answers, so that a dead server shows as one.
-            assert errors == [], (errors, {url: _answers(url) for url in (first_url, second_url)})
+            assert errors == [], (
+                errors,
+                {url: (_answers(url), bench_browser.server_state(url)) for url in (first_url, second_url)},
+            )
             assert len(runs) == 3 * len(sessions)
             assert all(not r.problems() for r in runs), [r.problems() for r in runs if r.problems()]
             assert {orders_shown(r) for r in runs} == {expected}

@@ -130,9 +130,11 @@ def serve(db_file: Path, timeout: float = 120.0, env: Mapping[str, str] | None =
         url = f"http://127.0.0.1:{port}"
         try:
             if _healthy(url, proc, deadline, log, last=attempt == 2):
+                _logs[url] = (proc, log)
                 yield url
                 return
         finally:
+            _logs.pop(url, None)
             proc.terminate()
             try:
                 proc.wait(timeout=10)
@@ -140,6 +142,24 @@ def serve(db_file: Path, timeout: float = 120.0, env: Mapping[str, str] | None =
                 proc.kill()
                 proc.wait()
             log.close()
+
+
+# The running servers' processes and logs, by URL, for ``server_state``.
+_logs: dict[str, tuple[subprocess.Popen[bytes], Any]] = {}
+
+
+def server_state(url: str, chars: int = 2000) -> str:
+    """Return whether the server ``serve`` runs at ``url`` is still running (or how it exited) and
+    the end of its log, for a test to say what a server did when a session lost it."""
+    if url not in _logs:
+        return "not a running server of serve()"
+    proc, log = _logs[url]
+    code = proc.poll()
+    # Read without moving the file's offset: the server writes through the same open file.
+    size = os.fstat(log.fileno()).st_size
+    text = os.pread(log.fileno(), chars * 4, max(size - chars * 4, 0)).decode(errors="replace")
+    state = "running" if code is None else f"exited with {code}"
+    return f"{state}; log: {text[-chars:] or '(empty)'}"
 
 
 def _healthy(url: str, proc: subprocess.Popen[bytes], deadline: float, log: Any, last: bool) -> bool:
