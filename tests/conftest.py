@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,11 +55,49 @@ def with_accounts(accounts_text: str, tmp_path: Path, monkeypatch: pytest.Monkey
 
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Path of a small demo database (scale 0.1, seed 7). Treat it as read-only; copy it to write."""
+    """Path of a small demo database (scale 0.1, seed 7). Treat it as read-only; copy it to write
+    (``shared_demo_left_as_built`` fails a test that writes to it)."""
     demo = pytest.importorskip("analytics.devtools.demo")
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     demo.build_demo(path, demo.DemoConfig(scale=DEMO_SCALE), files_dir=path.parent / "files")
+    _SHARED_DEMO[:] = [(path, _file_state(path))]
     return path
+
+
+# The session's demo and how its files stood when built (``shared_demo_left_as_built``).
+_SHARED_DEMO: list[tuple[Path, tuple[object, ...]]] = []
+
+
+def _file_state(path: Path) -> tuple[object, ...]:
+    """The time and size of the database, its write-ahead log and its folder of kept results."""
+    found: list[object] = []
+    for part in (path, Path(f"{path}.wal"), Path(f"{path}.marts")):
+        try:
+            stat = part.stat()
+        except FileNotFoundError:
+            found.append(None)
+        else:
+            found.append((stat.st_mtime_ns, stat.st_size))
+    return tuple(found)
+
+
+@pytest.fixture(autouse=True)
+def shared_demo_left_as_built(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that wrote to the session's shared demo: the tests after it in the same worker
+    open or copy the file, and would see what it wrote (kept results, a changed row), so that
+    whether they pass would depend on the order the tests ran in. Each change is reported once,
+    by the test that made it."""
+    yield
+    if not _SHARED_DEMO:
+        return
+    path, built = _SHARED_DEMO[0]
+    now = _file_state(path)
+    if now != built:
+        _SHARED_DEMO[:] = [(path, now)]
+        pytest.fail(
+            f"{request.node.nodeid} wrote to the session's shared demo {path}: open it read-only "
+            "or work on a copy (demo_copy)"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -119,7 +119,9 @@ def test_breakdown_selector_changes_the_chart_and_greys_out_small_segments(demo_
     # A rate's axis ends at 100% (it ran to a 102% tick).
     assert after.encoding()["x"]["scale"]["domainMax"] == 1.0
     month = at.sidebar.selectbox(key="_w_month").value
-    frame = sat.breakdown_table(sat.breakdown(db.connect(demo_env), "model", month), "model", "en")
+    frame = sat.breakdown_table(
+        sat.breakdown(db.connect(demo_env, read_only=True), "model", month), "model", "en"
+    )
     grey = [name for name, colour in zip(after.series(), after.colours(), strict=True) if colour == MUTED]
     assert frame["small"].any() and len(grey) == 1
     points = after.rows[after.rows["layer"].isin([i for i, m in enumerate(after.marks()) if m == "point"])]

@@ -465,7 +465,7 @@ def test_overview_compares_no_figure_that_is_not_final_yet(demo_env, lang):
 
     at = start(lang=lang, page="pages/overview.py")
     assert not at.exception, [e.message for e in at.exception]
-    con = db.connect(demo_env)
+    con = db.connect(demo_env, read_only=True)
     try:
         month = at.sidebar.selectbox(key="_w_month").value
         report = kpi.report(con, month)["kpis"]
