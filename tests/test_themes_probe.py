@@ -98,13 +98,19 @@ def test_the_praise_side_themes_what_a_comment_praises_not_the_complaint_beside_
         "别克君威变速箱顿挫",
         "欧拉好猫刹车异响",
         "坦克300底盘异响",
+        "华为问界M7车机卡顿",
+        "鸿蒙智行的变速箱顿挫",
+        "星途星纪元ES底盘异响",
+        "东风奕派刹车异响",
+        "极狐阿尔法S后备箱进水",
     ],
 )
 def test_new_energy_brands_and_series_are_entities_in_any_case(title):
     kept = drop_entities(themes.tokenize([title])[0])
     assert kept and all(
-        word in {"后备箱", "进水", "刹车", "异响", "油耗", "高", "变速箱", "顿挫", "底盘"} for word in kept
-    )
+        word in {"后备箱", "进水", "刹车", "异响", "油耗", "高", "变速箱", "顿挫", "底盘", "车机", "卡顿", "的"}
+        for word in kept
+    ), kept
 
 
 def test_labels_leave_out_function_words():
