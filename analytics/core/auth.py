@@ -68,11 +68,14 @@ _ALREADY_MASKED = re.compile(r"^\d{0,3}\*{4,}\d{0,4}$")
 # a copy with full-width digits made ASCII, characters that show nothing dropped (``_unseen``) and
 # each run of spaces read as one. A number may follow letters or Chinese (微信wx137…) but is never
 # part of a longer run of digits.
-# Between two digits of a group: at most one space, dot or dash of any kind (1 3 8 1 2 3 4 …).
-_IN = r"[\s.·\-‐‑‒–—―−]?"
-# Between the groups of a number: up to three of those or of the punctuation people type there
-# (138，1234，5678; 138/1234/5678; (138)1234-5678; 139*0000*0005).
-_BETWEEN = r"[\s.·\-‐‑‒–—―−~_/\\,，、。:：;；()（）*＊]{0,3}"
+# Between two digits of a group: at most one character that is neither a letter, a digit nor
+# Chinese (1 3 8 1 2 3 4 …, 1,3,8,1,2 …, 1|3|8|1 …): punctuation and symbols of any kind, not a list
+# of them, since any of them leaves the number as readable. Two or more between every digit read as
+# a list of single numbers (评分 1, 3, 5, 4 …), which stays as written.
+_IN = r"[\W_]?"
+# Between the groups of a number: up to five of them (138，1234，5678; 138/1234/5678; (138)1234-5678;
+# 139*0000*0005; 139|1234|5678; 139 - - 1234). A letter ends a number: it marks a code (139x1234).
+_BETWEEN = r"[\W_]{0,5}"
 # A mainland mobile (1[3-9] and nine digits) in its 3-4-4 groups, after an optional +86 / 0086 / 86.
 _MOBILE_IN_TEXT = re.compile(
     rf"(?<!\d)(?:(?:\+|00)?86{_BETWEEN})?(1{_IN}[3-9]{_IN}\d{_BETWEEN}\d{_IN}\d{_IN}\d{_IN}\d"
@@ -102,8 +105,8 @@ _CARD_IN_TEXT = re.compile(r"(?<!\d)([3-6]\d{3}(?:[\s-]?\d{4}){3}(?:[\s-]?\d{1,3
 # A landline with its area code: 0571-88886666, (0571)88886666, 010 6666 8888, the number itself
 # written in two groups as people say it (0571-8888-6666, 0571 888 6666), or after +86 / 0086 / 86
 # with the area code's 0 left out (+86 571 8888 6666). Its groups are set apart as a mobile's are:
-# spaces, dashes, dots (0571.8888.6666), slashes, underscores, commas or asterisks.
-_LANDLINE_SEPARATOR = r"[\s.·\-‐‑‒–—―−~_/\\,，、:：*＊]"
+# any punctuation, symbol or space, as a mobile's are (0571.8888.6666, 0571|8888|6666).
+_LANDLINE_SEPARATOR = r"[\W_]"
 _LANDLINE_IN_TEXT = re.compile(
     rf"(?<!\d)((?:(?:\+|00)?86{_LANDLINE_SEPARATOR}{{0,2}}(?:\(0?[1-9]\d{{1,2}}\)|0?[1-9]\d{{1,2}})"
     rf"|\(0\d{{2,3}}\)|（0\d{{2,3}}）|0\d{{2,3}})"
@@ -229,7 +232,7 @@ def mask_text(value: object) -> object:
     digits are ignored (zero-width and other format characters, combining marks and variation
     selectors, control characters, Hangul fillers, the Braille blank: ``_unseen``) and a run of
     spaces of any kind counts as one. A number may follow letters or Chinese (``微信wx13700000001``,
-    ``张先生13700000009``) or be split by spaces, dots, dashes, asterisks or Chinese punctuation. In
+    ``张先生13700000009``) or be split by any punctuation, symbols or spaces (``139|1234|5678``). In
     text that can be drawn right to left (an override, an isolate, right-to-left marks or letters)
     numbers are looked for backwards too: one stored reversed there is shown in its right order.
     """

@@ -288,11 +288,17 @@ def chart_images(
 MAX_STEM_BYTES = 200
 
 
+def _file_safe(text: str) -> str:
+    return re.sub(r"[^\w\-]+", "-", text, flags=re.UNICODE).strip("-")
+
+
 def file_stem(*parts: str | None) -> str:
     """Return a file-name stem from page, metric, period and store parts: letters (Chinese too),
     digits, ``_`` and ``-`` only, so a store named ``杭州/西湖店`` or ``../x`` names no folder; a
     personal number typed into a store's name is masked, as in the chart itself."""
-    safe = (re.sub(r"[^\w\-]+", "-", str(mask_text(p)), flags=re.UNICODE).strip("-") for p in parts if p)
+    # Masked before and after the other characters become dashes: a number written with any of them
+    # between its digits is still found once they are dashes.
+    safe = (_file_safe(str(mask_text(_file_safe(str(mask_text(p)))))) for p in parts if p)
     stem = "_".join(p for p in safe if p) or "chart"
     if len(stem.encode("utf-8")) <= MAX_STEM_BYTES:
         return stem
