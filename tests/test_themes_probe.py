@@ -108,7 +108,8 @@ def test_the_praise_side_themes_what_a_comment_praises_not_the_complaint_beside_
 def test_new_energy_brands_and_series_are_entities_in_any_case(title):
     kept = drop_entities(themes.tokenize([title])[0])
     assert kept and all(
-        word in {"后备箱", "进水", "刹车", "异响", "油耗", "高", "变速箱", "顿挫", "底盘", "车机", "卡顿", "的"}
+        word
+        in {"后备箱", "进水", "刹车", "异响", "油耗", "高", "变速箱", "顿挫", "底盘", "车机", "卡顿", "的"}
         for word in kept
     ), kept
 
