@@ -241,6 +241,16 @@ def _runaway_quote() -> bytes:
     return text.encode("utf-8")
 
 
+def _stray_quote() -> bytes:
+    # A DMS that quotes nothing: a name typed with a quote before it opens a cell that a later
+    # quote (an inch mark in a model) closes four records down; those records were read into it.
+    text = table_text(_unquoted_rows(10))
+    lines = text.split("\n")
+    lines[2] = lines[2].replace(",张伟,", ',"张伟,', 1)
+    lines[6] = lines[6].replace(",朗逸,", ',朗逸 17"轮毂,', 1)
+    return "\n".join(lines).encode("utf-8")
+
+
 def _wide_values() -> bytes:
     rows = [SERVICE_HEADER] + [service_row(i) for i in (1, 2)]
     rows.append(service_row(3) + ["1"] * 100_000)
@@ -467,6 +477,11 @@ CASES: tuple[Case, ...] = (
     # Broken structure.
     Case("unterminated_quote", _unterminated_quote, refused="on line 4 that is never closed"),
     Case("runaway_quote", _runaway_quote, refused="in row 2 (column 客户姓名) that runs over 80 lines"),
+    Case(
+        "stray_quote",
+        _stray_quote,
+        refused="at the start of a cell in row 3 (column 客户姓名) that would join",
+    ),
     Case("single_line_3mb", lambda: b"x" * 3_000_000, refused="no row of column names"),
     Case("row_of_100000_values", _wide_values, refused="values in 100,014 columns (line 4)"),
     # Readable, whatever the encoding or line ends.

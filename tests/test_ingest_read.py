@@ -122,6 +122,36 @@ def test_a_quoted_line_break_stays_inside_one_row():
     assert raw.rows["备注"].tolist() == ["第一行\n第二行", "ok"]
 
 
+def _unquoted_callbacks(comments: dict[int, str]) -> bytes:
+    lines = ["回访编号,工单号,回访日期,满意度,客户意见"]
+    for i in range(10):
+        lines.append(f"CB{i:05d},WO{i:06d},2024-04-{10 + i:02d} 10:00,满意,{comments.get(i, f'意见{i}')}")
+    return ("\r\n".join(lines) + "\r\n").encode("gbk")
+
+
+def test_a_quote_opening_a_cell_of_a_file_that_quotes_nothing_is_refused_before_it_swallows_records():
+    """Session 42: a comment typed with a quote before it ("师傅很专业) in a DMS file that quotes
+    nothing opened a cell that the next quote (说"不错") closed four records down: 6 of 10 records
+    landed, the other four inside one comment, and nothing said so. The check for an open quote only
+    looked at the last row and at cells of 50 lines or more."""
+    data = _unquoted_callbacks({2: '"师傅很专业', 6: '说"不错"挺好'})
+    with pytest.raises(
+        ImportRefused,
+        match=r"at the start of a cell in row 4 \(column 客户意见\) that would join the 4 lines",
+    ):
+        read_table(data, "回访.csv")
+
+
+def test_quotes_inside_cells_of_a_file_that_quotes_nothing_and_a_comment_over_two_lines_still_read():
+    raw = read_table(_unquoted_callbacks({2: '说"不错"挺好', 5: '宝来 17"轮毂'}), "回访.csv")
+    assert len(raw.rows) == 10
+    assert raw.rows["客户意见"].tolist()[2] == '说"不错"挺好'
+    # A quoted comment over two lines, whose second line has a comma of its own, stays one cell.
+    text = '回访编号,工单号,回访日期,满意度,客户意见\nCB1,WO1,2024-04-10,满意,"好\n就是贵,等得久"\nCB2,WO2,2024-04-11,满意,ok\n'
+    raw = read_table(text.encode("utf-8"), "two_lines.csv")
+    assert raw.rows["客户意见"].tolist() == ["好\n就是贵,等得久", "ok"]
+
+
 def test_duplicate_and_empty_headers_get_unique_names():
     raw = read_table("工单号,进厂日期,,工单号\nWO1,2024-03-05,x,y\n".encode(), "dup.csv")
     assert raw.headers == ["工单号", "进厂日期", "column C", "工单号 (2)"]

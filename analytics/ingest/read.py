@@ -1212,6 +1212,49 @@ def _check_header(name: str, cells: list[str], position: int) -> None:
         )
 
 
+def _swallowed(cell: object, delimiter: str, fields: int) -> bool:
+    """Return whether a cell read across line breaks holds a line that is a record of its own: as
+    many delimiters as a record has between its fields."""
+    if not isinstance(cell, str) or "\n" not in cell:
+        return False
+    # Every line after the first is a whole record, but the last may be the start of the record in
+    # which a quote closed the cell.
+    whole = [line.count(delimiter) >= fields - 1 for line in cell.splitlines()[1:]]
+    return any(whole) and all(whole[:-1])
+
+
+def _multiline(rows: pd.DataFrame, headers: list[str]) -> list[tuple[str, int]]:
+    """Return (header, row position) of every cell that runs over more than one line."""
+    found: list[tuple[str, int]] = []
+    for header in headers:
+        column = rows[header]
+        if column.dtype != object and not pd.api.types.is_string_dtype(column):
+            continue
+        where = column.str.contains("\n", regex=False, na=False).to_numpy(dtype=bool)
+        found += [(header, int(i)) for i in np.flatnonzero(where)]
+    return found
+
+
+def _check_swallowed_records(name: str, rows: pd.DataFrame, headers: list[str], delimiter: str) -> None:
+    """Refuse a CSV in which a cell read across line breaks holds records of their own (a quote that
+    the DMS did not mean as one opened it), naming the row it opened in. (Read without quoting such
+    a file would land, but a file that does quote, with one quote too many, would then land cells
+    cut at their commas: the file is refused either way, with the row to correct.)"""
+    fields = sum(1 for h in headers if not _UNNAMED.fullmatch(h))
+    if fields < 3:
+        return  # too few delimiters in a record to tell one from a comment's own commas
+    for header, i in _multiline(rows, headers):
+        if _swallowed(rows[header].iloc[i], delimiter, fields):
+            row = int(rows[SOURCE_ROW].to_numpy()[i])
+            lines = rows[header].iloc[i].count("\n")
+            raise _refuse(
+                name,
+                f'has a quote (") at the start of a cell in row {row:,} (column {header}) that would join '
+                f"the {lines:,} lines after it, records of their own, into that cell",
+                'remove that quote (or write it twice, "", inside a quoted cell), then import the file again',
+            )
+
+
 def _check_quotes(name: str, text: str, headers: list[str], rows: pd.DataFrame) -> None:
     """Refuse a CSV whose quote was left open: one cell swallows the records after it."""
     if '"' not in text:
@@ -1535,6 +1578,9 @@ def read_table(source: str | Path | bytes, file_name: str | None = None, kind: s
             fast = _grid_table(_csv_grid(text, delimiter, width, name), name)
         header_row, headers, rows, blank = fast
         _check_quotes(name, text, headers, rows)
+        # A DMS that quotes nothing, and a cell that starts with a quote ("师傅很专业): read as a
+        # quote, it makes one cell of the records after it, up to the next quote, however few lines.
+        _check_swallowed_records(name, rows, headers, delimiter)
         sheets = [SheetReport("", len(rows), blank=blank, header_row=header_row)]
     return RawTable(
         file_name=name,

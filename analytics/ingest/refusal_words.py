@@ -80,6 +80,9 @@ REMEDIES: dict[str, str] = {
     "工单或回访记录，并保存为 CSV 或 XLSX 格式",
     "remove that quote or close it, then import the file again": "请删除该引号或补上与之配对的引号，然后重新导入",
     "check the quotes in that row, then import the file again": "请检查该行的引号，然后重新导入",
+    'remove that quote (or write it twice, "", inside a quoted cell), then import the file again': (
+        '请删除该引号（若在带引号的单元格内，请写成两个引号 ""），然后重新导入'
+    ),
     "export it again with the records included": "请重新导出，导出时包含数据记录",
     "delete the blank rows above the header and import it again": "请删除表头上方的空行后重新导入",
     "unhide the sheet in Excel (right-click a sheet tab, Unhide), save, and import it again": "请在 Excel 中取消隐藏"
@@ -210,6 +213,11 @@ _PROBLEM_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             rf"has a cell in row (?P<row>{_N}) \(column (?P<column>.+)\) that runs over (?P<lines>{_N}) lines, so a "
             r'quote \("\) was probably left open there',
             '第 {row} 行（“{column}”列）有一个单元格跨了 {lines} 行，那里可能有引号（"）没有闭合',
+        ),
+        (
+            rf'has a quote \("\) at the start of a cell in row (?P<row>{_N}) \(column (?P<column>.+)\) that would '
+            rf"join the (?P<lines>{_N}) lines after it, records of their own, into that cell",
+            '第 {row} 行（“{column}”列）的单元格以引号（"）开头，会把其后 {lines} 行（各自是一条记录）并进这一个单元格',
         ),
         (
             r"has its only sheets with values hidden \((?P<sheets>.+)\)",
