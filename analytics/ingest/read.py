@@ -1580,7 +1580,8 @@ def read_table(source: str | Path | bytes, file_name: str | None = None, kind: s
         _check_quotes(name, text, headers, rows)
         # A DMS that quotes nothing, and a cell that starts with a quote ("师傅很专业): read as a
         # quote, it makes one cell of the records after it, up to the next quote, however few lines.
-        _check_swallowed_records(name, rows, headers, delimiter)
+        if '"' in text:  # only a quoted cell can hold a line break
+            _check_swallowed_records(name, rows, headers, delimiter)
         sheets = [SheetReport("", len(rows), blank=blank, header_row=header_row)]
     return RawTable(
         file_name=name,
