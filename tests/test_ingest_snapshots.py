@@ -102,6 +102,41 @@ def test_callback_snapshots_end_the_same_whatever_order_they_are_imported_in(tmp
         con.close()
 
 
+# The same calls in an export with their times and in a summary that writes the day only; and a
+# call moved to another day by a correction, which the summary must still carry.
+TIMED_CALLS = (
+    CALLS_HEADER + "CB1,WO1,2026-08-04 10:15,小周,接通,8,9,,,\nCB2,WO2,2026-08-05 16:40,小周,接通,9,9,,,\n"
+)
+DAY_ONLY_CALLS = CALLS_HEADER + "CB1,WO1,2026-08-04,小周,接通,8,9,,,\nCB2,WO2,2026-08-06,小周,接通,9,9,,,\n"
+
+
+@pytest.mark.parametrize(
+    "order", [("timed", "day"), ("day", "timed"), ("timed", "day", "timed"), ("day", "timed", "day")]
+)
+def test_a_call_date_without_its_time_keeps_the_time_stored_for_that_day_in_any_order(tmp_path, order):
+    """Session 42: a summary export that writes a call's day only replaced the stored time of day
+    with midnight (4 "updates"), and importing the timed export again put it back: the end state
+    depended on which was imported last."""
+    con = db.connect(tmp_path / f"{'-'.join(order)}.duckdb")
+    files = {"timed": TIMED_CALLS, "day": DAY_ONLY_CALLS}
+    try:
+        import_file(con, ORDER_SNAPSHOTS["settled"].encode("gbk"), file_name="工单.csv")
+        results = [
+            import_file(con, files[name].encode("gbk"), file_name=f"回访_{name}.csv") for name in order
+        ]
+        stored = _table(
+            con, "SELECT callback_id, strftime(callback_date, '%Y-%m-%d %H:%M') FROM callbacks ORDER BY 1"
+        )
+        # CB2's day differs between the exports: the last one's day wins, with the time it has.
+        cb2 = "2026-08-06 00:00" if order[-1] == "day" else "2026-08-05 16:40"
+        assert stored == [("CB1", "2026-08-04 10:15"), ("CB2", cb2)]
+        # CB1 changes only when its time arrives after its day (day, then timed); CB2's day always changes.
+        first_time = order == ("day", "timed")
+        assert (results[-1].updated, results[-1].unchanged) == ((2, 0) if first_time else (1, 1))
+    finally:
+        con.close()
+
+
 def test_an_older_export_imported_last_is_unchanged_and_a_rollback_of_the_newer_one_restores(con):
     first = import_file(con, ORDER_SNAPSHOTS["opened"].encode("gbk"), file_name="工单_opened.csv")
     assert first.inserted == 2
