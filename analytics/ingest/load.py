@@ -58,6 +58,7 @@ from analytics.ingest.values import (
     answered_by_message,
     as_ten_thousands,
     clean_typed,
+    detect_scale,
     in_ten_thousands,
     with_time_of_day,
 )
@@ -540,8 +541,40 @@ def _count_actions(plan: ImportPlan, counts: dict[str, int]) -> None:
     plan.unchanged = int(counts.get("unchanged", 0))
 
 
-def _sheet_counts(raw: RawTable, staged: stage.Staged, rejects: pd.DataFrame) -> list[dict[str, Any]]:
-    """Return per sheet: rows (blank ones included), landed, rejected and skipped, which add up."""
+def _sheet_scales(
+    raw: RawTable, columns: dict[str, str], scales: dict[str, str], told: dict[str, str]
+) -> dict[str, list[str]]:
+    """Return, per sheet of a workbook of several, what it says of a score column whose answers there
+    all fit a narrower scale than the one the whole file was read on (a 1-5 survey's year beside a
+    0-10 one's): the file's scale is kept (a 0-10 month of low answers looks alike), and said."""
+    if raw.sheets is None or sum(1 for s in raw.sheets if s.imported) < 2 or SOURCE_SHEET not in raw.rows:
+        return {}
+    said: dict[str, list[str]] = {}
+    for f, scale in scales.items():
+        if f in told or scale not in ("0-10", "0-100") or f not in columns:
+            continue
+        header = columns[f]
+        for sheet, answers in raw.rows.groupby(SOURCE_SHEET, sort=False)[header]:
+            answers = answers.dropna()
+            if answers.empty:
+                continue
+            own = detect_scale(clean_typed(answers.astype("str")))
+            if own in ("1-5", "0-10") and own != scale:
+                said.setdefault(str(sheet), []).append(
+                    f"{header}: answers all within {own} here; read on the file's {scale} scale "
+                    f"(import this sheet alone if it is a {own} survey)"
+                )
+    return said
+
+
+def _sheet_counts(
+    raw: RawTable,
+    staged: stage.Staged,
+    rejects: pd.DataFrame,
+    scale_notes: dict[str, list[str]] | None = None,
+) -> list[dict[str, Any]]:
+    """Return per sheet: rows (blank ones included), landed, rejected and skipped, which add up; and
+    the reasons (blank rows, duplicates, a score column's answers on a narrower scale there)."""
     rejected = rejects.drop_duplicates(["sheet", "source_row"])["sheet"].value_counts()
     out: list[dict[str, Any]] = []
     for sheet in raw.sheets or []:
@@ -570,6 +603,7 @@ def _sheet_counts(raw: RawTable, staged: stage.Staged, rejects: pd.DataFrame) ->
                     for part in (
                         f"{sheet.blank:,} blank rows" if sheet.blank else "",
                         f"{dup:,} exact duplicates imported once" if dup else "",
+                        *(scale_notes or {}).get(sheet.name, []),
                     )
                     if part
                 ),
@@ -653,7 +687,9 @@ def _prepare(
         ),
         unmapped=tuple(h for h in raw.headers if h not in used),
         guessed=guessed,
-        sheets=_sheet_counts(raw, staged, rejects),
+        sheets=_sheet_counts(
+            raw, staged, rejects, _sheet_scales(raw, columns, staged.scales, user["scales"])
+        ),
     )
 
 

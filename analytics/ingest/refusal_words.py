@@ -326,6 +326,11 @@ _SHEET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, words in (
         (rf"(?P<n>{_N}) blank rows", "{n} 行空行"),
         (rf"(?P<n>{_N}) exact duplicates imported once", "{n} 行完全重复，只导入一次"),
+        (
+            r"(?P<header>.+): answers all within (?P<own>1-5|0-10) here; read on the file's (?P<scale>0-10|0-100) "
+            r"scale \(import this sheet alone if it is a (?P<own2>1-5|0-10) survey\)",
+            "{header}：本表的回答都在 {own} 之内，按整个文件的 {scale} 分制读取（如果本表是 {own2} 分制的调查，请单独导入本表）",
+        ),
         (r"it has no columns of the same table as (?P<main>.+)", "没有与{main}同属一张表的列"),
         (
             r"it holds (?P<what>service orders|callback records), not (?P<main>.+); import it as a file of its own",
