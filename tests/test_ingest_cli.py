@@ -120,6 +120,24 @@ def test_import_prints_a_readable_summary(tmp_path, capsys):
     assert "\n  1 rows landed with a cell not read (number not readable, left blank)" in out
 
 
+def test_the_import_log_counts_exact_duplicates_so_its_counts_add_up(tmp_path, capsys):
+    """Session 42: the log said "9 read, 4 inserted, 0 updated, 0 unchanged, 4 rejected" for a file
+    with an exact duplicate row, and nothing in it (nor in ``imports --json``) named the ninth row."""
+    path = tmp_path / "s.duckdb"
+    bad = DATA / "service_orders_bad_rows.csv"
+    assert cli.main(["import", str(bad), "--db", str(path)]) == 0
+    capsys.readouterr()
+    assert cli.main(["imports", "--json", "--db", str(path)]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert entry["rows_duplicate"] == 1
+    parts = ("rows_inserted", "rows_updated", "rows_unchanged", "rows_duplicate", "rows_rejected")
+    assert entry["rows_read"] == sum(entry[k] for k in parts) == 9
+    assert cli.main(["imports", "--db", str(path)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(
+        "9 read, 4 inserted, 0 updated, 0 unchanged, 4 rejected, 1 exact duplicates imported once"
+    )
+
+
 def test_a_saved_mapping_is_reused_for_files_with_unusual_headers(tmp_path, capsys):
     source = tmp_path / "odd.csv"
     source.write_text("单号,日期,回访日,评分\nA1,2024-03-05,2024-03-06 10:00,4\n", encoding="utf-8")

@@ -295,6 +295,7 @@ def _imports_command(args: argparse.Namespace) -> int:
             f"{audit.printable(row.file_name)}{status}: "
             f"{row.rows_read:,} read, {row.rows_inserted:,} inserted, {row.rows_updated:,} updated, "
             f"{row.rows_unchanged:,} unchanged, {row.rows_rejected:,} rejected"
+            + (f", {row.rows_duplicate:,} exact duplicates imported once" if row.rows_duplicate else "")
         )
     return 0
 

@@ -842,9 +842,10 @@ def _write(
             con.unregister("ingest_rejects")
     con.execute(
         """INSERT INTO imports (import_id, file_name, sha256, kind, rows_read, rows_inserted, rows_updated,
-               rows_unchanged, rows_rejected, started_at, finished_at, imported_by, status, mapping)
+               rows_unchanged, rows_rejected, started_at, finished_at, imported_by, status, mapping,
+               rows_duplicate)
            VALUES ($import_id, $file_name, $sha256, $kind, $rows_read, $inserted, $updated,
-               $unchanged, $rejected, $started, $finished, $who, 'done', $mapping)""",
+               $unchanged, $rejected, $started, $finished, $who, 'done', $mapping, $duplicates)""",
         {
             **params,
             "file_name": raw.file_name,
@@ -855,6 +856,7 @@ def _write(
             "updated": plan.to_update,
             "unchanged": plan.unchanged,
             "rejected": plan.rejected,
+            "duplicates": plan.duplicates_in_file,
             "started": started,
             "finished": datetime.now(),
             "who": who,

@@ -47,7 +47,7 @@ from analytics.core.config import db_path, settings
 from analytics.core.errors import DatabaseDamaged, DatabaseLocked, DiskFull, UserError
 from analytics.core.private_files import FILE_MODE
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 # The schema from which the marts table has every column ``services.marts`` reads (``MIGRATIONS``
 # 13 gave it the last). A migration that changes the table raises this with it.
 MARTS_SCHEMA = 13
@@ -573,6 +573,12 @@ MIGRATIONS: dict[int, list[str]] = {
     13: [
         "ALTER TABLE marts ADD COLUMN IF NOT EXISTS inputs_as_of DATE",
         "ALTER TABLE marts ADD COLUMN IF NOT EXISTS inputs VARCHAR",
+    ],
+    # The rows of a file that repeat an earlier row exactly, imported once: the log's counts add up
+    # (read = inserted + updated + unchanged + duplicates + rejected). Earlier imports did not count them.
+    14: [
+        "ALTER TABLE imports ADD COLUMN IF NOT EXISTS rows_duplicate INTEGER DEFAULT 0",
+        "UPDATE imports SET rows_duplicate = 0 WHERE rows_duplicate IS NULL",
     ],
 }
 

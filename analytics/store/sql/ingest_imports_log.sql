@@ -9,6 +9,7 @@ SELECT
     rows_updated,
     rows_unchanged,
     rows_rejected,
+    coalesce(rows_duplicate, 0) AS rows_duplicate,
     started_at,
     finished_at,
     imported_by,
