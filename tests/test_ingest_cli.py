@@ -133,8 +133,10 @@ def test_the_import_log_counts_exact_duplicates_so_its_counts_add_up(tmp_path, c
     parts = ("rows_inserted", "rows_updated", "rows_unchanged", "rows_duplicate", "rows_rejected")
     assert entry["rows_read"] == sum(entry[k] for k in parts) == 9
     assert cli.main(["imports", "--db", str(path)]) == 0
-    assert capsys.readouterr().out.rstrip().endswith(
-        "9 read, 4 inserted, 0 updated, 0 unchanged, 4 rejected, 1 exact duplicates imported once"
+    assert (
+        capsys.readouterr()
+        .out.rstrip()
+        .endswith("9 read, 4 inserted, 0 updated, 0 unchanged, 4 rejected, 1 exact duplicates imported once")
     )
 
 
