@@ -208,12 +208,13 @@ def test_reasons_read_aloud_speak_in_rounded_spans_not_ratios():
         churn.spoken_text(lost, "en")
         == "has not been in for over 2 years; was unhappy with the price last time"
     )
-    spans = {d: churn.spoken_span(d, "zh") for d in (20, 50, 200, 364, 365, 729)}
+    spans = {d: churn.spoken_span(d, "zh") for d in (20, 50, 200, 363, 364, 365, 729)}
     assert spans == {
         20: "20天",
         50: "一个多月",
         200: "6个多月",
-        364: "12个多月",
+        363: "11个多月",  # session 42: 363 days were "over 12 months" (30-day months) beside "at risk"
+        364: "11个多月",
         365: "一年多",
         729: "一年多",
     }
@@ -272,6 +273,27 @@ def test_priority_multiplies_probability_by_value_to_the_weight():
     by_value = churn.prioritise(frame, 1.0)
     assert by_value["vin"].tolist() == ["b", "a", "c"]
     assert by_value["priority"].tolist() == [500.0, 90.0, 0.2]
+
+
+def test_the_list_never_shows_a_forecast_as_certain():
+    """Session 42: customers only at risk read "Churn probability 100.0%" (the model's 0.9996)."""
+    frame = _listed(
+        {
+            "vin": ["a", "b"],
+            "churn_probability": [0.99964, 0.00002],
+            "overdue_ratio": [1.0, 1.0],
+            "value": [100.0, 100.0],
+            "reason_codes": [(), ()],
+            **{c: [None, None] for c in ("plate", "customer_name", "phone", "model", "store", "advisor")},
+            "status": ["at_risk", "active"],
+            "last_visit": [None, None],
+            "days_since": [300, 20],
+            "visits": [3, 4],
+            "value_tier": ["high", "low"],
+        }
+    )
+    shown = churn.export_frame(frame, "en")
+    assert shown["churn_probability"].tolist() == [0.999, 0.001]
 
 
 def test_call_list_skips_open_complaints_and_recent_calls_then_cuts_to_capacity():

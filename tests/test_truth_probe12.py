@@ -302,11 +302,16 @@ OVERVIEW_TILES = {  # value, change vs 2025-02
 def test_the_overview_shows_the_hand_figures(in_store, lang, flag):
     at = _page("overview", lang)
     got = {m.label: (m.value, m.delta or None) for m in at.metric}
-    assert got == {kpi.KPI_LABELS[lang][name]: shown for name, shown in OVERVIEW_TILES.items()}
+    # Percentage points are "个百分点" in Chinese (session 42: "pp" stood there too).
+    points = " 个百分点" if lang == "zh" else " pp"
+    assert got == {
+        kpi.KPI_LABELS[lang][name]: (value, change.replace(" pp", points) if change else change)
+        for name, (value, change) in OVERVIEW_TILES.items()
+    }
     # Year on year: 13 vs 4 visits, 64.3% vs 75.0%, +16.7 vs +25.0.
     captions = [c.value for c in at.caption]
     assert any("+9 (+225%)" in c for c in captions)
-    assert any("-10.7 pp" in c for c in captions) and any("-8.3" in c for c in captions)
+    assert any(f"-10.7{points}" in c for c in captions) and any("-8.3" in c for c in captions)
     headline = at.info[0].value
     con = db.connect(in_store, read_only=True)
     try:

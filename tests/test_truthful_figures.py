@@ -108,6 +108,8 @@ def test_one_formatter_writes_each_kind_of_figure_one_way():
     assert formatting.format_value("lost", None) == "—"
     assert formatting.format_value("nps", float("nan")) == "—"
     assert formatting.format_delta("satisfaction_rate", 0.915, 0.893) == "+2.2 pp"
+    # Session 42: "pp" stood in the Chinese interface too.
+    assert formatting.format_delta("satisfaction_rate", 0.915, 0.893, "zh") == "+2.2 个百分点"
     assert formatting.format_delta("nps", 64.8, 62.4) == "+2.4"
     assert formatting.format_delta("visits", 975, 886) == "+89 (+10%)"
     assert formatting.format_delta("revenue", 704115.0, 785003.0) == "-¥80,888 (-10%)"

@@ -14,6 +14,7 @@ from analytics.core.formatting import (
     format_target,
     format_value,
 )
+from ui.i18n import lang
 
 RATES = RATE_KPIS
 __all__ = [
@@ -35,7 +36,7 @@ def kpi_value(name: str, value: float | int | None) -> str:
 
 def kpi_delta(name: str, value: float | int | None, other: float | int | None) -> str | None:
     """Return the change from ``other`` to ``value`` (points for rates), or None when unknown."""
-    return format_delta(name, value, other)
+    return format_delta(name, value, other, lang())
 
 
 def delta_style(name: str, delta: str | None) -> dict[str, str]:

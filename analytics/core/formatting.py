@@ -54,15 +54,18 @@ def format_value(name: str, value: float | int | None) -> str:
     return f"{value:,.0f}"
 
 
-def format_delta(name: str, value: float | int | None, other: float | int | None) -> str | None:
-    """Return the change from ``other`` to ``value`` (rates in points, NPS in points, counts with the
-    relative change), or None when either is missing."""
+def format_delta(
+    name: str, value: float | int | None, other: float | int | None, lang: str = "en"
+) -> str | None:
+    """Return the change from ``other`` to ``value`` (rates in percentage points, ``pp`` in English and
+    ``个百分点`` in Chinese; NPS in points, counts with the relative change), or None when either is
+    missing."""
     if missing(value) or missing(other):
         return None
     assert value is not None and other is not None
     diff = value - other
     if name in RATE_KPIS:
-        return f"{diff * 100:+.1f} pp"
+        return f"{diff * 100:+.1f} {'个百分点' if lang == 'zh' else 'pp'}"
     if name == "nps":
         return f"{diff:+.1f}"
     money = "¥" if name == "revenue" else ""

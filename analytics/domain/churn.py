@@ -336,7 +336,9 @@ def spoken_span(days: int, lang: str) -> str:
     if days < 45:
         return text("churn.span.days", lang, n=days)
     if days < 365:
-        months = days // 30
+        # Whole months of an average length (365.25 / 12 days): 363 days are "over 11 months", never
+        # "over 12" (a 30-day month made 360 days twelve of them, and a year is what lost means).
+        months = int(days / 30.4375)
         return text("churn.span.month", lang) if months <= 1 else text("churn.span.months", lang, n=months)
     years = days // 365
     return text("churn.span.year", lang) if years == 1 else text("churn.span.years", lang, n=years)
@@ -564,7 +566,9 @@ def export_frame(vehicles: pd.DataFrame, lang: str, labels: Mapping[str, str] | 
         out = prioritise(out)
     out["last_visit"] = out["last_visit"].map(lambda d: d.isoformat() if isinstance(d, date) else "")
     out["reasons"] = out["reasons"].map(lambda rs: spoken_text(rs, lang))
-    out["churn_probability"] = out["churn_probability"].astype(float).round(4)
+    # A forecast is never certain: a model's 0.9996 read "100.0%" beside customers only at risk. Shown
+    # (and exported) within 0.1%-99.9%; the ranking above used the model's own value.
+    out["churn_probability"] = out["churn_probability"].astype(float).clip(0.001, 0.999).round(4)
     out["priority"] = out["priority"].astype(float).round(2)
     # A count of visits is a whole number (a missing one stays blank, not 2.0 in Excel).
     out["visits"] = pd.to_numeric(out["visits"], errors="coerce").round().astype("Int64")

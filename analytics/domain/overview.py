@@ -279,7 +279,7 @@ def breakdown_display(
 
     def contribution(v: float) -> str:
         # A change from nothing: points for rates and NPS, the signed count or amount otherwise.
-        return formatting.format_delta(name, v, 0) or formatting.DASH
+        return formatting.format_delta(name, v, 0, lang) or formatting.DASH
 
     columns = {
         i18n.text("why.segment", lang): list(frame["label"]),
