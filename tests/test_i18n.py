@@ -46,8 +46,8 @@ def test_one_of_a_kind_reads_in_the_singular():
     assert text("themes.quote_head", "en", label="Safety", n=1, share="0.1%") == "Safety · 1 comment · 0.1%"
     assert text("themes.quote_head", "en", label="Safety", n=2, share="0.3%") == "Safety · 2 comments · 0.3%"
     assert text("themes.hidden.head", "en", label="Appointments", n=1) == "Appointments — 1 clause"
-    assert text("overview.flag_complaint_overdue", "en", n="1") == "1 complaint past its time limit"
-    assert text("overview.flag_complaint_overdue", "zh", n=1) == "1 起投诉已超出处理时限"
+    assert text("overview.flag_complaint_overdue", "en", n="1") == "1 open complaint past its time limit"
+    assert text("overview.flag_complaint_overdue", "zh", n=1) == "1 起未结投诉已超出处理时限"
     assert text("satisfaction.period", "en", start="2023-11", end="2023-11", n=1) == "2023-11 (1 month)"
     # A singular form has a plural, and needs no placeholder the plural is not given.
     for key in [k for k in catalog() if k.endswith("_one")]:
