@@ -454,6 +454,15 @@ def test_cli_refuses_bad_input_with_one_sentence(store_db, tmp_path, capsys):
         cli.main(["maintenance", "score", "--as-of", "30/06/2025", "--db", str(store_db)])
     assert exit_info.value.code == 2
     assert "write it as YYYY-MM-DD" in capsys.readouterr().err
+    # Session 42: the page said "choose a later --as-of date" (an option of the command line), also
+    # to a store that had imported no work order at all.
+    assert cli.main(["maintenance", "train", "--as-of", "2020-01-31", "--db", str(store_db)]) == 2
+    said = capsys.readouterr().err
+    assert "the first is dated" in said and "--as-of" not in said
+    empty = tmp_path / "empty.duckdb"
+    db.connect(empty).close()
+    assert cli.main(["maintenance", "train", "--as-of", "2026-10-31", "--db", str(empty)]) == 2
+    assert "There are no work orders yet; import the DMS's work-order export" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("action", ["train", "backtest", "score"])

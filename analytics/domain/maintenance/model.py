@@ -252,7 +252,18 @@ def _cutoffs(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple[dt.date, l
         {"d": as_of, "kinds": list(schedule.MAINTENANCE_TYPES)},
     ).fetchone()
     if not row or row[0] is None:
-        raise UserError(f"There are no work orders on or before {as_of}; choose a later --as-of date.")
+        # Said the same on the page and the command line (no option named): with no work order at
+        # all, a later date cannot help.
+        first = con.execute("SELECT min(visit_date) FROM service_orders").fetchone()
+        if not first or first[0] is None:
+            raise UserError(
+                "There are no work orders yet; import the DMS's work-order export (维修工单) first.",
+                zh="尚未导入维修工单；请先导入 DMS 导出的维修工单。",
+            )
+        raise UserError(
+            f"There are no work orders on or before {as_of}; the first is dated {first[0]}: choose a date after it.",
+            zh=f"{as_of} 及之前没有维修工单；最早的工单日期为 {first[0]}，请选择其后的日期。",
+        )
     if not row[1]:
         # More months would not help: the outcome the model learns is a maintenance visit.
         raise UserError(
@@ -270,7 +281,7 @@ def _cutoffs(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple[dt.date, l
     if facts.overlaps_gap(backtest_cutoff, as_of, gaps):
         raise UserError(
             f"The work orders have no visit in some month between {backtest_cutoff} and {as_of}; the model "
-            "needs the last 90 days complete, so import the missing months or choose an earlier --as-of date."
+            "needs the last 90 days complete, so import the missing months or choose an earlier date."
         )
     final = sorted(d for d in final if d >= earliest and not facts.overlaps_gap(d, d + longest, gaps))
     training = sorted(d for d in training if d >= earliest and not facts.overlaps_gap(d, d + longest, gaps))
@@ -284,7 +295,7 @@ def _cutoffs(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple[dt.date, l
         months = (cfg.min_history_days + 2 * max(HORIZONS) + cfg.cutoff_step_days) // 30 + 1
         raise UserError(
             f"Training needs about {months} months of work orders before {as_of}; the data start on "
-            f"{row[0]}. Import more history or choose a later --as-of date."
+            f"{row[0]}. Import more history or choose a later date."
         )
     return backtest_cutoff, training, final
 

@@ -445,7 +445,14 @@ def _complaint_slide(d: DeckData, lang: str) -> Slide:
     # Said apart from the theme's n, so that one filed complaint is one complaint.
     filed = text("deck.complaints_filed", lang, n=f"{flagged:,}")
     none_filed = text("deck.no_flagged", lang)
-    if d.kpis["complaints"].value is None:
+    complaints = d.kpis["complaints"]
+    if complaints.value is None and complaints.needs_from:
+        # The month starts before the data (its first days missing): no count, as the KPI slide
+        # shows none, and said why (it said "no callback of the month is in the data" with 14 there).
+        heading = text("deck.flagged_heading_plain", lang)
+        withheld = text("kpi_status.insufficient_history", lang, date=complaints.needs_from)
+        filed, none_filed = withheld, withheld[:1].upper() + withheld[1:] + ("。" if lang == "zh" else ".")
+    elif complaints.value is None:
         # Not one callback of the month in the data (a month after the data end): no count, as the
         # KPI slide shows none, rather than "0 complaints were filed".
         heading = text("deck.flagged_heading_plain", lang)
