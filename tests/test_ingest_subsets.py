@@ -134,6 +134,51 @@ def test_a_missing_field_is_named_on_the_report(partial_db, capsys):
     assert ("Service visits: no work orders imported yet" in out) == (orders == 0)
 
 
+def test_a_missing_field_is_named_in_the_deck_as_on_the_report(partial_db, capsys, tmp_path, monkeypatch):
+    """Session 42: with work orders and no callbacks the deck's KPI slide read 3DC coverage 0.0%
+    (a month without a call back), where the report and the page say no callbacks are imported."""
+    from pptx import Presentation
+
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
+    con = db.connect(partial_db, read_only=True)
+    try:
+        callbacks = con.execute("SELECT count(*) FROM callbacks").fetchall()[0][0]
+        orders = con.execute("SELECT count(*) FROM service_orders").fetchall()[0][0]
+    finally:
+        con.close()
+    if not orders:
+        pytest.skip("the deck needs work orders")
+    out = tmp_path / "deck.pptx"
+    assert (
+        cli.main(
+            [
+                "deck",
+                "--month",
+                "2026-10",
+                "--lang",
+                "en",
+                "--out",
+                str(out),
+                "--no-model",
+                "--db",
+                str(partial_db),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    rows = [
+        [cell.text for cell in row.cells]
+        for slide in Presentation(str(out)).slides
+        for shape in slide.shapes
+        if shape.has_table
+        for row in shape.table.rows
+    ]
+    coverage = next(row for row in rows if row[0] == "3DC coverage")
+    assert (coverage[1] == "no callback records imported yet") == (callbacks == 0), coverage
+    assert ("%" in coverage[1]) == (callbacks > 0), coverage
+
+
 def test_every_page_runs_on_partial_data(partial_db, tmp_path, monkeypatch):
     copy = tmp_path / "pages.duckdb"
     shutil.copy(partial_db, copy)

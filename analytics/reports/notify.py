@@ -253,6 +253,8 @@ def _kpi_lines(summary: Summary, lang: str) -> list[str]:
         if figure["status"] == "insufficient_history":
             # Said as the deck and the report say it: a dash beside a count reads as "none".
             shown = formatting.status_note(figure["status"], figure["needs_from"], lang) or shown
+        elif figure["status"] == "missing_field" and figure.get("reason"):
+            shown = text(str(figure["reason"]), lang)  # the field the data lack (no callbacks imported)
         lines.append(f"{mark} {kpi.KPI_LABELS[lang][name]}: {shown} (n={figure['n']:,}){target}")
     return lines
 

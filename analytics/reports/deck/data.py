@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -15,6 +15,9 @@ from analytics.core.errors import UserError
 from analytics.core.months import month_ends, month_label, parse_month, shift_month
 from analytics.domain import churn, churn_model, maintenance, overview, satisfaction
 from analytics.services import reads
+
+# The status of a KPI whose field the data lack (``kpi.with_field_status``); its reason is an i18n key.
+MISSING_FIELD = "missing_field"
 
 Progress = Callable[[float, str], None]
 
@@ -142,7 +145,15 @@ def deck_data(
     progress(0.05, "kpis")
     summary = reads.read(con, "overview.kpis", month=label, stores=stores)
     series = summary.series
-    provisional = {name: figure.status == "provisional" for name, figure in summary.kpis.items()}
+    # A KPI whose field the data lack (no callbacks imported: 3DC coverage read 0.0%) has no value,
+    # as on the page and in ``report``; ``reason`` holds the i18n key of why, said in each language.
+    kpis = {
+        name: replace(figure, value=None, prev_month=None, prev_year=None, status=MISSING_FIELD, reason=key)
+        if (key := summary.missing.get(name))
+        else figure
+        for name, figure in summary.kpis.items()
+    }
+    provisional = {name: figure.status == "provisional" for name, figure in kpis.items()}
     flags = summary.red_flags
     progress(0.2, "satisfaction")
     sat = reads.read(con, "satisfaction.monthly", stores=stores, start=window[0], end=first)
@@ -179,7 +190,7 @@ def deck_data(
         month=label,
         stores=list(stores) if stores else None,
         as_of=summary.as_of,
-        kpis=summary.kpis,
+        kpis=kpis,
         provisional=provisional,
         series=series,
         changes=summary.changes,

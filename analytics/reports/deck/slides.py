@@ -147,6 +147,8 @@ def _kpi_slide(d: DeckData, lang: str) -> Slide:
             status, mark = text("deck.missed", lang), "bad"
         if figure.status == "insufficient_history":
             shown = formatting.status_note(figure.status, figure.needs_from, lang) or "—"
+        elif figure.status == "missing_field" and figure.reason:
+            shown = text(figure.reason, lang)
         else:
             shown = formatting.format_value(name, figure.value) + (
                 " *" if figure.status == "provisional" else ""
