@@ -127,3 +127,17 @@ def test_the_whole_base_is_the_retention_line_to_read_first():
         traces[g].line.width < whole.line.width and traces[g].line.color != ALL_COLOUR
         for g in ("轩逸", "奇骏")
     )
+
+
+def test_the_churn_trend_counts_from_zero_with_thousands_separators():
+    """Session 42: the trend's axis began at 400 (the at-risk line lay on its floor), and its saved
+    image wrote 2000 where the page wrote 2,000."""
+    import pandas as pd
+
+    from ui.churn_figures import trend_figure
+
+    trend = pd.DataFrame(
+        {"as_of": pd.to_datetime(["2026-08-31", "2026-09-30"]), "lost": [1800, 1815], "at_risk": [470, 498]}
+    )
+    axis = trend_figure(trend).layout.yaxis
+    assert axis.rangemode == "tozero" and axis.tickformat == ",d"

@@ -21,7 +21,12 @@ def trend_figure(trend: pd.DataFrame) -> go.Figure:
         fig.add_scatter(
             x=trend["as_of"], y=trend[status], mode="lines+markers", name=t(f"churn.status.{status}")
         )
-    fig.update_layout(yaxis_title=t("churn.vehicles"), xaxis_title=t("churn.month_end"))
+    # Counts of vehicles from zero (an axis from 400 squashed the at-risk line against the bottom),
+    # written with thousands separators in saved images as on screen.
+    fig.update_layout(
+        yaxis={"title": t("churn.vehicles"), "rangemode": "tozero", "tickformat": ",d"},
+        xaxis_title=t("churn.month_end"),
+    )
     return fig
 
 
