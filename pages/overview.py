@@ -118,7 +118,9 @@ with st.container(key="overview_flags"):
         # Which movements are listed: a GM reading "-1.4 pp" on a tile should not wonder why it is absent.
         st.caption(t("overview.what_changed_rule", month=f.month))
         if not data.changes:
-            st.write(t("overview.nothing_changed"))
+            # Nothing to judge (every KPI withheld or without its data) is not "nothing moved".
+            judged = any(figure.value is not None for figure in data.kpis.values())
+            st.write(t("overview.nothing_changed" if judged else "deck.nothing_to_judge"))
         for change in data.changes:
             # The sentence names an advisor or store from the data: masked for roles without phones.
             st.text("• " + protect_text(satisfaction.describe_change(change, f.lang)))
@@ -126,8 +128,13 @@ with st.container(key="overview_flags"):
         st.subheader(t("overview.red_flags"))
         flags = data.red_flags
         st.caption(t("overview.red_flags_caption", as_of=str(data.as_of)))
+        # Without callbacks nobody can be followed up or complained: said, rather than a count of 0.
+        no_calls = data.missing.get("complaints") == "kpi_missing.no_callbacks"
         for flag in ("no_followup", "complaint_overdue"):
             rows = flags[flags["flag"] == flag]
+            if no_calls:
+                st.markdown(f"**{t(f'deck.flag_{flag}')}**: {t('kpi_missing.no_callbacks')}")
+                continue
             if flag == "no_followup":
                 label = t("overview_flags.no_followup", n=len(rows), month=f.month, as_of=str(data.as_of))
             else:

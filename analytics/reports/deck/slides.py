@@ -178,17 +178,27 @@ def _kpi_slide(d: DeckData, lang: str) -> Slide:
 
 
 def _changes_slide(d: DeckData, lang: str) -> Slide:
-    lines = [satisfaction.describe_change(c, lang) for c in d.changes] or [text("deck.nothing_changed", lang)]
+    # Nothing to judge (every KPI withheld or without its data): not "every figure within its noise".
+    judged = any(f.value is not None for f in d.kpis.values())
+    quiet = "deck.nothing_changed" if judged else "deck.nothing_to_judge"
+    lines = [satisfaction.describe_change(c, lang) for c in d.changes] or [text(quiet, lang)]
+    # Without callbacks there is nobody to follow up, and no complaint: unknown, not 0.
+    calls = d.kpis["complaints"]
+    no_calls = calls.status == "missing_field" and calls.reason == "kpi_missing.no_callbacks"
     numbers = [
         Number(
             text("deck.flag_no_followup", lang),
-            f"{d.red_flags['no_followup']:,}",
-            text("deck_status.no_followup_note", lang, month=d.month, as_of=d.as_of.isoformat()),
+            "—" if no_calls else f"{d.red_flags['no_followup']:,}",
+            text("kpi_missing.no_callbacks", lang)
+            if no_calls
+            else text("deck_status.no_followup_note", lang, month=d.month, as_of=d.as_of.isoformat()),
         ),
         Number(
             text("deck.flag_complaint_overdue", lang),
-            f"{d.red_flags['complaint_overdue']:,}",
-            text("deck.flag_complaint_overdue_note", lang),
+            "—" if no_calls else f"{d.red_flags['complaint_overdue']:,}",
+            text("kpi_missing.no_callbacks", lang)
+            if no_calls
+            else text("deck.flag_complaint_overdue_note", lang),
         ),
     ]
     flags = sum(d.red_flags.values())
@@ -201,6 +211,8 @@ def _changes_slide(d: DeckData, lang: str) -> Slide:
             label=kpi.KPI_LABELS[lang][first["kpi"]],
             flags=flags,
         )
+    elif not judged:
+        takeaway = text("deck.nothing_to_judge", lang)
     else:
         takeaway = text("deck.changes_none", lang, flags=flags)
     slide = Slide(
