@@ -4,7 +4,9 @@ through every command and every page, each working or saying in one sentence wha
 
 from __future__ import annotations
 
+import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics import cli
+from analytics.domain import kpi
 from analytics.ingest import import_file
 from analytics.store import db
 from tests.signing_in import start
@@ -177,6 +180,25 @@ def test_a_missing_field_is_named_in_the_deck_as_on_the_report(partial_db, capsy
     coverage = next(row for row in rows if row[0] == "3DC coverage")
     assert (coverage[1] == "no callback records imported yet") == (callbacks == 0), coverage
     assert ("%" in coverage[1]) == (callbacks > 0), coverage
+
+
+def test_the_churn_command_says_when_its_counts_are_not_final(partial_db, capsys, tmp_path, monkeypatch):
+    """Session 42: ``churn`` printed base, lost and at-risk counts that the report and the pages
+    withhold for want of history, without a word."""
+    monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
+    capsys.readouterr()
+    assert cli.main(["churn", "--as-of", "2026-10-31", "--json", "--db", str(partial_db)]) == 0
+    said = json.loads(capsys.readouterr().out)
+    con = db.connect(partial_db, read_only=True)
+    try:
+        first = con.execute("SELECT min(visit_date) FROM service_orders").fetchall()[0][0]
+    finally:
+        con.close()
+    needed = kpi.base_window_start(date(2026, 10, 31))
+    complete = first is not None and first <= needed
+    assert said["needs_data_from"] == (None if complete else needed.isoformat())
+    assert cli.main(["churn", "--as-of", "2026-10-31", "--db", str(partial_db)]) == 0
+    assert ("not final figures" in capsys.readouterr().out) == (not complete)
 
 
 def test_every_page_runs_on_partial_data(partial_db, tmp_path, monkeypatch):

@@ -8,6 +8,8 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
+import pandas as pd
+
 from analytics.cli import add_db_option, printable_table
 from analytics.core.config import settings
 from analytics.core.errors import UserError
@@ -34,6 +36,7 @@ def _run(args: argparse.Namespace) -> int:
     con = db.connect(args.db, read_only=True)
     try:
         shot = reads.read(con, "churn.snapshot", as_of=args.as_of)
+        gap = reads.read(con, "churn.history_gap", as_of=args.as_of)
     finally:
         con.close()
     ranked = prioritise(shot.vehicles)
@@ -59,6 +62,9 @@ def _run(args: argparse.Namespace) -> int:
             # the model ranking the list: this data version's, trained at the month the pages open on
             "model_as_of": shot.model.as_of.isoformat() if shot.model is not None else None,
             **{k: counts[k] for k in ("base", "lost", "at_risk", "active")},
+            # The base's window reaches before the first work order: the counts are not final figures
+            # (the report and the pages withhold them), only what the data hold.
+            "needs_data_from": gap.isoformat() if gap is not None else None,
             "backtest": backtest,
             "top": json.loads(top.to_json(orient="records", force_ascii=False)),
         }
@@ -69,6 +75,12 @@ def _run(args: argparse.Namespace) -> int:
     print(
         f"as of {args.as_of}: base {counts['base']:,}, lost {counts['lost']:,}, "
         f"at risk {counts['at_risk']:,}, active {counts['active']:,}"
+        + (
+            f" (not final figures: the base needs work orders from {gap} on, and the data start later; "
+            "the report and the dashboard withhold them)"
+            if gap is not None
+            else ""
+        )
     )
     if shot.model is not None and shot.model.as_of > args.as_of:
         print(
@@ -85,7 +97,10 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(f"no backtest: {backtest.get('reason')}")
     if len(top):
-        shown = top[["vin", "customer_name", "status", "churn_probability", "value", "reasons"]]
+        shown = top[["vin", "customer_name", "status", "churn_probability", "value", "reasons"]].assign(
+            # No model: no probability, shown as a dash rather than NaN.
+            churn_probability=top["churn_probability"].map(lambda v: "—" if pd.isna(v) else f"{v:.1%}")
+        )
         print(printable_table(shown))
     if out:
         print(f"wrote {len(exported):,} vehicles to {out}", file=sys.stderr)
