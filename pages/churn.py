@@ -329,12 +329,20 @@ if tab_model.open:
                 st.markdown(
                     f"**{t('churn.backtest_title', cutoff=result.cutoff.isoformat(), n=f'{result.n:,}', rate=f'{result.churned / result.n:.0%}')}**"
                 )
+                # Shares of churners as percentages, as the caption below says them (the table wrote
+                # 0.419 where the caption wrote 42%); AUC, lift and Brier with three decimals.
+                shares = [m.startswith("capture_") for m in churn_model.BACKTEST_METRICS]
+                for scorer in ("model", "rule"):
+                    table[scorer] = [
+                        f"{v:.1%}" if share else f"{v:.3f}"
+                        for v, share in zip(table[scorer], shares, strict=True)
+                    ]
                 show_table(
                     table,
                     column_config={
                         "metric": t("churn.metric_col"),
-                        "model": st.column_config.NumberColumn(t("churn.scorer.model"), format="%.3f"),
-                        "rule": st.column_config.NumberColumn(t("churn.scorer.rule"), format="%.3f"),
+                        "model": t("churn.scorer.model"),
+                        "rule": t("churn.scorer.rule"),
                     },
                 )
                 st.caption(
