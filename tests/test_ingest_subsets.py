@@ -123,16 +123,24 @@ def test_every_command_works_or_says_what_it_needs(partial_db, capsys, tmp_path,
         _one_sentence(capsys, cli.main([*args, *database]))
 
 
+def _rows(path: Path) -> tuple[int, int]:
+    """Return how many callbacks and work orders the database holds."""
+    con = db.connect(path, read_only=True)
+    try:
+        row = con.execute(
+            "SELECT (SELECT count(*) FROM callbacks), (SELECT count(*) FROM service_orders)"
+        ).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
 def test_a_missing_field_is_named_on_the_report(partial_db, capsys):
     capsys.readouterr()
     assert cli.main(["report", "--month", "2026-10", "--lang", "en", "--db", str(partial_db)]) == 0
     out = capsys.readouterr().out
-    con = db.connect(partial_db, read_only=True)
-    try:
-        callbacks = con.execute("SELECT count(*) FROM callbacks").fetchall()[0][0]
-        orders = con.execute("SELECT count(*) FROM service_orders").fetchall()[0][0]
-    finally:
-        con.close()
+    callbacks, orders = _rows(partial_db)
     assert ("3DC reach rate: no callback records imported yet" in out) == (callbacks == 0)
     assert ("Service visits: no work orders imported yet" in out) == (orders == 0)
 
@@ -143,12 +151,7 @@ def test_a_missing_field_is_named_in_the_deck_as_on_the_report(partial_db, capsy
     from pptx import Presentation
 
     monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(tmp_path / "models"))
-    con = db.connect(partial_db, read_only=True)
-    try:
-        callbacks = con.execute("SELECT count(*) FROM callbacks").fetchall()[0][0]
-        orders = con.execute("SELECT count(*) FROM service_orders").fetchall()[0][0]
-    finally:
-        con.close()
+    callbacks, orders = _rows(partial_db)
     if not orders:
         pytest.skip("the deck needs work orders")
     out = tmp_path / "deck.pptx"
@@ -221,11 +224,7 @@ def test_every_page_runs_on_partial_data(partial_db, tmp_path, monkeypatch):
             # Session 42: without callbacks the red flags read "0 unsatisfied customers ... not
             # followed up", a reassurance with nothing behind it.
             shown = " ".join(m.value for m in at.markdown)
-            con = db.connect(copy, read_only=True)
-            try:
-                callbacks = con.execute("SELECT count(*) FROM callbacks").fetchall()[0][0]
-            finally:
-                con.close()
+            callbacks, _ = _rows(copy)
             said = "Unsatisfied, not followed up**: no callback records imported yet" in shown
             assert said == (callbacks == 0), shown[:500]
 
