@@ -347,7 +347,10 @@ def test_the_churn_and_maintenance_commands_print_names_from_data_with_controls_
         model_note="no model",
         counts=lambda: dict.fromkeys(("base", "lost", "at_risk", "active"), 1),
     )
-    monkeypatch.setattr(churn_cli.reads, "read", lambda con, name, **kw: shot)
+    # The snapshot, and a history that covers the base's window (no "not final" caveat).
+    monkeypatch.setattr(
+        churn_cli.reads, "read", lambda con, name, **kw: None if name == "churn.history_gap" else shot
+    )
     monkeypatch.setattr(churn_cli, "prioritise", lambda frame: frame)
     monkeypatch.setattr(churn_cli, "export_frame", lambda frame, lang: frame)
     assert cli.main(["churn", "--as-of", "2026-10-31", "--db", str(database)]) == 0
