@@ -17,8 +17,7 @@ from ui.resources import fitted_view, forget_fitted
 from ui.state import filters, keep_widgets, relabel
 from ui.widgets import call_controls, download_buttons, progress_bar, show_table
 
-# The rank first (it sat after P(30 d), in the middle of the list), then who, how to reach them, what is due.
-FIRST_COLUMNS = ("rank", "customer_name", "phone", "items_due", "p30")
+FIRST_COLUMNS = ("customer_name", "phone", "items_due", "p30")
 f = filters()
 st.title(t("maintenance.title"))
 if f.month is None:
