@@ -341,12 +341,15 @@ def test_a_long_comment_cut_for_the_decks_red_flag_table_shows_no_digit_the_mask
             }
         ]
     )
+    # A month with callbacks (a complaint count): the slide reads the KPIs since session 42.
+    complaints = SimpleNamespace(value=1.0, status="ok", reason=None)
     d = SimpleNamespace(
         changes=[],
         red_flags={"no_followup": 1, "complaint_overdue": 0},
         red_flag_rows=rows,
         month="2026-09",
         as_of=date(2026, 9, 30),
+        kpis={"complaints": complaints},
     )
     shown = _changes_slide(d, "zh").table[1][-1]
     assert len(shown) == 40 and shown.endswith("…")
