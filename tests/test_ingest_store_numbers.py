@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from analytics.ingest import import_file, load, read_table, rollback
+from analytics.ingest import import_file, load, read_table, rollback, stage
 from analytics.ingest.load import OTHER_STORE_ORDER
 from analytics.store import db
 
@@ -101,3 +101,67 @@ def test_rolling_back_the_second_store_leaves_the_first_stores_orders(con):
     rollback(con, east.import_id)
     assert [r[1] for r in _orders(con)] == ["杭州西湖店", "杭州西湖店"]
     assert west.inserted == 2
+
+
+# Callbacks: the same two stores numbering their calls alike (each from HF0001). A call is another
+# store's when the file gives another store and another car or day; a store renamed, or the same
+# call exported once with its time and once with the day only, is the same call.
+CALL_HEADER = "回访编号,回访类型,车架号,门店,回访日期,是否接通,总体满意度,客户意见\n"
+WEST_CALLS = (
+    CALL_HEADER
+    + "HF0001,7DC,LSVAU2A37N2100001,杭州西湖店,2026-03-09 10:15,已接通,9,交车很顺利\n"
+    + "HF0002,7DC,LSVAU2A37N2100002,杭州西湖店,2026-03-10 11:00,已接通,10,服务很好\n"
+)
+EAST_CALLS = (
+    CALL_HEADER
+    + "HF0001,7DC,LFV2A21K7N3200001,宁波江东店,2026-03-11 09:30,已接通,3,等太久\n"
+    + "HF0002,7DC,LFV2A21K7N3200002,宁波江东店,2026-03-10 15:20,未接通,,\n"
+    + "HF0003,7DC,LFV2A21K7N3200003,宁波江东店,2026-03-12 16:00,已接通,8,还行\n"
+)
+
+
+def _calls(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute(
+        "SELECT callback_id, store, vin, overall_score, comment FROM callbacks ORDER BY callback_id"
+    ).fetchall()
+
+
+def test_another_stores_calls_with_the_same_numbers_are_rejected_not_written_over(con):
+    import_file(con, WEST_CALLS.encode("utf-8"), file_name="西湖店_回访.csv", kind="callback")
+    before = _calls(con)
+    plan = load.plan_import(con, read_table(EAST_CALLS.encode("utf-8"), "江东店_回访.csv"), "callback")
+    assert (plan.to_insert, plan.to_update, plan.unchanged, plan.rejected) == (1, 0, 0, 2)
+    assert "other_store" not in plan.staged.columns and "pos" not in plan.staged.columns
+    result = import_file(con, EAST_CALLS.encode("utf-8"), file_name="江东店_回访.csv", kind="callback")
+    assert (result.inserted, result.updated, result.unchanged, result.rejected) == (1, 0, 0, 2)
+    assert _calls(con)[:2] == before
+    assert _calls(con)[2][:3] == ("HF0003", "宁波江东店", "LFV2A21K7N3200003")
+    reasons = con.execute(
+        "SELECT source_row, reason FROM rejected_rows WHERE import_id = ? ORDER BY source_row",
+        [result.import_id],
+    ).fetchall()
+    assert reasons == [(2, load.OTHER_STORE_CALL), (3, load.OTHER_STORE_CALL)]
+    assert con.execute("SELECT count(*) FROM callbacks_history").fetchall() == [(0,)]
+    assert "回访编号已存为另一门店的回访" in stage.reason_words(load.OTHER_STORE_CALL, "zh")
+
+
+def test_a_renamed_store_or_a_day_only_export_still_updates_its_call(con):
+    import_file(con, WEST_CALLS.encode("utf-8"), file_name="西湖店_回访.csv", kind="callback")
+    renamed = WEST_CALLS.replace("杭州西湖店", "西湖旗舰店").replace(",9,交车很顺利", ",10,交车很顺利")
+    result = import_file(con, renamed.encode("utf-8"), file_name="改名.csv", kind="callback")
+    assert (result.updated, result.rejected) == (2, 0)
+    # Another store's name and the day only, the same car: the same call (a store renamed again).
+    day_only = CALL_HEADER + "HF0001,7DC,LSVAU2A37N2100001,西湖店,2026-03-09,已接通,10,交车很顺利\n"
+    result = import_file(con, day_only.encode("utf-8"), file_name="日期.csv", kind="callback")
+    assert result.rejected == 0
+    assert _calls(con)[0][:4] == ("HF0001", "西湖店", "LSVAU2A37N2100001", 10)
+
+
+def test_two_stores_calls_with_one_number_in_one_file_name_the_collision(con):
+    both = CALL_HEADER + WEST_CALLS.splitlines()[1] + "\n" + EAST_CALLS.splitlines()[1] + "\n"
+    result = import_file(con, both.encode("utf-8"), file_name="集团回访.csv", kind="callback")
+    assert (result.inserted, result.rejected) == (1, 1)
+    reasons = con.execute(
+        "SELECT source_row, reason FROM rejected_rows WHERE import_id = ?", [result.import_id]
+    ).fetchall()
+    assert reasons == [(2, stage.OTHER_STORE_CALL_IN_FILE)]

@@ -483,19 +483,22 @@ def _plan_params(plan: ImportPlan) -> dict[str, bool]:
     return {f"m_{f}": f in plan.supplied for f in FIELDS_BY_KIND[plan.kind] if f != key}
 
 
-# The reason given to a work order whose number is stored as another store's order.
+# The reason given to a work order whose number is stored as another store's order, and to a call.
 OTHER_STORE_ORDER = stage.OTHER_STORE_ORDER
+OTHER_STORE_CALL = stage.OTHER_STORE_CALL
+_OTHER_STORE = {"service": OTHER_STORE_ORDER, "callback": OTHER_STORE_CALL}
 
 
 def _set_aside_collisions(plan: ImportPlan, raw: RawTable, positions: np.ndarray) -> None:
-    """Reject the rows (file positions) whose work-order number is another store's stored order.
+    """Reject the rows (file positions) whose number is another store's stored order or call.
 
     Two stores of a group that both number from 000001 would otherwise overwrite each other's
-    orders as "updated": the stored order is another store's when the file gives another store
-    and another car or day (a store renamed, or a car's VIN corrected, keeps the other). The rows
-    join the file's rejects, with their sheets' counts."""
+    orders (or calls) as "updated": the stored row is another store's when the file gives another
+    store and another car or day (a store renamed, or a car's VIN corrected, keeps the other). The
+    rows join the file's rejects, with their sheets' counts."""
     found = pd.DataFrame({"pos": positions, "problem": np.zeros(len(positions), dtype=np.int64)})
-    reason = stage.Problem("", plan.mapping.get("order_id"), OTHER_STORE_ORDER)
+    key = KEYS[plan.kind]
+    reason = stage.Problem("", plan.mapping.get(key), _OTHER_STORE[plan.kind])
     rejects = _rejects_frame(raw, found, [reason])
     plan.rejects = pd.concat([plan.rejects, rejects], ignore_index=True)
     plan.rejected += len(positions)
@@ -769,12 +772,11 @@ def plan_import(
         final = cur.execute(_plan_sql(plan), _plan_params(plan)).df()
     finally:
         cur.close()
-    if plan.kind == "service":
-        collided = final["other_store"].notna().to_numpy()
-        if collided.any():
-            _set_aside_collisions(plan, raw, final["pos"].to_numpy(dtype=np.int64)[collided])
-            final = final[~collided].reset_index(drop=True)
-        final = final.drop(columns=["pos", "other_store"])
+    collided = final["other_store"].notna().to_numpy()
+    if collided.any():
+        _set_aside_collisions(plan, raw, final["pos"].to_numpy(dtype=np.int64)[collided])
+        final = final[~collided].reset_index(drop=True)
+    final = final.drop(columns=["pos", "other_store"])
     if len(plan.notes):
         _say_kept(plan, final[final["action"] != "insert"])
     _count_actions(plan, {str(k): int(v) for k, v in final["action"].value_counts().items()})
@@ -796,13 +798,12 @@ def _write(
         )
     finally:
         con.unregister("ingest_staged")
-    if plan.kind == "service":
-        found = con.execute(
-            "SELECT pos FROM ingest_final WHERE other_store IS NOT NULL ORDER BY pos"
-        ).fetchnumpy()["pos"]
-        if len(found):
-            con.execute("DELETE FROM ingest_final WHERE other_store IS NOT NULL")
-            _set_aside_collisions(plan, raw, np.asarray(found, dtype=np.int64))
+    found = con.execute(
+        "SELECT pos FROM ingest_final WHERE other_store IS NOT NULL ORDER BY pos"
+    ).fetchnumpy()["pos"]
+    if len(found):
+        con.execute("DELETE FROM ingest_final WHERE other_store IS NOT NULL")
+        _set_aside_collisions(plan, raw, np.asarray(found, dtype=np.int64))
     if len(plan.notes):
         con.register("ingest_noted", _noted_keys(plan))
         try:

@@ -559,7 +559,9 @@ def _stage(
     problems.append(Problem("", columns.get(key), DUPLICATE_KEY))
     # A work order whose number a later row of another store gives another car or day: two stores
     # numbering alike, named as such (as ``load`` names such an order already stored).
-    problems.append(Problem("", columns.get(key), OTHER_STORE_IN_FILE))
+    problems.append(
+        Problem("", columns.get(key), OTHER_STORE_IN_FILE if key == "order_id" else OTHER_STORE_CALL_IN_FILE)
+    )
     n = rows.num_rows
     problem_bits = _notes_and_dressed_totals(raw, rows, rows.column("problems").to_numpy())
     valid_at = np.flatnonzero(problem_bits == 0)
@@ -603,6 +605,10 @@ def _stage(
     )
 
 
+# The day that, with the car, tells one store's order (or call) from another's with the same number.
+_DAY_OF = {"order_id": "visit_date", "callback_id": "callback_date"}
+
+
 def _other_stores(
     rows: pa.Table, landed: pa.Table, key: str, repeated: np.ndarray, at: np.ndarray
 ) -> np.ndarray:
@@ -610,19 +616,24 @@ def _other_stores(
     row is another store's order than the one that lands with its number: another store, and another
     car or day (a store renamed, or a VIN corrected, is the same order)."""
     found = np.zeros(len(at), dtype=bool)
-    if not repeated.any() or "store" not in landed.column_names or key != "order_id":
+    if not repeated.any() or "store" not in landed.column_names or key not in _DAY_OF:
         return found
-    parts = [name for name in ("order_id", "store", "vin", "visit_date") if name in landed.column_names]
+    day = _DAY_OF[key]
+    parts = [name for name in (key, "store", "vin", day) if name in landed.column_names]
     earlier = rows.take(at[repeated]).select(parts).to_pandas()
-    later = landed.select(parts).to_pandas().drop_duplicates("order_id")
-    pair = earlier.merge(later, on="order_id", how="left", suffixes=("", "_later"))
+    later = landed.select(parts).to_pandas().drop_duplicates(key)
+    if day in parts:
+        # A call's day, not its time: the same call exported with and without its time of day.
+        earlier[day] = pd.to_datetime(earlier[day]).dt.normalize()
+        later[day] = pd.to_datetime(later[day]).dt.normalize()
+    pair = earlier.merge(later, on=key, how="left", suffixes=("", "_later"))
 
     def differ(name: str) -> pd.Series:
         return (
             pair[name].notna() & pair[name + "_later"].notna() & (pair[name] != pair[name + "_later"])
         ).astype(bool)
 
-    elsewhere = [differ(name) for name in ("vin", "visit_date") if name in parts]
+    elsewhere = [differ(name) for name in ("vin", day) if name in parts]
     if elsewhere:
         found[repeated] = (differ("store") & np.logical_or.reduce(elsewhere)).to_numpy()
     return found
@@ -902,6 +913,15 @@ OTHER_STORE_ORDER = (
     "work-order number already stored for another store's order (another car or day); "
     "stores that number their orders alike need each store's prefix on its numbers"
 )
+# The same two reasons given to a callback.
+OTHER_STORE_CALL_IN_FILE = (
+    "callback number given further down the file to another store's call (another car or day); "
+    "stores that number their calls alike need each store's prefix on its numbers"
+)
+OTHER_STORE_CALL = (
+    "callback number already stored for another store's call (another car or day); "
+    "stores that number their calls alike need each store's prefix on its numbers"
+)
 # The note of an optional value that cannot be read: the row lands with the cell blank.
 BLANKED: dict[str, str] = {
     "date": "date not readable, left blank",
@@ -963,6 +983,8 @@ _REASON_KEYS: dict[str, str] = {
     BLANKED["reached"]: "blank_reached",
     BLANKED["level"]: "blank_level",
     OTHER_STORE_ORDER: "other_store_order",
+    OTHER_STORE_CALL_IN_FILE: "other_store_call_in_file",
+    OTHER_STORE_CALL: "other_store_call",
 }
 _REASON_PATTERNS = (
     (re.compile(r"text longer than (?P<n>[\d,]+) characters"), "too_long"),

@@ -5,10 +5,13 @@
 -- whichever is imported last; except the work-order number, whose absence is a statement: a call on
 -- no work order is a delivery call, and a placeholder stored by an older version is corrected; and a
 -- call's date without a time of day (an export that writes the day only), which keeps the time stored
--- for the call on that day, whichever export is imported last)
+-- for the call on that day, whichever export is imported last); other_store names the store of a
+-- stored call with the same number that is another store's call (another store, and another car or
+-- day): two stores numbering their calls alike, not a correction (ingest.load._set_aside_collisions)
 WITH s AS (
     SELECT
         CAST(source_row AS INTEGER) AS source_row,
+        CAST(pos AS BIGINT) AS pos,
         CAST(callback_id AS VARCHAR) AS callback_id,
         CAST(order_id AS VARCHAR) AS order_id,
         CAST(vin AS VARCHAR) AS vin,
@@ -84,7 +87,18 @@ SELECT
           OR (($m_resolved_at AND NOT contains(s.lacking, ',resolved_at,') AND s.resolved_at IS NOT NULL) AND s.resolved_at IS DISTINCT FROM t.resolved_at)
         THEN 'update'
         ELSE 'unchanged'
-    END AS action
+    END AS action,
+    s.pos,
+    CASE
+        WHEN ($m_store AND NOT contains(s.lacking, ',store,') AND s.store IS NOT NULL)
+         AND t.store IS NOT NULL AND s.store <> t.store
+         AND (
+                (s.vin IS NOT NULL AND t.vin IS NOT NULL AND s.vin <> t.vin)
+             OR (s.callback_date IS NOT NULL AND t.callback_date IS NOT NULL
+                 AND CAST(s.callback_date AS DATE) <> CAST(t.callback_date AS DATE))
+         )
+        THEN t.store
+    END AS other_store
 FROM s
 LEFT JOIN callbacks AS t ON t.callback_id = s.callback_id
 ORDER BY s.source_row
