@@ -296,6 +296,43 @@ def test_the_list_never_shows_a_forecast_as_certain():
     assert shown["churn_probability"].tolist() == [0.999, 0.001]
 
 
+def test_the_list_says_when_each_customer_was_last_called_and_whether_they_answered():
+    """Session 43: the caller saw the reasons but not the last call's day or outcome."""
+    frame = _listed(
+        {
+            "vin": ["a", "b", "c"],
+            "churn_probability": [0.5, 0.5, 0.5],
+            "overdue_ratio": [1.0, 1.0, 1.0],
+            "value": [100.0, 100.0, 100.0],
+            "reason_codes": [(), (), ()],
+            **{c: [None] * 3 for c in ("plate", "customer_name", "phone", "model", "store", "advisor")},
+            "status": ["at_risk"] * 3,
+            "last_visit": [None] * 3,
+            "days_since": [300] * 3,
+            "visits": [3] * 3,
+            "value_tier": ["high"] * 3,
+            "last_called": [date(2026, 10, 3), date(2026, 9, 1), None],
+            "unreached_streak": [0, 3, 0],
+        }
+    )
+    assert churn.export_frame(frame, "zh")["last_call"].tolist() == [
+        "2026-10-03 已接通",
+        "2026-09-01 未接通（连续 3 次）",
+        "暂无回访",
+    ]
+    assert churn.export_frame(frame, "en")["last_call"].tolist()[1] == "2026-09-01 not answered (3 in a row)"
+
+
+def test_the_listed_vehicles_carry_their_last_calls_streak(reasons_db):
+    listed = churn.snapshot(reasons_db, D).vehicles
+    shown = churn.export_frame(listed, "en")
+    said = dict(zip(shown["vin"], shown["last_call"], strict=True))
+    at = (_days(30) + timedelta(days=2)).isoformat()
+    assert said["N"] == f"{(_days(30) + timedelta(days=4)).isoformat()} not answered (2 in a row)"
+    assert said["P"] == f"{at} answered"
+    assert said["W"] == "no call yet"
+
+
 def test_call_list_skips_open_complaints_and_recent_calls_then_cuts_to_capacity():
     frame = _listed(
         {
