@@ -143,16 +143,31 @@ def import_tab() -> None:
                         guesses=", ".join(f"{plain(h)} → {field_label(f)}" for f, h in shown.items()),
                     )
                 )
+            # A score column's scale is decided from its values; a file whose answers fit a narrower
+            # scale (a 0-10 survey of low answers reads as 1-5) is corrected here, as --map does.
+            scored = [f for f in ingest.SCORE_FIELDS if mapping.get(f)]
+            given: dict[str, str] = {}
+            if scored:
+                with st.expander(t("data.scales_title")):
+                    auto = t("data.scale_auto")
+                    cells = st.columns(min(len(scored), 4))
+                    for i, f in enumerate(scored):
+                        picked = cells[i % len(cells)].selectbox(
+                            field_label(f), [auto, "1-5", "0-10", "0-100"], key=f"scale_{number}_{f}"
+                        )
+                        if picked != auto:
+                            given[f] = picked
+            document = {"kind": kind, "columns": mapping, "scales": given}
             st.download_button(
                 t("data.save_mapping"),
-                json.dumps({"kind": kind, "columns": mapping}, ensure_ascii=False, indent=2).encode("utf-8"),
+                json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8"),
                 file_name=f"mapping_{kind}.json",
                 mime="application/json",
                 key=f"save_map_{number}",
             )
             try:
                 with reading() as cur:
-                    plan = ingest.plan_import(cur, raw, kind, {"kind": kind, "columns": mapping})
+                    plan = ingest.plan_import(cur, raw, kind, document)
             except UserError as exc:
                 st.error(t("data.refused", file=plain(upload.name), reason=plain(exc.words(lang()))))
                 continue
@@ -171,6 +186,17 @@ def import_tab() -> None:
                     t(
                         "data.scales",
                         scales=", ".join(f"{field_label(k)}: {v}" for k, v in plan.scales.items()),
+                    )
+                )
+            if plan.unrated_zeros:
+                st.caption(
+                    t(
+                        "data.unrated_zeros",
+                        columns=plain(
+                            ", ".join(
+                                f"{plan.mapping.get(k, k)} ({n:,})" for k, n in plan.unrated_zeros.items()
+                            )
+                        ),
                     )
                 )
             if plan.unmapped:
@@ -195,7 +221,7 @@ def import_tab() -> None:
                             content,
                             file_name=upload.name,
                             kind=kind,
-                            mapping={"kind": kind, "columns": mapping},
+                            mapping=document,
                             who=current_user().username,
                             progress=progress_bar(t("data.importing", file=plain(upload.name))),
                         )

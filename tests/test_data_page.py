@@ -178,3 +178,31 @@ def test_the_import_tab_says_what_is_stored_and_what_an_upload_does(fresh_db, la
 
     assert plain(GOLDEN.name) in text and t_("import_kind.service", lang) in text
     assert t_("data.upload_what", lang) in text
+
+
+LOW_SURVEY = (
+    "回访编号,车架号,回访类型,回访日期,是否接通,总体满意度,推荐意愿\n"
+    "HFK29,LTESTA20000000000,3DC,2025-05-11 10:00,接通,0,5\n"
+    "HFK30,LTESTA20000000000,3DC,2025-05-12 10:00,接通,3,3\n"
+    "HFK31,LTESTA20000000000,3DC,2025-05-13 10:00,接通,5,8\n"
+)
+
+
+def test_a_zero_read_as_not_rated_is_said_and_the_scale_can_be_chosen(fresh_db):
+    """Session 43: a 0-10 file whose answers all fell within 0-5 read as 1-5, and its 0 landed blank
+    (3 as 6, 5 as 10) without a word; the page now says so and takes the scale."""
+    at = _data_page("en")
+    at.file_uploader(key="uploads").set_value(("低分.csv", LOW_SURVEY.encode("utf-8"), "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    said = [c.value for c in at.caption if "not rated" in c.value]
+    assert said and "总体满意度 (1)" in said[0]
+    at.selectbox(key="scale_0_overall_score").set_value("0-10").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not [c.value for c in at.caption if "not rated" in c.value]
+    at.button(key="import_0").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert _rows("SELECT callback_id, overall_score FROM callbacks ORDER BY 1") == [
+        ("HFK29", 0.0),
+        ("HFK30", 3.0),
+        ("HFK31", 5.0),
+    ]

@@ -101,6 +101,8 @@ def test_good_files_still_import_beside_a_refused_one_and_json_lists_them(databa
             "unmapped": [],
             "guessed": {},
             "sheets": [{"sheet": "", "rows": 9, "landed": 9, "rejected": 0, "skipped": 0, "reason": ""}],
+            "scales": {},
+            "unrated_zeros": {},
         }
     ]
     assert len(done.stderr.splitlines()) == 1
@@ -244,3 +246,31 @@ def test_every_ingest_command_has_help(command, capsys):
     out = capsys.readouterr().out
     assert out.startswith(f"usage: python -m analytics {command}")
     assert "--db PATH" in out
+
+
+def test_zeros_read_as_not_rated_are_said_and_a_map_reads_them_as_scores(tmp_path, capsys):
+    """Session 43: a 0-10 file whose answers all fell within 0-5 read as 1-5: its 0 landed blank and
+    its 3 and 5 as 6 and 10, and the import said nothing of it (blanked 0, no notes)."""
+    from tests.test_data_page import LOW_SURVEY
+
+    source = tmp_path / "低分.csv"
+    source.write_text(LOW_SURVEY, encoding="utf-8")
+    path = tmp_path / "z.duckdb"
+    assert cli.main(["import", str(source), "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "read on the 1-5 scale, where a 0 means not rated and lands blank: 总体满意度 (1 × 0)" in out
+    assert cli.main(["import", str(source), "--json", "--db", str(path)]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert entry["unrated_zeros"] == {"overall_score": 1}
+    assert entry["scales"]["overall_score"] == "1-5"
+    given = tmp_path / "scales.toml"
+    given.write_text('kind = "callback"\n[scales]\noverall_score = "0-10"\n', encoding="utf-8")
+    assert cli.main(["import", str(source), "--map", str(given), "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "not rated" not in out and "3 updated" in out
+    with db.connect(path) as con:
+        assert con.execute("SELECT overall_score FROM callbacks ORDER BY callback_id").fetchall() == [
+            (0.0,),
+            (3.0,),
+            (5.0,),
+        ]

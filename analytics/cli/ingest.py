@@ -84,6 +84,8 @@ def _result_object(file: str, result: ImportResult) -> dict[str, Any]:
         "unmapped": result.unmapped,
         "guessed": result.guessed,
         "sheets": result.sheets,
+        "scales": result.mapping.get("scales", {}),
+        "unrated_zeros": result.unrated_zeros,
     }
 
 
@@ -122,6 +124,17 @@ def _summary(file: str, r: ImportResult) -> str:
         line += (
             f"\n  guessed from its values: column {audit.printable(repr(header))} -> {field_name} "
             '(check it; --no-guess or a --map file with this field set to "" overrides)'
+        )
+    if r.unrated_zeros:
+        # A 0 beside answers of at most 5 reads the column as a 1-5 survey's, where 0 is "not rated":
+        # said, with the count, since a small 0-10 file of low answers reads the same way.
+        said = ", ".join(
+            f"{audit.printable(r.mapping.get('columns', {}).get(f, f))} ({n:,} × 0)"
+            for f, n in r.unrated_zeros.items()
+        )
+        line += (
+            f"\n  read on the 1-5 scale, where a 0 means not rated and lands blank: {said}; if the survey "
+            'is 0-10, import the file again with a --map file giving its "scales" (README, known limits)'
         )
     if r.unmapped:
         # Headers and sheet names are whatever the file says: control characters written as

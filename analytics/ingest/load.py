@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from analytics.core.errors import ImportRefused, UserError
 from analytics.domain import themes
-from analytics.ingest import read, stage
+from analytics.ingest import read, stage, values
 from analytics.ingest.mapping import (
     FIELDS_BY_KIND,
     KIND_LABELS,
@@ -219,6 +219,10 @@ class ImportPlan:
     guessed: dict[str, str] = field(default_factory=dict)
     # One entry per sheet: rows (blank ones included), landed, rejected, skipped, reason.
     sheets: list[dict[str, Any]] = field(default_factory=list)
+    # Score fields read on 1-5 (or labels) from the file's values, and how many of their answers are
+    # a 0, which such a survey writes for "not rated" and which lands blank (a 0-10 file whose answers
+    # all fall within 0-5 reads so too: the count lets its reader see it and give the scale).
+    unrated_zeros: dict[str, int] = field(default_factory=dict)
     # After ``plan_import``: the accepted rows as they would stand after the import, with the
     # action that writes each (insert, update, unchanged).
     staged: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -249,6 +253,7 @@ class ImportResult:
     unmapped: list[str] = field(default_factory=list)
     guessed: dict[str, str] = field(default_factory=dict)
     sheets: list[dict[str, Any]] = field(default_factory=list)
+    unrated_zeros: dict[str, int] = field(default_factory=dict)
 
 
 def _alias_examples(field_name: str, lang: str = "en") -> str:
@@ -693,7 +698,23 @@ def _prepare(
         sheets=_sheet_counts(
             raw, staged, rejects, _sheet_scales(raw, columns, staged.scales, user["scales"])
         ),
+        unrated_zeros=_unrated_zeros(raw, columns, staged.scales),
     )
+
+
+def _unrated_zeros(raw: RawTable, columns: dict[str, str], scales: dict[str, str]) -> dict[str, int]:
+    """Return, for each score field read on 1-5 or as labels, how many of its cells are a bare 0 (read
+    as "not rated", blank); fields without one are left out."""
+    found: dict[str, int] = {}
+    for f, scale in scales.items():
+        header = columns.get(f)
+        if scale not in ("1-5", "labels") or header not in raw.rows:
+            continue
+        numbers = pd.to_numeric(values.score_text(values.clean_scores(raw.rows[header])), errors="coerce")
+        zeros = int((numbers == 0).sum())
+        if zeros:
+            found[f] = zeros
+    return found
 
 
 def _blanked_fields(staged: stage.Staged) -> pd.Series:
@@ -1045,6 +1066,7 @@ def _commit(con: duckdb.DuckDBPyConnection, ready: _Ready, who: str) -> ImportRe
         unmapped=list(plan.unmapped),
         guessed=dict(plan.guessed),
         sheets=plan.sheets,
+        unrated_zeros=dict(plan.unrated_zeros),
     )
 
 
