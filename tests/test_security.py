@@ -473,7 +473,9 @@ def test_ctrl_c_during_the_results_rebuild_stops_within_a_second(tmp_path):
     err = first + err
     assert "second" not in out
     assert proc.returncode == 130, err
-    assert err.strip() == "interrupted; the database keeps its state from before this command."
+    from analytics.cli import INTERRUPTED
+
+    assert err.strip() == INTERRUPTED
     assert stopped < 1.0, stopped
 
 

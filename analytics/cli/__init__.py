@@ -102,15 +102,27 @@ def _error(sentence: object) -> None:
     print(f"error: {printable(sentence)}", file=sys.stderr)
 
 
+# Ctrl-C in a command: each step it finished is committed (an import's files reported above it are in);
+# the step it was in is rolled back whole. "The database keeps its state from before this command"
+# was false after an import of several files, the first of them already in.
+INTERRUPTED = (
+    "interrupted; what the command finished before this (each file reported above) is kept, "
+    "and the step it was in was not written."
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code (0 done, 2 refused input)."""
     given = list(sys.argv[1:] if argv is None else argv)
     try:
         settings()  # read and checked once, before any command's defaults come from it
+        parser = build_parser(given[0] if given else None)
     except UserError as exc:
         _error(exc)
         return 2
-    parser = build_parser(given[0] if given else None)
+    except KeyboardInterrupt:  # while the command's modules load: nothing was done yet
+        print("interrupted before the command started; nothing was changed.", file=sys.stderr)
+        return 130
     args = parser.parse_args(given)
     try:
         return int(args.handler(args) or 0)
@@ -128,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(f"the database cannot be used: {exc}")
         return 2
     except (KeyboardInterrupt, duckdb.InterruptException):
-        print("interrupted; the database keeps its state from before this command.", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader of the output has gone (`... | head`); what was done stays done. Python's
@@ -139,5 +151,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RuntimeError as exc:
         if str(exc) != "Query interrupted":  # DuckDB 2's form of Ctrl-C in the middle of a query
             raise
-        print("interrupted; the database keeps its state from before this command.", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
