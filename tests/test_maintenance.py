@@ -539,9 +539,18 @@ def test_items_due_read_in_words_with_how_far_each_is_overdue(hand_built):
     assert maintenance.overdue_words(state.loc["HIGH", "items_overdue"], "zh") == (
         "机油机滤（超期 2,850 公里）；空气滤清器（超期 7,800 公里）"
     )
-    assert (
-        maintenance.overdue_words(state.loc["NEW", "items_overdue"], "en") == "First maintenance (due soon)"
+    # Session 43: it read "due soon", as every item not yet past its interval did (a routine item 30
+    # days after its service too); now how far it is from its interval, "due soon" within a month or
+    # 1,000 km.
+    assert maintenance.overdue_words(state.loc["NEW", "items_overdue"], "en") == (
+        "First maintenance (due in 4,264 km / 3 months)"
     )
+    assert (
+        maintenance.overdue_words(state.loc["NEW", "items_overdue"], "zh")
+        == "首保（4,264 公里 / 3 个月后到期）"
+    )
+    assert maintenance.overdue_words([("brake_fluid", -400.0, -200.0)], "en") == "Brake fluid (due soon)"
+    assert maintenance.overdue_words([("brake_fluid", -4000.0, -20.0)], "en") == "Brake fluid (due soon)"
     # Months: brake fluid done at purchase (2023-01-01), 2 years on; 26 months later it is 3 months over.
     assert (
         maintenance.overdue_words([("brake_fluid", -5000.0, 91.0)], "en") == "Brake fluid (3 months overdue)"

@@ -239,7 +239,9 @@ def overdue_items(kept: str | Sequence[tuple[str, float, float]] | None) -> list
 
 def overdue_words(overdue: str | Sequence[tuple[str, float, float]], lang: str) -> str:
     """Return the due items (a list, or the scores' JSON string) in words with how far each is past
-    its interval, e.g. "Engine oil and filter (1,200 km overdue)"; an item not yet past it reads "due soon"."""
+    its interval, e.g. "Engine oil and filter (1,200 km overdue)"; an item not yet past it reads how far it
+    is from it ("due in 2,400 km / 3 months"), or "due soon" within a month or 1,000 km (a routine item is
+    listed from the day of its last service, when it is months away)."""
     names = item_names(lang)
     parts = []
     for code, km_over, days_over in overdue_items(overdue):
@@ -253,6 +255,17 @@ def overdue_words(overdue: str | Sequence[tuple[str, float, float]], lang: str) 
         name = names.get(code, code)
         if amounts:
             parts.append(text("maintenance.item_overdue", lang, item=name, by=" / ".join(amounts)))
+            continue
+        left = []
+        if np.isfinite(km_over) and km_over <= -1000:
+            left.append(text("maintenance.over_km", lang, km=f"{-km_over:,.0f}"))
+        if np.isfinite(days_over) and days_over <= -30:
+            left.append(text("maintenance.over_months", lang, months=f"{max(1, round(-days_over / 30.4)):d}"))
+        near = (np.isfinite(km_over) and -1000 < km_over < 1) or (
+            np.isfinite(days_over) and -30 < days_over < 15
+        )
+        if left and not near:
+            parts.append(text("maintenance.item_due_in", lang, item=name, left=" / ".join(left)))
         else:
             parts.append(text("maintenance.item_due_soon", lang, item=name))
     return ("；" if lang == "zh" else "; ").join(parts)
