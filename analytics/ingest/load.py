@@ -710,8 +710,11 @@ def _unrated_zeros(raw: RawTable, columns: dict[str, str], scales: dict[str, str
         header = columns.get(f)
         if scale not in ("1-5", "labels") or header not in raw.rows:
             continue
-        numbers = pd.to_numeric(values.score_text(values.clean_scores(raw.rows[header])), errors="coerce")
-        zeros = int((numbers == 0).sum())
+        # Over the distinct cells, weighted by their counts: a score column holds a handful of values.
+        counts = raw.rows[header].value_counts(dropna=True)
+        cells = pd.Series(counts.index.astype("str"), dtype="str")
+        numbers = pd.to_numeric(values.score_text(values.clean_scores(cells)), errors="coerce")
+        zeros = int(counts.to_numpy()[(numbers == 0).to_numpy()].sum())
         if zeros:
             found[f] = zeros
     return found

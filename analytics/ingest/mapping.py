@@ -166,7 +166,61 @@ def match_header(header: str | None, kind: str | None = None) -> tuple[str, int]
         lines = [line for line in str(header).splitlines() if line.strip()]
         if len(lines) > 1:
             hit = next((found for line in lines if (found := match_header(line, kind)) is not None), None)
+    if hit is None:
+        # Read loosely: after every header read as written, for the same field (``auto_mapping``).
+        loose = next(
+            (found for part in _header_parts(str(header)) if (found := _match_key(part, index))), None
+        )
+        hit = None if loose is None else (loose[0], loose[1] + LOOSE_PRIORITY)
     return hit
+
+
+# What a header read loosely (``_header_parts``) adds to its alias's priority: a column named as
+# written wins its field over one named loosely (进厂日期 over 进厂日期2 wherever they stand).
+LOOSE_PRIORITY = 1000
+
+
+# Brackets around the whole name (【工单号】, [VIN], 「门店」) and a number before it (1.工单号, 2、门店, (3)车架号).
+_WRAPPED = re.compile(r"^[\[【「『〔(<《]\s*(.+?)\s*[\]】」』〕)>》]$")
+_NUMBERED = re.compile(r"^(?:\(\d{1,2}\)|\d{1,2}\s*[.、)]|[①-⑳])\s*(?=\S)")
+# Two languages in one line: "工单号/RO No.", "工单号|RO No.", "工单号 RO No." (the Chinese run, then the rest).
+_BETWEEN_LANGUAGES = re.compile(r"\s*[/|\\]\s*")
+_CHINESE_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def _header_parts(header: str) -> list[str]:
+    """Return the names a header that matched nothing as written may hold, in the order tried: the name
+    unwrapped or unnumbered, each side of a slash or bar, the Chinese run beside a foreign name, and
+    the name in simplified characters (工單號, a Hong Kong or Taiwan export)."""
+    text = unicodedata.normalize("NFKC", header).strip()
+    bare = _NUMBERED.sub("", text)
+    wrapped = _WRAPPED.match(bare)
+    bare = wrapped.group(1) if wrapped else bare
+    parts = [bare, *_BETWEEN_LANGUAGES.split(bare)]
+    runs = _CHINESE_RUN.findall(bare)
+    if len(runs) == 1 and runs[0] != bare:
+        parts.append(runs[0])
+    simplified = _simplified(bare)
+    if simplified != bare:
+        parts += [simplified, *_BETWEEN_LANGUAGES.split(simplified)]
+    return [p for p in dict.fromkeys(parts) if p and p != header]
+
+
+def _match_key(part: str, index: dict[str, tuple[str, int]]) -> tuple[str, int] | None:
+    key = normalise_header(part)
+    return index.get(key) or index.get(_UNIT_SUFFIX.sub("", key)) if key else None
+
+
+@cache
+def _converter() -> Any:
+    import opencc  # the dictionaries load once, on the first header in traditional characters
+
+    return opencc.OpenCC("t2s")
+
+
+def _simplified(text: str) -> str:
+    """Return the text in simplified characters (a header with no Chinese character as it is)."""
+    return _converter().convert(text) if _CHINESE_RUN.search(text) else text
 
 
 def matched_fields(headers: list[str], kind: str | None = None) -> set[str]:

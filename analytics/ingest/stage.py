@@ -66,7 +66,7 @@ _TOTAL_WORDS = pa.array(sorted(TOTAL_WORDS), type=pa.large_string())
 _TOTAL_COUNT = re.compile(r"[(（][^()（）]*[)）]$")
 # A note under a report's table: 备注：..., 注：..., 说明：..., 制表人：..., 导出时间：...
 _NOTE = re.compile(
-    r"^(?:备注|注意?|说明|制表人?|审核人?|复核人?|填表人?|打印(?:人|时间)?|导出(?:人|时间)?|数据来源)\s*[:：]"
+    r"^(?:备注|注意?|说明|制表人?|审核人?|复核人?|填表人?|打印(?:人|时间|日期)?|导出(?:人|时间|日期)?|制表(?:时间|日期)|数据来源)\s*[:：]"
     # A printed page's number: 第1页 共3页, 第 1 页/共 3 页, Page 1 of 3.
     # Runs of spaces taken whole (possessive): a cell of 第1页 and 20,000 spaces took 4 s.
     r"|^第\s*+\d++\s*+页\s*+[,，/]?\s*+(?:共\s*+\d++\s*+页)?$|^(?i:page)\s*+\d++\s*+(?:/|of)\s*+\d++$"
@@ -138,7 +138,9 @@ RULES: dict[str, Rule] = {
         "VARCHAR",
         pa.large_string(),
         _never_bad(values.clean_key),
-        f"{_PLAIN_TEXT} AND NOT regexp_full_match({{c}}, '{values.FLOAT_WRITTEN_KEY}')"
+        # ASCII only (bytes = characters): full-width forms and invisible marks are folded in Python.
+        f"{_PLAIN_TEXT} AND strlen({{c}}) = length({{c}})"
+        f" AND NOT regexp_full_match({{c}}, '{values.FLOAT_WRITTEN_KEY}')"
         f" AND NOT regexp_full_match({{c}}, '{values.SCIENTIFIC_WHOLE}')",
         "{c}",
         False,

@@ -76,6 +76,8 @@ REACHED_TRUE = frozenset(
     | {"已完成", "完成", "非本人"}  # 非本人: someone answered, not the customer
     # An English CRM's call status.
     | {"reached", "connected", "answered", "success", "successful", "completed", "done"}
+    # Ticks, as 是否接通 is ticked (the same marks TRUE_WORDS reads).
+    | {"√", "✓", "✔", "☑"}
 )
 REACHED_FALSE = frozenset(
     {"未接通", "无人接听", "关机", "空号", "拒接", "占线", "失败", "否", "n", "no", "0", "false", "停机"}
@@ -86,6 +88,7 @@ REACHED_FALSE = frozenset(
     | {"未接", "忙音", "无人应答", "无效号码", "号码无效", "号码错误", "无法联系上"}
     | {"not reached", "unreached", "not connected", "no answer", "unanswered", "busy", "failed", "fail"}
     | {"wrong number", "invalid number", "voicemail", "switched off", "power off", "rejected", "hung up"}
+    | {"×", "✗", "✘", "☒", "x"}
 )
 # Longer notes such as "未接通-关机": a failure word anywhere wins over 接通 (which 未接通 contains).
 _REACHED_FALSE_PARTS = (
@@ -131,15 +134,23 @@ SERVICE_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # A day count decides first ("交车7日回访"); then the service a callback follows (3DC after a
 # visit, whatever its kind: 首保, 定保, 索赔, 钣喷 ...) or the sale (7DC after a delivery).
 CALLBACK_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("3DC", ("3dc", "三日", "三天", "3日", "3天")),
-    ("7DC", ("7dc", "七日", "七天", "7日", "7天")),
+    ("3DC", ("3dc", "三日", "三天", "3日", "3天", "3-day", "3 day", "three-day", "three day")),
+    ("7DC", ("7dc", "七日", "七天", "7日", "7天", "7-day", "7 day", "seven-day", "seven day")),
     # Calls that ask nothing about a visit or a sale: reminders, invitations, progress notices,
     # marketing (保养到期提醒, 首保提醒, 事故车招揽, 维修进度通知) are other calls, not 3DC.
-    ("other", ("提醒", "招揽", "邀约", "通知", "关怀", "营销", "推广", "促销", "活动")),
-    ("3DC", ("售后", "维修", "保养", "首保", "定保", "索赔", "三包", "保修", "钣喷", "钣金", "喷漆", "事故")),
+    (
+        "other",
+        ("提醒", "招揽", "邀约", "通知", "关怀", "营销", "推广", "促销", "活动")
+        + ("reminder", "invitation", "notice", "marketing", "promotion", "campaign"),
+    ),
+    (
+        "3DC",
+        ("售后", "维修", "保养", "首保", "定保", "索赔", "三包", "保修", "钣喷", "钣金", "喷漆", "事故")
+        + ("service", "repair", "maintenance", "after-sales", "after sales", "workshop"),
+    ),
     # After the car left the workshop: 出厂回访, 离店回访, 返修回访, 工单回访, 72小时回访, 服务回访.
     ("3DC", ("出厂", "离店", "返修", "工单", "72小时", "48小时", "24小时", "服务回访", "服务满意度", "进厂")),
-    ("7DC", ("新车", "销售", "交车", "交付", "购车")),
+    ("7DC", ("新车", "销售", "交车", "交付", "购车", "new car", "new vehicle", "delivery", "sales")),
 )
 
 LABEL_SCORES: dict[str, float] = {
@@ -166,6 +177,20 @@ LABEL_SCORES: dict[str, float] = {
     "好评": 8.0,
     "中评": 6.0,
     "差评": 4.0,
+    # An English CRM's five answers, kept in lower case (``score_text`` folds an English cell).
+    "very satisfied": 10.0,
+    "extremely satisfied": 10.0,
+    "satisfied": 8.0,
+    "somewhat satisfied": 8.0,
+    "neutral": 6.0,
+    "neither satisfied nor dissatisfied": 6.0,
+    "dissatisfied": 4.0,
+    "unsatisfied": 4.0,
+    "not satisfied": 4.0,
+    "somewhat dissatisfied": 4.0,
+    "very dissatisfied": 2.0,
+    "very unsatisfied": 2.0,
+    "extremely dissatisfied": 2.0,
 }
 SCALE_FACTORS: dict[str, tuple[float, float, float, float]] = {
     # scale: (lowest, highest, multiplier, divisor); dividing by 10 keeps 73 -> 7.3 exact.
@@ -189,6 +214,17 @@ LEVEL_WORDS: dict[str, int] = {
     "严重": 3,
     "重大": 3,
     "危机": 4,
+    # An English CRM's levels.
+    "low": 1,
+    "minor": 1,
+    "medium": 2,
+    "normal": 2,
+    "moderate": 2,
+    "high": 3,
+    "major": 3,
+    "serious": 3,
+    "critical": 4,
+    "crisis": 4,
 }
 
 Parsed = tuple[pd.Series, pd.Series]
@@ -245,10 +281,23 @@ def _whole_number(text: str) -> str:
     return head + digits if len(digits) == int(exponent) else text
 
 
+# Unicode's format characters (category Cf) that a copy from a web page, a chat or a spreadsheet
+# leaves in a cell: soft hyphen, zero-width space and joiners, direction marks, word joiner and
+# invisible operators, direction isolates, byte-order mark.
+_FORMAT_MARKS = r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+
+
 def clean_key(s: pd.Series) -> pd.Series:
     """Return clean_typed(s) with a whole number written as a float (``2403001.0``, or ``1.2347E+4``
     with every digit) as the number: the same work order is one key whichever program wrote the file."""
     text = clean_typed(s)
+    wide = text.str.contains(r"[^\x00-\x7f]", regex=True).fillna(False).astype(bool)
+    if wide.any():
+        # Full-width letters and digits (ＲＯ０００１) are the key as written in half width, and marks
+        # that print as nothing (a left-to-right mark, a soft hyphen, a joiner, a byte-order mark)
+        # are no part of it: RO0001 either way, as a VIN or a plate is folded.
+        folded = text[wide].str.normalize("NFKC").str.replace(_FORMAT_MARKS, "", regex=True).str.strip()
+        text = text.where(~wide, folded)
     text = text.str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)
     scientific = text.str.fullmatch(SCIENTIFIC_WHOLE).fillna(False).astype(bool)
     if scientific.any():
@@ -1004,6 +1053,9 @@ def score_text(u: pd.Series) -> pd.Series:
             out.append(value)
             continue
         text = unicodedata.normalize("NFKC", value).strip()
+        if text.isascii() and text.lower() in LABEL_SCORES:
+            out.append(text.lower())  # Very Satisfied, VERY SATISFIED: the label
+            continue
         unit = _SCORE_UNIT.match(text)
         if unit:
             out.append(unit.group(1))
@@ -1136,6 +1188,9 @@ def _phone_text(value: object) -> str:
     text = unicodedata.normalize("NFKC", str(value))
     if _EXTENSION.match(text.strip()):
         return str(value)
+    if re.fullmatch(r"[0-9]\.[0-9]+[eE]\+?[0-9]+", text.strip()):
+        # 1.3176750941E10, a program's float with every digit kept: the number 13176750941.
+        text = _whole_number(text.strip())
     whole = _digits_of(text)
     if not _ONE_NUMBER.fullmatch(whole) and len(parts := _BETWEEN_NUMBERS.split(text.strip())) > 1:
         # Two numbers in one cell: the first is the customer's own.
