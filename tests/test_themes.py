@@ -97,6 +97,14 @@ PARTS_AND_NOISE = {
     "玻璃上有水渍，没擦干净": "car_wash",
     "车身上的鸟屎都没洗掉": "car_wash",
     "修完以后还是有异响": "repair_quality",
+    # Session 43, Peng 2018's car remarks read as service aspects: the back seat as the lounge, the
+    # throttle as waiting in the workshop.
+    "针对用户反映后座狭小": "drive_space",
+    "油门反应不是很快": "drive_power",
+    "侧倾也比较小": "drive_handling",
+    "两个前座比较舒服": "drive_interior",
+    "休息室的座位很舒服": "lounge",
+    "等了好久才弄好，速度太慢": "efficiency",
 }
 
 

@@ -439,6 +439,49 @@ def test_clause_polarity_reads_little_of_a_bad_thing_as_praise():
     assert _clauses("这台车毛病不少")[0][1] == -1
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Session 43, praise of Peng 2018's car remarks read as complaints (then listed as hidden
+        # complaints and dropped from the praise counts), and the dealership's own phrasings.
+        "噪音非常的小",
+        "低噪音特点",
+        "结果是低速时噪音水平比较低",
+        "侧倾不大",
+        "侧倾也比较小",
+        "车辆启动后噪音和抖动不明显",
+        "顿挫感也最轻微",
+        "保养费用低",
+        "故障率低了",
+        "燃油消耗低",
+        "维修费用很低",
+        "工时费很低",
+        "价格低",
+        "异响没有了",
+        "问题没了",
+    ],
+)
+def test_clause_polarity_reads_little_of_a_bad_thing_however_it_is_written(text):
+    assert _clauses(text)[0][1] == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "价格很高",
+        "费用太高了",
+        "售价过高",
+        "收费太高",
+        "问题没有解决",
+        "异响还在",
+        "小毛病不断",
+        "可算一无是处",
+    ],
+)
+def test_clause_polarity_keeps_much_of_a_bad_thing_and_a_fault_not_gone_as_complaints(text):
+    assert _clauses(text)[0][1] == -1
+
+
 def test_clause_polarity_reads_not_as_good_as_and_found_no_problem():
     # 没有/不如 reach past the words between them and the sentiment word (not only two tokens).
     assert _clauses("师傅没有想象中那么专业")[0][1] == -1

@@ -478,12 +478,63 @@ def _diminished(
     问题不大), degree words allowed between, else None; of one of ``words`` instead when given."""
     if tokens[i] not in lex.measurable:
         return None
-    for j in range(i + 1, min(i + 4, len(tokens))):
+    for j in range(i + 1, min(i + 6, len(tokens))):
         if _diminisher(lex, tokens[j], words):
             return j
-        if tokens[j] not in _DEGREE_WORDS and tokens[j] not in _STILL:
-            return None
+        if (
+            j + 1 < len(tokens)
+            and tokens[j] in ("不", "并不")
+            and _diminisher(lex, "不" + tokens[j + 1], words)
+        ):
+            return j + 1  # 噪音 不 明显, as jieba splits 不明显
+        if j < i + 4 and (tokens[j] in _DEGREE_WORDS or tokens[j] in _STILL or tokens[j] in _BETWEEN_AMOUNT):
+            continue
+        if tokens[j] in _AND and j + 1 < len(tokens) and tokens[j + 1] in lex.measurable:
+            continue  # 噪音和抖动不明显: both little
+        if tokens[j] in lex.measurable and j > i + 1 and tokens[j - 1] in _AND:
+            continue
+        return None
     return None
+
+
+def _fused_amount(lex: SentimentLexicon, token: str) -> int | None:
+    """Return +1 for a token that is a bad thing and little of it (价格低, 低噪音), -1 for much of it
+    (售价过高), else None: jieba keeps some such pairs as one word."""
+    if len(token) < 3 or token in lex.positive or token in lex.negative:
+        return None
+    key = (id(lex), token)
+    if key not in _FUSED:
+        _FUSED[key] = _fused_of(lex, token)
+    return _FUSED[key]
+
+
+# ``_fused_amount`` per lexicon and token, worked out once (it tries every cut of the token).
+_FUSED: dict[tuple[int, str], int | None] = {}
+
+
+def _fused_of(lex: SentimentLexicon, token: str) -> int | None:
+    for cut in range(2, len(token) - 0):
+        head, tail = token[:cut], token[cut:]
+        if head in lex.measurable and tail:
+            if _diminisher(lex, tail):
+                return 1
+            if _diminisher(lex, tail, lex.augmenters):
+                return -1
+        if tail in lex.measurable and head in _LOW:
+            return 1
+    if token[:1] in _LOW and token[1:] in lex.measurable:
+        return 1
+    return None
+
+
+# Little of it, said before the bad thing (低噪音); 小 is left out: 小毛病 is still a fault.
+_LOW = frozenset({"低", "超低", "极低", "较低"})
+# Between a bad thing and how much of it there is: 噪音非常的小, 噪音水平比较低, 顿挫感最轻微.
+_BETWEEN_AMOUNT = frozenset({"的", "得", "水平", "感", "程度", "方面", "最"})
+# Two bad things named together before how much of them there is (噪音和抖动不明显).
+_AND = frozenset({"和", "与", "及", "、", "以及", "跟"})
+# A bad thing gone: 异响没有了, 问题没了, 噪音消失了 (没有 followed by 了 ends the sentence: no more of it).
+_GONE = ("没了", "没有了", "消失", "不见了", "没再", "不再")
 
 
 def _resolved(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> int | None:
@@ -494,6 +545,10 @@ def _resolved(lex: SentimentLexicon, tokens: Sequence[str], i: int) -> int | Non
         token = tokens[j]
         if _NOT_AGAIN.match("".join(tokens[j : j + 3])):
             return j  # 问题不会再出现了: it will not come back
+        if j == i + 1 or tokens[j - 1] in _DEGREE_WORDS or tokens[j - 1] in _STILL:
+            joined = token + (tokens[j + 1] if j + 1 < len(tokens) else "")
+            if token in _GONE or joined in _GONE or token.startswith("消失"):
+                return j  # 异响没有了, 问题没了, 噪音完全消失了: no more of it
         if token in lex.negators or _fused_negator(lex, token):
             return None
         bare = token.rstrip(_PARTICLES) or token
@@ -711,6 +766,15 @@ def token_score(tokens: Sequence[str], lex: SentimentLexicon | None = None) -> i
         if token == "小" and i + 1 < len(tokens) and tokens[i + 1] in _SURNAMES:
             # 小刘服务很好: an advisor's name, not "small".
             skip.add(i + 1)
+            continue
+        if token in _LOW and i + 1 < len(tokens) and tokens[i + 1] in lex.measurable:
+            # 低噪音, 低油耗, 低故障率: little of a bad thing, said before it.
+            skip.add(i + 1)
+            score += 1
+            continue
+        if (amount := _fused_amount(lex, token)) is not None:
+            # 价格低, 低噪音, 售价过高 as jieba fuses them: the bad thing and how much of it in one token.
+            score += amount
             continue
         if token in lex.virtues and (rated := _virtue_rated(lex, tokens, i)) is not None:
             # 效率高 praises, 效率不算高 complains.
