@@ -153,3 +153,59 @@ def test_a_phone_written_as_a_float_with_every_digit_is_the_number(con):
     import_file(con, data.encode("utf-8"), file_name="电话.csv", kind="service")
     # Excel's 1.38001E+10 lost its digits: kept as written, for the quality check of invalid phones.
     assert _rows(con, "SELECT phone FROM service_orders ORDER BY 1") == [("1.38001E+10",), ("13176750941",)]
+
+
+CALLS_FULL = (
+    "回访类型,工单号,车架号,回访日期,回访专员,是否接通,总体满意度,客户意见\n"
+    "3DC,RO0001,LGBHAJ111KA334301,2024-01-04 10:30:15,何佳,已接通,9,好\n"
+    "3DC,RO0002,LGBHAJ111KA334302,2024-01-05 11:00:00,何佳,已接通,10,很好\n"
+    "7DC,,LGBHAJ111KA334309,2024-01-06 09:00:00,王芳,已接通,8,交车顺利\n"
+)
+
+
+def _drop_column(text: str, name: str) -> str:
+    lines = [line.split(",") for line in text.strip().split("\n")]
+    at = lines[0].index(name)
+    return "\n".join(",".join(cells[:at] + cells[at + 1 :]) for cells in lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        _drop_column(CALLS_FULL, "车架号").replace("\n7DC,,2024-01-06 09:00:00,王芳,已接通,8,交车顺利", ""),
+        _drop_column(CALLS_FULL, "回访专员"),
+        CALLS_FULL.replace("10:30:15", "10:30").replace("11:00:00", "11:00").replace("09:00:00", "09:00"),
+        CALLS_FULL.replace(" 10:30:15", "").replace(" 11:00:00", "").replace(" 09:00:00", ""),
+    ],
+    ids=["without VIN", "without agent", "without seconds", "day only"],
+)
+def test_the_same_calls_without_call_numbers_in_another_export_are_the_stored_calls(con, second):
+    """Session 43: a file without call numbers makes each call's id from what the row holds, the VIN
+    and the agent among it: the same calls exported without those columns (or without seconds, or
+    with the day only) were new calls, and every figure counted them twice."""
+    import_file(con, CALLS_FULL.encode("utf-8"), file_name="回访_全.csv", kind="callback")
+    stored = _rows(con, "SELECT callback_id, callback_date, agent, vin FROM callbacks ORDER BY 1")
+    result = import_file(con, second.encode("utf-8"), file_name="回访_另一版.csv", kind="callback")
+    assert result.inserted == 0
+    assert _rows(con, "SELECT callback_id, callback_date, agent, vin FROM callbacks ORDER BY 1") == stored
+
+
+def test_a_timed_export_after_a_day_only_one_brings_the_time_and_distinct_calls_stay_apart(con):
+    day_only = CALLS_FULL.replace(" 10:30:15", "").replace(" 11:00:00", "").replace(" 09:00:00", "")
+    import_file(con, day_only.encode("utf-8"), file_name="回访_日.csv", kind="callback")
+    result = import_file(con, CALLS_FULL.encode("utf-8"), file_name="回访_全.csv", kind="callback")
+    assert (result.inserted, result.updated) == (0, 3)
+    assert _rows(con, "SELECT count(*), min(callback_date)::VARCHAR FROM callbacks") == [
+        (3, "2024-01-04 10:30:15")
+    ]
+    # Another call on the same work order another day, and a second call on a day that already
+    # has one: new calls (a day-only row that could be either of two stored calls keeps its own id).
+    more = (
+        "回访类型,工单号,回访日期,是否接通,总体满意度\n"
+        "3DC,RO0001,2024-01-07 10:30,未接通,\n"
+        "3DC,RO0002,2024-01-05 16:00,已接通,9\n"
+    )
+    assert import_file(con, more.encode("utf-8"), file_name="回访_再次.csv", kind="callback").inserted == 2
+    again = "回访类型,工单号,回访日期,是否接通\n3DC,RO0002,2024-01-05,已接通\n"
+    assert import_file(con, again.encode("utf-8"), file_name="回访_日2.csv", kind="callback").inserted == 1
+    assert _rows(con, "SELECT count(*) FROM callbacks") == [(6,)]

@@ -779,6 +779,72 @@ def sheet_table(sheets: list[dict[str, Any]], lang: str = "en") -> pd.DataFrame:
     return table
 
 
+# A file without call numbers: each call's id is made from what the row holds (``stage``), the VIN and
+# the agent among it, so the same calls exported once with those columns and once without (or once
+# with the time and once with the day only) made other ids, and every call was imported twice. A
+# call of such a file whose id is not stored takes the id of the one stored call made the same way
+# (an id the import made) on the same work order (a delivery call: the same car) at the same moment,
+# within the same minute when the file has no seconds, or on the same day when one of the two has
+# the day only; a stored call that two rows could be, or a row that could be two, keeps its own.
+_STORED_CALLS_SQL = """
+WITH f AS (
+    SELECT pos, callback_id, order_id, vin, CAST(callback_date AS TIMESTAMP) AS at, callback_type
+    FROM ingest_ids
+),
+unmatched AS (
+    SELECT f.* FROM f WHERE NOT EXISTS (SELECT 1 FROM callbacks AS t WHERE t.callback_id = f.callback_id)
+),
+candidates AS (
+    SELECT u.pos, t.callback_id AS stored_id
+    FROM unmatched AS u
+    JOIN callbacks AS t
+      ON starts_with(t.callback_id, 'CB-')
+     AND ((u.order_id IS NOT NULL AND t.order_id = u.order_id)
+          OR (u.order_id IS NULL AND t.order_id IS NULL AND t.vin = u.vin))
+     AND (t.callback_date = u.at
+          OR (second(u.at) = 0 AND date_trunc('minute', t.callback_date) = u.at)
+          OR (second(t.callback_date) = 0 AND date_trunc('minute', u.at) = t.callback_date)
+          OR (u.at = date_trunc('day', u.at) AND date_trunc('day', t.callback_date) = u.at)
+          OR (t.callback_date = date_trunc('day', t.callback_date) AND date_trunc('day', u.at) = t.callback_date))
+     AND (u.callback_type IS NULL OR t.callback_type IS NULL OR t.callback_type = u.callback_type)
+    WHERE t.callback_id NOT IN (SELECT callback_id FROM f)
+),
+single AS (
+    SELECT pos, any_value(stored_id) AS stored_id FROM candidates GROUP BY pos HAVING count(*) = 1
+)
+SELECT pos, stored_id FROM single
+WHERE stored_id IN (SELECT stored_id FROM single GROUP BY stored_id HAVING count(*) = 1)
+"""
+
+
+def _adopt_stored_calls(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> None:
+    """Give a call of a file without call numbers the id of the stored call it is (``_STORED_CALLS_SQL``)."""
+    if plan.kind != "callback" or "callback_id" in plan.mapping or plan.typed.num_rows == 0:
+        return
+    names = ["pos", "callback_id", "order_id", "vin", "callback_date", "callback_type"]
+    present = [n for n in names if n in plan.typed.column_names]
+    if not {"pos", "callback_id", "callback_date"} <= set(present):
+        return
+    ids = plan.typed.select(present)
+    for name in set(names) - set(present):
+        ids = ids.append_column(name, pa.nulls(ids.num_rows, pa.string()))
+    con.register("ingest_ids", ids)
+    try:
+        found = con.execute(_STORED_CALLS_SQL).fetchnumpy()
+    finally:
+        con.unregister("ingest_ids")
+    if not len(found["pos"]):
+        return
+    adopted = dict(zip(found["pos"].tolist(), found["stored_id"].tolist(), strict=True))
+    column = plan.typed.column_names.index("callback_id")
+    ids_now = plan.typed.column("callback_id").to_pylist()
+    positions = plan.typed.column("pos").to_pylist()
+    renamed = [adopted.get(p, v) for p, v in zip(positions, ids_now, strict=True)]
+    plan.typed = plan.typed.set_column(
+        column, "callback_id", pa.array(renamed, type=plan.typed.schema.field(column).type)
+    )
+
+
 def plan_import(
     con: duckdb.DuckDBPyConnection,
     raw: RawTable,
@@ -792,6 +858,7 @@ def plan_import(
     # A cursor of its own: registering a frame fails on a connection with a half-read result.
     cur = con.cursor()
     try:
+        _adopt_stored_calls(cur, plan)
         cur.register("ingest_staged", plan.typed)
         final = cur.execute(_plan_sql(plan), _plan_params(plan)).df()
     finally:
@@ -814,6 +881,7 @@ def _write(
     """Compare, write and log the plan inside the caller's transaction; return the new import id."""
     # The final row images stay inside DuckDB (a temporary table dropped before commit) rather
     # than travelling to pandas and back.
+    _adopt_stored_calls(con, plan)
     con.register("ingest_staged", plan.typed)
     try:
         con.execute(

@@ -5,7 +5,8 @@
 -- whichever is imported last; except the work-order number, whose absence is a statement: a call on
 -- no work order is a delivery call, and a placeholder stored by an older version is corrected; and a
 -- call's date without a time of day (an export that writes the day only), which keeps the time stored
--- for the call on that day, whichever export is imported last); other_store names the store of a
+-- for the call on that day, whichever export is imported last, and a time without seconds (Excel's
+-- minutes) keeps the stored seconds of that minute); other_store names the store of a
 -- stored call with the same number that is another store's call (another store, and another car or
 -- day): two stores numbering their calls alike, not a correction (ingest.load._set_aside_collisions)
 WITH s AS (
@@ -46,7 +47,7 @@ SELECT
     CASE WHEN ($m_phone AND NOT contains(s.lacking, ',phone,') AND s.phone IS NOT NULL) OR t.callback_id IS NULL THEN s.phone ELSE t.phone END AS phone,
     CASE WHEN ($m_store AND NOT contains(s.lacking, ',store,') AND s.store IS NOT NULL) OR t.callback_id IS NULL THEN s.store ELSE t.store END AS store,
     CASE WHEN ($m_callback_type AND NOT contains(s.lacking, ',callback_type,') AND s.callback_type IS NOT NULL) OR t.callback_id IS NULL THEN s.callback_type ELSE t.callback_type END AS callback_type,
-    CASE WHEN ($m_callback_date AND NOT contains(s.lacking, ',callback_date,') AND s.callback_date IS NOT NULL AND NOT coalesce(s.callback_date = date_trunc('day', s.callback_date) AND date_trunc('day', t.callback_date) = s.callback_date, false)) OR t.callback_id IS NULL THEN s.callback_date ELSE t.callback_date END AS callback_date,
+    CASE WHEN ($m_callback_date AND NOT contains(s.lacking, ',callback_date,') AND s.callback_date IS NOT NULL AND NOT coalesce((s.callback_date = date_trunc('day', s.callback_date) AND date_trunc('day', t.callback_date) = s.callback_date) OR (second(s.callback_date) = 0 AND date_trunc('minute', t.callback_date) = s.callback_date), false)) OR t.callback_id IS NULL THEN s.callback_date ELSE t.callback_date END AS callback_date,
     CASE WHEN ($m_agent AND NOT contains(s.lacking, ',agent,') AND s.agent IS NOT NULL) OR t.callback_id IS NULL THEN s.agent ELSE t.agent END AS agent,
     CASE WHEN ($m_reached AND NOT contains(s.lacking, ',reached,') AND s.reached IS NOT NULL) OR t.callback_id IS NULL THEN s.reached ELSE t.reached END AS reached,
     CASE WHEN ($m_overall_score AND NOT contains(s.lacking, ',overall_score,') AND s.overall_score IS NOT NULL) OR t.callback_id IS NULL THEN s.overall_score ELSE t.overall_score END AS overall_score,
@@ -70,7 +71,7 @@ SELECT
           OR (($m_phone AND NOT contains(s.lacking, ',phone,') AND s.phone IS NOT NULL) AND s.phone IS DISTINCT FROM t.phone)
           OR (($m_store AND NOT contains(s.lacking, ',store,') AND s.store IS NOT NULL) AND s.store IS DISTINCT FROM t.store)
           OR (($m_callback_type AND NOT contains(s.lacking, ',callback_type,') AND s.callback_type IS NOT NULL) AND s.callback_type IS DISTINCT FROM t.callback_type)
-          OR (($m_callback_date AND NOT contains(s.lacking, ',callback_date,') AND s.callback_date IS NOT NULL) AND s.callback_date IS DISTINCT FROM t.callback_date AND NOT coalesce(s.callback_date = date_trunc('day', s.callback_date) AND date_trunc('day', t.callback_date) = s.callback_date, false))
+          OR (($m_callback_date AND NOT contains(s.lacking, ',callback_date,') AND s.callback_date IS NOT NULL) AND s.callback_date IS DISTINCT FROM t.callback_date AND NOT coalesce((s.callback_date = date_trunc('day', s.callback_date) AND date_trunc('day', t.callback_date) = s.callback_date) OR (second(s.callback_date) = 0 AND date_trunc('minute', t.callback_date) = s.callback_date), false))
           OR (($m_agent AND NOT contains(s.lacking, ',agent,') AND s.agent IS NOT NULL) AND s.agent IS DISTINCT FROM t.agent)
           OR (($m_reached AND NOT contains(s.lacking, ',reached,') AND s.reached IS NOT NULL) AND s.reached IS DISTINCT FROM t.reached)
           OR (($m_overall_score AND NOT contains(s.lacking, ',overall_score,') AND s.overall_score IS NOT NULL) AND s.overall_score IS DISTINCT FROM t.overall_score)
