@@ -16,7 +16,8 @@ from ui.resources import fitted_view
 from ui.state import filters, keep_widgets, relabel
 from ui.widgets import call_controls, download_buttons, list_top, people_table, show_table
 
-FIRST_COLUMNS = ("customer_name", "phone", "reasons", "status")
+# Who, how to reach them, what to say, and when we last called (and whether they answered).
+FIRST_COLUMNS = ("customer_name", "phone", "reasons", "status", "last_call")
 LIST_ORDER = [*FIRST_COLUMNS, *(c for c in churn.EXPORT_COLUMNS if c not in FIRST_COLUMNS)]
 RETENTION_BY = reads.default("churn.retention_rates", "by")  # the default view's grouping
 f = filters()

@@ -209,3 +209,23 @@ def test_a_timed_export_after_a_day_only_one_brings_the_time_and_distinct_calls_
     again = "回访类型,工单号,回访日期,是否接通\n3DC,RO0002,2024-01-05,已接通\n"
     assert import_file(con, again.encode("utf-8"), file_name="回访_日2.csv", kind="callback").inserted == 1
     assert _rows(con, "SELECT count(*) FROM callbacks") == [(6,)]
+
+
+def test_error_cells_of_a_workbook_are_said_as_a_csv_of_the_same_sheet_says_them(con):
+    """Session 43: python-calamine gives an error cell (#DIV/0!, #VALUE!) as an empty one, so the
+    amount landed blank without a note and the row with #VALUE! for its date was "missing visit date"."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["工单号", "车架号", "进厂日期", "结算金额"])
+    sheet.append(["RO0001", "LGBHAJ111KA334301", "2024-01-02", "#DIV/0!"])
+    sheet.append(["RO0002", "LGBHAJ111KA334302", "#VALUE!", 102])
+    sheet.append(["RO0003", "LGBHAJ111KA334303", "2024-01-04", 103])
+    assert sheet["D2"].data_type == "e"
+    out = io.BytesIO()
+    book.save(out)
+    result = import_file(con, out.getvalue(), file_name="含错误值.xlsx", kind="service")
+    assert (result.inserted, result.rejected, result.blanked) == (2, 1, 1)
+    assert _rows(con, "SELECT source_row, reason FROM rejected_rows ORDER BY 1") == [
+        (2, "number not readable, left blank"),
+        (3, "unreadable date"),
+    ]

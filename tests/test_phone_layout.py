@@ -138,6 +138,8 @@ def test_call_lists_put_name_phone_and_reason_first(demo_env):
     assert len(churn_lists) == 2
     for churn_list in churn_lists:
         assert list(churn_list.proto.column_order)[:3] == ["customer_name", "phone", "reasons"]
+        # Session 43: the last call (its day, and whether it was answered) beside the status.
+        assert list(churn_list.proto.column_order)[3:5] == ["status", "last_call"]
     at.switch_page("pages/maintenance.py")
     at.run()
     assert not at.exception

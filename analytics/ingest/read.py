@@ -230,12 +230,14 @@ def _relationships(rels: bytes) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _check_xlsx_size(data: bytes, name: str) -> tuple[bool, list[tuple[str | None, str, int]]]:
+def _check_xlsx_size(
+    data: bytes, name: str, errors: dict[str | None, list[tuple[int, int, str]]] | None = None
+) -> tuple[bool, list[tuple[str | None, str, int]]]:
     """Refuse a workbook whose sheets expand beyond the bounds, reading its ZIP directory and
     counting row tags (a small file can expand to millions of rows); return whether calamine may
     read it (an XLSX whose cells span a bounded grid), and its formula cells that hold no saved
     value (sheet title or None, cell, row), which ``refuse_unsaved_formulas`` judges once the rows
-    are known.
+    are known. ``errors``, when given, receives each sheet's error cells (``_error_cells``).
 
     calamine holds a sheet as a full grid from A1 to its farthest cell, so a stray cell at
     XFD1048576 would ask it for billions of cells; such workbooks, damaged ones and ZIP files
@@ -290,7 +292,31 @@ def _check_xlsx_size(data: bytes, name: str) -> tuple[bool, list[tuple[str | Non
             if _FORMULA_TAG.search(sheet):
                 title = titles.get(info.filename)
                 unsaved.extend((title, ref, _ref_row(ref)) for ref in _unsaved_formulas(sheet))
+            if errors is not None and b't="e"' in sheet:
+                errors.setdefault(titles.get(info.filename), []).extend(_error_cells(sheet))
     return fits, unsaved
+
+
+_ERROR_CELL = re.compile(rb'<c\b[^>]*\bt="e"[^>]*>')
+_ERROR_VALUE = re.compile(rb"<v>([^<]*)</v>")
+
+
+def _error_cells(sheet: bytes) -> list[tuple[int, int, str]]:
+    """Return a worksheet's cells holding an error value (#DIV/0!, #N/A, #REF!) as (row, column, text),
+    1-based. calamine gives them as empty cells: a row would land with the value blank and no word
+    (as a CSV of the same sheet, which writes #DIV/0!, says "number not readable")."""
+    found = []
+    for tag in _ERROR_CELL.finditer(sheet):
+        ref = _REF_PARTS.match(_attributes(tag.group(0)).get("r", ""))
+        end = sheet.find(b"</c>", tag.end())
+        value = _ERROR_VALUE.search(sheet, tag.end(), end if end >= 0 else tag.end())
+        if ref and value:
+            column = _column_number(ref.group(1).upper().encode("ascii"))
+            found.append((int(ref.group(2)), column, value.group(1).decode("utf-8", "replace")))
+    return found
+
+
+_REF_PARTS = re.compile(r"([A-Za-z]{1,3})(\d+)$")
 
 
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>", re.IGNORECASE)
@@ -827,9 +853,11 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _xlsx_grids(data: bytes, name: str, calamine: bool) -> list[tuple[str, pd.DataFrame | None]]:
+def _xlsx_grids(
+    data: bytes, name: str, calamine: bool, errors: dict[str | None, list[tuple[int, int, str]]] | None = None
+) -> list[tuple[str, pd.DataFrame | None]]:
     """Return every sheet of the workbook as (title, grid of strings), in the workbook's order."""
-    return _calamine_grids(data, name) if calamine else _openpyxl_grids(data, name)
+    return _calamine_grids(data, name, errors=errors) if calamine else _openpyxl_grids(data, name)
 
 
 def _xls_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame | None]]:
@@ -872,10 +900,14 @@ def _xls_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame | None]]:
 
 
 def _calamine_grids(
-    data: bytes, name: str, what: str = "is a ZIP file but not an Excel workbook that can be opened"
+    data: bytes,
+    name: str,
+    what: str = "is a ZIP file but not an Excel workbook that can be opened",
+    errors: dict[str | None, list[tuple[int, int, str]]] | None = None,
 ) -> list[tuple[str, pd.DataFrame | None]]:
     """Return every worksheet as (title, grid of strings), read by calamine; ``what`` says what the
-    file is when calamine cannot open it."""
+    file is when calamine cannot open it; ``errors`` (by sheet title) are error cells calamine gives
+    as empty, written back as their text (#DIV/0!)."""
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises several types for damaged or non-Excel files
@@ -898,6 +930,13 @@ def _calamine_grids(
             # From A1, so that list positions are the sheet's row and column numbers.
             sheet = book.get_sheet_by_name(meta.name)
             cells = _merges_filled_down(sheet.to_python(skip_empty_area=False), sheet.merged_cell_ranges)
+            for at_row, column, text in (errors or {}).get(str(meta.name), ()):
+                if (
+                    at_row - 1 < len(cells)
+                    and column - 1 < len(cells[at_row - 1])
+                    and cells[at_row - 1][column - 1] == ""
+                ):
+                    cells[at_row - 1][column - 1] = text
             width = max((len(r) for r in cells), default=0)
             if width > MAX_COLUMNS:
                 for number, row in enumerate(cells, start=1):
@@ -1543,8 +1582,11 @@ def read_table(source: str | Path | bytes, file_name: str | None = None, kind: s
     delimiter: str | None = None
     unsaved: list[tuple[str | None, str, int]] = []
     if fmt == "xlsx":
-        calamine, unsaved = _check_xlsx_size(data, name)
-        header_row, headers, rows, sheets = _workbook_table(_xlsx_grids(data, name, calamine), name, kind)
+        errors: dict[str | None, list[tuple[int, int, str]]] = {}
+        calamine, unsaved = _check_xlsx_size(data, name, errors)
+        header_row, headers, rows, sheets = _workbook_table(
+            _xlsx_grids(data, name, calamine, errors), name, kind
+        )
     elif fmt == "xls":
         _check_bytes(data, name)
         header_row, headers, rows, sheets = _workbook_table(_xls_grids(data, name), name, kind)
