@@ -229,3 +229,15 @@ def test_error_cells_of_a_workbook_are_said_as_a_csv_of_the_same_sheet_says_them
         (2, "number not readable, left blank"),
         (3, "unreadable date"),
     ]
+
+
+def test_a_mapping_reading_one_column_as_two_fields_is_refused_with_a_sentence(con):
+    """Session 43: it was accepted, and every row was rejected for an unreadable visit date."""
+    from analytics.core.errors import UserError
+
+    mapping = {"kind": "service", "columns": {"order_id": "工单号", "visit_date": "工单号"}}
+    with pytest.raises(UserError) as refused:
+        import_file(con, ORDERS.encode("utf-8"), file_name="工单.csv", mapping=mapping)
+    assert "reads the column '工单号' as order_id and visit_date" in str(refused.value)
+    assert "一列只能对应一个字段" in refused.value.words("zh")
+    assert _rows(con, "SELECT count(*) FROM imports") == [(0,)]

@@ -460,6 +460,20 @@ def validate_mapping(mapping: dict[str, Any], source: str = "the mapping") -> di
             )
         if header is not None and not isinstance(header, str):
             raise UserError(f"{source} maps {field} to {header!r}; give the source header as text.")
+    # One column read as two fields (工单号 as the work-order number and the visit date) rejected every
+    # row for an unreadable date: said as the mistake it is.
+    by_header: dict[str, list[str]] = {}
+    for field, header in columns.items():
+        if header:
+            by_header.setdefault(header, []).append(field)
+    twice = next(((h, fs) for h, fs in by_header.items() if len(fs) > 1), None)
+    if twice is not None:
+        header, fields = twice
+        raise UserError(
+            f"{source} reads the column {header!r} as {' and '.join(fields)}; a column feeds one field, "
+            "so choose one of them for it.",
+            zh=f"列映射把“{header}”列同时对应到 {'、'.join(fields)}；一列只能对应一个字段，请只保留其中一个。",
+        )
     scales = mapping.get("scales") or {}
     if not isinstance(scales, dict):
         raise UserError(f"{source}: scales must be a table of score field = scale.")
