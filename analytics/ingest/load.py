@@ -794,20 +794,27 @@ WITH f AS (
 unmatched AS (
     SELECT f.* FROM f WHERE NOT EXISTS (SELECT 1 FROM callbacks AS t WHERE t.callback_id = f.callback_id)
 ),
+-- Two equi-joins, not one join on "same order OR same car" (a join on a disjunction is a nested loop:
+-- every row of the file against every stored call).
+stored AS (
+    SELECT u.pos, u.at, u.callback_type AS u_type, t.callback_id, t.callback_date, t.callback_type
+    FROM unmatched AS u JOIN callbacks AS t ON t.order_id = u.order_id
+    UNION ALL
+    SELECT u.pos, u.at, u.callback_type, t.callback_id, t.callback_date, t.callback_type
+    FROM unmatched AS u JOIN callbacks AS t ON t.vin = u.vin
+    WHERE u.order_id IS NULL AND t.order_id IS NULL
+),
 candidates AS (
-    SELECT u.pos, t.callback_id AS stored_id
-    FROM unmatched AS u
-    JOIN callbacks AS t
-      ON starts_with(t.callback_id, 'CB-')
-     AND ((u.order_id IS NOT NULL AND t.order_id = u.order_id)
-          OR (u.order_id IS NULL AND t.order_id IS NULL AND t.vin = u.vin))
-     AND (t.callback_date = u.at
-          OR (second(u.at) = 0 AND date_trunc('minute', t.callback_date) = u.at)
-          OR (second(t.callback_date) = 0 AND date_trunc('minute', u.at) = t.callback_date)
-          OR (u.at = date_trunc('day', u.at) AND date_trunc('day', t.callback_date) = u.at)
-          OR (t.callback_date = date_trunc('day', t.callback_date) AND date_trunc('day', u.at) = t.callback_date))
-     AND (u.callback_type IS NULL OR t.callback_type IS NULL OR t.callback_type = u.callback_type)
-    WHERE t.callback_id NOT IN (SELECT callback_id FROM f)
+    SELECT u.pos, u.callback_id AS stored_id
+    FROM stored AS u
+    WHERE starts_with(u.callback_id, 'CB-')
+     AND (u.callback_date = u.at
+          OR (second(u.at) = 0 AND date_trunc('minute', u.callback_date) = u.at)
+          OR (second(u.callback_date) = 0 AND date_trunc('minute', u.at) = u.callback_date)
+          OR (u.at = date_trunc('day', u.at) AND date_trunc('day', u.callback_date) = u.at)
+          OR (u.callback_date = date_trunc('day', u.callback_date) AND date_trunc('day', u.at) = u.callback_date))
+     AND (u.u_type IS NULL OR u.callback_type IS NULL OR u.callback_type = u.u_type)
+     AND u.callback_id NOT IN (SELECT callback_id FROM f)
 ),
 single AS (
     SELECT pos, any_value(stored_id) AS stored_id FROM candidates GROUP BY pos HAVING count(*) = 1
