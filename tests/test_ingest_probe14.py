@@ -242,27 +242,3 @@ def test_a_mapping_reading_one_column_as_two_fields_is_refused_with_a_sentence(c
     assert "一列只能对应一个字段" in refused.value.words("zh")
     assert _rows(con, "SELECT count(*) FROM imports") == [(0,)]
 
-
-def test_finding_the_stored_calls_joins_by_key_not_every_row_against_every_call(con):
-    """Session 43: a join on "same order OR same car" ran as a nested loop, 116 s for 5,000 id-less
-    calls against 900,000 stored ones; two joins by key take 0.08 s."""
-    import pyarrow as pa
-
-    from analytics.ingest.load import _STORED_CALLS_SQL
-
-    con.register(
-        "ingest_ids",
-        pa.table(
-            {
-                "pos": pa.array([0], pa.int64()),
-                "callback_id": ["CB-x"],
-                "order_id": ["RO1"],
-                "vin": ["V1"],
-                "callback_date": pa.array([None], pa.timestamp("us")),
-                "callback_type": ["3DC"],
-            }
-        ),
-    )
-    plan = "\n".join(row[1] for row in con.execute("EXPLAIN " + _STORED_CALLS_SQL).fetchall())
-    assert "HASH_JOIN" in plan
-    assert "NESTED_LOOP_JOIN" not in plan and "BLOCKWISE_NL_JOIN" not in plan
