@@ -241,4 +241,3 @@ def test_a_mapping_reading_one_column_as_two_fields_is_refused_with_a_sentence(c
     assert "reads the column '工单号' as order_id and visit_date" in str(refused.value)
     assert "一列只能对应一个字段" in refused.value.words("zh")
     assert _rows(con, "SELECT count(*) FROM imports") == [(0,)]
-
