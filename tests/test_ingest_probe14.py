@@ -155,6 +155,21 @@ def test_a_phone_written_as_a_float_with_every_digit_is_the_number(con):
     assert _rows(con, "SELECT phone FROM service_orders ORDER BY 1") == [("1.38001E+10",), ("13176750941",)]
 
 
+def test_a_comment_of_several_thousand_characters_is_stored_whole_with_its_call(con):
+    # A complaint typed down as the customer said it: 6,000 characters rejected the call, its
+    # scores and its complaint. A cell of pages beyond 20,000 characters is still a broken file.
+    told = "客户反映保养后发动机异响，" * 500
+    data = "回访编号,工单号,回访日期,是否接通,总体满意度,是否投诉,客户意见\n"
+    data += f"HF1,RO0001,2024-01-04 10:30,已接通,2,是,{told}\n"
+    data += f"HF2,RO0002,2024-01-05 10:30,已接通,3,否,{'慢' * 20_001}\n"
+    result = import_file(con, data.encode("utf-8"), file_name="回访.csv", kind="callback")
+    assert (result.inserted, result.rejected) == (1, 1)
+    assert _rows(con, "SELECT callback_id, length(comment), is_complaint FROM callbacks") == [
+        ("HF1", len(told), True)
+    ]
+    assert _rows(con, "SELECT DISTINCT reason FROM rejected_rows") == [("text longer than 20,000 characters",)]
+
+
 CALLS_FULL = (
     "回访类型,工单号,车架号,回访日期,回访专员,是否接通,总体满意度,客户意见\n"
     "3DC,RO0001,LGBHAJ111KA334301,2024-01-04 10:30:15,何佳,已接通,9,好\n"

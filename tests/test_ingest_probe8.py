@@ -242,6 +242,22 @@ def test_a_time_column_with_the_half_of_the_day_written_keeps_every_calls_time(c
     ]
 
 
+def test_a_time_column_said_by_the_hour_gives_each_call_its_time(con):
+    # 下午3点 and 3点半 in 回访时间 left the column out: every call landed at midnight.
+    text = (
+        "回访编号,工单号,回访日期,回访时间,满意度\n"
+        "C1,WO1,2026-11-05,下午3点,10\n"
+        "C2,WO2,2026-11-05,上午9点半,9\n"
+        "C3,WO3,2026-11-06,14:10,8\n"
+    )
+    imported_twice(con, text.encode("utf-8"), "回访.csv")
+    assert [str(r[0]) for r in _rows(con, "SELECT callback_date FROM callbacks ORDER BY callback_id")] == [
+        "2026-11-05 15:00:00",
+        "2026-11-05 09:30:00",
+        "2026-11-06 14:10:00",
+    ]
+
+
 # --------------------------------------------------------------------------- the probe's second round
 
 

@@ -60,6 +60,37 @@ def test_a_time_of_day_written_with_am_or_pm_is_read_on_the_24_hour_clock(text, 
     assert not bad.iloc[0]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024年1月3日 下午3点", "2024-01-03 15:00:00"),
+        ("2024年1月3日下午3点半", "2024-01-03 15:30:00"),
+        ("2024-01-03 15点整", "2024-01-03 15:00:00"),
+        ("2024-01-03 9点", "2024-01-03 09:00:00"),
+        ("2024/1/3 早上9点钟", "2024-01-03 09:00:00"),
+        ("2024/1/3 凌晨2点", "2024-01-03 02:00:00"),
+        ("2024/1/3 中午12点", "2024-01-03 12:00:00"),
+        ("2024/1/3 中午1点30分", "2024-01-03 13:30:00"),
+        ("2024/1/3 中午11点", "2024-01-03 11:00:00"),
+        ("2024/1/3 晚上8点", "2024-01-03 20:00:00"),
+    ],
+)
+def test_a_time_said_by_the_hour_and_the_part_of_the_day_is_read(text, expected):
+    # Typed by hand into a CRM's remark-like time field: 下午3点 was unreadable, and the call had no day.
+    parsed, bad = values.parse_datetimes(_s(text), keep_time=True)
+    assert str(parsed.iloc[0]) == expected
+    assert not bad.iloc[0]
+
+
+def test_an_hour_without_its_word_or_an_ambiguous_part_of_the_day_is_unreadable():
+    # A bare number after the date is no hour; 晚上12点 can be either midnight, 中午7点 is no noon.
+    _, bad = values.parse_datetimes(
+        _s("2024/1/3 3", "2024/1/3 晚上12点", "2024/1/3 中午7点", "2024/1/3 下午13点", "2024/1/3 25点"),
+        keep_time=True,
+    )
+    assert bad.tolist() == [True] * 5
+
+
 def test_a_12_hour_clock_past_12_or_am_pm_without_a_time_is_unreadable():
     _, bad = values.parse_datetimes(
         _s("2024/3/5 下午 13:30:00", "2024/3/5 下午", "下午 2:30"), keep_time=True

@@ -41,8 +41,17 @@ from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, overfull_r
 Parsed = tuple[pd.Series, pd.Series]
 
 # A text cell longer than this is a broken file (a quote left open, a pasted document), not a
-# name or a comment; the row is rejected rather than stored cut short.
+# name; the row is rejected rather than stored cut short.
 MAX_TEXT_CHARS = 4000
+# A customer's comment can run to pages when an agent types a complaint down as it was said; only
+# a comment longer than this is taken for a broken file.
+MAX_COMMENT_CHARS = 20_000
+_LONG_TEXT_FIELDS = frozenset({"comment"})
+
+
+def max_chars(field_name: str) -> int:
+    """Return the longest text a cell of ``field_name`` may hold before its row is rejected."""
+    return MAX_COMMENT_CHARS if field_name in _LONG_TEXT_FIELDS else MAX_TEXT_CHARS
 # A reserved column of the raw rows: True where the callback date took its time of day from a
 # column of its own (回访时间). Such a row's generated id is made from the day alone, as it was
 # before that column was read, so re-importing a file imported then updates its calls instead of
@@ -450,10 +459,8 @@ def _stage(
         select += [f"CAST({value} AS {rule.sql_type}) AS {_ident(f)}", f"{bad} AS {_ident('bad_' + f)}"]
         if FIELD_TYPES[f] in _TEXT_TYPES:
             # Bytes first: a cell of at most so many bytes has at most so many characters.
-            select.append(
-                f"coalesce(strlen({c}) > {MAX_TEXT_CHARS} AND length({c}) > {MAX_TEXT_CHARS}, false) "
-                f"AS {_ident('long_' + f)}"
-            )
+            limit = max_chars(f)
+            select.append(f"coalesce(strlen({c}) > {limit} AND length({c}) > {limit}, false) AS {_ident('long_' + f)}")
     as_written: list[str] = []
     for f, written in _ID_AS_WRITTEN.items() if kind == "callback" else ():
         held = "NULL"
@@ -806,7 +813,7 @@ def _problems(
         field_type = FIELD_TYPES[f]
         if field_type in _TEXT_TYPES:
             problems.append(
-                Problem(_ident("long_" + f), header, f"text longer than {MAX_TEXT_CHARS:,} characters")
+                Problem(_ident("long_" + f), header, f"text longer than {max_chars(f):,} characters")
             )
         if field_type == "key":
             problems.append(

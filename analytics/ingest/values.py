@@ -36,14 +36,19 @@ MISSING_TOKENS = frozenset(
 # first space (``(?<!\s)``), not again at each of them: one cell of 10,000 spaces took hours.
 _DATE = (
     r"^(\d{4})\s*+[-/.年]\s*+(\d{1,2})\s*+[-/.月]\s*+(\d{1,2})\s*+[日号]?"
-    r"(?:[\sT]*+(\d{1,2})\s*+[:时点]\s*+(\d{1,2})(?:\s*+[:分]\s*+(\d{1,2})\s*+秒?)?\s*+分?(?:\.\d+)?)?$"
+    r"(?:[\sT]*+(\d{1,2})\s*+(?:[:时点]\s*+(\d{1,2})(?:\s*+[:分]\s*+(\d{1,2})\s*+秒?)?\s*+分?(?:\.\d+)?"
+    r"|[时点]\s*+(半|整|钟)?))?$"
 )
+# The hour alone, as it is said: 3点, 3点整, 3点钟, and half past it: 3点半.
+_HALF_PAST = "半"
 # 20240305, or with the time run on as databases print timestamps: 202403050930, 20240305093000.
 _COMPACT_DATE = r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$"
 # A status word before the date it happened on: "已解决 2024-03-06", "已处理：2024/3/6 10:00".
 _DONE_PREFIX = r"^已[\u4e00-\u9fff]{1,4}[\s:：,，]*(?=\d)"
-# Before or after the time of a 12-hour clock.
-_MERIDIEM = r"(?i)(?<!\s)\s*+(上午|下午|[ap]\.?m\.?)\s*"
+# Before or after the time of a 12-hour clock, also as the part of the day is said: 早上 and 凌晨
+# before noon, 中午 about it, 晚上 in the evening.
+_MERIDIEM = r"(?i)(?<!\s)\s*+(上午|下午|早上|凌晨|中午|晚上|[ap]\.?m\.?)\s*"
+_BEFORE_NOON = ["上午", "早上", "凌晨", "am"]
 _EXCEL_SERIAL = r"^\d{5}(?:\.\d+)?$"
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # Serial numbers outside this range are not dates a DMS would export (1954-10 .. 2119-01).
@@ -581,6 +586,7 @@ def _pattern_moments(u: pd.Series) -> pd.Series:
     if meridiem.notna().any():
         u = u.where(meridiem.isna(), u.str.replace(_MERIDIEM, " ", regex=True).str.strip())
     parts = u.str.extract(_DATE)
+    half_past = parts.pop(6) == _HALF_PAST
     compact = u.str.extract(_COMPACT_DATE)
     for i in range(6):
         parts[i] = parts[i].fillna(compact[i])
@@ -595,14 +601,19 @@ def _pattern_moments(u: pd.Series) -> pd.Series:
             "second": numbers[5].fillna(0),
         }
     )
-    # A 12-hour clock: 12 上午 is midnight's hour, 1-11 下午 are 13-23; a word without a time or
-    # with an hour past 12 is unreadable.
+    frame.loc[half_past.fillna(False).astype(bool), "minute"] = 30
+    # A 12-hour clock: 12 上午 is midnight's hour, 1-11 下午 are 13-23; 中午 is 11 and 12 as they
+    # are and 1-3 after noon; a word without a time or with an hour past 12 is unreadable, and so is
+    # 晚上12点, which can be either midnight.
     twelve = meridiem.notna()
-    frame.loc[twelve & (frame["hour"] == 12), "hour"] = 0
-    frame.loc[meridiem.isin(["下午", "pm"]), "hour"] += 12
+    hour = numbers[3]
+    after_noon = ~meridiem.isin(_BEFORE_NOON) & ~((meridiem == "中午") & hour.between(4, 11))
+    frame.loc[twelve & (hour == 12), "hour"] = 0
+    frame.loc[twelve & after_noon, "hour"] += 12
     # to_datetime would roll 25:61 over into the next day; an impossible time is unreadable.
     clock_ok = (frame["hour"] <= 23) & (frame["minute"] <= 59) & (frame["second"] <= 59)
-    clock_ok &= ~twelve | (numbers[3].between(0, 12) & numbers[4].notna())
+    clock_ok &= ~twelve | hour.between(0, 12)
+    clock_ok &= ~((meridiem == "晚上") & (hour == 12)) & ~((meridiem == "中午") & hour.between(4, 10))
     values = pd.to_datetime(frame, errors="coerce").astype("datetime64[us]").where(clock_ok)
     serial = pd.to_numeric(u.where(u.str.fullmatch(_EXCEL_SERIAL)), errors="coerce")
     serial = serial.where(serial.between(*_SERIAL_RANGE))
@@ -626,7 +637,10 @@ def parse_datetimes(s: pd.Series, *, keep_time: bool) -> Parsed:
 
 # A time of day, also as Chinese and English clocks write the half of the day (下午3:10, 3:10 PM):
 # ``parse_datetimes`` reads those after a date.
-TIME_OF_DAY = r"(?:上午|下午)?\s*(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\.\d+)?(?:\s*(?:[AaPp][Mm]))?"
+TIME_OF_DAY = (
+    r"(?:上午|下午|早上|凌晨|中午|晚上)?\s*(?:(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\.\d+)?(?:\s*(?:[AaPp][Mm]))?"
+    r"|(?:[01]?\d|2[0-3])\s*[点时]\s*(?:[0-5]?\d\s*分?|半|整|钟)?)"
+)
 
 
 def with_time_of_day(dates: pd.Series, times: pd.Series) -> pd.Series:
