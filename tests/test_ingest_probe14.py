@@ -167,7 +167,9 @@ def test_a_comment_of_several_thousand_characters_is_stored_whole_with_its_call(
     assert _rows(con, "SELECT callback_id, length(comment), is_complaint FROM callbacks") == [
         ("HF1", len(told), True)
     ]
-    assert _rows(con, "SELECT DISTINCT reason FROM rejected_rows") == [("text longer than 20,000 characters",)]
+    assert _rows(con, "SELECT DISTINCT reason FROM rejected_rows") == [
+        ("text longer than 20,000 characters",)
+    ]
 
 
 CALLS_FULL = (

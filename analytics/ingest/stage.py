@@ -52,6 +52,8 @@ _LONG_TEXT_FIELDS = frozenset({"comment"})
 def max_chars(field_name: str) -> int:
     """Return the longest text a cell of ``field_name`` may hold before its row is rejected."""
     return MAX_COMMENT_CHARS if field_name in _LONG_TEXT_FIELDS else MAX_TEXT_CHARS
+
+
 # A reserved column of the raw rows: True where the callback date took its time of day from a
 # column of its own (回访时间). Such a row's generated id is made from the day alone, as it was
 # before that column was read, so re-importing a file imported then updates its calls instead of
@@ -460,7 +462,9 @@ def _stage(
         if FIELD_TYPES[f] in _TEXT_TYPES:
             # Bytes first: a cell of at most so many bytes has at most so many characters.
             limit = max_chars(f)
-            select.append(f"coalesce(strlen({c}) > {limit} AND length({c}) > {limit}, false) AS {_ident('long_' + f)}")
+            select.append(
+                f"coalesce(strlen({c}) > {limit} AND length({c}) > {limit}, false) AS {_ident('long_' + f)}"
+            )
     as_written: list[str] = []
     for f, written in _ID_AS_WRITTEN.items() if kind == "callback" else ():
         held = "NULL"
