@@ -500,6 +500,27 @@ def test_themes_cli_reports_a_month_as_json(month_db, tmp_path, capsys):
     assert '"id": "car_wash"' in out
 
 
+def test_themes_cli_refuses_a_store_the_data_does_not_hold_and_a_missing_database(month_db, tmp_path, capsys):
+    # An unknown --store printed "0 comments", as if the store had had a quiet month.
+    path = month_db.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()[0]
+    stores = [
+        r[0] for r in month_db.execute("SELECT DISTINCT store FROM service_orders ORDER BY 1").fetchall()
+    ]
+    month_db.close()
+    assert cli.main(["themes", "--month", "2024-05", "--store", "无此店", "--db", path]) == 2
+    assert (
+        f"Unknown store 无此店; the stores in the data are: {', '.join(stores)}." in capsys.readouterr().err
+    )
+    assert cli.main(["themes", "--month", "2024-05", "--store", stores[0], "--json", "--db", path]) == 0
+    assert '"n_comments": ' in capsys.readouterr().out
+    missing = tmp_path / "none.duckdb"
+    assert cli.main(["themes", "--month", "2024-05", "--db", str(missing)]) == 2
+    assert "There is no database at" in capsys.readouterr().err
+    assert not missing.exists()
+
+
 # ----------------------------------------------------------------------------- files of texts
 
 

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from analytics.cli import add_db_option, existing_db
+from analytics.cli import add_db_option, existing_db, named_stores
 from analytics.core import private_files
 from analytics.core.config import settings
 from analytics.core.errors import UserError
@@ -20,7 +20,6 @@ from analytics.reports.deck import (
     write_chart_images,
 )
 from analytics.reports.export import record_cli_export
-from analytics.services import reads
 from analytics.store import db
 
 # --------------------------------------------------------------------------- command
@@ -35,14 +34,7 @@ def _cmd_deck(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     con = db.connect(target, read_only=True)
     try:
-        stores = args.store or None
-        if stores:
-            known = reads.read(con, "facts.stores")
-            unknown = [s for s in stores if s not in known]
-            if unknown:
-                raise UserError(
-                    f"Unknown store {', '.join(unknown)}; the stores in the data are: {', '.join(known) or 'none'}."
-                )
+        stores = named_stores(con, args.store)
         if con.execute("SELECT count(*) FROM service_orders").fetchone() == (0,):
             raise UserError("The database holds no work orders yet; import files or build the demo first.")
         data = deck_data(con, month, stores, maintenance_model=not args.no_model)

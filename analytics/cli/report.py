@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli import add_db_option, existing_db
+from analytics.cli import add_db_option, existing_db, named_stores
 from analytics.core.config import settings
-from analytics.core.errors import UserError
 from analytics.core.i18n import text
 from analytics.domain.kpi import format_table, parse_month, with_field_status
 from analytics.services import reads
@@ -19,14 +18,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     month = parse_month(args.month)
     con = db.connect(target, read_only=True)
     try:
-        stores = args.store or None
-        if stores:
-            known = reads.read(con, "facts.stores")
-            unknown = [s for s in stores if s not in known]
-            if unknown:
-                raise UserError(
-                    f"Unknown store {', '.join(unknown)}; the stores in the data are: {', '.join(known) or 'none'}."
-                )
+        stores = named_stores(con, args.store)
         figures = reads.read(con, "kpi.report", month=month, stores=stores)
         result = with_field_status(figures, reads.read(con, "kpi.missing"), args.lang)
         storeless = reads.read(con, "counts.storeless", month=month) if stores else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli import add_db_option, existing_db
+from analytics.cli import add_db_option, existing_db, named_stores
 from analytics.core.auth import read_secrets
 from analytics.core.config import settings
 from analytics.core.errors import UserError
@@ -26,7 +26,6 @@ from analytics.reports.notify import (
     webhook_kind,
     webhook_payload,
 )
-from analytics.services import reads
 from analytics.store import db
 
 # --------------------------------------------------------------------------- command
@@ -57,14 +56,7 @@ def _cmd_send(args: argparse.Namespace) -> int:
         webhook_kind(webhook)
     con = db.connect(target, read_only=True)
     try:
-        stores = args.store or None
-        if stores:
-            known = reads.read(con, "facts.stores")
-            unknown = [s for s in stores if s not in known]
-            if unknown:
-                raise UserError(
-                    f"Unknown store {', '.join(unknown)}; the stores in the data are: {', '.join(known) or 'none'}."
-                )
+        stores = named_stores(con, args.store)
         if con.execute("SELECT count(*) FROM service_orders").fetchone() == (0,):
             raise UserError("The database holds no work orders yet; import files or build the demo first.")
         data = deck.deck_data(con, month, stores, maintenance_model=not args.no_model)

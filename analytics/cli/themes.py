@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from analytics.cli import add_db_option
+from analytics.cli import add_db_option, existing_db, named_stores
 from analytics.core.errors import UserError
 from analytics.core.months import parse_month
 from analytics.domain.themes import SIDES, read_texts, themes_of_texts
@@ -68,11 +68,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.file:
         return _run_file(args)
     parse_month(args.month)
-    con = db.connect(args.db)
+    con = db.connect(existing_db(args.db), read_only=True)
     try:
-        result = reads.read(
-            con, "themes.monthly", month=args.month, side=args.side, stores=args.store, k=args.k
-        )
+        stores = named_stores(con, args.store)
+        result = reads.read(con, "themes.monthly", month=args.month, side=args.side, stores=stores, k=args.k)
     finally:
         con.close()
     if args.json:
