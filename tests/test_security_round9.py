@@ -16,7 +16,7 @@ import pytest
 
 from analytics import cli
 from analytics.core import auth
-from analytics.store import backup
+from analytics.store import backup, db
 
 # --------------------------------------------------------------------------- mobiles the mask missed
 
@@ -232,6 +232,7 @@ def test_the_themes_command_prints_quotes_labels_and_categories_with_control_cha
 
     monkeypatch.setattr(themes_cli.reads, "read", lambda con, name, **kw: _hostile_themes())
     db_file = tmp_path / "t.duckdb"
+    db.connect(db_file).close()  # an empty database: the reads are the stand-in's
     assert cli.main(["themes", "--month", "2026-10", "--side", "complaint", "--db", str(db_file)]) == 0
     out = capsys.readouterr().out
     assert _is_safe(out), out
@@ -257,6 +258,7 @@ def test_the_themes_command_escapes_labels_of_a_file_and_its_json(tmp_path, monk
     assert _is_safe(out), out
     assert "t1服务好" in out
     monkeypatch.setattr(themes_cli.reads, "read", lambda con, name, **kw: _hostile_themes())
+    db.connect(tmp_path / "t.duckdb").close()
     assert cli.main(["themes", "--month", "2026-10", "--json", "--db", str(tmp_path / "t.duckdb")]) == 0
     out = capsys.readouterr().out
     assert _is_safe(out), out

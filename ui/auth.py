@@ -97,13 +97,23 @@ def _client() -> str:
     (``auth.client_address``)."""
     try:
         peer = st.context.ip_address
-        forwarded = st.context.headers.get("X-Forwarded-For")
+        lines = st.context.headers.get_all("X-Forwarded-For")
     except Exception:  # noqa: BLE001 - no request context (a test harness): one shared client
         return "unknown"
     if not isinstance(peer, str) and peer is not None:
         return "unknown"  # a test harness's stand-in for the connection, no address
-    header = forwarded if isinstance(forwarded, str) else None
-    return auth.client_address(peer, header, settings().auth.trusted_proxies)
+    return auth.client_address(peer, forwarded_for(lines), settings().auth.trusted_proxies)
+
+
+def forwarded_for(lines: object) -> str | None:
+    """Return the X-Forwarded-For header as one list, its lines joined in the order they came
+    (RFC 9110: repeated fields are one comma-separated list). A proxy that adds a line of its own
+    instead of extending the browser's leaves the browser's line first; ``headers.get`` returns
+    only that first line, so what the browser wrote would be taken for the client."""
+    if not isinstance(lines, list | tuple):
+        return None
+    texts = [line for line in lines if isinstance(line, str)]
+    return ", ".join(texts) if texts else None
 
 
 def require_user() -> User:

@@ -96,21 +96,28 @@ _RIGHT_TO_LEFT = frozenset({"R", "AL", "RLE", "RLO", "RLI"})
 # one run, 6-8-4 groups or 6-4-4-4 (the year apart from the month and day). Like a mobile, after
 # letters too (身份证sfz110…, ID110…): a VIN's digits never run so long, and an order number quoted in
 # a comment that reads as one is masked with it (the code columns themselves are not searched).
+# Its groups, and the year, month and day of its birth date, are set apart by up to three of any
+# punctuation, symbol or space (110101/19900307/1234, 110101 1990-03-07 1234, 110101.1990.03.07.1234).
+_ID_GROUPS = r"[\W_]{0,3}"
 _ID_CARD_IN_TEXT = re.compile(
-    r"(?<!\d)([1-9]\d{5}[\s-]?(?:18|19|20)\d{2}[\s-]?(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-    r"[\s-]?\d{3}[0-9Xx])(?![0-9A-Za-z])"
+    rf"(?<!\d)([1-9]\d{{5}}{_ID_GROUPS}(?:18|19|20)\d{{2}}{_ID_GROUPS}(?:0[1-9]|1[0-2]){_ID_GROUPS}"
+    rf"(?:0[1-9]|[12]\d|3[01]){_ID_GROUPS}\d{{3}}[0-9Xx])(?![0-9A-Za-z])"
 )
-# A bank card: 16-19 digits starting 3-6, in groups of four or not, whose Luhn check holds.
-_CARD_IN_TEXT = re.compile(r"(?<!\d)([3-6]\d{3}(?:[\s-]?\d{4}){3}(?:[\s-]?\d{1,3})?)(?![0-9A-Za-z])")
+# A bank card: 16-19 digits starting 3-6, in groups of four or not, set apart as an ID card's are
+# (6222.0212.3456.7890.128, 6222/0212/…), whose Luhn check holds.
+_CARD_IN_TEXT = re.compile(
+    rf"(?<!\d)([3-6]\d{{3}}(?:{_ID_GROUPS}\d{{4}}){{3}}(?:{_ID_GROUPS}\d{{1,3}})?)(?![0-9A-Za-z])"
+)
 # A landline with its area code: 0571-88886666, (0571)88886666, 010 6666 8888, the number itself
 # written in two groups as people say it (0571-8888-6666, 0571 888 6666), or after +86 / 0086 / 86
 # with the area code's 0 left out (+86 571 8888 6666). Its groups are set apart as a mobile's are:
-# any punctuation, symbol or space, as a mobile's are (0571.8888.6666, 0571|8888|6666).
-_LANDLINE_SEPARATOR = r"[\W_]"
+# any punctuation, symbol or space, up to five between groups and one between two digits of the
+# number, as a mobile's are (0571.8888.6666, 0571|8888|6666, 0571 - 8888 - 6666, 0571 8 8 8 8 6 6 6 6).
+# The area code is written in one piece, so that a range of dates (2024/01/01 - 2024/12/31) is none.
 _LANDLINE_IN_TEXT = re.compile(
-    rf"(?<!\d)((?:(?:\+|00)?86{_LANDLINE_SEPARATOR}{{0,2}}(?:\(0?[1-9]\d{{1,2}}\)|0?[1-9]\d{{1,2}})"
+    rf"(?<!\d)((?:(?:\+|00)?86{_BETWEEN}(?:\(0?[1-9]\d{{1,2}}\)|0?[1-9]\d{{1,2}})"
     rf"|\(0\d{{2,3}}\)|（0\d{{2,3}}）|0\d{{2,3}})"
-    rf"{_LANDLINE_SEPARATOR}{{0,2}}[2-9]\d{{2,3}}{_LANDLINE_SEPARATOR}?\d{{4}})(?!\d)"
+    rf"{_BETWEEN}[2-9]{_IN}\d{_IN}\d(?:{_IN}\d)?{_BETWEEN}\d{_IN}\d{_IN}\d{_IN}\d)(?!\d)"
 )
 
 
@@ -253,8 +260,10 @@ def mask_text(value: object) -> object:
     for text, backwards in readings:
         for kind, pattern in (
             ("id", _ID_CARD_IN_TEXT),
-            ("mobile", _MOBILE_IN_TEXT),
+            # A card before a mobile: a card's digits can hold a mobile's shape, and only a card
+            # whose Luhn check holds is taken.
             ("card", _CARD_IN_TEXT),
+            ("mobile", _MOBILE_IN_TEXT),
             ("landline", _LANDLINE_IN_TEXT),
         ):
             for m in pattern.finditer(text):
