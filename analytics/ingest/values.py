@@ -586,7 +586,8 @@ def _pattern_moments(u: pd.Series) -> pd.Series:
     if meridiem.notna().any():
         u = u.where(meridiem.isna(), u.str.replace(_MERIDIEM, " ", regex=True).str.strip())
     parts = u.str.extract(_DATE)
-    half_past = parts.pop(6) == _HALF_PAST
+    half_past = parts[6] == _HALF_PAST
+    parts = parts.drop(columns=[6])
     compact = u.str.extract(_COMPACT_DATE)
     for i in range(6):
         parts[i] = parts[i].fillna(compact[i])
