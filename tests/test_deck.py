@@ -374,3 +374,20 @@ def test_overview_builds_the_deck_and_offers_it_for_download(demo_env, monkeypat
     offered = [b for b in at.get("download_button") if "deck_download" in b.proto.id]
     assert [b.proto.label for b in offered] == ["下载汇报 PPT"]
     assert any("汇报已生成：共 9 页" in c.value for c in at.caption)
+
+
+def test_a_month_without_themes_has_no_empty_theme_chart(deck_db):
+    # A month after the data's end (or without comments) drew a bar chart of one category, "None".
+    con = db.connect(deck_db, read_only=True)
+    try:
+        data = deck.deck_data(con, "2026-11", maintenance_model=False)
+    finally:
+        con.close()
+    pres = Presentation(io.BytesIO(deck.render(deck.deck_slides(data, "zh"), deck.footer_line(data, "zh"))))
+    praise, complaints = pres.slides[5], pres.slides[6]
+    assert _charts(praise) == [] and _charts(complaints) == []
+    assert "2026-11 没有可归类主题的表扬评价。" in _texts(praise)
+    assert any("数据中尚无 2026-11 的回访" in t for t in _texts(complaints))
+    for slide in pres.slides:
+        for chart in _charts(slide):
+            assert "None" not in [str(c) for c in chart.plots[0].categories]

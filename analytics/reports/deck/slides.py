@@ -421,12 +421,8 @@ def _praise_slide(d: DeckData, lang: str) -> Slide:
         result, "praise-themes", text("deck.praise_chart", lang, n=f"{result['n_comments']:,}"), lang
     )
     if bars.empty:
-        return Slide(
-            "praise",
-            text("deck.praise_title", lang),
-            text("deck.praise_none", lang, month=d.month),
-            charts=[chart],
-        )
+        # No chart of no bars: PowerPoint draws an empty chart's one category as "None".
+        return Slide("praise", text("deck.praise_title", lang), text("deck.praise_none", lang, month=d.month))
     top = bars.iloc[0]
     takeaway = text(
         "deck.praise_top",
@@ -486,7 +482,8 @@ def _complaint_slide(d: DeckData, lang: str) -> Slide:
             n=f"{int(top['n']):,}",
             filed=filed,
         )
-    return Slide("complaints", text("deck.complaints_title", lang), takeaway, charts=[chart], blocks=blocks)
+    charts = [] if bars.empty else [chart]
+    return Slide("complaints", text("deck.complaints_title", lang), takeaway, charts=charts, blocks=blocks)
 
 
 def _signed(value: int) -> str:
