@@ -345,3 +345,33 @@ def test_kpis_waiting_for_data_after_the_data_end_are_provisional(kpi_con):
     assert not any(k["provisional"] for k in july.values())  # return window ends 2024-08-30
     september = kpi.month_kpis(kpi_con, "2024-09")
     assert all(k["provisional"] for k in september.values())  # the month is not over in the data
+
+
+def test_a_mis_keyed_odometer_reading_does_not_move_the_due_date(tmp_path):
+    """A reading keyed with a digit too many (120,000 for 12,000) is no pace: the vehicle drives
+    ~33 km a day (6,000 km in the 181 days since purchase), so it falls due 226 days after its
+    maintenance, not 12 days after (7,500 km at the 619 km a day the raw readings would give)."""
+    from analytics.ingest import load
+    from analytics.store import db
+    from tests import fixtures_kpi
+
+    con = db.connect(tmp_path / "odo.duckdb")
+    rows = [
+        fixtures_kpi._order(
+            "OK1", "A", "VK1", date(2023, 7, 1), "first_maintenance", mileage=6000, purchase=date(2023, 1, 1)
+        ),
+        fixtures_kpi._order(
+            "OK2", "A", "VK1", date(2024, 1, 1), "maintenance", mileage=120000, purchase=date(2023, 1, 1)
+        ),
+        fixtures_kpi._order("OK3", "A", "VK2", date(2024, 9, 30), "repair"),  # the data reach September
+    ]
+    con.executemany(
+        f"INSERT INTO service_orders ({', '.join(fixtures_kpi.ORDER_COLUMNS)}) "  # noqa: S608
+        f"VALUES ({', '.join('?' * len(fixtures_kpi.ORDER_COLUMNS))})",
+        rows,
+    )
+    load.refresh_derived(con)
+    assert kpi.due_vehicles(con, "2024-01").empty
+    august = kpi.due_vehicles(con, "2024-08")
+    assert august[["vin", "due_date"]].values.tolist() == [["VK1", date(2024, 8, 14)]]
+    con.close()

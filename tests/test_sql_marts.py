@@ -111,7 +111,7 @@ def assert_lookups_match(con, store_sets: list[list[str] | None]) -> None:
     features' vehicles, and the domain's reads built on them, at month-ends and other days."""
     assert derived.ready(con, ["vehicle_days"], kpi.sql_params(None), [])
     dates = _lookup_dates(con)
-    history = {"as_of_dates": dates}
+    history = {"as_of_dates": dates, "max_km_per_day": kpi.sql_params(None)["max_km_per_day"]}
     kept = _sorted(queries.run(con, "vehicle_history_mart", history), ["as_of", "vin"])
     assert len(kept) and kept["as_of"].nunique() > 3
     pd.testing.assert_frame_equal(
@@ -455,7 +455,7 @@ def test_the_visit_day_mart_over_several_row_groups_reads_right_on_another_curso
     pd.testing.assert_frame_equal(
         kept, _sorted(queries.run(other, "churn_vehicles", lookup), ["cutoff", "vin"])
     )
-    history = {"as_of_dates": dates}
+    history = {"as_of_dates": dates, "max_km_per_day": kpi.sql_params(None)["max_km_per_day"]}
     pd.testing.assert_frame_equal(
         _sorted(queries.run(other, "vehicle_history_mart", history), ["as_of", "vin"]),
         _sorted(queries.run(other, "vehicle_history", history), ["as_of", "vin"]),

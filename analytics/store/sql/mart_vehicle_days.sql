@@ -48,10 +48,32 @@ owners AS (
 gaps AS (
     SELECT *,
            date_diff('day', lag(visit_date) OVER (PARTITION BY vin ORDER BY visit_date), visit_date) AS visit_gap,
-           CASE WHEN d_maintenance > 0 THEN date_diff('day', max(CASE WHEN d_maintenance > 0 THEN visit_date END) OVER (
-               PARTITION BY vin ORDER BY visit_date ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-           ), visit_date) END AS maintenance_gap
+           CASE WHEN d_maintenance > 0 THEN date_diff('day', max(CASE WHEN d_maintenance > 0 THEN visit_date END) OVER p,
+               visit_date) END AS maintenance_gap,
+           last_value(d_last_km IGNORE NULLS) OVER p AS prev_km,
+           max(CASE WHEN d_last_km IS NOT NULL THEN visit_date END) OVER p AS prev_km_date,
+           min(d_purchase_min) OVER (
+               PARTITION BY vin ORDER BY visit_date ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+           ) AS purchase_so_far
     FROM owners
+    WINDOW p AS (PARTITION BY vin ORDER BY visit_date ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+),
+paces AS (
+    -- the odometer's pace since the previous reading (the purchase day as 0 km before the first);
+    -- one running backwards or faster than $max_km_per_day is a keying error and left out
+    SELECT * EXCLUDE (pace, prev_km, prev_km_date, purchase_so_far),
+           CASE WHEN pace >= 0 AND pace <= $max_km_per_day THEN pace END AS pace
+    FROM (
+        SELECT *,
+               CASE
+                   WHEN d_first_km IS NULL THEN NULL
+                   WHEN prev_km_date IS NOT NULL
+                       THEN (d_first_km - prev_km) / date_diff('day', prev_km_date, visit_date)
+                   WHEN purchase_so_far < visit_date
+                       THEN d_first_km / date_diff('day', purchase_so_far, visit_date)
+               END AS pace
+        FROM gaps
+    )
 ),
 running AS (
     SELECT vin, visit_date,
@@ -89,15 +111,10 @@ running AS (
            median(visit_gap) OVER w AS median_visit_gap,
            max(visit_gap) OVER w AS max_visit_gap,
            count(maintenance_gap) OVER w AS maintenance_gaps,
-           median(maintenance_gap) OVER w AS median_gap_days
-    FROM gaps
+           median(maintenance_gap) OVER w AS median_gap_days,
+           median(pace) OVER w AS km_per_day
+    FROM paces
     WINDOW w AS (PARTITION BY vin ORDER BY visit_date ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 )
-SELECT r.*,
-       CASE
-           WHEN r.last_km_date > r.first_km_date AND r.last_km >= r.first_km
-               THEN (r.last_km - r.first_km) / date_diff('day', r.first_km_date, r.last_km_date)
-           WHEN r.last_km_date > r.purchase_min
-               THEN r.last_km / date_diff('day', r.purchase_min, r.last_km_date)
-       END AS km_per_day
+SELECT r.*
 FROM running AS r
