@@ -323,10 +323,16 @@ with tab_history:
 with tab_quality:
     st.caption(t("data.quality_intro"))
     counts = load("quality.summary")
+    checked = load("quality.checked")
     # The numbers on one line under labels that wrap to different heights.
     columns = st.columns(len(quality.CHECKS), vertical_alignment="bottom")
     for column, check in zip(columns, quality.CHECKS, strict=True):
         column.metric(t(f"quality.{check}"), f"{counts[check]:,}")
+        # A count is read against what the check looked at: 12 of 40,000 orders is not 12 of 40.
+        if checked[check]:
+            share = counts[check] / checked[check]
+            shown = f"{share:.1%}" if share >= 0.001 or not counts[check] else "<0.1%"
+            column.caption(t(f"quality.checked.{check}", share=shown, n=f"{checked[check]:,}"))
     for check in quality.CHECKS:
         if not counts[check]:
             continue

@@ -206,3 +206,32 @@ def test_a_zero_read_as_not_rated_is_said_and_the_scale_can_be_chosen(fresh_db):
         ("HFK30", 3.0),
         ("HFK31", 5.0),
     ]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_each_quality_count_says_what_it_is_a_share_of(fresh_db, lang):
+    # "392 invalid VINs" said nothing of how much of the data that is: each count names the records
+    # its check read and its share of them.
+    from analytics.domain import quality
+    from ui.data import reading
+
+    at = _data_page(lang)
+    at.file_uploader(key="uploads").set_value((GOLDEN.name, GOLDEN.read_bytes(), "text/csv")).run()
+    at.button(key="import_0").click().run()
+    at.file_uploader(key="uploads").set_value([]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    with_vin = _rows("SELECT count(*) FROM service_orders WHERE vin IS NOT NULL")[0][0]
+    with reading() as cur:
+        counts, checked = quality.summary(cur), quality.checked(cur)
+    assert checked["invalid_vins"] == with_vin > 0
+    captions = [c.value for c in at.caption]
+    # No callbacks: the callbacks' check read nothing, and says no share of nothing.
+    assert checked["unlinked_callbacks"] == 0
+    named = t_("quality.checked.unlinked_callbacks", lang).split("{n}")[1].split("{share}")[0].strip()
+    assert named and not [c for c in captions if named in c]
+    for check in quality.CHECKS[:-1]:
+        share = counts[check] / checked[check]
+        shown = f"{share:.1%}" if share >= 0.001 or not counts[check] else "<0.1%"
+        assert (
+            t_(f"quality.checked.{check}", lang).format(share=shown, n=f"{checked[check]:,}") in captions
+        ), check

@@ -49,6 +49,16 @@ def test_quality_checks_find_exactly_the_planted_problems(tmp_path):
         "future_dates": 2,
         "unlinked_callbacks": 0,
     }
+    # What each count is a share of: six orders, each with a VIN and a mileage (SHORTVIN too: the
+    # checks read it), four vehicles with a phone, no callbacks.
+    assert quality.checked(con) == {
+        "duplicate_orders": 6,
+        "invalid_vins": 6,
+        "invalid_phones": 4,
+        "mileage_backwards": 6,
+        "future_dates": 6,
+        "unlinked_callbacks": 0,
+    }
 
 
 def _callback(

@@ -38,3 +38,11 @@ def summary(con: duckdb.DuckDBPyConnection, today: dt.date | None = None) -> dic
     if today is None:
         return {check: len(memo.remembered(con, finding, check)) for check in CHECKS}
     return {check: len(finding(con, check, today)) for check in CHECKS}
+
+
+def checked(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Return, for every check, how many records it reads: the work orders with a VIN (duplicates,
+    VINs), the phones of the vehicles and callbacks, the orders with a mileage, every order and
+    callback (dates), the callbacks with a work-order number. A finding's count is a share of it."""
+    row = con.execute(sql("quality_checked")).df().iloc[0]
+    return {check: int(row[check]) for check in CHECKS}

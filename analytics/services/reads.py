@@ -168,6 +168,7 @@ READS: dict[str, Read] = {
     "facts.stores": Read(facts.stores),
     "facts.summary": Read(facts.data_summary),
     "quality.summary": Read(quality.summary),
+    "quality.checked": Read(quality.checked),
     "quality.finding": Read(quality.finding, (Param("check", one_of(*quality.CHECKS)),)),
     "imports.log": Read(ingest.list_imports),
     # the overview (and the ``report`` command: the KPI table alone)
