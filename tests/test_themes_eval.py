@@ -248,6 +248,8 @@ def test_function_words_never_make_a_label_and_english_is_never_chinese():
     assert themes.english_label(["嘻嘻哈哈"]) == themes.UNTRANSLATED
     # The demo's one discovered praise theme the English pages called "(untranslated)" in every month.
     assert themes.english_label(["开回去", "效率高", "打电话"]) == "driving home · efficiency · phone calls"
+    # "实在 · 售价 · 难看" over price complaints read "ugly looks": a word the glossary lacks is counted.
+    assert themes.english_label(["嘻嘻哈哈", "售价", "难看"]) == "price tag · ugly looks (+1 untranslated)"
 
 
 def test_discovered_themes_under_one_english_label_are_numbered_apart():

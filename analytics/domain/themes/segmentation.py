@@ -341,10 +341,16 @@ def glossary() -> dict[str, str]:
 
 
 def english_label(words: Sequence[str]) -> str:
-    """Return an English label from a theme's words via the glossary, or ``(untranslated)``."""
+    """Return an English label from a theme's words via the glossary, or ``(untranslated)``; a label
+    some of whose content words the glossary lacks says how many (``ugly looks (+2 untranslated)``),
+    so that one known word is not read as the whole theme."""
     gloss = glossary()
     known = list(dict.fromkeys(gloss[w] for w in words if w in gloss))
-    return " · ".join(known[:3]) if known else UNTRANSLATED
+    if not known:
+        return UNTRANSLATED
+    unknown = len([w for w in dict.fromkeys(words) if w not in gloss and w.lower() not in stopwords()])
+    label = " · ".join(known[:3])
+    return f"{label} (+{unknown} untranslated)" if unknown else label
 
 
 @cache
