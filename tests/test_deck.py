@@ -217,6 +217,7 @@ def test_provisional_kpis_are_pending_not_judged():
     # Pending targets are counted alongside the met and the missed ones, not left out of the count.
     assert slide.takeaway == (
         "Targets this month: 2 met, 0 missed, 2 pending (data not final), 0 not judged (history too short)."
+        " Below target so far among the pending: 3DC coverage 50.0%, Due-maintenance return rate 30.0%."
     )
     by_kpi = {row[0]: row for row in slide.table[1:]}
     assert by_kpi["3DC coverage"][1] == "50.0% *" and by_kpi["3DC coverage"][6] == "pending"

@@ -3,6 +3,7 @@ movement beyond noise with where it comes from, the same figure everywhere, the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, datetime
 
@@ -329,6 +330,7 @@ def test_headline_counts_met_missed_pending_and_not_judged_alike():
     }
     assert overview.headline(kpis, "en") == (
         "Targets this month: 1 met, 2 missed, 1 pending (data not final), 1 not judged (history too short)."
+        " Below target so far among the pending: 3DC coverage 70.0%."
         " Furthest below: Due-maintenance return rate, 20.0% against ≥ 60%."
     )
     assert overview.target_words(
@@ -337,9 +339,15 @@ def test_headline_counts_met_missed_pending_and_not_judged_alike():
     assert overview.target_words("complaint_timeliness", kpis["complaint_timeliness"], "en") == (
         "below target: 90.0% against 100%"
     )
+    # Session 44, an outside look at the overview: a pending KPI below its target was said only as
+    # "pending", beside "0 missed", while 3DC coverage stood at 68.9% of 100% with 3 days left to call.
     assert (
-        overview.target_words("coverage_3dc", kpis["coverage_3dc"], "zh") == "待定：数据尚未完整（目标 100%）"
+        overview.target_words("coverage_3dc", kpis["coverage_3dc"], "zh")
+        == "待定，目前低于目标：70.0%，目标 100%（数据尚未完整）"
     )
+    on_track = dataclasses.replace(kpis["coverage_3dc"], value=1.0)
+    assert overview.target_words("coverage_3dc", on_track, "zh") == "待定：数据尚未完整（目标 100%）"
+    assert "Below target so far" not in overview.headline({"coverage_3dc": on_track}, "en")
     assert overview.target_words("visits", kpis["visits"], "en") is None
 
 

@@ -368,7 +368,14 @@ def target_summary(kpis: Mapping[str, KpiFigure]) -> dict[str, Any]:
             # so the counts add up to the targets (truth probe 12: "2 met, 0 missed" of 4 targets).
             groups["no_data"].append(name)
     gaps = [(formatting.target_gap(n, kpis[n].value, kpis[n].target) or 0.0, n) for n in groups["missed"]]
-    return {**groups, "worst": max(gaps)[1] if gaps else None}
+    # Pending and below the floor so far: not judged, but not hidden among those that may yet be met.
+    below = [n for n in groups["pending"] if _below_so_far(kpis[n])]
+    return {**groups, "pending_below": below, "worst": max(gaps)[1] if gaps else None}
+
+
+def _below_so_far(figure: KpiFigure) -> bool:
+    band = figure.target
+    return bool(band) and figure.value is not None and band is not None and figure.value < band[0]
 
 
 def headline(kpis: Mapping[str, KpiFigure], lang: str = "en") -> str:
@@ -390,6 +397,16 @@ def headline(kpis: Mapping[str, KpiFigure], lang: str = "en") -> str:
             n=len(summary["no_data"]),
             labels=("、" if lang == "zh" else ", ").join(kpi.KPI_LABELS[lang][n] for n in summary["no_data"]),
         )
+    if summary["pending_below"]:
+        text += i18n.text(
+            "headline.pending_below",
+            lang,
+            n=len(summary["pending_below"]),
+            labels=("、" if lang == "zh" else ", ").join(
+                f"{kpi.KPI_LABELS[lang][n]} {formatting.format_value(n, kpis[n].value)}"
+                for n in summary["pending_below"]
+            ),
+        )
     worst = summary["worst"]
     if worst:
         figure = kpis[worst]
@@ -410,6 +427,9 @@ def target_words(name: str, figure: KpiFigure, lang: str = "en") -> str | None:
     if state is None:
         return None
     target = formatting.format_target(name, figure.target)
+    if state == "pending" and _below_so_far(figure):
+        value = formatting.format_value(name, figure.value)
+        return i18n.text("target_words.pending_below", lang, value=value, target=target)
     if state != "missed":
         return i18n.text(f"target_words.{state}", lang, target=target)
     gap = formatting.target_gap(name, figure.value, figure.target) or 0.0
