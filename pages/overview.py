@@ -118,9 +118,9 @@ with st.container(key="overview_flags"):
         # Which movements are listed: a GM reading "-1.4 pp" on a tile should not wonder why it is absent.
         st.caption(t("overview.what_changed_rule", month=f.month))
         if not data.changes:
-            # Nothing to judge (every KPI withheld or without its data) is not "nothing moved".
-            judged = any(figure.value is not None for figure in data.kpis.values())
-            st.write(t("overview.nothing_changed" if judged else "deck.nothing_to_judge"))
+            # Nothing to judge (every KPI withheld or without its data, or no month before it) is not
+            # "nothing moved".
+            st.write(t(overview.quiet_key(data.kpis, "overview.nothing_changed")))
         for change in data.changes:
             # The sentence names an advisor or store from the data: masked for roles without phones.
             st.text("• " + protect_text(satisfaction.describe_change(change, f.lang)))

@@ -392,3 +392,28 @@ def test_a_month_without_themes_has_no_empty_theme_chart(deck_db):
     for slide in pres.slides:
         for chart in _charts(slide):
             assert "None" not in [str(c) for c in chart.plots[0].categories]
+
+
+def test_the_datas_first_month_says_there_is_no_month_to_compare_with(deck_db):
+    # The first month read "No KPI moved beyond its noise", as if it had been compared with one.
+    from analytics.domain import overview
+
+    con = db.connect(deck_db, read_only=True)
+    try:
+        first = con.execute("SELECT strftime(min(visit_date), '%Y-%m') FROM service_orders").fetchone()[0]
+        data = deck.deck_data(con, first, maintenance_model=False)
+    finally:
+        con.close()
+    assert overview.quiet_key(data.kpis, "deck.nothing_changed") == "deck.nothing_to_compare"
+    assert not data.changes
+    flags = sum(data.red_flags.values())
+    for lang in ("en", "zh"):
+        slide = deck.deck_slides(data, lang)[2]
+        assert slide.takeaway == deck_text("deck.changes_no_earlier", lang, flags=flags)
+        assert slide.blocks[0][1] == [deck_text("deck.nothing_to_compare", lang)]
+
+
+def deck_text(key, lang, **kw):
+    from analytics.core.i18n import text
+
+    return text(key, lang, **kw)

@@ -420,6 +420,17 @@ def headline(kpis: Mapping[str, KpiFigure], lang: str = "en") -> str:
     return text
 
 
+def quiet_key(kpis: Mapping[str, KpiFigure], nothing_changed: str) -> str:
+    """Return the text key for a month with no movement beyond its noise: ``nothing_changed`` when
+    some KPI has a value this month and the month before; else that nothing can be judged (no KPI
+    has a value) or that no month before it is in the data (the data's first month)."""
+    if not any(figure.value is not None for figure in kpis.values()):
+        return "deck.nothing_to_judge"
+    if not any(figure.value is not None and figure.prev_month is not None for figure in kpis.values()):
+        return "deck.nothing_to_compare"
+    return nothing_changed
+
+
 def target_words(name: str, figure: KpiFigure, lang: str = "en") -> str | None:
     """Return a tile's place against its target in words: far below (short of the floor by at least
     ``kpi.far_from_target`` of it), below, on target, pending or not judged; None without a target."""

@@ -178,9 +178,9 @@ def _kpi_slide(d: DeckData, lang: str) -> Slide:
 
 
 def _changes_slide(d: DeckData, lang: str) -> Slide:
-    # Nothing to judge (every KPI withheld or without its data): not "every figure within its noise".
-    judged = any(f.value is not None for f in d.kpis.values())
-    quiet = "deck.nothing_changed" if judged else "deck.nothing_to_judge"
+    # Nothing to judge (every KPI withheld or without its data, or no month before it): not "every
+    # figure within its noise".
+    quiet = overview.quiet_key(d.kpis, "deck.nothing_changed")
     lines = [satisfaction.describe_change(c, lang) for c in d.changes] or [text(quiet, lang)]
     # Without callbacks there is nobody to follow up, and no complaint: unknown, not 0.
     calls = d.kpis["complaints"]
@@ -211,8 +211,10 @@ def _changes_slide(d: DeckData, lang: str) -> Slide:
             label=kpi.KPI_LABELS[lang][first["kpi"]],
             flags=flags,
         )
-    elif not judged:
-        takeaway = text("deck.nothing_to_judge", lang)
+    elif quiet == "deck.nothing_to_judge":
+        takeaway = text(quiet, lang)
+    elif quiet == "deck.nothing_to_compare":
+        takeaway = text("deck.changes_no_earlier", lang, flags=flags)
     else:
         takeaway = text("deck.changes_none", lang, flags=flags)
     slide = Slide(
