@@ -112,6 +112,10 @@ def test_one_formatter_writes_each_kind_of_figure_one_way():
     # Session 42: "pp" stood in the Chinese interface too.
     assert formatting.format_delta("satisfaction_rate", 0.915, 0.893, "zh") == "+2.2 个百分点"
     assert formatting.format_delta("nps", 64.8, 62.4) == "+2.4"
+    # A change that rounds to nothing is +0.0, never -0.0 (the "why?" table read "-0.0 pp" for an advisor).
+    assert formatting.format_delta("satisfaction_rate", 0.5, 0.50004) == "+0.0 pp"
+    assert formatting.format_delta("nps", 10.0, 10.04) == "+0.0"
+    assert formatting.format_delta("revenue", 1000.0, 1000.4) == "+¥0 (+0%)"
     assert formatting.format_delta("visits", 975, 886) == "+89 (+10%)"
     assert formatting.format_delta("revenue", 704115.0, 785003.0) == "-¥80,888 (-10%)"
     assert formatting.format_delta("visits", 5, 0) == "+5"

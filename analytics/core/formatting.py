@@ -64,14 +64,15 @@ def format_delta(
         return None
     assert value is not None and other is not None
     diff = value - other
+    # Rounded before the sign is written: a change that rounds to nothing is +0.0, never -0.0.
     if name in RATE_KPIS:
-        return f"{diff * 100:+.1f} {'个百分点' if lang == 'zh' else 'pp'}"
+        return f"{round(diff * 100, 1) + 0.0:+.1f} {'个百分点' if lang == 'zh' else 'pp'}"
     if name == "nps":
-        return f"{diff:+.1f}"
+        return f"{round(diff, 1) + 0.0:+.1f}"
     money = "¥" if name == "revenue" else ""
-    sign = "-" if diff < 0 else "+"
+    sign = "-" if round(diff) < 0 else "+"
     text = f"{sign}{money}{abs(diff):,.0f}"
-    return f"{text} ({diff / other:+.0%})" if other else text
+    return f"{text} ({round(diff / other, 2) + 0.0:+.0%})" if other else text
 
 
 def format_ratio(value: float | None) -> str:
