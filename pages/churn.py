@@ -109,6 +109,7 @@ with tab_list:
         else [s for s in ("lost", "at_risk") if s in options["statuses"]],
         format_func=status_labels.__getitem__,
         key="churn_status",
+        placeholder=t("churn.any"),
     )
     reasons = row1[1].multiselect(
         t("churn.filter_reason"),
