@@ -752,3 +752,16 @@ def test_a_stores_churn_list_is_the_groups_rows_of_that_store(tmp_path):
             assert (mine.vehicles["value_tier"] == "high").any()
     finally:
         con.close()
+
+
+def test_a_usual_complaint_category_is_said_in_english_and_any_other_as_written():
+    # The English churn list read "complained about the last visit (收费)" (an outside look, session 44).
+    reasons = [
+        {"code": "complaint_last_visit", "category": "收费"},
+        {"code": "complaint_last_visit", "category": "喷漆色差"},
+    ]
+    assert churn.reason_text(reasons, "en") == (
+        "complained about the last visit (charges); complained about the last visit (喷漆色差)"
+    )
+    assert churn.reason_text(reasons, "zh") == "对上次进厂有投诉（收费）；对上次进厂有投诉（喷漆色差）"
+    assert "(charges)" in churn.spoken_text(reasons[:1], "en")

@@ -31,7 +31,7 @@ import pandas as pd
 
 from analytics.core import memo
 from analytics.core.config import settings
-from analytics.core.i18n import text
+from analytics.core.i18n import catalog, text
 from analytics.domain import churn_model, facts, kpi, model_inputs
 from analytics.store import derived, queries
 
@@ -323,12 +323,22 @@ def frame_reasons(frame: pd.DataFrame, as_of: date) -> list[list[Reason]]:
     return reasons
 
 
+def _reason_params(reason: Reason, lang: str) -> dict[str, Any]:
+    """Return a reason's parameters for its words in ``lang``: a complaint category the DMS names in
+    its usual words (收费, 维修质量 …) is said in English in the English interface; any other
+    category stays as the data wrote it."""
+    params = {k: v for k, v in reason.items() if k != "code"}
+    category = params.get("category")
+    if lang != "zh" and isinstance(category, str):
+        key = f"complaint_category_name.{category}"
+        if key in catalog():
+            params["category"] = text(key, lang)
+    return params
+
+
 def reason_text(reasons: str | Sequence[Reason], lang: str) -> str:
     """Return the reasons (a list, or a churn list's JSON string) as one line of words in ``lang``."""
-    parts = [
-        text(_reason_key("reason", r), lang, **{k: v for k, v in r.items() if k != "code"})
-        for r in reasons_of(reasons)
-    ]
+    parts = [text(_reason_key("reason", r), lang, **_reason_params(r, lang)) for r in reasons_of(reasons)]
     return ("；" if lang == "zh" else "; ").join(parts)
 
 
@@ -363,7 +373,7 @@ def spoken_text(reasons: str | Sequence[Reason], lang: str) -> str:
     :func:`reason_text`."""
     parts = []
     for r in reasons_of(reasons):
-        params = {k: v for k, v in r.items() if k != "code"}
+        params = _reason_params(r, lang)
         if r["code"] == "no_visit":
             params = {"since": spoken_span(int(r["days"]), lang)}
         elif r["code"] == "overdue":
