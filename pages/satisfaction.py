@@ -69,8 +69,9 @@ monthly = load("satisfaction.monthly", stores=f.stores, start=START, end=END)
 summary = monthly.at(END)
 # The drivers' window is the deck's (one definition of the top driver everywhere), stated in labels.
 DRIVER_START, DRIVER_END = sat.driver_window(END)
-DRIVER_MONTHS = settings().deck.driver_months
 drivers = load("satisfaction.drivers", stores=f.stores, start=DRIVER_START, end=DRIVER_END)
+# Stated from the data's first month on: the data's first month read "last 3 months, 2023-09 – 2023-11".
+SHOWN_START, _, DRIVER_MONTHS = sat.shown_driver_window(END, load("facts.months"))
 driver = sat.top_driver(drivers)
 # The month's follow-up list as known on its last day (or the data's end): the overview's red flag.
 followups = load("overview.followups", month=END, stores=f.stores)
@@ -208,8 +209,8 @@ with left:
 with right:
     show(
         driver_figure(drivers),
-        export_name("satisfaction", "drivers", DRIVER_START, DRIVER_END, STORE),
-        title=t("satisfaction.driver_chart", period=f"{DRIVER_START} – {DRIVER_END}"),
+        export_name("satisfaction", "drivers", SHOWN_START, DRIVER_END, STORE),
+        title=t("satisfaction.driver_chart", period=f"{SHOWN_START} – {DRIVER_END}"),
     )
     if driver:
         text = t(

@@ -417,3 +417,18 @@ def deck_text(key, lang, **kw):
     from analytics.core.i18n import text
 
     return text(key, lang, **kw)
+
+
+def test_the_drivers_window_is_stated_from_the_datas_first_month(deck_db):
+    # The data's first month read "2023-09 to 2023-11" for its drivers, two months before the data.
+    from analytics.domain import satisfaction
+
+    con = db.connect(deck_db, read_only=True)
+    try:
+        first = con.execute("SELECT strftime(min(visit_date), '%Y-%m') FROM service_orders").fetchone()[0]
+        data = deck.deck_data(con, first, maintenance_model=False)
+    finally:
+        con.close()
+    assert data.driver_start == first
+    assert satisfaction.shown_driver_window(first, [first]) == (first, first, 1)
+    assert satisfaction.shown_driver_window("2024-03", ["2023-12", "2024-03"]) == ("2024-01", "2024-03", 3)

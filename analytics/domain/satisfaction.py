@@ -10,7 +10,7 @@ months shown.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -692,6 +692,22 @@ def dimension_summary(scores: pd.DataFrame, month: str) -> dict[str, Any] | None
         "highest_n": int(high["n"]),
         "single": len(rows) == 1,
     }
+
+
+def shown_driver_window(month: str | date, months: Sequence[str]) -> tuple[str, str, int]:
+    """Return the drivers' window of ``month`` as a page or deck states it: its first month no earlier
+    than the data's first month (``months``: the months with data), its last month, and how many
+    months that is. The read itself keeps ``driver_window``'s months (nothing is before the data)."""
+    first, last = driver_window(month)
+    if months:
+        first = max(first, min(months))
+    count = (
+        (parse_month(last).year - parse_month(first).year) * 12
+        + parse_month(last).month
+        - parse_month(first).month
+        + 1
+    )
+    return first, last, max(count, 1)
 
 
 def top_driver(drivers: pd.DataFrame) -> dict[str, Any] | None:

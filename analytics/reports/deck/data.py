@@ -159,6 +159,8 @@ def deck_data(
     sat = reads.read(con, "satisfaction.monthly", stores=stores, start=window[0], end=first)
     driver_start, driver_end = satisfaction.driver_window(first)
     drivers = reads.read(con, "satisfaction.drivers", stores=stores, start=driver_start, end=driver_end)
+    # Said from the data's first month on (nothing before it was read).
+    driver_start = satisfaction.shown_driver_window(first, reads.read(con, "facts.months"))[0]
     means = reads.read(con, "satisfaction.dimensions", stores=stores, start=window[0], end=first)
     progress(0.35, "praise")
     praise = reads.read(con, "themes.monthly", month=label, side="praise", stores=stores)
