@@ -97,6 +97,10 @@ list_formats["churn_probability"] = st.column_config.ProgressColumn(
 )
 
 with tab_list:
+    if gap is not None:
+        # The tiles say "—": the list's statuses count only the visits in the data, so a car lost or
+        # at risk before the data begin shows as active (the data's first month listed 1,079, all active).
+        st.warning(t("churn.list_history_gap", date=gap.isoformat()))
     options = churn.list_options(shot.vehicles)
     relabel("churn_status", "churn_reason", "churn_tier")
     row1 = st.columns(3)

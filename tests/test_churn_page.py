@@ -102,8 +102,11 @@ def test_an_early_month_is_ranked_by_the_data_versions_model_and_says_so(demo_en
     assert [m.value for m in at.metric[:3]] == ["—", "—", "—"]
     assert not [c.value for c in at.caption if "base vehicles on" in c.value]
     assert [c.value for c in at.caption if "the base and its counts need data from" in c.value]
+    # The list's statuses count only the visits in the data: said above the list.
+    assert any("shows as active here" in w.value for w in at.warning), [w.value for w in at.warning]
     opened = _churn_page("en")
     assert not [c.value for c in opened.caption if "It has seen what happened after" in c.value]
+    assert not any("shows as active here" in w.value for w in opened.warning)
 
 
 def test_the_whole_base_is_the_retention_line_to_read_first():
