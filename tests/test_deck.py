@@ -394,41 +394,37 @@ def test_a_month_without_themes_has_no_empty_theme_chart(deck_db):
             assert "None" not in [str(c) for c in chart.plots[0].categories]
 
 
-def test_the_datas_first_month_says_there_is_no_month_to_compare_with(deck_db):
-    # The first month read "No KPI moved beyond its noise", as if it had been compared with one.
-    from analytics.domain import overview
-
+@pytest.fixture(scope="module")
+def first_month(deck_db):
+    """The data's first month and its deck data (no month before it in the data)."""
     con = db.connect(deck_db, read_only=True)
     try:
         first = con.execute("SELECT strftime(min(visit_date), '%Y-%m') FROM service_orders").fetchone()[0]
-        data = deck.deck_data(con, first, maintenance_model=False)
+        return first, deck.deck_data(con, first, maintenance_model=False)
     finally:
         con.close()
+
+
+def test_the_datas_first_month_says_there_is_no_month_to_compare_with(first_month):
+    # The first month read "No KPI moved beyond its noise", as if it had been compared with one.
+    from analytics.core.i18n import text
+    from analytics.domain import overview
+
+    _, data = first_month
     assert overview.quiet_key(data.kpis, "deck.nothing_changed") == "deck.nothing_to_compare"
     assert not data.changes
     flags = sum(data.red_flags.values())
     for lang in ("en", "zh"):
         slide = deck.deck_slides(data, lang)[2]
-        assert slide.takeaway == deck_text("deck.changes_no_earlier", lang, flags=flags)
-        assert slide.blocks[0][1] == [deck_text("deck.nothing_to_compare", lang)]
+        assert slide.takeaway == text("deck.changes_no_earlier", lang, flags=flags)
+        assert slide.blocks[0][1] == [text("deck.nothing_to_compare", lang)]
 
 
-def deck_text(key, lang, **kw):
-    from analytics.core.i18n import text
-
-    return text(key, lang, **kw)
-
-
-def test_the_drivers_window_is_stated_from_the_datas_first_month(deck_db):
+def test_the_drivers_window_is_stated_from_the_datas_first_month(first_month):
     # The data's first month read "2023-09 to 2023-11" for its drivers, two months before the data.
     from analytics.domain import satisfaction
 
-    con = db.connect(deck_db, read_only=True)
-    try:
-        first = con.execute("SELECT strftime(min(visit_date), '%Y-%m') FROM service_orders").fetchone()[0]
-        data = deck.deck_data(con, first, maintenance_model=False)
-    finally:
-        con.close()
+    first, data = first_month
     assert data.driver_start == first
     assert satisfaction.shown_driver_window(first, [first]) == (first, first, 1)
     assert satisfaction.shown_driver_window("2024-03", ["2023-12", "2024-03"]) == ("2024-01", "2024-03", 3)

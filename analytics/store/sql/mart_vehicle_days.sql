@@ -64,14 +64,7 @@ paces AS (
     SELECT * EXCLUDE (pace, prev_km, prev_km_date, purchase_so_far),
            CASE WHEN pace >= 0 AND pace <= $max_km_per_day THEN pace END AS pace
     FROM (
-        SELECT *,
-               CASE
-                   WHEN d_first_km IS NULL THEN NULL
-                   WHEN prev_km_date IS NOT NULL
-                       THEN (d_first_km - prev_km) / date_diff('day', prev_km_date, visit_date)
-                   WHEN purchase_so_far < visit_date
-                       THEN d_first_km / date_diff('day', purchase_so_far, visit_date)
-               END AS pace
+        SELECT *, {{ macro('odometer_pace', 'd_first_km') }} AS pace
         FROM gaps
     )
 ),

@@ -36,14 +36,7 @@ gaps AS (
     SELECT * EXCLUDE (pace),
            CASE WHEN pace >= 0 AND pace <= $max_km_per_day THEN pace END AS pace
     FROM (
-        SELECT *,
-               CASE
-                   WHEN first_km IS NULL THEN NULL
-                   WHEN prev_km_date IS NOT NULL
-                       THEN (first_km - prev_km) / date_diff('day', prev_km_date, visit_date)
-                   WHEN purchase_so_far < visit_date
-                       THEN first_km / date_diff('day', purchase_so_far, visit_date)
-               END AS pace
+        SELECT *, {{ macro('odometer_pace', 'first_km') }} AS pace
         FROM steps
     )
 ),
