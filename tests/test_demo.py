@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -636,4 +637,15 @@ def test_demo_command_with_force_deletes_the_database_before_building(tmp_path, 
     assert seen["xlsx"] is False
     out = capsys.readouterr().out
     assert "Demo dealership built in" in out
-    assert "3 rows rejected (the demo plants 3 with impossible dates)" in out
+    assert (
+        "3 rows rejected (the demo plants 3 with impossible dates): 0 work orders and 0 callbacks stored."
+        in out
+    )
+    # The audit log tells what the simulator made from what the database holds (it said "inserted").
+    con = db.connect(path, read_only=True)
+    try:
+        detail = json.loads(con.execute("SELECT detail FROM audit_log WHERE action = 'import'").fetchone()[0])
+    finally:
+        con.close()
+    assert detail["stored"] == {"orders": 0, "callbacks": 0} and detail["generated"]["planted_bad_rows"] == 3
+    assert "inserted" not in detail
