@@ -12,7 +12,7 @@ from analytics.domain import quality
 from analytics.store import audit
 from ui.auth import authorize, can, current_user, protect, protect_text, record
 from ui.data import clear_caches, load, reading, writing
-from ui.formatting import plain
+from ui.formatting import detail_words, plain
 from ui.i18n import lang, t
 from ui.state import filters
 from ui.widgets import download_buttons, field_label, mapping_editor, people_table, progress_bar, show_table
@@ -268,7 +268,8 @@ if can().see_audit:
             entries = audit.entries(cur, 500)
         show_table(
             people_table(
-                audit.readable(entries, protect_text), {"role": "auth.role", "action": "audit_action"}
+                audit.readable(entries, protect_text, detail_words),
+                {"role": "auth.role", "action": "audit_action"},
             ),
             key="audit_log",
         )

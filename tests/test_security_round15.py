@@ -95,3 +95,43 @@ def test_every_line_of_x_forwarded_for_is_read_in_order_so_the_proxys_line_is_th
     assert outcomes[:20] == ["ok"] * 20 and set(outcomes[20:]) == {"client_locked"}
     assert forwarded_for([]) is None and forwarded_for(None) is None
     assert forwarded_for(["1.2.3.4, 5.6.7.8", "9.9.9.9"]) == "1.2.3.4, 5.6.7.8, 9.9.9.9"
+
+
+def test_the_audit_logs_detail_reads_in_words_masked_and_escaped(monkeypatch):
+    # The Data page's audit log showed each entry's detail as raw JSON
+    # ({"file": "demo", "kind": "demo", "inserted": {...}}): it reads in words now, in the interface's
+    # language, with a mobile in a file name masked before the controls in it are escaped.
+    import json
+
+    import pandas as pd
+
+    import ui.formatting
+    from analytics.store import audit
+
+    from analytics.core.i18n import text
+
+    monkeypatch.setattr(ui.formatting, "t", lambda key, **kw: text(key, "zh", **kw))
+    detail = {
+        "file": "回访_1381234\u200b5678.xlsx",
+        "rows": 1204,
+        "has_phone": True,
+        "stored": {"orders": 3},
+        "odd": None,
+    }
+    entries = pd.DataFrame(
+        {"who": ["zhangli"], "role": ["cs_lead"], "action": ["export"], "detail": [json.dumps(detail)]}
+    )
+    shown = audit.readable(entries, auth.mask_text, ui.formatting.detail_words)["detail"].iloc[0]
+    assert shown == "文件: 回访_138****5678.xlsx; 行数: 1,204; 含电话号码: 是; 已存入: (工单: 3); odd: —"
+    hostile = pd.DataFrame(
+        {
+            "who": ["a"],
+            "role": ["cs_lead"],
+            "action": ["import"],
+            "detail": [json.dumps({"file": "a\x1b[31mb"})],
+        }
+    )
+    assert (
+        audit.readable(hostile, auth.mask_text, ui.formatting.detail_words)["detail"].iloc[0]
+        == "文件: a\\x1b[31mb"
+    )

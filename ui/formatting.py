@@ -14,7 +14,8 @@ from analytics.core.formatting import (
     format_target,
     format_value,
 )
-from ui.i18n import lang
+from analytics.core.i18n import catalog
+from ui.i18n import lang, t
 
 RATES = RATE_KPIS
 __all__ = [
@@ -78,3 +79,26 @@ def plain(text: object) -> str:
     value = _LINE_START.sub(lambda m: m.group(1) + (m.group(2) or "") + "\\" + m.group(3), value)
     # https\://, www\., a\@b: no bare address becomes a link.
     return _AUTOLINK.sub(lambda m: "\\" + m.group(1), value)
+
+
+def detail_words(value: object) -> str:
+    """Return an audit entry's detail as a reader reads it ("file: 工单.csv; rows: 1,204; phones:
+    no"), its names in the interface's language where the catalogue has them; it was raw JSON."""
+    if isinstance(value, dict):
+        parts = []
+        for key, item in value.items():
+            shown = detail_words(item)
+            parts.append(f"{detail_key(str(key))}: " + (f"({shown})" if isinstance(item, dict) else shown))
+        return "; ".join(parts)
+    if isinstance(value, list):
+        return ", ".join(detail_words(v) for v in value)
+    if isinstance(value, bool):
+        return t("audit_detail.yes" if value else "audit_detail.no")
+    if isinstance(value, int | float):
+        return f"{value:,}"
+    return "—" if value is None else str(value)
+
+
+def detail_key(key: str) -> str:
+    """Return an audit detail's name in the interface's language, or as recorded when unknown."""
+    return t(f"audit_detail.{key}") if f"audit_detail.{key}" in catalog() else key

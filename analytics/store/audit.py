@@ -98,17 +98,20 @@ def dumps(value: object, indent: int | None = 2) -> str:
     return printable_json(json.dumps(value, ensure_ascii=False, indent=indent))
 
 
-def readable(log: pd.DataFrame, shown: Callable[[str], str] | None = None) -> pd.DataFrame:
+def readable(
+    log: pd.DataFrame, shown: Callable[[str], str] | None = None, words: Callable[[Any], str] | None = None
+) -> pd.DataFrame:
     """Return audit entries for display: who, role, action and detail with control characters escaped.
 
     ``shown`` (a mask for the roles that do not see phone numbers) is applied to each text first,
     to the detail's values as they were recorded: after escaping (``\\u200b``, ``\\n``) letters
-    would stand between a number's digits and no mask would find it.
+    would stand between a number's digits and no mask would find it. ``words`` writes a detail
+    (decoded from its JSON, masked) as a reader reads it; without it the detail stays JSON.
     """
     out = log.copy()
     for column in ("who", "role", "action", "detail"):
         if column in out.columns:
-            change = _detail_shown(shown) if column == "detail" else shown
+            change = _detail_shown(shown, words) if column == "detail" else shown
             out[column] = (
                 out[column]
                 .map(lambda v, f=change: None if v is None else printable(f(str(v)) if f else v))
@@ -117,13 +120,15 @@ def readable(log: pd.DataFrame, shown: Callable[[str], str] | None = None) -> pd
     return out
 
 
-def _detail_shown(shown: Callable[[str], str] | None) -> Callable[[str], str] | None:
-    if shown is None:
+def _detail_shown(
+    shown: Callable[[str], str] | None, words: Callable[[Any], str] | None = None
+) -> Callable[[str], str] | None:
+    if shown is None and words is None:
         return None
 
     def each(value: Any) -> Any:
         if isinstance(value, str):
-            return shown(value)
+            return shown(value) if shown else value
         if isinstance(value, dict):
             return {k: each(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -134,7 +139,7 @@ def _detail_shown(shown: Callable[[str], str] | None) -> Callable[[str], str] | 
         try:
             decoded = json.loads(text)
         except ValueError:
-            return shown(text)
-        return json.dumps(each(decoded), ensure_ascii=False)
+            return shown(text) if shown else text
+        return words(each(decoded)) if words else json.dumps(each(decoded), ensure_ascii=False)
 
     return detail
