@@ -106,9 +106,8 @@ def test_the_audit_logs_detail_reads_in_words_masked_and_escaped(monkeypatch):
     import pandas as pd
 
     import ui.formatting
-    from analytics.store import audit
-
     from analytics.core.i18n import text
+    from analytics.store import audit
 
     monkeypatch.setattr(ui.formatting, "t", lambda key, **kw: text(key, "zh", **kw))
     detail = {
