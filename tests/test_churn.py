@@ -188,7 +188,7 @@ def test_reason_codes_name_each_planted_cause(reasons_db):
         "Z": [],
     }
     assert churn.reason_text(listed.loc["Q", "reasons"], "en") == (
-        "1 complaint(s) still open; complained about the last visit (收费)"
+        "1 complaint(s) still open; complained about the last visit (charges)"
     )
     assert churn.reason_text(listed.loc["P", "reasons"], "zh") == "上次回访对收费不满意（2/10 分）"
     # Said aloud: no scores, no ratios, no codes.

@@ -342,7 +342,7 @@ def test_a_long_comment_cut_for_the_decks_red_flag_table_shows_no_digit_the_mask
         ]
     )
     # A month with callbacks (a complaint count): the slide reads the KPIs since session 42.
-    complaints = SimpleNamespace(value=1.0, status="ok", reason=None)
+    complaints = SimpleNamespace(value=1.0, status="ok", reason=None, prev_month=2.0)
     d = SimpleNamespace(
         changes=[],
         red_flags={"no_followup": 1, "complaint_overdue": 0},

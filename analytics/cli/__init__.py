@@ -83,22 +83,6 @@ def existing_db(explicit: str | None) -> Path:
     return target
 
 
-def named_stores(con: duckdb.DuckDBPyConnection, stores: Sequence[str] | None) -> list[str] | None:
-    """Return the stores a command was limited to (None for all), or refuse with the sentence
-    naming those the data does not hold and the stores it does."""
-    if not stores:
-        return None
-    from analytics.services import reads
-
-    known = reads.read(con, "facts.stores")
-    unknown = [s for s in stores if s not in known]
-    if unknown:
-        raise UserError(
-            f"Unknown store {', '.join(unknown)}; the stores in the data are: {', '.join(known) or 'none'}."
-        )
-    return list(stores)
-
-
 def printable_table(frame: pd.DataFrame) -> str:
     """Return ``frame`` as the text table a command prints, its texts (names, plates, reasons as
     imported) and column names with their controls written as escapes (``audit.printable``)."""

@@ -6,7 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
-from analytics.cli import add_db_option, existing_db, named_stores
+from analytics.cli import add_db_option, existing_db
+from analytics.cli.stores import named_stores
 from analytics.core import private_files
 from analytics.core.config import settings
 from analytics.core.errors import UserError

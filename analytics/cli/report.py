@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from analytics.cli import add_db_option, existing_db, named_stores
+from analytics.cli import add_db_option, existing_db
+from analytics.cli.stores import named_stores
 from analytics.core.config import settings
 from analytics.core.i18n import text
 from analytics.domain.kpi import format_table, parse_month, with_field_status

@@ -8,7 +8,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from analytics.cli import add_db_option, existing_db, named_stores
+from analytics.cli import add_db_option, existing_db
+from analytics.cli.stores import named_stores
 from analytics.core.errors import UserError
 from analytics.core.months import parse_month
 from analytics.domain.themes import SIDES, read_texts, themes_of_texts
