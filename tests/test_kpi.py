@@ -290,7 +290,7 @@ def test_report_command_table_in_chinese_and_english(kpi_db_path, capsys):
     assert lines[7].split() == ["满意率", "60.0%", "5", "—", "95.0%", "100.0%"]
     assert cli.main(["report", "--month", "2024-06", "--lang", "en", "--db", str(kpi_db_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[4].split() == ["Appointment", "rate", "40.0%", "5", "25%–30%", "50.0%", "100.0%"]
+    assert lines[4].split() == ["Appointment", "rate", "40.0%", "5", "≥", "25%", "50.0%", "100.0%"]
     assert lines[11].split() == ["Lost", "customers", "3", "37", "—", "—", "—"]
     assert lines[13].split() == ["Due-maintenance", "return", "rate", "50.0%", "4", "≥", "60%", "0.0%", "—"]
 

@@ -567,6 +567,49 @@ def test_items_due_read_in_words_with_how_far_each_is_overdue(hand_built):
     assert "items_overdue" not in labelled
 
 
+def test_an_item_not_yet_due_is_read_at_the_cars_own_pace():
+    """Session 45: a car doing 200 km a day, 3,511 km from its oil service, read "due in 3,511 km /
+    8 months", so the invitation list's first rows looked months from due. With the car's pace the item
+    falls due at its km or its months, whichever comes first, and only that one is said."""
+    oil = [("engine_oil_filter", -3511.0, -240.0)]
+    assert (
+        maintenance.overdue_words(oil, "en", 200.0)
+        == "Engine oil and filter (due in 3,511 km, about 18 days)"
+    )
+    assert maintenance.overdue_words(oil, "zh", 200.0) == "机油机滤（还有 3,511 公里，约 18 天后到期）"
+    assert (
+        maintenance.overdue_words(oil, "en", 50.0)
+        == "Engine oil and filter (due in 3,511 km, about 2 months)"
+    )
+    # A car doing 10 km a day reaches the months first: only the months are said.
+    assert maintenance.overdue_words(oil, "en", 10.0) == "Engine oil and filter (due in 8 months)"
+    assert maintenance.overdue_words([("engine_oil_filter", -800.0, -240.0)], "en", 10.0) == (
+        "Engine oil and filter (due soon)"
+    )
+    assert maintenance.overdue_words([("engine_oil_filter", -5000.0, -20.0)], "en", 10.0) == (
+        "Engine oil and filter (due soon)"
+    )
+    # Without a pace (or a pace of 0) both are said, as before.
+    assert (
+        maintenance.overdue_words(oil, "en")
+        == maintenance.overdue_words(oil, "en", 0.0)
+        == ("Engine oil and filter (due in 3,511 km / 8 months)")
+    )
+    frame = pd.DataFrame(
+        {
+            "items_overdue": [json.dumps(oil), json.dumps(oil)],
+            "km_per_day": [200.0, None],
+            "items_due": ["engine_oil_filter", "engine_oil_filter"],
+            "reachability": ["reachable", "reachable"],
+            "last_service_type": ["maintenance", "maintenance"],
+        }
+    )
+    assert maintenance.labelled(frame, "en")["items_due"].tolist() == [
+        "Engine oil and filter (due in 3,511 km, about 18 days)",
+        "Engine oil and filter (due in 3,511 km / 8 months)",
+    ]
+
+
 def test_daily_invitations_fill_the_capacity_after_skipping_complaints_and_recent_calls():
     ranked = maintenance.invitation_list(
         pd.DataFrame(

@@ -50,7 +50,7 @@ def delta_style(name: str, delta: str | None) -> dict[str, str]:
 
 
 def target_band(name: str, band: list[float] | None) -> str | None:
-    """Return a target band as text ("≥ 60%", "25%–30%"), or None."""
+    """Return a target as text ("≥ 60%", "≥ 25%" for the band 25%-30%: every target is a floor), or None."""
     return format_target(name, band) if band else None
 
 
