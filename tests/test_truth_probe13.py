@@ -377,11 +377,12 @@ def test_a_theme_share_over_a_tiny_base_of_recent_comments_is_no_spike():
         (
             "en",
             "Price drives dissatisfaction most: 100.0% of customers who score it low are unsatisfied, against 0.0% "
-            "of the others (41.8×, 2024-10 to 2024-12).",
+            "of the others (41.8×, 2024-10 to 2024-12; n=30 responses, 9 with a low score).",
         ),
         (
             "zh",
-            "收费合理是不满意的首要驱动因素：该项评分低的客户中 100.0% 不满意，其余客户仅 0.0%（41.8 倍，2024-10 至 2024-12）。",
+            "收费合理是不满意的首要驱动因素：该项评分低的客户中 100.0% 不满意，其余客户仅 0.0%"
+            "（41.8 倍，2024-10 至 2024-12；n=30 条回访，其中低分 9 条）。",
         ),
     ],
 )

@@ -349,6 +349,9 @@ def _drivers_slide(d: DeckData, lang: str) -> Slide:
             effect=f"{float(top['effect']):.1f}",
             start=d.driver_start,
             end=d.month,
+            # How many low scores the ranking rests on, as the page's caption says (session 45).
+            n=f"{int(top['n']):,}",
+            n_low=f"{int(top['n_low']):,}",
         )
         tied = ranked[(ranked["effect"] == top["effect"]) & (ranked["dimension"] != top["dimension"])]
         if len(tied):
