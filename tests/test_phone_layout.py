@@ -68,6 +68,19 @@ def test_on_a_phone_the_red_flags_are_on_the_first_screen_and_tiles_pack_two_to_
     assert third["y"] > first["y"] + first["height"] - 1  # the third starts the next row
     assert first["width"] < PHONE["width"] / 2
     assert not page.get_by_test_id("stMetricChart").first.is_visible()
+    # No tile's change is cut short: session 44 saw "+¥114,566 (+15…" on the revenue tile.
+    cut = page.get_by_test_id("stMetricDelta").evaluate_all(
+        "els => els.flatMap(e => [e, ...e.querySelectorAll('*')])"
+        ".filter(x => x.scrollWidth > x.clientWidth + 1).map(x => x.innerText)"
+    )
+    assert page.get_by_test_id("stMetricDelta").count() >= 4 and cut == []
+    # The test's small demo has short changes ("+¥3,232 (+4%)"), so the rule itself is read too: a
+    # change wraps rather than ending in "…".
+    styles = page.get_by_test_id("stMetricDelta").evaluate_all(
+        "els => els.map(e => getComputedStyle(e.querySelector('.stMarkdownEllipsis')))"
+        ".map(s => [s.whiteSpace, s.textOverflow])"
+    )
+    assert styles and all(style == ["normal", "clip"] for style in styles), styles
     # Nothing on the page is wider than the phone (tables scroll inside themselves).
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     page.close()

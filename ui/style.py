@@ -17,9 +17,12 @@ PHONE_WIDTH = 640
 
 CSS = f"""
 <style>
-/* A tile's label wraps instead of ending in "…": "Due-maintenance return r…", "Possible duplicate ord…". */
+/* A tile's label and change wrap instead of ending in "…": "Due-maintenance return r…", "Possible
+   duplicate ord…", and on a phone "+¥114,566 (+15…". */
 [data-testid="stMetricLabel"] .stMarkdownEllipsis,
-[data-testid="stMetricLabel"] .stMarkdownEllipsis p {{
+[data-testid="stMetricLabel"] .stMarkdownEllipsis p,
+[data-testid="stMetricDelta"] .stMarkdownEllipsis,
+[data-testid="stMetricDelta"] .stMarkdownEllipsis p {{
   white-space: normal; overflow: visible; text-overflow: clip;
 }}
 @media (max-width: {PHONE_WIDTH}px) {{
