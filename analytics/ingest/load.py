@@ -44,6 +44,7 @@ from analytics.ingest.mapping import (
     both_kinds,
     detect_kind,
     guess_mapping,
+    header_scales,
     match_header,
     matched_fields,
     plausible_kind,
@@ -661,7 +662,10 @@ def _prepare(
         for header in scaled:
             rows[header] = as_ten_thousands(rows[header])
         raw = replace(raw, rows=rows)
-    staged = stage.stage(raw, kind, columns, user["scales"])
+    # A scale the mapping gives decides; else one the header names (满意度(10分制), 推荐意愿(0-10分)),
+    # as a mapping would: a month whose answers all fall within 1-5 is no 1-5 survey then.
+    scales_given = {**header_scales(columns), **user["scales"]}
+    staged = stage.stage(raw, kind, columns, scales_given)
     rejects = _rejects_frame(shown, staged.rejects, staged.problems)
     # A formula without a saved value refuses the workbook where it would land blank: in the header
     # or a record, not in a total row (a program's =SUM under the table) or above the header.
@@ -695,9 +699,7 @@ def _prepare(
         ),
         unmapped=tuple(h for h in raw.headers if h not in used),
         guessed=guessed,
-        sheets=_sheet_counts(
-            raw, staged, rejects, _sheet_scales(raw, columns, staged.scales, user["scales"])
-        ),
+        sheets=_sheet_counts(raw, staged, rejects, _sheet_scales(raw, columns, staged.scales, scales_given)),
         unrated_zeros=_unrated_zeros(raw, columns, staged.scales),
     )
 

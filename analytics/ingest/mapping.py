@@ -223,6 +223,44 @@ def _simplified(text: str) -> str:
     return _converter().convert(text) if _CHINESE_RUN.search(text) else text
 
 
+# A score column's header that names its scale: 满意度(10分制), 推荐意愿(0-10分), 服务态度（满分10分）,
+# 百分制, 1-5分, (5分), out of 10. The top of the scale (5, 10, 100) names it.
+_SCALE_TOPS: dict[str, str] = {
+    "5": "1-5",
+    "五": "1-5",
+    "10": "0-10",
+    "十": "0-10",
+    "100": "0-100",
+    "百": "0-100",
+}
+_TOP = r"(100|10|5|百|十|五)"
+_HEADER_SCALES = (
+    re.compile(r"(?<![\d.])" + _TOP + r"分制"),
+    re.compile(r"满分" + _TOP + r"(?![\d.])"),
+    # A range from 0 or 1 to the top: 0-10, 1～5分, 0至100.
+    re.compile(r"(?<![\d.])[01]分?(?:-|~|〜|至|到)" + _TOP + r"分?(?![\d.])"),
+    # The top alone in brackets: 满意度(10分), 满意度【5分】.
+    re.compile(r"[(\[【]" + _TOP + r"分[)\]】]"),
+    re.compile(r"outof" + _TOP + r"(?!\d)"),
+    re.compile(r"(?<!\d)" + _TOP + r"-?point"),
+)
+
+
+def header_scale(header: str) -> str | None:
+    """Return the scale a score column's header names ("1-5", "0-10" or "0-100": 满意度(10分制),
+    推荐意愿(0-10分), 满分10分, 5分制, 百分制, (10分)), or None when it names none, or more than one."""
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(header)).lower())
+    named = {_SCALE_TOPS[found.group(1)] for pattern in _HEADER_SCALES for found in pattern.finditer(text)}
+    return named.pop() if len(named) == 1 else None
+
+
+def header_scales(columns: dict[str, str]) -> dict[str, str]:
+    """Return score field -> scale for the mapped score columns whose header names its scale."""
+    return {
+        f: scale for f, header in columns.items() if f in SCORE_FIELDS and (scale := header_scale(header))
+    }
+
+
 def matched_fields(headers: list[str], kind: str | None = None) -> set[str]:
     """Return the canonical fields that at least one of the headers names (in a file of ``kind``)."""
     found = set()
