@@ -143,6 +143,20 @@ def import_tab() -> None:
                         guesses=", ".join(f"{plain(h)} → {field_label(f)}" for f, h in shown.items()),
                     )
                 )
+            # Two columns of one field qualified alike (进厂里程(客户报), 进厂里程(仪表)) are left unmapped
+            # until one is chosen, as the command line refuses them until a mapping names one.
+            ambiguous = {
+                f: hs for f, hs in ingest.ambiguous_fields(raw.headers, kind).items() if not mapping.get(f)
+            }
+            if ambiguous:
+                st.warning(
+                    t(
+                        "data.ambiguous",
+                        columns="; ".join(
+                            f"{field_label(f)}: {plain(' / '.join(hs))}" for f, hs in ambiguous.items()
+                        ),
+                    )
+                )
             # A score column's scale is decided from its values; a file whose answers fit a narrower
             # scale (a 0-10 survey of low answers reads as 1-5) is corrected here, as --map does.
             scored = [f for f in ingest.SCORE_FIELDS if mapping.get(f)]

@@ -2,14 +2,19 @@
 tester. Each test failed before its fix:
 - a score column's header that names its scale (满意度(10分制), 推荐意愿(0-10分), 服务态度（满分10分）) was
   ignored: a month whose answers all fell within 1-5 was read on 1-5, every answer doubled, and an
-  NPS of -100 stored as -25."""
+  NPS of -100 stored as -25;
+- any bracket after a header was stripped as if it held a unit: 进厂日期(预约) beside 进厂日期(实际),
+  进厂里程(上次) beside 进厂里程(本次) and 结算金额(不含税) beside 结算金额(含税) each named one field, and the
+  first in the file won without a word (the booked date, the last visit's mileage, the pre-tax
+  amount landed)."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
 
-from analytics.ingest import import_file, mapping
+from analytics.core.errors import ImportRefused
+from analytics.ingest import import_file, mapping, read_table, suggested_mapping
 from analytics.store import db
 
 
@@ -95,3 +100,73 @@ def test_a_scale_the_mapping_gives_wins_over_the_headers(con):
 )
 def test_the_scale_a_header_names(header, scale):
     assert mapping.header_scale(header) == scale
+
+
+QUALIFIED = (
+    "工单号,车架号,进厂日期(预约),进厂日期(实际),进厂里程(上次),进厂里程(本次),结算金额(不含税),结算金额(含税)\n"
+    "WO1,LSVAU2A37N2000001,2024-01-02,2024-01-05,5000,10000,100.00,113.00\n"
+)
+
+
+def test_a_qualifier_in_brackets_keeps_a_header_apart_and_the_records_own_column_is_read(con):
+    """Before: the visit landed on the booked 2024-01-02 with the last visit's 5,000 km and the pre-tax
+    100.00; the right columns were listed as not imported."""
+    result = import_file(con, _csv(QUALIFIED), file_name="工单.csv")
+    assert result.mapping["columns"] == {
+        "order_id": "工单号",
+        "vin": "车架号",
+        "visit_date": "进厂日期(实际)",
+        "mileage_km": "进厂里程(本次)",
+        "amount": "结算金额(含税)",
+    }
+    assert result.unmapped == ["进厂日期(预约)", "进厂里程(上次)", "结算金额(不含税)"]
+    assert _rows(
+        con, "SELECT order_id, visit_date::VARCHAR, mileage_km, amount::VARCHAR FROM service_orders"
+    ) == [("WO1", "2024-01-05", 10000, "113.00")]
+
+
+@pytest.mark.parametrize(
+    ("header", "hit"),
+    [
+        # a unit, a mark, a scale or a format in brackets is no part of the name
+        ("结算金额(元)", ("amount", 1)),
+        ("结算金额【元】", ("amount", 1)),
+        ("行驶里程(万公里)", ("mileage_km", 2)),
+        ("车架号(*)", ("vin", 1)),
+        ("客户姓名(必填)", ("customer_name", 1)),
+        ("满意度(10分制)", ("overall_score", 2)),
+        ("进厂日期(yyyy-mm-dd)", ("visit_date", 1)),
+        ("结算金额(含税)(元)", ("amount", 1)),
+        # a qualifier alone still names the field
+        ("结算金额(不含税)", ("amount", 1)),
+        ("进厂日期(实际)", ("visit_date", 1)),
+        # another moment's column names none
+        ("进厂日期(预约)", None),
+        ("进厂日期（计划）", None),
+        ("进厂里程(上次)", None),
+        ("进厂日期\n(预约)", None),
+        ("1.进厂日期(预约)", None),
+    ],
+)
+def test_what_a_bracket_after_a_header_holds(header, hit):
+    assert mapping.match_header(header) == hit
+
+
+def test_two_columns_qualified_alike_are_refused_until_a_mapping_chooses(con):
+    """Before: the first of 进厂里程(客户报) and 进厂里程(仪表) was read without a word."""
+    data = _csv("工单号,进厂日期,进厂里程(客户报),进厂里程(仪表)\nWO1,2024-01-02,100,200\n")
+    with pytest.raises(ImportRefused) as refused:
+        import_file(con, data, file_name="里程.csv")
+    assert str(refused.value) == (
+        "里程.csv has 2 columns that may hold the mileage_km (进厂里程(客户报) and 进厂里程(仪表)) and no bracket "
+        "says which is the record's own (实际, 本次, 含税); choose one with a mapping "
+        '(--map with columns mileage_km = "进厂里程(客户报)"), or on the Data page.'
+    )
+    assert refused.value.words("zh").startswith("里程.csv 中有 2 列都可能是")
+    assert _rows(con, "SELECT count(*) FROM imports") == [(0,)]
+    # The Data page leaves the field for the user to choose.
+    assert "mileage_km" not in suggested_mapping(read_table(data, "里程.csv"), "service")[0]
+    chosen = {"kind": "service", "columns": {"mileage_km": "进厂里程(仪表)"}}
+    result = import_file(con, data, file_name="里程.csv", mapping=chosen)
+    assert result.inserted == 1
+    assert _rows(con, "SELECT mileage_km FROM service_orders") == [(200,)]

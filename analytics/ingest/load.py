@@ -40,6 +40,7 @@ from analytics.ingest.mapping import (
     REQUIRED_COLUMNS,
     SCORE_FIELDS,
     aliases,
+    ambiguous_fields,
     auto_mapping,
     both_kinds,
     detect_kind,
@@ -405,6 +406,23 @@ def _effective_columns(
     return {f: columns[f] for f in FIELDS_BY_KIND[kind] if f in columns}, guessed
 
 
+def _refuse_ambiguous(raw: RawTable, kind: str, user: dict[str, Any]) -> None:
+    """Refuse a file with two columns of one field qualified alike in brackets, neither the record's
+    own (进厂里程(客户报) beside 进厂里程(仪表)), unless the mapping names the field's column."""
+    for field_name, headers in ambiguous_fields(raw.headers, kind).items():
+        if field_name in user["columns"]:
+            continue
+        listed = ", ".join(headers[:-1]) + f" and {headers[-1]}"
+        raise ImportRefused(
+            f"{raw.file_name} has {len(headers)} columns that may hold the {field_name} ({listed}) and no "
+            "bracket says which is the record's own (实际, 本次, 含税); choose one with a mapping "
+            f'(--map with columns {field_name} = "{headers[0]}"), or on the Data page.',
+            zh=f"{raw.file_name} 中有 {len(headers)} 列都可能是{field_words(field_name)}（{'、'.join(headers)}），"
+            "括号中的说明看不出哪一列是本记录的（实际、本次、含税）；请用映射选定一列"
+            f'（--map，columns 中写 {field_name} = "{headers[0]}"），或在“数据”页选择。',
+        )
+
+
 def _require_columns(raw: RawTable, kind: str, columns: dict[str, str]) -> None:
     for field_name in REQUIRED_COLUMNS[kind]:
         if field_name not in columns:
@@ -633,6 +651,7 @@ def _prepare(
     """Return the plan before the comparison with stored rows: ``typed`` holds the accepted rows."""
     user = validate_mapping(mapping) if mapping else {"kind": None, "columns": {}, "scales": {}}
     kind = _decide_kind(raw, kind, user)
+    _refuse_ambiguous(raw, kind, user)
     columns, guessed = _effective_columns(raw, kind, user, guess)
     _require_columns(raw, kind, columns)
     times = time_columns(raw.rows, raw.headers, columns)
@@ -759,8 +778,11 @@ def _with_lacking(table: pa.Table, raw: RawTable, columns: dict[str, str], blank
 
 
 def suggested_mapping(raw: RawTable, kind: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Return (field -> header the import would use, field -> header among them guessed from values)."""
-    return _effective_columns(raw, kind, {"kind": kind, "columns": {}, "scales": {}})
+    """Return (field -> header the import would use, field -> header among them guessed from values);
+    a field two columns qualified alike may hold (``ambiguous_fields``) is left for the user to choose."""
+    ambiguous = ambiguous_fields(raw.headers, kind)
+    columns, guessed = _effective_columns(raw, kind, {"kind": kind, "columns": {}, "scales": {}})
+    return {f: h for f, h in columns.items() if f not in ambiguous}, guessed
 
 
 def reject_table(rejects: pd.DataFrame, lang: str) -> pd.DataFrame:

@@ -147,31 +147,125 @@ def _kind_alias_index(kind: str) -> dict[str, tuple[str, int]]:
     return {**index, **_alias_index()}
 
 
-def match_header(header: str | None, kind: str | None = None) -> tuple[str, int] | None:
-    """Return (canonical field, alias priority) for a header, or None when it is not known; with
-    ``kind``, the headers that name a field in that kind of file only are known too."""
-    if header is None:
+# What a bracket after a name holds. A unit, a mark or a note on how to fill the column is no part of
+# the name: 结算金额(元), 车架号(*), 客户姓名(必填), 满意度(10分制), 进厂日期(yyyy-mm-dd), read.py's 备注 (2). Anything
+# else qualifies it: 进厂日期(预约) beside 进厂日期(实际), 结算金额(不含税) beside 结算金额(含税) are other columns.
+_BRACKET_AFTER = re.compile(
+    r"^(?P<name>.*?\S)\s*(?:\((?P<a>[^()]*)\)|\[(?P<b>[^\[\]]*)\]|【(?P<c>[^【】]*)】)$", re.DOTALL
+)
+_NOTE_WORDS = frozenset(
+    {
+        # money, distance, time, counts, shares
+        *("元", "万元", "千元", "百元", "万", "分", "角", "rmb", "cny", "¥", "人民币", "人民币元", "yuan"),
+        *("km", "公里", "千米", "万公里", "万km", "米", "m", "mile", "miles"),
+        *("天", "日", "月", "次", "小时", "h", "hr", "hrs", "分钟", "min", "mins", "秒", "s", "sec"),
+        *("个", "台", "辆", "件", "单", "条", "项", "人", "%", "百分比"),
+        # marks of a form: required or optional
+        *("", "*", "※", "必填", "选填", "可选", "非必填", "必输", "可空", "可为空", "required", "optional"),
+    }
+)
+_NOTE_SHAPES = re.compile(
+    r"单位[:：]?.+"  # 单位：元
+    r"|\d+"  # a header made unique by read.py: 备注 (2)
+    r"|[ymdhs年月日时分秒/\-.: ]{2,}"  # a date's format: yyyy-mm-dd, 年-月-日, yyyy/mm/dd hh:mm
+    r"|.*(?:分制|满分|星制).*|[\d.]+(?:-|~|〜|至|到)[\d.]+分?|\d+分|[1-5一二三四五]星"  # a score's scale
+)
+# A qualifier that names another moment than the record's: a booked, planned or expected date, the
+# previous or the next visit's reading. Such a column is never read as the field.
+_OTHER_MOMENT = re.compile(
+    r"预约|计划|预计|预估|预定|预期|上次|上一次|前次|下次|下一次|planned|plan|scheduled|booked|expected|estimated"
+    r"|previous|last|next"
+)
+# A qualifier that names the record's own value among such columns: what was done (实际, 完成), this
+# visit's (本次), what the customer paid (实收, 含税: the settlement amount, tax included, is the amount
+# a visit's revenue sums). Not its negation (不含税, 未完成).
+_OWN_MOMENT = re.compile(r"(?<![不非未无])(?:实际|本次|含税|实收|完成|actual|current|incl)")
+# Among columns naming a field by aliases of one priority, a column named plainly comes first, then
+# one qualified as the record's own (实际, 本次, 含税), then one otherwise qualified (``auto_mapping``).
+PLAIN, OWN_QUALIFIED, QUALIFIED = 0, 1, 2
+# A header whose bracket names another moment (进厂日期(预约)): it names no field.
+_ELSEWHERE = ("", -1, PLAIN)
+
+
+def _is_note(inside: str) -> bool:
+    """Return whether a bracket's text (NFKC, lower case, no spaces) is a unit, a mark or a note."""
+    return (
+        inside in _NOTE_WORDS
+        or _NOTE_SHAPES.fullmatch(inside) is not None
+        or header_scale(inside) is not None
+    )
+
+
+def _bracketed(text: str, index: dict[str, tuple[str, int]]) -> tuple[str, int, int] | None:
+    """Return (field, priority, rank) of a header ending in brackets, its notes set aside (``_is_note``)
+    and its qualifiers ranked (``_OWN_MOMENT``: OWN_QUALIFIED, else QUALIFIED); ``_ELSEWHERE`` for a
+    header whose qualifier names another moment; None when the name in front is no alias or nothing
+    is bracketed."""
+    name = unicodedata.normalize("NFKC", text).strip()
+    qualifiers: list[str] = []
+    while (found := _BRACKET_AFTER.match(name)) is not None:
+        inside = next(part for part in found.group("a", "b", "c") if part is not None)
+        inside = re.sub(r"\s+", "", inside.lower())
+        if not _is_note(inside):
+            qualifiers.append(inside)
+        name = found.group("name")
+    if name == unicodedata.normalize("NFKC", text).strip():
         return None
-    key = normalise_header(header)
+    hit = index.get(normalise_header(name))
+    if hit is None:
+        return None
+    if not qualifiers:
+        return (*hit, PLAIN)
+    if any(_OTHER_MOMENT.search(q) for q in qualifiers):
+        return _ELSEWHERE
+    return (*hit, OWN_QUALIFIED if any(_OWN_MOMENT.search(q) for q in qualifiers) else QUALIFIED)
+
+
+def _lookup(text: str, index: dict[str, tuple[str, int]]) -> tuple[str, int, int] | None:
+    """Return (field, priority, rank) of a header as written, with notes in brackets or a unit after a
+    slash (金额/元) set aside, and ``_ELSEWHERE`` for one qualified as another moment's."""
+    key = normalise_header(text)
     if not key:
         return None
-    index = _alias_index() if kind is None else _kind_alias_index(kind)
     hit = index.get(key)
-    if hit is None:
-        # "结算金额(元)", "里程(km)": a unit in brackets does not change the meaning.
+    if hit is not None:
+        return (*hit, PLAIN)
+    found = _bracketed(text, index)
+    if found is None:
+        # "金额/元": a unit after a slash does not change the meaning.
         stripped = _UNIT_SUFFIX.sub("", key)
         hit = index.get(stripped) if stripped != key else None
+        found = None if hit is None else (*hit, PLAIN)
+    return found
+
+
+def match_header(header: str | None, kind: str | None = None) -> tuple[str, int] | None:
+    """Return (canonical field, alias priority) for a header, or None when it is not known; with
+    ``kind``, the headers that name a field in that kind of file only are known too. A header
+    qualified in brackets as another moment's (进厂日期(预约), 进厂里程(上次)) names no field."""
+    hit = _match(header, kind)
+    return None if hit is None else hit[:2]
+
+
+def _match(header: str | None, kind: str | None = None) -> tuple[str, int, int] | None:
+    """Return (field, alias priority, rank: PLAIN, OWN_QUALIFIED or QUALIFIED) for a header, or None."""
+    if header is None:
+        return None
+    index = _alias_index() if kind is None else _kind_alias_index(kind)
+    hit = _lookup(str(header), index)
+    if hit == _ELSEWHERE:
+        return None
     if hit is None:
         # A header written in two languages on two lines of its cell ("工单号\nRO No."): either line.
         lines = [line for line in str(header).splitlines() if line.strip()]
         if len(lines) > 1:
-            hit = next((found for line in lines if (found := match_header(line, kind)) is not None), None)
+            hit = next((found for line in lines if (found := _match(line, kind)) is not None), None)
     if hit is None:
         # Read loosely: after every header read as written, for the same field (``auto_mapping``).
-        loose = next(
-            (found for part in _header_parts(str(header)) if (found := _match_key(part, index))), None
+        loose = next((found for part in _header_parts(str(header)) if (found := _lookup(part, index))), None)
+        hit = (
+            None if loose is None or loose == _ELSEWHERE else (loose[0], loose[1] + LOOSE_PRIORITY, loose[2])
         )
-        hit = None if loose is None else (loose[0], loose[1] + LOOSE_PRIORITY)
     return hit
 
 
@@ -204,11 +298,6 @@ def _header_parts(header: str) -> list[str]:
     if simplified != bare:
         parts += [simplified, *_BETWEEN_LANGUAGES.split(simplified)]
     return [p for p in dict.fromkeys(parts) if p and p != header]
-
-
-def _match_key(part: str, index: dict[str, tuple[str, int]]) -> tuple[str, int] | None:
-    key = normalise_header(part)
-    return index.get(key) or index.get(_UNIT_SUFFIX.sub("", key)) if key else None
 
 
 @cache
@@ -305,21 +394,37 @@ def detect_kind(headers: list[str]) -> str | None:
     return max(candidates)[2]
 
 
-def auto_mapping(headers: list[str], kind: str) -> dict[str, str]:
-    """Return canonical field -> source header for every field of the kind the headers name."""
+def _candidates(headers: list[str], kind: str) -> dict[str, list[tuple[int, int, int, str]]]:
+    """Return field -> its columns as (alias priority, rank, position, header), best first."""
     if kind not in FIELDS_BY_KIND:
         raise UserError(f"Unknown kind {kind!r}; use service or callback.")
     fields = set(FIELDS_BY_KIND[kind])
-    best: dict[str, tuple[int, int, str]] = {}
+    found: dict[str, list[tuple[int, int, int, str]]] = {}
     for position, header in enumerate(headers):
-        hit = match_header(header, kind)
-        if hit is None or hit[0] not in fields:
-            continue
-        field, priority = hit
-        candidate = (priority, position, header)
-        if field not in best or candidate < best[field]:
-            best[field] = candidate
-    return {field: best[field][2] for field in FIELDS_BY_KIND[kind] if field in best}
+        hit = _match(header, kind)
+        if hit is not None and hit[0] in fields:
+            found.setdefault(hit[0], []).append((hit[1], hit[2], position, header))
+    return {field: sorted(columns) for field, columns in found.items()}
+
+
+def auto_mapping(headers: list[str], kind: str) -> dict[str, str]:
+    """Return canonical field -> source header for every field of the kind the headers name: the
+    header of the best alias, named plainly before in brackets qualified (``PLAIN``), then the first."""
+    best = _candidates(headers, kind)
+    return {field: best[field][0][3] for field in FIELDS_BY_KIND[kind] if field in best}
+
+
+def ambiguous_fields(headers: list[str], kind: str) -> dict[str, list[str]]:
+    """Return field -> headers for the fields whose best columns are qualified alike in brackets and
+    neither is the record's own (进厂里程(客户报) beside 进厂里程(仪表), or 结算金额(实收) beside 结算金额(含税)):
+    the file does not say which is the field, so it is asked for."""
+    found: dict[str, list[str]] = {}
+    for field, columns in _candidates(headers, kind).items():
+        priority, rank = columns[0][:2]
+        tied = [header for p, r, _, header in columns if (p, r) == (priority, rank)]
+        if rank != PLAIN and len(tied) > 1:
+            found[field] = tied
+    return found
 
 
 # Guessing a field from a column's values: how many distinct values are looked at, and the share
