@@ -6,7 +6,11 @@ tester. Each test failed before its fix:
 - any bracket after a header was stripped as if it held a unit: 进厂日期(预约) beside 进厂日期(实际),
   进厂里程(上次) beside 进厂里程(本次) and 结算金额(不含税) beside 结算金额(含税) each named one field, and the
   first in the file won without a word (the booked date, the last visit's mileage, the pre-tax
-  amount landed)."""
+  amount landed);
+- common vendor headers were no aliases (号牌号码, 客户, 行驶公里, 维修方式, 接待员, 实收; 实际回访时间, 客服专员,
+  评价内容): a work order landed without its plate, customer, mileage, type, advisor and amount, and a
+  CRM's callback file was refused until --kind callback, then had its planned time (计划回访时间, first
+  in the file) guessed as the time of the call."""
 
 from __future__ import annotations
 
@@ -170,3 +174,61 @@ def test_two_columns_qualified_alike_are_refused_until_a_mapping_chooses(con):
     result = import_file(con, data, file_name="里程.csv", mapping=chosen)
     assert result.inserted == 1
     assert _rows(con, "SELECT mileage_km FROM service_orders") == [(200,)]
+
+
+VENDOR_ORDERS = (
+    "委托书号,号牌号码,VIN码,客户,联系人电话,工单日期,行驶公里,维修方式,接待员,实收\n"
+    "WO1,浙A12345,LSVAU2A37N2000001,张三,13800138000,2024-01-03,12000,保养,李娜,350\n"
+)
+VENDOR_CALLS = (
+    "任务编号,委托书号,计划回访时间,实际回访时间,客服专员,接听状态,客户评价,推荐指数,评价内容\n"
+    "T1,WO1,2024-01-05 09:00,2024-01-06 10:30,小王,已接听,非常满意,10,很好\n"
+    "T2,WO2,2024-01-05 09:00,2024-01-05 16:10,小王,未接听,,,\n"
+    "T3,WO3,2024-01-05 09:00,2024-01-07 11:00,小李,已接听,一般,6,等太久\n"
+)
+
+
+def test_a_vendors_work_order_headers_name_their_fields(con):
+    """Before: the order landed without plate, customer, mileage, type, advisor and amount, those six
+    columns listed as not imported."""
+    result = import_file(con, _csv(VENDOR_ORDERS), file_name="工单.csv")
+    assert (result.kind, result.unmapped, result.guessed) == ("service", [], {})
+    assert _rows(
+        con,
+        "SELECT order_id, plate, customer_name, phone, visit_date::VARCHAR, mileage_km, service_type, advisor, "
+        "amount::VARCHAR FROM service_orders",
+    ) == [("WO1", "浙A12345", "张三", "13800138000", "2024-01-03", 12000, "maintenance", "李娜", "350.00")]
+
+
+def test_a_crms_callback_file_lands_at_the_times_the_calls_were_made(con):
+    """Before: refused as of no kind; with --kind callback every call landed at the planned
+    2024-01-05 09:00, without its agent or comment."""
+    result = import_file(con, _csv(VENDOR_CALLS), file_name="回访.csv")
+    assert result.kind == "callback"
+    assert result.mapping["columns"]["callback_date"] == "实际回访时间"
+    assert result.unmapped == ["任务编号", "计划回访时间"]
+    assert _rows(
+        con,
+        "SELECT order_id, callback_date::VARCHAR, agent, reached, overall_score, recommend_score, comment "
+        "FROM callbacks ORDER BY order_id",
+    ) == [
+        ("WO1", "2024-01-06 10:30:00", "小王", True, 10.0, 10.0, "很好"),
+        ("WO2", "2024-01-05 16:10:00", "小王", False, None, None, None),
+        ("WO3", "2024-01-07 11:00:00", "小李", True, 6.0, 6.0, "等太久"),
+    ]
+
+
+def test_a_date_said_to_be_done_is_read_before_the_others_of_its_field():
+    headers = ["回访日期", "工单号", "实际回访时间", "是否接通"]
+    assert mapping.auto_mapping(headers, "callback")["callback_date"] == "实际回访时间"
+
+
+def test_a_planned_date_is_never_guessed_as_the_records(con):
+    """Before: the first date-like column was guessed, the plan (计划联系时间) or the next call (下次回访日期)."""
+    data = "工单号,计划联系时间,联系完成时间,是否接通\nWO1,2024-01-05 09:00,2024-01-06 10:30,是\n"
+    result = import_file(con, _csv(data), file_name="联系.csv", kind="callback")
+    assert result.guessed == {"callback_date": "联系完成时间"}
+    assert _rows(con, "SELECT callback_date::VARCHAR FROM callbacks") == [("2024-01-06 10:30:00",)]
+    planned_only = "工单号,下次回访日期,是否接通\nWO1,2024-02-05,是\n"
+    with pytest.raises(ImportRefused, match="has no callback-date column"):
+        import_file(con, _csv(planned_only), file_name="计划.csv", kind="callback")

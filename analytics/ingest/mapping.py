@@ -71,6 +71,9 @@ FIELD_TYPES: dict[str, str] = {
     "resolved_at": "datetime",
 }
 
+# The fields that date a record or an event in it.
+_DATE_FIELDS = frozenset(f for f, t in FIELD_TYPES.items() if t in ("date", "datetime"))
+
 # Fields whose presence decides the kind of a file; a file of a kind must have these columns.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "service": ("order_id", "visit_date"),
@@ -170,16 +173,20 @@ _NOTE_SHAPES = re.compile(
     r"|[ymdhs年月日时分秒/\-.: ]{2,}"  # a date's format: yyyy-mm-dd, 年-月-日, yyyy/mm/dd hh:mm
     r"|.*(?:分制|满分|星制).*|[\d.]+(?:-|~|〜|至|到)[\d.]+分?|\d+分|[1-5一二三四五]星"  # a score's scale
 )
-# A qualifier that names another moment than the record's: a booked, planned or expected date, the
-# previous or the next visit's reading. Such a column is never read as the field.
+# Words naming another moment than the record's: a booked, planned, expected or due date (应回访日期), the
+# previous or the next visit's reading. A column qualified so in brackets is never read as the field,
+# and one so named is never guessed as the record's date (``guess_mapping``).
 _OTHER_MOMENT = re.compile(
-    r"预约|计划|预计|预估|预定|预期|上次|上一次|前次|下次|下一次|planned|plan|scheduled|booked|expected|estimated"
-    r"|previous|last|next"
+    r"预约|计划|预计|预估|预定|预期|上次|上一次|前次|下次|下一次|应(?=[回到保进联完结交处访])"
+    r"|plan|schedul|booked|expected|estimated|due|previous|next",
+    re.IGNORECASE,
 )
 # A qualifier that names the record's own value among such columns: what was done (实际, 完成), this
 # visit's (本次), what the customer paid (实收, 含税: the settlement amount, tax included, is the amount
 # a visit's revenue sums). Not its negation (不含税, 未完成).
-_OWN_MOMENT = re.compile(r"(?<![不非未无])(?:实际|本次|含税|实收|完成|actual|current|incl)")
+_OWN_MOMENT = re.compile(r"(?<![不非未无])(?:实际|本次|含税|实收|完成|actual|current|incl)", re.IGNORECASE)
+# A date's column named as the record's own among its others (实际回访时间 beside 回访日期).
+_OWN_DATE = re.compile(r"(?<![不非未无])(?:实际|完成)|actual|completed", re.IGNORECASE)
 # Among columns naming a field by aliases of one priority, a column named plainly comes first, then
 # one qualified as the record's own (实际, 本次, 含税), then one otherwise qualified (``auto_mapping``).
 PLAIN, OWN_QUALIFIED, QUALIFIED = 0, 1, 2
@@ -404,7 +411,11 @@ def _candidates(headers: list[str], kind: str) -> dict[str, list[tuple[int, int,
         hit = _match(header, kind)
         if hit is not None and hit[0] in fields:
             found.setdefault(hit[0], []).append((hit[1], hit[2], position, header))
-    return {field: sorted(columns) for field, columns in found.items()}
+    # A date's column that says it is the record's own (实际回访时间) before its others (回访日期).
+    return {
+        field: sorted(columns, key=lambda c: (field in _DATE_FIELDS and not _OWN_DATE.search(c[3]), *c))
+        for field, columns in found.items()
+    }
 
 
 def auto_mapping(headers: list[str], kind: str) -> dict[str, str]:
@@ -520,16 +531,23 @@ def guess_mapping(rows: pd.DataFrame, headers: list[str], kind: str, taken: dict
     """Return field -> header for fields of the kind that no header names, guessed from the values
     of the columns whose header is not known (成功/失败 -> reached, VINs, phones, dates, scores)."""
     used = set(taken.values())
-    guessed: dict[str, str] = {}
+    found: dict[str, list[str]] = {}
     for header in headers:
         if header in used or match_header(header) is not None or header not in rows:
             continue
-        field_name = _guess_one(header, _sample_values(rows[header]), kind)
-        if field_name is None or field_name in taken or field_name in guessed:
+        if field_name := _guess_one(header, _sample_values(rows[header]), kind):
+            found.setdefault(field_name, []).append(header)
+    guessed: dict[str, str] = {}
+    for field_name, columns in found.items():
+        if field_name in taken or field_name not in FIELDS_BY_KIND[kind]:
             continue
-        if field_name not in FIELDS_BY_KIND[kind]:
-            continue
-        guessed[field_name] = header
+        if field_name in _DATE_FIELDS:
+            # A date planned, booked, due, next or last (计划回访时间, 预约进厂日期, 下次保养日期) is not the
+            # record's; among the others, the one said to be done (实际回访时间, 回访完成时间) first.
+            columns = [h for h in columns if not _OTHER_MOMENT.search(h)]
+            columns.sort(key=lambda h: _OWN_DATE.search(h) is None)
+        if columns:
+            guessed[field_name] = columns[0]
     return guessed
 
 
