@@ -10,11 +10,14 @@ tester. Each test failed before its fix:
 - common vendor headers were no aliases (号牌号码, 客户, 行驶公里, 维修方式, 接待员, 实收; 实际回访时间, 客服专员,
   评价内容): a work order landed without its plate, customer, mileage, type, advisor and amount, and a
   CRM's callback file was refused until --kind callback, then had its planned time (计划回访时间, first
-  in the file) guessed as the time of the call."""
+  in the file) guessed as the time of the call;
+- a call's length under 通话时间 (00:02:35, an alias of the callback date) beside 回访日期 was taken for the
+  time of day: the call landed at 00:02:35."""
 
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 import pytest
 
 from analytics.core.errors import ImportRefused
@@ -232,3 +235,42 @@ def test_a_planned_date_is_never_guessed_as_the_records(con):
     planned_only = "工单号,下次回访日期,是否接通\nWO1,2024-02-05,是\n"
     with pytest.raises(ImportRefused, match="has no callback-date column"):
         import_file(con, _csv(planned_only), file_name="计划.csv", kind="callback")
+
+
+def test_a_calls_length_is_not_its_time_of_day(con):
+    """Before: the call landed at 2024-01-05 00:02:35 (complaint hours counted from it)."""
+    data = (
+        "回访编号,工单号,回访日期,通话时间,是否接通,是否投诉,处理完成时间\n"
+        "C1,WO1,2024-01-05,00:02:35,是,是,2024-01-05 18:00\n"
+        "C2,WO2,2024-01-05,00:12:10,是,否,\n"
+        "C3,WO3,2024-01-06,00:00:48,否,否,\n"
+    )
+    result = import_file(con, _csv(data), file_name="通话.csv")
+    assert result.unmapped == ["通话时间"]
+    assert _rows(con, "SELECT callback_id, callback_date::VARCHAR FROM callbacks ORDER BY 1") == [
+        ("C1", "2024-01-05 00:00:00"),
+        ("C2", "2024-01-05 00:00:00"),
+        ("C3", "2024-01-06 00:00:00"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cells", "lengths"),
+    [
+        (["00:02:35"], True),
+        (["00:02:35", "00:12:00", "0:03:10"], True),
+        # under an hour but mostly long: not as calls last, so read as written
+        (["00:35:00", "00:45:00", "00:05:00"], False),
+        (["10:30:00", "00:02:35"], False),
+        (["10:30", "14:05"], False),
+        (["00:02"], False),
+    ],
+)
+def test_call_lengths_told_from_times_of_day(cells, lengths):
+    assert mapping.call_lengths(pd.Series(cells, dtype="str")) is lengths
+
+
+def test_a_column_headed_as_a_length_is_no_time_of_day(con):
+    data = "回访编号,工单号,回访日期,回访时间(时长),是否接通\nC1,WO1,2024-01-05,2:35,是\n"
+    import_file(con, _csv(data), file_name="时长.csv")
+    assert _rows(con, "SELECT callback_date::VARCHAR FROM callbacks") == [("2024-01-05 00:00:00",)]

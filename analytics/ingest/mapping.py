@@ -551,11 +551,30 @@ def guess_mapping(rows: pd.DataFrame, headers: list[str], kind: str, taken: dict
     return guessed
 
 
+# A call's length, not its time of day: a header that says so (通话时长, 用时), or values written as a
+# clock that are each under an hour (00:02:35) and mostly under ten minutes, as calls last. A time of
+# day would put every call in the hour after midnight, when no dealership calls its customers. A
+# length written without its hour (2:35) is read as a clock (see README, known limits).
+_DURATION_HEADER = re.compile(r"时长|用时|耗时|秒数|duration|length", re.IGNORECASE)
+_UNDER_AN_HOUR = re.compile(r"0{1,2}:(?P<minutes>[0-5]\d):[0-5]\d(?:\.\d+)?")
+CALL_MINUTES = 10
+
+
+def call_lengths(times: pd.Series) -> bool:
+    """Return whether clock values (no blanks) are the lengths of calls rather than times of day:
+    each under an hour, written with its hours (00:02:35), and at least half under ``CALL_MINUTES``."""
+    found = times.astype("str").str.strip().str.fullmatch(_UNDER_AN_HOUR.pattern)
+    if not len(times) or not found.fillna(False).all():
+        return False
+    minutes = times.astype("str").str.strip().str.extract(_UNDER_AN_HOUR.pattern)["minutes"].astype(int)
+    return bool((minutes < CALL_MINUTES).mean() >= 0.5)
+
+
 def time_columns(rows: pd.DataFrame, headers: list[str], columns: dict[str, str]) -> dict[str, str]:
     """Return field -> header of a column holding the time of day of a date-and-time field mapped
     to another column (回访日期 with 回访时间 beside it): a header of the same field whose every
     value is a time of day, or a date and time on the same day as the mapped column's date (or
-    where that is blank)."""
+    where that is blank); not a column of call lengths (``call_lengths``, ``_DURATION_HEADER``)."""
     used = set(columns.values())
     found: dict[str, str] = {}
     for field_name in columns:
@@ -568,7 +587,7 @@ def time_columns(rows: pd.DataFrame, headers: list[str], columns: dict[str, str]
                 continue
             times = values.clean_typed(rows[other])
             present = times.notna()
-            if not present.any():
+            if not present.any() or _DURATION_HEADER.search(other) or call_lengths(times[present]):
                 continue
             clock = times.str.fullmatch(values.TIME_OF_DAY).fillna(False).astype(bool)
             if clock[present].all():
