@@ -12,7 +12,9 @@ tester. Each test failed before its fix:
   CRM's callback file was refused until --kind callback, then had its planned time (计划回访时间, first
   in the file) guessed as the time of the call;
 - a call's length under 通话时间 (00:02:35, an alias of the callback date) beside 回访日期 was taken for the
-  time of day: the call landed at 00:02:35."""
+  time of day: the call landed at 00:02:35;
+- a row of units under the header (,,,km,元) was rejected as a record missing its work-order number and
+  visit date."""
 
 from __future__ import annotations
 
@@ -274,3 +276,31 @@ def test_a_column_headed_as_a_length_is_no_time_of_day(con):
     data = "回访编号,工单号,回访日期,回访时间(时长),是否接通\nC1,WO1,2024-01-05,2:35,是\n"
     import_file(con, _csv(data), file_name="时长.csv")
     assert _rows(con, "SELECT callback_date::VARCHAR FROM callbacks") == [("2024-01-05 00:00:00",)]
+
+
+def test_a_row_of_units_under_the_header_is_skipped_as_part_of_it(con):
+    """Before: 2 rows read, 1 inserted, 1 rejected ("missing work-order number; missing visit date")."""
+    data = "工单号,车架号,进厂日期,进厂里程,结算金额\n,,,km,元\nWO1,LSVAU2A37N2000001,2024-01-03,12000,350\n"
+    result = import_file(con, _csv(data), file_name="单位.csv")
+    assert (result.rows_read, result.inserted, result.rejected) == (1, 1, 0)
+    assert result.sheets == [
+        {
+            "sheet": "",
+            "rows": 2,
+            "landed": 1,
+            "rejected": 0,
+            "skipped": 1,
+            "reason": "units row under the header: km / 元",
+        }
+    ]
+    assert _rows(con, "SELECT count(*) FROM rejected_rows") == [(0,)]
+    assert _rows(con, "SELECT order_id, mileage_km, amount::VARCHAR FROM service_orders") == [
+        ("WO1", 12000, "350.00")
+    ]
+
+
+def test_a_unit_in_ten_thousands_under_the_header_is_read_as_in_its_brackets(con):
+    data = "工单号,进厂日期,行驶里程,结算金额\n（必填）,(yyyy-mm-dd),(万公里),元\nWO1,2024-01-03,1.2,350\n"
+    result = import_file(con, _csv(data), file_name="万公里.csv")
+    assert (result.inserted, result.rejected, result.sheets[0]["skipped"]) == (1, 0, 1)
+    assert _rows(con, "SELECT mileage_km FROM service_orders") == [(12000,)]

@@ -45,6 +45,7 @@ from analytics.ingest.mapping import (
     both_kinds,
     detect_kind,
     guess_mapping,
+    header_note,
     header_scales,
     match_header,
     matched_fields,
@@ -594,14 +595,68 @@ def _sheet_scales(
     return said
 
 
+# A row of units right under the header (,,,km,元: a printed report's second header line) is part of the
+# header, not a record: skipped, counted and said as blank rows are, its units read as units in the
+# header's brackets are (1.2 under 里程 over 万公里 is 12,000 km).
+UNITS_ROW = "units row under the header"
+
+
+@dataclass(frozen=True)
+class _UnitsRow:
+    """A sheet's units row: the sheet ("" for a CSV), its file position, and header -> unit."""
+
+    sheet: str
+    position: int
+    units: dict[str, str]
+
+
+def _units_rows(raw: RawTable) -> list[_UnitsRow]:
+    """Return the units rows of the table: the first row of a sheet whose filled cells are each a
+    unit, a mark or a note a header carries (``header_note``)."""
+    if not len(raw.rows):
+        return []
+    sheets = (
+        raw.rows[SOURCE_SHEET].astype("str")
+        if SOURCE_SHEET in raw.rows
+        else pd.Series("", index=raw.rows.index)
+    )
+    found = []
+    # The first row of each sheet, by its position in the table.
+    for position, sheet in sheets.reset_index(drop=True).drop_duplicates().items():
+        cells = raw.rows[raw.headers].iloc[int(position)]
+        filled = {h: c.strip() for h, c in cells.items() if isinstance(c, str) and c.strip()}
+        if filled and all(header_note(c) for c in filled.values()):
+            found.append(_UnitsRow(str(sheet), int(position), filled))
+    return found
+
+
+def _without_units_rows(raw: RawTable) -> tuple[RawTable, list[_UnitsRow]]:
+    """Return the table without its units rows (``_units_rows``), and those rows; a column in ten
+    thousands by its unit there (万公里, 万元) is read so on that sheet."""
+    found = _units_rows(raw)
+    if not found:
+        return raw, []
+    rows = raw.rows.drop(index=raw.rows.index[[u.position for u in found]])
+    sheets = rows[SOURCE_SHEET].astype("str") if SOURCE_SHEET in rows else pd.Series("", index=rows.index)
+    for units_row in found:
+        for header, unit in units_row.units.items():
+            if in_ten_thousands(unit):
+                on_sheet = sheets == units_row.sheet
+                rows.loc[on_sheet, header] = as_ten_thousands(rows.loc[on_sheet, header])
+    return replace(raw, rows=rows.reset_index(drop=True)), found
+
+
 def _sheet_counts(
     raw: RawTable,
     staged: stage.Staged,
     rejects: pd.DataFrame,
     scale_notes: dict[str, list[str]] | None = None,
+    units_rows: list[_UnitsRow] | None = None,
 ) -> list[dict[str, Any]]:
     """Return per sheet: rows (blank ones included), landed, rejected and skipped, which add up; and
-    the reasons (blank rows, duplicates, a score column's answers on a narrower scale there)."""
+    the reasons (blank rows, a units row, duplicates, a score column's answers on a narrower scale
+    there)."""
+    units_of = {u.sheet: u for u in units_rows or []}
     rejected = rejects.drop_duplicates(["sheet", "source_row"])["sheet"].value_counts()
     out: list[dict[str, Any]] = []
     for sheet in raw.sheets or []:
@@ -618,17 +673,19 @@ def _sheet_counts(
             )
             continue
         dup = staged.duplicates_by_sheet.get(sheet.name, 0)
+        units = units_of.get(sheet.name)
         out.append(
             {
                 "sheet": sheet.name,
                 "rows": sheet.rows + sheet.blank,
                 "landed": staged.landed.get(sheet.name, 0),
                 "rejected": int(rejected.get(sheet.name, 0)),
-                "skipped": sheet.blank + dup,
+                "skipped": sheet.blank + dup + (units is not None),
                 "reason": ", ".join(
                     part
                     for part in (
                         f"{sheet.blank:,} blank rows" if sheet.blank else "",
+                        f"{UNITS_ROW}: {' / '.join(units.units.values())}" if units else "",
                         f"{dup:,} exact duplicates imported once" if dup else "",
                         *(scale_notes or {}).get(sheet.name, []),
                     )
@@ -650,6 +707,7 @@ def _prepare(
 ) -> ImportPlan:
     """Return the plan before the comparison with stored rows: ``typed`` holds the accepted rows."""
     user = validate_mapping(mapping) if mapping else {"kind": None, "columns": {}, "scales": {}}
+    raw, units_rows = _without_units_rows(raw)
     kind = _decide_kind(raw, kind, user)
     _refuse_ambiguous(raw, kind, user)
     columns, guessed = _effective_columns(raw, kind, user, guess)
@@ -718,7 +776,9 @@ def _prepare(
         ),
         unmapped=tuple(h for h in raw.headers if h not in used),
         guessed=guessed,
-        sheets=_sheet_counts(raw, staged, rejects, _sheet_scales(raw, columns, staged.scales, scales_given)),
+        sheets=_sheet_counts(
+            raw, staged, rejects, _sheet_scales(raw, columns, staged.scales, scales_given), units_rows
+        ),
         unrated_zeros=_unrated_zeros(raw, columns, staged.scales),
     )
 

@@ -203,6 +203,20 @@ def _is_note(inside: str) -> bool:
     )
 
 
+_ENCLOSED = re.compile(r"^[(\[【](.*)[)\]】]$")
+
+
+def header_note(cell: object) -> bool:
+    """Return whether a cell holds what a header carries in brackets: a unit, a mark or a note (元,
+    (km), 万公里, *, 必填, 10分制, yyyy-mm-dd), not a bare number. A row of them under the header is part
+    of it, not a record."""
+    if not isinstance(cell, str):
+        return False
+    inside = re.sub(r"\s+", "", unicodedata.normalize("NFKC", cell).lower())
+    inside = enclosed.group(1) if (enclosed := _ENCLOSED.match(inside)) else inside
+    return bool(inside) and not inside.isdigit() and _is_note(inside)
+
+
 def _bracketed(text: str, index: dict[str, tuple[str, int]]) -> tuple[str, int, int] | None:
     """Return (field, priority, rank) of a header ending in brackets, its notes set aside (``_is_note``)
     and its qualifiers ranked (``_OWN_MOMENT``: OWN_QUALIFIED, else QUALIFIED); ``_ELSEWHERE`` for a

@@ -326,6 +326,7 @@ _SHEET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, words in (
         (rf"(?P<n>{_N}) blank rows", "{n} 行空行"),
         (rf"(?P<n>{_N}) exact duplicates imported once", "{n} 行完全重复，只导入一次"),
+        (r"units row under the header: (?P<units>.+)", "表头下的单位行：{units}"),
         (
             r"(?P<header>.+): answers all within (?P<own>1-5|0-10) here; read on the file's (?P<scale>0-10|0-100) "
             r"scale \(import this sheet alone if it is a (?P<own2>1-5|0-10) survey\)",
