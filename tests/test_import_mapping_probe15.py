@@ -14,16 +14,23 @@ tester. Each test failed before its fix:
 - a call's length under 通话时间 (00:02:35, an alias of the callback date) beside 回访日期 was taken for the
   time of day: the call landed at 00:02:35;
 - a row of units under the header (,,,km,元) was rejected as a record missing its work-order number and
-  visit date."""
+  visit date;
+- Excel's subtotal rows (分类汇总: 李娜 汇总, in English 李娜 Total, Grand Total) were rejected as records
+  missing their number and date, not as total rows; a workbook whose SUBTOTAL formulas had no saved
+  value was refused whole for them."""
 
 from __future__ import annotations
 
+import io
+
 import duckdb
+import openpyxl
 import pandas as pd
 import pytest
 
 from analytics.core.errors import ImportRefused
 from analytics.ingest import import_file, mapping, read_table, suggested_mapping
+from analytics.ingest.stage import TOTAL_ROW_REASON
 from analytics.store import db
 
 
@@ -34,8 +41,8 @@ def con(tmp_path):
     connection.close()
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
-    return con.execute(sql).fetchall()
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> list[tuple]:
+    return con.execute(sql, params or {}).fetchall()
 
 
 def _csv(text: str) -> bytes:
@@ -304,3 +311,47 @@ def test_a_unit_in_ten_thousands_under_the_header_is_read_as_in_its_brackets(con
     result = import_file(con, _csv(data), file_name="万公里.csv")
     assert (result.inserted, result.rejected, result.sheets[0]["skipped"]) == (1, 0, 1)
     assert _rows(con, "SELECT mileage_km FROM service_orders") == [(12000,)]
+
+
+SUBTOTALS = [
+    ["工单号", "进厂日期", "服务顾问", "结算金额"],
+    ["WO1", "2024-01-03", "李娜", 350],
+    ["WO2", "2024-01-04", "李娜", 450],
+    [None, None, "李娜 汇总", "=SUBTOTAL(9,D2:D3)"],
+    ["WO3", "2024-01-04", "王强", 500],
+    [None, None, "王强 Total", "=SUBTOTAL(9,D5:D5)"],
+    ["WO4", "2024-01-05", "张伟", 200],
+    [None, None, "张伟 彙總", "=SUBTOTAL(9,D7:D7)"],
+    [None, None, "Grand Total", "=SUBTOTAL(9,D2:D8)"],
+]
+
+
+def test_excels_subtotal_rows_are_total_rows(con):
+    """Before: the four subtotal rows were rejected as "missing work-order number; missing visit date"."""
+    data = "".join(
+        ",".join("1300" if str(c).startswith("=") else str(c or "") for c in row) + "\n" for row in SUBTOTALS
+    )
+    result = import_file(con, _csv(data), file_name="分类汇总.csv")
+    assert (result.inserted, result.rejected) == (4, 4)
+    assert _rows(
+        con,
+        "SELECT source_row FROM rejected_rows WHERE reason = $reason ORDER BY 1",
+        {"reason": TOTAL_ROW_REASON},
+    ) == [(4,), (6,), (8,), (9,)]
+
+
+def test_a_workbook_whose_subtotals_were_never_calculated_imports_its_records(con):
+    """Before: refused whole ("has formulas whose values were never saved (cell D4 and 3 more)")."""
+    book = openpyxl.Workbook()
+    for row in SUBTOTALS:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = import_file(con, buffer.getvalue(), file_name="分类汇总.xlsx")
+    assert (result.inserted, result.rejected) == (4, 4)
+    assert _rows(con, "SELECT order_id, amount::VARCHAR FROM service_orders ORDER BY 1") == [
+        ("WO1", "350.00"),
+        ("WO2", "450.00"),
+        ("WO3", "500.00"),
+        ("WO4", "200.00"),
+    ]

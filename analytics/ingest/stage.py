@@ -652,11 +652,12 @@ def _other_stores(
     return found
 
 
-# A total word with what it counts after it (合计：4单, 总金额：400元, 共计3台) or a day's subtotal
-# (2026-09-02 小计), spaces left out; a count of the records under the table (共2条记录, 共 15 条,
-# 记录数：2, 总条数: 2).
+# A total word with what it counts after it (合计：4单, 总金额：400元, 共计3台) or a group's subtotal
+# (2026-09-02 小计; Excel's 分类汇总 writes 李娜 汇总, 总计, and in English 李娜 Total, Grand Total),
+# spaces left out; a count of the records under the table (共2条记录, 共 15 条, 记录数：2, 总条数: 2).
 _TOTAL_DRESSED = re.compile(
-    r"^(?:合计|总计|小计|共计|汇总|总金额|总额|合計|總計|total)(?:[:：].*|\d.*)$|^.+(?:小计|合计|小計|合計)$"
+    r"^(?:合计|总计|小计|共计|汇总|总金额|总额|合計|總計|total)(?:[:：].*|\d.*)$"
+    r"|^.+(?:小计|合计|总计|汇总|小計|合計|總計|彙總|匯總|total)$"
     r"|^共\d+(?:条|笔|单|行|项)(?:记录|数据)?$|^(?:总?记录数|总条数|总行数|条数)[:：]?\d+(?:条)?$",
     re.IGNORECASE,
 )
@@ -664,7 +665,7 @@ _TOTAL_DRESSED = re.compile(
 
 def _total_label(cell: object) -> bool:
     """Return whether a cell is a total word dressed as reports write it: "合计：", "合 计", "总计（25单）",
-    "合计：4单", "总金额：400元", "2026-09-02 小计"."""
+    "合计：4单", "总金额：400元", "2026-09-02 小计", "李娜 汇总", "李娜 Total", "Grand Total"."""
     if not isinstance(cell, str):
         return False
     bare = "".join(cell.split())
