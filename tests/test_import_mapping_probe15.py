@@ -17,7 +17,10 @@ tester. Each test failed before its fix:
   visit date;
 - Excel's subtotal rows (分类汇总: 李娜 汇总, in English 李娜 Total, Grand Total) were rejected as records
   missing their number and date, not as total rows; a workbook whose SUBTOTAL formulas had no saved
-  value was refused whole for them."""
+  value was refused whole for them;
+- a callback list of one row per work order with the attempts in columns (首次回访时间, 首次回访结果,
+  二次回访时间, 二次回访结果, 满意度, 客户意见) landed as work orders (visits without amounts), and with
+  --kind callback was refused as "looks like a service file (it has 进厂日期 columns)"."""
 
 from __future__ import annotations
 
@@ -355,3 +358,52 @@ def test_a_workbook_whose_subtotals_were_never_calculated_imports_its_records(co
         ("WO3", "500.00"),
         ("WO4", "200.00"),
     ]
+
+
+ATTEMPTS = (
+    "工单号,车架号,进厂日期,首次回访时间,首次回访结果,二次回访时间,二次回访结果,满意度,客户意见\n"
+    "WO1,LSVAU2A37N2000001,2024-01-03,2024-01-05 10:00,未接通,2024-01-06 15:00,已接通,满意,\n"
+    "WO2,LSVAU2A37N2000002,2024-01-03,2024-01-05 10:30,已接通,,,不满意,等太久\n"
+)
+
+
+@pytest.mark.parametrize("kind", [None, "callback"])
+def test_callback_attempts_in_columns_are_refused_with_the_shape_said(con, kind):
+    """Before: by default 2 work orders inserted (no amounts), 满意度 and 客户意见 not imported; with
+    --kind callback refused as a service file."""
+    with pytest.raises(ImportRefused) as refused:
+        import_file(con, _csv(ATTEMPTS), file_name="回访跟踪.csv", kind=kind)
+    assert str(refused.value) == (
+        "回访跟踪.csv has its callback attempts in columns (首次回访时间, 首次回访结果, 二次回访时间, 二次回访结果), "
+        "one row per work order where callback records have one row per call, so which attempt each answer "
+        "belongs to cannot be told; export the callback list with one row per call, or import one attempt as "
+        'the calls with --kind callback and a mapping (--map) naming its columns (callback_date = "二次回访时间", '
+        'reached = "二次回访结果"), or import the work orders alone with --kind service.'
+    )
+    assert refused.value.words("zh").startswith("回访跟踪.csv 把每次回访放在不同的列中")
+    assert _rows(con, "SELECT count(*) FROM imports") == [(0,)]
+
+
+def test_one_attempt_named_in_a_mapping_is_imported_as_the_calls(con):
+    chosen = {"kind": "callback", "columns": {"callback_date": "二次回访时间", "reached": "二次回访结果"}}
+    result = import_file(con, _csv(ATTEMPTS), file_name="回访跟踪.csv", mapping=chosen)
+    assert (result.inserted, result.rejected, result.guessed) == (1, 1, {})
+    assert result.reasons == ["missing callback date"]
+    assert _rows(con, "SELECT order_id, callback_date::VARCHAR, reached, overall_score FROM callbacks") == [
+        ("WO1", "2024-01-06 15:00:00", True, 8.0)
+    ]
+    orders = import_file(con, _csv(ATTEMPTS), file_name="回访跟踪.csv", kind="service")
+    assert (orders.inserted, orders.unmapped[:2]) == (2, ["首次回访时间", "首次回访结果"])
+
+
+def test_a_file_asked_for_as_callbacks_is_told_the_callback_date_it_lacks(con):
+    """Before: "looks like a service file (it has 进厂日期 columns), not callback records", though it has
+    the callbacks' answers and lacks only a callback date a header names."""
+    data = "工单号,车架号,进厂日期,呼出时间,满意度,客户意见\nWO1,LSVAU2A37N2000001,2024-01-03,2024-01-05 10:00,满意,好\n"
+    with pytest.raises(ImportRefused) as refused:
+        import_file(con, _csv(data), file_name="呼出.csv", kind="callback")
+    assert str(refused.value) == (
+        "呼出.csv has 满意度, 客户意见 but no callback-date column (回访日期, 回访时间 or 回访日期时间) to key callback "
+        "records on, and looks like a service file (it has 进厂日期 columns); name that column in a mapping "
+        "(--map), or import it as service orders (--kind service)."
+    )

@@ -41,6 +41,7 @@ from analytics.ingest.mapping import (
     SCORE_FIELDS,
     aliases,
     ambiguous_fields,
+    attempt_columns,
     auto_mapping,
     both_kinds,
     detect_kind,
@@ -299,6 +300,23 @@ def _decide_kind(raw: RawTable, kind: str | None, user: dict[str, Any]) -> str:
             f"（{'、'.join(map(field_words, mixed['callback'][:4]))}）；请指明是哪一种：命令行用 --kind service 或 --kind callback，"
             "在“数据”页选择记录类型，或为投放文件夹保存一个写明记录类型的映射。",
         )
+    attempts = attempt_columns(raw.headers)
+    if attempts and chosen != "service" and "callback_date" not in user["columns"]:
+        # One row per work order with each callback attempt in columns: as work orders it would add
+        # visits without their amounts; as calls, which attempt a row's answers belong to is not said.
+        times = [h for h in attempts if not re.search(r"结果|状态|情况", h)] or attempts
+        results = [h for h in attempts if h not in times] or attempts
+        raise ImportRefused(
+            f"{raw.file_name} has its callback attempts in columns ({', '.join(attempts[:4])}), one row per "
+            "work order where callback records have one row per call, so which attempt each answer belongs "
+            "to cannot be told; export the callback list with one row per call, or import one attempt as "
+            f'the calls with --kind callback and a mapping (--map) naming its columns (callback_date = "{times[-1]}", '
+            f'reached = "{results[-1]}"), or import the work orders alone with --kind service.',
+            zh=f"{raw.file_name} 把每次回访放在不同的列中（{'、'.join(attempts[:4])}），每行是一张工单，而回访记录应每次"
+            "回访一行，因此看不出每个回答属于哪一次回访；请按每次回访一行重新导出回访清单，或用 --kind callback 加映射"
+            f'（--map）把其中一次作为回访导入（callback_date = "{times[-1]}"，reached = "{results[-1]}"），'
+            "或用 --kind service 只导入其中的工单。",
+        )
     chosen = chosen or detected
     known = [h for h in raw.headers if match_header(h) is not None]
     if chosen is None and known:
@@ -330,6 +348,22 @@ def _decide_kind(raw: RawTable, kind: str | None, user: dict[str, Any]) -> str:
     ):
         own = set(FIELDS_BY_KIND[detected]) - set(FIELDS_BY_KIND[chosen])
         hints = [h for h in raw.headers if (f := matched_fields([h])) and f <= own][:3]
+        asked = set(FIELDS_BY_KIND[chosen]) - set(FIELDS_BY_KIND[detected])
+        held = [h for h in raw.headers if (f := matched_fields([h], chosen)) and f <= asked][:3]
+        found = matched_fields(raw.headers, chosen)
+        lacking = [f for f in REQUIRED_COLUMNS[chosen] if f not in found]
+        if held and lacking:
+            # Columns of the kind asked for are there (满意度, 客户意见); what it lacks is said first.
+            raise ImportRefused(
+                f"{raw.file_name} has {', '.join(held)} but no {_KEY_WORDS[lacking[0]]} column "
+                f"({_alias_examples(lacking[0])}) to key {KIND_LABELS[chosen]} on, and looks like a {detected} "
+                f"file (it has {', '.join(hints)} columns); name that column in a mapping (--map), or import it "
+                f"as {KIND_LABELS[detected]} (--kind {detected}).",
+                zh=f"{raw.file_name} 中有 {'、'.join(held)}，但没有{field_words(lacking[0])}列"
+                f"（{_alias_examples(lacking[0], 'zh')}），无法据此识别{kind_words(chosen)}，而且看起来是"
+                f"{kind_words(detected)}文件（含有 {'、'.join(hints)} 列）；请在映射中指定该列（--map），"
+                f"或作为{kind_words(detected)}导入（--kind {detected}）。",
+            )
         raise ImportRefused(
             f"{raw.file_name} looks like a {detected} file (it has {', '.join(hints)} columns), "
             f"not {KIND_LABELS[chosen]}; import it as {KIND_LABELS[detected]} (--kind {detected}).",
@@ -402,7 +436,9 @@ def _effective_columns(
     guessed: dict[str, str] = {}
     if guess:
         named = {**columns, **{f: h for f, h in user["columns"].items() if not h}}
-        guessed = guess_mapping(raw.rows, raw.headers, kind, named)
+        # Attempts in columns (首次回访结果 beside 二次回访结果) are read only as a mapping names them.
+        attempts = set(attempt_columns(raw.headers))
+        guessed = guess_mapping(raw.rows, [h for h in raw.headers if h not in attempts], kind, named)
         columns.update(guessed)
     return {f: columns[f] for f in FIELDS_BY_KIND[kind] if f in columns}, guessed
 
@@ -424,16 +460,15 @@ def _refuse_ambiguous(raw: RawTable, kind: str, user: dict[str, Any]) -> None:
         )
 
 
+# The columns a kind of file is keyed on, as the refusals name them.
+_KEY_WORDS = {"order_id": "work-order number", "visit_date": "visit-date", "callback_date": "callback-date"}
+
+
 def _require_columns(raw: RawTable, kind: str, columns: dict[str, str]) -> None:
     for field_name in REQUIRED_COLUMNS[kind]:
         if field_name not in columns:
-            what = {
-                "order_id": "work-order number",
-                "visit_date": "visit-date",
-                "callback_date": "callback-date",
-            }
             raise ImportRefused(
-                f"{raw.file_name} has no {what[field_name]} column ({_alias_examples(field_name)}) to key "
+                f"{raw.file_name} has no {_KEY_WORDS[field_name]} column ({_alias_examples(field_name)}) to key "
                 f"{KIND_LABELS[kind]} on; rename that column or map it (--map).",
                 zh=f"{raw.file_name} 中没有{field_words(field_name)}列（{_alias_examples(field_name, 'zh')}），"
                 f"无法据此识别{kind_words(kind)}；请将该列改名，或在映射中指定它（--map）。",

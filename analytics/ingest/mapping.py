@@ -388,6 +388,20 @@ def plausible_kind(headers: list[str], kind: str) -> bool:
     return set(REQUIRED_COLUMNS[kind]) <= found and bool(found & _ONLY[kind])
 
 
+# A callback list of one row per work order with each attempt in columns of its own: 首次回访时间,
+# 首次回访结果, 二次回访时间 ... (a callback file has one row per call).
+_ATTEMPT = re.compile(
+    r"(?P<n>首次|初次|第?[一二三四五六1-6]次|再次|末次|最后一?次)(?:回访|外呼|致电|电话|联系)(?:时间|日期|结果|状态|情况)?"
+)
+
+
+def attempt_columns(headers: list[str]) -> list[str]:
+    """Return the headers of callback attempts written in columns (首次回访时间, 二次回访结果 ...) when
+    they number at least two attempts; else []."""
+    found = [(m.group("n"), h) for h in headers if (m := _ATTEMPT.fullmatch(normalise_header(h)))]
+    return [h for _, h in found] if len({n for n, _ in found}) >= 2 else []
+
+
 def both_kinds(headers: list[str]) -> dict[str, list[str]] | None:
     """Return, when the headers hold both kinds in full (each kind's key and at least three fields
     only that kind has: a callback export repeating the visit's type, advisor and amount), each
