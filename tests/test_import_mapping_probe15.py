@@ -329,6 +329,27 @@ SUBTOTALS = [
 ]
 
 
+def test_each_sheets_units_row_is_read_for_that_sheet(con):
+    book = openpyxl.Workbook()
+    book.active.title = "2023年"
+    for row in [["工单号", "进厂日期", "行驶里程"], [None, None, "万公里"], ["A1", "2023-01-03", "1.5"]]:
+        book.active.append(row)
+    later = book.create_sheet("2024年")
+    for row in [["工单号", "进厂日期", "行驶里程"], [None, None, "km"], ["B1", "2024-01-03", "16000"]]:
+        later.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = import_file(con, buffer.getvalue(), file_name="两年.xlsx")
+    assert [(s["sheet"], s["rows"], s["landed"], s["skipped"], s["reason"]) for s in result.sheets] == [
+        ("2023年", 2, 1, 1, "units row under the header: 万公里"),
+        ("2024年", 2, 1, 1, "units row under the header: km"),
+    ]
+    assert _rows(con, "SELECT order_id, mileage_km FROM service_orders ORDER BY 1") == [
+        ("A1", 15000),
+        ("B1", 16000),
+    ]
+
+
 def test_excels_subtotal_rows_are_total_rows(con):
     """Before: the four subtotal rows were rejected as "missing work-order number; missing visit date"."""
     data = "".join(

@@ -650,18 +650,20 @@ def _units_rows(raw: RawTable) -> list[_UnitsRow]:
     unit, a mark or a note a header carries (``header_note``)."""
     if not len(raw.rows):
         return []
-    sheets = (
-        raw.rows[SOURCE_SHEET].astype("str")
-        if SOURCE_SHEET in raw.rows
-        else pd.Series("", index=raw.rows.index)
-    )
-    found = []
     # The first row of each sheet, by its position in the table.
-    for position, sheet in sheets.reset_index(drop=True).drop_duplicates().items():
-        cells = raw.rows[raw.headers].iloc[int(position)]
-        filled = {h: c.strip() for h, c in cells.items() if isinstance(c, str) and c.strip()}
+    firsts = (
+        raw.rows[SOURCE_SHEET].astype("str").reset_index(drop=True).drop_duplicates()
+        if SOURCE_SHEET in raw.rows
+        else pd.Series([""])
+    )
+    positions = [int(p) for p in firsts.index]
+    grid = raw.rows[raw.headers].iloc[positions].to_numpy(dtype=object)
+    found = []
+    for position, sheet, cells in zip(positions, firsts.tolist(), grid, strict=True):
+        pairs = zip(raw.headers, cells, strict=True)
+        filled = {h: c.strip() for h, c in pairs if isinstance(c, str) and c.strip()}
         if filled and all(header_note(c) for c in filled.values()):
-            found.append(_UnitsRow(str(sheet), int(position), filled))
+            found.append(_UnitsRow(str(sheet), position, filled))
     return found
 
 
