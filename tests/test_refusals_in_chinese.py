@@ -405,7 +405,7 @@ REFUSED: list[tuple[str, bytes, bool, dict, str]] = [
     ),
     (
         "客户名单.csv",
-        "客户,爱好\n张三,钓鱼\n李四,登山\n".encode(),
+        "姓名,爱好\n张三,钓鱼\n李四,登山\n".encode(),
         True,
         {},
         "客户名单.csv has no columns recognised as service orders or callbacks (such as 工单号 and 进厂日期, or "
@@ -413,7 +413,7 @@ REFUSED: list[tuple[str, bytes, bool, dict, str]] = [
     ),
     (
         "电话名单.csv",
-        "客户,电话\n张三,13800000000\n李四,13900000000\n".encode(),
+        "姓名,电话\n张三,13800000000\n李四,13900000000\n".encode(),
         True,
         {},
         "电话名单.csv has columns recognised (电话) but neither a work-order number with a visit date (工单号 and "
@@ -550,7 +550,7 @@ def test_the_drop_folder_says_in_chinese_why_its_saved_mappings_did_not_fit(tmp_
 
     drop = tmp_path / "drop"
     drop.mkdir()
-    (drop / "客户名单.csv").write_bytes("客户,爱好\n张三,钓鱼\n".encode())
+    (drop / "客户名单.csv").write_bytes("姓名,爱好\n张三,钓鱼\n".encode())
     mapping = ("工单映射.toml", {"kind": "service", "columns": {"order_id": "单号"}, "scales": {}})
     con = db.connect(tmp_path / "watch.duckdb")
     try:
