@@ -11,7 +11,7 @@ from analytics.devtools import demo
 from analytics.domain import quality
 from analytics.store import audit
 from ui.auth import authorize, can, current_user, protect, protect_text, record
-from ui.data import clear_caches, load, reading, writing
+from ui.data import audit_reading, clear_caches, load, reading, writing
 from ui.formatting import detail_words, plain
 from ui.i18n import lang, t
 from ui.state import filters
@@ -264,7 +264,8 @@ if can().see_audit:
     with tabs[3]:
         st.caption(t("data.audit_caption"))
         # Read afresh on every run (the log grows without a data version change); shown as text.
-        with reading() as cur:
+        # From the database file, also when the pages read a Parquet export.
+        with audit_reading() as cur:
             entries = audit.entries(cur, 500)
         show_table(
             people_table(

@@ -27,7 +27,7 @@ import streamlit as st
 from analytics.core import auth
 from analytics.core.config import settings
 from analytics.store import audit
-from ui.data import writing
+from ui.data import audit_writing
 from ui.i18n import t
 
 SECRETS_ENV = "ANALYTICS_SECRETS"
@@ -203,8 +203,8 @@ def authorize(action: str) -> bool:
 
 
 def _audit(who: str, role: str, action: str, detail: Mapping[str, Any] | None = None) -> None:
-    """Append one event to the audit log on a writable handle borrowed for it."""
-    with writing() as cur:
+    """Append one event to the audit log (the database file, also over a Parquet export)."""
+    with audit_writing() as cur:
         audit.record(cur, who, role, action, detail)
 
 
@@ -227,23 +227,26 @@ def _sign_in_form(configured: Mapping[str, auth.Account]) -> None:
 
 def _attempt(configured: Mapping[str, auth.Account], username: str, password: str) -> None:
     outcome = auth.attempt_sign_in(_throttle(secrets_source()), configured, username, password, _client())
-    if outcome.reason in ("user_wait", "client_locked"):
-        _audit(username, NO_ROLE, "sign_in_failed", {"reason": outcome.reason})
-        if outcome.reason == "user_wait":
-            st.error(t("auth.wait", seconds=math.ceil(outcome.wait_seconds)))
-        else:
-            st.error(t("auth.client_locked", minutes=math.ceil(outcome.wait_seconds / 60)))
-        return
     account = outcome.account
-    if account is None:
-        _audit(username, NO_ROLE, "sign_in_failed", {"reason": "wrong user name or password"})
-        # A pause after every wrong password makes guessing slow even before the waits grow.
+    if account is not None:
+        # Recorded first: a sign-in that cannot be recorded signs nobody in.
+        _audit(account.username, account.role, "sign_in")
+        st.session_state[USER_KEY] = account.username
+        st.rerun()
+    if outcome.reason == "user_wait":
+        message = t("auth.wait", seconds=math.ceil(outcome.wait_seconds))
+    elif outcome.reason == "client_locked":
+        message = t("auth.client_locked", minutes=math.ceil(outcome.wait_seconds / 60))
+    else:
+        message = t("auth.failed")
+    reason = outcome.reason if outcome.reason != "wrong" else "wrong user name or password"
+    try:
+        _audit(username, NO_ROLE, "sign_in_failed", {"reason": reason})
+    finally:
+        # A pause after every refused try makes guessing slow even before the waits grow, also
+        # when the failure cannot be recorded.
         time.sleep(settings().auth.failure_delay_seconds)
-        st.error(t("auth.failed"))
-        return
-    st.session_state[USER_KEY] = account.username
-    _audit(account.username, account.role, "sign_in")
-    st.rerun()
+    st.error(message)
 
 
 # What the next user of the same browser finds after a sign-out: the shared view (language, month,

@@ -17,7 +17,7 @@ from analytics.reports import export
 from analytics.store import db
 from ui.auth import can, current_user, protect
 from ui.charts import scope_note
-from ui.data import writing
+from ui.data import audit_writing
 from ui.i18n import lang, t
 
 # What a table shows for a missing value: Streamlit's own is "None", in English in either language.
@@ -167,7 +167,7 @@ def record_download(name: str, file_format: str, rows: int, phone: bool = True) 
     # Lists leave the building in someone's hands, those with phone numbers above all: keep who
     # took which list.
     user = current_user()
-    with writing() as cur:
+    with audit_writing() as cur:
         export.record_download(
             cur, f"{name}.{file_format}", file_format, rows, phone=phone, who=user.username, role=user.role
         )

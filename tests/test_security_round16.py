@@ -1,0 +1,58 @@
+"""A sixteenth attack (session 45), each reproduced first and failing before its fix: an outsider's
+look at sign-in, the audit log and local single-user mode, through the server's WebSocket as a
+browser speaks it and through ``AppTest``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from analytics.services import warehouse
+from analytics.store import db
+from tests.signing_in import audit_rows, start, submit, t_
+
+# --------------------------------------------------------------------------- Parquet mode
+
+
+@pytest.fixture(scope="module")
+def parquet_export(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo exported as Parquet (README "Scale-out"), once for the module."""
+    target = tmp_path_factory.mktemp("export") / "warehouse"
+    con = db.connect(demo_db, read_only=True)
+    try:
+        warehouse.export(con, target)
+    finally:
+        con.close()
+    return target
+
+
+def test_over_a_parquet_export_sign_ins_are_audited_in_the_database_file(
+    parquet_export, writable_demo, with_accounts, monkeypatch
+):
+    """With ANALYTICS_PARQUET every audit row went to the export's read-only in-memory DuckDB,
+    which has no audit log: a correct sign-in showed an error box, a wrong password skipped its
+    pause (the failed write came first), the manager's audit tab showed nothing, and nothing was
+    recorded."""
+    import ui.auth
+
+    monkeypatch.setenv("ANALYTICS_PARQUET", str(parquet_export))
+    pauses: list[float] = []
+    monkeypatch.setattr(ui.auth, "time", SimpleNamespace(sleep=pauses.append))
+    at = submit(start(), "zhangli", "example-only-wrong")
+    assert [e.value for e in at.error] == [t_("auth.failed")]
+    assert len(pauses) == 1 and pauses[0] > 0
+    submit(at, "wangqiang", "example-only-manager")
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["_user"].role == "manager"
+    assert [(who, action) for who, _, action, _ in audit_rows()] == [
+        ("zhangli", "sign_in_failed"),
+        ("wangqiang", "sign_in"),
+    ]
+    # The manager's audit tab reads the database file's log while the pages read the export.
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    shown = at.dataframe[-1].value
+    assert len(shown) == 2 and "wangqiang" in shown.astype(str).to_numpy().ravel().tolist()
