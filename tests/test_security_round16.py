@@ -56,3 +56,49 @@ def test_over_a_parquet_export_sign_ins_are_audited_in_the_database_file(
     assert not at.exception and not at.error, [e.value for e in at.error]
     shown = at.dataframe[-1].value
     assert len(shown) == 2 and "wangqiang" in shown.astype(str).to_numpy().ravel().tolist()
+
+
+# --------------------------------------------------------------------------- downloads
+
+
+def test_a_list_fetched_without_its_click_is_recorded_once(writable_demo, with_accounts, fetch_download):
+    """The audit row hung on the button's click (``on_click``), while the file came from a request
+    of its own: a client that asked only for the churn list's file (474 rows with phone numbers)
+    got it with no audit row. The row is now written when the file is built, once per file."""
+    from tests.signing_in import sign_in
+
+    at = sign_in("chenjing", page="pages/churn.py")
+    button = next(b for b in at.get("download_button") if b.key == "churn_list_dl_csv")
+    before = len(audit_rows())
+    rows = fetch_download(button).decode("utf-8-sig").splitlines()
+    exports = [row for row in audit_rows()[before:] if row[2] == "export"]
+    assert len(exports) == 1, exports
+    who, role, _, detail = exports[0]
+    assert (who, role) == ("chenjing", "agent")
+    assert detail["what"].startswith("churn_list_") and detail["what"].endswith(".csv")
+    assert detail["rows"] == len(rows) - 1 and detail["has_phone"] is True
+    # The click itself records nothing more (it reruns nothing): one download, one row.
+    button.click().run()
+    assert not at.exception
+    assert len([row for row in audit_rows()[before:] if row[2] == "export"]) == 1
+
+
+def test_the_deck_fetched_without_its_click_is_recorded(
+    writable_demo, with_accounts, fetch_download, monkeypatch
+):
+    """The deck's button was given the built bytes, which Streamlit serves at an address of their own
+    as soon as the button is drawn: a client could fetch the deck (red-flag customers by name)
+    without the click that recorded it."""
+    from analytics.reports import deck
+    from tests.signing_in import sign_in
+
+    monkeypatch.setattr(deck, "build_deck", lambda cur, month, stores, language, progress=None: b"pptx")
+    at = sign_in("wangqiang")
+    at.button(key="deck_build").click().run()
+    button = next(b for b in at.get("download_button") if "deck_download" in b.proto.id)
+    before = len(audit_rows())
+    assert fetch_download(button) == b"pptx"
+    exports = [row for row in audit_rows()[before:] if row[2] == "export"]
+    assert [(who, role, detail["file_format"]) for who, role, _, detail in exports] == [
+        ("wangqiang", "manager", "pptx")
+    ]
