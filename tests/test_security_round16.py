@@ -4,6 +4,7 @@ browser speaks it and through ``AppTest``."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -101,4 +102,55 @@ def test_the_deck_fetched_without_its_click_is_recorded(
     exports = [row for row in audit_rows()[before:] if row[2] == "export"]
     assert [(who, role, detail["file_format"]) for who, role, _, detail in exports] == [
         ("wangqiang", "manager", "pptx")
+    ]
+
+
+# --------------------------------------------------------------------------- the audit log's size
+
+
+def test_refused_sign_ins_write_one_row_per_lock_and_each_still_pauses(
+    writable_demo, with_accounts, monkeypatch
+):
+    """Without an account, 120 tries from one computer wrote 20 wrong-password rows and then one
+    ``client_locked`` row per refused try (100), as fast as the form reran: no pause for a refused
+    try. Anyone who can open the sign-in page could push the real events (exports, imports) out of
+    the 500 entries the Data page shows. One row per lock (and per user name's wait) now, and every
+    refused try pauses as a wrong password does."""
+    import ui.auth
+    from analytics.core.config import settings
+
+    pauses: list[float] = []
+    monkeypatch.setattr(ui.auth, "time", SimpleNamespace(sleep=pauses.append))
+    limit = settings().auth.client_max_failures
+    at = start()
+    for i in range(limit + 10):
+        submit(at, f"x{i}", "wrong")
+    assert [e.value for e in at.error] == [
+        t_("auth.client_locked", minutes=math.ceil(settings().auth.lock_minutes))
+    ]
+    reasons = [detail["reason"] for _, _, action, detail in audit_rows() if action == "sign_in_failed"]
+    assert reasons == ["wrong user name or password"] * limit + ["client_locked"]
+    assert len(pauses) == limit + 10 and min(pauses) > 0
+
+
+def test_a_user_names_wait_is_recorded_once_however_often_it_is_refused(monkeypatch):
+    from analytics.core import auth
+
+    throttle = auth.SignInThrottle(max_failures=5, window_seconds=300, client_max_failures=1000)
+    account = auth.Account("li", "li", "agent", auth.hash_password("right-password-1"))
+    seen = [
+        auth.attempt_sign_in(throttle, {"li": account}, "li", "guess", f"pc{i}", now=100.0 + i / 100)
+        for i in range(30)
+    ]
+    assert [o.reason for o in seen] == ["wrong"] * 5 + ["user_wait"] * 25
+    assert [o.worth_recording for o in seen] == [True] * 6 + [False] * 24
+    # The wait over, the next wrong password is recorded, and so is the first refusal after it.
+    later = [
+        auth.attempt_sign_in(throttle, {"li": account}, "li", "guess", "pc", now=now)
+        for now in (110.0, 110.1, 110.2)
+    ]
+    assert [(o.reason, o.worth_recording) for o in later] == [
+        ("wrong", True),
+        ("user_wait", True),
+        ("user_wait", False),
     ]

@@ -241,7 +241,8 @@ def _attempt(configured: Mapping[str, auth.Account], username: str, password: st
         message = t("auth.failed")
     reason = outcome.reason if outcome.reason != "wrong" else "wrong user name or password"
     try:
-        _audit(username, NO_ROLE, "sign_in_failed", {"reason": reason})
+        if outcome.worth_recording:
+            _audit(username, NO_ROLE, "sign_in_failed", {"reason": reason})
     finally:
         # A pause after every refused try makes guessing slow even before the waits grow, also
         # when the failure cannot be recorded.

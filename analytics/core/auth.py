@@ -546,22 +546,43 @@ class SignInThrottle:
     max_wait_seconds: float = 60.0
     _users: dict[str, list[float]] = field(default_factory=dict)
     _clients: dict[str, list[float]] = field(default_factory=dict)
+    # Per locked client and waiting user name, the lock or wait whose first refusal was reported:
+    # the moment of the failure that began it.
+    _episodes: dict[tuple[str, str], float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def begin(self, username: str, client: str, now: float) -> tuple[str, float]:
         """Return ``("ok", 0)`` and count this try as a failure until ``succeeded``, or the reason to
         refuse it (``"client_locked"`` or ``"user_wait"``) and the seconds to wait; atomic."""
+        reason, wait, _ = self.begin_try(username, client, now)
+        return reason, wait
+
+    def begin_try(self, username: str, client: str, now: float) -> tuple[str, float, bool]:
+        """Return what ``begin`` returns and whether a refusal is the first of its lock or wait (a
+        refusal costs no password check, so only the first of each is worth recording); atomic."""
         with self._lock:
             tries = self._recent(self._clients, client, now)
             if len(tries) >= self.client_max_failures:
-                return "client_locked", tries[-self.client_max_failures] + self.window_seconds - now
+                began = tries[-self.client_max_failures]
+                first = self._first_refusal(("client", client), began, now)
+                return "client_locked", began + self.window_seconds - now, first
             failures = self._recent(self._users, username, now)
             wait = self._user_wait(failures, now)
             if wait > 0:
-                return "user_wait", wait
+                return "user_wait", wait, self._first_refusal(("user", username), failures[-1], now)
             failures.append(now)
             tries.append(now)
-            return "ok", 0.0
+            return "ok", 0.0, False
+
+    def _first_refusal(self, who: tuple[str, str], began: float, now: float) -> bool:
+        if self._episodes.get(who) == began:
+            return False
+        # Episodes that have ended are forgotten, so the table holds only those under way.
+        horizon = now - self.window_seconds - self.max_wait_seconds
+        for key in [key for key, moment in self._episodes.items() if moment < horizon]:
+            del self._episodes[key]
+        self._episodes[who] = began
+        return True
 
     def succeeded(self, username: str, client: str, started: float) -> None:
         """Forget the failures of a user who signed in, and the client's try counted at ``started``."""
@@ -587,11 +608,14 @@ class SignInThrottle:
 @dataclass(frozen=True)
 class SignInOutcome:
     """What a sign-in try came to: the account, or why not (``wrong``, ``user_wait``,
-    ``client_locked``) and how many seconds to wait before the next try."""
+    ``client_locked``) and how many seconds to wait before the next try; ``worth_recording`` says
+    whether it belongs in the audit log (every sign-in and wrong password, and only the first
+    refusal of each lock or wait, so that refused tries cannot fill the log)."""
 
     account: Account | None
     reason: str
     wait_seconds: float = 0.0
+    worth_recording: bool = True
 
 
 def attempt_sign_in(
@@ -604,9 +628,9 @@ def attempt_sign_in(
 ) -> SignInOutcome:
     """Return the outcome of one sign-in try; the throttle counts it before the password is checked."""
     started = time.monotonic() if now is None else now
-    reason, wait = throttle.begin(username, client, started)
+    reason, wait, first = throttle.begin_try(username, client, started)
     if reason != "ok":
-        return SignInOutcome(None, reason, wait)
+        return SignInOutcome(None, reason, wait, worth_recording=first)
     account = check_password(accounts, username, password)
     if account is None:
         return SignInOutcome(None, "wrong")
