@@ -263,10 +263,17 @@ tab_import, tab_history, tab_quality = tabs[:3]
 if can().see_audit:
     with tabs[3]:
         st.caption(t("data.audit_caption"))
+        # One kind of event at a time, so that a run of failed sign-ins hides no export or import.
+        action = st.selectbox(
+            t("data.audit_show"),
+            [None, *audit.ACTIONS],
+            format_func=lambda a: t("data.audit_every_action") if a is None else t(f"audit_action.{a}"),
+            key="audit_action",
+        )
         # Read afresh on every run (the log grows without a data version change); shown as text.
         # From the database file, also when the pages read a Parquet export.
         with audit_reading() as cur:
-            entries = audit.entries(cur, 500)
+            entries = audit.entries(cur, 500, action=action)
         show_table(
             people_table(
                 audit.readable(entries, protect_text, detail_words),

@@ -154,3 +154,23 @@ def test_a_user_names_wait_is_recorded_once_however_often_it_is_refused(monkeypa
         ("user_wait", True),
         ("user_wait", False),
     ]
+
+
+def test_the_audit_tab_shows_one_kind_of_event_so_failed_sign_ins_hide_no_export(
+    writable_demo, with_accounts
+):
+    """The tab showed the newest 500 events of every kind: 500 failed sign-ins by anyone who can open
+    the page pushed an export of the call list out of it."""
+    from analytics.store import audit
+    from tests.signing_in import sign_in
+    from ui.data import audit_writing
+
+    with audit_writing() as cur:
+        audit.record(cur, "chenjing", "agent", "export", {"what": "churn_list.csv", "rows": 474})
+        for i in range(500):
+            audit.record(cur, f"unknown account {i}", "none", "sign_in_failed", {"reason": "client_locked"})
+    at = sign_in("zhangli", page="pages/data.py")
+    assert "chenjing" not in at.dataframe[-1].value.astype(str).to_numpy().ravel().tolist()
+    at.selectbox(key="audit_action").select_index(1 + audit.ACTIONS.index("export")).run()
+    shown = at.dataframe[-1].value
+    assert len(shown) == 1 and "chenjing" in shown.astype(str).to_numpy().ravel().tolist()
