@@ -5,6 +5,7 @@ browser speaks it and through ``AppTest``."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -174,3 +175,24 @@ def test_the_audit_tab_shows_one_kind_of_event_so_failed_sign_ins_hide_no_export
     at.selectbox(key="audit_action").select_index(1 + audit.ACTIONS.index("export")).run()
     shown = at.dataframe[-1].value
     assert len(shown) == 1 and "chenjing" in shown.astype(str).to_numpy().ravel().tolist()
+
+
+# --------------------------------------------------------------------------- what the log keeps
+
+
+def test_a_password_typed_into_the_user_name_field_never_reaches_the_audit_tab(writable_demo, with_accounts):
+    """A failed sign-in was recorded under the user name as typed, and the CS lead who typed her
+    password into that field left it on the manager's audit tab:
+    ``Zl-Secret-2026!  (not signed in)  Sign-in failed``."""
+    from tests.signing_in import sign_in
+
+    at = start()
+    submit(at, "Zl-Secret-2026!", "")
+    submit(at, "Zl-Secret-2026!", "")
+    submit(at, "chenjing", "example-only-wrong")  # an account's name is kept, as before
+    at = sign_in("wangqiang", page="pages/data.py")
+    shown = at.dataframe[-1].value.astype(str).to_numpy().ravel().tolist()
+    assert not [cell for cell in shown if "Secret" in cell], shown
+    who = [row[0] for row in audit_rows() if row[2] == "sign_in_failed"]
+    assert who[0] == who[1] and re.fullmatch(r"unknown account [0-9a-f]{6}", who[0]), who
+    assert who[2] == "chenjing"

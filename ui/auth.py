@@ -242,7 +242,8 @@ def _attempt(configured: Mapping[str, auth.Account], username: str, password: st
     reason = outcome.reason if outcome.reason != "wrong" else "wrong user name or password"
     try:
         if outcome.worth_recording:
-            _audit(username, NO_ROLE, "sign_in_failed", {"reason": reason})
+            # What was typed is kept only when it names an account: it may be a password.
+            _audit(auth.recorded_name(configured, username), NO_ROLE, "sign_in_failed", {"reason": reason})
     finally:
         # A pause after every refused try makes guessing slow even before the waits grow, also
         # when the failure cannot be recorded.

@@ -13,8 +13,11 @@ Without accounts the dashboard runs in local single-user mode with the ``cs_lead
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import re
+import secrets
 import threading
 import time
 import tomllib
@@ -383,6 +386,26 @@ def check_password(accounts: Mapping[str, Account], username: str, password: str
 
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+# The key of this process's digests of names that are no account (``recorded_name``): a new one at
+# every start, so a digest tells two tries apart and is no hash a guess can be checked against.
+_UNKNOWN_NAME_KEY = secrets.token_bytes(32)
+UNKNOWN_ACCOUNT = "unknown account"  # holds a space, which no account's user name may
+
+
+def recorded_name(accounts: Mapping[str, Account], typed: str) -> str:
+    """Return the name a failed sign-in is recorded under in the audit log: the user name when it is
+    a configured account's, else ``unknown account`` and a short digest of what was typed.
+
+    People type their password into the user-name field (or the name and the password run
+    together); what was typed is shown to the manager on the audit tab, so only account names are
+    kept as typed. The digest, keyed for this server process only, tells whether the same thing
+    was typed again without keeping anything a guess could be checked against later.
+    """
+    if typed in accounts:
+        return typed
+    digest = hmac.new(_UNKNOWN_NAME_KEY, typed.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return f"{UNKNOWN_ACCOUNT} {digest.hexdigest()[:6]}"
 
 
 def load_accounts(secrets: Mapping[str, Any]) -> dict[str, Account]:
