@@ -196,3 +196,32 @@ def test_a_password_typed_into_the_user_name_field_never_reaches_the_audit_tab(w
     who = [row[0] for row in audit_rows() if row[2] == "sign_in_failed"]
     assert who[0] == who[1] and re.fullmatch(r"unknown account [0-9a-f]{6}", who[0]), who
     assert who[2] == "chenjing"
+
+
+# --------------------------------------------------------------------------- X-Forwarded-For
+
+
+def test_a_program_on_this_machine_cannot_name_a_new_client_for_each_guess(monkeypatch):
+    """The shipped settings trusted this machine as a reverse proxy, and Streamlit gives no address
+    for a connection from this machine: any program here (another user of a shared server, an SSH
+    tunnel) wrote a new X-Forwarded-For for each try and was never locked (30 guesses, none
+    refused). A header is believed now only from a proxy the settings name, and they name none."""
+    from streamlit.runtime.context import StreamlitHeaders
+
+    import ui.auth
+    from analytics.core import auth
+    from analytics.core.config import settings
+
+    assert settings().auth.trusted_proxies == []
+    throttle = auth.SignInThrottle(max_failures=1000, window_seconds=300, client_max_failures=20)
+    outcomes = []
+    for i in range(30):
+        headers = StreamlitHeaders([("X-Forwarded-For", f"10.9.0.{i + 1}")])
+        context = SimpleNamespace(ip_address=None, headers=headers)
+        monkeypatch.setattr(ui.auth, "st", SimpleNamespace(context=context))
+        client = ui.auth._client()
+        assert client == "local"
+        outcomes.append(throttle.begin(f"user{i}", client, 1000.0 + i)[0])
+    assert outcomes == ["ok"] * 20 + ["client_locked"] * 10
+    # Local mode still refuses a browser that a proxy here brings from another computer.
+    assert ui.auth._client(ui.auth.THIS_MACHINE) == "10.9.0.30"

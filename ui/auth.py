@@ -91,10 +91,15 @@ def _throttle(source: str) -> auth.SignInThrottle:
     )
 
 
-def _client() -> str:
+# Proxies believed only to refuse local mode: a program on this machine that names another
+# computer in X-Forwarded-For gains nothing by it but the refusal.
+THIS_MACHINE = ("127.0.0.1", "::1")
+
+
+def _client(also_trusted: tuple[str, ...] = ()) -> str:
     """Return who is trying to sign in, for the per-client limit: the browser's IP address, read
-    from X-Forwarded-For when the connection comes from a trusted reverse proxy
-    (``auth.client_address``)."""
+    from X-Forwarded-For only when the connection comes from one of ``[auth] trusted_proxies`` (or
+    ``also_trusted``) (``auth.client_address``); ``local`` for this machine."""
     try:
         peer = st.context.ip_address
         lines = st.context.headers.get_all("X-Forwarded-For")
@@ -102,7 +107,8 @@ def _client() -> str:
         return "unknown"
     if not isinstance(peer, str) and peer is not None:
         return "unknown"  # a test harness's stand-in for the connection, no address
-    return auth.client_address(peer, forwarded_for(lines), settings().auth.trusted_proxies)
+    trusted = [*settings().auth.trusted_proxies, *also_trusted]
+    return auth.client_address(peer, forwarded_for(lines), trusted)
 
 
 def forwarded_for(lines: object) -> str | None:
@@ -133,7 +139,9 @@ def require_user() -> User:
             st.session_state[CURRENT_KEY] = NOBODY
             st.error(t("auth.network_without_accounts", address=address or "0.0.0.0"))
             st.stop()
-        client = _client()
+        # A proxy on this machine that brings another computer (nginx forwarding the network to
+        # localhost) says so in X-Forwarded-For, believed here whatever trusted_proxies says.
+        client = _client(THIS_MACHINE)
         if not auth.local_mode_allowed(address, allow, client):
             # Bound to this machine, but a reverse proxy here brought another computer's browser.
             st.session_state[CURRENT_KEY] = NOBODY
