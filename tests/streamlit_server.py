@@ -41,13 +41,26 @@ class Session:
     Streamlit's own messages. Each ``run`` asks for a page and returns what the page drew, so
     several sessions need no browser (the page's script runs on the server either way)."""
 
-    def __init__(self, url: str, timeout: float = 60.0) -> None:
+    def __init__(self, url: str, timeout: float = 60.0, host: str | None = None) -> None:
+        """``host``: the Host (and Origin) the browser names, when not the server's own address:
+        what a browser sends after DNS rebinding, connected to ``url`` all the same."""
+        import socket
+        from urllib.parse import urlsplit
+
         from websockets.sync.client import connect  # streamlit's own dependency
 
         self._stack = ExitStack()
+        where = url.replace("http://", "ws://") + "/_stcore/stream"
+        sock = None
+        if host is not None:
+            server = urlsplit(url)
+            sock = socket.create_connection((server.hostname, server.port), timeout=timeout)
+            where = f"ws://{host}/_stcore/stream"
         self._ws = self._stack.enter_context(
             connect(
-                url.replace("http://", "ws://") + "/_stcore/stream",
+                where,
+                sock=sock,
+                origin=f"http://{host}" if host is not None else None,  # type: ignore[arg-type]
                 subprotocols=["streamlit"],  # type: ignore[list-item]
                 max_size=None,
                 open_timeout=timeout,

@@ -225,3 +225,80 @@ def test_a_program_on_this_machine_cannot_name_a_new_client_for_each_guess(monke
     assert outcomes == ["ok"] * 20 + ["client_locked"] * 10
     # Local mode still refuses a browser that a proxy here brings from another computer.
     assert ui.auth._client(ui.auth.THIS_MACHINE) == "10.9.0.30"
+
+
+# --------------------------------------------------------------------------- local mode by name
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("localhost:8501", True),
+        ("LOCALHOST", True),
+        ("localhost.:8501", True),
+        ("127.0.0.1:8501", True),
+        ("127.0.0.2", True),
+        ("[::1]:8501", True),
+        ("rebind.evil.example:8501", False),
+        ("evil.localhost:8501", False),  # a name some browsers ask a DNS server for
+        ("localhost.evil.example", False),
+        ("127.0.0.1.evil.example", False),
+        ("192.168.1.20:8501", False),
+        ("user@localhost", False),
+        ("localhost:port", False),
+        ("localhost/x", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_which_host_names_this_machine(host, loopback):
+    from analytics.core import auth
+
+    assert auth.loopback_host(host) is loopback
+
+
+@pytest.fixture(scope="module")
+def served_without_accounts(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A real server on a copy of the demo, without accounts (local single-user mode)."""
+    import os
+    import shutil
+
+    from tests.streamlit_server import serve
+
+    folder = tmp_path_factory.mktemp("served")
+    path = folder / "served.duckdb"
+    shutil.copy(demo_db, path)
+    with serve(
+        path, env={"ANALYTICS_SECRETS": os.devnull, "ANALYTICS_MODEL_DIR": str(folder / "models")}
+    ) as url:
+        yield url
+
+
+def test_local_mode_serves_no_browser_that_names_another_site(served_without_accounts):
+    """Without accounts every visitor has the CS lead's rights, which the README grants only to this
+    machine; the server took a connection whose Host and Origin named ``rebind.evil.example``, what a
+    browser on this machine sends after DNS rebinding, so that site's script read the churn call
+    list with every phone number and fetched its CSV. Only a loopback name gets local mode now."""
+    from urllib.parse import urlsplit
+
+    from tests.streamlit_server import Session
+
+    port = urlsplit(served_without_accounts).port
+    rebound = Session(served_without_accounts, host=f"rebind.evil.example:{port}")
+    try:
+        run = rebound.run("churn")
+    finally:
+        rebound.close()
+    assert t_("auth.host_without_accounts", "zh", port=port) in run.texts(), run.texts()
+    kinds = {kind for kind, _ in run.elements}
+    assert not kinds & {"download_button", "arrow_data_frame", "metric", "arrow_vega_lite_chart"}, kinds
+    assert not re.search(r"1[3-9]\d{9}", " ".join(run.texts()))  # no phone number
+    # This machine's own browser, by its loopback names, keeps local mode.
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
+        own = Session(served_without_accounts, host=host)
+        try:
+            run = own.run("churn")
+        finally:
+            own.close()
+        assert not run.problems(), run.problems()
+        assert any(kind == "download_button" for kind, _ in run.elements), host

@@ -111,6 +111,19 @@ def _client(also_trusted: tuple[str, ...] = ()) -> str:
     return auth.client_address(peer, forwarded_for(lines), trusted)
 
 
+def _request_host() -> str | None:
+    """Return the Host header of the request that opened this session ("" when it sent none), or
+    None without a request (a test harness)."""
+    try:
+        peer = st.context.ip_address
+        host = st.context.headers.get("Host")
+    except Exception:  # noqa: BLE001 - no request context
+        return None
+    if not isinstance(peer, str) and peer is not None:
+        return None  # a test harness's stand-in for the connection
+    return host if isinstance(host, str) else ""
+
+
 def forwarded_for(lines: object) -> str | None:
     """Return the X-Forwarded-For header as one list, its lines joined in the order they came
     (RFC 9110: repeated fields are one comma-separated list). A proxy that adds a line of its own
@@ -146,6 +159,13 @@ def require_user() -> User:
             # Bound to this machine, but a reverse proxy here brought another computer's browser.
             st.session_state[CURRENT_KEY] = NOBODY
             st.error(t("auth.proxied_without_accounts", client=client))
+            st.stop()
+        host = _request_host()
+        if not allow and host is not None and not auth.loopback_host(host):
+            # Reached by a name other than this machine's (DNS rebinding: a site's script naming
+            # its own site, its name resolved to 127.0.0.1), full rights would be that site's.
+            st.session_state[CURRENT_KEY] = NOBODY
+            st.error(t("auth.host_without_accounts", port=st.get_option("server.port")))
             st.stop()
         st.session_state.pop(USER_KEY, None)
         st.session_state[CURRENT_KEY] = LOCAL

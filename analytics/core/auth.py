@@ -22,6 +22,7 @@ import threading
 import time
 import tomllib
 import unicodedata
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -325,6 +326,31 @@ def local_mode_allowed(
         return True
     bound = (address or "").strip().lower()
     return bound in LOOPBACK_ADDRESSES and (client in ("local", "unknown") or _is_loopback(client))
+
+
+def loopback_host(host: str | None) -> bool:
+    """Return whether a request's Host header names this machine by its loopback name or address:
+    ``localhost``, ``127.0.0.1`` (or another of 127.0.0.0/8) or ``[::1]``, with or without a port.
+
+    A browser sends the name it was given: after DNS rebinding (a site's name made to resolve to
+    127.0.0.1) it connects to this machine but names that site, and the site's script reads the
+    answers as its own. No name a DNS server answers is taken, ``*.localhost`` included (browsers
+    differ on whether they ask one for it).
+    """
+    if not host:
+        return False
+    try:
+        parsed = urllib.parse.urlsplit(f"//{host.strip()}")
+        name = parsed.hostname
+        _ = parsed.port  # a port that is no number makes no host
+    except ValueError:
+        return False
+    if name is None or parsed.username is not None or parsed.password is not None:
+        return False
+    if parsed.path or parsed.query or parsed.fragment:
+        return False
+    name = name.rstrip(".")
+    return name == "localhost" or _is_loopback(name)
 
 
 def _is_loopback(address: str) -> bool:
