@@ -302,3 +302,55 @@ def test_local_mode_serves_no_browser_that_names_another_site(served_without_acc
             own.close()
         assert not run.problems(), run.problems()
         assert any(kind == "download_button" for kind, _ in run.elements), host
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def _give_new_password(secrets: Path, username: str, password: str) -> None:
+    from analytics.core.auth import hash_password
+
+    text = secrets.read_text(encoding="utf-8")
+    start_at = text.index(f"[auth.accounts.{username}]")
+    end_at = text.find("[auth.accounts.", start_at + 1)
+    block = text[start_at : end_at if end_at > 0 else len(text)]
+    old_hash = re.search(r'password_hash = "([^"]+)"', block)
+    assert old_hash
+    secrets.write_text(text.replace(old_hash.group(1), hash_password(password)), "utf-8")
+
+
+def test_a_new_password_ends_the_sessions_signed_in_with_the_old_one(writable_demo, with_accounts):
+    """The session kept only the user name: whoever had signed in with a leaked password kept the
+    agent's rights (phone numbers in full) after the CS lead gave the account a new password, for
+    as long as the tab stayed open."""
+    from tests.signing_in import shows_data, sign_in
+
+    at = sign_in("chenjing", page="pages/churn.py")
+    assert at.session_state["_user"].role == "agent" and shows_data(at)
+    _give_new_password(with_accounts, "chenjing", "a-new-password-after-the-leak")
+    at.run()
+    assert at.session_state["_user"].role == "viewer" and not shows_data(at)
+    assert at.title[0].value == t_("auth.title")
+    assert t_("auth.ended_account_changed") in [i.value for i in at.info]
+    assert audit_rows()[-1] == ("chenjing", "agent", "sign_out", {"reason": "account_changed"})
+    # The new password signs in.
+    submit(at, "chenjing", "a-new-password-after-the-leak")
+    assert at.session_state["_user"].role == "agent"
+
+
+def test_a_session_left_idle_is_signed_out_at_its_next_run(writable_demo, with_accounts, monkeypatch):
+    import ui.auth
+    from analytics.core.config import settings
+    from tests.signing_in import shows_data, sign_in
+
+    assert settings().auth.idle_minutes == 480
+    at = sign_in("chenjing", page="pages/churn.py")
+    now = ui.auth.monotonic()
+    monkeypatch.setattr(ui.auth, "monotonic", lambda: now + 479 * 60)
+    at.run()
+    assert at.session_state["_user"].role == "agent" and shows_data(at)
+    monkeypatch.setattr(ui.auth, "monotonic", lambda: now + 479 * 60 + 481 * 60)
+    at.run()
+    assert at.session_state["_user"].role == "viewer" and not shows_data(at)
+    assert t_("auth.ended_idle", minutes="480") in [i.value for i in at.info]
+    assert audit_rows()[-1] == ("chenjing", "agent", "sign_out", {"reason": "idle"})

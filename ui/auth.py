@@ -19,6 +19,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import pandas as pd
@@ -34,6 +35,17 @@ SECRETS_ENV = "ANALYTICS_SECRETS"
 USER_KEY = "_signed_in"  # session state: the user name of the signed-in account
 CURRENT_KEY = "_user"  # session state: the User this run acts as
 NO_ROLE = "none"  # the role recorded for a failed sign-in
+SESSION_KEY = "_signed_in_with"  # session state: SignedIn, what the sign-in holds to
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What a signed-in session holds to: the account's stamp (``auth.account_stamp``: its role and
+    password hash at sign-in), that role, and when it last ran a page (``time.monotonic``)."""
+
+    stamp: str
+    role: str
+    seen: float
 
 
 @dataclass(frozen=True)
@@ -171,9 +183,9 @@ def require_user() -> User:
         st.session_state[CURRENT_KEY] = LOCAL
         st.sidebar.caption(t("app.local_mode"))
         return LOCAL
-    account = configured.get(st.session_state.get(USER_KEY) or "")
+    account = _still_signed_in(configured)
     if account is None:
-        # Signed out, never signed in, or the account was removed from secrets.toml meanwhile.
+        # Signed out, never signed in, or the session just ended (``_still_signed_in``).
         st.session_state.pop(USER_KEY, None)
         st.session_state[CURRENT_KEY] = NOBODY
         _sign_in_form(configured)
@@ -184,6 +196,34 @@ def require_user() -> User:
         st.caption(t("auth.signed_in_as", name=user.name, role=t(f"auth.role.{user.role}")))
         st.button(t("auth.sign_out"), key="_sign_out", on_click=_sign_out, icon=":material/logout:")
     return user
+
+
+def _still_signed_in(configured: Mapping[str, auth.Account]) -> auth.Account | None:
+    """Return the account this session signed in with, or None when it signed in with none, or its
+    session has ended: the account removed from secrets.toml, given a new password or role there
+    (whoever signed in with a leaked password keeps nothing once it is changed), or no page run
+    for ``[auth] idle_minutes``. An ended session is recorded and cleared as a sign-out is."""
+    username = st.session_state.get(USER_KEY)
+    if not username:
+        return None
+    account = configured.get(username)
+    held = st.session_state.get(SESSION_KEY)
+    held = held if isinstance(held, SignedIn) else None
+    idle = settings().auth.idle_minutes
+    now = monotonic()
+    if account is not None and held is not None and held.stamp == auth.account_stamp(account):
+        if not idle or now - held.seen <= 60.0 * idle:
+            st.session_state[SESSION_KEY] = SignedIn(held.stamp, held.role, now)
+            return account
+        reason = "idle"
+    else:
+        reason = "account_changed"
+    _audit(str(username), held.role if held else NO_ROLE, "sign_out", {"reason": reason})
+    _clear_session()
+    st.info(
+        t("auth.ended_idle", minutes=f"{idle:g}") if reason == "idle" else t("auth.ended_account_changed")
+    )
+    return None
 
 
 def current_user() -> User:
@@ -259,6 +299,7 @@ def _attempt(configured: Mapping[str, auth.Account], username: str, password: st
     if account is not None:
         # Recorded first: a sign-in that cannot be recorded signs nobody in.
         _audit(account.username, account.role, "sign_in")
+        st.session_state[SESSION_KEY] = SignedIn(auth.account_stamp(account), account.role, monotonic())
         st.session_state[USER_KEY] = account.username
         st.rerun()
     if outcome.reason == "user_wait":
@@ -291,8 +332,12 @@ def _sign_out() -> None:
     user = current_user()
     if user.username and not user.local:
         _audit(user.username, user.role, "sign_out")
-    # Everything else goes: parsed uploads (a DMS file's rows, phones in full), the deck, the
-    # values typed into widgets (a customer searched for), the rows selected in a list.
+    _clear_session()
+
+
+def _clear_session() -> None:
+    # Everything but the shared view goes: parsed uploads (a DMS file's rows, phones in full), the
+    # deck, the values typed into widgets (a customer searched for), the rows selected in a list.
     for key in list(st.session_state.keys()):
         if key not in SHARED_VIEW_KEYS:
             del st.session_state[key]

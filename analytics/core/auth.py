@@ -402,6 +402,15 @@ def _dummy_hash() -> str:
     return hash_password("not a password of anyone")
 
 
+def account_stamp(account: Account) -> str:
+    """Return a digest of what a signed-in session holds to: the account's role and password hash.
+
+    Kept in the session at sign-in and compared on every run, so a new password (after a leak) or
+    a new role in secrets.toml ends the sessions signed in before it.
+    """
+    return hashlib.sha256(f"{account.role}\0{account.password_hash}".encode()).hexdigest()
+
+
 def check_password(accounts: Mapping[str, Account], username: str, password: str) -> Account | None:
     """Return the account when ``username`` and ``password`` match one, else None."""
     account = accounts.get(username.strip())
