@@ -354,3 +354,62 @@ def test_a_session_left_idle_is_signed_out_at_its_next_run(writable_demo, with_a
     assert at.session_state["_user"].role == "viewer" and not shows_data(at)
     assert t_("auth.ended_idle", minutes="480") in [i.value for i in at.info]
     assert audit_rows()[-1] == ("chenjing", "agent", "sign_out", {"reason": "idle"})
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "trusted", "client"),
+    [
+        # What uvicorn makes of a connection from this machine: the header's right-most entry
+        # that is not 127.0.0.1 or ::1, port dropped, or anything malformed as written.
+        ("10.9.0.5", "10.9.0.5", [], "local"),
+        ("10.9.0.5", "198.51.100.1, 10.9.0.5:4444", [], "local"),
+        ("10.0.0.1", "10.0.0.1, 127.0.0.1:80", [], "local"),
+        ("2001:db8::1", "[2001:db8::1]:443", [], "local"),
+        ("junk", "junk", [], "local"),
+        # nginx on this machine, trusted: the browser it saw.
+        ("203.0.113.7", "203.0.113.7", ["127.0.0.1", "::1"], "203.0.113.7"),
+        # A browser that reaches the dashboard itself is its address, whatever it writes.
+        ("203.0.113.7", "198.51.100.1", [], "203.0.113.7"),
+        ("203.0.113.7", "127.0.0.1", [], "203.0.113.7"),
+    ],
+)
+def test_the_address_uvicorn_takes_from_the_header_is_this_machine(peer, forwarded_for, trusted, client):
+    from analytics.core import auth
+
+    assert auth.client_address(peer, forwarded_for, trusted) == client
+
+
+def test_a_program_on_this_machine_is_locked_however_it_fills_in_x_forwarded_for(
+    demo_db, tmp_path, accounts_text, monkeypatch
+):
+    """The same, on the running server: Streamlit's server (uvicorn) itself gives a connection from
+    this machine the address its X-Forwarded-For names, so even with no proxy trusted, 30 connections
+    from here naming 10.9.0.1, 10.9.0.2 ... were 30 clients, and none was locked after 20 failures."""
+    import os
+    import shutil
+
+    from analytics.store import audit as audit_log
+    from tests.streamlit_server import Session, serve
+
+    path = tmp_path / "served.duckdb"
+    shutil.copy(demo_db, path)
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(accounts_text, encoding="utf-8")
+    env = {"ANALYTICS_SECRETS": str(secrets), "ANALYTICS_MODEL_DIR": str(tmp_path / "models")}
+    assert "FORWARDED_ALLOW_IPS" not in os.environ  # uvicorn's default: this machine's proxies
+    with serve(path, env=env) as url:
+        for i in range(23):
+            session = Session(url, headers={"X-Forwarded-For": f"10.9.0.{i + 1}"})
+            try:
+                run = session.sign_in(f"user{i}", "guess", page="overview")
+            finally:
+                session.close()
+    con = db.connect(path, read_only=True)
+    try:
+        reasons = audit_log.entries(con, 100, action="sign_in_failed")["detail"].tolist()
+    finally:
+        con.close()
+    assert reasons[::-1] == ['{"reason": "wrong user name or password"}'] * 20 + [
+        '{"reason": "client_locked"}'
+    ]
+    assert any("5 分钟后再试" in text for text in run.texts()), run.texts()

@@ -550,13 +550,22 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies:
     """Return who signs in, for the per-client limit: an IP address, or ``local`` for this machine.
 
     ``peer`` is the connection's address (None for this machine: Streamlit gives no loopback
-    address). When it is one of ``trusted_proxies`` (addresses or networks), the browser is the
+    address; also when it is no address, or the address uvicorn takes from the header for a
+    connection from this machine, ``_uvicorn_client``). When it is one of ``trusted_proxies``
+    (addresses or networks), the browser is the
     right-most address of ``forwarded_for`` (the X-Forwarded-For header) that is not itself a
     trusted proxy: each proxy appends the address it saw, so what a browser writes into the header
     stands to its left and is never taken. A connection from anywhere else is its own address,
     whatever its header says; a header whose right-most entry is no address is ignored.
     """
     networks = [ipaddress.ip_network(entry, strict=False) for entry in trusted_proxies]
+    if peer is not None and (
+        _address(peer) is None or (forwarded_for and peer == _uvicorn_client(forwarded_for))
+    ):
+        # Streamlit's server (uvicorn, proxy headers on by default) gives a connection from this
+        # machine that sends X-Forwarded-For the address the header names: any program here
+        # could name a new client for each try. Such a connection is this machine's.
+        peer = None
     itself = peer or "local"
     if not forwarded_for or not _in_networks(peer or "127.0.0.1", networks):
         return itself
@@ -567,6 +576,46 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies:
         if not _in_networks(address, networks):
             return address
     return itself
+
+
+def _uvicorn_client(forwarded_for: str) -> str:
+    """Return the address uvicorn gives a connection from this machine (127.0.0.1 or ::1, its
+    ``forwarded_allow_ips`` by default) that sends ``forwarded_for``: the right-most entry that is
+    not one of those two, else the first, each without its port (uvicorn's ``ProxyHeadersMiddleware``
+    as of 0.55, mirrored entry for entry)."""
+    entries = [entry.strip() for entry in forwarded_for.split(",")]
+    for entry in reversed(entries):
+        host = _uvicorn_host(entry)
+        if _address(host) not in ("127.0.0.1", "::1"):
+            return host
+    return _uvicorn_host(entries[0])
+
+
+def _uvicorn_host(entry: str) -> str:
+    """Return the host of one X-Forwarded-For entry as uvicorn reads it (``[::1]:80`` → ``::1``,
+    ``1.2.3.4:80`` → ``1.2.3.4``, anything malformed as written)."""
+    if entry.startswith("["):
+        end = entry.find("]")
+        if end == -1:
+            return entry
+        rest = entry[end + 1 :]
+        return entry[1:end] if not rest or rest.startswith(":") else entry
+    if entry.count(":") == 1:
+        host, port = entry.rsplit(":", 1)
+        try:
+            int(port)
+        except ValueError:
+            return entry
+        return host
+    return entry
+
+
+def _address(text: str) -> str | None:
+    """Return ``text`` as an IP address in its usual form, or None when it is none."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
 
 
 def _hop_address(hop: str) -> str | None:
