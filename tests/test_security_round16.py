@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -413,3 +414,43 @@ def test_a_program_on_this_machine_is_locked_however_it_fills_in_x_forwarded_for
         '{"reason": "client_locked"}'
     ]
     assert any("5 分钟后再试" in text for text in run.texts()), run.texts()
+
+
+# --------------------------------------------------------------------------- in a real browser
+
+
+@pytest.mark.browser
+def test_a_list_downloaded_in_a_real_browser_is_recorded_once(demo_db, tmp_path):
+    """Guards the fix above in Chromium: what a browser does on a click (ask for the file, report
+    the click) makes one audit row, not one for the file and one for the click. (Not a failure
+    before the fix: the click's row was the only one then.)"""
+    import shutil
+
+    from analytics.store import audit as audit_log
+    from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, serve
+
+    if CHROMIUM is None:
+        pytest.skip("Debian chromium is not installed (scripts/test.sh installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    path = tmp_path / "browser.duckdb"
+    shutil.copy(demo_db, path)
+    with serve(path) as url, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1200}, accept_downloads=True)
+            page.goto(f"{url}/churn?lang=en")
+            button = page.locator(".st-key-churn_list_dl_csv").get_by_role("button", name="Download CSV")
+            sync_api.expect(button).to_be_visible(timeout=120_000)
+            with page.expect_download(timeout=120_000) as info:
+                button.click()
+            lines = open(info.value.path(), encoding="utf-8-sig").read().splitlines()
+            time.sleep(3)  # a rerun the click might still cause, and its row
+        finally:
+            browser.close()
+    con = db.connect(path, read_only=True)
+    try:
+        exports = audit_log.entries(con, 10, action="export")
+    finally:
+        con.close()
+    assert len(exports) == 1, exports
+    assert exports["who"].iloc[0] == "local" and f'"rows": {len(lines) - 1}' in exports["detail"].iloc[0]
