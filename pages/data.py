@@ -11,7 +11,7 @@ from analytics.devtools import demo
 from analytics.domain import quality
 from analytics.store import audit
 from ui.auth import authorize, can, current_user, protect, protect_text, record
-from ui.data import clear_caches, load, reading, writing
+from ui.data import audit_reading, clear_caches, load, reading, writing
 from ui.formatting import detail_words, plain
 from ui.i18n import lang, t
 from ui.state import filters
@@ -277,9 +277,17 @@ tab_import, tab_history, tab_quality = tabs[:3]
 if can().see_audit:
     with tabs[3]:
         st.caption(t("data.audit_caption"))
+        # One kind of event at a time, so that a run of failed sign-ins hides no export or import.
+        action = st.selectbox(
+            t("data.audit_show"),
+            [None, *audit.ACTIONS],
+            format_func=lambda a: t("data.audit_every_action") if a is None else t(f"audit_action.{a}"),
+            key="audit_action",
+        )
         # Read afresh on every run (the log grows without a data version change); shown as text.
-        with reading() as cur:
-            entries = audit.entries(cur, 500)
+        # From the database file, also when the pages read a Parquet export.
+        with audit_reading() as cur:
+            entries = audit.entries(cur, 500, action=action)
         show_table(
             people_table(
                 audit.readable(entries, protect_text, detail_words),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -212,3 +213,34 @@ def phone_names_env(
     monkeypatch.setenv("ANALYTICS_DB", str(path))
     monkeypatch.setenv("ANALYTICS_MODEL_DIR", str(demo_model_dir))
     return path
+
+
+@pytest.fixture
+def fetch_download(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], bytes]:
+    """Return ``fetch(button) -> bytes``: what the browser gets when it asks for a download button's
+    file. Streamlit keeps the button's callable and runs it on a thread of its own, outside any
+    script run, when the browser's request for the file comes (with or without the click)."""
+    import threading
+
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    made: dict[str, Any] = {}
+    original = MediaFileManager.add_deferred
+
+    def add(self: MediaFileManager, data_callable: Any, *args: Any, **kwargs: Any) -> str:
+        file_id = original(self, data_callable, *args, **kwargs)
+        made[file_id] = data_callable
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add)
+
+    def fetch(button: Any) -> bytes:
+        build = made[button.proto.deferred_file_id]
+        got: list[bytes] = []
+        worker = threading.Thread(target=lambda: got.append(build()))
+        worker.start()
+        worker.join(120)
+        assert got, "the file was not built"
+        return got[0]
+
+    return fetch

@@ -51,9 +51,10 @@ def sign_in(username, lang="en", page=None):
 
 
 def audit_rows():
-    from ui.data import reading
+    from ui.data import audit_reading
 
-    with reading() as cur:
+    # The database file's log, also when the pages read a Parquet export.
+    with audit_reading() as cur:
         rows = cur.execute("SELECT who, role, action, detail FROM audit_log ORDER BY audit_id").fetchall()
     return [(who, role, action, json.loads(detail or "{}")) for who, role, action, detail in rows]
 

@@ -168,7 +168,7 @@ st.dataframe(log, key="log")
 """
 
 
-def test_every_list_download_lands_in_the_log_and_phone_lists_say_so(writable_demo):
+def test_every_list_download_lands_in_the_log_and_phone_lists_say_so(writable_demo, fetch_download):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_string(AUDIT_SCRIPT, default_timeout=30)
@@ -179,8 +179,10 @@ def test_every_list_download_lands_in_the_log_and_phone_lists_say_so(writable_de
     assert ["电话号码" in b.proto.help for b in buttons] == [True, True, False, False]
     assert all("下载将被记录" in b.proto.help for b in buttons)
     assert at.dataframe[0].value.empty
-    buttons[0].click().run()
-    at.get("download_button")[3].click().run()
+    # A download is the browser's request for the file, recorded once; its click reruns nothing.
+    assert fetch_download(buttons[0]).decode("utf-8-sig").startswith("客户姓名")
+    fetch_download(at.get("download_button")[3])
+    at.run()
     log = at.dataframe[0].value
     assert log[["who", "what", "file_format", "row_count", "has_phone"]].to_dict("records") == [
         {"who": "local", "what": "vins.xlsx", "file_format": "xlsx", "row_count": 1, "has_phone": False},
@@ -205,7 +207,9 @@ st.dataframe(log, key="log")
 """
 
 
-def test_the_overviews_deck_download_lands_in_the_audit_log_like_the_decks_command(writable_demo):
+def test_the_overviews_deck_download_lands_in_the_audit_log_like_the_decks_command(
+    writable_demo, fetch_download
+):
     """`deck` on the command line is recorded as an export; the same deck (names and comments of the
     red-flag customers) downloaded from the Overview was not."""
     from streamlit.testing.v1 import AppTest
@@ -215,7 +219,10 @@ def test_the_overviews_deck_download_lands_in_the_audit_log_like_the_decks_comma
     at.button(key="deck_build").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.dataframe[0].value.empty
-    next(b for b in at.get("download_button") if "deck_download" in b.proto.id).click().run()
+    assert (
+        fetch_download(next(b for b in at.get("download_button") if "deck_download" in b.proto.id)) == b"pptx"
+    )
+    at.run()
     log = at.dataframe[0].value
     assert log[["who", "what", "file_format", "row_count", "has_phone"]].to_dict("records") == [
         {

@@ -103,14 +103,14 @@ def test_a_reverse_proxy_on_this_machine_does_not_give_the_network_full_rights_w
     bound_to("localhost")
     # What client_address gives for nginx's X-Forwarded-For naming another computer.
     monkeypatch.setattr(
-        ui.auth, "_client", lambda: auth.client_address(None, "203.0.113.7", ["127.0.0.1", "::1"])
+        ui.auth, "_client", lambda *_: auth.client_address(None, "203.0.113.7", ["127.0.0.1", "::1"])
     )
     at = start()
     assert [e.value for e in at.error] == [t_("auth.proxied_without_accounts", client="203.0.113.7")]
     assert not shows_data(at) and at.session_state["_user"].role == "viewer"
     # This machine's own browser through the same proxy keeps local mode.
     monkeypatch.setattr(
-        ui.auth, "_client", lambda: auth.client_address(None, "127.0.0.1", ["127.0.0.1", "::1"])
+        ui.auth, "_client", lambda *_: auth.client_address(None, "127.0.0.1", ["127.0.0.1", "::1"])
     )
     at = start()
     assert not at.error and len(at.metric) == 12

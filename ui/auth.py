@@ -19,6 +19,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import pandas as pd
@@ -27,13 +28,24 @@ import streamlit as st
 from analytics.core import auth
 from analytics.core.config import settings
 from analytics.store import audit
-from ui.data import writing
+from ui.data import audit_writing
 from ui.i18n import t
 
 SECRETS_ENV = "ANALYTICS_SECRETS"
 USER_KEY = "_signed_in"  # session state: the user name of the signed-in account
 CURRENT_KEY = "_user"  # session state: the User this run acts as
 NO_ROLE = "none"  # the role recorded for a failed sign-in
+SESSION_KEY = "_signed_in_with"  # session state: SignedIn, what the sign-in holds to
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What a signed-in session holds to: the account's stamp (``auth.account_stamp``: its role and
+    password hash at sign-in), that role, and when it last ran a page (``time.monotonic``)."""
+
+    stamp: str
+    role: str
+    seen: float
 
 
 @dataclass(frozen=True)
@@ -91,10 +103,15 @@ def _throttle(source: str) -> auth.SignInThrottle:
     )
 
 
-def _client() -> str:
+# Proxies believed only to refuse local mode: a program on this machine that names another
+# computer in X-Forwarded-For gains nothing by it but the refusal.
+THIS_MACHINE = ("127.0.0.1", "::1")
+
+
+def _client(also_trusted: tuple[str, ...] = ()) -> str:
     """Return who is trying to sign in, for the per-client limit: the browser's IP address, read
-    from X-Forwarded-For when the connection comes from a trusted reverse proxy
-    (``auth.client_address``)."""
+    from X-Forwarded-For only when the connection comes from one of ``[auth] trusted_proxies`` (or
+    ``also_trusted``) (``auth.client_address``); ``local`` for this machine."""
     try:
         peer = st.context.ip_address
         lines = st.context.headers.get_all("X-Forwarded-For")
@@ -102,7 +119,21 @@ def _client() -> str:
         return "unknown"
     if not isinstance(peer, str) and peer is not None:
         return "unknown"  # a test harness's stand-in for the connection, no address
-    return auth.client_address(peer, forwarded_for(lines), settings().auth.trusted_proxies)
+    trusted = [*settings().auth.trusted_proxies, *also_trusted]
+    return auth.client_address(peer, forwarded_for(lines), trusted)
+
+
+def _request_host() -> str | None:
+    """Return the Host header of the request that opened this session ("" when it sent none), or
+    None without a request (a test harness)."""
+    try:
+        peer = st.context.ip_address
+        host = st.context.headers.get("Host")
+    except Exception:  # noqa: BLE001 - no request context
+        return None
+    if not isinstance(peer, str) and peer is not None:
+        return None  # a test harness's stand-in for the connection
+    return host if isinstance(host, str) else ""
 
 
 def forwarded_for(lines: object) -> str | None:
@@ -133,19 +164,28 @@ def require_user() -> User:
             st.session_state[CURRENT_KEY] = NOBODY
             st.error(t("auth.network_without_accounts", address=address or "0.0.0.0"))
             st.stop()
-        client = _client()
+        # A proxy on this machine that brings another computer (nginx forwarding the network to
+        # localhost) says so in X-Forwarded-For, believed here whatever trusted_proxies says.
+        client = _client(THIS_MACHINE)
         if not auth.local_mode_allowed(address, allow, client):
             # Bound to this machine, but a reverse proxy here brought another computer's browser.
             st.session_state[CURRENT_KEY] = NOBODY
             st.error(t("auth.proxied_without_accounts", client=client))
             st.stop()
+        host = _request_host()
+        if not allow and host is not None and not auth.loopback_host(host):
+            # Reached by a name other than this machine's (DNS rebinding: a site's script naming
+            # its own site, its name resolved to 127.0.0.1), full rights would be that site's.
+            st.session_state[CURRENT_KEY] = NOBODY
+            st.error(t("auth.host_without_accounts", port=st.get_option("server.port")))
+            st.stop()
         st.session_state.pop(USER_KEY, None)
         st.session_state[CURRENT_KEY] = LOCAL
         st.sidebar.caption(t("app.local_mode"))
         return LOCAL
-    account = configured.get(st.session_state.get(USER_KEY) or "")
+    account = _still_signed_in(configured)
     if account is None:
-        # Signed out, never signed in, or the account was removed from secrets.toml meanwhile.
+        # Signed out, never signed in, or the session just ended (``_still_signed_in``).
         st.session_state.pop(USER_KEY, None)
         st.session_state[CURRENT_KEY] = NOBODY
         _sign_in_form(configured)
@@ -156,6 +196,34 @@ def require_user() -> User:
         st.caption(t("auth.signed_in_as", name=user.name, role=t(f"auth.role.{user.role}")))
         st.button(t("auth.sign_out"), key="_sign_out", on_click=_sign_out, icon=":material/logout:")
     return user
+
+
+def _still_signed_in(configured: Mapping[str, auth.Account]) -> auth.Account | None:
+    """Return the account this session signed in with, or None when it signed in with none, or its
+    session has ended: the account removed from secrets.toml, given a new password or role there
+    (whoever signed in with a leaked password keeps nothing once it is changed), or no page run
+    for ``[auth] idle_minutes``. An ended session is recorded and cleared as a sign-out is."""
+    username = st.session_state.get(USER_KEY)
+    if not username:
+        return None
+    account = configured.get(username)
+    held = st.session_state.get(SESSION_KEY)
+    held = held if isinstance(held, SignedIn) else None
+    idle = settings().auth.idle_minutes
+    now = monotonic()
+    if account is not None and held is not None and held.stamp == auth.account_stamp(account):
+        if not idle or now - held.seen <= 60.0 * idle:
+            st.session_state[SESSION_KEY] = SignedIn(held.stamp, held.role, now)
+            return account
+        reason = "idle"
+    else:
+        reason = "account_changed"
+    _audit(str(username), held.role if held else NO_ROLE, "sign_out", {"reason": reason})
+    _clear_session()
+    st.info(
+        t("auth.ended_idle", minutes=f"{idle:g}") if reason == "idle" else t("auth.ended_account_changed")
+    )
+    return None
 
 
 def current_user() -> User:
@@ -203,8 +271,8 @@ def authorize(action: str) -> bool:
 
 
 def _audit(who: str, role: str, action: str, detail: Mapping[str, Any] | None = None) -> None:
-    """Append one event to the audit log on a writable handle borrowed for it."""
-    with writing() as cur:
+    """Append one event to the audit log (the database file, also over a Parquet export)."""
+    with audit_writing() as cur:
         audit.record(cur, who, role, action, detail)
 
 
@@ -227,23 +295,29 @@ def _sign_in_form(configured: Mapping[str, auth.Account]) -> None:
 
 def _attempt(configured: Mapping[str, auth.Account], username: str, password: str) -> None:
     outcome = auth.attempt_sign_in(_throttle(secrets_source()), configured, username, password, _client())
-    if outcome.reason in ("user_wait", "client_locked"):
-        _audit(username, NO_ROLE, "sign_in_failed", {"reason": outcome.reason})
-        if outcome.reason == "user_wait":
-            st.error(t("auth.wait", seconds=math.ceil(outcome.wait_seconds)))
-        else:
-            st.error(t("auth.client_locked", minutes=math.ceil(outcome.wait_seconds / 60)))
-        return
     account = outcome.account
-    if account is None:
-        _audit(username, NO_ROLE, "sign_in_failed", {"reason": "wrong user name or password"})
-        # A pause after every wrong password makes guessing slow even before the waits grow.
+    if account is not None:
+        # Recorded first: a sign-in that cannot be recorded signs nobody in.
+        _audit(account.username, account.role, "sign_in")
+        st.session_state[SESSION_KEY] = SignedIn(auth.account_stamp(account), account.role, monotonic())
+        st.session_state[USER_KEY] = account.username
+        st.rerun()
+    if outcome.reason == "user_wait":
+        message = t("auth.wait", seconds=math.ceil(outcome.wait_seconds))
+    elif outcome.reason == "client_locked":
+        message = t("auth.client_locked", minutes=math.ceil(outcome.wait_seconds / 60))
+    else:
+        message = t("auth.failed")
+    reason = outcome.reason if outcome.reason != "wrong" else "wrong user name or password"
+    try:
+        if outcome.worth_recording:
+            # What was typed is kept only when it names an account: it may be a password.
+            _audit(auth.recorded_name(configured, username), NO_ROLE, "sign_in_failed", {"reason": reason})
+    finally:
+        # A pause after every refused try makes guessing slow even before the waits grow, also
+        # when the failure cannot be recorded.
         time.sleep(settings().auth.failure_delay_seconds)
-        st.error(t("auth.failed"))
-        return
-    st.session_state[USER_KEY] = account.username
-    _audit(account.username, account.role, "sign_in")
-    st.rerun()
+    st.error(message)
 
 
 # What the next user of the same browser finds after a sign-out: the shared view (language, month,
@@ -258,8 +332,12 @@ def _sign_out() -> None:
     user = current_user()
     if user.username and not user.local:
         _audit(user.username, user.role, "sign_out")
-    # Everything else goes: parsed uploads (a DMS file's rows, phones in full), the deck, the
-    # values typed into widgets (a customer searched for), the rows selected in a list.
+    _clear_session()
+
+
+def _clear_session() -> None:
+    # Everything but the shared view goes: parsed uploads (a DMS file's rows, phones in full), the
+    # deck, the values typed into widgets (a customer searched for), the rows selected in a list.
     for key in list(st.session_state.keys()):
         if key not in SHARED_VIEW_KEYS:
             del st.session_state[key]

@@ -52,8 +52,9 @@ def source() -> str:
 
 
 @contextmanager
-def _borrowed(write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
-    folder = parquet_dir()
+def _borrowed(write: bool, database: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    # ``database``: the database file even when the pages read a Parquet export (the audit log).
+    folder = None if database else parquet_dir()
     if folder is not None:
         # A Parquet export (issue 22): its views over read_parquet are read-only; db.write_transaction
         # refuses imports and rollbacks there with a sentence.
@@ -106,6 +107,28 @@ def writing() -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a cursor on a writable handle for the length of the block (imports, rollbacks, audit rows)."""
     with _borrowed(True) as cur:
         yield cur
+
+
+@contextmanager
+def audit_writing() -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a writable cursor on the database file for an audit row, also when the pages read a
+    Parquet export: the export's in-memory views hold no audit log, and every sign-in and download
+    of a dashboard over it is recorded in the database file beside it (created when missing)."""
+    with _borrowed(True, database=True) as cur:
+        yield cur
+
+
+@contextmanager
+def audit_reading() -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a cursor that reads the audit log (the database file, whatever the pages read)."""
+    with _borrowed(False, database=True) as cur:
+        yield cur
+
+
+def audit_lender() -> db.Handles:
+    """Return the lender of handles on the database file that holds the audit log, for a write made
+    outside a script run (a download's file built on a thread of its own), which draws nothing."""
+    return handles(str(db_path()))
 
 
 def data_version() -> int:

@@ -17,7 +17,7 @@ from analytics.reports import export
 from analytics.store import db
 from ui.auth import can, current_user, protect
 from ui.charts import scope_note
-from ui.data import writing
+from ui.data import audit_lender
 from ui.i18n import lang, t
 
 # What a table shows for a missing value: Streamlit's own is "None", in English in either language.
@@ -162,15 +162,38 @@ def progress_bar_in(place: Any, text: str) -> Callable[[float, str], None]:
     return report
 
 
-def record_download(name: str, file_format: str, rows: int, phone: bool = True) -> None:
-    """Record in the audit log that the current user downloaded ``name.file_format`` (``rows`` rows)."""
+def audited_file(
+    build: Callable[[], bytes], name: str, file_format: str, rows: int, phone: bool = True
+) -> Callable[[], bytes]:
+    """Return what a download button is given for ``name.file_format`` (``rows`` rows): a callable
+    that builds the file, records the download in the audit log, then hands the file over.
+
+    Streamlit calls it when the browser asks for the file, on a thread of its own outside any
+    script run, and that request is the download: a client that sends it without the button's
+    click (which reruns nothing, ``on_click="ignore"``) is still recorded, once. Who downloads, and
+    in which role, is read now, while this run knows the session; the row is written through the
+    database file's lender, which draws nothing (a file not recorded is not handed over).
+    """
     # Lists leave the building in someone's hands, those with phone numbers above all: keep who
     # took which list.
     user = current_user()
-    with writing() as cur:
-        export.record_download(
-            cur, f"{name}.{file_format}", file_format, rows, phone=phone, who=user.username, role=user.role
-        )
+    lender = audit_lender()
+
+    def audited() -> bytes:
+        content = build()
+        with lender.writing() as cur:
+            export.record_download(
+                cur,
+                f"{name}.{file_format}",
+                file_format,
+                rows,
+                phone=phone,
+                who=user.username,
+                role=user.role,
+            )
+        return content
+
+    return audited
 
 
 def list_top(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -178,7 +201,7 @@ def list_top(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     sentence to add to its caption when rows are left out ("" when it is all of them).
 
     A group's lists run to hundreds of thousands of rows: the page shows the top, the download
-    (written on click) has every row.
+    (written when the browser asks for it) has every row.
     """
     top = frame.head(settings().display.max_list_rows)
     if len(top) == len(frame):
@@ -208,7 +231,7 @@ def download_buttons(
     others; ``aggregate=True`` marks a table of figures about no one in particular, which every
     role may save like a chart. Phone numbers are masked for roles that do not see them, and
     every download is recorded in the audit log. A long list passes ``build`` (returns the
-    whole list, called only on a click) and its length as ``rows``; ``frame`` is then a sample
+    whole list, called only when the file is asked for) and its length as ``rows``; ``frame`` is then a sample
     with the same columns.
     """
     if not aggregate and not can().export_lists:
@@ -233,7 +256,7 @@ def download_buttons(
     list_name = list_label(name)
     title = t("export.title", list=list_name, scope=scope_note())
     left, right = st.columns(2)
-    # The files are written when a button is clicked, not on every run: an XLSX of a group's
+    # The files are written when the browser asks for one, not on every run: an XLSX of a group's
     # churn list takes seconds to write, and most runs download nothing.
     for column, fmt, label, data, mime in (
         (
@@ -255,12 +278,11 @@ def download_buttons(
     ):
         column.download_button(
             label,
-            data,
+            audited_file(data, name, fmt, count, phone),
             file_name=f"{name}.{fmt}",
             mime=mime,
             key=f"{key}_{fmt}",
-            on_click=record_download,
-            args=(name, fmt, count, phone),
+            on_click="ignore",
             help=t("export.audited") if phone else t("export.recorded"),
         )
 

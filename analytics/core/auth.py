@@ -13,12 +13,16 @@ Without accounts the dashboard runs in local single-user mode with the ``cs_lead
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import re
+import secrets
 import threading
 import time
 import tomllib
 import unicodedata
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -324,6 +328,31 @@ def local_mode_allowed(
     return bound in LOOPBACK_ADDRESSES and (client in ("local", "unknown") or _is_loopback(client))
 
 
+def loopback_host(host: str | None) -> bool:
+    """Return whether a request's Host header names this machine by its loopback name or address:
+    ``localhost``, ``127.0.0.1`` (or another of 127.0.0.0/8) or ``[::1]``, with or without a port.
+
+    A browser sends the name it was given: after DNS rebinding (a site's name made to resolve to
+    127.0.0.1) it connects to this machine but names that site, and the site's script reads the
+    answers as its own. No name a DNS server answers is taken, ``*.localhost`` included (browsers
+    differ on whether they ask one for it).
+    """
+    if not host:
+        return False
+    try:
+        parsed = urllib.parse.urlsplit(f"//{host.strip()}")
+        name = parsed.hostname
+        _ = parsed.port  # a port that is no number makes no host
+    except ValueError:
+        return False
+    if name is None or parsed.username is not None or parsed.password is not None:
+        return False
+    if parsed.path or parsed.query or parsed.fragment:
+        return False
+    name = name.rstrip(".")
+    return name == "localhost" or _is_loopback(name)
+
+
 def _is_loopback(address: str) -> bool:
     try:
         return ipaddress.ip_address(address).is_loopback
@@ -373,6 +402,15 @@ def _dummy_hash() -> str:
     return hash_password("not a password of anyone")
 
 
+def account_stamp(account: Account) -> str:
+    """Return a digest of what a signed-in session holds to: the account's role and password hash.
+
+    Kept in the session at sign-in and compared on every run, so a new password (after a leak) or
+    a new role in secrets.toml ends the sessions signed in before it.
+    """
+    return hashlib.sha256(f"{account.role}\0{account.password_hash}".encode()).hexdigest()
+
+
 def check_password(accounts: Mapping[str, Account], username: str, password: str) -> Account | None:
     """Return the account when ``username`` and ``password`` match one, else None."""
     account = accounts.get(username.strip())
@@ -383,6 +421,26 @@ def check_password(accounts: Mapping[str, Account], username: str, password: str
 
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+# The key of this process's digests of names that are no account (``recorded_name``): a new one at
+# every start, so a digest tells two tries apart and is no hash a guess can be checked against.
+_UNKNOWN_NAME_KEY = secrets.token_bytes(32)
+UNKNOWN_ACCOUNT = "unknown account"  # holds a space, which no account's user name may
+
+
+def recorded_name(accounts: Mapping[str, Account], typed: str) -> str:
+    """Return the name a failed sign-in is recorded under in the audit log: the user name when it is
+    a configured account's, else ``unknown account`` and a short digest of what was typed.
+
+    People type their password into the user-name field (or the name and the password run
+    together); what was typed is shown to the manager on the audit tab, so only account names are
+    kept as typed. The digest, keyed for this server process only, tells whether the same thing
+    was typed again without keeping anything a guess could be checked against later.
+    """
+    if typed in accounts:
+        return typed
+    digest = hmac.new(_UNKNOWN_NAME_KEY, typed.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return f"{UNKNOWN_ACCOUNT} {digest.hexdigest()[:6]}"
 
 
 def load_accounts(secrets: Mapping[str, Any]) -> dict[str, Account]:
@@ -492,13 +550,22 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies:
     """Return who signs in, for the per-client limit: an IP address, or ``local`` for this machine.
 
     ``peer`` is the connection's address (None for this machine: Streamlit gives no loopback
-    address). When it is one of ``trusted_proxies`` (addresses or networks), the browser is the
+    address; also when it is no address, or the address uvicorn takes from the header for a
+    connection from this machine, ``_uvicorn_client``). When it is one of ``trusted_proxies``
+    (addresses or networks), the browser is the
     right-most address of ``forwarded_for`` (the X-Forwarded-For header) that is not itself a
     trusted proxy: each proxy appends the address it saw, so what a browser writes into the header
     stands to its left and is never taken. A connection from anywhere else is its own address,
     whatever its header says; a header whose right-most entry is no address is ignored.
     """
     networks = [ipaddress.ip_network(entry, strict=False) for entry in trusted_proxies]
+    if peer is not None and (
+        _address(peer) is None or (forwarded_for and peer == _uvicorn_client(forwarded_for))
+    ):
+        # Streamlit's server (uvicorn, proxy headers on by default) gives a connection from this
+        # machine that sends X-Forwarded-For the address the header names: any program here
+        # could name a new client for each try. Such a connection is this machine's.
+        peer = None
     itself = peer or "local"
     if not forwarded_for or not _in_networks(peer or "127.0.0.1", networks):
         return itself
@@ -509,6 +576,46 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies:
         if not _in_networks(address, networks):
             return address
     return itself
+
+
+def _uvicorn_client(forwarded_for: str) -> str:
+    """Return the address uvicorn gives a connection from this machine (127.0.0.1 or ::1, its
+    ``forwarded_allow_ips`` by default) that sends ``forwarded_for``: the right-most entry that is
+    not one of those two, else the first, each without its port (uvicorn's ``ProxyHeadersMiddleware``
+    as of 0.55, mirrored entry for entry)."""
+    entries = [entry.strip() for entry in forwarded_for.split(",")]
+    for entry in reversed(entries):
+        host = _uvicorn_host(entry)
+        if _address(host) not in ("127.0.0.1", "::1"):
+            return host
+    return _uvicorn_host(entries[0])
+
+
+def _uvicorn_host(entry: str) -> str:
+    """Return the host of one X-Forwarded-For entry as uvicorn reads it (``[::1]:80`` → ``::1``,
+    ``1.2.3.4:80`` → ``1.2.3.4``, anything malformed as written)."""
+    if entry.startswith("["):
+        end = entry.find("]")
+        if end == -1:
+            return entry
+        rest = entry[end + 1 :]
+        return entry[1:end] if not rest or rest.startswith(":") else entry
+    if entry.count(":") == 1:
+        host, port = entry.rsplit(":", 1)
+        try:
+            int(port)
+        except ValueError:
+            return entry
+        return host
+    return entry
+
+
+def _address(text: str) -> str | None:
+    """Return ``text`` as an IP address in its usual form, or None when it is none."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
 
 
 def _hop_address(hop: str) -> str | None:
@@ -546,22 +653,43 @@ class SignInThrottle:
     max_wait_seconds: float = 60.0
     _users: dict[str, list[float]] = field(default_factory=dict)
     _clients: dict[str, list[float]] = field(default_factory=dict)
+    # Per locked client and waiting user name, the lock or wait whose first refusal was reported:
+    # the moment of the failure that began it.
+    _episodes: dict[tuple[str, str], float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def begin(self, username: str, client: str, now: float) -> tuple[str, float]:
         """Return ``("ok", 0)`` and count this try as a failure until ``succeeded``, or the reason to
         refuse it (``"client_locked"`` or ``"user_wait"``) and the seconds to wait; atomic."""
+        reason, wait, _ = self.begin_try(username, client, now)
+        return reason, wait
+
+    def begin_try(self, username: str, client: str, now: float) -> tuple[str, float, bool]:
+        """Return what ``begin`` returns and whether a refusal is the first of its lock or wait (a
+        refusal costs no password check, so only the first of each is worth recording); atomic."""
         with self._lock:
             tries = self._recent(self._clients, client, now)
             if len(tries) >= self.client_max_failures:
-                return "client_locked", tries[-self.client_max_failures] + self.window_seconds - now
+                began = tries[-self.client_max_failures]
+                first = self._first_refusal(("client", client), began, now)
+                return "client_locked", began + self.window_seconds - now, first
             failures = self._recent(self._users, username, now)
             wait = self._user_wait(failures, now)
             if wait > 0:
-                return "user_wait", wait
+                return "user_wait", wait, self._first_refusal(("user", username), failures[-1], now)
             failures.append(now)
             tries.append(now)
-            return "ok", 0.0
+            return "ok", 0.0, False
+
+    def _first_refusal(self, who: tuple[str, str], began: float, now: float) -> bool:
+        if self._episodes.get(who) == began:
+            return False
+        # Episodes that have ended are forgotten, so the table holds only those under way.
+        horizon = now - self.window_seconds - self.max_wait_seconds
+        for key in [key for key, moment in self._episodes.items() if moment < horizon]:
+            del self._episodes[key]
+        self._episodes[who] = began
+        return True
 
     def succeeded(self, username: str, client: str, started: float) -> None:
         """Forget the failures of a user who signed in, and the client's try counted at ``started``."""
@@ -587,11 +715,14 @@ class SignInThrottle:
 @dataclass(frozen=True)
 class SignInOutcome:
     """What a sign-in try came to: the account, or why not (``wrong``, ``user_wait``,
-    ``client_locked``) and how many seconds to wait before the next try."""
+    ``client_locked``) and how many seconds to wait before the next try; ``worth_recording`` says
+    whether it belongs in the audit log (every sign-in and wrong password, and only the first
+    refusal of each lock or wait, so that refused tries cannot fill the log)."""
 
     account: Account | None
     reason: str
     wait_seconds: float = 0.0
+    worth_recording: bool = True
 
 
 def attempt_sign_in(
@@ -604,9 +735,9 @@ def attempt_sign_in(
 ) -> SignInOutcome:
     """Return the outcome of one sign-in try; the throttle counts it before the password is checked."""
     started = time.monotonic() if now is None else now
-    reason, wait = throttle.begin(username, client, started)
+    reason, wait, first = throttle.begin_try(username, client, started)
     if reason != "ok":
-        return SignInOutcome(None, reason, wait)
+        return SignInOutcome(None, reason, wait, worth_recording=first)
     account = check_password(accounts, username, password)
     if account is None:
         return SignInOutcome(None, "wrong")

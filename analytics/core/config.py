@@ -129,6 +129,7 @@ class Auth(_Section):
     first_wait_seconds: Seconds
     max_wait_seconds: Seconds
     serve_network_without_accounts: bool
+    idle_minutes: Seconds
 
     def __post_init__(self) -> None:
         for entry in self.trusted_proxies:
