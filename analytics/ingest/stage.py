@@ -140,6 +140,10 @@ def _never_bad(parse: Callable[[pd.Series], pd.Series]) -> Callable[[pd.Series],
     return run
 
 
+# The marks of a masked cell (values.masked_text), as a regular expression of SQL's.
+_MASKS = "[*\\x{{ff0a}}\\x{{2217}}]"
+
+
 def _moment_guard() -> str:
     return f"{_ISO_MOMENT} AND {_IN_RANGE.format(m=_MOMENT)}"
 
@@ -157,14 +161,23 @@ RULES: dict[str, Rule] = {
         False,
     ),
     "text": Rule("VARCHAR", pa.large_string(), _never_bad(values.clean_typed), _PLAIN_TEXT, "{c}", False),
-    # A plate of Chinese characters, capitals and digits only is in its one form already.
+    # A customer's name; a masked one (张*, *三: an export made without the right to see names) is
+    # blank, with a note (values.masked_text).
+    "name": Rule(
+        "VARCHAR",
+        pa.large_string(),
+        values.parse_names,
+        f"NOT regexp_matches({{c}}, '{_MASKS}') AND {_PLAIN_TEXT}",
+        "{c}",
+    ),
+    # A plate of Chinese characters, capitals and digits only is in its one form already (and is
+    # not masked: 浙A***45 goes to values.parse_plates).
     "plate": Rule(
         "VARCHAR",
         pa.large_string(),
-        _never_bad(values.clean_plates),
+        values.parse_plates,
         f"regexp_full_match({{c}}, '[\\x{{{{4e00}}}}-\\x{{{{9fff}}}}A-Z0-9]*') AND {_PLAIN_TEXT}",
         "{c}",
-        False,
     ),
     # A name with no closing bracket has no role title after it, and one without a blank after a
     # Chinese character is not a padded name (李　娜): the Python rule reads the others.
@@ -181,20 +194,20 @@ RULES: dict[str, Rule] = {
     "vin": Rule(
         "VARCHAR",
         pa.large_string(),
-        _never_bad(values.clean_vin),
+        values.parse_vins,
         # Printable ASCII only: upper() agrees with Python's there, and a space is the only blank;
-        # without the letters I, O and Q, which Python reads as digits in a VIN.
-        f"regexp_full_match({{c}}, '[ -~]*') AND NOT regexp_matches({{c}}, '[IOQioq]') AND {_PLAIN_TEXT}",
+        # without the letters I, O and Q, which Python reads as digits in a VIN, and without the
+        # asterisk of a masked VIN (values.parse_vins).
+        f"regexp_full_match({{c}}, '[ -~]*') AND NOT regexp_matches({{c}}, '[IOQioq*]') AND {_PLAIN_TEXT}",
         "upper(replace({c}, ' ', ''))",
-        False,
     ),
+    # Plain digits; a masked number (138****8000) is blank, with a note (values.parse_phones).
     "phone": Rule(
         "VARCHAR",
         pa.large_string(),
-        _never_bad(values.normalise_phones),
+        values.parse_phones,
         "regexp_full_match({c}, '[0-9]+') AND NOT regexp_full_match({c}, '(0086|86)1[0-9]{{10}}')",
         "{c}",
-        False,
     ),
     "date": Rule(
         "DATE",
@@ -239,7 +252,7 @@ RULES: dict[str, Rule] = {
     "score": Rule("DOUBLE", pa.float64(), values.parse_numbers),
 }
 # Field types whose cells are checked for length.
-_TEXT_TYPES = frozenset({"key", "text", "plate", "person", "vin", "phone"})
+_TEXT_TYPES = frozenset({"key", "text", "name", "plate", "person", "vin", "phone"})
 
 
 @dataclass
@@ -809,7 +822,14 @@ def _problems(
                 columns["callback_date"],
                 "missing callback date",
             ),
-            Problem("order_id IS NULL AND vin IS NULL", tie, "missing both work-order number and VIN"),
+            Problem(
+                "order_id IS NULL AND vin IS NULL AND NOT bad_vin",
+                tie,
+                "missing both work-order number and VIN",
+            ),
+            # A masked VIN names no car: a call with nothing else to tie it to is rejected, as one
+            # with neither number is (a call with its work order lands, its VIN blank with a note).
+            Problem("order_id IS NULL AND bad_vin", tie, VIN_MASKED_ALONE),
         ]
     notes: list[Problem] = []
     for f in mapped:
@@ -944,7 +964,14 @@ BLANKED: dict[str, str] = {
     "boolean": "yes/no value not readable, left blank",
     "reached": "reached value not readable (接通/未接通 expected), left blank",
     "level": "complaint level not readable (1-4 expected), left blank",
+    # A masked cell (values.masked_phones, values.masked_text) says nothing of the value.
+    "phone": "phone number masked in the export, left blank",
+    "name": "customer name masked in the export, left blank",
+    "plate": "plate masked in the export, left blank",
+    "vin": "VIN masked in the export, left blank",
 }
+# The reason a call whose VIN is masked and which has no work-order number is rejected with.
+VIN_MASKED_ALONE = "VIN masked in the export and no work-order number: the call names no car"
 # How a note ends when its row is new (or stored without a value there), and when an update kept the
 # value stored before: an unreadable cell says nothing of the field.
 LEFT_BLANK = ", left blank"
@@ -980,6 +1007,7 @@ _REASON_KEYS: dict[str, str] = {
     "missing visit date": "missing_visit_date",
     "missing callback date": "missing_callback_date",
     "missing both work-order number and VIN": "missing_order_and_vin",
+    VIN_MASKED_ALONE: "vin_masked_alone",
     values.SCIENTIFIC_KEY: "scientific_key",
     DUPLICATE_KEY: "duplicate_key",
     OTHER_STORE_IN_FILE: "other_store_in_file",
@@ -995,6 +1023,10 @@ _REASON_KEYS: dict[str, str] = {
     BLANKED["boolean"]: "blank_boolean",
     BLANKED["reached"]: "blank_reached",
     BLANKED["level"]: "blank_level",
+    BLANKED["phone"]: "masked_phone",
+    BLANKED["name"]: "masked_name",
+    BLANKED["plate"]: "masked_plate",
+    BLANKED["vin"]: "masked_vin",
     OTHER_STORE_ORDER: "other_store_order",
     OTHER_STORE_CALL_IN_FILE: "other_store_call_in_file",
     OTHER_STORE_CALL: "other_store_call",

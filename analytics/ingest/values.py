@@ -1231,3 +1231,52 @@ def normalise_phones(s: pd.Series) -> pd.Series:
     digits all give 13800138000; a cell that is not a number stays as written."""
     values, _ = _per_unique(clean_typed(s), _phones_of)
     return values.astype("str")
+
+
+# An export made by a DMS user who may not see customers' details masks them: 138****8000 (or
+# 138xxxx8000, 138●●●●8000), 张*, *三, 浙A***45, LSVAU2A3****00001. A masked cell says nothing of the
+# value: the row lands with the cell blank (a new row) or keeps the value stored (an update), and
+# the import says so, where the mask used to be stored over the number, so call lists could not be
+# dialled. A name, a plate or a VIN never holds an asterisk; a phone number's mask is a run of two
+# or more (a single * may be how an extension was typed).
+_MASK_MARKS = "*＊∗"
+_MASKED_PHONE = re.compile(r"(?:\+?86|0086)?[0-9]*(?:[*∗]{2,}|[xX]{2,}|[•●]{2,})[0-9]*")
+
+
+def masked_phones(s: pd.Series) -> pd.Series:
+    """Return where a phone cell is masked (138****8000, 138-xxxx-8000, +86 138****8000)."""
+    text = _nfkc(clean_typed(s)).str.replace(_PHONE_SEPARATORS, "", regex=True)
+    return text.str.fullmatch(_MASKED_PHONE).fillna(False).astype(bool)
+
+
+def masked_text(s: pd.Series) -> pd.Series:
+    """Return where a name, plate or VIN cell is masked: it holds an asterisk (张*, *三, 浙A***45)."""
+    text = clean_typed(s)
+    return text.str.contains(f"[{_MASK_MARKS}]", regex=True).fillna(False).astype(bool)
+
+
+def _unmasked(values: pd.Series, masked: pd.Series) -> Parsed:
+    """Return the values with the masked cells blank, and the masked cells (the note's cells)."""
+    return values.mask(masked), masked
+
+
+def parse_phones(s: pd.Series) -> Parsed:
+    """Return (phone numbers as ``normalise_phones`` gives them, masked cells): a masked cell
+    (138****8000) is blank, not a number."""
+    return _unmasked(normalise_phones(s), masked_phones(s))
+
+
+def parse_names(s: pd.Series) -> Parsed:
+    """Return (customers' names as written, masked cells): a masked name (张*, *三) is blank."""
+    return _unmasked(clean_typed(s), masked_text(s))
+
+
+def parse_plates(s: pd.Series) -> Parsed:
+    """Return (plates as ``clean_plates`` gives them, masked cells): a masked plate (浙A***45) is blank."""
+    return _unmasked(clean_plates(s), masked_text(s))
+
+
+def parse_vins(s: pd.Series) -> Parsed:
+    """Return (VINs as ``clean_vin`` gives them, masked cells): a masked VIN (LSVAU2A3****00001) is
+    blank: it names no car."""
+    return _unmasked(clean_vin(s), masked_text(s))

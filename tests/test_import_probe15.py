@@ -1,0 +1,125 @@
+"""The fifteenth import probe (session 45): exports of manufacturer DMSs and of users with fewer
+rights, tried by an outside tester. Each test failed before its fix:
+- an export made by a user who may not see customers' details (138****8000, 张*) wrote its masks
+  over the stored numbers and names ("2 updated"), in orders, calls and vehicles, and stored them
+  in new rows.
+The other tests hold what was found to work and must stay so."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from analytics.ingest import import_file, rejected_rows, stage
+from analytics.store import db
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = db.connect(tmp_path / "probe15.duckdb")
+    yield connection
+    connection.close()
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+# 1. Masked exports.
+
+ORDERS = "工单号,车架号,车牌号,客户姓名,联系电话,进厂日期,维修类型,结算金额\n"
+FULL = ORDERS + (
+    "WO1,LSVAU2A37N2000001,浙A12345,张三,13800138000,2024-01-03,保养,350\n"
+    "WO2,LSVAU2A37N2000002,浙A12346,李四,13900139000,2024-01-04,维修,800\n"
+)
+MASKED = ORDERS + (
+    "WO1,LSVAU2A3****00001,浙A***45,张*,138****8000,2024-01-03,保养,350\n"
+    "WO2,LSVAU2A37N2000002,浙A12346,*四,139-xxxx-9000,2024-01-04,维修,800\n"
+    "WO3,LSVAU2A37N2000003,浙A***47,王**,137****7000,2024-01-05,维修,120\n"
+)
+
+
+def test_a_masked_export_keeps_the_stored_numbers_and_names_and_stores_none_in_new_rows(con):
+    """Before: the masked re-export counted 2 updated and stored 138****8000 and 张* over 13800138000
+    and 张三 in service_orders and vehicles; WO3 stored 137****7000."""
+    import_file(con, FULL.encode("gbk"), file_name="工单.csv", kind="service")
+    result = import_file(con, MASKED.encode("gbk"), file_name="工单_脱敏.csv", kind="service")
+    assert (result.inserted, result.updated, result.unchanged, result.rejected, result.blanked) == (
+        1,
+        0,
+        2,
+        0,
+        3,
+    )
+    assert result.notes == [
+        "VIN masked in the export, stored value kept",
+        "plate masked in the export, stored value kept",
+        "customer name masked in the export, stored value kept",
+        "phone number masked in the export, stored value kept",
+        "plate masked in the export, left blank",
+    ]
+    assert _rows(con, "SELECT order_id, vin, plate, customer_name, phone FROM service_orders ORDER BY 1") == [
+        ("WO1", "LSVAU2A37N2000001", "浙A12345", "张三", "13800138000"),
+        ("WO2", "LSVAU2A37N2000002", "浙A12346", "李四", "13900139000"),
+        ("WO3", "LSVAU2A37N2000003", None, None, None),
+    ]
+    assert _rows(con, "SELECT vin, customer_name, phone FROM vehicles ORDER BY 1") == [
+        ("LSVAU2A37N2000001", "张三", "13800138000"),
+        ("LSVAU2A37N2000002", "李四", "13900139000"),
+        ("LSVAU2A37N2000003", None, None),
+    ]
+    noted = rejected_rows(con, result.import_id)
+    assert noted[["source_row", "column_name", "reason"]].values.tolist() == [
+        [2, "车架号", "VIN masked in the export, stored value kept"],
+        [2, "车牌号", "plate masked in the export, stored value kept"],
+        [2, "客户姓名", "customer name masked in the export, stored value kept"],
+        [2, "联系电话", "phone number masked in the export, stored value kept"],
+        [3, "客户姓名", "customer name masked in the export, stored value kept"],
+        [3, "联系电话", "phone number masked in the export, stored value kept"],
+        [4, "车牌号", "plate masked in the export, left blank"],
+        [4, "客户姓名", "customer name masked in the export, left blank"],
+        [4, "联系电话", "phone number masked in the export, left blank"],
+    ]
+    assert noted["kept"].tolist() == [True] * 9
+    assert stage.reason_words("phone number masked in the export, stored value kept", "zh") == (
+        "导出的电话号码已打码，已保留原有的值"
+    )
+    # The masked export again changes nothing; the full one again neither.
+    again = import_file(con, MASKED.encode("gbk"), file_name="工单_脱敏.csv", kind="service")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    full_again = import_file(con, FULL.encode("gbk"), file_name="工单.csv", kind="service")
+    assert (full_again.updated, full_again.unchanged) == (0, 2)
+
+
+CALLS = "回访编号,工单号,车架号,客户姓名,手机号,回访日期,回访类型,是否接通\n"
+
+
+def test_a_masked_call_export_keeps_the_stored_phone_and_a_masked_vin_alone_names_no_car(con):
+    """Before: C1 stored 王* and 137****7000 over 王五 and 13700137000; C3, a delivery call whose only
+    tie is its masked VIN, landed with the VIN LSVAU2A3****00009 that names no car."""
+    full = CALLS + "C1,,LSVAU2A37N2000009,王五,13700137000,2024-01-05,新车7日回访,是\n"
+    masked = CALLS + (
+        "C1,,LSVAU2A37N2000009,王*,137****7000,2024-01-05,新车7日回访,是\n"
+        "C2,WO2,LSVAU2A3****00002,李*,139****9000,2024-01-06,3DC,是\n"
+        "C3,,LSVAU2A3****00009,赵*,136****6000,2024-01-07,新车7日回访,是\n"
+    )
+    import_file(con, full.encode("gbk"), file_name="回访.csv", kind="callback")
+    result = import_file(con, masked.encode("gbk"), file_name="回访_脱敏.csv", kind="callback")
+    assert (result.rows_read, result.inserted, result.updated, result.unchanged, result.rejected) == (
+        3,
+        1,
+        0,
+        1,
+        1,
+    )
+    assert result.reasons == [stage.VIN_MASKED_ALONE]
+    assert _rows(
+        con, "SELECT callback_id, order_id, vin, customer_name, phone FROM callbacks ORDER BY 1"
+    ) == [
+        ("C1", None, "LSVAU2A37N2000009", "王五", "13700137000"),
+        ("C2", "WO2", None, None, None),
+    ]
+    assert (
+        stage.reason_words(stage.VIN_MASKED_ALONE, "zh")
+        == "导出的车架号已打码且没有工单号：无法确定是哪辆车的回访"
+    )
