@@ -2,7 +2,8 @@
 rights, tried by an outside tester. Each test failed before its fix:
 - an export made by a user who may not see customers' details (138****8000, 张*) wrote its masks
   over the stored numbers and names ("2 updated"), in orders, calls and vehicles, and stored them
-  in new rows.
+  in new rows;
+- an amount headed in fen (结算金额(分)) or in thousands of yuan (结算金额（千元）) was read as yuan.
 The other tests hold what was found to work and must stay so."""
 
 from __future__ import annotations
@@ -123,3 +124,40 @@ def test_a_masked_call_export_keeps_the_stored_phone_and_a_masked_vin_alone_name
         stage.reason_words(stage.VIN_MASKED_ALONE, "zh")
         == "导出的车架号已打码且没有工单号：无法确定是哪辆车的回访"
     )
+
+
+# 2. Amounts in fen and in thousands of yuan.
+
+
+def test_amounts_headed_in_fen_or_in_thousands_of_yuan_are_read_in_yuan(con):
+    """Before: 35000 under 结算金额(分) landed as 35,000.00 yuan, 3.5 under 结算金额（千元） as 3.50."""
+    fen = (
+        '工单号,进厂日期,结算金额(分)\nWO1,2024-01-03,35000\nWO2,2024-01-04,"128,050"\nWO3,2024-01-05,(500)\n'
+    )
+    thousands = (
+        "工单号,进厂日期,结算金额（千元）\nWO4,2024-01-05,3.5\nWO5,2024-01-06,1.2345\nWO6,2024-01-06,1.2万\n"
+    )
+    import_file(con, fen.encode("gbk"), file_name="工单_分.csv", kind="service")
+    import_file(con, thousands.encode("gbk"), file_name="工单_千元.csv", kind="service")
+    assert _rows(con, "SELECT order_id, amount::VARCHAR FROM service_orders ORDER BY 1") == [
+        ("WO1", "350.00"),
+        ("WO2", "1280.50"),
+        ("WO3", "-5.00"),
+        ("WO4", "3500.00"),
+        ("WO5", "1234.50"),
+        ("WO6", "12000.00"),
+    ]
+    again = import_file(con, fen.encode("gbk"), file_name="工单_分.csv", kind="service")
+    assert (again.updated, again.unchanged) == (0, 3)
+
+
+def test_fen_in_a_score_header_is_points_and_a_kilometre_header_stays_kilometres(con):
+    """分 under a score is points (9 of 10), 千米 is the kilometre, not thousands of metres."""
+    calls = (
+        "回访编号,工单号,回访日期,是否接通,总体满意度(分)\nC1,WO1,2024-01-05,是,9\nC2,WO2,2024-01-05,是,10\n"
+    )
+    import_file(con, calls.encode("gbk"), file_name="回访_分.csv", kind="callback")
+    assert _rows(con, "SELECT overall_score FROM callbacks ORDER BY 1") == [(9.0,), (10.0,)]
+    orders = "工单号,进厂日期,行驶里程(千米),结算金额\nWO1,2024-01-03,12000,1\n"
+    import_file(con, orders.encode("gbk"), file_name="工单_千米.csv", kind="service")
+    assert _rows(con, "SELECT mileage_km FROM service_orders") == [(12000,)]

@@ -55,11 +55,12 @@ from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, read_table
 from analytics.ingest.refusal_words import field_words, kind_words, sheet_reason_words
 from analytics.ingest.stage import KEYS, TOTAL_ROW_REASON
 from analytics.ingest.values import (
+    HEADER_UNIT_FIELDS,
     answered_by_message,
-    as_ten_thousands,
     clean_typed,
     detect_scale,
-    in_ten_thousands,
+    header_unit,
+    in_header_unit,
     with_time_of_day,
 )
 from analytics.store import db, derived
@@ -622,8 +623,6 @@ def _sheet_counts(
 
 # What a callback by message that the customer answered is read as (a word of values.REACHED_TRUE).
 REACHED_BY_MESSAGE = "已回访"
-# The fields whose header may state a unit of ten thousands (万公里, 万元).
-TEN_THOUSAND_FIELDS = ("mileage_km", "amount")
 
 
 def _prepare(
@@ -643,9 +642,11 @@ def _prepare(
             if field_name == "callback_date":
                 rows[stage.ID_DAY_ONLY] = (given.notna() & (rows[columns[field_name]] != given)).fillna(False)
         raw = replace(raw, rows=rows)
-    # Numbers under a header in ten thousands (行驶里程(万公里), 金额(万元)) are read as if each
-    # carried its 万: 1.23 is 12,300 km, not 1 km.
-    scaled = [columns[f] for f in TEN_THOUSAND_FIELDS if f in columns and in_ten_thousands(columns[f])]
+    # Numbers under a header that states their unit (行驶里程(万公里), 金额(万元), 金额(千元), 金额(分)) are
+    # read as if each carried it: 1.23 is 12,300 km, not 1 km, and 35000 fen 350 yuan, not 35,000.
+    scaled = {
+        columns[f]: unit for f in HEADER_UNIT_FIELDS if f in columns and (unit := header_unit(columns[f], f))
+    }
     shown = raw  # rejected rows show the cells as the file has them
     if kind == "callback" and "reached" in columns:
         # A callback by message (短信回访) that the customer answered reached the customer.
@@ -658,8 +659,8 @@ def _prepare(
             raw = replace(raw, rows=rows)
     if scaled:
         rows = raw.rows.copy()
-        for header in scaled:
-            rows[header] = as_ten_thousands(rows[header])
+        for header, unit in scaled.items():
+            rows[header] = in_header_unit(rows[header], unit)
         raw = replace(raw, rows=rows)
     staged = stage.stage(raw, kind, columns, user["scales"])
     rejects = _rejects_frame(shown, staged.rejects, staged.problems)

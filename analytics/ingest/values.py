@@ -673,12 +673,48 @@ def in_ten_thousands(header: str) -> bool:
     return _TEN_THOUSANDS_HEADER.search(unicodedata.normalize("NFKC", str(header))) is not None
 
 
-def as_ten_thousands(cells: pd.Series) -> pd.Series:
-    """Return the cells of a column headed in ten thousands with 万 written after each number that
-    has no 万 of its own, so that 1.23 under 行驶里程(万公里) reads as 12,300 km, as ``1.23万`` does."""
+# A money header's unit other than the yuan: thousands of yuan (结算金额(千元), 金额（千）, 金额/千) or
+# fen, the hundredth of a yuan in which billing systems keep money as whole numbers (结算金额(分),
+# 金额(单位：分), 金额/分); and a mileage header's thousands of kilometres (千公里, not 千米: that is
+# the kilometre). 分 in a score's header means points: only an amount's header is read for it.
+_THOUSANDS_HEADER = {
+    "amount": re.compile(r"千\s*元|[(\[【]\s*千\s*[)\]】]|/\s*千\s*$"),
+    "mileage_km": re.compile(r"千\s*(?:公里|km)", re.IGNORECASE),
+}
+_FEN_HEADER = re.compile(r"(?:[(\[【]\s*(?:单位\s*[:：]?\s*)?分\s*[)\]】]|/\s*分)\s*$")
+# The fields whose header may state a unit (万公里, 万元, 千元, 分).
+HEADER_UNIT_FIELDS = ("mileage_km", "amount")
+
+
+def header_unit(header: str, field_name: str) -> str:
+    """Return the unit a number column's header states, written as a number's suffix: 万 (万元,
+    万公里), 千 (千元, 千公里) or, for an amount, 分 (fen); "" for the yuan and the kilometre."""
+    text = unicodedata.normalize("NFKC", str(header))
+    if field_name not in HEADER_UNIT_FIELDS:
+        return ""
+    if _TEN_THOUSANDS_HEADER.search(text):
+        return "万"
+    if _THOUSANDS_HEADER[field_name].search(text):
+        return "千"
+    if field_name == "amount" and _FEN_HEADER.search(text):
+        return "分"
+    return ""
+
+
+# A cell that states its own unit, which the header's does not override (1.2万 under 千元, ¥350).
+_OWN_UNIT = "[万千分元¥￥]"
+
+
+def in_header_unit(cells: pd.Series, unit: str) -> pd.Series:
+    """Return the cells of a column whose header states ``unit`` (``header_unit``) with the unit written
+    after each number that states none, so that 1.23 under 行驶里程(万公里) reads as 12,300 km as
+    ``1.23万`` does, 3.5 under 金额(千元) as 3,500 yuan and 35000 under 金额(分) as 350 yuan."""
     text = cells.astype("str")
-    plain = text.notna() & (text.str.strip() != "") & ~text.str.contains("万", regex=False)
-    return cells.where(~plain.fillna(False).astype(bool), text.str.strip() + "万")
+    own = "万" if unit == "万" else _OWN_UNIT  # (under 万元, a cell's 元 was always the header's)
+    plain = text.notna() & (text.str.strip() != "") & ~text.str.contains(own, regex=True)
+    # Inside an accounting negative's brackets and before its sign after: (500分), 500分-.
+    with_unit = text.str.strip().str.replace(r"([)）]|-)?$", unit + r"\1", n=1, regex=True)
+    return cells.where(~plain.fillna(False).astype(bool), with_unit)
 
 
 def _nfkc(u: pd.Series) -> pd.Series:
@@ -690,10 +726,15 @@ def _nfkc(u: pd.Series) -> pd.Series:
 
 # After currency and units are gone: digits whose commas, if any, group thousands ("1,234.50");
 # a comma before fewer or more than three digits ("100,50", a decimal comma) groups nothing.
-_GROUPED = r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?(?:[eE][+-]?\d+)?万?"
+# A number may end in its unit: 万 and 千 (ten thousands and thousands, 1.5万, 3.5千) and 分 (fen, the
+# hundredth of a yuan: an amount only, ``parse_integers`` reads no kilometres in it).
+_GROUPED = r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?(?:[eE][+-]?\d+)?[万千分]?"
+# unit: (multiplier, divisor); 128050分 is 128050 / 100, 1280.5 (128050 * 0.01 is 1280.5000000000002).
+_UNIT_MULTIPLIER = {"万": 10000.0, "千": 1000.0}
+_UNIT_DIVISOR = {"分": 100.0}
 # An accounting negative: the amount in brackets, "(123.00)" (full-width ones are folded by NFKC).
-_BRACKETED = r"^\(([\d,.]+万?)\)$"
-_SIGN_AFTER = r"^([\d,.]+万?)-$"
+_BRACKETED = r"^\(([\d,.]+[万千分]?)\)$"
+_SIGN_AFTER = r"^([\d,.]+[万千分]?)-$"
 
 
 def _bare_numbers(u: pd.Series, spaces: str = "") -> pd.Series:
@@ -716,8 +757,11 @@ def _numbers_of(u: pd.Series) -> Parsed:
     text = text.where(~trailing, text.str.replace(_SIGN_AFTER, r"\1", regex=True))
     negative = negative | trailing
     text = text.where(text.str.fullmatch(_GROUPED).fillna(False).astype(bool)).str.replace(",", "")
-    factor = np.where(text.str.endswith("万"), 10000.0, 1.0) * np.where(negative, -1.0, 1.0)
-    values: pd.Series = pd.to_numeric(text.str.removesuffix("万"), errors="coerce").astype("float64") * factor
+    unit = text.str[-1:]
+    number = text.str.replace("[万千分]$", "", regex=True)
+    values: pd.Series = pd.to_numeric(number, errors="coerce").astype("float64")
+    values = values * unit.map(_UNIT_MULTIPLIER).fillna(1.0) / unit.map(_UNIT_DIVISOR).fillna(1.0)
+    values = values * np.where(negative, -1.0, 1.0)
     values = values.where(np.isfinite(values))
     return values, u.notna() & values.isna()
 
@@ -796,8 +840,11 @@ def parse_numbers(s: pd.Series, *, decimal_comma: bool = False) -> Parsed:
 
 
 def parse_integers(s: pd.Series, *, decimal_comma: bool = False) -> Parsed:
-    """Return (rounded Int64 values, unreadable mask) for whole quantities such as kilometres."""
+    """Return (rounded Int64 values, unreadable mask) for whole quantities such as kilometres (a
+    number in 分, fen, is money: unreadable here)."""
     values, bad = parse_numbers(s, decimal_comma=decimal_comma)
+    bad = bad | clean_typed(s).str.endswith("分").fillna(False).astype(bool)
+    values = values.mask(bad)
     too_big = values.abs() >= 2**31
     values = values.mask(too_big).round().astype("Int64")
     return values, bad | too_big
