@@ -224,6 +224,9 @@ class ImportPlan:
     # a 0, which such a survey writes for "not rated" and which lands blank (a 0-10 file whose answers
     # all fall within 0-5 reads so too: the count lets its reader see it and give the scale).
     unrated_zeros: dict[str, int] = field(default_factory=dict)
+    # Per type field (service_type, callback_type): the cells that name no type the import knows
+    # (PM before its code was known), read as other, and how many rows hold each, most first.
+    unrecognised: dict[str, dict[str, int]] = field(default_factory=dict)
     # After ``plan_import``: the accepted rows as they would stand after the import, with the
     # action that writes each (insert, update, unchanged).
     staged: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -255,6 +258,7 @@ class ImportResult:
     guessed: dict[str, str] = field(default_factory=dict)
     sheets: list[dict[str, Any]] = field(default_factory=list)
     unrated_zeros: dict[str, int] = field(default_factory=dict)
+    unrecognised: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _alias_examples(field_name: str, lang: str = "en") -> str:
@@ -700,6 +704,7 @@ def _prepare(
             raw, staged, rejects, _sheet_scales(raw, columns, staged.scales, user["scales"])
         ),
         unrated_zeros=_unrated_zeros(raw, columns, staged.scales),
+        unrecognised=_unrecognised(raw, columns, staged.table),
     )
 
 
@@ -718,6 +723,30 @@ def _unrated_zeros(raw: RawTable, columns: dict[str, str], scales: dict[str, str
         zeros = int(counts.to_numpy()[(numbers == 0).to_numpy()].sum())
         if zeros:
             found[f] = zeros
+    return found
+
+
+# The fields whose cells name a type, read as other when no word or code of values' tables names one.
+TYPE_FIELDS = ("service_type", "callback_type")
+
+
+def _unrecognised(raw: RawTable, columns: dict[str, str], landed: pa.Table) -> dict[str, dict[str, int]]:
+    """Return, per type field, the cells of the landed rows that name no type the import knows (read
+    as other) with their counts, most first; fields without one are left out."""
+    found: dict[str, dict[str, int]] = {}
+    for f in TYPE_FIELDS:
+        header = columns.get(f)
+        if header is None or header not in raw.rows:
+            continue
+        cells = raw.rows[header].iloc[landed.column("pos").to_numpy()]
+        # Most first; alike counts in the file's order.
+        counts = cells.value_counts(dropna=True, sort=False).sort_values(ascending=False, kind="stable")
+        if counts.empty:
+            continue
+        unknown = values.unrecognised_types(pd.Series(counts.index.astype("str"), dtype="str"), f)
+        named = counts[unknown.to_numpy()]
+        if len(named):
+            found[f] = {str(cell): int(n) for cell, n in named.items()}
     return found
 
 
@@ -1146,6 +1175,7 @@ def _commit(con: duckdb.DuckDBPyConnection, ready: _Ready, who: str) -> ImportRe
         guessed=dict(plan.guessed),
         sheets=plan.sheets,
         unrated_zeros=dict(plan.unrated_zeros),
+        unrecognised={f: dict(cells) for f, cells in plan.unrecognised.items()},
     )
 
 

@@ -128,13 +128,27 @@ SERVICE_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "首次强制保养",
             "first maintenance",
             "first_maintenance",
+            # An English DMS's first free service (1st Service, First Service).
+            "1st service",
+            "first service",
+            "1st free service",
+            "first free service",
         ),
     ),
-    ("warranty", ("索赔", "三包", "保修", "质保", "warranty")),
+    # 质量担保: the quality guarantee, as some brands' DMSs name a warranty job.
+    ("warranty", ("索赔", "三包", "保修", "质保", "担保", "warranty")),
     # An insurance job is an accident repair: body and paint.
     ("body_paint", ("钣喷", "钣金", "喷漆", "事故", "保险", "出险", "body", "paint")),
     ("maintenance", ("定保", "保养", "二保", "三保", "常规保养", "强保", "maintenance")),
     ("repair", ("维修", "机修", "机电", "快修", "小修", "大修", "返修", "返工", "repair")),
+    # Jobs of none of the five kinds, named so: other, and known (a name no word here knows is
+    # other too, and the import says so): car care, accessories, a new car's inspection before
+    # delivery (PDI), the dealer's own cars.
+    (
+        "other",
+        ("洗车", "美容", "装潢", "精品", "加装", "贴膜", "内部", "pdi")
+        + ("car wash", "detailing", "accessor", "internal"),
+    ),
 )
 # A day count decides first ("交车7日回访"); then the service a callback follows (3DC after a
 # visit, whatever its kind: 首保, 定保, 索赔, 钣喷 ...) or the sale (7DC after a delivery).
@@ -155,8 +169,30 @@ CALLBACK_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     # After the car left the workshop: 出厂回访, 离店回访, 返修回访, 工单回访, 72小时回访, 服务回访.
     ("3DC", ("出厂", "离店", "返修", "工单", "72小时", "48小时", "24小时", "服务回访", "服务满意度", "进厂")),
+    # 服务跟踪: the service followed up (as PSFU spells it out).
+    ("3DC", ("服务跟踪", "跟踪回访")),
     ("7DC", ("新车", "销售", "交车", "交付", "购车", "new car", "new vehicle", "delivery", "sales")),
+    # Calls about a complaint or a customer lost, named so with no visit or sale: other calls, known.
+    ("other", ("投诉", "流失", "挽回", "complaint", "win-back", "lost customer")),
 )
+# Manufacturers' DMSs (Toyota's and Lexus's first) write a type as its code. Each code is read as the
+# words it stands for, where a word of the table above may stand beside it (WTY-维修 is a warranty
+# job): only codes whose meaning is standard across those DMSs.
+SERVICE_TYPE_CODES: dict[str, str] = {
+    "pm": "定期保养",  # Periodic Maintenance: the scheduled service
+    "em": "快速保养",  # Express Maintenance: Toyota's one-hour scheduled service
+    "gr": "一般维修",  # General Repair: mechanical and electrical repair
+    "bp": "钣喷",  # Body & Paint
+    "b&p": "钣喷",
+    "wty": "保修",  # Warranty: a job the manufacturer pays for
+}
+CALLBACK_TYPE_CODES: dict[str, str] = {
+    "psfu": "售后回访",  # Post-Service Follow-Up: Toyota's call in the days after a visit, the 3DC
+    "csi": "售后满意度",  # Customer Satisfaction Index: the after-sales satisfaction survey
+    "ssi": "销售满意度",  # Sales Satisfaction Index: the survey after a car's sale and delivery
+}
+# The types that say "other" themselves (其他): known, as any type named by a word of the tables.
+_OTHER_NAMES = frozenset({"other", "其他", "其它"})
 
 LABEL_SCORES: dict[str, float] = {
     "非常满意": 10.0,
@@ -967,21 +1003,37 @@ def answered_by_message(status: pd.Series, answers: list[pd.Series]) -> pd.Serie
     return found
 
 
-def _category_of(u: pd.Series, words: tuple[tuple[str, tuple[str, ...]], ...]) -> Parsed:
-    codes = {code.lower(): code for code, _ in words}
-    codes["other"] = "other"
+def _spelled_out(value: str, codes: dict[str, str]) -> str:
+    """Return a type's name with each code written as a word of its own (WTY, B&P) as its words."""
+    if not re.search("[a-z]", value):
+        return value
+    return re.sub(r"[a-z0-9&]+", lambda token: codes.get(token.group(0), token.group(0)), value)
+
+
+def _category_of(
+    u: pd.Series, words: tuple[tuple[str, tuple[str, ...]], ...], codes: dict[str, str]
+) -> Parsed:
+    """Return (the category of each name, where no word or code of the tables names one: other)."""
+    known = {code.lower(): code for code, _ in words} | dict.fromkeys(_OTHER_NAMES, "other")
     found = []
+    unknown = []
     for value in u.str.lower():
-        code = codes.get(value)
+        code = known.get(value)
         if code is None:
-            code = next((code for code, parts in words if any(p in value for p in parts)), "other")
-        found.append(code)
-    return pd.Series(found, index=u.index, dtype="str"), pd.Series(False, index=u.index)
+            spelled = _spelled_out(value, codes)
+            code = next((code for code, parts in words if any(p in spelled for p in parts)), None)
+        found.append(code or "other")
+        unknown.append(code is None)
+    return pd.Series(found, index=u.index, dtype="str"), pd.Series(unknown, index=u.index, dtype=bool)
+
+
+def _service_types_of(u: pd.Series) -> Parsed:
+    return _category_of(u, SERVICE_TYPE_WORDS, SERVICE_TYPE_CODES)
 
 
 def parse_service_types(s: pd.Series) -> pd.Series:
     """Return canonical service types (first_maintenance ... other); blank or unknown is other."""
-    values, _ = _per_unique(clean_typed(s), lambda u: _category_of(u, SERVICE_TYPE_WORDS))
+    values, _ = _per_unique(clean_typed(s), _service_types_of)
     return values.fillna("other").astype("str")
 
 
@@ -991,24 +1043,45 @@ _OTHER_CALL_WORDS = next(words for code, words in CALLBACK_TYPE_WORDS if code ==
 _DAY_AFTER = re.compile(r"(?<![a-z0-9])[dt]\s*+\+?\s*+([1-7])(?![0-9])|(?<![0-9])(24|48|72)\s*h(?![a-z])")
 
 
+# A call named only as a satisfaction survey (满意度回访, 满意度调查), with no word of the visit or the
+# sale it follows: its type is its work order's, as a blank type's is (3DC with one, 7DC without).
+_SURVEY_ONLY = ("满意度", "satisfaction")
+
+
 def _callback_types_of(u: pd.Series) -> Parsed:
-    by_words, bad = _category_of(u, CALLBACK_TYPE_WORDS)
-    found: list[str] = []
-    for value, code in zip(u.str.lower(), by_words, strict=True):
+    """Return (callback types, names that name no type): NA for a satisfaction survey named so alone."""
+    by_words, unknown = _category_of(u, CALLBACK_TYPE_WORDS, CALLBACK_TYPE_CODES)
+    found: list[str | None] = []
+    for i, (value, code) in enumerate(zip(u.str.lower(), by_words, strict=True)):
         # Only a name no word placed: a reminder (保养D+3提醒) stays another call.
         day = _DAY_AFTER.search(value) if code == "other" else None
         if day is not None and not any(word in value for word in _OTHER_CALL_WORDS):
             code = "7DC" if day.group(1) == "7" else "3DC"
+            unknown.iloc[i] = False
+        elif unknown.iloc[i] and any(word in value for word in _SURVEY_ONLY):
+            code = None
+            unknown.iloc[i] = False
         found.append(code)
-    return pd.Series(found, index=u.index, dtype="str"), bad
+    return pd.Series(found, index=u.index, dtype="str"), unknown
 
 
 def parse_callback_types(s: pd.Series) -> pd.Series:
     """Return canonical callback types (3DC, 7DC, other); unknown is other (a complaint's or a
     lost customer's call); a blank cell reads as the column's absence does, by the call's work
-    order (``stage``)."""
-    values, _ = _per_unique(clean_typed(s), _callback_types_of)
-    return values.fillna("other").astype("str")
+    order (``stage``), and so does a call named only as a satisfaction survey (满意度回访), NA here
+    (a blank cell is other here)."""
+    cells = clean_typed(s)
+    values, _ = _per_unique(cells, _callback_types_of)
+    return values.mask(cells.isna(), "other").astype("str")
+
+
+def unrecognised_types(s: pd.Series, field_name: str) -> pd.Series:
+    """Return where a cell of ``field_name`` (service_type or callback_type) names no type a word or
+    code of the tables knows: it is read as other, and the import says so."""
+    cells = clean_typed(s)
+    parse = _service_types_of if field_name == "service_type" else _callback_types_of
+    _, unknown = _per_unique(cells, parse)
+    return unknown
 
 
 def _levels_of(u: pd.Series) -> Parsed:
