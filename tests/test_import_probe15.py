@@ -5,7 +5,8 @@ rights, tried by an outside tester. Each test failed before its fix:
   in new rows;
 - an amount headed in fen (结算金额(分)) or in thousands of yuan (结算金额（千元）) was read as yuan;
 - a manufacturer's service-type codes (PM, EM, GR, BP, B&P, WTY, 1st Service, 质量担保) and call types
-  (PSFU, CSI回访, 服务跟踪, 满意度回访, SSI回访) were all "other", without a word.
+  (PSFU, CSI回访, 服务跟踪, 满意度回访, SSI回访) were all "other", without a word;
+- 投诉 (投诉(已处理), 一般投诉, 重大投诉) in 是否投诉 was an unreadable yes/no value, left blank.
 The other tests hold what was found to work and must stay so."""
 
 from __future__ import annotations
@@ -241,3 +242,51 @@ def test_the_data_page_says_the_types_it_read_as_other_in_the_readers_language(t
     at.file_uploader(key="uploads").set_value(("工单.csv", data.encode("gbk"), "text/csv")).run()
     assert not at.exception, [e.message for e in at.exception]
     assert "工单类型：2 行的类型无法识别，已按“其他”读取：ZZ (2)。" in [c.value for c in at.caption]
+
+
+# 4. The subject of a yes/no column.
+
+
+def test_the_subject_word_of_a_yes_no_column_reads_yes_and_its_negation_no(con):
+    """Before: 投诉, 投诉(已处理), 一般投诉 and 重大投诉 landed blank (yes/no value not readable)."""
+    answers = [
+        "投诉",
+        "投诉(已处理)",
+        "一般投诉",
+        "重大投诉",
+        "无",
+        "有投诉",
+        "是",
+        "未投诉",
+        "无投诉",
+        "客户未投诉",
+    ]
+    data = "回访编号,工单号,回访日期,是否接通,满意度,是否投诉\n" + "".join(
+        f"C{i:02d},WO{i},2024-01-05,是,不满意,{a}\n" for i, a in enumerate(answers, start=1)
+    )
+    result = import_file(con, data.encode("gbk"), file_name="回访_投诉.csv", kind="callback")
+    assert (result.inserted, result.blanked) == (10, 1)
+    assert result.notes == ["yes/no value not readable, left blank"]
+    assert [c for (c,) in _rows(con, "SELECT is_complaint FROM callbacks ORDER BY callback_id")] == [
+        True,
+        True,
+        True,
+        True,
+        False,
+        True,
+        True,
+        False,
+        False,
+        None,
+    ]
+
+
+def test_the_subject_of_one_yes_no_column_is_no_answer_in_another(con):
+    """投诉 under 是否预约 says nothing of an appointment: it stays unreadable there."""
+    data = "工单号,进厂日期,是否预约\nWO1,2024-01-03,投诉\nWO2,2024-01-03,电话预约\n"
+    result = import_file(con, data.encode("gbk"), file_name="工单_预约.csv", kind="service")
+    assert result.notes == ["yes/no value not readable, left blank"]
+    assert _rows(con, "SELECT order_id, is_appointment FROM service_orders ORDER BY 1") == [
+        ("WO1", None),
+        ("WO2", True),
+    ]

@@ -395,10 +395,11 @@ def _stage(
     scales: dict[str, str] = {}
     # How a number column is written when not as SQL's shape assumes: DECIMAL_COMMA.
     forms: dict[str, str] = {}
-    # Fields of one type (and one scale) have their values parsed together, once: a survey's
-    # score columns hold the same handful, and each parse costs pandas' overhead however few its
-    # values. Each field still joins a table of its own values only.
-    groups: dict[tuple[str, str], dict[str, list[str]]] = {}
+    # Fields of one type (and one scale, and one reading of their words: ``_OWN_WORDS``) have their
+    # values parsed together, once: a survey's score columns hold the same handful, and each parse
+    # costs pandas' overhead however few its values. Each field still joins a table of its own
+    # values only.
+    groups: dict[tuple[str, str, str], dict[str, list[str]]] = {}
     # A scale is decided by a column's set of values; score columns often have the same set.
     scale_of: dict[frozenset[str], str] = {}
     for i, f in enumerate(mapped):
@@ -412,17 +413,21 @@ def _stage(
             comma_delimited = raw.format == "csv" and raw.delimiter == ","
             if values.writes_decimal_comma(pd.Series(every, dtype="str"), comma_delimited=comma_delimited):
                 distinct, forms[f] = every, DECIMAL_COMMA
+        own_words = f if f in _OWN_WORDS else ""
         if FIELD_TYPES[f] == "score":
             values_set = frozenset(distinct)
             if not scale_overrides.get(f) and values_set not in scale_of:
                 scale_of[values_set] = _score_scale(distinct)
             scales[f] = scale_overrides.get(f) or scale_of[values_set]
         if distinct:
-            groups.setdefault((FIELD_TYPES[f], scales.get(f) or forms.get(f, "")), {})[f] = distinct
+            reading = (FIELD_TYPES[f], scales.get(f) or forms.get(f, ""), own_words)
+            groups.setdefault(reading, {})[f] = distinct
     looked_up: set[str] = set()
-    for (field_type, scale), members in groups.items():
+    for (field_type, scale, own_words), members in groups.items():
         rule = RULES[field_type]
         parse = _score_parse(scale) if field_type == "score" else rule.python
+        if field_type == "boolean" and own_words:
+            parse = _boolean_parse(own_words)
         if scale == DECIMAL_COMMA:
             parse = _decimal_comma_parse(field_type)
         union = list(dict.fromkeys(v for distinct in members.values() for v in distinct))
@@ -443,7 +448,7 @@ def _stage(
             registered.append(name)
             looked_up.add(f)
     if kind == "callback" and _ID_AS_TEXT in looked_up:
-        as_text = pd.Series(groups[(FIELD_TYPES[_ID_AS_TEXT], "")][_ID_AS_TEXT], dtype="str")
+        as_text = pd.Series(groups[(FIELD_TYPES[_ID_AS_TEXT], "", "")][_ID_AS_TEXT], dtype="str")
         con.register("stage_lk_id_text", _lookup(RULES["text"], as_text, _never_bad(values.clean_typed)))
         registered.append("stage_lk_id_text")
 
@@ -919,6 +924,11 @@ def _decimal_comma_parse(field_type: str) -> Callable[[pd.Series], Parsed]:
     return parse
 
 
+# Fields whose cells are read with words of their own as well: a yes/no field's subject (投诉 under
+# 是否投诉, values.BOOLEAN_SUBJECTS).
+_OWN_WORDS = frozenset(values.BOOLEAN_SUBJECTS)
+
+
 def _score_scale(distinct: list[str]) -> str:
     """Return the scale of a score column, decided from all the column's (distinct) values."""
     # The scale parse_scores would decide, without scoring every value once more to learn it.
@@ -931,6 +941,16 @@ def _score_parse(scale: str) -> Callable[[pd.Series], Parsed]:
     def parse(u: pd.Series) -> Parsed:
         parsed, bad, _ = values.parse_scores(u, scale)
         return parsed, bad
+
+    return parse
+
+
+def _boolean_parse(field_name: str) -> Callable[[pd.Series], Parsed]:
+    """Return the parser of a yes/no field's cells, its subject word (投诉) among its yes words."""
+    subject = values.BOOLEAN_SUBJECTS[field_name]
+
+    def parse(u: pd.Series) -> Parsed:
+        return values.parse_booleans(u, subject)
 
     return parse
 

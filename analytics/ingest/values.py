@@ -921,8 +921,17 @@ _BOOKED_ARRIVALS = frozenset({"预约到店", "预约进店", "预约来店", "�
 _WALK_IN = ("自然到店", "直接到店", "自行到店", "进店", "到店", "自然进店", "直接进店", "自行进店", "散客")
 
 
-def _answer_of(word: str) -> bool | None:
-    """Return what a yes/no cell that names its subject says (有投诉 True, 无投诉 False), else None."""
+# What a yes/no field asks about, as its cells name it: a cell that is the subject itself or a kind of
+# it (投诉, 一般投诉, 重大投诉 under 是否投诉; 预约, 电话预约 under 是否预约) says yes. A negation before
+# the subject (未投诉, 无投诉, 客户未投诉) never does.
+BOOLEAN_SUBJECTS: dict[str, str] = {"is_complaint": "投诉", "is_appointment": _BOOKED}
+_NEGATIONS = frozenset("未无没非不否")
+
+
+def _answer_of(word: str, subject: str | None = None) -> bool | None:
+    """Return what a yes/no cell that names its subject says (有投诉 True, 无投诉 False), else None.
+    ``subject``: the field's own word (``BOOLEAN_SUBJECTS``); the word alone, or a phrase ending in it
+    without a negation (一般投诉), says yes."""
     for prefix, answer in _HAS_PREFIXES:
         # What it answers is a word of its own (投诉, 预约): 未知 and 不详 say nothing.
         if word.startswith(prefix) and len(word) >= len(prefix) + 2:
@@ -931,27 +940,33 @@ def _answer_of(word: str) -> bool | None:
         return True  # 电话预约, APP预约, 预约到店 (未预约 and 非预约 were read above)
     if word in _WALK_IN:
         return False
+    if subject and word.endswith(subject) and not _NEGATIONS.intersection(word.removesuffix(subject)):
+        return True  # 投诉, 一般投诉, 重大投诉 under 是否投诉 (客户未投诉 stays unreadable)
     return None
 
 
-def _booleans_of(u: pd.Series) -> Parsed:
+def _booleans_of(u: pd.Series, subject: str | None = None) -> Parsed:
     values, bad = _words_of(u, TRUE_WORDS, FALSE_WORDS)
+    word = u.where(bad).str.extract(_NOTED_WORD, expand=False)
     if bad.any():
         # The word before the note decides.
-        word = u.where(bad).str.extract(_NOTED_WORD, expand=False)
         noted, _ = _words_of(word, TRUE_WORDS, FALSE_WORDS)
         values = values.fillna(noted)
     for i in np.flatnonzero((u.notna() & values.isna()).to_numpy()):
-        answer = _answer_of(str(u.iloc[i]).strip().lower())
+        answer = _answer_of(str(u.iloc[i]).strip().lower(), subject)
+        if answer is None and isinstance(word.iloc[i], str):
+            answer = _answer_of(word.iloc[i].strip().lower(), subject)  # 投诉(已处理)
         if answer is not None:
             values.iloc[int(i)] = answer
     return values, u.notna() & values.isna()
 
 
-def parse_booleans(s: pd.Series) -> Parsed:
+def parse_booleans(s: pd.Series, subject: str | None = None) -> Parsed:
     """Return (nullable boolean values, unreadable mask) from 是/否, Y/N, 1/0, true/false, also with
-    a note after the word in brackets or after a dash (否(自然到店), Y-预约)."""
-    return _per_unique(clean_typed(s), _booleans_of)
+    a note after the word in brackets or after a dash (否(自然到店), Y-预约). ``subject``: the word of
+    what the column asks (``BOOLEAN_SUBJECTS``: 投诉), which alone or after a kind of it (一般投诉)
+    says yes."""
+    return _per_unique(clean_typed(s), lambda u: _booleans_of(u, subject))
 
 
 def _reached_of(u: pd.Series) -> Parsed:
