@@ -6,7 +6,8 @@ rights, tried by an outside tester. Each test failed before its fix:
 - an amount headed in fen (结算金额(分)) or in thousands of yuan (结算金额（千元）) was read as yuan;
 - a manufacturer's service-type codes (PM, EM, GR, BP, B&P, WTY, 1st Service, 质量担保) and call types
   (PSFU, CSI回访, 服务跟踪, 满意度回访, SSI回访) were all "other", without a word;
-- 投诉 (投诉(已处理), 一般投诉, 重大投诉) in 是否投诉 was an unreadable yes/no value, left blank.
+- 投诉 (投诉(已处理), 一般投诉, 重大投诉) in 是否投诉 was an unreadable yes/no value, left blank;
+- a recommend question answered in words (非常愿意 ... 非常不愿意) landed blank, so no NPS.
 The other tests hold what was found to work and must stay so."""
 
 from __future__ import annotations
@@ -289,4 +290,45 @@ def test_the_subject_of_one_yes_no_column_is_no_answer_in_another(con):
     assert _rows(con, "SELECT order_id, is_appointment FROM service_orders ORDER BY 1") == [
         ("WO1", None),
         ("WO2", True),
+    ]
+
+
+# 5. A recommend question answered in words.
+
+
+def test_a_recommend_question_answered_in_words_gives_the_five_point_scores_and_an_nps(con):
+    """Before: every answer was 'score not readable on the labels scale, left blank'."""
+    words = ["非常愿意", "愿意", "不确定", "不愿意", "非常不愿意", "A.非常愿意", "愿意推荐", "一般"]
+    data = "回访编号,工单号,回访日期,是否接通,满意度,是否愿意推荐\n" + "".join(
+        f"C{i},WO{i},2024-01-05,是,满意,{w}\n" for i, w in enumerate(words, start=1)
+    )
+    result = import_file(con, data.encode("gbk"), file_name="回访_推荐.csv", kind="callback")
+    assert (result.inserted, result.blanked, result.mapping["scales"]["recommend_score"]) == (8, 0, "labels")
+    assert [s for (s,) in _rows(con, "SELECT recommend_score FROM callbacks ORDER BY callback_id")] == [
+        10.0,
+        8.0,
+        6.0,
+        4.0,
+        2.0,
+        10.0,
+        8.0,
+        6.0,
+    ]
+    # Promoters 2 (非常愿意), detractors 4 (不确定, 不愿意, 非常不愿意, 一般) of 8: NPS -25.
+    assert _rows(
+        con,
+        "SELECT round(100 * (avg((recommend_score >= 9)::INT) - avg((recommend_score <= 6)::INT))) FROM callbacks",
+    ) == [(-25.0,)]
+
+
+def test_willingness_words_answer_no_question_of_satisfaction(con):
+    """愿意 under 总体满意度 is no satisfaction answer: it stays unreadable there."""
+    data = (
+        "回访编号,工单号,回访日期,是否接通,总体满意度\nC1,WO1,2024-01-05,是,愿意\nC2,WO2,2024-01-05,是,满意\n"
+    )
+    result = import_file(con, data.encode("gbk"), file_name="回访_满意.csv", kind="callback")
+    assert result.notes == ["score not readable on the labels scale, left blank"]
+    assert _rows(con, "SELECT callback_id, overall_score FROM callbacks ORDER BY 1") == [
+        ("C1", None),
+        ("C2", 8.0),
     ]

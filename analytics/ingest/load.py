@@ -571,7 +571,7 @@ def _sheet_scales(
             answers = answers.dropna()
             if answers.empty:
                 continue
-            own = detect_scale(clean_typed(answers.astype("str")))
+            own = detect_scale(clean_typed(answers.astype("str")), values.score_labels(f))
             if own in ("1-5", "0-10") and own != scale:
                 said.setdefault(str(sheet), []).append(
                     f"{header}: answers all within {own} here; read on the file's {scale} scale "
@@ -719,7 +719,8 @@ def _unrated_zeros(raw: RawTable, columns: dict[str, str], scales: dict[str, str
         # Over the distinct cells, weighted by their counts: a score column holds a handful of values.
         counts = raw.rows[header].value_counts(dropna=True)
         cells = pd.Series(counts.index.astype("str"), dtype="str")
-        numbers = pd.to_numeric(values.score_text(values.clean_scores(cells)), errors="coerce")
+        text = values.score_text(values.clean_scores(cells), values.score_labels(f))
+        numbers = pd.to_numeric(text, errors="coerce")
         zeros = int(counts.to_numpy()[(numbers == 0).to_numpy()].sum())
         if zeros:
             found[f] = zeros

@@ -400,8 +400,8 @@ def _stage(
     # costs pandas' overhead however few its values. Each field still joins a table of its own
     # values only.
     groups: dict[tuple[str, str, str], dict[str, list[str]]] = {}
-    # A scale is decided by a column's set of values; score columns often have the same set.
-    scale_of: dict[frozenset[str], str] = {}
+    # A scale is decided by a column's set of values (and its words); score columns often have the same set.
+    scale_of: dict[tuple[frozenset[str], str], str] = {}
     for i, f in enumerate(mapped):
         distinct = [v for v in (found[i] if found else None) or () if v is not None]
         if FIELD_TYPES[f] in _NUMBER_TYPES and values.may_write_decimal_comma(
@@ -415,9 +415,9 @@ def _stage(
                 distinct, forms[f] = every, DECIMAL_COMMA
         own_words = f if f in _OWN_WORDS else ""
         if FIELD_TYPES[f] == "score":
-            values_set = frozenset(distinct)
+            values_set = (frozenset(distinct), own_words)
             if not scale_overrides.get(f) and values_set not in scale_of:
-                scale_of[values_set] = _score_scale(distinct)
+                scale_of[values_set] = _score_scale(distinct, f)
             scales[f] = scale_overrides.get(f) or scale_of[values_set]
         if distinct:
             reading = (FIELD_TYPES[f], scales.get(f) or forms.get(f, ""), own_words)
@@ -425,7 +425,7 @@ def _stage(
     looked_up: set[str] = set()
     for (field_type, scale, own_words), members in groups.items():
         rule = RULES[field_type]
-        parse = _score_parse(scale) if field_type == "score" else rule.python
+        parse = _score_parse(scale, own_words) if field_type == "score" else rule.python
         if field_type == "boolean" and own_words:
             parse = _boolean_parse(own_words)
         if scale == DECIMAL_COMMA:
@@ -924,22 +924,25 @@ def _decimal_comma_parse(field_type: str) -> Callable[[pd.Series], Parsed]:
     return parse
 
 
-# Fields whose cells are read with words of their own as well: a yes/no field's subject (投诉 under
-# 是否投诉, values.BOOLEAN_SUBJECTS).
-_OWN_WORDS = frozenset(values.BOOLEAN_SUBJECTS)
+# Fields whose cells are read with words of their own as well: a recommend question's answers
+# (非常愿意 ... 非常不愿意, values.RECOMMEND_LABEL_SCORES) and a yes/no field's subject (投诉 under 是否投诉,
+# values.BOOLEAN_SUBJECTS).
+_OWN_WORDS = frozenset({"recommend_score", *values.BOOLEAN_SUBJECTS})
 
 
-def _score_scale(distinct: list[str]) -> str:
+def _score_scale(distinct: list[str], field_name: str) -> str:
     """Return the scale of a score column, decided from all the column's (distinct) values."""
     # The scale parse_scores would decide, without scoring every value once more to learn it.
-    return values.detect_scale(values.clean_typed(pd.Series(distinct, dtype="str")))
+    labels = values.score_labels(field_name)
+    return values.detect_scale(values.clean_typed(pd.Series(distinct, dtype="str")), labels)
 
 
-def _score_parse(scale: str) -> Callable[[pd.Series], Parsed]:
-    """Return the parser of score values on the scale."""
+def _score_parse(scale: str, field_name: str) -> Callable[[pd.Series], Parsed]:
+    """Return the parser of score values on the scale (with the words of ``field_name``'s answers)."""
+    labels = values.score_labels(field_name)
 
     def parse(u: pd.Series) -> Parsed:
-        parsed, bad, _ = values.parse_scores(u, scale)
+        parsed, bad, _ = values.parse_scores(u, scale, labels)
         return parsed, bad
 
     return parse

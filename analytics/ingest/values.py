@@ -233,6 +233,66 @@ LABEL_SCORES: dict[str, float] = {
     "very unsatisfied": 2.0,
     "extremely dissatisfied": 2.0,
 }
+# A recommend question answered in words (是否愿意向亲友推荐本店: 非常愿意 / 愿意 / 不确定 / 不愿意 /
+# 非常不愿意): a five-point scale, read as the satisfaction labels are, the 1-5 scale doubled (10, 8,
+# 6, 4, 2), so that a survey answered in words gives the recommend score its answers in numbers 5 to 1
+# would. NPS then counts 非常愿意 (10) a promoter, 愿意 (8) a passive, and 不确定, 不愿意 and 非常不愿意
+# (6, 4, 2) detractors, as it counts 5, 4 and 3 to 1 of a 1-5 recommend column. Read only in the
+# recommend column (``score_labels``): elsewhere 愿意 answers no question of satisfaction.
+_WILLING: dict[str, float] = {
+    "非常愿意": 10.0,
+    "很愿意": 10.0,
+    "十分愿意": 10.0,
+    "特别愿意": 10.0,
+    "肯定会推荐": 10.0,
+    "一定会推荐": 10.0,
+    "愿意": 8.0,
+    "比较愿意": 8.0,
+    "较愿意": 8.0,
+    "会推荐": 8.0,
+    "可能会推荐": 8.0,
+    # The middle of the scale: not sure (一般, 6 already, is the satisfaction labels').
+    "不确定": 6.0,
+    "说不好": 6.0,
+    "说不准": 6.0,
+    "不一定": 6.0,
+    "看情况": 6.0,
+    "不愿意": 4.0,
+    "不太愿意": 4.0,
+    "比较不愿意": 4.0,
+    "较不愿意": 4.0,
+    "可能不会推荐": 4.0,
+    "不会推荐": 4.0,
+    "非常不愿意": 2.0,
+    "很不愿意": 2.0,
+    "十分不愿意": 2.0,
+    "肯定不会推荐": 2.0,
+    "一定不会推荐": 2.0,
+    "绝对不会推荐": 2.0,
+    # An English survey's answers, in lower case as ``score_text`` folds them.
+    "very likely": 10.0,
+    "extremely likely": 10.0,
+    "likely": 8.0,
+    "not sure": 6.0,
+    "unlikely": 4.0,
+    "not likely": 4.0,
+    "very unlikely": 2.0,
+    "extremely unlikely": 2.0,
+}
+# 愿意推荐, 非常不愿意推荐: the answer with the question's verb after it.
+RECOMMEND_LABEL_SCORES: dict[str, float] = {
+    **_WILLING,
+    **{word + "推荐": score for word, score in _WILLING.items() if word.endswith("愿意")},
+}
+_RECOMMEND_LABELS = {**LABEL_SCORES, **RECOMMEND_LABEL_SCORES}
+
+
+def score_labels(field_name: str) -> dict[str, float]:
+    """Return the answers in words a score field's cells are read with: the satisfaction labels, and
+    for the recommend score the willingness ones too (``RECOMMEND_LABEL_SCORES``)."""
+    return _RECOMMEND_LABELS if field_name == "recommend_score" else LABEL_SCORES
+
+
 SCALE_FACTORS: dict[str, tuple[float, float, float, float]] = {
     # scale: (lowest, highest, multiplier, divisor); dividing by 10 keeps 73 -> 7.3 exact.
     "1-5": (1.0, 5.0, 2.0, 1.0),
@@ -1193,17 +1253,17 @@ def says_own_scale(u: pd.Series) -> pd.Series:
     return pd.Series([own_scale_score(v) is not None for v in u], index=u.index, dtype=bool)
 
 
-def score_text(u: pd.Series) -> pd.Series:
+def score_text(u: pd.Series, labels: dict[str, float] = LABEL_SCORES) -> pd.Series:
     """Return score cells as bare numbers where they carry a unit ("4分" -> "4") and as their label
-    where a number or a reason is written beside it ("5-非常满意" -> "非常满意"); other cells
-    unchanged (NA stays NA)."""
+    (one of ``labels``) where a number or a reason is written beside it ("5-非常满意" -> "非常满意");
+    other cells unchanged (NA stays NA)."""
     out: list[object] = []
     for value in u:
         if not isinstance(value, str):
             out.append(value)
             continue
         text = unicodedata.normalize("NFKC", value).strip()
-        if text.isascii() and text.lower() in LABEL_SCORES:
+        if text.isascii() and text.lower() in labels:
             out.append(text.lower())  # Very Satisfied, VERY SATISFIED: the label
             continue
         unit = _SCORE_UNIT.match(text)
@@ -1211,11 +1271,11 @@ def score_text(u: pd.Series) -> pd.Series:
             out.append(unit.group(1))
         else:
             label = _STOP_AFTER.sub("", _OPTION_LETTER.sub("", text, count=1))
-            if label == text or label not in LABEL_SCORES:
+            if label == text or label not in labels:
                 label = _BESIDE_LABEL.sub("", text)
-            if label == text or label not in LABEL_SCORES:
+            if label == text or label not in labels:
                 label = _REASON_AFTER.sub("", text).strip()
-            out.append(label if label != text and label in LABEL_SCORES else text)
+            out.append(label if label != text and label in labels else text)
     return pd.Series(out, index=u.index, dtype="str")
 
 
@@ -1244,7 +1304,7 @@ def clean_scores(s: pd.Series) -> pd.Series:
     return text.mask(text.isin(NO_ANSWER_WORDS))
 
 
-def detect_scale(s: pd.Series) -> str:
+def detect_scale(s: pd.Series, labels: dict[str, float] = LABEL_SCORES) -> str:
     """Return the scale of a score column from all its values: "1-5", "0-10", "0-100" or "labels".
 
     Numbers outside 0-100 are unreadable on every scale, so one stray 1e308 does not turn a
@@ -1258,7 +1318,7 @@ def detect_scale(s: pd.Series) -> str:
         return "0-100"
     own = [own_scale_score(v) for v in cells]
     named = {found[1] for found in own if found is not None and found[1]}
-    text = score_text(cells[[found is None for found in own]])
+    text = score_text(cells[[found is None for found in own]], labels)
     numbers = pd.to_numeric(text, errors="coerce").dropna()
     numbers = numbers[numbers.between(0, 100)]
     if len(named) == 1:
@@ -1266,7 +1326,7 @@ def detect_scale(s: pd.Series) -> str:
         low, high, _, _ = SCALE_FACTORS[scale]
         if numbers.between(low, high).all():
             return scale
-    if numbers.empty or ((numbers == 0).all() and text.isin(list(LABEL_SCORES)).any()):
+    if numbers.empty or ((numbers == 0).all() and text.isin(list(labels)).any()):
         # A 0 among satisfaction labels (满意, 0, 不满意) is a question not rated, as on 1-5.
         return "labels"
     # A 1-5 survey writes 0 for a question not rated: 0 beside answers of at most 5 (a 0-10 column
@@ -1279,20 +1339,22 @@ def detect_scale(s: pd.Series) -> str:
     return "0-10"
 
 
-def parse_scores(s: pd.Series, scale: str | None = None) -> tuple[pd.Series, pd.Series, str]:
-    """Return (scores on 0-10, unreadable mask, scale used); labels map to 10/8/6/4/2, and a cell
-    that says its own scale (4/5, 五星, 满分) is read on it (``own_scale_score``)."""
+def parse_scores(
+    s: pd.Series, scale: str | None = None, labels: dict[str, float] = LABEL_SCORES
+) -> tuple[pd.Series, pd.Series, str]:
+    """Return (scores on 0-10, unreadable mask, scale used); labels (``labels``: the satisfaction
+    ones, or a field's ``score_labels``) map to 10/8/6/4/2, and a cell that says its own scale (4/5,
+    五星, 满分) is read on it (``own_scale_score``)."""
     text = clean_scores(s)
-    used = scale or detect_scale(text)
+    used = scale or detect_scale(text, labels)
     low, high, multiplier, divisor = SCALE_FACTORS.get(used, (np.nan, np.nan, np.nan, np.nan))
 
     def scores_of(u: pd.Series) -> Parsed:
         own = [own_scale_score(v) for v in u]
-        u = score_text(u)
+        u = score_text(u, labels)
         numbers = pd.to_numeric(u, errors="coerce").astype("float64")
         on_scale = numbers.where(numbers.between(low, high)) * multiplier / divisor
-        labels = u.map(LABEL_SCORES).astype("float64")
-        values = on_scale.fillna(labels)
+        values = on_scale.fillna(u.map(labels).astype("float64"))
         says = np.array([found is not None for found in own], dtype=bool)
         if says.any():
             read = pd.Series([np.nan if found is None else found[0] for found in own], index=u.index)
