@@ -213,6 +213,19 @@ def import_tab() -> None:
                         ),
                     )
                 )
+            for field_name, cells in plan.unrecognised.items():
+                # A type no word or code names counts as other: said before the import, with its rows.
+                st.caption(
+                    t(
+                        "data.unrecognised_types",
+                        column=plain(plan.mapping.get(field_name, field_name)),
+                        n=f"{sum(cells.values()):,}",
+                        values=plain(
+                            ", ".join(f"{cell} ({n:,})" for cell, n in list(cells.items())[:10])
+                            + (" …" if len(cells) > 10 else "")
+                        ),
+                    )
+                )
             if plan.unmapped:
                 st.caption(t("data.unmapped", columns=plain(", ".join(plan.unmapped))))
             if len(plan.sheets) > 1:

@@ -103,6 +103,7 @@ def test_good_files_still_import_beside_a_refused_one_and_json_lists_them(databa
             "sheets": [{"sheet": "", "rows": 9, "landed": 9, "rejected": 0, "skipped": 0, "reason": ""}],
             "scales": {},
             "unrated_zeros": {},
+            "unrecognised": {},
         }
     ]
     assert len(done.stderr.splitlines()) == 1

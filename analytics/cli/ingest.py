@@ -86,6 +86,7 @@ def _result_object(file: str, result: ImportResult) -> dict[str, Any]:
         "sheets": result.sheets,
         "scales": result.mapping.get("scales", {}),
         "unrated_zeros": result.unrated_zeros,
+        "unrecognised": result.unrecognised,
     }
 
 
@@ -106,6 +107,10 @@ def _audit_detail(file: str, result: ImportResult) -> dict[str, Any]:
         "updated": result.updated,
         "rejected": result.rejected,
     }
+
+
+# How many of the types not recognised a summary names.
+_NAMED_TYPES = 5
 
 
 def _summary(file: str, r: ImportResult) -> str:
@@ -135,6 +140,15 @@ def _summary(file: str, r: ImportResult) -> str:
         line += (
             f"\n  read on the 1-5 scale, where a 0 means not rated and lands blank: {said}; if the survey "
             'is 0-10, import the file again with a --map file giving its "scales" (README, known limits)'
+        )
+    for field_name, cells in r.unrecognised.items():
+        # A type no word or code names (a manufacturer's code not known yet) counts as other: said,
+        # with the values and their rows, since it moves every visit out of its type's figures.
+        header = r.mapping.get("columns", {}).get(field_name, field_name)
+        named = ", ".join(f"{cell} ({n:,})" for cell, n in list(cells.items())[:_NAMED_TYPES])
+        more = f" and {len(cells) - _NAMED_TYPES:,} more" if len(cells) > _NAMED_TYPES else ""
+        line += "\n  " + audit.printable(
+            f"{header}: {sum(cells.values()):,} rows of a type not recognised, read as other: {named}{more}"
         )
     if r.unmapped:
         # Headers and sheet names are whatever the file says: control characters written as

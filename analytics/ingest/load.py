@@ -59,11 +59,12 @@ from analytics.ingest.read import SOURCE_ROW, SOURCE_SHEET, RawTable, read_table
 from analytics.ingest.refusal_words import field_words, kind_words, sheet_reason_words
 from analytics.ingest.stage import KEYS, TOTAL_ROW_REASON
 from analytics.ingest.values import (
+    HEADER_UNIT_FIELDS,
     answered_by_message,
-    as_ten_thousands,
     clean_typed,
     detect_scale,
-    in_ten_thousands,
+    header_unit,
+    in_header_unit,
     with_time_of_day,
 )
 from analytics.store import db, derived
@@ -227,6 +228,9 @@ class ImportPlan:
     # a 0, which such a survey writes for "not rated" and which lands blank (a 0-10 file whose answers
     # all fall within 0-5 reads so too: the count lets its reader see it and give the scale).
     unrated_zeros: dict[str, int] = field(default_factory=dict)
+    # Per type field (service_type, callback_type): the cells that name no type the import knows
+    # (PM before its code was known), read as other, and how many rows hold each, most first.
+    unrecognised: dict[str, dict[str, int]] = field(default_factory=dict)
     # After ``plan_import``: the accepted rows as they would stand after the import, with the
     # action that writes each (insert, update, unchanged).
     staged: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -258,6 +262,7 @@ class ImportResult:
     guessed: dict[str, str] = field(default_factory=dict)
     sheets: list[dict[str, Any]] = field(default_factory=list)
     unrated_zeros: dict[str, int] = field(default_factory=dict)
+    unrecognised: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _alias_examples(field_name: str, lang: str = "en") -> str:
@@ -621,7 +626,7 @@ def _sheet_scales(
             answers = answers.dropna()
             if answers.empty:
                 continue
-            own = detect_scale(clean_typed(answers.astype("str")))
+            own = detect_scale(clean_typed(answers.astype("str")), values.score_labels(f))
             if own in ("1-5", "0-10") and own != scale:
                 said.setdefault(str(sheet), []).append(
                     f"{header}: answers all within {own} here; read on the file's {scale} scale "
@@ -735,8 +740,6 @@ def _sheet_counts(
 
 # What a callback by message that the customer answered is read as (a word of values.REACHED_TRUE).
 REACHED_BY_MESSAGE = "已回访"
-# The fields whose header may state a unit of ten thousands (万公里, 万元).
-TEN_THOUSAND_FIELDS = ("mileage_km", "amount")
 
 
 def _prepare(
@@ -758,9 +761,11 @@ def _prepare(
             if field_name == "callback_date":
                 rows[stage.ID_DAY_ONLY] = (given.notna() & (rows[columns[field_name]] != given)).fillna(False)
         raw = replace(raw, rows=rows)
-    # Numbers under a header in ten thousands (行驶里程(万公里), 金额(万元)) are read as if each
-    # carried its 万: 1.23 is 12,300 km, not 1 km.
-    scaled = [columns[f] for f in TEN_THOUSAND_FIELDS if f in columns and in_ten_thousands(columns[f])]
+    # Numbers under a header that states their unit (行驶里程(万公里), 金额(万元), 金额(千元), 金额(分)) are
+    # read as if each carried it: 1.23 is 12,300 km, not 1 km, and 35000 fen 350 yuan, not 35,000.
+    scaled = {
+        columns[f]: unit for f in HEADER_UNIT_FIELDS if f in columns and (unit := header_unit(columns[f], f))
+    }
     shown = raw  # rejected rows show the cells as the file has them
     if kind == "callback" and "reached" in columns:
         # A callback by message (短信回访) that the customer answered reached the customer.
@@ -773,8 +778,8 @@ def _prepare(
             raw = replace(raw, rows=rows)
     if scaled:
         rows = raw.rows.copy()
-        for header in scaled:
-            rows[header] = as_ten_thousands(rows[header])
+        for header, unit in scaled.items():
+            rows[header] = in_header_unit(rows[header], unit)
         raw = replace(raw, rows=rows)
     # A scale the mapping gives decides; else one the header names (满意度(10分制), 推荐意愿(0-10分)),
     # as a mapping would: a month whose answers all fall within 1-5 is no 1-5 survey then.
@@ -817,6 +822,7 @@ def _prepare(
             raw, staged, rejects, _sheet_scales(raw, columns, staged.scales, scales_given), units_rows
         ),
         unrated_zeros=_unrated_zeros(raw, columns, staged.scales),
+        unrecognised=_unrecognised(raw, columns, staged.table),
     )
 
 
@@ -831,10 +837,35 @@ def _unrated_zeros(raw: RawTable, columns: dict[str, str], scales: dict[str, str
         # Over the distinct cells, weighted by their counts: a score column holds a handful of values.
         counts = raw.rows[header].value_counts(dropna=True)
         cells = pd.Series(counts.index.astype("str"), dtype="str")
-        numbers = pd.to_numeric(values.score_text(values.clean_scores(cells)), errors="coerce")
+        text = values.score_text(values.clean_scores(cells), values.score_labels(f))
+        numbers = pd.to_numeric(text, errors="coerce")
         zeros = int(counts.to_numpy()[(numbers == 0).to_numpy()].sum())
         if zeros:
             found[f] = zeros
+    return found
+
+
+# The fields whose cells name a type, read as other when no word or code of values' tables names one.
+TYPE_FIELDS = ("service_type", "callback_type")
+
+
+def _unrecognised(raw: RawTable, columns: dict[str, str], landed: pa.Table) -> dict[str, dict[str, int]]:
+    """Return, per type field, the cells of the landed rows that name no type the import knows (read
+    as other) with their counts, most first; fields without one are left out."""
+    found: dict[str, dict[str, int]] = {}
+    for f in TYPE_FIELDS:
+        header = columns.get(f)
+        if header is None or header not in raw.rows:
+            continue
+        cells = raw.rows[header].iloc[landed.column("pos").to_numpy()]
+        # Most first; alike counts in the file's order.
+        counts = cells.value_counts(dropna=True, sort=False).sort_values(ascending=False, kind="stable")
+        if counts.empty:
+            continue
+        unknown = values.unrecognised_types(pd.Series(counts.index.astype("str"), dtype="str"), f)
+        named = counts[unknown.to_numpy()]
+        if len(named):
+            found[f] = {str(cell): int(n) for cell, n in named.items()}
     return found
 
 
@@ -1266,6 +1297,7 @@ def _commit(con: duckdb.DuckDBPyConnection, ready: _Ready, who: str) -> ImportRe
         guessed=dict(plan.guessed),
         sheets=plan.sheets,
         unrated_zeros=dict(plan.unrated_zeros),
+        unrecognised={f: dict(cells) for f, cells in plan.unrecognised.items()},
     )
 
 

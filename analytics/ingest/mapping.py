@@ -48,7 +48,7 @@ FIELD_TYPES: dict[str, str] = {
     "store": "text",
     "vin": "vin",
     "plate": "plate",
-    "customer_name": "text",
+    "customer_name": "name",
     "phone": "phone",
     "model": "text",
     "purchase_date": "date",

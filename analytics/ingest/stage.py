@@ -140,6 +140,10 @@ def _never_bad(parse: Callable[[pd.Series], pd.Series]) -> Callable[[pd.Series],
     return run
 
 
+# The marks of a masked cell (values.masked_text), as a regular expression of SQL's.
+_MASKS = "[*\\x{{ff0a}}\\x{{2217}}]"
+
+
 def _moment_guard() -> str:
     return f"{_ISO_MOMENT} AND {_IN_RANGE.format(m=_MOMENT)}"
 
@@ -157,14 +161,23 @@ RULES: dict[str, Rule] = {
         False,
     ),
     "text": Rule("VARCHAR", pa.large_string(), _never_bad(values.clean_typed), _PLAIN_TEXT, "{c}", False),
-    # A plate of Chinese characters, capitals and digits only is in its one form already.
+    # A customer's name; a masked one (张*, *三: an export made without the right to see names) is
+    # blank, with a note (values.masked_text).
+    "name": Rule(
+        "VARCHAR",
+        pa.large_string(),
+        values.parse_names,
+        f"NOT regexp_matches({{c}}, '{_MASKS}') AND {_PLAIN_TEXT}",
+        "{c}",
+    ),
+    # A plate of Chinese characters, capitals and digits only is in its one form already (and is
+    # not masked: 浙A***45 goes to values.parse_plates).
     "plate": Rule(
         "VARCHAR",
         pa.large_string(),
-        _never_bad(values.clean_plates),
+        values.parse_plates,
         f"regexp_full_match({{c}}, '[\\x{{{{4e00}}}}-\\x{{{{9fff}}}}A-Z0-9]*') AND {_PLAIN_TEXT}",
         "{c}",
-        False,
     ),
     # A name with no closing bracket has no role title after it, and one without a blank after a
     # Chinese character is not a padded name (李　娜): the Python rule reads the others.
@@ -181,20 +194,20 @@ RULES: dict[str, Rule] = {
     "vin": Rule(
         "VARCHAR",
         pa.large_string(),
-        _never_bad(values.clean_vin),
+        values.parse_vins,
         # Printable ASCII only: upper() agrees with Python's there, and a space is the only blank;
-        # without the letters I, O and Q, which Python reads as digits in a VIN.
-        f"regexp_full_match({{c}}, '[ -~]*') AND NOT regexp_matches({{c}}, '[IOQioq]') AND {_PLAIN_TEXT}",
+        # without the letters I, O and Q, which Python reads as digits in a VIN, and without the
+        # asterisk of a masked VIN (values.parse_vins).
+        f"regexp_full_match({{c}}, '[ -~]*') AND NOT regexp_matches({{c}}, '[IOQioq*]') AND {_PLAIN_TEXT}",
         "upper(replace({c}, ' ', ''))",
-        False,
     ),
+    # Plain digits; a masked number (138****8000) is blank, with a note (values.parse_phones).
     "phone": Rule(
         "VARCHAR",
         pa.large_string(),
-        _never_bad(values.normalise_phones),
+        values.parse_phones,
         "regexp_full_match({c}, '[0-9]+') AND NOT regexp_full_match({c}, '(0086|86)1[0-9]{{10}}')",
         "{c}",
-        False,
     ),
     "date": Rule(
         "DATE",
@@ -239,7 +252,7 @@ RULES: dict[str, Rule] = {
     "score": Rule("DOUBLE", pa.float64(), values.parse_numbers),
 }
 # Field types whose cells are checked for length.
-_TEXT_TYPES = frozenset({"key", "text", "plate", "person", "vin", "phone"})
+_TEXT_TYPES = frozenset({"key", "text", "name", "plate", "person", "vin", "phone"})
 
 
 @dataclass
@@ -382,12 +395,13 @@ def _stage(
     scales: dict[str, str] = {}
     # How a number column is written when not as SQL's shape assumes: DECIMAL_COMMA.
     forms: dict[str, str] = {}
-    # Fields of one type (and one scale) have their values parsed together, once: a survey's
-    # score columns hold the same handful, and each parse costs pandas' overhead however few its
-    # values. Each field still joins a table of its own values only.
-    groups: dict[tuple[str, str], dict[str, list[str]]] = {}
-    # A scale is decided by a column's set of values; score columns often have the same set.
-    scale_of: dict[frozenset[str], str] = {}
+    # Fields of one type (and one scale, and one reading of their words: ``_OWN_WORDS``) have their
+    # values parsed together, once: a survey's score columns hold the same handful, and each parse
+    # costs pandas' overhead however few its values. Each field still joins a table of its own
+    # values only.
+    groups: dict[tuple[str, str, str], dict[str, list[str]]] = {}
+    # A scale is decided by a column's set of values (and its words); score columns often have the same set.
+    scale_of: dict[tuple[frozenset[str], str], str] = {}
     for i, f in enumerate(mapped):
         distinct = [v for v in (found[i] if found else None) or () if v is not None]
         if FIELD_TYPES[f] in _NUMBER_TYPES and values.may_write_decimal_comma(
@@ -399,17 +413,21 @@ def _stage(
             comma_delimited = raw.format == "csv" and raw.delimiter == ","
             if values.writes_decimal_comma(pd.Series(every, dtype="str"), comma_delimited=comma_delimited):
                 distinct, forms[f] = every, DECIMAL_COMMA
+        own_words = f if f in _OWN_WORDS else ""
         if FIELD_TYPES[f] == "score":
-            values_set = frozenset(distinct)
+            values_set = (frozenset(distinct), own_words)
             if not scale_overrides.get(f) and values_set not in scale_of:
-                scale_of[values_set] = _score_scale(distinct)
+                scale_of[values_set] = _score_scale(distinct, f)
             scales[f] = scale_overrides.get(f) or scale_of[values_set]
         if distinct:
-            groups.setdefault((FIELD_TYPES[f], scales.get(f) or forms.get(f, "")), {})[f] = distinct
+            reading = (FIELD_TYPES[f], scales.get(f) or forms.get(f, ""), own_words)
+            groups.setdefault(reading, {})[f] = distinct
     looked_up: set[str] = set()
-    for (field_type, scale), members in groups.items():
+    for (field_type, scale, own_words), members in groups.items():
         rule = RULES[field_type]
-        parse = _score_parse(scale) if field_type == "score" else rule.python
+        parse = _score_parse(scale, own_words) if field_type == "score" else rule.python
+        if field_type == "boolean" and own_words:
+            parse = _boolean_parse(own_words)
         if scale == DECIMAL_COMMA:
             parse = _decimal_comma_parse(field_type)
         union = list(dict.fromkeys(v for distinct in members.values() for v in distinct))
@@ -430,7 +448,7 @@ def _stage(
             registered.append(name)
             looked_up.add(f)
     if kind == "callback" and _ID_AS_TEXT in looked_up:
-        as_text = pd.Series(groups[(FIELD_TYPES[_ID_AS_TEXT], "")][_ID_AS_TEXT], dtype="str")
+        as_text = pd.Series(groups[(FIELD_TYPES[_ID_AS_TEXT], "", "")][_ID_AS_TEXT], dtype="str")
         con.register("stage_lk_id_text", _lookup(RULES["text"], as_text, _never_bad(values.clean_typed)))
         registered.append("stage_lk_id_text")
 
@@ -810,7 +828,14 @@ def _problems(
                 columns["callback_date"],
                 "missing callback date",
             ),
-            Problem("order_id IS NULL AND vin IS NULL", tie, "missing both work-order number and VIN"),
+            Problem(
+                "order_id IS NULL AND vin IS NULL AND NOT bad_vin",
+                tie,
+                "missing both work-order number and VIN",
+            ),
+            # A masked VIN names no car: a call with nothing else to tie it to is rejected, as one
+            # with neither number is (a call with its work order lands, its VIN blank with a note).
+            Problem("order_id IS NULL AND bad_vin", tie, VIN_MASKED_ALONE),
         ]
     notes: list[Problem] = []
     for f in mapped:
@@ -900,18 +925,36 @@ def _decimal_comma_parse(field_type: str) -> Callable[[pd.Series], Parsed]:
     return parse
 
 
-def _score_scale(distinct: list[str]) -> str:
+# Fields whose cells are read with words of their own as well: a recommend question's answers
+# (非常愿意 ... 非常不愿意, values.RECOMMEND_LABEL_SCORES) and a yes/no field's subject (投诉 under 是否投诉,
+# values.BOOLEAN_SUBJECTS).
+_OWN_WORDS = frozenset({"recommend_score", *values.BOOLEAN_SUBJECTS})
+
+
+def _score_scale(distinct: list[str], field_name: str) -> str:
     """Return the scale of a score column, decided from all the column's (distinct) values."""
     # The scale parse_scores would decide, without scoring every value once more to learn it.
-    return values.detect_scale(values.clean_typed(pd.Series(distinct, dtype="str")))
+    labels = values.score_labels(field_name)
+    return values.detect_scale(values.clean_typed(pd.Series(distinct, dtype="str")), labels)
 
 
-def _score_parse(scale: str) -> Callable[[pd.Series], Parsed]:
-    """Return the parser of score values on the scale."""
+def _score_parse(scale: str, field_name: str) -> Callable[[pd.Series], Parsed]:
+    """Return the parser of score values on the scale (with the words of ``field_name``'s answers)."""
+    labels = values.score_labels(field_name)
 
     def parse(u: pd.Series) -> Parsed:
-        parsed, bad, _ = values.parse_scores(u, scale)
+        parsed, bad, _ = values.parse_scores(u, scale, labels)
         return parsed, bad
+
+    return parse
+
+
+def _boolean_parse(field_name: str) -> Callable[[pd.Series], Parsed]:
+    """Return the parser of a yes/no field's cells, its subject word (投诉) among its yes words."""
+    subject = values.BOOLEAN_SUBJECTS[field_name]
+
+    def parse(u: pd.Series) -> Parsed:
+        return values.parse_booleans(u, subject)
 
     return parse
 
@@ -945,7 +988,14 @@ BLANKED: dict[str, str] = {
     "boolean": "yes/no value not readable, left blank",
     "reached": "reached value not readable (接通/未接通 expected), left blank",
     "level": "complaint level not readable (1-4 expected), left blank",
+    # A masked cell (values.masked_phones, values.masked_text) says nothing of the value.
+    "phone": "phone number masked in the export, left blank",
+    "name": "customer name masked in the export, left blank",
+    "plate": "plate masked in the export, left blank",
+    "vin": "VIN masked in the export, left blank",
 }
+# The reason a call whose VIN is masked and which has no work-order number is rejected with.
+VIN_MASKED_ALONE = "VIN masked in the export and no work-order number: the call names no car"
 # How a note ends when its row is new (or stored without a value there), and when an update kept the
 # value stored before: an unreadable cell says nothing of the field.
 LEFT_BLANK = ", left blank"
@@ -981,6 +1031,7 @@ _REASON_KEYS: dict[str, str] = {
     "missing visit date": "missing_visit_date",
     "missing callback date": "missing_callback_date",
     "missing both work-order number and VIN": "missing_order_and_vin",
+    VIN_MASKED_ALONE: "vin_masked_alone",
     values.SCIENTIFIC_KEY: "scientific_key",
     DUPLICATE_KEY: "duplicate_key",
     OTHER_STORE_IN_FILE: "other_store_in_file",
@@ -996,6 +1047,10 @@ _REASON_KEYS: dict[str, str] = {
     BLANKED["boolean"]: "blank_boolean",
     BLANKED["reached"]: "blank_reached",
     BLANKED["level"]: "blank_level",
+    BLANKED["phone"]: "masked_phone",
+    BLANKED["name"]: "masked_name",
+    BLANKED["plate"]: "masked_plate",
+    BLANKED["vin"]: "masked_vin",
     OTHER_STORE_ORDER: "other_store_order",
     OTHER_STORE_CALL_IN_FILE: "other_store_call_in_file",
     OTHER_STORE_CALL: "other_store_call",

@@ -128,13 +128,27 @@ SERVICE_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "首次强制保养",
             "first maintenance",
             "first_maintenance",
+            # An English DMS's first free service (1st Service, First Service).
+            "1st service",
+            "first service",
+            "1st free service",
+            "first free service",
         ),
     ),
-    ("warranty", ("索赔", "三包", "保修", "质保", "warranty")),
+    # 质量担保: the quality guarantee, as some brands' DMSs name a warranty job.
+    ("warranty", ("索赔", "三包", "保修", "质保", "担保", "warranty")),
     # An insurance job is an accident repair: body and paint.
     ("body_paint", ("钣喷", "钣金", "喷漆", "事故", "保险", "出险", "body", "paint")),
     ("maintenance", ("定保", "保养", "二保", "三保", "常规保养", "强保", "maintenance")),
     ("repair", ("维修", "机修", "机电", "快修", "小修", "大修", "返修", "返工", "repair")),
+    # Jobs of none of the five kinds, named so: other, and known (a name no word here knows is
+    # other too, and the import says so): car care, accessories, a new car's inspection before
+    # delivery (PDI), the dealer's own cars.
+    (
+        "other",
+        ("洗车", "美容", "装潢", "精品", "加装", "贴膜", "内部", "pdi")
+        + ("car wash", "detailing", "accessor", "internal"),
+    ),
 )
 # A day count decides first ("交车7日回访"); then the service a callback follows (3DC after a
 # visit, whatever its kind: 首保, 定保, 索赔, 钣喷 ...) or the sale (7DC after a delivery).
@@ -155,8 +169,30 @@ CALLBACK_TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     # After the car left the workshop: 出厂回访, 离店回访, 返修回访, 工单回访, 72小时回访, 服务回访.
     ("3DC", ("出厂", "离店", "返修", "工单", "72小时", "48小时", "24小时", "服务回访", "服务满意度", "进厂")),
+    # 服务跟踪: the service followed up (as PSFU spells it out).
+    ("3DC", ("服务跟踪", "跟踪回访")),
     ("7DC", ("新车", "销售", "交车", "交付", "购车", "new car", "new vehicle", "delivery", "sales")),
+    # Calls about a complaint or a customer lost, named so with no visit or sale: other calls, known.
+    ("other", ("投诉", "流失", "挽回", "complaint", "win-back", "lost customer")),
 )
+# Manufacturers' DMSs (Toyota's and Lexus's first) write a type as its code. Each code is read as the
+# words it stands for, where a word of the table above may stand beside it (WTY-维修 is a warranty
+# job): only codes whose meaning is standard across those DMSs.
+SERVICE_TYPE_CODES: dict[str, str] = {
+    "pm": "定期保养",  # Periodic Maintenance: the scheduled service
+    "em": "快速保养",  # Express Maintenance: Toyota's one-hour scheduled service
+    "gr": "一般维修",  # General Repair: mechanical and electrical repair
+    "bp": "钣喷",  # Body & Paint
+    "b&p": "钣喷",
+    "wty": "保修",  # Warranty: a job the manufacturer pays for
+}
+CALLBACK_TYPE_CODES: dict[str, str] = {
+    "psfu": "售后回访",  # Post-Service Follow-Up: Toyota's call in the days after a visit, the 3DC
+    "csi": "售后满意度",  # Customer Satisfaction Index: the after-sales satisfaction survey
+    "ssi": "销售满意度",  # Sales Satisfaction Index: the survey after a car's sale and delivery
+}
+# The types that say "other" themselves (其他): known, as any type named by a word of the tables.
+_OTHER_NAMES = frozenset({"other", "其他", "其它"})
 
 LABEL_SCORES: dict[str, float] = {
     "非常满意": 10.0,
@@ -197,6 +233,66 @@ LABEL_SCORES: dict[str, float] = {
     "very unsatisfied": 2.0,
     "extremely dissatisfied": 2.0,
 }
+# A recommend question answered in words (是否愿意向亲友推荐本店: 非常愿意 / 愿意 / 不确定 / 不愿意 /
+# 非常不愿意): a five-point scale, read as the satisfaction labels are, the 1-5 scale doubled (10, 8,
+# 6, 4, 2), so that a survey answered in words gives the recommend score its answers in numbers 5 to 1
+# would. NPS then counts 非常愿意 (10) a promoter, 愿意 (8) a passive, and 不确定, 不愿意 and 非常不愿意
+# (6, 4, 2) detractors, as it counts 5, 4 and 3 to 1 of a 1-5 recommend column. Read only in the
+# recommend column (``score_labels``): elsewhere 愿意 answers no question of satisfaction.
+_WILLING: dict[str, float] = {
+    "非常愿意": 10.0,
+    "很愿意": 10.0,
+    "十分愿意": 10.0,
+    "特别愿意": 10.0,
+    "肯定会推荐": 10.0,
+    "一定会推荐": 10.0,
+    "愿意": 8.0,
+    "比较愿意": 8.0,
+    "较愿意": 8.0,
+    "会推荐": 8.0,
+    "可能会推荐": 8.0,
+    # The middle of the scale: not sure (一般, 6 already, is the satisfaction labels').
+    "不确定": 6.0,
+    "说不好": 6.0,
+    "说不准": 6.0,
+    "不一定": 6.0,
+    "看情况": 6.0,
+    "不愿意": 4.0,
+    "不太愿意": 4.0,
+    "比较不愿意": 4.0,
+    "较不愿意": 4.0,
+    "可能不会推荐": 4.0,
+    "不会推荐": 4.0,
+    "非常不愿意": 2.0,
+    "很不愿意": 2.0,
+    "十分不愿意": 2.0,
+    "肯定不会推荐": 2.0,
+    "一定不会推荐": 2.0,
+    "绝对不会推荐": 2.0,
+    # An English survey's answers, in lower case as ``score_text`` folds them.
+    "very likely": 10.0,
+    "extremely likely": 10.0,
+    "likely": 8.0,
+    "not sure": 6.0,
+    "unlikely": 4.0,
+    "not likely": 4.0,
+    "very unlikely": 2.0,
+    "extremely unlikely": 2.0,
+}
+# 愿意推荐, 非常不愿意推荐: the answer with the question's verb after it.
+RECOMMEND_LABEL_SCORES: dict[str, float] = {
+    **_WILLING,
+    **{word + "推荐": score for word, score in _WILLING.items() if word.endswith("愿意")},
+}
+_RECOMMEND_LABELS = {**LABEL_SCORES, **RECOMMEND_LABEL_SCORES}
+
+
+def score_labels(field_name: str) -> dict[str, float]:
+    """Return the answers in words a score field's cells are read with: the satisfaction labels, and
+    for the recommend score the willingness ones too (``RECOMMEND_LABEL_SCORES``)."""
+    return _RECOMMEND_LABELS if field_name == "recommend_score" else LABEL_SCORES
+
+
 SCALE_FACTORS: dict[str, tuple[float, float, float, float]] = {
     # scale: (lowest, highest, multiplier, divisor); dividing by 10 keeps 73 -> 7.3 exact.
     "1-5": (1.0, 5.0, 2.0, 1.0),
@@ -673,12 +769,48 @@ def in_ten_thousands(header: str) -> bool:
     return _TEN_THOUSANDS_HEADER.search(unicodedata.normalize("NFKC", str(header))) is not None
 
 
-def as_ten_thousands(cells: pd.Series) -> pd.Series:
-    """Return the cells of a column headed in ten thousands with 万 written after each number that
-    has no 万 of its own, so that 1.23 under 行驶里程(万公里) reads as 12,300 km, as ``1.23万`` does."""
+# A money header's unit other than the yuan: thousands of yuan (结算金额(千元), 金额（千）, 金额/千) or
+# fen, the hundredth of a yuan in which billing systems keep money as whole numbers (结算金额(分),
+# 金额(单位：分), 金额/分); and a mileage header's thousands of kilometres (千公里, not 千米: that is
+# the kilometre). 分 in a score's header means points: only an amount's header is read for it.
+_THOUSANDS_HEADER = {
+    "amount": re.compile(r"千\s*元|[(\[【]\s*千\s*[)\]】]|/\s*千\s*$"),
+    "mileage_km": re.compile(r"千\s*(?:公里|km)", re.IGNORECASE),
+}
+_FEN_HEADER = re.compile(r"(?:[(\[【]\s*(?:单位\s*[:：]?\s*)?分\s*[)\]】]|/\s*分)\s*$")
+# The fields whose header may state a unit (万公里, 万元, 千元, 分).
+HEADER_UNIT_FIELDS = ("mileage_km", "amount")
+
+
+def header_unit(header: str, field_name: str) -> str:
+    """Return the unit a number column's header states, written as a number's suffix: 万 (万元,
+    万公里), 千 (千元, 千公里) or, for an amount, 分 (fen); "" for the yuan and the kilometre."""
+    text = unicodedata.normalize("NFKC", str(header))
+    if field_name not in HEADER_UNIT_FIELDS:
+        return ""
+    if _TEN_THOUSANDS_HEADER.search(text):
+        return "万"
+    if _THOUSANDS_HEADER[field_name].search(text):
+        return "千"
+    if field_name == "amount" and _FEN_HEADER.search(text):
+        return "分"
+    return ""
+
+
+# A cell that states its own unit, which the header's does not override (1.2万 under 千元, ¥350).
+_OWN_UNIT = "[万千分元¥￥]"
+
+
+def in_header_unit(cells: pd.Series, unit: str) -> pd.Series:
+    """Return the cells of a column whose header states ``unit`` (``header_unit``) with the unit written
+    after each number that states none, so that 1.23 under 行驶里程(万公里) reads as 12,300 km as
+    ``1.23万`` does, 3.5 under 金额(千元) as 3,500 yuan and 35000 under 金额(分) as 350 yuan."""
     text = cells.astype("str")
-    plain = text.notna() & (text.str.strip() != "") & ~text.str.contains("万", regex=False)
-    return cells.where(~plain.fillna(False).astype(bool), text.str.strip() + "万")
+    own = "万" if unit == "万" else _OWN_UNIT  # (under 万元, a cell's 元 was always the header's)
+    plain = text.notna() & (text.str.strip() != "") & ~text.str.contains(own, regex=True)
+    # Inside an accounting negative's brackets and before its sign after: (500分), 500分-.
+    with_unit = text.str.strip().str.replace(r"([)）]|-)?$", unit + r"\1", n=1, regex=True)
+    return cells.where(~plain.fillna(False).astype(bool), with_unit)
 
 
 def _nfkc(u: pd.Series) -> pd.Series:
@@ -690,10 +822,15 @@ def _nfkc(u: pd.Series) -> pd.Series:
 
 # After currency and units are gone: digits whose commas, if any, group thousands ("1,234.50");
 # a comma before fewer or more than three digits ("100,50", a decimal comma) groups nothing.
-_GROUPED = r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?(?:[eE][+-]?\d+)?万?"
+# A number may end in its unit: 万 and 千 (ten thousands and thousands, 1.5万, 3.5千) and 分 (fen, the
+# hundredth of a yuan: an amount only, ``parse_integers`` reads no kilometres in it).
+_GROUPED = r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?(?:[eE][+-]?\d+)?[万千分]?"
+# unit: (multiplier, divisor); 128050分 is 128050 / 100, 1280.5 (128050 * 0.01 is 1280.5000000000002).
+_UNIT_MULTIPLIER = {"万": 10000.0, "千": 1000.0}
+_UNIT_DIVISOR = {"分": 100.0}
 # An accounting negative: the amount in brackets, "(123.00)" (full-width ones are folded by NFKC).
-_BRACKETED = r"^\(([\d,.]+万?)\)$"
-_SIGN_AFTER = r"^([\d,.]+万?)-$"
+_BRACKETED = r"^\(([\d,.]+[万千分]?)\)$"
+_SIGN_AFTER = r"^([\d,.]+[万千分]?)-$"
 
 
 def _bare_numbers(u: pd.Series, spaces: str = "") -> pd.Series:
@@ -716,8 +853,11 @@ def _numbers_of(u: pd.Series) -> Parsed:
     text = text.where(~trailing, text.str.replace(_SIGN_AFTER, r"\1", regex=True))
     negative = negative | trailing
     text = text.where(text.str.fullmatch(_GROUPED).fillna(False).astype(bool)).str.replace(",", "")
-    factor = np.where(text.str.endswith("万"), 10000.0, 1.0) * np.where(negative, -1.0, 1.0)
-    values: pd.Series = pd.to_numeric(text.str.removesuffix("万"), errors="coerce").astype("float64") * factor
+    unit = text.str[-1:]
+    number = text.str.replace("[万千分]$", "", regex=True)
+    values: pd.Series = pd.to_numeric(number, errors="coerce").astype("float64")
+    values = values * unit.map(_UNIT_MULTIPLIER).fillna(1.0) / unit.map(_UNIT_DIVISOR).fillna(1.0)
+    values = values * np.where(negative, -1.0, 1.0)
     values = values.where(np.isfinite(values))
     return values, u.notna() & values.isna()
 
@@ -796,8 +936,11 @@ def parse_numbers(s: pd.Series, *, decimal_comma: bool = False) -> Parsed:
 
 
 def parse_integers(s: pd.Series, *, decimal_comma: bool = False) -> Parsed:
-    """Return (rounded Int64 values, unreadable mask) for whole quantities such as kilometres."""
+    """Return (rounded Int64 values, unreadable mask) for whole quantities such as kilometres (a
+    number in 分, fen, is money: unreadable here)."""
     values, bad = parse_numbers(s, decimal_comma=decimal_comma)
+    bad = bad | clean_typed(s).str.endswith("分").fillna(False).astype(bool)
+    values = values.mask(bad)
     too_big = values.abs() >= 2**31
     values = values.mask(too_big).round().astype("Int64")
     return values, bad | too_big
@@ -838,8 +981,17 @@ _BOOKED_ARRIVALS = frozenset({"预约到店", "预约进店", "预约来店", "�
 _WALK_IN = ("自然到店", "直接到店", "自行到店", "进店", "到店", "自然进店", "直接进店", "自行进店", "散客")
 
 
-def _answer_of(word: str) -> bool | None:
-    """Return what a yes/no cell that names its subject says (有投诉 True, 无投诉 False), else None."""
+# What a yes/no field asks about, as its cells name it: a cell that is the subject itself or a kind of
+# it (投诉, 一般投诉, 重大投诉 under 是否投诉; 预约, 电话预约 under 是否预约) says yes. A negation before
+# the subject (未投诉, 无投诉, 客户未投诉) never does.
+BOOLEAN_SUBJECTS: dict[str, str] = {"is_complaint": "投诉", "is_appointment": _BOOKED}
+_NEGATIONS = frozenset("未无没非不否")
+
+
+def _answer_of(word: str, subject: str | None = None) -> bool | None:
+    """Return what a yes/no cell that names its subject says (有投诉 True, 无投诉 False), else None.
+    ``subject``: the field's own word (``BOOLEAN_SUBJECTS``); the word alone, or a phrase ending in it
+    without a negation (一般投诉), says yes."""
     for prefix, answer in _HAS_PREFIXES:
         # What it answers is a word of its own (投诉, 预约): 未知 and 不详 say nothing.
         if word.startswith(prefix) and len(word) >= len(prefix) + 2:
@@ -848,27 +1000,33 @@ def _answer_of(word: str) -> bool | None:
         return True  # 电话预约, APP预约, 预约到店 (未预约 and 非预约 were read above)
     if word in _WALK_IN:
         return False
+    if subject and word.endswith(subject) and not _NEGATIONS.intersection(word.removesuffix(subject)):
+        return True  # 投诉, 一般投诉, 重大投诉 under 是否投诉 (客户未投诉 stays unreadable)
     return None
 
 
-def _booleans_of(u: pd.Series) -> Parsed:
+def _booleans_of(u: pd.Series, subject: str | None = None) -> Parsed:
     values, bad = _words_of(u, TRUE_WORDS, FALSE_WORDS)
+    word = u.where(bad).str.extract(_NOTED_WORD, expand=False)
     if bad.any():
         # The word before the note decides.
-        word = u.where(bad).str.extract(_NOTED_WORD, expand=False)
         noted, _ = _words_of(word, TRUE_WORDS, FALSE_WORDS)
         values = values.fillna(noted)
     for i in np.flatnonzero((u.notna() & values.isna()).to_numpy()):
-        answer = _answer_of(str(u.iloc[i]).strip().lower())
+        answer = _answer_of(str(u.iloc[i]).strip().lower(), subject)
+        if answer is None and isinstance(word.iloc[i], str):
+            answer = _answer_of(word.iloc[i].strip().lower(), subject)  # 投诉(已处理)
         if answer is not None:
             values.iloc[int(i)] = answer
     return values, u.notna() & values.isna()
 
 
-def parse_booleans(s: pd.Series) -> Parsed:
+def parse_booleans(s: pd.Series, subject: str | None = None) -> Parsed:
     """Return (nullable boolean values, unreadable mask) from 是/否, Y/N, 1/0, true/false, also with
-    a note after the word in brackets or after a dash (否(自然到店), Y-预约)."""
-    return _per_unique(clean_typed(s), _booleans_of)
+    a note after the word in brackets or after a dash (否(自然到店), Y-预约). ``subject``: the word of
+    what the column asks (``BOOLEAN_SUBJECTS``: 投诉), which alone or after a kind of it (一般投诉)
+    says yes."""
+    return _per_unique(clean_typed(s), lambda u: _booleans_of(u, subject))
 
 
 def _reached_of(u: pd.Series) -> Parsed:
@@ -920,21 +1078,37 @@ def answered_by_message(status: pd.Series, answers: list[pd.Series]) -> pd.Serie
     return found
 
 
-def _category_of(u: pd.Series, words: tuple[tuple[str, tuple[str, ...]], ...]) -> Parsed:
-    codes = {code.lower(): code for code, _ in words}
-    codes["other"] = "other"
+def _spelled_out(value: str, codes: dict[str, str]) -> str:
+    """Return a type's name with each code written as a word of its own (WTY, B&P) as its words."""
+    if not re.search("[a-z]", value):
+        return value
+    return re.sub(r"[a-z0-9&]+", lambda token: codes.get(token.group(0), token.group(0)), value)
+
+
+def _category_of(
+    u: pd.Series, words: tuple[tuple[str, tuple[str, ...]], ...], codes: dict[str, str]
+) -> Parsed:
+    """Return (the category of each name, where no word or code of the tables names one: other)."""
+    known = {code.lower(): code for code, _ in words} | dict.fromkeys(_OTHER_NAMES, "other")
     found = []
+    unknown = []
     for value in u.str.lower():
-        code = codes.get(value)
+        code = known.get(value)
         if code is None:
-            code = next((code for code, parts in words if any(p in value for p in parts)), "other")
-        found.append(code)
-    return pd.Series(found, index=u.index, dtype="str"), pd.Series(False, index=u.index)
+            spelled = _spelled_out(value, codes)
+            code = next((code for code, parts in words if any(p in spelled for p in parts)), None)
+        found.append(code or "other")
+        unknown.append(code is None)
+    return pd.Series(found, index=u.index, dtype="str"), pd.Series(unknown, index=u.index, dtype=bool)
+
+
+def _service_types_of(u: pd.Series) -> Parsed:
+    return _category_of(u, SERVICE_TYPE_WORDS, SERVICE_TYPE_CODES)
 
 
 def parse_service_types(s: pd.Series) -> pd.Series:
     """Return canonical service types (first_maintenance ... other); blank or unknown is other."""
-    values, _ = _per_unique(clean_typed(s), lambda u: _category_of(u, SERVICE_TYPE_WORDS))
+    values, _ = _per_unique(clean_typed(s), _service_types_of)
     return values.fillna("other").astype("str")
 
 
@@ -944,24 +1118,45 @@ _OTHER_CALL_WORDS = next(words for code, words in CALLBACK_TYPE_WORDS if code ==
 _DAY_AFTER = re.compile(r"(?<![a-z0-9])[dt]\s*+\+?\s*+([1-7])(?![0-9])|(?<![0-9])(24|48|72)\s*h(?![a-z])")
 
 
+# A call named only as a satisfaction survey (满意度回访, 满意度调查), with no word of the visit or the
+# sale it follows: its type is its work order's, as a blank type's is (3DC with one, 7DC without).
+_SURVEY_ONLY = ("满意度", "satisfaction")
+
+
 def _callback_types_of(u: pd.Series) -> Parsed:
-    by_words, bad = _category_of(u, CALLBACK_TYPE_WORDS)
-    found: list[str] = []
-    for value, code in zip(u.str.lower(), by_words, strict=True):
+    """Return (callback types, names that name no type): NA for a satisfaction survey named so alone."""
+    by_words, unknown = _category_of(u, CALLBACK_TYPE_WORDS, CALLBACK_TYPE_CODES)
+    found: list[str | None] = []
+    for i, (value, code) in enumerate(zip(u.str.lower(), by_words, strict=True)):
         # Only a name no word placed: a reminder (保养D+3提醒) stays another call.
         day = _DAY_AFTER.search(value) if code == "other" else None
         if day is not None and not any(word in value for word in _OTHER_CALL_WORDS):
             code = "7DC" if day.group(1) == "7" else "3DC"
+            unknown.iloc[i] = False
+        elif unknown.iloc[i] and any(word in value for word in _SURVEY_ONLY):
+            code = None
+            unknown.iloc[i] = False
         found.append(code)
-    return pd.Series(found, index=u.index, dtype="str"), bad
+    return pd.Series(found, index=u.index, dtype="str"), unknown
 
 
 def parse_callback_types(s: pd.Series) -> pd.Series:
     """Return canonical callback types (3DC, 7DC, other); unknown is other (a complaint's or a
     lost customer's call); a blank cell reads as the column's absence does, by the call's work
-    order (``stage``)."""
-    values, _ = _per_unique(clean_typed(s), _callback_types_of)
-    return values.fillna("other").astype("str")
+    order (``stage``), and so does a call named only as a satisfaction survey (满意度回访), NA here
+    (a blank cell is other here)."""
+    cells = clean_typed(s)
+    values, _ = _per_unique(cells, _callback_types_of)
+    return values.mask(cells.isna(), "other").astype("str")
+
+
+def unrecognised_types(s: pd.Series, field_name: str) -> pd.Series:
+    """Return where a cell of ``field_name`` (service_type or callback_type) names no type a word or
+    code of the tables knows: it is read as other, and the import says so."""
+    cells = clean_typed(s)
+    parse = _service_types_of if field_name == "service_type" else _callback_types_of
+    _, unknown = _per_unique(cells, parse)
+    return unknown
 
 
 def _levels_of(u: pd.Series) -> Parsed:
@@ -1058,17 +1253,17 @@ def says_own_scale(u: pd.Series) -> pd.Series:
     return pd.Series([own_scale_score(v) is not None for v in u], index=u.index, dtype=bool)
 
 
-def score_text(u: pd.Series) -> pd.Series:
+def score_text(u: pd.Series, labels: dict[str, float] = LABEL_SCORES) -> pd.Series:
     """Return score cells as bare numbers where they carry a unit ("4分" -> "4") and as their label
-    where a number or a reason is written beside it ("5-非常满意" -> "非常满意"); other cells
-    unchanged (NA stays NA)."""
+    (one of ``labels``) where a number or a reason is written beside it ("5-非常满意" -> "非常满意");
+    other cells unchanged (NA stays NA)."""
     out: list[object] = []
     for value in u:
         if not isinstance(value, str):
             out.append(value)
             continue
         text = unicodedata.normalize("NFKC", value).strip()
-        if text.isascii() and text.lower() in LABEL_SCORES:
+        if text.isascii() and text.lower() in labels:
             out.append(text.lower())  # Very Satisfied, VERY SATISFIED: the label
             continue
         unit = _SCORE_UNIT.match(text)
@@ -1076,11 +1271,11 @@ def score_text(u: pd.Series) -> pd.Series:
             out.append(unit.group(1))
         else:
             label = _STOP_AFTER.sub("", _OPTION_LETTER.sub("", text, count=1))
-            if label == text or label not in LABEL_SCORES:
+            if label == text or label not in labels:
                 label = _BESIDE_LABEL.sub("", text)
-            if label == text or label not in LABEL_SCORES:
+            if label == text or label not in labels:
                 label = _REASON_AFTER.sub("", text).strip()
-            out.append(label if label != text and label in LABEL_SCORES else text)
+            out.append(label if label != text and label in labels else text)
     return pd.Series(out, index=u.index, dtype="str")
 
 
@@ -1109,7 +1304,7 @@ def clean_scores(s: pd.Series) -> pd.Series:
     return text.mask(text.isin(NO_ANSWER_WORDS))
 
 
-def detect_scale(s: pd.Series) -> str:
+def detect_scale(s: pd.Series, labels: dict[str, float] = LABEL_SCORES) -> str:
     """Return the scale of a score column from all its values: "1-5", "0-10", "0-100" or "labels".
 
     Numbers outside 0-100 are unreadable on every scale, so one stray 1e308 does not turn a
@@ -1123,7 +1318,7 @@ def detect_scale(s: pd.Series) -> str:
         return "0-100"
     own = [own_scale_score(v) for v in cells]
     named = {found[1] for found in own if found is not None and found[1]}
-    text = score_text(cells[[found is None for found in own]])
+    text = score_text(cells[[found is None for found in own]], labels)
     numbers = pd.to_numeric(text, errors="coerce").dropna()
     numbers = numbers[numbers.between(0, 100)]
     if len(named) == 1:
@@ -1131,7 +1326,7 @@ def detect_scale(s: pd.Series) -> str:
         low, high, _, _ = SCALE_FACTORS[scale]
         if numbers.between(low, high).all():
             return scale
-    if numbers.empty or ((numbers == 0).all() and text.isin(list(LABEL_SCORES)).any()):
+    if numbers.empty or ((numbers == 0).all() and text.isin(list(labels)).any()):
         # A 0 among satisfaction labels (满意, 0, 不满意) is a question not rated, as on 1-5.
         return "labels"
     # A 1-5 survey writes 0 for a question not rated: 0 beside answers of at most 5 (a 0-10 column
@@ -1144,20 +1339,22 @@ def detect_scale(s: pd.Series) -> str:
     return "0-10"
 
 
-def parse_scores(s: pd.Series, scale: str | None = None) -> tuple[pd.Series, pd.Series, str]:
-    """Return (scores on 0-10, unreadable mask, scale used); labels map to 10/8/6/4/2, and a cell
-    that says its own scale (4/5, 五星, 满分) is read on it (``own_scale_score``)."""
+def parse_scores(
+    s: pd.Series, scale: str | None = None, labels: dict[str, float] = LABEL_SCORES
+) -> tuple[pd.Series, pd.Series, str]:
+    """Return (scores on 0-10, unreadable mask, scale used); labels (``labels``: the satisfaction
+    ones, or a field's ``score_labels``) map to 10/8/6/4/2, and a cell that says its own scale (4/5,
+    五星, 满分) is read on it (``own_scale_score``)."""
     text = clean_scores(s)
-    used = scale or detect_scale(text)
+    used = scale or detect_scale(text, labels)
     low, high, multiplier, divisor = SCALE_FACTORS.get(used, (np.nan, np.nan, np.nan, np.nan))
 
     def scores_of(u: pd.Series) -> Parsed:
         own = [own_scale_score(v) for v in u]
-        u = score_text(u)
+        u = score_text(u, labels)
         numbers = pd.to_numeric(u, errors="coerce").astype("float64")
         on_scale = numbers.where(numbers.between(low, high)) * multiplier / divisor
-        labels = u.map(LABEL_SCORES).astype("float64")
-        values = on_scale.fillna(labels)
+        values = on_scale.fillna(u.map(labels).astype("float64"))
         says = np.array([found is not None for found in own], dtype=bool)
         if says.any():
             read = pd.Series([np.nan if found is None else found[0] for found in own], index=u.index)
@@ -1231,3 +1428,52 @@ def normalise_phones(s: pd.Series) -> pd.Series:
     digits all give 13800138000; a cell that is not a number stays as written."""
     values, _ = _per_unique(clean_typed(s), _phones_of)
     return values.astype("str")
+
+
+# An export made by a DMS user who may not see customers' details masks them: 138****8000 (or
+# 138xxxx8000, 138●●●●8000), 张*, *三, 浙A***45, LSVAU2A3****00001. A masked cell says nothing of the
+# value: the row lands with the cell blank (a new row) or keeps the value stored (an update), and
+# the import says so, where the mask used to be stored over the number, so call lists could not be
+# dialled. A name, a plate or a VIN never holds an asterisk; a phone number's mask is a run of two
+# or more (a single * may be how an extension was typed).
+_MASK_MARKS = "*＊∗"
+_MASKED_PHONE = re.compile(r"(?:\+?86|0086)?[0-9]*(?:[*∗]{2,}|[xX]{2,}|[•●]{2,})[0-9]*")
+
+
+def masked_phones(s: pd.Series) -> pd.Series:
+    """Return where a phone cell is masked (138****8000, 138-xxxx-8000, +86 138****8000)."""
+    text = _nfkc(clean_typed(s)).str.replace(_PHONE_SEPARATORS, "", regex=True)
+    return text.str.fullmatch(_MASKED_PHONE).fillna(False).astype(bool)
+
+
+def masked_text(s: pd.Series) -> pd.Series:
+    """Return where a name, plate or VIN cell is masked: it holds an asterisk (张*, *三, 浙A***45)."""
+    text = clean_typed(s)
+    return text.str.contains(f"[{_MASK_MARKS}]", regex=True).fillna(False).astype(bool)
+
+
+def _unmasked(values: pd.Series, masked: pd.Series) -> Parsed:
+    """Return the values with the masked cells blank, and the masked cells (the note's cells)."""
+    return values.mask(masked), masked
+
+
+def parse_phones(s: pd.Series) -> Parsed:
+    """Return (phone numbers as ``normalise_phones`` gives them, masked cells): a masked cell
+    (138****8000) is blank, not a number."""
+    return _unmasked(normalise_phones(s), masked_phones(s))
+
+
+def parse_names(s: pd.Series) -> Parsed:
+    """Return (customers' names as written, masked cells): a masked name (张*, *三) is blank."""
+    return _unmasked(clean_typed(s), masked_text(s))
+
+
+def parse_plates(s: pd.Series) -> Parsed:
+    """Return (plates as ``clean_plates`` gives them, masked cells): a masked plate (浙A***45) is blank."""
+    return _unmasked(clean_plates(s), masked_text(s))
+
+
+def parse_vins(s: pd.Series) -> Parsed:
+    """Return (VINs as ``clean_vin`` gives them, masked cells): a masked VIN (LSVAU2A3****00001) is
+    blank: it names no car."""
+    return _unmasked(clean_vin(s), masked_text(s))
