@@ -491,9 +491,12 @@ def _wide_encoding(data: bytes) -> str | None:
     if zeros[0] == zeros[1] == quarter and zeros[3] < quarter // 10:
         return "utf-32-be"
     even, odd = zeros[0] + zeros[2], zeros[1] + zeros[3]
-    if odd >= size * 0.15 and even < size // 200:
+    # A few zero bytes on the other side are allowed (一 is 0x4E00): one in 200 bytes, and none in a
+    # file under 200 bytes (a one-row export), which would otherwise allow fewer than none.
+    stray = max(1, size // 200)
+    if odd >= size * 0.15 and even < stray:
         return "utf-16-le"
-    if even >= size * 0.15 and odd < size // 200:
+    if even >= size * 0.15 and odd < stray:
         return "utf-16-be"
     return None
 
