@@ -324,7 +324,7 @@ def test_a_part_without_chinese_words_gives_no_half_sentence():
 def _zip_not_xlsx() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("readme.txt", "hello")
+        archive.writestr("回访.xlsx", "hello")
     return buffer.getvalue()
 
 
@@ -375,8 +375,7 @@ REFUSED: list[tuple[str, bytes, bool, dict, str]] = [
         _zip_not_xlsx(),
         False,
         {},
-        "工单.xlsx is a ZIP file but not an Excel workbook that can be opened; open it in Excel and save it as "
-        ".xlsx or CSV, then import that file.",
+        "工单.xlsx is a ZIP archive holding 回访.xlsx, not an Excel workbook; unzip it and import the files inside.",
     ),
     (
         "header_only.csv",

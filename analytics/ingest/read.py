@@ -110,6 +110,8 @@ _EXCEL_XML = "urn:schemas-microsoft-com:office:spreadsheet"
 # Two Chinese characters in a row encoded as UTF-8: some lines of a non-UTF-8 file may be UTF-8.
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SAVE_AS = "open it in Excel and save it as .xlsx or CSV, then import that file"
+_AGAIN = "export the records again from the DMS and import that file"
+_UNZIP = "unzip it and import the files inside"
 # DOS's end-of-file mark (Ctrl-Z) after the last line, as old DMSs and `copy /a` write it.
 _DOS_END = re.compile(r"\x1a[\x1a\s]*\Z")
 # pandas' text dtype, the one every grid column has.
@@ -251,6 +253,7 @@ def _check_xlsx_size(
     unsaved: list[tuple[str | None, str, int]] = []
     with archive:
         if "xl/workbook.xml" not in archive.namelist():
+            _refuse_archive(archive, name)
             return False, []
         # Every part counts, whatever its name: a sheet stored as xl/worksheets/sheet1.dat or
         # /data/sheet1.xml is read by calamine all the same (seen to abort the process).
@@ -295,6 +298,39 @@ def _check_xlsx_size(
             if errors is not None and b't="e"' in sheet:
                 errors.setdefault(titles.get(info.filename), []).extend(_error_cells(sheet))
     return fits, unsaved
+
+
+# How many of a ZIP archive's files its refusal names.
+_ARCHIVE_NAMES = 3
+
+
+def _refuse_archive(archive: zipfile.ZipFile, name: str) -> None:
+    """Refuse a ZIP archive that is no Office or OpenDocument package (a DMS download zipped, the
+    export inside), naming what it holds: Excel cannot open it, so "save it as .xlsx" would not do."""
+    names = archive.namelist()
+    if "[Content_Types].xml" in names or "mimetype" in names:
+        return  # a package (a Word file, a workbook without its part, an .ods): openpyxl's sentence
+    files = [_archived_name(info) for info in archive.infolist() if not info.is_dir()]
+    if not files:
+        raise _refuse(name, "is an empty ZIP archive, not an Excel workbook", _AGAIN)
+    held = ", ".join(files[:_ARCHIVE_NAMES])
+    if len(files) > _ARCHIVE_NAMES:
+        held = f"{held} and {len(files) - _ARCHIVE_NAMES:,} more files"
+    raise _refuse(name, f"is a ZIP archive holding {held}, not an Excel workbook", _UNZIP)
+
+
+def _archived_name(info: zipfile.ZipInfo) -> str:
+    """Return a file's name in a ZIP archive as text: Chinese Windows zips GBK names without the
+    flag that says UTF-8 (Python then reads them as code page 437)."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    raw = info.filename.encode("cp437", "replace")
+    for codec in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return info.filename
 
 
 _ERROR_CELL = re.compile(rb'<c\b[^>]*\bt="e"[^>]*>')
