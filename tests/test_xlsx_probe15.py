@@ -4,18 +4,24 @@ failed before its fix:
   (the test for zero bytes allowed fewer than none on the wrong side of a file under 200 bytes);
 - a zipped export was refused as "not an Excel workbook that can be opened; open it in Excel and save
   it as .xlsx", which Excel cannot do with a ZIP archive;
+- one stray value far below a two-row table (GR1048576) took 42 s and 4.8 GB, then the workbook was
+  said to be one that "cannot be read; open it in Excel and save it as .xlsx"; one at row 200,000
+  took 5.8 s and 711 MB: every empty row above the stray value was held as a row of cells;
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import tracemalloc
 import zipfile
 
 import duckdb
+import openpyxl
 import pytest
 
 from analytics.core.errors import ImportRefused
-from analytics.ingest import import_file, read_table
+from analytics.ingest import import_file, read, read_table
 from analytics.store import db
 
 
@@ -101,3 +107,131 @@ def test_a_package_that_is_no_workbook_keeps_the_save_as_sentence():
     for member in ("[Content_Types].xml", "mimetype"):
         refusal = _refusal(_zip((member, b"x"), ("content.xml", b"<x/>")), "a.xlsx")
         assert "is a ZIP file but not an Excel workbook that can be opened" in str(refusal)
+
+
+ORDER_HEADER = ["工单号", "车架号", "进厂日期", "结算金额"]
+
+
+def _workbook(path, *sheets: tuple[str, list[list]], stray: dict[str, str] | None = None) -> bytes:
+    """Return the bytes of a workbook of the sheets (title, rows), with a value "x" in the cell each
+    ``stray`` entry names (sheet title: cell)."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets:
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    for title, cell in (stray or {}).items():
+        book[title][cell] = "x"
+    book.save(path)
+    return path.read_bytes()
+
+
+def _peak_traced_mb(call) -> float:
+    """Return the peak of the memory Python and numpy allocated while ``call`` ran, in MB."""
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+ONE_ORDER = [ORDER_HEADER, ["WO1", "LSVAU2A37N2000001", dt.date(2024, 1, 3), 350]]
+
+
+def test_a_stray_value_in_the_last_row_costs_one_row_not_a_million(con, tmp_path):
+    """Seen before: a two-row table with "x" at GR1048576 held 1,048,576 rows of 200 cells (42 s, 4.8
+    GB), then was refused as a workbook that "cannot be read; open it in Excel and save it as .xlsx"
+    (it is one) when memory ran out. The stray value is a row of its own, rejected with its number."""
+    data = _workbook(tmp_path / "stray.xlsx", ("Sheet1", ONE_ORDER), stray={"Sheet1": "GR1048576"})
+    assert _peak_traced_mb(lambda: read_table(data, "stray.xlsx")) < 50
+    result = import_file(con, data, file_name="stray.xlsx")
+    assert (result.rows_read, result.inserted, result.rejected) == (2, 1, 1)
+    assert result.unmapped == ["column GR"]
+    assert _rows(con, "SELECT order_id, amount::VARCHAR FROM service_orders") == [("WO1", "350.00")]
+    assert _rows(con, "SELECT DISTINCT source_row FROM rejected_rows") == [(1_048_576,)]
+    raw = read_table(data, "stray.xlsx")
+    assert [(s.rows, s.blank) for s in raw.sheets] == [(2, 1_048_573)]
+
+
+def test_a_stray_value_at_row_200000_does_not_hold_the_empty_rows_above_it(tmp_path):
+    """Seen before: calamine held all 200,000 rows of 50 cells for a two-row table (5.8 s, 711 MB)."""
+    data = _workbook(tmp_path / "stray.xlsx", ("Sheet1", ONE_ORDER), stray={"Sheet1": "AX200000"})
+    assert _peak_traced_mb(lambda: read_table(data, "stray.xlsx")) < 50
+    raw = read_table(data, "stray.xlsx")
+    assert raw.rows[read.SOURCE_ROW].tolist() == [2, 200_000]
+    assert [(s.rows, s.blank) for s in raw.sheets] == [(2, 199_997)]
+    assert read._check_xlsx_size(data, "stray.xlsx").streamed == {"Sheet1"}
+
+
+def test_only_the_sheet_with_a_stray_value_is_streamed(tmp_path, monkeypatch):
+    """Seen before: a sheet whose grid was too large for calamine sent every sheet of the workbook to
+    openpyxl, which leaves a name merged down over an order's item rows blank in the other sheets.
+    (The bound is lowered here so that a stray cell at Z5000 is beyond it.)"""
+    monkeypatch.setattr(read, "MAX_GRID_CELLS", 100_000)
+    path = tmp_path / "two.xlsx"
+    _workbook(
+        path,
+        (
+            "一月",
+            [
+                ["工单号", "车架号", "客户姓名", "进厂日期"],
+                ["WO1", "LSVAU2A37N2000001", "张三", "2024-01-03"],
+                ["WO2", "LSVAU2A37N2000002", None, "2024-01-04"],
+            ],
+        ),
+        (
+            "二月",
+            [
+                ["工单号", "车架号", "客户姓名", "进厂日期"],
+                ["WO3", "LSVAU2A37N2000003", "李四", "2024-02-03"],
+            ],
+        ),
+        stray={"二月": "Z5000"},
+    )
+    book = openpyxl.load_workbook(path)
+    book["一月"].merge_cells("C2:C3")
+    book.save(path)
+    data = path.read_bytes()
+    raw = read_table(data, "two.xlsx")
+    assert raw.rows["客户姓名"].fillna("-").tolist() == ["张三", "张三", "李四", "-"]
+    assert raw.rows[read.SOURCE_ROW].tolist() == [2, 3, 2, 5000]
+    scan = read._check_xlsx_size(data, "two.xlsx")
+    assert (scan.calamine, scan.streamed) == (True, {"二月"})
+
+
+def test_a_hidden_sheet_streamed_by_openpyxl_is_named_and_skipped(tmp_path, monkeypatch):
+    """Seen before: a workbook read by openpyxl (prefixed tags, cells without references) read a hidden
+    sheet (an old copy) as records, where calamine's reading names it and skips it."""
+    monkeypatch.setattr(read, "_check_xlsx_size", lambda data, name: read._WorkbookScan(calamine=False))
+    path = tmp_path / "hidden.xlsx"
+    _workbook(path, ("新", ONE_ORDER), ("旧", [ORDER_HEADER, ["WO1", "LSVAU2A37N2000001", "2023-01-03", 1]]))
+    book = openpyxl.load_workbook(path)
+    book["旧"].sheet_state = "hidden"
+    book.save(path)
+    raw = read_table(path.read_bytes(), "hidden.xlsx")
+    assert raw.rows["结算金额"].tolist() == ["350"]
+    assert [(s.name, s.imported, s.reason) for s in raw.sheets] == [
+        ("新", True, ""),
+        ("旧", False, "the sheet is hidden in the workbook; unhide it in Excel to import it"),
+    ]
+
+
+def test_running_out_of_memory_is_not_said_to_be_an_unreadable_workbook(tmp_path, monkeypatch):
+    """Seen before: memory running out while the sheets were read gave "is an Excel workbook whose
+    sheets cannot be read; open it in Excel and save it as .xlsx", for a workbook that is one."""
+    data = _workbook(tmp_path / "big.xlsx", ("Sheet1", ONE_ORDER))
+
+    def no_memory(cells):
+        raise MemoryError
+
+    monkeypatch.setattr(read, "_text_grid", no_memory)
+    refusal = _refusal(data, "big.xlsx")
+    assert str(refusal) == (
+        "big.xlsx needs more memory to read than this computer has free; close other programs and import it "
+        "again, or split the export into smaller files (by month or year)."
+    )
+    assert refusal.words("zh") == (
+        "big.xlsx 读取时所需的内存超过了这台电脑的可用内存；请关闭其他程序后重新导入，或把导出文件按月或按年拆成几个较小的文件。"
+    )

@@ -39,6 +39,7 @@ PROBLEMS: dict[str, str] = {
     "is a ZIP file but not an Excel workbook that can be opened": "是 ZIP 压缩文件，但不是能打开的 Excel 工作簿",
     "is an Excel workbook whose sheets cannot be read": "是 Excel 工作簿，但其中的工作表无法读取",
     "is an empty ZIP archive, not an Excel workbook": "是空的 ZIP 压缩包，不是 Excel 工作簿",
+    "needs more memory to read than this computer has free": "读取时所需的内存超过了这台电脑的可用内存",
     "is protected by a password": "设有密码保护",
     "is a Word document (.doc), not a table": "是 Word 文档（.doc），不是表格",
     "is an Office file (OLE2) but not an Excel workbook": "是 Office 文件（OLE2），但不是 Excel 工作簿",
@@ -64,6 +65,9 @@ REMEDIES: dict[str, str] = {
     "name the exported CSV or XLSX file itself": "请指定导出的 CSV 或 XLSX 文件本身",
     "check its permissions": "请检查该文件的访问权限",
     "unzip it and import the files inside": "请先解压，再导入其中的文件",
+    "close other programs and import it again, or split the export into smaller files (by month or year)": (
+        "请关闭其他程序后重新导入，或" + _SPLIT[1:]
+    ),
     "export the records again from the DMS and import that file": _AGAIN,
     "export the records from the DMS as CSV or XLSX": _FROM_DMS,
     "export the records from the DMS as Excel or CSV": _AS_EXCEL,
