@@ -7,6 +7,10 @@ failed before its fix:
 - one stray value far below a two-row table (GR1048576) took 42 s and 4.8 GB, then the workbook was
   said to be one that "cannot be read; open it in Excel and save it as .xlsx"; one at row 200,000
   took 5.8 s and 711 MB: every empty row above the stray value was held as a row of cells;
+- number formats were not read: work-order numbers kept as numbers shown 001234 or WO001235 (formats
+  000000, "WO"000000) landed as 1234 and 1235, so the same month saved as CSV made every visit twice;
+  satisfaction scores kept as 0.9 shown 90% (format 0%) were read on the 1-5 scale (100% landed as
+  2 of 10, the others blank), where the CSV's 90% lands 9;
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import openpyxl
 import pytest
 
 from analytics.core.errors import ImportRefused
-from analytics.ingest import import_file, read, read_table
+from analytics.ingest import import_file, number_formats, read, read_table
 from analytics.store import db
 
 
@@ -235,3 +239,170 @@ def test_running_out_of_memory_is_not_said_to_be_an_unreadable_workbook(tmp_path
     assert refusal.words("zh") == (
         "big.xlsx 读取时所需的内存超过了这台电脑的可用内存；请关闭其他程序后重新导入，或把导出文件按月或按年拆成几个较小的文件。"
     )
+
+
+def _formatted_workbook(
+    path, header: list[str], rows: list[list], formats: dict[int, str], stray: str | None = None
+):
+    """Write a one-sheet workbook whose cells in the columns of ``formats`` (0-based) carry that number
+    format, as a DMS or a clerk leaves them; return its bytes."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for i, row in enumerate(rows, start=2):
+        sheet.append(row)
+        for column, code in formats.items():
+            sheet.cell(i, column + 1).number_format = code
+    if stray:
+        sheet[stray] = "x"
+    book.save(path)
+    return path.read_bytes()
+
+
+def test_work_order_numbers_shown_with_zeros_or_a_prefix_are_read_as_shown(con, tmp_path):
+    """Seen before: 工单号 kept as numbers formatted 000000 (shown 001234) and "WO"000000 (WO001235)
+    landed as 1234 and 1235; the same sheet saved as CSV (001234, WO001235) then added both visits
+    again: 4 orders for 2."""
+    data = _formatted_workbook(
+        tmp_path / "工单.xlsx",
+        ORDER_HEADER,
+        [
+            [1234, "LSVAU2A37N2000000", dt.date(2024, 1, 3), 350],
+            [1235, "LSVAU2A37N2000001", dt.date(2024, 1, 3), 350],
+        ],
+        {0: "000000"},
+    )
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    book.active["A3"].number_format = '"WO"000000'
+    buffer = io.BytesIO()
+    book.save(buffer)
+    first = import_file(con, buffer.getvalue(), file_name="工单.xlsx")
+    assert (first.rows_read, first.inserted) == (2, 2)
+    assert _rows(con, "SELECT order_id FROM service_orders ORDER BY 1") == [("001234",), ("WO001235",)]
+    csv = (
+        "工单号,车架号,进厂日期,结算金额\r\n"
+        "001234,LSVAU2A37N2000000,2024-01-03,350\r\nWO001235,LSVAU2A37N2000001,2024-01-03,350\r\n"
+    )
+    again = import_file(con, csv.encode("gbk"), file_name="工单.csv")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    assert _rows(con, "SELECT count(*), sum(amount)::VARCHAR FROM service_orders") == [(2, "700.00")]
+
+
+def test_scores_shown_as_percentages_are_read_as_the_percentages(con, tmp_path):
+    """Seen before: 满意度得分 kept as 0.9, 1, 0.8, 0.6 formatted 0% (shown 90%, 100%, 80%, 60%) was read
+    as a 1-5 column: 100% landed as 2 of 10 and the others blank ("not readable on the 1-5 scale"); the
+    CSV of the same sheet (90% ...) lands 9, 10, 8, 6."""
+    data = _formatted_workbook(
+        tmp_path / "回访.xlsx",
+        ["回访编号", "工单号", "回访日期", "是否接通", "满意度得分"],
+        [[f"C{i}", f"WO{i}", dt.date(2024, 1, 5), "是", v] for i, v in enumerate([0.9, 1, 0.8, 0.6], 1)],
+        {4: "0%"},
+    )
+    result = import_file(con, data, file_name="回访.xlsx")
+    assert (result.rows_read, result.inserted, result.rejected) == (4, 4, 0)
+    assert _rows(con, "SELECT callback_id, overall_score FROM callbacks ORDER BY 1") == [
+        ("C1", 9.0),
+        ("C2", 10.0),
+        ("C3", 8.0),
+        ("C4", 6.0),
+    ]
+
+
+def test_dates_text_and_plain_numbers_keep_their_reading_beside_shaped_cells(tmp_path):
+    """Only formats that change what a number says are applied: a date in a Chinese date format stays
+    a date, a text cell in a 000000 column stays as written, amounts in #,##0.00 stay numbers, a
+    formula's saved value is shown as its format says, and a number formatted as text (@) is the
+    number."""
+    path = tmp_path / "mixed.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["工单号", "进厂日期", "结算金额", "里程", "备注"])
+    sheet.append([12, dt.datetime(2024, 3, 5), 1234.5, 12000, 7])
+    sheet.append(["WO-77", dt.datetime(2024, 3, 6, 14, 30), 0, 15000, 8])
+    sheet.append(["=A2+1", dt.datetime(2024, 3, 7), 99, 16000, 9])
+    for row in (2, 3, 4):
+        sheet.cell(row, 1).number_format = "000000"
+        sheet.cell(row, 2).number_format = 'yyyy"年"m"月"d"日"'
+        sheet.cell(row, 3).number_format = "#,##0.00"
+        sheet.cell(row, 4).number_format = '#,##0" km"'
+        sheet.cell(row, 5).number_format = "@"
+    book.save(path)
+    # The formula's saved value, as Excel leaves it after a save (openpyxl writes none).
+    data = _with_sheet_xml(path.read_bytes(), b"<f>A2+1</f><v></v>", b"<f>A2+1</f><v>13</v>")
+    raw = read_table(data, "mixed.xlsx")
+    assert raw.rows[raw.headers].values.tolist() == [
+        ["000012", "2024-03-05", "1234.5", "12,000 km", "7"],
+        ["WO-77", "2024-03-06 14:30:00", "0", "15,000 km", "8"],
+        ["000013", "2024-03-07", "99", "16,000 km", "9"],
+    ]
+
+
+def _with_sheet_xml(data: bytes, old: bytes, new: bytes) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for item in source.infolist():
+            part = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                assert old in part
+                part = part.replace(old, new)
+            archive.writestr(item, part)
+    return out.getvalue()
+
+
+def test_a_streamed_sheet_reads_number_formats_too(tmp_path):
+    """The sheet streamed by openpyxl (a stray value far below) shows 000000 as calamine's reading does."""
+    data = _formatted_workbook(
+        tmp_path / "stray.xlsx",
+        ORDER_HEADER,
+        [[1234, "LSVAU2A37N2000000", dt.date(2024, 1, 3), 350]],
+        {0: "000000"},
+        stray="AX200000",
+    )
+    raw = read_table(data, "stray.xlsx")
+    assert raw.rows["工单号"].fillna("-").tolist() == ["001234", "-"]
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "shown"),
+    [
+        ("000000", "1234", "001234"),
+        ('"WO"000000', "1235", "WO001235"),
+        ("\\W\\O0000", "7", "WO0007"),
+        ("0000", "12345", "12345"),
+        ("000000", "1234.5", "001235"),
+        ("000000", "-12", "-000012"),
+        ("000000;(000000)", "-12", "(000012)"),
+        ("000-0000-0000", "13800138000", "138-0013-8000"),
+        ("0%", "0.9", "90%"),
+        ("0%", "1", "100%"),
+        ("0%", "0.905", "91%"),
+        ("0.00%", "0.905", "90.50%"),
+        ("0%", "-0.25", "-25%"),
+        ('0"分"', "4", "4分"),
+        ('0.0"万"', "12.34", "12.3万"),
+        ('#,##0.00"元"', "1234.5", "1,234.50元"),
+        ('"WO"General', "12", "WO12"),
+        ('000000;-000000;"无"', "0", "无"),
+        ('0;"负"0', "-5", "负5"),
+        ('0;"负"0', "5", None),
+        # Formats that change only how a number looks, and those the import does not write.
+        ("General", "1234", None),
+        ("0", "1234", None),
+        ("0.00", "1.5", None),
+        ("#,##0", "1234", None),
+        ("[$¥-804]#,##0.00", "5", None),
+        ('_ ¥* #,##0.00_ ;_ ¥* -#,##0.00_ ;_ ¥* "-"??_ ;_ @_ ', "0", None),
+        ('_ ¥* #,##0.00_ ;_ ¥* -#,##0.00_ ;_ ¥* "-"??_ ;_ @_ ', "12", None),
+        ("@", "12", None),
+        ('yyyy"年"m"月"d"日"', "45356", None),
+        ("[$-F800]dddd, mmmm dd, yyyy", "45356", None),
+        ("0.00E+00", "1", None),
+        ("# ?/?", "1.5", None),
+        ("[>100]0000;00", "5", None),
+        ("[DBNum1][$-804]General", "5", None),
+    ],
+)
+def test_a_number_format_gives_the_text_excel_shows_where_it_changes_what_the_number_says(code, value, shown):
+    compiled = number_formats.shaping_format(code)
+    assert (compiled.text(value) if compiled else None) == shown

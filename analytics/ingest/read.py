@@ -44,7 +44,7 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from analytics.core.config import settings
 from analytics.core.errors import ImportRefused
-from analytics.ingest import biff, markup, refusal_words
+from analytics.ingest import biff, markup, number_formats, refusal_words
 from analytics.ingest.mapping import (
     FIELDS_BY_KIND,
     KIND_LABELS,
@@ -246,7 +246,8 @@ class _WorkbookScan:
     calamine: bool = False
     # Formula cells that hold no saved value: (sheet title or None, cell, row).
     unsaved: list[tuple[str | None, str, int]] = field(default_factory=list)
-    # Cells whose text calamine does not give: error values (``_error_cells``).
+    # Cells whose text calamine does not give: error values (``_error_cells``), and numbers whose
+    # format makes them say something else (``_shaped_cells``: 001234, WO001235, 90%).
     shown: _Shown = field(default_factory=dict)
     # Sheets streamed row by row, their empty rows never held, instead of held as calamine's grid
     # from A1 to the farthest cell: mostly empty rows (a stray value far below the table), or a grid
@@ -291,6 +292,7 @@ def _check_xlsx_size(data: bytes, name: str) -> _WorkbookScan:
         if sheets is None:
             return _WorkbookScan()  # a sheet the workbook names is not in the file: openpyxl refuses it below
         titles = _sheet_titles(archive)
+        styles = _shaping_styles(archive)
         rows = 0
         for info in sheets:
             try:
@@ -323,7 +325,80 @@ def _check_xlsx_size(data: bytes, name: str) -> _WorkbookScan:
                 scan.unsaved.extend((title, ref, _ref_row(ref)) for ref in _unsaved_formulas(sheet))
             if b't="e"' in sheet:
                 scan.shown.setdefault(title, []).extend(_error_cells(sheet))
+            if styles:
+                shaped = _shaped_cells(sheet, styles)
+                if shaped:
+                    scan.shown.setdefault(title, []).extend(shaped)
     return scan
+
+
+_NUMBER_FORMAT_TAG = re.compile(rb"<(?:\w+:)?numFmt\b[^>]*>")
+_CELL_FORMATS = re.compile(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", re.DOTALL)
+_FORMAT_TAG = re.compile(rb"<(?:\w+:)?xf\b[^>]*>")
+
+
+def _shaping_styles(archive: zipfile.ZipFile) -> dict[bytes, number_formats.NumberFormat]:
+    """Return the cell styles (their index as a cell's s="..." writes it) whose number format changes
+    what a number says (``number_formats``: 000000, "WO"000000, 0%); most workbooks have none, and
+    their sheets are not searched for such cells."""
+    try:
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+        path = next(
+            (p for kind, p in _relationships(rels).values() if kind.endswith("/styles")), "xl/styles.xml"
+        )
+        styles = archive.read(path)
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
+        return {}
+    codes: dict[int, str] = dict(number_formats.BUILT_IN)
+    for tag in _NUMBER_FORMAT_TAG.findall(styles):
+        attributes = _attributes(tag)
+        if attributes.get("numfmtid", "").isdigit() and "formatcode" in attributes:
+            codes[int(attributes["numfmtid"])] = html.unescape(attributes["formatcode"])
+    block = _CELL_FORMATS.search(styles)
+    compiled: dict[int, number_formats.NumberFormat | None] = {}
+    found: dict[bytes, number_formats.NumberFormat] = {}
+    for index, tag in enumerate(_FORMAT_TAG.findall(block.group(0)) if block else ()):
+        number = _attributes(tag).get("numfmtid", "0")
+        fmt = int(number) if number.isdigit() else 0
+        if fmt not in compiled:
+            compiled[fmt] = number_formats.shaping_format(codes[fmt]) if fmt in codes else None
+        shaping = compiled[fmt]
+        if shaping is not None:
+            found[str(index).encode("ascii")] = shaping
+    return found
+
+
+def _shaped_cells(
+    sheet: bytes, styles: dict[bytes, number_formats.NumberFormat]
+) -> list[tuple[int, int, str]]:
+    """Return the number cells of a worksheet whose style's number format changes what they say, as
+    (row, column, the text Excel shows), 1-based: 1234 formatted 000000 is 001234, as a CSV saved
+    from the sheet writes it (calamine gives the number). A sheet that uses none of those styles
+    costs a search for each; the cells are found by one pattern, in C, in the form Excel, WPS,
+    openpyxl and XlsxWriter write them (r, then s, then t="n" or no type; a formula before the value)."""
+    used = [style for style in styles if b' s="' + style + b'"' in sheet]
+    if not used:
+        return []
+    pattern = re.compile(
+        rb'r="([A-Z]{1,3})(\d{1,7})" s="(%s)"(?: t="n")?>(?:<(?:\w+:)?f\b[^>]*(?:/>|>[^<]*</(?:\w+:)?f>))?'
+        rb"<(?:\w+:)?v>([^<]*)</" % b"|".join(used)
+    )
+    columns: dict[bytes, int] = {}
+    written: dict[tuple[bytes, bytes], str | None] = {}
+    found: list[tuple[int, int, str]] = []
+    for letters, row, style, value in pattern.findall(sheet):
+        key = (style, value)
+        if key in written:
+            text = written[key]
+        else:
+            text = written[key] = styles[style].text(value.decode("ascii", "replace"))
+        if text is None:
+            continue
+        column = columns.get(letters)
+        if column is None:
+            column = columns[letters] = _column_number(letters)
+        found.append((int(row), column, text))
+    return found
 
 
 # How many of a ZIP archive's files its refusal names.
