@@ -660,7 +660,7 @@ def test_why_a_sheet_was_not_read_reads_in_chinese(tmp_path):
     assert english["reason"].tolist() == [r["reason"] for r in result.sheets]  # as the import writes them
     reasons = dict(zip(chinese["sheet"], chinese["reason"], strict=True))
     assert reasons == {
-        "一月": "1 行空行",
+        "一月": "1 行空行（不计入行数）",
         "二月": "工单导出.xlsx（工作表 二月）只有表头，没有数据行；请重新导出，导出时包含数据记录。",
         "汇总": "没有与工单同属一张表的列",
         "回访": "其中是回访记录，不是工单；请单独作为一个文件导入",

@@ -11,6 +11,8 @@ failed before its fix:
   000000, "WO"000000) landed as 1234 and 1235, so the same month saved as CSV made every visit twice;
   satisfaction scores kept as 0.9 shown 90% (format 0%) were read on the 1-5 scale (100% landed as
   2 of 10, the others blank), where the CSV's 90% lands 9;
+- a workbook's sheet lines did not add up to its rows read: a header-only sheet counted its header as
+  a row, and blank rows (199,997 of them above a stray value) were counted as rows of the sheet.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import duckdb
 import openpyxl
 import pytest
 
+from analytics import cli
 from analytics.core.errors import ImportRefused
 from analytics.ingest import import_file, number_formats, read, read_table
 from analytics.store import db
@@ -406,3 +409,49 @@ def test_a_streamed_sheet_reads_number_formats_too(tmp_path):
 def test_a_number_format_gives_the_text_excel_shows_where_it_changes_what_the_number_says(code, value, shown):
     compiled = number_formats.shaping_format(code)
     assert (compiled.text(value) if compiled else None) == shown
+
+
+def test_the_sheets_rows_add_up_to_the_files_rows_read(con, tmp_path):
+    """Seen before: a sheet of a header alone was "1 rows = 0 landed + 0 rejected + 1 skipped", so the
+    sheets of a file of 3 rows read added up to 4; a sheet with a stray value at row 200,000 said
+    "199,999 rows = 1 landed + 1 rejected + 199,997 skipped" under "2 rows read". Blank rows are
+    named, not counted as rows."""
+    months = [["工单号", "进厂日期", "结算金额"], ["WO1", dt.date(2024, 1, 3), 1]]
+    data = _workbook(
+        tmp_path / "三个月.xlsx",
+        ("1月", [*months, ["WO2", dt.date(2024, 1, 4), 1]]),
+        ("2月", [months[0], ["WO3", dt.date(2024, 2, 3), 1]]),
+        ("3月", [months[0]]),
+    )
+    result = import_file(con, data, file_name="三个月.xlsx")
+    assert result.rows_read == 3
+    assert [(s["sheet"], s["rows"], s["landed"], s["rejected"], s["skipped"]) for s in result.sheets] == [
+        ("1月", 2, 2, 0, 0),
+        ("2月", 1, 1, 0, 0),
+        ("3月", 0, 0, 0, 0),
+    ]
+    stray = _workbook(tmp_path / "stray.xlsx", ("Sheet1", months), stray={"Sheet1": "AX200000"})
+    result = import_file(con, stray, file_name="stray.xlsx")
+    assert result.rows_read == 2
+    assert result.sheets == [
+        {
+            "sheet": "Sheet1",
+            "rows": 2,
+            "landed": 1,
+            "rejected": 1,
+            "skipped": 0,
+            "reason": "199,997 blank rows not counted",
+        }
+    ]
+
+
+def test_the_command_names_the_blank_rows_it_did_not_count(tmp_path, capsys):
+    """The single sheet's line is printed when blank rows were left out, so a stray value far below the
+    table shows in the import's output (it used to, as 199,997 rows skipped)."""
+    months = [["工单号", "进厂日期", "结算金额"], ["WO1", dt.date(2024, 1, 3), 1]]
+    path = tmp_path / "stray.xlsx"
+    _workbook(path, ("Sheet1", months), stray={"Sheet1": "AX200000"})
+    code = cli.main(["import", str(path), "--db", str(tmp_path / "cli.duckdb"), "--no-marts"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "\n  2 rows = 1 landed + 1 rejected + 0 skipped (199,997 blank rows not counted)\n" in out + "\n"

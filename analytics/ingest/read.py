@@ -111,6 +111,7 @@ _EXCEL_XML = "urn:schemas-microsoft-com:office:spreadsheet"
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SAVE_AS = "open it in Excel and save it as .xlsx or CSV, then import that file"
 _AGAIN = "export the records again from the DMS and import that file"
+_HEADER_ONLY = "has a header row but no data rows"
 _UNZIP = "unzip it and import the files inside"
 # DOS's end-of-file mark (Ctrl-Z) after the last line, as old DMSs and `copy /a` write it.
 _DOS_END = re.compile(r"\x1a[\x1a\s]*\Z")
@@ -1569,7 +1570,7 @@ def _assemble(
     blank = int(source_rows[positions[-1]] - source_rows[0] + 1 - len(positions)) if len(positions) else 0
     body, empty = body[filled], empty[filled]
     if body.empty:
-        raise _refuse(name, "has a header row but no data rows", "export it again with the records included")
+        raise _refuse(name, _HEADER_ONLY, "export it again with the records included")
     filled_columns = np.flatnonzero((~empty).any(axis=0).to_numpy())
     named = [i for i, cell in enumerate(header_cells) if cell]
     # A column with neither a header nor a value (those left of a table that starts at column C)
@@ -1699,8 +1700,10 @@ def _workbook_table(
             )
         except ImportRefused as exc:
             first_error = first_error or exc
+            # Its rows, unless it has a header and nothing under it (the header is no row of records).
             filled = int((grid.apply(lambda column: column.str.strip()) != "").any(axis=1).sum())
-            reports[title] = SheetReport(title, filled, imported=False, reason=str(exc))
+            rows = 0 if _HEADER_ONLY in str(exc) else filled
+            reports[title] = SheetReport(title, rows, imported=False, reason=str(exc))
             continue
         found.append((title, header_row, headers, rows, blank))
         reports[title] = SheetReport(title, len(rows), blank=blank, header_row=header_row)

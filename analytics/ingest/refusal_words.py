@@ -339,6 +339,7 @@ _SHEET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.DOTALL), words)
     for pattern, words in (
         (rf"(?P<n>{_N}) blank rows", "{n} 行空行"),
+        (rf"(?P<n>{_N}) blank rows not counted", "{n} 行空行（不计入行数）"),
         (rf"(?P<n>{_N}) exact duplicates imported once", "{n} 行完全重复，只导入一次"),
         (
             r"(?P<header>.+): answers all within (?P<own>1-5|0-10) here; read on the file's (?P<scale>0-10|0-100) "
