@@ -180,7 +180,8 @@ def test_a_row_of_dashes_or_spaces_is_a_blank_row(con):
     )
     result = import_file(con, _csv(data), file_name="dashes.csv")
     assert (result.rows_read, result.inserted, result.rejected) == (2, 2, 0)
-    assert result.sheets[0]["skipped"] == 3
+    assert (result.sheets[0]["rows"], result.sheets[0]["skipped"]) == (2, 0)
+    assert result.sheets[0]["reason"] == "3 blank rows not counted"
 
 
 def _titled_workbook() -> bytes:

@@ -294,10 +294,15 @@ def _workbook_with_sheet_xml(edit) -> bytes:
         (lambda xml: xml.replace(b'<row r="2"', b"<row"), False),
         # Row numbers of up to five digits cannot make a grid of 26 columns too big.
         (lambda xml: xml.replace(b'<c r="B2"', b'<c r="Z99999"'), True),
+        # A second row at row 99,999 fits too, but the grid would hold 99,997 empty rows: streamed.
+        (lambda xml: xml.replace(b'<row r="2"', b'<row r="99999"').replace(b'2" t=', b'99999" t='), False),
+        (lambda xml: xml.replace(b'<row r="2"', b'<row r="30000"').replace(b'2" t=', b'30000" t='), True),
     ],
 )
 def test_calamine_reads_only_workbooks_whose_cells_span_a_bounded_grid(edit, calamine):
-    assert _check_xlsx_size(_workbook_with_sheet_xml(edit), "book.xlsx")[0] is calamine
+    scan = _check_xlsx_size(_workbook_with_sheet_xml(edit), "book.xlsx")
+    # Held as calamine's grid: calamine opens the workbook and does not leave the sheet to openpyxl.
+    assert (scan.calamine and "Sheet" not in scan.streamed) is calamine
 
 
 def _utf8_chinese_line_by_decoding(data: bytes) -> bool:

@@ -324,7 +324,7 @@ def test_a_part_without_chinese_words_gives_no_half_sentence():
 def _zip_not_xlsx() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("readme.txt", "hello")
+        archive.writestr("回访.xlsx", "hello")
     return buffer.getvalue()
 
 
@@ -375,8 +375,7 @@ REFUSED: list[tuple[str, bytes, bool, dict, str]] = [
         _zip_not_xlsx(),
         False,
         {},
-        "工单.xlsx is a ZIP file but not an Excel workbook that can be opened; open it in Excel and save it as "
-        ".xlsx or CSV, then import that file.",
+        "工单.xlsx is a ZIP archive holding 回访.xlsx, not an Excel workbook; unzip it and import the files inside.",
     ),
     (
         "header_only.csv",
@@ -661,7 +660,7 @@ def test_why_a_sheet_was_not_read_reads_in_chinese(tmp_path):
     assert english["reason"].tolist() == [r["reason"] for r in result.sheets]  # as the import writes them
     reasons = dict(zip(chinese["sheet"], chinese["reason"], strict=True))
     assert reasons == {
-        "一月": "1 行空行",
+        "一月": "1 行空行（不计入行数）",
         "二月": "工单导出.xlsx（工作表 二月）只有表头，没有数据行；请重新导出，导出时包含数据记录。",
         "汇总": "没有与工单同属一张表的列",
         "回访": "其中是回访记录，不是工单；请单独作为一个文件导入",

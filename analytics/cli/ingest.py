@@ -162,7 +162,7 @@ def _summary(file: str, r: ImportResult) -> str:
             )
             if sheet["reason"]:
                 line += f" ({audit.printable(sheet['reason'])})"
-    elif r.sheets and r.sheets[0]["skipped"]:
+    elif r.sheets and (r.sheets[0]["skipped"] or r.sheets[0]["reason"]):
         sheet = r.sheets[0]
         line += (
             f"\n  {sheet['rows']:,} rows = {sheet['landed']:,} landed + {sheet['rejected']:,} rejected + "

@@ -695,9 +695,10 @@ def _sheet_counts(
     scale_notes: dict[str, list[str]] | None = None,
     units_rows: list[_UnitsRow] | None = None,
 ) -> list[dict[str, Any]]:
-    """Return per sheet: rows (blank ones included), landed, rejected and skipped, which add up; and
-    the reasons (blank rows, a units row, duplicates, a score column's answers on a narrower scale
-    there)."""
+    """Return per sheet: rows, landed, rejected and skipped, which add up; and the reasons (blank
+    rows, a units row, duplicates, a score column's answers on a narrower scale there). A sheet's rows
+    are the rows the file's "rows read" counts: the rows of the sheets read add up to it; blank rows
+    are named, not counted (a stray value far below a table made 199,999 "rows" of a 2-row sheet)."""
     units_of = {u.sheet: u for u in units_rows or []}
     rejected = rejects.drop_duplicates(["sheet", "source_row"])["sheet"].value_counts()
     out: list[dict[str, Any]] = []
@@ -706,10 +707,10 @@ def _sheet_counts(
             out.append(
                 {
                     "sheet": sheet.name,
-                    "rows": sheet.rows + sheet.blank,
+                    "rows": sheet.rows,
                     "landed": 0,
                     "rejected": 0,
-                    "skipped": sheet.rows + sheet.blank,
+                    "skipped": sheet.rows,
                     "reason": sheet.reason,
                 }  # fmt: skip
             )
@@ -719,14 +720,14 @@ def _sheet_counts(
         out.append(
             {
                 "sheet": sheet.name,
-                "rows": sheet.rows + sheet.blank,
+                "rows": sheet.rows,
                 "landed": staged.landed.get(sheet.name, 0),
                 "rejected": int(rejected.get(sheet.name, 0)),
-                "skipped": sheet.blank + dup + (units is not None),
+                "skipped": dup + (units is not None),
                 "reason": ", ".join(
                     part
                     for part in (
-                        f"{sheet.blank:,} blank rows" if sheet.blank else "",
+                        f"{sheet.blank:,} blank rows not counted" if sheet.blank else "",
                         f"{UNITS_ROW}: {' / '.join(units.units.values())}" if units else "",
                         f"{dup:,} exact duplicates imported once" if dup else "",
                         *(scale_notes or {}).get(sheet.name, []),

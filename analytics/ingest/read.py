@@ -44,7 +44,7 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from analytics.core.config import settings
 from analytics.core.errors import ImportRefused
-from analytics.ingest import biff, markup, refusal_words
+from analytics.ingest import biff, markup, number_formats, refusal_words
 from analytics.ingest.mapping import (
     FIELDS_BY_KIND,
     KIND_LABELS,
@@ -110,6 +110,9 @@ _EXCEL_XML = "urn:schemas-microsoft-com:office:spreadsheet"
 # Two Chinese characters in a row encoded as UTF-8: some lines of a non-UTF-8 file may be UTF-8.
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SAVE_AS = "open it in Excel and save it as .xlsx or CSV, then import that file"
+_AGAIN = "export the records again from the DMS and import that file"
+_HEADER_ONLY = "has a header row but no data rows"
+_UNZIP = "unzip it and import the files inside"
 # DOS's end-of-file mark (Ctrl-Z) after the last line, as old DMSs and `copy /a` write it.
 _DOS_END = re.compile(r"\x1a[\x1a\s]*\Z")
 # pandas' text dtype, the one every grid column has.
@@ -230,28 +233,50 @@ def _relationships(rels: bytes) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _check_xlsx_size(
-    data: bytes, name: str, errors: dict[str | None, list[tuple[int, int, str]]] | None = None
-) -> tuple[bool, list[tuple[str | None, str, int]]]:
+# Cells whose text the scan of a sheet's XML gives, by sheet title (None when the workbook does not
+# name the sheet): (row, column, text), 1-based.
+_Shown = dict[str | None, list[tuple[int, int, str]]]
+
+
+@dataclass
+class _WorkbookScan:
+    """What the scan of a workbook's parts found, before any sheet is parsed."""
+
+    # Whether calamine may open the workbook: every sheet places its cells by reference, without
+    # prefixed tags; otherwise (and for damaged workbooks) openpyxl streams every sheet.
+    calamine: bool = False
+    # Formula cells that hold no saved value: (sheet title or None, cell, row).
+    unsaved: list[tuple[str | None, str, int]] = field(default_factory=list)
+    # Cells whose text calamine does not give: error values (``_error_cells``), and numbers whose
+    # format makes them say something else (``_shaped_cells``: 001234, WO001235, 90%).
+    shown: _Shown = field(default_factory=dict)
+    # Sheets streamed row by row, their empty rows never held, instead of held as calamine's grid
+    # from A1 to the farthest cell: mostly empty rows (a stray value far below the table), or a grid
+    # of more than MAX_GRID_CELLS.
+    streamed: set[str] = field(default_factory=set)
+
+
+def _check_xlsx_size(data: bytes, name: str) -> _WorkbookScan:
     """Refuse a workbook whose sheets expand beyond the bounds, reading its ZIP directory and
-    counting row tags (a small file can expand to millions of rows); return whether calamine may
-    read it (an XLSX whose cells span a bounded grid), and its formula cells that hold no saved
-    value (sheet title or None, cell, row), which ``refuse_unsaved_formulas`` judges once the rows
-    are known. ``errors``, when given, receives each sheet's error cells (``_error_cells``).
+    counting row tags (a small file can expand to millions of rows); return what calamine may read
+    and what else the sheets' XML says (``_WorkbookScan``): formula cells that hold no saved value,
+    which ``refuse_unsaved_formulas`` judges once the rows are known, and error cells.
 
     calamine holds a sheet as a full grid from A1 to its farthest cell, so a stray cell at
-    XFD1048576 would ask it for billions of cells; such workbooks, damaged ones and ZIP files
-    that are not XLSX go to openpyxl, which streams the rows and refuses what it cannot open.
+    XFD1048576 would ask it for billions of cells, and one at row 200,000 for millions of empty
+    ones: such sheets are streamed by openpyxl, which keeps the rows holding values. Damaged
+    workbooks and ZIP files that are not XLSX go to openpyxl, which refuses what it cannot open.
     """
     max_rows, max_mb = import_limits()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError):
-        return False, []
-    unsaved: list[tuple[str | None, str, int]] = []
+        return _WorkbookScan()
+    scan = _WorkbookScan(calamine=True)
     with archive:
         if "xl/workbook.xml" not in archive.namelist():
-            return False, []
+            _refuse_archive(archive, name)
+            return _WorkbookScan()
         # Every part counts, whatever its name: a sheet stored as xl/worksheets/sheet1.dat or
         # /data/sheet1.xml is read by calamine all the same (seen to abort the process).
         parts = archive.infolist()
@@ -266,16 +291,17 @@ def _check_xlsx_size(
             )
         sheets = _worksheet_parts(archive)
         if sheets is None:
-            return False, []  # a sheet the workbook names is not in the file: openpyxl refuses it below
+            return _WorkbookScan()  # a sheet the workbook names is not in the file: openpyxl refuses it below
         titles = _sheet_titles(archive)
+        styles = _shaping_styles(archive)
         rows = 0
-        fits = True
         for info in sheets:
             try:
                 # At most the size the ZIP directory declares, checked above.
                 sheet = archive.read(info)
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
-                return False, []  # damaged: openpyxl refuses it below with its own sentence
+                return _WorkbookScan()  # damaged: openpyxl refuses it below with its own sentence
+            title = titles.get(info.filename)
             # A prefixed tag (<x:row>, <x:c>) is counted by the wider pattern, and calamine does not
             # place such cells by reference; without one, the plain row tags are the rows.
             prefixed = _PREFIXED_CELL.search(sheet) is not None
@@ -288,13 +314,125 @@ def _check_xlsx_size(
                     "split the export into smaller files (by month or year), or "
                     + _RAISE_LIMIT.format(key="max_rows"),
                 )
-            fits = fits and not prefixed and _grid_fits(sheet, sheet_rows)
+            extent = None if prefixed else _grid_extent(sheet, sheet_rows)
+            if extent is None:
+                scan.calamine = False
+            elif not _held_as_grid(extent, sheet_rows):
+                if title is None:
+                    scan.calamine = False  # calamine names the sheet otherwise: stream them all
+                else:
+                    scan.streamed.add(title)
             if _FORMULA_TAG.search(sheet):
-                title = titles.get(info.filename)
-                unsaved.extend((title, ref, _ref_row(ref)) for ref in _unsaved_formulas(sheet))
-            if errors is not None and b't="e"' in sheet:
-                errors.setdefault(titles.get(info.filename), []).extend(_error_cells(sheet))
-    return fits, unsaved
+                scan.unsaved.extend((title, ref, _ref_row(ref)) for ref in _unsaved_formulas(sheet))
+            if b't="e"' in sheet:
+                scan.shown.setdefault(title, []).extend(_error_cells(sheet))
+            if styles:
+                shaped = _shaped_cells(sheet, styles)
+                if shaped:
+                    scan.shown.setdefault(title, []).extend(shaped)
+    return scan
+
+
+_NUMBER_FORMAT_TAG = re.compile(rb"<(?:\w+:)?numFmt\b[^>]*>")
+_CELL_FORMATS = re.compile(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", re.DOTALL)
+_FORMAT_TAG = re.compile(rb"<(?:\w+:)?xf\b[^>]*>")
+
+
+def _shaping_styles(archive: zipfile.ZipFile) -> dict[bytes, number_formats.NumberFormat]:
+    """Return the cell styles (their index as a cell's s="..." writes it) whose number format changes
+    what a number says (``number_formats``: 000000, "WO"000000, 0%); most workbooks have none, and
+    their sheets are not searched for such cells."""
+    try:
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+        path = next(
+            (p for kind, p in _relationships(rels).values() if kind.endswith("/styles")), "xl/styles.xml"
+        )
+        styles = archive.read(path)
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
+        return {}
+    codes: dict[int, str] = dict(number_formats.BUILT_IN)
+    for tag in _NUMBER_FORMAT_TAG.findall(styles):
+        attributes = _attributes(tag)
+        if attributes.get("numfmtid", "").isdigit() and "formatcode" in attributes:
+            codes[int(attributes["numfmtid"])] = html.unescape(attributes["formatcode"])
+    block = _CELL_FORMATS.search(styles)
+    compiled: dict[int, number_formats.NumberFormat | None] = {}
+    found: dict[bytes, number_formats.NumberFormat] = {}
+    for index, tag in enumerate(_FORMAT_TAG.findall(block.group(0)) if block else ()):
+        number = _attributes(tag).get("numfmtid", "0")
+        fmt = int(number) if number.isdigit() else 0
+        if fmt not in compiled:
+            compiled[fmt] = number_formats.shaping_format(codes[fmt]) if fmt in codes else None
+        shaping = compiled[fmt]
+        if shaping is not None:
+            found[str(index).encode("ascii")] = shaping
+    return found
+
+
+def _shaped_cells(
+    sheet: bytes, styles: dict[bytes, number_formats.NumberFormat]
+) -> list[tuple[int, int, str]]:
+    """Return the number cells of a worksheet whose style's number format changes what they say, as
+    (row, column, the text Excel shows), 1-based: 1234 formatted 000000 is 001234, as a CSV saved
+    from the sheet writes it (calamine gives the number). A sheet that uses none of those styles
+    costs a search for each; the cells are found by one pattern, in C, in the form Excel, WPS,
+    openpyxl and XlsxWriter write them (r, then s, then t="n" or no type; a formula before the value)."""
+    used = [style for style in styles if b' s="' + style + b'"' in sheet]
+    if not used:
+        return []
+    pattern = re.compile(
+        rb'r="([A-Z]{1,3})(\d{1,7})" s="(%s)"(?: t="n")?>(?:<(?:\w+:)?f\b[^>]*(?:/>|>[^<]*</(?:\w+:)?f>))?'
+        rb"<(?:\w+:)?v>([^<]*)</" % b"|".join(used)
+    )
+    columns: dict[bytes, int] = {}
+    written: dict[tuple[bytes, bytes], str | None] = {}
+    found: list[tuple[int, int, str]] = []
+    for letters, row, style, value in pattern.findall(sheet):
+        key = (style, value)
+        if key in written:
+            text = written[key]
+        else:
+            text = written[key] = styles[style].text(value.decode("ascii", "replace"))
+        if text is None:
+            continue
+        column = columns.get(letters)
+        if column is None:
+            column = columns[letters] = _column_number(letters)
+        found.append((int(row), column, text))
+    return found
+
+
+# How many of a ZIP archive's files its refusal names.
+_ARCHIVE_NAMES = 3
+
+
+def _refuse_archive(archive: zipfile.ZipFile, name: str) -> None:
+    """Refuse a ZIP archive that is no Office or OpenDocument package (a DMS download zipped, the
+    export inside), naming what it holds: Excel cannot open it, so "save it as .xlsx" would not do."""
+    names = archive.namelist()
+    if "[Content_Types].xml" in names or "mimetype" in names:
+        return  # a package (a Word file, a workbook without its part, an .ods): openpyxl's sentence
+    files = [_archived_name(info) for info in archive.infolist() if not info.is_dir()]
+    if not files:
+        raise _refuse(name, "is an empty ZIP archive, not an Excel workbook", _AGAIN)
+    held = ", ".join(files[:_ARCHIVE_NAMES])
+    if len(files) > _ARCHIVE_NAMES:
+        held = f"{held} and {len(files) - _ARCHIVE_NAMES:,} more files"
+    raise _refuse(name, f"is a ZIP archive holding {held}, not an Excel workbook", _UNZIP)
+
+
+def _archived_name(info: zipfile.ZipInfo) -> str:
+    """Return a file's name in a ZIP archive as text: Chinese Windows zips GBK names without the
+    flag that says UTF-8 (Python then reads them as code page 437)."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    raw = info.filename.encode("cp437", "replace")
+    for codec in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return info.filename
 
 
 _ERROR_CELL = re.compile(rb'<c\b[^>]*\bt="e"[^>]*>')
@@ -384,21 +522,38 @@ def _unsaved_formulas(sheet: bytes) -> list[str]:
     return cells
 
 
-def _grid_fits(sheet: bytes, rows: int) -> bool:
-    """Return whether a worksheet without prefixed tags, holding ``rows`` plain row tags, has its
-    cells span at most ``MAX_GRID_CELLS`` from A1, as calamine holds them."""
+def _grid_extent(sheet: bytes, rows: int) -> tuple[int, int] | None:
+    """Return (rows, columns) a worksheet without prefixed tags, holding ``rows`` plain row tags,
+    spans from A1 as calamine holds it (row numbers too short to make a grid of ``MAX_GRID_CELLS``
+    are counted only in the last row tag); None when its cells do not all say where they are."""
     # calamine places a cell by its reference, or after the previous cell when it has none: only
     # when every cell and row leads with a reference in the usual form do the references bound the grid.
     if _CELL_WITHOUT_REF.search(sheet) or rows != sheet.count(b'<row r="'):
-        return False
+        return None
     width = max((_column_number(letters.upper()) for letters in set(_WIDE_CELL.findall(sheet))), default=26)
     # Row numbers shorter than this many digits fit the grid whatever they are (as many rows as the
     # sheet has tags do too); only longer ones, in a row or a cell reference, are read.
     digits = len(str(MAX_GRID_CELLS // width))
     tall = re.findall(rb'<c r="[A-Za-z]+(\d{%d,})' % digits, sheet)
     high = re.findall(rb'<row r="(\d{%d,})"' % digits, sheet)
-    height = max([rows, *map(int, high), *map(int, tall)])
-    return height * width <= MAX_GRID_CELLS
+    # Rows come in order: the last tag's number is the sheet's height, empty rows between included.
+    last = _LAST_ROW.search(sheet, max(0, sheet.rfind(b'<row r="')))
+    return max([rows, int(last.group(1)) if last else 0, *map(int, high), *map(int, tall)]), width
+
+
+_LAST_ROW = re.compile(rb'<row r="(\d{1,7})"')
+
+
+def _held_as_grid(extent: tuple[int, int], rows: int) -> bool:
+    """Return whether calamine may hold a sheet spanning ``extent`` (rows, columns) with ``rows`` row
+    tags as its grid: at most ``MAX_GRID_CELLS``, and not mostly empty rows (a grid of over a million
+    cells and more than ``biff.SPARSE_FACTOR`` times as many rows as hold anything, as .xls sheets
+    are judged), which openpyxl streams faster and without holding them."""
+    height, width = extent
+    grid = height * width
+    if grid > MAX_GRID_CELLS:
+        return False
+    return grid <= biff.SPARSE_GRID_CELLS or height <= biff.SPARSE_FACTOR * max(rows, 1)
 
 
 def _refuse(name: str, problem: str, remedy: str) -> ImportRefused:
@@ -491,9 +646,12 @@ def _wide_encoding(data: bytes) -> str | None:
     if zeros[0] == zeros[1] == quarter and zeros[3] < quarter // 10:
         return "utf-32-be"
     even, odd = zeros[0] + zeros[2], zeros[1] + zeros[3]
-    if odd >= size * 0.15 and even < size // 200:
+    # A few zero bytes on the other side are allowed (一 is 0x4E00): one in 200 bytes, and none in a
+    # file under 200 bytes (a one-row export), which would otherwise allow fewer than none.
+    stray = max(1, size // 200)
+    if odd >= size * 0.15 and even < stray:
         return "utf-16-le"
-    if even >= size * 0.15 and odd < size // 200:
+    if even >= size * 0.15 and odd < stray:
         return "utf-16-be"
     return None
 
@@ -812,10 +970,10 @@ def _csv_records(text: str, delimiter: str, name: str) -> pd.DataFrame:
     return _padded(records)
 
 
-def _padded(records: list[list[str]]) -> pd.DataFrame:
+def _padded(records: list[list[str]], index: list[int] | None = None) -> pd.DataFrame:
     width = max((len(r) for r in records), default=1) or 1
     padded = [r + [""] * (width - len(r)) for r in records]
-    return pd.DataFrame(padded, columns=range(width), dtype="str")
+    return pd.DataFrame(padded, columns=range(width), index=index, dtype="str")
 
 
 def _too_wide(name: str, cells: int, where: str, *, sheet: bool = False) -> ImportRefused:
@@ -853,11 +1011,11 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _xlsx_grids(
-    data: bytes, name: str, calamine: bool, errors: dict[str | None, list[tuple[int, int, str]]] | None = None
-) -> list[tuple[str, pd.DataFrame | None]]:
+def _xlsx_grids(data: bytes, name: str, scan: _WorkbookScan) -> list[tuple[str, pd.DataFrame | None]]:
     """Return every sheet of the workbook as (title, grid of strings), in the workbook's order."""
-    return _calamine_grids(data, name, errors=errors) if calamine else _openpyxl_grids(data, name)
+    if not scan.calamine:
+        return _openpyxl_grids(data, name, scan.shown)
+    return _calamine_grids(data, name, shown=scan.shown, streamed=scan.streamed)
 
 
 def _xls_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame | None]]:
@@ -903,11 +1061,13 @@ def _calamine_grids(
     data: bytes,
     name: str,
     what: str = "is a ZIP file but not an Excel workbook that can be opened",
-    errors: dict[str | None, list[tuple[int, int, str]]] | None = None,
+    shown: _Shown | None = None,
+    streamed: set[str] | None = None,
 ) -> list[tuple[str, pd.DataFrame | None]]:
     """Return every worksheet as (title, grid of strings), read by calamine; ``what`` says what the
-    file is when calamine cannot open it; ``errors`` (by sheet title) are error cells calamine gives
-    as empty, written back as their text (#DIV/0!)."""
+    file is when calamine cannot open it; ``shown`` (by sheet title) are cells whose text calamine
+    does not give (an error cell, #DIV/0!, it gives as empty), written in; the sheets ``streamed``
+    are read by openpyxl instead, their empty rows left out (``_openpyxl_grids``)."""
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises several types for damaged or non-Excel files
@@ -927,16 +1087,16 @@ def _calamine_grids(
                 # old copy's rows replaced the visible ones), but named in the report.
                 grids.append((str(meta.name), None))
                 continue
+            if str(meta.name) in (streamed or ()):
+                grids.append((str(meta.name), None))  # read below
+                continue
             # From A1, so that list positions are the sheet's row and column numbers.
             sheet = book.get_sheet_by_name(meta.name)
-            cells = _merges_filled_down(sheet.to_python(skip_empty_area=False), sheet.merged_cell_ranges)
-            for at_row, column, text in (errors or {}).get(str(meta.name), ()):
-                if (
-                    at_row - 1 < len(cells)
-                    and column - 1 < len(cells[at_row - 1])
-                    and cells[at_row - 1][column - 1] == ""
-                ):
-                    cells[at_row - 1][column - 1] = text
+            cells = sheet.to_python(skip_empty_area=False)
+            for at_row, column, text in (shown or {}).get(str(meta.name), ()):
+                if at_row - 1 < len(cells) and column - 1 < len(cells[at_row - 1]):
+                    _write_shown(cells[at_row - 1], column - 1, text)
+            cells = _merges_filled_down(cells, sheet.merged_cell_ranges)
             width = max((len(r) for r in cells), default=0)
             if width > MAX_COLUMNS:
                 for number, row in enumerate(cells, start=1):
@@ -949,6 +1109,8 @@ def _calamine_grids(
             grids.append((str(meta.name), _text_grid(cells)))
     except ImportRefused:
         raise
+    except MemoryError as exc:
+        raise _out_of_memory(name) from exc
     except Exception as exc:  # a damaged sheet inside a readable workbook
         raise _refuse(name, "is an Excel workbook whose sheets cannot be read", _SAVE_AS) from exc
     except BaseException as exc:
@@ -957,7 +1119,27 @@ def _calamine_grids(
         raise _refuse(name, "is an Excel workbook whose sheets cannot be read", _SAVE_AS) from exc
     finally:
         book.close()
+    if streamed:
+        by_title = dict(_openpyxl_grids(data, name, shown, only=streamed))
+        grids = [(title, by_title[title] if title in streamed else grid) for title, grid in grids]
     return grids
+
+
+def _write_shown(row: list[Any], at: int, text: str) -> None:
+    """Write a cell's text from the sheet's XML over the value read: an error calamine gives as
+    empty, a number whose format makes it text; a value of another kind (a date) stays."""
+    value = row[at]
+    if value is None or value == "" or value.__class__ in (int, float):
+        row[at] = text
+
+
+def _out_of_memory(name: str) -> ImportRefused:
+    """Return the refusal of a workbook whose sheets did not fit in the memory left."""
+    return _refuse(
+        name,
+        "needs more memory to read than this computer has free",
+        "close other programs and import it again, or split the export into smaller files (by month or year)",
+    )
 
 
 def _merges_filled_down(
@@ -1053,8 +1235,14 @@ def _with_datetimes_written(column: tuple[Any, ...]) -> Any:
     return values
 
 
-def _openpyxl_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame | None]]:
-    """Return every sheet of the workbook as (title, grid of strings), streamed by openpyxl."""
+def _openpyxl_grids(
+    data: bytes, name: str, shown: _Shown | None = None, only: set[str] | None = None
+) -> list[tuple[str, pd.DataFrame | None]]:
+    """Return every sheet of the workbook (or those titled ``only``) as (title, grid of strings),
+    streamed by openpyxl: a hidden sheet as None, as calamine's reading names it; ``shown`` as in
+    ``_calamine_grids``. A grid holds every row up to the header's furthest place and, below it,
+    only the rows holding a value, indexed by their row numbers (from 0): a stray value a million
+    rows below the table costs one row, not a million."""
     import openpyxl
 
     try:
@@ -1064,25 +1252,54 @@ def _openpyxl_grids(data: bytes, name: str) -> list[tuple[str, pd.DataFrame | No
     grids: list[tuple[str, pd.DataFrame | None]] = []
     try:
         for sheet in book.worksheets:
-            # The declared size is often far larger than the cells (formatting down to row
-            # 1,048,576); reading the cells themselves keeps a blank sheet cheap.
-            sheet.reset_dimensions()
-            records: list[list[str]] = []
-            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-                cells = [_cell_text(v) for v in row]
-                while cells and not cells[-1].strip():
-                    cells.pop()
-                if len(cells) > MAX_COLUMNS:
-                    raise _too_wide(name, len(cells), f"row {number:,} of sheet {sheet.title}", sheet=True)
-                records.append(cells)
-            grids.append((str(sheet.title), _padded(records)))
+            title = str(sheet.title)
+            if only is not None and title not in only:
+                continue
+            if getattr(sheet, "sheet_state", "visible") != "visible":
+                grids.append((title, None))
+                continue
+            grids.append((title, _streamed_grid(sheet, name, (shown or {}).get(title, ()))))
     except ImportRefused:
         raise
+    except MemoryError as exc:
+        raise _out_of_memory(name) from exc
     except Exception as exc:  # a damaged sheet inside a readable workbook
         raise _refuse(name, "is an Excel workbook whose sheets cannot be read", _SAVE_AS) from exc
     finally:
         book.close()
     return grids
+
+
+def _streamed_grid(sheet: Any, name: str, shown: Sequence[tuple[int, int, str]]) -> pd.DataFrame:
+    """Return an openpyxl sheet's rows as a grid of strings: every row of the first
+    ``HEADER_SEARCH_ROWS`` + 1 (where the header is looked for, with the row under it), then the
+    rows holding a value, the grid's index giving each row's number (from 0)."""
+    by_row: dict[int, list[tuple[int, str]]] = {}
+    for at_row, column, text in shown:
+        by_row.setdefault(at_row, []).append((column, text))
+    # The declared size is often far larger than the cells (formatting down to row 1,048,576);
+    # reading the cells themselves keeps a blank sheet cheap.
+    sheet.reset_dimensions()
+    records: list[list[str]] = []
+    numbers: list[int] = []
+    dense = HEADER_SEARCH_ROWS + 1
+    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        # An empty row (a row without a tag comes as an empty list) is counted by the numbers.
+        if number > dense and (not row or not any(value is not None and value != "" for value in row)):
+            continue
+        if number in by_row:
+            row = list(row)
+            for column, text in by_row[number]:
+                if column - 1 < len(row):
+                    _write_shown(row, column - 1, text)
+        cells = [_cell_text(v) for v in row]
+        while cells and not cells[-1].strip():
+            cells.pop()
+        if len(cells) > MAX_COLUMNS:
+            raise _too_wide(name, len(cells), f"row {number:,} of sheet {sheet.title}", sheet=True)
+        records.append(cells)
+        numbers.append(number - 1)
+    return _padded(records, index=numbers)
 
 
 def _column_number(letters: bytes) -> int:
@@ -1348,11 +1565,12 @@ def _assemble(
     empty = body == ""
     filled = ~(empty.all(axis=1).to_numpy() | _placeholder_rows(body, empty))
     positions = np.flatnonzero(filled)
-    # Blank rows between the header and the last record (those after it are not rows of the table).
-    blank = int(positions[-1] + 1 - len(positions)) if len(positions) else 0
+    # Blank rows between the header and the last record (those after it are not rows of the table),
+    # by row numbers: a workbook's sheet streamed without its empty rows counts them all the same.
+    blank = int(source_rows[positions[-1]] - source_rows[0] + 1 - len(positions)) if len(positions) else 0
     body, empty = body[filled], empty[filled]
     if body.empty:
-        raise _refuse(name, "has a header row but no data rows", "export it again with the records included")
+        raise _refuse(name, _HEADER_ONLY, "export it again with the records included")
     filled_columns = np.flatnonzero((~empty).any(axis=0).to_numpy())
     named = [i for i, cell in enumerate(header_cells) if cell]
     # A column with neither a header nor a value (those left of a table that starts at column C)
@@ -1482,8 +1700,10 @@ def _workbook_table(
             )
         except ImportRefused as exc:
             first_error = first_error or exc
+            # Its rows, unless it has a header and nothing under it (the header is no row of records).
             filled = int((grid.apply(lambda column: column.str.strip()) != "").any(axis=1).sum())
-            reports[title] = SheetReport(title, filled, imported=False, reason=str(exc))
+            rows = 0 if _HEADER_ONLY in str(exc) else filled
+            reports[title] = SheetReport(title, rows, imported=False, reason=str(exc))
             continue
         found.append((title, header_row, headers, rows, blank))
         reports[title] = SheetReport(title, len(rows), blank=blank, header_row=header_row)
@@ -1582,11 +1802,9 @@ def read_table(source: str | Path | bytes, file_name: str | None = None, kind: s
     delimiter: str | None = None
     unsaved: list[tuple[str | None, str, int]] = []
     if fmt == "xlsx":
-        errors: dict[str | None, list[tuple[int, int, str]]] = {}
-        calamine, unsaved = _check_xlsx_size(data, name, errors)
-        header_row, headers, rows, sheets = _workbook_table(
-            _xlsx_grids(data, name, calamine, errors), name, kind
-        )
+        scan = _check_xlsx_size(data, name)
+        unsaved = scan.unsaved
+        header_row, headers, rows, sheets = _workbook_table(_xlsx_grids(data, name, scan), name, kind)
     elif fmt == "xls":
         _check_bytes(data, name)
         header_row, headers, rows, sheets = _workbook_table(_xls_grids(data, name), name, kind)

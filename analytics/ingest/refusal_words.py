@@ -38,6 +38,8 @@ PROBLEMS: dict[str, str] = {
     "is an Excel 97-2003 (.xls) file that cannot be opened": "是无法打开的 Excel 97-2003（.xls）文件",
     "is a ZIP file but not an Excel workbook that can be opened": "是 ZIP 压缩文件，但不是能打开的 Excel 工作簿",
     "is an Excel workbook whose sheets cannot be read": "是 Excel 工作簿，但其中的工作表无法读取",
+    "is an empty ZIP archive, not an Excel workbook": "是空的 ZIP 压缩包，不是 Excel 工作簿",
+    "needs more memory to read than this computer has free": "读取时所需的内存超过了这台电脑的可用内存",
     "is protected by a password": "设有密码保护",
     "is a Word document (.doc), not a table": "是 Word 文档（.doc），不是表格",
     "is an Office file (OLE2) but not an Excel workbook": "是 Office 文件（OLE2），但不是 Excel 工作簿",
@@ -62,6 +64,10 @@ REMEDIES: dict[str, str] = {
     "check the file name and the folder, then try again": "请检查文件名和所在文件夹后重试",
     "name the exported CSV or XLSX file itself": "请指定导出的 CSV 或 XLSX 文件本身",
     "check its permissions": "请检查该文件的访问权限",
+    "unzip it and import the files inside": "请先解压，再导入其中的文件",
+    "close other programs and import it again, or split the export into smaller files (by month or year)": (
+        "请关闭其他程序后重新导入，或" + _SPLIT[1:]
+    ),
     "export the records again from the DMS and import that file": _AGAIN,
     "export the records from the DMS as CSV or XLSX": _FROM_DMS,
     "export the records from the DMS as Excel or CSV": _AS_EXCEL,
@@ -179,6 +185,14 @@ _PROBLEM_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # The system's own reason (English) is left out of the Chinese sentence.
         (r"cannot be read \(.+\)", "无法读取"),
         (r"is not a table \(it is (?P<what>.+)\)", "不是表格（而是 {what}）"),
+        (
+            rf"is a ZIP archive holding (?P<names>.+) and (?P<more>{_N}) more files, not an Excel workbook",
+            "是 ZIP 压缩包，其中有 {names} 及另外 {more} 个文件，不是 Excel 工作簿",
+        ),
+        (
+            r"is a ZIP archive holding (?P<names>.+), not an Excel workbook",
+            "是 ZIP 压缩包，其中有 {names}，不是 Excel 工作簿",
+        ),
         (rf"cannot be read as a table \(line (?P<line>{_N}): .*\)", "无法作为表格读取（第 {line} 行出错）"),
         (
             rf"has a row with values in (?P<cells>{_N}) columns \((?P<where>.+)\), more than the (?P<limit>{_N}) "
@@ -325,6 +339,7 @@ _SHEET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.DOTALL), words)
     for pattern, words in (
         (rf"(?P<n>{_N}) blank rows", "{n} 行空行"),
+        (rf"(?P<n>{_N}) blank rows not counted", "{n} 行空行（不计入行数）"),
         (rf"(?P<n>{_N}) exact duplicates imported once", "{n} 行完全重复，只导入一次"),
         (r"units row under the header: (?P<units>.+)", "表头下的单位行：{units}"),
         (
