@@ -682,9 +682,11 @@ def _without_units_rows(raw: RawTable) -> tuple[RawTable, list[_UnitsRow]]:
     sheets = rows[SOURCE_SHEET].astype("str") if SOURCE_SHEET in rows else pd.Series("", index=rows.index)
     for units_row in found:
         for header, unit in units_row.units.items():
-            if in_ten_thousands(unit):
+            # Ten thousands only (万公里, 万元): which field the column is, and so whether 分 is fen or
+            # points, is decided after this.
+            if header_unit(unit, "mileage_km") == "万":
                 on_sheet = sheets == units_row.sheet
-                rows.loc[on_sheet, header] = as_ten_thousands(rows.loc[on_sheet, header])
+                rows.loc[on_sheet, header] = in_header_unit(rows.loc[on_sheet, header], "万")
     return replace(raw, rows=rows.reset_index(drop=True)), found
 
 

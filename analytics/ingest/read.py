@@ -1702,8 +1702,8 @@ def _workbook_table(
             first_error = first_error or exc
             # Its rows, unless it has a header and nothing under it (the header is no row of records).
             filled = int((grid.apply(lambda column: column.str.strip()) != "").any(axis=1).sum())
-            rows = 0 if _HEADER_ONLY in str(exc) else filled
-            reports[title] = SheetReport(title, rows, imported=False, reason=str(exc))
+            counted = 0 if _HEADER_ONLY in str(exc) else filled
+            reports[title] = SheetReport(title, counted, imported=False, reason=str(exc))
             continue
         found.append((title, header_row, headers, rows, blank))
         reports[title] = SheetReport(title, len(rows), blank=blank, header_row=header_row)
