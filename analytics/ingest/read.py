@@ -384,22 +384,21 @@ def _shaped_cells(
         rb'r="([A-Z]{1,3})(\d{1,7})" s="(%s)"(?: t="n")?>(?:<(?:\w+:)?f\b[^>]*(?:/>|>[^<]*</(?:\w+:)?f>))?'
         rb"<(?:\w+:)?v>([^<]*)</" % b"|".join(used)
     )
+    written: dict[bytes, dict[bytes, str | None]] = {style: {} for style in used}
     columns: dict[bytes, int] = {}
-    written: dict[tuple[bytes, bytes], str | None] = {}
     found: list[tuple[int, int, str]] = []
     for letters, row, style, value in pattern.findall(sheet):
-        key = (style, value)
-        if key in written:
-            text = written[key]
-        else:
-            text = written[key] = styles[style].text(value.decode("ascii", "replace"))
-        if text is None:
-            continue
-        column = columns.get(letters)
-        if column is None:
-            column = columns[letters] = _column_number(letters)
-        found.append((int(row), column, text))
+        texts = written[style]
+        text = texts.get(value, _UNWRITTEN)
+        if text is _UNWRITTEN:
+            text = texts[value] = styles[style].text(value.decode("ascii", "replace"))
+        if text is not None:
+            column = columns.get(letters) or columns.setdefault(letters, _column_number(letters))
+            found.append((int(row), column, text))
     return found
+
+
+_UNWRITTEN = "\x00"  # a value not yet written by its format (no text a format writes)
 
 
 # How many of a ZIP archive's files its refusal names.
@@ -1093,9 +1092,10 @@ def _calamine_grids(
             # From A1, so that list positions are the sheet's row and column numbers.
             sheet = book.get_sheet_by_name(meta.name)
             cells = sheet.to_python(skip_empty_area=False)
+            height = len(cells)
             for at_row, column, text in (shown or {}).get(str(meta.name), ()):
-                if at_row - 1 < len(cells) and column - 1 < len(cells[at_row - 1]):
-                    _write_shown(cells[at_row - 1], column - 1, text)
+                if at_row <= height and column <= len(row := cells[at_row - 1]):
+                    _write_shown(row, column - 1, text)
             cells = _merges_filled_down(cells, sheet.merged_cell_ranges)
             width = max((len(r) for r in cells), default=0)
             if width > MAX_COLUMNS:
